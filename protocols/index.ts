@@ -1,0 +1,4 @@
+/**
+ * Importing this module registers every built protocol with the registry.
+ * Each line is one protocol folder; its index.ts calls registerProtocol().
+ */

@@ -1,0 +1,72 @@
+/**
+ * The configuration contract (issue "Foundation"): TOML file < environment
+ * variables < command-line flags. `src/config.ts` loads it; this file holds
+ * the shape so every module can import it without pulling the loader.
+ */
+import type { ListenerName } from "./registry.ts";
+import type { LogLevel } from "./log.ts";
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  /** PILLARBOX_DATA_DIR, default "./data" (absolute after loading). */
+  dataDir: string;
+  /** PILLARBOX_HOSTNAME, default os.hostname(). Used in greetings, Received:, the self-signed certificate. */
+  hostname: string;
+  /** PILLARBOX_DATABASE_URL, default `file:<dataDir>/pillarbox.db`. */
+  databaseUrl: string;
+  /** PILLARBOX_DATABASE_AUTH_TOKEN for remote libSQL. */
+  databaseAuthToken: string | null;
+  /** PILLARBOX_<NAME>_LISTEN=host:port | off. null = off. */
+  listeners: Record<ListenerName, ListenAddress | null>;
+  tls: {
+    /** PILLARBOX_TLS_CERT / PILLARBOX_TLS_KEY (PEM files). null = self-signed in the data dir. */
+    certFile: string | null;
+    keyFile: string | null;
+  };
+  log: { level: LogLevel };
+  limits: {
+    /** Max message size in octets (SMTP SIZE, IMAP APPENDLIMIT). PILLARBOX_MAX_MESSAGE_SIZE, default 50 MiB. */
+    maxMessageSize: number;
+    /** Max simultaneous connections in total and per IP. */
+    maxConnections: number;
+    maxConnectionsPerIp: number;
+    /** Failed authentications per IP before a temporary lock-out. */
+    authFailuresPerIp: number;
+    authWindowSeconds: number;
+  };
+  smtp: {
+    maxRecipients: number;
+    /** What to do with DMARC quarantine failures: "junk" (file into Junk) or "accept". */
+    dmarcQuarantine: "junk" | "accept";
+    /** Reject DMARC p=reject failures. */
+    dmarcReject: boolean;
+    /** Run SPF/DKIM/DMARC/ARC checks on inbound mail (tests may turn off). */
+    verifyInbound: boolean;
+  };
+  queue: {
+    /** Max lifetime of a queued message before it bounces, seconds (default 5 days). */
+    lifetimeSeconds: number;
+    /** DNS servers for MX lookups ("host" or "host:port"); empty = system resolver. */
+    dnsServers: string[];
+    /** Parallel deliveries per destination domain. */
+    perDomainConcurrency: number;
+    /** Send a delay warning DSN after this many seconds (0 = never). */
+    delayWarningSeconds: number;
+    /** Port to deliver to on remote MX hosts (25; tests point it elsewhere). */
+    remotePort: number;
+  };
+  imap: {
+    /** Allow LOGIN/AUTHENTICATE PLAIN before STARTTLS (LOGINDISABLED otherwise). */
+    allowPlaintextAuth: boolean;
+    /** Idle timeout in seconds (RFC 9051 §5.4: at least 30 minutes). */
+    idleTimeoutSeconds: number;
+  };
+  pop3: {
+    allowPlaintextAuth: boolean;
+    idleTimeoutSeconds: number;
+  };
+}

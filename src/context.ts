@@ -1,0 +1,38 @@
+/**
+ * The shared context every protocol receives from the registry.
+ */
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { MailStore, Account } from "../storage/api.ts";
+import type { Config } from "./config-types.ts";
+import type { Logger } from "./log.ts";
+import type { RateLimiter } from "./ratelimit.ts";
+import type { SubmitFn } from "./delivery/submit.ts";
+
+export interface TlsProvider {
+  /**
+   * Upgrades a plain socket to TLS as the server (STARTTLS/STLS). Uses the
+   * `tls.Server` + `emit("connection")` pattern, which works on Bun, Deno and
+   * Node. Resolves once the handshake completes; rejects on handshake failure.
+   * Callers must discard anything the client pipelined before the handshake
+   * (RFC 3207 §4.2).
+   */
+  upgrade(socket: Socket): Promise<TLSSocket>;
+  /** Current secure context options (reloaded on SIGHUP / file change). */
+  readonly hostname: string;
+}
+
+export interface ServerContext {
+  config: Config;
+  store: MailStore;
+  tls: TlsProvider;
+  log: Logger;
+  /** Per-IP limiter for failed authentications (shared by SMTP, IMAP, POP3, HTTP). */
+  authLimiter: RateLimiter;
+  /** Verifies credentials with rate limiting; null when refused. */
+  authenticate(username: string, password: string, remoteIp: string): Promise<Account | null>;
+  /** The protocol-neutral send path (sender checks, DKIM, local delivery, queue, copy to Sent). */
+  submit: SubmitFn;
+  /** Set while shutting down; protocols stop accepting new work. */
+  readonly shuttingDown: boolean;
+}

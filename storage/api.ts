@@ -1,0 +1,388 @@
+/**
+ * The mail store API: the one surface every protocol uses. Protocols never
+ * write SQL; they call these methods. Everything here is dialect-neutral so
+ * a second SQL engine (ROADMAP step 8) is an addition inside `storage/`.
+ *
+ * Identity model (ROADMAP "what this asks of the first steps"):
+ *  - every item has a stable `id` that survives moves and restarts
+ *    (ActiveSync ServerId, EWS ItemId, MAPI message id);
+ *  - mail items also have a per-folder IMAP `uid` that a move changes;
+ *  - one change counter per account (`modseq`) is bumped by every change of
+ *    any item or folder; deletions are logged with their counter value.
+ */
+
+export type ItemClass = "mail" | "calendar" | "contacts" | "tasks" | "notes";
+
+/** RFC 6154 special-use attributes we create by default. */
+export type SpecialUse = "\\Drafts" | "\\Sent" | "\\Trash" | "\\Junk" | "\\Archive" | "\\All" | "\\Flagged";
+
+/** Typed property bag for values the protocols do not model directly (EWS extended props, MAPI props). */
+export type PropertyBag = Record<string, string | number | boolean | null>;
+
+export interface Domain {
+  id: number;
+  name: string; // lower-case A-label
+  dkimSelector: string | null;
+  dkimPublicKey: string | null; // base64 SPKI, for the DNS TXT record
+  createdAt: number; // ms since epoch
+}
+
+export interface AccountSettings {
+  displayName?: string;
+  signature?: string;
+  /** POP3 "leave on server": DELE moves to Trash instead of expunging. */
+  pop3LeaveOnServer?: boolean;
+  oof?: { enabled: boolean; subject: string; body: string; start?: number; end?: number };
+  [key: string]: unknown;
+}
+
+export interface Account {
+  id: number;
+  email: string; // lower-case
+  domainId: number;
+  quotaBytes: number | null; // null = unlimited
+  usedBytes: number;
+  settings: AccountSettings;
+  createdAt: number;
+}
+
+export interface Alias {
+  id: number;
+  /** `local@domain`, or `@domain` for a catch-all. */
+  source: string;
+  /** A full address (local or remote). One-to-many = several rows with the same source. */
+  destination: string;
+}
+
+export interface Folder {
+  id: number;
+  accountId: number;
+  /** Full hierarchical name, '/' as delimiter, UTF-8 (protocols convert to mUTF-7). "INBOX" is always upper case. */
+  name: string;
+  parentId: number | null;
+  itemClass: ItemClass;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+  uidValidity: number;
+  /** Next UID to assign. UIDs are never reused, even after expunge and restart. */
+  uidNext: number;
+  /** Highest modseq of any item in this folder, or of the folder itself. */
+  highestModseq: number;
+  props: PropertyBag;
+}
+
+export interface FolderStatus {
+  messages: number;
+  recent: number; // always 0: \Recent is not kept (IMAP4rev2 removed it)
+  unseen: number;
+  uidNext: number;
+  uidValidity: number;
+  highestModseq: number;
+  size: number; // sum of message sizes (STATUS=SIZE)
+  deleted: number; // messages with \Deleted
+}
+
+/** What a session needs to build its view of a folder (SELECT, FETCH FLAGS, sync). Kept small: 100,000 of these must load fast. */
+export interface MessageSummary {
+  id: number; // stable item id
+  uid: number;
+  modseq: number;
+  /** System flags (`\Seen`, `\Answered`, `\Flagged`, `\Deleted`, `\Draft`) and keywords, as IMAP spells them. */
+  flags: string[];
+  internalDate: number; // ms since epoch
+  size: number; // octets of the stored message (RFC822.SIZE)
+}
+
+export interface Address {
+  name: string | null;
+  /** local part; null for group syntax markers (RFC 3501 §7.4.2). */
+  mailbox: string | null;
+  host: string | null;
+}
+
+/** RFC 3501 §7.4.2 ENVELOPE, pre-computed at delivery. Strings are the raw (still encoded) header values. */
+export interface Envelope {
+  date: string | null;
+  subject: string | null;
+  from: Address[] | null;
+  sender: Address[] | null;
+  replyTo: Address[] | null;
+  to: Address[] | null;
+  cc: Address[] | null;
+  bcc: Address[] | null;
+  inReplyTo: string | null;
+  messageId: string | null;
+}
+
+/**
+ * One node of the MIME tree with byte offsets into the stored blob, so
+ * BODY[section]<partial>, BINARY and BODYSTRUCTURE are served without
+ * re-parsing. Offsets are absolute within the message blob.
+ */
+export interface MimePart {
+  /** Start of this part's header block. */
+  headerStart: number;
+  /** Start of the body (just after the blank line ending the header), = headerEnd. */
+  bodyStart: number;
+  /** End of the body (exclusive). */
+  bodyEnd: number;
+  type: string; // lower-case, e.g. "text"
+  subtype: string; // lower-case, e.g. "plain"
+  params: Record<string, string>; // lower-case names; values decoded (RFC 2231 joined)
+  id: string | null; // Content-ID
+  description: string | null;
+  encoding: string; // Content-Transfer-Encoding, lower-case, default "7bit"
+  md5: string | null;
+  disposition: { type: string; params: Record<string, string> } | null;
+  language: string[] | null;
+  location: string | null;
+  /** Number of lines in the body (text/* and message/rfc822). */
+  lines: number;
+  /** Children of multipart/*. */
+  parts?: MimePart[];
+  /** For message/rfc822 (and message/global): the embedded message's envelope and root part. */
+  message?: { envelope: Envelope; root: MimePart };
+}
+
+/** Everything FETCH/SEARCH/SORT/THREAD, webmail and ActiveSync need, computed once at delivery. */
+export interface MessageIndex extends MessageSummary {
+  folderId: number;
+  blobId: string;
+  envelope: Envelope;
+  root: MimePart;
+  /** Decoded (unicode) convenience fields for SORT, lists and search. */
+  subject: string; // decoded, "" if none
+  baseSubject: string; // RFC 5256 §2.1 base subject
+  fromAddr: string; // first From address, lower-case, "" if none
+  fromName: string; // display name or address
+  toAddr: string; // first To address
+  ccAddr: string;
+  sentDate: number | null; // Date: header, ms; null if absent/unparseable
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  threadId: number; // stable id of the conversation (RFC 5256 REFERENCES-like grouping)
+  preview: string; // first ~200 chars of the text body
+  hasAttachment: boolean;
+  props: PropertyBag;
+}
+
+/** Flag update modes (RFC 9051 §6.4.6 STORE FLAGS / +FLAGS / -FLAGS). */
+export type FlagMode = "set" | "add" | "remove";
+
+export interface FlagUpdateResult {
+  /** Messages whose flags changed (or were touched, with their new modseq). */
+  updated: { id: number; uid: number; modseq: number; flags: string[] }[];
+  /** UIDs that failed the UNCHANGEDSINCE test (RFC 7162 §3.1.3). */
+  modified: number[];
+}
+
+export interface AppendInput {
+  raw: Uint8Array;
+  flags?: string[];
+  internalDate?: number;
+}
+
+export interface AppendResult {
+  id: number;
+  uid: number;
+  uidValidity: number;
+  modseq: number;
+}
+
+export interface CopyResult {
+  uidValidity: number; // of the destination
+  /** [sourceUid, destUid] pairs in source order (RFC 4315 COPYUID). */
+  mapping: [number, number][];
+}
+
+export interface DeliveryRecipient {
+  accountId: number;
+  /** Folder name; default "INBOX". A missing folder falls back to INBOX. */
+  folder?: string;
+  flags?: string[];
+}
+
+export interface DeliveryResult {
+  accountId: number;
+  folderId: number;
+  id: number;
+  uid: number;
+}
+
+/** A change-log answer: "what changed since N" (CONDSTORE/QRESYNC, ActiveSync, EWS, ICS). */
+export interface FolderChanges {
+  highestModseq: number;
+  changed: MessageSummary[]; // items whose modseq > since, still present
+  expunged: number[]; // UIDs removed with modseq > since
+}
+
+export interface QueueEntry {
+  id: number;
+  /** Envelope sender; "" for bounces (null reverse-path). */
+  sender: string;
+  recipients: { address: string; status: "pending" | "sent" | "failed"; lastError?: string; dsn?: { notify?: string[]; orcpt?: string } }[];
+  blobId: string;
+  size: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  attempts: number;
+  lastError: string | null;
+  /** DSN options from the submission (RFC 3461). */
+  dsn: { ret?: "FULL" | "HDRS"; envid?: string } | null;
+  /** Set while a worker holds it; a stale lock (crash) expires. */
+  lockedUntil: number | null;
+}
+
+/** Thrown for quota and disk-full: protocols map it to a temporary failure (SMTP 452, IMAP NO [OVERQUOTA]). */
+export class QuotaExceededError extends Error {
+  constructor(message = "quota exceeded") {
+    super(message);
+    this.name = "QuotaExceededError";
+  }
+}
+
+/** Thrown when the disk (or blob store) has no room: a temporary failure, never corruption. */
+export class StorageFullError extends Error {
+  constructor(message = "storage full") {
+    super(message);
+    this.name = "StorageFullError";
+  }
+}
+
+/** Thrown for a user-visible store rule (folder exists, no such folder, cannot delete INBOX...). */
+export class StoreError extends Error {
+  constructor(
+    public code: "NONEXISTENT" | "ALREADYEXISTS" | "CANNOT" | "INUSE" | "LIMIT" | "INVALID",
+    message: string,
+  ) {
+    super(message);
+    this.name = "StoreError";
+  }
+}
+
+// ---------------------------------------------------------------- events
+
+export type StoreEvent =
+  | { type: "exists"; accountId: number; folderId: number; uid: number; id: number; modseq: number }
+  | { type: "flags"; accountId: number; folderId: number; updates: { id: number; uid: number; modseq: number; flags: string[] }[] }
+  | { type: "expunge"; accountId: number; folderId: number; uids: number[]; ids: number[]; modseq: number }
+  | { type: "folder"; accountId: number; folderId: number; change: "created" | "renamed" | "deleted" | "subscribed" };
+
+/** In-process event bus; a multi-node bus can replace it (ROADMAP step 8). */
+export interface EventBus {
+  /** Subscribe to one account's events. Returns an unsubscribe function. */
+  subscribe(accountId: number, listener: (event: StoreEvent) => void): () => void;
+  publish(event: StoreEvent): void;
+}
+
+// ---------------------------------------------------------------- blobs
+
+/** Content-addressed blob storage. An S3-compatible store can implement this later. */
+export interface BlobStore {
+  /** Writes, fsyncs and renames into place; returns the content id (sha256 hex). Idempotent. */
+  put(data: Uint8Array): Promise<string>;
+  get(id: string): Promise<Uint8Array>;
+  /** Byte range [start, end). */
+  getRange(id: string, start: number, end: number): Promise<Uint8Array>;
+  stream(id: string, start?: number, end?: number): ReadableStream<Uint8Array>;
+  has(id: string): Promise<boolean>;
+  delete(id: string): Promise<void>;
+  list(): AsyncIterable<string>;
+}
+
+// ---------------------------------------------------------------- the store
+
+export interface MailStore {
+  readonly events: EventBus;
+  readonly blobs: BlobStore;
+
+  close(): Promise<void>;
+
+  // domains
+  addDomain(name: string): Promise<Domain>; // creates a DKIM key (RSA 2048) with selector "pb<yyyymm>"
+  listDomains(): Promise<Domain[]>;
+  getDomain(name: string): Promise<Domain | null>;
+  removeDomain(name: string): Promise<void>; // refuses (StoreError CANNOT) while accounts exist
+  isLocalDomain(name: string): Promise<boolean>;
+  /** PEM PKCS#8 private key for DKIM signing, or null. */
+  getDkimKey(domain: string): Promise<{ selector: string; privateKeyPem: string } | null>;
+
+  // accounts
+  addAccount(email: string, password: string, opts?: { quotaBytes?: number | null; displayName?: string }): Promise<Account>;
+  listAccounts(): Promise<Account[]>;
+  getAccount(email: string): Promise<Account | null>;
+  getAccountById(id: number): Promise<Account | null>;
+  /** Verifies the argon2id hash. Returns null for a bad user or password (same work either way). */
+  authenticate(email: string, password: string): Promise<Account | null>;
+  setPassword(email: string, password: string): Promise<void>;
+  removeAccount(email: string): Promise<void>;
+  setQuota(email: string, quotaBytes: number | null): Promise<void>;
+  updateSettings(accountId: number, patch: Partial<AccountSettings>): Promise<AccountSettings>;
+
+  // aliases
+  addAlias(source: string, destination: string): Promise<Alias>;
+  listAliases(): Promise<Alias[]>;
+  removeAlias(source: string, destination?: string): Promise<number>;
+  /**
+   * Resolves an envelope recipient: exact account, then aliases (one-to-many,
+   * recursive with loop protection), then catch-all `@domain`. Returns the local
+   * accounts and any remote forwarding addresses; null if the domain is local
+   * but nothing matches; "remote" if the domain is not local.
+   */
+  resolveRecipient(address: string): Promise<{ accounts: Account[]; forward: string[] } | null | "remote">;
+  /** Addresses the account may send as (its own and every alias pointing at it). */
+  sendAsAddresses(accountId: number): Promise<string[]>;
+
+  // folders
+  listFolders(accountId: number): Promise<Folder[]>;
+  getFolder(accountId: number, name: string): Promise<Folder | null>;
+  getFolderById(folderId: number): Promise<Folder | null>;
+  /** Creates missing parents too (RFC 9051 §6.3.4). */
+  createFolder(accountId: number, name: string, opts?: { specialUse?: SpecialUse; itemClass?: ItemClass }): Promise<Folder>;
+  /** Renames the whole subtree; renaming INBOX moves its messages into a new folder (RFC 9051 §6.3.6). */
+  renameFolder(accountId: number, from: string, to: string): Promise<void>;
+  deleteFolder(accountId: number, name: string): Promise<void>;
+  setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void>;
+  folderStatus(folderId: number): Promise<FolderStatus>;
+
+  // messages
+  /** Atomic for all recipients: one blob, all rows in one transaction, acknowledged only after fsync. Throws QuotaExceededError per-recipient checks are done before by `checkQuota`. */
+  deliver(raw: Uint8Array, recipients: DeliveryRecipient[], opts?: { internalDate?: number }): Promise<DeliveryResult[]>;
+  /** Checks one account can take `size` more octets. */
+  checkQuota(accountId: number, size: number): Promise<boolean>;
+  quota(accountId: number): Promise<{ usedBytes: number; limitBytes: number | null; messages: number }>;
+  /** MULTIAPPEND is atomic: all or nothing (RFC 3502). */
+  append(folderId: number, messages: AppendInput[]): Promise<AppendResult[]>;
+  /** All messages of a folder, ascending UID. */
+  listMessages(folderId: number): Promise<MessageSummary[]>;
+  /** Full index rows for the given UIDs (ascending UID). */
+  getMessages(folderId: number, uids: number[]): Promise<MessageIndex[]>;
+  getMessageById(id: number): Promise<MessageIndex | null>;
+  storeFlags(folderId: number, uids: number[], mode: FlagMode, flags: string[], opts?: { unchangedSince?: number; silent?: boolean }): Promise<FlagUpdateResult>;
+  /** Removes the given UIDs, or every \Deleted message when uids is undefined. Returns removed UIDs ascending. */
+  expunge(folderId: number, uids?: number[]): Promise<number[]>;
+  copy(fromFolderId: number, uids: number[], toFolderId: number): Promise<CopyResult>;
+  /** Stable ids survive the move; new UIDs in the destination. */
+  move(fromFolderId: number, uids: number[], toFolderId: number): Promise<CopyResult>;
+  changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
+  /** FTS5 search; returns matching UIDs in the folder. field: "body" (text parts), "text" (headers+body), or a header. */
+  searchText(folderId: number, field: "body" | "text" | "subject" | "from" | "to" | "cc" | "bcc", query: string): Promise<number[]>;
+  /** Raw header field values of a message, in order, for SEARCH HEADER / HEADER.FIELDS. */
+  readMessage(id: number): Promise<Uint8Array>;
+  readRange(blobId: string, start: number, end: number): Promise<Uint8Array>;
+
+  // outbound queue
+  enqueue(entry: { sender: string; recipients: string[]; raw: Uint8Array; dsn?: QueueEntry["dsn"]; rcptDsn?: Record<string, { notify?: string[]; orcpt?: string }> }): Promise<QueueEntry>;
+  listQueue(): Promise<QueueEntry[]>;
+  getQueueEntry(id: number): Promise<QueueEntry | null>;
+  /** Takes up to `limit` due entries and locks them for `lockMs`. */
+  claimDueQueueEntries(now: number, limit: number, lockMs: number): Promise<QueueEntry[]>;
+  updateQueueEntry(id: number, patch: Partial<Pick<QueueEntry, "recipients" | "nextAttemptAt" | "attempts" | "lastError" | "lockedUntil">>): Promise<void>;
+  removeQueueEntry(id: number): Promise<void>;
+
+  // maintenance
+  /** Deletes blobs no row references. Returns how many were removed. */
+  collectGarbage(): Promise<number>;
+  integrityCheck(): Promise<string[]>; // ["ok"] when fine
+}
