@@ -2,3 +2,5 @@
  * Importing this module registers every built protocol with the registry.
  * Each line is one protocol folder; its index.ts calls registerProtocol().
  */
+import "./smtp/index.ts";
+import "./http/index.ts";

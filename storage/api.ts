@@ -98,6 +98,8 @@ export interface Address {
   /** local part; null for group syntax markers (RFC 3501 §7.4.2). */
   mailbox: string | null;
   host: string | null;
+  /** (Added by storage) Obsolete source route (RFC 5322 §4.4), e.g. "@a,@b"; null/absent when none. ENVELOPE's adl. */
+  adl?: string | null;
 }
 
 /** RFC 3501 §7.4.2 ENVELOPE, pre-computed at delivery. Strings are the raw (still encoded) header values. */
@@ -289,6 +291,8 @@ export interface BlobStore {
   has(id: string): Promise<boolean>;
   delete(id: string): Promise<void>;
   list(): AsyncIterable<string>;
+  /** (Added by storage) Last write time in ms, or null if absent: lets garbage collection spare young blobs. */
+  modifiedAt?(id: string): Promise<number | null>;
 }
 
 // ---------------------------------------------------------------- the store
@@ -339,7 +343,7 @@ export interface MailStore {
   getFolder(accountId: number, name: string): Promise<Folder | null>;
   getFolderById(folderId: number): Promise<Folder | null>;
   /** Creates missing parents too (RFC 9051 §6.3.4). */
-  createFolder(accountId: number, name: string, opts?: { specialUse?: SpecialUse; itemClass?: ItemClass }): Promise<Folder>;
+  createFolder(accountId: number, name: string, opts?: { specialUse?: SpecialUse; itemClass?: ItemClass; subscribed?: boolean /* default true */ }): Promise<Folder>;
   /** Renames the whole subtree; renaming INBOX moves its messages into a new folder (RFC 9051 §6.3.6). */
   renameFolder(accountId: number, from: string, to: string): Promise<void>;
   deleteFolder(accountId: number, name: string): Promise<void>;
@@ -359,6 +363,10 @@ export interface MailStore {
   /** Full index rows for the given UIDs (ascending UID). */
   getMessages(folderId: number, uids: number[]): Promise<MessageIndex[]>;
   getMessageById(id: number): Promise<MessageIndex | null>;
+  /** (Added by storage) Merges keys into an item's property bag (null deletes a key); bumps its modseq. */
+  setItemProps?(id: number, patch: PropertyBag): Promise<PropertyBag>;
+  /** (Added by storage) Merges keys into a folder's property bag (null deletes a key). */
+  setFolderProps?(folderId: number, patch: PropertyBag): Promise<PropertyBag>;
   storeFlags(folderId: number, uids: number[], mode: FlagMode, flags: string[], opts?: { unchangedSince?: number; silent?: boolean }): Promise<FlagUpdateResult>;
   /** Removes the given UIDs, or every \Deleted message when uids is undefined. Returns removed UIDs ascending. */
   expunge(folderId: number, uids?: number[]): Promise<number[]>;
@@ -382,7 +390,7 @@ export interface MailStore {
   removeQueueEntry(id: number): Promise<void>;
 
   // maintenance
-  /** Deletes blobs no row references. Returns how many were removed. */
-  collectGarbage(): Promise<number>;
+  /** Deletes blobs no row references. Returns how many were removed. Blobs younger than `graceMs` (default 1 h) are kept: an uncommitted delivery may own them. */
+  collectGarbage(opts?: { graceMs?: number }): Promise<number>;
   integrityCheck(): Promise<string[]>; // ["ok"] when fine
 }

@@ -1,0 +1,192 @@
+/**
+ * FolderSync, FolderCreate, FolderUpdate, FolderDelete (MS-ASCMD §2.2.1.3-6).
+ * The device's view of the hierarchy is a snapshot per FolderSync key (the
+ * current and the previous one, like collection state); a FolderSync diffs
+ * it against the store. The folder commands carry the FolderSync key too and
+ * move it forward so the device does not receive its own change back.
+ */
+import { StoreError, type Folder } from "../../../../storage/api.ts";
+import type { CommandHandler, EasContext } from "../context.ts";
+import { deviceFolders, folderByServerId, FolderType, type FolderEntry } from "../folders.ts";
+import { FolderStatus } from "../status.ts";
+import { syncClassForFolder, syncClasses } from "../sync/classes.ts";
+import { kidText, ns, type WElement } from "../wbxml/tree.ts";
+
+const F = ns("FolderHierarchy");
+
+interface FolderSnap {
+  key: number;
+  entries: FolderEntry[];
+}
+
+async function loadSnap(c: EasContext, key: number): Promise<FolderSnap | null> {
+  const s = await c.eas.getFolderState(c.device.pk, key);
+  if (s === null) return null;
+  try {
+    return { key, entries: JSON.parse(s) as FolderEntry[] };
+  } catch {
+    return null;
+  }
+}
+
+/** The snapshot the device's key names (current or previous), or null for an unknown key. */
+async function snapForKey(c: EasContext, syncKey: string | undefined): Promise<{ snap: FolderSnap; keys: number[] } | null> {
+  if (!syncKey || !/^\d{1,15}$/.test(syncKey)) return null;
+  const k = Number(syncKey);
+  const keys = await c.eas.folderKeys(c.device.pk);
+  if (k !== keys[0] && k !== keys[1]) return null;
+  const snap = await loadSnap(c, k);
+  return snap ? { snap, keys } : null;
+}
+
+async function saveSnap(c: EasContext, keys: number[], base: number | null, entries: FolderEntry[]): Promise<number> {
+  const key = (keys[0] ?? 0) + 1;
+  await c.eas.putFolderState(c.device.pk, key, JSON.stringify(entries), base === null ? [] : [base]);
+  return key;
+}
+
+function entryEls(e: FolderEntry): WElement[] {
+  return [F("ServerId", e.serverId), F("ParentId", e.parentId), F("DisplayName", e.displayName), F("Type", e.type)];
+}
+
+export const folderSync: CommandHandler = async (c, doc) => {
+  const syncKey = kidText(doc!, "FolderHierarchy:SyncKey");
+  if (syncKey === undefined) return { wbxml: F("FolderSync", F("Status", FolderStatus.BadRequest)) };
+  const { entries } = await deviceFolders(c.store, c.account.id);
+  if (syncKey === "0") {
+    // MS-ASCMD §2.2.3.166.2: SyncKey 0 starts over; every collection's state goes with it.
+    const keys = await c.eas.folderKeys(c.device.pk);
+    await c.eas.resetDeviceState(c.device.pk);
+    const key = await saveSnap(c, keys, null, entries);
+    return { wbxml: F("FolderSync", F("Status", "1"), F("SyncKey", String(key)), F("Changes", F("Count", entries.length), entries.map((e) => F("Add", entryEls(e))))) };
+  }
+  const found = await snapForKey(c, syncKey);
+  if (!found) return { wbxml: F("FolderSync", F("Status", FolderStatus.SyncKeyInvalid)) };
+  const { snap, keys } = found;
+  const old = new Map(snap.entries.map((e) => [e.serverId, e]));
+  const now = new Map(entries.map((e) => [e.serverId, e]));
+  const changes: WElement[] = [];
+  for (const e of entries) {
+    const o = old.get(e.serverId);
+    if (!o) changes.push(F("Add", entryEls(e)));
+    else if (o.parentId !== e.parentId || o.displayName !== e.displayName || o.type !== e.type) changes.push(F("Update", entryEls(e)));
+  }
+  for (const o of snap.entries) if (!now.has(o.serverId)) changes.push(F("Delete", F("ServerId", o.serverId)));
+  const rollback = snap.key !== keys[0];
+  if (!changes.length && !rollback) return { wbxml: F("FolderSync", F("Status", "1"), F("SyncKey", syncKey), F("Changes", F("Count", "0"))) };
+  const key = await saveSnap(c, keys, snap.key, entries);
+  // Collections of deleted folders lose their state.
+  for (const o of snap.entries) if (!now.has(o.serverId)) await c.eas.dropSyncState(c.device.pk, o.serverId);
+  return { wbxml: F("FolderSync", F("Status", "1"), F("SyncKey", String(key)), F("Changes", F("Count", changes.length), changes)) };
+};
+
+/** Folder commands need the current FolderSync key (MS-ASCMD §2.2.3.177.3 Status 9 otherwise). */
+async function currentSnap(c: EasContext, syncKey: string | undefined): Promise<{ snap: FolderSnap; keys: number[] } | null> {
+  const found = await snapForKey(c, syncKey);
+  return found && found.snap.key === found.keys[0] ? found : null;
+}
+
+function storeStatus(e: unknown): number {
+  if (e instanceof StoreError) {
+    if (e.code === "ALREADYEXISTS") return FolderStatus.AlreadyExists;
+    if (e.code === "NONEXISTENT") return FolderStatus.NotFound;
+    if (e.code === "INVALID") return FolderStatus.BadRequest;
+    return FolderStatus.ServerError;
+  }
+  throw e;
+}
+
+const validName = (n: string) => n.length > 0 && n.length <= 255 && !n.includes("/") && !/[\u0000-\u001f\u007f]/.test(n) && n.trim() === n;
+
+async function parentName(c: EasContext, parentId: string): Promise<{ name: string | null } | null> {
+  if (parentId === "0") return { name: null };
+  const p = await folderByServerId(c.store, c.account.id, parentId);
+  if (!p || !syncClassForFolder(p)) return null;
+  return { name: p.name };
+}
+
+export const folderCreate: CommandHandler = async (c, doc) => {
+  const r = doc!;
+  const syncKey = kidText(r, "FolderHierarchy:SyncKey");
+  const parentId = kidText(r, "FolderHierarchy:ParentId");
+  const name = kidText(r, "FolderHierarchy:DisplayName");
+  const type = Number(kidText(r, "FolderHierarchy:Type"));
+  if (parentId === undefined || name === undefined || !Number.isInteger(type)) return { wbxml: F("FolderCreate", F("Status", FolderStatus.BadRequest)) };
+  const found = await currentSnap(c, syncKey);
+  if (!found) return { wbxml: F("FolderCreate", F("Status", FolderStatus.SyncKeyInvalid)) };
+  const cls = syncClasses().find((m) => m.creatableTypes.includes(type));
+  if (!cls) return { wbxml: F("FolderCreate", F("Status", FolderStatus.BadRequest)) };
+  if (!validName(name)) return { wbxml: F("FolderCreate", F("Status", FolderStatus.BadRequest)) };
+  const parent = await parentName(c, parentId);
+  if (!parent) return { wbxml: F("FolderCreate", F("Status", FolderStatus.ParentNotFound)) };
+  const full = parent.name === null ? name : `${parent.name}/${name}`;
+  if (full.toUpperCase() === "INBOX") return { wbxml: F("FolderCreate", F("Status", FolderStatus.AlreadyExists)) };
+  let created: Folder;
+  try {
+    created = await c.store.createFolder(c.account.id, full, { itemClass: cls.itemClass });
+  } catch (e) {
+    return { wbxml: F("FolderCreate", F("Status", storeStatus(e))) };
+  }
+  const entry: FolderEntry = { serverId: String(created.id), parentId, displayName: name, type: cls.folderType(created) };
+  const key = await saveSnap(c, found.keys, found.snap.key, [...found.snap.entries, entry]);
+  return { wbxml: F("FolderCreate", F("Status", "1"), F("SyncKey", String(key)), F("ServerId", entry.serverId)) };
+};
+
+function isSpecial(f: Folder): boolean {
+  return f.name === "INBOX" || f.specialUse !== null;
+}
+
+export const folderUpdate: CommandHandler = async (c, doc) => {
+  const r = doc!;
+  const syncKey = kidText(r, "FolderHierarchy:SyncKey");
+  const serverId = kidText(r, "FolderHierarchy:ServerId");
+  const parentId = kidText(r, "FolderHierarchy:ParentId");
+  const name = kidText(r, "FolderHierarchy:DisplayName");
+  if (serverId === undefined || parentId === undefined || name === undefined) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.BadRequest)) };
+  const found = await currentSnap(c, syncKey);
+  if (!found) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.SyncKeyInvalid)) };
+  const folder = await folderByServerId(c.store, c.account.id, serverId);
+  if (!folder || !syncClassForFolder(folder)) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.NotFound)) };
+  // MS-ASCMD §2.2.3.177.6 Status 2: special folders cannot be renamed or moved.
+  if (isSpecial(folder)) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.AlreadyExists)) };
+  if (!validName(name)) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.BadRequest)) };
+  const parent = await parentName(c, parentId);
+  if (!parent) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.ParentNotFound)) };
+  const full = parent.name === null ? name : `${parent.name}/${name}`;
+  if (full !== folder.name) {
+    try {
+      await c.store.renameFolder(c.account.id, folder.name, full);
+    } catch (e) {
+      return { wbxml: F("FolderUpdate", F("Status", storeStatus(e))) };
+    }
+  }
+  const entries = found.snap.entries.map((e) => (e.serverId === serverId ? { ...e, parentId, displayName: name } : e));
+  const key = await saveSnap(c, found.keys, found.snap.key, entries);
+  return { wbxml: F("FolderUpdate", F("Status", "1"), F("SyncKey", String(key))) };
+};
+
+export const folderDelete: CommandHandler = async (c, doc) => {
+  const r = doc!;
+  const syncKey = kidText(r, "FolderHierarchy:SyncKey");
+  const serverId = kidText(r, "FolderHierarchy:ServerId");
+  if (serverId === undefined) return { wbxml: F("FolderDelete", F("Status", FolderStatus.BadRequest)) };
+  const found = await currentSnap(c, syncKey);
+  if (!found) return { wbxml: F("FolderDelete", F("Status", FolderStatus.SyncKeyInvalid)) };
+  const folder = await folderByServerId(c.store, c.account.id, serverId);
+  if (!folder || !syncClassForFolder(folder)) return { wbxml: F("FolderDelete", F("Status", FolderStatus.NotFound)) };
+  if (isSpecial(folder)) return { wbxml: F("FolderDelete", F("Status", FolderStatus.SpecialFolder)) };
+  // ActiveSync deletes a folder with its subfolders; the store wants children first.
+  const all = await c.store.listFolders(c.account.id);
+  const subtree = all.filter((f) => f.name === folder.name || f.name.startsWith(folder.name + "/")).sort((a, b) => b.name.length - a.name.length);
+  try {
+    for (const f of subtree) await c.store.deleteFolder(c.account.id, f.name);
+  } catch (e) {
+    return { wbxml: F("FolderDelete", F("Status", storeStatus(e))) };
+  }
+  const gone = new Set(subtree.map((f) => String(f.id)));
+  for (const id of gone) await c.eas.dropSyncState(c.device.pk, id);
+  const key = await saveSnap(c, found.keys, found.snap.key, found.snap.entries.filter((e) => !gone.has(e.serverId)));
+  return { wbxml: F("FolderDelete", F("Status", "1"), F("SyncKey", String(key))) };
+};
+
+export { FolderType };

@@ -1,0 +1,61 @@
+/**
+ * MoveItems (MS-ASCMD §2.2.1.12). Item ids are the store's stable ids, so
+ * the destination ServerId keeps the item part (DstMsgId = "<dst>:<id>").
+ * The device's state of both collections is adjusted in place so the move
+ * does not come back as a Delete and an Add.
+ * Status (§2.2.3.177.10): 1 invalid source, 2 invalid destination,
+ * 3 success, 4 source and destination are the same, 5 failure.
+ */
+import type { CommandHandler } from "../context.ts";
+import { folderByServerId, itemServerId, parseItemServerId } from "../folders.ts";
+import { syncClassForFolder } from "../sync/classes.ts";
+import { adjustCurrentState } from "../sync/engine.ts";
+import { kids, kidText, ns, type WElement } from "../wbxml/tree.ts";
+
+const M = ns("Move");
+
+export const moveItems: CommandHandler = async (c, doc) => {
+  const out: WElement[] = [];
+  for (const mv of kids(doc!, "Move:Move")) {
+    const src = kidText(mv, "Move:SrcMsgId") ?? "";
+    const srcFld = kidText(mv, "Move:SrcFldId") ?? "";
+    const dstFld = kidText(mv, "Move:DstFldId") ?? "";
+    const resp = (status: number, dst?: string) => M("Response", M("SrcMsgId", src), M("Status", status), dst !== undefined && M("DstMsgId", dst));
+    const parsed = parseItemServerId(src);
+    const from = await folderByServerId(c.store, c.account.id, srcFld);
+    const to = await folderByServerId(c.store, c.account.id, dstFld);
+    if (!parsed || !from || (parsed.folderId !== null && parsed.folderId !== from.id)) {
+      out.push(resp(1));
+      continue;
+    }
+    if (!to || !syncClassForFolder(to) || to.itemClass !== from.itemClass) {
+      out.push(resp(2));
+      continue;
+    }
+    if (from.id === to.id) {
+      out.push(resp(4));
+      continue;
+    }
+    const msg = await c.store.getMessageById(parsed.itemId);
+    if (!msg || msg.folderId !== from.id) {
+      out.push(resp(1));
+      continue;
+    }
+    try {
+      const r = await c.store.move(from.id, [msg.uid], to.id);
+      if (!r.mapping.length) {
+        out.push(resp(1));
+        continue;
+      }
+    } catch (e) {
+      c.log.warn("eas: MoveItems failed", { err: e });
+      out.push(resp(5));
+      continue;
+    }
+    const moved = await c.store.getMessageById(msg.id);
+    await adjustCurrentState(c, String(from.id), (s) => s.delete(msg.id));
+    if (moved) await adjustCurrentState(c, String(to.id), (s) => s.set(msg.id, moved.modseq));
+    out.push(resp(3, itemServerId(to.id, msg.id)));
+  }
+  return { wbxml: M("MoveItems", out) };
+};

@@ -1,0 +1,196 @@
+/**
+ * Sign-in, sign-out, the session middleware and CSRF protection.
+ *
+ * CSRF defence (OWASP CSRF cheat sheet, "signed double-submit" + "verifying
+ * origin with standard headers"): every state-changing request must
+ *  1. come from our own origin: `Origin` equal to this server's origin, or,
+ *     when a browser sends no Origin, `Sec-Fetch-Site: same-origin`;
+ *  2. carry `X-CSRF-Token` equal to the token bound to the session
+ *     (HMAC of the session id; a cross-site page can neither read it nor the
+ *     cookie). The login form uses a pre-session random token in a cookie and
+ *     a hidden field instead (login CSRF).
+ * The session cookie is also SameSite=Strict, so a cross-site request does
+ * not carry it at all.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { getCookie, setCookie, deleteCookie } from "hono/cookie";
+import type { ServerContext } from "../../../src/context.ts";
+import type { RateLimiter } from "../../../src/ratelimit.ts";
+import type { AppEnv } from "../types.ts";
+import { PAGE_CSP } from "../headers.ts";
+import { SESSION_COOKIE, SESSION_COOKIE_PLAIN, type SessionManager } from "./session.ts";
+import { apiError } from "./util.ts";
+import { escapeHtml } from "./mime.ts";
+import type { EventHub } from "./events.ts";
+import type { Assets } from "./assets.ts";
+
+const LOGIN_CSRF_COOKIE = "__Host-pb_login";
+const LOGIN_CSRF_COOKIE_PLAIN = "pb_login";
+
+export function sessionCookieName(c: Context<AppEnv>): string {
+  return c.env.scheme === "https" ? SESSION_COOKIE : SESSION_COOKIE_PLAIN;
+}
+
+function loginCookieName(c: Context<AppEnv>): string {
+  return c.env.scheme === "https" ? LOGIN_CSRF_COOKIE : LOGIN_CSRF_COOKIE_PLAIN;
+}
+
+function cookieOpts(c: Context<AppEnv>, maxAgeSec?: number) {
+  return {
+    path: "/",
+    httpOnly: true,
+    secure: c.env.scheme === "https",
+    sameSite: "Strict" as const,
+    ...(maxAgeSec !== undefined ? { maxAge: maxAgeSec } : {}),
+  };
+}
+
+/**
+ * Is this request from a page of our own origin? (Origin, else Fetch Metadata; see file comment.)
+ * With `Referrer-Policy: no-referrer` a browser sends `Origin: null` on form posts (Fetch §3.1,
+ * "serializing a request origin"), so "null" defers to `Sec-Fetch-Site`, which pages cannot set.
+ */
+export function sameOrigin(c: Context<AppEnv>): boolean {
+  const origin = c.req.header("origin");
+  const self = new URL(c.req.url).origin;
+  if (origin !== undefined && origin !== "null") return origin === self;
+  return c.req.header("sec-fetch-site") === "same-origin";
+}
+
+export interface AuthDeps {
+  ctx: ServerContext;
+  sessions: SessionManager;
+  accountLimiter: RateLimiter;
+  hub: EventHub;
+  assets: Assets;
+}
+
+/** Loads the session for /api/*; 401 in words when there is none. */
+export function requireSession(deps: AuthDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const session = await deps.sessions.open(getCookie(c, sessionCookieName(c)));
+    if (!session) return apiError(c, 401, "signed_out", "You are signed out. Please sign in again.");
+    const account = await deps.ctx.store.getAccountById(session.record.accountId);
+    if (!account) {
+      await deps.sessions.destroy(session.record.id);
+      return apiError(c, 401, "signed_out", "This account no longer exists.");
+    }
+    c.set("session", session);
+    c.set("account", account);
+    await next();
+  };
+}
+
+/** Rejects state-changing requests that are cross-site or lack the session's CSRF token. */
+export function requireCsrf(deps: AuthDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const m = c.req.method;
+    if (m === "GET" || m === "HEAD" || m === "OPTIONS") return next();
+    if (!sameOrigin(c)) return apiError(c, 403, "cross_site", "This request came from another web site and was refused.");
+    if (!deps.sessions.checkCsrf(c.get("session"), c.req.header("x-csrf-token"))) {
+      return apiError(c, 403, "csrf", "Your page is out of date. Reload the page and try again.");
+    }
+    await next();
+  };
+}
+
+export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
+  const { ctx, sessions } = deps;
+
+  app.get("/login", async (c) => {
+    const existing = await sessions.open(getCookie(c, sessionCookieName(c)));
+    if (existing) return c.redirect("/", 302);
+    return loginPage(c, deps, { email: "", error: null, status: 200 });
+  });
+
+  app.post("/login", async (c) => {
+    // Login CSRF: the form must come from our page (Origin) and carry the token from the cookie we set.
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const email = typeof form.email === "string" ? form.email.trim().toLowerCase().slice(0, 320) : "";
+    const password = typeof form.password === "string" ? form.password.slice(0, 1024) : "";
+    const token = typeof form.csrf === "string" ? form.csrf : "";
+    const cookieToken = getCookie(c, loginCookieName(c)) ?? "";
+    if (!sameOrigin(c) || !token || !safeEqual(token, cookieToken)) {
+      return loginPage(c, deps, { email, error: "The sign-in page had expired. Please try again.", status: 403 });
+    }
+    const ip = c.env.remoteIp;
+    if (ctx.authLimiter.isBlocked(ip) || deps.accountLimiter.isBlocked(email)) {
+      const wait = Math.max(ctx.authLimiter.retryAfter(ip), deps.accountLimiter.retryAfter(email));
+      return loginPage(c, deps, { email, error: tooMany(wait), status: 429, retryAfter: wait });
+    }
+    if (!email || !password) return loginPage(c, deps, { email, error: "Enter your email address and password.", status: 400 });
+    const account = await ctx.authenticate(email, password, ip);
+    if (!account) {
+      deps.accountLimiter.fail(email);
+      if (ctx.authLimiter.isBlocked(ip) || deps.accountLimiter.isBlocked(email)) {
+        const wait = Math.max(ctx.authLimiter.retryAfter(ip), deps.accountLimiter.retryAfter(email));
+        return loginPage(c, deps, { email, error: tooMany(wait), status: 429, retryAfter: wait });
+      }
+      ctx.log.info("webmail login failed", { ip, user: email });
+      return loginPage(c, deps, { email, error: "Wrong email address or password.", status: 401 });
+    }
+    deps.accountLimiter.succeed(email);
+    const { token: sealed } = await sessions.create(account.id, { ip, userAgent: c.req.header("user-agent") ?? "" });
+    setCookie(c, sessionCookieName(c), sealed, cookieOpts(c, Math.floor(sessions.policy.maxAgeMs / 1000)));
+    deleteCookie(c, loginCookieName(c), cookieOpts(c));
+    ctx.log.info("webmail login", { ip, user: account.email });
+    return c.redirect("/", 303);
+  });
+
+  app.get("/api/session", requireSession(deps), (c) => {
+    const a = c.get("account");
+    c.header("cache-control", "no-store");
+    return c.json({
+      accountId: a.id,
+      email: a.email,
+      displayName: a.settings.displayName ?? "",
+      csrf: c.get("session").csrf,
+      maxMessageSize: ctx.config.limits.maxMessageSize,
+      expiresAt: c.get("session").record.expiresAt,
+    });
+  });
+
+  app.post("/api/logout", requireSession(deps), requireCsrf(deps), async (c) => {
+    const sid = c.get("session").record.id;
+    await sessions.destroy(sid);
+    deps.hub.closeSession(sid);
+    deleteCookie(c, sessionCookieName(c), cookieOpts(c));
+    ctx.log.info("webmail logout", { user: c.get("account").email });
+    return c.json({ ok: true });
+  });
+}
+
+function tooMany(waitMs: number): string {
+  const min = Math.max(1, Math.ceil(waitMs / 60_000));
+  return `Too many failed sign-in attempts. For your security, sign-in is paused: try again in ${min} minute${min === 1 ? "" : "s"}.`;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function loginPage(c: Context<AppEnv>, deps: AuthDeps, o: { email: string; error: string | null; status: 200 | 400 | 401 | 403 | 429; retryAfter?: number }): Response {
+  const token = randomBytes(24).toString("base64url");
+  setCookie(c, loginCookieName(c), token, cookieOpts(c, 3600));
+  const css = deps.assets.url("app.css");
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>Sign in · Pillarbox</title>
+<link rel="stylesheet" href="${css}"></head>
+<body class="login-body"><main class="login-card">
+<h1 class="login-title">Pillarbox</h1>
+<p class="login-sub">Sign in to your mail</p>
+${o.error ? `<p class="login-error" role="alert">${escapeHtml(o.error)}</p>` : ""}
+<form method="post" action="/login" class="login-form">
+<input type="hidden" name="csrf" value="${token}">
+<label>Email address<input type="email" name="email" autocomplete="username" required autofocus value="${escapeHtml(o.email)}"></label>
+<label>Password<input type="password" name="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button>
+</form></main></body></html>`;
+  const headers: Record<string, string> = { "content-security-policy": PAGE_CSP, "cache-control": "no-store" };
+  if (o.retryAfter) headers["retry-after"] = String(Math.ceil(o.retryAfter / 1000));
+  return c.html(html, o.status, headers);
+}

@@ -1,0 +1,103 @@
+/**
+ * The webmail: sign-in, the JSON API under /api/, live events and the
+ * embedded browser client. `createWebmail` wires the parts; the HTTP module
+ * mounts it on its Hono app.
+ */
+import type { Context, Hono } from "hono";
+import { getCookie } from "hono/cookie";
+import type { ServerContext } from "../../../src/context.ts";
+import { createRateLimiter } from "../../../src/ratelimit.ts";
+import type { WebmailStore } from "../../../storage/webmail-store.ts";
+import type { AppEnv } from "../types.ts";
+import { APP_CSP } from "../headers.ts";
+import { KeyRing } from "./keys.ts";
+import { SessionManager, DEFAULT_POLICY, type SessionPolicy } from "./session.ts";
+import { EventHub } from "./events.ts";
+import { Assets } from "./assets.ts";
+import { UploadStore } from "./uploads.ts";
+import { mountAuth, requireCsrf, requireSession, sessionCookieName, type AuthDeps } from "./auth.ts";
+import { ParsedCache, mountMailApi } from "./mail-api.ts";
+import { mountComposeApi } from "./compose-api.ts";
+import { mountSettingsApi } from "./settings-api.ts";
+import { apiError, toApiError } from "./util.ts";
+
+export interface WebmailOptions {
+  policy?: SessionPolicy;
+  /** New session key every this often (default 7 days). */
+  keyRotateMs?: number;
+  /** Failed sign-ins per account before a pause (default 10 in 15 minutes). */
+  accountFailures?: number;
+  accountWindowMs?: number;
+}
+
+export interface Webmail {
+  mount(app: Hono<AppEnv>): void;
+  /** Maps an error thrown by a webmail route to a response in words; null if not ours. */
+  errorResponse(err: unknown, c: Context<AppEnv>): Response | null;
+  stop(): void;
+  readonly sessions: SessionManager;
+  readonly hub: EventHub;
+}
+
+export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, opts: WebmailOptions = {}): Promise<Webmail> {
+  const policy = opts.policy ?? DEFAULT_POLICY;
+  const keys = new KeyRing({ dataDir: ctx.config.dataDir, rotateMs: opts.keyRotateMs ?? 7 * 24 * 3600_000, maxSessionMs: policy.maxAgeMs });
+  await keys.load();
+  const sessions = new SessionManager(keys, wstore, policy);
+  const hub = new EventHub(ctx.store, wstore);
+  const assets = new Assets();
+  const uploads = new UploadStore(ctx.config.dataDir, Math.max(ctx.config.limits.maxMessageSize * 2, 100 * 1024 * 1024));
+  await uploads.init();
+  const accountLimiter = createRateLimiter({ max: opts.accountFailures ?? 10, windowMs: opts.accountWindowMs ?? 15 * 60_000 });
+  const parsed = new ParsedCache();
+  const deps: AuthDeps = { ctx, sessions, accountLimiter, hub, assets };
+
+  // Housekeeping: expired sessions and stale uploads, hourly.
+  const sweep = setInterval(() => {
+    void wstore.purgeExpiredSessions(Date.now(), policy.idleMs).catch((err) => ctx.log.warn("webmail session sweep failed", { err }));
+    void uploads.sweep().catch(() => {});
+  }, 3600_000);
+  sweep.unref?.();
+  await wstore.purgeExpiredSessions(Date.now(), policy.idleMs).catch(() => 0);
+
+  return {
+    sessions,
+    hub,
+    mount(app) {
+      assets.mount(app);
+      mountAuth(app, deps);
+      app.use("/api/*", requireSession(deps), requireCsrf(deps));
+      mountMailApi(app, { ctx, wstore, parsed });
+      mountComposeApi(app, { ctx, wstore, parsed, uploads });
+      mountSettingsApi(app, { ctx, wstore, sessions, hub, accountLimiter });
+      app.all("/api/*", (c) => apiError(c, 404, "not_found", "Unknown request."));
+
+      app.get("/", async (c) => {
+        const s = await sessions.open(getCookie(c, sessionCookieName(c)));
+        if (!s) return c.redirect("/login", 302);
+        return c.html(shell(assets), 200, { "content-security-policy": APP_CSP, "cache-control": "no-store" });
+      });
+      app.get("/favicon.ico", (c) => c.body(null, 204));
+    },
+    errorResponse(err, c) {
+      const e = toApiError(err);
+      if (!e) return null;
+      return apiError(c, e.status, e.code, e.message);
+    },
+    stop() {
+      clearInterval(sweep);
+      hub.closeAll();
+    },
+  };
+}
+
+function shell(assets: Assets): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1,viewport-fit=cover">
+<meta name="color-scheme" content="light dark">
+<title>Mail · Pillarbox</title>
+<link rel="stylesheet" href="${assets.url("app.css")}">
+<script type="module" src="${assets.url("app.js")}"></script>
+</head><body><div id="app" class="app"><p class="boot">Loading your mail…</p></div><noscript><p class="boot">The mail app needs JavaScript turned on.</p></noscript></body></html>`;
+}

@@ -1,0 +1,134 @@
+/**
+ * Settings (display name, signature, out-of-office), password change,
+ * address autocomplete, and the live event stream.
+ */
+import type { Hono } from "hono";
+import type { ServerContext } from "../../../src/context.ts";
+import type { RateLimiter } from "../../../src/ratelimit.ts";
+import type { AccountSettings } from "../../../storage/api.ts";
+import type { WebmailStore } from "../../../storage/webmail-store.ts";
+import type { AppEnv } from "../types.ts";
+import type { SessionManager } from "./session.ts";
+import type { EventHub } from "./events.ts";
+import { ApiError, readJson } from "./util.ts";
+
+export interface SettingsDeps {
+  ctx: ServerContext;
+  wstore: WebmailStore;
+  sessions: SessionManager;
+  hub: EventHub;
+  accountLimiter: RateLimiter;
+}
+
+const MIN_PASSWORD = 10;
+
+export function mountSettingsApi(app: Hono<AppEnv>, deps: SettingsDeps): void {
+  const { ctx, wstore } = deps;
+  const store = ctx.store;
+
+  app.get("/api/settings", async (c) => {
+    const a = c.get("account");
+    c.header("cache-control", "no-store");
+    return c.json({
+      email: a.email,
+      displayName: a.settings.displayName ?? "",
+      signature: a.settings.signature ?? "",
+      oof: a.settings.oof ?? { enabled: false, subject: "", body: "" },
+      sendAs: await store.sendAsAddresses(a.id),
+      trustedImageSenders: Array.isArray(a.settings.trustedImageSenders) ? a.settings.trustedImageSenders : [],
+    });
+  });
+
+  app.put("/api/settings", async (c) => {
+    const a = c.get("account");
+    const body = await readJson<{ displayName?: unknown; signature?: unknown; oof?: unknown; trustedImageSenders?: unknown }>(c, 256 * 1024);
+    const patch: Partial<AccountSettings> = {};
+    if (body.trustedImageSenders !== undefined) {
+      const list = body.trustedImageSenders;
+      if (!Array.isArray(list) || list.length > 1000 || !list.every((x) => typeof x === "string" && x.length <= 320 && x.includes("@"))) {
+        throw new ApiError(400, "bad_list", "The list of senders whose pictures are shown could not be saved.");
+      }
+      patch.trustedImageSenders = [...new Set(list.map((x: string) => x.trim().toLowerCase()))];
+    }
+    if (body.displayName !== undefined) {
+      if (typeof body.displayName !== "string" || body.displayName.length > 200 || /[\r\n\u0000]/.test(body.displayName)) {
+        throw new ApiError(400, "bad_name", "The display name must be one line of at most 200 characters.");
+      }
+      patch.displayName = body.displayName.trim();
+    }
+    if (body.signature !== undefined) {
+      if (typeof body.signature !== "string" || body.signature.length > 20_000) throw new ApiError(400, "bad_signature", "The signature is too long (20,000 characters at most).");
+      patch.signature = body.signature;
+    }
+    let oofTurnedOn = false;
+    if (body.oof !== undefined) {
+      const o = body.oof as Record<string, unknown>;
+      if (typeof o !== "object" || o === null || typeof o.enabled !== "boolean") throw new ApiError(400, "bad_oof", "The out-of-office settings could not be understood.");
+      const subject = typeof o.subject === "string" ? o.subject.replace(/[\r\n]+/g, " ").slice(0, 300) : "";
+      const text = typeof o.body === "string" ? o.body.slice(0, 20_000) : "";
+      const start = typeof o.start === "number" && Number.isFinite(o.start) ? o.start : undefined;
+      const end = typeof o.end === "number" && Number.isFinite(o.end) ? o.end : undefined;
+      if (o.enabled && !text.trim()) throw new ApiError(400, "bad_oof", "Write the auto-reply message before turning out-of-office on.");
+      if (start !== undefined && end !== undefined && end <= start) throw new ApiError(400, "bad_oof", "The out-of-office end must be after its start.");
+      oofTurnedOn = o.enabled && !a.settings.oof?.enabled;
+      patch.oof = { enabled: o.enabled, subject, body: text, ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) };
+    }
+    const settings = await store.updateSettings(a.id, patch);
+    // A new absence is a new period: people who got the last auto-reply get one again (RFC 3834 §2).
+    if (oofTurnedOn) await wstore.oofReset(a.id);
+    return c.json({ ok: true, displayName: settings.displayName ?? "", signature: settings.signature ?? "", oof: settings.oof ?? null });
+  });
+
+  app.post("/api/password", async (c) => {
+    const a = c.get("account");
+    const body = await readJson<{ current?: unknown; next?: unknown }>(c);
+    const current = typeof body.current === "string" ? body.current : "";
+    const next = typeof body.next === "string" ? body.next : "";
+    if (deps.accountLimiter.isBlocked(a.email)) throw new ApiError(429, "throttled", "Too many wrong passwords. Wait a few minutes and try again.");
+    if (!(await store.authenticate(a.email, current))) {
+      deps.accountLimiter.fail(a.email);
+      throw new ApiError(400, "wrong_password", "Your current password is not correct.");
+    }
+    if (next.length < MIN_PASSWORD) throw new ApiError(400, "weak_password", `Choose a new password of at least ${MIN_PASSWORD} characters.`);
+    if (next.length > 1024) throw new ApiError(400, "weak_password", "That password is too long.");
+    if (next === current) throw new ApiError(400, "same_password", "The new password is the same as the current one.");
+    await store.setPassword(a.email, next);
+    // Everyone else signed in as this account (a lost phone, a shared computer) is signed out.
+    const ended = await deps.sessions.destroyOthers(a.id, c.get("session").record.id);
+    ctx.log.info("webmail password changed", { user: a.email, endedSessions: ended });
+    return c.json({ ok: true, endedSessions: ended });
+  });
+
+  app.get("/api/contacts", async (c) => {
+    const a = c.get("account");
+    const q = (c.req.query("q") ?? "").trim().toLowerCase().slice(0, 100);
+    const limit = 10;
+    const out: { name: string; address: string; source: "recent" | "directory" }[] = [];
+    const seen = new Set<string>();
+    const push = (address: string, name: string, source: "recent" | "directory") => {
+      const k = address.toLowerCase();
+      if (seen.has(k) || out.length >= limit) return;
+      seen.add(k);
+      out.push({ name, address: k, source });
+    };
+    for (const r of await wstore.searchCorrespondents(a.id, q, limit)) push(r.address, r.name ?? "", "recent");
+    if (out.length < limit && q.length >= 1) {
+      // The directory: accounts and aliases of the user's own domain (a small office's address book).
+      const domain = a.email.split("@")[1];
+      const match = (addr: string, name: string) => addr.includes(q) || name.toLowerCase().includes(q);
+      for (const acc of await store.listAccounts()) {
+        if (acc.email.split("@")[1] !== domain) continue;
+        const name = acc.settings.displayName ?? "";
+        if (match(acc.email, name)) push(acc.email, name, "directory");
+      }
+      for (const al of await store.listAliases()) {
+        if (al.source.startsWith("@") || al.source.split("@")[1] !== domain) continue;
+        if (match(al.source, "")) push(al.source, "", "directory");
+      }
+    }
+    c.header("cache-control", "no-store");
+    return c.json({ items: out });
+  });
+
+  app.get("/api/events", (c) => deps.hub.open(c.get("session").record.id, c.get("account").id));
+}

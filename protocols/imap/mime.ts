@@ -1,0 +1,262 @@
+/**
+ * BODY[section] / BINARY[section] addressing over the stored MIME tree
+ * (RFC 9051 §6.4.5 section-spec; RFC 3516 BINARY). Byte ranges come from the
+ * index; only header filtering and transfer decoding touch message bytes.
+ */
+import type { MimePart } from "../../storage/api.ts";
+import { decodeBase64 } from "../../storage/mime/bytes.ts";
+
+export type SectionKind = "all" | "header" | "fields" | "fieldsNot" | "text" | "mime" | "part";
+
+export interface Section {
+  path: number[];
+  kind: SectionKind;
+  fields: string[];
+  /** The section text as the client wrote it (echoed in the response). */
+  spec: string;
+}
+
+/** Parses the inside of `[...]`; null when invalid. */
+export function parseSection(spec: string): Section | null {
+  const s = spec.trim();
+  if (s === "") return { path: [], kind: "all", fields: [], spec };
+  const m = /^((?:[1-9][0-9]*)(?:\.[1-9][0-9]*)*)?(?:(?:^|\.)(HEADER\.FIELDS\.NOT|HEADER\.FIELDS|HEADER|TEXT|MIME))?(?:\s+\((.*)\))?$/i.exec(s);
+  if (!m) return null;
+  const path = m[1] ? m[1].split(".").map(Number) : [];
+  const kw = m[2]?.toUpperCase();
+  if (!m[1] && !kw) return null;
+  if (path.length > 100) return null;
+  let kind: SectionKind = "part";
+  if (kw === "HEADER") kind = "header";
+  else if (kw === "HEADER.FIELDS") kind = "fields";
+  else if (kw === "HEADER.FIELDS.NOT") kind = "fieldsNot";
+  else if (kw === "TEXT") kind = "text";
+  else if (kw === "MIME") {
+    if (!path.length) return null; // RFC 9051: MIME needs a part number
+    kind = "mime";
+  }
+  let fields: string[] = [];
+  if (kind === "fields" || kind === "fieldsNot") {
+    if (m[3] === undefined) return null;
+    fields = m[3]
+      .trim()
+      .split(/\s+/)
+      .filter((x) => x !== "")
+      .map((f) => f.replace(/^"(.*)"$/, "$1"));
+    if (!fields.length) return null;
+    for (const f of fields) if (!/^[\x21-\x39\x3b-\x7e]+$/.test(f)) return null;
+  } else if (m[3] !== undefined) return null;
+  return { path, kind, fields, spec: s };
+}
+
+/**
+ * Finds the MIME part a section path names. The top level is the message
+ * itself; "1" of a non-multipart message is its body. A message/rfc822 part
+ * is entered: its sub-parts are those of the encapsulated message.
+ */
+export function resolvePart(root: MimePart, path: number[]): MimePart | null {
+  let cur = root;
+  for (let i = 0; i < path.length; i++) {
+    const n = path[i];
+    let container: MimePart | null;
+    if (i === 0) container = cur;
+    else if (cur.type === "multipart") container = cur;
+    else if (cur.message) container = cur.message.root;
+    else return null;
+    if (container.type === "multipart") {
+      const c = container.parts?.[n - 1];
+      if (!c) return null;
+      cur = c;
+    } else {
+      if (n !== 1) return null;
+      cur = container;
+    }
+  }
+  return cur;
+}
+
+export interface ByteRange {
+  start: number;
+  end: number;
+  /** Header filtering needed on this range. */
+  filter?: { fields: Set<string>; not: boolean };
+}
+
+/** The byte range of a section (before any partial). Null when the section does not exist. */
+export function sectionRange(root: MimePart, sec: Section, size: number): ByteRange | null {
+  if (!sec.path.length) {
+    switch (sec.kind) {
+      case "all":
+        return { start: 0, end: size };
+      case "header":
+        return { start: root.headerStart, end: root.bodyStart };
+      case "text":
+        return { start: root.bodyStart, end: root.bodyEnd };
+      case "fields":
+      case "fieldsNot":
+        return { start: root.headerStart, end: root.bodyStart, filter: { fields: new Set(sec.fields.map((f) => f.toLowerCase())), not: sec.kind === "fieldsNot" } };
+      default:
+        return null;
+    }
+  }
+  const p = resolvePart(root, sec.path);
+  if (!p) return null;
+  switch (sec.kind) {
+    case "part":
+      return { start: p.bodyStart, end: p.bodyEnd };
+    case "mime":
+      return { start: p.headerStart, end: p.bodyStart };
+    case "header":
+    case "text":
+    case "fields":
+    case "fieldsNot": {
+      // RFC 9051: HEADER/TEXT after a part number apply to an encapsulated message
+      const inner = p.message?.root;
+      const h = inner ?? p;
+      if (sec.kind === "text") return inner ? { start: inner.bodyStart, end: inner.bodyEnd } : { start: p.bodyStart, end: p.bodyEnd };
+      const r: ByteRange = { start: h.headerStart, end: h.bodyStart };
+      if (sec.kind !== "header") r.filter = { fields: new Set(sec.fields.map((f) => f.toLowerCase())), not: sec.kind === "fieldsNot" };
+      return r;
+    }
+  }
+  return null;
+}
+
+/**
+ * Keeps (or drops) header fields by name, preserving their exact bytes and
+ * folding, and ends with the blank line (RFC 9051 §6.4.5 HEADER.FIELDS).
+ */
+export function filterHeader(block: Uint8Array, fields: Set<string>, not: boolean): Uint8Array {
+  const out: Uint8Array[] = [];
+  let total = 0;
+  let i = 0;
+  const n = block.length;
+  let fieldStart = -1;
+  let keep = false;
+  const flush = (end: number) => {
+    if (fieldStart >= 0 && keep) {
+      const seg = block.subarray(fieldStart, end);
+      out.push(seg);
+      total += seg.length;
+    }
+  };
+  while (i < n) {
+    // find line end
+    let e = block.indexOf(10, i);
+    const lineEnd = e < 0 ? n : e + 1;
+    const first = block[i];
+    const blank = first === 10 || (first === 13 && block[i + 1] === 10);
+    if (blank) break;
+    if (first === 32 || first === 9) {
+      // continuation of the current field
+      i = lineEnd;
+      continue;
+    }
+    flush(i);
+    fieldStart = i;
+    let c = i;
+    while (c < lineEnd && block[c] !== 58 /* : */) c++;
+    let nameEnd = c;
+    while (nameEnd > i && (block[nameEnd - 1] === 32 || block[nameEnd - 1] === 9)) nameEnd--;
+    const name = Buffer.from(block.buffer, block.byteOffset + i, nameEnd - i).toString("latin1").toLowerCase();
+    const listed = c < lineEnd && fields.has(name);
+    keep = not ? !listed && c < lineEnd : listed;
+    i = lineEnd;
+    e = 0;
+  }
+  flush(i);
+  const res = new Uint8Array(total + 2);
+  let o = 0;
+  for (const seg of out) {
+    res.set(seg, o);
+    o += seg.length;
+  }
+  // a field without its line end (header block ending abruptly) still gets one
+  if (o > 0 && res[o - 1] !== 10) {
+    const r2 = new Uint8Array(o + 4);
+    r2.set(res.subarray(0, o));
+    r2[o] = 13;
+    r2[o + 1] = 10;
+    r2[o + 2] = 13;
+    r2[o + 3] = 10;
+    return r2;
+  }
+  res[o] = 13;
+  res[o + 1] = 10;
+  return res;
+}
+
+/** RFC 3516: content of a part with its Content-Transfer-Encoding removed; null for an unknown encoding. */
+export function decodeCte(data: Uint8Array, encoding: string): Uint8Array | null {
+  switch (encoding.toLowerCase()) {
+    case "":
+    case "7bit":
+    case "8bit":
+    case "binary":
+      return data;
+    case "base64":
+      return decodeBase64(data);
+    case "quoted-printable":
+      return decodeQP(data);
+    default:
+      return null;
+  }
+}
+
+/** The part BINARY[section] decodes: leaves only; multipart and messages are served as they are. */
+export function binaryPart(root: MimePart, sec: Section): MimePart | null {
+  if (!sec.path.length) return null;
+  return resolvePart(root, sec.path);
+}
+
+function hex(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/**
+ * Quoted-printable decoding per RFC 2045 §6.7: trailing whitespace of each
+ * encoded line is transport padding and removed; "=" at the end of a line is
+ * a soft line break; hard line breaks come out as CRLF.
+ */
+export function decodeQP(src: Uint8Array): Uint8Array {
+  const out = new Uint8Array(src.length * 2 + 2);
+  let o = 0;
+  let i = 0;
+  const n = src.length;
+  while (i < n) {
+    let e = src.indexOf(10, i);
+    const hasEol = e >= 0;
+    if (!hasEol) e = n;
+    let lineEnd = e;
+    if (hasEol && lineEnd > i && src[lineEnd - 1] === 13) lineEnd--;
+    // strip transport padding
+    while (lineEnd > i && (src[lineEnd - 1] === 32 || src[lineEnd - 1] === 9)) lineEnd--;
+    let soft = false;
+    if (lineEnd > i && src[lineEnd - 1] === 61) {
+      soft = true;
+      lineEnd--;
+    }
+    for (let k = i; k < lineEnd; k++) {
+      const c = src[k];
+      if (c === 61 && k + 2 < lineEnd) {
+        const h = hex(src[k + 1]);
+        const l = hex(src[k + 2]);
+        if (h >= 0 && l >= 0) {
+          out[o++] = (h << 4) | l;
+          k += 2;
+          continue;
+        }
+      }
+      out[o++] = c;
+    }
+    if (hasEol && !soft) {
+      out[o++] = 13;
+      out[o++] = 10;
+    }
+    i = hasEol ? e + 1 : n;
+  }
+  return out.subarray(0, o);
+}

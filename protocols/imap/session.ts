@@ -1,0 +1,666 @@
+/**
+ * One IMAP connection: the state machine of RFC 9051 §3 (not authenticated,
+ * authenticated, selected, logout), command dispatch, response writing with
+ * backpressure, IDLE, STARTTLS and COMPRESS stream changes, timeouts.
+ *
+ * Commands run one at a time in arrival order; pipelined input waits in the
+ * parser (bounded; the socket is paused when it grows). Untagged updates for
+ * the selected mailbox are sent before each tagged reply, within the rules of
+ * view.ts.
+ */
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { constants as zc, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from "node:zlib";
+import type { Account, MailStore } from "../../storage/api.ts";
+import { QuotaExceededError, StorageFullError, StoreError } from "../../storage/api.ts";
+import type { ListenerInfo } from "../../src/registry.ts";
+import type { ServerContext } from "../../src/context.ts";
+import type { Logger } from "../../src/log.ts";
+import { CommandParser, type Command, type ParseEvent } from "./parser.ts";
+import { quoteRaw, strUtf8, utf7Decode, utf7Encode } from "./encode.ts";
+import type { AccountHub, ImapShared, Msg } from "./state.ts";
+import { SelectedMailbox, type ViewOwner } from "./view.ts";
+
+export type Status = "OK" | "NO" | "BAD";
+export interface Result {
+  status: Status;
+  code?: string;
+  text: string;
+  /** Skip the untagged sync before the tagged reply (LOGOUT, failed SELECT). */
+  noSync?: boolean;
+}
+export const ok = (text = "Completed", code?: string): Result => ({ status: "OK", text, code });
+export const no = (text: string, code?: string): Result => ({ status: "NO", text, code });
+export const bad = (text: string, code?: string): Result => ({ status: "BAD", text, code });
+
+export type SessionState = "notauth" | "auth" | "selected" | "logout";
+
+export interface CommandDef {
+  fn: (s: Session, cmd: Command) => Promise<Result> | Result;
+  /** Where the command is valid: "any", "notauth", "auth" (authenticated or selected), "selected". */
+  state: "any" | "notauth" | "auth" | "selected";
+  /** Non-UID form uses sequence numbers: no EXPUNGE may be sent while it runs (RFC 9051 §7.5.1). */
+  seq?: boolean;
+}
+
+const commands = new Map<string, CommandDef>();
+export function registerCommands(defs: Record<string, CommandDef>): void {
+  for (const [k, v] of Object.entries(defs)) commands.set(k, v);
+}
+
+/** Too many unknown/invalid commands in a row: the client is not speaking IMAP (RFC 9051 §7.1.5 BYE). */
+const MAX_BAD = 20;
+/** Pause reading while this much pipelined input waits for a busy command. */
+const MAX_PIPELINE_BUFFER = 256 * 1024;
+/** Output buffered before it is handed to the socket. */
+const OUT_CHUNK = 64 * 1024;
+
+export interface SessionOptions {
+  ctx: ServerContext;
+  shared: ImapShared;
+  listener: ListenerInfo;
+  sessions: Set<Session>;
+}
+
+type Sink = { write(data: string | Uint8Array): boolean; needDrain(): boolean; waitDrain(): Promise<void> };
+
+export class Session implements ViewOwner {
+  readonly ctx: ServerContext;
+  readonly store: MailStore;
+  readonly log: Logger;
+  readonly shared: ImapShared;
+  readonly listener: ListenerInfo;
+  socket: Socket | TLSSocket;
+  readonly remoteIp: string;
+  readonly parser: CommandParser;
+  state: SessionState = "notauth";
+  tls: boolean;
+  account: Account | null = null;
+  hub: AccountHub | null = null;
+  sel: SelectedMailbox | null = null;
+  /** RFC 5161 ENABLEd extensions. */
+  condstore = false;
+  qresync = false;
+  rev2 = false;
+  utf8 = false;
+  /** CONDSTORE was enabled by a command using it (RFC 7162 §3.1): HIGHESTMODSEQ in responses. */
+  lastActivity = Date.now();
+  idleTag: string | null = null;
+  compressed = false;
+  /** Set by NOTIFY (notify.ts). */
+  notify: unknown = null;
+  clientId: Record<string, string | null> | null = null;
+
+  private busy = false;
+  private closed = false;
+  private badCount = 0;
+  private out: (string | Uint8Array)[] = [];
+  private outLen = 0;
+  private sink: Sink;
+  private lineWaiter: ((line: string | null) => void) | null = null;
+  private notifyScheduled = false;
+  private inflater: InflateRaw | null = null;
+  private deflater: DeflateRaw | null = null;
+  private sessions: Set<Session>;
+  private readonly onDataBound = (chunk: Buffer) => this.onData(chunk);
+  private readonly onCloseBound = () => this.onClose();
+  private readonly onDrainBound = () => this.pump();
+
+  constructor(socket: Socket | TLSSocket, opts: SessionOptions) {
+    this.ctx = opts.ctx;
+    this.store = opts.ctx.store;
+    this.log = opts.ctx.log;
+    this.shared = opts.shared;
+    this.listener = opts.listener;
+    this.sessions = opts.sessions;
+    this.socket = socket;
+    this.remoteIp = socket.remoteAddress ?? "unknown";
+    this.tls = opts.listener.implicitTls || "encrypted" in socket;
+    const maxMsg = opts.ctx.config.limits.maxMessageSize;
+    this.parser = new CommandParser({
+      maxAppendLiteral: maxMsg,
+      maxAppendTotal: Math.max(maxMsg * 4, 64 * 1024 * 1024),
+    });
+    this.sink = this.socketSink(socket);
+    this.attachSocket(socket);
+    this.sessions.add(this);
+  }
+
+  // ------------------------------------------------------------ socket plumbing
+
+  private socketSink(sock: Socket | TLSSocket): Sink {
+    return {
+      write: (d) => (typeof d === "string" ? sock.write(d, "utf8") : sock.write(d)),
+      needDrain: () => sock.writableNeedDrain,
+      waitDrain: () =>
+        new Promise<void>((r) => {
+          if (!sock.writableNeedDrain || sock.destroyed) return r();
+          const done = () => {
+            sock.off("drain", done);
+            sock.off("close", done);
+            r();
+          };
+          sock.on("drain", done);
+          sock.on("close", done);
+        }),
+    };
+  }
+
+  private attachSocket(sock: Socket | TLSSocket): void {
+    sock.on("data", this.onDataBound);
+    sock.on("close", this.onCloseBound);
+    sock.on("error", () => {
+      /* close follows */
+    });
+  }
+
+  private detachSocket(sock: Socket | TLSSocket): void {
+    sock.off("data", this.onDataBound);
+    sock.off("close", this.onCloseBound);
+  }
+
+  start(): void {
+    const caps = this.capabilities();
+    this.send(`* OK [CAPABILITY ${caps}] ${this.ctx.config.hostname} Pillarbox IMAP ready.\r\n`);
+    this.flushOut();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivity = Date.now();
+    if (this.inflater) {
+      this.inflater.write(chunk);
+      return;
+    }
+    this.parser.push(chunk);
+    this.pump();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = "logout";
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.lineWaiter) {
+      const w = this.lineWaiter;
+      this.lineWaiter = null;
+      w(null);
+    }
+    this.sel?.detach();
+    this.sel = null;
+    if (this.hub) {
+      this.hub.listeners.delete(this as never);
+      this.hub.release();
+      this.hub = null;
+    }
+    this.sessions.delete(this);
+    this.inflater?.destroy();
+    this.deflater?.destroy();
+  }
+
+  /** Closes the connection after flushing what was written. */
+  close(): void {
+    if (this.closed) return;
+    this.flushOut();
+    this.closed = true;
+    this.state = "logout";
+    this.cleanup();
+    const sock = this.socket;
+    if (this.deflater) {
+      this.deflater.end(() => sock.end());
+    } else sock.end();
+    setTimeout(() => sock.destroy(), 2000).unref?.();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ------------------------------------------------------------ output
+
+  send(s: string): void {
+    this.out.push(s);
+    this.outLen += s.length;
+    if (this.outLen >= OUT_CHUNK) this.flushOut();
+  }
+
+  sendBytes(b: Uint8Array): void {
+    this.out.push(b);
+    this.outLen += b.length;
+    if (this.outLen >= OUT_CHUNK) this.flushOut();
+  }
+
+  flushOut(): void {
+    if (!this.out.length) return;
+    if (this.closed && !this.deflater) {
+      if (this.socket.destroyed || this.socket.writableEnded) {
+        this.out = [];
+        this.outLen = 0;
+        return;
+      }
+    }
+    const parts = this.out;
+    this.out = [];
+    this.outLen = 0;
+    let acc = "";
+    for (const p of parts) {
+      if (typeof p === "string") acc += p;
+      else {
+        if (acc) this.sink.write(acc);
+        acc = "";
+        this.sink.write(p);
+      }
+    }
+    if (acc) this.sink.write(acc);
+    if (this.deflater) this.deflater.flush(zc.Z_SYNC_FLUSH);
+  }
+
+  /** Waits for the socket to drain when its buffer is full (large FETCH responses). */
+  async drain(): Promise<void> {
+    this.flushOut();
+    if (this.sink.needDrain()) await this.sink.waitDrain();
+  }
+
+  tagged(tag: string, r: Result): void {
+    this.send(`${tag} ${r.status} ${r.code ? `[${r.code}] ` : ""}${r.text}\r\n`);
+  }
+
+  // ------------------------------------------------------------ input loop
+
+  private pump(): void {
+    if (this.closed) return;
+    for (;;) {
+      if (this.busy && !this.lineWaiter) {
+        if (this.parser.buffered > MAX_PIPELINE_BUFFER && !this.socket.isPaused()) this.socket.pause();
+        break;
+      }
+      const ev = this.parser.next();
+      if (!ev) break;
+      if (this.handleEvent(ev)) break;
+      if (this.closed) return;
+    }
+    this.flushOut();
+    if (!this.busy && this.socket.isPaused() && !this.closed) this.socket.resume();
+  }
+
+  /** Returns true when the loop must stop (a command started running). */
+  private handleEvent(ev: ParseEvent): boolean {
+    switch (ev.type) {
+      case "line": {
+        if (this.lineWaiter) {
+          const w = this.lineWaiter;
+          this.lineWaiter = null;
+          this.parser.lineMode = false;
+          w(ev.line);
+          return false;
+        }
+        if (this.idleTag !== null) {
+          this.endIdle(ev.line);
+          return false;
+        }
+        this.parser.lineMode = false;
+        return false;
+      }
+      case "continue":
+        this.send("+ OK\r\n");
+        this.flushOut();
+        return false;
+      case "error":
+        this.badInput();
+        this.send(`${ev.tag} ${ev.status} ${ev.code ? `[${ev.code}] ` : ""}${ev.text}\r\n`);
+        return false;
+      case "fatal":
+        this.send(`* BYE ${ev.text}\r\n`);
+        this.close();
+        return true;
+      case "command": {
+        this.busy = true;
+        this.runCommand(ev.cmd).then(
+          () => this.afterCommand(),
+          (e) => {
+            this.log.error("imap: command crashed", { error: e as Error });
+            this.afterCommand();
+          },
+        );
+        return true;
+      }
+    }
+  }
+
+  private afterCommand(): void {
+    this.busy = false;
+    if (this.closed) return;
+    this.flushOut();
+    this.pump();
+  }
+
+  private badInput(): void {
+    this.badCount++;
+    if (this.badCount >= MAX_BAD) {
+      this.send("* BYE Too many invalid commands.\r\n");
+      this.close();
+    }
+  }
+
+  /** Reads one raw line from the client (SASL exchange). null when the connection closed. */
+  readLine(): Promise<string | null> {
+    return new Promise((resolve) => {
+      this.lineWaiter = resolve;
+      this.parser.lineMode = true;
+      this.flushOut();
+      // input may already be buffered
+      queueMicrotask(() => this.pump());
+    });
+  }
+
+  private async runCommand(cmd: Command): Promise<void> {
+    this.lastActivity = Date.now();
+    const def = commands.get(cmd.name);
+    if (!def) {
+      this.badInput();
+      this.tagged(cmd.tag, bad(cmd.uid ? "Unknown UID command." : "Unknown command."));
+      return;
+    }
+    const st = this.state;
+    const allowed =
+      def.state === "any" ||
+      (def.state === "notauth" && st === "notauth") ||
+      (def.state === "auth" && (st === "auth" || st === "selected")) ||
+      (def.state === "selected" && st === "selected");
+    if (!allowed) {
+      this.badInput();
+      const why = st === "notauth" ? "Not authenticated." : def.state === "selected" ? "No mailbox selected." : def.state === "notauth" ? "Already authenticated." : "Not allowed now.";
+      this.tagged(cmd.tag, bad(why));
+      return;
+    }
+    let r: Result;
+    try {
+      r = await def.fn(this, cmd);
+    } catch (e) {
+      r = this.errorResult(e);
+    }
+    if (r.status === "BAD") this.badInput();
+    else this.badCount = 0;
+    if (this.closed) return;
+    if (!r.noSync && this.state === "selected") {
+      await this.syncView(!(def.seq && !cmd.uid));
+    }
+    if (r.text !== "") this.tagged(cmd.tag, r);
+  }
+
+  errorResult(e: unknown): Result {
+    if (e instanceof QuotaExceededError) return no("Quota exceeded.", "OVERQUOTA");
+    if (e instanceof StorageFullError) return no("Storage full, try again later.", "UNAVAILABLE");
+    if (e instanceof StoreError) {
+      const code =
+        e.code === "NONEXISTENT" ? "NONEXISTENT" : e.code === "ALREADYEXISTS" ? "ALREADYEXISTS" : e.code === "INUSE" ? "INUSE" : e.code === "LIMIT" ? "LIMIT" : "CANNOT";
+      return no(e.message.replace(/[\r\n]/g, " "), code);
+    }
+    this.log.error("imap: command failed", { error: e as Error });
+    return no("Internal error occurred. Refer to server log for more information.", "SERVERBUG");
+  }
+
+  // ------------------------------------------------------------ selected-mailbox updates
+
+  fetchFlagsLine = (seq: number, m: Msg): string => {
+    let flags = m.flags.str;
+    if (!this.rev2 && this.sel && this.sel.isRecent(m.uid)) flags = flags ? "\\Recent " + flags : "\\Recent";
+    let extra = "";
+    if (this.qresync || this.idleTag !== null || this.notify) extra += ` UID ${m.uid}`;
+    else if (this.qresync) extra += ` UID ${m.uid}`;
+    if (this.condstore) extra += ` MODSEQ (${m.modseq})`;
+    return `* ${seq} FETCH (FLAGS (${flags})${extra})\r\n`;
+  };
+
+  /** Sends pending untagged updates for the selected mailbox. */
+  async syncView(allowExpunge: boolean): Promise<void> {
+    const sel = this.sel;
+    if (!sel) return;
+    await sel.cache.idle();
+    if (this.sel !== sel) return;
+    const text = sel.sync({ allowExpunge, qresync: this.qresync, condstore: this.condstore, rev2: this.rev2 }, this.fetchFlagsLine);
+    if (text) this.send(text);
+    if (sel.updates) await this.searchUpdates();
+  }
+
+  /** Hook replaced by search.ts (CONTEXT=SEARCH UPDATE). */
+  searchUpdates: () => Promise<void> = async () => {};
+
+  viewChanged(): void {
+    if (this.idleTag === null && !this.notify) return;
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    // coalesce a burst of events into one write
+    setTimeout(() => {
+      this.notifyScheduled = false;
+      if (this.closed || this.busy) return;
+      if (this.idleTag === null && !this.notify) return;
+      void this.syncView(true).then(() => this.flushOut());
+    }, 5);
+  }
+
+  folderGone(): void {
+    // RFC 9051 §7.1.5: the selected mailbox vanished; Dovecot disconnects the same way.
+    if (this.closed) return;
+    this.send("* BYE Selected mailbox was deleted, have to disconnect.\r\n");
+    this.close();
+  }
+
+  // ------------------------------------------------------------ IDLE (RFC 2177)
+
+  startIdle(tag: string): void {
+    this.idleTag = tag;
+    this.parser.lineMode = true;
+    this.send("+ idling\r\n");
+  }
+
+  private endIdle(line: string): void {
+    const tag = this.idleTag!;
+    this.idleTag = null;
+    this.parser.lineMode = false;
+    if (line.trim().toUpperCase() !== "DONE") {
+      this.tagged(tag, bad("Expected DONE."));
+      return;
+    }
+    this.busy = true;
+    this.syncView(true).then(
+      () => {
+        this.tagged(tag, ok("Idle completed."));
+        this.afterCommand();
+      },
+      () => this.afterCommand(),
+    );
+  }
+
+  // ------------------------------------------------------------ capabilities
+
+  capabilities(): string {
+    const c = ["IMAP4rev1", "IMAP4rev2"];
+    const plaintextOk = this.tls || this.ctx.config.imap.allowPlaintextAuth;
+    if (this.state === "notauth") {
+      c.push("SASL-IR", "LITERAL+", "ID", "ENABLE", "IDLE");
+      if (!this.tls && this.listener.name === "IMAP") c.push("STARTTLS");
+      if (plaintextOk) c.push("AUTH=PLAIN", "AUTH=LOGIN");
+      else c.push("LOGINDISABLED");
+      return c.join(" ");
+    }
+    c.push(...POST_AUTH_CAPS);
+    c.push(`APPENDLIMIT=${this.ctx.config.limits.maxMessageSize}`);
+    if (!this.compressed) c.push("COMPRESS=DEFLATE");
+    return c.join(" ");
+  }
+
+  // ------------------------------------------------------------ mailbox names
+
+  /** Mailbox name from the client: mUTF-7 (IMAP4rev1) or UTF-8 (rev2 / UTF8=ACCEPT), "/" delimiter. Null if invalid. */
+  mailboxFromClient(raw: string): string | null {
+    let name: string | null = raw;
+    if (!this.rev2 && !this.utf8) {
+      name = utf7Decode(raw);
+      if (name === null) {
+        // a UTF-8 name from a client that never enabled it: accept it when it is not valid mUTF-7
+        // but decodes cleanly (Dovecot does the same).
+        if (/[\u0080-\uffff]/.test(raw) && !raw.includes("&")) name = raw;
+        else return null;
+      }
+    }
+    if (/^inbox$/i.test(name)) return "INBOX";
+    if (/^inbox\//i.test(name)) return "INBOX" + name.slice(5);
+    return name;
+  }
+
+  /** Mailbox name as sent to this client (quoted string or literal). */
+  mailboxToClient(name: string): string {
+    if (this.rev2 || this.utf8) return strUtf8(name, true);
+    const enc = utf7Encode(name);
+    return quoteRaw(enc);
+  }
+
+  // ------------------------------------------------------------ login
+
+  async loggedIn(account: Account): Promise<void> {
+    this.account = account;
+    this.state = "auth";
+    this.hub = this.shared.hub(account.id);
+    this.hub.acquire();
+  }
+
+  /** Leaves the selected state (CLOSE, UNSELECT, SELECT of another mailbox). */
+  unselect(): void {
+    if (this.sel) {
+      this.sel.detach();
+      this.sel = null;
+    }
+    if (this.state === "selected") this.state = "auth";
+  }
+
+  // ------------------------------------------------------------ STARTTLS / COMPRESS
+
+  /** Swaps the plain socket for TLS; bytes pipelined after STARTTLS are discarded (RFC 3207 §4.2 / RFC 9051 §6.2.1). */
+  async startTls(): Promise<boolean> {
+    const raw = this.socket;
+    this.flushOut();
+    this.detachSocket(raw);
+    this.parser.takeRemaining();
+    try {
+      const t = await this.ctx.tls.upgrade(raw as Socket);
+      this.socket = t;
+      this.tls = true;
+      this.sink = this.socketSink(t);
+      this.attachSocket(t);
+      return true;
+    } catch (e) {
+      this.log.debug("imap: STARTTLS handshake failed", { error: (e as Error).message });
+      this.closed = true;
+      this.cleanup();
+      return false;
+    }
+  }
+
+  /** RFC 4978: everything after the tagged OK is raw DEFLATE in both directions. */
+  startCompression(): void {
+    this.flushOut();
+    const sock = this.socket;
+    const deflater = createDeflateRaw({ level: 6, memLevel: 8, windowBits: 15 });
+    const inflater = createInflateRaw({ windowBits: 15 });
+    deflater.on("data", (d: Buffer) => sock.write(d));
+    deflater.on("error", () => sock.destroy());
+    inflater.on("data", (d: Buffer) => {
+      this.parser.push(d);
+      this.pump();
+    });
+    inflater.on("error", () => {
+      this.send("* BYE Invalid compressed data.\r\n");
+      sock.destroy();
+    });
+    this.deflater = deflater;
+    this.compressed = true;
+    this.sink = {
+      write: (d) => deflater.write(typeof d === "string" ? Buffer.from(d, "utf8") : d),
+      needDrain: () => sock.writableNeedDrain || deflater.writableNeedDrain,
+      waitDrain: () =>
+        new Promise<void>((r) => {
+          const check = () => {
+            if (sock.destroyed || (!sock.writableNeedDrain && !deflater.writableNeedDrain)) r();
+            else setTimeout(check, 5);
+          };
+          check();
+        }),
+    };
+    const rest = this.parser.takeRemaining();
+    this.inflater = inflater;
+    if (rest.length) inflater.write(rest);
+  }
+
+  /** Server shutdown. */
+  shutdown(): void {
+    if (this.closed) return;
+    if (this.busy) {
+      // let the running command finish its reply
+      setTimeout(() => this.shutdown(), 50).unref?.();
+      return;
+    }
+    this.send("* BYE Server shutting down.\r\n");
+    this.close();
+  }
+}
+
+/** Capabilities after login (the pre-login list is shorter, RFC 9051 §7.2.2). */
+export const POST_AUTH_CAPS = [
+  "SASL-IR",
+  "LITERAL+",
+  "ID",
+  "ENABLE",
+  "IDLE",
+  "NAMESPACE",
+  "UIDPLUS",
+  "MOVE",
+  "UNSELECT",
+  "CHILDREN",
+  "LIST-EXTENDED",
+  "LIST-STATUS",
+  "SPECIAL-USE",
+  "CREATE-SPECIAL-USE",
+  "CONDSTORE",
+  "QRESYNC",
+  "ESEARCH",
+  "ESORT",
+  "SEARCHRES",
+  "WITHIN",
+  "CONTEXT=SEARCH",
+  "CONTEXT=SORT",
+  "SORT",
+  "SORT=DISPLAY",
+  "THREAD=ORDEREDSUBJECT",
+  "THREAD=REFERENCES",
+  "MULTIAPPEND",
+  "CATENATE",
+  "URL-PARTIAL",
+  "URLAUTH",
+  "URLAUTH=BINARY",
+  "BINARY",
+  "UNAUTHENTICATE",
+  "QUOTA",
+  "QUOTA=RES-STORAGE",
+  "STATUS=SIZE",
+  "OBJECTID",
+  "PREVIEW",
+  "NOTIFY",
+];
+
+/** Helper for handlers: a mailbox name argument in storage form, or null. */
+export function mailboxArg(s: Session, raw: string | null): string | null {
+  if (raw === null) return null;
+  const name = s.mailboxFromClient(raw);
+  if (name === null || name === "") return null;
+  // a trailing delimiter names the same mailbox (RFC 9051 §6.3.4 CREATE foo/)
+  return name.endsWith("/") && name.length > 1 ? name.replace(/\/+$/, "") : name;
+}
+
+export function isSessionClosed(s: Session): boolean {
+  return s.isClosed;
+}
+
+export type { Command };

@@ -1,0 +1,740 @@
+/**
+ * Shared, event-fed mailbox state.
+ *
+ * One AccountHub per logged-in account subscribes once to `store.events`
+ * and keeps a FolderCache per folder in use: the folder's messages (UID,
+ * flags, modseq, size, date) in ascending UID order. Every session that has
+ * the folder selected holds a reference to the cache's immutable UID
+ * snapshot (so 5,000 idle sessions on one mailbox share one array) and gets
+ * the changes forwarded in commit order; it announces them to its client
+ * when the RFC allows (see view.ts).
+ *
+ * Events are applied strictly in the order the store published them (after
+ * commit, RFC 7162 modseq order). New messages need their summary loaded,
+ * so the queue is asynchronous; `idle()` waits until it is drained.
+ */
+import type { Folder, MailStore, MessageIndex, MessageSummary, StoreEvent } from "../../storage/api.ts";
+import type { Logger } from "../../src/log.ts";
+
+// ---------------------------------------------------------------- flags
+
+export const F_SEEN = 1;
+export const F_ANSWERED = 2;
+export const F_FLAGGED = 4;
+export const F_DELETED = 8;
+export const F_DRAFT = 16;
+
+const SYS: Record<string, number> = {
+  "\\seen": F_SEEN,
+  "\\answered": F_ANSWERED,
+  "\\flagged": F_FLAGGED,
+  "\\deleted": F_DELETED,
+  "\\draft": F_DRAFT,
+};
+export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
+
+/** An interned, immutable set of flags; most messages share a handful of these. */
+export class FlagSet {
+  readonly bits: number;
+  /** Lower-case keywords for matching. */
+  readonly kwLower: readonly string[];
+  constructor(
+    readonly list: readonly string[],
+    /** Space-joined, as written inside "FLAGS (...)". */
+    readonly str: string,
+  ) {
+    let bits = 0;
+    const kw: string[] = [];
+    for (const f of list) {
+      const b = SYS[f.toLowerCase()];
+      if (b) bits |= b;
+      else if (f[0] !== "\\") kw.push(f.toLowerCase());
+    }
+    this.bits = bits;
+    this.kwLower = kw;
+  }
+  hasKeyword(k: string): boolean {
+    return this.kwLower.includes(k.toLowerCase());
+  }
+  keywords(): string[] {
+    return this.list.filter((f) => f[0] !== "\\");
+  }
+}
+
+const flagSets = new Map<string, FlagSet>();
+export function internFlags(flags: readonly string[]): FlagSet {
+  const key = flags.join(" ");
+  let fs = flagSets.get(key);
+  if (!fs) {
+    fs = new FlagSet(flags.slice(), key);
+    // Bounded: an attacker setting random keywords cannot grow the table forever.
+    if (flagSets.size < 50_000) flagSets.set(key, fs);
+  }
+  return fs;
+}
+
+// ---------------------------------------------------------------- messages
+
+export class Msg {
+  constructor(
+    public uid: number,
+    public id: number,
+    public modseq: number,
+    public flags: FlagSet,
+    public date: number,
+    public size: number,
+  ) {}
+}
+
+function msgFrom(s: MessageSummary): Msg {
+  return new Msg(s.uid, s.id, s.modseq, internFlags(s.flags), s.internalDate, s.size);
+}
+
+// ---------------------------------------------------------------- index cache
+
+/** A small global LRU of full index rows (envelope, MIME tree), keyed by stable item id. */
+export class IndexLru {
+  private map = new Map<number, MessageIndex>();
+  constructor(private max: number) {}
+  get(id: number): MessageIndex | undefined {
+    const v = this.map.get(id);
+    if (v) {
+      this.map.delete(id);
+      this.map.set(id, v);
+    }
+    return v;
+  }
+  set(v: MessageIndex): void {
+    this.map.delete(v.id);
+    this.map.set(v.id, v);
+    if (this.map.size > this.max) {
+      const first = this.map.keys().next().value;
+      if (first !== undefined) this.map.delete(first);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- recent
+
+/**
+ * \Recent (IMAP4rev1 only; RFC 3501 §2.3.2): a message is recent in exactly
+ * one session. The highest UID already given away per folder lives here for
+ * the life of the process; UIDs above it are still unclaimed.
+ */
+export type RecentFloors = Map<number, number>;
+
+// ---------------------------------------------------------------- listeners
+
+/** What a selected-mailbox view implements to hear about changes. */
+export interface CacheListener {
+  readonly readOnly: boolean;
+  onExpunge(uid: number): void;
+  onExists(uid: number, recent: boolean): void;
+  onFlags(uid: number): void;
+  onKeywords(): void;
+  onFolderGone(): void;
+  /** Called once after a batch of changes was forwarded. */
+  onChangesDone(): void;
+}
+
+const EMPTY_UIDS = new Uint32Array(0);
+
+export class FolderCache {
+  /** Ascending UIDs; replaced (never mutated) when membership changes, so views can share it. */
+  uids: Uint32Array = EMPTY_UIDS;
+  msgs: Msg[] = [];
+  keywords: string[] = [];
+  private kwSet = new Set<string>();
+  highestModseq = 0;
+  uidNext = 1;
+  uidValidity = 0;
+  name = "";
+  deleted = false;
+  listeners = new Set<CacheListener>();
+  lastUsed = Date.now();
+
+  private loading: Promise<void> | null = null;
+  private loaded = false;
+  private queue: (StoreEvent | "resync")[] = [];
+  private running = false;
+  private waiters: (() => void)[] = [];
+
+  private recentFloor: RecentFloors;
+  private indexCache: IndexLru;
+  constructor(
+    readonly folderId: number,
+    readonly accountId: number,
+    private store: MailStore,
+    private log: Logger,
+    shared: ImapShared,
+  ) {
+    this.recentFloor = shared.recentFloor;
+    this.indexCache = shared.indexCache;
+  }
+
+  get count(): number {
+    return this.uids.length;
+  }
+
+  /** Index of a UID in the cache, or -1. */
+  indexOf(uid: number): number {
+    const u = this.uids;
+    let lo = 0;
+    let hi = u.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (u[mid] < uid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < u.length && u[lo] === uid ? lo : -1;
+  }
+
+  get(uid: number): Msg | undefined {
+    const i = this.indexOf(uid);
+    return i < 0 ? undefined : this.msgs[i];
+  }
+
+  /** Loads once (subscription already active in the hub), then resolves when all queued events are applied. */
+  async ready(folder?: Folder): Promise<void> {
+    this.lastUsed = Date.now();
+    if (!this.loaded) {
+      this.loading ??= this.load(folder);
+      await this.loading;
+    } else if (folder && (folder.highestModseq !== this.highestModseq || folder.uidNext !== this.uidNext)) {
+      // Something changed that no event told us (another process, folder props): catch up.
+      this.enqueue("resync");
+    }
+    await this.idle();
+  }
+
+  private async load(folder?: Folder): Promise<void> {
+    const f = folder ?? (await this.store.getFolderById(this.folderId));
+    if (!f) {
+      this.deleted = true;
+      this.loaded = true;
+      return;
+    }
+    const list = await this.store.listMessages(this.folderId);
+    const n = list.length;
+    const uids = new Uint32Array(n);
+    const msgs = new Array<Msg>(n);
+    let hms = f.highestModseq;
+    for (let i = 0; i < n; i++) {
+      const m = msgFrom(list[i]);
+      uids[i] = m.uid;
+      msgs[i] = m;
+      if (m.modseq > hms) hms = m.modseq;
+      this.noteKeywords(m.flags);
+    }
+    this.uids = uids;
+    this.msgs = msgs;
+    this.highestModseq = hms;
+    this.uidNext = Math.max(f.uidNext, n ? uids[n - 1] + 1 : 1);
+    this.uidValidity = f.uidValidity;
+    this.name = f.name;
+    this.loaded = true;
+    if (!this.recentFloor.has(this.folderId)) this.recentFloor.set(this.folderId, 0);
+    this.kick();
+  }
+
+  private noteKeywords(fs: FlagSet): boolean {
+    if (fs.kwLower.length === 0) return false;
+    let added = false;
+    const list = fs.list;
+    for (const f of list) {
+      if (f[0] === "\\") continue;
+      const k = f.toLowerCase();
+      if (!this.kwSet.has(k)) {
+        this.kwSet.add(k);
+        this.keywords.push(f);
+        added = true;
+      }
+    }
+    return added;
+  }
+
+  /** Registers keywords a session is about to use (so FLAGS is announced before they appear). */
+  addKeywords(kws: string[]): boolean {
+    let added = false;
+    for (const f of kws) {
+      const k = f.toLowerCase();
+      if (!this.kwSet.has(k)) {
+        this.kwSet.add(k);
+        this.keywords.push(f);
+        added = true;
+      }
+    }
+    if (added) for (const l of this.listeners) l.onKeywords();
+    return added;
+  }
+
+  enqueue(ev: StoreEvent | "resync"): void {
+    this.queue.push(ev);
+    this.kick();
+  }
+
+  /** Resolves when no event is waiting to be applied. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  private kick(): void {
+    if (this.running || !this.loaded) return;
+    if (this.queue.length === 0) {
+      this.wake();
+      return;
+    }
+    this.running = true;
+    void this.run();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    if (!w.length) return;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const ev = this.queue[0];
+        if (ev === "resync") {
+          this.queue.shift();
+          await this.resync();
+        } else if (ev.type === "exists") {
+          // batch consecutive exists events: one query
+          const batch: number[] = [];
+          while (this.queue.length) {
+            const e = this.queue[0];
+            if (e === "resync" || e.type !== "exists") break;
+            this.queue.shift();
+            if (this.indexOf(e.uid) < 0) batch.push(e.uid);
+          }
+          if (batch.length) await this.loadNew(batch);
+        } else {
+          this.queue.shift();
+          this.applySync(ev);
+        }
+      }
+    } catch (e) {
+      this.log.warn("imap: folder cache update failed; resyncing", { folder: this.folderId, error: e as Error });
+      this.queue.length = 0;
+      try {
+        await this.reload();
+      } catch (e2) {
+        this.log.error("imap: folder cache reload failed", { folder: this.folderId, error: e2 as Error });
+      }
+    } finally {
+      this.running = false;
+      if (this.queue.length) this.kick();
+      else this.wake();
+    }
+  }
+
+  private async loadNew(uids: number[]): Promise<void> {
+    const rows = await this.store.getMessages(this.folderId, uids);
+    if (!rows.length) return;
+    const add: Msg[] = [];
+    for (const r of rows) {
+      if (this.indexOf(r.uid) >= 0) continue;
+      this.indexCache.set(r);
+      add.push(msgFrom(r));
+    }
+    this.insert(add);
+  }
+
+  /** Inserts messages (any order) and forwards EXISTS. */
+  private insert(add: Msg[]): void {
+    if (!add.length) return;
+    add.sort((a, b) => a.uid - b.uid);
+    const old = this.uids;
+    const n = old.length;
+    const uids = new Uint32Array(n + add.length);
+    let msgs: Msg[];
+    if (n === 0 || add[0].uid > old[n - 1]) {
+      uids.set(old, 0);
+      for (let i = 0; i < add.length; i++) uids[n + i] = add[i].uid;
+      msgs = this.msgs;
+      for (const m of add) msgs.push(m);
+    } else {
+      msgs = new Array<Msg>(n + add.length);
+      let i = 0;
+      let j = 0;
+      let k = 0;
+      while (i < n || j < add.length) {
+        if (j >= add.length || (i < n && old[i] < add[j].uid)) {
+          uids[k] = old[i];
+          msgs[k++] = this.msgs[i++];
+        } else {
+          uids[k] = add[j].uid;
+          msgs[k++] = add[j++];
+        }
+      }
+    }
+    this.uids = uids;
+    this.msgs = msgs;
+    let kwAdded = false;
+    const floor = this.recentFloor.get(this.folderId) ?? 0;
+    let newFloor = floor;
+    for (const m of add) {
+      if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
+      if (m.uid >= this.uidNext) this.uidNext = m.uid + 1;
+      if (this.noteKeywords(m.flags)) kwAdded = true;
+    }
+    // RFC 3501 §2.3.2: \Recent goes to exactly one session that has the mailbox selected read-write.
+    let owner: CacheListener | null = null;
+    for (const l of this.listeners) {
+      if (!l.readOnly) {
+        owner = l;
+        break;
+      }
+    }
+    for (const l of this.listeners) {
+      if (kwAdded) l.onKeywords();
+      for (const m of add) {
+        const recent = l === owner && m.uid > floor;
+        l.onExists(m.uid, recent);
+      }
+    }
+    if (owner) for (const m of add) if (m.uid > newFloor) newFloor = m.uid;
+    if (newFloor !== floor) this.recentFloor.set(this.folderId, newFloor);
+    for (const l of this.listeners) l.onChangesDone();
+  }
+
+  private applySync(ev: StoreEvent): void {
+    if (ev.type === "flags") {
+      const touched: number[] = [];
+      let kwAdded = false;
+      for (const u of ev.updates) {
+        const i = this.indexOf(u.uid);
+        if (i < 0) continue;
+        const m = this.msgs[i];
+        if (u.modseq < m.modseq) continue;
+        const fs = internFlags(u.flags);
+        m.modseq = u.modseq;
+        if (fs !== m.flags) {
+          m.flags = fs;
+          if (this.noteKeywords(fs)) kwAdded = true;
+        }
+        touched.push(u.uid);
+        if (u.modseq > this.highestModseq) this.highestModseq = u.modseq;
+      }
+      if (!touched.length) return;
+      for (const l of this.listeners) {
+        if (kwAdded) l.onKeywords();
+        for (const uid of touched) l.onFlags(uid);
+        l.onChangesDone();
+      }
+    } else if (ev.type === "expunge") {
+      if (ev.modseq > this.highestModseq) this.highestModseq = ev.modseq;
+      this.remove(ev.uids);
+    } else if (ev.type === "folder") {
+      if (ev.change === "deleted") {
+        this.deleted = true;
+        for (const l of this.listeners) l.onFolderGone();
+      } else if (ev.change === "renamed") {
+        this.queue.push("resync");
+      }
+    }
+  }
+
+  private remove(uidsIn: number[]): void {
+    const gone = new Set<number>();
+    for (const u of uidsIn) if (this.indexOf(u) >= 0) gone.add(u);
+    if (!gone.size) return;
+    const old = this.uids;
+    const uids = new Uint32Array(old.length - gone.size);
+    const msgs: Msg[] = new Array(old.length - gone.size);
+    let k = 0;
+    for (let i = 0; i < old.length; i++) {
+      if (gone.has(old[i])) continue;
+      uids[k] = old[i];
+      msgs[k++] = this.msgs[i];
+    }
+    this.uids = uids;
+    this.msgs = msgs;
+    const sorted = [...gone].sort((a, b) => a - b);
+    for (const l of this.listeners) {
+      for (const u of sorted) l.onExpunge(u);
+      l.onChangesDone();
+    }
+  }
+
+  /** Catches up through the change log (RFC 7162 style), then refreshes the folder row. */
+  private async resync(): Promise<void> {
+    const f = await this.store.getFolderById(this.folderId);
+    if (!f) {
+      if (!this.deleted) {
+        this.deleted = true;
+        for (const l of this.listeners) l.onFolderGone();
+      }
+      return;
+    }
+    this.name = f.name;
+    if (f.highestModseq === this.highestModseq && f.uidNext === this.uidNext) return;
+    const ch = await this.store.changesSince(this.folderId, this.highestModseq);
+    if (ch.expunged.length) this.remove(ch.expunged);
+    const add: Msg[] = [];
+    const touched: number[] = [];
+    let kwAdded = false;
+    for (const s of ch.changed) {
+      const i = this.indexOf(s.uid);
+      if (i < 0) {
+        add.push(msgFrom(s));
+        continue;
+      }
+      const m = this.msgs[i];
+      if (s.modseq <= m.modseq) continue;
+      m.modseq = s.modseq;
+      const fs = internFlags(s.flags);
+      if (fs !== m.flags) {
+        m.flags = fs;
+        if (this.noteKeywords(fs)) kwAdded = true;
+        touched.push(s.uid);
+      }
+    }
+    this.insert(add);
+    if (touched.length || kwAdded) {
+      for (const l of this.listeners) {
+        if (kwAdded) l.onKeywords();
+        for (const u of touched) l.onFlags(u);
+        l.onChangesDone();
+      }
+    }
+    this.highestModseq = Math.max(this.highestModseq, ch.highestModseq, f.highestModseq);
+    this.uidNext = Math.max(this.uidNext, f.uidNext);
+  }
+
+  private async reload(): Promise<void> {
+    const f = await this.store.getFolderById(this.folderId);
+    if (!f) {
+      this.deleted = true;
+      for (const l of this.listeners) l.onFolderGone();
+      return;
+    }
+    const list = await this.store.listMessages(this.folderId);
+    const have = new Set(list.map((s) => s.uid));
+    const gone: number[] = [];
+    for (const u of this.uids) if (!have.has(u)) gone.push(u);
+    this.remove(gone);
+    this.highestModseq = 0;
+    const add: Msg[] = [];
+    const touched: number[] = [];
+    for (const s of list) {
+      const i = this.indexOf(s.uid);
+      if (i < 0) {
+        add.push(msgFrom(s));
+        continue;
+      }
+      const m = this.msgs[i];
+      const fs = internFlags(s.flags);
+      if (fs !== m.flags || s.modseq !== m.modseq) {
+        m.flags = fs;
+        m.modseq = s.modseq;
+        this.noteKeywords(fs);
+        touched.push(s.uid);
+      }
+    }
+    this.insert(add);
+    for (const l of this.listeners) {
+      l.onKeywords();
+      for (const u of touched) l.onFlags(u);
+      l.onChangesDone();
+    }
+    for (const m of this.msgs) if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
+    this.highestModseq = Math.max(this.highestModseq, f.highestModseq);
+    this.uidNext = Math.max(this.uidNext, f.uidNext);
+  }
+
+  /** Count of messages above the recent floor (STATUS RECENT, EXAMINE). */
+  unclaimedRecent(): number {
+    const floor = this.recentFloor.get(this.folderId) ?? 0;
+    const u = this.uids;
+    let lo = 0;
+    let hi = u.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (u[mid] <= floor) lo = mid + 1;
+      else hi = mid;
+    }
+    return u.length - lo;
+  }
+
+  /** The unclaimed recent UID range (lo, hi], without claiming it. */
+  recentRange(): [number, number] {
+    const floor = this.recentFloor.get(this.folderId) ?? 0;
+    const hi = this.uids.length ? this.uids[this.uids.length - 1] : 0;
+    return [floor, Math.max(floor, hi)];
+  }
+
+  /** Claims all unclaimed recent messages for a read-write SELECT; returns the claimed UID range (lo, hi]. */
+  claimRecent(): [number, number] {
+    const floor = this.recentFloor.get(this.folderId) ?? 0;
+    const hi = this.uids.length ? this.uids[this.uids.length - 1] : 0;
+    if (hi > floor) this.recentFloor.set(this.folderId, hi);
+    return [floor, Math.max(floor, hi)];
+  }
+}
+
+// ---------------------------------------------------------------- account hub
+
+/** Anything that wants all of an account's events (NOTIFY, LIST changes). */
+export interface AccountListener {
+  onAccountEvent(ev: StoreEvent): void;
+}
+
+const HUB_LINGER_MS = 5 * 60 * 1000;
+const MAX_UNUSED_CACHES = 16;
+
+export class AccountHub {
+  private caches = new Map<number, FolderCache>();
+  private unsub: (() => void) | null;
+  refs = 0;
+  private lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  listeners = new Set<AccountListener>();
+
+  constructor(
+    readonly accountId: number,
+    private store: MailStore,
+    private log: Logger,
+    private shared: ImapShared,
+  ) {
+    this.unsub = store.events.subscribe(accountId, (ev) => this.onEvent(ev));
+  }
+
+  private onEvent(ev: StoreEvent): void {
+    const c = this.caches.get(ev.folderId);
+    if (c) {
+      c.enqueue(ev);
+      if (ev.type === "folder" && ev.change === "deleted") this.caches.delete(ev.folderId);
+    }
+    for (const l of this.listeners) {
+      try {
+        l.onAccountEvent(ev);
+      } catch (e) {
+        this.log.warn("imap: account listener failed", { error: e as Error });
+      }
+    }
+  }
+
+  cache(folderId: number): FolderCache {
+    let c = this.caches.get(folderId);
+    if (!c) {
+      c = new FolderCache(folderId, this.accountId, this.store, this.log, this.shared);
+      this.caches.set(folderId, c);
+      this.evict();
+    }
+    c.lastUsed = Date.now();
+    return c;
+  }
+
+  /** Existing cache (only if loaded already), for cheap STATUS answers. */
+  peek(folderId: number): FolderCache | undefined {
+    return this.caches.get(folderId);
+  }
+
+  private evict(): void {
+    const unused = [...this.caches.values()].filter((c) => c.listeners.size === 0);
+    if (unused.length <= MAX_UNUSED_CACHES) return;
+    unused.sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const c of unused.slice(0, unused.length - MAX_UNUSED_CACHES)) this.caches.delete(c.folderId);
+  }
+
+  acquire(): void {
+    this.refs++;
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+  }
+
+  release(): void {
+    this.refs--;
+    if (this.refs > 0) return;
+    // Clients reconnect often (imaptest logs in and out constantly): keep the warm caches a while.
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      if (this.refs <= 0) this.dispose();
+    }, HUB_LINGER_MS);
+    (this.lingerTimer as { unref?: () => void }).unref?.();
+  }
+
+  dispose(): void {
+    this.unsub?.();
+    this.unsub = null;
+    this.caches.clear();
+    this.shared.hubs.delete(this.accountId);
+  }
+}
+
+/** Raw message bytes by blob id, bounded by total size (repeated FETCH of the same small messages). */
+export class ByteLru {
+  private map = new Map<string, Uint8Array>();
+  private total = 0;
+  constructor(
+    private maxBytes: number,
+    readonly maxItem: number,
+  ) {}
+  get(k: string): Uint8Array | undefined {
+    const v = this.map.get(k);
+    if (v) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+  set(k: string, v: Uint8Array): void {
+    if (v.length > this.maxItem) return;
+    const old = this.map.get(k);
+    if (old) {
+      this.total -= old.length;
+      this.map.delete(k);
+    }
+    this.map.set(k, v);
+    this.total += v.length;
+    while (this.total > this.maxBytes) {
+      const first = this.map.keys().next();
+      if (first.done) break;
+      this.total -= this.map.get(first.value)!.length;
+      this.map.delete(first.value);
+    }
+  }
+}
+
+/** Per-store state: one server (or test) per store, never mixed. */
+export class ImapShared {
+  hubs = new Map<number, AccountHub>();
+  recentFloor: RecentFloors = new Map();
+  indexCache = new IndexLru(4096);
+  rawCache = new ByteLru(16 * 1024 * 1024, 1024 * 1024);
+  constructor(
+    readonly store: MailStore,
+    readonly log: Logger,
+  ) {}
+
+  hub(accountId: number): AccountHub {
+    let h = this.hubs.get(accountId);
+    if (!h) {
+      h = new AccountHub(accountId, this.store, this.log, this);
+      this.hubs.set(accountId, h);
+    }
+    return h;
+  }
+
+  dispose(): void {
+    for (const h of [...this.hubs.values()]) h.dispose();
+    this.recentFloor.clear();
+  }
+}
+
+const sharedByStore = new WeakMap<MailStore, ImapShared>();
+export function sharedFor(store: MailStore, log: Logger): ImapShared {
+  let s = sharedByStore.get(store);
+  if (!s) {
+    s = new ImapShared(store, log);
+    sharedByStore.set(store, s);
+  }
+  return s;
+}

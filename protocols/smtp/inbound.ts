@@ -1,0 +1,125 @@
+/**
+ * Inbound (MX) delivery: trace headers, sender authentication (SPF, DKIM,
+ * DMARC, ARC via mailauth), the DMARC policy decision, then one atomic
+ * store.deliver for every local recipient and a queue entry for forwards.
+ * 250 only after both resolved.
+ */
+import { authenticate } from "mailauth";
+import { QuotaExceededError, StorageFullError, type DeliveryRecipient } from "../../storage/api.ts";
+import { createDns, type Dns } from "../../src/delivery/dns.ts";
+import { kickQueues } from "../../src/delivery/index.ts";
+import { reply, type Reply } from "./parser.ts";
+import type { SmtpSession, Transaction } from "./session.ts";
+import { concatBytes, readHeaders, receivedHeader, removeRanges } from "./trace.ts";
+
+let dnsCache: { key: string; dns: Dns } | null = null;
+function dnsFor(servers: string[]): Dns {
+  const key = servers.join(",");
+  if (!dnsCache || dnsCache.key !== key) dnsCache = { key, dns: createDns(servers) };
+  return dnsCache.dns;
+}
+
+interface Verdict {
+  headers: string;
+  reject: Reply | null;
+  junk: boolean;
+}
+
+/**
+ * RFC 8601 §5: Authentication-Results fields that claim to come from us
+ * (our authserv-id) but arrived with the message are forgeries; remove them.
+ */
+function stripForgedResults(raw: Uint8Array, authservId: string): Uint8Array {
+  const id = authservId.toLowerCase();
+  const forged = readHeaders(raw).filter((h) => h.name === "authentication-results" && h.value.split(";")[0]!.trim().toLowerCase().split(/\s/)[0] === id);
+  return removeRanges(raw, forged);
+}
+
+async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise<Verdict> {
+  const cfg = s.ctx.config;
+  const dns = dnsFor(cfg.queue.dnsServers);
+  try {
+    const res = await authenticate(Buffer.from(raw.buffer, raw.byteOffset, raw.length), {
+      ip: s.remoteIp,
+      helo: s.helo ?? undefined,
+      sender: tx.mailFrom || undefined,
+      mta: s.hostname,
+      resolver: dns.resolve as (name: string, type: string) => Promise<never>,
+      disableBimi: true,
+    });
+    let reject: Reply | null = null;
+    let junk = false;
+    const dmarc = res.dmarc as { status?: { result?: string }; policy?: string } | false;
+    if (dmarc && dmarc.status?.result === "fail") {
+      // RFC 7489 §6.6.3 / RFC 9989: the receiver applies the domain owner's policy.
+      if (dmarc.policy === "reject" && cfg.smtp.dmarcReject) {
+        reject = reply(550, "5.7.1", "Message rejected: DMARC policy of the sender domain (p=reject)");
+      } else if (dmarc.policy === "quarantine" && cfg.smtp.dmarcQuarantine === "junk") {
+        junk = true;
+      }
+    }
+    return { headers: res.headers, reject, junk };
+  } catch (e) {
+    s.log.warn("sender authentication failed to run", { error: (e as Error).message });
+    return { headers: `Authentication-Results: ${s.hostname}; none (checks could not run)\r\n`, reject: null, junk: false };
+  }
+}
+
+export async function deliverInbound(s: SmtpSession, tx: Transaction, received: Uint8Array): Promise<Reply> {
+  const store = s.ctx.store;
+  let raw = received;
+  let verdict: Verdict | null = null;
+  if (s.ctx.config.smtp.verifyInbound) {
+    raw = stripForgedResults(raw, s.hostname);
+    verdict = await verify(s, tx, raw);
+    if (verdict.reject) return verdict.reject;
+  }
+  const trace = receivedHeader(s, tx);
+  // RFC 5321 §4.4: Received goes on top; RFC 8601 §5 wants Authentication-Results above other trace fields... of the
+  // same hop, which here means just below our own Received (both are "ours"), so the order is AR, Received.
+  const message = concatBytes(verdict?.headers ?? "", trace, raw);
+
+  const accounts = new Map<number, DeliveryRecipient>();
+  const forwards: string[] = [];
+  const rcptDsn: Record<string, { notify?: string[]; orcpt?: string }> = {};
+  for (const r of tx.recipients) {
+    for (const a of r.accounts) {
+      if (!accounts.has(a.id)) accounts.set(a.id, { accountId: a.id, folder: verdict?.junk ? "Junk" : "INBOX" });
+    }
+    for (const f of r.forward) {
+      if (!forwards.includes(f)) {
+        forwards.push(f);
+        if (r.notify || r.orcpt) rcptDsn[f] = { notify: r.notify ?? undefined, orcpt: r.orcpt ?? `rfc822;${r.address}` };
+      }
+    }
+  }
+
+  // The size is known now: recheck quotas (RCPT only knew the declared SIZE). A full
+  // mailbox defers the whole message; on retry that recipient gets 452 at RCPT.
+  for (const a of accounts.values()) {
+    if (!(await store.checkQuota(a.accountId, message.length))) {
+      return reply(452, "4.2.2", "Mailbox full, try again later");
+    }
+  }
+
+  try {
+    if (forwards.length) {
+      await store.enqueue({
+        sender: tx.mailFrom,
+        recipients: forwards,
+        raw: message,
+        dsn: tx.ret || tx.envid ? { ret: tx.ret ?? undefined, envid: tx.envid ?? undefined } : null,
+        rcptDsn: Object.keys(rcptDsn).length ? rcptDsn : undefined,
+      });
+    }
+    if (accounts.size) await store.deliver(message, [...accounts.values()]);
+  } catch (e) {
+    if (e instanceof QuotaExceededError) return reply(452, "4.2.2", "Mailbox full, try again later");
+    if (e instanceof StorageFullError) return reply(452, "4.3.1", "Insufficient system storage, try again later");
+    s.log.error("inbound delivery failed", { error: e as Error });
+    return reply(451, "4.3.0", "Local error in processing, try again later");
+  }
+  if (forwards.length) kickQueues();
+  s.log.info("message accepted", { from: tx.mailFrom, rcpts: tx.recipients.length, size: message.length, junk: verdict?.junk ?? false });
+  return reply(250, "2.0.0", `Ok: queued as ${s.id}`);
+}

@@ -1,0 +1,96 @@
+/**
+ * Trace header fields: Received: (RFC 5321 §4.4) and helpers to read and
+ * edit a message's header block without parsing the body.
+ */
+import { randomBytes } from "node:crypto";
+import type { SmtpSession, Transaction } from "./session.ts";
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** RFC 5322 §3.3 date-time with a numeric zone (UTC). */
+export function rfc5322Date(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/** RFC 3848 / RFC 6531 §3.7.3 "with" protocol types: S for TLS, A for authenticated. */
+export function protocolType(s: SmtpSession, tx: Transaction): string {
+  if (!s.esmtp && !s.secure && !s.account && !tx.smtputf8) return "SMTP";
+  return (tx.smtputf8 ? "UTF8SMTP" : "ESMTP") + (s.secure ? "S" : "") + (s.account ? "A" : "");
+}
+
+/** RFC 5321 §4.4 Received: header. The client's address goes in brackets, as the TCP-info. */
+export function receivedHeader(s: SmtpSession, tx: Transaction): string {
+  const helo = (s.helo ?? "unknown").replace(/[\r\n()]/g, "");
+  const ip = s.remoteIp.includes(":") ? `IPv6:${s.remoteIp}` : s.remoteIp;
+  let h = `Received: from ${helo} ([${ip}])\r\n\tby ${s.hostname} (Pillarbox) with ${protocolType(s, tx)} id ${randomBytes(6).toString("hex")}`;
+  if (s.tlsInfo) h += `\r\n\t(${s.tlsInfo})`;
+  // "for" only with a single recipient: more would disclose Bcc recipients to each other.
+  if (tx.recipients.length === 1) h += `\r\n\tfor <${tx.recipients[0]!.address}>`;
+  h += `;\r\n\t${rfc5322Date()}\r\n`;
+  return h;
+}
+
+/** Offset of the end of the header block (after the blank line), or the message length if there is none. */
+export function headerEnd(raw: Uint8Array): number {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 10) continue;
+    if (raw[i + 1] === 10) return i + 2;
+    if (raw[i + 1] === 13 && raw[i + 2] === 10) return i + 3;
+  }
+  return raw.length;
+}
+
+/** Unfolded header fields of the header block, in order. */
+export function readHeaders(raw: Uint8Array): { name: string; value: string; start: number; end: number }[] {
+  const end = headerEnd(raw);
+  const text = Buffer.from(raw.buffer, raw.byteOffset, end).toString("latin1");
+  const out: { name: string; value: string; start: number; end: number }[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let j = text.indexOf("\n", i);
+    if (j < 0) j = text.length - 1;
+    // continuation lines start with WSP (RFC 5322 §2.2.3)
+    while (j + 1 < text.length && (text[j + 1] === " " || text[j + 1] === "\t")) {
+      const k = text.indexOf("\n", j + 1);
+      if (k < 0) {
+        j = text.length - 1;
+        break;
+      }
+      j = k;
+    }
+    const field = text.slice(i, j + 1);
+    const colon = field.indexOf(":");
+    if (colon > 0) {
+      out.push({ name: field.slice(0, colon).trim().toLowerCase(), value: field.slice(colon + 1).replace(/\r?\n/g, "").trim(), start: i, end: j + 1 });
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+export function concatBytes(...parts: (Uint8Array | string)[]): Uint8Array {
+  const bufs = parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p));
+  const len = bufs.reduce((a, b) => a + b.length, 0);
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const b of bufs) {
+    out.set(b, off);
+    off += b.length;
+  }
+  return out;
+}
+
+/** Removes header fields (by byte range) from a message. */
+export function removeRanges(raw: Uint8Array, ranges: { start: number; end: number }[]): Uint8Array {
+  if (ranges.length === 0) return raw;
+  const parts: Uint8Array[] = [];
+  let pos = 0;
+  for (const r of [...ranges].sort((a, b) => a.start - b.start)) {
+    parts.push(raw.subarray(pos, r.start));
+    pos = r.end;
+  }
+  parts.push(raw.subarray(pos));
+  return concatBytes(...parts);
+}

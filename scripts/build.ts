@@ -1,0 +1,137 @@
+/**
+ * Builds the single executable with `bun build --compile` (Bun.build API).
+ *
+ *   bun scripts/build.ts --target=linux-x64     -> dist/pillarbox
+ *   bun scripts/build.ts --target=linux-arm64   -> dist/pillarbox-linux-arm64
+ *
+ * libsql picks its native addon with a dynamic `require(\`@libsql/${target}\`)`
+ * that the bundler cannot follow; the plugin below rewrites it to a direct
+ * require of the addon for the build target, so the addon is embedded (Bun
+ * extracts it to $TMPDIR at start). For arm64 the Bun runtime and the libsql
+ * addon come from their npm packages (`npm pack`), the only network used.
+ *
+ * Web client hook: if `web/build.ts` exists it is run first (with the same
+ * Bun). It should write the browser bundle to files that server code imports
+ * with `import path from "...": with { type: "file" }`; Bun embeds such files
+ * into the executable automatically.
+ */
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "..");
+const argTarget = process.argv.find((a) => a.startsWith("--target="))?.slice("--target=".length) ?? "linux-x64";
+const TARGETS = {
+  "linux-x64": { bun: "bun-linux-x64", libsql: "@libsql/linux-x64-gnu", bunPkg: "@oven/bun-linux-x64", out: "dist/pillarbox" },
+  "linux-arm64": { bun: "bun-linux-arm64", libsql: "@libsql/linux-arm64-gnu", bunPkg: "@oven/bun-linux-aarch64", out: "dist/pillarbox-linux-arm64" },
+} as const;
+if (!(argTarget in TARGETS)) {
+  console.error(`build: unknown --target=${argTarget} (use linux-x64 or linux-arm64)`);
+  process.exit(2);
+}
+const target = TARGETS[argTarget as keyof typeof TARGETS];
+
+function pkgVersion(name: string): string {
+  return JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+}
+
+/** Downloads one npm package tarball with `npm pack` (npm registry only) and unpacks it; returns the package dir. */
+function npmFetch(spec: string, into: string): string {
+  mkdirSync(into, { recursive: true });
+  const out = execFileSync("npm", ["pack", spec, "--silent", "--pack-destination", into], { cwd: into, encoding: "utf8" }).trim().split("\n").pop()!;
+  const tgz = join(into, out);
+  const dir = join(into, out.replace(/\.tgz$/, ""));
+  mkdirSync(dir, { recursive: true });
+  execFileSync("tar", ["-xzf", tgz, "-C", dir, "--strip-components=1"]);
+  rmSync(tgz);
+  return dir;
+}
+
+const cache = join(ROOT, ".tmp", "build-cache");
+const bunVersion = pkgVersion("bun");
+const libsqlVersion = pkgVersion("libsql");
+
+/** The libsql addon for the target: from node_modules when installed (x64), else fetched from npm. */
+function libsqlAddon(): string {
+  const local = join(ROOT, "node_modules", target.libsql, "index.node");
+  if (existsSync(local)) return local;
+  const dir = join(cache, `${target.libsql.replace("/", "+")}@${libsqlVersion}`);
+  const addon = join(dir, "index.node");
+  if (!existsSync(addon)) {
+    console.log(`fetching ${target.libsql}@${libsqlVersion} from the npm registry`);
+    const tmp = mkdtempSync(join(tmpdir(), "pb-build-"));
+    const pkgDir = npmFetch(`${target.libsql}@${libsqlVersion}`, tmp);
+    mkdirSync(dirname(dir), { recursive: true });
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(pkgDir, dir);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return addon;
+}
+
+/** The Bun runtime to embed for cross builds: from npm, never from Bun's download host. */
+function bunRuntime(): string | undefined {
+  if (argTarget === "linux-x64" && process.arch === "x64") return undefined; // the running Bun
+  const dir = join(cache, `${target.bunPkg.replace("/", "+")}@${bunVersion}`);
+  const bin = join(dir, "bin", "bun");
+  if (!existsSync(bin)) {
+    console.log(`fetching ${target.bunPkg}@${bunVersion} from the npm registry`);
+    const tmp = mkdtempSync(join(tmpdir(), "pb-build-"));
+    const pkgDir = npmFetch(`${target.bunPkg}@${bunVersion}`, tmp);
+    mkdirSync(dirname(dir), { recursive: true });
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(pkgDir, dir);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  chmodSync(bin, 0o755);
+  return bin;
+}
+
+// ---- web client hook (see header)
+const webBuild = join(ROOT, "web", "build.ts");
+if (existsSync(webBuild)) {
+  console.log("building the web client (web/build.ts)");
+  execFileSync(process.execPath, [webBuild], { cwd: ROOT, stdio: "inherit" });
+}
+
+const addon = libsqlAddon();
+const executablePath = bunRuntime();
+
+const libsqlPlugin: Bun.BunPlugin = {
+  name: "libsql-embed-native-addon",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]libsql[\\/](index|promise)\.js$/ }, (args) => {
+      const src = readFileSync(args.path, "utf8");
+      const dynamic = /require\(`@libsql\/\$\{target\}`\)/g;
+      if (!dynamic.test(src)) throw new Error(`build: libsql's addon lookup changed in ${args.path}; update scripts/build.ts`);
+      return { contents: src.replace(dynamic, `require(${JSON.stringify(addon)})`), loader: "js" };
+    });
+  },
+};
+
+mkdirSync(join(ROOT, "dist"), { recursive: true });
+const outfile = join(ROOT, target.out);
+const started = performance.now();
+const result = await Bun.build({
+  entrypoints: [join(ROOT, "src", "main.ts")],
+  compile: {
+    target: target.bun as Bun.Build.CompileTarget,
+    outfile,
+    ...(executablePath ? { executablePath } : {}),
+    autoloadDotenv: false,
+    autoloadBunfig: false,
+  },
+  minify: true,
+  sourcemap: "linked",
+  plugins: [libsqlPlugin],
+  define: { "process.env.LIBSQL_JS_DEV": "undefined" },
+});
+if (!result.success) {
+  for (const l of result.logs) console.error(l);
+  process.exit(1);
+}
+// A linked source map is written next to the binary; it is not needed to run it.
+for (const f of readdirSync(dirname(outfile))) if (f.endsWith(".map")) rmSync(join(dirname(outfile), f));
+const size = statSync(outfile).size;
+console.log(`built ${target.out} (${(size / 1024 / 1024).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -1,0 +1,98 @@
+/** `pillarbox check`: configuration and database sanity, without changing anything. */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import * as tls from "node:tls";
+import { openDb, filePathOfUrl } from "../../storage/db.ts";
+import { appliedVersions } from "../../storage/migrate.ts";
+import { migrations } from "../../storage/migrations/index.ts";
+import { selfSignedPaths } from "../tls.ts";
+import { COMMON_OPTIONS, type Command } from "./command.ts";
+import { configFromArgs } from "./common.ts";
+
+export const checkCommands: Command[] = [
+  {
+    name: "check",
+    usage: "",
+    summary: "check the configuration, data dir, database (integrity, migrations) and TLS certificate",
+    help: "Reads only; changes nothing. Exit code 0 when everything is fine, 1 when a check failed,\n2 when the configuration itself is invalid.",
+    options: COMMON_OPTIONS,
+    args: [0, 0],
+    async run(args, io) {
+      const config = configFromArgs(args, io);
+      let failed = 0;
+      const ok = (m: string) => io.out(`ok    ${m}\n`);
+      const warn = (m: string) => io.out(`warn  ${m}\n`);
+      const fail = (m: string) => {
+        failed++;
+        io.out(`FAIL  ${m}\n`);
+      };
+      ok(`configuration valid (hostname ${config.hostname})`);
+      const open = Object.entries(config.listeners)
+        .filter(([, a]) => a)
+        .map(([n, a]) => `${n}=${a!.host}:${a!.port}`);
+      ok(`listeners: ${open.join(" ") || "none"}`);
+
+      if (!existsSync(config.dataDir)) fail(`data dir ${config.dataDir} does not exist (it is created on first start)`);
+      else {
+        const mode = statSync(config.dataDir).mode & 0o777;
+        if (mode & 0o077) warn(`data dir ${config.dataDir} is readable by others (mode ${mode.toString(8)}); chmod 700 it`);
+        else ok(`data dir ${config.dataDir} (mode ${mode.toString(8)})`);
+      }
+
+      const isFile = config.databaseUrl.startsWith("file:");
+      if (isFile && !existsSync(filePathOfUrl(config.databaseUrl))) fail(`database ${config.databaseUrl} does not exist (created on first start)`);
+      else {
+        let db: Awaited<ReturnType<typeof openDb>> | null = null;
+        try {
+          db = await openDb({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+          let applied: number[] = [];
+          try {
+            applied = await appliedVersions(db);
+          } catch {
+            applied = [];
+          }
+          const known = migrations.map((m) => m.version).sort((a, b) => a - b);
+          const pending = known.filter((v) => !applied.includes(v));
+          const unknown = applied.filter((v) => !known.includes(v));
+          if (unknown.length) fail(`database has migrations this version does not know (${unknown.join(", ")}): it was used by a newer Pillarbox`);
+          else if (pending.length) warn(`database migrations pending: ${pending.join(", ")} (applied automatically at the next start)`);
+          else ok(`database migrations current (${applied.length} applied, latest ${applied[applied.length - 1] ?? "-"})`);
+          const integrity = await db.integrityCheck();
+          if (integrity.length === 1 && integrity[0] === "ok") ok("database integrity_check: ok");
+          else fail(`database integrity_check: ${integrity.slice(0, 5).join("; ")}`);
+        } catch (e) {
+          fail(`database ${config.databaseUrl}: ${(e as Error).message}`);
+        } finally {
+          await db?.close().catch(() => {});
+        }
+      }
+
+      const files = config.tls.certFile && config.tls.keyFile ? { certFile: config.tls.certFile, keyFile: config.tls.keyFile } : selfSignedPaths(config.dataDir);
+      const selfSigned = !config.tls.certFile;
+      if (selfSigned && !existsSync(files.certFile)) warn(`no TLS certificate yet: a self-signed one for ${config.hostname} is created at first start`);
+      else {
+        try {
+          const cert = readFileSync(files.certFile, "utf8");
+          const key = readFileSync(files.keyFile, "utf8");
+          const x = new X509Certificate(cert);
+          createPrivateKey(key);
+          tls.createSecureContext({ cert, key });
+          if (!x.checkPrivateKey(createPrivateKey(key))) throw new Error("certificate and key do not match");
+          const days = Math.floor((Date.parse(x.validTo) - Date.now()) / 86_400_000);
+          const what = `TLS certificate ${files.certFile} (${selfSigned ? "self-signed" : x.issuer.replace(/\n/g, ", ")}), ${days} days left`;
+          if (days < 0) fail(`${what}: EXPIRED`);
+          else if (!x.checkHost(config.hostname)) warn(`${what}: does not cover ${config.hostname}`);
+          else if (days < 14) warn(`${what}: renew soon`);
+          else ok(what);
+          if (selfSigned) warn("self-signed certificate: clients will warn; configure PILLARBOX_TLS_CERT / PILLARBOX_TLS_KEY");
+          const keyMode = statSync(files.keyFile).mode & 0o777;
+          if (keyMode & 0o077) warn(`TLS key ${files.keyFile} is readable by others (mode ${keyMode.toString(8)})`);
+        } catch (e) {
+          fail(`TLS certificate ${files.certFile} / key ${files.keyFile}: ${(e as Error).message}`);
+        }
+      }
+      io.out(failed ? `${failed} check(s) failed\n` : "all checks passed\n");
+      return failed ? 1 : 0;
+    },
+  },
+];

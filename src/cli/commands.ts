@@ -1,0 +1,24 @@
+/**
+ * Every CLI command group. To add a group (e.g. `device`), write
+ * src/cli/<group>.ts exporting a Command[] and add it to this list.
+ */
+import type { Command } from "./command.ts";
+import { serveCommands } from "./serve.ts";
+import { domainCommands } from "./domain.ts";
+import { userCommands } from "./user.ts";
+import { aliasCommands } from "./alias.ts";
+import { quickstartCommands } from "./quickstart.ts";
+import { checkCommands } from "./check.ts";
+import { queueCommands } from "./queue.ts";
+import { benchCommands } from "./bench.ts";
+
+export const commands: Command[] = [
+  ...serveCommands,
+  ...quickstartCommands,
+  ...domainCommands,
+  ...userCommands,
+  ...aliasCommands,
+  ...queueCommands,
+  ...checkCommands,
+  ...benchCommands,
+];

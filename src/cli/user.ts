@@ -1,0 +1,124 @@
+/** `pillarbox user add|list|passwd|remove|quota|set`. */
+import { COMMON_OPTIONS, type Command } from "./command.ts";
+import { CliError, checkEmail, formatBytes, generatePassword, parseBytes, passwordFromStdin, table, UsageError, withStore, yesNo } from "./common.ts";
+
+const PASSWORD_STDIN = { help: "read the password from the first line of standard input instead of generating one" };
+
+export const userCommands: Command[] = [
+  {
+    name: "user add",
+    usage: "EMAIL [--password-stdin] [--quota BYTES] [--name NAME]",
+    summary: "add an account (a password is generated and printed once unless --password-stdin)",
+    help: "Creates the account EMAIL with the default folders (INBOX, Drafts, Sent, Trash, Junk, Archive).\nThe domain must exist (pillarbox domain add). Without --password-stdin a random password\nis generated and printed once: it is not stored anywhere in clear text.",
+    options: {
+      ...COMMON_OPTIONS,
+      "password-stdin": PASSWORD_STDIN,
+      quota: { value: true, arg: "BYTES", help: "storage quota, e.g. 2G, 500M, or none (default)" },
+      name: { value: true, arg: "NAME", help: "display name" },
+    },
+    args: [1, 1],
+    async run(args, io) {
+      const email = checkEmail(args.positionals[0]!, "user add");
+      const quota = typeof args.options["quota"] === "string" ? parseBytes(args.options["quota"], "user add") : null;
+      const given = args.options["password-stdin"] ? await passwordFromStdin(io) : null;
+      const password = given ?? generatePassword();
+      await withStore(args, io, async (store) => {
+        const displayName = typeof args.options["name"] === "string" ? args.options["name"] : undefined;
+        await store.addAccount(email, password, { quotaBytes: quota, displayName });
+        io.out(`added account ${email}\n`);
+        if (!given) io.out(`password: ${password}\n(shown once; change it with: pillarbox user passwd ${email})\n`);
+      });
+    },
+  },
+  {
+    name: "user list",
+    usage: "",
+    summary: "list accounts with quota and usage",
+    options: COMMON_OPTIONS,
+    args: [0, 0],
+    async run(args, io) {
+      await withStore(args, io, async (store) => {
+        const accounts = await store.listAccounts();
+        if (accounts.length === 0) {
+          io.out("no accounts (add one with: pillarbox user add EMAIL)\n");
+          return;
+        }
+        const rows = [["EMAIL", "USED", "QUOTA", "NAME"]];
+        for (const a of accounts) rows.push([a.email, formatBytes(a.usedBytes), formatBytes(a.quotaBytes), a.settings.displayName ?? ""]);
+        io.out(table(rows));
+      });
+    },
+  },
+  {
+    name: "user passwd",
+    usage: "EMAIL [--password-stdin]",
+    summary: "set a new password (generated and printed once unless --password-stdin)",
+    options: { ...COMMON_OPTIONS, "password-stdin": PASSWORD_STDIN },
+    args: [1, 1],
+    async run(args, io) {
+      const email = checkEmail(args.positionals[0]!, "user passwd");
+      const given = args.options["password-stdin"] ? await passwordFromStdin(io) : null;
+      const password = given ?? generatePassword();
+      await withStore(args, io, async (store) => {
+        await store.setPassword(email, password);
+        io.out(`password changed for ${email}\n`);
+        if (!given) io.out(`password: ${password}\n(shown once)\n`);
+      });
+    },
+  },
+  {
+    name: "user remove",
+    usage: "EMAIL",
+    summary: "remove an account and all its mail",
+    options: COMMON_OPTIONS,
+    args: [1, 1],
+    async run(args, io) {
+      const email = checkEmail(args.positionals[0]!, "user remove");
+      await withStore(args, io, async (store) => {
+        await store.removeAccount(email);
+        io.out(`removed account ${email}\n`);
+      });
+    },
+  },
+  {
+    name: "user quota",
+    usage: "EMAIL BYTES|none",
+    summary: "set or clear an account's storage quota (e.g. 2G, 500M, none)",
+    options: COMMON_OPTIONS,
+    args: [2, 2],
+    async run(args, io) {
+      const email = checkEmail(args.positionals[0]!, "user quota");
+      const bytes = parseBytes(args.positionals[1]!, "user quota");
+      await withStore(args, io, async (store) => {
+        await store.setQuota(email, bytes);
+        io.out(`quota for ${email}: ${formatBytes(bytes)}\n`);
+      });
+    },
+  },
+  {
+    name: "user set",
+    usage: "EMAIL [--pop3-leave-on-server=yes|no] [--name NAME]",
+    summary: "change account settings",
+    help: "--pop3-leave-on-server=yes makes POP3 DELE move messages to Trash instead of deleting them,\nso IMAP, webmail and phones still see mail a POP3 client has downloaded.",
+    options: {
+      ...COMMON_OPTIONS,
+      "pop3-leave-on-server": { value: true, arg: "yes|no", help: "POP3 DELE moves to Trash (yes) or deletes (no)" },
+      name: { value: true, arg: "NAME", help: "display name" },
+    },
+    args: [1, 1],
+    async run(args, io) {
+      const email = checkEmail(args.positionals[0]!, "user set");
+      const patch: Record<string, unknown> = {};
+      const leave = args.options["pop3-leave-on-server"];
+      if (leave !== undefined) patch.pop3LeaveOnServer = yesNo(leave, "pop3-leave-on-server", "user set");
+      if (typeof args.options["name"] === "string") patch.displayName = args.options["name"];
+      if (Object.keys(patch).length === 0) throw new UsageError("nothing to set", "user set");
+      await withStore(args, io, async (store) => {
+        const acct = await store.getAccount(email);
+        if (!acct) throw new CliError(`no such account: ${email}`);
+        const s = await store.updateSettings(acct.id, patch);
+        io.out(`settings of ${email}: pop3-leave-on-server=${s.pop3LeaveOnServer ? "yes" : "no"}${s.displayName ? ` name=${JSON.stringify(s.displayName)}` : ""}\n`);
+      });
+    },
+  },
+];

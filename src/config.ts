@@ -1,0 +1,388 @@
+/**
+ * Configuration loader: defaults < TOML file < environment variables < flags.
+ *
+ * Every setting is described once in `SETTINGS` below (TOML key, environment
+ * variable, flag, parser, help text); `serve --help` and docs/CONFIG.md are
+ * generated from / kept in step with that table, so the contract has one
+ * source. Invalid values raise `ConfigError` (the CLI prints it and exits 2).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
+import { isAbsolute, resolve } from "node:path";
+import { isIP } from "node:net";
+import { parse as parseToml } from "smol-toml";
+import type { Config, ListenAddress } from "./config-types.ts";
+import { LISTENER_DEFAULTS, type ListenerName } from "./registry.ts";
+import type { LogLevel } from "./log.ts";
+
+export type { Config, ListenAddress } from "./config-types.ts";
+
+/** A recursive Partial, for test overrides (`startTestServer({ config })`). */
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object | null ? DeepPartial<NonNullable<T[K]>> | (null extends T[K] ? null : never) : T[K];
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** The config file quickstart writes and `serve` picks up when no --config is given. */
+export const DEFAULT_CONFIG_FILE = "pillarbox.toml";
+
+export const LISTENER_NAMES = Object.keys(LISTENER_DEFAULTS) as ListenerName[];
+
+export function defaultConfig(): Config {
+  const dataDir = resolve("data");
+  const listeners = {} as Record<ListenerName, ListenAddress | null>;
+  for (const name of LISTENER_NAMES) listeners[name] = { host: "0.0.0.0", port: LISTENER_DEFAULTS[name] };
+  return {
+    dataDir,
+    hostname: safeHostname(),
+    databaseUrl: `file:${dataDir}/pillarbox.db`,
+    databaseAuthToken: null,
+    listeners,
+    tls: { certFile: null, keyFile: null },
+    log: { level: "info" },
+    limits: {
+      maxMessageSize: 50 * 1024 * 1024,
+      maxConnections: 1000,
+      maxConnectionsPerIp: 50,
+      authFailuresPerIp: 10,
+      authWindowSeconds: 300,
+    },
+    smtp: { maxRecipients: 100, dmarcQuarantine: "junk", dmarcReject: true, verifyInbound: true },
+    queue: {
+      lifetimeSeconds: 5 * 24 * 3600,
+      dnsServers: [],
+      perDomainConcurrency: 2,
+      delayWarningSeconds: 4 * 3600,
+      remotePort: 25,
+    },
+    imap: { allowPlaintextAuth: false, idleTimeoutSeconds: 30 * 60 },
+    pop3: { allowPlaintextAuth: false, idleTimeoutSeconds: 10 * 60 },
+  };
+}
+
+function safeHostname(): string {
+  try {
+    return osHostname().toLowerCase() || "localhost";
+  } catch {
+    return "localhost";
+  }
+}
+
+// ------------------------------------------------------------------ parsers
+
+type Parser = (raw: unknown, where: string) => unknown;
+
+const str: Parser = (raw, where) => {
+  if (typeof raw !== "string" || raw === "") throw new ConfigError(`${where}: expected a non-empty string`);
+  return raw;
+};
+
+const optionalStr: Parser = (raw, where) => {
+  if (raw === "" || raw === null) return null;
+  return str(raw, where);
+};
+
+const int = (min: number, max: number): Parser => (raw, where) => {
+  const n = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${where}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+};
+
+/** Sizes: plain octets or with a K/M/G suffix (powers of 1024). */
+const size: Parser = (raw, where) => {
+  if (typeof raw === "number") return int(1, 2 ** 40)(raw, where);
+  const m = typeof raw === "string" ? /^\s*(\d+)\s*([kmg]i?b?)?\s*$/i.exec(raw) : null;
+  if (!m) throw new ConfigError(`${where}: expected a size such as 52428800, 50M or 1G, got ${JSON.stringify(raw)}`);
+  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? "").charAt(0).toLowerCase()] ?? 1;
+  return int(1, 2 ** 40)(Number(m[1]) * mult, where);
+};
+
+const bool: Parser = (raw, where) => {
+  if (typeof raw === "boolean") return raw;
+  if (typeof raw === "string") {
+    const v = raw.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off"].includes(v)) return false;
+  }
+  throw new ConfigError(`${where}: expected true or false, got ${JSON.stringify(raw)}`);
+};
+
+const oneOf = (...values: string[]): Parser => (raw, where) => {
+  if (typeof raw !== "string" || !values.includes(raw.trim().toLowerCase())) {
+    throw new ConfigError(`${where}: expected one of ${values.join(", ")}, got ${JSON.stringify(raw)}`);
+  }
+  return raw.trim().toLowerCase();
+};
+
+const list: Parser = (raw, where) => {
+  if (Array.isArray(raw)) return raw.map((x, i) => str(x, `${where}[${i}]`));
+  if (typeof raw === "string") return raw.split(",").map((s) => s.trim()).filter(Boolean);
+  throw new ConfigError(`${where}: expected a list (comma-separated in environment variables)`);
+};
+
+const databaseUrl: Parser = (raw, where) => {
+  const v = str(raw, where) as string;
+  if (!/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/i.test(v)) {
+    throw new ConfigError(`${where}: expected file:PATH, libsql://HOST, http(s)://HOST or ws(s)://HOST, got ${JSON.stringify(v)}`);
+  }
+  return v;
+};
+
+/**
+ * `host:port`, `[v6]:port`, `:port`, `port` or `off`. Port 0 asks the OS for
+ * a free port (tests). Returns null for off.
+ */
+export function parseListen(raw: unknown, where: string): ListenAddress | null {
+  if (typeof raw === "boolean" && raw === false) return null;
+  if (typeof raw === "number") raw = String(raw);
+  if (typeof raw !== "string") throw new ConfigError(`${where}: expected host:port or off`);
+  const v = raw.trim();
+  if (["off", "none", "disabled", "false", "no"].includes(v.toLowerCase())) return null;
+  let host: string;
+  let portStr: string;
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(v);
+  if (v6) {
+    host = v6[1]!;
+    portStr = v6[2]!;
+    if (isIP(host) !== 6) throw new ConfigError(`${where}: ${JSON.stringify(v)} is not a valid IPv6 address`);
+  } else if (/^\d+$/.test(v)) {
+    host = "0.0.0.0";
+    portStr = v;
+  } else {
+    const i = v.lastIndexOf(":");
+    if (i < 0) throw new ConfigError(`${where}: expected host:port or off, got ${JSON.stringify(v)}`);
+    host = v.slice(0, i) || "0.0.0.0";
+    portStr = v.slice(i + 1);
+    if (host.includes(":")) throw new ConfigError(`${where}: write IPv6 addresses in brackets, e.g. [::]:25`);
+    if (!/^[A-Za-z0-9.-]+$/.test(host)) throw new ConfigError(`${where}: bad host ${JSON.stringify(host)}`);
+  }
+  if (!/^\d+$/.test(portStr)) throw new ConfigError(`${where}: bad port ${JSON.stringify(portStr)} in ${JSON.stringify(v)}`);
+  const port = Number(portStr);
+  if (port > 65535) throw new ConfigError(`${where}: port ${port} is out of range (0-65535)`);
+  return { host, port };
+}
+
+// ------------------------------------------------------------------ the settings table
+
+export interface Setting {
+  /** Dotted path into Config, e.g. "limits.maxMessageSize". */
+  path: string;
+  /** Dotted TOML key, e.g. "limits.max_message_size". */
+  toml: string;
+  env: string;
+  /** Flag name without dashes (also accepted on `serve`). */
+  flag: string;
+  parse: Parser;
+  help: string;
+  /** Human-readable default for docs and --help. */
+  def: string;
+}
+
+const S = (path: string, toml: string, env: string, flag: string, parse: Parser, def: string, help: string): Setting => ({
+  path,
+  toml,
+  env,
+  flag,
+  parse,
+  def,
+  help,
+});
+
+export const SETTINGS: Setting[] = [
+  S("dataDir", "data_dir", "PILLARBOX_DATA_DIR", "data-dir", str, "./data", "Directory for the database, message blobs, TLS certificate and keys (created 0700)."),
+  S("hostname", "hostname", "PILLARBOX_HOSTNAME", "hostname", str, "the machine's host name", "Public host name: SMTP greeting, Received: headers, self-signed certificate, DNS records."),
+  S("databaseUrl", "database_url", "PILLARBOX_DATABASE_URL", "database-url", databaseUrl, "file:<data dir>/pillarbox.db", "libSQL database: a file: path, or libsql:// / http(s):// for a remote server."),
+  S("databaseAuthToken", "database_auth_token", "PILLARBOX_DATABASE_AUTH_TOKEN", "database-auth-token", optionalStr, "(none)", "Auth token for a remote libSQL server."),
+  ...LISTENER_NAMES.map((n) =>
+    S(
+      `listeners.${n}`,
+      `listen.${n.toLowerCase()}`,
+      `PILLARBOX_${n}_LISTEN`,
+      `${n.toLowerCase()}-listen`,
+      parseListen,
+      `0.0.0.0:${LISTENER_DEFAULTS[n]}`,
+      `${n} listener: host:port, [ipv6]:port, or off. Port 0 picks a free port.`,
+    ),
+  ),
+  S("tls.certFile", "tls.cert_file", "PILLARBOX_TLS_CERT", "tls-cert", optionalStr, "(self-signed, generated)", "PEM certificate chain file. Reloaded on SIGHUP and when the file changes."),
+  S("tls.keyFile", "tls.key_file", "PILLARBOX_TLS_KEY", "tls-key", optionalStr, "(self-signed, generated)", "PEM private key file for the certificate."),
+  S("log.level", "log.level", "PILLARBOX_LOG_LEVEL", "log-level", oneOf("debug", "info", "warn", "error"), "info", "Log level: debug, info, warn or error. Logs are JSON lines on stderr."),
+  S("limits.maxMessageSize", "limits.max_message_size", "PILLARBOX_MAX_MESSAGE_SIZE", "max-message-size", size, "50M", "Largest accepted message (SMTP SIZE, IMAP APPENDLIMIT). Octets or K/M/G suffix."),
+  S("limits.maxConnections", "limits.max_connections", "PILLARBOX_MAX_CONNECTIONS", "max-connections", int(1, 1_000_000), "1000", "Simultaneous connections in total, all listeners together."),
+  S("limits.maxConnectionsPerIp", "limits.max_connections_per_ip", "PILLARBOX_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip", int(1, 1_000_000), "50", "Simultaneous connections from one IP address."),
+  S("limits.authFailuresPerIp", "limits.auth_failures_per_ip", "PILLARBOX_AUTH_FAILURES_PER_IP", "auth-failures-per-ip", int(1, 1_000_000), "10", "Failed logins from one IP within the window before it is refused for a while."),
+  S("limits.authWindowSeconds", "limits.auth_window_seconds", "PILLARBOX_AUTH_WINDOW_SECONDS", "auth-window-seconds", int(1, 86_400 * 7), "300", "Length of the failed-login window, seconds."),
+  S("smtp.maxRecipients", "smtp.max_recipients", "PILLARBOX_SMTP_MAX_RECIPIENTS", "smtp-max-recipients", int(1, 100_000), "100", "Recipients per message (RFC 5321 §4.5.3.1.8 requires at least 100)."),
+  S("smtp.dmarcQuarantine", "smtp.dmarc_quarantine", "PILLARBOX_SMTP_DMARC_QUARANTINE", "smtp-dmarc-quarantine", oneOf("junk", "accept"), "junk", "Inbound mail failing DMARC with p=quarantine: file into Junk, or accept into INBOX."),
+  S("smtp.dmarcReject", "smtp.dmarc_reject", "PILLARBOX_SMTP_DMARC_REJECT", "smtp-dmarc-reject", bool, "true", "Reject inbound mail failing DMARC with p=reject."),
+  S("smtp.verifyInbound", "smtp.verify_inbound", "PILLARBOX_SMTP_VERIFY_INBOUND", "smtp-verify-inbound", bool, "true", "Check SPF, DKIM, DMARC and ARC on inbound mail."),
+  S("queue.lifetimeSeconds", "queue.lifetime_seconds", "PILLARBOX_QUEUE_LIFETIME_SECONDS", "queue-lifetime-seconds", int(60, 86_400 * 30), "432000 (5 days)", "How long an undeliverable message is retried before it bounces."),
+  S("queue.dnsServers", "queue.dns_servers", "PILLARBOX_QUEUE_DNS_SERVERS", "queue-dns-servers", list, "(system resolver)", "DNS servers for MX lookups, host or host:port, comma-separated."),
+  S("queue.perDomainConcurrency", "queue.per_domain_concurrency", "PILLARBOX_QUEUE_PER_DOMAIN_CONCURRENCY", "queue-per-domain-concurrency", int(1, 100), "2", "Parallel outbound deliveries per destination domain."),
+  S("queue.delayWarningSeconds", "queue.delay_warning_seconds", "PILLARBOX_QUEUE_DELAY_WARNING_SECONDS", "queue-delay-warning-seconds", int(0, 86_400 * 30), "14400 (4 hours)", "Send a delay notice to the sender after this long (0 = never)."),
+  S("queue.remotePort", "queue.remote_port", "PILLARBOX_QUEUE_REMOTE_PORT", "queue-remote-port", int(1, 65535), "25", "Port used to reach remote MX hosts."),
+  S("imap.allowPlaintextAuth", "imap.allow_plaintext_auth", "PILLARBOX_IMAP_ALLOW_PLAINTEXT_AUTH", "imap-allow-plaintext-auth", bool, "false", "Allow IMAP LOGIN / AUTHENTICATE PLAIN without TLS (not recommended)."),
+  S("imap.idleTimeoutSeconds", "imap.idle_timeout_seconds", "PILLARBOX_IMAP_IDLE_TIMEOUT_SECONDS", "imap-idle-timeout-seconds", int(1800, 86_400), "1800", "IMAP inactivity timeout, seconds (RFC 9051 §5.4: at least 30 minutes)."),
+  S("pop3.allowPlaintextAuth", "pop3.allow_plaintext_auth", "PILLARBOX_POP3_ALLOW_PLAINTEXT_AUTH", "pop3-allow-plaintext-auth", bool, "false", "Allow POP3 USER/PASS and AUTH PLAIN without TLS (not recommended)."),
+  S("pop3.idleTimeoutSeconds", "pop3.idle_timeout_seconds", "PILLARBOX_POP3_IDLE_TIMEOUT_SECONDS", "pop3-idle-timeout-seconds", int(600, 86_400), "600", "POP3 inactivity timeout, seconds (RFC 1939 §3: at least 10 minutes)."),
+];
+
+// ------------------------------------------------------------------ loading
+
+export interface LoadConfigOptions {
+  /** TOML file. undefined: PILLARBOX_CONFIG, else `<dataDir>/pillarbox.toml` if it exists. null: no file. */
+  file?: string | null;
+  /** Environment; default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Flags by name without dashes, e.g. { "data-dir": "/srv/mail", "smtp-listen": "off" }. */
+  flags?: Record<string, string>;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let o = obj;
+  for (const p of parts.slice(0, -1)) o = o[p] as Record<string, unknown>;
+  o[parts[parts.length - 1]!] = value;
+}
+
+function getToml(doc: Record<string, unknown>, key: string): { found: boolean; value?: unknown } {
+  let o: unknown = doc;
+  for (const p of key.split(".")) {
+    if (!o || typeof o !== "object" || !(p in (o as Record<string, unknown>))) return { found: false };
+    o = (o as Record<string, unknown>)[p];
+  }
+  return { found: true, value: o };
+}
+
+/** Rejects unknown TOML keys so a typo does not silently leave a default in place. */
+function checkUnknownKeys(doc: Record<string, unknown>, file: string): void {
+  const known = new Set(SETTINGS.map((s) => s.toml));
+  const sections = new Set(SETTINGS.map((s) => s.toml.split(".").slice(0, -1).join(".")).filter(Boolean));
+  const walk = (o: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (known.has(key)) continue;
+      if (sections.has(key) && v && typeof v === "object" && !Array.isArray(v)) {
+        walk(v as Record<string, unknown>, key);
+        continue;
+      }
+      throw new ConfigError(`${file}: unknown setting "${key}" (see docs/CONFIG.md)`);
+    }
+  };
+  walk(doc, "");
+}
+
+/** The flag names `serve` accepts (without dashes). */
+export const CONFIG_FLAGS: ReadonlySet<string> = new Set(SETTINGS.map((s) => s.flag));
+
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const flags = opts.flags ?? {};
+  for (const k of Object.keys(flags)) {
+    if (!CONFIG_FLAGS.has(k) && k !== "config") throw new ConfigError(`unknown option --${k}`);
+  }
+
+  // Locate the file: flag/option > PILLARBOX_CONFIG > <dataDir>/pillarbox.toml.
+  let file: string | null = opts.file === undefined ? (flags["config"] ?? env["PILLARBOX_CONFIG"] ?? null) : opts.file;
+  if (file === null && opts.file === undefined) {
+    const dd = resolve(flags["data-dir"] ?? env["PILLARBOX_DATA_DIR"] ?? "data");
+    const candidate = resolve(dd, DEFAULT_CONFIG_FILE);
+    if (existsSync(candidate)) file = candidate;
+  }
+  let doc: Record<string, unknown> = {};
+  if (file !== null) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      doc = parseToml(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`${file}: invalid TOML: ${(e as Error).message.split("\n")[0]}`);
+    }
+    checkUnknownKeys(doc, file);
+  }
+
+  const cfg = defaultConfig() as unknown as Record<string, unknown>;
+  let databaseUrlSet = false;
+  for (const s of SETTINGS) {
+    let raw: unknown;
+    let where = "";
+    let found = false;
+    const t = getToml(doc, s.toml);
+    if (t.found) {
+      raw = t.value;
+      where = `${file}: ${s.toml}`;
+      found = true;
+    }
+    if (env[s.env] !== undefined && env[s.env] !== "") {
+      raw = env[s.env];
+      where = s.env;
+      found = true;
+    }
+    if (flags[s.flag] !== undefined) {
+      raw = flags[s.flag];
+      where = `--${s.flag}`;
+      found = true;
+    }
+    if (!found) continue;
+    if (s.path === "databaseUrl") databaseUrlSet = true;
+    setPath(cfg, s.path, s.parse(raw, where));
+  }
+  const config = cfg as unknown as Config;
+
+  // Relative paths are relative to the working directory (the TOML file's dir would surprise CLI users).
+  config.dataDir = resolve(config.dataDir);
+  if (!databaseUrlSet) config.databaseUrl = `file:${config.dataDir}/pillarbox.db`;
+  else if (config.databaseUrl.startsWith("file:")) {
+    const p = config.databaseUrl.slice(5);
+    if (!isAbsolute(p)) config.databaseUrl = `file:${resolve(p)}`;
+  }
+  config.hostname = config.hostname.toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(config.hostname)) {
+    throw new ConfigError(`hostname: ${JSON.stringify(config.hostname)} is not a valid host name`);
+  }
+  if ((config.tls.certFile === null) !== (config.tls.keyFile === null)) {
+    throw new ConfigError("PILLARBOX_TLS_CERT and PILLARBOX_TLS_KEY must be set together");
+  }
+  if (config.tls.certFile) config.tls.certFile = resolve(config.tls.certFile);
+  if (config.tls.keyFile) config.tls.keyFile = resolve(config.tls.keyFile);
+  return config;
+}
+
+/** Applies a deep partial on top of a config (tests). Arrays and null replace. */
+export function mergeConfig<T>(base: T, patch: DeepPartial<T> | undefined): T {
+  if (!patch) return base;
+  const out = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    const cur = out[k];
+    if (v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur)) {
+      out[k] = mergeConfig(cur, v as DeepPartial<typeof cur>);
+    } else out[k] = v;
+  }
+  return out as T;
+}
+
+/** Help text listing every setting (used by `serve --help`). */
+export function settingsHelp(): string {
+  const lines: string[] = [];
+  for (const s of SETTINGS) {
+    lines.push(`  --${s.flag}=VALUE`);
+    lines.push(`      ${s.env}   (TOML: ${s.toml}; default: ${s.def})`);
+    lines.push(`      ${s.help}`);
+  }
+  return lines.join("\n");
+}
+
+export function isLogLevel(v: string): v is LogLevel {
+  return v === "debug" || v === "info" || v === "warn" || v === "error";
+}

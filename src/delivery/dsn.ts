@@ -1,0 +1,134 @@
+/**
+ * Delivery status notifications: RFC 3464 multipart/report messages
+ * (report-type=delivery-status, RFC 6522) for failures, delays and relays.
+ */
+import { randomBytes } from "node:crypto";
+
+export interface DsnRecipient {
+  address: string;
+  action: "failed" | "delayed" | "relayed" | "delivered";
+  /** RFC 3463 status code, e.g. "5.1.1". */
+  status: string;
+  /** The remote server's reply, e.g. "550 5.1.1 no such user" (Diagnostic-Code: smtp; ...). */
+  diagnostic?: string;
+  remoteMta?: string;
+  orcpt?: string;
+}
+
+export interface DsnInput {
+  reportingMta: string;
+  /** The envelope sender the report goes to. */
+  to: string;
+  arrivalDate: Date;
+  envid?: string | null;
+  /** RFC 3461 §4.3: FULL returns the message, HDRS only its header. */
+  ret: "FULL" | "HDRS";
+  recipients: DsnRecipient[];
+  original: Uint8Array;
+  /** Upper bound on the returned message (the rest becomes headers only). */
+  maxReturn?: number;
+}
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+export function rfc5322Date(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+function headerBlock(raw: Uint8Array): Uint8Array {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 10) continue;
+    if (raw[i + 1] === 10) return raw.subarray(0, i + 2);
+    if (raw[i + 1] === 13 && raw[i + 2] === 10) return raw.subarray(0, i + 3);
+  }
+  return raw;
+}
+
+/** Status text a person can read, for the first part. */
+function describe(r: DsnRecipient): string {
+  switch (r.action) {
+    case "failed":
+      return `<${r.address}>: delivery failed${r.diagnostic ? `\r\n    ${r.diagnostic}` : ""}`;
+    case "delayed":
+      return `<${r.address}>: delivery delayed, still trying${r.diagnostic ? `\r\n    ${r.diagnostic}` : ""}`;
+    case "relayed":
+      return `<${r.address}>: relayed to a server that does not send delivery notifications`;
+    case "delivered":
+      return `<${r.address}>: delivered`;
+  }
+}
+
+const clean = (s: string) => s.replace(/[\r\n]+/g, " ").slice(0, 900);
+
+export function buildDsn(input: DsnInput): Uint8Array {
+  const boundary = `=_pillarbox_dsn_${randomBytes(12).toString("hex")}`;
+  const anyFailed = input.recipients.some((r) => r.action === "failed");
+  const anyDelayed = input.recipients.some((r) => r.action === "delayed");
+  const subject = anyFailed
+    ? "Undelivered Mail Returned to Sender"
+    : anyDelayed
+      ? "Delayed Mail (still being retried)"
+      : "Successful Mail Delivery Report";
+  const msgId = `<${Date.now().toString(36)}.${randomBytes(8).toString("hex")}@${input.reportingMta}>`;
+  const head = [
+    `From: Mail Delivery System <MAILER-DAEMON@${input.reportingMta}>`,
+    `To: <${input.to}>`,
+    `Subject: ${subject}`,
+    `Date: ${rfc5322Date()}`,
+    `Message-ID: ${msgId}`,
+    // RFC 3834 §5: automatic responses are marked so responders do not answer them.
+    "Auto-Submitted: auto-replied",
+    "MIME-Version: 1.0",
+    `Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary="${boundary}"`,
+    "",
+    "This is a MIME-encapsulated message.",
+    "",
+  ].join("\r\n");
+
+  const human = [
+    `--${boundary}`,
+    "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: 8bit",
+    "",
+    `This is the mail system at host ${input.reportingMta}.`,
+    "",
+    anyFailed
+      ? "I'm sorry to have to inform you that your message could not be delivered to one or more recipients. It's attached below."
+      : anyDelayed
+        ? "Your message could not be delivered yet. The mail system will keep trying; you do not need to resend it."
+        : "Your message was delivered or relayed as requested.",
+    "",
+    ...input.recipients.map(describe),
+    "",
+  ].join("\r\n");
+
+  // RFC 3464 §2.2 per-message fields, then §2.3 per-recipient field groups.
+  const status: string[] = [`--${boundary}`, "Content-Type: message/delivery-status", "", `Reporting-MTA: dns; ${input.reportingMta}`];
+  if (input.envid) status.push(`Original-Envelope-Id: ${clean(input.envid)}`);
+  status.push(`Arrival-Date: ${rfc5322Date(input.arrivalDate)}`, "");
+  for (const r of input.recipients) {
+    if (r.orcpt) {
+      const semi = r.orcpt.indexOf(";");
+      status.push(`Original-Recipient: ${semi > 0 ? `${r.orcpt.slice(0, semi)}; ${r.orcpt.slice(semi + 1)}` : `rfc822; ${r.orcpt}`}`);
+    }
+    status.push(`Final-Recipient: rfc822; ${r.address}`, `Action: ${r.action}`, `Status: ${r.status}`);
+    if (r.remoteMta) status.push(`Remote-MTA: dns; ${r.remoteMta}`);
+    if (r.diagnostic) status.push(`Diagnostic-Code: smtp; ${clean(r.diagnostic)}`);
+    status.push(`Last-Attempt-Date: ${rfc5322Date()}`);
+    if (r.action === "delayed") status.push(`Will-Retry-Until: ${rfc5322Date(new Date(Date.now() + 86_400_000))}`);
+    status.push("");
+  }
+
+  const maxReturn = input.maxReturn ?? 10 * 1024 * 1024;
+  const full = input.ret === "FULL" && input.original.length <= maxReturn;
+  const returned = full ? input.original : headerBlock(input.original);
+  const returnedHead = [`--${boundary}`, `Content-Type: ${full ? "message/rfc822" : "text/rfc822-headers"}`, "Content-Description: Undelivered message", "", ""].join("\r\n");
+
+  const parts = [
+    Buffer.from(head + human + "\r\n" + status.join("\r\n") + "\r\n" + returnedHead, "utf8"),
+    Buffer.from(returned.buffer, returned.byteOffset, returned.length),
+    Buffer.from(`${returned[returned.length - 1] === 10 ? "" : "\r\n"}\r\n--${boundary}--\r\n`, "utf8"),
+  ];
+  return new Uint8Array(Buffer.concat(parts));
+}

@@ -1,0 +1,195 @@
+/**
+ * The protocol-neutral send path (contract: ./submit.ts) and the outbound
+ * queue worker (./queue.ts). SMTP submission, webmail and ActiveSync
+ * SendMail all call `createSubmit(...)`'s function.
+ */
+import { randomBytes } from "node:crypto";
+import { dkimSign } from "mailauth";
+import addressparser from "nodemailer/lib/addressparser";
+import type { Config } from "../config-types.ts";
+import type { Logger } from "../log.ts";
+import { QuotaExceededError, StorageFullError, type DeliveryRecipient, type MailStore } from "../../storage/api.ts";
+import { SubmitError, type SubmitFn, type SubmitRequest, type SubmitResult } from "./submit.ts";
+import { rfc5322Date } from "./dsn.ts";
+import { QueueWorker } from "./queue.ts";
+
+export interface DeliveryDeps {
+  store: MailStore;
+  config: Config;
+  log: Logger;
+}
+
+// ---------------------------------------------------------------- header helpers
+
+function headerEndOffset(raw: Uint8Array): number {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 10) continue;
+    if (raw[i + 1] === 10) return i + 2;
+    if (raw[i + 1] === 13 && raw[i + 2] === 10) return i + 3;
+  }
+  return -1;
+}
+
+/** Unfolded header fields (name lower-cased). */
+export function headerFields(raw: Uint8Array): { name: string; value: string }[] {
+  const end = headerEndOffset(raw);
+  const text = Buffer.from(raw.buffer, raw.byteOffset, end < 0 ? raw.length : end).toString("utf8");
+  const unfolded = text.replace(/\r?\n(?=[ \t])/g, "");
+  const out: { name: string; value: string }[] = [];
+  for (const line of unfolded.split(/\r?\n/)) {
+    const c = line.indexOf(":");
+    if (c > 0) out.push({ name: line.slice(0, c).trim().toLowerCase(), value: line.slice(c + 1).trim() });
+  }
+  return out;
+}
+
+interface ParsedAddress {
+  address?: string;
+  group?: ParsedAddress[];
+}
+
+/** Every addr-spec in the From: fields (RFC 5322 §3.6.2), lower-cased. */
+export function fromAddresses(raw: Uint8Array): string[] {
+  const out: string[] = [];
+  const walk = (list: ParsedAddress[]) => {
+    for (const a of list) {
+      if (a.group) walk(a.group);
+      else if (a.address) out.push(a.address.toLowerCase());
+    }
+  };
+  for (const h of headerFields(raw)) {
+    if (h.name === "from") walk(addressparser(h.value) as ParsedAddress[]);
+  }
+  return out;
+}
+
+function domainOf(addr: string): string {
+  return addr.slice(addr.lastIndexOf("@") + 1).toLowerCase();
+}
+
+// ---------------------------------------------------------------- DKIM
+
+/**
+ * RFC 6376 signature with the domain's key (relaxed/relaxed, rsa-sha256).
+ * The signing domain is the From: domain so DMARC aligns (RFC 7489 §3.1.1).
+ */
+export async function signMessage(store: MailStore, raw: Uint8Array, domain: string, log: Logger): Promise<Uint8Array> {
+  const key = await store.getDkimKey(domain);
+  if (!key) return raw;
+  // mailauth 7.1 reads keys from `signatureData` (its index.d.ts still describes flat fields, which sign nothing).
+  const options = {
+    canonicalization: "relaxed/relaxed",
+    signatureData: [{ signingDomain: domain, selector: key.selector, privateKey: key.privateKeyPem }],
+  } as unknown as Parameters<typeof dkimSign>[1];
+  const res = await dkimSign(Buffer.from(raw.buffer, raw.byteOffset, raw.length), options);
+  if (res.errors?.length) {
+    log.warn("DKIM signing failed; sending unsigned", { domain, error: String((res.errors[0] as { err?: Error })?.err ?? res.errors[0]) });
+    return raw;
+  }
+  if (!res.signatures) return raw;
+  return new Uint8Array(Buffer.concat([Buffer.from(res.signatures, "utf8"), Buffer.from(raw.buffer, raw.byteOffset, raw.length)]));
+}
+
+// ---------------------------------------------------------------- queue workers
+
+const workers = new Set<QueueWorker>();
+
+/** Wake every running queue worker (new entries were queued in this process). */
+export function kickQueues(): void {
+  for (const w of workers) w.kick();
+}
+
+export function startQueue(deps: DeliveryDeps & { pollMs?: number }): { stop(): Promise<void>; kick(): void } {
+  const w = new QueueWorker(deps.store, deps.config, deps.log.child({ component: "queue" }), { pollMs: deps.pollMs });
+  workers.add(w);
+  w.start();
+  return {
+    kick: () => w.kick(),
+    stop: async () => {
+      workers.delete(w);
+      await w.stop();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- submit
+
+export function createSubmit(deps: DeliveryDeps): SubmitFn {
+  const { store, config, log } = deps;
+  return async (req: SubmitRequest): Promise<SubmitResult> => {
+    const allowed = new Set((await store.sendAsAddresses(req.account.id)).map((a) => a.toLowerCase()));
+    allowed.add(req.account.email.toLowerCase());
+    const envFrom = req.envelopeFrom.toLowerCase();
+    if (!allowed.has(envFrom)) throw new SubmitError("SENDER", `not allowed to send as <${req.envelopeFrom}>`);
+    const froms = fromAddresses(req.raw);
+    for (const f of froms) {
+      if (!allowed.has(f)) throw new SubmitError("SENDER", `not allowed to send as ${f} (From: header)`);
+    }
+    if (req.recipients.length === 0) throw new SubmitError("RECIPIENT", "no recipients");
+
+    // RFC 6409 §8: the submission server may add a missing Date, Message-ID and From.
+    const fields = headerFields(req.raw);
+    const add: string[] = [];
+    if (!fields.some((f) => f.name === "from")) add.push(`From: <${req.envelopeFrom}>`);
+    if (!fields.some((f) => f.name === "date")) add.push(`Date: ${rfc5322Date()}`);
+    let messageId = fields.find((f) => f.name === "message-id")?.value ?? null;
+    if (!messageId) {
+      messageId = `<${Date.now().toString(36)}.${randomBytes(9).toString("hex")}@${domainOf(req.envelopeFrom) || config.hostname}>`;
+      add.push(`Message-ID: ${messageId}`);
+    }
+    let raw = req.raw;
+    if (add.length) {
+      // Added after any trace fields at the top, i.e. simply in front: order of non-trace fields is free (RFC 5322 §3.6).
+      raw = new Uint8Array(Buffer.concat([Buffer.from(add.join("\r\n") + "\r\n", "utf8"), Buffer.from(raw.buffer, raw.byteOffset, raw.length)]));
+    }
+    if (raw.length > config.limits.maxMessageSize) throw new SubmitError("SIZE", "message exceeds the size limit");
+
+    // Recipients: local accounts (aliases expanded), forwards and remote addresses.
+    const local: string[] = [];
+    const remote: string[] = [];
+    const targets: DeliveryRecipient[] = [];
+    const seen = new Set<number>();
+    for (const rcpt of req.recipients) {
+      const r = await store.resolveRecipient(rcpt.toLowerCase());
+      if (r === "remote") {
+        if (!remote.includes(rcpt)) remote.push(rcpt);
+        continue;
+      }
+      if (r === null || (r.accounts.length === 0 && r.forward.length === 0)) throw new SubmitError("RECIPIENT", `no such recipient <${rcpt}>`);
+      local.push(rcpt);
+      for (const a of r.accounts) {
+        if (seen.has(a.id)) continue;
+        seen.add(a.id);
+        targets.push({ accountId: a.id });
+      }
+      for (const f of r.forward) if (!remote.includes(f)) remote.push(f);
+    }
+
+    const signDomain = froms[0] ? domainOf(froms[0]) : domainOf(envFrom);
+    const signed = await signMessage(store, raw, signDomain, log);
+
+    for (const t of targets) {
+      if (!(await store.checkQuota(t.accountId, signed.length))) throw new SubmitError("QUOTA", "a recipient's mailbox is full");
+    }
+    let queueId: number | null = null;
+    try {
+      if (remote.length) {
+        const q = await store.enqueue({ sender: req.envelopeFrom, recipients: remote, raw: signed, dsn: req.dsn ?? null, rcptDsn: req.rcptDsn });
+        queueId = q.id;
+      }
+      if (targets.length) await store.deliver(signed, targets);
+      if (req.saveToSent) {
+        const folders = await store.listFolders(req.account.id);
+        const sent = folders.find((f) => f.specialUse === "\\Sent");
+        if (sent) await store.append(sent.id, [{ raw: signed, flags: ["\\Seen"] }]);
+      }
+    } catch (e) {
+      if (e instanceof QuotaExceededError) throw new SubmitError("QUOTA", e.message);
+      if (e instanceof StorageFullError) throw new SubmitError("TEMP", e.message);
+      throw e;
+    }
+    if (remote.length) kickQueues();
+    log.info("message submitted", { account: req.account.email, local: local.length, queued: remote.length, queueId });
+    return { messageId, local, queued: remote, queueId };
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The DNS records a domain needs to send and receive mail with Pillarbox,
+ * printed by `pillarbox quickstart` (and usable by an admin UI).
+ */
+export interface DnsRecord {
+  name: string; // fully qualified, with trailing dot
+  type: "MX" | "A" | "TXT" | "SRV" | "CNAME";
+  value: string; // zone-file syntax
+  comment: string;
+}
+
+/** Splits a TXT value into quoted strings of at most 255 octets (RFC 1035 §3.3.14). */
+export function txtValue(text: string): string {
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += 255) chunks.push(`"${text.slice(i, i + 255)}"`);
+  return chunks.join(" ");
+}
+
+export function dkimRecord(domain: string, selector: string, publicKeyB64: string): DnsRecord {
+  return {
+    name: `${selector}._domainkey.${domain}.`,
+    type: "TXT",
+    value: txtValue(`v=DKIM1; k=rsa; p=${publicKeyB64}`),
+    comment: "DKIM public key (RFC 6376 §3.6.1): receivers verify Pillarbox's signatures with it",
+  };
+}
+
+export interface DnsRecordInput {
+  domain: string;
+  /** The server's host name (MX target, SRV targets, certificate name). */
+  hostname: string;
+  dkimSelector: string | null;
+  dkimPublicKey: string | null;
+  /** Where DMARC and TLS-RPT reports go. */
+  reportAddress: string;
+  /** MTA-STS policy id; changes whenever the policy changes. */
+  mtaStsId?: string;
+}
+
+export function dnsRecords(i: DnsRecordInput): DnsRecord[] {
+  const d = i.domain;
+  const h = `${i.hostname}.`;
+  const id = i.mtaStsId ?? new Date().toISOString().replace(/[-:TZ.]/g, "").slice(0, 14);
+  const srv = (service: string, prio: number, port: number, what: string): DnsRecord => ({
+    name: `_${service}._tcp.${d}.`,
+    type: "SRV",
+    value: `${prio} 1 ${port} ${h}`,
+    comment: what,
+  });
+  const out: DnsRecord[] = [
+    { name: `${d}.`, type: "MX", value: `10 ${h}`, comment: "mail for the domain goes to this server" },
+    { name: h, type: "A", value: "<this server's public IPv4 address>", comment: "also AAAA for IPv6, and a PTR (reverse DNS) record naming " + i.hostname },
+    { name: `${d}.`, type: "TXT", value: txtValue("v=spf1 mx -all"), comment: "SPF (RFC 7208): only the MX hosts send for the domain" },
+  ];
+  if (i.dkimSelector && i.dkimPublicKey) out.push(dkimRecord(d, i.dkimSelector, i.dkimPublicKey));
+  out.push(
+    { name: `_dmarc.${d}.`, type: "TXT", value: txtValue(`v=DMARC1; p=quarantine; rua=mailto:${i.reportAddress}`), comment: "DMARC (RFC 7489): what receivers do with mail failing SPF and DKIM" },
+    { name: `_mta-sts.${d}.`, type: "TXT", value: txtValue(`v=STSv1; id=${id}`), comment: "MTA-STS (RFC 8461): senders must use TLS; needs the policy host below and a trusted certificate" },
+    { name: `mta-sts.${d}.`, type: "CNAME", value: h, comment: `policy host: serves https://mta-sts.${d}/.well-known/mta-sts.txt (its certificate must cover mta-sts.${d})` },
+    { name: `_smtp._tls.${d}.`, type: "TXT", value: txtValue(`v=TLSRPTv1; rua=mailto:${i.reportAddress}`), comment: "TLS-RPT (RFC 8460): daily reports about TLS failures" },
+    srv("submissions", 0, 465, "mail submission over implicit TLS (RFC 8314)"),
+    srv("submission", 10, 587, "mail submission with STARTTLS (RFC 6186)"),
+    srv("imaps", 0, 993, "IMAP over implicit TLS (RFC 8314)"),
+    srv("imap", 10, 143, "IMAP with STARTTLS (RFC 6186)"),
+    srv("pop3s", 20, 995, "POP3 over implicit TLS (RFC 8314)"),
+    srv("autodiscover", 0, 443, "Outlook / ActiveSync autodiscover"),
+    { name: `autoconfig.${d}.`, type: "CNAME", value: h, comment: "Thunderbird autoconfig" },
+    { name: `autodiscover.${d}.`, type: "CNAME", value: h, comment: "Outlook / phones autodiscover" },
+  );
+  return out;
+}
+
+/** Zone-file lines with a comment above each record. */
+export function formatZone(records: DnsRecord[]): string {
+  const w = Math.max(...records.map((r) => r.name.length));
+  return records.map((r) => `; ${r.comment}\n${r.name.padEnd(w)}  3600  IN  ${r.type.padEnd(5)}  ${r.value}`).join("\n") + "\n";
+}

@@ -1,0 +1,250 @@
+/**
+ * The in-process server: opens the store, builds the shared context, starts
+ * every registered protocol and binds its configured listeners. Used by
+ * `pillarbox serve` and by the test harness (tests/helpers/server.ts).
+ */
+import { mkdirSync } from "node:fs";
+import * as net from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { Config, ListenAddress } from "./config-types.ts";
+import type { ServerContext } from "./context.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createRateLimiter } from "./ratelimit.ts";
+import { IMPLICIT_TLS, protocolFor, registeredProtocols, type ListenerInfo, type ListenerName, type ProtocolModule } from "./registry.ts";
+import { createTlsManager, type TlsManager } from "./tls.ts";
+import { createAuthCache, createAuthenticator, normalizeIp, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
+import type { MailStore } from "../storage/api.ts";
+import { openStore } from "../storage/store.ts";
+import { createSubmit, startQueue } from "./delivery/index.ts";
+import "../protocols/index.ts";
+
+export interface StartServerOptions {
+  log?: Logger;
+  /** Use this store instead of opening one (it is still closed by close()). */
+  store?: MailStore;
+  /** How long close() lets in-flight work finish before dropping connections (ms). */
+  shutdownTimeoutMs?: number;
+  /** Certificate file polling interval (ms); 0 disables (SIGHUP still works). */
+  tlsWatchIntervalMs?: number;
+  /** Serve these modules instead of the registry's (kernel tests). */
+  protocols?: readonly ProtocolModule[];
+}
+
+export interface RunningServer {
+  ctx: ServerContext;
+  store: MailStore;
+  tls: TlsManager;
+  log: Logger;
+  authCache: AuthCache;
+  /** Actually bound addresses of the listeners that are open (port 0 resolved). */
+  addresses: Partial<Record<ListenerName, ListenAddress>>;
+  /** Graceful: stop accepting, let protocols finish in-flight work (with a deadline), close the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A listener that could not be opened. `message` is the one line to show the operator. */
+export class BindError extends Error {
+  constructor(
+    public listener: ListenerName,
+    public address: string,
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BindError";
+  }
+}
+
+export function bindErrorMessage(listener: ListenerName, address: string, err: NodeJS.ErrnoException): string {
+  const code = err.code ?? "ERROR";
+  const env = `PILLARBOX_${listener}_LISTEN`;
+  const other = `set ${env} to another host:port, or ${env}=off`;
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return `cannot listen for ${listener} on ${address}: permission denied (${code}) - ports below 1024 need root: run as root, grant the capability (setcap cap_net_bind_service=+ep on the binary, or AmbientCapabilities=CAP_NET_BIND_SERVICE in systemd), or ${other}`;
+    case "EADDRINUSE":
+      return `cannot listen for ${listener} on ${address}: address already in use (EADDRINUSE) - stop the program using that port, or ${other}`;
+    case "EADDRNOTAVAIL":
+      return `cannot listen for ${listener} on ${address}: address not available on this machine (EADDRNOTAVAIL) - ${other} (e.g. 0.0.0.0:port)`;
+    default:
+      return `cannot listen for ${listener} on ${address}: ${err.message} (${code}) - run as root or grant CAP_NET_BIND_SERVICE if the port is below 1024, or ${other}`;
+  }
+}
+
+function fmtAddr(a: ListenAddress): string {
+  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+function listen(server: net.Server, name: ListenerName, addr: ListenAddress): Promise<ListenAddress> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      reject(new BindError(name, fmtAddr(addr), err.code ?? "ERROR", bindErrorMessage(name, fmtAddr(addr), err)));
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      const a = server.address();
+      resolve(a && typeof a === "object" ? { host: addr.host, port: a.port } : addr);
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    try {
+      server.listen({ host: addr.host, port: addr.port, exclusive: true });
+    } catch (e) {
+      onError(e as NodeJS.ErrnoException);
+    }
+  });
+}
+
+export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(config.log.level);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const tlsManager = createTlsManager({
+    dataDir: config.dataDir,
+    hostname: config.hostname,
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    log,
+    watchIntervalMs: opts.tlsWatchIntervalMs,
+  });
+
+  let rawStore: MailStore;
+  try {
+    rawStore = opts.store ?? (await openStore({ url: config.databaseUrl, dataDir: config.dataDir, authToken: config.databaseAuthToken, log }));
+  } catch (e) {
+    tlsManager.close();
+    throw e;
+  }
+  const authCache = createAuthCache();
+  const store = storeWithAuthInvalidation(rawStore, authCache);
+  const authLimiter = createRateLimiter({ max: config.limits.authFailuresPerIp, windowMs: config.limits.authWindowSeconds * 1000 });
+
+  let shuttingDown = false;
+  const ctx: ServerContext = {
+    config,
+    store,
+    tls: tlsManager,
+    log,
+    authLimiter,
+    authenticate: createAuthenticator({ store, limiter: authLimiter, cache: authCache, log }),
+    submit: async () => {
+      throw new Error("submit used before the server started");
+    },
+    get shuttingDown() {
+      return shuttingDown;
+    },
+  };
+  ctx.submit = createSubmit(ctx);
+
+  const sockets = new Set<net.Socket>();
+  const perIp = new Map<string, number>();
+  const servers: net.Server[] = [];
+  const started: ProtocolModule[] = [];
+  const addresses: Partial<Record<ListenerName, ListenAddress>> = {};
+  let queue: { stop(): Promise<void> } | null = null;
+
+  const onConnection = (mod: ProtocolModule, info: ListenerInfo, socket: net.Socket) => {
+    // A protocol that forgets an 'error' handler must not take the process down on ECONNRESET.
+    socket.on("error", (err) => log.debug("socket error", { listener: info.name, error: err.message }));
+    const ip = normalizeIp(socket.remoteAddress);
+    if (shuttingDown || sockets.size >= config.limits.maxConnections || (perIp.get(ip) ?? 0) >= config.limits.maxConnectionsPerIp) {
+      log.warn("connection refused: limit reached", { listener: info.name, ip, total: sockets.size });
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n > 0) perIp.set(ip, n);
+      else perIp.delete(ip);
+    });
+    const hand = (s: net.Socket | TLSSocket) => {
+      try {
+        mod.onConnection(s, info, ctx);
+      } catch (e) {
+        log.error("protocol failed to take a connection", { protocol: mod.name, error: e as Error });
+        s.destroy();
+      }
+    };
+    if (info.implicitTls) {
+      tlsManager.upgrade(socket).then(hand, (e: Error) => log.debug("TLS handshake failed", { listener: info.name, ip, error: e.message }));
+    } else hand(socket);
+  };
+
+  const shutdown = async (timeoutMs: number) => {
+    shuttingDown = true;
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    const deadline = new Promise<void>((r) => setTimeout(r, timeoutMs).unref?.());
+    const stopping = Promise.all([
+      ...started.map(async (m) => {
+        try {
+          await m.stop?.();
+        } catch (e) {
+          log.error("protocol stop failed", { protocol: m.name, error: e as Error });
+        }
+      }),
+      queue?.stop().catch((e: Error) => log.error("queue stop failed", { error: e })),
+    ]);
+    await Promise.race([stopping, deadline]);
+    for (const s of sockets) s.destroy();
+    // Give a protocol's in-flight store call a last moment to settle after the sockets are gone.
+    await Promise.race([stopping, new Promise<void>((r) => setTimeout(r, 200).unref?.())]);
+    tlsManager.close();
+    try {
+      await store.close();
+    } catch (e) {
+      log.error("store close failed", { error: e as Error });
+    }
+  };
+
+  try {
+    queue = startQueue(ctx);
+    const modules = opts.protocols ?? registeredProtocols();
+    const moduleFor = (l: ListenerName) => (opts.protocols ? modules.find((m) => m.listeners.includes(l)) : protocolFor(l));
+    for (const mod of modules) {
+      const wanted = mod.listeners.some((l) => config.listeners[l] !== null);
+      if (!wanted) continue;
+      await mod.start?.(ctx);
+      started.push(mod);
+    }
+    for (const name of Object.keys(config.listeners) as ListenerName[]) {
+      const addr = config.listeners[name];
+      const mod = moduleFor(name);
+      if (!addr || !mod || !started.includes(mod)) continue;
+      const info: ListenerInfo = { name, host: addr.host, port: addr.port, implicitTls: IMPLICIT_TLS.has(name) };
+      const server = net.createServer((s) => onConnection(mod, info, s));
+      const bound = await listen(server, name, addr);
+      info.port = bound.port;
+      servers.push(server);
+      addresses[name] = bound;
+      server.on("error", (err) => log.error("listener error", { listener: name, error: err }));
+    }
+  } catch (e) {
+    await shutdown(1000);
+    throw e;
+  }
+
+  log.info("pillarbox serving", {
+    hostname: config.hostname,
+    dataDir: config.dataDir,
+    listeners: Object.fromEntries(Object.entries(addresses).map(([k, v]) => [k, fmtAddr(v!)])),
+  });
+
+  let closing: Promise<void> | null = null;
+  return {
+    ctx,
+    store,
+    tls: tlsManager,
+    log,
+    authCache,
+    addresses,
+    close() {
+      closing ??= shutdown(opts.shutdownTimeoutMs ?? 10_000).then(() => log.info("pillarbox stopped"));
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * TLS for every listener: a self-signed certificate created on first start
+ * (or configured PEM files), reloaded on SIGHUP and on file change without a
+ * restart, and the STARTTLS upgrade used by SMTP/IMAP/POP3.
+ *
+ * Upgrades use `tls.createServer(opts)` + `server.emit("connection", raw)`:
+ * the one pattern that works on Bun, Deno and Node (see RUNTIME-FACTS.md).
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import type { Socket } from "node:net";
+import * as tls from "node:tls";
+import type { TlsProvider } from "./context.ts";
+import type { Logger } from "./log.ts";
+import { createSelfSignedCertificate } from "./x509.ts";
+
+/**
+ * Mozilla "intermediate" profile: TLS 1.2+ with AEAD ECDHE suites only
+ * (RFC 9325 §4.2 recommendations); TLS 1.3 suites are OpenSSL's defaults.
+ */
+export const TLS_CIPHERS = [
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+].join(":");
+
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+/** Renew the self-signed certificate this long before it expires. */
+const RENEW_BEFORE_MS = 30 * 86_400_000;
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  selfSigned: boolean;
+}
+
+export interface TlsManager extends TlsProvider {
+  /** PEM of the certificate currently served. */
+  readonly certPem: string;
+  readonly files: TlsFiles;
+  /** Options for a `tls.Server` (implicit TLS, HTTPS). */
+  serverOptions(): tls.TlsOptions;
+  /** A tls.Server that follows reloads; the caller listens on it or emits connections into it. */
+  createServer(onSecure?: (s: tls.TLSSocket) => void): tls.Server;
+  /** Re-reads the certificate files. Keeps the old certificate if the new one is unusable. Returns true on change. */
+  reload(): boolean;
+  /** Stops file watching. */
+  close(): void;
+}
+
+/** Where the generated certificate lives inside the data dir. */
+export function selfSignedPaths(dataDir: string): { dir: string; certFile: string; keyFile: string } {
+  const dir = join(dataDir, "tls");
+  return { dir, certFile: join(dir, "selfsigned-cert.pem"), keyFile: join(dir, "selfsigned-key.pem") };
+}
+
+/**
+ * Makes sure a self-signed certificate for `hostname` exists (creating or
+ * renewing it) and returns its paths. The key file is written 0600 and
+ * renamed into place, so a crash never leaves a half-written key.
+ */
+export function ensureSelfSigned(dataDir: string, hostname: string, log?: Logger): { certFile: string; keyFile: string } {
+  const p = selfSignedPaths(dataDir);
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  if (existsSync(p.certFile) && existsSync(p.keyFile)) {
+    try {
+      const x = new X509Certificate(readFileSync(p.certFile));
+      const fresh = Date.parse(x.validTo) - Date.now() > RENEW_BEFORE_MS;
+      if (fresh && x.checkHost(hostname)) return { certFile: p.certFile, keyFile: p.keyFile };
+    } catch {
+      // unreadable: replace below
+    }
+  }
+  const names = [hostname];
+  if (hostname !== "localhost") names.push("localhost");
+  const { certPem, keyPem } = createSelfSignedCertificate(names);
+  writeFileSync(p.keyFile + ".tmp", keyPem, { mode: 0o600 });
+  chmodSync(p.keyFile + ".tmp", 0o600);
+  renameSync(p.keyFile + ".tmp", p.keyFile);
+  writeFileSync(p.certFile + ".tmp", certPem, { mode: 0o644 });
+  renameSync(p.certFile + ".tmp", p.certFile);
+  log?.info("created self-signed TLS certificate", { hostname, cert: p.certFile });
+  return { certFile: p.certFile, keyFile: p.keyFile };
+}
+
+interface Loaded {
+  cert: string;
+  key: string;
+  mtimes: string;
+}
+
+function loadFiles(f: { certFile: string; keyFile: string }): Loaded {
+  const cert = readFileSync(f.certFile, "utf8");
+  const key = readFileSync(f.keyFile, "utf8");
+  // Validate before use: a broken pair must not replace a working one.
+  new X509Certificate(cert);
+  createPrivateKey(key);
+  tls.createSecureContext({ cert, key });
+  return { cert, key, mtimes: mtimeKey(f) };
+}
+
+function mtimeKey(f: { certFile: string; keyFile: string }): string {
+  try {
+    const a = statSync(f.certFile);
+    const b = statSync(f.keyFile);
+    return `${a.mtimeMs}:${a.size}:${a.ino}/${b.mtimeMs}:${b.size}:${b.ino}`;
+  } catch {
+    return "missing";
+  }
+}
+
+export interface CreateTlsOptions {
+  dataDir: string;
+  hostname: string;
+  certFile: string | null;
+  keyFile: string | null;
+  log: Logger;
+  /** Poll interval for file changes (ms); 0 disables. */
+  watchIntervalMs?: number;
+}
+
+export function createTlsManager(opts: CreateTlsOptions): TlsManager {
+  const { log } = opts;
+  const files: TlsFiles =
+    opts.certFile && opts.keyFile
+      ? { certFile: opts.certFile, keyFile: opts.keyFile, selfSigned: false }
+      : { ...ensureSelfSigned(opts.dataDir, opts.hostname, log), selfSigned: true };
+  let current: Loaded;
+  try {
+    current = loadFiles(files);
+  } catch (e) {
+    throw new Error(`cannot load TLS certificate ${files.certFile} / key ${files.keyFile}: ${(e as Error).message}`);
+  }
+  const servers = new Set<tls.Server>();
+
+  const serverOptions = (): tls.TlsOptions => ({
+    cert: current.cert,
+    key: current.key,
+    minVersion: "TLSv1.2",
+    ciphers: TLS_CIPHERS,
+    honorCipherOrder: false,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+  });
+
+  const reload = (): boolean => {
+    let next: Loaded;
+    try {
+      next = loadFiles(files);
+    } catch (e) {
+      log.error("TLS reload failed; keeping the current certificate", { cert: files.certFile, error: (e as Error).message });
+      return false;
+    }
+    if (next.cert === current.cert && next.key === current.key) {
+      current = next;
+      return false;
+    }
+    current = next;
+    for (const s of servers) {
+      try {
+        s.setSecureContext(serverOptions());
+      } catch (e) {
+        log.error("TLS reload: cannot update a listener", { error: (e as Error).message });
+      }
+    }
+    log.info("TLS certificate reloaded", { cert: files.certFile });
+    return true;
+  };
+
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const interval = opts.watchIntervalMs ?? 5000;
+  if (interval > 0) {
+    // Polling stat() rather than fs.watch: it sees certbot's symlink swaps and works the same on every runtime.
+    timer = setInterval(() => {
+      if (mtimeKey(files) !== current.mtimes) reload();
+    }, interval);
+    timer.unref?.();
+  }
+
+  const upgrade = (socket: Socket): Promise<tls.TLSSocket> =>
+    new Promise((resolve, reject) => {
+      // A fresh server per upgrade: matching the TLSSocket to its raw socket is then trivial.
+      const server = tls.createServer(serverOptions());
+      let done = false;
+      const finish = (err: Error | null, s?: tls.TLSSocket) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timeout);
+        if (err) {
+          socket.destroy();
+          reject(err);
+        } else resolve(s!);
+      };
+      const timeout = setTimeout(() => finish(new Error("TLS handshake timed out")), HANDSHAKE_TIMEOUT_MS);
+      server.on("secureConnection", (s: tls.TLSSocket) => finish(null, s));
+      server.on("tlsClientError", (err: Error) => finish(err));
+      socket.on("error", (err: Error) => finish(err));
+      socket.on("close", () => finish(new Error("connection closed during TLS handshake")));
+      server.emit("connection", socket);
+    });
+
+  return {
+    get hostname() {
+      return opts.hostname;
+    },
+    get certPem() {
+      return current.cert;
+    },
+    files,
+    serverOptions,
+    upgrade,
+    createServer(onSecure) {
+      const s = tls.createServer(serverOptions(), onSecure);
+      servers.add(s);
+      s.on("close", () => servers.delete(s));
+      return s;
+    },
+    reload,
+    close() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      servers.clear();
+    },
+  };
+}

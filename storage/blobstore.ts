@@ -1,0 +1,272 @@
+/**
+ * Content-addressed blob store on the local file system:
+ * `<dataDir>/blobs/ab/cd/<sha256>`. A blob is written to a temp file,
+ * fsynced, renamed into place and its directory fsynced, all BEFORE the
+ * database row referencing it commits, so a committed row never points at a
+ * missing or partial file. The same bytes are stored once (deduplicated).
+ * Directories 0700, files 0600.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { promises as fsp, constants as fsc } from "node:fs";
+import { join } from "node:path";
+import { StorageFullError, type BlobStore } from "./api.ts";
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(id: string) {
+    super(`blob not found: ${id}`);
+    this.name = "BlobNotFoundError";
+  }
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly root: string;
+  private knownDirs = new Set<string>();
+
+  constructor(dataDir: string) {
+    this.root = join(dataDir, "blobs");
+  }
+
+  pathOf(id: string): string {
+    if (!HEX64.test(id)) throw new Error(`invalid blob id: ${JSON.stringify(id).slice(0, 80)}`);
+    return join(this.root, id.slice(0, 2), id.slice(2, 4), id);
+  }
+
+  async put(data: Uint8Array): Promise<string> {
+    const id = sha256Hex(data);
+    const dest = this.pathOf(id);
+    const dir = join(this.root, id.slice(0, 2), id.slice(2, 4));
+    try {
+      const st = await fsp.stat(dest);
+      if (st.size === data.byteLength) {
+        // Dedupe hit. Refresh mtime so the garbage collector's grace period
+        // protects it until our row commits (it may be an old orphan).
+        const now = new Date();
+        await fsp.utimes(dest, now, now);
+        return id;
+      }
+      // A wrong-sized file under our hash is damage: replace it below.
+    } catch (e) {
+      if (!isNotFound(e)) throw mapFsError(e);
+    }
+    await this.ensureDir(dir);
+    const tmp = join(dir, `.tmp-${id.slice(0, 16)}-${randomBytes(6).toString("hex")}`);
+    let fh: fsp.FileHandle | null = null;
+    try {
+      fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+      let off = 0;
+      while (off < data.byteLength) {
+        const { bytesWritten } = await fh.write(data, off, data.byteLength - off, off);
+        off += bytesWritten;
+      }
+      await fh.sync();
+      await fh.close();
+      fh = null;
+      await fsp.rename(tmp, dest);
+      await fsyncDir(dir);
+    } catch (e) {
+      if (fh) await fh.close().catch(() => {});
+      await fsp.unlink(tmp).catch(() => {});
+      throw mapFsError(e);
+    }
+    return id;
+  }
+
+  private async ensureDir(dir: string) {
+    if (this.knownDirs.has(dir)) return;
+    // Create level by level so each new directory entry gets fsynced in its parent.
+    const parts = [this.root, join(this.root, dir.slice(this.root.length + 1, this.root.length + 3)), dir];
+    for (let i = 0; i < parts.length; i++) {
+      try {
+        await fsp.mkdir(parts[i], { mode: 0o700 });
+        if (i > 0) await fsyncDir(parts[i - 1]);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") continue;
+        if (isNotFound(e) && i === 0) {
+          await fsp.mkdir(parts[0], { recursive: true, mode: 0o700 });
+          continue;
+        }
+        throw mapFsError(e);
+      }
+    }
+    this.knownDirs.add(dir);
+  }
+
+  async get(id: string): Promise<Uint8Array> {
+    try {
+      return new Uint8Array(await fsp.readFile(this.pathOf(id)));
+    } catch (e) {
+      if (isNotFound(e)) throw new BlobNotFoundError(id);
+      throw e;
+    }
+  }
+
+  async getRange(id: string, start: number, end: number): Promise<Uint8Array> {
+    start = Math.max(0, Math.floor(start));
+    end = Math.floor(end);
+    if (end <= start) return new Uint8Array(0);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.pathOf(id), "r");
+    } catch (e) {
+      if (isNotFound(e)) throw new BlobNotFoundError(id);
+      throw e;
+    }
+    try {
+      const buf = new Uint8Array(end - start);
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === buf.length ? buf : buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  stream(id: string, start = 0, end?: number): ReadableStream<Uint8Array> {
+    const path = this.pathOf(id);
+    let fh: fsp.FileHandle | null = null;
+    let pos = Math.max(0, start);
+    let limit = end ?? Number.POSITIVE_INFINITY;
+    const CHUNK = 64 * 1024;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          if (!fh) {
+            fh = await fsp.open(path, "r").catch((e) => {
+              throw isNotFound(e) ? new BlobNotFoundError(id) : e;
+            });
+            const st = await fh.stat();
+            limit = Math.min(limit, st.size);
+          }
+          const n = Math.min(CHUNK, limit - pos);
+          if (n <= 0) {
+            await fh.close();
+            fh = null;
+            controller.close();
+            return;
+          }
+          const buf = new Uint8Array(n);
+          const { bytesRead } = await fh.read(buf, 0, n, pos);
+          if (bytesRead === 0) {
+            await fh.close();
+            fh = null;
+            controller.close();
+            return;
+          }
+          pos += bytesRead;
+          controller.enqueue(bytesRead === n ? buf : buf.subarray(0, bytesRead));
+        } catch (e) {
+          if (fh) await fh.close().catch(() => {});
+          fh = null;
+          controller.error(e);
+        }
+      },
+      async cancel() {
+        if (fh) await fh.close().catch(() => {});
+        fh = null;
+      },
+    });
+  }
+
+  async has(id: string): Promise<boolean> {
+    try {
+      await fsp.access(this.pathOf(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Last modification time (ms), or null if absent. Used for the GC grace period. */
+  async modifiedAt(id: string): Promise<number | null> {
+    try {
+      return (await fsp.stat(this.pathOf(id))).mtimeMs;
+    } catch {
+      return null;
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    try {
+      await fsp.unlink(this.pathOf(id));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  async *list(): AsyncIterable<string> {
+    let level1: string[];
+    try {
+      level1 = await fsp.readdir(this.root);
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
+    for (const a of level1.sort()) {
+      if (!/^[0-9a-f]{2}$/.test(a)) continue;
+      const level2 = await fsp.readdir(join(this.root, a)).catch(() => [] as string[]);
+      for (const b of level2.sort()) {
+        if (!/^[0-9a-f]{2}$/.test(b)) continue;
+        const files = await fsp.readdir(join(this.root, a, b)).catch(() => [] as string[]);
+        for (const f of files.sort()) if (HEX64.test(f) && f.startsWith(a + b)) yield f;
+      }
+    }
+  }
+
+  /** Leftover temp files of writes interrupted by a crash (older than `olderThanMs`): removed. */
+  async removeStaleTemps(olderThanMs: number): Promise<number> {
+    let removed = 0;
+    const now = Date.now();
+    const level1 = await fsp.readdir(this.root).catch(() => [] as string[]);
+    for (const a of level1) {
+      const level2 = await fsp.readdir(join(this.root, a)).catch(() => [] as string[]);
+      for (const b of level2) {
+        const dir = join(this.root, a, b);
+        const files = await fsp.readdir(dir).catch(() => [] as string[]);
+        for (const f of files) {
+          if (!f.startsWith(".tmp-")) continue;
+          const p = join(dir, f);
+          const st = await fsp.stat(p).catch(() => null);
+          if (st && now - st.mtimeMs >= olderThanMs) {
+            await fsp.unlink(p).catch(() => {});
+            removed++;
+          }
+        }
+      }
+    }
+    return removed;
+  }
+}
+
+async function fsyncDir(dir: string) {
+  let fh: fsp.FileHandle | null = null;
+  try {
+    fh = await fsp.open(dir, "r");
+    await fh.sync();
+  } catch (e) {
+    // Some file systems refuse fsync on a directory (EINVAL/EISDIR): nothing more we can do there.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EINVAL" && code !== "EISDIR" && code !== "EPERM") throw mapFsError(e);
+  } finally {
+    if (fh) await fh.close().catch(() => {});
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException)?.code === "ENOENT";
+}
+
+function mapFsError(e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") return new StorageFullError(`blob store: ${code}`);
+  return e;
+}

@@ -1,0 +1,51 @@
+/**
+ * Applies every not-yet-applied migration in ascending version order, each in
+ * its own transaction together with its `schema_migrations` row, so a crash
+ * leaves the database at a clean version boundary. An older database is
+ * upgraded in place, never wiped. Safe when several processes open the same
+ * file at once: the applied-check is repeated inside the write transaction.
+ */
+import type { Db } from "./db.ts";
+import type { Logger } from "../src/log.ts";
+import { migrations as allMigrations, type Migration } from "./migrations/index.ts";
+
+export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: number; log?: Logger } = {}): Promise<number[]> {
+  const list = [...(opts.migrations ?? allMigrations)].sort((a, b) => a.version - b.version);
+  const seen = new Set<number>();
+  for (const m of list) {
+    if (seen.has(m.version)) throw new Error(`duplicate migration version ${m.version}`);
+    seen.add(m.version);
+  }
+  await db.write((tx) =>
+    tx.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`),
+  );
+  const appliedRows = await db.all<{ version: number }>("SELECT version FROM schema_migrations");
+  const applied = new Set(appliedRows.map((r) => Number(r.version)));
+  const done: number[] = [];
+  for (const m of list) {
+    if (applied.has(m.version)) continue;
+    if (opts.upTo !== undefined && m.version > opts.upTo) break;
+    const ran = await db.write(async (tx) => {
+      const again = await tx.get("SELECT 1 AS x FROM schema_migrations WHERE version = ?", [m.version]);
+      if (again) return false; // another process applied it meanwhile
+      for (const sql of m.statements) await tx.run(sql);
+      await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, Date.now()]);
+      return true;
+    });
+    if (ran) {
+      done.push(m.version);
+      opts.log?.info("schema migration applied", { version: m.version, name: m.name });
+    }
+  }
+  return done;
+}
+
+/** Versions recorded as applied, ascending. */
+export async function appliedVersions(db: Db): Promise<number[]> {
+  const rows = await db.all<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
+  return rows.map((r) => Number(r.version));
+}

@@ -1,0 +1,12 @@
+/**
+ * Every migration, in any order (migrate.ts sorts by version). Add new
+ * modules here; never edit or renumber an applied one.
+ */
+import type { Migration } from "./types.ts";
+import { migration as m0001 } from "./0001_initial.ts";
+import { migration as m0010 } from "./0010_eas.ts";
+import { migration as m0020 } from "./0020_webmail.ts";
+
+export type { Migration } from "./types.ts";
+
+export const migrations: Migration[] = [m0001, m0010, m0020];

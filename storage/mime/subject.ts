@@ -1,0 +1,38 @@
+/** RFC 5256 §2.1 base subject, used by SORT (SUBJECT), THREAD=ORDEREDSUBJECT and conversation views. */
+
+const TRAILER = /(?:\(fwd\)| )$/i; // subj-trailer = "(fwd)" / WSP
+// subj-leader = (*subj-blob subj-refwd) / WSP; subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"
+const LEADER = /^(?:(?:\[[^[\]]*\] *)*(?:re|fwd?) *(?:\[[^[\]]*\] *)?:| )/i;
+const BLOB = /^\[[^[\]]*\] */; // subj-blob = "[" *BLOBCHAR "]" *WSP
+
+/** `subject` must already be decoded (RFC 2047) text. */
+export function baseSubject(subject: string): string {
+  // (1) tabs and continuations to space, runs of spaces to one
+  let s = subject.replace(/[\t\r\n]+/g, " ").replace(/ {2,}/g, " ");
+  for (let guard = 0; guard < 1000; guard++) {
+    // (2) trailing "(fwd)" and whitespace
+    while (TRAILER.test(s)) s = s.replace(TRAILER, "");
+    // (3)-(5) leaders and blobs until nothing matches
+    for (let changed = true; changed; ) {
+      changed = false;
+      while (LEADER.test(s)) {
+        const n = s.replace(LEADER, "");
+        if (n === s) break;
+        s = n;
+        changed = true;
+      }
+      const m = BLOB.exec(s);
+      if (m && s.length > m[0].length) {
+        s = s.slice(m[0].length);
+        changed = true;
+      }
+    }
+    // (6) "[fwd: ... ]" wrapper: unwrap and repeat from (2)
+    if (/^\[fwd:/i.test(s) && s.endsWith("]")) {
+      s = s.slice(5, -1);
+      continue;
+    }
+    break;
+  }
+  return s;
+}

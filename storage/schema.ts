@@ -1,0 +1,178 @@
+/**
+ * Drizzle (sqlite-core) description of the store's tables, for typed queries
+ * and tooling. The database itself is created by the versioned SQL
+ * migrations in storage/migrations/ (embedded as TS strings);
+ * tests/storage/schema.test.ts checks that this file and the migrated
+ * database have the same tables and columns. Change both together: a new
+ * migration plus the matching edit here.
+ */
+import { sqliteTable, integer, text, index, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const schemaMigrations = sqliteTable("schema_migrations", {
+  version: integer("version").primaryKey(),
+  name: text("name").notNull(),
+  appliedAt: integer("applied_at").notNull(),
+});
+
+export const meta = sqliteTable("meta", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});
+
+export const domains = sqliteTable("domains", {
+  id: integer("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  dkimSelector: text("dkim_selector"),
+  dkimPrivateKey: text("dkim_private_key"), // PEM PKCS#8
+  dkimPublicKey: text("dkim_public_key"), // base64 SPKI
+  createdAt: integer("created_at").notNull(),
+});
+
+export const accounts = sqliteTable(
+  "accounts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    email: text("email").notNull().unique(),
+    domainId: integer("domain_id")
+      .notNull()
+      .references(() => domains.id),
+    passwordHash: text("password_hash").notNull(), // argon2id (src/runtime.ts)
+    quotaBytes: integer("quota_bytes"),
+    usedBytes: integer("used_bytes").notNull().default(0),
+    messageCount: integer("message_count").notNull().default(0),
+    settings: text("settings").notNull().default("{}"), // JSON AccountSettings
+    /** Per-account change counter (MODSEQ source). */
+    modseq: integer("modseq").notNull().default(1),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("accounts_domain").on(t.domainId)],
+);
+
+export const aliases = sqliteTable(
+  "aliases",
+  {
+    id: integer("id").primaryKey(),
+    /** `local@domain` or `@domain` (catch-all). */
+    source: text("source").notNull(),
+    destination: text("destination").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("aliases_source_destination").on(t.source, t.destination), index("aliases_destination").on(t.destination)],
+);
+
+export const folders = sqliteTable(
+  "folders",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    accountId: integer("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(), // '/' delimited, "INBOX" upper case
+    parentId: integer("parent_id"),
+    itemClass: text("item_class").notNull().default("mail"), // mail | calendar | contacts | tasks | notes
+    specialUse: text("special_use"),
+    subscribed: integer("subscribed").notNull().default(1),
+    uidvalidity: integer("uidvalidity").notNull(),
+    uidnext: integer("uidnext").notNull().default(1),
+    highestModseq: integer("highest_modseq").notNull().default(1),
+    props: text("props").notNull().default("{}"), // JSON PropertyBag
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("folders_account_name").on(t.accountId, t.name), index("folders_parent").on(t.parentId)],
+);
+
+export const blobs = sqliteTable("blobs", {
+  /** Keys the full-text row (message_fts.rowid). */
+  seq: integer("seq").primaryKey({ autoIncrement: true }),
+  id: text("id").notNull().unique(), // sha256 hex
+  size: integer("size").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const items = sqliteTable(
+  "items",
+  {
+    /** Stable id: survives moves, never reused. */
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    accountId: integer("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    folderId: integer("folder_id")
+      .notNull()
+      .references(() => folders.id),
+    uid: integer("uid").notNull(),
+    modseq: integer("modseq").notNull(),
+    /** Bitmask: 1 \Seen, 2 \Answered, 4 \Flagged, 8 \Deleted, 16 \Draft (storage/flags.ts). */
+    flags: integer("flags").notNull().default(0),
+    keywords: text("keywords"), // space-separated, NULL when none
+    internalDate: integer("internal_date").notNull(),
+    size: integer("size").notNull(),
+    blobId: text("blob_id").notNull(),
+    envelope: text("envelope").notNull(), // JSON Envelope
+    mime: text("mime").notNull(), // JSON MimePart tree with byte offsets
+    subject: text("subject").notNull().default(""),
+    baseSubject: text("base_subject").notNull().default(""),
+    fromAddr: text("from_addr").notNull().default(""),
+    fromName: text("from_name").notNull().default(""),
+    toAddr: text("to_addr").notNull().default(""),
+    ccAddr: text("cc_addr").notNull().default(""),
+    sentDate: integer("sent_date"),
+    messageId: text("message_id"),
+    inReplyTo: text("in_reply_to"),
+    refs: text("refs").notNull().default("[]"), // JSON string[]
+    threadId: integer("thread_id").notNull(),
+    preview: text("preview").notNull().default(""),
+    hasAttachment: integer("has_attachment").notNull().default(0),
+    props: text("props").notNull().default("{}"), // JSON PropertyBag
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("items_folder_uid").on(t.folderId, t.uid),
+    index("items_summary").on(t.folderId, t.uid, t.modseq, t.flags, t.internalDate, t.size, t.keywords),
+    index("items_folder_modseq").on(t.folderId, t.modseq),
+    index("items_message_id").on(t.accountId, t.messageId),
+    index("items_blob").on(t.blobId),
+    index("items_thread").on(t.accountId, t.threadId),
+  ],
+);
+
+export const expunged = sqliteTable(
+  "expunged",
+  {
+    id: integer("id").primaryKey(),
+    accountId: integer("account_id").notNull(),
+    folderId: integer("folder_id").notNull(),
+    uid: integer("uid").notNull(),
+    itemId: integer("item_id").notNull(),
+    modseq: integer("modseq").notNull(),
+  },
+  (t) => [index("expunged_folder_modseq").on(t.folderId, t.modseq)],
+);
+
+export const queue = sqliteTable(
+  "queue",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    sender: text("sender").notNull(),
+    recipients: text("recipients").notNull(), // JSON QueueEntry["recipients"]
+    blobId: text("blob_id").notNull(),
+    size: integer("size").notNull(),
+    createdAt: integer("created_at").notNull(),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    dsn: text("dsn"), // JSON
+    lockedUntil: integer("locked_until"),
+  },
+  (t) => [index("queue_due").on(t.nextAttemptAt), index("queue_blob").on(t.blobId)],
+);
+
+/**
+ * The FTS5 table is virtual (Drizzle has no FTS5 builder):
+ * `message_fts(subject, from_text, to_text, cc_text, bcc_text, headers, body)`,
+ * trigram tokenizer, rowid = blobs.seq.
+ */
+export const FTS_TABLE = "message_fts";
+export const FTS_COLUMNS = ["subject", "from_text", "to_text", "cc_text", "bcc_text", "headers", "body"] as const;
+
+export const tables = { schemaMigrations, meta, domains, accounts, aliases, folders, blobs, items, expunged, queue };

@@ -1,0 +1,244 @@
+/**
+ * Storage for the webmail: server-side session records, paged and sorted
+ * message lists, recent correspondents and the out-of-office sent-log.
+ * Protocols never write SQL; this file keeps the webmail's SQL in storage/.
+ */
+import type { Db, Queryable } from "./db.ts";
+import { openDb } from "./db.ts";
+import type { MailStore } from "./api.ts";
+import { SEEN } from "./flags.ts";
+
+export interface WebmailSession {
+  id: string;
+  accountId: number;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  ip: string;
+  userAgent: string;
+}
+
+export type ListSort = "date" | "from" | "subject" | "size";
+
+export interface ListQuery {
+  sort: ListSort;
+  desc: boolean;
+  offset: number;
+  limit: number;
+  /** One row per conversation (threadId): its newest message, with counts. */
+  threads: boolean;
+}
+
+/** One entry of a list page: the message's UID, and in thread mode the conversation's counts. */
+export interface ListEntry {
+  uid: number;
+  /** Messages of the conversation in this folder (1 outside thread mode). */
+  threadCount: number;
+  /** Unread messages of the conversation in this folder. */
+  threadUnread: number;
+}
+
+export interface Correspondent {
+  address: string;
+  name: string | null;
+  lastUsed: number;
+  uses: number;
+}
+
+export interface WebmailStore {
+  createSession(s: WebmailSession): Promise<void>;
+  getSession(id: string): Promise<WebmailSession | null>;
+  touchSession(id: string, lastSeenAt: number): Promise<void>;
+  deleteSession(id: string): Promise<void>;
+  /** Deletes every session of the account except `exceptId`. Returns how many. */
+  deleteAccountSessions(accountId: number, exceptId?: string): Promise<number>;
+  purgeExpiredSessions(now: number, idleMs: number): Promise<number>;
+
+  /**
+   * A page of a folder's message list, sorted in SQL (a 50,000-message folder
+   * must answer fast). Returns UIDs in display order; the caller fetches the
+   * rows with MailStore.getMessages.
+   */
+  listMessagePage(folderId: number, q: ListQuery): Promise<{ total: number; entries: ListEntry[] }>;
+  /** UIDs of one conversation in a folder, oldest first. */
+  listThread(folderId: number, threadId: number): Promise<number[]>;
+
+  noteCorrespondents(accountId: number, people: { address: string; name: string | null }[], at: number): Promise<void>;
+  searchCorrespondents(accountId: number, prefix: string, limit: number): Promise<Correspondent[]>;
+
+  /** When an auto-reply last went from this account to `sender`, or null. */
+  oofLastSent(accountId: number, sender: string): Promise<number | null>;
+  oofRecordSent(accountId: number, sender: string, at: number): Promise<void>;
+  /** Forgets the sent-log of an account (when out-of-office is switched on again, a new period starts). */
+  oofReset(accountId: number): Promise<void>;
+}
+
+// ------------------------------------------------------------------ SQL implementation
+
+
+
+const ORDER: Record<ListSort, string> = {
+  date: "internal_date",
+  from: "from_name COLLATE NOCASE",
+  subject: "base_subject COLLATE NOCASE",
+  size: "size",
+};
+
+export class SqlWebmailStore implements WebmailStore {
+  constructor(
+    private readonly db: Db,
+    private readonly ownsDb = false,
+  ) {}
+
+  async close(): Promise<void> {
+    if (this.ownsDb) await this.db.close();
+  }
+
+  // -------------------------------------------------------------- sessions
+  async createSession(s: WebmailSession): Promise<void> {
+    await this.db.write((tx) =>
+      tx.run("INSERT INTO webmail_sessions (id, account_id, created_at, last_seen_at, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        s.id,
+        s.accountId,
+        s.createdAt,
+        s.lastSeenAt,
+        s.expiresAt,
+        s.ip,
+        s.userAgent,
+      ]),
+    );
+  }
+
+  async getSession(id: string): Promise<WebmailSession | null> {
+    const r = await this.db.get<Record<string, unknown>>(
+      "SELECT id, account_id, created_at, last_seen_at, expires_at, ip, user_agent FROM webmail_sessions WHERE id = ?",
+      [id],
+    );
+    if (!r) return null;
+    return {
+      id: String(r.id),
+      accountId: Number(r.account_id),
+      createdAt: Number(r.created_at),
+      lastSeenAt: Number(r.last_seen_at),
+      expiresAt: Number(r.expires_at),
+      ip: String(r.ip),
+      userAgent: String(r.user_agent),
+    };
+  }
+
+  async touchSession(id: string, lastSeenAt: number): Promise<void> {
+    await this.db.write((tx) => tx.run("UPDATE webmail_sessions SET last_seen_at = ? WHERE id = ?", [lastSeenAt, id]));
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.db.write((tx) => tx.run("DELETE FROM webmail_sessions WHERE id = ?", [id]));
+  }
+
+  async deleteAccountSessions(accountId: number, exceptId?: string): Promise<number> {
+    const r = await this.db.write((tx) =>
+      exceptId
+        ? tx.run("DELETE FROM webmail_sessions WHERE account_id = ? AND id <> ?", [accountId, exceptId])
+        : tx.run("DELETE FROM webmail_sessions WHERE account_id = ?", [accountId]),
+    );
+    return r.changes;
+  }
+
+  async purgeExpiredSessions(now: number, idleMs: number): Promise<number> {
+    const r = await this.db.write((tx) => tx.run("DELETE FROM webmail_sessions WHERE expires_at <= ? OR last_seen_at <= ?", [now, now - idleMs]));
+    return r.changes;
+  }
+
+  // -------------------------------------------------------------- lists
+  async listMessagePage(folderId: number, q: ListQuery): Promise<{ total: number; entries: ListEntry[] }> {
+    const dir = q.desc ? "DESC" : "ASC";
+    // Ties broken by date then UID so the order is stable across pages.
+    const order = q.sort === "date" ? `internal_date ${dir}, uid ${dir}` : `${ORDER[q.sort]} ${dir}, internal_date DESC, uid DESC`;
+    if (!q.threads) {
+      const total = await this.count("SELECT COUNT(*) FROM items WHERE folder_id = ?", [folderId]);
+      const rows = await this.db.raw(`SELECT uid FROM items WHERE folder_id = ? ORDER BY ${order} LIMIT ? OFFSET ?`, [folderId, q.limit, q.offset]);
+      return { total, entries: rows.map((r) => ({ uid: Number(r[0]), threadCount: 1, threadUnread: 0 })) };
+    }
+    // One row per conversation: its newest message, sorted by that message's field.
+    const total = await this.count("SELECT COUNT(DISTINCT thread_id) FROM items WHERE folder_id = ?", [folderId]);
+    const rows = await this.db.raw(
+      `SELECT uid, n, unread FROM (
+         SELECT uid, internal_date, from_name, base_subject, size,
+                ROW_NUMBER() OVER (PARTITION BY thread_id ORDER BY internal_date DESC, uid DESC) AS rn,
+                COUNT(*) OVER (PARTITION BY thread_id) AS n,
+                SUM(CASE WHEN flags & ${SEEN} THEN 0 ELSE 1 END) OVER (PARTITION BY thread_id) AS unread
+         FROM items WHERE folder_id = ?
+       ) WHERE rn = 1 ORDER BY ${order} LIMIT ? OFFSET ?`,
+      [folderId, q.limit, q.offset],
+    );
+    return { total, entries: rows.map((r) => ({ uid: Number(r[0]), threadCount: Number(r[1]), threadUnread: Number(r[2]) })) };
+  }
+
+  async listThread(folderId: number, threadId: number): Promise<number[]> {
+    const rows = await this.db.raw("SELECT uid FROM items WHERE folder_id = ? AND thread_id = ? ORDER BY internal_date ASC, uid ASC LIMIT 500", [folderId, threadId]);
+    return rows.map((r) => Number(r[0]));
+  }
+
+  private async count(sql: string, args: (string | number)[]): Promise<number> {
+    const rows = await this.db.raw(sql, args);
+    return Number(rows[0]?.[0] ?? 0);
+  }
+
+  // -------------------------------------------------------------- correspondents
+  async noteCorrespondents(accountId: number, people: { address: string; name: string | null }[], at: number): Promise<void> {
+    if (!people.length) return;
+    await this.db.write(async (tx: Queryable) => {
+      for (const p of people.slice(0, 200)) {
+        const address = p.address.trim().toLowerCase();
+        if (!address) continue;
+        await tx.run(
+          `INSERT INTO webmail_correspondents (account_id, address, name, last_used, uses) VALUES (?, ?, ?, ?, 1)
+           ON CONFLICT (account_id, address) DO UPDATE SET last_used = excluded.last_used, uses = uses + 1,
+             name = COALESCE(NULLIF(excluded.name, ''), webmail_correspondents.name)`,
+          [accountId, address, p.name ?? null, at],
+        );
+      }
+    });
+  }
+
+  async searchCorrespondents(accountId: number, prefix: string, limit: number): Promise<Correspondent[]> {
+    const like = "%" + prefix.toLowerCase().replace(/[\\%_]/g, (c) => "\\" + c) + "%";
+    const rows = await this.db.all<Record<string, unknown>>(
+      `SELECT address, name, last_used, uses FROM webmail_correspondents
+       WHERE account_id = ? AND (address LIKE ? ESCAPE '\\' OR lower(coalesce(name, '')) LIKE ? ESCAPE '\\')
+       ORDER BY uses DESC, last_used DESC LIMIT ?`,
+      [accountId, like, like, limit],
+    );
+    return rows.map((r) => ({ address: String(r.address), name: r.name === null ? null : String(r.name), lastUsed: Number(r.last_used), uses: Number(r.uses) }));
+  }
+
+  // -------------------------------------------------------------- out-of-office log
+  async oofLastSent(accountId: number, sender: string): Promise<number | null> {
+    const rows = await this.db.raw("SELECT sent_at FROM oof_sent_log WHERE account_id = ? AND sender = ?", [accountId, sender.toLowerCase()]);
+    return rows.length ? Number(rows[0]![0]) : null;
+  }
+
+  async oofRecordSent(accountId: number, sender: string, at: number): Promise<void> {
+    await this.db.write((tx) =>
+      tx.run("INSERT INTO oof_sent_log (account_id, sender, sent_at) VALUES (?, ?, ?) ON CONFLICT (account_id, sender) DO UPDATE SET sent_at = excluded.sent_at", [
+        accountId,
+        sender.toLowerCase(),
+        at,
+      ]),
+    );
+  }
+
+  async oofReset(accountId: number): Promise<void> {
+    await this.db.write((tx) => tx.run("DELETE FROM oof_sent_log WHERE account_id = ?", [accountId]));
+  }
+}
+
+/**
+ * The webmail store over the mail store's database. Uses the store's own
+ * connection when it exposes one (`db`), else opens a second connection to
+ * the same database (SQLite WAL serializes the writers).
+ */
+export async function openWebmailStore(store: MailStore, fallback: { url: string; authToken?: string | null }): Promise<SqlWebmailStore> {
+  const own = (store as unknown as { db?: Db }).db;
+  if (own && typeof own.write === "function") return new SqlWebmailStore(own, false);
+  return new SqlWebmailStore(await openDb({ url: fallback.url, authToken: fallback.authToken }), true);
+}

@@ -1,0 +1,96 @@
+/**
+ * Migrations: an older database is upgraded in place, never wiped; each
+ * version is recorded once; concurrent openers do not apply a version twice.
+ */
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { openDb } from "../../storage/db.ts";
+import { appliedVersions, migrate } from "../../storage/migrate.ts";
+import { migrations } from "../../storage/migrations/index.ts";
+import type { Migration } from "../../storage/migrations/types.ts";
+import { openStore } from "../../storage/store.ts";
+import { makeMessage, tempDir } from "./helpers.ts";
+
+test("a database at version 0001 is upgraded by openStore without data loss", async () => {
+  const dir = tempDir();
+  try {
+    const url = `file:${join(dir, "old.db")}`;
+    // build an "old" database: only 0001 applied, with data written through the store code
+    const db = await openDb({ url });
+    expect(await migrate(db, { upTo: 1 })).toEqual([1]);
+    await db.close();
+    expect(migrations.some((m) => m.version > 1)).toBe(true); // there is something to upgrade to
+    // data as an old build wrote it (only the 0001 tables exist)
+    const dbOld = await openDb({ url });
+    expect(await appliedVersions(dbOld)).toEqual([1]);
+    await dbOld.write(async (tx) => {
+      await tx.run("INSERT INTO domains (name, created_at) VALUES ('old.example', 1)");
+      await tx.run("INSERT INTO accounts (email, domain_id, password_hash, created_at) VALUES ('u@old.example', 1, 'x', 1)");
+      await tx.run("INSERT INTO folders (account_id, name, uidvalidity, uidnext, created_at) VALUES (1, 'INBOX', 7, 5, 1)");
+    });
+    await dbOld.close();
+
+    const store = await openStore({ url, dataDir: dir });
+    try {
+      expect(await appliedVersions(store.db)).toEqual(migrations.map((m) => m.version).sort((a, b) => a - b));
+      const acct = await store.getAccount("u@old.example");
+      expect(acct?.email).toBe("u@old.example");
+      const inbox = await store.getFolder(acct!.id, "INBOX");
+      expect(inbox?.uidValidity).toBe(7);
+      const [r] = await store.append(inbox!.id, [{ raw: makeMessage({ subject: "after upgrade" }) }]);
+      expect(r.uid).toBe(5); // uidnext kept
+      expect(await store.integrityCheck()).toEqual(["ok"]);
+    } finally {
+      await store.close();
+    }
+    // reopening applies nothing new
+    const again = await openDb({ url });
+    expect(await migrate(again)).toEqual([]);
+    await again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a later migration alters a table with rows in it; a failing migration rolls back alone", async () => {
+  const dir = tempDir();
+  try {
+    const url = `file:${join(dir, "m.db")}`;
+    const v1: Migration = { version: 1, name: "t", statements: ["CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL)"] };
+    const v2: Migration = {
+      version: 2,
+      name: "t_b",
+      statements: ["ALTER TABLE t ADD COLUMN b INTEGER NOT NULL DEFAULT 0", "UPDATE t SET b = length(a)", "CREATE INDEX t_b ON t(b)"],
+    };
+    const bad: Migration = { version: 3, name: "bad", statements: ["CREATE TABLE u (x INTEGER)", "THIS IS NOT SQL"] };
+    const db = await openDb({ url });
+    expect(await migrate(db, { migrations: [v1] })).toEqual([1]);
+    await db.write(async (tx) => {
+      for (let i = 0; i < 100; i++) await tx.run("INSERT INTO t (a) VALUES (?)", ["x".repeat(i)]);
+    });
+    expect(await migrate(db, { migrations: [v2, v1] })).toEqual([2]);
+    expect((await db.get<{ n: number; s: number }>("SELECT COUNT(*) AS n, SUM(b) AS s FROM t"))).toEqual({ n: 100, s: 4950 });
+    await expect(migrate(db, { migrations: [v1, v2, bad] })).rejects.toThrow();
+    expect(await appliedVersions(db)).toEqual([1, 2]);
+    expect(await db.get("SELECT name FROM sqlite_master WHERE name = 'u'")).toBeUndefined(); // rolled back
+    await expect(migrate(db, { migrations: [v1, v1] })).rejects.toThrow(/duplicate/);
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("several processes' worth of openers migrate one fresh file once", async () => {
+  const dir = tempDir();
+  try {
+    const url = `file:${join(dir, "race.db")}`;
+    const dbs = await Promise.all([1, 2, 3, 4].map(() => openDb({ url })));
+    const done = await Promise.all(dbs.map((d) => migrate(d)));
+    const all = done.flat().sort((a, b) => a - b);
+    expect(all).toEqual(migrations.map((m) => m.version).sort((a, b) => a - b)); // each applied exactly once
+    for (const d of dbs) await d.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,40 @@
+/** storage/schema.ts (Drizzle) and the migrated database describe the same tables, columns and indexes. */
+import { expect, test } from "bun:test";
+import { getTableConfig } from "drizzle-orm/sqlite-core";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { openDb } from "../../storage/db.ts";
+import { migrate } from "../../storage/migrate.ts";
+import { migration as initial } from "../../storage/migrations/0001_initial.ts";
+import { FTS_COLUMNS, FTS_TABLE, tables } from "../../storage/schema.ts";
+import { tempDir } from "./helpers.ts";
+
+test("Drizzle schema matches the storage migrations", async () => {
+  const dir = tempDir();
+  try {
+    const db = await openDb({ url: `file:${join(dir, "s.db")}` });
+    // storage's own migrations (others' tables are described in their own modules)
+    await migrate(db, { migrations: [initial] });
+    for (const table of Object.values(tables)) {
+      const cfg = getTableConfig(table);
+      const cols = await db.all<{ name: string; notnull: number; pk: number }>(`PRAGMA table_info(${cfg.name})`);
+      expect(cols.length).toBeGreaterThan(0);
+      expect(cfg.columns.map((c) => c.name).sort()).toEqual(cols.map((c) => c.name).sort());
+      for (const c of cfg.columns) {
+        const dbc = cols.find((x) => x.name === c.name)!;
+        expect([cfg.name, c.name, c.notNull || c.primary]).toEqual([cfg.name, c.name, dbc.notnull === 1 || dbc.pk === 1]);
+      }
+      const idx = await db.all<{ name: string; origin: string }>(`PRAGMA index_list(${cfg.name})`);
+      const created = idx.filter((i) => i.origin === "c").map((i) => i.name).sort();
+      // these two are UNIQUE(...) constraints inside CREATE TABLE (SQLite autoindexes), not CREATE INDEX
+      const tableUniques = ["aliases_source_destination", "folders_account_name"];
+      const declared = cfg.indexes.map((i) => i.config.name).filter((n) => !tableUniques.includes(n));
+      expect([cfg.name, declared.sort()]).toEqual([cfg.name, created]);
+    }
+    const fts = await db.all<{ name: string }>(`PRAGMA table_info(${FTS_TABLE})`);
+    expect(fts.map((c) => c.name)).toEqual([...FTS_COLUMNS]);
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

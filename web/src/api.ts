@@ -1,0 +1,210 @@
+/**
+ * The client side of the JSON API: one fetch wrapper that adds the CSRF
+ * token, turns failures into messages a person understands, and types the
+ * answers.
+ */
+
+export interface Session {
+  accountId: number;
+  email: string;
+  displayName: string;
+  csrf: string;
+  maxMessageSize: number;
+  expiresAt: number;
+}
+
+export interface FolderInfo {
+  id: number;
+  name: string;
+  parentId: number | null;
+  specialUse: string | null;
+  subscribed: boolean;
+  total: number;
+  unread: number;
+  size: number;
+}
+
+export interface Row {
+  id: number;
+  uid: number;
+  folderId?: number;
+  flags: string[];
+  date: number;
+  internalDate: number;
+  size: number;
+  subject: string;
+  fromName: string;
+  fromAddr: string;
+  toAddr: string;
+  preview: string;
+  hasAttachment: boolean;
+  threadId: number;
+  threadCount: number;
+  threadUnread: number;
+}
+
+export interface Person {
+  name: string;
+  address: string;
+}
+
+export interface AttachmentInfo {
+  index: number;
+  filename: string;
+  type: string;
+  size: number;
+  contentId: string | null;
+  inline: boolean;
+}
+
+export interface Message {
+  id: number;
+  folderId: number;
+  uid: number;
+  flags: string[];
+  size: number;
+  threadId: number;
+  internalDate: number;
+  subject: string;
+  from: Person[];
+  sender: Person[];
+  to: Person[];
+  cc: Person[];
+  bcc: Person[];
+  replyTo: Person[];
+  date: string | null;
+  messageId: string | null;
+  text: string | null;
+  html: string | null;
+  attachments: AttachmentInfo[];
+}
+
+export type AttachmentRef = { upload: string } | { message: number; index: number } | { forward: number };
+
+export interface ComposeTemplate {
+  draftId: number | null;
+  to: string;
+  cc: string;
+  bcc: string;
+  subject: string;
+  html: string | null;
+  text: string;
+  inReplyTo: string | null;
+  references: string[];
+  attachments: { ref: AttachmentRef; name: string; size: number; type: string; inline: boolean }[];
+  source: { id: number; mode: "reply" | "forward" } | null;
+}
+
+export interface Settings {
+  email: string;
+  displayName: string;
+  signature: string;
+  oof: { enabled: boolean; subject: string; body: string; start?: number; end?: number };
+  sendAs: string[];
+  trustedImageSenders?: string[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrf = "";
+let onSignedOut: () => void = () => {
+  location.href = "/login";
+};
+
+export function setCsrf(token: string): void {
+  csrf = token;
+}
+
+export function setSignedOutHandler(fn: () => void): void {
+  onSignedOut = fn;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (method !== "GET") headers["x-csrf-token"] = csrf;
+  let init: RequestInit = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    init = { ...init, body: JSON.stringify(body) };
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "network", "Can't reach the mail server. Check your internet connection and try again.");
+  }
+  return handle<T>(res);
+}
+
+async function handle<T>(res: Response): Promise<T> {
+  const type = res.headers.get("content-type") ?? "";
+  const data = type.includes("application/json") ? await res.json().catch(() => null) : null;
+  if (res.ok) return data as T;
+  const code = (data && typeof data.error === "string" && data.error) || "http_" + res.status;
+  const message = (data && typeof data.message === "string" && data.message) || plainStatus(res.status);
+  if (res.status === 401) onSignedOut();
+  throw new ApiError(res.status, code, message);
+}
+
+function plainStatus(status: number): string {
+  if (status === 413) return "That is too large for the server to accept.";
+  if (status === 429) return "Too many requests right now. Wait a moment and try again.";
+  if (status >= 500) return "The mail server had a problem. Your mail is safe; try again in a moment.";
+  return "That didn't work (error " + status + "). Try again.";
+}
+
+/** Multipart upload with progress (fetch has no upload progress; XHR does). */
+export function upload(file: File, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<{ id: string; name: string; size: number; type: string }> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/uploads");
+    xhr.setRequestHeader("x-csrf-token", csrf);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      let data: { error?: string; message?: string } | null = null;
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && data) resolve(data as { id: string; name: string; size: number; type: string });
+      else {
+        if (xhr.status === 401) onSignedOut();
+        reject(new ApiError(xhr.status, data?.error ?? "upload", data?.message ?? plainStatus(xhr.status)));
+      }
+    };
+    xhr.onerror = () => reject(new ApiError(0, "network", "The upload was interrupted. Check your connection and try again."));
+    xhr.onabort = () => reject(new ApiError(0, "aborted", "Upload cancelled."));
+    signal?.addEventListener("abort", () => xhr.abort());
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
+}
+
+/** Fetches a binary resource of our own API (inline images) as a data: URL. */
+export async function fetchDataUrl(path: string): Promise<string | null> {
+  try {
+    const res = await fetch(path, { credentials: "same-origin" });
+    if (!res.ok) return null;
+    const blob = await res.blob();
+    return await new Promise<string>((resolve, reject) => {
+      const r = new FileReader();
+      r.onload = () => resolve(String(r.result));
+      r.onerror = () => reject(r.error);
+      r.readAsDataURL(blob);
+    });
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * The virtualised message list. Only the rows in view (plus a margin) exist
+ * in the DOM; rows are fetched from the server in pages as they come into
+ * view, so a 50,000-message folder costs the same as a 50-message one.
+ */
+import type { Row } from "./api.ts";
+import { h, icon, clear } from "./dom.ts";
+import { formatListDate, formatSize } from "./util.ts";
+
+export interface ListSource {
+  /** Stable identity: a new key resets scroll and selection. */
+  key: string;
+  threads: boolean;
+  load(offset: number, limit: number): Promise<{ total: number; items: Row[] }>;
+}
+
+export interface ListEvents {
+  open(row: Row, index: number): void;
+  selectionChanged(ids: number[]): void;
+  error(err: unknown): void;
+}
+
+const PAGE = 100;
+export const DRAG_TYPE = "application/x-pillarbox-ids";
+
+export class MessageList {
+  readonly el: HTMLElement;
+  private spacer: HTMLElement;
+  private empty: HTMLElement;
+  private src: ListSource | null = null;
+  private pages = new Map<number, Row[]>();
+  private loading = new Set<number>();
+  private total = 0;
+  private gen = 0;
+  private rendered = new Map<number, { el: HTMLElement; version: string }>();
+  private rowH = 72;
+  private frame = 0;
+  selected = new Set<number>();
+  cursor = -1;
+  private anchor = -1;
+  private loadedOnce = false;
+  emptyText = "No messages here.";
+
+  constructor(private readonly events: ListEvents) {
+    this.spacer = h("div", { class: "list-spacer" });
+    this.empty = h("div", { class: "list-empty", hidden: true }, "");
+    this.el = h("div", { class: "list-scroll", role: "listbox", "aria-label": "Messages", "aria-multiselectable": "true", tabindex: 0 }, this.spacer, this.empty);
+    this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
+    new ResizeObserver(() => this.schedule()).observe(this.el);
+  }
+
+  get count(): number {
+    return this.total;
+  }
+
+  get isLoaded(): boolean {
+    return this.loadedOnce;
+  }
+
+  setSource(src: ListSource): void {
+    this.src = src;
+    this.gen++;
+    this.pages.clear();
+    this.loading.clear();
+    this.total = 0;
+    this.loadedOnce = false;
+    this.selected.clear();
+    this.cursor = -1;
+    this.anchor = -1;
+    for (const r of this.rendered.values()) r.el.remove();
+    this.rendered.clear();
+    this.el.scrollTop = 0;
+    this.el.classList.add("is-loading");
+    void this.loadPage(0);
+  }
+
+  /** Refetches what is on screen (new mail, expunges) without losing the scroll position or selection. */
+  reload(): void {
+    if (!this.src) return;
+    this.gen++;
+    const keep = new Map(this.pages);
+    this.pages.clear();
+    this.loading.clear();
+    const [first, last] = this.range();
+    const want = new Set<number>();
+    for (let i = Math.max(0, first); i <= last; i++) want.add(Math.floor(i / PAGE));
+    if (!want.size) want.add(0);
+    // Keep showing the old rows until the fresh ones arrive (no flash of "Loading").
+    for (const p of want) {
+      const old = keep.get(p);
+      if (old) this.pages.set(p, old);
+    }
+    for (const p of want) void this.loadPage(p, true);
+  }
+
+  rowAt(index: number): Row | undefined {
+    return this.pages.get(Math.floor(index / PAGE))?.[index % PAGE];
+  }
+
+  indexOfId(id: number): number {
+    for (const [p, rows] of this.pages) {
+      const i = rows.findIndex((r) => r.id === id);
+      if (i >= 0) return p * PAGE + i;
+    }
+    return -1;
+  }
+
+  /** Applies a flag change pushed by the server (or made here) to a loaded row. */
+  updateFlags(id: number, flags: string[]): void {
+    for (const rows of this.pages.values()) {
+      const r = rows.find((x) => x.id === id);
+      if (r) r.flags = flags;
+    }
+    this.render(true);
+  }
+
+  /** Removes rows locally (after a move/delete) before the server's view catches up. */
+  removeIds(ids: number[]): void {
+    const gone = new Set(ids);
+    const all: Row[] = [];
+    const maxPage = Math.ceil(this.total / PAGE);
+    let contiguous = true;
+    for (let p = 0; p < maxPage; p++) {
+      const rows = this.pages.get(p);
+      if (!rows) {
+        contiguous = false;
+        break;
+      }
+      all.push(...rows);
+    }
+    for (const id of ids) this.selected.delete(id);
+    if (contiguous) {
+      const kept = all.filter((r) => !gone.has(r.id));
+      this.pages.clear();
+      for (let i = 0; i * PAGE < kept.length; i++) this.pages.set(i, kept.slice(i * PAGE, (i + 1) * PAGE));
+      this.total = kept.length;
+      this.render(true);
+    } else this.reload();
+    this.events.selectionChanged([...this.selected]);
+  }
+
+  setCursor(index: number, opts: { open?: boolean; extend?: boolean } = {}): void {
+    if (index < 0 || index >= this.total) return;
+    this.cursor = index;
+    const row = this.rowAt(index);
+    if (!opts.extend) this.selected.clear();
+    if (row) this.selected.add(row.id);
+    this.anchor = index;
+    this.scrollIntoView(index);
+    this.render(true);
+    this.events.selectionChanged([...this.selected]);
+    if (opts.open && row) this.events.open(row, index);
+  }
+
+  move(delta: number): void {
+    const next = this.cursor < 0 ? 0 : Math.min(this.total - 1, Math.max(0, this.cursor + delta));
+    this.setCursor(next, { open: true });
+  }
+
+  selectAll(): void {
+    for (const rows of this.pages.values()) for (const r of rows) this.selected.add(r.id);
+    this.render(true);
+    this.events.selectionChanged([...this.selected]);
+  }
+
+  private scrollIntoView(index: number): void {
+    const top = index * this.rowH;
+    if (top < this.el.scrollTop) this.el.scrollTop = top;
+    else if (top + this.rowH > this.el.scrollTop + this.el.clientHeight) this.el.scrollTop = top + this.rowH - this.el.clientHeight;
+  }
+
+  private async loadPage(p: number, force = false): Promise<void> {
+    if (!this.src || this.loading.has(p) || (!force && this.pages.has(p))) return;
+    const gen = this.gen;
+    const src = this.src;
+    this.loading.add(p);
+    try {
+      const res = await src.load(p * PAGE, PAGE);
+      if (gen !== this.gen) return;
+      this.total = res.total;
+      this.pages.set(p, res.items);
+      this.loadedOnce = true;
+      this.el.classList.remove("is-loading");
+      this.render(true);
+      this.el.dispatchEvent(new CustomEvent("pb-loaded", { detail: { total: res.total } }));
+    } catch (err) {
+      if (gen === this.gen) this.events.error(err);
+    } finally {
+      if (gen === this.gen) this.loading.delete(p);
+    }
+  }
+
+  private schedule(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render(false);
+    });
+  }
+
+  private range(): [number, number] {
+    const top = this.el.scrollTop;
+    const h = this.el.clientHeight || 600;
+    const first = Math.max(0, Math.floor(top / this.rowH) - 8);
+    const last = Math.min(this.total - 1, Math.ceil((top + h) / this.rowH) + 8);
+    return [first, last];
+  }
+
+  private render(force: boolean): void {
+    this.spacer.style.height = `${this.total * this.rowH}px`;
+    this.empty.hidden = !(this.loadedOnce && this.total === 0);
+    this.empty.textContent = this.emptyText;
+    const [first, last] = this.range();
+    for (const [i, r] of this.rendered) {
+      if (i < first || i > last) {
+        r.el.remove();
+        this.rendered.delete(i);
+      }
+    }
+    for (let i = first; i <= last; i++) {
+      const p = Math.floor(i / PAGE);
+      if (!this.pages.has(p)) void this.loadPage(p);
+      const row = this.rowAt(i);
+      const version = row ? `${row.id}|${row.flags.join(",")}|${this.selected.has(row.id) ? 1 : 0}|${this.cursor === i ? 1 : 0}|${row.threadUnread}|${row.threadCount}` : "loading";
+      const have = this.rendered.get(i);
+      if (have && have.version === version && !force) continue;
+      if (have && have.version === version) continue;
+      const el = this.renderRow(row, i);
+      if (have) have.el.replaceWith(el);
+      else this.spacer.append(el);
+      this.rendered.set(i, { el, version });
+    }
+  }
+
+  private renderRow(row: Row | undefined, index: number): HTMLElement {
+    const style = `transform:translateY(${index * this.rowH}px)`;
+    if (!row) return h("div", { class: "row row-loading", style, "aria-hidden": "true" }, h("div", { class: "row-line" }, h("span", { class: "skeleton" })));
+    const unread = this.src?.threads ? row.threadUnread > 0 : !row.flags.includes("\\Seen");
+    const flagged = row.flags.includes("\\Flagged");
+    const cls = ["row", unread ? "unread" : "", flagged ? "flagged" : "", this.selected.has(row.id) ? "selected" : "", this.cursor === index ? "cursor" : "", row.flags.includes("\\Deleted") ? "deleted" : ""]
+      .filter(Boolean)
+      .join(" ");
+    const check = h("input", { type: "checkbox", class: "row-check", "aria-label": "Select message", tabindex: -1 });
+    check.checked = this.selected.has(row.id);
+    check.addEventListener("click", (e) => {
+      e.stopPropagation();
+      if (check.checked) this.selected.add(row.id);
+      else this.selected.delete(row.id);
+      this.render(true);
+      this.events.selectionChanged([...this.selected]);
+    });
+    const el = h(
+      "div",
+      { class: cls, style, role: "option", "aria-selected": this.selected.has(row.id) ? "true" : "false", draggable: "true", "data-id": row.id, "data-index": index },
+      check,
+      h(
+        "div",
+        { class: "row-body" },
+        h(
+          "div",
+          { class: "row-line" },
+          h("span", { class: "row-from", title: row.fromAddr }, row.fromName || row.fromAddr || "(no sender)"),
+          this.src?.threads && row.threadCount > 1 ? h("span", { class: "row-count", title: `${row.threadCount} messages` }, String(row.threadCount)) : null,
+          h("span", { class: "row-date" }, formatListDate(row.internalDate)),
+        ),
+        h(
+          "div",
+          { class: "row-line" },
+          h("span", { class: "row-subject" }, row.subject || "(no subject)"),
+          row.hasAttachment ? h("span", { class: "marker", title: "Has attachments" }, icon("clip", "Has attachments")) : null,
+          flagged ? h("span", { class: "marker marker-flag", title: "Flagged" }, icon("star", "Flagged")) : null,
+        ),
+        h("div", { class: "row-line row-preview" }, row.preview || "\u00a0", h("span", { class: "row-size" }, formatSize(row.size))),
+      ),
+    );
+    el.addEventListener("click", (e) => this.onClick(e, index, row));
+    el.addEventListener("dragstart", (e) => {
+      if (!this.selected.has(row.id)) {
+        this.selected.clear();
+        this.selected.add(row.id);
+        this.render(true);
+        this.events.selectionChanged([...this.selected]);
+      }
+      e.dataTransfer?.setData(DRAG_TYPE, JSON.stringify([...this.selected]));
+      e.dataTransfer?.setData("text/plain", `${this.selected.size} message(s)`);
+      if (e.dataTransfer) e.dataTransfer.effectAllowed = "move";
+    });
+    return el;
+  }
+
+  private onClick(e: MouseEvent, index: number, row: Row): void {
+    if (e.shiftKey && this.anchor >= 0) {
+      const [a, b] = this.anchor < index ? [this.anchor, index] : [index, this.anchor];
+      if (!(e.ctrlKey || e.metaKey)) this.selected.clear();
+      for (let i = a; i <= b; i++) {
+        const r = this.rowAt(i);
+        if (r) this.selected.add(r.id);
+      }
+      this.cursor = index;
+      this.render(true);
+      this.events.selectionChanged([...this.selected]);
+      return;
+    }
+    if (e.ctrlKey || e.metaKey) {
+      if (this.selected.has(row.id)) this.selected.delete(row.id);
+      else this.selected.add(row.id);
+      this.anchor = index;
+      this.cursor = index;
+      this.render(true);
+      this.events.selectionChanged([...this.selected]);
+      return;
+    }
+    this.setCursor(index, { open: true });
+  }
+
+  clearView(): void {
+    for (const r of this.rendered.values()) r.el.remove();
+    this.rendered.clear();
+    clear(this.spacer);
+  }
+}

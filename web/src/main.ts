@@ -1,0 +1,624 @@
+/**
+ * Pillarbox webmail client: boots from /api/session, lays out the folder
+ * pane, message list and reading pane, and wires actions, live updates,
+ * search, keyboard shortcuts and themes.
+ */
+import { api, setCsrf, ApiError, type FolderInfo, type Message, type Row, type Session, type Settings } from "./api.ts";
+import { h, icon, clear } from "./dom.ts";
+import { MessageList, DRAG_TYPE, type ListSource } from "./list.ts";
+import { Reader } from "./reader.ts";
+import { Composer } from "./compose.ts";
+import { SettingsPanel } from "./settings.ts";
+import { debounce, folderIcon, folderLabel, typingTarget } from "./util.ts";
+
+type Sort = "date" | "from" | "subject" | "size";
+
+class App {
+  session!: Session;
+  settings: Settings | null = null;
+  folders: FolderInfo[] = [];
+  folderId = 0;
+  sort: Sort = "date";
+  desc = true;
+  threads = false;
+  searching: { q: string; from: string; after: string; before: string; attachment: boolean; all: boolean } | null = null;
+
+  list!: MessageList;
+  reader!: Reader;
+  composer!: Composer;
+  settingsPanel!: SettingsPanel;
+  folderNav!: HTMLElement;
+  listTitle!: HTMLElement;
+  listCount!: HTMLElement;
+  bulkBar!: HTMLElement;
+  toasts!: HTMLElement;
+  searchInput!: HTMLInputElement;
+  private events: EventSource | null = null;
+  private refreshFolders = debounce(() => void this.loadFolders(), 250);
+  private reloadList = debounce(() => this.list.reload(), 200);
+
+  async boot(): Promise<void> {
+    this.applyTheme();
+    try {
+      this.session = await api<Session>("GET", "/api/session");
+    } catch {
+      location.href = "/login";
+      return;
+    }
+    setCsrf(this.session.csrf);
+    this.build();
+    await this.loadFolders();
+    const inbox = this.folders.find((f) => f.name === "INBOX") ?? this.folders[0];
+    if (inbox) this.openFolder(inbox.id);
+    void api<Settings>("GET", "/api/settings").then((s) => (this.settings = s), () => {});
+    this.connectEvents();
+    document.addEventListener("keydown", (e) => this.onKey(e));
+    matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.applyTheme());
+  }
+
+  // ---------------------------------------------------------------- layout
+  private build(): void {
+    const root = document.getElementById("app")!;
+    clear(root);
+    this.list = new MessageList({
+      open: (row) => this.openRow(row),
+      selectionChanged: (ids) => this.updateBulk(ids),
+      error: (e) => this.error(e),
+    });
+    this.list.el.addEventListener("pb-loaded", () => {
+      this.listCount.textContent = this.countText();
+      if (!document.body.dataset.listReady) {
+        requestAnimationFrame(() => {
+          document.body.dataset.listReady = "1";
+          performance.mark("pb-list-painted");
+        });
+      }
+    });
+    this.reader = new Reader({
+      isDark: () => this.isDark(),
+      trustedSender: (a) => (this.settings?.trustedImageSenders ?? []).includes(a.toLowerCase()),
+      trustSender: async (a) => {
+        const list = [...new Set([...(this.settings?.trustedImageSenders ?? []), a.toLowerCase()])];
+        await api("PUT", "/api/settings", { trustedImageSenders: list });
+        if (this.settings) this.settings.trustedImageSenders = list;
+      },
+      action: (name, msg) => void this.messageAction(name, msg).catch((e) => this.error(e)),
+      markSeen: (msg) => void this.setFlags([msg.id], ["\\Seen"], []).catch(() => {}),
+      error: (e) => this.error(e),
+      isJunkFolder: (id) => this.folders.find((f) => f.id === id)?.specialUse === "\\Junk",
+      isDraftsFolder: (id) => this.folders.find((f) => f.id === id)?.specialUse === "\\Drafts",
+    });
+    this.composer = new Composer({
+      session: this.session,
+      settings: () => this.settings,
+      error: (e) => this.error(e),
+      toast: (t) => this.toast(t),
+      afterSend: () => {
+        this.refreshFolders();
+        this.reloadList();
+      },
+      draftsChanged: () => {
+        this.refreshFolders();
+        if (this.currentFolder()?.specialUse === "\\Drafts") this.reloadList();
+      },
+      isDark: () => this.isDark(),
+    });
+    this.settingsPanel = new SettingsPanel({
+      settings: () => this.settings,
+      saved: (s) => (this.settings = s),
+      toast: (t) => this.toast(t),
+      theme: () => localStorage.getItem("pb-theme") ?? "auto",
+      setTheme: (t) => {
+        localStorage.setItem("pb-theme", t);
+        this.applyTheme();
+      },
+    });
+
+    this.searchInput = h("input", { type: "search", name: "q", placeholder: "Search mail", "aria-label": "Search mail", autocomplete: "off" }) as HTMLInputElement;
+    const fFrom = h("input", { type: "text", name: "from", placeholder: "From" }) as HTMLInputElement;
+    const fAfter = h("input", { type: "date", name: "after", "aria-label": "After" }) as HTMLInputElement;
+    const fBefore = h("input", { type: "date", name: "before", "aria-label": "Before" }) as HTMLInputElement;
+    const fAtt = h("input", { type: "checkbox", name: "attachment" }) as HTMLInputElement;
+    const fAll = h("input", { type: "checkbox", name: "all", checked: true }) as HTMLInputElement;
+    const filters = h(
+      "div",
+      { class: "search-filters", hidden: true },
+      h("label", null, "From ", fFrom),
+      h("label", null, "After ", fAfter),
+      h("label", null, "Before ", fBefore),
+      h("label", { class: "check" }, fAtt, " Has attachments"),
+      h("label", { class: "check" }, fAll, " All folders"),
+      h("button", { type: "submit", class: "btn btn-small" }, "Search"),
+    );
+    const filterBtn = h("button", { type: "button", class: "btn btn-icon", title: "Search options", "aria-label": "Search options", "aria-expanded": "false" }, icon("more"));
+    filterBtn.addEventListener("click", () => {
+      filters.hidden = !filters.hidden;
+      filterBtn.setAttribute("aria-expanded", String(!filters.hidden));
+    });
+    const searchForm = h("form", { class: "search", role: "search" }, icon("search"), this.searchInput, filterBtn, filters);
+    searchForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      filters.hidden = true;
+      const q = this.searchInput.value.trim();
+      if (!q && !fFrom.value.trim() && !fAfter.value && !fBefore.value && !fAtt.checked) {
+        this.endSearch();
+        return;
+      }
+      this.startSearch({ q, from: fFrom.value.trim(), after: fAfter.value, before: fBefore.value, attachment: fAtt.checked, all: fAll.checked });
+    });
+    this.searchInput.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        this.searchInput.value = "";
+        this.searchInput.blur();
+        this.endSearch();
+      }
+    });
+
+    const menuBtn = h("button", { type: "button", class: "btn btn-icon menu-btn", "aria-label": "Folders", title: "Folders" }, icon("menu"));
+    menuBtn.addEventListener("click", () => document.body.classList.toggle("nav-open"));
+    const composeBtn = h("button", { type: "button", class: "btn btn-primary compose-btn", title: "New message (c)", "data-action": "compose" }, icon("compose"), h("span", { class: "btn-text" }, "New message"));
+    composeBtn.addEventListener("click", () => void this.composer.openNew().catch((e) => this.error(e)));
+    const themeBtn = h("button", { type: "button", class: "btn btn-icon", title: "Light or dark", "aria-label": "Switch light or dark theme", "data-action": "theme" }, icon("theme"));
+    themeBtn.addEventListener("click", () => {
+      localStorage.setItem("pb-theme", this.isDark() ? "light" : "dark");
+      this.applyTheme();
+    });
+    const settingsBtn = h("button", { type: "button", class: "btn btn-icon", title: "Settings", "aria-label": "Settings", "data-action": "settings" }, icon("settings"));
+    settingsBtn.addEventListener("click", () => this.settingsPanel.open());
+    const logoutBtn = h("button", { type: "button", class: "btn btn-icon", title: `Sign out ${this.session.email}`, "aria-label": "Sign out", "data-action": "logout" }, icon("logout"));
+    logoutBtn.addEventListener("click", () => void this.logout());
+
+    const top = h(
+      "header",
+      { class: "topbar" },
+      menuBtn,
+      h("div", { class: "brand" }, "Pillarbox"),
+      searchForm,
+      composeBtn,
+      themeBtn,
+      settingsBtn,
+      h("span", { class: "me", title: this.session.email }, this.session.displayName || this.session.email),
+      logoutBtn,
+    );
+
+    this.folderNav = h("nav", { class: "folders", "aria-label": "Folders" });
+
+    this.listTitle = h("h1", { class: "list-title" }, "Inbox");
+    this.listCount = h("span", { class: "list-count" });
+    const sortSel = h(
+      "select",
+      { class: "sort", "aria-label": "Sort by" },
+      h("option", { value: "date:desc" }, "Newest first"),
+      h("option", { value: "date:asc" }, "Oldest first"),
+      h("option", { value: "from:asc" }, "Sender A–Z"),
+      h("option", { value: "subject:asc" }, "Subject A–Z"),
+      h("option", { value: "size:desc" }, "Largest first"),
+      h("option", { value: "size:asc" }, "Smallest first"),
+    ) as HTMLSelectElement;
+    sortSel.addEventListener("change", () => {
+      const [s, o] = sortSel.value.split(":");
+      this.sort = s as Sort;
+      this.desc = o === "desc";
+      this.setListSource();
+    });
+    const threadToggle = h("input", { type: "checkbox", "aria-label": "Group by conversation" }) as HTMLInputElement;
+    threadToggle.addEventListener("change", () => {
+      this.threads = threadToggle.checked;
+      this.setListSource();
+    });
+    this.bulkBar = h("div", { class: "bulk", hidden: true });
+    const listHead = h(
+      "div",
+      { class: "list-head" },
+      h("div", { class: "list-head-row" }, this.listTitle, this.listCount),
+      h("div", { class: "list-head-row" }, sortSel, h("label", { class: "check thread-toggle" }, threadToggle, " Conversations")),
+      this.bulkBar,
+    );
+    const listPane = h("main", { class: "listpane" }, listHead, this.list.el);
+    this.toasts = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
+    const scrim = h("div", { class: "scrim" });
+    scrim.addEventListener("click", () => document.body.classList.remove("nav-open"));
+    root.append(top, this.folderNav, listPane, this.reader.el, scrim, this.composer.el, this.settingsPanel.el, this.toasts);
+  }
+
+  private countText(): string {
+    if (this.searching) return `${this.list.count} found`;
+    const f = this.currentFolder();
+    if (!f) return "";
+    return f.unread ? `${f.unread} unread of ${f.total}` : `${f.total} messages`;
+  }
+
+  // ---------------------------------------------------------------- folders
+  currentFolder(): FolderInfo | undefined {
+    return this.folders.find((f) => f.id === this.folderId);
+  }
+
+  async loadFolders(): Promise<void> {
+    try {
+      const res = await api<{ folders: FolderInfo[] }>("GET", "/api/folders");
+      this.folders = res.folders;
+      this.renderFolders();
+      if (this.listCount) this.listCount.textContent = this.countText();
+      const inbox = this.folders.find((f) => f.name === "INBOX");
+      document.title = inbox?.unread ? `(${inbox.unread}) Mail · Pillarbox` : "Mail · Pillarbox";
+    } catch (e) {
+      this.error(e);
+    }
+  }
+
+  private renderFolders(): void {
+    clear(this.folderNav);
+    const ul = h("ul", { class: "folder-list" });
+    for (const f of this.folders) {
+      const depth = f.name.split("/").length - 1;
+      const btn = h(
+        "button",
+        { type: "button", class: "folder" + (f.id === this.folderId && !this.searching ? " active" : ""), "data-folder-id": f.id, style: `padding-left:${12 + depth * 14}px`, title: f.name },
+        icon(folderIcon(f)),
+        h("span", { class: "folder-name" }, folderLabel(f)),
+        f.unread ? h("span", { class: "badge", "aria-label": `${f.unread} unread` }, String(f.unread)) : null,
+      );
+      btn.addEventListener("click", () => {
+        this.openFolder(f.id);
+        document.body.classList.remove("nav-open");
+      });
+      // Drop target for messages dragged from the list.
+      btn.addEventListener("dragover", (e) => {
+        if (e.dataTransfer?.types.includes(DRAG_TYPE)) {
+          e.preventDefault();
+          btn.classList.add("drop");
+        }
+      });
+      btn.addEventListener("dragleave", () => btn.classList.remove("drop"));
+      btn.addEventListener("drop", (e) => {
+        btn.classList.remove("drop");
+        const data = e.dataTransfer?.getData(DRAG_TYPE);
+        if (!data) return;
+        e.preventDefault();
+        const ids = (JSON.parse(data) as unknown[]).filter((x): x is number => typeof x === "number");
+        void this.move(ids, f.id);
+      });
+      const li = h("li", { class: "folder-item" }, btn);
+      if (f.name !== "INBOX" && !f.specialUse) {
+        const ren = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: `Rename ${folderLabel(f)}`, "aria-label": `Rename ${folderLabel(f)}` }, "✎");
+        ren.addEventListener("click", () => void this.renameFolder(f));
+        const del = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: `Delete ${folderLabel(f)}`, "aria-label": `Delete ${folderLabel(f)}` }, "×");
+        del.addEventListener("click", () => void this.deleteFolder(f));
+        li.append(h("span", { class: "folder-tools" }, ren, del));
+      }
+      ul.append(li);
+    }
+    const add = h("button", { type: "button", class: "btn btn-small new-folder", "data-action": "new-folder" }, icon("plus"), " New folder");
+    add.addEventListener("click", () => void this.newFolder());
+    this.folderNav.append(ul, add);
+  }
+
+  private async newFolder(): Promise<void> {
+    const name = prompt("Name of the new folder");
+    if (!name?.trim()) return;
+    try {
+      await api("POST", "/api/folders", { name: name.trim() });
+      await this.loadFolders();
+      this.toast(`Folder "${name.trim()}" created.`);
+    } catch (e) {
+      this.error(e);
+    }
+  }
+
+  private async renameFolder(f: FolderInfo): Promise<void> {
+    const name = prompt("New name for the folder", folderLabel(f));
+    if (!name?.trim() || name.trim() === folderLabel(f)) return;
+    try {
+      await api("PATCH", `/api/folders/${f.id}`, { name: name.trim() });
+      await this.loadFolders();
+    } catch (e) {
+      this.error(e);
+    }
+  }
+
+  private async deleteFolder(f: FolderInfo): Promise<void> {
+    if (!confirm(`Delete the folder "${folderLabel(f)}" and the ${f.total} message(s) in it? This can't be undone.`)) return;
+    try {
+      await api("DELETE", `/api/folders/${f.id}`);
+      if (this.folderId === f.id) {
+        const inbox = this.folders.find((x) => x.name === "INBOX");
+        if (inbox) this.openFolder(inbox.id);
+      }
+      await this.loadFolders();
+    } catch (e) {
+      this.error(e);
+    }
+  }
+
+  openFolder(id: number): void {
+    this.searching = null;
+    this.folderId = id;
+    const f = this.currentFolder();
+    this.listTitle.textContent = f ? (f.name === "INBOX" ? "Inbox" : f.name) : "";
+    this.renderFolders();
+    this.reader.showEmpty();
+    document.body.classList.remove("reading");
+    this.setListSource();
+  }
+
+  private setListSource(): void {
+    if (this.searching) return;
+    const folderId = this.folderId;
+    const { sort, desc, threads } = this;
+    const src: ListSource = {
+      key: `${folderId}:${sort}:${desc}:${threads}`,
+      threads,
+      load: (offset, limit) =>
+        api<{ total: number; items: Row[] }>("GET", `/api/folders/${folderId}/messages?offset=${offset}&limit=${limit}&sort=${sort}&order=${desc ? "desc" : "asc"}${threads ? "&threads=1" : ""}`),
+    };
+    this.list.emptyText = "No messages in this folder.";
+    this.list.setSource(src);
+  }
+
+  // ---------------------------------------------------------------- search
+  private startSearch(s: NonNullable<App["searching"]>): void {
+    this.searching = s;
+    this.listTitle.textContent = "Search results";
+    this.renderFolders();
+    this.reader.showEmpty();
+    const params = new URLSearchParams();
+    if (s.q) params.set("q", s.q);
+    if (s.from) params.set("from", s.from);
+    if (s.after) params.set("after", s.after);
+    if (s.before) params.set("before", s.before);
+    if (s.attachment) params.set("attachment", "1");
+    if (!s.all) params.set("folderId", String(this.folderId));
+    let cached: Promise<{ total: number; items: Row[] }> | null = null;
+    const src: ListSource = {
+      key: "search:" + params.toString(),
+      threads: false,
+      load: async (offset, limit) => {
+        cached ??= api<{ total: number; items: Row[] }>("GET", `/api/search?${params.toString()}`);
+        const all = await cached;
+        return { total: all.items.length, items: all.items.slice(offset, offset + limit) };
+      },
+    };
+    this.list.emptyText = "Nothing matched your search.";
+    this.list.setSource(src);
+  }
+
+  private endSearch(): void {
+    if (!this.searching) return;
+    this.openFolder(this.folderId);
+  }
+
+  // ---------------------------------------------------------------- messages
+  private openRow(row: Row): void {
+    document.body.classList.add("reading");
+    if (this.threads && row.threadCount > 1 && !this.searching) void this.reader.showThread(this.folderId, row);
+    else void this.reader.show(row.id);
+  }
+
+  private updateBulk(ids: number[]): void {
+    clear(this.bulkBar);
+    this.bulkBar.hidden = ids.length < 2;
+    if (ids.length < 2) return;
+    const b = (label: string, fn: () => Promise<void>, action: string) => {
+      const el = h("button", { type: "button", class: "btn btn-small", "data-action": action }, label);
+      el.addEventListener("click", () => void fn().catch((e) => this.error(e)));
+      return el;
+    };
+    const moveSel = h("select", { class: "btn-small", "aria-label": "Move selected to" }, h("option", { value: "" }, "Move to…"), this.folders.map((f) => h("option", { value: f.id }, f.name === "INBOX" ? "Inbox" : f.name))) as HTMLSelectElement;
+    moveSel.addEventListener("change", () => {
+      if (moveSel.value) void this.move(ids, Number(moveSel.value));
+    });
+    this.bulkBar.append(
+      h("span", { class: "bulk-n" }, `${ids.length} selected`),
+      b("Delete", () => this.remove(ids), "bulk-delete"),
+      b("Mark read", () => this.setFlags(ids, ["\\Seen"], []), "bulk-read"),
+      b("Mark unread", () => this.setFlags(ids, [], ["\\Seen"]), "bulk-unread"),
+      b("Flag", () => this.setFlags(ids, ["\\Flagged"], []), "bulk-flag"),
+      b("Junk", () => this.junk(ids, true), "bulk-junk"),
+      moveSel,
+    );
+  }
+
+  private selectedIds(): number[] {
+    if (this.list.selected.size) return [...this.list.selected];
+    return this.reader.current ? [this.reader.current.id] : [];
+  }
+
+  async setFlags(ids: number[], add: string[], remove: string[]): Promise<void> {
+    if (!ids.length) return;
+    const res = await api<{ updated: { id: number; flags: string[] }[] }>("POST", "/api/messages/flags", { ids, add: add.length ? add : undefined, remove: remove.length ? remove : undefined });
+    for (const u of res.updated) this.list.updateFlags(u.id, u.flags);
+    if (this.reader.current && res.updated.some((u) => u.id === this.reader.current!.id)) {
+      this.reader.current.flags = res.updated.filter((u) => u.id === this.reader.current!.id).pop()!.flags;
+    }
+    this.refreshFolders();
+  }
+
+  async move(ids: number[], folderId: number): Promise<void> {
+    if (!ids.length) return;
+    try {
+      const res = await api<{ moved: number }>("POST", "/api/messages/move", { ids, folderId });
+      this.afterRemoval(ids);
+      const f = this.folders.find((x) => x.id === folderId);
+      this.toast(`Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to ${f ? folderLabel(f) : "the folder"}.`);
+    } catch (e) {
+      this.error(e);
+    }
+  }
+
+  async remove(ids: number[]): Promise<void> {
+    if (!ids.length) return;
+    const res = await api<{ moved: number; deleted: number }>("POST", "/api/messages/delete", { ids });
+    this.afterRemoval(ids);
+    this.toast(res.deleted ? `Deleted ${res.deleted} message${res.deleted === 1 ? "" : "s"} for good.` : `Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to Trash.`);
+  }
+
+  async junk(ids: number[], junk: boolean): Promise<void> {
+    if (!ids.length) return;
+    await api("POST", "/api/messages/junk", { ids, junk });
+    this.afterRemoval(ids);
+    this.toast(junk ? "Marked as junk." : "Moved back to the Inbox.");
+  }
+
+  private afterRemoval(ids: number[]): void {
+    const cur = this.list.cursor;
+    this.list.removeIds(ids);
+    if (this.reader.current && ids.includes(this.reader.current.id)) {
+      // Open the next message, like desktop mail clients do.
+      const next = this.list.rowAt(Math.min(cur, this.list.count - 1));
+      if (next && !this.threads) this.list.setCursor(Math.min(cur, this.list.count - 1), { open: true });
+      else {
+        this.reader.showEmpty();
+        document.body.classList.remove("reading");
+      }
+    }
+    this.refreshFolders();
+  }
+
+  private async messageAction(name: string, msg: Message): Promise<void> {
+    switch (name) {
+      case "reply":
+      case "replyAll":
+      case "forward":
+      case "forwardAttachment":
+        return this.composer.openFrom(msg.id, name);
+      case "editDraft":
+        return this.composer.openFrom(msg.id, "edit");
+      case "delete":
+        return this.remove([msg.id]);
+      case "junk":
+        return this.junk([msg.id], true);
+      case "notJunk":
+        return this.junk([msg.id], false);
+      case "flag":
+        await this.setFlags([msg.id], msg.flags.includes("\\Flagged") ? [] : ["\\Flagged"], msg.flags.includes("\\Flagged") ? ["\\Flagged"] : []);
+        return this.reader.show(msg.id);
+      case "unread":
+        await this.setFlags([msg.id], [], ["\\Seen"]);
+        this.reader.showEmpty();
+        document.body.classList.remove("reading");
+        return;
+      case "close":
+        this.reader.showEmpty();
+        document.body.classList.remove("reading");
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- live updates
+  private connectEvents(): void {
+    this.events?.close();
+    const es = new EventSource("/api/events");
+    this.events = es;
+    es.addEventListener("ready", () => document.body.setAttribute("data-live", "1"));
+    es.addEventListener("mail", (ev) => {
+      let e: { type: string; folderId: number; ids?: number[]; updates?: { id: number; flags: string[] }[] };
+      try {
+        e = JSON.parse((ev as MessageEvent).data);
+      } catch {
+        return;
+      }
+      if (e.type === "flags" && e.updates) for (const u of e.updates) this.list.updateFlags(u.id, u.flags);
+      if (!this.searching && e.folderId === this.folderId && (e.type === "exists" || e.type === "expunge")) this.reloadList();
+      if (e.type === "expunge" && this.reader.current && e.ids?.includes(this.reader.current.id)) {
+        this.reader.showEmpty("This message was moved or deleted.");
+      }
+      this.refreshFolders();
+    });
+    es.addEventListener("signed_out", () => {
+      es.close();
+      location.href = "/login";
+    });
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED) {
+        // The server refused the stream (signed out?) or is restarting: check, then try again.
+        setTimeout(() => {
+          api("GET", "/api/session").then(() => this.connectEvents(), () => {});
+        }, 5000);
+      }
+    };
+  }
+
+  // ---------------------------------------------------------------- keyboard
+  private onKey(e: KeyboardEvent): void {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (typingTarget(e.target) || this.composer.isOpen || this.settingsPanel.isOpen) return;
+    const cur = this.reader.current;
+    switch (e.key) {
+      case "j":
+      case "ArrowDown":
+        this.list.move(1);
+        break;
+      case "k":
+      case "ArrowUp":
+        this.list.move(-1);
+        break;
+      case "r":
+        if (cur) void this.composer.openFrom(cur.id, "reply").catch((x) => this.error(x));
+        break;
+      case "a":
+        if (cur) void this.composer.openFrom(cur.id, "replyAll").catch((x) => this.error(x));
+        break;
+      case "f":
+        if (cur) void this.composer.openFrom(cur.id, "forward").catch((x) => this.error(x));
+        break;
+      case "c":
+        void this.composer.openNew().catch((x) => this.error(x));
+        break;
+      case "Delete":
+      case "#":
+        void this.remove(this.selectedIds()).catch((x) => this.error(x));
+        break;
+      case "u":
+        void this.setFlags(this.selectedIds(), [], ["\\Seen"]).catch((x) => this.error(x));
+        break;
+      case "s":
+        if (cur) void this.messageAction("flag", cur).catch((x) => this.error(x));
+        break;
+      case "/":
+        this.searchInput.focus();
+        break;
+      case "Escape":
+        this.reader.showEmpty();
+        document.body.classList.remove("reading", "nav-open");
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+  }
+
+  // ---------------------------------------------------------------- misc
+  isDark(): boolean {
+    const t = localStorage.getItem("pb-theme") ?? "auto";
+    return t === "dark" || (t === "auto" && matchMedia("(prefers-color-scheme: dark)").matches);
+  }
+
+  applyTheme(): void {
+    const t = localStorage.getItem("pb-theme") ?? "auto";
+    document.documentElement.dataset.theme = t === "auto" ? (this.isDark() ? "dark" : "light") : t;
+  }
+
+  private async logout(): Promise<void> {
+    await this.composer.close(true).catch(() => {});
+    try {
+      await api("POST", "/api/logout");
+    } catch {
+      // Signed out already, or the server is gone: either way, go to the sign-in page.
+    }
+    this.events?.close();
+    location.href = "/login";
+  }
+
+  toast(text: string, kind: "info" | "error" = "info"): void {
+    const t = h("div", { class: `toast toast-${kind}` }, text);
+    this.toasts.append(t);
+    setTimeout(() => t.remove(), kind === "error" ? 8000 : 4000);
+  }
+
+  error(e: unknown): void {
+    if (e instanceof ApiError && e.status === 401) return;
+    this.toast(e instanceof Error ? e.message : "Something went wrong. Try again.", "error");
+  }
+}
+
+void new App().boot();

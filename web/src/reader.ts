@@ -1,0 +1,223 @@
+/**
+ * The reading pane: headers, actions, the body in a sandboxed frame (or
+ * as text), remote-image consent, attachments, and conversations.
+ */
+import { api, fetchDataUrl, type Message, type Row } from "./api.ts";
+import { h, icon, clear } from "./dom.ts";
+import { sanitizeMail, frameDocument } from "./sanitize.ts";
+import { formatFullDate, formatSize, personText } from "./util.ts";
+
+export interface ReaderHost {
+  isDark(): boolean;
+  trustedSender(addr: string): boolean;
+  trustSender(addr: string): Promise<void>;
+  action(name: "reply" | "replyAll" | "forward" | "forwardAttachment" | "delete" | "junk" | "notJunk" | "flag" | "unread" | "editDraft" | "close", msg: Message): void;
+  markSeen(msg: Message): void;
+  error(err: unknown): void;
+  isJunkFolder(folderId: number): boolean;
+  isDraftsFolder(folderId: number): boolean;
+}
+
+export class Reader {
+  readonly el: HTMLElement;
+  current: Message | null = null;
+  private token = 0;
+  /** Messages whose remote images the user allowed this session. */
+  private allowedOnce = new Set<number>();
+
+  constructor(private readonly host: ReaderHost) {
+    this.el = h("section", { class: "reader", "aria-label": "Reading pane" });
+    this.showEmpty();
+  }
+
+  showEmpty(text = "Select a message to read it."): void {
+    this.token++;
+    this.current = null;
+    clear(this.el);
+    this.el.append(h("div", { class: "reader-empty" }, icon("mail"), h("p", null, text)));
+    this.el.classList.remove("has-message");
+  }
+
+  async show(id: number): Promise<void> {
+    const token = ++this.token;
+    this.el.classList.add("has-message");
+    clear(this.el);
+    this.el.append(h("div", { class: "reader-loading" }, "Opening message…"));
+    try {
+      const msg = await api<Message>("GET", `/api/messages/${id}`);
+      if (token !== this.token) return;
+      this.current = msg;
+      clear(this.el);
+      this.el.append(await this.renderMessage(msg, true));
+      if (!msg.flags.includes("\\Seen")) this.host.markSeen(msg);
+    } catch (err) {
+      if (token !== this.token) return;
+      this.showEmpty("This message could not be opened.");
+      this.host.error(err);
+    }
+  }
+
+  async showThread(folderId: number, row: Row): Promise<void> {
+    if (row.threadCount <= 1) return this.show(row.id);
+    const token = ++this.token;
+    this.el.classList.add("has-message");
+    clear(this.el);
+    this.el.append(h("div", { class: "reader-loading" }, "Opening conversation…"));
+    try {
+      const { items } = await api<{ items: Row[] }>("GET", `/api/folders/${folderId}/threads/${row.threadId}`);
+      if (token !== this.token) return;
+      clear(this.el);
+      const wrap = h("div", { class: "thread" }, h("h2", { class: "thread-subject" }, row.subject || "(no subject)", h("span", { class: "thread-n" }, ` · ${items.length} messages`)));
+      this.el.append(wrap);
+      const slots: HTMLElement[] = [];
+      const expand = async (i: number) => {
+        const r = items[i]!;
+        slots.forEach((s, j) => s.classList.toggle("expanded", j === i));
+        const slot = slots[i]!;
+        const body = slot.querySelector(".thread-body") as HTMLElement;
+        clear(body);
+        body.append(h("div", { class: "reader-loading" }, "Opening…"));
+        const msg = await api<Message>("GET", `/api/messages/${r.id}`);
+        if (token !== this.token) return;
+        this.current = msg;
+        clear(body);
+        body.append(await this.renderMessage(msg, false));
+        if (!msg.flags.includes("\\Seen")) this.host.markSeen(msg);
+      };
+      items.forEach((r, i) => {
+        const head = h(
+          "button",
+          { class: "thread-head", type: "button" },
+          h("span", { class: "thread-from" }, r.fromName || r.fromAddr),
+          h("span", { class: "thread-preview" }, r.preview),
+          h("span", { class: "thread-date" }, formatFullDate(r.internalDate)),
+        );
+        const slot = h("div", { class: "thread-item" + (r.flags.includes("\\Seen") ? "" : " unread") }, head, h("div", { class: "thread-body" }));
+        head.addEventListener("click", () => void expand(i).catch((e) => this.host.error(e)));
+        slots.push(slot);
+        wrap.append(slot);
+      });
+      await expand(items.length - 1);
+    } catch (err) {
+      if (token !== this.token) return;
+      this.showEmpty("This conversation could not be opened.");
+      this.host.error(err);
+    }
+  }
+
+  private async renderMessage(msg: Message, withSubject: boolean): Promise<HTMLElement> {
+    const sender = msg.from[0]?.address ?? "";
+    const people = (label: string, list: { name: string; address: string }[]) =>
+      list.length ? h("div", { class: "msg-people" }, h("span", { class: "msg-label" }, label), list.map(personText).join(", ")) : null;
+    const btn = (name: Parameters<ReaderHost["action"]>[0], label: string, ic: string, key?: string) => {
+      const b = h("button", { type: "button", class: "btn btn-icon", title: key ? `${label} (${key})` : label, "aria-label": label, "data-action": name }, icon(ic), h("span", { class: "btn-text" }, label));
+      b.addEventListener("click", () => this.host.action(name, msg));
+      return b;
+    };
+    const isDraft = this.host.isDraftsFolder(msg.folderId);
+    const actions = h(
+      "div",
+      { class: "msg-actions", role: "toolbar", "aria-label": "Message actions" },
+      h("button", { type: "button", class: "btn btn-icon back-btn", title: "Back to list", "aria-label": "Back to list", onclick: () => this.host.action("close", msg) }, icon("back")),
+      isDraft ? btn("editDraft", "Edit draft", "compose") : null,
+      btn("reply", "Reply", "reply", "r"),
+      btn("replyAll", "Reply all", "replyAll", "a"),
+      btn("forward", "Forward", "forward", "f"),
+      btn("forwardAttachment", "Forward as attachment", "clip"),
+      btn("delete", "Delete", "trash", "Delete"),
+      this.host.isJunkFolder(msg.folderId) ? btn("notJunk", "Not junk", "inbox") : btn("junk", "Junk", "junk"),
+      btn("flag", msg.flags.includes("\\Flagged") ? "Unflag" : "Flag", "star", "s"),
+      btn("unread", "Mark unread", "mail", "u"),
+    );
+    const header = h(
+      "header",
+      { class: "msg-header" },
+      withSubject ? h("h2", { class: "msg-subject" }, msg.subject || "(no subject)") : null,
+      actions,
+      h("div", { class: "msg-from" }, h("strong", null, msg.from[0]?.name || sender || "(no sender)"), sender && msg.from[0]?.name ? h("span", { class: "msg-addr" }, ` <${sender}>`) : null),
+      people("To", msg.to),
+      people("Cc", msg.cc),
+      people("Bcc", msg.bcc),
+      h("div", { class: "msg-date" }, formatFullDate(msg.date ?? msg.internalDate)),
+    );
+    const article = h("article", { class: "msg", "data-message-id": msg.id }, header);
+    const files = msg.attachments.filter((a) => !a.inline);
+    if (msg.html !== null) {
+      const cid = new Map<string, string>();
+      let budget = 10 * 1024 * 1024;
+      for (const a of msg.attachments) {
+        if (!a.contentId || !a.type.startsWith("image/") || a.size > budget) continue;
+        budget -= a.size;
+        const url = await fetchDataUrl(`/api/messages/${msg.id}/attachments/${a.index}`);
+        if (url && url.startsWith("data:image/")) cid.set(a.contentId, url);
+      }
+      const allow = this.allowedOnce.has(msg.id) || (sender !== "" && this.host.trustedSender(sender));
+      const clean = sanitizeMail(msg.html, { allowRemote: allow, cid });
+      if (clean.blocked > 0 && !allow) {
+        const banner = h(
+          "div",
+          { class: "banner", role: "status" },
+          h("span", null, "Pictures from the internet are hidden to protect your privacy."),
+          h("button", { type: "button", class: "btn btn-small", "data-action": "show-images" }, "Show pictures"),
+          sender ? h("button", { type: "button", class: "btn btn-small", "data-action": "trust-sender" }, `Always show from ${sender}`) : null,
+        );
+        banner.querySelector('[data-action="show-images"]')!.addEventListener("click", () => {
+          this.allowedOnce.add(msg.id);
+          void this.rerender(msg, article, withSubject);
+        });
+        banner.querySelector('[data-action="trust-sender"]')?.addEventListener("click", () => {
+          void this.host.trustSender(sender).then(() => this.rerender(msg, article, withSubject), (e) => this.host.error(e));
+        });
+        article.append(banner);
+      }
+      const frame = h("iframe", {
+        class: "msg-frame",
+        title: "Message body",
+        // No allow-scripts, allow-same-origin, allow-forms or allow-top-navigation: the mail can only be looked at;
+        // popups (links with target=_blank) open outside the sandbox.
+        sandbox: "allow-popups allow-popups-to-escape-sandbox",
+        referrerpolicy: "no-referrer",
+      }) as HTMLIFrameElement;
+      frame.srcdoc = frameDocument(clean.html, allow, this.host.isDark());
+      article.append(h("div", { class: "msg-body" }, frame));
+    } else {
+      article.append(h("div", { class: "msg-body msg-text" }, linkify(msg.text ?? "")));
+    }
+    if (files.length) {
+      article.append(
+        h(
+          "ul",
+          { class: "attachments", "aria-label": "Attachments" },
+          files.map((a) =>
+            h(
+              "li",
+              null,
+              h("a", { href: `/api/messages/${msg.id}/attachments/${a.index}`, download: a.filename, class: "attachment" }, icon("clip"), h("span", { class: "att-name" }, a.filename), h("span", { class: "att-size" }, formatSize(a.size))),
+            ),
+          ),
+        ),
+      );
+    }
+    article.append(h("div", { class: "msg-foot" }, h("a", { href: `/api/messages/${msg.id}/raw`, download: "message.eml" }, "Download original (.eml)")));
+    return article;
+  }
+
+  private async rerender(msg: Message, article: HTMLElement, withSubject: boolean): Promise<void> {
+    const next = await this.renderMessage(msg, withSubject);
+    article.replaceWith(next);
+  }
+}
+
+/** Plain text with http(s) links made clickable; built from text nodes only. */
+export function linkify(text: string): HTMLElement {
+  const pre = h("div", { class: "text-body" });
+  const re = /\bhttps?:\/\/[^\s<>"')\]]+/gi;
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    pre.append(document.createTextNode(text.slice(last, m.index)));
+    pre.append(h("a", { href: m[0], target: "_blank", rel: "noopener noreferrer" }, m[0]));
+    last = (m.index ?? 0) + m[0].length;
+  }
+  pre.append(document.createTextNode(text.slice(last)));
+  return pre;
+}

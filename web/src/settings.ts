@@ -1,0 +1,134 @@
+/** The settings panel: display name, signature, out-of-office, password, theme. */
+import { api, type Settings } from "./api.ts";
+import { h, icon, clear } from "./dom.ts";
+
+export interface SettingsHost {
+  settings(): Settings | null;
+  saved(s: Settings): void;
+  toast(text: string): void;
+  theme(): string;
+  setTheme(t: "auto" | "light" | "dark"): void;
+}
+
+function toLocalInput(ms: number | undefined): string {
+  if (!ms) return "";
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export class SettingsPanel {
+  readonly el: HTMLElement;
+  constructor(private readonly host: SettingsHost) {
+    this.el = h("div", { class: "overlay", hidden: true });
+  }
+
+  open(): void {
+    const s = this.host.settings();
+    clear(this.el);
+    const msg = h("p", { class: "form-msg", role: "status", "aria-live": "polite" });
+    const err = h("p", { class: "form-err", role: "alert" });
+    const say = (ok: string | null, bad: string | null) => {
+      msg.textContent = ok ?? "";
+      err.textContent = bad ?? "";
+    };
+    const name = h("input", { type: "text", name: "displayName", value: s?.displayName ?? "", maxlength: 200 }) as HTMLInputElement;
+    const sig = h("textarea", { name: "signature", rows: 4 }) as HTMLTextAreaElement;
+    sig.value = s?.signature ?? "";
+    const oofOn = h("input", { type: "checkbox", name: "oofEnabled" }) as HTMLInputElement;
+    oofOn.checked = !!s?.oof.enabled;
+    const oofSubject = h("input", { type: "text", name: "oofSubject", value: s?.oof.subject ?? "", placeholder: "Out of office" }) as HTMLInputElement;
+    const oofBody = h("textarea", { name: "oofBody", rows: 4, placeholder: "I'm away until … and will reply when I'm back." }) as HTMLTextAreaElement;
+    oofBody.value = s?.oof.body ?? "";
+    const oofStart = h("input", { type: "datetime-local", name: "oofStart", value: toLocalInput(s?.oof.start) }) as HTMLInputElement;
+    const oofEnd = h("input", { type: "datetime-local", name: "oofEnd", value: toLocalInput(s?.oof.end) }) as HTMLInputElement;
+    const cur = h("input", { type: "password", name: "current", autocomplete: "current-password" }) as HTMLInputElement;
+    const next = h("input", { type: "password", name: "next", autocomplete: "new-password", minlength: 10 }) as HTMLInputElement;
+    const again = h("input", { type: "password", name: "again", autocomplete: "new-password" }) as HTMLInputElement;
+    const theme = h("select", { name: "theme" }, h("option", { value: "auto" }, "Same as my device"), h("option", { value: "light" }, "Light"), h("option", { value: "dark" }, "Dark")) as HTMLSelectElement;
+    theme.value = this.host.theme();
+    theme.addEventListener("change", () => this.host.setTheme(theme.value as "auto" | "light" | "dark"));
+
+    const saveBtn = h("button", { type: "submit", class: "btn btn-primary" }, "Save settings");
+    const form = h(
+      "form",
+      { class: "panel settings", "aria-label": "Settings" },
+      h("div", { class: "panel-head" }, h("h2", null, "Settings"), h("button", { type: "button", class: "btn btn-icon", "aria-label": "Close settings", "data-action": "close" }, icon("close"))),
+      h("fieldset", null, h("legend", null, "You"), h("label", null, "Display name", name), h("label", null, "Signature", sig), h("label", null, "Theme", theme)),
+      h(
+        "fieldset",
+        null,
+        h("legend", null, "Out of office"),
+        h("label", { class: "check" }, oofOn, " Send an automatic reply to people who write to me"),
+        h("label", null, "Subject", oofSubject),
+        h("label", null, "Message", oofBody),
+        h("div", { class: "row2" }, h("label", null, "From (optional)", oofStart), h("label", null, "Until (optional)", oofEnd)),
+        h("p", { class: "hint" }, "Each person gets the reply at most once every few days. Mailing lists and automatic mail never get it."),
+      ),
+      saveBtn,
+      msg,
+      err,
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      say("Saving…", null);
+      try {
+        const start = oofStart.value ? new Date(oofStart.value).getTime() : undefined;
+        const end = oofEnd.value ? new Date(oofEnd.value).getTime() : undefined;
+        await api("PUT", "/api/settings", {
+          displayName: name.value,
+          signature: sig.value,
+          oof: { enabled: oofOn.checked, subject: oofSubject.value, body: oofBody.value, start, end },
+        });
+        const fresh = await api<Settings>("GET", "/api/settings");
+        this.host.saved(fresh);
+        say("Settings saved.", null);
+      } catch (ex) {
+        say(null, ex instanceof Error ? ex.message : "Settings were not saved.");
+      }
+    });
+    form.querySelector('[data-action="close"]')!.addEventListener("click", () => this.close());
+
+    const pmsg = h("p", { class: "form-msg", role: "status" });
+    const perr = h("p", { class: "form-err", role: "alert" });
+    const pform = h(
+      "form",
+      { class: "panel settings", "aria-label": "Change password" },
+      h("fieldset", null, h("legend", null, "Change password"), h("label", null, "Current password", cur), h("label", null, "New password (10 characters or more)", next), h("label", null, "New password again", again)),
+      h("button", { type: "submit", class: "btn" }, "Change password"),
+      pmsg,
+      perr,
+    );
+    pform.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      pmsg.textContent = "";
+      perr.textContent = "";
+      if (next.value !== again.value) {
+        perr.textContent = "The two new passwords are not the same.";
+        return;
+      }
+      try {
+        const r = await api<{ endedSessions: number }>("POST", "/api/password", { current: cur.value, next: next.value });
+        cur.value = next.value = again.value = "";
+        pmsg.textContent = r.endedSessions ? `Password changed. ${r.endedSessions} other sign-in(s) were ended.` : "Password changed.";
+      } catch (ex) {
+        perr.textContent = ex instanceof Error ? ex.message : "The password was not changed.";
+      }
+    });
+    this.el.append(h("div", { class: "panel-scroll" }, form, pform));
+    this.el.hidden = false;
+    this.el.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") this.close();
+    });
+    name.focus();
+  }
+
+  close(): void {
+    this.el.hidden = true;
+    clear(this.el);
+  }
+
+  get isOpen(): boolean {
+    return !this.el.hidden;
+  }
+}
