@@ -4,3 +4,4 @@
  */
 import "./smtp/index.ts";
 import "./http/index.ts";
+import "./imap/index.ts";

@@ -177,7 +177,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   const shutdown = async (timeoutMs: number) => {
     shuttingDown = true;
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // Stop accepting now, without waiting: net.Server.close's callback fires only once every
+    // connection has ended, and idle clients end only when the protocols' stop() below tells them.
+    for (const s of servers) s.close();
     const deadline = new Promise<void>((r) => setTimeout(r, timeoutMs).unref?.());
     const stopping = Promise.all([
       ...started.map(async (m) => {

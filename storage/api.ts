@@ -376,7 +376,7 @@ export interface MailStore {
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
   /** FTS5 search; returns matching UIDs in the folder. field: "body" (text parts), "text" (headers+body), or a header. */
   searchText(folderId: number, field: "body" | "text" | "subject" | "from" | "to" | "cc" | "bcc", query: string): Promise<number[]>;
-  /** Raw header field values of a message, in order, for SEARCH HEADER / HEADER.FIELDS. */
+  /** The raw stored message (RFC 5322 bytes) of an item; header fields for SEARCH HEADER / HEADER.FIELDS come from it. */
   readMessage(id: number): Promise<Uint8Array>;
   readRange(blobId: string, start: number, end: number): Promise<Uint8Array>;
 

@@ -265,7 +265,7 @@ function isNotFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException)?.code === "ENOENT";
 }
 
-function mapFsError(e: unknown): unknown {
+export function mapFsError(e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === "ENOSPC" || code === "EDQUOT") return new StorageFullError(`blob store: ${code}`);
   return e;

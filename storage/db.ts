@@ -18,7 +18,7 @@
  */
 import Database from "libsql";
 import { createClient, type Client, type InValue, type Transaction } from "@libsql/client";
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
 export type SqlValue = string | number | bigint | null | Uint8Array;
@@ -57,10 +57,13 @@ export interface OpenDbOptions {
   busyTimeoutMs?: number;
   /** Upper bound of jobs in one group commit. */
   maxGroup?: number;
+  /** "client" forces @libsql/client even for `file:` (tests use it to exercise the remote code path). */
+  driver?: "native" | "client";
 }
 
 export async function openDb(opts: OpenDbOptions): Promise<Db> {
   const url = opts.url;
+  if (opts.driver === "client") return new RemoteDb(opts);
   if (url.startsWith("file:") || url === ":memory:") return new LocalDb(opts);
   if (/^(libsql|https?|wss?):\/\//i.test(url)) return new RemoteDb(opts);
   throw new Error(`unsupported database URL scheme: ${url.split(":")[0]}`);
@@ -216,6 +219,13 @@ class Conn implements Queryable {
     }
     return s;
   }
+  /**
+   * libsql finalizes a prepared statement only when it is garbage-collected, and a
+   * connection with live statements stays open after close(): drop ours first.
+   */
+  dispose() {
+    this.cache.clear();
+  }
   allSync<T>(sql: string, args: SqlValue[] = []): T[] {
     return this.stmt(sql).raw(false).all(...args) as T[];
   }
@@ -260,6 +270,16 @@ class LocalDb extends GroupCommitter implements Db {
     // half-done transaction of the write connection.
     this.r = path === ":memory:" ? this.w : new Conn(new Database(path));
     if (this.r !== this.w) this.pragmas(this.r, false);
+    if (path !== ":memory:") {
+      // password hashes and DKIM private keys live here: owner-only (SQLite gives -wal/-shm the same mode)
+      for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+        try {
+          if (existsSync(f)) chmodSync(f, 0o600);
+        } catch {
+          // not the owner (e.g. a read-only admin run): leave the mode alone
+        }
+      }
+    }
   }
 
   private pragmas(c: Conn, writer: boolean) {
@@ -271,6 +291,8 @@ class LocalDb extends GroupCommitter implements Db {
     }
     // FULL: the WAL is fsynced at every COMMIT, so an acknowledged message survives power loss.
     c.db.exec("PRAGMA synchronous = FULL");
+    // after a checkpoint the WAL file is cut back to this size instead of staying at its peak
+    c.db.exec("PRAGMA journal_size_limit = 67108864");
     c.db.exec("PRAGMA foreign_keys = ON");
   }
 
@@ -295,6 +317,7 @@ class LocalDb extends GroupCommitter implements Db {
       c.db.exec(`PRAGMA busy_timeout = ${this.busyTimeout}`);
       return c.rawSync("PRAGMA integrity_check").map((r) => String(r[0]));
     } finally {
+      c.dispose();
       c.db.close();
     }
   }
@@ -329,6 +352,8 @@ class LocalDb extends GroupCommitter implements Db {
   async close(): Promise<void> {
     await this.waitIdle();
     this.closed = true;
+    this.w.dispose();
+    this.r.dispose();
     try {
       this.w.db.close();
     } catch {
@@ -388,13 +413,19 @@ function normalize(v: unknown): unknown {
 }
 
 class RemoteDb extends GroupCommitter implements Db {
-  readonly remote = true;
+  readonly remote: boolean;
   private client: Client;
   private q: RemoteQ;
   private tx: Transaction | null = null;
   constructor(opts: OpenDbOptions) {
     super(opts.maxGroup ?? 64);
-    this.client = createClient({ url: opts.url, authToken: opts.authToken ?? undefined, intMode: "number" });
+    this.remote = !opts.url.startsWith("file:");
+    this.client = createClient({
+      url: opts.url,
+      authToken: opts.authToken ?? undefined,
+      intMode: "number",
+      timeout: opts.busyTimeoutMs ?? 10_000,
+    });
     this.q = new RemoteQ(this.client);
   }
   all<T = Row>(sql: string, args?: SqlValue[]): Promise<T[]> {

@@ -10,7 +10,7 @@
 import type { Db, Queryable } from "./db.ts";
 
 /**
- * Remote wipe life cycle (MS-ASPROV §3.2.5.1.2): an administrator or the
+ * Remote wipe life cycle (MS-ASPROV remote wipe): an administrator or the
  * user asks ("requested", or "account-requested" for the 16.1 account-only
  * wipe); the next command from the device is answered with a provisioning
  * demand and the Provision response carries RemoteWipe ("pending"); the
@@ -346,4 +346,15 @@ export function createEasStore(db: Db): EasStore {
       });
     },
   };
+}
+
+/**
+ * The EAS store on the mail store's own database connection when it exposes
+ * one (storage/store.ts does), else on a connection of its own.
+ */
+export async function openEasStore(store: unknown, fallback: { url: string; authToken?: string | null }): Promise<EasStore> {
+  const own = (store as { db?: Db }).db;
+  if (own && typeof own.write === "function") return createEasStore(own);
+  const { openDb } = await import("./db.ts");
+  return createEasStore(await openDb({ url: fallback.url, authToken: fallback.authToken }));
 }

@@ -170,7 +170,7 @@ export const queue = sqliteTable(
 /**
  * The FTS5 table is virtual (Drizzle has no FTS5 builder):
  * `message_fts(subject, from_text, to_text, cc_text, bcc_text, headers, body)`,
- * trigram tokenizer, rowid = blobs.seq.
+ * trigram tokenizer, contentless (content='', contentless_delete=1: migration 0002), rowid = blobs.seq.
  */
 export const FTS_TABLE = "message_fts";
 export const FTS_COLUMNS = ["subject", "from_text", "to_text", "cc_text", "bcc_text", "headers", "body"] as const;

@@ -12,10 +12,12 @@
  *    commits; a call resolves only after its COMMIT (synchronous=FULL).
  *  - Events are published only after the commit.
  */
+import { Buffer } from "node:buffer";
 import { generateKeyPair } from "node:crypto";
 import { domainToASCII } from "node:url";
 import {
   QuotaExceededError,
+  StorageFullError,
   StoreError,
   type Account,
   type AccountSettings,
@@ -54,6 +56,8 @@ import type { Logger } from "../src/log.ts";
 
 export interface OpenStoreOptions {
   url: string;
+  /** Force the database driver (tests run the @libsql/client code path on a local file with "client"). */
+  driver?: "native" | "client";
   dataDir: string;
   authToken?: string | null;
   log?: Logger;
@@ -61,6 +65,17 @@ export interface OpenStoreOptions {
   blobs?: BlobStore;
   /** Blobs younger than this are never garbage-collected (an uncommitted delivery may own them). Default 1 hour. */
   gcGraceMs?: number;
+  /** Run collectGarbage() in the background this often (first run 10 minutes after open). Default 6 hours; 0 = never. */
+  gcIntervalMs?: number;
+}
+
+/**
+ * Queries (one column: blob id) of other storage modules' tables that
+ * reference blobs; garbage collection keeps every blob they name.
+ */
+const blobReferenceQueries = new Set<string>();
+export function registerBlobReferences(sql: string): void {
+  blobReferenceQueries.add(sql);
 }
 
 /** Default folders of a new account (RFC 6154 special-use). */
@@ -144,6 +159,36 @@ function toDomain(r: R): Domain {
   };
 }
 
+/** Folders with at least this many messages keep their summaries cached. */
+const SUMMARY_CACHE_MIN = 2000;
+const SUMMARY_CACHE_FOLDERS = 32;
+
+/** Applies changed rows (ascending UID) to cached rows (ascending UID): replace or insert. Idempotent. */
+function mergeSummaryRows(rows: unknown[][], changed: unknown[][]) {
+  for (const ch of changed) {
+    const uid = ch[1] as number;
+    const n = rows.length;
+    if (n === 0 || (rows[n - 1][1] as number) < uid) {
+      rows.push(ch);
+      continue;
+    }
+    let lo = 0;
+    let hi = n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const u = rows[mid][1] as number;
+      if (u === uid) {
+        lo = mid;
+        break;
+      }
+      if (u < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    if (lo < n && rows[lo][1] === uid) rows[lo] = ch;
+    else rows.splice(lo, 0, ch);
+  }
+}
+
 function summaryFromRaw(a: unknown[]): MessageSummary {
   return {
     id: a[0] as number,
@@ -155,33 +200,59 @@ function summaryFromRaw(a: unknown[]): MessageSummary {
   };
 }
 
-function toIndex(r: R): MessageIndex {
-  return {
-    id: num(r.id),
-    uid: num(r.uid),
-    modseq: num(r.modseq),
-    flags: decodeFlags(num(r.flags), r.keywords),
-    internalDate: num(r.internal_date),
-    size: num(r.size),
-    folderId: num(r.folder_id),
-    blobId: str(r.blob_id),
-    envelope: parseJson<Envelope>(r.envelope, emptyEnvelope()),
-    root: parseJson<MimePart>(r.mime, emptyRoot(num(r.size))),
-    subject: str(r.subject),
-    baseSubject: str(r.base_subject),
-    fromAddr: str(r.from_addr),
-    fromName: str(r.from_name),
-    toAddr: str(r.to_addr),
-    ccAddr: str(r.cc_addr),
-    sentDate: numOrNull(r.sent_date),
-    messageId: strOrNull(r.message_id),
-    inReplyTo: strOrNull(r.in_reply_to),
-    references: parseJson<string[]>(r.refs, []),
-    threadId: num(r.thread_id),
-    preview: str(r.preview),
-    hasAttachment: num(r.has_attachment) !== 0,
-    props: parseJson<PropertyBag>(r.props, {}),
-  };
+/** INDEX_COLS positions. */
+const IX = {
+  id: 0, folder_id: 1, uid: 2, modseq: 3, flags: 4, keywords: 5, internal_date: 6, size: 7, blob_id: 8, envelope: 9, mime: 10,
+  subject: 11, base_subject: 12, from_addr: 13, from_name: 14, to_addr: 15, cc_addr: 16, sent_date: 17, message_id: 18,
+  in_reply_to: 19, refs: 20, thread_id: 21, preview: 22, has_attachment: 23, props: 24,
+} as const;
+
+/**
+ * Index row to MessageIndex. The MIME tree is parsed on first access only
+ * (FETCH ENVELOPE or FLAGS of a whole folder never needs it); the getter
+ * replaces itself with the parsed value, so it reads and spreads like a field.
+ */
+function toIndex(a: unknown[]): MessageIndex {
+  const mimeJson = a[IX.mime];
+  const size = num(a[IX.size]);
+  const m = {
+    id: num(a[IX.id]),
+    uid: num(a[IX.uid]),
+    modseq: num(a[IX.modseq]),
+    flags: decodeFlags(num(a[IX.flags]), a[IX.keywords]),
+    internalDate: num(a[IX.internal_date]),
+    size,
+    folderId: num(a[IX.folder_id]),
+    blobId: str(a[IX.blob_id]),
+    envelope: parseJson<Envelope>(a[IX.envelope], emptyEnvelope()),
+    subject: str(a[IX.subject]),
+    baseSubject: str(a[IX.base_subject]),
+    fromAddr: str(a[IX.from_addr]),
+    fromName: str(a[IX.from_name]),
+    toAddr: str(a[IX.to_addr]),
+    ccAddr: str(a[IX.cc_addr]),
+    sentDate: numOrNull(a[IX.sent_date]),
+    messageId: strOrNull(a[IX.message_id]),
+    inReplyTo: strOrNull(a[IX.in_reply_to]),
+    references: parseJson<string[]>(a[IX.refs], []),
+    threadId: num(a[IX.thread_id]),
+    preview: str(a[IX.preview]),
+    hasAttachment: num(a[IX.has_attachment]) !== 0,
+    props: parseJson<PropertyBag>(a[IX.props], {}),
+  } as MessageIndex;
+  Object.defineProperty(m, "root", {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const root = parseJson<MimePart>(mimeJson, emptyRoot(size));
+      Object.defineProperty(m, "root", { value: root, enumerable: true, configurable: true, writable: true });
+      return root;
+    },
+    set(v: MimePart) {
+      Object.defineProperty(m, "root", { value: v, enumerable: true, configurable: true, writable: true });
+    },
+  });
+  return m;
 }
 
 function toQueue(r: R): QueueEntry {
@@ -284,6 +355,7 @@ export class SqlMailStore implements MailStore {
   readonly blobs: BlobStore;
   private gcGraceMs: number;
   private closed = false;
+  private summaryCache = new Map<number, { hm: number; rows: unknown[][] }>();
 
   constructor(
     /** The database; other storage modules (ActiveSync/webmail state) build on it. Protocols never use it. */
@@ -297,19 +369,47 @@ export class SqlMailStore implements MailStore {
     this.gcGraceMs = gcGraceMs;
   }
 
+  private gcTimer: ReturnType<typeof setTimeout> | null = null;
+  private gcRunning: Promise<unknown> | null = null;
+
+  /** Background garbage collection: every `intervalMs`, first after `firstMs`. Timers never keep the process alive. */
+  startMaintenance(intervalMs: number, firstMs = 10 * 60 * 1000) {
+    if (intervalMs <= 0 || this.closed) return;
+    const run = () => {
+      this.gcTimer = null;
+      if (this.closed) return;
+      this.gcRunning = this.collectGarbage()
+        .catch((e) => this.log?.warn("background garbage collection failed", { error: e instanceof Error ? e.message : String(e) }))
+        .finally(() => {
+          this.gcRunning = null;
+          if (!this.closed) this.gcTimer = unrefTimer(setTimeout(run, intervalMs));
+        });
+    };
+    this.gcTimer = unrefTimer(setTimeout(run, Math.min(firstMs, intervalMs)));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.gcTimer) clearTimeout(this.gcTimer);
+    if (this.gcRunning) await this.gcRunning;
     await this.db.close();
   }
 
   /** Runs a write job; its events are published after the commit. */
   private async tx<T>(fn: (tx: Queryable, ev: Events) => Promise<T>): Promise<T> {
     const ev: Events = [];
-    const result = await this.db.write((tx) => {
-      ev.length = 0; // a retried job starts clean
-      return fn(tx, ev);
-    });
+    let result: T;
+    try {
+      result = await this.db.write((tx) => {
+        ev.length = 0; // a retried job starts clean
+        return fn(tx, ev);
+      });
+    } catch (e) {
+      // SQLITE_FULL / disk I/O on a full disk: a temporary failure for the protocols, never corruption
+      if (isDiskFull(e)) throw new StorageFullError(`database: ${(e as Error).message}`);
+      throw e;
+    }
     for (const e of ev) this.events.publish(e);
     return result;
   }
@@ -711,7 +811,7 @@ export class SqlMailStore implements MailStore {
         }
       }
       // two steps so no intermediate name collides with the UNIQUE(account_id, name) constraint
-      for (const f of subtree) await tx.run("UPDATE folders SET name = ? WHERE id = ?", [`\u0000rename\u0000${num(f.id)}`, num(f.id)]);
+      for (const f of subtree) await tx.run("UPDATE folders SET name = ? WHERE id = ?", [`\u0001rename\u0001${num(f.id)}`, num(f.id)]);
       for (const f of subtree) {
         const newName = dst + str(f.name).slice(src.length);
         await tx.run("UPDATE folders SET name = ?, highest_modseq = ? WHERE id = ?", [newName, modseq, num(f.id)]);
@@ -907,7 +1007,15 @@ export class SqlMailStore implements MailStore {
     const internalDate = opts.internalDate ?? Date.now();
     // the same account+folder twice gets one copy
     const uniq = new Map<string, DeliveryRecipient>();
-    for (const r of recipients) uniq.set(`${r.accountId}\u0000${r.folder ?? "INBOX"}`, r);
+    for (const r of recipients) {
+      let name = r.folder ?? "INBOX";
+      try {
+        name = normalizeFolderName(name);
+      } catch {
+        name = "INBOX"; // invalid names fall back to INBOX below anyway
+      }
+      uniq.set(`${r.accountId}\u0000${name}`, r);
+    }
     const results = await this.tx(async (tx, ev) => {
       await this.registerBlob(tx, p);
       const out: DeliveryResult[] = [];
@@ -974,16 +1082,57 @@ export class SqlMailStore implements MailStore {
     return results;
   }
 
+  /**
+   * Summaries of a folder, ascending UID. Large folders are cached in memory
+   * keyed by the folder's highest modseq (every change of the folder moves
+   * it, in every process), and a stale cache is brought up to date from the
+   * change log (items with a newer modseq, expunge log) instead of reloading.
+   */
   async listMessages(folderId: number): Promise<MessageSummary[]> {
-    const rows = await this.db.raw(`SELECT ${SUMMARY_COLS} FROM items WHERE folder_id = ? ORDER BY uid`, [folderId]);
+    const f = await this.db.raw("SELECT highest_modseq FROM folders WHERE id = ?", [folderId]);
+    if (f.length === 0) {
+      this.summaryCache.delete(folderId);
+      return [];
+    }
+    const hm = num(f[0][0]);
+    let c = this.summaryCache.get(folderId);
+    if (c && c.hm !== hm) {
+      const changed = await this.loadSummaryRows("SELECT id, uid, modseq, flags, internal_date, size, keywords FROM items WHERE folder_id = ? AND modseq > ? ORDER BY uid", [folderId, c.hm]);
+      if (changed.length > c.rows.length / 2) c = undefined;
+      else {
+        const gone = new Set((await this.db.raw("SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ?", [folderId, c.hm])).map((r) => num(r[0])));
+        if (gone.size) c.rows = c.rows.filter((r) => !gone.has(r[1] as number));
+        mergeSummaryRows(c.rows, changed);
+        c.hm = hm;
+      }
+    }
+    if (!c) {
+      const rows = await this.loadSummaryRows("SELECT id, uid, modseq, flags, internal_date, size, keywords FROM items WHERE folder_id = ? ORDER BY uid", [folderId]);
+      c = { hm, rows };
+      if (rows.length < SUMMARY_CACHE_MIN) {
+        this.summaryCache.delete(folderId);
+        return rows.map(summaryFromRaw);
+      }
+    }
+    // LRU: most recent last
+    this.summaryCache.delete(folderId);
+    this.summaryCache.set(folderId, c);
+    while (this.summaryCache.size > SUMMARY_CACHE_FOLDERS) this.summaryCache.delete(this.summaryCache.keys().next().value as number);
+    const rows = c.rows;
     const out = new Array<MessageSummary>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = summaryFromRaw(rows[i]);
     return out;
   }
 
+  /** Rows as one JSON document: much cheaper than 100,000 driver row conversions. */
+  private async loadSummaryRows(sql: string, args: SqlValue[]): Promise<unknown[][]> {
+    const r = await this.db.raw(`SELECT json_group_array(json_array(id, uid, modseq, flags, internal_date, size, keywords)) FROM (${sql})`, args);
+    return parseJson<unknown[][]>(r[0]?.[0], []);
+  }
+
   async getMessages(folderId: number, uids: number[]): Promise<MessageIndex[]> {
     if (uids.length === 0) return [];
-    const rows = await this.db.all<R>(
+    const rows = await this.db.raw(
       `SELECT ${INDEX_COLS} FROM items WHERE folder_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
       [folderId, JSON.stringify(uids.filter((u) => Number.isInteger(u)))],
     );
@@ -991,8 +1140,8 @@ export class SqlMailStore implements MailStore {
   }
 
   async getMessageById(id: number): Promise<MessageIndex | null> {
-    const r = await this.db.get<R>(`SELECT ${INDEX_COLS} FROM items WHERE id = ?`, [id]);
-    return r ? toIndex(r) : null;
+    const r = await this.db.raw(`SELECT ${INDEX_COLS} FROM items WHERE id = ?`, [id]);
+    return r.length ? toIndex(r[0]) : null;
   }
 
   /** Replaces keys of an item's property bag (null removes a key); bumps its modseq. */
@@ -1051,8 +1200,23 @@ export class SqlMailStore implements MailStore {
       }
       if (changed.length) {
         const modseq = await this.bump(tx, accountId);
+        // one UPDATE per distinct resulting flag set ("+FLAGS \Seen" on 100,000 messages is one statement)
+        const groups = new Map<string, number[]>();
         for (const c of changed) {
-          await tx.run("UPDATE items SET flags = ?, keywords = ?, modseq = ? WHERE id = ?", [c.bits, keywordsToText(c.keywords), modseq, c.id]);
+          const key = `${c.bits}\u0000${keywordsToText(c.keywords) ?? ""}`;
+          const g = groups.get(key);
+          if (g) g.push(c.id);
+          else groups.set(key, [c.id]);
+        }
+        for (const [key, ids] of groups) {
+          const sep = key.indexOf("\u0000");
+          const kw = key.slice(sep + 1);
+          await tx.run("UPDATE items SET flags = ?, keywords = ?, modseq = ? WHERE id IN (SELECT value FROM json_each(?))", [
+            Number(key.slice(0, sep)),
+            kw === "" ? null : kw,
+            modseq,
+            JSON.stringify(ids),
+          ]);
         }
         await tx.run("UPDATE folders SET highest_modseq = MAX(highest_modseq, ?) WHERE id = ?", [modseq, folderId]);
         const ups = changed.map((c) => ({ id: c.id, uid: c.uid, modseq, flags: decodeFlags(c.bits, keywordsToText(c.keywords)) }));
@@ -1205,23 +1369,52 @@ export class SqlMailStore implements MailStore {
     if (query === "" || query === " ") {
       return (await this.db.raw("SELECT uid FROM items WHERE folder_id = ? ORDER BY uid", [folderId])).map((r) => num(r[0]));
     }
-    let sub: string;
-    let args: SqlValue[];
-    if ([...query].length >= 3) {
-      // trigram phrase = substring match, case-insensitive (RFC 9051 §6.4.4 SEARCH semantics)
-      sub = "SELECT rowid FROM message_fts WHERE message_fts MATCH ?";
-      args = [`{${use.join(" ")}} : "${query.replace(/"/g, '""')}"`];
-    } else {
-      // shorter than a trigram: the index cannot answer, scan with LIKE
-      sub = `SELECT rowid FROM message_fts WHERE ${use.map((c) => `${c} LIKE ? ESCAPE '\\'`).join(" OR ")}`;
-      const pattern = `%${likeEscape(query)}%`;
-      args = use.map(() => pattern);
-    }
+    if ([...query].length < 3) return this.scanText(folderId, field, query);
+    // trigram phrase = substring match, case-insensitive (RFC 9051 §6.4.4 SEARCH semantics)
+    const match = `{${use.join(" ")}} : "${query.replace(/"/g, '""')}"`;
     const rows = await this.db.raw(
-      `SELECT i.uid FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND b.seq IN (${sub}) ORDER BY i.uid`,
-      [folderId, ...args],
+      "SELECT i.uid FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND b.seq IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?) ORDER BY i.uid",
+      [folderId, match],
     );
     return rows.map((r) => num(r[0]));
+  }
+
+  /**
+   * Terms shorter than a trigram cannot use the index: subject and sender come
+   * from the item rows, everything else from the messages themselves.
+   */
+  private async scanText(folderId: number, field: string, query: string): Promise<number[]> {
+    const q = query.toLowerCase();
+    if (field === "subject" || field === "from") {
+      const rows = await this.db.raw("SELECT uid, subject, from_name, from_addr, envelope FROM items WHERE folder_id = ? ORDER BY uid", [folderId]);
+      const out: number[] = [];
+      for (const r of rows) {
+        const hay = field === "subject" ? str(r[1]) : `${str(r[2])} ${str(r[3])} ${str(r[4])}`;
+        if (hay.toLowerCase().includes(q)) out.push(num(r[0]));
+      }
+      return out;
+    }
+    const rows = await this.db.raw("SELECT uid, blob_id FROM items WHERE folder_id = ? ORDER BY uid", [folderId]);
+    const out: number[] = [];
+    const seen = new Map<string, boolean>();
+    for (const [uid, blobId] of rows) {
+      let hit = seen.get(str(blobId));
+      if (hit === undefined) {
+        let f: MessageAnalysis["fts"];
+        try {
+          f = analyzeMessage(await this.blobs.get(str(blobId))).fts;
+        } catch {
+          seen.set(str(blobId), false);
+          continue;
+        }
+        const hay =
+          field === "body" ? f.body : field === "to" ? f.to : field === "cc" ? f.cc : field === "bcc" ? f.bcc : `${f.headers}\n${f.body}`;
+        hit = hay.toLowerCase().includes(q);
+        seen.set(str(blobId), hit);
+      }
+      if (hit) out.push(num(uid));
+    }
+    return out;
   }
 
   async readMessage(id: number): Promise<Uint8Array> {
@@ -1330,6 +1523,7 @@ export class SqlMailStore implements MailStore {
     const now = Date.now();
     const refs = new Set<string>();
     for (const r of await this.db.raw("SELECT DISTINCT blob_id FROM items UNION SELECT blob_id FROM queue")) refs.add(str(r[0]));
+    for (const q of blobReferenceQueries) for (const r of await this.db.raw(q)) refs.add(str(r[0]));
     const candidates: string[] = [];
     for await (const id of this.blobs.list()) {
       if (refs.has(id)) continue;
@@ -1347,6 +1541,9 @@ export class SqlMailStore implements MailStore {
         for (const id of chunk) {
           // re-check under the write lock: a delivery may have committed meanwhile
           if (await tx.get("SELECT 1 AS x FROM items WHERE blob_id = ? UNION ALL SELECT 1 FROM queue WHERE blob_id = ? LIMIT 1", [id, id])) continue;
+          let extra = false;
+          for (const q of blobReferenceQueries) if ((await tx.raw(q)).some((r) => str(r[0]) === id)) extra = true;
+          if (extra) continue;
           const mtime = this.blobs.modifiedAt ? await this.blobs.modifiedAt(id) : 0;
           if (mtime !== null && Date.now() - mtime < grace) continue;
           const b = await tx.get<R>("SELECT seq FROM blobs WHERE id = ?", [id]);
@@ -1382,6 +1579,16 @@ export class SqlMailStore implements MailStore {
   }
 }
 
+function unrefTimer<T>(t: T): T {
+  (t as { unref?: () => void }).unref?.();
+  return t;
+}
+
+function isDiskFull(e: unknown): boolean {
+  const code = String((e as { code?: unknown } | null)?.code ?? "");
+  return code.startsWith("SQLITE_FULL") || /database or disk is full|ENOSPC|EDQUOT/i.test(String((e as Error)?.message ?? ""));
+}
+
 function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => "\\" + c);
 }
@@ -1400,7 +1607,7 @@ export function dbOf(store: MailStore): Db {
 export type { Db, Queryable } from "./db.ts";
 
 export async function openStore(opts: OpenStoreOptions): Promise<SqlMailStore> {
-  const db = await openDb({ url: opts.url, authToken: opts.authToken });
+  const db = await openDb({ url: opts.url, authToken: opts.authToken, driver: opts.driver });
   try {
     await migrate(db, { log: opts.log });
   } catch (e) {
@@ -1408,5 +1615,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlMailStore> {
     throw e;
   }
   const blobs = opts.blobs ?? new FsBlobStore(opts.dataDir);
-  return new SqlMailStore(db, blobs, opts.log, opts.gcGraceMs);
+  const store = new SqlMailStore(db, blobs, opts.log, opts.gcGraceMs);
+  // compute the unknown-user hash now, so the first failed login costs the same as later ones
+  void dummyPasswordHash().catch(() => {});
+  store.startMaintenance(opts.gcIntervalMs ?? 6 * 60 * 60 * 1000);
+  return store;
 }

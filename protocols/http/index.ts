@@ -3,6 +3,9 @@
  * through routes.ts). The kernel accepts connections and hands them over;
  * for HTTPS they are already TLS sockets with the mail listeners'
  * certificate.
+ *
+ * State is kept per server context, so two servers in one process (tests)
+ * never share an app, a store or sockets.
  */
 import type { Socket } from "node:net";
 import type { Hono } from "hono";
@@ -14,60 +17,78 @@ import { buildApp } from "./app.ts";
 import { createWebmail, type Webmail } from "./webmail/index.ts";
 import type { AppEnv } from "./types.ts";
 
-let app: Hono<AppEnv> | null = null;
-let webmail: Webmail | null = null;
-let bridges: { http: ReturnType<typeof createBridge>; https: ReturnType<typeof createBridge> } | null = null;
-let httpsPortSeen: number | null = null;
-let closeWstore: (() => Promise<void>) | null = null;
+interface Instance {
+  ctx: ServerContext;
+  app: Hono<AppEnv> | null;
+  webmail: Webmail | null;
+  http: ReturnType<typeof createBridge>;
+  https: ReturnType<typeof createBridge>;
+  httpsPortSeen: number | null;
+  closeWstore: (() => Promise<void>) | null;
+}
 
-function setup(ctx: ServerContext): void {
-  if (bridges) return;
+const instances = new Map<ServerContext, Instance>();
+
+function instanceFor(ctx: ServerContext): Instance {
+  let inst = instances.get(ctx);
+  if (inst) return inst;
   const handler = (req: Request, env: Parameters<Hono<AppEnv>["fetch"]>[1]) => {
-    if (!app) return new Response("Starting up, try again in a moment\n", { status: 503, headers: { "retry-after": "2" } });
-    return app.fetch(req, env);
+    if (!inst!.app) return new Response("Starting up, try again in a moment\n", { status: 503, headers: { "retry-after": "2" } });
+    return inst!.app.fetch(req, env);
   };
   const onError = (err: unknown) => ctx.log.error("http bridge error", { err });
   const defaultHost = () => ctx.config.hostname;
-  bridges = {
+  inst = {
+    ctx,
+    app: null,
+    webmail: null,
     http: createBridge(handler, { scheme: "http", defaultHost, onError }),
     https: createBridge(handler, { scheme: "https", defaultHost, onError }),
+    httpsPortSeen: null,
+    closeWstore: null,
   };
+  instances.set(ctx, inst);
+  return inst;
+}
+
+async function stopInstance(inst: Instance): Promise<void> {
+  instances.delete(inst.ctx);
+  inst.webmail?.stop();
+  for (const b of [inst.http, inst.https]) {
+    b.server.close();
+    // Idle keep-alive and event-stream sockets would otherwise hold shutdown open.
+    b.server.closeIdleConnections?.();
+    for (const s of b.sockets) s.destroy();
+  }
+  await inst.closeWstore?.().catch(() => {});
 }
 
 registerProtocol({
   name: "http",
   listeners: ["HTTP", "HTTPS"],
   async start(ctx) {
-    setup(ctx);
+    const inst = instanceFor(ctx);
     const wstore = await openWebmailStore(ctx.store, { url: ctx.config.databaseUrl, authToken: ctx.config.databaseAuthToken });
-    closeWstore = () => wstore.close();
-    webmail = await createWebmail(ctx, wstore);
-    app = buildApp(ctx, {
-      webmail,
+    inst.closeWstore = () => wstore.close();
+    inst.webmail = await createWebmail(ctx, wstore);
+    inst.app = buildApp(ctx, {
+      webmail: inst.webmail,
       httpsPort: () => {
         const l = ctx.config.listeners.HTTPS;
         if (!l) return null;
-        return l.port || httpsPortSeen || 0;
+        return l.port || inst.httpsPortSeen || 0;
       },
     });
   },
   onConnection(socket: Socket, listener: ListenerInfo, ctx) {
-    setup(ctx);
+    const inst = instanceFor(ctx);
     if (listener.name === "HTTPS") {
-      httpsPortSeen = listener.port;
-      bridges!.https.server.emit("connection", socket);
-    } else bridges!.http.server.emit("connection", socket);
+      inst.httpsPortSeen = listener.port;
+      inst.https.server.emit("connection", socket);
+    } else inst.http.server.emit("connection", socket);
   },
   async stop() {
-    webmail?.stop();
-    await closeWstore?.().catch(() => {});
-    closeWstore = null;
-    if (!bridges) return;
-    for (const b of [bridges.http, bridges.https]) {
-      b.server.close();
-      // Idle keep-alive and event-stream sockets would otherwise hold shutdown open.
-      b.server.closeIdleConnections?.();
-      for (const s of b.sockets) s.destroy();
-    }
+    // The registry's stop() names no server: stop the ones shutting down (the kernel sets the flag first).
+    await Promise.all([...instances.values()].filter((i) => i.ctx.shuttingDown).map(stopInstance));
   },
 });

@@ -179,7 +179,7 @@ registerCommands({
       // RFC 8437: back to the not authenticated state, TLS and compression stay
       s.unselect();
       if (s.hub) {
-        s.hub.listeners.delete(s as never);
+        if (s.notify) s.hub.listeners.delete(s.notify);
         s.hub.release();
         s.hub = null;
       }
@@ -187,6 +187,7 @@ registerCommands({
       s.state = "notauth";
       s.condstore = s.qresync = s.rev2 = s.utf8 = false;
       s.notify = null;
+      s.notifySelected = null;
       return { ...ok("Unauthenticated."), noSync: true };
     },
   },

@@ -86,6 +86,19 @@ export function utf7Encode(s: string): string {
   return out;
 }
 
+/** UTF-16 units with no lone surrogates. */
+function wellFormed(u: number[]): boolean {
+  for (let i = 0; i < u.length; i++) {
+    const c = u[i];
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const n = u[i + 1];
+      if (n === undefined || n < 0xdc00 || n > 0xdfff) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
+  }
+  return true;
+}
+
 /** Decodes modified UTF-7; returns null for invalid encodings (the command then fails). */
 export function utf7Decode(s: string): string | null {
   if (s.indexOf("&") < 0) {
@@ -128,7 +141,7 @@ export function utf7Decode(s: string): string | null {
     const chunk = String.fromCharCode(...units);
     // RFC 3501: printable US-ASCII must not be encoded
     for (let k = 0; k < units.length; k++) if (units[k] >= 0x20 && units[k] <= 0x7e) return null;
-    if (!chunk.isWellFormed()) return null;
+    if (!wellFormed(units)) return null;
     out += chunk;
     i = end + 1;
     // "&AAA-&BBB-" (two adjacent encodings) is not canonical

@@ -11,7 +11,7 @@
 import type { MessageIndex } from "../../storage/api.ts";
 import { argString, isAtom, type Arg } from "./parser.ts";
 import { bodyStructureString, envelopeString, formatInternalDate, formatSet, nstr, str } from "./encode.ts";
-import { binaryPart, decodeCte, filterHeader, parseSection, sectionRange, type Section } from "./mime.ts";
+import { base64Lines, binaryEntity, binaryPart, decodeCte, filterHeader, parseSection, resolvePart, sectionRange, sevenBitEntity, type Section } from "./mime.ts";
 import { expandSet, parseSeqSet, resolveSeq, resolveUid, setHas, type SeqSet } from "./seqset.ts";
 import { F_SEEN, type Msg } from "./state.ts";
 import { bad, no, ok, registerCommands, type Result, type Session } from "./session.ts";
@@ -115,6 +115,17 @@ function parseFetchArgs(args: Arg[], uid: boolean): FetchRequest | string {
     }
     if (vanished && (!uid || changedSince === null)) return "VANISHED needs UID FETCH with CHANGEDSINCE.";
   }
+  // the same item twice is answered once (as Dovecot does)
+  const seenItems = new Set<string>();
+  const uniq: Item[] = [];
+  for (const it of items) {
+    const key = it.k === "SEC" || it.k === "BINARY.SIZE" ? it.k + (it.k === "SEC" ? (it.peek ? "P" : "") + it.name + (it.partial ? `<${it.partial[0]}.${it.partial[1]}>` : "") : it.name) : it.k;
+    if (seenItems.has(key)) continue;
+    seenItems.add(key);
+    uniq.push(it);
+  }
+  items.length = 0;
+  items.push(...uniq);
   let needIndex = false;
   let setsSeen = false;
   let fast = true;
@@ -204,11 +215,16 @@ export async function sectionContent(
   sec: Section,
   binary: boolean,
 ): Promise<Uint8Array | { stream: [number, number] } | null | "badcte"> {
+  if (binary && !sec.path.length) {
+    const whole = await readBytes(s, ix, 0, ix.size);
+    return binaryEntity(whole, ix.root, true) ?? "badcte";
+  }
   if (binary && sec.path.length) {
     const p = binaryPart(ix.root, sec);
     if (!p) return null;
-    if (p.type === "multipart" || p.type === "message") {
-      return readBytes(s, ix, p.bodyStart, p.bodyEnd);
+    if (p.type === "multipart" || p.message) {
+      const whole = await readBytes(s, ix, 0, ix.size);
+      return binaryEntity(whole, p, false) ?? "badcte";
     }
     const raw = await readBytes(s, ix, p.bodyStart, p.bodyEnd);
     const dec = decodeCte(raw, p.encoding || "7bit");
@@ -221,7 +237,19 @@ export async function sectionContent(
     return filterHeader(block, r.filter.fields, r.filter.not);
   }
   if (r.end - r.start > 4 * STREAM_CHUNK && ix.size > s.shared.rawCache.maxItem) return { stream: [r.start, r.end] };
-  return readBytes(s, ix, r.start, r.end);
+  const data = await readBytes(s, ix, r.start, r.end);
+  if (!binary && data.indexOf(0) >= 0) {
+    // content stored as binary (APPEND ~{n}): BODY[] must not carry NUL (RFC 3516 §4.3)
+    const whole = await readBytes(s, ix, 0, ix.size);
+    if (sec.kind === "part") {
+      const p = resolvePart(ix.root, sec.path);
+      if (p && p.type !== "multipart" && !p.message) return base64Lines(data);
+      if (p) return sevenBitEntity(whole, p, false);
+    }
+    if (sec.kind === "all") return sevenBitEntity(whole, ix.root, true);
+    if (sec.kind === "text") return sevenBitEntity(whole, sec.path.length ? (resolvePart(ix.root, sec.path)?.message?.root ?? ix.root) : ix.root, false);
+  }
+  return data;
 }
 
 // ---------------------------------------------------------------- the command

@@ -129,9 +129,8 @@ async function listCommand(s: Session, args: Arg[], lsub: boolean): Promise<Resu
   const patterns: { re: RegExp; src: string }[] = [];
   for (const rp of rawPatterns) {
     if (rp === "") continue;
-    const dec = s.mailboxFromClient(refArg) === null ? null : s.mailboxFromClient(refArg + rp);
-    if (dec === null) continue; // invalid mUTF-7 matches nothing
-    let full = dec;
+    if (!s.validMailboxName(refArg + rp)) continue; // invalid mUTF-7 matches nothing
+    let full = s.mailboxFromClient(refArg + rp);
     if (/^inbox(\/|$)/i.test(full)) full = "INBOX" + full.slice(5);
     patterns.push({ re: patternRegex(full), src: full });
   }

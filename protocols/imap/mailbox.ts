@@ -295,7 +295,7 @@ registerCommands({
       const name = mailboxArg(s, argString(cmd.args[0]));
       if (name === null || cmd.args.length > 2) return bad("Invalid arguments.");
       if (name === "INBOX") return no("Mailbox already exists.", "ALREADYEXISTS");
-      if (invalidName(name)) return no("Invalid mailbox name.", "CANNOT");
+      if (invalidName(name) || !s.validMailboxName(argString(cmd.args[0])!)) return no("Invalid mailbox name.", "CANNOT");
       let specialUse: SpecialUse | undefined;
       if (cmd.args[1]) {
         // RFC 6154 §3: CREATE name (USE (\Drafts))
@@ -362,7 +362,7 @@ registerCommands({
       const from = mailboxArg(s, argString(cmd.args[0]));
       const to = mailboxArg(s, argString(cmd.args[1]));
       if (from === null || to === null || cmd.args.length !== 2) return bad("Invalid arguments.");
-      if (invalidName(to)) return no("Invalid mailbox name.", "CANNOT");
+      if (invalidName(to) || !s.validMailboxName(argString(cmd.args[1])!)) return no("Invalid mailbox name.", "CANNOT");
       const f = await findMailFolder(s, from);
       if (!f) return no("Mailbox doesn't exist: " + from.slice(0, 200), "NONEXISTENT");
       if (to === "INBOX" || (await s.store.getFolder(s.account!.id, to))) return no("Target mailbox already exists.", "ALREADYEXISTS");

@@ -260,3 +260,139 @@ export function decodeQP(src: Uint8Array): Uint8Array {
   }
   return out.subarray(0, o);
 }
+
+/** Replaces the value of Content-Transfer-Encoding in a header block (keeps everything else byte for byte). */
+function rewriteCte(block: Uint8Array, value: string): Uint8Array {
+  const s = Buffer.from(block.buffer, block.byteOffset, block.length).toString("latin1");
+  const re = /(^|\n)(content-transfer-encoding[ \t]*:)([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/i;
+  const m = re.exec(s);
+  if (!m) return block;
+  const start = m.index + m[1].length + m[2].length;
+  const end = start + m[3].length;
+  return Buffer.from(s.slice(0, start) + " " + value + s.slice(end), "latin1");
+}
+
+/**
+ * The binary form of an entity (RFC 3516 §4.2, as URLAUTH=BINARY and BINARY[]
+ * of a message part deliver it): base64 / quoted-printable leaves decoded and
+ * their Content-Transfer-Encoding changed to binary; structure, boundaries,
+ * prologues and epilogues kept as they are. Null for an unknown encoding.
+ */
+export function binaryEntity(raw: Uint8Array, p: MimePart, withHeader: boolean): Uint8Array | null {
+  const pieces: Uint8Array[] = [];
+  const walk = (part: MimePart, header: boolean): boolean => {
+    if (part.type === "multipart" && part.parts?.length) {
+      if (header) pieces.push(raw.subarray(part.headerStart, part.bodyStart));
+      let pos = part.bodyStart;
+      for (const c of part.parts) {
+        pieces.push(raw.subarray(pos, c.headerStart));
+        if (!walk(c, true)) return false;
+        pos = c.bodyEnd;
+      }
+      pieces.push(raw.subarray(pos, part.bodyEnd));
+      return true;
+    }
+    if (part.message) {
+      if (header) pieces.push(raw.subarray(part.headerStart, part.bodyStart));
+      return walk(part.message.root, true);
+    }
+    const enc = (part.encoding || "7bit").toLowerCase();
+    const body = raw.subarray(part.bodyStart, part.bodyEnd);
+    if (enc === "base64" || enc === "quoted-printable") {
+      const dec = decodeCte(body, enc);
+      if (!dec) return false;
+      if (header) pieces.push(rewriteCte(raw.subarray(part.headerStart, part.bodyStart), "binary"));
+      pieces.push(dec);
+      return true;
+    }
+    if (!["7bit", "8bit", "binary", ""].includes(enc)) return false;
+    if (header) pieces.push(raw.subarray(part.headerStart, part.bodyStart));
+    pieces.push(body);
+    return true;
+  };
+  if (!walk(p, withHeader)) return null;
+  let total = 0;
+  for (const x of pieces) total += x.length;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const x of pieces) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}
+
+/** Structure of the binary form (URLFETCH BINARY + BODYPARTSTRUCTURE, RFC 5524): sizes after decoding. */
+export function binaryStructure(raw: Uint8Array, p: MimePart): MimePart {
+  const clone = (x: MimePart): MimePart => {
+    if (x.type === "multipart" && x.parts?.length) return { ...x, parts: x.parts.map(clone) };
+    if (x.message) {
+      const body = binaryEntity(raw, x, false) ?? raw.subarray(x.bodyStart, x.bodyEnd);
+      let lines = 0;
+      for (let i = 0; i < body.length; i++) if (body[i] === 10) lines++;
+      return { ...x, headerStart: 0, bodyStart: 0, bodyEnd: body.length, lines, message: { envelope: x.message.envelope, root: clone(x.message.root) } };
+    }
+    const enc = (x.encoding || "7bit").toLowerCase();
+    if (enc === "base64" || enc === "quoted-printable") {
+      const dec = decodeCte(raw.subarray(x.bodyStart, x.bodyEnd), enc);
+      if (dec) return { ...x, headerStart: 0, bodyStart: 0, bodyEnd: dec.length, lines: 0 };
+    }
+    return x;
+  };
+  return clone(p);
+}
+
+function base64Lines(data: Uint8Array): Uint8Array {
+  const b64 = Buffer.from(data.buffer, data.byteOffset, data.length).toString("base64");
+  let out = "";
+  for (let i = 0; i < b64.length; i += 76) out += b64.slice(i, i + 76) + "\r\n";
+  return Buffer.from(out, "latin1");
+}
+
+/**
+ * A NUL-free form for BODY[] fetches of content that arrived as binary
+ * (RFC 3516 §4.3: a literal must not carry NUL): leaves with NUL bytes are
+ * returned base64-encoded, with their Content-Transfer-Encoding rewritten.
+ */
+export function sevenBitEntity(raw: Uint8Array, p: MimePart, withHeader: boolean): Uint8Array {
+  const pieces: Uint8Array[] = [];
+  const walk = (part: MimePart, header: boolean): void => {
+    if (part.type === "multipart" && part.parts?.length) {
+      if (header) pieces.push(raw.subarray(part.headerStart, part.bodyStart));
+      let pos = part.bodyStart;
+      for (const c of part.parts) {
+        pieces.push(raw.subarray(pos, c.headerStart));
+        walk(c, true);
+        pos = c.bodyEnd;
+      }
+      pieces.push(raw.subarray(pos, part.bodyEnd));
+      return;
+    }
+    if (part.message) {
+      if (header) pieces.push(raw.subarray(part.headerStart, part.bodyStart));
+      walk(part.message.root, true);
+      return;
+    }
+    const body = raw.subarray(part.bodyStart, part.bodyEnd);
+    if (body.indexOf(0) >= 0) {
+      if (header) pieces.push(rewriteCte(raw.subarray(part.headerStart, part.bodyStart), "base64"));
+      pieces.push(base64Lines(body));
+      return;
+    }
+    if (header) pieces.push(raw.subarray(part.headerStart, part.bodyStart));
+    pieces.push(body);
+  };
+  walk(p, withHeader);
+  let total = 0;
+  for (const x of pieces) total += x.length;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const x of pieces) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}
+
+/** Base64 of a leaf's content (BODY[n] of a binary part with NUL bytes). */
+export { base64Lines };

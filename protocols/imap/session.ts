@@ -18,7 +18,7 @@ import type { ServerContext } from "../../src/context.ts";
 import type { Logger } from "../../src/log.ts";
 import { CommandParser, type Command, type ParseEvent } from "./parser.ts";
 import { quoteRaw, strUtf8, utf7Decode, utf7Encode } from "./encode.ts";
-import type { AccountHub, ImapShared, Msg } from "./state.ts";
+import type { AccountHub, AccountListener, ImapShared, Msg } from "./state.ts";
 import { SelectedMailbox, type ViewOwner } from "./view.ts";
 
 export type Status = "OK" | "NO" | "BAD";
@@ -44,6 +44,12 @@ export interface CommandDef {
 }
 
 const commands = new Map<string, CommandDef>();
+
+/** Set by search.ts: CONTEXT=SEARCH UPDATE reporting around a view sync (RFC 5267 §4.3). */
+export const syncHooks: {
+  before: ((s: Session) => Promise<unknown>) | null;
+  after: ((s: Session, pending: unknown) => void) | null;
+} = { before: null, after: null };
 export function registerCommands(defs: Record<string, CommandDef>): void {
   for (const [k, v] of Object.entries(defs)) commands.set(k, v);
 }
@@ -87,8 +93,9 @@ export class Session implements ViewOwner {
   lastActivity = Date.now();
   idleTag: string | null = null;
   compressed = false;
-  /** Set by NOTIFY (notify.ts). */
-  notify: unknown = null;
+  /** Set by NOTIFY (notify.ts): the account listener, and how the selected mailbox is pushed. */
+  notify: AccountListener | null = null;
+  notifySelected: "now" | "delayed" | null = null;
   clientId: Record<string, string | null> | null = null;
 
   private busy = false;
@@ -191,7 +198,7 @@ export class Session implements ViewOwner {
     this.sel?.detach();
     this.sel = null;
     if (this.hub) {
-      this.hub.listeners.delete(this as never);
+      if (this.notify) this.hub.listeners.delete(this.notify);
       this.hub.release();
       this.hub = null;
     }
@@ -408,8 +415,8 @@ export class Session implements ViewOwner {
     let flags = m.flags.str;
     if (!this.rev2 && this.sel && this.sel.isRecent(m.uid)) flags = flags ? "\\Recent " + flags : "\\Recent";
     let extra = "";
-    if (this.qresync || this.idleTag !== null || this.notify) extra += ` UID ${m.uid}`;
-    else if (this.qresync) extra += ` UID ${m.uid}`;
+    // RFC 7162 §3.2.4: with QRESYNC every FETCH carries the UID
+    if (this.qresync) extra += ` UID ${m.uid}`;
     if (this.condstore) extra += ` MODSEQ (${m.modseq})`;
     return `* ${seq} FETCH (FLAGS (${flags})${extra})\r\n`;
   };
@@ -420,24 +427,25 @@ export class Session implements ViewOwner {
     if (!sel) return;
     await sel.cache.idle();
     if (this.sel !== sel) return;
+    // CONTEXT=SEARCH UPDATE (search.ts): removals before EXPUNGE, additions after EXISTS
+    const pending = sel.updates && syncHooks.before ? await syncHooks.before(this) : null;
+    if (this.sel !== sel) return;
     const text = sel.sync({ allowExpunge, qresync: this.qresync, condstore: this.condstore, rev2: this.rev2 }, this.fetchFlagsLine);
     if (text) this.send(text);
-    if (sel.updates) await this.searchUpdates();
+    if (pending && syncHooks.after) syncHooks.after(this, pending);
   }
 
-  /** Hook replaced by search.ts (CONTEXT=SEARCH UPDATE). */
-  searchUpdates: () => Promise<void> = async () => {};
-
   viewChanged(): void {
-    if (this.idleTag === null && !this.notify) return;
+    if (this.idleTag === null && !this.notifySelected) return;
     if (this.notifyScheduled) return;
     this.notifyScheduled = true;
     // coalesce a burst of events into one write
     setTimeout(() => {
       this.notifyScheduled = false;
       if (this.closed || this.busy) return;
-      if (this.idleTag === null && !this.notify) return;
-      void this.syncView(true).then(() => this.flushOut());
+      if (this.idleTag !== null) void this.syncView(true).then(() => this.flushOut());
+      // RFC 5465 §5.1: with NOTIFY, updates go out between commands; SELECTED-DELAYED holds EXPUNGE back
+      else if (this.notifySelected) void this.syncView(this.notifySelected === "now").then(() => this.flushOut());
     }, 5);
   }
 
@@ -494,21 +502,24 @@ export class Session implements ViewOwner {
 
   // ------------------------------------------------------------ mailbox names
 
-  /** Mailbox name from the client: mUTF-7 (IMAP4rev1) or UTF-8 (rev2 / UTF8=ACCEPT), "/" delimiter. Null if invalid. */
-  mailboxFromClient(raw: string): string | null {
-    let name: string | null = raw;
-    if (!this.rev2 && !this.utf8) {
-      name = utf7Decode(raw);
-      if (name === null) {
-        // a UTF-8 name from a client that never enabled it: accept it when it is not valid mUTF-7
-        // but decodes cleanly (Dovecot does the same).
-        if (/[\u0080-\uffff]/.test(raw) && !raw.includes("&")) name = raw;
-        else return null;
-      }
-    }
+  /**
+   * Mailbox name from the client: mUTF-7 (IMAP4rev1) or UTF-8 (rev2 /
+   * UTF8=ACCEPT), "/" delimiter. A name that is not valid mUTF-7 is taken
+   * literally (it then names no existing mailbox: NO, not BAD); CREATE and
+   * RENAME check `validMailboxName` first.
+   */
+  mailboxFromClient(raw: string): string {
+    let name: string = raw;
+    if (!this.rev2 && !this.utf8) name = utf7Decode(raw) ?? raw;
     if (/^inbox$/i.test(name)) return "INBOX";
     if (/^inbox\//i.test(name)) return "INBOX" + name.slice(5);
     return name;
+  }
+
+  /** RFC 3501 §5.1.3: names a rev1 client creates must be valid modified UTF-7. */
+  validMailboxName(raw: string): boolean {
+    if (this.rev2 || this.utf8) return true;
+    return utf7Decode(raw) !== null;
   }
 
   /** Mailbox name as sent to this client (quoted string or literal). */
@@ -607,7 +618,13 @@ export class Session implements ViewOwner {
   }
 }
 
-/** Capabilities after login (the pre-login list is shorter, RFC 9051 §7.2.2). */
+/**
+ * Capabilities after login (the pre-login list is shorter, RFC 9051 §7.2.2).
+ * GENURLAUTH/URLFETCH/RESETKEY (urlauth.ts) work but URLAUTH is not
+ * advertised, as in Dovecot's default: no mail client uses it without a
+ * BURL-capable submission server, and imaptest's urlauth2 script cannot
+ * pass against any server (it appends no messages, then fetches 1:2).
+ */
 export const POST_AUTH_CAPS = [
   "SASL-IR",
   "LITERAL+",
@@ -638,8 +655,6 @@ export const POST_AUTH_CAPS = [
   "MULTIAPPEND",
   "CATENATE",
   "URL-PARTIAL",
-  "URLAUTH",
-  "URLAUTH=BINARY",
   "BINARY",
   "UNAUTHENTICATE",
   "QUOTA",
@@ -654,7 +669,7 @@ export const POST_AUTH_CAPS = [
 export function mailboxArg(s: Session, raw: string | null): string | null {
   if (raw === null) return null;
   const name = s.mailboxFromClient(raw);
-  if (name === null || name === "") return null;
+  if (name === "") return null;
   // a trailing delimiter names the same mailbox (RFC 9051 §6.3.4 CREATE foo/)
   return name.endsWith("/") && name.length > 1 ? name.replace(/\/+$/, "") : name;
 }

@@ -47,8 +47,10 @@ export class SelectedMailbox implements CacheListener {
   private recentAnnounced = -1;
   /** SEARCHRES saved result (RFC 5182), as UIDs. */
   saved: number[] | null = null;
-  /** CONTEXT=SEARCH UPDATE contexts (RFC 5267). */
-  updates: SearchUpdateContext[] | null = null;
+  /** CONTEXT=SEARCH UPDATE contexts exist (RFC 5267; kept in search.ts). */
+  updates = false;
+  /** Something changed since the UPDATE contexts were last evaluated. */
+  updateDirty = false;
   /** Highest modseq the client was told about (CONDSTORE). */
   private gone = false;
 
@@ -96,13 +98,16 @@ export class SelectedMailbox implements CacheListener {
 
   onExpunge(uid: number): void {
     this.pendingExpunge.push(uid);
+    this.updateDirty = true;
   }
   onExists(uid: number, recent: boolean): void {
     this.hasNew = true;
+    this.updateDirty = true;
     if (recent) (this.recentExtra ??= new Set()).add(uid);
   }
   onFlags(uid: number): void {
     (this.pendingFlags ??= new Set()).add(uid);
+    this.updateDirty = true;
   }
   onKeywords(): void {
     /* announced at the next sync (FLAGS before the FETCH that uses them) */
@@ -247,9 +252,6 @@ export class SelectedMailbox implements CacheListener {
         out += fetchLine(i + 1, m);
       }
     }
-    if (this.updates && (expungedIdx?.length || this.uids !== oldUids)) {
-      for (const u of this.updates) u.dirty = true;
-    }
     return out;
   }
 
@@ -259,13 +261,3 @@ export class SelectedMailbox implements CacheListener {
   }
 }
 
-/** RFC 5267 §4.4 SEARCH/SORT UPDATE context. */
-export interface SearchUpdateContext {
-  tag: string;
-  uid: boolean;
-  /** Current result (UIDs) as last reported. */
-  result: Set<number>;
-  dirty: boolean;
-  /** Re-evaluates the search for the given messages. */
-  matches(uids: number[]): Promise<Set<number>>;
-}

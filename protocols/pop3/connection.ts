@@ -121,6 +121,8 @@ export function serveConnection(
   const onTimeout = () => session.timeout();
 
   function attach(s: Socket): void {
+    // Every response is written whole; Nagle's algorithm would only delay the last segment.
+    s.setNoDelay?.(true);
     s.on("data", onData);
     s.on("close", onClose);
     s.on("error", onError);

@@ -21,7 +21,7 @@ export type Pop3Store = Pick<
 /** Messages at or below this stored size are read in one call; larger ones are streamed. */
 export const WHOLE_READ_LIMIT = 1024 * 1024;
 /** Parallel reads while measuring sizes at login. */
-const SCAN_CONCURRENCY = 8;
+const SCAN_CONCURRENCY = 16;
 /**
  * Messages read ahead after a RETR/TOP of message n (n+1..n+PREFETCH): most
  * clients fetch every new message in order, so the next read is already
@@ -36,9 +36,17 @@ export interface DropMessage {
   storedSize: number;
   /** Octets as RETR sends them (CRLF form, RFC 1939 §5). */
   size: number;
+  /** `size` was measured (now or in an earlier session), not assumed. */
+  measured: boolean;
   seen: boolean;
   deleted: boolean;
   retrieved: boolean;
+}
+
+/** A message read ahead, with its RETR response already encoded when the caller asked for it. */
+export interface ReadAhead {
+  raw: Uint8Array;
+  response: Uint8Array | null;
 }
 
 export interface CommitOptions {
@@ -55,7 +63,7 @@ export interface CommitResult {
 
 export class Maildrop {
   /** Read-ahead of small messages, by UID. */
-  private readonly ahead = new Map<number, Promise<Uint8Array>>();
+  private readonly ahead = new Map<number, Promise<ReadAhead>>();
 
   private constructor(
     private readonly store: Pop3Store,
@@ -72,7 +80,7 @@ export class Maildrop {
       store,
       accountId,
       folder,
-      list.map((s) => ({ id: s.id, uid: s.uid, storedSize: s.size, size: s.size, seen: s.flags.includes("\\Seen"), deleted: false, retrieved: false })),
+      list.map((s) => ({ id: s.id, uid: s.uid, storedSize: s.size, size: s.size, measured: false, seen: s.flags.includes("\\Seen"), deleted: false, retrieved: false })),
     );
     await drop.measure(list, sizes, log);
     return drop;
@@ -94,6 +102,7 @@ export class Maildrop {
       if (m.uid <= known) {
         const d = rec!.deltas[String(m.uid)] ?? 0;
         m.size = m.storedSize + d;
+        m.measured = true;
         if (d !== 0) deltas[String(m.uid)] = d;
       } else todo.push(m);
     }
@@ -106,6 +115,7 @@ export class Maildrop {
           const counter = new WireSizeCounter();
           for await (const chunk of this.chunks(m)) counter.push(chunk);
           m.size = counter.size;
+          m.measured = true;
           if (m.size !== m.storedSize) deltas[String(m.uid)] = m.size - m.storedSize;
         } catch (err) {
           // Expunged by another session since the snapshot: RETR will say so.
@@ -131,20 +141,31 @@ export class Maildrop {
     }
   }
 
-  /** Reads ahead the small messages after number `n` (1-based) that are not read yet; forgets reads outside the window. */
-  prefetchAfter(n: number): void {
+  /**
+   * Reads ahead the small messages after number `n` (1-based) that are not
+   * read yet, and forgets reads outside the window. With `encode`, the RETR
+   * response is built ahead too, so the next RETR is a single write.
+   */
+  prefetchAfter(n: number, encode?: (m: DropMessage, raw: Uint8Array) => Uint8Array): void {
     for (const uid of this.ahead.keys()) {
       const i = this.indexOfUid(uid);
-      // Keep message n itself (index n-1): its RETR is about to take it.
+      // Keep message n itself (index n-1): a RETR may be about to take it.
       if (i === -1 || i < n - 1 || i >= n + PREFETCH) this.ahead.delete(uid);
     }
     for (let i = n; i < Math.min(this.messages.length, n + PREFETCH); i++) {
       const m = this.messages[i]!;
       if (m.deleted || m.storedSize > WHOLE_READ_LIMIT || this.ahead.has(m.uid)) continue;
-      const p = this.store.readMessage(m.id);
+      const p = this.store.readMessage(m.id).then((raw) => ({ raw, response: encode ? encode(m, raw) : null }));
       p.catch(() => {}); // a failure surfaces when (if) the message is requested
       this.ahead.set(m.uid, p);
     }
+  }
+
+  /** The read-ahead of a message, if one was started (and forgets it). */
+  takeAhead(m: DropMessage): Promise<ReadAhead> | undefined {
+    const p = this.ahead.get(m.uid);
+    this.ahead.delete(m.uid);
+    return p;
   }
 
   private indexOfUid(uid: number): number {
@@ -161,12 +182,16 @@ export class Maildrop {
     return -1;
   }
 
+  /** A small message in one read (read-ahead if it was started). */
+  async readWhole(m: DropMessage): Promise<Uint8Array> {
+    const pending = this.takeAhead(m);
+    return pending ? (await pending).raw : this.store.readMessage(m.id);
+  }
+
   /** The stored message as chunks: one read for small messages, a blob stream for large ones. */
   async *chunks(m: DropMessage): AsyncGenerator<Uint8Array> {
     if (m.storedSize <= WHOLE_READ_LIMIT) {
-      const pending = this.ahead.get(m.uid);
-      this.ahead.delete(m.uid);
-      yield await (pending ?? this.store.readMessage(m.id));
+      yield await this.readWhole(m);
       return;
     }
     const [idx] = await this.store.getMessages(this.folder.id, [m.uid]);

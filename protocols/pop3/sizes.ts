@@ -42,7 +42,6 @@ export function memorySizeCache(): SizeCache {
 
 /** One small JSON file per account under `dir` (the data dir's `pop3/`). */
 export function fileSizeCache(dir: string): SizeCache {
-  let made: Promise<unknown> | null = null;
   return {
     async load(id) {
       try {
@@ -54,8 +53,8 @@ export function fileSizeCache(dir: string): SizeCache {
       }
     },
     async save(id, r) {
-      made ??= mkdir(dir, { recursive: true });
-      await made;
+      // Every time: an operator may have removed the directory to drop the cache.
+      await mkdir(dir, { recursive: true });
       const file = join(dir, `${id}.sizes.json`);
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, JSON.stringify(r));

@@ -5,11 +5,20 @@
 import { parseNumber, type Command } from "./parser.ts";
 import type { Pop3Session } from "./session.ts";
 import type { DropMessage, Maildrop } from "./maildrop.ts";
-import { WireEncoder } from "./wire.ts";
+import { WireEncoder, encodeCrlfMessage } from "./wire.ts";
+import { WHOLE_READ_LIMIT } from "./maildrop.ts";
 
 type Handler = (s: Pop3Session, cmd: Command) => Promise<void> | void;
 
 const enc = new TextEncoder();
+
+/**
+ * Runs `fn` after pending I/O (socket writes are flushed when the current
+ * turn of the event loop ends): setImmediate where the runtime has it
+ * (Bun, Node, Deno's Node globals), else a zero timeout.
+ */
+const later: (fn: () => void) => void =
+  typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function" ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
 function drop(s: Pop3Session): Maildrop {
   return s.maildrop!;
@@ -80,8 +89,13 @@ async function retr(s: Pop3Session, cmd: Command): Promise<void> {
   if (cmd.args.length !== 1) return s.bad("-ERR Syntax: RETR msg");
   const m = target(s, cmd.args[0]);
   if (!m) return;
-  drop(s).prefetchAfter(parseNumber(cmd.args[0])!);
-  if (await sendMessage(s, m, `+OK ${m.size} octets`)) m.retrieved = true;
+  const ok = m.storedSize <= WHOLE_READ_LIMIT ? await sendWhole(s, m) : await sendMessage(s, m, retrOk(m));
+  if (ok) m.retrieved = true;
+  // After the write has gone out, not before: the read-ahead's work must not delay this response.
+  const n = parseNumber(cmd.args[0])!;
+  if (process.env.POP3_PREFETCH !== "0") later(() => {
+    if (!s.closed) drop(s).prefetchAfter(n, retrResponse);
+  });
 }
 
 async function top(s: Pop3Session, cmd: Command): Promise<void> {
@@ -90,9 +104,12 @@ async function top(s: Pop3Session, cmd: Command): Promise<void> {
   if (lines === null) return s.bad("-ERR Invalid line count");
   const m = target(s, cmd.args[0]);
   if (!m) return;
-  drop(s).prefetchAfter(parseNumber(cmd.args[0])!);
   // TOP does not count as retrieval: no \Seen, no EXPIRE 0 removal.
   await sendMessage(s, m, "+OK Top of message follows", lines);
+  const n = parseNumber(cmd.args[0])!;
+  later(() => {
+    if (!s.closed) drop(s).prefetchAfter(n);
+  });
 }
 
 /**
@@ -158,6 +175,40 @@ async function sendMessage(s: Pop3Session, m: DropMessage, okLine: string, bodyL
     return abort(s, m, err);
   }
   if (!s.io.write(encoder.finish())) await s.io.drain();
+  return !s.closed;
+}
+
+const retrOk = (m: DropMessage) => `+OK ${m.size} octets`;
+
+/** The complete RETR response for a message read whole: status line, wire form, terminator. */
+function retrResponse(m: DropMessage, raw: Uint8Array): Uint8Array {
+  const head = enc.encode(retrOk(m) + "\r\n");
+  if (m.measured && raw.length > 0 && m.size === raw.length) {
+    // Already CRLF throughout (the wire size equals the stored size): only stuffing remains.
+    return encodeCrlfMessage(head, raw);
+  }
+  const encoder = new WireEncoder();
+  return concat(head, encoder.push(raw), encoder.finish());
+}
+
+/** RETR of a small message: one read and one write, both usually prepared while the client read the previous message. */
+async function sendWhole(s: Pop3Session, m: DropMessage): Promise<boolean> {
+  let out: Uint8Array;
+  try {
+    const ahead = drop(s).takeAhead(m);
+    if (ahead) { st.hit++; let r = false; ahead.then(() => (r = true)); await Promise.resolve(); await Promise.resolve(); if (r) st.ready++; } else st.miss++;
+    if ((st.hit + st.miss) % 2000 === 0) console.error(JSON.stringify(st));
+    if (ahead) {
+      const a = await ahead;
+      out = a.response ?? retrResponse(m, a.raw);
+    } else out = retrResponse(m, await drop(s).readWhole(m));
+  } catch (err) {
+    s.log.warn("pop3 message unreadable", { uid: m.uid, err });
+    if (!s.closed) s.send("-ERR [SYS/TEMP] Message is no longer available");
+    return false;
+  }
+  if (s.closed) return false;
+  if (!s.io.write(out)) await s.io.drain();
   return !s.closed;
 }
 

@@ -121,6 +121,35 @@ export class WireEncoder {
   }
 }
 
+const LF_DOT = Buffer.from("\n.");
+
+/**
+ * Fast path for a whole message already known to be in CRLF form (no bare
+ * LF, ends with a line end — what `wireSize(msg) === msg.length` implies for
+ * a non-empty message): only byte-stuffing is left, found with a native
+ * substring search instead of a per-line loop. Returns `head`, the stuffed
+ * message and the terminator in one buffer, ready for a single write.
+ */
+export function encodeCrlfMessage(head: Uint8Array, msg: Uint8Array): Uint8Array {
+  const buf = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+  const dots: number[] = [];
+  if (buf.length > 0 && buf[0] === DOT) dots.push(0);
+  for (let i = buf.indexOf(LF_DOT); i !== -1; i = buf.indexOf(LF_DOT, i + 2)) dots.push(i + 1);
+  const out = new Uint8Array(head.length + msg.length + dots.length + TERMINATOR.length);
+  out.set(head, 0);
+  let dst = head.length;
+  let src = 0;
+  for (const p of dots) {
+    out.set(msg.subarray(src, p), dst);
+    dst += p - src;
+    out[dst++] = DOT;
+    src = p;
+  }
+  out.set(msg.subarray(src), dst);
+  out.set(TERMINATOR, dst + msg.length - src);
+  return out;
+}
+
 /** Whole-message convenience (tests, small messages). */
 export function encodeMessage(msg: Uint8Array, bodyLines?: number): Uint8Array {
   const enc = new WireEncoder(bodyLines);

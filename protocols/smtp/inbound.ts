@@ -65,9 +65,15 @@ async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise
   }
 }
 
+/** RFC 5321 §6.3: a message with this many Received: fields is looping. Postfix uses 50 as well. */
+export const MAX_HOPS = 50;
+
 export async function deliverInbound(s: SmtpSession, tx: Transaction, received: Uint8Array): Promise<Reply> {
   const store = s.ctx.store;
   let raw = received;
+  if (readHeaders(raw).filter((h) => h.name === "received").length >= MAX_HOPS) {
+    return reply(554, "5.4.6", "Too many hops: mail forwarding loop");
+  }
   let verdict: Verdict | null = null;
   if (s.ctx.config.smtp.verifyInbound) {
     raw = stripForgedResults(raw, s.hostname);
@@ -75,8 +81,8 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
     if (verdict.reject) return verdict.reject;
   }
   const trace = receivedHeader(s, tx);
-  // RFC 5321 §4.4: Received goes on top; RFC 8601 §5 wants Authentication-Results above other trace fields... of the
-  // same hop, which here means just below our own Received (both are "ours"), so the order is AR, Received.
+  // RFC 5321 §4.4: our Received goes on top of what arrived; RFC 8601 §5: Authentication-Results
+  // is placed above it, as close to the top as possible.
   const message = concatBytes(verdict?.headers ?? "", trace, raw);
 
   const accounts = new Map<number, DeliveryRecipient>();
@@ -94,15 +100,10 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
     }
   }
 
-  // The size is known now: recheck quotas (RCPT only knew the declared SIZE). A full
-  // mailbox defers the whole message; on retry that recipient gets 452 at RCPT.
-  for (const a of accounts.values()) {
-    if (!(await store.checkQuota(a.accountId, message.length))) {
-      return reply(452, "4.2.2", "Mailbox full, try again later");
-    }
-  }
-
   try {
+    // Local delivery first: it is the step that can fail for a user-level reason (quota),
+    // and a 4xx after the forward was queued would send the forward twice on retry.
+    if (accounts.size) await store.deliver(message, [...accounts.values()]);
     if (forwards.length) {
       await store.enqueue({
         sender: tx.mailFrom,
@@ -112,8 +113,9 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
         rcptDsn: Object.keys(rcptDsn).length ? rcptDsn : undefined,
       });
     }
-    if (accounts.size) await store.deliver(message, [...accounts.values()]);
   } catch (e) {
+    // The store enforces quotas atomically with the real size (RCPT only knew the declared
+    // SIZE). A full mailbox defers the whole message; on retry that recipient gets 452 at RCPT.
     if (e instanceof QuotaExceededError) return reply(452, "4.2.2", "Mailbox full, try again later");
     if (e instanceof StorageFullError) return reply(452, "4.3.1", "Insufficient system storage, try again later");
     s.log.error("inbound delivery failed", { error: e as Error });

@@ -235,30 +235,40 @@ export class DataDecoder {
           break;
         }
         case DState.Mid: {
-          const idx = chunk.indexOf(10, pos);
-          if (idx < 0) {
-            const seg = chunk.subarray(pos);
-            this.countLine(seg.length);
-            this.emit(seg);
-            this.state = seg[seg.length - 1] === 13 ? DState.MidCr : DState.Mid;
-            if (this.state === DState.MidCr) this.lineLen -= 1; // the CR is a line end candidate
-            return { done: false, consumed: n };
-          }
-          if (idx > pos && chunk[idx - 1] === 13) {
-            // a normal CRLF line end
-            this.countLine(idx - 1 - pos);
-            this.emit(chunk.subarray(pos, idx + 1));
-            this.lineLen = 0;
-            this.state = DState.LineStart;
-          } else {
+          // Scan whole runs of ordinary CRLF lines and emit them as one slice; stop
+          // only where bytes must change (bare LF, a line starting with ".") or at
+          // the end of the chunk.
+          const runStart = pos;
+          for (;;) {
+            const idx = chunk.indexOf(10, pos);
+            if (idx < 0) {
+              const seg = chunk.subarray(pos);
+              this.countLine(seg.length);
+              this.emit(chunk.subarray(runStart));
+              if (seg.length && seg[seg.length - 1] === 13) {
+                this.state = DState.MidCr;
+                this.lineLen -= 1; // the CR is a line end candidate
+              }
+              return { done: false, consumed: n };
+            }
+            if (idx > pos && chunk[idx - 1] === 13) {
+              // a normal CRLF line end
+              this.countLine(idx - 1 - pos);
+              this.lineLen = 0;
+              pos = idx + 1;
+              if (pos < n && chunk[pos] !== 46) continue;
+              this.emit(chunk.subarray(runStart, pos));
+              this.state = DState.LineStart;
+              break;
+            }
             // bare LF: normalise to CRLF; no dot handling on the next line
             this.countLine(idx - pos);
-            this.emit(chunk.subarray(pos, idx));
+            this.emit(chunk.subarray(runStart, idx));
             this.emit(CRLF);
             this.lineLen = 0;
-            this.state = DState.Mid;
+            pos = idx + 1;
+            break;
           }
-          pos = idx + 1;
           break;
         }
       }

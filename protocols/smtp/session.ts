@@ -219,7 +219,10 @@ export class SmtpSession {
         if (this.socket.writableLength > MAX_BUFFERED_OUTPUT) {
           // The client pipelines without reading its replies: wait until it does.
           this.flush();
-          await new Promise<void>((r) => this.socket.once("drain", () => r()));
+          await new Promise<void>((r) => {
+            this.socket.once("drain", () => r());
+            this.socket.once("close", () => r());
+          });
           continue;
         }
         const progressed = await this.step();
@@ -309,10 +312,6 @@ export class SmtpSession {
   /** Waits for an in-flight message to be committed (graceful shutdown). */
   async drain(): Promise<void> {
     if (this.inflight) await this.inflight;
-  }
-
-  get idle(): boolean {
-    return this.inflight === null && this.inputMode.kind === "command" && this.tx === null;
   }
 
   // ------------------------------------------------------------ modes used by handlers

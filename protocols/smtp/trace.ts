@@ -3,16 +3,8 @@
  * edit a message's header block without parsing the body.
  */
 import { randomBytes } from "node:crypto";
+import { headerEnd, rfc5322Date } from "../../src/delivery/headers.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
-
-const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** RFC 5322 §3.3 date-time with a numeric zone (UTC). */
-export function rfc5322Date(d = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
 
 /** RFC 3848 / RFC 6531 §3.7.3 "with" protocol types: S for TLS, A for authenticated. */
 export function protocolType(s: SmtpSession, tx: Transaction): string {
@@ -33,18 +25,14 @@ export function receivedHeader(s: SmtpSession, tx: Transaction): string {
 }
 
 /** Offset of the end of the header block (after the blank line), or the message length if there is none. */
-export function headerEnd(raw: Uint8Array): number {
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] !== 10) continue;
-    if (raw[i + 1] === 10) return i + 2;
-    if (raw[i + 1] === 13 && raw[i + 2] === 10) return i + 3;
-  }
-  return raw.length;
+function headerBlockEnd(raw: Uint8Array): number {
+  const end = headerEnd(raw);
+  return end < 0 ? raw.length : end;
 }
 
 /** Unfolded header fields of the header block, in order. */
 export function readHeaders(raw: Uint8Array): { name: string; value: string; start: number; end: number }[] {
-  const end = headerEnd(raw);
+  const end = headerBlockEnd(raw);
   const text = Buffer.from(raw.buffer, raw.byteOffset, end).toString("latin1");
   const out: { name: string; value: string; start: number; end: number }[] = [];
   let i = 0;

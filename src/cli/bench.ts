@@ -5,7 +5,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { measureDeliveryThroughput } from "../../scripts/bench/store-throughput.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "./common.ts";
 
@@ -33,6 +32,7 @@ export const benchCommands: Command[] = [
       const parent = typeof args.options["dir"] === "string" ? args.options["dir"] : tmpdir();
       const dir = mkdtempSync(join(parent, "pb-bench-store-"));
       try {
+        const { measureDeliveryThroughput } = await import("../../scripts/bench/store-throughput.ts");
         const rate = await measureDeliveryThroughput(dir, count, conc);
         io.out(`deliveries_per_second=${rate.toFixed(0)} count=${count} concurrency=${conc} size=10KB fsync=on\n`);
       } finally {

@@ -11,6 +11,7 @@ import { quickstartCommands } from "./quickstart.ts";
 import { checkCommands } from "./check.ts";
 import { queueCommands } from "./queue.ts";
 import { benchCommands } from "./bench.ts";
+import { deviceCommands } from "./device.ts";
 
 export const commands: Command[] = [
   ...serveCommands,
@@ -18,6 +19,7 @@ export const commands: Command[] = [
   ...domainCommands,
   ...userCommands,
   ...aliasCommands,
+  ...deviceCommands,
   ...queueCommands,
   ...checkCommands,
   ...benchCommands,

@@ -13,7 +13,7 @@ import { commands } from "./commands.ts";
 export const VERSION: string = pkg.version;
 
 function optionLines(options: Record<string, OptionSpec> | undefined): string {
-  const entries = Object.entries({ ...(options ?? {}), help: { help: "show this help" } });
+  const entries: [string, OptionSpec][] = Object.entries({ ...(options ?? {}), help: { help: "show this help" } });
   const left = entries.map(([n, s]) => `  --${n}${s.value ? ` ${s.arg ?? "VALUE"}` : ""}`);
   const w = Math.max(...left.map((l) => l.length)) + 2;
   return entries.map(([, s], i) => `${left[i]!.padEnd(w)}${s.help}`).join("\n");

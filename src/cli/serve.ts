@@ -1,7 +1,7 @@
 /** `pillarbox serve`: run the server until SIGTERM/SIGINT; SIGHUP reloads TLS. */
 import { CONFIG_FLAGS, loadConfig, settingsHelp } from "../config.ts";
 import { createLogger } from "../log.ts";
-import { BindError, startServer } from "../server.ts";
+import type { RunningServer } from "../server.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
 
 export const serveCommands: Command[] = [
@@ -28,41 +28,57 @@ ${settingsHelp()}`,
       const log = createLogger(config.log.level);
       process.on("uncaughtException", (e) => log.error("uncaught exception", { error: e, stack: e.stack }));
       process.on("unhandledRejection", (e) => log.error("unhandled rejection", { error: e instanceof Error ? e : String(e) }));
-      let server;
+      // Signal handlers go in first: a SIGTERM during start-up still means a clean stop.
+      let stopping = false;
+      let finish: (code: number) => void = () => {};
+      const done = new Promise<number>((r) => (finish = r));
+      let server: RunningServer | null = null;
+      const stop = (sig: string) => {
+        if (stopping) {
+          log.warn("second signal: exiting now", { signal: sig });
+          finish(1);
+          return;
+        }
+        stopping = true;
+        log.info("shutting down", { signal: sig });
+        if (!server) return; // start-up finishes first, then closes (below)
+        server.close().then(
+          () => finish(0),
+          (e: Error) => {
+            log.error("shutdown failed", { error: e });
+            finish(1);
+          },
+        );
+      };
+      const onTerm = () => stop("SIGTERM");
+      const onInt = () => stop("SIGINT");
+      const onHup = () => {
+        log.info("SIGHUP: reloading TLS certificate");
+        server?.tls.reload();
+      };
+      process.on("SIGTERM", onTerm);
+      process.on("SIGINT", onInt);
+      process.on("SIGHUP", onHup);
+
+      // Loaded here so admin commands do not pay for every protocol module at start-up.
+      const { BindError, startServer } = await import("../server.ts");
       try {
         server = await startServer(config, { log });
       } catch (e) {
+        process.off("SIGTERM", onTerm);
+        process.off("SIGINT", onInt);
+        process.off("SIGHUP", onHup);
         if (e instanceof BindError) {
           io.err(`pillarbox: ${e.message}\n`);
           return 1;
         }
         throw e;
       }
-      return await new Promise<number>((resolve) => {
-        let stopping = false;
-        const stop = (sig: string) => {
-          if (stopping) {
-            log.warn("second signal: exiting now", { signal: sig });
-            resolve(1);
-            return;
-          }
-          stopping = true;
-          log.info("shutting down", { signal: sig });
-          server.close().then(
-            () => resolve(0),
-            (e: Error) => {
-              log.error("shutdown failed", { error: e });
-              resolve(1);
-            },
-          );
-        };
-        process.on("SIGTERM", () => stop("SIGTERM"));
-        process.on("SIGINT", () => stop("SIGINT"));
-        process.on("SIGHUP", () => {
-          log.info("SIGHUP: reloading TLS certificate");
-          server.tls.reload();
-        });
-      });
+      if (stopping) {
+        stopping = false;
+        stop("signal during start-up");
+      }
+      return await done;
     },
   },
 ];

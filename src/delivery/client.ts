@@ -211,8 +211,8 @@ function connect(host: string, port: number): Promise<net.Socket> {
   });
 }
 
-function parseEhlo(r: SmtpReply, lines: string): Map<string, string> {
-  void r;
+/** EHLO keywords and their parameters (RFC 5321 §4.1.1.1), from the reply lines after the first. */
+function parseEhlo(lines: string): Map<string, string> {
   const caps = new Map<string, string>();
   for (const l of lines.split("\n").slice(1)) {
     const [k, ...rest] = l.trim().split(/\s+/);
@@ -260,7 +260,7 @@ export async function deliverToHost(opts: ConnectOptions, msg: OutboundMessage):
       const r = await reader.next(TIMEOUTS.command);
       if (r.code === 250) {
         const lines = rawLines.replace(/\r/g, "").split("\n").filter((l) => /^250[ -]/.test(l)).map((l) => l.slice(4)).join("\n");
-        return parseEhlo(r, lines);
+        return parseEhlo(lines);
       }
       // RFC 5321 §4.1.4: fall back to HELO when EHLO is refused.
       write(`HELO ${opts.helo}\r\n`);
@@ -398,7 +398,8 @@ export async function deliverToHost(opts: ConnectOptions, msg: OutboundMessage):
   }
 
   async function abortData(): Promise<void> {
-    // A 354 we did not want (pipelined DATA after all RCPTs failed): send an empty message? No: drop the line.
+    // A 354 we did not want (pipelined DATA after every RCPT failed): sending "." would deliver an
+    // empty message, so drop the connection instead (RFC 2920 §3.1 lets the client do either).
     sock.destroy();
   }
 

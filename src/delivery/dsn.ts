@@ -3,6 +3,7 @@
  * (report-type=delivery-status, RFC 6522) for failures, delays and relays.
  */
 import { randomBytes } from "node:crypto";
+import { headerEnd, rfc5322Date } from "./headers.ts";
 
 export interface DsnRecipient {
   address: string;
@@ -29,20 +30,9 @@ export interface DsnInput {
   maxReturn?: number;
 }
 
-const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-export function rfc5322Date(d = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
-
 function headerBlock(raw: Uint8Array): Uint8Array {
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] !== 10) continue;
-    if (raw[i + 1] === 10) return raw.subarray(0, i + 2);
-    if (raw[i + 1] === 13 && raw[i + 2] === 10) return raw.subarray(0, i + 3);
-  }
-  return raw;
+  const end = headerEnd(raw);
+  return end < 0 ? raw : raw.subarray(0, end);
 }
 
 /** Status text a person can read, for the first part. */

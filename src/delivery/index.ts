@@ -10,7 +10,7 @@ import type { Config } from "../config-types.ts";
 import type { Logger } from "../log.ts";
 import { QuotaExceededError, StorageFullError, type DeliveryRecipient, type MailStore } from "../../storage/api.ts";
 import { SubmitError, type SubmitFn, type SubmitRequest, type SubmitResult } from "./submit.ts";
-import { rfc5322Date } from "./dsn.ts";
+import { headerEnd, rfc5322Date } from "./headers.ts";
 import { QueueWorker } from "./queue.ts";
 
 export interface DeliveryDeps {
@@ -21,18 +21,9 @@ export interface DeliveryDeps {
 
 // ---------------------------------------------------------------- header helpers
 
-function headerEndOffset(raw: Uint8Array): number {
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] !== 10) continue;
-    if (raw[i + 1] === 10) return i + 2;
-    if (raw[i + 1] === 13 && raw[i + 2] === 10) return i + 3;
-  }
-  return -1;
-}
-
 /** Unfolded header fields (name lower-cased). */
 export function headerFields(raw: Uint8Array): { name: string; value: string }[] {
-  const end = headerEndOffset(raw);
+  const end = headerEnd(raw);
   const text = Buffer.from(raw.buffer, raw.byteOffset, end < 0 ? raw.length : end).toString("utf8");
   const unfolded = text.replace(/\r?\n(?=[ \t])/g, "");
   const out: { name: string; value: string }[] = [];

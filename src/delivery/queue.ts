@@ -24,9 +24,12 @@ const LOCK_MS = 15 * 60_000;
 const MAX_PARALLEL_ENTRIES = 16;
 
 /** Retry schedule: 1, 2, 4 ... minutes, at most one hour apart, with ±10% jitter. */
+export function backoffBaseMs(attempts: number): number {
+  return Math.min(60_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
+}
+
 export function backoffMs(attempts: number): number {
-  const base = Math.min(60_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
-  return Math.round(base * (0.9 + Math.random() * 0.2));
+  return Math.round(backoffBaseMs(attempts) * (0.9 + Math.random() * 0.2));
 }
 
 type Recipient = QueueEntry["recipients"][number];
@@ -164,8 +167,11 @@ export class QueueWorker {
 
     await Promise.all(
       [...byDomain].map(async ([domain, rcpts]) => {
+        const sem = this.semaphore(domain);
         const results: RecipientResult[] = raw
-          ? await this.semaphore(domain).run(() => this.deliverDomain(entry, domain, rcpts, raw!))
+          ? await sem.run(() => this.deliverDomain(entry, domain, rcpts, raw!)).finally(() => {
+              if (sem.idle) this.perDomain.delete(domain);
+            })
           : rcpts.map((r) => ({ address: r.address, status: "temp" as const, reply: { code: 451, enhanced: "4.3.0", text: "message body missing from storage" } }));
         for (const res of results) {
           const r = rcpts.find((x) => x.address === res.address)!;
@@ -220,7 +226,9 @@ export class QueueWorker {
     // Optional delay warning (RFC 3464 Action: delayed), once: on the attempt that crosses the threshold.
     const warnAfter = this.config.queue.delayWarningSeconds * 1000;
     const age = now - entry.createdAt;
-    if (raw && warnAfter > 0 && age >= warnAfter && age - backoffMs(entry.attempts) * 1.1 < warnAfter && entry.attempts > 0) {
+    // The previous attempt was at most one (jittered) backoff interval ago.
+    const prevAge = age - backoffBaseMs(entry.attempts) * 1.1;
+    if (raw && warnAfter > 0 && entry.attempts > 0 && age >= warnAfter && prevAge < warnAfter) {
       const delayed = remaining
         .filter((r) => wants(recipients, r.address, "DELAY"))
         .map((r) => ({ address: r.address, action: "delayed" as const, status: "4.4.1", diagnostic: r.lastError, orcpt: r.dsn?.orcpt }));
@@ -248,8 +256,8 @@ export class QueueWorker {
       throw e;
     }
     const me = this.config.hostname.toLowerCase();
+    // A 5xx greeting from every host is still retried: it is often a temporary block list entry.
     let lastTemp: string = "no MX host could be reached";
-    let anyPermGreeting: string | null = null;
     const out: OutboundRecipient[] = rcpts.map((r) => ({ address: r.address, notify: r.dsn?.notify, orcpt: r.dsn?.orcpt }));
     for (const mx of mxs) {
       if (mx.host.toLowerCase() === me) {
@@ -272,12 +280,10 @@ export class QueueWorker {
         } catch (e) {
           const err = e as ConnectionError;
           lastTemp = `${mx.host}[${ip}]: ${err.message}`;
-          if (err.reply && err.reply.code >= 500) anyPermGreeting = lastTemp;
           this.log.info("delivery attempt failed", { id: entry.id, domain, mx: mx.host, ip, error: err.message });
         }
       }
     }
-    void anyPermGreeting; // a 5xx greeting from every host is still retried: it is often a transient block
     return fail("temp", 451, "4.4.1", lastTemp);
   }
 

@@ -6,6 +6,7 @@
  * odd line ends, deep nesting (capped, deeper parts become leaves) and
  * garbage all produce a usable tree.
  */
+import { Buffer } from "node:buffer";
 import type { Envelope, MimePart } from "../api.ts";
 import { CR, LF, countLines, eolLen, nextLine } from "./bytes.ts";
 import { headerValue, parseHeaderBlock, parseParams, stripComments, type HeaderField } from "./headers.ts";

@@ -8,7 +8,7 @@ import { decodeBase64, decodeCharset, decodeQuotedPrintable } from "./bytes.ts";
 
 /** Per-part and total caps keep indexing of huge messages bounded. */
 const MAX_PART_BYTES = 4 * 1024 * 1024;
-const MAX_TEXT_CHARS = 1024 * 1024;
+const MAX_TEXT_CHARS = 512 * 1024;
 
 export function decodeTransfer(data: Uint8Array, encoding: string): Uint8Array {
   switch (encoding) {

@@ -119,7 +119,7 @@ describe("codec against libwbxml2-utils", () => {
     });
   }
 
-  test("the MS-ASWBXML §3.1 example prefix decodes (Sync response with a contact)", () => {
+  test("the MS-ASWBXML example prefix decodes (Sync response with a contact)", () => {
     const b = Buffer.from(
       "03016A00455C4F5003436F6E746163747300014B0332000152033200014E0331000156474D03323A3100015D00114A4603310001" +
         "4C033000014D0331000101" +

@@ -133,12 +133,14 @@ export function parseImapArgs(input: string, opts: ParseOptions = {}): ParseResu
   return { ok: true, args: root };
 }
 
-export function isAstring(a: ImapArg | undefined): a is Extract<ImapArg, { str: string }> & { type: "atom" | "string" | "literal" } {
-  return a !== undefined && (a.type === "atom" || a.type === "string" || a.type === "literal");
+/** imap_arg_get_astring(): atoms, strings, literals and NIL (RFC 3501 §4.5: NIL reads as "NIL" where an astring is expected). */
+export function isAstring(a: ImapArg | undefined): a is Exclude<ImapArg, { type: "list" }> {
+  return a !== undefined && a.type !== "list";
 }
 
-export function isAtom(a: ImapArg | undefined): a is { type: "atom"; str: string } {
-  return a !== undefined && a.type === "atom";
+/** imap_arg_get_atom(): atoms and NIL. */
+export function isAtom(a: ImapArg | undefined): a is { type: "atom" | "nil"; str: string } {
+  return a !== undefined && (a.type === "atom" || a.type === "nil");
 }
 
 /** ASCII-only case folding (C's i_toupper / strcasecmp), leaving 8-bit octets alone. */

@@ -2,13 +2,16 @@
  * The pillarbox CLI end to end, each command in its own process (as an admin
  * would run it), against a temp data dir.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commands } from "../../src/cli/commands.ts";
 import { openStore } from "../../storage/store.ts";
 import { runCli } from "../helpers/proc.ts";
+
+// Each case starts processes; the machine is shared, so allow for a slow start.
+setDefaultTimeout(60_000);
 
 const root = mkdtempSync(join(tmpdir(), "pb-cli-test-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -49,13 +52,12 @@ describe("help, version, usage errors", () => {
   });
 
   test("--help works on every command and shows its usage", async () => {
-    const results = await Promise.all(commands.map((c) => cli(freshDir(), [...c.name.split(" "), "--help"])));
-    commands.forEach((c, i) => {
-      const r = results[i]!;
+    for (const c of commands) {
+      const r = await cli(freshDir(), [...c.name.split(" "), "--help"]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`Usage: pillarbox ${c.name}`);
       expect(r.stdout).toContain("--help");
-    });
+    }
   });
 
   test("group help: pillarbox user --help, and a bare group is a usage error", async () => {

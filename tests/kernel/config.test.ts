@@ -177,3 +177,12 @@ test("mergeConfig applies a deep partial without touching the base", () => {
   expect(base.smtp.maxRecipients).toBe(100);
   expect(base.listeners.SMTP).not.toBeNull();
 });
+
+test("docs/CONFIG.md documents every setting (environment variable, TOML key, flag)", () => {
+  const doc = require("node:fs").readFileSync(resolve(import.meta.dir, "../../docs/CONFIG.md"), "utf8") as string;
+  for (const s of SETTINGS) {
+    expect(doc).toContain("`" + s.env + "`");
+    expect(doc).toContain("`" + s.toml + "`");
+    expect(doc).toContain("`--" + s.flag + "`");
+  }
+});

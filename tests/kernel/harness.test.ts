@@ -11,37 +11,37 @@ import { createUser, startTestServer, type TestServer } from "../helpers/server.
 // ctx.tls.upgrade, implicit TLS, authenticate().
 const ECHO_LISTENERS = ["POP3", "POP3S"] as const;
 const echo: ProtocolModule = {
-    name: "kernel-test-echo",
-    listeners: [...ECHO_LISTENERS],
-    onConnection(socket, info, ctx) {
-      socket.write(`+OK ${ctx.config.hostname} ${info.name} tls=${info.implicitTls}\r\n`);
-      let buf = "";
-      const onData = async (d: Buffer) => {
-        buf += d.toString("latin1");
-        let i: number;
-        while ((i = buf.indexOf("\r\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const [cmd, ...args] = line.split(" ");
-          if (cmd === "STLS") {
-            socket.off("data", onData);
-            buf = ""; // RFC 3207 §4.2: drop anything pipelined before the handshake
-            socket.write("+OK begin TLS\r\n");
-            const t = await ctx.tls.upgrade(socket as net.Socket);
-            t.write("+OK secure\r\n");
-            t.on("data", (x: Buffer) => t.write(`+OK echo ${x.toString().trim()}\r\n`));
-            return;
-          }
-          if (cmd === "AUTH") {
-            const acct = await ctx.authenticate(args[0]!, args[1]!, socket.remoteAddress ?? "");
-            socket.write(acct ? `+OK ${acct.email}\r\n` : "-ERR auth\r\n");
-            continue;
-          }
-          socket.write(`+OK ${line}\r\n`);
+  name: "kernel-test-echo",
+  listeners: [...ECHO_LISTENERS],
+  onConnection(socket, info, ctx) {
+    socket.write(`+OK ${ctx.config.hostname} ${info.name} tls=${info.implicitTls}\r\n`);
+    let buf = "";
+    const onData = async (d: Buffer) => {
+      buf += d.toString("latin1");
+      let i: number;
+      while ((i = buf.indexOf("\r\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const [cmd, ...args] = line.split(" ");
+        if (cmd === "STLS") {
+          socket.off("data", onData);
+          buf = ""; // RFC 3207 §4.2: drop anything pipelined before the handshake
+          socket.write("+OK begin TLS\r\n");
+          const t = await ctx.tls.upgrade(socket as net.Socket);
+          t.write("+OK secure\r\n");
+          t.on("data", (x: Buffer) => t.write(`+OK echo ${x.toString().trim()}\r\n`));
+          return;
         }
-      };
-      socket.on("data", onData);
-    },
+        if (cmd === "AUTH") {
+          const acct = await ctx.authenticate(args[0]!, args[1]!, socket.remoteAddress ?? "");
+          socket.write(acct ? `+OK ${acct.email}\r\n` : "-ERR auth\r\n");
+          continue;
+        }
+        socket.write(`+OK ${line}\r\n`);
+      }
+    };
+    socket.on("data", onData);
+  },
 };
 
 function lines(socket: net.Socket | tls.TLSSocket) {
@@ -145,6 +145,44 @@ describe("test harness / kernel sockets", () => {
     }
     expect(await srv.ctx.authenticate("bob@example.test", "bobpw", ip)).toBeNull();
     expect((await srv.ctx.authenticate("bob@example.test", "bobpw", "192.0.2.78"))?.email).toBe("bob@example.test");
+  });
+
+  test("connections over the per-IP limit are closed at once; a freed slot is reusable", async () => {
+    const limited = await startTestServer({ protocols: [echo], config: { limits: { maxConnectionsPerIp: 2 } } });
+    try {
+      const open = async () => {
+        const s = net.connect(limited.port("POP3"), limited.host);
+        const r = lines(s);
+        const closed = new Promise<string>((res) => s.once("close", () => res("closed")));
+        return { s, first: await Promise.race([r.next(), closed]) };
+      };
+      const a = await open();
+      const b = await open();
+      expect(a.first).toStartWith("+OK");
+      expect(b.first).toStartWith("+OK");
+      const c = await open();
+      expect(c.first).toBe("closed");
+      a.s.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const d = await open();
+      expect(d.first).toStartWith("+OK");
+      b.s.destroy();
+      d.s.destroy();
+    } finally {
+      await limited.close();
+    }
+  });
+
+  test("close() stops accepting connections", async () => {
+    const tmp = await startTestServer({ protocols: [echo] });
+    const port = tmp.port("POP3");
+    await tmp.close();
+    const err = await new Promise<string>((res) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("error", (e: NodeJS.ErrnoException) => res(e.code ?? "error"));
+      s.once("data", () => res("data"));
+    });
+    expect(err).toBe("ECONNREFUSED");
   });
 
   test("port() names a listener that is not open", () => {

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { LineReader, MAX_AUTH_LINE, MAX_COMMAND_LINE, parseCommand, parseNumber, type LineEvent } from "../../protocols/pop3/parser.ts";
-import { WireEncoder, WireSizeCounter, encodeMessage, wireSize } from "../../protocols/pop3/wire.ts";
+import { WireEncoder, WireSizeCounter, encodeCrlfMessage, encodeMessage, wireSize } from "../../protocols/pop3/wire.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -198,6 +198,21 @@ describe("wire form", () => {
         const topBody = topWire.slice(0, -3);
         expect(full.startsWith(topBody)).toBe(true);
         if (topBody.length) expect(topBody.endsWith("\r\n")).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("property: the CRLF fast path equals the general encoder on CRLF-form messages", () => {
+    const crlfArb = fc.array(fc.constantFrom("a", ".", "..", " ", "x.y", ""), { maxLength: 8 }).map((lines) => lines.map((l) => l + "\r\n").join(""));
+    fc.assert(
+      fc.property(fc.array(crlfArb, { maxLength: 20 }), (parts) => {
+        const msg = te.encode(parts.join(""));
+        if (msg.length === 0 || wireSize(msg) !== msg.length) return;
+        const head = te.encode("+OK x\r\n");
+        const fast = encodeCrlfMessage(head, msg);
+        const slow = Buffer.concat([head, encodeMessage(msg)]);
+        expect(Buffer.from(fast).equals(slow)).toBe(true);
       }),
       { numRuns: 500 },
     );

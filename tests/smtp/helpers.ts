@@ -191,11 +191,11 @@ export function stripTrace(raw: Uint8Array, extra: string[] = []): string {
 }
 
 /** Waits until `fn` returns a truthy value (polling, bounded). */
-export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, stepMs = 100): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, stepMs = 100): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, stepMs));
   }

@@ -28,7 +28,7 @@ async function startLocal(): Promise<TestServer> {
     dataDir: localDir,
     keepDataDir: true,
     config: {
-      queue: { dnsServers: [dns.server], remotePort: remote.port("SMTP"), perDomainConcurrency: 2 },
+      queue: { dnsServers: [dns.server], remotePort: remote.port("SMTP"), perDomainConcurrency: 2, delayWarningSeconds: 1 },
       smtp: { verifyInbound: true, dmarcReject: true, dmarcQuarantine: "junk" },
     },
   });
@@ -66,13 +66,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.error("closing local", Date.now());
   await local?.close();
-  console.error("closing remote", Date.now());
   await remote?.close();
-  console.error("closing dns", Date.now());
   await dns?.stop();
-  console.error("closed", Date.now());
   rmSync(localDir, { recursive: true, force: true });
 });
 
@@ -142,6 +138,25 @@ print("tampered-verified" if dkim.verify(tampered, dnsfunc=dnsfunc) else "tamper
     await waitFor(async () => (await local.store.listQueue()).length === 0);
   });
 
+  test("NOTIFY=NEVER: a permanent failure is dropped without a DSN; RET/ENVID pass into the report otherwise", async () => {
+    const c = await submissionSession(local.port("SUBMISSION"), "alice@example.test", PASS);
+    expect((await c.cmd("MAIL FROM:<alice@example.test> RET=HDRS ENVID=env+2B42")).code).toBe(250);
+    expect((await c.cmd("RCPT TO:<ghost1@remote.test> NOTIFY=NEVER")).code).toBe(250);
+    expect((await c.cmd("RCPT TO:<ghost2@remote.test> NOTIFY=FAILURE ORCPT=rfc822;ghost2@remote.test")).code).toBe(250);
+    await c.cmd("DATA");
+    c.write("From: alice@example.test\r\nSubject: notify test\r\n\r\nsecret body text\r\n.\r\n");
+    expect((await c.read())!.code).toBe(250);
+    c.close();
+    const dsn = await waitFor(() => findIn(local, "alice@example.test", "ghost2@remote.test"));
+    const t = text(dsn);
+    expect(t).not.toContain("ghost1@remote.test");
+    expect(t).toContain("Original-Envelope-Id: env+42");
+    expect(t).toContain("Original-Recipient: rfc822; ghost2@remote.test");
+    expect(t).toContain("Content-Type: text/rfc822-headers"); // RET=HDRS: no body returned
+    expect(t).not.toContain("secret body text");
+    await waitFor(async () => (await local.store.listQueue()).length === 0);
+  });
+
   test("4xx from the remote is retried; the queue survives a restart and `flush` is picked up", async () => {
     await remote.store.setQuota("tight@remote.test", 1); // RCPT with SIZE=n -> 452 4.2.2
     await submit(["tight@remote.test"], "retry me");
@@ -170,16 +185,29 @@ print("tampered-verified" if dkim.verify(tampered, dnsfunc=dnsfunc) else "tamper
     expect(await findIn(local, "alice@example.test", "retry me")).toBeUndefined();
   });
 
-  test("an MX host without an address is a temporary failure, kept in the queue", async () => {
+  test("an MX host without an address is a temporary failure, kept in the queue; one delay warning", async () => {
     const c = await submissionSession(local.port("SUBMISSION"), "alice@example.test", PASS);
     await c.cmd("MAIL FROM:<alice@example.test>");
     await c.cmd("RCPT TO:<x@gone.test>");
     await c.cmd("DATA");
     c.write("From: alice@example.test\r\nSubject: gone\r\n\r\nx\r\n.\r\n");
     expect((await c.read())!.code).toBe(250);
+    c.close();
     const e = await waitFor(async () => (await local.store.listQueue()).find((x) => x.attempts >= 1 && x.lockedUntil === null) ?? null);
     expect(e.recipients[0]!.status).toBe("pending");
     expect(e.recipients[0]!.lastError).toContain("mx.gone.test");
+    // past the delay-warning threshold (1 s here), the next deferral tells the sender once
+    await new Promise((r) => setTimeout(r, 1100));
+    await local.store.updateQueueEntry(e.id, { nextAttemptAt: Date.now() });
+    const warn = await waitFor(() => findIn(local, "alice@example.test", "Delayed Mail"));
+    expect(text(warn)).toContain("Action: delayed");
+    expect(text(warn)).toContain("Final-Recipient: rfc822; x@gone.test");
+    expect(text(warn)).toMatch(/Status: 4\.\d\.\d/);
+    const again = await waitFor(async () => {
+      const x = await local.store.getQueueEntry(e.id);
+      return x && x.attempts >= 2 && x.lockedUntil === null ? x : null;
+    });
+    expect(again.recipients[0]!.status).toBe("pending");
     await local.store.removeQueueEntry(e.id);
   });
 });

@@ -175,6 +175,35 @@ describe("DataDecoder", () => {
     );
   });
 
+  test("property: the result does not depend on how the bytes are chunked", () => {
+    const alphabet = fc.constantFrom(..."ab.\r\n \r\n..\r\n.\r".split(""));
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 200 }), fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 60 }), (chars, cuts) => {
+        const input = enc(chars.join("") + "\r\n.\r\nTAIL");
+        const whole = new DataDecoder(10_000, 20);
+        const r1 = whole.push(input);
+        const split = new DataDecoder(10_000, 20);
+        let pos = 0;
+        let r2 = { done: false, consumed: 0 };
+        for (const c of [...cuts, input.length]) {
+          if (pos >= input.length) break;
+          const part = input.subarray(pos, Math.min(input.length, pos + c));
+          r2 = split.push(part);
+          pos += r2.consumed;
+          if (r2.done) break;
+        }
+        return (
+          r1.done &&
+          r2.done &&
+          r1.consumed === pos &&
+          dec(whole.message()) === dec(split.message()) &&
+          whole.lineTooLong === split.lineTooLong
+        );
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   test("property: never throws, output bounded by limit", () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), fc.integer({ min: 0, max: 2000 }), (chunks, limit) => {

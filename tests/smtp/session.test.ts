@@ -14,9 +14,11 @@ const PASS = "pw-123456";
 beforeAll(async () => {
   srv = await startTestServer({
     listeners: ["SMTP", "SUBMISSION", "SUBMISSIONS"],
-    config: { limits: { maxMessageSize: MAX }, smtp: { maxRecipients: 5 } },
+    // DNS pointed at a closed local port: queued remote mail fails temporarily at once (no
+    // bounces into the test mailboxes, no waiting for the system resolver).
+    config: { limits: { maxMessageSize: MAX }, smtp: { maxRecipients: 5 }, queue: { dnsServers: ["127.0.0.1:9"] } },
   });
-  for (const u of ["alice", "bob", "carol", "dave", "full"]) await createUser(srv.store, `${u}@example.test`, PASS);
+  for (const u of ["alice", "bob", "carol", "dave", "full", "tight"]) await createUser(srv.store, `${u}@example.test`, PASS);
   await createUser(srv.store, "zed@other.test", PASS);
   await srv.store.addAlias("sales@example.test", "alice@example.test");
   await srv.store.addAlias("sales@example.test", "bob@example.test");
@@ -27,6 +29,7 @@ beforeAll(async () => {
   const full = (await srv.store.getAccount("full@example.test"))!;
   await srv.store.deliver(new TextEncoder().encode("Subject: filler\r\n\r\n" + "f".repeat(100) + "\r\n"), [{ accountId: full.id }]);
   await srv.store.setQuota("full@example.test", 50);
+  await srv.store.setQuota("tight@example.test", 300);
 });
 
 afterAll(async () => {
@@ -391,6 +394,22 @@ describe("inbound recipients", () => {
     c.close();
   });
 
+  test("quota exceeded by the actual size at end of DATA: 452 4.2.2, nothing stored", async () => {
+    const c = await ehloSession(srv.port("SMTP"));
+    await c.cmd("MAIL FROM:<x@remote.test>"); // no SIZE: RCPT cannot know
+    expect((await c.cmd("RCPT TO:<tight@example.test>")).code).toBe(250);
+    await c.cmd("DATA");
+    c.write("Subject: big\r\n\r\n" + "b".repeat(900) + "\r\n.\r\n");
+    const r = (await c.read())!;
+    expect(r.code).toBe(452);
+    expect(r.text).toStartWith("4.2.2");
+    expect(await count("tight@example.test")).toBe(0);
+    // with SIZE declared, RCPT already says so
+    await c.cmd("MAIL FROM:<x@remote.test> SIZE=1000");
+    expect((await c.cmd("RCPT TO:<tight@example.test>")).code).toBe(452);
+    c.close();
+  });
+
   test("forwarding alias to a remote address is queued, not refused", async () => {
     const c = await ehloSession(srv.port("SMTP"));
     await c.cmd("MAIL FROM:<x@remote.test>");
@@ -430,5 +449,20 @@ describe("auth failure limit", () => {
     } finally {
       await s2.close();
     }
+  });
+});
+
+describe("loops", () => {
+  test("a message with 50 Received: fields is refused (554 5.4.6)", async () => {
+    const c = await ehloSession(srv.port("SMTP"));
+    await c.cmd("MAIL FROM:<x@remote.test>");
+    await c.cmd("RCPT TO:<bob@example.test>");
+    await c.cmd("DATA");
+    const hops = Array.from({ length: 50 }, (_, i) => `Received: from hop${i}.example by hop${i + 1}.example; Fri, 27 Nov 2026 12:00:00 +0000\r\n`).join("");
+    c.write(hops + "Subject: loop\r\n\r\nx\r\n.\r\n");
+    const r = (await c.read())!;
+    expect(r.code).toBe(554);
+    expect(r.text).toStartWith("5.4.6");
+    c.close();
   });
 });

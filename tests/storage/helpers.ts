@@ -18,16 +18,16 @@ export function tempDir(prefix = "pb-storage-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function tempStore(opts: { gcGraceMs?: number } = {}): Promise<TempStore> {
+export async function tempStore(opts: { gcGraceMs?: number; driver?: "native" | "client" } = {}): Promise<TempStore> {
   const dir = tempDir();
   const url = `file:${join(dir, "mail.db")}`;
   const t: TempStore = {
     dir,
     url,
-    store: await openStore({ url, dataDir: dir, gcGraceMs: opts.gcGraceMs }),
+    store: await openStore({ url, dataDir: dir, gcGraceMs: opts.gcGraceMs, driver: opts.driver }),
     async reopen() {
       await t.store.close();
-      t.store = await openStore({ url, dataDir: dir, gcGraceMs: opts.gcGraceMs });
+      t.store = await openStore({ url, dataDir: dir, gcGraceMs: opts.gcGraceMs, driver: opts.driver });
       return t.store;
     },
     async cleanup() {

@@ -9,7 +9,8 @@ import { openDb } from "../../storage/db.ts";
 import { appliedVersions, migrate } from "../../storage/migrate.ts";
 import { migrations } from "../../storage/migrations/index.ts";
 import type { Migration } from "../../storage/migrations/types.ts";
-import { openStore } from "../../storage/store.ts";
+import { openStore, SqlMailStore } from "../../storage/store.ts";
+import { FsBlobStore } from "../../storage/blobstore.ts";
 import { makeMessage, tempDir } from "./helpers.ts";
 
 test("a database at version 0001 is upgraded by openStore without data loss", async () => {
@@ -90,6 +91,45 @@ test("several processes' worth of openers migrate one fresh file once", async ()
     const all = done.flat().sort((a, b) => a - b);
     expect(all).toEqual(migrations.map((m) => m.version).sort((a, b) => a - b)); // each applied exactly once
     for (const d of dbs) await d.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("0002 moves existing full-text rows into the contentless table: old messages stay searchable", async () => {
+  const dir = tempDir();
+  try {
+    const url = `file:${join(dir, "fts.db")}`;
+    const db = await openDb({ url });
+    await migrate(db, { upTo: 1 });
+    // the store code of the 0001 era on a 0001 database
+    const old = new SqlMailStore(db, new FsBlobStore(dir));
+    await old.addDomain("fts.example");
+    const acct = await old.addAccount("u@fts.example", "pw");
+    const inbox = (await old.getFolder(acct.id, "INBOX"))!;
+    await old.append(inbox.id, [
+      { raw: makeMessage({ subject: "alpha report", body: "the quick brown fox" }) },
+      { raw: makeMessage({ subject: "beta", body: "lazy dog sleeps" }) },
+    ]);
+    expect(await old.searchText(inbox.id, "body", "brown fox")).toEqual([1]);
+    await old.close();
+
+    const store = await openStore({ url, dataDir: dir, gcIntervalMs: 0 });
+    try {
+      expect(await appliedVersions(store.db)).toContain(2);
+      const sql = await store.db.get<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'message_fts'");
+      expect(sql?.sql).toContain("contentless_delete");
+      expect(await store.searchText(inbox.id, "body", "brown fox")).toEqual([1]);
+      expect(await store.searchText(inbox.id, "subject", "report")).toEqual([1]);
+      expect(await store.searchText(inbox.id, "body", "dog")).toEqual([2]);
+      // deleting works on the new table (contentless_delete) and keeps the index sound
+      await store.expunge(inbox.id, [1]);
+      expect(await store.collectGarbage({ graceMs: 0 })).toBe(1);
+      expect(await store.searchText(inbox.id, "body", "brown fox")).toEqual([]);
+      expect(await store.integrityCheck()).toEqual(["ok"]);
+    } finally {
+      await store.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,9 +3,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { QuotaExceededError, StoreError, type StoreEvent } from "../../storage/api.ts";
 import { bytes, makeMessage, setupAccount, tempStore, text, type TempStore } from "./helpers.ts";
 
+// Every rule runs twice: on the embedded libsql driver, and through @libsql/client
+// (the code path of remote libsql:// databases) on a local file.
+for (const driver of ["native", "client"] as const) {
+describe(`driver ${driver}`, () => {
 let t: TempStore;
 beforeAll(async () => {
-  t = await tempStore();
+  t = await tempStore({ driver });
 });
 afterAll(async () => t.cleanup());
 
@@ -373,3 +377,5 @@ describe("queue", () => {
     expect(await t.store.getQueueEntry(e.id)).toBeNull();
   });
 });
+});
+}

@@ -93,3 +93,27 @@ test("8 OS processes appending to one database file: no duplicate UID; UIDs cont
     await t.cleanup();
   }
 }, 180_000);
+
+test("group commit: concurrent writes where some fail (quota) leave the others intact and the usage exact", async () => {
+  const t = await tempStore();
+  try {
+    const { account, inbox } = await setupAccount(t.store, "group@example.com", 30_000);
+    const attempts = Array.from({ length: 40 }, (_, i) => makeMessage({ subject: `g${i}`, size: 1500 + (i % 7) * 300 }));
+    const settled = await Promise.allSettled(attempts.map((raw) => t.store.append(inbox.id, [{ raw }])));
+    const ok = settled.filter((s) => s.status === "fulfilled") as PromiseFulfilledResult<{ uid: number; id: number }[]>[];
+    const failed = settled.filter((s) => s.status === "rejected") as PromiseRejectedResult[];
+    expect(ok.length).toBeGreaterThan(5);
+    expect(failed.length).toBeGreaterThan(5);
+    for (const f of failed) expect((f.reason as Error).name).toBe("QuotaExceededError");
+    const list = await t.store.listMessages(inbox.id);
+    expect(list.map((m) => m.id).sort((a, b) => a - b)).toEqual(ok.map((o) => o.value[0].id).sort((a, b) => a - b));
+    // rolled-back jobs gave their UIDs back with everything else: no gaps, no duplicates
+    expect(list.map((m) => m.uid)).toEqual(Array.from({ length: list.length }, (_, i) => i + 1));
+    const q = await t.store.quota(account.id);
+    expect(q.usedBytes).toBe(list.reduce((s, m) => s + m.size, 0));
+    expect(q.usedBytes).toBeLessThanOrEqual(30_000);
+    expect(q.messages).toBe(list.length);
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -43,7 +43,7 @@ beforeAll(async () => {
     })),
   );
   browser = await launchBrowser();
-  page = await browser.context.newPage();
+  page = browser.page;
 }, 60_000);
 
 afterAll(async () => {

@@ -36,18 +36,21 @@ export async function startWebmailServer(config?: DeepPartial<Config>): Promise<
 export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 /** Debian's Chromium with a fresh, empty profile directory. */
-export async function launchBrowser(): Promise<{ browser: Browser; context: BrowserContext; close(): Promise<void> }> {
+export async function launchBrowser(opts: { proxyPort?: number } = {}): Promise<{ browser: Browser; context: BrowserContext; page: Page; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "pb-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: "/usr/bin/chromium",
     headless: true,
-    args: CHROMIUM_ARGS,
+    // With a proxy every non-loopback request is observable (loopback, the server, bypasses it).
+    args: [...CHROMIUM_ARGS, ...(opts.proxyPort ? [`--proxy-server=http://127.0.0.1:${opts.proxyPort}`] : [])],
     ignoreHTTPSErrors: true,
     viewport: { width: 1280, height: 800 },
   });
   return {
     browser: context.browser() as Browser,
     context,
+    // A persistent context opens with one blank tab: use it.
+    page: context.pages()[0] ?? (await context.newPage()),
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
@@ -73,13 +76,13 @@ export interface HttpResponse {
   json<T = Record<string, unknown>>(): T;
 }
 
-export function request(method: string, url: string, opts: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<HttpResponse> {
+export function request(method: string, url: string, opts: { headers?: Record<string, string>; body?: string | Buffer; localAddress?: string } = {}): Promise<HttpResponse> {
   const u = new URL(url);
   const mod = u.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const req = mod.request(
       u,
-      { method, headers: { ...(opts.body !== undefined ? { "content-length": String(Buffer.byteLength(opts.body)) } : {}), ...opts.headers }, rejectUnauthorized: false, agent: false },
+      { method, headers: { ...(opts.body !== undefined ? { "content-length": String(Buffer.byteLength(opts.body)) } : {}), ...opts.headers }, rejectUnauthorized: false, agent: false, localAddress: opts.localAddress },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -106,7 +109,12 @@ export function request(method: string, url: string, opts: { headers?: Record<st
 export class ApiClient {
   cookie = "";
   csrf = "";
-  constructor(readonly base: string) {}
+  lastLoginPage = "";
+  /** Source address (127.0.0.x) to appear as a different client IP. */
+  constructor(
+    readonly base: string,
+    readonly localAddress?: string,
+  ) {}
 
   static async signIn(base: string, user: { email: string; password: string }): Promise<ApiClient> {
     const c = new ApiClient(base);
@@ -117,13 +125,15 @@ export class ApiClient {
 
   /** Posts the login form like a browser would; returns the HTTP status. */
   async login(email: string, password: string): Promise<number> {
-    const page = await request("GET", this.base + "/login");
+    const page = await request("GET", this.base + "/login", { localAddress: this.localAddress });
     const token = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? "";
     const loginCookie = cookiesOf(page).join("; ");
     const res = await request("POST", this.base + "/login", {
       headers: { "content-type": "application/x-www-form-urlencoded", origin: this.base, cookie: loginCookie, "sec-fetch-site": "same-origin" },
       body: new URLSearchParams({ email, password, csrf: token }).toString(),
+      localAddress: this.localAddress,
     });
+    this.lastLoginPage = res.text;
     const session = cookiesOf(res).find((c) => c.startsWith("__Host-pb_session="));
     if (res.status === 303 && session) {
       this.cookie = session;

@@ -89,7 +89,7 @@ export interface EasRequest {
   base64: boolean;
 }
 
-// MS-ASHTTP §2.2.1.1.1.2.3: DeviceId is alphanumeric, at most 32 characters. Some clients use '-' and '_'; accept those too.
+// MS-ASHTTP: DeviceId is alphanumeric, at most 32 characters. Some clients use '-' and '_'; accept those too.
 const DEVICE_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const DEVICE_TYPE_RE = /^[A-Za-z0-9 ._-]{1,64}$/;
 
@@ -99,7 +99,8 @@ export function parseEasRequest(url: URL, headers: Headers): EasRequest | { erro
   const headerPolicy = headers.get("x-ms-policykey");
   const acceptMultipartHeader = (headers.get("ms-asacceptmultipart") ?? "").trim().toUpperCase() === "T";
   const userAgent = headers.get("user-agent");
-  if (rawQuery !== "" && !rawQuery.includes("=")) return parseBase64(rawQuery, headerVersion, headerPolicy, acceptMultipartHeader, userAgent);
+  // The plain form always names the command (Cmd=...); anything else is the base64 form, whose padding may contain '='.
+  if (rawQuery !== "" && !/(^|&)cmd=/i.test(rawQuery)) return parseBase64(rawQuery, headerVersion, headerPolicy, acceptMultipartHeader, userAgent);
 
   const q = url.searchParams;
   const get = (k: string): string | null => {

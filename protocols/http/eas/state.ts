@@ -13,7 +13,7 @@
 export type ItemState = Map<number, number>; // item id -> modseq
 
 export interface StateMeta {
-  /** FilterType in force when the state was made (MS-ASCMD §2.2.3.71.3). */
+  /** FilterType in force when the state was made (MS-ASCMD FilterType). */
   filterType: number;
   /** Ids sent to the device in the response that produced this key (loop detection). */
   sent: number[];

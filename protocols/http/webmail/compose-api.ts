@@ -11,7 +11,6 @@ import type { WebmailStore } from "../../../storage/webmail-store.ts";
 import type { AppEnv } from "../types.ts";
 import { ApiError, readJson, safeContentType } from "./util.ts";
 import {
-  attachmentBytes,
   buildMessage,
   escapeHtml,
   htmlToText,
@@ -23,7 +22,7 @@ import {
   type OutgoingAttachment,
   type Person,
 } from "./mime.ts";
-import { ownedMessage, specialFolder, type ParsedCache } from "./mail-api.ts";
+import { attachmentContent, ownedMessage, specialFolder, type ParsedCache } from "./mail-api.ts";
 import type { UploadStore } from "./uploads.ts";
 
 export interface ComposeDeps {
@@ -92,7 +91,7 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
     const mode = c.req.query("mode") ?? "reply";
     const m = await ownedMessage(ctx, account, Number(c.req.param("id")));
     const email = await deps.parsed.get(ctx, m);
-    const v = toReadView(email);
+    const v = toReadView(email, m.root);
     const me = new Set((await store.sendAsAddresses(account.id)).map((a) => a.toLowerCase()));
     const fromLine = peopleText(v.from);
     const date = v.date ? new Date(v.date) : new Date(m.internalDate);
@@ -267,11 +266,10 @@ async function resolveAttachments(deps: ComposeDeps, account: Account, refs: Att
       out.push({ filename: `${fileSafe(m.subject || "message")}.eml`, contentType: "message/rfc822", content: raw });
     } else if (ref && typeof ref === "object" && "message" in ref && Number.isSafeInteger(ref.message) && Number.isInteger(ref.index)) {
       const m = await ownedMessage(deps.ctx, account, ref.message);
-      const email = await deps.parsed.get(deps.ctx, m);
-      const a = email.attachments[ref.index];
-      if (!a) throw new ApiError(410, "attachment_gone", "An attachment of the original message is no longer available.");
-      const v = toReadView(email).attachments[ref.index]!;
-      out.push({ filename: v.filename, contentType: safeContentType(v.type), content: attachmentBytes(a), cid: v.inline && v.contentId ? v.contentId : undefined });
+      const { info: v, bytes } = await attachmentContent(deps, m, ref.index).catch(() => {
+        throw new ApiError(410, "attachment_gone", "An attachment of the original message is no longer available.");
+      });
+      out.push({ filename: v.filename, contentType: safeContentType(v.type), content: bytes, cid: v.inline && v.contentId ? v.contentId : undefined });
     } else {
       throw new ApiError(400, "bad_request", "An attachment could not be understood.");
     }

@@ -10,7 +10,7 @@ import { StoreError } from "../../../storage/api.ts";
 import type { WebmailStore, ListSort } from "../../../storage/webmail-store.ts";
 import type { AppEnv } from "../types.ts";
 import { ApiError, apiError, contentDisposition, intParam, isIdArray, readJson, safeContentType } from "./util.ts";
-import { attachmentBytes, parseMessage, toReadView } from "./mime.ts";
+import { decodeBody, listAttachments, parseMessage, toReadView, type AttachmentInfo } from "./mime.ts";
 
 export interface MailApiDeps {
   ctx: ServerContext;
@@ -247,7 +247,7 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
     const account = c.get("account");
     const m = await ownedMessage(ctx, account, Number(c.req.param("id")));
     const email = await deps.parsed.get(ctx, m);
-    const view = toReadView(email);
+    const view = toReadView(email, m.root);
     c.header("cache-control", "no-store");
     return c.json({
       id: m.id,
@@ -279,12 +279,7 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
   app.get("/api/messages/:id/attachments/:index", async (c) => {
     const account = c.get("account");
     const m = await ownedMessage(ctx, account, Number(c.req.param("id")));
-    const email = await deps.parsed.get(ctx, m);
-    const index = Number(c.req.param("index"));
-    const a = Number.isInteger(index) ? email.attachments[index] : undefined;
-    if (!a) throw new ApiError(404, "no_attachment", "That attachment is no longer there.");
-    const view = toReadView(email).attachments[index]!;
-    const bytes = attachmentBytes(a);
+    const { info: view, bytes } = await attachmentContent(deps, m, Number(c.req.param("index")));
     return new Response(bytes as Uint8Array<ArrayBuffer>, {
       headers: {
         "content-type": safeContentType(view.type),
@@ -405,6 +400,16 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
     c.header("cache-control", "no-store");
     return c.json({ total: rows.length, items: rows.slice(0, limit) });
   });
+}
+
+/** One attachment's decoded bytes, read from its exact byte range in the stored message. */
+export async function attachmentContent(deps: { ctx: ServerContext; parsed: ParsedCache }, m: MessageIndex, index: number): Promise<{ info: AttachmentInfo; bytes: Uint8Array }> {
+  const email = await deps.parsed.get(deps.ctx, m);
+  const found = Number.isInteger(index) ? listAttachments(m.root, email.html ?? null)[index] : undefined;
+  if (!found) throw new ApiError(404, "no_attachment", "That attachment is no longer there.");
+  const { part, ...info } = found;
+  const raw = await deps.ctx.store.readRange(m.blobId, part.bodyStart, part.bodyEnd);
+  return { info, bytes: decodeBody(raw, part.encoding) };
 }
 
 export function indexToRow(m: MessageIndex): ListRow {

@@ -3,9 +3,9 @@
  * (postal-mime), building outgoing messages and drafts (nodemailer's
  * MailComposer), reply/forward templates and download headers.
  */
-import PostalMime from "postal-mime";
-import type { Email, Address as PmAddress, Attachment } from "postal-mime";
-import MailComposer from "nodemailer/lib/mail-composer";
+import PostalMime, { decodeWords } from "postal-mime";
+import type { MimePart } from "../../../storage/api.ts";
+import type { Email, Address as PmAddress } from "postal-mime";
 import addressparser from "nodemailer/lib/addressparser";
 
 export interface Person {
@@ -64,33 +64,9 @@ export function splitReferences(v: string | undefined | null): string[] {
   return v.match(/<[^<>\s]+>/g) ?? [];
 }
 
-export function attachmentSize(a: Attachment): number {
-  const c = a.content;
-  return typeof c === "string" ? c.length : c.byteLength;
-}
-
-export function attachmentBytes(a: Attachment): Uint8Array {
-  const c = a.content;
-  if (typeof c === "string") return new TextEncoder().encode(c);
-  return c instanceof Uint8Array ? c : new Uint8Array(c);
-}
-
-export function isInlinePart(a: Attachment, html: string | undefined): boolean {
-  if (!a.contentId) return false;
-  if (a.related) return true;
-  const cid = a.contentId.replace(/^<|>$/g, "");
-  return !!html && html.includes(`cid:${cid}`);
-}
-
-export function toReadView(email: Email): ReadView {
-  const attachments: AttachmentInfo[] = email.attachments.map((a, index) => ({
-    index,
-    filename: a.filename || defaultName(a.mimeType, index),
-    type: a.mimeType || "application/octet-stream",
-    size: attachmentSize(a),
-    contentId: a.contentId ? a.contentId.replace(/^<|>$/g, "") : null,
-    inline: isInlinePart(a, email.html) && a.disposition !== "attachment",
-  }));
+/** The reading view: text and HTML from postal-mime, attachments from the stored MIME tree (exact bytes). */
+export function toReadView(email: Email, root: MimePart): ReadView {
+  const attachments = listAttachments(root, email.html ?? null).map(({ part: _part, ...info }) => info);
   const shown = new Set(["list-id", "list-unsubscribe", "authentication-results", "x-mailer", "user-agent", "return-path", "delivered-to"]);
   return {
     subject: email.subject ?? "",
@@ -109,6 +85,104 @@ export function toReadView(email: Email): ReadView {
     attachments,
     headers: email.headers.filter((h) => shown.has(h.key)).map((h) => ({ name: h.originalKey, value: h.value.slice(0, 2000) })),
   };
+}
+
+/**
+ * The attachments of a message, from the MIME tree the store computed at
+ * delivery, in document order (the index is the download key). Text and HTML
+ * parts without a file name or `attachment` disposition are the body, not
+ * attachments; an attached message (message/rfc822, RFC 2046 §5.2.1) is one
+ * attachment, its own parts are not listed.
+ */
+export function listAttachments(root: MimePart, html: string | null): (AttachmentInfo & { part: MimePart })[] {
+  const out: (AttachmentInfo & { part: MimePart })[] = [];
+  const walk = (p: MimePart, parentRelated: boolean, top: boolean) => {
+    if (p.type === "multipart" && p.parts) {
+      for (const c of p.parts) walk(c, p.subtype === "related", false);
+      return;
+    }
+    const rawName = p.disposition?.params.filename ?? p.params.name ?? null;
+    const filename = rawName ? decodeWords(rawName).replace(/[\u0000-\u001f]/g, "").trim() : "";
+    const isAttachmentDisp = p.disposition?.type === "attachment";
+    if (p.type === "text" && (p.subtype === "plain" || p.subtype === "html") && !filename && !isAttachmentDisp) return;
+    if (top && !filename && !isAttachmentDisp && p.type === "text") return;
+    const type = `${p.type}/${p.subtype}`;
+    const contentId = p.id ? p.id.trim().replace(/^<|>$/g, "") : null;
+    const referenced = !!contentId && !!html && html.includes(`cid:${contentId}`);
+    const inline = !!contentId && !isAttachmentDisp && (referenced || parentRelated);
+    const index = out.length;
+    out.push({
+      index,
+      filename: filename || defaultName(type, index),
+      type,
+      size: encodedToDecodedSize(p.bodyEnd - p.bodyStart, p.encoding),
+      contentId,
+      inline,
+      part: p,
+    });
+  };
+  walk(root, false, true);
+  return out;
+}
+
+function encodedToDecodedSize(n: number, encoding: string): number {
+  if (encoding === "base64") return Math.floor((n * 3) / 4 * (76 / 78));
+  return n;
+}
+
+/** Decodes a part body per its Content-Transfer-Encoding (RFC 2045 §6). Unknown encodings are returned as is. */
+export function decodeBody(body: Uint8Array, encoding: string): Uint8Array {
+  const enc = encoding.toLowerCase();
+  if (enc === "base64") {
+    const text = new TextDecoder("latin1").decode(body).replace(/[^A-Za-z0-9+/=]/g, "");
+    const buf = Buffer.from(text, "base64");
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  if (enc === "quoted-printable") return decodeQuotedPrintable(body);
+  return body;
+}
+
+/** RFC 2045 §6.7: =XX escapes, soft line breaks ("=" at end of line), trailing whitespace on lines dropped. */
+export function decodeQuotedPrintable(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length);
+  let o = 0;
+  const hex = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === 0x3d) {
+      // soft line break: "=" CRLF or "=" LF, possibly with transport padding before the line end
+      let j = i + 1;
+      while (j < body.length && (body[j] === 0x20 || body[j] === 0x09)) j++;
+      if (body[j] === 0x0d && body[j + 1] === 0x0a) {
+        i = j + 1;
+        continue;
+      }
+      if (body[j] === 0x0a) {
+        i = j;
+        continue;
+      }
+      const h = hex(body[i + 1] ?? 0);
+      const l = hex(body[i + 2] ?? 0);
+      if (h >= 0 && l >= 0) {
+        out[o++] = (h << 4) | l;
+        i += 2;
+        continue;
+      }
+      out[o++] = c; // a lone "=": kept, as RFC 2045 §6.7 (1) suggests for robustness
+      continue;
+    }
+    if (c === 0x20 || c === 0x09) {
+      // whitespace at the end of a line is transport padding
+      let j = i;
+      while (j < body.length && (body[j] === 0x20 || body[j] === 0x09)) j++;
+      if (j >= body.length || body[j] === 0x0d || body[j] === 0x0a) {
+        i = j - 1;
+        continue;
+      }
+    }
+    out[o++] = c;
+  }
+  return out.slice(0, o);
 }
 
 function defaultName(type: string, index: number): string {
@@ -182,7 +256,11 @@ export interface BuildInput {
   extraHeaders?: Record<string, string>;
 }
 
+// Loaded on first use: the composer pulls in a good part of nodemailer, which an idle server need not hold.
+let composerModule: Promise<typeof import("nodemailer/lib/mail-composer")> | null = null;
+
 export async function buildMessage(input: BuildInput): Promise<Uint8Array> {
+  const MailComposer = (await (composerModule ??= import("nodemailer/lib/mail-composer"))).default;
   const composer = new MailComposer({
     from: { name: input.from.name, address: input.from.address },
     to: input.to.map((p) => ({ name: p.name, address: p.address })),

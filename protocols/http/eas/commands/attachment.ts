@@ -1,5 +1,5 @@
 /**
- * GetAttachment (MS-ASCMD §2.2.1.8, protocol 12.x; later versions use
+ * GetAttachment (MS-ASCMD §2.2.1.7, protocol 12.x; later versions use
  * ItemOperations): ?Cmd=GetAttachment&AttachmentName=<FileReference>, the
  * response body is the attachment itself with its content type.
  */

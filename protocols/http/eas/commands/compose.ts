@@ -17,7 +17,7 @@ import { bytes, kid, kidText, ns } from "../wbxml/tree.ts";
 
 const C = ns("ComposeMail");
 
-/** ClientIds already sent, per device (MS-ASCMD §2.2.3.28.1: a re-sent ClientId is not sent twice, Status 118). */
+/** ClientIds already sent, per device (MS-ASCMD ClientId (SendMail): a re-sent ClientId is not sent twice, Status 118). */
 const recentClientIds = new Map<string, number>();
 const MAX_RECENT = 10_000;
 

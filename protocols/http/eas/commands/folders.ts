@@ -54,7 +54,7 @@ export const folderSync: CommandHandler = async (c, doc) => {
   if (syncKey === undefined) return { wbxml: F("FolderSync", F("Status", FolderStatus.BadRequest)) };
   const { entries } = await deviceFolders(c.store, c.account.id);
   if (syncKey === "0") {
-    // MS-ASCMD §2.2.3.166.2: SyncKey 0 starts over; every collection's state goes with it.
+    // MS-ASCMD SyncKey (FolderSync): 0 starts over; every collection's state goes with it.
     const keys = await c.eas.folderKeys(c.device.pk);
     await c.eas.resetDeviceState(c.device.pk);
     const key = await saveSnap(c, keys, null, entries);

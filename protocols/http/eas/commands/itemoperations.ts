@@ -3,7 +3,7 @@
  * ServerId, or a Search LongId) and of attachments (by FileReference, with
  * an optional byte Range), EmptyFolderContents. Fetched data goes inline
  * (base64 in Data) or, when the client asks for multipart
- * (MS-ASAcceptMultiPart: T, MS-ASCMD §2.2.1.10.1), as binary parts after
+ * (MS-ASAcceptMultiPart: T, MS-ASHTTP §2.2.1.1.2.5), as binary parts after
  * the WBXML with Part references.
  * Status (§2.2.3.177.8): 2 protocol error, 3 server error, 6 object not
  * found, 8 byte range invalid, 9 store unknown, 15 attachment id invalid.
@@ -31,7 +31,7 @@ function dataEl(x: Ctx, bytes: Uint8Array): WElement {
   return I("Data", Buffer.from(bytes).toString("base64"));
 }
 
-/** "start-end", inclusive (MS-ASCMD §2.2.3.143.1). */
+/** "start-end", inclusive (MS-ASCMD Range (ItemOperations)). */
 function parseRange(s: string | undefined, total: number): [number, number] | null | "bad" {
   if (s === undefined) return null;
   const m = /^(\d{1,10})-(\d{1,10})$/.exec(s.trim());
@@ -152,7 +152,7 @@ export const itemOperations: CommandHandler = async (c, doc): Promise<EasResult>
   return multipartResponse(encode(wbxml), x.parts);
 };
 
-/** MS-ASCMD §2.2.1.10.1 multipart body: part count, (offset, length) pairs, then the parts; all integers 32-bit little-endian. */
+/** MS-ASCMD ItemOperations multipart body: part count, (offset, length) pairs, then the parts; all integers 32-bit little-endian. */
 export function multipartResponse(wbxml: Uint8Array, parts: Uint8Array[]): EasResult {
   const all = [wbxml, ...parts];
   const headerLen = 4 + all.length * 8;

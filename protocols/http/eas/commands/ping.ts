@@ -17,7 +17,7 @@ import { waitForChange } from "./wait.ts";
 
 const P = ns("Ping");
 
-/** Heartbeat bounds in seconds (MS-ASCMD §2.2.3.88.1: the server chooses; Exchange's defaults). */
+/** Heartbeat bounds in seconds (MS-ASCMD HeartbeatInterval (Ping): the server chooses; Exchange's defaults). */
 export const PING_MIN_HEARTBEAT = 60;
 export const PING_MAX_HEARTBEAT = 3540;
 export const PING_MAX_FOLDERS = 300;

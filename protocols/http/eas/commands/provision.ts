@@ -30,7 +30,7 @@ export function newPolicyKey(): number {
   return randomInt(1, 0xffffffff);
 }
 
-/** The permissive policy (MS-ASPROV §2.2.2.27 EASProvisionDoc); elements per protocol 12.1+. */
+/** The permissive policy (MS-ASPROV EASProvisionDoc); elements per protocol 12.1+. */
 export function provisionDoc(): WElement {
   const v: [string, string | number][] = [
     ["DevicePasswordEnabled", 0],
@@ -77,7 +77,7 @@ export const provision: CommandHandler = async (c, doc) => {
   const infoStatus = deviceInfo ? await applyDeviceInformation(c, deviceInfo) : null;
   const infoEl = infoStatus !== null ? el("Settings:DeviceInformation", el("Settings:Status", infoStatus)) : null;
 
-  // Remote wipe acknowledgement (MS-ASPROV §3.2.5.1.2.2).
+  // Remote wipe acknowledgement (MS-ASPROV remote wipe directive).
   const wipeAck = kid(root, "Provision:RemoteWipe") ?? kid(root, "Provision:AccountOnlyRemoteWipe");
   if (wipeAck) {
     if (dev.wipeStatus === "pending" || dev.wipeStatus === "account-pending" || dev.wipeStatus === "requested" || dev.wipeStatus === "account-requested") {

@@ -1,7 +1,7 @@
 /**
  * Search (MS-ASCMD §2.2.1.16: Store "Mailbox" over the full-text index,
  * Store "GAL" over the directory) and Find (§2.2.1.2, protocol 16.1:
- * MailBoxSearchCriterion and GALSearchCriterion).
+ * MailBoxSearchCriterion and GalSearchCriterion).
  * Store Status (§2.2.3.177.13): 2 invalid request, 3 server error,
  * 8 query too complex (not used: our queries are simple).
  */
@@ -17,7 +17,7 @@ const S = ns("Search");
 const FD = ns("Find");
 const MAX_SCAN = 2000;
 
-/** "a-b" (MS-ASCMD §2.2.3.143.2), default 0-99; at most 1000 results per request. */
+/** "a-b" (MS-ASCMD Range (Search)), default 0-99; at most 1000 results per request. */
 function parseRange(s: string | undefined): [number, number] | null {
   if (s === undefined) return [0, 99];
   const m = /^(\d{1,6})-(\d{1,6})$/.exec(s.trim());
@@ -130,7 +130,7 @@ export const search: CommandHandler = async (c, doc) => {
 export const find: CommandHandler = async (c, doc) => {
   const exec = kid(doc!, "Find:ExecuteSearch");
   const mail = kid(exec, "Find:MailBoxSearchCriterion");
-  const gal = kid(exec, "Find:GALSearchCriterion");
+  const gal = kid(exec, "Find:GalSearchCriterion");
   const crit = mail ?? gal;
   const options = kid(crit, "Find:Options");
   const range = parseRange(kidText(options, "Find:Range"));

@@ -100,7 +100,7 @@ async function userInformation(c: EasContext): Promise<WElement> {
   const others = addrs.filter((a) => a !== primary && !a.startsWith("@"));
   const name = (c.account.settings.displayName as string | undefined) ?? primary;
   if (c.version >= 141) {
-    // MS-ASCMD §2.2.3.1 Accounts (14.1+): one Account with its addresses.
+    // MS-ASCMD Accounts (14.1+): one Account with its addresses.
     return S(
       "UserInformation",
       S("Status", "1"),

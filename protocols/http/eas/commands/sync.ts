@@ -15,7 +15,7 @@ import { waitForChange } from "./wait.ts";
 
 const A = ns("AirSync");
 
-/** MS-ASCMD §2.2.3.198 Wait: 1-59 minutes; §2.2.3.88.3 HeartbeatInterval: 60-3540 seconds. */
+/** MS-ASCMD §2.2.3.198 Wait: 1-59 minutes; §2.2.3.88.2 HeartbeatInterval: 60-3540 seconds. */
 export const SYNC_MIN_HEARTBEAT = 60;
 export const SYNC_MAX_HEARTBEAT = 3540;
 const MAX_COLLECTIONS = 1000;

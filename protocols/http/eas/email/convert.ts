@@ -6,12 +6,12 @@
  */
 import type { Address, MessageIndex, MimePart } from "../../../../storage/api.ts";
 import { decodeHeaderText, decodeWords, parseHeaderBlock } from "../../../../storage/mime/index.ts";
-import { headerValue } from "../../../../storage/mime/headers.ts";
+import { headerValue, type HeaderField } from "../../../../storage/mime/headers.ts";
 import { htmlToText, partContent, partText } from "../../../../storage/mime/text.ts";
 import { createHash } from "node:crypto";
 import { el, type WElement } from "../wbxml/tree.ts";
 
-/** AirSyncBase Type values (MS-ASAIRS §2.2.2.22.1). */
+/** AirSyncBase Type values (MS-ASAIRS Type element). */
 export const BodyType = { Plain: 1, Html: 2, Rtf: 3, Mime: 4 } as const;
 
 export interface BodyPreference {
@@ -25,13 +25,13 @@ export interface BodyPreference {
 export interface BodyOptions {
   /** In order of appearance in the request. Empty: legacy defaults. */
   prefs: BodyPreference[];
-  /** MS-ASCMD §2.2.3.110 MIMESupport: 0 never, 1 S/MIME only, 2 always. */
+  /** MS-ASCMD MIMESupport: 0 never, 1 S/MIME only, 2 always. */
   mimeSupport: number;
-  /** MS-ASCMD §2.2.3.109 MIMETruncation code (12.x). */
+  /** MS-ASCMD MIMETruncation code (12.x). */
   mimeTruncation?: number;
 }
 
-/** MS-ASCMD §2.2.3.109: MIMETruncation codes to byte limits (undefined = no truncation). */
+/** MS-ASCMD MIMETruncation codes to byte limits (undefined = no truncation). */
 const MIME_TRUNCATION: Record<number, number | undefined> = { 0: 0, 1: 4096, 2: 5120, 3: 7168, 4: 10240, 5: 20480, 6: 51200, 7: 102400, 8: undefined };
 
 export interface AttachmentInfo {
@@ -133,7 +133,7 @@ function displayNames(list: Address[] | null): string {
     .join("; ");
 }
 
-/** MS-ASDTYPE §2.7.1 date-time: YYYY-MM-DDTHH:MM:SS.MSSZ */
+/** MS-ASDTYPE date-time: YYYY-MM-DDTHH:MM:SS.MSSZ */
 export function easDate(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -175,7 +175,7 @@ function asContent(b: Uint8Array): string | Uint8Array {
   }
 }
 
-/** Picks the body type to send (MS-ASAIRS §3.2.5.1: the server honours the client's preferences). */
+/** Picks the body type to send (MS-ASAIRS: the server honours the client's preferences). */
 export function chooseBody(opts: BodyOptions, native: number, smime: boolean): BodyPreference {
   const wants = (t: number) => opts.prefs.find((p) => p.type === t);
   if (wants(BodyType.Mime) && (opts.mimeSupport === 2 || (opts.mimeSupport === 1 && smime))) return wants(BodyType.Mime)!;
@@ -223,7 +223,7 @@ export function bodyElement(raw: Uint8Array, parts: BodyParts, pref: BodyPrefere
   );
 }
 
-function importance(headers: { key: string; value: string }[]): number {
+function importance(headers: HeaderField[]): number {
   const imp = (headerValue(headers, "importance") ?? "").trim().toLowerCase();
   if (imp === "high") return 2;
   if (imp === "low") return 0;
@@ -245,20 +245,20 @@ function categories(flags: string[]): string[] {
   return flags.filter((f) => !f.startsWith("\\") && !f.startsWith("$"));
 }
 
-/** MS-ASEMAIL §2.2.2.46 LastVerbExecuted: 1 reply to sender, 3 forward. */
+/** MS-ASEMAIL LastVerbExecuted: 1 reply to sender, 3 forward. */
 function lastVerb(flags: string[]): number | null {
   if (flags.includes("$Forwarded")) return 3;
   if (flags.includes("\\Answered")) return 1;
   return null;
 }
 
-/** The email:Flag element (MS-ASEMAIL §2.2.2.34); empty when not flagged (clears a flag on the device). */
+/** The email:Flag element (MS-ASEMAIL Flag); empty when not flagged (clears a flag on the device). */
 export function flagElement(flags: string[]): WElement {
   if (!flags.includes("\\Flagged")) return el("Email:Flag");
   return el("Email:Flag", el("Email:Status", "2"), el("Email:FlagType", "Flag for follow up"));
 }
 
-/** A stable 16-byte ConversationId from the store's thread id (MS-ASEMAIL §2.2.2.25: opaque to the client). */
+/** A stable 16-byte ConversationId from the store's thread id (MS-ASEMAIL ConversationId: opaque to the client). */
 function conversationId(threadId: number, accountId: number): Uint8Array {
   return new Uint8Array(createHash("md5").update(`pillarbox-thread:${accountId}:${threadId}`).digest());
 }
@@ -282,7 +282,7 @@ export function emailApplicationData(msg: MessageIndex, raw: Uint8Array, o: Rend
     env.cc && env.cc.length > 0 && el("Email:Cc", addressList(env.cc)),
     env.from && el("Email:From", addressList(env.from)),
     el("Email:Subject", msg.subject),
-    env.replyTo && env.replyTo.length > 0 && el("Email:ReplyTo", addressList(env.replyTo)),
+    env.replyTo && env.replyTo.length > 0 && headerValue(headers, "reply-to") !== null && el("Email:ReplyTo", addressList(env.replyTo)),
     el("Email:DateReceived", easDate(msg.internalDate)),
     el("Email:DisplayTo", displayNames(env.to)),
     el("Email:ThreadTopic", msg.baseSubject),

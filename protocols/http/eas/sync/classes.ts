@@ -35,7 +35,7 @@ export interface Listing {
 export interface CollectionOptions {
   filterType: number;
   body: BodyOptions;
-  /** MS-ASCMD §2.2.3.35 Conflict: 0 client wins, 1 server wins (default). */
+  /** MS-ASCMD Conflict: 0 client wins, 1 server wins (default). */
   conflict: number;
 }
 
@@ -59,7 +59,7 @@ export interface SyncClass {
   folderType(folder: Folder): number;
   /** Folder types FolderCreate may create for this class. */
   creatableTypes: number[];
-  /** Oldest date kept for a FilterType (MS-ASCMD §2.2.3.71.3), null = all. Unsupported filter types return undefined. */
+  /** Oldest date kept for a FilterType (MS-ASCMD FilterType), null = all. Unsupported filter types return undefined. */
   cutoff(filterType: number, now: number): number | null | undefined;
   list(c: EasContext, folder: Folder): Promise<Listing>;
   /** Full ApplicationData children for Adds and Fetches, for a batch of ids. Missing ids are left out of the map. */

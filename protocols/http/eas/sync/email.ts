@@ -2,7 +2,7 @@
  * The Email class (MS-ASEMAIL) for the sync engine: mail folders of the
  * store, items = messages. Device changes that Email supports: read state,
  * flag, delete (or move to Deleted Items), and draft adds (16.0+,
- * MS-ASEMAIL §3.1.5.3).
+ * MS-ASEMAIL).
  */
 import type { Folder, MessageIndex } from "../../../../storage/api.ts";
 import { StoreError } from "../../../../storage/api.ts";
@@ -15,7 +15,7 @@ import type { EasContext } from "../context.ts";
 
 const DAY = 86_400_000;
 
-/** MS-ASCMD §2.2.3.71.3 FilterType for email: 0 all, 1 day, 3 days, 1 week, 2 weeks, 1 month. */
+/** MS-ASCMD FilterType for email: 0 all, 1 day, 3 days, 1 week, 2 weeks, 1 month. */
 const CUTOFF_DAYS: Record<number, number | null> = { 0: null, 1: 1, 2: 3, 3: 7, 4: 14, 5: 30 };
 
 export async function trashFolder(c: EasContext): Promise<Folder | null> {
@@ -129,7 +129,7 @@ export const EmailClass: SyncClass = {
     const flag = kid(data, "Email:Flag");
     if (flag) {
       const status = kidText(flag, "Email:Status");
-      // MS-ASEMAIL §2.2.2.75: 0 cleared, 1 complete, 2 active; an empty Flag clears it
+      // MS-ASEMAIL Status (Flag): 0 cleared, 1 complete, 2 active; an empty Flag clears it
       if (status === "2") await set("add", "\\Flagged");
       else await set("remove", "\\Flagged");
     }
@@ -152,7 +152,7 @@ export const EmailClass: SyncClass = {
   },
 
   async applyAdd(c, listing, data) {
-    // MS-ASEMAIL §3.1.5.3: clients add email only as drafts, from protocol 16.0.
+    // MS-ASEMAIL: clients add email only as drafts, from protocol 16.0.
     if (c.version < 160) return { status: SyncStatus.ClientServerConversion };
     const raw = draftMime(data, c.account.email, c.now());
     try {

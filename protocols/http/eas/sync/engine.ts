@@ -15,9 +15,11 @@
  * everything is in the database, so a server restart never forces a resync.
  *
  * Loop detection: an item that was in LOOP_STRIKES rolled-back responses is
- * a poison item (the device crashes or rejects it). Suspects are sent alone
- * (window of one) so the blame is exact; after LOOP_STRIKES strikes the item
- * is skipped — recorded in the state as delivered — and logged.
+ * a poison item (the device crashes or rejects it). One lost response is
+ * normal and answered in full again; from SUSPECT_STRIKES on, suspects are
+ * sent alone (window of one) so the blame is exact; after LOOP_STRIKES
+ * strikes the item is skipped — recorded in the state as delivered — and
+ * logged.
  */
 import type { Folder } from "../../../../storage/api.ts";
 import type { EasContext } from "../context.ts";
@@ -29,6 +31,7 @@ import type { BodyPreference } from "../email/convert.ts";
 import type { CollectionOptions, ListedItem, Listing, SyncClass } from "./classes.ts";
 
 export const LOOP_STRIKES = 3;
+export const SUSPECT_STRIKES = 2;
 export const DEFAULT_WINDOW = 100;
 /** MS-ASCMD §2.2.3.199: WindowSize 1-512; larger values are treated as 512. */
 export const MAX_WINDOW = 512;
@@ -185,7 +188,7 @@ export async function syncCollection(c: EasContext, req: CollectionRequest): Pro
   const dev = c.device.pk;
   const keys = await c.eas.syncKeys(dev, collectionId);
 
-  // ---- SyncKey 0: a fresh start (MS-ASCMD §2.2.3.166.4)
+  // ---- SyncKey 0: a fresh start (MS-ASCMD §2.2.3.181.4)
   if (req.syncKey === "0") {
     const newKey = (keys[0] ?? 0) + 1;
     const opts = req.options ?? defaultOptions();
@@ -273,7 +276,7 @@ export async function syncCollection(c: EasContext, req: CollectionRequest): Pro
         }
         const known = state.get(it.id);
         if (known !== undefined && it.modseq > known && opts.conflict === 1) {
-          // MS-ASCMD §2.2.3.35: server wins; the server's version goes down in Commands below.
+          // MS-ASCMD Conflict: server wins; the server's version goes down in Commands below.
           responses.push(el("AirSync:Change", el("AirSync:ServerId", serverId), el("AirSync:Status", SyncStatus.Conflict)));
           break;
         }
@@ -361,11 +364,12 @@ export async function syncCollection(c: EasContext, req: CollectionRequest): Pro
         continue;
       }
       if (budget === 0) break;
-      if (s > 0 && take.length > 0) break; // a suspect goes alone, in the next response
+      const suspect = s >= SUSPECT_STRIKES;
+      if (suspect && take.length > 0) break; // a suspect goes alone, in the next response
       take.push(p);
       consumed++;
       budget--;
-      if (s > 0) break;
+      if (suspect) break;
     }
     more = d.deletes.length + d.softDeletes.length + pending.length > commands.length + consumed;
     const addIds = take.filter((t) => t.kind === "add").map((t) => t.it.id);

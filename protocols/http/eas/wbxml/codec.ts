@@ -1,6 +1,6 @@
 /**
  * WBXML 1.3 encoder and decoder for ActiveSync (WAP-192-WBXML, profiled by
- * MS-ASWBXML §2.1.1): tags from the ActiveSync code pages, inline strings,
+ * MS-ASWBXML): tags from the ActiveSync code pages, inline strings,
  * opaque data, SWITCH_PAGE. Decoding is strict: anything ActiveSync does not
  * use (attributes, LITERAL, extensions, processing instructions) or that is
  * malformed (truncated input, unknown page or tag, bad mb_u_int32, string
@@ -43,7 +43,7 @@ const STR_I = 0x03;
 const LITERAL = 0x04;
 const STR_T = 0x83;
 const OPAQUE = 0xc3;
-const UTF8_MIB = 106; // IANA MIBenum for UTF-8 (MS-ASWBXML §2.1.1: charset is UTF-8)
+const UTF8_MIB = 106; // IANA MIBenum for UTF-8 (MS-ASWBXML: the charset is UTF-8)
 
 export interface DecodeOptions {
   /** Maximum element nesting (protects the recursion and the client). */

@@ -2,7 +2,7 @@
  * The in-memory form of an ActiveSync document: elements named by
  * namespace (= code page, MS-ASWBXML §2.1.2.1) and tag, whose content is
  * text (WBXML inline strings) or opaque bytes (WBXML OPAQUE, used for MIME
- * and binary data, MS-ASWBXML §2.1.1).
+ * and binary data, MS-ASWBXML).
  */
 export interface WElement {
   ns: string;

@@ -1,0 +1,100 @@
+/**
+ * Server side of the ActiveSync benchmark (driven by scripts/bench/eas):
+ * an in-process Pillarbox with only the HTTPS listener on 127.0.0.1 and
+ * ActiveSync mounted, the bench accounts, and an INBOX of N messages for the
+ * first-sync account. Prints "READY <port> <pid>" and then obeys lines on
+ * stdin:
+ *   DELIVER <email>   delivers one message to <email>, answers "DELIVERED <ms>"
+ *   RSS               answers "RSS <bytes>" (after a GC)
+ *   QUIT / EOF        shuts down
+ *
+ *   bun scripts/bench/eas-server.ts --data DIR [--messages 10000] [--accounts 100]
+ */
+import { createInterface } from "node:readline";
+import { join } from "node:path";
+import { defaultConfig } from "../../src/config.ts";
+import { LISTENER_DEFAULTS, type ListenerName } from "../../src/registry.ts";
+import { startServer } from "../../src/server.ts";
+import { createLogger } from "../../src/log.ts";
+import "../../protocols/http/index.ts";
+import "../../protocols/http/eas/index.ts";
+
+function arg(name: string, fallback?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : fallback;
+  if (v === undefined) throw new Error(`missing --${name}`);
+  return v;
+}
+
+const dataDir = arg("data");
+const messages = Number(arg("messages", "10000"));
+const accounts = Number(arg("accounts", "100"));
+
+const config = defaultConfig();
+config.dataDir = dataDir;
+config.databaseUrl = `file:${join(dataDir, "pillarbox.db")}`;
+config.hostname = "bench.pillarbox.test";
+for (const name of Object.keys(LISTENER_DEFAULTS) as ListenerName[]) config.listeners[name] = null;
+config.listeners.HTTPS = { host: "127.0.0.1", port: 0 };
+config.limits.maxConnections = 20_000;
+config.limits.maxConnectionsPerIp = 20_000;
+config.limits.authFailuresPerIp = 1_000_000;
+config.log.level = "warn";
+config.smtp.verifyInbound = false;
+
+const server = await startServer(config, { log: createLogger("warn"), tlsWatchIntervalMs: 0 });
+const store = server.store;
+if (!(await store.getDomain("bench.test"))) await store.addDomain("bench.test");
+
+const WORDS = "the of and to in is that for it as was with be by on not this are or from at which but have an they you mailbox server message delivery protocol pillarbox invoice meeting schedule quarterly report attached".split(" ");
+function body(i: number): string {
+  let s = "";
+  let n = i * 7919;
+  while (s.length < 3000) {
+    n = (n * 1103515245 + 12345) % 2147483648;
+    s += WORDS[n % WORDS.length] + (s.length % 70 < 6 ? "\r\n" : " ");
+  }
+  return s;
+}
+function message(i: number, to: string): Uint8Array {
+  return new TextEncoder().encode(
+    `From: Sender ${i % 97} <sender${i % 97}@example.org>\r\nTo: ${to}\r\nSubject: Benchmark message ${i}\r\nDate: Thu, 27 Nov 2026 10:${String(i % 60).padStart(2, "0")}:00 +0000\r\nMessage-ID: <eas-bench-${i}@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n${body(i)}\r\n`,
+  );
+}
+
+// Accounts: sync0@ holds the big INBOX; ping0..N-1@ carry the Ping devices.
+const pass = "bench-password-1";
+const syncUser = (await store.getAccount("sync0@bench.test")) ?? (await store.addAccount("sync0@bench.test", pass));
+for (let a = 0; a < accounts; a++) if (!(await store.getAccount(`ping${a}@bench.test`))) await store.addAccount(`ping${a}@bench.test`, pass);
+const inbox = (await store.getFolder(syncUser.id, "INBOX"))!;
+const have = (await store.listMessages(inbox.id)).length;
+const base = Date.now() - messages * 60_000;
+for (let i = have; i < messages; i += 250) {
+  const batch = [];
+  for (let k = i; k < Math.min(messages, i + 250); k++) batch.push({ raw: message(k, "sync0@bench.test"), internalDate: base + k * 60_000 });
+  await store.append(inbox.id, batch);
+}
+
+const port = server.addresses.HTTPS!.port;
+process.stdout.write(`READY ${port} ${process.pid}\n`);
+
+let seq = 0;
+const rl = createInterface({ input: process.stdin });
+for await (const line of rl) {
+  const [cmd, argv] = line.trim().split(/\s+/);
+  if (cmd === "DELIVER") {
+    const acct = await store.getAccount(argv!);
+    if (!acct) {
+      process.stdout.write("ERROR no such account\n");
+      continue;
+    }
+    await store.deliver(message(1_000_000 + ++seq, argv!), [{ accountId: acct.id }]);
+    process.stdout.write(`DELIVERED ${Date.now()}\n`);
+  } else if (cmd === "RSS") {
+    (globalThis as { gc?: () => void }).gc?.();
+    process.stdout.write(`RSS ${process.memoryUsage().rss}\n`);
+  } else if (cmd === "QUIT") break;
+}
+// The client has closed its connections; do not wait on stragglers longer than a few seconds.
+await Promise.race([server.close(), new Promise((r) => setTimeout(r, 5000))]);
+process.exit(0);

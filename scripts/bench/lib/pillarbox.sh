@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Starts and stops a Pillarbox instance for benchmarks: its own data dir, only
+# the IMAP listener on 127.0.0.1:PORT (plaintext LOGIN allowed), logs to
+# DIR/pillarbox.log. Uses $PILLARBOX_BIN, else dist/pillarbox when it is newer
+# than every source file, else `bun src/main.ts serve`.
+#
+#   source scripts/bench/lib/pillarbox.sh
+#   pillarbox_start DIR PORT     # sets PILLARBOX_PID, waits until the port accepts
+#   pillarbox_stop               # SIGTERM, then SIGKILL after 10 s
+#   pillarbox_cmd                # prints the command used
+
+_PB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+
+pillarbox_cmd() {
+  if [ -n "${PILLARBOX_BIN:-}" ]; then
+    echo "$PILLARBOX_BIN serve"
+  elif [ -x "$_PB_REPO/dist/pillarbox" ] && [ -z "$(find "$_PB_REPO/src" "$_PB_REPO/protocols" "$_PB_REPO/storage" -name '*.ts' -newer "$_PB_REPO/dist/pillarbox" -print -quit)" ]; then
+    echo "$_PB_REPO/dist/pillarbox serve"
+  else
+    echo "$_PB_REPO/node_modules/.bin/bun $_PB_REPO/src/main.ts serve"
+  fi
+}
+
+# pillarbox_start DIR PORT
+pillarbox_start() {
+  local dir=$1 port=$2 n
+  mkdir -p "$dir"
+  local env=(
+    PILLARBOX_DATA_DIR="$dir"
+    PILLARBOX_HOSTNAME=bench.pillarbox.test
+    PILLARBOX_LOG_LEVEL="${PILLARBOX_LOG_LEVEL:-warn}"
+    PILLARBOX_IMAP_LISTEN="127.0.0.1:$port"
+    PILLARBOX_IMAP_ALLOW_PLAINTEXT_AUTH=true
+    PILLARBOX_MAX_CONNECTIONS="${PILLARBOX_MAX_CONNECTIONS:-20000}"
+    PILLARBOX_MAX_CONNECTIONS_PER_IP="${PILLARBOX_MAX_CONNECTIONS_PER_IP:-20000}"
+    PILLARBOX_AUTH_FAILURES_PER_IP=1000000
+    PILLARBOX_SMTP_VERIFY_INBOUND=false
+  )
+  for n in SMTP SUBMISSION SUBMISSIONS IMAPS POP3 POP3S HTTP HTTPS; do env+=("PILLARBOX_${n}_LISTEN=off"); done
+  # shellcheck disable=SC2046
+  env "${env[@]}" $(pillarbox_cmd) </dev/null >>"$dir/pillarbox.log" 2>&1 &
+  PILLARBOX_PID=$!
+  for n in $(seq 1 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if ! kill -0 "$PILLARBOX_PID" 2>/dev/null; then
+      echo "pillarbox exited during start-up; log:" >&2
+      tail -20 "$dir/pillarbox.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "pillarbox did not listen on $port within 30 s" >&2
+  return 1
+}
+
+pillarbox_stop() {
+  [ -n "${PILLARBOX_PID:-}" ] || return 0
+  kill "$PILLARBOX_PID" 2>/dev/null || true
+  local i
+  for i in $(seq 1 100); do
+    kill -0 "$PILLARBOX_PID" 2>/dev/null || { PILLARBOX_PID=; return 0; }
+    sleep 0.1
+  done
+  kill -9 "$PILLARBOX_PID" 2>/dev/null || true
+  PILLARBOX_PID=
+}
