@@ -5,3 +5,4 @@
 import "./smtp/index.ts";
 import "./http/index.ts";
 import "./imap/index.ts";
+import "./pop3/index.ts";

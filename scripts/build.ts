@@ -3,6 +3,7 @@
  *
  *   bun scripts/build.ts --target=linux-x64     -> dist/pillarbox
  *   bun scripts/build.ts --target=linux-arm64   -> dist/pillarbox-linux-arm64
+ *   --outfile=PATH writes elsewhere (tests build into a temp dir)
  *
  * libsql picks its native addon with a dynamic `require(\`@libsql/${target}\`)`
  * that the bundler cannot follow; the plugin below rewrites it to a direct
@@ -10,10 +11,10 @@
  * extracts it to $TMPDIR at start). For arm64 the Bun runtime and the libsql
  * addon come from their npm packages (`npm pack`), the only network used.
  *
- * Web client hook: if `web/build.ts` exists it is run first (with the same
- * Bun). It should write the browser bundle to files that server code imports
- * with `import path from "...": with { type: "file" }`; Bun embeds such files
- * into the executable automatically.
+ * Web client: `scripts/build-web.ts` (webmail) bundles web/src and embeds it
+ * in a generated module the server imports, so the binary carries it. It runs
+ * as the npm `prebuild` hook and, so that a direct `bun scripts/build.ts` is
+ * never stale, here too (it is idempotent: a no-op when nothing changed).
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
@@ -88,12 +89,9 @@ function bunRuntime(): string | undefined {
   return bin;
 }
 
-// ---- web client hook (see header)
-const webBuild = join(ROOT, "web", "build.ts");
-if (existsSync(webBuild)) {
-  console.log("building the web client (web/build.ts)");
-  execFileSync(process.execPath, [webBuild], { cwd: ROOT, stdio: "inherit" });
-}
+// ---- web client (see header)
+const webBuild = join(ROOT, "scripts", "build-web.ts");
+if (existsSync(webBuild)) execFileSync(process.execPath, [webBuild], { cwd: ROOT, stdio: "inherit" });
 
 const addon = libsqlAddon();
 const executablePath = bunRuntime();
@@ -111,7 +109,9 @@ const libsqlPlugin: Bun.BunPlugin = {
 };
 
 mkdirSync(join(ROOT, "dist"), { recursive: true });
-const outfile = join(ROOT, target.out);
+const outArg = process.argv.find((a) => a.startsWith("--outfile="))?.slice("--outfile=".length);
+const outfile = outArg ? resolve(outArg) : join(ROOT, target.out);
+mkdirSync(dirname(outfile), { recursive: true });
 const started = performance.now();
 const result = await Bun.build({
   entrypoints: [join(ROOT, "src", "main.ts")],
@@ -134,4 +134,4 @@ if (!result.success) {
 // A linked source map is written next to the binary; it is not needed to run it.
 for (const f of readdirSync(dirname(outfile))) if (f.endsWith(".map")) rmSync(join(dirname(outfile), f));
 const size = statSync(outfile).size;
-console.log(`built ${target.out} (${(size / 1024 / 1024).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(`built ${outArg ? outfile : target.out} (${(size / 1024 / 1024).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -4,7 +4,8 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { MailStore, Account } from "../storage/api.ts";
-import type { Config } from "./config-types.ts";
+import type { Config, ListenAddress } from "./config-types.ts";
+import type { ListenerName } from "./registry.ts";
 import type { Logger } from "./log.ts";
 import type { RateLimiter } from "./ratelimit.ts";
 import type { SubmitFn } from "./delivery/submit.ts";
@@ -33,6 +34,12 @@ export interface ServerContext {
   authenticate(username: string, password: string, remoteIp: string): Promise<Account | null>;
   /** The protocol-neutral send path (sender checks, DKIM, local delivery, queue, copy to Sent). */
   submit: SubmitFn;
+  /**
+   * The listeners that are open, with their actually bound ports (port 0 in
+   * the config resolved), e.g. for HTTP -> HTTPS redirects. Filled before the
+   * first connection is accepted.
+   */
+  readonly addresses: Readonly<Partial<Record<ListenerName, ListenAddress>>>;
   /** Set while shutting down; protocols stop accepting new work. */
   readonly shuttingDown: boolean;
 }

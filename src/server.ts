@@ -122,6 +122,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const authLimiter = createRateLimiter({ max: config.limits.authFailuresPerIp, windowMs: config.limits.authWindowSeconds * 1000 });
 
   let shuttingDown = false;
+  const addresses: Partial<Record<ListenerName, ListenAddress>> = {};
   const ctx: ServerContext = {
     config,
     store,
@@ -132,6 +133,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     submit: async () => {
       throw new Error("submit used before the server started");
     },
+    addresses,
     get shuttingDown() {
       return shuttingDown;
     },
@@ -142,8 +144,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const perIp = new Map<string, number>();
   const servers: net.Server[] = [];
   const started: ProtocolModule[] = [];
-  const addresses: Partial<Record<ListenerName, ListenAddress>> = {};
   let queue: { stop(): Promise<void> } | null = null;
+  let ready = false;
+  const early: { s: net.Socket; run: () => void }[] = [];
 
   const onConnection = (mod: ProtocolModule, info: ListenerInfo, socket: net.Socket) => {
     // A protocol that forgets an 'error' handler must not take the process down on ECONNRESET.
@@ -218,7 +221,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       const mod = moduleFor(name);
       if (!addr || !mod || !started.includes(mod)) continue;
       const info: ListenerInfo = { name, host: addr.host, port: addr.port, implicitTls: IMPLICIT_TLS.has(name) };
-      const server = net.createServer((s) => onConnection(mod, info, s));
+      // Connections that arrive before every listener is bound wait, so ctx.addresses is complete when a protocol sees one.
+      const server = net.createServer((s) => (ready ? onConnection(mod, info, s) : early.push({ s, run: () => onConnection(mod, info, s) })));
       const bound = await listen(server, name, addr);
       info.port = bound.port;
       servers.push(server);
@@ -226,9 +230,12 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       server.on("error", (err) => log.error("listener error", { listener: name, error: err }));
     }
   } catch (e) {
+    for (const { s } of early.splice(0)) s.destroy();
     await shutdown(1000);
     throw e;
   }
+  ready = true;
+  for (const { run } of early.splice(0)) run();
 
   log.info("pillarbox serving", {
     hostname: config.hostname,

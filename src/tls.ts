@@ -195,7 +195,11 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
         } else resolve(s!);
       };
       const timeout = setTimeout(() => finish(new Error("TLS handshake timed out")), HANDSHAKE_TIMEOUT_MS);
-      server.on("secureConnection", (s: tls.TLSSocket) => finish(null, s));
+      server.on("secureConnection", (s: tls.TLSSocket) => {
+        // Like the kernel's raw-socket guard: a reset on a session without its own 'error' handler must not crash the process.
+        s.on("error", (err: Error) => log.debug("TLS socket error", { error: err.message }));
+        finish(null, s);
+      });
       server.on("tlsClientError", (err: Error) => finish(err));
       socket.on("error", (err: Error) => finish(err));
       socket.on("close", () => finish(new Error("connection closed during TLS handshake")));

@@ -151,25 +151,27 @@ export class SqlWebmailStore implements WebmailStore {
   // -------------------------------------------------------------- lists
   async listMessagePage(folderId: number, q: ListQuery): Promise<{ total: number; entries: ListEntry[] }> {
     const dir = q.desc ? "DESC" : "ASC";
-    // Ties broken by date then UID so the order is stable across pages.
-    const order = q.sort === "date" ? `internal_date ${dir}, uid ${dir}` : `${ORDER[q.sort]} ${dir}, internal_date DESC, uid DESC`;
+    // Ties broken by date then UID in the same direction, so the order is stable across pages and
+    // the covering indexes of migration 0020 (folder_id, <column>, internal_date, uid) answer it.
+    const order = q.sort === "date" ? `internal_date ${dir}, uid ${dir}` : `${ORDER[q.sort]} ${dir}, internal_date ${dir}, uid ${dir}`;
     if (!q.threads) {
       const total = await this.count("SELECT COUNT(*) FROM items WHERE folder_id = ?", [folderId]);
       const rows = await this.db.raw(`SELECT uid FROM items WHERE folder_id = ? ORDER BY ${order} LIMIT ? OFFSET ?`, [folderId, q.limit, q.offset]);
       return { total, entries: rows.map((r) => ({ uid: Number(r[0]), threadCount: 1, threadUnread: 0 })) };
     }
-    // One row per conversation: its newest message, sorted by that message's field.
+    // One row per conversation, represented by its newest message. SQLite's "bare column with
+    // MAX()" rule makes uid that of the row holding MAX(internal_date); the thread index covers it.
     const total = await this.count("SELECT COUNT(DISTINCT thread_id) FROM items WHERE folder_id = ?", [folderId]);
-    const rows = await this.db.raw(
-      `SELECT uid, n, unread FROM (
-         SELECT uid, internal_date, from_name, base_subject, size,
-                ROW_NUMBER() OVER (PARTITION BY thread_id ORDER BY internal_date DESC, uid DESC) AS rn,
-                COUNT(*) OVER (PARTITION BY thread_id) AS n,
-                SUM(CASE WHEN flags & ${SEEN} THEN 0 ELSE 1 END) OVER (PARTITION BY thread_id) AS unread
-         FROM items WHERE folder_id = ?
-       ) WHERE rn = 1 ORDER BY ${order} LIMIT ? OFFSET ?`,
-      [folderId, q.limit, q.offset],
-    );
+    const groups = `SELECT uid, MAX(internal_date) AS last, COUNT(*) AS n, SUM(CASE WHEN flags & ${SEEN} THEN 0 ELSE 1 END) AS unread
+                    FROM items WHERE folder_id = ? GROUP BY thread_id`;
+    const rows =
+      q.sort === "date"
+        ? await this.db.raw(`SELECT uid, n, unread FROM (${groups}) ORDER BY last ${dir}, uid ${dir} LIMIT ? OFFSET ?`, [folderId, q.limit, q.offset])
+        : await this.db.raw(
+            `SELECT t.uid, t.n, t.unread FROM (${groups}) AS t JOIN items AS i ON i.folder_id = ? AND i.uid = t.uid
+             ORDER BY ${order.replace(/\b(internal_date|uid|from_name|base_subject|size)\b/g, "i.$1")} LIMIT ? OFFSET ?`,
+            [folderId, folderId, q.limit, q.offset],
+          );
     return { total, entries: rows.map((r) => ({ uid: Number(r[0]), threadCount: Number(r[1]), threadUnread: Number(r[2]) })) };
   }
 

@@ -16,13 +16,14 @@ import { SelectedMailbox } from "./view.ts";
 import { bad, mailboxArg, no, ok, registerCommands, type Result, type Session } from "./session.ts";
 
 /** The mail folder named `name`, or null (other item classes are not IMAP mailboxes). */
+/** The mail folder named `name` (from the hub's cached folder list), or null; other item classes are not IMAP mailboxes. */
 export async function findMailFolder(s: Session, name: string): Promise<Folder | null> {
-  const f = await s.store.getFolder(s.account!.id, name);
-  return f && f.itemClass === "mail" ? f : null;
+  for (const f of await s.hub!.folders()) if (f.name === name) return f.itemClass === "mail" ? f : null;
+  return null;
 }
 
 export async function mailFolders(s: Session): Promise<Folder[]> {
-  return (await s.store.listFolders(s.account!.id)).filter((f) => f.itemClass === "mail");
+  return (await s.hub!.folders()).filter((f) => f.itemClass === "mail");
 }
 
 /** Subscriptions of names that do not exist (RFC 9051 §6.3.7 allows them); kept in account settings. */
@@ -84,8 +85,8 @@ async function selectCommand(s: Session, args: Arg[], readOnly: boolean): Promis
     // RFC 7162 §3.2.11 / RFC 9051 §7.1: tell the client the old mailbox is gone
     if (s.qresync || s.rev2) s.send("* OK [CLOSED] Previous mailbox closed.\r\n");
   }
-  const folder = await findMailFolder(s, name);
-  if (!folder) return { ...no("Mailbox doesn't exist: " + name.slice(0, 200), "NONEXISTENT"), noSync: true };
+  const folder = await s.store.getFolder(s.account!.id, name);
+  if (!folder || folder.itemClass !== "mail") return { ...no("Mailbox doesn't exist: " + name.slice(0, 200), "NONEXISTENT"), noSync: true };
   if (condstore) s.condstore = true;
   const cache = s.hub!.cache(folder.id);
   await cache.ready(folder);
@@ -197,7 +198,7 @@ export async function folderStatusData(s: Session, folder: Folder, needRecent: b
   const floorKnown = s.shared.recentFloor.has(folder.id);
   if (!c && ((needRecent && floorKnown) || needDeletedSize)) c = hub.cache(folder.id);
   if (c) {
-    await c.ready(folder);
+    await c.ready();
     return statusFromCache(c);
   }
   const st = await s.store.folderStatus(folder.id);

@@ -249,24 +249,43 @@ export class Session implements ViewOwner {
       }
     }
     const parts = this.out;
+    const total = this.outLen;
     this.out = [];
     this.outLen = 0;
-    let acc = "";
-    for (const p of parts) {
-      if (typeof p === "string") acc += p;
-      else {
-        if (acc) this.sink.write(acc);
-        acc = "";
-        this.sink.write(p);
+    if (parts.length === 1) {
+      this.sink.write(parts[0]);
+    } else if (total < 256 * 1024 && parts.some((p) => typeof p !== "string")) {
+      // one write per response batch: literals and text joined in one buffer
+      const bufs: Buffer[] = [];
+      let acc = "";
+      for (const p of parts) {
+        if (typeof p === "string") acc += p;
+        else {
+          if (acc) bufs.push(Buffer.from(acc, "utf8"));
+          acc = "";
+          bufs.push(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+        }
       }
+      if (acc) bufs.push(Buffer.from(acc, "utf8"));
+      this.sink.write(Buffer.concat(bufs));
+    } else {
+      let acc = "";
+      for (const p of parts) {
+        if (typeof p === "string") acc += p;
+        else {
+          if (acc) this.sink.write(acc);
+          acc = "";
+          this.sink.write(p);
+        }
+      }
+      if (acc) this.sink.write(acc);
     }
-    if (acc) this.sink.write(acc);
     if (this.deflater) this.deflater.flush(zc.Z_SYNC_FLUSH);
   }
 
-  /** Waits for the socket to drain when its buffer is full (large FETCH responses). */
+  /** Hands big output to the socket and waits while its buffer is full (large FETCH responses); small output waits for the command's end (one write). */
   async drain(): Promise<void> {
-    this.flushOut();
+    if (this.outLen >= OUT_CHUNK / 4) this.flushOut();
     if (this.sink.needDrain()) await this.sink.waitDrain();
   }
 

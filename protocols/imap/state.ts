@@ -194,21 +194,25 @@ export class FolderCache {
     return i < 0 ? undefined : this.msgs[i];
   }
 
-  /** Loads once (subscription already active in the hub), then resolves when all queued events are applied. */
-  async ready(folder?: Folder): Promise<void> {
+  /**
+   * Loads once (the hub's subscription is already active), then resolves when
+   * all queued events are applied. `fresh` is a folder row just read from the
+   * store: when its counters differ from ours, something changed that no event
+   * told us (another process, folder properties), and we catch up.
+   */
+  async ready(fresh?: Folder): Promise<void> {
     this.lastUsed = Date.now();
     if (!this.loaded) {
-      this.loading ??= this.load(folder);
+      this.loading ??= this.load();
       await this.loading;
-    } else if (folder && (folder.highestModseq !== this.highestModseq || folder.uidNext !== this.uidNext)) {
-      // Something changed that no event told us (another process, folder props): catch up.
+    } else if (fresh && (fresh.highestModseq !== this.highestModseq || fresh.uidNext !== this.uidNext)) {
       this.enqueue("resync");
     }
     await this.idle();
   }
 
-  private async load(folder?: Folder): Promise<void> {
-    const f = folder ?? (await this.store.getFolderById(this.folderId));
+  private async load(): Promise<void> {
+    const f = await this.store.getFolderById(this.folderId);
     if (!f) {
       this.deleted = true;
       this.loaded = true;
@@ -586,6 +590,8 @@ export interface AccountListener {
 }
 
 const HUB_LINGER_MS = 5 * 60 * 1000;
+/** Changes made by another process (the CLI) show up in LIST within this time. */
+const FOLDER_LIST_TTL_MS = 30 * 1000;
 const MAX_UNUSED_CACHES = 16;
 
 export class AccountHub {
@@ -604,7 +610,42 @@ export class AccountHub {
     this.unsub = store.events.subscribe(accountId, (ev) => this.onEvent(ev));
   }
 
+  private folderList: Folder[] | null = null;
+  private folderListAt = 0;
+  private folderLoad: Promise<Folder[]> | null = null;
+
+  /** The account's folders, cached; folder events (create, rename, delete, subscribe) drop the copy. */
+  async folders(): Promise<Folder[]> {
+    if (this.folderList && Date.now() - this.folderListAt < FOLDER_LIST_TTL_MS) return this.folderList;
+    if (!this.folderLoad) {
+      const gen = ++this.folderGen;
+      this.folderLoad = this.store.listFolders(this.accountId).then(
+        (list) => {
+          this.folderLoad = null;
+          if (gen === this.folderGen) {
+            this.folderList = list;
+            this.folderListAt = Date.now();
+          }
+          return list;
+        },
+        (e) => {
+          this.folderLoad = null;
+          throw e;
+        },
+      );
+    }
+    return this.folderLoad;
+  }
+  private folderGen = 0;
+
+  invalidateFolders(): void {
+    this.folderList = null;
+    this.folderGen++;
+    this.folderLoad = null;
+  }
+
   private onEvent(ev: StoreEvent): void {
+    if (ev.type === "folder") this.invalidateFolders();
     const c = this.caches.get(ev.folderId);
     if (c) {
       c.enqueue(ev);

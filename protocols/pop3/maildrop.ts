@@ -22,12 +22,6 @@ export type Pop3Store = Pick<
 export const WHOLE_READ_LIMIT = 1024 * 1024;
 /** Parallel reads while measuring sizes at login. */
 const SCAN_CONCURRENCY = 16;
-/**
- * Messages read ahead after a RETR/TOP of message n (n+1..n+PREFETCH): most
- * clients fetch every new message in order, so the next read is already
- * done when its RETR arrives. Bounded: only small messages, at most this many.
- */
-const PREFETCH = 4;
 
 export interface DropMessage {
   id: number;
@@ -43,12 +37,6 @@ export interface DropMessage {
   retrieved: boolean;
 }
 
-/** A message read ahead, with its RETR response already encoded when the caller asked for it. */
-export interface ReadAhead {
-  raw: Uint8Array;
-  response: Uint8Array | null;
-}
-
 export interface CommitOptions {
   /** AccountSettings.pop3LeaveOnServer: move deleted messages to \Trash instead of expunging. */
   leaveOnServer: boolean;
@@ -62,9 +50,6 @@ export interface CommitResult {
 }
 
 export class Maildrop {
-  /** Read-ahead of small messages, by UID. */
-  private readonly ahead = new Map<number, Promise<ReadAhead>>();
-
   private constructor(
     private readonly store: Pop3Store,
     readonly accountId: number,
@@ -141,51 +126,9 @@ export class Maildrop {
     }
   }
 
-  /**
-   * Reads ahead the small messages after number `n` (1-based) that are not
-   * read yet, and forgets reads outside the window. With `encode`, the RETR
-   * response is built ahead too, so the next RETR is a single write.
-   */
-  prefetchAfter(n: number, encode?: (m: DropMessage, raw: Uint8Array) => Uint8Array): void {
-    for (const uid of this.ahead.keys()) {
-      const i = this.indexOfUid(uid);
-      // Keep message n itself (index n-1): a RETR may be about to take it.
-      if (i === -1 || i < n - 1 || i >= n + PREFETCH) this.ahead.delete(uid);
-    }
-    for (let i = n; i < Math.min(this.messages.length, n + PREFETCH); i++) {
-      const m = this.messages[i]!;
-      if (m.deleted || m.storedSize > WHOLE_READ_LIMIT || this.ahead.has(m.uid)) continue;
-      const p = this.store.readMessage(m.id).then((raw) => ({ raw, response: encode ? encode(m, raw) : null }));
-      p.catch(() => {}); // a failure surfaces when (if) the message is requested
-      this.ahead.set(m.uid, p);
-    }
-  }
-
-  /** The read-ahead of a message, if one was started (and forgets it). */
-  takeAhead(m: DropMessage): Promise<ReadAhead> | undefined {
-    const p = this.ahead.get(m.uid);
-    this.ahead.delete(m.uid);
-    return p;
-  }
-
-  private indexOfUid(uid: number): number {
-    // UIDs ascend with message numbers (listMessages is in UID order): binary search.
-    let lo = 0;
-    let hi = this.messages.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const u = this.messages[mid]!.uid;
-      if (u === uid) return mid;
-      if (u < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
-  }
-
-  /** A small message in one read (read-ahead if it was started). */
-  async readWhole(m: DropMessage): Promise<Uint8Array> {
-    const pending = this.takeAhead(m);
-    return pending ? (await pending).raw : this.store.readMessage(m.id);
+  /** A small message in one read. */
+  readWhole(m: DropMessage): Promise<Uint8Array> {
+    return this.store.readMessage(m.id);
   }
 
   /** The stored message as chunks: one read for small messages, a blob stream for large ones. */

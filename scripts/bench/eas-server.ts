@@ -5,6 +5,7 @@
  * first-sync account. Prints "READY <port> <pid>" and then obeys lines on
  * stdin:
  *   DELIVER <email>   delivers one message to <email>, answers "DELIVERED <ms>"
+ *   WAITS             answers "WAITS <n>": long polls (Ping / Sync Wait) held now
  *   RSS               answers "RSS <bytes>" (after a GC)
  *   QUIT / EOF        shuts down
  *
@@ -18,6 +19,7 @@ import { startServer } from "../../src/server.ts";
 import { createLogger } from "../../src/log.ts";
 import "../../protocols/http/index.ts";
 import "../../protocols/http/eas/index.ts";
+import { activeWaits } from "../../protocols/http/eas/commands/wait.ts";
 
 function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -90,6 +92,8 @@ for await (const line of rl) {
     }
     await store.deliver(message(1_000_000 + ++seq, argv!), [{ accountId: acct.id }]);
     process.stdout.write(`DELIVERED ${Date.now()}\n`);
+  } else if (cmd === "WAITS") {
+    process.stdout.write(`WAITS ${activeWaits()}\n`);
   } else if (cmd === "RSS") {
     (globalThis as { gc?: () => void }).gc?.();
     process.stdout.write(`RSS ${process.memoryUsage().rss}\n`);

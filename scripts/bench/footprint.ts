@@ -13,7 +13,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -162,7 +162,7 @@ try {
     const date = new Date().toISOString().slice(0, 10);
     const section = `## Footprint
 
-Measured by \`scripts/bench/footprint\` on ${date} (${cpus().length} cores, ${cpus()[0]?.model.trim() ?? "unknown CPU"}; machine shared with other work, so treat as indicative).
+Measured by \`scripts/bench/footprint\` on ${date} (${cpus().length} cores, ${cpus()[0]?.model.trim() ?? "unknown CPU"}, load average ${loadavg()[0]!.toFixed(1)} at the end: the machine was shared with other work, so treat the figures as indicative).
 
 | Figure | Value | Target |
 |---|---|---|

@@ -81,4 +81,23 @@ export const deviceCommands: Command[] = [
       });
     },
   },
+  {
+    name: "device policy",
+    usage: "EMAIL [required|none]",
+    summary: "show or set whether the account's devices must accept the ActiveSync policy (Provision)",
+    help: "required (the default): a device must provision before it may sync.\nnone: devices sync without provisioning (remote wipe then needs provisioning again).",
+    options: COMMON_OPTIONS,
+    args: [1, 2],
+    async run(args, io) {
+      const email = checkEmail(args.positionals[0]!, "device policy");
+      const want = args.positionals[1];
+      if (want !== undefined && want !== "required" && want !== "none") throw new UsageError("the policy is required or none", "device policy");
+      await withStore(args, io, async (store) => {
+        const a = await account(store, email, "device policy");
+        if (want !== undefined) await store.updateSettings(a.id, { easPolicy: want === "none" ? "none" : undefined });
+        const now = want ?? (a.settings.easPolicy === "none" ? "none" : "required");
+        io.out(`${email}: ActiveSync policy ${now}\n`);
+      });
+    },
+  },
 ];

@@ -65,3 +65,14 @@ test("device remove: the device starts over", async () => {
   expect(kidText((await c.folderSync()).doc!, "FolderHierarchy:Status")).toBe("142");
   expect((await cli("device", "remove", "jane@example.test", "NOSUCH")).code).toBe(1);
 });
+
+test("device policy: show, switch off provisioning, switch it back on", async () => {
+  expect((await cli("device", "policy", "jane@example.test")).stdout).toContain("required");
+  expect((await cli("device", "policy", "jane@example.test", "none")).code).toBe(0);
+  const d = env.client({ user: "jane@example.test", pass: "jane-secret-1", deviceId: "NOPOLICYPHONE", version: "14.1" });
+  expect(kidText((await d.folderSync()).doc!, "FolderHierarchy:Status")).toBe("1");
+  expect((await cli("device", "policy", "jane@example.test", "required")).stdout).toContain("required");
+  d.folderSyncKey = "0";
+  expect(kidText((await d.folderSync()).doc!, "FolderHierarchy:Status")).toBe("142");
+  expect((await cli("device", "policy", "jane@example.test", "sometimes")).code).not.toBe(0);
+});

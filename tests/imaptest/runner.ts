@@ -531,6 +531,7 @@ class ScriptRun implements MatchContext {
     if (t.startupState === "nonauth") return;
 
     for (const c of this.conns) {
+      if (c.loginState !== "nonauth") continue; // PREAUTH greeting
       await this.initCommand(c, `LOGIN "${escapeQuoted(c.username)}" "${escapeQuoted(this.cfg.password)}"`, "login");
       if (c.loginState === "nonauth") throw this.initFailure("LOGIN failed");
     }
@@ -830,7 +831,7 @@ class ScriptRun implements MatchContext {
     } else if (name === "LIST" || name === "LSUB") {
       const l = args[1];
       const box = args[3];
-      if (l?.type === "list" && (isAstring(args[2]) || args[2]?.type === "nil") && isAstring(box)) {
+      if (l?.type === "list" && isAstring(args[2]) && isAstring(box)) {
         (name === "LIST" ? c.listNames : c.lsubNames).push(box.str);
       }
     } else if (name === "ENABLED") {

@@ -185,7 +185,35 @@ describe("test harness / kernel sockets", () => {
     expect(err).toBe("ECONNREFUSED");
   });
 
-  test("port() names a listener that is not open", () => {
+  test("close() lets a protocol finish in-flight work before the store closes", async () => {
+    const order: string[] = [];
+    const slow: ProtocolModule = {
+      name: "kernel-test-slow",
+      listeners: ["IMAP"],
+      onConnection(socket) {
+        socket.write("* OK\r\n");
+      },
+      async stop() {
+        order.push("stop begins");
+        await new Promise((r) => setTimeout(r, 200));
+        order.push("in-flight work done");
+      },
+    };
+    const tmp = await startTestServer({ protocols: [slow] });
+    const c = net.connect(tmp.port("IMAP"), tmp.host);
+    const closed = new Promise<void>((r) => c.once("close", () => r()));
+    await new Promise((r) => c.once("data", r));
+    await tmp.close();
+    order.push("close resolved");
+    await closed; // the idle client was disconnected
+    expect(order).toEqual(["stop begins", "in-flight work done", "close resolved"]);
+    expect(tmp.ctx.shuttingDown).toBe(true);
+  });
+
+  test("port() names a listener that is not open; ctx.addresses has the bound ports", () => {
     expect(() => srv.port("IMAP")).toThrow(/IMAP is not open/);
+    expect(srv.ctx.addresses.POP3).toEqual({ host: "127.0.0.1", port: srv.port("POP3") });
+    expect(srv.ctx.addresses.POP3S).toEqual({ host: "127.0.0.1", port: srv.port("POP3S") });
+    expect(srv.ctx.addresses.IMAP).toBeUndefined();
   });
 });

@@ -96,7 +96,7 @@ export async function deliverTo(store: MailStore, accountId: number, raw: string
 }
 
 /** Polls until `fn` returns a truthy value (store state settling after a socket close). */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

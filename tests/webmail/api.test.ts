@@ -324,6 +324,31 @@ describe("compose", () => {
     const big = await alice.upload("big.bin", "application/octet-stream", new Uint8Array(3 * 1024 * 1024));
     expect(big.status).toBe(413);
     expect(big.json().message).toContain("too large");
+    // Chunked, without Content-Length: refused while streaming, not buffered whole.
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = https.request(new URL(srv.base + "/api/uploads"), {
+        method: "POST",
+        rejectUnauthorized: false,
+        agent: false,
+        headers: { cookie: alice.cookie, origin: srv.base, "x-csrf-token": alice.csrf, "content-type": "multipart/form-data; boundary=zz", "transfer-encoding": "chunked" },
+      }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", (e) => ((e as NodeJS.ErrnoException).code === "EPIPE" || (e as NodeJS.ErrnoException).code === "ECONNRESET" ? resolve(413) : reject(e)));
+      req.write('--zz\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n\r\n');
+      const chunk = Buffer.alloc(256 * 1024, 1);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 4 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once("drain", pump);
+        }
+        req.end("\r\n--zz--\r\n");
+      };
+      pump();
+    });
+    expect(chunked).toBe(413);
   });
 
   test("refuses other senders, bad addresses and empty recipient lists in words", async () => {

@@ -16,7 +16,6 @@ export interface ComposeHost {
   toast(text: string): void;
   afterSend(): void;
   draftsChanged(): void;
-  isDark(): boolean;
 }
 
 interface Att {
@@ -187,7 +186,7 @@ export class Composer {
       tool("underline", "Underline", "U"),
       tool("insertUnorderedList", "Bulleted list", "•"),
       tool("insertOrderedList", "Numbered list", "1."),
-      tool("createLink", "Link", "🔗", () => {
+      tool("createLink", "Link", "Link", () => {
         const u = prompt("Link address (https://…)");
         return u && /^(https?:|mailto:)/i.test(u.trim()) ? u.trim() : null;
       }),

@@ -68,14 +68,16 @@ class App {
     this.list.el.addEventListener("pb-loaded", () => {
       this.listCount.textContent = this.countText();
       if (!document.body.dataset.listReady) {
-        requestAnimationFrame(() => {
-          document.body.dataset.listReady = "1";
-          performance.mark("pb-list-painted");
-        });
+        // The second frame callback runs once the first frame with the rows has been painted.
+        requestAnimationFrame(() =>
+          requestAnimationFrame(() => {
+            document.body.dataset.listReady = "1";
+            performance.mark("pb-list-painted");
+          }),
+        );
       }
     });
     this.reader = new Reader({
-      isDark: () => this.isDark(),
       trustedSender: (a) => (this.settings?.trustedImageSenders ?? []).includes(a.toLowerCase()),
       trustSender: async (a) => {
         const list = [...new Set([...(this.settings?.trustedImageSenders ?? []), a.toLowerCase()])];
@@ -101,7 +103,6 @@ class App {
         this.refreshFolders();
         if (this.currentFolder()?.specialUse === "\\Drafts") this.reloadList();
       },
-      isDark: () => this.isDark(),
     });
     this.settingsPanel = new SettingsPanel({
       settings: () => this.settings,

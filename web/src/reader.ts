@@ -8,7 +8,6 @@ import { sanitizeMail, frameDocument } from "./sanitize.ts";
 import { formatFullDate, formatSize, personText } from "./util.ts";
 
 export interface ReaderHost {
-  isDark(): boolean;
   trustedSender(addr: string): boolean;
   trustSender(addr: string): Promise<void>;
   action(name: "reply" | "replyAll" | "forward" | "forwardAttachment" | "delete" | "junk" | "notJunk" | "flag" | "unread" | "editDraft" | "close", msg: Message): void;
@@ -178,7 +177,7 @@ export class Reader {
         sandbox: "allow-popups allow-popups-to-escape-sandbox",
         referrerpolicy: "no-referrer",
       }) as HTMLIFrameElement;
-      frame.srcdoc = frameDocument(clean.html, allow, this.host.isDark());
+      frame.srcdoc = frameDocument(clean.html, allow);
       article.append(h("div", { class: "msg-body" }, frame));
     } else {
       article.append(h("div", { class: "msg-body msg-text" }, linkify(msg.text ?? "")));

@@ -150,10 +150,11 @@ export function sanitizeMail(html: string, opts: SanitizeOptions): Sanitized {
 }
 
 /** The frame document: our CSP first, then the sanitized body. */
-export function frameDocument(body: string, allowRemote: boolean, dark: boolean): string {
+export function frameDocument(body: string, allowRemote: boolean): string {
   const img = allowRemote ? "data: https: http:" : "data:";
   const csp = `default-src 'none'; img-src ${img}; style-src 'unsafe-inline'; font-src data:; form-action 'none'; base-uri 'none'; media-src 'none'; connect-src 'none'`;
-  const colors = dark ? "color:#e8e8e8;background:#1e1f22" : "color:#1d1d1f;background:#fff";
+  // Mail is written for a white page (its inline colours assume one), so the frame stays light in the dark theme too.
+  const colors = "color:#1d1d1f;background:#fff;color-scheme:light";
   return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}"><meta name="referrer" content="no-referrer"><style>html{${colors}}body{margin:0;padding:16px;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;overflow-wrap:anywhere}img{max-width:100%;height:auto}img[data-pb-blocked]{display:inline-block;min-width:20px;min-height:20px;outline:1px dashed #999}blockquote{margin:0 0 0 .5em;padding-left:.8em;border-left:3px solid #bbb}pre{white-space:pre-wrap}table{max-width:100%}</style></head><body>${body}</body></html>`;
 }
 

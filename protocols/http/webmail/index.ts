@@ -5,6 +5,7 @@
  */
 import type { Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
+import { bodyLimit } from "hono/body-limit";
 import type { ServerContext } from "../../../src/context.ts";
 import { createRateLimiter } from "../../../src/ratelimit.ts";
 import type { WebmailStore } from "../../../storage/webmail-store.ts";
@@ -64,6 +65,11 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
     sessions,
     hub,
     mount(app) {
+      // Bounded request bodies, also for chunked uploads without Content-Length (the limit wraps the stream).
+      const tooLarge = (c: Context<AppEnv>) => apiError(c, 413, "too_large", "That is too large for the server to accept.");
+      app.use("/api/uploads", bodyLimit({ maxSize: ctx.config.limits.maxMessageSize + 64 * 1024, onError: tooLarge }));
+      app.use("/api/*", async (c, next) => (c.req.path === "/api/uploads" ? next() : bodyLimit({ maxSize: 10 * 1024 * 1024, onError: tooLarge })(c, next)));
+      app.use("/login", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large\n", 413) }));
       assets.mount(app);
       mountAuth(app, deps);
       app.use("/api/*", requireSession(deps), requireCsrf(deps));

@@ -64,6 +64,7 @@ if (pillarboxDir) {
   const account = (await store.getAccount(user)) ?? (await store.addAccount(user, pass));
   const inbox = await store.getFolder(account.id, "INBOX");
   if (!inbox) throw new Error("no INBOX");
+  const inboxId = inbox.id;
   const have = (await store.listMessages(inbox.id)).length;
   // Several batches in flight overlap the blob fsyncs (UIDs then follow commit
   // order, not strictly message order; irrelevant for the timings).
@@ -81,7 +82,7 @@ if (pillarboxDir) {
         const m = message(j);
         batch.push({ raw: enc.encode(m.raw), flags: m.flags, internalDate: m.date });
       }
-      await store.append(inbox.id, batch);
+      await store.append(inboxId, batch);
       done += batch.length;
       if (done % 10_000 < BATCH) console.error(`pillarbox: ${done} appended (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     }

@@ -434,10 +434,14 @@ export async function estimate(c: EasContext, cls: SyncClass, folder: Folder, co
   return { count: diffSize(diff(listing, loaded.state, cutoff)) };
 }
 
-/** True when the device's current state of the collection is behind the folder (Ping, Sync Wait). */
+/**
+ * True when the device's current state of the collection is behind the
+ * folder (Ping, Sync Wait). A folder the device never synced counts as
+ * changed: the answer makes the device sync it.
+ */
 export async function hasPendingChanges(c: EasContext, cls: SyncClass, folder: Folder, collectionId: string): Promise<boolean> {
   const loaded = await currentState(c, collectionId);
-  if (!loaded) return false;
+  if (!loaded) return true;
   const cutoff = cls.cutoff(loaded.meta.filterType, c.now()) ?? null;
   const listing = await cls.list(c, folder);
   return diffSize(diff(listing, loaded.state, cutoff)) > 0;

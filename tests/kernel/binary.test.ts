@@ -1,0 +1,81 @@
+/**
+ * The single binary (issue "Foundation", done-when 2): built, copied alone
+ * into an empty folder, it starts with a fresh PILLARBOX_DATA_DIR and its own
+ * CLI creates a domain and a user while it runs.
+ */
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { LISTENER_DEFAULTS } from "../../src/registry.ts";
+import { BUN, REPO_ROOT, run, spawnBackground, type Background } from "../helpers/proc.ts";
+
+setDefaultTimeout(180_000);
+const root = mkdtempSync(join(tmpdir(), "pb-binary-test-"));
+let server: Background | null = null;
+afterAll(() => {
+  server?.kill("SIGKILL");
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("dist binary runs alone: serve + CLI on the same data dir", async () => {
+  const built = join(root, "build", "pillarbox");
+  const b = await run(BUN, [resolve(REPO_ROOT, "scripts/build.ts"), "--target=linux-x64", `--outfile=${built}`], { cwd: REPO_ROOT, timeoutMs: 170_000 });
+  expect(b.stderr + b.stdout).toContain("built ");
+  expect(b.code).toBe(0);
+
+  const alone = join(root, "alone");
+  mkdirSync(alone);
+  copyFileSync(built, join(alone, "pillarbox"));
+  require("node:fs").chmodSync(join(alone, "pillarbox"), 0o755);
+  expect(readdirSync(alone)).toEqual(["pillarbox"]);
+
+  // No node_modules, no repository, a minimal environment.
+  const dataDir = join(root, "fresh-data");
+  const env: Record<string, string | undefined> = {};
+  for (const k of Object.keys(process.env)) env[k] = undefined;
+  Object.assign(env, { PATH: "/usr/bin:/bin", HOME: alone, TMPDIR: join(root, "tmp"), PILLARBOX_DATA_DIR: dataDir, PILLARBOX_HOSTNAME: "mail.binary.test" });
+  mkdirSync(env.TMPDIR!);
+  for (const n of Object.keys(LISTENER_DEFAULTS)) env[`PILLARBOX_${n}_LISTEN`] = n === "SMTP" ? "127.0.0.1:0" : "off";
+
+  server = spawnBackground(join(alone, "pillarbox"), ["serve"], { cwd: alone, env });
+  const m = await server.waitFor(/\{[^\n]*"msg":"pillarbox serving"[^\n]*\}/, 60_000);
+  const smtpPort = Number((JSON.parse(m[0]).listeners.SMTP as string).split(":").pop());
+
+  const cli = (args: string[], input?: string) => run(join(alone, "pillarbox"), args, { cwd: alone, env, input, timeoutMs: 60_000 });
+  const dom = await cli(["domain", "add", "binary.test"]);
+  expect(dom.code).toBe(0);
+  const user = await cli(["user", "add", "dora@binary.test"]);
+  expect(user.code).toBe(0);
+  expect(user.stdout).toMatch(/password: \S{16,}/);
+  expect((await cli(["user", "list"])).stdout).toContain("dora@binary.test");
+
+  // The running server sees the account the other process created.
+  const reply = await new Promise<string>((resolveReply, reject) => {
+    const s = net.connect(smtpPort, "127.0.0.1");
+    let buf = "";
+    const script = ["EHLO c.test", "MAIL FROM:<x@remote.test>", "RCPT TO:<dora@binary.test>"];
+    let step = 0;
+    s.on("data", (d) => {
+      buf += d.toString();
+      const lines = buf.split("\r\n");
+      buf = lines.pop()!;
+      for (const l of lines) {
+        if (/^\d{3}-/.test(l)) continue;
+        if (step === script.length) {
+          s.destroy();
+          resolveReply(l);
+          return;
+        }
+        s.write(script[step++] + "\r\n");
+      }
+    });
+    s.on("error", reject);
+  });
+  expect(reply).toStartWith("250");
+
+  server.kill("SIGTERM");
+  expect((await server.exited).code).toBe(0);
+  server = null;
+});

@@ -1,0 +1,137 @@
+/**
+ * HTTP fuzz target: random requests straight into the Hono app (app.fetch),
+ * with a real store behind it. An input is a request written as text
+ * ("METHOD path\nheader: value\n...\n\nbody") so mutations stay meaningful.
+ * Failure: app.fetch throws, answers 500 (an unhandled exception inside a
+ * handler), or takes longer than a second.
+ */
+import "../../../protocols/http/eas/index.ts";
+import "../../../protocols/http/autodiscover/index.ts";
+import { buildApp } from "../../../protocols/http/app.ts";
+import { createWebmail } from "../../../protocols/http/webmail/index.ts";
+import { openWebmailStore } from "../../../storage/webmail-store.ts";
+import { startTestServer, createUser, type TestServer } from "../../helpers/server.ts";
+import type { FuzzTarget } from "./engine.ts";
+import type { HttpEnv } from "../../../protocols/http/bridge.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("latin1");
+const METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"];
+
+export interface HttpFuzz {
+  target: FuzzTarget;
+  /** Requests that got a 5xx, by path (the first few). */
+  close(): Promise<void>;
+}
+
+function toRequest(input: Uint8Array): Request | null {
+  const text = dec.decode(input);
+  const sep = text.indexOf("\n\n");
+  const head = sep < 0 ? text : text.slice(0, sep);
+  const body = sep < 0 ? null : input.subarray(sep + 2);
+  const lines = head.split("\n");
+  const first = (lines.shift() ?? "").split(" ");
+  let method = (first[0] ?? "GET").toUpperCase();
+  if (!METHODS.includes(method)) method = METHODS[method.length % METHODS.length]!;
+  const path = first.slice(1).join(" ") || "/";
+  let url: string;
+  try {
+    url = new URL(path.startsWith("/") ? path : "/" + path, "https://mail.pillarbox.test").toString();
+  } catch {
+    return null;
+  }
+  const headers = new Headers();
+  for (const l of lines) {
+    const c = l.indexOf(":");
+    if (c <= 0) continue;
+    try {
+      headers.append(l.slice(0, c).trim(), l.slice(c + 1).trim());
+    } catch {
+      // A header the Fetch API itself refuses cannot reach the app from the socket bridge either.
+    }
+  }
+  try {
+    return new Request(url, { method, headers, body: method === "GET" || method === "HEAD" || body === null ? null : body });
+  } catch {
+    return null;
+  }
+}
+
+export async function makeHttpTarget(): Promise<HttpFuzz> {
+  const srv: TestServer = await startTestServer({ listeners: [] });
+  await createUser(srv.store, "fuzz@fuzz.test", "fuzz-password-1");
+  const wstore = await openWebmailStore(srv.store, { url: srv.config.databaseUrl });
+  const webmail = await createWebmail(srv.ctx, wstore);
+  const app = buildApp(srv.ctx, { webmail, httpsPort: () => 443 });
+  const env: HttpEnv = { scheme: "https", remoteIp: "127.0.0.9", localPort: 443 };
+  const call = (req: Request) => app.fetch(req, env);
+
+  // Log in once so mutated requests reach the authenticated handlers.
+  let cookie = "";
+  let csrf = "";
+  try {
+    const page = await call(new Request("https://mail.pillarbox.test/login"));
+    const html = await page.text();
+    const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    const setCookie = page.headers.get("set-cookie") ?? "";
+    const loginCookie = setCookie.split(";")[0] ?? "";
+    const form = new URLSearchParams({ email: "fuzz@fuzz.test", password: "fuzz-password-1", csrf: token });
+    const res = await call(new Request("https://mail.pillarbox.test/login", { method: "POST", body: form, headers: { cookie: loginCookie, origin: "https://mail.pillarbox.test", "content-type": "application/x-www-form-urlencoded" } }));
+    cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const s = await call(new Request("https://mail.pillarbox.test/api/session", { headers: { cookie } }));
+    csrf = ((await s.json()) as { csrf?: string }).csrf ?? "";
+  } catch {
+    // Seeds without a session still exercise routing and the login path.
+  }
+  const basic = "Basic " + Buffer.from("fuzz@fuzz.test:fuzz-password-1").toString("base64");
+  const eas = "/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=fuzz&DeviceId=FUZZ0001&DeviceType=iPhone";
+  const auth = `cookie: ${cookie}\nx-csrf-token: ${csrf}\norigin: https://mail.pillarbox.test`;
+  const seeds = [
+    "GET /",
+    "GET /login",
+    "GET /assets/app.js",
+    "GET /../../../etc/passwd",
+    "GET /assets/..%2f..%2fpackage.json",
+    "GET /assets/%2e%2e/%2e%2e/etc/passwd",
+    `GET /api/session\n${auth}`,
+    `GET /api/folders\n${auth}`,
+    `GET /api/folders/1/messages?limit=50&offset=0\n${auth}`,
+    `GET /api/messages/1\n${auth}`,
+    `GET /api/search?q=hello&folder=1\n${auth}`,
+    `POST /api/messages/flags\n${auth}\ncontent-type: application/json\n\n{"ids":[1,2],"add":["\\\\Seen"]}`,
+    `POST /api/folders\n${auth}\ncontent-type: application/json\n\n{"name":"a/b"}`,
+    `PUT /api/settings\n${auth}\ncontent-type: application/json\n\n{"displayName":"x","signature":"y"}`,
+    `POST /api/send\n${auth}\ncontent-type: application/json\n\n{"to":["a@b.c"],"subject":"s","text":"t"}`,
+    `POST /login\norigin: https://mail.pillarbox.test\ncontent-type: application/x-www-form-urlencoded\n\nemail=a%40b&password=x&csrf=y`,
+    `OPTIONS ${eas}\nauthorization: ${basic}`,
+    `POST ${eas}\nauthorization: ${basic}\nms-asprotocolversion: 14.1\ncontent-type: application/vnd.ms-sync.wbxml\n\n\x03\x01\x6a\x00\x00\x07\x56\x52\x03\x30\x00\x01\x01`,
+    `POST /Microsoft-Server-ActiveSync?Cmd=Sync&User=fuzz&DeviceId=FUZZ0001&DeviceType=iPhone\nauthorization: ${basic}\nms-asprotocolversion: 16.1\n\n\x03\x01\x6a\x00\x45\x5c\x4f\x4b\x03\x30\x00\x01\x52\x03\x31\x00\x01\x01\x01\x01`,
+    `POST /autodiscover/autodiscover.xml\nauthorization: ${basic}\ncontent-type: text/xml\n\n<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"><Request><EMailAddress>fuzz@fuzz.test</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006</AcceptableResponseSchema></Request></Autodiscover>`,
+  ].map((s) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
+
+  const target: FuzzTarget = {
+    name: "http",
+    seeds,
+    maxLen: 16384,
+    async run(input) {
+      const req = toRequest(input);
+      if (!req) return;
+      const res = await call(req);
+      // Drain the body: streaming handlers can fail late.
+      await res.arrayBuffer().catch((e: unknown) => {
+        throw new Error(`response body failed for ${req.method} ${new URL(req.url).pathname}: ${String(e)}`);
+      });
+      if (res.status >= 500 && res.status !== 503) throw new Error(`HTTP ${res.status} for ${req.method} ${new URL(req.url).pathname}`);
+    },
+  };
+  return {
+    target,
+    async close() {
+      webmail.stop();
+      await wstore.close().catch(() => {});
+      await srv.close();
+    },
+  };
+}
+
+export { enc as _enc };

@@ -1,0 +1,44 @@
+/**
+ * Replays every input that ever crashed or hung a parser (saved by the fuzzers
+ * as tests/reliability/regressions/<target>-<sha>.bin, with a .txt note of what
+ * happened). Each must now run cleanly and quickly.
+ */
+import { describe, expect, test, afterAll } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REGRESSIONS_DIR, runOnce, type FuzzTarget } from "./fuzz/engine.ts";
+import { PARSER_TARGETS } from "./fuzz/targets.ts";
+import { makeHttpTarget, type HttpFuzz } from "./fuzz/http-target.ts";
+
+const files = (() => {
+  try {
+    return readdirSync(REGRESSIONS_DIR).filter((f) => f.endsWith(".bin")).sort();
+  } catch {
+    return [];
+  }
+})();
+
+let http: HttpFuzz | null = null;
+async function targetFor(name: string): Promise<FuzzTarget> {
+  const t = PARSER_TARGETS.find((x) => x.name === name);
+  if (t) return t;
+  if (name === "http") return (http ??= await makeHttpTarget()).target;
+  throw new Error(`regression file for unknown target ${name}`);
+}
+afterAll(async () => {
+  await http?.close();
+});
+
+describe("fuzz regressions", () => {
+  test("the regressions folder holds only known targets", () => {
+    for (const f of files) expect(["smtp", "imap", "pop3", "mime", "wbxml", "http"]).toContain(f.split("-")[0]);
+  });
+  for (const f of files) {
+    test(`replay ${f}`, async () => {
+      const t = await targetFor(f.split("-")[0]!);
+      const input = new Uint8Array(readFileSync(join(REGRESSIONS_DIR, f)));
+      const failure = await runOnce(t, input);
+      expect(failure?.message ?? null).toBeNull();
+    }, 30_000);
+  }
+});
