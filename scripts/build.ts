@@ -123,6 +123,9 @@ const result = await Bun.build({
     autoloadBunfig: false,
   },
   minify: true,
+  // Precompiled bytecode: start-up goes from ~300 ms to ~100 ms (no parsing of the bundle at start); ESM needs format "esm".
+  bytecode: true,
+  format: "esm",
   sourcemap: "linked",
   plugins: [libsqlPlugin],
   define: { "process.env.LIBSQL_JS_DEV": "undefined" },

@@ -91,9 +91,14 @@ export function createBridge(handler: FetchHandler, opts: BridgeOptions): { serv
       localPort: req.socket.localPort ?? 0,
     };
     const response = await handler(request, env);
-    await writeResponse(response, res, method === "HEAD", https, abort.signal);
-    // An unread request body (e.g. a refused upload) must not stall keep-alive: drain or drop it.
-    if (hasBody && !req.readableEnded) req.resume();
+    const unread = () => hasBody && !req.readableEnded;
+    await writeResponse(response, res, method === "HEAD", https, abort.signal, () => unread() && response.status >= 400);
+    // An unread request body must not stall keep-alive: a refused one (e.g. an upload over the limit)
+    // closes the connection instead of reading the rest; otherwise drain it.
+    if (unread()) {
+      if (response.status >= 400) req.socket.end();
+      else req.resume();
+    }
   }
 
   return { server, sockets };
@@ -103,8 +108,9 @@ function normaliseIp(ip: string): string {
   return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
 }
 
-async function writeResponse(response: Response, res: http.ServerResponse, head: boolean, https: boolean, signal: AbortSignal): Promise<void> {
+async function writeResponse(response: Response, res: http.ServerResponse, head: boolean, https: boolean, signal: AbortSignal, closing: () => boolean): Promise<void> {
   const out: Record<string, string | string[]> = {};
+  if (closing()) out.connection = "close";
   response.headers.forEach((v, k) => {
     if (k !== "set-cookie") out[k] = v;
   });

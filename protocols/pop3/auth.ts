@@ -6,12 +6,15 @@
  * locked out (RFC 3206 §4: a temporary condition, try later without asking
  * the user for a new password), [IN-USE] and [LOGIN-DELAY] (RFC 2449 §8.1).
  */
+import { Buffer } from "node:buffer";
 import type { Command } from "./parser.ts";
 import type { Pop3Session } from "./session.ts";
-import { MAX_AUTH_FAILURES } from "./session.ts";
 import { Maildrop } from "./maildrop.ts";
 
 type Handler = (s: Pop3Session, cmd: Command) => Promise<void> | void;
+
+/** Failed authentications on one connection before we hang up (the per-IP limiter covers the rest). */
+export const MAX_AUTH_FAILURES = 3;
 
 function plaintextRefused(s: Pop3Session): boolean {
   if (s.secure || s.deps.options.allowPlaintextAuth) return false;

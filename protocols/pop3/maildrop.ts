@@ -10,7 +10,7 @@
 import type { Folder, MailStore, MessageSummary } from "../../storage/api.ts";
 import type { Logger } from "../../src/log.ts";
 import type { SizeCache, SizeRecord } from "./sizes.ts";
-import { WireSizeCounter, wireSize } from "./wire.ts";
+import { WireSizeCounter } from "./wire.ts";
 
 /** The store methods POP3 uses (unit tests pass a small in-memory fake). */
 export type Pop3Store = Pick<
@@ -79,7 +79,8 @@ export class Maildrop {
     } catch (err) {
       log?.warn("pop3 size cache unreadable", { err });
     }
-    if (rec && rec.uidValidity !== this.folder.uidValidity) rec = null;
+    // (folder, UIDVALIDITY, UID) names one immutable message; anything else is another mailbox.
+    if (rec && (rec.uidValidity !== this.folder.uidValidity || rec.folderId !== this.folder.id)) rec = null;
     const known = rec?.scannedThrough ?? 0;
     const deltas: Record<string, number> = {};
     const todo: DropMessage[] = [];
@@ -116,6 +117,7 @@ export class Maildrop {
     const last = this.messages.length ? this.messages[this.messages.length - 1]!.uid : known;
     try {
       await sizes.save(this.accountId, {
+        folderId: this.folder.id,
         uidValidity: this.folder.uidValidity,
         // A failed read leaves the watermark where it was so the message is measured next time.
         scannedThrough: failed ? known : Math.max(known, last),

@@ -62,8 +62,6 @@ export interface Pop3Deps {
 
 /** RFC 1939 has no limit; this bounds what a broken or hostile client can cost. */
 export const MAX_BAD_COMMANDS = 20;
-/** Failed authentications on one connection before we hang up (the per-IP limiter covers the rest). */
-export const MAX_AUTH_FAILURES = 3;
 /** Pipelined lines waiting to run before we stop reading. */
 const QUEUE_HIGH = 64;
 const QUEUE_LOW = 16;

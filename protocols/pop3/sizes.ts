@@ -13,8 +13,11 @@
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import process from "node:process";
 
 export interface SizeRecord {
+  /** The INBOX folder and its UIDVALIDITY the record is about. */
+  folderId: number;
   uidValidity: number;
   /** Every UID <= this has been measured. */
   scannedThrough: number;
@@ -46,7 +49,7 @@ export function fileSizeCache(dir: string): SizeCache {
     async load(id) {
       try {
         const r = JSON.parse(await readFile(join(dir, `${id}.sizes.json`), "utf8")) as SizeRecord;
-        if (typeof r.uidValidity !== "number" || typeof r.scannedThrough !== "number" || typeof r.deltas !== "object" || r.deltas === null) return null;
+        if (typeof r.folderId !== "number" || typeof r.uidValidity !== "number" || typeof r.scannedThrough !== "number" || typeof r.deltas !== "object" || r.deltas === null) return null;
         return r;
       } catch {
         return null; // missing or damaged: re-measure

@@ -10,11 +10,12 @@
  * RFC 1939 §5 LIST/STAT report, so a client can check RETR against LIST.
  */
 
+import { Buffer } from "node:buffer";
+
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 
-const CRLF = new Uint8Array([CR, LF]);
 const TERMINATOR = new Uint8Array([DOT, CR, LF]);
 const CRLF_TERMINATOR = new Uint8Array([CR, LF, DOT, CR, LF]);
 
@@ -161,7 +162,6 @@ export function encodeMessage(msg: Uint8Array, bodyLines?: number): Uint8Array {
   return out;
 }
 
-export { CRLF };
 
 /** Incremental `wireSize` for messages read as a stream (large blobs). */
 export class WireSizeCounter {

@@ -45,7 +45,8 @@ export function parseHeaderBlock(buf: Uint8Array, start: number, end: number): H
           break;
         }
       }
-      value = value.replace(/^[ \t]+/, "").replace(/[ \t]+$/, "");
+      // Trim by index: a regex anchored at $ backtracks quadratically on long runs of blanks.
+      value = trimBlanks(value);
       fields.push({ name: curName, key: curName.toLowerCase(), value });
     }
     cur = null;
@@ -326,3 +327,12 @@ export function decodeHeaderText(raw: string | null): string {
 }
 
 export { CR, LF };
+
+/** Strips leading/trailing spaces and tabs in linear time. */
+function trimBlanks(v: string): string {
+  let a = 0;
+  let b = v.length;
+  while (a < b && (v.charCodeAt(a) === 32 || v.charCodeAt(a) === 9)) a++;
+  while (b > a && (v.charCodeAt(b - 1) === 32 || v.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === v.length ? v : v.slice(a, b);
+}

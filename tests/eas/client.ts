@@ -189,7 +189,7 @@ export class EasClient {
           el("AirSync:SyncKey", key),
           el("AirSync:CollectionId", collectionId),
           o.deletesAsMoves !== undefined && el("AirSync:DeletesAsMoves", o.deletesAsMoves ? "1" : "0"),
-          key !== "0" && o.getChanges !== false && el("AirSync:GetChanges"),
+          key !== "0" && (o.getChanges === false ? el("AirSync:GetChanges", "0") : el("AirSync:GetChanges")),
           o.windowSize !== undefined && el("AirSync:WindowSize", o.windowSize),
           o.options && el("AirSync:Options", o.options),
           o.commands && o.commands.length > 0 && el("AirSync:Commands", o.commands),

@@ -11,6 +11,7 @@ import { createUser, startTestServer, type TestServer } from "../helpers/server.
 import type { DeepPartial } from "../../src/config.ts";
 import type { Config } from "../../src/config-types.ts";
 import { EasClient, closeConnections, type ClientOptions } from "./client.ts";
+import { libwbxmlAvailable } from "./libwbxml.ts";
 
 let imapTried = false;
 /** Loads the IMAP module if it exists yet (it is written in parallel). */
@@ -30,7 +31,10 @@ export interface EasEnv {
   srv: TestServer;
   port: number;
   imap: boolean;
+  /** A client; it checks every request and response against libwbxml2-utils unless told not to. */
   client(o: Partial<ClientOptions> & { user: string; pass: string; deviceId: string; version: string }): EasClient;
+  /** What the clients of this environment checked against libwbxml, and every difference found. */
+  libwbxml(): { requests: number; responses: number; skipped: number; mismatches: string[] };
   close(): Promise<void>;
 }
 
@@ -40,11 +44,22 @@ export async function startEas(opts: { dataDir?: string; config?: DeepPartial<Co
   if (imap) listeners.push("IMAP");
   const srv = await startTestServer({ listeners, dataDir: opts.dataDir, config: opts.config });
   const port = srv.port("HTTPS");
+  const clients: EasClient[] = [];
   return {
     srv,
     port,
     imap,
-    client: (o) => new EasClient({ host: "127.0.0.1", port, ...o }),
+    client: (o) => {
+      const c = new EasClient({ host: "127.0.0.1", port, libwbxml: libwbxmlAvailable(), ...o });
+      clients.push(c);
+      return c;
+    },
+    libwbxml: () => ({
+      requests: clients.reduce((n, c) => n + c.libwbxmlChecked.requests, 0),
+      responses: clients.reduce((n, c) => n + c.libwbxmlChecked.responses, 0),
+      skipped: clients.reduce((n, c) => n + c.libwbxmlChecked.skipped, 0),
+      mismatches: clients.flatMap((c) => c.libwbxmlMismatches),
+    }),
     async close() {
       closeConnections();
       await srv.close();

@@ -1,7 +1,8 @@
 /**
  * The whole life of a device against the real server over HTTPS, for
- * protocol 12.1 (HTTP 449 provisioning, MIME-body SendMail, GetAttachment),
- * 14.1 and 16.1 (Status 142 provisioning, WBXML SendMail/SmartReply):
+ * protocol 12.1 (HTTP 449 provisioning, MIME-body SendMail, GetAttachment)
+ * and 14.0, 14.1, 16.0, 16.1 (Status 142 provisioning, WBXML SendMail and
+ * SmartReply):
  * OPTIONS -> Provision -> FolderSync -> Sync (SyncKey 0, then windows of 25
  * until MoreAvailable ends) -> GetItemEstimate -> Ping woken by an SMTP
  * delivery -> ItemOperations fetch of an attachment -> SendMail and
@@ -36,7 +37,7 @@ async function imap(port: number, user: string, pass: string, body: string): Pro
   return r.stdout;
 }
 
-for (const version of ["12.1", "14.1", "16.1"]) {
+for (const version of ["12.1", "14.0", "14.1", "16.0", "16.1"]) {
   describe(`device life, protocol ${version}`, () => {
     let env: EasEnv;
     let alice: Account;

@@ -213,6 +213,19 @@ describe("sync state", () => {
     expect(stored[0]!.flags).toContain("\\Draft");
   });
 
+  test("GetChanges 0: the device's changes are applied, the server's are held back", async () => {
+    const c = await newDevice();
+    const inbox = c.folderByType(2);
+    await c.sync(inbox);
+    await drain(c, inbox);
+    await env.srv.store.deliver(message({ to: "erin@example.test", subject: "held back" }), [{ accountId: acct.id }]);
+    const r = await c.sync(inbox, { getChanges: false });
+    expect(r.status).toBe("1");
+    expect(kid(r.coll, "AirSync:Commands")).toBeUndefined();
+    const later = await c.sync(inbox);
+    expect(commandsOf(later.coll).adds.map((a) => kidText(appData(a), "Email:Subject"))).toEqual(["held back"]);
+  });
+
   test("FolderSync with SyncKey 0 resets every collection's state", async () => {
     const c = await newDevice();
     const inbox = c.folderByType(2);
@@ -234,5 +247,11 @@ describe("sync state", () => {
     expect(kidText(coll, "AirSync:Status")).toBe("1");
     expect(kids(kid(coll, "AirSync:Commands")).map((a) => kidText(appData(a), "Email:Subject"))).toEqual(["for the empty sync"]);
     expect(text(kid(coll, "AirSync:SyncKey")!)).not.toBe(c.syncKeys.get(inbox));
+  });
+  test("every request matched xml2wbxml byte for byte and every response matched wbxml2xml", () => {
+    const r = env.libwbxml();
+    console.log(`libwbxml: ${r.requests} requests and ${r.responses} responses compared, ${r.skipped} skipped`);
+    expect(r.mismatches).toEqual([]);
+    expect(r.requests).toBeGreaterThan(10);
   });
 });

@@ -169,6 +169,30 @@ describe("poplib", () => {
   });
 });
 
+describe("large message", () => {
+  test("a 3 MB message (streamed from the blob) arrives byte-exact, TOP stops early", async () => {
+    const acc = await createUser(srv.store, "big@pop.test", PW);
+    const lines = ["From: big@example.org", "Subject: big", ""];
+    for (let i = 0; i < 40_000; i++) lines.push(i % 13 === 0 ? `.dot line ${i}` : `line ${i} ${"z".repeat(64)}`);
+    const raw = lines.join("\n") + "\n"; // bare LF throughout: converted on the fly
+    expect(raw.length).toBeGreaterThan(2_500_000);
+    await deliverTo(srv.store, acc.id, raw);
+    const r = await poplib([
+      ["a", "connect_ssl", sport],
+      ["a", "auth_plain", "big@pop.test", PW],
+      ["a", "list"],
+      ["a", "retr", 1],
+      ["a", "top", 1, 2],
+      ["a", "quit"],
+    ]);
+    const want = crlf(raw);
+    expect(r[2]!.res.lines).toEqual([`1 ${want.length}`]);
+    expect(r[3]!.res.octets).toBe(want.length);
+    expect(b64decode(r[3]!.res.body).toString("latin1") === want).toBe(true);
+    expect(b64decode(r[4]!.res.body).toString("latin1")).toBe("From: big@example.org\r\nSubject: big\r\n\r\n.dot line 0\r\nline 1 " + "z".repeat(64) + "\r\n");
+  });
+});
+
 describe("curl", () => {
   let curlAcc: Account;
   const MSG = "From: frank@example.org\r\nTo: curl@pop.test\r\nSubject: via curl\r\n\r\nbody line\r\n.dot line\r\n";

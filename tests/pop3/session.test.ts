@@ -3,6 +3,7 @@
  * commands, RFC 2449 CAPA and response codes, RFC 5034 AUTH, RFC 2595 STLS.
  */
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { harness } from "./fake.ts";
 import { memorySizeCache } from "../../protocols/pop3/sizes.ts";
 
@@ -411,5 +412,40 @@ describe("size cache", () => {
     expect(second.startsWith("+OK 3 messages")).toBe(true);
     expect(second).toContain(first.split("\r\n")[2]!); // "2 <size>" line unchanged
     expect(second).toContain(`3 ${MSG3.length + 2}`);
+  });
+});
+
+describe("fuzz", () => {
+  const lineArb = fc.oneof(
+    fc.constantFrom("STAT", "LIST", "UIDL", "NOOP", "RSET", "CAPA", "AUTH", "AUTH PLAIN", "*", "STLS", "APOP x y", "USER alice@example.test", "PASS secret pw"),
+    fc.tuple(fc.constantFrom("RETR", "TOP", "DELE", "LIST", "UIDL"), fc.array(fc.oneof(fc.nat({ max: 5 }).map(String), fc.string({ maxLength: 6 })), { maxLength: 3 })).map(
+      ([c, a]) => [c, ...a].join(" "),
+    ),
+    fc.string({ maxLength: 40 }).map((x) => x.replace(/[\r\n]/g, "")),
+  );
+
+  test("property: any command sequence gets one status line per command, in order, and never crashes", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(lineArb, { maxLength: 25 }), async (lines) => {
+        const h = harness();
+        h.store.deliver(1, MSG1);
+        h.store.deliver(1, MSG2_LF);
+        const c = h.session({ secure: true });
+        for (const line of lines) {
+          if (c.io.closed) break;
+          const r = await c.cmd(line);
+          // every reply starts with a status indicator or a SASL continuation
+          expect(r === "" ? c.io.closed : /^(\+OK|-ERR|\+ )/.test(r)).toBe(true);
+        }
+        // inside a SASL exchange the next line is the client's response (RFC 5034 §4): cancel first
+        if (!c.io.closed && c.s.sasl) expect(await c.cmd("*")).toBe("-ERR Authentication cancelled\r\n");
+        if (!c.io.closed) expect(await c.cmd("QUIT")).toStartWith("+OK");
+        // the lock never outlives the session
+        expect(h.deps.locks.isLocked(1)).toBe(false);
+        // only QUIT in TRANSACTION may delete: the store holds 2 minus deletions
+        expect(h.store.inbox(1).length).toBeLessThanOrEqual(2);
+      }),
+      { numRuns: 150 },
+    );
   });
 });

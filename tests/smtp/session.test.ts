@@ -466,3 +466,27 @@ describe("loops", () => {
     c.close();
   });
 });
+
+describe("SMTPUTF8 and CHUNKING on submission", () => {
+  test("a UTF-8 address needs the SMTPUTF8 parameter (553 5.6.7)", async () => {
+    const c = await ehloSession(srv.port("SMTP"));
+    expect((await c.cmd("MAIL FROM:<jörg@remote.test>")).code).toBe(553);
+    expect((await c.cmd("MAIL FROM:<x@remote.test>")).code).toBe(250);
+    const r = await c.cmd("RCPT TO:<jörg@example.test>");
+    expect(r.code).toBe(553);
+    expect(r.text).toStartWith("5.6.7");
+    c.close();
+  });
+
+  test("an authenticated BDAT submission is delivered and signed", async () => {
+    const c = await submissionSession(srv.port("SUBMISSION"), "alice@example.test", PASS);
+    const msg = "From: alice@example.test\r\nTo: dave@example.test\r\nSubject: bdat submission\r\nMessage-ID: <bdat1@example.test>\r\nDate: Fri, 27 Nov 2026 12:00:00 +0000\r\n\r\nchunked\r\n";
+    c.write(`MAIL FROM:<alice@example.test>\r\nRCPT TO:<dave@example.test>\r\nBDAT ${Buffer.byteLength(msg)} LAST\r\n${msg}`);
+    for (let i = 0; i < 3; i++) expect((await c.read())!.code).toBe(250);
+    const m = await folderMessages(srv.store, "dave@example.test");
+    const last = m[m.length - 1]!;
+    expect(stripTrace(last)).toBe(msg);
+    expect(text(last)).toStartWith("DKIM-Signature:");
+    c.close();
+  });
+});

@@ -111,7 +111,7 @@ export class MessageList {
       const r = rows.find((x) => x.id === id);
       if (r) r.flags = flags;
     }
-    this.render(true);
+    this.render();
   }
 
   /** Removes rows locally (after a move/delete) before the server's view catches up. */
@@ -134,7 +134,7 @@ export class MessageList {
       this.pages.clear();
       for (let i = 0; i * PAGE < kept.length; i++) this.pages.set(i, kept.slice(i * PAGE, (i + 1) * PAGE));
       this.total = kept.length;
-      this.render(true);
+      this.render();
     } else this.reload();
     this.events.selectionChanged([...this.selected]);
   }
@@ -147,7 +147,7 @@ export class MessageList {
     if (row) this.selected.add(row.id);
     this.anchor = index;
     this.scrollIntoView(index);
-    this.render(true);
+    this.render();
     this.events.selectionChanged([...this.selected]);
     if (opts.open && row) this.events.open(row, index);
   }
@@ -159,7 +159,7 @@ export class MessageList {
 
   selectAll(): void {
     for (const rows of this.pages.values()) for (const r of rows) this.selected.add(r.id);
-    this.render(true);
+    this.render();
     this.events.selectionChanged([...this.selected]);
   }
 
@@ -181,7 +181,7 @@ export class MessageList {
       this.pages.set(p, res.items);
       this.loadedOnce = true;
       this.el.classList.remove("is-loading");
-      this.render(true);
+      this.render();
       this.el.dispatchEvent(new CustomEvent("pb-loaded", { detail: { total: res.total } }));
     } catch (err) {
       if (gen === this.gen) this.events.error(err);
@@ -194,7 +194,7 @@ export class MessageList {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      this.render(false);
+      this.render();
     });
   }
 
@@ -206,7 +206,8 @@ export class MessageList {
     return [first, last];
   }
 
-  private render(force: boolean): void {
+  /** Draws the rows in view; rows whose content did not change are kept as they are. */
+  private render(): void {
     this.spacer.style.height = `${this.total * this.rowH}px`;
     this.empty.hidden = !(this.loadedOnce && this.total === 0);
     this.empty.textContent = this.emptyText;
@@ -223,7 +224,6 @@ export class MessageList {
       const row = this.rowAt(i);
       const version = row ? `${row.id}|${row.flags.join(",")}|${this.selected.has(row.id) ? 1 : 0}|${this.cursor === i ? 1 : 0}|${row.threadUnread}|${row.threadCount}` : "loading";
       const have = this.rendered.get(i);
-      if (have && have.version === version && !force) continue;
       if (have && have.version === version) continue;
       const el = this.renderRow(row, i);
       if (have) have.el.replaceWith(el);
@@ -246,7 +246,7 @@ export class MessageList {
       e.stopPropagation();
       if (check.checked) this.selected.add(row.id);
       else this.selected.delete(row.id);
-      this.render(true);
+      this.render();
       this.events.selectionChanged([...this.selected]);
     });
     const el = h(
@@ -278,7 +278,7 @@ export class MessageList {
       if (!this.selected.has(row.id)) {
         this.selected.clear();
         this.selected.add(row.id);
-        this.render(true);
+        this.render();
         this.events.selectionChanged([...this.selected]);
       }
       e.dataTransfer?.setData(DRAG_TYPE, JSON.stringify([...this.selected]));
@@ -297,7 +297,7 @@ export class MessageList {
         if (r) this.selected.add(r.id);
       }
       this.cursor = index;
-      this.render(true);
+      this.render();
       this.events.selectionChanged([...this.selected]);
       return;
     }
@@ -306,7 +306,7 @@ export class MessageList {
       else this.selected.add(row.id);
       this.anchor = index;
       this.cursor = index;
-      this.render(true);
+      this.render();
       this.events.selectionChanged([...this.selected]);
       return;
     }

@@ -167,7 +167,7 @@ export async function handleEas(req: Request, remoteIp: string, server: ServerCo
     return respond(400, new TextEncoder().encode("unsupported MS-ASProtocolVersion\n"), { "ms-asprotocolversions": SUPPORTED_VERSIONS.join(","), "content-type": "text/plain; charset=utf-8" });
   }
   const version = versionNumber(versionString);
-  const route = (ROUTES as Record<string, Route | undefined>)[parsed.cmd];
+  const route = Object.hasOwn(ROUTES, parsed.cmd) ? (ROUTES as Record<string, Route>)[parsed.cmd] : undefined;
   if (!route || (route.since && version < route.since)) return respond(501, null, optionsHeaders()); // MS-ASHTTP: 501 = command not implemented
 
   const eas = await easStoreOf(server);

@@ -37,7 +37,7 @@ export class LineConn {
     for (const f of w) f();
   }
 
-  static connect(port: number, opts: { host?: string; tls?: boolean; timeoutMs?: number } = {}): Promise<LineConn> {
+  static connect(port: number, opts: { host?: string; tls?: boolean; timeoutMs?: number; localAddress?: string } = {}): Promise<LineConn> {
     const host = opts.host ?? "127.0.0.1";
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -48,7 +48,9 @@ export class LineConn {
         clearTimeout(timer);
         resolve(new LineConn(s));
       };
-      const s = opts.tls ? tlsConnect({ host, port, rejectUnauthorized: false, servername: "localhost" }, done) : netConnect({ host, port }, done);
+      const s = opts.tls
+        ? tlsConnect({ host, port, rejectUnauthorized: false, servername: "localhost", localAddress: opts.localAddress }, done)
+        : netConnect({ host, port, localAddress: opts.localAddress }, done);
       s.once("error", (e) => {
         clearTimeout(timer);
         reject(e);
@@ -221,7 +223,7 @@ export class ImapConn {
   private n = 0;
   constructor(public c: LineConn) {}
 
-  static async connect(port: number, opts: { tls?: boolean } = {}): Promise<{ imap: ImapConn; greeting: string }> {
+  static async connect(port: number, opts: { tls?: boolean; localAddress?: string } = {}): Promise<{ imap: ImapConn; greeting: string }> {
     const c = await LineConn.connect(port, opts);
     const greeting = await c.line();
     return { imap: new ImapConn(c), greeting };

@@ -36,10 +36,12 @@ function encodeHeader(s: string): string {
 
 /** Builds a draft message from Email ApplicationData (16.0 draft Add). */
 export function draftMime(data: WElement | undefined, from: string, now: number): Uint8Array {
-  const to = kidText(data, "Email:To") ?? "";
-  const cc = kidText(data, "Email:Cc") ?? "";
-  const bcc = kidText(data, "Email2:Bcc") ?? "";
-  const subject = kidText(data, "Email:Subject") ?? "";
+  // Header values from the device: no line breaks (RFC 5322 §2.2: a CRLF would start a new, forged field).
+  const one = (v: string | undefined) => (v ?? "").replace(/[\r\n]+/g, " ").trim();
+  const to = one(kidText(data, "Email:To"));
+  const cc = one(kidText(data, "Email:Cc"));
+  const bcc = one(kidText(data, "Email2:Bcc"));
+  const subject = one(kidText(data, "Email:Subject"));
   const body = kid(data, "AirSyncBase:Body");
   const type = kidText(body, "AirSyncBase:Type") ?? "1";
   const content = text(kid(body, "AirSyncBase:Data"));

@@ -182,8 +182,26 @@ export function collectionStatus(c: EasContext, req: { collectionId: string; cls
   return el("AirSync:Collection", collectionHeader(c, req, syncKey, status));
 }
 
+/** Sync of one collection of one device runs one at a time (a device firing two Syncs at once must not fork its state). */
+const locks = new Map<string, Promise<unknown>>();
+
+function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(key) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  locks.set(key, tail);
+  void tail.then(() => {
+    if (locks.get(key) === tail) locks.delete(key);
+  });
+  return run;
+}
+
 /** Runs one collection of a Sync request. */
-export async function syncCollection(c: EasContext, req: CollectionRequest): Promise<CollectionResult> {
+export function syncCollection(c: EasContext, req: CollectionRequest): Promise<CollectionResult> {
+  return serialised(`${c.device.pk}:${req.collectionId}`, () => syncCollectionNow(c, req));
+}
+
+async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise<CollectionResult> {
   const { cls, folder, collectionId } = req;
   const dev = c.device.pk;
   const keys = await c.eas.syncKeys(dev, collectionId);

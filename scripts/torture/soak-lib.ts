@@ -1,0 +1,281 @@
+/**
+ * Soak (issue 8 part 6): steady mixed SMTP, IMAP and POP3 load against a
+ * `pillarbox serve` process; RSS sampled every 10 s. IMAP load comes from
+ * Dovecot's imaptest when available (/work/tools/imaptest/imaptest or
+ * $IMAPTEST_BIN), plus our own IMAP client for latencies.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openStore } from "../../storage/store.ts";
+import { ImapConn, LineConn, smtpSend } from "../../tests/reliability/lib/conn.ts";
+import { BUN, REPO, freePort, startServerProc } from "../../tests/reliability/lib/server-proc.ts";
+
+export interface SoakOptions {
+  seconds: number;
+  /** SMTP messages per second (steady). */
+  smtpRate?: number;
+  /** POP3 sessions per second. */
+  pop3Rate?: number;
+  /** IMAP client sessions (own client) running back to back. */
+  imapClients?: number;
+  useImaptest?: boolean;
+  imaptestClients?: number;
+  log?: (s: string) => void;
+}
+
+export interface OpStats {
+  count: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface SoakResult {
+  seconds: number;
+  ops: Record<string, OpStats>;
+  errorSamples: string[];
+  rssKb: { t: number; kb: number }[];
+  rssStartKb: number;
+  rssEndKb: number;
+  rssMaxKb: number;
+  fdStart: number;
+  fdEnd: number;
+  imaptest: { ran: boolean; commandsPerSec: number | null; errors: number; note: string };
+  serverAlive: boolean;
+}
+
+const DOMAIN = "soak.test";
+const PASS = "soak-pass-1";
+const USERS = 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function proc(pid: number): { rss: number; fds: number } {
+  try {
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+    return { rss, fds: readdirSync(`/proc/${pid}/fd`).length };
+  } catch {
+    return { rss: 0, fds: 0 };
+  }
+}
+
+function pct(xs: number[], p: number): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+export function imaptestBin(): string | null {
+  const p = process.env.IMAPTEST_BIN ?? "/work/tools/imaptest/imaptest";
+  return existsSync(p) ? p : null;
+}
+
+export async function runSoak(o: SoakOptions): Promise<SoakResult> {
+  const log = o.log ?? (() => {});
+  const dataDir = mkdtempSync(join(tmpdir(), "pillarbox-soak-"));
+  const url = `file:${join(dataDir, "pillarbox.db")}`;
+  {
+    const s = await openStore({ url, dataDir, gcIntervalMs: 0 });
+    await s.addDomain(DOMAIN);
+    for (let i = 1; i <= USERS; i++) await s.addAccount(`soak${i}@${DOMAIN}`, PASS);
+    for (let i = 1; i <= 10; i++) await s.addAccount(`it${i}@${DOMAIN}`, PASS);
+    await s.close();
+  }
+  const ports = { smtp: await freePort(), imap: await freePort(), pop3: await freePort() };
+  const srv = await startServerProc({ dataDir, ports, env: { PILLARBOX_LOG_LEVEL: "error", PILLARBOX_MAX_CONNECTIONS_PER_IP: "500" } });
+  const lat: Record<string, number[]> = {};
+  const errs: Record<string, number> = {};
+  const errorSamples: string[] = [];
+  const record = (op: string, ms: number) => (lat[op] ??= []).push(ms);
+  const fail = (op: string, e: unknown) => {
+    errs[op] = (errs[op] ?? 0) + 1;
+    if (errorSamples.length < 20) errorSamples.push(`${op}: ${String(e).slice(0, 200)}`);
+  };
+  const t0 = Date.now();
+  const end = t0 + o.seconds * 1000;
+  let stop = false;
+  const user = () => `soak${1 + Math.floor(Math.random() * USERS)}@${DOMAIN}`;
+  const body = (n: number) => `From: <load@outside.test>\nTo: <x@${DOMAIN}>\nSubject: soak ${n} ${Math.random().toString(36).slice(2)}\nMessage-ID: <soak-${n}-${Date.now()}@outside.test>\n\n${"soak load line with some words in it\n".repeat(20 + Math.floor(Math.random() * 200))}`;
+
+  // Steady-rate driver: starts one task per tick, never more than `max` in flight.
+  const steady = async (op: string, ratePerSec: number, max: number, task: (n: number) => Promise<void>) => {
+    let n = 0;
+    let inflight = 0;
+    const interval = 1000 / ratePerSec;
+    let next = Date.now();
+    while (!stop && Date.now() < end) {
+      if (inflight < max) {
+        inflight++;
+        const k = ++n;
+        const s = performance.now();
+        void task(k)
+          .then(() => record(op, performance.now() - s))
+          .catch((e: unknown) => fail(op, e))
+          .finally(() => inflight--);
+      }
+      next += interval;
+      const wait = next - Date.now();
+      if (wait > 0) await sleep(wait);
+      else next = Date.now();
+    }
+    while (inflight > 0) await sleep(50);
+  };
+
+  const smtpLoad = steady("smtp", o.smtpRate ?? 10, 20, async (n) => {
+    const to = [user(), ...(n % 5 === 0 ? [user()] : [])];
+    const r = await smtpSend({ port: ports.smtp, from: "load@outside.test", to, data: body(n) });
+    if (r.code !== 250) throw new Error(`SMTP ${r.code} ${r.text}`);
+  });
+
+  const pop3Load = steady("pop3", o.pop3Rate ?? 3, 10, async () => {
+    const c = await LineConn.connect(ports.pop3);
+    try {
+      const expect = async (cmd: string | null, multi = false) => {
+        if (cmd) c.write(cmd + "\r\n");
+        const l = await c.line();
+        if (!l.startsWith("+OK")) throw new Error(`POP3 ${cmd}: ${l}`);
+        if (multi) for (let x = await c.line(); x !== "."; x = await c.line());
+        return l;
+      };
+      await expect(null);
+      await expect(`USER ${user()}`);
+      await expect(`PASS ${PASS}`);
+      const stat = await expect("STAT");
+      const n = Number(stat.split(" ")[1]);
+      await expect("UIDL", true);
+      if (n > 0) {
+        await expect(`RETR ${1 + Math.floor(Math.random() * n)}`, true);
+        if (n > 30) await expect("DELE 1");
+      }
+      await expect("QUIT");
+    } finally {
+      c.close();
+    }
+  });
+
+  const imapLoop = async (idx: number) => {
+    while (!stop && Date.now() < end) {
+      const s0 = performance.now();
+      try {
+        const { imap } = await ImapConn.connect(ports.imap);
+        try {
+          const step = async (op: string, cmd: string) => {
+            const s = performance.now();
+            const r = await imap.cmd(cmd);
+            if (r.status !== "OK") throw new Error(`IMAP ${cmd}: ${r.status} ${r.text}`);
+            record(op, performance.now() - s);
+            return r;
+          };
+          await step("imap-login", `LOGIN soak${1 + ((idx * 7 + Math.floor(Math.random() * USERS)) % USERS)}@${DOMAIN} ${PASS}`);
+          const sel = await step("imap-select", "SELECT INBOX");
+          const exists = Number(/\* (\d+) EXISTS/.exec(sel.untagged.join("\n"))?.[1] ?? 0);
+          for (let k = 0; k < 5 && !stop; k++) {
+            if (exists > 0) {
+              const m = 1 + Math.floor(Math.random() * exists);
+              await step("imap-fetch", `FETCH ${m} (FLAGS UID RFC822.SIZE ENVELOPE BODY.PEEK[])`);
+              await step("imap-store", `STORE ${m} +FLAGS (\\Seen)`);
+            }
+            await step("imap-search", "UID SEARCH UNSEEN");
+            await step("imap-noop", "NOOP");
+            await sleep(200);
+          }
+          if (exists > 40) {
+            await step("imap-store", "STORE 1:5 +FLAGS.SILENT (\\Deleted)");
+            await step("imap-expunge", "EXPUNGE");
+          }
+          await imap.cmd("LOGOUT");
+        } finally {
+          imap.close();
+        }
+        record("imap-session", performance.now() - s0);
+      } catch (e) {
+        fail("imap-session", e);
+        await sleep(500);
+      }
+    }
+  };
+  const imapLoad = Promise.all(Array.from({ length: o.imapClients ?? 3 }, (_, i) => imapLoop(i)));
+
+  // imaptest
+  const it = { ran: false, commandsPerSec: null as number | null, errors: 0, note: "" };
+  let imaptestDone: Promise<void> = Promise.resolve();
+  const bin = o.useImaptest === false ? null : imaptestBin();
+  if (bin) {
+    const mbox = join(dataDir, "soak.mbox");
+    const g = spawnSync(BUN, [join(REPO, "scripts/bench/lib/gen-mbox.ts"), "--count", "100"], { maxBuffer: 64 << 20 });
+    writeFileSync(mbox, g.stdout);
+    const secs = Math.max(5, o.seconds - 5);
+    const args = ["host=127.0.0.1", `port=${ports.imap}`, `user=it%d@${DOMAIN}`, "users=10", `pass=${PASS}`, `mbox=${mbox}`, `secs=${secs}`, `clients=${o.imaptestClients ?? 5}`, "no_pipelining"];
+    it.ran = true;
+    imaptestDone = new Promise((resolve) => {
+      const c = spawn(bin, args, { cwd: dataDir, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      c.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => c.kill("SIGKILL"), (secs + 60) * 1000);
+      c.on("close", () => {
+        clearTimeout(timer);
+        writeFileSync(join(tmpdir(), "pillarbox-soak-imaptest.out"), out);
+        const lines = out.split("\n");
+        const ti = lines.findIndex((l) => l.startsWith("Totals:"));
+        if (ti >= 0) {
+          const nums = (lines[ti + 4] ?? "").trim().split(/\s+/).map(Number).filter((x) => !Number.isNaN(x));
+          const total = nums.reduce((a, b) => a + b, 0);
+          it.commandsPerSec = Math.round(total / secs);
+        }
+        it.errors = lines.filter((l) => /Error:/.test(l)).length;
+        const firstErr = lines.find((l) => /Error:/.test(l));
+        it.note = firstErr ? `first error: ${firstErr.slice(0, 200)}` : "";
+        resolve();
+      });
+    });
+  } else {
+    it.note = "imaptest not found; IMAP load from the built-in client only";
+  }
+
+  // RSS sampling
+  const rss: { t: number; kb: number }[] = [];
+  const first = proc(srv.pid);
+  rss.push({ t: 0, kb: first.rss });
+  const sampler = (async () => {
+    while (!stop && Date.now() < end) {
+      await sleep(Math.min(10_000, Math.max(0, end - Date.now())));
+      const p = proc(srv.pid);
+      rss.push({ t: Math.round((Date.now() - t0) / 1000), kb: p.rss });
+      log(`  t=${Math.round((Date.now() - t0) / 1000)} s RSS ${(p.rss / 1024).toFixed(1)} MB, fds ${p.fds}, smtp ${lat.smtp?.length ?? 0}, pop3 ${lat.pop3?.length ?? 0}, imap sessions ${lat["imap-session"]?.length ?? 0}, errors ${Object.values(errs).reduce((a, b) => a + b, 0)}`);
+    }
+  })();
+  await Promise.all([smtpLoad, pop3Load, imapLoad, imaptestDone, sampler]);
+  stop = true;
+  await sleep(2000);
+  const last = proc(srv.pid);
+  rss.push({ t: Math.round((Date.now() - t0) / 1000), kb: last.rss });
+  const serverAlive = srv.child.exitCode === null && srv.child.signalCode === null;
+  srv.kill("SIGTERM");
+  await Promise.race([srv.exited, sleep(10_000)]);
+  srv.kill("SIGKILL");
+  rmSync(dataDir, { recursive: true, force: true });
+
+  const ops: Record<string, OpStats> = {};
+  for (const op of new Set([...Object.keys(lat), ...Object.keys(errs)])) {
+    const xs = lat[op] ?? [];
+    ops[op] = { count: xs.length, errors: errs[op] ?? 0, p50: pct(xs, 50), p99: pct(xs, 99), max: pct(xs, 100) };
+  }
+  // Start figure after warm-up: the first sample taken at least 10 s in (or the first one).
+  const warm = rss.find((r) => r.t >= 10) ?? rss[0]!;
+  return {
+    seconds: Math.round((Date.now() - t0) / 1000),
+    ops,
+    errorSamples,
+    rssKb: rss,
+    rssStartKb: warm.kb,
+    rssEndKb: last.rss,
+    rssMaxKb: Math.max(...rss.map((r) => r.kb)),
+    fdStart: first.fds,
+    fdEnd: last.fds,
+    imaptest: it,
+    serverAlive,
+  };
+}
