@@ -6,3 +6,5 @@ import "./smtp/index.ts";
 import "./http/index.ts";
 import "./imap/index.ts";
 import "./pop3/index.ts";
+import "./http/eas/index.ts";
+import "./http/autodiscover/index.ts";
