@@ -68,5 +68,9 @@ export interface Config {
   pop3: {
     allowPlaintextAuth: boolean;
     idleTimeoutSeconds: number;
+    /** RFC 2449 §6.8 LOGIN-DELAY: minimum seconds between logins; null = not enforced or advertised. */
+    loginDelaySeconds: number | null;
+    /** RFC 2449 §6.7 EXPIRE: days kept after retrieval (0 = deleted at QUIT), "NEVER", or null = not advertised. */
+    expire: number | "NEVER" | null;
   };
 }

@@ -62,7 +62,7 @@ export function defaultConfig(): Config {
       remotePort: 25,
     },
     imap: { allowPlaintextAuth: false, idleTimeoutSeconds: 30 * 60 },
-    pop3: { allowPlaintextAuth: false, idleTimeoutSeconds: 10 * 60 },
+    pop3: { allowPlaintextAuth: false, idleTimeoutSeconds: 10 * 60, loginDelaySeconds: null, expire: null },
   };
 }
 
@@ -118,6 +118,18 @@ const oneOf = (...values: string[]): Parser => (raw, where) => {
     throw new ConfigError(`${where}: expected one of ${values.join(", ")}, got ${JSON.stringify(raw)}`);
   }
   return raw.trim().toLowerCase();
+};
+
+/** "" or "off" -> null, else a whole number in range. */
+const optionalInt = (min: number, max: number): Parser => (raw, where) => {
+  if (raw === null || raw === "" || (typeof raw === "string" && raw.trim().toLowerCase() === "off")) return null;
+  return int(min, max)(raw, where);
+};
+
+/** POP3 EXPIRE: days, "never", or off. */
+const expirePolicy: Parser = (raw, where) => {
+  if (typeof raw === "string" && raw.trim().toLowerCase() === "never") return "NEVER";
+  return optionalInt(0, 36_500)(raw, where);
 };
 
 const list: Parser = (raw, where) => {
@@ -231,6 +243,8 @@ export const SETTINGS: Setting[] = [
   S("imap.idleTimeoutSeconds", "imap.idle_timeout_seconds", "PILLARBOX_IMAP_IDLE_TIMEOUT_SECONDS", "imap-idle-timeout-seconds", int(1800, 86_400), "1800", "IMAP inactivity timeout, seconds (RFC 9051 §5.4: at least 30 minutes)."),
   S("pop3.allowPlaintextAuth", "pop3.allow_plaintext_auth", "PILLARBOX_POP3_ALLOW_PLAINTEXT_AUTH", "pop3-allow-plaintext-auth", bool, "false", "Allow POP3 USER/PASS and AUTH PLAIN without TLS (not recommended)."),
   S("pop3.idleTimeoutSeconds", "pop3.idle_timeout_seconds", "PILLARBOX_POP3_IDLE_TIMEOUT_SECONDS", "pop3-idle-timeout-seconds", int(600, 86_400), "600", "POP3 inactivity timeout, seconds (RFC 1939 §3: at least 10 minutes)."),
+  S("pop3.loginDelaySeconds", "pop3.login_delay_seconds", "PILLARBOX_POP3_LOGIN_DELAY_SECONDS", "pop3-login-delay-seconds", optionalInt(0, 86_400), "off", "Minimum seconds between POP3 logins per account, advertised as LOGIN-DELAY (RFC 2449 §6.8)."),
+  S("pop3.expire", "pop3.expire", "PILLARBOX_POP3_EXPIRE", "pop3-expire", expirePolicy, "off", "POP3 EXPIRE policy advertised in CAPA: days kept after retrieval (0 = deleted at QUIT), never, or off (RFC 2449 §6.7)."),
 ];
 
 // ------------------------------------------------------------------ loading

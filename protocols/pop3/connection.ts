@@ -11,18 +11,11 @@ import { Pop3Session, type Pop3Deps, type Pop3Io, type Pop3Options } from "./ses
 /** Seconds of linger after we end a connection before the socket is destroyed outright. */
 const CLOSE_LINGER_MS = 10_000;
 
-/**
- * Optional policy keys read from `config.pop3` when present (RFC 2449 §6.5
- * LOGIN-DELAY, §6.7 EXPIRE). Absent means "not advertised".
- */
-type Pop3ConfigExtras = { loginDelaySeconds?: number | null; expire?: number | "NEVER" | "never" | null };
-
 export function pop3Options(config: Config): Pop3Options {
-  const p = config.pop3 as Config["pop3"] & Pop3ConfigExtras;
-  const delay = typeof p.loginDelaySeconds === "number" && p.loginDelaySeconds >= 0 ? Math.floor(p.loginDelaySeconds) : null;
-  let expire: Pop3Options["expire"] = null;
-  if (typeof p.expire === "number" && p.expire >= 0) expire = Math.floor(p.expire);
-  else if (typeof p.expire === "string" && p.expire.toUpperCase() === "NEVER") expire = "NEVER";
+  const p = config.pop3;
+  // RFC 2449 §6.5 LOGIN-DELAY / §6.7 EXPIRE: null means "not advertised".
+  const delay = p.loginDelaySeconds ?? null;
+  const expire: Pop3Options["expire"] = p.expire ?? null;
   return {
     hostname: config.hostname,
     allowPlaintextAuth: p.allowPlaintextAuth === true,
