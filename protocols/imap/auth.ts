@@ -185,6 +185,8 @@ registerCommands({
       }
       s.account = null;
       s.state = "notauth";
+      s.parser.limits.maxAppendLiteral = s.parser.limits.maxOtherLiteral;
+      s.parser.limits.maxAppendTotal = s.parser.limits.maxOtherTotal;
       s.condstore = s.qresync = s.rev2 = s.utf8 = false;
       s.notify = null;
       s.notifySelected = null;

@@ -319,7 +319,9 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
       await s.drain();
     }
   }
-  if (missing) return no("Some of the requested messages no longer exist.", "EXPUNGEISSUED");
+  // UID FETCH may announce the EXPUNGEs itself (they follow in the sync), so it just skips them;
+  // FETCH by sequence number says that part of the set is gone (RFC 5530 EXPUNGEISSUED)
+  if (missing && !uid) return no("Some of the requested messages no longer exist.", "EXPUNGEISSUED");
   return ok(uid ? "UID FETCH completed." : "Fetch completed.");
 }
 

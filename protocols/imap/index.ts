@@ -23,6 +23,7 @@ import "./notify.ts";
 
 const sessions = new Set<Session>();
 let sweeper: ReturnType<typeof setInterval> | null = null;
+let sweepEvery = 15_000;
 const stores = new Set<ImapShared>();
 
 /** RFC 9051 §5.4: authenticated sessions get at least 30 minutes; IDLE is re-issued by clients every 29. */
@@ -47,8 +48,12 @@ registerProtocol({
   listeners: ["IMAP", "IMAPS"],
   start(ctx: ServerContext) {
     stores.add(sharedFor(ctx.store, ctx.log));
-    if (!sweeper) {
-      sweeper = setInterval(sweep, 15_000);
+    // check a few times per timeout period (short timeouts only happen in tests)
+    const every = Math.max(1000, Math.min(15_000, (ctx.config.imap.idleTimeoutSeconds * 1000) / 4));
+    if (!sweeper || every < sweepEvery) {
+      if (sweeper) clearInterval(sweeper);
+      sweepEvery = every;
+      sweeper = setInterval(sweep, every);
       (sweeper as { unref?: () => void }).unref?.();
     }
   },

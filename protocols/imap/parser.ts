@@ -254,16 +254,23 @@ export class CommandParser {
       }
       // 2. reading an accepted literal
       if (this.litBuf && this.litInfo) {
-        const want = this.litBuf.length - this.litFill;
+        const size = this.litInfo.size;
+        const want = size - this.litFill;
         const n = Math.min(want, this.end - this.start);
         if (n > 0) {
+          // grow with what actually arrives: an announced size alone allocates little
+          if (this.litFill + n > this.litBuf.length) {
+            const nb = new Uint8Array(Math.min(size, Math.max(this.litFill + n, this.litBuf.length * 2)));
+            nb.set(this.litBuf.subarray(0, this.litFill));
+            this.litBuf = nb;
+          }
           this.litBuf.set(this.buf.subarray(this.start, this.start + n), this.litFill);
           this.litFill += n;
           this.start += n;
         }
         this.compact();
-        if (this.litFill < this.litBuf.length) return null;
-        const raw = this.litBuf;
+        if (this.litFill < size) return null;
+        const raw = this.litBuf.length === size ? this.litBuf : this.litBuf.slice(0, size);
         this.literals.push({ t: "string", v: "", raw, binary: this.litInfo.binary, literal: true });
         this.litBuf = null;
         this.litInfo = null;
@@ -338,7 +345,7 @@ export class CommandParser {
     }
     this.total += lit.size;
     this.litInfo = lit;
-    this.litBuf = new Uint8Array(lit.size);
+    this.litBuf = new Uint8Array(Math.min(lit.size, 65536));
     this.litFill = 0;
     if (!lit.nonSync) return { type: "continue", tag };
     return null;

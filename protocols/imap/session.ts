@@ -16,7 +16,7 @@ import { QuotaExceededError, StorageFullError, StoreError } from "../../storage/
 import type { ListenerInfo } from "../../src/registry.ts";
 import type { ServerContext } from "../../src/context.ts";
 import type { Logger } from "../../src/log.ts";
-import { CommandParser, type Command, type ParseEvent } from "./parser.ts";
+import { CommandParser, DEFAULT_LIMITS, type Command, type ParseEvent } from "./parser.ts";
 import { quoteRaw, strUtf8, utf7Decode, utf7Encode } from "./encode.ts";
 import type { AccountHub, AccountListener, ImapShared, Msg } from "./state.ts";
 import { SelectedMailbox, type ViewOwner } from "./view.ts";
@@ -123,11 +123,9 @@ export class Session implements ViewOwner {
     this.socket = socket;
     this.remoteIp = socket.remoteAddress ?? "unknown";
     this.tls = opts.listener.implicitTls || "encrypted" in socket;
-    const maxMsg = opts.ctx.config.limits.maxMessageSize;
-    this.parser = new CommandParser({
-      maxAppendLiteral: maxMsg,
-      maxAppendTotal: Math.max(maxMsg * 4, 64 * 1024 * 1024),
-    });
+    // Before login APPEND is not allowed: its literals get the small limit, so an
+    // unauthenticated client can't make us buffer message-sized data.
+    this.parser = new CommandParser({ maxAppendLiteral: DEFAULT_LIMITS.maxOtherLiteral, maxAppendTotal: DEFAULT_LIMITS.maxOtherTotal });
     this.sink = this.socketSink(socket);
     this.attachSocket(socket);
     this.sessions.add(this);
@@ -441,14 +439,15 @@ export class Session implements ViewOwner {
   };
 
   /** Sends pending untagged updates for the selected mailbox. */
-  async syncView(allowExpunge: boolean): Promise<void> {
+  async syncView(allowExpunge: boolean, push = false): Promise<void> {
     const sel = this.sel;
     if (!sel) return;
     await sel.cache.idle();
-    if (this.sel !== sel) return;
+    // an unsolicited push must never land inside a command that started meanwhile
+    if (this.sel !== sel || (push && this.busy)) return;
     // CONTEXT=SEARCH UPDATE (search.ts): removals before EXPUNGE, additions after EXISTS
     const pending = sel.updates && syncHooks.before ? await syncHooks.before(this) : null;
-    if (this.sel !== sel) return;
+    if (this.sel !== sel || (push && this.busy)) return;
     const text = sel.sync({ allowExpunge, qresync: this.qresync, condstore: this.condstore, rev2: this.rev2 }, this.fetchFlagsLine);
     if (text) this.send(text);
     if (pending && syncHooks.after) syncHooks.after(this, pending);
@@ -462,9 +461,9 @@ export class Session implements ViewOwner {
     setTimeout(() => {
       this.notifyScheduled = false;
       if (this.closed || this.busy) return;
-      if (this.idleTag !== null) void this.syncView(true).then(() => this.flushOut());
+      if (this.idleTag !== null) void this.syncView(true, true).then(() => this.flushOut());
       // RFC 5465 §5.1: with NOTIFY, updates go out between commands; SELECTED-DELAYED holds EXPUNGE back
-      else if (this.notifySelected) void this.syncView(this.notifySelected === "now").then(() => this.flushOut());
+      else if (this.notifySelected) void this.syncView(this.notifySelected === "now", true).then(() => this.flushOut());
     }, 5);
   }
 
@@ -553,6 +552,9 @@ export class Session implements ViewOwner {
   async loggedIn(account: Account): Promise<void> {
     this.account = account;
     this.state = "auth";
+    const maxMsg = this.ctx.config.limits.maxMessageSize;
+    this.parser.limits.maxAppendLiteral = maxMsg;
+    this.parser.limits.maxAppendTotal = Math.max(maxMsg * 4, 64 * 1024 * 1024);
     this.hub = this.shared.hub(account.id);
     this.hub.acquire();
   }

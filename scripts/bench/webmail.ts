@@ -19,7 +19,7 @@
  */
 import https from "node:https";
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir, cpus } from "node:os";
+import { tmpdir, cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 import { startTestServer, createUser } from "../../tests/helpers/server.ts";
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
 
     const result = {
       date: new Date().toISOString().slice(0, 10),
-      machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"})`,
+      machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), 1-minute load average ${loadavg()[0]!.toFixed(1)} at the end`,
       chromium: (await (async () => {
         const b = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ARGS });
         const v = b.version();

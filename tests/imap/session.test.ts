@@ -382,3 +382,80 @@ describe("login protection", () => {
     }
   });
 });
+
+describe("authentication mechanisms and IMAP4rev2", () => {
+  test("AUTHENTICATE PLAIN with SASL-IR, PLAIN with a continuation, LOGIN, and cancel", async () => {
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const { c } = await RawImap.connect(port);
+    // cancel
+    const t0 = c.nextTag();
+    c.write(`${t0} AUTHENTICATE PLAIN\r\n`);
+    expect(await c.line()).toBe("+ ");
+    c.write("*\r\n");
+    expect((await c.until(t0)).status).toBe("BAD");
+    // continuation
+    const t1 = c.nextTag();
+    c.write(`${t1} AUTHENTICATE PLAIN\r\n`);
+    expect(await c.line()).toBe("+ ");
+    c.write(b64(`\0${USER}\0wrong`) + "\r\n");
+    expect((await c.until(t1)).text).toContain("AUTHENTICATIONFAILED");
+    // SASL-IR
+    const r = await c.cmd(`AUTHENTICATE PLAIN ${b64(`\0${USER}\0${PASS}`)}`);
+    expect(r.status).toBe("OK");
+    expect(r.text).toContain("[CAPABILITY IMAP4rev1 IMAP4rev2");
+    c.close();
+    const { c: d } = await RawImap.connect(port);
+    const t2 = d.nextTag();
+    d.write(`${t2} AUTHENTICATE LOGIN\r\n`);
+    expect(await d.line()).toBe("+ " + b64("Username:"));
+    d.write(b64(USER) + "\r\n");
+    expect(await d.line()).toBe("+ " + b64("Password:"));
+    d.write(b64(PASS) + "\r\n");
+    expect((await d.until(t2)).status).toBe("OK");
+    expect((await d.cmd("UNAUTHENTICATE")).status).toBe("OK");
+    expect((await d.cmd("SELECT INBOX")).status).toBe("BAD");
+    d.close();
+  });
+
+  test("ENABLE IMAP4rev2: ESEARCH answers, no RECENT, UTF-8 mailbox names", async () => {
+    const c = await login();
+    expect((await c.cmd("ENABLE IMAP4rev2")).untagged).toEqual(["* ENABLED IMAP4rev2"]);
+    expect((await c.cmd('CREATE "Ärger"')).status).toBe("OK");
+    const l = await c.cmd('LIST "" "Ä*"');
+    expect(l.untagged).toEqual(['* LIST (\\HasNoChildren) "/" "Ärger"']);
+    await srv.store.deliver(msg("rev2 one"), [{ accountId, folder: "Ärger" }]);
+    const sel = await c.cmd('SELECT "Ärger"');
+    expect(sel.untagged.some((x) => x.endsWith("RECENT"))).toBe(false);
+    expect(sel.untagged).toContain('* LIST () "/" "Ärger"');
+    const s = await c.cmd("SEARCH ALL");
+    expect(s.untagged[0]).toMatch(/^\* ESEARCH \(TAG "T\d+"\) ALL 1$/);
+    const f = await c.cmd("FETCH 1 (FLAGS)");
+    expect(f.untagged[0]).toBe("* 1 FETCH (FLAGS ())");
+    c.close();
+  });
+
+  test("QUOTA: GETQUOTAROOT and GETQUOTA report the account quota", async () => {
+    await srv.store.setQuota(USER, 10 * 1024 * 1024);
+    const c = await login();
+    const r = await c.cmd("GETQUOTAROOT INBOX");
+    expect(r.untagged[0]).toBe('* QUOTAROOT "INBOX" ""');
+    expect(r.untagged[1]).toMatch(/^\* QUOTA "" \(STORAGE \d+ 10240\)$/);
+    expect((await c.cmd('GETQUOTA ""')).untagged[0]).toMatch(/^\* QUOTA "" \(STORAGE \d+ 10240\)$/);
+    expect((await c.cmd('SETQUOTA "" (STORAGE 1)')).status).toBe("NO");
+    await srv.store.setQuota(USER, null);
+    c.close();
+  });
+});
+
+describe("timeouts", () => {
+  test("an idle connection that never logs in is disconnected with BYE", async () => {
+    const s2 = await startTestServer({ listeners: ["IMAP"], config: { imap: { idleTimeoutSeconds: 2 } } });
+    try {
+      const { c } = await RawImap.connect(s2.port("IMAP"));
+      const l = await c.line(10_000);
+      expect(l).toBe("* BYE Disconnected for inactivity.");
+    } finally {
+      await s2.close();
+    }
+  });
+});
