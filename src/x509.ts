@@ -80,7 +80,9 @@ export function createSelfSignedCertificate(hostnames: string[], opts: { days?: 
 function buildCertificate(hostnames: string[], privateKey: KeyObject, publicKey: KeyObject, opts: { days?: number; now?: Date }): string {
   const now = opts.now ?? new Date();
   const notBefore = new Date(now.getTime() - 3600_000);
-  const notAfter = new Date(now.getTime() + (opts.days ?? 825) * 86_400_000);
+  // Apple's TLS policy refuses server certificates valid for more than 825 days,
+  // counted from notBefore, so the back-dating hour is included in the period.
+  const notAfter = new Date(notBefore.getTime() + (opts.days ?? 825) * 86_400_000);
   const sigAlg = seq(oid("1.2.840.10045.4.3.2")); // ecdsa-with-SHA256, RFC 5758 §3.2 (parameters absent)
   const serial = randomBytes(16);
   serial[0]! &= 0x7f;

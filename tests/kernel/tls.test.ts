@@ -119,3 +119,11 @@ describe("TLS manager reloads", () => {
     mgr.close();
   });
 });
+
+test("self-signed certificate validity stays within Apple's 825-day limit", async () => {
+  const { createSelfSignedCertificate } = await import("../../src/x509.ts");
+  const cert = new X509Certificate(createSelfSignedCertificate(["mail.example.test"]).certPem);
+  const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000;
+  expect(days).toBeLessThanOrEqual(825);
+  expect(days).toBeGreaterThan(800);
+});
