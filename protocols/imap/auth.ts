@@ -4,7 +4,7 @@
  * (§6.2, RFC 4959, RFC 4616), ID (RFC 2971), ENABLE (RFC 5161),
  * UNAUTHENTICATE (RFC 8437), COMPRESS=DEFLATE (RFC 4978), IDLE (RFC 2177).
  */
-import { argString, isAtom, type Arg } from "./parser.ts";
+import { argString, isAtom } from "./parser.ts";
 import { nstr, str } from "./encode.ts";
 import { bad, no, ok, registerCommands, type Result, type Session } from "./session.ts";
 
@@ -216,7 +216,3 @@ registerCommands({
     },
   },
 });
-
-export function argsToStrings(args: Arg[]): (string | null)[] {
-  return args.map((a) => argString(a));
-}

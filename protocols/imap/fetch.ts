@@ -12,7 +12,7 @@ import type { MessageIndex } from "../../storage/api.ts";
 import { argString, isAtom, type Arg } from "./parser.ts";
 import { bodyStructureString, envelopeString, formatInternalDate, formatSet, nstr, str } from "./encode.ts";
 import { base64Lines, binaryEntity, binaryPart, decodeCte, filterHeader, parseSection, resolvePart, sectionRange, sevenBitEntity, type Section } from "./mime.ts";
-import { expandSet, parseSeqSet, resolveSeq, resolveUid, setHas, type SeqSet } from "./seqset.ts";
+import { parseSeqSet, resolveSeq, resolveUid, setHas, type SeqSet } from "./seqset.ts";
 import { F_SEEN, type Msg } from "./state.ts";
 import { bad, no, ok, registerCommands, type Result, type Session } from "./session.ts";
 
@@ -561,5 +561,3 @@ registerCommands({
   FETCH: { state: "selected", seq: true, fn: (s, cmd) => fetchCommand(s, cmd.args, false) },
   "UID FETCH": { state: "selected", fn: (s, cmd) => fetchCommand(s, cmd.args, true) },
 });
-
-export { expandSet };

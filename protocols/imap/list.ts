@@ -62,10 +62,8 @@ async function listCommand(s: Session, args: Arg[], lsub: boolean): Promise<Resu
     lsub,
   };
   let i = 0;
-  let extended = false;
   if (!lsub && args[0]?.t === "list") {
     // RFC 5258 §3: selection options
-    extended = true;
     let base = false;
     for (const o of args[0].v) {
       const k = argString(o)?.toUpperCase();
@@ -90,7 +88,6 @@ async function listCommand(s: Session, args: Arg[], lsub: boolean): Promise<Resu
   let rawPatterns: string[];
   if (patArg.t === "list") {
     if (lsub) return bad("Invalid arguments.");
-    extended = true;
     rawPatterns = [];
     for (const p of patArg.v) {
       const v = argString(p);
@@ -117,7 +114,6 @@ async function listCommand(s: Session, args: Arg[], lsub: boolean): Promise<Resu
     }
     if (args[i + 2]) return bad("Invalid arguments.");
   }
-  void extended;
 
   // "" pattern: the hierarchy delimiter and root (RFC 9051 §6.3.9)
   if (rawPatterns.length === 1 && rawPatterns[0] === "" && !req.selSubscribed && !req.selSpecialUse) {
@@ -240,14 +236,8 @@ async function listCommand(s: Session, args: Arg[], lsub: boolean): Promise<Resu
   if (!req.statusItems) {
     for (const line of out) s.send(line);
   } else {
-    // RFC 5819: the STATUS for a mailbox follows its LIST line
-    const statusByName = new Map<string, Folder>();
-    for (const f of statusFor) statusByName.set(f.name, f);
-    for (const line of out) {
-      s.send(line);
-      const m = /"\/" (.*)\r\n$/.exec(line);
-      void m;
-    }
+    // RFC 5819: the STATUS responses follow the LIST responses
+    for (const line of out) s.send(line);
     for (const f of statusFor) {
       const d = await folderStatusData(s, f, req.statusItems.includes("RECENT") && !s.rev2);
       s.send(statusLine(s, f, req.statusItems, d));

@@ -349,7 +349,15 @@ function walk(n: Node, f: (n: Node) => void): void {
  * Runs a search over the view (or, for UPDATE contexts, over the current
  * cache). Returns matching messages as { seq, uid } in ascending order.
  */
-export async function runSearch(s: Session, tree: Node, opts: { overCache?: boolean } = {}): Promise<{ seq: number; m: Msg }[]> {
+export interface SearchHit {
+  seq: number;
+  m: Msg;
+}
+
+/** Search hits; `expunged` is set when messages of the view were already expunged (RFC 5530 EXPUNGEISSUED). */
+export type SearchResult = SearchHit[] & { expunged?: boolean };
+
+export async function runSearch(s: Session, tree: Node, opts: { overCache?: boolean } = {}): Promise<SearchResult> {
   const sel = s.sel!;
   const fts = new Map<Node, Set<number>>();
   let needIndex = false;
@@ -378,12 +386,16 @@ export async function runSearch(s: Session, tree: Node, opts: { overCache?: bool
     saved: sel.saved ? new Set(sel.saved) : null,
     usesModseq,
   };
-  const out: { seq: number; m: Msg }[] = [];
-  const undecided: { seq: number; m: Msg }[] = [];
+  const out: SearchResult = [];
+  const undecided: SearchHit[] = [];
   const inStep = uids === sel.cache.uids;
   for (let i = 0; i < count; i++) {
     const m = inStep ? sel.cache.msgs[i] : sel.cache.get(uids[i]);
-    if (!m) continue; // expunged, not yet announced: matches nothing
+    if (!m) {
+      // expunged, not yet announced: matches nothing, and the reply says so
+      out.expunged = true;
+      continue;
+    }
     const r = evalNode(tree, ctx, i + 1, m, null, null);
     if (r === T) out.push({ seq: i + 1, m });
     else if (r === U) undecided.push({ seq: i + 1, m });
@@ -573,7 +585,7 @@ async function searchCommand(s: Session, tag: string, args: Arg[], uid: boolean)
     if (modseqUsed && res.length) line += ` (MODSEQ ${modseqOf(res)})`;
     s.send(line + "\r\n");
   }
-  return ok(uid ? "UID SEARCH completed." : "Search completed.");
+  return ok(uid ? "UID SEARCH completed." : "Search completed.", res.expunged ? "EXPUNGEISSUED" : undefined);
 }
 
 // ---------------------------------------------------------------- CONTEXT=SEARCH UPDATE (RFC 5267 §4.3)

@@ -111,7 +111,6 @@ export class Session implements ViewOwner {
   private sessions: Set<Session>;
   private readonly onDataBound = (chunk: Buffer) => this.onData(chunk);
   private readonly onCloseBound = () => this.onClose();
-  private readonly onDrainBound = () => this.pump();
 
   constructor(socket: Socket | TLSSocket, opts: SessionOptions) {
     this.ctx = opts.ctx;
@@ -305,7 +304,9 @@ export class Session implements ViewOwner {
       if (this.handleEvent(ev)) break;
       if (this.closed) return;
     }
-    this.flushOut();
+    // Output waits while a pipelined command runs: its responses then go out
+    // together with the previous ones in one write (big output is flushed by send()).
+    if (!this.busy) this.flushOut();
     if (!this.busy && this.socket.isPaused() && !this.closed) this.socket.resume();
   }
 
@@ -356,7 +357,6 @@ export class Session implements ViewOwner {
   private afterCommand(): void {
     this.busy = false;
     if (this.closed) return;
-    this.flushOut();
     this.pump();
   }
 
@@ -693,10 +693,6 @@ export function mailboxArg(s: Session, raw: string | null): string | null {
   if (name === "") return null;
   // a trailing delimiter names the same mailbox (RFC 9051 §6.3.4 CREATE foo/)
   return name.endsWith("/") && name.length > 1 ? name.replace(/\/+$/, "") : name;
-}
-
-export function isSessionClosed(s: Session): boolean {
-  return s.isClosed;
 }
 
 export type { Command };

@@ -78,7 +78,7 @@ function keyValue(k: Key, it: Item): string | number {
   }
 }
 
-async function matched(s: Session, args: Arg[], i: number): Promise<Item[] | Result> {
+async function matched(s: Session, args: Arg[], i: number): Promise<(Item[] & { expunged?: boolean }) | Result> {
   const cs = argString(args[i])?.toUpperCase();
   if (!cs) return bad("Missing charset.");
   if (cs !== "US-ASCII" && cs !== "UTF-8" && cs !== "UTF8") return no("Unsupported charset.", "BADCHARSET (US-ASCII UTF-8)");
@@ -90,11 +90,13 @@ async function matched(s: Session, args: Arg[], i: number): Promise<Item[] | Res
   }
   const res = await runSearch(s, tree);
   const ixs = await loadIndexes(s, s.sel!.folderId, res.map((e) => e.m));
-  const out: Item[] = [];
+  const out: Item[] & { expunged?: boolean } = [];
   for (const e of res) {
     const ix = ixs.get(e.m.uid);
     if (ix) out.push({ seq: e.seq, m: e.m, ix });
+    else out.expunged = true;
   }
+  if (res.expunged) out.expunged = true;
   return out;
 }
 
@@ -142,7 +144,7 @@ async function sortCommand(s: Session, tag: string, args: Arg[], uid: boolean): 
   } else {
     s.send(`* SORT${nums.map((n) => " " + n).join("")}\r\n`);
   }
-  return ok(uid ? "UID SORT completed." : "Sort completed.");
+  return ok(uid ? "UID SORT completed." : "Sort completed.", items.expunged ? "EXPUNGEISSUED" : undefined);
 }
 
 // ---------------------------------------------------------------- THREAD
@@ -341,7 +343,7 @@ async function threadCommand(s: Session, args: Arg[], uid: boolean): Promise<Res
   let out = "* THREAD ";
   for (const r of roots) out += "(" + fmt(r, uid) + ")";
   s.send(out + "\r\n");
-  return ok(uid ? "UID THREAD completed." : "Thread completed.");
+  return ok(uid ? "UID THREAD completed." : "Thread completed.", items.expunged ? "EXPUNGEISSUED" : undefined);
 }
 
 registerCommands({

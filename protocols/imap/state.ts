@@ -748,7 +748,7 @@ export class ByteLru {
 export class ImapShared {
   hubs = new Map<number, AccountHub>();
   recentFloor: RecentFloors = new Map();
-  indexCache = new IndexLru(4096);
+  indexCache = new IndexLru(2000);
   rawCache = new ByteLru(16 * 1024 * 1024, 1024 * 1024);
   constructor(
     readonly store: MailStore,

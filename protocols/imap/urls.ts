@@ -6,7 +6,6 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Account, Folder, MessageIndex, MimePart } from "../../storage/api.ts";
-import { parseDateTime } from "./encode.ts";
 import { parseSection, resolvePart } from "./mime.ts";
 import { readBytes, sectionContent } from "./fetch.ts";
 import type { Session } from "./session.ts";
@@ -209,5 +208,3 @@ export function tokenMatches(key: Buffer, signed: string, token: string): boolea
   const got = Buffer.from(token, "hex");
   return want.length === got.length && timingSafeEqual(want, got);
 }
-
-export { parseDateTime };

@@ -44,14 +44,12 @@ export class SelectedMailbox implements CacheListener {
   private recentLo = 0;
   private recentHi = 0;
   private recentExtra: Set<number> | null = null;
-  private recentAnnounced = -1;
   /** SEARCHRES saved result (RFC 5182), as UIDs. */
   saved: number[] | null = null;
   /** CONTEXT=SEARCH UPDATE contexts exist (RFC 5267; kept in search.ts). */
   updates = false;
   /** Something changed since the UPDATE contexts were last evaluated. */
   updateDirty = false;
-  /** Highest modseq the client was told about (CONDSTORE). */
   private gone = false;
 
   constructor(
@@ -236,9 +234,7 @@ export class SelectedMailbox implements CacheListener {
       this.hasNew = false;
       out += `* ${this.uids.length} EXISTS\r\n`;
       if (!opt.rev2) {
-        const r = this.recentCount();
-        out += `* ${r} RECENT\r\n`;
-        this.recentAnnounced = r;
+        out += `* ${this.recentCount()} RECENT\r\n`;
       }
     }
     if (this.pendingFlags && this.pendingFlags.size) {
@@ -255,9 +251,5 @@ export class SelectedMailbox implements CacheListener {
     return out;
   }
 
-  /** The view is exactly the cache (nothing withheld). */
-  get inStep(): boolean {
-    return this.uids === this.cache.uids && this.pendingExpunge.length === 0;
-  }
 }
 

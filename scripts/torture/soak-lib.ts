@@ -91,7 +91,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const record = (op: string, ms: number) => (lat[op] ??= []).push(ms);
   const fail = (op: string, e: unknown) => {
     errs[op] = (errs[op] ?? 0) + 1;
-    if (errorSamples.length < 20) errorSamples.push(`${op}: ${String(e).slice(0, 200)}`);
+    if (errorSamples.length < 20) {
+      errorSamples.push(`${op}: ${String(e).slice(0, 200)}`);
+      log(`  error at t=${Math.round((Date.now() - t0) / 1000)} s: ${op}: ${String(e).slice(0, 200)}`);
+    }
   };
   const t0 = Date.now();
   const end = t0 + o.seconds * 1000;

@@ -17,6 +17,7 @@ let srv: Awaited<ReturnType<typeof startWebmailServer>>;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 let sessionCookie = "";
+const browserLog: string[] = [];
 const tmp = mkdtempSync(join(tmpdir(), "pb-e2e-"));
 const attachment = randomBytes(150_000);
 const shots = resolve(import.meta.dirname, "../../docs/screenshots");
@@ -44,6 +45,10 @@ beforeAll(async () => {
   );
   browser = await launchBrowser();
   page = browser.page;
+  page.setDefaultTimeout(20_000);
+  // Kept for the failure message of a test that times out.
+  page.on("console", (m) => browserLog.push(`console.${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => browserLog.push(`pageerror: ${e.message}`));
 }, 60_000);
 
 afterAll(async () => {
@@ -65,7 +70,9 @@ describe("webmail end to end (Chromium)", () => {
   }, 60_000);
 
   test("a message sent by SMTP appears without reloading; open it", async () => {
-    await page.waitForSelector("body[data-live]", { state: "attached" });
+    await page.waitForSelector("body[data-live]", { state: "attached" }).catch((e: Error) => {
+      throw new Error(`the event stream never opened: ${e.message}\n${browserLog.join("\n")}`);
+    });
     const marker = await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 42));
     await smtpSend(srv.port("SMTP"), BOB.email, [ALICE.email], [
       `From: ${BOB.name} <${BOB.email}>`,
@@ -80,7 +87,9 @@ describe("webmail end to end (Chromium)", () => {
       "",
     ].join("\r\n"));
     const row = page.locator(".row", { hasText: "Lunch on Friday?" });
-    await row.waitFor({ timeout: 15_000 });
+    await row.waitFor({ timeout: 20_000 }).catch((e: Error) => {
+      throw new Error(`the new message did not appear: ${e.message}\n${browserLog.join("\n")}`);
+    });
     // Same document: the live update came over the event stream, not a reload.
     expect(await page.evaluate(() => (window as unknown as { __noReload: number }).__noReload)).toBe(marker);
     expect(await row.getAttribute("class")).toContain("unread");
@@ -90,7 +99,7 @@ describe("webmail end to end (Chromium)", () => {
     expect(await page.locator(".msg-subject").textContent()).toBe("Lunch on Friday?");
     // Opening marks it read.
     await waitFor(async () => !((await row.getAttribute("class")) ?? "").includes("unread"), "row marked read");
-  }, 60_000);
+  }, 90_000);
 
   test("screenshots of the inbox and the reading pane for the README", async () => {
     mkdirSync(shots, { recursive: true });

@@ -87,7 +87,7 @@ const DICT: Uint8Array[] = [
 ].map((s) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
 
 export function mutate(rng: Rng, base: Uint8Array, corpus: Uint8Array[], maxLen: number): Uint8Array {
-  let b = base.slice();
+  let b: Uint8Array = base.slice();
   const rounds = 1 + rng.int(6);
   for (let r = 0; r < rounds; r++) {
     const op = rng.int(11);

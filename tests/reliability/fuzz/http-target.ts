@@ -51,7 +51,7 @@ function toRequest(input: Uint8Array): Request | null {
     }
   }
   try {
-    return new Request(url, { method, headers, body: method === "GET" || method === "HEAD" || body === null ? null : body });
+    return new Request(url, { method, headers, body: method === "GET" || method === "HEAD" || body === null ? null : new Uint8Array(body) });
   } catch {
     return null;
   }

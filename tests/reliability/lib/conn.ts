@@ -7,7 +7,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 
 export class LineConn {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   closed = false;
   error: Error | null = null;
@@ -49,7 +49,7 @@ export class LineConn {
         resolve(new LineConn(s));
       };
       const s = opts.tls
-        ? tlsConnect({ host, port, rejectUnauthorized: false, servername: "localhost", localAddress: opts.localAddress }, done)
+        ? tlsConnect({ socket: netConnect({ host, port, localAddress: opts.localAddress }), rejectUnauthorized: false, servername: "localhost" }, done)
         : netConnect({ host, port, localAddress: opts.localAddress }, done);
       s.once("error", (e) => {
         clearTimeout(timer);
