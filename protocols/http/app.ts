@@ -13,7 +13,7 @@ export interface AppOptions {
   webmail: Webmail | null;
   /**
    * Port of the HTTPS listener for redirects; null when HTTPS is off (then HTTP
-   * serves everything); 0 while unknown (configured as port 0 and not yet seen).
+   * serves everything).
    */
   httpsPort: () => number | null;
 }
@@ -27,7 +27,6 @@ export function buildApp(ctx: ServerContext, opts: AppOptions): Hono<AppEnv> {
     const httpsPort = opts.httpsPort();
     const url = new URL(c.req.url);
     if (httpsPort === null || plainHttpPrefixes().some((p) => url.pathname.startsWith(p))) return next();
-    if (httpsPort === 0) return new Response("HTTPS is starting; try again in a moment\n", { status: 503, headers: { "retry-after": "1" } });
     const host = url.hostname.includes(":") ? `[${url.hostname}]` : url.hostname;
     const target = `https://${host}${httpsPort === 443 ? "" : ":" + httpsPort}${url.pathname}${url.search}`;
     // 301 for GET/HEAD (RFC 9110 §15.4.2); 308 keeps the method and body for the rest (RFC 9110 §15.4.9).

@@ -23,7 +23,6 @@ interface Instance {
   webmail: Webmail | null;
   http: ReturnType<typeof createBridge>;
   https: ReturnType<typeof createBridge>;
-  httpsPortSeen: number | null;
   closeWstore: (() => Promise<void>) | null;
 }
 
@@ -44,7 +43,6 @@ function instanceFor(ctx: ServerContext): Instance {
     webmail: null,
     http: createBridge(handler, { scheme: "http", defaultHost, onError }),
     https: createBridge(handler, { scheme: "https", defaultHost, onError }),
-    httpsPortSeen: null,
     closeWstore: null,
   };
   instances.set(ctx, inst);
@@ -73,19 +71,14 @@ registerProtocol({
     inst.webmail = await createWebmail(ctx, wstore);
     inst.app = buildApp(ctx, {
       webmail: inst.webmail,
-      httpsPort: () => {
-        const l = ctx.config.listeners.HTTPS;
-        if (!l) return null;
-        return l.port || inst.httpsPortSeen || 0;
-      },
+      // The bound port (port 0 resolved by the kernel), not the configured one.
+      httpsPort: () => (ctx.config.listeners.HTTPS ? (ctx.addresses.HTTPS?.port ?? ctx.config.listeners.HTTPS.port) : null),
     });
   },
   onConnection(socket: Socket, listener: ListenerInfo, ctx) {
     const inst = instanceFor(ctx);
-    if (listener.name === "HTTPS") {
-      inst.httpsPortSeen = listener.port;
-      inst.https.server.emit("connection", socket);
-    } else inst.http.server.emit("connection", socket);
+    if (listener.name === "HTTPS") inst.https.server.emit("connection", socket);
+    else inst.http.server.emit("connection", socket);
   },
   async stop() {
     // The registry's stop() names no server: stop the ones shutting down (the kernel sets the flag first).
