@@ -4,6 +4,7 @@
  * (§6.2, RFC 4959, RFC 4616), ID (RFC 2971), ENABLE (RFC 5161),
  * UNAUTHENTICATE (RFC 8437), COMPRESS=DEFLATE (RFC 4978), IDLE (RFC 2177).
  */
+import { Buffer } from "node:buffer";
 import { argString, isAtom } from "./parser.ts";
 import { nstr, str } from "./encode.ts";
 import { bad, no, ok, registerCommands, type Result, type Session } from "./session.ts";

@@ -3,6 +3,7 @@
  * mailbox names, sequence sets, ENVELOPE and BODYSTRUCTURE serialisation
  * from the stored index (never from re-parsing the message).
  */
+import { Buffer } from "node:buffer";
 import type { Address, Envelope, MimePart } from "../../storage/api.ts";
 
 // ---------------------------------------------------------------- strings

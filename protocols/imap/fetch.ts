@@ -317,6 +317,7 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
         if (res === "badcte") return no("Unknown Content-Transfer-Encoding.", "UNKNOWN-CTE");
       }
       await s.drain();
+      if (s.isClosed) return ok("Connection gone.");
     }
   }
   // UID FETCH may announce the EXPUNGEs itself (they follow in the sync), so it just skips them;
@@ -403,6 +404,7 @@ async function fastFetch(s: Session, entries: { seq: number; m: Msg }[], req: Fe
       s.send(buf);
       buf = "";
       await s.drain();
+      if (s.isClosed) return;
     }
   }
   if (buf) s.send(buf);

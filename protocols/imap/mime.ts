@@ -3,6 +3,7 @@
  * (RFC 9051 §6.4.5 section-spec; RFC 3516 BINARY). Byte ranges come from the
  * index; only header filtering and transfer decoding touch message bytes.
  */
+import { Buffer } from "node:buffer";
 import type { MimePart } from "../../storage/api.ts";
 import { decodeBase64 } from "../../storage/mime/bytes.ts";
 

@@ -96,9 +96,8 @@ async function flushStatus(s: Session, st: NotifyState): Promise<void> {
     const items = statusItems(s, evs);
     if (!items.length) continue;
     const d = await folderStatusData(s, f, false);
-    s.send(statusLine(s, f, items, d));
+    s.sendUnsolicited(statusLine(s, f, items, d));
   }
-  s.flushOut();
 }
 
 async function folderEvent(s: Session, st: NotifyState, ev: StoreEvent & { type: "folder" }): Promise<void> {
@@ -110,11 +109,10 @@ async function folderEvent(s: Session, st: NotifyState, ev: StoreEvent & { type:
   }
   const evs = eventsFor(st, f) ?? new Set<Ev>();
   if ((ev.change === "created" || ev.change === "renamed") && (evs.has("MAILBOXNAME") || st.specs.some((sp) => sp.kind === "PERSONAL" && sp.events.has("MAILBOXNAME")))) {
-    s.send(`* LIST () "/" ${s.mailboxToClient(f.name)}\r\n`);
+    s.sendUnsolicited(`* LIST () "/" ${s.mailboxToClient(f.name)}\r\n`);
   } else if (ev.change === "subscribed" && evs.has("SUBSCRIPTIONCHANGE")) {
-    s.send(`* LIST (${f.subscribed ? "\\Subscribed" : ""}) "/" ${s.mailboxToClient(f.name)}\r\n`);
+    s.sendUnsolicited(`* LIST (${f.subscribed ? "\\Subscribed" : ""}) "/" ${s.mailboxToClient(f.name)}\r\n`);
   }
-  s.flushOut();
 }
 
 function parseEvents(a: Arg | undefined): Set<Ev> | string {

@@ -18,6 +18,7 @@
  *  - Text is handled as latin1 (one char per byte) and strings holding 8-bit
  *    characters are decoded as UTF-8 (RFC 9051 §4.3 / RFC 6855).
  */
+import { Buffer } from "node:buffer";
 
 export type Arg = AtomArg | StringArg | ListArg;
 export interface AtomArg {

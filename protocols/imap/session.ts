@@ -8,6 +8,7 @@
  * the selected mailbox are sent before each tagged reply, within the rules of
  * view.ts.
  */
+import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { constants as zc, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from "node:zlib";
@@ -280,6 +281,20 @@ export class Session implements ViewOwner {
     if (this.deflater) this.deflater.flush(zc.Z_SYNC_FLUSH);
   }
 
+  /**
+   * An untagged response not caused by the client's command (NOTIFY STATUS,
+   * LIST): sent at once between commands, or held and sent with the running
+   * command's responses, so it never lands inside another response.
+   */
+  sendUnsolicited(text: string): void {
+    if (this.closed) return;
+    if (!this.busy) {
+      this.send(text);
+      this.flushOut();
+    } else this.held.push(text);
+  }
+  private held: string[] = [];
+
   /** Hands big output to the socket and waits while its buffer is full (large FETCH responses); small output waits for the command's end (one write). */
   async drain(): Promise<void> {
     if (this.outLen >= OUT_CHUNK / 4) this.flushOut();
@@ -410,6 +425,10 @@ export class Session implements ViewOwner {
     if (this.closed) return;
     if (!r.noSync && this.state === "selected") {
       await this.syncView(!(def.seq && !cmd.uid));
+    }
+    if (this.held.length) {
+      for (const h of this.held) this.send(h);
+      this.held = [];
     }
     if (r.text !== "") this.tagged(cmd.tag, r);
   }

@@ -4,6 +4,7 @@
  * "INTERNAL" token (an HMAC under a per-mailbox key kept in the account's
  * settings so RESETKEY survives restarts).
  */
+import { Buffer } from "node:buffer";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Account, Folder, MessageIndex, MimePart } from "../../storage/api.ts";
 import { parseSection, resolvePart } from "./mime.ts";

@@ -17,7 +17,7 @@
  *  - every acknowledged submission to a remote address is still queued (or
  *    bounced to the sender).
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -429,7 +429,6 @@ export async function runCrash(o: CrashOptions): Promise<CrashFigures> {
     f.seconds = Math.round((Date.now() - t0) / 1000);
     if (!o.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
     else log(`data dir kept: ${dataDir}`);
-    void readdirSync;
   }
   return f;
 }

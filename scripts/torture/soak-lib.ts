@@ -132,8 +132,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     if (r.code !== 250) throw new Error(`SMTP ${r.code} ${r.text}`);
   });
 
+  // RFC 1939 §8 / RFC 2449 [IN-USE]: one POP3 session per maildrop, so the load never
+  // opens two at once on the same user (that would be the generator's error, not the server's).
+  const pop3Busy = new Set<string>();
   const pop3Load = steady("pop3", o.pop3Rate ?? 3, 10, async () => {
-    const c = await LineConn.connect(ports.pop3);
+    let u = user();
+    for (let k = 0; k < 50 && pop3Busy.has(u); k++) u = user();
+    if (pop3Busy.has(u)) return;
+    pop3Busy.add(u);
+    const c = await LineConn.connect(ports.pop3).catch((e: unknown) => {
+      pop3Busy.delete(u);
+      throw e;
+    });
     try {
       const expect = async (cmd: string | null, multi = false) => {
         if (cmd) c.write(cmd + "\r\n");
@@ -143,7 +153,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         return l;
       };
       await expect(null);
-      await expect(`USER ${user()}`);
+      await expect(`USER ${u}`);
       await expect(`PASS ${PASS}`);
       const stat = await expect("STAT");
       const n = Number(stat.split(" ")[1]);
@@ -153,8 +163,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         if (n > 30) await expect("DELE 1");
       }
       await expect("QUIT");
+      // The server releases the lock when it has processed QUIT; wait for its close.
+      await c.waitClose(2000);
     } finally {
       c.close();
+      pop3Busy.delete(u);
     }
   });
 

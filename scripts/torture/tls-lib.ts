@@ -231,4 +231,3 @@ export function isBad(f: TestsslFinding): boolean {
   return /^(MEDIUM|HIGH|CRITICAL)$/.test(f.severity);
 }
 
-export { rmSync };

@@ -459,3 +459,21 @@ describe("timeouts", () => {
     }
   });
 });
+
+describe("NOTIFY", () => {
+  test("STATUS for a watched mailbox arrives without a command; the selected one gets EXISTS at once", async () => {
+    const a = await login();
+    await a.cmd("CREATE Watched");
+    await a.cmd("SELECT INBOX");
+    const n = await a.cmd("NOTIFY SET STATUS (SELECTED (MessageNew MessageExpunge)) (MAILBOXES Watched (MessageNew MessageExpunge))");
+    expect(n.status).toBe("OK");
+    expect(n.untagged.some((x) => x.startsWith('* STATUS "Watched" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY'))).toBe(true);
+    await srv.store.deliver(msg("notify watched"), [{ accountId, folder: "Watched" }]);
+    const l = await a.line(3000);
+    expect(l).toMatch(/^\* STATUS "Watched" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+\)$/);
+    await srv.store.deliver(msg("notify inbox"), [{ accountId }]);
+    expect(await a.line(3000)).toMatch(/^\* \d+ EXISTS$/);
+    expect((await a.cmd("NOTIFY NONE")).status).toBe("OK");
+    a.close();
+  });
+});
