@@ -7,6 +7,7 @@
  * migration plus the matching edit here.
  */
 import { sqliteTable, integer, text, index, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
 
 export const schemaMigrations = sqliteTable("schema_migrations", {
   version: integer("version").primaryKey(),
@@ -87,7 +88,11 @@ export const blobs = sqliteTable("blobs", {
   id: text("id").notNull().unique(), // sha256 hex
   size: integer("size").notNull(),
   createdAt: integer("created_at").notNull(),
-});
+  /** 0 while waiting for the background full-text indexer (migration 0003). */
+  ftsIndexed: integer("fts_indexed").notNull().default(1),
+},
+  (t) => [index("blobs_fts_pending").on(t.seq).where(sql`fts_indexed = 0`)],
+);
 
 export const items = sqliteTable(
   "items",

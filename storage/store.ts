@@ -89,6 +89,12 @@ const DEFAULT_FOLDERS: [string, SpecialUse | null][] = [
 ];
 
 const ITEM_CLASSES: ItemClass[] = ["mail", "calendar", "contacts", "tasks", "notes"];
+/** Full-text indexing batches (see registerBlob): how long to gather, and how many per commit. */
+const FTS_BATCH_DELAY_MS = 50;
+const FTS_BATCH_SIZE = 200;
+/** Texts kept in memory for the indexer; beyond this they are recomputed from the blob. */
+const PENDING_FTS_MAX = 2000;
+
 const SPECIAL_USES: SpecialUse[] = ["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"];
 
 const FOLDER_COLS = "id, account_id, name, parent_id, item_class, special_use, subscribed, uidvalidity, uidnext, highest_modseq, props";
@@ -372,6 +378,11 @@ export class SqlMailStore implements MailStore {
   private gcTimer: ReturnType<typeof setTimeout> | null = null;
   private gcRunning: Promise<unknown> | null = null;
 
+  /** Picks up blobs committed but not yet full-text indexed before a restart. */
+  resumeTextIndexing(): void {
+    this.scheduleFtsIndexing(1000);
+  }
+
   /** Background garbage collection: every `intervalMs`, first after `firstMs`. Timers never keep the process alive. */
   startMaintenance(intervalMs: number, firstMs = 10 * 60 * 1000) {
     if (intervalMs <= 0 || this.closed) return;
@@ -392,7 +403,9 @@ export class SqlMailStore implements MailStore {
     if (this.closed) return;
     this.closed = true;
     if (this.gcTimer) clearTimeout(this.gcTimer);
+    if (this.ftsTimer) clearTimeout(this.ftsTimer);
     if (this.gcRunning) await this.gcRunning;
+    if (this.ftsRunning) await this.ftsRunning.catch(() => 0);
     await this.db.close();
   }
 
@@ -903,25 +916,97 @@ export class SqlMailStore implements MailStore {
     };
   }
 
-  /** Blob row + full-text row, once per distinct content. */
+  /**
+   * Blob row, once per distinct content. Its full-text row is written after
+   * the commit by the background indexer (migration 0003): the text computed
+   * now is kept in memory for it, so it need not re-read the blob.
+   */
   private async registerBlob(tx: Queryable, p: Prepared): Promise<void> {
-    const r = await tx.get<R>("INSERT INTO blobs (id, size, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING seq", [
+    const r = await tx.get<R>("INSERT INTO blobs (id, size, created_at, fts_indexed) VALUES (?, ?, ?, 0) ON CONFLICT(id) DO NOTHING RETURNING seq", [
       p.blobId,
       p.raw.byteLength,
       Date.now(),
     ]);
     if (!r) return;
-    const f = p.analysis.fts;
-    await tx.run("INSERT INTO message_fts (rowid, subject, from_text, to_text, cc_text, bcc_text, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-      num(r.seq),
-      f.subject,
-      f.from,
-      f.to,
-      f.cc,
-      f.bcc,
-      f.headers,
-      f.body,
-    ]);
+    this.pendingFts.set(p.blobId, p.analysis.fts);
+    // bounded: evicted texts are recomputed from the blob by the indexer
+    if (this.pendingFts.size > PENDING_FTS_MAX) this.pendingFts.delete(this.pendingFts.keys().next().value!);
+    this.scheduleFtsIndexing();
+  }
+
+  private pendingFts = new Map<string, MessageAnalysis["fts"]>();
+  private ftsTimer: ReturnType<typeof setTimeout> | null = null;
+  private ftsRunning: Promise<number> | null = null;
+
+  /** Runs the indexer shortly, so one batch (one commit) covers many deliveries. */
+  private scheduleFtsIndexing(delayMs = FTS_BATCH_DELAY_MS): void {
+    if (this.ftsTimer || this.closed) return;
+    this.ftsTimer = unrefTimer(
+      setTimeout(() => {
+        this.ftsTimer = null;
+        void this.indexPendingText()
+          .then((n) => {
+            if (n > 0) this.scheduleFtsIndexing(0); // more may be waiting
+          })
+          .catch((e) => this.log?.warn("full-text indexing failed", { error: e instanceof Error ? e.message : String(e) }));
+      }, delayMs),
+    );
+  }
+
+  /** Indexes one batch of pending blobs; returns how many were indexed. Never runs twice at once. */
+  private indexPendingText(): Promise<number> {
+    if (this.ftsRunning) return this.ftsRunning;
+    const run = async (): Promise<number> => {
+      if (this.closed) return 0;
+      const rows = await this.db.raw("SELECT seq, id FROM blobs WHERE fts_indexed = 0 ORDER BY seq LIMIT ?", [FTS_BATCH_SIZE]);
+      if (rows.length === 0) return 0;
+      const texts: [number, MessageAnalysis["fts"] | null][] = [];
+      for (const [seq, id] of rows) {
+        let f = this.pendingFts.get(str(id)) ?? null;
+        if (!f) {
+          try {
+            f = analyzeMessage(await this.blobs.get(str(id))).fts;
+          } catch {
+            f = null; // blob gone (collected): nothing to index
+          }
+        }
+        texts.push([num(seq), f]);
+      }
+      await this.db.write(async (tx) => {
+        for (const [seq, f] of texts) {
+          // re-check under the write lock: another indexer or the collector may have been first
+          const b = await tx.get<R>("SELECT fts_indexed FROM blobs WHERE seq = ?", [seq]);
+          if (!b || num(b.fts_indexed) !== 0) continue;
+          if (f) {
+            await tx.run("INSERT INTO message_fts (rowid, subject, from_text, to_text, cc_text, bcc_text, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+              seq,
+              f.subject,
+              f.from,
+              f.to,
+              f.cc,
+              f.bcc,
+              f.headers,
+              f.body,
+            ]);
+          }
+          await tx.run("UPDATE blobs SET fts_indexed = 1 WHERE seq = ?", [seq]);
+        }
+      });
+      for (const [, id] of rows) this.pendingFts.delete(str(id));
+      return rows.length;
+    };
+    this.ftsRunning = run().finally(() => {
+      this.ftsRunning = null;
+    });
+    return this.ftsRunning;
+  }
+
+  /** Indexes everything pending, so a search sees every committed message. */
+  private async flushPendingText(): Promise<void> {
+    while (this.ftsRunning) await this.ftsRunning.catch(() => 0);
+    while ((await this.indexPendingText()) > 0) {
+      while (this.ftsRunning) await this.ftsRunning.catch(() => 0);
+    }
   }
 
   private async findThread(tx: Queryable, accountId: number, a: MessageAnalysis): Promise<number | null> {
@@ -1370,6 +1455,7 @@ export class SqlMailStore implements MailStore {
       return (await this.db.raw("SELECT uid FROM items WHERE folder_id = ? ORDER BY uid", [folderId])).map((r) => num(r[0]));
     }
     if ([...query].length < 3) return this.scanText(folderId, field, query);
+    await this.flushPendingText();
     // trigram phrase = substring match, case-insensitive (RFC 9051 §6.4.4 SEARCH semantics)
     const match = `{${use.join(" ")}} : "${query.replace(/"/g, '""')}"`;
     const rows = await this.db.raw(
@@ -1619,5 +1705,6 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlMailStore> {
   // compute the unknown-user hash now, so the first failed login costs the same as later ones
   void dummyPasswordHash().catch(() => {});
   store.startMaintenance(opts.gcIntervalMs ?? 6 * 60 * 60 * 1000);
+  store.resumeTextIndexing();
   return store;
 }

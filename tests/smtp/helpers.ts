@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import * as dgram from "node:dgram";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MailStore } from "../../storage/api.ts";
@@ -259,8 +259,12 @@ export async function startDnsmasq(records: { mx?: [string, string, number][]; h
     server: `127.0.0.1:${port}`,
     stop: () =>
       new Promise<void>((res) => {
-        if (p.exitCode !== null) return res();
-        p.once("exit", () => res());
+        const done = () => {
+          rmSync(dir, { recursive: true, force: true });
+          res();
+        };
+        if (p.exitCode !== null) return done();
+        p.once("exit", done);
         p.kill("SIGTERM");
       }),
   };

@@ -1,0 +1,18 @@
+/**
+ * 0003: full-text indexing happens after the delivery commit, in batches.
+ * Trigram-indexing a 100 KB body costs more than storing the message, and
+ * the index is derived data: the message is durable without it. A blob row
+ * with fts_indexed = 0 is waiting for the background indexer; searches
+ * index everything pending before they run, so results stay complete.
+ * Existing rows were indexed at delivery (default 1).
+ */
+import type { Migration } from "./types.ts";
+
+export const migration: Migration = {
+  version: 3,
+  name: "deferred_fts",
+  statements: [
+    `ALTER TABLE blobs ADD COLUMN fts_indexed INTEGER NOT NULL DEFAULT 1`,
+    `CREATE INDEX blobs_fts_pending ON blobs (seq) WHERE fts_indexed = 0`,
+  ],
+};
