@@ -23,6 +23,25 @@ export interface TlsProvider {
   readonly hostname: string;
 }
 
+export interface LocalDelivery {
+  accountIds: number[];
+  /** Envelope sender ("" for bounces). */
+  envelopeFrom: string;
+  raw: Uint8Array;
+}
+export type DeliveryHook = (delivery: LocalDelivery) => void;
+
+/** Runs every hook; one that throws is logged and does not stop the others. */
+export function runDeliveryHooks(hooks: readonly DeliveryHook[], d: LocalDelivery, log: Logger): void {
+  for (const h of hooks) {
+    try {
+      h(d);
+    } catch (err) {
+      log.warn("delivery hook failed", { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
 export interface ServerContext {
   config: Config;
   store: MailStore;
@@ -40,6 +59,12 @@ export interface ServerContext {
    * first connection is accepted.
    */
   readonly addresses: Readonly<Partial<Record<ListenerName, ListenAddress>>>;
+  /**
+   * Called after a message is durably in local mailboxes (MX delivery and the
+   * submit path): modules register here in their start() (e.g. out-of-office
+   * replies). Hooks run after the acknowledgement and must not throw.
+   */
+  readonly deliveryHooks: DeliveryHook[];
   /** Set while shutting down; protocols stop accepting new work. */
   readonly shuttingDown: boolean;
 }

@@ -16,6 +16,7 @@ import { createAuthCache, createAuthenticator, normalizeIp, storeWithAuthInvalid
 import type { MailStore } from "../storage/api.ts";
 import { openStore } from "../storage/store.ts";
 import { createSubmit, startQueue } from "./delivery/index.ts";
+import { maybeAutoReply } from "../protocols/http/webmail/oof-send.ts";
 import "../protocols/index.ts";
 
 export interface StartServerOptions {
@@ -134,11 +135,21 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       throw new Error("submit used before the server started");
     },
     addresses,
+    deliveryHooks: [],
     get shuttingDown() {
       return shuttingDown;
     },
   };
   ctx.submit = createSubmit(ctx);
+  // Out-of-office replies are part of delivery whichever listeners are on (the
+  // settings are edited in webmail and over ActiveSync Settings/Oof).
+  ctx.deliveryHooks.push((d) => {
+    for (const accountId of d.accountIds) {
+      void maybeAutoReply(ctx, { accountId, envelopeFrom: d.envelopeFrom, raw: d.raw }).catch((err) =>
+        log.warn("auto-reply failed", { accountId, error: err instanceof Error ? err.message : String(err) }),
+      );
+    }
+  });
 
   const sockets = new Set<net.Socket>();
   const perIp = new Map<string, number>();

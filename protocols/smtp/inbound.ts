@@ -4,7 +4,8 @@
  * store.deliver for every local recipient and a queue entry for forwards.
  * 250 only after both resolved.
  */
-import { authenticate } from "mailauth";
+import { loadMailauth } from "../../src/delivery/mailauth.ts";
+import { runDeliveryHooks } from "../../src/context.ts";
 import { QuotaExceededError, StorageFullError, type DeliveryRecipient } from "../../storage/api.ts";
 import { createDns, type Dns } from "../../src/delivery/dns.ts";
 import { kickQueues } from "../../src/delivery/index.ts";
@@ -39,7 +40,7 @@ async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise
   const cfg = s.ctx.config;
   const dns = dnsFor(cfg.queue.dnsServers);
   try {
-    const res = await authenticate(Buffer.from(raw.buffer, raw.byteOffset, raw.length), {
+    const res = await (await loadMailauth()).authenticate(Buffer.from(raw.buffer, raw.byteOffset, raw.length), {
       ip: s.remoteIp,
       helo: s.helo ?? undefined,
       sender: tx.mailFrom || undefined,
@@ -103,7 +104,11 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
   try {
     // Local delivery first: it is the step that can fail for a user-level reason (quota),
     // and a 4xx after the forward was queued would send the forward twice on retry.
-    if (accounts.size) await store.deliver(message, [...accounts.values()]);
+    if (accounts.size) {
+      await store.deliver(message, [...accounts.values()]);
+      // Out-of-office and similar: only for mail filed into INBOX, never for Junk (RFC 3834 §2).
+      if (!verdict?.junk) runDeliveryHooks(s.ctx.deliveryHooks, { accountIds: [...accounts.keys()], envelopeFrom: tx.mailFrom, raw: message }, s.log);
+    }
     if (forwards.length) {
       await store.enqueue({
         sender: tx.mailFrom,

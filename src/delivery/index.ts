@@ -4,10 +4,12 @@
  * SendMail all call `createSubmit(...)`'s function.
  */
 import { randomBytes } from "node:crypto";
-import { dkimSign } from "mailauth";
+import type { dkimSign } from "mailauth";
 import addressparser from "nodemailer/lib/addressparser";
 import type { Config } from "../config-types.ts";
 import type { Logger } from "../log.ts";
+import { runDeliveryHooks, type DeliveryHook } from "../context.ts";
+import { loadMailauth } from "./mailauth.ts";
 import { QuotaExceededError, StorageFullError, type DeliveryRecipient, type MailStore } from "../../storage/api.ts";
 import { SubmitError, type SubmitFn, type SubmitRequest, type SubmitResult } from "./submit.ts";
 import { headerEnd, rfc5322Date } from "./headers.ts";
@@ -17,6 +19,8 @@ export interface DeliveryDeps {
   store: MailStore;
   config: Config;
   log: Logger;
+  /** Told about every local delivery after it is committed (ServerContext.deliveryHooks). */
+  deliveryHooks?: readonly DeliveryHook[];
 }
 
 // ---------------------------------------------------------------- header helpers
@@ -72,7 +76,7 @@ export async function signMessage(store: MailStore, raw: Uint8Array, domain: str
     canonicalization: "relaxed/relaxed",
     signatureData: [{ signingDomain: domain, selector: key.selector, privateKey: key.privateKeyPem }],
   } as unknown as Parameters<typeof dkimSign>[1];
-  const res = await dkimSign(Buffer.from(raw.buffer, raw.byteOffset, raw.length), options);
+  const res = await (await loadMailauth()).dkimSign(Buffer.from(raw.buffer, raw.byteOffset, raw.length), options);
   if (res.errors?.length) {
     log.warn("DKIM signing failed; sending unsigned", { domain, error: String((res.errors[0] as { err?: Error })?.err ?? res.errors[0]) });
     return raw;
@@ -168,7 +172,10 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
         const q = await store.enqueue({ sender: req.envelopeFrom, recipients: remote, raw: signed, dsn: req.dsn ?? null, rcptDsn: req.rcptDsn });
         queueId = q.id;
       }
-      if (targets.length) await store.deliver(signed, targets);
+      if (targets.length) {
+        await store.deliver(signed, targets);
+        runDeliveryHooks(deps.deliveryHooks ?? [], { accountIds: targets.map((t) => t.accountId), envelopeFrom: req.envelopeFrom, raw: signed }, log);
+      }
       if (req.saveToSent) {
         const folders = await store.listFolders(req.account.id);
         const sent = folders.find((f) => f.specialUse === "\\Sent");

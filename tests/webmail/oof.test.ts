@@ -72,11 +72,19 @@ describe("out-of-office replies", () => {
     expect((await maybeAutoReply(srv.ctx, { accountId: aliceId, envelopeFrom: BOB.email, raw: incoming(BOB.email) })).sent).toBe(true);
   });
 
-  test("a message delivered over SMTP gets its reply through the hook", async () => {
+  test("a message delivered over SMTP gets its reply through the delivery hook, once", async () => {
     await smtpSend(srv.port("SMTP"), "dora@example.org", [ALICE.email], `From: Dora <dora@example.org>\r\nTo: ${ALICE.email}\r\nSubject: hi\r\nMessage-ID: <dora1@example.org>\r\n\r\nhi\r\n`);
-    const inbox = await mailboxMessages(srv, ALICE, "INBOX");
-    const raw = inbox.messages.find((b) => b.toString().includes("dora1@example.org"))!;
-    const r = await maybeAutoReply(srv.ctx, { accountId: aliceId, envelopeFrom: "dora@example.org", raw: new Uint8Array(raw) });
-    expect(r).toEqual({ sent: true, to: "dora@example.org" });
+    // the server sends it by itself: Dora is remote, so the reply waits in the outbound queue
+    const queued = await waitFor(async () => {
+      const q = await srv.store.listQueue();
+      return q.find((e) => e.recipients.some((r) => r.address === "dora@example.org")) ?? null;
+    }, "auto-reply queued for Dora");
+    expect(queued.sender).toBe(ALICE.email);
+    const raw = new TextDecoder().decode(await srv.store.blobs.get(queued.blobId));
+    expect(raw).toContain("Auto-Submitted: auto-replied");
+    expect(raw).toContain("dora1@example.org");
+    // the hook recorded it: a second attempt in the same period sends nothing
+    const again = await maybeAutoReply(srv.ctx, { accountId: aliceId, envelopeFrom: "dora@example.org", raw: incoming("dora@example.org") });
+    expect(again).toEqual({ sent: false, reason: "already replied this period" });
   });
 });
