@@ -1003,9 +1003,14 @@ export class SqlMailStore implements MailStore {
 
   /** Indexes everything pending, so a search sees every committed message. */
   private async flushPendingText(): Promise<void> {
-    while (this.ftsRunning) await this.ftsRunning.catch(() => 0);
-    while ((await this.indexPendingText()) > 0) {
-      while (this.ftsRunning) await this.ftsRunning.catch(() => 0);
+    for (;;) {
+      // a batch already running may have looked before the caller's commit: wait, then look again
+      const running = this.ftsRunning as Promise<number> | null;
+      if (running) {
+        await running.catch(() => 0);
+        continue;
+      }
+      if ((await this.indexPendingText()) === 0) return;
     }
   }
 
