@@ -3,8 +3,6 @@
  * Each line is one protocol folder; its index.ts calls registerProtocol().
  */
 import "./smtp/index.ts";
-import "./http/index.ts";
+import "./http/index.ts"; // loads webmail, ActiveSync and autodiscover (http/site.ts) on the first request
 import "./imap/index.ts";
 import "./pop3/index.ts";
-import "./http/eas/index.ts";
-import "./http/autodiscover/index.ts";

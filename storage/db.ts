@@ -17,7 +17,12 @@
  * write lock: WAL + busy_timeout + BEGIN IMMEDIATE.
  */
 import Database from "libsql";
-import { createClient, type Client, type InValue, type Transaction } from "@libsql/client";
+import type { Client, InValue, Transaction } from "@libsql/client";
+
+/** @libsql/client is only needed for remote databases: loaded then, not at every start. */
+async function loadCreateClient(): Promise<typeof import("@libsql/client").createClient> {
+  return (await import("@libsql/client")).createClient;
+}
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -63,9 +68,9 @@ export interface OpenDbOptions {
 
 export async function openDb(opts: OpenDbOptions): Promise<Db> {
   const url = opts.url;
-  if (opts.driver === "client") return new RemoteDb(opts);
+  if (opts.driver === "client") return new RemoteDb(opts, await loadCreateClient());
   if (url.startsWith("file:") || url === ":memory:") return new LocalDb(opts);
-  if (/^(libsql|https?|wss?):\/\//i.test(url)) return new RemoteDb(opts);
+  if (/^(libsql|https?|wss?):\/\//i.test(url)) return new RemoteDb(opts, await loadCreateClient());
   throw new Error(`unsupported database URL scheme: ${url.split(":")[0]}`);
 }
 
@@ -417,7 +422,7 @@ class RemoteDb extends GroupCommitter implements Db {
   private client: Client;
   private q: RemoteQ;
   private tx: Transaction | null = null;
-  constructor(opts: OpenDbOptions) {
+  constructor(opts: OpenDbOptions, createClient: typeof import("@libsql/client").createClient) {
     super(opts.maxGroup ?? 64);
     this.remote = !opts.url.startsWith("file:");
     this.client = createClient({

@@ -11,39 +11,52 @@ import type { Socket } from "node:net";
 import type { Hono } from "hono";
 import { registerProtocol, type ListenerInfo } from "../../src/registry.ts";
 import type { ServerContext } from "../../src/context.ts";
-import { openWebmailStore } from "../../storage/webmail-store.ts";
 import { createBridge } from "./bridge.ts";
-import { buildApp } from "./app.ts";
-import { createWebmail, type Webmail } from "./webmail/index.ts";
 import type { AppEnv } from "./types.ts";
+import type { Site } from "./site.ts";
 
 interface Instance {
   ctx: ServerContext;
-  app: Hono<AppEnv> | null;
-  webmail: Webmail | null;
+  /** The app and webmail, built on the first request (see site.ts). */
+  site: Promise<Site> | null;
   http: ReturnType<typeof createBridge>;
   https: ReturnType<typeof createBridge>;
-  closeWstore: (() => Promise<void>) | null;
 }
 
 const instances = new Map<ServerContext, Instance>();
 
+function siteOf(inst: Instance): Promise<Site> {
+  if (!inst.site) {
+    const building = import("./site.ts").then((m) => m.buildSite(inst.ctx));
+    inst.site = building;
+    // a failed build (e.g. the database was briefly unavailable) is retried by the next request
+    building.catch(() => {
+      if (inst.site === building) inst.site = null;
+    });
+  }
+  return inst.site;
+}
+
 function instanceFor(ctx: ServerContext): Instance {
   let inst = instances.get(ctx);
   if (inst) return inst;
-  const handler = (req: Request, env: Parameters<Hono<AppEnv>["fetch"]>[1]) => {
-    if (!inst!.app) return new Response("Starting up, try again in a moment\n", { status: 503, headers: { "retry-after": "2" } });
-    return inst!.app.fetch(req, env);
+  const handler = async (req: Request, env: Parameters<Hono<AppEnv>["fetch"]>[1]) => {
+    let site: Site;
+    try {
+      site = await siteOf(inst!);
+    } catch (err) {
+      ctx.log.error("http: could not start the web application", { err });
+      return new Response("The web service is starting or unavailable, try again in a moment\n", { status: 503, headers: { "retry-after": "5" } });
+    }
+    return site.app.fetch(req, env);
   };
   const onError = (err: unknown) => ctx.log.error("http bridge error", { err });
   const defaultHost = () => ctx.config.hostname;
   inst = {
     ctx,
-    app: null,
-    webmail: null,
+    site: null,
     http: createBridge(handler, { scheme: "http", defaultHost, onError }),
     https: createBridge(handler, { scheme: "https", defaultHost, onError }),
-    closeWstore: null,
   };
   instances.set(ctx, inst);
   return inst;
@@ -51,29 +64,21 @@ function instanceFor(ctx: ServerContext): Instance {
 
 async function stopInstance(inst: Instance): Promise<void> {
   instances.delete(inst.ctx);
-  inst.webmail?.stop();
   for (const b of [inst.http, inst.https]) {
     b.server.close();
     // Idle keep-alive and event-stream sockets would otherwise hold shutdown open.
     b.server.closeIdleConnections?.();
     for (const s of b.sockets) s.destroy();
   }
-  await inst.closeWstore?.().catch(() => {});
+  const site = await inst.site?.catch(() => null);
+  await site?.close();
 }
 
 registerProtocol({
   name: "http",
   listeners: ["HTTP", "HTTPS"],
-  async start(ctx) {
-    const inst = instanceFor(ctx);
-    const wstore = await openWebmailStore(ctx.store, { url: ctx.config.databaseUrl, authToken: ctx.config.databaseAuthToken });
-    inst.closeWstore = () => wstore.close();
-    inst.webmail = await createWebmail(ctx, wstore);
-    inst.app = buildApp(ctx, {
-      webmail: inst.webmail,
-      // The bound port (port 0 resolved by the kernel), not the configured one.
-      httpsPort: () => (ctx.config.listeners.HTTPS ? (ctx.addresses.HTTPS?.port ?? ctx.config.listeners.HTTPS.port) : null),
-    });
+  start(ctx) {
+    instanceFor(ctx);
   },
   onConnection(socket: Socket, listener: ListenerInfo, ctx) {
     const inst = instanceFor(ctx);

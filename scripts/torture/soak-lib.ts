@@ -177,21 +177,35 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       try {
         const { imap } = await ImapConn.connect(ports.imap);
         try {
+          // Other sessions (POP3 DELE, other IMAP clients) expunge concurrently: keep the
+          // message count current from untagged EXISTS/EXPUNGE (RFC 9051 §7.4.1, §7.5.1).
+          let exists = 0;
+          const track = (untagged: string[]) => {
+            for (const u of untagged) {
+              const m = /^\* (\d+) (EXISTS|EXPUNGE)\b/.exec(u);
+              if (m) exists = m[2] === "EXISTS" ? Number(m[1]) : Math.max(0, exists - 1);
+            }
+          };
           const step = async (op: string, cmd: string) => {
             const s = performance.now();
             const r = await imap.cmd(cmd);
+            track(r.untagged);
+            // RFC 9051 §7.1: NO [EXPUNGEISSUED] = another session expunged the message; correct.
+            if (r.status === "NO" && /\[EXPUNGEISSUED\]/.test(r.text)) {
+              record("imap-expungeissued", performance.now() - s);
+              return r;
+            }
             if (r.status !== "OK") throw new Error(`IMAP ${cmd}: ${r.status} ${r.text}`);
             record(op, performance.now() - s);
             return r;
           };
           await step("imap-login", `LOGIN soak${1 + ((idx * 7 + Math.floor(Math.random() * USERS)) % USERS)}@${DOMAIN} ${PASS}`);
-          const sel = await step("imap-select", "SELECT INBOX");
-          const exists = Number(/\* (\d+) EXISTS/.exec(sel.untagged.join("\n"))?.[1] ?? 0);
+          await step("imap-select", "SELECT INBOX");
           for (let k = 0; k < 5 && !stop; k++) {
             if (exists > 0) {
               const m = 1 + Math.floor(Math.random() * exists);
               await step("imap-fetch", `FETCH ${m} (FLAGS UID RFC822.SIZE ENVELOPE BODY.PEEK[])`);
-              await step("imap-store", `STORE ${m} +FLAGS (\\Seen)`);
+              if (m <= exists) await step("imap-store", `STORE ${m} +FLAGS (\\Seen)`);
             }
             await step("imap-search", "UID SEARCH UNSEEN");
             await step("imap-noop", "NOOP");
