@@ -48,8 +48,15 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   readonly remote: boolean;
-  /** Runs `fn` inside a write transaction (group-committed). Resolves after COMMIT. */
-  write<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` inside a write transaction (group-committed). Resolves after
+   * COMMIT. `durable: false` (flag changes and similar) skips the fsync of
+   * this commit: the change is safe against a process crash at once and
+   * against power loss from the next durable commit on (the WAL is
+   * sequential), like Dovecot's mail_fsync=optimized. A group with any
+   * durable job is fsynced.
+   */
+  write<T>(fn: (tx: Queryable) => Promise<T>, opts?: { durable?: boolean }): Promise<T>;
   /** PRAGMA integrity_check (on a fresh connection locally: FTS5 checks against a long-lived reader's cached structure misreport). */
   integrityCheck(): Promise<string[]>;
   close(): Promise<void>;
@@ -89,6 +96,7 @@ export function filePathOfUrl(url: string): string {
 
 interface Job {
   fn: (tx: Queryable) => Promise<unknown>;
+  durable: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -100,10 +108,10 @@ abstract class GroupCommitter {
   protected closed = false;
   constructor(private maxGroup: number) {}
 
-  write<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  write<T>(fn: (tx: Queryable) => Promise<T>, opts?: { durable?: boolean }): Promise<T> {
     if (this.closed) return Promise.reject(new Error("database is closed"));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, durable: opts?.durable !== false, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -136,7 +144,7 @@ abstract class GroupCommitter {
   private async runGroup(jobs: Job[]) {
     let tx: Queryable;
     try {
-      tx = await this.begin();
+      tx = await this.begin(jobs.some((j) => j.durable));
     } catch (e) {
       for (const j of jobs) j.reject(e);
       return;
@@ -193,7 +201,7 @@ abstract class GroupCommitter {
     }
   }
 
-  protected abstract begin(): Promise<Queryable>;
+  protected abstract begin(durable: boolean): Promise<Queryable>;
   protected abstract commit(): Promise<void>;
   protected abstract rollback(): Promise<void>;
 
@@ -327,7 +335,13 @@ class LocalDb extends GroupCommitter implements Db {
     }
   }
 
-  protected async begin(): Promise<Queryable> {
+  private synchronousFull = true;
+  protected async begin(durable: boolean): Promise<Queryable> {
+    // The sync level applies to the connection's next commits: switch it only when it changes.
+    if (durable !== this.synchronousFull) {
+      this.w.db.exec(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+      this.synchronousFull = durable;
+    }
     // BEGIN IMMEDIATE takes the write lock now, so reads inside the job (uidnext,
     // modseq) are the latest values across processes.
     for (let attempt = 0; ; attempt++) {

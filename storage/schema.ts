@@ -90,6 +90,8 @@ export const blobs = sqliteTable("blobs", {
   createdAt: integer("created_at").notNull(),
   /** 0 while waiting for the background full-text indexer (migration 0003). */
   ftsIndexed: integer("fts_indexed").notNull().default(1),
+  /** 1 when only the first FTS_BODY_MAX characters of the body are indexed (migration 0003). */
+  ftsPartial: integer("fts_partial").notNull().default(0),
 },
   (t) => [index("blobs_fts_pending").on(t.seq).where(sql`fts_indexed = 0`)],
 );

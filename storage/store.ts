@@ -92,6 +92,15 @@ const ITEM_CLASSES: ItemClass[] = ["mail", "calendar", "contacts", "tasks", "not
 /** Full-text indexing batches (see registerBlob): how long to gather, and how many per commit. */
 const FTS_BATCH_DELAY_MS = 50;
 const FTS_BATCH_SIZE = 200;
+/** The indexer runs once deliveries have paused this long, or when this many wait. */
+const FTS_IDLE_MS = 250;
+const FTS_BACKLOG_MAX = 5000;
+/**
+ * Body characters put in the full-text index. Longer bodies (rare in mail:
+ * attachments are not indexed) are indexed up to here and marked partial;
+ * searches read those messages' full text, so results stay exact.
+ */
+const FTS_BODY_MAX = 32 * 1024;
 /** Texts kept in memory for the indexer; beyond this they are recomputed from the blob. */
 const PENDING_FTS_MAX = 2000;
 
@@ -410,14 +419,14 @@ export class SqlMailStore implements MailStore {
   }
 
   /** Runs a write job; its events are published after the commit. */
-  private async tx<T>(fn: (tx: Queryable, ev: Events) => Promise<T>): Promise<T> {
+  private async tx<T>(fn: (tx: Queryable, ev: Events) => Promise<T>, opts?: { durable?: boolean }): Promise<T> {
     const ev: Events = [];
     let result: T;
     try {
       result = await this.db.write((tx) => {
         ev.length = 0; // a retried job starts clean
         return fn(tx, ev);
-      });
+      }, opts);
     } catch (e) {
       // SQLITE_FULL / disk I/O on a full disk: a temporary failure for the protocols, never corruption
       if (isDiskFull(e)) throw new StorageFullError(`database: ${(e as Error).message}`);
@@ -929,12 +938,17 @@ export class SqlMailStore implements MailStore {
     ]);
     if (!r) return;
     this.pendingFts.set(p.blobId, p.analysis.fts);
+    this.lastBlobAt = Date.now();
+    this.ftsBacklog++;
     // bounded: evicted texts are recomputed from the blob by the indexer
     if (this.pendingFts.size > PENDING_FTS_MAX) this.pendingFts.delete(this.pendingFts.keys().next().value!);
     this.scheduleFtsIndexing();
   }
 
   private pendingFts = new Map<string, MessageAnalysis["fts"]>();
+  /** When the last new blob was registered, and roughly how many wait for indexing. */
+  private lastBlobAt = 0;
+  private ftsBacklog = 0;
   private ftsTimer: ReturnType<typeof setTimeout> | null = null;
   private ftsRunning: Promise<number> | null = null;
 
@@ -944,6 +958,12 @@ export class SqlMailStore implements MailStore {
     this.ftsTimer = unrefTimer(
       setTimeout(() => {
         this.ftsTimer = null;
+        // Deliveries first: while mail is arriving the index waits (like Dovecot's
+        // background indexer), unless the backlog grows large. Searches flush it anyway.
+        if (Date.now() - this.lastBlobAt < FTS_IDLE_MS && this.ftsBacklog < FTS_BACKLOG_MAX) {
+          this.scheduleFtsIndexing(FTS_IDLE_MS);
+          return;
+        }
         void this.indexPendingText()
           .then((n) => {
             if (n > 0) this.scheduleFtsIndexing(0); // more may be waiting
@@ -977,6 +997,7 @@ export class SqlMailStore implements MailStore {
           // re-check under the write lock: another indexer or the collector may have been first
           const b = await tx.get<R>("SELECT fts_indexed FROM blobs WHERE seq = ?", [seq]);
           if (!b || num(b.fts_indexed) !== 0) continue;
+          const partial = f !== null && f.body.length > FTS_BODY_MAX;
           if (f) {
             await tx.run("INSERT INTO message_fts (rowid, subject, from_text, to_text, cc_text, bcc_text, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
               seq,
@@ -986,13 +1007,14 @@ export class SqlMailStore implements MailStore {
               f.cc,
               f.bcc,
               f.headers,
-              f.body,
+              partial ? f.body.slice(0, FTS_BODY_MAX) : f.body,
             ]);
           }
-          await tx.run("UPDATE blobs SET fts_indexed = 1 WHERE seq = ?", [seq]);
+          await tx.run("UPDATE blobs SET fts_indexed = 1, fts_partial = ? WHERE seq = ?", [partial ? 1 : 0, seq]);
         }
       });
       for (const [, id] of rows) this.pendingFts.delete(str(id));
+      this.ftsBacklog = Math.max(0, this.ftsBacklog - rows.length);
       return rows.length;
     };
     this.ftsRunning = run().finally(() => {
@@ -1259,6 +1281,7 @@ export class SqlMailStore implements MailStore {
   ): Promise<FlagUpdateResult> {
     const change = encodeFlags(flags);
     if (uids.length === 0) return { updated: [], modified: [] };
+    // Flag changes are not worth an fsync each (Dovecot: mail_fsync=optimized); see Db.write.
     return this.tx(async (tx, ev) => {
       const f = await tx.get<R>("SELECT account_id FROM folders WHERE id = ?", [folderId]);
       if (!f) throw new StoreError("NONEXISTENT", "no such folder");
@@ -1315,7 +1338,7 @@ export class SqlMailStore implements MailStore {
         ev.push({ type: "flags", accountId, folderId, updates: ups });
       }
       return { updated, modified };
-    });
+    }, { durable: false });
   }
 
   async expunge(folderId: number, uids?: number[]): Promise<number[]> {
@@ -1467,14 +1490,19 @@ export class SqlMailStore implements MailStore {
       "SELECT i.uid FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND b.seq IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?) ORDER BY i.uid",
       [folderId, match],
     );
-    return rows.map((r) => num(r[0]));
+    const hits = rows.map((r) => num(r[0]));
+    if (field !== "body" && field !== "text") return hits;
+    // bodies indexed only in part: a match beyond the indexed part is found by reading them
+    const more = await this.scanText(folderId, field, query, true);
+    if (more.length === 0) return hits;
+    return [...new Set([...hits, ...more])].sort((a, b) => a - b);
   }
 
   /**
    * Terms shorter than a trigram cannot use the index: subject and sender come
    * from the item rows, everything else from the messages themselves.
    */
-  private async scanText(folderId: number, field: string, query: string): Promise<number[]> {
+  private async scanText(folderId: number, field: string, query: string, onlyPartial = false): Promise<number[]> {
     const q = query.toLowerCase();
     if (field === "subject" || field === "from") {
       const rows = await this.db.raw("SELECT uid, subject, from_name, from_addr, envelope FROM items WHERE folder_id = ? ORDER BY uid", [folderId]);
@@ -1485,7 +1513,12 @@ export class SqlMailStore implements MailStore {
       }
       return out;
     }
-    const rows = await this.db.raw("SELECT uid, blob_id FROM items WHERE folder_id = ? ORDER BY uid", [folderId]);
+    const rows = await this.db.raw(
+      onlyPartial
+        ? "SELECT i.uid, i.blob_id FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND b.fts_partial = 1 ORDER BY i.uid"
+        : "SELECT uid, blob_id FROM items WHERE folder_id = ? ORDER BY uid",
+      [folderId],
+    );
     const out: number[] = [];
     const seen = new Map<string, boolean>();
     for (const [uid, blobId] of rows) {

@@ -5,6 +5,11 @@
  * with fts_indexed = 0 is waiting for the background indexer; searches
  * index everything pending before they run, so results stay complete.
  * Existing rows were indexed at delivery (default 1).
+ *
+ * fts_partial = 1: only the first part of a very long body text is in the
+ * index (indexing cost grows with every character, and such bodies are
+ * rare); searches check those messages' full text directly, so results
+ * stay exact.
  */
 import type { Migration } from "./types.ts";
 
@@ -13,6 +18,7 @@ export const migration: Migration = {
   name: "deferred_fts",
   statements: [
     `ALTER TABLE blobs ADD COLUMN fts_indexed INTEGER NOT NULL DEFAULT 1`,
+    `ALTER TABLE blobs ADD COLUMN fts_partial INTEGER NOT NULL DEFAULT 0`,
     `CREATE INDEX blobs_fts_pending ON blobs (seq) WHERE fts_indexed = 0`,
   ],
 };

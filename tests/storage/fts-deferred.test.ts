@@ -40,3 +40,21 @@ test("blobs left unindexed by a crash are indexed after reopening", async () => 
     await t.cleanup();
   }
 });
+
+test("a body longer than the indexed part is still searched exactly, beyond the indexed part too", async () => {
+  const t = await tempStore();
+  try {
+    const { account, inbox } = await setupAccount(t.store);
+    const filler = "plain words of a very long letter. ".repeat(2000); // ~70 KB of text
+    await t.store.deliver(makeMessage({ subject: "long", body: `openingword ${filler} closingword` }), [{ accountId: account.id }]);
+    await t.store.deliver(makeMessage({ subject: "short", body: "closingword only here" }), [{ accountId: account.id }]);
+    expect(await t.store.searchText(inbox.id, "body", "openingword")).toEqual([1]);
+    expect(await t.store.searchText(inbox.id, "body", "closingword")).toEqual([1, 2]);
+    expect(await t.store.searchText(inbox.id, "text", "CLOSINGWORD")).toEqual([1, 2]);
+    expect(await t.store.searchText(inbox.id, "body", "absentword")).toEqual([]);
+    const partial = await t.store.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM blobs WHERE fts_partial = 1");
+    expect(Number(partial?.n)).toBe(1);
+  } finally {
+    await t.cleanup();
+  }
+});
