@@ -6,6 +6,7 @@
 import { Buffer } from "node:buffer";
 import type { MimePart } from "../../storage/api.ts";
 import { decodeBase64 } from "../../storage/mime/bytes.ts";
+import { concatChunks } from "../../src/bytes.ts";
 
 export type SectionKind = "all" | "header" | "fields" | "fieldsNot" | "text" | "mime" | "part";
 
@@ -312,15 +313,7 @@ export function binaryEntity(raw: Uint8Array, p: MimePart, withHeader: boolean):
     return true;
   };
   if (!walk(p, withHeader)) return null;
-  let total = 0;
-  for (const x of pieces) total += x.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const x of pieces) {
-    out.set(x, o);
-    o += x.length;
-  }
-  return out;
+  return concatChunks(pieces);
 }
 
 /** Structure of the binary form (URLFETCH BINARY + BODYPARTSTRUCTURE, RFC 5524): sizes after decoding. */
@@ -384,15 +377,7 @@ export function sevenBitEntity(raw: Uint8Array, p: MimePart, withHeader: boolean
     pieces.push(body);
   };
   walk(p, withHeader);
-  let total = 0;
-  for (const x of pieces) total += x.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const x of pieces) {
-    out.set(x, o);
-    o += x.length;
-  }
-  return out;
+  return concatChunks(pieces);
 }
 
 /** Base64 of a leaf's content (BODY[n] of a binary part with NUL bytes). */

@@ -7,6 +7,7 @@ import type { Pop3Session } from "./session.ts";
 import type { DropMessage, Maildrop } from "./maildrop.ts";
 import { WireEncoder, encodeCrlfMessage } from "./wire.ts";
 import { WHOLE_READ_LIMIT } from "./maildrop.ts";
+import { concatChunks } from "../../src/bytes.ts";
 
 type Handler = (s: Pop3Session, cmd: Command) => Promise<void> | void;
 
@@ -202,15 +203,7 @@ function abort(s: Pop3Session, m: DropMessage, err: unknown): false {
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatChunks(parts);
 }
 
 function dele(s: Pop3Session, cmd: Command): void {

@@ -542,11 +542,11 @@ class ScriptRun implements MatchContext {
     }
     const missing = (t.requiredCapabilities ?? []).filter((req) => !c0.capabilities.some((h) => eqCI(h, req)));
     if (missing.length > 0) {
-      this.skip(`capability not advertised: ${missing.join(" ")}`);
+      this.skipScript(`capability not advertised: ${missing.join(" ")}`);
       return;
     }
     if (t.requireUser2 && !this.cfg.user2) {
-      this.skip("needs a second user (user 2: $user2) and none is configured");
+      this.skipScript("needs a second user (user 2: $user2) and none is configured");
       return;
     }
 
@@ -572,7 +572,7 @@ class ScriptRun implements MatchContext {
     for (const c of this.conns) await this.initCommand(c, `SELECT ${quoteString(this.mailbox)}`, "strict");
   }
 
-  private skip(reason: string): void {
+  private skipScript(reason: string): void {
     this.result.status = "skipped";
     this.result.skipReason = reason;
     this.trace(`skipped: ${reason}`);

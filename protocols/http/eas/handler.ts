@@ -168,7 +168,7 @@ export async function handleEas(req: Request, remoteIp: string, server: ServerCo
   }
   const version = versionNumber(versionString);
   const route = Object.hasOwn(ROUTES, parsed.cmd) ? (ROUTES as Record<string, Route>)[parsed.cmd] : undefined;
-  if (!route || (route.since && version < route.since)) return respond(501, null, optionsHeaders()); // MS-ASHTTP: 501 = command not implemented
+  if (!route || (route.since && version < route.since)) return respond(501, null, optionsHeaders()); // MS-ASHTTP: HTTP 501 for a command this server or this protocol version does not offer (OPTIONS lists those it does)
 
   const eas = await easStoreOf(server);
   let device = await eas.touchDevice(account.id, parsed.deviceId, { deviceType: parsed.deviceType, userAgent: parsed.userAgent, protocolVersion: versionString }, Date.now());
