@@ -153,32 +153,16 @@ export function utf7Decode(s: string): string | null {
 
 // ---------------------------------------------------------------- sequence sets
 
-/** Formats ascending numbers as a compact set "1:3,5,7:9" (numbers must be sorted ascending). */
+/**
+ * Formats numbers as "1:3,5,7:9", joining ascending consecutive runs and
+ * keeping the given order otherwise (ESORT results keep their sort order).
+ */
 export function formatSet(nums: ArrayLike<number>, count = nums.length): string {
   if (count === 0) return "";
   const parts: string[] = [];
   let a = nums[0];
   let b = a;
   for (let i = 1; i < count; i++) {
-    const n = nums[i];
-    if (n === b + 1) {
-      b = n;
-      continue;
-    }
-    parts.push(a === b ? String(a) : `${a}:${b}`);
-    a = b = n;
-  }
-  parts.push(a === b ? String(a) : `${a}:${b}`);
-  return parts.join(",");
-}
-
-/** Formats numbers in the given order, joining consecutive runs (ESORT PARTIAL keeps order). */
-export function formatOrderedSet(nums: number[]): string {
-  if (!nums.length) return "";
-  const parts: string[] = [];
-  let a = nums[0];
-  let b = a;
-  for (let i = 1; i < nums.length; i++) {
     const n = nums[i];
     if (n === b + 1) {
       b = n;

@@ -14,7 +14,7 @@ import type { MessageIndex, Address } from "../../storage/api.ts";
 import { decodeHeaderText, decodeWords, parseHeaderBlock, type HeaderField } from "../../storage/mime/headers.ts";
 import { MISSING_DOMAIN } from "../../storage/mime/address.ts";
 import { argString, isAtom, type Arg } from "./parser.ts";
-import { formatOrderedSet, formatSet, parseSearchDate } from "./encode.ts";
+import { formatSet, parseSearchDate } from "./encode.ts";
 import { isSeqSetSyntax, parseSeqSet, setHas, type SeqSet } from "./seqset.ts";
 import { F_ANSWERED, F_DELETED, F_DRAFT, F_FLAGGED, F_SEEN, type Msg } from "./state.ts";
 import { enableCondstore, loadIndexes, readBytes } from "./fetch.ts";
@@ -500,12 +500,12 @@ export function esearchLine(tag: string, uid: boolean, r: ReturnOpts, nums: numb
     if (r.min) out += ` MIN ${sorted ? nums[0] : Math.min(...nums)}`;
     if (r.max) out += ` MAX ${sorted ? nums[nums.length - 1] : Math.max(...nums)}`;
   }
-  if (r.all && nums.length) out += ` ALL ${sorted ? formatSet(nums) : formatOrderedSet(nums)}`;
+  if (r.all && nums.length) out += ` ALL ${formatSet(nums)}`;
   if (r.count) out += ` COUNT ${nums.length}`;
   if (r.partial) {
     const [a, b] = r.partial;
     const slice = nums.slice(a - 1, b);
-    out += ` PARTIAL (${a}:${b} ${slice.length ? (sorted ? formatSet(slice) : formatOrderedSet(slice)) : "NIL"})`;
+    out += ` PARTIAL (${a}:${b} ${slice.length ? formatSet(slice) : "NIL"})`;
   }
   if (modseq !== null && nums.length) out += ` MODSEQ ${modseq}`;
   return out + "\r\n";

@@ -43,19 +43,9 @@ export interface Row {
   threadUnread: number;
 }
 
-export interface Person {
-  name: string;
-  address: string;
-}
-
-export interface AttachmentInfo {
-  index: number;
-  filename: string;
-  type: string;
-  size: number;
-  contentId: string | null;
-  inline: boolean;
-}
+// The server's own shapes (type-only: nothing of the server enters the bundle).
+import type { Person, AttachmentInfo } from "../../protocols/http/webmail/mime.ts";
+export type { Person, AttachmentInfo };
 
 export interface Message {
   id: number;

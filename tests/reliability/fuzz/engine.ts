@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
+import { concatChunks } from "../../../src/bytes.ts";
 
 export const HANG_MS = 1000;
 export const MEMORY_GROWTH_LIMIT = 96 * 1024 * 1024;
@@ -154,15 +155,7 @@ export function mutate(rng: Rng, base: Uint8Array, corpus: Uint8Array[], maxLen:
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatChunks(parts);
 }
 
 function heapUsed(): number {
