@@ -363,6 +363,10 @@ export interface MailStore {
   /** Full index rows for the given UIDs (ascending UID). */
   getMessages(folderId: number, uids: number[]): Promise<MessageIndex[]>;
   getMessageById(id: number): Promise<MessageIndex | null>;
+  /** Blob ids of the folder's messages with fromUid <= uid <= toUid, by UID: lets a bulk reader (POP3) skip one index lookup per message. */
+  blobIdsByUid(folderId: number, fromUid: number, toUid: number): Promise<Map<number, string>>;
+  /** Each message's size in CRLF form (storage/crlf.ts, what POP3 announces, RFC 1939 §5), by UID; messages stored before it was recorded are absent. */
+  crlfSizes(folderId: number): Promise<Map<number, number>>;
   /** (Added by storage) Merges keys into an item's property bag (null deletes a key); bumps its modseq. */
   setItemProps?(id: number, patch: PropertyBag): Promise<PropertyBag>;
   /** (Added by storage) Merges keys into a folder's property bag (null deletes a key). */

@@ -46,6 +46,7 @@ import {
   type StoreEvent,
 } from "./api.ts";
 import { FsBlobStore } from "./blobstore.ts";
+import { crlfSize } from "./crlf.ts";
 import { openDb, type Db, type Queryable, type SqlValue } from "./db.ts";
 import { InProcessEventBus } from "./events.ts";
 import { DELETED, SEEN, applyFlags, decodeFlags, encodeFlags, keywordsFromText, keywordsToText, sameFlags } from "./flags.ts";
@@ -931,10 +932,11 @@ export class SqlMailStore implements MailStore {
    * now is kept in memory for it, so it need not re-read the blob.
    */
   private async registerBlob(tx: Queryable, p: Prepared): Promise<void> {
-    const r = await tx.get<R>("INSERT INTO blobs (id, size, created_at, fts_indexed) VALUES (?, ?, ?, 0) ON CONFLICT(id) DO NOTHING RETURNING seq", [
+    const r = await tx.get<R>("INSERT INTO blobs (id, size, created_at, fts_indexed, crlf_size) VALUES (?, ?, ?, 0, ?) ON CONFLICT(id) DO NOTHING RETURNING seq", [
       p.blobId,
       p.raw.byteLength,
       Date.now(),
+      crlfSize(p.raw),
     ]);
     if (!r) return;
     this.pendingFts.set(p.blobId, p.analysis.fts);
@@ -1249,6 +1251,23 @@ export class SqlMailStore implements MailStore {
       [folderId, JSON.stringify(uids.filter((u) => Number.isInteger(u)))],
     );
     return rows.map(toIndex);
+  }
+
+  async blobIdsByUid(folderId: number, fromUid: number, toUid: number): Promise<Map<number, string>> {
+    const rows = await this.db.raw("SELECT uid, blob_id FROM items WHERE folder_id = ? AND uid BETWEEN ? AND ?", [folderId, fromUid, toUid]);
+    const out = new Map<number, string>();
+    for (const r of rows) out.set(num(r[0]), str(r[1]));
+    return out;
+  }
+
+  async crlfSizes(folderId: number): Promise<Map<number, number>> {
+    const rows = await this.db.raw(
+      "SELECT i.uid, b.crlf_size FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND b.crlf_size IS NOT NULL",
+      [folderId],
+    );
+    const out = new Map<number, number>();
+    for (const r of rows) out.set(num(r[0]), num(r[1]));
+    return out;
   }
 
   async getMessageById(id: number): Promise<MessageIndex | null> {

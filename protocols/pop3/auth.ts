@@ -149,6 +149,7 @@ async function login(s: Pop3Session, name: string, password: string): Promise<vo
     return;
   }
   if (s.closed) {
+    drop?.close();
     release();
     return;
   }
@@ -157,7 +158,11 @@ async function login(s: Pop3Session, name: string, password: string): Promise<vo
     s.send("-ERR [SYS/PERM] Mailbox has no INBOX");
     return;
   }
-  s.releaseLock = release;
+  const opened = drop;
+  s.releaseLock = () => {
+    opened.close();
+    release();
+  };
   s.account = account;
   s.maildrop = drop;
   s.state = "TRANSACTION";

@@ -15,16 +15,28 @@ import { WireSizeCounter } from "./wire.ts";
 /** The store methods POP3 uses (unit tests pass a small in-memory fake). */
 export type Pop3Store = Pick<
   MailStore,
-  "getAccountById" | "getFolder" | "listFolders" | "createFolder" | "listMessages" | "getMessages" | "readMessage" | "expunge" | "move" | "storeFlags"
-> & { blobs: Pick<MailStore["blobs"], "stream"> };
+  "getAccountById" | "getFolder" | "listFolders" | "createFolder" | "listMessages" | "crlfSizes" | "blobIdsByUid" | "readRange" | "expunge" | "move" | "storeFlags"
+> & { blobs: Pick<MailStore["blobs"], "stream">; events: Pick<MailStore["events"], "subscribe"> };
 
 /** Messages at or below this stored size are read in one call; larger ones are streamed. */
 export const WHOLE_READ_LIMIT = 1024 * 1024;
 /** Parallel reads while measuring sizes at login. */
 const SCAN_CONCURRENCY = 16;
+/**
+ * Blob ids are looked up for this many consecutive messages at once: a
+ * client retrieving the whole maildrop then costs one index query per
+ * batch instead of one per RETR (RETR is a read of a file we know).
+ */
+const BLOB_ID_BATCH = 512;
 
 export interface DropMessage {
   id: number;
+  /** 0-based position in the maildrop (message number - 1). */
+  pos: number;
+  /** Where the stored message lives; looked up in batches on first read. */
+  blobId?: string;
+  /** Expunged by another session (IMAP) since login: RETR/TOP answer -ERR. */
+  gone?: boolean;
   uid: number;
   /** Stored octets (RFC822.SIZE). */
   storedSize: number;
@@ -65,14 +77,65 @@ export class Maildrop {
       store,
       accountId,
       folder,
-      list.map((s) => ({ id: s.id, uid: s.uid, storedSize: s.size, size: s.size, measured: false, seen: s.flags.includes("\\Seen"), deleted: false, retrieved: false })),
+      list.map((s, pos) => ({ id: s.id, pos, uid: s.uid, storedSize: s.size, size: s.size, measured: false, seen: s.flags.includes("\\Seen"), deleted: false, retrieved: false })),
     );
-    await drop.measure(list, sizes, log);
+    // Another session (IMAP) may expunge INBOX messages while we hold the
+    // snapshot; their numbers stay (RFC 1939 §5) but they can no longer be read.
+    drop.unsubscribe = store.events.subscribe(accountId, (ev) => {
+      if (ev.type === "expunge" && ev.folderId === folder.id) drop.markGone(ev.uids);
+    });
+    try {
+      await drop.measure(list, sizes, log);
+    } catch (err) {
+      drop.close();
+      throw err;
+    }
     return drop;
   }
 
-  /** Fills in wire sizes from the cache, reading only messages not measured before. */
+  private unsubscribe: (() => void) | null = null;
+
+  /** Stops following the store's events (the session ended). */
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  private markGone(uids: number[]): void {
+    for (const uid of uids) {
+      // The snapshot is in ascending UID order.
+      let lo = 0;
+      let hi = this.messages.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const u = this.messages[mid]!.uid;
+        if (u === uid) {
+          this.messages[mid]!.gone = true;
+          break;
+        }
+        if (u < uid) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+  }
+
+  /**
+   * Fills in wire sizes: from the store (recorded at ingest), else from the
+   * size cache, reading only messages stored before sizes were recorded and
+   * not measured in an earlier session.
+   */
   private async measure(list: MessageSummary[], sizes: SizeCache, log?: Logger): Promise<void> {
+    const recorded = await this.store.crlfSizes(this.folder.id);
+    let unknown = 0;
+    for (const m of this.messages) {
+      const size = recorded.get(m.uid);
+      if (size === undefined) unknown++;
+      else {
+        m.size = size;
+        m.measured = true;
+      }
+    }
+    if (unknown === 0) return;
     let rec: SizeRecord | null = null;
     try {
       rec = await sizes.load(this.accountId);
@@ -85,6 +148,7 @@ export class Maildrop {
     const deltas: Record<string, number> = {};
     const todo: DropMessage[] = [];
     for (const m of this.messages) {
+      if (m.measured) continue;
       if (m.uid <= known) {
         const d = rec!.deltas[String(m.uid)] ?? 0;
         m.size = m.storedSize + d;
@@ -128,9 +192,38 @@ export class Maildrop {
     }
   }
 
+  private blobBatches = new Map<number, Promise<void>>();
+
+  /** The message's blob id; throws when it was expunged (over IMAP) since login. */
+  private async blobIdOf(m: DropMessage): Promise<string> {
+    if (m.gone) throw new Error(`message uid ${m.uid} was expunged`);
+    if (m.blobId) return m.blobId;
+    const k = Math.floor(m.pos / BLOB_ID_BATCH);
+    let batch = this.blobBatches.get(k);
+    if (!batch) {
+      const from = this.messages[k * BLOB_ID_BATCH]!;
+      const to = this.messages[Math.min(this.messages.length, (k + 1) * BLOB_ID_BATCH) - 1]!;
+      batch = this.store.blobIdsByUid(this.folder.id, from.uid, to.uid).then((ids) => {
+        for (let i = from.pos; i <= to.pos; i++) {
+          const d = this.messages[i]!;
+          d.blobId ??= ids.get(d.uid);
+        }
+      });
+      this.blobBatches.set(k, batch);
+      // Once settled the ids live on the messages; a later miss (expunged, or a failed query) asks again.
+      void batch.then(
+        () => this.blobBatches.delete(k),
+        () => this.blobBatches.delete(k),
+      );
+    }
+    await batch;
+    if (!m.blobId) throw new Error(`message uid ${m.uid} no longer exists`);
+    return m.blobId;
+  }
+
   /** A small message in one read. */
-  readWhole(m: DropMessage): Promise<Uint8Array> {
-    return this.store.readMessage(m.id);
+  async readWhole(m: DropMessage): Promise<Uint8Array> {
+    return this.store.readRange(await this.blobIdOf(m), 0, m.storedSize);
   }
 
   /** The stored message as chunks: one read for small messages, a blob stream for large ones. */
@@ -139,9 +232,7 @@ export class Maildrop {
       yield await this.readWhole(m);
       return;
     }
-    const [idx] = await this.store.getMessages(this.folder.id, [m.uid]);
-    if (!idx) throw new Error(`message uid ${m.uid} no longer exists`);
-    const reader = this.store.blobs.stream(idx.blobId).getReader();
+    const reader = this.store.blobs.stream(await this.blobIdOf(m)).getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();

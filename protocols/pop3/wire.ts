@@ -11,6 +11,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { crlfSize } from "../../storage/crlf.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -19,17 +20,8 @@ const DOT = 0x2e;
 const TERMINATOR = new Uint8Array([DOT, CR, LF]);
 const CRLF_TERMINATOR = new Uint8Array([CR, LF, DOT, CR, LF]);
 
-/** Octets of the message in CRLF form (RFC 1939 §5 "exact size"), as `WireEncoder` sends it. */
-export function wireSize(msg: Uint8Array): number {
-  let bareLf = 0;
-  let i = msg.indexOf(LF);
-  while (i !== -1) {
-    if (i === 0 || msg[i - 1] !== CR) bareLf++;
-    i = msg.indexOf(LF, i + 1);
-  }
-  const tail = msg.length > 0 && msg[msg.length - 1] !== LF ? 2 : 0;
-  return msg.length + bareLf + tail;
-}
+/** Octets of the message in CRLF form (RFC 1939 §5 "exact size"), as `WireEncoder` sends it; the store records the same number at ingest. */
+export const wireSize = crlfSize;
 
 /**
  * Streaming encoder: feed the stored message in chunks, send what `push`

@@ -2,8 +2,9 @@
  * An in-memory stand-in for the few store methods POP3 uses, plus a fake
  * connection, so the session state machine is tested without sockets.
  */
-import type { Account, Folder, MessageIndex, MessageSummary } from "../../storage/api.ts";
+import type { Account, Folder, MessageSummary, StoreEvent } from "../../storage/api.ts";
 import type { Pop3Store } from "../../protocols/pop3/maildrop.ts";
+import { crlfSize } from "../../storage/crlf.ts";
 import { MaildropLocks } from "../../protocols/pop3/locks.ts";
 import { memorySizeCache, type SizeCache } from "../../protocols/pop3/sizes.ts";
 import { Pop3Session, type Pop3Deps, type Pop3Io, type Pop3Options } from "../../protocols/pop3/session.ts";
@@ -84,25 +85,49 @@ export class FakeStore implements Pop3Store {
   async listMessages(folderId: number): Promise<MessageSummary[]> {
     return this.msgs.get(folderId)!.map((m) => ({ id: m.id, uid: m.uid, modseq: 1, flags: [...m.flags], internalDate: 0, size: m.raw.length }));
   }
-  async getMessages(folderId: number, uids: number[]): Promise<MessageIndex[]> {
-    return this.msgs
-      .get(folderId)!
-      .filter((m) => uids.includes(m.uid))
-      .map((m) => ({ id: m.id, uid: m.uid, blobId: `blob-${m.id}` }) as unknown as MessageIndex);
+  /** Like the real store since migration 0004: CRLF sizes recorded at ingest. Off: every message predates it. */
+  recordSizes = false;
+  async crlfSizes(folderId: number): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    if (this.recordSizes) for (const m of this.msgs.get(folderId)!) out.set(m.uid, crlfSize(m.raw));
+    return out;
   }
-  async readMessage(id: number): Promise<Uint8Array> {
-    this.reads++;
+  async blobIdsByUid(folderId: number, fromUid: number, toUid: number): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (const m of this.msgs.get(folderId)!) if (m.uid >= fromUid && m.uid <= toUid) out.set(m.uid, `blob-${m.id}`);
+    return out;
+  }
+  /** Blob ids stay readable after the row goes, as on disk until collection. */
+  private rawOfBlob(blobId: string): Uint8Array | null {
+    const id = Number(blobId.slice(5));
     for (const list of this.msgs.values()) {
       const m = list.find((x) => x.id === id);
       if (m) return m.raw;
     }
-    throw new Error("no such message");
+    return this.removed.get(id) ?? null;
+  }
+  removed = new Map<number, Uint8Array>();
+  listeners = new Set<(e: StoreEvent) => void>();
+  events = {
+    subscribe: (_accountId: number, l: (e: StoreEvent) => void) => {
+      this.listeners.add(l);
+      return () => this.listeners.delete(l);
+    },
+  };
+  async readRange(blobId: string, start: number, end: number): Promise<Uint8Array> {
+    this.reads++;
+    const raw = this.rawOfBlob(blobId);
+    if (!raw) throw new Error("no such blob");
+    return raw.subarray(start, end);
   }
   async expunge(folderId: number, uids?: number[]): Promise<number[]> {
     this.calls.push(`expunge ${folderId} ${uids?.join(",")}`);
     if (this.failExpunge) throw new Error("disk on fire");
     const list = this.msgs.get(folderId)!;
     const gone = list.filter((m) => uids!.includes(m.uid)).map((m) => m.uid);
+    for (const m of list) if (uids!.includes(m.uid)) this.removed.set(m.id, m.raw);
+    const f = this.folders.find((x) => x.id === folderId)!;
+    for (const l of this.listeners) l({ type: "expunge", accountId: f.accountId, folderId, uids: gone, ids: [], modseq: 1 });
     this.msgs.set(
       folderId,
       list.filter((m) => !uids!.includes(m.uid)),
@@ -132,9 +157,7 @@ export class FakeStore implements Pop3Store {
   }
   blobs = {
     stream: (blobId: string): ReadableStream<Uint8Array> => {
-      const id = Number(blobId.slice(5));
-      let raw: Uint8Array | null = null;
-      for (const list of this.msgs.values()) raw ??= list.find((m) => m.id === id)?.raw ?? null;
+      const raw = this.rawOfBlob(blobId);
       let off = 0;
       return new ReadableStream({
         pull(c) {

@@ -415,6 +415,29 @@ describe("size cache", () => {
   });
 });
 
+describe("sizes recorded at ingest (migration 0004)", () => {
+  test("login reads no message; LIST, STAT and RETR agree with the CRLF form", async () => {
+    const h = harness();
+    h.store.recordSizes = true;
+    h.store.deliver(1, MSG1);
+    h.store.deliver(1, MSG2_LF);
+    const c = h.session({ secure: true });
+    await c.cmd("USER alice@example.test");
+    await c.cmd("PASS secret pw");
+    expect(h.store.reads).toBe(0);
+    const list = await c.cmd("LIST 2");
+    const size = Number(list.trim().split(" ")[2]);
+    const lfLines = MSG2_LF.split("\n").length - 1;
+    expect(size).toBe(MSG2_LF.length + lfLines + (MSG2_LF.endsWith("\n") ? 0 : 2));
+    const r = await c.cmd("RETR 2");
+    expect(r.startsWith(`+OK ${size} octets\r\n`)).toBe(true);
+    // Status line, message in CRLF form, ".CRLF": the message part is exactly `size` octets.
+    const body = r.slice(r.indexOf("\r\n") + 2, r.length - 3).replace(/\r\n\.\./g, "\r\n.");
+    expect(Buffer.byteLength(body)).toBe(size);
+    expect(h.store.reads).toBe(1);
+  });
+});
+
 describe("fuzz", () => {
   const lineArb = fc.oneof(
     fc.constantFrom("STAT", "LIST", "UIDL", "NOOP", "RSET", "CAPA", "AUTH", "AUTH PLAIN", "*", "STLS", "APOP x y", "USER alice@example.test", "PASS secret pw"),

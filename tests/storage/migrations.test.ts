@@ -103,9 +103,10 @@ test("0002 moves existing full-text rows into the contentless table: old message
     const db = await openDb({ url });
     await migrate(db, { upTo: 1 });
     // the store code of the 0001 era on a 0001 database: today's code also needs
-    // 0003's columns, so they exist while the old rows are written and are dropped after
+    // 0003's and 0004's columns, so they exist while the old rows are written and are dropped after
     await db.run("ALTER TABLE blobs ADD COLUMN fts_indexed INTEGER NOT NULL DEFAULT 1");
     await db.run("ALTER TABLE blobs ADD COLUMN fts_partial INTEGER NOT NULL DEFAULT 0");
+    await db.run("ALTER TABLE blobs ADD COLUMN crlf_size INTEGER");
     const old = new SqlMailStore(db, new FsBlobStore(dir));
     await old.addDomain("fts.example");
     const acct = await old.addAccount("u@fts.example", "pw");
@@ -117,6 +118,7 @@ test("0002 moves existing full-text rows into the contentless table: old message
     expect(await old.searchText(inbox.id, "body", "brown fox")).toEqual([1]);
     await db.run("ALTER TABLE blobs DROP COLUMN fts_indexed");
     await db.run("ALTER TABLE blobs DROP COLUMN fts_partial");
+    await db.run("ALTER TABLE blobs DROP COLUMN crlf_size");
     await old.close();
 
     const store = await openStore({ url, dataDir: dir, gcIntervalMs: 0 });
