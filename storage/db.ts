@@ -12,7 +12,11 @@
  * Writes are serialized in-process and grouped: every `write()` queued while a
  * transaction runs joins the next one (group commit), each job in its own
  * SAVEPOINT so one failing job does not undo the others. Every job resolves
- * only after the COMMIT that contains it (synchronous=FULL: fsynced).
+ * only after the COMMIT that contains it, and a durable job only once that
+ * commit is on disk: the local backend commits with synchronous=NORMAL and
+ * then fsyncs the WAL file from the thread pool (see `WalSync`), so the
+ * event loop keeps serving reads while the disk works, and one fsync covers
+ * every commit made before it started.
  * Other processes (the CLI while the server runs) are serialized by SQLite's
  * write lock: WAL + busy_timeout + BEGIN IMMEDIATE.
  */
@@ -23,7 +27,7 @@ import type { Client, InValue, Transaction } from "@libsql/client";
 async function loadCreateClient(): Promise<typeof import("@libsql/client").createClient> {
   return (await import("@libsql/client")).createClient;
 }
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, promises as fsp, statSync } from "node:fs";
 import { dirname } from "node:path";
 
 export type SqlValue = string | number | bigint | null | Uint8Array;
@@ -195,10 +199,25 @@ abstract class GroupCommitter {
       }
       return;
     }
-    for (let i = 0; i < jobs.length; i++) {
-      if (outcomes[i].ok) jobs[i].resolve(outcomes[i].value);
-      else jobs[i].reject(outcomes[i].value);
-    }
+    const settle = () => {
+      for (let i = 0; i < jobs.length; i++) {
+        if (outcomes[i].ok) jobs[i].resolve(outcomes[i].value);
+        else jobs[i].reject(outcomes[i].value);
+      }
+    };
+    const barrier = jobs.some((j, i) => j.durable && outcomes[i].ok) ? this.durableBarrier() : null;
+    if (!barrier) return settle();
+    // Not awaited: the next group may run while this one's fsync is in flight;
+    // its jobs are answered only when the data is on disk.
+    barrier.then(settle, (e) => {
+      // Committed but not known to be durable: the caller must not acknowledge.
+      for (const j of jobs) j.reject(e);
+    });
+  }
+
+  /** Resolves once every commit made so far is on stable storage (null/none: commit itself was durable). */
+  protected durableBarrier(): Promise<void> | null {
+    return null;
   }
 
   protected abstract begin(durable: boolean): Promise<Queryable>;
@@ -207,6 +226,83 @@ abstract class GroupCommitter {
 
   protected async waitIdle() {
     while (this.running || this.scheduled || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Makes WAL commits durable without blocking the event loop. With
+ * synchronous=NORMAL SQLite writes each commit's frames to the -wal file but
+ * does not fsync it (it does at checkpoints, before copying frames into the
+ * database, so the file is never corrupt). An fdatasync of the -wal file
+ * from the thread pool then puts every commit written before it on disk:
+ * WAL recovery keeps exactly the transactions whose commit frame is intact
+ * (sqlite.org/wal.html, "WAL file format": frames are checksummed and
+ * salted), so a power loss can drop only commits not yet covered by a
+ * finished sync, and those were not acknowledged. Concurrent callers share
+ * syncs: a caller arriving while one runs waits for the next, which starts
+ * when the running one ends and covers everyone who arrived meanwhile.
+ */
+export class WalSync {
+  /** fsyncs done so far (tests, metrics). */
+  syncs = 0;
+  private handle: fsp.FileHandle | null = null;
+  private ino = -1;
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+
+  constructor(private readonly walPath: string) {}
+
+  barrier(): Promise<void> {
+    if (!this.running) return this.start();
+    this.queued ??= this.running.then(
+      () => this.afterRunning(),
+      () => this.afterRunning(),
+    );
+    return this.queued;
+  }
+
+  private afterRunning(): Promise<void> {
+    this.queued = null;
+    return this.start();
+  }
+
+  private start(): Promise<void> {
+    const p = this.sync().finally(() => {
+      if (this.running === p) this.running = null;
+    });
+    this.running = p;
+    return p;
+  }
+
+  private async sync(): Promise<void> {
+    // The -wal file keeps its inode while the database is open (restarts
+    // rewrite it from the start, journal_size_limit truncates it); reopen if
+    // something replaced it anyway.
+    let path = this.walPath;
+    let ino: number;
+    try {
+      ino = statSync(path).ino;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      // No -wal file: everything was checkpointed into the database file.
+      path = this.walPath.slice(0, -"-wal".length);
+      ino = statSync(path).ino;
+    }
+    if (!this.handle || ino !== this.ino) {
+      await this.handle?.close().catch(() => {});
+      this.handle = null;
+      this.handle = await fsp.open(path, "r+");
+      this.ino = ino;
+    }
+    await this.handle.datasync();
+    this.syncs++;
+  }
+
+  async close(): Promise<void> {
+    await this.running?.catch(() => {});
+    await this.queued?.catch(() => {});
+    await this.handle?.close().catch(() => {});
+    this.handle = null;
   }
 }
 
@@ -269,11 +365,13 @@ class LocalDb extends GroupCommitter implements Db {
   private r: Conn;
   private busyTimeout: number;
   private path: string;
+  private walSync: WalSync | null;
 
   constructor(opts: OpenDbOptions) {
     super(opts.maxGroup ?? 256);
     const path = filePathOfUrl(opts.url);
     this.path = path;
+    this.walSync = path === ":memory:" ? null : new WalSync(`${path}-wal`);
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.busyTimeout = opts.busyTimeoutMs ?? 10_000;
     const w = new Database(path);
@@ -302,8 +400,10 @@ class LocalDb extends GroupCommitter implements Db {
       const mode = c.db.prepare("PRAGMA journal_mode = WAL").raw(true).all() as unknown[][];
       void mode;
     }
-    // FULL: the WAL is fsynced at every COMMIT, so an acknowledged message survives power loss.
-    c.db.exec("PRAGMA synchronous = FULL");
+    // NORMAL: COMMIT writes the WAL without an fsync; durable writes then
+    // wait for WalSync's fsync from the thread pool before they resolve, so
+    // an acknowledged message still survives power loss.
+    c.db.exec(`PRAGMA synchronous = ${writer && this.walSync ? "NORMAL" : "FULL"}`);
     // after a checkpoint the WAL file is cut back to this size instead of staying at its peak
     c.db.exec("PRAGMA journal_size_limit = 67108864");
     c.db.exec("PRAGMA foreign_keys = ON");
@@ -335,13 +435,11 @@ class LocalDb extends GroupCommitter implements Db {
     }
   }
 
-  private synchronousFull = true;
-  protected async begin(durable: boolean): Promise<Queryable> {
-    // The sync level applies to the connection's next commits: switch it only when it changes.
-    if (durable !== this.synchronousFull) {
-      this.w.db.exec(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-      this.synchronousFull = durable;
-    }
+  protected override durableBarrier(): Promise<void> | null {
+    return this.walSync?.barrier() ?? null;
+  }
+
+  protected async begin(_durable: boolean): Promise<Queryable> {
     // BEGIN IMMEDIATE takes the write lock now, so reads inside the job (uidnext,
     // modseq) are the latest values across processes.
     for (let attempt = 0; ; attempt++) {
@@ -371,6 +469,7 @@ class LocalDb extends GroupCommitter implements Db {
   async close(): Promise<void> {
     await this.waitIdle();
     this.closed = true;
+    await this.walSync?.close();
     this.w.dispose();
     this.r.dispose();
     try {

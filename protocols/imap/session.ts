@@ -69,7 +69,13 @@ export interface SessionOptions {
   sessions: Set<Session>;
 }
 
-type Sink = { write(data: string | Uint8Array): boolean; needDrain(): boolean; waitDrain(): Promise<void> };
+type Sink = {
+  write(data: string | Uint8Array): boolean;
+  needDrain(): boolean;
+  waitDrain(): Promise<void>;
+  /** Several writes that should leave as one segment (socket cork); absent for the COMPRESS sink. */
+  batch?(fn: () => void): void;
+};
 
 export class Session implements ViewOwner {
   readonly ctx: ServerContext;
@@ -136,6 +142,14 @@ export class Session implements ViewOwner {
   private socketSink(sock: Socket | TLSSocket): Sink {
     return {
       write: (d) => (typeof d === "string" ? sock.write(d, "utf8") : sock.write(d)),
+      batch: (fn) => {
+        sock.cork();
+        try {
+          fn();
+        } finally {
+          sock.uncork();
+        }
+      },
       needDrain: () => sock.writableNeedDrain,
       waitDrain: () =>
         new Promise<void>((r) => {
@@ -250,8 +264,23 @@ export class Session implements ViewOwner {
     const total = this.outLen;
     this.out = [];
     this.outLen = 0;
+    const sink = this.sink;
     if (parts.length === 1) {
-      this.sink.write(parts[0]);
+      sink.write(parts[0]);
+    } else if (sink.batch) {
+      // Corked: the parts leave in one write without first being copied into one buffer.
+      sink.batch(() => {
+        let acc = "";
+        for (const p of parts) {
+          if (typeof p === "string") acc += p;
+          else {
+            if (acc) sink.write(acc);
+            acc = "";
+            sink.write(p);
+          }
+        }
+        if (acc) sink.write(acc);
+      });
     } else if (total < 256 * 1024 && parts.some((p) => typeof p !== "string")) {
       // one write per response batch: literals and text joined in one buffer
       const bufs: Buffer[] = [];

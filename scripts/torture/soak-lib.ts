@@ -22,6 +22,13 @@ export interface SoakOptions {
   imapClients?: number;
   useImaptest?: boolean;
   imaptestClients?: number;
+  /**
+   * Mailbox size the POP3 and IMAP load trims every soak account back to
+   * (DELE / STORE \Deleted + EXPUNGE of the oldest), so deliveries do not
+   * grow the mailboxes and RSS can be judged flat or not. imaptest keeps its
+   * own users near its default msgs=30.
+   */
+  mailboxCap?: number;
   log?: (s: string) => void;
 }
 
@@ -45,6 +52,14 @@ export interface SoakResult {
   fdEnd: number;
   imaptest: { ran: boolean; commandsPerSec: number | null; errors: number; note: string };
   serverAlive: boolean;
+  /** Messages in all mailboxes at the end, and the cap the load held them to. */
+  messagesEnd: number;
+  mailboxCap: number;
+  /** Least-squares RSS slope over the second half of the run, MB per hour (flat: near 0). */
+  rssSlopeMbPerHour: number;
+  /** Mean RSS of the second and last thirds of the run. */
+  rssMeanMidKb: number;
+  rssMeanLastKb: number;
 }
 
 const DOMAIN = "soak.test";
@@ -100,6 +115,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const end = t0 + o.seconds * 1000;
   let stop = false;
   const user = () => `soak${1 + Math.floor(Math.random() * USERS)}@${DOMAIN}`;
+  const cap = o.mailboxCap ?? 40;
   const body = (n: number) => `From: <load@outside.test>\nTo: <x@${DOMAIN}>\nSubject: soak ${n} ${Math.random().toString(36).slice(2)}\nMessage-ID: <soak-${n}-${Date.now()}@outside.test>\n\n${"soak load line with some words in it\n".repeat(20 + Math.floor(Math.random() * 200))}`;
 
   // Steady-rate driver: starts one task per tick, never more than `max` in flight.
@@ -160,7 +176,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await expect("UIDL", true);
       if (n > 0) {
         await expect(`RETR ${1 + Math.floor(Math.random() * n)}`, true);
-        if (n > 30) await expect("DELE 1");
+        // trim to the cap: the oldest go
+        for (let k = 1; k <= n - cap; k++) await expect(`DELE ${k}`);
       }
       await expect("QUIT");
       // The server releases the lock when it has processed QUIT; wait for its close.
@@ -211,8 +228,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
             await step("imap-noop", "NOOP");
             await sleep(200);
           }
-          if (exists > 40) {
-            await step("imap-store", "STORE 1:5 +FLAGS.SILENT (\\Deleted)");
+          if (exists > cap) {
+            await step("imap-store", `STORE 1:${exists - cap} +FLAGS.SILENT (\\Deleted)`);
             await step("imap-expunge", "EXPUNGE");
           }
           await imap.cmd("LOGOUT");
@@ -286,6 +303,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   srv.kill("SIGTERM");
   await Promise.race([srv.exited, sleep(10_000)]);
   srv.kill("SIGKILL");
+  let messagesEnd = -1;
+  try {
+    const s = await openStore({ url: `file:${join(dataDir, "pillarbox.db")}`, dataDir, gcIntervalMs: 0 });
+    messagesEnd = Number((await s.db.raw("SELECT COUNT(*) FROM items"))[0]![0]);
+    await s.close();
+  } catch (e) {
+    log(`  could not count messages at the end: ${String(e)}`);
+  }
   rmSync(dataDir, { recursive: true, force: true });
 
   const ops: Record<string, OpStats> = {};
@@ -295,6 +320,21 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   }
   // Start figure after warm-up: the first sample taken at least 10 s in (or the first one).
   const warm = rss.find((r) => r.t >= 10) ?? rss[0]!;
+  const span = rss[rss.length - 1]!.t;
+  const mean = (xs: { kb: number }[]) => (xs.length ? xs.reduce((a, x) => a + x.kb, 0) / xs.length : 0);
+  const half = rss.filter((r) => r.t >= span / 2);
+  let slope = 0;
+  if (half.length >= 2) {
+    const mt = half.reduce((a, r) => a + r.t, 0) / half.length;
+    const mk = mean(half);
+    let num = 0;
+    let den = 0;
+    for (const r of half) {
+      num += (r.t - mt) * (r.kb - mk);
+      den += (r.t - mt) ** 2;
+    }
+    slope = den ? ((num / den) * 3600) / 1024 : 0;
+  }
   return {
     seconds: Math.round((Date.now() - t0) / 1000),
     ops,
@@ -307,5 +347,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     fdEnd: last.fds,
     imaptest: it,
     serverAlive,
+    messagesEnd,
+    mailboxCap: cap,
+    rssSlopeMbPerHour: slope,
+    rssMeanMidKb: mean(rss.filter((r) => r.t >= span / 3 && r.t < (2 * span) / 3)),
+    rssMeanLastKb: mean(rss.filter((r) => r.t >= (2 * span) / 3)),
   };
 }

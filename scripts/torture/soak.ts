@@ -1,5 +1,5 @@
 /**
- * scripts/torture/soak [--minutes N] [--smtp-rate R] [--pop3-rate R] [--imap-clients N] [--no-imaptest]
+ * scripts/torture/soak [--minutes N] [--smtp-rate R] [--pop3-rate R] [--imap-clients N] [--mailbox-cap N] [--no-imaptest]
  * Steady mixed load for N minutes (default 30); prints throughput, errors,
  * p50/p99 latency per operation and RSS every 10 s (flat = no leak).
  */
@@ -17,12 +17,15 @@ const r = await runSoak({
   pop3Rate: Number(arg("--pop3-rate", "3")),
   imapClients: Number(arg("--imap-clients", "3")),
   useImaptest: !process.argv.includes("--no-imaptest"),
+  mailboxCap: Number(arg("--mailbox-cap", "40")),
   log: (s) => console.log(s),
 });
 console.log(`\n| Operation | Count | Per second | Errors | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|`);
 for (const [op, s] of Object.entries(r.ops).sort()) console.log(`| ${op} | ${s.count} | ${(s.count / r.seconds).toFixed(1)} | ${s.errors} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(1)} |`);
 console.log(`\nimaptest: ${r.imaptest.ran ? `${r.imaptest.commandsPerSec ?? "?"} commands/s, ${r.imaptest.errors} "Error:" lines ${r.imaptest.note}` : r.imaptest.note}`);
 console.log(`RSS: start (after 10 s) ${(r.rssStartKb / 1024).toFixed(1)} MB, end ${(r.rssEndKb / 1024).toFixed(1)} MB, max ${(r.rssMaxKb / 1024).toFixed(1)} MB; fds ${r.fdStart} -> ${r.fdEnd}`);
+console.log(`RSS trend: mean of the middle third ${(r.rssMeanMidKb / 1024).toFixed(1)} MB, last third ${(r.rssMeanLastKb / 1024).toFixed(1)} MB; slope over the second half ${r.rssSlopeMbPerHour.toFixed(1)} MB/hour`);
+console.log(`mailboxes: ${r.messagesEnd} messages at the end (soak accounts trimmed to ${r.mailboxCap} each)`);
 console.log(`RSS samples (s:MB): ${r.rssKb.map((x) => `${x.t}:${(x.kb / 1024).toFixed(0)}`).join(" ")}`);
 const errors = Object.values(r.ops).reduce((a, s) => a + s.errors, 0);
 if (r.errorSamples.length) console.log(`error samples:\n  ${r.errorSamples.join("\n  ")}`);
