@@ -224,6 +224,11 @@ abstract class GroupCommitter {
   protected abstract commit(): Promise<void>;
   protected abstract rollback(): Promise<void>;
 
+  /** A write job is queued or running (a checkpoint now would only slow it). */
+  protected busyWriting(): boolean {
+    return this.running || this.scheduled || this.queue.length > 0;
+  }
+
   protected async waitIdle() {
     while (this.running || this.scheduled || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
   }
@@ -307,6 +312,10 @@ export class WalSync {
 }
 
 // ----------------------------------------------------------- local (embedded)
+
+const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+/** A passive checkpoint once writes have paused this long. */
+const IDLE_CHECKPOINT_MS = 2_000;
 
 type LibsqlDatabase = InstanceType<typeof Database>;
 /** The part of libsql's (better-sqlite3-style) statement we use. */
@@ -406,6 +415,15 @@ class LocalDb extends GroupCommitter implements Db {
     c.db.exec(`PRAGMA synchronous = ${writer && this.walSync ? "NORMAL" : "FULL"}`);
     // after a checkpoint the WAL file is cut back to this size instead of staying at its peak
     c.db.exec("PRAGMA journal_size_limit = 67108864");
+    if (writer) {
+      // A checkpoint runs inside a COMMIT on the event loop (copying frames and
+      // two fsyncs). Every 10,000 pages (~40 MB of WAL) instead of SQLite's
+      // 1,000: hot pages (folder and account rows, index roots) are copied once
+      // per checkpoint instead of ten times, and the loop stalls a tenth as
+      // often (imaptest logout=0: ~7% less CPU per command). Quiet periods get
+      // a passive checkpoint from `idleCheckpoint`, so the WAL does not stay long.
+      c.db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    }
     c.db.exec("PRAGMA foreign_keys = ON");
   }
 
@@ -457,6 +475,33 @@ class LocalDb extends GroupCommitter implements Db {
   }
   protected async commit(): Promise<void> {
     this.w.db.exec("COMMIT");
+    this.armIdleCheckpoint();
+  }
+
+  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastCommitAt = 0;
+
+  /** After writes pause, fold the WAL back into the database (PASSIVE: never waits for readers). */
+  private armIdleCheckpoint(): void {
+    this.lastCommitAt = Date.now();
+    if (this.checkpointTimer || this.path === ":memory:") return;
+    const fire = () => {
+      this.checkpointTimer = null;
+      if (this.closed) return;
+      const quietFor = Date.now() - this.lastCommitAt;
+      if (quietFor < IDLE_CHECKPOINT_MS || this.busyWriting()) {
+        this.checkpointTimer = setTimeout(fire, Math.max(50, IDLE_CHECKPOINT_MS - quietFor));
+        this.checkpointTimer.unref?.();
+        return;
+      }
+      try {
+        this.w.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      } catch {
+        // busy with another process's transaction: the next commit re-arms
+      }
+    };
+    this.checkpointTimer = setTimeout(fire, IDLE_CHECKPOINT_MS);
+    this.checkpointTimer.unref?.();
   }
   protected async rollback(): Promise<void> {
     try {
@@ -469,6 +514,7 @@ class LocalDb extends GroupCommitter implements Db {
   async close(): Promise<void> {
     await this.waitIdle();
     this.closed = true;
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
     await this.walSync?.close();
     this.w.dispose();
     this.r.dispose();

@@ -355,8 +355,16 @@ function genRsaKey(): Promise<{ privateKeyPem: string; publicKeyB64: string }> {
 
 // ------------------------------------------------------------ the store
 
+/** What an item row keeps of its message's analysis (the rest is in the JSON columns). */
+type ItemFields = Pick<
+  MessageAnalysis,
+  "subject" | "baseSubject" | "fromAddr" | "fromName" | "toAddr" | "ccAddr" | "sentDate" | "messageId" | "inReplyTo" | "references" | "preview" | "hasAttachment"
+>;
+
 interface Prepared {
-  analysis: MessageAnalysis;
+  fields: ItemFields;
+  /** Full-text fields for the background indexer; null when reused from another item (it re-reads the blob if it ever needs them). */
+  fts: MessageAnalysis["fts"] | null;
   raw: Uint8Array;
   blobId: string;
   envelopeJson: string;
@@ -914,10 +922,48 @@ export class SqlMailStore implements MailStore {
 
   // ---------------------------------------------------------------- messages
 
-  private prepare(raw: Uint8Array, blobId: string): Prepared {
+  /**
+   * The analysis an item row needs. Blobs are content-addressed, so when
+   * another item already holds the same bytes (a list message delivered to
+   * several mailboxes in separate transactions, a client re-uploading or
+   * copying mail between accounts) its stored analysis is reused instead of
+   * parsing the message again.
+   */
+  private async prepare(raw: Uint8Array, blobId: string): Promise<Prepared> {
+    const known = await this.db.raw(
+      `SELECT envelope, mime, refs, subject, base_subject, from_addr, from_name, to_addr, cc_addr, sent_date, message_id, in_reply_to, preview, has_attachment
+       FROM items WHERE blob_id = ? LIMIT 1`,
+      [blobId],
+    );
+    if (known.length) {
+      const r = known[0]!;
+      return {
+        fields: {
+          references: parseJson<string[]>(r[2], []),
+          subject: str(r[3]),
+          baseSubject: str(r[4]),
+          fromAddr: str(r[5]),
+          fromName: str(r[6]),
+          toAddr: str(r[7]),
+          ccAddr: str(r[8]),
+          sentDate: numOrNull(r[9]),
+          messageId: strOrNull(r[10]),
+          inReplyTo: strOrNull(r[11]),
+          preview: str(r[12]),
+          hasAttachment: num(r[13]) !== 0,
+        },
+        fts: null,
+        raw,
+        blobId,
+        envelopeJson: str(r[0]),
+        mimeJson: str(r[1]),
+        refsJson: str(r[2]),
+      };
+    }
     const analysis = analyzeMessage(raw);
     return {
-      analysis,
+      fields: analysis,
+      fts: analysis.fts,
       raw,
       blobId,
       envelopeJson: JSON.stringify(analysis.envelope),
@@ -939,7 +985,7 @@ export class SqlMailStore implements MailStore {
       crlfSize(p.raw),
     ]);
     if (!r) return;
-    this.pendingFts.set(p.blobId, p.analysis.fts);
+    if (p.fts) this.pendingFts.set(p.blobId, p.fts);
     this.lastBlobAt = Date.now();
     this.ftsBacklog++;
     // bounded: evicted texts are recomputed from the blob by the indexer
@@ -1038,7 +1084,7 @@ export class SqlMailStore implements MailStore {
     }
   }
 
-  private async findThread(tx: Queryable, accountId: number, a: MessageAnalysis): Promise<number | null> {
+  private async findThread(tx: Queryable, accountId: number, a: ItemFields): Promise<number | null> {
     const ids = [...a.references.slice(-50)];
     if (a.inReplyTo) ids.push(a.inReplyTo);
     if (a.messageId) ids.push(a.messageId);
@@ -1061,7 +1107,7 @@ export class SqlMailStore implements MailStore {
     keywords: string[],
     internalDate: number,
   ): Promise<number> {
-    const a = p.analysis;
+    const a = p.fields;
     const thread = await this.findThread(tx, accountId, a);
     const r = await tx.get<R>(INSERT_ITEM, [
       accountId,
@@ -1117,7 +1163,7 @@ export class SqlMailStore implements MailStore {
   async deliver(raw: Uint8Array, recipients: DeliveryRecipient[], opts: { internalDate?: number } = {}): Promise<DeliveryResult[]> {
     if (recipients.length === 0) return [];
     const blobId = await this.blobs.put(raw);
-    const p = this.prepare(raw, blobId);
+    const p = await this.prepare(raw, blobId);
     const internalDate = opts.internalDate ?? Date.now();
     // the same account+folder twice gets one copy
     const uniq = new Map<string, DeliveryRecipient>();
@@ -1172,7 +1218,7 @@ export class SqlMailStore implements MailStore {
   async append(folderId: number, messages: AppendInput[]): Promise<AppendResult[]> {
     if (messages.length === 0) return [];
     const prepared: Prepared[] = [];
-    for (const m of messages) prepared.push(this.prepare(m.raw, await this.blobs.put(m.raw)));
+    for (const m of messages) prepared.push(await this.prepare(m.raw, await this.blobs.put(m.raw)));
     const total = messages.reduce((s, m) => s + m.raw.byteLength, 0);
     const results = await this.tx(async (tx, ev) => {
       const f = await tx.get<R>("SELECT account_id FROM folders WHERE id = ?", [folderId]);

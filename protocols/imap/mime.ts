@@ -124,12 +124,48 @@ export function sectionRange(root: MimePart, sec: Section, size: number): ByteRa
   return null;
 }
 
+/** Requested field names as lower-case bytes, by length (one table per parsed section). */
+const fieldTables = new WeakMap<Set<string>, Map<number, Uint8Array[]>>();
+
+function fieldTable(fields: Set<string>): Map<number, Uint8Array[]> {
+  let t = fieldTables.get(fields);
+  if (t) return t;
+  t = new Map();
+  for (const f of fields) {
+    const lower = f.toLowerCase();
+    // Field names are printable US-ASCII (RFC 5322 §3.6.8); anything wider cannot match a byte name.
+    if ([...lower].some((ch) => ch.charCodeAt(0) > 0xff)) continue;
+    const b = Uint8Array.from(lower, (ch) => ch.charCodeAt(0));
+    const list = t.get(b.length);
+    if (list) list.push(b);
+    else t.set(b.length, [b]);
+  }
+  fieldTables.set(fields, t);
+  return t;
+}
+
+/** Is block[start, end) one of the names, ASCII case-insensitively? No string is built per header line. */
+function isListed(block: Uint8Array, start: number, end: number, table: Map<number, Uint8Array[]>): boolean {
+  const candidates = table.get(end - start);
+  if (!candidates) return false;
+  next: for (const c of candidates) {
+    for (let k = 0; k < c.length; k++) {
+      let b = block[start + k]!;
+      if (b >= 65 && b <= 90) b |= 32;
+      if (b !== c[k]) continue next;
+    }
+    return true;
+  }
+  return false;
+}
+
 /**
  * Keeps (or drops) header fields by name, preserving their exact bytes and
  * folding, and ends with the blank line (RFC 9051 §6.4.5 HEADER.FIELDS).
  */
 export function filterHeader(block: Uint8Array, fields: Set<string>, not: boolean): Uint8Array {
   const out: Uint8Array[] = [];
+  const table = fieldTable(fields);
   let total = 0;
   let i = 0;
   const n = block.length;
@@ -160,8 +196,7 @@ export function filterHeader(block: Uint8Array, fields: Set<string>, not: boolea
     while (c < lineEnd && block[c] !== 58 /* : */) c++;
     let nameEnd = c;
     while (nameEnd > i && (block[nameEnd - 1] === 32 || block[nameEnd - 1] === 9)) nameEnd--;
-    const name = Buffer.from(block.buffer, block.byteOffset + i, nameEnd - i).toString("latin1").toLowerCase();
-    const listed = c < lineEnd && fields.has(name);
+    const listed = c < lineEnd && isListed(block, i, nameEnd, table);
     keep = not ? !listed && c < lineEnd : listed;
     i = lineEnd;
     e = 0;

@@ -4,6 +4,7 @@
  * serialisation and the SEARCH key parser.
  */
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { parseMime } from "../../storage/mime/parse.ts";
 import { binaryEntity, decodeQP, filterHeader, parseSection, resolvePart, sectionRange, sevenBitEntity } from "../../protocols/imap/mime.ts";
 import { bodyStructureString, envelopeString, str, nstr } from "../../protocols/imap/encode.ts";
@@ -122,5 +123,50 @@ describe("SEARCH key parser", () => {
     expect(() => parseSearchKeys(atoms("OR SEEN"), 0)).toThrow();
     expect(() => parseSearchKeys(atoms("BOGUS"), 0)).toThrow();
     expect(parseSearchKeys(atoms("$"), 0)).toEqual({ t: "saved" });
+  });
+});
+
+describe("filterHeader against a string reference", () => {
+  // The plain way: split into fields (a field continues on lines starting with SP/HTAB), compare lower-cased names.
+  function reference(block: string, fields: Set<string>, not: boolean): string {
+    const end = block.search(/\r?\n\r?\n|^\r?\n/);
+    const head = end < 0 ? block : block.slice(0, block.indexOf("\n", end) + 1);
+    const lines = head.split(/(?<=\n)/);
+    let out = "";
+    let cur = "";
+    let keep = false;
+    const flush = () => {
+      if (cur && keep) out += cur;
+      cur = "";
+    };
+    for (const l of lines) {
+      if (l === "\n" || l === "\r\n") break;
+      if (l[0] === " " || l[0] === "\t") {
+        cur += l;
+        continue;
+      }
+      flush();
+      cur = l;
+      const colon = l.indexOf(":");
+      const name = colon < 0 ? null : l.slice(0, colon).replace(/[ \t]+$/, "").toLowerCase();
+      const listed = name !== null && fields.has(name);
+      keep = not ? name !== null && !listed : listed;
+    }
+    flush();
+    if (out && !out.endsWith("\n")) out += "\r\n";
+    return out + "\r\n";
+  }
+  const nameArb = fc.constantFrom("Subject", "FROM", "to", "Cc", "X-Mailer", "Message-ID", "subject ", "Received", "x-a", "DATE");
+  const lineArb = fc.tuple(nameArb, fc.stringMatching(/^[ -~]{0,20}$/), fc.boolean()).map(([n, v, folded]) => `${n}: ${v}\r\n${folded ? `\t${v}\r\n` : ""}`);
+  test("property: same bytes as the reference for any header and field list", () => {
+    fc.assert(
+      fc.property(fc.array(lineArb, { maxLength: 12 }), fc.subarray(["subject", "from", "to", "cc", "x-mailer", "message-id", "date"]), fc.boolean(), (lines, wanted, not) => {
+        const block = lines.join("") + "\r\nbody line\r\n";
+        const set = new Set(wanted);
+        const got = new TextDecoder().decode(filterHeader(new TextEncoder().encode(block), set, not));
+        expect(got).toBe(reference(block, set, not));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

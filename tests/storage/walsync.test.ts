@@ -6,7 +6,7 @@
  * its commit.
  */
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WalSync, openDb } from "../../storage/db.ts";
@@ -54,6 +54,24 @@ test("a durable write is answered only after a WAL sync that began after its com
     await db.write((tx) => tx.run("INSERT INTO t VALUES (99)"), { durable: false });
     expect(syncsOf()).toBe(mid);
     expect((await db.all<{ n: number }>("SELECT COUNT(*) AS n FROM t"))[0]!.n).toBe(21);
+  } finally {
+    await db.close();
+  }
+});
+
+test("after writes pause, an idle checkpoint folds the WAL into the database file", async () => {
+  const path = join(dir, "d.db");
+  const db = await openDb({ url: `file:${path}` });
+  try {
+    await db.write((tx) => tx.run("CREATE TABLE big (v BLOB)"));
+    await db.write(async (tx) => {
+      for (let i = 0; i < 1000; i++) await tx.run("INSERT INTO big VALUES (randomblob(1000))");
+    });
+    // Well under the autocheckpoint threshold: the rows are only in the WAL so far.
+    expect(statSync(path).size).toBeLessThan(200_000);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(statSync(path).size).toBeGreaterThan(1_000_000);
+    expect((await db.all<{ n: number }>("SELECT COUNT(*) AS n FROM big"))[0]!.n).toBe(1000);
   } finally {
     await db.close();
   }
