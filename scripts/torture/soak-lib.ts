@@ -29,6 +29,8 @@ export interface SoakOptions {
    * own users near its default msgs=30.
    */
   mailboxCap?: number;
+  /** Load scripts/torture/heap-sampler.ts into the server: live heap after a full GC every 30 s. */
+  heapSamples?: boolean;
   log?: (s: string) => void;
 }
 
@@ -60,6 +62,8 @@ export interface SoakResult {
   /** Mean RSS of the second and last thirds of the run. */
   rssMeanMidKb: number;
   rssMeanLastKb: number;
+  /** With `heapSamples`: live JS heap + external memory after a full GC, every 30 s. */
+  heap: { t: number; heapKb: number; externalKb: number; objects: number }[];
 }
 
 const DOMAIN = "soak.test";
@@ -99,7 +103,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await s.close();
   }
   const ports = { smtp: await freePort(), imap: await freePort(), pop3: await freePort() };
-  const srv = await startServerProc({ dataDir, ports, env: { PILLARBOX_LOG_LEVEL: "error", PILLARBOX_MAX_CONNECTIONS_PER_IP: "500" } });
+  const heapFile = join(dataDir, "heap-samples.jsonl");
+  const srv = await startServerProc({
+    dataDir,
+    ports,
+    env: { PILLARBOX_LOG_LEVEL: "error", PILLARBOX_MAX_CONNECTIONS_PER_IP: "500", ...(o.heapSamples ? { PILLARBOX_HEAP_SAMPLES: heapFile } : {}) },
+    preload: o.heapSamples ? [join(REPO, "scripts/torture/heap-sampler.ts")] : [],
+  });
   const lat: Record<string, number[]> = {};
   const errs: Record<string, number> = {};
   const errorSamples: string[] = [];
@@ -311,6 +321,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   } catch (e) {
     log(`  could not count messages at the end: ${String(e)}`);
   }
+  let heap: SoakResult["heap"] = [];
+  if (o.heapSamples && existsSync(heapFile)) {
+    heap = readFileSync(heapFile, "utf8")
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as SoakResult["heap"][number]);
+  }
   rmSync(dataDir, { recursive: true, force: true });
 
   const ops: Record<string, OpStats> = {};
@@ -352,5 +369,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     rssSlopeMbPerHour: slope,
     rssMeanMidKb: mean(rss.filter((r) => r.t >= span / 3 && r.t < (2 * span) / 3)),
     rssMeanLastKb: mean(rss.filter((r) => r.t >= (2 * span) / 3)),
+    heap,
   };
 }
