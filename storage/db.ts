@@ -148,7 +148,7 @@ abstract class GroupCommitter {
   private async runGroup(jobs: Job[]) {
     let tx: Queryable;
     try {
-      tx = await this.begin(jobs.some((j) => j.durable));
+      tx = await this.begin();
     } catch (e) {
       for (const j of jobs) j.reject(e);
       return;
@@ -220,7 +220,7 @@ abstract class GroupCommitter {
     return null;
   }
 
-  protected abstract begin(durable: boolean): Promise<Queryable>;
+  protected abstract begin(): Promise<Queryable>;
   protected abstract commit(): Promise<void>;
   protected abstract rollback(): Promise<void>;
 
@@ -457,7 +457,7 @@ class LocalDb extends GroupCommitter implements Db {
     return this.walSync?.barrier() ?? null;
   }
 
-  protected async begin(_durable: boolean): Promise<Queryable> {
+  protected async begin(): Promise<Queryable> {
     // BEGIN IMMEDIATE takes the write lock now, so reads inside the job (uidnext,
     // modseq) are the latest values across processes.
     for (let attempt = 0; ; attempt++) {

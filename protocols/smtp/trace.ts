@@ -3,6 +3,7 @@
  * edit a message's header block without parsing the body.
  */
 import { randomBytes } from "node:crypto";
+import { concatChunks } from "../../src/bytes.ts";
 import { headerEnd, rfc5322Date } from "../../src/delivery/headers.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
 
@@ -59,15 +60,7 @@ export function readHeaders(raw: Uint8Array): { name: string; value: string; sta
 }
 
 export function concatBytes(...parts: (Uint8Array | string)[]): Uint8Array {
-  const bufs = parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p));
-  const len = bufs.reduce((a, b) => a + b.length, 0);
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const b of bufs) {
-    out.set(b, off);
-    off += b.length;
-  }
-  return out;
+  return concatChunks(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p)));
 }
 
 /** Removes header fields (by byte range) from a message. */

@@ -27,6 +27,7 @@ import { Common } from "./status.ts";
 import { decode, encode, WbxmlError } from "./wbxml/codec.ts";
 import { el, qn, type WElement } from "./wbxml/tree.ts";
 import "./sync/email.ts";
+import { concatChunks } from "../../../src/bytes.ts";
 
 /** The MS-Server-ActiveSync header value: the newest protocol version we speak. */
 const SERVER_VERSION = "16.1";
@@ -124,13 +125,7 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array | null>
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const ch of chunks) {
-    out.set(ch, o);
-    o += ch.length;
-  }
-  return out;
+  return concatChunks(chunks);
 }
 
 export function basicCredentials(header: string | null): { user: string; pass: string } | null {

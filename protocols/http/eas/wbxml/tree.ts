@@ -4,6 +4,8 @@
  * text (WBXML inline strings) or opaque bytes (WBXML OPAQUE, used for MIME
  * and binary data, MS-ASWBXML).
  */
+import { concatChunks } from "../../../../src/bytes.ts";
+
 export interface WElement {
   ns: string;
   name: string;
@@ -94,14 +96,7 @@ export function bytes(e: WElement | undefined): Uint8Array {
     else if (c instanceof Uint8Array) parts.push(c);
   }
   if (parts.length === 1) return parts[0]!;
-  const len = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatChunks(parts);
 }
 
 /** Renders a tree as XML, for logs and test diagnostics (opaque shown as base64). */
