@@ -90,6 +90,11 @@ export function serveConnection(
     resumeInput() {
       sock.resume();
     },
+    whenIdle(fn) {
+      // setImmediate runs after this turn's socket writes and the I/O poll.
+      const t = setImmediate(fn);
+      return () => clearImmediate(t);
+    },
     close() {
       if (closed) return;
       sock.end();

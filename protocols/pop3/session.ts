@@ -31,6 +31,12 @@ export interface Pop3Io {
   resumeInput(): void;
   /** Ends the connection after the queued output. */
   close(): void;
+  /**
+   * Runs `fn` once the output written so far has gone to the socket and the
+   * event loop has nothing more urgent (optional: a test's fake may omit it,
+   * and then read-ahead simply does not happen). Returns a cancel function.
+   */
+  whenIdle?(fn: () => void): () => void;
 }
 
 export interface Pop3Options {
@@ -83,6 +89,8 @@ export class Pop3Session {
   private running = false;
   private pump: Promise<void> | null = null;
   private paused = false;
+  /** Counts commands started; lets deferred work (read-ahead) see that the client moved on. */
+  commandSeq = 0;
 
   constructor(
     readonly io: Pop3Io,
@@ -132,6 +140,7 @@ export class Pop3Session {
     try {
       while (this.queue.length && this.state !== "CLOSED" && this.state !== "UPDATE") {
         const ev = this.queue.shift()!;
+        this.commandSeq++;
         await this.handle(ev);
         if (this.paused && this.queue.length <= QUEUE_LOW && !this.closed) {
           this.paused = false;
@@ -147,6 +156,16 @@ export class Pop3Session {
     } finally {
       this.running = false;
     }
+  }
+
+  /** A command is being handled. */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** Commands received and not yet started (pipelined). */
+  get pendingCommands(): number {
+    return this.queue.length;
   }
 
   /** Forgets pipelined input (STLS, RFC 2595 §4 / RFC 3207 §4.2 injection). */

@@ -8,6 +8,7 @@ import type { DropMessage, Maildrop } from "./maildrop.ts";
 import { WireEncoder, encodeCrlfMessage } from "./wire.ts";
 import { WHOLE_READ_LIMIT } from "./maildrop.ts";
 import { concatChunks } from "../../src/bytes.ts";
+import { scheduleReadAhead, takeReadAhead } from "./readahead.ts";
 
 type Handler = (s: Pop3Session, cmd: Command) => Promise<void> | void;
 
@@ -177,21 +178,25 @@ function retrResponse(m: DropMessage, raw: Uint8Array): Uint8Array {
 }
 
 /**
- * RETR of a small message: one read, one write. (Reading the next message
- * ahead was tried and measured slower on Bun: socket writes are flushed at the
- * end of the event-loop turn, so any work queued behind a write delays it.)
+ * RETR of a small message: one read, one write. The response may already be
+ * prepared (read-ahead, see readahead.ts); after writing, the next message's
+ * response is prepared while the client reads this one.
  */
 async function sendWhole(s: Pop3Session, m: DropMessage): Promise<boolean> {
-  let out: Uint8Array;
-  try {
-    out = retrResponse(m, await drop(s).readWhole(m));
-  } catch (err) {
-    s.log.warn("pop3 message unreadable", { uid: m.uid, err });
-    if (!s.closed) s.send("-ERR [SYS/TEMP] Message is no longer available");
-    return false;
+  let out = takeReadAhead(s, m);
+  if (!out) {
+    try {
+      out = retrResponse(m, await drop(s).readWhole(m));
+    } catch (err) {
+      s.log.warn("pop3 message unreadable", { uid: m.uid, err });
+      if (!s.closed) s.send("-ERR [SYS/TEMP] Message is no longer available");
+      return false;
+    }
   }
   if (s.closed) return false;
-  if (!s.io.write(out)) await s.io.drain();
+  const flushed = s.io.write(out);
+  scheduleReadAhead(s, m, retrResponse);
+  if (!flushed) await s.io.drain();
   return !s.closed;
 }
 

@@ -196,6 +196,22 @@ export class FakeIo implements Pop3Io {
   close(): void {
     this.closed = true;
   }
+  /** Work deferred to an idle event loop (read-ahead); runs only when a test calls `runIdle`. */
+  idle: (() => void)[] = [];
+  whenIdle(fn: () => void): () => void {
+    this.idle.push(fn);
+    return () => {
+      this.idle = this.idle.filter((f) => f !== fn);
+    };
+  }
+  async runIdle(): Promise<number> {
+    const tasks = this.idle;
+    this.idle = [];
+    for (const f of tasks) f();
+    // Let the deferred reads settle.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    return tasks.length;
+  }
   text(): string {
     return Buffer.concat(this.out).toString("latin1");
   }
