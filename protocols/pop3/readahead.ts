@@ -9,15 +9,26 @@
  * work is the same, only moved off the client's wait.
  *
  * Bounded: one message per session, only messages small enough to be read
- * in one synchronous call, nothing while more commands are queued, and the
- * prepared response is used only for exactly that message while it is still
- * neither deleted nor expunged by another session.
+ * in one synchronous call, nothing while more commands are queued, and at
+ * most READ_AHEAD_BUDGET bytes prepared across all sessions (a thousand idle
+ * sessions must not pin a thousand messages). The prepared response is used
+ * only for exactly that message while it is still neither deleted nor
+ * expunged by another session.
  */
 import type { DropMessage } from "./maildrop.ts";
 import type { Pop3Session } from "./session.ts";
 
 /** Largest stored message read ahead (the blob store reads up to 256 KB synchronously). */
 export const READ_AHEAD_LIMIT = 256 * 1024;
+/** Bytes of prepared responses held by all sessions together. */
+export const READ_AHEAD_BUDGET = 16 * 1024 * 1024;
+
+let held = 0;
+
+/** Bytes currently prepared across sessions (tests). */
+export function readAheadHeld(): number {
+  return held;
+}
 
 interface Prepared {
   pos: number;
@@ -32,6 +43,7 @@ export function takeReadAhead(s: Pop3Session, m: DropMessage): Uint8Array | null
   const p = prepared.get(s);
   if (!p) return null;
   prepared.delete(s);
+  held -= p.out.length;
   return p.pos === m.pos && !m.gone && !m.deleted ? p.out : null;
 }
 
@@ -46,6 +58,7 @@ export function scheduleReadAhead(
   if (!idle || !drop) return;
   const next = drop.messages[after.pos + 1];
   if (!next || next.deleted || next.gone || next.storedSize > READ_AHEAD_LIMIT) return;
+  if (held + next.storedSize > READ_AHEAD_BUDGET) return;
   scheduled.get(s)?.();
   const cancel = idle.call(s.io, () => {
     scheduled.delete(s);
@@ -54,12 +67,26 @@ export function scheduleReadAhead(
     const seq = s.commandSeq;
     drop.readWhole(next).then(
       (raw) => {
-        if (s.closed || s.commandSeq !== seq || next.deleted || next.gone) return;
-        prepared.set(s, { pos: next.pos, out: respond(next, raw) });
+        if (s.closed || s.commandSeq !== seq || next.deleted || next.gone || prepared.has(s)) return;
+        const out = respond(next, raw);
+        if (held + out.length > READ_AHEAD_BUDGET) return;
+        held += out.length;
+        prepared.set(s, { pos: next.pos, out });
       },
       // Unreadable now (expunged meanwhile): RETR reads again and reports it.
       () => {},
     );
   });
   scheduled.set(s, cancel);
+}
+
+/** Releases what the session had prepared or scheduled (it ended). */
+export function clearReadAhead(s: Pop3Session): void {
+  scheduled.get(s)?.();
+  scheduled.delete(s);
+  const p = prepared.get(s);
+  if (p) {
+    held -= p.out.length;
+    prepared.delete(s);
+  }
 }

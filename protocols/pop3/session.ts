@@ -15,6 +15,7 @@ import type { SizeCache } from "./sizes.ts";
 import { AUTHORIZATION_COMMANDS, continueSasl } from "./auth.ts";
 import { TRANSACTION_COMMANDS, quitTransaction } from "./transaction.ts";
 import { capa } from "./capa.ts";
+import { clearReadAhead } from "./readahead.ts";
 
 export type Pop3State = "AUTHORIZATION" | "TRANSACTION" | "UPDATE" | "CLOSED";
 
@@ -241,6 +242,7 @@ export class Pop3Session {
     if (this.state === "CLOSED") return;
     this.state = "CLOSED";
     this.queue.length = 0;
+    clearReadAhead(this);
     this.releaseLock?.();
     this.releaseLock = null;
     this.io.close();
@@ -254,6 +256,7 @@ export class Pop3Session {
     }
     this.state = "CLOSED";
     this.queue.length = 0;
+    clearReadAhead(this);
     this.releaseLock?.();
     this.releaseLock = null;
   }

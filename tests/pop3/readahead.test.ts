@@ -7,7 +7,7 @@
  */
 import { expect, test } from "bun:test";
 import { harness } from "./fake.ts";
-import { READ_AHEAD_LIMIT } from "../../protocols/pop3/readahead.ts";
+import { READ_AHEAD_BUDGET, READ_AHEAD_LIMIT, readAheadHeld } from "../../protocols/pop3/readahead.ts";
 
 const msg = (i: number) => `From: s${i}@example.test\r\nSubject: message ${i}\r\n\r\nbody ${i}\r\n.starts with a dot\r\nend\r\n`;
 
@@ -115,4 +115,46 @@ test("a session that ends drops its idle work", async () => {
   const reads = h.store.reads;
   await c.io.runIdle();
   expect(h.store.reads).toBe(reads);
+});
+
+test("prepared bytes are counted against one budget for all sessions and released when sessions end", async () => {
+  const base = readAheadHeld();
+  const { c } = await session(3);
+  await c.cmd("RETR 1");
+  await c.io.runIdle();
+  const one = readAheadHeld() - base;
+  expect(one).toBe((await reference(3, 2)).length);
+  await c.cmd("RETR 2"); // takes it, prepares 3 once idle
+  expect(readAheadHeld() - base).toBe(0);
+  await c.io.runIdle();
+  expect(readAheadHeld() - base).toBe((await reference(3, 3)).length);
+  c.s.onClose(); // the client hung up
+  expect(readAheadHeld()).toBe(base);
+});
+
+test("no read-ahead once the budget is taken", async () => {
+  const base = readAheadHeld();
+  // Enough sessions, each holding one message just under the per-message limit, to fill the budget.
+  const size = READ_AHEAD_LIMIT - 64;
+  const sessions = [];
+  const need = Math.ceil(READ_AHEAD_BUDGET / size) + 2;
+  for (let k = 0; k < need; k++) {
+    const h = harness();
+    for (let i = 1; i <= 2; i++) h.store.deliver(1, "Subject: x\r\n\r\n" + "y".repeat(size - 20) + "\r\n");
+    const c = h.session({ secure: true });
+    await c.cmd("USER alice@example.test");
+    await c.cmd("PASS secret pw");
+    await c.cmd("RETR 1");
+    await c.io.runIdle();
+    sessions.push(c);
+  }
+  expect(readAheadHeld() - base).toBeLessThanOrEqual(READ_AHEAD_BUDGET);
+  expect(readAheadHeld() - base).toBeGreaterThan(READ_AHEAD_BUDGET - 2 * READ_AHEAD_LIMIT);
+  // A session past the budget still answers correctly, from a fresh read.
+  const last = sessions[sessions.length - 1]!;
+  const r = await last.cmd("RETR 2");
+  expect(r).toStartWith("+OK");
+  expect(r.length).toBeGreaterThan(size);
+  for (const c of sessions) await c.cmd("QUIT");
+  expect(readAheadHeld()).toBe(base);
 });
