@@ -169,6 +169,45 @@ describe("poplib", () => {
   });
 });
 
+describe("sequential download (read-ahead)", () => {
+  test("RETR 1..n over POP3S, DELE after each as fetchmail does: every message byte-exact, sizes as LIST", async () => {
+    const acc = await createUser(srv.store, "seq@pop.test", PW);
+    const raws: string[] = [];
+    for (let i = 1; i <= 24; i++) {
+      // CRLF, bare LF, dot lines, no final line end, and one message over the read-ahead limit.
+      const body =
+        i === 7 ? ("x".repeat(70) + "\r\n").repeat(4000) : i % 3 === 0 ? `bare ${i}\nlf\n.dot\n` : i % 5 === 0 ? `no final newline ${i}` : `body ${i}\r\n.dot\r\n..two\r\n`;
+      const raw = `From: s${i}@example.org\r\nSubject: seq ${i}\r\n\r\n${body}`;
+      raws.push(raw);
+      await deliverTo(srv.store, acc.id, raw);
+    }
+    const steps: Step[] = [
+      ["a", "connect_ssl", sport],
+      ["a", "auth_plain", "seq@pop.test", PW],
+      ["a", "list"],
+    ];
+    for (let i = 1; i <= raws.length; i++) steps.push(["a", "retr", i], ["a", "dele", i]);
+    steps.push(["a", "quit"]);
+    const r = await poplib(steps);
+    const want = raws.map((m) => {
+      const c = crlf(m);
+      return c.endsWith("\r\n") ? c : c + "\r\n";
+    });
+    // LIST counts the message exactly as RETR sends it (CRLF, a line end added to an unterminated last line).
+    expect(r[2]!.res.lines).toEqual(want.map((m, i) => `${i + 1} ${Buffer.byteLength(m)}`));
+    for (let i = 0; i < raws.length; i++) {
+      const got = r[3 + 2 * i]!;
+      expect(got.err ?? "").toBe("");
+      expect(got.ok).toBe(true);
+      expect(b64decode(got.res.body).toString("latin1")).toBe(want[i]!);
+      expect(r[4 + 2 * i]!.res).toStartWith("+OK");
+    }
+    expect(r[r.length - 1]!.res).toStartWith("+OK");
+    const inbox = (await srv.store.getFolder(acc.id, "INBOX"))!;
+    expect(await srv.store.listMessages(inbox.id)).toEqual([]);
+  });
+});
+
 describe("large message", () => {
   test("a 3 MB message (streamed from the blob) arrives byte-exact, TOP stops early", async () => {
     const acc = await createUser(srv.store, "big@pop.test", PW);
