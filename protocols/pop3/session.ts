@@ -90,8 +90,7 @@ export class Pop3Session {
   private running = false;
   private pump: Promise<void> | null = null;
   private paused = false;
-  /** Counts commands started; lets deferred work (read-ahead) see that the client moved on. */
-  commandSeq = 0;
+  private started = 0;
 
   constructor(
     readonly io: Pop3Io,
@@ -141,7 +140,7 @@ export class Pop3Session {
     try {
       while (this.queue.length && this.state !== "CLOSED" && this.state !== "UPDATE") {
         const ev = this.queue.shift()!;
-        this.commandSeq++;
+        this.started++;
         await this.handle(ev);
         if (this.paused && this.queue.length <= QUEUE_LOW && !this.closed) {
           this.paused = false;
@@ -157,6 +156,11 @@ export class Pop3Session {
     } finally {
       this.running = false;
     }
+  }
+
+  /** Commands started so far; lets deferred work (read-ahead) see that the client moved on. */
+  get commandSeq(): number {
+    return this.started;
   }
 
   /** A command is being handled. */

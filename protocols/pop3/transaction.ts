@@ -194,9 +194,9 @@ async function sendWhole(s: Pop3Session, m: DropMessage): Promise<boolean> {
     }
   }
   if (s.closed) return false;
-  const flushed = s.io.write(out);
-  scheduleReadAhead(s, m, retrResponse);
-  if (!flushed) await s.io.drain();
+  // A client that cannot take the response at once gains nothing from read-ahead.
+  if (s.io.write(out)) scheduleReadAhead(s, m, retrResponse);
+  else await s.io.drain();
   return !s.closed;
 }
 
