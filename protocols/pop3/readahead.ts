@@ -17,9 +17,10 @@
  */
 import type { DropMessage } from "./maildrop.ts";
 import type { Pop3Session } from "./session.ts";
+import { SYNC_READ_LIMIT } from "../../storage/blobstore.ts";
 
-/** Largest stored message read ahead (the blob store reads up to 256 KB synchronously). */
-export const READ_AHEAD_LIMIT = 256 * 1024;
+/** Largest stored message read ahead: what the blob store reads in one synchronous call. */
+export const READ_AHEAD_LIMIT = SYNC_READ_LIMIT;
 /** Bytes of prepared responses held by all sessions together. */
 export const READ_AHEAD_BUDGET = 16 * 1024 * 1024;
 
