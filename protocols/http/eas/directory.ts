@@ -1,9 +1,15 @@
 /**
- * The global address list: every account of the server (display name from
- * its settings) and every alias that points at a local account. Used by
- * Search (Store GAL), Find (GALSearchCriterion) and ResolveRecipients.
+ * The global address list of one domain: the accounts of the asking
+ * account's own domain (display name from their settings) and the aliases of
+ * that domain that point at a local account. Used by Search (Store GAL), Find
+ * (GALSearchCriterion) and ResolveRecipients.
+ *
+ * Per domain, like the webmail's address autocomplete (settings-api.ts
+ * /api/contacts): a server hosting several organisations must not list one
+ * organisation's people to another. Exchange does the same with address book
+ * policies (one GAL per tenant).
  */
-import type { MailStore } from "../../../storage/api.ts";
+import type { Account, MailStore } from "../../../storage/api.ts";
 
 export interface DirectoryEntry {
   email: string;
@@ -13,8 +19,12 @@ export interface DirectoryEntry {
   lastName: string;
 }
 
-export async function directory(store: MailStore): Promise<DirectoryEntry[]> {
-  const accounts = await store.listAccounts();
+const domainOf = (address: string): string => address.slice(address.lastIndexOf("@") + 1).toLowerCase();
+
+/** The directory as `viewer` may see it: only addresses of the viewer's own domain. */
+export async function directory(store: MailStore, viewer: Account): Promise<DirectoryEntry[]> {
+  const domain = domainOf(viewer.email);
+  const accounts = (await store.listAccounts()).filter((a) => a.domainId === viewer.domainId && domainOf(a.email) === domain);
   const byEmail = new Map(accounts.map((a) => [a.email, a]));
   const out: DirectoryEntry[] = [];
   const entry = (email: string, name: string): DirectoryEntry => {
@@ -30,6 +40,8 @@ export async function directory(store: MailStore): Promise<DirectoryEntry[]> {
   for (const a of accounts) out.push(entry(a.email, (a.settings.displayName as string | undefined) || a.email));
   for (const al of await store.listAliases()) {
     if (al.source.startsWith("@")) continue; // catch-alls are not addresses
+    if (domainOf(al.source) !== domain) continue;
+    // Only aliases for an account of this domain: an alias pointing elsewhere would show that account's name.
     const target = byEmail.get(al.destination.toLowerCase());
     if (!target || byEmail.has(al.source)) continue;
     out.push(entry(al.source, (target.settings.displayName as string | undefined) || al.source));

@@ -14,7 +14,7 @@ export const resolveRecipients: CommandHandler = async (c, doc) => {
   const tos = kids(doc!, "ResolveRecipients:To").map((t) => text(t).trim());
   if (!tos.length || tos.length > 100) return { wbxml: R("ResolveRecipients", R("Status", "5")) }; // 5: protocol error
   const max = Number(kidText(kid(doc!, "ResolveRecipients:Options"), "ResolveRecipients:MaxAmbiguousRecipients") ?? "19");
-  const dir = await directory(c.store);
+  const dir = await directory(c.store, c.account);
   const responses = tos.map((to) => {
     const exact = dir.filter((e) => e.email === to.toLowerCase());
     const hits = exact.length ? exact : matchDirectory(dir, to);

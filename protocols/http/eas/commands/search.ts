@@ -90,7 +90,7 @@ export const search: CommandHandler = async (c, doc) => {
   if (!store || !range) return bad();
   if (name === "gal") {
     const query = kidText(store, "Search:Query") ?? "";
-    const hits = matchDirectory(await directory(c.store), query);
+    const hits = matchDirectory(await directory(c.store, c.account), query);
     const page = hits.slice(range[0], range[1] + 1);
     return {
       wbxml: S(
@@ -137,7 +137,7 @@ export const find: CommandHandler = async (c, doc) => {
   if (!crit || !range || !kid(doc!, "Find:SearchId")) return { wbxml: FD("Find", FD("Status", "2")) };
   if (gal) {
     const query = kidText(kid(gal, "Find:Query"), "Find:FreeText") ?? "";
-    const hits = matchDirectory(await directory(c.store), query);
+    const hits = matchDirectory(await directory(c.store, c.account), query);
     const page = hits.slice(range[0], range[1] + 1);
     return {
       wbxml: FD(
