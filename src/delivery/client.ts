@@ -7,6 +7,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { toSmtpData } from "./smtp-data.ts";
 
 /** RFC 5321 §4.5.3.2 client timeouts. */
 export const TIMEOUTS = {
@@ -157,24 +158,12 @@ class ReplyReader {
   }
 }
 
-/** RFC 5321 §4.5.2: dot-stuff and make sure the data ends with CRLF, then ".". */
+/**
+ * RFC 5321 §4.5.2: the DATA section for a message (see ./smtp-data.ts: CRLF
+ * only, lines folded at 998 octets, dot-stuffed, ends with CRLF "." CRLF).
+ */
 export function dotStuff(raw: Uint8Array): Buffer {
-  const src = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-  const parts: Buffer[] = [];
-  let pos = 0;
-  if (src[0] === 46) {
-    parts.push(Buffer.from("."));
-  }
-  for (;;) {
-    const idx = src.indexOf("\n.", pos);
-    if (idx < 0) break;
-    parts.push(src.subarray(pos, idx + 1), Buffer.from("."));
-    pos = idx + 1;
-  }
-  parts.push(src.subarray(pos));
-  const endsCrlf = src.length >= 2 && src[src.length - 2] === 13 && src[src.length - 1] === 10;
-  parts.push(Buffer.from(endsCrlf || src.length === 0 ? ".\r\n" : "\r\n.\r\n"));
-  return Buffer.concat(parts);
+  return toSmtpData(raw).data;
 }
 
 /** RFC 3461 §4 xtext encoding. */
@@ -300,7 +289,10 @@ export async function deliverToHost(opts: ConnectOptions, msg: OutboundMessage):
     }
     caps ??= new Map();
 
-    const size = msg.raw.length;
+    // Everything we send onward goes out in canonical form (item 8 of issue 13: no bare CR/LF can
+    // reach the next hop as an end of data), and SIZE announces that form (RFC 1870 §3).
+    const wire = toSmtpData(msg.raw);
+    const size = wire.size;
     const maxSize = caps.has("SIZE") ? Number(caps.get("SIZE")) : 0;
     if (maxSize > 0 && size > maxSize) {
       // RFC 1870 §6.2: do not send what the server said it would refuse.
@@ -380,7 +372,7 @@ export async function deliverToHost(opts: ConnectOptions, msg: OutboundMessage):
       for (const r of accepted) results.push({ address: r.address, status: st, reply: dataReply! });
       return { results, tls: usedTls, dsn };
     }
-    write(dotStuff(msg.raw));
+    write(wire.data);
     const end = await reader.next(TIMEOUTS.dataEnd);
     const st = end.code === 250 ? "sent" : end.code >= 500 ? "perm" : "temp";
     for (const r of accepted) results.push({ address: r.address, status: st, reply: end });
