@@ -22,6 +22,22 @@ export interface HeaderBlock {
   fields: HeaderField[];
   /** Offset of the first body byte (after the blank line, or where non-header text starts). */
   bodyStart: number;
+  /**
+   * Offset of the first field line. Lines before it (an mbox "From " line,
+   * whitespace lines with no field to continue) are skipped as noise.
+   */
+  fieldsStart: number;
+  /** True when an empty line ended the block (false: a non-header line or the end of the input). */
+  separator: boolean;
+}
+
+export interface HeaderBlockOptions {
+  /**
+   * Keep only fields with these lower-case names, every one of them: the
+   * MAX_FIELDS cap then counts kept fields only, so a sender check sees a
+   * From that follows thousands of other fields.
+   */
+  only?: readonly string[];
 }
 
 /**
@@ -29,14 +45,16 @@ export interface HeaderBlock {
  * line (which belongs to the header), or — for messages without the blank
  * separator — at the first line that is neither a field nor a continuation.
  */
-export function parseHeaderBlock(buf: Uint8Array, start: number, end: number): HeaderBlock {
+export function parseHeaderBlock(buf: Uint8Array, start: number, end: number, opts?: HeaderBlockOptions): HeaderBlock {
   const fields: HeaderField[] = [];
+  const only = opts?.only;
   let pos = start;
+  let fieldsStart = -1;
   let cur: { nameEnd: number; start: number; parts: [number, number][] } | null = null;
   let curName = "";
   const flush = () => {
     if (!cur) return;
-    if (fields.length < MAX_FIELDS) {
+    if (fields.length < MAX_FIELDS && (!only || only.includes(curName.toLowerCase()))) {
       let value = "";
       for (const [a, b] of cur.parts) {
         value += bytesToString(buf, a, b);
@@ -58,7 +76,7 @@ export function parseHeaderBlock(buf: Uint8Array, start: number, end: number): H
     if (lineEnd === pos) {
       // empty line: end of header block
       flush();
-      return { fields, bodyStart: next };
+      return { fields, bodyStart: next, fieldsStart: fieldsStart < 0 ? pos : fieldsStart, separator: true };
     }
     const c = buf[pos];
     if ((c === SP || c === HT) && cur) {
@@ -74,6 +92,7 @@ export function parseHeaderBlock(buf: Uint8Array, start: number, end: number): H
     while (j < lineEnd && (buf[j] === SP || buf[j] === HT)) j++;
     if (i > pos && j < lineEnd && buf[j] === 58) {
       flush();
+      if (fieldsStart < 0) fieldsStart = pos;
       curName = bytesToString(buf, pos, i);
       cur = { nameEnd: i, start: pos, parts: [[j + 1, lineEnd]] };
       pos = next;
@@ -91,10 +110,10 @@ export function parseHeaderBlock(buf: Uint8Array, start: number, end: number): H
     }
     // Not a header line: the body starts here (no blank separator).
     flush();
-    return { fields, bodyStart: pos };
+    return { fields, bodyStart: pos, fieldsStart: fieldsStart < 0 ? pos : fieldsStart, separator: false };
   }
   flush();
-  return { fields, bodyStart: end };
+  return { fields, bodyStart: end, fieldsStart: fieldsStart < 0 ? end : fieldsStart, separator: false };
 }
 
 function startsWithFrom(buf: Uint8Array, pos: number, end: number): boolean {

@@ -15,6 +15,7 @@ import { extractText } from "./text.ts";
 export { parseMime, splitMultipart, MAX_DEPTH } from "./parse.ts";
 export { parseAddressList, parseMessageIds } from "./address.ts";
 export { decodeWords, decodeHeaderText, parseHeaderBlock, parseParams } from "./headers.ts";
+export { bareLineEndInHeader, canonicalLineEnds, canonicalMessage, firstBareLineEnd, fromFields, headerFieldsNamed } from "./line-endings.ts";
 export { baseSubject } from "./subject.ts";
 export { parseMailDate } from "./date.ts";
 export { partContent, partText, htmlToText, decodeTransfer } from "./text.ts";
