@@ -5,10 +5,12 @@
  * 250 only after both resolved.
  */
 import { loadMailauth } from "../../src/delivery/mailauth.ts";
+import { canonicalMessage, fromFields } from "../../storage/mime/line-endings.ts";
 import { runDeliveryHooks } from "../../src/context.ts";
 import { QuotaExceededError, StorageFullError, type DeliveryRecipient } from "../../storage/api.ts";
 import { createDns, type Dns } from "../../src/delivery/dns.ts";
 import { kickQueues } from "../../src/delivery/index.ts";
+import { queueDsnOptions, senderVerifiedByAuth, type SenderAuthResult } from "../../src/delivery/dsn-policy.ts";
 import { reply, type Reply } from "./parser.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
 import { concatBytes, readHeaders, receivedHeader, removeRanges } from "./trace.ts";
@@ -24,6 +26,8 @@ interface Verdict {
   headers: string;
   reject: Reply | null;
   junk: boolean;
+  /** SPF pass or a DKIM pass for the MAIL FROM domain: decides which delivery reports it may get (src/delivery/dsn-policy.ts). */
+  senderVerified?: boolean;
 }
 
 /**
@@ -50,6 +54,9 @@ async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise
     });
     let reject: Reply | null = null;
     let junk = false;
+    // Defence in depth: deliverInbound already counted From fields with the store's parser on
+    // the same canonical bytes; mailauth's own count must not see more (it would skip DMARC).
+    if ((res.dkim?.fromFields ?? 0) > 1) return { headers: res.headers, reject: multipleFrom(), junk };
     const dmarc = res.dmarc as { status?: { result?: string }; policy?: string } | false;
     if (dmarc && dmarc.status?.result === "fail") {
       // RFC 7489 §6.6.3 / RFC 9989: the receiver applies the domain owner's policy.
@@ -59,7 +66,7 @@ async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise
         junk = true;
       }
     }
-    return { headers: res.headers, reject, junk };
+    return { headers: res.headers, reject, junk, senderVerified: senderVerifiedByAuth(res as SenderAuthResult, tx.mailFrom) };
   } catch (e) {
     s.log.warn("sender authentication failed to run", { error: (e as Error).message });
     return { headers: `Authentication-Results: ${s.hostname}; none (checks could not run)\r\n`, reject: null, junk: false };
@@ -69,9 +76,27 @@ async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise
 /** RFC 5321 §6.3: a message with this many Received: fields is looping. Postfix uses 50 as well. */
 export const MAX_HOPS = 50;
 
+/**
+ * RFC 5322 §3.6 allows exactly one From field; with two, DMARC has no single
+ * author to check (RFC 7489 §6.6.1: such a message must never pass) while a
+ * mail reader shows one of them (ours: the first). OpenDMARC's
+ * RejectMultiValueFrom refuses such mail the same way. Applied whether or not
+ * inbound verification is on: the display ambiguity exists either way.
+ * Sender (at most one as well) is not checked: DMARC does not read it and
+ * nothing here trusts it, so a broken Sender costs nobody anything.
+ */
+const multipleFrom = (): Reply => reply(550, "5.7.1", "Message rejected: it has more than one From header field (RFC 5322 section 3.6)");
+
 export async function deliverInbound(s: SmtpSession, tx: Transaction, received: Uint8Array): Promise<Reply> {
   const store = s.ctx.store;
-  let raw = received;
+  // Canonical line ends and an explicit end of header, once, before any check and before storing:
+  // mailauth, the hop count, the store's index, IMAP ENVELOPE and the webmail then read the same
+  // header fields (storage/mime/line-endings.ts says why and how).
+  let raw = canonicalMessage(received);
+  if (fromFields(raw).length > 1) {
+    s.log.info("message refused: more than one From field", { from: tx.mailFrom });
+    return multipleFrom();
+  }
   if (readHeaders(raw).filter((h) => h.name === "received").length >= MAX_HOPS) {
     return reply(554, "5.4.6", "Too many hops: mail forwarding loop");
   }
@@ -114,7 +139,8 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
         sender: tx.mailFrom,
         recipients: forwards,
         raw: message,
-        dsn: tx.ret || tx.envid ? { ret: tx.ret ?? undefined, envid: tx.envid ?? undefined } : null,
+        // Unverified senders get no success/delay reports and headers-only failure reports (item 9 of issue 13).
+        dsn: queueDsnOptions(tx.ret, tx.envid, verdict?.senderVerified === true),
         rcptDsn: Object.keys(rcptDsn).length ? rcptDsn : undefined,
       });
     }

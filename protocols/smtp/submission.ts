@@ -4,11 +4,24 @@
  * queue. SubmitError codes map onto SMTP replies here.
  */
 import { SubmitError } from "../../src/delivery/submit.ts";
+import { bareLineEndInHeader } from "../../storage/mime/line-endings.ts";
 import { reply, type Reply } from "./parser.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
 import { concatBytes, receivedHeader } from "./trace.ts";
 
 export async function submitMessage(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise<Reply> {
+  // RFC 5322 §2.2: header lines end in CRLF, and CR and LF appear nowhere else in a header.
+  // The store's parser ends a line at a bare CR or LF too, other readers do not, so a bare
+  // one lets a field hide from the sender check ("X-Note: hi\rFrom: The CEO ..."). A
+  // submission server may refuse what it cannot fix safely (RFC 6409 §8): refused outright.
+  // DATA has already turned bare LF into CRLF (protocols/smtp/parser.ts); BDAT hands over
+  // the bytes as sent, so both kinds are looked for.
+  const bare = bareLineEndInHeader(raw);
+  if (bare >= 0) {
+    const what = raw[bare] === 13 ? "CR" : "LF";
+    s.log.info("submission refused: bare line end in the header", { user: s.account!.email, char: what, offset: bare });
+    return reply(554, "5.6.0", `Message refused: a bare ${what} in the header section (header lines must end in CRLF, RFC 5322 section 2.2)`);
+  }
   const rcptDsn: Record<string, { notify?: string[]; orcpt?: string }> = {};
   const recipients: string[] = [];
   for (const r of tx.recipients) {

@@ -12,8 +12,11 @@ import { runDeliveryHooks, type DeliveryHook } from "../context.ts";
 import { loadMailauth } from "./mailauth.ts";
 import { QuotaExceededError, StorageFullError, type DeliveryRecipient, type MailStore } from "../../storage/api.ts";
 import { SubmitError, type SubmitFn, type SubmitRequest, type SubmitResult } from "./submit.ts";
-import { headerEnd, rfc5322Date } from "./headers.ts";
+import { rfc5322Date } from "./headers.ts";
+import { canonicalMessage, fromFields, headerFieldsNamed } from "../../storage/mime/line-endings.ts";
+import { parseAddressList } from "../../storage/mime/address.ts";
 import { QueueWorker } from "./queue.ts";
+import { queueDsnOptions } from "./dsn-policy.ts";
 
 export interface DeliveryDeps {
   store: MailStore;
@@ -25,17 +28,13 @@ export interface DeliveryDeps {
 
 // ---------------------------------------------------------------- header helpers
 
-/** Unfolded header fields (name lower-cased). */
-export function headerFields(raw: Uint8Array): { name: string; value: string }[] {
-  const end = headerEnd(raw);
-  const text = Buffer.from(raw.buffer, raw.byteOffset, end < 0 ? raw.length : end).toString("utf8");
-  const unfolded = text.replace(/\r?\n(?=[ \t])/g, "");
-  const out: { name: string; value: string }[] = [];
-  for (const line of unfolded.split(/\r?\n/)) {
-    const c = line.indexOf(":");
-    if (c > 0) out.push({ name: line.slice(0, c).trim().toLowerCase(), value: line.slice(c + 1).trim() });
-  }
-  return out;
+/**
+ * Header fields with these lower-case names (`name` lower-cased), read by the
+ * store's own parser: the send path checks exactly the fields that the
+ * recipient's index, IMAP ENVELOPE and the webmail will show.
+ */
+export function headerFields(raw: Uint8Array, names: readonly string[] = ["from", "date", "message-id"]): { name: string; value: string }[] {
+  return headerFieldsNamed(raw, names).map((f) => ({ name: f.key, value: f.value }));
 }
 
 interface ParsedAddress {
@@ -43,19 +42,36 @@ interface ParsedAddress {
   group?: ParsedAddress[];
 }
 
-/** Every addr-spec in the From: fields (RFC 5322 §3.6.2), lower-cased. */
-export function fromAddresses(raw: Uint8Array): string[] {
+/**
+ * Every address in the From fields (RFC 5322 §3.6.2, RFC 6854 groups), lower-cased,
+ * as two parsers read them: the store's (what the recipient's display shows) and
+ * nodemailer's addressparser (what mailauth and so DMARC and DKIM alignment read).
+ * A sender check that passes every one of them leaves no reading in which the
+ * message claims someone else. `empty` counts From fields with no address in the
+ * store's reading (a bare display name such as "From: The CEO").
+ */
+export function fromAddresses(raw: Uint8Array): { addresses: string[]; fields: number; empty: number } {
   const out: string[] = [];
+  const add = (a: string) => {
+    const l = a.toLowerCase();
+    if (!out.includes(l)) out.push(l);
+  };
   const walk = (list: ParsedAddress[]) => {
     for (const a of list) {
       if (a.group) walk(a.group);
-      else if (a.address) out.push(a.address.toLowerCase());
+      else if (a.address) add(a.address);
     }
   };
-  for (const h of headerFields(raw)) {
-    if (h.name === "from") walk(addressparser(h.value) as ParsedAddress[]);
+  const values = fromFields(raw);
+  let empty = 0;
+  for (const v of values) {
+    // Group markers have no host (storage/mime/address.ts); a missing part reads as MISSING_*.
+    const list = parseAddressList(v).filter((a) => a.host !== null && a.mailbox !== null);
+    if (list.length === 0) empty++;
+    for (const a of list) add(`${a.mailbox}@${a.host}`);
+    walk(addressparser(v) as ParsedAddress[]);
   }
-  return out;
+  return { addresses: out, fields: values.length, empty };
 }
 
 function domainOf(addr: string): string {
@@ -116,14 +132,22 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
     allowed.add(req.account.email.toLowerCase());
     const envFrom = req.envelopeFrom.toLowerCase();
     if (!allowed.has(envFrom)) throw new SubmitError("SENDER", `not allowed to send as <${req.envelopeFrom}>`);
-    const froms = fromAddresses(req.raw);
+    // One reading of the message for the checks below, DKIM, the store and every later reader:
+    // canonical CRLF line ends, an explicit end of header (storage/mime/line-endings.ts).
+    const canonical = canonicalMessage(req.raw);
+    const from = fromAddresses(canonical);
+    // RFC 5322 §3.6: exactly one From. With two, readers disagree on which is the author
+    // (ours shows the first, DMARC evaluates none); refuse rather than guess.
+    if (from.fields > 1) throw new SubmitError("SENDER", "the message has more than one From header field");
+    if (from.empty > 0) throw new SubmitError("SENDER", "the From header field has no address");
+    const froms = from.addresses;
     for (const f of froms) {
       if (!allowed.has(f)) throw new SubmitError("SENDER", `not allowed to send as ${f} (From: header)`);
     }
     if (req.recipients.length === 0) throw new SubmitError("RECIPIENT", "no recipients");
 
     // RFC 6409 §8: the submission server may add a missing Date, Message-ID and From.
-    const fields = headerFields(req.raw);
+    const fields = headerFields(canonical);
     const add: string[] = [];
     if (!fields.some((f) => f.name === "from")) add.push(`From: <${req.envelopeFrom}>`);
     if (!fields.some((f) => f.name === "date")) add.push(`Date: ${rfc5322Date()}`);
@@ -132,7 +156,9 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
       messageId = `<${Date.now().toString(36)}.${randomBytes(9).toString("hex")}@${domainOf(req.envelopeFrom) || config.hostname}>`;
       add.push(`Message-ID: ${messageId}`);
     }
-    let raw = req.raw;
+    // Prepending is safe: the canonical message starts with a field or the empty line, never
+    // with a line that would read as a continuation of what is put in front of it.
+    let raw = canonical;
     if (add.length) {
       // Added after any trace fields at the top, i.e. simply in front: order of non-trace fields is free (RFC 5322 §3.6).
       raw = new Uint8Array(Buffer.concat([Buffer.from(add.join("\r\n") + "\r\n", "utf8"), Buffer.from(raw.buffer, raw.byteOffset, raw.length)]));
@@ -169,7 +195,8 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
     let queueId: number | null = null;
     try {
       if (remote.length) {
-        const q = await store.enqueue({ sender: req.envelopeFrom, recipients: remote, raw: signed, dsn: req.dsn ?? null, rcptDsn: req.rcptDsn });
+        // An authenticated submission: its sender may get every report it asks for (./dsn-policy.ts).
+        const q = await store.enqueue({ sender: req.envelopeFrom, recipients: remote, raw: signed, dsn: queueDsnOptions(req.dsn?.ret, req.dsn?.envid, true), rcptDsn: req.rcptDsn });
         queueId = q.id;
       }
       if (targets.length) {
