@@ -31,9 +31,12 @@ export interface Config {
   limits: {
     /** Max message size in octets (SMTP SIZE, IMAP APPENDLIMIT). PILLARBOX_MAX_MESSAGE_SIZE, default 50 MiB. */
     maxMessageSize: number;
-    /** Max simultaneous connections in total and per IP. */
+    /** Global backstop on simultaneous connections, all listeners together (above the sum of `connections`). */
     maxConnections: number;
+    /** Simultaneous connections from one IP address, per protocol family. */
     maxConnectionsPerIp: number;
+    /** Simultaneous connections per protocol family (src/connection-limits.ts): port 25; 587+465; IMAP(S); POP3(S); HTTP(S). */
+    connections: { smtp: number; submission: number; imap: number; pop3: number; http: number };
     /** Failed authentications per IP before a temporary lock-out. */
     authFailuresPerIp: number;
     authWindowSeconds: number;
@@ -46,6 +49,13 @@ export interface Config {
     dmarcReject: boolean;
     /** Run SPF/DKIM/DMARC/ARC checks on inbound mail (tests may turn off). */
     verifyInbound: boolean;
+    /** NOOP/RSET/VRFY/EXPN/HELP per session before 421 (Postfix's smtpd_junk_command_limit). */
+    junkCommandLimit: number;
+    /**
+     * Seconds of command time an unauthenticated session gets from connect, and again after
+     * each accepted message (message transfer not counted), before 421 4.4.2, however active it is.
+     */
+    unauthenticatedIdleSeconds: number;
   };
   queue: {
     /** Max lifetime of a queued message before it bounces, seconds (default 5 days). */
@@ -68,6 +78,8 @@ export interface Config {
   pop3: {
     allowPlaintextAuth: boolean;
     idleTimeoutSeconds: number;
+    /** Seconds from connect within which a client must log in (AUTHORIZATION state), however active it is. */
+    loginTimeoutSeconds: number;
     /** RFC 2449 §6.8 LOGIN-DELAY: minimum seconds between logins; null = not enforced or advertised. */
     loginDelaySeconds: number | null;
     /** RFC 2449 §6.7 EXPIRE: days kept after retrieval (0 = deleted at QUIT), "NEVER", or null = not advertised. */

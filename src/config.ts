@@ -48,12 +48,13 @@ export function defaultConfig(): Config {
     log: { level: "info" },
     limits: {
       maxMessageSize: 50 * 1024 * 1024,
-      maxConnections: 1000,
+      maxConnections: 4000,
       maxConnectionsPerIp: 50,
+      connections: { ...DEFAULT_CONNECTION_CAPS },
       authFailuresPerIp: 10,
       authWindowSeconds: 300,
     },
-    smtp: { maxRecipients: 100, dmarcQuarantine: "junk", dmarcReject: true, verifyInbound: true },
+    smtp: { maxRecipients: 100, dmarcQuarantine: "junk", dmarcReject: true, verifyInbound: true, junkCommandLimit: 100, unauthenticatedIdleSeconds: 300 },
     queue: {
       lifetimeSeconds: 5 * 24 * 3600,
       dnsServers: [],
@@ -62,7 +63,7 @@ export function defaultConfig(): Config {
       remotePort: 25,
     },
     imap: { allowPlaintextAuth: false, idleTimeoutSeconds: 30 * 60 },
-    pop3: { allowPlaintextAuth: false, idleTimeoutSeconds: 10 * 60, loginDelaySeconds: null, expire: null },
+    pop3: { allowPlaintextAuth: false, idleTimeoutSeconds: 10 * 60, loginTimeoutSeconds: 180, loginDelaySeconds: null, expire: null },
   };
 }
 
@@ -206,6 +207,21 @@ const S = (path: string, toml: string, env: string, flag: string, parse: Parser,
   help,
 });
 
+/**
+ * Per-protocol-family connection caps (src/connection-limits.ts). They sum to 2,900, under the 4,000 backstop.
+ * Like Postfix's per-service process limits, port 25 and submission are separate families.
+ */
+const DEFAULT_CONNECTION_CAPS: Config["limits"]["connections"] = { smtp: 500, submission: 200, imap: 1000, pop3: 200, http: 1000 };
+
+/** [family, its listeners, why] for the settings table. */
+const FAMILY_SETTINGS: [keyof Config["limits"]["connections"], string, string][] = [
+  ["smtp", "SMTP (port 25)", ""],
+  ["submission", "SUBMISSION and SUBMISSIONS (587, 465)", ", kept apart from port 25 so an MX flood never blocks users sending mail"],
+  ["imap", "IMAP and IMAPS", ""],
+  ["pop3", "POP3 and POP3S", ""],
+  ["http", "HTTP and HTTPS (webmail, ActiveSync, autodiscover)", ""],
+];
+
 export const SETTINGS: Setting[] = [
   S("dataDir", "data_dir", "PILLARBOX_DATA_DIR", "data-dir", str, "./data", "Directory for the database, message blobs, TLS certificate and keys (created 0700)."),
   S("hostname", "hostname", "PILLARBOX_HOSTNAME", "hostname", str, "the machine's host name", "Public host name: SMTP greeting, Received: headers, self-signed certificate, DNS records."),
@@ -226,14 +242,27 @@ export const SETTINGS: Setting[] = [
   S("tls.keyFile", "tls.key_file", "PILLARBOX_TLS_KEY", "tls-key", optionalStr, "(self-signed, generated)", "PEM private key file for the certificate."),
   S("log.level", "log.level", "PILLARBOX_LOG_LEVEL", "log-level", oneOf("debug", "info", "warn", "error"), "info", "Log level: debug, info, warn or error. Logs are JSON lines on stderr."),
   S("limits.maxMessageSize", "limits.max_message_size", "PILLARBOX_MAX_MESSAGE_SIZE", "max-message-size", size, "50M", "Largest accepted message (SMTP SIZE, IMAP APPENDLIMIT). Octets or K/M/G suffix."),
-  S("limits.maxConnections", "limits.max_connections", "PILLARBOX_MAX_CONNECTIONS", "max-connections", int(1, 1_000_000), "1000", "Simultaneous connections in total, all listeners together."),
-  S("limits.maxConnectionsPerIp", "limits.max_connections_per_ip", "PILLARBOX_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip", int(1, 1_000_000), "50", "Simultaneous connections from one IP address."),
+  S("limits.maxConnections", "limits.max_connections", "PILLARBOX_MAX_CONNECTIONS", "max-connections", int(1, 1_000_000), "4000", "Backstop on simultaneous connections, all listeners together; keep it at or above the sum of the per-protocol caps below."),
+  ...FAMILY_SETTINGS.map(([family, listeners, why]) =>
+    S(
+      `limits.connections.${family}`,
+      `limits.max_connections_${family}`,
+      `PILLARBOX_MAX_CONNECTIONS_${family.toUpperCase()}`,
+      `max-connections-${family}`,
+      int(1, 1_000_000),
+      String(DEFAULT_CONNECTION_CAPS[family]),
+      `Simultaneous connections to ${listeners} together${why}.`,
+    ),
+  ),
+  S("limits.maxConnectionsPerIp", "limits.max_connections_per_ip", "PILLARBOX_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip", int(1, 1_000_000), "50", "Simultaneous connections from one IP address, counted per protocol family (SMTP, submission, IMAP, POP3, HTTP)."),
   S("limits.authFailuresPerIp", "limits.auth_failures_per_ip", "PILLARBOX_AUTH_FAILURES_PER_IP", "auth-failures-per-ip", int(1, 1_000_000), "10", "Failed logins from one IP within the window before it is refused for a while."),
   S("limits.authWindowSeconds", "limits.auth_window_seconds", "PILLARBOX_AUTH_WINDOW_SECONDS", "auth-window-seconds", int(1, 86_400 * 7), "300", "Length of the failed-login window, seconds."),
   S("smtp.maxRecipients", "smtp.max_recipients", "PILLARBOX_SMTP_MAX_RECIPIENTS", "smtp-max-recipients", int(1, 100_000), "100", "Recipients per message (RFC 5321 §4.5.3.1.8 requires at least 100)."),
   S("smtp.dmarcQuarantine", "smtp.dmarc_quarantine", "PILLARBOX_SMTP_DMARC_QUARANTINE", "smtp-dmarc-quarantine", oneOf("junk", "accept"), "junk", "Inbound mail failing DMARC with p=quarantine: file into Junk, or accept into INBOX."),
   S("smtp.dmarcReject", "smtp.dmarc_reject", "PILLARBOX_SMTP_DMARC_REJECT", "smtp-dmarc-reject", bool, "true", "Reject inbound mail failing DMARC with p=reject."),
   S("smtp.verifyInbound", "smtp.verify_inbound", "PILLARBOX_SMTP_VERIFY_INBOUND", "smtp-verify-inbound", bool, "true", "Check SPF, DKIM, DMARC and ARC on inbound mail."),
+  S("smtp.junkCommandLimit", "smtp.junk_command_limit", "PILLARBOX_SMTP_JUNK_COMMAND_LIMIT", "smtp-junk-command-limit", int(1, 100_000), "100", "NOOP, RSET, VRFY, EXPN and HELP commands per SMTP session before it is closed with 421 (Postfix's smtpd_junk_command_limit)."),
+  S("smtp.unauthenticatedIdleSeconds", "smtp.unauthenticated_idle_seconds", "PILLARBOX_SMTP_UNAUTHENTICATED_IDLE_SECONDS", "smtp-unauthenticated-idle-seconds", int(30, 86_400), "300", "Seconds an unauthenticated SMTP client may spend on commands (from connect, and again after each accepted message; message transfer not counted) before 421 4.4.2, however active it is."),
   S("queue.lifetimeSeconds", "queue.lifetime_seconds", "PILLARBOX_QUEUE_LIFETIME_SECONDS", "queue-lifetime-seconds", int(60, 86_400 * 30), "432000 (5 days)", "How long an undeliverable message is retried before it bounces."),
   S("queue.dnsServers", "queue.dns_servers", "PILLARBOX_QUEUE_DNS_SERVERS", "queue-dns-servers", list, "(system resolver)", "DNS servers for MX lookups, host or host:port, comma-separated."),
   S("queue.perDomainConcurrency", "queue.per_domain_concurrency", "PILLARBOX_QUEUE_PER_DOMAIN_CONCURRENCY", "queue-per-domain-concurrency", int(1, 100), "2", "Parallel outbound deliveries per destination domain."),
@@ -243,6 +272,7 @@ export const SETTINGS: Setting[] = [
   S("imap.idleTimeoutSeconds", "imap.idle_timeout_seconds", "PILLARBOX_IMAP_IDLE_TIMEOUT_SECONDS", "imap-idle-timeout-seconds", int(1800, 86_400), "1800", "IMAP inactivity timeout, seconds (RFC 9051 §5.4: at least 30 minutes)."),
   S("pop3.allowPlaintextAuth", "pop3.allow_plaintext_auth", "PILLARBOX_POP3_ALLOW_PLAINTEXT_AUTH", "pop3-allow-plaintext-auth", bool, "false", "Allow POP3 USER/PASS and AUTH PLAIN without TLS (not recommended)."),
   S("pop3.idleTimeoutSeconds", "pop3.idle_timeout_seconds", "PILLARBOX_POP3_IDLE_TIMEOUT_SECONDS", "pop3-idle-timeout-seconds", int(600, 86_400), "600", "POP3 inactivity timeout, seconds (RFC 1939 §3: at least 10 minutes)."),
+  S("pop3.loginTimeoutSeconds", "pop3.login_timeout_seconds", "PILLARBOX_POP3_LOGIN_TIMEOUT_SECONDS", "pop3-login-timeout-seconds", int(10, 3600), "180", "A POP3 client that has not logged in this many seconds after connecting is disconnected, however active (Dovecot's login timeout)."),
   S("pop3.loginDelaySeconds", "pop3.login_delay_seconds", "PILLARBOX_POP3_LOGIN_DELAY_SECONDS", "pop3-login-delay-seconds", optionalInt(0, 86_400), "off", "Minimum seconds between POP3 logins per account, advertised as LOGIN-DELAY (RFC 2449 §6.8)."),
   S("pop3.expire", "pop3.expire", "PILLARBOX_POP3_EXPIRE", "pop3-expire", expirePolicy, "off", "POP3 EXPIRE policy advertised in CAPA: days kept after retrieval (0 = deleted at QUIT), never, or off (RFC 2449 §6.7)."),
 ];

@@ -9,10 +9,11 @@ import type { TLSSocket } from "node:tls";
 import type { Config, ListenAddress } from "./config-types.ts";
 import type { ServerContext } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createRateLimiter } from "./ratelimit.ts";
+import { createAuthThrottle } from "./auth-throttle.ts";
 import { IMPLICIT_TLS, protocolFor, registeredProtocols, type ListenerInfo, type ListenerName, type ProtocolModule } from "./registry.ts";
 import { createTlsManager, type TlsManager } from "./tls.ts";
-import { createAuthCache, createAuthenticator, normalizeIp, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
+import { ConnectionAccounting, capWarning, FAMILY_OF, refusalLine } from "./connection-limits.ts";
+import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
 import type { MailStore } from "../storage/api.ts";
 import { openStore } from "../storage/store.ts";
 import { createSubmit, startQueue } from "./delivery/index.ts";
@@ -120,7 +121,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   }
   const authCache = createAuthCache();
   const store = storeWithAuthInvalidation(rawStore, authCache);
-  const authLimiter = createRateLimiter({ max: config.limits.authFailuresPerIp, windowMs: config.limits.authWindowSeconds * 1000 });
+  // One throttle for every protocol: per IP (hard, the configured limit) and per account (progressive delay).
+  const authThrottle = createAuthThrottle({ ipMaxFailures: config.limits.authFailuresPerIp, ipWindowMs: config.limits.authWindowSeconds * 1000 });
+  const authLimiter = ipLimiterView(authThrottle);
+  const authenticator = createAuthenticator({ store, throttle: authThrottle, cache: authCache, log });
 
   let shuttingDown = false;
   const addresses: Partial<Record<ListenerName, ListenAddress>> = {};
@@ -130,7 +134,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     tls: tlsManager,
     log,
     authLimiter,
-    authenticate: createAuthenticator({ store, limiter: authLimiter, cache: authCache, log }),
+    authThrottle,
+    login: authenticator.login,
+    authenticate: authenticator.authenticate,
     submit: async () => {
       throw new Error("submit used before the server started");
     },
@@ -152,7 +158,11 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   });
 
   const sockets = new Set<net.Socket>();
-  const perIp = new Map<string, number>();
+  const accounting = new ConnectionAccounting(config.limits);
+  const capProblem = capWarning(config.limits);
+  if (capProblem) log.warn(capProblem);
+  // One warning per family per 10 s with a count, so a flood does not become a log flood.
+  const refusedSince = new Map<string, { n: number; at: number }>();
   const servers: net.Server[] = [];
   const started: ProtocolModule[] = [];
   let queue: { stop(): Promise<void> } | null = null;
@@ -163,18 +173,28 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     // A protocol that forgets an 'error' handler must not take the process down on ECONNRESET.
     socket.on("error", (err) => log.debug("socket error", { listener: info.name, error: err.message }));
     const ip = normalizeIp(socket.remoteAddress);
-    if (shuttingDown || sockets.size >= config.limits.maxConnections || (perIp.get(ip) ?? 0) >= config.limits.maxConnectionsPerIp) {
-      log.warn("connection refused: limit reached", { listener: info.name, ip, total: sockets.size });
-      socket.destroy();
+    const admitted = shuttingDown ? ({ ok: false, family: FAMILY_OF[info.name], reason: "shutdown" } as const) : accounting.admit(info.name, ip);
+    if (!admitted.ok) {
+      const key = `${admitted.family}/${admitted.reason}`;
+      const r = refusedSince.get(key) ?? { n: 0, at: 0 };
+      r.n++;
+      refusedSince.set(key, r);
+      if (admitted.reason !== "shutdown" && Date.now() - r.at >= 10_000) {
+        log.warn("connection refused: limit reached", { listener: info.name, family: admitted.family, limit: admitted.reason, ip, refused: r.n, open: accounting.counts() });
+        refusedSince.set(key, { n: 0, at: Date.now() });
+      }
+      // A one-line refusal where the protocol allows it cheaply, then close; never a lingering socket.
+      const line = refusalLine(info.name, config.hostname, admitted.reason);
+      if (line) {
+        socket.end(line);
+        setTimeout(() => socket.destroy(), 2000).unref?.();
+      } else socket.destroy();
       return;
     }
     sockets.add(socket);
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     socket.once("close", () => {
       sockets.delete(socket);
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n > 0) perIp.set(ip, n);
-      else perIp.delete(ip);
+      admitted.release();
     });
     const hand = (s: net.Socket | TLSSocket) => {
       try {

@@ -40,6 +40,7 @@ for (const name of Object.keys(LISTENER_DEFAULTS) as ListenerName[]) config.list
 config.listeners.HTTPS = { host: "127.0.0.1", port: 0 };
 config.limits.maxConnections = 20_000;
 config.limits.maxConnectionsPerIp = 20_000;
+config.limits.connections.http = 20_000;
 config.limits.authFailuresPerIp = 1_000_000;
 config.log.level = "warn";
 config.smtp.verifyInbound = false;
