@@ -12,6 +12,7 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import { securityHeaders } from "./headers.ts";
+import { connectionTimeouts, HTTP_TIMEOUTS, type HttpTimeouts } from "./conn-timeouts.ts";
 
 export interface HttpEnv {
   /** Scheme of the listener the request came in on. */
@@ -28,6 +29,8 @@ export interface BridgeOptions {
   /** Fallback Host when the client sent none (HTTP/1.0). */
   defaultHost: () => string;
   onError?: (err: unknown) => void;
+  /** Overrides of the connection time bounds (tests). */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 // RFC 9110 §7.2 / RFC 3986 §3.2.2: host [":" port]; anything else is refused so a URL can always be built.
@@ -37,18 +40,22 @@ export function createBridge(handler: FetchHandler, opts: BridgeOptions): { serv
   const sockets = new Set<Socket>();
   const server = http.createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => {
     void serve(req, res).catch((err) => {
-      opts.onError?.(err);
+      // AbortError: the handler ended its own streamed body on purpose (events.ts); not a server failure.
+      if (!(err instanceof Error && err.name === "AbortError")) opts.onError?.(err);
       if (!res.headersSent) {
         res.writeHead(500, Object.fromEntries([...securityHeaders(opts.scheme === "https"), ["content-type", "text/plain; charset=utf-8"]]));
         res.end("Internal error\n");
       } else res.destroy();
     });
   });
-  // Slow-loris bounds: headers within 30 s, a whole request body within 10 min (large uploads).
+  // Slow-loris bounds: headers within 30 s, a whole request body within 10 min (large uploads), idle keep-alive 10 s.
+  // node:http's own settings below hold on Node; Bun ignores them for handed-over sockets, so conn-timeouts.ts enforces them.
   server.headersTimeout = 30_000;
   server.requestTimeout = 600_000;
   server.keepAliveTimeout = 10_000;
+  const watch = connectionTimeouts(server, { ...HTTP_TIMEOUTS, ...opts.timeouts });
   server.on("connection", (s: Socket) => {
+    watch(s);
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
@@ -125,6 +132,11 @@ async function writeResponse(response: Response, res: http.ServerResponse, head:
   const reader = response.body.getReader();
   const onAbort = () => void reader.cancel().catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
+  // A body that fails while we wait for the socket to drain (an event stream whose client fell too far
+  // behind, events.ts) must end the wait too: the next read() then throws and the connection is dropped.
+  let failed: () => void = () => {};
+  const bodyFailed = new Promise<void>((resolve) => (failed = resolve));
+  reader.closed.catch(() => failed());
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -139,6 +151,7 @@ async function writeResponse(response: Response, res: http.ServerResponse, head:
           };
           res.on("drain", done);
           res.on("close", done);
+          void bodyFailed.then(done);
         });
       }
     }

@@ -31,6 +31,15 @@ export function idleTimeoutMs(config: Config): number {
   return (typeof s === "number" && s > 0 ? s : 600) * 1000;
 }
 
+/**
+ * How long a client may stay connected without logging in, counted from connect and not reset by commands
+ * (pop3.login_timeout_seconds; Dovecot's login processes give 3 minutes the same way).
+ */
+export function loginTimeoutMs(config: Config): number {
+  const s = config.pop3.loginTimeoutSeconds;
+  return (typeof s === "number" && s > 0 ? s : 180) * 1000;
+}
+
 export function remoteIpOf(socket: Socket): string {
   const ip = socket.remoteAddress ?? "unknown";
   return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
@@ -109,6 +118,7 @@ export function serveConnection(
   const onClose = () => {
     if (closed) return;
     closed = true;
+    clearTimeout(loginTimer);
     wakeDrain();
     session.onClose();
     onEnd(session);
@@ -137,6 +147,8 @@ export function serveConnection(
     // Keep the error listener: an error on the old socket must not crash the process.
   }
 
+  const loginTimer = setTimeout(() => session.loginTimeout(), loginTimeoutMs(ctx.config));
+  loginTimer.unref?.();
   attach(sock);
   session.greet();
   return session;

@@ -8,6 +8,7 @@
  */
 import type { Account } from "../../storage/api.ts";
 import type { Logger } from "../../src/log.ts";
+import type { LoginResult } from "../../src/auth.ts";
 import { LineReader, parseCommand, type Command, type LineEvent } from "./parser.ts";
 import type { Maildrop, Pop3Store } from "./maildrop.ts";
 import type { MaildropLocks } from "./locks.ts";
@@ -56,6 +57,8 @@ export interface Pop3Deps {
   store: Pop3Store;
   /** Rate-limited credential check (ctx.authenticate): null for bad credentials or a blocked IP. */
   authenticate(user: string, pass: string, ip: string): Promise<Account | null>;
+  /** The same check saying why it refused (ctx.login); used when given, so a throttle is answered as temporary. */
+  login?(user: string, pass: string, ip: string): Promise<LoginResult>;
   /** True while the IP is locked out after too many failures. */
   isBlocked(ip: string): boolean;
   locks: MaildropLocks;
@@ -231,6 +234,17 @@ export class Pop3Session {
   timeout(): void {
     if (this.state === "CLOSED" || this.state === "UPDATE") return;
     this.send("-ERR Disconnected for inactivity");
+    this.end();
+  }
+
+  /**
+   * The client did not log in within the login deadline (connection.ts). RFC 1939 §3's 10-minute minimum is for the
+   * autologout timer of a session; before login nothing is at stake for the client, and an unauthenticated socket held
+   * open with NOOPs only takes a connection slot, so the deadline counts from connect, as in Dovecot's login processes.
+   */
+  loginTimeout(): void {
+    if (this.state !== "AUTHORIZATION") return;
+    this.send("-ERR [SYS/TEMP] Disconnected: no login in time");
     this.end();
   }
 
