@@ -34,6 +34,8 @@ class App {
   toasts!: HTMLElement;
   searchInput!: HTMLInputElement;
   private events: EventSource | null = null;
+  /** The event stream was live before: a new "ready" is a reconnect that may have missed changes. */
+  private liveBefore = false;
   private refreshFolders = debounce(() => void this.loadFolders(), 250);
   private reloadList = debounce(() => this.list.reload(), 200);
 
@@ -510,7 +512,16 @@ class App {
     this.events?.close();
     const es = new EventSource("/api/events");
     this.events = es;
-    es.addEventListener("ready", () => document.body.setAttribute("data-live", "1"));
+    es.addEventListener("ready", () => {
+      document.body.setAttribute("data-live", "1");
+      // A reconnect (the server drops a stream that fell too far behind, or the network blinked) may have
+      // missed changes: reload what the page shows.
+      if (this.liveBefore) {
+        if (!this.searching) this.reloadList();
+        this.refreshFolders();
+      }
+      this.liveBefore = true;
+    });
     es.addEventListener("mail", (ev) => {
       let e: { type: string; folderId: number; ids?: number[]; updates?: { id: number; flags: string[] }[] };
       try {
@@ -519,7 +530,8 @@ class App {
         return;
       }
       if (e.type === "flags" && e.updates) for (const u of e.updates) this.list.updateFlags(u.id, u.flags);
-      if (!this.searching && e.folderId === this.folderId && (e.type === "exists" || e.type === "expunge")) this.reloadList();
+      // "resync": too much changed at once for one event; reload the list instead.
+      if (!this.searching && e.folderId === this.folderId && (e.type === "exists" || e.type === "expunge" || e.type === "resync")) this.reloadList();
       if (e.type === "expunge" && this.reader.current && e.ids?.includes(this.reader.current.id)) {
         this.reader.showEmpty("This message was moved or deleted.");
       }

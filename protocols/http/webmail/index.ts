@@ -45,7 +45,10 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
   const keys = new KeyRing({ dataDir: ctx.config.dataDir, rotateMs: opts.keyRotateMs ?? 7 * 24 * 3600_000, maxSessionMs: policy.maxAgeMs });
   await keys.load();
   const sessions = new SessionManager(keys, wstore, policy);
-  const hub = new EventHub(ctx.store, wstore);
+  const hub = new EventHub(ctx.store, wstore, undefined, {}, (info) =>
+    // Dovecot logs the same condition as "Client has too much output".
+    ctx.log.warn("webmail event stream closed: client has too much unsent output", info),
+  );
   const assets = new Assets();
   const uploads = new UploadStore(ctx.config.dataDir, Math.max(ctx.config.limits.maxMessageSize * 2, 100 * 1024 * 1024));
   await uploads.init();
