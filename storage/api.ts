@@ -169,6 +169,22 @@ export interface MessageIndex extends MessageSummary {
   props: PropertyBag;
 }
 
+/** What a text search criterion looks at: "body" (text parts), "text" (headers and body), or one header. */
+export type TextField = "body" | "text" | "subject" | "from" | "to" | "cc" | "bcc";
+
+/** One text criterion: a case-insensitive substring of the decoded field (RFC 9051 §6.4.4). */
+export interface TextTerm {
+  field: TextField;
+  query: string;
+}
+
+export interface TextSearchOptions {
+  /** Candidate UIDs: other messages never match and are never read. Default: the whole folder. */
+  uids?: readonly number[];
+  /** Work budget: bytes of messages read plus bytes of text compared for terms the index cannot answer. Default: none. */
+  maxScanBytes?: number;
+}
+
 /** Flag update modes (RFC 9051 §6.4.6 STORE FLAGS / +FLAGS / -FLAGS). */
 export type FlagMode = "set" | "add" | "remove";
 
@@ -379,7 +395,15 @@ export interface MailStore {
   move(fromFolderId: number, uids: number[], toFolderId: number): Promise<CopyResult>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
   /** FTS5 search; returns matching UIDs in the folder. field: "body" (text parts), "text" (headers+body), or a header. */
-  searchText(folderId: number, field: "body" | "text" | "subject" | "from" | "to" | "cc" | "bcc", query: string): Promise<number[]>;
+  searchText(folderId: number, field: TextField, query: string): Promise<number[]>;
+  /**
+   * Several text criteria of one search at once: the UIDs matching each term
+   * (ascending), in term order. Terms the trigram index cannot answer (under
+   * three characters) share one pass over the messages, each read at most
+   * once, and only among `opts.uids` when given. Throws StoreError("LIMIT")
+   * when the work exceeds `opts.maxScanBytes`.
+   */
+  searchTextTerms(folderId: number, terms: readonly TextTerm[], opts?: TextSearchOptions): Promise<number[][]>;
   /** The raw stored message (RFC 5322 bytes) of an item; header fields for SEARCH HEADER / HEADER.FIELDS come from it. */
   readMessage(id: number): Promise<Uint8Array>;
   readRange(blobId: string, start: number, end: number): Promise<Uint8Array>;

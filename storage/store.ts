@@ -44,6 +44,9 @@ import {
   type QueueEntry,
   type SpecialUse,
   type StoreEvent,
+  type TextField,
+  type TextSearchOptions,
+  type TextTerm,
 } from "./api.ts";
 import { FsBlobStore } from "./blobstore.ts";
 import { crlfSize } from "./crlf.ts";
@@ -105,6 +108,16 @@ const FTS_BODY_MAX = 32 * 1024;
 /** Texts kept in memory for the indexer; beyond this they are recomputed from the blob. */
 const PENDING_FTS_MAX = 2000;
 
+/** FTS5 columns each text search field reads. */
+const TEXT_COLUMNS: Record<TextField, string[]> = {
+  body: ["body"],
+  text: ["subject", "from_text", "to_text", "cc_text", "bcc_text", "headers", "body"],
+  subject: ["subject"],
+  from: ["from_text"],
+  to: ["to_text"],
+  cc: ["cc_text"],
+  bcc: ["bcc_text"],
+};
 const SPECIAL_USES: SpecialUse[] = ["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"];
 
 const FOLDER_COLS = "id, account_id, name, parent_id, item_class, special_use, subscribed, uidvalidity, uidnext, highest_modseq, props";
@@ -1530,80 +1543,141 @@ export class SqlMailStore implements MailStore {
     return { highestModseq: num(f.highest_modseq), changed, expunged };
   }
 
-  async searchText(folderId: number, field: "body" | "text" | "subject" | "from" | "to" | "cc" | "bcc", query: string): Promise<number[]> {
-    const cols: Record<string, string[]> = {
-      body: ["body"],
-      text: ["subject", "from_text", "to_text", "cc_text", "bcc_text", "headers", "body"],
-      subject: ["subject"],
-      from: ["from_text"],
-      to: ["to_text"],
-      cc: ["cc_text"],
-      bcc: ["bcc_text"],
-    };
-    const use = cols[field];
-    if (!use) throw new StoreError("INVALID", `unknown search field ${field}`);
-    // the index holds text with whitespace runs collapsed: do the same to the query
-    query = query.replace(/\s+/g, " ");
-    if (query === "" || query === " ") {
-      return (await this.db.raw("SELECT uid FROM items WHERE folder_id = ? ORDER BY uid", [folderId])).map((r) => num(r[0]));
-    }
-    if ([...query].length < 3) return this.scanText(folderId, field, query);
-    await this.flushPendingText();
-    // trigram phrase = substring match, case-insensitive (RFC 9051 §6.4.4 SEARCH semantics)
-    const match = `{${use.join(" ")}} : "${query.replace(/"/g, '""')}"`;
-    const rows = await this.db.raw(
-      "SELECT i.uid FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND b.seq IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?) ORDER BY i.uid",
-      [folderId, match],
-    );
-    const hits = rows.map((r) => num(r[0]));
-    if (field !== "body" && field !== "text") return hits;
-    // bodies indexed only in part: a match beyond the indexed part is found by reading them
-    const more = await this.scanText(folderId, field, query, true);
-    if (more.length === 0) return hits;
-    return [...new Set([...hits, ...more])].sort((a, b) => a - b);
+  async searchText(folderId: number, field: TextField, query: string): Promise<number[]> {
+    return (await this.searchTextTerms(folderId, [{ field, query }]))[0];
   }
 
   /**
-   * Terms shorter than a trigram cannot use the index: subject and sender come
-   * from the item rows, everything else from the messages themselves.
+   * Several text criteria at once (one IMAP SEARCH). Terms of three or more
+   * characters use the FTS5 trigram index; shorter ones cannot, so they are
+   * tested by reading the messages themselves: one pass over the candidate
+   * messages for all such terms together, each message read and decoded at
+   * most once. Bodies indexed only in part (FTS_BODY_MAX) are read in the
+   * same pass for the long BODY/TEXT terms. Work beyond `maxScanBytes`
+   * (message bytes read plus text bytes compared) ends the search with
+   * StoreError("LIMIT"), so one command cannot hold the CPU indefinitely.
    */
-  private async scanText(folderId: number, field: string, query: string, onlyPartial = false): Promise<number[]> {
-    const q = query.toLowerCase();
-    if (field === "subject" || field === "from") {
-      const rows = await this.db.raw("SELECT uid, subject, from_name, from_addr, envelope FROM items WHERE folder_id = ? ORDER BY uid", [folderId]);
-      const out: number[] = [];
-      for (const r of rows) {
-        const hay = field === "subject" ? str(r[1]) : `${str(r[2])} ${str(r[3])} ${str(r[4])}`;
-        if (hay.toLowerCase().includes(q)) out.push(num(r[0]));
+  async searchTextTerms(folderId: number, terms: readonly TextTerm[], opts: TextSearchOptions = {}): Promise<number[][]> {
+    const cand = opts.uids ? new Set(opts.uids) : null;
+    const budget = opts.maxScanBytes ?? Infinity;
+    let used = 0;
+    const spend = (n: number): void => {
+      used += n;
+      if (used > budget) throw new StoreError("LIMIT", "Search too expensive");
+    };
+    const out: number[][] = terms.map(() => []);
+    const indexed: number[] = [];
+    /** Short subject/from terms: answered from the item rows. */
+    const rowTerms: { i: number; q: string }[] = [];
+    /** Terms tested on the decoded message; `partialOnly`: only where the index holds part of the body. */
+    const scanTerms: { i: number; q: string; field: TextField; partialOnly: boolean }[] = [];
+    let everything: number[] | null = null;
+    for (let i = 0; i < terms.length; i++) {
+      const { field } = terms[i];
+      if (!TEXT_COLUMNS[field]) throw new StoreError("INVALID", `unknown search field ${field}`);
+      // the index holds text with whitespace runs collapsed: do the same to the query
+      const query = terms[i].query.replace(/\s+/g, " ");
+      if (query === "" || query === " ") {
+        everything ??= (await this.db.raw("SELECT uid FROM items WHERE folder_id = ? ORDER BY uid", [folderId])).map((r) => num(r[0])).filter((u) => !cand || cand.has(u));
+        out[i] = everything.slice();
+      } else if ([...query].length < 3) {
+        if (field === "subject" || field === "from") rowTerms.push({ i, q: query.toLowerCase() });
+        else scanTerms.push({ i, q: query.toLowerCase(), field, partialOnly: false });
+      } else {
+        indexed.push(i);
+        if (field === "body" || field === "text") scanTerms.push({ i, q: query.toLowerCase(), field, partialOnly: true });
       }
-      return out;
+    }
+    if (indexed.length) await this.flushPendingText();
+    for (const i of indexed) {
+      const { field } = terms[i];
+      const query = terms[i].query.replace(/\s+/g, " ");
+      // trigram phrase = substring match, case-insensitive (RFC 9051 §6.4.4 SEARCH semantics)
+      const match = `{${TEXT_COLUMNS[field].join(" ")}} : "${query.replace(/"/g, '""')}"`;
+      const rows = await this.db.raw(
+        "SELECT i.uid FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND b.seq IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?) ORDER BY i.uid",
+        [folderId, match],
+      );
+      for (const r of rows) {
+        const u = num(r[0]);
+        if (!cand || cand.has(u)) out[i].push(u);
+      }
+    }
+    if (rowTerms.length) {
+      const rows = await this.db.raw("SELECT uid, subject, from_name, from_addr, envelope FROM items WHERE folder_id = ? ORDER BY uid", [folderId]);
+      for (const r of rows) {
+        const u = num(r[0]);
+        if (cand && !cand.has(u)) continue;
+        let subject: string | null = null;
+        let from: string | null = null;
+        for (const t of rowTerms) {
+          const hay = terms[t.i].field === "subject" ? (subject ??= str(r[1]).toLowerCase()) : (from ??= `${str(r[2])} ${str(r[3])} ${str(r[4])}`.toLowerCase());
+          spend(hay.length);
+          if (hay.includes(t.q)) out[t.i].push(u);
+        }
+      }
     }
     const rows = await this.db.raw(
-      onlyPartial
-        ? "SELECT i.uid, i.blob_id FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND b.fts_partial = 1 ORDER BY i.uid"
-        : "SELECT uid, blob_id FROM items WHERE folder_id = ? ORDER BY uid",
+      `SELECT i.uid, i.blob_id, b.fts_partial, b.size FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ?${onlyPartial ? " AND b.fts_partial = 1" : ""} ORDER BY i.uid`,
       [folderId],
     );
-    const out: number[] = [];
-    const seen = new Map<string, boolean>();
-    for (const [uid, blobId] of rows) {
-      let hit = seen.get(str(blobId));
-      if (hit === undefined) {
-        let f: MessageAnalysis["fts"];
-        try {
-          f = analyzeMessage(await this.blobs.get(str(blobId))).fts;
-        } catch {
-          seen.set(str(blobId), false);
+    // hits per blob: the same message stored twice in a folder is read once
+    const seen = new Map<string, number[] | null>();
+    for (const [uidV, blobV, partialV, sizeV] of rows) {
+      const uid = num(uidV);
+      if (cand && !cand.has(uid)) continue;
+      const blobId = str(blobV);
+      let hits = seen.get(blobId);
+      if (hits === undefined) {
+        const partial = num(partialV) === 1;
+        const want = scanTerms.filter((t) => !t.partialOnly || partial);
+        if (!want.length) {
+          seen.set(blobId, null);
           continue;
         }
-        const hay =
-          field === "body" ? f.body : field === "to" ? f.to : field === "cc" ? f.cc : field === "bcc" ? f.bcc : `${f.headers}\n${f.body}`;
-        hit = hay.toLowerCase().includes(q);
-        seen.set(str(blobId), hit);
-      }
-      if (hit) out.push(num(uid));
-    }
+        spend(num(sizeV));
+        let f: MessageAnalysis["fts"];
+        try {
+          this.textScanStats.messagesRead++;
+          f = analyzeMessage(await this.blobs.get(blobId)).fts;
+    if (scanTerms.length) await this.scanTextTerms(folderId, cand, scanTerms, out, spend);
+    // long BODY/TEXT terms got hits from the index and from the partly indexed bodies
+    for (const t of scanTerms) if (t.partialOnly && out[t.i].length) out[t.i] = [...new Set(out[t.i])].sort((a, b) => a - b);
     return out;
+  }
+
+  /** Test counters: messages read by text scans (each read decodes the message once). */
+  readonly textScanStats = { messagesRead: 0 };
+
+  /** One pass over the folder's candidate messages, testing every term that needs the message text. */
+  private async scanTextTerms(
+    folderId: number,
+    cand: Set<number> | null,
+    scanTerms: { i: number; q: string; field: TextField; partialOnly: boolean }[],
+    out: number[][],
+    spend: (n: number) => void,
+  ): Promise<void> {
+    const onlyPartial = scanTerms.every((t) => t.partialOnly);
+        } catch {
+          seen.set(blobId, null);
+          continue;
+        }
+        const hay = new Map<TextField, string>();
+        hits = [];
+        for (const t of want) {
+          let h = hay.get(t.field);
+          if (h === undefined) {
+            const raw = t.field === "body" ? f.body : t.field === "to" ? f.to : t.field === "cc" ? f.cc : t.field === "bcc" ? f.bcc : `${f.headers}\n${f.body}`;
+            h = raw.toLowerCase();
+            hay.set(t.field, h);
+          }
+          spend(h.length);
+          if (h.includes(t.q)) hits.push(t.i);
+        }
+        seen.set(blobId, hits);
+      }
+      if (hits) for (const i of hits) out[i].push(uid);
+    }
   }
 
   async readMessage(id: number): Promise<Uint8Array> {
