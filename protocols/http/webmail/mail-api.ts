@@ -9,7 +9,7 @@ import type { Account, Folder, MessageIndex, SpecialUse } from "../../../storage
 import { StoreError } from "../../../storage/api.ts";
 import type { WebmailStore, ListSort } from "../../../storage/webmail-store.ts";
 import type { AppEnv } from "../types.ts";
-import { ApiError, apiError, contentDisposition, intParam, isIdArray, readJson, safeContentType } from "./util.ts";
+import { ApiError, apiError, attachmentContentType, contentDisposition, intParam, isIdArray, readJson } from "./util.ts";
 import { decodeBody, listAttachments, parseMessage, toReadView, type AttachmentInfo } from "./mime.ts";
 
 export interface MailApiDeps {
@@ -279,15 +279,20 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
   app.get("/api/messages/:id/attachments/:index", async (c) => {
     const account = c.get("account");
     const m = await ownedMessage(ctx, account, Number(c.req.param("id")));
-    const { info: view, bytes } = await attachmentContent(deps, m, Number(c.req.param("index")));
+    const { info: view, bytes, charset } = await attachmentContent(deps, m, Number(c.req.param("index")));
     return new Response(bytes as Uint8Array<ArrayBuffer>, {
       headers: {
-        "content-type": safeContentType(view.type),
-        // Always a download: an HTML or SVG attachment must never render on our origin.
+        // The sender chose the declared type: only inert types are kept, the rest is opaque bytes, so an
+        // attachment never runs as script, HTML or SVG on our origin (issue 13 item 15).
+        "content-type": attachmentContentType(view.type, charset),
+        // Always a download (RFC 6266 §4.2, filename* per RFC 8187); the app shows inline pictures itself.
         "content-disposition": contentDisposition("attachment", view.filename),
         "content-length": String(bytes.byteLength),
         "cache-control": "private, max-age=3600",
-        "content-security-policy": "default-src 'none'; sandbox",
+        // Never sniffed into something else (Fetch §"X-Content-Type-Options"), and if opened anyway it is a
+        // sandboxed document that may load nothing (CSP3 sandbox directive).
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
       },
     });
   });
@@ -403,13 +408,13 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
 }
 
 /** One attachment's decoded bytes, read from its exact byte range in the stored message. */
-export async function attachmentContent(deps: { ctx: ServerContext; parsed: ParsedCache }, m: MessageIndex, index: number): Promise<{ info: AttachmentInfo; bytes: Uint8Array }> {
+export async function attachmentContent(deps: { ctx: ServerContext; parsed: ParsedCache }, m: MessageIndex, index: number): Promise<{ info: AttachmentInfo; bytes: Uint8Array; charset: string | null }> {
   const email = await deps.parsed.get(deps.ctx, m);
   const found = Number.isInteger(index) ? listAttachments(m.root, email.html ?? null)[index] : undefined;
   if (!found) throw new ApiError(404, "no_attachment", "That attachment is no longer there.");
   const { part, ...info } = found;
   const raw = await deps.ctx.store.readRange(m.blobId, part.bodyStart, part.bodyEnd);
-  return { info, bytes: decodeBody(raw, part.encoding) };
+  return { info, bytes: decodeBody(raw, part.encoding), charset: part.params.charset ?? null };
 }
 
 export function indexToRow(m: MessageIndex): ListRow {

@@ -67,6 +67,41 @@ export function safeContentType(t: string | null | undefined): string {
   return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(v) ? v : "application/octet-stream";
 }
 
+/**
+ * Types an attachment may keep when served from the app's origin: formats a
+ * browser only ever displays (raster images, PDF in its own viewer, plain
+ * text) and that no browser runs as script or as a document with script.
+ * Everything else — text/html, text/javascript, image/svg+xml,
+ * application/xhtml+xml, text/xml, text/css, multipart/x-mixed-replace,
+ * unknown types — goes out as application/octet-stream, the type RFC 2046
+ * §4.5.1 gives data with no known interpretation. Gmail and Outlook on the
+ * web serve attachments the same way (a download of opaque bytes).
+ */
+const INERT_ATTACHMENT_TYPES = new Set([
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/bmp",
+  "image/x-icon",
+  "image/vnd.microsoft.icon",
+  "application/pdf",
+  "text/plain",
+]);
+
+/** The Content-Type an attachment is served with: its own if inert, else octet-stream (see INERT_ATTACHMENT_TYPES). */
+export function attachmentContentType(type: string | null | undefined, charset?: string | null): string {
+  const t = safeContentType(type);
+  if (!INERT_ATTACHMENT_TYPES.has(t)) return "application/octet-stream";
+  if (t === "text/plain") {
+    // RFC 2046 §4.1.2: the charset parameter names the text's encoding; only a plain token is echoed.
+    const cs = (charset ?? "").trim().toLowerCase();
+    return `text/plain; charset=${/^[a-z0-9][a-z0-9_.:+-]{0,39}$/.test(cs) ? cs : "utf-8"}`;
+  }
+  return t;
+}
+
 export function intParam(v: string | undefined, def: number, min: number, max: number): number {
   const n = v === undefined || v === "" ? def : Number(v);
   if (!Number.isFinite(n)) return def;
