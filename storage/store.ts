@@ -1617,6 +1617,24 @@ export class SqlMailStore implements MailStore {
         }
       }
     }
+    if (scanTerms.length) await this.scanTextTerms(folderId, cand, scanTerms, out, spend);
+    // long BODY/TEXT terms got hits from the index and from the partly indexed bodies
+    for (const t of scanTerms) if (t.partialOnly && out[t.i].length) out[t.i] = [...new Set(out[t.i])].sort((a, b) => a - b);
+    return out;
+  }
+
+  /** Test counters: messages read by text scans (each read decodes the message once). */
+  readonly textScanStats = { messagesRead: 0 };
+
+  /** One pass over the folder's candidate messages, testing every term that needs the message text. */
+  private async scanTextTerms(
+    folderId: number,
+    cand: Set<number> | null,
+    scanTerms: { i: number; q: string; field: TextField; partialOnly: boolean }[],
+    out: number[][],
+    spend: (n: number) => void,
+  ): Promise<void> {
+    const onlyPartial = scanTerms.every((t) => t.partialOnly);
     const rows = await this.db.raw(
       `SELECT i.uid, i.blob_id, b.fts_partial, b.size FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ?${onlyPartial ? " AND b.fts_partial = 1" : ""} ORDER BY i.uid`,
       [folderId],
@@ -1640,24 +1658,6 @@ export class SqlMailStore implements MailStore {
         try {
           this.textScanStats.messagesRead++;
           f = analyzeMessage(await this.blobs.get(blobId)).fts;
-    if (scanTerms.length) await this.scanTextTerms(folderId, cand, scanTerms, out, spend);
-    // long BODY/TEXT terms got hits from the index and from the partly indexed bodies
-    for (const t of scanTerms) if (t.partialOnly && out[t.i].length) out[t.i] = [...new Set(out[t.i])].sort((a, b) => a - b);
-    return out;
-  }
-
-  /** Test counters: messages read by text scans (each read decodes the message once). */
-  readonly textScanStats = { messagesRead: 0 };
-
-  /** One pass over the folder's candidate messages, testing every term that needs the message text. */
-  private async scanTextTerms(
-    folderId: number,
-    cand: Set<number> | null,
-    scanTerms: { i: number; q: string; field: TextField; partialOnly: boolean }[],
-    out: number[][],
-    spend: (n: number) => void,
-  ): Promise<void> {
-    const onlyPartial = scanTerms.every((t) => t.partialOnly);
         } catch {
           seen.set(blobId, null);
           continue;
