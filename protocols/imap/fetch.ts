@@ -178,7 +178,46 @@ export async function loadIndexes(s: Session, folderId: number, msgs: Msg[]): Pr
       out.set(r.uid, r);
     }
   }
+  // Messages another session expunged that this session still shows (SORT/THREAD over them,
+  // RFC 9051 §7.5.1): their rows are gone, so they get a stand-in with what the session knows.
+  const sel = s.sel;
+  if (sel && sel.folderId === folderId && out.size < msgs.length) {
+    for (const m of msgs) if (!out.has(m.uid) && sel.expungedMsg(m.uid) === m) out.set(m.uid, standInIndex(m, folderId));
+  }
   return out;
+}
+
+const NO_ENVELOPE = { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null };
+
+/** An index row for an expunged message the client still sees: its metadata, no envelope and an empty body. */
+function standInIndex(m: Msg, folderId: number): MessageIndex {
+  return {
+    id: m.id,
+    uid: m.uid,
+    modseq: m.modseq,
+    flags: [...m.flags.list],
+    internalDate: m.date,
+    size: m.size,
+    folderId,
+    blobId: "",
+    envelope: NO_ENVELOPE,
+    root: { headerStart: 0, bodyStart: 0, bodyEnd: 0, type: "text", subtype: "plain", params: {}, id: null, description: null, encoding: "7bit", md5: null, disposition: null, language: null, location: null, lines: 0 },
+    subject: "",
+    baseSubject: "",
+    fromAddr: "",
+    fromName: "",
+    toAddr: "",
+    ccAddr: "",
+    sentDate: null,
+    messageId: null,
+    inReplyTo: null,
+    references: [],
+    // its own conversation: a negative id no stored thread has
+    threadId: -m.id,
+    preview: "",
+    hasAttachment: false,
+    props: {},
+  };
 }
 
 /** Whole message bytes, via the shared byte cache for small messages. */
@@ -367,6 +406,9 @@ async function fastFetch(s: Session, entries: { seq: number; m: Msg }[], req: Fe
   const uidFirst = withUid && !items.some((i) => i.k === "UID");
   for (let n = 0; n < entries.length; n++) {
     const { seq, m } = entries[n];
+    // RFC 9051 §7.3.5: a keyword created by another session is announced with FLAGS
+    // (and PERMANENTFLAGS) before the first FETCH that shows it
+    if (req.wantFlags) buf += sel.keywordsLines();
     let line = `* ${seq} FETCH (`;
     let first = true;
     if (uidFirst) {
@@ -421,6 +463,13 @@ async function fetchOne(
 ): Promise<void | "badcte"> {
   const sel = s.sel!;
   let head = `* ${seq} FETCH (`;
+  let flags = "";
+  if (req.wantFlags || seenNow) {
+    // RFC 9051 §7.3.5: new keywords are announced before the FETCH that shows them; the
+    // flags are taken now, so a keyword arriving while this response is built waits for the next one
+    head = sel.keywordsLines() + head;
+    flags = flagsOf(s, m);
+  }
   let first = true;
   const sep = () => {
     if (!first) head += " ";
@@ -450,7 +499,7 @@ async function fetchOne(
         break;
       case "FLAGS":
         sep();
-        head += `FLAGS (${flagsOf(s, m)})`;
+        head += `FLAGS (${flags})`;
         sel.flagsReported(m.uid);
         break;
       case "INTERNALDATE":
@@ -553,7 +602,7 @@ async function fetchOne(
   // RFC 9051 §6.4.5: a fetch that set \Seen reports the new flags
   if (seenNow && !req.wantFlags) {
     sep();
-    head += `FLAGS (${flagsOf(s, m)})`;
+    head += `FLAGS (${flags})`;
     sel.flagsReported(m.uid);
   }
   s.send(head + ")\r\n");

@@ -143,7 +143,8 @@ async function qresyncReport(s: Session, view: SelectedMailbox, qr: QresyncParam
     if (!m) continue;
     let flags = m.flags.str;
     if (!s.rev2 && view.isRecent(m.uid)) flags = flags ? "\\Recent " + flags : "\\Recent";
-    s.send(`* ${i + 1} FETCH (UID ${m.uid} FLAGS (${flags}) MODSEQ (${m.modseq}))\r\n`);
+    // a keyword created meanwhile by another session: FLAGS first (RFC 9051 §7.3.5)
+    s.send(view.keywordsLines() + `* ${i + 1} FETCH (UID ${m.uid} FLAGS (${flags}) MODSEQ (${m.modseq}))\r\n`);
     await s.drain();
   }
 }

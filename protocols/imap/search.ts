@@ -10,7 +10,7 @@
  * index, which matches substrings case-insensitively on decoded text,
  * as RFC 9051 asks.
  */
-import type { MessageIndex, Address } from "../../storage/api.ts";
+import { StoreError, type MessageIndex, type Address, type TextTerm } from "../../storage/api.ts";
 import { decodeHeaderText, decodeWords, parseHeaderBlock, type HeaderField } from "../../storage/mime/headers.ts";
 import { MISSING_DOMAIN } from "../../storage/mime/address.ts";
 import { argString, isAtom, type Arg } from "./parser.ts";
@@ -207,7 +207,8 @@ interface EvalCtx {
   now: number;
   maxSeq: number;
   maxUid: number;
-  fts: Map<Node, Set<number>>;
+  /** Results of the text terms; null while they are not known yet (text nodes are then undecided). */
+  fts: Map<Node, Set<number>> | null;
   saved: Set<number> | null;
   usesModseq: boolean;
 }
@@ -296,6 +297,7 @@ function evalNode(n: Node, c: EvalCtx, seq: number, m: Msg, ix: MessageIndex | n
       return (n.older ? age > n.secs : age < n.secs) ? T : F;
     }
     case "fts":
+      if (!c.fts) return U;
       return c.fts.get(n)!.has(m.uid) ? T : F;
     case "addr": {
       if (!ix) return U;
@@ -357,23 +359,41 @@ export interface SearchHit {
 /** Search hits; `expunged` is set when messages of the view were already expunged (RFC 5530 EXPUNGEISSUED). */
 export type SearchResult = SearchHit[] & { expunged?: boolean };
 
+/**
+ * Text criteria per SEARCH (BODY, TEXT, SUBJECT, FROM, TO, CC, BCC, HEADER).
+ * Each costs a pass over text; a 64 KB command could otherwise hold
+ * thousands of them. 64 is far above what any client sends; beyond it the
+ * command gets NO [LIMIT] (RFC 5530 §3).
+ */
+export const MAX_TEXT_TERMS = 64;
+
+/**
+ * Work one SEARCH may spend on text the index cannot answer (terms under
+ * three characters, bodies indexed only in part): bytes of messages read
+ * plus bytes of decoded text compared, about a second of CPU. Beyond it the
+ * command ends with NO [LIMIT] rather than holding the CPU.
+ */
+export const SEARCH_SCAN_BUDGET = 512 * 1024 * 1024;
+
+function tooMany(): never {
+  throw new StoreError("LIMIT", `Too many search terms (at most ${MAX_TEXT_TERMS} text criteria)`);
+}
+
 export async function runSearch(s: Session, tree: Node, opts: { overCache?: boolean } = {}): Promise<SearchResult> {
   const sel = s.sel!;
-  const fts = new Map<Node, Set<number>>();
   let needIndex = false;
   let needHeader = false;
   let usesModseq = false;
+  let textTerms = 0;
   const ftsNodes: Node[] = [];
   walk(tree, (n) => {
+    if (n.t === "fts" || n.t === "addr" || n.t === "header") textTerms++;
     if (n.t === "fts") ftsNodes.push(n);
     else if (n.t === "addr" || n.t === "threadid" || (n.t === "date" && n.sent)) needIndex = true;
     else if (n.t === "header") needHeader = true;
     else if (n.t === "modseq") usesModseq = true;
   });
-  for (const n of ftsNodes) {
-    if (n.t !== "fts") continue;
-    fts.set(n, new Set(await s.store.searchText(sel.folderId, n.field, n.q)));
-  }
+  if (textTerms > MAX_TEXT_TERMS) tooMany();
   const uids = opts.overCache ? sel.cache.uids : sel.uids;
   const count = uids.length;
   const ctx: EvalCtx = {
@@ -382,23 +402,63 @@ export async function runSearch(s: Session, tree: Node, opts: { overCache?: bool
     now: Date.now(),
     maxSeq: count,
     maxUid: count ? uids[count - 1] : 0,
-    fts,
+    fts: null,
     saved: sel.saved ? new Set(sel.saved) : null,
     usesModseq,
   };
   const out: SearchResult = [];
   const undecided: SearchHit[] = [];
+  const needText: SearchHit[] = [];
   const inStep = uids === sel.cache.uids;
+  // First pass, from memory: flags, sizes, dates, sets. Text criteria are undecided here,
+  // so only messages these cheap criteria leave in are ever read for text.
   for (let i = 0; i < count; i++) {
-    const m = inStep ? sel.cache.msgs[i] : sel.cache.get(uids[i]);
+    let m = inStep ? sel.cache.msgs[i] : sel.cache.get(uids[i]);
+    let gone = false;
     if (!m) {
-      // expunged, not yet announced: matches nothing, and the reply says so
+      // RFC 9051 §7.5.1 / RFC 3501 §7.4.1: a message expunged by another session still exists
+      // for this one until it is told with EXPUNGE, so it is still searched (as Dovecot does),
+      // with what the session knows of it: flags, size, dates, UID, sequence number, modseq.
+      m = sel.expungedMsg(uids[i]);
       out.expunged = true;
-      continue;
+      if (!m) continue;
+      gone = true;
     }
     const r = evalNode(tree, ctx, i + 1, m, null, null);
     if (r === T) out.push({ seq: i + 1, m });
-    else if (r === U) undecided.push({ seq: i + 1, m });
+    // Its text, envelope and header are gone from the store with it: criteria that need them
+    // do not match it (an undecided result counts as no match), whatever NOT surrounds them.
+    else if (r === U && !gone) (ftsNodes.length ? needText : undecided).push({ seq: i + 1, m });
+  }
+  if (needText.length) {
+    // one store call for all text terms: the short ones share one pass over these messages
+    const terms: TextTerm[] = [];
+    const termOf = new Map<string, number>();
+    const idxOf = new Map<Node, number>();
+    for (const n of ftsNodes) {
+      if (n.t !== "fts") continue;
+      const key = n.field + "\0" + n.q;
+      let k = termOf.get(key);
+      if (k === undefined) {
+        k = terms.length;
+        termOf.set(key, k);
+        terms.push({ field: n.field, query: n.q });
+      }
+      idxOf.set(n, k);
+    }
+    const hits = await s.store.searchTextTerms(sel.folderId, terms, {
+      uids: needText.map((e) => e.m.uid).sort((a, b) => a - b),
+      maxScanBytes: SEARCH_SCAN_BUDGET,
+    });
+    const sets = hits.map((h) => new Set(h));
+    const fts = new Map<Node, Set<number>>();
+    for (const [n, k] of idxOf) fts.set(n, sets[k]);
+    ctx.fts = fts;
+    for (const e of needText) {
+      const r = evalNode(tree, ctx, e.seq, e.m, null, null);
+      if (r === T) out.push(e);
+      else if (r === U) undecided.push(e);
+    }
   }
   if (undecided.length) {
     for (let b = 0; b < undecided.length; b += 500) {
@@ -418,8 +478,8 @@ export async function runSearch(s: Session, tree: Node, opts: { overCache?: bool
         }
       }
     }
-    out.sort((a, b) => a.seq - b.seq);
   }
+  if (needText.length || undecided.length) out.sort((a, b) => a.seq - b.seq);
   return out;
 }
 
@@ -622,7 +682,14 @@ export async function updateContextsBefore(s: Session): Promise<Pending> {
   sel.updateDirty = false;
   const pending: { ctx: UpdateCtx; added: number[] }[] = [];
   for (const ctx of list) {
-    const now = await runSearch(s, ctx.tree, { overCache: true });
+    let now: SearchResult;
+    try {
+      now = await runSearch(s, ctx.tree, { overCache: true });
+    } catch (e) {
+      // the folder grew past the scan budget since the context was made: keep its last result
+      if (e instanceof StoreError && e.code === "LIMIT") continue;
+      throw e;
+    }
     const nowSet = new Set(now.map((e) => e.m.uid));
     const removed: number[] = [];
     for (const u of ctx.result) if (!nowSet.has(u)) removed.push(u);

@@ -128,7 +128,8 @@ export type RecentFloors = Map<number, number>;
 /** What a selected-mailbox view implements to hear about changes. */
 export interface CacheListener {
   readonly readOnly: boolean;
-  onExpunge(uid: number): void;
+  /** `m`: the message as it was, for sessions that still show it until they announce the EXPUNGE. */
+  onExpunge(uid: number, m: Msg): void;
   onExists(uid: number, recent: boolean): void;
   onFlags(uid: number): void;
   onKeywords(): void;
@@ -445,8 +446,11 @@ export class FolderCache {
   }
 
   private remove(uidsIn: number[]): void {
-    const gone = new Set<number>();
-    for (const u of uidsIn) if (this.indexOf(u) >= 0) gone.add(u);
+    const gone = new Map<number, Msg>();
+    for (const u of uidsIn) {
+      const i = this.indexOf(u);
+      if (i >= 0) gone.set(u, this.msgs[i]);
+    }
     if (!gone.size) return;
     const old = this.uids;
     const uids = new Uint32Array(old.length - gone.size);
@@ -459,9 +463,9 @@ export class FolderCache {
     }
     this.uids = uids;
     this.msgs = msgs;
-    const sorted = [...gone].sort((a, b) => a - b);
+    const sorted = [...gone.keys()].sort((a, b) => a - b);
     for (const l of this.listeners) {
-      for (const u of sorted) l.onExpunge(u);
+      for (const u of sorted) l.onExpunge(u, gone.get(u)!);
       l.onChangesDone();
     }
   }

@@ -2,6 +2,7 @@
  * URLAUTH (RFC 4467): GENURLAUTH, URLFETCH, RESETKEY, with the URLAUTH=BINARY
  * fetch options BODYPARTSTRUCTURE / BINARY / BODY (RFC 5524).
  */
+import type { MimePart } from "../../storage/api.ts";
 import { argString, type Arg } from "./parser.ts";
 import { bodyStructureString, quoteRaw, str } from "./encode.ts";
 import { binaryEntity, binaryStructure, decodeCte } from "./mime.ts";
@@ -78,28 +79,28 @@ registerCommands({
           s.send("\r\n");
           continue;
         }
-        s.send("(");
+        // RFC 5524 §5: url-metadata = 1*(SP "(" url-metadata-el ")"): each item in its own parentheses
         let first = true;
-        const sp = () => {
-          if (!first) s.send(" ");
+        const open = (name: string) => {
+          s.send(first ? `(${name} ` : ` (${name} `);
           first = false;
         };
         if (opts.includes("BODYPARTSTRUCTURE")) {
-          sp();
-          s.send(`BODYPARTSTRUCTURE ${data.structure}`);
+          open("BODYPARTSTRUCTURE");
+          s.send(`${data.structure})`);
         }
         if (opts.includes("BINARY")) {
-          sp();
-          s.send("BINARY ");
+          open("BINARY");
           if (data.binary === null) s.send("NIL");
           else sendLiteral(s, data.binary, true);
+          s.send(")");
         }
         if (opts.includes("BODY")) {
-          sp();
-          s.send("BODY ");
+          open("BODY");
           sendLiteral(s, data.bytes, false);
+          s.send(")");
         }
-        s.send(")\r\n");
+        s.send("\r\n");
         await s.drain();
       }
       return ok("URLFETCH completed.");
@@ -159,11 +160,59 @@ async function fetchUrl(s: Session, url: string, opts: string[]): Promise<{ byte
       binary = binaryEntity(whole, r.part ?? r.ix.root, !r.part);
     }
   }
-  // with BINARY the structure describes the binary form (RFC 5524 §4: sizes after decoding)
+  // RFC 5524 §3: with BINARY, BODYPARTSTRUCTURE describes the data BINARY returns: the
+  // decoded form, its size and a Content-Transfer-Encoding that fits it (binary, 8bit or 7bit)
   let structure: string;
-  if (opts.includes("BINARY")) {
+  if (opts.includes("BINARY") && binary !== null && !u.partial) {
     const whole = await readBytes(s, r.ix, 0, r.ix.size);
-    structure = bodyStructureString(binaryStructure(whole, part), true);
+    structure = bodyStructureString(decodedForm(whole, part, binaryStructure(whole, part)), true);
   } else structure = bodyStructureString(part, true);
   return { bytes, binary, structure };
+}
+
+/** The Content-Transfer-Encoding that describes bytes as they are (RFC 2045 §2.7-2.9). */
+export function encodingOf(data: Uint8Array): "7bit" | "8bit" | "binary" {
+  let eight = false;
+  let lineLen = 0;
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i];
+    if (c === 0) return "binary";
+    if (c === 13) {
+      if (data[i + 1] !== 10) return "binary";
+      continue;
+    }
+    if (c === 10) {
+      if (data[i - 1] !== 13) return "binary";
+      lineLen = 0;
+      continue;
+    }
+    if (++lineLen > 998) return "binary";
+    if (c >= 0x80) eight = true;
+  }
+  return eight ? "8bit" : "7bit";
+}
+
+function lineCount(data: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === 10) n++;
+  return n;
+}
+
+/**
+ * `dec` is binaryStructure's copy of `orig` (sizes after decoding); this
+ * also gives every decoded leaf the encoding and line count of its decoded
+ * bytes. New objects throughout: the originals are shared index rows.
+ */
+function decodedForm(whole: Uint8Array, orig: MimePart, dec: MimePart): MimePart {
+  if (orig.type === "multipart" && orig.parts?.length && dec.parts?.length === orig.parts.length) {
+    return { ...dec, parts: orig.parts.map((p, i) => decodedForm(whole, p, dec.parts![i])) };
+  }
+  if (orig.message && dec.message) {
+    return { ...dec, message: { envelope: dec.message.envelope, root: decodedForm(whole, orig.message.root, dec.message.root) } };
+  }
+  const enc = (orig.encoding || "7bit").toLowerCase();
+  if (enc !== "base64" && enc !== "quoted-printable") return dec;
+  const data = decodeCte(whole.subarray(orig.bodyStart, orig.bodyEnd), enc);
+  if (!data) return dec;
+  return { ...dec, encoding: encodingOf(data), bodyStart: 0, bodyEnd: data.length, lines: orig.type === "text" ? lineCount(data) : dec.lines };
 }

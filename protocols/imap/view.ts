@@ -37,6 +37,12 @@ export class SelectedMailbox implements CacheListener {
   /** Ascending UIDs the client knows; shares the cache's snapshot when in step with it. */
   uids: Uint32Array;
   private pendingExpunge: number[] = [];
+  /**
+   * Messages expunged by others that the client still sees (no EXPUNGE sent
+   * yet), as they were: RFC 9051 §7.5.1 says they still exist for this
+   * session, so SEARCH/SORT/THREAD still match them (search.ts).
+   */
+  private expunged: Map<number, Msg> | null = null;
   private hasNew = false;
   private pendingFlags: Set<number> | null = null;
   private kwAnnounced: number;
@@ -94,8 +100,9 @@ export class SelectedMailbox implements CacheListener {
 
   // ------------------------------------------------------------ CacheListener
 
-  onExpunge(uid: number): void {
+  onExpunge(uid: number, m: Msg): void {
     this.pendingExpunge.push(uid);
+    if (this.indexOfUid(uid) >= 0) (this.expunged ??= new Map()).set(uid, m);
     this.updateDirty = true;
   }
   onExists(uid: number, recent: boolean): void {
@@ -128,6 +135,11 @@ export class SelectedMailbox implements CacheListener {
   msgAt(idx: number): Msg | undefined {
     if (this.uids === this.cache.uids) return this.cache.msgs[idx];
     return this.cache.get(this.uids[idx]);
+  }
+
+  /** A message of the view expunged by another session and not yet announced, as it was; undefined otherwise. */
+  expungedMsg(uid: number): Msg | undefined {
+    return this.expunged?.get(uid);
   }
 
   indexOfUid(uid: number): number {
@@ -177,6 +189,13 @@ export class SelectedMailbox implements CacheListener {
 
   // ------------------------------------------------------------ announcing
 
+  /** Forgets expunged messages that are no longer in the client's view. */
+  private dropAnnounced(): void {
+    if (!this.expunged) return;
+    for (const u of this.expunged.keys()) if (this.indexOfUid(u) < 0) this.expunged.delete(u);
+    if (!this.expunged.size) this.expunged = null;
+  }
+
   /**
    * Builds the untagged responses for pending changes and updates the view.
    * `fetchLine(idx, msg)` renders one FETCH FLAGS response.
@@ -214,6 +233,7 @@ export class SelectedMailbox implements CacheListener {
           this.uids = merged;
         } else this.uids = cache.uids;
         this.pendingExpunge = this.pendingExpunge.filter((u) => this.indexOfUid(u) >= 0);
+        this.dropAnnounced();
       }
     }
     if (expungedIdx) {
@@ -226,6 +246,7 @@ export class SelectedMailbox implements CacheListener {
         }
       }
       this.uids = cache.uids;
+      this.dropAnnounced();
       if (this.recentExtra) for (const x of this.recentExtra) if (cache.indexOf(x) < 0) this.recentExtra.delete(x);
     } else if (this.hasNew && this.uids === oldUids) {
       this.uids = cache.uids;
