@@ -11,6 +11,9 @@ import { CommandParser } from "../../../protocols/imap/parser.ts";
 import { LineReader, parseCommand, parseNumber } from "../../../protocols/pop3/parser.ts";
 import { analyzeMessage, parseAddressList, parseMessageIds, decodeWords, parseMailDate, parseParams, parseMime, partText } from "../../../storage/mime/index.ts";
 import { decode as wbxmlDecode, encode as wbxmlEncode, WbxmlError } from "../../../protocols/http/eas/wbxml/codec.ts";
+import { canonicalLineEnds, canonicalMessage, firstBareLineEnd, fromFields } from "../../../storage/mime/line-endings.ts";
+import { fromAddresses } from "../../../src/delivery/index.ts";
+import { dkimVerify } from "mailauth";
 import type { FuzzTarget } from "./engine.ts";
 
 const enc = new TextEncoder();
@@ -234,6 +237,73 @@ function mimeRun(input: Uint8Array): void {
   parseParams(s);
 }
 
+// ---------------------------------------------------------------- header readings
+
+/*
+ * Property: after the MX/submission canonicalisation (storage/mime/line-endings.ts),
+ * every reader of a header block agrees on its From fields, in number and in value:
+ * the store's parser (index, IMAP ENVELOPE, webmail), the From check the MX and the
+ * send path run, and mailauth (the SPF/DKIM/DMARC input, read by its own message
+ * parser through dkimVerify). A disagreement is how a second or hidden From fools
+ * DMARC or the sender check (issue 13 items 6 and 7).
+ */
+const HEADER_SEEDS = [
+  "X-A: a\rFrom: PayPal <service@paypal.test>\r\nFrom: me@attacker.test\r\nSubject: x\r\n\r\nbody\r\n",
+  "X-Note: hi\rFrom: The CEO <ceo@example.test>\r\nFrom: Alice <alice@example.test>\r\n\r\nbody",
+  "From: service@paypal.test\r\n<me@attacker.test>\r\nSubject: x\r\n\r\n",
+  "\tFrom: me@attacker.test\r\nFrom: PayPal <service@paypal.test>\n\n",
+  "From someone@x Mon Dec  7 03:00:00 2026\nFrom: a@b\n\tcontinued\r\rFrom\t: c@d\n\r\nbody",
+  "From\r\n : a@b\r\nFrom: \0x@y\r\n\r\r\n",
+].map(latin);
+
+/** Letters only, so a value compares equal whichever charset the store picked for its 8-bit bytes. */
+const asciiSkeleton = (v: string) => v.replace(/[^\x00-\x7f]/g, "");
+const trimWsp = (v: string) => v.replace(/^[ \t]+|[ \t]+$/g, "");
+const noDns = (): Promise<never> => Promise.reject(Object.assign(new Error("no DNS in the fuzz target"), { code: "ENOTFOUND" }));
+
+async function headersRun(input: Uint8Array): Promise<void> {
+  const canon = canonicalLineEnds(input);
+  assert(firstBareLineEnd(canon) === -1, "bare CR or LF left after canonicalLineEnds");
+  assert(canonicalLineEnds(canon) === canon, "canonicalLineEnds not idempotent");
+  const m = canonicalMessage(input);
+  assert(firstBareLineEnd(m) === -1, "bare CR or LF left after canonicalMessage");
+  assert(canonicalMessage(m) === m, "canonicalMessage not idempotent");
+
+  // 1. the store's index / IMAP ENVELOPE / webmail
+  const store = parseMime(m).headers.filter((h) => h.key === "from").map((h) => h.value);
+  // 2. the From check of MX ingest (fromFields) and of the send path (fromAddresses)
+  const check = fromFields(m);
+  const submit = fromAddresses(m);
+  // 3. mailauth's own reading (its message parser and header splitter)
+  const res = await dkimVerify(Buffer.from(m), { resolver: noDns });
+  const parsed = (res as unknown as { headers?: { parsed: { key: string | null; line: Buffer }[] } }).headers?.parsed ?? [];
+  const auth = parsed
+    .filter((h) => h.key === "from")
+    .map((h) => {
+      const line = h.line.toString("latin1");
+      return trimWsp(line.slice(line.indexOf(":") + 1).replace(/\r\n/g, ""));
+    });
+
+  const show = (l: string[]) => JSON.stringify(l.map(asciiSkeleton));
+  assert(show(check) === show(store), `From check ${show(check)} != store ${show(store)}`);
+  assert(submit.fields === store.length, `send-path From count ${submit.fields} != store ${store.length}`);
+  assert(res.fromFields === store.length, `mailauth counts ${res.fromFields} From fields, the store ${store.length}`);
+  assert(show(auth) === show(store), `mailauth From ${show(auth)} != store ${show(store)}`);
+}
+
+/** Random header blocks: field names, From values, and every kind of line end in between. */
+const headersArb = fc
+  .array(
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom("From:", "from :", "FROM\t:", "From", "X-A:", "Subject:", "To:", "From ", ":", "X-\x80:") },
+      { weight: 3, arbitrary: fc.constantFrom(" PayPal <service@paypal.test>", " me@attacker.test", "<me@attacker.test>", " a@b", " (c) \"q\" <x@y>", " G: a@b, c@d;", " \u00e9@\u00e8.test") },
+      { weight: 4, arbitrary: fc.constantFrom("\r", "\n", "\r\n", "\r\r\n", "\n\r", " ", "\t", "\0") },
+      { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
+    ),
+    { maxLength: 40 },
+  )
+  .map((a) => latin(a.join("")));
+
 // ---------------------------------------------------------------- WBXML
 
 function wb(...bytes: number[]): Uint8Array {
@@ -271,4 +341,5 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   { name: "pop3", seeds: POP3_SEEDS, run: pop3Run, maxLen: 16384 },
   { name: "mime", seeds: MIME_SEEDS, run: mimeRun, maxLen: 65536 },
   { name: "wbxml", seeds: WBXML_SEEDS, run: wbxmlRun, arbitrary: wbxmlArb, maxLen: 8192 },
+  { name: "headers", seeds: HEADER_SEEDS, run: headersRun, arbitrary: headersArb, maxLen: 4096 },
 ];
