@@ -19,6 +19,7 @@ let port = 0;
 const USER = "sam@search.test";
 const PASS = "sam-secret";
 let inboxId = 0;
+let accountId = 0;
 
 const enc = new TextEncoder();
 const N = 40;
@@ -84,6 +85,7 @@ beforeAll(async () => {
   srv = await startTestServer({ listeners: ["IMAP"], config: { limits: { authFailuresPerIp: 1000 } } });
   port = srv.port("IMAP");
   const acct = await createUser(srv.store, USER, PASS);
+  accountId = acct.id;
   const inbox = await srv.store.getFolder(acct.id, "INBOX");
   inboxId = inbox!.id;
   for (let i = 1; i <= N; i++) await srv.store.append(inboxId, [{ raw: raw(i), flags: i % 8 === 0 ? ["\\Flagged"] : [] }]);
@@ -168,6 +170,30 @@ m.logout()
     expect(over.text).toMatch(/^\[LIMIT\]/);
     c.close();
   });
+
+  test("a SEARCH whose short-term scan passes the budget ends with NO [LIMIT] (nothing is sent before it)", async () => {
+    // 64 short terms over ~9 MB of text: 9 MB read plus 64 x 9 MB compared is past SEARCH_SCAN_BUDGET (512 MiB)
+    const bigFolder = await srv.store.createFolder(accountId, "Big");
+    const line = "the quick brown fox jumps over the lazy dog again and again and again\r\n";
+    const body = line.repeat(Math.ceil(300_000 / line.length));
+    for (let i = 0; i < 30; i++) {
+      await srv.store.append(bigFolder.id, [
+        { raw: enc.encode(`From: bob@example.org\r\nTo: sam@search.test\r\nSubject: big ${i}\r\nMessage-ID: <big${i}@example.org>\r\n\r\n${body}`) },
+      ]);
+    }
+    const c = await login();
+    await c.cmd("SELECT Big");
+    const terms = Array.from({ length: 64 }, (_, i) => `BODY ${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(48 + Math.floor(i / 26))}`).join(" ");
+    const r = await c.cmd(`SEARCH ${terms}`, 60_000);
+    expect(r.status).toBe("NO");
+    expect(r.text).toMatch(/^\[LIMIT\] Search too expensive/);
+    expect(r.untagged.some((l) => l.startsWith("* SEARCH"))).toBe(false);
+    // a reasonable search of the same folder still works
+    const ok2 = await c.cmd("SEARCH BODY zz BODY fo");
+    expect(ok2.status).toBe("OK");
+    expect(ok2.untagged).toContain("* SEARCH");
+    c.close();
+  }, 60_000);
 
   test("the store's scan budget ends a search that reads too much (StoreError LIMIT)", async () => {
     const store = srv.store;
