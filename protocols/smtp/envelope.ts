@@ -52,6 +52,17 @@ function parseErrorReply(e: ParseError): Reply {
   return reply(e.code, e.enhanced, e.text);
 }
 
+/**
+ * RFC 3461 §4: ENVID and ORCPT are xtext, and the decoded value is copied
+ * into the delivery-status part of a report (RFC 3464 §2.2.1
+ * Original-Envelope-Id, §2.3.1 Original-Recipient). A value that decodes to
+ * a control character (CR, LF, NUL, any other C0, DEL) would let the client
+ * write its own report lines (`Action: failed`, `X-Injected: yes`), so it is
+ * refused like malformed xtext (the parser already refuses that): 501 5.5.4.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+
 /** RFC 5321 §4.1.1.2. */
 export async function handleMail(s: SmtpSession, arg: string): Promise<Reply> {
   if (!s.helo) return reply(503, "5.5.1", "Error: send HELO/EHLO first");
@@ -63,6 +74,7 @@ export async function handleMail(s: SmtpSession, arg: string): Promise<Reply> {
   }
   const cmd = parseMailArg(arg);
   if ("code" in cmd) return parseErrorReply(cmd);
+  if (cmd.envid !== null && CONTROL.test(cmd.envid)) return reply(501, "5.5.4", "Bad ENVID value: control characters are not allowed");
   if (!s.esmtp && (cmd.size !== null || cmd.body || cmd.smtputf8 || cmd.ret || cmd.envid || cmd.auth)) {
     // RFC 5321 §4.1.1.2: parameters need EHLO
     return reply(555, "5.5.4", "Parameters not allowed after HELO");
@@ -113,6 +125,7 @@ export async function handleRcpt(s: SmtpSession, arg: string): Promise<Reply> {
     return parseErrorReply(cmd);
   }
   if (!s.esmtp && (cmd.notify || cmd.orcpt)) return reply(555, "5.5.4", "Parameters not allowed after HELO");
+  if (cmd.orcpt !== null && CONTROL.test(cmd.orcpt)) return reply(501, "5.5.4", "Bad ORCPT value: control characters are not allowed");
   // RFC 5321 §4.5.3.1.8: at least 100 must be accepted; beyond our limit, 452 asks the client to send the rest later.
   if (tx.recipients.length >= s.ctx.config.smtp.maxRecipients) return reply(452, "4.5.3", "Error: too many recipients");
 

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { headerEnd, rfc5322Date } from "./headers.ts";
+import { canonicalLineEnds } from "./smtp-data.ts";
 
 export interface DsnRecipient {
   address: string;
@@ -22,7 +23,10 @@ export interface DsnInput {
   to: string;
   arrivalDate: Date;
   envid?: string | null;
-  /** RFC 3461 §4.3: FULL returns the message, HDRS only its header. */
+  /**
+   * RFC 3461 §4.3: FULL returns the message, HDRS only its header. The caller decides it
+   * (./dsn-policy.ts: HDRS for unverified senders and for success/delay reports).
+   */
   ret: "FULL" | "HDRS";
   recipients: DsnRecipient[];
   original: Uint8Array;
@@ -39,17 +43,25 @@ function headerBlock(raw: Uint8Array): Uint8Array {
 function describe(r: DsnRecipient): string {
   switch (r.action) {
     case "failed":
-      return `<${r.address}>: delivery failed${r.diagnostic ? `\r\n    ${r.diagnostic}` : ""}`;
+      return `<${clean(r.address)}>: delivery failed${r.diagnostic ? `\r\n    ${clean(r.diagnostic)}` : ""}`;
     case "delayed":
-      return `<${r.address}>: delivery delayed, still trying${r.diagnostic ? `\r\n    ${r.diagnostic}` : ""}`;
+      return `<${clean(r.address)}>: delivery delayed, still trying${r.diagnostic ? `\r\n    ${clean(r.diagnostic)}` : ""}`;
     case "relayed":
-      return `<${r.address}>: relayed to a server that does not send delivery notifications`;
+      return `<${clean(r.address)}>: relayed to a server that does not send delivery notifications`;
     case "delivered":
-      return `<${r.address}>: delivered`;
+      return `<${clean(r.address)}>: delivered`;
   }
 }
 
-const clean = (s: string) => s.replace(/[\r\n]+/g, " ").slice(0, 900);
+/**
+ * One header-field value of the delivery-status part (RFC 3464 §2.1: fields
+ * in RFC 822 syntax). Control characters would start a field of their own
+ * (an injected `Action:`); the SMTP layer refuses them in ORCPT/ENVID
+ * (501), and this keeps entries queued before that, and remote reply text,
+ * on one line too.
+ */
+// eslint-disable-next-line no-control-regex
+const clean = (s: string) => s.replace(/[\x00-\x1f\x7f]+/g, " ").trim().slice(0, 900);
 
 export function buildDsn(input: DsnInput): Uint8Array {
   const boundary = `=_pillarbox_dsn_${randomBytes(12).toString("hex")}`;
@@ -100,10 +112,10 @@ export function buildDsn(input: DsnInput): Uint8Array {
   for (const r of input.recipients) {
     if (r.orcpt) {
       const semi = r.orcpt.indexOf(";");
-      status.push(`Original-Recipient: ${semi > 0 ? `${r.orcpt.slice(0, semi)}; ${r.orcpt.slice(semi + 1)}` : `rfc822; ${r.orcpt}`}`);
+      status.push(`Original-Recipient: ${semi > 0 ? `${clean(r.orcpt.slice(0, semi))}; ${clean(r.orcpt.slice(semi + 1))}` : `rfc822; ${clean(r.orcpt)}`}`);
     }
-    status.push(`Final-Recipient: rfc822; ${r.address}`, `Action: ${r.action}`, `Status: ${r.status}`);
-    if (r.remoteMta) status.push(`Remote-MTA: dns; ${r.remoteMta}`);
+    status.push(`Final-Recipient: rfc822; ${clean(r.address)}`, `Action: ${r.action}`, `Status: ${clean(r.status)}`);
+    if (r.remoteMta) status.push(`Remote-MTA: dns; ${clean(r.remoteMta)}`);
     if (r.diagnostic) status.push(`Diagnostic-Code: smtp; ${clean(r.diagnostic)}`);
     status.push(`Last-Attempt-Date: ${rfc5322Date()}`);
     if (r.action === "delayed") status.push(`Will-Retry-Until: ${rfc5322Date(new Date(Date.now() + 86_400_000))}`);
@@ -112,7 +124,9 @@ export function buildDsn(input: DsnInput): Uint8Array {
 
   const maxReturn = input.maxReturn ?? 10 * 1024 * 1024;
   const full = input.ret === "FULL" && input.original.length <= maxReturn;
-  const returned = full ? input.original : headerBlock(input.original);
+  // The returned message with CRLF line ends only: a bare CR must not split its header lines one
+  // way for us and another for the reader of the report (item 8 of issue 13, and ./smtp-data.ts).
+  const returned = canonicalLineEnds(full ? input.original : headerBlock(input.original));
   const returnedHead = [`--${boundary}`, `Content-Type: ${full ? "message/rfc822" : "text/rfc822-headers"}`, "Content-Description: Undelivered message", "", ""].join("\r\n");
 
   const parts = [

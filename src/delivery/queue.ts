@@ -19,6 +19,7 @@ import type { MailStore, QueueEntry } from "../../storage/api.ts";
 import { ConnectionError, deliverToHost, formatSmtpReply, type OutboundRecipient, type RecipientResult } from "./client.ts";
 import { createDns, DnsError, lookupAddresses, lookupMx, type Dns } from "./dns.ts";
 import { buildDsn, type DsnRecipient } from "./dsn.ts";
+import { onwardDsn, reportPolicy, type ReturnContent } from "./dsn-policy.ts";
 
 const LOCK_MS = 15 * 60_000;
 const MAX_PARALLEL_ENTRIES = 16;
@@ -163,6 +164,9 @@ export class QueueWorker {
     }
     const newlyFailed: DsnRecipient[] = [];
     const relayed: DsnRecipient[] = [];
+    // Success and delay reports only to a verified sender; failure reports to everyone, headers only
+    // unless verified (./dsn-policy.ts: no backscatter with content to forged senders).
+    const policy = reportPolicy(entry);
     let lastError: string | null = null;
 
     await Promise.all(
@@ -180,7 +184,7 @@ export class QueueWorker {
             r.status = "sent";
             delete r.lastError;
             const notify = r.dsn?.notify;
-            if (notify?.includes("SUCCESS") && !(res as RecipientResult & { remoteDsn?: boolean }).remoteDsn) {
+            if (policy.successAndDelay && notify?.includes("SUCCESS") && !(res as RecipientResult & { remoteDsn?: boolean }).remoteDsn) {
               relayed.push({ address: r.address, action: "relayed", status: "2.0.0", orcpt: r.dsn?.orcpt, diagnostic: text });
             }
           } else if (res.status === "perm") {
@@ -211,8 +215,8 @@ export class QueueWorker {
 
     if (raw) {
       const wantFailure = newlyFailed.filter((f) => wants(recipients, f.address, "FAILURE"));
-      if (wantFailure.length) await this.report(entry, raw, wantFailure);
-      if (relayed.length) await this.report(entry, raw, relayed);
+      if (wantFailure.length) await this.report(entry, raw, wantFailure, policy.failureReturn);
+      if (relayed.length) await this.report(entry, raw, relayed, "HDRS");
     }
 
     const remaining = recipients.filter((r) => r.status === "pending");
@@ -228,11 +232,11 @@ export class QueueWorker {
     const age = now - entry.createdAt;
     // The previous attempt was at most one (jittered) backoff interval ago.
     const prevAge = age - backoffBaseMs(entry.attempts) * 1.1;
-    if (raw && warnAfter > 0 && entry.attempts > 0 && age >= warnAfter && prevAge < warnAfter) {
+    if (raw && policy.successAndDelay && warnAfter > 0 && entry.attempts > 0 && age >= warnAfter && prevAge < warnAfter) {
       const delayed = remaining
         .filter((r) => wants(recipients, r.address, "DELAY"))
         .map((r) => ({ address: r.address, action: "delayed" as const, status: "4.4.1", diagnostic: r.lastError, orcpt: r.dsn?.orcpt }));
-      if (delayed.length) await this.report(entry, raw, delayed);
+      if (delayed.length) await this.report(entry, raw, delayed, "HDRS");
     }
     await this.store.updateQueueEntry(entry.id, {
       recipients,
@@ -258,7 +262,11 @@ export class QueueWorker {
     const me = this.config.hostname.toLowerCase();
     // A 5xx greeting from every host is still retried: it is often a temporary block list entry.
     let lastTemp: string = "no MX host could be reached";
-    const out: OutboundRecipient[] = rcpts.map((r) => ({ address: r.address, notify: r.dsn?.notify, orcpt: r.dsn?.orcpt }));
+    // A DSN-capable next hop reports in our stead: pass on only what this sender may get (./dsn-policy.ts).
+    const policy = reportPolicy(entry);
+    const out: OutboundRecipient[] = rcpts.map((r) => ({ address: r.address, notify: onwardDsn(policy, entry, r.dsn?.notify).notify, orcpt: r.dsn?.orcpt }));
+    const onward = onwardDsn(policy, entry, undefined);
+    const dsn = onward.ret || onward.envid ? { ret: onward.ret, envid: onward.envid } : null;
     for (const mx of mxs) {
       if (mx.host.toLowerCase() === me) {
         // RFC 5321 §5.1: an MX list naming ourselves means we are a backup MX or misconfigured: never loop.
@@ -273,7 +281,7 @@ export class QueueWorker {
         try {
           const res = await deliverToHost(
             { host: ip, port: this.config.queue.remotePort, mxName: mx.host, helo: this.config.hostname },
-            { sender: entry.sender, recipients: out, raw, dsn: entry.dsn },
+            { sender: entry.sender, recipients: out, raw, dsn },
           );
           this.log.info("delivery attempt", { id: entry.id, domain, mx: mx.host, ip, tls: res.tls, results: res.results.map((r) => `${r.address}=${r.status}`).join(" ") });
           return res.results.map((r) => ({ ...r, mx: mx.host, remoteDsn: res.dsn }));
@@ -287,15 +295,18 @@ export class QueueWorker {
     return fail("temp", 451, "4.4.1", lastTemp);
   }
 
-  /** Sends a DSN to the entry's sender: into their INBOX when local, else through the queue. Never for bounces. */
-  private async report(entry: QueueEntry, raw: Uint8Array, recipients: DsnRecipient[]): Promise<void> {
+  /**
+   * Sends a DSN to the entry's sender: into their INBOX when local, else through the queue. Never for
+   * bounces. `ret`: what of the original it returns, as decided by ./dsn-policy.ts.
+   */
+  private async report(entry: QueueEntry, raw: Uint8Array, recipients: DsnRecipient[], ret: ReturnContent): Promise<void> {
     if (!entry.sender) return; // RFC 3461 §6.2 / RFC 5321 §4.5.5: never report on a report
     const dsn = buildDsn({
       reportingMta: this.config.hostname,
       to: entry.sender,
       arrivalDate: new Date(entry.createdAt),
       envid: entry.dsn?.envid ?? null,
-      ret: entry.dsn?.ret ?? "FULL",
+      ret,
       recipients,
       original: raw,
     });

@@ -25,6 +25,8 @@ export interface SinkOptions {
 
 export interface Sink {
   port: number;
+  /** The options, read at each EHLO: a test may change them between messages. */
+  options: SinkOptions;
   transactions: SinkTransaction[];
   /** Every command line received, in order, over all connections. */
   commands: string[];
@@ -111,6 +113,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
+    options: opts,
     transactions,
     commands,
     close: () =>
