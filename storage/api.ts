@@ -246,8 +246,13 @@ export interface QueueEntry {
   nextAttemptAt: number;
   attempts: number;
   lastError: string | null;
-  /** DSN options from the submission (RFC 3461). */
-  dsn: { ret?: "FULL" | "HDRS"; envid?: string } | null;
+  /**
+   * DSN options from the submission (RFC 3461). `senderVerified`: the envelope sender was proven
+   * (authenticated submission, or SPF pass / aligned DKIM pass for its domain); without it the
+   * sender gets no success or delay reports and failure reports carry headers only
+   * (src/delivery/dsn-policy.ts). Absent on old entries, which are then treated as unverified.
+   */
+  dsn: { ret?: "FULL" | "HDRS"; envid?: string; senderVerified?: boolean } | null;
   /** Set while a worker holds it; a stale lock (crash) expires. */
   lockedUntil: number | null;
 }
