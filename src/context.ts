@@ -9,6 +9,8 @@ import type { ListenerName } from "./registry.ts";
 import type { Logger } from "./log.ts";
 import type { RateLimiter } from "./ratelimit.ts";
 import type { SubmitFn } from "./delivery/submit.ts";
+import type { LoginOptions, LoginResult } from "./auth.ts";
+import type { AuthThrottle } from "./auth-throttle.ts";
 
 export interface TlsProvider {
   /**
@@ -47,9 +49,21 @@ export interface ServerContext {
   store: MailStore;
   tls: TlsProvider;
   log: Logger;
-  /** Per-IP limiter for failed authentications (shared by SMTP, IMAP, POP3, HTTP). */
+  /**
+   * The per-IP side of the authentication throttle as a limiter (shared by
+   * SMTP, IMAP, POP3, HTTP): `isBlocked` before a login exchange starts,
+   * `fail` for an exchange that was malformed before any password check.
+   */
   authLimiter: RateLimiter;
-  /** Verifies credentials with rate limiting; null when refused. */
+  /** The shared authentication throttle (per IP and per account; src/auth-throttle.ts). */
+  authThrottle: AuthThrottle;
+  /**
+   * Verifies credentials through the throttle: the attempt is reserved before
+   * the password hash is checked. Says whether a refusal was a wrong password
+   * or a throttle (answer the latter as a temporary failure).
+   */
+  login(username: string, password: string, remoteIp: string, opts?: LoginOptions): Promise<LoginResult>;
+  /** `login` reduced to the account or null (refused either way). */
   authenticate(username: string, password: string, remoteIp: string): Promise<Account | null>;
   /** The protocol-neutral send path (sender checks, DKIM, local delivery, queue, copy to Sent). */
   submit: SubmitFn;

@@ -340,7 +340,18 @@ export interface MailStore {
   getAccountById(id: number): Promise<Account | null>;
   /** Verifies the argon2id hash. Returns null for a bad user or password (same work either way). */
   authenticate(email: string, password: string): Promise<Account | null>;
-  setPassword(email: string, password: string): Promise<void>;
+  /**
+   * Sets a new password and ends the account's webmail sessions (all, or all
+   * but `keepWebmailSession`: the session that made the change). Its
+   * credential stamp changes, so cached logins of the old password fail.
+   */
+  setPassword(email: string, password: string, opts?: { keepWebmailSession?: string }): Promise<void>;
+  /**
+   * An opaque value that changes whenever the account's credentials change
+   * (a digest of the salted password hash); null for no such account. The
+   * auth cache compares it on every hit.
+   */
+  credentialStamp(accountId: number): Promise<string | null>;
   removeAccount(email: string): Promise<void>;
   setQuota(email: string, quotaBytes: number | null): Promise<void>;
   updateSettings(accountId: number, patch: Partial<AccountSettings>): Promise<AccountSettings>;

@@ -48,6 +48,8 @@ export interface EasDevice {
   syncCache: string | null;
   firstSeen: number;
   lastSeen: number;
+  /** The client address of the device's last request (null before migration 0011 saw it). */
+  lastIp: string | null;
 }
 
 export type DevicePatch = Partial<
@@ -76,13 +78,15 @@ export type DevicePatch = Partial<
 
 export interface EasStore {
   /** Creates the device on first contact, refreshes type/agent/version and last-seen otherwise. */
-  touchDevice(accountId: number, deviceId: string, info: { deviceType: string; userAgent: string | null; protocolVersion: string | null }, now: number): Promise<EasDevice>;
+  touchDevice(accountId: number, deviceId: string, info: { deviceType: string; userAgent: string | null; protocolVersion: string | null; ip?: string }, now: number): Promise<EasDevice>;
   getDevice(accountId: number, deviceId: string): Promise<EasDevice | null>;
   /** All devices, or one account's; newest contact first. */
   listDevices(accountId?: number): Promise<EasDevice[]>;
   updateDevice(pk: number, patch: DevicePatch): Promise<void>;
   /** Forgets a device and all its sync state. Returns false if there was none. */
   removeDevice(accountId: number, deviceId: string): Promise<boolean>;
+  /** Forgets every device of an account and their sync state (`pillarbox user logout`). Returns how many. */
+  removeAccountDevices(accountId: number): Promise<number>;
   /** Marks a device for remote wipe (whole device, or the account only: MS-ASPROV AccountOnlyRemoteWipe, 16.1). */
   requestWipe(accountId: number, deviceId: string, accountOnly?: boolean, now?: number): Promise<boolean>;
 
@@ -134,11 +138,12 @@ interface DeviceRow {
   sync_cache: string | null;
   first_seen: number;
   last_seen: number;
+  last_ip: string | null;
 }
 
 const DEVICE_COLS = `d.id, d.account_id, a.email, d.device_id, d.device_type, d.user_agent, d.model, d.friendly_name, d.os, d.os_language, d.imei,
   d.phone_number, d.mobile_operator, d.protocol_version, d.policy_key, d.pending_policy_key, d.wipe_status, d.wipe_requested_at, d.wiped_at,
-  d.ping_state, d.sync_cache, d.first_seen, d.last_seen`;
+  d.ping_state, d.sync_cache, d.first_seen, d.last_seen, d.last_ip`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -167,6 +172,7 @@ function toDevice(r: DeviceRow): EasDevice {
     syncCache: r.sync_cache,
     firstSeen: Number(r.first_seen),
     lastSeen: Number(r.last_seen),
+    lastIp: r.last_ip ?? null,
   };
 }
 
@@ -203,19 +209,20 @@ export function createEasStore(db: Db): EasStore {
   return {
     async touchDevice(accountId, deviceId, info, now) {
       const existing = await getDevice(db, accountId, deviceId);
-      if (existing && existing.deviceType === info.deviceType && existing.userAgent === info.userAgent && existing.protocolVersion === info.protocolVersion && now - existing.lastSeen < 60_000) {
+      if (existing && existing.deviceType === info.deviceType && existing.userAgent === info.userAgent && existing.protocolVersion === info.protocolVersion && (info.ip === undefined || existing.lastIp === info.ip) && now - existing.lastSeen < 60_000) {
         return existing; // nothing to write: keeps the hot path (Ping, Sync) free of write transactions
       }
       await db.write(async (tx) => {
         await tx.run(
-          `INSERT INTO eas_devices (account_id, device_id, device_type, user_agent, protocol_version, first_seen, last_seen)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO eas_devices (account_id, device_id, device_type, user_agent, protocol_version, first_seen, last_seen, last_ip)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (account_id, device_id) DO UPDATE SET
              device_type = excluded.device_type,
              user_agent = COALESCE(excluded.user_agent, eas_devices.user_agent),
              protocol_version = COALESCE(excluded.protocol_version, eas_devices.protocol_version),
-             last_seen = excluded.last_seen`,
-          [accountId, deviceId, info.deviceType, info.userAgent, info.protocolVersion, now, now],
+             last_seen = excluded.last_seen,
+             last_ip = COALESCE(excluded.last_ip, eas_devices.last_ip)`,
+          [accountId, deviceId, info.deviceType, info.userAgent, info.protocolVersion, now, now, info.ip ?? null],
         );
       });
       return (await getDevice(db, accountId, deviceId))!;
@@ -252,6 +259,17 @@ export function createEasStore(db: Db): EasStore {
         for (const t of ["eas_folder_state", "eas_sync_state", "eas_loop"]) await tx.run(`DELETE FROM ${t} WHERE device = ?`, [r.id]);
         await tx.run("DELETE FROM eas_devices WHERE id = ?", [r.id]);
         return true;
+      });
+    },
+
+    async removeAccountDevices(accountId) {
+      return db.write(async (tx) => {
+        const ids = (await tx.all<{ id: number }>("SELECT id FROM eas_devices WHERE account_id = ?", [accountId])).map((r) => Number(r.id));
+        for (const id of ids) {
+          for (const t of ["eas_folder_state", "eas_sync_state", "eas_loop"]) await tx.run(`DELETE FROM ${t} WHERE device = ?`, [id]);
+          await tx.run("DELETE FROM eas_devices WHERE id = ?", [id]);
+        }
+        return ids.length;
       });
     },
 

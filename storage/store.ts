@@ -13,7 +13,7 @@
  *  - Events are published only after the commit.
  */
 import { Buffer } from "node:buffer";
-import { generateKeyPair } from "node:crypto";
+import { createHash, generateKeyPair } from "node:crypto";
 import { domainToASCII } from "node:url";
 import {
   QuotaExceededError,
@@ -575,11 +575,25 @@ export class SqlMailStore implements MailStore {
     return (await verifyPassword(password, str(r.password_hash))) ? toAccount(r) : null;
   }
 
-  async setPassword(email: string, password: string): Promise<void> {
+  async setPassword(email: string, password: string, opts: { keepWebmailSession?: string } = {}): Promise<void> {
     if (typeof password !== "string" || password === "") throw new StoreError("INVALID", "empty password");
     const hash = await hashPassword(password);
-    const n = await this.db.run("UPDATE accounts SET password_hash = ? WHERE email = ?", [hash, normalizeAddress(email)]);
-    if (n.changes === 0) throw new StoreError("NONEXISTENT", `no such account: ${email}`);
+    const e = normalizeAddress(email);
+    await this.tx(async (tx) => {
+      const a = await tx.get<R>("SELECT id FROM accounts WHERE email = ?", [e]);
+      if (!a) throw new StoreError("NONEXISTENT", `no such account: ${email}`);
+      await tx.run("UPDATE accounts SET password_hash = ? WHERE id = ?", [hash, num(a.id)]);
+      // A new password ends every other webmail session in the same transaction, whichever
+      // process made the change (the CLI included): a stolen cookie dies with the old password.
+      if (opts.keepWebmailSession) await tx.run("DELETE FROM webmail_sessions WHERE account_id = ? AND id <> ?", [num(a.id), opts.keepWebmailSession]);
+      else await tx.run("DELETE FROM webmail_sessions WHERE account_id = ?", [num(a.id)]);
+    });
+  }
+
+  async credentialStamp(accountId: number): Promise<string | null> {
+    const r = await this.db.get<R>("SELECT password_hash FROM accounts WHERE id = ?", [accountId]);
+    // The hash is salted afresh on every change, so its digest changes even for the same password.
+    return r ? createHash("sha256").update(str(r.password_hash)).digest("base64url").slice(0, 22) : null;
   }
 
   async removeAccount(email: string): Promise<void> {

@@ -50,6 +50,8 @@ export interface WebmailStore {
   getSession(id: string): Promise<WebmailSession | null>;
   touchSession(id: string, lastSeenAt: number): Promise<void>;
   deleteSession(id: string): Promise<void>;
+  /** The account's sessions, most recently used first (`pillarbox user sessions`). */
+  listAccountSessions(accountId: number): Promise<WebmailSession[]>;
   /** Deletes every session of the account except `exceptId`. Returns how many. */
   deleteAccountSessions(accountId: number, exceptId?: string): Promise<number>;
   purgeExpiredSessions(now: number, idleMs: number): Promise<number>;
@@ -124,6 +126,22 @@ export class SqlWebmailStore implements WebmailStore {
       ip: String(r.ip),
       userAgent: String(r.user_agent),
     };
+  }
+
+  async listAccountSessions(accountId: number): Promise<WebmailSession[]> {
+    const rows = await this.db.all<Record<string, unknown>>(
+      "SELECT id, account_id, created_at, last_seen_at, expires_at, ip, user_agent FROM webmail_sessions WHERE account_id = ? ORDER BY last_seen_at DESC, id LIMIT 1000",
+      [accountId],
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      accountId: Number(r.account_id),
+      createdAt: Number(r.created_at),
+      lastSeenAt: Number(r.last_seen_at),
+      expiresAt: Number(r.expires_at),
+      ip: String(r.ip),
+      userAgent: String(r.user_agent),
+    }));
   }
 
   async touchSession(id: string, lastSeenAt: number): Promise<void> {

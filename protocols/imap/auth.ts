@@ -15,13 +15,12 @@ function plaintextAllowed(s: Session): boolean {
 
 async function finishLogin(s: Session, user: string, pass: string): Promise<Result> {
   if (s.ctx.shuttingDown) return no("Server shutting down.", "UNAVAILABLE");
-  if (s.ctx.authLimiter.isBlocked(s.remoteIp.replace(/^::ffff:(?=\d+\.)/, ""))) {
-    // RFC 5530 UNAVAILABLE: temporary; the per-IP limiter lifts it after its window
-    return no("Too many failed logins from your address, try again later.", "UNAVAILABLE");
-  }
-  const acct = await s.ctx.authenticate(user, pass, s.remoteIp);
-  if (!acct) return no("Authentication failed.", "AUTHENTICATIONFAILED");
-  await s.loggedIn(acct);
+  // The shared throttle (src/auth-throttle.ts) reserves the attempt before the password hash is checked.
+  const r = await s.ctx.login(user, pass, s.remoteIp, { protocol: "imap" });
+  // RFC 5530 UNAVAILABLE: temporary; the throttle lifts it after its delay or window
+  if (!r.ok && r.reason === "throttled") return no("Too many failed logins, try again later.", "UNAVAILABLE");
+  if (!r.ok) return no("Authentication failed.", "AUTHENTICATIONFAILED");
+  await s.loggedIn(r.account);
   return ok("Logged in", `CAPABILITY ${s.capabilities()}`);
 }
 

@@ -116,10 +116,16 @@ async function login(s: Pop3Session, name: string, password: string): Promise<vo
     s.send("-ERR [SYS/TEMP] Too many failed logins from your address; try again later");
     return;
   }
-  const account = await deps.authenticate(name, password, s.remoteIp);
+  // The shared throttle (src/auth-throttle.ts) reserves the attempt before the password hash is checked.
+  const r = deps.login ? await deps.login(name, password, s.remoteIp) : null;
+  const account = r ? (r.ok ? r.account : null) : await deps.authenticate(name, password, s.remoteIp);
   if (s.closed) return;
+  if (r && !r.ok && r.reason === "throttled") {
+    // RFC 3206 §4 SYS/TEMP: a temporary refusal (too many failures for this account or address).
+    s.send("-ERR [SYS/TEMP] Too many failed logins; try again later");
+    return;
+  }
   if (!account) {
-    // authenticate() also answers null when this very attempt tipped the IP over the limit.
     await fail(s, "-ERR [AUTH] Authentication failed");
     return;
   }

@@ -29,6 +29,7 @@ function depsFor(ctx: ServerContext): Pop3Deps {
   return {
     store: ctx.store,
     authenticate: (u, p, ip) => ctx.authenticate(u, p, ip),
+    login: (u, p, ip) => ctx.login(u, p, ip, { protocol: "pop3" }),
     isBlocked: (ip) => ctx.authLimiter.isBlocked(ip),
     locks: st.locks,
     sizes: st.sizes,

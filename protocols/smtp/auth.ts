@@ -1,8 +1,9 @@
 /**
  * AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN. Offered only on the
- * submission ports after TLS; never on port 25. Failures count per IP
- * through ctx.authenticate / ctx.authLimiter; a blocked address gets
- * 421 4.7.0 and the connection is closed.
+ * submission ports after TLS; never on port 25. Attempts go through the
+ * shared throttle (ctx.login: per IP and per account, counted before the
+ * hash check); a blocked address gets 421 4.7.0 and the connection is
+ * closed, a slowed-down account 454 4.7.0.
  */
 import { normalizeIp } from "../../src/auth.ts";
 import { decodeBase64, parsePlainResponse, reply, type Reply } from "./parser.ts";
@@ -85,8 +86,15 @@ async function plainResponse(s: SmtpSession, line: string): Promise<AuthStep> {
 async function check(s: SmtpSession, user: string, password: string): Promise<AuthStep> {
   const ip = normalizeIp(s.remoteIp);
   if (s.ctx.authLimiter.isBlocked(ip)) return blocked(s);
-  const acct = await s.ctx.authenticate(user, password, s.remoteIp);
-  if (!acct) return fail();
+  // The shared throttle (src/auth-throttle.ts) reserves the attempt before the password hash is checked.
+  const r = await s.ctx.login(user, password, s.remoteIp, { protocol: "smtp" });
+  if (!r.ok && r.reason === "throttled") {
+    if (s.ctx.authLimiter.isBlocked(ip)) return blocked(s);
+    // RFC 4954 §6: 454 4.7.0 Temporary authentication failure (the account is being slowed down).
+    return reply(454, "4.7.0", "Temporary authentication failure, try again later");
+  }
+  if (!r.ok) return fail();
+  const acct = r.account;
   s.account = acct;
   s.log.info("authenticated", { user: acct.email });
   return reply(235, "2.7.0", "Authentication successful");

@@ -8,8 +8,9 @@ import { migration as m0002 } from "./0002_contentless_fts.ts";
 import { migration as m0003 } from "./0003_deferred_fts.ts";
 import { migration as m0004 } from "./0004_crlf_size.ts";
 import { migration as m0010 } from "./0010_eas.ts";
+import { migration as m0011 } from "./0011_eas_device_ip.ts";
 import { migration as m0020 } from "./0020_webmail.ts";
 
 export type { Migration } from "./types.ts";
 
-export const migrations: Migration[] = [m0001, m0002, m0003, m0004, m0010, m0020];
+export const migrations: Migration[] = [m0001, m0002, m0003, m0004, m0010, m0011, m0020];

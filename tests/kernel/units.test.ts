@@ -10,8 +10,8 @@ const acct = (id: number, email: string): Account => ({ id, email, domainId: 1, 
 describe("auth cache", () => {
   test("hits only for the same user and password, case-insensitive user", () => {
     const c = createAuthCache();
-    c.set("Alice@Example.test", "pw", acct(1, "alice@example.test"));
-    expect(c.get("alice@example.test", "pw")).toEqual({ accountId: 1, email: "alice@example.test" });
+    c.set("Alice@Example.test", "pw", acct(1, "alice@example.test"), "s1");
+    expect(c.get("alice@example.test", "pw")).toEqual({ accountId: 1, email: "alice@example.test", stamp: "s1" });
     expect(c.get("alice@example.test", "PW")).toBeNull();
     expect(c.get("bob@example.test", "pw")).toBeNull();
   });
@@ -19,7 +19,7 @@ describe("auth cache", () => {
   test("expires after the TTL", () => {
     let now = 1000;
     const c = createAuthCache({ ttlMs: 100, now: () => now });
-    c.set("a@x.test", "pw", acct(1, "a@x.test"));
+    c.set("a@x.test", "pw", acct(1, "a@x.test"), "s1");
     now += 99;
     expect(c.get("a@x.test", "pw")).not.toBeNull();
     now += 2;
@@ -29,14 +29,14 @@ describe("auth cache", () => {
 
   test("invalidate drops every entry of an account; size is bounded", () => {
     const c = createAuthCache({ maxEntries: 3 });
-    c.set("a@x.test", "1", acct(1, "a@x.test"));
-    c.set("a@x.test", "2", acct(1, "a@x.test"));
-    c.set("b@x.test", "1", acct(2, "b@x.test"));
+    c.set("a@x.test", "1", acct(1, "a@x.test"), "s1");
+    c.set("a@x.test", "2", acct(1, "a@x.test"), "s1");
+    c.set("b@x.test", "1", acct(2, "b@x.test"), "s1");
     c.invalidate("A@x.test");
     expect(c.get("a@x.test", "1")).toBeNull();
     expect(c.get("a@x.test", "2")).toBeNull();
     expect(c.get("b@x.test", "1")).not.toBeNull();
-    for (let i = 0; i < 10; i++) c.set(`u${i}@x.test`, "p", acct(10 + i, `u${i}@x.test`));
+    for (let i = 0; i < 10; i++) c.set(`u${i}@x.test`, "p", acct(10 + i, `u${i}@x.test`), "s1");
     expect(c.size).toBe(3);
   });
 

@@ -148,8 +148,14 @@ export async function handleEas(req: Request, remoteIp: string, server: ServerCo
 
   const cred = basicCredentials(req.headers.get("authorization"));
   if (!cred) return unauthorized();
-  const account = await server.authenticate(cred.user, cred.pass, remoteIp);
-  if (!account) return unauthorized();
+  // The shared throttle (src/auth-throttle.ts): a refused attempt never reaches the password hash.
+  const auth = await server.login(cred.user, cred.pass, remoteIp, { protocol: "eas" });
+  if (!auth.ok && auth.reason === "throttled") {
+    // HTTP 503 with Retry-After (RFC 9110 §15.6.4, §10.2.3): the device backs off instead of asking the user for a new password.
+    return respond(503, null, { "retry-after": String(Math.max(1, Math.ceil(auth.retryAfterMs / 1000))) });
+  }
+  if (!auth.ok) return unauthorized();
+  const account = auth.account;
 
   // MS-ASHTTP: OPTIONS tells the versions and commands.
   if (method === "OPTIONS") return respond(200, null, optionsHeaders());
@@ -166,7 +172,7 @@ export async function handleEas(req: Request, remoteIp: string, server: ServerCo
   if (!route || (route.since && version < route.since)) return respond(501, null, optionsHeaders()); // MS-ASHTTP: HTTP 501 for a command this server or this protocol version does not offer (OPTIONS lists those it does)
 
   const eas = await easStoreOf(server);
-  let device = await eas.touchDevice(account.id, parsed.deviceId, { deviceType: parsed.deviceType, userAgent: parsed.userAgent, protocolVersion: versionString }, Date.now());
+  let device = await eas.touchDevice(account.id, parsed.deviceId, { deviceType: parsed.deviceType, userAgent: parsed.userAgent, protocolVersion: versionString, ip: remoteIp }, Date.now());
   const log = server.log.child({ proto: "eas", device: parsed.deviceId, cmd: parsed.cmd });
 
   // A wiped device stays locked out until an administrator removes it.

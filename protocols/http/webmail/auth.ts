@@ -16,10 +16,10 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import type { ServerContext } from "../../../src/context.ts";
-import type { RateLimiter } from "../../../src/ratelimit.ts";
+import { normalizeLogin } from "../../../src/auth-throttle.ts";
 import type { AppEnv } from "../types.ts";
 import { PAGE_CSP } from "../headers.ts";
-import { SESSION_COOKIE, SESSION_COOKIE_PLAIN, type SessionManager } from "./session.ts";
+import { DEVICE_COOKIE, DEVICE_COOKIE_PLAIN, SESSION_COOKIE, SESSION_COOKIE_PLAIN, type SessionManager } from "./session.ts";
 import { apiError } from "./util.ts";
 import { escapeHtml } from "./mime.ts";
 import type { EventHub } from "./events.ts";
@@ -30,6 +30,10 @@ const LOGIN_CSRF_COOKIE_PLAIN = "pb_login";
 
 export function sessionCookieName(c: Context<AppEnv>): string {
   return c.env.scheme === "https" ? SESSION_COOKIE : SESSION_COOKIE_PLAIN;
+}
+
+function deviceCookieName(c: Context<AppEnv>): string {
+  return c.env.scheme === "https" ? DEVICE_COOKIE : DEVICE_COOKIE_PLAIN;
 }
 
 function loginCookieName(c: Context<AppEnv>): string {
@@ -61,7 +65,6 @@ export function sameOrigin(c: Context<AppEnv>): boolean {
 export interface AuthDeps {
   ctx: ServerContext;
   sessions: SessionManager;
-  accountLimiter: RateLimiter;
   hub: EventHub;
   assets: Assets;
 }
@@ -115,24 +118,19 @@ export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
       return loginPage(c, deps, { email, error: "The sign-in page had expired. Please try again.", status: 403 });
     }
     const ip = c.env.remoteIp;
-    if (ctx.authLimiter.isBlocked(ip) || deps.accountLimiter.isBlocked(email)) {
-      const wait = Math.max(ctx.authLimiter.retryAfter(ip), deps.accountLimiter.retryAfter(email));
-      return loginPage(c, deps, { email, error: tooMany(wait), status: 429, retryAfter: wait });
-    }
     if (!email || !password) return loginPage(c, deps, { email, error: "Enter your email address and password.", status: 400 });
-    const account = await ctx.authenticate(email, password, ip);
-    if (!account) {
-      deps.accountLimiter.fail(email);
-      if (ctx.authLimiter.isBlocked(ip) || deps.accountLimiter.isBlocked(email)) {
-        const wait = Math.max(ctx.authLimiter.retryAfter(ip), deps.accountLimiter.retryAfter(email));
-        return loginPage(c, deps, { email, error: tooMany(wait), status: 429, retryAfter: wait });
-      }
-      ctx.log.info("webmail login failed", { ip, user: email });
+    // The shared throttle (src/auth-throttle.ts): per IP a hard limit; per account a progressive delay
+    // from which this browser is exempt when it carries a device cookie of this account.
+    const trusted = await sessions.isKnownDevice(getCookie(c, deviceCookieName(c)), normalizeLogin(email));
+    const result = await ctx.login(email, password, ip, { trusted, protocol: "webmail" });
+    if (!result.ok) {
+      if (result.reason === "throttled") return loginPage(c, deps, { email, error: tooMany(result.retryAfterMs), status: 429, retryAfter: result.retryAfterMs });
       return loginPage(c, deps, { email, error: "Wrong email address or password.", status: 401 });
     }
-    deps.accountLimiter.succeed(email);
+    const account = result.account;
     const { token: sealed } = await sessions.create(account.id, { ip, userAgent: c.req.header("user-agent") ?? "" });
     setCookie(c, sessionCookieName(c), sealed, cookieOpts(c, Math.floor(sessions.policy.maxAgeMs / 1000)));
+    setCookie(c, deviceCookieName(c), await sessions.deviceToken(normalizeLogin(account.email)), cookieOpts(c, Math.floor(sessions.policy.maxAgeMs / 1000)));
     deleteCookie(c, loginCookieName(c), cookieOpts(c));
     ctx.log.info("webmail login", { ip, user: account.email });
     return c.redirect("/", 303);
@@ -162,7 +160,11 @@ export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
 }
 
 function tooMany(waitMs: number): string {
-  const min = Math.max(1, Math.ceil(waitMs / 60_000));
+  if (waitMs < 60_000) {
+    const sec = Math.max(1, Math.ceil(waitMs / 1000));
+    return `Too many failed sign-in attempts. For your security, sign-in is paused: try again in ${sec} second${sec === 1 ? "" : "s"}.`;
+  }
+  const min = Math.ceil(waitMs / 60_000);
   return `Too many failed sign-in attempts. For your security, sign-in is paused: try again in ${min} minute${min === 1 ? "" : "s"}.`;
 }
 

@@ -7,7 +7,6 @@ import type { Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { bodyLimit } from "hono/body-limit";
 import type { ServerContext } from "../../../src/context.ts";
-import { createRateLimiter } from "../../../src/ratelimit.ts";
 import type { WebmailStore } from "../../../storage/webmail-store.ts";
 import type { AppEnv } from "../types.ts";
 import { APP_CSP } from "../headers.ts";
@@ -26,9 +25,6 @@ export interface WebmailOptions {
   policy?: SessionPolicy;
   /** New session key every this often (default 7 days). */
   keyRotateMs?: number;
-  /** Failed sign-ins per account before a pause (default 10 in 15 minutes). */
-  accountFailures?: number;
-  accountWindowMs?: number;
 }
 
 export interface Webmail {
@@ -52,9 +48,8 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
   const assets = new Assets();
   const uploads = new UploadStore(ctx.config.dataDir, Math.max(ctx.config.limits.maxMessageSize * 2, 100 * 1024 * 1024));
   await uploads.init();
-  const accountLimiter = createRateLimiter({ max: opts.accountFailures ?? 10, windowMs: opts.accountWindowMs ?? 15 * 60_000 });
   const parsed = new ParsedCache();
-  const deps: AuthDeps = { ctx, sessions, accountLimiter, hub, assets };
+  const deps: AuthDeps = { ctx, sessions, hub, assets };
 
   // Housekeeping: expired sessions and stale uploads, hourly.
   const sweep = setInterval(() => {
@@ -78,7 +73,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       app.use("/api/*", requireSession(deps), requireCsrf(deps));
       mountMailApi(app, { ctx, wstore, parsed });
       mountComposeApi(app, { ctx, wstore, parsed, uploads });
-      mountSettingsApi(app, { ctx, wstore, sessions, hub, accountLimiter });
+      mountSettingsApi(app, { ctx, wstore, sessions, hub });
       app.all("/api/*", (c) => apiError(c, 404, "not_found", "Unknown request."));
 
       app.get("/", async (c) => {

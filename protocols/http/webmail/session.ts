@@ -21,6 +21,8 @@ import type { WebmailStore, WebmailSession } from "../../../storage/webmail-stor
 
 export const SESSION_COOKIE = "__Host-pb_session";
 export const SESSION_COOKIE_PLAIN = "pb_session";
+export const DEVICE_COOKIE = "__Host-pb_device";
+export const DEVICE_COOKIE_PLAIN = "pb_device";
 export const CSRF_COOKIE = "__Host-pb_csrf";
 export const CSRF_COOKIE_PLAIN = "pb_csrf";
 
@@ -113,6 +115,39 @@ export class SessionManager {
     return { record, csrf: csrfFor(signKey, sid) };
   }
 
+  /**
+   * A "known device" token for the browser that just signed in as `account`
+   * (OWASP Authentication Cheat Sheet, device cookies): an HS256 JWS under a
+   * key derived from the ring's current signing key, naming the normalised
+   * account. A browser that presents it is exempt from the per-account
+   * sign-in delay (src/auth-throttle.ts), never from the per-IP limit.
+   */
+  async deviceToken(account: string): Promise<string> {
+    const key = await this.keys.current();
+    const now = this.now();
+    return new SignJWT({ typ: "pb-device" })
+      .setProtectedHeader({ alg: "HS256", kid: key.kid, typ: "JWT" })
+      .setSubject(account)
+      .setJti(randomBytes(12).toString("base64url"))
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(Math.floor((now + this.policy.maxAgeMs) / 1000))
+      .sign(deviceKey(key.signKey));
+  }
+
+  /** Is `token` a valid device token of `account` (already normalised)? */
+  async isKnownDevice(token: string | undefined, account: string): Promise<boolean> {
+    if (!token || token.length > 2048 || !account) return false;
+    try {
+      const kid = decodeProtectedHeader(token).kid;
+      const key = typeof kid === "string" ? this.keys.byKid(kid) : undefined;
+      if (!key) return false;
+      const { payload } = await jwtVerify(token, deviceKey(key.signKey), { algorithms: ["HS256"], currentDate: new Date(this.now()), subject: account });
+      return payload.typ === "pb-device";
+    } catch {
+      return false;
+    }
+  }
+
   async destroy(sid: string): Promise<void> {
     await this.store.deleteSession(sid);
   }
@@ -128,6 +163,11 @@ export class SessionManager {
     const b = Buffer.from(session.csrf);
     return a.length === b.length && timingSafeEqual(a, b);
   }
+}
+
+/** The device-cookie key: its own HMAC of the session signing key, so a session token is never a device token. */
+function deviceKey(signKey: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac("sha256", signKey).update("pillarbox webmail device cookie").digest());
 }
 
 /**

@@ -4,7 +4,6 @@
  */
 import type { Hono } from "hono";
 import type { ServerContext } from "../../../src/context.ts";
-import type { RateLimiter } from "../../../src/ratelimit.ts";
 import type { AccountSettings } from "../../../storage/api.ts";
 import type { WebmailStore } from "../../../storage/webmail-store.ts";
 import type { AppEnv } from "../types.ts";
@@ -17,7 +16,6 @@ export interface SettingsDeps {
   wstore: WebmailStore;
   sessions: SessionManager;
   hub: EventHub;
-  accountLimiter: RateLimiter;
 }
 
 const MIN_PASSWORD = 10;
@@ -84,19 +82,22 @@ export function mountSettingsApi(app: Hono<AppEnv>, deps: SettingsDeps): void {
     const body = await readJson<{ current?: unknown; next?: unknown }>(c);
     const current = typeof body.current === "string" ? body.current : "";
     const next = typeof body.next === "string" ? body.next : "";
-    if (deps.accountLimiter.isBlocked(a.email)) throw new ApiError(429, "throttled", "Too many wrong passwords. Wait a few minutes and try again.");
-    if (!(await store.authenticate(a.email, current))) {
-      deps.accountLimiter.fail(a.email);
-      throw new ApiError(400, "wrong_password", "Your current password is not correct.");
-    }
+    // The current password goes through the shared throttle like a sign-in: the per-IP limit applies;
+    // the per-account delay does not (a signed-in session is the owner's known device).
+    const check = await ctx.login(a.email, current, c.env.remoteIp, { trusted: true, protocol: "webmail" });
+    if (!check.ok && check.reason === "throttled") throw new ApiError(429, "throttled", "Too many wrong passwords. Wait a few minutes and try again.");
+    if (!check.ok || check.account.id !== a.id) throw new ApiError(400, "wrong_password", "Your current password is not correct.");
     if (next.length < MIN_PASSWORD) throw new ApiError(400, "weak_password", `Choose a new password of at least ${MIN_PASSWORD} characters.`);
     if (next.length > 1024) throw new ApiError(400, "weak_password", "That password is too long.");
     if (next === current) throw new ApiError(400, "same_password", "The new password is the same as the current one.");
-    await store.setPassword(a.email, next);
-    // Everyone else signed in as this account (a lost phone, a shared computer) is signed out.
-    const ended = await deps.sessions.destroyOthers(a.id, c.get("session").record.id);
-    ctx.log.info("webmail password changed", { user: a.email, endedSessions: ended });
-    return c.json({ ok: true, endedSessions: ended });
+    const sid = c.get("session").record.id;
+    const others = (await wstore.listAccountSessions(a.id)).filter((x) => x.id !== sid);
+    // The store ends every other webmail session in the same transaction (a lost phone, a shared
+    // computer); cached logins of the old password fail at once on every protocol (credential stamp).
+    await store.setPassword(a.email, next, { keepWebmailSession: sid });
+    for (const o of others) deps.hub.closeSession(o.id);
+    ctx.log.info("webmail password changed", { user: a.email, endedSessions: others.length });
+    return c.json({ ok: true, endedSessions: others.length });
   });
 
   app.get("/api/contacts", async (c) => {
