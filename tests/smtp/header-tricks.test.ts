@@ -73,10 +73,11 @@ async function imapEnvelopeFroms(email: string): Promise<string> {
 import imaplib, sys
 m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
 m.login(sys.argv[2], sys.argv[3])
-m.select("INBOX", readonly=True)
-typ, data = m.fetch("1:*", "(ENVELOPE)")
-for d in data:
-    if isinstance(d, bytes): print(d.decode("latin-1"))
+typ, count = m.select("INBOX", readonly=True)
+if int(count[0]) > 0:
+    typ, data = m.fetch("1:*", "(ENVELOPE)")
+    for d in data:
+        if isinstance(d, bytes): print(d.decode("latin-1"))
 m.logout()
 `;
   const r = await run("/usr/bin/python3", ["-c", script, String(srv.port("IMAP")), email, PASS]);
