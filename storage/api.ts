@@ -181,8 +181,10 @@ export interface TextTerm {
 export interface TextSearchOptions {
   /** Candidate UIDs: other messages never match and are never read. Default: the whole folder. */
   uids?: readonly number[];
-  /** Work budget: bytes of messages read plus bytes of text compared for terms the index cannot answer. Default: none. */
-  maxScanBytes?: number;
+  /** Budget for terms the index cannot answer: bytes of messages read (and decoded). Default: none. */
+  maxReadBytes?: number;
+  /** Budget for the same terms: bytes of decoded text compared, summed over terms. Default: none. */
+  maxCompareBytes?: number;
 }
 
 /** Flag update modes (RFC 9051 §6.4.6 STORE FLAGS / +FLAGS / -FLAGS). */
@@ -417,7 +419,7 @@ export interface MailStore {
    * (ascending), in term order. Terms the trigram index cannot answer (under
    * three characters) share one pass over the messages, each read at most
    * once, and only among `opts.uids` when given. Throws StoreError("LIMIT")
-   * when the work exceeds `opts.maxScanBytes`.
+   * when the work exceeds `opts.maxReadBytes` or `opts.maxCompareBytes`.
    */
   searchTextTerms(folderId: number, terms: readonly TextTerm[], opts?: TextSearchOptions): Promise<number[][]>;
   /** The raw stored message (RFC 5322 bytes) of an item; header fields for SEARCH HEADER / HEADER.FIELDS come from it. */

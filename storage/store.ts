@@ -118,6 +118,29 @@ const TEXT_COLUMNS: Record<TextField, string[]> = {
   cc: ["cc_text"],
   bcc: ["bcc_text"],
 };
+interface ScanBudget {
+  read(bytes: number): void;
+  compare(bytes: number): void;
+}
+
+/** Counts a text search's work; past either limit the search ends with StoreError("LIMIT"). */
+function scanBudget(opts: TextSearchOptions): ScanBudget {
+  const maxRead = opts.maxReadBytes ?? Infinity;
+  const maxCompare = opts.maxCompareBytes ?? Infinity;
+  let read = 0;
+  let compared = 0;
+  return {
+    read(n) {
+      read += n;
+      if (read > maxRead) throw new StoreError("LIMIT", "Search too expensive");
+    },
+    compare(n) {
+      compared += n;
+      if (compared > maxCompare) throw new StoreError("LIMIT", "Search too expensive");
+    },
+  };
+}
+
 const SPECIAL_USES: SpecialUse[] = ["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"];
 
 const FOLDER_COLS = "id, account_id, name, parent_id, item_class, special_use, subscribed, uidvalidity, uidnext, highest_modseq, props";
@@ -1567,18 +1590,14 @@ export class SqlMailStore implements MailStore {
    * tested by reading the messages themselves: one pass over the candidate
    * messages for all such terms together, each message read and decoded at
    * most once. Bodies indexed only in part (FTS_BODY_MAX) are read in the
-   * same pass for the long BODY/TEXT terms. Work beyond `maxScanBytes`
-   * (message bytes read plus text bytes compared) ends the search with
-   * StoreError("LIMIT"), so one command cannot hold the CPU indefinitely.
+   * same pass for the long BODY/TEXT terms. Work beyond `maxReadBytes`
+   * (message bytes read and decoded) or `maxCompareBytes` (text bytes
+   * compared) ends the search with StoreError("LIMIT"), so one command
+   * cannot hold the CPU indefinitely.
    */
   async searchTextTerms(folderId: number, terms: readonly TextTerm[], opts: TextSearchOptions = {}): Promise<number[][]> {
     const cand = opts.uids ? new Set(opts.uids) : null;
-    const budget = opts.maxScanBytes ?? Infinity;
-    let used = 0;
-    const spend = (n: number): void => {
-      used += n;
-      if (used > budget) throw new StoreError("LIMIT", "Search too expensive");
-    };
+    const spend = scanBudget(opts);
     const out: number[][] = terms.map(() => []);
     const indexed: number[] = [];
     /** Short subject/from terms: answered from the item rows. */
@@ -1626,7 +1645,7 @@ export class SqlMailStore implements MailStore {
         let from: string | null = null;
         for (const t of rowTerms) {
           const hay = terms[t.i].field === "subject" ? (subject ??= str(r[1]).toLowerCase()) : (from ??= `${str(r[2])} ${str(r[3])} ${str(r[4])}`.toLowerCase());
-          spend(hay.length);
+          spend.compare(hay.length);
           if (hay.includes(t.q)) out[t.i].push(u);
         }
       }
@@ -1646,7 +1665,7 @@ export class SqlMailStore implements MailStore {
     cand: Set<number> | null,
     scanTerms: { i: number; q: string; field: TextField; partialOnly: boolean }[],
     out: number[][],
-    spend: (n: number) => void,
+    spend: ScanBudget,
   ): Promise<void> {
     const onlyPartial = scanTerms.every((t) => t.partialOnly);
     const rows = await this.db.raw(
@@ -1667,7 +1686,7 @@ export class SqlMailStore implements MailStore {
           seen.set(blobId, null);
           continue;
         }
-        spend(num(sizeV));
+        spend.read(num(sizeV));
         let f: MessageAnalysis["fts"];
         try {
           this.textScanStats.messagesRead++;
@@ -1685,7 +1704,7 @@ export class SqlMailStore implements MailStore {
             h = raw.toLowerCase();
             hay.set(t.field, h);
           }
-          spend(h.length);
+          spend.compare(h.length);
           if (h.includes(t.q)) hits.push(t.i);
         }
         seen.set(blobId, hits);
