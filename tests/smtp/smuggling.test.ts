@@ -76,8 +76,9 @@ async function sendBdat(subject: string, raw: string): Promise<void> {
   expect((await c.cmd("MAIL FROM:<someone@sender.example>")).code).toBe(250);
   expect((await c.cmd("RCPT TO:<fwd@example.test>")).code).toBe(250);
   const bytes = Buffer.from(raw, "latin1");
-  // two chunks, split right inside the sequence, to cover chunk boundaries too
-  const cut = raw.indexOf("first part") + "first part".length + 1;
+  // two chunks, split right inside the smuggling sequence (or in the middle), to cover chunk boundaries too
+  const marker = raw.indexOf("first part");
+  const cut = marker >= 0 ? marker + "first part".length + 1 : raw.length >> 1;
   c.write(`BDAT ${cut}\r\n`);
   c.write(bytes.subarray(0, cut));
   expect((await c.read())?.code).toBe(250);
@@ -172,5 +173,24 @@ describe("item 16 (outbound): lines over 998 octets are folded when relaying", (
     // SIZE announced the canonical size (without the stuffed dot and the terminator)
     const mail = sink.commands.filter((l) => /^MAIL FROM:/i.test(l)).pop()!;
     expect(mail).toContain(` SIZE=${t.wire.length - 1}`);
+  });
+
+  test("end to end: a 3,000-octet HTML line received over DATA and over BDAT is relayed to the forwarding alias folded", async () => {
+    const html = "<p>" + "word ".repeat(600) + "</p>"; // 3,007 octets on one line
+    for (const transport of ["DATA", "BDAT"] as const) {
+      const subject = `long line ${transport}`;
+      const raw = `From: someone@sender.example\r\nTo: fwd@example.test\r\nSubject: ${subject}\r\nContent-Type: text/html\r\n\r\n${html}\r\n`;
+      if (transport === "DATA") await sendData(subject, raw.slice(0, -2));
+      else await sendBdat(subject, raw);
+      const got = await waitFor(() => (received(subject).length ? received(subject) : null));
+      await waitFor(async () => (await srv.store.listQueue()).length === 0);
+      expect(got.length).toBe(1);
+      assertClean(got[0]!);
+      const lines = got[0]!.wire.toString("latin1").split("\r\n");
+      const i = lines.findIndex((l) => l.startsWith("<p>"));
+      expect(lines[i]!.length).toBe(998);
+      // unfolding (drop each CRLF SP) gives the line back
+      expect(lines[i] + lines[i + 1]!.slice(1) + lines[i + 2]!.slice(1) + lines[i + 3]!.slice(1)).toBe(html);
+    }
   });
 });
