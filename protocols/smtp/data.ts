@@ -3,7 +3,7 @@
  * message and handing it to inbound delivery (MX) or the send path
  * (submission). A 250 is sent only after the store call resolved.
  */
-import { ChunkCollector, DataDecoder, parseBdatArg, reply, type Reply } from "./parser.ts";
+import { ChunkCollector, DataDecoder, MAX_BODY_LINE, parseBdatArg, reply, type Reply } from "./parser.ts";
 import type { SmtpSession } from "./session.ts";
 import { deliverInbound } from "./inbound.ts";
 import { submitMessage } from "./submission.ts";
@@ -67,8 +67,8 @@ export async function bdatChunkDone(s: SmtpSession, last: boolean): Promise<Repl
   }
   const tx = s.tx!;
   const col = tx.bdat!;
-  if (col.oversize) {
-    const r = reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  if (col.refused) {
+    const r = col.oversize ? reply(552, "5.3.4", "Message size exceeds fixed maximum message size") : lineTooLongReply();
     if (last) s.resetTransaction();
     else tx.bdatError = r;
     return r;
@@ -76,6 +76,16 @@ export async function bdatChunkDone(s: SmtpSession, last: boolean): Promise<Repl
   if (!last) return reply(250, "2.0.0", `${col.size} octets received`);
   const raw = col.message();
   return complete(s, raw);
+}
+
+/**
+ * Lines past 1,000 octets are accepted and stored as received (RFC 5321
+ * §4.5.3.1: receivers should avoid such limits; Postfix and Exchange accept
+ * them); only a line past the MAX_BODY_LINE hard cap refuses the message,
+ * with RFC 5321 §4.5.3.1.10's "500 Line too long".
+ */
+function lineTooLongReply(): Reply {
+  return reply(500, "5.5.2", `Line too long: message contains a line longer than ${MAX_BODY_LINE} octets`);
 }
 
 /** End of DATA: limits first, then delivery. */
@@ -86,8 +96,7 @@ export async function finishMessage(s: SmtpSession, d: DataDecoder): Promise<Rep
   }
   if (d.lineTooLong) {
     s.resetTransaction();
-    // RFC 5321 §4.5.3.1.6: text lines are at most 1000 octets including CRLF.
-    return reply(500, "5.5.2", "Message contains a line longer than 1000 octets");
+    return lineTooLongReply();
   }
   return complete(s, d.message());
 }

@@ -4,6 +4,7 @@ import {
   ChunkCollector,
   DataDecoder,
   InputBuffer,
+  MAX_BODY_LINE,
   decodeXtext,
   formatReply,
   parseBdatArg,
@@ -137,14 +138,30 @@ describe("DataDecoder", () => {
     expect(d.size).toBe(594);
   });
 
-  test("line length limit: 1000 octets with CRLF is fine, 1001 is not", () => {
-    const ok = decodeAll(["x".repeat(998) + "\r\n.\r\n"]);
-    expect(ok.d.lineTooLong).toBe(false);
-    const bad = decodeAll(["x".repeat(999) + "\r\n.\r\n"]);
-    expect(bad.d.lineTooLong).toBe(true);
+  test("line length cap (here 1000): 1000 octets with CRLF is fine, 1001 is not", () => {
+    const run = (parts: string[]) => {
+      const d = new DataDecoder(1_000_000, 1000);
+      for (const p of parts) d.push(enc(p));
+      return d;
+    };
+    expect(run(["x".repeat(998) + "\r\n.\r\n"]).lineTooLong).toBe(false);
+    expect(run(["x".repeat(999) + "\r\n.\r\n"]).lineTooLong).toBe(true);
     // split across chunks
-    const bad2 = decodeAll(["x".repeat(500), "x".repeat(499), "\r\n.\r\n"]);
-    expect(bad2.d.lineTooLong).toBe(true);
+    expect(run(["x".repeat(500), "x".repeat(499), "\r\n.\r\n"]).lineTooLong).toBe(true);
+  });
+
+  test("lines past 1000 octets are kept as received, up to the MAX_BODY_LINE hard cap", () => {
+    const html = "<p>" + "w".repeat(49_990) + "</p>";
+    const r = decodeAll(["Subject: one line\r\n\r\n", html.slice(0, 20_000), html.slice(20_000) + "\r\n.\r\n"]);
+    expect(r.d.lineTooLong).toBe(false);
+    expect(r.message).toBe("Subject: one line\r\n\r\n" + html + "\r\n");
+    const atCap = decodeAll(["y".repeat(MAX_BODY_LINE - 2) + "\r\n.\r\n"], 4 * MAX_BODY_LINE);
+    expect(atCap.d.lineTooLong).toBe(false);
+    expect(atCap.message.length).toBe(MAX_BODY_LINE);
+    const over = decodeAll(["y".repeat(MAX_BODY_LINE - 1) + "\r\n.\r\n"], 4 * MAX_BODY_LINE);
+    expect(over.done).toBe(true);
+    expect(over.d.lineTooLong).toBe(true);
+    expect(over.d.retainedBytes).toBe(0); // a refused message is not kept
   });
 
   test("property: stuffing then decoding gives the original (CRLF text), at any chunking", () => {
@@ -222,6 +239,18 @@ describe("DataDecoder", () => {
 });
 
 describe("ChunkCollector (BDAT)", () => {
+  test("lines are measured across chunks against the hard cap; data is kept as is", () => {
+    const c = new ChunkCollector(100_000, 1000);
+    c.push(enc("a\nb\r\n" + "x".repeat(600)));
+    c.push(enc("x".repeat(398) + "\r\n")); // 1000 octets with CRLF
+    expect(c.lineTooLong).toBe(false);
+    expect(dec(c.message())).toBe("a\nb\r\n" + "x".repeat(998) + "\r\n");
+    c.push(enc("z".repeat(1000)));
+    expect(c.lineTooLong).toBe(true); // still open and already at the cap
+    expect(c.retainedBytes).toBe(0);
+    expect(c.message().length).toBe(0);
+  });
+
   test("collects and enforces the limit", () => {
     const c = new ChunkCollector(10);
     c.push(enc("hello"));
