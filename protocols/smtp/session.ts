@@ -42,8 +42,6 @@ export const COMMAND_TIMEOUT_MS = 5 * 60_000;
 export const DATA_TIMEOUT_MS = 10 * 60_000;
 /** Errors (4xx/5xx replies) before the session is dropped, as Postfix's smtpd_hard_error_limit. */
 export const MAX_ERRORS = 20;
-/** NOOP/RSET/VRFY/HELP and similar commands outside a transaction, as Postfix's smtpd_junk_command_limit. */
-export const MAX_JUNK_COMMANDS = 100;
 /** Commands per connection in total. */
 export const MAX_COMMANDS = 100_000;
 const MAX_BUFFERED_INPUT = 256 * 1024;
@@ -101,6 +99,10 @@ export class SmtpSession {
   private readonly onTimeoutBound = () => this.onTimeout();
   private readonly onCloseBound = () => this.onClose();
   private readonly onEndBound = () => this.onEnd();
+  /** Unauthenticated command-time budget (see resumeBudget): time used, running since, its timer. */
+  private budgetUsedMs = 0;
+  private budgetSince: number | null = null;
+  private budgetTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     socket: Socket | TLSSocket,
@@ -137,6 +139,7 @@ export class SmtpSession {
     // RFC 5321 §4.3.1 / §4.2: the greeting has no enhanced status code.
     this.send(reply(220, undefined, `${this.hostname} ESMTP Pillarbox`));
     this.flush();
+    this.resumeBudget();
   }
 
   private attach(sock: Socket | TLSSocket): void {
@@ -175,6 +178,7 @@ export class SmtpSession {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    this.pauseBudget();
     this.inputMode = { kind: "closed" };
     this.input.clear();
     this.socket.end();
@@ -207,6 +211,7 @@ export class SmtpSession {
 
   private onClose(): void {
     this.closed = true;
+    this.pauseBudget();
     this.inputMode = { kind: "closed" };
     this.sessions.delete(this);
   }
@@ -278,6 +283,7 @@ export class SmtpSession {
         await this.runExclusive(async () => {
           const r = await finishMessage(this, m.decoder);
           this.send(r);
+          this.afterMessageData(r.code < 300);
         });
         return true;
       }
@@ -292,7 +298,9 @@ export class SmtpSession {
         this.inputMode = { kind: "command" };
         this.socket.setTimeout(COMMAND_TIMEOUT_MS);
         await this.runExclusive(async () => {
-          this.send(await bdatChunkDone(this, m.last));
+          const r = await bdatChunkDone(this, m.last);
+          this.send(r);
+          this.afterMessageData(m.last && r.code < 300);
         });
         return true;
       }
@@ -319,11 +327,61 @@ export class SmtpSession {
   enterData(decoder: DataDecoder): void {
     this.inputMode = { kind: "data", decoder };
     this.socket.setTimeout(DATA_TIMEOUT_MS);
+    this.pauseBudget();
   }
 
   enterBdat(size: number, last: boolean, sink: ChunkCollector | null): void {
     this.inputMode = { kind: "bdat", remaining: size, last, sink };
     this.socket.setTimeout(DATA_TIMEOUT_MS);
+    this.pauseBudget();
+  }
+
+  /** Message content read and answered: an accepted message restarts the budget. */
+  private afterMessageData(accepted: boolean): void {
+    if (accepted) this.budgetUsedMs = 0;
+    this.resumeBudget();
+  }
+
+  // ------------------------------------------------------------ unauthenticated time budget
+
+  /**
+   * Issue 13 item 4: an unauthenticated client must not hold a connection
+   * slot by keeping the session busy (a NOOP or EHLO every few minutes resets
+   * the 5-minute inactivity timer, for hours). It gets
+   * `smtp.unauthenticatedIdleSeconds` (default 300) of command time in total,
+   * from connect, restarted by each accepted message, then 421 4.4.2. Time
+   * spent receiving message content (DATA, BDAT chunks) and processing it
+   * does not count, so a large message on a slow link is never cut; the time
+   * inside a transaction does count, so MAIL/RSET cycles do not help.
+   * 300 s is RFC 5321 §4.5.3.2.7's minimum wait for one command, so no
+   * client gets less than the RFC's single-command allowance, while the whole
+   * pre-message phase is bounded as Exchange bounds a connection
+   * (ConnectionTimeout, 10 min); Postfix has only the per-command timeout and
+   * smtpd_junk_command_limit, which alone still allow hours. Authenticated
+   * submission sessions are exempt (they keep the per-command timeout).
+   */
+  private resumeBudget(): void {
+    if (this.closed || this.account || this.budgetSince !== null) return;
+    this.budgetSince = Date.now();
+    const left = Math.max(0, this.ctx.config.smtp.unauthenticatedIdleSeconds * 1000 - this.budgetUsedMs);
+    this.budgetTimer = setTimeout(() => this.onBudgetSpent(), left);
+    this.budgetTimer.unref?.();
+  }
+
+  private pauseBudget(): void {
+    if (this.budgetSince === null) return;
+    this.budgetUsedMs += Date.now() - this.budgetSince;
+    this.budgetSince = null;
+    if (this.budgetTimer) clearTimeout(this.budgetTimer);
+    this.budgetTimer = null;
+  }
+
+  private onBudgetSpent(): void {
+    this.budgetTimer = null;
+    if (this.closed || this.budgetSince === null) return;
+    this.log.info("unauthenticated session out of time without a message", { commands: this.commands });
+    this.send(reply(421, "4.4.2", `${this.hostname} Error: timeout exceeded, no mail transaction completed in time`));
+    this.close();
   }
 
   enterAuth(cont: AuthContinuation): void {
@@ -332,6 +390,8 @@ export class SmtpSession {
 
   /** An AUTH step's outcome: a continuation, a final reply, or a reply then close. */
   afterAuthStep(r: Reply | { cont: AuthContinuation; challenge: string } | { reply: Reply; close: true }): void {
+    // Authenticated: the unauthenticated time budget no longer applies.
+    if (this.account) this.pauseBudget();
     if ("cont" in r) {
       this.out.push(`334 ${r.challenge}\r\n`);
       this.enterAuth(r.cont);
@@ -373,6 +433,7 @@ export class SmtpSession {
       this.upgrading = false;
       this.log.info("STARTTLS handshake failed", { error: (e as Error).message });
       this.closed = true;
+      this.pauseBudget();
       this.inputMode = { kind: "closed" };
       raw.destroy();
       this.sessions.delete(this);
@@ -477,7 +538,9 @@ export class SmtpSession {
         r = reply(500, "5.5.2", "Error: command not recognized");
     }
     if (r) this.send(r);
-    if (this.junk > MAX_JUNK_COMMANDS && !this.closed) {
+    // Postfix's smtpd_junk_command_limit (default 100): NOOP/RSET/VRFY/EXPN/HELP do nothing a
+    // sender needs in bulk; Postfix then counts them as errors, we close at once with 421 4.7.0.
+    if (this.junk > this.ctx.config.smtp.junkCommandLimit && !this.closed) {
       this.send(reply(421, "4.7.0", `${this.hostname} Error: too many junk commands`));
       this.close();
       return;
