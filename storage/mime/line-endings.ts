@@ -61,34 +61,32 @@ export function firstBareLineEnd(buf: Uint8Array, start = 0, end = buf.length): 
 export function canonicalLineEnds(raw: Uint8Array): Uint8Array {
   const first = firstBareLineEnd(raw);
   if (first < 0) return raw;
-  // Size: every bare CR or LF gains one byte.
+  // Two plain byte loops from the first bare line end: count, then copy. (Copying runs
+  // with subarray()+set(), or finding line ends with indexOf, costs a call per line,
+  // which made 30 MB of "a\n" lines, a shape a BDAT sender may pick, take seconds.)
+  const n = raw.length;
   let extra = 0;
-  for (let i = first; i < raw.length; i++) {
+  for (let i = first; i < n; i++) {
     const c = raw[i];
     if (c === CR) {
-      if (raw[i + 1] === LF) i++;
+      if (i + 1 < n && raw[i + 1] === LF) i++;
       else extra++;
     } else if (c === LF) extra++;
   }
-  const out = new Uint8Array(raw.length + extra);
+  const out = new Uint8Array(n + extra);
   out.set(raw.subarray(0, first), 0);
   let o = first;
-  let runStart = first;
-  for (let i = first; i < raw.length; i++) {
-    const c = raw[i];
-    if (c !== CR && c !== LF) continue;
-    if (c === CR && raw[i + 1] === LF) {
-      i++;
-      continue;
-    }
-    // bare CR or bare LF at i: copy the run before it, then CRLF
-    out.set(raw.subarray(runStart, i), o);
-    o += i - runStart;
-    out[o++] = CR;
-    out[o++] = LF;
-    runStart = i + 1;
+  for (let i = first; i < n; i++) {
+    const c = raw[i]!;
+    if (c === CR) {
+      out[o++] = CR;
+      out[o++] = LF;
+      if (i + 1 < n && raw[i + 1] === LF) i++;
+    } else if (c === LF) {
+      out[o++] = CR;
+      out[o++] = LF;
+    } else out[o++] = c;
   }
-  out.set(raw.subarray(runStart), o);
   return out;
 }
 
