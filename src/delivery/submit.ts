@@ -3,9 +3,14 @@
  * ActiveSync SendMail, later EWS and MAPI all submit through it).
  *
  * Contract:
+ *  - first brings the message to canonical form (CRLF line ends, an explicit
+ *    end of header: storage/mime/line-endings.ts), so the checks, the DKIM
+ *    signature, the store and every later reader see the same header fields;
  *  - checks that `envelopeFrom` and the message's From: are addresses the
- *    account may send as (its own or an alias); otherwise throws
- *    SubmitError with code "SENDER" (SMTP maps it to 553 5.7.1);
+ *    account may send as (its own or an alias), reading From as the store
+ *    does and as mailauth does; a message with more than one From field or a
+ *    From without an address is refused too; otherwise throws SubmitError
+ *    with code "SENDER" (SMTP maps it to 553 5.7.1);
  *  - DKIM-signs with the sender domain's key;
  *  - delivers local recipients directly (one blob, atomic) and queues
  *    remote ones durably;

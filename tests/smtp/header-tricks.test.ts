@@ -14,6 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createUser, startTestServer, type TestServer } from "../helpers/server.ts";
+import { SubmitError } from "../../src/delivery/submit.ts";
 import { ehloSession, folderMessages, run, startDnsmasq, submissionSession, text, type Dnsmasq } from "./helpers.ts";
 
 setDefaultTimeout(60_000);
@@ -222,5 +223,34 @@ print("verified" if dkim.verify(msg, dnsfunc=dnsfunc) else "FAILED")
 `;
     const v = await run("/usr/bin/python3", ["-c", script, domain.dkimSelector!, domain.dkimPublicKey!], { input: got[0]! });
     expect(v.stdout).toBe("verified\n");
+  });
+});
+
+describe("the shared send path (ctx.submit: webmail send, ActiveSync SendMail)", () => {
+  async function submitRaw(raw: string): Promise<unknown> {
+    const account = (await srv.store.getAccount("alice@example.test"))!;
+    return srv.ctx.submit({ account, envelopeFrom: "alice@example.test", recipients: ["bob@example.test"], raw: latin(raw), saveToSent: false });
+  }
+
+  test("a From hidden behind a bare CR is seen and refused (two From fields)", async () => {
+    const err = await submitRaw("X-A: a\rFrom: The CEO <ceo@example.test>\r\nFrom: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: eas-hidden\r\n\r\nx\r\n").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SubmitError);
+    expect((err as SubmitError).code).toBe("SENDER");
+    expect(await inbox("bob@example.test", "eas-hidden")).toHaveLength(0);
+  });
+
+  test("the only From hidden behind a bare CR is checked against the user's addresses", async () => {
+    const err = await submitRaw("X-A: a\rFrom: The CEO <ceo@example.test>\r\nTo: bob@example.test\r\nSubject: eas-only\r\n\r\nx\r\n").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SubmitError);
+    expect((err as SubmitError).message).toContain("ceo@example.test");
+    expect(await inbox("bob@example.test", "eas-only")).toHaveLength(0);
+  });
+
+  test("a message with bare LF line ends (as some clients send) is accepted and stored with CRLF", async () => {
+    await submitRaw("From: alice@example.test\nTo: bob@example.test\nSubject: eas-lf\n\nhello\nworld\n");
+    const got = await inbox("bob@example.test", "eas-lf");
+    expect(got).toHaveLength(1);
+    expect(text(got[0]!)).toContain("Subject: eas-lf\r\n\r\nhello\r\nworld\r\n");
+    expect(text(got[0]!)).not.toMatch(/\r(?!\n)|(?<!\r)\n/);
   });
 });
