@@ -42,109 +42,107 @@ export interface SmtpData {
   size: number;
 }
 
-/** A growable output buffer (geometric growth, so writing n bytes costs O(n)). */
-class Writer {
-  buf: Buffer;
-  len = 0;
-  constructor(initial: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, initial));
-  }
-  private room(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.len + n, Math.ceil(this.buf.length * 1.5)));
-    this.buf.copy(next, 0, 0, this.len);
-    this.buf = next;
-  }
-  bytes(src: Buffer, start: number, end: number): void {
-    this.room(end - start);
-    src.copy(this.buf, this.len, start, end);
-    this.len += end - start;
-  }
-  byte(b: number): void {
-    this.room(1);
-    this.buf[this.len++] = b;
-  }
-  crlf(): void {
-    this.room(2);
-    this.buf[this.len++] = CR;
-    this.buf[this.len++] = LF;
-  }
-}
-
 /** Back up a break point that would split a UTF-8 sequence (never below `min`). */
-function charBoundary(src: Buffer, cut: number, min: number): number {
+function charBoundary(src: Uint8Array, cut: number, min: number): number {
   let c = cut;
   // 10xxxxxx is a continuation byte: the character started before it (at most 3 back).
   while (c > min && cut - c < 3 && (src[c]! & 0xc0) === 0x80) c--;
   return (src[c]! & 0xc0) === 0x80 ? cut : c;
 }
 
-/** Writes one line (no line end inside [start, end)) as one or more wire lines. */
-function writeLine(w: Writer, src: Buffer, start: number, end: number): number {
-  let stuffed = 0;
-  let room = MAX_LINE;
-  if (src[start] === DOT) {
-    w.byte(DOT);
-    stuffed = 1;
-    room--;
+/** A growable output buffer: geometric growth, so writing n bytes costs O(n); room is reserved per line. */
+class Writer {
+  buf: Buffer;
+  len = 0;
+  constructor(initial: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, initial));
   }
-  let pos = start;
-  while (end - pos > room) {
-    const cut = charBoundary(src, pos + room, pos + 1);
-    w.bytes(src, pos, cut);
-    w.crlf();
-    // Continuation: a leading space (a fold in a header, Postfix's CRLF SP in a body); never a "." line.
-    w.byte(SP);
-    room = MAX_LINE - 1;
-    pos = cut;
+  reserve(n: number): Buffer {
+    if (this.len + n > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.len + n, Math.ceil(this.buf.length * 1.5)));
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
+    }
+    return this.buf;
   }
-  w.bytes(src, pos, end);
-  w.crlf();
-  return stuffed;
+}
+
+/** Copies src[start, end) to out at o (short spans in JS, long ones natively); returns the new offset. */
+function put(src: Buffer, start: number, end: number, out: Buffer, o: number): number {
+  if (end - start < 64) for (let i = start; i < end; i++) out[o + i - start] = src[i]!;
+  else src.copy(out, o, start, end);
+  return o + (end - start);
 }
 
 /**
- * Calls `line(start, end)` for every line of `src`, where a line ends at
- * CRLF, a bare CR or a bare LF (or at the end of the data); `end` excludes
- * the line end. Returns whether the last line had a line end. Scans with
- * indexOf, so long runs without CR/LF are skipped natively.
+ * One pass over `src`, line by line (a line ends at CRLF, a bare CR or a bare
+ * LF), writing each line with CRLF. `smtp`: also RFC 5321 §4.5.2
+ * transparency, the 998-octet limit and the final "." line (DATA); without
+ * it only the line ends change. Output room is reserved once per line (its
+ * worst case), so the inner loops do no bounds bookkeeping; the buffer starts
+ * at the input size plus a little, which is exact for CRLF mail without
+ * leading dots, and grows geometrically otherwise (the output is at most about
+ * twice the input: every bare CR/LF and every stuffed dot adds one octet).
  */
-function forEachLine(src: Buffer, line: (start: number, end: number) => void): boolean {
+function encode(src: Buffer, smtp: boolean): { out: Buffer; stuffed: number } {
+  const n = src.length;
+  const w = new Writer(n + (n >> 6) + 8);
+  let stuffed = 0;
   let pos = 0;
-  let nextCr = src.indexOf(CR, 0);
-  let nextLf = src.indexOf(LF, 0);
-  while (pos < src.length) {
-    if (nextCr !== -1 && nextCr < pos) nextCr = src.indexOf(CR, pos);
-    if (nextLf !== -1 && nextLf < pos) nextLf = src.indexOf(LF, pos);
-    if (nextCr === -1 && nextLf === -1) {
-      line(pos, src.length);
-      return false;
+  while (pos < n) {
+    let e = pos;
+    while (e < n) {
+      const b = src[e]!;
+      if (b === CR || b === LF) break;
+      e++;
     }
-    if (nextLf === -1 || (nextCr !== -1 && nextCr < nextLf)) {
-      line(pos, nextCr);
-      pos = src[nextCr + 1] === LF ? nextCr + 2 : nextCr + 1; // CRLF, or a bare CR
-    } else {
-      line(pos, nextLf);
-      pos = nextLf + 1; // a bare LF
+    const len = e - pos;
+    // worst case: stuffed dot, final CRLF, and a CRLF SP per piece (a piece holds at least
+    // MAX_LINE - 4 octets: the stuffed dot or the leading space, and at most 3 backed off for UTF-8)
+    const out = w.reserve(len + 3 + (smtp ? 3 * Math.ceil(len / (MAX_LINE - 4)) : 0));
+    let o = w.len;
+    let p = pos;
+    if (smtp) {
+      let room = MAX_LINE;
+      if (len > 0 && src[pos] === DOT) {
+        out[o++] = DOT;
+        stuffed++;
+        room--;
+      }
+      while (e - p > room) {
+        const cut = charBoundary(src, p + room, p + 1);
+        o = put(src, p, cut, out, o);
+        // Continuation: a leading space (a fold in a header, Postfix's CRLF SP in a body); never a "." line.
+        out[o++] = CR;
+        out[o++] = LF;
+        out[o++] = SP;
+        room = MAX_LINE - 1;
+        p = cut;
+      }
     }
+    o = put(src, p, e, out, o);
+    if (e < n || smtp) {
+      // a line end; a last line without one gets one for DATA, and is left so for a plain copy
+      out[o++] = CR;
+      out[o++] = LF;
+    }
+    w.len = o;
+    if (e >= n) break;
+    pos = src[e] === CR && src[e + 1] === LF ? e + 2 : e + 1; // CRLF, or a bare CR / bare LF
   }
-  return true;
+  if (smtp) {
+    const out = w.reserve(3);
+    out[w.len++] = DOT;
+    out[w.len++] = CR;
+    out[w.len++] = LF;
+  }
+  return { out: w.buf.subarray(0, w.len), stuffed };
 }
 
 /** The DATA section for a stored message; see the module comment. */
 export function toSmtpData(raw: Uint8Array): SmtpData {
-  const src = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-  // Most messages are CRLF already with short lines: this is then exact, bar the stuffed dots.
-  const w = new Writer(src.length + (src.length >> 6) + 8);
-  let stuffed = 0;
-  // A last line without a line end gets one (writeLine always ends with CRLF).
-  forEachLine(src, (start, end) => {
-    stuffed += writeLine(w, src, start, end);
-  });
-  const size = w.len - stuffed;
-  w.byte(DOT);
-  w.crlf();
-  return { data: w.buf.subarray(0, w.len), size };
+  const { out, stuffed } = encode(Buffer.from(raw.buffer, raw.byteOffset, raw.length), true);
+  return { data: out, size: out.length - stuffed - 3 };
 }
 
 /**
@@ -154,14 +152,5 @@ export function toSmtpData(raw: Uint8Array): SmtpData {
  * line without a line end is left so.
  */
 export function canonicalLineEnds(raw: Uint8Array): Uint8Array {
-  const src = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-  const w = new Writer(src.length + (src.length >> 6) + 8);
-  let first = true;
-  const ended = forEachLine(src, (start, end) => {
-    if (!first) w.crlf();
-    first = false;
-    w.bytes(src, start, end);
-  });
-  if (ended && !first) w.crlf();
-  return w.buf.subarray(0, w.len);
+  return encode(Buffer.from(raw.buffer, raw.byteOffset, raw.length), false).out;
 }

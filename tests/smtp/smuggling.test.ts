@@ -15,6 +15,8 @@
  * second MAIL FROM.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import fc from "fast-check";
+import { toSmtpData } from "../../src/delivery/smtp-data.ts";
 import { kickQueues } from "../../src/delivery/index.ts";
 import { createUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { ehloSession, startDnsmasq, waitFor, type Dnsmasq } from "./helpers.ts";
@@ -192,5 +194,46 @@ describe("item 16 (outbound): lines over 998 octets are folded when relaying", (
       // unfolding (drop each CRLF SP) gives the line back
       expect(lines[i] + lines[i + 1]!.slice(1) + lines[i + 2]!.slice(1) + lines[i + 3]!.slice(1)).toBe(html);
     }
+  });
+});
+
+describe("the DATA encoder, on arbitrary bytes", () => {
+  // Bytes that matter: CR, LF, ".", a 2-byte UTF-8 character, and runs long enough to fold. No
+  // spaces, so that a leading space on the wire can only be a fold the encoder inserted.
+  const piece = fc.oneof(
+    fc.constantFrom("\r", "\n", "\r\n", ".", "a", "\u00e9"),
+    fc.integer({ min: 990, max: 2100 }).map((k) => "x".repeat(k)),
+    fc.integer({ min: 300, max: 700 }).map((k) => "\u00e9".repeat(k)),
+  );
+  test("property: CRLF only, lines of at most 998 octets, no end of data before the last, UTF-8 never split, nothing lost", () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const raw = Buffer.from(pieces.join(""), "utf8");
+        const { data, size } = toSmtpData(raw);
+        const wire = data.toString("latin1");
+        if (!(wire === ".\r\n" || wire.endsWith("\r\n.\r\n"))) return false;
+        const body = data.subarray(0, data.length - 3);
+        if (bareLineEnds(body).length || laxEndsOfData(body).length) return false;
+        const lines = body.toString("latin1").split("\r\n").slice(0, -1);
+        if (lines.some((l) => l.length > 998)) return false;
+        // every wire line is valid UTF-8 on its own: no character was cut in two
+        if (body.toString("utf8").includes("\ufffd")) return false;
+        // undo: a leading space continues the previous line (unfold), a leading "." was stuffed
+        const logical: string[] = [];
+        let stuffed = 0;
+        for (const l of lines) {
+          if (l.startsWith(" ")) logical[logical.length - 1] += l.slice(1);
+          else if (l.startsWith(".")) {
+            stuffed++;
+            logical.push(l.slice(1));
+          } else logical.push(l);
+        }
+        if (size !== body.length - stuffed) return false;
+        const canonical = raw.toString("latin1").replace(/\r\n|\r|\n/g, "\n").split("\n");
+        if (canonical[canonical.length - 1] === "") canonical.pop();
+        return logical.join("\n") === canonical.join("\n");
+      }),
+      { numRuns: 300 },
+    );
   });
 });
