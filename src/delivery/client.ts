@@ -3,7 +3,9 @@
  * per-recipient results. Opportunistic STARTTLS (RFC 3207, RFC 7435: encrypt
  * when offered, do not authenticate the certificate), PIPELINING (RFC 2920),
  * SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531) and DSN (RFC 3461)
- * parameters passed on when the server supports them.
+ * parameters passed on when the server supports them. The DATA section is
+ * always canonical (./smtp-data.ts): CRLF only, lines of at most 998 octets,
+ * so nothing stored can reach the next hop as a smuggled end of data.
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
