@@ -126,6 +126,57 @@ const smtpArb = fc
   )
   .map((a) => b(a.join("")));
 
+// ---------------------------------------------------------------- SMTP DATA/BDAT memory
+
+/**
+ * Issue 13 item 1: whatever the line shape, the DATA decoder and the BDAT
+ * collector hold at most about twice what they keep (one growth chunk of
+ * slack), in a short list of arrays, and nothing once the message is refused
+ * (over the size limit or a line over the cap). The input is a line pattern,
+ * repeated to ~32 KB so the buffers grow through several chunks (4, 4, 8, 16 KB).
+ */
+const SMTP_DATA_SEEDS = ["a\n", ".a\r\n", "a\r\n", "..\r\n.\r", "x", "line one\r\n\n.\n\r\r\n"].map(latin);
+const DATA_MIN_CHUNK = 4096;
+
+function smtpDataRun(input: Uint8Array): void {
+  if (input.length === 0) return;
+  const reps = Math.min(32_768, Math.ceil(32_768 / input.length));
+  const wire = new Uint8Array(input.length * reps);
+  wire.set(input, 0);
+  for (let filled = input.length; filled < wire.length; filled *= 2) wire.copyWithin(filled, 0, Math.min(filled, wire.length - filled));
+  // A limit inside the range, so some runs cross it; a line cap that long patterns without LF cross.
+  const maxSize = 24_000;
+  const maxLine = 8_000;
+  const check = (what: string, refused: boolean, kept: number, held: number, arrays: number) => {
+    if (refused) assert(held === 0, `${what}: holds ${held} bytes after refusing the message`);
+    else {
+      assert(held <= 2 * kept + DATA_MIN_CHUNK, `${what}: holds ${held} bytes for ${kept} kept`);
+      assert(arrays <= 64, `${what}: holds ${arrays} arrays`);
+    }
+  };
+  const d = new smtp.DataDecoder(maxSize, maxLine);
+  let pos = 0;
+  for (const c of chunks(wire)) {
+    const r = d.push(c);
+    pos += r.consumed;
+    check("DATA", d.refused, d.size, d.retainedBytes, d.retainedChunks);
+    if (r.done) break;
+  }
+  const m = d.message();
+  assert(d.refused ? m.length === 0 : m.length === d.size, "DATA message length");
+  const cc = new smtp.ChunkCollector(maxSize, maxLine);
+  for (const c of chunks(wire)) {
+    cc.push(c);
+    check("BDAT", cc.refused, cc.size, cc.retainedBytes, cc.retainedChunks);
+  }
+  const mb = cc.message();
+  assert(cc.refused ? mb.length === 0 : Buffer.from(mb).equals(Buffer.from(wire)), "BDAT keeps the bytes as sent");
+}
+
+const smtpDataArb = fc
+  .array(fc.oneof(fc.constantFrom("a\n", ".a\r\n", "a\r\n", "..", ".", "\r", "\n", "\r\n", "x"), fc.string({ maxLength: 12 })), { minLength: 1, maxLength: 20 })
+  .map((a) => b(a.join("")));
+
 // ---------------------------------------------------------------- IMAP
 
 const IMAP_SEEDS = [
@@ -337,6 +388,7 @@ const wbxmlArb = fc
 
 export const PARSER_TARGETS: FuzzTarget[] = [
   { name: "smtp", seeds: SMTP_SEEDS, run: smtpRun, arbitrary: smtpArb, maxLen: 16384 },
+  { name: "smtp-data", seeds: SMTP_DATA_SEEDS, run: smtpDataRun, arbitrary: smtpDataArb, maxLen: 2048 },
   { name: "imap", seeds: IMAP_SEEDS, run: imapRun, arbitrary: imapArb, maxLen: 32768 },
   { name: "pop3", seeds: POP3_SEEDS, run: pop3Run, maxLen: 16384 },
   { name: "mime", seeds: MIME_SEEDS, run: mimeRun, maxLen: 65536 },
