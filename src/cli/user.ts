@@ -1,6 +1,24 @@
-/** `pillarbox user add|list|passwd|remove|quota|set`. */
+/** `pillarbox user add|list|passwd|remove|quota|set|sessions|logout`. */
+import { openEasStore } from "../../storage/eas-store.ts";
+import { openWebmailStore } from "../../storage/webmail-store.ts";
+import type { MailStore } from "../../storage/api.ts";
+import type { Config } from "../config-types.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
 import { CliError, checkEmail, formatBytes, generatePassword, parseBytes, passwordFromStdin, table, UsageError, withStore, yesNo } from "./common.ts";
+
+const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z"));
+
+async function accountOf(store: MailStore, email: string) {
+  const a = await store.getAccount(email);
+  if (!a) throw new CliError(`no such account: ${email}`);
+  return a;
+}
+
+/** The account's webmail and ActiveSync stores over the CLI's connection (closed by the caller's withStore). */
+async function sessionStores(store: MailStore, config: Config) {
+  const fallback = { url: config.databaseUrl, authToken: config.databaseAuthToken };
+  return { web: await openWebmailStore(store, fallback), eas: await openEasStore(store, fallback) };
+}
 
 const PASSWORD_STDIN = { help: "read the password from the first line of standard input instead of generating one" };
 
@@ -52,7 +70,8 @@ export const userCommands: Command[] = [
   {
     name: "user passwd",
     usage: "EMAIL [--password-stdin]",
-    summary: "set a new password (generated and printed once unless --password-stdin)",
+    summary: "set a new password (generated and printed once unless --password-stdin); ends the webmail sessions",
+    help: "Sets a new password. Every webmail session of the account ends, and the old password stops\nworking at once on every protocol, also in a running server. ActiveSync devices keep their\npartnership but must sign in with the new password.",
     options: { ...COMMON_OPTIONS, "password-stdin": PASSWORD_STDIN },
     args: [1, 1],
     async run(args, io) {
@@ -60,8 +79,11 @@ export const userCommands: Command[] = [
       const given = args.options["password-stdin"] ? await passwordFromStdin(io) : null;
       const password = given ?? generatePassword();
       await withStore(args, io, async (store) => {
+        // The store ends every webmail session of the account in the same transaction; a running
+        // server refuses the old password at once (its auth cache checks the credential stamp), and
+        // ActiveSync devices must authenticate with the new one on their next request.
         await store.setPassword(email, password);
-        io.out(`password changed for ${email}\n`);
+        io.out(`password changed for ${email}; its webmail sessions were ended\n`);
         if (!given) io.out(`password: ${password}\n(shown once)\n`);
       });
     },
@@ -118,6 +140,61 @@ export const userCommands: Command[] = [
         if (!acct) throw new CliError(`no such account: ${email}`);
         const s = await store.updateSettings(acct.id, patch);
         io.out(`settings of ${email}: pop3-leave-on-server=${s.pop3LeaveOnServer ? "yes" : "no"}${s.displayName ? ` name=${JSON.stringify(s.displayName)}` : ""}\n`);
+      });
+    },
+  },
+  {
+    name: "user sessions",
+    usage: "EMAIL",
+    summary: "list the account's webmail sessions and ActiveSync devices (created, last seen, IP)",
+    options: COMMON_OPTIONS,
+    args: [1, 1],
+    async run(args, io) {
+      const email = checkEmail(args.positionals[0]!, "user sessions");
+      await withStore(args, io, async (store, config) => {
+        const a = await accountOf(store, email);
+        const { web, eas } = await sessionStores(store, config);
+        try {
+          const now = Date.now();
+          const sessions = (await web.listAccountSessions(a.id)).filter((x) => x.expiresAt > now);
+          const devices = await eas.listDevices(a.id);
+          if (!sessions.length && !devices.length) {
+            io.out(`no webmail sessions or ActiveSync devices for ${a.email}\n`);
+            return;
+          }
+          const rows = [["KIND", "ID", "CREATED", "LAST SEEN", "IP", "CLIENT"]];
+          // Only a prefix of the session id: enough to tell sessions apart, useless to anyone reading over a shoulder.
+          for (const x of sessions) rows.push(["webmail", x.id.slice(0, 8), when(x.createdAt), when(x.lastSeenAt), x.ip || "-", x.userAgent.slice(0, 60) || "-"]);
+          for (const d of devices) {
+            const client = [d.deviceType, d.model, d.friendlyName].filter(Boolean).join(" ") || "-";
+            rows.push(["activesync", d.deviceId, when(d.firstSeen), when(d.lastSeen), d.lastIp ?? "-", client]);
+          }
+          io.out(table(rows));
+        } finally {
+          await web.close();
+        }
+      });
+    },
+  },
+  {
+    name: "user logout",
+    usage: "EMAIL",
+    summary: "end every webmail session and ActiveSync device partnership of the account",
+    help: "Signs the account out everywhere it has a session: every webmail session ends at once,\nand every ActiveSync device partnership is removed (the device must set up the account and\nsync again). Clients that send the password with each connection (IMAP, POP3, SMTP,\nActiveSync) can sign in again while the password is valid: to lock someone out, change\nthe password with pillarbox user passwd (which also ends the webmail sessions).",
+    options: COMMON_OPTIONS,
+    args: [1, 1],
+    async run(args, io) {
+      const email = checkEmail(args.positionals[0]!, "user logout");
+      await withStore(args, io, async (store, config) => {
+        const a = await accountOf(store, email);
+        const { web, eas } = await sessionStores(store, config);
+        try {
+          const sessions = await web.deleteAccountSessions(a.id);
+          const devices = await eas.removeAccountDevices(a.id);
+          io.out(`${a.email}: ended ${sessions} webmail session${sessions === 1 ? "" : "s"}, removed ${devices} ActiveSync device${devices === 1 ? "" : "s"}\n`);
+        } finally {
+          await web.close();
+        }
       });
     },
   },
