@@ -65,6 +65,12 @@ export interface ParserLimits {
   maxOtherLiteral: number;
   /** Largest total size of any other command (lines + literals). */
   maxOtherTotal: number;
+  /**
+   * Hard cap on input received and not yet consumed (the command buffer). The
+   * session stops reading long before (pipelined input while a command runs),
+   * so reaching it means the input did not stop: `push` refuses it.
+   */
+  maxBuffered: number;
 }
 
 export const DEFAULT_LIMITS: ParserLimits = {
@@ -73,6 +79,9 @@ export const DEFAULT_LIMITS: ParserLimits = {
   maxAppendTotal: 200 * 1024 * 1024,
   maxOtherLiteral: 65536,
   maxOtherTotal: 1024 * 1024,
+  // The session pauses at 256 KiB of pipelined input; one socket read
+  // (up to 512 KiB in Bun) or one inflated chunk may land on top of that.
+  maxBuffered: 2 * 1024 * 1024,
 };
 
 const EMPTY = new Uint8Array(0);
@@ -154,28 +163,56 @@ export class CommandParser {
     return this.end - this.start;
   }
 
-  push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
+  /**
+   * Appends input. Returns false, and takes nothing, when the unconsumed input
+   * would pass `limits.maxBuffered`; the parser is then dead and the caller
+   * closes the connection. The buffer grows by doubling, so a slowly consumed
+   * stream of small chunks costs amortised linear copying, not quadratic.
+   */
+  push(chunk: Uint8Array): boolean {
+    if (chunk.length === 0) return true;
+    if (this.dead) return false;
     const have = this.end - this.start;
+    const need = have + chunk.length;
+    if (need > this.limits.maxBuffered) {
+      this.reset();
+      this.dead = true;
+      return false;
+    }
     if (have === 0) {
       // Common case: keep a reference, no copy.
       this.buf = chunk;
+      this.owned = false;
       this.start = 0;
       this.end = chunk.length;
-      return;
+      return true;
     }
-    if (this.buf.length - this.end >= chunk.length && this.buf.buffer !== chunk.buffer && this.owned) {
+    if (this.owned && this.buf.buffer !== chunk.buffer && this.buf.length >= need) {
+      if (this.buf.length - this.end < chunk.length) {
+        // room once the consumed head is dropped
+        this.buf.copyWithin(0, this.start, this.end);
+        this.start = 0;
+        this.end = have;
+      }
       this.buf.set(chunk, this.end);
       this.end += chunk.length;
-      return;
+      return true;
     }
-    const nb = new Uint8Array(Math.max(have + chunk.length, Math.min(have * 2, have + 65536)));
+    let size = Math.max(65536, this.owned ? this.buf.length * 2 : 0);
+    while (size < need) size *= 2;
+    const nb = new Uint8Array(Math.min(size, this.limits.maxBuffered));
     nb.set(this.buf.subarray(this.start, this.end), 0);
     nb.set(chunk, have);
     this.buf = nb;
     this.owned = true;
     this.start = 0;
-    this.end = have + chunk.length;
+    this.end = need;
+    return true;
+  }
+
+  /** Bytes allocated for the command buffer (tests: growth is geometric and capped). */
+  get capacity(): number {
+    return this.buf.length;
   }
   private owned = false;
 
