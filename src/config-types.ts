@@ -74,6 +74,10 @@ export interface Config {
     allowPlaintextAuth: boolean;
     /** Idle timeout in seconds (RFC 9051 §5.4: at least 30 minutes). */
     idleTimeoutSeconds: number;
+    /** Seconds from connect (or UNAUTHENTICATE) within which a client must log in, however active (Dovecot: 3 minutes). */
+    loginTimeoutSeconds: number;
+    /** Unsent output per connection above which a client that gets unsolicited updates (IDLE, NOTIFY) is disconnected. */
+    maxOutputBytes: number;
   };
   pop3: {
     allowPlaintextAuth: boolean;

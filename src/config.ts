@@ -62,7 +62,10 @@ export function defaultConfig(): Config {
       delayWarningSeconds: 4 * 3600,
       remotePort: 25,
     },
-    imap: { allowPlaintextAuth: false, idleTimeoutSeconds: 30 * 60 },
+    // loginTimeoutSeconds: Dovecot's login processes give a client 3 minutes to log in.
+    // maxOutputBytes: 2 MiB is ~50,000 IDLE flag updates behind on top of what the kernel
+    // holds; 1,000 IMAP connections (the family cap) then pin at most ~2 GiB.
+    imap: { allowPlaintextAuth: false, idleTimeoutSeconds: 30 * 60, loginTimeoutSeconds: 180, maxOutputBytes: 2 * 1024 * 1024 },
     pop3: { allowPlaintextAuth: false, idleTimeoutSeconds: 10 * 60, loginTimeoutSeconds: 180, loginDelaySeconds: null, expire: null },
   };
 }
@@ -270,6 +273,8 @@ export const SETTINGS: Setting[] = [
   S("queue.remotePort", "queue.remote_port", "PILLARBOX_QUEUE_REMOTE_PORT", "queue-remote-port", int(1, 65535), "25", "Port used to reach remote MX hosts."),
   S("imap.allowPlaintextAuth", "imap.allow_plaintext_auth", "PILLARBOX_IMAP_ALLOW_PLAINTEXT_AUTH", "imap-allow-plaintext-auth", bool, "false", "Allow IMAP LOGIN / AUTHENTICATE PLAIN without TLS (not recommended)."),
   S("imap.idleTimeoutSeconds", "imap.idle_timeout_seconds", "PILLARBOX_IMAP_IDLE_TIMEOUT_SECONDS", "imap-idle-timeout-seconds", int(1800, 86_400), "1800", "IMAP inactivity timeout, seconds (RFC 9051 §5.4: at least 30 minutes)."),
+  S("imap.loginTimeoutSeconds", "imap.login_timeout_seconds", "PILLARBOX_IMAP_LOGIN_TIMEOUT_SECONDS", "imap-login-timeout-seconds", int(10, 3600), "180", "An IMAP client that has not logged in this many seconds after connecting is disconnected, however active (Dovecot's login timeout)."),
+  S("imap.maxOutputBytes", "imap.max_output_bytes", "PILLARBOX_IMAP_MAX_OUTPUT", "imap-max-output", size, "2M", "Unsent output per IMAP connection; a client that falls further behind on IDLE/NOTIFY updates is disconnected (BYE Too much output). Octets or K/M/G suffix."),
   S("pop3.allowPlaintextAuth", "pop3.allow_plaintext_auth", "PILLARBOX_POP3_ALLOW_PLAINTEXT_AUTH", "pop3-allow-plaintext-auth", bool, "false", "Allow POP3 USER/PASS and AUTH PLAIN without TLS (not recommended)."),
   S("pop3.idleTimeoutSeconds", "pop3.idle_timeout_seconds", "PILLARBOX_POP3_IDLE_TIMEOUT_SECONDS", "pop3-idle-timeout-seconds", int(600, 86_400), "600", "POP3 inactivity timeout, seconds (RFC 1939 §3: at least 10 minutes)."),
   S("pop3.loginTimeoutSeconds", "pop3.login_timeout_seconds", "PILLARBOX_POP3_LOGIN_TIMEOUT_SECONDS", "pop3-login-timeout-seconds", int(10, 3600), "180", "A POP3 client that has not logged in this many seconds after connecting is disconnected, however active (Dovecot's login timeout)."),

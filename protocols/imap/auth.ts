@@ -185,6 +185,7 @@ registerCommands({
       }
       s.account = null;
       s.state = "notauth";
+      s.notauthSince = Date.now(); // the login timeout starts again (index.ts)
       s.parser.limits.maxAppendLiteral = s.parser.limits.maxOtherLiteral;
       s.parser.limits.maxAppendTotal = s.parser.limits.maxOtherTotal;
       s.condstore = s.qresync = s.rev2 = s.utf8 = false;

@@ -57,10 +57,16 @@ export function registerCommands(defs: Record<string, CommandDef>): void {
 
 /** Too many unknown/invalid commands in a row: the client is not speaking IMAP (RFC 9051 §7.1.5 BYE). */
 const MAX_BAD = 20;
-/** Pause reading while this much pipelined input waits for a busy command. */
+/** Pause reading (and inflating) while this much pipelined input waits for a busy command. */
 const MAX_PIPELINE_BUFFER = 256 * 1024;
 /** Output buffered before it is handed to the socket. */
 const OUT_CHUNK = 64 * 1024;
+/** Default cap on unsent output per connection (config imap.maxOutputBytes; see src/config.ts for why 2 MiB). */
+export const DEFAULT_MAX_OUTPUT = 2 * 1024 * 1024;
+/** Kept free under the output cap for the closing BYE. */
+const BYE_RESERVE = 64;
+/** How long a closing connection may take to hand over its last output (BYE, TLS close_notify) before it is cut. */
+const CLOSE_GRACE_MS = 2000;
 
 export interface SessionOptions {
   ctx: ServerContext;
@@ -98,6 +104,8 @@ export class Session implements ViewOwner {
   utf8 = false;
   /** CONDSTORE was enabled by a command using it (RFC 7162 §3.1): HIGHESTMODSEQ in responses. */
   lastActivity = Date.now();
+  /** When the session entered the not-authenticated state (connect, UNAUTHENTICATE): the login deadline runs from here. */
+  notauthSince = Date.now();
   idleTag: string | null = null;
   compressed = false;
   /** Set by NOTIFY (notify.ts): the account listener, and how the selected mailbox is pushed. */
@@ -115,6 +123,8 @@ export class Session implements ViewOwner {
   private notifyScheduled = false;
   private inflater: InflateRaw | null = null;
   private deflater: DeflateRaw | null = null;
+  /** The inflater's input buffer is full: the socket stays paused until it drains. */
+  private inflaterFull = false;
   private sessions: Set<Session>;
   private readonly onDataBound = (chunk: Buffer) => this.onData(chunk);
   private readonly onCloseBound = () => this.onClose();
@@ -186,15 +196,67 @@ export class Session implements ViewOwner {
 
   private onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
-    if (this.inflater) {
-      this.inflater.write(chunk);
+    if (this.inflater) this.inflate(chunk);
+    else this.feed(chunk);
+  }
+
+  /**
+   * RFC 4978 input. The inflater is fed at the pace the session reads: its
+   * output is paused while the session is not reading (updateReading), so it
+   * stops inflating once its own small buffers are full, and a full inflater
+   * pauses the socket. A deflate bomb thus stays compressed in the kernel.
+   */
+  private inflate(chunk: Uint8Array): void {
+    const inf = this.inflater;
+    if (!inf || this.closed) return;
+    if (!inf.write(chunk) && !this.inflaterFull) {
+      this.inflaterFull = true;
+      this.updateReading();
+      inf.once("drain", () => {
+        this.inflaterFull = false;
+        this.updateReading();
+      });
+    }
+  }
+
+  /** Plain or inflated input for the command parser. */
+  private feed(chunk: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.parser.push(chunk)) {
+      // Only input that did not stop when we stopped reading gets here (parser.ts maxBuffered).
+      this.log.info("imap: command buffer full, disconnecting", { ip: this.remoteIp });
+      this.send("* BYE Too much input.\r\n");
+      this.close();
       return;
     }
-    this.parser.push(chunk);
     this.pump();
   }
 
+  /**
+   * Reading stops while a command runs and enough pipelined input waits
+   * (or the inflater is full); it resumes when the session wants input again.
+   */
+  private updateReading(): void {
+    if (this.closed) return;
+    const stop = this.busy && !this.lineWaiter && this.parser.buffered > MAX_PIPELINE_BUFFER;
+    const inf = this.inflater;
+    if (inf) {
+      if (stop && !inf.isPaused()) inf.pause();
+      else if (!stop && inf.isPaused()) inf.resume();
+    }
+    const sock = this.socket;
+    if (stop || this.inflaterFull) {
+      if (!sock.isPaused()) sock.pause();
+    } else if (sock.isPaused()) sock.resume();
+  }
+
   private onClose(): void {
+    this.socketGone = true;
+    // the connection is gone: the compressor's state goes with it
+    this.inflater?.destroy();
+    this.deflater?.destroy();
+    this.inflater = null;
+    this.deflater = null;
     if (this.closed) return;
     this.closed = true;
     this.state = "logout";
@@ -215,11 +277,22 @@ export class Session implements ViewOwner {
       this.hub = null;
     }
     this.sessions.delete(this);
+    this.held = [];
+    this.heldLen = 0;
+    // no more input; the deflater stays until the last output has gone through it (close)
     this.inflater?.destroy();
-    this.deflater?.destroy();
+    this.inflater = null;
   }
 
-  /** Closes the connection after flushing what was written. */
+  /**
+   * Closes the connection after flushing what was written. Every way out
+   * (LOGOUT, timeouts, too many bad commands, too much output, shutdown) comes
+   * here: with COMPRESS the BYE and tagged reply still sit in the deflater, so
+   * its stream is finished first (RFC 4978 §4: all output after COMPRESS goes
+   * through it), and only when its last bytes are written does the socket end
+   * (`end()`, so TLS sends close_notify, RFC 8446 §6.1). A client that does not
+   * read is cut after a short grace.
+   */
   close(): void {
     if (this.closed) return;
     this.flushOut();
@@ -227,14 +300,65 @@ export class Session implements ViewOwner {
     this.state = "logout";
     this.cleanup();
     const sock = this.socket;
-    if (this.deflater) {
-      this.deflater.end(() => sock.end());
-    } else sock.end();
-    setTimeout(() => sock.destroy(), 2000).unref?.();
+    const end = () => {
+      if (!sock.destroyed) sock.end();
+    };
+    const d = this.deflater;
+    if (d && !sock.destroyed) {
+      d.once("end", end);
+      d.once("error", () => sock.destroy());
+      d.end();
+    } else end();
+    setTimeout(() => sock.destroy(), CLOSE_GRACE_MS).unref?.();
   }
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** The socket has closed: the last output (BYE, deflater end, TLS close_notify) has left or been given up. */
+  get isGone(): boolean {
+    return this.socketGone || this.socket.destroyed;
+  }
+  private socketGone = false;
+
+  /** Input received and not yet parsed: the command buffer plus what waits in the inflater (tests, abuse scripts). */
+  get inputBuffered(): number {
+    const inf = this.inflater;
+    return this.parser.buffered + (inf ? inf.readableLength + inf.writableLength : 0);
+  }
+
+  /** Output not yet taken by the kernel: our batch, held pushes, the deflater and the socket's buffer. */
+  unsentOutput(): number {
+    const d = this.deflater;
+    return this.outLen + this.heldLen + (d ? d.writableLength + d.readableLength : 0) + (this.socket.destroyed ? 0 : this.socket.writableLength);
+  }
+
+  /** Cap on unsent output (config imap.maxOutputBytes). */
+  get maxOutput(): number {
+    return this.ctx.config.imap.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  }
+
+  /**
+   * Whether `n` more bytes of unsolicited output (IDLE and NOTIFY pushes,
+   * which the client did not ask for and so cannot be held back by not
+   * running its commands) may be queued. A client whose unsent output would
+   * pass the cap has fallen too far behind: it gets `* BYE Too much output`
+   * and is disconnected, as Dovecot does ("Client has too much output").
+   * One push bigger than the whole cap still goes to a client that has caught
+   * up (no more than one write waiting), so a flag change on every message of
+   * a huge mailbox reaches a client that reads.
+   */
+  roomForPush(n: number): boolean {
+    if (this.closed) return false;
+    const waiting = this.unsentOutput();
+    if (waiting + n + BYE_RESERVE <= this.maxOutput || waiting <= OUT_CHUNK) return true;
+    this.log.info("imap: client has too much output, disconnecting", { ip: this.remoteIp, unsent: waiting, push: n });
+    this.held = [];
+    this.heldLen = 0;
+    this.send("* BYE Too much output.\r\n");
+    this.close();
+    return false;
   }
 
   // ------------------------------------------------------------ output
@@ -316,13 +440,17 @@ export class Session implements ViewOwner {
    * command's responses, so it never lands inside another response.
    */
   sendUnsolicited(text: string): void {
-    if (this.closed) return;
+    if (!this.roomForPush(text.length)) return;
     if (!this.busy) {
       this.send(text);
       this.flushOut();
-    } else this.held.push(text);
+    } else {
+      this.held.push(text);
+      this.heldLen += text.length;
+    }
   }
   private held: string[] = [];
+  private heldLen = 0;
 
   /** Hands big output to the socket and waits while its buffer is full (large FETCH responses); small output waits for the command's end (one write). */
   async drain(): Promise<void> {
@@ -339,10 +467,7 @@ export class Session implements ViewOwner {
   private pump(): void {
     if (this.closed) return;
     for (;;) {
-      if (this.busy && !this.lineWaiter) {
-        if (this.parser.buffered > MAX_PIPELINE_BUFFER && !this.socket.isPaused()) this.socket.pause();
-        break;
-      }
+      if (this.busy && !this.lineWaiter) break;
       const ev = this.parser.next();
       if (!ev) break;
       if (this.handleEvent(ev)) break;
@@ -351,7 +476,7 @@ export class Session implements ViewOwner {
     // Output waits while a pipelined command runs: its responses then go out
     // together with the previous ones in one write (big output is flushed by send()).
     if (!this.busy) this.flushOut();
-    if (!this.busy && this.socket.isPaused() && !this.closed) this.socket.resume();
+    this.updateReading();
   }
 
   /** Returns true when the loop must stop (a command started running). */
@@ -398,9 +523,21 @@ export class Session implements ViewOwner {
     }
   }
 
+  /**
+   * The next command runs only once the socket has taken the previous
+   * responses: a client that pipelines commands and never reads gets no more
+   * work done and no more output queued (input stays paused meanwhile).
+   */
   private afterCommand(): void {
+    if (this.closed) {
+      this.busy = false;
+      return;
+    }
+    if (this.sink.needDrain()) {
+      void this.sink.waitDrain().then(() => this.afterCommand());
+      return;
+    }
     this.busy = false;
-    if (this.closed) return;
     this.pump();
   }
 
@@ -458,6 +595,7 @@ export class Session implements ViewOwner {
     if (this.held.length) {
       for (const h of this.held) this.send(h);
       this.held = [];
+      this.heldLen = 0;
     }
     if (r.text !== "") this.tagged(cmd.tag, r);
   }
@@ -497,6 +635,7 @@ export class Session implements ViewOwner {
     const pending = sel.updates && syncHooks.before ? await syncHooks.before(this) : null;
     if (this.sel !== sel || (push && this.busy)) return;
     const text = sel.sync({ allowExpunge, qresync: this.qresync, condstore: this.condstore, rev2: this.rev2 }, this.fetchFlagsLine);
+    if (text && push && !this.roomForPush(text.length)) return;
     if (text) this.send(text);
     if (pending && syncHooks.after) syncHooks.after(this, pending);
   }
@@ -645,15 +784,15 @@ export class Session implements ViewOwner {
     const sock = this.socket;
     const deflater = createDeflateRaw({ level: 6, memLevel: 8, windowBits: 15 });
     const inflater = createInflateRaw({ windowBits: 15 });
-    deflater.on("data", (d: Buffer) => sock.write(d));
-    deflater.on("error", () => sock.destroy());
-    inflater.on("data", (d: Buffer) => {
-      this.parser.push(d);
-      this.pump();
+    deflater.on("data", (d: Buffer) => {
+      if (!sock.destroyed) sock.write(d);
     });
+    deflater.on("error", () => sock.destroy());
+    inflater.on("data", (d: Buffer) => this.feed(d));
     inflater.on("error", () => {
+      if (this.closed) return;
       this.send("* BYE Invalid compressed data.\r\n");
-      sock.destroy();
+      this.close();
     });
     this.deflater = deflater;
     this.compressed = true;
@@ -663,15 +802,21 @@ export class Session implements ViewOwner {
       waitDrain: () =>
         new Promise<void>((r) => {
           const check = () => {
-            if (sock.destroyed || (!sock.writableNeedDrain && !deflater.writableNeedDrain)) r();
-            else setTimeout(check, 5);
+            if (!sock.destroyed && !this.closed && (sock.writableNeedDrain || deflater.writableNeedDrain)) return;
+            sock.off("drain", check);
+            sock.off("close", check);
+            deflater.off("drain", check);
+            r();
           };
+          sock.on("drain", check);
+          sock.on("close", check);
+          deflater.on("drain", check);
           check();
         }),
     };
     const rest = this.parser.takeRemaining();
     this.inflater = inflater;
-    if (rest.length) inflater.write(rest);
+    if (rest.length) this.inflate(rest);
   }
 
   /** Server shutdown. */
