@@ -80,6 +80,38 @@ describe("a) FLAGS before a FETCH that shows a new keyword", () => {
     b.close();
   });
 
+  test("STORE, NOOP and IDLE also announce the keyword before the FETCH that shows it", async () => {
+    await folderWith("KwPaths", 3);
+    const a = await login();
+    const b = await login();
+    await a.cmd("SELECT KwPaths");
+    await b.cmd("SELECT KwPaths");
+    const check = (lines: string[], kw: string, fetchRe: RegExp) => {
+      const flags = at(lines, new RegExp(`^\\* FLAGS \\(.*\\${kw}`));
+      const fetch = at(lines, fetchRe);
+      expect({ lines, ok: fetch >= 0 && flags >= 0 && flags < fetch }).toEqual({ lines, ok: true });
+    };
+    // STORE by A on a message B just gave a new keyword
+    await b.cmd("STORE 1 +FLAGS ($FreshStore)");
+    const st = await a.cmd("STORE 1 +FLAGS (\\Flagged)");
+    check(st.untagged, "$FreshStore", /^\* 1 FETCH \(FLAGS \([^)]*\$FreshStore/);
+    // NOOP
+    await b.cmd("STORE 2 +FLAGS ($FreshNoop)");
+    const n = await a.cmd("NOOP");
+    check(n.untagged, "$FreshNoop", /^\* 2 FETCH \(FLAGS \([^)]*\$FreshNoop/);
+    // IDLE push
+    a.write("I1 IDLE\r\n");
+    expect(await a.line()).toStartWith("+");
+    await b.cmd("STORE 3 +FLAGS ($FreshIdle)");
+    const pushed: string[] = [];
+    while (!pushed.some((l) => /^\* 3 FETCH/.test(l))) pushed.push(await a.line());
+    check(pushed, "$FreshIdle", /^\* 3 FETCH \(FLAGS \([^)]*\$FreshIdle/);
+    a.write("DONE\r\n");
+    expect((await a.until("I1")).status).toBe("OK");
+    a.close();
+    b.close();
+  });
+
   test("a FETCH that sets \\Seen on a message with another session's new keyword", async () => {
     await folderWith("KwSeen", 1);
     const a = await login();
@@ -156,7 +188,7 @@ describe("c) URLFETCH (BINARY BODYPARTSTRUCTURE)", () => {
     const body =
       "--b1\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
       b64 +
-      "\r\n--b1--\r\n";
+      "\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 au lait=\r\n and more\r\nline two\r\n--b1--\r\n";
     await srv.store.createFolder(accountId, "Urls");
     const f = await srv.store.getFolder(accountId, "Urls");
     const [ap] = await srv.store.append(f!.id, [{ raw: msg(1, body, 'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n') }]);
@@ -180,6 +212,16 @@ describe("c) URLFETCH (BINARY BODYPARTSTRUCTURE)", () => {
     expect(Buffer.from(data, "latin1").equals(Buffer.from(bin))).toBe(true);
     // the structure describes what BINARY returned: decoded encoding and decoded size
     expect(structure).toMatch(new RegExp(`^\\("APPLICATION" "OCTET-STREAM" \\S+ NIL NIL "BINARY" ${bin.length}[ )]`));
+
+    // a quoted-printable text part decodes to 8-bit text: "8BIT", decoded size and lines
+    const rump3 = `imap://${USER}@order.test/Urls/;uid=${ap.uid}/;section=3;urlauth=authuser`;
+    const url3 = /^\* GENURLAUTH "(.*)"$/.exec((await a.cmd(`GENURLAUTH "${rump3}" INTERNAL`)).untagged[0])![1];
+    const r3 = await a.cmd(`URLFETCH ("${url3}" BODYPARTSTRUCTURE BINARY)`);
+    const l3 = r3.untagged.find((l) => l.startsWith("* URLFETCH"))!.slice(`* URLFETCH "${url3}" `.length);
+    // (the CRLF before the boundary belongs to the boundary, RFC 2046 §5.1.1)
+    const decoded = Buffer.from("café au lait and more\r\nline two", "utf8");
+    expect(l3).toStartWith(`(BODYPARTSTRUCTURE ("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "8BIT" ${decoded.length} 1 `);
+    expect(l3).toContain(`) (BINARY {${decoded.length}}\r\n`);
 
     // and BODY keeps the stored (encoded) form with the original structure
     const r2 = await a.cmd(`URLFETCH ("${url}" BODYPARTSTRUCTURE BODY)`);
