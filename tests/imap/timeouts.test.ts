@@ -5,6 +5,7 @@
  * §5.4 inactivity timeout (issue 13 item 4).
  */
 import { describe, expect, test } from "bun:test";
+import { createDeflateRaw, createInflateRaw, constants as zc } from "node:zlib";
 import { createUser, startTestServer } from "../helpers/server.ts";
 import { RawImap } from "./client.ts";
 import "../../protocols/imap/index.ts";
@@ -43,6 +44,34 @@ describe("login timeout", () => {
       expect((await user.cmd("NOOP")).status).toBe("OK");
       user.close();
       anon.close();
+    } finally {
+      await srv.close();
+    }
+  }, 30_000);
+
+  test("after UNAUTHENTICATE the login deadline applies again, and its BYE reaches a COMPRESS client through the deflater", async () => {
+    const srv = await startTestServer({ listeners: ["IMAP"], config: { imap: { loginTimeoutSeconds: 2 } } });
+    try {
+      await createUser(srv.store, "lou@timeout.test", "lou-secret");
+      const { c } = await RawImap.connect(srv.port("IMAP"));
+      expect((await c.cmd("LOGIN lou@timeout.test lou-secret")).status).toBe("OK");
+      // logged in for longer than the login timeout: not disconnected
+      await sleep(3000);
+      expect((await c.cmd("COMPRESS DEFLATE")).status).toBe("OK");
+      const def = createDeflateRaw();
+      const inf = createInflateRaw();
+      let text = "";
+      c.sock.removeAllListeners("data");
+      inf.on("data", (d: Buffer) => (text += d.toString("latin1")));
+      c.sock.on("data", (d: Buffer) => inf.write(d));
+      def.on("data", (d: Buffer) => c.sock.write(d));
+      def.write("u1 UNAUTHENTICATE\r\n");
+      def.flush(zc.Z_SYNC_FLUSH);
+      const deadline = Date.now() + 15_000;
+      while (!c.closed && Date.now() < deadline) await sleep(50);
+      await sleep(50);
+      expect(text).toContain("u1 OK");
+      expect(text).toMatch(/\* BYE [^\r\n]*\r\n$/);
     } finally {
       await srv.close();
     }
