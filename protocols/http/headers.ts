@@ -14,15 +14,19 @@ export const DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri
  * inline script, no eval). Mail bodies are rendered in a sandboxed srcdoc
  * iframe which inherits this policy (CSP3 §4.2.2 policy container
  * inheritance for srcdoc), and which adds its own stricter <meta> policy: so
- * `style-src 'unsafe-inline'` (mail uses inline styles) and remote `img-src`
- * (only once the user allows remote images; the frame's own policy blocks
- * them until then) are needed here.
+ * `style-src 'unsafe-inline'` (mail uses inline styles) is needed here.
+ *
+ * The app page itself never loads a remote picture (issue 13 item 14): the
+ * composer holds quoted mail in this page, and whatever slipped past its
+ * sanitizer must not be able to reach another host. Remote pictures the
+ * user allowed are shown in a frame document the server answers under its
+ * own policy (webmail/mail-frame.ts), which this one does not cover.
  */
 export const APP_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob: https: http:",
+  "img-src 'self' data: blob:",
   "font-src 'self' data:",
   "connect-src 'self'",
   "frame-src 'self' blob:",

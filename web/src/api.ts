@@ -113,6 +113,11 @@ export function setCsrf(token: string): void {
   csrf = token;
 }
 
+/** The session's CSRF token, for the one form the app posts itself (the reading frame, reader.ts). */
+export function csrfToken(): string {
+  return csrf;
+}
+
 export function setSignedOutHandler(fn: () => void): void {
   onSignedOut = fn;
 }

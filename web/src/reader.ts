@@ -2,7 +2,7 @@
  * The reading pane: headers, actions, the body in a sandboxed frame (or
  * as text), remote-image consent, attachments, and conversations.
  */
-import { api, fetchDataUrl, type Message, type Row } from "./api.ts";
+import { api, csrfToken, fetchDataUrl, type Message, type Row } from "./api.ts";
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeMail, frameDocument } from "./sanitize.ts";
 import { formatFullDate, formatSize, personText } from "./util.ts";
@@ -177,7 +177,14 @@ export class Reader {
         sandbox: "allow-popups allow-popups-to-escape-sandbox",
         referrerpolicy: "no-referrer",
       }) as HTMLIFrameElement;
-      frame.srcdoc = frameDocument(clean.html, allow);
+      const doc = frameDocument(clean.html, allow);
+      if (allow) {
+        // A srcdoc frame inherits the app page's policy (HTML §"determining navigation params policy
+        // container"), which allows no remote picture at all. Once the user allowed them, the server echoes
+        // the sanitized document back under a policy of its own (mail-frame.ts): still sandboxed, no script.
+        frame.name = `pb-mail-${++frameSeq}`;
+        whenConnected(frame, () => postFrame(frame.name, doc));
+      } else frame.srcdoc = doc;
       article.append(h("div", { class: "msg-body" }, frame));
     } else {
       article.append(h("div", { class: "msg-body msg-text" }, linkify(msg.text ?? "")));
@@ -205,6 +212,38 @@ export class Reader {
     const next = await this.renderMessage(msg, withSubject);
     article.replaceWith(next);
   }
+}
+
+let frameSeq = 0;
+
+/** Runs `fn` once `el` is in the document (renderMessage builds the article before its caller inserts it). */
+function whenConnected(el: Element, fn: () => void, tries = 200): void {
+  if (el.isConnected) fn();
+  else if (tries > 0) setTimeout(() => whenConnected(el, fn, tries - 1), 10);
+}
+
+/**
+ * Loads a frame document into the named frame by posting it to the frame
+ * endpoint. The frame's first navigation replaces its initial about:blank,
+ * so no history entry is added (HTML §7.4.2.2 "navigate", historyHandling).
+ */
+function postFrame(target: string, doc: string): void {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = "/mailframe";
+  form.enctype = "multipart/form-data";
+  form.target = target;
+  form.hidden = true;
+  for (const [name, value] of [["csrf", csrfToken()], ["html", doc]] as const) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+  form.remove();
 }
 
 /** Plain text with http(s) links made clickable; built from text nodes only. */

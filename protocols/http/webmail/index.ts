@@ -20,6 +20,7 @@ import { ParsedCache, mountMailApi } from "./mail-api.ts";
 import { mountComposeApi } from "./compose-api.ts";
 import { mountSettingsApi } from "./settings-api.ts";
 import { apiError, toApiError } from "./util.ts";
+import { mountMailFrame } from "./mail-frame.ts";
 
 export interface WebmailOptions {
   policy?: SessionPolicy;
@@ -69,6 +70,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       app.use("/api/*", async (c, next) => (c.req.path === "/api/uploads" ? next() : bodyLimit({ maxSize: 10 * 1024 * 1024, onError: tooLarge })(c, next)));
       app.use("/login", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large\n", 413) }));
       assets.mount(app);
+      mountMailFrame(app, { sessions, maxMessageSize: ctx.config.limits.maxMessageSize });
       mountAuth(app, deps);
       app.use("/api/*", requireSession(deps), requireCsrf(deps));
       mountMailApi(app, { ctx, wstore, parsed });
