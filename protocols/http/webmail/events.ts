@@ -117,8 +117,8 @@ export class EventHub {
           const send = (text: string) => {
             if (closed) return;
             const bytes = enc.encode(text);
-            // The writer takes a chunk only when the socket has drained (bridge.ts), so what sits in this
-            // queue is exactly what the client has not yet accepted.
+            // The writer takes a chunk only once the socket has drained (bridge.ts), so this queue is what the
+            // client has not accepted beyond the socket's own buffers (one write past their high-water mark).
             if (bytes.byteLength > (ctrl.desiredSize ?? 0)) {
               this.closedBehind++;
               this.onBehind?.({ accountId, queued: queued() });
