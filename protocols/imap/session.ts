@@ -195,6 +195,7 @@ export class Session implements ViewOwner {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closed) return;
     this.lastActivity = Date.now();
     if (this.inflater) this.inflate(chunk);
     else this.feed(chunk);
@@ -288,7 +289,7 @@ export class Session implements ViewOwner {
    * Closes the connection after flushing what was written. Every way out
    * (LOGOUT, timeouts, too many bad commands, too much output, shutdown) comes
    * here: with COMPRESS the BYE and tagged reply still sit in the deflater, so
-   * its stream is finished first (RFC 4978 §4: all output after COMPRESS goes
+   * its stream is finished first (RFC 4978 §3: all output after COMPRESS goes
    * through it), and only when its last bytes are written does the socket end
    * (`end()`, so TLS sends close_notify, RFC 8446 §6.1). A client that does not
    * read is cut after a short grace.
@@ -300,6 +301,8 @@ export class Session implements ViewOwner {
     this.state = "logout";
     this.cleanup();
     const sock = this.socket;
+    // further input is read and dropped (onData ignores it), so the peer's FIN is seen
+    if (sock.isPaused()) sock.resume();
     const end = () => {
       if (!sock.destroyed) sock.end();
     };
@@ -534,7 +537,11 @@ export class Session implements ViewOwner {
       return;
     }
     if (this.sink.needDrain()) {
-      void this.sink.waitDrain().then(() => this.afterCommand());
+      void this.sink.waitDrain().then(() => {
+        this.afterCommand();
+        // IDLE pushes skipped while we waited (viewChanged skips a busy session)
+        if (!this.busy && this.idleTag !== null) this.viewChanged();
+      });
       return;
     }
     this.busy = false;

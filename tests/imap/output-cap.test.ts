@@ -121,6 +121,7 @@ describe("IMAP unsent output cap", () => {
       last = n;
       await sleep(10);
     }
+    console.log(`pipelined NOOPs, client not reading: largest unsent output ${max} bytes`);
     expect(max).toBeLessThanOrEqual(CAP);
     expect(session.isClosed).toBe(false);
     c.close();
