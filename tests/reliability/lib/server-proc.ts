@@ -39,6 +39,8 @@ export interface ServeOptions {
   readyTimeoutMs?: number;
   /** Modules bun loads before the server (`bun --preload`): diagnostics such as scripts/torture/heap-sampler.ts. */
   preload?: string[];
+  /** Run the server from another checkout of the repository (before/after comparisons); default this one. */
+  serverDir?: string;
 }
 
 /** Environment common to all harness servers: no DNS-based checks, plaintext auth allowed on IMAP/POP3. */
@@ -63,7 +65,8 @@ export function baseEnv(o: ServeOptions): Record<string, string> {
 export async function startServerProc(o: ServeOptions): Promise<ServerProc> {
   const env = { ...process.env, ...baseEnv(o) } as NodeJS.ProcessEnv;
   const pre = (o.preload ?? []).flatMap((m) => ["--preload", m]);
-  const child = spawn(BUN, [...pre, resolve(REPO, "src/main.ts"), "serve"], { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });
+  const dir = o.serverDir ? resolve(o.serverDir) : REPO;
+  const child = spawn(BUN, [...pre, resolve(dir, "src/main.ts"), "serve"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   let out = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("close", (code, signal) => r({ code, signal })));
