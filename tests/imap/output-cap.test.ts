@@ -102,6 +102,50 @@ describe("IMAP unsent output cap", () => {
     toggler.close();
   }, 120_000);
 
+  test("an IDLE client that reads keeps its connection through 20 toggles on 5,000 messages, even when one push is larger than the cap", async () => {
+    // each toggle pushes ~150 KB of FETCH lines: more than this cap, but the client has caught up before each push
+    const saved = srv.ctx.config.imap.maxOutputBytes;
+    srv.ctx.config.imap.maxOutputBytes = 100 * 1024;
+    try {
+      await readingIdleClient();
+    } finally {
+      srv.ctx.config.imap.maxOutputBytes = saved;
+    }
+  }, 120_000);
+
+  async function readingIdleClient(): Promise<void> {
+    const { c, session } = await login();
+    expect((await c.cmd("SELECT INBOX")).status).toBe("OK");
+    const tag = c.nextTag();
+    c.write(`${tag} IDLE\r\n`);
+    expect(await c.line()).toMatch(/^\+ /);
+    const { c: toggler } = await login();
+    expect((await toggler.cmd("SELECT INBOX")).status).toBe("OK");
+    let updates = 0;
+    let end = "";
+    // reads everything until the tagged end of IDLE
+    const reader = (async () => {
+      for (;;) {
+        const l = await c.line(60_000);
+        if (l.startsWith(tag + " ")) return (end = l);
+        if (/^\* \d+ FETCH \(FLAGS/.test(l)) updates++;
+      }
+    })();
+    for (let round = 0; round < 20; round++) {
+      const r = await toggler.cmd(`STORE 1:${MESSAGES} ${round % 2 ? "+" : "-"}FLAGS.SILENT (\\Flagged)`, 30_000);
+      expect(r.status).toBe("OK");
+    }
+    expect(session.isClosed).toBe(false);
+    c.write("DONE\r\n");
+    await reader;
+    expect(end).toBe(`${tag} OK Idle completed.`);
+    // updates of one toggle may merge with the next one's (the view sends the current state)
+    expect(updates).toBeGreaterThanOrEqual(MESSAGES);
+    expect(session.isClosed).toBe(false);
+    c.close();
+    toggler.close();
+  }
+
   test("a client that pipelines commands and never reads is not served further: output stays bounded", async () => {
     const { c, session } = await login();
     c.sock.pause();
