@@ -3,7 +3,7 @@
  * message and handing it to inbound delivery (MX) or the send path
  * (submission). A 250 is sent only after the store call resolved.
  */
-import { ChunkCollector, DataDecoder, MAX_BODY_LINE, parseBdatArg, reply, type Reply } from "./parser.ts";
+import { ChunkCollector, DataDecoder, MAX_BODY_LINE, MAX_HEADER_SECTION, parseBdatArg, reply, type Reply } from "./parser.ts";
 import type { SmtpSession } from "./session.ts";
 import { deliverInbound } from "./inbound.ts";
 import { submitMessage } from "./submission.ts";
@@ -68,7 +68,7 @@ export async function bdatChunkDone(s: SmtpSession, last: boolean): Promise<Repl
   const tx = s.tx!;
   const col = tx.bdat!;
   if (col.refused) {
-    const r = col.oversize ? reply(552, "5.3.4", "Message size exceeds fixed maximum message size") : lineTooLongReply();
+    const r = col.oversize ? reply(552, "5.3.4", "Message size exceeds fixed maximum message size") : col.headerTooLong ? headerTooLongReply() : lineTooLongReply();
     if (last) s.resetTransaction();
     else tx.bdatError = r;
     return r;
@@ -88,11 +88,20 @@ function lineTooLongReply(): Reply {
   return reply(500, "5.5.2", `Line too long: message contains a line longer than ${MAX_BODY_LINE} octets`);
 }
 
+/** The header section is over MAX_HEADER_SECTION: Exchange's answer to a header over its MaxHeaderSize. */
+function headerTooLongReply(): Reply {
+  return reply(552, "5.3.4", `Header size exceeds fixed maximum size (${MAX_HEADER_SECTION} octets)`);
+}
+
 /** End of DATA: limits first, then delivery. */
 export async function finishMessage(s: SmtpSession, d: DataDecoder): Promise<Reply> {
   if (d.oversize) {
     s.resetTransaction();
     return reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  }
+  if (d.headerTooLong) {
+    s.resetTransaction();
+    return headerTooLongReply();
   }
   if (d.lineTooLong) {
     s.resetTransaction();

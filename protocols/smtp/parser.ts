@@ -47,6 +47,18 @@ export const MAX_TEXT_LINE = 1000;
  * §4.5.3.1.10: "500 Line too long").
  */
 export const MAX_BODY_LINE = 1024 * 1024;
+/**
+ * Hard cap on the header section of a received message (DATA or BDAT): the
+ * octets before the first empty line (RFC 5322 §2.1), or of the whole
+ * message when it has none. RFC 5322 sets no limit; Exchange refuses headers
+ * over its MaxHeaderSize (256 KB by default) with 552 5.3.4, Postfix keeps at
+ * most header_size_limit (100 KB). Every reader of the header (the SMTP
+ * checks, mailauth, the store's index) holds per-field objects, ~20x the
+ * octets, so a 30 MB header of "a: b" fields cost +578 MB in one of them.
+ * 1 MiB is far above real headers (a long Received/ARC/DKIM chain is tens
+ * of KB) and bounds that work.
+ */
+export const MAX_HEADER_SECTION = 1024 * 1024;
 /** RFC 5321 §4.5.3.1.1 / §4.5.3.1.2 / §4.5.3.1.3. */
 export const MAX_LOCAL_PART = 64;
 export const MAX_DOMAIN = 255;
@@ -180,15 +192,22 @@ export class DataDecoder {
   /** Some line exceeded `maxLine` octets (counting its CRLF). */
   lineTooLong = false;
   oversize = false;
+  /** Still before the first empty line (the header section). */
+  private inHeader = true;
+  /** Octets of the header section so far (lines with their CRLF). */
+  private headerLen = 0;
+  /** The header section exceeded `maxHeader` octets. */
+  headerTooLong = false;
 
   constructor(
     private readonly maxSize: number,
     private readonly maxLine: number = MAX_BODY_LINE,
+    private readonly maxHeader: number = MAX_HEADER_SECTION,
   ) {}
 
   /** True once the message is known to be refused (nothing is kept from then on). */
   get refused(): boolean {
-    return this.oversize || this.lineTooLong;
+    return this.oversize || this.lineTooLong || this.headerTooLong;
   }
 
   /** Octets of every array the decoder holds (its memory, for tests and limits). */
@@ -217,6 +236,24 @@ export class DataDecoder {
     // maxLine counts the CRLF (RFC 5321 §4.5.3.1.6).
     if (this.lineLen + 2 > this.maxLine && !this.lineTooLong) {
       this.lineTooLong = true;
+      this.buf.clear();
+    }
+    if (this.inHeader) this.countHeader(n);
+  }
+
+  /** A line ended (its length is in lineLen): the first empty one ends the header section. */
+  private endLine(): void {
+    if (this.inHeader) {
+      if (this.lineLen === 0) this.inHeader = false;
+      else this.countHeader(2);
+    }
+    this.lineLen = 0;
+  }
+
+  private countHeader(n: number): void {
+    this.headerLen += n;
+    if (this.headerLen > this.maxHeader && !this.headerTooLong) {
+      this.headerTooLong = true;
       this.buf.clear();
     }
   }
@@ -263,7 +300,7 @@ export class DataDecoder {
           const c = chunk[pos]!;
           if (c === 10) {
             this.emit(LF, 0, 1);
-            this.lineLen = 0;
+            this.endLine();
             this.state = DState.LineStart;
             pos++;
           } else {
@@ -293,7 +330,7 @@ export class DataDecoder {
             if (idx > pos && chunk[idx - 1] === 13) {
               // a normal CRLF line end
               this.countLine(idx - 1 - pos);
-              this.lineLen = 0;
+              this.endLine();
               pos = idx + 1;
               if (pos < n && chunk[pos] !== 46) continue;
               this.emit(chunk, runStart, pos);
@@ -304,7 +341,7 @@ export class DataDecoder {
             this.countLine(idx - pos);
             this.emit(chunk, runStart, idx);
             this.emit(CRLF, 0, 2);
-            this.lineLen = 0;
+            this.endLine();
             pos = idx + 1;
             break;
           }
@@ -315,7 +352,7 @@ export class DataDecoder {
     return { done: false, consumed: n };
   }
 
-  /** The decoded message (empty when refused: oversize or a line over the cap). */
+  /** The decoded message (empty when refused: oversize, or a line or the header over its cap). */
   message(): Uint8Array {
     return this.refused ? EMPTY : this.buf.bytes();
   }
@@ -337,16 +374,22 @@ export class ChunkCollector {
   size = 0;
   oversize = false;
   lineTooLong = false;
+  headerTooLong = false;
   /** Octets since the last LF. */
   private lineLen = 0;
+  /** The last octet seen was CR (a line of just CR before its LF is empty). */
+  private lastCr = false;
+  /** Still before the first empty line (the header section). */
+  private inHeader = true;
 
   constructor(
     private readonly maxSize: number,
     private readonly maxLine: number = MAX_BODY_LINE,
+    private readonly maxHeader: number = MAX_HEADER_SECTION,
   ) {}
 
   get refused(): boolean {
-    return this.oversize || this.lineTooLong;
+    return this.oversize || this.lineTooLong || this.headerTooLong;
   }
 
   get retainedBytes(): number {
@@ -359,19 +402,24 @@ export class ChunkCollector {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    const before = this.size;
     this.size += chunk.length;
     if (!this.oversize && this.size > this.maxSize) {
       this.oversize = true;
       this.buf.clear();
     }
-    this.measureLines(chunk);
+    this.measureLines(chunk, before);
     if (this.refused) return;
     this.buf.append(chunk);
   }
 
-  /** Tracks line lengths across chunks; lines end at LF, their length includes it. */
-  private measureLines(chunk: Uint8Array): void {
-    if (this.lineTooLong) return;
+  /**
+   * Tracks line lengths across chunks (lines end at LF; their length includes
+   * it) and the header section (up to the first empty line, "\r\n" or "\n").
+   * `offset` is the message offset of the chunk's first octet.
+   */
+  private measureLines(chunk: Uint8Array, offset: number): void {
+    if (this.lineTooLong && (this.headerTooLong || !this.inHeader)) return;
     let p = 0;
     for (;;) {
       const lf = chunk.indexOf(10, p);
@@ -379,17 +427,34 @@ export class ChunkCollector {
         this.lineLen += chunk.length - p;
         break;
       }
-      this.lineLen += lf + 1 - p;
-      if (this.lineLen > this.maxLine) break;
+      const len = this.lineLen + lf + 1 - p;
+      // Empty: just the LF, or CR LF (the CR may have ended the previous chunk).
+      const empty = len === 1 || (len === 2 && (lf > 0 ? chunk[lf - 1] === 13 : this.lastCr));
+      if (len > this.maxLine) this.flagLine();
+      if (this.inHeader && empty) {
+        this.inHeader = false;
+        if (offset + lf + 1 - len > this.maxHeader) this.flagHeader();
+      }
       this.lineLen = 0;
       p = lf + 1;
     }
+    this.lastCr = chunk[chunk.length - 1] === 13;
     // A line still open will be at least one octet (its LF) longer: flag it now,
     // so an endless line is not kept until it ends.
-    if (this.lineLen + 1 > this.maxLine) {
-      this.lineTooLong = true;
-      this.buf.clear();
-    }
+    if (this.lineLen + 1 > this.maxLine) this.flagLine();
+    if (this.inHeader && offset + chunk.length > this.maxHeader) this.flagHeader();
+  }
+
+  private flagLine(): void {
+    if (this.lineTooLong) return;
+    this.lineTooLong = true;
+    this.buf.clear();
+  }
+
+  private flagHeader(): void {
+    if (this.headerTooLong) return;
+    this.headerTooLong = true;
+    this.buf.clear();
   }
 
   message(): Uint8Array {
