@@ -189,7 +189,7 @@ async function smtpDataFlood(port: number, ip: string, chunk: Buffer, total: num
 }
 
 /** `n` one-byte BDAT chunks, pipelined (RFC 3030 allows it), replies read as they come. */
-async function bdatFlood(port: number, ip: string, n: number): Promise<{ reply: string; acked: number }> {
+async function bdatFlood(port: number, ip: string, n: number, hold?: { chunksIn: () => void; release: Promise<void> }): Promise<{ reply: string; acked: number }> {
   const c = await LineConn.connect(port, { localAddress: ip });
   await smtpReply(c);
   await smtpCmd(c, "EHLO flood.test");
@@ -231,6 +231,12 @@ async function bdatFlood(port: number, ip: string, n: number): Promise<{ reply: 
       // Keep at most 50,000 chunks unanswered: the attack is the chunk count, not an output backlog.
       await waitFor(() => sent - acked <= 50_000, 60_000);
       if (sent - acked > 50_000) break;
+    }
+    if (hold) {
+      // Every chunk answered, the message still open: what the server holds now is what it keeps per chunk.
+      await waitFor(() => acked >= sent, 60_000);
+      hold.chunksIn();
+      await hold.release;
     }
     sock.write("BDAT 0 LAST\r\n");
     await waitFor(() => acked >= sent + 1, 120_000);
@@ -381,7 +387,9 @@ async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
 
 interface Sizes {
   floodBytes: number;
-  bdatChunks: number;
+  /** Parallel BDAT sessions and one-byte chunks per session (under the 100,000 commands a session may send). */
+  bdatSessions: number;
+  bdatPerSession: number;
   bombBytes: number;
   flagMessages: number;
   /** How long the flag churn of the IDLE and event-stream attacks may run (it stops once every stalled client is gone). */
@@ -393,8 +401,8 @@ interface Sizes {
 
 function sizesFor(quick: boolean, scale: number): Sizes {
   return quick
-    ? { floodBytes: Math.round(4 * MB * scale), bdatChunks: 200_000, bombBytes: 200 * 1024, flagMessages: 1000, churnMs: 10_000, bigMessages: 60, searchTerms: 2000, searchLimitMs: 15_000 }
-    : { floodBytes: Math.round(30 * MB * scale), bdatChunks: 2_000_000, bombBytes: 1.5 * MB, flagMessages: 5000, churnMs: 40_000, bigMessages: 300, searchTerms: 7000, searchLimitMs: 30_000 };
+    ? { floodBytes: Math.round(4 * MB * scale), bdatSessions: 4, bdatPerSession: 50_000, bombBytes: 200 * 1024, flagMessages: 1000, churnMs: 10_000, bigMessages: 60, searchTerms: 2000, searchLimitMs: 15_000 }
+    : { floodBytes: Math.round(30 * MB * scale), bdatSessions: 20, bdatPerSession: 90_000, bombBytes: 1.5 * MB, flagMessages: 5000, churnMs: 40_000, bigMessages: 300, searchTerms: 7000, searchLimitMs: 30_000 };
 }
 
 /** Accounts and folders, written with the store of the checkout the server runs from (its schema). */
@@ -507,20 +515,33 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
     attacks.push(["bare-lf", () => flood("smtp bare-LF", Buffer.from("a\n".repeat(512 * 1024)))]);
     attacks.push(["dot-stuffed", () => flood("smtp dot-stuffed", Buffer.from(".a\r\n".repeat(256 * 1024)))]);
     attacks.push(["bdat", async () => {
-      // Four connections at a time, each staying under the SMTP per-session command limit (100,000).
-      const perConn = Math.min(90_000, Math.ceil(s.bdatChunks / 4));
-      const rounds = Math.ceil(s.bdatChunks / (4 * perConn));
+      // Parallel sessions, each under the SMTP per-session command limit (100,000). Once all their chunks are
+      // answered and before BDAT LAST, the server is asked for a full GC and its RSS sampled: what it holds for
+      // open messages (the peak also counts garbage not yet collected).
+      const perConn = s.bdatPerSession;
+      const n = s.bdatSessions;
+      let held = 0;
       const { result, fig } = await probe.measure(async () => {
-        const out: { reply: string; acked: number }[] = [];
-        for (let r = 0; r < rounds; r++) out.push(...(await Promise.all([0, 1, 2, 3].map((i) => bdatFlood(ports.smtp, `127.0.2.${10 + r * 4 + i}`, perConn)))));
-        return out;
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let ready = 0;
+        let allIn!: () => void;
+        const allInP = new Promise<void>((r) => (allIn = r));
+        const sessions = Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            bdatFlood(ports.smtp, `127.0.2.${10 + i}`, perConn, { chunksIn: () => ++ready === n && allIn(), release: released }),
+          ),
+        );
+        await Promise.race([allInP, sessions]);
+        held = await probe.settle();
+        release();
+        return sessions;
       });
-      const inFlight = 4 * perConn;
-      const tag = `smtp BDAT ${rounds * inFlight} x 1-byte chunks (4 parallel sessions of ${perConn})`;
-      report(memLine(tag, fig, inFlight));
-      const grew = fig.peak - fig.start;
-      // A chunk is 9 octets on the wire and 1 of message: at most 2x the messages in flight plus a fixed allowance.
-      add("memory", `${tag}: peak under 2x the messages in flight + 32 MB`, grew < 2 * inFlight + 32 * MB, `+${mbOf(grew)} MB (${Math.round(grew / inFlight)} bytes per chunk in flight); last reply: ${result.at(-1)?.reply}`);
+      const inFlight = n * perConn;
+      const wire = 9 * inFlight; // "BDAT 1\r\n" + one octet
+      const tag = `smtp BDAT ${n} sessions x ${perConn} 1-byte chunks`;
+      report(memLine(tag, fig, wire) + `; held with the messages open ${mbOf(held)} MB (+${mbOf(held - fig.start)}, ${Math.round((held - fig.start) / inFlight)} bytes per chunk)`);
+      add("memory", `${tag}: held while open under 2x the bytes in flight + 16 MB`, held - fig.start < 2 * wire + 16 * MB, `+${mbOf(held - fig.start)} MB held for ${Math.round(wire / 1024)} KB in flight (peak +${mbOf(fig.peak - fig.start)} MB); last reply: ${result.at(-1)?.reply}`);
       add("memory", `${tag}: RSS back within 20% of the start`, returned(fig), `${mbOf(fig.start)} -> ${mbOf(fig.after)} MB`);
     }]);
 
