@@ -13,7 +13,8 @@ import { kickQueues } from "../../src/delivery/index.ts";
 import { queueDsnOptions, senderVerifiedByAuth, type SenderAuthResult } from "../../src/delivery/dsn-policy.ts";
 import { reply, type Reply } from "./parser.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
-import { concatBytes, readHeaders, receivedHeader, removeRanges } from "./trace.ts";
+import { prependInPlace } from "./message-buffer.ts";
+import { readHeaders, receivedHeader, removeRanges } from "./trace.ts";
 
 let dnsCache: { key: string; dns: Dns } | null = null;
 function dnsFor(servers: string[]): Dns {
@@ -109,7 +110,8 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
   const trace = receivedHeader(s, tx);
   // RFC 5321 §4.4: our Received goes on top of what arrived; RFC 8601 §5: Authentication-Results
   // is placed above it, as close to the top as possible.
-  const message = concatBytes(verdict?.headers ?? "", trace, raw);
+  // Written into the room the receive buffer keeps in front of the message: no second copy of it.
+  const message = prependInPlace(raw, Buffer.from((verdict?.headers ?? "") + trace, "utf8"));
 
   const accounts = new Map<number, DeliveryRecipient>();
   const forwards: string[] = [];

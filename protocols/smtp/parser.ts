@@ -184,7 +184,7 @@ export interface DataResult {
  */
 export class DataDecoder {
   private state = DState.LineStart;
-  private buf = new MessageBuffer();
+  private readonly buf: MessageBuffer;
   /** Octets of the decoded message, kept or not. */
   size = 0;
   /** Length of the current line so far (octets, without its line end). */
@@ -203,7 +203,9 @@ export class DataDecoder {
     private readonly maxSize: number,
     private readonly maxLine: number = MAX_BODY_LINE,
     private readonly maxHeader: number = MAX_HEADER_SECTION,
-  ) {}
+  ) {
+    this.buf = new MessageBuffer(maxSize);
+  }
 
   /** True once the message is known to be refused (nothing is kept from then on). */
   get refused(): boolean {
@@ -370,7 +372,7 @@ const CRLF = new Uint8Array([13, 10]);
  * measured against the same hard cap as DATA.
  */
 export class ChunkCollector {
-  private buf = new MessageBuffer();
+  private readonly buf: MessageBuffer;
   size = 0;
   oversize = false;
   lineTooLong = false;
@@ -386,7 +388,9 @@ export class ChunkCollector {
     private readonly maxSize: number,
     private readonly maxLine: number = MAX_BODY_LINE,
     private readonly maxHeader: number = MAX_HEADER_SECTION,
-  ) {}
+  ) {
+    this.buf = new MessageBuffer(maxSize);
+  }
 
   get refused(): boolean {
     return this.oversize || this.lineTooLong || this.headerTooLong;
