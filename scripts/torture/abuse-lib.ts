@@ -90,18 +90,28 @@ async function runClassic(o: AbuseOptions, add: (group: string, name: string, ok
     for (let i = 0; i < 8; i++) await s.addAccount(`timing${i}@${DOMAIN}`, PASS);
     await s.close();
   }
-  const ports = { smtp: await freePort(), submission: await freePort(), imap: await freePort(), pop3: await freePort(), http: await freePort(), https: await freePort() };
-  const srv: ServerProc = await startServerProc({
-    dataDir,
-    ports,
-    env: {
-      PILLARBOX_MAX_CONNECTIONS_PER_IP: "20",
-      PILLARBOX_AUTH_FAILURES_PER_IP: "5",
-      PILLARBOX_AUTH_WINDOW_SECONDS: "4",
-      PILLARBOX_MAX_MESSAGE_SIZE: "4M",
-      PILLARBOX_LOG_LEVEL: "error",
-    },
-  });
+  let ports = { smtp: 0, submission: 0, imap: 0, pop3: 0, http: 0, https: 0 };
+  let srv!: ServerProc;
+  // A port found free may be taken by another process before the server binds it: try again with new ones.
+  for (let attempt = 1; ; attempt++) {
+    ports = { smtp: await freePort(), submission: await freePort(), imap: await freePort(), pop3: await freePort(), http: await freePort(), https: await freePort() };
+    try {
+      srv = await startServerProc({
+        dataDir,
+        ports,
+        env: {
+          PILLARBOX_MAX_CONNECTIONS_PER_IP: "20",
+          PILLARBOX_AUTH_FAILURES_PER_IP: "5",
+          PILLARBOX_AUTH_WINDOW_SECONDS: "4",
+          PILLARBOX_MAX_MESSAGE_SIZE: "4M",
+          PILLARBOX_LOG_LEVEL: "error",
+        },
+      });
+      break;
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(e))) throw e;
+    }
+  }
   try {
     // ------------------------------------------------------ open relay
     const tricks = [

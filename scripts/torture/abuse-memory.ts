@@ -18,8 +18,9 @@
  * each "start" and "after" sample it is asked (SIGUSR2) for a full garbage
  * collection and given a few seconds to settle.
  */
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { connect as netConnect, type Socket } from "node:net";
 import { join, resolve } from "node:path";
@@ -97,6 +98,11 @@ class Probe {
 
   rss(): number {
     return status(this.srv.pid, "VmRSS");
+  }
+
+  /** The server's CPU time so far, seconds. */
+  cpu(): number {
+    return cpuSeconds(this.srv.pid);
   }
 
   /** Full GC in the server, then wait for the allocator to hand pages back; twice, then sample. */
@@ -259,13 +265,14 @@ async function compressBomb(port: number, ip: string, folder: string, compressed
   if (r.status !== "OK") throw new Error(`COMPRESS refused: ${r.status} ${r.text}`);
   const sock = imap.c.sock;
   sock.pause(); // never read what the server sends from now on
-  const def = createDeflateRaw({ level: 9 });
+  const def = createDeflateRaw({ level: 6 });
   let sent = 0;
   def.on("data", (d: Buffer) => {
     sent += d.length;
     if (!sock.destroyed) sock.write(d);
   });
-  def.write("f1 FETCH 1:* (BODY[])\r\n");
+  // Eight FETCHes of every body: more output than the kernel's socket buffers take, so the session blocks on it.
+  for (let k = 1; k <= 8; k++) def.write(`f${k} FETCH 1:* (BODY[])\r\n`);
   await new Promise<void>((r) => def.flush(zc.Z_SYNC_FLUSH, () => r()));
   const noops = Buffer.from("n NOOP\r\n".repeat(128 * 1024)); // 1 MB
   const deadline = Date.now() + 120_000;
@@ -302,7 +309,7 @@ function https(port: number, method: string, path: string, headers: Record<strin
 const cookiePairs = (h: HttpRes) => ([] as string[]).concat(h.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]!);
 
 /** Signs in to the webmail; returns the session cookie header. */
-async function webmailLogin(port: number, email: string, password: string): Promise<string> {
+export async function webmailLogin(port: number, email: string, password: string): Promise<string> {
   const page = await https(port, "GET", "/login", {});
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? "";
   const form = new URLSearchParams({ email, password, csrf }).toString();
@@ -318,8 +325,51 @@ async function webmailLogin(port: number, email: string, password: string): Prom
   return cookiePairs(res).join("; ");
 }
 
+/** A client that stopped reading. */
+interface Stalled {
+  closed(): boolean;
+  /** Starts reading again, handing each chunk's size to `count`. */
+  resume(count: (n: number) => void): void;
+  destroy(): void;
+}
+
+function stalledLineConn(c: LineConn): Stalled {
+  return {
+    closed: () => c.closed,
+    resume: (count) => {
+      c.sock.removeAllListeners("data");
+      c.sock.on("data", (d: Buffer) => count(d.length));
+      c.sock.resume();
+    },
+    destroy: () => c.close(),
+  };
+}
+
+/**
+ * Whether the server dropped the stalled clients. A client that does not read cannot see that (the FIN
+ * waits behind the data it has not read), so each starts reading again and counts what it had to read
+ * before the end of the connection (at most `maxBytes`: past that it is taken as not disconnected).
+ */
+export async function drainStalled(xs: Stalled[], ms: number, maxBytes: number): Promise<{ closed: number; maxBacklog: number }> {
+  const got = xs.map(() => 0);
+  const gaveUp = xs.map(() => false);
+  xs.forEach((x, i) =>
+    x.resume((n) => {
+      got[i]! += n;
+      if (got[i]! > maxBytes && !gaveUp[i]) {
+        gaveUp[i] = true;
+        x.destroy();
+      }
+    }),
+  );
+  await waitUntil(() => xs.every((x) => x.closed()), ms);
+  const closed = xs.filter((x, i) => x.closed() && !gaveUp[i]).length;
+  for (const x of xs) x.destroy();
+  return { closed, maxBacklog: Math.max(0, ...got) };
+}
+
 /** Opens /api/events and stops reading once the stream is live. */
-function stalledEventStream(port: number, cookie: string, ip: string): Promise<{ closed: () => boolean; destroy: () => void }> {
+export function stalledEventStream(port: number, cookie: string, ip: string): Promise<Stalled> {
   return new Promise((resolve, reject) => {
     let closed = false;
     const s = tlsConnect({ socket: netConnect({ host: "127.0.0.1", port, localAddress: ip }), rejectUnauthorized: false, servername: "localhost" });
@@ -332,7 +382,14 @@ function stalledEventStream(port: number, cookie: string, ip: string): Promise<{
       if (got.includes("event: ready") || got.includes("event:ready")) {
         s.off("data", onData);
         s.pause();
-        resolve({ closed: () => closed, destroy: () => s.destroy() });
+        resolve({
+          closed: () => closed,
+          resume: (count) => {
+            s.on("data", (d: Buffer) => count(d.length));
+            s.resume();
+          },
+          destroy: () => s.destroy(),
+        });
       } else if (/^HTTP\/1\.1 [45]/.test(got)) reject(new Error(got.split("\r\n")[0]));
     };
     s.on("data", onData);
@@ -342,10 +399,10 @@ function stalledEventStream(port: number, cookie: string, ip: string): Promise<{
 
 /**
  * Changes flags in `folder` until `done()` (every stalled client was disconnected) or `maxMs`: each round
- * toggles \Flagged on every message (one change on each), then, with `singles`, sets and clears \Seen on
- * that many messages one STORE at a time, pipelined (many small change events).
+ * toggles \Flagged on every message (one change on each), then, with `ranges`, sets or clears \Seen on the
+ * whole folder in STOREs of that many messages, pipelined (many mid-sized change events).
  */
-async function churnFlags(port: number, ip: string, folder: string, o: { maxMs: number; done: () => boolean; singles?: number }): Promise<{ rounds: number; changes: number }> {
+export async function churnFlags(port: number, ip: string, folder: string, o: { maxMs: number; done: () => boolean; ranges?: number }): Promise<{ rounds: number; changes: number }> {
   const { imap } = await ImapConn.connect(port, { localAddress: ip });
   const t0 = Date.now();
   let rounds = 0;
@@ -358,16 +415,16 @@ async function churnFlags(port: number, ip: string, folder: string, o: { maxMs: 
       const r = await imap.cmd(`STORE 1:* ${rounds % 2 ? "-" : "+"}FLAGS.SILENT (\\Flagged)`, undefined, 120_000);
       if (r.status !== "OK") break;
       changes += exists;
-      const n = Math.min(o.singles ?? 0, exists);
-      if (n) {
+      if (o.ranges) {
         let batch = "";
-        for (let k = 1; k <= n; k++) batch += `p${k} STORE ${k} ${rounds % 2 ? "-" : "+"}FLAGS.SILENT (\\Seen)\r\n`;
+        let k = 0;
+        for (let a = 1; a <= exists; a += o.ranges) batch += `p${++k} STORE ${a}:${Math.min(exists, a + o.ranges - 1)} ${rounds % 2 ? "-" : "+"}FLAGS.SILENT (\\Seen)\r\n`;
         imap.c.write(batch);
         for (;;) {
           const l = await imap.c.line(120_000);
-          if (l.startsWith(`p${n} `)) break;
+          if (l.startsWith(`p${k} `)) break;
         }
-        changes += n;
+        changes += exists;
       }
       rounds++;
     }
@@ -401,7 +458,7 @@ interface Sizes {
 
 function sizesFor(quick: boolean, scale: number): Sizes {
   return quick
-    ? { floodBytes: Math.round(4 * MB * scale), bdatSessions: 4, bdatPerSession: 50_000, bombBytes: 200 * 1024, flagMessages: 1000, churnMs: 10_000, bigMessages: 60, searchTerms: 2000, searchLimitMs: 15_000 }
+    ? { floodBytes: Math.round(4 * MB * scale), bdatSessions: 4, bdatPerSession: 50_000, bombBytes: 200 * 1024, flagMessages: 5000, churnMs: 6000, bigMessages: 60, searchTerms: 2000, searchLimitMs: 15_000 }
     : { floodBytes: Math.round(30 * MB * scale), bdatSessions: 20, bdatPerSession: 90_000, bombBytes: 1.5 * MB, flagMessages: 5000, churnMs: 40_000, bigMessages: 300, searchTerms: 7000, searchLimitMs: 30_000 };
 }
 
@@ -421,12 +478,19 @@ async function prefill(serverDir: string, dataDir: string, s: Sizes): Promise<vo
     for (let i = 0; i < s.flagMessages; i += 500) {
       await store.append(flags.id, Array.from({ length: Math.min(500, s.flagMessages - i) }, (_, k) => ({ raw: small(i + k) })));
     }
-    const words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do", "eiusmod", "tempor"];
-    const line = (i: number) => Array.from({ length: 12 }, (_, k) => words[(i * 7 + k * 3) % words.length]).join(" ");
+    // 64 KB of random words, one line of 76 characters after another: text that SEARCH BODY has to scan and
+    // that a deflater shrinks only to about 60%, so a FETCH of the folder stays more than the socket buffers
+    // hold even under COMPRESS=DEFLATE.
     const bigRaw = (i: number) => {
-      const lines: string[] = [];
-      for (let k = 0; lines.join("\r\n").length < 64 * 1024; k++) lines.push(line(i + k));
-      return new TextEncoder().encode(`From: b${i}@outside.test\r\nTo: ${ALICE}\r\nSubject: big ${i}\r\nMessage-ID: <b${i}@outside.test>\r\nDate: Mon, 7 Dec 2026 03:00:00 +0000\r\n\r\n${lines.join("\r\n")}\r\n`);
+      const r = randomBytes(64 * 1024);
+      let text = "";
+      for (let k = 0; k < r.length; k++) {
+        text += r[k]! % 7 === 0 ? " " : String.fromCharCode(97 + (r[k]! % 26));
+        if (k % 76 === 75) text += "\r\n";
+      }
+      return new TextEncoder().encode(
+        `From: b${i}@outside.test\r\nTo: ${ALICE}\r\nSubject: big ${i}\r\nMessage-ID: <b${i}@outside.test>\r\nDate: Mon, 7 Dec 2026 03:00:00 +0000\r\n\r\n${text}\r\n`,
+      );
     };
     for (let i = 0; i < s.bigMessages; i += 50) {
       await store.append(big.id, Array.from({ length: Math.min(50, s.bigMessages - i) }, (_, k) => ({ raw: bigRaw(i + k) })));
@@ -448,6 +512,17 @@ interface Ports {
 
 /** The server every attack gets: its own process on a copy of the prefilled data dir. */
 async function startAttackServer(dataDir: string, serverDir: string): Promise<{ srv: ServerProc; ports: Ports }> {
+  // A port found free may be taken by another process before the server binds it: try again with new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startAttackServerOn(dataDir, serverDir);
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(e))) throw e;
+    }
+  }
+}
+
+async function startAttackServerOn(dataDir: string, serverDir: string): Promise<{ srv: ServerProc; ports: Ports }> {
   const ports: Ports = { smtp: await freePort(), submission: await freePort(), imap: await freePort(), pop3: await freePort(), https: await freePort() };
   const srv = await startServerProc({
     dataDir,
@@ -455,7 +530,8 @@ async function startAttackServer(dataDir: string, serverDir: string): Promise<{ 
     serverDir,
     preload: [resolve(REPO, "scripts/torture/gc-on-signal.ts")],
     env: {
-      PILLARBOX_LOG_LEVEL: "error",
+      // ABUSE_SERVER_LOG=info (or debug) prints the server's log after each attack.
+      PILLARBOX_LOG_LEVEL: process.env.ABUSE_SERVER_LOG || "error",
       PILLARBOX_MAX_MESSAGE_SIZE: "50M",
       PILLARBOX_AUTH_FAILURES_PER_IP: "5",
       PILLARBOX_AUTH_WINDOW_SECONDS: "60",
@@ -471,6 +547,19 @@ async function startAttackServer(dataDir: string, serverDir: string): Promise<{ 
     },
   });
   return { srv, ports };
+}
+
+async function warmUp(ports: Ports): Promise<void> {
+  const { imap } = await ImapConn.connect(ports.imap, { localAddress: "127.0.9.2" });
+  await imap.cmd(`LOGIN ${CAROL} ${PASS}`);
+  await imap.cmd("SELECT INBOX");
+  await imap.cmd("LOGOUT");
+  imap.close();
+  await https(ports.https, "GET", "/login", {});
+  const c = await LineConn.connect(ports.smtp, { localAddress: "127.0.9.2" });
+  await smtpReply(c);
+  await smtpCmd(c, "EHLO warm.test");
+  c.close();
 }
 
 export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: MemCase[]; lines: string[] }> {
@@ -489,10 +578,11 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
     log(line);
   };
   const serverDir = o.serverDir ? resolve(o.serverDir) : REPO;
-  const template = join(o.dataDir, "template");
-  mkdirSync(template, { recursive: true });
+  // One data dir for every attack's server, one after the other (copying its blob files per attack took seconds).
+  const dataDir = join(o.dataDir, "data");
+  mkdirSync(dataDir, { recursive: true });
   const t0 = Date.now();
-  await prefill(serverDir, template, s);
+  await prefill(serverDir, dataDir, s);
   log(`  (prefilled ${s.flagMessages} small and ${s.bigMessages} 64 KB messages in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 
   // Set per attack, used by the attack closures below.
@@ -548,7 +638,10 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
     // ---------------------------------------------------------- 3: COMPRESS bomb
     attacks.push(["compress", async () => {
       const conns = 3;
+      const wait = quick ? 1500 : 5000;
+      const window = quick ? 1500 : 5000;
       let loginMs = -1;
+      let held = 0;
       const { result, fig } = await probe.measure(async () => {
         const bombs = await Promise.all(Array.from({ length: conns }, (_, i) => compressBomb(ports.imap, `127.0.3.${i + 1}`, "Big", s.bombBytes).catch((e: Error) => e)));
         // Another user logs in while the bombs sit in the server.
@@ -557,26 +650,31 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
         const r = await imap.cmd(`LOGIN ${CAROL} ${PASS}`);
         loginMs = r.status === "OK" ? performance.now() - t : -1;
         imap.close();
-        // Give the server time to do whatever it does with the input, then see who was disconnected.
-        await sleep(quick ? 3000 : 8000);
+        // A server that stopped reading the blocked sessions' input spends no CPU on it once their FETCH output is stuck.
+        await sleep(wait);
+        const cpu0 = probe.cpu();
+        await sleep(window);
+        const busy = probe.cpu() - cpu0;
+        held = await probe.settle();
         const closed = bombs.filter((b) => !(b instanceof Error) && b.conn.closed).length;
         const sent = bombs.map((b) => (b instanceof Error ? b.message : `${Math.round(b.sent / 1024)} KB`));
         for (const b of bombs) if (!(b instanceof Error)) b.conn.close();
-        return { closed, sent };
+        return { closed, sent, busy };
       });
-      const tag = `imap COMPRESS bomb ${conns}x${Math.round(s.bombBytes / 1024)}KB deflated`;
-      report(memLine(tag, fig) + `; another user's LOGIN took ${loginMs.toFixed(0)} ms`);
-      const grew = fig.peak - fig.start;
+      const tag = `imap COMPRESS bomb ${conns}x${Math.round(s.bombBytes / 1024)}KB deflated behind an unread FETCH`;
+      report(memLine(tag, fig) + `; held while blocked ${mbOf(held)} MB (+${mbOf(held - fig.start)}); server CPU ${result.busy.toFixed(1)} s in ${window / 1000} s while blocked; another user's LOGIN took ${loginMs.toFixed(0)} ms`);
       const bound = 64 * MB + 16 * MB * conns;
-      add("memory", `${tag}: peak under 64 MB + 16 MB per connection`, grew < bound, `+${mbOf(grew)} MB (bound ${mbOf(bound)}); sent ${result.sent.join(", ")}; ${result.closed} of ${conns} closed by the server; server CPU ${fig.cpu.toFixed(1)} s`);
+      add("memory", `${tag}: held while blocked under 64 MB + 16 MB per connection`, held - fig.start < bound, `+${mbOf(held - fig.start)} MB (bound ${mbOf(bound)}; peak +${mbOf(fig.peak - fig.start)} MB); sent ${result.sent.join(", ")}`);
+      add("cpu", `${tag}: the blocked sessions' input is not read (server CPU under 30% while they wait)`, result.busy < (0.3 * window) / 1000, `${result.busy.toFixed(1)} s of CPU in ${window / 1000} s; ${result.closed} of ${conns} connections closed by the server`);
       add("memory", `${tag}: RSS back within 20% of the start`, returned(fig), `${mbOf(fig.start)} -> ${mbOf(fig.after)} MB`);
     }]);
 
     // ---------------------------------------------------------- 4: IDLE backlog
     attacks.push(["idle", async () => {
       const n = 10;
+      let held = 0;
       const { result, fig } = await probe.measure(async () => {
-        const idlers: LineConn[] = [];
+        const idlers: Stalled[] = [];
         for (let i = 0; i < n; i++) {
           const { imap } = await ImapConn.connect(ports.imap, { localAddress: "127.0.4.1" });
           await imap.cmd(`LOGIN ${ALICE} ${PASS}`);
@@ -584,44 +682,39 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
           imap.c.write("i IDLE\r\n");
           await imap.c.line();
           imap.c.sock.pause();
-          idlers.push(imap.c);
+          idlers.push(stalledLineConn(imap.c));
         }
-        const churn = await churnFlags(ports.imap, "127.0.4.2", "Flags", { maxMs: s.churnMs, done: () => idlers.every((c) => c.closed) });
-        const allClosed = await waitUntil(() => idlers.every((c) => c.closed), 5000);
-        const closed = idlers.filter((c) => c.closed).length;
-        for (const c of idlers) c.close();
-        return { churn, closed, allClosed };
+        const churn = await churnFlags(ports.imap, "127.0.4.2", "Flags", { maxMs: s.churnMs, done: () => false, ranges: 500 });
+        held = await probe.settle(); // what the server keeps for the stalled clients, garbage collected
+        const drained = await drainStalled(idlers, 10_000, 256 * MB);
+        return { churn, ...drained };
       });
       const tag = `imap IDLE ${n} stalled clients, another session toggling ${s.flagMessages} flags`;
-      report(memLine(tag, fig));
-      const grew = fig.peak - fig.start;
+      report(memLine(tag, fig) + `; held while stalled ${mbOf(held)} MB (+${mbOf(held - fig.start)}), most one client had to read before the end ${mbOf(result.maxBacklog)} MB`);
       const bound = 64 * MB + 8 * MB * n;
-      add("memory", `${tag}: the stalled clients are disconnected`, result.allClosed, `${result.closed} of ${n} closed by the server after ${result.churn.rounds} toggles (${result.churn.changes} flag changes)`);
-      add("memory", `${tag}: peak under 64 MB + 8 MB per client`, grew < bound, `+${mbOf(grew)} MB (bound ${mbOf(bound)})`);
+      add("memory", `${tag}: the stalled clients are disconnected`, result.closed === n, `${result.closed} of ${n} found the connection closed (after reading up to ${mbOf(result.maxBacklog)} MB) after ${result.churn.rounds} toggles (${result.churn.changes} flag changes)`);
+      add("memory", `${tag}: held while stalled under 64 MB + 8 MB per client`, held - fig.start < bound, `+${mbOf(held - fig.start)} MB (bound ${mbOf(bound)}; peak +${mbOf(fig.peak - fig.start)} MB)`);
       add("memory", `${tag}: RSS back within 20% of the start`, returned(fig), `${mbOf(fig.start)} -> ${mbOf(fig.after)} MB`);
     }]);
-
-    // ---------------------------------------------------------- 5: webmail event streams
     attacks.push(["events", async () => {
       const n = 16;
+      let held = 0;
       const { result, fig } = await probe.measure(async () => {
         // Two sessions of eight streams (the hub allows 8 per session, 16 per account).
         const cookies = [await webmailLogin(ports.https, ALICE, PASS), await webmailLogin(ports.https, ALICE, PASS)];
         const streams = await Promise.all(Array.from({ length: n }, (_, i) => stalledEventStream(ports.https, cookies[i % 2]!, "127.0.5.1").catch((e: Error) => e)));
         const opened = streams.filter((x): x is Exclude<typeof x, Error> => !(x instanceof Error));
         const errors = streams.filter((x): x is Error => x instanceof Error).map((e) => e.message);
-        const churn = await churnFlags(ports.imap, "127.0.5.2", "Flags", { maxMs: s.churnMs, done: () => opened.every((x) => x.closed()), singles: 1000 });
-        const allClosed = await waitUntil(() => opened.every((x) => x.closed()), 5000);
-        const closed = opened.filter((x) => x.closed()).length;
-        for (const x of opened) x.destroy();
-        return { opened: opened.length, closed, allClosed, churn, errors };
+        const churn = await churnFlags(ports.imap, "127.0.5.2", "Flags", { maxMs: s.churnMs, done: () => false, ranges: 200 });
+        held = await probe.settle();
+        const drained = await drainStalled(opened, 10_000, 256 * MB);
+        return { opened: opened.length, churn, errors, ...drained };
       });
       const tag = `webmail /api/events ${n} stalled streams, flags of ${s.flagMessages} messages changing`;
-      report(memLine(tag, fig));
-      const grew = fig.peak - fig.start;
+      report(memLine(tag, fig) + `; held while stalled ${mbOf(held)} MB (+${mbOf(held - fig.start)}), most one client had to read before the end ${mbOf(result.maxBacklog)} MB`);
       const bound = 64 * MB + 2 * MB * n;
-      add("memory", `${tag}: the stalled streams are disconnected`, result.opened > 0 && result.allClosed, `${result.opened} opened, ${result.closed} closed by the server after ${result.churn.rounds} rounds (${result.churn.changes} flag changes)${result.errors.length ? `; refused: ${[...new Set(result.errors)].join(", ")}` : ""}`);
-      add("memory", `${tag}: peak under 64 MB + 2 MB per stream`, grew < bound, `+${mbOf(grew)} MB (bound ${mbOf(bound)})`);
+      add("memory", `${tag}: the stalled streams are disconnected`, result.opened === n && result.closed === n, `${result.opened} opened, ${result.closed} found the connection closed (after reading up to ${mbOf(result.maxBacklog)} MB) after ${result.churn.rounds} rounds (${result.churn.changes} flag changes)${result.errors.length ? `; refused: ${[...new Set(result.errors)].join(", ")}` : ""}`);
+      add("memory", `${tag}: held while stalled under 64 MB + 2 MB per stream`, held - fig.start < bound, `+${mbOf(held - fig.start)} MB (bound ${mbOf(bound)}; peak +${mbOf(fig.peak - fig.start)} MB)`);
       add("memory", `${tag}: RSS back within 20% of the start`, returned(fig), `${mbOf(fig.start)} -> ${mbOf(fig.after)} MB`);
     }]);
 
@@ -719,10 +812,12 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
     // ---------------------------------------------------------- 7: SEARCH with short terms (last: old code may keep a core busy for minutes)
     attacks.push(["search", async () => {
       const pairs = "abcdefghijklmnopqrstuvwxyz";
-      const terms: string[] = [];
-      for (let i = 0; terms.length < s.searchTerms; i++) terms.push(`BODY ${pairs[i % 26]}${pairs[Math.floor(i / 26) % 26]}`);
-      const cmd = `s SEARCH ${terms.join(" ")}`;
-      const { result, fig } = await probe.measure(async () => {
+      const command = (n: number) => {
+        const terms: string[] = [];
+        for (let i = 0; terms.length < n; i++) terms.push(`BODY ${pairs[i % 26]}${pairs[Math.floor(i / 26) % 26]}`);
+        return `s SEARCH ${terms.join(" ")}`;
+      };
+      const search = async (cmd: string) => {
         const { imap } = await ImapConn.connect(ports.imap, { localAddress: "127.0.7.1" });
         await imap.cmd(`LOGIN ${ALICE} ${PASS}`);
         await imap.cmd("SELECT Big");
@@ -739,25 +834,30 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
         const ms = performance.now() - t;
         imap.close();
         return { reply, ms };
-      });
-      const tag = `imap SEARCH ${s.searchTerms} two-letter BODY terms (${Math.round(cmd.length / 1024)} KB) on ${s.bigMessages} x 64 KB`;
-      report(memLine(tag, fig) + `; answered in ${(result.ms / 1000).toFixed(1)} s`);
-      const limited = /^s (NO|BAD)/.test(result.reply);
-      add("cpu", `${tag}: answered NO [LIMIT] or within 10 s`, limited || (result.reply.startsWith("s OK") && result.ms < 10_000), `${result.reply.slice(0, 80)} after ${(result.ms / 1000).toFixed(1)} s, server CPU ${fig.cpu.toFixed(1)} s`);
+      };
+      // The largest count under the term limit first (the old code, busy with the big one, would answer nothing after it).
+      const few = 60;
+      const big = command(s.searchTerms);
+      const { result, fig } = await probe.measure(async () => ({ few: await search(command(few)), many: await search(big) }));
+      const tag = `imap SEARCH two-letter BODY terms on ${s.bigMessages} x 64 KB`;
+      report(memLine(tag, fig) + `; ${few} terms answered in ${(result.few.ms / 1000).toFixed(1)} s, ${s.searchTerms} terms (${Math.round(big.length / 1024)} KB) in ${(result.many.ms / 1000).toFixed(1)} s`);
+      const bounded = (r: { reply: string; ms: number }) => /^s (NO|BAD)/.test(r.reply) || (r.reply.startsWith("s OK") && r.ms < 10_000);
+      add("cpu", `${tag}: ${s.searchTerms} terms answered NO [LIMIT] or within 10 s`, bounded(result.many), `${result.many.reply.slice(0, 80)} after ${(result.many.ms / 1000).toFixed(1)} s`);
+      add("cpu", `${tag}: ${few} terms answered within 10 s`, bounded(result.few), `${result.few.reply.slice(0, 80)} after ${(result.few.ms / 1000).toFixed(1)} s; server CPU for both ${fig.cpu.toFixed(1)} s`);
     }]);
 
 
   for (const [name, attack] of attacks) {
     if (!want(name)) continue;
-    // Each attack on its own server: an attack the old code cannot bound (a CPU-bound inflater, a search
-    // that scans for minutes) must not spoil the next attack's figures.
-    const dataDir = join(o.dataDir, name);
-    cpSync(template, dataDir, { recursive: true });
+    // Each attack on its own server process: an attack the old code cannot bound (a CPU-bound inflater, a
+    // search that scans for minutes) must not spoil the next attack's figures.
     const t1 = Date.now();
     const started = await startAttackServer(dataDir, serverDir);
     ports = started.ports;
-    probe = new Probe(started.srv, quick ? 1500 : 5000);
+    probe = new Probe(started.srv, quick ? 1000 : 5000);
     try {
+      // Load each protocol's code once (the webmail is built on its first request) so "start" is a warm server.
+      await warmUp(ports);
       await attack();
     } catch (e) {
       add("memory", `${name}: the attack ran to its end`, false, e instanceof Error ? e.message : String(e));
@@ -767,9 +867,9 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
       c?.close();
       add("final", `${name}: server alive after the attack`, g.startsWith("220"), g || "no SMTP greeting within 5 s");
       started.srv.kill("SIGKILL"); // nothing to keep: the data dir goes next
+      if (process.env.ABUSE_SERVER_LOG) log(started.srv.stderr().split("\n").slice(-40).join("\n"));
       log(`  (${name}: ${((Date.now() - t1) / 1000).toFixed(1)} s)`);
       await started.srv.exited;
-      rmSync(dataDir, { recursive: true, force: true });
     }
   }
   return { cases, lines };
