@@ -12,6 +12,7 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import { securityHeaders } from "./headers.ts";
+import { connectionTimeouts, HTTP_TIMEOUTS, type HttpTimeouts } from "./conn-timeouts.ts";
 
 export interface HttpEnv {
   /** Scheme of the listener the request came in on. */
@@ -28,6 +29,8 @@ export interface BridgeOptions {
   /** Fallback Host when the client sent none (HTTP/1.0). */
   defaultHost: () => string;
   onError?: (err: unknown) => void;
+  /** Overrides of the connection time bounds (tests). */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 // RFC 9110 §7.2 / RFC 3986 §3.2.2: host [":" port]; anything else is refused so a URL can always be built.
@@ -45,11 +48,14 @@ export function createBridge(handler: FetchHandler, opts: BridgeOptions): { serv
       } else res.destroy();
     });
   });
-  // Slow-loris bounds: headers within 30 s, a whole request body within 10 min (large uploads).
+  // Slow-loris bounds: headers within 30 s, a whole request body within 10 min (large uploads), idle keep-alive 10 s.
+  // node:http's own settings below hold on Node; Bun ignores them for handed-over sockets, so conn-timeouts.ts enforces them.
   server.headersTimeout = 30_000;
   server.requestTimeout = 600_000;
   server.keepAliveTimeout = 10_000;
+  const watch = connectionTimeouts(server, { ...HTTP_TIMEOUTS, ...opts.timeouts });
   server.on("connection", (s: Socket) => {
+    watch(s);
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
