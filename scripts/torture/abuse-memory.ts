@@ -550,9 +550,14 @@ async function startAttackServerOn(dataDir: string, serverDir: string): Promise<
 }
 
 async function warmUp(ports: Ports): Promise<void> {
+  // The folders the attacks use are read once too (flag changes on every message fill the store's caches).
   const { imap } = await ImapConn.connect(ports.imap, { localAddress: "127.0.9.2" });
-  await imap.cmd(`LOGIN ${CAROL} ${PASS}`);
-  await imap.cmd("SELECT INBOX");
+  await imap.cmd(`LOGIN ${ALICE} ${PASS}`);
+  await imap.cmd("SELECT Flags");
+  await imap.cmd("STORE 1:* +FLAGS.SILENT (\\Flagged)", undefined, 60_000);
+  await imap.cmd("STORE 1:* -FLAGS.SILENT (\\Flagged)", undefined, 60_000);
+  await imap.cmd("SELECT Big");
+  await imap.cmd("FETCH 1:* (FLAGS RFC822.SIZE)", undefined, 60_000);
   await imap.cmd("LOGOUT");
   imap.close();
   await https(ports.https, "GET", "/login", {});
