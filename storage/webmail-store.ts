@@ -116,16 +116,7 @@ export class SqlWebmailStore implements WebmailStore {
       "SELECT id, account_id, created_at, last_seen_at, expires_at, ip, user_agent FROM webmail_sessions WHERE id = ?",
       [id],
     );
-    if (!r) return null;
-    return {
-      id: String(r.id),
-      accountId: Number(r.account_id),
-      createdAt: Number(r.created_at),
-      lastSeenAt: Number(r.last_seen_at),
-      expiresAt: Number(r.expires_at),
-      ip: String(r.ip),
-      userAgent: String(r.user_agent),
-    };
+    return r ? sessionFromRow(r) : null;
   }
 
   async listAccountSessions(accountId: number): Promise<WebmailSession[]> {
@@ -133,15 +124,7 @@ export class SqlWebmailStore implements WebmailStore {
       "SELECT id, account_id, created_at, last_seen_at, expires_at, ip, user_agent FROM webmail_sessions WHERE account_id = ? ORDER BY last_seen_at DESC, id LIMIT 1000",
       [accountId],
     );
-    return rows.map((r) => ({
-      id: String(r.id),
-      accountId: Number(r.account_id),
-      createdAt: Number(r.created_at),
-      lastSeenAt: Number(r.last_seen_at),
-      expiresAt: Number(r.expires_at),
-      ip: String(r.ip),
-      userAgent: String(r.user_agent),
-    }));
+    return rows.map(sessionFromRow);
   }
 
   async touchSession(id: string, lastSeenAt: number): Promise<void> {
@@ -261,4 +244,16 @@ export async function openWebmailStore(store: MailStore, fallback: { url: string
   const own = (store as unknown as { db?: Db }).db;
   if (own && typeof own.write === "function") return new SqlWebmailStore(own, false);
   return new SqlWebmailStore(await openDb({ url: fallback.url, authToken: fallback.authToken }), true);
+}
+
+function sessionFromRow(r: Record<string, unknown>): WebmailSession {
+  return {
+    id: String(r.id),
+    accountId: Number(r.account_id),
+    createdAt: Number(r.created_at),
+    lastSeenAt: Number(r.last_seen_at),
+    expiresAt: Number(r.expires_at),
+    ip: String(r.ip),
+    userAgent: String(r.user_agent),
+  };
 }
