@@ -180,6 +180,8 @@ async function smtpDataFlood(port: number, ip: string, chunk: Buffer, total: num
     if (r.code !== 250) return { reply: `RCPT ${r.code}`, sent };
     const d = await smtpCmd(c, "DATA");
     if (d.code !== 354) return { reply: `DATA ${d.code}`, sent };
+    // A proper header section, then the body made of `chunk` (issue 13 item 1 is about body lines).
+    c.write(`From: flood@outside.test\r\nTo: ${ALICE}\r\nSubject: flood\r\nMessage-ID: <flood.${ip}.${Date.now()}@outside.test>\r\n\r\n`);
     const deadline = Date.now() + 300_000;
     while (sent < total && !c.closed && Date.now() < deadline) {
       const ok = c.sock.write(chunk);
