@@ -605,7 +605,10 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
       const tag = `${label} 4x${mbOf(s.floodBytes)}MB`;
       report(memLine(tag, fig, inFlight));
       const grew = fig.peak - fig.start;
-      add("memory", `${tag}: peak under 2x the bytes in flight`, grew < 2 * inFlight, `+${mbOf(grew)} MB for ${mbOf(inFlight)} MB in flight; replies: ${result.map((r) => r.reply.split(" ")[0]).join(", ")}`);
+      // Full size: the issue's bound exactly (2x in flight). Quick sizes are an eighth of it, where the store's fixed
+      // cost per accepted message would dominate: they get 16 MB on top.
+      const allowance = quick ? 16 * MB : 0;
+      add("memory", `${tag}: peak under 2x the bytes in flight${quick ? " + 16 MB" : ""}`, grew < 2 * inFlight + allowance, `+${mbOf(grew)} MB for ${mbOf(inFlight)} MB in flight; replies: ${result.map((r) => r.reply.split(" ")[0]).join(", ")}`);
       add("memory", `${tag}: RSS back within 20% of the start`, returned(fig), `${mbOf(fig.start)} -> ${mbOf(fig.after)} MB`);
     };
     const attacks: [AttackName, () => Promise<void>][] = [];
