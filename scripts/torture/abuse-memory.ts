@@ -597,7 +597,8 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
   let probe!: Probe;
 
     // ---------------------------------------------------------- 1, 2: SMTP DATA decoder
-    const flood = async (label: string, chunk: Buffer) => {
+    /** `stored`: octets the server stores per octet sent (bare LF becomes CRLF: 1.5; `.a\r\n` loses its stuffed dot: 0.75). */
+    const flood = async (label: string, chunk: Buffer, stored: number) => {
       const inFlight = 4 * s.floodBytes;
       const { result, fig } = await probe.measure(() =>
         Promise.all([1, 2, 3, 4].map((i) => smtpDataFlood(ports.smtp, `127.0.2.${i}`, chunk, s.floodBytes))),
@@ -605,15 +606,23 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
       const tag = `${label} 4x${mbOf(s.floodBytes)}MB`;
       report(memLine(tag, fig, inFlight));
       const grew = fig.peak - fig.start;
-      // Full size: the issue's bound exactly (2x in flight). Quick sizes are an eighth of it, where the store's fixed
-      // cost per accepted message would dominate: they get 16 MB on top.
-      const allowance = quick ? 16 * MB : 0;
-      add("memory", `${tag}: peak under 2x the bytes in flight${quick ? " + 16 MB" : ""}`, grew < 2 * inFlight + allowance, `+${mbOf(grew)} MB for ${mbOf(inFlight)} MB in flight; replies: ${result.map((r) => r.reply.split(" ")[0]).join(", ")}`);
+      const replies = `replies: ${result.map((r) => r.reply.split(" ")[0]).join(", ")}`;
+      if (quick) {
+        // Quick sizes (CI) are an eighth of the full run, where fixed costs (the store's work per message, socket
+        // buffers, garbage not yet collected: 25-40 MB measured) and the message's own growth (bare LF stored as
+        // CRLF) dominate. The bound, 2x the larger of sent and stored plus 32 MB, still fails the per-line blow-up
+        // this attack was written for by more than ten times (the old decoder took ~50x).
+        const bound = 2 * Math.max(1, stored) * inFlight + 32 * MB;
+        add("memory", `${tag}: peak under 2x the larger of sent and stored + 32 MB`, grew < bound, `+${mbOf(grew)} MB for ${mbOf(stored * inFlight)} MB stored (${mbOf(inFlight)} MB in flight); ${replies}`);
+      } else {
+        // Full size: the issue's bound exactly (2x the bytes in flight).
+        add("memory", `${tag}: peak under 2x the bytes in flight`, grew < 2 * inFlight, `+${mbOf(grew)} MB for ${mbOf(inFlight)} MB in flight (${mbOf(stored * inFlight)} MB as stored); ${replies}`);
+      }
       add("memory", `${tag}: RSS back within 20% of the start`, returned(fig), `${mbOf(fig.start)} -> ${mbOf(fig.after)} MB`);
     };
     const attacks: [AttackName, () => Promise<void>][] = [];
-    attacks.push(["bare-lf", () => flood("smtp bare-LF", Buffer.from("a\n".repeat(512 * 1024)))]);
-    attacks.push(["dot-stuffed", () => flood("smtp dot-stuffed", Buffer.from(".a\r\n".repeat(256 * 1024)))]);
+    attacks.push(["bare-lf", () => flood("smtp bare-LF", Buffer.from("a\n".repeat(512 * 1024)), 1.5)]);
+    attacks.push(["dot-stuffed", () => flood("smtp dot-stuffed", Buffer.from(".a\r\n".repeat(256 * 1024)), 0.75)]);
     attacks.push(["bdat", async () => {
       // Parallel sessions, each under the SMTP per-session command limit (100,000). Once all their chunks are
       // answered and before BDAT LAST, the server is asked for a full GC and its RSS sampled: what it holds for
