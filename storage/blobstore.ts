@@ -11,6 +11,9 @@ import { promises as fsp, constants as fsc, openSync, fstatSync, readSync, close
 import { join } from "node:path";
 import { StorageFullError, type BlobStore } from "./api.ts";
 
+/** Largest single write of a blob (see put). */
+const WRITE_PIECE = 1024 * 1024;
+
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
@@ -70,9 +73,12 @@ export class FsBlobStore implements BlobStore {
     let fh: fsp.FileHandle | null = null;
     try {
       fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+      // At most WRITE_PIECE per call: a runtime may copy what an async write is given (Bun copies a view
+      // over a resizable ArrayBuffer, which is how SMTP receives large messages), so the copy stays small
+      // instead of a second whole message per delivery in flight.
       let off = 0;
       while (off < data.byteLength) {
-        const { bytesWritten } = await fh.write(data, off, data.byteLength - off, off);
+        const { bytesWritten } = await fh.write(data, off, Math.min(WRITE_PIECE, data.byteLength - off), off);
         off += bytesWritten;
       }
       await fh.sync();
