@@ -158,6 +158,49 @@ const enum DState {
   MidCr,
 }
 
+/**
+ * What DATA and BDAT share: the receive buffer, the three caps that refuse a
+ * message (size, one line, the header section) and the finished message.
+ * Once any cap is crossed nothing more is kept (`refused`).
+ */
+abstract class MessageIntake {
+  protected readonly buf: MessageBuffer;
+  /** Octets of the message, kept or not. */
+  size = 0;
+  oversize = false;
+  /** Some line exceeded `maxLine` octets (counting its line end). */
+  lineTooLong = false;
+  /** The header section exceeded `maxHeader` octets. */
+  headerTooLong = false;
+
+  constructor(
+    protected readonly maxSize: number,
+    protected readonly maxLine: number = MAX_BODY_LINE,
+    protected readonly maxHeader: number = MAX_HEADER_SECTION,
+  ) {
+    this.buf = new MessageBuffer(maxSize);
+  }
+
+  /** True once the message is known to be refused (nothing is kept from then on). */
+  get refused(): boolean {
+    return this.oversize || this.lineTooLong || this.headerTooLong;
+  }
+
+  /** Octets of memory held for the message (for tests and limits). */
+  get retainedBytes(): number {
+    return this.buf.retainedBytes;
+  }
+
+  get retainedChunks(): number {
+    return this.buf.retainedChunks;
+  }
+
+  /** The message (empty when refused: oversize, or a line or the header over its cap). */
+  message(): Uint8Array {
+    return this.refused ? EMPTY : this.buf.bytes();
+  }
+}
+
 export interface DataResult {
   /** True once <CRLF>.<CRLF> was seen. */
   done: boolean;
@@ -182,44 +225,14 @@ export interface DataResult {
  * server reads to the end of data and refuses with 552). A line over
  * `maxLine` likewise releases everything: that message will be refused.
  */
-export class DataDecoder {
+export class DataDecoder extends MessageIntake {
   private state = DState.LineStart;
-  private readonly buf: MessageBuffer;
-  /** Octets of the decoded message, kept or not. */
-  size = 0;
   /** Length of the current line so far (octets, without its line end). */
   private lineLen = 0;
-  /** Some line exceeded `maxLine` octets (counting its CRLF). */
-  lineTooLong = false;
-  oversize = false;
   /** Still before the first empty line (the header section). */
   private inHeader = true;
   /** Octets of the header section so far (lines with their CRLF). */
   private headerLen = 0;
-  /** The header section exceeded `maxHeader` octets. */
-  headerTooLong = false;
-
-  constructor(
-    private readonly maxSize: number,
-    private readonly maxLine: number = MAX_BODY_LINE,
-    private readonly maxHeader: number = MAX_HEADER_SECTION,
-  ) {
-    this.buf = new MessageBuffer(maxSize);
-  }
-
-  /** True once the message is known to be refused (nothing is kept from then on). */
-  get refused(): boolean {
-    return this.oversize || this.lineTooLong || this.headerTooLong;
-  }
-
-  /** Octets of every array the decoder holds (its memory, for tests and limits). */
-  get retainedBytes(): number {
-    return this.buf.retainedBytes;
-  }
-
-  get retainedChunks(): number {
-    return this.buf.retainedChunks;
-  }
 
   /** Counts and keeps `src[start, end)` of decoded message bytes. */
   private emit(src: Uint8Array, start: number, end: number): void {
@@ -354,10 +367,6 @@ export class DataDecoder {
     return { done: false, consumed: n };
   }
 
-  /** The decoded message (empty when refused: oversize, or a line or the header over its cap). */
-  message(): Uint8Array {
-    return this.refused ? EMPTY : this.buf.bytes();
-  }
 }
 
 const CR = new Uint8Array([13]);
@@ -371,38 +380,13 @@ const CRLF = new Uint8Array([13, 10]);
  * as is (no line-end rewriting, RFC 3030 §2); lines (up to each LF) are only
  * measured against the same hard cap as DATA.
  */
-export class ChunkCollector {
-  private readonly buf: MessageBuffer;
-  size = 0;
-  oversize = false;
-  lineTooLong = false;
-  headerTooLong = false;
+export class ChunkCollector extends MessageIntake {
   /** Octets since the last LF. */
   private lineLen = 0;
   /** The last octet seen was CR (a line of just CR before its LF is empty). */
   private lastCr = false;
   /** Still before the first empty line (the header section). */
   private inHeader = true;
-
-  constructor(
-    private readonly maxSize: number,
-    private readonly maxLine: number = MAX_BODY_LINE,
-    private readonly maxHeader: number = MAX_HEADER_SECTION,
-  ) {
-    this.buf = new MessageBuffer(maxSize);
-  }
-
-  get refused(): boolean {
-    return this.oversize || this.lineTooLong || this.headerTooLong;
-  }
-
-  get retainedBytes(): number {
-    return this.buf.retainedBytes;
-  }
-
-  get retainedChunks(): number {
-    return this.buf.retainedChunks;
-  }
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
@@ -461,9 +445,6 @@ export class ChunkCollector {
     this.buf.clear();
   }
 
-  message(): Uint8Array {
-    return this.refused ? EMPTY : this.buf.bytes();
-  }
 }
 
 // ---------------------------------------------------------------- command lines
