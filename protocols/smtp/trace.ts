@@ -27,10 +27,6 @@ export function receivedHeader(s: SmtpSession, tx: Transaction): string {
 
 /** Offset of the end of the header block (after the blank line), or the message length if there is none. */
 function headerBlockEnd(raw: Uint8Array): number {
-  // An empty first line: the header section is empty (RFC 5322 §2.1) and everything is body.
-  // (headerEnd looks for an empty line after a line end, so it would take the whole message.)
-  if (raw[0] === 10) return 1;
-  if (raw[0] === 13 && raw[1] === 10) return 2;
   const end = headerEnd(raw);
   return end < 0 ? raw.length : end;
 }

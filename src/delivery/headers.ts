@@ -13,6 +13,9 @@ export function rfc5322Date(d = new Date()): string {
 
 /** Offset just past the blank line ending the header block (RFC 5322 §2.1), or -1 if there is none. */
 export function headerEnd(raw: Uint8Array): number {
+  // An empty first line: the header section is empty and everything after it is body.
+  if (raw[0] === 10) return 1;
+  if (raw[0] === 13 && raw[1] === 10) return 2;
   for (let i = 0; i < raw.length; i++) {
     if (raw[i] !== 10) continue;
     if (raw[i + 1] === 10) return i + 2;
