@@ -5,7 +5,7 @@
  * 250 only after both resolved.
  */
 import { loadMailauth } from "../../src/delivery/mailauth.ts";
-import { canonicalMessage, fromFields } from "../../storage/mime/line-endings.ts";
+import { canonicalMessage, headerFieldsNamed } from "../../storage/mime/line-endings.ts";
 import { runDeliveryHooks } from "../../src/context.ts";
 import { QuotaExceededError, StorageFullError, type DeliveryRecipient } from "../../storage/api.ts";
 import { createDns, type Dns } from "../../src/delivery/dns.ts";
@@ -76,6 +76,7 @@ async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise
 
 /** RFC 5321 §6.3: a message with this many Received: fields is looping. Postfix uses 50 as well. */
 export const MAX_HOPS = 50;
+const FROM_AND_RECEIVED = ["from", "received"] as const;
 
 /**
  * RFC 5322 §3.6 allows exactly one From field; with two, DMARC has no single
@@ -94,11 +95,13 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
   // mailauth, the hop count, the store's index, IMAP ENVELOPE and the webmail then read the same
   // header fields (storage/mime/line-endings.ts says why and how).
   let raw = canonicalMessage(received);
-  if (fromFields(raw).length > 1) {
+  // One pass of the store's header parser for both checks.
+  const fields = headerFieldsNamed(raw, FROM_AND_RECEIVED);
+  if (fields.filter((f) => f.key === "from").length > 1) {
     s.log.info("message refused: more than one From field", { from: tx.mailFrom });
     return multipleFrom();
   }
-  if (readHeaders(raw).filter((h) => h.name === "received").length >= MAX_HOPS) {
+  if (fields.filter((f) => f.key === "received").length >= MAX_HOPS) {
     return reply(554, "5.4.6", "Too many hops: mail forwarding loop");
   }
   let verdict: Verdict | null = null;
