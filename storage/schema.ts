@@ -92,7 +92,7 @@ export const blobs = sqliteTable("blobs", {
   ftsIndexed: integer("fts_indexed").notNull().default(1),
   /** 1 when only the first FTS_BODY_MAX characters of the body are indexed (migration 0003). */
   ftsPartial: integer("fts_partial").notNull().default(0),
-  /** Octets in CRLF form (storage/crlf.ts); NULL for blobs stored before migration 0004. */
+  /** Octets in CRLF form (mail/crlf.ts); NULL for blobs stored before migration 0004. */
   crlfSize: integer("crlf_size"),
 },
   (t) => [index("blobs_fts_pending").on(t.seq).where(sql`fts_indexed = 0`)],

@@ -49,12 +49,12 @@ import {
   type TextTerm,
 } from "./api.ts";
 import { FsBlobStore } from "./blobstore.ts";
-import { crlfSize } from "./crlf.ts";
+import { crlfSize } from "../mail/crlf.ts";
 import { openDb, type Db, type Queryable, type SqlValue } from "./db.ts";
 import { InProcessEventBus } from "./events.ts";
 import { DELETED, SEEN, applyFlags, decodeFlags, encodeFlags, keywordsFromText, keywordsToText, sameFlags } from "./flags.ts";
 import { migrate } from "./migrate.ts";
-import { analyzeMessage, type MessageAnalysis } from "./mime/index.ts";
+import { analyzeMessage, type MessageAnalysis } from "../mail/index.ts";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../src/runtime.ts";
 import type { Logger } from "../src/log.ts";
 

@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { MimePart } from "../../storage/api.ts";
-import { decodeBase64 } from "../../storage/mime/bytes.ts";
+import { decodeBase64 } from "../../mail/bytes.ts";
 import { concatChunks } from "../../src/bytes.ts";
 
 export type SectionKind = "all" | "header" | "fields" | "fieldsNot" | "text" | "mime" | "part";

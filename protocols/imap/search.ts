@@ -11,8 +11,8 @@
  * as RFC 9051 asks.
  */
 import { StoreError, type MessageIndex, type Address, type TextTerm } from "../../storage/api.ts";
-import { decodeHeaderText, decodeWords, parseHeaderBlock, type HeaderField } from "../../storage/mime/headers.ts";
-import { MISSING_DOMAIN } from "../../storage/mime/address.ts";
+import { decodeHeaderText, decodeWords, parseHeaderBlock, type HeaderField } from "../../mail/headers.ts";
+import { MISSING_DOMAIN } from "../../mail/address.ts";
 import { argString, isAtom, type Arg } from "./parser.ts";
 import { formatSet, parseSearchDate } from "./encode.ts";
 import { isSeqSetSyntax, parseSeqSet, setHas, type SeqSet } from "./seqset.ts";

@@ -4,9 +4,9 @@
  * subject, Date header); strings compare with i;ascii-casemap.
  */
 import type { Address, MessageIndex } from "../../storage/api.ts";
-import { decodeWords } from "../../storage/mime/headers.ts";
-import { MISSING_DOMAIN } from "../../storage/mime/address.ts";
-import { parseMailDate } from "../../storage/mime/date.ts";
+import { decodeWords } from "../../mail/headers.ts";
+import { MISSING_DOMAIN } from "../../mail/address.ts";
+import { parseMailDate } from "../../mail/date.ts";
 import { argString, type Arg } from "./parser.ts";
 import { loadIndexes } from "./fetch.ts";
 import { esearchLine, parseReturn, parseSearchKeys, runSearch } from "./search.ts";

@@ -11,7 +11,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { crlfSize } from "../../storage/crlf.ts";
+import { crlfSize } from "../../mail/crlf.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;

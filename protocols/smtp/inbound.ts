@@ -5,7 +5,7 @@
  * 250 only after both resolved.
  */
 import { loadMailauth } from "../../src/delivery/mailauth.ts";
-import { canonicalMessage, headerFieldsNamed } from "../../storage/mime/line-endings.ts";
+import { canonicalMessage, headerFieldsNamed } from "../../mail/line-endings.ts";
 import { runDeliveryHooks } from "../../src/context.ts";
 import { QuotaExceededError, StorageFullError, type DeliveryRecipient } from "../../storage/api.ts";
 import { createDns, type Dns } from "../../src/delivery/dns.ts";
@@ -93,7 +93,7 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
   const store = s.ctx.store;
   // Canonical line ends and an explicit end of header, once, before any check and before storing:
   // mailauth, the hop count, the store's index, IMAP ENVELOPE and the webmail then read the same
-  // header fields (storage/mime/line-endings.ts says why and how).
+  // header fields (mail/line-endings.ts says why and how).
   let raw = canonicalMessage(received);
   // One pass of the store's header parser for both checks.
   const fields = headerFieldsNamed(raw, FROM_AND_RECEIVED);

@@ -4,7 +4,7 @@
  * queue. SubmitError codes map onto SMTP replies here.
  */
 import { SubmitError } from "../../src/delivery/submit.ts";
-import { bareLineEndInHeader } from "../../storage/mime/line-endings.ts";
+import { bareLineEndInHeader } from "../../mail/line-endings.ts";
 import { reply, type Reply } from "./parser.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
 import { concatBytes, receivedHeader } from "./trace.ts";

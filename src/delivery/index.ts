@@ -13,8 +13,8 @@ import { loadMailauth } from "./mailauth.ts";
 import { QuotaExceededError, StorageFullError, type DeliveryRecipient, type MailStore } from "../../storage/api.ts";
 import { SubmitError, type SubmitFn, type SubmitRequest, type SubmitResult } from "./submit.ts";
 import { rfc5322Date } from "./headers.ts";
-import { canonicalMessage, fromFields, headerFieldsNamed } from "../../storage/mime/line-endings.ts";
-import { parseAddressList } from "../../storage/mime/address.ts";
+import { canonicalMessage, fromFields, headerFieldsNamed } from "../../mail/line-endings.ts";
+import { parseAddressList } from "../../mail/address.ts";
 import { QueueWorker } from "./queue.ts";
 import { queueDsnOptions } from "./dsn-policy.ts";
 
@@ -65,7 +65,7 @@ export function fromAddresses(raw: Uint8Array): { addresses: string[]; fields: n
   const values = fromFields(raw);
   let empty = 0;
   for (const v of values) {
-    // Group markers have no host (storage/mime/address.ts); a missing part reads as MISSING_*.
+    // Group markers have no host (mail/address.ts); a missing part reads as MISSING_*.
     const list = parseAddressList(v).filter((a) => a.host !== null && a.mailbox !== null);
     if (list.length === 0) empty++;
     for (const a of list) add(`${a.mailbox}@${a.host}`);
@@ -133,7 +133,7 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
     const envFrom = req.envelopeFrom.toLowerCase();
     if (!allowed.has(envFrom)) throw new SubmitError("SENDER", `not allowed to send as <${req.envelopeFrom}>`);
     // One reading of the message for the checks below, DKIM, the store and every later reader:
-    // canonical CRLF line ends, an explicit end of header (storage/mime/line-endings.ts).
+    // canonical CRLF line ends, an explicit end of header (mail/line-endings.ts).
     const canonical = canonicalMessage(req.raw);
     const from = fromAddresses(canonical);
     // RFC 5322 §3.6: exactly one From. With two, readers disagree on which is the author

@@ -4,7 +4,7 @@
  *
  * Contract:
  *  - first brings the message to canonical form (CRLF line ends, an explicit
- *    end of header: storage/mime/line-endings.ts), so the checks, the DKIM
+ *    end of header: mail/line-endings.ts), so the checks, the DKIM
  *    signature, the store and every later reader see the same header fields;
  *  - checks that `envelopeFrom` and the message's From: are addresses the
  *    account may send as (its own or an alias), reading From as the store

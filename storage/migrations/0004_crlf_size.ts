@@ -1,5 +1,5 @@
 /**
- * 0004: each blob's size in CRLF form (storage/crlf.ts), recorded at ingest
+ * 0004: each blob's size in CRLF form (mail/crlf.ts), recorded at ingest
  * so POP3 can answer LIST/STAT at login without reading every message.
  * NULL for blobs stored before this migration: readers measure those.
  */

@@ -9,7 +9,7 @@ import { openEasStore } from "../../storage/eas-store.ts";
 import { appData, commandsOf, el, kid, kids, kidText, text, type EasClient } from "./client.ts";
 import { createUser, message, messageWithAttachment, startEas, type EasEnv } from "./helpers.ts";
 import type { Account } from "../../storage/api.ts";
-import { parseMime } from "../../storage/mime/index.ts";
+import { parseMime } from "../../mail/index.ts";
 
 let env: EasEnv;
 let gina: Account;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { parseMime } from "../../storage/mime/parse.ts";
+import { parseMime } from "../../mail/parse.ts";
 import { binaryEntity, decodeQP, filterHeader, parseSection, resolvePart, sectionRange, sevenBitEntity } from "../../protocols/imap/mime.ts";
 import { bodyStructureString, envelopeString, str, nstr } from "../../protocols/imap/encode.ts";
 import { parseSearchKeys } from "../../protocols/imap/search.ts";

@@ -4,7 +4,7 @@
  */
 import type { Account, Folder, MessageSummary, StoreEvent } from "../../storage/api.ts";
 import type { Pop3Store } from "../../protocols/pop3/maildrop.ts";
-import { crlfSize } from "../../storage/crlf.ts";
+import { crlfSize } from "../../mail/crlf.ts";
 import { MaildropLocks } from "../../protocols/pop3/locks.ts";
 import { memorySizeCache, type SizeCache } from "../../protocols/pop3/sizes.ts";
 import { Pop3Session, type Pop3Deps, type Pop3Io, type Pop3Options } from "../../protocols/pop3/session.ts";

@@ -200,7 +200,7 @@ describe("over the size limit, over a real socket", () => {
     for (let i = 0; i < body.length; i++) expect((await c.read())!.code).toBe(250);
     expect((await c.read())!.code).toBe(250);
     const msgs = await folderMessages(srv.store, "bob@example.test");
-    // MX ingest stores canonical CRLF line ends (issue 13 item 6, storage/mime/line-endings.ts): the bare LF becomes CRLF.
+    // MX ingest stores canonical CRLF line ends (issue 13 item 6, mail/line-endings.ts): the bare LF becomes CRLF.
     expect(stripTrace(msgs[msgs.length - 1]!)).toBe(body.replace("bare\nlf", "bare\r\nlf"));
 
     await c.cmd("MAIL FROM:<x@remote.test>");

@@ -8,7 +8,7 @@ import { expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { sha256Hex } from "../../storage/blobstore.ts";
-import { analyzeMessage } from "../../storage/mime/index.ts";
+import { analyzeMessage } from "../../mail/index.ts";
 import { BUN, bytes, setupAccount, tempStore } from "./helpers.ts";
 
 const WORKER = join(import.meta.dir, "fixtures/append-worker.ts");

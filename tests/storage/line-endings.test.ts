@@ -1,12 +1,12 @@
 /**
  * The line-end canonicaliser and the explicit header section
- * (storage/mime/line-endings.ts) on malformed input: lone CR at the end,
+ * (mail/line-endings.ts) on malformed input: lone CR at the end,
  * CR CR LF, LF CR, empty input, empty header, NULs; and that after it the
  * store's parser, a plain CRLF split and the From check read the same fields.
  */
 import { describe, expect, test } from "bun:test";
-import { bareLineEndInHeader, canonicalLineEnds, canonicalMessage, firstBareLineEnd, fromFields } from "../../storage/mime/line-endings.ts";
-import { parseMime } from "../../storage/mime/index.ts";
+import { bareLineEndInHeader, canonicalLineEnds, canonicalMessage, firstBareLineEnd, fromFields } from "../../mail/line-endings.ts";
+import { parseMime } from "../../mail/index.ts";
 
 const b = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 const s = (u: Uint8Array) => String.fromCharCode(...u);

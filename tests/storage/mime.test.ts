@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MimePart } from "../../storage/api.ts";
-import { analyzeMessage, baseSubject, decodeWords, parseAddressList, parseMailDate, parseMime, parseParams, partText } from "../../storage/mime/index.ts";
+import { analyzeMessage, baseSubject, decodeWords, parseAddressList, parseMailDate, parseMime, parseParams, partText } from "../../mail/index.ts";
 import { bytes, setupAccount, tempStore, text, type TempStore } from "./helpers.ts";
 
 /** Structural invariants every parse result must satisfy. */

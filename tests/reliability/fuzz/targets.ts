@@ -10,9 +10,9 @@ import * as smtp from "../../../protocols/smtp/parser.ts";
 import { HEADROOM } from "../../../protocols/smtp/message-buffer.ts";
 import { CommandParser } from "../../../protocols/imap/parser.ts";
 import { LineReader, parseCommand, parseNumber } from "../../../protocols/pop3/parser.ts";
-import { analyzeMessage, parseAddressList, parseMessageIds, decodeWords, parseMailDate, parseParams, parseMime, partText } from "../../../storage/mime/index.ts";
+import { analyzeMessage, parseAddressList, parseMessageIds, decodeWords, parseMailDate, parseParams, parseMime, partText } from "../../../mail/index.ts";
 import { decode as wbxmlDecode, encode as wbxmlEncode, WbxmlError } from "../../../protocols/http/eas/wbxml/codec.ts";
-import { canonicalLineEnds, canonicalMessage, firstBareLineEnd, fromFields } from "../../../storage/mime/line-endings.ts";
+import { canonicalLineEnds, canonicalMessage, firstBareLineEnd, fromFields } from "../../../mail/line-endings.ts";
 import { fromAddresses } from "../../../src/delivery/index.ts";
 import { dkimVerify } from "mailauth";
 import type { FuzzTarget } from "./engine.ts";
@@ -293,7 +293,7 @@ function mimeRun(input: Uint8Array): void {
 // ---------------------------------------------------------------- header readings
 
 /*
- * Property: after the MX/submission canonicalisation (storage/mime/line-endings.ts),
+ * Property: after the MX/submission canonicalisation (mail/line-endings.ts),
  * every reader of a header block agrees on its From fields, in number and in value:
  * the store's parser (index, IMAP ENVELOPE, webmail), the From check the MX and the
  * send path run, and mailauth (the SPF/DKIM/DMARC input, read by its own message

@@ -8,7 +8,7 @@
  * failure carries Status (§2.2.3.177.14/16).
  */
 import { SubmitError } from "../../../../src/delivery/submit.ts";
-import { parseMime } from "../../../../storage/mime/index.ts";
+import { parseMime } from "../../../../mail/index.ts";
 import type { CommandHandler, EasContext, EasResult } from "../context.ts";
 import { finalise, fromAddress, normaliseLineEnds, recipientsOf, smartCompose, type SmartKind } from "../email/compose.ts";
 import { folderByServerId, parseItemServerId } from "../folders.ts";

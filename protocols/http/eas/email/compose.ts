@@ -9,10 +9,10 @@
  */
 import { randomBytes } from "node:crypto";
 import type { MessageIndex, MimePart } from "../../../../storage/api.ts";
-import { decodeHeaderText, decodeWords, parseAddressList, parseMime } from "../../../../storage/mime/index.ts";
-import { headerValue, type HeaderField } from "../../../../storage/mime/headers.ts";
+import { decodeHeaderText, decodeWords, parseAddressList, parseMime } from "../../../../mail/index.ts";
+import { headerValue, type HeaderField } from "../../../../mail/headers.ts";
 import { analyseParts, attachmentContent, bodyTexts } from "./convert.ts";
-import { partText } from "../../../../storage/mime/text.ts";
+import { partText } from "../../../../mail/text.ts";
 
 const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");

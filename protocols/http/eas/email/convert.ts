@@ -5,9 +5,9 @@
  * whole message.
  */
 import type { Address, MessageIndex, MimePart } from "../../../../storage/api.ts";
-import { decodeHeaderText, decodeWords, parseHeaderBlock } from "../../../../storage/mime/index.ts";
-import { headerValue, type HeaderField } from "../../../../storage/mime/headers.ts";
-import { htmlToText, partContent, partText } from "../../../../storage/mime/text.ts";
+import { decodeHeaderText, decodeWords, parseHeaderBlock } from "../../../../mail/index.ts";
+import { headerValue, type HeaderField } from "../../../../mail/headers.ts";
+import { htmlToText, partContent, partText } from "../../../../mail/text.ts";
 import { createHash } from "node:crypto";
 import { el, type WElement } from "../wbxml/tree.ts";
 

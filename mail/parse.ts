@@ -7,7 +7,7 @@
  * garbage all produce a usable tree.
  */
 import { Buffer } from "node:buffer";
-import type { Envelope, MimePart } from "../api.ts";
+import type { Envelope, MimePart } from "./types.ts";
 import { CR, LF, countLines, eolLen, nextLine } from "./bytes.ts";
 import { headerValue, parseHeaderBlock, parseParams, stripComments, type HeaderField } from "./headers.ts";
 import { parseAddressList } from "./address.ts";

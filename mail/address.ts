@@ -4,7 +4,7 @@
  * §7.4.2 ENVELOPE address shape. Display names stay raw (RFC 2047 words
  * still encoded) as ENVELOPE requires; decode with decodeWords() for display.
  */
-import type { Address } from "../api.ts";
+import type { Address } from "./types.ts";
 
 /** Placeholders for broken addresses, as Dovecot uses: a NIL host would read as group syntax. */
 export const MISSING_DOMAIN = "MISSING_DOMAIN";

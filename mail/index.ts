@@ -4,7 +4,7 @@
  * Never throws (a failure deep inside falls back to a minimal analysis), so
  * any byte sequence can be stored and indexed.
  */
-import type { Envelope, MimePart } from "../api.ts";
+import type { Envelope, MimePart } from "./types.ts";
 import { addressString, firstAddress, parseAddressList, parseMessageIds } from "./address.ts";
 import { parseMailDate } from "./date.ts";
 import { decodeHeaderText, decodeWords, headerValue, type HeaderField } from "./headers.ts";

@@ -3,7 +3,7 @@
  * HTML to text. Used for the full-text index, previews and attachment
  * detection; the stored message itself is never changed.
  */
-import type { MimePart } from "../api.ts";
+import type { MimePart } from "./types.ts";
 import { decodeBase64, decodeCharset, decodeQuotedPrintable } from "./bytes.ts";
 
 /** Per-part and total caps keep indexing of huge messages bounded. */
