@@ -8,6 +8,7 @@
 import type { Db } from "./db.ts";
 import type { Logger } from "../src/log.ts";
 import { migrations as allMigrations, type Migration } from "./migrations/index.ts";
+import { renderMigration } from "./migrations/render.ts";
 
 export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: number; log?: Logger } = {}): Promise<number[]> {
   const list = [...(opts.migrations ?? allMigrations)].sort((a, b) => a.version - b.version);
@@ -32,7 +33,7 @@ export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: n
     const ran = await db.write(async (tx) => {
       const again = await tx.get("SELECT 1 AS x FROM schema_migrations WHERE version = ?", [m.version]);
       if (again) return false; // another process applied it meanwhile
-      for (const sql of m.statements) await tx.run(sql);
+      for (const sql of renderMigration(m, "sqlite")) await tx.run(sql);
       await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, Date.now()]);
       return true;
     });
