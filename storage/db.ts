@@ -29,6 +29,7 @@ async function loadCreateClient(): Promise<typeof import("@libsql/client").creat
 }
 import { chmodSync, existsSync, mkdirSync, promises as fsp, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { sqliteDialect, type Dialect } from "./dialect.ts";
 
 export type SqlValue = string | number | bigint | null | Uint8Array;
 export type Row = Record<string, unknown>;
@@ -52,6 +53,8 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   readonly remote: boolean;
+  /** What differs between engines (storage/dialect.ts); every statement the store writes goes through it or is portable. */
+  readonly dialect: Dialect;
   /**
    * Runs `fn` inside a write transaction (group-committed). Resolves after
    * COMMIT. `durable: false` (flag changes and similar) skips the fsync of
@@ -370,6 +373,7 @@ class Conn implements Queryable {
 
 class LocalDb extends GroupCommitter implements Db {
   readonly remote = false;
+  readonly dialect: Dialect = sqliteDialect;
   private w: Conn;
   private r: Conn;
   private busyTimeout: number;
@@ -578,6 +582,7 @@ function normalize(v: unknown): unknown {
 
 class RemoteDb extends GroupCommitter implements Db {
   readonly remote: boolean;
+  readonly dialect: Dialect = sqliteDialect;
   private client: Client;
   private q: RemoteQ;
   private tx: Transaction | null = null;
