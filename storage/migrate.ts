@@ -6,11 +6,11 @@
  * file at once: the applied-check is repeated inside the write transaction.
  */
 import type { Db } from "./db.ts";
-import type { Logger } from "../src/log.ts";
+import type { StoreLogger } from "./api.ts";
 import { migrations as allMigrations, type Migration } from "./migrations/index.ts";
 import { renderMigration } from "./migrations/render.ts";
 
-export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: number; log?: Logger } = {}): Promise<number[]> {
+export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: number; log?: StoreLogger } = {}): Promise<number[]> {
   const list = [...(opts.migrations ?? allMigrations)].sort((a, b) => a.version - b.version);
   const seen = new Set<number>();
   for (const m of list) {
@@ -21,7 +21,7 @@ export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: n
     tx.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY,
       name TEXT NOT NULL,
-      applied_at INTEGER NOT NULL
+      applied_at ${db.dialect.name === "postgres" ? "BIGINT" : "INTEGER"} NOT NULL
     )`),
   );
   const appliedRows = await db.all<{ version: number }>("SELECT version FROM schema_migrations");
@@ -31,9 +31,13 @@ export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: n
     if (applied.has(m.version)) continue;
     if (opts.upTo !== undefined && m.version > opts.upTo) break;
     const ran = await db.write(async (tx) => {
+      // PostgreSQL: other processes (another node, the CLI) migrating at the same
+      // time wait here until this transaction ends, then see the version as applied.
+      // (SQLite's write transaction already excludes them.)
+      if (db.dialect.name === "postgres") await tx.run("LOCK TABLE schema_migrations IN SHARE ROW EXCLUSIVE MODE");
       const again = await tx.get("SELECT 1 AS x FROM schema_migrations WHERE version = ?", [m.version]);
       if (again) return false; // another process applied it meanwhile
-      for (const sql of renderMigration(m, "sqlite")) await tx.run(sql);
+      for (const sql of renderMigration(m, db.dialect.name)) await tx.run(sql);
       await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, Date.now()]);
       return true;
     });

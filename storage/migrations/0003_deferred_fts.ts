@@ -16,9 +16,9 @@ import type { Migration } from "./types.ts";
 export const migration: Migration = {
   version: 3,
   name: "deferred_fts",
-  statements: [
-    `ALTER TABLE blobs ADD COLUMN fts_indexed INTEGER NOT NULL DEFAULT 1`,
-    `ALTER TABLE blobs ADD COLUMN fts_partial INTEGER NOT NULL DEFAULT 0`,
-    `CREATE INDEX blobs_fts_pending ON blobs (seq) WHERE fts_indexed = 0`,
+  steps: [
+    { addColumn: { table: "blobs", column: { name: "fts_indexed", type: "integer", notNull: true, default: 1 } } },
+    { addColumn: { table: "blobs", column: { name: "fts_partial", type: "integer", notNull: true, default: 0 } } },
+    { createIndex: { name: "blobs_fts_pending", table: "blobs", columns: ["seq"], where: "fts_indexed = 0" } },
   ],
 };

@@ -8,5 +8,5 @@ import type { Migration } from "./types.ts";
 export const migration: Migration = {
   version: 4,
   name: "crlf_size",
-  statements: [`ALTER TABLE blobs ADD COLUMN crlf_size INTEGER`],
+  steps: [{ addColumn: { table: "blobs", column: { name: "crlf_size", type: "integer" } } }],
 };

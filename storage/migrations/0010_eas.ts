@@ -9,59 +9,81 @@
  */
 import type { Migration } from "./types.ts";
 
+const device = { name: "device", type: "integer", notNull: true, references: { table: "eas_devices", column: "id", onDelete: "cascade" } } as const;
+
 export const migration: Migration = {
   version: 10,
   name: "eas",
-  statements: [
-    // AUTOINCREMENT: a removed and re-added device never gets the id (and so the sync keys) of an old one.
-    `CREATE TABLE eas_devices (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-      device_id TEXT NOT NULL,
-      device_type TEXT NOT NULL DEFAULT '',
-      user_agent TEXT,
-      model TEXT,
-      friendly_name TEXT,
-      os TEXT,
-      os_language TEXT,
-      imei TEXT,
-      phone_number TEXT,
-      mobile_operator TEXT,
-      protocol_version TEXT,
-      policy_key INTEGER,
-      pending_policy_key INTEGER,
-      wipe_status TEXT NOT NULL DEFAULT 'none',
-      wipe_requested_at INTEGER,
-      wiped_at INTEGER,
-      ping_state TEXT,
-      sync_cache TEXT,
-      first_seen INTEGER NOT NULL,
-      last_seen INTEGER NOT NULL,
-      UNIQUE (account_id, device_id)
-    )`,
-    `CREATE TABLE eas_folder_state (
-      device INTEGER NOT NULL REFERENCES eas_devices(id) ON DELETE CASCADE,
-      sync_key INTEGER NOT NULL,
-      state TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      PRIMARY KEY (device, sync_key)
-    )`,
-    `CREATE TABLE eas_sync_state (
-      device INTEGER NOT NULL REFERENCES eas_devices(id) ON DELETE CASCADE,
-      collection TEXT NOT NULL,
-      sync_key INTEGER NOT NULL,
-      items BLOB NOT NULL,
-      meta TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      PRIMARY KEY (device, collection, sync_key)
-    )`,
-    `CREATE TABLE eas_loop (
-      device INTEGER NOT NULL REFERENCES eas_devices(id) ON DELETE CASCADE,
-      collection TEXT NOT NULL,
-      item_id INTEGER NOT NULL,
-      strikes INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL,
-      PRIMARY KEY (device, collection, item_id)
-    )`,
+  steps: [
+    // id: a removed and re-added device never gets the id (and so the sync keys) of an old one.
+    {
+      createTable: {
+        name: "eas_devices",
+        columns: [
+          { name: "id", type: "id" },
+          { name: "account_id", type: "integer", notNull: true, references: { table: "accounts", column: "id", onDelete: "cascade" } },
+          { name: "device_id", type: "text", notNull: true },
+          { name: "device_type", type: "text", notNull: true, default: "" },
+          { name: "user_agent", type: "text" },
+          { name: "model", type: "text" },
+          { name: "friendly_name", type: "text" },
+          { name: "os", type: "text" },
+          { name: "os_language", type: "text" },
+          { name: "imei", type: "text" },
+          { name: "phone_number", type: "text" },
+          { name: "mobile_operator", type: "text" },
+          { name: "protocol_version", type: "text" },
+          { name: "policy_key", type: "integer" },
+          { name: "pending_policy_key", type: "integer" },
+          { name: "wipe_status", type: "text", notNull: true, default: "none" },
+          { name: "wipe_requested_at", type: "integer" },
+          { name: "wiped_at", type: "integer" },
+          { name: "ping_state", type: "text" },
+          { name: "sync_cache", type: "text" },
+          { name: "first_seen", type: "integer", notNull: true },
+          { name: "last_seen", type: "integer", notNull: true },
+        ],
+        unique: [["account_id", "device_id"]],
+      },
+    },
+    {
+      createTable: {
+        name: "eas_folder_state",
+        columns: [
+          device,
+          { name: "sync_key", type: "integer", notNull: true },
+          { name: "state", type: "text", notNull: true },
+          { name: "created_at", type: "integer", notNull: true },
+        ],
+        primaryKey: ["device", "sync_key"],
+      },
+    },
+    {
+      createTable: {
+        name: "eas_sync_state",
+        columns: [
+          device,
+          { name: "collection", type: "text", notNull: true },
+          { name: "sync_key", type: "integer", notNull: true },
+          { name: "items", type: "blob", notNull: true },
+          { name: "meta", type: "text", notNull: true },
+          { name: "created_at", type: "integer", notNull: true },
+        ],
+        primaryKey: ["device", "collection", "sync_key"],
+      },
+    },
+    {
+      createTable: {
+        name: "eas_loop",
+        columns: [
+          device,
+          { name: "collection", type: "text", notNull: true },
+          { name: "item_id", type: "integer", notNull: true },
+          { name: "strikes", type: "integer", notNull: true },
+          { name: "updated_at", type: "integer", notNull: true },
+        ],
+        primaryKey: ["device", "collection", "item_id"],
+      },
+    },
   ],
 };

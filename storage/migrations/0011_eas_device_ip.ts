@@ -8,5 +8,5 @@ import type { Migration } from "./types.ts";
 export const migration: Migration = {
   version: 11,
   name: "eas_device_ip",
-  statements: [`ALTER TABLE eas_devices ADD COLUMN last_ip TEXT`],
+  steps: [{ addColumn: { table: "eas_devices", column: { name: "last_ip", type: "text" } } }],
 };

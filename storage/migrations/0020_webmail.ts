@@ -13,38 +13,62 @@
  */
 import type { Migration } from "./types.ts";
 
+const account = { name: "account_id", type: "integer", notNull: true, references: { table: "accounts", column: "id", onDelete: "cascade" } } as const;
+
 export const migration: Migration = {
   version: 20,
   name: "webmail",
-  statements: [
-    `CREATE TABLE webmail_sessions (
-      id TEXT PRIMARY KEY,
-      account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-      created_at INTEGER NOT NULL,
-      last_seen_at INTEGER NOT NULL,
-      expires_at INTEGER NOT NULL,
-      ip TEXT NOT NULL DEFAULT '',
-      user_agent TEXT NOT NULL DEFAULT ''
-    )`,
-    `CREATE INDEX webmail_sessions_account ON webmail_sessions(account_id)`,
-    `CREATE INDEX webmail_sessions_expires ON webmail_sessions(expires_at)`,
-    `CREATE TABLE webmail_correspondents (
-      account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-      address TEXT NOT NULL,
-      name TEXT,
-      last_used INTEGER NOT NULL,
-      uses INTEGER NOT NULL DEFAULT 1,
-      PRIMARY KEY (account_id, address)
-    )`,
-    `CREATE TABLE oof_sent_log (
-      account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-      sender TEXT NOT NULL,
-      sent_at INTEGER NOT NULL,
-      PRIMARY KEY (account_id, sender)
-    )`,
-    `CREATE INDEX items_list_date ON items(folder_id, internal_date, uid)`,
-    `CREATE INDEX items_list_from ON items(folder_id, from_name COLLATE NOCASE, internal_date, uid)`,
-    `CREATE INDEX items_list_subject ON items(folder_id, base_subject COLLATE NOCASE, internal_date, uid)`,
-    `CREATE INDEX items_list_thread ON items(folder_id, thread_id, internal_date, uid, flags)`,
+  steps: [
+    {
+      createTable: {
+        name: "webmail_sessions",
+        columns: [
+          { name: "id", type: "text", primaryKey: true },
+          account,
+          { name: "created_at", type: "integer", notNull: true },
+          { name: "last_seen_at", type: "integer", notNull: true },
+          { name: "expires_at", type: "integer", notNull: true },
+          { name: "ip", type: "text", notNull: true, default: "" },
+          { name: "user_agent", type: "text", notNull: true, default: "" },
+        ],
+      },
+    },
+    { createIndex: { name: "webmail_sessions_account", table: "webmail_sessions", columns: ["account_id"] } },
+    { createIndex: { name: "webmail_sessions_expires", table: "webmail_sessions", columns: ["expires_at"] } },
+    {
+      createTable: {
+        name: "webmail_correspondents",
+        columns: [
+          account,
+          { name: "address", type: "text", notNull: true },
+          { name: "name", type: "text" },
+          { name: "last_used", type: "integer", notNull: true },
+          { name: "uses", type: "integer", notNull: true, default: 1 },
+        ],
+        primaryKey: ["account_id", "address"],
+      },
+    },
+    {
+      createTable: {
+        name: "oof_sent_log",
+        columns: [account, { name: "sender", type: "text", notNull: true }, { name: "sent_at", type: "integer", notNull: true }],
+        primaryKey: ["account_id", "sender"],
+      },
+    },
+    { createIndex: { name: "items_list_date", table: "items", columns: ["folder_id", "internal_date", "uid"] } },
+    // Case-insensitive sort keys: SQLite's NOCASE collation; PostgreSQL has no
+    // such collation, so its index is on lower(...), the expression the
+    // PostgreSQL dialect sorts by.
+    {
+      sqlite: [
+        `CREATE INDEX items_list_from ON items(folder_id, from_name COLLATE NOCASE, internal_date, uid)`,
+        `CREATE INDEX items_list_subject ON items(folder_id, base_subject COLLATE NOCASE, internal_date, uid)`,
+      ],
+      postgres: [
+        `CREATE INDEX items_list_from ON items(folder_id, lower(from_name), internal_date, uid)`,
+        `CREATE INDEX items_list_subject ON items(folder_id, lower(base_subject), internal_date, uid)`,
+      ],
+    },
+    { createIndex: { name: "items_list_thread", table: "items", columns: ["folder_id", "thread_id", "internal_date", "uid", "flags"] } },
   ],
 };

@@ -72,6 +72,5 @@ export function renderStep(step: MigrationStep, engine: Engine): string[] {
 
 /** Every SQL statement of `m` for `engine`, in order. */
 export function renderMigration(m: Migration, engine: Engine): string[] {
-  if (m.statements) return engine === "sqlite" ? m.statements : [];
-  return (m.steps ?? []).flatMap((s) => renderStep(s, engine));
+  return m.steps.flatMap((s) => renderStep(s, engine));
 }

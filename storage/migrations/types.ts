@@ -66,10 +66,5 @@ export type MigrationStep =
 export interface Migration {
   version: number;
   name: string;
-  steps?: MigrationStep[];
-  /**
-   * Transitional: raw SQLite statements of a migration written before the
-   * portable steps (being converted); PostgreSQL cannot run these.
-   */
-  statements?: string[];
+  steps: MigrationStep[];
 }

@@ -58,13 +58,13 @@ test("a later migration alters a table with rows in it; a failing migration roll
   const dir = tempDir();
   try {
     const url = `file:${join(dir, "m.db")}`;
-    const v1: Migration = { version: 1, name: "t", statements: ["CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL)"] };
+    const v1: Migration = { version: 1, name: "t", steps: [{ sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL)" }] };
     const v2: Migration = {
       version: 2,
       name: "t_b",
-      statements: ["ALTER TABLE t ADD COLUMN b INTEGER NOT NULL DEFAULT 0", "UPDATE t SET b = length(a)", "CREATE INDEX t_b ON t(b)"],
+      steps: [{ sql: "ALTER TABLE t ADD COLUMN b INTEGER NOT NULL DEFAULT 0" }, { sql: "UPDATE t SET b = length(a)" }, { sql: "CREATE INDEX t_b ON t(b)" }],
     };
-    const bad: Migration = { version: 3, name: "bad", statements: ["CREATE TABLE u (x INTEGER)", "THIS IS NOT SQL"] };
+    const bad: Migration = { version: 3, name: "bad", steps: [{ sql: "CREATE TABLE u (x INTEGER)" }, { sql: "THIS IS NOT SQL" }] };
     const db = await openDb({ url });
     expect(await migrate(db, { migrations: [v1] })).toEqual([1]);
     await db.write(async (tx) => {
