@@ -253,6 +253,13 @@ export interface EventBus {
 
 // ---------------------------------------------------------------- blobs
 
+/**
+ * Largest blob the store reads in one synchronous call; larger reads stream
+ * through the thread pool. Readers that prepare data ahead of a request (POP3
+ * read-ahead) stay within it so they never queue behind a large read.
+ */
+export { SYNC_READ_LIMIT } from "./blobstore.ts";
+
 /** Content-addressed blob storage. An S3-compatible store can implement this later. */
 export interface BlobStore {
   /** Writes, fsyncs and renames into place; returns the content id (sha256 hex). Idempotent. */

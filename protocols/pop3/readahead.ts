@@ -17,7 +17,7 @@
  */
 import type { DropMessage } from "./maildrop.ts";
 import type { Pop3Session } from "./session.ts";
-import { SYNC_READ_LIMIT } from "../../storage/blobstore.ts";
+import { SYNC_READ_LIMIT } from "../../storage/api.ts";
 
 /** Largest stored message read ahead: what the blob store reads in one synchronous call. */
 export const READ_AHEAD_LIMIT = SYNC_READ_LIMIT;
