@@ -1,10 +1,14 @@
 /**
  * `pillarbox bench-store` (hidden): local delivery throughput of this very
  * binary's store (10 KB messages, fsync on), for scripts/bench/footprint.
+ * The workload lives in ./bench-store.ts (shared with
+ * scripts/bench/store-throughput.ts, which also measures listing and flags).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { openStore } from "../../storage/store.ts";
+import { benchAccount, measureDeliveries } from "./bench-store.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "./common.ts";
 
@@ -32,9 +36,14 @@ export const benchCommands: Command[] = [
       const parent = typeof args.options["dir"] === "string" ? args.options["dir"] : tmpdir();
       const dir = mkdtempSync(join(parent, "pb-bench-store-"));
       try {
-        const { measureDeliveryThroughput } = await import("../../scripts/bench/store-throughput.ts");
-        const rate = await measureDeliveryThroughput(dir, count, conc);
-        io.out(`deliveries_per_second=${rate.toFixed(0)} count=${count} concurrency=${conc} size=10KB fsync=on\n`);
+        const store = await openStore({ url: `file:${join(dir, "bench.db")}`, dataDir: dir, gcIntervalMs: 0 });
+        try {
+          const acct = await benchAccount(store);
+          const rate = await measureDeliveries(store, acct.accountId, acct.email, count, conc);
+          io.out(`deliveries_per_second=${rate.toFixed(0)} count=${count} concurrency=${conc} size=10KB fsync=on\n`);
+        } finally {
+          await store.close();
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
