@@ -187,6 +187,46 @@ export interface FolderChanges {
   expunged: number[]; // UIDs removed with modseq > since
 }
 
+/** One entry of the account change feed (storage/changes.ts). */
+export type ChangeKind = "created" | "changed" | "deleted";
+
+export interface FeedFolderChange {
+  kind: ChangeKind;
+  folderId: number;
+  name: string;
+  /** null for a deleted folder (and for a top-level one). */
+  parentId: number | null;
+  itemClass: ItemClass;
+  modseq: number;
+}
+
+/** An item's change; a move is "deleted" in the old folder and "created" in the new one (same itemId). */
+export interface FeedItemChange {
+  kind: ChangeKind;
+  itemId: number;
+  folderId: number;
+  /** The IMAP UID in `folderId` (for a deletion: the UID it had there). */
+  uid: number;
+  itemClass: ItemClass;
+  modseq: number;
+}
+
+export interface ChangeFeedOptions {
+  /** Entries per page (default 1000); a page never splits one change number, so it may hold a few more. */
+  limit?: number;
+  itemClass?: ItemClass;
+  folderId?: number;
+}
+
+/**
+ * "What changed in this account since change N", in change order. With
+ * `more`, ask again from `highestModseq`. "tooOld": deletions after N were
+ * pruned (N < the account's floor); the caller must resync from scratch.
+ */
+export type AccountChanges =
+  | { status: "ok"; highestModseq: number; floor: number; folders: FeedFolderChange[]; items: FeedItemChange[]; more: boolean }
+  | { status: "tooOld"; floor: number; highestModseq: number };
+
 export interface QueueEntry {
   id: number;
   /** Envelope sender; "" for bounces (null reverse-path). */
@@ -249,6 +289,26 @@ export interface EventBus {
   /** Subscribe to one account's events. Returns an unsubscribe function. */
   subscribe(accountId: number, listener: (event: StoreEvent) => void): () => void;
   publish(event: StoreEvent): void;
+}
+
+// ---------------------------------------------------------------- injected services
+
+/**
+ * Password hashing the store uses for accounts. Injected by the caller (the
+ * kernel's argon2id hasher, src/auth.ts) so storage imports nothing of `src/`.
+ */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(password: string, hash: string): Promise<boolean>;
+  /** The hash of a random password, made once: checking an unknown user against it costs what a real check costs (no enumeration by timing). */
+  dummyHash(): Promise<string>;
+}
+
+/** What storage logs through; `src/log.ts`'s Logger satisfies it. */
+export interface StoreLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
 }
 
 // ---------------------------------------------------------------- blobs
@@ -369,6 +429,8 @@ export interface MailStore {
   /** Stable ids survive the move; new UIDs in the destination. */
   move(fromFolderId: number, uids: number[], toFolderId: number): Promise<CopyResult>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
+  /** The account change feed since `sinceModseq` (storage/changes.ts). */
+  accountChanges?(accountId: number, sinceModseq: number, opts?: ChangeFeedOptions): Promise<AccountChanges>;
   /** FTS5 search; returns matching UIDs in the folder. field: "body" (text parts), "text" (headers+body), or a header. */
   searchText(folderId: number, field: TextField, query: string): Promise<number[]>;
   /**
@@ -396,4 +458,10 @@ export interface MailStore {
   /** Deletes blobs no row references. Returns how many were removed. Blobs younger than `graceMs` (default 1 h) are kept: an uncommitted delivery may own them. */
   collectGarbage(opts?: { graceMs?: number }): Promise<number>;
   integrityCheck(): Promise<string[]>; // ["ok"] when fine
+  /**
+   * Forgets deletions (expunge log, folder tombstones) older than
+   * `olderThanMs` (default: the store's retention, 90 days) and raises each
+   * account's change floor; feeds from below the floor answer "tooOld".
+   */
+  pruneChanges?(opts?: { olderThanMs?: number; now?: number }): Promise<{ accounts: number; rows: number }>;
 }

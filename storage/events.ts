@@ -4,12 +4,12 @@
  * roll back. A multi-node bus can replace this class (ROADMAP step 8).
  */
 import type { EventBus, StoreEvent } from "./api.ts";
-import type { Logger } from "../src/log.ts";
+import type { StoreLogger } from "./api.ts";
 
 export class InProcessEventBus implements EventBus {
   private listeners = new Map<number, Set<(event: StoreEvent) => void>>();
   private any = new Set<(event: StoreEvent) => void>();
-  constructor(private log?: Logger) {}
+  constructor(private log?: StoreLogger) {}
 
   subscribe(accountId: number, listener: (event: StoreEvent) => void): () => void {
     let set = this.listeners.get(accountId);

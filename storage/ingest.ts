@@ -1,0 +1,254 @@
+/**
+ * Ingest: a message becomes items. `deliver` (one blob, rows for every
+ * recipient in one transaction) and `append` (MULTIAPPEND, all or nothing,
+ * RFC 3502); UIDs come from the folder inside the write transaction; the
+ * thread is found by Message-ID/In-Reply-To/References; the blob is written
+ * and fsynced before the row that references it commits.
+ */
+import {
+  StoreError,
+  type AppendInput,
+  type AppendResult,
+  type DeliveryRecipient,
+  type DeliveryResult,
+} from "./api.ts";
+import { analyzeMessage, type MessageAnalysis } from "../mail/index.ts";
+import type { StoreCore } from "./core.ts";
+import type { Queryable } from "./db.ts";
+import { encodeFlags, keywordsToText } from "./flags.ts";
+import type { FullText } from "./fulltext.ts";
+import { normalizeFolderName } from "./names.ts";
+import { num, numOrNull, parseJson, str, strOrNull, type R } from "./rows.ts";
+
+/** What an item row keeps of its message's analysis (the rest is in the JSON columns). */
+type ItemFields = Pick<
+  MessageAnalysis,
+  "subject" | "baseSubject" | "fromAddr" | "fromName" | "toAddr" | "ccAddr" | "sentDate" | "messageId" | "inReplyTo" | "references" | "preview" | "hasAttachment"
+>;
+
+interface Prepared {
+  fields: ItemFields;
+  /** Full-text fields for the background indexer; null when reused from another item (it re-reads the blob if it ever needs them). */
+  fts: MessageAnalysis["fts"] | null;
+  raw: Uint8Array;
+  blobId: string;
+  envelopeJson: string;
+  mimeJson: string;
+  refsJson: string;
+}
+
+export class Ingest {
+  /** The item INSERT, with the dialect's "next item id" as the thread of a message that starts one. */
+  private readonly insertItemSql: string;
+
+  constructor(
+    private readonly core: StoreCore,
+    private readonly fulltext: FullText,
+  ) {
+    this.insertItemSql = `INSERT INTO items (account_id, folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id,
+  envelope, mime, subject, base_subject, from_addr, from_name, to_addr, cc_addr, sent_date, message_id, in_reply_to, refs,
+  thread_id, preview, has_attachment, props, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+  COALESCE(?, ${core.dialect.nextItemIdExpr ?? "NULL"}), ?, ?, ?, ?) RETURNING id, thread_id`;
+  }
+
+  /**
+   * The analysis an item row needs. Blobs are content-addressed, so when
+   * another item already holds the same bytes (a list message delivered to
+   * several mailboxes in separate transactions, a client re-uploading or
+   * copying mail between accounts) its stored analysis is reused instead of
+   * parsing the message again.
+   */
+  private async prepare(raw: Uint8Array, blobId: string): Promise<Prepared> {
+    const known = await this.core.db.raw(
+      `SELECT envelope, mime, refs, subject, base_subject, from_addr, from_name, to_addr, cc_addr, sent_date, message_id, in_reply_to, preview, has_attachment
+       FROM items WHERE blob_id = ? LIMIT 1`,
+      [blobId],
+    );
+    if (known.length) {
+      const r = known[0]!;
+      return {
+        fields: {
+          references: parseJson<string[]>(r[2], []),
+          subject: str(r[3]),
+          baseSubject: str(r[4]),
+          fromAddr: str(r[5]),
+          fromName: str(r[6]),
+          toAddr: str(r[7]),
+          ccAddr: str(r[8]),
+          sentDate: numOrNull(r[9]),
+          messageId: strOrNull(r[10]),
+          inReplyTo: strOrNull(r[11]),
+          preview: str(r[12]),
+          hasAttachment: num(r[13]) !== 0,
+        },
+        fts: null,
+        raw,
+        blobId,
+        envelopeJson: str(r[0]),
+        mimeJson: str(r[1]),
+        refsJson: str(r[2]),
+      };
+    }
+    const analysis = analyzeMessage(raw);
+    return {
+      fields: analysis,
+      fts: analysis.fts,
+      raw,
+      blobId,
+      envelopeJson: JSON.stringify(analysis.envelope),
+      mimeJson: JSON.stringify(analysis.root),
+      refsJson: JSON.stringify(analysis.references),
+    };
+  }
+
+  private async findThread(tx: Queryable, accountId: number, a: ItemFields): Promise<number | null> {
+    const ids = [...a.references.slice(-50)];
+    if (a.inReplyTo) ids.push(a.inReplyTo);
+    if (a.messageId) ids.push(a.messageId);
+    if (ids.length === 0) return null;
+    const r = await tx.get<R>(
+      `SELECT thread_id FROM items WHERE account_id = ? AND message_id IN (${this.core.dialect.textList()}) LIMIT 1`,
+      [accountId, JSON.stringify([...new Set(ids)])],
+    );
+    return r ? num(r.thread_id) : null;
+  }
+
+  private async insertItem(
+    tx: Queryable,
+    accountId: number,
+    folderId: number,
+    uid: number,
+    modseq: number,
+    p: Prepared,
+    bits: number,
+    keywords: string[],
+    internalDate: number,
+  ): Promise<number> {
+    const a = p.fields;
+    const thread = await this.findThread(tx, accountId, a);
+    const r = await tx.get<R>(this.insertItemSql, [
+      accountId,
+      folderId,
+      uid,
+      modseq,
+      bits,
+      keywordsToText(keywords),
+      internalDate,
+      p.raw.byteLength,
+      p.blobId,
+      p.envelopeJson,
+      p.mimeJson,
+      a.subject,
+      a.baseSubject,
+      a.fromAddr,
+      a.fromName,
+      a.toAddr,
+      a.ccAddr,
+      a.sentDate,
+      a.messageId,
+      a.inReplyTo,
+      p.refsJson,
+      thread,
+      a.preview,
+      a.hasAttachment ? 1 : 0,
+      "{}",
+      Date.now(),
+    ]);
+    const id = num(r?.id);
+    // an engine that cannot name the next id in the INSERT: the first message of a thread gets its own id after
+    if (thread === null && this.core.dialect.nextItemIdExpr === null) await tx.run("UPDATE items SET thread_id = id WHERE id = ?", [id]);
+    return id;
+  }
+
+  /** After commit: a blob deleted by a racing garbage collection is written again (we still hold the bytes). */
+  private async ensureBlob(p: Prepared) {
+    try {
+      if (!(await this.core.blobs.has(p.blobId))) await this.core.blobs.put(p.raw);
+    } catch (e) {
+      this.core.log?.error("blob re-check failed", { blob: p.blobId, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  async deliver(raw: Uint8Array, recipients: DeliveryRecipient[], opts: { internalDate?: number } = {}): Promise<DeliveryResult[]> {
+    if (recipients.length === 0) return [];
+    const blobId = await this.core.blobs.put(raw);
+    const p = await this.prepare(raw, blobId);
+    const internalDate = opts.internalDate ?? Date.now();
+    // the same account+folder twice gets one copy
+    const uniq = new Map<string, DeliveryRecipient>();
+    for (const r of recipients) {
+      let name = r.folder ?? "INBOX";
+      try {
+        name = normalizeFolderName(name);
+      } catch {
+        name = "INBOX"; // invalid names fall back to INBOX below anyway
+      }
+      uniq.set(`${r.accountId}\u0000${name}`, r);
+    }
+    const results = await this.core.tx(async (tx, ev) => {
+      await this.fulltext.registerBlob(tx, p);
+      const out: DeliveryResult[] = [];
+      for (const rcpt of uniq.values()) {
+        let name = "INBOX";
+        try {
+          name = normalizeFolderName(rcpt.folder ?? "INBOX");
+        } catch {
+          name = "INBOX";
+        }
+        let f = await tx.get<R>("SELECT id, item_class FROM folders WHERE account_id = ? AND name = ?", [rcpt.accountId, name]);
+        if (!f || str(f.item_class) !== "mail") f = await tx.get<R>("SELECT id, item_class FROM folders WHERE account_id = ? AND name = 'INBOX'", [rcpt.accountId]);
+        if (!f) throw new StoreError("NONEXISTENT", `account ${rcpt.accountId} has no INBOX`);
+        const folderId = num(f.id);
+        const modseq = await this.core.bump(tx, rcpt.accountId, raw.byteLength, 1);
+        const { first } = await this.core.allocUids(tx, folderId, 1, modseq);
+        const fl = encodeFlags(rcpt.flags);
+        const id = await this.insertItem(tx, rcpt.accountId, folderId, first, modseq, p, fl.bits, fl.keywords, internalDate);
+        out.push({ accountId: rcpt.accountId, folderId, id, uid: first });
+        ev.push({ type: "exists", accountId: rcpt.accountId, folderId, uid: first, id, modseq });
+      }
+      return out;
+    });
+    await this.ensureBlob(p);
+    return results;
+  }
+
+  async checkQuota(accountId: number, size: number): Promise<boolean> {
+    const r = await this.core.db.get<R>("SELECT used_bytes, quota_bytes FROM accounts WHERE id = ?", [accountId]);
+    if (!r) return false;
+    return r.quota_bytes === null || num(r.used_bytes) + size <= num(r.quota_bytes);
+  }
+
+  async quota(accountId: number): Promise<{ usedBytes: number; limitBytes: number | null; messages: number }> {
+    const r = await this.core.db.get<R>("SELECT used_bytes, quota_bytes, message_count FROM accounts WHERE id = ?", [accountId]);
+    if (!r) throw new StoreError("NONEXISTENT", "no such account");
+    return { usedBytes: num(r.used_bytes), limitBytes: numOrNull(r.quota_bytes), messages: num(r.message_count) };
+  }
+
+  async append(folderId: number, messages: AppendInput[]): Promise<AppendResult[]> {
+    if (messages.length === 0) return [];
+    const prepared: Prepared[] = [];
+    for (const m of messages) prepared.push(await this.prepare(m.raw, await this.core.blobs.put(m.raw)));
+    const total = messages.reduce((s, m) => s + m.raw.byteLength, 0);
+    const results = await this.core.tx(async (tx, ev) => {
+      const f = await tx.get<R>("SELECT account_id FROM folders WHERE id = ?", [folderId]);
+      if (!f) throw new StoreError("NONEXISTENT", "no such folder");
+      const accountId = num(f.account_id);
+      const modseq = await this.core.bump(tx, accountId, total, messages.length);
+      const { first, uidValidity } = await this.core.allocUids(tx, folderId, messages.length, modseq);
+      const out: AppendResult[] = [];
+      for (let i = 0; i < messages.length; i++) {
+        const p = prepared[i];
+        await this.fulltext.registerBlob(tx, p);
+        const fl = encodeFlags(messages[i].flags);
+        const uid = first + i;
+        const id = await this.insertItem(tx, accountId, folderId, uid, modseq, p, fl.bits, fl.keywords, messages[i].internalDate ?? Date.now());
+        out.push({ id, uid, uidValidity, modseq });
+        ev.push({ type: "exists", accountId, folderId, uid, id, modseq });
+      }
+      return out;
+    });
+    for (const p of prepared) await this.ensureBlob(p);
+    return results;
+  }
+}
