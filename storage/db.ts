@@ -85,6 +85,8 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   if (opts.driver === "client") return new RemoteDb(opts, await loadCreateClient());
   if (url.startsWith("file:") || url === ":memory:") return new LocalDb(opts);
   if (/^(libsql|https?|wss?):\/\//i.test(url)) return new RemoteDb(opts, await loadCreateClient());
+  // PostgreSQL (storage/pg-db.ts): loaded only when used, so SQLite installs never load the driver
+  if (/^postgres(ql)?:\/\//i.test(url)) return (await import("./pg-db.ts")).openPgDb(opts);
   throw new Error(`unsupported database URL scheme: ${url.split(":")[0]}`);
 }
 
@@ -108,7 +110,8 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
-abstract class GroupCommitter {
+/** Group commit over any engine's transactions (exported for storage/pg-db.ts). */
+export abstract class GroupCommitter {
   private queue: Job[] = [];
   private running = false;
   private scheduled = false;

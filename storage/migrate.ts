@@ -5,10 +5,13 @@
  * upgraded in place, never wiped. Safe when several processes open the same
  * file at once: the applied-check is repeated inside the write transaction.
  */
-import type { Db } from "./db.ts";
+import type { Db, Queryable } from "./db.ts";
 import type { StoreLogger } from "./api.ts";
 import { migrations as allMigrations, type Migration } from "./migrations/index.ts";
 import { renderMigration } from "./migrations/render.ts";
+
+/** Advisory lock key for schema migrations on PostgreSQL (any constant of our own). */
+const MIGRATION_LOCK_KEY = 0x70_62_6d_67; // "pbmg"
 
 export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: number; log?: StoreLogger } = {}): Promise<number[]> {
   const list = [...(opts.migrations ?? allMigrations)].sort((a, b) => a.version - b.version);
@@ -17,13 +20,20 @@ export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: n
     if (seen.has(m.version)) throw new Error(`duplicate migration version ${m.version}`);
     seen.add(m.version);
   }
-  await db.write((tx) =>
-    tx.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  // PostgreSQL: migrations of one database by several processes (nodes, the CLI) take
+  // turns on a transaction-scoped advisory lock, the CREATE TABLE IF NOT EXISTS below
+  // included (it is not atomic there); SQLite's write transaction already excludes them.
+  const serialize = async (tx: Queryable) => {
+    if (db.dialect.name === "postgres") await tx.run("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK_KEY]);
+  };
+  await db.write(async (tx) => {
+    await serialize(tx);
+    return tx.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY,
       name TEXT NOT NULL,
       applied_at ${db.dialect.name === "postgres" ? "BIGINT" : "INTEGER"} NOT NULL
-    )`),
-  );
+    )`);
+  });
   const appliedRows = await db.all<{ version: number }>("SELECT version FROM schema_migrations");
   const applied = new Set(appliedRows.map((r) => Number(r.version)));
   const done: number[] = [];
@@ -31,10 +41,7 @@ export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: n
     if (applied.has(m.version)) continue;
     if (opts.upTo !== undefined && m.version > opts.upTo) break;
     const ran = await db.write(async (tx) => {
-      // PostgreSQL: other processes (another node, the CLI) migrating at the same
-      // time wait here until this transaction ends, then see the version as applied.
-      // (SQLite's write transaction already excludes them.)
-      if (db.dialect.name === "postgres") await tx.run("LOCK TABLE schema_migrations IN SHARE ROW EXCLUSIVE MODE");
+      await serialize(tx); // another process migrating waits here, then sees the version as applied
       const again = await tx.get("SELECT 1 AS x FROM schema_migrations WHERE version = ?", [m.version]);
       if (again) return false; // another process applied it meanwhile
       for (const sql of renderMigration(m, db.dialect.name)) await tx.run(sql);
