@@ -144,8 +144,9 @@ const list: Parser = (raw, where) => {
 
 const databaseUrl: Parser = (raw, where) => {
   const v = str(raw, where) as string;
-  if (!/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/i.test(v)) {
-    throw new ConfigError(`${where}: expected file:PATH, libsql://HOST, http(s)://HOST or ws(s)://HOST, got ${JSON.stringify(v)}`);
+  if (!/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/|postgres(ql)?:\/\/)/i.test(v)) {
+    // the value may be a mistyped URL with a password in it: show only its scheme
+    throw new ConfigError(`${where}: expected file:PATH, libsql://HOST, http(s)://HOST, ws(s)://HOST or postgres://USER@HOST/DB, got a value starting ${JSON.stringify(v.split(/[:/]/)[0])}`);
   }
   return v;
 };
@@ -228,7 +229,7 @@ const FAMILY_SETTINGS: [keyof Config["limits"]["connections"], string, string][]
 export const SETTINGS: Setting[] = [
   S("dataDir", "data_dir", "PILLARBOX_DATA_DIR", "data-dir", str, "./data", "Directory for the database, message blobs, TLS certificate and keys (created 0700)."),
   S("hostname", "hostname", "PILLARBOX_HOSTNAME", "hostname", str, "the machine's host name", "Public host name: SMTP greeting, Received: headers, self-signed certificate, DNS records."),
-  S("databaseUrl", "database_url", "PILLARBOX_DATABASE_URL", "database-url", databaseUrl, "file:<data dir>/pillarbox.db", "libSQL database: a file: path, or libsql:// / http(s):// for a remote server."),
+  S("databaseUrl", "database_url", "PILLARBOX_DATABASE_URL", "database-url", databaseUrl, "file:<data dir>/pillarbox.db", "Database: a libSQL file: path, libsql:// / http(s):// for a remote libSQL server, or postgres://USER:PASSWORD@HOST:PORT/DB for PostgreSQL."),
   S("databaseAuthToken", "database_auth_token", "PILLARBOX_DATABASE_AUTH_TOKEN", "database-auth-token", optionalStr, "(none)", "Auth token for a remote libSQL server."),
   ...LISTENER_NAMES.map((n) =>
     S(

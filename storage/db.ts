@@ -90,6 +90,18 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   throw new Error(`unsupported database URL scheme: ${url.split(":")[0]}`);
 }
 
+/** A database URL without its password, for logs and error messages (postgres://user:***@host/db). */
+export function redactDbUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+  }
+}
+
 /** Path of a `file:` URL (file:/abs, file:///abs, file:rel). */
 export function filePathOfUrl(url: string): string {
   if (url === ":memory:") return ":memory:";

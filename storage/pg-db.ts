@@ -23,6 +23,7 @@
  * The URL may carry a password: it is never logged (see `redactDbUrl`).
  */
 import postgres from "postgres";
+export { redactDbUrl } from "./db.ts";
 import { GroupCommitter, type Db, type OpenDbOptions, type Queryable, type Row, type RunResult, type SqlValue } from "./db.ts";
 import { postgresDialect } from "./dialect-pg.ts";
 import type { Dialect } from "./dialect.ts";
@@ -148,17 +149,6 @@ class PgQ implements Queryable {
     const r = await this.s.unsafe(positional(sql), bindArgs(args));
     // PostgreSQL has no "last insert rowid": statements that need a new id use RETURNING.
     return { changes: r.count ?? 0, lastInsertRowid: 0 };
-  }
-}
-
-/** The URL without its password (for logs and errors). */
-export function redactDbUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
   }
 }
 

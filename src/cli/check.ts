@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import * as tls from "node:tls";
-import { openDb, filePathOfUrl } from "../../storage/db.ts";
+import { openDb, filePathOfUrl, redactDbUrl } from "../../storage/db.ts";
 import { appliedVersions } from "../../storage/migrate.ts";
 import { migrations } from "../../storage/migrations/index.ts";
 import { selfSignedPaths } from "../tls.ts";
@@ -61,7 +61,7 @@ export const checkCommands: Command[] = [
           if (integrity.length === 1 && integrity[0] === "ok") ok("database integrity_check: ok");
           else fail(`database integrity_check: ${integrity.slice(0, 5).join("; ")}`);
         } catch (e) {
-          fail(`database ${config.databaseUrl}: ${(e as Error).message}`);
+          fail(`database ${redactDbUrl(config.databaseUrl)}: ${(e as Error).message}`);
         } finally {
           await db?.close().catch(() => {});
         }

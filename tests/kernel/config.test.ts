@@ -89,6 +89,11 @@ verify_inbound = false
     expect(loadConfig({ file: null, env: { PILLARBOX_DATABASE_URL: "http://127.0.0.1:8080" } }).databaseUrl).toBe("http://127.0.0.1:8080");
     expect(loadConfig({ file: null, env: { PILLARBOX_DATABASE_URL: "file:rel.db" } }).databaseUrl).toBe(`file:${resolve("rel.db")}`);
     expect(() => loadConfig({ file: null, env: { PILLARBOX_DATABASE_URL: "mysql://x" } })).toThrow(ConfigError);
+    const pg = "postgres://pillarbox:s3cret@db.example:5432/mail?sslmode=require";
+    expect(loadConfig({ file: null, env: { PILLARBOX_DATABASE_URL: pg } }).databaseUrl).toBe(pg);
+    expect(loadConfig({ file: null, env: { PILLARBOX_DATABASE_URL: "postgresql://db.example/mail" } }).databaseUrl).toBe("postgresql://db.example/mail");
+    // a refused URL's error never repeats the password
+    expect(() => loadConfig({ file: null, env: { PILLARBOX_DATABASE_URL: "pg://u:s3cret@h/db" } })).toThrow(/^(?!.*s3cret)/s);
   });
 
   test("PILLARBOX_CONFIG names the file; <data dir>/pillarbox.toml is picked up otherwise", () => {
