@@ -5,6 +5,8 @@
  * still encoded) as ENVELOPE requires; decode with decodeWords() for display.
  */
 import type { Address } from "./types.ts";
+import { encodeWords } from "./encode.ts";
+import { decodeWords } from "./headers.ts";
 
 /** Placeholders for broken addresses, as Dovecot uses: a NIL host would read as group syntax. */
 export const MISSING_DOMAIN = "MISSING_DOMAIN";
@@ -230,4 +232,110 @@ export function parseMessageIds(raw: string | null): string[] {
     for (const b of bare) ids.push(`<${b.replace(/^<|>$/g, "")}>`);
   }
   return ids;
+}
+
+/** A mailbox as people write it: display name (may be empty) and address. */
+export interface Mailbox {
+  name: string;
+  address: string;
+}
+
+// RFC 5322 §3.2.3 specials (plus ".", which only obs-phrase allows in a name): a name with one is quoted.
+const NAME_SPECIALS = /[()<>\[\]:;@\\,."]/;
+
+/**
+ * A mailbox as written in a header (RFC 5322 §3.4): `address` alone, or
+ * `name <address>` with the name as atoms, a quoted-string when it holds
+ * specials, or RFC 2047 encoded words when it is not ASCII (§5: encoded
+ * words may stand for a phrase, never inside quotes). `display` gives the
+ * form for people (quoted when needed, Unicode left as it is), as used in
+ * reply and forward quotes.
+ */
+export function formatAddress(m: Mailbox, opts?: { display?: boolean }): string {
+  const name = m.name.replace(/[\r\n]+/g, " ").trim();
+  if (!name) return m.address;
+  const quoted = () => `"${name.replace(/["\\]/g, "\\$&")}"`;
+  // eslint-disable-next-line no-control-regex
+  if (!opts?.display && !/^[\x20-\x7e]*$/.test(name)) return `${encodeWords(name)} <${m.address}>`;
+  return `${NAME_SPECIALS.test(name) || name.includes("=?") ? quoted() : name} <${m.address}>`;
+}
+
+/** Why a typed address was refused: the piece is named so the user can fix it. */
+export class AddressError extends Error {
+  constructor(public readonly address: string) {
+    super(`"${address}" is not a valid email address`);
+    this.name = "AddressError";
+  }
+}
+
+/**
+ * Whether `a` is usable as a recipient (RFC 5321 §4.1.2 Mailbox, kept
+ * pragmatic): at most 254 octets (RFC 5321 §4.5.3.1.3), one local part and a
+ * domain with a dot (or localhost); no whitespace, brackets or list
+ * separators outside a quoted local part.
+ */
+export function isValidAddress(a: string): boolean {
+  if (a.length > 254 || /[\s<>(),;:\\"\[\]]/.test(a.replace(/^"[^"]*"@/, "x@"))) return false;
+  const at = a.lastIndexOf("@");
+  if (at < 1 || at === a.length - 1) return false;
+  const domain = a.slice(at + 1);
+  return /^[^.\s][^\s]*$/.test(domain) && (domain.includes(".") || domain === "localhost");
+}
+
+/**
+ * A recipient list as a person types it ("Ann <a@x>, b@y; c@z"): commas or
+ * semicolons between entries, groups flattened, names as typed (encoded
+ * words decoded). Throws AddressError naming the first entry that is not a
+ * valid address.
+ */
+export function parseAddressInput(input: string | readonly string[] | undefined | null): Mailbox[] {
+  if (!input) return [];
+  const text = typeof input === "string" ? input : input.join(", ");
+  const out: Mailbox[] = [];
+  for (const entry of splitEntries(text)) {
+    // The piece named in an error: what is inside <...> when there is one, else the entry as typed.
+    const shown = () => /<([^<>]*)>/.exec(entry)?.[1]?.trim() || entry.trim();
+    for (const a of parseAddressList(entry)) {
+      if (a.host === null) continue; // group markers
+      if (a.mailbox === null || a.mailbox === MISSING_MAILBOX || a.host === MISSING_DOMAIN) throw new AddressError(shown());
+      const local = /^[!#-'*+\-/-9=?A-Z^-~.]+$/.test(a.mailbox) || /[^\x00-\x7f]/.test(a.mailbox) ? a.mailbox : `"${a.mailbox.replace(/["\\]/g, "\\$&")}"`;
+      const address = `${local}@${a.host}`;
+      if (!isValidAddress(address)) throw new AddressError(shown());
+      out.push({ name: a.name ? decodeWords(a.name).trim() : "", address });
+    }
+  }
+  return out;
+}
+
+/** Entries of a typed list: split at "," and ";" outside quotes, comments and angle brackets. */
+function splitEntries(text: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quote = false;
+  let paren = 0;
+  let angle = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === "\\" && i + 1 < text.length) {
+        cur += c + text[++i];
+        continue;
+      }
+      if (c === '"') quote = false;
+    } else if (paren > 0) {
+      if (c === "(") paren++;
+      else if (c === ")") paren--;
+    } else if (c === '"') quote = true;
+    else if (c === "(") paren = 1;
+    else if (c === "<") angle = true;
+    else if (c === ">") angle = false;
+    else if ((c === "," || c === ";") && !angle) {
+      if (cur.trim()) out.push(cur);
+      cur = "";
+      continue;
+    }
+    cur += c;
+  }
+  if (cur.trim()) out.push(cur);
+  return out;
 }

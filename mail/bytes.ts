@@ -150,42 +150,71 @@ function hexVal(c: number): number {
   return -1;
 }
 
-/** Tolerant quoted-printable (RFC 2045 §6.7); `header` = RFC 2047 "Q" ('_' is space). */
-export function decodeQuotedPrintable(src: Uint8Array, header = false): Uint8Array {
-  const out = new Uint8Array(src.length);
+export interface QpOptions {
+  /** RFC 2047 §4.2 "Q" encoding of a header word: '_' stands for a space. */
+  header?: boolean;
+  /**
+   * Hard line breaks come out as CRLF whatever the stored line end (RFC 2045
+   * §6.7: a hard break of the encoded text is a CRLF of the canonical form).
+   * IMAP BINARY (RFC 3516) serves the canonical form; the index and the
+   * webmail keep the line ends they were given.
+   */
+  crlf?: boolean;
+}
+
+/**
+ * Tolerant quoted-printable decoding (RFC 2045 §6.7), the one decoder for
+ * bodies (index, IMAP BINARY, webmail downloads) and RFC 2047 "Q" words:
+ *  - "=XX" (either hex case) is one octet; an "=" not followed by two hex
+ *    digits is kept literally (§6.7 note 1: robustness);
+ *  - whitespace at the end of an encoded line is transport padding and is
+ *    removed (§6.7 rule 3), also before a soft line break;
+ *  - "=" at the end of a line (CRLF, bare LF or bare CR, all seen in stored
+ *    mail) is a soft line break and joins the lines; so is "=" at the very
+ *    end of the data (encoders end a body that way to avoid a final newline).
+ * Output is never longer than the input (twice the input with `crlf`).
+ * The older `decodeQuotedPrintable(src, true)` form still means Q encoding.
+ */
+export function decodeQuotedPrintable(src: Uint8Array, opts: QpOptions | boolean = false): Uint8Array {
+  const header = typeof opts === "boolean" ? opts : opts.header === true;
+  const crlf = typeof opts === "boolean" ? false : opts.crlf === true;
+  const out = new Uint8Array(crlf ? src.length * 2 : src.length);
   let o = 0;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i];
-    if (c === 61) {
-      // soft line break: '=' then optional whitespace then line end
-      let j = i + 1;
-      while (j < src.length && (src[j] === SP || src[j] === HT)) j++;
-      if (j < src.length && (src[j] === CR || src[j] === LF)) {
-        if (src[j] === CR && j + 1 < src.length && src[j + 1] === LF) j++;
-        i = j;
-        continue;
-      }
-      if (j >= src.length && j > i + 1) {
-        i = j;
-        continue;
-      }
-      if (i + 2 < src.length) {
-        const h = hexVal(src[i + 1]);
-        const l = hexVal(src[i + 2]);
+  let i = 0;
+  const n = src.length;
+  while (i < n) {
+    // one encoded line: [i, eol) plus its terminator [eol, next)
+    let eol = i;
+    while (eol < n && src[eol] !== LF && src[eol] !== CR) eol++;
+    let next = eol;
+    if (next < n) next += src[next] === CR && next + 1 < n && src[next + 1] === LF ? 2 : 1;
+    let lineEnd = eol;
+    while (lineEnd > i && (src[lineEnd - 1] === SP || src[lineEnd - 1] === HT)) lineEnd--;
+    let soft = false;
+    if (lineEnd > i && src[lineEnd - 1] === 61) {
+      soft = true;
+      lineEnd--;
+    }
+    for (let k = i; k < lineEnd; k++) {
+      const c = src[k];
+      if (c === 61 && k + 2 < lineEnd) {
+        const h = hexVal(src[k + 1]);
+        const l = hexVal(src[k + 2]);
         if (h >= 0 && l >= 0) {
           out[o++] = (h << 4) | l;
-          i += 2;
+          k += 2;
           continue;
         }
       }
-      out[o++] = c; // invalid escape: keep literally (RFC 2045 §6.7 note 1)
-      continue;
+      out[o++] = header && c === 95 ? SP : c;
     }
-    if (header && c === 95) {
-      out[o++] = SP;
-      continue;
+    if (!soft && next > eol) {
+      if (crlf) {
+        out[o++] = CR;
+        out[o++] = LF;
+      } else for (let k = eol; k < next; k++) out[o++] = src[k];
     }
-    out[o++] = c;
+    i = next;
   }
   return out.subarray(0, o);
 }

@@ -40,3 +40,23 @@ function fallback(s: string): number | null {
   const t = Date.parse(s);
   return Number.isFinite(t) ? t : null;
 }
+
+const DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * RFC 5322 §3.3 date-time in UTC with a numeric zone ("Mon, 7 Dec 2026
+ * 05:38:34 +0000"): the one formatter for Date, Received, DSN and draft
+ * headers. "GMT" is obsolete syntax (§4.3), so the zone is always "+0000".
+ * An invalid date (NaN) formats as the epoch rather than "NaN".
+ */
+export function formatMailDate(d: Date | number = new Date()): string {
+  let t = typeof d === "number" ? d : d.getTime();
+  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) t = 0;
+  const x = new Date(t);
+  const p = (n: number) => String(n).padStart(2, "0");
+  const y = x.getUTCFullYear();
+  // RFC 5322 §3.3: year is 4*DIGIT; years before 1000 are padded, after 9999 written out.
+  const year = y >= 0 && y < 1000 ? String(y).padStart(4, "0") : String(y);
+  return `${DAY_NAMES[x.getUTCDay()]}, ${x.getUTCDate()} ${MONTH_NAMES[x.getUTCMonth()]} ${year} ${p(x.getUTCHours())}:${p(x.getUTCMinutes())}:${p(x.getUTCSeconds())} +0000`;
+}

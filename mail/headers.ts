@@ -347,6 +347,24 @@ export function decodeHeaderText(raw: string | null): string {
 
 export { CR, LF };
 
+/**
+ * Offset just past the empty line that ends the header section (RFC 5322
+ * §2.1), or -1 when there is none. CRLF and bare LF line ends are both
+ * accepted; an empty first line means an empty header and everything after
+ * it is body. (The full header reader is parseHeaderBlock; this is the cheap
+ * byte scan for callers that only cut the header off: DSN "headers only"
+ * copies, trace fields.)
+ */
+export function headerEnd(raw: Uint8Array): number {
+  if (raw[0] === LF) return 1;
+  if (raw[0] === CR && raw[1] === LF) return 2;
+  for (let i = raw.indexOf(LF); i >= 0; i = raw.indexOf(LF, i + 1)) {
+    if (raw[i + 1] === LF) return i + 2;
+    if (raw[i + 1] === CR && raw[i + 2] === LF) return i + 3;
+  }
+  return -1;
+}
+
 /** Strips leading/trailing spaces and tabs in linear time. */
 function trimBlanks(v: string): string {
   let a = 0;

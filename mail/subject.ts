@@ -36,3 +36,14 @@ export function baseSubject(subject: string): string {
   }
   return s;
 }
+
+/**
+ * The subject of a reply ("Re: ...") or a forward ("Fwd: ..."), unless it
+ * already starts with that prefix (RFC 5322 §3.6.5: "Re: " marks a reply;
+ * "Fw:"/"Fwd:" are the common forward markers). Not stacked: "Re: Re: x"
+ * is never made from "Re: x".
+ */
+export function prefixSubject(prefix: "Re" | "Fwd", subject: string): string {
+  const re = prefix === "Re" ? /^\s*re\s*:/i : /^\s*(fwd?|fw)\s*:/i;
+  return re.test(subject) ? subject : `${prefix}: ${subject}`;
+}

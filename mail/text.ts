@@ -10,15 +10,32 @@ import { decodeBase64, decodeCharset, decodeQuotedPrintable } from "./bytes.ts";
 const MAX_PART_BYTES = 4 * 1024 * 1024;
 const MAX_TEXT_CHARS = 512 * 1024;
 
-export function decodeTransfer(data: Uint8Array, encoding: string): Uint8Array {
-  switch (encoding) {
+/**
+ * A body with its Content-Transfer-Encoding (RFC 2045 §6, name compared
+ * case-insensitively) undone; 7bit, 8bit, binary and unknown encodings are
+ * returned as they are. `crlf`: quoted-printable hard line breaks as CRLF
+ * (see decodeQuotedPrintable).
+ */
+export function decodeTransfer(data: Uint8Array, encoding: string, opts?: { crlf?: boolean }): Uint8Array {
+  switch (encoding.toLowerCase()) {
     case "base64":
       return decodeBase64(data);
     case "quoted-printable":
-      return decodeQuotedPrintable(data);
+      return decodeQuotedPrintable(data, { crlf: opts?.crlf === true });
     default:
       return data;
   }
+}
+
+/**
+ * The decoded size of a part body from its encoded size, without decoding:
+ * base64 carries 3 octets per 4 characters and ends each 76-character line
+ * with CRLF (RFC 2045 §6.8); other encodings are counted as they are. For
+ * listings (webmail attachment sizes, EAS EstimatedDataSize).
+ */
+export function decodedSizeEstimate(encodedBytes: number, encoding: string): number {
+  if (encoding.toLowerCase() === "base64") return Math.floor(((encodedBytes * 3) / 4) * (76 / 78));
+  return encodedBytes;
 }
 
 /** Decoded content of a leaf part (transfer encoding undone), as bytes. */
@@ -51,8 +68,20 @@ export function decodeEntities(s: string): string {
 
 const BLOCK = new Set(["p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "hr", "ul", "ol", "section", "article"]);
 
-/** Linear-time HTML to text: drops script/style/head content, comments and tags, decodes entities. */
-export function htmlToText(html: string): string {
+// Blocks that end a line of readable text when they close (<br> ends one wherever it is).
+const READABLE_BLOCK_END = new Set(["p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "blockquote", "pre"]);
+
+/**
+ * Linear-time HTML to text: drops script/style/head/title content, comments
+ * and tags, decodes entities. The default form is for the index (every block
+ * tag separates words). `readable` is the form for people (quoting a message
+ * in a reply, the text/plain alternative of an HTML message): line breaks at
+ * <br> and at the end of paragraphs, list items, rows and headings, "• " for
+ * a list item, trailing blanks removed, at most one empty line in a row,
+ * trimmed.
+ */
+export function htmlToText(html: string, opts?: { readable?: boolean }): string {
+  const readable = opts?.readable === true;
   const lower = html.toLowerCase();
   let out = "";
   let i = 0;
@@ -74,9 +103,10 @@ export function htmlToText(html: string): string {
       i = n;
       break;
     }
-    const m = /^<\/?\s*([a-z0-9]+)/.exec(lower.slice(lt, Math.min(gt + 1, lt + 40)));
-    const name = m ? m[1] : "";
-    if ((name === "script" || name === "style" || name === "head" || name === "title") && lower[lt + 1] !== "/") {
+    const m = /^<(\/?)\s*([a-z0-9]+)/.exec(lower.slice(lt, Math.min(gt + 1, lt + 40)));
+    const closing = m ? m[1] === "/" : false;
+    const name = m ? m[2] : "";
+    if ((name === "script" || name === "style" || name === "head" || name === "title") && !closing) {
       const close = lower.indexOf("</" + name, gt + 1);
       if (close < 0) {
         i = gt + 1; // unclosed: drop just the tag
@@ -84,14 +114,24 @@ export function htmlToText(html: string): string {
       }
       const e = html.indexOf(">", close);
       i = e < 0 ? n : e + 1;
-      out += " ";
+      out += readable ? "" : " ";
       continue;
     }
-    // inline markup (<b>, <span>, <a>) must not split words; blocks and cells separate them
-    out += BLOCK.has(name) ? "\n" : name === "td" || name === "th" || name === "img" ? " " : "";
+    if (readable) {
+      if (name === "br" || (closing && READABLE_BLOCK_END.has(name))) out += "\n";
+      else if (name === "li" && !closing) out += "• ";
+      else if (name === "td" || name === "th") out += closing ? " " : "";
+    } else {
+      // inline markup (<b>, <span>, <a>) must not split words; blocks and cells separate them
+      out += BLOCK.has(name) ? "\n" : name === "td" || name === "th" || name === "img" ? " " : "";
+    }
     i = gt + 1;
   }
-  return decodeEntities(out);
+  const text = decodeEntities(out);
+  if (!readable) return text;
+  // Per line: trailing blanks off (a plain loop, not a regex that could backtrack over long blank runs).
+  const lines = text.split("\n").map((l) => l.replace(/\r$/, "").trimEnd());
+  return lines.join("\n").replace(/\n{3,}/g, "\n\n").trim();
 }
 
 export interface ExtractedText {

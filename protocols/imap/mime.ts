@@ -5,7 +5,8 @@
  */
 import { Buffer } from "node:buffer";
 import type { MimePart } from "../../storage/api.ts";
-import { decodeBase64 } from "../../mail/bytes.ts";
+import { base64Lines as mailBase64Lines } from "../../mail/encode.ts";
+import { decodeTransfer } from "../../mail/text.ts";
 import { concatChunks } from "../../src/bytes.ts";
 
 export type SectionKind = "all" | "header" | "fields" | "fieldsNot" | "text" | "mime" | "part";
@@ -232,9 +233,9 @@ export function decodeCte(data: Uint8Array, encoding: string): Uint8Array | null
     case "binary":
       return data;
     case "base64":
-      return decodeBase64(data);
     case "quoted-printable":
-      return decodeQP(data);
+      // RFC 3516 §4.2: the decoded content in canonical form (QP hard line breaks are CRLF).
+      return decodeTransfer(data, encoding, { crlf: true });
     default:
       return null;
   }
@@ -244,58 +245,6 @@ export function decodeCte(data: Uint8Array, encoding: string): Uint8Array | null
 export function binaryPart(root: MimePart, sec: Section): MimePart | null {
   if (!sec.path.length) return null;
   return resolvePart(root, sec.path);
-}
-
-function hex(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 65 && c <= 70) return c - 55;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-/**
- * Quoted-printable decoding per RFC 2045 §6.7: trailing whitespace of each
- * encoded line is transport padding and removed; "=" at the end of a line is
- * a soft line break; hard line breaks come out as CRLF.
- */
-export function decodeQP(src: Uint8Array): Uint8Array {
-  const out = new Uint8Array(src.length * 2 + 2);
-  let o = 0;
-  let i = 0;
-  const n = src.length;
-  while (i < n) {
-    let e = src.indexOf(10, i);
-    const hasEol = e >= 0;
-    if (!hasEol) e = n;
-    let lineEnd = e;
-    if (hasEol && lineEnd > i && src[lineEnd - 1] === 13) lineEnd--;
-    // strip transport padding
-    while (lineEnd > i && (src[lineEnd - 1] === 32 || src[lineEnd - 1] === 9)) lineEnd--;
-    let soft = false;
-    if (lineEnd > i && src[lineEnd - 1] === 61) {
-      soft = true;
-      lineEnd--;
-    }
-    for (let k = i; k < lineEnd; k++) {
-      const c = src[k];
-      if (c === 61 && k + 2 < lineEnd) {
-        const h = hex(src[k + 1]);
-        const l = hex(src[k + 2]);
-        if (h >= 0 && l >= 0) {
-          out[o++] = (h << 4) | l;
-          k += 2;
-          continue;
-        }
-      }
-      out[o++] = c;
-    }
-    if (hasEol && !soft) {
-      out[o++] = 13;
-      out[o++] = 10;
-    }
-    i = hasEol ? e + 1 : n;
-  }
-  return out.subarray(0, o);
 }
 
 /** Replaces the value of Content-Transfer-Encoding in a header block (keeps everything else byte for byte). */
@@ -371,11 +320,9 @@ export function binaryStructure(raw: Uint8Array, p: MimePart): MimePart {
   return clone(p);
 }
 
+/** Base64 of a leaf's content in 76-character CRLF lines (BODY[n] of a binary part with NUL bytes). */
 function base64Lines(data: Uint8Array): Uint8Array {
-  const b64 = Buffer.from(data.buffer, data.byteOffset, data.length).toString("base64");
-  let out = "";
-  for (let i = 0; i < b64.length; i += 76) out += b64.slice(i, i + 76) + "\r\n";
-  return Buffer.from(out, "latin1");
+  return Buffer.from(mailBase64Lines(data), "latin1");
 }
 
 /**
@@ -415,5 +362,4 @@ export function sevenBitEntity(raw: Uint8Array, p: MimePart, withHeader: boolean
   return concatChunks(pieces);
 }
 
-/** Base64 of a leaf's content (BODY[n] of a binary part with NUL bytes). */
 export { base64Lines };

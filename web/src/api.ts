@@ -44,7 +44,7 @@ export interface Row {
 }
 
 // The server's own shapes (type-only: nothing of the server enters the bundle).
-import type { Person, AttachmentInfo } from "../../protocols/http/webmail/mime.ts";
+import type { Person, AttachmentInfo } from "../../protocols/http/webmail/api-types.ts";
 export type { Person, AttachmentInfo };
 
 export interface Message {
