@@ -49,7 +49,8 @@ export class Ingest {
   envelope, mime, subject, base_subject, from_addr, from_name, to_addr, cc_addr, sent_date, message_id, in_reply_to, refs,
   thread_id, preview, has_attachment, props, created_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-  COALESCE(?, ${core.dialect.nextItemIdExpr ?? "NULL"}), ?, ?, ?, ?) RETURNING id, thread_id`;
+  COALESCE(CAST(? AS BIGINT), ${core.dialect.nextItemIdExpr ?? "0"}), ?, ?, ?, ?) RETURNING id, thread_id`;
+    // (without a next-id expression the column is NOT NULL: 0 until the UPDATE in insertItem sets it to the id)
   }
 
   /**
