@@ -5,25 +5,29 @@
 # than every source file, else `bun src/main.ts serve`.
 #
 #   source scripts/bench/lib/pillarbox.sh
-#   pillarbox_start DIR PORT     # sets PILLARBOX_PID, waits until the port accepts
-#   pillarbox_stop               # SIGTERM, then SIGKILL after 10 s
-#   pillarbox_cmd                # prints the command used
+#   pillarbox_start DIR PORT [REPO]  # sets PILLARBOX_PID, waits until the port accepts
+#   pillarbox_stop [PID]             # SIGTERM, then SIGKILL after 10 s (default $PILLARBOX_PID)
+#   pillarbox_cmd [REPO]             # prints the command used
+# REPO: another checkout to run (e.g. /tmp/pb-base for a side-by-side run); its
+# dist/pillarbox when newer than its sources, else its bun and src/main.ts.
+# $PILLARBOX_BIN applies to this checkout only.
 
 _PB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 
 pillarbox_cmd() {
-  if [ -n "${PILLARBOX_BIN:-}" ]; then
+  local repo=${1:-$_PB_REPO}
+  if [ -n "${PILLARBOX_BIN:-}" ] && [ "$repo" = "$_PB_REPO" ]; then
     echo "$PILLARBOX_BIN serve"
-  elif [ -x "$_PB_REPO/dist/pillarbox" ] && [ -z "$(find "$_PB_REPO/src" "$_PB_REPO/protocols" "$_PB_REPO/storage" -name '*.ts' -newer "$_PB_REPO/dist/pillarbox" -print -quit)" ]; then
-    echo "$_PB_REPO/dist/pillarbox serve"
+  elif [ -x "$repo/dist/pillarbox" ] && [ -z "$(find "$repo/src" "$repo/protocols" "$repo/storage" -name '*.ts' -newer "$repo/dist/pillarbox" -print -quit)" ]; then
+    echo "$repo/dist/pillarbox serve"
   else
-    echo "$_PB_REPO/node_modules/.bin/bun $_PB_REPO/src/main.ts serve"
+    echo "$repo/node_modules/.bin/bun $repo/src/main.ts serve"
   fi
 }
 
-# pillarbox_start DIR PORT
+# pillarbox_start DIR PORT [REPO]
 pillarbox_start() {
-  local dir=$1 port=$2 n
+  local dir=$1 port=$2 repo=${3:-$_PB_REPO} n
   mkdir -p "$dir"
   local env=(
     PILLARBOX_DATA_DIR="$dir"
@@ -39,7 +43,7 @@ pillarbox_start() {
   )
   for n in SMTP SUBMISSION SUBMISSIONS IMAPS POP3 POP3S HTTP HTTPS; do env+=("PILLARBOX_${n}_LISTEN=off"); done
   # shellcheck disable=SC2046
-  env "${env[@]}" $(pillarbox_cmd) </dev/null >>"$dir/pillarbox.log" 2>&1 &
+  env "${env[@]}" $(pillarbox_cmd "$repo") </dev/null >>"$dir/pillarbox.log" 2>&1 &
   PILLARBOX_PID=$!
   for n in $(seq 1 300); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
@@ -55,13 +59,15 @@ pillarbox_start() {
 }
 
 pillarbox_stop() {
-  [ -n "${PILLARBOX_PID:-}" ] || return 0
-  kill "$PILLARBOX_PID" 2>/dev/null || true
+  local pid=${1:-${PILLARBOX_PID:-}}
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || true
   local i
   for i in $(seq 1 100); do
-    kill -0 "$PILLARBOX_PID" 2>/dev/null || { PILLARBOX_PID=; return 0; }
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -9 "$PILLARBOX_PID" 2>/dev/null || true
-  PILLARBOX_PID=
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  [ "$pid" = "${PILLARBOX_PID:-}" ] && PILLARBOX_PID=
+  return 0
 }
