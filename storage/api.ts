@@ -180,6 +180,28 @@ export interface DeliveryResult {
   uid: number;
 }
 
+/**
+ * One message's local copies and its queue entry, committed together
+ * (`MailStore.deliverAndEnqueue`; src/delivery/pipeline.ts says why).
+ */
+export interface DeliverAndEnqueueRequest {
+  raw: Uint8Array;
+  /** Copies filed as deliveries (INBOX or the named mail folder; each account+folder once). */
+  local: DeliveryRecipient[];
+  /** Copies into folders by id, checked as an append is (the sender's Sent copy). */
+  copies?: { folderId: number; flags?: string[] }[];
+  /** The remote copies: one queue entry with this envelope. */
+  queue?: { sender: string; recipients: string[]; dsn?: QueueEntry["dsn"]; rcptDsn?: Record<string, { notify?: string[]; orcpt?: string }> };
+  internalDate?: number;
+}
+
+export interface DeliverAndEnqueueResult {
+  delivered: DeliveryResult[];
+  copies: AppendResult[];
+  /** The queue entry's id, or null when nothing was queued. */
+  queueId: number | null;
+}
+
 /** A change-log answer: "what changed since N" (CONDSTORE/QRESYNC, ActiveSync, EWS, ICS). */
 export interface FolderChanges {
   highestModseq: number;
@@ -404,6 +426,13 @@ export interface MailStore {
   // messages
   /** Atomic for all recipients: one blob, all rows in one transaction, acknowledged only after fsync. Throws QuotaExceededError per-recipient checks are done before by `checkQuota`. */
   deliver(raw: Uint8Array, recipients: DeliveryRecipient[], opts?: { internalDate?: number }): Promise<DeliveryResult[]>;
+  /**
+   * One blob, and in ONE transaction: the local copies (as `deliver`), the
+   * copies into folders (as `append`) and the queue entry (as `enqueue`).
+   * Any failure (quota, disk full, the database) commits none of them, so a
+   * client's retry cannot duplicate a copy that was already made.
+   */
+  deliverAndEnqueue(req: DeliverAndEnqueueRequest): Promise<DeliverAndEnqueueResult>;
   /** Checks one account can take `size` more octets. */
   checkQuota(accountId: number, size: number): Promise<boolean>;
   quota(accountId: number): Promise<{ usedBytes: number; limitBytes: number | null; messages: number }>;

@@ -1,7 +1,9 @@
 /**
  * Ingest: a message becomes items. `deliver` (one blob, rows for every
- * recipient in one transaction) and `append` (MULTIAPPEND, all or nothing,
- * RFC 3502); UIDs come from the folder inside the write transaction; the
+ * recipient in one transaction), `deliverAndEnqueue` (the same plus a Sent
+ * copy and the queue row for the remote copies, all in that one
+ * transaction) and `append` (MULTIAPPEND, all or nothing, RFC 3502);
+ * UIDs come from the folder inside the write transaction; the
  * thread is found by Message-ID/In-Reply-To/References; the blob is written
  * and fsynced before the row that references it commits.
  */
@@ -9,14 +11,17 @@ import {
   StoreError,
   type AppendInput,
   type AppendResult,
+  type DeliverAndEnqueueRequest,
+  type DeliverAndEnqueueResult,
   type DeliveryRecipient,
   type DeliveryResult,
 } from "./api.ts";
 import { analyzeMessage, type MessageAnalysis } from "../mail/index.ts";
-import type { StoreCore } from "./core.ts";
+import type { Events, StoreCore } from "./core.ts";
 import type { Queryable } from "./db.ts";
 import { encodeFlags, keywordsToText } from "./flags.ts";
 import type { FullText } from "./fulltext.ts";
+import type { QueueStore } from "./queue-store.ts";
 import { normalizeFolderName } from "./names.ts";
 import { num, numOrNull, parseJson, str, strOrNull, type R } from "./rows.ts";
 
@@ -173,9 +178,31 @@ export class Ingest {
 
   async deliver(raw: Uint8Array, recipients: DeliveryRecipient[], opts: { internalDate?: number } = {}): Promise<DeliveryResult[]> {
     if (recipients.length === 0) return [];
+    return (await this.deliverAndEnqueue({ raw, local: recipients, internalDate: opts.internalDate })).delivered;
+  }
+
+  /**
+   * One message, one blob, ONE transaction: the local copies (as `deliver`),
+   * the copies into folders by id (as `append`: the sender's Sent copy) and
+   * the queue row for the remote copies (`queue`). A failure anywhere commits
+   * none of them, so the protocol's 4xx and the client's retry cannot make a
+   * copy twice (src/delivery/pipeline.ts).
+   */
+  async deliverAndEnqueue(req: DeliverAndEnqueueRequest, queue?: QueueStore): Promise<DeliverAndEnqueueResult> {
+    const raw = req.raw;
+    const recipients = req.local;
+    const copies = req.copies ?? [];
+    const q = req.queue && req.queue.recipients.length ? { ...req.queue, size: raw.byteLength } : null;
+    if (q && !queue) throw new StoreError("INVALID", "no queue to enqueue into");
     const blobId = await this.core.blobs.put(raw);
+    if (recipients.length === 0 && copies.length === 0) {
+      // Remote copies only: no item, so nothing to analyse.
+      const queueId = q ? await this.core.tx((tx) => queue!.insertEntry(tx, q, blobId)) : null;
+      if (!(await this.core.blobs.has(blobId))) await this.core.blobs.put(raw);
+      return { delivered: [], copies: [], queueId };
+    }
     const p = await this.prepare(raw, blobId);
-    const internalDate = opts.internalDate ?? Date.now();
+    const internalDate = req.internalDate ?? Date.now();
     // the same account+folder twice gets one copy
     const uniq = new Map<string, DeliveryRecipient>();
     for (const r of recipients) {
@@ -208,7 +235,11 @@ export class Ingest {
         out.push({ accountId: rcpt.accountId, folderId, id, uid: first });
         ev.push({ type: "exists", accountId: rcpt.accountId, folderId, uid: first, id, modseq });
       }
-      return out;
+      const appended: AppendResult[] = [];
+      for (const c of copies) appended.push(...(await this.appendRows(tx, ev, c.folderId, [p], [{ raw, flags: c.flags, internalDate }])));
+      // Last, after every local copy: the queue row commits with them or not at all.
+      const queueId = q ? await queue!.insertEntry(tx, q, blobId) : null;
+      return { delivered: out, copies: appended, queueId };
     });
     await this.ensureBlob(p);
     return results;
@@ -230,26 +261,29 @@ export class Ingest {
     if (messages.length === 0) return [];
     const prepared: Prepared[] = [];
     for (const m of messages) prepared.push(await this.prepare(m.raw, await this.core.blobs.put(m.raw)));
-    const total = messages.reduce((s, m) => s + m.raw.byteLength, 0);
-    const results = await this.core.tx(async (tx, ev) => {
-      const f = await tx.get<R>("SELECT account_id FROM folders WHERE id = ?", [folderId]);
-      if (!f) throw new StoreError("NONEXISTENT", "no such folder");
-      const accountId = num(f.account_id);
-      const modseq = await this.core.bump(tx, accountId, total, messages.length);
-      const { first, uidValidity } = await this.core.allocUids(tx, folderId, messages.length, modseq);
-      const out: AppendResult[] = [];
-      for (let i = 0; i < messages.length; i++) {
-        const p = prepared[i];
-        await this.fulltext.registerBlob(tx, p);
-        const fl = encodeFlags(messages[i].flags);
-        const uid = first + i;
-        const id = await this.insertItem(tx, accountId, folderId, uid, modseq, p, fl.bits, fl.keywords, messages[i].internalDate ?? Date.now());
-        out.push({ id, uid, uidValidity, modseq });
-        ev.push({ type: "exists", accountId, folderId, uid, id, modseq });
-      }
-      return out;
-    });
+    const results = await this.core.tx((tx, ev) => this.appendRows(tx, ev, folderId, prepared, messages));
     for (const p of prepared) await this.ensureBlob(p);
     return results;
+  }
+
+  /** The rows of an append (one folder, all or nothing) inside the caller's write job. */
+  private async appendRows(tx: Queryable, ev: Events, folderId: number, prepared: Prepared[], messages: AppendInput[]): Promise<AppendResult[]> {
+    const total = messages.reduce((s, m) => s + m.raw.byteLength, 0);
+    const f = await tx.get<R>("SELECT account_id FROM folders WHERE id = ?", [folderId]);
+    if (!f) throw new StoreError("NONEXISTENT", "no such folder");
+    const accountId = num(f.account_id);
+    const modseq = await this.core.bump(tx, accountId, total, messages.length);
+    const { first, uidValidity } = await this.core.allocUids(tx, folderId, messages.length, modseq);
+    const out: AppendResult[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      const p = prepared[i];
+      await this.fulltext.registerBlob(tx, p);
+      const fl = encodeFlags(messages[i].flags);
+      const uid = first + i;
+      const id = await this.insertItem(tx, accountId, folderId, uid, modseq, p, fl.bits, fl.keywords, messages[i].internalDate ?? Date.now());
+      out.push({ id, uid, uidValidity, modseq });
+      ev.push({ type: "exists", accountId, folderId, uid, id, modseq });
+    }
+    return out;
   }
 }

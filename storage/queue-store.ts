@@ -5,8 +5,17 @@
  */
 import { StoreError, type QueueEntry } from "./api.ts";
 import type { StoreCore } from "./core.ts";
-import type { SqlValue } from "./db.ts";
+import type { Queryable, SqlValue } from "./db.ts";
 import { QUEUE_COLS, num, toQueue, type R } from "./rows.ts";
+
+/** A queue entry to insert (its blob written by the caller). */
+export interface QueueInsert {
+  sender: string;
+  recipients: string[];
+  size: number;
+  dsn?: QueueEntry["dsn"];
+  rcptDsn?: Record<string, { notify?: string[]; orcpt?: string }>;
+}
 
 export class QueueStore {
   constructor(private readonly core: StoreCore) {}
@@ -20,21 +29,29 @@ export class QueueStore {
   }): Promise<QueueEntry> {
     if (entry.recipients.length === 0) throw new StoreError("INVALID", "no recipients");
     const blobId = await this.core.blobs.put(entry.raw);
+    const id = await this.core.tx((tx) => this.insertEntry(tx, { ...entry, size: entry.raw.byteLength }, blobId));
+    if (!(await this.core.blobs.has(blobId))) await this.core.blobs.put(entry.raw);
+    return (await this.getQueueEntry(id)) as QueueEntry;
+  }
+
+  /**
+   * The queue row of an entry whose blob is already written, inside the
+   * caller's write job: storage/ingest.ts `deliverAndEnqueue` commits it
+   * with the local copies of the same message. Returns the entry id.
+   */
+  async insertEntry(tx: Queryable, entry: QueueInsert, blobId: string): Promise<number> {
+    if (entry.recipients.length === 0) throw new StoreError("INVALID", "no recipients");
     const now = Date.now();
     const recipients: QueueEntry["recipients"] = entry.recipients.map((address) => {
       const d = entry.rcptDsn?.[address];
       return d ? { address, status: "pending", dsn: d } : { address, status: "pending" };
     });
-    const id = await this.core.tx(async (tx) => {
-      const r = await tx.get<R>(
-        `INSERT INTO queue (sender, recipients, blob_id, size, created_at, next_attempt_at, attempts, last_error, dsn, locked_until)
+    const r = await tx.get<R>(
+      `INSERT INTO queue (sender, recipients, blob_id, size, created_at, next_attempt_at, attempts, last_error, dsn, locked_until)
          VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?, NULL) RETURNING id`,
-        [entry.sender, JSON.stringify(recipients), blobId, entry.raw.byteLength, now, now, entry.dsn ? JSON.stringify(entry.dsn) : null],
-      );
-      return num(r?.id);
-    });
-    if (!(await this.core.blobs.has(blobId))) await this.core.blobs.put(entry.raw);
-    return (await this.getQueueEntry(id)) as QueueEntry;
+      [entry.sender, JSON.stringify(recipients), blobId, entry.size, now, now, entry.dsn ? JSON.stringify(entry.dsn) : null],
+    );
+    return num(r?.id);
   }
 
   async listQueue(): Promise<QueueEntry[]> {

@@ -217,6 +217,9 @@ export class SqlMailStore implements MailStore {
   deliver(...a: P<"deliver">) {
     return this.ingest.deliver(...a);
   }
+  deliverAndEnqueue(...a: P<"deliverAndEnqueue">) {
+    return this.ingest.deliverAndEnqueue(a[0], this.queue);
+  }
   checkQuota(...a: P<"checkQuota">) {
     return this.ingest.checkQuota(...a);
   }
