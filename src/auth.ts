@@ -14,12 +14,16 @@
  * CLI) makes the old password fail at once, not after the cache's TTL.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import type { Account, MailStore } from "../storage/api.ts";
+import type { Account, MailStore, PasswordHasher } from "../storage/api.ts";
+import { dummyPasswordHash, hashPassword, verifyPassword } from "./runtime.ts";
 import type { Logger } from "./log.ts";
 import type { RateLimiter } from "./ratelimit.ts";
 import { normalizeLogin, type AuthThrottle, type Verdict } from "./auth-throttle.ts";
 
 export { normalizeLogin } from "./auth-throttle.ts";
+
+/** The kernel's password hashing (argon2id on Bun, scrypt elsewhere: src/runtime.ts), injected into storage. */
+export const passwordHasher: PasswordHasher = { hash: hashPassword, verify: verifyPassword, dummyHash: dummyPasswordHash };
 
 export interface AuthCacheOptions {
   ttlMs?: number;

@@ -4,6 +4,7 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { MailStore, Account } from "../storage/api.ts";
+import type { ProtocolStores } from "../storage/open.ts";
 import type { Config, ListenAddress } from "./config-types.ts";
 import type { ListenerName } from "./registry.ts";
 import type { Logger } from "./log.ts";
@@ -47,6 +48,8 @@ export function runDeliveryHooks(hooks: readonly DeliveryHook[], d: LocalDeliver
 export interface ServerContext {
   config: Config;
   store: MailStore;
+  /** The ActiveSync and webmail state stores, on the mail store's one database (storage/open.ts). */
+  storage: ProtocolStores;
   tls: TlsProvider;
   log: Logger;
   /**

@@ -13,17 +13,17 @@ import { createAuthThrottle } from "./auth-throttle.ts";
 import { IMPLICIT_TLS, protocolFor, registeredProtocols, type ListenerInfo, type ListenerName, type ProtocolModule } from "./registry.ts";
 import { createTlsManager, type TlsManager } from "./tls.ts";
 import { ConnectionAccounting, capWarning, FAMILY_OF, refusalLine } from "./connection-limits.ts";
-import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
+import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, passwordHasher, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
 import type { MailStore } from "../storage/api.ts";
-import { openStore } from "../storage/store.ts";
+import { openStorage, type Storage } from "../storage/open.ts";
 import { createSubmit, startQueue } from "./delivery/index.ts";
 import { maybeAutoReply } from "../protocols/http/webmail/oof-send.ts";
 import "../protocols/index.ts";
 
 export interface StartServerOptions {
   log?: Logger;
-  /** Use this store instead of opening one (it is still closed by close()). */
-  store?: MailStore;
+  /** Use this storage instead of opening one (it is still closed by close()). */
+  storage?: Storage;
   /** How long close() lets in-flight work finish before dropping connections (ms). */
   shutdownTimeoutMs?: number;
   /** Certificate file polling interval (ms); 0 disables (SIGHUP still works). */
@@ -112,15 +112,15 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     watchIntervalMs: opts.tlsWatchIntervalMs,
   });
 
-  let rawStore: MailStore;
+  let storage: Storage;
   try {
-    rawStore = opts.store ?? (await openStore({ url: config.databaseUrl, dataDir: config.dataDir, authToken: config.databaseAuthToken, log }));
+    storage = opts.storage ?? (await openStorage({ url: config.databaseUrl, dataDir: config.dataDir, authToken: config.databaseAuthToken, log, hasher: passwordHasher }));
   } catch (e) {
     tlsManager.close();
     throw e;
   }
   const authCache = createAuthCache();
-  const store = storeWithAuthInvalidation(rawStore, authCache);
+  const store = storeWithAuthInvalidation(storage.mail, authCache);
   // One throttle for every protocol: per IP (hard, the configured limit) and per account (progressive delay).
   const authThrottle = createAuthThrottle({ ipMaxFailures: config.limits.authFailuresPerIp, ipWindowMs: config.limits.authWindowSeconds * 1000 });
   const authLimiter = ipLimiterView(authThrottle);
@@ -131,6 +131,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const ctx: ServerContext = {
     config,
     store,
+    storage: { eas: storage.eas, webmail: storage.webmail },
     tls: tlsManager,
     log,
     authLimiter,

@@ -365,14 +365,3 @@ export function createEasStore(db: Db): EasStore {
     },
   };
 }
-
-/**
- * The EAS store on the mail store's own database connection when it exposes
- * one (storage/store.ts does), else on a connection of its own.
- */
-export async function openEasStore(store: unknown, fallback: { url: string; authToken?: string | null }): Promise<EasStore> {
-  const own = (store as { db?: Db }).db;
-  if (own && typeof own.write === "function") return createEasStore(own);
-  const { openDb } = await import("./db.ts");
-  return createEasStore(await openDb({ url: fallback.url, authToken: fallback.authToken }));
-}

@@ -4,8 +4,6 @@
  * Protocols never write SQL; this file keeps the webmail's SQL in storage/.
  */
 import type { Db, Queryable } from "./db.ts";
-import { openDb } from "./db.ts";
-import type { MailStore } from "./api.ts";
 import { SEEN } from "./flags.ts";
 
 export interface WebmailSession {
@@ -86,15 +84,9 @@ const ORDER: Record<ListSort, string> = {
   size: "size",
 };
 
+/** The webmail's tables on the storage's one database (storage/open.ts builds it; closing the storage closes the database). */
 export class SqlWebmailStore implements WebmailStore {
-  constructor(
-    private readonly db: Db,
-    private readonly ownsDb = false,
-  ) {}
-
-  async close(): Promise<void> {
-    if (this.ownsDb) await this.db.close();
-  }
+  constructor(private readonly db: Db) {}
 
   // -------------------------------------------------------------- sessions
   async createSession(s: WebmailSession): Promise<void> {
@@ -233,17 +225,6 @@ export class SqlWebmailStore implements WebmailStore {
   async oofReset(accountId: number): Promise<void> {
     await this.db.write((tx) => tx.run("DELETE FROM oof_sent_log WHERE account_id = ?", [accountId]));
   }
-}
-
-/**
- * The webmail store over the mail store's database. Uses the store's own
- * connection when it exposes one (`db`), else opens a second connection to
- * the same database (SQLite WAL serializes the writers).
- */
-export async function openWebmailStore(store: MailStore, fallback: { url: string; authToken?: string | null }): Promise<SqlWebmailStore> {
-  const own = (store as unknown as { db?: Db }).db;
-  if (own && typeof own.write === "function") return new SqlWebmailStore(own, false);
-  return new SqlWebmailStore(await openDb({ url: fallback.url, authToken: fallback.authToken }), true);
 }
 
 function sessionFromRow(r: Record<string, unknown>): WebmailSession {

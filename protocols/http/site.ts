@@ -6,7 +6,6 @@
  */
 import type { Hono } from "hono";
 import type { ServerContext } from "../../src/context.ts";
-import { openWebmailStore } from "../../storage/webmail-store.ts";
 import { buildApp } from "./app.ts";
 import { createWebmail, type Webmail } from "./webmail/index.ts";
 import type { AppEnv } from "./types.ts";
@@ -21,7 +20,7 @@ export interface Site {
 }
 
 export async function buildSite(ctx: ServerContext): Promise<Site> {
-  const wstore = await openWebmailStore(ctx.store, { url: ctx.config.databaseUrl, authToken: ctx.config.databaseAuthToken });
+  const wstore = ctx.storage.webmail;
   const webmail = await createWebmail(ctx, wstore);
   const app = buildApp(ctx, {
     webmail,
@@ -33,7 +32,6 @@ export async function buildSite(ctx: ServerContext): Promise<Site> {
     webmail,
     async close() {
       webmail.stop();
-      await wstore.close().catch(() => {});
     },
   };
 }

@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import { loadConfig, type Config } from "../config.ts";
 import { createLogger } from "../log.ts";
 import type { MailStore } from "../../storage/api.ts";
-import { openStore } from "../../storage/store.ts";
+import { openStorage, type Storage } from "../../storage/open.ts";
+import { passwordHasher } from "../auth.ts";
 import { CliError, UsageError, type ParsedArgs } from "./args.ts";
 import type { CliIO } from "./command.ts";
 
@@ -23,19 +24,21 @@ export function configFromArgs(args: ParsedArgs, io: CliIO, extraFlags: Record<s
   return loadConfig({ file, env: io.env, flags });
 }
 
-export async function withStore<T>(args: ParsedArgs, io: CliIO, fn: (store: MailStore, config: Config) => Promise<T>): Promise<T> {
+/** Opens the storage (every store on one connection), runs `fn`, closes it. */
+export async function withStore<T>(args: ParsedArgs, io: CliIO, fn: (store: MailStore, config: Config, storage: Storage) => Promise<T>): Promise<T> {
   const config = configFromArgs(args, io);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore({
+  const storage = await openStorage({
     url: config.databaseUrl,
     dataDir: config.dataDir,
     authToken: config.databaseAuthToken,
     log: createLogger(config.log.level === "debug" ? "debug" : "warn"),
+    hasher: passwordHasher,
   });
   try {
-    return await fn(store, config);
+    return await fn(storage.mail, config, storage);
   } finally {
-    await store.close();
+    await storage.close();
   }
 }
 

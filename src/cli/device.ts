@@ -1,7 +1,5 @@
 /** `pillarbox device list|remove|wipe`: ActiveSync devices (storage/eas-store.ts). */
-import { openEasStore } from "../../storage/eas-store.ts";
 import type { MailStore } from "../../storage/api.ts";
-import type { Config } from "../config-types.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
 import { checkEmail, table, UsageError, withStore } from "./common.ts";
 
@@ -11,7 +9,6 @@ async function account(store: MailStore, email: string, command: string) {
   return a;
 }
 
-const eas = (store: MailStore, config: Config) => openEasStore(store, { url: config.databaseUrl, authToken: config.databaseAuthToken });
 
 const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z"));
 
@@ -24,9 +21,9 @@ export const deviceCommands: Command[] = [
     args: [0, 1],
     async run(args, io) {
       const email = args.positionals[0] !== undefined ? checkEmail(args.positionals[0], "device list") : undefined;
-      await withStore(args, io, async (store, config) => {
+      await withStore(args, io, async (store, _config, storage) => {
         const accountId = email ? (await account(store, email, "device list")).id : undefined;
-        const devices = await (await eas(store, config)).listDevices(accountId);
+        const devices = await storage.eas.listDevices(accountId);
         if (devices.length === 0) {
           io.out("no devices\n");
           return;
@@ -49,9 +46,9 @@ export const deviceCommands: Command[] = [
     async run(args, io) {
       const email = checkEmail(args.positionals[0]!, "device remove");
       const deviceId = args.positionals[1]!;
-      return await withStore(args, io, async (store, config) => {
+      return await withStore(args, io, async (store, _config, storage) => {
         const a = await account(store, email, "device remove");
-        if (!(await (await eas(store, config)).removeDevice(a.id, deviceId))) {
+        if (!(await storage.eas.removeDevice(a.id, deviceId))) {
           io.err(`no device ${deviceId} for ${email}\n`);
           return 1;
         }
@@ -70,9 +67,9 @@ export const deviceCommands: Command[] = [
     async run(args, io) {
       const email = checkEmail(args.positionals[0]!, "device wipe");
       const deviceId = args.positionals[1]!;
-      return await withStore(args, io, async (store, config) => {
+      return await withStore(args, io, async (store, _config, storage) => {
         const a = await account(store, email, "device wipe");
-        if (!(await (await eas(store, config)).requestWipe(a.id, deviceId, !!args.options["account-only"]))) {
+        if (!(await storage.eas.requestWipe(a.id, deviceId, !!args.options["account-only"]))) {
           io.err(`no device ${deviceId} for ${email}\n`);
           return 1;
         }

@@ -1,8 +1,6 @@
 /** `pillarbox user add|list|passwd|remove|quota|set|sessions|logout`. */
-import { openEasStore } from "../../storage/eas-store.ts";
-import { openWebmailStore } from "../../storage/webmail-store.ts";
+import type { Storage } from "../../storage/open.ts";
 import type { MailStore } from "../../storage/api.ts";
-import type { Config } from "../config-types.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
 import { CliError, checkEmail, formatBytes, generatePassword, parseBytes, passwordFromStdin, table, UsageError, withStore, yesNo } from "./common.ts";
 
@@ -14,10 +12,9 @@ async function accountOf(store: MailStore, email: string) {
   return a;
 }
 
-/** The account's webmail and ActiveSync stores over the CLI's connection (closed by the caller's withStore). */
-async function sessionStores(store: MailStore, config: Config) {
-  const fallback = { url: config.databaseUrl, authToken: config.databaseAuthToken };
-  return { web: await openWebmailStore(store, fallback), eas: await openEasStore(store, fallback) };
+/** The webmail and ActiveSync stores on the CLI's one connection (closed by the caller's withStore). */
+function sessionStores(storage: Storage) {
+  return { web: storage.webmail, eas: storage.eas };
 }
 
 const PASSWORD_STDIN = { help: "read the password from the first line of standard input instead of generating one" };
@@ -151,28 +148,24 @@ export const userCommands: Command[] = [
     args: [1, 1],
     async run(args, io) {
       const email = checkEmail(args.positionals[0]!, "user sessions");
-      await withStore(args, io, async (store, config) => {
+      await withStore(args, io, async (store, _config, storage) => {
         const a = await accountOf(store, email);
-        const { web, eas } = await sessionStores(store, config);
-        try {
-          const now = Date.now();
-          const sessions = (await web.listAccountSessions(a.id)).filter((x) => x.expiresAt > now);
-          const devices = await eas.listDevices(a.id);
-          if (!sessions.length && !devices.length) {
-            io.out(`no webmail sessions or ActiveSync devices for ${a.email}\n`);
-            return;
-          }
-          const rows = [["KIND", "ID", "CREATED", "LAST SEEN", "IP", "CLIENT"]];
-          // Only a prefix of the session id: enough to tell sessions apart, useless to anyone reading over a shoulder.
-          for (const x of sessions) rows.push(["webmail", x.id.slice(0, 8), when(x.createdAt), when(x.lastSeenAt), x.ip || "-", x.userAgent.slice(0, 60) || "-"]);
-          for (const d of devices) {
-            const client = [d.deviceType, d.model, d.friendlyName].filter(Boolean).join(" ") || "-";
-            rows.push(["activesync", d.deviceId, when(d.firstSeen), when(d.lastSeen), d.lastIp ?? "-", client]);
-          }
-          io.out(table(rows));
-        } finally {
-          await web.close();
+        const { web, eas } = sessionStores(storage);
+        const now = Date.now();
+        const sessions = (await web.listAccountSessions(a.id)).filter((x) => x.expiresAt > now);
+        const devices = await eas.listDevices(a.id);
+        if (!sessions.length && !devices.length) {
+          io.out(`no webmail sessions or ActiveSync devices for ${a.email}\n`);
+          return;
         }
+        const rows = [["KIND", "ID", "CREATED", "LAST SEEN", "IP", "CLIENT"]];
+        // Only a prefix of the session id: enough to tell sessions apart, useless to anyone reading over a shoulder.
+        for (const x of sessions) rows.push(["webmail", x.id.slice(0, 8), when(x.createdAt), when(x.lastSeenAt), x.ip || "-", x.userAgent.slice(0, 60) || "-"]);
+        for (const d of devices) {
+          const client = [d.deviceType, d.model, d.friendlyName].filter(Boolean).join(" ") || "-";
+          rows.push(["activesync", d.deviceId, when(d.firstSeen), when(d.lastSeen), d.lastIp ?? "-", client]);
+        }
+        io.out(table(rows));
       });
     },
   },
@@ -185,16 +178,12 @@ export const userCommands: Command[] = [
     args: [1, 1],
     async run(args, io) {
       const email = checkEmail(args.positionals[0]!, "user logout");
-      await withStore(args, io, async (store, config) => {
+      await withStore(args, io, async (store, _config, storage) => {
         const a = await accountOf(store, email);
-        const { web, eas } = await sessionStores(store, config);
-        try {
-          const sessions = await web.deleteAccountSessions(a.id);
-          const devices = await eas.removeAccountDevices(a.id);
-          io.out(`${a.email}: ended ${sessions} webmail session${sessions === 1 ? "" : "s"}, removed ${devices} ActiveSync device${devices === 1 ? "" : "s"}\n`);
-        } finally {
-          await web.close();
-        }
+        const { web, eas } = sessionStores(storage);
+        const sessions = await web.deleteAccountSessions(a.id);
+        const devices = await eas.removeAccountDevices(a.id);
+        io.out(`${a.email}: ended ${sessions} webmail session${sessions === 1 ? "" : "s"}, removed ${devices} ActiveSync device${devices === 1 ? "" : "s"}\n`);
       });
     },
   },

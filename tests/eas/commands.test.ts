@@ -5,7 +5,6 @@
  * FolderUpdate/FolderDelete, and remote wipe.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { openEasStore } from "../../storage/eas-store.ts";
 import { appData, commandsOf, el, kid, kids, kidText, text, type EasClient } from "./client.ts";
 import { createUser, message, messageWithAttachment, startEas, type EasEnv } from "./helpers.ts";
 import type { Account } from "../../storage/api.ts";
@@ -229,7 +228,7 @@ describe("mail commands", () => {
 
 describe("devices and remote wipe", () => {
   test("the device is listed; a wipe is delivered through Provision, acknowledged, and the device is locked out", async () => {
-    const eas = await openEasStore(env.srv.store, { url: env.srv.config.databaseUrl });
+    const eas = env.srv.ctx.storage.eas;
     const dev = (await eas.listDevices(gina.id)).find((d) => d.deviceId === "CMDS16")!;
     expect(dev.friendlyName).toBe("Test Phone");
     expect(dev.policyKey).not.toBeNull();

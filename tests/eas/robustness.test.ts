@@ -212,7 +212,7 @@ describe("request line and HTTP", () => {
     const binId = encodeBase64Query({ version: "14.1", cmd: "FolderSync", deviceId: new Uint8Array([0xde, 0xad, 0xbe, 0xef]), deviceType: "TestDevice" });
     const r2 = await httpsRequest({ host: "127.0.0.1", port: env.port, method: "POST", path: `/Microsoft-Server-ActiveSync?${binId}`, headers: { authorization: c.authHeader }, body: encode(el("FolderHierarchy:FolderSync", el("FolderHierarchy:SyncKey", "0"))) });
     expect(r2.status).toBe(200);
-    const devs = await import("../../storage/eas-store.ts").then(async (m) => (await m.openEasStore(env.srv.store, { url: env.srv.config.databaseUrl })).listDevices(alice.id));
+    const devs = await env.srv.ctx.storage.eas.listDevices(alice.id);
     expect(devs.map((d) => d.deviceId)).toContain("DEADBEEF");
     // Truncated binary query: 400, not a crash.
     const cut = Buffer.from(q, "base64").subarray(0, 6).toString("base64");

@@ -8,7 +8,7 @@
  * Fetch-style (Request in, Response out) so it mounts on any HTTP layer.
  */
 import type { ServerContext } from "../../../src/context.ts";
-import { openEasStore, type EasStore } from "../../../storage/eas-store.ts";
+import type { EasStore } from "../../../storage/eas-store.ts";
 import { getAttachment } from "./commands/attachment.ts";
 import { sendMail, smartForward, smartReply } from "./commands/compose.ts";
 import { getItemEstimate } from "./commands/estimate.ts";
@@ -75,15 +75,9 @@ export function optionsHeaders(): Record<string, string> {
   };
 }
 
-const easStores = new WeakMap<object, Promise<EasStore>>();
-
+/** The ActiveSync state store (opened with the mail store by the server: storage/open.ts). */
 export function easStoreOf(server: ServerContext): Promise<EasStore> {
-  let p = easStores.get(server.store);
-  if (!p) {
-    p = openEasStore(server.store, { url: server.config.databaseUrl, authToken: server.config.databaseAuthToken });
-    easStores.set(server.store, p);
-  }
-  return p;
+  return Promise.resolve(server.storage.eas);
 }
 
 function respond(status: number, body: Uint8Array | null, headers: Record<string, string> = {}): Response {

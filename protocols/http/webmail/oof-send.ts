@@ -16,19 +16,12 @@
  * (including this one) answers, and each sender gets at most one per period.
  */
 import type { ServerContext } from "../../../src/context.ts";
-import { openWebmailStore, type WebmailStore } from "../../../storage/webmail-store.ts";
+import type { WebmailStore } from "../../../storage/webmail-store.ts";
 import { shouldAutoReply, buildAutoReply, DEFAULT_OOF_PERIOD_MS, type OofSettings } from "./oof.ts";
 import { splitReferences } from "./mime.ts";
 
-const stores = new WeakMap<ServerContext, Promise<WebmailStore>>();
-
 function storeFor(ctx: ServerContext): Promise<WebmailStore> {
-  let s = stores.get(ctx);
-  if (!s) {
-    s = openWebmailStore(ctx.store, { url: ctx.config.databaseUrl, authToken: ctx.config.databaseAuthToken });
-    stores.set(ctx, s);
-  }
-  return s;
+  return Promise.resolve(ctx.storage.webmail);
 }
 
 /** Unfolded header fields of a message (RFC 5322 §2.2.3), from at most its first 64 KB. */

@@ -9,7 +9,6 @@ import "../../../protocols/http/eas/index.ts";
 import "../../../protocols/http/autodiscover/index.ts";
 import { buildApp } from "../../../protocols/http/app.ts";
 import { createWebmail } from "../../../protocols/http/webmail/index.ts";
-import { openWebmailStore } from "../../../storage/webmail-store.ts";
 import { startTestServer, createUser, type TestServer } from "../../helpers/server.ts";
 import type { FuzzTarget } from "./engine.ts";
 import type { HttpEnv } from "../../../protocols/http/bridge.ts";
@@ -60,7 +59,7 @@ function toRequest(input: Uint8Array): Request | null {
 export async function makeHttpTarget(): Promise<HttpFuzz> {
   const srv: TestServer = await startTestServer({ listeners: [] });
   await createUser(srv.store, "fuzz@fuzz.test", "fuzz-password-1");
-  const wstore = await openWebmailStore(srv.store, { url: srv.config.databaseUrl });
+  const wstore = srv.ctx.storage.webmail;
   const webmail = await createWebmail(srv.ctx, wstore);
   const app = buildApp(srv.ctx, { webmail, httpsPort: () => 443 });
   const env: HttpEnv = { scheme: "https", remoteIp: "127.0.0.9", localPort: 443 };
@@ -130,7 +129,6 @@ export async function makeHttpTarget(): Promise<HttpFuzz> {
     target,
     async close() {
       webmail.stop();
-      await wstore.close().catch(() => {});
       await srv.close();
     },
   };
