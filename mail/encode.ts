@@ -100,7 +100,7 @@ export function encodeWords(text: string): string {
 export function quoteParamValue(value: string): string {
   const s = value.replace(/[\r\n]+/g, " ");
   // eslint-disable-next-line no-control-regex
-  if (/^[\x20-\x7e]*$/.test(s)) return `"${s.replace(/["\\]/g, "\\$&")}"`;
+  if (/^[\x20-\x7e]*$/.test(s) && !s.includes("=?")) return `"${s.replace(/["\\]/g, "\\$&")}"`;
   return `"${encodeWords(s)}"`;
 }
 

@@ -12,13 +12,24 @@ import { parseMime } from "./parse.ts";
 import { baseSubject } from "./subject.ts";
 import { extractText } from "./text.ts";
 
+// The public surface of the mail library (README.md says which RFC each file follows).
+export type { Address, Envelope, MimePart } from "./types.ts";
+export type { HeaderField, HeaderBlock, ParsedParams } from "./headers.ts";
+export type { Mailbox } from "./address.ts";
+export type { ComposeInput, MimeNode, MimeLeaf, MimeMultipart, OutgoingAttachment } from "./build.ts";
 export { parseMime, splitMultipart, MAX_DEPTH } from "./parse.ts";
-export { parseAddressList, parseMessageIds } from "./address.ts";
-export { decodeWords, decodeHeaderText, parseHeaderBlock, parseParams } from "./headers.ts";
+export { parseAddressList, parseMessageIds, firstAddress, addressString, formatAddress, parseAddressInput, isValidAddress, AddressError, MISSING_DOMAIN, MISSING_MAILBOX } from "./address.ts";
+export { decodeWords, decodeHeaderText, parseHeaderBlock, parseParams, headerValue, headerValues, stripComments, headerEnd } from "./headers.ts";
 export { bareLineEndInHeader, canonicalLineEnds, canonicalMessage, firstBareLineEnd, fromFields, headerFieldsNamed } from "./line-endings.ts";
-export { baseSubject } from "./subject.ts";
-export { parseMailDate } from "./date.ts";
-export { partContent, partText, htmlToText, decodeTransfer } from "./text.ts";
+export { baseSubject, prefixSubject } from "./subject.ts";
+export { parseMailDate, formatMailDate } from "./date.ts";
+export { partContent, partText, htmlToText, decodeTransfer, decodeEntities, decodedSizeEstimate, extractText, makePreview } from "./text.ts";
+export { bytesToString, decodeBase64, decodeCharset, decodeQuotedPrintable } from "./bytes.ts";
+export { base64Lines, encodeQuotedPrintable, encodeWords, foldHeader, quoteParamValue } from "./encode.ts";
+export { escapeHtml, textToHtml } from "./html.ts";
+export { newMessageId } from "./message-id.ts";
+export { composeMessage, renderMessage, formatAddressList } from "./build.ts";
+export { crlfSize } from "./crlf.ts";
 
 export interface MessageAnalysis {
   root: MimePart;

@@ -4,7 +4,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { concatChunks } from "../../src/bytes.ts";
-import { headerEnd, rfc5322Date } from "../../src/delivery/headers.ts";
+import { formatMailDate } from "../../mail/date.ts";
+import { headerEnd } from "../../mail/headers.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
 
 /** RFC 3848 / RFC 6531 §3.7.3 "with" protocol types: S for TLS, A for authenticated. */
@@ -21,7 +22,7 @@ export function receivedHeader(s: SmtpSession, tx: Transaction): string {
   if (s.tlsInfo) h += `\r\n\t(${s.tlsInfo})`;
   // "for" only with a single recipient: more would disclose Bcc recipients to each other.
   if (tx.recipients.length === 1) h += `\r\n\tfor <${tx.recipients[0]!.address}>`;
-  h += `;\r\n\t${rfc5322Date()}\r\n`;
+  h += `;\r\n\t${formatMailDate()}\r\n`;
   return h;
 }
 

@@ -3,7 +3,9 @@
  * (report-type=delivery-status, RFC 6522) for failures, delays and relays.
  */
 import { randomBytes } from "node:crypto";
-import { headerEnd, rfc5322Date } from "./headers.ts";
+import { formatMailDate as rfc5322Date } from "../../mail/date.ts";
+import { headerEnd } from "../../mail/headers.ts";
+import { newMessageId } from "../../mail/message-id.ts";
 import { canonicalLineEnds } from "./smtp-data.ts";
 
 export interface DsnRecipient {
@@ -72,7 +74,7 @@ export function buildDsn(input: DsnInput): Uint8Array {
     : anyDelayed
       ? "Delayed Mail (still being retried)"
       : "Successful Mail Delivery Report";
-  const msgId = `<${Date.now().toString(36)}.${randomBytes(8).toString("hex")}@${input.reportingMta}>`;
+  const msgId = newMessageId(input.reportingMta);
   const head = [
     `From: Mail Delivery System <MAILER-DAEMON@${input.reportingMta}>`,
     `To: <${input.to}>`,

@@ -1,22 +1,27 @@
 /**
  * The protocol-neutral send path (contract: ./submit.ts) and the outbound
- * queue worker (./queue.ts). SMTP submission, webmail and ActiveSync
- * SendMail all call `createSubmit(...)`'s function.
+ * queue worker (./queue.ts). SMTP submission, webmail, ActiveSync
+ * SendMail/SmartReply/SmartForward and the out-of-office reply all call
+ * `createSubmit(...)`'s function: it keeps what is submission's own (sender
+ * checks, the fields RFC 6409 §8 lets it add, DKIM, the Sent copy) and hands
+ * the message to the one delivery pipeline (./pipeline.ts), which inbound
+ * SMTP uses too.
  */
-import { randomBytes } from "node:crypto";
 import type { dkimSign } from "mailauth";
 import addressparser from "nodemailer/lib/addressparser";
 import type { Config } from "../config-types.ts";
 import type { Logger } from "../log.ts";
-import { runDeliveryHooks, type DeliveryHook } from "../context.ts";
+import type { DeliveryHook } from "../context.ts";
 import { loadMailauth } from "./mailauth.ts";
-import { QuotaExceededError, StorageFullError, type DeliveryRecipient, type MailStore } from "../../storage/api.ts";
+import { QuotaExceededError, StorageFullError, type MailStore } from "../../storage/api.ts";
 import { SubmitError, type SubmitFn, type SubmitRequest, type SubmitResult } from "./submit.ts";
-import { rfc5322Date } from "./headers.ts";
+import { formatMailDate } from "../../mail/date.ts";
+import { newMessageId } from "../../mail/message-id.ts";
 import { canonicalMessage, fromFields, headerFieldsNamed } from "../../mail/line-endings.ts";
 import { parseAddressList } from "../../mail/address.ts";
 import { QueueWorker } from "./queue.ts";
 import { queueDsnOptions } from "./dsn-policy.ts";
+import { deliverMessage, resolveRecipients, type PipelineResult } from "./pipeline.ts";
 
 export interface DeliveryDeps {
   store: MailStore;
@@ -150,10 +155,10 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
     const fields = headerFields(canonical);
     const add: string[] = [];
     if (!fields.some((f) => f.name === "from")) add.push(`From: <${req.envelopeFrom}>`);
-    if (!fields.some((f) => f.name === "date")) add.push(`Date: ${rfc5322Date()}`);
+    if (!fields.some((f) => f.name === "date")) add.push(`Date: ${formatMailDate()}`);
     let messageId = fields.find((f) => f.name === "message-id")?.value ?? null;
     if (!messageId) {
-      messageId = `<${Date.now().toString(36)}.${randomBytes(9).toString("hex")}@${domainOf(req.envelopeFrom) || config.hostname}>`;
+      messageId = newMessageId(domainOf(req.envelopeFrom) || config.hostname);
       add.push(`Message-ID: ${messageId}`);
     }
     // Prepending is safe: the canonical message starts with a field or the empty line, never
@@ -165,55 +170,47 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
     }
     if (raw.length > config.limits.maxMessageSize) throw new SubmitError("SIZE", "message exceeds the size limit");
 
-    // Recipients: local accounts (aliases expanded), forwards and remote addresses.
-    const local: string[] = [];
-    const remote: string[] = [];
-    const targets: DeliveryRecipient[] = [];
-    const seen = new Set<number>();
-    for (const rcpt of req.recipients) {
-      const r = await store.resolveRecipient(rcpt.toLowerCase());
-      if (r === "remote") {
-        if (!remote.includes(rcpt)) remote.push(rcpt);
-        continue;
-      }
-      if (r === null || (r.accounts.length === 0 && r.forward.length === 0)) throw new SubmitError("RECIPIENT", `no such recipient <${rcpt}>`);
-      local.push(rcpt);
-      for (const a of r.accounts) {
-        if (seen.has(a.id)) continue;
-        seen.add(a.id);
-        targets.push({ accountId: a.id });
-      }
-      for (const f of r.forward) if (!remote.includes(f)) remote.push(f);
-    }
+    // Recipients: local accounts (aliases expanded), forwards and remote addresses (./pipeline.ts).
+    const resolved = await resolveRecipients(store, req.recipients);
+    if (resolved.unknown.length) throw new SubmitError("RECIPIENT", `no such recipient <${resolved.unknown[0]}>`);
+    // DSN requests of the submission (RFC 3461 §4), per recipient as given; a forward inherits its recipient's.
+    const dsnOf = new Map(Object.entries(req.rcptDsn ?? {}).map(([a, d]) => [a.toLowerCase(), d]));
+    const recipients = resolved.recipients.map((r) => {
+      const d = dsnOf.get(r.address);
+      return d ? { ...r, notify: d.notify ?? null, orcpt: d.orcpt ?? null } : r;
+    });
+    const local = recipients.filter((r) => !r.remote).map((r) => r.address);
 
     const signDomain = froms[0] ? domainOf(froms[0]) : domainOf(envFrom);
     const signed = await signMessage(store, raw, signDomain, log);
 
-    for (const t of targets) {
-      if (!(await store.checkQuota(t.accountId, signed.length))) throw new SubmitError("QUOTA", "a recipient's mailbox is full");
+    // A full mailbox refuses the whole submission before anything is committed (RFC 3463 4.2.2).
+    for (const id of new Set(recipients.flatMap((r) => r.accounts.map((a) => a.id)))) {
+      if (!(await store.checkQuota(id, signed.length))) throw new SubmitError("QUOTA", "a recipient's mailbox is full");
     }
-    let queueId: number | null = null;
+    // The Sent copy is committed with the delivery: a submission that fails leaves no copy
+    // anywhere, and one that succeeds has its Sent copy (the sender's quota counts it).
+    const sent = req.saveToSent ? (await store.listFolders(req.account.id)).find((f) => f.specialUse === "\\Sent") : undefined;
+    let res: PipelineResult;
     try {
-      if (remote.length) {
-        // An authenticated submission: its sender may get every report it asks for (./dsn-policy.ts).
-        const q = await store.enqueue({ sender: req.envelopeFrom, recipients: remote, raw: signed, dsn: queueDsnOptions(req.dsn?.ret, req.dsn?.envid, true), rcptDsn: req.rcptDsn });
-        queueId = q.id;
-      }
-      if (targets.length) {
-        await store.deliver(signed, targets);
-        runDeliveryHooks(deps.deliveryHooks ?? [], { accountIds: targets.map((t) => t.accountId), envelopeFrom: req.envelopeFrom, raw: signed }, log);
-      }
-      if (req.saveToSent) {
-        const folders = await store.listFolders(req.account.id);
-        const sent = folders.find((f) => f.specialUse === "\\Sent");
-        if (sent) await store.append(sent.id, [{ raw: signed, flags: ["\\Seen"] }]);
-      }
+      res = await deliverMessage(
+        { store, log, deliveryHooks: deps.deliveryHooks, kick: kickQueues },
+        {
+          raw: signed,
+          envelopeFrom: req.envelopeFrom,
+          recipients,
+          // An authenticated submission: its sender may get every report it asks for (./dsn-policy.ts).
+          dsn: queueDsnOptions(req.dsn?.ret, req.dsn?.envid, true),
+          sentCopy: sent ? { folderId: sent.id, flags: ["\\Seen"] } : undefined,
+        },
+      );
     } catch (e) {
-      if (e instanceof QuotaExceededError) throw new SubmitError("QUOTA", e.message);
+      if (e instanceof QuotaExceededError) throw new SubmitError("QUOTA", sent ? "a mailbox is full (a recipient's, or yours for the copy in Sent)" : e.message);
       if (e instanceof StorageFullError) throw new SubmitError("TEMP", e.message);
       throw e;
     }
-    if (remote.length) kickQueues();
+    const queueId = res.queueId;
+    const remote = res.queued;
     log.info("message submitted", { account: req.account.email, local: local.length, queued: remote.length, queueId });
     return { messageId, local, queued: remote, queueId };
   };

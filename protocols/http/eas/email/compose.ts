@@ -8,6 +8,10 @@
  * byte for byte as sent.
  */
 import { randomBytes } from "node:crypto";
+import { formatMailDate } from "../../../../mail/date.ts";
+import { base64Lines, quoteParamValue } from "../../../../mail/encode.ts";
+import { escapeHtml } from "../../../../mail/html.ts";
+import { newMessageId } from "../../../../mail/message-id.ts";
 import type { MessageIndex, MimePart } from "../../../../storage/api.ts";
 import { decodeHeaderText, decodeWords, parseAddressList, parseMime } from "../../../../mail/index.ts";
 import { headerValue, type HeaderField } from "../../../../mail/headers.ts";
@@ -18,27 +22,7 @@ const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 
 /** Bare LF (and lone CR) line ends to CRLF (RFC 5322 §2.3); some clients send LF-only MIME. */
-export function normaliseLineEnds(raw: Uint8Array): Uint8Array {
-  let need = false;
-  for (let i = 0; i < raw.length; i++) {
-    const b = raw[i];
-    if ((b === 10 && (i === 0 || raw[i - 1] !== 13)) || (b === 13 && raw[i + 1] !== 10)) {
-      need = true;
-      break;
-    }
-  }
-  if (!need) return raw;
-  const out: number[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const b = raw[i]!;
-    if (b === 13) {
-      out.push(13, 10);
-      if (raw[i + 1] === 10) i++;
-    } else if (b === 10) out.push(13, 10);
-    else out.push(b);
-  }
-  return new Uint8Array(out);
-}
+export { canonicalLineEnds as normaliseLineEnds } from "../../../../mail/line-endings.ts";
 
 /** Raw header fields of the top-level header block: [name, start, end) byte ranges including folded lines. */
 function headerLines(raw: Uint8Array, start: number, end: number): { name: string; start: number; end: number }[] {
@@ -118,26 +102,10 @@ export function finalise(raw: Uint8Array, hostname: string, now: number): Uint8A
   const lines = headerLines(raw, parsed.root.headerStart, parsed.root.bodyStart);
   const kept = lines.filter((l) => l.name !== "bcc").map((l) => raw.subarray(l.start, l.end));
   const extra: string[] = [];
-  if (!lines.some((l) => l.name === "date")) extra.push(`Date: ${rfc5322Date(now)}\r\n`);
-  if (!lines.some((l) => l.name === "message-id")) extra.push(`Message-ID: <${randomBytes(12).toString("hex")}@${hostname}>\r\n`);
+  if (!lines.some((l) => l.name === "date")) extra.push(`Date: ${formatMailDate(now)}\r\n`);
+  if (!lines.some((l) => l.name === "message-id")) extra.push(`Message-ID: ${newMessageId(hostname)}\r\n`);
   const headerEnd = lines.length ? lines[lines.length - 1]!.end : parsed.root.headerStart;
   return concat([...extra, ...kept, raw.subarray(headerEnd)]);
-}
-
-export function rfc5322Date(ms: number): string {
-  const d = new Date(ms);
-  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
-
-function b64Lines(b: Uint8Array): string {
-  return Buffer.from(b).toString("base64").replace(/.{76}/g, "$&\r\n").replace(/\r\n$/, "") + "\r\n";
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]!);
 }
 
 function htmlInner(html: string): string {
@@ -169,7 +137,7 @@ export function smartCompose(newRaw: Uint8Array, orig: MessageIndex, origRaw: Ui
   let plainAdd: string;
   let htmlAdd: string;
   if (kind === "reply") {
-    const intro = `On ${rfc5322Date(when)}, ${from} wrote:`;
+    const intro = `On ${formatMailDate(when)}, ${from} wrote:`;
     const quoted = texts
       .plain()
       .split(/\r?\n/)
@@ -181,7 +149,7 @@ export function smartCompose(newRaw: Uint8Array, orig: MessageIndex, origRaw: Ui
     const head = [
       "---------- Forwarded message ----------",
       `From: ${from}`,
-      `Date: ${rfc5322Date(when)}`,
+      `Date: ${formatMailDate(when)}`,
       `Subject: ${orig.subject}`,
       `To: ${fmtAddrs(orig.envelope.to)}`,
       orig.envelope.cc && orig.envelope.cc.length ? `Cc: ${fmtAddrs(orig.envelope.cc)}` : null,
@@ -200,7 +168,7 @@ export function smartCompose(newRaw: Uint8Array, orig: MessageIndex, origRaw: Ui
       textNow = i >= 0 ? textNow.slice(0, i) + htmlAdd + textNow.slice(i) : textNow + htmlAdd;
     } else textNow = textNow.replace(/\r?\n/g, "\r\n") + plainAdd;
     const head = headerWithout(newRaw, part, (n) => n === "content-type" || n === "content-transfer-encoding");
-    const bytes = concat([head, `Content-Type: text/${isHtml ? "html" : "plain"}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n`, b64Lines(enc.encode(textNow))]);
+    const bytes = concat([head, `Content-Type: text/${isHtml ? "html" : "plain"}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n`, base64Lines(enc.encode(textNow))]);
     edits.push({ start: part.headerStart, end: part.bodyEnd, bytes });
   };
   if (targets.plain) rewrite(targets.plain, false);
@@ -222,23 +190,17 @@ export function smartCompose(newRaw: Uint8Array, orig: MessageIndex, origRaw: Ui
   return out;
 }
 
-function quoteParam(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x20-\x7e]*$/.test(s)) return `"${s.replace(/["\\]/g, "\\$&")}"`;
-  return `"=?UTF-8?B?${Buffer.from(s, "utf8").toString("base64")}?="`;
-}
-
 function addAttachments(raw: Uint8Array, origRaw: Uint8Array, atts: ReturnType<typeof analyseParts>["attachments"]): Uint8Array {
   const parsed = parseMime(raw);
   const root = parsed.root;
   const boundary = `=_pillarbox_${randomBytes(12).toString("hex")}`;
   const attParts = atts.map((a) => {
     const content = attachmentContent(origRaw, a);
-    if (a.embedded) return concat([`Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=${quoteParam(a.name)}\r\n\r\n`, content, "\r\n"]);
+    if (a.embedded) return concat([`Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=${quoteParamValue(a.name)}\r\n\r\n`, content, "\r\n"]);
     const cid = a.contentId ? `Content-ID: <${a.contentId}>\r\n` : "";
     return concat([
-      `Content-Type: ${a.contentType}; name=${quoteParam(a.name)}\r\nContent-Disposition: ${a.inline ? "inline" : "attachment"}; filename=${quoteParam(a.name)}\r\n${cid}Content-Transfer-Encoding: base64\r\n\r\n`,
-      b64Lines(content),
+      `Content-Type: ${a.contentType}; name=${quoteParamValue(a.name)}\r\nContent-Disposition: ${a.inline ? "inline" : "attachment"}; filename=${quoteParamValue(a.name)}\r\n${cid}Content-Transfer-Encoding: base64\r\n\r\n`,
+      base64Lines(content),
     ]);
   });
   const contentHeader = (n: string) => n.startsWith("content-") || n === "mime-version";

@@ -7,7 +7,8 @@
 import type { Address, MessageIndex, MimePart } from "../../../../storage/api.ts";
 import { decodeHeaderText, decodeWords, parseHeaderBlock } from "../../../../mail/index.ts";
 import { headerValue, type HeaderField } from "../../../../mail/headers.ts";
-import { htmlToText, partContent, partText } from "../../../../mail/text.ts";
+import { decodedSizeEstimate, htmlToText, partContent, partText } from "../../../../mail/text.ts";
+import { textToHtml } from "../../../../mail/html.ts";
 import { createHash } from "node:crypto";
 import { el, type WElement } from "../wbxml/tree.ts";
 
@@ -63,8 +64,7 @@ function isAttachmentPart(p: MimePart): boolean {
 }
 
 function estimateDecoded(p: MimePart): number {
-  const n = p.bodyEnd - p.bodyStart;
-  return p.encoding === "base64" ? Math.floor((n * 3) / 4) : n;
+  return decodedSizeEstimate(p.bodyEnd - p.bodyStart, p.encoding);
 }
 
 /** Finds the text and HTML bodies and the attachments of a message (first text/plain and text/html outside attachments). */
@@ -149,12 +149,8 @@ export function truncateUtf8(s: string, max: number): { text: string; truncated:
   return { text: new TextDecoder().decode(b.subarray(0, cut)), truncated: true, size: b.length };
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
-}
-
 function plainToHtml(s: string): string {
-  return `<html><body><div>${escapeHtml(s).replace(/\r?\n/g, "<br>\n")}</div></body></html>`;
+  return `<html><body><div>${textToHtml(s, "<br>\n")}</div></body></html>`;
 }
 
 export function bodyTexts(raw: Uint8Array, parts: BodyParts): { plain: () => string; html: () => string; native: number } {

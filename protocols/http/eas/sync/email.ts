@@ -12,6 +12,8 @@ import { SyncStatus } from "../status.ts";
 import { kid, kids, kidText, text, type WElement } from "../wbxml/tree.ts";
 import { registerSyncClass, type ListedItem, type Listing, type SyncClass } from "./classes.ts";
 import type { EasContext } from "../context.ts";
+import { formatMailDate } from "../../../../mail/date.ts";
+import { base64Lines, encodeWords } from "../../../../mail/encode.ts";
 
 const DAY = 86_400_000;
 
@@ -25,13 +27,6 @@ export async function trashFolder(c: EasContext): Promise<Folder | null> {
 
 function crlf(s: string): string {
   return s.replace(/\r?\n/g, "\r\n");
-}
-
-/** RFC 2047 encoded-word for a header value when it is not plain ASCII. */
-function encodeHeader(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x20-\x7e]*$/.test(s)) return s;
-  return `=?UTF-8?B?${Buffer.from(s, "utf8").toString("base64")}?=`;
 }
 
 /** Builds a draft message from Email ApplicationData (16.0 draft Add). */
@@ -50,14 +45,14 @@ export function draftMime(data: WElement | undefined, from: string, now: number)
     to && `To: ${to}`,
     cc && `Cc: ${cc}`,
     bcc && `Bcc: ${bcc}`,
-    `Subject: ${encodeHeader(subject)}`,
-    `Date: ${new Date(now).toUTCString().replace("GMT", "+0000")}`,
+    `Subject: ${encodeWords(subject)}`,
+    `Date: ${formatMailDate(now)}`,
     `MIME-Version: 1.0`,
     `Content-Type: text/${type === "2" ? "html" : "plain"}; charset=utf-8`,
     `Content-Transfer-Encoding: base64`,
   ].filter(Boolean) as string[];
-  const b64 = Buffer.from(content, "utf8").toString("base64").replace(/.{76}/g, "$&\r\n");
-  return new TextEncoder().encode(crlf(lines.join("\n")) + "\r\n\r\n" + b64 + "\r\n");
+  const b64 = base64Lines(new TextEncoder().encode(content));
+  return new TextEncoder().encode(crlf(lines.join("\n")) + "\r\n\r\n" + b64);
 }
 
 export const EmailClass: SyncClass = {
