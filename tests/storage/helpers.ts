@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, type SqlMailStore } from "../../storage/store.ts";
+import { dropPgSchema, freshPgUrl, type Engine } from "../helpers/engines.ts";
 
 export const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
 
@@ -18,9 +19,15 @@ export function tempDir(prefix = "pb-storage-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function tempStore(opts: { gcGraceMs?: number; driver?: "native" | "client" } = {}): Promise<TempStore> {
+/**
+ * A store in a temporary directory. `engine: "postgres"` puts its database in
+ * a fresh schema of PILLARBOX_TEST_PG_URL's database (tests/helpers/engines.ts),
+ * dropped by cleanup(); blobs stay in the directory on either engine.
+ */
+export async function tempStore(opts: { gcGraceMs?: number; driver?: "native" | "client"; engine?: Engine } = {}): Promise<TempStore> {
   const dir = tempDir();
-  const url = `file:${join(dir, "mail.db")}`;
+  const pg = opts.engine === "postgres";
+  const url = pg ? await freshPgUrl("store") : `file:${join(dir, "mail.db")}`;
   const t: TempStore = {
     dir,
     url,
@@ -33,6 +40,7 @@ export async function tempStore(opts: { gcGraceMs?: number; driver?: "native" | 
     async cleanup() {
       await t.store.close().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
+      if (pg) await dropPgSchema(url);
     },
   };
   return t;

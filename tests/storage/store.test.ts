@@ -2,14 +2,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { QuotaExceededError, StoreError, type StoreEvent } from "../../storage/api.ts";
 import { bytes, makeMessage, setupAccount, tempStore, text, type TempStore } from "./helpers.ts";
+import { storeEngines } from "../helpers/engines.ts";
 
-// Every rule runs twice: on the embedded libsql driver, and through @libsql/client
-// (the code path of remote libsql:// databases) on a local file.
-for (const driver of ["native", "client"] as const) {
-describe(`driver ${driver}`, () => {
+// Every rule runs on the embedded libsql driver, through @libsql/client (the
+// code path of remote libsql:// databases) on a local file, and on PostgreSQL
+// when PILLARBOX_TEST_PG_URL is set (tests/helpers/engines.ts).
+const variants = [
+  { name: "driver native", driver: "native" as const, engine: "sqlite" as const },
+  { name: "driver client", driver: "client" as const, engine: "sqlite" as const },
+  ...(storeEngines().includes("postgres") ? [{ name: "engine postgres", driver: undefined, engine: "postgres" as const }] : []),
+];
+for (const { name, driver, engine } of variants) {
+describe(name, () => {
 let t: TempStore;
 beforeAll(async () => {
-  t = await tempStore({ driver });
+  t = await tempStore({ driver, engine });
 });
 afterAll(async () => t.cleanup());
 
