@@ -1,15 +1,18 @@
 /**
- * Inbound (MX) delivery: trace headers, sender authentication (SPF, DKIM,
- * DMARC, ARC via mailauth), the DMARC policy decision, then one atomic
- * store.deliver for every local recipient and a queue entry for forwards.
- * 250 only after both resolved.
+ * Inbound (MX) delivery, the SMTP part only: trace fields, sender
+ * authentication (SPF, DKIM, DMARC, ARC via mailauth) and the DMARC policy
+ * decision, then the shared delivery pipeline (src/delivery/pipeline.ts)
+ * commits every local copy and the queue entry for forwards in one
+ * transaction, and its outcome becomes the DATA reply. 250 only after that
+ * commit; a 4xx leaves nothing behind, so the client's retry delivers each
+ * copy exactly once.
  */
 import { loadMailauth } from "../../src/delivery/mailauth.ts";
 import { canonicalMessage, headerFieldsNamed } from "../../mail/line-endings.ts";
-import { runDeliveryHooks } from "../../src/context.ts";
-import { QuotaExceededError, StorageFullError, type DeliveryRecipient } from "../../storage/api.ts";
+import { QuotaExceededError, StorageFullError } from "../../storage/api.ts";
 import { createDns, type Dns } from "../../src/delivery/dns.ts";
 import { kickQueues } from "../../src/delivery/index.ts";
+import { deliverMessage } from "../../src/delivery/pipeline.ts";
 import { queueDsnOptions, senderVerifiedByAuth, type SenderAuthResult } from "../../src/delivery/dsn-policy.ts";
 import { reply, type Reply } from "./parser.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
@@ -90,7 +93,6 @@ const FROM_AND_RECEIVED = ["from", "received"] as const;
 const multipleFrom = (): Reply => reply(550, "5.7.1", "Message rejected: it has more than one From header field (RFC 5322 section 3.6)");
 
 export async function deliverInbound(s: SmtpSession, tx: Transaction, received: Uint8Array): Promise<Reply> {
-  const store = s.ctx.store;
   // Canonical line ends and an explicit end of header, once, before any check and before storing:
   // mailauth, the hop count, the store's index, IMAP ENVELOPE and the webmail then read the same
   // header fields (mail/line-endings.ts says why and how).
@@ -116,48 +118,32 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
   // Written into the room the receive buffer keeps in front of the message: no second copy of it.
   const message = prependInPlace(raw, Buffer.from((verdict?.headers ?? "") + trace, "utf8"));
 
-  const accounts = new Map<number, DeliveryRecipient>();
-  const forwards: string[] = [];
-  const rcptDsn: Record<string, { notify?: string[]; orcpt?: string }> = {};
-  for (const r of tx.recipients) {
-    for (const a of r.accounts) {
-      if (!accounts.has(a.id)) accounts.set(a.id, { accountId: a.id, folder: verdict?.junk ? "Junk" : "INBOX" });
-    }
-    for (const f of r.forward) {
-      if (!forwards.includes(f)) {
-        forwards.push(f);
-        if (r.notify || r.orcpt) rcptDsn[f] = { notify: r.notify ?? undefined, orcpt: r.orcpt ?? `rfc822;${r.address}` };
-      }
-    }
-  }
-
+  let delivered: { accountIds: number[]; queued: string[] };
   try {
-    // Local delivery first: it is the step that can fail for a user-level reason (quota),
-    // and a 4xx after the forward was queued would send the forward twice on retry.
-    if (accounts.size) {
-      await store.deliver(message, [...accounts.values()]);
-      // Out-of-office and similar: only for mail filed into INBOX, never for Junk (RFC 3834 §2).
-      if (!verdict?.junk) runDeliveryHooks(s.ctx.deliveryHooks, { accountIds: [...accounts.keys()], envelopeFrom: tx.mailFrom, raw: message }, s.log);
-    }
-    if (forwards.length) {
-      await store.enqueue({
-        sender: tx.mailFrom,
-        recipients: forwards,
+    // Recipients were resolved and checked at RCPT (protocols/smtp/envelope.ts: aliases, catch-all,
+    // one-to-many, forwards, a mailbox already full). Junk is filed as such and gets no
+    // out-of-office reply (RFC 3834 §2): the hooks run for INBOX deliveries only.
+    delivered = await deliverMessage(
+      { store: s.ctx.store, log: s.log, deliveryHooks: s.ctx.deliveryHooks, kick: kickQueues },
+      {
         raw: message,
+        envelopeFrom: tx.mailFrom,
+        recipients: tx.recipients,
+        folder: verdict?.junk ? "Junk" : "INBOX",
+        hooks: !verdict?.junk,
         // Unverified senders get no success/delay reports and headers-only failure reports (item 9 of issue 13).
         dsn: queueDsnOptions(tx.ret, tx.envid, verdict?.senderVerified === true),
-        rcptDsn: Object.keys(rcptDsn).length ? rcptDsn : undefined,
-      });
-    }
+      },
+    );
   } catch (e) {
     // The store enforces quotas atomically with the real size (RCPT only knew the declared
-    // SIZE). A full mailbox defers the whole message; on retry that recipient gets 452 at RCPT.
+    // SIZE). A full mailbox defers the whole message, nothing of it committed; on retry that
+    // recipient gets 452 at RCPT.
     if (e instanceof QuotaExceededError) return reply(452, "4.2.2", "Mailbox full, try again later");
     if (e instanceof StorageFullError) return reply(452, "4.3.1", "Insufficient system storage, try again later");
     s.log.error("inbound delivery failed", { error: e as Error });
     return reply(451, "4.3.0", "Local error in processing, try again later");
   }
-  if (forwards.length) kickQueues();
-  s.log.info("message accepted", { from: tx.mailFrom, rcpts: tx.recipients.length, size: message.length, junk: verdict?.junk ?? false });
+  s.log.info("message accepted", { from: tx.mailFrom, rcpts: tx.recipients.length, local: delivered.accountIds.length, queued: delivered.queued.length, size: message.length, junk: verdict?.junk ?? false });
   return reply(250, "2.0.0", `Ok: queued as ${s.id}`);
 }

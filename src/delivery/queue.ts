@@ -20,6 +20,7 @@ import { ConnectionError, deliverToHost, formatSmtpReply, type OutboundRecipient
 import { createDns, DnsError, lookupAddresses, lookupMx, type Dns } from "./dns.ts";
 import { buildDsn, type DsnRecipient } from "./dsn.ts";
 import { onwardDsn, reportPolicy, type ReturnContent } from "./dsn-policy.ts";
+import { deliverMessage, resolveRecipients } from "./pipeline.ts";
 
 const LOCK_MS = 15 * 60_000;
 const MAX_PARALLEL_ENTRIES = 16;
@@ -311,19 +312,15 @@ export class QueueWorker {
       original: raw,
     });
     try {
-      const target = await this.store.resolveRecipient(entry.sender.toLowerCase());
-      if (target === "remote") {
-        await this.store.enqueue({ sender: "", recipients: [entry.sender], raw: dsn });
-        this.kick();
-      } else if (target && target.accounts.length) {
-        await this.store.deliver(
-          dsn,
-          target.accounts.map((a) => ({ accountId: a.id })),
-        );
-      } else {
+      // The one delivery pipeline (./pipeline.ts): the sender's mailboxes and, for a remote or
+      // forwarding sender, one queue entry, committed together. Reports go out with the null
+      // reverse-path (RFC 5321 §4.5.5), so nothing answers them.
+      const target = await resolveRecipients(this.store, [entry.sender]);
+      if (target.recipients.length === 0) {
         this.log.warn("DSN dropped: sender unknown", { id: entry.id, sender: entry.sender });
         return;
       }
+      await deliverMessage({ store: this.store, log: this.log, kick: () => this.kick() }, { raw: dsn, envelopeFrom: "", recipients: target.recipients });
       this.log.info("DSN sent", { id: entry.id, to: entry.sender, action: recipients[0]?.action, count: recipients.length });
     } catch (e) {
       this.log.error("DSN delivery failed", { id: entry.id, error: e as Error });

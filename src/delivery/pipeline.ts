@@ -1,0 +1,179 @@
+/**
+ * The one delivery pipeline: every way mail enters the server ends here.
+ *
+ *   resolve  recipients -> local accounts (aliases, catch-alls, one-to-many)
+ *            and remote addresses (forwards, or the recipient itself);
+ *   commit   the local copies, the sender's Sent copy and ONE queue entry for
+ *            every remote address in ONE store transaction
+ *            (`MailStore.deliverAndEnqueue`);
+ *   then     wake the queue and run the delivery hooks (out-of-office).
+ *
+ * Why one transaction: a message is acknowledged (SMTP 250, the webmail's
+ * "sent", ActiveSync's empty SendMail answer) only after everything is
+ * committed. If the local copies and the queue entry were two commits, a
+ * temporary failure between them (a full disk, the database, a quota) would
+ * answer 4xx for a message that is already half delivered, and the client's
+ * retry would deliver that half twice: a forward sent twice when the queue
+ * came first, a local copy filed twice when the mailbox came first. With one
+ * commit a failure leaves nothing behind and the retry produces exactly one
+ * of each (RFC 5321 §4.1.1.4 and §6.1: once the server answers 250 it owns
+ * the message; before that, nothing may have been done that a retry repeats).
+ *
+ * Who calls it:
+ *  - inbound SMTP (protocols/smtp/inbound.ts) after the trace fields and the
+ *    mailauth verdict, with the recipients it accepted at RCPT;
+ *  - the submit path (./index.ts, `createSubmit`) after the sender checks and
+ *    the DKIM signature: SMTP submission, webmail send, ActiveSync
+ *    SendMail/SmartReply/SmartForward and the out-of-office reply all submit;
+ *  - the queue worker (./queue.ts) for the delivery reports it writes.
+ *
+ * Per-recipient semantics stay with the callers: SMTP answers RCPT per
+ * recipient (unknown user, a mailbox already full) and one reply for DATA; a
+ * quota that only the real size exceeds fails the whole message temporarily
+ * and, since nothing was committed, the retry cannot duplicate anyone.
+ */
+import type { Logger } from "../log.ts";
+import { runDeliveryHooks, type DeliveryHook } from "../context.ts";
+import type { DeliveryRecipient, DeliveryResult, MailStore, QueueEntry } from "../../storage/api.ts";
+
+/** A recipient resolved to where its copies go. */
+export interface ResolvedRecipient {
+  /** The address as given (lower-case). */
+  address: string;
+  /** Local accounts it expands to (aliases, catch-all, one-to-many). */
+  accounts: readonly { id: number }[];
+  /** Remote addresses: forwards of a local address, or the address itself when it is remote. */
+  forward: readonly string[];
+  /** RFC 3461 §4.1 NOTIFY of this recipient, if the client gave one. */
+  notify?: string[] | null;
+  /** RFC 3461 §4.2 ORCPT of this recipient, if the client gave one. */
+  orcpt?: string | null;
+  /** The address is not in one of our domains (it forwards to itself). */
+  remote?: boolean;
+}
+
+/** Per-recipient DSN options of the queue entry (keyed by the remote address). */
+export type RecipientDsn = Record<string, { notify?: string[]; orcpt?: string }>;
+
+/**
+ * Looks the addresses up in the directory. `remote` addresses (a domain that
+ * is not ours) forward to themselves; `unknown` lists addresses of a local
+ * domain that match nothing (the caller refuses them).
+ */
+export async function resolveRecipients(store: MailStore, addresses: readonly string[]): Promise<{ recipients: ResolvedRecipient[]; unknown: string[] }> {
+  const recipients: ResolvedRecipient[] = [];
+  const unknown: string[] = [];
+  const done = new Set<string>();
+  for (const given of addresses) {
+    const address = given.toLowerCase();
+    if (done.has(address)) continue;
+    done.add(address);
+    const r = await store.resolveRecipient(address);
+    if (r === "remote") {
+      recipients.push({ address, accounts: [], forward: [given], remote: true });
+      continue;
+    }
+    if (r === null || (r.accounts.length === 0 && r.forward.length === 0)) {
+      unknown.push(given);
+      continue;
+    }
+    recipients.push({ address, accounts: r.accounts, forward: r.forward });
+  }
+  return { recipients, unknown };
+}
+
+/** What one message becomes: local copies (one per account) and the remote addresses of one queue entry. */
+export interface DeliveryPlan {
+  local: DeliveryRecipient[];
+  remote: string[];
+  rcptDsn: RecipientDsn | undefined;
+}
+
+/**
+ * Turns resolved recipients into copies: every account once (an alias and the
+ * address itself, or two aliases, name the same mailbox once), every remote
+ * address once. A forward inherits the DSN request of the recipient it was
+ * reached through; its ORCPT names that recipient (RFC 3461 §4.2: the
+ * original recipient is what the sender addressed, not where we forwarded).
+ */
+export function planDelivery(recipients: readonly ResolvedRecipient[], folder?: string): DeliveryPlan {
+  const local: DeliveryRecipient[] = [];
+  const accounts = new Set<number>();
+  const remote: string[] = [];
+  const seenRemote = new Set<string>();
+  const rcptDsn: RecipientDsn = {};
+  for (const r of recipients) {
+    for (const a of r.accounts) {
+      if (accounts.has(a.id)) continue;
+      accounts.add(a.id);
+      local.push(folder ? { accountId: a.id, folder } : { accountId: a.id });
+    }
+    for (const f of r.forward) {
+      const key = f.toLowerCase();
+      if (seenRemote.has(key)) continue;
+      seenRemote.add(key);
+      remote.push(f);
+      const orcpt = r.orcpt ?? (key !== r.address.toLowerCase() ? `rfc822;${r.address}` : null);
+      if (r.notify || r.orcpt) rcptDsn[f] = { ...(r.notify ? { notify: r.notify } : {}), ...(orcpt ? { orcpt } : {}) };
+    }
+  }
+  return { local, remote, rcptDsn: Object.keys(rcptDsn).length ? rcptDsn : undefined };
+}
+
+export interface PipelineDeps {
+  store: MailStore;
+  log: Logger;
+  /** Told about every local delivery after it is committed (ServerContext.deliveryHooks). */
+  deliveryHooks?: readonly DeliveryHook[];
+  /** Wakes the queue workers after a queue entry was committed. */
+  kick?: () => void;
+}
+
+export interface PipelineRequest {
+  /** The message exactly as it is to be stored and sent (trace fields, DKIM signature already on it). */
+  raw: Uint8Array;
+  /** Envelope sender ("" for a delivery report): the queue entry's sender and what the hooks see. */
+  envelopeFrom: string;
+  recipients: readonly ResolvedRecipient[];
+  /** Folder for the local copies (inbound junk goes to "Junk"); default INBOX. */
+  folder?: string;
+  /** The queue entry's DSN options (RET, ENVID, what the sender may be told: ./dsn-policy.ts). */
+  dsn?: QueueEntry["dsn"];
+  /** Also file a copy in this folder, e.g. the sender's Sent (flagged \Seen), in the same commit. */
+  sentCopy?: { folderId: number; flags?: string[] };
+  /** Run the delivery hooks for the local copies (default true; false for junk: RFC 3834 §2). */
+  hooks?: boolean;
+}
+
+export interface PipelineResult {
+  /** The local copies as committed. */
+  delivered: DeliveryResult[];
+  /** Accounts that got a copy. */
+  accountIds: number[];
+  /** Remote addresses in the queue entry. */
+  queued: string[];
+  queueId: number | null;
+}
+
+/**
+ * Commits one message to every local recipient and the queue in one
+ * transaction, then wakes the queue and runs the hooks. Throws what the store
+ * throws (QuotaExceededError, StorageFullError, ...) with nothing committed.
+ */
+export async function deliverMessage(deps: PipelineDeps, req: PipelineRequest): Promise<PipelineResult> {
+  const plan = planDelivery(req.recipients, req.folder);
+  if (plan.local.length === 0 && plan.remote.length === 0 && !req.sentCopy) return { delivered: [], accountIds: [], queued: [], queueId: null };
+  const res = await deps.store.deliverAndEnqueue({
+    raw: req.raw,
+    local: plan.local,
+    copies: req.sentCopy ? [{ folderId: req.sentCopy.folderId, flags: req.sentCopy.flags ?? ["\\Seen"] }] : undefined,
+    queue: plan.remote.length ? { sender: req.envelopeFrom, recipients: plan.remote, dsn: req.dsn ?? undefined, rcptDsn: plan.rcptDsn } : undefined,
+  });
+  const accountIds = plan.local.map((l) => l.accountId);
+  if (res.queueId !== null) deps.kick?.();
+  // After the commit, never before: a hook (an auto-reply) must not answer a message that was not kept.
+  if (accountIds.length && req.hooks !== false && deps.deliveryHooks?.length) {
+    runDeliveryHooks(deps.deliveryHooks, { accountIds, envelopeFrom: req.envelopeFrom, raw: req.raw }, deps.log);
+  }
+  return { delivered: res.delivered, accountIds, queued: plan.remote, queueId: res.queueId };
+}
