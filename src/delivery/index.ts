@@ -7,7 +7,6 @@
  * the message to the one delivery pipeline (./pipeline.ts), which inbound
  * SMTP uses too.
  */
-import { randomBytes } from "node:crypto";
 import type { dkimSign } from "mailauth";
 import addressparser from "nodemailer/lib/addressparser";
 import type { Config } from "../config-types.ts";
@@ -16,7 +15,8 @@ import type { DeliveryHook } from "../context.ts";
 import { loadMailauth } from "./mailauth.ts";
 import { QuotaExceededError, StorageFullError, type MailStore } from "../../storage/api.ts";
 import { SubmitError, type SubmitFn, type SubmitRequest, type SubmitResult } from "./submit.ts";
-import { rfc5322Date } from "./headers.ts";
+import { formatMailDate } from "../../mail/date.ts";
+import { newMessageId } from "../../mail/message-id.ts";
 import { canonicalMessage, fromFields, headerFieldsNamed } from "../../mail/line-endings.ts";
 import { parseAddressList } from "../../mail/address.ts";
 import { QueueWorker } from "./queue.ts";
@@ -155,10 +155,10 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
     const fields = headerFields(canonical);
     const add: string[] = [];
     if (!fields.some((f) => f.name === "from")) add.push(`From: <${req.envelopeFrom}>`);
-    if (!fields.some((f) => f.name === "date")) add.push(`Date: ${rfc5322Date()}`);
+    if (!fields.some((f) => f.name === "date")) add.push(`Date: ${formatMailDate()}`);
     let messageId = fields.find((f) => f.name === "message-id")?.value ?? null;
     if (!messageId) {
-      messageId = `<${Date.now().toString(36)}.${randomBytes(9).toString("hex")}@${domainOf(req.envelopeFrom) || config.hostname}>`;
+      messageId = newMessageId(domainOf(req.envelopeFrom) || config.hostname);
       add.push(`Message-ID: ${messageId}`);
     }
     // Prepending is safe: the canonical message starts with a field or the empty line, never
