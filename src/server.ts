@@ -17,7 +17,7 @@ import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, passw
 import type { MailStore } from "../storage/api.ts";
 import { openStorage, type Storage } from "../storage/open.ts";
 import { createSubmit, startQueue } from "./delivery/index.ts";
-import { maybeAutoReply } from "../protocols/http/webmail/oof-send.ts";
+import { outOfOfficeHook } from "./delivery/out-of-office.ts";
 import "../protocols/index.ts";
 
 export interface StartServerOptions {
@@ -149,14 +149,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   };
   ctx.submit = createSubmit(ctx);
   // Out-of-office replies are part of delivery whichever listeners are on (the
-  // settings are edited in webmail and over ActiveSync Settings/Oof).
-  ctx.deliveryHooks.push((d) => {
-    for (const accountId of d.accountIds) {
-      void maybeAutoReply(ctx, { accountId, envelopeFrom: d.envelopeFrom, raw: d.raw }).catch((err) =>
-        log.warn("auto-reply failed", { accountId, error: err instanceof Error ? err.message : String(err) }),
-      );
-    }
-  });
+  // settings are edited in webmail and over ActiveSync Settings/Oof): a hook of
+  // the delivery pipeline, run after each local delivery is committed.
+  ctx.deliveryHooks.push(outOfOfficeHook(ctx, log));
 
   const sockets = new Set<net.Socket>();
   const accounting = new ConnectionAccounting(config.limits);

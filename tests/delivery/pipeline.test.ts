@@ -12,7 +12,7 @@
  * retries, and then the local copy is in the mailbox exactly once and the
  * forward leaves exactly once: a fake remote MX (tests/smtp/sink.ts, found
  * through dnsmasq) records every transaction that reaches it.
- * Also: a quota that only the real size exceeds.
+ * Also: a quota that only the real size exceeds, the out-of-office hook.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -23,6 +23,7 @@ import type { MailStore } from "../../storage/api.ts";
 import { createUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { ehloSession, folderMessages, run, startDnsmasq, text, waitFor, type Dnsmasq } from "../smtp/helpers.ts";
 import { startSink, type Sink } from "../smtp/sink.ts";
+import { maybeAutoReply } from "../../src/delivery/out-of-office.ts";
 import { planDelivery } from "../../src/delivery/pipeline.ts";
 
 setDefaultTimeout(60_000);
@@ -216,6 +217,33 @@ describe("per-recipient outcomes stay per recipient", () => {
     expect(await copiesIn("alice@example.test", m.id)).toBe(1);
     expect(await copiesIn("tiny@example.test", m.id)).toBe(0);
     expect(leftFor("alice@remote.test", m.id)).toBe(1);
+  });
+});
+
+describe("delivery hooks", () => {
+  test("out-of-office answers a sender once per period through the pipeline's hook", async () => {
+    const dora = (await srv.store.getAccount("dora@example.test"))!;
+    await srv.store.updateSettings(dora.id, { oof: { enabled: true, subject: "Away", body: "Back on Monday." } });
+    const first = message("erin@remote.test", "dora@example.test", "question 1");
+    expect((await smtplib(srv.port("SMTP"), "erin@remote.test", ["dora@example.test"], first.raw)).code).toBe(250);
+    const second = message("erin@remote.test", "dora@example.test", "question 2");
+    expect((await smtplib(srv.port("SMTP"), "erin@remote.test", ["dora@example.test"], second.raw)).code).toBe(250);
+    // The reply to the first message leaves through the queue to the remote MX.
+    const reply = await waitFor(() => sink.transactions.find((t) => t.rcpts.some((r) => r.includes("<erin@remote.test>"))));
+    const wire = reply.wire.toString("latin1");
+    expect(wire).toMatch(/^Auto-Submitted: auto-replied/m);
+    expect(wire).toContain(`In-Reply-To: ${first.id}`);
+    // A third message from someone else, answered too: its reply came after the hook had dealt with the second.
+    const third = message("finn@remote.test", "dora@example.test", "question 3");
+    expect((await smtplib(srv.port("SMTP"), "finn@remote.test", ["dora@example.test"], third.raw)).code).toBe(250);
+    await waitFor(() => sink.transactions.find((t) => t.rcpts.some((r) => r.includes("<finn@remote.test>"))));
+    expect(sink.transactions.filter((t) => t.rcpts.some((r) => r.includes("<erin@remote.test>"))).length).toBe(1);
+    // The sent-log says why: Erin was answered in this period.
+    const again = await maybeAutoReply(srv.ctx, { accountId: dora.id, envelopeFrom: "erin@remote.test", raw: new TextEncoder().encode(second.raw) });
+    expect(again).toEqual({ sent: false, reason: "already replied this period" });
+    // Both messages are in Dora's INBOX once each.
+    expect(await copiesIn("dora@example.test", first.id)).toBe(1);
+    expect(await copiesIn("dora@example.test", second.id)).toBe(1);
   });
 });
 

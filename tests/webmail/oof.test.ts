@@ -1,11 +1,11 @@
 /**
- * Out-of-office end to end: the delivery-path hook (maybeAutoReply) with a
+ * Out-of-office end to end: the delivery hook (src/delivery/out-of-office.ts) with a
  * real server, real SMTP delivery, the settings API and the sent-log.
  */
 import { test, expect, describe, beforeAll, afterAll } from "bun:test";
 import PostalMime from "postal-mime";
 import { ALICE, BOB, ApiClient, mailboxMessages, smtpSend, startWebmailServer, waitFor } from "./helpers.ts";
-import { maybeAutoReply } from "../../protocols/http/webmail/oof-send.ts";
+import { maybeAutoReply } from "../../src/delivery/out-of-office.ts";
 
 let srv: Awaited<ReturnType<typeof startWebmailServer>>;
 let aliceId = 0;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import PostalMime from "postal-mime";
-import { shouldAutoReply, buildAutoReply, type AutoReplyInput } from "../../protocols/http/webmail/oof.ts";
+import { shouldAutoReply, buildAutoReply, type AutoReplyInput } from "../../src/delivery/out-of-office.ts";
 import { parseAddressList, prefixSubject, htmlToText, buildMessage, isValidAddress, AddressError } from "../../protocols/http/webmail/mime.ts";
 import { contentDisposition, safeContentType } from "../../protocols/http/webmail/util.ts";
 import { KeyRing } from "../../protocols/http/webmail/keys.ts";
