@@ -26,6 +26,14 @@ export const postgresDialect: Dialect = {
   // other sessions may take values meanwhile: the store sets thread_id = id
   // after the INSERT instead.
   nextItemIdExpr: null,
+  // lower(): what the items_list_from / items_list_subject indexes of migration 0020 hold on PostgreSQL
+  nocase: (column) => `lower(${column})`,
+  // the newest message of each thread: DISTINCT ON keeps the first row of each
+  // thread_id in the ORDER BY order; the window aggregates count the whole thread
+  threadHeads: (seen) => `SELECT DISTINCT ON (thread_id) uid, internal_date AS last, COUNT(*) OVER w AS n,
+                      SUM(CASE WHEN (flags & ${seen}) = 0 THEN 1 ELSE 0 END) OVER w AS unread
+                    FROM items WHERE folder_id = ? WINDOW w AS (PARTITION BY thread_id)
+                    ORDER BY thread_id, internal_date DESC, uid DESC`,
   isDiskFull(e) {
     // SQLSTATE 53100 disk_full (PostgreSQL Appendix A, class 53 "insufficient resources")
     const code = String((e as { code?: unknown } | null)?.code ?? "");

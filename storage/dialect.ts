@@ -79,6 +79,18 @@ export interface Dialect {
   readonly nextItemIdExpr: string | null;
   /** True for the engine's "disk or database full" errors (a temporary failure, never corruption). */
   isDiskFull(e: unknown): boolean;
+  /**
+   * A case-insensitive sort key for a text column (SQLite: `x COLLATE NOCASE`,
+   * ASCII folding; PostgreSQL: `lower(x)`). The webmail's list indexes
+   * (migration 0020) are built on exactly this expression.
+   */
+  nocase(column: string): string;
+  /**
+   * One row per conversation (thread_id) of the folder bound to the single
+   * `?`: `uid` of its newest message (largest internal_date), `last` (that
+   * date), `n` (messages in it) and `unread` (those without `seenFlag`).
+   */
+  threadHeads(seenFlag: number): string;
   readonly text: TextIndex;
 }
 
@@ -95,6 +107,11 @@ export const sqliteDialect: Dialect = {
   jsonRows: (columns, subquery) => `SELECT json_group_array(json_array(${columns.join(", ")})) FROM (${subquery})`,
   // `items.id` is AUTOINCREMENT: the next id is the sequence's value + 1 (1 for the very first row)
   nextItemIdExpr: "COALESCE((SELECT seq + 1 FROM sqlite_sequence WHERE name = 'items'), 1)",
+  nocase: (column) => `${column} COLLATE NOCASE`,
+  // SQLite's "bare column with MAX()" rule: uid is that of the row holding MAX(internal_date);
+  // the thread index of migration 0020 covers it
+  threadHeads: (seen) => `SELECT uid, MAX(internal_date) AS last, COUNT(*) AS n, SUM(CASE WHEN (flags & ${seen}) = 0 THEN 1 ELSE 0 END) AS unread
+                    FROM items WHERE folder_id = ? GROUP BY thread_id`,
   isDiskFull(e) {
     const code = String((e as { code?: unknown } | null)?.code ?? "");
     return code.startsWith("SQLITE_FULL") || /database or disk is full|ENOSPC|EDQUOT/i.test(String((e as Error | null)?.message ?? ""));

@@ -293,7 +293,11 @@ export function createEasStore(db: Db): EasStore {
     async putFolderState(device, key, state, keep) {
       const all = [key, ...keep];
       await db.write(async (tx) => {
-        await tx.run("INSERT OR REPLACE INTO eas_folder_state (device, sync_key, state, created_at) VALUES (?, ?, ?, ?)", [device, key, state, Date.now()]);
+        await tx.run(
+          `INSERT INTO eas_folder_state (device, sync_key, state, created_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (device, sync_key) DO UPDATE SET state = excluded.state, created_at = excluded.created_at`,
+          [device, key, state, Date.now()],
+        );
         await tx.run(`DELETE FROM eas_folder_state WHERE device = ? AND sync_key NOT IN (${marks(all.length)})`, [device, ...all]);
       });
     },
@@ -319,7 +323,11 @@ export function createEasStore(db: Db): EasStore {
     async putSyncState(device, collection, key, items, meta, keep) {
       const all = [key, ...keep];
       await db.write(async (tx) => {
-        await tx.run("INSERT OR REPLACE INTO eas_sync_state (device, collection, sync_key, items, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)", [device, collection, key, items, meta, Date.now()]);
+        await tx.run(
+          `INSERT INTO eas_sync_state (device, collection, sync_key, items, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (device, collection, sync_key) DO UPDATE SET items = excluded.items, meta = excluded.meta, created_at = excluded.created_at`,
+          [device, collection, key, items, meta, Date.now()],
+        );
         await tx.run(`DELETE FROM eas_sync_state WHERE device = ? AND collection = ? AND sync_key NOT IN (${marks(all.length)})`, [device, collection, ...all]);
       });
     },
@@ -347,7 +355,7 @@ export function createEasStore(db: Db): EasStore {
         for (const id of itemIds) {
           await tx.run(
             `INSERT INTO eas_loop (device, collection, item_id, strikes, updated_at) VALUES (?, ?, ?, 1, ?)
-             ON CONFLICT (device, collection, item_id) DO UPDATE SET strikes = strikes + 1, updated_at = excluded.updated_at`,
+             ON CONFLICT (device, collection, item_id) DO UPDATE SET strikes = eas_loop.strikes + 1, updated_at = excluded.updated_at`,
             [device, collection, id, now],
           );
         }

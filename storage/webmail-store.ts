@@ -4,6 +4,7 @@
  * Protocols never write SQL; this file keeps the webmail's SQL in storage/.
  */
 import type { Db, Queryable } from "./db.ts";
+import type { Dialect } from "./dialect.ts";
 import { SEEN } from "./flags.ts";
 
 export interface WebmailSession {
@@ -77,11 +78,12 @@ export interface WebmailStore {
 
 
 
-const ORDER: Record<ListSort, string> = {
-  date: "internal_date",
-  from: "from_name COLLATE NOCASE",
-  subject: "base_subject COLLATE NOCASE",
-  size: "size",
+/** Sort keys; text ones case-insensitive through the dialect (the columns are rewritten to `i.` below for joins). */
+const ORDER: Record<ListSort, (d: Dialect) => string> = {
+  date: () => "internal_date",
+  from: (d) => d.nocase("from_name"),
+  subject: (d) => d.nocase("base_subject"),
+  size: () => "size",
 };
 
 /** The webmail's tables on the storage's one database (storage/open.ts builds it; closing the storage closes the database). */
@@ -146,20 +148,18 @@ export class SqlWebmailStore implements WebmailStore {
     const dir = q.desc ? "DESC" : "ASC";
     // Ties broken by date then UID in the same direction, so the order is stable across pages and
     // the covering indexes of migration 0020 (folder_id, <column>, internal_date, uid) answer it.
-    const order = q.sort === "date" ? `internal_date ${dir}, uid ${dir}` : `${ORDER[q.sort]} ${dir}, internal_date ${dir}, uid ${dir}`;
+    const order = q.sort === "date" ? `internal_date ${dir}, uid ${dir}` : `${ORDER[q.sort](this.db.dialect)} ${dir}, internal_date ${dir}, uid ${dir}`;
     if (!q.threads) {
       const total = await this.count("SELECT COUNT(*) FROM items WHERE folder_id = ?", [folderId]);
       const rows = await this.db.raw(`SELECT uid FROM items WHERE folder_id = ? ORDER BY ${order} LIMIT ? OFFSET ?`, [folderId, q.limit, q.offset]);
       return { total, entries: rows.map((r) => ({ uid: Number(r[0]), threadCount: 1, threadUnread: 0 })) };
     }
-    // One row per conversation, represented by its newest message. SQLite's "bare column with
-    // MAX()" rule makes uid that of the row holding MAX(internal_date); the thread index covers it.
+    // One row per conversation, represented by its newest message (the dialect's threadHeads).
     const total = await this.count("SELECT COUNT(DISTINCT thread_id) FROM items WHERE folder_id = ?", [folderId]);
-    const groups = `SELECT uid, MAX(internal_date) AS last, COUNT(*) AS n, SUM(CASE WHEN flags & ${SEEN} THEN 0 ELSE 1 END) AS unread
-                    FROM items WHERE folder_id = ? GROUP BY thread_id`;
+    const groups = this.db.dialect.threadHeads(SEEN);
     const rows =
       q.sort === "date"
-        ? await this.db.raw(`SELECT uid, n, unread FROM (${groups}) ORDER BY last ${dir}, uid ${dir} LIMIT ? OFFSET ?`, [folderId, q.limit, q.offset])
+        ? await this.db.raw(`SELECT uid, n, unread FROM (${groups}) AS t ORDER BY last ${dir}, uid ${dir} LIMIT ? OFFSET ?`, [folderId, q.limit, q.offset])
         : await this.db.raw(
             `SELECT t.uid, t.n, t.unread FROM (${groups}) AS t JOIN items AS i ON i.folder_id = ? AND i.uid = t.uid
              ORDER BY ${order.replace(/\b(internal_date|uid|from_name|base_subject|size)\b/g, "i.$1")} LIMIT ? OFFSET ?`,
@@ -187,7 +187,7 @@ export class SqlWebmailStore implements WebmailStore {
         if (!address) continue;
         await tx.run(
           `INSERT INTO webmail_correspondents (account_id, address, name, last_used, uses) VALUES (?, ?, ?, ?, 1)
-           ON CONFLICT (account_id, address) DO UPDATE SET last_used = excluded.last_used, uses = uses + 1,
+           ON CONFLICT (account_id, address) DO UPDATE SET last_used = excluded.last_used, uses = webmail_correspondents.uses + 1,
              name = COALESCE(NULLIF(excluded.name, ''), webmail_correspondents.name)`,
           [accountId, address, p.name ?? null, at],
         );

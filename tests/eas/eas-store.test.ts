@@ -5,15 +5,21 @@ import { join } from "node:path";
 import { openDb, type Db } from "../../storage/db.ts";
 import { migrate } from "../../storage/migrate.ts";
 import { createEasStore, type EasStore } from "../../storage/eas-store.ts";
+import { dropPgSchema, freshPgUrl, storeEngines } from "../helpers/engines.ts";
 
+// Every test runs on SQLite and on PostgreSQL (tests/helpers/engines.ts).
+for (const engine of storeEngines()) {
+describe(`engine ${engine}`, () => {
 let dir: string;
+let url: string;
 let db: Db;
 let eas: EasStore;
 let accountId: number;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pb-eas-store-"));
-  db = await openDb({ url: `file:${join(dir, "t.db")}` });
+  url = engine === "postgres" ? await freshPgUrl("eas") : `file:${join(dir, "t.db")}`;
+  db = await openDb({ url });
   await migrate(db);
   await db.write(async (tx) => {
     await tx.run("INSERT INTO domains (id, name, created_at) VALUES (1, 'example.test', 0)");
@@ -26,6 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db.close();
   rmSync(dir, { recursive: true, force: true });
+  if (engine === "postgres") await dropPgSchema(url);
 });
 
 describe("eas store", () => {
@@ -85,3 +92,5 @@ describe("eas store", () => {
     expect(fresh.pk).toBeGreaterThan(pk);
   });
 });
+});
+}

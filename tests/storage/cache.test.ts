@@ -4,13 +4,18 @@
  * changes the folder in every way; the cached answer must always equal a
  * fresh read.
  */
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { openStore } from "../../storage/store.ts";
 import { makeMessage, setupAccount, tempStore } from "./helpers.ts";
+import { storeEngines } from "../helpers/engines.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
+// Every test runs on SQLite and on PostgreSQL (tests/helpers/engines.ts).
+for (const engine of storeEngines()) {
+describe(`engine ${engine}`, () => {
 test("cached folder listings follow changes made by another store instance", async () => {
-  const t = await tempStore();
-  const other = await openStore({ url: t.url, dataDir: t.dir });
+  const t = await tempStore({ engine });
+  const other = await openStore({ hasher: passwordHasher, url: t.url, dataDir: t.dir });
   try {
     const { account, inbox } = await setupAccount(t.store);
     const archive = (await t.store.getFolder(account.id, "Archive"))!;
@@ -58,3 +63,5 @@ test("cached folder listings follow changes made by another store instance", asy
     await t.cleanup();
   }
 }, 120_000);
+});
+}

@@ -3,11 +3,15 @@
  * search right after delivery must still see the message, and rows left
  * pending by a restart are indexed when the store opens again.
  */
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { makeMessage, setupAccount, tempStore } from "./helpers.ts";
+import { storeEngines } from "../helpers/engines.ts";
 
+// Every test runs on SQLite and on PostgreSQL (tests/helpers/engines.ts).
+for (const engine of storeEngines()) {
+describe(`engine ${engine}`, () => {
 test("a search right after delivery finds the message; nothing stays pending", async () => {
-  const t = await tempStore();
+  const t = await tempStore({ engine });
   try {
     const { account, inbox } = await setupAccount(t.store);
     await Promise.all(
@@ -25,14 +29,14 @@ test("a search right after delivery finds the message; nothing stays pending", a
 });
 
 test("blobs left unindexed by a crash are indexed after reopening", async () => {
-  const t = await tempStore();
+  const t = await tempStore({ engine });
   try {
     const { account, inbox } = await setupAccount(t.store);
     await t.store.deliver(makeMessage({ body: "orphaned zebra text" }), [{ accountId: account.id }]);
     // simulate a crash between the delivery commit and the indexer's batch
     await t.store.searchText(inbox.id, "body", "zebra");
     const seq = await t.store.db.get<{ seq: number }>("SELECT seq FROM blobs LIMIT 1");
-    await t.store.db.write((tx) => tx.run("DELETE FROM message_fts WHERE rowid = ?", [Number(seq!.seq)]));
+    await t.store.db.write((tx) => t.store.db.dialect.text.remove(tx, Number(seq!.seq)));
     await t.store.db.write((tx) => tx.run("UPDATE blobs SET fts_indexed = 0"));
     const store = await t.reopen();
     expect(await store.searchText(inbox.id, "body", "zebra")).toEqual([1]);
@@ -42,7 +46,7 @@ test("blobs left unindexed by a crash are indexed after reopening", async () => 
 });
 
 test("a body longer than the indexed part is still searched exactly, beyond the indexed part too", async () => {
-  const t = await tempStore();
+  const t = await tempStore({ engine });
   try {
     const { account, inbox } = await setupAccount(t.store);
     const filler = "plain words of a very long letter. ".repeat(2000); // ~70 KB of text
@@ -58,3 +62,5 @@ test("a body longer than the indexed part is still searched exactly, beyond the 
     await t.cleanup();
   }
 });
+});
+}

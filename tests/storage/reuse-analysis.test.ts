@@ -4,9 +4,13 @@
  * analysis, threading must still work, and once every holder is gone and
  * the blob collected, storing the bytes again analyses and indexes anew.
  */
-import { afterEach, expect, test } from "bun:test";
+import { describe, afterEach, expect, test } from "bun:test";
 import { makeMessage, tempStore, type TempStore } from "./helpers.ts";
+import { storeEngines } from "../helpers/engines.ts";
 
+// Every test runs on SQLite and on PostgreSQL (tests/helpers/engines.ts).
+for (const engine of storeEngines()) {
+describe(`engine ${engine}`, () => {
 let t: TempStore | null = null;
 afterEach(async () => {
   await t?.cleanup();
@@ -14,7 +18,7 @@ afterEach(async () => {
 });
 
 test("a second copy of the same bytes gets the same index as the first", async () => {
-  t = await tempStore({ gcGraceMs: 0 });
+  t = await tempStore({ gcGraceMs: 0, engine });
   const s = t.store;
   await s.addDomain("reuse.test");
   const a = await s.addAccount("a@reuse.test", "pw");
@@ -41,7 +45,7 @@ test("a second copy of the same bytes gets the same index as the first", async (
 });
 
 test("after every holder is gone and the blob collected, the bytes are analysed and indexed again", async () => {
-  t = await tempStore({ gcGraceMs: 0 });
+  t = await tempStore({ gcGraceMs: 0, engine });
   const s = t.store;
   await s.addDomain("reuse.test");
   const a = await s.addAccount("a@reuse.test", "pw");
@@ -57,3 +61,5 @@ test("after every holder is gone and the blob collected, the bytes are analysed 
   expect(await s.searchText(inbox.id, "body", "zebra")).toEqual([2]);
   expect(await s.integrityCheck()).toEqual(["ok"]);
 });
+});
+}

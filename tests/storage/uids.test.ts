@@ -3,11 +3,15 @@
  * eight OS processes sharing the database file — never produce a duplicate or
  * reused UID, and UIDs continue above the old maximum after expunge + restart.
  */
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { BUN, makeMessage, setupAccount, strictlyAscending, tempStore } from "./helpers.ts";
+import { storeEngines } from "../helpers/engines.ts";
 
+// Every test runs on SQLite and on PostgreSQL (tests/helpers/engines.ts).
+for (const engine of storeEngines()) {
+describe(`engine ${engine}`, () => {
 const WORKER = join(import.meta.dir, "fixtures/append-worker.ts");
 
 function runWorker(dir: string, url: string, target: string, count: number, tag: string): Promise<number[]> {
@@ -26,7 +30,7 @@ function runWorker(dir: string, url: string, target: string, count: number, tag:
 }
 
 test("8 concurrent in-process writers: unique, ascending UIDs", async () => {
-  const t = await tempStore();
+  const t = await tempStore({ engine });
   try {
     const { inbox } = await setupAccount(t.store);
     const perWriter = 150;
@@ -59,7 +63,7 @@ test("8 concurrent in-process writers: unique, ascending UIDs", async () => {
 }, 120_000);
 
 test("8 OS processes appending to one database file: no duplicate UID; UIDs continue after expunge + restart", async () => {
-  const t = await tempStore();
+  const t = await tempStore({ engine });
   try {
     const { account, inbox } = await setupAccount(t.store);
     const per = 60;
@@ -95,7 +99,7 @@ test("8 OS processes appending to one database file: no duplicate UID; UIDs cont
 }, 180_000);
 
 test("group commit: concurrent writes where some fail (quota) leave the others intact and the usage exact", async () => {
-  const t = await tempStore();
+  const t = await tempStore({ engine });
   try {
     const { account, inbox } = await setupAccount(t.store, "group@example.com", 30_000);
     const attempts = Array.from({ length: 40 }, (_, i) => makeMessage({ subject: `g${i}`, size: 1500 + (i % 7) * 300 }));
@@ -117,3 +121,5 @@ test("group commit: concurrent writes where some fail (quota) leave the others i
     await t.cleanup();
   }
 });
+});
+}
