@@ -81,6 +81,17 @@ export class StoreCore {
   }
 }
 
+/**
+ * The hasher of a store opened without one (storage imports nothing of the
+ * kernel, so it has none of its own): account passwords cannot be set or
+ * checked, and saying so beats a silent default.
+ */
+export const missingHasher: PasswordHasher = {
+  hash: () => Promise.reject(new StoreError("CANNOT", "no password hasher: pass one to openStorage() (src/auth.ts passwordHasher)")),
+  verify: () => Promise.reject(new StoreError("CANNOT", "no password hasher: pass one to openStorage() (src/auth.ts passwordHasher)")),
+  dummyHash: () => Promise.resolve(""),
+};
+
 /** Timers of the store never keep the process alive. */
 export function unrefTimer<T>(t: T): T {
   (t as { unref?: () => void }).unref?.();

@@ -6,31 +6,16 @@
  * store reaches into another's: each gets the `Db` (or the shared core)
  * from here.
  */
-import type { BlobStore, PasswordHasher, StoreLogger } from "./api.ts";
-import { FsBlobStore } from "./blobstore.ts";
-import { openDb, type Db } from "./db.ts";
+import type { BlobStore, PasswordHasher } from "./api.ts";
+import type { Db } from "./db.ts";
 import { createEasStore, type EasStore } from "./eas-store.ts";
-import { migrate } from "./migrate.ts";
-import { SqlMailStore } from "./store.ts";
+import { openStore, type OpenStoreOptions, type SqlMailStore } from "./store.ts";
 import { SqlWebmailStore } from "./webmail-store.ts";
 
-export interface OpenStorageOptions {
-  /** `file:...` (SQLite), `libsql://...`, or `postgres://...`. */
-  url: string;
-  /** Force the libSQL driver (tests run the @libsql/client code path on a local file with "client"). */
-  driver?: "native" | "client";
-  /** Where the file-system blob store keeps its files (unless `blobs` replaces it). */
-  dataDir: string;
-  authToken?: string | null;
-  log?: StoreLogger;
+/** openStore()'s options, with the password hasher required. */
+export interface OpenStorageOptions extends OpenStoreOptions {
   /** Password hashing for accounts: the kernel's (src/auth.ts `passwordHasher`). */
   hasher: PasswordHasher;
-  /** Replace the file-system blob store (e.g. S3-compatible, ROADMAP step 8). */
-  blobs?: BlobStore;
-  /** Blobs younger than this are never garbage-collected (an uncommitted delivery may own them). Default 1 hour. */
-  gcGraceMs?: number;
-  /** Run collectGarbage() in the background this often (first run 10 minutes after open). Default 6 hours; 0 = never. */
-  gcIntervalMs?: number;
 }
 
 /** The stores the protocols use besides the mail store (the server context carries them). */
@@ -49,25 +34,15 @@ export interface Storage extends ProtocolStores {
 }
 
 export async function openStorage(opts: OpenStorageOptions): Promise<Storage> {
-  const db = await openDb({ url: opts.url, authToken: opts.authToken, driver: opts.driver });
-  try {
-    await migrate(db, { log: opts.log });
-  } catch (e) {
-    await db.close();
-    throw e;
-  }
-  const blobs = opts.blobs ?? new FsBlobStore(opts.dataDir);
-  const mail = new SqlMailStore(db, blobs, opts.log, opts.gcGraceMs, opts.hasher);
-  // compute the unknown-user hash now, so the first failed login costs the same as later ones
-  void opts.hasher.dummyHash().catch(() => {});
-  mail.startMaintenance(opts.gcIntervalMs ?? 6 * 60 * 60 * 1000);
-  mail.resumeTextIndexing();
+  // the mail store opens the database, migrates it and starts its background work;
+  // the other stores are built on its connection
+  const mail = await openStore(opts);
   return {
     mail,
-    eas: createEasStore(db),
-    webmail: new SqlWebmailStore(db),
-    blobs,
-    db,
+    eas: createEasStore(mail.db),
+    webmail: new SqlWebmailStore(mail.db),
+    blobs: mail.blobs,
+    db: mail.db,
     close: () => mail.close(),
   };
 }

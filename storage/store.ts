@@ -18,7 +18,7 @@
 import type { BlobStore, MailStore, PasswordHasher, StoreLogger } from "./api.ts";
 import { BlobGc } from "./blob-gc.ts";
 import { FsBlobStore } from "./blobstore.ts";
-import { StoreCore } from "./core.ts";
+import { StoreCore, missingHasher } from "./core.ts";
 import { openDb, type Db } from "./db.ts";
 import { Directory } from "./directory.ts";
 import type { InProcessEventBus } from "./events.ts";
@@ -30,7 +30,6 @@ import { migrate } from "./migrate.ts";
 import { QueueStore } from "./queue-store.ts";
 import { SummaryCache } from "./summary-cache.ts";
 import { TextSearch } from "./text-search.ts";
-import { dummyPasswordHash, hashPassword, verifyPassword } from "../src/runtime.ts";
 
 export { normalizeAddress, normalizeDomain, normalizeFolderName } from "./names.ts";
 export { registerBlobReferences } from "./blob-gc.ts";
@@ -42,7 +41,7 @@ export interface OpenStoreOptions {
   dataDir: string;
   authToken?: string | null;
   log?: StoreLogger;
-  /** Password hashing for accounts. */
+  /** Password hashing for accounts (the kernel's: src/auth.ts `passwordHasher`); without one, password operations fail with StoreError CANNOT. */
   hasher?: PasswordHasher;
   /** Replace the file-system blob store (e.g. S3-compatible, ROADMAP step 8). */
   blobs?: BlobStore;
@@ -52,7 +51,6 @@ export interface OpenStoreOptions {
   gcIntervalMs?: number;
 }
 
-const kernelHasher: PasswordHasher = { hash: hashPassword, verify: verifyPassword, dummyHash: dummyPasswordHash };
 
 type P<K extends keyof MailStore> = NonNullable<MailStore[K]> extends (...a: infer A) => unknown ? A : never;
 
@@ -71,12 +69,12 @@ export class SqlMailStore implements MailStore {
   private readonly gc: BlobGc;
 
   constructor(
-    /** The database; other storage modules (ActiveSync/webmail state) build on it. Protocols never use it. */
+    /** The database (storage/open.ts builds the ActiveSync and webmail stores on it). Protocols never use it. */
     readonly db: Db,
     blobs: BlobStore,
     log?: StoreLogger,
     gcGraceMs = 60 * 60 * 1000,
-    hasher: PasswordHasher = kernelHasher,
+    hasher: PasswordHasher = missingHasher,
   ) {
     const core = (this.core = new StoreCore(db, blobs, hasher, log));
     this.blobs = blobs;
@@ -307,17 +305,6 @@ export class SqlMailStore implements MailStore {
   }
 }
 
-/**
- * The SQL database behind a store, for storage-side modules that keep their
- * own tables (storage/eas-store.ts, storage/webmail-store.ts). Works through
- * wrappers (e.g. a Proxy) that pass the `db` property through. Protocols never use it.
- */
-export function dbOf(store: MailStore): Db {
-  const db = (store as unknown as { db?: Db }).db;
-  if (!db || typeof db.write !== "function") throw new Error("this store has no SQL database");
-  return db;
-}
-
 export type { Db, Queryable } from "./db.ts";
 
 export async function openStore(opts: OpenStoreOptions): Promise<SqlMailStore> {
@@ -329,7 +316,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlMailStore> {
     throw e;
   }
   const blobs = opts.blobs ?? new FsBlobStore(opts.dataDir);
-  const hasher = opts.hasher ?? kernelHasher;
+  const hasher = opts.hasher ?? missingHasher;
   const store = new SqlMailStore(db, blobs, opts.log, opts.gcGraceMs, hasher);
   // compute the unknown-user hash now, so the first failed login costs the same as later ones
   void hasher.dummyHash().catch(() => {});

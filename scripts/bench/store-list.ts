@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../../storage/store.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 const N = Number(process.argv[2] ?? 100_000);
 const dir = mkdtempSync(join(tmpdir(), "pb-store-list-"));
-let store = await openStore({ url: `file:${join(dir, "list.db")}`, dataDir: dir, gcIntervalMs: 0 });
+let store = await openStore({ hasher: passwordHasher, url: `file:${join(dir, "list.db")}`, dataDir: dir, gcIntervalMs: 0 });
 const time = async <T>(label: string, fn: () => Promise<T>, runs = 5): Promise<T> => {
   let r: T | undefined;
   const ms: number[] = [];
@@ -36,7 +37,7 @@ try {
   console.log(`fill ${N}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   // a fresh store: the first listing is a cold load, the rest come from the cache
   await store.close();
-  store = await openStore({ url: `file:${join(dir, "list.db")}`, dataDir: dir, gcIntervalMs: 0 });
+  store = await openStore({ hasher: passwordHasher, url: `file:${join(dir, "list.db")}`, dataDir: dir, gcIntervalMs: 0 });
   const list = await time(`listMessages(${N})`, () => store.listMessages(inbox.id));
   await store.storeFlags(inbox.id, [list[5].uid, list[50_000 % list.length].uid], "add", ["\\Answered"]);
   await time(`listMessages after a flag change elsewhere (incremental)`, () => store.listMessages(inbox.id), 1);

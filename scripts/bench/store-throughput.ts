@@ -25,6 +25,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { MailStore } from "../../storage/api.ts";
 import { benchAccount, dropBenchAccount, fillFolder, measureDeliveries, median, timeRuns } from "../../src/cli/bench-store.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 interface Args {
   url: string | null;
@@ -65,18 +66,18 @@ type Opener = (url: string, dataDir: string) => Promise<MailStore>;
  */
 async function opener(repo: string): Promise<Opener> {
   const storeModule = (await import(pathToFileURL(join(repo, "storage", "store.ts")).href)) as Record<string, unknown>;
-  type Open = (o: { url: string; dataDir: string; gcIntervalMs?: number }) => Promise<unknown>;
+  type Open = (o: { url: string; dataDir: string; gcIntervalMs?: number; hasher?: unknown }) => Promise<unknown>;
   const openStorage = storeModule["openStorage"] as Open | undefined;
   const openStore = storeModule["openStore"] as Open | undefined;
   if (openStorage) {
     return async (url, dataDir) => {
-      const s = (await openStorage({ url, dataDir, gcIntervalMs: 0 })) as { mail?: MailStore } & MailStore;
+      const s = (await openStorage({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 })) as { mail?: MailStore } & MailStore;
       // openStorage() returns every store on one database; the bench needs the mail store
       return s.mail ?? s;
     };
   }
   if (!openStore) throw new Error(`${repo}/storage/store.ts exports neither openStorage nor openStore`);
-  return async (url, dataDir) => (await openStore({ url, dataDir, gcIntervalMs: 0 })) as MailStore;
+  return async (url, dataDir) => (await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 })) as MailStore;
 }
 
 function engineOf(url: string): string {

@@ -14,6 +14,7 @@ import { openStore } from "../../storage/store.ts";
 import { ImapConn, LineConn, smtpCmd, smtpReply } from "../../tests/reliability/lib/conn.ts";
 import { freePort, startServerProc, type ServerProc } from "../../tests/reliability/lib/server-proc.ts";
 import { runMemoryAbuse } from "./abuse-memory.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 export interface Case {
   group: string;
@@ -83,7 +84,7 @@ async function runClassic(o: AbuseOptions, add: (group: string, name: string, ok
   const dataDir = mkdtempSync(join(tmpdir(), "pillarbox-abuse-"));
   const url = `file:${join(dataDir, "pillarbox.db")}`;
   {
-    const s = await openStore({ url, dataDir, gcIntervalMs: 0 });
+    const s = await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 });
     await s.addDomain(DOMAIN);
     await s.addAccount(USER, PASS);
     // One account per timing probe: the per-account throttle (issue 13 item 11) would slow repeated misses on one.
@@ -522,7 +523,7 @@ async function runClassic(o: AbuseOptions, add: (group: string, name: string, ok
     srv.kill("SIGKILL");
   }
   {
-    const s = await openStore({ url, dataDir, gcIntervalMs: 0 });
+    const s = await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 });
     const q = await s.listQueue();
     add("relay", "nothing from the relay attempts reached the outbound queue", q.length === 0, `${q.length} queue entries`);
     await s.close();

@@ -29,6 +29,7 @@ import { constants as zc, createDeflateRaw } from "node:zlib";
 import type { MailStore } from "../../storage/api.ts";
 import { ImapConn, LineConn, smtpCmd, smtpReply } from "../../tests/reliability/lib/conn.ts";
 import { freePort, REPO, startServerProc, type ServerProc } from "../../tests/reliability/lib/server-proc.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 export interface MemCase {
   group: string;
@@ -466,8 +467,8 @@ function sizesFor(quick: boolean, scale: number): Sizes {
 
 /** Accounts and folders, written with the store of the checkout the server runs from (its schema). */
 async function prefill(serverDir: string, dataDir: string, s: Sizes): Promise<void> {
-  const { openStore } = (await import(resolve(serverDir, "storage/store.ts"))) as { openStore: (o: { url: string; dataDir: string; gcIntervalMs?: number }) => Promise<MailStore> };
-  const store = await openStore({ url: `file:${resolve(dataDir, "pillarbox.db")}`, dataDir, gcIntervalMs: 0 });
+  const { openStore } = (await import(resolve(serverDir, "storage/store.ts"))) as { openStore: (o: { url: string; dataDir: string; gcIntervalMs?: number; hasher?: unknown }) => Promise<MailStore> };
+  const store = await openStore({ hasher: passwordHasher, url: `file:${resolve(dataDir, "pillarbox.db")}`, dataDir, gcIntervalMs: 0 });
   try {
     await store.addDomain(DOMAIN);
     const alice = await store.addAccount(ALICE, PASS);

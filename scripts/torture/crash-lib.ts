@@ -25,6 +25,7 @@ import { openStore } from "../../storage/store.ts";
 import type { MailStore } from "../../storage/api.ts";
 import { ImapConn, smtpSend } from "../../tests/reliability/lib/conn.ts";
 import { freePort, startServerProc, type ServerProc } from "../../tests/reliability/lib/server-proc.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 export interface CrashOptions {
   kills: number;
@@ -127,7 +128,7 @@ export async function runCrash(o: CrashOptions): Promise<CrashFigures> {
 
   // Accounts and folders, created with the server stopped.
   {
-    const s = await openStore({ url, dataDir, gcIntervalMs: 0 });
+    const s = await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 });
     await s.addDomain(DOMAIN);
     for (const u of USERS) await s.addAccount(u, PASSWORD);
     const alice = (await s.getAccount(USERS[0]!))!;
@@ -237,7 +238,7 @@ export async function runCrash(o: CrashOptions): Promise<CrashFigures> {
 
   // ---------------------------------------------------------- checks
   const check = async (round: number) => {
-    const store: MailStore = await openStore({ url, dataDir, gcIntervalMs: 0 });
+    const store: MailStore = await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 });
     try {
       const ic = await store.integrityCheck();
       if (ic.length !== 1 || ic[0] !== "ok") {

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { openStore } from "../../storage/store.ts";
 import { ImapConn, smtpSend } from "../../tests/reliability/lib/conn.ts";
 import { freePort, startServerProc, type ServerProc } from "../../tests/reliability/lib/server-proc.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 export interface DiskCase {
   name: string;
@@ -86,7 +87,7 @@ export async function runDiskFull(o: { log?: (s: string) => void; sizeMb?: numbe
   let srv: ServerProc | null = null;
   try {
     {
-      const s = await openStore({ url, dataDir, gcIntervalMs: 0 });
+      const s = await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 });
       await s.addDomain("full.test");
       await s.addAccount(USER, PASS);
       await s.close();
@@ -166,7 +167,7 @@ export async function runDiskFull(o: { log?: (s: string) => void; sizeMb?: numbe
     srv.kill("SIGKILL");
     srv = null;
 
-    const s = await openStore({ url, dataDir, gcIntervalMs: 0 });
+    const s = await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 });
     try {
       const ic = await s.integrityCheck();
       add("integrity_check after the full-disk episodes", ic.length === 1 && ic[0] === "ok", ic.join("; ").slice(0, 200));

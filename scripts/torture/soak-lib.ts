@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { openStore } from "../../storage/store.ts";
 import { ImapConn, LineConn, smtpSend } from "../../tests/reliability/lib/conn.ts";
 import { BUN, REPO, freePort, startServerProc } from "../../tests/reliability/lib/server-proc.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 export interface SoakOptions {
   seconds: number;
@@ -96,7 +97,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const dataDir = mkdtempSync(join(tmpdir(), "pillarbox-soak-"));
   const url = `file:${join(dataDir, "pillarbox.db")}`;
   {
-    const s = await openStore({ url, dataDir, gcIntervalMs: 0 });
+    const s = await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 });
     await s.addDomain(DOMAIN);
     for (let i = 1; i <= USERS; i++) await s.addAccount(`soak${i}@${DOMAIN}`, PASS);
     for (let i = 1; i <= 10; i++) await s.addAccount(`it${i}@${DOMAIN}`, PASS);
@@ -315,7 +316,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   srv.kill("SIGKILL");
   let messagesEnd = -1;
   try {
-    const s = await openStore({ url: `file:${join(dataDir, "pillarbox.db")}`, dataDir, gcIntervalMs: 0 });
+    const s = await openStore({ hasher: passwordHasher, url: `file:${join(dataDir, "pillarbox.db")}`, dataDir, gcIntervalMs: 0 });
     messagesEnd = Number((await s.db.raw("SELECT COUNT(*) FROM items"))[0]![0]);
     await s.close();
   } catch (e) {

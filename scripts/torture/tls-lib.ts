@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { openStore } from "../../storage/store.ts";
 import { LineConn, smtpReply } from "../../tests/reliability/lib/conn.ts";
 import { freePort, startServerProc, type Listener, type ServerProc } from "../../tests/reliability/lib/server-proc.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 export interface TlsServer {
   srv: ServerProc;
@@ -22,7 +23,7 @@ export interface TlsServer {
 export async function startTlsServer(): Promise<TlsServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "pillarbox-tls-"));
   const url = `file:${join(dataDir, "pillarbox.db")}`;
-  const s = await openStore({ url, dataDir, gcIntervalMs: 0 });
+  const s = await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 });
   await s.addDomain("tls.test");
   await s.addAccount("alice@tls.test", "tls-pass-1");
   await s.close();

@@ -11,6 +11,7 @@ import { openStore } from "../../storage/store.ts";
 import { benchAccount, measureDeliveries } from "./bench-store.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "./common.ts";
+import { passwordHasher } from "../auth.ts";
 
 export const benchCommands: Command[] = [
   {
@@ -36,7 +37,7 @@ export const benchCommands: Command[] = [
       const parent = typeof args.options["dir"] === "string" ? args.options["dir"] : tmpdir();
       const dir = mkdtempSync(join(parent, "pb-bench-store-"));
       try {
-        const store = await openStore({ url: `file:${join(dir, "bench.db")}`, dataDir: dir, gcIntervalMs: 0 });
+        const store = await openStore({ hasher: passwordHasher, url: `file:${join(dir, "bench.db")}`, dataDir: dir, gcIntervalMs: 0 });
         try {
           const acct = await benchAccount(store);
           const rate = await measureDeliveries(store, acct.accountId, acct.email, count, conc);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { commands } from "../../src/cli/commands.ts";
 import { openStore } from "../../storage/store.ts";
 import { runCli } from "../helpers/proc.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 // Each case starts processes; the machine is shared, so allow for a slow start.
 setDefaultTimeout(60_000);
@@ -29,7 +30,7 @@ function cli(dataDir: string, args: string[], input?: string) {
 }
 
 async function withStore<T>(dataDir: string, fn: (s: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const s = await openStore({ url: `file:${dataDir}/pillarbox.db`, dataDir });
+  const s = await openStore({ hasher: passwordHasher, url: `file:${dataDir}/pillarbox.db`, dataDir });
   try {
     return await fn(s);
   } finally {

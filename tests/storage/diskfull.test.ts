@@ -12,6 +12,7 @@ import { StorageFullError } from "../../storage/api.ts";
 import { FsBlobStore, mapFsError } from "../../storage/blobstore.ts";
 import { openStore } from "../../storage/store.ts";
 import { makeMessage, setupAccount, tempDir, tempStore } from "./helpers.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 function tryMountTmpfs(dir: string, size: string): boolean {
   try {
@@ -47,7 +48,7 @@ test("a full file system fails deliveries cleanly and recovers", async () => {
   try {
     // ballast: what the administrator deletes to make room again
     writeFileSync(join(mnt, "ballast"), new Uint8Array(1024 * 1024));
-    store = await openStore({ url: `file:${join(mnt, "mail.db")}`, dataDir: mnt, gcIntervalMs: 0 });
+    store = await openStore({ hasher: passwordHasher, url: `file:${join(mnt, "mail.db")}`, dataDir: mnt, gcIntervalMs: 0 });
     const { account, inbox } = await setupAccount(store);
     const acked: number[] = [];
     let failure: unknown = null;
@@ -72,7 +73,7 @@ test("a full file system fails deliveries cleanly and recovers", async () => {
     const [r] = await store.deliver(makeMessage({ subject: "after cleanup", size: 20_000 }), [{ accountId: account.id }]);
     expect(r.uid).toBeGreaterThan(acked[acked.length - 1]);
     await store.close();
-    store = await openStore({ url: `file:${join(mnt, "mail.db")}`, dataDir: mnt, gcIntervalMs: 0 });
+    store = await openStore({ hasher: passwordHasher, url: `file:${join(mnt, "mail.db")}`, dataDir: mnt, gcIntervalMs: 0 });
     expect(await store.integrityCheck()).toEqual(["ok"]);
     expect((await store.listMessages(inbox.id)).length).toBe(acked.length - Math.floor(acked.length / 2) + 1);
   } finally {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, type SqlMailStore } from "../../storage/store.ts";
 import { dropPgSchema, freshPgUrl, type Engine } from "../helpers/engines.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 export const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
 
@@ -31,10 +32,10 @@ export async function tempStore(opts: { gcGraceMs?: number; driver?: "native" | 
   const t: TempStore = {
     dir,
     url,
-    store: await openStore({ url, dataDir: dir, gcGraceMs: opts.gcGraceMs, driver: opts.driver }),
+    store: await openStore({ hasher: passwordHasher, url, dataDir: dir, gcGraceMs: opts.gcGraceMs, driver: opts.driver }),
     async reopen() {
       await t.store.close();
-      t.store = await openStore({ url, dataDir: dir, gcGraceMs: opts.gcGraceMs, driver: opts.driver });
+      t.store = await openStore({ hasher: passwordHasher, url, dataDir: dir, gcGraceMs: opts.gcGraceMs, driver: opts.driver });
       return t.store;
     },
     async cleanup() {

@@ -12,6 +12,7 @@ import type { Migration } from "../../storage/migrations/types.ts";
 import { openStore, SqlMailStore } from "../../storage/store.ts";
 import { FsBlobStore } from "../../storage/blobstore.ts";
 import { makeMessage, tempDir } from "./helpers.ts";
+import { passwordHasher } from "../../src/auth.ts";
 
 test("a database at version 0001 is upgraded by openStore without data loss", async () => {
   const dir = tempDir();
@@ -32,7 +33,7 @@ test("a database at version 0001 is upgraded by openStore without data loss", as
     });
     await dbOld.close();
 
-    const store = await openStore({ url, dataDir: dir });
+    const store = await openStore({ hasher: passwordHasher, url, dataDir: dir });
     try {
       expect(await appliedVersions(store.db)).toEqual(migrations.map((m) => m.version).sort((a, b) => a - b));
       const acct = await store.getAccount("u@old.example");
@@ -107,7 +108,7 @@ test("0002 moves existing full-text rows into the contentless table: old message
     await db.run("ALTER TABLE blobs ADD COLUMN fts_indexed INTEGER NOT NULL DEFAULT 1");
     await db.run("ALTER TABLE blobs ADD COLUMN fts_partial INTEGER NOT NULL DEFAULT 0");
     await db.run("ALTER TABLE blobs ADD COLUMN crlf_size INTEGER");
-    const old = new SqlMailStore(db, new FsBlobStore(dir));
+    const old = new SqlMailStore(db, new FsBlobStore(dir), undefined, undefined, passwordHasher);
     await old.addDomain("fts.example");
     const acct = await old.addAccount("u@fts.example", "pw");
     const inbox = (await old.getFolder(acct.id, "INBOX"))!;
@@ -121,7 +122,7 @@ test("0002 moves existing full-text rows into the contentless table: old message
     await db.run("ALTER TABLE blobs DROP COLUMN crlf_size");
     await old.close();
 
-    const store = await openStore({ url, dataDir: dir, gcIntervalMs: 0 });
+    const store = await openStore({ hasher: passwordHasher, url, dataDir: dir, gcIntervalMs: 0 });
     try {
       expect(await appliedVersions(store.db)).toContain(2);
       const sql = await store.db.get<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'message_fts'");

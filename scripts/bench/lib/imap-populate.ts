@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { openStore } from "../../../storage/store.ts";
+import { passwordHasher } from "../../../src/auth.ts";
 
 const argv = process.argv.slice(2);
 function opt(name: string): string | undefined {
@@ -58,7 +59,7 @@ const t0 = performance.now();
 if (pillarboxDir) {
   const dir = resolve(pillarboxDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const store = await openStore({ url: `file:${join(dir, "pillarbox.db")}`, dataDir: dir });
+  const store = await openStore({ hasher: passwordHasher, url: `file:${join(dir, "pillarbox.db")}`, dataDir: dir });
   const domain = user.slice(user.indexOf("@") + 1);
   if (!(await store.getDomain(domain))) await store.addDomain(domain);
   const account = (await store.getAccount(user)) ?? (await store.addAccount(user, pass));

@@ -9,6 +9,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { openStore } from "../../../storage/store.ts";
+import { passwordHasher } from "../../../src/auth.ts";
 
 const argv = process.argv.slice(2);
 const users: string[] = [];
@@ -30,7 +31,7 @@ if (!dataDir || !pass || users.length === 0) {
   process.exit(2);
 }
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-const store = await openStore({ url: `file:${join(dataDir, "pillarbox.db")}`, dataDir });
+const store = await openStore({ hasher: passwordHasher, url: `file:${join(dataDir, "pillarbox.db")}`, dataDir });
 for (const email of users) {
   const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
   if (!(await store.getDomain(domain))) await store.addDomain(domain);
