@@ -60,6 +60,18 @@ export class StoreCore {
     return result;
   }
 
+  /**
+   * Before a transaction bumps several accounts (a delivery to many
+   * recipients): locks their rows in ascending id order, so two such
+   * transactions in different processes never wait on each other in a
+   * cycle (PostgreSQL; on SQLite the write transaction already excludes others).
+   */
+  async lockAccounts(tx: Queryable, accountIds: Iterable<number>): Promise<void> {
+    const ids = [...new Set(accountIds)];
+    if (ids.length < 2 || !this.dialect.forUpdate) return;
+    await tx.all(`SELECT id FROM accounts WHERE id IN (${this.dialect.intList()}) ORDER BY id${this.dialect.forUpdate}`, [JSON.stringify(ids)]);
+  }
+
   /** Bumps the account's change counter (and usage); returns the new modseq. Quota enforced when growing. */
   async bump(tx: Queryable, accountId: number, deltaBytes = 0, deltaCount = 0): Promise<number> {
     const r = await tx.get<R>(this.sql.bump, [deltaBytes, deltaCount, accountId]);

@@ -28,6 +28,9 @@ export const postgresDialect: Dialect = {
   nextItemIdExpr: null,
   // lower(): what the items_list_from / items_list_subject indexes of migration 0020 hold on PostgreSQL
   nocase: (column) => `lower(${column})`,
+  // PostgreSQL "The Locking Clause" (SELECT ... FOR UPDATE [SKIP LOCKED])
+  forUpdate: " FOR UPDATE",
+  forUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
   // the newest message of each thread: DISTINCT ON keeps the first row of each
   // thread_id in the ORDER BY order; the window aggregates count the whole thread
   threadHeads: (seen) => `SELECT DISTINCT ON (thread_id) uid, internal_date AS last, COUNT(*) OVER w AS n,

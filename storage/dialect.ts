@@ -86,6 +86,17 @@ export interface Dialect {
    */
   nocase(column: string): string;
   /**
+   * Row locks for a SELECT inside a write transaction, appended after its
+   * ORDER BY / LIMIT. SQLite: "" for both (BEGIN IMMEDIATE already excludes
+   * every other writer). PostgreSQL: `forUpdate` locks the selected rows now,
+   * in the SELECT's order, so transactions that lock several accounts lock
+   * them in one fixed order (ORDER BY id) and cannot deadlock;
+   * `forUpdateSkipLocked` claims only rows no other transaction holds (the
+   * outbound queue shared by several processes or nodes).
+   */
+  readonly forUpdate: string;
+  readonly forUpdateSkipLocked: string;
+  /**
    * One row per conversation (thread_id) of the folder bound to the single
    * `?`: `uid` of its newest message (largest internal_date), `last` (that
    * date), `n` (messages in it) and `unread` (those without `seenFlag`).
@@ -108,6 +119,8 @@ export const sqliteDialect: Dialect = {
   // `items.id` is AUTOINCREMENT: the next id is the sequence's value + 1 (1 for the very first row)
   nextItemIdExpr: "COALESCE((SELECT seq + 1 FROM sqlite_sequence WHERE name = 'items'), 1)",
   nocase: (column) => `${column} COLLATE NOCASE`,
+  forUpdate: "",
+  forUpdateSkipLocked: "",
   // SQLite's "bare column with MAX()" rule: uid is that of the row holding MAX(internal_date);
   // the thread index of migration 0020 covers it
   threadHeads: (seen) => `SELECT uid, MAX(internal_date) AS last, COUNT(*) AS n, SUM(CASE WHEN (flags & ${seen}) = 0 THEN 1 ELSE 0 END) AS unread

@@ -215,6 +215,7 @@ export class Ingest {
       uniq.set(`${r.accountId}\u0000${name}`, r);
     }
     const results = await this.core.tx(async (tx, ev) => {
+      await this.core.lockAccounts(tx, [...uniq.values()].map((r) => r.accountId));
       await this.fulltext.registerBlob(tx, p);
       const out: DeliveryResult[] = [];
       for (const rcpt of uniq.values()) {

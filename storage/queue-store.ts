@@ -67,7 +67,8 @@ export class QueueStore {
     // The lock lives in the row, so several processes/nodes share one queue; a crashed holder's lock expires.
     return this.core.tx(async (tx) => {
       const rows = await tx.all<R>(
-        `SELECT ${QUEUE_COLS} FROM queue WHERE next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?) ORDER BY next_attempt_at, id LIMIT ?`,
+        // PostgreSQL: SKIP LOCKED, so two nodes claiming at once never both take a row
+        `SELECT ${QUEUE_COLS} FROM queue WHERE next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?) ORDER BY next_attempt_at, id LIMIT ?${this.core.dialect.forUpdateSkipLocked}`,
         [now, now, Math.max(0, Math.floor(limit))],
       );
       const until = now + lockMs;
