@@ -252,12 +252,13 @@ const NAME_SPECIALS = /[()<>\[\]:;@\\,."]/;
  * reply and forward quotes.
  */
 export function formatAddress(m: Mailbox, opts?: { display?: boolean }): string {
-  const name = m.name.replace(/[\r\n]+/g, " ").trim();
+  const name = m.name.replace(/[\t\r\n ]+/g, " ").trim(); // folding whitespace reads as one space anyway
   if (!name) return m.address;
   const quoted = () => `"${name.replace(/["\\]/g, "\\$&")}"`;
   // eslint-disable-next-line no-control-regex
-  if (!opts?.display && !/^[\x20-\x7e]*$/.test(name)) return `${encodeWords(name)} <${m.address}>`;
-  return `${NAME_SPECIALS.test(name) || name.includes("=?") ? quoted() : name} <${m.address}>`;
+  // "=?" in a plain name would be decoded by readers as an encoded word, so such a name is encoded too.
+  if (!opts?.display && (!/^[\x20-\x7e]*$/.test(name) || name.includes("=?"))) return `${encodeWords(name)} <${m.address}>`;
+  return `${NAME_SPECIALS.test(name) ? quoted() : name} <${m.address}>`;
 }
 
 /** Why a typed address was refused: the piece is named so the user can fix it. */

@@ -152,9 +152,9 @@ function encodeNode(node: MimeNode, depth = 0): Encoded {
   }
   const pieces: (Uint8Array | string)[] = [];
   for (const c of children) {
-    pieces.push(`--${boundary}\r\n`, c.head, "\r\n", c.body);
-    // the CRLF before the next delimiter belongs to the delimiter (RFC 2046 §5.1.1)
-    pieces.push(c.body.length && c.body[c.body.length - 1] === 10 ? "" : "\r\n");
+    // The CRLF before the next delimiter belongs to the delimiter (RFC 2046 §5.1.1), so it is
+    // always added: a body's own final line end stays part of the body.
+    pieces.push(`--${boundary}\r\n`, c.head, "\r\n", c.body, "\r\n");
   }
   pieces.push(`--${boundary}--\r\n`);
   const head = foldHeader("Content-Type", `multipart/${node.multipart}${paramsText({ ...(node.params ?? {}) })}; boundary="${boundary}"`);

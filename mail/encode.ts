@@ -83,7 +83,11 @@ function utf8Chunks(s: string, max: number): Uint8Array[] {
  */
 export function encodeWords(text: string): string {
   const s = text.replace(/\r\n|\r|\n/g, " ");
-  if (plainHeaderText(s)) return s;
+  return plainHeaderText(s) ? s : encodedWords(s);
+}
+
+/** `s` as RFC 2047 "B" words, whatever it holds. */
+function encodedWords(s: string): string {
   // "=?UTF-8?B?" + 60 base64 characters (45 octets) + "?=" = 72 ≤ 75.
   return utf8Chunks(s, 45)
     .map((c) => `=?UTF-8?B?${Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString("base64")}?=`)
@@ -100,8 +104,8 @@ export function encodeWords(text: string): string {
 export function quoteParamValue(value: string): string {
   const s = value.replace(/[\r\n]+/g, " ");
   // eslint-disable-next-line no-control-regex
-  if (/^[\x20-\x7e]*$/.test(s) && !s.includes("=?")) return `"${s.replace(/["\\]/g, "\\$&")}"`;
-  return `"${encodeWords(s)}"`;
+  if (plainHeaderText(s)) return `"${s.replace(/["\\]/g, "\\$&")}"`;
+  return `"${encodedWords(s)}"`;
 }
 
 /** RFC 5322 §2.1.1: lines SHOULD be at most 78 characters. */

@@ -83,6 +83,16 @@ const READABLE_BLOCK_END = new Set(["p", "div", "h1", "h2", "h3", "h4", "h5", "h
 export function htmlToText(html: string, opts?: { readable?: boolean }): string {
   const readable = opts?.readable === true;
   const lower = html.toLowerCase();
+  // Where "</name" next occurs, remembered: thousands of unclosed <script> tags must not each
+  // search the rest of the text again (that was quadratic). -1: none after the last search.
+  const nextClose = new Map<string, number>();
+  const closeTag = (name: string, from: number): number => {
+    const known = nextClose.get(name);
+    if (known !== undefined && (known === -1 || known >= from)) return known;
+    const at = lower.indexOf("</" + name, from);
+    nextClose.set(name, at);
+    return at;
+  };
   let out = "";
   let i = 0;
   const n = html.length;
@@ -100,14 +110,14 @@ export function htmlToText(html: string, opts?: { readable?: boolean }): string 
     }
     const gt = html.indexOf(">", lt + 1);
     if (gt < 0) {
-      i = n;
+      out += html.slice(lt); // a "<" that opens no tag ("a < b") is text
       break;
     }
     const m = /^<(\/?)\s*([a-z0-9]+)/.exec(lower.slice(lt, Math.min(gt + 1, lt + 40)));
     const closing = m ? m[1] === "/" : false;
     const name = m ? m[2] : "";
     if ((name === "script" || name === "style" || name === "head" || name === "title") && !closing) {
-      const close = lower.indexOf("</" + name, gt + 1);
+      const close = closeTag(name, gt + 1);
       if (close < 0) {
         i = gt + 1; // unclosed: drop just the tag
         continue;

@@ -16,6 +16,7 @@ import { canonicalLineEnds, canonicalMessage, firstBareLineEnd, fromFields } fro
 import { fromAddresses } from "../../../src/delivery/index.ts";
 import { dkimVerify } from "mailauth";
 import type { FuzzTarget } from "./engine.ts";
+import { MAIL_TARGETS } from "./mail-targets.ts";
 
 const enc = new TextEncoder();
 const b = (s: string) => enc.encode(s);
@@ -396,4 +397,6 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   { name: "mime", seeds: MIME_SEEDS, run: mimeRun, maxLen: 65536 },
   { name: "wbxml", seeds: WBXML_SEEDS, run: wbxmlRun, arbitrary: wbxmlArb, maxLen: 8192 },
   { name: "headers", seeds: HEADER_SEEDS, run: headersRun, arbitrary: headersArb, maxLen: 4096 },
+  // mail/: one check per exported function, in three targets (./mail-targets.ts)
+  ...MAIL_TARGETS,
 ];
