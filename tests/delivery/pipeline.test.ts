@@ -6,9 +6,11 @@
  *    a remote address;
  *  - submission (STARTTLS + AUTH on 587) from a local user to a local and a
  *    remote recipient.
- * A temporary failure is injected in the middle of the delivery's database
- * transaction (at the queue insert, after the local copy was inserted) and at
- * its end (after every insert, before the commit). The client gets a 4xx,
+ * A temporary failure is injected into the delivery's database work at three
+ * points: at the local copy's insert, at the queue insert (after the local
+ * copy was inserted) and at the end (after every insert, before the commit),
+ * so whichever order the copies were written in, one of the points falls
+ * between them. The client gets a 4xx,
  * retries, and then the local copy is in the mailbox exactly once and the
  * forward leaves exactly once: a fake remote MX (tests/smtp/sink.ts, found
  * through dnsmasq) records every transaction that reaches it.
@@ -38,18 +40,22 @@ let dir: string;
 
 /**
  * Wraps the store's database so that the next write job fails once, at a
- * chosen point: "mid" throws at its queue insert (the statement that follows
- * the local copies in the same transaction), "end" throws after the job did
- * all its work, just before the commit (as a failing COMMIT or fsync would).
+ * chosen point: "local" throws at its first item insert (a local copy),
+ * "mid" throws at its queue insert (the statement that follows the local
+ * copies in the same transaction), "end" throws after the job did all its
+ * work, just before the commit (as a failing COMMIT or fsync would).
  * The failing job's statements are recorded so the test can show where the
  * failure fell.
  */
+type Fault = "local" | "mid" | "end";
+const WHERE: Record<Fault, string> = { local: "at the local copy's insert", mid: "at the queue insert", end: "before the commit" };
+
 function installFaults(store: MailStore) {
   const core = (store as unknown as { core?: { db: Db } }).core;
   if (!core) throw new Error("the store has no core database to wrap");
   const db = core.db;
   const write = db.write.bind(db);
-  let armed: "mid" | "end" | null = null;
+  let armed: Fault | null = null;
   let failedJob: string[] | null = null;
   const insertInto = (sql: string) => /^\s*insert\s+into\s+(\w+)/i.exec(sql)?.[1]?.toLowerCase() ?? null;
   db.write = <T>(fn: (tx: Queryable) => Promise<T>, opts?: { durable?: boolean }): Promise<T> =>
@@ -62,6 +68,11 @@ function installFaults(store: MailStore) {
           armed = null;
           failedJob = inserts;
           throw new Error("injected: database failure at the queue insert");
+        }
+        if (armed === "local" && table === "items") {
+          armed = null;
+          failedJob = inserts;
+          throw new Error("injected: database failure at a local copy's insert");
         }
       };
       const wrapped: Queryable = {
@@ -79,7 +90,7 @@ function installFaults(store: MailStore) {
       return result;
     }, opts);
   return {
-    arm(point: "mid" | "end") {
+    arm(point: Fault) {
       armed = point;
       failedJob = null;
     },
@@ -90,6 +101,17 @@ function installFaults(store: MailStore) {
   };
 }
 let faults: ReturnType<typeof installFaults>;
+
+/** Where the injected failure fell: "mid" and "end" after the local copy was written in the same job. */
+function expectFailedWhere(point: Fault): void {
+  const job = faults.failedJob;
+  expect(job).not.toBeNull();
+  if (point === "local") expect(job!.at(-1)).toBe("items");
+  else {
+    expect(job!.indexOf("items")).toBeGreaterThanOrEqual(0);
+    expect(job!.indexOf("items")).toBeLessThan(job!.indexOf("queue"));
+  }
+}
 
 // ---------------------------------------------------------------- clients
 
@@ -155,16 +177,13 @@ afterAll(async () => {
 // ---------------------------------------------------------------- tests
 
 describe("a temporary failure inside the delivery, then the client's retry", () => {
-  for (const point of ["mid", "end"] as const) {
-    test(`inbound (port 25) to a local copy + forward, failure ${point === "mid" ? "at the queue insert" : "before the commit"}: each copy exactly once`, async () => {
+  for (const point of ["local", "mid", "end"] as const) {
+    test(`inbound (port 25) to a local copy + forward, failure ${WHERE[point]}: each copy exactly once`, async () => {
       const m = message("bob@sender.test", "alice.fwd@example.test", `inbound ${point}`);
       faults.arm(point);
       const first = await smtplib(srv.port("SMTP"), "bob@sender.test", ["alice.fwd@example.test"], m.raw);
       expect(first.code).toBe(451);
-      // The failure fell after the local copy was written in the same transaction.
-      expect(faults.failedJob).not.toBeNull();
-      expect(faults.failedJob!.indexOf("items")).toBeGreaterThanOrEqual(0);
-      expect(faults.failedJob!.indexOf("items")).toBeLessThan(faults.failedJob!.indexOf("queue"));
+      expectFailedWhere(point);
       // Nothing of the failed attempt is left.
       expect(await copiesIn("alice@example.test", m.id)).toBe(0);
 
@@ -175,14 +194,13 @@ describe("a temporary failure inside the delivery, then the client's retry", () 
       expect(leftFor("alice@remote.test", m.id)).toBe(1);
     });
 
-    test(`submission (587) to a local and a remote recipient, failure ${point === "mid" ? "at the queue insert" : "before the commit"}: each copy exactly once`, async () => {
+    test(`submission (587) to a local and a remote recipient, failure ${WHERE[point]}: each copy exactly once`, async () => {
       const m = message("alice@example.test", "carol@example.test", `submission ${point}`);
       const auth = { user: "alice@example.test", password: PASS };
       faults.arm(point);
       const first = await smtplib(srv.port("SUBMISSION"), "alice@example.test", ["carol@example.test", "dave@remote.test"], m.raw, auth);
       expect(first.code).toBe(451);
-      expect(faults.failedJob!.indexOf("items")).toBeGreaterThanOrEqual(0);
-      expect(faults.failedJob!.indexOf("items")).toBeLessThan(faults.failedJob!.indexOf("queue"));
+      expectFailedWhere(point);
       expect(await copiesIn("carol@example.test", m.id)).toBe(0);
 
       const retry = await smtplib(srv.port("SUBMISSION"), "alice@example.test", ["carol@example.test", "dave@remote.test"], m.raw, auth);
