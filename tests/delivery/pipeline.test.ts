@@ -14,7 +14,9 @@
  * retries, and then the local copy is in the mailbox exactly once and the
  * forward leaves exactly once: a fake remote MX (tests/smtp/sink.ts, found
  * through dnsmasq) records every transaction that reaches it.
- * Also: a quota that only the real size exceeds, the out-of-office hook.
+ * The webmail's send takes the same path, its Sent copy inside the same
+ * transaction. Also: a quota that only the real size exceeds, the
+ * out-of-office hook.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -25,6 +27,7 @@ import type { MailStore } from "../../storage/api.ts";
 import { createUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { ehloSession, folderMessages, run, startDnsmasq, text, waitFor, type Dnsmasq } from "../smtp/helpers.ts";
 import { startSink, type Sink } from "../smtp/sink.ts";
+import { ApiClient, request } from "../webmail/helpers.ts";
 import { maybeAutoReply } from "../../src/delivery/out-of-office.ts";
 import { planDelivery } from "../../src/delivery/pipeline.ts";
 
@@ -156,7 +159,7 @@ beforeAll(async () => {
   sink = await startSink();
   dns = await startDnsmasq({ mx: [["remote.test", "mx.remote.test", 10]], hosts: [["mx.remote.test", "127.0.0.1"]] });
   srv = await startTestServer({
-    listeners: ["SMTP", "SUBMISSION"],
+    listeners: ["SMTP", "SUBMISSION", "HTTP", "HTTPS"],
     config: { queue: { dnsServers: [dns.server], remotePort: sink.port } },
   });
   for (const u of ["alice", "carol", "dora"]) await createUser(srv.store, `${u}@example.test`, PASS);
@@ -210,6 +213,31 @@ describe("a temporary failure inside the delivery, then the client's retry", () 
       expect(leftFor("dave@remote.test", m.id)).toBe(1);
     });
   }
+});
+
+describe("the webmail's send goes through the same pipeline", () => {
+  test("a failure before the commit leaves no copy anywhere, the Sent copy included; the resend makes one of each", async () => {
+    const base = `https://127.0.0.1:${srv.port("HTTPS")}`;
+    await request("GET", base + "/login"); // the HTTP listener learns the HTTPS port from a first connection
+    const alice = await ApiClient.signIn(base, { email: "alice@example.test", password: PASS });
+    const subject = `webmail send ${process.pid}`;
+    const count = async (email: string, folder: string) => (await folderMessages(srv.store, email, folder)).filter((m) => text(m).includes(`Subject: ${subject}`)).length;
+    const body = { to: "carol@example.test, gina@remote.test", subject, text: "Sent from the webmail.", html: null };
+    faults.arm("end");
+    const first = await alice.send("POST", "/api/send", body);
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    // One job held the local copy, the Sent copy and the queue row, and none of it was kept.
+    expect(faults.failedJob!.filter((t) => t === "items").length).toBe(2);
+    expect(faults.failedJob).toContain("queue");
+    expect(await count("carol@example.test", "INBOX")).toBe(0);
+    expect(await count("alice@example.test", "Sent")).toBe(0);
+
+    await alice.ok("POST", "/api/send", body);
+    await queueDrained(`Subject: ${subject}`);
+    expect(await count("carol@example.test", "INBOX")).toBe(1);
+    expect(await count("alice@example.test", "Sent")).toBe(1);
+    expect(leftFor("gina@remote.test", `Subject: ${subject}`)).toBe(1);
+  });
 });
 
 describe("per-recipient outcomes stay per recipient", () => {
