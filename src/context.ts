@@ -77,9 +77,10 @@ export interface ServerContext {
    */
   readonly addresses: Readonly<Partial<Record<ListenerName, ListenAddress>>>;
   /**
-   * Called after a message is durably in local mailboxes (MX delivery and the
-   * submit path): modules register here in their start() (e.g. out-of-office
-   * replies). Hooks run after the acknowledgement and must not throw.
+   * Called by the delivery pipeline (src/delivery/pipeline.ts) after a message
+   * is durably in local mailboxes (MX delivery and the submit path; never for
+   * Junk): the kernel registers the out-of-office responder here, and modules
+   * may add theirs in start(). Hooks run after the commit and must not throw.
    */
   readonly deliveryHooks: DeliveryHook[];
   /** Set while shutting down; protocols stop accepting new work. */

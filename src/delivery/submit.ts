@@ -12,9 +12,12 @@
  *    From without an address is refused too; otherwise throws SubmitError
  *    with code "SENDER" (SMTP maps it to 553 5.7.1);
  *  - DKIM-signs with the sender domain's key;
- *  - delivers local recipients directly (one blob, atomic) and queues
- *    remote ones durably;
- *  - when `saveToSent` is true, appends a copy to the account's \Sent folder;
+ *  - hands the message to the delivery pipeline (./pipeline.ts): the local
+ *    recipients' copies, the copy in the account's \Sent folder (when
+ *    `saveToSent` is true; it counts against the sender's quota) and one
+ *    queue entry for the remote recipients are committed in ONE
+ *    transaction (one blob), so a failure (code "QUOTA" or "TEMP", or any
+ *    other error) has made no copy anywhere and a retry makes each once;
  *  - resolves only after everything is committed and fsynced.
  */
 import type { Account } from "../../storage/api.ts";
