@@ -14,9 +14,9 @@
  *  - src:       the kernel `src/` never imports `scripts/` or `tests/`.
  *  - sql:       no SQL outside `storage/`. A heuristic: string and template literals
  *               are searched for `SELECT ... FROM`, `INSERT INTO`, `UPDATE x SET`,
- *               `DELETE FROM`, `CREATE TABLE/INDEX` in upper case (prose and IMAP
- *               commands do not match). Source in `src/`, `protocols/`, `mail/` and
- *               `web/` may hold none. A test or script may hold SQL only when it
+ *               `DELETE FROM`, `CREATE TABLE/INDEX/EXTENSION`, `ALTER/DROP TABLE`,
+ *               `PRAGMA x` in upper case (prose and IMAP commands do not match).
+ *               Source in `src/`, `protocols/`, `mail/` and `web/` may hold none. A test or script may hold SQL only when it
  *               tests or measures the store below its API (a migration test, a
  *               crash simulation): it lives in `tests/storage/` or imports a
  *               `storage/` module itself. Everything else goes through the store's
@@ -311,7 +311,9 @@ const SQL_PATTERNS = [
   /\bINSERT\s+(?:OR\s+[A-Z]+\s+)?INTO\s+["\w]/,
   /\bUPDATE\s+["\w]+\s+SET\b/,
   /\bDELETE\s+FROM\s+["\w]/,
-  /\bCREATE\s+(?:UNIQUE\s+|VIRTUAL\s+)?(?:TABLE|INDEX)\b/,
+  /\bCREATE\s+(?:UNIQUE\s+|VIRTUAL\s+)?(?:TABLE|INDEX|EXTENSION)\b/,
+  /\b(?:ALTER|DROP)\s+(?:TABLE|INDEX)\b/,
+  /\bPRAGMA\s+[a-z_]+/,
 ];
 
 /** The imports and SQL-looking literals of one source text. */

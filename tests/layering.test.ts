@@ -3,7 +3,9 @@
  * scripts/check-layers.ts, and each rule fires on a deliberate break.
  */
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import {
   checkLayers,
   checkRepository,
@@ -31,6 +33,28 @@ test("the scan covers every source folder and skips dependencies and build outpu
   }
   expect(files.some((f) => f.includes("node_modules/") || f.startsWith("dist/") || f.startsWith(".tmp/"))).toBe(false);
   expect(files).toContain("tests/layering.test.ts");
+});
+
+test("a deliberate break in a repository on disk is found by the file scan", () => {
+  const root = mkdtempSync(join(tmpdir(), "pb-layers-"));
+  try {
+    const write = (file: string, text: string) => {
+      mkdirSync(dirname(join(root, file)), { recursive: true });
+      writeFileSync(join(root, file), text);
+    };
+    write("storage/api.ts", `export interface MailStore {}\n`);
+    write("storage/folders.ts", `import type { MailStore } from "./api.ts";\nimport { mailboxName } from "../protocols/imap/mailbox.ts";\n`);
+    write("protocols/imap/mailbox.ts", `export const mailboxName = (s: string) => s;\n`);
+    write("protocols/pop3/maildrop.ts", `import { mailboxName } from "../imap/mailbox.ts";\n`);
+    write("mail/date.ts", `export { log } from "../src/log.ts";\n`);
+    write("src/log.ts", `export const log = 1;\n`);
+    write("node_modules/pkg/index.ts", `import "../../protocols/imap/mailbox.ts";\n`);
+    const { files, violations } = checkRepository(root);
+    expect(files).toBe(6);
+    expect(violations.map((v) => `${v.rule} ${v.file}`).sort()).toEqual(["mail mail/date.ts", "protocol protocols/pop3/maildrop.ts", "storage storage/folders.ts"]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 describe("the scanner", () => {
@@ -82,13 +106,16 @@ describe("the scanner", () => {
       `const c = "UPD¦ATE folders SET name = ?";`,
       `const d = 'DEL¦ETE FROM expunged';`,
       "const e = `CRE¦ATE TABLE t (x INTEGER)`;",
-      `const f = "Select a folder from the list";`,
-      `const g = "a2 SELECT INBOX\\r\\na3 UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])";`,
+      `const f = "ALT¦ER TABLE items ADD COLUMN x INTEGER";`,
+      `const g = "PRA¦GMA journal_mode";`,
+      `const h = "Select a folder from the list";`,
+      `const i = "a2 SELECT INBOX\\r\\na3 UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])";`,
+      `const j = "Delete from the server? Update the settings to set it.";`,
       `// SEL¦ECT id FR¦OM items in a comment`,
     ]
       .join("\n")
       .replaceAll("¦", "");
-    expect(scanSource(src).sql.map((h) => h.line)).toEqual([1, 2, 3, 4, 5]);
+    expect(scanSource(src).sql.map((h) => h.line)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 });
 
