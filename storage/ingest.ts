@@ -194,6 +194,7 @@ export class Ingest {
     const copies = req.copies ?? [];
     const q = req.queue && req.queue.recipients.length ? { ...req.queue, size: raw.byteLength } : null;
     if (q && !queue) throw new StoreError("INVALID", "no queue to enqueue into");
+    if (recipients.length === 0 && copies.length === 0 && !q) return { delivered: [], copies: [], queueId: null };
     const blobId = await this.core.blobs.put(raw);
     if (recipients.length === 0 && copies.length === 0) {
       // Remote copies only: no item, so nothing to analyse.
