@@ -1,6 +1,6 @@
 /**
  * Store throughput on one engine, through the same open function the server
- * uses, so SQLite and PostgreSQL (and an older checkout) can be compared:
+ * uses (`openStorage()`), so SQLite and PostgreSQL (and an older checkout) can be compared:
  *  - deliver: 10 KB messages to one mailbox, 16 deliver() calls in flight
  *    (as SMTP sessions issue them; fsync on), and one at a time;
  *  - listMessages of a 10,000-message folder: the first call after the store
@@ -19,13 +19,12 @@
  *     --count  messages to deliver (default 2000; one-at-a-time uses min(count, 500))
  *     --list   size of the listed folder (default 10000); --flags: messages whose flags change (default 1000)
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { MailStore } from "../../storage/api.ts";
 import { benchAccount, dropBenchAccount, fillFolder, measureDeliveries, median, timeRuns } from "../../src/cli/bench-store.ts";
-import { passwordHasher } from "../../src/auth.ts";
 
 interface Args {
   url: string | null;
@@ -62,22 +61,28 @@ type Opener = (url: string, dataDir: string) => Promise<MailStore>;
 
 /**
  * The store of a checkout, opened as its server opens it: `openStorage()`
+ * (storage/open.ts, with the checkout's own password hasher from src/auth.ts)
  * when the checkout has it (issue 14), else `openStore()` (before the split).
  */
 async function opener(repo: string): Promise<Opener> {
-  const storeModule = (await import(pathToFileURL(join(repo, "storage", "store.ts")).href)) as Record<string, unknown>;
+  const load = async (path: string): Promise<Record<string, unknown>> => {
+    if (!existsSync(join(repo, path))) return {};
+    return (await import(pathToFileURL(join(repo, path)).href)) as Record<string, unknown>;
+  };
   type Open = (o: { url: string; dataDir: string; gcIntervalMs?: number; hasher?: unknown }) => Promise<unknown>;
-  const openStorage = storeModule["openStorage"] as Open | undefined;
-  const openStore = storeModule["openStore"] as Open | undefined;
+  const openStorage = (await load("storage/open.ts"))["openStorage"] as Open | undefined;
+  // the checkout's hasher (before issue 14 the store hashed by itself and takes none)
+  const hasher = (await load("src/auth.ts"))["passwordHasher"];
   if (openStorage) {
     return async (url, dataDir) => {
-      const s = (await openStorage({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 })) as { mail?: MailStore } & MailStore;
+      const s = (await openStorage({ hasher, url, dataDir, gcIntervalMs: 0 })) as { mail: MailStore };
       // openStorage() returns every store on one database; the bench needs the mail store
-      return s.mail ?? s;
+      return s.mail;
     };
   }
-  if (!openStore) throw new Error(`${repo}/storage/store.ts exports neither openStorage nor openStore`);
-  return async (url, dataDir) => (await openStore({ hasher: passwordHasher, url, dataDir, gcIntervalMs: 0 })) as MailStore;
+  const openStore = (await load("storage/store.ts"))["openStore"] as Open | undefined;
+  if (!openStore) throw new Error(`${repo} has neither storage/open.ts openStorage() nor storage/store.ts openStore()`);
+  return async (url, dataDir) => (await openStore({ hasher, url, dataDir, gcIntervalMs: 0 })) as MailStore;
 }
 
 function engineOf(url: string): string {

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStore } from "../../storage/store.ts";
+import { openStorage } from "../../storage/open.ts";
 import { benchAccount, measureDeliveries } from "./bench-store.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "./common.ts";
@@ -37,13 +37,15 @@ export const benchCommands: Command[] = [
       const parent = typeof args.options["dir"] === "string" ? args.options["dir"] : tmpdir();
       const dir = mkdtempSync(join(parent, "pb-bench-store-"));
       try {
-        const store = await openStore({ hasher: passwordHasher, url: `file:${join(dir, "bench.db")}`, dataDir: dir, gcIntervalMs: 0 });
+        // opened as the server opens it (one connection for every store), on a fresh SQLite file
+        const storage = await openStorage({ hasher: passwordHasher, url: `file:${join(dir, "bench.db")}`, dataDir: dir, gcIntervalMs: 0 });
+        const store = storage.mail;
         try {
           const acct = await benchAccount(store);
           const rate = await measureDeliveries(store, acct.accountId, acct.email, count, conc);
           io.out(`deliveries_per_second=${rate.toFixed(0)} count=${count} concurrency=${conc} size=10KB fsync=on\n`);
         } finally {
-          await store.close();
+          await storage.close();
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
