@@ -459,7 +459,7 @@ export interface MailStore {
   move(fromFolderId: number, uids: number[], toFolderId: number): Promise<CopyResult>;
   changesSince(folderId: number, modseq: number): Promise<FolderChanges>;
   /** The account change feed since `sinceModseq` (storage/changes.ts). */
-  accountChanges?(accountId: number, sinceModseq: number, opts?: ChangeFeedOptions): Promise<AccountChanges>;
+  accountChanges(accountId: number, sinceModseq: number, opts?: ChangeFeedOptions): Promise<AccountChanges>;
   /** FTS5 search; returns matching UIDs in the folder. field: "body" (text parts), "text" (headers+body), or a header. */
   searchText(folderId: number, field: TextField, query: string): Promise<number[]>;
   /**
@@ -492,5 +492,5 @@ export interface MailStore {
    * `olderThanMs` (default: the store's retention, 90 days) and raises each
    * account's change floor; feeds from below the floor answer "tooOld".
    */
-  pruneChanges?(opts?: { olderThanMs?: number; now?: number }): Promise<{ accounts: number; rows: number }>;
+  pruneChanges(opts?: { olderThanMs?: number; now?: number }): Promise<{ accounts: number; rows: number }>;
 }

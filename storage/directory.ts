@@ -172,6 +172,7 @@ export class Directory {
       const id = num(a.id);
       await tx.run("DELETE FROM items WHERE account_id = ?", [id]);
       await tx.run("DELETE FROM expunged WHERE account_id = ?", [id]);
+      await tx.run("DELETE FROM folder_tombstones WHERE account_id = ?", [id]);
       await tx.run("UPDATE folders SET parent_id = NULL WHERE account_id = ?", [id]);
       await tx.run("DELETE FROM folders WHERE account_id = ?", [id]);
       await tx.run("DELETE FROM aliases WHERE destination = ?", [e]);

@@ -6,6 +6,7 @@ import { StoreError, type Folder, type FolderStatus, type ItemClass, type Proper
 import type { Events, StoreCore } from "./core.ts";
 import type { Queryable } from "./db.ts";
 import { DELETED, SEEN } from "./flags.ts";
+import { writeFolderTombstone } from "./changes.ts";
 import type { Messages } from "./messages.ts";
 import { normalizeFolderName } from "./names.ts";
 import { FOLDER_COLS, num, parseJson, str, toFolder, type R } from "./rows.ts";
@@ -44,9 +45,9 @@ export class Folders {
     const modseq = await this.core.bump(tx, accountId);
     const uidvalidity = await this.allocUidValidity(tx);
     const r = await tx.get<R>(
-      `INSERT INTO folders (account_id, name, parent_id, item_class, special_use, subscribed, uidvalidity, uidnext, highest_modseq, props, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, '{}', ?) RETURNING id`,
-      [accountId, name, parentId, itemClass, specialUse, subscribed ? 1 : 0, uidvalidity, modseq, Date.now()],
+      `INSERT INTO folders (account_id, name, parent_id, item_class, special_use, subscribed, uidvalidity, uidnext, highest_modseq, props, created_at, modseq, created_modseq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, '{}', ?, ?, ?) RETURNING id`,
+      [accountId, name, parentId, itemClass, specialUse, subscribed ? 1 : 0, uidvalidity, modseq, Date.now(), modseq, modseq],
     );
     const id = num(r?.id);
     ev.push({ type: "folder", accountId, folderId: id, change: "created" });
@@ -146,7 +147,7 @@ export class Folders {
       for (const f of subtree) await tx.run("UPDATE folders SET name = ? WHERE id = ?", [`\u0001rename\u0001${num(f.id)}`, num(f.id)]);
       for (const f of subtree) {
         const newName = dst + str(f.name).slice(src.length);
-        await tx.run("UPDATE folders SET name = ?, highest_modseq = ? WHERE id = ?", [newName, modseq, num(f.id)]);
+        await tx.run("UPDATE folders SET name = ?, highest_modseq = ?, modseq = ? WHERE id = ?", [newName, modseq, modseq, num(f.id)]);
         ev.push({ type: "folder", accountId, folderId: num(f.id), change: "renamed" });
       }
       await tx.run("UPDATE folders SET parent_id = ? WHERE id = ?", [parentId, srcFolder.id]);
@@ -157,7 +158,7 @@ export class Folders {
     const n = normalizeFolderName(name);
     if (n === "INBOX") throw new StoreError("CANNOT", "cannot delete INBOX");
     await this.core.tx(async (tx, ev) => {
-      const f = await tx.get<R>("SELECT id FROM folders WHERE account_id = ? AND name = ?", [accountId, n]);
+      const f = await tx.get<R>("SELECT id, item_class FROM folders WHERE account_id = ? AND name = ?", [accountId, n]);
       if (!f) throw new StoreError("NONEXISTENT", `no such folder: ${n}`);
       const id = num(f.id);
       // Like Dovecot ("Mailbox has children"): a folder with inferiors is not deleted;
@@ -166,9 +167,11 @@ export class Folders {
         throw new StoreError("CANNOT", `folder has children: ${n}`);
       }
       const usage = await tx.get<R>("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM items WHERE folder_id = ?", [id]);
-      await this.core.bump(tx, accountId, -num(usage?.bytes), -num(usage?.n));
+      const modseq = await this.core.bump(tx, accountId, -num(usage?.bytes), -num(usage?.n));
       await tx.run("DELETE FROM items WHERE folder_id = ?", [id]);
+      // The change feed reports the folder (and with it every item it held) by its tombstone (storage/changes.ts).
       await tx.run("DELETE FROM expunged WHERE folder_id = ?", [id]);
+      await writeFolderTombstone(tx, { accountId, folderId: id, name: n, itemClass: str(f.item_class), modseq });
       await tx.run("DELETE FROM folders WHERE id = ?", [id]);
       ev.push({ type: "folder", accountId, folderId: id, change: "deleted" });
     });
@@ -181,7 +184,7 @@ export class Folders {
       if (!f) throw new StoreError("NONEXISTENT", `no such folder: ${n}`);
       if ((num(f.subscribed) !== 0) === subscribed) return;
       const modseq = await this.core.bump(tx, accountId);
-      await tx.run("UPDATE folders SET subscribed = ?, highest_modseq = ? WHERE id = ?", [subscribed ? 1 : 0, modseq, num(f.id)]);
+      await tx.run("UPDATE folders SET subscribed = ?, highest_modseq = ?, modseq = ? WHERE id = ?", [subscribed ? 1 : 0, modseq, modseq, num(f.id)]);
       ev.push({ type: "folder", accountId, folderId: num(f.id), change: "subscribed" });
     });
   }
@@ -194,7 +197,7 @@ export class Folders {
       const props = parseJson<PropertyBag>(f.props, {});
       for (const [k, v] of Object.entries(patch)) if (v === null) delete props[k]; else props[k] = v;
       const modseq = await this.core.bump(tx, num(f.account_id));
-      await tx.run("UPDATE folders SET props = ?, highest_modseq = ? WHERE id = ?", [JSON.stringify(props), modseq, folderId]);
+      await tx.run("UPDATE folders SET props = ?, highest_modseq = ?, modseq = ? WHERE id = ?", [JSON.stringify(props), modseq, modseq, folderId]);
       return props;
     });
   }

@@ -52,9 +52,9 @@ export class Ingest {
   ) {
     this.insertItemSql = `INSERT INTO items (account_id, folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id,
   envelope, mime, subject, base_subject, from_addr, from_name, to_addr, cc_addr, sent_date, message_id, in_reply_to, refs,
-  thread_id, preview, has_attachment, props, created_at)
+  thread_id, preview, has_attachment, props, created_at, created_modseq)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-  COALESCE(CAST(? AS BIGINT), ${core.dialect.nextItemIdExpr ?? "0"}), ?, ?, ?, ?) RETURNING id, thread_id`;
+  COALESCE(CAST(? AS BIGINT), ${core.dialect.nextItemIdExpr ?? "0"}), ?, ?, ?, ?, ?) RETURNING id, thread_id`;
     // (without a next-id expression the column is NOT NULL: 0 until the UPDATE in insertItem sets it to the id)
   }
 
@@ -160,6 +160,7 @@ export class Ingest {
       a.hasAttachment ? 1 : 0,
       "{}",
       Date.now(),
+      modseq,
     ]);
     const id = num(r?.id);
     // an engine that cannot name the next id in the INSERT: the first message of a thread gets its own id after

@@ -7,6 +7,7 @@
 import { StoreError, type CopyResult, type FlagMode, type FlagUpdateResult, type FolderChanges, type MessageIndex, type PropertyBag } from "./api.ts";
 import type { Events, StoreCore } from "./core.ts";
 import type { Queryable, SqlValue } from "./db.ts";
+import { folderExpungesSince } from "./changes.ts";
 import { DELETED, applyFlags, decodeFlags, encodeFlags, keywordsFromText, keywordsToText, sameFlags } from "./flags.ts";
 import { INDEX_COLS, SUMMARY_COLS, num, parseJson, str, summaryFromRaw, toIndex, type R } from "./rows.ts";
 
@@ -159,8 +160,9 @@ export class Messages {
     for (let i = 0; i < pairs.length; i += 500) {
       const chunk = pairs.slice(i, i + 500);
       const args: SqlValue[] = [];
-      for (const [uid, id] of chunk) args.push(accountId, folderId, uid, id, modseq);
-      await tx.run(`INSERT INTO expunged (account_id, folder_id, uid, item_id, modseq) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?)").join(", ")}`, args);
+      const now = Date.now();
+      for (const [uid, id] of chunk) args.push(accountId, folderId, uid, id, modseq, now);
+      await tx.run(`INSERT INTO expunged (account_id, folder_id, uid, item_id, modseq, deleted_at) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`, args);
     }
   }
 
@@ -193,11 +195,11 @@ export class Messages {
         const r = await tx.get<R>(
           `INSERT INTO items (account_id, folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id, envelope, mime, subject,
              base_subject, from_addr, from_name, to_addr, cc_addr, sent_date, message_id, in_reply_to, refs, thread_id, preview,
-             has_attachment, props, created_at)
+             has_attachment, props, created_at, created_modseq)
            SELECT account_id, ?, ?, ?, flags, keywords, internal_date, size, blob_id, envelope, mime, subject,
              base_subject, from_addr, from_name, to_addr, cc_addr, sent_date, message_id, in_reply_to, refs, thread_id, preview,
-             has_attachment, props, ? FROM items WHERE id = ? RETURNING id`,
-          [toFolderId, newUid, modseq, now, num(rows[i][0])],
+             has_attachment, props, ?, ? FROM items WHERE id = ? RETURNING id`,
+          [toFolderId, newUid, modseq, now, modseq, num(rows[i][0])],
         );
         mapping.push([num(rows[i][1]), newUid]);
         ev.push({ type: "exists", accountId: dst.accountId, folderId: toFolderId, uid: newUid, id: num(r?.id), modseq });
@@ -214,7 +216,8 @@ export class Messages {
     const mapping: [number, number][] = [];
     for (let i = 0; i < rows.length; i++) {
       const newUid = first + i;
-      await tx.run("UPDATE items SET folder_id = ?, uid = ?, modseq = ? WHERE id = ?", [toFolderId, newUid, modseq, num(rows[i][0])]);
+      // created_modseq: the item entered this folder now (the change feed reports a move as deleted there, created here)
+      await tx.run("UPDATE items SET folder_id = ?, uid = ?, modseq = ?, created_modseq = ? WHERE id = ?", [toFolderId, newUid, modseq, modseq, num(rows[i][0])]);
       mapping.push([num(rows[i][1]), newUid]);
     }
     await this.logExpunged(tx, accountId, fromFolderId, rows.map((r) => [num(r[1]), num(r[0])]), modseq);
@@ -249,7 +252,8 @@ export class Messages {
     const f = await this.core.db.get<R>("SELECT highest_modseq FROM folders WHERE id = ?", [folderId]);
     if (!f) throw new StoreError("NONEXISTENT", "no such folder");
     const changed = (await this.core.db.raw(`SELECT ${SUMMARY_COLS} FROM items WHERE folder_id = ? AND modseq > ? ORDER BY uid`, [folderId, modseq])).map(summaryFromRaw);
-    const expunged = (await this.core.db.raw("SELECT DISTINCT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid", [folderId, modseq])).map((r) => num(r[0]));
+    // below the change feed's pruning floor: every UID not held (RFC 7162 §3.2.5; storage/changes.ts)
+    const expunged = await folderExpungesSince(this.core.db, folderId, modseq);
     return { highestModseq: num(f.highest_modseq), changed, expunged };
   }
 

@@ -45,6 +45,8 @@ export const accounts = sqliteTable(
     /** Per-account change counter (MODSEQ source). */
     modseq: integer("modseq").notNull().default(1),
     createdAt: integer("created_at").notNull(),
+    /** Change-feed pruning floor (migration 0031): deletions at or below it are forgotten. */
+    changesFloor: integer("changes_floor").notNull().default(0),
   },
   (t) => [index("accounts_domain").on(t.domainId)],
 );
@@ -78,8 +80,16 @@ export const folders = sqliteTable(
     highestModseq: integer("highest_modseq").notNull().default(1),
     props: text("props").notNull().default("{}"), // JSON PropertyBag
     createdAt: integer("created_at").notNull(),
+    /** The folder's own last change: create, rename, subscribe, props (migration 0031). */
+    modseq: integer("modseq").notNull().default(0),
+    /** The change that created the folder (migration 0031). */
+    createdModseq: integer("created_modseq").notNull().default(0),
   },
-  (t) => [uniqueIndex("folders_account_name").on(t.accountId, t.name), index("folders_parent").on(t.parentId)],
+  (t) => [
+    uniqueIndex("folders_account_name").on(t.accountId, t.name),
+    index("folders_parent").on(t.parentId),
+    index("folders_account_modseq").on(t.accountId, t.modseq),
+  ],
 );
 
 export const blobs = sqliteTable("blobs", {
@@ -134,9 +144,12 @@ export const items = sqliteTable(
     hasAttachment: integer("has_attachment").notNull().default(0),
     props: text("props").notNull().default("{}"), // JSON PropertyBag
     createdAt: integer("created_at").notNull(),
+    /** The change at which the item entered its folder: delivery, append, copy, move in (migration 0031). */
+    createdModseq: integer("created_modseq").notNull().default(0),
   },
   (t) => [
     uniqueIndex("items_folder_uid").on(t.folderId, t.uid),
+    index("items_account_modseq").on(t.accountId, t.modseq),
     index("items_summary").on(t.folderId, t.uid, t.modseq, t.flags, t.internalDate, t.size, t.keywords),
     index("items_folder_modseq").on(t.folderId, t.modseq),
     index("items_message_id").on(t.accountId, t.messageId),
@@ -154,8 +167,25 @@ export const expunged = sqliteTable(
     uid: integer("uid").notNull(),
     itemId: integer("item_id").notNull(),
     modseq: integer("modseq").notNull(),
+    /** When the item left the folder, ms (migration 0031; pruning keeps a retention by age). */
+    deletedAt: integer("deleted_at"),
   },
-  (t) => [index("expunged_folder_modseq").on(t.folderId, t.modseq)],
+  (t) => [index("expunged_folder_modseq").on(t.folderId, t.modseq), index("expunged_account_modseq").on(t.accountId, t.modseq)],
+);
+
+/** Deleted folders, for the account change feed (migration 0031, storage/changes.ts). */
+export const folderTombstones = sqliteTable(
+  "folder_tombstones",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    accountId: integer("account_id").notNull(),
+    folderId: integer("folder_id").notNull(),
+    name: text("name").notNull(),
+    itemClass: text("item_class").notNull(),
+    modseq: integer("modseq").notNull(),
+    deletedAt: integer("deleted_at").notNull(),
+  },
+  (t) => [index("folder_tombstones_account_modseq").on(t.accountId, t.modseq)],
 );
 
 export const queue = sqliteTable(
@@ -184,4 +214,4 @@ export const queue = sqliteTable(
 export const FTS_TABLE = "message_fts";
 export const FTS_COLUMNS = ["subject", "from_text", "to_text", "cc_text", "bcc_text", "headers", "body"] as const;
 
-export const tables = { schemaMigrations, meta, domains, accounts, aliases, folders, blobs, items, expunged, queue };
+export const tables = { schemaMigrations, meta, domains, accounts, aliases, folders, blobs, items, expunged, folderTombstones, queue };

@@ -17,6 +17,7 @@
  */
 import type { BlobStore, MailStore, PasswordHasher, StoreLogger } from "./api.ts";
 import { BlobGc } from "./blob-gc.ts";
+import { ChangeFeed, DEFAULT_CHANGE_RETENTION_MS } from "./changes.ts";
 import { FsBlobStore } from "./blobstore.ts";
 import { StoreCore, missingHasher } from "./core.ts";
 import { openDb, type Db } from "./db.ts";
@@ -49,6 +50,8 @@ export interface OpenStoreOptions {
   gcGraceMs?: number;
   /** Run collectGarbage() in the background this often (first run 10 minutes after open). Default 6 hours; 0 = never. */
   gcIntervalMs?: number;
+  /** How long the change feed remembers deletions (expunges, deleted folders); older sync states must resync. Default 90 days. */
+  changeRetentionMs?: number;
 }
 
 
@@ -67,6 +70,7 @@ export class SqlMailStore implements MailStore {
   private readonly search: TextSearch;
   private readonly queue: QueueStore;
   private readonly gc: BlobGc;
+  private readonly changes: ChangeFeed;
 
   constructor(
     /** The database (storage/open.ts builds the ActiveSync and webmail stores on it). Protocols never use it. */
@@ -75,6 +79,7 @@ export class SqlMailStore implements MailStore {
     log?: StoreLogger,
     gcGraceMs = 60 * 60 * 1000,
     hasher: PasswordHasher = missingHasher,
+    changeRetentionMs = DEFAULT_CHANGE_RETENTION_MS,
   ) {
     const core = (this.core = new StoreCore(db, blobs, hasher, log));
     this.blobs = blobs;
@@ -88,6 +93,7 @@ export class SqlMailStore implements MailStore {
     this.search = new TextSearch(core, this.fulltext);
     this.queue = new QueueStore(core);
     this.gc = new BlobGc(core, gcGraceMs);
+    this.changes = new ChangeFeed(core, changeRetentionMs);
   }
 
   /** Picks up blobs committed but not yet full-text indexed before a restart. */
@@ -98,6 +104,7 @@ export class SqlMailStore implements MailStore {
   /** Background garbage collection: every `intervalMs`, first after `firstMs`. Timers never keep the process alive. */
   startMaintenance(intervalMs: number, firstMs?: number): void {
     this.gc.startMaintenance(intervalMs, firstMs);
+    this.changes.startMaintenance(intervalMs, firstMs);
   }
 
   /** Test counters: messages read by text scans (each read decodes the message once). */
@@ -109,6 +116,7 @@ export class SqlMailStore implements MailStore {
     if (this.core.closed) return;
     this.core.closed = true;
     await this.gc.stop();
+    await this.changes.stop();
     await this.fulltext.stop();
     await this.db.close();
   }
@@ -303,6 +311,14 @@ export class SqlMailStore implements MailStore {
   collectGarbage(...a: P<"collectGarbage">) {
     return this.gc.collectGarbage(...a);
   }
+
+  // the account change feed (storage/changes.ts)
+  accountChanges(...a: P<"accountChanges">) {
+    return this.changes.accountChanges(...a);
+  }
+  pruneChanges(...a: P<"pruneChanges">) {
+    return this.changes.pruneChanges(...a);
+  }
 }
 
 export type { Db, Queryable } from "./db.ts";
@@ -317,7 +333,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlMailStore> {
   }
   const blobs = opts.blobs ?? new FsBlobStore(opts.dataDir);
   const hasher = opts.hasher ?? missingHasher;
-  const store = new SqlMailStore(db, blobs, opts.log, opts.gcGraceMs, hasher);
+  const store = new SqlMailStore(db, blobs, opts.log, opts.gcGraceMs, hasher, opts.changeRetentionMs);
   // compute the unknown-user hash now, so the first failed login costs the same as later ones
   void hasher.dummyHash().catch(() => {});
   store.startMaintenance(opts.gcIntervalMs ?? 6 * 60 * 60 * 1000);

@@ -3,6 +3,7 @@
  * in-memory cache for large folders, kept current from the change log.
  */
 import type { MessageSummary } from "./api.ts";
+import { folderChangesFloor } from "./changes.ts";
 import type { StoreCore } from "./core.ts";
 import type { SqlValue } from "./db.ts";
 import { SUMMARY_COLS, num, parseJson, summaryFromRaw } from "./rows.ts";
@@ -61,6 +62,7 @@ export class SummaryCache {
     if (c && c.hm !== hm) {
       const changed = await this.loadSummaryRows(`SELECT ${SUMMARY_COLS} FROM items WHERE folder_id = ? AND modseq > ? ORDER BY uid`, [folderId, c.hm]);
       if (changed.length > c.rows.length / 2) c = undefined;
+      else if (c.hm < (await folderChangesFloor(this.core.db, folderId))) c = undefined; // the expunge log below the floor is pruned: reload
       else {
         const gone = new Set((await this.core.db.raw("SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ?", [folderId, c.hm])).map((r) => num(r[0])));
         if (gone.size) c.rows = c.rows.filter((r) => !gone.has(r[1] as number));

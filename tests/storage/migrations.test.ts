@@ -108,6 +108,9 @@ test("0002 moves existing full-text rows into the contentless table: old message
     await db.run("ALTER TABLE blobs ADD COLUMN fts_indexed INTEGER NOT NULL DEFAULT 1");
     await db.run("ALTER TABLE blobs ADD COLUMN fts_partial INTEGER NOT NULL DEFAULT 0");
     await db.run("ALTER TABLE blobs ADD COLUMN crlf_size INTEGER");
+    // and 0031's change-feed columns (storage/changes.ts)
+    const feedColumns = [["items", "created_modseq"], ["folders", "modseq"], ["folders", "created_modseq"], ["expunged", "deleted_at"]];
+    for (const [table, col] of feedColumns) await db.run(`ALTER TABLE ${table} ADD COLUMN ${col} INTEGER NOT NULL DEFAULT 0`);
     const old = new SqlMailStore(db, new FsBlobStore(dir), undefined, undefined, passwordHasher);
     await old.addDomain("fts.example");
     const acct = await old.addAccount("u@fts.example", "pw");
@@ -120,6 +123,7 @@ test("0002 moves existing full-text rows into the contentless table: old message
     await db.run("ALTER TABLE blobs DROP COLUMN fts_indexed");
     await db.run("ALTER TABLE blobs DROP COLUMN fts_partial");
     await db.run("ALTER TABLE blobs DROP COLUMN crlf_size");
+    for (const [table, col] of feedColumns) await db.run(`ALTER TABLE ${table} DROP COLUMN ${col}`);
     await old.close();
 
     const store = await openStore({ hasher: passwordHasher, url, dataDir: dir, gcIntervalMs: 0 });
