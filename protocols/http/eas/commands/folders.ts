@@ -1,9 +1,15 @@
 /**
  * FolderSync, FolderCreate, FolderUpdate, FolderDelete (MS-ASCMD §2.2.1.3-6).
- * The device's view of the hierarchy is a snapshot per FolderSync key (the
- * current and the previous one, like collection state); a FolderSync diffs
- * it against the store. The folder commands carry the FolderSync key too and
- * move it forward so the device does not receive its own change back.
+ * The device's view of the hierarchy is kept per FolderSync key (the
+ * current and the previous one, like collection state): the folders it was
+ * sent, and the account change number that view is complete up to. A
+ * FolderSync reads the store's account change feed (storage/changes.ts)
+ * since that number and reports only the folders it names (created,
+ * renamed or moved, deleted); a key older than the feed's pruning floor
+ * gets Status 9 and the device starts over. A key stored before the feed
+ * existed (no change number) is answered once by comparing the whole
+ * hierarchy. The folder commands carry the FolderSync key too and move it
+ * forward so the device does not receive its own change back.
  */
 import { StoreError, type Folder } from "../../../../storage/api.ts";
 import type { CommandHandler, EasContext } from "../context.ts";
@@ -17,15 +23,45 @@ const F = ns("FolderHierarchy");
 interface FolderSnap {
   key: number;
   entries: FolderEntry[];
+  /** Account change number the entries are complete up to; undefined for a state written before the change feed. */
+  modseq?: number;
+}
+
+/** Stored form: `{ modseq, entries }` (older states are a bare entries array). */
+interface StoredFolderState {
+  modseq?: number;
+  entries: FolderEntry[];
 }
 
 async function loadSnap(c: EasContext, key: number): Promise<FolderSnap | null> {
   const s = await c.eas.getFolderState(c.device.pk, key);
   if (s === null) return null;
   try {
-    return { key, entries: JSON.parse(s) as FolderEntry[] };
+    const v = JSON.parse(s) as StoredFolderState | FolderEntry[];
+    if (Array.isArray(v)) return { key, entries: v };
+    if (!v || !Array.isArray(v.entries)) return null;
+    const modseq = typeof v.modseq === "number" && Number.isSafeInteger(v.modseq) && v.modseq >= 0 ? v.modseq : undefined;
+    return { key, entries: v.entries, modseq };
   } catch {
     return null;
+  }
+}
+
+/** The account's current change number (a feed read from above the head lists nothing and returns it). */
+async function feedHead(c: EasContext): Promise<number> {
+  return (await c.store.accountChanges(c.account.id, Number.MAX_SAFE_INTEGER, { limit: 1 })).highestModseq;
+}
+
+/** Folder ids the feed names since `since` (any class: a folder's class decides visibility below), or "tooOld". */
+async function changedFolders(c: EasContext, since: number): Promise<{ ids: Set<string>; head: number } | "tooOld"> {
+  const ids = new Set<string>();
+  let from = since;
+  for (;;) {
+    const r = await c.store.accountChanges(c.account.id, from, { limit: 5000 });
+    if (r.status === "tooOld") return "tooOld";
+    for (const f of r.folders) ids.add(String(f.folderId));
+    from = r.highestModseq;
+    if (!r.more) return { ids, head: from };
   }
 }
 
@@ -39,9 +75,10 @@ async function snapForKey(c: EasContext, syncKey: string | undefined): Promise<{
   return snap ? { snap, keys } : null;
 }
 
-async function saveSnap(c: EasContext, keys: number[], base: number | null, entries: FolderEntry[]): Promise<number> {
+async function saveSnap(c: EasContext, keys: number[], base: number | null, entries: FolderEntry[], modseq: number | undefined): Promise<number> {
   const key = (keys[0] ?? 0) + 1;
-  await c.eas.putFolderState(c.device.pk, key, JSON.stringify(entries), base === null ? [] : [base]);
+  const state: StoredFolderState = { modseq, entries };
+  await c.eas.putFolderState(c.device.pk, key, JSON.stringify(state), base === null ? [] : [base]);
   return key;
 }
 
@@ -52,31 +89,49 @@ function entryEls(e: FolderEntry): WElement[] {
 export const folderSync: CommandHandler = async (c, doc) => {
   const syncKey = kidText(doc!, "FolderHierarchy:SyncKey");
   if (syncKey === undefined) return { wbxml: F("FolderSync", F("Status", FolderStatus.BadRequest)) };
-  const { entries } = await deviceFolders(c.store, c.account.id);
   if (syncKey === "0") {
     // MS-ASCMD SyncKey (FolderSync): 0 starts over; every collection's state goes with it.
+    const head = await feedHead(c); // before the listing: a change after it is reported next time
+    const { entries } = await deviceFolders(c.store, c.account.id);
     const keys = await c.eas.folderKeys(c.device.pk);
     await c.eas.resetDeviceState(c.device.pk);
-    const key = await saveSnap(c, keys, null, entries);
+    const key = await saveSnap(c, keys, null, entries, head);
     return { wbxml: F("FolderSync", F("Status", "1"), F("SyncKey", String(key)), F("Changes", F("Count", entries.length), entries.map((e) => F("Add", entryEls(e))))) };
   }
   const found = await snapForKey(c, syncKey);
   if (!found) return { wbxml: F("FolderSync", F("Status", FolderStatus.SyncKeyInvalid)) };
   const { snap, keys } = found;
+  // The folders to look at: those the feed names since the key's change number (all of them for a pre-feed key).
+  let named: Set<string> | null = null;
+  let head: number;
+  if (snap.modseq !== undefined) {
+    const fc = await changedFolders(c, snap.modseq);
+    // MS-ASCMD §2.2.3.177.5 Status 9: the feed no longer reaches back to this key; the device re-runs FolderSync with key 0.
+    if (fc === "tooOld") return { wbxml: F("FolderSync", F("Status", FolderStatus.SyncKeyInvalid)) };
+    named = fc.ids;
+    head = fc.head;
+  } else head = await feedHead(c);
+  const { entries } = await deviceFolders(c.store, c.account.id);
   const old = new Map(snap.entries.map((e) => [e.serverId, e]));
   const now = new Map(entries.map((e) => [e.serverId, e]));
   const changes: WElement[] = [];
   for (const e of entries) {
+    if (named && !named.has(e.serverId)) continue;
     const o = old.get(e.serverId);
     if (!o) changes.push(F("Add", entryEls(e)));
     else if (o.parentId !== e.parentId || o.displayName !== e.displayName || o.type !== e.type) changes.push(F("Update", entryEls(e)));
   }
-  for (const o of snap.entries) if (!now.has(o.serverId)) changes.push(F("Delete", F("ServerId", o.serverId)));
+  const deleted = snap.entries.filter((o) => (!named || named.has(o.serverId)) && !now.has(o.serverId));
+  for (const o of deleted) changes.push(F("Delete", F("ServerId", o.serverId)));
   const rollback = snap.key !== keys[0];
   if (!changes.length && !rollback) return { wbxml: F("FolderSync", F("Status", "1"), F("SyncKey", syncKey), F("Changes", F("Count", "0"))) };
-  const key = await saveSnap(c, keys, snap.key, entries);
+  // What the device holds now: its old view with this answer applied.
+  const held = new Map(old);
+  for (const o of deleted) held.delete(o.serverId);
+  for (const e of entries) if (!named || named.has(e.serverId)) held.set(e.serverId, e);
+  const key = await saveSnap(c, keys, snap.key, [...held.values()], head);
   // Collections of deleted folders lose their state.
-  for (const o of snap.entries) if (!now.has(o.serverId)) await c.eas.dropSyncState(c.device.pk, o.serverId);
+  for (const o of deleted) await c.eas.dropSyncState(c.device.pk, o.serverId);
   return { wbxml: F("FolderSync", F("Status", "1"), F("SyncKey", String(key)), F("Changes", F("Count", changes.length), changes)) };
 };
 
@@ -128,7 +183,7 @@ export const folderCreate: CommandHandler = async (c, doc) => {
     return { wbxml: F("FolderCreate", F("Status", storeStatus(e))) };
   }
   const entry: FolderEntry = { serverId: String(created.id), parentId, displayName: name, type: cls.folderType(created) };
-  const key = await saveSnap(c, found.keys, found.snap.key, [...found.snap.entries, entry]);
+  const key = await saveSnap(c, found.keys, found.snap.key, [...found.snap.entries, entry], found.snap.modseq);
   return { wbxml: F("FolderCreate", F("Status", "1"), F("SyncKey", String(key)), F("ServerId", entry.serverId)) };
 };
 
@@ -161,7 +216,7 @@ export const folderUpdate: CommandHandler = async (c, doc) => {
     }
   }
   const entries = found.snap.entries.map((e) => (e.serverId === serverId ? { ...e, parentId, displayName: name } : e));
-  const key = await saveSnap(c, found.keys, found.snap.key, entries);
+  const key = await saveSnap(c, found.keys, found.snap.key, entries, found.snap.modseq);
   return { wbxml: F("FolderUpdate", F("Status", "1"), F("SyncKey", String(key))) };
 };
 
@@ -185,7 +240,7 @@ export const folderDelete: CommandHandler = async (c, doc) => {
   }
   const gone = new Set(subtree.map((f) => String(f.id)));
   for (const id of gone) await c.eas.dropSyncState(c.device.pk, id);
-  const key = await saveSnap(c, found.keys, found.snap.key, found.snap.entries.filter((e) => !gone.has(e.serverId)));
+  const key = await saveSnap(c, found.keys, found.snap.key, found.snap.entries.filter((e) => !gone.has(e.serverId)), found.snap.modseq);
   return { wbxml: F("FolderDelete", F("Status", "1"), F("SyncKey", String(key))) };
 };
 

@@ -14,6 +14,17 @@
  * Keys grow monotonically per collection (never reused after a reset), and
  * everything is in the database, so a server restart never forces a resync.
  *
+ * Where the server's changes come from: the first rounds after SyncKey 0
+ * (and a round after the device changes its FilterType) compare the
+ * folder's listing with the state — a snapshot. Once a round left nothing
+ * behind, the state records the account's change number it is complete up
+ * to (`meta.modseq`), and later rounds read the store's account change feed
+ * (storage/changes.ts) for this folder since that number: only the items
+ * it names are looked at. A round cut short by WindowSize keeps the old
+ * number, so the next round reads the same stretch again (what was sent is
+ * in the state and not sent twice). When the feed was pruned past that
+ * number, the key is too old: Status 3, the device resyncs.
+ *
  * Loop detection: an item that was in LOOP_STRIKES rolled-back responses is
  * a poison item (the device crashes or rejects it). One lost response is
  * normal and answered in full again; from SUSPECT_STRIKES on, suspects are
@@ -38,6 +49,8 @@ export const MAX_WINDOW = 512;
 
 export interface StoredMeta extends StateMeta {
   options?: CollectionOptions;
+  /** The account change number the state is complete up to (feed mode); absent while the snapshot rounds run. */
+  modseq?: number;
 }
 
 export interface CollectionRequest {
@@ -113,7 +126,14 @@ function parseKey(s: string): number | null {
 function parseMeta(s: string): StoredMeta {
   try {
     const m = JSON.parse(s) as StoredMeta;
-    return { filterType: m.filterType ?? 0, sent: m.sent ?? [], complete: !!m.complete, clientIds: m.clientIds, options: m.options };
+    return {
+      filterType: m.filterType ?? 0,
+      sent: m.sent ?? [],
+      complete: !!m.complete,
+      clientIds: m.clientIds,
+      options: m.options,
+      modseq: typeof m.modseq === "number" && Number.isSafeInteger(m.modseq) && m.modseq >= 0 ? m.modseq : undefined,
+    };
   } catch {
     return { filterType: 0, sent: [], complete: false };
   }
@@ -142,6 +162,82 @@ function diff(listing: Listing, state: ItemState, cutoff: number | null): Diff {
   d.adds.sort((a, b) => b.date - a.date || b.id - a.id); // newest first: the device shows recent mail first
   d.changes.sort((a, b) => a.modseq - b.modseq);
   return d;
+}
+
+/**
+ * The same answer as diff(), from the change feed: only the items the feed
+ * names (`candidates`) are compared with the state, plus an age check of the
+ * items the device holds when a FilterType window is in force (an item
+ * leaving the window is a SoftDelete, MS-ASCMD §2.2.3.168, and ageing is
+ * not a change the feed records).
+ */
+function feedDiff(listing: Listing, state: ItemState, cutoff: number | null, candidates: Set<number>): Diff {
+  const d: Diff = { deletes: [], softDeletes: [], changes: [], adds: [] };
+  for (const id of candidates) {
+    const it = listing.items.get(id);
+    const known = state.get(id);
+    if (!it) {
+      if (known !== undefined) d.deletes.push(id);
+    } else if (known !== undefined) {
+      if (cutoff !== null && it.date < cutoff) d.softDeletes.push(id);
+      else if (it.modseq > known) d.changes.push(it);
+    } else if (cutoff === null || it.date >= cutoff) d.adds.push(it);
+  }
+  if (cutoff !== null) {
+    for (const id of state.keys()) {
+      if (candidates.has(id)) continue;
+      const it = listing.items.get(id);
+      if (it && it.date < cutoff) d.softDeletes.push(id);
+    }
+  }
+  d.deletes.sort((a, b) => a - b);
+  d.softDeletes.sort((a, b) => a - b);
+  d.adds.sort((a, b) => b.date - a.date || b.id - a.id);
+  d.changes.sort((a, b) => a.modseq - b.modseq);
+  return d;
+}
+
+/** Page size when reading the change feed. */
+const FEED_PAGE = 5000;
+
+/** What the feed says about one folder since `since`: the item ids it names and the change number read up to; "tooOld" when pruned past `since`. */
+export async function folderFeed(c: EasContext, folder: Folder, since: number): Promise<{ candidates: Set<number>; head: number } | "tooOld"> {
+  const candidates = new Set<number>();
+  let from = since;
+  for (;;) {
+    const r = await c.store.accountChanges(c.account.id, from, { folderId: folder.id, limit: FEED_PAGE });
+    if (r.status === "tooOld") return "tooOld";
+    for (const it of r.items) candidates.add(it.itemId);
+    from = r.highestModseq;
+    if (!r.more) return { candidates, head: from };
+  }
+}
+
+/** The account's current change number (a feed read from above the head lists nothing and returns it). */
+async function feedHead(c: EasContext): Promise<number> {
+  const r = await c.store.accountChanges(c.account.id, Number.MAX_SAFE_INTEGER, { limit: 1 });
+  return r.highestModseq;
+}
+
+/**
+ * How the server's changes for a state are found: from the feed when the
+ * state is complete up to a change number under the same FilterType, else
+ * from a snapshot (listing against state). `head` is the change number the
+ * answer is complete up to.
+ */
+type ChangeSource = { mode: "feed"; candidates: Set<number>; head: number } | { mode: "snapshot"; head: number };
+
+async function changeSource(c: EasContext, folder: Folder, meta: StoredMeta, filterType: number): Promise<ChangeSource | "tooOld"> {
+  if (meta.modseq !== undefined && meta.filterType === filterType) {
+    const f = await folderFeed(c, folder, meta.modseq);
+    if (f === "tooOld") return "tooOld";
+    return { mode: "feed", ...f };
+  }
+  return { mode: "snapshot", head: await feedHead(c) };
+}
+
+function changesFrom(src: ChangeSource, listing: Listing, state: ItemState, cutoff: number | null): Diff {
+  return src.mode === "feed" ? feedDiff(listing, state, cutoff, src.candidates) : diff(listing, state, cutoff);
 }
 
 function diffSize(d: Diff): number {
@@ -232,6 +328,14 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
   const opts = req.options ?? base.meta.options ?? defaultOptions();
   const cutoff = cls.cutoff(opts.filterType, c.now());
   if (cutoff === undefined) return { element: collectionStatus(c, req, req.syncKey, SyncStatus.ProtocolError), hasContent: true, moreAvailable: false, status: SyncStatus.ProtocolError };
+
+  // Read before the device's own changes are applied: those come after `head` and are already in the state.
+  const source = await changeSource(c, folder, base.meta, opts.filterType);
+  if (source === "tooOld") {
+    // The feed was pruned past this key's change number (storage/changes.ts): MS-ASCMD §2.2.3.177.17 Status 3, the device starts over.
+    c.log.info("eas: sync key older than the change feed; device must resync", { device: c.device.deviceId, collection: collectionId });
+    return { element: collectionStatus(c, req, "0", SyncStatus.InvalidSyncKey), hasContent: true, moreAvailable: false, status: SyncStatus.InvalidSyncKey };
+  }
 
   // Loop detection bookkeeping: a rollback strikes what the lost response carried; a confirmation clears.
   if (discarded && discarded.meta.sent.length) {
@@ -353,7 +457,7 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
   let more = false;
   const getChanges = req.getChanges ?? true;
   if (getChanges) {
-    const d = diff(listing, state, cutoff);
+    const d = changesFrom(source, listing, state, cutoff);
     const window = Math.max(1, Math.min(req.windowSize || DEFAULT_WINDOW, MAX_WINDOW));
     let budget = window;
     for (const id of d.deletes) {
@@ -411,7 +515,16 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
   if (nothingNew) newKey = base.key;
   else {
     newKey = keys[0]! + 1;
-    const meta: StoredMeta = { filterType: opts.filterType, sent, complete: !more, options: opts, clientIds: Object.keys(clientIds).length ? clientIds : undefined };
+    // Complete up to `head` only when this round took every server change; else the next round reads from the same point again.
+    const upTo = getChanges && !more ? source.head : base.meta.filterType === opts.filterType ? base.meta.modseq : undefined;
+    const meta: StoredMeta = {
+      filterType: opts.filterType,
+      sent,
+      complete: !more,
+      options: opts,
+      clientIds: Object.keys(clientIds).length ? clientIds : undefined,
+      modseq: upTo,
+    };
     await c.eas.putSyncState(dev, collectionId, newKey, packState(state), JSON.stringify(meta), [base.key]);
   }
   const children: (WElement | null)[] = [
@@ -448,8 +561,11 @@ export async function estimate(c: EasContext, cls: SyncClass, folder: Folder, co
   if (!loaded) return { status: "badKey" };
   const opts = options ?? loaded.meta.options ?? defaultOptions();
   const cutoff = cls.cutoff(opts.filterType, c.now()) ?? null;
+  const source = await changeSource(c, folder, loaded.meta, opts.filterType);
+  if (source === "tooOld") return { status: "badKey" };
+  if (source.mode === "feed" && source.candidates.size === 0 && cutoff === null) return { count: 0 };
   const listing = await cls.list(c, folder);
-  return { count: diffSize(diff(listing, loaded.state, cutoff)) };
+  return { count: diffSize(changesFrom(source, listing, loaded.state, cutoff)) };
 }
 
 /**
@@ -461,8 +577,12 @@ export async function hasPendingChanges(c: EasContext, cls: SyncClass, folder: F
   const loaded = await currentState(c, collectionId);
   if (!loaded) return true;
   const cutoff = cls.cutoff(loaded.meta.filterType, c.now()) ?? null;
+  const source = await changeSource(c, folder, loaded.meta, loaded.meta.filterType);
+  if (source === "tooOld") return true; // the next Sync answers Status 3
+  // Feed mode with nothing new and no FilterType window to age: no listing needed.
+  if (source.mode === "feed" && source.candidates.size === 0 && cutoff === null) return false;
   const listing = await cls.list(c, folder);
-  return diffSize(diff(listing, loaded.state, cutoff)) > 0;
+  return diffSize(changesFrom(source, listing, loaded.state, cutoff)) > 0;
 }
 
 
