@@ -7,11 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AccountChanges, FeedFolderChange, FeedItemChange } from "../../storage/api.ts";
+import { storeEngines } from "../helpers/engines.ts";
 import { makeMessage, setupAccount, tempStore, type TempStore } from "./helpers.ts";
 
+// SQLite always; PostgreSQL too when PILLARBOX_TEST_PG_URL is set (tests/helpers/engines.ts).
+for (const engine of storeEngines()) {
+describe(`engine ${engine}`, () => {
 let t: TempStore;
 beforeAll(async () => {
-  t = await tempStore();
+  t = await tempStore({ engine });
 });
 afterAll(async () => t.cleanup());
 
@@ -227,3 +231,5 @@ describe("account change feed", () => {
     expect((await t.store.accountChanges(account.id, start)).status).toBe("tooOld");
   });
 });
+});
+}
