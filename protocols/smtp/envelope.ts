@@ -18,6 +18,7 @@
  */
 import { domainToASCII } from "node:url";
 import type { Account } from "../../storage/api.ts";
+import { resolveRecipients } from "../../src/delivery/pipeline.ts";
 import { parseMailArg, parseRcptArg, reply, type Mailbox, type ParseError, type Reply } from "./parser.ts";
 import type { SmtpSession } from "./session.ts";
 
@@ -166,18 +167,14 @@ async function resolveForwardPath(s: SmtpSession, mb: Mailbox | null, route: str
   if (!authed && /[%!@]/.test(mb.local)) return relayDenied();
   const address = normalizeMailbox(mb);
   if (!address) return reply(501, "5.1.2", "Bad recipient domain");
-  const res = await store.resolveRecipient(address);
-  if (res === "remote") {
+  // The delivery pipeline's resolver (aliases, catch-alls, one-to-many, forwards; each account once).
+  const [res] = (await resolveRecipients(store, [address])).recipients;
+  if (res?.remote) {
     if (!authed) return relayDenied();
     return { address, accounts: [], forward: [address], notify: null, orcpt: null };
   }
-  if (res === null || (res.accounts.length === 0 && res.forward.length === 0)) {
-    return reply(550, "5.1.1", `Recipient address rejected: ${address}: user unknown`);
-  }
-  // Dedupe accounts (one-to-many aliases may name the same mailbox twice).
-  const seen = new Set<number>();
-  const accounts = res.accounts.filter((a) => (seen.has(a.id) ? false : (seen.add(a.id), true)));
-  return { address, accounts, forward: [...new Set(res.forward.map((f) => f.toLowerCase()))], notify: null, orcpt: null };
+  if (!res) return reply(550, "5.1.1", `Recipient address rejected: ${address}: user unknown`);
+  return { address, accounts: [...res.accounts], forward: [...res.forward], notify: null, orcpt: null };
 }
 
 function isOurLiteral(s: SmtpSession, mb: Mailbox): boolean {

@@ -34,14 +34,14 @@
  */
 import type { Logger } from "../log.ts";
 import { runDeliveryHooks, type DeliveryHook } from "../context.ts";
-import type { DeliveryRecipient, DeliveryResult, MailStore, QueueEntry } from "../../storage/api.ts";
+import type { Account, DeliveryRecipient, DeliveryResult, MailStore, QueueEntry } from "../../storage/api.ts";
 
 /** A recipient resolved to where its copies go. */
-export interface ResolvedRecipient {
+export interface ResolvedRecipient<A extends { id: number } = { id: number }> {
   /** The address as given (lower-case). */
   address: string;
-  /** Local accounts it expands to (aliases, catch-all, one-to-many). */
-  accounts: readonly { id: number }[];
+  /** Local accounts it expands to (aliases, catch-all, one-to-many), each once. */
+  accounts: readonly A[];
   /** Remote addresses: forwards of a local address, or the address itself when it is remote. */
   forward: readonly string[];
   /** RFC 3461 §4.1 NOTIFY of this recipient, if the client gave one. */
@@ -56,12 +56,16 @@ export interface ResolvedRecipient {
 export type RecipientDsn = Record<string, { notify?: string[]; orcpt?: string }>;
 
 /**
- * Looks the addresses up in the directory. `remote` addresses (a domain that
- * is not ours) forward to themselves; `unknown` lists addresses of a local
- * domain that match nothing (the caller refuses them).
+ * Looks the addresses up in the directory (MailStore.resolveRecipient:
+ * accounts, aliases one-to-many and recursive, sub-addresses, catch-alls).
+ * `remote` addresses (a domain that is not ours) forward to themselves;
+ * `unknown` lists addresses of a local domain that match nothing (the caller
+ * refuses them: SMTP at RCPT with 550 5.1.1, the submit path as RECIPIENT).
+ * An account reached twice (two aliases naming one mailbox) is listed once,
+ * forwards lower-cased and once.
  */
-export async function resolveRecipients(store: MailStore, addresses: readonly string[]): Promise<{ recipients: ResolvedRecipient[]; unknown: string[] }> {
-  const recipients: ResolvedRecipient[] = [];
+export async function resolveRecipients(store: MailStore, addresses: readonly string[]): Promise<{ recipients: ResolvedRecipient<Account>[]; unknown: string[] }> {
+  const recipients: ResolvedRecipient<Account>[] = [];
   const unknown: string[] = [];
   const done = new Set<string>();
   for (const given of addresses) {
@@ -77,7 +81,9 @@ export async function resolveRecipients(store: MailStore, addresses: readonly st
       unknown.push(given);
       continue;
     }
-    recipients.push({ address, accounts: r.accounts, forward: r.forward });
+    const seen = new Set<number>();
+    const accounts = r.accounts.filter((a) => (seen.has(a.id) ? false : (seen.add(a.id), true)));
+    recipients.push({ address, accounts, forward: [...new Set(r.forward.map((f) => f.toLowerCase()))] });
   }
   return { recipients, unknown };
 }
