@@ -10,7 +10,8 @@
  *               it); files directly in `protocols/` (the registry) belong to none.
  *  - mail:      `mail/` imports nothing of the project outside `mail/`.
  *  - web:       `web/` imports only `web/` and the one shared API-types module
- *               (`protocols/http/webmail/api-types.ts`).
+ *               (`protocols/http/webmail/api-types.ts`), which itself imports
+ *               nothing of the project (so that door leads nowhere else).
  *  - src:       the kernel `src/` never imports `scripts/` or `tests/`.
  *  - sql:       no SQL outside `storage/`. A heuristic: string and template literals
  *               are searched for `SELECT ... FROM`, `INSERT INTO`, `UPDATE x SET`,
@@ -126,6 +127,9 @@ export function checkLayers(files: readonly FileImports[]): Violation[] {
       }
       if (under(f.file, "web") && !under(path, "web") && path !== WEB_SHARED_API_TYPES) {
         add("web", `web/ may import only web/ and ${WEB_SHARED_API_TYPES}, not ${path}`);
+      }
+      if (f.file === WEB_SHARED_API_TYPES) {
+        add("web", `${WEB_SHARED_API_TYPES} is web/'s one door to the server: it imports nothing of the project, not ${path}`);
       }
       if (under(f.file, "src") && (under(path, "scripts") || under(path, "tests"))) {
         add("src", `src/ never imports scripts/ or tests/, not ${path}`);

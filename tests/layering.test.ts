@@ -163,6 +163,9 @@ describe("each rule fires on a deliberate break", () => {
     // allowed: itself, the one shared API-types module, packages
     expect(WEB_SHARED_API_TYPES).toBe("protocols/http/webmail/api-types.ts");
     expect(rulesOf("web/src/api.ts", ["./util.ts", "../../protocols/http/webmail/api-types.ts", "dompurify"])).toEqual([]);
+    // the shared module itself must not lead into the server
+    expect(rulesOf("protocols/http/webmail/api-types.ts", ["./mime.ts"])).toEqual(["web"]);
+    expect(rulesOf("protocols/http/webmail/api-types.ts", ["../../../mail/types.ts"])).toEqual(["web"]);
   });
 
   test("src/ imports scripts/ or tests/", () => {
