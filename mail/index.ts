@@ -30,6 +30,9 @@ export { escapeHtml, textToHtml } from "./html.ts";
 export { newMessageId } from "./message-id.ts";
 export { composeMessage, renderMessage, formatAddressList } from "./build.ts";
 export { crlfSize } from "./crlf.ts";
+export { readMessage, readBody, mailboxesOf } from "./read.ts";
+export type { ReadableMessage } from "./read.ts";
+export { decodeFlowed } from "./flowed.ts";
 
 export interface MessageAnalysis {
   root: MimePart;

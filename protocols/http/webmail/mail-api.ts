@@ -3,7 +3,7 @@
  * attachments, flags, moves, delete/junk and search.
  */
 import type { Hono } from "hono";
-import type { Email } from "postal-mime";
+import type { ReadableMessage as Email } from "../../../mail/read.ts";
 import type { ServerContext } from "../../../src/context.ts";
 import type { Account, Folder, MessageIndex, SpecialUse } from "../../../storage/api.ts";
 import { StoreError } from "../../../storage/api.ts";

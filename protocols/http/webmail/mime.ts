@@ -1,67 +1,49 @@
 /**
- * MIME for the webmail: decoding a stored message for the reading pane
- * (postal-mime), the attachment list from the stored MIME tree, and the
- * webmail's use of the shared mail library (../../../mail/) for building
- * outgoing messages and drafts, addresses and reply/forward templates.
- * Mail-format rules live in mail/; only what is the webmail's own is here.
+ * MIME for the webmail: the reading view of a stored message and its
+ * attachment list from the stored MIME tree, on top of the shared mail
+ * library (../../../mail/: reading, building, addresses, templates). Mail-
+ * format rules live in mail/; only what is the webmail's own is here.
  */
-import PostalMime from "postal-mime";
 import type { MimePart } from "../../../storage/api.ts";
-import type { Email, Address as PmAddress } from "postal-mime";
-import { decodeWords } from "../../../mail/headers.ts";
-import { parseMessageIds } from "../../../mail/address.ts";
+import { decodeHeaderText, decodeWords } from "../../../mail/headers.ts";
 import { formatAddress } from "../../../mail/address.ts";
 import { composeMessage, type OutgoingAttachment } from "../../../mail/build.ts";
+import { readMessage, type ReadableMessage } from "../../../mail/read.ts";
 import { decodedSizeEstimate, decodeTransfer, htmlToText as mailHtmlToText } from "../../../mail/text.ts";
 import type { AttachmentInfo, Person, ReadView } from "./api-types.ts";
 
 export type { AttachmentInfo, Person, ReadView } from "./api-types.ts";
 export type { OutgoingAttachment } from "../../../mail/build.ts";
+export type { ReadableMessage } from "../../../mail/read.ts";
 export { AddressError, isValidAddress, parseAddressInput as parseAddressList } from "../../../mail/address.ts";
 export { escapeHtml, textToHtml } from "../../../mail/html.ts";
 export { prefixSubject } from "../../../mail/subject.ts";
 
-export async function parseMessage(raw: Uint8Array): Promise<Email> {
-  // RFC 2046 §5.2.1: an attached message is shown as an attachment, not merged into the body.
-  return PostalMime.parse(raw, { attachmentEncoding: "arraybuffer", rfc822Attachments: true, maxNestingDepth: 64 });
+/** The readable form of a stored message (mail/read.ts): decoded fields, text and HTML bodies. */
+export async function parseMessage(raw: Uint8Array): Promise<ReadableMessage> {
+  return readMessage(raw);
 }
 
-export function flattenAddresses(list: PmAddress | PmAddress[] | undefined): Person[] {
-  if (!list) return [];
-  const arr = Array.isArray(list) ? list : [list];
-  const out: Person[] = [];
-  for (const a of arr) {
-    if (a.group) for (const m of a.group) out.push({ name: m.name ?? "", address: (m.address ?? "").toLowerCase() });
-    else if (a.address !== undefined) out.push({ name: a.name ?? "", address: a.address.toLowerCase() });
-  }
-  return out.filter((p) => p.address !== "" || p.name !== "");
-}
-
-/** The message ids of a References or In-Reply-To value (RFC 5322 §3.6.4). */
-export function splitReferences(v: string | undefined | null): string[] {
-  return parseMessageIds(v ?? null);
-}
-
-/** The reading view: text and HTML from postal-mime, attachments from the stored MIME tree (exact bytes). */
-export function toReadView(email: Email, root: MimePart): ReadView {
-  const attachments = listAttachments(root, email.html ?? null).map(({ part: _part, ...info }) => info);
+/** The reading view: text and HTML from mail/read.ts, attachments from the stored MIME tree (exact bytes). */
+export function toReadView(email: ReadableMessage, root: MimePart): ReadView {
+  const attachments = listAttachments(root, email.html).map(({ part: _part, ...info }) => info);
   const shown = new Set(["list-id", "list-unsubscribe", "authentication-results", "x-mailer", "user-agent", "return-path", "delivered-to"]);
   return {
-    subject: email.subject ?? "",
-    from: flattenAddresses(email.from),
-    sender: flattenAddresses(email.sender),
-    to: flattenAddresses(email.to),
-    cc: flattenAddresses(email.cc),
-    bcc: flattenAddresses(email.bcc),
-    replyTo: flattenAddresses(email.replyTo),
-    date: email.date ?? null,
-    messageId: email.messageId ?? null,
-    inReplyTo: email.inReplyTo ?? null,
-    references: splitReferences(email.references),
-    text: email.text ?? null,
-    html: email.html ?? null,
+    subject: email.subject,
+    from: email.from,
+    sender: email.sender,
+    to: email.to,
+    cc: email.cc,
+    bcc: email.bcc,
+    replyTo: email.replyTo,
+    date: email.date,
+    messageId: email.messageId,
+    inReplyTo: email.inReplyTo,
+    references: email.references,
+    text: email.text,
+    html: email.html,
     attachments,
-    headers: email.headers.filter((h) => shown.has(h.key)).map((h) => ({ name: h.originalKey, value: h.value.slice(0, 2000) })),
+    headers: email.headers.filter((h) => shown.has(h.key)).map((h) => ({ name: h.name, value: decodeHeaderText(h.value).slice(0, 2000) })),
   };
 }
 

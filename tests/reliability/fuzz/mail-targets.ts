@@ -302,6 +302,28 @@ export const MAIL_CHECKS: Record<string, { group: "decode" | "encode" | "build";
     },
   },
   composeMessage: { group: "build", run: (b) => composeRoundTrip(b) },
+  readMessage: {
+    group: "decode",
+    run: (b) => {
+      const m = mail.readMessage(b);
+      // each body form is bounded by the input: conversions add a little markup per part, never per byte
+      const parts = Math.max(1, (latin1.decode(b).match(/\n/g) ?? []).length);
+      for (const v of [m.text, m.html]) assert(v === null || v.length <= 8 * b.length + 64 * parts + 64, "reading form unbounded");
+      for (const p of [...m.from, ...m.to, ...m.cc]) assert(p.address === p.address.toLowerCase(), "address not lower-case");
+    },
+  },
+  readBody: { group: "decode", run: (b) => void mail.readBody(b, mail.parseMime(b).root) },
+  mailboxesOf: { group: "decode", run: (b) => assert(mail.mailboxesOf(mail.parseHeaderBlock(b, 0, b.length).fields, "to").length <= b.length, "more mailboxes than bytes") },
+  decodeFlowed: {
+    group: "decode",
+    run: (b) => {
+      const s = text(b);
+      const d = mail.decodeFlowed(s);
+      assert(d.length <= s.length * 2 + 1, "decodeFlowed output unbounded");
+      // text without a trailing space on any line and without stuffing is left as it is (modulo line ends)
+      if (!/[ ](\r\n|\n|\r|$)/.test(s) && !/(^|\n|\r) /.test(s) && !/(^|\n|\r)>/.test(s)) assert(d === s.replace(/\r\n|\r/g, "\n"), "fixed text changed");
+    },
+  },
   renderMessage: {
     group: "build",
     run: (b) => {
