@@ -20,6 +20,8 @@ export interface Config {
   databaseUrl: string;
   /** PILLARBOX_DATABASE_AUTH_TOKEN for remote libSQL. */
   databaseAuthToken: string | null;
+  /** PILLARBOX_CHANGE_RETENTION_DAYS: how long the change feed remembers deletions (storage/changes.ts), default 90. */
+  changeRetentionDays: number;
   /** PILLARBOX_<NAME>_LISTEN=host:port | off. null = off. */
   listeners: Record<ListenerName, ListenAddress | null>;
   tls: {

@@ -43,6 +43,7 @@ export function defaultConfig(): Config {
     hostname: safeHostname(),
     databaseUrl: `file:${dataDir}/pillarbox.db`,
     databaseAuthToken: null,
+    changeRetentionDays: 90,
     listeners,
     tls: { certFile: null, keyFile: null },
     log: { level: "info" },
@@ -231,6 +232,7 @@ export const SETTINGS: Setting[] = [
   S("hostname", "hostname", "PILLARBOX_HOSTNAME", "hostname", str, "the machine's host name", "Public host name: SMTP greeting, Received: headers, self-signed certificate, DNS records."),
   S("databaseUrl", "database_url", "PILLARBOX_DATABASE_URL", "database-url", databaseUrl, "file:<data dir>/pillarbox.db", "Database: a libSQL file: path, libsql:// / http(s):// for a remote libSQL server, or postgres://USER:PASSWORD@HOST:PORT/DB for PostgreSQL."),
   S("databaseAuthToken", "database_auth_token", "PILLARBOX_DATABASE_AUTH_TOKEN", "database-auth-token", optionalStr, "(none)", "Auth token for a remote libSQL server."),
+  S("changeRetentionDays", "change_retention_days", "PILLARBOX_CHANGE_RETENTION_DAYS", "change-retention-days", int(1, 36500), "90", "Days the change feed remembers deleted messages and folders; an ActiveSync device or IMAP (QRESYNC) client away longer resyncs."),
   ...LISTENER_NAMES.map((n) =>
     S(
       `listeners.${n}`,

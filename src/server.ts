@@ -114,7 +114,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   let storage: Storage;
   try {
-    storage = opts.storage ?? (await openStorage({ url: config.databaseUrl, dataDir: config.dataDir, authToken: config.databaseAuthToken, log, hasher: passwordHasher }));
+    storage = opts.storage ?? (await openStorage({ url: config.databaseUrl, dataDir: config.dataDir, authToken: config.databaseAuthToken, log, hasher: passwordHasher, changeRetentionMs: config.changeRetentionDays * 86_400_000 }));
   } catch (e) {
     tlsManager.close();
     throw e;
