@@ -166,7 +166,7 @@ export abstract class GroupCommitter {
   private async runGroup(jobs: Job[]) {
     let tx: Queryable;
     try {
-      tx = await this.begin();
+      tx = await this.begin(jobs.some((j) => j.durable));
     } catch (e) {
       for (const j of jobs) j.reject(e);
       return;
@@ -238,7 +238,8 @@ export abstract class GroupCommitter {
     return null;
   }
 
-  protected abstract begin(): Promise<Queryable>;
+  /** Starts the group's transaction; `durable` is false when no job in it asked for durability. */
+  protected abstract begin(durable: boolean): Promise<Queryable>;
   protected abstract commit(): Promise<void>;
   protected abstract rollback(): Promise<void>;
 
