@@ -355,6 +355,8 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** (Added by storage) Last write time in ms, or null if absent: lets garbage collection spare young blobs. */
   modifiedAt?(id: string): Promise<number | null>;
+  /** (Added by storage) Removes leftovers of writes a crash interrupted, older than `olderThanMs`; returns how many. Garbage collection calls it when present. */
+  removeStaleTemps?(olderThanMs: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------- the store

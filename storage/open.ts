@@ -40,7 +40,7 @@ export async function openStorage(opts: OpenStorageOptions): Promise<Storage> {
   return {
     mail,
     eas: createEasStore(mail.db),
-    webmail: new SqlWebmailStore(mail.db),
+    webmail: new SqlWebmailStore(mail.db, mail.blobs),
     blobs: mail.blobs,
     db: mail.db,
     close: () => mail.close(),

@@ -33,7 +33,6 @@ import { SummaryCache } from "./summary-cache.ts";
 import { TextSearch } from "./text-search.ts";
 
 export { normalizeAddress, normalizeDomain, normalizeFolderName } from "./names.ts";
-export { registerBlobReferences } from "./blob-gc.ts";
 
 export interface OpenStoreOptions {
   url: string;

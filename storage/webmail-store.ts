@@ -3,6 +3,8 @@
  * message lists, recent correspondents and the out-of-office sent-log.
  * Protocols never write SQL; this file keeps the webmail's SQL in storage/.
  */
+import { randomBytes } from "node:crypto";
+import { StoreError, type BlobStore } from "./api.ts";
 import type { Db, Queryable } from "./db.ts";
 import type { Dialect } from "./dialect.ts";
 import { SEEN } from "./flags.ts";
@@ -44,6 +46,16 @@ export interface Correspondent {
   uses: number;
 }
 
+/** A compose attachment waiting to be sent or saved into a draft; its bytes are a blob. */
+export interface UploadMeta {
+  id: string;
+  accountId: number;
+  name: string;
+  type: string;
+  size: number;
+  createdAt: number;
+}
+
 export interface WebmailStore {
   createSession(s: WebmailSession): Promise<void>;
   getSession(id: string): Promise<WebmailSession | null>;
@@ -72,6 +84,20 @@ export interface WebmailStore {
   oofRecordSent(accountId: number, sender: string, at: number): Promise<void>;
   /** Forgets the sent-log of an account (when out-of-office is switched on again, a new period starts). */
   oofReset(accountId: number): Promise<void>;
+
+  /**
+   * Keeps a compose upload: the bytes go into the blob store (fsynced), the
+   * row names its owner. Refuses with StoreError("LIMIT") when the account's
+   * waiting uploads would exceed `limitBytes`.
+   */
+  putUpload(accountId: number, file: { name: string; type: string; data: Uint8Array; createdAt?: number; id?: string }, limitBytes: number): Promise<UploadMeta>;
+  /** The upload if it exists and belongs to the account, else null. */
+  getUpload(accountId: number, id: string): Promise<UploadMeta | null>;
+  readUpload(accountId: number, id: string): Promise<{ meta: UploadMeta; data: Uint8Array } | null>;
+  /** Forgets the upload (its blob goes with the next garbage collection unless a message shares it). */
+  removeUpload(accountId: number, id: string): Promise<boolean>;
+  /** Forgets uploads created before `before` (ms); returns how many. */
+  purgeUploads(before: number): Promise<number>;
 }
 
 // ------------------------------------------------------------------ SQL implementation
@@ -79,6 +105,9 @@ export interface WebmailStore {
 
 
 /** Sort keys; text ones case-insensitive through the dialect (the columns are rewritten to `i.` below for joins). */
+/** Upload ids are random base64url (18 bytes from the CSPRNG); anything else is not one. */
+const UPLOAD_ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
+
 const ORDER: Record<ListSort, (d: Dialect) => string> = {
   date: () => "internal_date",
   from: (d) => d.nocase("from_name"),
@@ -88,7 +117,10 @@ const ORDER: Record<ListSort, (d: Dialect) => string> = {
 
 /** The webmail's tables on the storage's one database (storage/open.ts builds it; closing the storage closes the database). */
 export class SqlWebmailStore implements WebmailStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly blobs: BlobStore,
+  ) {}
 
   // -------------------------------------------------------------- sessions
   async createSession(s: WebmailSession): Promise<void> {
@@ -224,6 +256,83 @@ export class SqlWebmailStore implements WebmailStore {
 
   async oofReset(accountId: number): Promise<void> {
     await this.db.write((tx) => tx.run("DELETE FROM oof_sent_log WHERE account_id = ?", [accountId]));
+  }
+
+  // -------------------------------------------------------------- uploads
+  async putUpload(accountId: number, file: { name: string; type: string; data: Uint8Array; createdAt?: number; id?: string }, limitBytes: number): Promise<UploadMeta> {
+    const size = file.data.byteLength;
+    // checked before the blob is written (no bytes kept for a refused upload), and again under the write lock
+    if ((await this.uploadBytes(this.db, accountId)) + size > limitBytes) throw new StoreError("LIMIT", "upload space full");
+    // The blob first, fsynced: the row that references it commits after (a crash in between leaves
+    // an unreferenced blob for garbage collection, never a row without its bytes).
+    const blobId = await this.blobs.put(file.data);
+    const meta: UploadMeta = {
+      // an id given by the caller (uploads taken over from an earlier version) is kept if it is one
+      id: file.id !== undefined && UPLOAD_ID_RE.test(file.id) ? file.id : randomBytes(18).toString("base64url"),
+      accountId,
+      name: file.name.slice(0, 255) || "attachment",
+      type: file.type,
+      size,
+      createdAt: file.createdAt ?? Date.now(),
+    };
+    await this.db.write(async (tx) => {
+      if ((await this.uploadBytes(tx, accountId)) + size > limitBytes) throw new StoreError("LIMIT", "upload space full");
+      await tx.run("INSERT INTO webmail_uploads (id, account_id, name, type, size, blob_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        meta.id,
+        accountId,
+        meta.name,
+        meta.type,
+        size,
+        blobId,
+        meta.createdAt,
+      ]);
+    });
+    // a garbage collection that ran between the put and the commit may have taken the blob: write it again
+    if (!(await this.blobs.has(blobId))) await this.blobs.put(file.data);
+    return meta;
+  }
+
+  private async uploadBytes(q: Queryable, accountId: number): Promise<number> {
+    const rows = await q.raw("SELECT COALESCE(SUM(size), 0) FROM webmail_uploads WHERE account_id = ?", [accountId]);
+    return Number(rows[0]?.[0] ?? 0);
+  }
+
+  async getUpload(accountId: number, id: string): Promise<UploadMeta | null> {
+    return (await this.uploadRow(accountId, id))?.meta ?? null;
+  }
+
+  private async uploadRow(accountId: number, id: string): Promise<{ meta: UploadMeta; blobId: string } | null> {
+    if (typeof id !== "string" || !UPLOAD_ID_RE.test(id)) return null;
+    const r = await this.db.get<Record<string, unknown>>(
+      "SELECT id, account_id, name, type, size, blob_id, created_at FROM webmail_uploads WHERE id = ? AND account_id = ?",
+      [id, accountId],
+    );
+    if (!r) return null;
+    return {
+      meta: { id: String(r.id), accountId: Number(r.account_id), name: String(r.name), type: String(r.type), size: Number(r.size), createdAt: Number(r.created_at) },
+      blobId: String(r.blob_id),
+    };
+  }
+
+  async readUpload(accountId: number, id: string): Promise<{ meta: UploadMeta; data: Uint8Array } | null> {
+    const row = await this.uploadRow(accountId, id);
+    if (!row) return null;
+    try {
+      return { meta: row.meta, data: await this.blobs.get(row.blobId) };
+    } catch {
+      return null; // the blob is gone (removed by hand): so is the upload
+    }
+  }
+
+  async removeUpload(accountId: number, id: string): Promise<boolean> {
+    if (typeof id !== "string" || !UPLOAD_ID_RE.test(id)) return false;
+    const r = await this.db.write((tx) => tx.run("DELETE FROM webmail_uploads WHERE id = ? AND account_id = ?", [id, accountId]));
+    return r.changes > 0;
+  }
+
+  async purgeUploads(before: number): Promise<number> {
+    const r = await this.db.write((tx) => tx.run("DELETE FROM webmail_uploads WHERE created_at < ?", [before]));
+    return r.changes;
   }
 }
 

@@ -18,7 +18,7 @@ for (const engine of storeEngines()) {
     let folderId: number;
     beforeAll(async () => {
       t = await tempStore({ engine });
-      w = new SqlWebmailStore(t.store.db);
+      w = new SqlWebmailStore(t.store.db, t.store.blobs);
       const { account, inbox } = await setupAccount(t.store, "web@example.com");
       accountId = account.id;
       folderId = inbox.id;

@@ -47,7 +47,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
     ctx.log.warn("webmail event stream closed: client has too much unsent output", info),
   );
   const assets = new Assets();
-  const uploads = new UploadStore(ctx.config.dataDir, Math.max(ctx.config.limits.maxMessageSize * 2, 100 * 1024 * 1024));
+  const uploads = new UploadStore(wstore, Math.max(ctx.config.limits.maxMessageSize * 2, 100 * 1024 * 1024), ctx.config.dataDir);
   await uploads.init();
   const parsed = new ParsedCache();
   const deps: AuthDeps = { ctx, sessions, hub, assets };

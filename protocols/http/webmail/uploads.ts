@@ -1,100 +1,80 @@
 /**
- * Compose attachments waiting to be sent or saved into a draft. Kept as
- * files under `<dataDir>/webmail-uploads/` (not in memory: several 50 MB
- * uploads must not grow the heap), owned by an account, removed after use or
- * after a day.
+ * Compose attachments waiting to be sent or saved into a draft, owned by an
+ * account, removed after use or after a day. The bytes live in the blob
+ * store and the records in the webmail store (storage/webmail-store.ts,
+ * migration 0021), so blob garbage collection sees them like any other
+ * reference and they never sit in memory (several 50 MB uploads must not
+ * grow the heap).
  */
-import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import path from "node:path";
+import { StoreError } from "../../../storage/api.ts";
+import type { UploadMeta, WebmailStore } from "../../../storage/webmail-store.ts";
 
-export interface UploadMeta {
-  id: string;
-  accountId: number;
-  name: string;
-  type: string;
-  size: number;
-  createdAt: number;
-}
+export type { UploadMeta } from "../../../storage/webmail-store.ts";
 
-const ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
+const TTL_MS = 24 * 3600_000;
 
 export class UploadStore {
-  readonly dir: string;
-  private static readonly TTL_MS = 24 * 3600_000;
-
   constructor(
-    dataDir: string,
+    private readonly wstore: WebmailStore,
     /** Total bytes one account may have waiting. */
     private readonly perAccountLimit: number,
-  ) {
-    this.dir = path.join(dataDir, "webmail-uploads");
-  }
+    /** The data dir: uploads of versions that kept them as files (`webmail-uploads/`) are taken over once. */
+    private readonly dataDir?: string,
+  ) {}
 
   async init(): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    if (this.dataDir) await this.adoptLegacyFiles(path.join(this.dataDir, "webmail-uploads"));
     await this.sweep();
   }
 
+  /** Throws RangeError when the account's waiting uploads would exceed the limit. */
   async put(accountId: number, name: string, type: string, data: Uint8Array): Promise<UploadMeta> {
-    const used = (await this.listAccount(accountId)).reduce((n, m) => n + m.size, 0);
-    if (used + data.byteLength > this.perAccountLimit) throw new RangeError("upload space full");
-    const id = randomBytes(18).toString("base64url");
-    const meta: UploadMeta = { id, accountId, name: name.slice(0, 255) || "attachment", type, size: data.byteLength, createdAt: Date.now() };
-    await fsp.writeFile(path.join(this.dir, id + ".bin"), data, { mode: 0o600 });
-    await fsp.writeFile(path.join(this.dir, id + ".json"), JSON.stringify(meta), { mode: 0o600 });
-    return meta;
-  }
-
-  async meta(accountId: number, id: string): Promise<UploadMeta | null> {
-    if (!ID_RE.test(id)) return null;
     try {
-      const meta = JSON.parse(await fsp.readFile(path.join(this.dir, id + ".json"), "utf8")) as UploadMeta;
-      return meta.accountId === accountId ? meta : null;
-    } catch {
-      return null;
+      return await this.wstore.putUpload(accountId, { name, type, data }, this.perAccountLimit);
+    } catch (e) {
+      if (e instanceof StoreError && e.code === "LIMIT") throw new RangeError("upload space full");
+      throw e;
     }
   }
 
-  async read(accountId: number, id: string): Promise<{ meta: UploadMeta; data: Uint8Array } | null> {
-    const meta = await this.meta(accountId, id);
-    if (!meta) return null;
-    try {
-      return { meta, data: new Uint8Array(await fsp.readFile(path.join(this.dir, id + ".bin"))) };
-    } catch {
-      return null;
-    }
+  meta(accountId: number, id: string): Promise<UploadMeta | null> {
+    return this.wstore.getUpload(accountId, id);
   }
 
-  async remove(accountId: number, id: string): Promise<boolean> {
-    const meta = await this.meta(accountId, id);
-    if (!meta) return false;
-    await fsp.rm(path.join(this.dir, id + ".bin"), { force: true });
-    await fsp.rm(path.join(this.dir, id + ".json"), { force: true });
-    return true;
+  read(accountId: number, id: string): Promise<{ meta: UploadMeta; data: Uint8Array } | null> {
+    return this.wstore.readUpload(accountId, id);
   }
 
-  private async listAccount(accountId: number): Promise<UploadMeta[]> {
-    const out: UploadMeta[] = [];
-    for (const f of await fsp.readdir(this.dir).catch(() => [] as string[])) {
+  remove(accountId: number, id: string): Promise<boolean> {
+    return this.wstore.removeUpload(accountId, id);
+  }
+
+  /** Forgets uploads older than a day. */
+  sweep(now = Date.now()): Promise<number> {
+    return this.wstore.purgeUploads(now - TTL_MS);
+  }
+
+  /**
+   * Moves uploads an earlier version left as `<id>.json` + `<id>.bin` files
+   * into the store (with their original age, so they still expire on time),
+   * then removes the directory. A pair that cannot be read is dropped.
+   */
+  private async adoptLegacyFiles(dir: string): Promise<void> {
+    const names = await fsp.readdir(dir).catch(() => null);
+    if (!names) return;
+    for (const f of names) {
       if (!f.endsWith(".json")) continue;
-      const m = await this.meta(accountId, f.slice(0, -5));
-      if (m) out.push(m);
-    }
-    return out;
-  }
-
-  /** Removes uploads older than a day (and orphans). */
-  async sweep(now = Date.now()): Promise<number> {
-    let removed = 0;
-    for (const f of await fsp.readdir(this.dir).catch(() => [] as string[])) {
-      const full = path.join(this.dir, f);
-      const st = await fsp.stat(full).catch(() => null);
-      if (st && now - st.mtimeMs > UploadStore.TTL_MS) {
-        await fsp.rm(full, { force: true });
-        removed++;
+      try {
+        const meta = JSON.parse(await fsp.readFile(path.join(dir, f), "utf8")) as Partial<UploadMeta>;
+        const data = new Uint8Array(await fsp.readFile(path.join(dir, f.slice(0, -5) + ".bin")));
+        if (typeof meta.accountId !== "number" || typeof meta.createdAt !== "number") continue;
+        await this.wstore.putUpload(meta.accountId, { id: f.slice(0, -5), name: String(meta.name ?? ""), type: String(meta.type ?? "application/octet-stream"), data, createdAt: meta.createdAt }, Infinity);
+      } catch {
+        // unreadable, or its account is gone: nothing to keep
       }
     }
-    return removed;
+    await fsp.rm(dir, { recursive: true, force: true });
   }
 }
