@@ -94,6 +94,8 @@ export interface MessageSummary {
 }
 
 export type { Address, Envelope, MimePart } from "../mail/types.ts";
+export type * from "./item-api.ts";
+import type { ItemStore } from "./item-api.ts";
 import type { Address, Envelope, MimePart } from "../mail/types.ts";
 
 /** Everything FETCH/SEARCH/SORT/THREAD, webmail and ActiveSync need, computed once at delivery. */
@@ -290,7 +292,12 @@ export class StorageFullError extends Error {
 /** Thrown for a user-visible store rule (folder exists, no such folder, cannot delete INBOX...). */
 export class StoreError extends Error {
   constructor(
-    public code: "NONEXISTENT" | "ALREADYEXISTS" | "CANNOT" | "INUSE" | "LIMIT" | "INVALID",
+    /**
+     * WRONG_CLASS: an item of one class aimed at a folder of another (mail into a calendar,
+     * an event into a mail folder); MODIFIED: a conditional update or delete found the item
+     * changed since the given modseq.
+     */
+    public code: "NONEXISTENT" | "ALREADYEXISTS" | "CANNOT" | "INUSE" | "LIMIT" | "INVALID" | "WRONG_CLASS" | "MODIFIED",
     message: string,
   ) {
     super(message);
@@ -361,7 +368,8 @@ export interface BlobStore {
 
 // ---------------------------------------------------------------- the store
 
-export interface MailStore {
+/** The store; its item API (non-mail classes, typed properties) is ItemStore (storage/item-api.ts). */
+export interface MailStore extends ItemStore {
   readonly events: EventBus;
   readonly blobs: BlobStore;
 
@@ -414,15 +422,18 @@ export interface MailStore {
   sendAsAddresses(accountId: number): Promise<string[]>;
 
   // folders
-  listFolders(accountId: number): Promise<Folder[]>;
-  getFolder(accountId: number, name: string): Promise<Folder | null>;
-  getFolderById(folderId: number): Promise<Folder | null>;
+  /** Folders of every class, or of one (`itemClass: "mail"`: what IMAP, POP3 and webmail show). */
+  listFolders(accountId: number, opts?: { itemClass?: ItemClass }): Promise<Folder[]>;
+  /** By name within one class's name space (default mail): a mail lookup never finds a calendar (storage/folder-names.ts). */
+  getFolder(accountId: number, name: string, itemClass?: ItemClass): Promise<Folder | null>;
+  /** By id; with `itemClass`, null for a folder of another class. */
+  getFolderById(folderId: number, itemClass?: ItemClass): Promise<Folder | null>;
   /** Creates missing parents too (RFC 9051 §6.3.4). */
   createFolder(accountId: number, name: string, opts?: { specialUse?: SpecialUse; itemClass?: ItemClass; subscribed?: boolean /* default true */ }): Promise<Folder>;
   /** Renames the whole subtree; renaming INBOX moves its messages into a new folder (RFC 9051 §6.3.6). */
-  renameFolder(accountId: number, from: string, to: string): Promise<void>;
-  deleteFolder(accountId: number, name: string): Promise<void>;
-  setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void>;
+  renameFolder(accountId: number, from: string, to: string, opts?: { itemClass?: ItemClass }): Promise<void>;
+  deleteFolder(accountId: number, name: string, opts?: { itemClass?: ItemClass }): Promise<void>;
+  setSubscribed(accountId: number, name: string, subscribed: boolean, opts?: { itemClass?: ItemClass }): Promise<void>;
   folderStatus(folderId: number): Promise<FolderStatus>;
 
   // messages

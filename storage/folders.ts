@@ -8,6 +8,7 @@ import type { Queryable } from "./db.ts";
 import { DELETED, SEEN } from "./flags.ts";
 import { writeFolderTombstone } from "./changes.ts";
 import type { Messages } from "./messages.ts";
+import { folderKey } from "./folder-names.ts";
 import { normalizeFolderName } from "./names.ts";
 import { FOLDER_COLS, num, parseJson, str, toFolder, type R } from "./rows.ts";
 
@@ -54,30 +55,32 @@ export class Folders {
     return id;
   }
 
-  /** Creates `name`'s missing ancestors; returns the parent id of `name`. */
-  private async ensureParents(tx: Queryable, ev: Events, accountId: number, name: string): Promise<number | null> {
+  /** Creates `name`'s missing ancestors (in the same class: `name` is a stored name, storage/folder-names.ts); returns the parent id of `name`. */
+  private async ensureParents(tx: Queryable, ev: Events, accountId: number, name: string, itemClass: ItemClass = "mail"): Promise<number | null> {
     const parts = name.split("/");
     let parentId: number | null = null;
     for (let i = 1; i < parts.length; i++) {
       const pn = parts.slice(0, i).join("/");
       const r = await tx.get<R>("SELECT id FROM folders WHERE account_id = ? AND name = ?", [accountId, pn]);
-      parentId = r ? num(r.id) : await this.insertFolder(tx, ev, accountId, pn, parentId, "mail", null, true);
+      parentId = r ? num(r.id) : await this.insertFolder(tx, ev, accountId, pn, parentId, itemClass, null, true);
     }
     return parentId;
   }
 
-  async listFolders(accountId: number): Promise<Folder[]> {
-    const rows = await this.core.db.all<R>(`SELECT ${FOLDER_COLS} FROM folders WHERE account_id = ? ORDER BY name`, [accountId]);
+  async listFolders(accountId: number, opts: { itemClass?: ItemClass } = {}): Promise<Folder[]> {
+    const rows = opts.itemClass
+      ? await this.core.db.all<R>(`SELECT ${FOLDER_COLS} FROM folders WHERE account_id = ? AND item_class = ? ORDER BY name`, [accountId, opts.itemClass])
+      : await this.core.db.all<R>(`SELECT ${FOLDER_COLS} FROM folders WHERE account_id = ? ORDER BY name`, [accountId]);
     const list = rows.map(toFolder);
     const i = list.findIndex((f) => f.name === "INBOX");
     if (i > 0) list.unshift(...list.splice(i, 1));
     return list;
   }
 
-  async getFolder(accountId: number, name: string): Promise<Folder | null> {
+  async getFolder(accountId: number, name: string, itemClass: ItemClass = "mail"): Promise<Folder | null> {
     let n: string;
     try {
-      n = normalizeFolderName(name);
+      n = folderKey(itemClass, normalizeFolderName(name));
     } catch {
       return null;
     }
@@ -85,9 +88,9 @@ export class Folders {
     return r ? toFolder(r) : null;
   }
 
-  async getFolderById(folderId: number): Promise<Folder | null> {
+  async getFolderById(folderId: number, itemClass?: ItemClass): Promise<Folder | null> {
     const r = await this.core.db.get<R>(`SELECT ${FOLDER_COLS} FROM folders WHERE id = ?`, [folderId]);
-    return r ? toFolder(r) : null;
+    return r && (!itemClass || str(r.item_class) === itemClass) ? toFolder(r) : null;
   }
 
   async createFolder(
@@ -95,23 +98,24 @@ export class Folders {
     name: string,
     opts: { specialUse?: SpecialUse; itemClass?: ItemClass; subscribed?: boolean } = {},
   ): Promise<Folder> {
-    const n = normalizeFolderName(name);
     if (opts.itemClass && !ITEM_CLASSES.includes(opts.itemClass)) throw new StoreError("INVALID", `unknown item class ${opts.itemClass}`);
+    // each class has its own name space (storage/folder-names.ts)
+    const n = folderKey(opts.itemClass ?? "mail", normalizeFolderName(name));
     if (opts.specialUse && !SPECIAL_USES.includes(opts.specialUse)) throw new StoreError("INVALID", `unknown special use ${opts.specialUse}`);
     const id = await this.core.tx(async (tx, ev) => {
       if (!(await tx.get("SELECT 1 AS x FROM accounts WHERE id = ?", [accountId]))) throw new StoreError("NONEXISTENT", "no such account");
       if (await tx.get("SELECT 1 AS x FROM folders WHERE account_id = ? AND name = ?", [accountId, n])) {
         throw new StoreError("ALREADYEXISTS", `folder exists: ${n}`);
       }
-      const parentId = await this.ensureParents(tx, ev, accountId, n);
+      const parentId = await this.ensureParents(tx, ev, accountId, n, opts.itemClass);
       return this.insertFolder(tx, ev, accountId, n, parentId, opts.itemClass ?? "mail", opts.specialUse ?? null, opts.subscribed ?? true);
     });
     return (await this.getFolderById(id)) as Folder;
   }
 
-  async renameFolder(accountId: number, from: string, to: string): Promise<void> {
-    const src = normalizeFolderName(from);
-    const dst = normalizeFolderName(to);
+  async renameFolder(accountId: number, from: string, to: string, opts: { itemClass?: ItemClass } = {}): Promise<void> {
+    const src = folderKey(opts.itemClass ?? "mail", normalizeFolderName(from));
+    const dst = folderKey(opts.itemClass ?? "mail", normalizeFolderName(to));
     if (src === dst) throw new StoreError("ALREADYEXISTS", `folder exists: ${dst}`);
     if (dst === "INBOX") throw new StoreError("CANNOT", "cannot rename to INBOX");
     if (dst.startsWith(src + "/")) throw new StoreError("CANNOT", "cannot move a folder into itself");
@@ -122,7 +126,7 @@ export class Folders {
         throw new StoreError("ALREADYEXISTS", `folder exists: ${dst}`);
       }
       const srcFolder = toFolder(srcRow);
-      const parentId = await this.ensureParents(tx, ev, accountId, dst);
+      const parentId = await this.ensureParents(tx, ev, accountId, dst, srcFolder.itemClass);
       if (src === "INBOX") {
         // RFC 9051 §6.3.6: renaming INBOX moves its messages to a new folder and leaves INBOX
         // empty; INBOX's inferiors stay where they are.
@@ -154,8 +158,8 @@ export class Folders {
     });
   }
 
-  async deleteFolder(accountId: number, name: string): Promise<void> {
-    const n = normalizeFolderName(name);
+  async deleteFolder(accountId: number, name: string, opts: { itemClass?: ItemClass } = {}): Promise<void> {
+    const n = folderKey(opts.itemClass ?? "mail", normalizeFolderName(name));
     if (n === "INBOX") throw new StoreError("CANNOT", "cannot delete INBOX");
     await this.core.tx(async (tx, ev) => {
       const f = await tx.get<R>("SELECT id, item_class FROM folders WHERE account_id = ? AND name = ?", [accountId, n]);
@@ -177,8 +181,8 @@ export class Folders {
     });
   }
 
-  async setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void> {
-    const n = normalizeFolderName(name);
+  async setSubscribed(accountId: number, name: string, subscribed: boolean, opts: { itemClass?: ItemClass } = {}): Promise<void> {
+    const n = folderKey(opts.itemClass ?? "mail", normalizeFolderName(name));
     await this.core.tx(async (tx, ev) => {
       const f = await tx.get<R>("SELECT id, subscribed FROM folders WHERE account_id = ? AND name = ?", [accountId, n]);
       if (!f) throw new StoreError("NONEXISTENT", `no such folder: ${n}`);

@@ -22,6 +22,7 @@ import type { Queryable } from "./db.ts";
 import { encodeFlags, keywordsToText } from "./flags.ts";
 import type { FullText } from "./fulltext.ts";
 import type { QueueStore } from "./queue-store.ts";
+import { mailFolderAccount } from "./items.ts";
 import { normalizeFolderName } from "./names.ts";
 import { num, numOrNull, parseJson, str, strOrNull, type R } from "./rows.ts";
 
@@ -272,9 +273,9 @@ export class Ingest {
   /** The rows of an append (one folder, all or nothing) inside the caller's write job. */
   private async appendRows(tx: Queryable, ev: Events, folderId: number, prepared: Prepared[], messages: AppendInput[]): Promise<AppendResult[]> {
     const total = messages.reduce((s, m) => s + m.raw.byteLength, 0);
-    const f = await tx.get<R>("SELECT account_id FROM folders WHERE id = ?", [folderId]);
+    const f = await tx.get<R>("SELECT account_id, item_class FROM folders WHERE id = ?", [folderId]);
     if (!f) throw new StoreError("NONEXISTENT", "no such folder");
-    const accountId = num(f.account_id);
+    const accountId = mailFolderAccount(f); // mail only: a calendar folder refuses it (WRONG_CLASS)
     const modseq = await this.core.bump(tx, accountId, total, messages.length);
     const { first, uidValidity } = await this.core.allocUids(tx, folderId, messages.length, modseq);
     const out: AppendResult[] = [];

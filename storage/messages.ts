@@ -10,6 +10,7 @@ import type { Queryable, SqlValue } from "./db.ts";
 import { folderExpungesSince } from "./changes.ts";
 import { DELETED, applyFlags, decodeFlags, encodeFlags, keywordsFromText, keywordsToText, sameFlags } from "./flags.ts";
 import { INDEX_COLS, SUMMARY_COLS, num, parseJson, str, summaryFromRaw, toIndex, type R } from "./rows.ts";
+import { wrongClass } from "./items.ts";
 
 export class Messages {
   constructor(private readonly core: StoreCore) {}
@@ -177,6 +178,7 @@ export class Messages {
       const src = await this.folderAccount(tx, fromFolderId);
       const dst = await this.folderAccount(tx, toFolderId);
       if (src.accountId !== dst.accountId) throw new StoreError("CANNOT", "cannot copy between accounts");
+      for (const c of [src.itemClass, dst.itemClass]) if (c !== "mail") throw wrongClass(c, "mail"); // mail only (items.ts has the other classes)
       const rows = await tx.raw(`SELECT id, uid, size FROM items WHERE folder_id = ? AND uid IN (${this.core.dialect.intList()}) ORDER BY uid`, [
         fromFolderId,
         JSON.stringify(uids.filter((u) => Number.isInteger(u))),
@@ -236,6 +238,7 @@ export class Messages {
       const src = await this.folderAccount(tx, fromFolderId);
       const dst = await this.folderAccount(tx, toFolderId);
       if (src.accountId !== dst.accountId) throw new StoreError("CANNOT", "cannot move between accounts");
+      for (const c of [src.itemClass, dst.itemClass]) if (c !== "mail") throw wrongClass(c, "mail"); // other classes move with moveItem (items.ts)
       const rows = await tx.raw(`SELECT id FROM items WHERE folder_id = ? AND uid IN (${this.core.dialect.intList()}) ORDER BY uid`, [
         fromFolderId,
         JSON.stringify(uids.filter((u) => Number.isInteger(u))),

@@ -5,6 +5,7 @@
  */
 import type { Account, AccountSettings, Domain, Envelope, Folder, ItemClass, MessageIndex, MessageSummary, MimePart, PropertyBag, QueueEntry, SpecialUse } from "./api.ts";
 import { decodeFlags } from "./flags.ts";
+import { folderDisplayName } from "./folder-names.ts";
 
 export const FOLDER_COLS = "id, account_id, name, parent_id, item_class, special_use, subscribed, uidvalidity, uidnext, highest_modseq, props";
 export const ACCOUNT_COLS = "id, email, domain_id, quota_bytes, used_bytes, settings, created_at";
@@ -33,7 +34,7 @@ export function toFolder(r: R): Folder {
   return {
     id: num(r.id),
     accountId: num(r.account_id),
-    name: str(r.name),
+    name: folderDisplayName(str(r.name)),
     parentId: numOrNull(r.parent_id),
     itemClass: (str(r.item_class) || "mail") as ItemClass,
     specialUse: (strOrNull(r.special_use) as SpecialUse | null) ?? null,

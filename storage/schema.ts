@@ -6,7 +6,7 @@
  * database have the same tables and columns. Change both together: a new
  * migration plus the matching edit here.
  */
-import { sqliteTable, integer, text, index, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sqliteTable, integer, text, real, blob, index, uniqueIndex, primaryKey } from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
 
 export const schemaMigrations = sqliteTable("schema_migrations", {
@@ -206,6 +206,122 @@ export const queue = sqliteTable(
   (t) => [index("queue_due").on(t.nextAttemptAt), index("queue_blob").on(t.blobId)],
 );
 
+// ------------------------------------------------------------ item model (migration 0030, storage/items.ts)
+
+/** Index row of a calendar item (VEVENT); times UTC ms. */
+export const calendarItems = sqliteTable(
+  "calendar_items",
+  {
+    itemId: integer("item_id").primaryKey().references(() => items.id, { onDelete: "cascade" }),
+    accountId: integer("account_id").notNull(),
+    folderId: integer("folder_id").notNull(),
+    uid: text("uid").notNull(),
+    recurrenceId: integer("recurrence_id"),
+    dtstartUtc: integer("dtstart_utc").notNull(),
+    dtendUtc: integer("dtend_utc").notNull(),
+    allDay: integer("all_day").notNull().default(0),
+    isRecurring: integer("is_recurring").notNull().default(0),
+    rrule: text("rrule"),
+    /** Start of the last instance; NULL = unbounded. */
+    lastInstanceUtc: integer("last_instance_utc"),
+    summary: text("summary").notNull().default(""),
+    location: text("location").notNull().default(""),
+    organizer: text("organizer"),
+    status: text("status"),
+    transp: text("transp"),
+    sequence: integer("sequence").notNull().default(0),
+  },
+  (t) => [
+    index("calendar_items_folder_range").on(t.folderId, t.dtstartUtc, t.dtendUtc),
+    index("calendar_items_account_range").on(t.accountId, t.dtstartUtc, t.dtendUtc),
+    index("calendar_items_uid").on(t.accountId, t.uid),
+  ],
+);
+
+export const contactItems = sqliteTable(
+  "contact_items",
+  {
+    itemId: integer("item_id").primaryKey().references(() => items.id, { onDelete: "cascade" }),
+    accountId: integer("account_id").notNull(),
+    folderId: integer("folder_id").notNull(),
+    uid: text("uid").notNull(),
+    fullName: text("full_name").notNull().default(""),
+    sortName: text("sort_name").notNull().default(""),
+    emails: text("emails").notNull().default(""), // lower-case, one a line
+    phones: text("phones").notNull().default(""), // one a line
+    org: text("org").notNull().default(""),
+  },
+  (t) => [index("contact_items_uid").on(t.accountId, t.uid), index("contact_items_sort").on(t.folderId, t.sortName)],
+);
+
+/** Lower-case e-mail addresses and name words of contacts, for prefix lookups (byte order; PostgreSQL: COLLATE "C"). */
+export const contactTerms = sqliteTable(
+  "contact_terms",
+  {
+    itemId: integer("item_id").notNull().references(() => items.id, { onDelete: "cascade" }),
+    accountId: integer("account_id").notNull(),
+    term: text("term").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.itemId, t.term] }), index("contact_terms_prefix").on(t.accountId, t.term)],
+);
+
+export const taskItems = sqliteTable(
+  "task_items",
+  {
+    itemId: integer("item_id").primaryKey().references(() => items.id, { onDelete: "cascade" }),
+    accountId: integer("account_id").notNull(),
+    folderId: integer("folder_id").notNull(),
+    uid: text("uid").notNull(),
+    summary: text("summary").notNull().default(""),
+    dueUtc: integer("due_utc"),
+    startUtc: integer("start_utc"),
+    completedUtc: integer("completed_utc"),
+    status: text("status"),
+    priority: integer("priority").notNull().default(0),
+    isRecurring: integer("is_recurring").notNull().default(0),
+  },
+  (t) => [index("task_items_folder_due").on(t.folderId, t.dueUtc), index("task_items_uid").on(t.accountId, t.uid)],
+);
+
+/** Notes are text/plain MIME messages; this is their title. */
+export const noteItems = sqliteTable("note_items", {
+  itemId: integer("item_id").primaryKey().references(() => items.id, { onDelete: "cascade" }),
+  accountId: integer("account_id").notNull(),
+  folderId: integer("folder_id").notNull(),
+  subject: text("subject").notNull().default(""),
+});
+
+/** Typed properties of items and folders (EWS extended properties, MAPI): one row per value. */
+export const itemProperties = sqliteTable(
+  "item_properties",
+  {
+    accountId: integer("account_id").notNull(),
+    ownerKind: text("owner_kind").notNull(), // item | folder
+    ownerId: integer("owner_id").notNull(),
+    itemId: integer("item_id").references(() => items.id, { onDelete: "cascade" }),
+    folderId: integer("folder_id").references(() => folders.id, { onDelete: "cascade" }),
+    propKey: text("prop_key").notNull(), // tag:<id> | name:<guid>:<name> | lid:<guid>:<id>
+    propTag: integer("prop_tag"),
+    propSet: text("prop_set"),
+    propName: text("prop_name"),
+    propLid: integer("prop_lid"),
+    propType: text("prop_type").notNull(), // int | bool | real | time | string | binary | guid
+    multi: integer("multi").notNull().default(0),
+    position: integer("position").notNull().default(0), // -1: an empty multi-valued property
+    intValue: integer("int_value"),
+    realValue: real("real_value"),
+    textValue: text("text_value"),
+    blobValue: blob("blob_value"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.ownerKind, t.ownerId, t.propKey, t.position] }),
+    index("item_properties_item").on(t.itemId),
+    index("item_properties_folder").on(t.folderId),
+  ],
+);
+
+export const itemModelTables = { calendarItems, contactItems, contactTerms, taskItems, noteItems, itemProperties };
+
 /**
  * The FTS5 table is virtual (Drizzle has no FTS5 builder):
  * `message_fts(subject, from_text, to_text, cc_text, bcc_text, headers, body)`,
@@ -214,4 +330,4 @@ export const queue = sqliteTable(
 export const FTS_TABLE = "message_fts";
 export const FTS_COLUMNS = ["subject", "from_text", "to_text", "cc_text", "bcc_text", "headers", "body"] as const;
 
-export const tables = { schemaMigrations, meta, domains, accounts, aliases, folders, blobs, items, expunged, folderTombstones, queue };
+export const tables = { schemaMigrations, meta, domains, accounts, aliases, folders, blobs, items, expunged, folderTombstones, queue, ...itemModelTables };

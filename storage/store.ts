@@ -26,6 +26,7 @@ import type { InProcessEventBus } from "./events.ts";
 import { Folders } from "./folders.ts";
 import { FullText } from "./fulltext.ts";
 import { Ingest } from "./ingest.ts";
+import { Items } from "./items.ts";
 import { Messages } from "./messages.ts";
 import { migrate } from "./migrate.ts";
 import { QueueStore } from "./queue-store.ts";
@@ -69,6 +70,7 @@ export class SqlMailStore implements MailStore {
   private readonly search: TextSearch;
   private readonly queue: QueueStore;
   private readonly gc: BlobGc;
+  private readonly items: Items;
   private readonly changes: ChangeFeed;
 
   constructor(
@@ -92,6 +94,7 @@ export class SqlMailStore implements MailStore {
     this.search = new TextSearch(core, this.fulltext);
     this.queue = new QueueStore(core);
     this.gc = new BlobGc(core, gcGraceMs);
+    this.items = new Items(core);
     this.changes = new ChangeFeed(core, changeRetentionMs);
   }
 
@@ -304,6 +307,44 @@ export class SqlMailStore implements MailStore {
   }
   removeQueueEntry(...a: P<"removeQueueEntry">) {
     return this.queue.removeQueueEntry(...a);
+  }
+
+  // items of the other classes, typed properties (storage/items.ts)
+  createItem(...a: P<"createItem">) {
+    return this.items.createItem(...a);
+  }
+  getItem(...a: P<"getItem">) {
+    return this.items.getItem(...a);
+  }
+  readItemBody(...a: P<"readItemBody">) {
+    return this.items.readItemBody(...a);
+  }
+  updateItem(...a: P<"updateItem">) {
+    return this.items.updateItem(...a);
+  }
+  deleteItem(...a: P<"deleteItem">) {
+    return this.items.deleteItem(...a);
+  }
+  moveItem(...a: P<"moveItem">) {
+    return this.items.moveItem(...a);
+  }
+  listItems(...a: P<"listItems">) {
+    return this.items.listItems(...a);
+  }
+  findCalendarItems(...a: P<"findCalendarItems">) {
+    return this.items.findCalendarItems(...a);
+  }
+  findContacts(...a: P<"findContacts">) {
+    return this.items.findContacts(...a);
+  }
+  getProperties(...a: P<"getProperties">) {
+    return this.items.getProperties(...a);
+  }
+  setProperties(...a: P<"setProperties">) {
+    return this.items.setProperties(...a);
+  }
+  deleteProperties(...a: P<"deleteProperties">) {
+    return this.items.deleteProperties(...a);
   }
 
   // maintenance (storage/blob-gc.ts)

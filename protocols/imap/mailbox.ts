@@ -18,12 +18,12 @@ import { bad, mailboxArg, no, ok, registerCommands, type Result, type Session } 
 /** The mail folder named `name`, or null (other item classes are not IMAP mailboxes). */
 /** The mail folder named `name` (from the hub's cached folder list), or null; other item classes are not IMAP mailboxes. */
 export async function findMailFolder(s: Session, name: string): Promise<Folder | null> {
-  for (const f of await s.hub!.folders()) if (f.name === name) return f.itemClass === "mail" ? f : null;
+  for (const f of await s.hub!.folders()) if (f.name === name) return f;
   return null;
 }
 
 export async function mailFolders(s: Session): Promise<Folder[]> {
-  return (await s.hub!.folders()).filter((f) => f.itemClass === "mail");
+  return [...(await s.hub!.folders())]; // the hub lists mail folders only
 }
 
 /** Subscriptions of names that do not exist (RFC 9051 §6.3.7 allows them); kept in account settings. */
@@ -86,7 +86,7 @@ async function selectCommand(s: Session, args: Arg[], readOnly: boolean): Promis
     if (s.qresync || s.rev2) s.send("* OK [CLOSED] Previous mailbox closed.\r\n");
   }
   const folder = await s.store.getFolder(s.account!.id, name);
-  if (!folder || folder.itemClass !== "mail") return { ...no("Mailbox doesn't exist: " + name.slice(0, 200), "NONEXISTENT"), noSync: true };
+  if (!folder) return { ...no("Mailbox doesn't exist: " + name.slice(0, 200), "NONEXISTENT"), noSync: true };
   if (condstore) s.condstore = true;
   const cache = s.hub!.cache(folder.id);
   await cache.ready(folder);
@@ -311,7 +311,7 @@ registerCommands({
       }
       if (await s.store.getFolder(s.account!.id, name)) return no("Mailbox already exists.", "ALREADYEXISTS");
       // Parents created on the way must not be subscribed (RFC 9051 §6.3.4 creates them; it never subscribes).
-      const before = new Set((await s.store.listFolders(s.account!.id)).map((f) => f.name));
+      const before = new Set((await s.store.listFolders(s.account!.id, { itemClass: "mail" })).map((f) => f.name));
       const opts = { specialUse, subscribed: false } as { specialUse?: SpecialUse };
       await s.store.createFolder(s.account!.id, name, opts);
       const parts = name.split("/");

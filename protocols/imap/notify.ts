@@ -89,8 +89,8 @@ async function flushStatus(s: Session, st: NotifyState): Promise<void> {
   const ids = [...st.pendingStatus];
   st.pendingStatus.clear();
   for (const id of ids) {
-    const f = await s.store.getFolderById(id);
-    if (!f || f.itemClass !== "mail" || s.isClosed || s.notify !== st) continue;
+    const f = await s.store.getFolderById(id, "mail");
+    if (!f || s.isClosed || s.notify !== st) continue;
     const evs = eventsFor(st, f);
     if (!evs) continue;
     const items = statusItems(s, evs);

@@ -623,7 +623,8 @@ export class AccountHub {
     if (this.folderList && Date.now() - this.folderListAt < FOLDER_LIST_TTL_MS) return this.folderList;
     if (!this.folderLoad) {
       const gen = ++this.folderGen;
-      this.folderLoad = this.store.listFolders(this.accountId).then(
+      // only mail folders are IMAP mailboxes (other classes live in their own name spaces)
+      this.folderLoad = this.store.listFolders(this.accountId, { itemClass: "mail" }).then(
         (list) => {
           this.folderLoad = null;
           if (gen === this.folderGen) {

@@ -134,7 +134,7 @@ export async function resolveUrl(s: Session, u: ImapUrl, account: Account): Prom
   let name = u.mailbox;
   if (/^inbox(\/|$)/i.test(name)) name = "INBOX" + name.slice(5);
   const folder = await s.store.getFolder(account.id, name);
-  if (!folder || folder.itemClass !== "mail") return null;
+  if (!folder) return null; // getFolder finds mail folders only
   if (u.uidValidity !== null && u.uidValidity !== folder.uidValidity) return null;
   const [ix] = await s.store.getMessages(folder.id, [u.uid]);
   if (!ix) return null;

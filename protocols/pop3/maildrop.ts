@@ -299,7 +299,7 @@ export class Maildrop {
   }
 
   private async trashFolder(): Promise<Folder> {
-    const folders = await this.store.listFolders(this.accountId);
+    const folders = await this.store.listFolders(this.accountId, { itemClass: "mail" });
     const trash = folders.find((f) => f.specialUse === "\\Trash") ?? folders.find((f) => f.name.toLowerCase() === "trash");
     return trash ?? (await this.store.createFolder(this.accountId, "Trash", { specialUse: "\\Trash" }));
   }

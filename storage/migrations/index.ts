@@ -11,8 +11,9 @@ import { migration as m0010 } from "./0010_eas.ts";
 import { migration as m0011 } from "./0011_eas_device_ip.ts";
 import { migration as m0020 } from "./0020_webmail.ts";
 import { migration as m0021 } from "./0021_webmail_uploads.ts";
+import { migration as m0030 } from "./0030_item_model.ts";
 import { migration as m0031 } from "./0031_change_feed.ts";
 
 export type { Migration } from "./types.ts";
 
-export const migrations: Migration[] = [m0001, m0002, m0003, m0004, m0010, m0011, m0020, m0021, m0031];
+export const migrations: Migration[] = [m0001, m0002, m0003, m0004, m0010, m0011, m0020, m0021, m0030, m0031];

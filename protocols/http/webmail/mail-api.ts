@@ -59,7 +59,7 @@ export class ParsedCache {
 }
 
 export async function ownedFolder(ctx: ServerContext, account: Account, folderId: number): Promise<Folder> {
-  const f = Number.isSafeInteger(folderId) && folderId > 0 ? await ctx.store.getFolderById(folderId) : null;
+  const f = Number.isSafeInteger(folderId) && folderId > 0 ? await ctx.store.getFolderById(folderId, "mail") : null;
   if (!f || f.accountId !== account.id) throw new ApiError(404, "no_folder", "That folder no longer exists.");
   return f;
 }
@@ -169,7 +169,7 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
   // ---------------------------------------------------------------- folders
   app.get("/api/folders", async (c) => {
     const account = c.get("account");
-    const folders = sortFolders((await store.listFolders(account.id)).filter((f) => f.itemClass === "mail"));
+    const folders = sortFolders(await store.listFolders(account.id, { itemClass: "mail" }));
     const out = [];
     for (const f of folders) {
       const st = await store.folderStatus(f.id);
@@ -376,7 +376,7 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
     let folders: Folder[];
     const fid = c.req.query("folderId");
     if (fid) folders = [await ownedFolder(ctx, account, Number(fid))];
-    else folders = (await store.listFolders(account.id)).filter((f) => f.itemClass === "mail" && f.specialUse !== "\\Trash" && f.specialUse !== "\\Junk");
+    else folders = (await store.listFolders(account.id, { itemClass: "mail" })).filter((f) => f.specialUse !== "\\Trash" && f.specialUse !== "\\Junk");
     const hits: { folderId: number; uids: number[] }[] = [];
     for (const f of folders) {
       let uids: number[] | null = null;

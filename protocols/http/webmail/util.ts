@@ -36,6 +36,8 @@ export function toApiError(err: unknown): ApiError | null {
       INUSE: "That folder is busy right now. Try again in a moment.",
       LIMIT: "That goes over a server limit: " + err.message,
       INVALID: "That name or value is not allowed: " + err.message,
+      WRONG_CLASS: "That folder holds another kind of item: " + err.message,
+      MODIFIED: "That item was changed elsewhere meanwhile. Reload it and try again.",
     };
     const status = err.code === "NONEXISTENT" ? 404 : err.code === "ALREADYEXISTS" || err.code === "INUSE" ? 409 : 400;
     return new ApiError(status, err.code.toLowerCase(), msg[err.code]);

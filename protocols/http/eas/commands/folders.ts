@@ -210,7 +210,7 @@ export const folderUpdate: CommandHandler = async (c, doc) => {
   const full = parent.name === null ? name : `${parent.name}/${name}`;
   if (full !== folder.name) {
     try {
-      await c.store.renameFolder(c.account.id, folder.name, full);
+      await c.store.renameFolder(c.account.id, folder.name, full, { itemClass: folder.itemClass });
     } catch (e) {
       return { wbxml: F("FolderUpdate", F("Status", storeStatus(e))) };
     }
@@ -231,10 +231,11 @@ export const folderDelete: CommandHandler = async (c, doc) => {
   if (!folder || !syncClassForFolder(folder)) return { wbxml: F("FolderDelete", F("Status", FolderStatus.NotFound)) };
   if (isSpecial(folder)) return { wbxml: F("FolderDelete", F("Status", FolderStatus.SpecialFolder)) };
   // ActiveSync deletes a folder with its subfolders; the store wants children first.
-  const all = await c.store.listFolders(c.account.id);
+  // each item class has its own folder tree (storage/folder-names.ts)
+  const all = await c.store.listFolders(c.account.id, { itemClass: folder.itemClass });
   const subtree = all.filter((f) => f.name === folder.name || f.name.startsWith(folder.name + "/")).sort((a, b) => b.name.length - a.name.length);
   try {
-    for (const f of subtree) await c.store.deleteFolder(c.account.id, f.name);
+    for (const f of subtree) await c.store.deleteFolder(c.account.id, f.name, { itemClass: folder.itemClass });
   } catch (e) {
     return { wbxml: F("FolderDelete", F("Status", storeStatus(e))) };
   }

@@ -113,8 +113,8 @@ async function emptyFolder(c: EasContext, e: WElement): Promise<WElement> {
   const deleteSub = kid(kid(e, "ItemOperations:Options"), "ItemOperations:DeleteSubFolders") !== undefined;
   await c.store.expunge(folder.id, (await c.store.listMessages(folder.id)).map((m) => m.uid));
   if (deleteSub) {
-    const subs = (await c.store.listFolders(c.account.id)).filter((f) => f.name.startsWith(folder.name + "/")).sort((a, b) => b.name.length - a.name.length);
-    for (const f of subs) await c.store.deleteFolder(c.account.id, f.name);
+    const subs = (await c.store.listFolders(c.account.id, { itemClass: folder.itemClass })).filter((f) => f.name.startsWith(folder.name + "/")).sort((a, b) => b.name.length - a.name.length);
+    for (const f of subs) await c.store.deleteFolder(c.account.id, f.name, { itemClass: folder.itemClass });
   }
   return I("EmptyFolderContents", I("Status", "1"), el("AirSync:CollectionId", collectionId));
 }

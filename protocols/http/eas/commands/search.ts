@@ -60,7 +60,7 @@ function parseMailQuery(q: WElement | undefined): MailQuery | null {
 
 async function mailSearch(c: EasContext, q: MailQuery, deep: boolean): Promise<MessageIndex[] | null> {
   let folders: Folder[];
-  const all = (await c.store.listFolders(c.account.id)).filter((f) => f.itemClass === "mail");
+  const all = await c.store.listFolders(c.account.id, { itemClass: "mail" });
   if (q.collectionId !== undefined) {
     const f = await folderByServerId(c.store, c.account.id, q.collectionId);
     if (!f || f.itemClass !== "mail") return null;

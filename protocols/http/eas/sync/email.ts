@@ -21,7 +21,7 @@ const DAY = 86_400_000;
 const CUTOFF_DAYS: Record<number, number | null> = { 0: null, 1: 1, 2: 3, 3: 7, 4: 14, 5: 30 };
 
 export async function trashFolder(c: EasContext): Promise<Folder | null> {
-  const folders = await c.store.listFolders(c.account.id);
+  const folders = await c.store.listFolders(c.account.id, { itemClass: "mail" });
   return folders.find((f) => f.specialUse === "\\Trash") ?? null;
 }
 

@@ -1,0 +1,184 @@
+/**
+ * The generic item model's part of the store API (re-exported by api.ts):
+ * items of the non-mail classes (calendar, contacts, tasks, notes) and typed
+ * properties of any item or folder.
+ *
+ * An item of any class is a row of `items` (stable `id`, per-folder `uid`,
+ * `modseq` from the account's change counter) whose blob is its canonical
+ * body, stored byte for byte:
+ *  - calendar and tasks: an iCalendar object (RFC 5545) with one VEVENT or
+ *    VTODO (an overridden instance of a recurring event is its own item with
+ *    its `recurrenceId`);
+ *  - contacts: a vCard (RFC 6350);
+ *  - notes: a text/plain MIME message (RFC 5322), Subject = title: the form
+ *    EAS Notes, EWS and MAPI (IPM.StickyNote) exchange; VJOURNAL is not used.
+ * The store does not parse these: the caller supplies the indexed fields
+ * (issue 15 brings the iCalendar/vCard library) and the store checks their
+ * types and ranges.
+ */
+import type { ItemClass } from "./api.ts";
+
+/** Item classes created through the item API (mail comes in through deliver/append). */
+export type GroupwareClass = Exclude<ItemClass, "mail">;
+
+/** Times are UTC milliseconds since the epoch. */
+export interface CalendarFields {
+  /** iCalendar UID (RFC 5545 §3.8.4.7). */
+  uid: string;
+  /** RECURRENCE-ID of an overridden instance (RFC 5545 §3.8.4.4), UTC ms; null/absent for a master or single event. */
+  recurrenceId?: number | null;
+  dtStart: number;
+  /** End (exclusive); equal to dtStart for an instant event. */
+  dtEnd: number;
+  allDay?: boolean;
+  isRecurring?: boolean;
+  /** The RRULE value as written (RFC 5545 §3.8.5.3), for later expansion. */
+  rrule?: string | null;
+  /** Start of the last instance of a recurring event; null = unbounded (no COUNT/UNTIL). */
+  lastInstance?: number | null;
+  summary?: string;
+  location?: string;
+  /** Organizer address (mailto: stripped), or null. */
+  organizer?: string | null;
+  /** RFC 5545 §3.8.1.11 for VEVENT: TENTATIVE | CONFIRMED | CANCELLED. */
+  status?: string | null;
+  /** RFC 5545 §3.8.2.7: OPAQUE | TRANSPARENT. */
+  transp?: string | null;
+  /** RFC 5545 §3.8.7.4, a non-negative integer. */
+  sequence?: number;
+}
+
+export interface ContactFields {
+  /** vCard UID (RFC 6350 §6.7.6). */
+  uid: string;
+  /** FN (RFC 6350 §6.2.1). */
+  fullName?: string;
+  /** What the contact sorts by (SORT-AS or N), default fullName. */
+  sortName?: string;
+  /** EMAIL values; stored lower-case. */
+  emails?: string[];
+  phones?: string[];
+  org?: string;
+}
+
+export interface TaskFields {
+  uid: string;
+  summary?: string;
+  due?: number | null;
+  start?: number | null;
+  completed?: number | null;
+  /** RFC 5545 §3.8.1.11 for VTODO: NEEDS-ACTION | COMPLETED | IN-PROCESS | CANCELLED. */
+  status?: string | null;
+  /** RFC 5545 §3.8.1.9: 0 (undefined) to 9 (lowest). */
+  priority?: number;
+  isRecurring?: boolean;
+}
+
+export interface NoteFields {
+  subject?: string;
+}
+
+export interface ClassFields {
+  calendar: CalendarFields;
+  contacts: ContactFields;
+  tasks: TaskFields;
+  notes: NoteFields;
+}
+
+/** What createItem/updateItem take: the canonical body, the indexed fields of the class, optional typed properties. */
+export type ItemInput = {
+  [C in GroupwareClass]: {
+    itemClass: C;
+    body: Uint8Array;
+    fields: ClassFields[C];
+    /** Set (replacing values of the same keys) together with the item. */
+    properties?: ItemProperty[];
+  };
+}[GroupwareClass];
+
+/** An item of a non-mail class as the store returns it; `fields` as stored (defaults filled in). */
+export type Item = {
+  [C in GroupwareClass]: {
+    id: number;
+    accountId: number;
+    folderId: number;
+    uid: number;
+    /** Changes with every update: CalDAV/CardDAV ETags and `ifModseq` conditions use it. */
+    modseq: number;
+    itemClass: C;
+    blobId: string;
+    size: number;
+    fields: Required<ClassFields[C]>;
+  };
+}[GroupwareClass];
+
+// ---------------------------------------------------------------- typed properties
+
+/**
+ * A property key: a MAPI property id ([MS-OXPROPS], the high 16 bits of a
+ * property tag, 0x0001-0xFFFE), or a named property ([MS-OXCDATA] §2.6.1):
+ * a property set GUID with a string name or a numeric id (LID).
+ */
+export type PropertyKey = { tag: number } | { set: string; name: string } | { set: string; lid: number };
+
+export type PropertyType = "int" | "bool" | "real" | "time" | "string" | "binary" | "guid";
+
+export interface PropertyValueTypes {
+  /** A 64-bit integer within JavaScript's safe range. */
+  int: number;
+  bool: boolean;
+  real: number;
+  /** UTC milliseconds since the epoch. */
+  time: number;
+  string: string;
+  binary: Uint8Array;
+  /** Lower-case 8-4-4-4-12 hex form. */
+  guid: string;
+}
+
+/** One value, or (`multi: true`) an ordered list of values of one type. */
+export type TypedPropertyValue = {
+  [T in PropertyType]: { type: T; multi?: false; value: PropertyValueTypes[T] } | { type: T; multi: true; value: PropertyValueTypes[T][] };
+}[PropertyType];
+
+export type ItemProperty = { key: PropertyKey } & TypedPropertyValue;
+
+/** Whose properties: an item (of any class, mail too) or a folder. */
+export type PropertyOwner = { itemId: number } | { folderId: number };
+
+/** The item API part of MailStore (storage/items.ts). */
+export interface ItemStore {
+  /** Creates an item in a folder of the same class (else StoreError WRONG_CLASS); bumps the account's counter; a new folder UID. */
+  createItem(folderId: number, input: ItemInput): Promise<Item>;
+  /** An item of a non-mail class, or null (also for a mail item: use getMessageById). */
+  getItem(id: number): Promise<Item | null>;
+  /** The canonical body, byte for byte as stored. */
+  readItemBody(id: number): Promise<Uint8Array>;
+  /**
+   * Replaces body, fields (and the given properties) of an item; a new modseq.
+   * `ifModseq`: only when the item's modseq is still that (else StoreError MODIFIED),
+   * what a CalDAV If-Match needs.
+   */
+  updateItem(id: number, input: ItemInput, opts?: { ifModseq?: number }): Promise<Item>;
+  /** Deletes an item (index rows and properties with it; the deletion is logged for sync). */
+  deleteItem(id: number, opts?: { ifModseq?: number }): Promise<void>;
+  /** Moves an item to another folder of its class in the same account: same id, new UID. */
+  moveItem(id: number, toFolderId: number): Promise<Item>;
+  /** Every item of a non-mail folder, ascending UID. */
+  listItems(folderId: number): Promise<Item[]>;
+  /**
+   * Calendar items (of one folder, or of every calendar folder of an account)
+   * with an instance that may overlap [start, end): single events by their
+   * times (RFC 4791 §9.9), recurring ones from their first start to the end of
+   * their last instance (or forever). Ascending start.
+   */
+  findCalendarItems(scope: { folderId: number } | { accountId: number }, range: { start: number; end: number }): Promise<Item[]>;
+  /** Contacts of an account (or one folder) with an e-mail address, or a word of the name, that starts with `prefix` (case-insensitive). */
+  findContacts(accountId: number, prefix: string, opts?: { folderId?: number; limit?: number }): Promise<Item[]>;
+  /** Every typed property of an item or folder, ordered by key. */
+  getProperties(owner: PropertyOwner): Promise<ItemProperty[]>;
+  /** Sets properties (replacing all values of each key given); bumps the owner's modseq. */
+  setProperties(owner: PropertyOwner, props: ItemProperty[]): Promise<void>;
+  /** Deletes the given keys; returns how many keys were present. */
+  deleteProperties(owner: PropertyOwner, keys: PropertyKey[]): Promise<number>;
+}
