@@ -46,6 +46,12 @@ export interface MimeLeaf {
   contentId?: string;
   /** Extra fields of this part (name, value), written as they are (folded). */
   headers?: [string, string][];
+  /**
+   * "as-is": bytes go unencoded, labelled 7bit or 8bit, for types that must
+   * stay readable (RFC 3464 §2.1 message/delivery-status, RFC 6522
+   * text/rfc822-headers); the caller keeps their lines short and CRLF.
+   */
+  encoding?: "as-is";
 }
 
 export interface MimeMultipart {
@@ -53,6 +59,8 @@ export interface MimeMultipart {
   multipart: string;
   params?: Record<string, string>;
   parts: MimeNode[];
+  /** Text before the first part, for readers without MIME (RFC 2046 §5.1.1 preamble). */
+  preamble?: string;
 }
 
 // RFC 2045 §5.1 token characters: anything else in a parameter value needs quoting.
@@ -95,7 +103,7 @@ function encodeLeaf(leaf: MimeLeaf): Encoded {
   let cte: string;
   let body: Uint8Array;
   const params = { ...parsed.params, ...(leaf.params ?? {}) };
-  if (isMessage && typeof leaf.content !== "string") {
+  if ((isMessage || leaf.encoding === "as-is") && typeof leaf.content !== "string") {
     cte = isSevenBit(bytes) ? "7bit" : "8bit"; // RFC 2046 §5.2.1: no base64/QP for message/rfc822
     body = bytes;
   } else if (typeof leaf.content === "string") {
@@ -151,6 +159,7 @@ function encodeNode(node: MimeNode, depth = 0): Encoded {
     if (!children.some((c) => contains(c.body, b) || c.head.includes(boundary))) break;
   }
   const pieces: (Uint8Array | string)[] = [];
+  if (node.preamble) pieces.push(node.preamble.replace(/\r\n|\r|\n/g, "\r\n").replace(/(\r\n)?$/, "\r\n\r\n"));
   for (const c of children) {
     // The CRLF before the next delimiter belongs to the delimiter (RFC 2046 §5.1.1), so it is
     // always added: a body's own final line end stays part of the body.

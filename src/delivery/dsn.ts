@@ -2,10 +2,10 @@
  * Delivery status notifications: RFC 3464 multipart/report messages
  * (report-type=delivery-status, RFC 6522) for failures, delays and relays.
  */
-import { randomBytes } from "node:crypto";
 import { formatMailDate as rfc5322Date } from "../../mail/date.ts";
 import { headerEnd } from "../../mail/headers.ts";
 import { newMessageId } from "../../mail/message-id.ts";
+import { renderMessage } from "../../mail/build.ts";
 import { canonicalLineEnds } from "./smtp-data.ts";
 
 export interface DsnRecipient {
@@ -66,7 +66,6 @@ function describe(r: DsnRecipient): string {
 const clean = (s: string) => s.replace(/[\x00-\x1f\x7f]+/g, " ").trim().slice(0, 900);
 
 export function buildDsn(input: DsnInput): Uint8Array {
-  const boundary = `=_pillarbox_dsn_${randomBytes(12).toString("hex")}`;
   const anyFailed = input.recipients.some((r) => r.action === "failed");
   const anyDelayed = input.recipients.some((r) => r.action === "delayed");
   const subject = anyFailed
@@ -74,27 +73,17 @@ export function buildDsn(input: DsnInput): Uint8Array {
     : anyDelayed
       ? "Delayed Mail (still being retried)"
       : "Successful Mail Delivery Report";
-  const msgId = newMessageId(input.reportingMta);
-  const head = [
-    `From: Mail Delivery System <MAILER-DAEMON@${input.reportingMta}>`,
-    `To: <${input.to}>`,
-    `Subject: ${subject}`,
-    `Date: ${rfc5322Date()}`,
-    `Message-ID: ${msgId}`,
+  const fields: [string, string][] = [
+    ["From", `Mail Delivery System <MAILER-DAEMON@${input.reportingMta}>`],
+    ["To", `<${input.to}>`],
+    ["Subject", subject],
+    ["Date", rfc5322Date()],
+    ["Message-ID", newMessageId(input.reportingMta)],
     // RFC 3834 §5: automatic responses are marked so responders do not answer them.
-    "Auto-Submitted: auto-replied",
-    "MIME-Version: 1.0",
-    `Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary="${boundary}"`,
-    "",
-    "This is a MIME-encapsulated message.",
-    "",
-  ].join("\r\n");
+    ["Auto-Submitted", "auto-replied"],
+  ];
 
   const human = [
-    `--${boundary}`,
-    "Content-Type: text/plain; charset=utf-8",
-    "Content-Transfer-Encoding: 8bit",
-    "",
     `This is the mail system at host ${input.reportingMta}.`,
     "",
     anyFailed
@@ -108,7 +97,7 @@ export function buildDsn(input: DsnInput): Uint8Array {
   ].join("\r\n");
 
   // RFC 3464 §2.2 per-message fields, then §2.3 per-recipient field groups.
-  const status: string[] = [`--${boundary}`, "Content-Type: message/delivery-status", "", `Reporting-MTA: dns; ${input.reportingMta}`];
+  const status: string[] = [`Reporting-MTA: dns; ${input.reportingMta}`];
   if (input.envid) status.push(`Original-Envelope-Id: ${clean(input.envid)}`);
   status.push(`Arrival-Date: ${rfc5322Date(input.arrivalDate)}`, "");
   for (const r of input.recipients) {
@@ -129,12 +118,16 @@ export function buildDsn(input: DsnInput): Uint8Array {
   // The returned message with CRLF line ends only: a bare CR must not split its header lines one
   // way for us and another for the reader of the report (item 8 of issue 13, and ./smtp-data.ts).
   const returned = canonicalLineEnds(full ? input.original : headerBlock(input.original));
-  const returnedHead = [`--${boundary}`, `Content-Type: ${full ? "message/rfc822" : "text/rfc822-headers"}`, "Content-Description: Undelivered message", "", ""].join("\r\n");
 
-  const parts = [
-    Buffer.from(head + human + "\r\n" + status.join("\r\n") + "\r\n" + returnedHead, "utf8"),
-    Buffer.from(returned.buffer, returned.byteOffset, returned.length),
-    Buffer.from(`${returned[returned.length - 1] === 10 ? "" : "\r\n"}\r\n--${boundary}--\r\n`, "utf8"),
-  ];
-  return new Uint8Array(Buffer.concat(parts));
+  // RFC 6522 multipart/report: the human-readable part, the RFC 3464 status, the message or its header.
+  return renderMessage(fields, {
+    multipart: "report",
+    params: { "report-type": "delivery-status" },
+    preamble: "This is a MIME-encapsulated message.",
+    parts: [
+      { type: "text/plain", content: human },
+      { type: "message/delivery-status", content: new TextEncoder().encode(status.join("\r\n")), encoding: "as-is" },
+      { type: full ? "message/rfc822" : "text/rfc822-headers", content: returned, encoding: "as-is", headers: [["Content-Description", "Undelivered message"]] },
+    ],
+  });
 }

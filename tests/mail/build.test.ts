@@ -125,15 +125,19 @@ describe("composeMessage", () => {
     const raw = renderMessage([["Subject", "report"]], {
       multipart: "report",
       params: { "report-type": "delivery-status" },
+      preamble: "This is a MIME-encapsulated message.",
       parts: [
         { type: "text/plain", content: "failed" },
-        { type: "message/delivery-status", content: enc.encode("Reporting-MTA: dns; x\r\n") },
+        { type: "message/delivery-status", content: enc.encode("Reporting-MTA: dns; x\r\n"), encoding: "as-is" },
         { type: "text/html\r\nX-Evil: 1", content: enc.encode("x") },
       ],
     });
     const { root } = parseMime(raw);
     expect(root.params["report-type"]).toBe("delivery-status");
     expect(leaves(root).map((p) => `${p.type}/${p.subtype}`)).toEqual(["text/plain", "message/delivery-status", "application/octet-stream"]);
+    // RFC 3464 §2.1: the status stays readable (7bit, not base64); the preamble is for readers without MIME
+    expect(leaves(root)[1]!.encoding).toBe("7bit");
+    expect(latin1(raw.subarray(root.bodyStart, root.parts![0]!.headerStart))).toStartWith("This is a MIME-encapsulated message.\r\n\r\n--=_pb_");
   });
 });
 

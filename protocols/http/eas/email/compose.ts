@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { formatMailDate } from "../../../../mail/date.ts";
 import { base64Lines, quoteParamValue } from "../../../../mail/encode.ts";
 import { escapeHtml } from "../../../../mail/html.ts";
+import { formatAddress } from "../../../../mail/address.ts";
 import { newMessageId } from "../../../../mail/message-id.ts";
 import type { MessageIndex, MimePart } from "../../../../storage/api.ts";
 import { decodeHeaderText, decodeWords, parseAddressList, parseMime } from "../../../../mail/index.ts";
@@ -113,10 +114,11 @@ function htmlInner(html: string): string {
   return m ? m[1]! : html;
 }
 
+/** Addresses for the quoted "From:"/"To:" lines people read (mail/address.ts display form). */
 function fmtAddrs(list: { name: string | null; mailbox: string | null; host: string | null }[] | null): string {
   return (list ?? [])
     .filter((a) => a.mailbox && a.host)
-    .map((a) => (a.name ? `${decodeWords(a.name)} <${a.mailbox}@${a.host}>` : `${a.mailbox}@${a.host}`))
+    .map((a) => formatAddress({ name: a.name ? decodeWords(a.name) : "", address: `${a.mailbox}@${a.host}` }, { display: true }))
     .join(", ");
 }
 
