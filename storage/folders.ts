@@ -8,7 +8,7 @@ import type { Queryable } from "./db.ts";
 import { DELETED, SEEN } from "./flags.ts";
 import { writeFolderTombstone } from "./changes.ts";
 import type { Messages } from "./messages.ts";
-import { folderKey } from "./folder-names.ts";
+import { folderDisplayName, folderKey } from "./folder-names.ts";
 import { normalizeFolderName } from "./names.ts";
 import { FOLDER_COLS, num, parseJson, str, toFolder, type R } from "./rows.ts";
 
@@ -105,7 +105,7 @@ export class Folders {
     const id = await this.core.tx(async (tx, ev) => {
       if (!(await tx.get("SELECT 1 AS x FROM accounts WHERE id = ?", [accountId]))) throw new StoreError("NONEXISTENT", "no such account");
       if (await tx.get("SELECT 1 AS x FROM folders WHERE account_id = ? AND name = ?", [accountId, n])) {
-        throw new StoreError("ALREADYEXISTS", `folder exists: ${n}`);
+        throw new StoreError("ALREADYEXISTS", `folder exists: ${folderDisplayName(n)}`);
       }
       const parentId = await this.ensureParents(tx, ev, accountId, n, opts.itemClass);
       return this.insertFolder(tx, ev, accountId, n, parentId, opts.itemClass ?? "mail", opts.specialUse ?? null, opts.subscribed ?? true);
@@ -116,14 +116,14 @@ export class Folders {
   async renameFolder(accountId: number, from: string, to: string, opts: { itemClass?: ItemClass } = {}): Promise<void> {
     const src = folderKey(opts.itemClass ?? "mail", normalizeFolderName(from));
     const dst = folderKey(opts.itemClass ?? "mail", normalizeFolderName(to));
-    if (src === dst) throw new StoreError("ALREADYEXISTS", `folder exists: ${dst}`);
+    if (src === dst) throw new StoreError("ALREADYEXISTS", `folder exists: ${folderDisplayName(dst)}`);
     if (dst === "INBOX") throw new StoreError("CANNOT", "cannot rename to INBOX");
     if (dst.startsWith(src + "/")) throw new StoreError("CANNOT", "cannot move a folder into itself");
     await this.core.tx(async (tx, ev) => {
       const srcRow = await tx.get<R>(`SELECT ${FOLDER_COLS} FROM folders WHERE account_id = ? AND name = ?`, [accountId, src]);
-      if (!srcRow) throw new StoreError("NONEXISTENT", `no such folder: ${src}`);
+      if (!srcRow) throw new StoreError("NONEXISTENT", `no such folder: ${folderDisplayName(src)}`);
       if (await tx.get("SELECT 1 AS x FROM folders WHERE account_id = ? AND name = ?", [accountId, dst])) {
-        throw new StoreError("ALREADYEXISTS", `folder exists: ${dst}`);
+        throw new StoreError("ALREADYEXISTS", `folder exists: ${folderDisplayName(dst)}`);
       }
       const srcFolder = toFolder(srcRow);
       const parentId = await this.ensureParents(tx, ev, accountId, dst, srcFolder.itemClass);
@@ -144,7 +144,7 @@ export class Folders {
       for (const f of subtree) {
         const newName = dst + str(f.name).slice(src.length);
         if (newName !== dst && (await tx.get("SELECT 1 AS x FROM folders WHERE account_id = ? AND name = ?", [accountId, newName]))) {
-          throw new StoreError("ALREADYEXISTS", `folder exists: ${newName}`);
+          throw new StoreError("ALREADYEXISTS", `folder exists: ${folderDisplayName(newName)}`);
         }
       }
       // two steps so no intermediate name collides with the UNIQUE(account_id, name) constraint
@@ -163,12 +163,12 @@ export class Folders {
     if (n === "INBOX") throw new StoreError("CANNOT", "cannot delete INBOX");
     await this.core.tx(async (tx, ev) => {
       const f = await tx.get<R>("SELECT id, item_class FROM folders WHERE account_id = ? AND name = ?", [accountId, n]);
-      if (!f) throw new StoreError("NONEXISTENT", `no such folder: ${n}`);
+      if (!f) throw new StoreError("NONEXISTENT", `no such folder: ${folderDisplayName(n)}`);
       const id = num(f.id);
       // Like Dovecot ("Mailbox has children"): a folder with inferiors is not deleted;
       // delete the children first. Keeps the tree free of \Noselect placeholders.
       if (await tx.get("SELECT 1 AS x FROM folders WHERE parent_id = ? LIMIT 1", [id])) {
-        throw new StoreError("CANNOT", `folder has children: ${n}`);
+        throw new StoreError("CANNOT", `folder has children: ${folderDisplayName(n)}`);
       }
       const usage = await tx.get<R>("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM items WHERE folder_id = ?", [id]);
       const modseq = await this.core.bump(tx, accountId, -num(usage?.bytes), -num(usage?.n));
@@ -185,7 +185,7 @@ export class Folders {
     const n = folderKey(opts.itemClass ?? "mail", normalizeFolderName(name));
     await this.core.tx(async (tx, ev) => {
       const f = await tx.get<R>("SELECT id, subscribed FROM folders WHERE account_id = ? AND name = ?", [accountId, n]);
-      if (!f) throw new StoreError("NONEXISTENT", `no such folder: ${n}`);
+      if (!f) throw new StoreError("NONEXISTENT", `no such folder: ${folderDisplayName(n)}`);
       if ((num(f.subscribed) !== 0) === subscribed) return;
       const modseq = await this.core.bump(tx, accountId);
       await tx.run("UPDATE folders SET subscribed = ?, highest_modseq = ?, modseq = ? WHERE id = ?", [subscribed ? 1 : 0, modseq, modseq, num(f.id)]);

@@ -343,7 +343,8 @@ describe(`engine ${engine}`, () => {
     expect(await s.getFolderById(cal.id, "mail")).toBeNull();
     expect((await s.getFolderById(cal.id, "calendar"))?.id).toBe(cal.id);
     expect((await s.getFolderById(cal.id))?.itemClass).toBe("calendar");
-    await expectStoreError(s.createFolder(accountId, "Calendar", { itemClass: "calendar" }), "ALREADYEXISTS");
+    const dup = await expectStoreError(s.createFolder(accountId, "Calendar", { itemClass: "calendar" }), "ALREADYEXISTS");
+    expect(dup.message).toBe("folder exists: Calendar"); // the name as shown, never the stored prefix
     const mailNames = (await s.listFolders(accountId, { itemClass: "mail" })).map((f) => f.name);
     expect(mailNames.filter((n) => n === "Calendar")).toEqual(["Calendar"]);
     expect(mailNames).not.toContain("Contacts");
