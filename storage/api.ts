@@ -217,6 +217,7 @@ export type ChangeKind = "created" | "changed" | "deleted";
 export interface FeedFolderChange {
   kind: ChangeKind;
   folderId: number;
+  /** The name as shown (without a non-mail class's name-space prefix, storage/folder-names.ts). */
   name: string;
   /** null for a deleted folder (and for a top-level one). */
   parentId: number | null;

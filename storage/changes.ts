@@ -30,6 +30,7 @@
  */
 import { errText, unrefTimer, type StoreCore } from "./core.ts";
 import type { Queryable, SqlValue } from "./db.ts";
+import { folderDisplayName } from "./folder-names.ts";
 import type { AccountChanges, ChangeFeedOptions, FeedFolderChange, FeedItemChange, ItemClass } from "./api.ts";
 
 /** Default retention of deletions in the feed: 90 days (an ActiveSync device or IMAP client away longer resyncs). */
@@ -138,7 +139,7 @@ async function readEntries(q: Queryable, w: Window): Promise<{ entries: Entry[];
       folder: {
         kind: n(r[5]) > w.since ? "created" : "changed",
         folderId: n(r[0]),
-        name: String(r[1]),
+        name: folderDisplayName(String(r[1])),
         parentId: r[2] === null || r[2] === undefined ? null : n(r[2]),
         itemClass: String(r[3]) as ItemClass,
         modseq,
@@ -151,7 +152,7 @@ async function readEntries(q: Queryable, w: Window): Promise<{ entries: Entry[];
       rank: RANK.folderDeleted,
       modseq,
       seq: n(r[4]),
-      folder: { kind: "deleted", folderId: n(r[0]), name: String(r[1]), parentId: null, itemClass: String(r[2]) as ItemClass, modseq },
+      folder: { kind: "deleted", folderId: n(r[0]), name: folderDisplayName(String(r[1])), parentId: null, itemClass: String(r[2]) as ItemClass, modseq },
     });
   }
   entries.sort((a, b) => a.modseq - b.modseq || a.rank - b.rank || a.seq - b.seq);
