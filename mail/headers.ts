@@ -347,6 +347,44 @@ export function decodeHeaderText(raw: string | null): string {
 
 export { CR, LF };
 
+/** One field of a header block as bytes (see headerFieldSpans). */
+export interface HeaderSpan {
+  /** First byte of the field (its name). */
+  start: number;
+  /** Just past the field's last line end, continuation lines included. */
+  end: number;
+  /** Offset of the colon after the name, or -1 when the field's first line has none. */
+  colon: number;
+}
+
+/**
+ * The fields of the header block in [start, end) as byte ranges, for code
+ * that filters or rewrites a header and must keep every other byte and fold
+ * as it is (IMAP HEADER.FIELDS, ActiveSync Bcc removal). Lines end at LF; a
+ * line starting with a space or tab continues the field above (RFC 5322
+ * §2.2.3) and is dropped when there is none; the block ends at the first
+ * empty line (CRLF or LF) or at `end`. No strings are built.
+ */
+export function headerFieldSpans(buf: Uint8Array, start = 0, end = buf.length): HeaderSpan[] {
+  const out: HeaderSpan[] = [];
+  let i = start;
+  while (i < end) {
+    const e = buf.indexOf(LF, i);
+    const lineEnd = e < 0 || e >= end ? end : e + 1;
+    const first = buf[i];
+    if (first === LF || (first === CR && i + 1 < end && buf[i + 1] === LF)) break;
+    if (first === SP || first === HT) {
+      if (out.length) out[out.length - 1]!.end = lineEnd;
+    } else {
+      let c = i;
+      while (c < lineEnd && buf[c] !== 58) c++;
+      out.push({ start: i, end: lineEnd, colon: c < lineEnd ? c : -1 });
+    }
+    i = lineEnd;
+  }
+  return out;
+}
+
 /**
  * Offset just past the empty line that ends the header section (RFC 5322
  * §2.1), or -1 when there is none. CRLF and bare LF line ends are both

@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import type { MimePart } from "../../storage/api.ts";
 import { base64Lines as mailBase64Lines } from "../../mail/encode.ts";
 import { decodeTransfer } from "../../mail/text.ts";
+import { headerFieldSpans } from "../../mail/headers.ts";
 import { concatChunks } from "../../src/bytes.ts";
 
 export type SectionKind = "all" | "header" | "fields" | "fieldsNot" | "text" | "mime" | "part";
@@ -163,46 +164,25 @@ function isListed(block: Uint8Array, start: number, end: number, table: Map<numb
 /**
  * Keeps (or drops) header fields by name, preserving their exact bytes and
  * folding, and ends with the blank line (RFC 9051 §6.4.5 HEADER.FIELDS).
+ * A line without a colon is no field: HEADER.FIELDS.NOT drops it too.
  */
 export function filterHeader(block: Uint8Array, fields: Set<string>, not: boolean): Uint8Array {
   const out: Uint8Array[] = [];
   const table = fieldTable(fields);
   let total = 0;
-  let i = 0;
-  const n = block.length;
-  let fieldStart = -1;
-  let keep = false;
-  const flush = (end: number) => {
-    if (fieldStart >= 0 && keep) {
-      const seg = block.subarray(fieldStart, end);
+  for (const f of headerFieldSpans(block)) {
+    let keep = false;
+    if (f.colon >= 0) {
+      let nameEnd = f.colon;
+      while (nameEnd > f.start && (block[nameEnd - 1] === 32 || block[nameEnd - 1] === 9)) nameEnd--;
+      keep = isListed(block, f.start, nameEnd, table) !== not;
+    }
+    if (keep) {
+      const seg = block.subarray(f.start, f.end);
       out.push(seg);
       total += seg.length;
     }
-  };
-  while (i < n) {
-    // find line end
-    let e = block.indexOf(10, i);
-    const lineEnd = e < 0 ? n : e + 1;
-    const first = block[i];
-    const blank = first === 10 || (first === 13 && block[i + 1] === 10);
-    if (blank) break;
-    if (first === 32 || first === 9) {
-      // continuation of the current field
-      i = lineEnd;
-      continue;
-    }
-    flush(i);
-    fieldStart = i;
-    let c = i;
-    while (c < lineEnd && block[c] !== 58 /* : */) c++;
-    let nameEnd = c;
-    while (nameEnd > i && (block[nameEnd - 1] === 32 || block[nameEnd - 1] === 9)) nameEnd--;
-    const listed = c < lineEnd && isListed(block, i, nameEnd, table);
-    keep = not ? !listed && c < lineEnd : listed;
-    i = lineEnd;
-    e = 0;
   }
-  flush(i);
   const res = new Uint8Array(total + 2);
   let o = 0;
   for (const seg of out) {

@@ -12,6 +12,7 @@ import {
   formatAddress,
   formatMailDate,
   headerEnd,
+  headerFieldSpans,
   htmlToText,
   newMessageId,
   parseAddressInput,
@@ -209,6 +210,14 @@ describe("dates, subjects, header end", () => {
     expect(prefixSubject("Re", "RE : hello")).toBe("RE : hello");
     expect(prefixSubject("Fwd", "Fw: x")).toBe("Fw: x");
     expect(prefixSubject("Fwd", "Re: x")).toBe("Fwd: Re: x");
+  });
+
+  test("headerFieldSpans: fields with their folded lines as byte ranges; noise and no-colon lines; stops at the blank line", () => {
+    const raw = enc.encode(" noise\r\nA: 1\r\n  more\r\nno colon\r\nB:2\n\r\nC: body\r\n");
+    const spans = headerFieldSpans(raw);
+    expect(spans.map((f) => latin1(raw.subarray(f.start, f.end)))).toEqual(["A: 1\r\n  more\r\n", "no colon\r\n", "B:2\n"]);
+    expect(spans.map((f) => f.colon)).toEqual([9, -1, 33]);
+    expect(headerFieldSpans(enc.encode("X: unterminated"))).toEqual([{ start: 0, end: 15, colon: 1 }]);
   });
 
   test("headerEnd: CRLF and LF blank lines, an empty first line, none at all", () => {

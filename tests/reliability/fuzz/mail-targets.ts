@@ -138,6 +138,20 @@ export const MAIL_CHECKS: Record<string, { group: "decode" | "encode" | "build";
       assert(e === -1 || (e > 0 && e <= b.length && b[e - 1] === 10), "headerEnd not just past a line end");
     },
   },
+  headerFieldSpans: {
+    group: "decode",
+    run: (b) => {
+      const spans = mail.headerFieldSpans(b);
+      let last = 0;
+      for (const f of spans) {
+        assert(last <= f.start && f.start < f.end && f.end <= b.length, "spans out of order");
+        assert(f.colon === -1 || (f.colon >= f.start && f.colon < f.end && b[f.colon] === 58), "colon offset");
+        last = f.end;
+      }
+      const he = mail.headerEnd(b);
+      if (he > 0 && spans.length) assert(last <= he, "a field beyond the header end");
+    },
+  },
   bareLineEndInHeader: { group: "decode", run: (b) => assert(mail.bareLineEndInHeader(b) < b.length, "offset out of range") },
   canonicalLineEnds: {
     group: "decode",

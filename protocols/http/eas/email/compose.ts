@@ -15,7 +15,7 @@ import { formatAddress } from "../../../../mail/address.ts";
 import { newMessageId } from "../../../../mail/message-id.ts";
 import type { MessageIndex, MimePart } from "../../../../storage/api.ts";
 import { decodeHeaderText, decodeWords, parseAddressList, parseMime } from "../../../../mail/index.ts";
-import { headerValue, type HeaderField } from "../../../../mail/headers.ts";
+import { headerFieldSpans, headerValue, type HeaderField } from "../../../../mail/headers.ts";
 import { analyseParts, attachmentContent, bodyTexts } from "./convert.ts";
 import { partText } from "../../../../mail/text.ts";
 
@@ -25,25 +25,13 @@ const latin1 = new TextDecoder("latin1");
 /** Bare LF (and lone CR) line ends to CRLF (RFC 5322 §2.3); some clients send LF-only MIME. */
 export { canonicalLineEnds as normaliseLineEnds } from "../../../../mail/line-endings.ts";
 
-/** Raw header fields of the top-level header block: [name, start, end) byte ranges including folded lines. */
+/** Raw header fields of a header block: lower-case name and [start, end) byte range including folded lines (mail/headers.ts). */
 function headerLines(raw: Uint8Array, start: number, end: number): { name: string; start: number; end: number }[] {
-  const out: { name: string; start: number; end: number }[] = [];
-  let i = start;
-  while (i < end) {
-    let e = raw.indexOf(10, i);
-    if (e < 0 || e >= end) e = end - 1;
-    const lineEnd = e + 1;
-    const first = raw[i];
-    if (first === 13 || first === 10) break; // blank line: end of the header
-    if ((first === 32 || first === 9) && out.length) out[out.length - 1]!.end = lineEnd;
-    else {
-      const colon = raw.indexOf(58, i);
-      const name = colon > i && colon < lineEnd ? latin1.decode(raw.subarray(i, colon)).trim().toLowerCase() : "";
-      out.push({ name, start: i, end: lineEnd });
-    }
-    i = lineEnd;
-  }
-  return out;
+  return headerFieldSpans(raw, start, end).map((f) => ({
+    name: f.colon >= 0 ? latin1.decode(raw.subarray(f.start, f.colon)).trim().toLowerCase() : "",
+    start: f.start,
+    end: f.end,
+  }));
 }
 
 function concat(parts: (Uint8Array | string)[]): Uint8Array {
