@@ -3,6 +3,10 @@
  * reopen every acknowledged message is there, every item's blob exists,
  * matches its content hash and parses, the database passes
  * PRAGMA integrity_check, and garbage collection removes orphan blobs only.
+ *
+ * SQLite only: it kills the process that owns the database file and checks the
+ * file (PRAGMA integrity_check, WAL recovery); on PostgreSQL the server owns
+ * crash recovery and a killed client's transaction simply rolls back.
  */
 import { expect, test } from "bun:test";
 import { spawn } from "node:child_process";

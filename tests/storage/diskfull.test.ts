@@ -3,6 +3,10 @@
  * store fills up, deliveries fail with StorageFullError (or QuotaExceeded-
  * style temporary errors), every acknowledged message stays readable, the
  * database stays intact and works again once space is freed.
+ *
+ * SQLite only: the database file must live on the small tmpfs; a PostgreSQL
+ * server's disk is not ours to fill (its disk_full error, SQLSTATE 53100, maps
+ * to the same StorageFullError through dialect-pg.ts isDiskFull).
  */
 import { expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";

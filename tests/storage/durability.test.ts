@@ -1,6 +1,11 @@
 /**
  * 10,000 deliveries, close, reopen: every message present once, UIDs strictly
  * ascending, counts and used bytes exact, blobs readable.
+ *
+ * SQLite only: 10,000 durable deliveries with the WAL fsync of storage/db.ts.
+ * On PostgreSQL the commit waits for the server's WAL flush
+ * (synchronous_commit = on); the store rules themselves run on both engines
+ * in store.test.ts and the other engine-parametrized tests.
  */
 import { expect, test } from "bun:test";
 import { makeMessage, setupAccount, strictlyAscending, tempStore, text, type TempStore } from "./helpers.ts";

@@ -1,6 +1,10 @@
 /**
  * Migrations: an older database is upgraded in place, never wiped; each
  * version is recorded once; concurrent openers do not apply a version twice.
+ *
+ * SQLite only (sqlite_master, FTS5 tables, several openers of one file);
+ * the same migrations on PostgreSQL, concurrent openers included, are tested
+ * in pg-db.test.ts.
  */
 import { expect, test } from "bun:test";
 import { join } from "node:path";

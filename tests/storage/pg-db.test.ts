@@ -4,11 +4,13 @@
  * failing job, migrations from the one definition, schema isolation.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { openDb, type Db } from "../../storage/db.ts";
 import { appliedVersions, migrate } from "../../storage/migrate.ts";
 import { migrations } from "../../storage/migrations/index.ts";
 import { renderMigration } from "../../storage/migrations/render.ts";
 import { redactDbUrl, splitSchema, toPositional } from "../../storage/pg-db.ts";
+import { FTS_COLUMNS, FTS_TABLE, tables } from "../../storage/schema.ts";
 import { dropPgSchema, freshPgUrl, pgAvailable } from "../helpers/engines.ts";
 
 describe("placeholders and URLs (no server needed)", () => {
@@ -54,6 +56,38 @@ if (pgAvailable()) {
       expect(await appliedVersions(db)).toEqual(migrations.map((m) => m.version).sort((a, b) => a - b));
       expect(await migrate(db)).toEqual([]);
       expect(db.dialect.name).toBe("postgres");
+    });
+
+    test("the migrated PostgreSQL schema matches the Drizzle schema (tables, columns, NOT NULL, indexes)", async () => {
+      for (const table of Object.values(tables)) {
+        const cfg = getTableConfig(table);
+        const cols = await db.all<{ name: string; nullable: string }>(
+          "SELECT column_name AS name, is_nullable AS nullable FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?",
+          [cfg.name],
+        );
+        expect([cfg.name, cfg.columns.map((c) => c.name).sort()]).toEqual([cfg.name, cols.map((c) => c.name).sort()]);
+        for (const c of cfg.columns) {
+          const dbc = cols.find((x) => x.name === c.name)!;
+          expect([cfg.name, c.name, c.notNull || c.primary]).toEqual([cfg.name, c.name, dbc.nullable === "NO"]);
+        }
+        // indexes made by CREATE INDEX (not the ones backing PRIMARY KEY / UNIQUE constraints)
+        const idx = await db.all<{ name: string }>(
+          `SELECT i.relname AS name FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+           WHERE t.relname = ? AND t.relnamespace = CAST(current_schema() AS regnamespace)
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)`,
+          [cfg.name],
+        );
+        const tableUniques = ["aliases_source_destination", "folders_account_name"];
+        const declared = cfg.indexes.map((i) => i.config.name).filter((n) => !tableUniques.includes(n));
+        // items_list_*: the webmail's list indexes (migration 0020), described in its own module, not in schema.ts
+        const created = idx.map((i) => i.name).filter((n) => !n.startsWith("items_list_"));
+        expect([cfg.name, declared.sort()]).toEqual([cfg.name, created.sort()]);
+      }
+      const fts = await db.all<{ name: string }>(
+        "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+        [FTS_TABLE],
+      );
+      expect(fts.map((c) => c.name)).toEqual(["seq", ...FTS_COLUMNS]);
     });
 
     test("integers, booleans, bytes and text come back as on SQLite", async () => {

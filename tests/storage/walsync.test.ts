@@ -4,6 +4,9 @@
  * together share one fsync, a caller arriving during a sync gets the next
  * one, and a durable write resolves only after a sync that started after
  * its commit.
+ *
+ * SQLite only (the WAL file of a local database); PostgreSQL's commits are
+ * flushed by the server.
  */
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
