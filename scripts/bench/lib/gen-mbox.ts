@@ -7,6 +7,7 @@
  *   bun scripts/bench/lib/gen-mbox.ts [--count 200] [--seed 1] > bench.mbox
  */
 import { writeSync } from "node:fs";
+import { formatMailDate } from "../../../mail/date.ts";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,7 +58,7 @@ for (let i = 1; i <= count; i++) {
   const d = new Date(base + i * 3_600_000 + rand(3_600_000));
   const p2 = (n: number) => String(n).padStart(2, "0");
   const fromLine = `From bench@example.com  ${DAYS[(d.getUTCDay() + 6) % 7]} ${MONTHS[d.getUTCMonth()]} ${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
-  const dateHdr = `${["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
+  const dateHdr = formatMailDate(d);
   const from = PEOPLE[rand(PEOPLE.length)];
   const to = PEOPLE[rand(PEOPLE.length)];
   const thread = i > 3 && rand(3) === 0 ? i - 1 - rand(3) : 0;

@@ -7,6 +7,8 @@
 import { easDate } from "../email/convert.ts";
 import type { CommandHandler, EasContext } from "../context.ts";
 import { kid, kidText, kids, ns, text, type WElement } from "../wbxml/tree.ts";
+import { textToHtml } from "../../../../mail/html.ts";
+import { htmlToText } from "../../../../mail/text.ts";
 
 const S = ns("Settings");
 
@@ -47,7 +49,7 @@ async function oof(c: EasContext, e: WElement): Promise<WElement> {
     const state = !o?.enabled ? 0 : o.start !== undefined || o.end !== undefined ? 2 : 1;
     const wantHtml = (kidText(get, "Settings:BodyType") ?? "Text").toUpperCase() === "HTML";
     const body = o?.body ?? "";
-    const msg = wantHtml ? `<html><body>${body.replace(/[&<>]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[ch]!).replace(/\n/g, "<br>")}</body></html>` : body;
+    const msg = wantHtml ? `<html><body>${textToHtml(body)}</body></html>` : body;
     const msgKids = () => [S("Enabled", o?.enabled ? "1" : "0"), S("ReplyMessage", msg), S("BodyType", wantHtml ? "HTML" : "Text")];
     return S(
       "Oof",
@@ -84,7 +86,7 @@ async function oof(c: EasContext, e: WElement): Promise<WElement> {
       if (reply) {
         const isHtml = (kidText(pick, "Settings:BodyType") ?? "Text").toUpperCase() === "HTML";
         let body = text(reply);
-        if (isHtml) body = body.replace(/<br\s*\/?>/gi, "\n").replace(/<[^>]*>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+        if (isHtml) body = htmlToText(body, { readable: true });
         next.body = body.slice(0, 64 * 1024);
       }
     }
