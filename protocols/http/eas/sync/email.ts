@@ -13,7 +13,8 @@ import { kid, kids, kidText, text, type WElement } from "../wbxml/tree.ts";
 import { registerSyncClass, type ListedItem, type Listing, type SyncClass } from "./classes.ts";
 import type { EasContext } from "../context.ts";
 import { formatMailDate } from "../../../../mail/date.ts";
-import { base64Lines, encodeWords } from "../../../../mail/encode.ts";
+import { encodeWords } from "../../../../mail/encode.ts";
+import { renderMessage } from "../../../../mail/build.ts";
 
 const DAY = 86_400_000;
 
@@ -25,11 +26,7 @@ export async function trashFolder(c: EasContext): Promise<Folder | null> {
   return folders.find((f) => f.specialUse === "\\Trash") ?? null;
 }
 
-function crlf(s: string): string {
-  return s.replace(/\r?\n/g, "\r\n");
-}
-
-/** Builds a draft message from Email ApplicationData (16.0 draft Add). */
+/** Builds a draft message from Email ApplicationData (16.0 draft Add), written by mail/build.ts. */
 export function draftMime(data: WElement | undefined, from: string, now: number): Uint8Array {
   // Header values from the device: no line breaks (RFC 5322 §2.2: a CRLF would start a new, forged field).
   const one = (v: string | undefined) => (v ?? "").replace(/[\r\n]+/g, " ").trim();
@@ -40,19 +37,13 @@ export function draftMime(data: WElement | undefined, from: string, now: number)
   const body = kid(data, "AirSyncBase:Body");
   const type = kidText(body, "AirSyncBase:Type") ?? "1";
   const content = text(kid(body, "AirSyncBase:Data"));
-  const lines = [
-    `From: ${from}`,
-    to && `To: ${to}`,
-    cc && `Cc: ${cc}`,
-    bcc && `Bcc: ${bcc}`,
-    `Subject: ${encodeWords(subject)}`,
-    `Date: ${formatMailDate(now)}`,
-    `MIME-Version: 1.0`,
-    `Content-Type: text/${type === "2" ? "html" : "plain"}; charset=utf-8`,
-    `Content-Transfer-Encoding: base64`,
-  ].filter(Boolean) as string[];
-  const b64 = base64Lines(new TextEncoder().encode(content));
-  return new TextEncoder().encode(crlf(lines.join("\n")) + "\r\n\r\n" + b64);
+  const fields: [string, string][] = [["From", from]];
+  // The device's address lists go as it wrote them (a draft keeps Bcc, RFC 5322 §3.6.3).
+  if (to) fields.push(["To", to]);
+  if (cc) fields.push(["Cc", cc]);
+  if (bcc) fields.push(["Bcc", bcc]);
+  fields.push(["Subject", encodeWords(subject)], ["Date", formatMailDate(now)]);
+  return renderMessage(fields, { type: type === "2" ? "text/html" : "text/plain", content });
 }
 
 export const EmailClass: SyncClass = {
