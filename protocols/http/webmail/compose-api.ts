@@ -24,6 +24,7 @@ import {
 } from "./mime.ts";
 import { attachmentContent, ownedMessage, specialFolder, type ParsedCache } from "./mail-api.ts";
 import type { UploadStore } from "./uploads.ts";
+import { formatMailDate } from "../../../mail/date.ts";
 
 export interface ComposeDeps {
   ctx: ServerContext;
@@ -95,7 +96,7 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
     const me = new Set((await store.sendAsAddresses(account.id)).map((a) => a.toLowerCase()));
     const fromLine = peopleText(v.from);
     const date = v.date ? new Date(v.date) : new Date(m.internalDate);
-    const dateText = Number.isNaN(date.getTime()) ? String(v.date ?? "") : date.toUTCString();
+    const dateText = Number.isNaN(date.getTime()) ? String(v.date ?? "") : formatMailDate(date); // the quote line's date as a Date field writes it (RFC 5322 §3.3)
     const bodyHtml = v.html ?? (v.text !== null ? `<div>${textToHtml(v.text)}</div>` : "");
     const bodyText = v.text ?? (v.html ? htmlToText(v.html) : "");
     const refs = [...v.references, ...(v.messageId ? [v.messageId] : [])].slice(-30);
