@@ -25,7 +25,7 @@ import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { formatAddress, type Mailbox } from "./address.ts";
 import { formatMailDate } from "./date.ts";
-import { base64Lines, encodeQuotedPrintable, encodeWords, foldHeader, quoteParamValue } from "./encode.ts";
+import { base64Lines, encodeQuotedPrintable, encodeWords, foldHeader, mimeParam, quoteParamValue } from "./encode.ts";
 import { parseParams } from "./headers.ts";
 import { newMessageId } from "./message-id.ts";
 
@@ -124,7 +124,8 @@ function encodeLeaf(leaf: MimeLeaf): Encoded {
   // The file name goes in both places: Content-Disposition filename (RFC 2183 §2.3) and the older Content-Type name that many readers still use.
   fields.push(["Content-Type", `${type}${paramsText(fn !== undefined && params.name === undefined ? { ...params, name: fn } : params)}`]);
   fields.push(["Content-Transfer-Encoding", cte]);
-  if (leaf.disposition) fields.push(["Content-Disposition", `${leaf.disposition.type}${fn !== undefined ? `; filename=${quoteParamValue(fn)}` : ""}`]);
+  // RFC 2183 §2.3 filename in the standard RFC 2231 form when it is not ASCII (name= above keeps the common encoded-word form for older readers).
+  if (leaf.disposition) fields.push(["Content-Disposition", `${leaf.disposition.type}${fn !== undefined ? `; ${mimeParam("filename", fn)}` : ""}`]);
   if (leaf.contentId) fields.push(["Content-ID", `<${leaf.contentId.replace(/[<>\s]/g, "")}>`]);
   for (const f of leaf.headers ?? []) fields.push(f);
   return { head: fields.map(([n, v]) => foldHeader(n, v)).join(""), body };

@@ -108,6 +108,36 @@ export function quoteParamValue(value: string): string {
   return `"${encodedWords(s)}"`;
 }
 
+// RFC 2231 §7 attribute-char: US-ASCII except space, controls, "*", "'", "%" and the RFC 2045 tspecials.
+const ATTRIBUTE_CHAR = /^[A-Za-z0-9!#$&+\-.^_`{|}~]$/;
+
+/**
+ * A parameter as `name=value` for a MIME header: a quoted-string when the
+ * value is printable ASCII (RFC 2045 §5.1), else the RFC 2231 extended form
+ * in UTF-8, percent-encoded and cut into numbered sections (`name*0*=utf-8''...;
+ * name*1*=...`, §3-§4) so no line gets long. This is the standard form for a
+ * non-ASCII file name (RFC 2183 §2.3 with RFC 2231); parseParams reads it back.
+ */
+export function mimeParam(name: string, value: string): string {
+  const s = value.replace(/[\r\n]+/g, " ");
+  if (plainHeaderText(s) && !s.includes("\t")) return `${name}="${s.replace(/["\\]/g, "\\$&")}"`;
+  const pieces: string[] = [];
+  let cur = "";
+  for (const ch of s) {
+    let enc = "";
+    if (ATTRIBUTE_CHAR.test(ch)) enc = ch;
+    else for (const b of utf8.encode(ch)) enc += `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+    if (cur.length + enc.length > 60) {
+      pieces.push(cur);
+      cur = "";
+    }
+    cur += enc; // one character's octets stay in one section
+  }
+  pieces.push(cur);
+  if (pieces.length === 1) return `${name}*=utf-8''${pieces[0]}`;
+  return pieces.map((p, i) => `${name}*${i}*=${i === 0 ? "utf-8''" : ""}${p}`).join("; ");
+}
+
 /** RFC 5322 §2.1.1: lines SHOULD be at most 78 characters. */
 const FOLD_AT = 78;
 

@@ -25,7 +25,7 @@ export { baseSubject, prefixSubject } from "./subject.ts";
 export { parseMailDate, formatMailDate } from "./date.ts";
 export { partContent, partText, htmlToText, decodeTransfer, decodeEntities, decodedSizeEstimate, extractText, makePreview } from "./text.ts";
 export { bytesToString, decodeBase64, decodeCharset, decodeQuotedPrintable } from "./bytes.ts";
-export { base64Lines, encodeQuotedPrintable, encodeWords, foldHeader, quoteParamValue } from "./encode.ts";
+export { base64Lines, encodeQuotedPrintable, encodeWords, foldHeader, mimeParam, quoteParamValue } from "./encode.ts";
 export { escapeHtml, textToHtml } from "./html.ts";
 export { newMessageId } from "./message-id.ts";
 export { composeMessage, renderMessage, formatAddressList } from "./build.ts";

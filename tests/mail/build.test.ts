@@ -90,6 +90,9 @@ describe("composeMessage", () => {
     expect(img!.disposition?.type).toBe("inline");
     expect(partContent(raw, img!)).toEqual(png);
     expect(file!.disposition?.type).toBe("attachment");
+    // RFC 2231 filename (the standard form) and the encoded-word name= that older readers use
+    expect(latin1(raw)).toContain("filename*=utf-8''Bericht%20%E2%80%93%20M%C3%A4rz.pdf");
+    expect(file!.disposition?.params.filename).toBe("Bericht – März.pdf");
     expect(file!.encoding).toBe("base64");
     expect(partContent(raw, file!)).toEqual(pdf);
     expect(analyzeMessage(raw).hasAttachment).toBe(true);

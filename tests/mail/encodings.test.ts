@@ -14,6 +14,7 @@ import {
   encodeQuotedPrintable,
   encodeWords,
   foldHeader,
+  mimeParam,
   parseParams,
   quoteParamValue,
 } from "../../mail/index.ts";
@@ -131,6 +132,18 @@ describe("parameters and folding", () => {
     const back = parseParams(`application/pdf; name=${quoteParamValue("résumé 2026.pdf")}`).params.name!;
     expect(decodeWords(back)).toBe("résumé 2026.pdf");
     expect(quoteParamValue("a\r\nb")).toBe('"a b"');
+  });
+
+  test("RFC 2231 parameters: ASCII quoted, anything else percent-encoded UTF-8 in sections that parseParams joins", () => {
+    expect(mimeParam("filename", 'a "b".pdf')).toBe('filename="a \\"b\\".pdf"');
+    expect(mimeParam("filename", "é.txt")).toBe("filename*=utf-8''%C3%A9.txt");
+    const long = "Übersicht der Quartalszahlen für das Geschäftsjahr 2026 – endgültig.pdf";
+    const p = mimeParam("filename", long);
+    expect(p).toStartWith("filename*0*=utf-8''");
+    expect(p).toContain("; filename*1*=");
+    expect(parseParams(`attachment; ${p}`).params.filename).toBe(long);
+    // a literal "=?" would be decoded as an encoded word by readers: it goes in the extended form too
+    expect(mimeParam("name", "=?utf-8?q?x?=")).toStartWith("name*=utf-8''");
   });
 
   test("fields fold at whitespace within 78 characters; a long word stays whole", () => {

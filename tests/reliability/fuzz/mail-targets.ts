@@ -287,6 +287,16 @@ export const MAIL_CHECKS: Record<string, { group: "decode" | "encode" | "build";
       assert(mail.decodeWords(back) === s.replace(/[\r\n]+/g, " "), `parameter ${JSON.stringify(s)} came back as ${JSON.stringify(back)}`);
     },
   },
+  mimeParam: {
+    group: "encode",
+    run: (b) => {
+      const s = text(b);
+      const p = mail.mimeParam("filename", s);
+      assert(!/[\r\n]/.test(p) && p.split("; ").every((x) => x.length <= 90), "parameter section too long or holds a line break");
+      const back = mail.parseParams(`attachment; ${p}`).params.filename ?? "";
+      assert(back === s.replace(/[\r\n]+/g, " "), `parameter ${JSON.stringify(s)} came back as ${JSON.stringify(back)}`);
+    },
+  },
   foldHeader: {
     group: "encode",
     run: (b) => {
