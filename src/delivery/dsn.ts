@@ -6,7 +6,7 @@ import { formatMailDate as rfc5322Date } from "../../mail/date.ts";
 import { headerEnd } from "../../mail/headers.ts";
 import { newMessageId } from "../../mail/message-id.ts";
 import { renderMessage } from "../../mail/build.ts";
-import { canonicalLineEnds } from "./smtp-data.ts";
+import { canonicalLineEnds } from "../../mail/line-endings.ts";
 
 export interface DsnRecipient {
   address: string;

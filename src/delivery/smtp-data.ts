@@ -145,12 +145,3 @@ export function toSmtpData(raw: Uint8Array): SmtpData {
   return { data: out, size: out.length - stuffed - 3 };
 }
 
-/**
- * The same canonical line ends without dot-stuffing or folding, for a stored
- * message that is put inside a new one (the returned part of a DSN): a bare
- * CR must not split header lines differently for different readers. A last
- * line without a line end is left so.
- */
-export function canonicalLineEnds(raw: Uint8Array): Uint8Array {
-  return encode(Buffer.from(raw.buffer, raw.byteOffset, raw.length), false).out;
-}
