@@ -68,7 +68,7 @@ const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
 
 function paramsText(params: Record<string, string> | undefined): string {
   let s = "";
-  for (const [k, v] of Object.entries(params ?? {})) s += `; ${k}=${TOKEN.test(v) ? v : quoteParamValue(v)}`;
+  for (const [k, v] of Object.entries(params ?? {})) if (TOKEN.test(k) && !k.includes("*")) s += `; ${k}=${TOKEN.test(v) ? v : quoteParamValue(v)}`; // names are tokens (RFC 2045 §5.1)
   return s;
 }
 
@@ -103,7 +103,7 @@ function encodeLeaf(leaf: MimeLeaf): Encoded {
   let cte: string;
   let body: Uint8Array;
   const params = { ...parsed.params, ...(leaf.params ?? {}) };
-  if ((isMessage || leaf.encoding === "as-is") && typeof leaf.content !== "string") {
+  if (isMessage || leaf.encoding === "as-is") {
     cte = isSevenBit(bytes) ? "7bit" : "8bit"; // RFC 2046 §5.2.1: no base64/QP for message/rfc822
     body = bytes;
   } else if (typeof leaf.content === "string") {
