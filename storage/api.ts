@@ -246,7 +246,9 @@ export interface ChangeFeedOptions {
 /**
  * "What changed in this account since change N", in change order. With
  * `more`, ask again from `highestModseq`. "tooOld": deletions after N were
- * pruned (N < the account's floor); the caller must resync from scratch.
+ * pruned (N < the account's floor), or N is above the account's current
+ * change number (a state from another history); the caller must resync from
+ * scratch. A "tooOld" answer's `highestModseq` is the current change number.
  */
 export type AccountChanges =
   | { status: "ok"; highestModseq: number; floor: number; folders: FeedFolderChange[]; items: FeedItemChange[]; more: boolean }

@@ -163,7 +163,9 @@ async function readEntries(q: Queryable, w: Window): Promise<{ entries: Entry[];
  * The feed of one account since `since` (exclusive), in change order. A page
  * never ends inside one change number (a move of 500 messages is one change),
  * so it may hold a few more than `limit` entries; with `more`, ask again
- * from the returned `highestModseq`.
+ * from the returned `highestModseq`. "tooOld" (below the pruning floor, or
+ * above the account's current number) carries the current number as
+ * `highestModseq`, so asking from MAX_SAFE_INTEGER is how to read it.
  */
 export async function accountChanges(q: Queryable, accountId: number, since: number, opts: ChangeFeedOptions = {}): Promise<AccountChanges> {
   const acct = await q.get<{ modseq: unknown; changes_floor: unknown }>("SELECT modseq, changes_floor FROM accounts WHERE id = ?", [accountId]);
@@ -171,7 +173,9 @@ export async function accountChanges(q: Queryable, accountId: number, since: num
   const head = n(acct.modseq);
   const floor = n(acct.changes_floor);
   const from = Math.max(0, Math.floor(since));
-  if (!Number.isFinite(since) || from < floor) return { status: "tooOld", floor, highestModseq: head };
+  // Below the floor: deletions were pruned. Above the head: a number this account never gave out (a state
+  // from another history, e.g. kept across a restore from backup): nothing it says can be trusted either.
+  if (!Number.isFinite(since) || from < floor || from > head) return { status: "tooOld", floor, highestModseq: head };
   const limit = Math.max(1, Math.floor(opts.limit ?? DEFAULT_FEED_LIMIT));
   const w: Window = { accountId, since: from, upTo: head, folderId: opts.folderId, itemClass: opts.itemClass };
   let { entries, truncated } = await readEntries(q, { ...w, limit });

@@ -87,6 +87,9 @@ describe("account change feed", () => {
     expect(none.items).toEqual([]);
     expect(none.folders).toEqual([]);
     expect(none.more).toBe(false);
+    // a number the account never gave out (a state from another history): too old, with the current number
+    const future = await t.store.accountChanges(account.id, moved.highestModseq + 1);
+    expect(future).toEqual({ status: "tooOld", floor: 0, highestModseq: moved.highestModseq });
   });
 
   test("folder creation, rename, subscription and deletion (tombstone covers its items)", async () => {

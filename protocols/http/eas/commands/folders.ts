@@ -47,7 +47,7 @@ async function loadSnap(c: EasContext, key: number): Promise<FolderSnap | null> 
   }
 }
 
-/** The account's current change number (a feed read from above the head lists nothing and returns it). */
+/** The account's current change number (a feed read from above it answers "tooOld" with it). */
 async function feedHead(c: EasContext): Promise<number> {
   return (await c.store.accountChanges(c.account.id, Number.MAX_SAFE_INTEGER, { limit: 1 })).highestModseq;
 }

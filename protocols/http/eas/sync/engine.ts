@@ -213,7 +213,7 @@ export async function folderFeed(c: EasContext, folder: Folder, since: number): 
   }
 }
 
-/** The account's current change number (a feed read from above the head lists nothing and returns it). */
+/** The account's current change number (a feed read from above it answers "tooOld" with it). */
 async function feedHead(c: EasContext): Promise<number> {
   const r = await c.store.accountChanges(c.account.id, Number.MAX_SAFE_INTEGER, { limit: 1 });
   return r.highestModseq;
