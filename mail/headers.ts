@@ -367,6 +367,15 @@ export interface HeaderSpan {
  */
 export function headerFieldSpans(buf: Uint8Array, start = 0, end = buf.length): HeaderSpan[] {
   const out: HeaderSpan[] = [];
+  eachHeaderField(buf, start, end, (s, e, colon) => void out.push({ start: s, end: e, colon }));
+  return out;
+}
+
+/** headerFieldSpans as a callback per field, allocating nothing (IMAP HEADER.FIELDS runs it per message fetched). */
+export function eachHeaderField(buf: Uint8Array, start: number, end: number, visit: (start: number, end: number, colon: number) => void): void {
+  let fs = -1;
+  let fe = 0;
+  let fc = -1;
   let i = start;
   while (i < end) {
     const e = buf.indexOf(LF, i);
@@ -374,15 +383,18 @@ export function headerFieldSpans(buf: Uint8Array, start = 0, end = buf.length): 
     const first = buf[i];
     if (first === LF || (first === CR && i + 1 < end && buf[i + 1] === LF)) break;
     if (first === SP || first === HT) {
-      if (out.length) out[out.length - 1]!.end = lineEnd;
+      if (fs >= 0) fe = lineEnd;
     } else {
+      if (fs >= 0) visit(fs, fe, fc);
       let c = i;
       while (c < lineEnd && buf[c] !== 58) c++;
-      out.push({ start: i, end: lineEnd, colon: c < lineEnd ? c : -1 });
+      fs = i;
+      fe = lineEnd;
+      fc = c < lineEnd ? c : -1;
     }
     i = lineEnd;
   }
-  return out;
+  if (fs >= 0) visit(fs, fe, fc);
 }
 
 /**

@@ -19,7 +19,7 @@ export type { Mailbox } from "./address.ts";
 export type { ComposeInput, MimeNode, MimeLeaf, MimeMultipart, OutgoingAttachment } from "./build.ts";
 export { parseMime, splitMultipart, MAX_DEPTH } from "./parse.ts";
 export { parseAddressList, parseMessageIds, firstAddress, addressString, formatAddress, parseAddressInput, isValidAddress, AddressError, MISSING_DOMAIN, MISSING_MAILBOX } from "./address.ts";
-export { decodeWords, decodeHeaderText, parseHeaderBlock, parseParams, headerValue, headerValues, stripComments, headerEnd, headerFieldSpans } from "./headers.ts";
+export { decodeWords, decodeHeaderText, parseHeaderBlock, parseParams, headerValue, headerValues, stripComments, headerEnd, headerFieldSpans, eachHeaderField } from "./headers.ts";
 export { bareLineEndInHeader, canonicalLineEnds, canonicalMessage, firstBareLineEnd, fromFields, headerFieldsNamed } from "./line-endings.ts";
 export { baseSubject, prefixSubject } from "./subject.ts";
 export { parseMailDate, formatMailDate } from "./date.ts";

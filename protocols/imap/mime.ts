@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import type { MimePart } from "../../storage/api.ts";
 import { base64Lines as mailBase64Lines } from "../../mail/encode.ts";
 import { decodeTransfer } from "../../mail/text.ts";
-import { headerFieldSpans } from "../../mail/headers.ts";
+import { eachHeaderField } from "../../mail/headers.ts";
 import { concatChunks } from "../../src/bytes.ts";
 
 export type SectionKind = "all" | "header" | "fields" | "fieldsNot" | "text" | "mime" | "part";
@@ -170,19 +170,15 @@ export function filterHeader(block: Uint8Array, fields: Set<string>, not: boolea
   const out: Uint8Array[] = [];
   const table = fieldTable(fields);
   let total = 0;
-  for (const f of headerFieldSpans(block)) {
-    let keep = false;
-    if (f.colon >= 0) {
-      let nameEnd = f.colon;
-      while (nameEnd > f.start && (block[nameEnd - 1] === 32 || block[nameEnd - 1] === 9)) nameEnd--;
-      keep = isListed(block, f.start, nameEnd, table) !== not;
-    }
-    if (keep) {
-      const seg = block.subarray(f.start, f.end);
-      out.push(seg);
-      total += seg.length;
-    }
-  }
+  eachHeaderField(block, 0, block.length, (start, end, colon) => {
+    if (colon < 0) return;
+    let nameEnd = colon;
+    while (nameEnd > start && (block[nameEnd - 1] === 32 || block[nameEnd - 1] === 9)) nameEnd--;
+    if (isListed(block, start, nameEnd, table) === not) return;
+    const seg = block.subarray(start, end);
+    out.push(seg);
+    total += seg.length;
+  });
   const res = new Uint8Array(total + 2);
   let o = 0;
   for (const seg of out) {

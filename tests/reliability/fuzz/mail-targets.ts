@@ -152,6 +152,14 @@ export const MAIL_CHECKS: Record<string, { group: "decode" | "encode" | "build";
       if (he > 0 && spans.length) assert(last <= he, "a field beyond the header end");
     },
   },
+  eachHeaderField: {
+    group: "decode",
+    run: (b) => {
+      const seen: mail.HeaderSpan[] = [];
+      mail.eachHeaderField(b, 0, b.length, (start, end, colon) => void seen.push({ start, end, colon }));
+      assert(JSON.stringify(seen) === JSON.stringify(mail.headerFieldSpans(b)), "eachHeaderField and headerFieldSpans disagree");
+    },
+  },
   bareLineEndInHeader: { group: "decode", run: (b) => assert(mail.bareLineEndInHeader(b) < b.length, "offset out of range") },
   canonicalLineEnds: {
     group: "decode",
