@@ -70,6 +70,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     opts.listeners ??
     (Object.keys(LISTENER_DEFAULTS) as ListenerName[]).filter((n) => (opts.protocols ? opts.protocols.some((m) => m.listeners.includes(n)) : protocolFor(n)));
   const config = testConfig(dataDir, listeners, opts.config);
+  if (process.env.PILLARBOX_TEST_SERVER_ENGINE === "postgres" && !opts.config?.databaseUrl) config.databaseUrl = await pgUrlFor(dataDir);
   let server: RunningServer;
   try {
     server = await startServer(config, { log: createLogger(config.log.level, { test: true }), tlsWatchIntervalMs: 0, shutdownTimeoutMs: 3000, protocols: opts.protocols });
@@ -91,9 +92,33 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
     async close() {
       await server.close();
-      if (ownDir && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (ownDir && !opts.keepDataDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+        const pg = pgUrls.get(dataDir);
+        if (pg) {
+          pgUrls.delete(dataDir);
+          await (await import("./engines.ts")).dropPgSchema(pg);
+        }
+      }
     },
   };
+}
+
+/**
+ * PILLARBOX_TEST_SERVER_ENGINE=postgres runs every in-process test server on
+ * PostgreSQL (PILLARBOX_TEST_PG_URL), so any protocol suite can be run on the
+ * second engine: one fresh schema per data dir, so a restart on the same data
+ * dir finds its data again.
+ */
+const pgUrls = new Map<string, string>();
+async function pgUrlFor(dataDir: string): Promise<string> {
+  let url = pgUrls.get(dataDir);
+  if (!url) {
+    const { freshPgUrl } = await import("./engines.ts");
+    url = await freshPgUrl("srv");
+    pgUrls.set(dataDir, url);
+  }
+  return url;
 }
 
 /** Adds the domain if needed, then the account. */
