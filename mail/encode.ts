@@ -113,14 +113,15 @@ const ATTRIBUTE_CHAR = /^[A-Za-z0-9!#$&+\-.^_`{|}~]$/;
 
 /**
  * A parameter as `name=value` for a MIME header: a quoted-string when the
- * value is printable ASCII (RFC 2045 §5.1), else the RFC 2231 extended form
+ * value is short printable ASCII (RFC 2045 §5.1), else the RFC 2231 extended form
  * in UTF-8, percent-encoded and cut into numbered sections (`name*0*=utf-8''...;
  * name*1*=...`, §3-§4) so no line gets long. This is the standard form for a
  * non-ASCII file name (RFC 2183 §2.3 with RFC 2231); parseParams reads it back.
  */
 export function mimeParam(name: string, value: string): string {
   const s = value.replace(/[\r\n]+/g, " ");
-  if (plainHeaderText(s) && !s.includes("\t")) return `${name}="${s.replace(/["\\]/g, "\\$&")}"`;
+  // Short printable ASCII as a quoted-string; anything longer is cut into sections so no line gets long.
+  if (plainHeaderText(s) && !s.includes("\t") && s.length <= 64) return `${name}="${s.replace(/["\\]/g, "\\$&")}"`;
   const pieces: string[] = [];
   let cur = "";
   for (const ch of s) {
