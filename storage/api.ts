@@ -241,6 +241,8 @@ export interface ChangeFeedOptions {
   limit?: number;
   itemClass?: ItemClass;
   folderId?: number;
+  /** Only folder changes or only item changes (the other list comes back empty; a hierarchy sync need not page through items). */
+  only?: "folders" | "items";
 }
 
 /**

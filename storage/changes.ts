@@ -53,6 +53,7 @@ interface Window {
   itemClass?: ItemClass;
   /** Rows per table; undefined = all. */
   limit?: number;
+  only?: "folders" | "items";
 }
 
 async function readEntries(q: Queryable, w: Window): Promise<{ entries: Entry[]; truncated: boolean }> {
@@ -85,26 +86,28 @@ async function readEntries(q: Queryable, w: Window): Promise<{ entries: Entry[];
     return { sql, args };
   };
 
+  const items = w.only !== "folders";
+  const folderRows = w.only !== "items";
   const iw = itemWhere("i");
-  const live = await q.raw(
+  const live = !items ? [] : await q.raw(
     `SELECT i.id, i.folder_id, i.uid, i.modseq, i.created_modseq, f.item_class FROM items i JOIN folders f ON f.id = i.folder_id
      WHERE i.account_id = ? AND i.modseq > ? AND i.modseq <= ?${iw.sql} ORDER BY i.modseq, i.id${lim}`,
     [...base, ...iw.args],
   );
   const ew = itemWhere("e");
-  const gone = await q.raw(
+  const gone = !items ? [] : await q.raw(
     `SELECT e.item_id, e.folder_id, e.uid, e.modseq, f.item_class, e.id FROM expunged e JOIN folders f ON f.id = e.folder_id
      WHERE e.account_id = ? AND e.modseq > ? AND e.modseq <= ?${ew.sql} ORDER BY e.modseq, e.id${lim}`,
     [...base, ...ew.args],
   );
   const fw = folderWhere("id");
-  const folders = await q.raw(
+  const folders = !folderRows ? [] : await q.raw(
     `SELECT id, name, parent_id, item_class, modseq, created_modseq FROM folders
      WHERE account_id = ? AND modseq > ? AND modseq <= ?${fw.sql} ORDER BY modseq, id${lim}`,
     [...base, ...fw.args],
   );
   const tw = folderWhere("folder_id");
-  const tombs = await q.raw(
+  const tombs = !folderRows ? [] : await q.raw(
     `SELECT folder_id, name, item_class, modseq, id FROM folder_tombstones
      WHERE account_id = ? AND modseq > ? AND modseq <= ?${tw.sql} ORDER BY modseq, id${lim}`,
     [...base, ...tw.args],
@@ -177,7 +180,7 @@ export async function accountChanges(q: Queryable, accountId: number, since: num
   // from another history, e.g. kept across a restore from backup): nothing it says can be trusted either.
   if (!Number.isFinite(since) || from < floor || from > head) return { status: "tooOld", floor, highestModseq: head };
   const limit = Math.max(1, Math.floor(opts.limit ?? DEFAULT_FEED_LIMIT));
-  const w: Window = { accountId, since: from, upTo: head, folderId: opts.folderId, itemClass: opts.itemClass };
+  const w: Window = { accountId, since: from, upTo: head, folderId: opts.folderId, itemClass: opts.itemClass, only: opts.only };
   let { entries, truncated } = await readEntries(q, { ...w, limit });
   let highest = head;
   let more = false;

@@ -143,6 +143,13 @@ describe("account change feed", () => {
     expect(calOnly.folders.map(folderLine)).toEqual([`created folder ${cal.id} Calendar`]);
     expect(calOnly.items).toEqual([]);
     expect((await feed(account.id, start, { folderId: cal.id })).items).toEqual([]);
+    // only one kind: a hierarchy sync need not read item changes, an item sync not folder changes
+    const onlyFolders = await feed(account.id, start, { only: "folders" });
+    expect(onlyFolders.items).toEqual([]);
+    expect(onlyFolders.folders.map(folderLine)).toEqual([`created folder ${cal.id} Calendar`]);
+    const onlyItems = await feed(account.id, start, { only: "items" });
+    expect(onlyItems.folders).toEqual([]);
+    expect(onlyItems.items.map((c) => c.folderId)).toEqual([inbox.id]);
   });
 
   test("paging with limit never splits one change", async () => {

@@ -57,7 +57,7 @@ async function changedFolders(c: EasContext, since: number): Promise<{ ids: Set<
   const ids = new Set<string>();
   let from = since;
   for (;;) {
-    const r = await c.store.accountChanges(c.account.id, from, { limit: 5000 });
+    const r = await c.store.accountChanges(c.account.id, from, { limit: 5000, only: "folders" });
     if (r.status === "tooOld") return "tooOld";
     for (const f of r.folders) ids.add(String(f.folderId));
     from = r.highestModseq;

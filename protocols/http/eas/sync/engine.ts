@@ -205,7 +205,7 @@ export async function folderFeed(c: EasContext, folder: Folder, since: number): 
   const candidates = new Set<number>();
   let from = since;
   for (;;) {
-    const r = await c.store.accountChanges(c.account.id, from, { folderId: folder.id, limit: FEED_PAGE });
+    const r = await c.store.accountChanges(c.account.id, from, { folderId: folder.id, limit: FEED_PAGE, only: "items" });
     if (r.status === "tooOld") return "tooOld";
     for (const it of r.items) candidates.add(it.itemId);
     from = r.highestModseq;
