@@ -23,6 +23,15 @@ export const GROUPWARE_CLASSES: readonly GroupwareClass[] = ["calendar", "contac
 // A time is UTC ms within years 0001-9999 (RFC 5545 §3.3.4 dates have four-digit years).
 const MIN_TIME = -62135596800000;
 const MAX_TIME = 253402300799999;
+/** calendar_items.span_end_utc of an unbounded recurring event (migration 0032): after every accepted time. */
+export const UNBOUNDED_SPAN_END = MAX_TIME + 1;
+
+/** When an event's last instance ends (migration 0032): what the time-range index is ordered by. */
+export function spanEnd(e: Required<CalendarFields>): number {
+  if (!e.isRecurring) return e.dtEnd;
+  if (e.lastInstance === null) return UNBOUNDED_SPAN_END;
+  return Math.min(UNBOUNDED_SPAN_END, e.lastInstance + (e.dtEnd - e.dtStart));
+}
 const MAX_TEXT = 64 * 1024;
 const MAX_UID = 2048;
 const MAX_LIST = 500;
@@ -190,8 +199,8 @@ export async function writeIndexRow(tx: Queryable, c: GroupwareClass, id: number
     const e = f as Stored<"calendar">;
     await tx.run(
       `INSERT INTO calendar_items (item_id, account_id, folder_id, uid, recurrence_id, dtstart_utc, dtend_utc, all_day, is_recurring, rrule,
-         last_instance_utc, summary, location, organizer, status, transp, sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [id, accountId, folderId, e.uid, e.recurrenceId, e.dtStart, e.dtEnd, e.allDay ? 1 : 0, e.isRecurring ? 1 : 0, e.rrule, e.lastInstance, e.summary, e.location, e.organizer, e.status, e.transp, e.sequence],
+         last_instance_utc, span_end_utc, summary, location, organizer, status, transp, sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, accountId, folderId, e.uid, e.recurrenceId, e.dtStart, e.dtEnd, e.allDay ? 1 : 0, e.isRecurring ? 1 : 0, e.rrule, e.lastInstance, spanEnd(e), e.summary, e.location, e.organizer, e.status, e.transp, e.sequence],
     );
   } else if (c === "contacts") {
     const k = f as Stored<"contacts">;

@@ -265,14 +265,14 @@ export class Items implements ItemStore {
     const [col, key] = Number.isSafeInteger(s.folderId) ? ["folder_id", s.folderId as number] : Number.isSafeInteger(s.accountId) ? ["account_id", s.accountId as number] : [null, 0];
     if (!col) throw new StoreError("INVALID", "the scope is { folderId } or { accountId }");
     // RFC 4791 §9.9: an event overlaps [start, end) when it starts before `end` and ends after
-    // `start` (an instant event: starts at or after `start`); a recurring event is a candidate
-    // from its first start until its last instance ends (unbounded: forever).
+    // `start` (an instant event: at or after `start`); a recurring event is a candidate from its
+    // first start until its last instance ends (span_end_utc, migration 0032; unbounded: forever).
+    // The index range is span_end_utc >= start: events over before the range are never read.
     const rows = await this.core.db.all<Row>(
-      `SELECT item_id FROM calendar_items WHERE ${col} = ? AND dtstart_utc < ?
-         AND (dtend_utc > ? OR (dtend_utc = dtstart_utc AND dtstart_utc >= ?)
-              OR (is_recurring = 1 AND (last_instance_utc IS NULL OR last_instance_utc + (dtend_utc - dtstart_utc) >= ?)))
+      `SELECT item_id FROM calendar_items WHERE ${col} = ? AND span_end_utc >= ? AND dtstart_utc < ?
+         AND (span_end_utc > ? OR dtend_utc = dtstart_utc)
        ORDER BY dtstart_utc, item_id`,
-      [key, end, start, start, start],
+      [key, start, end, start],
     );
     return this.loadIds(rows.map((r) => num(r.item_id)));
   }

@@ -224,6 +224,8 @@ export const calendarItems = sqliteTable(
     rrule: text("rrule"),
     /** Start of the last instance; NULL = unbounded. */
     lastInstanceUtc: integer("last_instance_utc"),
+    /** When the last instance ends; 253402300800000 = unbounded (migration 0032). */
+    spanEndUtc: integer("span_end_utc").notNull().default(0),
     summary: text("summary").notNull().default(""),
     location: text("location").notNull().default(""),
     organizer: text("organizer"),
@@ -232,8 +234,8 @@ export const calendarItems = sqliteTable(
     sequence: integer("sequence").notNull().default(0),
   },
   (t) => [
-    index("calendar_items_folder_range").on(t.folderId, t.dtstartUtc, t.dtendUtc),
-    index("calendar_items_account_range").on(t.accountId, t.dtstartUtc, t.dtendUtc),
+    index("calendar_items_folder_span").on(t.folderId, t.spanEndUtc, t.dtstartUtc),
+    index("calendar_items_account_span").on(t.accountId, t.spanEndUtc, t.dtstartUtc),
     index("calendar_items_uid").on(t.accountId, t.uid),
   ],
 );

@@ -443,6 +443,45 @@ test("migration 0030 moves an older database's non-mail folders into their class
   }
 });
 
+test("migration 0032 gives events stored before it their span end: the time-range query finds them as before", async () => {
+  const dir = tempDir();
+  try {
+    const url = `file:${join(dir, "old.db")}`;
+    const db = await openDb({ url });
+    await migrate(db, { upTo: 31 });
+    const D = 24 * H;
+    await db.write(async (tx) => {
+      await tx.run("INSERT INTO domains (name, created_at) VALUES ('old.example', 1)");
+      await tx.run("INSERT INTO accounts (email, domain_id, password_hash, created_at) VALUES ('u@old.example', 1, 'x', 1)");
+      await tx.run("INSERT INTO folders (account_id, name, item_class, uidvalidity, uidnext, created_at) VALUES (1, ?, 'calendar', 8, 4, 1)", ["\x01calendar\x01Cal"]);
+      const rows: [number, string, number, number, number, number | null][] = [
+        [1, "single", T0, T0 + H, 0, null],
+        [2, "bounded", T0 - 30 * D, T0 - 30 * D + H, 1, T0 - D],
+        [3, "unbounded", T0 - 30 * D, T0 - 30 * D + H, 1, null],
+      ];
+      for (const [uid, name, s0, e0, rec, last] of rows) {
+        const r = await tx.get<{ id: number }>(
+          "INSERT INTO items (account_id, folder_id, uid, modseq, internal_date, size, blob_id, envelope, mime, thread_id, created_at) VALUES (1, 1, ?, 2, 1, 10, 'none', '{}', '{}', 0, 1) RETURNING id",
+          [uid],
+        );
+        await tx.run("INSERT INTO calendar_items (item_id, account_id, folder_id, uid, dtstart_utc, dtend_utc, is_recurring, last_instance_utc) VALUES (?, 1, 1, ?, ?, ?, ?, ?)", [r!.id, name, s0, e0, rec, last]);
+      }
+    });
+    await db.close();
+    const store = await openStore({ hasher: passwordHasher, url, dataDir: dir, gcIntervalMs: 0 });
+    try {
+      const q = async (start: number, end: number) => sortedUids(await store.findCalendarItems({ accountId: 1 }, { start, end }));
+      expect(await q(T0, T0 + H)).toEqual(["single", "unbounded"]);
+      expect(await q(T0 - D, T0 - D + 1)).toEqual(["bounded", "unbounded"]);
+      expect(await q(T0 - 40 * D, T0 - 39 * D)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe("IMAP sees only mail folders (python3 imaplib)", () => {
   let srv: TestServer;
   let accountId: number;
