@@ -280,7 +280,7 @@ export class Items implements ItemStore {
   async findContacts(accountId: number, prefix: string, opts: { folderId?: number; limit?: number } = {}): Promise<Item[]> {
     if (typeof prefix !== "string") throw new StoreError("INVALID", "the prefix must be a string");
     const p = foldCase(prefix.trim());
-    if (p === "") return [];
+    if (p === "" || [...p].length > 320) return []; // no term is longer (item-fields.ts)
     const limit = Math.max(1, Math.min(1000, Math.floor(opts.limit ?? 50)));
     const upper = successor(p);
     const args: (number | string)[] = [accountId, p];

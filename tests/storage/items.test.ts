@@ -141,6 +141,7 @@ describe(`engine ${engine}`, () => {
     expect(await ids("bob@")).toEqual([other.id]);
     expect(await ids("zz")).toEqual([]);
     expect(await ids("")).toEqual([]);
+    expect(await ids("a".repeat(100_000))).toEqual([]);
     // sorted by sort name: "Bob Annand" before "Smith, Ann"
     expect((await s.findContacts(accountId, "ann", { folderId: contacts.id })).map((i) => i.id)).toEqual([other.id, c.id]);
     expect((await s.findContacts(accountId, "ann", { limit: 1 })).length).toBe(1);
