@@ -66,10 +66,15 @@ export class StoreCore {
    * transactions in different processes never wait on each other in a
    * cycle (PostgreSQL; on SQLite the write transaction already excludes others).
    */
-  async lockAccounts(tx: Queryable, accountIds: Iterable<number>): Promise<void> {
+  async lockAccounts(tx: Queryable, accountIds: Iterable<number>, folderIds: Iterable<number> = []): Promise<void> {
     const ids = [...new Set(accountIds)];
-    if (ids.length < 2 || !this.dialect.forUpdate) return;
-    await tx.all(`SELECT id FROM accounts WHERE id IN (${this.dialect.intList()}) ORDER BY id${this.dialect.forUpdate}`, [JSON.stringify(ids)]);
+    const folders = [...new Set(folderIds)]; // copies into folders by id (a Sent copy): their accounts too
+    if (ids.length + folders.length < 2 || !this.dialect.forUpdate) return;
+    const d = this.dialect;
+    await tx.all(`SELECT id FROM accounts WHERE id IN (${d.intList()}) OR id IN (SELECT account_id FROM folders WHERE id IN (${d.intList()})) ORDER BY id${d.forUpdate}`, [
+      JSON.stringify(ids),
+      JSON.stringify(folders),
+    ]);
   }
 
   /** Bumps the account's change counter (and usage); returns the new modseq. Quota enforced when growing. */

@@ -218,7 +218,11 @@ export class Ingest {
       uniq.set(`${r.accountId}\u0000${name}`, r);
     }
     const results = await this.core.tx(async (tx, ev) => {
-      await this.core.lockAccounts(tx, [...uniq.values()].map((r) => r.accountId));
+      await this.core.lockAccounts(
+        tx,
+        [...uniq.values()].map((r) => r.accountId),
+        copies.map((c) => c.folderId),
+      );
       await this.fulltext.registerBlob(tx, p);
       const out: DeliveryResult[] = [];
       for (const rcpt of uniq.values()) {

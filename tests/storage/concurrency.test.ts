@@ -72,5 +72,29 @@ for (const engine of storeEngines()) {
         await t.cleanup();
       }
     }, 60_000);
+
+    test("sends that cross (A to B with A's Sent copy, B to A with B's Sent copy) from two instances never deadlock", async () => {
+      const t = await tempStore({ engine });
+      const other = await openStore({ hasher: passwordHasher, url: t.url, dataDir: t.dir, gcIntervalMs: 0 });
+      try {
+        const a = await setupAccount(t.store, "a@example.com");
+        const b = await setupAccount(t.store, "b@example.com");
+        const sentA = (await t.store.getFolder(a.account.id, "Sent"))!;
+        const sentB = (await t.store.getFolder(b.account.id, "Sent"))!;
+        const n = 30;
+        const jobs: Promise<unknown>[] = [];
+        for (let i = 0; i < n; i++) {
+          jobs.push(t.store.deliverAndEnqueue({ raw: makeMessage({ subject: `a${i}` }), local: [{ accountId: b.account.id }], copies: [{ folderId: sentA.id, flags: ["\\Seen"] }] }));
+          jobs.push(other.deliverAndEnqueue({ raw: makeMessage({ subject: `b${i}` }), local: [{ accountId: a.account.id }], copies: [{ folderId: sentB.id, flags: ["\\Seen"] }] }));
+        }
+        const settled = await Promise.allSettled(jobs);
+        expect(settled.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+        for (const f of [a.inbox, b.inbox, sentA, sentB]) expect((await t.store.listMessages(f.id)).length).toBe(n);
+        expect(await t.store.integrityCheck()).toEqual(["ok"]);
+      } finally {
+        await other.close();
+        await t.cleanup();
+      }
+    }, 60_000);
   });
 }
