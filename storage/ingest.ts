@@ -223,7 +223,6 @@ export class Ingest {
         [...uniq.values()].map((r) => r.accountId),
         copies.map((c) => c.folderId),
       );
-      await this.fulltext.registerBlob(tx, p);
       const out: DeliveryResult[] = [];
       for (const rcpt of uniq.values()) {
         let name = "INBOX";
@@ -243,6 +242,10 @@ export class Ingest {
         out.push({ accountId: rcpt.accountId, folderId, id, uid: first });
         ev.push({ type: "exists", accountId: rcpt.accountId, folderId, uid: first, id, modseq });
       }
+      // The blob row after the accounts (as append does): every write takes account rows
+      // before the blob row, so on PostgreSQL two transactions inserting the same
+      // content never wait on each other in a cycle.
+      await this.fulltext.registerBlob(tx, p);
       const appended: AppendResult[] = [];
       for (const c of copies) appended.push(...(await this.appendRows(tx, ev, c.folderId, [p], [{ raw, flags: c.flags, internalDate }])));
       // Last, after every local copy: the queue row commits with them or not at all.

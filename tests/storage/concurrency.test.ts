@@ -96,5 +96,30 @@ for (const engine of storeEngines()) {
         await t.cleanup();
       }
     }, 60_000);
+
+    test("the same message to one account and to several at once, from two instances, never deadlocks on its blob", async () => {
+      const t = await tempStore({ engine });
+      const other = await openStore({ hasher: passwordHasher, url: t.url, dataDir: t.dir, gcIntervalMs: 0 });
+      try {
+        const a = await setupAccount(t.store, "a@example.com");
+        const b = await setupAccount(t.store, "b@example.com");
+        const n = 30;
+        const jobs: Promise<unknown>[] = [];
+        for (let i = 0; i < n; i++) {
+          // identical bytes: one blob row that both transactions insert
+          const raw = makeMessage({ subject: `same ${i}`, messageId: `<same-${i}@example.com>` });
+          jobs.push(t.store.deliver(raw, [{ accountId: a.account.id }, { accountId: b.account.id }]));
+          jobs.push(other.deliver(raw, [{ accountId: b.account.id }]));
+        }
+        const settled = await Promise.allSettled(jobs);
+        expect(settled.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+        expect((await t.store.listMessages(a.inbox.id)).length).toBe(n);
+        expect((await t.store.listMessages(b.inbox.id)).length).toBe(2 * n);
+        expect(Number((await t.store.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM blobs"))!.n)).toBe(n);
+      } finally {
+        await other.close();
+        await t.cleanup();
+      }
+    }, 60_000);
   });
 }
