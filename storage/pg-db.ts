@@ -31,6 +31,9 @@ import type { Dialect } from "./dialect.ts";
 /** postgres.js's client type, whatever its generic parameters. */
 type PgSql = postgres.Sql<Record<string, never>>;
 
+/** Runs of a write job that lost a deadlock or serialization conflict (see PgDb.write). */
+const WRITE_ATTEMPTS = 3;
+
 /** Connections the read pool may open. */
 const DEFAULT_READ_POOL = 8;
 
@@ -230,6 +233,25 @@ export class PgDb extends GroupCommitter implements Db {
       }
     })();
     return this.ready;
+  }
+
+  /**
+   * A job that lost a deadlock or a serialization conflict to another
+   * process's transaction (SQLSTATE 40P01, 40001) was rolled back alone (its
+   * SAVEPOINT, or its own transaction): it runs again, up to three times,
+   * before its caller sees the error. Jobs start clean when re-run
+   * (core.ts tx()). The store takes row locks in one order (accounts by id,
+   * then folders, items and blobs), so this is a safety net, not the rule.
+   */
+  override async write<T>(fn: (tx: Queryable) => Promise<T>, opts?: { durable?: boolean }): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await super.write(fn, opts);
+      } catch (e) {
+        const code = String((e as { code?: unknown } | null)?.code ?? "");
+        if (attempt >= WRITE_ATTEMPTS || (code !== "40P01" && code !== "40001")) throw e;
+      }
+    }
   }
 
   all<T = Row>(sql: string, args?: SqlValue[]): Promise<T[]> {

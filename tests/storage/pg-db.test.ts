@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
-import { openDb, type Db } from "../../storage/db.ts";
+import { openDb, type Db, type Queryable } from "../../storage/db.ts";
 import { appliedVersions, migrate } from "../../storage/migrate.ts";
 import { migrations } from "../../storage/migrations/index.ts";
 import { renderMigration } from "../../storage/migrations/render.ts";
@@ -172,6 +172,34 @@ if (pgAvailable()) {
       expect(await find(["body"], "e%t")).toEqual([]);
       expect(await find(["body", "subject"], "dog")).toEqual([]);
     });
+
+    test("a job that loses a deadlock to another process's transaction runs again and succeeds", async () => {
+      const other = await openDb({ url });
+      try {
+        await db.run("INSERT INTO meta (key, value) VALUES ('d1', ''), ('d2', '')");
+        let arrived = 0;
+        let open!: () => void;
+        const bothHoldOne = new Promise<void>((r) => (open = r));
+        const gate = async () => {
+          if (++arrived === 2) open();
+          await bothHoldOne;
+        };
+        const runs = [0, 0];
+        const job = (i: number, first: string, second: string) => async (tx: Queryable) => {
+          runs[i]++;
+          await tx.run("UPDATE meta SET value = value || ? WHERE key = ?", [String(i), first]);
+          if (runs[i] === 1) await gate(); // each holds one row, then wants the other's
+          await tx.run("UPDATE meta SET value = value || ? WHERE key = ?", [String(i), second]);
+        };
+        await Promise.all([db.write(job(0, "d1", "d2")), other.write(job(1, "d2", "d1"))]);
+        expect(runs[0] + runs[1]).toBe(3); // one of them was chosen as the deadlock victim and ran again
+        const rows = await db.all<{ value: string }>("SELECT value FROM meta WHERE key IN ('d1', 'd2') ORDER BY key");
+        // each job's two updates landed once: both rows hold one mark of each job
+        expect(rows.map((r) => [...r.value].sort().join(""))).toEqual(["01", "01"]);
+      } finally {
+        await other.close();
+      }
+    }, 30_000);
 
     test("schemas isolate: another schema has its own tables and migrations", async () => {
       const other = await freshPgUrl("pgdb2");
