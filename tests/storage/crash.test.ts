@@ -4,9 +4,9 @@
  * matches its content hash and parses, the database passes
  * PRAGMA integrity_check, and garbage collection removes orphan blobs only.
  *
- * SQLite only: it kills the process that owns the database file and checks the
- * file (PRAGMA integrity_check, WAL recovery); on PostgreSQL the server owns
- * crash recovery and a killed client's transaction simply rolls back.
+ * On both engines: on SQLite the killed process owned the database file (WAL
+ * recovery, PRAGMA integrity_check); on PostgreSQL the server rolls back the
+ * killed client's open transaction, and what it acknowledged was committed.
  */
 import { expect, test } from "bun:test";
 import { spawn } from "node:child_process";
@@ -14,11 +14,13 @@ import { join } from "node:path";
 import { sha256Hex } from "../../storage/blobstore.ts";
 import { analyzeMessage } from "../../mail/index.ts";
 import { BUN, bytes, setupAccount, tempStore } from "./helpers.ts";
+import { storeEngines } from "../helpers/engines.ts";
 
 const WORKER = join(import.meta.dir, "fixtures/append-worker.ts");
 
-test("SIGKILL during delivery loses nothing acknowledged and leaves no half message", async () => {
-  const t = await tempStore();
+for (const engine of storeEngines()) {
+test(`${engine}: SIGKILL during delivery loses nothing acknowledged and leaves no half message`, async () => {
+  const t = await tempStore({ engine });
   try {
     const { account, inbox } = await setupAccount(t.store);
     await t.store.close();
@@ -87,3 +89,4 @@ test("SIGKILL during delivery loses nothing acknowledged and leaves no half mess
     await t.cleanup();
   }
 }, 120_000);
+}
