@@ -8,6 +8,12 @@
  * Without the URL the PostgreSQL runs are skipped with a visible message,
  * except in CI (`CI=true`), where a missing URL is a failing test: the
  * second engine must not silently go untested.
+ *
+ * PILLARBOX_TEST_SERVER_ENGINE=postgres (tests/helpers/server.ts) puts every
+ * in-process test server on PostgreSQL too, so a protocol suite can be run on
+ * it: `PILLARBOX_TEST_SERVER_ENGINE=postgres bun test tests/imap`. (Tests
+ * that run the CLI in its own process on the server's data dir keep using
+ * that dir's SQLite file, so they do not apply in that mode.)
  */
 import { test } from "bun:test";
 import { randomBytes } from "node:crypto";
