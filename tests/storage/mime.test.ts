@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { MimePart } from "../../storage/api.ts";
 import { analyzeMessage, baseSubject, decodeWords, parseAddressList, parseMailDate, parseMime, parseParams, partText } from "../../mail/index.ts";
 import { bytes, setupAccount, tempStore, text, type TempStore } from "./helpers.ts";
+import { storeEngines } from "../helpers/engines.ts";
 
 /** Structural invariants every parse result must satisfy. */
 function checkTree(p: MimePart, lo: number, hi: number, depth = 0): number {
@@ -229,10 +230,12 @@ describe("headers and envelope", () => {
   });
 });
 
-describe("broken-message corpus", () => {
+// stored on every engine (PostgreSQL's TEXT, unlike SQLite's, refuses U+0000: see storage/pg-db.ts)
+for (const engine of storeEngines())
+describe(`broken-message corpus (${engine})`, () => {
   let t: TempStore;
   beforeAll(async () => {
-    t = await tempStore();
+    t = await tempStore({ engine });
   });
   afterAll(async () => t.cleanup());
 
