@@ -23,6 +23,22 @@ const USER = { email: "pat@pg.test", password: "pat-secret-pw-1" };
 /** A password in the URL: the private test cluster trusts local connections and ignores it; the logs must never show it. */
 const URL_PASSWORD = "url-pw-must-not-leak";
 
+// Needs no PostgreSQL: nothing listens on port 1.
+test("an unreachable PostgreSQL: serve exits 1 with one clear line, without the URL's password", async () => {
+  const root = mkdtempSync(join(tmpdir(), "pb-pg-down-"));
+  try {
+    const e: Record<string, string | undefined> = {};
+    for (const k of Object.keys(process.env)) if (k.startsWith("PILLARBOX_")) e[k] = undefined;
+    for (const n of Object.keys(LISTENER_DEFAULTS)) e[`PILLARBOX_${n}_LISTEN`] = n === "SMTP" ? "127.0.0.1:0" : "off";
+    const r = await runCli(["serve"], { env: { ...e, PILLARBOX_DATA_DIR: join(root, "data"), PILLARBOX_DATABASE_URL: `postgres://bob:${URL_PASSWORD}@127.0.0.1:1/mail` } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^pillarbox: error: cannot open PostgreSQL database: .*ECONNREFUSED/m);
+    expect(r.stdout + r.stderr).not.toContain(URL_PASSWORD);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 if (pgAvailable()) {
   describe("the server on PostgreSQL", () => {
     let root: string;
