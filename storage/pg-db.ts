@@ -137,18 +137,25 @@ function bindArgs(args: SqlValue[] | undefined): postgres.ParameterOrJSON<never>
 
 /** One statement runner over a pool or the write connection. */
 class PgQ implements Queryable {
-  constructor(private readonly s: PgSql) {}
+  /** `guard` runs before every statement (the write connection's "still the same session" check). */
+  constructor(
+    private readonly s: PgSql,
+    private readonly guard: () => void = () => {},
+  ) {}
   async all<T = Row>(sql: string, args?: SqlValue[]): Promise<T[]> {
+    this.guard();
     // a plain array: the driver's result list also carries its statement, columns and connection state
     return Array.from(await this.s.unsafe(positional(sql), bindArgs(args))) as unknown as T[];
   }
   async raw(sql: string, args?: SqlValue[]): Promise<unknown[][]> {
+    this.guard();
     return Array.from(await this.s.unsafe(positional(sql), bindArgs(args)).values()) as unknown as unknown[][];
   }
   async get<T = Row>(sql: string, args?: SqlValue[]): Promise<T | undefined> {
     return (await this.all<T>(sql, args))[0];
   }
   async run(sql: string, args?: SqlValue[]): Promise<RunResult> {
+    this.guard();
     const r = await this.s.unsafe(positional(sql), bindArgs(args));
     // PostgreSQL has no "last insert rowid": statements that need a new id use RETURNING.
     return { changes: r.count ?? 0, lastInsertRowid: 0 };
@@ -173,11 +180,15 @@ export function splitSchema(url: string): { url: string; schema: string | null }
   return { url: url.slice(0, q) + (rest ? `?${rest}` : ""), schema: checkSchemaName(schema) };
 }
 
-function connect(url: string, schema: string | null, max: number): PgSql {
+function connect(url: string, schema: string | null, max: number, writer?: { onclose: () => void }): PgSql {
   const connection: Record<string, string> = { application_name: "pillarbox", synchronous_commit: "on" };
   if (schema) connection.search_path = `${schema}, public`;
   return postgres(url, {
     max,
+    onclose: writer?.onclose,
+    // the driver recycles a connection after 30-60 minutes even between two statements of
+    // an open transaction: never for the write connection (readers hold no transaction)
+    ...(writer ? { max_lifetime: 0 } : {}),
     prepare: true,
     onnotice: () => {}, // "relation already exists, skipping" and similar
     connection,
@@ -209,9 +220,26 @@ export class PgDb extends GroupCommitter implements Db {
     this.schema = schema;
     this.reader = connect(url, schema, Math.max(1, opts.readPool ?? DEFAULT_READ_POOL));
     // one connection: writes are serialized in-process (group commit), like the SQLite backend
-    this.writer = connect(url, schema, 1);
+    this.writer = connect(url, schema, 1, { onclose: () => this.writerSession++ });
     this.r = new PgQ(this.reader);
-    this.w = new PgQ(this.writer);
+    this.w = new PgQ(this.writer, () => this.checkSession());
+  }
+
+  /**
+   * The write connection's session, counted up each time it closes. The driver
+   * reconnects by itself on the next statement, and a statement sent on the
+   * new session would run outside the transaction (committed at once) while
+   * the server rolled back what came before it: so inside a transaction every
+   * statement first checks the session is still the one that ran BEGIN, and
+   * the job fails instead (the server has rolled it back).
+   */
+  private writerSession = 0;
+  private txSession: number | null = null;
+
+  private checkSession(): void {
+    if (this.txSession !== null && this.txSession !== this.writerSession) {
+      throw new Error("the connection to PostgreSQL was lost during a transaction (the server rolled it back)");
+    }
   }
 
   /** Connects, and creates the URL's schema if it has one. Rejects with the URL redacted. */
@@ -293,17 +321,27 @@ export class PgDb extends GroupCommitter implements Db {
     // against power loss from the next durable commit on (PostgreSQL's asynchronous
     // commit never corrupts or reorders), as the SQLite backend skips its fsync.
     // One round trip either way (simple protocol, two statements).
+    this.txSession = null;
+    const session = this.writerSession;
     await this.writer.unsafe(durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO OFF");
+    this.txSession = session;
+    this.checkSession(); // the connection closed while BEGIN ran: fail now
     return this.w;
   }
   protected async commit(): Promise<void> {
-    await this.w.run("COMMIT");
+    try {
+      await this.w.run("COMMIT");
+    } finally {
+      this.txSession = null;
+    }
   }
   protected async rollback(): Promise<void> {
     try {
       await this.w.run("ROLLBACK");
     } catch {
       // connection gone: the server rolled back on its own
+    } finally {
+      this.txSession = null;
     }
   }
 

@@ -201,6 +201,37 @@ if (pgAvailable()) {
       }
     }, 30_000);
 
+    test("the write connection lost inside a transaction: the jobs fail, nothing of them is committed, the next write works", async () => {
+      // the driver reconnects on the next statement by itself; that statement must not run outside the transaction
+      const killOwnSession = async (tx: Queryable) => {
+        const { pid } = (await tx.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!;
+        await db.get("SELECT pg_terminate_backend(?)", [pid]);
+        // wait until the server has ended it, and a little more for the client to see the close
+        for (let i = 0; i < 100 && (await db.get("SELECT 1 AS x FROM pg_stat_activity WHERE pid = ?", [pid])); i++) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 50));
+      };
+      const lone = db.write(async (tx) => {
+        await tx.run("INSERT INTO meta (key, value) VALUES ('lost-a', '1')");
+        await killOwnSession(tx);
+        await tx.run("INSERT INTO meta (key, value) VALUES ('lost-b', '2')");
+      });
+      await expect(lone).rejects.toThrow();
+      // several jobs in one group: the one that ran before the loss is not reported done either
+      const group = await Promise.allSettled([
+        db.write((tx) => tx.run("INSERT INTO meta (key, value) VALUES ('lost-c', '3')")),
+        db.write(async (tx) => {
+          await tx.run("INSERT INTO meta (key, value) VALUES ('lost-d', '4')");
+          await killOwnSession(tx);
+          await tx.run("INSERT INTO meta (key, value) VALUES ('lost-e', '5')");
+        }),
+        db.write((tx) => tx.run("INSERT INTO meta (key, value) VALUES ('lost-f', '6')")),
+      ]);
+      expect(group.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+      expect(await db.all("SELECT key FROM meta WHERE key LIKE 'lost-%'")).toEqual([]);
+      await db.write((tx) => tx.run("INSERT INTO meta (key, value) VALUES ('after-loss', '7')"));
+      expect(await db.get("SELECT value FROM meta WHERE key = 'after-loss'")).toEqual({ value: "7" });
+    }, 30_000);
+
     test("schemas isolate: another schema has its own tables and migrations", async () => {
       const other = await freshPgUrl("pgdb2");
       const db2 = await openDb({ url: other });
