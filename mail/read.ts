@@ -10,7 +10,7 @@
  * Text parts with format=flowed are joined (RFC 3676).
  */
 import type { MimePart } from "./types.ts";
-import { parseAddressList, parseMessageIds, type Mailbox } from "./address.ts";
+import { formatAddress, parseAddressList, parseMessageIds, type Mailbox } from "./address.ts";
 import { decodeCharset } from "./bytes.ts";
 import { parseMailDate } from "./date.ts";
 import { decodeFlowed } from "./flowed.ts";
@@ -67,7 +67,7 @@ function leafText(raw: Uint8Array, p: MimePart): string {
 function headerRows(fields: HeaderField[]): [string, string][] {
   const rows: [string, string][] = [];
   const add = (label: string, v: string) => v && rows.push([label, v]);
-  const people = (key: string) => mailboxesOf(fields, key).map((m) => (m.name ? `${m.name} <${m.address}>` : m.address)).join(", ");
+  const people = (key: string) => mailboxesOf(fields, key).map((m) => formatAddress(m, { display: true })).join(", ");
   add("From", people("from"));
   add("Subject", decodeHeaderText(headerValue(fields, "subject")));
   add("Date", decodeHeaderText(headerValue(fields, "date")));
