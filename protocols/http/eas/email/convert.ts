@@ -9,6 +9,7 @@ import { decodeHeaderText, decodeWords, parseHeaderBlock } from "../../../../mai
 import { headerValue, type HeaderField } from "../../../../mail/headers.ts";
 import { decodedSizeEstimate, htmlToText, partContent, partText } from "../../../../mail/text.ts";
 import { textToHtml } from "../../../../mail/html.ts";
+import { formatAddress } from "../../../../mail/address.ts";
 import { createHash } from "node:crypto";
 import { el, type WElement } from "../wbxml/tree.ts";
 
@@ -115,15 +116,12 @@ export function findAttachment(root: MimePart, path: string): AttachmentInfo | n
   return analyseParts(root).attachments.find((a) => a.path === path) ?? null;
 }
 
-function formatAddress(a: Address): string | null {
-  if (!a.mailbox || !a.host) return null;
-  const addr = `${a.mailbox}@${a.host}`;
-  const name = a.name ? decodeWords(a.name).replace(/["\\]/g, "") : "";
-  return name ? `"${name}" <${addr}>` : addr;
-}
-
+/** An address list as MS-ASEMAIL To/Cc/From carry it: RFC 5322 mailboxes, names quoted when they need it (mail/address.ts). */
 function addressList(list: Address[] | null): string {
-  return (list ?? []).map(formatAddress).filter((x): x is string => x !== null).join(", ");
+  return (list ?? [])
+    .filter((a) => a.mailbox && a.host)
+    .map((a) => formatAddress({ name: a.name ? decodeWords(a.name) : "", address: `${a.mailbox}@${a.host}` }, { display: true }))
+    .join(", ");
 }
 
 function displayNames(list: Address[] | null): string {
