@@ -5,7 +5,7 @@
  * next one, each job in its own SAVEPOINT so one failing job does not undo
  * the others. Every job resolves only after the COMMIT that contains it.
  */
-import type { Queryable } from "./db.ts";
+import type { Queryable, Row, RunResult, SqlValue } from "./db.ts";
 
 interface Job {
   fn: (tx: Queryable) => Promise<unknown>;
@@ -128,6 +128,23 @@ export abstract class GroupCommitter {
   /** Resolves once every commit made so far is on stable storage (null/none: commit itself was durable). */
   protected durableBarrier(): Promise<void> | null {
     return null;
+  }
+
+  /** Where reads outside a transaction go (a reader connection or pool). */
+  protected abstract readonly reads: Queryable;
+
+  all<T = Row>(sql: string, args?: SqlValue[]): Promise<T[]> {
+    return this.reads.all<T>(sql, args);
+  }
+  raw(sql: string, args?: SqlValue[]): Promise<unknown[][]> {
+    return this.reads.raw(sql, args);
+  }
+  get<T = Row>(sql: string, args?: SqlValue[]): Promise<T | undefined> {
+    return this.reads.get<T>(sql, args);
+  }
+  /** A lone statement outside write(): still serialized with the writer. */
+  run(sql: string, args?: SqlValue[]): Promise<RunResult> {
+    return this.write((tx) => tx.run(sql, args));
   }
 
   /** Starts the group's transaction; `durable` is false when no job in it asked for durability. */

@@ -54,6 +54,9 @@ class RemoteDb extends GroupCommitter implements Db {
   readonly dialect: Dialect = sqliteDialect;
   private client: Client;
   private q: RemoteQ;
+  protected get reads(): Queryable {
+    return this.q;
+  }
   private tx: Transaction | null = null;
   constructor(opts: OpenDbOptions, createClient: typeof import("@libsql/client").createClient) {
     super(opts.maxGroup ?? 64);
@@ -65,18 +68,6 @@ class RemoteDb extends GroupCommitter implements Db {
       timeout: opts.busyTimeoutMs ?? 10_000,
     });
     this.q = new RemoteQ(this.client);
-  }
-  all<T = Row>(sql: string, args?: SqlValue[]): Promise<T[]> {
-    return this.q.all<T>(sql, args);
-  }
-  raw(sql: string, args?: SqlValue[]): Promise<unknown[][]> {
-    return this.q.raw(sql, args);
-  }
-  get<T = Row>(sql: string, args?: SqlValue[]): Promise<T | undefined> {
-    return this.q.get<T>(sql, args);
-  }
-  run(sql: string, args?: SqlValue[]): Promise<RunResult> {
-    return this.write((tx) => tx.run(sql, args));
   }
   async integrityCheck(): Promise<string[]> {
     return (await this.q.raw("PRAGMA integrity_check")).map((r) => String(r[0]));

@@ -160,6 +160,9 @@ export class LocalDb extends GroupCommitter implements Db {
   readonly dialect: Dialect = sqliteDialect;
   private w: Conn;
   private r: Conn;
+  protected get reads(): Queryable {
+    return this.r;
+  }
   private busyTimeout: number;
   private path: string;
   private walSync: WalSync | null;
@@ -215,19 +218,6 @@ export class LocalDb extends GroupCommitter implements Db {
     c.db.exec("PRAGMA foreign_keys = ON");
   }
 
-  all<T = Row>(sql: string, args?: SqlValue[]): Promise<T[]> {
-    return this.r.all<T>(sql, args);
-  }
-  raw(sql: string, args?: SqlValue[]): Promise<unknown[][]> {
-    return this.r.raw(sql, args);
-  }
-  get<T = Row>(sql: string, args?: SqlValue[]): Promise<T | undefined> {
-    return this.r.get<T>(sql, args);
-  }
-  /** A lone statement outside write(): still serialized with the writer. */
-  run(sql: string, args?: SqlValue[]): Promise<RunResult> {
-    return this.write((tx) => tx.run(sql, args));
-  }
 
   async integrityCheck(): Promise<string[]> {
     if (this.path === ":memory:") return (await this.w.raw("PRAGMA integrity_check")).map((r) => String(r[0]));

@@ -210,6 +210,9 @@ export class PgDb extends GroupCommitter implements Db {
   private readonly reader: PgSql;
   private readonly writer: PgSql;
   private readonly r: PgQ;
+  protected get reads(): Queryable {
+    return this.r;
+  }
   private readonly w: PgQ;
   private readonly schema: string | null;
   private ready: Promise<void> | null = null;
@@ -282,19 +285,6 @@ export class PgDb extends GroupCommitter implements Db {
     }
   }
 
-  all<T = Row>(sql: string, args?: SqlValue[]): Promise<T[]> {
-    return this.r.all<T>(sql, args);
-  }
-  raw(sql: string, args?: SqlValue[]): Promise<unknown[][]> {
-    return this.r.raw(sql, args);
-  }
-  get<T = Row>(sql: string, args?: SqlValue[]): Promise<T | undefined> {
-    return this.r.get<T>(sql, args);
-  }
-  /** A lone statement outside write(): still serialized with the writer. */
-  run(sql: string, args?: SqlValue[]): Promise<RunResult> {
-    return this.write((tx) => tx.run(sql, args));
-  }
 
   /**
    * PostgreSQL checks its own pages (checksums, WAL); what can go wrong above

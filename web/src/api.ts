@@ -44,30 +44,11 @@ export interface Row {
 }
 
 // The server's own shapes (type-only: nothing of the server enters the bundle).
-import type { Person, AttachmentInfo } from "../../protocols/http/webmail/api-types.ts";
+import type { Person, AttachmentInfo, MessageView } from "../../protocols/http/webmail/api-types.ts";
 export type { Person, AttachmentInfo };
 
-export interface Message {
-  id: number;
-  folderId: number;
-  uid: number;
-  flags: string[];
-  size: number;
-  threadId: number;
-  internalDate: number;
-  subject: string;
-  from: Person[];
-  sender: Person[];
-  to: Person[];
-  cc: Person[];
-  bcc: Person[];
-  replyTo: Person[];
-  date: string | null;
-  messageId: string | null;
-  text: string | null;
-  html: string | null;
-  attachments: AttachmentInfo[];
-}
+/** One message as the reading pane gets it (the server's shape). */
+export type Message = MessageView;
 
 export type AttachmentRef = { upload: string } | { message: number; index: number } | { forward: number };
 

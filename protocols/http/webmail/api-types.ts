@@ -41,3 +41,14 @@ export interface ReadView {
   /** List-Unsubscribe etc. are not shown; a few headers the reader may want. */
   headers: { name: string; value: string }[];
 }
+
+/** GET /api/messages/:id: the reading view of one stored message and where it is. */
+export interface MessageView extends ReadView {
+  id: number;
+  folderId: number;
+  uid: number;
+  flags: string[];
+  size: number;
+  threadId: number;
+  internalDate: number;
+}

@@ -11,6 +11,7 @@ import type { WebmailStore, ListSort } from "../../../storage/webmail-store.ts";
 import type { AppEnv } from "../types.ts";
 import { ApiError, apiError, attachmentContentType, contentDisposition, intParam, isIdArray, readJson } from "./util.ts";
 import { decodeBody, listAttachments, parseMessage, toReadView, type AttachmentInfo } from "./mime.ts";
+import type { MessageView } from "./api-types.ts";
 
 export interface MailApiDeps {
   ctx: ServerContext;
@@ -258,7 +259,7 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
       threadId: m.threadId,
       internalDate: m.internalDate,
       ...view,
-    });
+    } satisfies MessageView);
   });
 
   app.get("/api/messages/:id/raw", async (c) => {

@@ -7,7 +7,7 @@
 import type { MimePart } from "../../../storage/api.ts";
 import { decodeHeaderText, decodeWords } from "../../../mail/headers.ts";
 import { formatAddress } from "../../../mail/address.ts";
-import { composeMessage, type OutgoingAttachment } from "../../../mail/build.ts";
+import { composeMessage, type ComposeInput, type OutgoingAttachment } from "../../../mail/build.ts";
 import { readMessage, type ReadableMessage } from "../../../mail/read.ts";
 import { decodedSizeEstimate, decodeTransfer, htmlToText as mailHtmlToText } from "../../../mail/text.ts";
 import type { AttachmentInfo, Person, ReadView } from "./api-types.ts";
@@ -107,26 +107,8 @@ export function peopleText(list: Person[]): string {
   return list.map(formatPerson).join(", ");
 }
 
-export interface BuildInput {
-  from: Person;
-  to: Person[];
-  cc: Person[];
-  bcc: Person[];
-  subject: string;
-  text: string;
-  html: string | null;
-  attachments: OutgoingAttachment[];
-  inReplyTo?: string | null;
-  references?: string[];
-  /** Keep Bcc: in the output (drafts only: a sent message never carries it, RFC 5322 §3.6.3). */
-  keepBcc?: boolean;
-  messageId?: string;
-  date?: Date;
-  extraHeaders?: Record<string, string>;
-}
-
 /** An outgoing message or draft of the webmail (mail/build.ts), marked with the webmail's X-Mailer. */
-export async function buildMessage(input: BuildInput): Promise<Uint8Array> {
+export async function buildMessage(input: ComposeInput): Promise<Uint8Array> {
   return composeMessage({ ...input, extraHeaders: { "X-Mailer": "Pillarbox Webmail", ...input.extraHeaders } });
 }
 
