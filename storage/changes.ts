@@ -90,8 +90,9 @@ async function readEntries(q: Queryable, w: Window): Promise<{ entries: Entry[];
   const folderRows = w.only !== "items";
   const iw = itemWhere("i");
   const live = !items ? [] : await q.raw(
-    `SELECT i.id, i.folder_id, i.uid, i.modseq, i.created_modseq, f.item_class FROM items i JOIN folders f ON f.id = i.folder_id
-     WHERE i.account_id = ? AND i.modseq > ? AND i.modseq <= ?${iw.sql} ORDER BY i.modseq, i.id${lim}`,
+    // through each folder's (folder_id, modseq) index: items has no account-wide one (migration 0033)
+    `SELECT i.id, i.folder_id, i.uid, i.modseq, i.created_modseq, f.item_class FROM folders f JOIN items i ON i.folder_id = f.id
+     WHERE f.account_id = ? AND i.modseq > ? AND i.modseq <= ?${iw.sql} ORDER BY i.modseq, i.id${lim}`,
     [...base, ...iw.args],
   );
   const ew = itemWhere("e");

@@ -149,7 +149,6 @@ export const items = sqliteTable(
   },
   (t) => [
     uniqueIndex("items_folder_uid").on(t.folderId, t.uid),
-    index("items_account_modseq").on(t.accountId, t.modseq),
     index("items_summary").on(t.folderId, t.uid, t.modseq, t.flags, t.internalDate, t.size, t.keywords),
     index("items_folder_modseq").on(t.folderId, t.modseq),
     index("items_message_id").on(t.accountId, t.messageId),
