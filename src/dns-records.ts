@@ -35,6 +35,8 @@ export interface DnsRecordInput {
   reportAddress: string;
   /** MTA-STS policy id; changes whenever the policy changes. */
   mtaStsId?: string;
+  /** The port clients reach HTTPS on (CalDAV/CardDAV SRV records), default 443. */
+  httpsPort?: number;
 }
 
 export function dnsRecords(i: DnsRecordInput): DnsRecord[] {
@@ -64,9 +66,28 @@ export function dnsRecords(i: DnsRecordInput): DnsRecord[] {
     srv("imap", 10, 143, "IMAP with STARTTLS (RFC 6186)"),
     srv("pop3s", 20, 995, "POP3 over implicit TLS (RFC 8314)"),
     srv("autodiscover", 0, 443, "Outlook / ActiveSync autodiscover"),
+    ...davRecords(d, h, i.httpsPort ?? 443),
     { name: `autoconfig.${d}.`, type: "CNAME", value: h, comment: "Thunderbird autoconfig" },
     { name: `autodiscover.${d}.`, type: "CNAME", value: h, comment: "Outlook / phones autodiscover" },
   );
+  return out;
+}
+
+/**
+ * CalDAV/CardDAV discovery (RFC 6764): SRV records for the TLS services with
+ * a TXT record giving the context path (§3, §4), and the plain-text services
+ * declared absent with target "." (RFC 2782; RFC 6764 §3 recommends
+ * TLS-only), so clients never fall back to an unencrypted connection.
+ */
+function davRecords(d: string, h: string, port: number): DnsRecord[] {
+  const out: DnsRecord[] = [];
+  for (const [service, what] of [["caldav", "CalDAV (calendars, tasks)"], ["carddav", "CardDAV (contacts)"]] as const) {
+    out.push(
+      { name: `_${service}s._tcp.${d}.`, type: "SRV", value: `0 1 ${port} ${h}`, comment: `${what} over HTTPS (RFC 6764 §3)` },
+      { name: `_${service}s._tcp.${d}.`, type: "TXT", value: txtValue("path=/dav/"), comment: `${what}: the context path clients start from (RFC 6764 §4)` },
+      { name: `_${service}._tcp.${d}.`, type: "SRV", value: "0 0 0 .", comment: `${what} without TLS is not offered (RFC 6764 §3, RFC 2782 target ".")` },
+    );
+  }
   return out;
 }
 

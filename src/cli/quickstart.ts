@@ -46,7 +46,8 @@ export const quickstartCommands: Command[] = [
 and printed once unless --password-stdin), the aliases postmaster@ and abuse@ (RFC 2142)
 pointing at it, writes <data dir>/${DEFAULT_CONFIG_FILE} (kept if it exists, unless --force),
 and prints every DNS record to publish: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV records
-for client autoconfiguration (RFC 6186, RFC 8314) and autoconfig/autodiscover CNAMEs.
+for client autoconfiguration (RFC 6186, RFC 8314), CalDAV/CardDAV SRV and TXT records
+(RFC 6764, on the HTTPS port) and autoconfig/autodiscover CNAMEs.
 The host name defaults to $PILLARBOX_HOSTNAME, else this machine's name if it is inside the
 domain, else mail.<domain>.`,
     options: {
@@ -102,7 +103,10 @@ domain, else mail.<domain>.`,
 
         if (password && !given) io.out(`\nadmin password: ${password}\n(shown once; change it with: pillarbox user passwd ${admin})\n`);
 
-        const records = dnsRecords({ domain, hostname, dkimSelector: dom.dkimSelector, dkimPublicKey: dom.dkimPublicKey, reportAddress: `postmaster@${domain}` });
+        // CalDAV/CardDAV SRV records point at the HTTPS listener (443 unless configured otherwise or off).
+        const https = config.listeners.HTTPS;
+        const httpsPort = https && https.port > 0 ? https.port : 443;
+        const records = dnsRecords({ domain, hostname, dkimSelector: dom.dkimSelector, dkimPublicKey: dom.dkimPublicKey, reportAddress: `postmaster@${domain}`, httpsPort });
         io.out(`\nDNS records to publish for ${domain}:\n\n`);
         io.out(formatZone(records));
         io.out(`
