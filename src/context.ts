@@ -31,6 +31,26 @@ export interface LocalDelivery {
   /** Envelope sender ("" for bounces). */
   envelopeFrom: string;
   raw: Uint8Array;
+  /**
+   * How the message came in, for hooks that act on what it claims (the iMIP
+   * processor, src/groupware/scheduling/): absent when unknown (e.g. a
+   * delivery report), which a hook must treat as unauthenticated.
+   */
+  origin?: DeliveryOrigin;
+}
+/**
+ * "submit": an authenticated local sender whose From the submit path checked
+ * (src/delivery/index.ts). "inbound": SMTP from outside, with the parts of the
+ * sender authentication verdict (mailauth) when inbound checks ran, else null.
+ */
+export type DeliveryOrigin =
+  | { kind: "submit"; accountId: number }
+  | { kind: "inbound"; mailFrom: string; auth: InboundAuthVerdict | null };
+/** The parts of mailauth's authenticate() result a hook may read (see src/delivery/dsn-policy.ts). */
+export interface InboundAuthVerdict {
+  spf?: { domain?: string; status?: { result?: string } } | false | null;
+  dkim?: { results?: { signingDomain?: string; status?: { result?: string } }[] } | null;
+  dmarc?: { status?: { result?: string; header?: { from?: string } }; domain?: string } | false | null;
 }
 export type DeliveryHook = (delivery: LocalDelivery) => void;
 

@@ -14,6 +14,7 @@ import { createDns, type Dns } from "../../src/delivery/dns.ts";
 import { kickQueues } from "../../src/delivery/index.ts";
 import { deliverMessage } from "../../src/delivery/pipeline.ts";
 import { queueDsnOptions, senderVerifiedByAuth, type SenderAuthResult } from "../../src/delivery/dsn-policy.ts";
+import type { InboundAuthVerdict } from "../../src/context.ts";
 import { reply, type Reply } from "./parser.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
 import { prependInPlace } from "./message-buffer.ts";
@@ -32,6 +33,8 @@ interface Verdict {
   junk: boolean;
   /** SPF pass or a DKIM pass for the MAIL FROM domain: decides which delivery reports it may get (src/delivery/dsn-policy.ts). */
   senderVerified?: boolean;
+  /** The verdict's parts the delivery hooks may read (src/context.ts InboundAuthVerdict). */
+  auth?: InboundAuthVerdict;
 }
 
 /**
@@ -70,7 +73,7 @@ async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise
         junk = true;
       }
     }
-    return { headers: res.headers, reject, junk, senderVerified: senderVerifiedByAuth(res as SenderAuthResult, tx.mailFrom) };
+    return { headers: res.headers, reject, junk, senderVerified: senderVerifiedByAuth(res as SenderAuthResult, tx.mailFrom), auth: { spf: res.spf, dkim: res.dkim, dmarc: res.dmarc } as InboundAuthVerdict };
   } catch (e) {
     s.log.warn("sender authentication failed to run", { error: (e as Error).message });
     return { headers: `Authentication-Results: ${s.hostname}; none (checks could not run)\r\n`, reject: null, junk: false };
@@ -131,6 +134,7 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
         recipients: tx.recipients,
         folder: verdict?.junk ? "Junk" : "INBOX",
         hooks: !verdict?.junk,
+        origin: { kind: "inbound", mailFrom: tx.mailFrom, auth: verdict?.auth ?? null },
         // Unverified senders get no success/delay reports and headers-only failure reports (item 9 of issue 13).
         dsn: queueDsnOptions(tx.ret, tx.envid, verdict?.senderVerified === true),
       },

@@ -202,6 +202,7 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
           // An authenticated submission: its sender may get every report it asks for (./dsn-policy.ts).
           dsn: queueDsnOptions(req.dsn?.ret, req.dsn?.envid, true),
           sentCopy: sent ? { folderId: sent.id, flags: ["\\Seen"] } : undefined,
+          origin: { kind: "submit", accountId: req.account.id },
         },
       );
     } catch (e) {

@@ -33,7 +33,7 @@
  * and, since nothing was committed, the retry cannot duplicate anyone.
  */
 import type { Logger } from "../log.ts";
-import { runDeliveryHooks, type DeliveryHook } from "../context.ts";
+import { runDeliveryHooks, type DeliveryHook, type DeliveryOrigin } from "../context.ts";
 import type { Account, DeliveryRecipient, DeliveryResult, MailStore, QueueEntry } from "../../storage/api.ts";
 
 /** A recipient resolved to where its copies go. */
@@ -149,6 +149,8 @@ export interface PipelineRequest {
   sentCopy?: { folderId: number; flags?: string[] };
   /** Run the delivery hooks for the local copies (default true; false for junk: RFC 3834 §2). */
   hooks?: boolean;
+  /** Where the message came from, passed to the hooks (src/context.ts DeliveryOrigin). */
+  origin?: DeliveryOrigin;
 }
 
 export interface PipelineResult {
@@ -179,7 +181,7 @@ export async function deliverMessage(deps: PipelineDeps, req: PipelineRequest): 
   if (res.queueId !== null) deps.kick?.();
   // After the commit, never before: a hook (an auto-reply) must not answer a message that was not kept.
   if (accountIds.length && req.hooks !== false && deps.deliveryHooks?.length) {
-    runDeliveryHooks(deps.deliveryHooks, { accountIds, envelopeFrom: req.envelopeFrom, raw: req.raw }, deps.log);
+    runDeliveryHooks(deps.deliveryHooks, { accountIds, envelopeFrom: req.envelopeFrom, raw: req.raw, ...(req.origin ? { origin: req.origin } : {}) }, deps.log);
   }
   return { delivered: res.delivered, accountIds, queued: plan.remote, queueId: res.queueId };
 }
