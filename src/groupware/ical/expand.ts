@@ -1,0 +1,223 @@
+/**
+ * Recurrence expansion (RFC 5545 §3.8.5: RRULE, RDATE, EXDATE; §3.8.4.4:
+ * RECURRENCE-ID overrides, RANGE=THISANDFUTURE) through ical.js's
+ * RecurExpansion, bounded: iteration stops at the end of the range, and
+ * both the iterator steps and the instances returned are capped (LIMIT).
+ *
+ * Overrides are matched to occurrences by UTC instant, not by text, so a
+ * RECURRENCE-ID written in UTC or in another zone than DTSTART still
+ * replaces its occurrence. An override counts where it now is: moved into
+ * the range it is returned, moved out of it it is not, and the regular
+ * occurrence it replaces is never returned.
+ */
+import ICAL from "ical.js";
+import type { Instance } from "../types.ts";
+import { ICalError, MAX_INSTANCES, MAX_ITERATIONS } from "./errors.ts";
+import type { CalendarObject } from "./model.ts";
+import { isRecurringComp, occurrenceEnd, spanOf, timeList, timeProp, type Span } from "./spans.ts";
+import { floatingZone, timeToMs } from "./zones.ts";
+
+interface Override {
+  comp: ICAL.Component;
+  rid: number;
+  span: Span;
+  thisAndFuture: boolean;
+}
+
+/** An object's components sorted out: the master (or null) and its overrides by RECURRENCE-ID instant. */
+export interface Layout {
+  master: ICAL.Component | null;
+  masterSpan: Span | null;
+  overrides: Map<number, Override>;
+  /** THISANDFUTURE overrides, ascending RECURRENCE-ID. */
+  ranges: Override[];
+  exdates: Set<number>;
+}
+
+export function layoutOf(root: ICAL.Component, kind: "vevent" | "vtodo", floating: ICAL.Timezone | null, warnings?: string[]): Layout {
+  let master: ICAL.Component | null = null;
+  const overrides = new Map<number, Override>();
+  for (const c of root.getAllSubcomponents(kind)) {
+    const rid = timeProp(c, "recurrence-id");
+    if (!rid) {
+      if (master) throw new ICalError("INVALID_OBJECT", `two ${kind.toUpperCase()} components of the same UID without RECURRENCE-ID (RFC 5545 §3.8.4.4)`);
+      master = c;
+      continue;
+    }
+    const key = timeToMs(rid, floating);
+    if (overrides.has(key)) throw new ICalError("INVALID_OBJECT", `two ${kind.toUpperCase()} components with the same RECURRENCE-ID`);
+    const range = c.getFirstProperty("recurrence-id")!.getParameter("range");
+    overrides.set(key, { comp: c, rid: key, span: spanOf(c, floating, warnings), thisAndFuture: typeof range === "string" && range.toUpperCase() === "THISANDFUTURE" });
+  }
+  const masterSpan = master ? spanOf(master, floating, warnings) : null;
+  const exdates = new Set<number>();
+  if (master) for (const t of timeList(master, "exdate")) exdates.add(timeToMs(t, floating));
+  const ranges = [...overrides.values()].filter((o) => o.thisAndFuture).sort((a, b) => a.rid - b.rid);
+  return { master, masterSpan, overrides, ranges, exdates };
+}
+
+const upper = (v: unknown) => (typeof v === "string" ? v.toUpperCase() : "");
+
+function instanceOf(comp: ICAL.Component, start: number, end: number, allDay: boolean, rid: number | null, overridden: boolean): Instance {
+  return {
+    start,
+    end,
+    recurrenceId: rid,
+    allDay,
+    transparent: upper(comp.getFirstPropertyValue("transp")) === "TRANSPARENT",
+    status: upper(comp.getFirstPropertyValue("status")),
+    overridden,
+  };
+}
+
+const layoutCache = new WeakMap<CalendarObject, Map<string, Layout>>();
+
+function cachedLayout(obj: CalendarObject, floatingTz: string): Layout {
+  let m = layoutCache.get(obj);
+  if (!m) layoutCache.set(obj, (m = new Map()));
+  let l = m.get(floatingTz);
+  if (!l) {
+    l = layoutOf(obj.root, obj.kind === "VEVENT" ? "vevent" : "vtodo", floatingZone(floatingTz));
+    if (m.size < 8) m.set(floatingTz, l);
+  }
+  return l;
+}
+
+/**
+ * Instances overlapping [start, end) (RFC 4791 §9.9: an instance overlaps
+ * when it starts before the end and ends after the start; an instant,
+ * end = start, when it starts in [start, end)), ascending start.
+ */
+export function expandInstances(obj: CalendarObject, range: { start: number; end: number }, opts?: { maxInstances?: number; floatingTz?: string }): Instance[] {
+  const max = opts?.maxInstances ?? MAX_INSTANCES;
+  const floating = floatingZone(opts?.floatingTz);
+  let layout: Layout;
+  try {
+    layout = cachedLayout(obj, opts?.floatingTz ?? "");
+  } catch (e) {
+    if (e instanceof ICalError) throw e;
+    throw new ICalError("INVALID_DATA", `cannot read the object's times: ${(e as Error).message}`);
+  }
+  const out: Instance[] = [];
+  const overlaps = (s: number, e: number) => (e > s ? s < range.end && e > range.start : s < range.end && s >= range.start);
+  const push = (i: Instance) => {
+    out.push(i);
+    if (out.length > max) throw new ICalError("LIMIT", `more than ${max} instances in the requested time range`);
+  };
+  const { master, masterSpan, overrides, ranges, exdates } = layout;
+  const recurring = master !== null && isRecurringComp(master);
+
+  if (master && masterSpan && !recurring) {
+    if (overlaps(masterSpan.start, masterSpan.end)) push(instanceOf(master, masterSpan.start, masterSpan.end, masterSpan.allDay, null, false));
+  } else if (master && masterSpan && masterSpan.anchor) {
+    try {
+      expandMaster(master, masterSpan, layout, range, floating, overlaps, push);
+    } catch (e) {
+      if (e instanceof ICalError) throw e;
+      throw new ICalError("INVALID_DATA", `cannot expand the recurrence: ${(e as Error).message}`);
+    }
+  } else if (master && masterSpan) {
+    // A recurring VTODO with neither DTSTART nor DUE has nothing to count from: one instance.
+    if (overlaps(masterSpan.start, masterSpan.end)) push(instanceOf(master, masterSpan.start, masterSpan.end, false, null, false));
+  }
+  // Overrides count where they are now (RFC 4791 §9.9), unless their instance was excluded again.
+  if (recurring || !master) {
+    for (const o of overrides.values()) {
+      if (exdates.has(o.rid)) continue;
+      if (overlaps(o.span.start, o.span.end)) push(instanceOf(o.comp, o.span.start, o.span.end, o.span.allDay, o.rid, true));
+    }
+  }
+  void ranges;
+  out.sort((a, b) => a.start - b.start || a.end - b.end);
+  return out;
+}
+
+function expandMaster(
+  master: ICAL.Component,
+  span: Span,
+  layout: Layout,
+  range: { start: number; end: number },
+  floating: ICAL.Timezone | null,
+  overlaps: (s: number, e: number) => boolean,
+  push: (i: Instance) => void,
+): void {
+  const { overrides, ranges } = layout;
+  // THISANDFUTURE overrides shift later occurrences: stop iterating late enough for an earlier shift.
+  let minShift = 0;
+  for (const r of ranges) minShift = Math.min(minShift, r.span.start - r.rid);
+  const iter = new ICAL.RecurExpansion({ component: master, dtstart: span.anchor! });
+  for (let steps = 0; ; steps++) {
+    if (steps >= MAX_ITERATIONS) throw new ICalError("LIMIT", `the recurrence needs more than ${MAX_ITERATIONS} steps to reach the requested time range`);
+    const occ = iter.next();
+    if (!occ) break;
+    const key = timeToMs(occ, floating);
+    if (key + minShift >= range.end) break;
+    if (overrides.has(key)) continue;
+    let comp = master;
+    let start = key;
+    let end: number;
+    let allDay = occ.isDate;
+    const rangeOv = latestRange(ranges, key);
+    if (rangeOv) {
+      // RFC 5545 §3.8.4.4 RANGE=THISANDFUTURE: later instances move by the same offset and take the override's duration.
+      comp = rangeOv.comp;
+      start = key + (rangeOv.span.start - rangeOv.rid);
+      end = start + (rangeOv.span.end - rangeOv.span.start);
+      allDay = rangeOv.span.allDay;
+    } else {
+      end = span.anchorIsDue ? start : occurrenceEnd(span, occ, start, floating);
+    }
+    if (overlaps(start, end)) push(instanceOf(comp, start, end, allDay, key, comp !== master));
+  }
+}
+
+function latestRange(ranges: Override[], key: number): Override | null {
+  let found: Override | null = null;
+  for (const r of ranges) {
+    if (r.rid < key) found = r;
+    else break;
+  }
+  return found;
+}
+
+/** Steps spent at most finding where a bounded recurrence ends (fields at write time). */
+const LAST_INSTANCE_STEPS = 5000;
+
+/**
+ * Start of the last instance, for the store's time-range index: null when
+ * unbounded (an RRULE without COUNT or UNTIL), or when a COUNT end is too
+ * far to compute cheaply; an UNTIL that far is used as the bound itself.
+ * Overrides moved later and THISANDFUTURE shifts are covered: the result
+ * plus the master's duration reaches the end of every instance.
+ */
+export function lastInstanceOf(layout: Layout, floating: ICAL.Timezone | null): number | null {
+  const { master, masterSpan, overrides } = layout;
+  if (!master || !masterSpan || !masterSpan.anchor) return null;
+  const rules = master.getAllProperties("rrule").map((p) => p.getFirstValue()).filter((r): r is ICAL.Recur => r instanceof ICAL.Recur);
+  if (rules.some((r) => !r.count && !r.until)) return null;
+  let last: number | null = null;
+  const iter = new ICAL.RecurExpansion({ component: master, dtstart: masterSpan.anchor });
+  let complete = false;
+  for (let steps = 0; steps < LAST_INSTANCE_STEPS; steps++) {
+    const occ = iter.next();
+    if (!occ) {
+      complete = true;
+      break;
+    }
+    last = timeToMs(occ, floating);
+  }
+  if (!complete) {
+    if (rules.some((r) => !r.until)) return null;
+    let bound = -Infinity;
+    for (const r of rules) bound = Math.max(bound, timeToMs(r.until!, floating));
+    for (const t of timeList(master, "rdate")) bound = Math.max(bound, timeToMs(t, floating));
+    last = bound;
+  }
+  if (last === null) last = masterSpan.start;
+  const dur = masterSpan.end - masterSpan.start;
+  for (const o of overrides.values()) {
+    last = Math.max(last, o.span.end - dur);
+    if (o.thisAndFuture) return null; // shifted tail: leave it unbounded rather than compute every shift
+  }
+  return last;
+}

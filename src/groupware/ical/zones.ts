@@ -1,0 +1,168 @@
+/**
+ * Time zones: an object's own VTIMEZONE wins for that object (ical.js looks
+ * TZIDs up in the object's VCALENDAR first, per root, RFC 5545 §3.6.5);
+ * a TZID the object does not define is resolved here, process-wide, from
+ * the IANA database of timezones-ical-library, by IANA name, by a Windows
+ * name (Outlook) or by a prefixed IANA name ("/mozilla.org/.../Europe/Berlin").
+ *
+ * ICAL.TimezoneService is a process-global registry: only zones built from
+ * the library's data are registered in it (once per TZID), never a
+ * definition a client sent, so one client cannot change another object's
+ * times.
+ */
+import ICAL from "ical.js";
+import { tzlib_get_ical_block, tzlib_get_timezones } from "timezones-ical-library";
+import { WINDOWS_ZONES } from "./windows-zones.ts";
+
+let knownSet: Map<string, string> | null = null;
+/** Lower-case IANA name -> IANA name. */
+function known(): Map<string, string> {
+  if (!knownSet) {
+    const list = tzlib_get_timezones();
+    const names = Array.isArray(list) ? list : (JSON.parse(list) as string[]);
+    knownSet = new Map(names.map((n) => [n.toLowerCase(), n]));
+  }
+  return knownSet;
+}
+
+const UTC_NAMES = new Set(["utc", "z", "gmt", "etc/utc", "etc/gmt", "etc/zulu", "zulu", "universal", "etc/universal", "greenwich"]);
+const windowsLower = new Map(Object.entries(WINDOWS_ZONES).map(([k, v]) => [k.toLowerCase(), v]));
+
+/** The IANA name a TZID stands for, or null when it is none we know. */
+export function ianaName(tzid: string): string | null {
+  const t = tzid.trim().replace(/^"|"$/g, "");
+  if (!t || t.length > 200) return null;
+  const lower = t.toLowerCase();
+  const k = known();
+  const exact = k.get(lower);
+  if (exact) return exact;
+  const win = windowsLower.get(lower);
+  if (win && k.has(win.toLowerCase())) return k.get(win.toLowerCase())!;
+  if (UTC_NAMES.has(lower)) return "Etc/UTC";
+  // Prefixed forms: "/mozilla.org/20050126_1/Europe/Berlin", "/softwarestudio.org/Olson_20011030_5/America/New_York".
+  const parts = t.split("/").filter((p) => p !== "");
+  for (let i = 1; i < parts.length; i++) {
+    const cand = k.get(parts.slice(i).join("/").toLowerCase());
+    if (cand && cand.includes("/")) return cand;
+  }
+  return null;
+}
+
+const blockCache = new Map<string, string | null>();
+
+/** The library's VTIMEZONE of an IANA name, CRLF lines, TZID as the library spells it. */
+function ianaBlock(iana: string): string | null {
+  let b = blockCache.get(iana);
+  if (b !== undefined) return b;
+  b = null;
+  if (known().has(iana.toLowerCase())) {
+    const r = tzlib_get_ical_block(iana);
+    const text = Array.isArray(r) ? r[0] : "";
+    if (text && text.startsWith("BEGIN:VTIMEZONE")) b = text.replace(/\r?\n/g, "\r\n");
+  }
+  blockCache.set(iana, b);
+  return b;
+}
+
+/**
+ * VTIMEZONE text (CRLF, ending in CRLF) for a zone name: an IANA name, or a
+ * Windows/prefixed name we map (then its TZID is the name asked for, so the
+ * references of the object it goes into match). Null when unknown.
+ */
+export function vtimezoneFor(tzid: string): string | null {
+  const iana = ianaName(tzid);
+  if (!iana) return null;
+  const b = ianaBlock(iana);
+  if (!b) return null;
+  const name = tzid.trim();
+  if (/[\r\n]/.test(name)) return null;
+  return b.replace(/^TZID:.*$/m, `TZID:${name}`) + "\r\n";
+}
+
+const globalZones = new Map<string, ICAL.Timezone | null>();
+
+/**
+ * The process-wide zone for a TZID no object defines (registered in
+ * ICAL.TimezoneService under that TZID, so ical.js finds it when it reads a
+ * DATE-TIME with TZID=...). Null when the name is unknown.
+ */
+export function globalZone(tzid: string): ICAL.Timezone | null {
+  let z = globalZones.get(tzid);
+  if (z !== undefined) return z;
+  z = null;
+  const iana = ianaName(tzid);
+  if (iana === "Etc/UTC") z = ICAL.Timezone.utcTimezone;
+  else if (iana) {
+    const text = ianaBlock(iana);
+    if (text) {
+      try {
+        const comp = new ICAL.Component(ICAL.parse(text) as unknown[]);
+        z = new ICAL.Timezone({ component: comp, tzid });
+      } catch {
+        z = null;
+      }
+    }
+  }
+  // Bounded: only names that resolve are kept (the IANA list and our table are finite).
+  if (z) {
+    globalZones.set(tzid, z);
+    if (!ICAL.TimezoneService.has(tzid)) ICAL.TimezoneService.register(z, tzid);
+  }
+  return z;
+}
+
+const floatingCache = new Map<string, ICAL.Timezone | null>();
+
+/** The zone floating times and DATE values are read in (RFC 4791 §9.9: the calendar's zone), null = UTC. */
+export function floatingZone(tzid: string | undefined): ICAL.Timezone | null {
+  if (!tzid) return null;
+  let z = floatingCache.get(tzid);
+  if (z === undefined) {
+    z = globalZone(tzid);
+    if (z === ICAL.Timezone.utcTimezone) z = null;
+    if (floatingCache.size < 1000) floatingCache.set(tzid, z);
+  }
+  return z;
+}
+
+/**
+ * Makes every TZID an object refers to resolvable: defined in the object
+ * (its own VTIMEZONE, kept per object by ical.js), or a zone we know
+ * (registered globally from the library), else a warning: its times are
+ * read as floating.
+ */
+export function resolveZones(root: ICAL.Component, warnings: string[]): void {
+  const own = new Set<string>();
+  for (const tz of root.getAllSubcomponents("vtimezone")) {
+    const id = tz.getFirstPropertyValue("tzid");
+    if (typeof id === "string") own.add(id);
+  }
+  const seen = new Set<string>();
+  const visit = (c: ICAL.Component) => {
+    if (c.name === "vtimezone") return;
+    for (const p of c.getAllProperties()) {
+      const id = p.getParameter("tzid");
+      if (typeof id !== "string" || seen.has(id)) continue;
+      seen.add(id);
+      if (own.has(id)) continue;
+      if (!globalZone(id)) warnings.push(`unknown TZID "${id.slice(0, 100)}" without a VTIMEZONE: its times are read as floating`);
+    }
+    for (const s of c.getAllSubcomponents()) visit(s);
+  };
+  for (const c of root.getAllSubcomponents()) visit(c);
+}
+
+/**
+ * UTC ms of a DATE or DATE-TIME: floating times and DATE values in the
+ * floating zone (UTC by default), zoned ones through their zone.
+ */
+export function timeToMs(t: ICAL.Time, floating: ICAL.Timezone | null): number {
+  const z = t.zone;
+  if (t.isDate || !z || z === ICAL.Timezone.localTimezone || z.tzid === "floating") {
+    const wall = Date.UTC(t.year, t.month - 1, t.day, t.isDate ? 0 : t.hour, t.isDate ? 0 : t.minute, t.isDate ? 0 : t.second);
+    if (!floating) return wall;
+    const local = new ICAL.Time({ year: t.year, month: t.month, day: t.day, hour: t.isDate ? 0 : t.hour, minute: t.isDate ? 0 : t.minute, second: t.isDate ? 0 : t.second, isDate: false }, floating);
+    return local.toUnixTime() * 1000;
+  }
+  return t.toUnixTime() * 1000;
+}
