@@ -191,7 +191,8 @@ function copyTimezones(from: ICAL.Component, to: ICAL.Component): void {
   for (const c of to.getAllSubcomponents()) tzidsOf(c, used);
   const zones = from.getAllSubcomponents("vtimezone").filter((z) => used.has(String(z.getFirstPropertyValue("tzid") ?? "")));
   // VTIMEZONEs go first, as most writers put them (some readers want zones defined before use).
-  const comps = to.getAllSubcomponents();
+  // A copy: ical.js hands out its own child list, which removeAllSubcomponents empties.
+  const comps = [...to.getAllSubcomponents()].map(clone);
   to.removeAllSubcomponents();
   for (const z of zones) to.addSubcomponent(new ICAL.Component(ICAL.helpers.clone(z.toJSON(), true) as unknown[]));
   for (const c of comps) to.addSubcomponent(c);
@@ -293,7 +294,7 @@ export function buildReply(root: ICAL.Component, attendee: string, keys: Readonl
     if (partstat) a.setParameter("partstat", partstat);
     out.addProperty(a);
     // RFC 5546 §3.2.3: REQUEST-STATUS of a reply: 2.0 success.
-    out.addPropertyWithValue("request-status", "2.0;Success");
+    out.addProperty(ICAL.Property.fromString("REQUEST-STATUS:2.0;Success"));
     setDtstamp(out, now);
     cal.addSubcomponent(out);
   }
