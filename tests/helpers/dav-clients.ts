@@ -20,11 +20,11 @@ import { DEBIAN_PYTHON, hasRadicale } from "./radicale.ts";
 
 export { DEBIAN_PYTHON } from "./radicale.ts";
 
-export type ClientName = "python3-caldav" | "vdirsyncer" | "khal" | "khard" | "cadaver" | "curl" | "radicale";
+export type ClientName = "python3-caldav" | "vdirsyncer" | "khal" | "khard" | "cadaver" | "curl" | "radicale" | "script";
 
 const availability = new Map<ClientName, boolean>();
 
-/** True if the client can run here (python3-caldav and radicale are Python modules of the Debian Python). */
+/** True if the client can run here (python3-caldav and radicale are Python modules of the Debian Python; "script" is util-linux script(1), a pty for cadaver). */
 export function hasClient(name: ClientName): boolean {
   let ok = availability.get(name);
   if (ok === undefined) {

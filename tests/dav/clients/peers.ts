@@ -76,17 +76,30 @@ export async function startPillarboxPeer(): Promise<Peer & { srv: TestServer }> 
   };
 }
 
-/** Starts both servers (in parallel). */
-export async function startPeers(): Promise<{ radicale: Peer; pillarbox: Peer; both: Peer[]; close(): Promise<void> }> {
-  const [radicale, pillarbox] = await Promise.all([startRadicalePeer(), startPillarboxPeer()]);
+/**
+ * Starts both servers (in parallel). For developing a scenario against the
+ * peer alone, PILLARBOX_DAV_CLIENT_PEER=radicale (or =pillarbox) starts only
+ * that one; `pillarbox`/`radicale` is then undefined and the tests skip the
+ * comparison (never set in CI).
+ */
+export async function startPeers(): Promise<{ radicale?: Peer; pillarbox?: Peer; both: Peer[]; close(): Promise<void> }> {
+  const only = process.env.PILLARBOX_DAV_CLIENT_PEER;
+  const [radicale, pillarbox] = await Promise.all([only === "pillarbox" ? undefined : startRadicalePeer(), only === "radicale" ? undefined : startPillarboxPeer()]);
+  const both = [radicale, pillarbox].filter((p): p is NonNullable<typeof p> => p !== undefined);
   return {
     radicale,
     pillarbox,
-    both: [radicale, pillarbox],
+    both,
     close: async () => {
-      await Promise.allSettled([radicale.close(), pillarbox.close()]);
+      await Promise.allSettled(both.map((p) => p.close()));
     },
   };
+}
+
+/** Runs `fn` on every started peer in parallel; results by peer name. */
+export async function onPeers<T>(peers: { both: Peer[] }, fn: (p: Peer) => Promise<T>): Promise<Partial<Record<PeerName, T>>> {
+  const results = await Promise.all(peers.both.map(fn));
+  return Object.fromEntries(peers.both.map((p, i) => [p.name, results[i]]));
 }
 
 /** Basic auth header value of the peer's main user. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { assertClients, clientHome, clientSkip, DEBIAN_PYTHON, describeRun, runClient, type ClientName } from "../../helpers/dav-clients.ts";
 import { RECUR_JANUARY, recurringEvent, RECUR_UID, simpleEvent, SIMPLE_UID, todo } from "./fixtures.ts";
-import { startPeers, type Peer } from "./peers.ts";
+import { onPeers, startPeers, type Peer } from "./peers.ts";
 
 const NEEDS: ClientName[] = ["python3-caldav", "radicale"];
 const SKIP = clientSkip(NEEDS);
@@ -42,7 +42,7 @@ describe.skipIf(SKIP)("python3-caldav against Radicale and Pillarbox", () => {
   });
 
   test("discovery, MKCALENDAR, recurring event with EXDATE and moved instance, VTODO, expand, update, delete, sync tokens", async () => {
-    const [rad, pbx] = await Promise.all([scenario(peers.radicale), scenario(peers.pillarbox)]);
+    const { radicale: rad, pillarbox: pbx } = await onPeers(peers, scenario);
     const expected: Outcome = {
       principal_found: true,
       home_found: true,
@@ -68,13 +68,16 @@ describe.skipIf(SKIP)("python3-caldav against Radicale and Pillarbox", () => {
       calendar_listed_after_delete: false,
     };
     // The peer first: the expectations hold on a server nobody here wrote.
-    expect(rad).toMatchObject(expected);
-    // Radicale 3.1 does not implement <C:expand> (RFC 4791 §9.6.5): it returns the master with its RRULE and
-    // the library expands client-side. Pillarbox must expand on the server.
-    expect(rad.server_expanded).toBe(false);
-    expect(pbx.server_expanded).toBe(true);
-    const { server_expanded: _r, ...radSame } = rad;
-    const { server_expanded: _p, ...pbxSame } = pbx;
-    expect(pbxSame).toEqual(radSame);
+    if (rad) {
+      expect(rad).toMatchObject(expected);
+      // Radicale 3.1 does not implement <C:expand> (RFC 4791 §9.6.5): it returns the master with its RRULE and
+      // the library expands client-side. Pillarbox must expand on the server.
+      expect(rad.server_expanded).toBe(false);
+    }
+    if (pbx) {
+      expect(pbx).toMatchObject(expected);
+      expect(pbx.server_expanded).toBe(true);
+      if (rad) expect({ ...pbx, server_expanded: null }).toEqual({ ...rad, server_expanded: null });
+    }
   }, 60_000);
 });
