@@ -12,6 +12,7 @@ import type { AppEnv } from "./types.ts";
 // These register their routes through routes.ts when imported.
 import "./eas/index.ts";
 import "./autodiscover/index.ts";
+import "./dav/index.ts";
 
 export interface Site {
   app: Hono<AppEnv>;

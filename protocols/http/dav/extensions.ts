@@ -14,7 +14,7 @@
  *   same way (props-*.ts); a later registration of the same property wins, so
  *   a module can refine one (e.g. schedule-calendar-transp, RFC 6638 §9.1).
  */
-import type { CollectionKind } from "../../../src/groupware/types.ts";
+import type { CollectionKind, CollectionProps } from "../../../src/groupware/types.ts";
 import type { DavContext, DavTarget, TargetKind } from "./types.ts";
 import type { XmlElement } from "./xml.ts";
 import { clark } from "./xml.ts";
@@ -100,8 +100,12 @@ export function pathMethodsOf(kind: TargetKind): string[] {
 
 /** The outcome of setting or removing one property in a PROPPATCH. */
 export type PropSetResult =
-  /** Accepted: `apply` runs only when every property of the request was accepted (RFC 4918 §9.2 atomicity). */
-  | { ok: true; apply: () => Promise<void> }
+  /**
+   * Accepted. Nothing is written yet (RFC 4918 §9.2 atomicity): when every property of the request was
+   * accepted, the collection properties of all of them go to one `groupware.updateCollection`, then each
+   * `apply` runs.
+   */
+  | { ok: true; apply?: () => Promise<void>; collectionProps?: CollectionProps }
   /** Refused with this status (403 protected, 409 bad value...) and an optional precondition element. */
   | { ok: false; status: number; error?: XNode; description?: string };
 

@@ -35,10 +35,11 @@ export type DavTarget =
   /** An object URL in a collection; `object` is null when nothing is stored there yet (a PUT creates it). */
   | { kind: "object"; href: string; collection: Collection; name: string; object: StoredObject | null }
   | { kind: "directory"; href: string }
-  | { kind: "directory-object"; href: string; name: string }
+  /** `resource` is filled when the target comes from a listing (Depth 1), saving a lookup. */
+  | { kind: "directory-object"; href: string; name: string; resource?: DavResource }
   | { kind: "schedule-inbox"; href: string }
   | { kind: "schedule-outbox"; href: string }
-  | { kind: "schedule-inbox-object"; href: string; name: string }
+  | { kind: "schedule-inbox-object"; href: string; name: string; resource?: DavResource }
   /** A collection URL under a home with nothing there (the target of MKCALENDAR / MKCOL). */
   | { kind: "missing"; href: string; home: "calendars" | "addressbooks"; name: string };
 

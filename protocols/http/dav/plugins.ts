@@ -1,0 +1,12 @@
+/**
+ * The modules that extend the DAV core through extensions.ts, imported
+ * once when DAV mounts (handler.ts). Each line registers reports, path
+ * handlers or properties at import time; a module that extends DAV adds its
+ * one import line here.
+ */
+import "./props-core.ts";
+import "./sync-report.ts";
+// RFC 6638 scheduling (the scheduling helper's modules).
+import "./scheduling-props.ts";
+import "./scheduling-inbox.ts";
+import "./scheduling-outbox.ts";

@@ -1,0 +1,105 @@
+/**
+ * PROPFIND (RFC 4918 §9.1): prop / allprop (+ include) / propname, Depth 0
+ * and 1 (Depth infinity is refused with propfind-finite-depth, §9.1 and
+ * §16). A big collection's listing is streamed one response at a time.
+ */
+import type { Collection } from "../../../src/groupware/types.ts";
+import { directoryResources } from "./directory-book.ts";
+import { propertiesOn, propertyFor } from "./extensions.ts";
+import { collectionHref, davError, directoryHref, multistatus, objectHref, propResponse, scheduleInboxHref, scheduleOutboxHref, textError, type DavContext, type DavResponse, type DavTarget } from "./types.ts";
+import { DAV_NS, type XmlElement } from "./xml.ts";
+import { x, type XNode } from "./xml-writer.ts";
+
+export type PropRequest = { type: "prop"; props: XmlElement[] } | { type: "allprop"; include: XmlElement[] } | { type: "propname" };
+
+/** Reads a <D:propfind> body (null body = allprop, RFC 4918 §9.1). */
+export function parsePropfind(root: XmlElement | null): PropRequest | { error: string } {
+  if (!root) return { type: "allprop", include: [] };
+  if (root.ns !== DAV_NS || root.name !== "propfind") return { error: "the PROPFIND body must be a DAV:propfind element" };
+  for (const c of root.children) {
+    if (c.ns !== DAV_NS) continue;
+    if (c.name === "prop") return { type: "prop", props: c.children };
+    if (c.name === "propname") return { type: "propname" };
+    if (c.name === "allprop") {
+      const inc = root.children.find((k) => k.ns === DAV_NS && k.name === "include");
+      return { type: "allprop", include: inc ? inc.children : [] };
+    }
+  }
+  return { error: "DAV:propfind needs one of DAV:prop, DAV:allprop, DAV:propname" };
+}
+
+/** The properties of one target as a <D:response>. */
+export async function propstatFor(dc: DavContext, t: DavTarget, req: PropRequest): Promise<DavResponse> {
+  if (req.type === "propname") {
+    return propResponse(t.href, propertiesOn(t, false).map((d) => x(d.ns, d.name)), []);
+  }
+  const found: XNode[] = [];
+  const missing: XNode[] = [];
+  const want: XmlElement[] =
+    req.type === "prop"
+      ? req.props
+      : [...propertiesOn(t, true).map((d) => ({ ns: d.ns, name: d.name, attrs: {}, children: [], text: "" })), ...req.include];
+  const seen = new Set<string>();
+  for (const p of want) {
+    const key = `{${p.ns}}${p.name}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const def = propertyFor(p.ns, p.name, t);
+    const value = def ? await def.get(dc, t, req.type === "prop" ? p : null) : null;
+    if (value) found.push(value);
+    else missing.push(x(p.ns, p.name));
+  }
+  return propResponse(t.href, found, req.type === "allprop" ? [] : missing);
+}
+
+function collectionTarget(dc: DavContext, c: Collection): DavTarget {
+  return { kind: "collection", href: collectionHref(dc.account.email, c), collection: c };
+}
+
+/** The members of a collection-like target (Depth 1), lazily. */
+export async function* membersOf(dc: DavContext, t: DavTarget): AsyncGenerator<DavTarget> {
+  const me = dc.account.email;
+  switch (t.kind) {
+    case "calendar-home": {
+      for (const c of await dc.groupware.listCollections(dc.account)) if (c.kind !== "contacts") yield collectionTarget(dc, c);
+      yield { kind: "schedule-inbox", href: scheduleInboxHref(me) };
+      yield { kind: "schedule-outbox", href: scheduleOutboxHref(me) };
+      return;
+    }
+    case "addressbook-home": {
+      for (const c of await dc.groupware.listCollections(dc.account, "contacts")) yield collectionTarget(dc, c);
+      yield { kind: "directory", href: directoryHref(me) };
+      return;
+    }
+    case "collection": {
+      const c = t.collection;
+      for (const o of await dc.groupware.listObjects(c)) yield { kind: "object", href: objectHref(me, c, o.resourceName), collection: c, name: o.resourceName, object: o };
+      return;
+    }
+    case "directory": {
+      for (const r of await directoryResources(dc)) yield { kind: "directory-object", href: r.href, name: r.name, resource: r };
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+export async function propfind(dc: DavContext, t: DavTarget, root: XmlElement | null): Promise<Response> {
+  if (dc.depth === "infinity") return davError(403, DAV_NS, "propfind-finite-depth", "PROPFIND with Depth: infinity is not supported; use Depth: 0 or 1");
+  if (t.kind === "missing" || (t.kind === "object" && !t.object)) return textError(404, "no such resource");
+  const req = parsePropfind(root);
+  if ("error" in req) return textError(400, req.error);
+  const self = await propstatFor(dc, t, req);
+  if (t.kind === "directory-object" && !t.resource) {
+    const list = await directoryResources(dc);
+    if (!list.some((r) => r.name === t.name)) return textError(404, "no such entry in the directory");
+  }
+  if (dc.depth === "0") return multistatus([self]);
+  const members = membersOf(dc, t);
+  async function* all(): AsyncGenerator<DavResponse> {
+    yield self;
+    for await (const m of members) yield await propstatFor(dc, m, req as PropRequest);
+  }
+  return multistatus(all());
+}
