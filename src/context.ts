@@ -12,6 +12,7 @@ import type { RateLimiter } from "./ratelimit.ts";
 import type { SubmitFn } from "./delivery/submit.ts";
 import type { LoginOptions, LoginResult } from "./auth.ts";
 import type { AuthThrottle } from "./auth-throttle.ts";
+import type { Groupware } from "./groupware/types.ts";
 
 export interface TlsProvider {
   /**
@@ -105,4 +106,6 @@ export interface ServerContext {
   readonly deliveryHooks: DeliveryHook[];
   /** Set while shutting down; protocols stop accepting new work. */
   readonly shuttingDown: boolean;
+  /** Calendars, address books and task lists (src/groupware/): what CalDAV/CardDAV, iMIP and the CLI use. */
+  groupware: Groupware;
 }

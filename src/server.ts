@@ -18,6 +18,8 @@ import type { MailStore } from "../storage/api.ts";
 import { openStorage, type Storage } from "../storage/open.ts";
 import { createSubmit, startQueue } from "./delivery/index.ts";
 import { outOfOfficeHook } from "./delivery/out-of-office.ts";
+import { createScheduler, itipDeliveryHook } from "./groupware/scheduling/index.ts";
+import { createGroupware } from "./groupware/index.ts";
 import "../protocols/index.ts";
 
 export interface StartServerOptions {
@@ -146,12 +148,18 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     get shuttingDown() {
       return shuttingDown;
     },
+    groupware: createGroupware(store, { log }),
   };
   ctx.submit = createSubmit(ctx);
   // Out-of-office replies are part of delivery whichever listeners are on (the
   // settings are edited in webmail and over ActiveSync Settings/Oof): a hook of
   // the delivery pipeline, run after each local delivery is committed.
   ctx.deliveryHooks.push(outOfOfficeHook(ctx, log));
+  // Implicit scheduling (RFC 6638) over iMIP (RFC 6047): the scheduler sends every invitation,
+  // reply and cancellation as mail through ctx.submit, local attendees included; one delivery
+  // hook applies what arrives, from local users and from SMTP alike (src/groupware/scheduling/).
+  ctx.groupware.setScheduler(createScheduler({ store, submit: () => ctx.submit, log: log.child({ component: "scheduling" }) }));
+  ctx.deliveryHooks.push(itipDeliveryHook({ store, groupware: () => ctx.groupware, log: log.child({ component: "imip" }) }));
 
   const sockets = new Set<net.Socket>();
   const accounting = new ConnectionAccounting(config.limits);

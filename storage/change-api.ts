@@ -27,6 +27,8 @@ export interface FeedItemChange {
   uid: number;
   itemClass: ItemClass;
   modseq: number;
+  /** The DAV resource name (calendar, tasks, contacts; migration 0034): for a deletion, the name it had in `folderId`. */
+  resourceName?: string | null;
 }
 
 export interface ChangeFeedOptions {

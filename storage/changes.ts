@@ -39,6 +39,7 @@ export const DEFAULT_CHANGE_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
 export const DEFAULT_FEED_LIMIT = 1000;
 
 const n = (v: unknown): number => Number(v ?? 0);
+const textOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 type Entry = { rank: number; modseq: number; seq: number; folder?: FeedFolderChange; item?: FeedItemChange };
 
@@ -91,13 +92,13 @@ async function readEntries(q: Queryable, w: Window): Promise<{ entries: Entry[];
   const iw = itemWhere("i");
   const live = !items ? [] : await q.raw(
     // through each folder's (folder_id, modseq) index: items has no account-wide one (migration 0033)
-    `SELECT i.id, i.folder_id, i.uid, i.modseq, i.created_modseq, f.item_class FROM folders f JOIN items i ON i.folder_id = f.id
+    `SELECT i.id, i.folder_id, i.uid, i.modseq, i.created_modseq, f.item_class, i.resource_name FROM folders f JOIN items i ON i.folder_id = f.id
      WHERE f.account_id = ? AND i.modseq > ? AND i.modseq <= ?${iw.sql} ORDER BY i.modseq, i.id${lim}`,
     [...base, ...iw.args],
   );
   const ew = itemWhere("e");
   const gone = !items ? [] : await q.raw(
-    `SELECT e.item_id, e.folder_id, e.uid, e.modseq, f.item_class, e.id FROM expunged e JOIN folders f ON f.id = e.folder_id
+    `SELECT e.item_id, e.folder_id, e.uid, e.modseq, f.item_class, e.id, e.resource_name FROM expunged e JOIN folders f ON f.id = e.folder_id
      WHERE e.account_id = ? AND e.modseq > ? AND e.modseq <= ?${ew.sql} ORDER BY e.modseq, e.id${lim}`,
     [...base, ...ew.args],
   );
@@ -122,7 +123,7 @@ async function readEntries(q: Queryable, w: Window): Promise<{ entries: Entry[];
       rank: RANK.item,
       modseq,
       seq: n(r[0]),
-      item: { kind: n(r[4]) > w.since ? "created" : "changed", itemId: n(r[0]), folderId: n(r[1]), uid: n(r[2]), itemClass: String(r[5]) as ItemClass, modseq },
+      item: { kind: n(r[4]) > w.since ? "created" : "changed", itemId: n(r[0]), folderId: n(r[1]), uid: n(r[2]), itemClass: String(r[5]) as ItemClass, modseq, resourceName: textOrNull(r[6]) },
     });
   }
   for (const r of gone) {
@@ -131,7 +132,7 @@ async function readEntries(q: Queryable, w: Window): Promise<{ entries: Entry[];
       rank: RANK.itemDeleted,
       modseq,
       seq: n(r[5]),
-      item: { kind: "deleted", itemId: n(r[0]), folderId: n(r[1]), uid: n(r[2]), itemClass: String(r[4]) as ItemClass, modseq },
+      item: { kind: "deleted", itemId: n(r[0]), folderId: n(r[1]), uid: n(r[2]), itemClass: String(r[4]) as ItemClass, modseq, resourceName: textOrNull(r[6]) },
     });
   }
   for (const r of folders) {

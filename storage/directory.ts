@@ -5,7 +5,8 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash, generateKeyPair } from "node:crypto";
-import { StoreError, type Account, type AccountSettings, type Alias, type Domain, type SpecialUse } from "./api.ts";
+import { StoreError, type Account, type AccountSettings, type Alias, type Domain, type ItemClass, type SpecialUse } from "./api.ts";
+import { folderKey } from "./folder-names.ts";
 import type { StoreCore } from "./core.ts";
 import type { Folders } from "./folders.ts";
 import { domainOf, likeEscape, normalizeAddress, normalizeDomain } from "./names.ts";
@@ -19,6 +20,17 @@ const DEFAULT_FOLDERS: [string, SpecialUse | null][] = [
   ["Trash", "\\Trash"],
   ["Junk", "\\Junk"],
   ["Archive", "\\Archive"],
+];
+
+/**
+ * Default groupware folders of a new account: a calendar, an address book and
+ * a task list (their names are the last segment of their CalDAV/CardDAV URLs;
+ * src/groupware/collections.ts creates the same for older accounts).
+ */
+export const DEFAULT_GROUPWARE_FOLDERS: readonly [string, ItemClass][] = [
+  ["Calendar", "calendar"],
+  ["Contacts", "contacts"],
+  ["Tasks", "tasks"],
 ];
 
 function dkimSelector(now = new Date()): string {
@@ -114,6 +126,8 @@ export class Directory {
       );
       const accountId = num(r?.id);
       for (const [name, use] of DEFAULT_FOLDERS) await this.folders.insertFolder(tx, ev, accountId, name, null, "mail", use, true);
+      // the groupware defaults (issue 15), each in its class's name space (storage/folder-names.ts)
+      for (const [name, itemClass] of DEFAULT_GROUPWARE_FOLDERS) await this.folders.insertFolder(tx, ev, accountId, folderKey(itemClass, name), null, itemClass, null, true);
       return accountId;
     });
     return (await this.getAccountById(id)) as Account;

@@ -6,17 +6,27 @@
  * An item of any class is a row of `items` (stable `id`, per-folder `uid`,
  * `modseq` from the account's change counter) whose blob is its canonical
  * body, stored byte for byte:
- *  - calendar and tasks: an iCalendar object (RFC 5545) with one VEVENT or
- *    VTODO (an overridden instance of a recurring event is its own item with
- *    its `recurrenceId`);
+ *  - calendar and tasks: an iCalendar object (RFC 5545) holding one CalDAV
+ *    resource (RFC 4791 §4.1): every VEVENT or VTODO of one UID, the master
+ *    and its overridden instances (RECURRENCE-ID) together, as one item
+ *    (issue 15). Its `recurrenceId` stays null; the fields describe the
+ *    master, and `lastInstance`/`spanEnd` cover overrides moved later. (The
+ *    field remains for a lone overridden instance, e.g. an invitation to one
+ *    occurrence, stored without its master.);
  *  - contacts: a vCard (RFC 6350);
  *  - notes: a text/plain MIME message (RFC 5322), Subject = title: the form
  *    EAS Notes, EWS and MAPI (IPM.StickyNote) exchange; VJOURNAL is not used.
  * The store does not parse these: the caller supplies the indexed fields
- * (issue 15 brings the iCalendar/vCard library) and the store checks their
- * types and ranges.
+ * (src/groupware/ parses them with the iCalendar/vCard library) and the
+ * store checks their types and ranges.
+ *
+ * Calendar, task and contact items also have a DAV resource name
+ * (`resourceName`, migration 0034): the last segment of the object's
+ * CalDAV/CardDAV URL as the client chose it, unique in its folder, kept
+ * across updates and moves (a move into a folder where the name is taken
+ * gets `<stem>-<id><ext>`). Notes and mail have none.
  */
-import type { ItemClass } from "./api.ts";
+import type { Folder, ItemClass } from "./api.ts";
 
 /** Item classes created through the item API (mail comes in through deliver/append). */
 export type GroupwareClass = Exclude<ItemClass, "mail">;
@@ -36,6 +46,12 @@ export interface CalendarFields {
   rrule?: string | null;
   /** Start of the last instance of a recurring event; null = unbounded (no COUNT/UNTIL). */
   lastInstance?: number | null;
+  /**
+   * When the event's last instance ends (what time-range queries read, migration 0032): at least
+   * dtEnd, and at least lastInstance + (dtEnd - dtStart). Give it when an overridden instance
+   * ends later than that (moved or lengthened); absent/null = that default.
+   */
+  spanEnd?: number | null;
   summary?: string;
   location?: string;
   /** Organizer address (mailto: stripped), or null. */
@@ -93,6 +109,13 @@ export type ItemInput = {
     fields: ClassFields[C];
     /** Set (replacing values of the same keys) together with the item. */
     properties?: ItemProperty[];
+    /**
+     * DAV resource name (calendar, tasks, contacts; refused for notes): 1-255 characters, no "/",
+     * no control characters, not "." or "..". createItem defaults it to the UID made URL-safe
+     * plus ".ics"/".vcf"; updateItem keeps the current name when absent, renames when given.
+     * A name another item of the folder has: StoreError ALREADYEXISTS.
+     */
+    resourceName?: string;
   };
 }[GroupwareClass];
 
@@ -108,9 +131,16 @@ export type Item = {
     itemClass: C;
     blobId: string;
     size: number;
-    fields: Required<ClassFields[C]>;
+    /** DAV resource name; null for notes. */
+    resourceName: string | null;
+    fields: StoredFields[C];
   };
 }[GroupwareClass];
+
+/** The fields of an item as read back: every field with its default (a calendar item's spanEnd is an input only). */
+export type StoredFields = {
+  [C in GroupwareClass]: C extends "calendar" ? Omit<Required<CalendarFields>, "spanEnd"> : Required<ClassFields[C]>;
+};
 
 // ---------------------------------------------------------------- typed properties
 
@@ -146,12 +176,32 @@ export type ItemProperty = { key: PropertyKey } & TypedPropertyValue;
 /** Whose properties: an item (of any class, mail too) or a folder. */
 export type PropertyOwner = { itemId: number } | { folderId: number };
 
+/** A folder with its typed properties (listFoldersWithProperties). */
+export interface FolderWithProperties {
+  folder: Folder;
+  properties: ItemProperty[];
+}
+
 /** The item API part of MailStore (storage/items.ts). */
 export interface ItemStore {
   /** Creates an item in a folder of the same class (else StoreError WRONG_CLASS); bumps the account's counter; a new folder UID. */
   createItem(folderId: number, input: ItemInput): Promise<Item>;
   /** An item of a non-mail class, or null (also for a mail item: use getMessageById). */
   getItem(id: number): Promise<Item | null>;
+  /** Items of non-mail classes by id, in the order given (ids not found, or of mail, left out). */
+  getItems(ids: readonly number[]): Promise<Item[]>;
+  /** The item of a folder with this DAV resource name, or null. */
+  getItemByResourceName(folderId: number, name: string): Promise<Item | null>;
+  /** The items of a folder with these resource names (one query; names not found are left out; at most 10,000 names). */
+  getItemsByResourceNames(folderId: number, names: readonly string[]): Promise<Item[]>;
+  /**
+   * The item with iCalendar/vCard UID `uid` in a folder, or in any folder of an
+   * account's class (the one in the lowest folder id first). For a calendar
+   * folder of the old model (overrides as their own items) the master, else any.
+   */
+  findItemByUid(scope: number | { accountId: number; itemClass: GroupwareClass }, uid: string): Promise<Item | null>;
+  /** Every item with UID `uid` in the scope (ascending folder id, then id): an account may hold a UID in several folders. */
+  findItemsByUid(scope: number | { accountId: number; itemClass: GroupwareClass }, uid: string): Promise<Item[]>;
   /** The canonical body, byte for byte as stored. */
   readItemBody(id: number): Promise<Uint8Array>;
   /**
@@ -175,6 +225,12 @@ export interface ItemStore {
   findCalendarItems(scope: { folderId: number } | { accountId: number }, range: { start: number; end: number }): Promise<Item[]>;
   /** Contacts of an account (or one folder) with an e-mail address, or a word of the name, that starts with `prefix` (case-insensitive). */
   findContacts(accountId: number, prefix: string, opts?: { folderId?: number; limit?: number }): Promise<Item[]>;
+  /**
+   * The folders of an account (of the given classes, default all) with their typed properties
+   * (only those of property set `propertySet` when given), in one query: what a CalDAV/CardDAV
+   * home listing needs (names, props, highest modseq) without a query per folder. Ordered by name.
+   */
+  listFoldersWithProperties(accountId: number, opts?: { itemClasses?: readonly ItemClass[]; propertySet?: string }): Promise<FolderWithProperties[]>;
   /** Every typed property of an item or folder, ordered by key. */
   getProperties(owner: PropertyOwner): Promise<ItemProperty[]>;
   /** Sets properties (replacing all values of each key given); bumps the owner's modseq. */

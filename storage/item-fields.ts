@@ -9,6 +9,8 @@ import type { CalendarFields, ClassFields, ContactFields, GroupwareClass, NoteFi
 
 type Row = Record<string, unknown>;
 type Stored<C extends GroupwareClass> = Required<ClassFields[C]>;
+/** Checked fields of any class (what checkFields returns and writeIndexRow takes). */
+export type CheckedFields = Stored<GroupwareClass>;
 
 /** Table holding each class's index row. */
 export const CLASS_TABLE: Record<GroupwareClass, string> = {
@@ -28,9 +30,9 @@ export const UNBOUNDED_SPAN_END = MAX_TIME + 1;
 
 /** When an event's last instance ends (migration 0032): what the time-range index is ordered by. */
 export function spanEnd(e: Required<CalendarFields>): number {
-  if (!e.isRecurring) return e.dtEnd;
-  if (e.lastInstance === null) return UNBOUNDED_SPAN_END;
-  return Math.min(UNBOUNDED_SPAN_END, e.lastInstance + (e.dtEnd - e.dtStart));
+  const base = !e.isRecurring ? e.dtEnd : e.lastInstance === null ? UNBOUNDED_SPAN_END : Math.min(UNBOUNDED_SPAN_END, e.lastInstance + (e.dtEnd - e.dtStart));
+  // an overridden instance that ends later (moved or lengthened) extends it (the caller expanded the object)
+  return e.spanEnd === null ? base : Math.max(base, e.spanEnd);
 }
 const MAX_TEXT = 64 * 1024;
 const MAX_UID = 2048;
@@ -103,6 +105,7 @@ function calendar(f: CalendarFields): Stored<"calendar"> {
     isRecurring,
     rrule: textOrNull(f.rrule, "rrule", 4096),
     lastInstance,
+    spanEnd: timeOrNull(f.spanEnd, "spanEnd"),
     summary: text(f.summary, "summary"),
     location: text(f.location, "location"),
     organizer: textOrNull(f.organizer, "organizer", 1024),
@@ -247,7 +250,11 @@ export async function readIndexRows(q: Queryable, c: GroupwareClass, ids: readon
   const out = new Map<number, Stored<GroupwareClass>>();
   if (ids.length === 0) return out;
   const rows = await q.all<Row>(`SELECT * FROM ${CLASS_TABLE[c]} WHERE item_id IN (${intList})`, [JSON.stringify(ids)]);
-  for (const r of rows) out.set(Number(r.item_id), rowToFields(c, r));
+  for (const r of rows) {
+    const f = rowToFields(c, r);
+    if (c === "calendar") delete (f as Partial<Stored<"calendar">>).spanEnd;
+    out.set(Number(r.item_id), f);
+  }
   return out;
 }
 
@@ -267,6 +274,7 @@ function rowToFields(c: GroupwareClass, r: Row): Stored<GroupwareClass> {
         isRecurring: Number(r.is_recurring) !== 0,
         rrule: s(r.rrule),
         lastInstance: n(r.last_instance_utc),
+        spanEnd: null, // an input only (what was written is in span_end_utc); left out of Item.fields below
         summary: String(r.summary ?? ""),
         location: String(r.location ?? ""),
         organizer: s(r.organizer),

@@ -8,7 +8,9 @@
  */
 import { StoreError } from "./api.ts";
 import type { Queryable, SqlValue } from "./db.ts";
-import type { ItemProperty, PropertyKey, PropertyOwner, PropertyType } from "./item-api.ts";
+import type { FolderWithProperties, ItemProperty, PropertyKey, PropertyOwner, PropertyType } from "./item-api.ts";
+import type { ItemClass } from "./api.ts";
+import { FOLDER_COLS, toFolder } from "./rows.ts";
 
 const TYPES: readonly PropertyType[] = ["int", "bool", "real", "time", "string", "binary", "guid"];
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -137,6 +139,57 @@ const COLS = "prop_key, prop_tag, prop_set, prop_name, prop_lid, prop_type, mult
 /** Every property of an owner, ordered by key (values in position order). */
 export async function readProperties(q: Queryable, owner: OwnerRef): Promise<ItemProperty[]> {
   const rows = await q.all<Row>(`SELECT ${COLS} FROM item_properties WHERE owner_kind = ? AND owner_id = ? ORDER BY prop_key, position`, [owner.kind, owner.id]);
+  return propertiesFromRows(rows);
+}
+
+/**
+ * The folders of an account (of some classes) with their properties (of one
+ * property set, or all) in one query: a LEFT JOIN through the properties'
+ * folder_id index, grouped here. Ordered by folder name.
+ */
+export async function listFoldersWithProperties(
+  q: Queryable,
+  textList: string,
+  accountId: number,
+  opts: { itemClasses?: readonly ItemClass[]; propertySet?: string },
+): Promise<FolderWithProperties[]> {
+  const args: SqlValue[] = [];
+  let on = "p.folder_id = f.id";
+  if (opts.propertySet !== undefined) {
+    if (typeof opts.propertySet !== "string" || !GUID.test(opts.propertySet)) throw new StoreError("INVALID", "propertySet must be a GUID");
+    on += " AND p.prop_set = ?";
+    args.push(opts.propertySet.toLowerCase());
+  }
+  let where = "f.account_id = ?";
+  args.push(accountId);
+  if (opts.itemClasses !== undefined) {
+    if (!Array.isArray(opts.itemClasses)) throw new StoreError("INVALID", "itemClasses must be an array");
+    where += ` AND f.item_class IN (${textList})`;
+    args.push(JSON.stringify(opts.itemClasses));
+  }
+  const fcols = FOLDER_COLS.split(", ").map((c) => `f.${c}`).join(", ");
+  const pcols = COLS.split(", ").map((c) => `p.${c}`).join(", ");
+  const rows = await q.all<Row>(`SELECT ${fcols}, ${pcols} FROM folders f LEFT JOIN item_properties p ON ${on} WHERE ${where} ORDER BY f.name, f.id, p.prop_key, p.position`, args);
+  const out: FolderWithProperties[] = [];
+  let cur: { id: number; rows: Row[]; entry: FolderWithProperties } | null = null;
+  const flush = () => {
+    if (cur) cur.entry.properties = propertiesFromRows(cur.rows);
+  };
+  for (const r of rows) {
+    const id = Number(r.id);
+    if (!cur || cur.id !== id) {
+      flush();
+      cur = { id, rows: [], entry: { folder: toFolder(r), properties: [] } };
+      out.push(cur.entry);
+    }
+    if (r.prop_key !== null && r.prop_key !== undefined) cur.rows.push(r);
+  }
+  flush();
+  return out;
+}
+
+/** Groups property rows (ordered by key, then position) into properties. */
+function propertiesFromRows(rows: Row[]): ItemProperty[] {
   const out: ItemProperty[] = [];
   let cur: { key: string; prop: { key: PropertyKey; type: PropertyType; multi?: boolean; value: unknown } } | null = null;
   for (const r of rows) {

@@ -17,9 +17,12 @@ import type { StoreCore } from "./core.ts";
 import type { Queryable } from "./db.ts";
 import { decodeFlags } from "./flags.ts";
 import type { GroupwareClass, Item, ItemInput, ItemProperty, ItemStore, PropertyKey, PropertyOwner } from "./item-api.ts";
-import { checkBody, checkFields, CLASS_TABLE, foldCase, GROUPWARE_CLASSES, readIndexRows, titleOf, writeIndexRow } from "./item-fields.ts";
+import { checkBody, checkFields, CLASS_TABLE, type CheckedFields, foldCase, GROUPWARE_CLASSES, readIndexRows, titleOf, writeIndexRow } from "./item-fields.ts";
 import { emptyEnvelope, emptyRoot, num } from "./rows.ts";
-import { checkProperties, ownerRef, readProperties, removeProperties, writeProperties, type OwnerRef } from "./item-properties.ts";
+import { checkProperties, listFoldersWithProperties, ownerRef, readProperties, removeProperties, writeProperties, type OwnerRef } from "./item-properties.ts";
+import { alternateResourceName, checkResourceName, defaultResourceName, idsByUid, NAMED_CLASSES, nameTaken } from "./item-names.ts";
+import type { FolderWithProperties } from "./item-api.ts";
+import type { ItemClass } from "./api.ts";
 
 type Row = Record<string, unknown>;
 
@@ -32,13 +35,15 @@ export function wrongClass(folderClass: string, itemClass: string): StoreError {
 const EMPTY_ENVELOPE = JSON.stringify(emptyEnvelope());
 const emptyMime = (size: number) => JSON.stringify(emptyRoot(size));
 
-const ITEM_COLS = "i.id, i.account_id, i.folder_id, i.uid, i.modseq, i.blob_id, i.size, f.item_class";
+const ITEM_COLS = "i.id, i.account_id, i.folder_id, i.uid, i.modseq, i.blob_id, i.size, i.resource_name, f.item_class";
 
 interface Checked {
   c: GroupwareClass;
   body: Uint8Array;
-  fields: Item["fields"];
+  fields: CheckedFields;
   props: readonly ItemProperty[];
+  /** The resource name given (checked), or undefined. */
+  name: string | undefined;
 }
 
 function checkInput(input: ItemInput): Checked {
@@ -49,10 +54,15 @@ function checkInput(input: ItemInput): Checked {
     throw new StoreError("INVALID", `unknown item class ${String(c)}`);
   }
   checkBody(c, input.body);
-  const fields = checkFields(c, input.fields) as Item["fields"];
+  const fields = checkFields(c, input.fields);
   const props = input.properties ?? [];
   checkProperties(props);
-  return { c, body: input.body, fields, props };
+  let name: string | undefined;
+  if (input.resourceName !== undefined) {
+    if (!NAMED_CLASSES.includes(c)) throw new StoreError("INVALID", `a ${c} item has no resource name`);
+    name = checkResourceName(input.resourceName);
+  }
+  return { c, body: input.body, fields, props, name };
 }
 
 export class Items implements ItemStore {
@@ -71,7 +81,7 @@ export class Items implements ItemStore {
   }
 
   /** One item per UID (and per RECURRENCE-ID for events) in a folder (RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1: no UID conflicts in a collection). */
-  private async checkUnique(tx: Queryable, c: GroupwareClass, accountId: number, folderId: number, fields: Item["fields"], exceptId: number): Promise<void> {
+  private async checkUnique(tx: Queryable, c: GroupwareClass, accountId: number, folderId: number, fields: CheckedFields | Item["fields"], exceptId: number): Promise<void> {
     if (c === "notes") return;
     const uid = (fields as { uid: string }).uid;
     let dup: Row | undefined;
@@ -122,6 +132,7 @@ export class Items implements ItemStore {
         itemClass: String(r.item_class),
         blobId: String(r.blob_id),
         size: num(r.size),
+        resourceName: r.resource_name === null || r.resource_name === undefined ? null : String(r.resource_name),
         fields: f,
       } as Item);
     }
@@ -144,15 +155,26 @@ export class Items implements ItemStore {
       const f = await this.folderRow(tx, folderId);
       if (f.itemClass !== x.c) throw wrongClass(f.itemClass, x.c);
       await this.checkUnique(tx, x.c, f.accountId, folderId, x.fields, 0);
+      // the DAV resource name: as given (a taken one is refused), or the UID's default (a taken one gets the id appended)
+      let name: string | null = null;
+      let renameAfter = false;
+      if (NAMED_CLASSES.includes(x.c)) {
+        name = x.name ?? defaultResourceName(x.c, (x.fields as { uid: string }).uid);
+        if (await nameTaken(tx, folderId, name)) {
+          if (x.name !== undefined) throw new StoreError("ALREADYEXISTS", `the folder already has a resource named ${name.slice(0, 200)}`);
+          renameAfter = true;
+        }
+      }
       const modseq = await this.core.bump(tx, f.accountId, x.body.byteLength, 1);
       const { first } = await this.core.allocUids(tx, folderId, 1, modseq);
       const now = Date.now();
       const r = await tx.get<Row>(
-        `INSERT INTO items (account_id, folder_id, uid, modseq, created_modseq, internal_date, size, blob_id, envelope, mime, subject, thread_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id`,
-        [f.accountId, folderId, first, modseq, modseq, now, x.body.byteLength, blobId, EMPTY_ENVELOPE, emptyMime(x.body.byteLength), titleOf(x.c, x.fields), now],
+        `INSERT INTO items (account_id, folder_id, uid, modseq, created_modseq, internal_date, size, blob_id, envelope, mime, subject, thread_id, created_at, resource_name)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
+        [f.accountId, folderId, first, modseq, modseq, now, x.body.byteLength, blobId, EMPTY_ENVELOPE, emptyMime(x.body.byteLength), titleOf(x.c, x.fields), now, renameAfter ? null : name],
       );
       const id = num(r?.id);
+      if (renameAfter && name !== null) await tx.run("UPDATE items SET resource_name = ? WHERE id = ?", [alternateResourceName(name, id), id]);
       await writeIndexRow(tx, x.c, id, f.accountId, folderId, x.fields);
       await writeProperties(tx, f.accountId, { kind: "item", id }, x.props);
       ev.push({ type: "exists", accountId: f.accountId, folderId, uid: first, id, modseq });
@@ -165,6 +187,45 @@ export class Items implements ItemStore {
   async getItem(id: number): Promise<Item | null> {
     if (!Number.isSafeInteger(id)) return null;
     return (await this.loadIds([id]))[0] ?? null;
+  }
+
+  async getItems(ids: readonly number[]): Promise<Item[]> {
+    if (!Array.isArray(ids)) throw new StoreError("INVALID", "ids must be an array");
+    const ok = ids.filter((id) => Number.isSafeInteger(id));
+    const out: Item[] = [];
+    for (let i = 0; i < ok.length; i += 10_000) out.push(...(await this.loadIds(ok.slice(i, i + 10_000))));
+    return out;
+  }
+
+  async getItemByResourceName(folderId: number, name: string): Promise<Item | null> {
+    if (typeof name !== "string" || name === "" || name.length > 255) return null;
+    const rows = await this.core.db.all<Row>(`SELECT ${ITEM_COLS} FROM items i JOIN folders f ON f.id = i.folder_id WHERE i.folder_id = ? AND i.resource_name = ?`, [folderId, name]);
+    return (await this.load(this.core.db, rows))[0] ?? null;
+  }
+
+  async getItemsByResourceNames(folderId: number, names: readonly string[]): Promise<Item[]> {
+    if (!Array.isArray(names)) throw new StoreError("INVALID", "names must be an array");
+    if (names.length > 10_000) throw new StoreError("LIMIT", "at most 10,000 names at once");
+    const list = [...new Set(names.filter((n) => typeof n === "string" && n !== "" && n.length <= 255))];
+    if (list.length === 0) return [];
+    const rows = await this.core.db.all<Row>(
+      `SELECT ${ITEM_COLS} FROM items i JOIN folders f ON f.id = i.folder_id WHERE i.folder_id = ? AND i.resource_name IN (${this.core.dialect.textList()}) ORDER BY i.uid`,
+      [folderId, JSON.stringify(list)],
+    );
+    return this.load(this.core.db, rows);
+  }
+
+  async findItemsByUid(scope: number | { accountId: number; itemClass: GroupwareClass }, uid: string): Promise<Item[]> {
+    return this.loadIds(await idsByUid(this.core.db, scope, uid));
+  }
+
+  async findItemByUid(scope: number | { accountId: number; itemClass: GroupwareClass }, uid: string): Promise<Item | null> {
+    const ids = await idsByUid(this.core.db, scope, uid);
+    return ids.length ? ((await this.loadIds([ids[0]!]))[0] ?? null) : null;
+  }
+
+  listFoldersWithProperties(accountId: number, opts: { itemClasses?: readonly ItemClass[]; propertySet?: string } = {}): Promise<FolderWithProperties[]> {
+    return listFoldersWithProperties(this.core.db, this.core.dialect.textList(), accountId, opts);
   }
 
   async readItemBody(id: number): Promise<Uint8Array> {
@@ -184,7 +245,11 @@ export class Items implements ItemStore {
       const accountId = num(r.account_id);
       const folderId = num(r.folder_id);
       await this.checkUnique(tx, x.c, accountId, folderId, x.fields, id);
+      if (x.name !== undefined && x.name !== r.resource_name && (await nameTaken(tx, folderId, x.name, id))) {
+        throw new StoreError("ALREADYEXISTS", `the folder already has a resource named ${x.name.slice(0, 200)}`);
+      }
       const modseq = await this.core.bump(tx, accountId, x.body.byteLength - num(r.size), 0);
+      if (x.name !== undefined && x.name !== r.resource_name) await tx.run("UPDATE items SET resource_name = ? WHERE id = ?", [x.name, id]);
       await tx.run("UPDATE items SET modseq = ?, internal_date = ?, size = ?, blob_id = ?, mime = ?, subject = ? WHERE id = ?", [
         modseq,
         Date.now(),
@@ -215,15 +280,24 @@ export class Items implements ItemStore {
       const modseq = await this.core.bump(tx, accountId, -num(r.size), -1);
       // index rows and properties go with it (ON DELETE CASCADE)
       await tx.run("DELETE FROM items WHERE id = ?", [id]);
-      await this.logDeleted(tx, accountId, folderId, uid, id, modseq);
+      await this.logDeleted(tx, accountId, folderId, uid, id, modseq, r.resource_name);
       await this.core.stampFolder(tx, folderId, modseq);
       ev.push({ type: "expunge", accountId, folderId, uids: [uid], ids: [id], modseq });
     });
   }
 
   /** The deletion goes into the expunge log (what "changed since N" reads), like an IMAP expunge. */
-  private async logDeleted(tx: Queryable, accountId: number, folderId: number, uid: number, id: number, modseq: number): Promise<void> {
-    await tx.run("INSERT INTO expunged (account_id, folder_id, uid, item_id, modseq, deleted_at) VALUES (?, ?, ?, ?, ?, ?)", [accountId, folderId, uid, id, modseq, Date.now()]);
+  private async logDeleted(tx: Queryable, accountId: number, folderId: number, uid: number, id: number, modseq: number, name: unknown): Promise<void> {
+    // the resource name goes with it: a sync-collection report answers the removed member by its href (RFC 6578 §3.5.1)
+    await tx.run("INSERT INTO expunged (account_id, folder_id, uid, item_id, modseq, deleted_at, resource_name) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+      accountId,
+      folderId,
+      uid,
+      id,
+      modseq,
+      Date.now(),
+      name === null || name === undefined ? null : String(name),
+    ]);
   }
 
   async moveItem(id: number, toFolderId: number): Promise<Item> {
@@ -239,11 +313,14 @@ export class Items implements ItemStore {
       if (fromFolderId === toFolderId) return;
       const fields = (await readIndexRows(tx, itemClass as GroupwareClass, [id], this.core.dialect.intList())).get(id);
       if (fields) await this.checkUnique(tx, itemClass as GroupwareClass, accountId, toFolderId, fields as Item["fields"], id);
+      // the resource name moves with it unless the destination has it already
+      const oldName = r.resource_name === null || r.resource_name === undefined ? null : String(r.resource_name);
+      const newName = oldName !== null && (await nameTaken(tx, toFolderId, oldName, id)) ? alternateResourceName(oldName, id) : oldName;
       const modseq = await this.core.bump(tx, accountId);
       const { first } = await this.core.allocUids(tx, toFolderId, 1, modseq);
-      await tx.run("UPDATE items SET folder_id = ?, uid = ?, modseq = ?, created_modseq = ? WHERE id = ?", [toFolderId, first, modseq, modseq, id]);
+      await tx.run("UPDATE items SET folder_id = ?, uid = ?, modseq = ?, created_modseq = ?, resource_name = ? WHERE id = ?", [toFolderId, first, modseq, modseq, newName, id]);
       await tx.run(`UPDATE ${CLASS_TABLE[itemClass as GroupwareClass]} SET folder_id = ? WHERE item_id = ?`, [toFolderId, id]);
-      await this.logDeleted(tx, accountId, fromFolderId, num(r.uid), id, modseq);
+      await this.logDeleted(tx, accountId, fromFolderId, num(r.uid), id, modseq, oldName);
       await this.core.stampFolder(tx, fromFolderId, modseq);
       ev.push({ type: "expunge", accountId, folderId: fromFolderId, uids: [num(r.uid)], ids: [id], modseq });
       ev.push({ type: "exists", accountId, folderId: toFolderId, uid: first, id, modseq });

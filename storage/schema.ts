@@ -146,9 +146,12 @@ export const items = sqliteTable(
     createdAt: integer("created_at").notNull(),
     /** The change at which the item entered its folder: delivery, append, copy, move in (migration 0031). */
     createdModseq: integer("created_modseq").notNull().default(0),
+    /** A calendar, task or contact item's DAV resource name (migration 0034); NULL for mail and notes. */
+    resourceName: text("resource_name"),
   },
   (t) => [
     uniqueIndex("items_folder_uid").on(t.folderId, t.uid),
+    uniqueIndex("items_resource_name").on(t.folderId, t.resourceName).where(sql`resource_name IS NOT NULL`),
     index("items_summary").on(t.folderId, t.uid, t.modseq, t.flags, t.internalDate, t.size, t.keywords),
     index("items_folder_modseq").on(t.folderId, t.modseq),
     index("items_message_id").on(t.accountId, t.messageId),
@@ -168,6 +171,8 @@ export const expunged = sqliteTable(
     modseq: integer("modseq").notNull(),
     /** When the item left the folder, ms (migration 0031; pruning keeps a retention by age). */
     deletedAt: integer("deleted_at"),
+    /** The DAV resource name the item had (migration 0034), for sync-collection's removed members. */
+    resourceName: text("resource_name"),
   },
   (t) => [index("expunged_folder_modseq").on(t.folderId, t.modseq), index("expunged_account_modseq").on(t.accountId, t.modseq)],
 );
@@ -235,7 +240,7 @@ export const calendarItems = sqliteTable(
   (t) => [
     index("calendar_items_folder_span").on(t.folderId, t.spanEndUtc, t.dtstartUtc),
     index("calendar_items_account_span").on(t.accountId, t.spanEndUtc, t.dtstartUtc),
-    index("calendar_items_uid").on(t.accountId, t.uid),
+    index("calendar_items_uid").on(t.accountId, t.uid, t.folderId),
   ],
 );
 
@@ -252,7 +257,7 @@ export const contactItems = sqliteTable(
     phones: text("phones").notNull().default(""), // one a line
     org: text("org").notNull().default(""),
   },
-  (t) => [index("contact_items_uid").on(t.accountId, t.uid), index("contact_items_sort").on(t.folderId, t.sortName)],
+  (t) => [index("contact_items_uid").on(t.accountId, t.uid, t.folderId), index("contact_items_sort").on(t.folderId, t.sortName)],
 );
 
 /** Lower-case e-mail addresses and name words of contacts, for prefix lookups (byte order; PostgreSQL: COLLATE "C"). */
@@ -281,7 +286,7 @@ export const taskItems = sqliteTable(
     priority: integer("priority").notNull().default(0),
     isRecurring: integer("is_recurring").notNull().default(0),
   },
-  (t) => [index("task_items_folder_due").on(t.folderId, t.dueUtc), index("task_items_uid").on(t.accountId, t.uid)],
+  (t) => [index("task_items_folder_due").on(t.folderId, t.dueUtc), index("task_items_uid").on(t.accountId, t.uid, t.folderId)],
 );
 
 /** Notes are text/plain MIME messages; this is their title. */

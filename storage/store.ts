@@ -319,6 +319,24 @@ export class SqlMailStore implements MailStore {
   readItemBody(...a: P<"readItemBody">) {
     return this.items.readItemBody(...a);
   }
+  getItems(...a: P<"getItems">) {
+    return this.items.getItems(...a);
+  }
+  getItemByResourceName(...a: P<"getItemByResourceName">) {
+    return this.items.getItemByResourceName(...a);
+  }
+  getItemsByResourceNames(...a: P<"getItemsByResourceNames">) {
+    return this.items.getItemsByResourceNames(...a);
+  }
+  findItemByUid(...a: P<"findItemByUid">) {
+    return this.items.findItemByUid(...a);
+  }
+  findItemsByUid(...a: P<"findItemsByUid">) {
+    return this.items.findItemsByUid(...a);
+  }
+  listFoldersWithProperties(...a: P<"listFoldersWithProperties">) {
+    return this.items.listFoldersWithProperties(...a);
+  }
   updateItem(...a: P<"updateItem">) {
     return this.items.updateItem(...a);
   }

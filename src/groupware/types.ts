@@ -78,7 +78,8 @@ export type GroupwareErrorCode =
   | "FORBIDDEN" // e.g. deleting a default collection, writing the directory
   | "TOO_LARGE" // over the per-object size limit (max-resource-size)
   | "LIMIT" // too many instances, attendees, collections... (the message says which)
-  | "QUOTA"; // the account's quota is full (insufficient storage, 507)
+  | "QUOTA" // the account's quota is full (insufficient storage, 507)
+  | "TOKEN_TOO_OLD"; // a sync token below the change feed's floor, or one never given out (RFC 6578 §3.2 valid-sync-token)
 
 export class GroupwareError extends Error {
   constructor(
@@ -160,10 +161,12 @@ export interface Groupware {
   objectsInRange(collection: Collection, range: { start: number; end: number }): Promise<StoredObject[]>;
   /** Instances of one object overlapping [start, end). */
   instances(object: StoredObject, range: { start: number; end: number }): Promise<Instance[]>;
-  /** Changes since `token` (0 = everything); `limit` objects at most. */
+  /** Changes since `token` (0 = everything); `limit` objects at most. A token the feed can no longer answer: GroupwareError TOKEN_TOO_OLD. */
   changesSince(collection: Collection, token: number, limit?: number): Promise<CollectionChanges>;
   /** Busy time of an account (all its calendars) in [start, end), merged and sorted (RFC 5545 §3.6.4). */
   freeBusy(account: Account, range: { start: number; end: number }): Promise<BusyPeriod[]>;
+  /** Installs the implicit scheduler (scheduling/ creates it after the service, since it writes through the service). */
+  setScheduler(scheduler: Scheduler | null): void;
 }
 
 /**

@@ -70,9 +70,10 @@ describe(`engine ${engine}`, () => {
     const a = await setupAccount(t.store, "items@example.com");
     accountId = a.account.id;
     inbox = a.inbox;
-    cal = await t.store.createFolder(accountId, "Calendar", { itemClass: "calendar" });
-    contacts = await t.store.createFolder(accountId, "Contacts", { itemClass: "contacts" });
-    tasks = await t.store.createFolder(accountId, "Tasks", { itemClass: "tasks" });
+    // every new account has these three (issue 15)
+    cal = (await t.store.getFolder(accountId, "Calendar", "calendar"))!;
+    contacts = (await t.store.getFolder(accountId, "Contacts", "contacts"))!;
+    tasks = (await t.store.getFolder(accountId, "Tasks", "tasks"))!;
     notes = await t.store.createFolder(accountId, "Notes", { itemClass: "notes" });
   });
   afterAll(async () => t.cleanup());
@@ -492,7 +493,7 @@ describe("IMAP sees only mail folders (python3 imaplib)", () => {
   beforeAll(async () => {
     srv = await startTestServer({ listeners: ["IMAP"] });
     accountId = (await createUser(srv.store, USER, PASS)).id;
-    const cal = await srv.store.createFolder(accountId, "Calendar", { itemClass: "calendar" });
+    const cal = (await srv.store.getFolder(accountId, "Calendar", "calendar"))!;
     await srv.store.createItem(cal.id, event("imap-ev", T0, T0 + H));
   });
   afterAll(async () => srv?.close());

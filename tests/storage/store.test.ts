@@ -47,7 +47,10 @@ describe("domains and accounts", () => {
     expect(a.email).toBe("anna@accounts.example");
     expect(a.settings.displayName).toBe("Anna");
     await expectStoreError(t.store.addAccount("anna@accounts.example", "pw"), "ALREADYEXISTS");
-    const folders = await t.store.listFolders(a.id);
+    // a calendar, an address book and a task list too (issue 15)
+    const all = await t.store.listFolders(a.id);
+    expect(all.filter((f) => f.itemClass !== "mail").map((f) => `${f.itemClass}:${f.name}`).sort()).toEqual(["calendar:Calendar", "contacts:Contacts", "tasks:Tasks"]);
+    const folders = await t.store.listFolders(a.id, { itemClass: "mail" });
     expect(folders.map((f) => f.name).sort()).toEqual(["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]);
     expect(folders[0].name).toBe("INBOX");
     expect(folders.every((f) => f.subscribed)).toBe(true);
@@ -94,7 +97,7 @@ describe("folders", () => {
     await expectStoreError(t.store.createFolder(account.id, "a//b"), "INVALID");
     await expectStoreError(t.store.createFolder(account.id, "/lead"), "INVALID");
     await expectStoreError(t.store.createFolder(account.id, "bad*name"), "INVALID");
-    const cal = await t.store.createFolder(account.id, "Calendar", { itemClass: "calendar" });
+    const cal = await t.store.createFolder(account.id, "Holidays", { itemClass: "calendar" });
     expect(cal.itemClass).toBe("calendar");
 
     // messages keep their UIDs through a rename of an ancestor

@@ -1,0 +1,361 @@
+/**
+ * The groupware service (the `Groupware` contract of types.ts): collections
+ * and objects over the store's item model, conditional writes with ETags,
+ * time-range queries with recurrence expansion, the per-collection change
+ * feed for sync-collection, free/busy, and the implicit-scheduling hook.
+ *
+ * Every store error leaves here as a GroupwareError the protocols map
+ * (CalDAV/CardDAV preconditions, 412, 507...); the body of an object is
+ * stored exactly as the client sent it.
+ */
+import { QuotaExceededError, StorageFullError, StoreError, type Account, type Item, type MailStore } from "../../storage/api.ts";
+import type { Logger } from "../log.ts";
+import { Collections, fromStoreError } from "./collections.ts";
+import { busyType, mergeBusy } from "./freebusy.ts";
+import { ICalError, expandInstances, parseCalendarObject, type CalendarObject } from "./ical/index.ts";
+import { checkBody, etagOf, ifMatchHolds, MAX_OBJECT_BYTES, ParsedCache, toStored, uidOf } from "./objects.ts";
+import {
+  GroupwareError,
+  type BusyPeriod,
+  type Collection,
+  type CollectionChanges,
+  type CollectionKind,
+  type CollectionProps,
+  type Groupware,
+  type Instance,
+  type PutConditions,
+  type Scheduler,
+  type StoredObject,
+} from "./types.ts";
+
+export interface GroupwareLimits {
+  /** Largest object body (default 1 MiB, RFC 4791 max-resource-size). */
+  maxObjectBytes?: number;
+  /** Parsed objects kept in memory (default 5,000) and the bytes of their bodies (default 32 MiB). */
+  cacheEntries?: number;
+  cacheBytes?: number;
+  /** Instances one object may have in one range (default 10,000; more: GroupwareError LIMIT). */
+  maxInstances?: number;
+}
+
+export interface GroupwareOptions {
+  log: Logger;
+  scheduler?: Scheduler;
+  limits?: GroupwareLimits;
+}
+
+type Range = { start: number; end: number };
+
+function checkRange(r: Range): Range {
+  if (!r || !Number.isSafeInteger(r.start) || !Number.isSafeInteger(r.end) || r.end <= r.start) {
+    throw new GroupwareError("INVALID_DATA", "a time range is { start, end } in UTC milliseconds with end after start");
+  }
+  return r;
+}
+
+/** RFC 4791 §9.9, the VTODO table, over a to-do's indexed times (a recurring one is expanded instead). */
+function todoOverlaps(f: { start: number | null; due: number | null; completed: number | null }, { start, end }: Range): boolean {
+  const s = f.start;
+  const d = f.due;
+  const c = f.completed;
+  if (s !== null && d !== null) return (start < d || start <= s) && (end > s || end >= d);
+  if (s !== null) return start <= s && end > s;
+  if (d !== null) return start < d && end >= d;
+  if (c !== null) return start <= c && end >= c;
+  return true; // neither DTSTART, DUE nor COMPLETED: the to-do matches every range
+}
+
+export class GroupwareService implements Groupware {
+  readonly collections: Collections;
+  /** Parsed iCalendar objects by (item id, modseq). */
+  readonly cache: ParsedCache;
+  private scheduler: Scheduler | null;
+  private readonly log: Logger;
+  private readonly maxObjectBytes: number;
+  private readonly maxInstances: number;
+
+  constructor(
+    private readonly store: MailStore,
+    opts: GroupwareOptions,
+  ) {
+    this.log = opts.log;
+    this.scheduler = opts.scheduler ?? null;
+    this.collections = new Collections(store);
+    const l = opts.limits ?? {};
+    this.cache = new ParsedCache(l.cacheEntries ?? 5000, l.cacheBytes ?? 32 * 1024 * 1024);
+    this.maxObjectBytes = Math.min(l.maxObjectBytes ?? MAX_OBJECT_BYTES, MAX_OBJECT_BYTES);
+    this.maxInstances = l.maxInstances ?? 10_000;
+  }
+
+  setScheduler(scheduler: Scheduler | null): void {
+    this.scheduler = scheduler;
+  }
+
+  // ------------------------------------------------------------ collections
+
+  ensureDefaults(account: Account): Promise<void> {
+    return this.collections.ensureDefaults(account);
+  }
+  listCollections(account: Account, kind?: CollectionKind): Promise<Collection[]> {
+    return this.collections.list(account, kind);
+  }
+  getCollection(account: Account, name: string): Promise<Collection | null> {
+    return this.collections.get(account, name);
+  }
+  createCollection(account: Account, kind: CollectionKind, name: string, props?: CollectionProps): Promise<Collection> {
+    return this.collections.create(account, kind, name, props);
+  }
+  updateCollection(account: Account, name: string, props: CollectionProps): Promise<Collection> {
+    return this.collections.update(account, name, props);
+  }
+  deleteCollection(account: Account, name: string): Promise<void> {
+    return this.collections.delete(account, name);
+  }
+
+  // ------------------------------------------------------------ objects
+
+  async listObjects(collection: Collection): Promise<StoredObject[]> {
+    try {
+      return (await this.store.listItems(collection.id)).map(toStored);
+    } catch (e) {
+      throw fromStoreError(e);
+    }
+  }
+
+  async getObject(collection: Collection, resourceName: string): Promise<StoredObject | null> {
+    const item = await this.store.getItemByResourceName(collection.id, resourceName);
+    return item ? toStored(item) : null;
+  }
+
+  async getObjects(collection: Collection, resourceNames: readonly string[]): Promise<StoredObject[]> {
+    if (resourceNames.length > 10_000) throw new GroupwareError("LIMIT", "at most 10,000 resources at once");
+    return (await this.store.getItemsByResourceNames(collection.id, resourceNames)).map(toStored);
+  }
+
+  async readBody(object: StoredObject): Promise<Uint8Array> {
+    try {
+      return await this.store.readItemBody(object.item.id);
+    } catch (e) {
+      throw fromStoreError(e);
+    }
+  }
+
+  async putObject(
+    collection: Collection,
+    resourceName: string,
+    body: Uint8Array,
+    opts: PutConditions & { actor?: Account; schedule?: boolean } = {},
+  ): Promise<{ object: StoredObject; created: boolean }> {
+    if (body.byteLength > this.maxObjectBytes) throw new GroupwareError("TOO_LARGE", `an object is at most ${this.maxObjectBytes} bytes (max-resource-size)`);
+    // checked (and parsed) once; a write that lost a race with another is tried once more
+    const checked = checkBody(collection, body);
+    for (let attempt = 0; ; attempt++) {
+      const existing = await this.store.getItemByResourceName(collection.id, resourceName);
+      // RFC 9110 §13.1.1/§13.1.2 (RFC 4791 §5.3.4): conditions on the current version
+      if (opts.ifNoneMatch === "*" && existing) throw new GroupwareError("PRECONDITION", `${resourceName} exists (If-None-Match: *)`);
+      if (opts.ifMatch !== undefined && !ifMatchHolds(opts.ifMatch, existing ? etagOf(existing) : null)) {
+        throw new GroupwareError("PRECONDITION", existing ? `${resourceName} has changed (If-Match)` : `${resourceName} does not exist (If-Match)`);
+      }
+      if (existing && uidOf(existing) !== checked.uid) {
+        // RFC 4791 §5.3.2.1 / RFC 6352 §6.3.2.1: a PUT to an existing resource must keep its UID
+        throw new GroupwareError("INVALID_OBJECT", `the UID of ${resourceName} cannot change (was ${uidOf(existing).slice(0, 200)})`);
+      }
+      if (!existing) {
+        const other = await this.store.findItemByUid(collection.id, checked.uid);
+        if (other) throw new GroupwareError("UID_CONFLICT", `another resource of the collection has UID ${checked.uid.slice(0, 200)}`, other.resourceName ?? undefined);
+      }
+      const scheduling = !!(this.scheduler && opts.actor && opts.schedule !== false && collection.kind !== "contacts");
+      const before = scheduling && existing ? await this.store.readItemBody(existing.id).catch(() => null) : null;
+      let item: Item;
+      try {
+        item = existing
+          ? await this.store.updateItem(existing.id, checked.input, { ifModseq: existing.modseq })
+          : await this.store.createItem(collection.id, { ...checked.input, resourceName });
+      } catch (e) {
+        const raced = e instanceof StoreError && (e.code === "MODIFIED" || (e.code === "NONEXISTENT" && existing !== null) || e.code === "ALREADYEXISTS");
+        if (raced && attempt === 0) continue; // look again: the conditions and UID checks decide on the new state
+        throw await this.writeError(e, collection, resourceName, checked.uid);
+      }
+      if (checked.calendar) this.cache.set(item, checked.calendar);
+      const object = toStored(item);
+      if (scheduling) await this.schedule(opts.actor!, collection, before, body);
+      return { object, created: !existing };
+    }
+  }
+
+  /** A failed write as a GroupwareError. */
+  private async writeError(e: unknown, collection: Collection, name: string, uid: string): Promise<unknown> {
+    if (e instanceof QuotaExceededError) return new GroupwareError("QUOTA", "the account's quota is full");
+    if (e instanceof StorageFullError) return new GroupwareError("QUOTA", "the server's storage is full");
+    if (!(e instanceof StoreError)) return e;
+    switch (e.code) {
+      case "MODIFIED":
+        return new GroupwareError("PRECONDITION", `${name} was changed by another request`);
+      case "ALREADYEXISTS": {
+        const other = await this.store.findItemByUid(collection.id, uid).catch(() => null);
+        if (other && other.resourceName !== name) return new GroupwareError("UID_CONFLICT", `another resource of the collection has UID ${uid.slice(0, 200)}`, other.resourceName ?? undefined);
+        return new GroupwareError("PRECONDITION", `${name} was created by another request`);
+      }
+      case "INVALID":
+        // the indexed fields are out of what the store keeps (e.g. a year after 9999)
+        return new GroupwareError("INVALID_OBJECT", e.message);
+      case "WRONG_CLASS":
+        return new GroupwareError("WRONG_COMPONENT", e.message);
+      default:
+        return fromStoreError(e);
+    }
+  }
+
+  /** Implicit scheduling after a write (RFC 6638 §3.2): awaited, but it never fails the request. */
+  private async schedule(actor: Account, collection: Collection, before: Uint8Array | null, after: Uint8Array | null): Promise<void> {
+    const s = this.scheduler;
+    if (!s) return;
+    try {
+      await s.afterChange(actor, collection, before, after);
+    } catch (e) {
+      this.log.warn("scheduling after a calendar change failed", { user: actor.email, collection: collection.name, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  async deleteObject(collection: Collection, resourceName: string, opts: { ifMatch?: string; actor?: Account; schedule?: boolean } = {}): Promise<void> {
+    const existing = await this.store.getItemByResourceName(collection.id, resourceName);
+    if (!existing) throw new GroupwareError("NOT_FOUND", `no resource ${resourceName}`);
+    if (opts.ifMatch !== undefined && !ifMatchHolds(opts.ifMatch, etagOf(existing))) throw new GroupwareError("PRECONDITION", `${resourceName} has changed (If-Match)`);
+    const scheduling = !!(this.scheduler && opts.actor && opts.schedule !== false && collection.kind !== "contacts");
+    const before = scheduling ? await this.store.readItemBody(existing.id).catch(() => null) : null;
+    try {
+      await this.store.deleteItem(existing.id, opts.ifMatch !== undefined ? { ifModseq: existing.modseq } : {});
+    } catch (e) {
+      if (e instanceof StoreError && e.code === "MODIFIED") throw new GroupwareError("PRECONDITION", `${resourceName} was changed by another request`);
+      throw fromStoreError(e);
+    }
+    if (scheduling) await this.schedule(opts.actor!, collection, before, null);
+  }
+
+  async findByUid(account: Account, kind: CollectionKind, uid: string): Promise<{ collection: Collection; object: StoredObject } | null> {
+    const items = await this.store.findItemsByUid({ accountId: account.id, itemClass: kind }, uid);
+    if (items.length === 0) return null;
+    // only visible collections (not the schedule inbox, which holds iTIP messages of the same UID)
+    const cols = new Map((await this.collections.list(account, kind)).map((c) => [c.id, c]));
+    for (const item of items) {
+      const c = cols.get(item.folderId);
+      if (c) return { collection: c, object: toStored(item) };
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------ time ranges
+
+  /** The parsed object of an item (cached by id and modseq). */
+  private async parsed(item: Item): Promise<CalendarObject> {
+    const hit = this.cache.get(item);
+    if (hit) return hit;
+    const body = await this.store.readItemBody(item.id);
+    let obj: CalendarObject;
+    try {
+      obj = parseCalendarObject(body);
+    } catch (e) {
+      if (e instanceof ICalError) throw new GroupwareError(e.code, `stored object ${item.resourceName ?? item.id}: ${e.message}`);
+      throw e;
+    }
+    this.cache.set(item, obj);
+    return obj;
+  }
+
+  /** Does a recurring item have an instance in the range? Undecidable (too many instances, unreadable): yes, conservatively. */
+  private async hasInstance(item: Item, range: Range): Promise<boolean> {
+    try {
+      return expandInstances(await this.parsed(item), range, { maxInstances: 1 }).length > 0;
+    } catch (e) {
+      if (!(e instanceof ICalError && e.code === "LIMIT")) this.log.debug("time-range check kept an object it could not expand", { item: item.id, error: e instanceof Error ? e.message : String(e) });
+      return true;
+    }
+  }
+
+  async objectsInRange(collection: Collection, range: Range): Promise<StoredObject[]> {
+    checkRange(range);
+    const out: StoredObject[] = [];
+    if (collection.kind === "calendar") {
+      // the store's span index finds the candidates (RFC 4791 §9.9 for single events); recurring ones are expanded
+      for (const item of await this.store.findCalendarItems({ folderId: collection.id }, range)) {
+        const f = item.fields as { isRecurring: boolean };
+        if (!f.isRecurring || (await this.hasInstance(item, range))) out.push(toStored(item));
+      }
+    } else if (collection.kind === "tasks") {
+      for (const item of await this.store.listItems(collection.id)) {
+        const f = item.fields as { isRecurring: boolean; start: number | null; due: number | null; completed: number | null };
+        if (f.isRecurring ? await this.hasInstance(item, range) : todoOverlaps(f, range)) out.push(toStored(item));
+      }
+    }
+    return out;
+  }
+
+  async instances(object: StoredObject, range: Range): Promise<Instance[]> {
+    checkRange(range);
+    if (object.item.itemClass !== "calendar" && object.item.itemClass !== "tasks") return [];
+    const obj = await this.parsed(object.item);
+    try {
+      return expandInstances(obj, range, { maxInstances: this.maxInstances });
+    } catch (e) {
+      if (e instanceof ICalError) throw new GroupwareError(e.code === "LIMIT" ? "LIMIT" : e.code, e.message);
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------ sync
+
+  async changesSince(collection: Collection, token: number, limit = 1000): Promise<CollectionChanges> {
+    if (!Number.isSafeInteger(token) || token < 0) throw new GroupwareError("TOKEN_TOO_OLD", "not a sync token of this collection");
+    const lim = Math.max(1, Math.min(10_000, Math.floor(limit)));
+    const feed = await this.store.accountChanges(collection.accountId, token, { folderId: collection.id, limit: lim, only: "items" });
+    if (feed.status === "tooOld") {
+      // RFC 6578 §3.2: a token the server can no longer answer must be refused (valid-sync-token);
+      // the initial sync (token 0) is answered in full instead, from the current items
+      if (token !== 0) throw new GroupwareError("TOKEN_TOO_OLD", "the sync token is too old or unknown: sync again from the start");
+      const all = await this.listObjects(collection);
+      return { changed: all, removed: [], token: feed.highestModseq, truncated: false };
+    }
+    const changedIds: number[] = [];
+    const removedNames = new Set<string>();
+    for (const e of feed.items) {
+      if (e.folderId !== collection.id) continue;
+      if (e.kind === "deleted") {
+        if (e.resourceName) removedNames.add(e.resourceName);
+      } else changedIds.push(e.itemId);
+    }
+    const items = (await this.store.getItems(changedIds)).filter((i) => i.folderId === collection.id);
+    const changed = items.map(toStored);
+    // a name removed and used again since the token is a change, not a removal
+    for (const o of changed) removedNames.delete(o.resourceName);
+    return { changed, removed: [...removedNames], token: feed.highestModseq, truncated: feed.more };
+  }
+
+  // ------------------------------------------------------------ free/busy
+
+  async freeBusy(account: Account, range: Range): Promise<BusyPeriod[]> {
+    checkRange(range);
+    const calendars = new Set((await this.collections.list(account, "calendar")).map((c) => c.id));
+    const busy: BusyPeriod[] = [];
+    for (const item of await this.store.findCalendarItems({ accountId: account.id }, range)) {
+      if (!calendars.has(item.folderId)) continue; // the schedule inbox and hidden folders are not the user's time
+      const f = item.fields as { isRecurring: boolean; dtStart: number; dtEnd: number; transp: string | null; status: string | null };
+      if (!f.isRecurring) {
+        const type = busyType({ transparent: f.transp === "TRANSPARENT", status: f.status ?? "" });
+        if (type) busy.push({ start: f.dtStart, end: f.dtEnd, type });
+        continue;
+      }
+      let list: Instance[];
+      try {
+        list = expandInstances(await this.parsed(item), range, { maxInstances: this.maxInstances });
+      } catch (e) {
+        this.log.warn("free/busy left out an event it could not expand", { user: account.email, item: item.id, error: e instanceof Error ? e.message : String(e) });
+        continue;
+      }
+      for (const i of list) {
+        const type = busyType(i);
+        if (type) busy.push({ start: i.start, end: i.end, type });
+      }
+    }
+    return mergeBusy(busy, range);
+  }
+}
