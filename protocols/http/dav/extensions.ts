@@ -11,8 +11,9 @@
  *   method handling; OPTIONS' Allow lists the registered methods too.
  * - `registerProperty(def)`: a live property (RFC 4918 §15) for PROPFIND /
  *   PROPPATCH on some target kinds. The core's own properties are defined the
- *   same way (props-*.ts); a later registration of the same property wins, so
- *   a module can refine one (e.g. schedule-calendar-transp, RFC 6638 §9.1).
+ *   same way (props-core.ts); several modules may define the same property
+ *   for different target kinds, and where two apply the later registration
+ *   wins, so a module can refine one.
  */
 import type { CollectionKind, CollectionProps } from "../../../src/groupware/types.ts";
 import type { DavContext, DavTarget, TargetKind } from "./types.ts";
@@ -127,10 +128,14 @@ export interface PropertyDef {
   set?(dc: DavContext, target: DavTarget, value: XmlElement | null): Promise<PropSetResult> | PropSetResult;
 }
 
-const properties = new Map<string, PropertyDef>();
+/** Definitions by "{ns}name"; several may share a name for different target kinds (the last that applies wins). */
+const properties = new Map<string, PropertyDef[]>();
 
 export function registerProperty(def: PropertyDef): void {
-  properties.set(clark(def.ns, def.name), def);
+  const key = clark(def.ns, def.name);
+  const list = properties.get(key);
+  if (list) list.push(def);
+  else properties.set(key, [def]);
 }
 
 function propApplies(def: PropertyDef, t: DavTarget): boolean {
@@ -140,13 +145,23 @@ function propApplies(def: PropertyDef, t: DavTarget): boolean {
   return ck !== null && def.collectionKinds.includes(ck);
 }
 
+function lastApplying(list: readonly PropertyDef[], t: DavTarget): PropertyDef | null {
+  for (let i = list.length - 1; i >= 0; i--) if (propApplies(list[i]!, t)) return list[i]!;
+  return null;
+}
+
 /** The definition of a property on a target, or null when the target has no such live property. */
 export function propertyFor(ns: string, name: string, t: DavTarget): PropertyDef | null {
-  const def = properties.get(clark(ns, name));
-  return def && propApplies(def, t) ? def : null;
+  const list = properties.get(clark(ns, name));
+  return list ? lastApplying(list, t) : null;
 }
 
 /** Every live property of a target (propname), or only the allprop ones. */
 export function propertiesOn(t: DavTarget, allpropOnly: boolean): PropertyDef[] {
-  return [...properties.values()].filter((d) => propApplies(d, t) && (!allpropOnly || d.allprop));
+  const out: PropertyDef[] = [];
+  for (const list of properties.values()) {
+    const d = lastApplying(list, t);
+    if (d && (!allpropOnly || d.allprop)) out.push(d);
+  }
+  return out;
 }
