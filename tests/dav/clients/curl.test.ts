@@ -246,9 +246,9 @@ describe.skipIf(SKIP)("curl: each DAV method and the error bodies against Radica
       expect(pbx.invalidICalendar).toEqual({ status: 403, element: true });
       expect(pbx.uidConflict).toEqual({ status: 403, element: true });
       expect(pbx.wrongComponent).toEqual({ status: 403, element: true });
-      expect([403, 415]).toContain(pbx.wrongContentType);
-      expect([403, 415]).toContain(pbx.vcardIntoCalendar);
-      expect([403, 415]).toContain(pbx.icalendarIntoBook);
+      expect([403, 415]).toContain(pbx.wrongContentType as number);
+      expect([403, 415]).toContain(pbx.vcardIntoCalendar as number);
+      expect([403, 415]).toContain(pbx.icalendarIntoBook as number);
       // RFC 4791 §5.3.2.1: "(CALDAV:no-uid-conflict) ... the DAV:href of the resource with the same UID".
       expect(pbx.uidConflictNamesOther).toBe(true);
       expect(pbx.depthInfinity).toBe(403);
