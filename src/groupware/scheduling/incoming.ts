@@ -31,7 +31,7 @@ import type { DeliveryOrigin } from "../../context.ts";
 import type { Logger } from "../../log.ts";
 import { parseAddressList } from "../../../mail/address.ts";
 import { fromFields } from "../../../mail/line-endings.ts";
-import { parseItipMessage, serialize, type CalendarObject } from "../ical/index.ts";
+import { ICalError, parseItipMessage, serialize, type CalendarObject } from "../ical/index.ts";
 import { GroupwareError, type Collection, type CollectionKind, type Groupware, type StoredObject } from "../types.ts";
 import { findCalendarPart } from "./imip.ts";
 import { fileInInbox, type InboxStore } from "./inbox.ts";
@@ -80,7 +80,7 @@ export async function processIncoming(deps: IncomingDeps, msg: { accountId: numb
   if (!from) return skip("no single From address");
   let parsed: ReturnType<typeof parseItipMessage>;
   try {
-    parsed = parseItipMessage(part.bytes);
+    parsed = parseItip(part.bytes);
   } catch (e) {
     return skip(`malformed iCalendar: ${(e as Error).message}`);
   }
@@ -121,6 +121,33 @@ export async function processIncoming(deps: IncomingDeps, msg: { accountId: numb
 }
 
 // ------------------------------------------------------------------ helpers
+
+/**
+ * parseItipMessage, but a REPLY or CANCEL whose components have no DTSTART
+ * is accepted (RFC 5546 §3.2.3 and §3.2.5 make DTSTART optional there, and
+ * Outlook and Google leave it out of a CANCEL): the component gets its
+ * RECURRENCE-ID (or DTSTAMP) as DTSTART for the parser's fields. Only the
+ * identifying properties of such messages are used here (UID, ORGANIZER,
+ * ATTENDEE, SEQUENCE, RECURRENCE-ID); the inbox keeps the original bytes.
+ * The first parse already applied the parser's size and count limits.
+ */
+export function parseItip(bytes: Uint8Array): ReturnType<typeof parseItipMessage> {
+  try {
+    return parseItipMessage(bytes);
+  } catch (e) {
+    if (!(e instanceof ICalError) || !/without DTSTART/.test(e.message)) throw e;
+    const root = ICAL.Component.fromString(new TextDecoder().decode(bytes));
+    const method = String(root.getFirstPropertyValue("method") ?? "").toUpperCase();
+    if (method !== "REPLY" && method !== "CANCEL") throw e;
+    for (const c of schedulingComponents(root)) {
+      if (c.hasProperty("dtstart")) continue;
+      const from = c.getFirstProperty("recurrence-id") ?? c.getFirstProperty("dtstamp");
+      if (!from) throw e;
+      c.addProperty(ICAL.Property.fromString(from.toICALString().replace(/^[A-Z-]+/i, "DTSTART")));
+    }
+    return parseItipMessage(serialize(root));
+  }
+}
 
 /** A VCALENDAR with the components of one UID and the VTIMEZONEs they use, without METHOD (RFC 4791 §4.1). */
 export function calendarForUid(root: ICAL.Component, uid: string): ICAL.Component {
