@@ -10,3 +10,5 @@ import "./sync-report.ts";
 import "./scheduling-props.ts";
 import "./scheduling-inbox.ts";
 import "./scheduling-outbox.ts";
+// CalDAV/CardDAV REPORTs: calendar-query, calendar-multiget, free-busy-query, addressbook-query/-multiget (the reports helper's modules).
+import "./caldav-reports.ts";
