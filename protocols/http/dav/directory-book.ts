@@ -7,7 +7,7 @@
  * entry does. The book's ctag / sync-token is a hash of all ETags.
  */
 import { createHash } from "node:crypto";
-import { directory, type DirectoryEntry } from "../eas/directory.ts";
+import { directory, type DirectoryEntry } from "../../../src/groupware/directory.ts";
 import { addressbookHomeHref, encodeSegment, type DavContext, type DavResource } from "./types.ts";
 
 /** Upper bound on entries served (a domain larger than this is cut, sorted by address). */

@@ -10,6 +10,7 @@ import type { AppEnv } from "../types.ts";
 import type { SessionManager } from "./session.ts";
 import type { EventHub } from "./events.ts";
 import { ApiError, readJson } from "./util.ts";
+import { directory } from "../../../src/groupware/directory.ts";
 
 export interface SettingsDeps {
   ctx: ServerContext;
@@ -114,17 +115,11 @@ export function mountSettingsApi(app: Hono<AppEnv>, deps: SettingsDeps): void {
     };
     for (const r of await wstore.searchCorrespondents(a.id, q, limit)) push(r.address, r.name ?? "", "recent");
     if (out.length < limit && q.length >= 1) {
-      // The directory: accounts and aliases of the user's own domain (a small office's address book).
-      const domain = a.email.split("@")[1];
-      const match = (addr: string, name: string) => addr.includes(q) || name.toLowerCase().includes(q);
-      for (const acc of await store.listAccounts()) {
-        if (acc.email.split("@")[1] !== domain) continue;
-        const name = acc.settings.displayName ?? "";
-        if (match(acc.email, name)) push(acc.email, name, "directory");
-      }
-      for (const al of await store.listAliases()) {
-        if (al.source.startsWith("@") || al.source.split("@")[1] !== domain) continue;
-        if (match(al.source, "")) push(al.source, "", "directory");
+      // The directory (the global address list of the user's own domain, src/groupware/directory.ts):
+      // accounts by address or display name, aliases by address.
+      for (const e of await directory(store, a)) {
+        const name = e.kind === "account" && e.displayName !== e.email ? e.displayName : "";
+        if (e.email.includes(q) || name.toLowerCase().includes(q)) push(e.email, name, "directory");
       }
     }
     c.header("cache-control", "no-store");

@@ -5,7 +5,7 @@
  * kept by Pillarbox; asking for them still resolves the addresses.
  */
 import type { CommandHandler } from "../context.ts";
-import { directory, matchDirectory } from "../directory.ts";
+import { directory, matchDirectory } from "../../../../src/groupware/directory.ts";
 import { kid, kids, kidText, ns, text } from "../wbxml/tree.ts";
 
 const R = ns("ResolveRecipients");

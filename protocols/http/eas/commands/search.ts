@@ -9,7 +9,7 @@ import type { Folder, MessageIndex } from "../../../../storage/api.ts";
 import type { CommandHandler, EasContext } from "../context.ts";
 import { analyseParts, easDate, emailApplicationData } from "../email/convert.ts";
 import { folderByServerId, itemServerId } from "../folders.ts";
-import { directory, matchDirectory, type DirectoryEntry } from "../directory.ts";
+import { directory, matchDirectory, type DirectoryEntry } from "../../../../src/groupware/directory.ts";
 import { defaultOptions, parseBodyPreferences } from "../sync/engine.ts";
 import { el, kid, kids, kidText, ns, text, type WElement } from "../wbxml/tree.ts";
 
