@@ -58,8 +58,7 @@ async function steps(p: Peer): Promise<Record<string, unknown>> {
   // OPTIONS: the compliance classes both servers claim (RFC 4918 §10.1, RFC 4791 §5.1, RFC 6352 §6.1, RFC 5689 §3).
   const opt = await curl(p, "OPTIONS", p.calendarHome);
   const dav = (opt.headers.dav ?? "").split(",").map((s) => s.trim());
-  const allow = (opt.headers.allow ?? "").split(",").map((s) => s.trim().toUpperCase());
-  o.options = { status: opt.status, dav: ["1", "3", "calendar-access", "addressbook", "extended-mkcol"].map((c) => dav.includes(c)), allow: ["PROPFIND", "PROPPATCH", "MKCALENDAR", "MKCOL", "PUT", "GET", "DELETE", "REPORT"].map((m) => allow.includes(m)) };
+  o.options = { status: opt.status, dav: ["1", "3", "calendar-access", "addressbook", "extended-mkcol"].map((c) => dav.includes(c)) };
 
   // PROPFIND discovery: current-user-principal (RFC 5397) -> calendar-home-set / addressbook-home-set.
   const root = await curl(p, "PROPFIND", p.rootUrl, { headers: { Depth: "0", "Content-Type": "application/xml" }, body: propfind("<D:current-user-principal/>") });
@@ -107,6 +106,17 @@ async function steps(p: Peer): Promise<Record<string, unknown>> {
   const upd = await put(p, `${cal}simple.ics`, simpleEvent("Changed"), ICS, { "If-Match": got.headers.etag ?? "*" });
   o.putIfMatchCurrentOk = upd.status >= 200 && upd.status < 300;
   o.putRecurring = (await put(p, `${cal}recur.ics`, recurringEvent(), ICS)).status;
+  // Allow (RFC 9110 §10.2.1) lists what the target supports: Pillarbox answers per resource, Radicale one
+  // fixed list; both must allow each method where it applies.
+  const allowed = async (url: string, methods: string[]) => {
+    const a = ((await curl(p, "OPTIONS", url)).headers.allow ?? "").split(",").map((m) => m.trim().toUpperCase());
+    return methods.map((m) => a.includes(m));
+  };
+  o.allow = {
+    unmapped: await allowed(`${p.calendarHome}not-yet/`, ["MKCALENDAR", "MKCOL"]),
+    collection: await allowed(cal, ["PROPFIND", "PROPPATCH", "REPORT", "DELETE"]),
+    object: await allowed(`${cal}simple.ics`, ["GET", "PUT", "DELETE", "PROPFIND"]),
+  };
   // sync-collection (RFC 6578) initial: the two objects; the incremental one below sees a deletion.
   const sc = await curl(p, "REPORT", cal, {
     headers: { "Content-Type": "application/xml" },
@@ -178,7 +188,8 @@ async function steps(p: Peer): Promise<Record<string, unknown>> {
 /** Steps where both servers must answer alike. */
 const SAME = {
   noAuth: { status: 401, basic: true },
-  options: { status: 200, dav: [true, true, true, true, true], allow: [true, true, true, true, true, true, true, true] },
+  options: { status: 200, dav: [true, true, true, true, true] },
+  allow: { unmapped: [true, true], collection: [true, true, true, true], object: [true, true, true, true] },
   discovery: { rootStatus: 207, principalFound: true, principalStatus: 207, calendarHome: true, addressbookHome: true, isPrincipal: true },
   mkcalendar: 201,
   proppatch: { status: 207, propstat: [200] },

@@ -31,7 +31,10 @@ export async function curl(p: Peer, method: string, url: string, opts: CurlOptio
   try {
     const args = ["-sS", "--cacert", p.caFile, "-X", method, "-D", join(dir, "h"), "-o", join(dir, "b"), "--max-time", "20"];
     if (opts.user !== null) args.push("-u", `${opts.user ?? p.user}:${p.password}`);
-    for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("-H", `${k}: ${v}`);
+    const reqHeaders: Record<string, string> = { ...opts.headers };
+    // curl's default for --data-binary is application/x-www-form-urlencoded; DAV clients send XML bodies as XML.
+    if (opts.body !== undefined && !Object.keys(reqHeaders).some((k) => k.toLowerCase() === "content-type")) reqHeaders["Content-Type"] = "application/xml; charset=utf-8";
+    for (const [k, v] of Object.entries(reqHeaders)) args.push("-H", `${k}: ${v}`);
     // No "Expect: 100-continue" round trip; the body comes from stdin, binary-safe.
     args.push("-H", "Expect:");
     if (opts.body !== undefined) args.push("--data-binary", "@-");
