@@ -42,16 +42,15 @@ async function scenario(p: Peer): Promise<{ same: Record<string, unknown>; exact
     const got = `${home.dir}/got.ics`;
     const commands = ["ls", `put ${home.dir}/ev.ics ev.ics`, "ls", "propget ev.ics", `get ev.ics ${got}`, "delete ev.ics", "ls", "quit"];
     // First line: "y" to "Do you wish to accept the certificate? (y/n)".
-    const r = await runClient(home, "script", ["-qec", `cadaver ${col}`, "/dev/null"], { input: ["y", ...commands, ""].join("\n"), env: { TERM: "dumb" }, timeoutMs: 20_000 });
+    const r = await runClient(home, "script", ["-qec", `stty cols 1000 rows 50; exec cadaver '${col}'`, "/dev/null"], { input: ["y", ...commands, ""].join("\n"), env: { TERM: "dumb" }, timeoutMs: 20_000 });
     if (r.code !== 0 || r.timedOut) throw new Error(`${p.name}: cadaver ${describeRun(r)}`);
     const out = plain(r.stdout);
-    if (process.env.DEBUG_CADAVER) console.log(JSON.stringify(out));
     // The pty echoes the typed lines first; the session starts after the certificate question.
     const session = out.slice(out.indexOf("Do you wish to accept the certificate?"));
     const ls = session.split(/dav:[^\n>]*> ls\n/).slice(1);
     const prop = section(session, "propget ev.ics");
     const propNames = [...prop.matchAll(/^DAV: ([a-z-]+) = /gm)].map((m) => m[1]!);
-    const listedSize = ls[1]?.match(/ev\.ics\s+(\d+)/)?.[1] ?? "";
+    const listedSize = ls[1]?.match(/^\s+ev\.ics\s+(\d+)/m)?.[1] ?? "";
     let body = "";
     try {
       body = readFileSync(got, "utf8");
@@ -63,7 +62,8 @@ async function scenario(p: Peer): Promise<{ same: Record<string, unknown>; exact
         certificateAsked: /Untrusted server certificate/.test(out),
         lsEmpty: /collection is empty/.test(ls[0] ?? ""),
         put: /succeeded/.test(section(session, `put ${home.dir}/ev.ics ev.ics`)),
-        lsListed: /ev\.ics/.test(ls[1] ?? ""),
+        // A listed object line: "  ev.ics   294  Dec  7 08:16" (cadaver prints "Error: ev.ics 404 ..." when a property it asks for is missing).
+        lsListed: /^\s+ev\.ics\s+\d+\s/m.test(ls[1] ?? "") && !/Error:/.test(ls[1] ?? ""),
         propget: ["getetag", "getcontenttype", "getcontentlength", "getlastmodified"].map((n) => propNames.includes(n)),
         contentType: /getcontenttype = text\/calendar/.test(prop),
         get: /succeeded/.test(section(session, `get ev.ics ${got}`)) && body.includes("SUMMARY:Put by cadaver"),
