@@ -222,7 +222,7 @@ function limitRecurrenceSet(root: ICAL.Component, range: TimeRange, env: DataEnv
 /** RFC 4791 §9.6.7: FREEBUSY periods of VFREEBUSY components outside the range are dropped. */
 function limitFreebusySet(root: ICAL.Component, range: TimeRange, env: DataEnv): void {
   for (const fb of root.getAllSubcomponents("vfreebusy")) {
-    for (const p of fb.getAllProperties("freebusy")) {
+    for (const p of [...fb.getAllProperties("freebusy")]) {
       const keep = (p.getValues() as unknown[]).filter((v) => {
         if (!(v instanceof ICAL.Period)) return true;
         const s = timeUtc(v.start, null, env.floatingTz);
@@ -238,7 +238,7 @@ function limitFreebusySet(root: ICAL.Component, range: TimeRange, env: DataEnv):
 /** RFC 4791 §9.6.1: only the components and properties the client named. */
 function trim(comp: ICAL.Component, spec: CompSpec): void {
   if (!spec.allProps) {
-    for (const p of comp.getAllProperties()) {
+    for (const p of [...comp.getAllProperties()]) {
       const want = spec.props.find((s) => s.name === p.name.toUpperCase());
       if (!want) comp.removeProperty(p);
       else if (want.novalue) {
@@ -250,7 +250,7 @@ function trim(comp: ICAL.Component, spec: CompSpec): void {
     }
   }
   if (!spec.allComps) {
-    for (const c of comp.getAllSubcomponents()) {
+    for (const c of [...comp.getAllSubcomponents()]) {
       const want = spec.comps.find((s) => s.name === c.name.toUpperCase());
       if (!want) comp.removeSubcomponent(c);
       else trim(c, want);
