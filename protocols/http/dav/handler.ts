@@ -4,7 +4,7 @@
  * resolution, and method dispatch. Fetch-style (Request in, Response out).
  */
 import type { ServerContext } from "../../../src/context.ts";
-import { GroupwareError, type Groupware } from "../../../src/groupware/types.ts";
+import { GroupwareError } from "../../../src/groupware/types.ts";
 import { basicCredentials } from "../eas/handler.ts";
 import { BodyTooLarge, readBody } from "./body.ts";
 import { groupwareErrorResponse } from "./errors.ts";
@@ -48,10 +48,6 @@ function unauthorized(): Response {
   return textError(401, "Authentication required: sign in with your email address and password", { "www-authenticate": 'Basic realm="Pillarbox CalDAV/CardDAV", charset="UTF-8"' });
 }
 
-/** The groupware service of a server context (ctx.groupware, wired by src/server.ts). */
-function groupwareOf(ctx: ServerContext): Groupware | null {
-  return (ctx as ServerContext & { groupware?: Groupware }).groupware ?? null;
-}
 
 function parseDepth(h: string | null, dflt: DavContext["depth"]): DavContext["depth"] | null {
   if (h === null) return dflt;
@@ -94,8 +90,7 @@ export async function handleDav(req: Request, env: { remoteIp?: string; scheme?:
     return textError(503, "Too many failed sign-ins from here; try again later", { "retry-after": String(Math.max(1, Math.ceil(auth.retryAfterMs / 1000))) });
   }
   if (!auth.ok) return unauthorized();
-  const groupware = groupwareOf(ctx);
-  if (!groupware) return textError(503, "Calendars and contacts are not available on this server yet", { "retry-after": "30" });
+  const groupware = ctx.groupware;
 
   const url = new URL(req.url);
   const depth = parseDepth(req.headers.get("depth"), method === "PROPFIND" ? "infinity" : "0");
@@ -122,6 +117,7 @@ async function dispatch(dc: DavContext, t: DavTarget, method: string): Promise<R
   if (!allow.split(", ").includes(method)) {
     if (method === "PUT" && t.kind === "directory-object") return putObject(dc, t);
     if (method === "DELETE" && (t.kind === "directory" || t.kind === "directory-object")) return deleteTarget(dc, t);
+    if (method === "MOVE" && t.kind === "directory-object") return moveCopy(dc, t, true);
     if (method === "PROPPATCH" && (t.kind === "directory" || t.kind === "directory-object")) return proppatch(dc, t, null);
     if (t.kind === "missing" && method !== "MKCOL" && method !== "MKCALENDAR") return textError(404, "no such resource");
     return notAllowed();

@@ -5,7 +5,7 @@
  * stored object's (RFC 4791 §5.3.4: returned because the body was not
  * changed).
  */
-import { GroupwareError, type Collection, type StoredObject } from "../../../src/groupware/types.ts";
+import { GroupwareError, type Collection } from "../../../src/groupware/types.ts";
 import { BodyTooLarge, readBody } from "./body.ts";
 import { groupwareErrorResponse, needPrivileges } from "./errors.ts";
 import { MAX_RESOURCE_SIZE, resourceOfTarget } from "./props-core.ts";
@@ -133,13 +133,12 @@ export async function deleteTarget(dc: DavContext, t: DavTarget): Promise<Respon
  * server, Overwrite: F refuses an existing target (412).
  */
 export async function moveCopy(dc: DavContext, t: DavTarget, move: boolean): Promise<Response> {
-  if (t.kind === "directory" || t.kind === "directory-object") {
-    if (move) return needPrivileges(t.href, "unbind", "the directory address book is read-only");
-  }
-  if (t.kind !== "object" || !t.object) {
-    if (t.kind === "collection") return textError(403, "collections cannot be moved or copied; create a new one and copy its objects");
-    return textError(404, "no such resource");
-  }
+  if (move && (t.kind === "directory" || t.kind === "directory-object")) return needPrivileges(t.href, "unbind", "the directory address book is read-only");
+  if (t.kind === "collection") return textError(403, "collections cannot be moved or copied; create a new one and copy its objects");
+  // A COPY may also take a directory entry into one's own address book.
+  const source = t.kind === "object" || t.kind === "directory-object" ? await resourceOfTarget(dc, t) : null;
+  if (!source) return textError(404, "no such resource");
+  const srcKind = t.kind === "object" ? t.collection.kind : "contacts";
   const destHeader = dc.req.headers.get("destination");
   if (!destHeader) return textError(400, "the Destination header is missing");
   let dest: URL;
@@ -153,18 +152,17 @@ export async function moveCopy(dc: DavContext, t: DavTarget, move: boolean): Pro
   if ("status" in resolved) return textError(resolved.status === 404 ? 409 : resolved.status, resolved.message);
   const d = resolved.target;
   if (d.kind !== "object") return textError(409, "the Destination must be an object URL inside one of your calendars or address books");
-  if (d.collection.kind !== t.collection.kind) return textError(403, `a ${t.collection.kind} object can only go to a collection of the same kind`);
-  const same = d.collection.id === t.collection.id && d.name === t.name;
+  if (d.collection.kind !== srcKind) return textError(403, `a ${srcKind} object can only go to a collection of the same kind`);
+  const same = t.kind === "object" && d.collection.id === t.collection.id && d.name === t.name;
   if (same) return textError(403, "the source and the destination are the same");
   const overwrite = (dc.req.headers.get("overwrite") ?? "T").trim().toUpperCase() !== "F";
   if (d.object && !overwrite) return textError(412, "the Destination exists and Overwrite is F");
-  const src: StoredObject = t.object;
-  const body = await dc.groupware.readBody(src);
+  const body = await source.body();
   const hrefOf = (n: string) => objectHref(dc.account.email, d.collection, n);
   try {
-    if (move && d.collection.id === t.collection.id) {
+    if (move && t.kind === "object" && d.collection.id === t.collection.id) {
       // A rename inside one collection: the UID moves with it, so free it first; put it back if the write fails.
-      await dc.groupware.deleteObject(t.collection, t.name, { ifMatch: src.etag, schedule: false });
+      await dc.groupware.deleteObject(t.collection, t.name, { ifMatch: source.etag, schedule: false });
       try {
         if (d.object) await dc.groupware.deleteObject(d.collection, d.name, { schedule: false });
         await dc.groupware.putObject(d.collection, d.name, body, { schedule: false });
@@ -175,7 +173,7 @@ export async function moveCopy(dc: DavContext, t: DavTarget, move: boolean): Pro
     } else {
       if (d.object) await dc.groupware.deleteObject(d.collection, d.name, { schedule: false });
       await dc.groupware.putObject(d.collection, d.name, body, { schedule: false, ifNoneMatch: "*" });
-      if (move) await dc.groupware.deleteObject(t.collection, t.name, { ifMatch: src.etag, schedule: false });
+      if (move && t.kind === "object") await dc.groupware.deleteObject(t.collection, t.name, { ifMatch: source.etag, schedule: false });
     }
   } catch (e) {
     if (e instanceof GroupwareError) return groupwareErrorResponse(e, d.collection.kind, hrefOf);
