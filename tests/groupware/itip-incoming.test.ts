@@ -125,6 +125,22 @@ describe("invitation and answer through the server", () => {
   });
 });
 
+describe("order", () => {
+  test("an event created and deleted at once ends cancelled at the attendee (messages of one account apply in order)", async () => {
+    const c = await calendar(alice);
+    for (let i = 0; i < 3; i++) {
+      const uid = `quick-${i}@example.org`;
+      await gw.putObject(c, `quick-${i}.ics`, enc(event(uid)), { actor: alice });
+      await gw.deleteObject(c, `quick-${i}.ics`, { actor: alice });
+      const copy = await waitFor(async () => {
+        const b = await bodyOf(bob, uid);
+        return b?.includes("STATUS:CANCELLED") ? b : null;
+      });
+      expect(copy).toContain(`UID:${uid}`);
+    }
+  });
+});
+
 describe("the processor's decisions", () => {
   test("a REQUEST whose From is not the ORGANIZER is refused", async () => {
     const raw = mail("mallory@example.org", "bob@example.org", "REQUEST", asItip(event("spoof-1@example.org"), "REQUEST"));

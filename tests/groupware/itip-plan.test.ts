@@ -128,6 +128,15 @@ describe("organizer side", () => {
     expect(t).not.toContain("SCHEDULE-STATUS");
   });
 
+  test("a TZID given only as an IANA name gets its VTIMEZONE in the REQUEST (the receiver may not know it)", () => {
+    const after = ev({ start: "20261210T090000" }).getAllSubcomponents("vevent")[0]!;
+    after.removeAllProperties("dtstart");
+    after.addProperty(ICAL.Property.fromString("DTSTART;TZID=Europe/Berlin:20261210T090000"));
+    const t = text(planChange(null, after.parent!, ALICE, NOW)[0]!.calendar);
+    expect(t).toContain("BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n");
+    expect(t.indexOf("BEGIN:VTIMEZONE")).toBeLessThan(t.indexOf("BEGIN:VEVENT"));
+  });
+
   test("a huge attendee list is one REQUEST with every recipient (up to the parser's 500)", () => {
     const many = Array.from({ length: 480 }, (_, i) => `ATTENDEE:mailto:user${i}@example.org`);
     const plans = planChange(null, ev({ attendees: many }), ALICE, NOW);

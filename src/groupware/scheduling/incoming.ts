@@ -98,13 +98,20 @@ export async function processIncoming(deps: IncomingDeps, msg: { accountId: numb
   const reasons: string[] = [];
   for (const obj of parsed.objects.slice(0, MAX_OBJECTS)) {
     const kind: CollectionKind = obj.kind === "VTODO" ? "tasks" : "calendar";
-    let out: IncomingOutcome;
-    try {
-      if (method === "REQUEST") out = await applyRequest(deps, account, mine, from, obj, kind, parsed.root);
-      else if (method === "REPLY") out = await applyReply(deps, account, mine, from, obj, kind, parsed.root);
-      else out = await applyCancel(deps, account, mine, from, obj, kind, parsed.root);
-    } catch (e) {
-      out = skip(`could not apply: ${e instanceof GroupwareError ? `${e.code} ${e.message}` : (e as Error).message}`);
+    let out: IncomingOutcome = skip("not applied");
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (method === "REQUEST") out = await applyRequest(deps, account, mine, from, obj, kind, parsed.root);
+        else if (method === "REPLY") out = await applyReply(deps, account, mine, from, obj, kind, parsed.root);
+        else out = await applyCancel(deps, account, mine, from, obj, kind, parsed.root);
+        break;
+      } catch (e) {
+        // Another write of the same event came in between (a client's PUT): decide again on what is stored now.
+        const raced = e instanceof GroupwareError && (e.code === "PRECONDITION" || e.code === "UID_CONFLICT");
+        if (raced && attempt < WRITE_ATTEMPTS) continue;
+        out = skip(`could not apply: ${e instanceof GroupwareError ? `${e.code} ${e.message}` : (e as Error).message}`);
+        break;
+      }
     }
     if (out.applied) actions.push(out.action);
     else reasons.push(out.reason);
@@ -258,30 +265,19 @@ async function applyRequest(deps: IncomingDeps, account: Account, mine: Set<stri
       }
     }
     const body = new TextEncoder().encode(serialize(incoming));
-    try {
-      await gw.putObject(existing.collection, existing.object.resourceName, body, { ifMatch: existing.object.etag, schedule: false });
-    } catch (e) {
-      if (e instanceof GroupwareError && e.code === "PRECONDITION") return skip("the event changed while the update was applied");
-      throw e;
-    }
+    // If-Match: a client's write in between makes this a PRECONDITION, and processIncoming decides again.
+    await gw.putObject(existing.collection, existing.object.resourceName, body, { ifMatch: existing.object.etag, schedule: false });
     return { applied: true, action: `REQUEST updated ${obj.uid}` };
   }
   const collection = await defaultCollection(gw, account, kind);
   const body = new TextEncoder().encode(serialize(incoming));
   let name = resourceNameFor(obj.uid);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await gw.putObject(collection, name, body, { ifNoneMatch: "*", schedule: false });
-      return { applied: true, action: `REQUEST created ${obj.uid}` };
-    } catch (e) {
-      // The name is taken by another resource: pick another (the UID check below it still holds).
-      if (e instanceof GroupwareError && e.code === "PRECONDITION" && attempt < 2) {
-        name = `${name.slice(0, -4)}-${Date.now().toString(36)}${attempt}.ics`;
-        continue;
-      }
-      throw e;
-    }
-  }
+  // A resource of another UID that already has the name (a client chose it): the event gets another name.
+  const taken = await gw.getObject(collection, name);
+  if (taken) name = `${name.slice(0, -4)}-${taken.item.id.toString(36)}-${Date.now().toString(36)}.ics`;
+  // If-None-Match: the same event created in between is a PRECONDITION (or UID_CONFLICT), and processIncoming decides again.
+  await gw.putObject(collection, name, body, { ifNoneMatch: "*", schedule: false });
+  return { applied: true, action: `REQUEST created ${obj.uid}` };
 }
 
 // ------------------------------------------------------------------ REPLY
@@ -346,9 +342,8 @@ async function applyReply(deps: IncomingDeps, account: Account, mine: Set<string
       const p = target.getAllProperties("attendee").find((a) => calAddress(a.getFirstValue()) === attendee);
       if (!p) continue;
       setPartstat(p, partstat);
-      // The answer arrived: RSVP is settled, and the delivery status says so (RFC 6638 §3.2.9: 2.0 success).
+      // The answer arrived: the request for one is settled.
       p.removeParameter("rsvp");
-      p.setParameter("schedule-status", "2.0");
       const delegatedTo = line.getFirstParameter("delegated-to");
       if (typeof delegatedTo === "string" && delegatedTo) p.setParameter("delegated-to", delegatedTo);
       changed++;

@@ -16,8 +16,8 @@
  * SCHEDULE-STATUS (RFC 6638 §3.2.9) is not written back into the
  * organizer's copy after sending: that would be a second write of the object
  * the client just wrote (a new ETag the client did not expect, and a
- * schedule-on-write that must not trigger again). The organizer's copy gets
- * SCHEDULE-STATUS=2.0 on an attendee when that attendee's REPLY is applied.
+ * schedule-on-write that must not trigger again). What an organizer sees
+ * instead is each attendee's PARTSTAT, updated when their REPLY arrives.
  */
 import type ICAL from "ical.js";
 import type { Account, MailStore } from "../../../storage/api.ts";
@@ -149,16 +149,28 @@ export interface ItipHookDeps extends Omit<IncomingDeps, "groupware"> {
  * are logged at info.
  */
 export function itipDeliveryHook(deps: ItipHookDeps): DeliveryHook {
+  // Messages of one account are applied one after the other, in delivery order: a CANCEL that
+  // follows its REQUEST closely must not run before the REQUEST created the event.
+  const chains = new Map<number, Promise<void>>();
   return (d) => {
     const groupware = deps.groupware();
     if (!groupware) return;
     for (const accountId of d.accountIds) {
-      void processIncoming({ ...deps, groupware }, { accountId, raw: d.raw, origin: d.origin })
-        .then((out) => {
+      const run = async () => {
+        try {
+          const out = await processIncoming({ ...deps, groupware }, { accountId, raw: d.raw, origin: d.origin });
           if (out.applied) deps.log.info("iMIP applied", { accountId, action: out.action });
           else if (out.calendar) deps.log.info("iMIP message not applied", { accountId, from: d.envelopeFrom, reason: out.reason });
-        })
-        .catch((err) => deps.log.warn("iMIP processing failed", { accountId, error: err instanceof Error ? err.message : String(err) }));
+        } catch (err) {
+          deps.log.warn("iMIP processing failed", { accountId, error: err instanceof Error ? err.message : String(err) });
+        }
+      };
+      const next = (chains.get(accountId) ?? Promise.resolve()).then(run);
+      chains.set(accountId, next);
+      // The map holds only accounts with work in flight.
+      void next.then(() => {
+        if (chains.get(accountId) === next) chains.delete(accountId);
+      });
     }
   };
 }

@@ -10,7 +10,7 @@
  * (an attendee's PARTSTAT from a REPLY, a CANCEL's STATUS).
  */
 import ICAL from "ical.js";
-import { icalUtc } from "../ical/index.ts";
+import { icalUtc, vtimezoneFor } from "../ical/index.ts";
 
 /** The scheduling components of an object (RFC 5546 §1.3: VEVENT and VTODO here). */
 export const SCHEDULING_COMPONENTS = ["vevent", "vtodo"] as const;
@@ -190,6 +190,20 @@ function copyTimezones(from: ICAL.Component, to: ICAL.Component): void {
   const used = new Set<string>();
   for (const c of to.getAllSubcomponents()) tzidsOf(c, used);
   const zones = from.getAllSubcomponents("vtimezone").filter((z) => used.has(String(z.getFirstPropertyValue("tzid") ?? "")));
+  // A TZID the object names without defining it (an IANA name; clients may rely on the server
+  // knowing it, RFC 7809) gets its definition: the receiver of an iTIP message may not know it.
+  for (const tzid of used) {
+    if (zones.some((z) => String(z.getFirstPropertyValue("tzid") ?? "") === tzid)) continue;
+    const text = vtimezoneFor(tzid);
+    if (!text) continue;
+    try {
+      const parsed = ICAL.Component.fromString(text);
+      const z = parsed.name === "vtimezone" ? parsed : parsed.getFirstSubcomponent("vtimezone");
+      if (z) zones.push(z);
+    } catch {
+      // an unusable definition is left out, as the object had none
+    }
+  }
   // VTIMEZONEs go first, as most writers put them (some readers want zones defined before use).
   // A copy: ical.js hands out its own child list, which removeAllSubcomponents empties.
   const comps = [...to.getAllSubcomponents()].map(clone);
