@@ -218,7 +218,7 @@ async function calendarQuery(dc: DavContext, target: DavTarget, body: XmlElement
         if (matches.length > MAX_MATCHES) throw overLimit(`more than ${MAX_MATCHES} objects match; narrow the filter (a shorter time-range)`);
         // RFC 4791 §9.6.5: expand now, so the answer is refused before it starts when over the budget.
         if (spec?.expand && l?.parsed) {
-          if (ex.instances(l.parsed, spec.expand) === null) throw overLimit(`${l.parsed.uid.slice(0, 100)} has more instances in the expand range than the server expands for one object`);
+          if (ex.instances(l.parsed, spec.expand) === null) throw overLimit(`${l.parsed.uid.slice(0, 100)} has more instances in the expand range than the server expands for one object; ask for a shorter range`);
           if (ex.expanded > MAX_EXPANDED_INSTANCES) throw overLimit(`the expansion would return more than ${MAX_EXPANDED_INSTANCES} instances; ask for a shorter range`);
         }
       }
@@ -267,7 +267,7 @@ async function multigetResponses(dc: DavContext, target: DavTarget & { kind: "co
     const loaded = await loadResources<CalendarObject>("ical", items.map((i) => i.resource), parseCal);
     for (const l of loaded) {
       if (!l.parsed) continue;
-      if (ex.instances(l.parsed, spec.expand) === null) throw overLimit(`${l.parsed.uid.slice(0, 100)} has more instances in the expand range than the server expands for one object`);
+      if (ex.instances(l.parsed, spec.expand) === null) throw overLimit(`${l.parsed.uid.slice(0, 100)} has more instances in the expand range than the server expands for one object; ask for a shorter range`);
       if (ex.expanded > MAX_EXPANDED_INSTANCES) throw overLimit(`the expansion would return more than ${MAX_EXPANDED_INSTANCES} instances; ask for a shorter range`);
     }
   }
