@@ -14,7 +14,7 @@ async function report(body: string, path = CAL(ALICE)) {
   return curl(d, "REPORT", path, { body, headers: xmlHeaders("1") });
 }
 
-function expectError(r: { status: number; body: string }, status: number, element: string, words: RegExp) {
+function expectError(r: { status: number; body: string; headers?: Record<string, string> }, status: number, element: string, words: RegExp) {
   expect(r.status).toBe(status);
   expect(r.headers?.["content-type"] ?? "application/xml").toContain("xml");
   expect(r.body).toContain("<D:error");
