@@ -25,7 +25,7 @@ function writeConfig(f: Flow, resolution: Resolution): string {
   const p = f.peer;
   const q = (s: string | null) => JSON.stringify(s);
   const remote = (kind: "caldav" | "carddav") => `type = "${kind}"
-url = ${q(p.rootUrl)}
+url = ${q(`${p.origin}/`)}
 username = ${q(p.user)}
 password = ${q(p.password)}
 verify = ${q(p.caFile)}

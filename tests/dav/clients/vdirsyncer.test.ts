@@ -1,6 +1,7 @@
 /**
  * Scenarios 2, 3, 6 and 7: vdirsyncer 0.19 syncs a calendar and an address
- * book with local folders (discovery from the root URL, collections created
+ * book with local folders (discovery from the bare origin: vdirsyncer falls
+ * back to /.well-known/caldav and /.well-known/carddav, RFC 6764; collections created
  * by vdirsyncer itself with extended MKCOL), both ways, with a conflict
  * (null -> reported, non-zero exit, nothing lost; then "a wins" / "b wins");
  * a fresh second folder pulls everything again to check the byte-exact round
