@@ -103,7 +103,7 @@ export function createBridge(handler: FetchHandler, opts: BridgeOptions): { serv
     // An unread request body must not stall keep-alive: a refused one (e.g. an upload over the limit)
     // closes the connection instead of reading the rest; otherwise drain it.
     if (unread()) {
-      if (response.status >= 400) req.socket.end();
+      if (response.status >= 400) req.socket?.end(); // null when the runtime already detached it
       else req.resume();
     }
   }

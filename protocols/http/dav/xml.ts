@@ -52,6 +52,9 @@ export class XmlError extends Error {
   }
 }
 
+/** An NCName does not start with a digit, "-", "." or a combining character (XML 1.0 §2.3 NameStartChar minus ":"). */
+const NC_START = /^[A-Za-z_\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDBFF]/;
+
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 function decode(body: Uint8Array | string): string {
@@ -99,10 +102,13 @@ export function parseXml(body: Uint8Array | string): XmlElement {
     if (attr.value.length > XML_LIMITS.MAX_ATTR_VALUE) fail("an XML attribute value is too long");
   });
   parser.on("opentag", (tag) => {
+    // Namespaces in XML §3: a prefixed name's local part is an NCName too (saxes checks only the whole QName).
+    if (!NC_START.test(tag.local ?? tag.name)) fail(`invalid XML element name "${tag.name.slice(0, 64)}"`);
     const attrs: Record<string, string> = {};
     let n = 0;
     for (const a of Object.values(tag.attributes as Record<string, SaxesAttributeNS>)) {
       if (a.prefix === "xmlns" || a.name === "xmlns") continue;
+      if (!NC_START.test(a.local)) fail(`invalid XML attribute name "${a.name.slice(0, 64)}"`);
       if (++n > XML_LIMITS.MAX_ATTRS) fail(`more than ${XML_LIMITS.MAX_ATTRS} attributes on one XML element`);
       attrs[a.uri ? `{${a.uri}}${a.local}` : a.local] = a.value;
     }

@@ -17,6 +17,7 @@ import { fromAddresses } from "../../../src/delivery/index.ts";
 import { dkimVerify } from "mailauth";
 import type { FuzzTarget } from "./engine.ts";
 import { MAIL_TARGETS } from "./mail-targets.ts";
+import { DAV_XML_TARGET } from "./dav-xml-target.ts";
 
 const enc = new TextEncoder();
 const b = (s: string) => enc.encode(s);
@@ -399,4 +400,5 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   { name: "headers", seeds: HEADER_SEEDS, run: headersRun, arbitrary: headersArb, maxLen: 4096 },
   // mail/: one check per exported function, in three targets (./mail-targets.ts)
   ...MAIL_TARGETS,
+  DAV_XML_TARGET,
 ];
