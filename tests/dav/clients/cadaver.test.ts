@@ -84,7 +84,7 @@ describe.skipIf(SKIP)("cadaver against Radicale and Pillarbox", () => {
   beforeAll(async () => {
     assertClients(NEEDS);
     peers = await startPeers();
-  });
+  }, 30_000);
   afterAll(async () => {
     await peers?.close();
   });

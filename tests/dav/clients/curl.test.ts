@@ -257,7 +257,7 @@ describe.skipIf(SKIP)("curl: each DAV method and the error bodies against Radica
   beforeAll(async () => {
     assertClients(NEEDS);
     peers = await startPeers();
-  });
+  }, 30_000);
   afterAll(async () => {
     await peers?.close();
   });

@@ -84,8 +84,15 @@ export async function startPillarboxPeer(): Promise<Peer & { srv: TestServer }> 
  */
 export async function startPeers(): Promise<{ radicale?: Peer; pillarbox?: Peer; both: Peer[]; close(): Promise<void> }> {
   const only = process.env.PILLARBOX_DAV_CLIENT_PEER;
-  const [radicale, pillarbox] = await Promise.all([only === "pillarbox" ? undefined : startRadicalePeer(), only === "radicale" ? undefined : startPillarboxPeer()]);
-  const both = [radicale, pillarbox].filter((p): p is NonNullable<typeof p> => p !== undefined);
+  const started = await Promise.allSettled([only === "pillarbox" ? undefined : startRadicalePeer(), only === "radicale" ? undefined : startPillarboxPeer()]);
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    // Never leave the other server running when one did not start.
+    await Promise.allSettled(started.map((r) => (r.status === "fulfilled" && r.value ? r.value.close() : undefined)));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const [radicale, pillarbox] = started.map((r) => (r as PromiseFulfilledResult<Peer | undefined>).value);
+  const both = [radicale, pillarbox].filter((p): p is Peer => p !== undefined);
   return {
     radicale,
     pillarbox,

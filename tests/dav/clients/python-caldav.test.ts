@@ -36,7 +36,7 @@ describe.skipIf(SKIP)("python3-caldav against Radicale and Pillarbox", () => {
   beforeAll(async () => {
     assertClients(NEEDS);
     peers = await startPeers();
-  });
+  }, 30_000);
   afterAll(async () => {
     await peers?.close();
   });

@@ -30,7 +30,7 @@ describe.skipIf(SKIP)("vdirsyncer, khal and khard against Radicale and Pillarbox
       const home = clientHome();
       flows.push({ peer: p, home, calDir: join(home.dir, "cal", "vsync"), cardDir: join(home.dir, "cards", "vcards"), calUrl: `${p.calendarHome}vsync/`, cardUrl: `${p.addressbookHome}vcards/` });
     }
-  });
+  }, 30_000);
   afterAll(async () => {
     for (const f of flows) f.home.cleanup();
     await peers?.close();
