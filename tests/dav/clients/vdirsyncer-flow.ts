@@ -38,6 +38,7 @@ a = "cal_local"
 b = "cal_remote"
 collections = ["vsync"]
 conflict_resolution = ${q(resolution)}
+metadata = ["displayname", "color"]
 
 [pair cards]
 a = "cards_local"
@@ -140,6 +141,22 @@ export async function flow(f: Flow): Promise<{ same: Record<string, unknown>; ex
   must("discover", await vdirsyncer(f, null, ["discover"]));
   same.localDirs = [existsSync(f.calDir), existsSync(f.cardDir)];
   same.remoteCollections = [(await curl(p, "PROPFIND", f.calUrl, { headers: { Depth: "0" } })).status, (await curl(p, "PROPFIND", f.cardUrl, { headers: { Depth: "0" } })).status];
+
+  // Collection metadata (vdirsyncer metasync: PROPFIND/PROPPATCH of displayname and ICAL:calendar-color).
+  must("metasync (initial)", await vdirsyncer(f, null, ["metasync", "cal"]));
+  writeFileSync(join(f.calDir, "displayname"), "Synced by vdirsyncer");
+  writeFileSync(join(f.calDir, "color"), "#FF8800");
+  must("metasync (local -> server)", await vdirsyncer(f, null, ["metasync", "cal"]));
+  const meta = await curl(p, "PROPFIND", f.calUrl, {
+    headers: { Depth: "0" },
+    body: `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:I="http://apple.com/ns/ical/"><D:prop><D:displayname/><I:calendar-color/></D:prop></D:propfind>`,
+  });
+  same.metaOnServer = [/<(?:\w+:)?displayname>Synced by vdirsyncer</.test(meta.text), /<(?:\w+:)?calendar-color[^>]*>#FF8800(?:FF)?</i.test(meta.text)];
+  const renamed = await curl(p, "PROPPATCH", f.calUrl, {
+    body: `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Renamed on the server</D:displayname></D:prop></D:set></D:propertyupdate>`,
+  });
+  must("metasync (server -> local)", await vdirsyncer(f, null, ["metasync", "cal"]));
+  same.metaLocal = [renamed.status, readFileSync(join(f.calDir, "displayname"), "utf8").trim()];
 
   // Created locally -> uploaded.
   writeFileSync(join(f.calDir, "recur.ics"), recurringEvent());

@@ -43,6 +43,8 @@ describe.skipIf(SKIP)("vdirsyncer, khal and khard against Radicale and Pillarbox
     const expected = {
       localDirs: [true, true],
       remoteCollections: [207, 207],
+      metaOnServer: [true, true],
+      metaLocal: [207, "Renamed on the server"],
       remoteCounts: [2, 2],
       uploadedFound: [true, true, true],
       remotePut: [201, 201],
