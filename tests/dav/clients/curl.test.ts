@@ -1,6 +1,6 @@
 /**
  * Scenario 5: curl for each DAV method (OPTIONS, PROPFIND, PROPPATCH,
- * MKCALENDAR, MKCOL, PUT, GET, DELETE, REPORT) and the error bodies
+ * MKCALENDAR, MKCOL, PUT, GET, DELETE, REPORT, and MOVE) and the error bodies
  * (invalid iCalendar, UID conflict, If-Match mismatch, wrong component,
  * wrong content type), the same requests against Radicale and Pillarbox.
  *
@@ -215,6 +215,11 @@ async function steps(p: Peer): Promise<Record<string, unknown>> {
   // Depth: infinity (RFC 4918 §9.1: a server may refuse with 403 propfind-finite-depth).
   o.depthInfinity = (await curl(p, "PROPFIND", p.calendarHome, { headers: { Depth: "infinity" } })).status;
 
+  // MOVE within the calendar (RFC 4918 §9.9): 201 for a new destination, the source gone.
+  await put(p, `${cal}mv.ics`, simpleEvent("To be moved", "move-1@pillarbox.test"), ICS);
+  const mv = await curl(p, "MOVE", `${cal}mv.ics`, { headers: { Destination: `${cal}moved.ics`, Overwrite: "F" } });
+  o.move = { status: mv.status, source: (await curl(p, "GET", `${cal}mv.ics`)).status, destination: (await curl(p, "GET", `${cal}moved.ics`)).text.includes("UID:move-1@pillarbox.test") };
+
   // DELETE an object, then the collection (RFC 4918 §9.6).
   const del = await curl(p, "DELETE", `${cal}simple.ics`);
   o.deleteObject = { ok: del.status === 200 || del.status === 204, status: del.status, getAfter: (await curl(p, "GET", `${cal}simple.ics`)).status, again: (await curl(p, "DELETE", `${cal}simple.ics`)).status };
@@ -248,6 +253,7 @@ const SAME = {
   pythonReadBack: { v3Photo: true, v3Counts: ["3", "3"], v4Counts: ["2", "2"] },
   otherUsersHome: 403,
   malformedXml: 400,
+  move: { status: 201, source: 404, destination: true },
   // RFC 6578 §3.2: an unknown token -> 403 DAV:valid-sync-token.
   syncBadToken: { status: 403, element: true },
 };
