@@ -319,5 +319,5 @@ describe.skipIf(SKIP)("curl: each DAV method and the error bodies against Radica
       expect(pbx.deleteObject).toEqual({ ok: true, status: 204, getAfter: 404, again: 404 });
       expect(pbx.deleteCollection).toEqual({ ok: true, after: 404 });
     }
-  }, 30_000);
+  }, 60_000);
 });

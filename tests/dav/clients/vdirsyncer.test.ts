@@ -71,7 +71,7 @@ describe.skipIf(SKIP)("vdirsyncer, khal and khard against Radicale and Pillarbox
       expect(pbx.exact).toEqual(Object.fromEntries(Object.keys(pbx.exact).map((k) => [k, true])));
       for (const s of pbx.overwriteStatus) expect([200, 204]).toContain(s);
     }
-  }, 60_000);
+  }, 120_000);
 
   test("khal lists the recurring event's instances incl. the moved one; khard lists/shows/emails the contact; the photo survives", async () => {
     const byPeer = await Promise.all(flows.map(readers));
@@ -87,6 +87,6 @@ describe.skipIf(SKIP)("vdirsyncer, khal and khard against Radicale and Pillarbox
       pythonPhoto: photo,
     };
     for (const o of [rad, pbx]) if (o) expect(o).toEqual(expected);
-  }, 30_000);
+  }, 60_000);
 });
 
