@@ -189,6 +189,11 @@ describe("the processor's decisions", () => {
     expect(out.applied).toBe(false);
     expect((out as { reason: string }).reason).toContain("differs from the stored organizer");
     expect(await bodyOf(bob, "owned@example.org")).not.toContain("Hijacked");
+    // bob's own event (no ORGANIZER) with a UID someone knows cannot be taken over either
+    await gw.putObject(await calendar(bob), "own.ics", enc(event("own@example.org").replace(/ORGANIZER[^\r\n]*\r\n/, "").replace(/ATTENDEE[^\r\n]*\r\n/g, "")), { schedule: false });
+    const takeover = await processIncoming(deps(), { accountId: bob.id, raw: mail("alice@example.org", "bob@example.org", "REQUEST", asItip(event("own@example.org", { summary: "Taken", seq: 9 }), "REQUEST")), origin: submitted(alice) });
+    expect((takeover as { reason: string }).reason).toContain("the user's own event");
+    expect(await bodyOf(bob, "own@example.org")).not.toContain("Taken");
   });
 
   test("an older SEQUENCE is refused; a newer one updates; the same one keeps bob's answer", async () => {

@@ -246,8 +246,9 @@ async function applyRequest(deps: IncomingDeps, account: Account, mine: Set<stri
   const existing = await gw.findByUid(account, kind, obj.uid);
   if (existing) {
     const stored = parseStored(await gw.readBody(existing.object));
-    const storedOrganizer = comps.length ? schedulingComponents(stored).map((c) => calAddress(c.getFirstPropertyValue("organizer"))).find((a) => a) : undefined;
-    if (storedOrganizer && storedOrganizer !== organizer) return skip(`organizer ${organizer} differs from the stored organizer ${storedOrganizer}`);
+    // Only the organizer of the stored event may change it; an event without one is the user's own (RFC 5546 §6.1.1).
+    const storedOrganizer = schedulingComponents(stored).map((c) => calAddress(c.getFirstPropertyValue("organizer"))).find((a) => a);
+    if (storedOrganizer !== organizer) return skip(`organizer ${organizer} differs from the stored organizer ${storedOrganizer ?? "(none: the user's own event)"}`);
     const storedSeq = sequenceOf(stored);
     if (obj.sequence < storedSeq) return skip(`SEQUENCE ${obj.sequence} is older than the stored ${storedSeq}`);
     if (obj.sequence === storedSeq) {
