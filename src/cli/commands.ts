@@ -12,6 +12,8 @@ import { checkCommands } from "./check.ts";
 import { queueCommands } from "./queue.ts";
 import { benchCommands } from "./bench.ts";
 import { deviceCommands } from "./device.ts";
+import { calendarCommands } from "./calendar.ts";
+import { contactsCommands } from "./contacts.ts";
 
 export const commands: Command[] = [
   ...serveCommands,
@@ -20,6 +22,8 @@ export const commands: Command[] = [
   ...userCommands,
   ...aliasCommands,
   ...deviceCommands,
+  ...calendarCommands,
+  ...contactsCommands,
   ...queueCommands,
   ...checkCommands,
   ...benchCommands,
