@@ -151,7 +151,8 @@ export class ParsedCache {
   }
 
   set(item: Item, obj: CalendarObject): void {
-    if (this.maxEntries <= 0 || item.size > this.maxBytes) return;
+    // one big object would evict everything else: those past a quarter of the budget are parsed each time
+    if (this.maxEntries <= 0 || item.size > this.maxBytes / 4) return;
     const k = `${item.id}:${item.modseq}`;
     const old = this.map.get(k);
     if (old) {

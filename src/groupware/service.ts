@@ -31,7 +31,10 @@ import {
 export interface GroupwareLimits {
   /** Largest object body (default 1 MiB, RFC 4791 max-resource-size). */
   maxObjectBytes?: number;
-  /** Parsed objects kept in memory (default 5,000) and the bytes of their bodies (default 32 MiB). */
+  /**
+   * Parsed objects kept in memory (default 5,000) and the bytes of their bodies (default 4 MiB; a
+   * parsed tree takes some 20 times its text, so about 80 MiB of heap at most).
+   */
   cacheEntries?: number;
   cacheBytes?: number;
   /** Instances one object may have in one range (default 10,000; more: GroupwareError LIMIT). */
@@ -45,6 +48,11 @@ export interface GroupwareOptions {
 }
 
 type Range = { start: number; end: number };
+
+/** What the store accepts as a resource name (storage/item-names.ts): a URL segment. */
+function validResourceName(n: unknown): n is string {
+  return typeof n === "string" && n.length > 0 && n.length <= 255 && n !== "." && n !== ".." && !/[/\x00-\x1f\x7f]/.test(n);
+}
 
 function checkRange(r: Range): Range {
   if (!r || !Number.isSafeInteger(r.start) || !Number.isSafeInteger(r.end) || r.end <= r.start) {
@@ -82,7 +90,7 @@ export class GroupwareService implements Groupware {
     this.scheduler = opts.scheduler ?? null;
     this.collections = new Collections(store);
     const l = opts.limits ?? {};
-    this.cache = new ParsedCache(l.cacheEntries ?? 5000, l.cacheBytes ?? 32 * 1024 * 1024);
+    this.cache = new ParsedCache(l.cacheEntries ?? 5000, l.cacheBytes ?? 4 * 1024 * 1024);
     this.maxObjectBytes = Math.min(l.maxObjectBytes ?? MAX_OBJECT_BYTES, MAX_OBJECT_BYTES);
     this.maxInstances = l.maxInstances ?? 10_000;
   }
@@ -147,6 +155,7 @@ export class GroupwareService implements Groupware {
     opts: PutConditions & { actor?: Account; schedule?: boolean } = {},
   ): Promise<{ object: StoredObject; created: boolean }> {
     if (body.byteLength > this.maxObjectBytes) throw new GroupwareError("TOO_LARGE", `an object is at most ${this.maxObjectBytes} bytes (max-resource-size)`);
+    if (!validResourceName(resourceName)) throw new GroupwareError("FORBIDDEN", "a resource name is 1-255 characters without '/' or control characters, and not '.' or '..'");
     // checked (and parsed) once; a write that lost a race with another is tried once more
     const checked = checkBody(collection, body);
     for (let attempt = 0; ; attempt++) {
@@ -176,7 +185,8 @@ export class GroupwareService implements Groupware {
         if (raced && attempt === 0) continue; // look again: the conditions and UID checks decide on the new state
         throw await this.writeError(e, collection, resourceName, checked.uid);
       }
-      if (checked.calendar) this.cache.set(item, checked.calendar);
+      // recurring objects are what range queries and free/busy expand: keep their parse (single ones are read from the index)
+      if (checked.calendar && (checked.input.fields as { isRecurring?: boolean }).isRecurring) this.cache.set(item, checked.calendar);
       const object = toStored(item);
       if (scheduling) await this.schedule(opts.actor!, collection, before, body);
       return { object, created: !existing };

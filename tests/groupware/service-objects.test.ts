@@ -160,6 +160,8 @@ for (const engine of storeEngines()) {
       const big = bytes(new TextDecoder().decode(vevent("big", "Big", `X-FILL:${"a".repeat(1024 * 1024)}\r\n`)));
       await gwError(gw.putObject(cal, "big.ics", big), "TOO_LARGE");
       expect((await gw.listObjects(cal)).map((o) => o.resourceName)).not.toContain("big.ics");
+      // a name that cannot be a URL segment
+      for (const bad of ["a/b.ics", "..", "", "x".repeat(256)]) await gwError(gw.putObject(cal, bad, vevent(`bad-name-${bad.length}`)), "FORBIDDEN");
     });
 
     test("contacts: a vCard 3.0 with several emails and phones, kept byte for byte; found by UID", async () => {
