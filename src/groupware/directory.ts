@@ -21,7 +21,7 @@ export interface DirectoryEntry {
   lastName: string;
   /** "account" for a mailbox, "alias" for another address of one. */
   kind: "account" | "alias";
-  /** The account the address delivers to (for an alias, its target). */
+  /** The account the address delivers to (for an alias, its target; for a one-to-many alias, its first). */
   accountId: number;
 }
 
@@ -48,15 +48,21 @@ export async function directory(store: MailStore, viewer: Account): Promise<Dire
   const byEmail = new Map(accounts.map((a) => [a.email, a]));
   const out: DirectoryEntry[] = [];
   for (const a of accounts) out.push(entry(a.email, (a.settings.displayName as string | undefined) || a.email, "account", a.id));
-  const seen = new Set<string>();
+  // Only aliases for accounts of this domain: an alias pointing elsewhere would show that account's name.
+  const targets = new Map<string, Account[]>();
   for (const al of await store.listAliases()) {
     if (al.source.startsWith("@")) continue; // catch-alls are not addresses
-    if (domainOf(al.source) !== domain) continue;
-    // Only aliases for an account of this domain: an alias pointing elsewhere would show that account's name.
+    if (domainOf(al.source) !== domain || byEmail.has(al.source)) continue;
     const target = byEmail.get(al.destination.toLowerCase());
-    if (!target || byEmail.has(al.source) || seen.has(al.source)) continue;
-    seen.add(al.source); // one-to-many aliases: listed once, for their first local target
-    out.push(entry(al.source, (target.settings.displayName as string | undefined) || al.source, "alias", target.id));
+    if (!target) continue;
+    let l = targets.get(al.source);
+    if (!l) targets.set(al.source, (l = []));
+    l.push(target);
+  }
+  for (const [source, list] of targets) {
+    // one target: that person's other address; several: a group, shown by its own address
+    const name = list.length === 1 ? (list[0]!.settings.displayName as string | undefined) || source : source;
+    out.push(entry(source, name, "alias", list[0]!.id));
   }
   return out;
 }
