@@ -178,18 +178,21 @@ export function multistatus(responses: DavResponse[] | AsyncIterable<DavResponse
   const it = (responses as AsyncIterable<DavResponse>)[Symbol.asyncIterator]();
   const enc = new TextEncoder();
   let started = false;
+  // Responses are sent in chunks of about STREAM_CHUNK characters: bounded memory, few writes.
   const stream = new ReadableStream<Uint8Array>({
     async pull(ctrl) {
-      if (!started) {
-        started = true;
-        ctrl.enqueue(enc.encode(head));
-        return;
+      let buf = started ? "" : head;
+      started = true;
+      while (buf.length < STREAM_CHUNK) {
+        const next = await it.next();
+        if (next.done) {
+          ctrl.enqueue(enc.encode(buf + tail));
+          ctrl.close();
+          return;
+        }
+        buf += serializeResponse(next.value);
       }
-      const next = await it.next();
-      if (next.done) {
-        ctrl.enqueue(enc.encode(tail));
-        ctrl.close();
-      } else ctrl.enqueue(enc.encode(serializeResponse(next.value)));
+      ctrl.enqueue(enc.encode(buf));
     },
     async cancel() {
       await it.return?.();
@@ -197,6 +200,8 @@ export function multistatus(responses: DavResponse[] | AsyncIterable<DavResponse
   });
   return new Response(stream, { status, headers });
 }
+
+const STREAM_CHUNK = 64 * 1024;
 
 function escapeHref(s: string): string {
   return s.replace(/[&<>]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : "&gt;"));

@@ -9,6 +9,9 @@ import { CALDAV_NS, CARDDAV_NS, CS_NS, DAV_NS, ICAL_NS } from "./xml.ts";
 
 export const XML_CONTENT_TYPE = "application/xml; charset=utf-8";
 
+const TEXT_SPECIAL = /[&<>\r]/;
+const ATTR_SPECIAL = /[&<>\r"\n\t]/;
+
 export interface XNode {
   ns: string;
   name: string;
@@ -47,10 +50,12 @@ export function rootDeclarations(): string {
 }
 
 export function escapeText(s: string): string {
+  if (!TEXT_SPECIAL.test(s)) return s; // the common case: nothing to escape
   return s.replace(/[&<>]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : "&gt;")).replace(/\r/g, "&#13;");
 }
 
 export function escapeAttr(s: string): string {
+  if (!ATTR_SPECIAL.test(s)) return s;
   return escapeText(s).replace(/"/g, "&quot;").replace(/\n/g, "&#10;").replace(/\t/g, "&#9;");
 }
 
@@ -58,8 +63,10 @@ export function escapeAttr(s: string): string {
 // eslint-disable-next-line no-control-regex
 const INVALID_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
+const HAS_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
 function clean(s: string): string {
-  return s.replace(INVALID_CHARS, "\ufffd");
+  return HAS_INVALID.test(s) ? s.replace(INVALID_CHARS, "\ufffd") : s;
 }
 
 /** Serialises a node. `root` adds the namespace declarations of the fixed prefixes. */
