@@ -133,6 +133,8 @@ export type Item = {
     size: number;
     /** DAV resource name; null for notes. */
     resourceName: string | null;
+    /** Time of the last write (ms; the row's internal_date): DAV getlastmodified / Last-Modified. */
+    modifiedAt: number;
     fields: StoredFields[C];
   };
 }[GroupwareClass];

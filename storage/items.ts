@@ -35,7 +35,7 @@ export function wrongClass(folderClass: string, itemClass: string): StoreError {
 const EMPTY_ENVELOPE = JSON.stringify(emptyEnvelope());
 const emptyMime = (size: number) => JSON.stringify(emptyRoot(size));
 
-const ITEM_COLS = "i.id, i.account_id, i.folder_id, i.uid, i.modseq, i.blob_id, i.size, i.resource_name, f.item_class";
+const ITEM_COLS = "i.id, i.account_id, i.folder_id, i.uid, i.modseq, i.blob_id, i.size, i.resource_name, i.internal_date, f.item_class";
 
 interface Checked {
   c: GroupwareClass;
@@ -133,6 +133,7 @@ export class Items implements ItemStore {
         blobId: String(r.blob_id),
         size: num(r.size),
         resourceName: r.resource_name === null || r.resource_name === undefined ? null : String(r.resource_name),
+        modifiedAt: num(r.internal_date),
         fields: f,
       } as Item);
     }

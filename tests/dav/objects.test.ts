@@ -6,7 +6,7 @@
  * content types, and MOVE/COPY (RFC 4918 §9.8-9.9).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ALICE, curl, startDav, texts, vcard, vevent, vtodo, xmlHeaders, type DavServer } from "./core-helpers.ts";
+import { ALICE, curl, responses, startDav, texts, vcard, vevent, vtodo, xmlHeaders, type DavServer } from "./core-helpers.ts";
 
 let d: DavServer;
 beforeAll(async () => {
@@ -37,6 +37,7 @@ describe("PUT / GET / DELETE", () => {
     expect(get.body).toBe(body);
     expect(get.headers.etag).toBe(etag);
     expect(get.headers["content-type"]).toStartWith("text/calendar");
+    expect(Date.parse(get.headers["last-modified"]!)).toBeGreaterThan(Date.parse("2026-01-01T00:00:00Z"));
     const head = await curl(d, "HEAD", CAL + "put-1.ics");
     expect(head.status).toBe(200);
     expect(head.headers.etag).toBe(etag);
@@ -83,7 +84,11 @@ describe("PUT / GET / DELETE", () => {
   });
 
   test("PROPFIND Depth 1 on a collection lists its objects with getetag, getcontenttype, getcontentlength", async () => {
-    const r = await curl(d, "PROPFIND", CAL, { headers: xmlHeaders("1"), body: `<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:getcontenttype/><d:getcontentlength/><d:resourcetype/></d:prop></d:propfind>` });
+    const r = await curl(d, "PROPFIND", CAL, { headers: xmlHeaders("1"), body: `<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:getcontenttype/><d:getcontentlength/><d:getlastmodified/><d:resourcetype/></d:prop></d:propfind>` });
+    const objs = responses(r.body).filter((x) => x.includes(".ics</D:href>"));
+    expect(objs.length).toBeGreaterThan(0);
+    for (const o of objs) expect(o).not.toContain("404 Not Found");
+    expect(r.body).toMatch(/<D:getlastmodified>[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT<\/D:getlastmodified>/);
     expect(r.status).toBe(207);
     const hrefs = texts(r.body, "href");
     expect(hrefs).toContain(CAL + "put-1.ics");

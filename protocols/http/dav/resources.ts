@@ -12,10 +12,9 @@ import { objectContentType, objectHref, type DavContext, type DavResource, type 
 /** Upper bound on names asked for at once (a multiget's hrefs): larger requests are the caller's error. */
 export const MAX_NAMES = 10_000;
 
-/** Modification time of a stored object when the store records one (ms), else 0 = unknown. */
+/** Modification time of a stored object (ms; the store's last write), 0 = unknown. */
 export function lastModifiedOf(o: StoredObject): number {
-  const item = o.item as unknown as { modifiedAt?: number; updatedAt?: number; internalDate?: number };
-  return item.modifiedAt ?? item.updatedAt ?? item.internalDate ?? 0;
+  return o.item.modifiedAt ?? 0;
 }
 
 /** One stored object as a DavResource. */
