@@ -88,7 +88,11 @@ function cachedLayout(obj: CalendarObject, floatingTz: string): Layout {
  * when it starts before the end and ends after the start; an instant,
  * end = start, when it starts in [start, end)), ascending start.
  */
-export function expandInstances(obj: CalendarObject, range: { start: number; end: number }, opts?: { maxInstances?: number; floatingTz?: string }): Instance[] {
+export function expandInstances(
+  obj: CalendarObject,
+  range: { start: number; end: number },
+  opts?: { maxInstances?: number; floatingTz?: string; /** Iterator steps allowed (default MAX_ITERATIONS). */ maxIterations?: number },
+): Instance[] {
   const max = opts?.maxInstances ?? MAX_INSTANCES;
   const floating = floatingZone(opts?.floatingTz);
   let layout: Layout;
@@ -104,14 +108,14 @@ export function expandInstances(obj: CalendarObject, range: { start: number; end
     out.push(i);
     if (out.length > max) throw new ICalError("LIMIT", `more than ${max} instances in the requested time range`);
   };
-  const { master, masterSpan, overrides, ranges, exdates } = layout;
+  const { master, masterSpan, overrides, exdates } = layout;
   const recurring = master !== null && isRecurringComp(master);
 
   if (master && masterSpan && !recurring) {
     if (overlaps(masterSpan.start, masterSpan.end)) push(instanceOf(master, masterSpan.start, masterSpan.end, masterSpan.allDay, null, false));
   } else if (master && masterSpan && masterSpan.anchor) {
     try {
-      expandMaster(master, masterSpan, layout, range, floating, overlaps, push);
+      expandMaster(master, masterSpan, layout, range, floating, overlaps, push, opts?.maxIterations ?? MAX_ITERATIONS);
     } catch (e) {
       if (e instanceof ICalError) throw e;
       throw new ICalError("INVALID_DATA", `cannot expand the recurrence: ${(e as Error).message}`);
@@ -127,7 +131,6 @@ export function expandInstances(obj: CalendarObject, range: { start: number; end
       if (overlaps(o.span.start, o.span.end)) push(instanceOf(o.comp, o.span.start, o.span.end, o.span.allDay, o.rid, true));
     }
   }
-  void ranges;
   out.sort((a, b) => a.start - b.start || a.end - b.end);
   return out;
 }
@@ -140,16 +143,20 @@ function expandMaster(
   floating: ICAL.Timezone | null,
   overlaps: (s: number, e: number) => boolean,
   push: (i: Instance) => void,
+  maxSteps: number,
 ): void {
   const { overrides, ranges } = layout;
   // THISANDFUTURE overrides shift later occurrences: stop iterating late enough for an earlier shift.
   let minShift = 0;
   for (const r of ranges) minShift = Math.min(minShift, r.span.start - r.rid);
-  const iter = new ICAL.RecurExpansion({ component: master, dtstart: span.anchor! });
+  const shifted = fastForward(master, span, range.start - (span.end - span.start) + minShift, floating);
+  const iter = new ICAL.RecurExpansion({ component: master, dtstart: shifted ?? span.anchor! });
   for (let steps = 0; ; steps++) {
-    if (steps >= MAX_ITERATIONS) throw new ICalError("LIMIT", `the recurrence needs more than ${MAX_ITERATIONS} steps to reach the requested time range`);
+    if (steps >= maxSteps) throw new ICalError("LIMIT", `the recurrence needs more than ${maxSteps} steps to reach the requested time range`);
     const occ = iter.next();
     if (!occ) break;
+    // The shifted start is where iteration begins, not necessarily an instance; it lies before the range anyway.
+    if (steps === 0 && shifted && occ.compare(shifted) === 0) continue;
     const key = timeToMs(occ, floating);
     if (key + minShift >= range.end) break;
     if (overrides.has(key)) continue;
@@ -171,6 +178,41 @@ function expandMaster(
   }
 }
 
+const UNIT_SECONDS: Record<string, number> = { SECONDLY: 1, MINUTELY: 60, HOURLY: 3600, DAILY: 86_400, WEEKLY: 604_800 };
+
+/**
+ * Where to start iterating instead of DTSTART when the range lies far
+ * after it: a start moved by a whole number of the rule's periods (FREQ x
+ * INTERVAL, in wall-clock time) yields the same later occurrences for a
+ * rule without COUNT (the lattice of candidate times is the same; BYxxx
+ * parts, UNTIL, RDATE and EXDATE are absolute), so iteration costs the
+ * instances near the range, not the years before it. MONTHLY and YEARLY
+ * rules (12 steps a year at most) and COUNT rules (the count needs every
+ * step) iterate from DTSTART.
+ */
+function fastForward(master: ICAL.Component, span: Span, targetMs: number, floating: ICAL.Timezone | null): ICAL.Time | null {
+  const props = master.getAllProperties("rrule");
+  if (props.length !== 1 || !span.anchor) return null;
+  const rule = props[0]!.getFirstValue();
+  if (!(rule instanceof ICAL.Recur) || rule.count) return null;
+  const unit = UNIT_SECONDS[rule.freq ?? ""];
+  if (!unit) return null;
+  if (span.anchor.isDate && unit < 86_400) return null;
+  const period = unit * Math.max(1, rule.interval || 1);
+  const periodMs = period * 1000;
+  // Two periods of margin; the wall-clock shift differs from the UTC one by the zone's offset change, corrected below.
+  let k = Math.floor((targetMs - span.start) / periodMs) - 2;
+  for (let tries = 0; tries < 4 && k >= 2; tries++) {
+    const t = span.anchor.clone();
+    if (unit >= 86_400) t.addDuration(new ICAL.Duration({ days: (k * period) / 86_400 }));
+    else t.addDuration(ICAL.Duration.fromSeconds(k * period));
+    const at = timeToMs(t, floating);
+    if (at <= targetMs - periodMs) return t;
+    k -= Math.ceil((at - targetMs) / periodMs) + 2;
+  }
+  return null;
+}
+
 function latestRange(ranges: Override[], key: number): Override | null {
   let found: Override | null = null;
   for (const r of ranges) {
@@ -181,7 +223,7 @@ function latestRange(ranges: Override[], key: number): Override | null {
 }
 
 /** Steps spent at most finding where a bounded recurrence ends (fields at write time). */
-const LAST_INSTANCE_STEPS = 5000;
+const LAST_INSTANCE_STEPS = 1000;
 
 /**
  * Start of the last instance, for the store's time-range index: null when

@@ -159,8 +159,12 @@ export function resolveZones(root: ICAL.Component, warnings: string[]): void {
 export function timeToMs(t: ICAL.Time, floating: ICAL.Timezone | null): number {
   const z = t.zone;
   if (t.isDate || !z || z === ICAL.Timezone.localTimezone || z.tzid === "floating") {
-    const wall = Date.UTC(t.year, t.month - 1, t.day, t.isDate ? 0 : t.hour, t.isDate ? 0 : t.minute, t.isDate ? 0 : t.second);
-    if (!floating) return wall;
+    if (!floating) {
+      const d = new Date(0);
+      // setUTCFullYear: Date.UTC would read years 0-99 as 1900-1999.
+      d.setUTCFullYear(t.year, t.month - 1, t.day);
+      return d.getTime() + (t.isDate ? 0 : (t.hour * 3600 + t.minute * 60 + t.second) * 1000);
+    }
     const local = new ICAL.Time({ year: t.year, month: t.month, day: t.day, hour: t.isDate ? 0 : t.hour, minute: t.isDate ? 0 : t.minute, second: t.isDate ? 0 : t.second, isDate: false }, floating);
     return local.toUnixTime() * 1000;
   }
