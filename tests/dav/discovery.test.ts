@@ -172,3 +172,35 @@ describe("discovery", () => {
     expect((await curl(d, "LOCK", `/dav/calendars/${ALICE}/Calendar/`)).status).toBe(405);
   });
 });
+
+describe("principal reports (RFC 3253 §3.8, RFC 3744 §9.4-9.5)", () => {
+  test("expand-property: the principal's home sets expanded into their properties", async () => {
+    const r = await curl(d, "REPORT", `/dav/principals/${ALICE}/`, {
+      headers: xmlHeaders("0"),
+      body: `<d:expand-property xmlns:d="DAV:"><d:property name="calendar-home-set" namespace="urn:ietf:params:xml:ns:caldav"><d:property name="resourcetype"/><d:property name="owner"/></d:property><d:property name="displayname"/><d:property name="nothing-here"/></d:expand-property>`,
+    });
+    expect(r.status).toBe(207);
+    expect(r.body).toContain(`<C:calendar-home-set><D:response><D:href>/dav/calendars/${ALICE}/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype><D:owner><D:href>/dav/principals/${ALICE}/</D:href></D:owner>`);
+    expect(r.body).toContain("<D:displayname>Alice Liddell</D:displayname>");
+    expect(r.body).toMatch(/<D:nothing-here\/><\/D:prop><D:status>HTTP\/1.1 404/);
+  });
+
+  test("principal-property-search finds one's own principal by name or address, nothing else", async () => {
+    const search = (match: string) =>
+      curl(d, "REPORT", "/dav/principals/", {
+        headers: xmlHeaders("0"),
+        body: `<d:principal-property-search xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" test="anyof"><d:property-search><d:prop><d:displayname/></d:prop><d:match>${match}</d:match></d:property-search><d:property-search><d:prop><c:calendar-user-address-set/></d:prop><d:match>${match}</d:match></d:property-search><d:prop><d:displayname/><c:calendar-home-set/></d:prop></d:principal-property-search>`,
+      });
+    const byName = await search("liddell");
+    expect(byName.status).toBe(207);
+    expect(byName.body).toContain(`<D:href>/dav/principals/${ALICE}/</D:href>`);
+    expect(byName.body).toContain(`<C:calendar-home-set><D:href>/dav/calendars/${ALICE}/</D:href>`);
+    expect((await search("ALICE@EXAMPLE")).body).toContain(`/dav/principals/${ALICE}/`);
+    const other = await search("bob");
+    expect(other.status).toBe(207);
+    expect(responses(other.body).length).toBe(0);
+    const set = await curl(d, "REPORT", `/dav/principals/${ALICE}/`, { headers: xmlHeaders("0"), body: `<d:principal-search-property-set xmlns:d="DAV:"/>` });
+    expect(set.status).toBe(200);
+    expect(set.body).toContain("<D:principal-search-property><D:prop><D:displayname/></D:prop>");
+  });
+});

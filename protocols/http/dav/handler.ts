@@ -22,7 +22,7 @@ import "./plugins.ts";
 export const DAV_COMPLIANCE = "1, 3, access-control, calendar-access, addressbook, extended-mkcol, calendar-auto-schedule";
 
 const BASE_ALLOW: Record<TargetKind, string[]> = {
-  root: ["OPTIONS", "PROPFIND"],
+  root: ["OPTIONS", "PROPFIND", "REPORT"],
   principal: ["OPTIONS", "PROPFIND", "REPORT"],
   "calendar-home": ["OPTIONS", "PROPFIND", "REPORT"],
   "addressbook-home": ["OPTIONS", "PROPFIND", "REPORT"],

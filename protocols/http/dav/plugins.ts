@@ -6,6 +6,7 @@
  */
 import "./props-core.ts";
 import "./sync-report.ts";
+import "./principal-reports.ts";
 // RFC 6638 scheduling (the scheduling helper's modules).
 import "./scheduling-props.ts";
 import "./scheduling-inbox.ts";
