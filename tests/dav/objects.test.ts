@@ -199,3 +199,24 @@ describe("MOVE and COPY", () => {
     expect((await curl(d, "GET", CAL + "kind.ics")).status).toBe(200);
   });
 });
+
+describe("quota and names", () => {
+  test("a PUT over the account's quota is 507 with quota-not-exceeded (RFC 4331 §6), and the quota properties say why", async () => {
+    const { createUser } = await import("../helpers/server.ts");
+    await createUser(d.srv.store, "tiny@example.test", "tiny-pass-12345", { quotaBytes: 2048 });
+    const home = "/dav/calendars/tiny@example.test/";
+    const pf = await curl(d, "PROPFIND", home, { user: "tiny@example.test", pass: "tiny-pass-12345", headers: xmlHeaders("0"), body: `<d:propfind xmlns:d="DAV:"><d:prop><d:quota-available-bytes/><d:quota-used-bytes/></d:prop></d:propfind>` });
+    expect(pf.body).toMatch(/<D:quota-available-bytes>\d+<\/D:quota-available-bytes>/);
+    const r = await curl(d, "PUT", home + "Calendar/big.ics", { user: "tiny@example.test", pass: "tiny-pass-12345", headers: ICS, body: vevent("q@example.test", "q".repeat(4000)) });
+    expect(r.status).toBe(507);
+    expect(r.body).toContain("<D:quota-not-exceeded/>");
+  });
+
+  test("percent-encoded resource names are decoded once and listed back encoded only where needed", async () => {
+    const put = await curl(d, "PUT", CAL + "uid%40host%20x.ics", { headers: ICS, body: vevent("enc@example.test") });
+    expect(put.status).toBe(201);
+    expect((await curl(d, "GET", CAL + "uid@host%20x.ics")).status).toBe(200);
+    const r = await curl(d, "PROPFIND", CAL, { headers: xmlHeaders("1"), body: `<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>` });
+    expect(texts(r.body, "href")).toContain(CAL + "uid@host%20x.ics");
+  });
+});
