@@ -214,8 +214,14 @@ export interface ItemStore {
   updateItem(id: number, input: ItemInput, opts?: { ifModseq?: number }): Promise<Item>;
   /** Deletes an item (index rows and properties with it; the deletion is logged for sync). */
   deleteItem(id: number, opts?: { ifModseq?: number }): Promise<void>;
-  /** Moves an item to another folder of its class in the same account: same id, new UID. */
-  moveItem(id: number, toFolderId: number): Promise<Item>;
+  /**
+   * Moves an item to another folder of its class in the same account: same id, new UID; the resource
+   * name goes with it (a name taken there becomes `<stem>-<id><ext>`). With `resourceName` the item
+   * gets that name (also a rename inside its folder); a name another item has is refused
+   * (ALREADYEXISTS) unless `replace`, which deletes that item in the same transaction (DAV MOVE with
+   * Overwrite: T, RFC 4918 §9.9.3).
+   */
+  moveItem(id: number, toFolderId: number, opts?: { resourceName?: string; replace?: boolean }): Promise<Item>;
   /** Every item of a non-mail folder, ascending UID. */
   listItems(folderId: number): Promise<Item[]>;
   /**

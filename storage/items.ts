@@ -275,16 +275,22 @@ export class Items implements ItemStore {
       const itemClass = String(r.item_class);
       if (itemClass === "mail") throw new StoreError("WRONG_CLASS", "mail is removed with expunge, not deleteItem");
       if (opts.ifModseq !== undefined && num(r.modseq) !== opts.ifModseq) throw new StoreError("MODIFIED", "the item changed since it was read");
-      const accountId = num(r.account_id);
-      const folderId = num(r.folder_id);
-      const uid = num(r.uid);
-      const modseq = await this.core.bump(tx, accountId, -num(r.size), -1);
-      // index rows and properties go with it (ON DELETE CASCADE)
-      await tx.run("DELETE FROM items WHERE id = ?", [id]);
-      await this.logDeleted(tx, accountId, folderId, uid, id, modseq, r.resource_name);
-      await this.core.stampFolder(tx, folderId, modseq);
-      ev.push({ type: "expunge", accountId, folderId, uids: [uid], ids: [id], modseq });
+      await this.deleteRow(tx, ev, r);
     });
+  }
+
+  /** Deletes the item of row `r` (ITEM_COLS) inside a write transaction, logging it for sync. */
+  private async deleteRow(tx: Queryable, ev: StoreEvent[], r: Row): Promise<void> {
+    const id = num(r.id);
+    const accountId = num(r.account_id);
+    const folderId = num(r.folder_id);
+    const uid = num(r.uid);
+    const modseq = await this.core.bump(tx, accountId, -num(r.size), -1);
+    // index rows and properties go with it (ON DELETE CASCADE)
+    await tx.run("DELETE FROM items WHERE id = ?", [id]);
+    await this.logDeleted(tx, accountId, folderId, uid, id, modseq, r.resource_name);
+    await this.core.stampFolder(tx, folderId, modseq);
+    ev.push({ type: "expunge", accountId, folderId, uids: [uid], ids: [id], modseq });
   }
 
   /** The deletion goes into the expunge log (what "changed since N" reads), like an IMAP expunge. */
@@ -301,26 +307,38 @@ export class Items implements ItemStore {
     ]);
   }
 
-  async moveItem(id: number, toFolderId: number): Promise<Item> {
+  async moveItem(id: number, toFolderId: number, opts: { resourceName?: string; replace?: boolean } = {}): Promise<Item> {
+    const wanted = opts.resourceName === undefined ? undefined : checkResourceName(opts.resourceName);
     await this.core.tx(async (tx, ev) => {
       const r = await this.itemRow(tx, id);
       const itemClass = String(r.item_class);
       if (itemClass === "mail") throw new StoreError("WRONG_CLASS", "mail is moved with move, not moveItem");
+      if (wanted !== undefined && !NAMED_CLASSES.includes(itemClass as ItemClass)) throw new StoreError("INVALID", `a ${itemClass} item has no resource name`);
       const to = await this.folderRow(tx, toFolderId);
       const accountId = num(r.account_id);
       const fromFolderId = num(r.folder_id);
       if (to.accountId !== accountId) throw new StoreError("CANNOT", "cannot move between accounts");
       if (to.itemClass !== itemClass) throw wrongClass(to.itemClass, itemClass);
-      if (fromFolderId === toFolderId) return;
-      const fields = (await readIndexRows(tx, itemClass as GroupwareClass, [id], this.core.dialect.intList())).get(id);
-      if (fields) await this.checkUnique(tx, itemClass as GroupwareClass, accountId, toFolderId, fields as Item["fields"], id);
-      // the resource name moves with it unless the destination has it already
       const oldName = r.resource_name === null || r.resource_name === undefined ? null : String(r.resource_name);
-      const newName = oldName !== null && (await nameTaken(tx, toFolderId, oldName, id)) ? alternateResourceName(oldName, id) : oldName;
+      if (fromFolderId === toFolderId && (wanted === undefined || wanted === oldName)) return;
+      // the name: as asked (taken by another item: refused, or that item replaced, DAV MOVE with Overwrite: T),
+      // else the old one unless the destination has it already
+      let newName: string | null;
+      if (wanted !== undefined) {
+        const holder = await tx.get<Row>(`SELECT ${ITEM_COLS} FROM items i JOIN folders f ON f.id = i.folder_id WHERE i.folder_id = ? AND i.resource_name = ? AND i.id <> ?`, [toFolderId, wanted, id]);
+        if (holder && !opts.replace) throw new StoreError("ALREADYEXISTS", `the folder already has a resource named ${wanted.slice(0, 200)}`);
+        if (holder) await this.deleteRow(tx, ev, holder);
+        newName = wanted;
+      } else newName = oldName !== null && (await nameTaken(tx, toFolderId, oldName, id)) ? alternateResourceName(oldName, id) : oldName;
+      if (fromFolderId !== toFolderId) {
+        const fields = (await readIndexRows(tx, itemClass as GroupwareClass, [id], this.core.dialect.intList())).get(id);
+        if (fields) await this.checkUnique(tx, itemClass as GroupwareClass, accountId, toFolderId, fields as Item["fields"], id);
+      }
       const modseq = await this.core.bump(tx, accountId);
+      // a rename inside the folder is a move too: the old UID and name leave, a new UID with the new name comes
       const { first } = await this.core.allocUids(tx, toFolderId, 1, modseq);
       await tx.run("UPDATE items SET folder_id = ?, uid = ?, modseq = ?, created_modseq = ?, resource_name = ? WHERE id = ?", [toFolderId, first, modseq, modseq, newName, id]);
-      await tx.run(`UPDATE ${CLASS_TABLE[itemClass as GroupwareClass]} SET folder_id = ? WHERE item_id = ?`, [toFolderId, id]);
+      if (fromFolderId !== toFolderId) await tx.run(`UPDATE ${CLASS_TABLE[itemClass as GroupwareClass]} SET folder_id = ? WHERE item_id = ?`, [toFolderId, id]);
       await this.logDeleted(tx, accountId, fromFolderId, num(r.uid), id, modseq, oldName);
       await this.core.stampFolder(tx, fromFolderId, modseq);
       ev.push({ type: "expunge", accountId, folderId: fromFolderId, uids: [num(r.uid)], ids: [id], modseq });

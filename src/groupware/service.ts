@@ -242,6 +242,41 @@ export class GroupwareService implements Groupware {
     if (scheduling) await this.schedule(opts.actor!, collection, before, null);
   }
 
+  async moveObject(
+    from: Collection,
+    resourceName: string,
+    to: Collection,
+    toName: string,
+    opts: { ifMatch?: string; overwrite?: boolean } = {},
+  ): Promise<{ object: StoredObject; created: boolean }> {
+    if (from.accountId !== to.accountId) throw new GroupwareError("FORBIDDEN", "objects move only between collections of one account");
+    if (from.kind !== to.kind) throw new GroupwareError(from.kind === "contacts" || to.kind === "contacts" ? "FORBIDDEN" : "WRONG_COMPONENT", `a ${from.kind} object cannot go into a ${to.kind} collection`);
+    if (!validResourceName(toName)) throw new GroupwareError("FORBIDDEN", "a resource name is 1-255 characters without '/' or control characters, and not '.' or '..'");
+    if (from.id === to.id && resourceName === toName) throw new GroupwareError("FORBIDDEN", "source and destination are the same (RFC 4918 §9.9.4)");
+    const src = await this.store.getItemByResourceName(from.id, resourceName);
+    if (!src) throw new GroupwareError("NOT_FOUND", `no resource ${resourceName}`);
+    if (opts.ifMatch !== undefined && !ifMatchHolds(opts.ifMatch, etagOf(src))) throw new GroupwareError("PRECONDITION", `${resourceName} has changed (If-Match)`);
+    const dest = await this.store.getItemByResourceName(to.id, toName);
+    if (dest && opts.overwrite === false) throw new GroupwareError("PRECONDITION", `${toName} exists (Overwrite: F)`);
+    if (from.id !== to.id) {
+      // RFC 4791 §5.3.2.1: the destination must not hold the UID under another name (the one being replaced may)
+      const other = await this.store.findItemByUid(to.id, uidOf(src));
+      if (other && other.resourceName !== toName) throw new GroupwareError("UID_CONFLICT", `the destination has UID ${uidOf(src).slice(0, 200)}`, other.resourceName ?? undefined);
+    }
+    try {
+      const item = await this.store.moveItem(src.id, to.id, { resourceName: toName, replace: opts.overwrite !== false });
+      return { object: toStored(item), created: !dest };
+    } catch (e) {
+      if (e instanceof StoreError && e.code === "ALREADYEXISTS") {
+        // raced with another write: say which rule it broke now
+        const other = await this.store.findItemByUid(to.id, uidOf(src)).catch(() => null);
+        if (other && other.id !== src.id) throw new GroupwareError("UID_CONFLICT", `the destination has UID ${uidOf(src).slice(0, 200)}`, other.resourceName ?? undefined);
+        throw new GroupwareError("PRECONDITION", `${toName} was created by another request`);
+      }
+      throw fromStoreError(e);
+    }
+  }
+
   async findByUid(account: Account, kind: CollectionKind, uid: string): Promise<{ collection: Collection; object: StoredObject } | null> {
     const items = await this.store.findItemsByUid({ accountId: account.id, itemClass: kind }, uid);
     if (items.length === 0) return null;

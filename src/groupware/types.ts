@@ -154,6 +154,20 @@ export interface Groupware {
     opts?: PutConditions & { actor?: Account; schedule?: boolean },
   ): Promise<{ object: StoredObject; created: boolean }>;
   deleteObject(collection: Collection, resourceName: string, opts?: { ifMatch?: string; actor?: Account; schedule?: boolean }): Promise<void>;
+  /**
+   * Moves an object to another collection of the same kind of the same account, or renames it in
+   * its own (DAV MOVE, RFC 4918 §9.9): one store transaction, the item (and its id) survives.
+   * An existing destination is replaced unless `overwrite: false` (PRECONDITION, Overwrite: F);
+   * UID_CONFLICT when the destination holds the UID under another name; `created` is false when
+   * a destination was replaced. No scheduling: the event itself does not change.
+   */
+  moveObject(
+    from: Collection,
+    resourceName: string,
+    to: Collection,
+    toName: string,
+    opts?: { ifMatch?: string; overwrite?: boolean },
+  ): Promise<{ object: StoredObject; created: boolean }>;
   /** Finds the object of a UID in any collection of the kind (scheduling, imports). */
   findByUid(account: Account, kind: CollectionKind, uid: string): Promise<{ collection: Collection; object: StoredObject } | null>;
 

@@ -164,6 +164,42 @@ for (const engine of storeEngines()) {
       for (const bad of ["a/b.ics", "..", "", "x".repeat(256)]) await gwError(gw.putObject(cal, bad, vevent(`bad-name-${bad.length}`)), "FORBIDDEN");
     });
 
+    test("MOVE: to another calendar and renamed in place, the item (and its id) kept; Overwrite; UID conflict; wrong kind", async () => {
+      const second = await gw.createCollection(account, "calendar", "second-cal");
+      const { object } = await gw.putObject(cal, "mv.ics", vevent("mv-1"));
+      const moved = await gw.moveObject(cal, "mv.ics", second, "moved.ics");
+      expect(moved.created).toBe(true);
+      expect(moved.object.item.id).toBe(object.item.id);
+      expect(moved.object.resourceName).toBe("moved.ics");
+      expect(moved.object.etag).not.toBe(object.etag);
+      expect(await gw.getObject(cal, "mv.ics")).toBeNull();
+      expect(await gw.readBody(moved.object)).toEqual(vevent("mv-1"));
+      // a rename in place
+      const renamed = await gw.moveObject(second, "moved.ics", second, "renamed.ics");
+      expect(renamed.object.item.id).toBe(object.item.id);
+      expect((await gw.listObjects(second)).map((o) => o.resourceName)).toEqual(["renamed.ics"]);
+      // sync clients see the old name removed and the new one
+      const since = (await gw.changesSince(second, 0)).token;
+      await gw.moveObject(second, "renamed.ics", second, "again.ics");
+      const ch = await gw.changesSince(second, since);
+      expect([ch.changed.map((o) => o.resourceName), ch.removed]).toEqual([["again.ics"], ["renamed.ics"]]);
+      // Overwrite: F refuses an existing destination; otherwise it is replaced
+      await gw.putObject(cal, "target.ics", vevent("target"));
+      await gwError(gw.moveObject(second, "again.ics", cal, "target.ics", { overwrite: false }), "PRECONDITION");
+      const over = await gw.moveObject(second, "again.ics", cal, "target.ics");
+      expect(over.created).toBe(false);
+      expect((await gw.getObject(cal, "target.ics"))?.item.id).toBe(object.item.id);
+      // the destination holding the UID under another name
+      await gw.putObject(second, "dup.ics", vevent("mv-1"));
+      const c = await gwError(gw.moveObject(cal, "target.ics", second, "other-name.ics"), "UID_CONFLICT");
+      expect(c.conflict).toBe("dup.ics");
+      await gwError(gw.moveObject(cal, "target.ics", tasks, "t.ics"), "WRONG_COMPONENT");
+      await gwError(gw.moveObject(cal, "target.ics", book, "t.vcf"), "FORBIDDEN");
+      await gwError(gw.moveObject(cal, "nope.ics", second, "x.ics"), "NOT_FOUND");
+      await gwError(gw.moveObject(cal, "target.ics", cal, "target.ics"), "FORBIDDEN");
+      await gwError(gw.moveObject(cal, "target.ics", second, "x.ics", { ifMatch: '"1-1"' }), "PRECONDITION");
+    });
+
     test("contacts: a vCard 3.0 with several emails and phones, kept byte for byte; found by UID", async () => {
       const card = vcard("card-1");
       const { object } = await gw.putObject(book, "carol.vcf", card);

@@ -139,6 +139,22 @@ for (const engine of storeEngines()) {
       expect(into.items.filter((i) => i.kind === "created").map((i) => i.resourceName).sort()).toEqual(["move.ics", `taken-${t2.id}.ics`]);
     });
 
+    test("moveItem with a name: renamed in place (a new UID), into another folder, replacing the holder only when asked", async () => {
+      const it = await t.store.createItem(cal.id, event("uid-ren", { resourceName: "ren.ics" }));
+      const r1 = await t.store.moveItem(it.id, cal.id, { resourceName: "ren2.ics" });
+      expect([r1.id, r1.folderId, r1.resourceName]).toEqual([it.id, cal.id, "ren2.ics"]);
+      expect(r1.uid).toBeGreaterThan(it.uid);
+      expect(await t.store.getItemByResourceName(cal.id, "ren.ics")).toBeNull();
+      const holder = await t.store.createItem(work.id, event("uid-holder", { resourceName: "spot.ics" }));
+      await storeError(t.store.moveItem(it.id, work.id, { resourceName: "spot.ics" }), "ALREADYEXISTS");
+      const r2 = await t.store.moveItem(it.id, work.id, { resourceName: "spot.ics", replace: true });
+      expect([r2.folderId, r2.resourceName]).toEqual([work.id, "spot.ics"]);
+      expect(await t.store.getItem(holder.id)).toBeNull();
+      await storeError(t.store.moveItem(it.id, work.id, { resourceName: "a/b" }), "INVALID");
+      // the same name in the same folder: nothing to do
+      expect((await t.store.moveItem(it.id, work.id, { resourceName: "spot.ics" })).modseq).toBe(r2.modseq);
+    });
+
     test("a home's folders with their properties of one set, in one call", async () => {
       const SET = "6f0b3a52-9c1e-4d7a-8e25-3b1f0c9d4a61";
       const OTHER = "00020329-0000-0000-c000-000000000046";
