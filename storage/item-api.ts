@@ -56,6 +56,11 @@ export interface CalendarFields {
   location?: string;
   /** Organizer address (mailto: stripped), or null. */
   organizer?: string | null;
+  /**
+   * The attendees (RFC 5545 §3.8.4.1): address (mailto: stripped) and PARTSTAT, at most 500. Indexed
+   * with the organizer for findCalendarItemsByAddress; an input only, not part of the fields read back.
+   */
+  attendees?: { address: string; partstat?: string }[];
   /** RFC 5545 §3.8.1.11 for VEVENT: TENTATIVE | CONFIRMED | CANCELLED. */
   status?: string | null;
   /** RFC 5545 §3.8.2.7: OPAQUE | TRANSPARENT. */
@@ -139,9 +144,9 @@ export type Item = {
   };
 }[GroupwareClass];
 
-/** The fields of an item as read back: every field with its default (a calendar item's spanEnd is an input only). */
+/** The fields of an item as read back: every field with its default (a calendar item's spanEnd and attendees are inputs only). */
 export type StoredFields = {
-  [C in GroupwareClass]: C extends "calendar" ? Omit<Required<CalendarFields>, "spanEnd"> : Required<ClassFields[C]>;
+  [C in GroupwareClass]: C extends "calendar" ? Omit<Required<CalendarFields>, "spanEnd" | "attendees"> : Required<ClassFields[C]>;
 };
 
 // ---------------------------------------------------------------- typed properties
@@ -231,6 +236,11 @@ export interface ItemStore {
    * their last instance (or forever). Ascending start.
    */
   findCalendarItems(scope: { folderId: number } | { accountId: number }, range: { start: number; end: number }): Promise<Item[]>;
+  /**
+   * Calendar items of an account whose organizer or an attendee is `address` (case-insensitive,
+   * mailto: stripped), optionally only as `role`; ascending start, at most `limit` (default 1000).
+   */
+  findCalendarItemsByAddress(accountId: number, address: string, opts?: { role?: "ORGANIZER" | "ATTENDEE"; limit?: number }): Promise<Item[]>;
   /** Contacts of an account (or one folder) with an e-mail address, or a word of the name, that starts with `prefix` (case-insensitive). */
   findContacts(accountId: number, prefix: string, opts?: { folderId?: number; limit?: number }): Promise<Item[]>;
   /**

@@ -86,6 +86,24 @@ function list(v: unknown, name: string, each: (s: string) => string): string[] {
   });
 }
 
+/** Attendees: lower-case addresses (mailto: stripped), once each, PARTSTAT upper case (RFC 5545 §3.2.12). */
+function people(v: unknown): { address: string; partstat: string }[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.length > MAX_LIST) throw bad(`attendees must be a list of at most ${MAX_LIST}`);
+  const seen = new Map<string, { address: string; partstat: string }>();
+  for (const a of v as unknown[]) {
+    const o = a as { address?: unknown; partstat?: unknown };
+    if (!o || typeof o.address !== "string" || o.address.trim() === "" || o.address.length > 1024 || /[\x00-\x1f\x7f]/.test(o.address)) {
+      throw bad("an attendee is { address, partstat? } with a non-empty address of at most 1024 characters");
+    }
+    if (o.partstat !== undefined && (typeof o.partstat !== "string" || o.partstat.length > 64)) throw bad("an attendee's partstat is text of at most 64 characters");
+    const address = o.address.trim().replace(/^mailto:/i, "").toLowerCase();
+    if (address === "") continue; // a bare "mailto:" names nobody
+    if (!seen.has(address)) seen.set(address, { address, partstat: (o.partstat ?? "NEEDS-ACTION").toUpperCase() });
+  }
+  return [...seen.values()];
+}
+
 function calendar(f: CalendarFields): Stored<"calendar"> {
   const dtStart = time(f.dtStart, "dtStart");
   const dtEnd = time(f.dtEnd, "dtEnd");
@@ -109,6 +127,7 @@ function calendar(f: CalendarFields): Stored<"calendar"> {
     summary: text(f.summary, "summary"),
     location: text(f.location, "location"),
     organizer: textOrNull(f.organizer, "organizer", 1024),
+    attendees: people(f.attendees),
     // RFC 5545 §3.8.1.11 (VEVENT statuses), §3.8.2.7 (TRANSP)
     status: oneOf(f.status, "status", ["TENTATIVE", "CONFIRMED", "CANCELLED"]),
     transp: oneOf(f.transp, "transp", ["OPAQUE", "TRANSPARENT"]),
@@ -205,6 +224,15 @@ export async function writeIndexRow(tx: Queryable, c: GroupwareClass, id: number
          last_instance_utc, span_end_utc, summary, location, organizer, status, transp, sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [id, accountId, folderId, e.uid, e.recurrenceId, e.dtStart, e.dtEnd, e.allDay ? 1 : 0, e.isRecurring ? 1 : 0, e.rrule, e.lastInstance, spanEnd(e), e.summary, e.location, e.organizer, e.status, e.transp, e.sequence],
     );
+    // the organizer and the attendees, for lookups by address (migration 0035)
+    await tx.run("DELETE FROM calendar_people WHERE item_id = ?", [id]);
+    const rows: [string, string, string | null][] = [];
+    if (e.organizer) rows.push([e.organizer.replace(/^mailto:/i, "").toLowerCase(), "ORGANIZER", null]);
+    for (const a of e.attendees as { address: string; partstat: string }[]) rows.push([a.address, "ATTENDEE", a.partstat]);
+    for (let i = 0; i < rows.length; i += 200) {
+      const chunk = rows.slice(i, i + 200);
+      await tx.run(`INSERT INTO calendar_people (item_id, account_id, address, role, partstat) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?)").join(", ")}`, chunk.flatMap(([a, r, p]) => [id, accountId, a, r, p]));
+    }
   } else if (c === "contacts") {
     const k = f as Stored<"contacts">;
     await tx.run("INSERT INTO contact_items (item_id, account_id, folder_id, uid, full_name, sort_name, emails, phones, org) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
@@ -252,7 +280,10 @@ export async function readIndexRows(q: Queryable, c: GroupwareClass, ids: readon
   const rows = await q.all<Row>(`SELECT * FROM ${CLASS_TABLE[c]} WHERE item_id IN (${intList})`, [JSON.stringify(ids)]);
   for (const r of rows) {
     const f = rowToFields(c, r);
-    if (c === "calendar") delete (f as Partial<Stored<"calendar">>).spanEnd;
+    if (c === "calendar") {
+      delete (f as Partial<Stored<"calendar">>).spanEnd;
+      delete (f as Partial<Stored<"calendar">>).attendees;
+    }
     out.set(Number(r.item_id), f);
   }
   return out;
@@ -275,6 +306,7 @@ function rowToFields(c: GroupwareClass, r: Row): Stored<GroupwareClass> {
         rrule: s(r.rrule),
         lastInstance: n(r.last_instance_utc),
         spanEnd: null, // an input only (what was written is in span_end_utc); left out of Item.fields below
+        attendees: [], // an input only (indexed in calendar_people); left out too
         summary: String(r.summary ?? ""),
         location: String(r.location ?? ""),
         organizer: s(r.organizer),

@@ -373,6 +373,26 @@ export class Items implements ItemStore {
     return this.loadIds(rows.map((r) => num(r.item_id)));
   }
 
+  async findCalendarItemsByAddress(accountId: number, address: string, opts: { role?: "ORGANIZER" | "ATTENDEE"; limit?: number } = {}): Promise<Item[]> {
+    if (typeof address !== "string") throw new StoreError("INVALID", "the address must be a string");
+    const a = address.trim().replace(/^mailto:/i, "").toLowerCase();
+    if (a === "" || a.length > 1024) return [];
+    const limit = Math.max(1, Math.min(10_000, Math.floor(opts.limit ?? 1000)));
+    const args: (number | string)[] = [accountId, a];
+    let role = "";
+    if (opts.role !== undefined) {
+      if (opts.role !== "ORGANIZER" && opts.role !== "ATTENDEE") throw new StoreError("INVALID", "role is ORGANIZER or ATTENDEE");
+      role = " AND p.role = ?";
+      args.push(opts.role);
+    }
+    const rows = await this.core.db.all<Row>(
+      `SELECT DISTINCT c.item_id, c.dtstart_utc FROM calendar_people p JOIN calendar_items c ON c.item_id = p.item_id
+       WHERE p.account_id = ? AND p.address = ?${role} ORDER BY c.dtstart_utc, c.item_id LIMIT ${limit}`,
+      args,
+    );
+    return this.loadIds(rows.map((r) => num(r.item_id)));
+  }
+
   async findContacts(accountId: number, prefix: string, opts: { folderId?: number; limit?: number } = {}): Promise<Item[]> {
     if (typeof prefix !== "string") throw new StoreError("INVALID", "the prefix must be a string");
     const p = foldCase(prefix.trim());

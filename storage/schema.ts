@@ -260,6 +260,19 @@ export const contactItems = sqliteTable(
   (t) => [index("contact_items_uid").on(t.accountId, t.uid, t.folderId), index("contact_items_sort").on(t.folderId, t.sortName)],
 );
 
+/** The organizer and attendees of a calendar item (migration 0035), for "events this address organizes or attends". */
+export const calendarPeople = sqliteTable(
+  "calendar_people",
+  {
+    itemId: integer("item_id").notNull().references(() => items.id, { onDelete: "cascade" }),
+    accountId: integer("account_id").notNull(),
+    address: text("address").notNull(), // lower case, mailto: stripped
+    role: text("role").notNull(), // ORGANIZER | ATTENDEE
+    partstat: text("partstat"),
+  },
+  (t) => [primaryKey({ columns: [t.itemId, t.role, t.address] }), index("calendar_people_address").on(t.accountId, t.address)],
+);
+
 /** Lower-case e-mail addresses and name words of contacts, for prefix lookups (byte order; PostgreSQL: COLLATE "C"). */
 export const contactTerms = sqliteTable(
   "contact_terms",
@@ -326,7 +339,7 @@ export const itemProperties = sqliteTable(
   ],
 );
 
-export const itemModelTables = { calendarItems, contactItems, contactTerms, taskItems, noteItems, itemProperties };
+export const itemModelTables = { calendarItems, calendarPeople, contactItems, contactTerms, taskItems, noteItems, itemProperties };
 
 /**
  * The FTS5 table is virtual (Drizzle has no FTS5 builder):

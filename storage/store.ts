@@ -352,6 +352,9 @@ export class SqlMailStore implements MailStore {
   findCalendarItems(...a: P<"findCalendarItems">) {
     return this.items.findCalendarItems(...a);
   }
+  findCalendarItemsByAddress(...a: P<"findCalendarItemsByAddress">) {
+    return this.items.findCalendarItemsByAddress(...a);
+  }
   findContacts(...a: P<"findContacts">) {
     return this.items.findContacts(...a);
   }

@@ -84,7 +84,12 @@ export function checkBody(collection: Collection, body: Uint8Array): CheckedObje
   }
   if (obj.kind === "VEVENT") {
     if (!obj.calendarFields) throw new GroupwareError("INVALID_OBJECT", "the event has no usable DTSTART");
-    const fields: CalendarFields = { ...obj.calendarFields, recurrenceId: null, spanEnd: spanEndOf(obj) };
+    const fields: CalendarFields = {
+      ...obj.calendarFields,
+      recurrenceId: null,
+      spanEnd: spanEndOf(obj),
+      attendees: obj.attendees.map((a) => ({ address: a.address, partstat: a.partstat })),
+    };
     return { input: { itemClass: "calendar", body, fields }, uid: obj.uid, calendar: obj };
   }
   if (!obj.taskFields) throw new GroupwareError("INVALID_OBJECT", "the to-do could not be read");

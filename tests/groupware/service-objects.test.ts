@@ -147,6 +147,17 @@ for (const engine of storeEngines()) {
       await gwError(gw.deleteObject(cal, "put-1.ics"), "NOT_FOUND");
     });
 
+    test("an invitation's organizer and attendees are indexed from the body", async () => {
+      const people = "ORGANIZER;CN=Alice:mailto:alice@example.org\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:Bob@Example.net\r\nATTENDEE;RSVP=TRUE:mailto:carol@example.com\r\n";
+      const { object } = await gw.putObject(cal, "invite.ics", vevent("invite-1", "Planning", people));
+      const found = async (a: string, role?: "ORGANIZER" | "ATTENDEE") => (await t.store.findCalendarItemsByAddress(account.id, a, { role })).map((i) => i.id);
+      expect(await found("bob@example.net", "ATTENDEE")).toEqual([object.item.id]);
+      expect(await found("alice@example.org", "ORGANIZER")).toEqual([object.item.id]);
+      expect(await found("carol@example.com")).toEqual([object.item.id]);
+      await gw.deleteObject(cal, "invite.ics");
+      expect(await found("carol@example.com")).toEqual([]);
+    });
+
     test("bad bodies: wrong component, METHOD, malformed, no UID, oversized", async () => {
       await gwError(gw.putObject(cal, "todo.ics", vtodo("todo-1")), "WRONG_COMPONENT");
       await gwError(gw.putObject(tasks, "event.ics", vevent("ev-in-tasks")), "WRONG_COMPONENT");

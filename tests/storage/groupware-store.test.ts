@@ -155,6 +155,27 @@ for (const engine of storeEngines()) {
       expect((await t.store.moveItem(it.id, work.id, { resourceName: "spot.ics" })).modseq).toBe(r2.modseq);
     });
 
+    test("organizer and attendees are indexed: events by address, role; rewritten with the item, gone with it", async () => {
+      const mk = (uid: string, organizer: string | null, attendees: { address: string; partstat?: string }[], dtStart = T0) =>
+        ({ itemClass: "calendar", body: ics(uid), fields: { uid, dtStart, dtEnd: dtStart + H, organizer, attendees } }) as ItemInput;
+      const a = await t.store.createItem(cal.id, mk("ppl-a", "Alice@Example.com", [{ address: "mailto:Bob@Example.com", partstat: "accepted" }, { address: "carol@example.com" }, { address: "BOB@example.com" }]));
+      const b = await t.store.createItem(work.id, mk("ppl-b", "bob@example.com", [{ address: "alice@example.com" }], T0 - D));
+      const ids = async (addr: string, role?: "ORGANIZER" | "ATTENDEE") => (await t.store.findCalendarItemsByAddress(accountId, addr, { role })).map((i) => i.id);
+      expect(await ids("bob@example.com")).toEqual([b.id, a.id]); // by start
+      expect(await ids("MAILTO:bob@example.com", "ATTENDEE")).toEqual([a.id]);
+      expect(await ids("bob@example.com", "ORGANIZER")).toEqual([b.id]);
+      expect(await ids("carol@example.com")).toEqual([a.id]);
+      expect(await ids("nobody@example.com")).toEqual([]);
+      await t.store.updateItem(a.id, mk("ppl-a", "alice@example.com", [{ address: "dave@example.com" }]));
+      expect(await ids("carol@example.com")).toEqual([]);
+      expect(await ids("dave@example.com")).toEqual([a.id]);
+      await t.store.deleteItem(a.id);
+      expect(await ids("dave@example.com")).toEqual([]);
+      await storeError(t.store.createItem(cal.id, mk("ppl-bad", null, [{ address: "x\ny" }])), "INVALID");
+      // read-back fields leave the input-only attendees out
+      expect("attendees" in (await t.store.getItem(b.id))!.fields).toBe(false);
+    });
+
     test("a home's folders with their properties of one set, in one call", async () => {
       const SET = "6f0b3a52-9c1e-4d7a-8e25-3b1f0c9d4a61";
       const OTHER = "00020329-0000-0000-c000-000000000046";
