@@ -82,7 +82,7 @@ describe("discovery", () => {
   test("calendar home Depth 1 lists the default calendar, task list, inbox and outbox (defaults created on first access)", async () => {
     const r = await curl(d, "PROPFIND", `/dav/calendars/${ALICE}/`, {
       headers: xmlHeaders("1"),
-      body: PF("<d:resourcetype/><d:displayname/><c:supported-calendar-component-set/><cs:getctag/><d:sync-token/><d:current-user-privilege-set/><c:supported-calendar-data/><c:max-resource-size/>"),
+      body: PF("<d:resourcetype/><d:displayname/><c:supported-calendar-component-set/><cs:getctag/><d:sync-token/><d:current-user-privilege-set/><c:supported-calendar-data/><c:max-resource-size/><d:supported-report-set/>"),
     });
     expect(r.status).toBe(207);
     const hrefs = texts(r.body, "href").filter((h) => h.startsWith("/dav/calendars/"));
@@ -97,6 +97,7 @@ describe("discovery", () => {
     expect(cal).toMatch(/<CS:getctag>\d+<\/CS:getctag>/);
     expect(cal).toMatch(/<D:sync-token>urn:pillarbox:sync:\d+:\d+<\/D:sync-token>/);
     expect(cal).toContain("<D:write-content/>");
+    expect(cal).toContain("<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>");
     const tasks = responses(r.body).find((x) => x.includes(`/dav/calendars/${ALICE}/Tasks/<`))!;
     expect(tasks).toContain('<C:comp name="VTODO"/>');
   });
