@@ -70,6 +70,12 @@ export function attendeesOf(comp: ICAL.Component): Attendee[] {
   return out;
 }
 
+function organizerOf(comp: ICAL.Component): string | null {
+  const p = comp.getFirstProperty("organizer");
+  const v = p ? p.getFirstValue() : null;
+  return typeof v === "string" && v.trim() ? stripMailto(v) : null;
+}
+
 function intProp(comp: ICAL.Component, name: string, warnings: string[], min: number, max: number): number {
   const p = comp.getFirstProperty(name);
   if (!p) return 0;
@@ -92,11 +98,16 @@ function optUpper(comp: ICAL.Component, name: string): string | null {
  * and one UID (the caller checked that), reading every value ical.js
  * hydrates lazily so bad values fail here, not later in a query.
  */
-function buildObject(root: ICAL.Component, kind: "vevent" | "vtodo", uid: string, method: string | null, warnings: string[]): CalendarObject {
+function buildObject(root: ICAL.Component, kind: "vevent" | "vtodo", uid: string, method: string | null, warnings: string[], itip = false): CalendarObject {
   resolveZones(root, warnings);
   const comps = root.getAllSubcomponents(kind);
   for (const c of comps) {
     if (c.getAllProperties("attendee").length > MAX_ATTENDEES) throw new ICalError("LIMIT", `more than ${MAX_ATTENDEES} attendees in one component`);
+  }
+  if (itip && kind === "vevent" && comps.some((c) => !c.hasProperty("dtstart"))) {
+    // RFC 5546 §3.2: a REPLY, CANCEL or REFRESH may leave DTSTART out; such an object has no times to index.
+    const main = comps.find((c) => !c.hasProperty("recurrence-id")) ?? comps[0]!;
+    return { kind: "VEVENT", uid, method, sequence: intProp(main, "sequence", warnings, 0, 2 ** 31 - 1), organizer: organizerOf(main), attendees: attendeesOf(main), calendarFields: null, taskFields: null, root, warnings };
   }
   let layout: Layout;
   try {
@@ -106,9 +117,7 @@ function buildObject(root: ICAL.Component, kind: "vevent" | "vtodo", uid: string
     throw new ICalError("INVALID_DATA", `cannot read the times of the ${kind.toUpperCase()}: ${(e as Error).message}`);
   }
   const main = layout.master ?? comps[0]!;
-  const orgProp = main.getFirstProperty("organizer");
-  const orgVal = orgProp ? orgProp.getFirstValue() : null;
-  const organizer = typeof orgVal === "string" && orgVal.trim() ? stripMailto(orgVal) : null;
+  const organizer = organizerOf(main);
   const sequence = intProp(main, "sequence", warnings, 0, 2 ** 31 - 1);
   const attendees = attendeesOf(main);
   let calendarFields: CalendarFields | null = null;
@@ -224,7 +233,7 @@ export function parseItipMessage(body: Uint8Array | string): { method: string; r
   const objects: CalendarObject[] = [];
   for (const [uid, g] of groups) {
     const sub = new ICAL.Component(["vcalendar", root.jCal[1], [...tzs.map((t) => t.jCal), ...g.comps.map((c) => c.jCal)]]);
-    objects.push(buildObject(sub, g.kind, uid, method, [...warnings]));
+    objects.push(buildObject(sub, g.kind, uid, method, [...warnings], true));
   }
   return { method, root, objects };
 }

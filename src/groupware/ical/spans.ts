@@ -23,15 +23,36 @@ function checkTime(t: ICAL.Time, what: string): ICAL.Time {
   return t;
 }
 
+const RAW_TIME = /^(\d{4})-(\d{2})-(\d{2})/;
+
+/**
+ * ical.js normalises an impossible date (February 31 becomes March 3) when
+ * it builds the Time; the text it keeps in jCal is checked first.
+ */
+function checkRaw(p: ICAL.Property, what: string): void {
+  const jcal = p.jCal as unknown[];
+  for (let i = 3; i < jcal.length; i++) {
+    const raw = jcal[i];
+    if (typeof raw !== "string") continue;
+    const m = RAW_TIME.exec(raw);
+    if (!m) continue;
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const leap = mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
+    if (mo < 1 || mo > 12 || d < 1 || d > DAYS[mo - 1]! + (leap ? 1 : 0)) throw new ICalError("INVALID_DATA", `${what} is not a valid date or date-time: ${raw.slice(0, 40)}`);
+  }
+}
+
 /** A DATE/DATE-TIME property's value, checked (RFC 5545 §3.3.4, §3.3.5); null when absent. */
 export function timeProp(comp: ICAL.Component, name: string): ICAL.Time | null {
   const p = comp.getFirstProperty(name);
   if (!p) return null;
+  const what = `${name.toUpperCase()} of ${comp.name.toUpperCase()}`;
+  checkRaw(p, what);
   let v: unknown;
   try {
     v = p.getFirstValue();
   } catch (e) {
-    throw new ICalError("INVALID_DATA", `${name.toUpperCase()} of ${comp.name.toUpperCase()}: ${(e as Error).message}`);
+    throw new ICalError("INVALID_DATA", `${what} is not a valid date or date-time: ${(e as Error).message}`);
   }
   if (!(v instanceof ICAL.Time)) throw new ICalError("INVALID_DATA", `${name.toUpperCase()} of ${comp.name.toUpperCase()} is not a date or date-time`);
   return checkTime(v, `${name.toUpperCase()} of ${comp.name.toUpperCase()}`);
@@ -41,6 +62,7 @@ export function timeProp(comp: ICAL.Component, name: string): ICAL.Time | null {
 export function timeList(comp: ICAL.Component, name: string): ICAL.Time[] {
   const out: ICAL.Time[] = [];
   for (const p of comp.getAllProperties(name)) {
+    checkRaw(p, name.toUpperCase());
     let vals: unknown[];
     try {
       vals = p.getValues();

@@ -149,7 +149,15 @@ export function splitICalendar(text: string): { objects: string[]; errors: strin
 
 /** iCalendar text of a component tree (RFC 5545 §3.1: CRLF, lines folded at 75 octets), ending in CRLF. */
 export function serialize(root: ICAL.Component): string {
-  const s = root.toString();
+  // ical.js folds at foldLength octets plus the continuation's space: 74 keeps every line within 75 octets.
+  const saved = ICAL.foldLength;
+  let s: string;
+  try {
+    ICAL.foldLength = 74;
+    s = root.toString();
+  } finally {
+    ICAL.foldLength = saved;
+  }
   return s.endsWith("\r\n") ? s : s + "\r\n";
 }
 
