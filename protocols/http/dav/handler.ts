@@ -98,8 +98,13 @@ export async function handleDav(req: Request, env: { remoteIp?: string; scheme?:
   const dc: DavContext = { ctx, account: auth.account, groupware, baseUrl: url.origin, req, depth, log: ctx.log.child({ proto: "dav" }) };
   try {
     const resolved = await resolvePath(dc, url.pathname);
-    if ("status" in resolved) return textError(resolved.status, resolved.message);
-    return await dispatch(dc, resolved.target, method);
+    if ("status" in resolved) {
+      dc.log.debug("dav: refused path", { method, path: url.pathname, status: resolved.status, why: resolved.message });
+      return textError(resolved.status, resolved.message);
+    }
+    const res = await dispatch(dc, resolved.target, method);
+    dc.log.debug("dav", { method, path: url.pathname, kind: resolved.target.kind, depth, status: res.status });
+    return res;
   } catch (e) {
     if (e instanceof GroupwareError) return groupwareErrorResponse(e, null);
     if (e instanceof BodyTooLarge) return textError(413, e.message);
