@@ -127,6 +127,17 @@ describe("sync-collection", () => {
     expect(changed.body).toContain("<D:valid-sync-token/>");
   });
 
+  test("calendar-data and address-data can be asked for as properties: the bodies byte for byte", async () => {
+    const body = `<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:sync-token/><d:sync-level>1</d:sync-level><d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>`;
+    const r = await curl(d, "REPORT", CAL, { headers: xmlHeaders("0"), body });
+    expect(r.status).toBe(207);
+    const s1 = responses(r.body).find((x) => x.includes(`${CAL}s1.ics<`))!;
+    const data = texts(s1, "calendar-data")[0]!.replace(/&#13;/g, "\r").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+    expect(data).toBe((await curl(d, "GET", `${CAL}s1.ics`)).body);
+    const dir = await curl(d, "PROPFIND", `/dav/addressbooks/${ALICE}/directory/`, { headers: xmlHeaders("1"), body: `<d:propfind xmlns:d="DAV:" xmlns:cr="urn:ietf:params:xml:ns:carddav"><d:prop><cr:address-data/></d:prop></d:propfind>` });
+    expect(dir.body).toContain("BEGIN:VCARD&#13;\nVERSION:4.0");
+  });
+
   test("REPORT with an unknown report or on a home is refused with supported-report", async () => {
     const r = await curl(d, "REPORT", CAL, { headers: xmlHeaders("0"), body: `<x:nonsense xmlns:x="urn:example"/>` });
     expect(r.status).toBe(403);

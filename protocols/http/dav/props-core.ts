@@ -275,3 +275,15 @@ def(DAV_NS, "quota-used-bytes", QUOTA_KINDS, (dc) => x(DAV_NS, "quota-used-bytes
 def(DAV_NS, "quota-available-bytes", QUOTA_KINDS, (dc) =>
   dc.account.quotaBytes === null ? null : x(DAV_NS, "quota-available-bytes", String(Math.max(0, dc.account.quotaBytes - dc.account.usedBytes))),
 );
+
+// RFC 4791 §9.6 / RFC 6352 §10.4 as plain properties: the whole object, for clients that ask for it in a
+// PROPFIND or sync-collection instead of a multiget (the reports answer subsets, expansion and conversions).
+const utf8 = new TextDecoder("utf-8");
+def(CALDAV_NS, "calendar-data", ["object"], async (dc, t) => {
+  const r = await resourceOfTarget(dc, t);
+  return r ? x(CALDAV_NS, "calendar-data", utf8.decode(await r.body())) : null;
+}, { collectionKinds: [...CAL] });
+def(CARDDAV_NS, "address-data", ["object", "directory-object"], async (dc, t) => {
+  const r = await resourceOfTarget(dc, t);
+  return r ? x(CARDDAV_NS, "address-data", utf8.decode(await r.body())) : null;
+}, { collectionKinds: ["contacts"] });
