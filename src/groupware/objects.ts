@@ -178,3 +178,28 @@ export class ParsedCache {
     return this.map.size;
   }
 }
+
+/** A Map that forgets its least recently used entries past `max` entries. */
+export class BoundedMap<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+
+  get(k: K): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+
+  set(k: K, v: V): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    while (this.map.size > this.max) {
+      const first = this.map.keys().next();
+      if (first.done) break;
+      this.map.delete(first.value);
+    }
+  }
+}

@@ -13,7 +13,7 @@ import type { Logger } from "../log.ts";
 import { Collections, fromStoreError } from "./collections.ts";
 import { busyType, mergeBusy } from "./freebusy.ts";
 import { ICalError, expandInstances, parseCalendarObject, type CalendarObject } from "./ical/index.ts";
-import { checkBody, etagOf, ifMatchHolds, MAX_OBJECT_BYTES, ParsedCache, toStored, uidOf } from "./objects.ts";
+import { BoundedMap, checkBody, etagOf, ifMatchHolds, MAX_OBJECT_BYTES, ParsedCache, toStored, uidOf } from "./objects.ts";
 import {
   GroupwareError,
   type BusyPeriod,
@@ -78,6 +78,8 @@ export class GroupwareService implements Groupware {
   /** Parsed iCalendar objects by (item id, modseq). */
   readonly cache: ParsedCache;
   private scheduler: Scheduler | null;
+  /** hasInstance answers by "id:modseq:start:end" (a bounded LRU of booleans). */
+  private readonly inRange = new BoundedMap<string, boolean>(50_000);
   private readonly log: Logger;
   private readonly maxObjectBytes: number;
   private readonly maxInstances: number;
@@ -307,14 +309,24 @@ export class GroupwareService implements Groupware {
     return obj;
   }
 
-  /** Does a recurring item have an instance in the range? Undecidable (too many instances, unreadable): yes, conservatively. */
+  /**
+   * Does a recurring item have an instance in the range? Undecidable (too many instances,
+   * unreadable): yes, conservatively. Answers are remembered per item version and range: clients
+   * poll the same window (the month on screen) again and again.
+   */
   private async hasInstance(item: Item, range: Range): Promise<boolean> {
+    const key = `${item.id}:${item.modseq}:${range.start}:${range.end}`;
+    const known = this.inRange.get(key);
+    if (known !== undefined) return known;
+    let yes: boolean;
     try {
-      return expandInstances(await this.parsed(item), range, { maxInstances: 1 }).length > 0;
+      yes = expandInstances(await this.parsed(item), range, { maxInstances: 1 }).length > 0;
     } catch (e) {
       if (!(e instanceof ICalError && e.code === "LIMIT")) this.log.debug("time-range check kept an object it could not expand", { item: item.id, error: e instanceof Error ? e.message : String(e) });
-      return true;
+      yes = true;
     }
+    this.inRange.set(key, yes);
+    return yes;
   }
 
   async objectsInRange(collection: Collection, range: Range): Promise<StoredObject[]> {

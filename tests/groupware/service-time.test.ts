@@ -72,18 +72,21 @@ for (const engine of storeEngines()) {
       ]);
     });
 
-    test("the parsed-object cache: a repeated query parses nothing again; a new version is parsed once", async () => {
+    test("the parsed-object cache: another range parses nothing again, the same range is remembered; a new version is parsed once", async () => {
       const range = ["2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"] as const;
       await names(...range);
       const misses = gw.cache.misses;
       const hits = gw.cache.hits;
-      await names(...range);
-      await names(...range);
+      await names("2026-12-02T00:00:00Z", "2027-01-02T00:00:00Z");
       expect(gw.cache.misses).toBe(misses);
       expect(gw.cache.hits).toBeGreaterThan(hits);
+      // the same window again (a client polling the month on screen): answered without expanding
+      const hits2 = gw.cache.hits;
+      expect(await names(...range)).toEqual(["single.ics", "weekly.ics"]);
+      expect(gw.cache.hits).toBe(hits2);
       // a PUT puts the new version's parse in the cache itself
       await gw.putObject(calendar, "weekly.ics", bytes(new TextDecoder().decode(weekly).replace("SUMMARY:Weekly", "SUMMARY:Weekly (v2)")));
-      await names(...range);
+      expect(await names(...range)).toEqual(["single.ics", "weekly.ics"]);
       expect(gw.cache.misses).toBe(misses);
     });
 
