@@ -12,16 +12,25 @@ import { x, type XNode } from "./xml-writer.ts";
 
 export type PropRequest = { type: "prop"; props: XmlElement[] } | { type: "allprop"; include: XmlElement[] } | { type: "propname" };
 
+/**
+ * Most properties asked for in one request: the work of a Depth 1 listing is
+ * members x properties, so both are bounded (a client needs a few dozen).
+ */
+export const MAX_PROPS = 256;
+
+const tooMany = { error: `too many properties in one request (at most ${MAX_PROPS})` };
+
 /** Reads a <D:propfind> body (null body = allprop, RFC 4918 §9.1). */
 export function parsePropfind(root: XmlElement | null): PropRequest | { error: string } {
   if (!root) return { type: "allprop", include: [] };
   if (root.ns !== DAV_NS || root.name !== "propfind") return { error: "the PROPFIND body must be a DAV:propfind element" };
   for (const c of root.children) {
     if (c.ns !== DAV_NS) continue;
-    if (c.name === "prop") return { type: "prop", props: c.children };
+    if (c.name === "prop") return c.children.length > MAX_PROPS ? tooMany : { type: "prop", props: c.children };
     if (c.name === "propname") return { type: "propname" };
     if (c.name === "allprop") {
       const inc = root.children.find((k) => k.ns === DAV_NS && k.name === "include");
+      if (inc && inc.children.length > MAX_PROPS) return tooMany;
       return { type: "allprop", include: inc ? inc.children : [] };
     }
   }

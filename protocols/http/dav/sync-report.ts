@@ -12,7 +12,7 @@ import { GroupwareError, type CollectionChanges } from "../../../src/groupware/t
 import { directoryResources, directoryVersion } from "./directory-book.ts";
 import { groupwareErrorResponse } from "./errors.ts";
 import { registerReport } from "./extensions.ts";
-import { propstatFor, type PropRequest } from "./propfind.ts";
+import { MAX_PROPS, propstatFor, type PropRequest } from "./propfind.ts";
 import { collectionSyncToken, directorySyncToken, parseCollectionToken, parseDirectoryToken } from "./sync-token.ts";
 import { davError, multistatus, objectHref, textError, type DavContext, type DavResponse, type DavTarget } from "./types.ts";
 import { child, DAV_NS, type XmlElement } from "./xml.ts";
@@ -30,6 +30,7 @@ async function syncCollection(dc: DavContext, t: DavTarget, body: XmlElement): P
   // Our collections hold no collections, so "infinite" (§3.3) lists the same members as "1".
   if (level !== "1" && level !== "infinite") return textError(400, `sync-level must be 1 or infinite, not "${level.slice(0, 20)}"`);
   const propEl = child(body, DAV_NS, "prop");
+  if (propEl && propEl.children.length > MAX_PROPS) return textError(400, `too many properties in one request (at most ${MAX_PROPS})`);
   const req: PropRequest = { type: "prop", props: propEl ? propEl.children : [] };
   let limit = SYNC_MAX_RESULTS;
   const nres = child(body, DAV_NS, "limit") && child(child(body, DAV_NS, "limit")!, DAV_NS, "nresults");
