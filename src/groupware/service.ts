@@ -80,6 +80,8 @@ export class GroupwareService implements Groupware {
   private scheduler: Scheduler | null;
   /** hasInstance answers by "id:modseq:start:end" (a bounded LRU of booleans). */
   private readonly inRange = new BoundedMap<string, boolean>(50_000);
+  /** Expansions by "id:modseq:start:end" (free/busy and CalDAV expand ask the same ranges again); small ones only. */
+  private readonly expanded = new BoundedMap<string, readonly Instance[]>(5_000);
   private readonly log: Logger;
   private readonly maxObjectBytes: number;
   private readonly maxInstances: number;
@@ -350,13 +352,22 @@ export class GroupwareService implements Groupware {
   async instances(object: StoredObject, range: Range): Promise<Instance[]> {
     checkRange(range);
     if (object.item.itemClass !== "calendar" && object.item.itemClass !== "tasks") return [];
-    const obj = await this.parsed(object.item);
     try {
-      return expandInstances(obj, range, { maxInstances: this.maxInstances });
+      return await this.expand(object.item, range);
     } catch (e) {
       if (e instanceof ICalError) throw new GroupwareError(e.code === "LIMIT" ? "LIMIT" : e.code, e.message);
       throw e;
     }
+  }
+
+  /** The instances of an item in a range (ICalError when it cannot be expanded); a fresh array each call. */
+  private async expand(item: Item, range: Range): Promise<Instance[]> {
+    const key = `${item.id}:${item.modseq}:${range.start}:${range.end}`;
+    const known = this.expanded.get(key);
+    if (known) return known.map((i) => ({ ...i }));
+    const list = expandInstances(await this.parsed(item), range, { maxInstances: this.maxInstances });
+    if (list.length <= 200) this.expanded.set(key, list.map((i) => ({ ...i })));
+    return list;
   }
 
   // ------------------------------------------------------------ sync
@@ -403,7 +414,7 @@ export class GroupwareService implements Groupware {
       }
       let list: Instance[];
       try {
-        list = expandInstances(await this.parsed(item), range, { maxInstances: this.maxInstances });
+        list = await this.expand(item, range);
       } catch (e) {
         this.log.warn("free/busy left out an event it could not expand", { user: account.email, item: item.id, error: e instanceof Error ? e.message : String(e) });
         continue;

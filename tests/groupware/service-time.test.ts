@@ -70,6 +70,12 @@ for (const engine of storeEngines()) {
         "2026-12-21T09:00:00Z/2026-12-21T10:00:00Z - false",
         "2026-12-30T14:00:00Z/2026-12-30T17:00:00Z TENTATIVE true",
       ]);
+      // asked again (answered from memory): the same, and not the array the first caller changed
+      inst[0]!.start = 0;
+      inst.pop();
+      const again = await gw.instances(w, { start: utc("2026-12-01T00:00:00Z"), end: utc("2027-01-31T00:00:00Z") });
+      expect(again.length).toBe(4);
+      expect(iso(again[0]!.start)).toBe("2026-12-07T09:00:00Z");
     });
 
     test("the parsed-object cache: another range parses nothing again, the same range is remembered; a new version is parsed once", async () => {
