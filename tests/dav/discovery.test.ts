@@ -142,6 +142,20 @@ describe("discovery", () => {
     expect(names.body).toContain("<C:supported-calendar-component-set/>");
   });
 
+  test("Prefer: return=minimal (RFC 8144) and Brief: t leave out the 404 propstats", async () => {
+    const body = PF("<d:displayname/><d:no-such-prop/>");
+    const full = await curl(d, "PROPFIND", `/dav/calendars/${ALICE}/Calendar/`, { headers: xmlHeaders("0"), body });
+    expect(full.body).toContain("404 Not Found");
+    const pref = await curl(d, "PROPFIND", `/dav/calendars/${ALICE}/Calendar/`, { headers: { ...xmlHeaders("0"), prefer: "return=minimal" }, body });
+    expect(pref.status).toBe(207);
+    expect(pref.headers["preference-applied"]).toBe("return=minimal");
+    expect(pref.body).not.toContain("404 Not Found");
+    expect(pref.body).toContain("<D:displayname>");
+    const brief = await curl(d, "PROPFIND", `/dav/calendars/${ALICE}/`, { headers: { ...xmlHeaders("1"), brief: "t" }, body: PF("<d:no-such-prop/>") });
+    expect(brief.body).not.toContain("404 Not Found");
+    expect(responses(brief.body).length).toBeGreaterThan(2);
+  });
+
   test("another user's principal and homes are refused (403), and so are path tricks", async () => {
     for (const p of [`/dav/principals/${BOB}/`, `/dav/calendars/${BOB}/`, `/dav/calendars/${BOB}/Calendar/`, `/dav/addressbooks/${BOB}/Contacts/`, `/dav/addressbooks/${BOB}/directory/`]) {
       const r = await curl(d, "PROPFIND", p, { headers: xmlHeaders("0") });

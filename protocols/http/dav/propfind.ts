@@ -94,21 +94,36 @@ export async function* membersOf(dc: DavContext, t: DavTarget): AsyncGenerator<D
   }
 }
 
+/** RFC 8144 §2 `Prefer: return=minimal` (and the older `Brief: t` of Apple clients): leave out the 404 propstats. */
+export function wantsMinimal(req: Request): "prefer" | "brief" | null {
+  if (/(^|[,;\s])return=minimal(\s|;|,|$)/i.test(req.headers.get("prefer") ?? "")) return "prefer";
+  return (req.headers.get("brief") ?? "").trim().toLowerCase() === "t" ? "brief" : null;
+}
+
+function minimal(r: DavResponse): DavResponse {
+  if (!r.propstats) return r;
+  const kept = r.propstats.filter((ps) => ps.status !== 404);
+  return { ...r, propstats: kept.length ? kept : [{ status: 200, props: [] }] };
+}
+
 export async function propfind(dc: DavContext, t: DavTarget, root: XmlElement | null): Promise<Response> {
   if (dc.depth === "infinity") return davError(403, DAV_NS, "propfind-finite-depth", "PROPFIND with Depth: infinity is not supported; use Depth: 0 or 1");
   if (t.kind === "missing" || (t.kind === "object" && !t.object)) return textError(404, "no such resource");
   const req = parsePropfind(root);
   if ("error" in req) return textError(400, req.error);
-  const self = await propstatFor(dc, t, req);
   if (t.kind === "directory-object" && !t.resource) {
     const list = await directoryResources(dc);
     if (!list.some((r) => r.name === t.name)) return textError(404, "no such entry in the directory");
   }
-  if (dc.depth === "0") return multistatus([self]);
+  const min = wantsMinimal(dc.req);
+  const shape = min ? minimal : (r: DavResponse) => r;
+  const headers: Record<string, string> = min === "prefer" ? { "preference-applied": "return=minimal", vary: "Brief, Prefer" } : { vary: "Brief, Prefer" };
+  const self = shape(await propstatFor(dc, t, req));
+  if (dc.depth === "0") return multistatus([self], { headers });
   const members = membersOf(dc, t);
   async function* all(): AsyncGenerator<DavResponse> {
     yield self;
-    for await (const m of members) yield await propstatFor(dc, m, req as PropRequest);
+    for await (const m of members) yield shape(await propstatFor(dc, m, req as PropRequest));
   }
-  return multistatus(all());
+  return multistatus(all(), { headers });
 }
