@@ -6,7 +6,7 @@
 import type { Collection } from "../../../src/groupware/types.ts";
 import { directoryResources } from "./directory-book.ts";
 import { propertiesOn, propertyFor } from "./extensions.ts";
-import { collectionHref, davError, directoryHref, multistatus, objectHref, propResponse, scheduleInboxHref, scheduleOutboxHref, textError, type DavContext, type DavResponse, type DavTarget } from "./types.ts";
+import { collectionHref, davError, directoryHref, encodeSegment, multistatus, propResponse, scheduleInboxHref, scheduleOutboxHref, textError, type DavContext, type DavResponse, type DavTarget } from "./types.ts";
 import { DAV_NS, type XmlElement } from "./xml.ts";
 import { x, type XNode } from "./xml-writer.ts";
 
@@ -82,7 +82,8 @@ export async function* membersOf(dc: DavContext, t: DavTarget): AsyncGenerator<D
     }
     case "collection": {
       const c = t.collection;
-      for (const o of await dc.groupware.listObjects(c)) yield { kind: "object", href: objectHref(me, c, o.resourceName), collection: c, name: o.resourceName, object: o };
+      const base = collectionHref(me, c);
+      for (const o of await dc.groupware.listObjects(c)) yield { kind: "object", href: base + encodeSegment(o.resourceName), collection: c, name: o.resourceName, object: o };
       return;
     }
     case "directory": {

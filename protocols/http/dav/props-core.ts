@@ -37,9 +37,17 @@ function def(ns: string, name: string, kinds: TargetKind[], get: PropertyDef["ge
   registerProperty({ ns, name, kinds, get, ...more });
 }
 
+/** Per target, the resource its properties read (a listing asks several properties of each member). */
+const resourceCache = new WeakMap<DavTarget, DavResource>();
+
 /** The DavResource behind an object-like target (for getetag & co.). */
 export async function resourceOfTarget(dc: DavContext, t: DavTarget): Promise<DavResource | null> {
-  if (t.kind === "object") return t.object ? resourceOf(dc, t.collection, t.object) : null;
+  if (t.kind === "object") {
+    if (!t.object) return null;
+    let r = resourceCache.get(t);
+    if (!r) resourceCache.set(t, (r = { ...resourceOf(dc, t.collection, t.object), href: t.href }));
+    return r;
+  }
   if (t.kind === "directory-object") return t.resource ?? (await directoryResources(dc)).find((r) => r.name === t.name) ?? null;
   if (t.kind === "schedule-inbox-object") return t.resource ?? null;
   return null;

@@ -14,7 +14,7 @@ import { groupwareErrorResponse } from "./errors.ts";
 import { registerReport } from "./extensions.ts";
 import { MAX_PROPS, propstatFor, type PropRequest } from "./propfind.ts";
 import { collectionSyncToken, directorySyncToken, parseCollectionToken, parseDirectoryToken } from "./sync-token.ts";
-import { davError, multistatus, objectHref, textError, type DavContext, type DavResponse, type DavTarget } from "./types.ts";
+import { collectionHref, davError, encodeSegment, multistatus, objectHref, textError, type DavContext, type DavResponse, type DavTarget } from "./types.ts";
 import { child, DAV_NS, type XmlElement } from "./xml.ts";
 import { x } from "./xml-writer.ts";
 
@@ -77,8 +77,9 @@ async function syncCollection(dc: DavContext, t: DavTarget, body: XmlElement): P
   const me = dc.account.email;
   const newToken = collectionSyncToken({ ...c, modseq: changes.token });
   async function* all(): AsyncGenerator<DavResponse> {
+    const base = collectionHref(me, c);
     for (const o of changes.changed) {
-      yield await propstatFor(dc, { kind: "object", href: objectHref(me, c, o.resourceName), collection: c, name: o.resourceName, object: o }, req);
+      yield await propstatFor(dc, { kind: "object", href: base + encodeSegment(o.resourceName), collection: c, name: o.resourceName, object: o }, req);
     }
     // §3.5.2: a member removed since the token is a response with status 404 and no propstat. An initial sync lists none.
     if (since > 0) for (const name of changes.removed) yield { href: objectHref(me, c, name), status: 404 };

@@ -65,7 +65,10 @@ export interface DavResource {
 // ---- hrefs ----
 
 /** Percent-encodes one path segment, leaving RFC 3986 pchar characters readable ("@", ":", sub-delims). */
+const PCHAR_ONLY = /^[A-Za-z0-9._~@:!$&'()*+,;=-]*$/;
+
 export function encodeSegment(s: string): string {
+  if (PCHAR_ONLY.test(s)) return s; // nothing to encode (the usual resource name)
   return encodeURIComponent(s).replace(/%(40|3A|21|24|26|27|28|29|2A|2B|2C|3B|3D)/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
