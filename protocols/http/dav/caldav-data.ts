@@ -22,7 +22,7 @@ import ICAL from "ical.js";
 import type { Instance } from "../../../src/groupware/types.ts";
 import type { XmlElement } from "./xml.ts";
 import { NS_CALDAV, ReportError } from "./caldav-report-error.ts";
-import { dateOf, parseTimeRange, propertyUtc, timeUtc, utcTime, type TimeRange } from "./caldav-time.ts";
+import { dateOf, formatUtc, parseTimeRange, propertyUtc, timeUtc, utcTime, type TimeRange } from "./caldav-time.ts";
 import { instanceOverlaps } from "./caldav-time-range.ts";
 
 export interface PropSpec {
@@ -258,6 +258,94 @@ function trim(comp: ICAL.Component, spec: CompSpec): void {
   }
 }
 
+// ---------------------------------------------------------------- expand as text
+
+/**
+ * What the text form of an expansion reuses across instances and requests
+ * (kept per parsed object, which the object cache keeps per ETag): the
+ * VCALENDAR head, the master serialised once in UTC without its times and
+ * recurrence rules (each instance adds its own DTSTART/DTEND/DUE and
+ * RECURRENCE-ID lines), each override serialised once in UTC.
+ */
+interface ExpandTemplates {
+  kind: string;
+  head: string;
+  master: { body: string; hasEnd: boolean; due: number | null; start: number | null } | null;
+  overrides: Map<number, ICAL.Component>;
+  overrideText: Map<number, string>;
+}
+
+const templates = new WeakMap<ICAL.Component, Map<string, ExpandTemplates>>();
+
+function templatesOf(root: ICAL.Component, env: DataEnv): ExpandTemplates | null {
+  const kind = ["vevent", "vtodo", "vjournal"].find((k) => root.getFirstSubcomponent(k));
+  if (!kind) return null;
+  let byTz = templates.get(root);
+  if (!byTz) templates.set(root, (byTz = new Map()));
+  const tzKey = env.floatingTz ?? "";
+  const cached = byTz.get(tzKey);
+  if (cached) return cached;
+  const headComp = new ICAL.Component(["vcalendar", (root.toJSON() as unknown[])[1], []]);
+  const headText = env.serialize(headComp);
+  const head = headText.slice(0, headText.lastIndexOf("END:VCALENDAR"));
+  const comps = root.getAllSubcomponents(kind);
+  const masterComp = comps.find((c) => !c.hasProperty("recurrence-id")) ?? null;
+  let master: ExpandTemplates["master"] = null;
+  if (masterComp) {
+    const m = utcCopy(masterComp, env.floatingTz);
+    const hasEnd = m.hasProperty("dtend");
+    for (const n of ["dtstart", "dtend", "due", "recurrence-id"]) m.removeAllProperties(n);
+    const dtstart = masterComp.getFirstProperty("dtstart");
+    const due = masterComp.getFirstProperty("due");
+    master = { body: env.serialize(m), hasEnd, start: dtstart ? propertyUtc(dtstart, env.floatingTz) : null, due: due ? propertyUtc(due, env.floatingTz) : null };
+  }
+  const overrides = new Map<number, ICAL.Component>();
+  for (const c of comps) {
+    const rid = c.getFirstProperty("recurrence-id");
+    const ms = rid ? propertyUtc(rid, env.floatingTz) : null;
+    if (ms !== null) overrides.set(ms, c);
+  }
+  const t: ExpandTemplates = { kind, head, master, overrides, overrideText: new Map() };
+  if (byTz.size < 4) byTz.set(tzKey, t);
+  return t;
+}
+
+function timeLine(name: string, ms: number, allDay: boolean, floatingTz: string | null): string {
+  if (!allDay) return `${name}:${formatUtc(ms)}\r\n`;
+  const d = dateOf(ms, floatingTz);
+  return `${name};VALUE=DATE:${String(d.year).padStart(4, "0")}${String(d.month).padStart(2, "0")}${String(d.day).padStart(2, "0")}\r\n`;
+}
+
+/** RFC 4791 §9.6.5 as text: the same result as expandInto, without copying the tree per instance. */
+function expandText(root: ICAL.Component, range: TimeRange, env: DataEnv): string {
+  const t = templatesOf(root, env);
+  if (!t) return env.serialize(new ICAL.Component(["vcalendar", (root.toJSON() as unknown[])[1], []]));
+  const out: string[] = [t.head];
+  const begin = `BEGIN:${t.kind.toUpperCase()}\r\n`;
+  for (const inst of env.instances(range)) {
+    if (!instanceOverlaps(inst, range)) continue;
+    if (inst.overridden && inst.recurrenceId !== null && t.overrides.has(inst.recurrenceId)) {
+      let text = t.overrideText.get(inst.recurrenceId);
+      if (text === undefined) {
+        text = env.serialize(utcCopy(t.overrides.get(inst.recurrenceId)!, env.floatingTz));
+        t.overrideText.set(inst.recurrenceId, text);
+      }
+      out.push(text);
+      continue;
+    }
+    const m = t.master;
+    if (!m) continue;
+    let lines = "";
+    if (t.kind !== "vtodo" || m.start !== null) lines += timeLine("DTSTART", inst.start, inst.allDay, env.floatingTz);
+    if (m.hasEnd) lines += timeLine("DTEND", inst.end, inst.allDay, env.floatingTz);
+    if (m.due !== null) lines += timeLine("DUE", m.start !== null ? m.due + (inst.start - m.start) : inst.start, inst.allDay, env.floatingTz);
+    if (inst.recurrenceId !== null) lines += timeLine("RECURRENCE-ID", inst.recurrenceId, inst.allDay, env.floatingTz);
+    out.push(begin + lines + m.body.slice(begin.length));
+  }
+  out.push("END:VCALENDAR\r\n");
+  return out.join("");
+}
+
 /**
  * The calendar-data text of one object. `root` is the parsed VCALENDAR; it
  * is not modified (a copy is shaped). Throws ReportError when the expansion
@@ -265,6 +353,7 @@ function trim(comp: ICAL.Component, spec: CompSpec): void {
  */
 export function renderCalendarData(spec: CalendarDataSpec, body: Uint8Array, root: ICAL.Component | null, env: DataEnv): string {
   if (!needsParse(spec) || root === null) return new TextDecoder().decode(body);
+  if (spec.expand && !spec.comp && !spec.limitFreebusy) return expandText(root, spec.expand, env);
   const out = copy(root);
   if (spec.expand) expandInto(out, spec.expand, env);
   else if (spec.limitRecurrence) limitRecurrenceSet(out, spec.limitRecurrence, env);

@@ -29,9 +29,19 @@ interface Entry {
 const cache = new Map<string, Entry>();
 let totalCost = 0;
 
-function keyOf(kind: string, r: DavResource): string {
+/** Item ids and ETags are unique within one store, not across stores (tests run several servers in one process). */
+const owners = new WeakMap<object, number>();
+let nextOwner = 1;
+
+function ownerId(owner: object): number {
+  let id = owners.get(owner);
+  if (id === undefined) owners.set(owner, (id = nextOwner++));
+  return id;
+}
+
+function keyOf(owner: object, kind: string, r: DavResource): string {
   const id = r.object ? String(r.object.item.id) : r.href;
-  return `${kind}\u0000${id}\u0000${r.etag}`;
+  return `${ownerId(owner)}\u0000${kind}\u0000${id}\u0000${r.etag}`;
 }
 
 function remember(key: string, e: Entry): void {
@@ -61,11 +71,12 @@ export interface Loaded<T> {
 
 /**
  * Reads (and, with `parse`, parses) the resources, from the cache where it
- * has them. `kind` separates parsers ("ical", "vcard").
+ * has them. `owner` is the store they come from (the groupware service),
+ * `kind` separates parsers ("ical", "vcard").
  */
-export async function loadResources<T>(kind: string, resources: readonly DavResource[], parse: ((body: Uint8Array) => T) | null): Promise<Loaded<T>[]> {
+export async function loadResources<T>(owner: object, kind: string, resources: readonly DavResource[], parse: ((body: Uint8Array) => T) | null): Promise<Loaded<T>[]> {
   return mapLimit(resources, READ_CONCURRENCY, async (r) => {
-    const key = keyOf(kind, r);
+    const key = keyOf(owner, kind, r);
     const hit = cache.get(key);
     if (hit && (hit.parsed !== null || hit.error !== null || !parse)) {
       cache.delete(key);

@@ -24,7 +24,10 @@
  * response; found objects are read in one `getObjects` call.
  */
 import type ICAL from "ical.js";
-import { ICalError, expandInstances, parseCalendarObject, serialize, type CalendarObject } from "../../../src/groupware/ical/index.ts";
+import { ICalError, expandInstances, serialize, type CalendarObject } from "../../../src/groupware/ical/index.ts";
+// The light read of a stored object (no indexed fields, no attendees): what filters and expansion need.
+import { parseRoot } from "../../../src/groupware/ical/parse.ts";
+import { resolveZones } from "../../../src/groupware/ical/zones.ts";
 import type { Instance, StoredObject } from "../../../src/groupware/types.ts";
 import { registerReport } from "./extensions.ts";
 import { loadResources, type Loaded } from "./caldav-object-cache.ts";
@@ -35,7 +38,6 @@ import {
   MAX_HREFS,
   MAX_MATCHES,
   hrefToName,
-  mapLimit,
   memberTarget,
   propRequest,
   reportFailure,
@@ -78,13 +80,37 @@ function floatingTzOf(body: XmlElement, calendarTimezone: string): string | null
   return null;
 }
 
+/**
+ * Reads a stored object for filtering and expansion. Objects were checked by
+ * the service when they were written, so the full parse (indexed fields,
+ * the last instance, attendees: ~30x the cost) is not repeated here: the
+ * component tree, its kind and UID, and its zones resolved (the ical layer's
+ * rules: own VTIMEZONE first, else the IANA/Windows name) are enough.
+ */
 function parseCal(body: Uint8Array): CalendarObject {
-  return parseCalendarObject(body);
+  const warnings: string[] = [];
+  const root = parseRoot(body, warnings);
+  const kind = root.getFirstSubcomponent("vevent") ? "VEVENT" : root.getFirstSubcomponent("vtodo") ? "VTODO" : null;
+  if (!kind) throw new ICalError("INVALID_OBJECT", "no VEVENT or VTODO in the object");
+  resolveZones(root, warnings);
+  const main = root.getFirstSubcomponent(kind.toLowerCase())!;
+  const uid = main.getFirstPropertyValue("uid");
+  return { kind, uid: typeof uid === "string" ? uid : "", method: null, sequence: 0, organizer: null, attendees: [], calendarFields: null, taskFields: null, root, warnings };
 }
 
 function overLimit(message: string): ReportError {
   return new ReportError(507, DAV_NS, "number-of-matches-within-limits", message);
 }
+
+/**
+ * Instances of a parsed object per range and floating zone, kept with the
+ * parsed object (which the object cache keeps per ETag, so a changed object
+ * is a new key): clients poll the same range again and again. Small lists
+ * only (a few ranges of a few dozen instances per object).
+ */
+const sharedInstances = new WeakMap<CalendarObject, Map<string, Instance[]>>();
+const SHARED_RANGES = 4;
+const SHARED_MAX_INSTANCES = 64;
 
 /** Per-request expansion: memoised per object and range, counted against the request's budget. */
 class Expander {
@@ -96,14 +122,22 @@ class Expander {
   instances(obj: CalendarObject, range: TimeRange): Instance[] | null {
     let m = this.memo.get(obj);
     if (!m) this.memo.set(obj, (m = new Map()));
-    const key = `${range.start}/${range.end}`;
+    const key = `${range.start}/${range.end}/${this.floatingTz ?? ""}`;
     if (m.has(key)) return m.get(key)!;
-    let out: Instance[] | null;
-    try {
-      out = expandInstances(obj, range, this.floatingTz ? { floatingTz: this.floatingTz } : undefined);
-    } catch (e) {
-      if (!(e instanceof ICalError) || e.code !== "LIMIT") throw e;
-      out = null;
+    let shared = sharedInstances.get(obj);
+    let out: Instance[] | null | undefined = shared?.get(key);
+    if (out === undefined) {
+      try {
+        out = expandInstances(obj, range, this.floatingTz ? { floatingTz: this.floatingTz } : undefined);
+      } catch (e) {
+        if (!(e instanceof ICalError) || e.code !== "LIMIT") throw e;
+        out = null;
+      }
+      if (out && out.length <= SHARED_MAX_INSTANCES) {
+        if (!shared) sharedInstances.set(obj, (shared = new Map()));
+        if (shared.size >= SHARED_RANGES) shared.delete(shared.keys().next().value!);
+        shared.set(key, out);
+      }
     }
     if (out) this.expanded += out.length;
     if (m.size < 16) m.set(key, out);
@@ -159,7 +193,7 @@ async function* respond(
   const wantsBody = spec !== null;
   for (let i = 0; i < items.length; i += STREAM_CHUNK) {
     const chunk = items.slice(i, i + STREAM_CHUNK);
-    const loaded = wantsBody ? await loadResources<CalendarObject>("ical", chunk.map((c) => c.resource), parse) : null;
+    const loaded = wantsBody ? await loadResources<CalendarObject>(dc.groupware, "ical", chunk.map((c) => c.resource), parse) : null;
     for (let j = 0; j < chunk.length; j++) {
       const r = chunk[j].resource;
       const t = memberTarget(target, r);
@@ -171,9 +205,15 @@ async function* respond(
   for (const m of missing) yield m;
 }
 
-/** Does one candidate pass the filter? Single events under a pure time-range are decided from the index. */
-function passes(filter: CompFilter, pure: boolean, l: Loaded<CalendarObject> | null, o: StoredObject | null, ex: Expander): boolean {
-  if (pure && o && o.item.itemClass === "calendar" && !o.item.fields.isRecurring) {
+/**
+ * Does one candidate pass the filter? Under a pure VEVENT time-range the
+ * candidates come from objectsInRange, which already applied §9.9 to the
+ * expanded instances of recurring events; single events are checked again
+ * on their indexed start/end (the instant rule at the range edges).
+ */
+function passes(filter: CompFilter, pure: boolean, l: Loaded<CalendarObject> | null, o: StoredObject, ex: Expander): boolean {
+  if (pure) {
+    if (o.item.itemClass !== "calendar" || o.item.fields.isRecurring) return true;
     const f = o.item.fields;
     return instanceOverlaps({ start: f.dtStart, end: f.dtEnd }, filter.comps[0].timeRange!);
   }
@@ -208,8 +248,7 @@ async function calendarQuery(dc: DavContext, target: DavTarget, body: XmlElement
     for (let i = 0; i < objects.length; i += FILTER_CHUNK) {
       const chunk = objects.slice(i, i + FILTER_CHUNK);
       const res = chunk.map((o) => resourceOf(dc, collection, o));
-      const needLoad = res.filter((_r, k) => !(pure && chunk[k].item.itemClass === "calendar" && !chunk[k].item.fields.isRecurring));
-      const loaded = needLoad.length ? await loadResources<CalendarObject>("ical", needLoad, parseCal) : [];
+      const loaded = pure && !spec?.expand ? [] : await loadResources<CalendarObject>(dc.groupware, "ical", res, parseCal);
       const byName = new Map(loaded.map((l) => [l.resource.name, l]));
       for (let k = 0; k < chunk.length; k++) {
         const l = byName.get(res[k].name) ?? null;
@@ -264,7 +303,7 @@ async function multigetResponses(dc: DavContext, target: DavTarget & { kind: "co
   }
   if (spec?.expand) {
     // Expansion budget checked before the answer starts (as for calendar-query).
-    const loaded = await loadResources<CalendarObject>("ical", items.map((i) => i.resource), parseCal);
+    const loaded = await loadResources<CalendarObject>(dc.groupware, "ical", items.map((i) => i.resource), parseCal);
     for (const l of loaded) {
       if (!l.parsed) continue;
       if (ex.instances(l.parsed, spec.expand) === null) throw overLimit(`${l.parsed.uid.slice(0, 100)} has more instances in the expand range than the server expands for one object; ask for a shorter range`);
@@ -274,7 +313,6 @@ async function multigetResponses(dc: DavContext, target: DavTarget & { kind: "co
   return respond(dc, target, items, req, spec, ex, missing);
 }
 
-void mapLimit;
 
 registerReport(CALDAV_NS, "calendar-query", calendarQuery, { kinds: ["collection", "object"], collectionKinds: ["calendar", "tasks"] });
 registerReport(CALDAV_NS, "calendar-multiget", calendarMultiget, { kinds: ["collection", "object"], collectionKinds: ["calendar", "tasks"] });

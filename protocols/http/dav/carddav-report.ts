@@ -15,7 +15,7 @@
  * addressbook-multiget: hrefs of another collection or of no card are 404
  * responses; the found cards are read in one call.
  */
-import { parseVCard, type ContactObject } from "../../../src/groupware/vcard/index.ts";
+import ICAL from "ical.js";
 import { registerReport } from "./extensions.ts";
 import { loadResources } from "./caldav-object-cache.ts";
 import { NS_CARDDAV, ReportError } from "./caldav-report-error.ts";
@@ -29,8 +29,17 @@ import { x } from "./xml-writer.ts";
 const FILTER_CHUNK = 512;
 const STREAM_CHUNK = 64;
 
-function parseCard(body: Uint8Array): ContactObject {
-  return parseVCard(body);
+/**
+ * Reads a stored card for the filter: only the component tree (cards were
+ * checked by the service when written; its full parse also extracts the
+ * indexed fields, which a filter does not need).
+ */
+function parseCard(body: Uint8Array): ICAL.Component {
+  const jcard: unknown = ICAL.parse(new TextDecoder().decode(body));
+  if (!Array.isArray(jcard) || jcard.length === 0) throw new Error("not a vCard");
+  const root = new ICAL.Component((Array.isArray(jcard[0]) ? jcard[0] : jcard) as unknown[]);
+  if (root.name !== "vcard") throw new Error("not a vCard");
+  return root;
 }
 
 function addressSpecOf(req: PropRequest): AddressDataSpec | null {
@@ -47,7 +56,7 @@ function specialProps(spec: AddressDataSpec | null, body: Uint8Array): SpecialPr
 async function* respond(dc: DavContext, target: DavTarget, items: { resource: DavResource; href?: string }[], req: PropRequest, spec: AddressDataSpec | null, tail: DavResponse[]): AsyncGenerator<DavResponse> {
   for (let i = 0; i < items.length; i += STREAM_CHUNK) {
     const chunk = items.slice(i, i + STREAM_CHUNK);
-    const loaded = spec ? await loadResources<ContactObject>("vcard", chunk.map((c) => c.resource), null) : null;
+    const loaded = spec ? await loadResources<ICAL.Component>(dc.groupware, "vcard", chunk.map((c) => c.resource), null) : null;
     for (let j = 0; j < chunk.length; j++) {
       const t = memberTarget(target, chunk[j].resource);
       if (chunk[j].href) t.href = chunk[j].href!;
@@ -86,11 +95,11 @@ async function addressbookQuery(dc: DavContext, target: DavTarget, body: XmlElem
     let truncated = false;
     outer: for (let i = 0; i < candidates.length; i += FILTER_CHUNK) {
       const chunk = candidates.slice(i, i + FILTER_CHUNK);
-      const loaded = filter.props.length ? await loadResources<ContactObject>("vcard", chunk, parseCard) : null;
+      const loaded = filter.props.length ? await loadResources<ICAL.Component>(dc.groupware, "vcard", chunk, parseCard) : null;
       for (let k = 0; k < chunk.length; k++) {
         if (loaded) {
           const card = loaded[k].parsed;
-          if (!card || !matchCardFilter(filter, card.root)) continue;
+          if (!card || !matchCardFilter(filter, card)) continue;
         }
         if (matches.length >= cap) {
           truncated = true;
