@@ -7,6 +7,7 @@
  */
 import "../../../protocols/http/eas/index.ts";
 import "../../../protocols/http/autodiscover/index.ts";
+import "../../../protocols/http/dav/index.ts";
 import { buildApp } from "../../../protocols/http/app.ts";
 import { createWebmail } from "../../../protocols/http/webmail/index.ts";
 import { startTestServer, createUser, type TestServer } from "../../helpers/server.ts";
@@ -103,6 +104,9 @@ export async function makeHttpTarget(): Promise<HttpFuzz> {
     `POST /api/send\n${auth}\ncontent-type: application/json\n\n{"to":["a@b.c"],"subject":"s","text":"t"}`,
     `POST /login\norigin: https://mail.pillarbox.test\ncontent-type: application/x-www-form-urlencoded\n\nemail=a%40b&password=x&csrf=y`,
     `OPTIONS ${eas}\nauthorization: ${basic}`,
+    "GET /.well-known/caldav",
+    `PUT /dav/calendars/fuzz@fuzz.test/Calendar/f.ics\nauthorization: ${basic}\ncontent-type: text/calendar\nif-none-match: *\n\nBEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//f//EN\r\nBEGIN:VEVENT\r\nUID:f@fuzz\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`,
+    `GET /dav/calendars/fuzz@fuzz.test/Calendar/f.ics\nauthorization: ${basic}`,
     `POST ${eas}\nauthorization: ${basic}\nms-asprotocolversion: 14.1\ncontent-type: application/vnd.ms-sync.wbxml\n\n\x03\x01\x6a\x00\x00\x07\x56\x52\x03\x30\x00\x01\x01`,
     `POST /Microsoft-Server-ActiveSync?Cmd=Sync&User=fuzz&DeviceId=FUZZ0001&DeviceType=iPhone\nauthorization: ${basic}\nms-asprotocolversion: 16.1\n\n\x03\x01\x6a\x00\x45\x5c\x4f\x4b\x03\x30\x00\x01\x52\x03\x31\x00\x01\x01\x01\x01`,
     `POST /autodiscover/autodiscover.xml\nauthorization: ${basic}\ncontent-type: text/xml\n\n<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"><Request><EMailAddress>fuzz@fuzz.test</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006</AcceptableResponseSchema></Request></Autodiscover>`,
