@@ -208,5 +208,6 @@ describe("Depth", () => {
     expect(names((await report(CAL(ALICE) + "lunch.ics", f, "0")).body)).toEqual(["lunch.ics"]);
     expect(names((await report(CAL(ALICE) + "review.ics", f, "0")).body)).toEqual([]);
     expect(names((await report(CAL(ALICE), f, "0")).body)).toEqual([]);
+    expect((await report(CAL(ALICE) + "nothing-here.ics", f, "0")).status).toBe(404);
   });
 });

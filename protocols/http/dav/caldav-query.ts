@@ -48,7 +48,7 @@ import {
 import { ianaZone, type TimeRange } from "./caldav-time.ts";
 import { instanceOverlaps, type RangeEnv } from "./caldav-time-range.ts";
 import { resourceOf } from "./resources.ts";
-import { multistatus, type DavContext, type DavResource, type DavResponse, type DavTarget } from "./types.ts";
+import { multistatus, textError, type DavContext, type DavResource, type DavResponse, type DavTarget } from "./types.ts";
 import { CALDAV_NS, DAV_NS, clark, type XmlElement } from "./xml.ts";
 import { x } from "./xml-writer.ts";
 
@@ -224,6 +224,7 @@ function passes(filter: CompFilter, pure: boolean, l: Loaded<CalendarObject> | n
 async function calendarQuery(dc: DavContext, target: DavTarget, body: XmlElement): Promise<Response> {
   try {
     if (target.kind !== "collection" && target.kind !== "object") throw new ReportError(403, DAV_NS, "supported-report", "calendar-query applies to a calendar or task list and its objects");
+    if (target.kind === "object" && !target.object) return textError(404, "no object at this URL");
     const filterEl = kid(body, CALDAV_NS, "filter");
     if (!filterEl) throw new ReportError(400, CALDAV_NS, "valid-filter", "calendar-query needs a <C:filter> element (RFC 4791 §7.8)");
     const filter = parseCalendarFilter(filterEl);

@@ -22,7 +22,7 @@ import { NS_CARDDAV, ReportError } from "./caldav-report-error.ts";
 import { MAX_HREFS, MAX_MATCHES, hrefToName, memberTarget, propRequest, reportFailure, resourceResponse, type PropRequest, type SpecialProps } from "./caldav-report-common.ts";
 import { matchCardFilter, parseCardFilter, type CardFilter } from "./carddav-report-filter.ts";
 import { parseAddressDataSpec, renderAddressData, type AddressDataSpec } from "./carddav-report-data.ts";
-import { resources, type DavContext, type DavResource, type DavResponse, type DavTarget, multistatus } from "./types.ts";
+import { resources, textError, type DavContext, type DavResource, type DavResponse, type DavTarget, multistatus } from "./types.ts";
 import { CARDDAV_NS, DAV_NS, clark, type XmlElement } from "./xml.ts";
 import { x } from "./xml-writer.ts";
 
@@ -82,6 +82,7 @@ function isCardTarget(t: DavTarget): boolean {
 async function addressbookQuery(dc: DavContext, target: DavTarget, body: XmlElement): Promise<Response> {
   try {
     if (!isCardTarget(target)) throw new ReportError(403, DAV_NS, "supported-report", "addressbook-query applies to an address book and its cards");
+    if (target.kind === "object" && !target.object) return textError(404, "no card at this URL");
     const filterEl = body.children.find((c) => c.ns === NS_CARDDAV && c.name === "filter");
     if (!filterEl) throw new ReportError(400, NS_CARDDAV, "valid-filter", "addressbook-query needs a <CR:filter> element (RFC 6352 §8.6)");
     const filter: CardFilter = parseCardFilter(filterEl);
