@@ -156,3 +156,33 @@ describe("address-data subsets", () => {
     expect(out).toBe('BEGIN:VCARD\nVERSION:4.0\nTEL;TYPE="home:main";VALUE=uri:\nEND:VCARD\n');
   });
 });
+
+describe("object cache", () => {
+  test("a resource deleted between listing and reading is reported gone, not thrown; bodies are cached per store and ETag", async () => {
+    const { loadResources } = await import("../../protocols/http/dav/caldav-object-cache.ts");
+    let reads = 0;
+    const res = (name: string, etag: string, fail = false) => ({
+      name,
+      href: `/x/${name}`,
+      etag,
+      contentType: "text/plain",
+      size: 1,
+      lastModified: 0,
+      object: null,
+      body: async () => {
+        reads++;
+        if (fail) throw new Error("no such item");
+        return new TextEncoder().encode(name + etag);
+      },
+    });
+    const storeA = {};
+    const storeB = {};
+    const first = await loadResources(storeA, "t", [res("a", '"1"'), res("b", '"1"', true)], (b) => new TextDecoder().decode(b));
+    expect(first.map((l) => [l.parsed, l.gone])).toEqual([['a"1"', false], [null, true]]);
+    await loadResources(storeA, "t", [res("a", '"1"')], (b) => new TextDecoder().decode(b));
+    expect(reads).toBe(2);
+    await loadResources(storeB, "t", [res("a", '"1"')], null);
+    await loadResources(storeA, "t", [res("a", '"2"')], null);
+    expect(reads).toBe(4);
+  });
+});

@@ -67,6 +67,8 @@ export interface Loaded<T> {
   /** The parsed object, null when `parse` threw (its message in `error`) or parsing was not asked for. */
   parsed: T | null;
   error: string | null;
+  /** The body could not be read (the resource was deleted since it was listed): answer 404 for it. */
+  gone: boolean;
 }
 
 /**
@@ -81,12 +83,17 @@ export async function loadResources<T>(owner: object, kind: string, resources: r
     if (hit && (hit.parsed !== null || hit.error !== null || !parse)) {
       cache.delete(key);
       cache.set(key, hit);
-      return { resource: r, body: hit.body, parsed: parse ? (hit.parsed as T | null) : null, error: hit.error };
+      return { resource: r, body: hit.body, parsed: parse ? (hit.parsed as T | null) : null, error: hit.error, gone: false };
     }
-    const body = hit?.body ?? (await r.body());
+    let body: Uint8Array;
+    try {
+      body = hit?.body ?? (await r.body());
+    } catch (e) {
+      return { resource: r, body: new Uint8Array(), parsed: null, error: e instanceof Error ? e.message : String(e), gone: true };
+    }
     if (!parse) {
       remember(key, { body, parsed: null, error: null, cost: body.byteLength });
-      return { resource: r, body, parsed: null, error: null };
+      return { resource: r, body, parsed: null, error: null, gone: false };
     }
     let parsed: T | null = null;
     let error: string | null = null;
@@ -96,7 +103,7 @@ export async function loadResources<T>(owner: object, kind: string, resources: r
       error = e instanceof Error ? e.message : String(e);
     }
     remember(key, { body, parsed, error, cost: body.byteLength * (parsed === null ? 1 : PARSED_FACTOR) + 256 });
-    return { resource: r, body, parsed, error };
+    return { resource: r, body, parsed, error, gone: false };
   });
 }
 

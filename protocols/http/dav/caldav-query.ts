@@ -198,8 +198,9 @@ async function* respond(
       const r = chunk[j].resource;
       const t = memberTarget(target, r);
       if (chunk[j].href) t.href = chunk[j].href!;
-      const l = loaded ? loaded[j] : { resource: r, body: new Uint8Array(), parsed: null, error: null };
-      yield await resourceResponse(dc, t, req, specialProps(spec, l, ex));
+      const l = loaded ? loaded[j] : { resource: r, body: new Uint8Array(), parsed: null, error: null, gone: false };
+      if (l.gone) yield { href: t.href, status: 404, description: "deleted while the report ran" };
+      else yield await resourceResponse(dc, t, req, specialProps(spec, l, ex));
     }
   }
   for (const m of missing) yield m;

@@ -60,7 +60,8 @@ async function* respond(dc: DavContext, target: DavTarget, items: { resource: Da
     for (let j = 0; j < chunk.length; j++) {
       const t = memberTarget(target, chunk[j].resource);
       if (chunk[j].href) t.href = chunk[j].href!;
-      yield await resourceResponse(dc, t, req, specialProps(spec, loaded ? loaded[j].body : new Uint8Array()));
+      if (loaded?.[j].gone) yield { href: t.href, status: 404, description: "deleted while the report ran" };
+      else yield await resourceResponse(dc, t, req, specialProps(spec, loaded ? loaded[j].body : new Uint8Array()));
     }
   }
   for (const r of tail) yield r;
