@@ -102,8 +102,15 @@ async function postOutbox(dc: DavContext, target: DavTarget): Promise<Response> 
   const mine = (await userAddresses(dc)).map((a) => a.toLowerCase());
   // RFC 6638 §5.1: the ORGANIZER must be the authenticated user.
   if (!organizer || !mine.includes(organizer)) return davError(403, CALDAV_NS, "organizer-allowed", "the ORGANIZER of a free/busy request must be one of your own addresses");
-  const start = utcOf(req.getFirstPropertyValue("dtstart"));
-  const end = utcOf(req.getFirstPropertyValue("dtend"));
+  let start: number | null;
+  let end: number | null;
+  try {
+    start = utcOf(req.getFirstPropertyValue("dtstart"));
+    end = utcOf(req.getFirstPropertyValue("dtend"));
+  } catch {
+    // ical.js reads values lazily: a malformed DTSTART/DTEND throws here, not in parseItipMessage.
+    start = end = null;
+  }
   if (start === null || end === null || !(end > start)) return davError(403, CALDAV_NS, "valid-scheduling-message", "the VFREEBUSY needs DTSTART and a later DTEND");
   if (end - start > MAX_FREEBUSY_RANGE_MS) return davError(403, CALDAV_NS, "valid-scheduling-message", `a free/busy range may span at most ${MAX_FREEBUSY_RANGE_MS / 86_400_000} days`);
   const attendees = [...new Set(req.getAllProperties("attendee").map((p) => calAddress(p.getFirstValue())).filter((a) => a))];
