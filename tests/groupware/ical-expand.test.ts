@@ -281,3 +281,39 @@ describe("limits: bounded work for hostile rules", () => {
     expect(e.message).toContain("2000 steps");
   });
 });
+
+describe("rules ical.js cannot iterate safely are refused at write time", () => {
+  const rule = (r: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:r\r\nDTSTART:20260105T100000Z\r\nRRULE:${r}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
+  for (const [r, code, msg] of [
+    ["FREQ=DAILY;BYMONTH=4;BYMONTHDAY=31", "INVALID_DATA", "no date matches BYMONTH and BYMONTHDAY"],
+    ["FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30,31", "INVALID_DATA", "no date matches"],
+    ["FREQ=DAILY;BYWEEKNO=53;BYMONTH=6", "INVALID_DATA", "BYWEEKNO is only allowed with FREQ=YEARLY"],
+    ["FREQ=WEEKLY;BYMONTHDAY=3", "INVALID_DATA", "BYMONTHDAY is not allowed with FREQ=WEEKLY"],
+    ["FREQ=SECONDLY;COUNT=100000000;BYMONTH=2;BYMONTHDAY=29", "LIMIT", "BYMONTH with FREQ=SECONDLY"],
+    ["FREQ=MINUTELY;BYYEARDAY=100", "LIMIT", "BYYEARDAY with FREQ=MINUTELY"],
+    ["FREQ=SECONDLY;BYDAY=MO", "LIMIT", "BYDAY with FREQ=SECONDLY"],
+  ] as const) {
+    test(r, () => {
+      const t0 = performance.now();
+      const e = limitError(() => parseCalendarObject(rule(r)));
+      expect(e.code).toBe(code);
+      expect(e.message).toContain(msg);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    });
+  }
+
+  test("Feb 29 with DAILY and HOURLY;BYDAY are fine", () => {
+    const o = parseCalendarObject(rule("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;COUNT=2"));
+    expect(expandInstances(o, range("2026-01-01T00:00:00Z", "2033-01-01T00:00:00Z")).map((i) => iso(i.start))).toEqual(["2026-01-05T10:00:00Z", "2028-02-29T10:00:00Z"]);
+    expect(parseCalendarObject(rule("FREQ=HOURLY;BYDAY=MO")).calendarFields!.lastInstance).toBeNull();
+  });
+
+  test("a yearly series from year 1600 expands a month of 2026 without iterating four centuries", () => {
+    const o = parseCalendarObject(rule("FREQ=YEARLY;BYMONTH=3;BYDAY=-1FR").replace("DTSTART:20260105T100000Z", "DTSTART:16000105T100000Z"));
+    const l = expandInstances(o, range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"), { maxIterations: 100 });
+    expect(l.map((i) => iso(i.start))).toEqual(["2026-03-27T10:00:00Z"]);
+    const m = parseCalendarObject(rule("FREQ=MONTHLY;INTERVAL=5;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1").replace("DTSTART:20260105T100000Z", "DTSTART:19000105T100000Z"));
+    // 1900-01 + 5n months: 2026-04 (1515 months later) and 2026-09; their last weekdays are Thursday 30 and Wednesday 30.
+    expect(expandInstances(m, range("2026-01-01T00:00:00Z", "2026-12-31T00:00:00Z"), { maxIterations: 100 }).map((i) => iso(i.start))).toEqual(["2026-04-30T10:00:00Z", "2026-09-30T10:00:00Z"]);
+  });
+});

@@ -20,8 +20,14 @@ export const MAX_ICAL_BYTES = 1 << 20;
 export const MAX_COMPONENTS = 2000;
 /** ATTENDEE properties per component. */
 export const MAX_ATTENDEES = 500;
+/** RRULE properties per component (RFC 5545 §3.6.1: SHOULD NOT occur more than once; each one multiplies the work of every step). */
+export const MAX_RRULES = 4;
+/** RDATE + EXDATE values per component (ical.js sorts them by insertion, quadratic in their number). */
+export const MAX_RECURRENCE_DATES = 2000;
 /** Default cap on the instances one expansion returns. */
 export const MAX_INSTANCES = 10_000;
+/** Time valve per expansion: some rules cost ical.js a millisecond a step (MONTHLY with BYSETPOS). */
+export const MAX_EXPAND_MS = 1000;
 /** Cap on recurrence iterator steps per expansion (dense rules end in LIMIT, not in a long loop). */
 export const MAX_ITERATIONS = 100_000;
 

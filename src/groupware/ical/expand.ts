@@ -12,7 +12,7 @@
  */
 import ICAL from "ical.js";
 import type { Instance } from "../types.ts";
-import { ICalError, MAX_INSTANCES, MAX_ITERATIONS } from "./errors.ts";
+import { ICalError, MAX_EXPAND_MS, MAX_INSTANCES, MAX_ITERATIONS } from "./errors.ts";
 import type { CalendarObject } from "./model.ts";
 import { isRecurringComp, occurrenceEnd, spanOf, timeList, timeProp, type Span } from "./spans.ts";
 import { floatingZone, timeToMs } from "./zones.ts";
@@ -91,8 +91,24 @@ function cachedLayout(obj: CalendarObject, floatingTz: string): Layout {
 export function expandInstances(
   obj: CalendarObject,
   range: { start: number; end: number },
-  opts?: { maxInstances?: number; floatingTz?: string; /** Iterator steps allowed (default MAX_ITERATIONS). */ maxIterations?: number },
+  opts?: {
+    maxInstances?: number;
+    floatingTz?: string;
+    /** Iterator steps allowed (default MAX_ITERATIONS). */
+    maxIterations?: number;
+    /** Time allowed for one expansion, a safety valve for rules whose steps are slow (default MAX_EXPAND_MS). */
+    maxMs?: number;
+  },
 ): Instance[] {
+  try {
+    return expand(obj, range, opts);
+  } catch (e) {
+    if (e instanceof ICalError) throw e;
+    throw new ICalError("INVALID_DATA", `cannot expand the recurrence: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function expand(obj: CalendarObject, range: { start: number; end: number }, opts?: { maxInstances?: number; floatingTz?: string; maxIterations?: number; maxMs?: number }): Instance[] {
   const max = opts?.maxInstances ?? MAX_INSTANCES;
   const floating = floatingZone(opts?.floatingTz);
   let layout: Layout;
@@ -115,7 +131,7 @@ export function expandInstances(
     if (overlaps(masterSpan.start, masterSpan.end)) push(instanceOf(master, masterSpan.start, masterSpan.end, masterSpan.allDay, null, false));
   } else if (master && masterSpan && masterSpan.anchor) {
     try {
-      expandMaster(master, masterSpan, layout, range, floating, overlaps, push, opts?.maxIterations ?? MAX_ITERATIONS);
+      expandMaster(master, masterSpan, layout, range, floating, overlaps, push, opts?.maxIterations ?? MAX_ITERATIONS, opts?.maxMs ?? MAX_EXPAND_MS);
     } catch (e) {
       if (e instanceof ICalError) throw e;
       throw new ICalError("INVALID_DATA", `cannot expand the recurrence: ${(e as Error).message}`);
@@ -144,7 +160,9 @@ function expandMaster(
   overlaps: (s: number, e: number) => boolean,
   push: (i: Instance) => void,
   maxSteps: number,
+  maxMs: number,
 ): void {
+  const t0 = performance.now();
   const { overrides, ranges } = layout;
   // THISANDFUTURE overrides shift later occurrences: stop iterating late enough for an earlier shift.
   let minShift = 0;
@@ -153,6 +171,7 @@ function expandMaster(
   const iter = new ICAL.RecurExpansion({ component: master, dtstart: shifted ?? span.anchor! });
   for (let steps = 0; ; steps++) {
     if (steps >= maxSteps) throw new ICalError("LIMIT", `the recurrence needs more than ${maxSteps} steps to reach the requested time range`);
+    if ((steps & 63) === 63 && performance.now() - t0 > maxMs) throw new ICalError("LIMIT", `expanding the recurrence took more than ${maxMs} ms`);
     const occ = iter.next();
     if (!occ) break;
     // The shifted start is where iteration begins, not necessarily an instance; it lies before the range anyway.
@@ -187,25 +206,34 @@ const UNIT_SECONDS: Record<string, number> = { SECONDLY: 1, MINUTELY: 60, HOURLY
  * rule without COUNT (the lattice of candidate times is the same; BYxxx
  * parts, UNTIL, RDATE and EXDATE are absolute), so iteration costs the
  * instances near the range, not the years before it. MONTHLY and YEARLY
- * rules (12 steps a year at most) and COUNT rules (the count needs every
- * step) iterate from DTSTART.
+ * rules move by whole months only from a day of month every month has
+ * (1-28), so the defaults taken from DTSTART stay the same. COUNT rules
+ * iterate from DTSTART (the count needs every step).
  */
 function fastForward(master: ICAL.Component, span: Span, targetMs: number, floating: ICAL.Timezone | null): ICAL.Time | null {
   const props = master.getAllProperties("rrule");
   if (props.length !== 1 || !span.anchor) return null;
   const rule = props[0]!.getFirstValue();
   if (!(rule instanceof ICAL.Recur) || rule.count) return null;
-  const unit = UNIT_SECONDS[rule.freq ?? ""];
-  if (!unit) return null;
-  if (span.anchor.isDate && unit < 86_400) return null;
-  const period = unit * Math.max(1, rule.interval || 1);
-  const periodMs = period * 1000;
-  // Two periods of margin; the wall-clock shift differs from the UTC one by the zone's offset change, corrected below.
+  const interval = Math.max(1, rule.interval || 1);
+  const freq = rule.freq ?? "";
+  const months = freq === "MONTHLY" ? interval : freq === "YEARLY" ? 12 * interval : 0;
+  const unit = UNIT_SECONDS[freq];
+  if (!unit && !months) return null;
+  if (months && span.anchor.day > 28) return null;
+  if (unit && span.anchor.isDate && unit < 86_400) return null;
+  // A period's length in ms, the longest it can be (months of 31 days), so k never overshoots by much.
+  const periodMs = unit ? unit * interval * 1000 : months * 31 * 86_400_000;
   let k = Math.floor((targetMs - span.start) / periodMs) - 2;
   for (let tries = 0; tries < 4 && k >= 2; tries++) {
     const t = span.anchor.clone();
-    if (unit >= 86_400) t.addDuration(new ICAL.Duration({ days: (k * period) / 86_400 }));
-    else t.addDuration(ICAL.Duration.fromSeconds(k * period));
+    if (months) {
+      const total = t.month - 1 + k * months;
+      t.year += Math.floor(total / 12);
+      t.month = (total % 12) + 1;
+    } else if (unit >= 86_400) t.addDuration(new ICAL.Duration({ days: (k * unit * interval) / 86_400 }));
+    else t.addDuration(ICAL.Duration.fromSeconds(k * unit * interval));
+    if (t.year > 9999) return null;
     const at = timeToMs(t, floating);
     if (at <= targetMs - periodMs) return t;
     k -= Math.ceil((at - targetMs) / periodMs) + 2;
@@ -222,8 +250,9 @@ function latestRange(ranges: Override[], key: number): Override | null {
   return found;
 }
 
-/** Steps spent at most finding where a bounded recurrence ends (fields at write time). */
+/** Steps (and time) spent at most finding where a bounded recurrence ends (fields at write time). */
 const LAST_INSTANCE_STEPS = 1000;
+const LAST_INSTANCE_MS = 100;
 
 /**
  * Start of the last instance, for the store's time-range index: null when
@@ -240,7 +269,10 @@ export function lastInstanceOf(layout: Layout, floating: ICAL.Timezone | null): 
   let last: number | null = null;
   const iter = new ICAL.RecurExpansion({ component: master, dtstart: masterSpan.anchor });
   let complete = false;
+  const t0 = performance.now();
   for (let steps = 0; steps < LAST_INSTANCE_STEPS; steps++) {
+    // Past the time valve the answer is "not cheap": the UNTIL bound or null, both safe for the index.
+    if ((steps & 31) === 31 && performance.now() - t0 > LAST_INSTANCE_MS) break;
     const occ = iter.next();
     if (!occ) {
       complete = true;

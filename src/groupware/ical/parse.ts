@@ -5,9 +5,10 @@
  */
 import ICAL from "ical.js";
 import type { CalendarFields, TaskFields } from "../../../storage/api.ts";
-import { ICalError, MAX_ATTENDEES, MAX_COMPONENTS, MAX_ICAL_BYTES, decodeBody } from "./errors.ts";
+import { ICalError, MAX_ATTENDEES, MAX_COMPONENTS, MAX_ICAL_BYTES, MAX_RECURRENCE_DATES, MAX_RRULES, decodeBody } from "./errors.ts";
 import { lastInstanceOf, layoutOf, type Layout } from "./expand.ts";
 import type { Attendee, CalendarObject } from "./model.ts";
+import { checkRules } from "./rules.ts";
 import { isRecurringComp, timeProp } from "./spans.ts";
 import { resolveZones, timeToMs } from "./zones.ts";
 
@@ -103,6 +104,11 @@ function buildObject(root: ICAL.Component, kind: "vevent" | "vtodo", uid: string
   const comps = root.getAllSubcomponents(kind);
   for (const c of comps) {
     if (c.getAllProperties("attendee").length > MAX_ATTENDEES) throw new ICalError("LIMIT", `more than ${MAX_ATTENDEES} attendees in one component`);
+    if (c.getAllProperties("rrule").length > MAX_RRULES) throw new ICalError("LIMIT", `more than ${MAX_RRULES} RRULE properties in one component`);
+    let dates = 0;
+    for (const p of [...c.getAllProperties("rdate"), ...c.getAllProperties("exdate")]) dates += (p.jCal as unknown[]).length - 3;
+    if (dates > MAX_RECURRENCE_DATES) throw new ICalError("LIMIT", `more than ${MAX_RECURRENCE_DATES} RDATE/EXDATE values in one component`);
+    checkRules(c);
   }
   if (itip && kind === "vevent" && comps.some((c) => !c.hasProperty("dtstart"))) {
     // RFC 5546 §3.2: a REPLY, CANCEL or REFRESH may leave DTSTART out; such an object has no times to index.
@@ -191,6 +197,21 @@ function uidOf(c: ICAL.Component): string {
  * have one UID (master and overrides), RFC 4791 §4.1.
  */
 export function parseCalendarObject(body: Uint8Array | string): CalendarObject {
+  return guarded(() => parseObject(body));
+}
+
+/** Whatever ical.js throws on odd input is the input's fault: an INVALID_DATA with its message. */
+function guarded<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ICalError) throw e;
+    if (e instanceof RangeError && /call stack/i.test(e.message)) throw new ICalError("LIMIT", "the iCalendar object is nested too deeply");
+    throw new ICalError("INVALID_DATA", `not valid iCalendar: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function parseObject(body: Uint8Array | string): CalendarObject {
   const warnings: string[] = [];
   const root = parseRoot(body, warnings);
   const kinds = new Set<string>();
@@ -215,6 +236,10 @@ export function parseCalendarObject(body: Uint8Array | string): CalendarObject {
  * (with the VTIMEZONEs they use); VFREEBUSY and others stay in `root`.
  */
 export function parseItipMessage(body: Uint8Array | string): { method: string; root: ICAL.Component; objects: CalendarObject[] } {
+  return guarded(() => parseItip(body));
+}
+
+function parseItip(body: Uint8Array | string): { method: string; root: ICAL.Component; objects: CalendarObject[] } {
   const warnings: string[] = [];
   const root = parseRoot(body, warnings);
   const m = root.getFirstPropertyValue("method");

@@ -54,7 +54,8 @@ export function splitICalendar(text: string): { objects: string[]; errors: strin
     const line = next();
     const bare = line.replace(/[\r\n]+$/, "");
     if (bare === "") continue;
-    if (!/^BEGIN:VCALENDAR$/i.test(bare.trim())) {
+    // Lines beginning with white space are continuations (RFC 5545 §3.1), never BEGIN/END markers.
+    if (!/^BEGIN:VCALENDAR[ \t]*$/i.test(bare)) {
       errors.push(`line ${lineNo}: text outside a VCALENDAR ignored`);
       continue;
     }
@@ -66,11 +67,11 @@ export function splitICalendar(text: string): { objects: string[]; errors: strin
     while (i < rawLines.length) {
       const l = next();
       const b = l.replace(/[\r\n]+$/, "");
-      if (/^END:VCALENDAR$/i.test(b.trim())) {
+      if (/^END:VCALENDAR[ \t]*$/i.test(b)) {
         closed = true;
         break;
       }
-      const m = /^BEGIN:([A-Za-z0-9-]+)$/i.exec(b.trim());
+      const m = /^BEGIN:([A-Za-z0-9-]+)[ \t]*$/i.exec(b);
       if (!m) {
         if (b !== "" && !/^METHOD[;:]/i.test(b) && !(header.length === 0 && /^[ \t]/.test(b))) header.push(l);
         continue;
@@ -83,7 +84,7 @@ export function splitICalendar(text: string): { objects: string[]; errors: strin
       while (i < rawLines.length && depth > 0) {
         const x = next();
         parts.push(x);
-        const xb = x.replace(/[\r\n]+$/, "").trim();
+        const xb = x.replace(/[\r\n]+$/, "");
         if (/^BEGIN:/i.test(xb)) depth++;
         else if (/^END:/i.test(xb)) depth--;
         else if (depth === 1) top.push(x);

@@ -79,6 +79,16 @@ function structured(p: ICAL.Property | null): string[] {
  * vCard 2.1 is refused with a clear message (its encoding rules differ).
  */
 export function parseVCard(body: Uint8Array | string): ContactObject {
+  try {
+    return parseCard(body);
+  } catch (e) {
+    // Whatever ical.js throws on odd input is the input's fault.
+    if (e instanceof VCardError) throw e;
+    throw new VCardError("INVALID_DATA", `not a valid vCard: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function parseCard(body: Uint8Array | string): ContactObject {
   const warnings: string[] = [];
   const text = decode(body, warnings);
   if (!/^\s*BEGIN:VCARD\r?\n/i.test(text)) throw new VCardError("INVALID_DATA", "not a vCard: the text must begin with BEGIN:VCARD (RFC 6350 §3.3)");
@@ -106,33 +116,28 @@ export function parseVCard(body: Uint8Array | string): ContactObject {
   if (root.getAllSubcomponents().length > 0) throw new VCardError("INVALID_DATA", "a vCard cannot contain nested components");
   const props = root.getAllProperties();
   if (props.length > MAX_VCARD_PROPERTIES) throw new VCardError("INVALID_DATA", `more than ${MAX_VCARD_PROPERTIES} properties in one vCard`);
-  try {
-    const uid = firstString(root.getFirstPropertyValue("uid")).trim();
-    if (!uid) throw new VCardError("INVALID_OBJECT", "the vCard has no UID (RFC 6352 §6.3.2.3 requires one)");
-    const fn = firstString(root.getFirstPropertyValue("fn")).trim();
-    if (!fn) warnings.push("the vCard has no FN (RFC 6350 §6.2.1)");
-    const nProp = root.getFirstProperty("n");
-    const n = structured(nProp);
-    // RFC 6350 §5.9: SORT-AS on N gives the sort string(s).
-    const sortAs = nProp ? firstString(nProp.getParameter("sort-as")) : "";
-    const byName = [n[0] ?? "", n[1] ?? ""].map((s) => s.trim()).filter(Boolean).join(" ");
-    const sortName = sortAs.replace(/,/g, " ").trim() || byName || fn;
-    const emails: string[] = [];
-    for (const p of root.getAllProperties("email")) {
-      const e = firstString(p.getFirstValue()).trim().replace(/^mailto:/i, "").toLowerCase();
-      if (e && !emails.includes(e)) emails.push(e);
-    }
-    const phones: string[] = [];
-    for (const p of root.getAllProperties("tel")) {
-      const t = firstString(p.getFirstValue()).trim().replace(/^tel:/i, "");
-      if (t && !phones.includes(t)) phones.push(t);
-    }
-    const org = structured(root.getFirstProperty("org"))[0]?.trim() ?? "";
-    return { version: ver, uid, fields: { uid, fullName: fn, sortName, emails, phones, org }, root, warnings };
-  } catch (e) {
-    if (e instanceof VCardError) throw e;
-    throw new VCardError("INVALID_DATA", `cannot read the vCard: ${(e as Error).message}`);
+  const uid = firstString(root.getFirstPropertyValue("uid")).trim();
+  if (!uid) throw new VCardError("INVALID_OBJECT", "the vCard has no UID (RFC 6352 §6.3.2.3 requires one)");
+  const fn = firstString(root.getFirstPropertyValue("fn")).trim();
+  if (!fn) warnings.push("the vCard has no FN (RFC 6350 §6.2.1)");
+  const nProp = root.getFirstProperty("n");
+  const n = structured(nProp);
+  // RFC 6350 §5.9: SORT-AS on N gives the sort string(s).
+  const sortAs = nProp ? firstString(nProp.getParameter("sort-as")) : "";
+  const byName = [n[0] ?? "", n[1] ?? ""].map((s) => s.trim()).filter(Boolean).join(" ");
+  const sortName = sortAs.replace(/,/g, " ").trim() || byName || fn;
+  const emails: string[] = [];
+  for (const p of root.getAllProperties("email")) {
+    const e = firstString(p.getFirstValue()).trim().replace(/^mailto:/i, "").toLowerCase();
+    if (e && !emails.includes(e)) emails.push(e);
   }
+  const phones: string[] = [];
+  for (const p of root.getAllProperties("tel")) {
+    const t = firstString(p.getFirstValue()).trim().replace(/^tel:/i, "");
+    if (t && !phones.includes(t)) phones.push(t);
+  }
+  const org = structured(root.getFirstProperty("org"))[0]?.trim() ?? "";
+  return { version: ver, uid, fields: { uid, fullName: fn, sortName, emails, phones, org }, root, warnings };
 }
 
 /**
@@ -145,9 +150,8 @@ export function parseVCard(body: Uint8Array | string): ContactObject {
 export function splitVCards(text: string): { cards: string[]; errors: string[] } {
   const cards: string[] = [];
   const errors: string[] = [];
-  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const re = /[^\r\n]*(?:\r\n|\n|\r|$)/g;
-  re.lastIndex = start;
+  re.lastIndex = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let cardStart = -1;
   let cardLine = 0;
   let depth = 0;
@@ -159,7 +163,8 @@ export function splitVCards(text: string): { cards: string[]; errors: string[] }
     const m = re.exec(text);
     if (!m || m[0] === "") break;
     lineNo++;
-    const line = m[0].replace(/[\r\n]+$/, "").trim();
+    // A line beginning with white space continues the previous one (RFC 6350 §3.2): never a marker.
+    const line = m[0].replace(/[\r\n]+$/, "").replace(/[ \t]+$/, "");
     if (/^BEGIN:VCARD$/i.test(line)) {
       if (depth === 0) {
         cardStart = pos;
@@ -182,6 +187,5 @@ export function splitVCards(text: string): { cards: string[]; errors: string[] }
     }
   }
   if (depth > 0) errors.push(`line ${cardLine}: the card is not terminated (END:VCARD missing)`);
-  void start;
   return { cards, errors };
 }

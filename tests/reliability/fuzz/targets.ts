@@ -17,6 +17,7 @@ import { fromAddresses } from "../../../src/delivery/index.ts";
 import { dkimVerify } from "mailauth";
 import type { FuzzTarget } from "./engine.ts";
 import { MAIL_TARGETS } from "./mail-targets.ts";
+import { GROUPWARE_TARGETS } from "./groupware-targets.ts";
 import { DAV_XML_TARGET } from "./dav-xml-target.ts";
 
 const enc = new TextEncoder();
@@ -401,4 +402,5 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   // mail/: one check per exported function, in three targets (./mail-targets.ts)
   ...MAIL_TARGETS,
   DAV_XML_TARGET,
+  ...GROUPWARE_TARGETS,
 ];
