@@ -202,6 +202,24 @@ describe("VTODO queries", () => {
   });
 });
 
+describe("floating times (RFC 4791 §9.8, RFC 7809)", () => {
+  test("a floating event is read in the zone the query names, else in UTC", async () => {
+    const home = `/dav/calendars/${ALICE}/floating/`;
+    const mk = await curl(d, "MKCALENDAR", home, { body: '<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"/>', headers: xmlHeaders() });
+    expect(mk.status).toBe(201);
+    await put(home + "floating.ics", single("floating@example.test", "20260310T100000", "20260310T110000", "Floating"));
+    const f = eventsIn("20260310T090000Z", "20260310T093000Z");
+    // 10:00 floating = 09:00Z in Berlin (CET, UTC+1), 10:00Z when read as UTC.
+    expect(names((await report(home, query(f, null))).body)).toEqual([]);
+    expect(names((await report(home, query(f, null, "<C:timezone-id>Europe/Berlin</C:timezone-id>"))).body)).toEqual(["floating.ics"]);
+    const tzText = "BEGIN:VCALENDAR&#13;\nVERSION:2.0&#13;\nBEGIN:VTIMEZONE&#13;\nTZID:Europe/Berlin&#13;\nEND:VTIMEZONE&#13;\nEND:VCALENDAR&#13;\n";
+    expect(names((await report(home, query(f, null, `<C:timezone>${tzText}</C:timezone>`))).body)).toEqual(["floating.ics"]);
+    // Expanded in UTC as read in that zone.
+    const x = await report(home, query(f, '<C:expand start="20260310T000000Z" end="20260311T000000Z"/>', "<C:timezone-id>Europe/Berlin</C:timezone-id>"));
+    expect(unxml(texts(responses(x.body)[0]!, "calendar-data")[0]!)).toContain("DTSTART:20260310T090000Z\r\n");
+  });
+});
+
 describe("Depth", () => {
   test("Depth 0 on an object tests that object; on the collection nothing", async () => {
     const f = query(eventsIn("20260115T000000Z", "20260116T000000Z"), null);

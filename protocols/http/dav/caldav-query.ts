@@ -45,7 +45,7 @@ import {
   type PropRequest,
   type SpecialProps,
 } from "./caldav-report-common.ts";
-import { ianaZone, type TimeRange } from "./caldav-time.ts";
+import { MAX_TIME, MIN_TIME, ianaZone, type TimeRange } from "./caldav-time.ts";
 import { instanceOverlaps, type RangeEnv } from "./caldav-time-range.ts";
 import { resourceOf } from "./resources.ts";
 import { multistatus, textError, type DavContext, type DavResource, type DavResponse, type DavTarget } from "./types.ts";
@@ -54,6 +54,8 @@ import { x } from "./xml-writer.ts";
 
 /** Most instances one report expands for <C:expand> (all matches together). */
 export const MAX_EXPANDED_INSTANCES = 100_000;
+/** The largest UTC offset of a time zone (UTC+14, UTC-12), ms. */
+const MAX_ZONE_OFFSET = 14 * 3_600_000;
 /** Candidates tested per chunk, and responses written per chunk. */
 const FILTER_CHUNK = 512;
 const STREAM_CHUNK = 64;
@@ -116,7 +118,7 @@ const SHARED_MAX_INSTANCES = 64;
 class Expander {
   private memo = new Map<CalendarObject, Map<string, Instance[] | null>>();
   expanded = 0;
-  constructor(private floatingTz: string | null) {}
+  constructor(readonly floatingTz: string | null) {}
 
   /** Instances of `obj` in `range`; null when the ical layer refuses (over its per-object limit). */
   instances(obj: CalendarObject, range: TimeRange): Instance[] | null {
@@ -241,8 +243,12 @@ async function calendarQuery(dc: DavContext, target: DavTarget, body: XmlElement
     if (target.kind === "object") objects = target.object ? [target.object] : [];
     else if (dc.depth === "0") objects = [];
     else if (lead && lead.comp === "VEVENT" && collection.kind === "calendar") {
-      objects = await dc.groupware.objectsInRange(collection, lead.range);
-      pure = isPureTimeRange(filter);
+      // The store indexes floating times as UTC; read in another zone (§9.8 C:timezone, the calendar's zone)
+      // they can be up to 14 hours off (UTC-12..UTC+14): widen the pre-filter and test each candidate exactly.
+      const floating = ex.floatingTz !== null;
+      const r = floating ? { start: Math.max(lead.range.start - MAX_ZONE_OFFSET, MIN_TIME), end: Math.min(lead.range.end + MAX_ZONE_OFFSET, MAX_TIME) } : lead.range;
+      objects = await dc.groupware.objectsInRange(collection, r);
+      pure = !floating && isPureTimeRange(filter);
     } else objects = await dc.groupware.listObjects(collection);
 
     // The exact test, a chunk at a time.
