@@ -57,11 +57,12 @@ export function instanceOverlaps(i: { start: number; end: number }, r: TimeRange
 }
 
 /**
- * The instances of an object that come from `comp`, over a range slightly
- * wider than `r` (an instant at r.start must be seen); null = over the limit.
+ * The instances of an object that come from `comp` (the expansion applies
+ * the same §9.9 overlap rule, instants at r.start included); null = over
+ * the limit.
  */
 function ownInstances(comp: ICAL.Component, r: TimeRange, env: RangeEnv): Instance[] | null {
-  const all = env.instances({ start: r.start - 1, end: r.end });
+  const all = env.instances(r);
   if (all === null) return comp.hasProperty("recurrence-id") ? [] : null;
   const parent = comp.parent;
   const siblings = parent ? parent.getAllSubcomponents(comp.name) : [comp];
