@@ -30,10 +30,10 @@
  *
  *   bun scripts/bench/dav/bench.ts [--events 10000] [--recurring 1000] [--contacts 5000]
  *     [--runs 7] [--month 2027-03] [--multiget 500] [--parallel 4] [--compare DIR]
- *     [--radicale-http] [--radicale-put] [--radicale-only] [--json] [--keep]
+ *     [--radicale-http] [--radicale-put] [--radicale-only] [--timeout SECONDS] [--json] [--keep]
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -67,6 +67,7 @@ const RADICALE_ONLY = argv.includes("--radicale-only");
 const KEEP = argv.includes("--keep");
 const ROOT = resolve(import.meta.dir ?? new URL(".", import.meta.url).pathname, "../../..");
 const PASS = "bench-dav-password-1";
+const REQUEST_TIMEOUT_MS = Number(opt("timeout", "900")) * 1000;
 const PB_USER = "bench@bench.test";
 
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -118,7 +119,8 @@ function request(t: Target, method: string, path: string, body: string | null, h
       res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), ms: performance.now() - t0, headers: res.headers }));
       res.on("error", reject);
     });
-    req.setTimeout(600_000, () => req.destroy(new Error(`${t.label} ${method} ${path}: timeout`)));
+    // a request that takes this long is a defect worth a clear failure, not a number
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${t.label} ${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
     req.on("error", reject);
     req.end(payload ?? undefined);
   });
@@ -163,9 +165,11 @@ async function startPillarbox(label: string, repo: string): Promise<Target> {
   };
   for (const n of ["SMTP", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "POP3", "POP3S", "HTTP"]) env[`PILLARBOX_${n}_LISTEN`] = "off";
   const [cmd, ...args] = pillarboxCommand(repo);
-  const proc: ChildProcess = spawn(cmd!, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  proc.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  // the server's log goes to DIR/pillarbox.log (kept with --keep)
+  const logFd = openSync(join(dir, "pillarbox.log"), "a");
+  const proc: ChildProcess = spawn(cmd!, args, { env, stdio: ["ignore", logFd, logFd] });
+  closeSync(logFd);
+  const stderrTail = () => readFileSync(join(dir, "pillarbox.log"), "utf8").slice(-4000);
   const t: Target = {
     label,
     origin: `https://127.0.0.1:${port}`,
@@ -185,7 +189,7 @@ async function startPillarbox(label: string, repo: string): Promise<Target> {
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${label} exited during start-up: ${stderr}`);
+    if (proc.exitCode !== null) throw new Error(`${label} exited during start-up: ${stderrTail()}`);
     try {
       const r = await request(t, "PROPFIND", "/dav/", null, { depth: "0" });
       if (r.status === 207) break;
