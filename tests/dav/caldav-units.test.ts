@@ -186,3 +186,17 @@ describe("object cache", () => {
     expect(reads).toBe(4);
   });
 });
+
+describe("calendar-data limit-freebusy-set (RFC 4791 §9.6.7)", () => {
+  test("FREEBUSY periods outside the range are dropped, the others kept", async () => {
+    const { parseCalendarDataSpec, renderCalendarData } = await import("../../protocols/http/dav/caldav-data.ts");
+    const { parseXml } = await import("../../protocols/http/dav/xml.ts");
+    const text = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", "BEGIN:VFREEBUSY", "UID:fb", "DTSTAMP:20260101T000000Z", "FREEBUSY:20260301T100000Z/20260301T110000Z,20260305T100000Z/PT1H", "FREEBUSY;FBTYPE=BUSY-TENTATIVE:20260310T100000Z/20260310T110000Z", "END:VFREEBUSY", "END:VCALENDAR", ""].join("\r\n");
+    const spec = parseCalendarDataSpec(parseXml('<C:calendar-data xmlns:C="urn:ietf:params:xml:ns:caldav"><C:limit-freebusy-set start="20260304T000000Z" end="20260306T000000Z"/></C:calendar-data>'));
+    const root = new ICAL.Component(ICAL.parse(text));
+    const out = renderCalendarData(spec, new TextEncoder().encode(text), root, { floatingTz: null, instances: () => [], serialize: (r) => r.toString() + "\r\n" });
+    expect(out).toContain("FREEBUSY:20260305T100000Z/PT1H");
+    expect(out).not.toContain("20260301T100000Z");
+    expect(out).not.toContain("BUSY-TENTATIVE");
+  });
+});
