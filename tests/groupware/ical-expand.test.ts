@@ -292,6 +292,9 @@ describe("rules ical.js cannot iterate safely are refused at write time", () => 
     ["FREQ=SECONDLY;COUNT=100000000;BYMONTH=2;BYMONTHDAY=29", "LIMIT", "BYMONTH with FREQ=SECONDLY"],
     ["FREQ=MINUTELY;BYYEARDAY=100", "LIMIT", "BYYEARDAY with FREQ=MINUTELY"],
     ["FREQ=SECONDLY;BYDAY=MO", "LIMIT", "BYDAY with FREQ=SECONDLY"],
+    ["FREQ=DAILY;BYHOUR=99999999999999999999990000Z", "INVALID_DATA", "BYHOUR value 1e+26 is out of range"],
+    ["FREQ=MONTHLY;BYMONTHDAY=31,-1;INTERVAL=999999999999999999992", "INVALID_DATA", "is out of range (a period of at most 100 years)"],
+    ["FREQ=YEARLY;BYDAY=54MO", "INVALID_DATA", "invalid BYDAY value \"54MO\""],
   ] as const) {
     test(r, () => {
       const t0 = performance.now();

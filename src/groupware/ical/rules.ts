@@ -13,6 +13,18 @@ import { ICalError } from "./errors.ts";
 const MAX_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const SUB_DAILY = new Set(["SECONDLY", "MINUTELY", "HOURLY"]);
 
+/** Part, smallest and largest value, whether negative values (counting from the end) are allowed. */
+const RANGES: [string, number, number, boolean][] = [
+  ["BYSECOND", 0, 60, false],
+  ["BYMINUTE", 0, 59, false],
+  ["BYHOUR", 0, 23, false],
+  ["BYMONTHDAY", 1, 31, true],
+  ["BYYEARDAY", 1, 366, true],
+  ["BYWEEKNO", 1, 53, true],
+  ["BYMONTH", 1, 12, false],
+  ["BYSETPOS", 1, 366, true],
+];
+
 function nums(v: unknown): number[] {
   return Array.isArray(v) ? v.filter((x): x is number => typeof x === "number") : [];
 }
@@ -24,6 +36,31 @@ export function checkRule(rule: ICAL.Recur): void {
   const refuse = (why: string, code: "LIMIT" | "INVALID_DATA" = "LIMIT") => {
     throw new ICalError(code, `RRULE ${rule.toString().slice(0, 120)}: ${why}`);
   };
+  // RFC 5545 §3.3.10 value ranges (ical.js compares the text with the bound and lets "99999999999Z" through).
+  for (const [k, lo, hi, signed] of RANGES) {
+    const v = parts[k];
+    if (v === undefined) continue;
+    const list = Array.isArray(v) ? v : [v];
+    if (list.length > 366) refuse(`more than 366 ${k} values`, "INVALID_DATA");
+    for (const x of list) {
+      const n = typeof x === "number" ? x : Number.NaN;
+      const ok = Number.isInteger(n) && (signed ? Math.abs(n) >= lo && Math.abs(n) <= hi : n >= lo && n <= hi);
+      if (!ok) refuse(`${k} value ${String(x).slice(0, 30)} is out of range`, "INVALID_DATA");
+    }
+  }
+  const byday = parts["BYDAY"];
+  if (byday !== undefined) {
+    const list = Array.isArray(byday) ? byday : [byday];
+    if (list.length > 366) refuse("more than 366 BYDAY values", "INVALID_DATA");
+    for (const d of list) {
+      const m = typeof d === "string" ? /^([+-]?)(\d{0,2})(MO|TU|WE|TH|FR|SA|SU)$/.exec(d) : null;
+      if (!m || (m[2] !== "" && (Number(m[2]) < 1 || Number(m[2]) > 53))) refuse(`BYDAY value ${String(d).slice(0, 30)} is out of range`, "INVALID_DATA");
+    }
+  }
+  // A period longer than a century has one instance in any calendar's life; huge ones overflow ical.js's date arithmetic.
+  const unitDays: Record<string, number> = { SECONDLY: 1 / 86_400, MINUTELY: 1 / 1440, HOURLY: 1 / 24, DAILY: 1, WEEKLY: 7, MONTHLY: 31, YEARLY: 366 };
+  const interval = rule.interval ?? 1;
+  if (!Number.isSafeInteger(interval) || interval < 1 || interval * (unitDays[freq] ?? 1) > 36_600) refuse(`INTERVAL=${String(interval).slice(0, 30)} is out of range (a period of at most 100 years)`, "INVALID_DATA");
   // RFC 5545 §3.3.10: BYWEEKNO only with YEARLY; BYYEARDAY not with DAILY, WEEKLY, MONTHLY; BYMONTHDAY not with WEEKLY.
   if (has("BYWEEKNO") && freq !== "YEARLY") refuse("BYWEEKNO is only allowed with FREQ=YEARLY (RFC 5545 §3.3.10)", "INVALID_DATA");
   if (has("BYYEARDAY") && (freq === "DAILY" || freq === "WEEKLY" || freq === "MONTHLY")) refuse(`BYYEARDAY is not allowed with FREQ=${freq} (RFC 5545 §3.3.10)`, "INVALID_DATA");
