@@ -101,14 +101,45 @@ export function expandInstances(
   },
 ): Instance[] {
   try {
-    return expand(obj, range, opts);
+    return memoized(obj, range, opts);
   } catch (e) {
     if (e instanceof ICalError) throw e;
     throw new ICalError("INVALID_DATA", `cannot expand the recurrence: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
-function expand(obj: CalendarObject, range: { start: number; end: number }, opts?: { maxInstances?: number; floatingTz?: string; maxIterations?: number; maxMs?: number }): Instance[] {
+type ExpandOpts = { maxInstances?: number; floatingTz?: string; maxIterations?: number; maxMs?: number };
+
+/** Results of the last few ranges per object (objects are immutable; a query and its calendar-data expansion ask for the same range). */
+const resultCache = new WeakMap<CalendarObject, Map<string, Instance[]>>();
+const RESULTS_PER_OBJECT = 4;
+/** Longer lists are not kept (memory), only recomputed. */
+const CACHED_INSTANCES = 1000;
+
+function memoized(obj: CalendarObject, range: { start: number; end: number }, opts?: ExpandOpts): Instance[] {
+  const max = opts?.maxInstances ?? MAX_INSTANCES;
+  const key = `${range.start}|${range.end}|${opts?.floatingTz ?? ""}`;
+  let m = resultCache.get(obj);
+  let list = m?.get(key);
+  if (!list) {
+    // Computed once up to the default cap, whatever this caller's cap, so the next caller is served too.
+    try {
+      list = expand(obj, range, { ...opts, maxInstances: Math.max(max, MAX_INSTANCES) });
+    } catch (e) {
+      if (e instanceof ICalError && e.code === "LIMIT" && /instances in the requested time range/.test(e.message)) throw new ICalError("LIMIT", `more than ${max} instances in the requested time range`);
+      throw e;
+    }
+    if (list.length <= CACHED_INSTANCES) {
+      if (!m) resultCache.set(obj, (m = new Map()));
+      if (m.size >= RESULTS_PER_OBJECT) m.delete(m.keys().next().value!);
+      m.set(key, list);
+    }
+  }
+  if (list.length > max) throw new ICalError("LIMIT", `more than ${max} instances in the requested time range`);
+  return list.map((i) => ({ ...i }));
+}
+
+function expand(obj: CalendarObject, range: { start: number; end: number }, opts?: ExpandOpts): Instance[] {
   const max = opts?.maxInstances ?? MAX_INSTANCES;
   const floating = floatingZone(opts?.floatingTz);
   let layout: Layout;
@@ -168,15 +199,16 @@ function expandMaster(
   let minShift = 0;
   for (const r of ranges) minShift = Math.min(minShift, r.span.start - r.rid);
   const shifted = fastForward(master, span, range.start - (span.end - span.start) + minShift, floating);
-  const iter = new ICAL.RecurExpansion({ component: master, dtstart: shifted ?? span.anchor! });
+  const begin = shifted ?? span.anchor!;
+  const { iter, first, zone } = iteratorFor(master, begin, floating);
   for (let steps = 0; ; steps++) {
     if (steps >= maxSteps) throw new ICalError("LIMIT", `the recurrence needs more than ${maxSteps} steps to reach the requested time range`);
     if ((steps & 63) === 63 && performance.now() - t0 > maxMs) throw new ICalError("LIMIT", `expanding the recurrence took more than ${maxMs} ms`);
     const occ = iter.next();
     if (!occ) break;
     // The shifted start is where iteration begins, not necessarily an instance; it lies before the range anyway.
-    if (steps === 0 && shifted && occ.compare(shifted) === 0) continue;
-    const key = timeToMs(occ, floating);
+    if (steps === 0 && shifted && occ.compare(first) === 0) continue;
+    const key = timeToMs(occ, zone);
     if (key + minShift >= range.end) break;
     if (overrides.has(key)) continue;
     let comp = master;
@@ -191,10 +223,38 @@ function expandMaster(
       end = start + (rangeOv.span.end - rangeOv.span.start);
       allDay = rangeOv.span.allDay;
     } else {
-      end = span.anchorIsDue ? start : occurrenceEnd(span, occ, start, floating);
+      end = span.anchorIsDue ? start : occurrenceEnd(span, occ, start, zone);
     }
     if (overlaps(start, end)) push(instanceOf(comp, start, end, allDay, key, comp !== master));
   }
+}
+
+/**
+ * The occurrence iterator. The common case (one RRULE, no RDATE/EXDATE)
+ * runs ical.js's RecurIterator in wall-clock (floating) time, 3 to 7 times
+ * faster than over a zoned DTSTART, whose every step converts through the
+ * zone; the occurrences are then read in `zone` (the DTSTART's zone, UNTIL
+ * converted to its wall clock). Otherwise RecurExpansion merges RDATE and
+ * EXDATE over the zoned start.
+ */
+function iteratorFor(master: ICAL.Component, begin: ICAL.Time, floating: ICAL.Timezone | null): { iter: { next(): ICAL.Time | null | undefined }; first: ICAL.Time; zone: ICAL.Timezone | null } {
+  const rules = master.getAllProperties("rrule");
+  const rule = rules.length === 1 ? rules[0]!.getFirstValue() : null;
+  if (!(rule instanceof ICAL.Recur) || master.hasProperty("rdate") || master.hasProperty("exdate")) {
+    return { iter: new ICAL.RecurExpansion({ component: master, dtstart: begin }), first: begin, zone: floating };
+  }
+  const z = begin.zone;
+  const isFloating = begin.isDate || !z || z === ICAL.Timezone.localTimezone || z.tzid === "floating";
+  const zone = isFloating ? floating : z === ICAL.Timezone.utcTimezone ? null : z;
+  const r = rule.clone();
+  if (!isFloating && r.until && !r.until.isDate) {
+    const u = r.until.convertToZone(z);
+    u.zone = ICAL.Timezone.localTimezone;
+    r.until = u;
+  }
+  const first = begin.clone();
+  first.zone = ICAL.Timezone.localTimezone;
+  return { iter: r.iterator(first), first, zone };
 }
 
 const UNIT_SECONDS: Record<string, number> = { SECONDLY: 1, MINUTELY: 60, HOURLY: 3600, DAILY: 86_400, WEEKLY: 604_800 };
