@@ -103,17 +103,27 @@ export class Progress {
     private readonly label: string,
     private readonly total: number,
   ) {}
+  private count = 0;
+  private printed = -1;
   tick(done: number): void {
+    this.count = done;
     const now = Date.now();
     if (done % 500 !== 0 && now - this.last < 1000) return;
     this.last = now;
+    this.print(done);
+  }
+  private print(done: number): void {
     this.shown = true;
+    this.printed = done;
     const pct = this.total > 0 ? Math.floor((done * 100) / this.total) : 100;
     const line = `${this.label}: ${done}/${this.total} (${pct}%)`;
     this.io.err(this.tty ? `\r${line}\x1b[K` : `${line}\n`);
   }
+  /** Once a line was shown, the final count is shown too (and a terminal's line is ended). */
   done(): void {
-    if (this.shown && this.tty) this.io.err("\n");
+    if (!this.shown) return;
+    if (this.printed !== this.count) this.print(this.count);
+    if (this.tty) this.io.err("\n");
   }
 }
 

@@ -157,6 +157,21 @@ describe("calendar import", () => {
     expect(list.stdout).toMatch(/\s1994\s+yes/);
   });
 
+  test("on a terminal the progress line is rewritten in place", async () => {
+    // script(1) (bsdutils, essential in Debian) runs the CLI on a pseudo-terminal
+    const file = join(root, "tty.ics");
+    writeFileSync(file, eventsFile(generateEvents(600, 10, 7)));
+    // an account of its own, so the other tests' counts stay as they are
+    expect((await cli(["user", "add", "tty@gw.example", "--password-stdin"], "pw-123456\n")).code).toBe(0);
+    const cmd = [process.execPath, join(import.meta.dir, "../../src/main.ts"), "calendar", "import", "tty@gw.example", file, "--calendar", "tty"].map((a) => `'${a}'`).join(" ");
+    const r = await run("script", ["-qec", cmd, "/dev/null"], { env: { PILLARBOX_DATA_DIR: dir, PILLARBOX_CONFIG: undefined, PILLARBOX_HOSTNAME: undefined }, timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("\rimporting ");
+    expect(r.stdout).toMatch(/\rimporting [^\n]*: 500\/600 \(83%\)\x1b\[K/);
+    expect(r.stdout).toMatch(/600\/600 \(100%\)\x1b\[K\r?\n/);
+    expect(r.stdout).toContain("600 objects into tty@gw.example/tty: 600 imported");
+  });
+
   test("a task into an event calendar is refused per object, with the reason", async () => {
     const file = join(root, "todo.ics");
     writeFileSync(file, ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//t//EN", goodTodo.replace("todo-1", "todo-2"), "END:VCALENDAR", ""].join(CRLF));
