@@ -241,6 +241,12 @@ export interface ItemStore {
    * mailto: stripped), optionally only as `role`; ascending start, at most `limit` (default 1000).
    */
   findCalendarItemsByAddress(accountId: number, address: string, opts?: { role?: "ORGANIZER" | "ATTENDEE"; limit?: number }): Promise<Item[]>;
+  /**
+   * The PARTSTAT (upper case) an attendee whose address is one of `addresses` gave on each of
+   * `itemIds` (master components, from the index of migration 0035); items where none of the
+   * addresses is an attendee are absent. Free/busy reads it: an unanswered invitation is tentative.
+   */
+  attendeeAnswers(accountId: number, itemIds: readonly number[], addresses: readonly string[]): Promise<Map<number, string>>;
   /** Contacts of an account (or one folder) with an e-mail address, or a word of the name, that starts with `prefix` (case-insensitive). */
   findContacts(accountId: number, prefix: string, opts?: { folderId?: number; limit?: number }): Promise<Item[]>;
   /**

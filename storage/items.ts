@@ -393,6 +393,23 @@ export class Items implements ItemStore {
     return this.loadIds(rows.map((r) => num(r.item_id)));
   }
 
+  async attendeeAnswers(accountId: number, itemIds: readonly number[], addresses: readonly string[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    const addrs = [...new Set(addresses.map((a) => String(a).trim().replace(/^mailto:/i, "").toLowerCase()).filter((a) => a !== "" && a.length <= 1024))].slice(0, 100);
+    if (addrs.length === 0 || itemIds.length === 0) return out;
+    // chunks keep each statement under every engine's bound-parameter limit
+    for (let k = 0; k < itemIds.length; k += 500) {
+      const ids = itemIds.slice(k, k + 500);
+      const rows = await this.core.db.all<Row>(
+        `SELECT item_id, partstat FROM calendar_people WHERE account_id = ? AND role = 'ATTENDEE'
+         AND item_id IN (${ids.map(() => "?").join(",")}) AND address IN (${addrs.map(() => "?").join(",")})`,
+        [accountId, ...ids, ...addrs],
+      );
+      for (const r of rows) out.set(num(r.item_id), String(r.partstat ?? "NEEDS-ACTION").toUpperCase());
+    }
+    return out;
+  }
+
   async findContacts(accountId: number, prefix: string, opts: { folderId?: number; limit?: number } = {}): Promise<Item[]> {
     if (typeof prefix !== "string") throw new StoreError("INVALID", "the prefix must be a string");
     const p = foldCase(prefix.trim());

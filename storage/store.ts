@@ -352,6 +352,9 @@ export class SqlMailStore implements MailStore {
   findCalendarItems(...a: P<"findCalendarItems">) {
     return this.items.findCalendarItems(...a);
   }
+  attendeeAnswers(...a: P<"attendeeAnswers">) {
+    return this.items.attendeeAnswers(...a);
+  }
   findCalendarItemsByAddress(...a: P<"findCalendarItemsByAddress">) {
     return this.items.findCalendarItemsByAddress(...a);
   }

@@ -17,6 +17,7 @@ import { BoundedMap, checkBody, etagOf, ifMatchHolds, MAX_OBJECT_BYTES, ParsedCa
 import {
   GroupwareError,
   type BusyPeriod,
+  type FreeBusyType,
   type Collection,
   type CollectionChanges,
   type CollectionKind,
@@ -404,11 +405,21 @@ export class GroupwareService implements Groupware {
     checkRange(range);
     const calendars = new Set((await this.collections.list(account, "calendar")).map((c) => c.id));
     const busy: BusyPeriod[] = [];
-    for (const item of await this.store.findCalendarItems({ accountId: account.id }, range)) {
-      if (!calendars.has(item.folderId)) continue; // the schedule inbox and hidden folders are not the user's time
-      const f = item.fields as { isRecurring: boolean; dtStart: number; dtEnd: number; transp: string | null; status: string | null };
+    const items = (await this.store.findCalendarItems({ accountId: account.id }, range)).filter((i) => calendars.has(i.folderId)); // the schedule inbox and hidden folders are not the user's time
+    // The owner's own answer to an invitation (RFC 5546 §3.2.3 PARTSTAT): a declined meeting
+    // leaves the time free, an unanswered or tentative one is BUSY-TENTATIVE, as Exchange shows
+    // a new invitation in the attendee's calendar.
+    const mine = new Set((await this.store.sendAsAddresses(account.id)).map((a) => a.toLowerCase()));
+    mine.add(account.email.toLowerCase());
+    const answers = await this.store.attendeeAnswers(account.id, items.map((i) => i.id), [...mine]);
+    for (const item of items) {
+      const f = item.fields as { isRecurring: boolean; dtStart: number; dtEnd: number; transp: string | null; status: string | null; organizer: string | null };
+      const answer = f.organizer && !mine.has(f.organizer.toLowerCase()) ? answers.get(item.id) : undefined;
+      if (answer === "DECLINED") continue;
+      const tentative = answer === "NEEDS-ACTION" || answer === "TENTATIVE";
+      const weaken = (t: FreeBusyType | null): FreeBusyType | null => (t === "BUSY" && tentative ? "BUSY-TENTATIVE" : t);
       if (!f.isRecurring) {
-        const type = busyType({ transparent: f.transp === "TRANSPARENT", status: f.status ?? "" });
+        const type = weaken(busyType({ transparent: f.transp === "TRANSPARENT", status: f.status ?? "" }));
         if (type) busy.push({ start: f.dtStart, end: f.dtEnd, type });
         continue;
       }
@@ -420,7 +431,7 @@ export class GroupwareService implements Groupware {
         continue;
       }
       for (const i of list) {
-        const type = busyType(i);
+        const type = weaken(busyType(i));
         if (type) busy.push({ start: i.start, end: i.end, type });
       }
     }

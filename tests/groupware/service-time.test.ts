@@ -137,6 +137,26 @@ for (const engine of storeEngines()) {
       ]);
     });
 
+    test("freeBusy: an invitation the owner has not answered or answered tentatively is BUSY-TENTATIVE, a declined one free, an accepted one busy", async () => {
+      const cal2 = await gw.createCollection(account, "calendar", "invitations");
+      const me = account.email;
+      const invite = (uid: string, day: string, partstat: string) =>
+        cal(ev(uid, `202701${day}T090000Z`, `202701${day}T100000Z`, `ORGANIZER:mailto:boss@elsewhere.example\r\nATTENDEE;PARTSTAT=${partstat}:mailto:${me}\r\n`));
+      await gw.putObject(cal2, "new.ics", invite("inv-new", "04", "NEEDS-ACTION"), { schedule: false });
+      await gw.putObject(cal2, "tent.ics", invite("inv-tent", "05", "TENTATIVE"), { schedule: false });
+      await gw.putObject(cal2, "no.ics", invite("inv-no", "06", "DECLINED"), { schedule: false });
+      await gw.putObject(cal2, "yes.ics", invite("inv-yes", "07", "ACCEPTED"), { schedule: false });
+      // the owner's own meeting: their PARTSTAT as an attendee of it does not weaken it
+      await gw.putObject(cal2, "own.ics", cal(ev("own", "20270108T090000Z", "20270108T100000Z", `ORGANIZER:mailto:${me}\r\nATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:${me}\r\n`)), { schedule: false });
+      const fb = await gw.freeBusy(account, { start: utc("2027-01-04T00:00:00Z"), end: utc("2027-01-09T00:00:00Z") });
+      expect(fb.map((p) => `${iso(p.start)} ${p.type}`)).toEqual([
+        "2027-01-04T09:00:00Z BUSY-TENTATIVE",
+        "2027-01-05T09:00:00Z BUSY-TENTATIVE",
+        "2027-01-07T09:00:00Z BUSY",
+        "2027-01-08T09:00:00Z BUSY",
+      ]);
+    });
+
     test("changesSince: everything from 0, then changes and removed names; paging; a too-old token", async () => {
       const book = (await gw.getCollection(account, "Contacts"))!;
       const card = (uid: string, fn: string) => bytes(`BEGIN:VCARD\r\nVERSION:4.0\r\nUID:${uid}\r\nFN:${fn}\r\nEND:VCARD\r\n`);
