@@ -173,7 +173,11 @@ describe("MOVE and COPY", () => {
 
   test("MOVE renames inside a calendar and moves between calendars; Overwrite: F refuses an existing target", async () => {
     const body = vevent("move-1@example.test", "Moving");
-    await curl(d, "PUT", CAL + "move-1.ics", { headers: ICS, body });
+    const put = await curl(d, "PUT", CAL + "move-1.ics", { headers: ICS, body });
+    // the ETag is "<item id>-<modseq>": a MOVE keeps the item (and the id ActiveSync/EWS know it by)
+    const idOf = (etag: string | undefined) => /^"(\d+)-/.exec(etag ?? "")?.[1];
+    const id = idOf(put.headers.etag);
+    expect(id).toBeDefined();
     const ren = await curl(d, "MOVE", CAL + "move-1.ics", { headers: { destination: d.base + CAL + "moved.ics" } });
     expect(ren.status).toBe(201);
     expect((await curl(d, "GET", CAL + "move-1.ics")).status).toBe(404);
@@ -181,7 +185,9 @@ describe("MOVE and COPY", () => {
     const mv = await curl(d, "MOVE", CAL + "moved.ics", { headers: { destination: d.base + OTHER + "moved.ics" } });
     expect(mv.status).toBe(201);
     expect((await curl(d, "GET", CAL + "moved.ics")).status).toBe(404);
-    expect((await curl(d, "GET", OTHER + "moved.ics")).body).toBe(body);
+    const moved = await curl(d, "GET", OTHER + "moved.ics");
+    expect(moved.body).toBe(body);
+    expect(idOf(moved.headers.etag)).toBe(id);
     await curl(d, "PUT", CAL + "target.ics", { headers: ICS, body: vevent("target@example.test") });
     await curl(d, "PUT", CAL + "source.ics", { headers: ICS, body: vevent("source@example.test") });
     const no = await curl(d, "MOVE", CAL + "source.ics", { headers: { destination: d.base + CAL + "target.ics", overwrite: "F" } });

@@ -157,23 +157,15 @@ export async function moveCopy(dc: DavContext, t: DavTarget, move: boolean): Pro
   if (same) return textError(403, "the source and the destination are the same");
   const overwrite = (dc.req.headers.get("overwrite") ?? "T").trim().toUpperCase() !== "F";
   if (d.object && !overwrite) return textError(412, "the Destination exists and Overwrite is F");
-  const body = await source.body();
   const hrefOf = (n: string) => objectHref(dc.account.email, d.collection, n);
   try {
-    if (move && t.kind === "object" && d.collection.id === t.collection.id) {
-      // A rename inside one collection: the UID moves with it, so free it first; put it back if the write fails.
-      await dc.groupware.deleteObject(t.collection, t.name, { ifMatch: source.etag, schedule: false });
-      try {
-        if (d.object) await dc.groupware.deleteObject(d.collection, d.name, { schedule: false });
-        await dc.groupware.putObject(d.collection, d.name, body, { schedule: false });
-      } catch (e) {
-        await dc.groupware.putObject(t.collection, t.name, body, { schedule: false }).catch((err) => dc.log.error("dav: MOVE could not restore the source", { err: String(err) }));
-        throw e;
-      }
+    if (move && t.kind === "object") {
+      // One store transaction: the item keeps its id (what ActiveSync and later EWS know it by), and a failure leaves the source where it was.
+      await dc.groupware.moveObject(t.collection, t.name, d.collection, d.name, { ifMatch: source.etag, overwrite });
     } else {
+      const body = await source.body();
       if (d.object) await dc.groupware.deleteObject(d.collection, d.name, { schedule: false });
       await dc.groupware.putObject(d.collection, d.name, body, { schedule: false, ifNoneMatch: "*" });
-      if (move && t.kind === "object") await dc.groupware.deleteObject(t.collection, t.name, { ifMatch: source.etag, schedule: false });
     }
   } catch (e) {
     if (e instanceof GroupwareError) return groupwareErrorResponse(e, d.collection.kind, hrefOf);
