@@ -87,6 +87,11 @@ describe("rules", () => {
     ]);
   });
 
+  test("an EXDATE as a DATE removes that day's occurrence of a DATE-TIME series", () => {
+    const o = parseCalendarObject(`BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:exd\r\nDTSTART:20260105T100000Z\r\nRRULE:FREQ=DAILY;COUNT=5\r\nEXDATE;VALUE=DATE:20260107\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`);
+    expect(starts(expandInstances(o, YEAR_2026))).toEqual(["2026-01-05T10:00:00Z", "2026-01-06T10:00:00Z", "2026-01-08T10:00:00Z", "2026-01-09T10:00:00Z"]);
+  });
+
   test("a range in the middle of a long series, and the overlap rule at the edges", () => {
     const o = load("berlin-weekly-dst.ics");
     // [start, end) of the query against [09:00, 10:00) Berlin = [07:00, 08:00)Z in summer.
@@ -304,6 +309,16 @@ describe("rules ical.js cannot iterate safely are refused at write time", () => 
       expect(performance.now() - t0).toBeLessThan(2000);
     });
   }
+
+  test("a DURATION over 100 years is refused; a query beyond year 9999 finds nothing without work", () => {
+    const e = limitError(() => parseCalendarObject(rule("FREQ=WEEKLY").replace("RRULE:", "DURATION:PT14294967295H\r\nRRULE:")));
+    expect(e.code).toBe("INVALID_DATA");
+    expect(e.message).toContain("longer than 100 years");
+    const o = parseCalendarObject(rule("FREQ=WEEKLY"));
+    expect(expandInstances(o, { start: Date.UTC(10000, 0, 1), end: 8.64e15 })).toEqual([]);
+    const l = expandInstances(o, { start: Date.UTC(9999, 11, 1), end: 8.64e15 });
+    expect(l.map((i) => iso(i.start))).toEqual(["9999-12-06T10:00:00Z", "9999-12-13T10:00:00Z", "9999-12-20T10:00:00Z", "9999-12-27T10:00:00Z"]);
+  });
 
   test("Feb 29 with DAILY and HOURLY;BYDAY are fine", () => {
     const o = parseCalendarObject(rule("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;COUNT=2"));

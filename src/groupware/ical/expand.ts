@@ -116,8 +116,14 @@ const RESULTS_PER_OBJECT = 4;
 /** Longer lists are not kept (memory), only recomputed. */
 const CACHED_INSTANCES = 1000;
 
-function memoized(obj: CalendarObject, range: { start: number; end: number }, opts?: ExpandOpts): Instance[] {
+/** Years 1 to 9999 (RFC 5545 §3.3.4): no instance lies outside, and ical.js's zones would cache every DST change up to a far year asked for. */
+const FIRST_MS = -62_135_596_800_000 - 2 * 86_400_000; // 0001-01-01 less two days of zone offsets
+const MAX_MS = Date.UTC(10000, 0, 1);
+
+function memoized(obj: CalendarObject, given: { start: number; end: number }, opts?: ExpandOpts): Instance[] {
   const max = opts?.maxInstances ?? MAX_INSTANCES;
+  const range = { start: Math.max(given.start, FIRST_MS), end: Math.min(given.end, MAX_MS) };
+  if (!(range.start < range.end)) return [];
   const key = `${range.start}|${range.end}|${opts?.floatingTz ?? ""}`;
   let m = resultCache.get(obj);
   let list = m?.get(key);
@@ -200,7 +206,7 @@ function expandMaster(
   for (const r of ranges) minShift = Math.min(minShift, r.span.start - r.rid);
   const shifted = fastForward(master, span, range.start - (span.end - span.start) + minShift, floating);
   const begin = shifted ?? span.anchor!;
-  const { iter, first, zone } = iteratorFor(master, begin, floating);
+  const { iter, first, zone, skipExdates } = iteratorFor(master, begin, floating);
   for (let steps = 0; ; steps++) {
     if (steps >= maxSteps) throw new ICalError("LIMIT", `the recurrence needs more than ${maxSteps} steps to reach the requested time range`);
     if ((steps & 63) === 63 && performance.now() - t0 > maxMs) throw new ICalError("LIMIT", `expanding the recurrence took more than ${maxMs} ms`);
@@ -210,6 +216,7 @@ function expandMaster(
     if (steps === 0 && shifted && occ.compare(first) === 0) continue;
     const key = timeToMs(occ, zone);
     if (key + minShift >= range.end) break;
+    if (skipExdates && layout.exdates.has(key)) continue;
     if (overrides.has(key)) continue;
     let comp = master;
     let start = key;
@@ -237,11 +244,17 @@ function expandMaster(
  * converted to its wall clock). Otherwise RecurExpansion merges RDATE and
  * EXDATE over the zoned start.
  */
-function iteratorFor(master: ICAL.Component, begin: ICAL.Time, floating: ICAL.Timezone | null): { iter: { next(): ICAL.Time | null | undefined }; first: ICAL.Time; zone: ICAL.Timezone | null } {
+function iteratorFor(
+  master: ICAL.Component,
+  begin: ICAL.Time,
+  floating: ICAL.Timezone | null,
+): { iter: { next(): ICAL.Time | null | undefined }; first: ICAL.Time; zone: ICAL.Timezone | null; skipExdates: boolean } {
   const rules = master.getAllProperties("rrule");
   const rule = rules.length === 1 ? rules[0]!.getFirstValue() : null;
-  if (!(rule instanceof ICAL.Recur) || master.hasProperty("rdate") || master.hasProperty("exdate")) {
-    return { iter: new ICAL.RecurExpansion({ component: master, dtstart: begin }), first: begin, zone: floating };
+  // EXDATEs of the start's value type are matched by instant here (Layout.exdates); a DATE EXDATE on DATE-TIME occurrences (a whole day) needs RecurExpansion.
+  const exdatesByInstant = timeList(master, "exdate").every((t) => t.isDate === begin.isDate);
+  if (!(rule instanceof ICAL.Recur) || master.hasProperty("rdate") || !exdatesByInstant) {
+    return { iter: new ICAL.RecurExpansion({ component: master, dtstart: begin }), first: begin, zone: floating, skipExdates: false };
   }
   const z = begin.zone;
   const isFloating = begin.isDate || !z || z === ICAL.Timezone.localTimezone || z.tzid === "floating";
@@ -254,7 +267,7 @@ function iteratorFor(master: ICAL.Component, begin: ICAL.Time, floating: ICAL.Ti
   }
   const first = begin.clone();
   first.zone = ICAL.Timezone.localTimezone;
-  return { iter: r.iterator(first), first, zone };
+  return { iter: r.iterator(first), first, zone, skipExdates: true };
 }
 
 const UNIT_SECONDS: Record<string, number> = { SECONDLY: 1, MINUTELY: 60, HOURLY: 3600, DAILY: 86_400, WEEKLY: 604_800 };

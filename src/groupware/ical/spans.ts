@@ -83,8 +83,13 @@ function durationProp(comp: ICAL.Component): ICAL.Duration | null {
   } catch {
     return null;
   }
-  return v instanceof ICAL.Duration ? v : null;
+  if (!(v instanceof ICAL.Duration)) return null;
+  // Longer than a century is nonsense, and ical.js's date arithmetic walks month by month (and zones cache every year) to add it.
+  if (Math.abs(v.toSeconds()) > MAX_DURATION_S) throw new ICalError("INVALID_DATA", `DURATION of ${comp.name.toUpperCase()} is longer than 100 years`);
+  return v;
 }
+
+const MAX_DURATION_S = 100 * 366 * 86_400;
 
 /**
  * Where a component's occurrences sit: `anchor` is the time recurrence
