@@ -228,6 +228,15 @@ describe("time zone names", () => {
     expect(starts(expandInstances(load("own-vtimezone-wins.ics"), YEAR_2026))).toEqual(["2026-07-15T09:00:00Z"]);
   });
 
+  test("far years keep their zone's rules (read through the 400-year cycle)", () => {
+    const at = (d: string) => parseCalendarObject(`BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:far\r\nDTSTART;TZID=Europe/Berlin:${d}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`).calendarFields!.dtStart;
+    expect(iso(at("90000715T140000"))).toBe("9000-07-15T12:00:00Z");
+    expect(iso(at("90000115T140000"))).toBe("9000-01-15T13:00:00Z");
+    const o = parseCalendarObject(`BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:far2\r\nDTSTART;TZID=Europe/Berlin:20260105T100000\r\nRRULE:FREQ=WEEKLY;UNTIL=99991227T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`);
+    // 9999-12-27 is a Monday in winter: 10:00 Berlin = 09:00Z, exactly the UNTIL.
+    expect(starts(expandInstances(o, range("9999-12-20T00:00:00Z", "9999-12-31T00:00:00Z")))).toEqual(["9999-12-20T09:00:00Z", "9999-12-27T09:00:00Z"]);
+  });
+
   test("prefixed IANA names (/mozilla.org/.../Europe/Berlin) resolve", () => {
     const o = parseCalendarObject(
       "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:moz\r\nDTSTART;TZID=/mozilla.org/20050126_1/Europe/Berlin:20260115T140000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",

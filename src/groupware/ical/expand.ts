@@ -15,7 +15,7 @@ import type { Instance } from "../types.ts";
 import { ICalError, MAX_EXPAND_MS, MAX_INSTANCES, MAX_ITERATIONS } from "./errors.ts";
 import type { CalendarObject } from "./model.ts";
 import { isRecurringComp, occurrenceEnd, spanOf, timeList, timeProp, type Span } from "./spans.ts";
-import { floatingZone, timeToMs } from "./zones.ts";
+import { floatingZone, timeToMs, utcToWall } from "./zones.ts";
 
 interface Override {
   comp: ICAL.Component;
@@ -261,9 +261,7 @@ function iteratorFor(
   const zone = isFloating ? floating : z === ICAL.Timezone.utcTimezone ? null : z;
   const r = rule.clone();
   if (!isFloating && r.until && !r.until.isDate) {
-    const u = r.until.convertToZone(z);
-    u.zone = ICAL.Timezone.localTimezone;
-    r.until = u;
+    r.until = utcToWall(r.until, z);
   }
   const first = begin.clone();
   first.zone = ICAL.Timezone.localTimezone;

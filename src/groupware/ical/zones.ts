@@ -79,7 +79,31 @@ export function vtimezoneFor(tzid: string): string | null {
   return b.replace(/^TZID:.*$/m, `TZID:${name}`) + "\r\n";
 }
 
-const globalZones = new Map<string, ICAL.Timezone | null>();
+/** One zone object per IANA name (its DST table is computed once), and every name registered for it. */
+const ianaZones = new Map<string, ICAL.Timezone | null>();
+const globalZones = new Map<string, ICAL.Timezone>();
+/** Names that are neither IANA nor in the Windows table ("/vendor/.../Europe/Berlin"): finite in practice, capped against floods. */
+const MAX_OTHER_ALIASES = 1000;
+let otherAliases = 0;
+
+function ianaZone(iana: string): ICAL.Timezone | null {
+  let z = ianaZones.get(iana);
+  if (z !== undefined) return z;
+  z = null;
+  if (iana === "Etc/UTC") z = ICAL.Timezone.utcTimezone;
+  else {
+    const text = ianaBlock(iana);
+    if (text) {
+      try {
+        z = new ICAL.Timezone({ component: new ICAL.Component(ICAL.parse(text) as unknown[]), tzid: iana });
+      } catch {
+        z = null;
+      }
+    }
+  }
+  ianaZones.set(iana, z);
+  return z;
+}
 
 /**
  * The process-wide zone for a TZID no object defines (registered in
@@ -87,27 +111,16 @@ const globalZones = new Map<string, ICAL.Timezone | null>();
  * DATE-TIME with TZID=...). Null when the name is unknown.
  */
 export function globalZone(tzid: string): ICAL.Timezone | null {
-  let z = globalZones.get(tzid);
-  if (z !== undefined) return z;
-  z = null;
+  const known = globalZones.get(tzid);
+  if (known) return known;
   const iana = ianaName(tzid);
-  if (iana === "Etc/UTC") z = ICAL.Timezone.utcTimezone;
-  else if (iana) {
-    const text = ianaBlock(iana);
-    if (text) {
-      try {
-        const comp = new ICAL.Component(ICAL.parse(text) as unknown[]);
-        z = new ICAL.Timezone({ component: comp, tzid });
-      } catch {
-        z = null;
-      }
-    }
-  }
-  // Bounded: only names that resolve are kept (the IANA list and our table are finite).
-  if (z) {
-    globalZones.set(tzid, z);
-    if (!ICAL.TimezoneService.has(tzid)) ICAL.TimezoneService.register(z, tzid);
-  }
+  if (!iana) return null;
+  const z = ianaZone(iana);
+  if (!z) return null;
+  const plain = iana.toLowerCase() === tzid.toLowerCase() || windowsLower.has(tzid.toLowerCase()) || UTC_NAMES.has(tzid.toLowerCase());
+  if (!plain && ++otherAliases > MAX_OTHER_ALIASES) return null;
+  globalZones.set(tzid, z);
+  if (!ICAL.TimezoneService.has(tzid)) ICAL.TimezoneService.register(z, tzid);
   return z;
 }
 
@@ -168,5 +181,31 @@ export function timeToMs(t: ICAL.Time, floating: ICAL.Timezone | null): number {
     const local = new ICAL.Time({ year: t.year, month: t.month, day: t.day, hour: t.isDate ? 0 : t.hour, minute: t.isDate ? 0 : t.minute, second: t.isDate ? 0 : t.second, isDate: false }, floating);
     return local.toUnixTime() * 1000;
   }
+  if (t.year > FAR_YEAR && z !== ICAL.Timezone.utcTimezone) {
+    // The Gregorian calendar repeats every 400 years (146,097 days): read the offset 400*k years earlier, so a
+    // zone shared by every object never computes (and keeps) its DST changes up to a far year a client names.
+    const k = Math.ceil((t.year - FAR_YEAR) / 400);
+    const c = t.clone();
+    c.year -= 400 * k;
+    return c.toUnixTime() * 1000 + k * CYCLE_MS;
+  }
   return t.toUnixTime() * 1000;
+}
+
+const FAR_YEAR = 2200;
+const CYCLE_MS = 146_097 * 86_400_000;
+
+/** The wall-clock (floating) time in `zone` of a UTC instant, with the same 400-year shortcut for far years. */
+export function utcToWall(t: ICAL.Time, zone: ICAL.Timezone): ICAL.Time {
+  let k = 0;
+  let u = t;
+  if (t.year > FAR_YEAR) {
+    k = Math.ceil((t.year - FAR_YEAR) / 400);
+    u = t.clone();
+    u.year -= 400 * k;
+  }
+  const w = u.convertToZone(zone);
+  w.year += 400 * k;
+  w.zone = ICAL.Timezone.localTimezone;
+  return w;
 }
