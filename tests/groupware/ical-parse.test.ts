@@ -44,6 +44,9 @@ describe("malformed corpus: clear errors", () => {
     "two-masters.ics": ["INVALID_OBJECT", /two VEVENT components of the same UID without RECURRENCE-ID/],
     "not-icalendar.ics": ["INVALID_DATA", /must begin with BEGIN:VCALENDAR/],
     "garbage.bin": ["INVALID_DATA", /NUL bytes|must begin with BEGIN:VCALENDAR/],
+    // RFC 5545 §3.4: ical.js alone would accept END:VEVENT closing a VALARM (an alarm swallowing its event)
+    "unclosed-valarm.ics": ["INVALID_DATA", /line 11: END:VEVENT where BEGIN:VALARM of line 8 is still open/],
+    "wrong-end-name.ics": ["INVALID_DATA", /line 8: END:VTODO where BEGIN:VEVENT of line 4 is still open/],
   };
   test("the corpus has a case for every file", () => {
     expect(readdirSync(join(FIX, "malformed")).sort()).toEqual(Object.keys(cases).sort());
@@ -213,6 +216,15 @@ describe("iTIP messages", () => {
 });
 
 describe("splitICalendar (import)", () => {
+  test("a component whose VALARM is never ended is reported with its line and skipped; the next one is imported", () => {
+    const ev = (uid: string, inner = "") => `BEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260101T100000Z\r\n${inner}END:VEVENT\r\n`;
+    const file = `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n${ev("a", "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\n")}${ev("b")}END:VCALENDAR\r\n`;
+    const r = splitICalendar(file);
+    expect(r.errors).toEqual(["line 8: BEGIN:VALARM is never ended (the VEVENT of line 4 was not imported)"]);
+    expect(r.objects).toHaveLength(1);
+    expect(parseCalendarObject(r.objects[0]!).uid).toBe("b");
+  });
+
   test("one VCALENDAR per UID, overrides together, used zones copied, METHOD dropped, byte-exact components", () => {
     const moved = readFileSync(join(FIX, "override-moved.ics"), "utf8");
     const ny = readFileSync(join(FIX, "newyork-no-vtimezone.ics"), "utf8");
@@ -220,7 +232,7 @@ describe("splitICalendar (import)", () => {
     const tz = vtimezoneFor("Europe/Berlin")!;
     const file = CAL(tz + vtimezoneFor("Asia/Tokyo")! + body(moved) + body(ny) + "BEGIN:VTODO\r\nSUMMARY:no uid\r\nEND:VTODO\r\n", "VERSION:2.0\r\nPRODID:-//export//EN\r\nMETHOD:PUBLISH\r\n");
     const r = splitICalendar(file);
-    expect(r.errors).toEqual(["a VTODO without UID was not imported"]);
+    expect(r.errors).toEqual([expect.stringMatching(/^line \d+: a VTODO without UID was not imported$/)]);
     expect(r.objects).toHaveLength(2);
     const [a, b] = r.objects;
     expect(a!.startsWith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//export//EN\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n")).toBe(true);

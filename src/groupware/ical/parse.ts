@@ -11,6 +11,7 @@ import type { Attendee, CalendarObject } from "./model.ts";
 import { checkRules } from "./rules.ts";
 import { isRecurringComp, timeProp } from "./spans.ts";
 import { resolveZones, timeToMs } from "./zones.ts";
+import { nestingFault } from "./nesting.ts";
 
 const mkErr = (code: "INVALID_DATA" | "LIMIT", msg: string) => new ICalError(code, msg);
 
@@ -19,6 +20,8 @@ export function parseRoot(body: Uint8Array | string, warnings: string[]): ICAL.C
   const text = decodeBody(body, MAX_ICAL_BYTES, "the iCalendar object", warnings, mkErr);
   if (!/^\s*BEGIN:VCALENDAR\r?\n/i.test(text)) throw new ICalError("INVALID_DATA", "not iCalendar: the text must begin with BEGIN:VCALENDAR (RFC 5545 §3.4)");
   if (!/^END:VCALENDAR[ \t]*$/im.test(text)) throw new ICalError("INVALID_DATA", "not iCalendar: END:VCALENDAR is missing (truncated?)");
+  const fault = nestingFault(text);
+  if (fault) throw new ICalError("INVALID_DATA", `not valid iCalendar: ${fault}`);
   let begins = 0;
   for (const m of text.matchAll(/^BEGIN:/gim)) {
     void m;

@@ -15,6 +15,8 @@ interface Block {
   text: string;
   /** Unfolded top-level lines of the component (not of nested VALARMs). */
   lines: string[];
+  /** Line number of its BEGIN in the file. */
+  line: number;
 }
 
 function unfold(lines: string[]): string[] {
@@ -80,22 +82,48 @@ export function splitICalendar(text: string): { objects: string[]; errors: strin
       const startLine = lineNo;
       const parts: string[] = [l];
       const top: string[] = [];
-      let depth = 1;
-      while (i < rawLines.length && depth > 0) {
+      // RFC 5545 §3.4: END names must match their BEGIN; an END that closes an outer component
+      // also ends the inner ones, which then make this component an error (not imported).
+      const open: { name: string; line: number }[] = [{ name, line: startLine }];
+      let fault: string | null = null;
+      let endedCalendar = false;
+      while (i < rawLines.length && open.length > 0) {
         const x = next();
-        parts.push(x);
         const xb = x.replace(/[\r\n]+$/, "");
-        if (/^BEGIN:/i.test(xb)) depth++;
-        else if (/^END:/i.test(xb)) depth--;
-        else if (depth === 1) top.push(x);
+        const mm = /^(BEGIN|END):([A-Za-z0-9-]+)[ \t]*$/i.exec(xb);
+        if (mm && mm[1]!.toUpperCase() === "END" && mm[2]!.toUpperCase() === "VCALENDAR" && !open.some((o) => o.name === "VCALENDAR")) {
+          fault ??= `line ${open[open.length - 1]!.line}: BEGIN:${open[open.length - 1]!.name} is never ended`;
+          endedCalendar = true;
+          break;
+        }
+        parts.push(x);
+        if (mm && mm[1]!.toUpperCase() === "BEGIN") open.push({ name: mm[2]!.toUpperCase(), line: lineNo });
+        else if (mm) {
+          const endName = mm[2]!.toUpperCase();
+          const at = open.map((o) => o.name).lastIndexOf(endName);
+          if (at < 0) fault ??= `line ${lineNo}: END:${endName} without its BEGIN`;
+          else {
+            if (at < open.length - 1) fault ??= `line ${open[open.length - 1]!.line}: BEGIN:${open[open.length - 1]!.name} is never ended`;
+            open.length = at;
+          }
+        } else if (open.length === 1) top.push(x);
       }
-      if (depth > 0) {
+      if (endedCalendar) {
+        errors.push(`${fault} (the ${name} of line ${startLine} was not imported)`);
+        closed = true;
+        break;
+      }
+      if (open.length > 0) {
         errors.push(`line ${startLine}: ${name} is not terminated`);
         break;
       }
+      if (fault) {
+        errors.push(`${fault} (the ${name} of line ${startLine} was not imported)`);
+        continue;
+      }
       let body = parts.join("");
       if (!/\r?\n$/.test(body)) body += "\r\n";
-      const block: Block = { name, text: body, lines: unfold(top) };
+      const block: Block = { name, text: body, lines: unfold(top), line: startLine };
       if (name === "VTIMEZONE") {
         const id = block.lines.find((x) => /^TZID[;:]/i.test(x));
         if (id) zones.set(id.slice(id.indexOf(":") + 1), body);
@@ -104,13 +132,13 @@ export function splitICalendar(text: string): { objects: string[]; errors: strin
     if (!closed) errors.push(`line ${lineNo}: END:VCALENDAR is missing`);
     for (const c of comps) {
       if (c.name !== "VEVENT" && c.name !== "VTODO" && c.name !== "VJOURNAL") {
-        if (!c.name.startsWith("X-")) errors.push(`a ${c.name} component was not imported`);
+        if (!c.name.startsWith("X-")) errors.push(`line ${c.line}: a ${c.name} component was not imported`);
         continue;
       }
       const u = c.lines.find((x) => /^UID[;:]/i.test(x));
       const uid = u ? u.slice(u.indexOf(":") + 1) : "";
       if (!uid.trim()) {
-        errors.push(`a ${c.name} without UID was not imported`);
+        errors.push(`line ${c.line}: a ${c.name} without UID was not imported`);
         continue;
       }
       let g = byUid.get(uid);
