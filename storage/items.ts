@@ -209,10 +209,14 @@ export class Items implements ItemStore {
     if (names.length > 10_000) throw new StoreError("LIMIT", "at most 10,000 names at once");
     const list = [...new Set(names.filter((n) => typeof n === "string" && n !== "" && n.length <= 255))];
     if (list.length === 0) return [];
+    // No ORDER BY in SQL: with one, SQLite walks the folder's UID index over every item of the
+    // folder (a 10,000-event calendar for a 500-name multiget); without, it looks each name up in
+    // items_resource_name (migration 0034). The rows are put in UID order here instead.
     const rows = await this.core.db.all<Row>(
-      `SELECT ${ITEM_COLS} FROM items i JOIN folders f ON f.id = i.folder_id WHERE i.folder_id = ? AND i.resource_name IN (${this.core.dialect.textList()}) ORDER BY i.uid`,
+      `SELECT ${ITEM_COLS} FROM items i JOIN folders f ON f.id = i.folder_id WHERE i.folder_id = ? AND i.resource_name IN (${this.core.dialect.textList()})`,
       [folderId, JSON.stringify(list)],
     );
+    rows.sort((a, b) => num(a.uid) - num(b.uid));
     return this.load(this.core.db, rows);
   }
 

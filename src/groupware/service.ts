@@ -303,7 +303,7 @@ export class GroupwareService implements Groupware {
     const body = await this.store.readItemBody(item.id);
     let obj: CalendarObject;
     try {
-      obj = parseCalendarObject(body);
+      obj = parseCalendarObject(body, { stored: true }); // checked when it was written; lastInstance is in the index
     } catch (e) {
       if (e instanceof ICalError) throw new GroupwareError(e.code, `stored object ${item.resourceName ?? item.id}: ${e.message}`);
       throw e;
