@@ -50,7 +50,7 @@ import { instanceOverlaps, type RangeEnv } from "./caldav-time-range.ts";
 import { resourceOf } from "./resources.ts";
 import { multistatus, textError, type DavContext, type DavResource, type DavResponse, type DavTarget } from "./types.ts";
 import { CALDAV_NS, DAV_NS, clark, type XmlElement } from "./xml.ts";
-import { x } from "./xml-writer.ts";
+import { escapeContent, x } from "./xml-writer.ts";
 
 /** Most instances one report expands for <C:expand> (all matches together). */
 export const MAX_EXPANDED_INSTANCES = 100_000;
@@ -169,13 +169,29 @@ function dataSpecOf(req: PropRequest): CalendarDataSpec | null {
   return el ? parseCalendarDataSpec(el) : null;
 }
 
+/**
+ * The escaped XML text of whole stored bodies, by the body buffer the object cache hands out:
+ * a multiget or query polled again writes each object without decoding and escaping it again
+ * (it is most of a whole-object answer's work). Lives as long as the cache keeps the body.
+ */
+const escapedBodies = new WeakMap<Uint8Array, string>();
+
+function escapedBody(body: Uint8Array): string {
+  let s = escapedBodies.get(body);
+  if (s === undefined) {
+    s = escapeContent(new TextDecoder().decode(body));
+    escapedBodies.set(body, s);
+  }
+  return s;
+}
+
 function specialProps(spec: CalendarDataSpec | null, loaded: Loaded<CalendarObject>, ex: Expander): SpecialProps {
   const m: SpecialProps = new Map();
   if (spec) {
     m.set(clark(CALDAV_NS, "calendar-data"), () => {
       const obj = loaded.parsed;
-      const text = obj && needsParse(spec) ? renderCalendarData(spec, loaded.body, obj.root, ex.dataEnv(obj)) : new TextDecoder().decode(loaded.body);
-      return x(CALDAV_NS, "calendar-data", text);
+      if (obj && needsParse(spec)) return x(CALDAV_NS, "calendar-data", renderCalendarData(spec, loaded.body, obj.root, ex.dataEnv(obj)));
+      return { ns: CALDAV_NS, name: "calendar-data", raw: escapedBody(loaded.body) };
     });
   }
   return m;

@@ -69,6 +69,11 @@ function clean(s: string): string {
   return HAS_INVALID.test(s) ? s.replace(INVALID_CHARS, "\ufffd") : s;
 }
 
+/** Text content as it goes between tags (characters XML cannot carry replaced, specials escaped): for a node's `raw`. */
+export function escapeContent(s: string): string {
+  return escapeText(clean(s));
+}
+
 /** Serialises a node. `root` adds the namespace declarations of the fixed prefixes. */
 export function serialize(node: XNode, root = true): string {
   const out: string[] = [];
