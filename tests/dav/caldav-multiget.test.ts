@@ -93,6 +93,10 @@ describe("calendar-multiget", () => {
     expect(r.status).toBe(207);
     const m = /<C:calendar-data>([\s\S]*?)<\/C:calendar-data>/.exec(r.body)!;
     expect(m[1]!.replace(/&#13;/g, "\r").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&")).toBe(WEEKLY);
+    // a small answer is sent whole, with its length (no chunked framing); a second read gives the same bytes (escaped-body cache)
+    expect(Number(r.headers["content-length"])).toBe(Buffer.byteLength(r.body));
+    const again = await curl(d, "REPORT", CAL(ALICE), { body: multiget([CAL(ALICE) + "weekly.ics"]), headers: xmlHeaders("1") });
+    expect(again.body).toBe(r.body);
   });
 
   test("calendar-data with expand in a multiget", async () => {

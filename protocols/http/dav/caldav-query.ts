@@ -48,7 +48,7 @@ import {
 import { MAX_TIME, MIN_TIME, ianaZone, type TimeRange } from "./caldav-time.ts";
 import { instanceOverlaps, type RangeEnv } from "./caldav-time-range.ts";
 import { resourceOf } from "./resources.ts";
-import { multistatus, textError, type DavContext, type DavResource, type DavResponse, type DavTarget } from "./types.ts";
+import { multistatus, multistatusBuffered, textError, type DavContext, type DavResource, type DavResponse, type DavTarget } from "./types.ts";
 import { CALDAV_NS, DAV_NS, clark, type XmlElement } from "./xml.ts";
 import { escapeContent, x } from "./xml-writer.ts";
 
@@ -286,7 +286,7 @@ async function calendarQuery(dc: DavContext, target: DavTarget, body: XmlElement
         }
       }
     }
-    return multistatus(respond(dc, target, matches.map((r) => ({ resource: r })), req, spec, ex));
+    return await multistatusBuffered(respond(dc, target, matches.map((r) => ({ resource: r })), req, spec, ex));
   } catch (e) {
     return reportFailure(e);
   }
@@ -302,7 +302,7 @@ async function calendarMultiget(dc: DavContext, target: DavTarget, body: XmlElem
     const spec = dataSpecOf(req);
     const collection = target.collection;
     const ex = new Expander(floatingTzOf(body, collection.timezone));
-    return multistatus(await multigetResponses(dc, target, hrefs, req, spec, ex));
+    return await multistatusBuffered(await multigetResponses(dc, target, hrefs, req, spec, ex));
   } catch (e) {
     return reportFailure(e);
   }

@@ -22,7 +22,7 @@ import { NS_CARDDAV, ReportError } from "./caldav-report-error.ts";
 import { MAX_HREFS, MAX_MATCHES, hrefToName, memberTarget, propRequest, reportFailure, resourceResponse, type PropRequest, type SpecialProps } from "./caldav-report-common.ts";
 import { matchCardFilter, parseCardFilter, type CardFilter } from "./carddav-report-filter.ts";
 import { parseAddressDataSpec, renderAddressData, type AddressDataSpec } from "./carddav-report-data.ts";
-import { resources, textError, type DavContext, type DavResource, type DavResponse, type DavTarget, multistatus } from "./types.ts";
+import { resources, textError, type DavContext, type DavResource, type DavResponse, type DavTarget, multistatus, multistatusBuffered } from "./types.ts";
 import { CARDDAV_NS, DAV_NS, clark, type XmlElement } from "./xml.ts";
 import { x } from "./xml-writer.ts";
 
@@ -113,7 +113,7 @@ async function addressbookQuery(dc: DavContext, target: DavTarget, body: XmlElem
     const tail: DavResponse[] = truncated
       ? [{ href: target.href, status: 507, error: x(DAV_NS, "number-of-matches-within-limits"), description: `more cards match than the ${cap} returned${nresults !== null && cap === nresults ? " (CR:nresults)" : ""}` }]
       : [];
-    return multistatus(respond(dc, target, matches.map((r) => ({ resource: r })), req, spec, tail));
+    return await multistatusBuffered(respond(dc, target, matches.map((r) => ({ resource: r })), req, spec, tail));
   } catch (e) {
     return reportFailure(e);
   }
@@ -141,7 +141,7 @@ async function addressbookMultiget(dc: DavContext, target: DavTarget, body: XmlE
       if (r) items.push({ resource: r, href: hrefs[i] });
       else missing.push({ href: hrefs[i], status: 404, description: names[i] === null ? "not a card of this address book" : "no such card" });
     }
-    return multistatus(respond(dc, target, items, req, spec, missing));
+    return await multistatusBuffered(respond(dc, target, items, req, spec, missing));
   } catch (e) {
     return reportFailure(e);
   }

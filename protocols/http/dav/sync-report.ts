@@ -14,7 +14,7 @@ import { groupwareErrorResponse } from "./errors.ts";
 import { registerReport } from "./extensions.ts";
 import { MAX_PROPS, propstatFor, type PropRequest } from "./propfind.ts";
 import { collectionSyncToken, directorySyncToken, parseCollectionToken, parseDirectoryToken } from "./sync-token.ts";
-import { collectionHref, davError, encodeSegment, multistatus, objectHref, textError, type DavContext, type DavResponse, type DavTarget } from "./types.ts";
+import { collectionHref, davError, encodeSegment, multistatus, multistatusBuffered, objectHref, textError, type DavContext, type DavResponse, type DavTarget } from "./types.ts";
 import { child, DAV_NS, type XmlElement } from "./xml.ts";
 import { x } from "./xml-writer.ts";
 
@@ -86,7 +86,7 @@ async function syncCollection(dc: DavContext, t: DavTarget, body: XmlElement): P
     // §3.6: truncated results end with a 507 for the collection itself; the token continues from there.
     if (changes.truncated) yield { href: t.href, status: 507, error: x(DAV_NS, "number-of-matches-within-limits"), description: "more changes remain: repeat the report with the returned sync-token" };
   }
-  return multistatus(all(), { syncToken: newToken });
+  return await multistatusBuffered(all(), { syncToken: newToken });
 }
 
 registerReport(DAV_NS, "sync-collection", syncCollection, { kinds: ["collection", "directory"] });

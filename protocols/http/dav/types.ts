@@ -178,7 +178,42 @@ export function multistatus(responses: DavResponse[] | AsyncIterable<DavResponse
     const body = head + responses.map((r) => serializeResponse(r)).join("") + tail;
     return new Response(body, { status, headers });
   }
-  const it = (responses as AsyncIterable<DavResponse>)[Symbol.asyncIterator]();
+  return streamed(responses, head, tail, status, headers);
+}
+
+/**
+ * multistatus() for an async iterable whose answer is usually small (a multiget, a month's
+ * query): up to BUFFER_LIMIT characters are gathered first, and an answer that fits is sent whole
+ * with a Content-Length (clients read it in one go, no chunked framing); a larger one streams
+ * on from there, as multistatus() does.
+ */
+export async function multistatusBuffered(responses: AsyncIterable<DavResponse>, opts: MultistatusOptions = {}): Promise<Response> {
+  const head = `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus${rootDeclarations()}>`;
+  const tail = (opts.syncToken !== undefined ? `<D:sync-token>${escapeHref(opts.syncToken)}</D:sync-token>` : "") + "</D:multistatus>";
+  const headers = { "content-type": XML_CONTENT_TYPE, ...opts.headers };
+  const status = opts.status ?? 207;
+  const it = responses[Symbol.asyncIterator]();
+  const parts: string[] = [head];
+  let size = head.length;
+  while (size < BUFFER_LIMIT) {
+    const next = await it.next();
+    if (next.done) {
+      parts.push(tail);
+      const bytes = new TextEncoder().encode(parts.join(""));
+      return new Response(bytes, { status, headers: { ...headers, "content-length": String(bytes.byteLength) } });
+    }
+    const s = serializeResponse(next.value);
+    parts.push(s);
+    size += s.length;
+  }
+  return streamed({ [Symbol.asyncIterator]: () => it }, parts.join(""), tail, status, headers);
+}
+
+/** Most characters of a multistatus gathered before it is streamed instead (bounded memory per request). */
+const BUFFER_LIMIT = 4 * 1024 * 1024;
+
+function streamed(responses: AsyncIterable<DavResponse>, head: string, tail: string, status: number, headers: Record<string, string>): Response {
+  const it = responses[Symbol.asyncIterator]();
   const enc = new TextEncoder();
   let started = false;
   // Responses are sent in chunks of about STREAM_CHUNK characters: bounded memory, few writes.
