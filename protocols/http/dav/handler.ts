@@ -6,7 +6,7 @@
 import type { ServerContext } from "../../../src/context.ts";
 import { GroupwareError } from "../../../src/groupware/types.ts";
 import { basicCredentials } from "../eas/handler.ts";
-import { BodyTooLarge, readBody } from "./body.ts";
+import { BodyTooLarge, readBody } from "../body.ts";
 import { groupwareErrorResponse } from "./errors.ts";
 import { pathHandlerFor, pathMethodsOf, reportFor } from "./extensions.ts";
 import { mkcol } from "./mkcol.ts";

@@ -6,7 +6,7 @@
  * changed).
  */
 import { GroupwareError, type Collection } from "../../../src/groupware/types.ts";
-import { BodyTooLarge, readBody } from "./body.ts";
+import { BodyTooLarge, readBody } from "../body.ts";
 import { groupwareErrorResponse, needPrivileges } from "./errors.ts";
 import { MAX_RESOURCE_SIZE, resourceOfTarget } from "./props-core.ts";
 import { resolvePath } from "./paths.ts";

@@ -14,7 +14,7 @@ import type { Item } from "../../../storage/api.ts";
 import { listInbox } from "../../../src/groupware/scheduling/index.ts";
 import { registerPathHandler } from "./extensions.ts";
 import { parsePropfind, propstatFor } from "./propfind.ts";
-import { readBody, BodyTooLarge } from "./body.ts";
+import { readBody, BodyTooLarge } from "../body.ts";
 import { davError, encodeSegment, multistatus, scheduleInboxHref, textError, type DavContext, type DavResource, type DavResponse, type DavTarget } from "./types.ts";
 import { DAV_NS, parseXml, XmlError, type XmlElement } from "./xml.ts";
 

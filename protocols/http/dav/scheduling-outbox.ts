@@ -22,7 +22,7 @@ import { parseItipMessage, icalUtc, ICalError } from "../../../src/groupware/ica
 import type { BusyPeriod } from "../../../src/groupware/types.ts";
 import { calAddress } from "../../../src/groupware/scheduling/itip.ts";
 import { registerPathHandler } from "./extensions.ts";
-import { readBody, BodyTooLarge } from "./body.ts";
+import { readBody, BodyTooLarge } from "../body.ts";
 import { userAddresses } from "./props-core.ts";
 import { davError, textError, type DavContext, type DavTarget } from "./types.ts";
 import { CALDAV_NS, DAV_NS } from "./xml.ts";

@@ -27,7 +27,7 @@ import { Common } from "./status.ts";
 import { decode, encode, WbxmlError } from "./wbxml/codec.ts";
 import { el, qn, type WElement } from "./wbxml/tree.ts";
 import "./sync/email.ts";
-import { concatChunks } from "../../../src/bytes.ts";
+import { BodyTooLarge, readBody as readBoundedBody } from "../body.ts";
 
 /** The MS-Server-ActiveSync header value: the newest protocol version we speak. */
 const SERVER_VERSION = "16.1";
@@ -101,25 +101,14 @@ function unauthorized(): Response {
   return respond(401, new TextEncoder().encode("Authentication required\n"), { "www-authenticate": 'Basic realm="Pillarbox ActiveSync", charset="UTF-8"', "content-type": "text/plain; charset=utf-8" });
 }
 
-/** Reads the request body up to `limit` bytes; null when larger. */
+/** Reads the request body up to `limit` bytes (../body.ts); null when larger. */
 async function readBody(req: Request, limit: number): Promise<Uint8Array | null> {
-  const declared = Number(req.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) return null;
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
+  try {
+    return await readBoundedBody(req, limit);
+  } catch (e) {
+    if (e instanceof BodyTooLarge) return null;
+    throw e;
   }
-  return concatChunks(chunks);
 }
 
 export function basicCredentials(header: string | null): { user: string; pass: string } | null {

@@ -1,9 +1,9 @@
 /**
- * Bounded request bodies: a declared Content-Length over the limit is
+ * Bounded request bodies (DAV and ActiveSync): a declared Content-Length over the limit is
  * refused before anything is read, a stream that grows past it is cut off
  * (the bridge then closes the connection instead of draining the rest).
  */
-import { concatChunks } from "../../../src/bytes.ts";
+import { concatChunks } from "../../src/bytes.ts";
 
 export class BodyTooLarge extends Error {
   constructor(public readonly limit: number) {
