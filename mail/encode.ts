@@ -121,7 +121,11 @@ const ATTRIBUTE_CHAR = /^[A-Za-z0-9!#$&+\-.^_`{|}~]$/;
 export function mimeParam(name: string, value: string): string {
   const s = value.replace(/[\r\n]+/g, " ");
   // Short printable ASCII as a quoted-string; anything longer is cut into sections so no line gets long.
-  if (plainHeaderText(s) && !s.includes("\t") && s.length <= 64) return `${name}="${s.replace(/["\\]/g, "\\$&")}"`;
+  if (plainHeaderText(s) && !s.includes("\t")) {
+    // the limit is on the quoted form: every quote and backslash gains a backslash
+    const quoted = s.replace(/["\\]/g, "\\$&");
+    if (quoted.length <= 64) return `${name}="${quoted}"`;
+  }
   const pieces: string[] = [];
   let cur = "";
   for (const ch of s) {
