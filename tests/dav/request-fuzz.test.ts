@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { fuzzTarget, type FuzzTarget } from "../reliability/fuzz/engine.ts";
+import { requestFromInput } from "../reliability/fuzz/http-target.ts";
 import { handleDav } from "../../protocols/http/dav/handler.ts";
 import { createUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { vcard, vevent, vtodo } from "./core-helpers.ts";
@@ -15,7 +16,6 @@ import { vcard, vevent, vtodo } from "./core-helpers.ts";
 const BUDGET_MS = Number(process.env.PILLARBOX_FUZZ_MS ?? 2500);
 const USER = "fuzz@fuzz.test";
 const METHODS = ["OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "MKCOL", "MKCALENDAR", "REPORT", "MOVE", "COPY", "POST"];
-const dec = new TextDecoder("latin1");
 let srv: TestServer;
 
 beforeAll(async () => {
@@ -28,36 +28,8 @@ afterAll(async () => {
 });
 
 function toRequest(input: Uint8Array): Request | null {
-  const text = dec.decode(input);
-  const sep = text.indexOf("\n\n");
-  const head = sep < 0 ? text : text.slice(0, sep);
-  const body = sep < 0 ? null : input.subarray(sep + 2);
-  const lines = head.split("\n");
-  const first = (lines.shift() ?? "").split(" ");
-  let method = (first[0] ?? "GET").toUpperCase();
-  if (!METHODS.includes(method)) method = METHODS[method.length % METHODS.length]!;
-  const path = first.slice(1).join(" ") || "/dav/";
-  let url: string;
-  try {
-    url = new URL(path.startsWith("/") ? path : "/" + path, "https://mail.pillarbox.test").toString();
-  } catch {
-    return null;
-  }
-  const headers = new Headers({ authorization: "Basic " + Buffer.from(`${USER}:fuzz-password-1`).toString("base64") });
-  for (const l of lines) {
-    const c = l.indexOf(":");
-    if (c <= 0) continue;
-    try {
-      headers.set(l.slice(0, c).trim(), l.slice(c + 1).trim());
-    } catch {
-      // refused by the Fetch API: cannot come from the socket bridge either
-    }
-  }
-  try {
-    return new Request(url, { method, headers, body: method === "GET" || method === "HEAD" || body === null ? null : new Uint8Array(body) });
-  } catch {
-    return null;
-  }
+  const authorization = "Basic " + Buffer.from(`${USER}:fuzz-password-1`).toString("base64");
+  return requestFromInput(input, { methods: METHODS, defaultPath: "/dav/", headers: { authorization }, replaceHeaders: true });
 }
 
 test("random DAV requests never make the handler fail", async () => {

@@ -24,7 +24,16 @@ export interface HttpFuzz {
   close(): Promise<void>;
 }
 
-function toRequest(input: Uint8Array): Request | null {
+/**
+ * An input as a request: "METHOD path\nheader: value\n...\n\nbody" (latin1, so every byte
+ * stays a character). A method not in `methods` becomes one of them; `headers` come first and
+ * the input's own lines are added to them (`set` replaces, as the DAV fuzzer wants for
+ * Authorization, `append` keeps both). Null for what the Fetch API cannot build at all.
+ */
+export function requestFromInput(
+  input: Uint8Array,
+  opts: { methods: readonly string[]; defaultPath: string; headers?: Record<string, string>; replaceHeaders?: boolean },
+): Request | null {
   const text = dec.decode(input);
   const sep = text.indexOf("\n\n");
   const head = sep < 0 ? text : text.slice(0, sep);
@@ -32,20 +41,21 @@ function toRequest(input: Uint8Array): Request | null {
   const lines = head.split("\n");
   const first = (lines.shift() ?? "").split(" ");
   let method = (first[0] ?? "GET").toUpperCase();
-  if (!METHODS.includes(method)) method = METHODS[method.length % METHODS.length]!;
-  const path = first.slice(1).join(" ") || "/";
+  if (!opts.methods.includes(method)) method = opts.methods[method.length % opts.methods.length]!;
+  const path = first.slice(1).join(" ") || opts.defaultPath;
   let url: string;
   try {
     url = new URL(path.startsWith("/") ? path : "/" + path, "https://mail.pillarbox.test").toString();
   } catch {
     return null;
   }
-  const headers = new Headers();
+  const headers = new Headers(opts.headers ?? {});
   for (const l of lines) {
     const c = l.indexOf(":");
     if (c <= 0) continue;
     try {
-      headers.append(l.slice(0, c).trim(), l.slice(c + 1).trim());
+      if (opts.replaceHeaders) headers.set(l.slice(0, c).trim(), l.slice(c + 1).trim());
+      else headers.append(l.slice(0, c).trim(), l.slice(c + 1).trim());
     } catch {
       // A header the Fetch API itself refuses cannot reach the app from the socket bridge either.
     }
@@ -55,6 +65,10 @@ function toRequest(input: Uint8Array): Request | null {
   } catch {
     return null;
   }
+}
+
+function toRequest(input: Uint8Array): Request | null {
+  return requestFromInput(input, { methods: METHODS, defaultPath: "/" });
 }
 
 export async function makeHttpTarget(): Promise<HttpFuzz> {
