@@ -26,7 +26,7 @@ import { COMMANDS, parseEasRequest, SUPPORTED_VERSIONS, versionNumber, type Comm
 import { Common } from "./status.ts";
 import { decode, encode, WbxmlError } from "./wbxml/codec.ts";
 import { el, qn, type WElement } from "./wbxml/tree.ts";
-import "./sync/email.ts";
+import "./sync/index.ts";
 import { BodyTooLarge, readBody as readBoundedBody } from "../body.ts";
 
 /** The MS-Server-ActiveSync header value: the newest protocol version we speak. */

@@ -37,6 +37,7 @@ import type { EasContext } from "../context.ts";
 import { itemServerId, parseItemServerId } from "../folders.ts";
 import { packState, unpackState, type ItemState, type StateMeta } from "../state.ts";
 import { SyncStatus } from "../status.ts";
+import { parseEasDate } from "../groupware/codec.ts";
 import { el, kid, kids, kidText, type WElement } from "../wbxml/tree.ts";
 import type { BodyPreference } from "../email/convert.ts";
 import type { CollectionOptions, ListedItem, Listing, SyncClass } from "./classes.ts";
@@ -421,6 +422,24 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
           else responses.push(el("AirSync:Delete", el("AirSync:ServerId", serverId), el("AirSync:Status", SyncStatus.ObjectNotFound)));
           break;
         }
+        const instance = kidText(cmd, "AirSyncBase:InstanceId");
+        if (instance !== undefined) {
+          // MS-ASCMD §2.2.3.87 (16.0): only that instance of a recurring item goes.
+          let when: number | null = null;
+          try {
+            when = parseEasDate(instance);
+          } catch {
+            when = null;
+          }
+          const r = when !== null && cls.applyInstanceDelete ? await cls.applyInstanceDelete(c, listing, it, when, opts) : { status: SyncStatus.ProtocolError };
+          if (r.status !== SyncStatus.Success) responses.push(el("AirSync:Delete", el("AirSync:ServerId", serverId), el("AirSync:Status", r.status)));
+          else {
+            if (r.modseq !== undefined) it.modseq = r.modseq;
+            state.set(it.id, it.modseq);
+            modified = true;
+          }
+          break;
+        }
         deletes.push({ serverId, item: it });
         break;
       }
@@ -494,16 +513,16 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
       if (suspect) break;
     }
     more = d.deletes.length + d.softDeletes.length + pending.length > commands.length + consumed;
-    const addIds = take.filter((t) => t.kind === "add").map((t) => t.it.id);
+    const addIds = take.filter((t) => t.kind === "add" || cls.fullChanges).map((t) => t.it.id);
     const rendered = addIds.length ? await cls.render(c, listing, addIds, opts) : new Map<number, WElement[]>();
     for (const t of take) {
-      if (t.kind === "change") {
+      if (t.kind === "change" && !cls.fullChanges) {
         commands.push(el("AirSync:Change", el("AirSync:ServerId", itemServerId(folder.id, t.it.id)), el("AirSync:ApplicationData", cls.renderChange(c, listing, t.it, opts))));
       } else {
         const data = rendered.get(t.it.id);
         if (!data) {
           c.log.warn("eas: item could not be rendered; skipped", { collection: collectionId, item: t.it.id });
-        } else commands.push(el("AirSync:Add", el("AirSync:ServerId", itemServerId(folder.id, t.it.id)), el("AirSync:ApplicationData", data)));
+        } else commands.push(el(t.kind === "add" ? "AirSync:Add" : "AirSync:Change", el("AirSync:ServerId", itemServerId(folder.id, t.it.id)), el("AirSync:ApplicationData", data)));
       }
       state.set(t.it.id, t.it.modseq);
       sent.push(t.it.id);

@@ -1,0 +1,5 @@
+/**
+ * Registers every ActiveSync class with the sync engine (classes.ts): the
+ * handler imports this module once. One line per class module.
+ */
+import "./email.ts";
