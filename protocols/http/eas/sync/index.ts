@@ -3,3 +3,4 @@
  * handler imports this module once. One line per class module.
  */
 import "./email.ts";
+import "./notes.ts";

@@ -1,0 +1,48 @@
+/**
+ * The Notes class (MS-ASNOTE): folders of item class "notes", each note a
+ * store item whose body is a VJOURNAL (../groupware/note.ts). The default
+ * folder "Notes" has FolderHierarchy Type 10, user-created note folders
+ * Type 17 (MS-ASCMD §2.2.3.186.3).
+ */
+import { StoreError, type Account, type Folder, type MailStore } from "../../../../storage/api.ts";
+import { noteCodec, noteFieldsOf } from "../groupware/note.ts";
+import { registerSyncClass } from "./classes.ts";
+import { groupwareSyncClass } from "./groupware-class.ts";
+
+/** Name of the account's default notes folder (storage/directory.ts creates it with new accounts). */
+export const DEFAULT_NOTES_FOLDER = "Notes";
+
+export const notesClass = groupwareSyncClass({
+  className: "Notes",
+  itemClass: "notes",
+  defaultType: 10,
+  userType: 17,
+  isDefaultFolder: (folder) => folder.name === DEFAULT_NOTES_FOLDER,
+  // Notes have no date a FilterType could compare: MS-ASCMD §2.2.3.69.2 allows only 0 (all) for them
+  cutoff: (filterType) => (filterType === 0 ? null : undefined),
+  dateOf: () => 0,
+  codec: noteCodec,
+  noteFields: noteFieldsOf,
+});
+
+registerSyncClass(notesClass);
+
+/**
+ * Gives an account that has no notes folder at all the default "Notes"
+ * (accounts made before notes had one). FolderSync calls it before listing
+ * folders; a concurrent creation by another request is not an error.
+ * Returns the folder.
+ */
+export async function ensureNotesFolder(store: MailStore, account: Account): Promise<Folder> {
+  const all = await store.listFolders(account.id, { itemClass: "notes" });
+  const existing = all.find((f) => f.name === DEFAULT_NOTES_FOLDER) ?? all[0];
+  if (existing) return existing;
+  try {
+    return await store.createFolder(account.id, DEFAULT_NOTES_FOLDER, { itemClass: "notes" });
+  } catch (e) {
+    if (!(e instanceof StoreError && e.code === "ALREADYEXISTS")) throw e;
+    const made = await store.getFolder(account.id, DEFAULT_NOTES_FOLDER, "notes");
+    if (!made) throw e;
+    return made;
+  }
+}
