@@ -25,12 +25,15 @@ const DEFAULT_FOLDERS: [string, SpecialUse | null][] = [
 /**
  * Default groupware folders of a new account: a calendar, an address book and
  * a task list (their names are the last segment of their CalDAV/CardDAV URLs;
- * src/groupware/collections.ts creates the same for older accounts).
+ * src/groupware/collections.ts creates the same for older accounts), and the
+ * notes folder ActiveSync shows (older accounts get it on their first
+ * FolderSync, protocols/http/eas/sync/notes.ts).
  */
 export const DEFAULT_GROUPWARE_FOLDERS: readonly [string, ItemClass][] = [
   ["Calendar", "calendar"],
   ["Contacts", "contacts"],
   ["Tasks", "tasks"],
+  ["Notes", "notes"],
 ];
 
 function dkimSelector(now = new Date()): string {

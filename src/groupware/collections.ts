@@ -23,9 +23,9 @@ export const PILLARBOX_PROPSET = "6f0b3a52-9c1e-4d7a-8e25-3b1f0c9d4a61";
 export const KINDS: readonly CollectionKind[] = ["calendar", "tasks", "contacts"];
 const CLASSES: readonly ItemClass[] = KINDS;
 
-/** The default collection of each kind (storage creates them with every new account). */
+/** The default collection of each kind (storage creates them with every new account; its notes folder is no collection). */
 export const DEFAULT_NAMES: Readonly<Record<CollectionKind, string>> = Object.fromEntries(
-  DEFAULT_GROUPWARE_FOLDERS.map(([name, c]) => [c, name]),
+  DEFAULT_GROUPWARE_FOLDERS.filter(([, c]) => CLASSES.includes(c)).map(([name, c]) => [c, name]),
 ) as Record<CollectionKind, string>;
 
 const RESERVED = new Set(["inbox", "outbox", "directory"]);

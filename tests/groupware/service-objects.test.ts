@@ -81,7 +81,7 @@ for (const engine of storeEngines()) {
       const other = createGroupware(t.store, { log });
       await Promise.all([gw.ensureDefaults(old), gw.ensureDefaults(old), other.ensureDefaults(old), other.ensureDefaults(old)]);
       const folders = (await t.store.listFolders(old.id)).filter((f) => f.itemClass !== "mail");
-      expect(folders.map((f) => `${f.itemClass}:${f.name}`).sort()).toEqual(["calendar:Calendar", "contacts:Contacts", "tasks:Tasks"]);
+      expect(folders.map((f) => `${f.itemClass}:${f.name}`).sort()).toEqual(["calendar:Calendar", "contacts:Contacts", "notes:Notes", "tasks:Tasks"]);
       // an account with a calendar of its own keeps it as its only calendar
       const own = (await setupAccount(t.store, "own@example.org")).account;
       await t.store.deleteFolder(own.id, "Calendar", { itemClass: "calendar" });

@@ -58,7 +58,7 @@ for (const engine of storeEngines()) {
       cal = (await t.store.getFolder(accountId, "Calendar", "calendar"))!;
       contacts = (await t.store.getFolder(accountId, "Contacts", "contacts"))!;
       work = await t.store.createFolder(accountId, "Work", { itemClass: "calendar" });
-      notes = await t.store.createFolder(accountId, "Notes", { itemClass: "notes" });
+      notes = (await t.store.getFolder(accountId, "Notes", "notes"))!;
     });
     afterAll(async () => t.cleanup());
 
@@ -67,6 +67,7 @@ for (const engine of storeEngines()) {
       expect(all.filter((f) => f.itemClass === "calendar").map((f) => f.name)).toContain("Calendar");
       expect(all.filter((f) => f.itemClass === "contacts").map((f) => f.name)).toEqual(["Contacts"]);
       expect(all.filter((f) => f.itemClass === "tasks").map((f) => f.name)).toEqual(["Tasks"]);
+      expect(all.filter((f) => f.itemClass === "notes").map((f) => f.name)).toEqual(["Notes"]);
       // mail clients see none of them
       expect((await t.store.listFolders(accountId, { itemClass: "mail" })).map((f) => f.name)).not.toContain("Calendar");
     });

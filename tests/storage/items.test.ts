@@ -70,11 +70,11 @@ describe(`engine ${engine}`, () => {
     const a = await setupAccount(t.store, "items@example.com");
     accountId = a.account.id;
     inbox = a.inbox;
-    // every new account has these three (issue 15)
+    // every new account has these three (issue 15) and a notes folder (issue 16)
     cal = (await t.store.getFolder(accountId, "Calendar", "calendar"))!;
     contacts = (await t.store.getFolder(accountId, "Contacts", "contacts"))!;
     tasks = (await t.store.getFolder(accountId, "Tasks", "tasks"))!;
-    notes = await t.store.createFolder(accountId, "Notes", { itemClass: "notes" });
+    notes = (await t.store.getFolder(accountId, "Notes", "notes"))!;
   });
   afterAll(async () => t.cleanup());
 
