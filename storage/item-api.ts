@@ -14,8 +14,10 @@
  *    field remains for a lone overridden instance, e.g. an invitation to one
  *    occurrence, stored without its master.);
  *  - contacts: a vCard (RFC 6350);
- *  - notes: a text/plain MIME message (RFC 5322), Subject = title: the form
- *    EAS Notes, EWS and MAPI (IPM.StickyNote) exchange; VJOURNAL is not used.
+ *  - notes: an iCalendar VJOURNAL (RFC 5545 §3.6.3: SUMMARY = title,
+ *    DESCRIPTION = text, CATEGORIES), as ActiveSync writes them (issue 16,
+ *    protocols/http/eas/groupware/note.ts); a text/plain MIME message with
+ *    the title as Subject is still read as a note.
  * The store does not parse these: the caller supplies the indexed fields
  * (src/groupware/ parses them with the iCalendar/vCard library) and the
  * store checks their types and ranges.
