@@ -1,10 +1,17 @@
 /**
  * Folders as ActiveSync sees them (MS-ASCMD §2.2.1.5 FolderSync): ServerId =
  * the store's folder id, ParentId "0" for top level, DisplayName = the last
- * path segment, Type from the class module (special-use folders map to the
- * default types 2-6).
+ * path segment (for a calendar, address book or task list: its groupware
+ * display name, what CalDAV/CardDAV clients set), Type from the class module
+ * (special-use folders map to the default types 2-6, the default calendar,
+ * contacts, tasks and notes folders to 8, 9, 7 and 10).
+ *
+ * Folders of a groupware class that are not collections (the RFC 6638
+ * schedule inbox the scheduling code keeps as a calendar folder "inbox",
+ * nested names) are not shown to a device.
  */
-import type { Folder, MailStore } from "../../../storage/api.ts";
+import type { Account, Folder, MailStore } from "../../../storage/api.ts";
+import { isReservedName, type Collection, type Groupware } from "../../../src/groupware/index.ts";
 import { syncClassForFolder } from "./sync/classes.ts";
 
 /** MS-ASCMD §2.2.3.186.3 Type (FolderSync). */
@@ -43,16 +50,28 @@ export function displayName(f: Folder): string {
   return i >= 0 ? f.name.slice(i + 1) : f.name;
 }
 
-/** The folders a device sees: those whose class has a sync module. */
-export async function deviceFolders(store: MailStore, accountId: number): Promise<{ folders: Folder[]; entries: FolderEntry[] }> {
-  const all = await store.listFolders(accountId);
-  const visible = all.filter((f) => syncClassForFolder(f));
+const COLLECTION_CLASSES = new Set(["calendar", "tasks", "contacts"]);
+
+/** True for a folder a device may see and name: a class with a sync module, and for calendars/contacts/tasks a groupware collection. */
+export function deviceVisible(f: Folder): boolean {
+  if (!syncClassForFolder(f)) return false;
+  // src/groupware/collections.ts: a collection is a top-level folder with a name that is not reserved
+  if (COLLECTION_CLASSES.has(f.itemClass)) return !f.name.includes("/") && !isReservedName(f.name);
+  return true;
+}
+
+/** The folders a device sees: those whose class has a sync module (collections by their display name). */
+export async function deviceFolders(store: MailStore, account: Account, groupware: Groupware): Promise<{ folders: Folder[]; entries: FolderEntry[] }> {
+  const all = await store.listFolders(account.id);
+  const visible = all.filter(deviceVisible);
+  const collections = new Map<number, Collection>();
+  if (visible.some((f) => COLLECTION_CLASSES.has(f.itemClass))) for (const col of await groupware.listCollections(account)) collections.set(col.id, col);
   const ids = new Set(visible.map((f) => f.id));
   const entries = visible.map((f) => ({
     serverId: String(f.id),
     // A parent that is not visible (another class) would orphan the folder: show it at the top level.
     parentId: f.parentId !== null && ids.has(f.parentId) ? String(f.parentId) : "0",
-    displayName: displayName(f),
+    displayName: collections.get(f.id)?.displayName || displayName(f),
     type: syncClassForFolder(f)!.folderType(f),
   }));
   return { folders: visible, entries };
@@ -68,7 +87,7 @@ export async function folderByServerId(store: MailStore, accountId: number, serv
   const id = parseFolderId(serverId);
   if (id === null) return null;
   const f = await store.getFolderById(id);
-  return f && f.accountId === accountId ? f : null;
+  return f && f.accountId === accountId && deviceVisible(f) ? f : null;
 }
 
 /** Item ServerId "<folder id>:<item id>": the item part is the store's stable id (survives moves). */

@@ -25,7 +25,7 @@ import { EasStatusError, type CommandHandler, type EasContext, type EasResult } 
 import { COMMANDS, parseEasRequest, SUPPORTED_VERSIONS, versionNumber, type CommandName } from "./request.ts";
 import { Common } from "./status.ts";
 import { decode, encode, WbxmlError } from "./wbxml/codec.ts";
-import { el, qn, type WElement } from "./wbxml/tree.ts";
+import { el, kids, kidText, qn, text, type WElement } from "./wbxml/tree.ts";
 import "./sync/index.ts";
 import { BodyTooLarge, readBody as readBoundedBody } from "../body.ts";
 
@@ -80,9 +80,10 @@ export function easStoreOf(server: ServerContext): Promise<EasStore> {
   return Promise.resolve(server.storage.eas);
 }
 
-function respond(status: number, body: Uint8Array | null, headers: Record<string, string> = {}): Response {
+function respond(status: number, body: Uint8Array | null, headers: Record<string, string> = {}, statusText?: string): Response {
   return new Response(body && body.length ? (body as Uint8Array<ArrayBuffer>) : null, {
     status,
+    statusText,
     headers: { "ms-server-activesync": SERVER_VERSION, "cache-control": "private", ...headers },
   });
 }
@@ -125,7 +126,55 @@ export function basicCredentials(header: string | null): { user: string; pass: s
   return { user, pass: decoded.slice(i + 1) };
 }
 
+/** What the per-request log line tells (filled in as the request is understood). */
+interface RequestLog {
+  cmd?: string;
+  device?: string;
+  version?: string;
+  /** The response document, for its command Status. */
+  doc?: WElement;
+}
+
+/** The command Status of a response: the top-level Status, else those of its collections/responses (Sync, GetItemEstimate...). */
+export function commandStatus(doc: WElement | undefined): string | undefined {
+  if (!doc) return undefined;
+  const top = kidText(doc, `${doc.ns}:Status`);
+  if (top !== undefined) return top;
+  const inner: string[] = [];
+  const walk = (e: WElement, depth: number) => {
+    for (const k of kids(e)) {
+      if (k.name === "Status") inner.push(text(k));
+      else if (depth < 2 && inner.length < 20) walk(k, depth + 1);
+    }
+  };
+  walk(doc, 0);
+  return inner.length ? inner.join(",") : undefined;
+}
+
+/**
+ * The endpoint. One debug line per request (command, device, protocol
+ * version, HTTP status, command Status, duration) lets an administrator
+ * follow a phone's session with the log level at debug.
+ */
 export async function handleEas(req: Request, remoteIp: string, server: ServerContext): Promise<Response> {
+  const started = performance.now();
+  const info: RequestLog = {};
+  const res = await handleRequest(req, remoteIp, server, info);
+  if (info.cmd !== undefined) {
+    server.log.debug("eas: request", {
+      proto: "eas",
+      cmd: info.cmd,
+      device: info.device,
+      version: info.version,
+      http: res.status,
+      status: commandStatus(info.doc),
+      ms: Math.round(performance.now() - started),
+    });
+  }
+  return res;
+}
+
+async function handleRequest(req: Request, remoteIp: string, server: ServerContext, info: RequestLog): Promise<Response> {
   const method = req.method.toUpperCase();
   if (method !== "POST" && method !== "OPTIONS") return respond(405, null, { allow: "OPTIONS,POST" });
 
@@ -147,6 +196,9 @@ export async function handleEas(req: Request, remoteIp: string, server: ServerCo
   const parsed = parseEasRequest(url, req.headers);
   if ("error" in parsed) return respond(400, new TextEncoder().encode(`${parsed.error}\n`), { "content-type": "text/plain; charset=utf-8" });
   const versionString = parsed.version ?? "";
+  info.cmd = parsed.cmd;
+  info.device = parsed.deviceId;
+  info.version = versionString;
   if (!(SUPPORTED_VERSIONS as readonly string[]).includes(versionString)) {
     return respond(400, new TextEncoder().encode("unsupported MS-ASProtocolVersion\n"), { "ms-asprotocolversions": SUPPORTED_VERSIONS.join(","), "content-type": "text/plain; charset=utf-8" });
   }
@@ -162,7 +214,7 @@ export async function handleEas(req: Request, remoteIp: string, server: ServerCo
   if (device.wipeStatus === "wiped") return respond(403, null);
 
   const statusAnswer = (status: number, http400 = 400): Response => {
-    if (route.root && version >= 140) return wbxmlResponse(statusDoc(route.root, status));
+    if (route.root && version >= 140) return wbxmlResponse((info.doc = statusDoc(route.root, status)));
     return respond(http400, null);
   };
 
@@ -178,8 +230,9 @@ export async function handleEas(req: Request, remoteIp: string, server: ServerCo
     }
     if (need !== null) {
       log.debug("eas: provisioning required", { status: need });
-      if (version < 140 || !route.root) return respond(449, null); // "Retry after sending a PROVISION command"
-      return wbxmlResponse(statusDoc(route.root, need));
+      // MS-ASHTTP §3.2.5.1: HTTP 449 with its reason phrase for 12.x (and GetAttachment, which has no WBXML).
+      if (version < 140 || !route.root) return respond(449, null, {}, "Retry after sending a PROVISION command");
+      return wbxmlResponse((info.doc = statusDoc(route.root, need)));
     }
   }
 
@@ -236,6 +289,7 @@ export async function handleEas(req: Request, remoteIp: string, server: ServerCo
   }
   device = c.device;
   const headers = result.headers ?? {};
+  info.doc = result.wbxml;
   if (result.wbxml) return respond(result.status ?? 200, encode(result.wbxml), { "content-type": WBXML_TYPE, ...headers });
   return respond(result.status ?? 200, result.body ?? null, result.contentType ? { "content-type": result.contentType, ...headers } : headers);
 }

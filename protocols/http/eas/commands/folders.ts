@@ -10,12 +10,20 @@
  * existed (no change number) is answered once by comparing the whole
  * hierarchy. The folder commands carry the FolderSync key too and move it
  * forward so the device does not receive its own change back.
+ *
+ * Calendars, address books and task lists are groupware collections
+ * (src/groupware/collections.ts): the device creates one with a URL-safe
+ * name of its own and the device's name as display name, a rename sets the
+ * display name (a DAV URL never moves), and the default ones are system
+ * folders that cannot be renamed or deleted. Notes folders are store folders
+ * of class "notes".
  */
 import { StoreError, type Folder } from "../../../../storage/api.ts";
 import type { CommandHandler, EasContext } from "../context.ts";
 import { deviceFolders, folderByServerId, FolderType, type FolderEntry } from "../folders.ts";
 import { FolderStatus } from "../status.ts";
 import { syncClassForFolder, syncClasses } from "../sync/classes.ts";
+import { collectionKindOfType, createCollectionFolder, deleteCollectionFolder, isCollectionFolder, isDefaultGroupwareFolder, prepareGroupwareFolders, renameCollectionFolder } from "./folders-groupware.ts";
 import { kidText, ns, type WElement } from "../wbxml/tree.ts";
 
 const F = ns("FolderHierarchy");
@@ -89,12 +97,16 @@ function entryEls(e: FolderEntry): WElement[] {
 export const folderSync: CommandHandler = async (c, doc) => {
   const syncKey = kidText(doc!, "FolderHierarchy:SyncKey");
   if (syncKey === undefined) return { wbxml: F("FolderSync", F("Status", FolderStatus.BadRequest)) };
+  // Older accounts get their default calendar, address book, task list and notes folder now.
+  await prepareGroupwareFolders(c);
   if (syncKey === "0") {
-    // MS-ASCMD SyncKey (FolderSync): 0 starts over; every collection's state goes with it.
+    // MS-ASCMD §2.2.3.166.4 SyncKey (FolderSync): 0 asks for the whole hierarchy, which a client may do
+    // at any time; the collections it synced keep their state, only those of folders that are gone lose it.
     const head = await feedHead(c); // before the listing: a change after it is reported next time
-    const { entries } = await deviceFolders(c.store, c.account.id);
+    const { entries } = await deviceFolders(c.store, c.account, c.server.groupware);
     const keys = await c.eas.folderKeys(c.device.pk);
-    await c.eas.resetDeviceState(c.device.pk);
+    const live = new Set(entries.map((e) => e.serverId));
+    for (const coll of await c.eas.syncedCollections(c.device.pk)) if (!live.has(coll)) await c.eas.dropSyncState(c.device.pk, coll);
     const key = await saveSnap(c, keys, null, entries, head);
     return { wbxml: F("FolderSync", F("Status", "1"), F("SyncKey", String(key)), F("Changes", F("Count", entries.length), entries.map((e) => F("Add", entryEls(e))))) };
   }
@@ -111,7 +123,7 @@ export const folderSync: CommandHandler = async (c, doc) => {
     named = fc.ids;
     head = fc.head;
   } else head = await feedHead(c);
-  const { entries } = await deviceFolders(c.store, c.account.id);
+  const { entries } = await deviceFolders(c.store, c.account, c.server.groupware);
   const old = new Map(snap.entries.map((e) => [e.serverId, e]));
   const now = new Map(entries.map((e) => [e.serverId, e]));
   const changes: WElement[] = [];
@@ -153,11 +165,11 @@ function storeStatus(e: unknown): number {
 
 const validName = (n: string) => n.length > 0 && n.length <= 255 && !n.includes("/") && !/[\u0000-\u001f\u007f]/.test(n) && n.trim() === n;
 
-async function parentName(c: EasContext, parentId: string): Promise<{ name: string | null } | null> {
+async function parentName(c: EasContext, parentId: string): Promise<{ name: string | null; itemClass?: string } | null> {
   if (parentId === "0") return { name: null };
   const p = await folderByServerId(c.store, c.account.id, parentId);
   if (!p || !syncClassForFolder(p)) return null;
-  return { name: p.name };
+  return { name: p.name, itemClass: p.itemClass };
 }
 
 export const folderCreate: CommandHandler = async (c, doc) => {
@@ -174,15 +186,25 @@ export const folderCreate: CommandHandler = async (c, doc) => {
   if (!validName(name)) return { wbxml: F("FolderCreate", F("Status", FolderStatus.BadRequest)) };
   const parent = await parentName(c, parentId);
   if (!parent) return { wbxml: F("FolderCreate", F("Status", FolderStatus.ParentNotFound)) };
-  const full = parent.name === null ? name : `${parent.name}/${name}`;
-  if (full.toUpperCase() === "INBOX") return { wbxml: F("FolderCreate", F("Status", FolderStatus.AlreadyExists)) };
+  // Each item class has its own folder tree: under a folder of another class the new one goes to the top level.
+  const nested = parent.name !== null && parent.itemClass === cls.itemClass;
+  const kind = collectionKindOfType(type);
   let created: Folder;
-  try {
-    created = await c.store.createFolder(c.account.id, full, { itemClass: cls.itemClass });
-  } catch (e) {
-    return { wbxml: F("FolderCreate", F("Status", storeStatus(e))) };
+  if (kind) {
+    // A calendar, address book or task list: a groupware collection (collections are not nested: one URL level under a DAV home).
+    const r = await createCollectionFolder(c, kind, name);
+    if (typeof r === "number") return { wbxml: F("FolderCreate", F("Status", r)) };
+    created = r;
+  } else {
+    const full = nested ? `${parent.name}/${name}` : name;
+    if (full.toUpperCase() === "INBOX") return { wbxml: F("FolderCreate", F("Status", FolderStatus.AlreadyExists)) };
+    try {
+      created = await c.store.createFolder(c.account.id, full, { itemClass: cls.itemClass });
+    } catch (e) {
+      return { wbxml: F("FolderCreate", F("Status", storeStatus(e))) };
+    }
   }
-  const entry: FolderEntry = { serverId: String(created.id), parentId, displayName: name, type: cls.folderType(created) };
+  const entry: FolderEntry = { serverId: String(created.id), parentId: !kind && nested ? parentId : "0", displayName: name, type: cls.folderType(created) };
   const key = await saveSnap(c, found.keys, found.snap.key, [...found.snap.entries, entry], found.snap.modseq);
   return { wbxml: F("FolderCreate", F("Status", "1"), F("SyncKey", String(key)), F("ServerId", entry.serverId)) };
 };
@@ -203,11 +225,19 @@ export const folderUpdate: CommandHandler = async (c, doc) => {
   const folder = await folderByServerId(c.store, c.account.id, serverId);
   if (!folder || !syncClassForFolder(folder)) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.NotFound)) };
   // MS-ASCMD §2.2.3.177.6 Status 2: special folders cannot be renamed or moved.
-  if (isSpecial(folder)) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.AlreadyExists)) };
+  if (isSpecial(folder) || isDefaultGroupwareFolder(folder)) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.AlreadyExists)) };
   if (!validName(name)) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.BadRequest)) };
   const parent = await parentName(c, parentId);
   if (!parent) return { wbxml: F("FolderUpdate", F("Status", FolderStatus.ParentNotFound)) };
-  const full = parent.name === null ? name : `${parent.name}/${name}`;
+  if (isCollectionFolder(folder)) {
+    // A collection keeps its URL: the new name is its display name, and it stays at the top level.
+    const st = await renameCollectionFolder(c, folder, name);
+    if (st !== FolderStatus.Success) return { wbxml: F("FolderUpdate", F("Status", st)) };
+    const entries = found.snap.entries.map((e) => (e.serverId === serverId ? { ...e, parentId: "0", displayName: name } : e));
+    const key = await saveSnap(c, found.keys, found.snap.key, entries, found.snap.modseq);
+    return { wbxml: F("FolderUpdate", F("Status", "1"), F("SyncKey", String(key))) };
+  }
+  const full = parent.name === null || parent.itemClass !== folder.itemClass ? name : `${parent.name}/${name}`;
   if (full !== folder.name) {
     try {
       await c.store.renameFolder(c.account.id, folder.name, full, { itemClass: folder.itemClass });
@@ -215,7 +245,7 @@ export const folderUpdate: CommandHandler = async (c, doc) => {
       return { wbxml: F("FolderUpdate", F("Status", storeStatus(e))) };
     }
   }
-  const entries = found.snap.entries.map((e) => (e.serverId === serverId ? { ...e, parentId, displayName: name } : e));
+  const entries = found.snap.entries.map((e) => (e.serverId === serverId ? { ...e, parentId: parent.name === null || parent.itemClass !== folder.itemClass ? "0" : parentId, displayName: name } : e));
   const key = await saveSnap(c, found.keys, found.snap.key, entries, found.snap.modseq);
   return { wbxml: F("FolderUpdate", F("Status", "1"), F("SyncKey", String(key))) };
 };
@@ -229,7 +259,14 @@ export const folderDelete: CommandHandler = async (c, doc) => {
   if (!found) return { wbxml: F("FolderDelete", F("Status", FolderStatus.SyncKeyInvalid)) };
   const folder = await folderByServerId(c.store, c.account.id, serverId);
   if (!folder || !syncClassForFolder(folder)) return { wbxml: F("FolderDelete", F("Status", FolderStatus.NotFound)) };
-  if (isSpecial(folder)) return { wbxml: F("FolderDelete", F("Status", FolderStatus.SpecialFolder)) };
+  if (isSpecial(folder) || isDefaultGroupwareFolder(folder)) return { wbxml: F("FolderDelete", F("Status", FolderStatus.SpecialFolder)) };
+  if (isCollectionFolder(folder)) {
+    const st = await deleteCollectionFolder(c, folder);
+    if (st !== FolderStatus.Success) return { wbxml: F("FolderDelete", F("Status", st)) };
+    await c.eas.dropSyncState(c.device.pk, serverId);
+    const key = await saveSnap(c, found.keys, found.snap.key, found.snap.entries.filter((e) => e.serverId !== serverId), found.snap.modseq);
+    return { wbxml: F("FolderDelete", F("Status", "1"), F("SyncKey", String(key))) };
+  }
   // ActiveSync deletes a folder with its subfolders; the store wants children first.
   // each item class has its own folder tree (storage/folder-names.ts)
   const all = await c.store.listFolders(c.account.id, { itemClass: folder.itemClass });
