@@ -77,9 +77,19 @@ async function mailSearch(c: EasContext, q: MailQuery, deep: boolean): Promise<M
     .sort((a, b) => b.internalDate - a.internalDate || b.id - a.id);
 }
 
-function galProps(e: DirectoryEntry): WElement[] {
-  return [el("GAL:DisplayName", e.displayName), el("GAL:Alias", e.alias), el("GAL:FirstName", e.firstName), el("GAL:LastName", e.lastName), el("GAL:EmailAddress", e.email)];
+/**
+ * A GAL entry's properties (MS-ASCMD §2.2.3.155.3: only nonempty ones, so an
+ * account without a display name has no FirstName/LastName). The directory
+ * keeps no photos: a requested Picture (14.1+, Search/Find Options Picture)
+ * answers GAL Status 173, no picture (MS-ASCMD Status (GAL)).
+ */
+function galProps(e: DirectoryEntry, picture = false): WElement[] {
+  const props: [string, string][] = [["DisplayName", e.displayName], ["Alias", e.alias], ["FirstName", e.firstName], ["LastName", e.lastName], ["EmailAddress", e.email]];
+  return [...props.filter(([, v]) => v !== "").map(([k, v]) => el(`GAL:${k}`, v)), ...(picture ? [el("GAL:Picture", el("GAL:Status", "173"))] : [])];
 }
+
+/** An ANR query longer than this is refused with Store Status 2 (MS-ASCMD §2.2.3.183 allows 256 characters). */
+const MAX_GAL_QUERY = 256;
 
 export const search: CommandHandler = async (c, doc) => {
   const store = kid(doc!, "Search:Store");
@@ -90,13 +100,15 @@ export const search: CommandHandler = async (c, doc) => {
   if (!store || !range) return bad();
   if (name === "gal") {
     const query = kidText(store, "Search:Query") ?? "";
+    if (query.length > MAX_GAL_QUERY) return bad();
+    const picture = c.version >= 141 && kid(options, "Search:Picture") !== undefined;
     const hits = matchDirectory(await directory(c.store, c.account), query);
     const page = hits.slice(range[0], range[1] + 1);
     return {
       wbxml: S(
         "Search",
         S("Status", "1"),
-        S("Response", S("Store", S("Status", "1"), page.map((e) => S("Result", S("Properties", galProps(e)))), page.length > 0 && S("Range", `${range[0]}-${range[0] + page.length - 1}`), S("Total", hits.length))),
+        S("Response", S("Store", S("Status", "1"), page.map((e) => S("Result", S("Properties", galProps(e, picture)))), page.length > 0 && S("Range", `${range[0]}-${range[0] + page.length - 1}`), S("Total", hits.length))),
       ),
     };
   }
@@ -137,13 +149,14 @@ export const find: CommandHandler = async (c, doc) => {
   if (!crit || !range || !kid(doc!, "Find:SearchId")) return { wbxml: FD("Find", FD("Status", "2")) };
   if (gal) {
     const query = kidText(kid(gal, "Find:Query"), "Find:FreeText") ?? "";
+    if (query.length > MAX_GAL_QUERY) return { wbxml: FD("Find", FD("Status", "2")) };
     const hits = matchDirectory(await directory(c.store, c.account), query);
     const page = hits.slice(range[0], range[1] + 1);
     return {
       wbxml: FD(
         "Find",
         FD("Status", "1"),
-        FD("Response", el("ItemOperations:Store", "GAL"), FD("Status", "1"), page.map((e) => FD("Result", FD("Properties", galProps(e)))), page.length > 0 && FD("Range", `${range[0]}-${range[0] + page.length - 1}`), FD("Total", hits.length)),
+        FD("Response", el("ItemOperations:Store", "GAL"), FD("Status", "1"), page.map((e) => FD("Result", FD("Properties", galProps(e, kid(options, "Find:Picture") !== undefined)))), page.length > 0 && FD("Range", `${range[0]}-${range[0] + page.length - 1}`), FD("Total", hits.length)),
       ),
     };
   }
