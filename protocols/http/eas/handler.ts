@@ -14,6 +14,7 @@ import { sendMail, smartForward, smartReply } from "./commands/compose.ts";
 import { getItemEstimate } from "./commands/estimate.ts";
 import { folderCreate, folderDelete, folderSync, folderUpdate } from "./commands/folders.ts";
 import { itemOperations } from "./commands/itemoperations.ts";
+import { meetingResponse } from "./commands/meetingresponse.ts";
 import { moveItems } from "./commands/moveitems.ts";
 import { ping } from "./commands/ping.ts";
 import { policyRequired, provision } from "./commands/provision.ts";
@@ -62,6 +63,7 @@ const ROUTES: Record<CommandName, Route> = {
   Provision: { handler: provision, root: "Provision:Provision" },
   ResolveRecipients: { handler: resolveRecipients, root: "ResolveRecipients:ResolveRecipients" },
   Find: { handler: find, root: "Find:Find", since: 161 },
+  MeetingResponse: { handler: meetingResponse, root: "MeetingResponse:MeetingResponse" },
 };
 
 export function optionsHeaders(): Record<string, string> {

@@ -30,6 +30,7 @@ export const COMMANDS = [
   "Provision",
   "ResolveRecipients",
   "Find",
+  "MeetingResponse",
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 

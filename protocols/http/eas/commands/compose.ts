@@ -12,6 +12,7 @@ import { parseMime } from "../../../../mail/index.ts";
 import type { CommandHandler, EasContext, EasResult } from "../context.ts";
 import { finalise, fromAddress, normaliseLineEnds, recipientsOf, smartCompose, type SmartKind } from "../email/compose.ts";
 import { folderByServerId, parseItemServerId } from "../folders.ts";
+import { applySentMeetingReply } from "../email/meeting-sent.ts";
 import { Common } from "../status.ts";
 import { bytes, kid, kidText, ns } from "../wbxml/tree.ts";
 
@@ -93,6 +94,7 @@ async function send(c: EasContext, x: SendInput): Promise<number | null> {
     // MS-ASEMAIL LastVerbExecuted comes from these flags.
     await c.store.storeFlags(original.folderId, [original.uid], "add", [x.kind === "reply" ? "\\Answered" : "$Forwarded"]).catch(() => undefined);
   }
+  await applySentMeetingReply(c, raw); // a device's own iMIP REPLY (12.1–14.1) updates its user's calendar copy too
   return null;
 }
 

@@ -12,6 +12,7 @@ import { textToHtml } from "../../../../mail/html.ts";
 import { formatAddress } from "../../../../mail/address.ts";
 import { createHash } from "node:crypto";
 import { el, type WElement } from "../wbxml/tree.ts";
+import { MEETING_CONTENT_CLASS, meetingMessage } from "./meeting.ts";
 
 /** AirSyncBase Type values (MS-ASAIRS Type element). */
 export const BodyType = { Plain: 1, Html: 2, Rtf: 3, Mime: 4 } as const;
@@ -89,7 +90,8 @@ export function analyseParts(root: MimePart): BodyParts {
       return;
     }
     const rawName = p.disposition?.params.filename ?? p.params.name ?? null;
-    const name = rawName ? decodeWords(rawName) : `attachment-${leafPath}.${p.subtype || "bin"}`;
+    // An iMIP invitation's text/calendar part has no name of its own: phones open "invite.ics" with their calendar.
+    const name = rawName ? decodeWords(rawName) : p.type === "text" && p.subtype === "calendar" ? "invite.ics" : `attachment-${leafPath}.${p.subtype || "bin"}`;
     const cid = p.id ? p.id.replace(/^<|>$/g, "") : null;
     out.attachments.push({
       path: leafPath,
@@ -268,7 +270,8 @@ export function emailApplicationData(msg: MessageIndex, raw: Uint8Array, o: Rend
   const env = msg.envelope;
   const headers = parseHeaderBlock(raw, msg.root.headerStart, msg.root.bodyStart).fields;
   const parts = analyseParts(msg.root);
-  const mclass = messageClass(msg.root);
+  const meeting = meetingMessage(msg.root, raw, o.version); // MS-ASEMAIL §2.2.2.48/49: invitations, cancellations, replies
+  const mclass = meeting?.messageClass ?? messageClass(msg.root);
   const pref = chooseBody(o.body, parts.html ? BodyType.Html : BodyType.Plain, mclass.includes("SMIME"));
   const v = o.version;
   const out: (WElement | false | null)[] = [
@@ -299,9 +302,10 @@ export function emailApplicationData(msg: MessageIndex, raw: Uint8Array, o: Rend
       ),
     bodyElement(raw, parts, pref, v),
     el("Email:MessageClass", mclass),
+    meeting?.element ?? null,
     el("Email:InternetCPID", "65001"),
     flagElement(msg.flags),
-    el("Email:ContentClass", "urn:content-classes:message"),
+    el("Email:ContentClass", meeting ? MEETING_CONTENT_CLASS : "urn:content-classes:message"),
     el("AirSyncBase:NativeBodyType", parts.html ? BodyType.Html : BodyType.Plain),
     v >= 140 && el("Email2:ConversationId", conversationId(msg.threadId, o.accountId)),
     v >= 140 && lastVerb(msg.flags) !== null && el("Email2:LastVerbExecuted", lastVerb(msg.flags)!),
