@@ -10,7 +10,7 @@
 import { SubmitError } from "../../../../src/delivery/submit.ts";
 import { parseMime } from "../../../../mail/index.ts";
 import type { CommandHandler, EasContext, EasResult } from "../context.ts";
-import { finalise, fromAddress, normaliseLineEnds, recipientsOf, smartCompose, type SmartKind } from "../email/compose.ts";
+import { addThreadHeaders, finalise, fromAddress, normaliseLineEnds, recipientsOf, smartCompose, type SmartKind } from "../email/compose.ts";
 import { folderByServerId, parseItemServerId } from "../folders.ts";
 import { applySentMeetingReply } from "../email/meeting-sent.ts";
 import { Common } from "../status.ts";
@@ -61,7 +61,10 @@ async function send(c: EasContext, x: SendInput): Promise<number | null> {
     const named = x.source?.folderId !== undefined ? await folderByServerId(c.store, c.account.id, x.source.folderId) : folder;
     if (!msg || !folder || folder.accountId !== c.account.id || !named || named.id !== folder.id) return Common.ItemNotFound;
     original = { folderId: folder.id, uid: msg.uid };
-    if (!x.replaceMime) raw = smartCompose(raw, msg, await c.store.readMessage(msg.id), x.kind);
+    const origRaw = await c.store.readMessage(msg.id);
+    if (!x.replaceMime) raw = smartCompose(raw, msg, origRaw, x.kind);
+    // RFC 5322 §3.6.4: the reply (or forward) names its source when the device's MIME does not.
+    raw = addThreadHeaders(raw, origRaw);
   }
   raw = finalise(raw, c.server.config.hostname, c.now());
 

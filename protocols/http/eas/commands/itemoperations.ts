@@ -11,7 +11,7 @@
 import type { CommandHandler, EasContext, EasResult } from "../context.ts";
 import { attachmentContent, findAttachment, parseFileReference } from "../email/convert.ts";
 import { folderByServerId, parseItemServerId } from "../folders.ts";
-import { syncClassForFolder } from "../sync/classes.ts";
+import { syncClassForFolder, type ListedItem } from "../sync/classes.ts";
 import { defaultOptions, parseBodyPreferences } from "../sync/engine.ts";
 import { el, kid, kids, kidText, ns, type WElement } from "../wbxml/tree.ts";
 import { encode } from "../wbxml/codec.ts";
@@ -78,19 +78,27 @@ async function fetchItem(c: EasContext, x: Ctx, collectionId: string | undefined
   const idEls = [collectionId !== undefined && el("AirSync:CollectionId", collectionId), serverId !== undefined && el("AirSync:ServerId", serverId), longId !== undefined && el("Search:LongId", longId)];
   const fail = (st: number) => I("Fetch", I("Status", st), idEls);
   if (!parsed) return fail(6);
+  // A message (mail) or an item of a groupware class (calendar, contacts, tasks, notes): rendered by its class module.
   const msg = await c.store.getMessageById(parsed.itemId);
-  if (!msg) return fail(6);
-  const folder = collectionId !== undefined ? await folderByServerId(c.store, c.account.id, collectionId) : await c.store.getFolderById(msg.folderId);
-  if (!folder || folder.accountId !== c.account.id || folder.id !== msg.folderId) return fail(6);
+  const item = msg ? null : await c.store.getItem(parsed.itemId);
+  const listed: ListedItem | null = msg
+    ? { id: msg.id, modseq: msg.modseq, date: msg.internalDate, ref: msg.uid, flags: msg.flags }
+    : item
+      ? { id: item.id, modseq: item.modseq, date: 0, ref: 0, flags: [] }
+      : null;
+  const folderId = msg?.folderId ?? item?.folderId;
+  if (!listed || folderId === undefined) return fail(6);
+  const folder = await folderByServerId(c.store, c.account.id, collectionId ?? String(folderId));
+  if (!folder || folder.id !== folderId) return fail(6);
   const cls = syncClassForFolder(folder);
   if (!cls) return fail(6);
   const opts = defaultOptions();
   opts.body.prefs = parseBodyPreferences(kids(options, "AirSyncBase:BodyPreference"));
   const ms = kidText(options, "AirSync:MIMESupport");
   if (ms !== undefined) opts.body.mimeSupport = Number(ms);
-  const listing = { folder, items: new Map([[msg.id, { id: msg.id, modseq: msg.modseq, date: msg.internalDate, ref: msg.uid, flags: msg.flags }]]) };
-  const rendered = await cls.render(c, listing, [msg.id], opts);
-  let props = rendered.get(msg.id);
+  const listing = { folder, items: new Map([[listed.id, listed]]) };
+  const rendered = await cls.render(c, listing, [listed.id], opts);
+  let props = rendered.get(listed.id);
   if (!props) return fail(6);
   if (x.multipart) {
     // Body data goes in a binary part.
@@ -110,6 +118,8 @@ async function emptyFolder(c: EasContext, e: WElement): Promise<WElement> {
   const collectionId = kidText(e, "AirSync:CollectionId") ?? "";
   const folder = await folderByServerId(c.store, c.account.id, collectionId);
   if (!folder || !syncClassForFolder(folder)) return I("EmptyFolderContents", I("Status", "6"), el("AirSync:CollectionId", collectionId));
+  // MS-ASCMD §2.2.3.58 EmptyFolderContents empties mail folders (Deleted Items); groupware folders are emptied item by item through Sync.
+  if (folder.itemClass !== "mail") return I("EmptyFolderContents", I("Status", "3"), el("AirSync:CollectionId", collectionId));
   const deleteSub = kid(kid(e, "ItemOperations:Options"), "ItemOperations:DeleteSubFolders") !== undefined;
   await c.store.expunge(folder.id, (await c.store.listMessages(folder.id)).map((m) => m.uid));
   if (deleteSub) {

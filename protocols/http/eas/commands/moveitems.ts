@@ -5,8 +5,16 @@
  * does not come back as a Delete and an Add.
  * Status (§2.2.3.177.10): 1 invalid source, 2 invalid destination,
  * 3 success, 4 source and destination are the same, 5 failure.
+ *
+ * Events between calendars and contacts between address books go through
+ * groupware.moveObject (one store transaction, the item keeps its id and
+ * resource name; no scheduling, the event itself does not change); notes
+ * move with the store's item move.
  */
-import type { CommandHandler } from "../context.ts";
+import { randomUUID } from "node:crypto";
+import { StoreError, type Folder } from "../../../../storage/api.ts";
+import { GroupwareError } from "../../../../src/groupware/index.ts";
+import type { CommandHandler, EasContext } from "../context.ts";
 import { folderByServerId, itemServerId, parseItemServerId } from "../folders.ts";
 import { syncClassForFolder } from "../sync/classes.ts";
 import { adjustCurrentState } from "../sync/engine.ts";
@@ -36,6 +44,10 @@ export const moveItems: CommandHandler = async (c, doc) => {
       out.push(resp(4));
       continue;
     }
+    if (from.itemClass !== "mail") {
+      out.push(await moveGroupwareItem(c, src, parsed.itemId, from, to));
+      continue;
+    }
     const msg = await c.store.getMessageById(parsed.itemId);
     if (!msg || msg.folderId !== from.id) {
       out.push(resp(1));
@@ -59,3 +71,31 @@ export const moveItems: CommandHandler = async (c, doc) => {
   }
   return { wbxml: M("MoveItems", out) };
 };
+
+async function moveGroupwareItem(c: EasContext, src: string, itemId: number, from: Folder, to: Folder) {
+  const resp = (status: number, dst?: string) => M("Response", M("SrcMsgId", src), M("Status", status), dst !== undefined && M("DstMsgId", dst));
+  const item = await c.store.getItem(itemId);
+  if (!item || item.folderId !== from.id) return resp(1);
+  let modseq: number;
+  try {
+    if (from.itemClass === "notes") modseq = (await c.store.moveItem(item.id, to.id)).modseq;
+    else {
+      const fromCol = await c.server.groupware.getCollection(c.account, from.name);
+      const toCol = await c.server.groupware.getCollection(c.account, to.name);
+      if (!fromCol || !item.resourceName) return resp(1);
+      if (!toCol) return resp(2);
+      // the same resource name in the destination unless one of that name is there (never replaced)
+      const taken = await c.server.groupware.getObject(toCol, item.resourceName);
+      const name = taken ? `${randomUUID()}${/\.[a-z]{1,8}$/i.exec(item.resourceName)?.[0] ?? ""}` : item.resourceName;
+      const r = await c.server.groupware.moveObject(fromCol, item.resourceName, toCol, name, { overwrite: false });
+      modseq = r.object.item.modseq;
+    }
+  } catch (e) {
+    if (!(e instanceof GroupwareError) && !(e instanceof StoreError)) throw e;
+    c.log.info("eas: MoveItems refused", { err: e.message });
+    return resp(e instanceof GroupwareError && e.code === "NOT_FOUND" ? 1 : 5);
+  }
+  await adjustCurrentState(c, String(from.id), (s) => s.delete(item.id));
+  await adjustCurrentState(c, String(to.id), (s) => s.set(item.id, modseq));
+  return resp(3, itemServerId(to.id, item.id));
+}

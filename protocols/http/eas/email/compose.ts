@@ -26,7 +26,7 @@ const latin1 = new TextDecoder("latin1");
 export { canonicalLineEnds as normaliseLineEnds } from "../../../../mail/line-endings.ts";
 
 /** Raw header fields of a header block: lower-case name and [start, end) byte range including folded lines (mail/headers.ts). */
-function headerLines(raw: Uint8Array, start: number, end: number): { name: string; start: number; end: number }[] {
+export function headerLines(raw: Uint8Array, start: number, end: number): { name: string; start: number; end: number }[] {
   return headerFieldSpans(raw, start, end).map((f) => ({
     name: f.colon >= 0 ? latin1.decode(raw.subarray(f.start, f.colon)).trim().toLowerCase() : "",
     start: f.start,
@@ -34,7 +34,7 @@ function headerLines(raw: Uint8Array, start: number, end: number): { name: strin
   }));
 }
 
-function concat(parts: (Uint8Array | string)[]): Uint8Array {
+export function concat(parts: (Uint8Array | string)[]): Uint8Array {
   const bufs = parts.map((p) => (typeof p === "string" ? enc.encode(p) : p));
   const out = new Uint8Array(bufs.reduce((n, b) => n + b.length, 0));
   let o = 0;
@@ -95,6 +95,36 @@ export function finalise(raw: Uint8Array, hostname: string, now: number): Uint8A
   if (!lines.some((l) => l.name === "message-id")) extra.push(`Message-ID: ${newMessageId(hostname)}\r\n`);
   const headerEnd = lines.length ? lines[lines.length - 1]!.end : parsed.root.headerStart;
   return concat([...extra, ...kept, raw.subarray(headerEnd)]);
+}
+
+/** Message ids of a header value ("<a@b> <c@d>"), at most `max` of them (the newest kept). */
+function msgIds(v: string | null, max = 50): string[] {
+  const ids = (v ?? "").match(/<[^<>\s]{1,250}>/g) ?? [];
+  return ids.slice(-max);
+}
+
+/**
+ * Adds In-Reply-To and References (RFC 5322 §3.6.4) to a SmartReply's or
+ * SmartForward's message when the device's MIME has none: In-Reply-To is
+ * the source's Message-ID, References the source's References (or its
+ * In-Reply-To) followed by that id. A source without a Message-ID leaves
+ * the message as it is; fields the device wrote are kept.
+ */
+export function addThreadHeaders(raw: Uint8Array, origRaw: Uint8Array): Uint8Array {
+  const orig = parseMime(origRaw);
+  const parent = msgIds(headerValue(orig.headers, "message-id"), 1)[0];
+  if (!parent) return raw;
+  const parsed = parseMime(raw);
+  const has = (k: string) => headerValue(parsed.headers, k) !== null;
+  const extra: string[] = [];
+  if (!has("in-reply-to")) extra.push(`In-Reply-To: ${parent}\r\n`);
+  if (!has("references")) {
+    let refs = msgIds(headerValue(orig.headers, "references"));
+    if (!refs.length) refs = msgIds(headerValue(orig.headers, "in-reply-to"), 1);
+    // folded one id a line (RFC 5322 §2.2.3) so long chains stay under the line limit
+    extra.push(`References: ${[...refs.filter((r) => r !== parent), parent].join("\r\n ")}\r\n`);
+  }
+  return extra.length ? concat([...extra, raw]) : raw;
 }
 
 function htmlInner(html: string): string {
@@ -181,18 +211,29 @@ export function smartCompose(newRaw: Uint8Array, orig: MessageIndex, origRaw: Ui
 }
 
 function addAttachments(raw: Uint8Array, origRaw: Uint8Array, atts: ReturnType<typeof analyseParts>["attachments"]): Uint8Array {
+  return withExtraParts(
+    raw,
+    atts.map((a) => {
+      const content = attachmentContent(origRaw, a);
+      if (a.embedded) return concat([`Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=${quoteParamValue(a.name)}\r\n\r\n`, content, "\r\n"]);
+      const cid = a.contentId ? `Content-ID: <${a.contentId}>\r\n` : "";
+      return concat([
+        `Content-Type: ${a.contentType}; name=${quoteParamValue(a.name)}\r\nContent-Disposition: ${a.inline ? "inline" : "attachment"}; filename=${quoteParamValue(a.name)}\r\n${cid}Content-Transfer-Encoding: base64\r\n\r\n`,
+        base64Lines(content),
+      ]);
+    }),
+  );
+}
+
+/**
+ * Appends whole MIME parts (header and body each) to a message: to its
+ * multipart/mixed, or with the message's own body as the first part of a
+ * new multipart/mixed. The top-level header fields stay as they are.
+ */
+export function withExtraParts(raw: Uint8Array, attParts: Uint8Array[]): Uint8Array {
   const parsed = parseMime(raw);
   const root = parsed.root;
   const boundary = `=_pillarbox_${randomBytes(12).toString("hex")}`;
-  const attParts = atts.map((a) => {
-    const content = attachmentContent(origRaw, a);
-    if (a.embedded) return concat([`Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=${quoteParamValue(a.name)}\r\n\r\n`, content, "\r\n"]);
-    const cid = a.contentId ? `Content-ID: <${a.contentId}>\r\n` : "";
-    return concat([
-      `Content-Type: ${a.contentType}; name=${quoteParamValue(a.name)}\r\nContent-Disposition: ${a.inline ? "inline" : "attachment"}; filename=${quoteParamValue(a.name)}\r\n${cid}Content-Transfer-Encoding: base64\r\n\r\n`,
-      base64Lines(content),
-    ]);
-  });
   const contentHeader = (n: string) => n.startsWith("content-") || n === "mime-version";
   const top = headerWithout(raw, root, contentHeader);
   const children: Uint8Array[] = [];

@@ -12,9 +12,7 @@ import { SyncStatus } from "../status.ts";
 import { kid, kids, kidText, text, type WElement } from "../wbxml/tree.ts";
 import { registerSyncClass, type ListedItem, type Listing, type SyncClass } from "./classes.ts";
 import type { EasContext } from "../context.ts";
-import { formatMailDate } from "../../../../mail/date.ts";
-import { encodeWords } from "../../../../mail/encode.ts";
-import { renderMessage } from "../../../../mail/build.ts";
+import { DraftError, draftMessage } from "../email/draft.ts";
 
 const DAY = 86_400_000;
 
@@ -26,25 +24,8 @@ export async function trashFolder(c: EasContext): Promise<Folder | null> {
   return folders.find((f) => f.specialUse === "\\Trash") ?? null;
 }
 
-/** Builds a draft message from Email ApplicationData (16.0 draft Add), written by mail/build.ts. */
-export function draftMime(data: WElement | undefined, from: string, now: number): Uint8Array {
-  // Header values from the device: no line breaks (RFC 5322 §2.2: a CRLF would start a new, forged field).
-  const one = (v: string | undefined) => (v ?? "").replace(/[\r\n]+/g, " ").trim();
-  const to = one(kidText(data, "Email:To"));
-  const cc = one(kidText(data, "Email:Cc"));
-  const bcc = one(kidText(data, "Email2:Bcc"));
-  const subject = one(kidText(data, "Email:Subject"));
-  const body = kid(data, "AirSyncBase:Body");
-  const type = kidText(body, "AirSyncBase:Type") ?? "1";
-  const content = text(kid(body, "AirSyncBase:Data"));
-  const fields: [string, string][] = [["From", from]];
-  // The device's address lists go as it wrote them (a draft keeps Bcc, RFC 5322 §3.6.3).
-  if (to) fields.push(["To", to]);
-  if (cc) fields.push(["Cc", cc]);
-  if (bcc) fields.push(["Bcc", bcc]);
-  fields.push(["Subject", encodeWords(subject)], ["Date", formatMailDate(now)]);
-  return renderMessage(fields, { type: type === "2" ? "text/html" : "text/plain", content });
-}
+/** ApplicationData elements that change a draft's content rather than its state. */
+const DRAFT_CONTENT = ["Email:To", "Email:Cc", "Email2:Bcc", "Email:Subject", "AirSyncBase:Body", "AirSyncBase:Attachments"];
 
 export const EmailClass: SyncClass = {
   className: "Email",
@@ -102,6 +83,12 @@ export const EmailClass: SyncClass = {
   },
 
   async applyChange(c, listing, item, data) {
+    // A Change that edits a draft's content (MS-ASEMAIL 16.0 draft changes) cannot be applied in place:
+    // the store's messages are immutable. Refused with a status rather than answered 1 and dropped.
+    if (DRAFT_CONTENT.some((q) => kid(data, q) !== undefined)) {
+      c.log.info("eas: draft content change refused", { id: item.id });
+      return { status: SyncStatus.ClientServerConversion };
+    }
     let modseq: number | undefined;
     const set = async (mode: "add" | "remove", flag: string) => {
       const r = await c.store.storeFlags(listing.folder.id, [item.ref], mode, [flag]);
@@ -142,9 +129,20 @@ export const EmailClass: SyncClass = {
   async applyAdd(c, listing, data) {
     // MS-ASEMAIL: clients add email only as drafts, from protocol 16.0.
     if (c.version < 160) return { status: SyncStatus.ClientServerConversion };
-    const raw = draftMime(data, c.account.email, c.now());
+    let raw: Uint8Array;
     try {
-      const [r] = await c.store.append(listing.folder.id, [{ raw, flags: ["\\Draft", "\\Seen"] }]);
+      raw = draftMessage(data, c.account.email, c.now(), c.server.config.limits.maxMessageSize);
+    } catch (e) {
+      if (!(e instanceof DraftError)) throw e;
+      c.log.info("eas: draft refused", { err: e.message });
+      return { status: e.status };
+    }
+    // The device's Read and Flag of the new draft (MS-ASEMAIL Read, Flag Status 2 = active); unread only when it says so.
+    const flags = ["\\Draft"];
+    if (kidText(data, "Email:Read") !== "0") flags.push("\\Seen");
+    if (kidText(kid(data, "Email:Flag"), "Email:Status") === "2") flags.push("\\Flagged");
+    try {
+      const [r] = await c.store.append(listing.folder.id, [{ raw, flags }]);
       return { status: SyncStatus.Success, id: r!.id, modseq: r!.modseq };
     } catch (e) {
       if (e instanceof StoreError) return { status: SyncStatus.ServerError };
