@@ -1,0 +1,22 @@
+/**
+ * The Contacts class (MS-ASCNTC) for the sync engine: address books of the
+ * groupware core, one item per vCard, converted by groupware/contact.ts.
+ */
+import { ContactCodec } from "../groupware/contact.ts";
+import { FolderType } from "../folders.ts";
+import { registerSyncClass } from "./classes.ts";
+import { groupwareSyncClass } from "./groupware-class.ts";
+
+export const ContactsClass = groupwareSyncClass({
+  className: "Contacts",
+  itemClass: "contacts",
+  defaultType: FolderType.Contacts,
+  userType: FolderType.UserContacts,
+  isDefaultFolder: (folder) => folder.name === "Contacts",
+  // MS-ASCMD §2.2.3.70.1: FilterType does not apply to contacts; 0 (no filter) is the only value taken.
+  cutoff: (filterType) => (filterType === 0 ? null : undefined),
+  dateOf: () => 0,
+  codec: ContactCodec,
+});
+
+registerSyncClass(ContactsClass);
