@@ -1,0 +1,440 @@
+/**
+ * Drives EAS-4-TbSync's own modules (from a copy of its checkout) against a
+ * running Pillarbox, as Thunderbird with TbSync would: Autodiscover, account
+ * setup, connect (OPTIONS, Provision, FolderSync), the add-on's folder
+ * selection, then per-folder sync of calendar, contacts and tasks both ways.
+ * The results are checked over CalDAV/CardDAV. Prints one line per check
+ * and, last, "N passed, M failed".
+ *
+ *   node harness.mjs --src <copy>/src --port <https> --http-port <http>
+ *        --jsdom <dir with node_modules/jsdom> [--as-version 16.1|14.1|14.0]
+ *
+ * The add-on's code is imported, never copied into this repository; what
+ * stands in for Thunderbird and the TbSync host is in host-env.mjs.
+ */
+import { pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { FakeHost, installHostEnv, VTIMEZONES } from "./host-env.mjs";
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : fallback;
+  if (v === undefined) throw new Error(`missing --${name}`);
+  return v;
+}
+
+const SRC = arg("src");
+const PORT = Number(arg("port"));
+const HTTP_PORT = Number(arg("http-port", "0"));
+const JSDOM = arg("jsdom");
+const AS_VERSION = arg("as-version", "auto");
+const DOMAIN = "interop.test";
+const USER = `alice@${DOMAIN}`;
+const PASS = "interop-pass-1";
+const DAV = `https://localhost:${PORT}/dav`;
+const AUTH = "Basic " + Buffer.from(`${USER}:${PASS}`).toString("base64");
+
+const env = installHostEnv({ srcDir: SRC, domain: DOMAIN, httpsPort: PORT, httpPort: HTTP_PORT, jsdomDir: JSDOM });
+const mod = (p) => import(pathToFileURL(join(SRC, p)).href);
+
+// ── checks ────────────────────────────────────────────────────────────────
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = "") {
+  if (ok) {
+    passed++;
+    console.log(`PASS ${name}`);
+  } else {
+    failed++;
+    console.log(`FAIL ${name}${detail ? ` -- ${String(detail).slice(0, 600)}` : ""}`);
+  }
+  return !!ok;
+}
+async function step(name, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    check(name, false, `${e?.code ? e.code + " " : ""}${e?.message ?? e}`);
+    return undefined;
+  }
+}
+const unfold = (s) => String(s ?? "").replace(/\r?\n[ \t]/g, "");
+const prop = (text, name) => {
+  const m = new RegExp(`^${name}(?:;[^:\\r\\n]*)?:(.*)$`, "mi").exec(unfold(text));
+  return m ? m[1].trim() : null;
+};
+const propLine = (text, name) => {
+  const m = new RegExp(`^${name}(?:;[^:\\r\\n]*)?:.*$`, "mi").exec(unfold(text));
+  return m ? m[0] : null;
+};
+
+// ── CalDAV / CardDAV ──────────────────────────────────────────────────────
+async function dav(method, path, { body, headers = {} } = {}) {
+  const r = await fetch(path.startsWith("http") ? path : DAV + path, { method, body, headers: { authorization: AUTH, ...headers } });
+  return { status: r.status, etag: r.headers.get("etag"), text: await r.text() };
+}
+async function put(path, body, type) {
+  const r = await dav("PUT", path, { body, headers: { "content-type": type } });
+  if (r.status >= 300) throw new Error(`PUT ${path}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+  return r;
+}
+/** Every object of a collection: [{href, body}]. */
+async function list(collection) {
+  const r = await dav("PROPFIND", collection, {
+    headers: { depth: "1", "content-type": "application/xml" },
+    body: '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>',
+  });
+  if (r.status !== 207) throw new Error(`PROPFIND ${collection}: HTTP ${r.status}`);
+  const hrefs = [...r.text.matchAll(/<(?:[a-z]+:)?href>([^<]+)<\/(?:[a-z]+:)?href>/gi)].map((m) => m[1]).filter((h) => /\.(ics|vcf)$/.test(h) || !h.endsWith("/"));
+  const out = [];
+  for (const href of hrefs) {
+    const g = await dav("GET", new URL(href, DAV + "/").href);
+    if (g.status === 200) out.push({ href, body: g.text, etag: g.etag });
+  }
+  return out;
+}
+
+const CAL = `/calendars/${USER}/Calendar/`;
+const TASKS = `/calendars/${USER}/Tasks/`;
+const BOOK = `/addressbooks/${USER}/Contacts/`;
+const vcal = (...lines) => ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Pillarbox interop//EN", ...lines, "END:VCALENDAR", ""].join("\r\n");
+
+async function seed() {
+  await dav("PROPFIND", `/calendars/${USER}/`, { headers: { depth: "1" } });
+  await dav("PROPFIND", `/addressbooks/${USER}/`, { headers: { depth: "1" } });
+  await put(
+    CAL + "weekly.ics",
+    vcal(
+      VTIMEZONES["Europe/Berlin"],
+      "BEGIN:VEVENT",
+      "UID:interop-weekly-1",
+      "DTSTAMP:20261201T000000Z",
+      "DTSTART;TZID=Europe/Berlin:20270105T100000",
+      "DTEND;TZID=Europe/Berlin:20270105T110000",
+      "RRULE:FREQ=WEEKLY;COUNT=6",
+      "SUMMARY:Interop weekly",
+      "LOCATION:Room 1",
+      "DESCRIPTION:Weekly sync meeting",
+      `ORGANIZER;CN=Alice Interop:mailto:${USER}`,
+      `ATTENDEE;CN=Bob Organizer;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT:mailto:bob@${DOMAIN}`,
+      "CATEGORIES:Interop",
+      "END:VEVENT",
+      "BEGIN:VEVENT",
+      "UID:interop-weekly-1",
+      "DTSTAMP:20261201T000000Z",
+      "RECURRENCE-ID;TZID=Europe/Berlin:20270112T100000",
+      "DTSTART;TZID=Europe/Berlin:20270112T140000",
+      "DTEND;TZID=Europe/Berlin:20270112T150000",
+      "SUMMARY:Interop weekly (moved)",
+      `ORGANIZER;CN=Alice Interop:mailto:${USER}`,
+      `ATTENDEE;CN=Bob Organizer;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT:mailto:bob@${DOMAIN}`,
+      "END:VEVENT",
+    ),
+    "text/calendar",
+  );
+  await put(
+    CAL + "allday.ics",
+    vcal("BEGIN:VEVENT", "UID:interop-allday-1", "DTSTAMP:20261201T000000Z", "DTSTART;VALUE=DATE:20270120", "DTEND;VALUE=DATE:20270121", "SUMMARY:Interop all-day", "TRANSP:TRANSPARENT", "END:VEVENT"),
+    "text/calendar",
+  );
+  await put(
+    CAL + "single.ics",
+    vcal(
+      "BEGIN:VEVENT",
+      "UID:interop-single-1",
+      "DTSTAMP:20261201T000000Z",
+      "DTSTART:20270107T130000Z",
+      "DTEND:20270107T143000Z",
+      "SUMMARY:Interop single",
+      "DESCRIPTION:Line one\\nLine two",
+      "CLASS:PRIVATE",
+      "X-PILLARBOX-INTEROP:keep-me",
+      "BEGIN:VALARM",
+      "ACTION:DISPLAY",
+      "DESCRIPTION:Reminder",
+      "TRIGGER:-PT15M",
+      "END:VALARM",
+      "END:VEVENT",
+    ),
+    "text/calendar",
+  );
+  await put(
+    TASKS + "task.ics",
+    vcal(
+      "BEGIN:VTODO",
+      "UID:interop-task-1",
+      "DTSTAMP:20261201T000000Z",
+      "DTSTART;VALUE=DATE:20270110",
+      "DUE;VALUE=DATE:20270115",
+      "SUMMARY:Interop task",
+      "DESCRIPTION:Seeded over CalDAV",
+      "PRIORITY:1",
+      "STATUS:NEEDS-ACTION",
+      "END:VTODO",
+    ),
+    "text/calendar",
+  );
+  await put(
+    TASKS + "task2.ics",
+    vcal("BEGIN:VTODO", "UID:interop-task-2", "DTSTAMP:20261201T000000Z", "DUE;VALUE=DATE:20270118", "SUMMARY:Interop task to delete over CalDAV", "END:VTODO"),
+    "text/calendar",
+  );
+  await put(
+    BOOK + "carol.vcf",
+    [
+      "BEGIN:VCARD",
+      "VERSION:3.0",
+      "UID:interop-contact-1",
+      "FN:Carol Interop",
+      "N:Interop;Carol;;;",
+      "EMAIL;TYPE=INTERNET,WORK:carol@example.org",
+      "EMAIL;TYPE=INTERNET,HOME:carol.home@example.org",
+      "TEL;TYPE=WORK,VOICE:+1 555 0100",
+      "TEL;TYPE=CELL:+1 555 0101",
+      "ADR;TYPE=WORK:;;1 Main St;Springfield;IL;62701;USA",
+      "ORG:Interop Corp",
+      "TITLE:Engineer",
+      "BDAY:1990-04-01",
+      "NOTE:Seeded over CardDAV",
+      "X-PILLARBOX-INTEROP:keep-me",
+      "END:VCARD",
+      "",
+    ].join("\r\n"),
+    "text/vcard",
+  );
+}
+
+// ── the run ───────────────────────────────────────────────────────────────
+async function main() {
+  console.log(`EAS-4-TbSync harness: ${SRC} against https://localhost:${PORT} (EAS version ${AS_VERSION})`);
+  const seeded = await step("seed over CalDAV/CardDAV", async () => (await seed(), true));
+  if (!seeded) return;
+
+  const { EasProvider } = await mod("modules/eas-provider.mjs");
+  const { registerCalendarProvider, setSyncHandlers } = await mod("modules/calendar-provider.mjs");
+  const { discoverEasServer } = await mod("modules/eas/autodiscover.mjs");
+  const addressBook = await mod("vendor/tbsync/address-book.mjs");
+
+  registerCalendarProvider();
+  const provider = new EasProvider();
+  const host = new FakeHost(provider);
+  globalThis.__host = host;
+  setSyncHandlers({ provider, reportEventLog: (p) => provider.reportEventLog(p) });
+  await step("onConnectedToHost", async () => provider.onConnectedToHost());
+  addressBook.installContactsObserver({ provider, report: (p) => provider.reportEventLog(p) });
+
+  // Autodiscover as the setup dialog runs it (the email's domain is mapped to the server).
+  const found = await step("autodiscover", () => discoverEasServer({ email: USER, password: PASS }));
+  check("autodiscover finds the ActiveSync URL", found?.server && /\/Microsoft-Server-ActiveSync$/i.test(found.server), JSON.stringify(found));
+  const server = found?.server ?? `https://mail.${DOMAIN}/Microsoft-Server-ActiveSync`;
+
+  const setup = await provider.createAccountFromSetup({ servertype: "auto", email: USER, server, password: PASS, label: "Interop" });
+  const accountId = "account1";
+  host.register(accountId, setup);
+  if (AS_VERSION !== "auto") await provider.updateAccount({ accountId, patch: { custom: { asversionselected: AS_VERSION } } });
+
+  await step("connect (OPTIONS, Provision, FolderSync)", () => provider.onAccountEnabled({ accountId }));
+  const acct = host.accounts.get(accountId).account;
+  check("version negotiated", acct.custom.asversion, JSON.stringify(acct.custom.allowedEasVersions));
+  const used = AS_VERSION === "auto" ? acct.custom.asversion : AS_VERSION;
+  console.log(`# EAS version in use: ${used}; server advertises ${acct.custom.allowedEasVersions?.join(",")}`);
+  check("FolderSync key stored", acct.custom.foldersynckey && acct.custom.foldersynckey !== "0", acct.custom.foldersynckey);
+  check("user address learned (Settings UserInformation)", acct.custom.userSmtpAddress === USER, acct.custom.userSmtpAddress);
+
+  // The add-on's own folder selection: which folders it offers (a target type, not hidden).
+  const offered = host.folders(accountId).filter((f) => f.targetType && !f.hidden);
+  console.log(`# folders offered: ${offered.map((f) => `${f.displayName} (${f.targetType}, type ${f.custom.type})`).join("; ") || "none"}`);
+  const byType = (t) => offered.find((f) => f.targetType === t && ["7", "8", "9"].includes(String(f.custom.type))) ?? offered.find((f) => f.targetType === t);
+  const calFolder = byType("calendars");
+  const bookFolder = byType("contacts");
+  const taskFolder = byType("tasks");
+  check("folder selection offers a calendar (default Calendar, type 8)", calFolder && calFolder.custom.type === "8", JSON.stringify(host.pushed?.map((f) => [f.displayName, f.custom.type, f.targetType])));
+  check("folder selection offers contacts (default Contacts, type 9)", bookFolder && bookFolder.custom.type === "9");
+  check("folder selection offers tasks (default Tasks, type 7)", taskFolder && taskFolder.custom.type === "7");
+  for (const f of [calFolder, bookFolder, taskFolder]) if (f) host.select(accountId, f.folderId);
+
+  await step("account sync", () => provider.onSyncAccount({ accountId }));
+
+  const syncFolder = async (f, label) => {
+    if (!f) return check(`${label}: sync`, false, "folder not offered");
+    const res = await step(`${label}: sync`, () => provider.onSyncFolder({ accountId, folderId: f.folderId }));
+    await env.books.settle();
+    if (res === undefined) return false;
+    const errs = host.log.filter((l) => l.level === "error" && (!l.folderId || l.folderId === f.folderId));
+    return check(`${label}: sync`, res?.type === "success", `${JSON.stringify(res)} ${errs.map((e) => e.message).join(" | ")}`);
+  };
+  const folderNow = (f) => f && host.folders(accountId).find((x) => x.folderId === f.folderId);
+
+  // ── server -> client ───────────────────────────────────────────────────
+  await syncFolder(calFolder, "calendar first sync");
+  await syncFolder(taskFolder, "tasks first sync");
+  await syncFolder(bookFolder, "contacts first sync");
+
+  const calId = folderNow(calFolder)?.targetID;
+  const taskId = folderNow(taskFolder)?.targetID;
+  const bookId = folderNow(bookFolder)?.targetID;
+  const events = calId ? env.calendars.items(calId) : [];
+  const tasks = taskId ? env.calendars.items(taskId) : [];
+  const cards = bookId ? env.books.contacts(bookId) : [];
+  console.log(`# local after first sync: ${events.length} events, ${tasks.length} tasks, ${cards.length} contacts`);
+  const ev = (summary) => events.find((e) => prop(e.item, "SUMMARY") === summary);
+  const weekly = ev("Interop weekly");
+  check("calendar: 3 events decoded", events.length === 3, events.map((e) => prop(e.item, "SUMMARY")).join(", "));
+  check("calendar: weekly series keeps RRULE FREQ=WEEKLY with 6 occurrences", weekly && /FREQ=WEEKLY/.test(prop(weekly.item, "RRULE") ?? "") && /COUNT=6|UNTIL=2027020/.test(prop(weekly.item, "RRULE") ?? ""), weekly?.item);
+  check("calendar: weekly series starts 10:00 Europe/Berlin", weekly && /TZID=Europe\/Berlin:20270105T100000/.test(propLine(weekly.item, "DTSTART") ?? ""), propLine(weekly?.item, "DTSTART"));
+  check("calendar: moved instance arrives as an exception (RECURRENCE-ID 2027-01-12, 14:00)", weekly && /RECURRENCE-ID[^\r\n]*20270112T(100000|090000Z)/.test(unfold(weekly.item)) && /DTSTART[^\r\n]*20270112T(140000|130000Z)/.test(unfold(weekly.item)) && /SUMMARY:Interop weekly \(moved\)/.test(weekly.item), weekly?.item);
+  check("calendar: attendee bob on the series", weekly && /ATTENDEE[^\r\n]*bob@interop\.test/i.test(unfold(weekly.item)));
+  check("calendar: location and categories", weekly && prop(weekly.item, "LOCATION") === "Room 1" && /Interop/.test(prop(weekly.item, "CATEGORIES") ?? ""));
+  const allday = ev("Interop all-day");
+  check("calendar: all-day event is a DATE on 2027-01-20", allday && /VALUE=DATE[^\r\n]*:20270120$/m.test(unfold(allday.item)), propLine(allday?.item, "DTSTART"));
+  const single = ev("Interop single");
+  check("calendar: single event 13:00Z with a 15-minute reminder", single && /TRIGGER[^\r\n]*:-PT15M/.test(unfold(single.item)) && /20270107T(130000Z|140000)/.test(propLine(single.item, "DTSTART") ?? ""), single?.item);
+  check("calendar: body text", single && /Line one/.test(unfold(single.item)), prop(single?.item, "DESCRIPTION"));
+  check("calendar: sensitivity private", single && /PRIVATE/.test(prop(single.item, "CLASS") ?? ""), prop(single?.item, "CLASS"));
+
+  const task = tasks.find((t) => prop(t.item, "SUMMARY") === "Interop task");
+  check("tasks: 2 tasks decoded", tasks.length === 2, tasks.map((t) => prop(t.item, "SUMMARY")).join(", "));
+  check("tasks: due 2027-01-15 and start 2027-01-10", task && /20270115/.test(prop(task.item, "DUE") ?? "") && /20270110/.test(prop(task.item, "DTSTART") ?? ""), task?.item);
+  check("tasks: high priority", task && ["1", "2", "3", "4"].includes(prop(task.item, "PRIORITY") ?? ""), prop(task?.item, "PRIORITY"));
+
+  const carol = cards.find((c) => /Carol/.test(prop(c.vCard, "FN") ?? ""));
+  check("contacts: 1 contact decoded", cards.length === 1, cards.map((c) => prop(c.vCard, "FN")).join(", "));
+  check("contacts: both emails", carol && /carol@example\.org/i.test(carol.vCard) && /carol\.home@example\.org/i.test(carol.vCard), carol?.vCard);
+  check("contacts: both phones", carol && /555 ?0100/.test(carol.vCard) && /555 ?0101/.test(carol.vCard), carol?.vCard);
+  check("contacts: name, organization, title, birthday", carol && /Interop;Carol/.test(prop(carol.vCard, "N") ?? "") && /Interop Corp/.test(prop(carol.vCard, "ORG") ?? "") && prop(carol.vCard, "TITLE") === "Engineer" && /1990-?04-?01/.test(prop(carol.vCard, "BDAY") ?? ""), carol?.vCard);
+  check("contacts: address", carol && /1 Main St/.test(carol.vCard) && /Springfield/.test(carol.vCard), carol?.vCard);
+
+  // ── client -> server ───────────────────────────────────────────────────
+  let madeEvent, madeTask;
+  if (calId) {
+    madeEvent = await step("calendar: user creates an event", () =>
+      env.calendars.userCreate(calId, {
+        type: "event",
+        item: vcal(
+          VTIMEZONES["Europe/Berlin"],
+          "BEGIN:VEVENT",
+          "DTSTAMP:20261207T100000Z",
+          "CREATED:20261207T100000Z",
+          "LAST-MODIFIED:20261207T100000Z",
+          "DTSTART;TZID=Europe/Berlin:20270210T090000",
+          "DTEND;TZID=Europe/Berlin:20270210T100000",
+          "SUMMARY:Made in Thunderbird",
+          "LOCATION:Room 2",
+          "DESCRIPTION:Created by EAS-4-TbSync",
+          "CATEGORIES:Interop",
+          "BEGIN:VALARM",
+          "ACTION:DISPLAY",
+          "DESCRIPTION:Reminder",
+          "TRIGGER;VALUE=DURATION:-PT30M",
+          "END:VALARM",
+          "END:VEVENT",
+        ),
+      }),
+    );
+    if (single) await step("calendar: user edits the single event's title", () => env.calendars.userUpdate(calId, single.id, single.item.replace(/^SUMMARY:.*$/m, "SUMMARY:Interop single (edited in Thunderbird)")));
+    if (allday) await step("calendar: user deletes the all-day event", () => env.calendars.userRemove(calId, allday.id));
+  }
+  if (taskId) {
+    madeTask = await step("tasks: user creates a task", () =>
+      env.calendars.userCreate(taskId, {
+        type: "task",
+        item: vcal("BEGIN:VTODO", "DTSTAMP:20261207T100000Z", "CREATED:20261207T100000Z", "LAST-MODIFIED:20261207T100000Z", "SUMMARY:Task from Thunderbird", "DUE;VALUE=DATE:20270301", "PRIORITY:9", "DESCRIPTION:Low priority", "END:VTODO"),
+      }),
+    );
+    if (task)
+      await step("tasks: user completes the seeded task", () =>
+        env.calendars.userUpdate(
+          taskId,
+          task.id,
+          unfold(task.item)
+            .replace(/^STATUS:.*\r?\n/m, "")
+            .replace(/^PERCENT-COMPLETE:.*\r?\n/m, "")
+            .replace(/^END:VTODO/m, "STATUS:COMPLETED\r\nCOMPLETED:20261207T120000Z\r\nPERCENT-COMPLETE:100\r\nEND:VTODO"),
+        ),
+      );
+  }
+  if (bookId) {
+    await step("contacts: user creates a contact", async () =>
+      messenger.contacts.create(bookId, {
+        vCard: ["BEGIN:VCARD", "VERSION:4.0", `UID:${crypto.randomUUID()}`, "FN:Dave Thunderbird", "N:Thunderbird;Dave;;;", "EMAIL;PREF=1:dave@example.org", "TEL;TYPE=cell;VALUE=TEXT:+1 555 0199", "ORG:Mozilla Fans", "END:VCARD", ""].join("\r\n"),
+      }),
+    );
+    if (carol) await step("contacts: user edits Carol's title", async () => messenger.contacts.update(carol.id, { vCard: carol.vCard.replace(/^TITLE:.*$/m, "TITLE:Principal Engineer") }));
+    await env.books.settle();
+  }
+
+  await syncFolder(calFolder, "calendar push");
+  await syncFolder(taskFolder, "tasks push");
+  await syncFolder(bookFolder, "contacts push");
+
+  const calObjs = await step("CalDAV: list Calendar", () => list(CAL));
+  const taskObjs = await step("CalDAV: list Tasks", () => list(TASKS));
+  const cardObjs = await step("CardDAV: list Contacts", () => list(BOOK));
+  const onServer = (objs, summary) => objs?.find((o) => prop(o.body, "SUMMARY") === summary);
+  if (calObjs) {
+    const made = onServer(calObjs, "Made in Thunderbird");
+    check("CalDAV: event made in Thunderbird is on the server", made, calObjs.map((o) => prop(o.body, "SUMMARY")).join(", "));
+    check("CalDAV: its start is 09:00 Europe/Berlin (08:00Z)", made && (/TZID=[^:]*Berlin[^:]*:20270210T090000/.test(propLine(made.body, "DTSTART") ?? "") || /20270210T080000Z/.test(propLine(made.body, "DTSTART") ?? "")), propLine(made?.body, "DTSTART"));
+    check("CalDAV: its location, description and 30-minute reminder", made && prop(made.body, "LOCATION") === "Room 2" && /Created by EAS-4-TbSync/.test(unfold(made.body)) && /TRIGGER[^\r\n]*-PT30M/.test(unfold(made.body)), made?.body);
+    const edited = onServer(calObjs, "Interop single (edited in Thunderbird)");
+    check("CalDAV: title edited in Thunderbird", edited, calObjs.map((o) => prop(o.body, "SUMMARY")).join(", "));
+    check("CalDAV: unknown property X-PILLARBOX-INTEROP survives the edit", edited && /X-PILLARBOX-INTEROP:keep-me/.test(edited.body), edited?.body);
+    check("CalDAV: reminder survives the edit", edited && /TRIGGER[^\r\n]*-PT15M/.test(unfold(edited.body)), edited?.body);
+    check("CalDAV: event deleted in Thunderbird is gone", !calObjs.some((o) => /interop-allday-1/.test(o.body)));
+    const w = calObjs.find((o) => /UID:interop-weekly-1/.test(o.body));
+    check("CalDAV: weekly series untouched (still 2 components, RRULE)", edited && w && (w.body.match(/BEGIN:VEVENT/g) ?? []).length === 2 && /RRULE:FREQ=WEEKLY/.test(w.body), w?.body);
+  }
+  if (taskObjs) {
+    const made = onServer(taskObjs, "Task from Thunderbird");
+    check("CalDAV: task made in Thunderbird is on the server", made, taskObjs.map((o) => prop(o.body, "SUMMARY")).join(", "));
+    check("CalDAV: its due date 2027-03-01", made && /20270301/.test(prop(made.body, "DUE") ?? ""), made?.body);
+    const done = taskObjs.find((o) => /UID:interop-task-1/.test(o.body));
+    check("CalDAV: seeded task completed in Thunderbird", done && (prop(done.body, "STATUS") === "COMPLETED" || prop(done.body, "COMPLETED")), done?.body);
+  }
+  if (cardObjs) {
+    const dave = cardObjs.find((o) => /Dave/.test(prop(o.body, "FN") ?? ""));
+    check("CardDAV: contact made in Thunderbird is on the server", dave, cardObjs.map((o) => prop(o.body, "FN")).join(", "));
+    check("CardDAV: its email and phone", dave && /dave@example\.org/i.test(dave.body) && /555 ?0199/.test(dave.body), dave?.body);
+    const c = cardObjs.find((o) => /UID:interop-contact-1/.test(o.body));
+    check("CardDAV: Carol's title edited in Thunderbird", c && prop(c.body, "TITLE") === "Principal Engineer", c?.body);
+    const cEdited = c && prop(c.body, "TITLE") === "Principal Engineer";
+    check("CardDAV: Carol's note, address and second email survive", cEdited && /Seeded over CardDAV/.test(c.body) && /Springfield/.test(c.body) && /carol\.home@example\.org/i.test(c.body), c?.body);
+    check("CardDAV: unknown property X-PILLARBOX-INTEROP survives the edit", cEdited && /X-PILLARBOX-INTEROP:keep-me/.test(c.body), c?.body);
+  }
+
+  // ── server -> client changes ───────────────────────────────────────────
+  const w = calObjs?.find((o) => /UID:interop-weekly-1/.test(o.body));
+  if (w) await step("CalDAV: rename the weekly series", () => put(new URL(w.href, DAV + "/").href, w.body.replace(/^SUMMARY:Interop weekly\r?$/m, "SUMMARY:Interop weekly (renamed over CalDAV)"), "text/calendar"));
+  await step("CalDAV: delete a task", () => dav("DELETE", TASKS + "task2.ics"));
+  await step("CardDAV: add a contact", () => put(BOOK + "erin.vcf", ["BEGIN:VCARD", "VERSION:3.0", "UID:interop-contact-2", "FN:Erin Server", "N:Server;Erin;;;", "EMAIL:erin@example.org", "END:VCARD", ""].join("\r\n"), "text/vcard"));
+  await syncFolder(calFolder, "calendar second sync");
+  await syncFolder(taskFolder, "tasks second sync");
+  await syncFolder(bookFolder, "contacts second sync");
+  if (calId) {
+    const again = env.calendars.items(calId).find((e) => /interop-weekly-1/.test(e.item));
+    check("calendar: CalDAV rename reaches Thunderbird", again && prop(again.item, "SUMMARY") === "Interop weekly (renamed over CalDAV)", prop(again?.item, "SUMMARY"));
+    check("calendar: its exception is still there", again && /RECURRENCE-ID/.test(again.item), again?.item);
+    check("calendar: Thunderbird's own event kept once", env.calendars.items(calId).filter((e) => prop(e.item, "SUMMARY") === "Made in Thunderbird").length === 1);
+  }
+  if (taskId) check("tasks: CalDAV delete reaches Thunderbird", !env.calendars.items(taskId).some((t) => /interop-task-2|to delete over CalDAV/.test(t.item)));
+  if (bookId) {
+    check("contacts: CardDAV add reaches Thunderbird", env.books.contacts(bookId).some((c) => /Erin Server/.test(c.vCard)));
+    check("contacts: Thunderbird's own contact kept once", env.books.contacts(bookId).filter((c) => /Dave Thunderbird/.test(c.vCard)).length === 1);
+  }
+  void madeEvent;
+  void madeTask;
+}
+
+try {
+  await main();
+} catch (e) {
+  check("harness", false, e?.stack ?? e);
+}
+const bad = env.requests.filter((r) => r.status >= 500);
+check("no HTTP 5xx from the server", bad.length === 0, bad.map((r) => `${r.method} ${r.cmd ?? r.url} -> ${r.status}`).join("; "));
+for (const l of globalThis.__host?.log ?? []) {
+  if (l.level === "error" || l.level === "warning" || process.env.INTEROP_VERBOSE) console.log(`# [${l.level}] ${l.message}${process.env.INTEROP_VERBOSE && l.details ? "\n" + l.details : ""}`);
+}
+console.log(`# ${env.requests.length} HTTP requests: ${[...new Set(env.requests.map((r) => r.cmd ?? r.method))].join(", ")}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
