@@ -164,7 +164,7 @@ describe("the absurd-count / bad-field corpus", () => {
 
   test("limits at the edge are accepted (Interval 999, Occurrences 999, February 29)", () => {
     expect(recurrenceFromEas(rec("Calendar", { Type: 0, Interval: 999, Occurrences: 999 }), START, "Calendar").toString()).toBe("FREQ=DAILY;COUNT=999;INTERVAL=999");
-    expect(instances(recurrenceFromEas(rec("Calendar", { Type: 5, MonthOfYear: 2, DayOfMonth: 29 }), START, "Calendar"), 2)).toEqual(["2028-02-29", "2032-02-29"]);
+    expect(recurrenceFromEas(rec("Calendar", { Type: 5, MonthOfYear: 2, DayOfMonth: 29 }), START, "Calendar").toString()).toBe("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29");
     // Gregorian flavours of CalendarType are fine
     expect(recurrenceFromEas(rec("Calendar", { Type: 0, CalendarType: 1, IsLeapMonth: 0 }), START, "Calendar").toString()).toBe("FREQ=DAILY");
   });
