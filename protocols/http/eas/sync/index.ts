@@ -4,3 +4,6 @@
  */
 import "./email.ts";
 import "./notes.ts";
+import "./tasks.ts";
+import "./contacts.ts";
+import "./calendar.ts";
