@@ -15,6 +15,7 @@ import type { EasContext } from "../context.ts";
 import { FolderType } from "../folders.ts";
 import { FolderStatus } from "../status.ts";
 import { syncClassByName, syncClassForFolder } from "../sync/classes.ts";
+import { ensureNotesFolder } from "../sync/notes.ts";
 
 /** Folder types of the default folder of each class (MS-ASCMD §2.2.3.186.3): system folders. */
 const DEFAULT_TYPES: ReadonlySet<number> = new Set([FolderType.Tasks, FolderType.Calendar, FolderType.Contacts, FolderType.Notes]);
@@ -41,24 +42,14 @@ export function isDefaultGroupwareFolder(f: Folder): boolean {
   return f.itemClass !== "mail" && !!cls && DEFAULT_TYPES.has(cls.folderType(f));
 }
 
-/** The default Notes folder's name (the notes class module treats the folder of this name as the default). */
-const NOTES_DEFAULT = "Notes";
-
 /**
  * Before a FolderSync: the account's default collections (older accounts
  * have none yet, groupware.ensureDefaults) and, when the Notes class is
- * served, a default Notes folder.
+ * served, a default Notes folder (the notes class module's ensureNotesFolder).
  */
 export async function prepareGroupwareFolders(c: EasContext): Promise<void> {
   await c.server.groupware.ensureDefaults(c.account);
-  if (!syncClassByName("Notes")) return;
-  if ((await c.store.listFolders(c.account.id, { itemClass: "notes" })).length) return;
-  try {
-    await c.store.createFolder(c.account.id, NOTES_DEFAULT, { itemClass: "notes" });
-  } catch (e) {
-    // created meanwhile by a concurrent request
-    if (!(e instanceof StoreError && e.code === "ALREADYEXISTS")) throw e;
-  }
+  if (syncClassByName("Notes")) await ensureNotesFolder(c.store, c.account);
 }
 
 /** A FolderCreate/Update/Delete Status for a refused groupware write (MS-ASCMD §2.2.3.177.3/4/6). */
