@@ -1,15 +1,20 @@
 /**
  * Server side of the ActiveSync benchmark (driven by scripts/bench/eas):
  * an in-process Pillarbox with only the HTTPS listener on 127.0.0.1 and
- * ActiveSync mounted, the bench accounts, and an INBOX of N messages for the
- * first-sync account. Prints "READY <port> <pid>" and then obeys lines on
- * stdin:
+ * ActiveSync mounted, the bench accounts, an INBOX of N messages for the
+ * first-sync account and (for scripts/bench/eas-groupware-bench.ts) a
+ * calendar of E events for cal0@, an address book of C contacts for card0@
+ * and the account pinger@ whose devices Ping its calendar. Prints
+ * "READY <port> <pid>" and then obeys lines on stdin:
  *   DELIVER <email>   delivers one message to <email>, answers "DELIVERED <ms>"
+ *   CHANGE <email>    writes one new event into <email>'s calendar (through the
+ *                     groupware service, as CalDAV does), answers "CHANGED <ms>"
  *   WAITS             answers "WAITS <n>": long polls (Ping / Sync Wait) held now
  *   RSS               answers "RSS <bytes>" (after a GC)
  *   QUIT / EOF        shuts down
  *
  *   bun scripts/bench/eas-server.ts --data DIR [--messages 10000] [--accounts 100]
+ *                                   [--events 0] [--contacts 0]
  */
 import { createInterface } from "node:readline";
 import { join } from "node:path";
@@ -20,6 +25,7 @@ import { createLogger } from "../../src/log.ts";
 import "../../protocols/http/index.ts";
 import "../../protocols/http/eas/index.ts";
 import { activeWaits } from "../../protocols/http/eas/commands/wait.ts";
+import { benchContact, benchEvent } from "./eas-groupware-data.ts";
 
 function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,6 +37,8 @@ function arg(name: string, fallback?: string): string {
 const dataDir = arg("data");
 const messages = Number(arg("messages", "10000"));
 const accounts = Number(arg("accounts", "100"));
+const events = Number(arg("events", "0"));
+const contacts = Number(arg("contacts", "0"));
 
 const config = defaultConfig();
 config.dataDir = dataDir;
@@ -78,6 +86,23 @@ for (let i = have; i < messages; i += 250) {
   await store.append(inbox.id, batch);
 }
 
+// Groupware: cal0@ gets a calendar of `events` events, card0@ an address book of `contacts` contacts.
+const gw = server.ctx.groupware;
+const enc = new TextEncoder();
+async function seed(email: string, kind: "calendar" | "contacts", n: number, make: (i: number) => string): Promise<void> {
+  const acct = (await store.getAccount(email)) ?? (await store.addAccount(email, pass));
+  await gw.ensureDefaults(acct);
+  const coll = (await gw.listCollections(acct, kind)).find((c) => c.isDefault)!;
+  const have = (await gw.listObjects(coll)).length;
+  for (let i = have; i < n; i++) await gw.putObject(coll, `bench-${i}.${kind === "calendar" ? "ics" : "vcf"}`, enc.encode(make(i)), { schedule: false });
+}
+if (events > 0 || contacts > 0) {
+  await seed("cal0@bench.test", "calendar", events, (i) => benchEvent(i, Date.now()));
+  await seed("card0@bench.test", "contacts", contacts, benchContact);
+  const pinger = (await store.getAccount("pinger@bench.test")) ?? (await store.addAccount("pinger@bench.test", pass));
+  await gw.ensureDefaults(pinger);
+}
+
 const port = server.addresses.HTTPS!.port;
 process.stdout.write(`READY ${port} ${process.pid}\n`);
 
@@ -93,6 +118,15 @@ for await (const line of rl) {
     }
     await store.deliver(message(1_000_000 + ++seq, argv!), [{ accountId: acct.id }]);
     process.stdout.write(`DELIVERED ${Date.now()}\n`);
+  } else if (cmd === "CHANGE") {
+    const acct = await store.getAccount(argv!);
+    const cal = acct && (await gw.listCollections(acct, "calendar")).find((c) => c.isDefault);
+    if (!cal) {
+      process.stdout.write("ERROR no such account or calendar\n");
+      continue;
+    }
+    await gw.putObject(cal, `change-${++seq}.ics`, enc.encode(benchEvent(1_000_000 + seq, Date.now())), { schedule: false });
+    process.stdout.write(`CHANGED ${Date.now()}\n`);
   } else if (cmd === "WAITS") {
     process.stdout.write(`WAITS ${activeWaits()}\n`);
   } else if (cmd === "RSS") {

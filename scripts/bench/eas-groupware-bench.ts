@@ -1,0 +1,172 @@
+/**
+ * ActiveSync groupware benchmark (issue 16, run through `scripts/bench/eas groupware`):
+ *
+ *  1. First Sync of a 2,000-event calendar (single, all-day, meetings with
+ *     attendees, weekly series with exceptions: eas-groupware-data.ts) by a
+ *     new device over HTTPS, protocol 14.1: Provision, FolderSync, Sync
+ *     SyncKey 0, then windows of 100 until MoreAvailable ends. Time to the
+ *     last window, per-window p50/p95, server RSS. Repeated with fresh devices.
+ *  2. The same for a 5,000-contact address book.
+ *  3. 1,000 devices of one account each holding a Ping on its Calendar
+ *     folder (one TLS connection each); then one event written into that
+ *     calendar (through the groupware service, as a CalDAV PUT does) must
+ *     answer all 1,000 with Status 2: time until the last answer, and memory
+ *     per held Ping = (server RSS with the Pings held - before) / devices,
+ *     which must stay under 40 KiB.
+ *
+ * The server runs in its own process (scripts/bench/eas-server.ts); this
+ * client shares the machine's cores with it.
+ *
+ *   bun scripts/bench/eas-groupware-bench.ts [--events 2000] [--contacts 5000] [--window 100]
+ *                                            [--runs 3] [--devices 1000] [--json]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { el, kidText, type WElement } from "../../protocols/http/eas/wbxml/tree.ts";
+import { BenchClient, BenchServer, arg, log, median, mib, pct, pool, sleep, type Device } from "./eas-client.ts";
+
+const EVENTS = Number(arg("events", "2000"));
+const CONTACTS = Number(arg("contacts", "5000"));
+const WINDOW = Number(arg("window", "100"));
+const RUNS = Number(arg("runs", "3"));
+const DEVICES = Number(arg("devices", "1000"));
+const JSON_OUT = process.argv.includes("--json");
+/** The issue's bound on memory per held Ping (done-when 3). */
+const PING_LIMIT_KIB = 40;
+const CALENDAR = 8;
+const CONTACTS_TYPE = 9;
+
+const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
+const loadStart = load();
+const dataDir = mkdtempSync(join(tmpdir(), "pillarbox-eas-gw-bench-"));
+const t0 = Date.now();
+const srv = await BenchServer.start(["--data", dataDir, "--messages", "0", "--accounts", "0", "--events", String(EVENTS), "--contacts", String(CONTACTS)]);
+const seedSeconds = (Date.now() - t0) / 1000;
+log(`server ready on 127.0.0.1:${srv.port} (pid ${srv.pid}), ${EVENTS} events and ${CONTACTS} contacts seeded in ${seedSeconds.toFixed(1)} s; load average ${loadStart}`);
+const client = new BenchClient(srv.port);
+const rssIdle = srv.rss();
+
+// ------------------------------------------------------------------ 1 and 2: first syncs
+
+const calendarOptions: WElement[] = [el("AirSync:FilterType", "0"), el("AirSyncBase:BodyPreference", el("AirSyncBase:Type", "1"), el("AirSyncBase:TruncationSize", "32768"))];
+const contactOptions: WElement[] = [el("AirSyncBase:BodyPreference", el("AirSyncBase:Type", "1"), el("AirSyncBase:TruncationSize", "32768"))];
+
+interface FirstSyncResult {
+  what: string;
+  items: number;
+  medianSeconds: number;
+  runs: { seconds: number; windows: number; windowP50Ms: number; windowP95Ms: number; wbxmlMiB: number }[];
+  rssAfterMiB: number;
+}
+
+async function firstSyncs(what: string, user: string, type: number, expected: number, options: WElement[]): Promise<FirstSyncResult> {
+  const runs: FirstSyncResult["runs"] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const d = await client.setupDevice(user, `${what.toUpperCase()}${run}`);
+    const folder = d.folders.get(type);
+    if (!folder) throw new Error(`FolderSync listed no folder of type ${type} for ${user}`);
+    const r = await client.firstSync(d, folder, WINDOW, options);
+    if (r.items !== expected) throw new Error(`first ${what} sync delivered ${r.items} items, expected ${expected}`);
+    runs.push({ seconds: +r.seconds.toFixed(3), windows: r.windowMs.length, windowP50Ms: +median(r.windowMs).toFixed(1), windowP95Ms: +pct(r.windowMs, 95).toFixed(1), wbxmlMiB: +(r.bytes / 1048576).toFixed(2) });
+    log(`${what} first sync run ${run + 1}: ${r.items} items in ${r.windowMs.length} windows of ${WINDOW}, ${r.seconds.toFixed(2)} s (${(r.items / r.seconds).toFixed(0)} items/s, ${mib(r.bytes)} MiB WBXML), window p50 ${median(r.windowMs).toFixed(1)} ms, p95 ${pct(r.windowMs, 95).toFixed(1)} ms`);
+  }
+  return { what, items: expected, medianSeconds: median(runs.map((r) => r.seconds)), runs, rssAfterMiB: +mib(srv.rss()) };
+}
+
+const calendar = await firstSyncs("calendar", "cal0@bench.test", CALENDAR, EVENTS, calendarOptions);
+const contacts = await firstSyncs("contacts", "card0@bench.test", CONTACTS_TYPE, CONTACTS, contactOptions);
+
+// ------------------------------------------------------------------ 3. 1,000 Pings on one calendar
+
+const USER = "pinger@bench.test";
+const tSetup = Date.now();
+const ready: Device[] = [];
+await pool(
+  Array.from({ length: DEVICES }, (_, i) => `CALPING${i}`),
+  32,
+  async (id) => {
+    const d = await client.setupDevice(USER, id);
+    const cal = d.folders.get(CALENDAR)!;
+    for (let k = 0; k < 2; k++) {
+      const s = await client.syncOnce(d, cal, 100, calendarOptions);
+      if (s.status !== "1") throw new Error(`prime sync of ${id} answered ${s.status}`);
+    }
+    ready.push(d);
+  },
+);
+const setupSeconds = (Date.now() - tSetup) / 1000;
+log(`${ready.length} devices provisioned, folder-synced and calendar-synced in ${setupSeconds.toFixed(1)} s`);
+client.newAgent(); // fresh connections for the Pings: one per device, as phones have
+await sleep(1500);
+const rssBefore = srv.rss();
+
+const ac = new AbortController();
+const answers = new Map<string, { status: string | undefined; at: number }>();
+const pingDoc = (d: Device) => el("Ping:Ping", el("Ping:HeartbeatInterval", "900"), el("Ping:Folders", el("Ping:Folder", el("Ping:Id", d.folders.get(CALENDAR)!), el("Ping:Class", "Calendar"))));
+const held = ready.map((d) =>
+  client
+    .post(d.user, d.id, "Ping", pingDoc(d), d.key, ac.signal)
+    .then((r) => {
+      answers.set(d.id, { status: r.doc ? kidText(r.doc, "Ping:Status") : `HTTP ${r.status}`, at: Date.now() });
+    })
+    .catch(() => undefined),
+);
+const tPing = Date.now();
+let heldNow = 0;
+for (let i = 0; i < 600; i++) {
+  heldNow = Number((await srv.ask("WAITS")).split(" ")[1]);
+  if (heldNow >= ready.length || answers.size > 0) break;
+  await sleep(500);
+}
+const secondsUntilHeld = (Date.now() - tPing) / 1000;
+await sleep(1000);
+const rssHeld = srv.rss();
+const perPingKiB = (rssHeld - rssBefore) / ready.length / 1024;
+log(`${heldNow} Pings held ${secondsUntilHeld.toFixed(1)} s after sending (${answers.size} answered early); server RSS ${mib(rssHeld)} MiB, before ${mib(rssBefore)} MiB: ${perPingKiB.toFixed(1)} KiB per held Ping`);
+if (answers.size > 0) log(`early answers: ${[...new Set([...answers.values()].map((a) => a.status))].join(", ")}`);
+
+const changedAt = Number((await srv.ask(`CHANGE ${USER}`)).split(" ")[1]);
+for (let i = 0; i < 2400 && answers.size < ready.length; i++) await sleep(25);
+const wake = [...answers.values()].map((a) => a.at - changedAt);
+const status2 = [...answers.values()].filter((a) => a.status === "2").length;
+log(`one calendar change: ${status2}/${ready.length} Pings answered Status 2, the last ${Math.max(...wake)} ms after the write (p50 ${median(wake)} ms)`);
+
+ac.abort();
+await Promise.allSettled(held);
+client.destroy();
+await srv.quit();
+rmSync(dataDir, { recursive: true, force: true });
+const loadEnd = load();
+
+const result = {
+  events: EVENTS,
+  contacts: CONTACTS,
+  window: WINDOW,
+  seedSeconds: +seedSeconds.toFixed(1),
+  rssIdleMiB: +mib(rssIdle),
+  calendar,
+  contactsSync: contacts,
+  ping: {
+    devices: ready.length,
+    held: heldNow,
+    setupSeconds: +setupSeconds.toFixed(1),
+    secondsUntilHeld: +secondsUntilHeld.toFixed(1),
+    rssBeforeMiB: +mib(rssBefore),
+    rssHeldMiB: +mib(rssHeld),
+    perPingKiB: +perPingKiB.toFixed(1),
+    status2,
+    lastAnswerMs: Math.max(...wake),
+    medianAnswerMs: median(wake),
+  },
+  loadAverage: { start: loadStart, end: loadEnd },
+};
+console.log(`\nActiveSync groupware benchmark (2 cores shared by client and server, HTTPS on 127.0.0.1, protocol 14.1; load average ${loadStart} -> ${loadEnd})`);
+for (const r of [calendar, contacts]) {
+  console.log(`First Sync of ${r.items} ${r.what === "calendar" ? "events" : "contacts"} in windows of ${WINDOW}: ${r.medianSeconds.toFixed(2)} s median of ${RUNS}; window p50 ${median(r.runs.map((x) => x.windowP50Ms))} ms, p95 ${median(r.runs.map((x) => x.windowP95Ms))} ms; server RSS after ${r.rssAfterMiB} MiB`);
+}
+console.log(`${ready.length} devices holding a Ping on one calendar: ${perPingKiB.toFixed(1)} KiB per held Ping (limit ${PING_LIMIT_KIB}); one change answered ${status2}/${ready.length} with Status 2, the last after ${Math.max(...wake)} ms`);
+if (JSON_OUT) console.log(JSON.stringify(result, null, 1));
+const ok = perPingKiB < PING_LIMIT_KIB && status2 === ready.length && heldNow === ready.length;
+if (!ok) console.log("FAILED: " + [perPingKiB >= PING_LIMIT_KIB && `memory per Ping ${perPingKiB.toFixed(1)} KiB`, status2 !== ready.length && `${ready.length - status2} Pings not answered Status 2`, heldNow !== ready.length && `${heldNow} of ${ready.length} Pings held`].filter(Boolean).join("; "));
+process.exit(ok ? 0 : 1);
