@@ -36,8 +36,13 @@ export type Partstat = "ACCEPTED" | "TENTATIVE" | "DECLINED";
 
 export interface AnswerTarget {
   partstat: string;
-  /** UTC ms of the occurrence's RECURRENCE-ID (its original start); null = the whole event. */
-  instance: number | null;
+  /**
+   * UTC ms of the occurrence's RECURRENCE-ID (its original start); null =
+   * the whole event (the master and every override: a MeetingResponse for
+   * the series); "master" = the master component only (an iTIP REPLY
+   * without RECURRENCE-ID, RFC 5546 §3.2.3, as the organizer's copy reads it).
+   */
+  instance: number | null | "master";
 }
 
 export interface AnswerInput {
@@ -125,6 +130,12 @@ export function applyAnswers(root: ICAL.Component, mine: ReadonlySet<string>, ta
   const master = comps.find((c) => instanceKey(c) === "");
   for (const t of targets) {
     const partstat = t.partstat.toUpperCase();
+    if (t.instance === "master") {
+      const lines = master ? myLines(master, mine) : [];
+      if (!lines.length) throw new AnswerError("the account is not an attendee of the series");
+      for (const p of lines) p.setParameter("partstat", partstat);
+      continue;
+    }
     if (t.instance === null) {
       // The whole series: the master and every occurrence the account is invited to.
       for (const c of comps) for (const p of myLines(c, mine)) p.setParameter("partstat", partstat);

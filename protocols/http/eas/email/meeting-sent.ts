@@ -44,7 +44,7 @@ export async function applySentMeetingReply(c: EasContext, raw: Uint8Array): Pro
         const lines = [...attendeesOfComponent(comp).values()];
         if (lines.length !== 1 || !mine.has(lines[0]!.address)) continue;
         const rid = timeProp(comp, "recurrence-id");
-        targets.push({ partstat: lines[0]!.partstat, instance: rid ? timeToMs(rid, null) : null });
+        targets.push({ partstat: lines[0]!.partstat, instance: rid ? timeToMs(rid, null) : "master" });
       }
       if (!targets.length) {
         done.push(`${obj.uid}: not a reply of this account`);

@@ -237,14 +237,16 @@ function compactToExtended(s: string): string {
  * calendar:UID where 12.1–14.1 have Email:Location and GlobalObjId.
  */
 function meetingRequestElement(root: ICAL.Component, main: ICAL.Component, occurrenceOnly: boolean, method: string, sequence: number, version: number): WElement {
-  const span = spanOf(main, null);
   const start = timeProp(main, "dtstart");
+  // RFC 5546 §3.2.5: a CANCEL may leave the times out (Outlook and Google do): StartTime/EndTime are optional then.
+  const span = start ? spanOf(main, null) : null;
   // The zone is the DTSTART's TZID parameter (RFC 5545 §3.2.19); UTC, floating and all-day times get the UTC blob.
   const tzParam = start && !start.isDate ? main.getFirstProperty("dtstart")?.getFirstParameter("tzid") : undefined;
   const zoneId = typeof tzParam === "string" && tzParam ? tzParam : null;
-  const year = new Date(span.start).getUTCFullYear();
-  const uid = String(main.getFirstPropertyValue("uid") ?? "");
   const stamp = timeProp(main, "dtstamp");
+  const stampMs = stamp ? timeToMs(stamp, null) : span ? span.start : 0;
+  const year = new Date(span ? span.start : stampMs).getUTCFullYear();
+  const uid = String(main.getFirstPropertyValue("uid") ?? "");
   const location = String(main.getFirstPropertyValue("location") ?? "");
   const organizer = organizerLine(main);
   const rid = occurrenceOnly ? timeProp(main, "recurrence-id") : null;
@@ -262,7 +264,7 @@ function meetingRequestElement(root: ICAL.Component, main: ICAL.Component, occur
   // MS-ASEMAIL §2.2.2.39 InstanceType: 0 single, 1 recurring master, 2 one occurrence, 3 an exception (moved occurrence).
   let instanceType = 0;
   if (recurrence || main.hasProperty("rrule") || main.hasProperty("rdate")) instanceType = 1;
-  if (rid && ridMs !== null) instanceType = ridMs === span.start ? 2 : 3;
+  if (rid && ridMs !== null) instanceType = !span || ridMs === span.start ? 2 : 3;
   const disallow = String(main.getFirstPropertyValue("x-microsoft-disallow-counter") ?? "").toUpperCase() === "TRUE";
   // MS-ASEMAIL §2.2.2.47 MeetingMessageType: 1 first invitation, 2 full update (a SEQUENCE raised), 0 otherwise (a cancellation).
   const messageType = method === "REQUEST" ? (sequence > 0 ? 2 : 1) : 0;
@@ -274,10 +276,10 @@ function meetingRequestElement(root: ICAL.Component, main: ICAL.Component, occur
   }
   return el(
     "Email:MeetingRequest",
-    el("Email:AllDayEvent", span.allDay ? "1" : "0"),
-    el("Email:StartTime", easDate(span.start)),
-    el("Email:DtStamp", easDate(stamp ? timeToMs(stamp, null) : span.start)),
-    el("Email:EndTime", easDate(span.end)),
+    span && el("Email:AllDayEvent", span.allDay ? "1" : "0"),
+    span && el("Email:StartTime", easDate(span.start)),
+    el("Email:DtStamp", easDate(stampMs)),
+    span && el("Email:EndTime", easDate(span.end)),
     el("Email:InstanceType", instanceType),
     location && (version >= 160 ? el("AirSyncBase:Location", el("AirSyncBase:DisplayName", location)) : el("Email:Location", location)),
     organizer && el("Email:Organizer", organizer),
