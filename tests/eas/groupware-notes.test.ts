@@ -202,6 +202,16 @@ describe("notes over ActiveSync", () => {
     expect((await env.srv.ctx.groupware.listCollections(old)).map((c) => c.kind).sort()).toEqual(["calendar", "contacts", "tasks"]);
   });
 
+  test("an account without a notes folder gets the default Notes (10) at its first FolderSync", async () => {
+    const old = await createUser(env.srv.store, "elder@example.test", "elder-secret-1");
+    await env.srv.store.deleteFolder(old.id, "Notes", { itemClass: "notes" });
+    const c = env.client({ user: "elder@example.test", pass: "elder-secret-1", deviceId: "NOTESOLD", version: "14.1" });
+    await c.provision();
+    expect(kidText((await c.folderSync()).doc!, "FolderHierarchy:Status")).toBe("1");
+    expect(c.folders.filter((f) => f.type === 10).map((f) => f.displayName)).toEqual(["Notes"]);
+    expect((await env.srv.store.listFolders(old.id, { itemClass: "notes" })).map((f) => f.name)).toEqual(["Notes"]);
+  });
+
   for (const version of ["14.1", "16.1"]) {
     test(`${version}: FolderSync lists Notes (10); device Add/Change/Delete and server Change/Delete, Categories, VJOURNAL in the store`, async () => {
       const c = await device(version);
