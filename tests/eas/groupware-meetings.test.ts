@@ -255,6 +255,36 @@ for (const version of ["14.1", "16.1"] as const) {
       });
     }
 
+    test("bob moves the meeting (SEQUENCE 1): an updated request reaches the phone and alice's copy; answered tentatively by its Search LongId", async () => {
+      const ev = (await davEvent(BOB, uid))!;
+      const moved = ev.body
+        .replace(/DTSTART;TZID=Europe\/Berlin:20261210T100000/, "DTSTART;TZID=Europe/Berlin:20261210T140000")
+        .replace(/DTEND;TZID=Europe\/Berlin:20261210T110000/, "DTEND;TZID=Europe/Berlin:20261210T150000")
+        .replace(/SEQUENCE:\d+\r\n/, "")
+        .replace(/(BEGIN:VEVENT\r\n)/, "$1SEQUENCE:1\r\n");
+      const put = await curl(dav, "PUT", ev.href, { user: BOB, pass: PASS, body: moved, headers: ICS });
+      expect(put.status).toBe(204);
+      const { data } = await waitForMail(dev, inbox, "IPM.Schedule.Meeting.Request", title);
+      const mr = kid(data, "Email:MeetingRequest");
+      expect(kidText(mr, "Email:StartTime")).toBe("2026-12-10T13:00:00.000Z");
+      expect(kidText(mr, "Email2:MeetingMessageType")).toBe("2");
+      // alice's copy follows the organizer (RFC 5546 §2.1.5: a new SEQUENCE asks her again).
+      await waitFor(async () => (await davEvent(ALICE, uid))!.body.includes("20261210T140000"));
+      // Answered through the mail found by Search (MS-ASCMD §2.2.3.98.2 LongId instead of CollectionId/RequestId).
+      const found = await dev.send(
+        "Search",
+        el("Search:Search", el("Search:Store", el("Search:Name", "Mailbox"), el("Search:Query", el("Search:And", el("AirSync:Class", "Email"), el("AirSync:CollectionId", inbox), el("Search:FreeText", "sync"))), el("Search:Options", el("Search:Range", "0-9")))),
+      );
+      const hit = kids(kid(kid(found.doc!, "Search:Response"), "Search:Store"), "Search:Result").find((x) => kidText(kid(x, "Search:Properties"), "Email:MessageClass") === "IPM.Schedule.Meeting.Request")!;
+      const longId = kidText(hit, "Search:LongId")!;
+      const r = await dev.send("MeetingResponse", el("MeetingResponse:MeetingResponse", el("MeetingResponse:Request", el("MeetingResponse:UserResponse", "2"), el("Search:LongId", longId), v16 && el("MeetingResponse:SendResponse"))));
+      const result = kid(r.doc!, "MeetingResponse:Result");
+      expect(kidText(result, "MeetingResponse:Status")).toBe("1");
+      expect(kidText(result, "MeetingResponse:CalendarId")).toBe(calendarId);
+      expect(answers((await davEvent(ALICE, uid))!.body).get("")).toBe("TENTATIVE");
+      if (v16) await waitFor(async () => answers((await davEvent(BOB, uid))!.body).get("") === "TENTATIVE");
+    });
+
     test("bob cancels: the Inbox gets IPM.Schedule.Meeting.Canceled and alice's copy is cancelled", async () => {
       const ev = (await davEvent(BOB, uid))!;
       const del = await curl(dav, "DELETE", ev.href, { user: BOB, pass: PASS });
