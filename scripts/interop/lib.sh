@@ -16,11 +16,11 @@ pb_start() {
   PB_DATA="$(mktemp -d "${TMPDIR:-/tmp}/pillarbox-interop-XXXXXX")"
   mkfifo "$PB_DATA/ctl"
   PB_TREE="$PB_ROOT"
-  PB_COMMIT="$(git -C "$PB_ROOT" rev-parse --short HEAD 2>/dev/null)"
+  PB_COMMIT="$(git -C "$PB_ROOT" rev-parse --short "${PB_REF:-HEAD}" 2>/dev/null)"
   if [ "${PB_SNAPSHOT:-0}" = 1 ]; then
     PB_TREE="$PB_DATA/tree"
     mkdir -p "$PB_TREE"
-    git -C "$PB_ROOT" archive HEAD | tar -x -C "$PB_TREE"
+    git -C "$PB_ROOT" archive "${PB_REF:-HEAD}" | tar -x -C "$PB_TREE"
     ln -s "$PB_ROOT/node_modules" "$PB_TREE/node_modules"
     mkdir -p "$PB_TREE/scripts/interop"
     cp "$PB_ROOT/scripts/interop/server.ts" "$PB_TREE/scripts/interop/server.ts"

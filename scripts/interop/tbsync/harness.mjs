@@ -423,6 +423,37 @@ async function main() {
   }
   void madeEvent;
   void madeTask;
+
+  // ── address book and free/busy, through the add-on's own listeners ───
+  const galListeners = messenger.addressBooks.provider.onSearchRequest.fns;
+  check("GAL: the add-on registered its directory search", galListeners.length > 0, "no onSearchRequest listener (GAL Search not advertised?)");
+  if (galListeners.length) {
+    const ans = await step("GAL: search", () => galListeners[0]({ id: "gal" }, "Bob", {}));
+    const bob = ans?.results?.find((r) => /bob@interop\.test/i.test(r.PrimaryEmail ?? ""));
+    check("GAL: Bob found with his address", bob, JSON.stringify(ans));
+    check("GAL: display name split into first/last name", bob && bob.FirstName === "Bob" && bob.LastName === "Organizer", JSON.stringify(bob));
+  }
+  const fbListeners = messenger.calendar.provider.onFreeBusy.fns;
+  check("free/busy: the add-on registered its free/busy lookup", fbListeners.length > 0, "no onFreeBusy listener (ResolveRecipients not advertised?)");
+  if (fbListeners.length) {
+    const bobAuth = "Basic " + Buffer.from(`bob@${DOMAIN}:${PASS}`).toString("base64");
+    await step("CalDAV: bob's busy hour", async () => {
+      await fetch(`${DAV}/calendars/bob@${DOMAIN}/`, { method: "PROPFIND", headers: { authorization: bobAuth, depth: "1" } });
+      const r = await fetch(`${DAV}/calendars/bob@${DOMAIN}/Calendar/busy.ics`, {
+        method: "PUT",
+        headers: { authorization: bobAuth, "content-type": "text/calendar" },
+        body: vcal("BEGIN:VEVENT", "UID:interop-bob-busy", "DTSTAMP:20261201T000000Z", "DTSTART:20270108T100000Z", "DTEND:20270108T110000Z", "SUMMARY:Bob is busy", "END:VEVENT"),
+      });
+      if (r.status >= 300) throw new Error(`PUT: HTTP ${r.status}`);
+    });
+    const iv = await step("free/busy: lookup", () => fbListeners[0](`mailto:bob@${DOMAIN}`, "2027-01-08T08:00:00Z", "2027-01-08T14:00:00Z", ["free", "busy", "unavailable", "tentative"]));
+    const busy = (iv ?? []).filter((i) => i.type !== "free");
+    check(
+      "free/busy: bob busy 10:00-11:00Z, free around it",
+      busy.length === 1 && Date.parse(busy[0].start) === Date.parse("2027-01-08T10:00:00Z") && Date.parse(busy[0].end) === Date.parse("2027-01-08T11:00:00Z") && (iv ?? []).some((i) => i.type === "free"),
+      JSON.stringify(iv),
+    );
+  }
 }
 
 try {
