@@ -10,8 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Account } from "../../storage/api.ts";
-import { curl, xmlHeaders, type DavServer } from "../dav/core-helpers.ts";
-import { el, kid, kids, kidText, type EasClient } from "./client.ts";
+import { curl, vcard, vevent, xmlHeaders, type DavServer } from "../dav/core-helpers.ts";
+import { appData, commandsOf, el, kid, kids, kidText, type EasClient } from "./client.ts";
 import { createUser, startEas, type EasEnv } from "./helpers.ts";
 
 let env: EasEnv;
@@ -195,6 +195,68 @@ for (const version of ["14.1", "16.1"]) {
       expect((await folderCmd(c, "FolderDelete", [["ServerId", String(ideas!.id)]])).status).toBe("1");
       expect(await env.srv.store.getFolderById(ideas!.id)).toBeNull();
       expect(await folderChanges(c)).toEqual([]);
+    });
+
+    test("events and contacts: GetItemEstimate, ItemOperations Fetch, and MoveItems between calendars / address books keeping the item id", async () => {
+      const put = async (path: string, body: string, type: string) => {
+        const r = await curl(d, "PUT", path, { user, pass, headers: { "content-type": type }, body });
+        expect(r.status).toBe(201);
+      };
+      await put(`${CAL}Calendar/move-me.ics`, vevent(`move-${tag}`, "Dentist"), "text/calendar; charset=utf-8");
+      await put(`${BOOK}Contacts/carol.vcf`, vcard(`carol-${tag}`), "text/vcard; charset=utf-8");
+      const cal = c.folderByType(8);
+      const book = c.folderByType(9);
+      const other = await folderCmd(c, "FolderCreate", [["ParentId", "0"], ["DisplayName", "Second calendar"], ["Type", "13"]]);
+      const otherBook = await folderCmd(c, "FolderCreate", [["ParentId", "0"], ["DisplayName", "Second book"], ["Type", "14"]]);
+      expect([other.status, otherBook.status]).toEqual(["1", "1"]);
+      for (const f of [cal, book, other.serverId!, otherBook.serverId!]) expect((await c.sync(f)).status).toBe("1");
+
+      const est = await c.send("GetItemEstimate", el("GetItemEstimate:GetItemEstimate", el("GetItemEstimate:Collections", el("GetItemEstimate:Collection", el("AirSync:SyncKey", c.syncKeys.get(cal)!), el("GetItemEstimate:CollectionId", cal)))));
+      const er = kid(est.doc!, "GetItemEstimate:Response");
+      expect(kidText(er, "GetItemEstimate:Status")).toBe("1");
+      expect(kidText(kid(er, "GetItemEstimate:Collection"), "GetItemEstimate:Estimate")).toBe("1");
+
+      const events = commandsOf((await c.sync(cal)).coll).adds;
+      const dentist = events.find((a) => kidText(appData(a), "Calendar:Subject") === "Dentist")!;
+      const eventSid = kidText(dentist, "AirSync:ServerId")!;
+      const contacts = commandsOf((await c.sync(book)).coll).adds;
+      const carolSid = kidText(contacts.find((a) => kidText(appData(a), "Contacts:FileAs") !== undefined || kidText(appData(a), "Contacts:FirstName") === "Carol")!, "AirSync:ServerId")!;
+
+      const f = await c.send("ItemOperations", el("ItemOperations:ItemOperations", el("ItemOperations:Fetch", el("ItemOperations:Store", "Mailbox"), el("AirSync:CollectionId", cal), el("AirSync:ServerId", eventSid))));
+      const fetch = kid(kid(f.doc!, "ItemOperations:Response"), "ItemOperations:Fetch");
+      expect(kidText(fetch, "ItemOperations:Status")).toBe("1");
+      expect(kidText(fetch, "AirSync:Class")).toBe("Calendar");
+      expect(kidText(kid(fetch, "ItemOperations:Properties"), "Calendar:Subject")).toBe("Dentist");
+      // an item fetched under a collection it is not in: Status 6
+      const wrong = await c.send("ItemOperations", el("ItemOperations:ItemOperations", el("ItemOperations:Fetch", el("ItemOperations:Store", "Mailbox"), el("AirSync:CollectionId", book), el("AirSync:ServerId", eventSid))));
+      expect(kidText(kid(kid(wrong.doc!, "ItemOperations:Response"), "ItemOperations:Fetch"), "ItemOperations:Status")).toBe("6");
+
+      const itemId = eventSid.split(":")[1]!;
+      const mv = await c.send("MoveItems", el("Move:MoveItems", el("Move:Move", el("Move:SrcMsgId", eventSid), el("Move:SrcFldId", cal), el("Move:DstFldId", other.serverId!)), el("Move:Move", el("Move:SrcMsgId", carolSid), el("Move:SrcFldId", book), el("Move:DstFldId", otherBook.serverId!)), el("Move:Move", el("Move:SrcMsgId", carolSid), el("Move:SrcFldId", book), el("Move:DstFldId", other.serverId!))));
+      const [r1, r2, r3] = kids(mv.doc!, "Move:Response");
+      expect(kidText(r1, "Move:Status")).toBe("3");
+      expect(kidText(r1, "Move:DstMsgId")).toBe(`${other.serverId}:${itemId}`);
+      expect(kidText(r2, "Move:Status")).toBe("3");
+      expect(kidText(r2, "Move:DstMsgId")).toBe(`${otherBook.serverId}:${carolSid.split(":")[1]}`);
+      expect(kidText(r3, "Move:Status")).toBe("2"); // a contact cannot go into a calendar: invalid destination
+      // CalDAV/CardDAV see the objects at their new collections, under their old names
+      const otherCol = (await env.srv.ctx.groupware.listCollections(acct, "calendar")).find((x) => String(x.id) === other.serverId)!;
+      const got = await curl(d, "GET", `${CAL}${otherCol.name}/move-me.ics`, { user, pass });
+      expect(got.status).toBe(200);
+      expect(got.body).toContain(`UID:move-${tag}`);
+      expect((await curl(d, "GET", `${CAL}Calendar/move-me.ics`, { user, pass })).status).toBe(404);
+      const otherBookCol = (await env.srv.ctx.groupware.listCollections(acct, "contacts")).find((x) => String(x.id) === otherBook.serverId)!;
+      expect((await curl(d, "GET", `${BOOK}${otherBookCol.name}/carol.vcf`, { user, pass })).status).toBe(200);
+      // the device's states follow the move: no Delete/Add of its own move comes back
+      expect(commandsOf((await c.sync(cal)).coll).deletes.length).toBe(0);
+      expect(commandsOf((await c.sync(other.serverId!)).coll).adds.length).toBe(0);
+      // a second event with the same resource name moves in under a new name, nothing is replaced
+      await put(`${CAL}Calendar/move-me.ics`, vevent(`move2-${tag}`, "Second dentist"), "text/calendar; charset=utf-8");
+      const again = commandsOf((await c.sync(cal)).coll).adds;
+      const sid2 = kidText(again[0]!, "AirSync:ServerId")!;
+      const mv2 = await c.send("MoveItems", el("Move:MoveItems", el("Move:Move", el("Move:SrcMsgId", sid2), el("Move:SrcFldId", cal), el("Move:DstFldId", other.serverId!))));
+      expect(kidText(kid(mv2.doc!, "Move:Response"), "Move:Status")).toBe("3");
+      expect((await env.srv.ctx.groupware.listObjects(otherCol)).length).toBe(2);
     });
   });
 }
