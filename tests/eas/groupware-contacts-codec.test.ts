@@ -164,6 +164,16 @@ describe("ActiveSync -> vCard", () => {
     for (const card of [CARD3, CARD4]) expect(dec.decode(contactFromEas(echo(card), enc.encode(card)))).toBe(card);
   });
 
+  test("a card stored with LF line ends (and no final line end) keeps them; new lines follow it", () => {
+    const lf = CARD4.replace(/\r\n/g, "\n").replace(/\n$/, "");
+    expect(dec.decode(contactFromEas(echo(lf), enc.encode(lf)))).toBe(lf);
+    const data = echo(lf);
+    data.children.push(el("Contacts:JobTitle", "Engineer"));
+    const out = dec.decode(contactFromEas(data, enc.encode(lf)));
+    expect(out).not.toContain("\r");
+    expect(out).toContain("\nTITLE:Engineer\nEND:VCARD");
+  });
+
   test("a change rewrites only the changed lines", () => {
     const data = echo(CARD3);
     const set = (name: string, v: string) => {

@@ -201,8 +201,8 @@ export function withValue(line: Line, value: string, dropParams: string[] = []):
 export function serialise(lines: Line[]): string {
   let s = "";
   for (const l of lines) {
+    if (s !== "" && !/[\r\n]$/.test(s)) s += "\r\n"; // a last line stored without its line end
     s += l.raw;
-    if (!/[\r\n]$/.test(l.raw)) s += "\r\n";
   }
   return s;
 }

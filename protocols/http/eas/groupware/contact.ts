@@ -101,16 +101,20 @@ class Editor {
   append(l: Line): void {
     this.end.push(l);
   }
+  /** The lines in order; lines written here use the card's own line end (a card stored with LF stays LF). */
   result(): Line[] {
     let endAt = this.lines.length - 1;
-    while (endAt > 0 && this.lines[endAt]!.name !== "END") endAt--;
+    while (endAt >= 0 && this.lines[endAt]!.name !== "END") endAt--;
+    const eol = /\r\n$/.test(this.lines[0]?.raw ?? "") || !/\n$/.test(this.lines[0]?.raw ?? "") ? "\r\n" : "\n";
+    const fresh = (l: Line): Line => (eol === "\r\n" ? l : { ...l, raw: l.raw.replace(/\r\n/g, eol) });
     const out: Line[] = [];
     this.lines.forEach((l, i) => {
-      if (i === endAt) out.push(...this.end);
-      out.push(...(this.before.get(i) ?? []));
+      if (i === endAt) out.push(...this.end.map(fresh));
+      out.push(...(this.before.get(i) ?? []).map(fresh));
       const r = this.replaced.has(i) ? this.replaced.get(i) : l;
-      if (r) out.push(r);
+      if (r) out.push(r === l ? l : fresh(r));
     });
+    if (endAt < 0) out.push(...this.end.map(fresh));
     return out;
   }
 }
