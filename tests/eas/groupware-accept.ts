@@ -6,7 +6,8 @@
  */
 import { expect } from "bun:test";
 import { curl, texts, xmlHeaders, type CurlResult, type DavServer } from "../dav/core-helpers.ts";
-import { appData, commandsOf, el, kid, kids, kidText, type EasClient, type WElement } from "./client.ts";
+import { appData, commandsOf, el, kid, kids, kidText, type EasClient } from "./client.ts";
+import type { WElement } from "../../protocols/http/eas/wbxml/tree.ts";
 import type { EasEnv } from "./helpers.ts";
 
 export const ICS = { "content-type": "text/calendar; charset=utf-8" };

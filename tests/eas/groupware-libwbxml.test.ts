@@ -13,7 +13,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { xmlHeaders } from "../dav/core-helpers.ts";
 import { hasCommand } from "../helpers/proc.ts";
-import { el, kid, kidText, type EasClient, type WElement } from "./client.ts";
+import { el, kid, kidText, type EasClient } from "./client.ts";
+import type { WElement } from "../../protocols/http/eas/wbxml/tree.ts";
 import { createUser, startEas, type EasEnv } from "./helpers.ts";
 import { libwbxmlAvailable } from "./libwbxml.ts";
 import {

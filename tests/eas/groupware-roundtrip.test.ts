@@ -19,7 +19,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { hasCommand } from "../helpers/proc.ts";
 import { waitFor } from "../smtp/helpers.ts";
-import { appData, el, kid, kids, kidText, type EasClient, type WElement } from "./client.ts";
+import { appData, el, kid, kids, kidText, type EasClient } from "./client.ts";
+import type { WElement } from "../../protocols/http/eas/wbxml/tree.ts";
 import { createUser, startEas, type EasEnv } from "./helpers.ts";
 import { libwbxmlAvailable } from "./libwbxml.ts";
 import { calHome, change, dav, davOf, deviceCommand, drain, ICS, initialSync, syncOptions, type DavUser } from "./groupware-accept.ts";
