@@ -150,28 +150,67 @@ function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-const UTC_INFO: TzInfo = { bias: 0, standardName: "UTC", standardDate: null, standardBias: 0, daylightName: "UTC", daylightDate: null, daylightBias: 0 };
+const UTC_INFO: TzInfo = Object.freeze({ bias: 0, standardName: "UTC", standardDate: null, standardBias: 0, daylightName: "UTC", daylightDate: null, daylightBias: 0 });
 
 /** Blob for the zone an event uses: `tzid` (an IANA name, a Windows name, or the TZID of `vtimezone`) in `year`; UTC/floating/unknown -> a zero-bias "UTC" blob. */
 export function encodeTimezone(tzid: string | null, vtimezone: string | null, year: number): string {
-  return packTimezone(timezoneInfo(tzid, vtimezone, year));
+  const info = timezoneInfo(tzid, vtimezone, year);
+  let blob = packed.get(info);
+  if (blob === undefined) {
+    blob = packTimezone(info);
+    packed.set(info, blob);
+  }
+  return blob;
 }
 
-/** The structure encodeTimezone packs. */
+/** The blob of a computed (cached) structure. */
+const packed = new WeakMap<TzInfo, string>();
+
+/**
+ * Computed structures: a first sync renders every event of a calendar, most in one or two zones, and one
+ * computation takes a few milliseconds. Keyed by zone and year (and by the definition for a zone an object
+ * defines itself); cleared when full, so a flood of distinct definitions cannot grow it.
+ */
+const infoCache = new Map<string, TzInfo>();
+const MAX_CACHED = 2000;
+/** Definitions longer than this are computed each time rather than kept as cache keys. */
+const MAX_CACHED_DEFINITION = 16 * 1024;
+
+/** The structure encodeTimezone packs (shared and frozen). */
 export function timezoneInfo(tzid: string | null, vtimezone: string | null, year: number): TzInfo {
   if (!tzid) return UTC_INFO;
   const y = Number.isInteger(year) && year >= 1601 && year <= 9999 ? year : new Date().getUTCFullYear();
   const iana = ianaName(tzid);
+  if (iana === "Etc/UTC") return UTC_INFO;
+  const key = iana ? `${iana}\u0000${y}` : vtimezone && vtimezone.length <= MAX_CACHED_DEFINITION ? `${tzid}\u0000${y}\u0000${vtimezone}` : null;
+  const hit = key !== null ? infoCache.get(key) : undefined;
+  if (hit) return hit;
   let zone: ICAL.Timezone | null = null;
   let name = tzid.trim();
   if (iana) {
-    if (iana === "Etc/UTC") return UTC_INFO;
-    zone = zoneFromText(vtimezoneFor(iana), iana);
+    zone = knownZone(iana);
     name = windowsByIana.get(iana) ?? iana;
   }
   if (!zone && vtimezone) zone = zoneFromText(vtimezone, tzid);
   if (!zone) return UTC_INFO;
-  return infoOfZone(zone, y, name);
+  // Shared through the cache: frozen.
+  const info = Object.freeze(infoOfZone(zone, y, name));
+  if (key !== null) {
+    if (infoCache.size >= MAX_CACHED) infoCache.clear();
+    infoCache.set(key, info);
+  }
+  return info;
+}
+
+/** One zone object per IANA name (ical.js keeps its computed transitions). */
+const knownZones = new Map<string, ICAL.Timezone | null>();
+function knownZone(iana: string): ICAL.Timezone | null {
+  let z = knownZones.get(iana);
+  if (z === undefined) {
+    z = zoneFromText(vtimezoneFor(iana), iana);
+    knownZones.set(iana, z);
+  }
+  return z;
 }
 
 function zoneFromText(text: string | null, tzid: string): ICAL.Timezone | null {
@@ -294,7 +333,7 @@ function candidateInfos(year: number): Map<string, TzInfo> {
   if (m) return m;
   m = new Map();
   for (const iana of CANDIDATES) {
-    const zone = zoneFromText(vtimezoneFor(iana), iana);
+    const zone = knownZone(iana);
     if (zone) m.set(iana, infoOfZone(zone, year, iana));
   }
   if (signatureCache.size > 4) signatureCache.clear();
@@ -304,13 +343,24 @@ function candidateInfos(year: number): Map<string, TzInfo> {
 
 function matchesZone(info: TzInfo, iana: string, years: number[]): boolean {
   if (iana === "Etc/UTC") return info.standardDate === null && info.bias + info.standardBias === 0;
-  const zone = zoneFromText(vtimezoneFor(iana), iana);
-  if (!zone) return false;
-  return years.some((y) => sameRules(info, infoOfZone(zone, y, iana)));
+  if (!knownZone(iana)) return false;
+  return years.some((y) => sameRules(info, timezoneInfo(iana, null, y)));
 }
 
 /** The zone of a blob: an IANA tzid when the blob matches a known zone (StandardName as a Windows zone name via src/groupware/ical/windows-zones.ts, else bias+rules), and a VTIMEZONE text for it. Throws EasDataError (../groupware/codec.ts) for a malformed blob (not base64, wrong length, month 13, week 9, bias beyond ±14h...). */
 export function decodeTimezone(blob: string): { tzid: string; vtimezone: string } {
+  // A device sends the same blob with every event: the answer is kept per blob (only well-formed ones).
+  const hit = decodeCache.get(blob);
+  if (hit) return { ...hit };
+  const out = decodeUncached(blob);
+  if (decodeCache.size >= MAX_CACHED) decodeCache.clear();
+  if (blob.length <= 400) decodeCache.set(blob, out);
+  return out;
+}
+
+const decodeCache = new Map<string, { tzid: string; vtimezone: string }>();
+
+function decodeUncached(blob: string): { tzid: string; vtimezone: string } {
   const info = unpackTimezone(blob);
   const now = new Date().getUTCFullYear();
   const years = [now, now + 1, now - 1];
