@@ -286,6 +286,11 @@ for (const version of ["14.1", "16.1"] as const) {
     });
 
     test("bob cancels: the Inbox gets IPM.Schedule.Meeting.Canceled and alice's copy is cancelled", async () => {
+      // The phone's calendar holds the meeting before the cancellation (the Calendar class, MS-ASCAL).
+      const cal = dev.folderByType(8);
+      await dev.sync(cal);
+      const first = await dev.sync(cal, { windowSize: 100 });
+      expect(commandsOf(first.coll).adds.map((a) => kidText(a, "AirSync:ServerId"))).toContain(calendarId);
       const ev = (await davEvent(BOB, uid))!;
       const del = await curl(dav, "DELETE", ev.href, { user: BOB, pass: PASS });
       expect(del.status).toBe(204);
@@ -294,6 +299,11 @@ for (const version of ["14.1", "16.1"] as const) {
       expect(kidText(mr, "Email:ResponseRequested")).toBe("0");
       expect(kidText(mr, "Email:BusyStatus")).toBe("0");
       await waitFor(async () => /STATUS:CANCELLED/.test((await davEvent(ALICE, uid))!.body));
+      // ... and the Calendar class sends the cancelled meeting as a Change (MS-ASCAL MeetingStatus 5/7: cancelled).
+      const after = await dev.sync(cal, { windowSize: 100 });
+      const change = commandsOf(after.coll).changes.find((ch) => kidText(ch, "AirSync:ServerId") === calendarId);
+      expect(change).toBeDefined();
+      expect(["5", "7"]).toContain(kidText(appData(change!), "Calendar:MeetingStatus")!);
       // A cancelled meeting cannot be answered any more.
       const r = await dev.send("MeetingResponse", meetingResponse({ userResponse: 1, collectionId: calendarId.split(":")[0], requestId: calendarId }));
       expect(kidText(kid(r.doc!, "MeetingResponse:Result"), "MeetingResponse:Status")).toBe("2");
