@@ -314,6 +314,49 @@ describe("contacts over ActiveSync", () => {
     });
   }
 
+  test("16.1: GetItemEstimate, ItemOperations Fetch, a user address book (FolderCreate 14) and MoveItems into it (CardDAV sees the card there)", async () => {
+    expect((await dav("PUT", `${BOOK}mover.vcf`, card4("mover-1"))).status).toBe(201);
+    const c = await device("16.1");
+    const coll = c.folderByType(9);
+    await c.sync(coll, { options });
+    const est = await c.send("GetItemEstimate", el("GetItemEstimate:GetItemEstimate", el("GetItemEstimate:Collections", el("GetItemEstimate:Collection", el("AirSync:SyncKey", c.syncKeys.get(coll)!), el("GetItemEstimate:CollectionId", coll), el("AirSync:Options", el("AirSync:Class", "Contacts"))))));
+    const resp = kid(est.doc!, "GetItemEstimate:Response");
+    expect(kidText(resp, "GetItemEstimate:Status")).toBe("1");
+    const folder = (await env.srv.ctx.groupware.getCollection(acct, "Contacts"))!;
+    const count = (await env.srv.store.listItems(folder.id)).length;
+    expect(Number(kidText(kid(resp, "GetItemEstimate:Collection"), "GetItemEstimate:Estimate"))).toBe(count);
+    const adds: WElement[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await c.sync(coll, { options, windowSize: 100 });
+      adds.push(...commandsOf(r.coll).adds);
+      if (!kid(r.coll, "AirSync:MoreAvailable")) break;
+    }
+    expect(adds.length).toBe(count);
+    const mover = adds.find((a) => fieldsOf(appData(a))["Contacts:FileAs"] === "Lee Park (mover-1)")!;
+    const sid = kidText(mover, "AirSync:ServerId")!;
+
+    const f = await c.send("ItemOperations", el("ItemOperations:ItemOperations", el("ItemOperations:Fetch", el("ItemOperations:Store", "Mailbox"), el("AirSync:CollectionId", coll), el("AirSync:ServerId", sid))));
+    const fetch = kid(kid(f.doc!, "ItemOperations:Response"), "ItemOperations:Fetch");
+    expect(kidText(fetch, "ItemOperations:Status")).toBe("1");
+    expect(kidText(kid(fetch, "ItemOperations:Properties"), "Contacts:Email1Address")).toBe("lee@park.example");
+
+    const mk = await c.send("FolderCreate", el("FolderHierarchy:FolderCreate", el("FolderHierarchy:SyncKey", c.folderSyncKey), el("FolderHierarchy:ParentId", "0"), el("FolderHierarchy:DisplayName", "Work contacts"), el("FolderHierarchy:Type", "14")));
+    expect(kidText(mk.doc!, "FolderHierarchy:Status")).toBe("1");
+    c.folderSyncKey = kidText(mk.doc!, "FolderHierarchy:SyncKey")!;
+    const other = kidText(mk.doc!, "FolderHierarchy:ServerId")!;
+    await c.sync(other, { options });
+    const mv = await c.send("MoveItems", el("Move:MoveItems", el("Move:Move", el("Move:SrcMsgId", sid), el("Move:SrcFldId", coll), el("Move:DstFldId", other))));
+    const mr = kid(mv.doc!, "Move:Response");
+    expect(kidText(mr, "Move:Status")).toBe("3");
+    const moved = (await env.srv.store.getItem(Number(kidText(mr, "Move:DstMsgId")!.split(":").pop())))!;
+    const book = (await env.srv.store.getFolderById(moved.folderId))!;
+    expect(book.id).toBe(Number(other));
+    const got = await dav("GET", `/dav/addressbooks/${USER}/${encodeURIComponent(book.name)}/${encodeURIComponent(moved.resourceName!)}`);
+    expect(got.status).toBe(200);
+    expect(got.text).toBe(card4("mover-1"));
+    expect((await dav("GET", `${BOOK}mover.vcf`)).status).toBe(404);
+  });
+
   test("12.1: FolderSync lists Contacts (9) and a sync brings the cards", async () => {
     await dav("PUT", `${BOOK}twelve.vcf`, card3("twelve-1").replace("FN:Pat Q. Doe (twelve-1)", "FN:Twelve One"));
     const c = await device("12.1");
