@@ -191,7 +191,7 @@ describe("request line and HTTP", () => {
     expect((await raw("POST", "/Microsoft-Server-ActiveSync?Cmd=FolderSync&DeviceId=bad%20id&DeviceType=X")).status).toBe(400);
     expect((await raw("POST", "/Microsoft-Server-ActiveSync?AAAA")).status).toBe(400);
     expect((await raw("POST", c.path("FolderSync"), { "ms-asprotocolversion": "2.5" })).status).toBe(400);
-    expect((await raw("POST", c.path("MeetingResponse"))).status).toBe(501);
+    expect((await raw("POST", c.path("ValidateCert"))).status).toBe(501); // a command this server does not offer (MeetingResponse is implemented since issue 16)
     expect((await raw("POST", c.path("constructor"))).status).toBe(501);
     expect((await raw("POST", c.path("__proto__"))).status).toBe(501);
     expect((await raw("POST", c.path("Find"))).status).toBe(501); // Find is 16.1 only
