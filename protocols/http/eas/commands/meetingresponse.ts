@@ -110,7 +110,11 @@ async function answerOne(c: EasContext, req: WElement, mine: Set<string>): Promi
     }
   }
   // 16.x: SendResponse asks the server to send the reply (MS-ASCMD §2.2.3.163); earlier versions never have it.
-  const sendResponse = c.version >= 160 && kid(req, "MeetingResponse:SendResponse") !== undefined;
+  const send = c.version >= 160 ? kid(req, "MeetingResponse:SendResponse") : undefined;
+  const sendResponse = send !== undefined;
+  // A proposed new time (16.x ProposedStartTime/EndTime) would be an iTIP COUNTER (RFC 5546 §3.2.7), which the
+  // scheduler does not send: the answer itself is stored and sent, the proposal is logged and left.
+  if (kid(send, "MeetingResponse:ProposedStartTime") || kid(send, "MeetingResponse:ProposedEndTime")) c.log.info("eas: MeetingResponse time proposal not sent (no iTIP COUNTER)");
   let src: Source;
   try {
     src = await sourceOf(c, req);
