@@ -47,9 +47,9 @@ describe("domains and accounts", () => {
     expect(a.email).toBe("anna@accounts.example");
     expect(a.settings.displayName).toBe("Anna");
     await expectStoreError(t.store.addAccount("anna@accounts.example", "pw"), "ALREADYEXISTS");
-    // a calendar, an address book and a task list too (issue 15)
+    // a calendar, an address book and a task list too (issue 15), and a notes folder (issue 16)
     const all = await t.store.listFolders(a.id);
-    expect(all.filter((f) => f.itemClass !== "mail").map((f) => `${f.itemClass}:${f.name}`).sort()).toEqual(["calendar:Calendar", "contacts:Contacts", "tasks:Tasks"]);
+    expect(all.filter((f) => f.itemClass !== "mail").map((f) => `${f.itemClass}:${f.name}`).sort()).toEqual(["calendar:Calendar", "contacts:Contacts", "notes:Notes", "tasks:Tasks"]);
     const folders = await t.store.listFolders(a.id, { itemClass: "mail" });
     expect(folders.map((f) => f.name).sort()).toEqual(["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]);
     expect(folders[0].name).toBe("INBOX");
