@@ -174,6 +174,14 @@ describe("ActiveSync -> vCard", () => {
     expect(out).toContain("\nTITLE:Engineer\nEND:VCARD");
   });
 
+  test("a note's control characters are dropped, not refused; an escaped URL (http\\://) reads as the URL and is kept when echoed", () => {
+    const body = dec.decode(contactFromEas(appData(el("Contacts:FirstName", "A"), el("AirSyncBase:Body", el("AirSyncBase:Type", 1), el("AirSyncBase:Data", "bell\u0007 here"))), null));
+    expect(body).toContain("NOTE:bell here\r\n");
+    const card = CARD3.replace("URL:https://acme.example/jane", "URL:https\\://acme.example/jane");
+    expect(fields(contactToEas(enc.encode(card), cx))["Contacts:WebPage"]).toBe("https://acme.example/jane");
+    expect(dec.decode(contactFromEas(echo(card), enc.encode(card)))).toBe(card);
+  });
+
   test("a change rewrites only the changed lines", () => {
     const data = echo(CARD3);
     const set = (name: string, v: string) => {

@@ -121,8 +121,8 @@ export function readDevice(data: WElement): DeviceContact {
     }
     // Anything else (Alias, WeightedRank, 2.5's Contacts:Body...) carries nothing to store.
   }
-  out.body = bodyTextFrom(data);
-  if (out.body !== undefined) checkText("Body", out.body, Number.MAX_SAFE_INTEGER);
+  // Control characters in a note are dropped rather than refused: a long pasted text is still the user's note.
+  out.body = bodyTextFrom(data)?.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
   return out;
 }
 

@@ -267,7 +267,7 @@ export function readCard(lines: Line[]): CardView {
     const simple = simpleByName.get(l.name);
     if (simple) {
       if (!view.simple.has(simple)) {
-        const value = l.name === "NICKNAME" ? first(l).trim() : l.name === "URL" ? l.value.trim() : unescapeText(l.value).trim();
+        const value = l.name === "NICKNAME" ? first(l).trim() : unescapeText(l.value).trim();
         view.simple.set(simple, { line: i, value });
       }
       return;
