@@ -1,8 +1,11 @@
 /**
  * MoveItems (MS-ASCMD §2.2.1.12). Item ids are the store's stable ids, so
  * the destination ServerId keeps the item part (DstMsgId = "<dst>:<id>").
- * The device's state of both collections is adjusted in place so the move
- * does not come back as a Delete and an Add.
+ * MS-ASCMD §2.2.1.12: the client receives a Delete in the source folder the
+ * next time it syncs it (harmless for a device that moved the item itself,
+ * and what clients such as pyactivesync wait for); the destination's state
+ * already holds the item under DstMsgId, so it does not come back as a
+ * duplicate Add.
  * Status (§2.2.3.177.10): 1 invalid source, 2 invalid destination,
  * 3 success, 4 source and destination are the same, 5 failure.
  *
@@ -65,7 +68,6 @@ export const moveItems: CommandHandler = async (c, doc) => {
       continue;
     }
     const moved = await c.store.getMessageById(msg.id);
-    await adjustCurrentState(c, String(from.id), (s) => s.delete(msg.id));
     if (moved) await adjustCurrentState(c, String(to.id), (s) => s.set(msg.id, moved.modseq));
     out.push(resp(3, itemServerId(to.id, msg.id)));
   }
@@ -95,7 +97,6 @@ async function moveGroupwareItem(c: EasContext, src: string, itemId: number, fro
     c.log.info("eas: MoveItems refused", { err: e.message });
     return resp(e instanceof GroupwareError && e.code === "NOT_FOUND" ? 1 : 5);
   }
-  await adjustCurrentState(c, String(from.id), (s) => s.delete(item.id));
   await adjustCurrentState(c, String(to.id), (s) => s.set(item.id, modseq));
   return resp(3, itemServerId(to.id, item.id));
 }
