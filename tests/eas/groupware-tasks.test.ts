@@ -160,6 +160,18 @@ describe("task codec", () => {
     expect(kidText(rec, "Tasks:Occurrences")).toBe("10");
   });
 
+  test("16.x OrdinalDate / SubOrdinalDate are kept and given back to 16.x devices only", () => {
+    const s = taskCodec.fromEas(taskData({ Subject: "o", OrdinalDate: "2026-03-01T10:00:00.000Z", SubOrdinalDate: "5555555" }), null, cx());
+    expect(dec.decode(s)).toContain("X-PILLARBOX-EAS-SUBORDINALDATE:5555555");
+    const out16 = taskCodec.toEas(s, fakeItem, cx(161));
+    expect(text(get(out16, "OrdinalDate"))).toBe("2026-03-01T10:00:00.000Z");
+    expect(text(get(out16, "SubOrdinalDate"))).toBe("5555555");
+    const out14 = taskCodec.toEas(s, fakeItem, cx(141));
+    expect(get(out14, "OrdinalDate")).toBeUndefined();
+    // a later edit without them keeps them
+    expect(dec.decode(taskCodec.fromEas(taskData({ Subject: "p" }), s, cx()))).toContain("X-PILLARBOX-EAS-SUBORDINALDATE:5555555");
+  });
+
   test("the malformed-task corpus is an EasDataError with Status 6", () => {
     const corpus: [string, WElement, string | null][] = [
       ["month 13", taskData({ Subject: "x", UtcDueDate: "2026-13-01T00:00:00.000Z" }), null],
@@ -177,6 +189,8 @@ describe("task codec", () => {
       ["weekly on no day", taskData({ Subject: "x", UtcStartDate: "2026-03-10T00:00:00.000Z", Recurrence: el("Tasks:Recurrence", el("Tasks:Type", 1), el("Tasks:DayOfWeek", 0)) }), null],
       ["recurrence without any date", taskData({ Subject: "x", Recurrence: el("Tasks:Recurrence", el("Tasks:Type", 0)) }), null],
       ["Regenerate 5", taskData({ Subject: "x", UtcStartDate: "2026-03-10T00:00:00.000Z", Recurrence: el("Tasks:Recurrence", el("Tasks:Type", 0), el("Tasks:Regenerate", 5)) }), null],
+      ["bad OrdinalDate", taskData({ Subject: "x", OrdinalDate: "2026-02-30T00:00:00.000Z" }), null],
+      ["huge SubOrdinalDate", taskData({ Subject: "x", SubOrdinalDate: "5".repeat(300) }), null],
       ["301 categories", taskData({ Subject: "x", Categories: Array.from({ length: 301 }, (_, i) => `c${i}`) }), null],
       ["huge subject", taskData({ Subject: "s".repeat(40_000) }), null],
       ["huge body", taskData({ Subject: "x", Body: "b".repeat(600 * 1024) }), null],

@@ -12,6 +12,8 @@
  *   ReminderSet/Time the first VALARM (written with an absolute TRIGGER)
  *   Recurrence       RRULE (recurrence.ts); Regenerate / DeadOccur, which iCalendar
  *                    cannot express, are kept in X- properties
+ *   OrdinalDate,     a device's sort position (16.x, MS-ASTASK §2.2.2.17/§2.2.2.30):
+ *   SubOrdinalDate   kept in X- properties and given back
  *
  * Writing back merges onto the stored VTODO: only what a device sent
  * changes, a value the device sent back unchanged keeps its stored form
@@ -35,6 +37,10 @@ const MAX_CATEGORY_CHARS = 1024;
 const MAX_SUBJECT_CHARS = 32 * 1024;
 const REGENERATE = "x-pillarbox-eas-regenerate";
 const DEAD_OCCUR = "x-pillarbox-eas-deadoccur";
+const ORDINAL_DATE = "x-pillarbox-eas-ordinaldate";
+const SUB_ORDINAL = "x-pillarbox-eas-subordinaldate";
+/** MS-OXOFLAG: a sub-ordinal is at most 254 characters. */
+const MAX_SUB_ORDINAL = 254;
 const DAY_MS = 86_400_000;
 
 const t = (name: string, ...c: Parameters<typeof el>[1][]) => el(`Tasks:${name}`, ...c);
@@ -150,6 +156,12 @@ function toEas(body: Uint8Array, _item: Item, cx: CodecContext): WElement[] {
   const reminder = reminderOf(todo);
   if (reminder !== null) out.push(t("ReminderTime", iso(reminder)));
   out.push(t("ReminderSet", reminder !== null ? 1 : 0));
+  if (cx.version >= 160) {
+    const ord = timeProp(todo, ORDINAL_DATE);
+    if (ord) out.push(t("OrdinalDate", iso(instantOf(ord))));
+    const sub = str(todo, SUB_ORDINAL);
+    if (sub) out.push(t("SubOrdinalDate", sub));
+  }
   return out.filter((e): e is WElement => e !== null);
 }
 
@@ -331,6 +343,19 @@ function applyRecurrence(todo: ICAL.Component, data: WElement, version: number):
   }
 }
 
+/** OrdinalDate / SubOrdinalDate: kept as sent; absent ones stay as stored (a device without them never saw them). */
+function applyOrdinal(todo: ICAL.Component, data: WElement): void {
+  const ord = date(data, "OrdinalDate");
+  if (ord !== undefined) setTime(todo, ORDINAL_DATE, utcTime(ord));
+  const sub = kidText(data, "Tasks:SubOrdinalDate");
+  if (sub !== undefined) {
+    const v = cleanText(sub).trim();
+    if (v.length > MAX_SUB_ORDINAL || /\n/.test(v)) throw new EasDataError("SubOrdinalDate too long");
+    todo.removeAllProperties(SUB_ORDINAL);
+    if (v) todo.addPropertyWithValue(SUB_ORDINAL, v);
+  }
+}
+
 function categoriesFrom(data: WElement): string[] | undefined {
   const cats = kid(data, "Tasks:Categories");
   if (!cats) return undefined;
@@ -407,6 +432,7 @@ function fromEas(data: WElement, existing: Uint8Array | null, cx: CodecContext):
   applyComplete(todo, data, cx.now);
   applyReminder(todo, data, str(todo, "summary"));
   applyRecurrence(todo, data, cx.version);
+  applyOrdinal(todo, data);
 
   const now = utcTime(cx.now);
   setTime(todo, "dtstamp", now);
