@@ -97,6 +97,19 @@ describe("decodeTimezone", () => {
     });
   }
 
+  test("a device writing \"the last Sunday\" as the week it falls in this year still gets its zone", () => {
+    const year = new Date().getUTCFullYear();
+    const info = unpackTimezone(encodeTimezone("Europe/Berlin", null, year));
+    const weekOf = (month: number) => {
+      let d = new Date(Date.UTC(year, month, 0)).getUTCDate();
+      while (new Date(Date.UTC(year, month - 1, d)).getUTCDay() !== 0) d--;
+      return Math.ceil(d / 7);
+    };
+    const literal = packTimezone({ ...info, standardName: "Mitteleuropäische Zeit", standardDate: { ...info.standardDate!, day: weekOf(10) }, daylightDate: { ...info.daylightDate!, day: weekOf(3) } });
+    expect(decodeTimezone(literal).tzid).not.toStartWith("Custom");
+    expect(offsetOf(decodeTimezone(literal).vtimezone, decodeTimezone(literal).tzid, `${year}-07-01T12:00:00`)).toBe(120);
+  });
+
   test("UTC and an all-zero blob are UTC", () => {
     expect(decodeTimezone(encodeTimezone("UTC", null, 2026)).tzid).toBe("UTC");
     expect(decodeTimezone(Buffer.alloc(172).toString("base64")).tzid).toBe("UTC");

@@ -312,11 +312,18 @@ function infoOfZone(zone: ICAL.Timezone, year: number, name: string): TzInfo {
 
 // ---------------------------------------------------------------- decode
 
-function sameRules(a: TzInfo, b: TzInfo): boolean {
-  const r = (x: TzRule | null, y: TzRule | null) =>
-    x === null || y === null
-      ? x === y
-      : x.year === y.year && x.month === y.month && x.dayOfWeek === y.dayOfWeek && x.day === y.day && x.hour === y.hour && x.minute === y.minute;
+/**
+ * Whether two structures describe the same offsets changing on the same days of `year`. Rules are
+ * compared by the dates they give, not their form: a device may write "the last Sunday" as week 4 in
+ * a year where that Sunday is the 4th (MS-ASDTYPE's week 5 means "last", but not every device uses it).
+ */
+function sameRules(a: TzInfo, b: TzInfo, year: number): boolean {
+  const r = (x: TzRule | null, y: TzRule | null) => {
+    if (x === null || y === null) return x === y;
+    const dx = ruleDate(x, year);
+    const dy = ruleDate(y, year);
+    return dx.y === dy.y && dx.m === dy.m && dx.d === dy.d && x.hour === y.hour && x.minute === y.minute;
+  };
   const off = (i: TzInfo) => [-(i.bias + i.standardBias), -(i.bias + i.daylightBias)];
   const [as, ad] = off(a);
   const [bs, bd] = off(b);
@@ -344,7 +351,7 @@ function candidateInfos(year: number): Map<string, TzInfo> {
 function matchesZone(info: TzInfo, iana: string, years: number[]): boolean {
   if (iana === "Etc/UTC") return info.standardDate === null && info.bias + info.standardBias === 0;
   if (!knownZone(iana)) return false;
-  return years.some((y) => sameRules(info, timezoneInfo(iana, null, y)));
+  return years.some((y) => sameRules(info, timezoneInfo(iana, null, y), y));
 }
 
 /** The zone of a blob: an IANA tzid when the blob matches a known zone (StandardName as a Windows zone name via src/groupware/ical/windows-zones.ts, else bias+rules), and a VTIMEZONE text for it. Throws EasDataError (../groupware/codec.ts) for a malformed blob (not base64, wrong length, month 13, week 9, bias beyond ±14h...). */
@@ -370,7 +377,7 @@ function decodeUncached(blob: string): { tzid: string; vtimezone: string } {
   // A dated (year-specific) rule matches no yearly zone: only a yearly one is searched.
   if (info.standardDate === null || (info.standardDate.year === 0 && info.daylightDate!.year === 0)) {
     for (const y of years) {
-      for (const [iana, cand] of candidateInfos(y)) if (sameRules(info, cand)) return known(iana);
+      for (const [iana, cand] of candidateInfos(y)) if (sameRules(info, cand, y)) return known(iana);
     }
   }
   return custom(info);
