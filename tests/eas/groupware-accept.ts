@@ -73,7 +73,7 @@ export function vevent(uid: string, summary: string, o: { start?: string; end?: 
 }
 
 export function vtodo(uid: string, summary: string): string {
-  return ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Pillarbox acceptance//EN", "BEGIN:VTODO", `UID:${uid}`, "DTSTAMP:20260301T000000Z", "DUE:20260320T170000Z", `SUMMARY:${summary}`, "STATUS:NEEDS-ACTION", "END:VTODO", "END:VCALENDAR", ""].join("\r\n");
+  return ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Pillarbox acceptance//EN", "BEGIN:VTODO", `UID:${uid}`, "DTSTAMP:20260301T000000Z", "DUE:20260320T170000Z", `SUMMARY:${summary}`, "STATUS:NEEDS-ACTION", "X-ACCEPT-KEEP:yes", "END:VTODO", "END:VCALENDAR", ""].join("\r\n");
 }
 
 export function vcard(uid: string, first: string, last: string): string {
