@@ -10,7 +10,7 @@ import { folderByServerId } from "../folders.ts";
 import { SyncStatus } from "../status.ts";
 import { syncClassByName, syncClassForFolder, type CollectionOptions } from "../sync/classes.ts";
 import { collectionStatus, DEFAULT_WINDOW, hasPendingChanges, MAX_WINDOW, parseOptions, syncCollection, validOptions } from "../sync/engine.ts";
-import { isElement, kid, kids, kidText, ns, text, type WElement } from "../wbxml/tree.ts";
+import { isElement, kid, kids, kidText, ns, qn, text, type WElement } from "../wbxml/tree.ts";
 import { waitForChange } from "./wait.ts";
 
 const A = ns("AirSync");
@@ -63,6 +63,16 @@ function parseCollection(e: WElement): CachedCollection | { error: true } {
     deletesAsMoves: bool(dam),
     getChanges: bool(gc),
   };
+}
+
+/** MS-ASCMD §2.2.3.179 Supported: the qualified names of the elements the device manages (null when absent). At most 500. */
+function supportedOf(e: WElement): string[] | null {
+  const sup = kid(e, "AirSync:Supported");
+  if (!sup) return null;
+  return sup.children
+    .filter(isElement)
+    .slice(0, 500)
+    .map((x) => qn(x));
 }
 
 export const sync: CommandHandler = async (c, doc): Promise<EasResult> => {
@@ -144,6 +154,7 @@ export const sync: CommandHandler = async (c, doc): Promise<EasResult> => {
         windowSize: Math.max(1, window),
         options,
         commands: first && r.el ? kid(r.el, "AirSync:Commands") : undefined,
+        supported: first && r.el ? supportedOf(r.el) : null,
       });
       const cmds = kid(res.element, "AirSync:Commands");
       if (cmds && budget !== Infinity) budget = Math.max(0, budget - cmds.children.filter(isElement).length);

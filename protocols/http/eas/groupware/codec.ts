@@ -27,6 +27,17 @@ export interface CodecContext {
   body: BodyOptions;
   now: number;
   log: Logger;
+  /**
+   * MS-ASCMD §2.2.3.179 Supported: the elements ("Namespace:Name") the device manages; one of the
+   * class's elements not in it is ghosted, and its absence from a Change keeps the stored value.
+   * Undefined: the device sent no Supported, every element is managed (absent = removed).
+   */
+  supported?: ReadonlySet<string>;
+}
+
+/** True when the device manages `qname` ("Contacts:Email1Address"): its absence from a Change means "remove". */
+export function manages(cx: CodecContext, qname: string): boolean {
+  return !cx.supported || cx.supported.has(qname);
 }
 
 /**

@@ -37,6 +37,13 @@ export interface CollectionOptions {
   body: BodyOptions;
   /** MS-ASCMD Conflict: 0 client wins, 1 server wins (default). */
   conflict: number;
+  /**
+   * MS-ASCMD §2.2.3.179: the elements the device manages, as "Namespace:Name", from its SyncKey 0
+   * request; an element of the class not listed is ghosted (absent from a Change = keep the stored
+   * value). Undefined = the device sent no Supported: every element is managed. Set by the engine
+   * for applyAdd/applyChange only (never part of the stored options).
+   */
+  supported?: readonly string[];
 }
 
 export interface ApplyResult {

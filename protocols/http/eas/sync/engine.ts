@@ -52,6 +52,8 @@ export interface StoredMeta extends StateMeta {
   options?: CollectionOptions;
   /** The account change number the state is complete up to (feed mode); absent while the snapshot rounds run. */
   modseq?: number;
+  /** AirSync:Supported from the SyncKey 0 request (MS-ASCMD §2.2.3.179), kept for the life of the sync relationship. */
+  supported?: string[];
 }
 
 export interface CollectionRequest {
@@ -65,6 +67,8 @@ export interface CollectionRequest {
   windowSize: number;
   options: CollectionOptions | null;
   commands: WElement | undefined;
+  /** AirSync:Supported of the request (SyncKey 0 only), "Namespace:Name" each; null when absent. */
+  supported?: string[] | null;
 }
 
 export interface CollectionResult {
@@ -134,6 +138,7 @@ function parseMeta(s: string): StoredMeta {
       clientIds: m.clientIds,
       options: m.options,
       modseq: typeof m.modseq === "number" && Number.isSafeInteger(m.modseq) && m.modseq >= 0 ? m.modseq : undefined,
+      supported: Array.isArray(m.supported) ? m.supported.filter((x): x is string => typeof x === "string") : undefined,
     };
   } catch {
     return { filterType: 0, sent: [], complete: false };
@@ -307,7 +312,7 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
   if (req.syncKey === "0") {
     const newKey = (keys[0] ?? 0) + 1;
     const opts = req.options ?? defaultOptions();
-    const meta: StoredMeta = { filterType: opts.filterType, sent: [], complete: false, options: opts };
+    const meta: StoredMeta = { filterType: opts.filterType, sent: [], complete: false, options: opts, supported: req.supported ?? undefined };
     await c.eas.dropSyncState(dev, collectionId);
     await c.eas.putSyncState(dev, collectionId, newKey, packState(new Map()), JSON.stringify(meta), []);
     return { element: collectionStatus(c, req, String(newKey), SyncStatus.Success), hasContent: true, moreAvailable: false, status: SyncStatus.Success };
@@ -327,6 +332,8 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
   }
 
   const opts = req.options ?? base.meta.options ?? defaultOptions();
+  // What the class converters see: the options plus the device's Supported list (ghosted elements).
+  const writeOpts: CollectionOptions = base.meta.supported ? { ...opts, supported: base.meta.supported } : opts;
   const cutoff = cls.cutoff(opts.filterType, c.now());
   if (cutoff === undefined) return { element: collectionStatus(c, req, req.syncKey, SyncStatus.ProtocolError), hasContent: true, moreAvailable: false, status: SyncStatus.ProtocolError };
 
@@ -381,7 +388,7 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
           responses.push(el("AirSync:Add", el("AirSync:ClientId", clientId), el("AirSync:ServerId", again), el("AirSync:Status", SyncStatus.Success)));
           break;
         }
-        const r = await cls.applyAdd(c, listing, kid(cmd, "AirSync:ApplicationData"), opts);
+        const r = await cls.applyAdd(c, listing, kid(cmd, "AirSync:ApplicationData"), writeOpts);
         if (r.status === SyncStatus.Success && r.id !== undefined) {
           const sid = itemServerId(folder.id, r.id);
           state.set(r.id, r.modseq ?? 0);
@@ -403,7 +410,11 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
           responses.push(el("AirSync:Change", el("AirSync:ServerId", serverId), el("AirSync:Status", SyncStatus.Conflict)));
           break;
         }
-        const r = await cls.applyChange(c, listing, it, kid(cmd, "AirSync:ApplicationData"), opts);
+        let data = kid(cmd, "AirSync:ApplicationData");
+        // MS-ASCMD §2.2.3.24 (16.x): a Change of one instance names it with airsyncbase:InstanceId beside ServerId; the class reads it inside ApplicationData.
+        const inst = kid(cmd, "AirSyncBase:InstanceId");
+        if (inst && data) data = { ...data, children: [...data.children, inst] };
+        const r = await cls.applyChange(c, listing, it, data, opts);
         if (r.status !== SyncStatus.Success) {
           responses.push(el("AirSync:Change", el("AirSync:ServerId", serverId), el("AirSync:Status", r.status)));
           break;
@@ -431,7 +442,7 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
           } catch {
             when = null;
           }
-          const r = when !== null && cls.applyInstanceDelete ? await cls.applyInstanceDelete(c, listing, it, when, opts) : { status: SyncStatus.ProtocolError };
+          const r = when !== null && cls.applyInstanceDelete ? await cls.applyInstanceDelete(c, listing, it, when, writeOpts) : { status: SyncStatus.ProtocolError };
           if (r.status !== SyncStatus.Success) responses.push(el("AirSync:Delete", el("AirSync:ServerId", serverId), el("AirSync:Status", r.status)));
           else {
             if (r.modseq !== undefined) it.modseq = r.modseq;
@@ -543,6 +554,7 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
       options: opts,
       clientIds: Object.keys(clientIds).length ? clientIds : undefined,
       modseq: upTo,
+      supported: base.meta.supported,
     };
     await c.eas.putSyncState(dev, collectionId, newKey, packState(state), JSON.stringify(meta), [base.key]);
   }

@@ -49,7 +49,7 @@ export interface GroupwareClassSpec {
 }
 
 export function codecContext(c: EasContext, opts: CollectionOptions): CodecContext {
-  return { version: c.version, account: c.account, body: opts.body, now: c.now(), log: c.log };
+  return { version: c.version, account: c.account, body: opts.body, now: c.now(), log: c.log, supported: opts.supported ? new Set(opts.supported) : undefined };
 }
 
 const KIND: Record<string, CollectionKind | undefined> = { calendar: "calendar", contacts: "contacts", tasks: "tasks" };
