@@ -195,9 +195,13 @@ describe("notes over ActiveSync", () => {
     const old = await createUser(env.srv.store, "olden@example.test", "olden-secret-1");
     await env.srv.store.deleteFolder(old.id, "Notes", { itemClass: "notes" });
     expect(await env.srv.store.listFolders(old.id, { itemClass: "notes" })).toEqual([]);
+    // a user notes folder is no default: the account still gets "Notes"
+    await env.srv.store.createFolder(old.id, "Ideas", { itemClass: "notes" });
     const made = await Promise.all([ensureNotesFolder(env.srv.store, old), ensureNotesFolder(env.srv.store, old)]);
     expect(made[0].id).toBe(made[1].id);
-    expect((await env.srv.store.listFolders(old.id, { itemClass: "notes" })).map((f) => f.name)).toEqual(["Notes"]);
+    expect(made[0].name).toBe("Notes");
+    expect((await env.srv.store.listFolders(old.id, { itemClass: "notes" })).map((f) => f.name).sort()).toEqual(["Ideas", "Notes"]);
+    expect((await ensureNotesFolder(env.srv.store, old)).id).toBe(made[0].id);
     // not a DAV collection
     expect((await env.srv.ctx.groupware.listCollections(old)).map((c) => c.kind).sort()).toEqual(["calendar", "contacts", "tasks"]);
   });

@@ -28,14 +28,14 @@ export const notesClass = groupwareSyncClass({
 registerSyncClass(notesClass);
 
 /**
- * Gives an account that has no notes folder at all the default "Notes"
- * (accounts made before notes had one). FolderSync calls it before listing
- * folders; a concurrent creation by another request is not an error.
- * Returns the folder.
+ * Gives an account without the default "Notes" folder one (accounts made
+ * before notes had one): a device expects one default folder of Type 10
+ * (MS-ASCMD §2.2.3.186.3), whatever user notes folders exist. FolderSync
+ * calls it before listing folders; a concurrent creation by another request
+ * is not an error. Returns the folder.
  */
 export async function ensureNotesFolder(store: MailStore, account: Account): Promise<Folder> {
-  const all = await store.listFolders(account.id, { itemClass: "notes" });
-  const existing = all.find((f) => f.name === DEFAULT_NOTES_FOLDER) ?? all[0];
+  const existing = await store.getFolder(account.id, DEFAULT_NOTES_FOLDER, "notes");
   if (existing) return existing;
   try {
     return await store.createFolder(account.id, DEFAULT_NOTES_FOLDER, { itemClass: "notes" });
