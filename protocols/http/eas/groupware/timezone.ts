@@ -333,19 +333,28 @@ function sameRules(a: TzInfo, b: TzInfo, year: number): boolean {
 
 /** Candidate zones for a bias/rule search: the zones of the Windows table (one per Windows zone, its "001" zone). */
 const CANDIDATES = [...new Set(Object.values(WINDOWS_ZONES))].filter((z) => z !== "Etc/UTC");
-const signatureCache = new Map<number, Map<string, TzInfo>>();
-
-function candidateInfos(year: number): Map<string, TzInfo> {
-  let m = signatureCache.get(year);
-  if (m) return m;
-  m = new Map();
-  for (const iana of CANDIDATES) {
-    const zone = knownZone(iana);
-    if (zone) m.set(iana, infoOfZone(zone, year, iana));
+/** The offsets (minutes) a zone's definition switches to (its TZOFFSETTO values): a cheap filter before its rules are computed. */
+const offsetSets = new Map<string, Set<number>>();
+function offsetsOf(iana: string): Set<number> {
+  let set = offsetSets.get(iana);
+  if (!set) {
+    set = new Set();
+    for (const m of (vtimezoneFor(iana) ?? "").matchAll(/^TZOFFSETTO:([+-])(\d\d)(\d\d)/gm)) {
+      set.add((m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])));
+    }
+    offsetSets.set(iana, set);
   }
-  if (signatureCache.size > 4) signatureCache.clear();
-  signatureCache.set(year, m);
-  return m;
+  return set;
+}
+
+/** The candidate zones whose definitions use the blob's offsets: only those get their year's rules computed. */
+function candidatesFor(info: TzInfo): string[] {
+  const std = -(info.bias + info.standardBias);
+  const dst = -(info.bias + info.daylightBias);
+  return CANDIDATES.filter((iana) => {
+    const set = offsetsOf(iana);
+    return set.has(std) && (info.standardDate === null || set.has(dst));
+  });
 }
 
 function matchesZone(info: TzInfo, iana: string, years: number[]): boolean {
@@ -377,7 +386,7 @@ function decodeUncached(blob: string): { tzid: string; vtimezone: string } {
   // A dated (year-specific) rule matches no yearly zone: only a yearly one is searched.
   if (info.standardDate === null || (info.standardDate.year === 0 && info.daylightDate!.year === 0)) {
     for (const y of years) {
-      for (const [iana, cand] of candidateInfos(y)) if (sameRules(info, cand, y)) return known(iana);
+      for (const iana of candidatesFor(info)) if (sameRules(info, timezoneInfo(iana, null, y), y)) return known(iana);
     }
   }
   return custom(info);
