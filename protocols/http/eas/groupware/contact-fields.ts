@@ -192,6 +192,11 @@ function photoOf(line: Line, index: number): Photo {
   return { line: index, base64: "" };
 }
 
+const SIMPLE_BY_NAME = new Map<string, string>(Object.entries(SIMPLE_FIELDS).flatMap(([field, names]) => names.map((n): [string, string] => [n, field])));
+const DATE_BY_NAME_3 = new Map<string, string>(Object.entries(DATE_FIELDS).flatMap(([field, n]) => n.v3.map((x): [string, string] => [x, field])));
+const DATE_BY_NAME_4 = new Map<string, string>(Object.entries(DATE_FIELDS).flatMap(([field, n]) => n.v4.map((x): [string, string] => [x, field])));
+const IM_SET = new Set(IM_PROPERTIES);
+
 export function readCard(lines: Line[]): CardView {
   const versionLine = lines.find((l) => l.name === "VERSION");
   const version = versionLine?.value.trim() === "4.0" ? "4.0" : "3.0";
@@ -212,10 +217,7 @@ export function readCard(lines: Line[]): CardView {
     photo: null,
     note: null,
   };
-  const simpleByName = new Map<string, string>();
-  for (const [field, names] of Object.entries(SIMPLE_FIELDS)) for (const n of names) simpleByName.set(n, field);
-  const dateByName = new Map<string, string>();
-  for (const [field, names] of Object.entries(DATE_FIELDS)) for (const n of names[version === "4.0" ? "v4" : "v3"]) dateByName.set(n, field);
+  const dateByName = version === "4.0" ? DATE_BY_NAME_4 : DATE_BY_NAME_3;
 
   lines.forEach((l, i) => {
     switch (l.name) {
@@ -260,11 +262,11 @@ export function readCard(lines: Line[]): CardView {
         if (!view.note) view.note = { line: i, value: unescapeText(l.value) };
         return;
     }
-    if (IM_PROPERTIES.includes(l.name)) {
+    if (IM_SET.has(l.name)) {
       if (view.ims.length < IM_FIELDS.length) view.ims.push({ line: i, value: imText(l) });
       return;
     }
-    const simple = simpleByName.get(l.name);
+    const simple = SIMPLE_BY_NAME.get(l.name);
     if (simple) {
       if (!view.simple.has(simple)) {
         const value = l.name === "NICKNAME" ? first(l).trim() : unescapeText(l.value).trim();

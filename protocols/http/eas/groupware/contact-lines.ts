@@ -31,7 +31,7 @@ export interface Line {
 /** Logical lines of a card (RFC 6350 §3.2 unfolding), with their raw text kept. */
 export function parseLines(text: string): Line[] {
   const out: Line[] = [];
-  const physical = text.match(/[^\r\n]*(?:\r\n|\n|\r|$)/g) ?? [];
+  const physical = physicalLines(text);
   let raw = "";
   let logical = "";
   const flush = () => {
@@ -42,7 +42,7 @@ export function parseLines(text: string): Line[] {
   };
   for (const p of physical) {
     if (p === "") continue;
-    const content = p.replace(/[\r\n]+$/, "");
+    const content = p.endsWith("\n") ? p.slice(0, p.endsWith("\r\n") ? -2 : -1) : p.endsWith("\r") ? p.slice(0, -1) : p;
     if ((p.startsWith(" ") || p.startsWith("\t")) && raw !== "") {
       raw += p;
       logical += content.slice(1);
@@ -56,14 +56,32 @@ export function parseLines(text: string): Line[] {
   return out;
 }
 
+/** Physical lines with their line ends (CRLF, LF, or a lone CR of old Mac files). */
+function physicalLines(text: string): string[] {
+  if (text.includes("\r") && !text.includes("\r\n") && !text.includes("\n")) return text.match(/[^\r]*(?:\r|$)/g) ?? [];
+  const out: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    const nl = text.indexOf("\n", at);
+    const end = nl < 0 ? text.length : nl + 1;
+    out.push(text.slice(at, end));
+    at = end;
+  }
+  return out;
+}
+
 function parseLine(logical: string, raw: string): Line {
   // name[;param...]:value — the value starts at the first colon outside a quoted parameter value.
-  let i = 0;
-  let inQuote = false;
-  for (; i < logical.length; i++) {
-    const ch = logical[i];
-    if (ch === '"') inQuote = !inQuote;
-    else if (ch === ":" && !inQuote) break;
+  let i = logical.indexOf(":");
+  const q = logical.indexOf('"');
+  if (i < 0) i = logical.length;
+  else if (q >= 0 && q < i) {
+    let inQuote = false;
+    for (i = 0; i < logical.length; i++) {
+      const ch = logical[i];
+      if (ch === '"') inQuote = !inQuote;
+      else if (ch === ":" && !inQuote) break;
+    }
   }
   const head = logical.slice(0, i);
   const value = i < logical.length ? logical.slice(i + 1) : "";
@@ -88,6 +106,7 @@ function parseLine(logical: string, raw: string): Line {
 }
 
 function splitOutsideQuotes(s: string, sep: string): string[] {
+  if (!s.includes('"')) return s.split(sep);
   const out: string[] = [];
   let cur = "";
   let inQuote = false;
@@ -111,6 +130,7 @@ export function paramValues(line: Line, name: string): string[] {
 
 /** RFC 6350 §3.4 / RFC 2426 §4: backslash escapes of TEXT values. */
 export function unescapeText(s: string): string {
+  if (!s.includes("\\")) return s;
   return s.replace(/\\([\\,;nN:])/g, (_, c: string) => (c === "n" || c === "N" ? "\n" : c));
 }
 
