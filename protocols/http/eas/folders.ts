@@ -11,7 +11,8 @@
  * nested names) are not shown to a device.
  */
 import type { Account, Folder, MailStore } from "../../../storage/api.ts";
-import { isReservedName, type Collection, type Groupware } from "../../../src/groupware/index.ts";
+import { isReservedName, PILLARBOX_PROPSET } from "../../../src/groupware/index.ts";
+import { toCollection } from "../../../src/groupware/collections.ts";
 import { syncClassForFolder } from "./sync/classes.ts";
 
 /** MS-ASCMD §2.2.3.186.3 Type (FolderSync). */
@@ -60,18 +61,20 @@ export function deviceVisible(f: Folder): boolean {
   return true;
 }
 
-/** The folders a device sees: those whose class has a sync module (collections by their display name). */
-export async function deviceFolders(store: MailStore, account: Account, groupware: Groupware): Promise<{ folders: Folder[]; entries: FolderEntry[] }> {
-  const all = await store.listFolders(account.id);
-  const visible = all.filter(deviceVisible);
-  const collections = new Map<number, Collection>();
-  if (visible.some((f) => COLLECTION_CLASSES.has(f.itemClass))) for (const col of await groupware.listCollections(account)) collections.set(col.id, col);
+/**
+ * The folders a device sees: those whose class has a sync module; a
+ * collection by its display name. One query: every folder with the
+ * groupware property set (src/groupware/collections.ts).
+ */
+export async function deviceFolders(store: MailStore, account: Account): Promise<{ folders: Folder[]; entries: FolderEntry[] }> {
+  const rows = (await store.listFoldersWithProperties(account.id, { propertySet: PILLARBOX_PROPSET })).filter((r) => deviceVisible(r.folder));
+  const visible = rows.map((r) => r.folder);
   const ids = new Set(visible.map((f) => f.id));
-  const entries = visible.map((f) => ({
+  const entries = rows.map(({ folder: f, properties }) => ({
     serverId: String(f.id),
     // A parent that is not visible (another class) would orphan the folder: show it at the top level.
     parentId: f.parentId !== null && ids.has(f.parentId) ? String(f.parentId) : "0",
-    displayName: collections.get(f.id)?.displayName || displayName(f),
+    displayName: (COLLECTION_CLASSES.has(f.itemClass) && toCollection({ folder: f, properties })?.displayName) || displayName(f),
     type: syncClassForFolder(f)!.folderType(f),
   }));
   return { folders: visible, entries };

@@ -103,7 +103,7 @@ export const folderSync: CommandHandler = async (c, doc) => {
     // MS-ASCMD §2.2.3.166.4 SyncKey (FolderSync): 0 asks for the whole hierarchy, which a client may do
     // at any time; the collections it synced keep their state, only those of folders that are gone lose it.
     const head = await feedHead(c); // before the listing: a change after it is reported next time
-    const { entries } = await deviceFolders(c.store, c.account, c.server.groupware);
+    const { entries } = await deviceFolders(c.store, c.account);
     const keys = await c.eas.folderKeys(c.device.pk);
     const live = new Set(entries.map((e) => e.serverId));
     for (const coll of await c.eas.syncedCollections(c.device.pk)) if (!live.has(coll)) await c.eas.dropSyncState(c.device.pk, coll);
@@ -123,7 +123,7 @@ export const folderSync: CommandHandler = async (c, doc) => {
     named = fc.ids;
     head = fc.head;
   } else head = await feedHead(c);
-  const { entries } = await deviceFolders(c.store, c.account, c.server.groupware);
+  const { entries } = await deviceFolders(c.store, c.account);
   const old = new Map(snap.entries.map((e) => [e.serverId, e]));
   const now = new Map(entries.map((e) => [e.serverId, e]));
   const changes: WElement[] = [];
