@@ -212,7 +212,8 @@ describe("ActiveSync -> vCard", () => {
     const out = lines(contactFromEas(minimal, enc.encode(CARD3)));
     expect(out.some((l) => l.startsWith("PHOTO"))).toBe(true);
     expect(out.some((l) => l.startsWith("NOTE"))).toBe(true);
-    for (const gone of ["TITLE", "BDAY", "X-ANNIVERSARY", "URL", "CATEGORIES", "NICKNAME", "X-CHILD", "IMPP", "X-AIM", "ADR", "TEL", "item1.TEL"]) {
+    // item1.X-ABLabel labelled the removed item1.TEL: it goes with it.
+    for (const gone of ["TITLE", "BDAY", "X-ANNIVERSARY", "URL", "CATEGORIES", "NICKNAME", "X-CHILD", "IMPP", "X-AIM", "ADR", "TEL", "item1."]) {
       expect(out.filter((l) => l.startsWith(gone))).toEqual([]);
     }
     expect(out.filter((l) => l.startsWith("EMAIL"))).toEqual(["EMAIL;TYPE=INTERNET:fourth@other.example"]);
@@ -290,6 +291,12 @@ describe("ActiveSync -> vCard", () => {
     expect(out).toContain(`PHOTO:data:image/png;base64,${png}`);
     expect(out).toContain("RELATED;TYPE=friend:urn:uuid:someone");
     expect(out).toContain("X-FAVOURITE:yes");
+  });
+
+  test("a date before 1601 is not shown and survives a device change", () => {
+    const card = CARD4.replace("BDAY:--0229", "BDAY:00010101");
+    expect(fields(contactToEas(enc.encode(card), cx))["Contacts:Birthday"]).toBeUndefined();
+    expect(lines(contactFromEas(appData(el("Contacts:FirstName", "Max")), enc.encode(card)))).toContain("BDAY:00010101");
   });
 
   test("a first business phone added before an existing second keeps both in their fields", () => {

@@ -161,6 +161,8 @@ export function cardDate(line: Line): string | null {
 }
 
 function validDate(y: string, mo: string, d: string): string | null {
+  // EAS dates start in 1601 (MS-ASDTYPE dateTime); an older one is not shown, and so never removed by the device.
+  if (Number(y) < 1601) return null;
   const t = Date.UTC(Number(y), Number(mo) - 1, Number(d));
   const back = new Date(t);
   if (back.getUTCFullYear() !== Number(y) || back.getUTCMonth() !== Number(mo) - 1 || back.getUTCDate() !== Number(d)) return null;

@@ -67,13 +67,13 @@ export function contactToEas(body: Uint8Array, cx: CodecContext): WElement[] {
     const d = v.dates.get(f);
     if (d) out.push(el(f, easBirthday(d.value)));
   }
-  for (const [f, s] of Object.entries(SIMPLE_FIELDS)) if (f.startsWith("Contacts:")) out.push(opt(f, v.simple.get(f)?.value));
+  for (const f of Object.keys(SIMPLE_FIELDS)) if (f.startsWith("Contacts:")) out.push(opt(f, v.simple.get(f)?.value));
   if (v.categories.values.length) out.push(el("Contacts:Categories", v.categories.values.map((c) => el("Contacts:Category", c))));
   if (v.children.values.some(Boolean)) out.push(el("Contacts:Children", v.children.values.filter(Boolean).map((c) => el("Contacts:Child", c))));
   if (v.photo?.base64 && v.photo.base64.length <= MAX_PICTURE_BASE64) out.push(el("Contacts:Picture", v.photo.base64));
   out.push(textBodyElement(v.note?.value ?? "", cx.body));
   // Contacts2 (MS-ASWBXML code page 12) after the rest.
-  for (const [f] of Object.entries(SIMPLE_FIELDS)) if (f.startsWith("Contacts2:")) out.push(opt(f, v.simple.get(f)?.value));
+  for (const f of Object.keys(SIMPLE_FIELDS)) if (f.startsWith("Contacts2:")) out.push(opt(f, v.simple.get(f)?.value));
   IM_FIELDS.forEach((f, i) => out.push(opt(f, v.ims[i]?.value)));
   for (const f of Object.keys(PHONE_FIELDS)) if (f.startsWith("Contacts2:")) out.push(opt(f, v.phones.get(f)?.value));
   return out.filter((e): e is WElement => e !== null);
@@ -115,7 +115,19 @@ class Editor {
       if (r) out.push(r === l ? l : fresh(r));
     });
     if (endAt < 0) out.push(...this.end.map(fresh));
-    return out;
+    return this.dropOrphanLabels(out);
+  }
+
+  /**
+   * Apple's clients label a grouped property with a sibling (`item1.TEL` +
+   * `item1.X-ABLabel`): when the property is removed, its X-AB* siblings go too.
+   */
+  private dropOrphanLabels(out: Line[]): Line[] {
+    const groups = new Set<string>();
+    for (const [i, r] of this.replaced) if (r === null && this.lines[i]!.group) groups.add(this.lines[i]!.group.toLowerCase());
+    if (!groups.size) return out;
+    const alive = new Set(out.filter((l) => l.group && !l.name.startsWith("X-AB")).map((l) => l.group.toLowerCase()));
+    return out.filter((l) => !(l.group && l.name.startsWith("X-AB") && groups.has(l.group.toLowerCase()) && !alive.has(l.group.toLowerCase())));
   }
 }
 
