@@ -183,6 +183,9 @@ for (const version of ["14.1", "16.1"]) {
       expect(kid(kid(rec, "ResolveRecipients:Availability"), "ResolveRecipients:MergedFreeBusy")).toBeUndefined();
       expect(kidText(kid(rec, "ResolveRecipients:Certificates"), "ResolveRecipients:Status")).toBe("7");
       expect(kidText(kid(byName, "ResolveRecipients:Recipient"), "ResolveRecipients:EmailAddress")).toBe("zoe@elsewhere.test");
+      // a To in header form resolves by its address and is echoed as sent
+      const header = kid((await resolve(['"Ada L." <ADA@example.test>'])).doc!, "ResolveRecipients:Response")!;
+      expect([kidText(header, "ResolveRecipients:To"), kidText(header, "ResolveRecipients:Status"), kidText(kid(header, "ResolveRecipients:Recipient"), "ResolveRecipients:EmailAddress")]).toEqual(['"Ada L." <ADA@example.test>', "1", USER]);
     });
 
     test("an ambiguous name: suggestions without free/busy, Status 3 when MaxAmbiguousRecipients cuts them", async () => {

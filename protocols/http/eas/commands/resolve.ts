@@ -81,7 +81,9 @@ export function mergedFreeBusy(periods: readonly BusyPeriod[], start: number, en
 }
 
 /** The directory entry itself for an address, else ANR over the directory, then the account's contacts. */
-async function candidates(c: EasContext, dir: DirectoryEntry[], to: string, limit: number): Promise<Candidate[]> {
+async function candidates(c: EasContext, dir: DirectoryEntry[], typed: string, limit: number): Promise<Candidate[]> {
+  // A To copied from a header ("Ada Lovelace <ada@example.org>") resolves by its address.
+  const to = /<([^<>\s]+@[^<>\s]+)>\s*$/.exec(typed)?.[1] ?? typed;
   const lower = to.toLowerCase();
   const fromDir = (e: DirectoryEntry): Candidate => ({ type: 1, displayName: e.displayName, email: e.email, entry: e });
   const exact = dir.filter((e) => e.email === lower);
