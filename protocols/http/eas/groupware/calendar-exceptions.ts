@@ -130,6 +130,23 @@ function newOverride(master: ICAL.Component): ICAL.Component {
   return c;
 }
 
+/**
+ * Before 16.0 an Exception is whole: an element it leaves out has the
+ * series' value (MS-ASCAL §2.2.2.21), so the override takes the master's
+ * (Reminder excepted: "no reminder" has no form in an Exception).
+ */
+function withSeriesValues(ex: WElement, master: ICAL.Component, cx: CodecContext): WElement {
+  const f = plainFields(master, cx.account);
+  const add: WElement[] = [];
+  if (!kid(ex, "Calendar:Subject")) add.push(el("Calendar:Subject", f.subject));
+  if (!kid(ex, "Calendar:Location") && !kid(ex, "AirSyncBase:Location")) add.push(el("Calendar:Location", f.location));
+  if (!kid(ex, "AirSyncBase:Body")) add.push(el("AirSyncBase:Body", el("AirSyncBase:Type", 1), el("AirSyncBase:Data", f.description)));
+  if (!kid(ex, "Calendar:Categories")) add.push(categoriesElement(f.categories) ?? el("Calendar:Categories"));
+  if (!kid(ex, "Calendar:Sensitivity")) add.push(el("Calendar:Sensitivity", f.sensitivity));
+  if (!kid(ex, "Calendar:BusyStatus")) add.push(el("Calendar:BusyStatus", f.busy));
+  return { ...ex, children: [...ex.children, ...add] };
+}
+
 export interface ApplyExceptionsInput {
   root: ICAL.Component;
   layout: Layout;
@@ -203,7 +220,7 @@ export function applyExceptions(inp: ApplyExceptionsInput): boolean {
       setTimeProp(comp, "dtend", end, form, form.allDay);
       significant = true;
     }
-    if (applyPlainFields(comp, ex, cx.account).length) significant = true;
+    if (applyPlainFields(comp, inp.replaceAll ? withSeriesValues(ex, master, cx) : ex, cx.account).length) significant = true;
     const att = kid(ex, "Calendar:Attendees");
     if (att) applyAttendees(comp, att, cx.account);
     const ms = numberOf(ex, "Calendar:MeetingStatus", 0, 15);

@@ -23,9 +23,9 @@ import { parseCalendarObject } from "../../../../src/groupware/ical/parse.ts";
 import { serialize } from "../../../../src/groupware/ical/split.ts";
 import { spanOf } from "../../../../src/groupware/ical/spans.ts";
 import { SyncStatus } from "../status.ts";
-import { el, kid, kidText, toXml, type WElement } from "../wbxml/tree.ts";
+import { el, kid, kids, kidText, toXml, type WElement } from "../wbxml/tree.ts";
 import { EasDataError, type CodecContext, type GroupwareCodec } from "./codec.ts";
-import { applyExceptions, addExdate, exceptionsElement, removeExdate, type SeriesForm } from "./calendar-exceptions.ts";
+import { applyExceptions, addExdate, exceptionsElement, MAX_EXCEPTIONS, removeExdate, type SeriesForm } from "./calendar-exceptions.ts";
 import { applyPlainFields, bodyElement, categoriesElement, locationElement, numberOf, plainFields } from "./calendar-fields.ts";
 import {
   applyAttendees,
@@ -183,8 +183,36 @@ function recurrenceXml(rule: ICAL.Recur, start: ICAL.Time, version: number): str
   return r ? toXml(r) : "";
 }
 
-function merge(data: WElement, existing: Uint8Array | null, cx: CodecContext): Uint8Array {
+/**
+ * A 16.x Change of one instance (MS-ASCMD §2.2.3.24 Change with
+ * airsyncbase:InstanceId; the engine hands the InstanceId inside
+ * ApplicationData): the data is that instance's exception, merged onto its
+ * override (or a new one); the series is untouched.
+ */
+function instanceChange(data: WElement, existing: Uint8Array, cx: CodecContext): Uint8Array {
+  const obj = parseCalendarObject(existing, { stored: true });
+  const root = obj.root;
+  const layout = layoutOf(root, "vevent", null);
+  const master = layout.master;
+  if (!master || !layout.masterSpan || !master.getFirstProperty("rrule")) throw new EasDataError("an instance change for an event that is not a series", SyncStatus.ObjectNotFound);
+  const z = eventZone(root, master);
+  const form: SeriesForm = { tzid: z.tzid, zone: z.zone, floating: z.floating, allDay: layout.masterSpan.allDay };
+  const blob = kidText(data, "Calendar:Timezone");
+  const dz = blob !== undefined && blob.trim() !== "" ? deviceZone(blob.trim()) : null;
+  const exceptions = el("Calendar:Exceptions", el("Calendar:Exception", data.children));
+  const wasOrganizer = iOrganize(master, cx.account);
+  const significant = applyExceptions({ root, layout, exceptions, form, durationMs: layout.masterSpan.end - layout.masterSpan.start, deviceZone: dz?.zone ?? null, cx, replaceAll: false });
+  stampAll(root, master, cx.now);
+  if (significant && wasOrganizer && isMeeting(master)) bumpSequence(root);
+  const text = serialize(root);
+  parseCalendarObject(text);
+  return new TextEncoder().encode(text);
+}
+
+function merge(input: WElement, existing: Uint8Array | null, cx: CodecContext): Uint8Array {
+  let data = input;
   const version = cx.version;
+  if (existing && kid(data, "AirSyncBase:InstanceId")) return instanceChange(data, existing, cx);
   let root: ICAL.Component;
   let layout: Layout | null = null;
   let master: ICAL.Component;
@@ -201,6 +229,24 @@ function merge(data: WElement, existing: Uint8Array | null, cx: CodecContext): U
     master.addPropertyWithValue("created", utcNow(cx.now));
     root.addSubcomponent(master);
   }
+  // Before 16.0 a Change carries the whole item (MS-ASCMD §2.2.3.179 Supported): an element the device manages
+  // (all of them when it sent no Supported) that is absent was removed on the device. In 16.x every absent
+  // top-level element is ghosted: the stored value stays (MS-ASCAL §3.1.5.3). Body, times, zone, organizer
+  // and the answer are never taken as removed (a device may hold a truncated body; the rest cannot be empty).
+  const supported = (cx as CodecContext & { supported?: ReadonlySet<string> }).supported;
+  const removedWhenAbsent = (q: string, ...alt: string[]): boolean =>
+    existing !== null && version < 160 && !kid(data, q) && alt.every((a) => !kid(data, a)) && (!supported || supported.has(q));
+  const empties = [
+    removedWhenAbsent("Calendar:Subject") && el("Calendar:Subject"),
+    removedWhenAbsent("Calendar:Location", "AirSyncBase:Location") && el("Calendar:Location"),
+    removedWhenAbsent("Calendar:Reminder") && el("Calendar:Reminder"),
+    removedWhenAbsent("Calendar:Categories") && el("Calendar:Categories"),
+    removedWhenAbsent("Calendar:Sensitivity") && el("Calendar:Sensitivity", 0),
+    removedWhenAbsent("Calendar:Attendees") && el("Calendar:Attendees"),
+  ].filter((x): x is WElement => !!x);
+  if (empties.length) data = { ...data, children: [...data.children, ...empties] };
+  const excEl = kid(data, "Calendar:Exceptions");
+  if (excEl && kids(excEl, "Calendar:Exception").length > MAX_EXCEPTIONS) throw new EasDataError(`more than ${MAX_EXCEPTIONS} exceptions`);
   const before = existing ? spanOf(master, null) : null;
   const wasOrganizer = iOrganize(master, cx.account);
   let significant = false;
@@ -261,14 +307,16 @@ function merge(data: WElement, existing: Uint8Array | null, cx: CodecContext): U
         master.addPropertyWithValue("rrule", rule);
         if (existing) significant = true;
       }
-    } else if (storedRule && existing && version < 160 && recurrenceToEas(storedRule, dtstart, "Calendar", version)) {
+    } else if (storedRule && removedWhenAbsent("Calendar:Recurrence") && recurrenceToEas(storedRule, dtstart, "Calendar", version)) {
       // Before 16.0 the device sends the whole item: no Recurrence = it is no longer a series. A rule it could
       // not see (recurrenceToEas gave null, nothing was sent) is kept; in 16.x a missing element is ghosted.
       for (const n of ["rrule", "rdate", "exdate"]) master.removeAllProperties(n);
       for (const o of layout?.overrides.values() ?? []) root.removeSubcomponent(o.comp);
       significant = true;
     }
-    const exc = kid(data, "Calendar:Exceptions");
+    // Exceptions the device saw (its series was expressible) and no longer lists are gone too.
+    const sawSeries = storedRule !== null && recurrenceToEas(storedRule, dtstart, "Calendar", version) !== null;
+    const exc = kid(data, "Calendar:Exceptions") ?? (sawSeries && rec && removedWhenAbsent("Calendar:Exceptions") ? el("Calendar:Exceptions") : undefined);
     if (exc && master.getFirstProperty("rrule")) {
       const lay = layoutOf(root, "vevent", null);
       const span = spanOf(master, null);
