@@ -130,7 +130,8 @@ describe("drafts saved with Sync Add (16.1)", () => {
     expect(kidText(coll, "AirSync:Status")).toBe("1");
     c.syncKeys.set(drafts, kidText(coll, "AirSync:SyncKey")!);
     const add = kids(kid(coll, "AirSync:Responses"), "AirSync:Add")[0];
-    return { status: kidText(add, "AirSync:Status"), serverId: kidText(add, "AirSync:ServerId") };
+    const refs = kids(kid(kid(add, "AirSync:ApplicationData"), "AirSyncBase:Attachments"), "AirSyncBase:Attachment").map((a) => ({ clientId: kidText(a, "AirSyncBase:ClientId"), ref: kidText(a, "AirSyncBase:FileReference") }));
+    return { status: kidText(add, "AirSync:Status"), serverId: kidText(add, "AirSync:ServerId"), refs };
   }
 
   test("a MIME body (Type 4) is stored as the device's message: headers, text, attachment; From is the account", async () => {
@@ -177,6 +178,11 @@ describe("drafts saved with Sync Add (16.1)", () => {
       ),
     ]);
     expect(r.status).toBe("1");
+    // MS-ASAIRS §2.2.2.24.1: the Responses Add gives the attachment's ClientId with its FileReference, which fetches it
+    expect(r.refs.map((x) => x.clientId)).toEqual(["a1"]);
+    const fa = await c.send("ItemOperations", el("ItemOperations:ItemOperations", el("ItemOperations:Fetch", el("ItemOperations:Store", "Mailbox"), el("AirSyncBase:FileReference", r.refs[0]!.ref!))));
+    const fetched = kidText(kid(kid(kid(fa.doc!, "ItemOperations:Response"), "ItemOperations:Fetch"), "ItemOperations:Properties"), "ItemOperations:Data")!;
+    expect(Buffer.compare(Buffer.from(fetched, "base64"), Buffer.from(png))).toBe(0);
     const stored = (await inboxMessages(ivy, "Drafts")).find((m) => m.subject === "draft-with-attachments-16")!;
     const raw = await env.srv.store.readMessage(stored.id);
     const parsed = parseMime(raw);

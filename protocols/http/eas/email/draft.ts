@@ -107,8 +107,11 @@ function mimeDraft(mime: Uint8Array, from: string, now: number): Uint8Array {
   return concat([...extra, ...kept, raw.subarray(lines[lines.length - 1]!.end)]);
 }
 
-/** A draft message from Email ApplicationData (16.0 draft Add); DraftError when it cannot be stored as sent. */
-export function draftMessage(data: WElement | undefined, from: string, now: number, maxBytes: number): Uint8Array {
+/**
+ * A draft message from Email ApplicationData (16.0 draft Add); DraftError when it cannot be stored as sent.
+ * `attachmentPaths` are the MIME part paths of the added attachments (for their FileReferences), in request order.
+ */
+export function draftMessage(data: WElement | undefined, from: string, now: number, maxBytes: number): { raw: Uint8Array; attachments: DraftAttachment[]; attachmentPaths: string[] } {
   const body = kid(data, "AirSyncBase:Body");
   const type = kidText(body, "AirSyncBase:Type") ?? "1";
   if (!/^[124]$/.test(type)) throw new DraftError(`draft body Type ${type}`); // MS-ASAIRS §2.2.2.22.1: 3 (RTF) is not a draft format
@@ -127,7 +130,13 @@ export function draftMessage(data: WElement | undefined, from: string, now: numb
     fields.push(["Subject", encodeWords(one(kidText(data, "Email:Subject")))], ["Date", formatMailDate(now)]);
     raw = renderMessage(fields, { type: type === "2" ? "text/html" : "text/plain", content: text(kid(body, "AirSyncBase:Data")) });
   }
-  if (atts.length) raw = withExtraParts(raw, atts.map(attachmentPart));
+  let attachmentPaths: string[] = [];
+  if (atts.length) {
+    raw = withExtraParts(raw, atts.map(attachmentPart));
+    // withExtraParts appends them as the last children of the top-level multipart/mixed
+    const n = parseMime(raw).root.parts?.length ?? 0;
+    attachmentPaths = atts.map((_, i) => String(n - atts.length + i + 1));
+  }
   if (raw.length > maxBytes) throw new DraftError("the draft is larger than the message size limit");
-  return raw;
+  return { raw, attachments: atts, attachmentPaths };
 }

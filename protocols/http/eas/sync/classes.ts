@@ -55,6 +55,8 @@ export interface ApplyResult {
 
 export interface AddResult extends ApplyResult {
   id?: number;
+  /** ApplicationData of the Responses Add (16.x: each added attachment's ClientId and FileReference, MS-ASAIRS §2.2.2.7). */
+  data?: WElement[];
 }
 
 export interface SyncClass {

@@ -6,10 +6,10 @@
  */
 import type { Folder, MessageIndex } from "../../../../storage/api.ts";
 import { StoreError } from "../../../../storage/api.ts";
-import { emailApplicationData, emailChangeData } from "../email/convert.ts";
+import { emailApplicationData, emailChangeData, fileReference } from "../email/convert.ts";
 import { FolderType } from "../folders.ts";
 import { SyncStatus } from "../status.ts";
-import { kid, kids, kidText, text, type WElement } from "../wbxml/tree.ts";
+import { el, kid, kids, kidText, text, type WElement } from "../wbxml/tree.ts";
 import { registerSyncClass, type ListedItem, type Listing, type SyncClass } from "./classes.ts";
 import type { EasContext } from "../context.ts";
 import { DraftError, draftMessage } from "../email/draft.ts";
@@ -129,9 +129,9 @@ export const EmailClass: SyncClass = {
   async applyAdd(c, listing, data) {
     // MS-ASEMAIL: clients add email only as drafts, from protocol 16.0.
     if (c.version < 160) return { status: SyncStatus.ClientServerConversion };
-    let raw: Uint8Array;
+    let draft: ReturnType<typeof draftMessage>;
     try {
-      raw = draftMessage(data, c.account.email, c.now(), c.server.config.limits.maxMessageSize);
+      draft = draftMessage(data, c.account.email, c.now(), c.server.config.limits.maxMessageSize);
     } catch (e) {
       if (!(e instanceof DraftError)) throw e;
       c.log.info("eas: draft refused", { err: e.message });
@@ -142,8 +142,10 @@ export const EmailClass: SyncClass = {
     if (kidText(data, "Email:Read") !== "0") flags.push("\\Seen");
     if (kidText(kid(data, "Email:Flag"), "Email:Status") === "2") flags.push("\\Flagged");
     try {
-      const [r] = await c.store.append(listing.folder.id, [{ raw, flags }]);
-      return { status: SyncStatus.Success, id: r!.id, modseq: r!.modseq };
+      const [r] = await c.store.append(listing.folder.id, [{ raw: draft.raw, flags }]);
+      // MS-ASAIRS §2.2.2.24.1: the client records each added attachment's FileReference
+      const refs = draft.attachments.map((a, i) => el("AirSyncBase:Attachment", el("AirSyncBase:ClientId", a.clientId), el("AirSyncBase:FileReference", fileReference(r!.id, draft.attachmentPaths[i]!))));
+      return { status: SyncStatus.Success, id: r!.id, modseq: r!.modseq, data: refs.length ? [el("AirSyncBase:Attachments", refs)] : undefined };
     } catch (e) {
       if (e instanceof StoreError) return { status: SyncStatus.ServerError };
       throw e;

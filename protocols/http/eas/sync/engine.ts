@@ -394,7 +394,7 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
           state.set(r.id, r.modseq ?? 0);
           if (clientId) clientIds[clientId] = sid;
           modified = true;
-          responses.push(el("AirSync:Add", el("AirSync:ClientId", clientId), el("AirSync:ServerId", sid), el("AirSync:Status", r.status)));
+          responses.push(el("AirSync:Add", el("AirSync:ClientId", clientId), el("AirSync:ServerId", sid), el("AirSync:Status", r.status), r.data !== undefined && r.data.length > 0 && el("AirSync:ApplicationData", r.data)));
         } else responses.push(el("AirSync:Add", el("AirSync:ClientId", clientId), el("AirSync:Status", r.status)));
         break;
       }
