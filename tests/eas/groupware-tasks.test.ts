@@ -160,6 +160,22 @@ describe("task codec", () => {
     expect(kidText(rec, "Tasks:Occurrences")).toBe("10");
   });
 
+  test("ghosted elements (AirSync:Supported without them) left out of a Change keep the stored values; managed ones are removed", () => {
+    const body = enc.encode(vtodo({ lines: FULL }));
+    const ghosting: CodecContext = { ...cx(), supported: new Set(["Tasks:Subject", "Tasks:Complete", "Tasks:Importance"]) };
+    const kept = dec.decode(taskCodec.fromEas(taskData({ Subject: "renamed", Complete: 0 }), body, ghosting));
+    expect(kept).toContain("SUMMARY:renamed");
+    for (const l of ["DTSTART;TZID=Europe/Berlin:20260310T090000", "DUE;TZID=Europe/Berlin:20260312T170000", "RRULE:FREQ=MONTHLY;BYDAY=2TU", "CATEGORIES:Home,Money", "TRIGGER;RELATED=START:-PT15M"]) expect(kept).toContain(l);
+    // the same Change from a device managing everything (no Supported) removes them
+    const removed = dec.decode(taskCodec.fromEas(taskData({ Subject: "renamed", Complete: 0 }), body, cx()));
+    for (const p of ["DTSTART", "DUE", "RRULE", "CATEGORIES", "VALARM"]) expect(removed).not.toContain(p);
+    expect(removed).toContain("X-OTHER-CLIENT;X-P=1:keep me");
+    // a ghosted start kept next to a new date-only due: both date-times, of one type
+    const mixed = dec.decode(taskCodec.fromEas(taskData({ Subject: "m", UtcDueDate: "2026-03-20T00:00:00.000Z", DueDate: "2026-03-20T00:00:00.000Z" }), enc.encode(vtodo({ lines: ["SUMMARY:m", "DTSTART:20260310T080000Z"] })), { ...cx(), supported: new Set(["Tasks:DueDate", "Tasks:UtcDueDate"]) }));
+    expect(mixed).toContain("DTSTART:20260310T080000Z");
+    expect(mixed).toContain("DUE:20260320T000000Z");
+  });
+
   test("16.x OrdinalDate / SubOrdinalDate are kept and given back to 16.x devices only", () => {
     const s = taskCodec.fromEas(taskData({ Subject: "o", OrdinalDate: "2026-03-01T10:00:00.000Z", SubOrdinalDate: "5555555" }), null, cx());
     expect(dec.decode(s)).toContain("X-PILLARBOX-EAS-SUBORDINALDATE:5555555");

@@ -18,7 +18,12 @@
  * Writing back merges onto the stored VTODO: only what a device sent
  * changes, a value the device sent back unchanged keeps its stored form
  * (a DUE with a TZID stays so), and properties ActiveSync cannot show
- * (X-, ATTACH, GEO, RELATED-TO...) are kept.
+ * (X-, ATTACH, GEO, RELATED-TO...) are kept. A Change carries the whole
+ * task (MS-ASCMD §2.2.3.24): dates, reminder, recurrence and categories it
+ * leaves out are removed, unless the device ghosts them (AirSync:Supported
+ * without them, MS-ASCMD §2.2.3.179) or, for a recurrence, the stored rule
+ * was one EAS cannot express; Subject, Body, Importance and Sensitivity
+ * left out are kept.
  */
 import { randomUUID } from "node:crypto";
 import ICAL from "ical.js";
@@ -28,7 +33,7 @@ import { serialize } from "../../../../src/groupware/ical/split.ts";
 import { resolveZones } from "../../../../src/groupware/ical/zones.ts";
 import { PRODID } from "../../../../src/groupware/scheduling/itip.ts";
 import { el, isElement, kid, kids, kidText, text, type WElement } from "../wbxml/tree.ts";
-import { EasDataError, bodyTextFrom, parseEasDate, textBodyElement, type CodecContext, type GroupwareCodec } from "./codec.ts";
+import { EasDataError, bodyTextFrom, manages, parseEasDate, textBodyElement, type CodecContext, type GroupwareCodec } from "./codec.ts";
 import { recurrenceFromEas, recurrenceToEas } from "./recurrence.ts";
 
 /** MS-ASTASK §2.2.2.3: at most 300 Category elements. */
@@ -240,7 +245,12 @@ function setTime(comp: ICAL.Component, name: string, v: ICAL.Time | null): void 
 }
 
 /** DTSTART/DUE from the device's pairs: a value sent back at its stored instant keeps its stored form. */
-function applyTimes(todo: ICAL.Component, data: WElement): void {
+/** Whether the device manages either element of a pair (an absent pair then means "removed", MS-ASCMD §2.2.3.179 Supported). */
+function managesAny(cx: CodecContext, ...names: string[]): boolean {
+  return names.some((n) => manages(cx, `Tasks:${n}`));
+}
+
+function applyTimes(todo: ICAL.Component, data: WElement, cx: CodecContext): void {
   const s = deviceTime(data, "UtcStartDate", "StartDate");
   const d = deviceTime(data, "UtcDueDate", "DueDate");
   if (s && d && s.utc > d.utc) throw new EasDataError("the task's start is after its due date");
@@ -248,18 +258,19 @@ function applyTimes(todo: ICAL.Component, data: WElement): void {
   const oldD = timeProp(todo, "due");
   // Date-only when every time the device gave is a wall-clock midnight (RFC 5545 §3.8.2.3: DUE and DTSTART of one type).
   const dateOnly = [s, d].every((x) => x === null || x.dateOnly);
-  const pick = (dev: DeviceTime | null, old: ICAL.Time | null): ICAL.Time | null => {
-    // MS-ASTASK: a Change carries the whole task; a missing date is a removed one.
-    if (!dev) return null;
+  const pick = (dev: DeviceTime | null, old: ICAL.Time | null, managed: boolean): ICAL.Time | null => {
+    // MS-ASTASK: a Change carries the whole task; a missing date is a removed one, unless the device
+    // ghosts it (left it out of its Supported list): then it was never the device's to change.
+    if (!dev) return managed ? null : old;
     if (old && instantOf(old) === dev.utc) return old;
     return dateOnly ? dateValue(dev.wall) : utcTime(dev.utc);
   };
-  let ns = pick(s, oldS);
-  let nd = pick(d, oldD);
+  let ns = pick(s, oldS, managesAny(cx, "StartDate", "UtcStartDate"));
+  let nd = pick(d, oldD, managesAny(cx, "DueDate", "UtcDueDate"));
   if (ns && nd && ns.isDate !== nd.isDate) {
     // A kept date next to a new date-time: both become UTC date-times.
-    if (ns.isDate) ns = utcTime(s!.utc);
-    if (nd.isDate) nd = utcTime(d!.utc);
+    if (ns.isDate) ns = utcTime(instantOf(ns));
+    if (nd.isDate) nd = utcTime(instantOf(nd));
   }
   if (ns !== oldS) setTime(todo, "dtstart", ns);
   if (nd !== oldD) setTime(todo, "due", nd);
@@ -283,11 +294,12 @@ function applyComplete(todo: ICAL.Component, data: WElement, now: number): void 
   }
 }
 
-function applyReminder(todo: ICAL.Component, data: WElement, summary: string): void {
+function applyReminder(todo: ICAL.Component, data: WElement, summary: string, cx: CodecContext): void {
   const set = flag(data, "ReminderSet");
   const time = date(data, "ReminderTime");
   if (set === undefined && time === undefined) {
-    // MS-ASTASK: a Change carries the whole task; no reminder elements = no reminder.
+    // MS-ASTASK: a Change carries the whole task; no reminder elements = no reminder (unless ghosted).
+    if (!managesAny(cx, "ReminderSet", "ReminderTime")) return;
     for (const a of todo.getAllSubcomponents("valarm")) todo.removeSubcomponent(a);
     return;
   }
@@ -308,13 +320,14 @@ function applyReminder(todo: ICAL.Component, data: WElement, summary: string): v
   todo.addSubcomponent(alarm);
 }
 
-function applyRecurrence(todo: ICAL.Component, data: WElement, version: number): void {
+/** `shownAnchor`: the start (or due) the stored rule was shown to the device with, before this Change. */
+function applyRecurrence(todo: ICAL.Component, data: WElement, cx: CodecContext, shownAnchor: ICAL.Time | null): void {
   const rec = kid(data, "Tasks:Recurrence");
   const old = todo.getFirstPropertyValue("rrule");
   const anchor = timeProp(todo, "dtstart") ?? timeProp(todo, "due");
   if (!rec) {
-    // Gone from the device: removed, unless the stored rule was one the device never saw.
-    if (old instanceof ICAL.Recur && anchor && recurrenceToEas(old, anchor, "Tasks", version)) {
+    // Gone from the device: removed, unless the stored rule was one the device never saw (inexpressible, or ghosted).
+    if (old instanceof ICAL.Recur && shownAnchor && manages(cx, "Tasks:Recurrence") && recurrenceToEas(old, shownAnchor, "Tasks", cx.version)) {
       todo.removeAllProperties("rrule");
       todo.removeAllProperties(REGENERATE);
       todo.removeAllProperties(DEAD_OCCUR);
@@ -419,7 +432,8 @@ function fromEas(data: WElement, existing: Uint8Array | null, cx: CodecContext):
     const cur = str(todo, "class").toUpperCase();
     if (cur !== want && !(want === "PUBLIC" && cur === "")) todo.updatePropertyWithValue("class", want);
   }
-  const cats = categoriesFrom(data);
+  // A Change without Categories clears them, unless the device ghosts them.
+  const cats = categoriesFrom(data) ?? (manages(cx, "Tasks:Categories") ? [] : undefined);
   if (cats !== undefined && cats.join("\u0000") !== categoriesOf(todo).join("\u0000")) {
     todo.removeAllProperties("categories");
     if (cats.length) {
@@ -428,10 +442,11 @@ function fromEas(data: WElement, existing: Uint8Array | null, cx: CodecContext):
       todo.addProperty(p);
     }
   }
-  applyTimes(todo, data);
+  const shownAnchor = timeProp(todo, "dtstart") ?? timeProp(todo, "due");
+  applyTimes(todo, data, cx);
   applyComplete(todo, data, cx.now);
-  applyReminder(todo, data, str(todo, "summary"));
-  applyRecurrence(todo, data, cx.version);
+  applyReminder(todo, data, str(todo, "summary"), cx);
+  applyRecurrence(todo, data, cx, shownAnchor);
   applyOrdinal(todo, data);
 
   const now = utcTime(cx.now);
