@@ -59,12 +59,14 @@ async function step(name, fn) {
   }
 }
 const unfold = (s) => String(s ?? "").replace(/\r?\n[ \t]/g, "");
+/** The text without VTIMEZONE blocks (their DTSTART/RRULE are not the item's). */
+const noZones = (s) => unfold(s).replace(/BEGIN:VTIMEZONE[\s\S]*?END:VTIMEZONE\r?\n?/g, "");
 const prop = (text, name) => {
-  const m = new RegExp(`^${name}(?:;[^:\\r\\n]*)?:(.*)$`, "mi").exec(unfold(text));
+  const m = new RegExp(`^${name}(?:;[^:\\r\\n]*)?:(.*)$`, "mi").exec(noZones(text));
   return m ? m[1].trim() : null;
 };
 const propLine = (text, name) => {
-  const m = new RegExp(`^${name}(?:;[^:\\r\\n]*)?:.*$`, "mi").exec(unfold(text));
+  const m = new RegExp(`^${name}(?:;[^:\\r\\n]*)?:.*$`, "mi").exec(noZones(text));
   return m ? m[0] : null;
 };
 
@@ -231,12 +233,17 @@ async function main() {
   const setup = await provider.createAccountFromSetup({ servertype: "auto", email: USER, server, password: PASS, label: "Interop" });
   const accountId = "account1";
   host.register(accountId, setup);
-  if (AS_VERSION !== "auto") await provider.updateAccount({ accountId, patch: { custom: { asversionselected: AS_VERSION } } });
+  // A forced version: the add-on's config popup sets asversionselected, which
+  // only its connect path reads; its folder syncs use the negotiated
+  // `asversion`, which is sticky while the server advertises it. So both
+  // are set, as for an account first connected when that was the version.
+  if (AS_VERSION !== "auto") await provider.updateAccount({ accountId, patch: { custom: { asversionselected: AS_VERSION, asversion: AS_VERSION } } });
 
   await step("connect (OPTIONS, Provision, FolderSync)", () => provider.onAccountEnabled({ accountId }));
   const acct = host.accounts.get(accountId).account;
   check("version negotiated", acct.custom.asversion, JSON.stringify(acct.custom.allowedEasVersions));
-  const used = AS_VERSION === "auto" ? acct.custom.asversion : AS_VERSION;
+  const used = acct.custom.asversion;
+  if (AS_VERSION !== "auto") check(`account syncs with EAS ${AS_VERSION}`, used === AS_VERSION, used);
   console.log(`# EAS version in use: ${used}; server advertises ${acct.custom.allowedEasVersions?.join(",")}`);
   check("FolderSync key stored", acct.custom.foldersynckey && acct.custom.foldersynckey !== "0", acct.custom.foldersynckey);
   check("user address learned (Settings UserInformation)", acct.custom.userSmtpAddress === USER, acct.custom.userSmtpAddress);
@@ -283,7 +290,8 @@ async function main() {
   check("calendar: weekly series keeps RRULE FREQ=WEEKLY with 6 occurrences", weekly && /FREQ=WEEKLY/.test(prop(weekly.item, "RRULE") ?? "") && /COUNT=6|UNTIL=2027020/.test(prop(weekly.item, "RRULE") ?? ""), weekly?.item);
   check("calendar: weekly series starts 10:00 Europe/Berlin", weekly && /TZID=Europe\/Berlin:20270105T100000/.test(propLine(weekly.item, "DTSTART") ?? ""), propLine(weekly?.item, "DTSTART"));
   check("calendar: moved instance arrives as an exception (RECURRENCE-ID 2027-01-12, 14:00)", weekly && /RECURRENCE-ID[^\r\n]*20270112T(100000|090000Z)/.test(unfold(weekly.item)) && /DTSTART[^\r\n]*20270112T(140000|130000Z)/.test(unfold(weekly.item)) && /SUMMARY:Interop weekly \(moved\)/.test(weekly.item), weekly?.item);
-  check("calendar: attendee bob on the series", weekly && /ATTENDEE[^\r\n]*bob@interop\.test/i.test(unfold(weekly.item)));
+  check("calendar: attendee bob on the series, still NEEDS-ACTION", weekly && /ATTENDEE[^\r\n]*PARTSTAT=NEEDS-ACTION[^\r\n]*bob@interop\.test/i.test(noZones(weekly.item)), (noZones(weekly?.item).match(/^ATTENDEE.*$/gm) ?? []).join(" | "));
+  check("calendar: organizer alice", weekly && /ORGANIZER[^\r\n]*alice@interop\.test/i.test(noZones(weekly.item)), propLine(weekly?.item, "ORGANIZER"));
   check("calendar: location and categories", weekly && prop(weekly.item, "LOCATION") === "Room 1" && /Interop/.test(prop(weekly.item, "CATEGORIES") ?? ""));
   const allday = ev("Interop all-day");
   check("calendar: all-day event is a DATE on 2027-01-20", allday && /VALUE=DATE[^\r\n]*:20270120$/m.test(unfold(allday.item)), propLine(allday?.item, "DTSTART"));
@@ -331,7 +339,8 @@ async function main() {
         ),
       }),
     );
-    if (single) await step("calendar: user edits the single event's title", () => env.calendars.userUpdate(calId, single.id, single.item.replace(/^SUMMARY:.*$/m, "SUMMARY:Interop single (edited in Thunderbird)")));
+    const singleNow = single && env.calendars.items(calId).find((e) => e.id === single.id);
+    if (singleNow) await step("calendar: user edits the single event's title", () => env.calendars.userUpdate(calId, single.id, singleNow.item.replace(/^SUMMARY:.*$/m, "SUMMARY:Interop single (edited in Thunderbird)")));
     if (allday) await step("calendar: user deletes the all-day event", () => env.calendars.userRemove(calId, allday.id));
   }
   if (taskId) {
@@ -424,6 +433,152 @@ async function main() {
   void madeEvent;
   void madeTask;
 
+  // ── harder edits from Thunderbird: one occurrence moved, one deleted; an
+  //    all-day yearly event; a New York event; a recurring task; a birthday
+  const NY = VTIMEZONES["America/New_York"];
+  if (calId) {
+    const cur = env.calendars.items(calId).find((e) => /interop-weekly-1/.test(e.item));
+    if (cur) {
+      let t = unfold(cur.item);
+      // EXDATE on the master (the VEVENT without RECURRENCE-ID), a new override before END:VCALENDAR
+      t = t.replace(/(BEGIN:VEVENT\r?\n(?:(?!RECURRENCE-ID)(?!END:VEVENT)[^\n]*\n)*?)(END:VEVENT)/, (m, body, end) => (/RECURRENCE-ID/.test(body) ? m : `${body}EXDATE;TZID=Europe/Berlin:20270126T100000\r\n${end}`));
+      t = t.replace(/END:VCALENDAR\s*$/, ["BEGIN:VEVENT", "UID:interop-weekly-1", "DTSTAMP:20261207T110000Z", "RECURRENCE-ID;TZID=Europe/Berlin:20270119T100000", "DTSTART;TZID=Europe/Berlin:20270119T160000", "DTEND;TZID=Europe/Berlin:20270119T170000", "SUMMARY:Interop weekly (moved in Thunderbird)", `ORGANIZER;CN=Alice Interop:mailto:${USER}`, "END:VEVENT", "END:VCALENDAR", ""].join("\r\n"));
+      await step("calendar: user moves the 2027-01-19 occurrence and deletes the 2027-01-26 one", () => env.calendars.userUpdate(calId, cur.id, t));
+    }
+    await step("calendar: user creates a yearly all-day event", () =>
+      env.calendars.userCreate(calId, { type: "event", item: vcal("BEGIN:VEVENT", "DTSTAMP:20261207T100000Z", "DTSTART;VALUE=DATE:20270301", "DTEND;VALUE=DATE:20270302", "RRULE:FREQ=YEARLY", "SUMMARY:Yearly all-day from Thunderbird", "TRANSP:TRANSPARENT", "END:VEVENT") }),
+    );
+    await step("calendar: user creates an event in New York time", () =>
+      env.calendars.userCreate(calId, { type: "event", item: vcal(NY, "BEGIN:VEVENT", "DTSTAMP:20261207T100000Z", "DTSTART;TZID=America/New_York:20270215T090000", "DTEND;TZID=America/New_York:20270215T093000", "SUMMARY:New York call from Thunderbird", "END:VEVENT") }),
+    );
+  }
+  if (taskId)
+    await step("tasks: user creates a weekly task", () =>
+      env.calendars.userCreate(taskId, { type: "task", item: vcal("BEGIN:VTODO", "DTSTAMP:20261207T100000Z", "DTSTART;VALUE=DATE:20270104", "DUE;VALUE=DATE:20270105", "RRULE:FREQ=WEEKLY;COUNT=4", "SUMMARY:Weekly task from Thunderbird", "END:VTODO") }),
+    );
+  if (bookId) {
+    await step("contacts: user creates a contact with a birthday and two phones", async () =>
+      messenger.contacts.create(bookId, {
+        vCard: ["BEGIN:VCARD", "VERSION:4.0", `UID:${crypto.randomUUID()}`, "FN:Fay Birthday", "N:Birthday;Fay;;;", "EMAIL;TYPE=home:fay@example.org", "TEL;TYPE=home;VALUE=TEXT:+1 555 0111", "TEL;TYPE=work;VALUE=TEXT:+1 555 0112", "BDAY;VALUE=DATE:19850215", "ADR;TYPE=home:;;2 Side St;Shelbyville;;12345;USA", "END:VCARD", ""].join("\r\n"),
+      }),
+    );
+    await env.books.settle();
+  }
+  await syncFolder(calFolder, "calendar third sync");
+  await syncFolder(taskFolder, "tasks third sync");
+  await syncFolder(bookFolder, "contacts third sync");
+  const cal3 = await step("CalDAV: list Calendar again", () => list(CAL));
+  if (cal3) {
+    const w3 = cal3.find((o) => /UID:interop-weekly-1/.test(o.body));
+    const b3 = noZones(w3?.body);
+    check("CalDAV: occurrence moved in Thunderbird is an override at 16:00 Berlin", /RECURRENCE-ID[^\r\n]*20270119T(100000|090000Z)[\s\S]*?DTSTART[^\r\n]*20270119T(160000|150000Z)/.test(b3) || /DTSTART[^\r\n]*20270119T(160000|150000Z)[\s\S]*?RECURRENCE-ID[^\r\n]*20270119T(100000|090000Z)/.test(b3), b3);
+    check("CalDAV: its title", /SUMMARY:Interop weekly \(moved in Thunderbird\)/.test(b3), b3);
+    check("CalDAV: occurrence deleted in Thunderbird is excluded", /EXDATE[^\r\n]*20270126T(100000|090000Z)/.test(b3) || /RECURRENCE-ID[^\r\n]*20270126[\s\S]*?STATUS:CANCELLED/.test(b3), b3);
+    check("CalDAV: the server-side exception (2027-01-12) survives", /RECURRENCE-ID[^\r\n]*20270112T(100000|090000Z)/.test(b3), b3);
+    check("CalDAV: series still weekly x6", /RRULE:FREQ=WEEKLY[^\r\n]*(COUNT=6|UNTIL=2027020)/.test(b3), prop(w3?.body, "RRULE"));
+    const y = cal3.find((o) => prop(o.body, "SUMMARY") === "Yearly all-day from Thunderbird");
+    check("CalDAV: yearly all-day event is a DATE with RRULE FREQ=YEARLY", y && /VALUE=DATE[^\r\n]*:20270301/.test(propLine(y.body, "DTSTART") ?? "") && /FREQ=YEARLY/.test(prop(y.body, "RRULE") ?? ""), y?.body ?? cal3.map((o) => prop(o.body, "SUMMARY")).join(", "));
+    const ny = cal3.find((o) => prop(o.body, "SUMMARY") === "New York call from Thunderbird");
+    const nyStart = propLine(ny?.body, "DTSTART") ?? "";
+    const nyZone = /TZID=([^:;]+)/.exec(nyStart)?.[1];
+    const nyDef = nyZone ? new RegExp(`BEGIN:VTIMEZONE\\r?\\nTZID:${nyZone.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}[\\s\\S]*?END:VTIMEZONE`).exec(unfold(ny?.body))?.[0] ?? "" : "";
+    check("CalDAV: New York event starts 09:00 New York time (14:00Z)", ny && (/20270215T140000Z/.test(nyStart) || (/20270215T090000/.test(nyStart) && (/New_York/.test(nyZone ?? "") || /TZOFFSETTO:-0500/.test(nyDef)))), ny?.body);
+  }
+  const task3 = await step("CalDAV: list Tasks again", () => list(TASKS));
+  if (task3) {
+    const wt = task3.find((o) => prop(o.body, "SUMMARY") === "Weekly task from Thunderbird");
+    check("CalDAV: weekly task keeps its recurrence", wt && /FREQ=WEEKLY/.test(prop(wt.body, "RRULE") ?? ""), wt?.body ?? task3.map((o) => prop(o.body, "SUMMARY")).join(", "));
+  }
+  const card3 = await step("CardDAV: list Contacts again", () => list(BOOK));
+  if (card3) {
+    const fay = card3.find((o) => /Fay/.test(prop(o.body, "FN") ?? ""));
+    check("CardDAV: birthday 1985-02-15", fay && /1985-?02-?15/.test(prop(fay.body, "BDAY") ?? ""), fay?.body);
+    check("CardDAV: both phones and the home address", fay && /555 ?0111/.test(fay.body) && /555 ?0112/.test(fay.body) && /Shelbyville/.test(fay.body), fay?.body);
+  }
+  // ── a meeting: bob invites alice over CalDAV, alice accepts in Thunderbird
+  const bobAuth = "Basic " + Buffer.from(`bob@${DOMAIN}:${PASS}`).toString("base64");
+  const bobDav = async (method, path, body, headers = {}) => {
+    const r = await fetch(`${DAV}/calendars/bob@${DOMAIN}/${path}`, { method, body, headers: { authorization: bobAuth, ...headers } });
+    return { status: r.status, text: await r.text() };
+  };
+  const invited = calId
+    ? await step("CalDAV: bob invites alice", async () => {
+        await bobDav("PROPFIND", "", undefined, { depth: "1" });
+        const r = await bobDav(
+          "PUT",
+          "Calendar/invite.ics",
+          vcal(
+            "BEGIN:VEVENT",
+            "UID:interop-invite-1",
+            "DTSTAMP:20261207T100000Z",
+            "DTSTART:20270204T150000Z",
+            "DTEND:20270204T160000Z",
+            "SUMMARY:Invitation from Bob",
+            "SEQUENCE:0",
+            `ORGANIZER;CN=Bob Organizer:mailto:bob@${DOMAIN}`,
+            `ATTENDEE;CN=Bob Organizer;PARTSTAT=ACCEPTED;ROLE=CHAIR:mailto:bob@${DOMAIN}`,
+            `ATTENDEE;CN=Alice Interop;PARTSTAT=NEEDS-ACTION;RSVP=TRUE;ROLE=REQ-PARTICIPANT:mailto:${USER}`,
+            "END:VEVENT",
+          ),
+          { "content-type": "text/calendar" },
+        );
+        if (r.status >= 300) throw new Error(`PUT: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+        // the invitation reaches alice's calendar through iTIP delivery
+        for (let i = 0; i < 50; i++) {
+          const mine = await list(CAL);
+          if (mine.some((o) => /UID:interop-invite-1/.test(o.body))) return true;
+          await new Promise((r2) => setTimeout(r2, 200));
+        }
+        throw new Error("the invitation never reached alice's calendar (CalDAV)");
+      })
+    : undefined;
+  if (invited) {
+    await syncFolder(calFolder, "calendar sync with the invitation");
+    const inv = env.calendars.items(calId).find((e) => /interop-invite-1/.test(e.item));
+    check("calendar: invitation in Thunderbird, organized by bob, alice NEEDS-ACTION", inv && /ORGANIZER[^\r\n]*bob@interop\.test/i.test(noZones(inv.item)) && /ATTENDEE[^\r\n]*PARTSTAT=NEEDS-ACTION[^\r\n]*alice@interop\.test/i.test(noZones(inv.item)), inv?.item);
+    if (inv) {
+      await step("calendar: user accepts the invitation in Thunderbird", () =>
+        env.calendars.userUpdate(calId, inv.id, unfold(inv.item).replace(/^(ATTENDEE[^\r\n]*?)PARTSTAT=NEEDS-ACTION([^\r\n]*alice@interop\.test)/im, "$1PARTSTAT=ACCEPTED$2")),
+      );
+      await syncFolder(calFolder, "calendar sync with the answer");
+      const sent = env.requests.filter((r) => r.cmd === "MeetingResponse" || r.cmd === "SendMail");
+      // 16.x: MeetingResponse with SendResponse (the server mails the organizer);
+      // 14.x: the add-on pushes the answer as a Sync Change and mails the iMIP REPLY itself (SendMail).
+      const want16 = parseFloat(used) >= 16;
+      check(
+        want16 ? "the add-on answered with MeetingResponse" : "the add-on mailed its iMIP REPLY with SendMail",
+        sent.some((r) => r.cmd === (want16 ? "MeetingResponse" : "SendMail") && r.status === 200),
+        sent.map((r) => `${r.cmd} ${r.status}`).join(", "),
+      );
+      let mineOk = false;
+      let bobsOk = false;
+      let last = "";
+      for (let i = 0; i < 50 && !(mineOk && bobsOk); i++) {
+        const mine = (await list(CAL)).find((o) => /UID:interop-invite-1/.test(o.body));
+        mineOk = !!mine && /ATTENDEE[^\r\n]*PARTSTAT=ACCEPTED[^\r\n]*alice@interop\.test/i.test(unfold(mine.body));
+        const bobs = await bobDav("GET", "Calendar/invite.ics");
+        last = bobs.text;
+        bobsOk = /ATTENDEE[^\r\n]*PARTSTAT=ACCEPTED[^\r\n]*alice@interop\.test/i.test(unfold(bobs.text));
+        if (!(mineOk && bobsOk)) await new Promise((r2) => setTimeout(r2, 200));
+      }
+      check("CalDAV: alice's copy says ACCEPTED", mineOk);
+      check("CalDAV: the organizer's copy says alice ACCEPTED (iMIP REPLY reached bob)", bobsOk, last);
+      await syncFolder(calFolder, "calendar sync after the answer");
+      const after = env.calendars.items(calId).filter((e) => /interop-invite-1/.test(e.item));
+      check("calendar: the accepted meeting stays once in Thunderbird, accepted", after.length === 1 && /ATTENDEE[^\r\n]*PARTSTAT=ACCEPTED[^\r\n]*alice@interop\.test/i.test(noZones(after[0].item)), after.map((a) => a.item).join("\n---\n"));
+    }
+  }
+
+  // No duplicates anywhere after three rounds.
+  if (calId) {
+    const sums = env.calendars.items(calId).map((e) => prop(e.item, "SUMMARY"));
+    check("calendar: no duplicates in Thunderbird after three syncs", new Set(sums).size === sums.length, sums.join(", "));
+  }
+  if (cal3) {
+    const uids = cal3.map((o) => prop(o.body, "UID"));
+    check("CalDAV: no duplicates on the server", new Set(uids).size === uids.length && cal3.length === 5, cal3.map((o) => prop(o.body, "SUMMARY")).join(", "));
+  }
+
   // ── address book and free/busy, through the add-on's own listeners ───
   const galListeners = messenger.addressBooks.provider.onSearchRequest.fns;
   check("GAL: the add-on registered its directory search", galListeners.length > 0, "no onSearchRequest listener (GAL Search not advertised?)");
@@ -466,6 +621,6 @@ check("no HTTP 5xx from the server", bad.length === 0, bad.map((r) => `${r.metho
 for (const l of globalThis.__host?.log ?? []) {
   if (l.level === "error" || l.level === "warning" || process.env.INTEROP_VERBOSE) console.log(`# [${l.level}] ${l.message}${process.env.INTEROP_VERBOSE && l.details ? "\n" + l.details : ""}`);
 }
-console.log(`# ${env.requests.length} HTTP requests: ${[...new Set(env.requests.map((r) => r.cmd ?? r.method))].join(", ")}`);
+console.log(`# ${env.requests.length} HTTP requests: ${[...new Set(env.requests.map((r) => r.cmd ?? r.method))].join(", ")}; ActiveSync versions on the wire: ${[...new Set(env.requests.filter((r) => r.version).map((r) => r.version))].join(", ")}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

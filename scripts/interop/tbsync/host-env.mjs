@@ -114,6 +114,14 @@ function vcardUid(vcard) {
   return m ? m[1].trim() : null;
 }
 
+export function withZones(ical) {
+  const text = String(ical);
+  const used = new Set([...text.matchAll(/;TZID=("?)([^;:"\r\n]+)\1[;:]/g)].map((m) => m[2]));
+  const missing = [...used].filter((z) => VTIMEZONES[z] && !new RegExp(`^TZID:${z.replace(/[/]/g, "\\/")}\r?$`, "m").test(text));
+  if (!missing.length) return text;
+  return text.replace(/(BEGIN:VCALENDAR\r?\n(?:(?!BEGIN:)[^\n]*\n)*)/, (head) => head + missing.map((z) => VTIMEZONES[z] + "\r\n").join(""));
+}
+
 /** In-memory Thunderbird calendars. Items are iCal strings keyed by id. */
 class Calendars {
   cals = new Map(); // id -> { props, items: Map<id, {id,type,item}> }
@@ -135,7 +143,9 @@ class Calendars {
   }
   api() {
     const self = this;
-    const node = (calendarId, it) => ({ id: it.id, calendarId: self.base(calendarId), type: it.type, format: "ical", item: it.item });
+    // Thunderbird serializes an item with a VTIMEZONE for every zone it
+    // references, whatever the writer put in; reads here do the same.
+    const node = (calendarId, it) => ({ id: it.id, calendarId: self.base(calendarId), type: it.type, format: "ical", item: withZones(it.item) });
     return {
       calendars: {
         async create(props) {
@@ -237,7 +247,7 @@ class Calendars {
     c.items.delete(id);
   }
   items(calendarId) {
-    return [...this.cal(calendarId).items.values()];
+    return [...this.cal(calendarId).items.values()].map((it) => ({ ...it, item: withZones(it.item) }));
   }
 }
 
@@ -539,7 +549,8 @@ export function installHostEnv({ srcDir, domain, httpsPort, httpPort, jsdomDir }
       u.hostname = "localhost";
       u.port = String(u.protocol === "https:" ? httpsPort : httpPort);
     }
-    const entry = { method: init.method ?? "GET", url: s, cmd: u.searchParams.get("Cmd"), status: 0 };
+    const hdrs = new Headers(init.headers ?? {});
+    const entry = { method: init.method ?? "GET", url: s, cmd: u.searchParams.get("Cmd"), version: hdrs.get("MS-ASProtocolVersion"), status: 0 };
     requests.push(entry);
     const resp = await realFetch(u, init);
     entry.status = resp.status;
