@@ -392,6 +392,29 @@ describe("tasks over ActiveSync and CalDAV", () => {
     expect(ft.status).toBe("4");
   });
 
+  test("16.1: a device declaring Supported at SyncKey 0 keeps the dates, categories and reminder it ghosts when it changes the subject", async () => {
+    const c = await device("16.1");
+    const coll = c.folderByType(7);
+    expect((await put("ghost.ics", vtodo({ uid: "ghost-1", lines: FULL }))).status).toBe(201);
+    // SyncKey 0 with AirSync:Supported (MS-ASCMD §2.2.3.179): the device manages only these
+    const first = el(
+      "AirSync:Sync",
+      el("AirSync:Collections", el("AirSync:Collection", el("AirSync:SyncKey", "0"), el("AirSync:CollectionId", coll), el("AirSync:Supported", el("Tasks:Subject"), el("Tasks:Complete"), el("Tasks:Importance")))),
+    );
+    const r0 = await c.send("Sync", first);
+    const col0 = kid(kid(r0.doc!, "AirSync:Collections"), "AirSync:Collection");
+    expect(kidText(col0, "AirSync:Status")).toBe("1");
+    c.syncKeys.set(coll, kidText(col0, "AirSync:SyncKey")!);
+    const adds = commandsOf((await c.sync(coll, { options: options() })).coll).adds;
+    const ghost = adds.find((a) => kidText(appData(a), "Tasks:Subject") === "Pay rent")!;
+    const sid = kidText(ghost, "AirSync:ServerId")!;
+    const ch = await c.sync(coll, { options: options(), commands: [el("AirSync:Change", el("AirSync:ServerId", sid), taskData({ Subject: "Pay rent (ghosted)", Importance: 2, Complete: 0 }))] });
+    expect(ch.status).toBe("1");
+    const body = (await getDav(await resourceOf(sid))).body;
+    expect(body).toContain("SUMMARY:Pay rent (ghosted)");
+    for (const l of ["DTSTART;TZID=Europe/Berlin:20260310T090000", "DUE;TZID=Europe/Berlin:20260312T170000", "RRULE:FREQ=MONTHLY;BYDAY=2TU", "CATEGORIES:Home,Money", "TRIGGER;RELATED=START:-PT15M", "X-OTHER-CLIENT;X-P=1:keep me"]) expect(body).toContain(l);
+  });
+
   async function countTasks(): Promise<number> {
     const r = await curl(dav, "PROPFIND", TASKS, { user: USER, pass: PASS, headers: { depth: "1", "content-type": "application/xml" }, body: '<?xml version="1.0"?><propfind xmlns="DAV:"><prop><getetag/></prop></propfind>' });
     return (r.body.match(/\.ics<\/(?:\w+:)?href>/g) ?? []).length;

@@ -414,7 +414,7 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
         // MS-ASCMD §2.2.3.24 (16.x): a Change of one instance names it with airsyncbase:InstanceId beside ServerId; the class reads it inside ApplicationData.
         const inst = kid(cmd, "AirSyncBase:InstanceId");
         if (inst && data) data = { ...data, children: [...data.children, inst] };
-        const r = await cls.applyChange(c, listing, it, data, opts);
+        const r = await cls.applyChange(c, listing, it, data, writeOpts);
         if (r.status !== SyncStatus.Success) {
           responses.push(el("AirSync:Change", el("AirSync:ServerId", serverId), el("AirSync:Status", r.status)));
           break;
