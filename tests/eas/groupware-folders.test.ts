@@ -257,6 +257,11 @@ for (const version of ["14.1", "16.1"]) {
       const mv2 = await c.send("MoveItems", el("Move:MoveItems", el("Move:Move", el("Move:SrcMsgId", sid2), el("Move:SrcFldId", cal), el("Move:DstFldId", other.serverId!))));
       expect(kidText(kid(mv2.doc!, "Move:Response"), "Move:Status")).toBe("3");
       expect((await env.srv.ctx.groupware.listObjects(otherCol)).length).toBe(2);
+      // EmptyFolderContents of a calendar: its events are gone over CalDAV too
+      const empty = await c.send("ItemOperations", el("ItemOperations:ItemOperations", el("ItemOperations:EmptyFolderContents", el("AirSync:CollectionId", other.serverId!))));
+      expect(kidText(kid(kid(empty.doc!, "ItemOperations:Response"), "ItemOperations:EmptyFolderContents"), "ItemOperations:Status")).toBe("1");
+      expect((await env.srv.ctx.groupware.listObjects(otherCol)).length).toBe(0);
+      expect((await curl(d, "GET", `${CAL}${otherCol.name}/move-me.ics`, { user, pass })).status).toBe(404);
     });
   });
 }

@@ -1,13 +1,15 @@
 /**
  * ItemOperations (MS-ASCMD §2.2.1.10): Fetch of items (by CollectionId +
  * ServerId, or a Search LongId) and of attachments (by FileReference, with
- * an optional byte Range), EmptyFolderContents. Fetched data goes inline
+ * an optional byte Range), EmptyFolderContents (mail and groupware folders). Fetched data goes inline
  * (base64 in Data) or, when the client asks for multipart
  * (MS-ASAcceptMultiPart: T, MS-ASHTTP §2.2.1.1.2.5), as binary parts after
  * the WBXML with Part references.
  * Status (§2.2.3.177.8): 2 protocol error, 3 server error, 6 object not
  * found, 8 byte range invalid, 9 store unknown, 15 attachment id invalid.
  */
+import { StoreError, type Folder } from "../../../../storage/api.ts";
+import { GroupwareError } from "../../../../src/groupware/index.ts";
 import type { CommandHandler, EasContext, EasResult } from "../context.ts";
 import { attachmentContent, findAttachment, parseFileReference } from "../email/convert.ts";
 import { folderByServerId, parseItemServerId } from "../folders.ts";
@@ -118,8 +120,7 @@ async function emptyFolder(c: EasContext, e: WElement): Promise<WElement> {
   const collectionId = kidText(e, "AirSync:CollectionId") ?? "";
   const folder = await folderByServerId(c.store, c.account.id, collectionId);
   if (!folder || !syncClassForFolder(folder)) return I("EmptyFolderContents", I("Status", "6"), el("AirSync:CollectionId", collectionId));
-  // MS-ASCMD §2.2.3.58 EmptyFolderContents empties mail folders (Deleted Items); groupware folders are emptied item by item through Sync.
-  if (folder.itemClass !== "mail") return I("EmptyFolderContents", I("Status", "3"), el("AirSync:CollectionId", collectionId));
+  if (folder.itemClass !== "mail") return I("EmptyFolderContents", I("Status", await emptyGroupwareFolder(c, folder)), el("AirSync:CollectionId", collectionId));
   const deleteSub = kid(kid(e, "ItemOperations:Options"), "ItemOperations:DeleteSubFolders") !== undefined;
   await c.store.expunge(folder.id, (await c.store.listMessages(folder.id)).map((m) => m.uid));
   if (deleteSub) {
@@ -127,6 +128,31 @@ async function emptyFolder(c: EasContext, e: WElement): Promise<WElement> {
     for (const f of subs) await c.store.deleteFolder(c.account.id, f.name, { itemClass: folder.itemClass });
   }
   return I("EmptyFolderContents", I("Status", "1"), el("AirSync:CollectionId", collectionId));
+}
+
+/**
+ * EmptyFolderContents of a calendar, address book, task list or notes
+ * folder (MS-ASCMD §2.2.3.58: all items of the folder): objects go through
+ * the groupware service without scheduling (emptying a calendar sends no
+ * cancellations), notes through the store. Status 1, or 3 when an item
+ * could not be deleted.
+ */
+async function emptyGroupwareFolder(c: EasContext, folder: Folder): Promise<number> {
+  const items = await c.store.listItems(folder.id);
+  try {
+    if (folder.itemClass === "notes") {
+      for (const it of items) await c.store.deleteItem(it.id);
+      return 1;
+    }
+    const col = await c.server.groupware.getCollection(c.account, folder.name);
+    if (!col || col.id !== folder.id) return 6;
+    for (const it of items) await c.server.groupware.deleteObject(col, it.resourceName ?? String(it.id), { schedule: false });
+    return 1;
+  } catch (e) {
+    if (!(e instanceof GroupwareError) && !(e instanceof StoreError)) throw e;
+    c.log.info("eas: EmptyFolderContents failed", { folder: folder.id, err: e.message });
+    return 3;
+  }
 }
 
 export const itemOperations: CommandHandler = async (c, doc): Promise<EasResult> => {
