@@ -293,6 +293,27 @@ describe("ActiveSync -> vCard", () => {
     expect(out).toContain("X-FAVOURITE:yes");
   });
 
+  test("ghosted elements (not in the device's Supported list) keep their stored values when absent; managed ones are removed", () => {
+    const supported = new Set(["Contacts:FirstName", "Contacts:LastName", "Contacts:MobilePhoneNumber", "Contacts:Email1Address", "Contacts:JobTitle", "Contacts:Categories"]);
+    const ghostCx: CodecContext = { ...cx, supported };
+    const data = appData(el("Contacts:FirstName", "Janet"), el("Contacts:LastName", "Public"), el("Contacts:MobilePhoneNumber", "+1 555 7777"), el("Contacts:Email1Address", "jane@acme.example"));
+    const out = lines(contactFromEas(data, enc.encode(CARD3), ghostCx));
+    // managed and absent: removed
+    expect(out.some((l) => l.startsWith("TITLE"))).toBe(false);
+    expect(out.some((l) => l.startsWith("CATEGORIES"))).toBe(false);
+    // managed and sent: changed
+    expect(out).toContain("TEL;TYPE=CELL:+1 555 7777");
+    // ghosted: kept byte for byte, the unlisted name parts too
+    expect(out).toContain("N:Public;Janet;Quinn;Dr.;PhD");
+    for (const keep of ["EMAIL;TYPE=INTERNET,HOME:jane@home.example", "TEL;TYPE=WORK,FAX:+1 555 0103", "BDAY:1980-05-15", "X-SPOUSE:John Public", "X-CHILD:Tim", "IMPP:xmpp:jane@jabber.example", "ADR;TYPE=WORK:;Suite 5;1 Main St;Springfield;IL;62701;USA", "ORG:Acme\\, Inc.;Research;Lab 7", "URL:https://acme.example/jane", "NICKNAME:JQ,Janie"]) {
+      expect(out).toContain(keep);
+    }
+    // Without Supported the same Change removes them.
+    const plain = lines(contactFromEas(data, enc.encode(CARD3), cx));
+    expect(plain.some((l) => l.startsWith("X-SPOUSE") || l.startsWith("BDAY"))).toBe(false);
+    expect(plain).toContain("ORG:;;Lab 7"); // the unit EAS has no element for stays
+  });
+
   test("a date before 1601 is not shown and survives a device change", () => {
     const card = CARD4.replace("BDAY:--0229", "BDAY:00010101");
     expect(fields(contactToEas(enc.encode(card), cx))["Contacts:Birthday"]).toBeUndefined();

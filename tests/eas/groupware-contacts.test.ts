@@ -314,6 +314,48 @@ describe("contacts over ActiveSync", () => {
     });
   }
 
+  test("14.1: a device whose SyncKey 0 lists Supported elements keeps the ghosted ones on a Change (read over CardDAV)", async () => {
+    expect((await dav("PUT", `${BOOK}ghost.vcf`, card3("ghost-1"))).status).toBe(201);
+    const c = await device("14.1");
+    const coll = c.folderByType(9);
+    const supported = ["FirstName", "LastName", "MiddleName", "FileAs", "MobilePhoneNumber", "Email1Address", "JobTitle"].map((n) => el(`Contacts:${n}`));
+    const first = await c.send(
+      "Sync",
+      el("AirSync:Sync", el("AirSync:Collections", el("AirSync:Collection", el("AirSync:SyncKey", "0"), el("AirSync:CollectionId", coll), el("AirSync:Supported", supported)))),
+    );
+    const fc = kid(kid(first.doc!, "AirSync:Collections"), "AirSync:Collection");
+    expect(kidText(fc, "AirSync:Status")).toBe("1");
+    c.syncKeys.set(coll, kidText(fc, "AirSync:SyncKey")!);
+    const adds = await (async () => {
+      const out: WElement[] = [];
+      for (let i = 0; i < 20; i++) {
+        const r = await c.sync(coll, { options, windowSize: 100 });
+        out.push(...commandsOf(r.coll).adds);
+        if (!kid(r.coll, "AirSync:MoreAvailable")) break;
+      }
+      return out;
+    })();
+    const ghost = adds.find((a) => fieldsOf(appData(a))["Contacts:FileAs"] === "Pat Q. Doe (ghost-1)")!;
+    // The device sends back only what it manages, with a new mobile number and without a job title.
+    const r = await c.sync(coll, {
+      options,
+      commands: [
+        el(
+          "AirSync:Change",
+          el("AirSync:ServerId", kidText(ghost, "AirSync:ServerId")!),
+          el("AirSync:ApplicationData", el("Contacts:FileAs", "Pat Q. Doe (ghost-1)"), el("Contacts:FirstName", "Pat"), el("Contacts:MiddleName", "Quincy"), el("Contacts:LastName", "Doe"), el("Contacts:MobilePhoneNumber", "+1 555 0777"), el("Contacts:Email1Address", "pat@doe.example")),
+        ),
+      ],
+    });
+    expect(r.status).toBe("1");
+    const got = await dav("GET", `${BOOK}ghost.vcf`);
+    const lines = unfold(got.text);
+    expect(lines).toContain("TEL;TYPE=CELL:+1 555 0777");
+    expect(lines.some((l) => l.startsWith("TITLE"))).toBe(false);
+    // Everything ghosted is as the CardDAV client wrote it.
+    expect(got.text.replace("TEL;TYPE=CELL:+1 555 0777", "TEL;TYPE=CELL:+1 555 0201")).toBe(card3("ghost-1").replace("TITLE:Account Manager\r\n", ""));
+  });
+
   test("16.1: GetItemEstimate, ItemOperations Fetch, a user address book (FolderCreate 14) and MoveItems into it (CardDAV sees the card there)", async () => {
     expect((await dav("PUT", `${BOOK}mover.vcf`, card4("mover-1"))).status).toBe(201);
     const c = await device("16.1");

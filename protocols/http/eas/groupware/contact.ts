@@ -19,7 +19,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { parseVCard, VCardError } from "../../../../src/groupware/vcard/index.ts";
-import { EasDataError, textBodyElement, type CodecContext, type GroupwareCodec } from "./codec.ts";
+import { EasDataError, manages, textBodyElement, type CodecContext, type GroupwareCodec } from "./codec.ts";
 import { easBirthday, pictureType, readDevice, type DeviceContact } from "./contact-device.ts";
 import {
   ADDRESS_KINDS,
@@ -143,11 +143,36 @@ function editSlot(ed: Editor, lines: Line[], slot: Slot | null | undefined, valu
 
 const exact = (a: string, b: string) => a === b;
 
+/**
+ * MS-ASCMD §2.2.3.179: an element the device left out of its Supported list
+ * is ghosted, and its absence from a Change keeps the stored value. The
+ * stored value is filled in as if the device had sent it back, so the line
+ * is kept byte for byte. (FileAs is left alone: FN follows the names.)
+ */
+function fillGhosted(d: DeviceContact, v: CardView, cx: CodecContext): void {
+  const keep = (q: string) => !d.present.has(q) && !manages(cx, q);
+  const fill = (q: string, value: string | undefined) => {
+    if (keep(q) && value) d.values.set(q, value);
+  };
+  NAME_FIELDS.forEach((f, i) => fill(f, v.n?.parts[i]));
+  fill("Contacts:CompanyName", v.org?.parts[0]);
+  fill("Contacts:Department", v.org?.parts[1]);
+  EMAIL_FIELDS.forEach((f, i) => fill(f, v.emails[i]?.value));
+  IM_FIELDS.forEach((f, i) => fill(f, v.ims[i]?.value));
+  for (const f of Object.keys(PHONE_FIELDS)) fill(f, v.phones.get(f)?.value);
+  for (const f of Object.keys(SIMPLE_FIELDS)) fill(f, v.simple.get(f)?.value);
+  for (const f of Object.keys(DATE_FIELDS)) fill(f, v.dates.get(f)?.value);
+  for (const kind of ADDRESS_KINDS) ADDRESS_PARTS.forEach((p, i) => fill(`Contacts:${kind}Address${p}`, v.addresses.get(kind)?.parts[i]));
+  if (keep("Contacts:Categories")) d.categories = v.categories.values.slice();
+  if (keep("Contacts:Children")) d.children = v.children.values.slice();
+}
+
 /** The card for a device's contact: merged onto `existing`, or a new vCard 3.0 for an Add. */
-export function contactFromEas(data: WElement, existing: Uint8Array | null): Uint8Array {
+export function contactFromEas(data: WElement, existing: Uint8Array | null, cx?: CodecContext): Uint8Array {
   const d = readDevice(data);
   const lines = existing ? cardLines(existing) : [newLine("BEGIN", [], "VCARD"), newLine("VERSION", [], "3.0"), newLine("UID", [], randomUUID()), newLine("END", [], "VCARD")];
   const v = readCard(lines);
+  if (existing && cx) fillGhosted(d, v, cx);
   const ed = new Editor(lines);
   const text = (l: Line, x: string) => withValue(l, escapeText(x));
 
@@ -340,5 +365,5 @@ function mergePicture(ed: Editor, v: CardView, d: DeviceContact): void {
 
 export const ContactCodec: GroupwareCodec = {
   toEas: (body, _item, cx) => contactToEas(body, cx),
-  fromEas: (data, existing) => contactFromEas(data, existing),
+  fromEas: (data, existing, cx) => contactFromEas(data, existing, cx),
 };
