@@ -44,6 +44,11 @@ beforeAll(async () => {
   await createUser(store, "bea@example.test", PASS, { displayName: "Bea Busy" });
   await store.addAlias("team@example.test", "ada@example.test");
   await store.addAlias("team@example.test", "bea@example.test");
+  // a group of 21 accounts: merged free/busy of more than 20 members is refused (Status 161)
+  for (let i = 0; i < 21; i++) {
+    await createUser(store, `member${i}@example.test`, PASS);
+    await store.addAlias("everyone@example.test", `member${i}@example.test`);
+  }
   // Ada's calendar, written over CalDAV: 2026-03-02 from 08:00Z in 30-minute slots
   const cal = `/dav/calendars/${USER}/Calendar/`;
   const events: [string, string][] = [
@@ -159,6 +164,15 @@ for (const version of ["14.1", "16.1"]) {
       expect(kid(certs, "ResolveRecipients:Certificate")).toBeUndefined();
     });
 
+    test("a group of more than 20 members: Availability Status 161", async () => {
+      const r = await resolve(["everyone@example.test"], [availability("2026-03-02T08:00:00.000Z", "2026-03-02T10:00:00.000Z")]);
+      const resp = kid(r.doc!, "ResolveRecipients:Response")!;
+      expect(kidText(resp, "ResolveRecipients:Status")).toBe("1");
+      const av = kid(kid(resp, "ResolveRecipients:Recipient"), "ResolveRecipients:Availability");
+      expect(kidText(av, "ResolveRecipients:Status")).toBe("161");
+      expect(kid(av, "ResolveRecipients:MergedFreeBusy")).toBeUndefined();
+    });
+
     test("a group merges its members' free/busy; no EndTime means seven days", async () => {
       const r = await resolve(["team@example.test"], [availability("2026-03-02T08:00:00.000Z", "2026-03-02T10:00:00.000Z")]);
       const rec = kid(kid(r.doc!, "ResolveRecipients:Response"), "ResolveRecipients:Recipient");
@@ -189,13 +203,13 @@ for (const version of ["14.1", "16.1"]) {
     });
 
     test("an ambiguous name: suggestions without free/busy, Status 3 when MaxAmbiguousRecipients cuts them", async () => {
-      const all = kid((await resolve(["a"], [availability("2026-03-02T08:00:00.000Z", "2026-03-02T09:00:00.000Z")])).doc!, "ResolveRecipients:Response")!;
+      const all = kid((await resolve(["van"], [availability("2026-03-02T08:00:00.000Z", "2026-03-02T09:00:00.000Z")])).doc!, "ResolveRecipients:Response")!;
       expect(kidText(all, "ResolveRecipients:Status")).toBe("2");
       const recs = kids(all, "ResolveRecipients:Recipient");
-      expect(recs.length).toBeGreaterThan(1);
+      expect(recs.map((x) => kidText(x, "ResolveRecipients:EmailAddress")).sort()).toEqual(["jan@example.test", "ludwig@example.test"]);
       expect(Number(kidText(all, "ResolveRecipients:RecipientCount"))).toBe(recs.length);
       for (const x of recs) expect(kid(x, "ResolveRecipients:Availability")).toBeUndefined();
-      const cut = kid((await resolve(["a"], [el("ResolveRecipients:MaxAmbiguousRecipients", "1")])).doc!, "ResolveRecipients:Response")!;
+      const cut = kid((await resolve(["van"], [el("ResolveRecipients:MaxAmbiguousRecipients", "1")])).doc!, "ResolveRecipients:Response")!;
       expect([kidText(cut, "ResolveRecipients:Status"), kidText(cut, "ResolveRecipients:RecipientCount")]).toEqual(["3", "1"]);
     });
 

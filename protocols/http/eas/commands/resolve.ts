@@ -19,7 +19,6 @@
  * A request with no To, more than 100 (§2.2.3.183), a bad option or a bad
  * time span (§2.2.3.176.1, §2.2.3.61.1) gets the top-level Status 5.
  */
-import type { Account } from "../../../../storage/api.ts";
 import type { BusyPeriod } from "../../../../src/groupware/types.ts";
 import type { CommandHandler, EasContext } from "../context.ts";
 import { directory, matchDirectory, type DirectoryEntry } from "../../../../src/groupware/directory.ts";
@@ -106,21 +105,37 @@ async function candidates(c: EasContext, dir: DirectoryEntry[], typed: string, l
   return [...out, ...mine];
 }
 
-async function availability(c: EasContext, who: Candidate, span: { start: number; end: number }, accounts: Map<number, Account | null>): Promise<WElement> {
+/** Busy periods of one account over the request's span, read once per request ("gone": no such account any more; "failed": an error). */
+type BusyCache = Map<number, BusyPeriod[] | "gone" | "failed">;
+
+async function busyOf(c: EasContext, id: number, span: { start: number; end: number }, cache: BusyCache): Promise<BusyPeriod[] | "gone" | "failed"> {
+  let v = cache.get(id);
+  if (v === undefined) {
+    const account = await c.store.getAccountById(id);
+    if (!account) v = "gone";
+    else {
+      try {
+        v = await c.server.groupware.freeBusy(account, span);
+      } catch (e) {
+        c.log.warn("ResolveRecipients: free/busy failed", { user: account.email, error: e instanceof Error ? e.message : String(e) });
+        v = "failed";
+      }
+    }
+    cache.set(id, v);
+  }
+  return v;
+}
+
+async function availability(c: EasContext, who: Candidate, span: { start: number; end: number }, cache: BusyCache): Promise<WElement> {
   const ids = who.entry?.memberIds ?? [];
   if (!ids.length) return R("Availability", R("Status", "163")); // not in the directory: no free/busy to be had
   if (ids.length > MAX_GROUP) return R("Availability", R("Status", "161"));
   const periods: BusyPeriod[] = [];
   for (const id of ids) {
-    if (!accounts.has(id)) accounts.set(id, await c.store.getAccountById(id));
-    const account = accounts.get(id);
-    if (!account) return R("Availability", R("Status", "163"));
-    try {
-      periods.push(...(await c.server.groupware.freeBusy(account, span)));
-    } catch (e) {
-      c.log.warn("ResolveRecipients: free/busy failed", { user: account.email, error: e instanceof Error ? e.message : String(e) });
-      return R("Availability", R("Status", "162")); // a passing failure: the client may ask again
-    }
+    const busy = await busyOf(c, id, span, cache);
+    if (busy === "gone") return R("Availability", R("Status", "163"));
+    if (busy === "failed") return R("Availability", R("Status", "162")); // a passing failure: the client may ask again
+    periods.push(...busy);
   }
   return R("Availability", R("Status", "1"), R("MergedFreeBusy", mergedFreeBusy(periods, span.start, span.end)));
 }
@@ -149,7 +164,7 @@ export const resolveRecipients: CommandHandler = async (c, doc) => {
   const wantPicture = c.version >= 141 && kid(options, "ResolveRecipients:Picture") !== undefined;
 
   const dir = await directory(c.store, c.account);
-  const accounts = new Map<number, Account | null>();
+  const busy: BusyCache = new Map();
   const responses: WElement[] = [];
   for (const to of tos) {
     const hits = await candidates(c, dir, to, max);
@@ -164,7 +179,7 @@ export const resolveRecipients: CommandHandler = async (c, doc) => {
           R("DisplayName", h.displayName),
           R("EmailAddress", h.email),
           // §2.2.3.183: free/busy only for a To that names one recipient
-          span && status === 1 && (await availability(c, h, span, accounts)),
+          span && status === 1 && (await availability(c, h, span, busy)),
           wantCerts && R("Certificates", R("Status", "7"), R("CertificateCount", "0")),
           wantPicture && R("Picture", R("Status", "173")),
         ),
