@@ -110,6 +110,7 @@ describe("rules EAS cannot express give null", () => {
     "FREQ=WEEKLY;BYDAY=1MO",
     "FREQ=DAILY;INTERVAL=2;BYDAY=MO,FR",
     "FREQ=WEEKLY;INTERVAL=5000",
+    "FREQ=DAILY;COUNT=1000",
   ]) {
     test(rrule, () => {
       expect(recurrenceToEas(ICAL.Recur.fromString(rrule), START, "Calendar", 161)).toBeNull();

@@ -140,6 +140,8 @@ export function recurrenceToEas(rule: ICAL.Recur, start: ICAL.Time, ns: Recurren
   const interval = rule.interval ?? 1;
   if (!Number.isInteger(interval) || interval < 1 || interval > MAX_INTERVAL) return null;
   const count = rule.count ?? undefined;
+  // A device may send back at most 999 Occurrences (recurrenceFromEas): a longer count would come back refused.
+  if (count !== undefined && (count < 1 || count > MAX_OCCURRENCES)) return null;
   const until = rule.until ? untilMs(rule.until, start) : undefined;
   const q = (name: string, ...c: (string | number | null | undefined | WElement)[]) => el(`${ns}:${name}`, ...c);
   // FirstDayOfWeek exists from 14.1 on (MS-ASCAL §2.2.2.23); ical.js numbers days 1 = Sunday, EAS 0 = Sunday.
