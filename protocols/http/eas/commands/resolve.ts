@@ -130,14 +130,14 @@ async function availability(c: EasContext, who: Candidate, span: { start: number
   const ids = who.entry?.memberIds ?? [];
   if (!ids.length) return R("Availability", R("Status", "163")); // not in the directory: no free/busy to be had
   if (ids.length > MAX_GROUP) return R("Availability", R("Status", "161"));
-  const periods: BusyPeriod[] = [];
+  const lists: BusyPeriod[][] = [];
   for (const id of ids) {
     const busy = await busyOf(c, id, span, cache);
     if (busy === "gone") return R("Availability", R("Status", "163"));
     if (busy === "failed") return R("Availability", R("Status", "162")); // a passing failure: the client may ask again
-    periods.push(...busy);
+    lists.push(busy);
   }
-  return R("Availability", R("Status", "1"), R("MergedFreeBusy", mergedFreeBusy(periods, span.start, span.end)));
+  return R("Availability", R("Status", "1"), R("MergedFreeBusy", mergedFreeBusy(lists.flat(), span.start, span.end)));
 }
 
 export const resolveRecipients: CommandHandler = async (c, doc) => {
