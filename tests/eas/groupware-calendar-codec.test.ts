@@ -188,6 +188,11 @@ describe("calendar codec: device -> iCalendar", () => {
     expect(ics).toContain("PARTSTAT=ACCEPTED");
     expect(ics).not.toContain("intruder");
     expect(ics).toContain("SEQUENCE:0"); // an attendee's answer does not raise SEQUENCE
+    expect(ics).toContain("X-MICROSOFT-CDO-REPLYTIME;VALUE=DATE-TIME:20261201T080000Z");
+    const answered = app(...calendarCodec.toEas(enc.encode(ics), item, cx(141)));
+    expect(kidText(answered, "Calendar:ResponseType")).toBe("3");
+    expect(kidText(answered, "Calendar:AppointmentReplyTime")).toBe("20261201T080000Z");
+    expect(kidText(answered, "Calendar:BusyStatus")).toBe("2");
   });
 });
 

@@ -228,7 +228,7 @@ export function applyExceptions(inp: ApplyExceptionsInput): boolean {
       comp.updatePropertyWithValue("status", "CANCELLED");
       significant = true;
     }
-    applyResponseType(comp, kidText(ex, "Calendar:ResponseType"), cx.account);
+    applyResponseType(comp, kidText(ex, "Calendar:ResponseType"), cx.account, cx.now);
     if (!existing) significant = true;
   }
   if (inp.replaceAll) {

@@ -220,7 +220,7 @@ export function ensureOrganizer(comp: ICAL.Component, account: Account): void {
  * answer in the item itself and mail the REPLY with SendMail): my PARTSTAT.
  * Organizer (1) and none (0) change nothing.
  */
-export function applyResponseType(comp: ICAL.Component, value: string | undefined, account: Account): void {
+export function applyResponseType(comp: ICAL.Component, value: string | undefined, account: Account, now: number): void {
   const n = smallInt(value, "ResponseType", 5);
   if (n === undefined) return;
   const partstat = PARTSTAT_OF_RESPONSE[n];
@@ -229,5 +229,22 @@ export function applyResponseType(comp: ICAL.Component, value: string | undefine
   if (!me) return;
   if (param(me, "partstat").toUpperCase() === partstat) return;
   me.setParameter("partstat", partstat);
-  me.removeParameter("rsvp");
+  setReplyTime(comp, now);
+}
+
+/** When I answered (MS-ASCAL §2.2.2.6 AppointmentReplyTime), kept as Exchange does in X-MICROSOFT-CDO-REPLYTIME. */
+export function setReplyTime(comp: ICAL.Component, now: number): void {
+  comp.updatePropertyWithValue("x-microsoft-cdo-replytime", ICAL.Time.fromJSDate(new Date(Math.floor(now / 1000) * 1000), true));
+}
+
+/** The reply time stored by setReplyTime (or another Exchange-style client), UTC ms, or null. */
+export function replyTime(comp: ICAL.Component): number | null {
+  const p = comp.getFirstProperty("x-microsoft-cdo-replytime");
+  if (!p) return null;
+  const raw = p.getFirstValue();
+  const s = typeof raw === "string" ? raw : raw instanceof ICAL.Time ? raw.toString() : "";
+  const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):?(\d{2}):?(\d{2})Z$/.exec(s.trim());
+  if (!m) return null;
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  return Number.isFinite(ms) ? ms : null;
 }

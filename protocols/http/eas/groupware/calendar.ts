@@ -38,6 +38,7 @@ import {
   meetingStatus,
   myAttendee,
   organizerElements,
+  replyTime,
   responseType,
 } from "./calendar-people.ts";
 import { dateInZone, dateOfDeviceTime, deviceTime, deviceZone, easTime, eventZone, msOf, setTimeProp, timezoneBlob, zoneFor, type DeviceZone } from "./calendar-time.ts";
@@ -99,6 +100,7 @@ export function calendarFields(root: ICAL.Component, comp: ICAL.Component, cx: C
   }
   const me = myAttendee(comp, cx.account);
   const rsvp = me ? String(me.getParameter("rsvp") ?? "").toUpperCase() !== "FALSE" : false;
+  const replyAt = me ? replyTime(comp) : null;
   const disallow = str(comp, "x-microsoft-disallow-counter").toUpperCase() === "TRUE";
   return [
     // MS-ASCAL §2.2.2.42: 16.x all-day events carry no Timezone; before, a UTC blob names the dates at T000000Z.
@@ -121,6 +123,7 @@ export function calendarFields(root: ICAL.Component, comp: ICAL.Component, cx: C
     recurrence,
     exceptions,
     v14 && meeting && !iOrganize(comp, cx.account) && el("Calendar:ResponseRequested", rsvp ? 1 : 0),
+    v14 && meeting && replyAt !== null && el("Calendar:AppointmentReplyTime", easTime(replyAt)),
     v14 && meeting && el("Calendar:ResponseType", responseType(comp, cx.account) ?? 0),
     v14 && meeting && el("Calendar:DisallowNewTimeProposal", disallow ? 1 : 0),
   ].filter((x): x is WElement => !!x);
@@ -329,7 +332,7 @@ function merge(input: WElement, existing: Uint8Array | null, cx: CodecContext): 
   const att = kid(data, "Calendar:Attendees");
   if (att && (iOrganize(master, cx.account) || !existing)) applyAttendees(master, att, cx.account);
   ensureOrganizer(master, cx.account);
-  applyResponseType(master, kidText(data, "Calendar:ResponseType"), cx.account);
+  applyResponseType(master, kidText(data, "Calendar:ResponseType"), cx.account, cx.now);
   const ms = numberOf(data, "Calendar:MeetingStatus", 0, 15);
   if (ms !== undefined && (ms & 4) !== 0 && iOrganize(master, cx.account) && str(master, "status").toUpperCase() !== "CANCELLED") {
     master.updatePropertyWithValue("status", "CANCELLED");
