@@ -13,6 +13,10 @@ import { headerValue } from "../../mail/headers.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { run } from "../helpers/proc.ts";
 import { encode } from "../../protocols/http/eas/wbxml/codec.ts";
+import { DraftError, draftMessage } from "../../protocols/http/eas/email/draft.ts";
+import { addThreadHeaders } from "../../protocols/http/eas/email/compose.ts";
+import { collectionNameFor } from "../../protocols/http/eas/commands/folders-groupware.ts";
+import { commandStatus } from "../../protocols/http/eas/handler.ts";
 import { appData, commandsOf, el, kid, kids, kidText, text, type EasClient } from "./client.ts";
 import { createUser, message, startEas, type EasEnv } from "./helpers.ts";
 
@@ -344,4 +348,67 @@ test("every request matched xml2wbxml byte for byte and every response matched w
     console.log(`libwbxml: ${r.requests} requests and ${r.responses} responses compared, ${r.skipped} skipped`);
     expect(r.mismatches).toEqual([]);
   }
+});
+
+describe("converters with malformed input (units)", () => {
+  const data = (...kids: ReturnType<typeof el>[]) => el("AirSync:ApplicationData", kids);
+  const mimeBody = (m: string | Uint8Array) => el("AirSyncBase:Body", el("AirSyncBase:Type", "4"), el("AirSyncBase:Data", m));
+
+  test("draftMessage refuses what it cannot store as sent, with Status 6", () => {
+    const bad: [string, ReturnType<typeof el>][] = [
+      ["RTF body", data(el("AirSyncBase:Body", el("AirSyncBase:Type", "3"), el("AirSyncBase:Data", "e1xydGYxfQ==")))],
+      ["unknown body type", data(el("AirSyncBase:Body", el("AirSyncBase:Type", "9"), el("AirSyncBase:Data", "x")))],
+      ["empty MIME", data(mimeBody(""))],
+      ["MIME without a header", data(mimeBody("\r\njust a body\r\n"))],
+      ["a header line without a colon", data(mimeBody("this is no header\r\n\r\nbody"))],
+      ["attachment without Content", data(el("AirSyncBase:Attachments", el("AirSyncBase:Add", el("AirSyncBase:ClientId", "1"), el("AirSyncBase:DisplayName", "a"), el("AirSyncBase:Method", "1"))))],
+      ["attachment Method 9", data(el("AirSyncBase:Attachments", el("AirSyncBase:Add", el("AirSyncBase:ClientId", "1"), el("AirSyncBase:Content", new Uint8Array([1])), el("AirSyncBase:DisplayName", "a"), el("AirSyncBase:Method", "9"))))],
+      ["attachments over the size limit", data(el("AirSyncBase:Attachments", el("AirSyncBase:Add", el("AirSyncBase:ClientId", "1"), el("AirSyncBase:Content", new Uint8Array(2048)), el("AirSyncBase:DisplayName", "big"), el("AirSyncBase:Method", "1"))))],
+      ["a message over the size limit", data(mimeBody(`Subject: big\r\n\r\n${"x".repeat(5000)}`))],
+    ];
+    for (const [why, d] of bad) {
+      let status: number | undefined;
+      try {
+        draftMessage(d, "ivy@example.test", Date.UTC(2026, 0, 1), 1024);
+      } catch (e) {
+        if (!(e instanceof DraftError)) throw e;
+        status = e.status;
+      }
+      expect({ why, status }).toEqual({ why, status: 6 });
+    }
+  });
+
+  test("draftMessage: header injection through the device's fields is flattened; a forged From is replaced", () => {
+    const d = draftMessage(data(el("Email:To", "a@example.test\r\nBcc: evil@example.test"), el("Email:Subject", "hi\r\nX-Evil: 1")), "ivy@example.test", Date.UTC(2026, 0, 1), 1 << 20);
+    const p = parseMime(d.raw);
+    expect(headerValue(p.headers, "bcc")).toBeNull();
+    expect(headerValue(p.headers, "x-evil")).toBeNull();
+    const m = draftMessage(data(mimeBody("From: ceo@bank.test\r\nSender: ceo@bank.test\r\nSubject: s\r\n\r\nb")), "ivy@example.test", Date.UTC(2026, 0, 1), 1 << 20);
+    const pm = parseMime(m.raw);
+    expect(pm.headers.filter((h) => h.key === "from").map((h) => h.value)).toEqual(["ivy@example.test"]);
+    expect(headerValue(pm.headers, "sender")).toBeNull();
+    expect(headerValue(pm.headers, "date")).not.toBeNull();
+  });
+
+  test("addThreadHeaders: a source without Message-ID changes nothing; an absurd References chain is capped", () => {
+    const reply = enc.encode("To: a@example.test\r\nSubject: re\r\n\r\nbody\r\n");
+    expect(addThreadHeaders(reply, enc.encode("Subject: no id\r\n\r\nx\r\n"))).toBe(reply);
+    const refs = Array.from({ length: 10_000 }, (_, i) => `<r${i}@example.test>`).join(" ");
+    const out = parseMime(addThreadHeaders(reply, enc.encode(`Message-ID: <last@example.test>\r\nReferences: ${refs}\r\n\r\nx\r\n`)));
+    const got = headerValue(out.headers, "references")!.split(/\s+/);
+    expect(got.length).toBe(51);
+    expect(got[got.length - 1]).toBe("<last@example.test>");
+    expect(got[0]).toBe("<r9950@example.test>");
+  });
+
+  test("collection names for device folders are URL-safe and unique; the request log's command Status", () => {
+    for (const n of ["Holidays & trips", "日本の予定", "../..", "%2F*", " spaced "]) {
+      const name = collectionNameFor(n);
+      expect(name).toMatch(/^[a-z0-9-]{1,40}-[0-9a-f]{8}$/);
+      expect(collectionNameFor(n)).not.toBe(name);
+    }
+    expect(commandStatus(el("FolderHierarchy:FolderSync", el("FolderHierarchy:Status", "1")))).toBe("1");
+    expect(commandStatus(el("AirSync:Sync", el("AirSync:Collections", el("AirSync:Collection", el("AirSync:Status", "1")), el("AirSync:Collection", el("AirSync:Status", "3")))))).toBe("1,3");
+    expect(commandStatus(undefined)).toBeUndefined();
+  });
 });
