@@ -12,7 +12,7 @@
  *     calendar (through the groupware service, as a CalDAV PUT does) must
  *     answer all 1,000 with Status 2: time until the last answer, and memory
  *     per held Ping = (server RSS with the Pings held - before) / devices,
- *     which must stay under 40 KiB.
+ *     which must stay under 40 KB (checked as 40,000 bytes).
  *
  * The server runs in its own process (scripts/bench/eas-server.ts); this
  * client shares the machine's cores with it.
@@ -32,8 +32,8 @@ const WINDOW = Number(arg("window", "100"));
 const RUNS = Number(arg("runs", "3"));
 const DEVICES = Number(arg("devices", "1000"));
 const JSON_OUT = process.argv.includes("--json");
-/** The issue's bound on memory per held Ping (done-when 3). */
-const PING_LIMIT_KIB = 40;
+/** The issue's bound on memory per held Ping (done-when 3: "under 40 KB"), read strictly as 40,000 bytes. */
+const PING_LIMIT_BYTES = 40_000;
 const CALENDAR = 8;
 const CONTACTS_TYPE = 9;
 
@@ -122,7 +122,8 @@ for (let i = 0; i < 600; i++) {
 const secondsUntilHeld = (Date.now() - tPing) / 1000;
 await sleep(1000);
 const rssHeld = srv.rss();
-const perPingKiB = (rssHeld - rssBefore) / ready.length / 1024;
+const perPingBytes = (rssHeld - rssBefore) / ready.length;
+const perPingKiB = perPingBytes / 1024;
 log(`${heldNow} Pings held ${secondsUntilHeld.toFixed(1)} s after sending (${answers.size} answered early); server RSS ${mib(rssHeld)} MiB, before ${mib(rssBefore)} MiB: ${perPingKiB.toFixed(1)} KiB per held Ping`);
 if (answers.size > 0) log(`early answers: ${[...new Set([...answers.values()].map((a) => a.status))].join(", ")}`);
 
@@ -155,6 +156,7 @@ const result = {
     rssBeforeMiB: +mib(rssBefore),
     rssHeldMiB: +mib(rssHeld),
     perPingKiB: +perPingKiB.toFixed(1),
+    perPingBytes: Math.round(perPingBytes),
     status2,
     lastAnswerMs: Math.max(...wake),
     medianAnswerMs: median(wake),
@@ -165,8 +167,8 @@ console.log(`\nActiveSync groupware benchmark (2 cores shared by client and serv
 for (const r of [calendar, contacts]) {
   console.log(`First Sync of ${r.items} ${r.what === "calendar" ? "events" : "contacts"} in windows of ${WINDOW}: ${r.medianSeconds.toFixed(2)} s median of ${RUNS}; window p50 ${median(r.runs.map((x) => x.windowP50Ms))} ms, p95 ${median(r.runs.map((x) => x.windowP95Ms))} ms; server RSS after ${r.rssAfterMiB} MiB`);
 }
-console.log(`${ready.length} devices holding a Ping on one calendar: ${perPingKiB.toFixed(1)} KiB per held Ping (limit ${PING_LIMIT_KIB}); one change answered ${status2}/${ready.length} with Status 2, the last after ${Math.max(...wake)} ms`);
+console.log(`${ready.length} devices holding a Ping on one calendar: ${perPingKiB.toFixed(1)} KiB (${(perPingBytes / 1000).toFixed(1)} kB) per held Ping (limit ${PING_LIMIT_BYTES / 1000} kB); one change answered ${status2}/${ready.length} with Status 2, the last after ${Math.max(...wake)} ms`);
 if (JSON_OUT) console.log(JSON.stringify(result, null, 1));
-const ok = perPingKiB < PING_LIMIT_KIB && status2 === ready.length && heldNow === ready.length;
-if (!ok) console.log("FAILED: " + [perPingKiB >= PING_LIMIT_KIB && `memory per Ping ${perPingKiB.toFixed(1)} KiB`, status2 !== ready.length && `${ready.length - status2} Pings not answered Status 2`, heldNow !== ready.length && `${heldNow} of ${ready.length} Pings held`].filter(Boolean).join("; "));
+const ok = perPingBytes < PING_LIMIT_BYTES && status2 === ready.length && heldNow === ready.length;
+if (!ok) console.log("FAILED: " + [perPingBytes >= PING_LIMIT_BYTES && `memory per Ping ${(perPingBytes / 1000).toFixed(1)} kB`, status2 !== ready.length && `${ready.length - status2} Pings not answered Status 2`, heldNow !== ready.length && `${heldNow} of ${ready.length} Pings held`].filter(Boolean).join("; "));
 process.exit(ok ? 0 : 1);
