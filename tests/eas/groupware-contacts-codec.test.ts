@@ -314,6 +314,18 @@ describe("ActiveSync -> vCard", () => {
     expect(plain).toContain("ORG:;;Lab 7"); // the unit EAS has no element for stays
   });
 
+  test("a truncated note sent back unedited keeps the whole stored note; an edited one replaces it", () => {
+    const long = "0123456789 ".repeat(20).trim();
+    const card = CARD4.replace("CATEGORIES:Friends", `NOTE:${long}\r\nCATEGORIES:Friends`);
+    const small: CodecContext = { ...cx, body: { prefs: [{ type: 1, truncationSize: 50 }], mimeSupport: 0 } };
+    const shown = contactToEas(enc.encode(card), small).find((e) => e.name === "Body")!;
+    expect(text(kid(shown, "AirSyncBase:Truncated"))).toBe("1");
+    const cut = text(kid(shown, "AirSyncBase:Data"));
+    const back = (body: string) => dec.decode(contactFromEas(appData(...contactToEas(enc.encode(card), small).filter((e) => e.name !== "Body"), el("AirSyncBase:Body", el("AirSyncBase:Type", 1), el("AirSyncBase:Data", body))), enc.encode(card), small));
+    expect(back(cut)).toBe(card);
+    expect(back("rewritten")).toContain("NOTE:rewritten\r\n");
+  });
+
   test("a date before 1601 is not shown and survives a device change", () => {
     const card = CARD4.replace("BDAY:--0229", "BDAY:00010101");
     expect(fields(contactToEas(enc.encode(card), cx))["Contacts:Birthday"]).toBeUndefined();

@@ -211,7 +211,7 @@ export function contactFromEas(data: WElement, existing: Uint8Array | null, cx?:
   mergeList(ed, lines, v.categories, d.categories, (vals) => [newLine("CATEGORIES", [], vals.map(escapeText).join(","))]);
   mergeList(ed, lines, v.children, d.children, (vals) => vals.map((c) => newLine("X-CHILD", [], escapeText(c))));
   mergePicture(ed, v, d);
-  if (d.body !== undefined) {
+  if (d.body !== undefined && !(cx && v.note && truncatedEcho(v.note.value, d.body, cx))) {
     editSlot(ed, lines, v.note, d.body, exact, () => newLine("NOTE", [], escapeText(d.body!)), text);
   }
 
@@ -223,6 +223,18 @@ export function contactFromEas(data: WElement, existing: Uint8Array | null, cx?:
     throw e;
   }
   return out;
+}
+
+/**
+ * A device that only ever got a truncated note (longer than the
+ * collection's TruncationSize, MS-ASAIRS §2.2.2.40.1) and sends that
+ * truncated text back has not edited it: the whole stored note is kept.
+ */
+function truncatedEcho(stored: string, sent: string, cx: CodecContext): boolean {
+  const pref = cx.body.prefs.find((p) => p.type === 1 || p.type === 2);
+  if (pref?.truncationSize === undefined || new TextEncoder().encode(stored).length <= pref.truncationSize) return false;
+  const prefix = sent.trimEnd();
+  return prefix.length < stored.length && stored.startsWith(prefix);
 }
 
 /** BDAY/ANNIVERSARY text for "YYYY-MM-DD": 4.0 basic format ("--MMDD" without a year, RFC 6350 §4.3.1), 3.0 ISO date (RFC 2426 §3.1.5). */
