@@ -326,6 +326,17 @@ describe("ActiveSync -> vCard", () => {
     expect(back("rewritten")).toContain("NOTE:rewritten\r\n");
   });
 
+  test("clearing a field removes its line and its other spellings, not a second line the device never saw", () => {
+    const card = CARD4.replace("X-FAVOURITE:yes", "URL:https://one.example\r\nURL:https://two.example\r\nX-SPOUSE:Erika\r\nX-EVOLUTION-SPOUSE:Erika M.\r\nX-ANNIVERSARY:2001-01-01");
+    const f = fields(contactToEas(enc.encode(card), cx));
+    expect(f["Contacts:WebPage"]).toBe("https://one.example");
+    expect(f["Contacts:Spouse"]).toBe("Erika");
+    expect(f["Contacts:Anniversary"]).toBe("2010-06-12T10:00:00.000Z");
+    const out = lines(contactFromEas(appData(el("Contacts:FirstName", "Max"), el("Contacts:LastName", "Mustermann")), enc.encode(card)));
+    expect(out.filter((l) => l.startsWith("URL"))).toEqual(["URL:https://two.example"]);
+    expect(out.some((l) => l.includes("SPOUSE") || l.includes("ANNIVERSARY"))).toBe(false);
+  });
+
   test("a date before 1601 is not shown and survives a device change", () => {
     const card = CARD4.replace("BDAY:--0229", "BDAY:00010101");
     expect(fields(contactToEas(enc.encode(card), cx))["Contacts:Birthday"]).toBeUndefined();

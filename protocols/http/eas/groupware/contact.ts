@@ -184,8 +184,7 @@ export function contactFromEas(data: WElement, existing: Uint8Array | null, cx?:
     const slot = v.simple.get(f);
     if (!value && !slot) continue;
     if (!value) {
-      // Clear every alias spelling, so an older name does not show up again next time.
-      lines.forEach((l, i) => names.includes(l.name) && ed.remove(i));
+      clearField(ed, lines, slot!, names);
       continue;
     }
     const encode = (l: Line, x: string): Line => {
@@ -201,6 +200,11 @@ export function contactFromEas(data: WElement, existing: Uint8Array | null, cx?:
     const value = d.values.get(f);
     const name = (v.version === "4.0" ? names.v4 : names.v3)[0]!;
     const encode = (l: Line, x: string) => withValue(l, cardDateText(x, v.version, l.name), ["VALUE"]);
+    const slot = v.dates.get(f);
+    if (!value && slot) {
+      clearField(ed, lines, slot, [...names.v3, ...names.v4]);
+      continue;
+    }
     editSlot(ed, lines, v.dates.get(f), value, exact, () => encode(newLine(name, [], ""), value!), encode);
   }
 
@@ -223,6 +227,17 @@ export function contactFromEas(data: WElement, existing: Uint8Array | null, cx?:
     throw e;
   }
   return out;
+}
+
+/**
+ * A field the device cleared: its line goes, and so do lines of its other
+ * spellings (X-EVOLUTION-SPOUSE beside X-SPOUSE), which would otherwise show
+ * up as the value next time. More lines of the same property (a second URL)
+ * were never shown to the device and stay.
+ */
+function clearField(ed: Editor, lines: Line[], slot: Slot, names: string[]): void {
+  const own = lines[slot.line]!.name;
+  lines.forEach((l, i) => (i === slot.line || (l.name !== own && names.includes(l.name))) && ed.remove(i));
 }
 
 /**
