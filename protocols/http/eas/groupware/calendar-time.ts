@@ -57,7 +57,10 @@ export function eventZone(root: ICAL.Component, comp: ICAL.Component): EventZone
   if (!t || t.isDate) return { tzid: null, vtimezone: null, zone: null, floating: false };
   if (typeof tzid === "string" && tzid) {
     const own = ownVtimezone(root, tzid);
-    return { tzid, vtimezone: own ? own.toString() : null, zone: zoneFor(root, tzid), floating: false };
+    // The zone ical.js resolved for the value (cached on the parsed object) saves building the VTIMEZONE again.
+    const resolved = t.zone && t.zone.tzid === tzid && t.zone !== ICAL.Timezone.localTimezone ? t.zone : null;
+    const zone = resolved === ICAL.Timezone.utcTimezone ? null : (resolved ?? zoneFor(root, tzid));
+    return { tzid, vtimezone: own ? own.toString() : null, zone, floating: false };
   }
   const floating = t.zone !== ICAL.Timezone.utcTimezone;
   return { tzid: null, vtimezone: null, zone: null, floating };
