@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import type { Account, Item } from "../../storage/api.ts";
 import { calendarCodec, deleteCalendarInstance } from "../../protocols/http/eas/groupware/calendar.ts";
 import { EasDataError, type CodecContext } from "../../protocols/http/eas/groupware/codec.ts";
-import { encodeTimezone } from "../../protocols/http/eas/groupware/timezone.ts";
+import { encodeTimezone, packTimezone } from "../../protocols/http/eas/groupware/timezone.ts";
 import { el, kid, kids, kidText, type WElement } from "../../protocols/http/eas/wbxml/tree.ts";
 import { parseCalendarObject } from "../../src/groupware/ical/parse.ts";
 import type { Logger } from "../../src/log.ts";
@@ -71,6 +71,15 @@ describe("calendar codec: device -> iCalendar", () => {
     expect(ics).toContain("CATEGORIES:Health,Me");
     expect(ics).toMatch(/DTSTAMP:\d{8}T\d{6}Z/);
     expect(parseCalendarObject(ics).uid).toBe("dev-1");
+  });
+
+  test("a device zone matching no known zone becomes the object's own VTIMEZONE and keeps the wall-clock time", () => {
+    const blob = packTimezone({ bias: -345, standardName: "Somewhere", standardDate: null, standardBias: 0, daylightName: "", daylightDate: null, daylightBias: 0 });
+    const ics = add(141, C("Timezone", blob), C("StartTime", "20260710T041500Z"), C("EndTime", "20260710T051500Z"), C("Subject", "Custom"));
+    const tzid = /DTSTART;TZID=([^:]+):20260710T100000/.exec(ics)?.[1];
+    expect(tzid).toBeTruthy();
+    expect(ics).toContain(`BEGIN:VTIMEZONE\r\nTZID:${tzid}`);
+    expect(parseCalendarObject(ics).calendarFields!.dtStart).toBe(Date.UTC(2026, 6, 10, 4, 15));
   });
 
   test("an Add without UID gets a new one; without Timezone it is UTC; 16.x takes ClientUid", () => {

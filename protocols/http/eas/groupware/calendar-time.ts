@@ -86,12 +86,14 @@ export interface DeviceZone {
 export function deviceZone(blob: string): DeviceZone {
   const d = decodeTimezone(blob);
   if (UTC_IDS.has(d.tzid.toLowerCase())) return { tzid: d.tzid, vtimezone: null, zone: null };
-  let zone: ICAL.Timezone | null = null;
-  try {
-    const comp = ICAL.Component.fromString(d.vtimezone);
-    zone = new ICAL.Timezone(comp);
-  } catch {
-    zone = globalZone(d.tzid);
+  // A blob that matched a known zone: its shared ICAL.Timezone (transitions computed once per process).
+  let zone: ICAL.Timezone | null = globalZone(d.tzid);
+  if (!zone || zone === ICAL.Timezone.utcTimezone) {
+    try {
+      zone = new ICAL.Timezone(ICAL.Component.fromString(d.vtimezone));
+    } catch {
+      zone = null;
+    }
   }
   if (!zone) throw new EasDataError(`time zone ${d.tzid} cannot be used`);
   return { tzid: d.tzid, vtimezone: d.vtimezone, zone };
