@@ -67,6 +67,43 @@ describe("Calendar 12.1", () => {
   });
 });
 
+describe("Calendar 14.1 with AirSync:Supported", () => {
+  test("a device managing only some elements (Supported at SyncKey 0) keeps the ones it ghosts; the ones it manages and leaves out go", async () => {
+    const user = "cal141s@example.test";
+    await createUser(env.srv.store, user, PASS);
+    expect((await dav.put(user, PASS, "w.ics", weeklyMeeting("w141s@x", user, [{ email: "a@example.net", name: "A", partstat: "ACCEPTED" }]))).status).toBe(201);
+    const { c, cal } = await calendarDevice(env, user, PASS, "CAL141S", "14.1");
+    // MS-ASCMD §2.2.3.179: Supported goes with the SyncKey 0 request only
+    const managed = ["Subject", "StartTime", "EndTime", "Timezone", "Recurrence", "Categories"].map((n) => el(`Calendar:${n}`));
+    const first = el("AirSync:Sync", el("AirSync:Collections", el("AirSync:Collection", el("AirSync:SyncKey", "0"), el("AirSync:CollectionId", cal), el("AirSync:Supported", managed))));
+    const r0 = await c.send("Sync", first);
+    const col0 = kid(kid(r0.doc!, "AirSync:Collections"), "AirSync:Collection");
+    expect(kidText(col0, "AirSync:Status")).toBe("1");
+    c.syncKeys.set(cal, kidText(col0, "AirSync:SyncKey")!);
+    const { adds } = await pull(c, cal);
+    const [[sid, d]] = [...adds];
+    const keep = new Set(["Timezone", "StartTime", "EndTime", "Recurrence"]);
+    const data = el(
+      "AirSync:ApplicationData",
+      d.children.filter((x) => typeof x === "object" && !(x instanceof Uint8Array) && x.ns === "Calendar" && keep.has(x.name)),
+      el("Calendar:Subject", "Team sync (ghosts)"),
+    );
+    const r = await c.sync(cal, { options: calOptions(), commands: [el("AirSync:Change", el("AirSync:ServerId", sid), data)] });
+    expect(r.status).toBe("1");
+    expect(responsesOf(r.coll)).toEqual([]);
+    const ics = unfold((await dav.get(user, PASS, "w.ics")).body);
+    expect(ics).toContain("SUMMARY:Team sync (ghosts)");
+    // ghosted (not in Supported): kept
+    expect(ics).toContain("LOCATION:Room 4.2");
+    expect(ics).toContain("TRIGGER:-PT15M");
+    expect(ics).toContain("mailto:a@example.net");
+    expect(ics).toContain("RECURRENCE-ID;TZID=Europe/Berlin:20261214T100000");
+    // managed and left out: removed from the series (the ghosted exception keeps its own copy)
+    expect(ics.match(/^CATEGORIES:/gm)?.length).toBe(1);
+    expect(ics.indexOf("CATEGORIES:")).toBeGreaterThan(ics.indexOf("RECURRENCE-ID"));
+  });
+});
+
 describe("Calendar 16.1 instance changes", () => {
   test("a Change with InstanceId beside ServerId edits one instance: a RECURRENCE-ID override over CalDAV, the series untouched", async () => {
     const user = "cal161i@example.test";
