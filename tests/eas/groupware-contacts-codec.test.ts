@@ -337,6 +337,14 @@ describe("ActiveSync -> vCard", () => {
     expect(out.some((l) => l.includes("SPOUSE") || l.includes("ANNIVERSARY"))).toBe(false);
   });
 
+  test("an HTML body (BodyPreference 2) echoed back keeps the NOTE line as it was", () => {
+    const html: CodecContext = { ...cx, body: { prefs: [{ type: 2 }], mimeSupport: 0 } };
+    const card = CARD4.replace("CATEGORIES:Friends", "NOTE:line one\\n  <b>&amp\\; two  \r\nCATEGORIES:Friends");
+    const shown = contactToEas(enc.encode(card), html).find((e) => e.name === "Body")!;
+    expect(text(kid(shown, "AirSyncBase:Type"))).toBe("2");
+    expect(dec.decode(contactFromEas(appData(...contactToEas(enc.encode(card), html)), enc.encode(card), html))).toBe(card);
+  });
+
   test("a date before 1601 is not shown and survives a device change", () => {
     const card = CARD4.replace("BDAY:--0229", "BDAY:00010101");
     expect(fields(contactToEas(enc.encode(card), cx))["Contacts:Birthday"]).toBeUndefined();

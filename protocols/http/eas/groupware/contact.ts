@@ -216,7 +216,9 @@ export function contactFromEas(data: WElement, existing: Uint8Array | null, cx?:
   mergeList(ed, lines, v.children, d.children, (vals) => vals.map((c) => newLine("X-CHILD", [], escapeText(c))));
   mergePicture(ed, v, d);
   if (d.body !== undefined && !(cx && v.note && truncatedEcho(v.note.value, d.body, cx))) {
-    editSlot(ed, lines, v.note, d.body, exact, () => newLine("NOTE", [], escapeText(d.body!)), text);
+    // An HTML body comes back as text without its outer white space: that alone is no edit.
+    const sameNote = (a: string, b: string) => a.trim() === b.trim();
+    editSlot(ed, lines, v.note, d.body, sameNote, () => newLine("NOTE", [], escapeText(d.body!)), text);
   }
 
   const out = new TextEncoder().encode(serialise(ed.result()));
