@@ -111,6 +111,14 @@ describe("calendar codec: device -> iCalendar", () => {
     }
   });
 
+  test("an HTML body echoed back leaves DESCRIPTION as it was", () => {
+    const html: CodecContext = { ...cx(141), body: { prefs: [{ type: 2 }], mimeSupport: 0 } };
+    const shown = calendarCodec.toEas(weekly, item, html);
+    expect(kidText(kid(app(...shown), "AirSyncBase:Body"), "AirSyncBase:Type")).toBe("2");
+    const back = unfold(dec.decode(calendarCodec.fromEas(app(...shown), weekly, html)));
+    expect(back).toContain("DESCRIPTION:Weekly agenda\r\n");
+  });
+
   test("before 16.0 the Exceptions list is whole: an override the device leaves out goes; in 16.x it is kept", () => {
     const list = (v: number) =>
       C("Exceptions", C("Exception", v >= 160 ? el("AirSyncBase:InstanceId", "2026-12-21T09:00:00.000Z") : C("ExceptionStartTime", "20261221T090000Z"), C("Deleted", 1)));
