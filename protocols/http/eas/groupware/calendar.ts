@@ -17,15 +17,14 @@ import { randomUUID } from "node:crypto";
 import ICAL from "ical.js";
 import type { Item } from "../../../../storage/api.ts";
 import { ICalError } from "../../../../src/groupware/ical/errors.ts";
-import { expandInstances } from "../../../../src/groupware/ical/expand.ts";
-import { layoutOf, type Layout } from "../../../../src/groupware/ical/expand.ts";
+import { expandInstances, layoutOf, type Layout } from "../../../../src/groupware/ical/expand.ts";
 import { parseCalendarObject } from "../../../../src/groupware/ical/parse.ts";
 import { serialize } from "../../../../src/groupware/ical/split.ts";
 import { spanOf } from "../../../../src/groupware/ical/spans.ts";
 import { SyncStatus } from "../status.ts";
 import { el, kid, kids, kidText, toXml, type WElement } from "../wbxml/tree.ts";
 import { EasDataError, type CodecContext, type GroupwareCodec } from "./codec.ts";
-import { applyExceptions, addExdate, exceptionsElement, MAX_EXCEPTIONS, removeExdate, type SeriesForm } from "./calendar-exceptions.ts";
+import { applyExceptions, addExdate, exceptionsElement, MAX_EXCEPTIONS, type SeriesForm } from "./calendar-exceptions.ts";
 import { applyPlainFields, bodyElement, categoriesElement, locationElement, numberOf, plainFields } from "./calendar-fields.ts";
 import {
   applyAttendees,
@@ -411,6 +410,5 @@ export function deleteCalendarInstance(body: Uint8Array, instance: number, cx: C
   return new TextEncoder().encode(serialize(root));
 }
 
-export { removeExdate };
 
 export const calendarCodec: GroupwareCodec = { toEas, fromEas };
