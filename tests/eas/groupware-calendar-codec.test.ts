@@ -111,6 +111,25 @@ describe("calendar codec: device -> iCalendar", () => {
     }
   });
 
+  test("a series made all-day on the device: DATE values, its exceptions named again by date", () => {
+    const ics = change(
+      weekly,
+      141,
+      C("Timezone", encodeTimezone("Europe/Berlin", null, 2026)),
+      C("AllDayEvent", 1),
+      C("StartTime", "20261206T230000Z"),
+      C("EndTime", "20261207T230000Z"),
+      weeklyRec,
+      C("Exceptions", C("Exception", C("ExceptionStartTime", "20261220T230000Z"), C("Deleted", 1))),
+    );
+    expect(ics).toContain("DTSTART;VALUE=DATE:20261207");
+    expect(ics).toContain("DTEND;VALUE=DATE:20261208");
+    expect(ics).toContain("EXDATE;VALUE=DATE:20261221");
+    expect(ics).not.toContain("RECURRENCE-ID");
+    expect(ics).not.toContain("EXDATE;TZID");
+    expect(parseCalendarObject(ics).calendarFields!.allDay).toBe(true);
+  });
+
   test("an HTML body echoed back leaves DESCRIPTION as it was", () => {
     const html: CodecContext = { ...cx(141), body: { prefs: [{ type: 2 }], mimeSupport: 0 } };
     const shown = calendarCodec.toEas(weekly, item, html);

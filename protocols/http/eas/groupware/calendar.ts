@@ -294,6 +294,12 @@ function merge(input: WElement, existing: Uint8Array | null, cx: CodecContext): 
     setTimeProp(master, "dtstart", start, form, allDay);
     master.removeAllProperties("duration");
     setTimeProp(master, "dtend", end, form, allDay);
+    if (before && before.allDay !== allDay && !master.getFirstProperty("recurrence-id")) {
+      // RFC 5545 §3.8.4.4/§3.8.5.1: RECURRENCE-ID and EXDATE take DTSTART's value type. A series that turned
+      // all-day (or back) loses its old instance names; the device's Exceptions below name them anew.
+      for (const n of ["exdate", "rdate"]) master.removeAllProperties(n);
+      for (const c of root.getAllSubcomponents("vevent")) if (c !== master) root.removeSubcomponent(c);
+    }
   }
 
   // ---- recurrence (MS-ASCAL §2.2.2.38) and exceptions (§2.2.2.22)
