@@ -130,6 +130,25 @@ describe("calendar codec: device -> iCalendar", () => {
     expect(parseCalendarObject(ics).calendarFields!.allDay).toBe(true);
   });
 
+  test("an invitee's 14.1 Change carrying its answer as its own AttendeeStatus: my PARTSTAT, and a new exception starts from the answered series", () => {
+    const invite = enc.encode(weeklyMeeting("inv2@x", "boss@example.net", [{ email: ME, name: "Me", partstat: "NEEDS-ACTION" }]));
+    const ics = change(
+      invite,
+      141,
+      weeklyRec,
+      C("Attendees", C("Attendee", C("Email", ME), C("Name", "Me"), C("AttendeeStatus", 3), C("AttendeeType", 1))),
+      C("Exceptions", C("Exception", C("ExceptionStartTime", "20261214T090000Z"), C("StartTime", "20261214T130000Z"), C("EndTime", "20261214T140000Z"), C("Subject", "Team sync (afternoon)")), C("Exception", C("ExceptionStartTime", "20261228T090000Z"), C("BusyStatus", 2))),
+    );
+    const comps = ics.split("BEGIN:VEVENT").slice(1);
+    expect(comps.length).toBe(3);
+    const mine = (c: string) => /ATTENDEE;[^\r\n]*PARTSTAT=([A-Z-]+)[^\r\n]*mailto:me@example\.test/.exec(c)?.[1];
+    expect(mine(comps[0]!)).toBe("ACCEPTED");
+    const added = comps.find((c) => c.includes("RECURRENCE-ID;TZID=Europe/Berlin:20261228T100000"))!;
+    expect(mine(added)).toBe("ACCEPTED");
+    expect(ics).not.toContain("boss@example.net;"); // the organizer is untouched
+    expect(ics).toContain("ORGANIZER;CN=Organizer Person:mailto:boss@example.net");
+  });
+
   test("an HTML body echoed back leaves DESCRIPTION as it was", () => {
     const html: CodecContext = { ...cx(141), body: { prefs: [{ type: 2 }], mimeSupport: 0 } };
     const shown = calendarCodec.toEas(weekly, item, html);

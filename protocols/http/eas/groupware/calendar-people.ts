@@ -232,6 +232,22 @@ export function applyResponseType(comp: ICAL.Component, value: string | undefine
   setReplyTime(comp, now);
 }
 
+/**
+ * An invitee's device (EAS-4-TbSync, 12.1–14.1 phones) may carry its answer
+ * as its own AttendeeStatus in the Attendees it sends back: my PARTSTAT.
+ * The rest of the list is the organizer's and is left alone.
+ */
+export function applyMyAttendeeStatus(comp: ICAL.Component, attendees: WElement, account: Account, now: number): void {
+  const list = kids(attendees, "Calendar:Attendee");
+  if (list.length > MAX_ATTENDEES) throw new EasDataError(`more than ${MAX_ATTENDEES} attendees`);
+  for (const a of list) {
+    if (!isMe(account, addr(kidText(a, "Calendar:Email") ?? ""))) continue;
+    const status = smallInt(kidText(a, "Calendar:AttendeeStatus"), "AttendeeStatus", 5);
+    if (status === 2 || status === 3 || status === 4) applyResponseType(comp, String(status), account, now);
+    return;
+  }
+}
+
 /** When I answered (MS-ASCAL §2.2.2.6 AppointmentReplyTime), kept as Exchange does in X-MICROSOFT-CDO-REPLYTIME. */
 export function setReplyTime(comp: ICAL.Component, now: number): void {
   comp.updatePropertyWithValue("x-microsoft-cdo-replytime", ICAL.Time.fromJSDate(new Date(Math.floor(now / 1000) * 1000), true));

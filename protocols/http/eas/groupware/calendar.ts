@@ -28,6 +28,7 @@ import { applyExceptions, addExdate, exceptionsElement, MAX_EXCEPTIONS, type Ser
 import { applyPlainFields, bodyElement, categoriesElement, locationElement, numberOf, plainFields } from "./calendar-fields.ts";
 import {
   applyAttendees,
+  applyMyAttendeeStatus,
   applyOrganizer,
   applyResponseType,
   attendeesElement,
@@ -302,7 +303,8 @@ function merge(input: WElement, existing: Uint8Array | null, cx: CodecContext): 
     }
   }
 
-  // ---- recurrence (MS-ASCAL §2.2.2.38) and exceptions (§2.2.2.22)
+  // ---- recurrence (MS-ASCAL §2.2.2.38)
+  let exceptions: WElement | undefined;
   if (!master.getFirstProperty("recurrence-id")) {
     const dtstart = master.getFirstPropertyValue("dtstart") as ICAL.Time;
     const rec = kid(data, "Calendar:Recurrence");
@@ -324,18 +326,14 @@ function merge(input: WElement, existing: Uint8Array | null, cx: CodecContext): 
     }
     // Exceptions the device saw (its series was expressible) and no longer lists are gone too.
     const sawSeries = storedRule !== null && recurrenceToEas(storedRule, dtstart, "Calendar", version) !== null;
-    const exc = kid(data, "Calendar:Exceptions") ?? (sawSeries && rec && removedWhenAbsent("Calendar:Exceptions") ? el("Calendar:Exceptions") : undefined);
-    if (exc && master.getFirstProperty("rrule")) {
-      const lay = layoutOf(root, "vevent", null);
-      const span = spanOf(master, null);
-      if (applyExceptions({ root, layout: lay, exceptions: exc, form, durationMs: span.end - span.start, deviceZone: wireZone, cx, replaceAll: version < 160 })) significant = true;
-    }
+    exceptions = kid(data, "Calendar:Exceptions") ?? (sawSeries && rec && removedWhenAbsent("Calendar:Exceptions") ? el("Calendar:Exceptions") : undefined);
   }
 
   // ---- people (MS-ASCAL §2.2.2.3, §2.2.2.34, §2.2.2.35, §2.2.2.40)
   if (!existing || !master.getFirstProperty("organizer")) applyOrganizer(master, data);
   const att = kid(data, "Calendar:Attendees");
   if (att && (iOrganize(master, cx.account) || !existing)) applyAttendees(master, att, cx.account);
+  else if (att) applyMyAttendeeStatus(master, att, cx.account, cx.now);
   ensureOrganizer(master, cx.account);
   applyResponseType(master, kidText(data, "Calendar:ResponseType"), cx.account, cx.now);
   const ms = numberOf(data, "Calendar:MeetingStatus", 0, 15);
@@ -351,6 +349,13 @@ function merge(input: WElement, existing: Uint8Array | null, cx: CodecContext): 
 
   // ---- plain fields
   if (applyPlainFields(master, data, cx.account).length && existing) significant = true;
+
+  // ---- exceptions (MS-ASCAL §2.2.2.22), last: a new override starts from the series as this request left it
+  if (exceptions && master.getFirstProperty("rrule")) {
+    const lay = layoutOf(root, "vevent", null);
+    const span = spanOf(master, null);
+    if (applyExceptions({ root, layout: lay, exceptions, form, durationMs: span.end - span.start, deviceZone: wireZone, cx, replaceAll: version < 160 })) significant = true;
+  }
 
   stampAll(root, master, cx.now);
   if (existing && significant && wasOrganizer && isMeeting(master)) bumpSequence(root);
