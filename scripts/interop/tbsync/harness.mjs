@@ -842,6 +842,68 @@ async function main() {
     for (const [what, re] of wantIvy) check(`contacts: server contact's ${what} in Thunderbird`, ivy && re.test(ivy), ivy);
   }
 
+  // ── time zones both ways: southern-hemisphere DST and a half-hour offset;
+  //    tasks with times, a reminder and completion from the server
+  if (calId) {
+    await step("CalDAV: events in Sydney and Kolkata time", async () => {
+      await put(CAL + "sydney.ics", vcal(VTIMEZONES["Australia/Sydney"], "BEGIN:VEVENT", "UID:interop-sydney-1", "DTSTAMP:20261201T000000Z", "DTSTART;TZID=Australia/Sydney:20270120T090000", "DTEND;TZID=Australia/Sydney:20270120T100000", "SUMMARY:Sydney summer meeting", "END:VEVENT"), "text/calendar");
+      await put(CAL + "sydney-winter.ics", vcal(VTIMEZONES["Australia/Sydney"], "BEGIN:VEVENT", "UID:interop-sydney-2", "DTSTAMP:20261201T000000Z", "DTSTART;TZID=Australia/Sydney:20270720T090000", "DTEND;TZID=Australia/Sydney:20270720T100000", "RRULE:FREQ=MONTHLY;COUNT=3", "SUMMARY:Sydney winter meeting", "END:VEVENT"), "text/calendar");
+      await put(CAL + "kolkata.ics", vcal(VTIMEZONES["Asia/Kolkata"], "BEGIN:VEVENT", "UID:interop-kolkata-1", "DTSTAMP:20261201T000000Z", "DTSTART;TZID=Asia/Kolkata:20270122T093000", "DTEND;TZID=Asia/Kolkata:20270122T103000", "SUMMARY:Kolkata meeting", "END:VEVENT"), "text/calendar");
+    });
+    await syncFolder(calFolder, "calendar sync with the far zones");
+    const at = (uid) => env.calendars.items(calId).find((e) => e.item.includes(`UID:${uid}`));
+    const utcOf = (item) => {
+      // the instant of DTSTART, through the item's own VTIMEZONE when it has a TZID
+      const line = propLine(item, "DTSTART") ?? "";
+      const m = /:(\d{8}T\d{6})(Z?)$/.exec(line);
+      if (!m) return null;
+      const wall = Date.UTC(+m[1].slice(0, 4), +m[1].slice(4, 6) - 1, +m[1].slice(6, 8), +m[1].slice(9, 11), +m[1].slice(11, 13));
+      if (m[2]) return new Date(wall).toISOString();
+      const tzid = /TZID=("?)([^;:"]+)\1/.exec(line)?.[2];
+      const def = VTIMEZONES[tzid];
+      if (!def) return `floating or unknown zone ${tzid}`;
+      const month = +m[1].slice(4, 6);
+      // enough for these zones: the offset in force mid-month
+      const offs = [...def.matchAll(/BEGIN:(STANDARD|DAYLIGHT)[\s\S]*?TZOFFSETTO:([+-]\d{4})[\s\S]*?(?:BYMONTH=(\d+))?[\s\S]*?END:\1/g)].map((x) => ({ kind: x[1], to: x[2] }));
+      let off = offs.find((o) => o.kind === "STANDARD")?.to ?? "+0000";
+      if (tzid === "Australia/Sydney" && (month >= 10 || month <= 3)) off = "+1100";
+      else if (tzid === "Australia/Sydney") off = "+1000";
+      const mins = (off[0] === "-" ? -1 : 1) * (+off.slice(1, 3) * 60 + +off.slice(3, 5));
+      return new Date(wall - mins * 60000).toISOString();
+    };
+    check("calendar: Sydney summer event at 22:00Z the day before", utcOf(at("interop-sydney-1")?.item ?? "") === "2027-01-19T22:00:00.000Z", at("interop-sydney-1")?.item);
+    check("calendar: Sydney winter series at 23:00Z the day before", utcOf(at("interop-sydney-2")?.item ?? "") === "2027-07-19T23:00:00.000Z", at("interop-sydney-2")?.item);
+    check("calendar: Kolkata event at 04:00Z", utcOf(at("interop-kolkata-1")?.item ?? "") === "2027-01-22T04:00:00.000Z", at("interop-kolkata-1")?.item);
+    await step("calendar: user creates an event in Sydney time", () =>
+      env.calendars.userCreate(calId, { type: "event", item: vcal(VTIMEZONES["Australia/Sydney"], "BEGIN:VEVENT", "DTSTAMP:20261207T100000Z", "DTSTART;TZID=Australia/Sydney:20270805T080000", "DTEND;TZID=Australia/Sydney:20270805T090000", "SUMMARY:Sydney from Thunderbird", "END:VEVENT") }),
+    );
+    await syncFolder(calFolder, "calendar sync with the Sydney event");
+    const syd = (await list(CAL)).find((o) => prop(o.body, "SUMMARY") === "Sydney from Thunderbird");
+    const sline = propLine(syd?.body, "DTSTART") ?? "";
+    check("CalDAV: Sydney event from Thunderbird starts 2027-08-04 22:00Z", /20270804T220000Z/.test(sline) || (/20270805T080000/.test(sline) && /Sydney|TZOFFSETTO:\+1000/.test(unfold(syd?.body))), syd?.body);
+  }
+  if (taskId) {
+    await step("tasks: user creates a timed task with a reminder", () =>
+      env.calendars.userCreate(taskId, {
+        type: "task",
+        item: vcal(VTIMEZONES["Europe/Berlin"], "BEGIN:VTODO", "DTSTAMP:20261207T100000Z", "DTSTART;TZID=Europe/Berlin:20270201T090000", "DUE;TZID=Europe/Berlin:20270203T170000", "SUMMARY:Timed task from Thunderbird", "BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:Reminder", "TRIGGER;VALUE=DATE-TIME:20270203T080000Z", "END:VALARM", "END:VTODO"),
+      }),
+    );
+    await syncFolder(taskFolder, "tasks sync with the timed task");
+    const tt = (await list(TASKS)).find((o) => prop(o.body, "SUMMARY") === "Timed task from Thunderbird");
+    check("CalDAV: timed task's due date 2027-02-03", tt && /20270203/.test(prop(tt.body, "DUE") ?? ""), tt?.body);
+    check("CalDAV: timed task's reminder at 2027-02-03 08:00Z", tt && /TRIGGER[^\r\n]*(20270203T080000Z|-P[^\r\n]*)/.test(unfold(tt.body)) && /BEGIN:VALARM/.test(tt.body), tt?.body);
+    const made = (await list(TASKS)).find((o) => prop(o.body, "SUMMARY") === "Task from Thunderbird");
+    if (made) {
+      await step("CalDAV: complete the Thunderbird task on the server", () =>
+        put(new URL(made.href, DAV + "/").href, unfold(made.body).replace(/^END:VTODO/m, "STATUS:COMPLETED\r\nCOMPLETED:20261207T150000Z\r\nPERCENT-COMPLETE:100\r\nEND:VTODO"), "text/calendar"),
+      );
+      await syncFolder(taskFolder, "tasks sync with the server's completion");
+      const local = env.calendars.items(taskId).find((t) => prop(t.item, "SUMMARY") === "Task from Thunderbird");
+      check("tasks: completion made on the server reaches Thunderbird", local && (prop(local.item, "STATUS") === "COMPLETED" || prop(local.item, "COMPLETED")), local?.item);
+    }
+  }
+
   // ── a second Thunderbird profile on the same account: its first sync
   //    must rebuild what the first one left on the server
   const setup2 = await provider.createAccountFromSetup({ servertype: "auto", email: USER, server, password: PASS, label: "Interop 2" });
