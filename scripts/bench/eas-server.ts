@@ -11,6 +11,7 @@
  *                     groupware service, as CalDAV does), answers "CHANGED <ms>"
  *   WAITS             answers "WAITS <n>": long polls (Ping / Sync Wait) held now
  *   RSS               answers "RSS <bytes>" (after a GC)
+ *   GC                runs a full collection, answers "GC <rss bytes>"
  *   QUIT / EOF        shuts down
  *
  *   bun scripts/bench/eas-server.ts --data DIR [--messages 10000] [--accounts 100]
@@ -106,6 +107,17 @@ if (events > 0 || contacts > 0) {
 const port = server.addresses.HTTPS!.port;
 process.stdout.write(`READY ${port} ${process.pid}\n`);
 
+/**
+ * A full collection before a memory reading, so what is measured is what is
+ * held, not garbage of earlier requests: node's gc() under --expose-gc, or
+ * Bun's (a benchmark-only shim; the server itself uses no Bun API).
+ */
+function fullGc(): void {
+  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+  if (g.gc) g.gc();
+  else g.Bun?.gc(true);
+}
+
 let seq = 0;
 const rl = createInterface({ input: process.stdin });
 for await (const line of rl) {
@@ -130,8 +142,11 @@ for await (const line of rl) {
   } else if (cmd === "WAITS") {
     process.stdout.write(`WAITS ${activeWaits()}\n`);
   } else if (cmd === "RSS") {
-    (globalThis as { gc?: () => void }).gc?.();
+    fullGc();
     process.stdout.write(`RSS ${process.memoryUsage().rss}\n`);
+  } else if (cmd === "GC") {
+    fullGc();
+    process.stdout.write(`GC ${process.memoryUsage().rss}\n`);
   } else if (cmd === "QUIT") break;
 }
 // The client has closed its connections; do not wait on stragglers longer than a few seconds.
