@@ -908,6 +908,54 @@ async function main() {
     }
   }
 
+  // ── 250 events in windows (the add-on asks 25 at a time), and a conflict
+  const BULK = 250;
+  const bulkMade = await step(`DAV: a calendar with ${BULK} events`, async () => {
+    const r = await dav("MKCALENDAR", `/calendars/${USER}/bulk/`, { headers: { "content-type": "application/xml" }, body: `<c:mkcalendar ${NSX}><d:set><d:prop><d:displayname>Bulk</d:displayname></d:prop></d:set></c:mkcalendar>` });
+    if (r.status !== 201) throw new Error(`MKCALENDAR: ${r.status}`);
+    for (let i = 0; i < BULK; i += 10) {
+      await Promise.all(
+        Array.from({ length: Math.min(10, BULK - i) }, (_, k) => {
+          const n = i + k;
+          const day = String(1 + (n % 28)).padStart(2, "0");
+          const hour = String(8 + (n % 10)).padStart(2, "0");
+          return put(`/calendars/${USER}/bulk/e${n}.ics`, vcal("BEGIN:VEVENT", `UID:interop-bulk-${n}`, "DTSTAMP:20261201T000000Z", `DTSTART:202704${day}T${hour}0000Z`, `DTEND:202704${day}T${hour}3000Z`, `SUMMARY:Bulk ${n}`, "END:VEVENT"), "text/calendar");
+        }),
+      );
+    }
+    return true;
+  });
+  if (bulkMade) {
+    await step("account sync (FolderSync for Bulk)", () => provider.onSyncAccount({ accountId }));
+    const bulk = host.folders(accountId).find((f) => f.displayName === "Bulk" && f.targetType === "calendars");
+    if (check("folder selection offers Bulk", bulk)) {
+      host.select(accountId, bulk.folderId);
+      const before = env.requests.filter((r) => r.cmd === "Sync").length;
+      await syncFolder(bulk, "sync of Bulk");
+      const rounds = env.requests.filter((r) => r.cmd === "Sync").length - before;
+      const items = env.calendars.items(folderNow(bulk).targetID);
+      const uids = new Set(items.map((e) => prop(e.item, "UID")));
+      check(`Bulk: all ${BULK} events arrive once`, items.length === BULK && uids.size === BULK, `${items.length} items, ${uids.size} distinct`);
+      check("Bulk: fetched in windows (several Sync rounds)", rounds >= Math.ceil(BULK / 100), `${rounds} Sync requests`);
+      console.log(`# Bulk: ${BULK} events in ${rounds} Sync requests`);
+    }
+  }
+  if (calId) {
+    const single2 = env.calendars.items(calId).find((e) => /interop-single-1/.test(e.item));
+    const onSrv = (await list(CAL)).find((o) => /UID:interop-single-1/.test(o.body));
+    if (single2 && onSrv) {
+      await step("conflict: title changed over CalDAV", () => put(new URL(onSrv.href, DAV + "/").href, unfold(onSrv.body).replace(/^SUMMARY:.*$/m, "SUMMARY:Server side wins"), "text/calendar"));
+      await step("conflict: and in Thunderbird", () => env.calendars.userUpdate(calId, single2.id, unfold(single2.item).replace(/^SUMMARY:.*$/m, "SUMMARY:Client side loses")));
+      await syncFolder(calFolder, "calendar sync with a conflict");
+      await syncFolder(calFolder, "calendar sync after the conflict");
+      const srvNow = (await list(CAL)).filter((o) => /UID:interop-single-1/.test(o.body));
+      const localNow = env.calendars.items(calId).filter((e) => /interop-single-1/.test(e.item));
+      // the add-on asks <Conflict>1</Conflict>: the server's copy wins
+      check("conflict: the server keeps its version (Conflict 1)", srvNow.length === 1 && prop(srvNow[0].body, "SUMMARY") === "Server side wins", srvNow.map((o) => prop(o.body, "SUMMARY")).join(", "));
+      check("conflict: Thunderbird ends with the server's version, once", localNow.length === 1 && prop(localNow[0].item, "SUMMARY") === "Server side wins", localNow.map((e) => prop(e.item, "SUMMARY")).join(", "));
+    }
+  }
+
   // ── a second Thunderbird profile on the same account: its first sync
   //    must rebuild what the first one left on the server
   const setup2 = await provider.createAccountFromSetup({ servertype: "auto", email: USER, server, password: PASS, label: "Interop 2" });
