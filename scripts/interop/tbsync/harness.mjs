@@ -956,6 +956,24 @@ async function main() {
     }
   }
 
+  // ── a FolderSync key the server no longer knows: the add-on starts the
+  //    hierarchy over (Status 9 -> FolderSync 0) and keeps its folders' keys;
+  //    MS-ASCMD lets a client repeat the initial FolderSync, so those keys stay valid
+  if (calId) {
+    await provider.updateAccount({ accountId, patch: { custom: { foldersynckey: "12345" } } });
+    const logBefore = host.log.length;
+    await step("account sync with an unknown FolderSync key", () => provider.onSyncAccount({ accountId }));
+    const fsStatuses = host.log.slice(logBefore).filter((l) => /receive FolderSync/.test(l.message)).map((l) => /<Status>(\d+)<\/Status>/.exec(l.details ?? "")?.[1]);
+    check("FolderSync: the unknown key gets Status 9, the repeated SyncKey 0 Status 1", fsStatuses[0] === "9" && fsStatuses.includes("1"), fsStatuses.join(","));
+    const keyBefore = folderNow(calFolder)?.custom?.synckey;
+    const syncLog = host.log.length;
+    const countBefore = env.calendars.items(calId).length;
+    await syncFolder(calFolder, "calendar sync after the repeated FolderSync 0");
+    const refused = host.log.slice(syncLog).some((l) => /refused our sync key/.test(l.message ?? ""));
+    check("calendar: its sync key still valid after the repeated FolderSync 0 (no Status 3, no full resync)", !refused && keyBefore && keyBefore !== "0", `key ${keyBefore}; ${host.log.slice(syncLog).filter((l) => l.level !== "debug").map((l) => l.message).join(" | ")}`);
+    check("calendar: nothing duplicated by it", env.calendars.items(calId).length === countBefore, `${countBefore} -> ${env.calendars.items(calId).length}`);
+  }
+
   // ── a second Thunderbird profile on the same account: its first sync
   //    must rebuild what the first one left on the server
   const setup2 = await provider.createAccountFromSetup({ servertype: "auto", email: USER, server, password: PASS, label: "Interop 2" });
