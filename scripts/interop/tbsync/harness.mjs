@@ -974,6 +974,45 @@ async function main() {
     check("calendar: nothing duplicated by it", env.calendars.items(calId).length === countBefore, `${countBefore} -> ${env.calendars.items(calId).length}`);
   }
 
+  // ── edge cases from Thunderbird: a zero-length event, Unicode and a long
+  //    body, a task without dates, a Unicode contact
+  const LONG = Array.from({ length: 400 }, (_, i) => `Line ${i}: Grüße, 会議, emoji 🎉, quotes "x" & <y>`).join("\n");
+  if (calId) {
+    await step("calendar: user creates a zero-length event and a Unicode one with a long body", async () => {
+      await env.calendars.userCreate(calId, { type: "event", item: vcal("BEGIN:VEVENT", "DTSTAMP:20261207T100000Z", "DTSTART:20270401T120000Z", "DTEND:20270401T120000Z", "SUMMARY:Zero length from Thunderbird", "END:VEVENT") });
+      await env.calendars.userCreate(calId, {
+        type: "event",
+        item: vcal("BEGIN:VEVENT", "DTSTAMP:20261207T100000Z", "DTSTART:20270402T120000Z", "DTEND:20270402T130000Z", "SUMMARY:Café ☕ 会議 🎉", `DESCRIPTION:${LONG.replace(/\\/g, "\\\\").replace(/,/g, "\\,").replace(/;/g, "\\;").replace(/\n/g, "\\n")}`, "LOCATION:Zürich, Bahnhofstraße 1", "END:VEVENT"),
+      });
+    });
+    await syncFolder(calFolder, "calendar sync with the edge cases");
+    const srv = await list(CAL);
+    const zero = srv.find((o) => prop(o.body, "SUMMARY") === "Zero length from Thunderbird");
+    check("CalDAV: zero-length event stored, start 2027-04-01 12:00Z", zero && /20270401T120000Z/.test(propLine(zero.body, "DTSTART") ?? ""), zero?.body ?? srv.map((o) => prop(o.body, "SUMMARY")).join(", "));
+    const uni = srv.find((o) => prop(o.body, "SUMMARY") === "Café ☕ 会議 🎉");
+    const desc = uni ? prop(uni.body, "DESCRIPTION")?.replace(/\\n/gi, "\n").replace(/\\([,;\\])/g, "$1") : null;
+    check("CalDAV: Unicode summary and location intact", uni && /Zürich\\?, Bahnhofstraße 1/.test(prop(uni.body, "LOCATION") ?? ""), uni?.body?.slice(0, 400) ?? srv.map((o) => prop(o.body, "SUMMARY")).join(", "));
+    check(`CalDAV: the ${LONG.length}-character body intact`, desc === LONG, desc ? `${desc.length} chars; first difference at ${[...desc].findIndex((c, i) => c !== [...LONG][i])}` : "none");
+    const before = env.calendars.items(calId).length;
+    await syncFolder(calFolder, "calendar sync after the edge cases");
+    check("calendar: nothing duplicated after the edge cases", env.calendars.items(calId).length === before, `${before} -> ${env.calendars.items(calId).length}`);
+  }
+  if (taskId) {
+    await step("tasks: user creates a task without dates", () => env.calendars.userCreate(taskId, { type: "task", item: vcal("BEGIN:VTODO", "DTSTAMP:20261207T100000Z", "SUMMARY:Undated task from Thunderbird", "END:VTODO") }));
+    await syncFolder(taskFolder, "tasks sync with the undated task");
+    const u = (await list(TASKS)).find((o) => prop(o.body, "SUMMARY") === "Undated task from Thunderbird");
+    check("CalDAV: the undated task is stored without DUE/DTSTART", u && !prop(u.body, "DUE") && !prop(u.body, "DTSTART"), u?.body);
+  }
+  if (bookId) {
+    await step("contacts: user creates a Unicode contact", async () =>
+      messenger.contacts.create(bookId, { vCard: ["BEGIN:VCARD", "VERSION:4.0", `UID:${crypto.randomUUID()}`, "FN:Zoë Ünïcødé 山田", "N:Ünïcødé 山田;Zoë;;;", "EMAIL:zoe@example.org", "NOTE:Ça va? 😀", "END:VCARD", ""].join("\r\n") }),
+    );
+    await env.books.settle();
+    await syncFolder(bookFolder, "contacts sync with the Unicode contact");
+    const z = (await list(BOOK)).find((o) => /zoe@example\.org/.test(o.body));
+    check("CardDAV: the Unicode contact's names and note intact", z && /Ünïcødé 山田;Zoë/.test(prop(z.body, "N") ?? "") && /Ça va\? 😀/.test(prop(z.body, "NOTE") ?? ""), z?.body);
+  }
+
   // ── a second Thunderbird profile on the same account: its first sync
   //    must rebuild what the first one left on the server
   const setup2 = await provider.createAccountFromSetup({ servertype: "auto", email: USER, server, password: PASS, label: "Interop 2" });
