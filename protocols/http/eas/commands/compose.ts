@@ -18,15 +18,25 @@ import { bytes, kid, kidText, ns } from "../wbxml/tree.ts";
 
 const C = ns("ComposeMail");
 
-/** ClientIds already sent, per device (MS-ASCMD ClientId (SendMail): a re-sent ClientId is not sent twice, Status 118). */
-const recentClientIds = new Map<string, number>();
+/**
+ * ClientIds already sent, per device (MS-ASCMD ClientId (SendMail): a re-sent ClientId is not sent
+ * twice, Status 118). Kept per ActiveSync store, since device row ids are only unique within one
+ * store (two servers in one process, as in the tests, must not see each other's ids).
+ */
+const recentClientIds = new WeakMap<object, Map<string, number>>();
 const MAX_RECENT = 10_000;
 
-function remember(key: string): boolean {
-  if (recentClientIds.has(key)) return false;
-  recentClientIds.set(key, Date.now());
-  if (recentClientIds.size > MAX_RECENT) recentClientIds.delete(recentClientIds.keys().next().value!);
+function remember(c: EasContext, key: string): boolean {
+  let seen = recentClientIds.get(c.eas);
+  if (!seen) recentClientIds.set(c.eas, (seen = new Map()));
+  if (seen.has(key)) return false;
+  seen.set(key, Date.now());
+  if (seen.size > MAX_RECENT) seen.delete(seen.keys().next().value!);
   return true;
+}
+
+function forget(c: EasContext, key: string): void {
+  recentClientIds.get(c.eas)?.delete(key);
 }
 
 interface SendInput {
@@ -40,7 +50,7 @@ interface SendInput {
 
 async function send(c: EasContext, x: SendInput): Promise<number | null> {
   if (!x.mime.length) return Common.InvalidMIME;
-  if (x.clientId && !remember(`${c.device.pk}:${x.clientId}`)) return 118; // MessagePreviouslySent
+  if (x.clientId && !remember(c, `${c.device.pk}:${x.clientId}`)) return 118; // MessagePreviouslySent
   let raw = normaliseLineEnds(x.mime);
   let parsed;
   try {
@@ -74,7 +84,7 @@ async function send(c: EasContext, x: SendInput): Promise<number | null> {
   try {
     await c.server.submit({ account: c.account, envelopeFrom, recipients: rcpts.all, raw, saveToSent: x.saveInSent });
   } catch (e) {
-    if (x.clientId) recentClientIds.delete(`${c.device.pk}:${x.clientId}`); // not sent: the device may retry
+    if (x.clientId) forget(c, `${c.device.pk}:${x.clientId}`); // not sent: the device may retry
     if (e instanceof SubmitError) {
       c.log.info("eas: submission refused", { code: e.code, err: e.message });
       switch (e.code) {
