@@ -314,10 +314,14 @@ describe("notes over ActiveSync", () => {
     const ch = await c.sync(coll, { options, commands: [el("AirSync:Change", el("AirSync:ServerId", sid), noteData({ subject: "x", lastModified: "2026-02-30T10:00:00.000Z" }))] });
     expect(kidText(kid(kid(ch.coll, "AirSync:Responses"), "AirSync:Change"), "AirSync:Status")).toBe("6");
     expect(Buffer.from(await env.srv.store.readItemBody(left[0].id)).equals(Buffer.from(before))).toBe(true);
-    // FilterType other than 0 is not for notes (MS-ASCMD FilterType): refused, not a 500
+    // A FilterType window does not apply to notes (MS-ASCMD FilterType): the device gets every note, not Status 4
     const ft = await c.sync(coll, { options: [el("AirSync:Class", "Notes"), el("AirSync:FilterType", "3")] });
     expect(ft.r.status).toBe(200);
-    expect(ft.status).toBe("4");
+    expect(ft.status).toBe("1");
+    expect(kids(kid(ft.coll, "AirSync:Commands"), "AirSync:SoftDelete").length).toBe(0);
+    // An unknown FilterType is still a protocol error
+    const unknownFilter = await c.sync(coll, { options: [el("AirSync:Class", "Notes"), el("AirSync:FilterType", "9")] });
+    expect(unknownFilter.status).toBe("4");
     await env.srv.store.deleteItem(left[0].id);
   });
 });

@@ -14,7 +14,9 @@ export const ContactsClass = groupwareSyncClass({
   userType: FolderType.UserContacts,
   isDefaultFolder: (folder) => folder.name === "Contacts",
   // MS-ASCMD §2.2.3.70.1: FilterType does not apply to contacts; 0 (no filter) is the only value taken.
-  cutoff: (filterType) => (filterType === 0 ? null : undefined),
+  // MS-ASCMD FilterType windows apply to email, calendar and tasks only; a device that sends one for
+  // contacts anyway (some do, copying the calendar's Options) gets everything rather than Status 4 forever.
+  cutoff: () => null,
   dateOf: () => 0,
   codec: ContactCodec,
 });

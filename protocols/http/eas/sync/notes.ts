@@ -19,7 +19,9 @@ export const notesClass = groupwareSyncClass({
   userType: 17,
   isDefaultFolder: (folder) => folder.name === DEFAULT_NOTES_FOLDER,
   // Notes have no date a FilterType could compare: MS-ASCMD §2.2.3.69.2 allows only 0 (all) for them
-  cutoff: (filterType) => (filterType === 0 ? null : undefined),
+  // MS-ASCMD FilterType windows apply to email, calendar and tasks only; a device that sends one for
+  // notes anyway (some do, copying the calendar's Options) gets everything rather than Status 4 forever.
+  cutoff: () => null,
   dateOf: () => 0,
   codec: noteCodec,
   noteFields: noteFieldsOf,
