@@ -1013,6 +1013,67 @@ async function main() {
     check("CardDAV: the Unicode contact's names and note intact", z && /Ünïcødé 山田;Zoë/.test(prop(z.body, "N") ?? "") && /Ça va\? 😀/.test(prop(z.body, "NOTE") ?? ""), z?.body);
   }
 
+  // ── what ActiveSync cannot say survives an edit in Thunderbird
+  if (calId && bookId) {
+    await step("DAV: an event and a contact with properties ActiveSync cannot carry", async () => {
+      await put(
+        CAL + "rich.ics",
+        vcal(
+          "BEGIN:VEVENT",
+          "UID:interop-rich-1",
+          "DTSTAMP:20261201T000000Z",
+          "DTSTART:20270405T080000Z",
+          "DTEND:20270405T090000Z",
+          "RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=6",
+          "RDATE:20270601T080000Z",
+          "SUMMARY:Last workday of the month",
+          "GEO:48.137;11.575",
+          "COLOR:teal",
+          "URL:https://example.org/agenda",
+          "ATTACH;FMTTYPE=text/plain:https://example.org/notes.txt",
+          "X-PILLARBOX-RICH:keep-me-too",
+          "END:VEVENT",
+        ),
+        "text/calendar",
+      );
+      await put(
+        BOOK + "rich.vcf",
+        ["BEGIN:VCARD", "VERSION:3.0", "UID:interop-contact-x", "FN:Xena Extra", "N:Extra;Xena;;;", "EMAIL:xena@example.org", "GEO:48.1;11.5", "X-SOCIALPROFILE;TYPE=mastodon:https://social.example/@xena", "RELATED;TYPE=friend:urn:uuid:interop-contact-1", "URL;TYPE=work:https://work.example/xena", "URL;TYPE=home:https://home.example/xena", "END:VCARD", ""].join("\r\n"),
+        "text/vcard",
+      );
+    });
+    await syncFolder(calFolder, "calendar sync with the rich event");
+    await syncFolder(bookFolder, "contacts sync with the rich contact");
+    const ev = env.calendars.items(calId).find((e) => /interop-rich-1/.test(e.item));
+    const xc = env.books.contacts(bookId).find((c) => /Xena/.test(c.vCard));
+    if (ev) await step("calendar: user renames the rich event", () => env.calendars.userUpdate(calId, ev.id, unfold(ev.item).replace(/^SUMMARY:.*$/m, "SUMMARY:Last workday (renamed in Thunderbird)")));
+    if (xc) await step("contacts: user edits the rich contact's email", async () => messenger.contacts.update(xc.id, { vCard: xc.vCard.replace(/xena@example\.org/, "xena@new.example") }));
+    await env.books.settle();
+    await syncFolder(calFolder, "calendar sync with the rich edit");
+    await syncFolder(bookFolder, "contacts sync with the rich edit");
+    const sev = unfold((await list(CAL)).find((o) => /UID:interop-rich-1/.test(o.body))?.body);
+    check("CalDAV: the rich event is renamed", /SUMMARY:Last workday \(renamed in Thunderbird\)/.test(sev), sev);
+    for (const [what, re] of [
+      ["its BYSETPOS rule", /RRULE:FREQ=MONTHLY;[^\r\n]*BYSETPOS=-1/],
+      ["its RDATE", /RDATE[^\r\n]*20270601T080000Z/],
+      ["GEO", /GEO:48\.137;11\.575/],
+      ["COLOR", /COLOR:teal/],
+      ["URL", /URL[^\r\n]*example\.org\/agenda/],
+      ["ATTACH", /ATTACH[^\r\n]*example\.org\/notes\.txt/],
+      ["an X- property", /X-PILLARBOX-RICH:keep-me-too/],
+    ])
+      check(`CalDAV: ${what} survives the Thunderbird edit`, re.test(sev), sev);
+    const sxc = unfold((await list(BOOK)).find((o) => /UID:interop-contact-x/.test(o.body))?.body);
+    check("CardDAV: the rich contact's new email", /xena@new\.example/.test(sxc) && !/xena@example\.org/.test(sxc), sxc);
+    for (const [what, re] of [
+      ["GEO", /GEO[;:][^\r\n]*48\.1/],
+      ["X-SOCIALPROFILE", /X-SOCIALPROFILE[^\r\n]*social\.example/],
+      ["RELATED", /RELATED[^\r\n]*interop-contact-1/],
+      ["the second URL", /home\.example\/xena/],
+    ])
+      check(`CardDAV: ${what} survives the Thunderbird edit`, re.test(sxc), sxc);
+  }
+
   // ── a second Thunderbird profile on the same account: its first sync
   //    must rebuild what the first one left on the server
   const setup2 = await provider.createAccountFromSetup({ servertype: "auto", email: USER, server, password: PASS, label: "Interop 2" });
