@@ -247,6 +247,7 @@ async function main() {
   const used = acct.custom.asversion;
   if (AS_VERSION !== "auto") check(`account syncs with EAS ${AS_VERSION}`, used === AS_VERSION, used);
   console.log(`# EAS version in use: ${used}; server advertises ${acct.custom.allowedEasVersions?.join(",")}`);
+  check("provisioned after the server asked (policy key stored)", acct.custom.provision === true && acct.custom.policykey && acct.custom.policykey !== "0", `${acct.custom.provision} ${acct.custom.policykey}`);
   check("FolderSync key stored", acct.custom.foldersynckey && acct.custom.foldersynckey !== "0", acct.custom.foldersynckey);
   check("user address learned (Settings UserInformation)", acct.custom.userSmtpAddress === USER, acct.custom.userSmtpAddress);
 
