@@ -16,7 +16,7 @@ import type { Logger } from "../../../../src/log.ts";
 import { htmlToText } from "../../../../mail/text.ts";
 import { BodyType, type BodyOptions } from "../email/convert.ts";
 import { SyncStatus } from "../status.ts";
-import { el, kid, kidText, type WElement } from "../wbxml/tree.ts";
+import { el, kid, kids, kidText, text, type WElement } from "../wbxml/tree.ts";
 
 export interface CodecContext {
   /** Negotiated protocol version: 121, 140, 141, 160, 161. */
@@ -149,4 +149,36 @@ export function parseEasDate(s: string): number {
     throw new EasDataError(`invalid date ${JSON.stringify(t)}`);
   }
   return v;
+}
+
+/**
+ * iCalendar TEXT cannot hold control characters other than HTAB and line
+ * breaks (RFC 5545 §3.3.11, the CONTROL rule): a device's are dropped.
+ */
+export function cleanText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\r\n?/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
+}
+
+/** Most categories one item may carry, and the longest category name, from a device. */
+export const MAX_CATEGORIES = 300;
+export const MAX_CATEGORY_CHARS = 1024;
+
+/**
+ * The device's `<ns>:Categories` (MS-ASNOTE §2.2.2.2, MS-ASTASK §2.2.2.3): cleaned, one line each,
+ * without empties and repeats; undefined when the element is absent. Too many or too long:
+ * EasDataError (Status 6).
+ */
+export function categoriesFrom(data: WElement, ns: "Notes" | "Tasks" | "Calendar"): string[] | undefined {
+  const cats = kid(data, `${ns}:Categories`);
+  if (!cats) return undefined;
+  const list = kids(cats, `${ns}:Category`);
+  if (list.length > MAX_CATEGORIES) throw new EasDataError(`more than ${MAX_CATEGORIES} categories`);
+  const out: string[] = [];
+  for (const c of list) {
+    const v = cleanText(text(c)).replace(/\n/g, " ").trim();
+    if (v.length > MAX_CATEGORY_CHARS) throw new EasDataError("category name too long");
+    if (v && !out.includes(v)) out.push(v);
+  }
+  return out;
 }

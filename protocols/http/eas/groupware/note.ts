@@ -20,15 +20,12 @@ import { MAX_ICAL_BYTES } from "../../../../src/groupware/ical/errors.ts";
 import { serialize } from "../../../../src/groupware/ical/split.ts";
 import { PRODID } from "../../../../src/groupware/scheduling/itip.ts";
 import { el, kid, kids, text, type WElement } from "../wbxml/tree.ts";
-import { EasDataError, bodyTextFrom, easCompactDate, parseEasDate, textBodyElement, type CodecContext, type GroupwareCodec } from "./codec.ts";
+import { EasDataError, MAX_CATEGORIES, bodyTextFrom, categoriesFrom, cleanText, easCompactDate, parseEasDate, textBodyElement, type CodecContext, type GroupwareCodec } from "./codec.ts";
 
 /** MS-ASNOTE §2.2.2.5: the value is "IPM.StickyNote" or "IPM.StickyNote.*". */
 export const NOTE_CLASS = "IPM.StickyNote";
 const CLASS_PROP = "x-pillarbox-message-class";
-/** MS-ASNOTE §2.2.2.2: a note carries at most 300 Category elements. */
-export const MAX_CATEGORIES = 300;
-/** Longest Category and Subject accepted from a device (characters); the index keeps the first 4,096 of a subject. */
-const MAX_CATEGORY_CHARS = 1024;
+/** Longest Subject accepted from a device (characters); the index keeps the first 4,096 of a subject. Categories: codec.ts. */
 const MAX_SUBJECT_CHARS = 32 * 1024;
 const INDEXED_SUBJECT_CHARS = 4096;
 
@@ -100,29 +97,7 @@ export function noteFieldsOf(body: Uint8Array): NoteFields {
   }
 }
 
-/**
- * iCalendar TEXT cannot hold control characters other than HTAB and line
- * breaks (RFC 5545 §3.3.11, the CONTROL rule): a device's are dropped.
- */
-function cleanText(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\r\n?/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
-}
 
-/** The device's Categories, checked (MS-ASNOTE §2.2.2.2/§2.2.2.3). */
-function categoriesFrom(data: WElement): string[] {
-  const cats = kid(data, "Notes:Categories");
-  if (!cats) return [];
-  const list = kids(cats, "Notes:Category");
-  if (list.length > MAX_CATEGORIES) throw new EasDataError(`more than ${MAX_CATEGORIES} categories`);
-  const out: string[] = [];
-  for (const c of list) {
-    const v = cleanText(text(c)).replace(/\n/g, " ").trim();
-    if (v.length > MAX_CATEGORY_CHARS) throw new EasDataError("category name too long");
-    if (v && !out.includes(v)) out.push(v);
-  }
-  return out;
-}
 
 function setText(comp: ICAL.Component, name: string, value: string): void {
   comp.removeAllProperties(name);
@@ -190,7 +165,7 @@ export const noteCodec: GroupwareCodec = {
     const description = bodyText !== undefined ? cleanText(bodyText) : oldText;
     if (description !== undefined) setText(journal, "description", description);
 
-    const categories = categoriesFrom(data);
+    const categories = categoriesFrom(data, "Notes") ?? [];
     // unchanged categories keep their stored form (several properties, parameters)
     const stored = categoriesOf(journal);
     if (stored.length !== categories.length || stored.some((c, i) => c !== categories[i])) {

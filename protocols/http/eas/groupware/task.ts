@@ -33,12 +33,10 @@ import { serialize } from "../../../../src/groupware/ical/split.ts";
 import { resolveZones } from "../../../../src/groupware/ical/zones.ts";
 import { PRODID } from "../../../../src/groupware/scheduling/itip.ts";
 import { el, isElement, kid, kids, kidText, text, type WElement } from "../wbxml/tree.ts";
-import { EasDataError, bodyTextFrom, manages, parseEasDate, textBodyElement, type CodecContext, type GroupwareCodec } from "./codec.ts";
+import { EasDataError, MAX_CATEGORIES, bodyTextFrom, categoriesFrom, cleanText, manages, parseEasDate, textBodyElement, type CodecContext, type GroupwareCodec } from "./codec.ts";
 import { recurrenceFromEas, recurrenceToEas } from "./recurrence.ts";
 
 /** MS-ASTASK §2.2.2.3: at most 300 Category elements. */
-const MAX_CATEGORIES = 300;
-const MAX_CATEGORY_CHARS = 1024;
 const MAX_SUBJECT_CHARS = 32 * 1024;
 const REGENERATE = "x-pillarbox-eas-regenerate";
 const DEAD_OCCUR = "x-pillarbox-eas-deadoccur";
@@ -186,11 +184,6 @@ function withTaskExtras(rec: WElement | null, todo: ICAL.Component): WElement | 
 
 // ---------------------------------------------------------------- writing back
 
-function cleanText(s: string): string {
-  // RFC 5545 §3.3.11: no control characters besides HTAB and line breaks in TEXT.
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\r\n?/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
-}
 
 function flag(data: WElement, name: string): boolean | undefined {
   const v = kidText(data, `Tasks:${name}`);
@@ -369,19 +362,6 @@ function applyOrdinal(todo: ICAL.Component, data: WElement): void {
   }
 }
 
-function categoriesFrom(data: WElement): string[] | undefined {
-  const cats = kid(data, "Tasks:Categories");
-  if (!cats) return undefined;
-  const list = kids(cats, "Tasks:Category");
-  if (list.length > MAX_CATEGORIES) throw new EasDataError(`more than ${MAX_CATEGORIES} categories`);
-  const out: string[] = [];
-  for (const c of list) {
-    const v = cleanText(text(c)).replace(/\n/g, " ").trim();
-    if (v.length > MAX_CATEGORY_CHARS) throw new EasDataError("category name too long");
-    if (v && !out.includes(v)) out.push(v);
-  }
-  return out;
-}
 
 function newCalendar(): { root: ICAL.Component; todo: ICAL.Component } {
   const root = new ICAL.Component("vcalendar");
@@ -433,7 +413,7 @@ function fromEas(data: WElement, existing: Uint8Array | null, cx: CodecContext):
     if (cur !== want && !(want === "PUBLIC" && cur === "")) todo.updatePropertyWithValue("class", want);
   }
   // A Change without Categories clears them, unless the device ghosts them.
-  const cats = categoriesFrom(data) ?? (manages(cx, "Tasks:Categories") ? [] : undefined);
+  const cats = categoriesFrom(data, "Tasks") ?? (manages(cx, "Tasks:Categories") ? [] : undefined);
   if (cats !== undefined && cats.join("\u0000") !== categoriesOf(todo).join("\u0000")) {
     todo.removeAllProperties("categories");
     if (cats.length) {
