@@ -1,8 +1,9 @@
 """Extra checks with pyactivesync's library (not its test suite): the
 groupware folders, Sync of a calendar, contacts and task folder with its own
 WBXML codec on 16.1, ItemOperations Fetch, GetItemEstimate, GAL search,
-ResolveRecipients and a Ping on a calendar. Data is put over CalDAV/CardDAV
-first. Run by scripts/interop/pyactivesync/run with the client's checkout on
+ResolveRecipients, a Ping on a calendar, and an invitation from bob in the
+Inbox (meeting request message class, .ics attachment name). Data is put
+over CalDAV/CardDAV first. Run by scripts/interop/pyactivesync/run with the client's checkout on
 PYTHONPATH and the same PYACTIVESYNC_TEST_* environment; prints one line per
 check and "N passed, M failed".
 """
@@ -131,6 +132,32 @@ def main() -> None:
             items, _, _ = items_of(client, tsk.id)
             t = next((i for i in items if i.fields.get("Tasks.Subject") == "Python task"), None)
             check("Sync Tasks: the task with its due date", t and str(t.fields.get("Tasks.DueDate", "")).startswith("2027-01-15"), t and t.fields)
+
+        # an invitation from bob arrives in alice's Inbox as a meeting request
+        inbox = next((f for f in folders if int(f.type) == 2), None)
+        if inbox:
+            _, ikey, _ = items_of(client, inbox.id)
+            requests.request("PROPFIND", f"{DAV}/calendars/{BOB}/", headers={"depth": "1"}, auth=(BOB, PASSWORD), timeout=30)
+            r = requests.put(
+                f"{DAV}/calendars/{BOB}/Calendar/py-invite.ics",
+                data=vcal("BEGIN:VEVENT", "UID:py-invite-1", "DTSTAMP:20261201T000000Z", "DTSTART:20270210T100000Z", "DTEND:20270210T110000Z",
+                          "SUMMARY:Python invitation", f"ORGANIZER;CN=Bob Organizer:mailto:{BOB}", f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{USER}", "END:VEVENT").encode(),
+                headers={"content-type": "text/calendar"}, auth=(BOB, PASSWORD), timeout=30,
+            )
+            check("CalDAV: bob's invitation stored", r.status_code < 300, r.status_code)
+            req = None
+            for _ in range(25):
+                got = client.sync_folder(inbox.id, sync_key=ikey, window_size=50)
+                ikey = got.sync_key
+                req = next((i for i in got.added if "Python invitation" in (i.fields.get("Email.Subject") or "")), None)
+                if req:
+                    break
+                time.sleep(0.4)
+            check("Inbox: the invitation arrives as IPM.Schedule.Meeting.Request", req and req.fields.get("Email.MessageClass") == "IPM.Schedule.Meeting.Request", req and req.fields)
+            if req:
+                fetched = client.fetch_item(inbox.id, req.server_id)
+                names = [a.display_name for a in fetched.attachments]
+                check("Inbox: its calendar attachment is named *.ics", any((n or "").lower().endswith(".ics") for n in names), names)
 
         gal = client.search_gal("Bob")
         b = next((g for g in gal if (g.email_address or "").lower() == BOB), None)
