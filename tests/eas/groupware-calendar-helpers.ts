@@ -8,6 +8,7 @@ import { curl, type CurlResult, type DavServer } from "../dav/core-helpers.ts";
 import { appData, commandsOf, el, kid, kidText, type EasClient } from "./client.ts";
 import type { EasEnv } from "./helpers.ts";
 import type { WElement } from "../../protocols/http/eas/wbxml/tree.ts";
+import { BERLIN } from "../dav/clients/fixtures.ts";
 
 export interface Dav {
   put(user: string, pass: string, name: string, ics: string, ifMatch?: string): Promise<CurlResult>;
@@ -79,25 +80,7 @@ export function responsesOf(coll: WElement | undefined): { kind: string; serverI
   return out;
 }
 
-export const BERLIN_VTIMEZONE = [
-  "BEGIN:VTIMEZONE",
-  "TZID:Europe/Berlin",
-  "BEGIN:DAYLIGHT",
-  "TZOFFSETFROM:+0100",
-  "TZOFFSETTO:+0200",
-  "TZNAME:CEST",
-  "DTSTART:19700329T020000",
-  "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
-  "END:DAYLIGHT",
-  "BEGIN:STANDARD",
-  "TZOFFSETFROM:+0200",
-  "TZOFFSETTO:+0100",
-  "TZNAME:CET",
-  "DTSTART:19701025T030000",
-  "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
-  "END:STANDARD",
-  "END:VTIMEZONE",
-];
+export const BERLIN_VTIMEZONE = BERLIN;
 
 /**
  * A weekly meeting organized by `organizer` on Mondays 10:00-11:00 Berlin

@@ -11,6 +11,7 @@ import { parseMime } from "../../mail/index.ts";
 import { globalObjId, MeetingClass, meetingMessage } from "../../protocols/http/eas/email/meeting.ts";
 import { AnswerError, applyAnswers } from "../../protocols/http/eas/email/meeting-answer.ts";
 import { kid, kids, kidText, type WElement } from "../../protocols/http/eas/wbxml/tree.ts";
+import { BERLIN } from "../dav/clients/fixtures.ts";
 
 const enc = new TextEncoder();
 
@@ -18,25 +19,6 @@ function ical(method: string, lines: string[], extra: string[] = []): string {
   return ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Tests//EN", `METHOD:${method}`, ...extra, "BEGIN:VEVENT", ...lines, "END:VEVENT", "END:VCALENDAR", ""].join("\r\n");
 }
 
-const BERLIN = [
-  "BEGIN:VTIMEZONE",
-  "TZID:Europe/Berlin",
-  "BEGIN:DAYLIGHT",
-  "TZOFFSETFROM:+0100",
-  "TZOFFSETTO:+0200",
-  "TZNAME:CEST",
-  "DTSTART:19700329T020000",
-  "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
-  "END:DAYLIGHT",
-  "BEGIN:STANDARD",
-  "TZOFFSETFROM:+0200",
-  "TZOFFSETTO:+0100",
-  "TZNAME:CET",
-  "DTSTART:19701025T030000",
-  "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
-  "END:STANDARD",
-  "END:VTIMEZONE",
-];
 
 /** A mail carrying `calendar` as iMIP does (RFC 6047): text/plain + text/calendar; method=... in multipart/alternative. */
 function mail(calendar: string, method: string, opts: { base64?: boolean } = {}): Uint8Array {

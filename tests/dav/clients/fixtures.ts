@@ -22,7 +22,8 @@ function text(lines: string[]): string {
   return lines.map(fold).join(CRLF) + CRLF;
 }
 
-const BERLIN = [
+/** Europe/Berlin as clients send it (also used by the ActiveSync groupware tests). */
+export const BERLIN = [
   "BEGIN:VTIMEZONE",
   "TZID:Europe/Berlin",
   "BEGIN:DAYLIGHT",
