@@ -1075,6 +1075,42 @@ async function main() {
       check(`CardDAV: ${what} survives the Thunderbird edit`, re.test(sxc), sxc);
   }
 
+  // ── moves and deletions across folders; a folder renamed and one deleted over DAV
+  const teamF = host.folders(accountId).find((f) => f.displayName === "Team" && f.selected);
+  if (calId && teamF && folderNow(teamF)?.targetID) {
+    await step("CalDAV: MOVE the team offsite into the default calendar", async () => {
+      const r = await fetch(`${DAV}/calendars/${USER}/team/offsite.ics`, { method: "MOVE", headers: { authorization: AUTH, destination: `${DAV}/calendars/${USER}/Calendar/offsite.ics`, overwrite: "F" } });
+      if (r.status >= 300) throw new Error(`MOVE: HTTP ${r.status}`);
+    });
+    await syncFolder(teamF, "Team sync after the MOVE");
+    await syncFolder(calFolder, "calendar sync after the MOVE");
+    check("calendar: the moved event left Team", !env.calendars.items(folderNow(teamF).targetID).some((e) => /interop-team-1/.test(e.item)));
+    check("calendar: and arrived once in Calendar", env.calendars.items(calId).filter((e) => /interop-team-1/.test(e.item)).length === 1);
+  }
+  if (bookId) {
+    const erin = env.books.contacts(bookId).find((c) => /Erin Server/.test(c.vCard));
+    if (erin) await step("contacts: user deletes Erin", async () => messenger.contacts.delete(erin.id));
+    await step("CardDAV: delete Carol on the server", () => dav("DELETE", BOOK + "carol.vcf"));
+    await env.books.settle();
+    await syncFolder(bookFolder, "contacts sync with deletions both ways");
+    const srvCards = await list(BOOK);
+    check("CardDAV: the contact deleted in Thunderbird is gone", !srvCards.some((o) => /UID:interop-contact-2/.test(o.body)), srvCards.map((o) => prop(o.body, "FN")).join(", "));
+    check("contacts: the contact deleted on the server left Thunderbird", !env.books.contacts(bookId).some((c) => /Carol Interop/.test(c.vCard)));
+  }
+  const friendsF = host.folders(accountId).find((f) => f.displayName === "Friends");
+  const choresF = host.folders(accountId).find((f) => f.displayName === "Chores");
+  if (friendsF && choresF) {
+    await step("DAV: rename Friends, delete Chores", async () => {
+      const r1 = await dav("PROPPATCH", `/addressbooks/${USER}/friends/`, { headers: { "content-type": "application/xml" }, body: `<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:displayname>Good friends</d:displayname></d:prop></d:set></d:propertyupdate>` });
+      const r2 = await dav("DELETE", `/calendars/${USER}/chores/`);
+      if (r1.status !== 207 || r2.status >= 300) throw new Error(`PROPPATCH ${r1.status}, DELETE ${r2.status}`);
+    });
+    await step("account sync (FolderSync after the rename and deletion)", () => provider.onSyncAccount({ accountId }));
+    const fl = host.folders(accountId);
+    check("FolderSync: the renamed address book keeps its folder, new name", fl.some((f) => f.folderId === friendsF.folderId && f.displayName === "Good friends"), JSON.stringify(fl.map((f) => f.displayName)));
+    check("FolderSync: the deleted task list is gone", !fl.some((f) => f.folderId === choresF.folderId), JSON.stringify(fl.map((f) => f.displayName)));
+  }
+
   // ── a second Thunderbird profile on the same account: its first sync
   //    must rebuild what the first one left on the server
   const setup2 = await provider.createAccountFromSetup({ servertype: "auto", email: USER, server, password: PASS, label: "Interop 2" });
