@@ -19,6 +19,7 @@ import type { FuzzTarget } from "./engine.ts";
 import { MAIL_TARGETS } from "./mail-targets.ts";
 import { GROUPWARE_TARGETS } from "./groupware-targets.ts";
 import { DAV_XML_TARGET } from "./dav-xml-target.ts";
+import { EAS_GROUPWARE_TARGETS } from "./eas-groupware-targets.ts";
 
 const enc = new TextEncoder();
 const b = (s: string) => enc.encode(s);
@@ -403,4 +404,5 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   ...MAIL_TARGETS,
   DAV_XML_TARGET,
   ...GROUPWARE_TARGETS,
+  ...EAS_GROUPWARE_TARGETS,
 ];
