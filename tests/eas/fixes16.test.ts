@@ -213,15 +213,21 @@ describe("drafts saved with Sync Add (16.1)", () => {
     expect((await inboxMessages(ivy, "Drafts")).length).toBe(before);
   });
 
-  test("a Change of a draft's content is refused (Status 6), not answered 1 and dropped", async () => {
+  test("a Change of a draft's content is applied (the edited draft replaces the stored one), not answered 1 and dropped", async () => {
     const stored = (await inboxMessages(ivy, "Drafts")).find((m) => m.subject === "draft-marker-16")!;
     const sid = `${drafts}:${stored.id}`;
     await c.sync(drafts); // the adds of this collection are known to the device
     const s = await c.sync(drafts, { getChanges: false, commands: [el("AirSync:Change", el("AirSync:ServerId", sid), el("AirSync:ApplicationData", el("Email:Subject", "edited"), el("AirSyncBase:Body", el("AirSyncBase:Type", "1"), el("AirSyncBase:Data", "new text"))))] });
-    const ch = kids(kid(s.coll, "AirSync:Responses"), "AirSync:Change")[0];
-    expect(kidText(ch, "AirSync:Status")).toBe("6");
-    const after = (await env.srv.store.getMessages(stored.folderId, [stored.uid]))[0]!;
-    expect(after.subject).toBe("draft-marker-16");
+    expect(kids(kid(s.coll, "AirSync:Responses"), "AirSync:Change")).toEqual([]); // success: no response entry
+    expect((await env.srv.store.getMessages(stored.folderId, [stored.uid])).length).toBe(0);
+    const edited = (await inboxMessages(ivy, "Drafts")).filter((m) => m.subject === "edited");
+    expect(edited.length).toBe(1);
+    const raw = await env.srv.store.readMessage(edited[0]!.id);
+    const parsed = parseMime(raw);
+    const [body, att] = parsed.root.parts!;
+    expect(new TextDecoder().decode(raw.subarray(body!.bodyStart, body!.bodyEnd))).toBe("new text");
+    expect(partBytes(raw, att!).toString()).toBe("draft attachment"); // the attachment stays
+    expect(headerValue(parsed.headers, "to")).toBe("jack@example.test"); // absent To: kept
   });
 });
 

@@ -51,12 +51,17 @@ export interface ApplyResult {
   status: number;
   /** New change counter of the item after the change (written into the state). */
   modseq?: number;
+  /** ApplicationData of the Responses Add/Change (16.x: each added attachment's ClientId and FileReference, MS-ASAIRS §2.2.2.7). */
+  data?: WElement[];
+  /**
+   * A Change applied by replacing the item (an edited draft: stored messages are immutable): the id of
+   * the new item. The engine sends the device Delete of the old ServerId and Add of the new one.
+   */
+  replacedBy?: number;
 }
 
 export interface AddResult extends ApplyResult {
   id?: number;
-  /** ApplicationData of the Responses Add (16.x: each added attachment's ClientId and FileReference, MS-ASAIRS §2.2.2.7). */
-  data?: WElement[];
 }
 
 export interface SyncClass {

@@ -10,9 +10,10 @@ import { emailApplicationData, emailChangeData, fileReference } from "../email/c
 import { FolderType } from "../folders.ts";
 import { SyncStatus } from "../status.ts";
 import { el, kid, kids, kidText, text, type WElement } from "../wbxml/tree.ts";
-import { registerSyncClass, type ListedItem, type Listing, type SyncClass } from "./classes.ts";
+import { registerSyncClass, type ApplyResult, type ListedItem, type Listing, type SyncClass } from "./classes.ts";
 import type { EasContext } from "../context.ts";
 import { DraftError, draftMessage } from "../email/draft.ts";
+import { editedDraft, editsDraftContent } from "../email/draft-change.ts";
 
 const DAY = 86_400_000;
 
@@ -24,8 +25,6 @@ export async function trashFolder(c: EasContext): Promise<Folder | null> {
   return folders.find((f) => f.specialUse === "\\Trash") ?? null;
 }
 
-/** ApplicationData elements that change a draft's content rather than its state. */
-const DRAFT_CONTENT = ["Email:To", "Email:Cc", "Email2:Bcc", "Email:Subject", "AirSyncBase:Body", "AirSyncBase:Attachments"];
 
 export const EmailClass: SyncClass = {
   className: "Email",
@@ -83,11 +82,14 @@ export const EmailClass: SyncClass = {
   },
 
   async applyChange(c, listing, item, data) {
-    // A Change that edits a draft's content (MS-ASEMAIL 16.0 draft changes) cannot be applied in place:
-    // the store's messages are immutable. Refused with a status rather than answered 1 and dropped.
-    if (DRAFT_CONTENT.some((q) => kid(data, q) !== undefined)) {
-      c.log.info("eas: draft content change refused", { id: item.id });
-      return { status: SyncStatus.ClientServerConversion };
+    // MS-ASEMAIL 16.0: a device edits the content of drafts only (in the Drafts folder); other content edits are refused, not dropped.
+    const drafts = c.version >= 160 && listing.folder.specialUse === "\\Drafts";
+    if (editsDraftContent(data, drafts)) {
+      if (!drafts) {
+        c.log.info("eas: content change of a non-draft refused", { id: item.id });
+        return { status: SyncStatus.ClientServerConversion };
+      }
+      return replaceDraft(c, listing, item, data);
     }
     let modseq: number | undefined;
     const set = async (mode: "add" | "remove", flag: string) => {
@@ -154,6 +156,59 @@ export const EmailClass: SyncClass = {
 };
 
 registerSyncClass(EmailClass);
+
+/** The device's Read and Flag of a draft applied to its flags (MS-ASEMAIL Read, Flag Status 2 = active). */
+function draftFlags(flags: string[], data: WElement | undefined): string[] {
+  const out = new Set(flags.filter((f) => f !== "\\Recent"));
+  out.add("\\Draft");
+  const read = kidText(data, "Email:Read");
+  if (read === "1") out.add("\\Seen");
+  else if (read === "0") out.delete("\\Seen");
+  const flag = kid(data, "Email:Flag");
+  if (flag) {
+    if (kidText(flag, "Email:Status") === "2") out.add("\\Flagged");
+    else out.delete("\\Flagged");
+  }
+  return [...out];
+}
+
+/**
+ * A 16.x Change of a draft's content: the edited message (email/draft-change.ts) is appended to the
+ * Drafts folder with the draft's flags, then the old one is expunged — in that order, so a failure
+ * never loses the draft. The engine tells the device Delete(old) + Add(new) (ApplyResult.replacedBy).
+ */
+async function replaceDraft(c: EasContext, listing: Listing, item: ListedItem, data: WElement | undefined): Promise<ApplyResult> {
+  let oldRaw: Uint8Array;
+  try {
+    oldRaw = await c.store.readMessage(item.id);
+  } catch (e) {
+    if (e instanceof StoreError) return { status: SyncStatus.ObjectNotFound };
+    throw e;
+  }
+  let draft: ReturnType<typeof editedDraft>;
+  try {
+    draft = editedDraft(oldRaw, data, item.id, c.account.email, c.now(), c.server.config.limits.maxMessageSize);
+  } catch (e) {
+    if (!(e instanceof DraftError)) throw e;
+    c.log.info("eas: draft change refused", { id: item.id, err: e.message });
+    return { status: e.status };
+  }
+  let added: { id: number; modseq: number };
+  try {
+    const [r] = await c.store.append(listing.folder.id, [{ raw: draft.raw, flags: draftFlags(item.flags, data) }]);
+    added = r!;
+  } catch (e) {
+    if (e instanceof StoreError) return { status: SyncStatus.ServerError };
+    throw e;
+  }
+  await c.store.storeFlags(listing.folder.id, [item.ref], "add", ["\\Deleted"], { silent: true });
+  await c.store.expunge(listing.folder.id, [item.ref]);
+  listing.items.delete(item.id); // a later command of the same request naming the old ServerId finds nothing
+  c.log.info("eas: draft edited", { old: item.id, new: added.id });
+  // MS-ASAIRS §2.2.2.24.1: each added attachment's ClientId with its FileReference
+  const refs = draft.attachments.map((a, i) => el("AirSyncBase:Attachment", el("AirSyncBase:ClientId", a.clientId), el("AirSyncBase:FileReference", fileReference(added.id, draft.attachmentPaths[i]!))));
+  return { status: SyncStatus.Success, modseq: added.modseq, replacedBy: added.id, data: refs.length ? [el("AirSyncBase:Attachments", refs)] : undefined };
+}
 
 /** Categories from a Change are not stored (IMAP keywords cannot hold spaces); kept for later classes. */
 export function categoriesOf(data: WElement | undefined): string[] {

@@ -424,6 +424,13 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
           modified = true;
         }
         state.set(it.id, it.modseq);
+        if (r.replacedBy !== undefined && source.mode === "feed") {
+          // The item was replaced (an edited draft): this response's Commands carry Delete(old) and Add(new) at once.
+          source.candidates.add(it.id);
+          source.candidates.add(r.replacedBy);
+        }
+        // MS-ASAIRS §2.2.2.7: a Change that added attachments answers their ClientId and FileReference.
+        if (r.data?.length) responses.push(el("AirSync:Change", el("AirSync:ServerId", serverId), el("AirSync:Status", SyncStatus.Success), el("AirSync:ApplicationData", r.data)));
         break;
       }
       case "Delete": {
