@@ -291,6 +291,20 @@ describe("a draft edited by Sync Change (16.1)", () => {
     expect((await messagesIn("Drafts")).map((m) => m.subject)).toEqual(["Plan v3"]);
   });
 
+  test("a Change sent with GetChanges 0: the device learns Delete(old) + Add(new) from its next Sync, once", async () => {
+    const old = sid;
+    const s = await c.sync(drafts, { getChanges: false, commands: [el("AirSync:Change", el("AirSync:ServerId", old), el("AirSync:ApplicationData", el("Email:Subject", "Plan v3b")))] });
+    expect(s.status).toBe("1");
+    expect(commandsOf(s.coll).adds.length).toBe(0);
+    const next = await c.sync(drafts);
+    expect(commandsOf(next.coll).deletes.map((d) => kidText(d, "AirSync:ServerId"))).toEqual([old]);
+    expect(kidText(takeAdd(next.coll), "Email:Subject")).toBe("Plan v3b");
+    const again = commandsOf((await c.sync(drafts)).coll);
+    expect(again.adds.length + again.deletes.length + again.changes.length).toBe(0);
+    // back to the subject the 14.1 test below expects
+    takeAdd(await change([el("Email:Subject", "Plan v3")]));
+  });
+
   test("a content Change of an Inbox message is still Status 6, the message unchanged", async () => {
     await env.srv.store.deliver(message({ to: "kim@example.test", subject: "Inbox mail 16" }), [{ accountId: kim.id }]);
     const inbox = c.folderByType(2);
