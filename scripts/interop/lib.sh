@@ -4,9 +4,10 @@
 #   pb_stop             QUIT on the control pipe, then removes the data dir
 # PB_SNAPSHOT=1 runs the server from a copy of the repository's committed
 # HEAD (git archive, node_modules linked) instead of the working tree, so a
-# run names exactly one commit while others edit the tree.
+# run names exactly one commit while others edit the tree; PB_REF=<commit>
+# archives that commit instead of HEAD.
 # PB_LOG=debug|info|warn|error sets the server's log level (default warn);
-# the server log is $PB_DATA/server.log (kept on failure with PB_KEEP=1).
+# the server log is $PB_DATA/server.log, and PB_KEEP=1 keeps $PB_DATA.
 
 PB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PB_BUN="${PB_BUN:-$PB_ROOT/node_modules/.bin/bun}"
