@@ -449,6 +449,13 @@ describe("editedDraft (units)", () => {
     }
   });
 
+  test("a stored multipart/mixed whose boundary never occurs keeps its bytes when an attachment is added", () => {
+    const broken = raw(["From: a@b", "Subject: s", "MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="nowhere"', "", "just some text", ""]);
+    const out = editedDraft(broken, data(el("AirSyncBase:Attachments", addAtt("x", "x.txt", "X"))), 1, FROM, NOW, 1e6);
+    expect(dec.decode(out.raw)).toContain("just some text");
+    expect(attsOf(out.raw)).toContain("x.txt=X");
+  });
+
   test("100 kept attachments plus one added is refused (the count after the edit is bounded)", () => {
     const lines = ["From: a@b", "Subject: many", "MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="q"', "", "--q", "Content-Type: text/plain", "", "body"];
     for (let i = 0; i < 100; i++) lines.push("--q", `Content-Type: text/plain; name="f${i}.txt"`, `Content-Disposition: attachment; filename="f${i}.txt"`, "", `F${i}`);

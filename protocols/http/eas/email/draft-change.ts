@@ -170,7 +170,7 @@ export function editedDraft(oldRaw: Uint8Array, data: WElement | undefined, item
   } else {
     const bodyPieces: Uint8Array[] = [];
     const kept: Uint8Array[] = [];
-    const mixed = root.type === "multipart" && root.subtype === "mixed" && root.parts;
+    const mixed = root.type === "multipart" && root.subtype === "mixed" && !!root.parts?.length;
     const top: { p: MimePart; path: string; isRoot: boolean }[] = mixed ? root.parts!.map((p, i) => ({ p, path: String(i + 1), isRoot: false })) : [{ p: root, path: "", isRoot: true }];
     for (const t of top) {
       if (!t.p.parts && isAtt.has(t.path || "1")) {
