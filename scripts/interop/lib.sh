@@ -6,6 +6,8 @@
 # HEAD (git archive, node_modules linked) instead of the working tree, so a
 # run names exactly one commit while others edit the tree; PB_REF=<commit>
 # archives that commit instead of HEAD.
+# PB_PG_URL=postgres://USER@HOST:PORT/DB puts each run's store on PostgreSQL
+# in a fresh schema (interop_<random>, dropped by pb_stop with psql).
 # PB_LOG=debug|info|warn|error sets the server's log level (default warn);
 # the server log is $PB_DATA/server.log, and PB_KEEP=1 keeps $PB_DATA.
 
@@ -29,6 +31,11 @@ pb_start() {
     [ -z "$(git -C "$PB_ROOT" status --porcelain -- protocols src storage mail 2>/dev/null)" ] || PB_COMMIT="$PB_COMMIT+working-tree"
   fi
   export PB_COMMIT
+  if [ -n "${PB_PG_URL:-}" ]; then
+    PB_PG_SCHEMA="interop_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    export PB_DATABASE_URL="$PB_PG_URL?schema=$PB_PG_SCHEMA"
+    psql -q "$PB_PG_URL" -c "CREATE EXTENSION IF NOT EXISTS pg_trgm" >/dev/null 2>&1 || true
+  fi
   "$PB_BUN" "$PB_TREE/scripts/interop/server.ts" --data "$PB_DATA" --log "${PB_LOG:-warn}" \
     <"$PB_DATA/ctl" >"$PB_DATA/ready" 2>"$PB_DATA/server.log" &
   PB_PID=$!
@@ -42,7 +49,7 @@ pb_start() {
   read -r _ PB_PORT PB_CERT PB_HTTP_PORT <"$PB_DATA/ready"
   [ -n "$PB_PORT" ] || { echo "interop: no READY line from the server" >&2; return 1; }
   export PB_PORT PB_CERT PB_HTTP_PORT PB_DATA
-  echo "interop: Pillarbox $PB_COMMIT on https://127.0.0.1:$PB_PORT (data $PB_DATA)"
+  echo "interop: Pillarbox $PB_COMMIT${PB_PG_URL:+ (PostgreSQL schema $PB_PG_SCHEMA)} on https://127.0.0.1:$PB_PORT (data $PB_DATA)"
 }
 
 pb_stop() {
@@ -53,7 +60,10 @@ pb_stop() {
   for i in $(seq 1 70); do kill -0 "$PB_PID" 2>/dev/null || break; sleep 0.1; done
   kill "$PB_PID" 2>/dev/null || true
   wait "$PB_PID" 2>/dev/null || true
-  if [ "${PB_KEEP:-0}" = 1 ]; then echo "interop: kept $PB_DATA" >&2; else rm -rf "$PB_DATA"; fi
+  if [ "${PB_KEEP:-0}" = 1 ]; then echo "interop: kept $PB_DATA" >&2; else
+    rm -rf "$PB_DATA"
+    [ -z "${PB_PG_SCHEMA:-}" ] || psql -q "$PB_PG_URL" -c "DROP SCHEMA IF EXISTS $PB_PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
+  fi
   PB_PID=
 }
 

@@ -7,6 +7,7 @@
  *   READY <https-port> <cert-file> <http-port>
  *
  *   bun scripts/interop/server.ts --data DIR [--log warn]
+ *   (PB_DATABASE_URL=postgres://... puts the store on PostgreSQL instead of a file)
  *
  * Accounts (password "interop-pass-1"):
  *   alice@interop.test  display name "Alice Interop"  (the synced account)
@@ -40,7 +41,8 @@ const level = arg("log", "warn") as LogLevel;
 
 const config = defaultConfig();
 config.dataDir = dataDir;
-config.databaseUrl = `file:${join(dataDir, "pillarbox.db")}`;
+// PB_DATABASE_URL (e.g. postgres://USER@HOST:PORT/DB?schema=NAME) runs the store on another engine.
+config.databaseUrl = process.env.PB_DATABASE_URL || `file:${join(dataDir, "pillarbox.db")}`;
 config.hostname = "mail.interop.test";
 for (const name of Object.keys(LISTENER_DEFAULTS) as ListenerName[]) config.listeners[name] = null;
 for (const name of ["HTTP", "HTTPS", "SMTP", "SUBMISSION"] as ListenerName[]) config.listeners[name] = { host: "127.0.0.1", port: 0 };
