@@ -12,6 +12,7 @@
  * Accounts (password "interop-pass-1"):
  *   alice@interop.test  display name "Alice Interop"  (the synced account)
  *   bob@interop.test    display name "Bob Organizer"  (a meeting organizer)
+ *   carl@interop.test   no display name               (GAL entries without one)
  * alice's INBOX gets one message with an attachment on a fresh data dir (a
  * client's read-only fetch tests need an item to fetch).
  */
@@ -56,9 +57,10 @@ if (!(await store.getDomain(DOMAIN))) await store.addDomain(DOMAIN);
 for (const [local, name] of [
   ["alice", "Alice Interop"],
   ["bob", "Bob Organizer"],
+  ["carl", undefined],
 ] as const) {
   const email = `${local}@${DOMAIN}`;
-  if (!(await store.getAccount(email))) await store.addAccount(email, PASSWORD, { displayName: name });
+  if (!(await store.getAccount(email))) await store.addAccount(email, PASSWORD, name ? { displayName: name } : {});
 }
 
 const alice = (await store.getAccount(`alice@${DOMAIN}`))!;

@@ -186,7 +186,7 @@ export async function scene17(t) {
 
 /** address book and free/busy, through the add-on's own listeners */
 export async function scene18(t) {
-  const { bobAuth } = t;
+  const { accountId, bobAuth, provider } = t;
   // ── address book and free/busy, through the add-on's own listeners ───
   const galListeners = messenger.addressBooks.provider.onSearchRequest.fns;
   check("GAL: the add-on registered its directory search", galListeners.length > 0, "no onSearchRequest listener (GAL Search not advertised?)");
@@ -195,6 +195,9 @@ export async function scene18(t) {
     const bob = ans?.results?.find((r) => /bob@interop\.test/i.test(r.PrimaryEmail ?? ""));
     check("GAL: Bob found with his address", bob, JSON.stringify(ans));
     check("GAL: display name split into first/last name", bob && bob.FirstName === "Bob" && bob.LastName === "Organizer", JSON.stringify(bob));
+    const ans2 = await step("GAL: search for an account without a display name", () => galListeners[0]({ id: "gal" }, "carl", {}));
+    const carl = ans2?.results?.find((r) => /carl@interop\.test/i.test(r.PrimaryEmail ?? ""));
+    check("GAL: carl found, his address not made his first name", carl && !/@/.test(carl.FirstName ?? "") && !/@/.test(carl.LastName ?? ""), JSON.stringify(ans2));
   }
   const fbListeners = messenger.calendar.provider.onFreeBusy.fns;
   check("free/busy: the add-on registered its free/busy lookup", fbListeners.length > 0, "no onFreeBusy listener (ResolveRecipients not advertised?)");
@@ -221,4 +224,16 @@ export async function scene18(t) {
     );
   }
   Object.assign(t, { fbListeners, galListeners });
+
+  // out of office through the add-on's Services dialog backing
+  const before = await step("OOF: read", () => provider.readOofForServices(accountId));
+  check("OOF: read answers a state", before && ["0", "1", "2"].includes(String(before.state)), JSON.stringify(before));
+  const wanted = { state: "2", startTime: "2027-05-01T00:00:00.000Z", endTime: "2027-05-08T00:00:00.000Z", messages: { internal: { enabled: true, reply: "Away in May (internal)" }, externalKnown: { enabled: true, reply: "Away in May" }, externalUnknown: { enabled: true, reply: "Away in May" } } };
+  await step("OOF: write a scheduled reply", () => provider.writeOofFromServices({ accountId, settings: wanted }));
+  const after = await step("OOF: read it back", () => provider.readOofForServices(accountId));
+  check("OOF: the scheduled state and window come back", after && String(after.state) === "2" && Date.parse(after.startTime) === Date.parse(wanted.startTime) && Date.parse(after.endTime) === Date.parse(wanted.endTime), JSON.stringify(after));
+  check("OOF: the internal reply comes back", after?.messages?.internal?.reply === "Away in May (internal)" && after.messages.internal.enabled, JSON.stringify(after?.messages));
+  await step("OOF: switch it off", () => provider.writeOofFromServices({ accountId, settings: { state: "0", messages: wanted.messages } }));
+  const off = await step("OOF: read after switching off", () => provider.readOofForServices(accountId));
+  check("OOF: off", off && String(off.state) === "0", JSON.stringify(off));
 }
