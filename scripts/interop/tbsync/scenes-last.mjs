@@ -236,4 +236,20 @@ export async function scene18(t) {
   await step("OOF: switch it off", () => provider.writeOofFromServices({ accountId, settings: { state: "0", messages: wanted.messages } }));
   const off = await step("OOF: read after switching off", () => provider.readOofForServices(accountId));
   check("OOF: off", off && String(off.state) === "0", JSON.stringify(off));
+
+  // the add-on's calendar window (FilterType 7, six months back): an old single
+  // event stays out, an old series that still recurs and a recent event come in
+  const { calFolder, calId, syncFolder } = t;
+  if (calId) {
+    await step("CalDAV: an old event, an old open-ended series, a recent event", async () => {
+      await put(CAL + "old.ics", vcal("BEGIN:VEVENT", "UID:interop-old-1", "DTSTAMP:20250101T000000Z", "DTSTART:20250110T100000Z", "DTEND:20250110T110000Z", "SUMMARY:Old single", "END:VEVENT"), "text/calendar");
+      await put(CAL + "old-series.ics", vcal("BEGIN:VEVENT", "UID:interop-old-2", "DTSTAMP:20250101T000000Z", "DTSTART:20250106T100000Z", "DTEND:20250106T110000Z", "RRULE:FREQ=WEEKLY", "SUMMARY:Old open-ended series", "END:VEVENT"), "text/calendar");
+      await put(CAL + "recent.ics", vcal("BEGIN:VEVENT", "UID:interop-recent-1", "DTSTAMP:20261001T000000Z", "DTSTART:20261001T100000Z", "DTEND:20261001T110000Z", "SUMMARY:Recent past", "END:VEVENT"), "text/calendar");
+    });
+    await syncFolder(calFolder, "calendar sync with old and recent events");
+    const have = (uid) => env.calendars.items(calId).some((e) => e.item.includes(`UID:${uid}`));
+    check("calendar window: a single event from 2025 stays out (FilterType 7)", !have("interop-old-1"));
+    check("calendar window: a series from 2025 that still recurs comes in", have("interop-old-2"));
+    check("calendar window: an event two months back comes in", have("interop-recent-1"));
+  }
 }
