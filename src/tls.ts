@@ -3,7 +3,7 @@
  * (or configured PEM files), reloaded on SIGHUP and on file change without a
  * restart, and the STARTTLS upgrade used by SMTP/IMAP/POP3.
  *
- * Upgrades use `tls.createServer(opts)` + `server.emit("connection", raw)`:
+ * Upgrades use one `tls.createServer(opts)` + `server.emit("connection", raw)`:
  * the one pattern that works on Bun, Deno and Node (see RUNTIME-FACTS.md).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -159,6 +159,7 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
       return false;
     }
     current = next;
+    upgrader = null; // handshakes under way finish on the old one
     for (const s of servers) {
       try {
         s.setSecureContext(serverOptions());
@@ -180,29 +181,64 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
     timer.unref?.();
   }
 
+  /**
+   * One tls.Server takes every upgrade (a new one after a reload, so new
+   * handshakes use the new certificate). A tls.Server per connection gave each
+   * connection its own SecureContext for its whole life: 23.7 KiB of RSS per
+   * held TLS connection on Bun 1.4.5 against 14.6 KiB shared (plain TCP 4.8),
+   * which is most of an idle ActiveSync Ping (scripts/bench/eas-groupware-bench.ts).
+   */
+  type Waiter = (err: Error | null, s?: tls.TLSSocket) => void;
+  let upgrader: { server: tls.Server; pending: Map<Socket, Waiter> } | null = null;
+  const upgraderFor = () => {
+    if (upgrader) return upgrader;
+    const server = tls.createServer(serverOptions());
+    const pending = new Map<Socket, Waiter>();
+    // The TLSSocket names the raw socket it wraps as _parent on Node and Bun; elsewhere the connection's addresses tell.
+    const waiterOf = (s: tls.TLSSocket | undefined): Waiter | undefined => {
+      if (!s) return undefined;
+      const parent = (s as { _parent?: unknown })._parent;
+      if (parent && pending.has(parent as Socket)) return pending.get(parent as Socket);
+      for (const [raw, w] of pending) if (raw.remotePort === s.remotePort && raw.remoteAddress === s.remoteAddress && raw.localPort === s.localPort) return w;
+      return undefined;
+    };
+    server.on("secureConnection", (s: tls.TLSSocket) => {
+      const w = waiterOf(s);
+      if (w) w(null, s);
+      else s.destroy();
+    });
+    server.on("tlsClientError", (err: Error, s?: tls.TLSSocket) => waiterOf(s)?.(err));
+    upgrader = { server, pending };
+    return upgrader;
+  };
+
   const upgrade = (socket: Socket): Promise<tls.TLSSocket> =>
     new Promise((resolve, reject) => {
-      // A fresh server per upgrade: matching the TLSSocket to its raw socket is then trivial.
-      const server = tls.createServer(serverOptions());
+      const { server, pending } = upgraderFor();
       let done = false;
       const finish = (err: Error | null, s?: tls.TLSSocket) => {
         if (done) return;
         done = true;
         clearTimeout(timeout);
+        pending.delete(socket);
+        // Nothing of the handshake stays attached to a connection that lives on (held ActiveSync Pings, IDLE).
+        socket.off("error", onError);
+        socket.off("close", onClose);
         if (err) {
           socket.destroy();
           reject(err);
-        } else resolve(s!);
+        } else {
+          // Like the kernel's raw-socket guard: a reset on a session without its own 'error' handler must not crash the process.
+          s!.on("error", (e: Error) => log.debug("TLS socket error", { error: e.message }));
+          resolve(s!);
+        }
       };
       const timeout = setTimeout(() => finish(new Error("TLS handshake timed out")), HANDSHAKE_TIMEOUT_MS);
-      server.on("secureConnection", (s: tls.TLSSocket) => {
-        // Like the kernel's raw-socket guard: a reset on a session without its own 'error' handler must not crash the process.
-        s.on("error", (err: Error) => log.debug("TLS socket error", { error: err.message }));
-        finish(null, s);
-      });
-      server.on("tlsClientError", (err: Error) => finish(err));
-      socket.on("error", (err: Error) => finish(err));
-      socket.on("close", () => finish(new Error("connection closed during TLS handshake")));
+      pending.set(socket, finish);
+      const onError = (err: Error) => finish(err);
+      const onClose = () => finish(new Error("connection closed during TLS handshake"));
+      socket.on("error", onError);
+      socket.on("close", onClose);
       server.emit("connection", socket);
     });
 
@@ -227,6 +263,7 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
       if (timer) clearInterval(timer);
       timer = null;
       servers.clear();
+      upgrader = null;
     },
   };
 }
