@@ -19,22 +19,44 @@ export function createLogger(
   base: Record<string, unknown> = {},
   sink: (line: string) => void = (l) => process.stderr.write(l + "\n"),
 ): Logger {
-  const min = ORDER[level];
-  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < min) return;
-    const rec: Record<string, unknown> = { ts: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
+  return new JsonLogger(ORDER[level], base, sink);
+}
+
+/**
+ * Methods on the prototype, not closures per logger: a child logger is made
+ * per request (ActiveSync), and one held per long poll should be a few fields.
+ */
+class JsonLogger implements Logger {
+  constructor(
+    private readonly min: number,
+    private readonly base: Record<string, unknown>,
+    private readonly sink: (line: string) => void,
+  ) {}
+
+  private emit(lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+    if (ORDER[lvl] < this.min) return;
+    const rec: Record<string, unknown> = { ts: new Date().toISOString(), level: lvl, msg, ...this.base, ...fields };
     for (const k of Object.keys(rec)) {
       const v = rec[k];
       if (v instanceof Error) rec[k] = v.message;
       if (/pass(word)?|secret|token/i.test(k)) rec[k] = "[redacted]";
     }
-    sink(JSON.stringify(rec));
-  };
-  return {
-    debug: (m, f) => emit("debug", m, f),
-    info: (m, f) => emit("info", m, f),
-    warn: (m, f) => emit("warn", m, f),
-    error: (m, f) => emit("error", m, f),
-    child: (f) => createLogger(level, { ...base, ...f }, sink),
-  };
+    this.sink(JSON.stringify(rec));
+  }
+
+  debug(m: string, f?: Record<string, unknown>): void {
+    this.emit("debug", m, f);
+  }
+  info(m: string, f?: Record<string, unknown>): void {
+    this.emit("info", m, f);
+  }
+  warn(m: string, f?: Record<string, unknown>): void {
+    this.emit("warn", m, f);
+  }
+  error(m: string, f?: Record<string, unknown>): void {
+    this.emit("error", m, f);
+  }
+  child(f: Record<string, unknown>): Logger {
+    return new JsonLogger(this.min, { ...this.base, ...f }, this.sink);
+  }
 }
