@@ -6,6 +6,7 @@
  * (Provision, FolderSync, windowed Sync, Ping).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import https from "node:https";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -91,16 +92,24 @@ export interface SyncRound {
 
 /** A lean ActiveSync client: one keep-alive agent (replace it to give each later request a new connection). */
 export class BenchClient {
-  agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true, maxSockets: Infinity });
+  agent: http.Agent;
 
+  /** `plain`: HTTP instead of HTTPS (a server started with --plain), to tell the TLS layer's share of a figure. */
   constructor(
     readonly port: number,
     readonly version = "14.1",
-  ) {}
+    readonly plain = false,
+  ) {
+    this.agent = this.makeAgent();
+  }
+
+  private makeAgent(): http.Agent {
+    return this.plain ? new http.Agent({ keepAlive: true, maxSockets: Infinity }) : new https.Agent({ rejectUnauthorized: false, keepAlive: true, maxSockets: Infinity });
+  }
 
   newAgent(): void {
     this.agent.destroy();
-    this.agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true, maxSockets: Infinity });
+    this.agent = this.makeAgent();
   }
 
   post(user: string, deviceId: string, cmd: string, doc: WElement | null, policyKey: string | null, signal?: AbortSignal): Promise<{ status: number; doc: WElement | null; bytes: number }> {
@@ -114,7 +123,7 @@ export class BenchClient {
     };
     if (policyKey) headers["x-ms-policykey"] = policyKey;
     return new Promise((resolve, reject) => {
-      const req = https.request({ host: "127.0.0.1", port: this.port, method: "POST", path: `/Microsoft-Server-ActiveSync?${q}`, headers, agent: this.agent, signal }, (res) => {
+      const req = (this.plain ? http : https).request({ host: "127.0.0.1", port: this.port, method: "POST", path: `/Microsoft-Server-ActiveSync?${q}`, headers, agent: this.agent, signal }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {

@@ -12,11 +12,22 @@
  *   WAITS             answers "WAITS <n>": long polls (Ping / Sync Wait) held now
  *   RSS               answers "RSS <bytes>" (after a GC)
  *   GC                runs a full collection, answers "GC <rss bytes>"
+ *   HEAP              after a full collection, answers "HEAP <json>": RSS, the JS heap
+ *                     (size, object count, objects by type) and what the runtime reports
+ *                     outside it (Bun's heapStats from bun:jsc; node's v8 heap statistics)
+ *   SNAPSHOT <file>   after a full collection, writes a heap snapshot (V8 format; Bun's
+ *                     generateHeapSnapshot("v8"), node's v8.writeHeapSnapshot) to <file>,
+ *                     answers "SNAPSHOT <file>" (scripts/bench/heap-diff.ts compares two)
  *   QUIT / EOF        shuts down
  *
  *   bun scripts/bench/eas-server.ts --data DIR [--messages 10000] [--accounts 100]
- *                                   [--events 0] [--contacts 0]
+ *                                   [--events 0] [--contacts 0] [--pinger] [--plain]
+ *
+ * --pinger creates pinger@ even with no events or contacts; --plain serves
+ * plain HTTP instead of HTTPS (the port on the READY line is then HTTP's), so
+ * a run can tell what the TLS layer costs.
  */
+import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { defaultConfig } from "../../src/config.ts";
@@ -46,7 +57,9 @@ config.dataDir = dataDir;
 config.databaseUrl = `file:${join(dataDir, "pillarbox.db")}`;
 config.hostname = "bench.pillarbox.test";
 for (const name of Object.keys(LISTENER_DEFAULTS) as ListenerName[]) config.listeners[name] = null;
-config.listeners.HTTPS = { host: "127.0.0.1", port: 0 };
+const plain = process.argv.includes("--plain");
+if (plain) config.listeners.HTTP = { host: "127.0.0.1", port: 0 };
+else config.listeners.HTTPS = { host: "127.0.0.1", port: 0 };
 config.limits.maxConnections = 20_000;
 config.limits.maxConnectionsPerIp = 20_000;
 config.limits.connections.http = 20_000;
@@ -97,14 +110,14 @@ async function seed(email: string, kind: "calendar" | "contacts", n: number, mak
   const have = (await gw.listObjects(coll)).length;
   for (let i = have; i < n; i++) await gw.putObject(coll, `bench-${i}.${kind === "calendar" ? "ics" : "vcf"}`, enc.encode(make(i)), { schedule: false });
 }
-if (events > 0 || contacts > 0) {
+if (events > 0 || contacts > 0 || process.argv.includes("--pinger")) {
   await seed("cal0@bench.test", "calendar", events, (i) => benchEvent(i, Date.now()));
   await seed("card0@bench.test", "contacts", contacts, benchContact);
   const pinger = (await store.getAccount("pinger@bench.test")) ?? (await store.addAccount("pinger@bench.test", pass));
   await gw.ensureDefaults(pinger);
 }
 
-const port = server.addresses.HTTPS!.port;
+const port = (plain ? server.addresses.HTTP : server.addresses.HTTPS)!.port;
 process.stdout.write(`READY ${port} ${process.pid}\n`);
 
 /**
@@ -116,6 +129,20 @@ function fullGc(): void {
   const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
   if (g.gc) g.gc();
   else g.Bun?.gc(true);
+}
+
+/** The heap breakdown for HEAP (benchmark-only: bun:jsc on Bun, node:v8 elsewhere). */
+async function heapReport(): Promise<Record<string, unknown>> {
+  fullGc();
+  const rss = process.memoryUsage().rss;
+  if ((globalThis as { Bun?: unknown }).Bun) {
+    const jsc = (await import("bun:jsc")) as { heapStats(): { heapSize: number; heapCapacity: number; extraMemorySize: number; objectCount: number; objectTypeCounts: Record<string, number> } };
+    const h = jsc.heapStats();
+    return { rss, heapSize: h.heapSize, heapCapacity: h.heapCapacity, extraMemorySize: h.extraMemorySize, objectCount: h.objectCount, types: h.objectTypeCounts };
+  }
+  const v8 = await import("node:v8");
+  const h = v8.getHeapStatistics();
+  return { rss, heapSize: h.used_heap_size, heapCapacity: h.total_heap_size, extraMemorySize: h.external_memory, objectCount: 0, types: {} };
 }
 
 let seq = 0;
@@ -147,6 +174,14 @@ for await (const line of rl) {
   } else if (cmd === "GC") {
     fullGc();
     process.stdout.write(`GC ${process.memoryUsage().rss}\n`);
+  } else if (cmd === "HEAP") {
+    process.stdout.write(`HEAP ${JSON.stringify(await heapReport())}\n`);
+  } else if (cmd === "SNAPSHOT") {
+    fullGc();
+    const g = globalThis as { Bun?: { generateHeapSnapshot(format: "v8"): string } };
+    if (g.Bun) writeFileSync(argv!, g.Bun.generateHeapSnapshot("v8"));
+    else (await import("node:v8")).writeHeapSnapshot(argv!);
+    process.stdout.write(`SNAPSHOT ${argv}\n`);
   } else if (cmd === "QUIT") break;
 }
 // The client has closed its connections; do not wait on stragglers longer than a few seconds.
