@@ -111,3 +111,25 @@ test("a folder change answers every held Ping of the account with Status 7", asy
   for (const r of await Promise.all(held)) expect(kidText(r.doc!, "Ping:Status")).toBe("7");
   expect(activeWaits()).toBe(before);
 });
+
+test("a Sync with HeartbeatInterval held beside other devices' Pings answers with the new event", async () => {
+  const s = await calendarDevice(env, USER, PASS, "FANOUTSYNC", "14.1");
+  const p = await calendarDevice(env, USER, PASS, "FANOUTPING", "16.1");
+  await pull(s.c, s.cal);
+  await pull(p.c, p.cal);
+  const before = activeWaits();
+  const waiting = s.c.send(
+    "Sync",
+    el("AirSync:Sync", el("AirSync:Collections", el("AirSync:Collection", el("AirSync:SyncKey", s.c.syncKeys.get(s.cal)!), el("AirSync:CollectionId", s.cal), el("AirSync:Options", calOptions()))), el("AirSync:HeartbeatInterval", "120")),
+  );
+  const pinged = ping(p.c, p.cal, "Calendar");
+  await until("the Sync and the Ping held", () => activeWaits() === before + 2);
+  expect((await dav.put(USER, PASS, "fanout-2.ics", simpleEvent("fanout-2@example.test", "20270311T090000Z", "20270311T100000Z", "Wakes a Sync"))).status).toBe(201);
+  const r = await waiting;
+  const coll = kid(kid(r.doc!, "AirSync:Collections"), "AirSync:Collection");
+  expect(kidText(coll, "AirSync:Status")).toBe("1");
+  const adds = kids(kid(coll, "AirSync:Commands"), "AirSync:Add");
+  expect(adds.map((a) => kidText(kid(a, "AirSync:ApplicationData"), "Calendar:Subject"))).toEqual(["Wakes a Sync"]);
+  expect(kidText((await pinged).doc!, "Ping:Status")).toBe("2");
+  expect(activeWaits()).toBe(before);
+});

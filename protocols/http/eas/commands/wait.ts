@@ -24,7 +24,7 @@ export type WaitOutcome = { changed: Folder[] } | { hierarchy: true } | null;
 
 /** Coalesces bursts of events (a 100-message move) into one check. */
 const CHECK_DELAY_MS = 20;
-/** Granularity of the heartbeat wheel: a poll ends at most this much after its heartbeat. */
+/** Granularity of the heartbeat wheel: a poll ends within two ticks after its heartbeat (60 s or more). */
 const TICK_MS = 1000;
 
 /** One held long poll. */
@@ -115,8 +115,14 @@ class AccountWatch {
     readonly accountId: number,
   ) {
     this.unsubscribe = bus.subscribe(accountId, (ev) => {
-      // A copy: a poll that finishes leaves the set while we walk it.
-      for (const w of [...this.waiters]) w.onEvent(ev);
+      // A copy: a poll that finishes leaves the set while we walk it. One poll's failure must not starve the others.
+      for (const w of [...this.waiters]) {
+        try {
+          w.onEvent(ev);
+        } catch (e) {
+          w.c.log.warn("eas: long poll failed on a store event", { err: e });
+        }
+      }
     });
   }
 
