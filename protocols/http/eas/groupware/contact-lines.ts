@@ -138,8 +138,8 @@ export function escapeText(s: string): string {
   return s.replace(/\r\n|\r/g, "\n").replace(/[\\,;\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
 }
 
-/** Splits a structured value (N, ADR, ORG) at unescaped semicolons; parts stay escaped. */
-export function splitStructured(value: string): string[] {
+/** Splits `value` at unescaped `sep`; the parts stay escaped. */
+function splitUnescaped(value: string, sep: ";" | ","): string[] {
   const out: string[] = [];
   let cur = "";
   for (let i = 0; i < value.length; i++) {
@@ -147,7 +147,7 @@ export function splitStructured(value: string): string[] {
     if (ch === "\\" && i + 1 < value.length) {
       cur += ch + value[i + 1];
       i++;
-    } else if (ch === ";") {
+    } else if (ch === sep) {
       out.push(cur);
       cur = "";
     } else cur += ch;
@@ -156,22 +156,14 @@ export function splitStructured(value: string): string[] {
   return out;
 }
 
+/** Splits a structured value (N, ADR, ORG) at unescaped semicolons; parts stay escaped. */
+export function splitStructured(value: string): string[] {
+  return splitUnescaped(value, ";");
+}
+
 /** Splits a list value (CATEGORIES, NICKNAME) at unescaped commas and unescapes each item. */
 export function splitList(value: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i]!;
-    if (ch === "\\" && i + 1 < value.length) {
-      cur += ch + value[i + 1];
-      i++;
-    } else if (ch === ",") {
-      out.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map(unescapeText);
+  return splitUnescaped(value, ",").map(unescapeText);
 }
 
 function paramText(p: Param): string {
