@@ -184,9 +184,9 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
   /**
    * One tls.Server takes every upgrade (a new one after a reload, so new
    * handshakes use the new certificate). A tls.Server per connection gave each
-   * connection its own SecureContext for its whole life: 23.7 KiB of RSS per
-   * held TLS connection on Bun 1.4.5 against 14.6 KiB shared (plain TCP 4.8),
-   * which is most of an idle ActiveSync Ping (scripts/bench/eas-groupware-bench.ts).
+   * connection its own SecureContext for its whole life: ~20 KiB of RSS per
+   * held TLS connection on Bun 1.4.5 against 14.9 KiB shared (plain TCP 4.1;
+   * scripts/bench/tls-conn-memory.ts), a large part of an idle ActiveSync Ping.
    */
   type Waiter = (err: Error | null, s?: tls.TLSSocket) => void;
   let upgrader: { server: tls.Server; pending: Map<Socket, Waiter> } | null = null;

@@ -12,7 +12,7 @@
  *     calendar (through the groupware service, as a CalDAV PUT does) must
  *     answer all 1,000 with Status 2: time until the last answer, and memory
  *     per held Ping = (server RSS with the Pings held - before, both read
- *     after a full collection) / devices,
+ *     after full collections once the RSS has settled) / devices,
  *     which must stay under 40 KB (checked as 40,000 bytes).
  *
  * The server runs in its own process (scripts/bench/eas-server.ts); this
