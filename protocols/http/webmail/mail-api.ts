@@ -320,8 +320,8 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
     const body = await readJson<{ ids?: unknown; folderId?: unknown }>(c);
     if (!isIdArray(body.ids)) throw new ApiError(400, "bad_request", "No messages were selected.");
     const dest = await ownedFolder(ctx, account, Number(body.folderId));
-    const moved = await moveAll(ctx, account, body.ids, dest);
-    return c.json({ ok: true, moved });
+    const { moved, undo } = await moveAll(ctx, account, body.ids, dest);
+    return c.json({ ok: true, moved, undo });
   });
 
   app.post("/api/messages/delete", async (c) => {
@@ -332,6 +332,7 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
     const groups = await byFolder(ctx, account, body.ids);
     let deleted = 0;
     let moved = 0;
+    const undo: UndoMove[] = [];
     for (const [folderId, msgs] of groups) {
       const uids = msgs.map((m) => m.uid).sort((a, b) => a - b);
       if (folderId === trash.id || body.permanent === true) {
@@ -339,10 +340,12 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
         await store.storeFlags(folderId, uids, "add", ["\\Deleted"], { silent: true });
         deleted += (await store.expunge(folderId, uids)).length;
       } else {
-        moved += (await store.move(folderId, uids, trash.id)).mapping.length;
+        const { mapping } = await store.move(folderId, uids, trash.id);
+        moved += mapping.length;
+        undo.push(...(await undoMoves(ctx, mapping, folderId, trash.id)));
       }
     }
-    return c.json({ ok: true, moved, deleted, trashId: trash.id });
+    return c.json({ ok: true, moved, deleted, trashId: trash.id, undo });
   });
 
   app.post("/api/messages/junk", async (c) => {
@@ -358,8 +361,8 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
       await store.storeFlags(folderId, uids, "add", [junk ? "$Junk" : "$NotJunk"], { silent: true });
       await store.storeFlags(folderId, uids, "remove", [junk ? "$NotJunk" : "$Junk"], { silent: true });
     }
-    const moved = await moveAll(ctx, account, body.ids, dest);
-    return c.json({ ok: true, moved, folderId: dest.id });
+    const { moved, undo } = await moveAll(ctx, account, body.ids, dest);
+    return c.json({ ok: true, moved, folderId: dest.id, undo });
   });
 
   // ---------------------------------------------------------------- search
@@ -444,15 +447,30 @@ async function inbox(ctx: ServerContext, accountId: number): Promise<Folder> {
   return f;
 }
 
-async function moveAll(ctx: ServerContext, account: Account, ids: number[], dest: Folder): Promise<number> {
+/** Where a moved message is now (`id`) and the folder it came from: what the webmail's Undo moves back. */
+export interface UndoMove {
+  id: number;
+  folderId: number;
+}
+
+async function undoMoves(ctx: ServerContext, mapping: [number, number][], fromFolderId: number, destFolderId: number): Promise<UndoMove[]> {
+  if (!mapping.length) return [];
+  const rows = await ctx.store.getMessages(destFolderId, mapping.map(([, to]) => to));
+  return rows.map((r) => ({ id: r.id, folderId: fromFolderId }));
+}
+
+async function moveAll(ctx: ServerContext, account: Account, ids: number[], dest: Folder): Promise<{ moved: number; undo: UndoMove[] }> {
   const groups = await byFolder(ctx, account, ids);
   let moved = 0;
+  const undo: UndoMove[] = [];
   for (const [folderId, msgs] of groups) {
     if (folderId === dest.id) continue;
     const uids = msgs.map((m) => m.uid).sort((a, b) => a - b);
-    moved += (await ctx.store.move(folderId, uids, dest.id)).mapping.length;
+    const { mapping } = await ctx.store.move(folderId, uids, dest.id);
+    moved += mapping.length;
+    undo.push(...(await undoMoves(ctx, mapping, folderId, dest.id)));
   }
-  return moved;
+  return { moved, undo };
 }
 
 function flagList(v: unknown): string[] {
