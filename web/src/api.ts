@@ -44,8 +44,8 @@ export interface Row {
 }
 
 // The server's own shapes (type-only: nothing of the server enters the bundle).
-import type { Person, AttachmentInfo, MessageView } from "../../protocols/http/webmail/api-types.ts";
-export type { Person, AttachmentInfo };
+import type { Person, AttachmentInfo, MessageView, Identity } from "../../protocols/http/webmail/api-types.ts";
+export type { Person, AttachmentInfo, Identity };
 
 /** One message as the reading pane gets it (the server's shape). */
 export type Message = MessageView;
@@ -64,6 +64,8 @@ export interface ComposeTemplate {
   references: string[];
   attachments: { ref: AttachmentRef; name: string; size: number; type: string; inline: boolean }[];
   source: { id: number; mode: "reply" | "forward" } | null;
+  /** The user's own address the original was sent to (reply/forward): the identity to answer from. */
+  identity?: string | null;
 }
 
 export interface Settings {
@@ -73,6 +75,9 @@ export interface Settings {
   oof: { enabled: boolean; subject: string; body: string; start?: number; end?: number };
   sendAs: string[];
   trustedImageSenders?: string[];
+  /** One per address in sendAs, with its From name and HTML signature. */
+  identities: Identity[];
+  defaultIdentity: string;
 }
 
 export class ApiError extends Error {

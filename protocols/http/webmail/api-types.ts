@@ -52,3 +52,11 @@ export interface MessageView extends ReadView {
   threadId: number;
   internalDate: number;
 }
+
+/** One address the user may send from, with the From name and an HTML signature (settings identities). */
+export interface Identity {
+  address: string;
+  name: string;
+  /** HTML, sanitized by the composer before it is inserted. */
+  signature: string;
+}

@@ -24,6 +24,7 @@ import {
 } from "./mime.ts";
 import { attachmentContent, ownedMessage, specialFolder, type ParsedCache } from "./mail-api.ts";
 import type { UploadStore } from "./uploads.ts";
+import { identityFor } from "./identities.ts";
 import { formatMailDate } from "../../../mail/date.ts";
 
 export interface ComposeDeps {
@@ -70,7 +71,10 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
     }
     const file = form.get("file");
     if (!file || typeof file === "string") throw new ApiError(400, "bad_upload", "No file was received.");
-    if (file.size > maxSize) throw new ApiError(413, "too_large", `That file is too large. The limit is ${mb(maxSize)}.`);
+    // The file travels base64-encoded (RFC 2045 §6.8): 4 characters per 3 bytes plus a CRLF every
+    // 76 characters, about 1.37 times its size. The limit applies to the encoded message, so a file
+    // is refused here when its encoded form alone would not fit (42.9 MB becomes 59 MB).
+    if (encodedSize(file.size) > maxSize) throw new ApiError(413, "too_large", tooLargeText(file.size, maxSize));
     const data = new Uint8Array(await file.arrayBuffer());
     try {
       const meta = await uploads.put(account.id, file.name || "attachment", safeContentType(file.type), data);
@@ -96,7 +100,11 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
     const me = new Set((await store.sendAsAddresses(account.id)).map((a) => a.toLowerCase()));
     const fromLine = peopleText(v.from);
     const date = v.date ? new Date(v.date) : new Date(m.internalDate);
-    const dateText = Number.isNaN(date.getTime()) ? String(v.date ?? "") : formatMailDate(date); // the quote line's date as a Date field writes it (RFC 5322 §3.3)
+    // The quote line's date in the reader's language and time zone when the client says which
+    // (?lang=de-DE&tz=Europe/Berlin), else as a Date field writes it (RFC 5322 §3.3).
+    const dateText = Number.isNaN(date.getTime()) ? String(v.date ?? "") : localDate(date, c.req.query("lang"), c.req.query("tz"));
+    // The identity to answer from: the first of the user's own addresses the original was sent to.
+    const ownAddress = [...v.to, ...v.cc].map((p) => p.address.toLowerCase()).find((x) => me.has(x)) ?? null;
     const bodyHtml = v.html ?? (v.text !== null ? `<div>${textToHtml(v.text)}</div>` : "");
     const bodyText = v.text ?? (v.html ? htmlToText(v.html) : "");
     const refs = [...v.references, ...(v.messageId ? [v.messageId] : [])].slice(-30);
@@ -150,6 +158,7 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
         references: refs,
         attachments: [],
         source: { id: m.id, mode: "reply" },
+        identity: ownAddress,
       });
     }
     if (mode === "forward" || mode === "forwardAttachment") {
@@ -177,6 +186,7 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
         references: [],
         attachments,
         source: { id: m.id, mode: "forward" },
+        identity: ownAddress,
       });
     }
     throw new ApiError(400, "bad_mode", "Unknown compose mode.");
@@ -206,7 +216,7 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
     const built = await build(deps, account, body, { draft: false });
     if (!built.recipients.length) throw new ApiError(400, "no_recipients", "Add at least one recipient.");
     if (built.raw.byteLength > maxSize) {
-      throw new ApiError(413, "too_large", `The message is ${mb(built.raw.byteLength)}, over the ${mb(maxSize)} limit. Remove or shrink some attachments.`);
+      throw new ApiError(413, "too_large", `The message is ${mb(built.raw.byteLength)}, over the ${mb(maxSize)} limit (attachments travel base64-encoded, about 37% larger than the files). Remove or shrink some attachments.`);
     }
     const result = await ctx.submit({ account, envelopeFrom: built.from.address, recipients: built.recipients, raw: built.raw, saveToSent: true });
     // Sent and committed: now tidy up (failures here must not turn a sent message into an error).
@@ -238,7 +248,8 @@ async function build(deps: ComposeDeps, account: Account, body: ComposeBody, opt
   const sendAs = await ctx.store.sendAsAddresses(account.id);
   const fromAddr = (typeof body.from === "string" && body.from ? body.from : account.email).toLowerCase();
   if (!sendAs.map((a) => a.toLowerCase()).includes(fromAddr)) throw new ApiError(403, "bad_sender", "You are not allowed to send from that address.");
-  const from: Person = { name: account.settings.displayName ?? "", address: fromAddr };
+  const identity = await identityFor(ctx.store, account, fromAddr);
+  const from: Person = { name: identity?.name ?? account.settings.displayName ?? "", address: fromAddr };
   const to = parseAddressList(str(body.to));
   const cc = parseAddressList(str(body.cc));
   const bcc = parseAddressList(str(body.bcc));
@@ -284,6 +295,37 @@ function str(v: unknown): string {
 
 function fileSafe(s: string): string {
   return s.replace(/[\\/:*?"<>|\u0000-\u001f]/g, "_").slice(0, 100);
+}
+
+/**
+ * The size a file takes in a message: base64 (RFC 2045 §6.8) turns every 3 bytes into 4 characters,
+ * in lines of 76 characters each ended by CRLF, so n bytes take 4·⌈n/3⌉ + 2·⌈4⌈n/3⌉/76⌉ octets,
+ * plus the part's own headers (~300 octets). The composer (web/src/compose.ts) uses the same formula.
+ */
+export function encodedSize(n: number): number {
+  const chars = 4 * Math.ceil(n / 3);
+  return chars + 2 * Math.ceil(chars / 76) + 300;
+}
+
+/** The largest file whose encoded form fits in a message of `max` octets. */
+export function largestFile(max: number): number {
+  let n = Math.floor(((max - 300) * 3 * 76) / (4 * 78));
+  while (n > 0 && encodedSize(n) > max) n -= 1 + Math.floor(n / 1e6);
+  return Math.max(0, n);
+}
+
+function tooLargeText(size: number, max: number): string {
+  return `That file is too large: ${mb(size)} becomes ${mb(encodedSize(size))} in a message (attachments travel base64-encoded, about 37% larger), over the ${mb(max)} limit. Files up to ${mb(largestFile(max))} fit.`;
+}
+
+/** A date in the given BCP 47 language and IANA time zone; RFC 5322 form when either is unusable. */
+function localDate(d: Date, lang: string | undefined, tz: string | undefined): string {
+  if (!lang || !tz || lang.length > 35 || tz.length > 64 || !/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(lang)) return formatMailDate(d);
+  try {
+    return new Intl.DateTimeFormat(lang, { timeZone: tz, dateStyle: "full", timeStyle: "short" }).format(d);
+  } catch {
+    return formatMailDate(d); // RangeError: unknown time zone or language
+  }
 }
 
 function mb(n: number): string {

@@ -1,5 +1,5 @@
 /**
- * Settings (display name, signature, out-of-office), password change,
+ * Settings (display name, signature, identities, out-of-office), password change,
  * address autocomplete, and the live event stream.
  */
 import type { Hono } from "hono";
@@ -11,6 +11,7 @@ import type { SessionManager } from "./session.ts";
 import type { EventHub } from "./events.ts";
 import { ApiError, readJson } from "./util.ts";
 import { directory } from "../../../src/groupware/directory.ts";
+import { checkIdentities, identitiesOf } from "./identities.ts";
 
 export interface SettingsDeps {
   ctx: ServerContext;
@@ -34,14 +35,16 @@ export function mountSettingsApi(app: Hono<AppEnv>, deps: SettingsDeps): void {
       signature: a.settings.signature ?? "",
       oof: a.settings.oof ?? { enabled: false, subject: "", body: "" },
       sendAs: await store.sendAsAddresses(a.id),
+      ...(await identitiesOf(store, a)),
       trustedImageSenders: Array.isArray(a.settings.trustedImageSenders) ? a.settings.trustedImageSenders : [],
     });
   });
 
   app.put("/api/settings", async (c) => {
     const a = c.get("account");
-    const body = await readJson<{ displayName?: unknown; signature?: unknown; oof?: unknown; trustedImageSenders?: unknown }>(c, 256 * 1024);
+    const body = await readJson<{ displayName?: unknown; signature?: unknown; oof?: unknown; trustedImageSenders?: unknown; identities?: unknown; defaultIdentity?: unknown }>(c, 512 * 1024);
     const patch: Partial<AccountSettings> = {};
+    if (body.identities !== undefined || body.defaultIdentity !== undefined) Object.assign(patch, await checkIdentities(store, a, body.identities, body.defaultIdentity));
     if (body.trustedImageSenders !== undefined) {
       const list = body.trustedImageSenders;
       if (!Array.isArray(list) || list.length > 1000 || !list.every((x) => typeof x === "string" && x.length <= 320 && x.includes("@"))) {
@@ -75,7 +78,7 @@ export function mountSettingsApi(app: Hono<AppEnv>, deps: SettingsDeps): void {
     const settings = await store.updateSettings(a.id, patch);
     // A new absence is a new period: people who got the last auto-reply get one again (RFC 3834 §2).
     if (oofTurnedOn) await wstore.oofReset(a.id);
-    return c.json({ ok: true, displayName: settings.displayName ?? "", signature: settings.signature ?? "", oof: settings.oof ?? null });
+    return c.json({ ok: true, displayName: settings.displayName ?? "", signature: settings.signature ?? "", oof: settings.oof ?? null, ...(await identitiesOf(store, { ...a, settings })) });
   });
 
   app.post("/api/password", async (c) => {
