@@ -29,6 +29,9 @@ const DEFAULT_NAMES: Partial<Record<SpecialUse, string>> = {
   "\\Archive": "Archive",
 };
 
+/** Item property naming the folder a message was deleted from (what Restore moves it back to). */
+const RESTORE_PROP = "webmail.restoreFolderId";
+
 /** System flags and keywords a client may set (RFC 9051 §2.3.2; $Junk/$NotJunk/$Forwarded: RFC 5788 registry). */
 const FLAG_RE = /^(\\(Seen|Answered|Flagged|Draft)|\$?[A-Za-z0-9_.-]{1,64})$/;
 
@@ -340,6 +343,9 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
         await store.storeFlags(folderId, uids, "add", ["\\Deleted"], { silent: true });
         deleted += (await store.expunge(folderId, uids)).length;
       } else {
+        // Remember where each message came from, so Restore (in Trash) can put it back there; a move copies the
+        // property bag along with the message (storage/messages.ts).
+        for (const m of msgs) await store.setItemProps?.(m.id, { [RESTORE_PROP]: folderId });
         const { mapping } = await store.move(folderId, uids, trash.id);
         moved += mapping.length;
         undo.push(...(await undoMoves(ctx, mapping, folderId, trash.id)));
@@ -363,6 +369,48 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
     }
     const { moved, undo } = await moveAll(ctx, account, body.ids, dest);
     return c.json({ ok: true, moved, folderId: dest.id, undo });
+  });
+
+  // Archive: the account's \Archive folder (RFC 6154 §2), created with its usual name when missing.
+  app.post("/api/messages/archive", async (c) => {
+    const account = c.get("account");
+    const body = await readJson<{ ids?: unknown }>(c);
+    if (!isIdArray(body.ids)) throw new ApiError(400, "bad_request", "No messages were selected.");
+    const dest = await specialFolder(ctx, account.id, "\\Archive");
+    const { moved, undo } = await moveAll(ctx, account, body.ids, dest);
+    return c.json({ ok: true, moved, folderId: dest.id, undo });
+  });
+
+  // Restore from Trash: back to the folder the webmail deleted it from (recorded at delete time) when that
+  // folder still exists, else the Inbox (deleted by another client, or its folder is gone).
+  app.post("/api/messages/restore", async (c) => {
+    const account = c.get("account");
+    const body = await readJson<{ ids?: unknown }>(c);
+    if (!isIdArray(body.ids)) throw new ApiError(400, "bad_request", "No messages were selected.");
+    const trash = await specialFolder(ctx, account.id, "\\Trash");
+    const home = await inbox(ctx, account.id);
+    const mail = new Map((await store.listFolders(account.id, { itemClass: "mail" })).map((f) => [f.id, f]));
+    const targets = new Map<number, number[]>();
+    for (const [folderId, msgs] of await byFolder(ctx, account, body.ids)) {
+      if (folderId !== trash.id) continue; // only what is in Trash is restored
+      for (const m of msgs) {
+        const want = m.props[RESTORE_PROP];
+        const dest = typeof want === "number" && want !== trash.id && mail.has(want) ? want : home.id;
+        const list = targets.get(dest) ?? [];
+        list.push(m.id);
+        targets.set(dest, list);
+      }
+    }
+    let moved = 0;
+    const undo: UndoMove[] = [];
+    const folders: { id: number; folderId: number }[] = [];
+    for (const [destId, ids] of targets) {
+      const r = await moveAll(ctx, account, ids, mail.get(destId) ?? home);
+      moved += r.moved;
+      undo.push(...r.undo);
+      for (const id of ids) folders.push({ id, folderId: destId });
+    }
+    return c.json({ ok: true, moved, undo, folders });
   });
 
   // ---------------------------------------------------------------- search
@@ -466,6 +514,8 @@ async function moveAll(ctx: ServerContext, account: Account, ids: number[], dest
   for (const [folderId, msgs] of groups) {
     if (folderId === dest.id) continue;
     const uids = msgs.map((m) => m.uid).sort((a, b) => a - b);
+    // Moved on purpose: forget where a delete took it from (Restore would send it back there).
+    for (const m of msgs) if (m.props[RESTORE_PROP] !== undefined) await ctx.store.setItemProps?.(m.id, { [RESTORE_PROP]: null });
     const { mapping } = await ctx.store.move(folderId, uids, dest.id);
     moved += mapping.length;
     undo.push(...(await undoMoves(ctx, mapping, folderId, dest.id)));
