@@ -26,12 +26,15 @@ import { attachmentContent, ownedMessage, specialFolder, type ParsedCache } from
 import type { UploadStore } from "./uploads.ts";
 import { identityFor } from "./identities.ts";
 import { formatMailDate } from "../../../mail/date.ts";
+import { sendDelayOf, SOURCE_HEADER, type SendScheduler } from "./send-delay.ts";
 
 export interface ComposeDeps {
   ctx: ServerContext;
   wstore: WebmailStore;
   parsed: ParsedCache;
   uploads: UploadStore;
+  /** Holds sends for the account's send delay (send-delay.ts); absent = send at once. */
+  sendLater?: SendScheduler;
 }
 
 type AttachmentRef = { upload: string } | { message: number; index: number } | { forward: number };
@@ -218,6 +221,17 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
     if (built.raw.byteLength > maxSize) {
       throw new ApiError(413, "too_large", `The message is ${mb(built.raw.byteLength)}, over the ${mb(maxSize)} limit (attachments travel base64-encoded, about 37% larger than the files). Remove or shrink some attachments.`);
     }
+    const delay = deps.sendLater ? sendDelayOf(account) : 0;
+    if (delay > 0 && deps.sendLater) {
+      // Held for the send delay (Undo send): the draft form keeps Bcc for the envelope and for Undo; send-delay.ts strips it.
+      const source = body.source && Number.isSafeInteger(body.source.id) ? { [SOURCE_HEADER]: `${body.source.id} ${body.source.mode === "forward" ? "forward" : "reply"}` } : undefined;
+      const held = await build(deps, account, body, { draft: true, extraHeaders: source });
+      const h = await deps.sendLater.hold(account, held.raw, Date.now() + delay * 1000);
+      const drafts = await specialFolder(ctx, account.id, "\\Drafts").catch(() => null);
+      if (drafts && body.draftId !== h.id) await removeDraft(ctx, account, body.draftId, drafts.id).catch(() => {});
+      for (const a of body.attachments ?? []) if ("upload" in a && typeof a.upload === "string") await uploads.remove(account.id, a.upload).catch(() => {});
+      return c.json({ ok: true, held: h });
+    }
     const result = await ctx.submit({ account, envelopeFrom: built.from.address, recipients: built.recipients, raw: built.raw, saveToSent: true });
     // Sent and committed: now tidy up (failures here must not turn a sent message into an error).
     const drafts = await specialFolder(ctx, account.id, "\\Drafts").catch(() => null);
@@ -242,7 +256,7 @@ async function removeDraft(ctx: ServerContext, account: Account, draftId: unknow
   await ctx.store.expunge(m.folderId, [m.uid]);
 }
 
-async function build(deps: ComposeDeps, account: Account, body: ComposeBody, opts: { draft: boolean }) {
+async function build(deps: ComposeDeps, account: Account, body: ComposeBody, opts: { draft: boolean; extraHeaders?: Record<string, string> }) {
   const { ctx } = deps;
   if (typeof body !== "object" || body === null) throw new ApiError(400, "bad_request", "The message could not be understood.");
   const sendAs = await ctx.store.sendAsAddresses(account.id);
@@ -259,7 +273,7 @@ async function build(deps: ComposeDeps, account: Account, body: ComposeBody, opt
   const refs = Array.isArray(body.references) ? body.references.filter((r): r is string => typeof r === "string" && /^<[^<>\s]{1,500}>$/.test(r)).slice(-30) : [];
   const inReplyTo = typeof body.inReplyTo === "string" && /^<[^<>\s]{1,500}>$/.test(body.inReplyTo) ? body.inReplyTo : null;
   const attachments = await resolveAttachments(deps, account, body.attachments ?? []);
-  const raw = await buildMessage({ from, to, cc, bcc, subject, text, html, attachments, inReplyTo, references: refs, keepBcc: opts.draft });
+  const raw = await buildMessage({ from, to, cc, bcc, subject, text, html, attachments, inReplyTo, references: refs, keepBcc: opts.draft, extraHeaders: opts.extraHeaders });
   const recipients = [...new Set([...to, ...cc, ...bcc].map((p) => p.address.toLowerCase()))];
   return { raw, from, recipients, people: [...to, ...cc, ...bcc] };
 }
