@@ -4,7 +4,7 @@
  * attachments by picker or drag-and-drop with upload progress; address
  * autocomplete; drafts saved automatically.
  */
-import { api, upload, fetchDataUrl, ApiError, type AttachmentRef, type ComposeTemplate, type Session, type Settings } from "./api.ts";
+import { api, upload, fetchDataUrl, csrfToken, ApiError, type AttachmentRef, type ComposeTemplate, type Identity, type Session, type Settings } from "./api.ts";
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeForEditor } from "./sanitize.ts";
 import { debounce, formatSize } from "./util.ts";
@@ -18,12 +18,36 @@ export interface ComposeHost {
   draftsChanged(): void;
 }
 
+/** What the composer was opened for: its title says so. */
+export type ComposeMode = "new" | "reply" | "replyAll" | "forward" | "forwardAttachment" | "edit";
+
+const TITLES: Record<ComposeMode, string> = { new: "New message", reply: "Reply", replyAll: "Reply all", forward: "Forward", forwardAttachment: "Forward", edit: "Edit draft" };
+
+/**
+ * The octets a file takes in a message: base64 (RFC 2045 §6.8) writes 4 characters per 3 bytes in
+ * lines of 76 characters ended by CRLF, plus ~300 octets of part headers. The same formula as the
+ * server's (protocols/http/webmail/compose-api.ts `encodedSize`): a 42.9 MB file becomes 59 MB.
+ */
+export function encodedSize(n: number): number {
+  const chars = 4 * Math.ceil(n / 3);
+  return chars + 2 * Math.ceil(chars / 76) + 300;
+}
+
+/** The largest file whose encoded form fits in `max` octets. */
+export function largestFile(max: number): number {
+  let n = Math.floor(((max - 300) * 3 * 76) / (4 * 78));
+  while (n > 0 && encodedSize(n) > max) n -= 1 + Math.floor(n / 1e6);
+  return Math.max(0, n);
+}
+
 interface Att {
   ref: AttachmentRef | null;
   name: string;
   size: number;
   type: string;
   progress: number;
+  /** The server answered with the upload's id (or the attachment already exists): only then "Attached". */
+  accepted: boolean;
   error: string | null;
   abort?: AbortController;
   el?: HTMLElement;
@@ -53,18 +77,44 @@ export class Composer {
   private sendBtn!: HTMLButtonElement;
   private errorBox!: HTMLElement;
   private autosave = debounce(() => void this.saveDraft(), 3000);
+  private mode: ComposeMode = "new";
+  private title!: HTMLElement;
+  private foot!: HTMLElement;
+  private footObserver: ResizeObserver | null = null;
+  /** The element focused before the composer opened (focus returns there on close). */
+  private returnFocus: HTMLElement | null = null;
 
   constructor(private readonly host: ComposeHost) {
     this.el = h("div", { class: "composer-wrap", hidden: true });
+    // Item 6: what was typed in the last 3 s (before the autosave) is saved when the page is hidden
+    // or left (a reload, a closed tab), with a keepalive request that outlives the page.
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") this.flush();
+    });
+    window.addEventListener("pagehide", () => this.flush());
+    window.addEventListener("beforeunload", (e) => {
+      if (!this.hasUnsaved()) return;
+      e.preventDefault();
+      e.returnValue = ""; // Chromium shows its own "Leave site?" text
+    });
   }
+
+  /** True while typed text is not yet in a saved draft (or an upload is still running). */
+  hasUnsaved(): boolean {
+    return this.open_ && !this.sending && (this.dirty || this.savingNow || this.atts.some((a) => !a.accepted && !a.error));
+  }
+
+  private savingNow = false;
 
   get isOpen(): boolean {
     return this.open_;
   }
 
   async openNew(prefill: Partial<ComposeTemplate> = {}): Promise<void> {
-    const sig = this.host.settings()?.signature ?? "";
-    const sigHtml = sig ? `<p><br></p><div class="pb-signature">-- <br>${escapeHtml(sig).replace(/\n/g, "<br>")}</div>` : "";
+    this.mode = "new";
+    const id = this.identity(prefill.identity ?? null);
+    const sigHtml = id?.signature ? `<p><br></p>${signatureBlock(id.signature)}` : "";
+    const sigText = id?.signature ? `\n\n-- \n${htmlToPlain(id.signature)}` : "";
     await this.show({
       draftId: null,
       to: "",
@@ -72,7 +122,7 @@ export class Composer {
       bcc: "",
       subject: "",
       html: `<p><br></p>${sigHtml}`,
-      text: sig ? `\n\n-- \n${sig}` : "",
+      text: sigText,
       inReplyTo: null,
       references: [],
       attachments: [],
@@ -82,10 +132,16 @@ export class Composer {
   }
 
   async openFrom(messageId: number, mode: "reply" | "replyAll" | "forward" | "forwardAttachment" | "edit"): Promise<void> {
-    const t = await api<ComposeTemplate>("GET", `/api/messages/${messageId}/compose?mode=${mode}`);
-    const sig = this.host.settings()?.signature ?? "";
-    if (mode !== "edit" && sig && t.html !== null) t.html = `<p><br></p><div class="pb-signature">-- <br>${escapeHtml(sig).replace(/\n/g, "<br>")}</div>` + t.html;
-    if (mode !== "edit" && sig) t.text = `\n\n-- \n${sig}` + t.text;
+    // The quote line's date in the user's language and time zone (item 8).
+    const lang = navigator.language || "en";
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    const t = await api<ComposeTemplate>("GET", `/api/messages/${messageId}/compose?mode=${mode}&lang=${encodeURIComponent(lang)}&tz=${encodeURIComponent(tz)}`);
+    this.mode = mode;
+    const id = this.identity(t.identity ?? null);
+    const sig = mode !== "edit" && id?.signature ? id.signature : "";
+    // The signature goes above the quote, and the caret above the signature (show() puts it there).
+    if (sig && t.html !== null) t.html = `<p><br></p>${signatureBlock(sig)}` + t.html;
+    if (sig) t.text = `\n\n-- \n${htmlToPlain(sig)}` + t.text;
     // Inline images of the original (cid:) stay visible while editing.
     const cid = new Map<string, string>();
     for (const a of t.attachments) {
@@ -99,17 +155,32 @@ export class Composer {
     await this.show(t, cid);
   }
 
+  /** The identity to write as: the one asked for when it is the user's, else the default. */
+  private identity(address: string | null): Identity | null {
+    const s = this.host.settings();
+    const list = s?.identities ?? [];
+    const want = (address ?? s?.defaultIdentity ?? this.host.session.email).toLowerCase();
+    return list.find((x) => x.address.toLowerCase() === want) ?? list.find((x) => x.address.toLowerCase() === this.host.session.email) ?? null;
+  }
+
   private async show(t: ComposeTemplate, cid = new Map<string, string>()): Promise<void> {
+    const mode = this.mode;
+    const active = document.activeElement;
     if (this.open_) await this.close(true);
+    else this.returnFocus = active instanceof HTMLElement && active !== document.body ? active : null;
+    this.mode = mode;
     this.open_ = true;
     this.draftId = t.draftId;
     this.source = t.source;
     this.inReplyTo = t.inReplyTo;
     this.references = t.references;
-    this.atts = t.attachments.map((a) => ({ ref: a.ref, name: a.name, size: a.size, type: a.type, progress: 1, error: null }));
+    this.atts = t.attachments.map((a) => ({ ref: a.ref, name: a.name, size: a.size, type: a.type, progress: 1, accepted: true, error: null }));
     this.dirty = false;
     this.rich = true;
     this.build();
+    const from = this.identity(t.identity ?? null)?.address;
+    if (from && Array.from(this.from.options).some((o) => o.value === from)) this.from.value = from;
+    this.lastSignature = this.identity(this.from.value)?.signature ?? "";
     this.to.value = t.to ? t.to + ", " : "";
     this.cc.value = t.cc;
     this.bcc.value = t.bcc;
@@ -121,14 +192,87 @@ export class Composer {
     this.renderAtts();
     this.el.hidden = false;
     document.body.classList.add("composing");
-    (t.to ? this.editor : this.to).focus();
+    this.trackFoot();
+    if (t.to) this.caretToStart();
+    else this.to.focus();
+  }
+
+  /** Item 8: the caret starts in the first line, above the signature and the quote. */
+  private caretToStart(): void {
+    if (!this.rich) {
+      this.plain.focus();
+      this.plain.setSelectionRange(0, 0);
+      this.plain.scrollTop = 0;
+      return;
+    }
+    this.editor.focus();
+    let first: Node = this.editor;
+    while (first.firstChild && !(first instanceof HTMLElement && first.classList.contains("pb-signature"))) first = first.firstChild;
+    const range = document.createRange();
+    if (first instanceof HTMLElement && first.classList.contains("pb-signature")) {
+      // No empty line above the signature (an edited draft): make one.
+      const p = h("p", null, h("br"));
+      first.before(p);
+      range.setStart(p, 0);
+    } else if (first.nodeType === Node.TEXT_NODE) range.setStart(first, 0);
+    else range.setStart(first.parentNode ?? this.editor, 0);
+    range.collapse(true);
+    const sel = getSelection();
+    sel?.removeAllRanges();
+    sel?.addRange(range);
+    this.editor.scrollTop = 0;
+  }
+
+  /** Toasts sit above the composer's button row, so they never cover Send (styles.css --composer-foot). */
+  private trackFoot(): void {
+    const set = () => document.body.style.setProperty("--composer-foot", `${Math.ceil(this.foot.getBoundingClientRect().height)}px`);
+    set();
+    this.footObserver?.disconnect();
+    if (typeof ResizeObserver !== "undefined") {
+      this.footObserver = new ResizeObserver(set);
+      this.footObserver.observe(this.foot);
+    }
+  }
+
+  /** The signature of the identity last inserted (to swap it when From changes). */
+  private lastSignature = "";
+
+  private switchIdentity(): void {
+    const next = this.identity(this.from.value)?.signature ?? "";
+    if (next === this.lastSignature) return;
+    if (this.rich) {
+      const block = this.editor.querySelector(".pb-signature");
+      if (block && next) block.outerHTML = sanitizeForEditor(signatureBlock(next), new Map());
+      else if (block) block.remove();
+      else if (next) {
+        const quote = this.editor.querySelector(".pb-quote-head, .pb-fwd-head, blockquote");
+        const html = sanitizeForEditor(`<p><br></p>${signatureBlock(next)}`, new Map());
+        if (quote) quote.insertAdjacentHTML("beforebegin", html);
+        else this.editor.insertAdjacentHTML("beforeend", html);
+      }
+    } else {
+      const old = this.lastSignature ? `-- \n${htmlToPlain(this.lastSignature)}` : "";
+      const fresh = next ? `-- \n${htmlToPlain(next)}` : "";
+      if (old && this.plain.value.includes(old)) this.plain.value = this.plain.value.replace(old, fresh);
+      else if (fresh) this.plain.value += `\n\n${fresh}`;
+    }
+    this.lastSignature = next;
   }
 
   private build(): void {
     clear(this.el);
-    const sendAs = this.host.settings()?.sendAs ?? [this.host.session.email];
-    this.from = h("select", { class: "field-input", "aria-label": "From" }, sendAs.map((a) => h("option", { value: a }, a))) as HTMLSelectElement;
+    const ids = this.host.settings()?.identities ?? [];
+    const sendAs = ids.length ? ids.map((x) => x.address) : (this.host.settings()?.sendAs ?? [this.host.session.email]);
+    const label = (a: string) => {
+      const n = ids.find((x) => x.address === a)?.name;
+      return n ? `${n} <${a}>` : a;
+    };
+    this.from = h("select", { class: "field-input", name: "from", "aria-label": "From" }, sendAs.map((a) => h("option", { value: a }, label(a)))) as HTMLSelectElement;
     this.from.value = this.host.session.email;
+    this.from.addEventListener("change", () => {
+      this.switchIdentity();
+      this.touch();
+    });
     const addr = (label: string, name: string) => {
       const input = h("input", { class: "field-input", type: "text", name, "aria-label": label, autocomplete: "off", spellcheck: "false" }) as HTMLInputElement;
       this.autocomplete(input);
@@ -200,13 +344,14 @@ export class Composer {
       this.el.querySelector(".bcc-row")?.removeAttribute("hidden");
       this.cc.focus();
     });
+    this.title = h("h2", { id: "composer-title" }, TITLES[this.mode]);
     const form = h(
       "form",
-      { class: "composer", "aria-label": "New message" },
+      { class: "composer", "aria-labelledby": "composer-title" },
       h(
         "div",
         { class: "composer-head" },
-        h("h2", null, "New message"),
+        this.title,
         h("button", { type: "button", class: "btn btn-icon", title: "Close (the draft is kept)", "aria-label": "Close", "data-action": "close" }, icon("close")),
       ),
       this.errorBox,
@@ -218,7 +363,7 @@ export class Composer {
       toolbar,
       h("div", { class: "editor-wrap" }, this.editor, this.plain, h("div", { class: "drop-hint" }, "Drop files to attach them")),
       this.attList,
-      h(
+      (this.foot = h(
         "div",
         { class: "composer-foot" },
         this.sendBtn,
@@ -226,7 +371,7 @@ export class Composer {
         fileInput,
         this.status,
         h("button", { type: "button", class: "btn btn-danger", "data-action": "discard" }, "Discard"),
-      ),
+      )),
     );
     form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -290,10 +435,18 @@ export class Composer {
 
   addFile(file: File): void {
     const max = this.host.session.maxMessageSize;
-    const att: Att = { ref: null, name: file.name, size: file.size, type: file.type, progress: 0, error: null, abort: new AbortController() };
+    // Item 8: checked when the file is added, against what the message will weigh. Attachments
+    // travel base64-encoded (4 characters per 3 bytes, CRLF every 76): about 37% more than the file.
+    const others = this.atts.filter((a) => !a.error).reduce((n, a) => n + encodedSize(a.size), 0);
+    const text = this.rich ? this.editor.innerHTML.length * 2 : this.plain.value.length * 2; // text and HTML parts, roughly
+    const att: Att = { ref: null, name: file.name, size: file.size, type: file.type, progress: 0, accepted: false, error: null, abort: new AbortController() };
     this.atts.push(att);
-    if (file.size > max) {
-      att.error = `Too large (the limit is ${formatSize(max)})`;
+    const total = others + text + encodedSize(file.size);
+    if (total > max) {
+      att.error =
+        others > 0
+          ? `Too large: with the other attachments the message would be ${formatSize(total)} (files grow by about 37% when attached, base64), over the ${formatSize(max)} limit`
+          : `Too large: ${formatSize(file.size)} becomes ${formatSize(encodedSize(file.size))} when attached (base64, about 37% more), over the ${formatSize(max)} limit; files up to ${formatSize(largestFile(max))} fit`;
       this.renderAtts();
       return;
     }
@@ -309,6 +462,7 @@ export class Composer {
       (res) => {
         att.ref = { upload: res.id };
         att.progress = 1;
+        att.accepted = true;
         this.updateAtt(att);
         this.touch();
       },
@@ -345,7 +499,13 @@ export class Composer {
       icon("clip"),
       h("span", { class: "att-name" }, a.name),
       h("span", { class: "att-size" }, formatSize(a.size)),
-      a.error ? h("span", { class: "att-error" }, a.error) : a.progress < 1 ? prog : h("span", { class: "att-ok" }, "Attached"),
+      a.error
+        ? h("span", { class: "att-error", role: "alert" }, a.error)
+        : a.accepted
+          ? h("span", { class: "att-ok" }, "Attached")
+          : a.progress < 1
+            ? prog
+            : h("span", { class: "att-wait" }, "Checking…"), // every byte sent, the server has not answered yet
       remove,
     );
   }
@@ -388,19 +548,65 @@ export class Composer {
     this.saving = this.saving.then(async () => {
       if (!this.open_ || !this.dirty || this.sending) return;
       this.dirty = false;
+      this.savingNow = true;
       this.status.textContent = "Saving draft…";
       try {
         const res = await api<{ draftId: number }>("POST", "/api/drafts", this.body());
-        this.draftId = res.draftId;
-        this.status.textContent = `Draft saved at ${new Date().toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })}`;
-        this.host.draftsChanged();
+        this.saved(res.draftId);
       } catch (err) {
         this.dirty = true;
         this.status.textContent = "Draft not saved";
         this.showError(err);
+      } finally {
+        this.savingNow = false;
       }
     });
     return this.saving;
+  }
+
+  /**
+   * A save answered: the new draft replaces the old one. `sentWith` is the draft id a flush() sent
+   * when a save was already running: that save made a draft the flush did not know to replace, so
+   * it goes now (else two drafts would stay).
+   */
+  private saved(draftId: number, sentWith?: number | null): void {
+    if (sentWith !== undefined && this.draftId !== null && this.draftId !== sentWith) void api("DELETE", `/api/drafts/${this.draftId}`).catch(() => {});
+    this.draftId = draftId;
+    this.status.textContent = `Draft saved at ${new Date().toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })}`;
+    this.host.draftsChanged();
+  }
+
+  /**
+   * Item 6: saves unsaved text at once when the page is hidden or left. fetch keepalive lets the
+   * request finish after the page is gone (Fetch §4.5 keepalive: at most 64 KiB of body in flight,
+   * so a larger draft goes as an ordinary request, which is sent before the page unloads);
+   * sendBeacon cannot carry the CSRF header the API requires.
+   */
+  private flush(): void {
+    if (!this.open_ || !this.dirty || this.sending) return;
+    this.autosave.cancel();
+    this.dirty = false;
+    const sentWith = this.draftId;
+    const body = JSON.stringify(this.body());
+    const req = fetch("/api/drafts", {
+      method: "POST",
+      keepalive: body.length < 60_000,
+      credentials: "same-origin",
+      headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrfToken() },
+      body,
+    });
+    // Page still alive (a hidden tab): take the new draft id before the next save runs.
+    this.saving = this.saving.then(() =>
+      req
+        .then(async (res) => {
+          if (!res.ok) throw new Error("draft not saved");
+          const data = (await res.json()) as { draftId: number };
+          this.saved(data.draftId, sentWith);
+        })
+        .catch(() => {
+          this.dirty = true;
+        }),
+    );
   }
 
   async send(): Promise<void> {
@@ -444,7 +650,12 @@ export class Composer {
     this.open_ = false;
     this.el.hidden = true;
     document.body.classList.remove("composing");
+    this.footObserver?.disconnect();
     for (const a of this.atts) a.abort?.abort();
+    // Focus goes back where it was when the composer opened (if that is still on the page).
+    const back = this.returnFocus;
+    this.returnFocus = null;
+    if (back?.isConnected) back.focus();
   }
 
   private async discard(): Promise<void> {
@@ -534,6 +745,19 @@ export class Composer {
     input.addEventListener("blur", () => setTimeout(() => (box.hidden = true), 150));
     queueMicrotask(() => input.after(box));
   }
+}
+
+/** The signature block of an identity (its HTML is sanitized with the rest of the editor's content). */
+function signatureBlock(html: string): string {
+  return `<div class="pb-signature">-- <br>${html}</div>`;
+}
+
+/** An HTML signature as plain text: one line per <br> or block, no markup. */
+export function htmlToPlain(html: string): string {
+  const doc = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
+  doc.querySelectorAll("br").forEach((b) => b.replaceWith("\n"));
+  doc.querySelectorAll("p, div, li, tr, h1, h2, h3, h4").forEach((b) => b.append("\n"));
+  return (doc.body.textContent ?? "").replace(/\n{3,}/g, "\n\n").trim();
 }
 
 function escapeHtml(s: string): string {

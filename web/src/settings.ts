@@ -1,6 +1,50 @@
-/** The settings panel: display name, signature, out-of-office, password, theme. */
-import { api, type Settings } from "./api.ts";
+/** The settings panel: display name, identities and their signatures, out-of-office, password, theme. */
+import { api, type Identity, type Settings } from "./api.ts";
 import { h, icon, clear } from "./dom.ts";
+import { sanitizeForEditor } from "./sanitize.ts";
+
+/**
+ * One identity's editor: the From name and a rich-text (HTML) signature. Pasted or typed HTML goes
+ * through the editor sanitizer, as in the composer, before it is shown or saved.
+ */
+function identityEditor(id: Identity, isDefault: boolean): { el: HTMLElement; value(): Identity; isDefault(): boolean } {
+  const name = h("input", { type: "text", name: "identityName", value: id.name, maxlength: 200, "aria-label": `Name for ${id.address}` }) as HTMLInputElement;
+  const sig = h("div", { class: "sig-editor editor", contenteditable: "true", role: "textbox", "aria-multiline": "true", "aria-label": `Signature for ${id.address}`, "data-address": id.address }) as HTMLDivElement;
+  sig.innerHTML = sanitizeForEditor(id.signature, new Map());
+  sig.addEventListener("paste", (e) => {
+    const html = e.clipboardData?.getData("text/html");
+    if (!html) return;
+    e.preventDefault();
+    document.execCommand("insertHTML", false, sanitizeForEditor(html, new Map()));
+  });
+  const tool = (cmd: string, label: string, text: string) => {
+    const b = h("button", { type: "button", class: "tool", title: label, "aria-label": `${label} (signature for ${id.address})` }, text);
+    b.addEventListener("mousedown", (e) => e.preventDefault());
+    b.addEventListener("click", () => {
+      if (cmd === "createLink") {
+        const u = prompt("Link address (https://…)");
+        if (u && /^(https?:|mailto:)/i.test(u.trim())) document.execCommand(cmd, false, u.trim());
+      } else document.execCommand(cmd, false);
+    });
+    return b;
+  };
+  const def = h("input", { type: "radio", name: "defaultIdentity", value: id.address }) as HTMLInputElement;
+  def.checked = isDefault;
+  const el = h(
+    "div",
+    { class: "identity", "data-address": id.address },
+    h("div", { class: "identity-head" }, h("strong", null, id.address), h("label", { class: "check" }, def, " Default")),
+    h("label", null, "Name", name),
+    h("div", { class: "field-label" }, "Signature"),
+    h("div", { class: "toolbar", role: "toolbar", "aria-label": `Signature formatting for ${id.address}` }, tool("bold", "Bold", "B"), tool("italic", "Italic", "I"), tool("underline", "Underline", "U"), tool("createLink", "Link", "Link")),
+    sig,
+  );
+  return {
+    el,
+    value: () => ({ address: id.address, name: name.value.trim(), signature: sig.textContent?.trim() || sig.querySelector("img") ? sanitizeForEditor(sig.innerHTML, new Map()) : "" }),
+    isDefault: () => def.checked,
+  };
+}
 
 export interface SettingsHost {
   settings(): Settings | null;
@@ -33,8 +77,7 @@ export class SettingsPanel {
       err.textContent = bad ?? "";
     };
     const name = h("input", { type: "text", name: "displayName", value: s?.displayName ?? "", maxlength: 200 }) as HTMLInputElement;
-    const sig = h("textarea", { name: "signature", rows: 4 }) as HTMLTextAreaElement;
-    sig.value = s?.signature ?? "";
+    const ids = (s?.identities ?? []).map((x) => identityEditor(x, x.address === s?.defaultIdentity));
     const oofOn = h("input", { type: "checkbox", name: "oofEnabled" }) as HTMLInputElement;
     oofOn.checked = !!s?.oof.enabled;
     const oofSubject = h("input", { type: "text", name: "oofSubject", value: s?.oof.subject ?? "", placeholder: "Out of office" }) as HTMLInputElement;
@@ -54,7 +97,14 @@ export class SettingsPanel {
       "form",
       { class: "panel settings", "aria-label": "Settings" },
       h("div", { class: "panel-head" }, h("h2", null, "Settings"), h("button", { type: "button", class: "btn btn-icon", "aria-label": "Close settings", "data-action": "close" }, icon("close"))),
-      h("fieldset", null, h("legend", null, "You"), h("label", null, "Display name", name), h("label", null, "Signature", sig), h("label", null, "Theme", theme)),
+      h("fieldset", null, h("legend", null, "You"), h("label", null, "Display name", name), h("label", null, "Theme", theme)),
+      h(
+        "fieldset",
+        { class: "identities" },
+        h("legend", null, ids.length > 1 ? "Identities and signatures" : "Signature"),
+        ids.length > 1 ? h("p", { class: "hint" }, "You can send from each of these addresses. Each has its own name and signature; the default one is used for new messages.") : null,
+        ids.map((x) => x.el),
+      ),
       h(
         "fieldset",
         null,
@@ -77,7 +127,7 @@ export class SettingsPanel {
         const end = oofEnd.value ? new Date(oofEnd.value).getTime() : undefined;
         await api("PUT", "/api/settings", {
           displayName: name.value,
-          signature: sig.value,
+          ...(ids.length ? { identities: ids.map((x) => x.value()), defaultIdentity: ids.find((x) => x.isDefault())?.value().address ?? s?.email } : {}),
           oof: { enabled: oofOn.checked, subject: oofSubject.value, body: oofBody.value, start, end },
         });
         const fresh = await api<Settings>("GET", "/api/settings");
