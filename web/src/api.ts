@@ -28,6 +28,8 @@ export interface Row {
   id: number;
   uid: number;
   folderId?: number;
+  /** Search results: the folder's display name. */
+  folderName?: string;
   flags: string[];
   date: number;
   internalDate: number;

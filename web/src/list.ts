@@ -268,6 +268,8 @@ export class MessageList {
           { class: "row-line" },
           h("span", { class: "row-subject" }, row.subject || "(no subject)"),
           row.hasAttachment ? h("span", { class: "marker", title: "Has attachments" }, icon("clip", "Has attachments")) : null,
+          // search results span folders: each says where it is
+          row.folderName ? h("span", { class: "row-folder", title: `In ${row.folderName}` }, row.folderName) : null,
           flagged ? h("span", { class: "marker marker-flag", title: "Flagged" }, icon("star", "Flagged")) : null,
         ),
         h("div", { class: "row-line row-preview" }, row.preview || "\u00a0", h("span", { class: "row-size" }, formatSize(row.size))),

@@ -117,7 +117,7 @@ class App {
       },
     });
 
-    this.searchInput = h("input", { type: "search", name: "q", placeholder: "Search mail", "aria-label": "Search mail", autocomplete: "off" }) as HTMLInputElement;
+    this.searchInput = h("input", { type: "search", name: "q", placeholder: "Search mail", "aria-label": "Search mail", autocomplete: "off", title: 'Words, "exact phrases", from:, to:, subject:, filename:, has:attachment, before:2026-01-31, after:2026-01-01' }) as HTMLInputElement;
     const fFrom = h("input", { type: "text", name: "from", placeholder: "From" }) as HTMLInputElement;
     const fAfter = h("input", { type: "date", name: "after", "aria-label": "After" }) as HTMLInputElement;
     const fBefore = h("input", { type: "date", name: "before", "aria-label": "Before" }) as HTMLInputElement;
@@ -202,7 +202,9 @@ class App {
       const [s, o] = sortSel.value.split(":");
       this.sort = s as Sort;
       this.desc = o === "desc";
-      this.setListSource();
+      // the chosen order applies to search results too
+      if (this.searching) this.startSearch(this.searching);
+      else this.setListSource();
     });
     const threadToggle = h("input", { type: "checkbox", "aria-label": "Group by conversation" }) as HTMLInputElement;
     threadToggle.addEventListener("change", () => {
@@ -371,6 +373,8 @@ class App {
     if (s.before) params.set("before", s.before);
     if (s.attachment) params.set("attachment", "1");
     if (!s.all) params.set("folderId", String(this.folderId));
+    params.set("sort", this.sort);
+    params.set("order", this.desc ? "desc" : "asc");
     let cached: Promise<{ total: number; items: Row[] }> | null = null;
     const src: ListSource = {
       key: "search:" + params.toString(),

@@ -12,6 +12,8 @@ import type { AppEnv } from "../types.ts";
 import { ApiError, apiError, attachmentContentType, contentDisposition, intParam, isIdArray, readJson } from "./util.ts";
 import { decodeBody, listAttachments, parseMessage, toReadView, type AttachmentInfo } from "./mime.ts";
 import type { MessageView } from "./api-types.ts";
+import { isEmptyQuery, parseSearchQuery, SearchQueryError, type SearchQuery } from "./search-query.ts";
+import { runSearch } from "./search-run.ts";
 
 export interface MailApiDeps {
   ctx: ServerContext;
@@ -416,46 +418,36 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
   // ---------------------------------------------------------------- search
   app.get("/api/search", async (c) => {
     const account = c.get("account");
-    const q = (c.req.query("q") ?? "").trim().slice(0, 500);
-    const from = (c.req.query("from") ?? "").trim().slice(0, 200);
-    const after = dateParam(c.req.query("after"));
-    const before = dateParam(c.req.query("before"));
-    const withAttachment = c.req.query("attachment") === "1";
-    const limit = intParam(c.req.query("limit"), 200, 1, 1000);
-    if (!q && !from && after === null && before === null && !withAttachment) {
-      throw new ApiError(400, "empty_search", "Type something to search for, or pick a filter.");
+    // The search box's language (search-query.ts); the filter panel's fields are the same operators.
+    let query: SearchQuery;
+    try {
+      query = parseSearchQuery((c.req.query("q") ?? "").trim());
+      const from = (c.req.query("from") ?? "").trim().slice(0, 200);
+      if (from) query.terms.push(...parseSearchQuery(`from:"${from.replace(/["\u201c\u201d]/g, " ")}"`).terms);
+    } catch (e) {
+      if (e instanceof SearchQueryError) throw new ApiError(400, "bad_search", e.message);
+      throw e;
     }
+    query.after ??= dateParam(c.req.query("after"));
+    query.before ??= dateParam(c.req.query("before"));
+    if (c.req.query("attachment") === "1") query.hasAttachment = true;
+    const limit = intParam(c.req.query("limit"), 200, 1, 1000);
+    if (isEmptyQuery(query)) throw new ApiError(400, "empty_search", "Type something to search for, or pick a filter.");
+    const sortQ = c.req.query("sort");
+    const sort: ListSort = sortQ === "from" || sortQ === "subject" || sortQ === "size" ? sortQ : "date";
+    const desc = c.req.query("order") !== "asc";
     let folders: Folder[];
     const fid = c.req.query("folderId");
     if (fid) folders = [await ownedFolder(ctx, account, Number(fid))];
     else folders = (await store.listFolders(account.id, { itemClass: "mail" })).filter((f) => f.specialUse !== "\\Trash" && f.specialUse !== "\\Junk");
-    const hits: { folderId: number; uids: number[] }[] = [];
-    for (const f of folders) {
-      let uids: number[] | null = null;
-      if (q) uids = await store.searchText(f.id, "text", q);
-      if (from) {
-        const fu = new Set(await store.searchText(f.id, "from", from));
-        uids = (uids ?? [...fu]).filter((u) => fu.has(u));
-      }
-      if (uids === null) uids = (await store.listMessages(f.id)).filter((m) => (after === null || m.internalDate >= after) && (before === null || m.internalDate < before)).map((m) => m.uid);
-      // Newest first, bounded per folder: a search matching 40,000 messages still answers quickly.
-      uids = [...uids].sort((a, b) => b - a).slice(0, limit * 4);
-      if (uids.length) hits.push({ folderId: f.id, uids });
-    }
-    const rows: ReturnType<typeof rowJson>[] = [];
-    for (const h of hits) {
-      const msgs = await store.getMessages(h.folderId, [...h.uids].sort((a, b) => a - b));
-      for (const m of msgs) {
-        const date = m.sentDate ?? m.internalDate;
-        if (after !== null && date < after) continue;
-        if (before !== null && date >= before) continue;
-        if (withAttachment && !m.hasAttachment) continue;
-        rows.push(rowJson({ ...indexToRow(m), folderId: m.folderId }));
-      }
-    }
-    rows.sort((a, b) => b.date - a.date);
+    const names = new Map(folders.map((f) => [f.id, f.name === "INBOX" ? "Inbox" : f.name]));
+    const res = await runSearch(store, folders, query, { sort, desc, limit });
     c.header("cache-control", "no-store");
-    return c.json({ total: rows.length, items: rows.slice(0, limit) });
+    return c.json({
+      total: res.total,
+      partial: res.partial,
+      items: res.rows.map((m) => ({ ...rowJson({ ...indexToRow(m), folderId: m.folderId }), folderName: names.get(m.folderId) ?? "" })),
+    });
   });
 }
 
