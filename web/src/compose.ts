@@ -35,9 +35,15 @@ export function encodedSize(n: number): number {
 
 /** The largest file whose encoded form fits in `max` octets. */
 export function largestFile(max: number): number {
-  let n = Math.floor(((max - 300) * 3 * 76) / (4 * 78));
-  while (n > 0 && encodedSize(n) > max) n -= 1 + Math.floor(n / 1e6);
-  return Math.max(0, n);
+  // encodedSize grows with n, so a binary search (≤ 64 steps for any safe integer) finds the edge.
+  let lo = 0;
+  let hi = Math.max(0, Math.floor(max));
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (encodedSize(mid) <= max) lo = mid;
+    else hi = mid - 1;
+  }
+  return encodedSize(lo) <= max ? lo : 0;
 }
 
 interface Att {
