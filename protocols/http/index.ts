@@ -72,6 +72,7 @@ async function stopInstance(inst: Instance): Promise<void> {
   }
   const site = await inst.site?.catch(() => null);
   await site?.close();
+  (await import("./webmail/send-delay.ts")).stopHeldSends(inst.ctx);
 }
 
 registerProtocol({
@@ -79,6 +80,8 @@ registerProtocol({
   listeners: ["HTTP", "HTTPS"],
   start(ctx) {
     instanceFor(ctx);
+    // Webmail sends held for the send delay survive a restart: schedule them now, not at the first request.
+    void import("./webmail/send-delay.ts").then((m) => m.startHeldSends(ctx)).catch((err) => ctx.log.warn("http: held sends not scheduled", { err }));
   },
   onConnection(socket: Socket, listener: ListenerInfo, ctx) {
     const inst = instanceFor(ctx);

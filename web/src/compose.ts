@@ -14,7 +14,8 @@ export interface ComposeHost {
   settings(): Settings | null;
   error(err: unknown): void;
   toast(text: string): void;
-  afterSend(): void;
+  /** `held`: the server holds the message for the send delay (Undo send, main.ts). */
+  afterSend(res?: { held?: { id: number; sendAt: number } }): void;
   draftsChanged(): void;
 }
 
@@ -632,12 +633,12 @@ export class Composer {
     this.sendBtn.disabled = true;
     this.status.textContent = "Sending…";
     try {
-      await api("POST", "/api/send", this.body());
+      const res = await api<{ held?: { id: number; sendAt: number } }>("POST", "/api/send", this.body());
       this.open_ = false;
       this.el.hidden = true;
       document.body.classList.remove("composing");
-      this.host.toast("Message sent.");
-      this.host.afterSend();
+      if (!res?.held) this.host.toast("Message sent.");
+      this.host.afterSend(res ?? undefined);
     } catch (err) {
       this.status.textContent = "Not sent";
       this.showError(err);

@@ -18,7 +18,7 @@ import { UploadStore } from "./uploads.ts";
 import { mountAuth, requireCsrf, requireSession, sessionCookieName, type AuthDeps } from "./auth.ts";
 import { ParsedCache, mountMailApi } from "./mail-api.ts";
 import { mountComposeApi } from "./compose-api.ts";
-import { SendScheduler, mountSendDelayApi } from "./send-delay.ts";
+import { sendSchedulerFor, mountSendDelayApi } from "./send-delay.ts";
 import { mountSettingsApi } from "./settings-api.ts";
 import { apiError, toApiError } from "./util.ts";
 import { mountMailFrame } from "./mail-frame.ts";
@@ -51,9 +51,8 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
   const uploads = new UploadStore(wstore, Math.max(ctx.config.limits.maxMessageSize * 2, 100 * 1024 * 1024), ctx.config.dataDir);
   await uploads.init();
   const parsed = new ParsedCache();
-  // Sends held for the send delay survive a restart: find them and schedule each (send-delay.ts).
-  const sendLater = new SendScheduler(ctx, wstore);
-  void sendLater.recover().catch((err) => ctx.log.warn("webmail: finding held sends failed", { err }));
+  // Sends held for the send delay (send-delay.ts); the HTTP module's start found those held before a restart.
+  const sendLater = sendSchedulerFor(ctx, wstore);
   const deps: AuthDeps = { ctx, sessions, hub, assets };
 
   // Housekeeping: expired sessions and stale uploads, hourly.

@@ -45,6 +45,34 @@ export function sendDelayOf(account: Account): number {
   return typeof v === "number" && Number.isInteger(v) && v > 0 && v <= MAX_DELAY_S ? v : 0;
 }
 
+const schedulers = new WeakMap<ServerContext, SendScheduler>();
+
+/**
+ * The one scheduler of a server: the webmail (built on the first HTTP request) and the
+ * HTTP module's start (which finds held sends at once, before any request) share it,
+ * so one held message has one timer and one lock.
+ */
+export function sendSchedulerFor(ctx: ServerContext, wstore: WebmailStore = ctx.storage.webmail): SendScheduler {
+  let s = schedulers.get(ctx);
+  if (!s) {
+    s = new SendScheduler(ctx, wstore);
+    schedulers.set(ctx, s);
+  }
+  return s;
+}
+
+/** At server start: schedule the sends held before a stop or crash (they were durable in \Drafts). */
+export function startHeldSends(ctx: ServerContext): void {
+  void sendSchedulerFor(ctx)
+    .recover()
+    .catch((err) => ctx.log.warn("webmail: finding held sends failed", { error: err instanceof Error ? err.message : String(err) }));
+}
+
+export function stopHeldSends(ctx: ServerContext): void {
+  schedulers.get(ctx)?.stop();
+  schedulers.delete(ctx);
+}
+
 export interface HeldSend {
   id: number;
   sendAt: number;
@@ -55,6 +83,7 @@ export class SendScheduler {
   /** Held messages being sent or undone right now (one process owns the store). */
   private busy = new Set<number>();
   private stopped = false;
+  private recovering = false;
 
   constructor(
     private ctx: ServerContext,
@@ -91,11 +120,17 @@ export class SendScheduler {
     await this.ctx.store.updateSettings(account.id, { sendDelaySeconds: seconds });
   }
 
-  /** Finds held messages after a start (they survived a restart) and schedules each. */
+  /**
+   * Finds held messages after a start (they survived a restart) and schedules each. Only
+   * accounts that ever chose a delay can hold one (the setting is written before any hold).
+   */
   async recover(): Promise<number> {
+    if (this.recovering) return 0;
+    this.recovering = true;
     let n = 0;
     for (const account of await this.ctx.store.listAccounts()) {
       if (this.stopped) break;
+      if (account.settings.sendDelaySeconds === undefined) continue;
       const folders = await this.ctx.store.listFolders(account.id);
       for (const f of folders.filter((x) => x.specialUse === "\\Drafts")) {
         for (const m of await this.ctx.store.listMessages(f.id)) {
