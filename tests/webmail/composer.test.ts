@@ -95,6 +95,14 @@ beforeAll(async () => {
       internalDate: Date.now() - 4000,
     },
   ]);
+  // Each identity with an HTML signature (the API test below saves the same through PUT /api/settings).
+  await srv.store.updateSettings(a.id, {
+    identities: [
+      { address: ALICE.email, name: "Alice Liddell", signature: "<b>Alice</b><br>Pillarbox Ltd" },
+      { address: SALES, name: "Sales Team", signature: "<i>The sales team</i>" },
+    ],
+    defaultIdentity: ALICE.email,
+  });
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
 }, 120_000);
 
@@ -146,6 +154,23 @@ describe("identities (API)", () => {
     await alice.ok("POST", "/api/send", { from: SALES, to: BOB.email, subject: "from the alias", text: "hello", html: null });
     const got = await waitFor(async () => (await folderMessages(BOB.email, "INBOX")).find((m) => m.includes("from the alias")), "the alias's message at Bob");
     expect(got).toMatch(/^From: "?Sales Team"? <sales@example\.test>/m);
+  });
+
+  test("the quote date: unusable language or zone falls back to the RFC 5322 form, never an error; an alias removed is no longer an identity", async () => {
+    const alice = await ApiClient.signIn(srv.base, ALICE);
+    const a = (await srv.store.getAccount(ALICE.email))!;
+    const inbox = (await srv.store.getFolder(a.id, "INBOX"))!;
+    const [m] = await srv.store.append(inbox.id, [{ raw: enc.encode(`From: Kim <kim@example.org>\r\nTo: ${ALICE.email}\r\nSubject: zones\r\nDate: Mon, 07 Dec 2026 10:00:00 +0000\r\n\r\nx\r\n`) }]);
+    const quote = async (q: string) => (await alice.ok<{ text: string }>("GET", `/api/messages/${m!.id}/compose?mode=reply${q}`)).text;
+    expect(await quote("&lang=fr-FR&tz=America%2FNew_York")).toContain("lundi 7 décembre 2026 à 05:00");
+    for (const q of ["", "&lang=fr-FR", "&lang=%3Cscript%3E&tz=UTC", "&lang=en&tz=Mars%2FOlympus_Mons", `&lang=${"a".repeat(40)}&tz=UTC`, `&lang=en&tz=${"x".repeat(100)}`]) {
+      expect(await quote(q)).toContain("On Mon, 7 Dec 2026 10:00:00 +0000, Kim <kim@example.org> wrote:");
+    }
+    await srv.store.addAlias("temp@example.test", ALICE.email);
+    expect((await alice.ok<{ identities: { address: string }[] }>("GET", "/api/settings")).identities.map((x) => x.address)).toContain("temp@example.test");
+    await srv.store.removeAlias("temp@example.test", ALICE.email);
+    expect((await alice.ok<{ identities: { address: string }[] }>("GET", "/api/settings")).identities.map((x) => x.address)).not.toContain("temp@example.test");
+    expect((await alice.send("POST", "/api/send", { from: "temp@example.test", to: BOB.email, subject: "x", text: "x", html: null })).status).toBe(403);
   });
 
   test("a 42.9 MB file is refused at upload: base64 makes it 59 MB, over the 50 MB limit; the largest file that fits is accepted", async () => {
@@ -207,6 +232,13 @@ for (const size of ["desktop", "phone"] as const) {
       await toList(page);
       await page.locator('[data-action="compose"]').first().click();
       await composerOpen(page, "New message");
+      // A click in the empty space at the bottom of the text area starts the text above the signature too.
+      const ed = (await page.locator(".composer .editor").boundingBox())!;
+      await page.mouse.click(ed.x + ed.width / 2, ed.y + ed.height - 8);
+      await page.keyboard.type("Fresh start");
+      const fresh = await page.locator(".composer .editor").evaluate((el) => [el.innerHTML.indexOf("Fresh start"), el.innerHTML.indexOf("pb-signature")]);
+      expect(fresh[0]).toBeGreaterThanOrEqual(0);
+      expect(fresh[0]).toBeLessThan(fresh[1]!);
       await page.locator('.composer [data-action="discard"]').click();
     }, 30_000);
 

@@ -112,6 +112,8 @@ export class Composer {
   }
 
   private savingNow = false;
+  /** Something was typed in the message text since the composer opened. */
+  private bodyTyped = false;
 
   get isOpen(): boolean {
     return this.open_;
@@ -177,6 +179,7 @@ export class Composer {
     else this.returnFocus = active instanceof HTMLElement && active !== document.body ? active : null;
     this.mode = mode;
     this.open_ = true;
+    this.bodyTyped = false;
     this.draftId = t.draftId;
     this.source = t.source;
     this.inReplyTo = t.inReplyTo;
@@ -292,7 +295,15 @@ export class Composer {
     this.subject = h("input", { class: "field-input", type: "text", name: "subject", "aria-label": "Subject", maxlength: 900 }) as HTMLInputElement;
     this.subject.addEventListener("input", () => this.touch());
     this.editor = h("div", { class: "editor", contenteditable: "true", role: "textbox", "aria-multiline": "true", "aria-label": "Message text", spellcheck: "true" }) as HTMLDivElement;
-    this.editor.addEventListener("input", () => this.touch());
+    this.editor.addEventListener("input", () => {
+      this.bodyTyped = true;
+      this.touch();
+    });
+    // A click in the empty space under the signature would put the caret below it: until something is
+    // typed, such a click starts the text above the signature instead (item 8).
+    this.editor.addEventListener("click", (e) => {
+      if (!this.bodyTyped && e.target === this.editor && this.editor.querySelector(".pb-signature")) this.caretToStart();
+    });
     this.editor.addEventListener("paste", (e) => this.onPaste(e));
     this.plain = h("textarea", { class: "editor-plain", "aria-label": "Message text", hidden: true, spellcheck: "true" }) as HTMLTextAreaElement;
     this.plain.addEventListener("input", () => this.touch());
