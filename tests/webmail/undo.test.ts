@@ -117,9 +117,12 @@ describe("undo send", () => {
 
   test("Undo within the delay puts the message back into the composer and nothing is delivered", async () => {
     const api = await ApiClient.signIn(srv.base, ALICE);
-    await api.ok("PUT", "/api/settings/send-delay", { seconds: 5 });
-    await page.reload();
-    await page.waitForSelector("body[data-list-ready]", { state: "attached" });
+    // Turned on in Settings.
+    await page.click('[data-action="settings"]');
+    await page.selectOption('select[name="sendDelay"]', "5");
+    await page.locator(".form-msg", { hasText: "Undo send saved." }).waitFor();
+    expect((await api.ok<{ seconds: number }>("GET", "/api/settings/send-delay")).seconds).toBe(5);
+    await page.click('[aria-label="Close settings"]');
     await page.click('[data-action="compose"]');
     const composer = page.locator(".composer");
     await composer.locator('input[name="to"]').fill(`${BOB.email}, `);

@@ -91,13 +91,22 @@ export class SettingsPanel {
     const theme = h("select", { name: "theme" }, h("option", { value: "auto" }, "Same as my device"), h("option", { value: "light" }, "Light"), h("option", { value: "dark" }, "Dark")) as HTMLSelectElement;
     theme.value = this.host.theme();
     theme.addEventListener("change", () => this.host.setTheme(theme.value as "auto" | "light" | "dark"));
+    // Undo send (item 4): how long a sent message is held so it can be taken back; 0 sends at once. Saved when chosen.
+    const delay = h("select", { name: "sendDelay" }, [0, 5, 10, 20, 30].map((n) => h("option", { value: n }, n ? `Hold sent mail ${n} seconds to allow Undo` : "Off: send at once"))) as HTMLSelectElement;
+    void api<{ seconds: number }>("GET", "/api/settings/send-delay").then((r) => (delay.value = String(r.seconds)), () => {});
+    delay.addEventListener("change", () => {
+      void api("PUT", "/api/settings/send-delay", { seconds: Number(delay.value) }).then(
+        () => say("Undo send saved.", null),
+        (ex) => say(null, ex instanceof Error ? ex.message : "Undo send was not saved."),
+      );
+    });
 
     const saveBtn = h("button", { type: "submit", class: "btn btn-primary" }, "Save settings");
     const form = h(
       "form",
       { class: "panel settings", "aria-label": "Settings" },
       h("div", { class: "panel-head" }, h("h2", null, "Settings"), h("button", { type: "button", class: "btn btn-icon", "aria-label": "Close settings", "data-action": "close" }, icon("close"))),
-      h("fieldset", null, h("legend", null, "You"), h("label", null, "Display name", name), h("label", null, "Theme", theme)),
+      h("fieldset", null, h("legend", null, "You"), h("label", null, "Display name", name), h("label", null, "Theme", theme), h("label", null, "Undo send", delay)),
       h(
         "fieldset",
         { class: "identities" },
