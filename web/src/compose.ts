@@ -648,6 +648,10 @@ export class Composer {
       this.open_ = false;
       this.el.hidden = true;
       document.body.classList.remove("composing");
+      this.footObserver?.disconnect();
+      const back = this.returnFocus;
+      this.returnFocus = null;
+      if (back?.isConnected) back.focus();
       if (!res?.held) this.host.toast("Message sent.");
       this.host.afterSend(res ?? undefined);
     } catch (err) {
