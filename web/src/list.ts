@@ -37,6 +37,13 @@ export class MessageList {
   private frame = 0;
   selected = new Set<number>();
   cursor = -1;
+  /** The cursor's message: after a reload the cursor follows it to its new place. */
+  private cursorId: number | null = null;
+  /**
+   * The selection is only the message opened by a click or a key, not ticked by the user. Ticking a box then
+   * starts a new selection: a message only read must not ride along into a Delete (it is invisible on a phone).
+   */
+  implicitSelection = false;
   private anchor = -1;
   private loadedOnce = false;
   emptyText = "No messages here.";
@@ -66,6 +73,8 @@ export class MessageList {
     this.loadedOnce = false;
     this.selected.clear();
     this.cursor = -1;
+    this.cursorId = null;
+    this.implicitSelection = false;
     this.anchor = -1;
     for (const r of this.rendered.values()) r.el.remove();
     this.rendered.clear();
@@ -139,11 +148,41 @@ export class MessageList {
     this.events.selectionChanged([...this.selected]);
   }
 
+  /** The row to open after `ids` leave the list while `fromId` is open: the next one below, else the one above. */
+  neighbourAfterRemoval(ids: number[], fromId: number): number | null {
+    const gone = new Set(ids);
+    const at = this.indexOfId(fromId);
+    const start = at >= 0 ? at : this.cursor;
+    if (start < 0) return null;
+    for (let i = start + 1; i < this.total; i++) {
+      const r = this.rowAt(i);
+      if (!r) break;
+      if (!gone.has(r.id)) return r.id;
+    }
+    for (let i = start - 1; i >= 0; i--) {
+      const r = this.rowAt(i);
+      if (!r) break;
+      if (!gone.has(r.id)) return r.id;
+    }
+    return null;
+  }
+
+  /** Forgets the selection (the reading pane was closed: nothing is selected that the user did not tick). */
+  clearSelection(): void {
+    if (!this.selected.size) return;
+    this.selected.clear();
+    this.implicitSelection = false;
+    this.render();
+    this.events.selectionChanged([]);
+  }
+
   setCursor(index: number, opts: { open?: boolean; extend?: boolean } = {}): void {
     if (index < 0 || index >= this.total) return;
     this.cursor = index;
     const row = this.rowAt(index);
+    this.cursorId = row?.id ?? null;
     if (!opts.extend) this.selected.clear();
+    this.implicitSelection = !opts.extend;
     if (row) this.selected.add(row.id);
     this.anchor = index;
     this.scrollIntoView(index);
@@ -179,6 +218,10 @@ export class MessageList {
       if (gen !== this.gen) return;
       this.total = res.total;
       this.pages.set(p, res.items);
+      if (this.cursorId !== null) {
+        const at = this.indexOfId(this.cursorId);
+        if (at >= 0) this.cursor = at;
+      }
       this.loadedOnce = true;
       this.el.classList.remove("is-loading");
       this.render();
@@ -244,6 +287,8 @@ export class MessageList {
     check.checked = this.selected.has(row.id);
     check.addEventListener("click", (e) => {
       e.stopPropagation();
+      if (this.implicitSelection) this.selected.clear();
+      this.implicitSelection = false;
       if (check.checked) this.selected.add(row.id);
       else this.selected.delete(row.id);
       this.render();
@@ -291,6 +336,7 @@ export class MessageList {
   }
 
   private onClick(e: MouseEvent, index: number, row: Row): void {
+    if ((e.shiftKey && this.anchor >= 0) || e.ctrlKey || e.metaKey) this.implicitSelection = false;
     if (e.shiftKey && this.anchor >= 0) {
       const [a, b] = this.anchor < index ? [this.anchor, index] : [index, this.anchor];
       if (!(e.ctrlKey || e.metaKey)) this.selected.clear();

@@ -9,6 +9,7 @@ import { MessageList, DRAG_TYPE, type ListSource } from "./list.ts";
 import { Reader } from "./reader.ts";
 import { Composer } from "./compose.ts";
 import { SettingsPanel } from "./settings.ts";
+import { pickFolder } from "./folder-picker.ts";
 import { debounce, folderIcon, folderLabel, typingTarget } from "./util.ts";
 
 type Sort = "date" | "from" | "subject" | "size";
@@ -38,6 +39,8 @@ class App {
   private liveBefore = false;
   private refreshFolders = debounce(() => void this.loadFolders(), 250);
   private reloadList = debounce(() => this.list.reload(), 200);
+  /** Messages this page is moving or deleting right now (their expunge events are expected). */
+  private removingIds = new Set<number>();
 
   async boot(): Promise<void> {
     this.applyTheme();
@@ -91,6 +94,8 @@ class App {
       error: (e) => this.error(e),
       isJunkFolder: (id) => this.folders.find((f) => f.id === id)?.specialUse === "\\Junk",
       isDraftsFolder: (id) => this.folders.find((f) => f.id === id)?.specialUse === "\\Drafts",
+      isTrashFolder: (id) => this.folders.find((f) => f.id === id)?.specialUse === "\\Trash",
+      isArchiveFolder: (id) => this.folders.find((f) => f.id === id)?.specialUse === "\\Archive",
     });
     this.composer = new Composer({
       session: this.session,
@@ -289,7 +294,9 @@ class App {
         ren.addEventListener("click", () => void this.renameFolder(f));
         const del = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: `Delete ${folderLabel(f)}`, "aria-label": `Delete ${folderLabel(f)}` }, "×");
         del.addEventListener("click", () => void this.deleteFolder(f));
-        li.append(h("span", { class: "folder-tools" }, ren, del));
+        const sub = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: `New folder in ${folderLabel(f)}`, "aria-label": `New folder in ${folderLabel(f)}` }, "+");
+        sub.addEventListener("click", () => void this.newFolder(f));
+        li.append(h("span", { class: "folder-tools" }, sub, ren, del));
       }
       ul.append(li);
     }
@@ -298,11 +305,12 @@ class App {
     this.folderNav.append(ul, add);
   }
 
-  private async newFolder(): Promise<void> {
-    const name = prompt("Name of the new folder");
+  /** A new folder at the top, or inside `parent`; a name with "/" (Projects/2026) makes nested folders. */
+  private async newFolder(parent?: FolderInfo): Promise<void> {
+    const name = prompt(parent ? `Name of the new folder in ${folderLabel(parent)}` : "Name of the new folder (use / for a folder inside another, like Projects/2026)");
     if (!name?.trim()) return;
     try {
-      await api("POST", "/api/folders", { name: name.trim() });
+      await api("POST", "/api/folders", { name: name.trim(), parentId: parent?.id });
       await this.loadFolders();
       this.toast(`Folder "${name.trim()}" created.`);
     } catch (e) {
@@ -403,8 +411,10 @@ class App {
 
   private updateBulk(ids: number[]): void {
     clear(this.bulkBar);
-    this.bulkBar.hidden = ids.length < 2;
-    if (ids.length < 2) return;
+    // One message the user ticked gets the bar too; one only opened has its actions in the reading pane.
+    const none = ids.length === 0 || (ids.length === 1 && this.list.implicitSelection);
+    this.bulkBar.hidden = none;
+    if (none) return;
     const b = (label: string, fn: () => Promise<void>, action: string) => {
       const el = h("button", { type: "button", class: "btn btn-small", "data-action": action }, label);
       el.addEventListener("click", () => void fn().catch((e) => this.error(e)));
@@ -443,8 +453,7 @@ class App {
   async move(ids: number[], folderId: number): Promise<void> {
     if (!ids.length) return;
     try {
-      const res = await api<{ moved: number }>("POST", "/api/messages/move", { ids, folderId });
-      this.afterRemoval(ids);
+      const res = await this.removing(ids, () => api<{ moved: number }>("POST", "/api/messages/move", { ids, folderId }));
       const f = this.folders.find((x) => x.id === folderId);
       this.toast(`Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to ${f ? folderLabel(f) : "the folder"}.`);
     } catch (e) {
@@ -454,31 +463,67 @@ class App {
 
   async remove(ids: number[]): Promise<void> {
     if (!ids.length) return;
-    const res = await api<{ moved: number; deleted: number }>("POST", "/api/messages/delete", { ids });
-    this.afterRemoval(ids);
+    const res = await this.removing(ids, () => api<{ moved: number; deleted: number }>("POST", "/api/messages/delete", { ids }));
     this.toast(res.deleted ? `Deleted ${res.deleted} message${res.deleted === 1 ? "" : "s"} for good.` : `Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to Trash.`);
   }
 
   async junk(ids: number[], junk: boolean): Promise<void> {
     if (!ids.length) return;
-    await api("POST", "/api/messages/junk", { ids, junk });
-    this.afterRemoval(ids);
+    await this.removing(ids, () => api("POST", "/api/messages/junk", { ids, junk }));
     this.toast(junk ? "Marked as junk." : "Moved back to the Inbox.");
   }
 
-  private afterRemoval(ids: number[]): void {
-    const cur = this.list.cursor;
+  /**
+   * Runs a move/delete/junk/archive/restore of `ids` and then opens the message that follows the open one,
+   * like desktop mail clients do. While the request runs, the server's expunge events for these ids are ours:
+   * they must not replace the reading pane with "moved or deleted".
+   */
+  private async removing<T>(ids: number[], call: () => Promise<T>): Promise<T> {
+    const openId = this.reader.openId;
+    const next = openId !== null && ids.includes(openId) ? this.list.neighbourAfterRemoval(ids, openId) : null;
+    for (const id of ids) this.removingIds.add(id);
+    try {
+      const res = await call();
+      this.afterRemoval(ids, openId, next);
+      return res;
+    } finally {
+      for (const id of ids) this.removingIds.delete(id);
+    }
+  }
+
+  private afterRemoval(ids: number[], openId: number | null = this.reader.openId, next: number | null = null): void {
     this.list.removeIds(ids);
-    if (this.reader.current && ids.includes(this.reader.current.id)) {
-      // Open the next message, like desktop mail clients do.
-      const next = this.list.rowAt(Math.min(cur, this.list.count - 1));
-      if (next && !this.threads) this.list.setCursor(Math.min(cur, this.list.count - 1), { open: true });
+    if (openId !== null && ids.includes(openId) && this.reader.openId === openId) {
+      const at = next !== null ? this.list.indexOfId(next) : -1;
+      if (at >= 0) this.list.setCursor(at, { open: true });
+      else if (next !== null) void this.reader.show(next);
       else {
         this.reader.showEmpty();
         document.body.classList.remove("reading");
       }
     }
     this.refreshFolders();
+  }
+
+  /** Moves one message (or the ticked ones) to a folder chosen in a dialog. */
+  private async moveWithPicker(ids: number[]): Promise<void> {
+    if (!ids.length) return;
+    const f = await pickFolder(this.folders, { title: ids.length === 1 ? "Move to folder" : `Move ${ids.length} messages to folder`, exclude: this.searching ? undefined : this.folderId });
+    if (f) await this.move(ids, f.id);
+  }
+
+  async archive(ids: number[]): Promise<void> {
+    if (!ids.length) return;
+    const res = await this.removing(ids, () => api<{ moved: number }>("POST", "/api/messages/archive", { ids }));
+    this.toast(`Archived ${res.moved} message${res.moved === 1 ? "" : "s"}.`);
+  }
+
+  /** Puts messages in Trash back where they were deleted from (the server knows; else the Inbox). */
+  async restore(ids: number[]): Promise<void> {
+    if (!ids.length) return;
+    const res = await this.removing(ids, () => api<{ moved: number; folders: { id: number; folderId: number }[] }>("POST", "/api/messages/restore", { ids }));
+    const dest = [...new Set(res.folders.map((x) => x.folderId))].map((id) => this.folders.find((f) => f.id === id)).filter((f): f is FolderInfo => !!f);
+    this.toast(`Restored ${res.moved} message${res.moved === 1 ? "" : "s"}${dest.length === 1 ? ` to ${folderLabel(dest[0]!)}` : ""}.`);
   }
 
   private async messageAction(name: string, msg: Message): Promise<void> {
@@ -492,6 +537,12 @@ class App {
         return this.composer.openFrom(msg.id, "edit");
       case "delete":
         return this.remove([msg.id]);
+      case "move":
+        return this.moveWithPicker([msg.id]);
+      case "archive":
+        return this.archive([msg.id]);
+      case "restore":
+        return this.restore([msg.id]);
       case "junk":
         return this.junk([msg.id], true);
       case "notJunk":
@@ -503,10 +554,13 @@ class App {
         await this.setFlags([msg.id], [], ["\\Seen"]);
         this.reader.showEmpty();
         document.body.classList.remove("reading");
+        this.list.clearSelection();
         return;
       case "close":
         this.reader.showEmpty();
         document.body.classList.remove("reading");
+        // A message only read is not selected any more once closed (on a phone the list shows no sign of it).
+        this.list.clearSelection();
         return;
     }
   }
@@ -536,7 +590,8 @@ class App {
       if (e.type === "flags" && e.updates) for (const u of e.updates) this.list.updateFlags(u.id, u.flags);
       // "resync": too much changed at once for one event; reload the list instead.
       if (!this.searching && e.folderId === this.folderId && (e.type === "exists" || e.type === "expunge" || e.type === "resync")) this.reloadList();
-      if (e.type === "expunge" && this.reader.current && e.ids?.includes(this.reader.current.id)) {
+      const open = this.reader.openId;
+      if (e.type === "expunge" && open !== null && !this.removingIds.has(open) && e.ids?.includes(open)) {
         this.reader.showEmpty("This message was moved or deleted.");
       }
       this.refreshFolders();
@@ -585,6 +640,15 @@ class App {
       case "#":
         void this.remove(this.selectedIds()).catch((x) => this.error(x));
         break;
+      case "e": {
+        // Archive, or in Trash Restore (the reading pane shows the same key on whichever button it has).
+        const inTrash = !this.searching && this.currentFolder()?.specialUse === "\\Trash";
+        void (inTrash ? this.restore(this.selectedIds()) : this.archive(this.selectedIds())).catch((x) => this.error(x));
+        break;
+      }
+      case "v":
+        void this.moveWithPicker(this.selectedIds()).catch((x) => this.error(x));
+        break;
       case "u":
         void this.setFlags(this.selectedIds(), [], ["\\Seen"]).catch((x) => this.error(x));
         break;
@@ -597,6 +661,7 @@ class App {
       case "Escape":
         this.reader.showEmpty();
         document.body.classList.remove("reading", "nav-open");
+        this.list.clearSelection();
         break;
       default:
         return;

@@ -10,16 +10,20 @@ import { formatFullDate, formatSize, personText } from "./util.ts";
 export interface ReaderHost {
   trustedSender(addr: string): boolean;
   trustSender(addr: string): Promise<void>;
-  action(name: "reply" | "replyAll" | "forward" | "forwardAttachment" | "delete" | "junk" | "notJunk" | "flag" | "unread" | "editDraft" | "close", msg: Message): void;
+  action(name: "reply" | "replyAll" | "forward" | "forwardAttachment" | "delete" | "junk" | "notJunk" | "flag" | "unread" | "editDraft" | "close" | "move" | "archive" | "restore", msg: Message): void;
   markSeen(msg: Message): void;
   error(err: unknown): void;
   isJunkFolder(folderId: number): boolean;
   isDraftsFolder(folderId: number): boolean;
+  isTrashFolder(folderId: number): boolean;
+  isArchiveFolder(folderId: number): boolean;
 }
 
 export class Reader {
   readonly el: HTMLElement;
   current: Message | null = null;
+  /** The message being opened or shown (set before it loads, unlike `current`): what a delete or move acts on. */
+  openId: number | null = null;
   private token = 0;
   /** Messages whose remote images the user allowed this session. */
   private allowedOnce = new Set<number>();
@@ -32,6 +36,7 @@ export class Reader {
   showEmpty(text = "Select a message to read it."): void {
     this.token++;
     this.current = null;
+    this.openId = null;
     clear(this.el);
     this.el.append(h("div", { class: "reader-empty" }, icon("mail"), h("p", null, text)));
     this.el.classList.remove("has-message");
@@ -39,6 +44,7 @@ export class Reader {
 
   async show(id: number): Promise<void> {
     const token = ++this.token;
+    this.openId = id;
     this.el.classList.add("has-message");
     clear(this.el);
     this.el.append(h("div", { class: "reader-loading" }, "Opening message…"));
@@ -59,6 +65,7 @@ export class Reader {
   async showThread(folderId: number, row: Row): Promise<void> {
     if (row.threadCount <= 1) return this.show(row.id);
     const token = ++this.token;
+    this.openId = row.id;
     this.el.classList.add("has-message");
     clear(this.el);
     this.el.append(h("div", { class: "reader-loading" }, "Opening conversation…"));
@@ -79,6 +86,7 @@ export class Reader {
         const msg = await api<Message>("GET", `/api/messages/${r.id}`);
         if (token !== this.token) return;
         this.current = msg;
+        this.openId = msg.id;
         clear(body);
         body.append(await this.renderMessage(msg, false));
         if (!msg.flags.includes("\\Seen")) this.host.markSeen(msg);
@@ -114,6 +122,7 @@ export class Reader {
       return b;
     };
     const isDraft = this.host.isDraftsFolder(msg.folderId);
+    const inTrash = this.host.isTrashFolder(msg.folderId);
     const actions = h(
       "div",
       { class: "msg-actions", role: "toolbar", "aria-label": "Message actions" },
@@ -124,6 +133,9 @@ export class Reader {
       btn("forward", "Forward", "forward", "f"),
       btn("forwardAttachment", "Forward as attachment", "clip"),
       btn("delete", "Delete", "trash", "Delete"),
+      // In Trash, Restore takes Archive's place (and its key): putting a message back is what one does there.
+      inTrash ? btn("restore", "Restore", "inbox", "e") : this.host.isArchiveFolder(msg.folderId) ? null : btn("archive", "Archive", "archive", "e"),
+      btn("move", "Move to…", "folder", "v"),
       this.host.isJunkFolder(msg.folderId) ? btn("notJunk", "Not junk", "inbox") : btn("junk", "Junk", "junk"),
       btn("flag", msg.flags.includes("\\Flagged") ? "Unflag" : "Flag", "star", "s"),
       btn("unread", "Mark unread", "mail", "u"),
@@ -139,8 +151,26 @@ export class Reader {
       people("Bcc", msg.bcc),
       h("div", { class: "msg-date" }, formatFullDate(msg.date ?? msg.internalDate)),
     );
-    const article = h("article", { class: "msg", "data-message-id": msg.id }, header);
+    // Attachments and "Download original" belong to the header, above the body: after a long body they were
+    // drawn over its text, and a person looks for them next to the sender anyway (as in Outlook on the web).
     const files = msg.attachments.filter((a) => !a.inline);
+    if (files.length) {
+      header.append(
+        h(
+          "ul",
+          { class: "attachments", "aria-label": "Attachments" },
+          files.map((a) =>
+            h(
+              "li",
+              null,
+              h("a", { href: `/api/messages/${msg.id}/attachments/${a.index}`, download: a.filename, class: "attachment" }, icon("clip"), h("span", { class: "att-name" }, a.filename), h("span", { class: "att-size" }, formatSize(a.size))),
+            ),
+          ),
+        ),
+      );
+    }
+    header.append(h("div", { class: "msg-foot" }, h("a", { href: `/api/messages/${msg.id}/raw`, download: "message.eml" }, "Download original (.eml)")));
+    const article = h("article", { class: "msg", "data-message-id": msg.id }, header);
     if (msg.html !== null) {
       const cid = new Map<string, string>();
       let budget = 10 * 1024 * 1024;
@@ -189,22 +219,6 @@ export class Reader {
     } else {
       article.append(h("div", { class: "msg-body msg-text" }, linkify(msg.text ?? "")));
     }
-    if (files.length) {
-      article.append(
-        h(
-          "ul",
-          { class: "attachments", "aria-label": "Attachments" },
-          files.map((a) =>
-            h(
-              "li",
-              null,
-              h("a", { href: `/api/messages/${msg.id}/attachments/${a.index}`, download: a.filename, class: "attachment" }, icon("clip"), h("span", { class: "att-name" }, a.filename), h("span", { class: "att-size" }, formatSize(a.size))),
-            ),
-          ),
-        ),
-      );
-    }
-    article.append(h("div", { class: "msg-foot" }, h("a", { href: `/api/messages/${msg.id}/raw`, download: "message.eml" }, "Download original (.eml)")));
     return article;
   }
 

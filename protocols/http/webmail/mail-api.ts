@@ -189,7 +189,14 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
   app.post("/api/folders", async (c) => {
     const body = await readJson<{ name?: unknown; parentId?: unknown }>(c);
     const account = c.get("account");
-    let name = cleanFolderName(body.name);
+    // A name with '/' (the hierarchy delimiter) makes nested folders: each level is checked on its own and the
+    // store creates missing parents (RFC 9051 §6.3.4, CREATE of a name with superiors).
+    const raw = typeof body.name === "string" ? body.name : "";
+    const levels = raw.split("/").map((x) => x.trim());
+    if (levels.length > 20) throw new ApiError(400, "bad_name", "That folder is nested too deeply.");
+    if (levels.length > 1 && levels.some((x) => !x)) throw new ApiError(400, "bad_name", "Each level of a folder name needs a name (like Projects/2026).");
+    let name = levels.map((x, i) => (i === 0 && levels.length > 1 && x.toUpperCase() === "INBOX" ? "INBOX" : cleanFolderName(x))).join("/");
+    if (name.length > 1000) throw new ApiError(400, "bad_name", "That folder name is too long.");
     if (typeof body.parentId === "number") {
       const parent = await ownedFolder(ctx, account, body.parentId);
       name = `${parent.name}/${name}`;
