@@ -55,7 +55,12 @@ describe("folders", () => {
     const child = await alice.send("POST", "/api/folders", { name: "Pillarbox", parentId: created.json().id });
     expect(child.json().name).toBe("Projects/Pillarbox");
     expect((await alice.send("POST", "/api/folders", { name: "Projects" })).status).toBe(409);
-    const bad = await alice.send("POST", "/api/folders", { name: "a/b" });
+    // '/' nests (issue 17 item 5): each level is checked on its own.
+    const nested = await alice.send("POST", "/api/folders", { name: "a/b" });
+    expect(nested.status).toBe(201);
+    expect(nested.json().name).toBe("a/b");
+    expect((await alice.send("POST", "/api/folders", { name: "a//b" })).status).toBe(400);
+    const bad = await alice.send("POST", "/api/folders", { name: "a/b*" });
     expect(bad.status).toBe(400);
     expect(bad.json().message).toContain("can't contain /");
     const id = Number(created.json().id);
