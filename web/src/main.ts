@@ -11,6 +11,10 @@ import { Composer } from "./compose.ts";
 import { SettingsPanel } from "./settings.ts";
 import { pickFolder } from "./folder-picker.ts";
 import { debounce, folderIcon, folderLabel, typingTarget } from "./util.ts";
+import { undoToast, ErrorSlot, LiveStream } from "./undo.ts";
+
+/** Where a moved message is now and the folder it came from (the server's `undo` answer). */
+type UndoMoves = { id: number; folderId: number }[];
 
 type Sort = "date" | "from" | "subject" | "size";
 
@@ -34,9 +38,12 @@ class App {
   bulkBar!: HTMLElement;
   toasts!: HTMLElement;
   searchInput!: HTMLInputElement;
-  private events: EventSource | null = null;
-  /** The event stream was live before: a new "ready" is a reconnect that may have missed changes. */
-  private liveBefore = false;
+  /** The live-update stream; it reconnects with backoff by itself (undo.ts). */
+  private events: LiveStream | null = null;
+  /** One visible error at a time (item 11). */
+  private errors!: ErrorSlot;
+  /** The live stream is down (the server restarts or the network is gone). */
+  private offline = false;
   private refreshFolders = debounce(() => void this.loadFolders(), 250);
   private reloadList = debounce(() => this.list.reload(), 200);
   /** Messages this page is moving or deleting right now (their expunge events are expected). */
@@ -102,9 +109,10 @@ class App {
       settings: () => this.settings,
       error: (e) => this.error(e),
       toast: (t) => this.toast(t),
-      afterSend: () => {
+      afterSend: (res?: { held?: { id: number; sendAt: number } }) => {
         this.refreshFolders();
         this.reloadList();
+        if (res?.held) this.offerUndoSend(res.held);
       },
       draftsChanged: () => {
         this.refreshFolders();
@@ -226,6 +234,7 @@ class App {
     );
     const listPane = h("main", { class: "listpane" }, listHead, this.list.el);
     this.toasts = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
+    this.errors = new ErrorSlot(this.toasts);
     const scrim = h("div", { class: "scrim" });
     scrim.addEventListener("click", () => document.body.classList.remove("nav-open"));
     root.append(top, this.folderNav, listPane, this.reader.el, scrim, this.composer.el, this.settingsPanel.el, this.toasts);
@@ -453,9 +462,9 @@ class App {
   async move(ids: number[], folderId: number): Promise<void> {
     if (!ids.length) return;
     try {
-      const res = await this.removing(ids, () => api<{ moved: number }>("POST", "/api/messages/move", { ids, folderId }));
+      const res = await this.removing(ids, () => api<{ moved: number; undo?: UndoMoves }>("POST", "/api/messages/move", { ids, folderId }));
       const f = this.folders.find((x) => x.id === folderId);
-      this.toast(`Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to ${f ? folderLabel(f) : "the folder"}.`);
+      this.offerUndo(`Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to ${f ? folderLabel(f) : "the folder"}.`, res.undo);
     } catch (e) {
       this.error(e);
     }
@@ -463,14 +472,15 @@ class App {
 
   async remove(ids: number[]): Promise<void> {
     if (!ids.length) return;
-    const res = await this.removing(ids, () => api<{ moved: number; deleted: number }>("POST", "/api/messages/delete", { ids }));
+    const res = await this.removing(ids, () => api<{ moved: number; deleted: number; undo?: UndoMoves }>("POST", "/api/messages/delete", { ids }));
+    if (res.undo?.length && !res.deleted) return this.offerUndo(`Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to Trash.`, res.undo);
     this.toast(res.deleted ? `Deleted ${res.deleted} message${res.deleted === 1 ? "" : "s"} for good.` : `Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to Trash.`);
   }
 
   async junk(ids: number[], junk: boolean): Promise<void> {
     if (!ids.length) return;
-    await this.removing(ids, () => api("POST", "/api/messages/junk", { ids, junk }));
-    this.toast(junk ? "Marked as junk." : "Moved back to the Inbox.");
+    const res = await this.removing(ids, () => api<{ undo?: UndoMoves }>("POST", "/api/messages/junk", { ids, junk }));
+    this.offerUndo(junk ? "Marked as junk." : "Moved back to the Inbox.", res.undo, junk ? "$Junk" : "$NotJunk");
   }
 
   /**
@@ -489,6 +499,46 @@ class App {
     } finally {
       for (const id of ids) this.removingIds.delete(id);
     }
+  }
+
+  /**
+   * A toast with Undo (item 4): Undo moves each message back to the folder it came from
+   * (and takes off the junk verdict `keyword` the action set), then shows it again.
+   */
+  private offerUndo(text: string, undo: UndoMoves | undefined, keyword?: string): void {
+    if (!undo?.length) return this.toast(text);
+    undoToast(this.toasts, text, async () => {
+      try {
+        if (keyword) await api("POST", "/api/messages/flags", { ids: undo.map((u) => u.id), remove: [keyword] });
+        const byFolder = new Map<number, number[]>();
+        for (const u of undo) byFolder.set(u.folderId, [...(byFolder.get(u.folderId) ?? []), u.id]);
+        for (const [folderId, ids] of byFolder) await api("POST", "/api/messages/move", { ids, folderId });
+        if (!this.searching) this.list.reload();
+        this.refreshFolders();
+        this.toast(undo.length === 1 ? "Undone: the message is back." : `Undone: ${undo.length} messages are back.`);
+      } catch (e) {
+        this.error(e);
+      }
+    });
+  }
+
+  /** "Sending…" with Undo until the send delay is over; Undo puts the message back into the composer. */
+  private offerUndoSend(held: { id: number; sendAt: number }): void {
+    const ms = Math.max(1000, held.sendAt - Date.now());
+    undoToast(
+      this.toasts,
+      "Sending…",
+      async () => {
+        try {
+          await api("POST", `/api/send/${held.id}/undo`);
+          this.refreshFolders();
+          await this.composer.openFrom(held.id, "edit");
+        } catch (e) {
+          this.error(e);
+        }
+      },
+      ms,
+    );
   }
 
   private afterRemoval(ids: number[], openId: number | null = this.reader.openId, next: number | null = null): void {
@@ -568,18 +618,33 @@ class App {
   // ---------------------------------------------------------------- live updates
   private connectEvents(): void {
     this.events?.close();
-    const es = new EventSource("/api/events");
-    this.events = es;
-    es.addEventListener("ready", () => {
-      document.body.setAttribute("data-live", "1");
-      // A reconnect (the server drops a stream that fell too far behind, or the network blinked) may have
-      // missed changes: reload what the page shows.
-      if (this.liveBefore) {
-        if (!this.searching) this.reloadList();
-        this.refreshFolders();
-      }
-      this.liveBefore = true;
+    this.events = new LiveStream("/api/events", {
+      ready: (reconnected) => {
+        document.body.setAttribute("data-live", "1");
+        this.offline = false;
+        // Recovered (item 11): the one connection error goes away.
+        this.errors.clear();
+        // A reconnect (the server restarted, dropped a stream that fell too far behind, or the network blinked)
+        // may have missed changes: reload what the page shows.
+        if (reconnected) {
+          if (!this.searching) this.reloadList();
+          this.refreshFolders();
+        }
+      },
+      lost: (attempt) => {
+        document.body.setAttribute("data-live", "0");
+        this.offline = true;
+        this.errors.show("Lost the connection to the mail server. Reconnecting…", { sticky: true, kind: "connection" });
+        // Signed out meanwhile? A 401 takes the page to the sign-in form (api.ts); a network error is expected here.
+        if (attempt > 1) void api("GET", "/api/session").catch(() => {});
+      },
+      wire: (es) => this.wireEvents(es),
     });
+    this.events.open();
+    addEventListener("online", () => this.events?.retryNow());
+  }
+
+  private wireEvents(es: EventSource): void {
     es.addEventListener("mail", (ev) => {
       let e: { type: string; folderId: number; ids?: number[]; updates?: { id: number; flags: string[] }[] };
       try {
@@ -597,17 +662,9 @@ class App {
       this.refreshFolders();
     });
     es.addEventListener("signed_out", () => {
-      es.close();
+      this.events?.close();
       location.href = "/login";
     });
-    es.onerror = () => {
-      if (es.readyState === EventSource.CLOSED) {
-        // The server refused the stream (signed out?) or is restarting: check, then try again.
-        setTimeout(() => {
-          api("GET", "/api/session").then(() => this.connectEvents(), () => {});
-        }, 5000);
-      }
-    };
   }
 
   // ---------------------------------------------------------------- keyboard
@@ -697,9 +754,11 @@ class App {
     setTimeout(() => t.remove(), kind === "error" ? 8000 : 4000);
   }
 
+  /** Shows one error at a time (a new one replaces the last); while the server is away its own message stays. */
   error(e: unknown): void {
     if (e instanceof ApiError && e.status === 401) return;
-    this.toast(e instanceof Error ? e.message : "Something went wrong. Try again.", "error");
+    if (this.offline && e instanceof ApiError && (e.status === 0 || e.status >= 500)) return;
+    this.errors.show(e instanceof Error ? e.message : "Something went wrong. Try again.");
   }
 }
 
