@@ -96,8 +96,11 @@ export class TextSearch {
       const query = terms[i].query.replace(/\s+/g, " ");
       // a substring match, case-insensitive (RFC 9051 §6.4.4 SEARCH semantics)
       const match = this.core.dialect.text.matching(TEXT_COLUMNS[field], query);
+      // `+b.seq`: not an index constraint. As one, SQLite probes blobs once per item per matching
+      // entry (5,000 hits in a 5,000-message folder: 5.3 s); as a plain test against the
+      // subquery's list it is one lookup per item (11 ms). PostgreSQL reads it as the same value.
       const rows = await this.core.db.raw(
-        `SELECT i.uid FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND b.seq IN (${match.sql}) ORDER BY i.uid`,
+        `SELECT i.uid FROM items i JOIN blobs b ON b.id = i.blob_id WHERE i.folder_id = ? AND +b.seq IN (${match.sql}) ORDER BY i.uid`,
         [folderId, ...match.args],
       );
       for (const r of rows) {
