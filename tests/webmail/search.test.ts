@@ -235,6 +235,11 @@ describe("search box in Chromium", () => {
         await page.selectOption("select.sort", "subject:asc");
         await page.waitForFunction(() => document.querySelector(".row[data-id] .row-subject")?.textContent === "Budget for Q4");
         expect(await rows.locator(".row-subject").allTextContents()).toEqual(["Budget for Q4", "Old budget", "Q3 budget review"]);
+
+        // a date that does not exist is explained, not a failure
+        await box.fill("budget before:2026-13-45");
+        await box.press("Enter");
+        await page.locator(".toasts", { hasText: "is not a date" }).waitFor();
       } finally {
         await b.close();
       }
