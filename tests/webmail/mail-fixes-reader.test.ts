@@ -247,6 +247,8 @@ describe("item 2: deleting or moving the open message opens the next one", () =>
     await srv.store.storeFlags(f.id, [m.uid], "add", ["\\Deleted"], { silent: true });
     await srv.store.expunge(f.id, [m.uid]);
     await page.locator(".reader-empty", { hasText: "moved or deleted" }).waitFor();
+    await page.locator(".list-scroll").focus();
+    await page.keyboard.press("Escape");
   }, 30_000);
 });
 
@@ -341,6 +343,12 @@ describe("item 5: Move, Archive and Restore for one message; folders on touch; n
     await page.click('.reader [data-action="restore"]');
     await page.locator(".toast", { hasText: "Restored 1 message to Inbox." }).waitFor();
     expect(await subjectsIn("INBOX")).toContain("Came by IMAP");
+    // One message ticked (not opened) gets Restore in the bar above the list.
+    await row(page, "Phone 2").locator(".row-check").click();
+    await page.locator(".bulk-n", { hasText: "1 selected" }).waitFor();
+    await page.click('[data-action="bulk-restore"]');
+    await page.locator(".toast", { hasText: "Restored 1 message to Phone." }).waitFor();
+    expect(await subjectsIn("Phone")).toEqual(["Phone 2", "Phone 3", "Phone 4"]);
   }, 60_000);
 
   test("nested folders: a name with / and New folder in… (the parent picker)", async () => {

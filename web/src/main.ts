@@ -440,6 +440,7 @@ class App {
       b("Mark unread", () => this.setFlags(ids, [], ["\\Seen"]), "bulk-unread"),
       b("Flag", () => this.setFlags(ids, ["\\Flagged"], []), "bulk-flag"),
       b("Junk", () => this.junk(ids, true), "bulk-junk"),
+      this.inTrash(ids) ? b("Restore", () => this.restore(ids), "bulk-restore") : b("Archive", () => this.archive(ids), "bulk-archive"),
       moveSel,
     );
   }
@@ -553,6 +554,14 @@ class App {
       }
     }
     this.refreshFolders();
+  }
+
+  /** The messages are in Trash (the open one tells its folder; a list outside search is one folder). */
+  private inTrash(ids: number[]): boolean {
+    const isTrash = (folderId: number | undefined) => this.folders.find((f) => f.id === folderId)?.specialUse === "\\Trash";
+    const cur = this.reader.current;
+    if (cur && ids.length === 1 && ids[0] === cur.id) return isTrash(cur.folderId);
+    return !this.searching && isTrash(this.folderId);
   }
 
   /** Moves one message (or the ticked ones) to a folder chosen in a dialog. */
@@ -699,8 +708,8 @@ class App {
         break;
       case "e": {
         // Archive, or in Trash Restore (the reading pane shows the same key on whichever button it has).
-        const inTrash = !this.searching && this.currentFolder()?.specialUse === "\\Trash";
-        void (inTrash ? this.restore(this.selectedIds()) : this.archive(this.selectedIds())).catch((x) => this.error(x));
+        const ids = this.selectedIds();
+        void (this.inTrash(ids) ? this.restore(ids) : this.archive(ids)).catch((x) => this.error(x));
         break;
       }
       case "v":
