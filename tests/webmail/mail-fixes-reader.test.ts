@@ -239,7 +239,8 @@ describe("item 2: deleting or moving the open message opens the next one", () =>
     await page.setViewportSize(DESKTOP);
   }, 30_000);
 
-  test("a message deleted by another client still says so", async () => {
+  test("phone: a message deleted by another client says so, with a way back", async () => {
+    await page.setViewportSize(PHONE);
     await row(page, "Next 10").click();
     await subjectShown(page).filter({ hasText: /^Next 10$/ }).waitFor();
     const f = (await folderByName("Next"))!;
@@ -247,8 +248,10 @@ describe("item 2: deleting or moving the open message opens the next one", () =>
     await srv.store.storeFlags(f.id, [m.uid], "add", ["\\Deleted"], { silent: true });
     await srv.store.expunge(f.id, [m.uid]);
     await page.locator(".reader-empty", { hasText: "moved or deleted" }).waitFor();
-    await page.locator(".list-scroll").focus();
-    await page.keyboard.press("Escape");
+    await page.click(".reader .back-btn");
+    await page.locator(".reader").waitFor({ state: "hidden" });
+    await row(page, "Next 3").waitFor();
+    await page.setViewportSize(DESKTOP);
   }, 30_000);
 });
 
@@ -293,7 +296,7 @@ describe("item 5: Move, Archive and Restore for one message; folders on touch; n
     await row(page, "Single 6").click();
     await subjectShown(page).filter({ hasText: /^Single 6$/ }).waitFor();
     await page.click('.reader [data-action="archive"]');
-    await page.locator(".toast", { hasText: "Archived 1 message." }).waitFor();
+    await page.locator(".toast", { hasText: "Archived 1 message." }).last().waitFor();
     await subjectShown(page).filter({ hasText: /^Single 5$/ }).waitFor();
     await waitFor(async () => (await subjectsIn("Archive")).includes("Single 6"), "Single 6 in Archive");
     await page.locator(".list-scroll").focus();
@@ -306,7 +309,7 @@ describe("item 5: Move, Archive and Restore for one message; folders on touch; n
     expect(await page.locator(".picker-folder:visible").count()).toBe(1);
     await page.keyboard.press("Enter");
     await page.locator(".picker").waitFor({ state: "detached" });
-    await page.locator(".toast", { hasText: "Moved 1 message to Elsewhere" }).waitFor();
+    await page.locator(".toast", { hasText: "Moved 1 message to Elsewhere" }).last().waitFor();
     await subjectShown(page).filter({ hasText: /^Single 3$/ }).waitFor();
     expect(await subjectsIn("Elsewhere")).toContain("Single 4");
     // Escape in the picker closes only the picker.
@@ -327,7 +330,7 @@ describe("item 5: Move, Archive and Restore for one message; folders on touch; n
     await subjectShown(page).filter({ hasText: /^Single 3$/ }).waitFor();
     expect(await page.locator('.reader [data-action="archive"]').count()).toBe(0);
     await page.click('.reader [data-action="restore"]');
-    await page.locator(".toast", { hasText: "Restored 1 message to Single." }).waitFor();
+    await page.locator(".toast", { hasText: "Restored 1 message to Single." }).last().waitFor();
     await row(page, "Single 3").waitFor({ state: "detached" });
     expect(await subjectsIn("Single")).toEqual(["Single 1", "Single 3"]);
     await row(page, "Single 2").click();
@@ -341,13 +344,13 @@ describe("item 5: Move, Archive and Restore for one message; folders on touch; n
     await srv.store.append(trash.id, [{ raw: enc.encode(`From: x@example.org\r\nSubject: Came by IMAP\r\n\r\nx\r\n`), flags: ["\\Seen"] }]);
     await page.locator(".row", { hasText: "Came by IMAP" }).click();
     await page.click('.reader [data-action="restore"]');
-    await page.locator(".toast", { hasText: "Restored 1 message to Inbox." }).waitFor();
+    await page.locator(".toast", { hasText: "Restored 1 message to Inbox." }).last().waitFor();
     expect(await subjectsIn("INBOX")).toContain("Came by IMAP");
     // One message ticked (not opened) gets Restore in the bar above the list.
     await row(page, "Phone 2").locator(".row-check").click();
     await page.locator(".bulk-n", { hasText: "1 selected" }).waitFor();
     await page.click('[data-action="bulk-restore"]');
-    await page.locator(".toast", { hasText: "Restored 1 message to Phone." }).waitFor();
+    await page.locator(".toast", { hasText: "Restored 1 message to Phone." }).last().waitFor();
     expect(await subjectsIn("Phone")).toEqual(["Phone 2", "Phone 3", "Phone 4"]);
   }, 60_000);
 

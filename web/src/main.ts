@@ -103,6 +103,7 @@ class App {
       isDraftsFolder: (id) => this.folders.find((f) => f.id === id)?.specialUse === "\\Drafts",
       isTrashFolder: (id) => this.folders.find((f) => f.id === id)?.specialUse === "\\Trash",
       isArchiveFolder: (id) => this.folders.find((f) => f.id === id)?.specialUse === "\\Archive",
+      close: () => this.closeReader(),
     });
     this.composer = new Composer({
       session: this.session,
@@ -585,6 +586,13 @@ class App {
     this.toast(`Restored ${res.moved} message${res.moved === 1 ? "" : "s"}${dest.length === 1 ? ` to ${folderLabel(dest[0]!)}` : ""}.`);
   }
 
+  /** Back to the list: nothing open, and a message only read is not selected any more (a phone shows no sign of it). */
+  private closeReader(): void {
+    this.reader.showEmpty();
+    document.body.classList.remove("reading");
+    this.list.clearSelection();
+  }
+
   private async messageAction(name: string, msg: Message): Promise<void> {
     switch (name) {
       case "reply":
@@ -616,11 +624,7 @@ class App {
         this.list.clearSelection();
         return;
       case "close":
-        this.reader.showEmpty();
-        document.body.classList.remove("reading");
-        // A message only read is not selected any more once closed (on a phone the list shows no sign of it).
-        this.list.clearSelection();
-        return;
+        return this.closeReader();
     }
   }
 

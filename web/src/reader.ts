@@ -17,6 +17,8 @@ export interface ReaderHost {
   isDraftsFolder(folderId: number): boolean;
   isTrashFolder(folderId: number): boolean;
   isArchiveFolder(folderId: number): boolean;
+  /** Leaves the reading view (Back on a phone). */
+  close(): void;
 }
 
 export class Reader {
@@ -38,7 +40,10 @@ export class Reader {
     this.current = null;
     this.openId = null;
     clear(this.el);
-    this.el.append(h("div", { class: "reader-empty" }, icon("mail"), h("p", null, text)));
+    // Back stays reachable on a phone when the message went away under the reader ("moved or deleted").
+    const back = h("button", { type: "button", class: "btn btn-icon back-btn reader-empty-back", title: "Back to list", "aria-label": "Back to list" }, icon("back"));
+    back.addEventListener("click", () => this.host.close());
+    this.el.append(back, h("div", { class: "reader-empty" }, icon("mail"), h("p", null, text)));
     this.el.classList.remove("has-message");
   }
 
