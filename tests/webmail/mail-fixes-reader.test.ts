@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
-import { ALICE, CHROMIUM_ARGS, launchBrowser, login, startWebmailServer, waitFor } from "./helpers.ts";
+import { ALICE, BOB, ApiClient, CHROMIUM_ARGS, launchBrowser, login, startWebmailServer, waitFor } from "./helpers.ts";
 
 let srv: Awaited<ReturnType<typeof startWebmailServer>>;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
@@ -410,4 +410,70 @@ describe("item 5: Move, Archive and Restore for one message; folders on touch; n
       rmSync(profile, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("the API behind Archive, Restore and nested folders", () => {
+  test("Restore: only from Trash, only one's own messages, back to the Inbox when the old folder is gone; bad input is a 400", async () => {
+    const alice = await ApiClient.signIn(srv.base, ALICE);
+    const a = await account();
+    const gone = await srv.store.createFolder(a.id, "Short lived");
+    await srv.store.append(gone.id, [{ raw: enc.encode(`From: x@example.org\r\nSubject: Orphan\r\n\r\nx\r\n`), flags: ["\\Seen"] }]);
+    const orphan = (await srv.store.getMessages(gone.id, [(await srv.store.listMessages(gone.id))[0]!.uid]))[0]!;
+    await alice.ok("POST", "/api/messages/delete", { ids: [orphan.id] });
+    await alice.ok("DELETE", `/api/folders/${gone.id}`);
+    const trash = (await folderByName("Trash"))!;
+    const inTrash = (await srv.store.getMessages(trash.id, (await srv.store.listMessages(trash.id)).map((m) => m.uid))).find((m) => m.subject === "Orphan")!;
+    const r = await alice.ok<{ moved: number; folders: { folderId: number }[] }>("POST", "/api/messages/restore", { ids: [inTrash.id] });
+    expect(r.moved).toBe(1);
+    expect(r.folders[0]!.folderId).toBe((await folderByName("INBOX"))!.id);
+    expect(await subjectsIn("INBOX")).toContain("Orphan");
+    // Not in Trash: nothing moves.
+    const inboxMsg = (await srv.store.getMessages((await folderByName("INBOX"))!.id, (await srv.store.listMessages((await folderByName("INBOX"))!.id)).map((m) => m.uid))).find((m) => m.subject === "Orphan")!;
+    expect((await alice.ok<{ moved: number }>("POST", "/api/messages/restore", { ids: [inboxMsg.id] })).moved).toBe(0);
+    // Someone else's message: ignored.
+    const b = (await srv.store.getAccount(BOB.email))!;
+    const bobInbox = (await srv.store.getFolder(b.id, "INBOX"))!;
+    await srv.store.append(bobInbox.id, [{ raw: enc.encode(`From: x@example.org\r\nSubject: Bob's own\r\n\r\nx\r\n`) }]);
+    const bobMsg = (await srv.store.getMessages(bobInbox.id, (await srv.store.listMessages(bobInbox.id)).map((m) => m.uid)))[0]!;
+    expect((await alice.ok<{ moved: number }>("POST", "/api/messages/restore", { ids: [bobMsg.id] })).moved).toBe(0);
+    expect((await alice.ok<{ moved: number }>("POST", "/api/messages/archive", { ids: [bobMsg.id] })).moved).toBe(0);
+    expect((await srv.store.listMessages(bobInbox.id)).length).toBe(1);
+    for (const body of [{ ids: "1" }, { ids: [0] }, { ids: [1.5] }, {}, { ids: Array.from({ length: 10_001 }, (_, i) => i + 1) }]) {
+      expect((await alice.send("POST", "/api/messages/restore", body)).status).toBe(400);
+      expect((await alice.send("POST", "/api/messages/archive", body)).status).toBe(400);
+    }
+    expect((await alice.send("POST", "/api/messages/restore", "not json", { "content-type": "application/json" })).status).toBeLessThan(500);
+  }, 30_000);
+
+  test("Archive goes to the special-use Archive folder; a message moved on purpose forgets where a delete took it from", async () => {
+    const alice = await ApiClient.signIn(srv.base, ALICE);
+    const archive = (await srv.store.listFolders((await account()).id)).find((f) => f.specialUse === "\\Archive");
+    expect(archive?.name).toBe("Archive");
+    // Deleted from Single in the webmail, moved by hand from Trash to another folder, then put in Trash by an IMAP
+    // client (which records nothing): Restore goes to the Inbox, not back to Single.
+    const single = (await folderByName("Single"))!;
+    const one = (await srv.store.getMessages(single.id, (await srv.store.listMessages(single.id)).map((m) => m.uid)))[0]!;
+    await alice.ok("POST", "/api/messages/delete", { ids: [one.id] });
+    const trash = (await folderByName("Trash"))!;
+    const find = async (folderId: number) => (await srv.store.getMessages(folderId, (await srv.store.listMessages(folderId)).map((m) => m.uid))).find((m) => m.subject === one.subject)!;
+    const other = await srv.store.createFolder((await account()).id, "Second home");
+    await alice.ok("POST", "/api/messages/move", { ids: [(await find(trash.id)).id], folderId: other.id });
+    expect((await find(other.id)).props["webmail.restoreFolderId"]).toBeUndefined();
+    await srv.store.move(other.id, [(await find(other.id)).uid], trash.id); // as an IMAP client would
+    await alice.ok("POST", "/api/messages/restore", { ids: [(await find(trash.id)).id] });
+    expect(await subjectsIn("INBOX")).toContain(one.subject);
+    expect(await subjectsIn("Single")).not.toContain(one.subject);
+  }, 30_000);
+
+  test("nested folder names: too deep, empty levels and wildcards are refused in words", async () => {
+    const alice = await ApiClient.signIn(srv.base, ALICE);
+    for (const name of ["x/".repeat(25) + "x", "a/ /b", "/a", "a/", "a/b%"]) {
+      const res = await alice.send("POST", "/api/folders", { name });
+      expect(res.status).toBe(400);
+      expect(String(res.json().message).length).toBeGreaterThan(10);
+    }
+    const ok = await alice.send("POST", "/api/folders", { name: " Clients / Acme " });
+    expect(ok.status).toBe(201);
+    expect(ok.json().name).toBe("Clients/Acme");
+  }, 30_000);
 });
