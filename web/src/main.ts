@@ -398,7 +398,11 @@ class App {
       key: "search:" + params.toString(),
       threads: false,
       load: async (offset, limit) => {
-        cached ??= api<{ total: number; items: Row[] }>("GET", `/api/search?${params.toString()}`);
+        cached ??= api<{ total: number; partial?: boolean; items: Row[] }>("GET", `/api/search?${params.toString()}`).then((r) => {
+          // the server stops a costly search (short words over a very large mailbox) early
+          if (r.partial) this.toast("Only part of your mail was searched: add a longer word or a date to narrow it.");
+          return r;
+        });
         const all = await cached;
         return { total: all.items.length, items: all.items.slice(offset, offset + limit) };
       },

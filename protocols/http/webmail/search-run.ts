@@ -23,8 +23,8 @@ export const MAX_SCAN_MESSAGES = 50_000;
 /** Rows read from the store at once. */
 const CHUNK = 2000;
 /** Budget of the store's scan for terms the trigram index cannot answer (under three characters). */
-const SCAN_READ_BYTES = 64 * 1024 * 1024;
-const SCAN_COMPARE_BYTES = 256 * 1024 * 1024;
+const SCAN_READ_BYTES = 24 * 1024 * 1024;
+const SCAN_COMPARE_BYTES = 96 * 1024 * 1024;
 /** Attachment parts walked per message (a hostile message may have thousands). */
 const MAX_PARTS = 200;
 
@@ -97,6 +97,37 @@ class RowText {
   }
 }
 
+/**
+ * The messages among `among` whose headers or body contain each term, from the store's
+ * full-text search, asked for the word as typed and in its folded form. Null when the
+ * store's scan (short words) went over its budget.
+ */
+async function indexHits(store: MailStore, folderId: number, terms: SearchTerm[], among: MessageIndex[]): Promise<Map<SearchTerm, Set<number>> | null> {
+  const asked: { term: SearchTerm; t: TextTerm }[] = [];
+  for (const term of terms) {
+    asked.push({ term, t: { field: "text", query: term.raw } });
+    if (term.folded !== term.raw.toLowerCase()) asked.push({ term, t: { field: "text", query: term.folded } });
+  }
+  let res: number[][];
+  try {
+    res = await store.searchTextTerms(
+      folderId,
+      asked.map((a) => a.t),
+      { uids: among.map((m) => m.uid), maxReadBytes: SCAN_READ_BYTES, maxCompareBytes: SCAN_COMPARE_BYTES },
+    );
+  } catch (e) {
+    if (e instanceof StoreError && e.code === "LIMIT") return null;
+    throw e;
+  }
+  const out = new Map<SearchTerm, Set<number>>();
+  asked.forEach((a, i) => {
+    const s = out.get(a.term) ?? new Set<number>();
+    for (const u of res[i]) s.add(u);
+    out.set(a.term, s);
+  });
+  return out;
+}
+
 const COMPARE: Record<ListSort, (a: MessageIndex, b: MessageIndex) => number> = {
   date: (a, b) => a.internalDate - b.internalDate || a.id - b.id,
   from: (a, b) => (a.fromName || a.fromAddr).localeCompare(b.fromName || b.fromAddr, undefined, { sensitivity: "base" }) || a.internalDate - b.internalDate,
@@ -133,34 +164,19 @@ export async function runSearch(store: MailStore, folders: Folder[], q: SearchQu
       }
     }
     if (!cand.length) continue;
-    // body words: the full-text index, for the word as typed and folded
-    const indexHits = new Map<SearchTerm, Set<number>>();
-    if (textTerms.length) {
-      const asked: { term: SearchTerm; t: TextTerm }[] = [];
-      for (const term of textTerms) {
-        asked.push({ term, t: { field: "text", query: term.raw } });
-        if (term.folded !== term.raw.toLowerCase()) asked.push({ term, t: { field: "text", query: term.folded } });
-      }
-      try {
-        const res = await store.searchTextTerms(
-          f.id,
-          asked.map((a) => a.t),
-          { uids: cand.map((m) => m.uid), maxReadBytes: SCAN_READ_BYTES, maxCompareBytes: SCAN_COMPARE_BYTES },
-        );
-        asked.forEach((a, i) => {
-          const s = indexHits.get(a.term) ?? new Set<number>();
-          for (const u of res[i]) s.add(u);
-          indexHits.set(a.term, s);
-        });
-      } catch (e) {
-        if (!(e instanceof StoreError && e.code === "LIMIT")) throw e;
-        partial = true; // too costly to scan every body: headers and previews still answer
-      }
+    const rowsOf = new Map<MessageIndex, RowText>(cand.map((m) => [m, new RowText(m)]));
+    const rowMatch = (m: MessageIndex, t: SearchTerm): boolean => rowsOf.get(m)!.get(t.field).includes(t.folded);
+    // Two passes: words the trigram index answers (3+ characters) first, then the short words,
+    // which need the messages read, only among what is left (the store's scan is the costly part).
+    let left = cand.filter((m) => q.terms.every((t) => t.field === "text" || rowMatch(m, t)));
+    for (const short of [false, true]) {
+      const pass = textTerms.filter((t) => ([...t.folded].length < 3) === short);
+      if (!pass.length || !left.length) continue;
+      const hits = await indexHits(store, f.id, pass, left);
+      if (hits === null) partial = true; // over budget: headers and previews still answer
+      left = left.filter((m) => pass.every((t) => rowMatch(m, t) || !!hits?.get(t)?.has(m.uid)));
     }
-    for (const m of cand) {
-      const row = new RowText(m);
-      if (q.terms.every((t) => row.get(t.field).includes(t.folded) || !!indexHits.get(t)?.has(m.uid))) found.push(m);
-    }
+    found.push(...left);
   }
   const cmp = COMPARE[opts.sort];
   found.sort(opts.desc ? (a, b) => cmp(b, a) : cmp);
