@@ -14,7 +14,7 @@
 import { test, expect, describe, beforeAll, afterAll } from "bun:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { ALICE, BOB, ApiClient, CHROMIUM_ARGS, login, mailboxMessages, startWebmailServer, waitFor } from "./helpers.ts";
-import { encodedSize, largestFile } from "../../protocols/http/webmail/compose-api.ts";
+import { encodedSize, largestFile } from "../../protocols/http/webmail/api-types.ts";
 import { StoreError } from "../../storage/api.ts";
 
 let srv: Awaited<ReturnType<typeof startWebmailServer>>;

@@ -8,6 +8,7 @@ import { api, upload, fetchDataUrl, csrfToken, ApiError, type AttachmentRef, typ
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeForEditor } from "./sanitize.ts";
 import { debounce, formatSize } from "./util.ts";
+import { encodedSize, largestFile } from "../../protocols/http/webmail/api-types.ts";
 
 export interface ComposeHost {
   session: Session;
@@ -24,28 +25,6 @@ export type ComposeMode = "new" | "reply" | "replyAll" | "forward" | "forwardAtt
 
 const TITLES: Record<ComposeMode, string> = { new: "New message", reply: "Reply", replyAll: "Reply all", forward: "Forward", forwardAttachment: "Forward", edit: "Edit draft" };
 
-/**
- * The octets a file takes in a message: base64 (RFC 2045 §6.8) writes 4 characters per 3 bytes in
- * lines of 76 characters ended by CRLF, plus ~300 octets of part headers. The same formula as the
- * server's (protocols/http/webmail/compose-api.ts `encodedSize`): a 42.9 MB file becomes 59 MB.
- */
-export function encodedSize(n: number): number {
-  const chars = 4 * Math.ceil(n / 3);
-  return chars + 2 * Math.ceil(chars / 76) + 300;
-}
-
-/** The largest file whose encoded form fits in `max` octets. */
-export function largestFile(max: number): number {
-  // encodedSize grows with n, so a binary search (≤ 64 steps for any safe integer) finds the edge.
-  let lo = 0;
-  let hi = Math.max(0, Math.floor(max));
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (encodedSize(mid) <= max) lo = mid;
-    else hi = mid - 1;
-  }
-  return encodedSize(lo) <= max ? lo : 0;
-}
 
 interface Att {
   ref: AttachmentRef | null;

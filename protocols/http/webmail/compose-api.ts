@@ -25,6 +25,7 @@ import {
 import { attachmentContent, ownedMessage, specialFolder, type ParsedCache } from "./mail-api.ts";
 import type { UploadStore } from "./uploads.ts";
 import { identityFor } from "./identities.ts";
+import { encodedSize, largestFile } from "./api-types.ts";
 import { formatMailDate } from "../../../mail/date.ts";
 import { sendDelayOf, SOURCE_HEADER, type SendScheduler } from "./send-delay.ts";
 
@@ -311,28 +312,6 @@ function fileSafe(s: string): string {
   return s.replace(/[\\/:*?"<>|\u0000-\u001f]/g, "_").slice(0, 100);
 }
 
-/**
- * The size a file takes in a message: base64 (RFC 2045 §6.8) turns every 3 bytes into 4 characters,
- * in lines of 76 characters each ended by CRLF, so n bytes take 4·⌈n/3⌉ + 2·⌈4⌈n/3⌉/76⌉ octets,
- * plus the part's own headers (~300 octets). The composer (web/src/compose.ts) uses the same formula.
- */
-export function encodedSize(n: number): number {
-  const chars = 4 * Math.ceil(n / 3);
-  return chars + 2 * Math.ceil(chars / 76) + 300;
-}
-
-/** The largest file whose encoded form fits in a message of `max` octets. */
-export function largestFile(max: number): number {
-  // encodedSize grows with n, so a binary search (≤ 64 steps for any safe integer) finds the edge.
-  let lo = 0;
-  let hi = Math.max(0, Math.floor(max));
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (encodedSize(mid) <= max) lo = mid;
-    else hi = mid - 1;
-  }
-  return encodedSize(lo) <= max ? lo : 0;
-}
 
 function tooLargeText(size: number, max: number): string {
   return `That file is too large: ${mb(size)} becomes ${mb(encodedSize(size))} in a message (attachments travel base64-encoded, about 37% larger), over the ${mb(max)} limit. Files up to ${mb(largestFile(max))} fit.`;
