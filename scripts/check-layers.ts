@@ -68,6 +68,8 @@ export interface Violation {
 
 /** The one module the web client may import from the server side. */
 export const WEB_SHARED_API_TYPES = "protocols/http/webmail/api-types.ts";
+/** The protocol-neutral groupware shapes the API types re-export (src/groupware/model/types.ts); like the door, it imports nothing. */
+export const WEB_SHARED_MODEL_TYPES = "src/groupware/model/types.ts";
 
 /** Top-level folders that hold project source. */
 export const SOURCE_ROOTS = ["src", "protocols", "storage", "mail", "web", "scripts", "tests"];
@@ -128,8 +130,11 @@ export function checkLayers(files: readonly FileImports[]): Violation[] {
       if (under(f.file, "web") && !under(path, "web") && path !== WEB_SHARED_API_TYPES) {
         add("web", `web/ may import only web/ and ${WEB_SHARED_API_TYPES}, not ${path}`);
       }
-      if (f.file === WEB_SHARED_API_TYPES) {
+      if (f.file === WEB_SHARED_API_TYPES && path !== WEB_SHARED_MODEL_TYPES) {
         add("web", `${WEB_SHARED_API_TYPES} is web/'s one door to the server: it imports nothing of the project, not ${path}`);
+      }
+      if (f.file === WEB_SHARED_MODEL_TYPES) {
+        add("web", `${WEB_SHARED_MODEL_TYPES} is read by the browser client through ${WEB_SHARED_API_TYPES}: it imports nothing, not ${path}`);
       }
       if (under(f.file, "src") && (under(path, "scripts") || under(path, "tests"))) {
         add("src", `src/ never imports scripts/ or tests/, not ${path}`);

@@ -33,6 +33,10 @@ export interface AccountSettings {
   /** POP3 "leave on server": DELE moves to Trash instead of expunging. */
   pop3LeaveOnServer?: boolean;
   oof?: { enabled: boolean; subject: string; body: string; start?: number; end?: number };
+  /** Webmail interface language ("en" | "de" | "fr" | "es"; "" or missing = the browser's). */
+  language?: string;
+  /** IANA time zone of the user (webmail dates, the calendar's all-day placement); "" or missing = the browser's / server's. */
+  timeZone?: string;
   [key: string]: unknown;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Unit tests of the meeting-message converter (protocols/http/eas/email/
- * meeting.ts) and of the answer editor (email/meeting-answer.ts): the
+ * meeting.ts) and of the answer editor (src/groupware/scheduling/answer.ts): the
  * MessageClass and MeetingRequest element of invitations, cancellations and
  * replies per protocol version, the GlobalObjId structure, and malformed
  * text/calendar parts, which must leave a plain mail and never throw.
@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import ICAL from "ical.js";
 import { parseMime } from "../../mail/index.ts";
 import { globalObjId, MeetingClass, meetingMessage } from "../../protocols/http/eas/email/meeting.ts";
-import { AnswerError, applyAnswers } from "../../protocols/http/eas/email/meeting-answer.ts";
+import { AnswerError, applyAnswers } from "../../src/groupware/scheduling/answer.ts";
 import { kid, kids, kidText, type WElement } from "../../protocols/http/eas/wbxml/tree.ts";
 import { BERLIN } from "../dav/clients/fixtures.ts";
 

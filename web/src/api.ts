@@ -80,6 +80,10 @@ export interface Settings {
   /** One per address in sendAs, with its From name and HTML signature. */
   identities: Identity[];
   defaultIdentity: string;
+  /** Interface language: "en" | "de" | "fr" | "es", or "" to follow the browser. */
+  language: string;
+  /** IANA time zone for dates and the calendar; "" = the browser's. */
+  timeZone: string;
 }
 
 export class ApiError extends Error {

@@ -12,6 +12,12 @@ import { SettingsPanel } from "./settings.ts";
 import { pickFolder } from "./folder-picker.ts";
 import { debounce, folderIcon, folderLabel, typingTarget } from "./util.ts";
 import { undoToast, ErrorSlot, LiveStream } from "./undo.ts";
+import { AppShell } from "./apps.ts";
+import { chooseLang, onLocaleChange, setLang, setTimeZone } from "./i18n/index.ts";
+// The groupware views register themselves with the app shell (apps.ts).
+import "./calendar/index.ts";
+import "./contacts/index.ts";
+import "./tasks/index.ts";
 
 /** Where a moved message is now and the folder it came from (the server's `undo` answer). */
 type UndoMoves = { id: number; folderId: number }[];
@@ -32,6 +38,8 @@ class App {
   reader!: Reader;
   composer!: Composer;
   settingsPanel!: SettingsPanel;
+  /** Mail, Calendar, Contacts, Tasks: which one is shown (apps.ts). */
+  apps!: AppShell;
   folderNav!: HTMLElement;
   listTitle!: HTMLElement;
   listCount!: HTMLElement;
@@ -58,14 +66,33 @@ class App {
       return;
     }
     setCsrf(this.session.csrf);
+    // Language and zone before the first paint: the saved choice travels with the session answer when known,
+    // else the browser's languages decide (the settings answer below may still change them).
+    setLang(chooseLang(localStorage.getItem("pb-lang"), navigator.languages ?? [navigator.language]));
     this.build();
+    onLocaleChange(() => this.apps.relabel());
+    this.apps.route();
     await this.loadFolders();
     const inbox = this.folders.find((f) => f.name === "INBOX") ?? this.folders[0];
     if (inbox) this.openFolder(inbox.id);
-    void api<Settings>("GET", "/api/settings").then((s) => (this.settings = s), () => {});
+    void api<Settings>("GET", "/api/settings").then(
+      (s) => {
+        this.settings = s;
+        this.applyLocale(s);
+      },
+      () => {},
+    );
     this.connectEvents();
     document.addEventListener("keydown", (e) => this.onKey(e));
     matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.applyTheme());
+  }
+
+  /** The language and time zone of the settings (a setting of "" follows the browser). */
+  applyLocale(s: Settings): void {
+    const chosen = chooseLang(s.language ?? "", navigator.languages ?? [navigator.language]);
+    localStorage.setItem("pb-lang", s.language ?? "");
+    setTimeZone(s.timeZone || undefined);
+    setLang(chosen);
   }
 
   // ---------------------------------------------------------------- layout
@@ -152,6 +179,21 @@ class App {
       filters.hidden = !filters.hidden;
       filterBtn.setAttribute("aria-expanded", String(!filters.hidden));
     });
+    this.apps = new AppShell(
+      {
+        session: this.session,
+        settings: () => this.settings,
+        toast: (t) => this.toast(t),
+        error: (e) => this.error(e),
+        compose: (to, opts) => {
+          void this.composer.openNew({ to: to.map((p) => (p.name ? `"${p.name.replace(/["\\]/g, "")}" <${p.address}>` : p.address)).join(", "), subject: opts?.subject ?? "", text: opts?.text ?? "" }).catch((e) => this.error(e));
+        },
+        openApp: (name, arg) => {
+          location.hash = name === "mail" ? "#/" : `#/${name}${arg ? "/" + encodeURIComponent(arg) : ""}`;
+        },
+      },
+      (visible) => document.body.classList.toggle("mail-hidden", !visible),
+    );
     const searchForm = h("form", { class: "search", role: "search" }, icon("search"), this.searchInput, filterBtn, filters);
     searchForm.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -190,6 +232,7 @@ class App {
       { class: "topbar" },
       menuBtn,
       h("div", { class: "brand" }, "Pillarbox"),
+      this.apps.nav,
       searchForm,
       composeBtn,
       themeBtn,
@@ -238,7 +281,7 @@ class App {
     this.errors = new ErrorSlot(this.toasts);
     const scrim = h("div", { class: "scrim" });
     scrim.addEventListener("click", () => document.body.classList.remove("nav-open"));
-    root.append(top, this.folderNav, listPane, this.reader.el, scrim, this.composer.el, this.settingsPanel.el, this.toasts);
+    root.append(top, this.folderNav, listPane, this.reader.el, this.apps.area, scrim, this.composer.el, this.settingsPanel.el, this.toasts);
   }
 
   private countText(): string {
@@ -646,6 +689,7 @@ class App {
         if (reconnected) {
           if (!this.searching) this.reloadList();
           this.refreshFolders();
+          this.apps.changed(-1);
         }
       },
       lost: (attempt) => {
@@ -669,6 +713,8 @@ class App {
       } catch {
         return;
       }
+      // A folder that is not mail (a calendar, address book or task list): the groupware views reload it.
+      if (e.folderId !== undefined && !this.folders.some((f) => f.id === e.folderId)) this.apps.changed(e.folderId);
       if (e.type === "flags" && e.updates) for (const u of e.updates) this.list.updateFlags(u.id, u.flags);
       // "resync": too much changed at once for one event; reload the list instead.
       if (!this.searching && e.folderId === this.folderId && (e.type === "exists" || e.type === "expunge" || e.type === "resync")) this.reloadList();
@@ -687,7 +733,7 @@ class App {
   // ---------------------------------------------------------------- keyboard
   private onKey(e: KeyboardEvent): void {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (typingTarget(e.target) || this.composer.isOpen || this.settingsPanel.isOpen) return;
+    if (typingTarget(e.target) || this.composer.isOpen || this.settingsPanel.isOpen || this.apps.current !== "mail") return;
     const cur = this.reader.current;
     switch (e.key) {
       case "j":

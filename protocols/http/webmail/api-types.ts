@@ -1,9 +1,23 @@
 /**
  * Types of the webmail's JSON API shared by the server and the browser
  * client (web/): types, and the pure size rule both sides must agree on. It
- * imports nothing, so the client can import it without pulling in server code (the layering test allows web/
- * this one server module).
+ * imports nothing but the groupware model's types (src/groupware/model/types.ts,
+ * itself import-free), so the client can import it without pulling in server
+ * code (the layering test allows web/ this one server module).
  */
+import type {
+  ContactData,
+  ContactSummary,
+  EventData,
+  EventInstance,
+  EventPerson,
+  Partstat,
+  SeriesScope,
+  TaskData,
+  TaskSummary,
+} from "../../../src/groupware/model/types.ts";
+
+export type * from "../../../src/groupware/model/types.ts";
 
 /** A person in an address field: display name ("" when none) and address. */
 export interface Person {
@@ -83,4 +97,201 @@ export function largestFile(max: number): number {
     else hi = mid - 1;
   }
   return encodedSize(lo) <= max ? lo : 0;
+}
+
+// ================================================================ groupware (issue 17)
+//
+// Routes (all under the session + CSRF guard of /api/*; JSON in and out; errors are
+// { error: { code, message } } with 400 bad input, 404 unknown, 409 conflict (stale etag or UID
+// clash: reload and retry), 413 too large, 507 quota):
+//
+// Collections                                      (collections-api.ts)
+//   GET    /api/groupware/collections?kind=calendar|tasks|contacts   -> { collections: CollectionInfo[] }
+//   POST   /api/groupware/collections               CollectionWrite & { kind } -> CollectionInfo
+//   PATCH  /api/groupware/collections/:name         CollectionWrite          -> CollectionInfo
+//   DELETE /api/groupware/collections/:name                                   -> { ok: true }   (default ones: 403)
+//
+// Calendar                                          (calendar-api.ts)
+//   GET    /api/calendar/instances?from=ms&to=ms[&calendars=a,b]  -> InstancesResponse (range ≤ 400 days)
+//   GET    /api/calendar/events/:cal/:id[?recurrenceId=ms]         -> EventResponse (the master, or that occurrence)
+//   POST   /api/calendar/events/:cal              EventWrite         -> EventResponse (201; invitations go out by iMIP)
+//   PUT    /api/calendar/events/:cal/:id          EventWrite         -> EventResponse
+//   DELETE /api/calendar/events/:cal/:id?etag=..&scope=all|this|following&recurrenceId=ms -> { ok: true }
+//   POST   /api/calendar/events/:cal/:id/move     { to: string, etag } -> EventResponse  (to another calendar)
+//   POST   /api/calendar/events/:cal/:id/respond  { partstat, comment, scope, recurrenceId } -> EventResponse (my answer as attendee)
+//   GET    /api/calendar/freebusy?from=ms&to=ms&addresses=a,b       -> FreeBusyResponse
+//   POST   /api/calendar/import/:cal              text/calendar body -> ImportResult
+//   GET    /api/calendar/export/:cal                                 -> text/calendar file
+//
+// Tasks                                              (tasks-api.ts)
+//   GET    /api/tasks?list=name[&completed=1]     -> { tasks: TaskSummary[] }
+//   GET    /api/tasks/:list/:id                   -> TaskResponse
+//   POST   /api/tasks/:list                       TaskWrite -> TaskResponse (201)
+//   PUT    /api/tasks/:list/:id                   TaskWrite -> TaskResponse (completing a recurring task
+//                                                  stores the done occurrence and moves the task to the next one)
+//   DELETE /api/tasks/:list/:id?etag=..           -> { ok: true }
+//
+// Contacts                                           (contacts-api.ts)
+//   GET    /api/contacts?book=name[&q=text]       -> { contacts: ContactSummary[] } (q: name, email, phone, organization; accent-insensitive)
+//   GET    /api/contacts/:book/:id                -> ContactResponse
+//   POST   /api/contacts/:book                    ContactWrite -> ContactResponse (201)
+//   PUT    /api/contacts/:book/:id                ContactWrite -> ContactResponse
+//   DELETE /api/contacts/:book/:id?etag=..        -> { ok: true }
+//   GET    /api/contacts/:book/:id/photo          -> the image (for <img src>)
+//   GET    /api/contacts/export/:book[?ids=a,b]   -> text/vcard file
+//   POST   /api/contacts/import/:book             text/vcard body -> ImportResult
+//   GET    /api/directory?q=text                  -> { entries: DirectoryPerson[] } (the domain's directory, read-only)
+//   GET    /api/people?q=text                     -> { people: PersonSuggestion[] } (autocomplete: contacts, groups, directory, recent)
+//   GET    /api/contacts/groups/:book/:id/expand  -> { members: Person[] } (a group as recipients)
+//
+// Invitations in mail                                (invitation-api.ts)
+//   GET    /api/messages/:id/invitation           -> InvitationView (404 when the message carries none)
+//   POST   /api/messages/:id/invitation           { partstat, comment } -> InvitationView (updates the calendar, sends the REPLY)
+//
+// Live updates: the "mail" event stream already carries every folder's changes; a change to a
+// groupware collection arrives as { type: "exists"|"expunge"|"flags"|"folder", folderId } with the
+// collection's `folderId` (CollectionInfo.folderId): the calendar/contacts/tasks views reload then.
+
+export type CollectionKind = "calendar" | "tasks" | "contacts";
+
+export interface CollectionInfo {
+  kind: CollectionKind;
+  /** URL segment, the id in API paths. */
+  name: string;
+  /** The store folder id (matches live events' folderId). */
+  folderId: number;
+  displayName: string;
+  /** "#RRGGBB", "" = the client picks one. */
+  color: string;
+  description: string;
+  isDefault: boolean;
+  /** Objects in it (events, tasks or contacts). */
+  count: number;
+  /** Read-only (the directory): no writes offered. */
+  readOnly: boolean;
+}
+
+export interface CollectionWrite {
+  displayName?: string;
+  color?: string;
+  description?: string;
+}
+
+export interface InstancesResponse {
+  /** The user's zone the all-day dates were placed in (settings timeZone, else the server's). */
+  timeZone: string;
+  instances: EventInstance[];
+  /** The instance limit (5,000 per request) was reached: narrow the range. */
+  truncated: boolean;
+}
+
+export interface EventResponse {
+  calendar: string;
+  id: string;
+  etag: string;
+  event: EventData;
+  /** Recurring: the RECURRENCE-IDs (UTC ms) that have their own override. */
+  overrides: number[];
+  /** The user can edit everything (organizer or no attendees); else only their own answer. */
+  editable: boolean;
+}
+
+export interface EventWrite {
+  event: EventData;
+  /** The etag the client read (409 when it changed meanwhile); omit on create. */
+  etag?: string;
+  /** For an edit of a recurring event: which occurrences (default "all"). */
+  scope?: SeriesScope;
+  /** With scope "this"/"following": the occurrence's RECURRENCE-ID (UTC ms). */
+  recurrenceId?: number;
+  /** Send invitations/updates/cancellations to attendees (default true). */
+  notify?: boolean;
+}
+
+export interface FreeBusyResponse {
+  /** Per address: busy periods in the range, or null when unknown (not a local account). */
+  people: { address: string; busy: { start: number; end: number; type: string }[] | null }[];
+}
+
+export interface ImportResult {
+  imported: number;
+  /** Objects replaced (same UID already there). */
+  updated: number;
+  /** One line per object that could not be read or stored. */
+  errors: string[];
+}
+
+export interface TaskResponse {
+  list: string;
+  id: string;
+  etag: string;
+  task: TaskData;
+}
+
+export interface TaskWrite {
+  task: TaskData;
+  etag?: string;
+}
+
+export interface ContactResponse {
+  book: string;
+  id: string;
+  etag: string;
+  contact: ContactData;
+}
+
+export interface ContactWrite {
+  contact: ContactData;
+  etag?: string;
+}
+
+export interface DirectoryPerson {
+  address: string;
+  name: string;
+  kind: "account" | "alias";
+}
+
+export interface PersonSuggestion {
+  name: string;
+  address: string;
+  source: "contact" | "directory" | "recent" | "group";
+  /** For a group: book and id (expand before sending), else null. */
+  group: { book: string; id: string } | null;
+}
+
+/** What the reading pane's invitation card shows (a text/calendar REQUEST, REPLY or CANCEL in a message). */
+export interface InvitationView {
+  method: "REQUEST" | "REPLY" | "CANCEL" | "COUNTER" | "ADD" | "REFRESH" | "PUBLISH";
+  uid: string;
+  title: string;
+  location: string;
+  description: string;
+  /** UTC ms; all-day events give the dates too. */
+  start: number;
+  end: number;
+  allDay: boolean;
+  startDate: string | null;
+  endDate: string | null;
+  /** The event's own zone ("" floating). */
+  timeZone: string;
+  /** A human summary of the recurrence ("Every week on Tuesday, 10 times"), "" when single. */
+  recurrence: string;
+  /** The occurrence this message is about (an override), null for the whole event. */
+  recurrenceId: number | null;
+  organizer: EventPerson | null;
+  attendees: { address: string; name: string; partstat: Partstat; comment: string }[];
+  /** The user's answer as stored in their calendar (null when not an attendee or not in the calendar). */
+  myPartstat: Partstat | null;
+  /** The user may answer (REQUEST to one of their addresses, not cancelled). */
+  canAnswer: boolean;
+  /** Where the event is in the user's calendar, null when not there. */
+  inCalendar: { calendar: string; id: string } | null;
+  /** Events of the user's calendars overlapping it (title and time), at most 5. */
+  conflicts: { title: string; start: number; end: number; allDay: boolean }[];
+  /** For an update (REQUEST with a higher SEQUENCE than stored, or CANCEL): what changed, in words ready to show ("Time: … → …"). */
+  changes: string[];
+  /** For a REPLY: who answered and how. */
+  reply: { address: string; name: string; partstat: Partstat; comment: string } | null;
+  /** This message is outdated (a newer SEQUENCE is already in the calendar). */
+  outdated: boolean;
 }

@@ -22,6 +22,16 @@ export interface SettingsDeps {
 
 const MIN_PASSWORD = 10;
 
+/** An IANA zone name the runtime knows (Intl throws a RangeError for others). */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function mountSettingsApi(app: Hono<AppEnv>, deps: SettingsDeps): void {
   const { ctx, wstore } = deps;
   const store = ctx.store;
@@ -37,13 +47,27 @@ export function mountSettingsApi(app: Hono<AppEnv>, deps: SettingsDeps): void {
       sendAs: await store.sendAsAddresses(a.id),
       ...(await identitiesOf(store, a)),
       trustedImageSenders: Array.isArray(a.settings.trustedImageSenders) ? a.settings.trustedImageSenders : [],
+      language: typeof a.settings.language === "string" ? a.settings.language : "",
+      timeZone: typeof a.settings.timeZone === "string" ? a.settings.timeZone : "",
     });
   });
 
   app.put("/api/settings", async (c) => {
     const a = c.get("account");
-    const body = await readJson<{ displayName?: unknown; signature?: unknown; oof?: unknown; trustedImageSenders?: unknown; identities?: unknown; defaultIdentity?: unknown }>(c, 512 * 1024);
+    const body = await readJson<{ displayName?: unknown; signature?: unknown; oof?: unknown; trustedImageSenders?: unknown; identities?: unknown; defaultIdentity?: unknown; language?: unknown; timeZone?: unknown }>(c, 512 * 1024);
     const patch: Partial<AccountSettings> = {};
+    if (body.language !== undefined) {
+      if (typeof body.language !== "string" || !["", "en", "de", "fr", "es"].includes(body.language)) {
+        throw new ApiError(400, "bad_language", "The language must be English, German, French, Spanish or the browser's.");
+      }
+      patch.language = body.language;
+    }
+    if (body.timeZone !== undefined) {
+      if (typeof body.timeZone !== "string" || body.timeZone.length > 64 || (body.timeZone !== "" && !isTimeZone(body.timeZone))) {
+        throw new ApiError(400, "bad_time_zone", "That time zone is not known.");
+      }
+      patch.timeZone = body.timeZone;
+    }
     if (body.identities !== undefined || body.defaultIdentity !== undefined) Object.assign(patch, await checkIdentities(store, a, body.identities, body.defaultIdentity));
     if (body.trustedImageSenders !== undefined) {
       const list = body.trustedImageSenders;
@@ -78,7 +102,7 @@ export function mountSettingsApi(app: Hono<AppEnv>, deps: SettingsDeps): void {
     const settings = await store.updateSettings(a.id, patch);
     // A new absence is a new period: people who got the last auto-reply get one again (RFC 3834 §2).
     if (oofTurnedOn) await wstore.oofReset(a.id);
-    return c.json({ ok: true, displayName: settings.displayName ?? "", signature: settings.signature ?? "", oof: settings.oof ?? null, ...(await identitiesOf(store, { ...a, settings })) });
+    return c.json({ ok: true, displayName: settings.displayName ?? "", signature: settings.signature ?? "", oof: settings.oof ?? null, language: settings.language ?? "", timeZone: settings.timeZone ?? "", ...(await identitiesOf(store, { ...a, settings })) });
   });
 
   app.post("/api/password", async (c) => {

@@ -6,7 +6,7 @@
  * (InstanceId, 14.1+).
  *
  * The answer is written into the user's calendar copy (./../email/
- * meeting-answer.ts); when the calendar has no copy yet (the iMIP processor
+ * src/groupware/scheduling/answer.ts); when the calendar has no copy yet (the iMIP processor
  * had not filed it, or refused it) it is created from the mail's
  * text/calendar. Who tells the organizer (MS-ASCMD §2.2.1.11):
  *  - 12.1–14.1: the device, by SendMail of its own REPLY
@@ -29,7 +29,7 @@ import { parseEasDate } from "../groupware/codec.ts";
 import { findCalendarPart } from "../../../../src/groupware/scheduling/imip.ts";
 import { calendarForUid, parseItip } from "../../../../src/groupware/scheduling/incoming.ts";
 import { EasStatusError, type CommandHandler, type EasContext } from "../context.ts";
-import { AnswerError, answerMeeting, type Partstat } from "../email/meeting-answer.ts";
+import { AnswerError, answerMeeting, type Partstat } from "../../../../src/groupware/scheduling/answer.ts";
 import { folderByServerId, itemServerId, parseItemServerId } from "../folders.ts";
 import { trashFolder } from "../sync/email.ts";
 import { Common } from "../status.ts";

@@ -17,7 +17,7 @@ import { parseItip } from "../../../../src/groupware/scheduling/incoming.ts";
 import { attendeesOfComponent, schedulingComponents } from "../../../../src/groupware/scheduling/itip.ts";
 import { timeProp } from "../../../../src/groupware/ical/spans.ts";
 import { timeToMs } from "../../../../src/groupware/ical/zones.ts";
-import { AnswerError, answerMeeting, type AnswerTarget } from "./meeting-answer.ts";
+import { AnswerError, answerMeeting, type AnswerTarget } from "../../../../src/groupware/scheduling/answer.ts";
 
 /** UIDs applied from one message (an iTIP REPLY normally has one). */
 const MAX_OBJECTS = 10;

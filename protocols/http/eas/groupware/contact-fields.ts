@@ -11,7 +11,7 @@
  * (a fourth EMAIL, a second mobile) has no EAS field: the device never sees
  * it and a device change never touches it.
  */
-import { paramValues, splitList, splitStructured, unescapeText, type Line } from "./contact-lines.ts";
+import { paramValues, splitList, splitStructured, unescapeText, type Line } from "../../../../src/groupware/vcard/lines.ts";
 
 /**
  * MS-ASCNTC §2.2.2.58: the Picture element carries at most 48 KB of

@@ -35,7 +35,7 @@ import {
   type CardView,
   type Slot,
 } from "./contact-fields.ts";
-import { escapeText, newLine, parseLines, serialise, splitList, splitStructured, withValue, type Line, type Param } from "./contact-lines.ts";
+import { escapeText, newLine, parseLines, serialise, splitList, splitStructured, withValue, type Line, type Param } from "../../../../src/groupware/vcard/lines.ts";
 import { el, type WElement } from "../wbxml/tree.ts";
 
 const utf8 = new TextDecoder("utf-8");

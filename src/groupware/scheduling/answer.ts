@@ -2,9 +2,10 @@
  * An attendee's answer to a meeting written into their own calendar copy:
  * their ATTENDEE line's PARTSTAT (RFC 5545 §3.2.12) in the whole event or
  * in one occurrence (an override with RECURRENCE-ID, RFC 5545 §3.8.4.4,
- * made from the master when there is none yet). Used by MeetingResponse
- * (../commands/meetingresponse.ts) and by a device's own iMIP REPLY sent
- * with SendMail (./meeting-sent.ts).
+ * made from the master when there is none yet). Used by ActiveSync's
+ * MeetingResponse (protocols/http/eas/commands/meetingresponse.ts), a
+ * device's own iMIP REPLY sent with SendMail (eas/email/meeting-sent.ts) and
+ * the webmail's invitation card.
  *
  * The write goes through the groupware service with the stored ETag as
  * If-Match (retried when another write came in between). With
@@ -13,13 +14,13 @@
  * exactly the instances whose answer changed.
  */
 import ICAL from "ical.js";
-import type { Account } from "../../../../storage/api.ts";
-import { GroupwareError, type Collection, type Groupware, type StoredObject } from "../../../../src/groupware/index.ts";
-import { serialize } from "../../../../src/groupware/ical/index.ts";
-import { timeProp } from "../../../../src/groupware/ical/spans.ts";
-import { timeToMs } from "../../../../src/groupware/ical/zones.ts";
-import { resourceNameFor } from "../../../../src/groupware/scheduling/incoming.ts";
-import { calAddress, instanceKey, isCancelled, organizerOf, schedulingComponents } from "../../../../src/groupware/scheduling/itip.ts";
+import type { Account } from "../../../storage/api.ts";
+import { GroupwareError, type Collection, type Groupware, type StoredObject } from "../types.ts";
+import { serialize } from "../ical/index.ts";
+import { timeProp } from "../ical/spans.ts";
+import { timeToMs } from "../ical/zones.ts";
+import { resourceNameFor } from "./incoming.ts";
+import { calAddress, instanceKey, isCancelled, organizerOf, schedulingComponents } from "./itip.ts";
 
 /** Why an answer could not be stored; `status` is the MeetingResponse Status (MS-ASCMD §2.2.3.177.9: 2 invalid meeting request, 3 mailbox error). */
 export class AnswerError extends Error {

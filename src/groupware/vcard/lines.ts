@@ -1,13 +1,14 @@
 /**
  * A vCard (3.0, RFC 2426; 4.0, RFC 6350) as a list of content lines, for
- * the ActiveSync contact converter (contact.ts). The converter merges a
+ * the ActiveSync contact converter (protocols/http/eas/groupware/contact.ts)
+ * and the webmail's contact editor (../model/contact.ts). They merge a
  * device's fields onto the stored card line by line: a line it does not
  * change is written back exactly as it was (folding, parameter spelling,
  * groups, X- properties), so CardDAV clients read the rest of their card
  * unchanged after a phone edit. ical.js is not used for writing because
  * re-serialising a whole card would rewrite lines nobody changed.
  */
-import { EasDataError } from "./codec.ts";
+import { VCardError } from "./index.ts";
 
 export interface Param {
   /** Upper case. A bare parameter (`TEL;WORK;VOICE`, vCard 2.1 style seen in 3.0 cards) is TYPE. */
@@ -178,7 +179,7 @@ const enc = new TextEncoder();
  * sequence (RFC 6350 §3.2), ending with CRLF.
  */
 export function lineText(group: string, name: string, params: Param[], value: string): string {
-  if (/[\r\n]/.test(value)) throw new EasDataError("line break in a vCard value"); // callers escape; a raw break would start a forged property
+  if (/[\r\n]/.test(value)) throw new VCardError("INVALID_DATA", "line break in a vCard value"); // callers escape; a raw break would start a forged property
   const logical = `${group ? `${group}.` : ""}${name}${params.map(paramText).join("")}:${value}`;
   const out: string[] = [];
   let cur = "";
