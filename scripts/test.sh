@@ -2,33 +2,86 @@
 # Runs the test suite with Bun and ends with one plain line "N passed, N failed"
 # (bun prints " N pass" / " N fail"), keeping a non-zero exit code when any
 # test failed or bun itself crashed.
-#   scripts/test.sh                 # every test under tests/
-#   scripts/test.sh tests/kernel    # only these paths (any bun test arguments)
+#   scripts/test.sh                 # every test under tests/, in PB_TEST_SHARDS parallel bun processes
+#   scripts/test.sh tests/kernel    # only these paths (any bun test arguments), one process
+#
+# The whole suite runs as PB_TEST_SHARDS (default 2) bun processes side by
+# side, each over every Nth test file: most tests wait on sockets, browsers
+# and timers rather than the CPU, so two processes on two cores finish in
+# about 60% of the time of one. Tests take ports from the kernel (port 0) and
+# PostgreSQL schemas at random, so shards never collide. PB_TEST_SHARDS=1
+# gives the old single run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUN=node_modules/.bin/bun
 [ -x "$BUN" ] || BUN=bun
 mkdir -p .tmp
-LOG=.tmp/test-output.log
-if [ "$#" -eq 0 ]; then set -- tests/; fi
-"$BUN" test "$@" 2>&1 | tee "$LOG"
-rc=${PIPESTATUS[0]}
-# Strip colour codes before reading the summary.
-summary=$(sed -E 's/\x1b\[[0-9;]*m//g' "$LOG")
-pass=$(printf '%s\n' "$summary" | grep -E '^ *[0-9]+ pass$' | tail -1 | grep -oE '[0-9]+')
-fail=$(printf '%s\n' "$summary" | grep -E '^ *[0-9]+ fail$' | tail -1 | grep -oE '[0-9]+')
-if [ -z "$pass" ] && [ -z "$fail" ]; then
-  # bun crashed or found no tests: count it as a failure so CI does not go green.
-  pass=0
-  fail=1
-  [ "$rc" -eq 0 ] && rc=1
+
+# Counts " N pass" / " N fail" / " N errors" of one bun log; prints "pass fail rc".
+count() {
+  local log=$1 rc=$2 summary pass fail errors
+  summary=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log")
+  pass=$(printf '%s\n' "$summary" | grep -E '^ *[0-9]+ pass$' | tail -1 | grep -oE '[0-9]+')
+  fail=$(printf '%s\n' "$summary" | grep -E '^ *[0-9]+ fail$' | tail -1 | grep -oE '[0-9]+')
+  if [ -z "$pass" ] && [ -z "$fail" ]; then
+    # bun crashed or found no tests: count it as a failure so CI does not go green.
+    pass=0
+    fail=1
+    [ "$rc" -eq 0 ] && rc=1
+  fi
+  pass=${pass:-0}
+  fail=${fail:-0}
+  # Errors outside tests (an unhandled rejection, a file that fails to load) make bun exit non-zero.
+  errors=$(printf '%s\n' "$summary" | grep -E '^ *[0-9]+ errors?$' | tail -1 | grep -oE '[0-9]+')
+  if [ -n "$errors" ]; then fail=$((fail + errors)); fi
+  if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+  if [ "$fail" -gt 0 ] && [ "$rc" -eq 0 ]; then rc=1; fi
+  echo "$pass $fail $rc"
+}
+
+SHARDS=${PB_TEST_SHARDS:-2}
+if [ "$#" -gt 0 ] || [ "$SHARDS" -le 1 ]; then
+  if [ "$#" -eq 0 ]; then set -- tests/; fi
+  LOG=.tmp/test-output.log
+  "$BUN" test "$@" 2>&1 | tee "$LOG"
+  read -r pass fail rc < <(count "$LOG" "${PIPESTATUS[0]}")
+  echo "${pass} passed, ${fail} failed"
+  exit "$rc"
 fi
-pass=${pass:-0}
-fail=${fail:-0}
-# Errors outside tests (an unhandled rejection, a file that fails to load) make bun exit non-zero.
-errors=$(printf '%s\n' "$summary" | grep -E '^ *[0-9]+ errors?$' | tail -1 | grep -oE '[0-9]+')
-if [ -n "$errors" ]; then fail=$((fail + errors)); fi
-if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
-if [ "$fail" -gt 0 ] && [ "$rc" -eq 0 ]; then rc=1; fi
-echo "${pass} passed, ${fail} failed"
-exit "$rc"
+
+# Every test file, in a stable order, dealt round-robin to the shards (so each
+# directory's slow files are spread over them).
+mapfile -t FILES < <(find tests -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
+pids=()
+for ((s = 0; s < SHARDS; s++)); do
+  list=()
+  for ((i = s; i < ${#FILES[@]}; i += SHARDS)); do list+=("./${FILES[$i]}"); done
+  LOG=.tmp/test-output.$s.log
+  if [ "$s" -eq 0 ]; then
+    # Shard 0 streams to the terminal so a CI log shows progress; the others print when done.
+    ( "$BUN" test "${list[@]}" 2>&1 | tee "$LOG"; echo "${PIPESTATUS[0]}" > "$LOG.rc" ) &
+  else
+    ( "$BUN" test "${list[@]}" > "$LOG" 2>&1; echo $? > "$LOG.rc" ) &
+  fi
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+
+total_pass=0
+total_fail=0
+status=0
+for ((s = 0; s < SHARDS; s++)); do
+  LOG=.tmp/test-output.$s.log
+  if [ "$s" -gt 0 ]; then
+    echo "---------------- shard $s of $SHARDS ----------------"
+    cat "$LOG"
+  fi
+  read -r pass fail rc < <(count "$LOG" "$(cat "$LOG.rc" 2>/dev/null || echo 1)")
+  echo "shard $s: ${pass} passed, ${fail} failed"
+  total_pass=$((total_pass + pass))
+  total_fail=$((total_fail + fail))
+  [ "$rc" -ne 0 ] && status=1
+done
+cat .tmp/test-output.*.log > .tmp/test-output.log
+echo "${total_pass} passed, ${total_fail} failed"
+exit "$status"
