@@ -57,7 +57,16 @@ export interface AnswerInput {
   schedule: boolean;
   /** The invitation (a VCALENDAR of this UID without METHOD) to create the event from when the calendar has none yet; null: AnswerError. */
   invitation: ICAL.Component | null;
+  /**
+   * The attendee's note for the organizer, carried by the REPLY as COMMENT (RFC 5546 §3.2.3,
+   * RFC 5545 §3.8.1.4): given, it replaces the COMMENT of every component answered ("" removes
+   * it, so an earlier note is not sent again); undefined leaves COMMENT as stored (ActiveSync).
+   */
+  comment?: string;
 }
+
+/** A comment longer than this is cut (a note, not a document). */
+export const MAX_COMMENT = 2000;
 
 const WRITE_ATTEMPTS = 4;
 /** Occurrences answered in one call (a REPLY may list several). */
@@ -81,7 +90,8 @@ export async function answerMeeting(x: AnswerInput): Promise<{ collection: Colle
       collection = await defaultCalendar(x.groupware, x.account);
       name = resourceNameFor(x.uid);
     }
-    applyAnswers(root, x.mine, x.targets);
+    const answered = applyAnswers(root, x.mine, x.targets);
+    if (x.comment !== undefined) setComment(answered, x.comment);
     const body = new TextEncoder().encode(serialize(root));
     try {
       const r = await x.groupware.putObject(collection, name, body, found ? { ifMatch: found.object.etag, actor: x.account, schedule: x.schedule } : { ifNoneMatch: "*", actor: x.account, schedule: x.schedule });
@@ -115,12 +125,22 @@ function myLines(comp: ICAL.Component, mine: ReadonlySet<string>): ICAL.Property
   return comp.getAllProperties("attendee").filter((p) => mine.has(calAddress(p.getFirstValue())));
 }
 
+/** Replaces the COMMENT of each component with `text` (cut to MAX_COMMENT, control characters but line breaks dropped); "" removes it. */
+export function setComment(comps: readonly ICAL.Component[], text: string): void {
+  const clean = text.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, "").trim().slice(0, MAX_COMMENT);
+  for (const c of comps) {
+    c.removeAllProperties("comment");
+    if (clean) c.addPropertyWithValue("comment", clean);
+  }
+}
+
 /**
  * Edits `root` in place: the account's PARTSTAT for each target. Throws
  * AnswerError when the account is the organizer, is not invited, the event
- * is cancelled, or an occurrence does not exist.
+ * is cancelled, or an occurrence does not exist. Returns the components
+ * whose answer was set.
  */
-export function applyAnswers(root: ICAL.Component, mine: ReadonlySet<string>, targets: readonly AnswerTarget[]): void {
+export function applyAnswers(root: ICAL.Component, mine: ReadonlySet<string>, targets: readonly AnswerTarget[]): ICAL.Component[] {
   const comps = schedulingComponents(root).filter((c) => c.name === "vevent");
   if (!comps.length) throw new AnswerError("not an event");
   const organizer = organizerOf(root);
@@ -129,17 +149,23 @@ export function applyAnswers(root: ICAL.Component, mine: ReadonlySet<string>, ta
   if (isCancelled(root)) throw new AnswerError("the meeting was cancelled");
   if (!comps.some((c) => myLines(c, mine).length)) throw new AnswerError("the account is not an attendee of this meeting");
   const master = comps.find((c) => instanceKey(c) === "");
+  const answered = new Set<ICAL.Component>();
   for (const t of targets) {
     const partstat = t.partstat.toUpperCase();
     if (t.instance === "master") {
       const lines = master ? myLines(master, mine) : [];
       if (!lines.length) throw new AnswerError("the account is not an attendee of the series");
       for (const p of lines) p.setParameter("partstat", partstat);
+      if (master) answered.add(master);
       continue;
     }
     if (t.instance === null) {
       // The whole series: the master and every occurrence the account is invited to.
-      for (const c of comps) for (const p of myLines(c, mine)) p.setParameter("partstat", partstat);
+      for (const c of comps) {
+        const lines = myLines(c, mine);
+        for (const p of lines) p.setParameter("partstat", partstat);
+        if (lines.length) answered.add(c);
+      }
       continue;
     }
     let target = comps.find((c) => recurrenceMs(c) === t.instance);
@@ -153,7 +179,9 @@ export function applyAnswers(root: ICAL.Component, mine: ReadonlySet<string>, ta
     const lines = myLines(target, mine);
     if (!lines.length) throw new AnswerError("the account is not an attendee of this occurrence");
     for (const p of lines) p.setParameter("partstat", partstat);
+    answered.add(target);
   }
+  return [...answered];
 }
 
 /** An ICAL.Time for UTC ms in the form of `like` (a DATE, a floating time, UTC, or a time in like's zone). */

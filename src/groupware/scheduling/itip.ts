@@ -250,7 +250,8 @@ export function buildRequest(root: ICAL.Component, now: number): ICAL.Component 
 // RFC 5546 §3.2.5 (CANCEL) and §3.2.3 (REPLY) list what these carry; DTSTART/DTEND/SUMMARY/LOCATION
 // are allowed and let Outlook, Gmail and Apple Calendar show which meeting it is.
 const CANCEL_KEEP = ["uid", "organizer", "sequence", "recurrence-id", "dtstart", "dtend", "duration", "due", "summary", "location", "rrule", "rdate", "exdate"];
-const REPLY_KEEP = ["uid", "organizer", "sequence", "recurrence-id", "dtstart", "dtend", "duration", "due", "summary", "location", "rrule", "rdate", "exdate"];
+// A REPLY also carries the attendee's COMMENT (§3.2.3 allows it; answer.ts stores the note there).
+const REPLY_KEEP = ["uid", "organizer", "sequence", "recurrence-id", "dtstart", "dtend", "duration", "due", "summary", "location", "rrule", "rdate", "exdate", "comment"];
 
 function reduced(comp: ICAL.Component, keep: readonly string[]): ICAL.Component {
   const out = new ICAL.Component(comp.name);

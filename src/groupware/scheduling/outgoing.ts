@@ -26,10 +26,12 @@ import {
   buildCancel,
   buildReply,
   buildRequest,
+  instanceKey,
   isCancelled,
   organizerAgent,
   organizerOf,
   partstatsOf,
+  schedulingComponents,
   serverAttendees,
   significantChange,
 } from "./itip.ts";
@@ -119,10 +121,15 @@ function planAttendee(before: ICAL.Component | null, after: ICAL.Component | nul
   const keys = new Set<string>();
   let address = "";
   let partstat = "";
+  // A new note for the organizer (COMMENT, RFC 5546 §3.2.3) with the same answer is sent too (answered again with a comment).
+  const notes = (root: ICAL.Component | null) => new Map(root ? schedulingComponents(root).map((c) => [instanceKey(c), String(c.getFirstPropertyValue("comment") ?? "")]) : []);
+  const notesWas = notes(before);
+  const notesNow = notes(after);
   for (const [key, v] of now_) {
     const old = was.get(key) ?? (before ? was.get("") : undefined);
+    const noteChanged = v.partstat !== "NEEDS-ACTION" && (notesNow.get(key) ?? "") !== (notesWas.get(key) ?? notesWas.get("") ?? "");
     // A new object written by the attendee's client (it stored an invitation it got elsewhere) replies only with a real answer.
-    if (old ? old.partstat !== v.partstat : v.partstat !== "NEEDS-ACTION") {
+    if (old ? old.partstat !== v.partstat || noteChanged : v.partstat !== "NEEDS-ACTION") {
       keys.add(key);
       if (!address || key === "") {
         address = v.address;
