@@ -99,6 +99,13 @@ export function largestFile(max: number): number {
   return encodedSize(lo) <= max ? lo : 0;
 }
 
+/**
+ * Largest picture (decoded bytes) the preview route serves inline for the preview overlay and the
+ * attachment thumbnails (issue 17 item 13); a larger one is only downloaded. Shared by
+ * protocols/http/webmail/preview-api.ts and web/src/preview.ts.
+ */
+export const MAX_PREVIEW_IMAGE = 10 * 1024 * 1024;
+
 // ================================================================ groupware (issue 17)
 //
 // Routes (all under the session + CSRF guard of /api/*; JSON in and out; errors are

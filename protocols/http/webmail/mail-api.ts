@@ -32,7 +32,7 @@ const DEFAULT_NAMES: Partial<Record<SpecialUse, string>> = {
 };
 
 /** Item property naming the folder a message was deleted from (what Restore moves it back to). */
-const RESTORE_PROP = "webmail.restoreFolderId";
+export const RESTORE_PROP = "webmail.restoreFolderId";
 
 /** System flags and keywords a client may set (RFC 9051 §2.3.2; $Junk/$NotJunk/$Forwarded: RFC 5788 registry). */
 const FLAG_RE = /^(\\(Seen|Answered|Flagged|Draft)|\$?[A-Za-z0-9_.-]{1,64})$/;
