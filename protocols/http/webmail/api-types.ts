@@ -65,6 +65,8 @@ export interface MessageView extends ReadView {
   size: number;
   threadId: number;
   internalDate: number;
+  /** The message carries an iCalendar part (text/calendar, application/ics): the reader asks for its invitation card. */
+  hasInvitation?: boolean;
 }
 
 /** One address the user may send from, with the From name and an HTML signature (settings identities). */
@@ -301,4 +303,31 @@ export interface InvitationView {
   reply: { address: string; name: string; partstat: Partstat; comment: string } | null;
   /** This message is outdated (a newer SEQUENCE is already in the calendar). */
   outdated: boolean;
+  /** The RRULE value as sent ("FREQ=WEEKLY;COUNT=10"), "" when single: the client words it in the user's language. */
+  rrule?: string;
+  /** `changes` as data, for the client to word: one entry per field that changed. */
+  fieldChanges?: InvitationChange[];
+  /** The event (or this occurrence) is cancelled: a CANCEL message, or the calendar's copy says so. */
+  cancelled?: boolean;
+  /** A CANCEL whose event is still in the user's calendar: "Remove from calendar" is offered. */
+  canRemove?: boolean;
+}
+
+/** One changed field of an updated (or cancelled) invitation, compared with the version the user had before. */
+export interface InvitationChange {
+  field: "time" | "title" | "location" | "recurrence" | "cancelled";
+  /** Text fields: old and new value ("" when absent); recurrence: the RRULE values. */
+  before: string;
+  after: string;
+  /** For "time": old and new span (UTC ms; all-day with the dates). */
+  beforeTime?: { start: number; end: number; allDay: boolean; startDate: string | null; endDate: string | null } | null;
+  afterTime?: { start: number; end: number; allDay: boolean; startDate: string | null; endDate: string | null } | null;
+}
+
+/** POST /api/messages/:id/invitation: answer a REQUEST, or (`action: "remove"`) take a cancelled event out of the calendar without sending anything. */
+export interface InvitationAnswer {
+  partstat?: "ACCEPTED" | "TENTATIVE" | "DECLINED";
+  /** A note for the organizer, sent in the REPLY (COMMENT, RFC 5546 §3.2.3); at most 2,000 characters. */
+  comment?: string;
+  action?: "answer" | "remove";
 }

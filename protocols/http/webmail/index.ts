@@ -22,6 +22,7 @@ import { sendSchedulerFor, mountSendDelayApi } from "./send-delay.ts";
 import { mountSettingsApi } from "./settings-api.ts";
 import { apiError, toApiError } from "./util.ts";
 import { mountMailFrame } from "./mail-frame.ts";
+import { mountInvitationApi } from "./invitation-api.ts";
 import { mountPreviewApi } from "./preview-api.ts";
 import { mountBulkApi } from "./bulk-api.ts";
 
@@ -82,6 +83,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       mountComposeApi(app, { ctx, wstore, parsed, uploads, sendLater });
       mountSendDelayApi(app, sendLater);
       mountSettingsApi(app, { ctx, wstore, sessions, hub });
+      mountInvitationApi(app, { ctx });
       mountPreviewApi(app, { ctx, parsed });
       mountBulkApi(app, { ctx });
       app.all("/api/*", (c) => apiError(c, 404, "not_found", "Unknown request."));

@@ -14,6 +14,7 @@ import { decodeBody, listAttachments, parseMessage, toReadView, type AttachmentI
 import type { MessageView } from "./api-types.ts";
 import { isEmptyQuery, parseSearchQuery, SearchQueryError, type SearchQuery } from "./search-query.ts";
 import { runSearch } from "./search-run.ts";
+import { hasInvitationPart } from "./invitation-read.ts";
 
 export interface MailApiDeps {
   ctx: ServerContext;
@@ -271,6 +272,8 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
       threadId: m.threadId,
       internalDate: m.internalDate,
       ...view,
+      // From the stored MIME tree (no read): the reader asks for the invitation card only then.
+      hasInvitation: hasInvitationPart(m.root),
     } satisfies MessageView);
   });
 
