@@ -8,6 +8,8 @@ import { api, upload, fetchDataUrl, csrfToken, ApiError, type AttachmentRef, typ
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeForEditor } from "./sanitize.ts";
 import { debounce, formatSize } from "./util.ts";
+import { t as tr, lang, timeZone, formatDate } from "./i18n/index.ts";
+import "./i18n/mail.ts";
 import { encodedSize, largestFile } from "../../protocols/http/webmail/api-types.ts";
 
 export interface ComposeHost {
@@ -23,7 +25,8 @@ export interface ComposeHost {
 /** What the composer was opened for: its title says so. */
 export type ComposeMode = "new" | "reply" | "replyAll" | "forward" | "forwardAttachment" | "edit";
 
-const TITLES: Record<ComposeMode, string> = { new: "New message", reply: "Reply", replyAll: "Reply all", forward: "Forward", forwardAttachment: "Forward", edit: "Edit draft" };
+/** The composer title's key per mode (looked up when the composer opens, in the chosen language). */
+const TITLES: Record<ComposeMode, string> = { new: "mail.newMessage", reply: "mail.action.reply", replyAll: "mail.action.replyAll", forward: "mail.action.forward", forwardAttachment: "mail.action.forward", edit: "mail.action.editDraft" };
 
 
 interface Att {
@@ -120,10 +123,8 @@ export class Composer {
   }
 
   async openFrom(messageId: number, mode: "reply" | "replyAll" | "forward" | "forwardAttachment" | "edit"): Promise<void> {
-    // The quote line's date in the user's language and time zone (item 8).
-    const lang = navigator.language || "en";
-    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-    const t = await api<ComposeTemplate>("GET", `/api/messages/${messageId}/compose?mode=${mode}&lang=${encodeURIComponent(lang)}&tz=${encodeURIComponent(tz)}`);
+    // The quote line's date in the chosen language and the user's time zone (items 8 and 12).
+    const t = await api<ComposeTemplate>("GET", `/api/messages/${messageId}/compose?mode=${mode}&lang=${encodeURIComponent(lang())}&tz=${encodeURIComponent(timeZone())}`);
     this.mode = mode;
     const id = this.identity(t.identity ?? null);
     const sig = mode !== "edit" && id?.signature ? id.signature : "";
@@ -256,7 +257,7 @@ export class Composer {
       const n = ids.find((x) => x.address === a)?.name;
       return n ? `${n} <${a}>` : a;
     };
-    this.from = h("select", { class: "field-input", name: "from", "aria-label": "From" }, sendAs.map((a) => h("option", { value: a }, label(a)))) as HTMLSelectElement;
+    this.from = h("select", { class: "field-input", name: "from", "aria-label": tr("compose.from") }, sendAs.map((a) => h("option", { value: a }, label(a)))) as HTMLSelectElement;
     this.from.value = this.host.session.email;
     this.from.addEventListener("change", () => {
       this.switchIdentity();
@@ -268,12 +269,12 @@ export class Composer {
       input.addEventListener("input", () => this.touch());
       return input;
     };
-    this.to = addr("To", "to");
-    this.cc = addr("Cc", "cc");
-    this.bcc = addr("Bcc", "bcc");
-    this.subject = h("input", { class: "field-input", type: "text", name: "subject", "aria-label": "Subject", maxlength: 900 }) as HTMLInputElement;
+    this.to = addr(tr("compose.to"), "to");
+    this.cc = addr(tr("compose.cc"), "cc");
+    this.bcc = addr(tr("compose.bcc"), "bcc");
+    this.subject = h("input", { class: "field-input", type: "text", name: "subject", "aria-label": tr("compose.subject"), maxlength: 900 }) as HTMLInputElement;
     this.subject.addEventListener("input", () => this.touch());
-    this.editor = h("div", { class: "editor", contenteditable: "true", role: "textbox", "aria-multiline": "true", "aria-label": "Message text", spellcheck: "true" }) as HTMLDivElement;
+    this.editor = h("div", { class: "editor", contenteditable: "true", role: "textbox", "aria-multiline": "true", "aria-label": tr("compose.text"), spellcheck: "true" }) as HTMLDivElement;
     this.editor.addEventListener("input", () => {
       this.bodyTyped = true;
       this.touch();
@@ -284,12 +285,12 @@ export class Composer {
       if (!this.bodyTyped && e.target === this.editor && this.editor.querySelector(".pb-signature")) this.caretToStart();
     });
     this.editor.addEventListener("paste", (e) => this.onPaste(e));
-    this.plain = h("textarea", { class: "editor-plain", "aria-label": "Message text", hidden: true, spellcheck: "true" }) as HTMLTextAreaElement;
+    this.plain = h("textarea", { class: "editor-plain", "aria-label": tr("compose.text"), hidden: true, spellcheck: "true" }) as HTMLTextAreaElement;
     this.plain.addEventListener("input", () => this.touch());
-    this.attList = h("ul", { class: "att-list", "aria-label": "Attachments" });
+    this.attList = h("ul", { class: "att-list", "aria-label": tr("compose.attachments") });
     this.status = h("span", { class: "compose-status", role: "status", "aria-live": "polite" });
     this.errorBox = h("div", { class: "compose-error", role: "alert", hidden: true });
-    const fileInput = h("input", { type: "file", multiple: true, hidden: true, "aria-label": "Attach files" }) as HTMLInputElement;
+    const fileInput = h("input", { type: "file", multiple: true, hidden: true, "aria-label": tr("compose.attachFiles") }) as HTMLInputElement;
     fileInput.addEventListener("change", () => {
       for (const f of Array.from(fileInput.files ?? [])) this.addFile(f);
       fileInput.value = "";
@@ -305,7 +306,7 @@ export class Composer {
       });
       return b;
     };
-    const modeBtn = h("button", { type: "button", class: "tool tool-mode", title: "Switch between formatted and plain text" }, "Plain text") as HTMLButtonElement;
+    const modeBtn = h("button", { type: "button", class: "tool tool-mode", title: tr("compose.mode.title") }, tr("compose.mode.plain")) as HTMLButtonElement;
     modeBtn.addEventListener("click", () => {
       this.rich = !this.rich;
       if (this.rich) {
@@ -316,32 +317,32 @@ export class Composer {
       this.editor.hidden = !this.rich;
       this.plain.hidden = this.rich;
       toolbar.classList.toggle("plain", !this.rich);
-      modeBtn.textContent = this.rich ? "Plain text" : "Formatted text";
+      modeBtn.textContent = this.rich ? tr("compose.mode.plain") : tr("compose.mode.rich");
       this.touch();
     });
     const toolbar = h(
       "div",
-      { class: "toolbar", role: "toolbar", "aria-label": "Formatting" },
-      tool("bold", "Bold", "B"),
-      tool("italic", "Italic", "I"),
-      tool("underline", "Underline", "U"),
-      tool("insertUnorderedList", "Bulleted list", "•"),
-      tool("insertOrderedList", "Numbered list", "1."),
-      tool("createLink", "Link", "Link", () => {
-        const u = prompt("Link address (https://…)");
+      { class: "toolbar", role: "toolbar", "aria-label": tr("compose.formatting") },
+      tool("bold", tr("compose.bold"), tr("compose.bold.short")),
+      tool("italic", tr("compose.italic"), tr("compose.italic.short")),
+      tool("underline", tr("compose.underline"), tr("compose.underline.short")),
+      tool("insertUnorderedList", tr("compose.bullets"), "•"),
+      tool("insertOrderedList", tr("compose.numbers"), "1."),
+      tool("createLink", tr("compose.link"), tr("compose.link"), () => {
+        const u = prompt(tr("compose.linkPrompt"));
         return u && /^(https?:|mailto:)/i.test(u.trim()) ? u.trim() : null;
       }),
-      tool("removeFormat", "Clear formatting", "Tx"),
+      tool("removeFormat", tr("compose.clearFormat"), "Tx"),
       modeBtn,
     );
-    this.sendBtn = h("button", { type: "submit", class: "btn btn-primary", "data-action": "send" }, "Send") as HTMLButtonElement;
-    const ccToggle = h("button", { type: "button", class: "link-btn" }, "Cc/Bcc");
+    this.sendBtn = h("button", { type: "submit", class: "btn btn-primary", "data-action": "send" }, tr("compose.send")) as HTMLButtonElement;
+    const ccToggle = h("button", { type: "button", class: "link-btn" }, tr("compose.ccBcc"));
     ccToggle.addEventListener("click", () => {
       this.el.querySelector(".cc-row")?.removeAttribute("hidden");
       this.el.querySelector(".bcc-row")?.removeAttribute("hidden");
       this.cc.focus();
     });
-    this.title = h("h2", { id: "composer-title" }, TITLES[this.mode]);
+    this.title = h("h2", { id: "composer-title" }, tr(TITLES[this.mode]));
     const form = h(
       "form",
       { class: "composer", "aria-labelledby": "composer-title" },
@@ -349,25 +350,25 @@ export class Composer {
         "div",
         { class: "composer-head" },
         this.title,
-        h("button", { type: "button", class: "btn btn-icon", title: "Close (the draft is kept)", "aria-label": "Close", "data-action": "close" }, icon("close")),
+        h("button", { type: "button", class: "btn btn-icon", title: tr("compose.close.title"), "aria-label": tr("compose.close"), "data-action": "close" }, icon("close")),
       ),
       this.errorBox,
-      sendAs.length > 1 ? h("label", { class: "field" }, h("span", { class: "field-label" }, "From"), this.from) : null,
-      h("label", { class: "field" }, h("span", { class: "field-label" }, "To"), this.to, ccToggle),
-      h("label", { class: "field cc-row", hidden: true }, h("span", { class: "field-label" }, "Cc"), this.cc),
-      h("label", { class: "field bcc-row", hidden: true }, h("span", { class: "field-label" }, "Bcc"), this.bcc),
-      h("label", { class: "field" }, h("span", { class: "field-label" }, "Subject"), this.subject),
+      sendAs.length > 1 ? h("label", { class: "field" }, h("span", { class: "field-label" }, tr("compose.from")), this.from) : null,
+      h("label", { class: "field" }, h("span", { class: "field-label" }, tr("compose.to")), this.to, ccToggle),
+      h("label", { class: "field cc-row", hidden: true }, h("span", { class: "field-label" }, tr("compose.cc")), this.cc),
+      h("label", { class: "field bcc-row", hidden: true }, h("span", { class: "field-label" }, tr("compose.bcc")), this.bcc),
+      h("label", { class: "field" }, h("span", { class: "field-label" }, tr("compose.subject")), this.subject),
       toolbar,
-      h("div", { class: "editor-wrap" }, this.editor, this.plain, h("div", { class: "drop-hint" }, "Drop files to attach them")),
+      h("div", { class: "editor-wrap" }, this.editor, this.plain, h("div", { class: "drop-hint" }, tr("compose.dropHint"))),
       this.attList,
       (this.foot = h(
         "div",
         { class: "composer-foot" },
         this.sendBtn,
-        h("button", { type: "button", class: "btn", "data-action": "attach", onclick: () => fileInput.click() }, icon("clip"), " Attach"),
+        h("button", { type: "button", class: "btn", "data-action": "attach", onclick: () => fileInput.click() }, icon("clip"), " " + tr("compose.attach")),
         fileInput,
         this.status,
-        h("button", { type: "button", class: "btn btn-danger", "data-action": "discard" }, "Discard"),
+        h("button", { type: "button", class: "btn btn-danger", "data-action": "discard" }, tr("compose.discard")),
       )),
     );
     form.addEventListener("submit", (e) => {
@@ -442,8 +443,8 @@ export class Composer {
     if (total > max) {
       att.error =
         others > 0
-          ? `Too large: with the other attachments the message would be ${formatSize(total)} (files grow by about 37% when attached, base64), over the ${formatSize(max)} limit`
-          : `Too large: ${formatSize(file.size)} becomes ${formatSize(encodedSize(file.size))} when attached (base64, about 37% more), over the ${formatSize(max)} limit; files up to ${formatSize(largestFile(max))} fit`;
+          ? tr("compose.tooLarge.total", { total: formatSize(total), max: formatSize(max) })
+          : tr("compose.tooLarge.file", { size: formatSize(file.size), encoded: formatSize(encodedSize(file.size)), max: formatSize(max), fits: formatSize(largestFile(max)) });
       this.renderAtts();
       return;
     }
@@ -465,7 +466,7 @@ export class Composer {
       },
       (err: unknown) => {
         if (err instanceof ApiError && err.code === "aborted") return;
-        att.error = err instanceof Error ? err.message : "Upload failed";
+        att.error = err instanceof Error ? err.message : tr("compose.uploadFailed");
         this.updateAtt(att);
       },
     );
@@ -483,7 +484,7 @@ export class Composer {
   private updateAtt(a: Att): void {
     if (!a.el) return;
     clear(a.el);
-    const remove = h("button", { type: "button", class: "btn btn-icon btn-small", title: `Remove ${a.name}`, "aria-label": `Remove ${a.name}` }, icon("close"));
+    const remove = h("button", { type: "button", class: "btn btn-icon btn-small", title: tr("compose.remove", { name: a.name }), "aria-label": tr("compose.remove", { name: a.name }) }, icon("close"));
     remove.addEventListener("click", () => {
       a.abort?.abort();
       this.atts = this.atts.filter((x) => x !== a);
@@ -491,7 +492,7 @@ export class Composer {
       this.renderAtts();
       this.touch();
     });
-    const prog = h("progress", { max: 1, value: a.progress, class: "att-progress", "aria-label": `Uploading ${a.name}` });
+    const prog = h("progress", { max: 1, value: a.progress, class: "att-progress", "aria-label": tr("compose.uploading", { name: a.name }) });
     a.el.append(
       icon("clip"),
       h("span", { class: "att-name" }, a.name),
@@ -499,10 +500,10 @@ export class Composer {
       a.error
         ? h("span", { class: "att-error", role: "alert" }, a.error)
         : a.accepted
-          ? h("span", { class: "att-ok" }, "Attached")
+          ? h("span", { class: "att-ok" }, tr("compose.attached"))
           : a.progress < 1
             ? prog
-            : h("span", { class: "att-wait" }, "Checking…"), // every byte sent, the server has not answered yet
+            : h("span", { class: "att-wait" }, tr("compose.checking")), // every byte sent, the server has not answered yet
       remove,
     );
   }
@@ -546,13 +547,13 @@ export class Composer {
       if (!this.open_ || !this.dirty || this.sending) return;
       this.dirty = false;
       this.savingNow = true;
-      this.status.textContent = "Saving draft…";
+      this.status.textContent = tr("compose.saving");
       try {
         const res = await api<{ draftId: number }>("POST", "/api/drafts", this.body());
         this.saved(res.draftId);
       } catch (err) {
         this.dirty = true;
-        this.status.textContent = "Draft not saved";
+        this.status.textContent = tr("compose.notSaved");
         this.showError(err);
       } finally {
         this.savingNow = false;
@@ -569,7 +570,7 @@ export class Composer {
   private saved(draftId: number, sentWith?: number | null): void {
     if (sentWith !== undefined && this.draftId !== null && this.draftId !== sentWith) void api("DELETE", `/api/drafts/${this.draftId}`).catch(() => {});
     this.draftId = draftId;
-    this.status.textContent = `Draft saved at ${new Date().toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })}`;
+    this.status.textContent = tr("compose.savedAt", { time: formatDate(Date.now(), { hour: "2-digit", minute: "2-digit" }) });
     this.host.draftsChanged();
   }
 
@@ -609,11 +610,11 @@ export class Composer {
   async send(): Promise<void> {
     if (this.sending) return;
     if (this.atts.some((a) => !a.ref && !a.error)) {
-      this.showError(new Error("Wait for the attachments to finish uploading, then send."));
+      this.showError(new Error(tr("compose.waitUploads")));
       return;
     }
     if (!this.to.value.trim() && !this.cc.value.trim() && !this.bcc.value.trim()) {
-      this.showError(new Error("Add at least one recipient."));
+      this.showError(new Error(tr("compose.noRecipient")));
       this.to.focus();
       return;
     }
@@ -621,7 +622,7 @@ export class Composer {
     await this.saving;
     this.sending = true;
     this.sendBtn.disabled = true;
-    this.status.textContent = "Sending…";
+    this.status.textContent = tr("mail.toast.sending");
     try {
       const res = await api<{ held?: { id: number; sendAt: number } }>("POST", "/api/send", this.body());
       this.open_ = false;
@@ -631,10 +632,10 @@ export class Composer {
       const back = this.returnFocus;
       this.returnFocus = null;
       if (back?.isConnected) back.focus();
-      if (!res?.held) this.host.toast("Message sent.");
+      if (!res?.held) this.host.toast(tr("compose.sent"));
       this.host.afterSend(res ?? undefined);
     } catch (err) {
-      this.status.textContent = "Not sent";
+      this.status.textContent = tr("compose.notSent");
       this.showError(err);
     } finally {
       this.sending = false;
@@ -670,7 +671,7 @@ export class Composer {
   }
 
   private showError(err: unknown): void {
-    this.errorBox.textContent = err instanceof Error ? err.message : "Something went wrong.";
+    this.errorBox.textContent = err instanceof Error ? err.message : tr("mail.error.generic");
     this.errorBox.hidden = false;
     setTimeout(() => (this.errorBox.hidden = true), 10_000);
   }

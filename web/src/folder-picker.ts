@@ -6,19 +6,20 @@
  */
 import type { FolderInfo } from "./api.ts";
 import { h, icon } from "./dom.ts";
-import { folderIcon, folderLabel } from "./util.ts";
+import { folderIcon, folderLabel, folderPath } from "./util.ts";
+import { t } from "./i18n/index.ts";
 
 export function pickFolder(folders: FolderInfo[], opts: { title: string; exclude?: number }): Promise<FolderInfo | null> {
   const before = document.activeElement instanceof HTMLElement ? document.activeElement : null;
   return new Promise((resolve) => {
-    const filter = h("input", { type: "search", class: "picker-filter", placeholder: "Find a folder", "aria-label": "Find a folder", autocomplete: "off" }) as HTMLInputElement;
+    const filter = h("input", { type: "search", class: "picker-filter", placeholder: t("mail.picker.find"), "aria-label": t("mail.picker.find"), autocomplete: "off" }) as HTMLInputElement;
     const list = h("ul", { class: "picker-list", role: "list" });
     const choices = folders.filter((f) => f.id !== opts.exclude);
     const buttons = choices.map((f) => {
       const depth = f.name.split("/").length - 1;
       const b = h(
         "button",
-        { type: "button", class: "picker-folder", "data-folder-id": f.id, style: `padding-left:${12 + depth * 16}px`, title: f.name === "INBOX" ? "Inbox" : f.name },
+        { type: "button", class: "picker-folder", "data-folder-id": f.id, style: `padding-left:${12 + depth * 16}px`, title: folderPath(f) },
         icon(folderIcon(f)),
         h("span", null, folderLabel(f)),
       );
@@ -26,7 +27,7 @@ export function pickFolder(folders: FolderInfo[], opts: { title: string; exclude
       list.append(h("li", null, b));
       return { f, b };
     });
-    const cancel = h("button", { type: "button", class: "btn", "data-action": "picker-cancel" }, "Cancel");
+    const cancel = h("button", { type: "button", class: "btn", "data-action": "picker-cancel" }, t("mail.cancel"));
     cancel.addEventListener("click", () => done(null));
     const dialog = h("div", { class: "panel picker", role: "dialog", "aria-modal": "true", "aria-label": opts.title }, h("h2", { class: "picker-title" }, opts.title), filter, list, h("div", { class: "picker-foot" }, cancel));
     const overlay = h("div", { class: "overlay picker-overlay" }, dialog);
@@ -35,7 +36,7 @@ export function pickFolder(folders: FolderInfo[], opts: { title: string; exclude
     });
     filter.addEventListener("input", () => {
       const q = filter.value.trim().toLowerCase();
-      for (const { f, b } of buttons) b.parentElement!.hidden = q !== "" && !f.name.toLowerCase().includes(q) && !folderLabel(f).toLowerCase().includes(q);
+      for (const { f, b } of buttons) b.parentElement!.hidden = q !== "" && !f.name.toLowerCase().includes(q) && !folderPath(f).toLowerCase().includes(q);
     });
     dialog.addEventListener("keydown", (e) => {
       if (e.key === "Escape") {

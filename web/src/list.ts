@@ -6,6 +6,7 @@
 import type { Row } from "./api.ts";
 import { h, icon, clear } from "./dom.ts";
 import { formatListDate, formatSize } from "./util.ts";
+import { t, tn } from "./i18n/index.ts";
 
 export interface ListSource {
   /** Stable identity: a new key resets scroll and selection. */
@@ -21,6 +22,11 @@ export interface ListEvents {
 }
 
 const PAGE = 100;
+
+/** A search result's folder as the user knows it (the Inbox in the chosen language). */
+function shownFolder(name: string): string {
+  return name === "INBOX" ? t("mail.folder.inbox") : name.startsWith("INBOX/") ? `${t("mail.folder.inbox")}/${name.slice(6)}` : name;
+}
 export const DRAG_TYPE = "application/x-pillarbox-ids";
 
 export class MessageList {
@@ -46,12 +52,12 @@ export class MessageList {
   implicitSelection = false;
   private anchor = -1;
   private loadedOnce = false;
-  emptyText = "No messages here.";
+  emptyText = t("mail.list.empty");
 
   constructor(private readonly events: ListEvents) {
     this.spacer = h("div", { class: "list-spacer" });
     this.empty = h("div", { class: "list-empty", hidden: true }, "");
-    this.el = h("div", { class: "list-scroll", role: "listbox", "aria-label": "Messages", "aria-multiselectable": "true", tabindex: 0 }, this.spacer, this.empty);
+    this.el = h("div", { class: "list-scroll", role: "listbox", "aria-label": t("mail.list.label"), "aria-multiselectable": "true", tabindex: 0 }, this.spacer, this.empty);
     this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(this.el);
   }
@@ -283,7 +289,7 @@ export class MessageList {
     const cls = ["row", unread ? "unread" : "", flagged ? "flagged" : "", this.selected.has(row.id) ? "selected" : "", this.cursor === index ? "cursor" : "", row.flags.includes("\\Deleted") ? "deleted" : ""]
       .filter(Boolean)
       .join(" ");
-    const check = h("input", { type: "checkbox", class: "row-check", "aria-label": "Select message", tabindex: -1 });
+    const check = h("input", { type: "checkbox", class: "row-check", "aria-label": t("mail.list.select"), tabindex: -1 });
     check.checked = this.selected.has(row.id);
     check.addEventListener("click", (e) => {
       e.stopPropagation();
@@ -304,18 +310,18 @@ export class MessageList {
         h(
           "div",
           { class: "row-line" },
-          h("span", { class: "row-from", title: row.fromAddr }, row.fromName || row.fromAddr || "(no sender)"),
-          this.src?.threads && row.threadCount > 1 ? h("span", { class: "row-count", title: `${row.threadCount} messages` }, String(row.threadCount)) : null,
+          h("span", { class: "row-from", title: row.fromAddr }, row.fromName || row.fromAddr || t("mail.noSender")),
+          this.src?.threads && row.threadCount > 1 ? h("span", { class: "row-count", title: tn("mail.count.messages", row.threadCount) }, String(row.threadCount)) : null,
           h("span", { class: "row-date" }, formatListDate(row.internalDate)),
         ),
         h(
           "div",
           { class: "row-line" },
-          h("span", { class: "row-subject" }, row.subject || "(no subject)"),
-          row.hasAttachment ? h("span", { class: "marker", title: "Has attachments" }, icon("clip", "Has attachments")) : null,
+          h("span", { class: "row-subject" }, row.subject || t("mail.noSubject")),
+          row.hasAttachment ? h("span", { class: "marker", title: t("mail.list.hasAttachments") }, icon("clip", t("mail.list.hasAttachments"))) : null,
           // search results span folders: each says where it is
-          row.folderName ? h("span", { class: "row-folder", title: `In ${row.folderName}` }, row.folderName) : null,
-          flagged ? h("span", { class: "marker marker-flag", title: "Flagged" }, icon("star", "Flagged")) : null,
+          row.folderName ? h("span", { class: "row-folder", title: t("mail.list.inFolder", { folder: shownFolder(row.folderName) }) }, shownFolder(row.folderName)) : null,
+          flagged ? h("span", { class: "marker marker-flag", title: t("mail.list.flagged") }, icon("star", t("mail.list.flagged"))) : null,
         ),
         h("div", { class: "row-line row-preview" }, row.preview || "\u00a0", h("span", { class: "row-size" }, formatSize(row.size))),
       ),
@@ -329,7 +335,7 @@ export class MessageList {
         this.events.selectionChanged([...this.selected]);
       }
       e.dataTransfer?.setData(DRAG_TYPE, JSON.stringify([...this.selected]));
-      e.dataTransfer?.setData("text/plain", `${this.selected.size} message(s)`);
+      e.dataTransfer?.setData("text/plain", tn("mail.count.messages", this.selected.size));
       if (e.dataTransfer) e.dataTransfer.effectAllowed = "move";
     });
     return el;

@@ -10,10 +10,11 @@ import { Reader } from "./reader.ts";
 import { Composer } from "./compose.ts";
 import { SettingsPanel } from "./settings.ts";
 import { pickFolder } from "./folder-picker.ts";
-import { debounce, folderIcon, folderLabel, typingTarget } from "./util.ts";
+import { debounce, folderIcon, folderLabel, folderPath, typingTarget } from "./util.ts";
 import { undoToast, ErrorSlot, LiveStream } from "./undo.ts";
 import { AppShell } from "./apps.ts";
-import { chooseLang, onLocaleChange, setLang, setTimeZone } from "./i18n/index.ts";
+import { chooseLang, onLocaleChange, setLang, setTimeZone, t, tn, lang, timeZone } from "./i18n/index.ts";
+import "./i18n/mail.ts";
 // The groupware views register themselves with the app shell (apps.ts).
 import "./calendar/index.ts";
 import "./contacts/index.ts";
@@ -23,6 +24,9 @@ import "./tasks/index.ts";
 type UndoMoves = { id: number; folderId: number }[];
 
 type Sort = "date" | "from" | "subject" | "size";
+
+/** The browser's own zone (a time zone setting of "" means this one). */
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 class App {
   session!: Session;
@@ -59,6 +63,9 @@ class App {
 
   async boot(): Promise<void> {
     this.applyTheme();
+    // The settings (language, time zone) are asked for together with the session, so the page is built
+    // once in the right language and zone (item 12); they cost no extra round trip.
+    const settings = api<Settings>("GET", "/api/settings").catch(() => null);
     try {
       this.session = await api<Session>("GET", "/api/session");
     } catch {
@@ -66,32 +73,36 @@ class App {
       return;
     }
     setCsrf(this.session.csrf);
-    // Language and zone before the first paint: the saved choice travels with the session answer when known,
-    // else the browser's languages decide (the settings answer below may still change them).
-    setLang(chooseLang(localStorage.getItem("pb-lang"), navigator.languages ?? [navigator.language]));
+    this.settings = await settings;
+    // Language and zone before the first paint: the saved setting, else the last one this browser saw,
+    // else the browser's languages.
+    if (this.settings) this.applyLocale(this.settings, false);
+    else setLang(chooseLang(localStorage.getItem("pb-lang"), navigator.languages ?? [navigator.language]));
     this.build();
     onLocaleChange(() => this.apps.relabel());
     this.apps.route();
     await this.loadFolders();
     const inbox = this.folders.find((f) => f.name === "INBOX") ?? this.folders[0];
     if (inbox) this.openFolder(inbox.id);
-    void api<Settings>("GET", "/api/settings").then(
-      (s) => {
-        this.settings = s;
-        this.applyLocale(s);
-      },
-      () => {},
-    );
     this.connectEvents();
     document.addEventListener("keydown", (e) => this.onKey(e));
     matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.applyTheme());
   }
 
-  /** The language and time zone of the settings (a setting of "" follows the browser). */
-  applyLocale(s: Settings): void {
+  /**
+   * The language and time zone of the settings (a setting of "" follows the browser). Once the page is
+   * built (`built`), a change reloads it: every text and date (toolbars, labels, the list, the open views)
+   * is then drawn afresh in the new language and zone, which no per-widget re-render would guarantee.
+   */
+  applyLocale(s: Settings, built = true): void {
     const chosen = chooseLang(s.language ?? "", navigator.languages ?? [navigator.language]);
+    const zone = s.timeZone || BROWSER_ZONE;
     localStorage.setItem("pb-lang", s.language ?? "");
-    setTimeZone(s.timeZone || undefined);
+    if (built && (chosen !== lang() || zone !== timeZone())) {
+      location.reload();
+      return;
+    }
+    setTimeZone(zone);
     setLang(chosen);
   }
 
@@ -150,6 +161,7 @@ class App {
     this.settingsPanel = new SettingsPanel({
       settings: () => this.settings,
       saved: (s) => (this.settings = s),
+      applyLocale: (s) => this.applyLocale(s),
       toast: (t) => this.toast(t),
       theme: () => localStorage.getItem("pb-theme") ?? "auto",
       setTheme: (t) => {
@@ -158,23 +170,23 @@ class App {
       },
     });
 
-    this.searchInput = h("input", { type: "search", name: "q", placeholder: "Search mail", "aria-label": "Search mail", autocomplete: "off", title: 'Words, "exact phrases", from:, to:, subject:, filename:, has:attachment, before:2026-01-31, after:2026-01-01' }) as HTMLInputElement;
-    const fFrom = h("input", { type: "text", name: "from", placeholder: "From" }) as HTMLInputElement;
-    const fAfter = h("input", { type: "date", name: "after", "aria-label": "After" }) as HTMLInputElement;
-    const fBefore = h("input", { type: "date", name: "before", "aria-label": "Before" }) as HTMLInputElement;
+    this.searchInput = h("input", { type: "search", name: "q", placeholder: t("mail.search.placeholder"), "aria-label": t("mail.search.placeholder"), autocomplete: "off", title: t("mail.search.help") }) as HTMLInputElement;
+    const fFrom = h("input", { type: "text", name: "from", placeholder: t("mail.search.from") }) as HTMLInputElement;
+    const fAfter = h("input", { type: "date", name: "after", "aria-label": t("mail.search.after") }) as HTMLInputElement;
+    const fBefore = h("input", { type: "date", name: "before", "aria-label": t("mail.search.before") }) as HTMLInputElement;
     const fAtt = h("input", { type: "checkbox", name: "attachment" }) as HTMLInputElement;
     const fAll = h("input", { type: "checkbox", name: "all", checked: true }) as HTMLInputElement;
     const filters = h(
       "div",
       { class: "search-filters", hidden: true },
-      h("label", null, "From ", fFrom),
-      h("label", null, "After ", fAfter),
-      h("label", null, "Before ", fBefore),
-      h("label", { class: "check" }, fAtt, " Has attachments"),
-      h("label", { class: "check" }, fAll, " All folders"),
-      h("button", { type: "submit", class: "btn btn-small" }, "Search"),
+      h("label", null, t("mail.search.from") + " ", fFrom),
+      h("label", null, t("mail.search.after") + " ", fAfter),
+      h("label", null, t("mail.search.before") + " ", fBefore),
+      h("label", { class: "check" }, fAtt, " " + t("mail.search.hasAttachments")),
+      h("label", { class: "check" }, fAll, " " + t("mail.search.allFolders")),
+      h("button", { type: "submit", class: "btn btn-small" }, t("mail.search.submit")),
     );
-    const filterBtn = h("button", { type: "button", class: "btn btn-icon", title: "Search options", "aria-label": "Search options", "aria-expanded": "false" }, icon("more"));
+    const filterBtn = h("button", { type: "button", class: "btn btn-icon", title: t("mail.search.options"), "aria-label": t("mail.search.options"), "aria-expanded": "false" }, icon("more"));
     filterBtn.addEventListener("click", () => {
       filters.hidden = !filters.hidden;
       filterBtn.setAttribute("aria-expanded", String(!filters.hidden));
@@ -213,18 +225,18 @@ class App {
       }
     });
 
-    const menuBtn = h("button", { type: "button", class: "btn btn-icon menu-btn", "aria-label": "Folders", title: "Folders" }, icon("menu"));
+    const menuBtn = h("button", { type: "button", class: "btn btn-icon menu-btn", "aria-label": t("mail.folders"), title: t("mail.folders") }, icon("menu"));
     menuBtn.addEventListener("click", () => document.body.classList.toggle("nav-open"));
-    const composeBtn = h("button", { type: "button", class: "btn btn-primary compose-btn", title: "New message (c)", "data-action": "compose" }, icon("compose"), h("span", { class: "btn-text" }, "New message"));
+    const composeBtn = h("button", { type: "button", class: "btn btn-primary compose-btn", title: t("mail.newMessage.key"), "data-action": "compose" }, icon("compose"), h("span", { class: "btn-text" }, t("mail.newMessage")));
     composeBtn.addEventListener("click", () => void this.composer.openNew().catch((e) => this.error(e)));
-    const themeBtn = h("button", { type: "button", class: "btn btn-icon", title: "Light or dark", "aria-label": "Switch light or dark theme", "data-action": "theme" }, icon("theme"));
+    const themeBtn = h("button", { type: "button", class: "btn btn-icon", title: t("mail.theme.title"), "aria-label": t("mail.theme.label"), "data-action": "theme" }, icon("theme"));
     themeBtn.addEventListener("click", () => {
       localStorage.setItem("pb-theme", this.isDark() ? "light" : "dark");
       this.applyTheme();
     });
-    const settingsBtn = h("button", { type: "button", class: "btn btn-icon", title: "Settings", "aria-label": "Settings", "data-action": "settings" }, icon("settings"));
+    const settingsBtn = h("button", { type: "button", class: "btn btn-icon", title: t("mail.settings"), "aria-label": t("mail.settings"), "data-action": "settings" }, icon("settings"));
     settingsBtn.addEventListener("click", () => this.settingsPanel.open());
-    const logoutBtn = h("button", { type: "button", class: "btn btn-icon", title: `Sign out ${this.session.email}`, "aria-label": "Sign out", "data-action": "logout" }, icon("logout"));
+    const logoutBtn = h("button", { type: "button", class: "btn btn-icon", title: t("mail.signOut.as", { email: this.session.email }), "aria-label": t("mail.signOut"), "data-action": "logout" }, icon("logout"));
     logoutBtn.addEventListener("click", () => void this.logout());
 
     const top = h(
@@ -241,19 +253,19 @@ class App {
       logoutBtn,
     );
 
-    this.folderNav = h("nav", { class: "folders", "aria-label": "Folders" });
+    this.folderNav = h("nav", { class: "folders", "aria-label": t("mail.folders") });
 
-    this.listTitle = h("h1", { class: "list-title" }, "Inbox");
+    this.listTitle = h("h1", { class: "list-title" }, t("mail.folder.inbox"));
     this.listCount = h("span", { class: "list-count" });
     const sortSel = h(
       "select",
-      { class: "sort", "aria-label": "Sort by" },
-      h("option", { value: "date:desc" }, "Newest first"),
-      h("option", { value: "date:asc" }, "Oldest first"),
-      h("option", { value: "from:asc" }, "Sender A–Z"),
-      h("option", { value: "subject:asc" }, "Subject A–Z"),
-      h("option", { value: "size:desc" }, "Largest first"),
-      h("option", { value: "size:asc" }, "Smallest first"),
+      { class: "sort", "aria-label": t("mail.sort.label") },
+      h("option", { value: "date:desc" }, t("mail.sort.newest")),
+      h("option", { value: "date:asc" }, t("mail.sort.oldest")),
+      h("option", { value: "from:asc" }, t("mail.sort.sender")),
+      h("option", { value: "subject:asc" }, t("mail.sort.subject")),
+      h("option", { value: "size:desc" }, t("mail.sort.largest")),
+      h("option", { value: "size:asc" }, t("mail.sort.smallest")),
     ) as HTMLSelectElement;
     sortSel.addEventListener("change", () => {
       const [s, o] = sortSel.value.split(":");
@@ -263,7 +275,7 @@ class App {
       if (this.searching) this.startSearch(this.searching);
       else this.setListSource();
     });
-    const threadToggle = h("input", { type: "checkbox", "aria-label": "Group by conversation" }) as HTMLInputElement;
+    const threadToggle = h("input", { type: "checkbox", "aria-label": t("mail.threads.label") }) as HTMLInputElement;
     threadToggle.addEventListener("change", () => {
       this.threads = threadToggle.checked;
       this.setListSource();
@@ -273,7 +285,7 @@ class App {
       "div",
       { class: "list-head" },
       h("div", { class: "list-head-row" }, this.listTitle, this.listCount),
-      h("div", { class: "list-head-row" }, sortSel, h("label", { class: "check thread-toggle" }, threadToggle, " Conversations")),
+      h("div", { class: "list-head-row" }, sortSel, h("label", { class: "check thread-toggle" }, threadToggle, " " + t("mail.threads"))),
       this.bulkBar,
     );
     const listPane = h("main", { class: "listpane" }, listHead, this.list.el);
@@ -285,10 +297,10 @@ class App {
   }
 
   private countText(): string {
-    if (this.searching) return `${this.list.count} found`;
+    if (this.searching) return tn("mail.count.found", this.list.count);
     const f = this.currentFolder();
     if (!f) return "";
-    return f.unread ? `${f.unread} unread of ${f.total}` : `${f.total} messages`;
+    return f.unread ? t("mail.count.unreadOf", { unread: f.unread, total: f.total }) : tn("mail.count.messages", f.total);
   }
 
   // ---------------------------------------------------------------- folders
@@ -303,7 +315,7 @@ class App {
       this.renderFolders();
       if (this.listCount) this.listCount.textContent = this.countText();
       const inbox = this.folders.find((f) => f.name === "INBOX");
-      document.title = inbox?.unread ? `(${inbox.unread}) Mail · Pillarbox` : "Mail · Pillarbox";
+      document.title = inbox?.unread ? `(${inbox.unread}) ${t("mail.docTitle")}` : t("mail.docTitle");
     } catch (e) {
       this.error(e);
     }
@@ -319,7 +331,7 @@ class App {
         { type: "button", class: "folder" + (f.id === this.folderId && !this.searching ? " active" : ""), "data-folder-id": f.id, style: `padding-left:${12 + depth * 14}px`, title: f.name },
         icon(folderIcon(f)),
         h("span", { class: "folder-name" }, folderLabel(f)),
-        f.unread ? h("span", { class: "badge", "aria-label": `${f.unread} unread` }, String(f.unread)) : null,
+        f.unread ? h("span", { class: "badge", "aria-label": tn("mail.count.unread", f.unread) }, String(f.unread)) : null,
       );
       btn.addEventListener("click", () => {
         this.openFolder(f.id);
@@ -343,36 +355,36 @@ class App {
       });
       const li = h("li", { class: "folder-item" }, btn);
       if (f.name !== "INBOX" && !f.specialUse) {
-        const ren = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: `Rename ${folderLabel(f)}`, "aria-label": `Rename ${folderLabel(f)}` }, "✎");
+        const ren = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: t("mail.folder.rename", { name: folderLabel(f) }), "aria-label": t("mail.folder.rename", { name: folderLabel(f) }) }, "✎");
         ren.addEventListener("click", () => void this.renameFolder(f));
-        const del = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: `Delete ${folderLabel(f)}`, "aria-label": `Delete ${folderLabel(f)}` }, "×");
+        const del = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: t("mail.folder.delete", { name: folderLabel(f) }), "aria-label": t("mail.folder.delete", { name: folderLabel(f) }) }, "×");
         del.addEventListener("click", () => void this.deleteFolder(f));
-        const sub = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: `New folder in ${folderLabel(f)}`, "aria-label": `New folder in ${folderLabel(f)}` }, "+");
+        const sub = h("button", { type: "button", class: "btn btn-icon btn-tiny", title: t("mail.folder.newIn", { name: folderLabel(f) }), "aria-label": t("mail.folder.newIn", { name: folderLabel(f) }) }, "+");
         sub.addEventListener("click", () => void this.newFolder(f));
         li.append(h("span", { class: "folder-tools" }, sub, ren, del));
       }
       ul.append(li);
     }
-    const add = h("button", { type: "button", class: "btn btn-small new-folder", "data-action": "new-folder" }, icon("plus"), " New folder");
+    const add = h("button", { type: "button", class: "btn btn-small new-folder", "data-action": "new-folder" }, icon("plus"), " " + t("mail.folder.new"));
     add.addEventListener("click", () => void this.newFolder());
     this.folderNav.append(ul, add);
   }
 
   /** A new folder at the top, or inside `parent`; a name with "/" (Projects/2026) makes nested folders. */
   private async newFolder(parent?: FolderInfo): Promise<void> {
-    const name = prompt(parent ? `Name of the new folder in ${folderLabel(parent)}` : "Name of the new folder (use / for a folder inside another, like Projects/2026)");
+    const name = prompt(parent ? t("mail.folder.promptIn", { name: folderLabel(parent) }) : t("mail.folder.prompt"));
     if (!name?.trim()) return;
     try {
       await api("POST", "/api/folders", { name: name.trim(), parentId: parent?.id });
       await this.loadFolders();
-      this.toast(`Folder "${name.trim()}" created.`);
+      this.toast(t("mail.folder.created", { name: name.trim() }));
     } catch (e) {
       this.error(e);
     }
   }
 
   private async renameFolder(f: FolderInfo): Promise<void> {
-    const name = prompt("New name for the folder", folderLabel(f));
+    const name = prompt(t("mail.folder.promptRename"), folderLabel(f));
     if (!name?.trim() || name.trim() === folderLabel(f)) return;
     try {
       await api("PATCH", `/api/folders/${f.id}`, { name: name.trim() });
@@ -383,7 +395,7 @@ class App {
   }
 
   private async deleteFolder(f: FolderInfo): Promise<void> {
-    if (!confirm(`Delete the folder "${folderLabel(f)}" and the ${f.total} message(s) in it? This can't be undone.`)) return;
+    if (!confirm(tn("mail.folder.confirmDelete", f.total, { name: folderLabel(f) }))) return;
     try {
       await api("DELETE", `/api/folders/${f.id}`);
       if (this.folderId === f.id) {
@@ -400,7 +412,7 @@ class App {
     this.searching = null;
     this.folderId = id;
     const f = this.currentFolder();
-    this.listTitle.textContent = f ? (f.name === "INBOX" ? "Inbox" : f.name) : "";
+    this.listTitle.textContent = f ? folderPath(f) : "";
     this.renderFolders();
     this.reader.showEmpty();
     document.body.classList.remove("reading");
@@ -417,14 +429,14 @@ class App {
       load: (offset, limit) =>
         api<{ total: number; items: Row[] }>("GET", `/api/folders/${folderId}/messages?offset=${offset}&limit=${limit}&sort=${sort}&order=${desc ? "desc" : "asc"}${threads ? "&threads=1" : ""}`),
     };
-    this.list.emptyText = "No messages in this folder.";
+    this.list.emptyText = t("mail.list.emptyFolder");
     this.list.setSource(src);
   }
 
   // ---------------------------------------------------------------- search
   private startSearch(s: NonNullable<App["searching"]>): void {
     this.searching = s;
-    this.listTitle.textContent = "Search results";
+    this.listTitle.textContent = t("mail.search.results");
     this.renderFolders();
     this.reader.showEmpty();
     const params = new URLSearchParams();
@@ -443,14 +455,14 @@ class App {
       load: async (offset, limit) => {
         cached ??= api<{ total: number; partial?: boolean; items: Row[] }>("GET", `/api/search?${params.toString()}`).then((r) => {
           // the server stops a costly search (short words over a very large mailbox) early
-          if (r.partial) this.toast("Only part of your mail was searched: add a longer word or a date to narrow it.");
+          if (r.partial) this.toast(t("mail.search.partial"));
           return r;
         });
         const all = await cached;
         return { total: all.items.length, items: all.items.slice(offset, offset + limit) };
       },
     };
-    this.list.emptyText = "Nothing matched your search.";
+    this.list.emptyText = t("mail.search.none");
     this.list.setSource(src);
   }
 
@@ -477,18 +489,18 @@ class App {
       el.addEventListener("click", () => void fn().catch((e) => this.error(e)));
       return el;
     };
-    const moveSel = h("select", { class: "btn-small", "aria-label": "Move selected to" }, h("option", { value: "" }, "Move to…"), this.folders.map((f) => h("option", { value: f.id }, f.name === "INBOX" ? "Inbox" : f.name))) as HTMLSelectElement;
+    const moveSel = h("select", { class: "btn-small", "aria-label": t("mail.bulk.moveLabel") }, h("option", { value: "" }, t("mail.action.moveTo")), this.folders.map((f) => h("option", { value: f.id }, folderPath(f)))) as HTMLSelectElement;
     moveSel.addEventListener("change", () => {
       if (moveSel.value) void this.move(ids, Number(moveSel.value));
     });
     this.bulkBar.append(
-      h("span", { class: "bulk-n" }, `${ids.length} selected`),
-      b("Delete", () => this.remove(ids), "bulk-delete"),
-      b("Mark read", () => this.setFlags(ids, ["\\Seen"], []), "bulk-read"),
-      b("Mark unread", () => this.setFlags(ids, [], ["\\Seen"]), "bulk-unread"),
-      b("Flag", () => this.setFlags(ids, ["\\Flagged"], []), "bulk-flag"),
-      b("Junk", () => this.junk(ids, true), "bulk-junk"),
-      this.inTrash(ids) ? b("Restore", () => this.restore(ids), "bulk-restore") : b("Archive", () => this.archive(ids), "bulk-archive"),
+      h("span", { class: "bulk-n" }, tn("mail.bulk.selected", ids.length)),
+      b(t("mail.action.delete"), () => this.remove(ids), "bulk-delete"),
+      b(t("mail.action.markRead"), () => this.setFlags(ids, ["\\Seen"], []), "bulk-read"),
+      b(t("mail.action.markUnread"), () => this.setFlags(ids, [], ["\\Seen"]), "bulk-unread"),
+      b(t("mail.action.flag"), () => this.setFlags(ids, ["\\Flagged"], []), "bulk-flag"),
+      b(t("mail.action.junk"), () => this.junk(ids, true), "bulk-junk"),
+      this.inTrash(ids) ? b(t("mail.action.restore"), () => this.restore(ids), "bulk-restore") : b(t("mail.action.archive"), () => this.archive(ids), "bulk-archive"),
       moveSel,
     );
   }
@@ -513,7 +525,7 @@ class App {
     try {
       const res = await this.removing(ids, () => api<{ moved: number; undo?: UndoMoves }>("POST", "/api/messages/move", { ids, folderId }));
       const f = this.folders.find((x) => x.id === folderId);
-      this.offerUndo(`Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to ${f ? folderLabel(f) : "the folder"}.`, res.undo);
+      this.offerUndo(tn("mail.toast.moved", res.moved, { folder: f ? folderLabel(f) : t("mail.toast.theFolder") }), res.undo);
     } catch (e) {
       this.error(e);
     }
@@ -522,14 +534,14 @@ class App {
   async remove(ids: number[]): Promise<void> {
     if (!ids.length) return;
     const res = await this.removing(ids, () => api<{ moved: number; deleted: number; undo?: UndoMoves }>("POST", "/api/messages/delete", { ids }));
-    if (res.undo?.length && !res.deleted) return this.offerUndo(`Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to Trash.`, res.undo);
-    this.toast(res.deleted ? `Deleted ${res.deleted} message${res.deleted === 1 ? "" : "s"} for good.` : `Moved ${res.moved} message${res.moved === 1 ? "" : "s"} to Trash.`);
+    if (res.undo?.length && !res.deleted) return this.offerUndo(tn("mail.toast.trashed", res.moved), res.undo);
+    this.toast(res.deleted ? tn("mail.toast.deleted", res.deleted) : tn("mail.toast.trashed", res.moved));
   }
 
   async junk(ids: number[], junk: boolean): Promise<void> {
     if (!ids.length) return;
     const res = await this.removing(ids, () => api<{ undo?: UndoMoves }>("POST", "/api/messages/junk", { ids, junk }));
-    this.offerUndo(junk ? "Marked as junk." : "Moved back to the Inbox.", res.undo, junk ? "$Junk" : "$NotJunk");
+    this.offerUndo(junk ? t("mail.toast.junk") : t("mail.toast.notJunk"), res.undo, junk ? "$Junk" : "$NotJunk");
   }
 
   /**
@@ -564,7 +576,7 @@ class App {
         for (const [folderId, ids] of byFolder) await api("POST", "/api/messages/move", { ids, folderId });
         if (!this.searching) this.list.reload();
         this.refreshFolders();
-        this.toast(undo.length === 1 ? "Undone: the message is back." : `Undone: ${undo.length} messages are back.`);
+        this.toast(tn("mail.toast.undone", undo.length));
       } catch (e) {
         this.error(e);
       }
@@ -576,7 +588,7 @@ class App {
     const ms = Math.max(1000, held.sendAt - Date.now());
     undoToast(
       this.toasts,
-      "Sending…",
+      t("mail.toast.sending"),
       async () => {
         try {
           await api("POST", `/api/send/${held.id}/undo`);
@@ -615,14 +627,14 @@ class App {
   /** Moves one message (or the ticked ones) to a folder chosen in a dialog. */
   private async moveWithPicker(ids: number[]): Promise<void> {
     if (!ids.length) return;
-    const f = await pickFolder(this.folders, { title: ids.length === 1 ? "Move to folder" : `Move ${ids.length} messages to folder`, exclude: this.searching ? undefined : this.folderId });
+    const f = await pickFolder(this.folders, { title: tn("mail.picker.title", ids.length), exclude: this.searching ? undefined : this.folderId });
     if (f) await this.move(ids, f.id);
   }
 
   async archive(ids: number[]): Promise<void> {
     if (!ids.length) return;
     const res = await this.removing(ids, () => api<{ moved: number }>("POST", "/api/messages/archive", { ids }));
-    this.toast(`Archived ${res.moved} message${res.moved === 1 ? "" : "s"}.`);
+    this.toast(tn("mail.toast.archived", res.moved));
   }
 
   /** Puts messages in Trash back where they were deleted from (the server knows; else the Inbox). */
@@ -630,7 +642,7 @@ class App {
     if (!ids.length) return;
     const res = await this.removing(ids, () => api<{ moved: number; folders: { id: number; folderId: number }[] }>("POST", "/api/messages/restore", { ids }));
     const dest = [...new Set(res.folders.map((x) => x.folderId))].map((id) => this.folders.find((f) => f.id === id)).filter((f): f is FolderInfo => !!f);
-    this.toast(`Restored ${res.moved} message${res.moved === 1 ? "" : "s"}${dest.length === 1 ? ` to ${folderLabel(dest[0]!)}` : ""}.`);
+    this.toast(dest.length === 1 ? tn("mail.toast.restoredTo", res.moved, { folder: folderLabel(dest[0]!) }) : tn("mail.toast.restored", res.moved));
   }
 
   /** Back to the list: nothing open, and a message only read is not selected any more (a phone shows no sign of it). */
@@ -695,7 +707,7 @@ class App {
       lost: (attempt) => {
         document.body.setAttribute("data-live", "0");
         this.offline = true;
-        this.errors.show("Lost the connection to the mail server. Reconnecting…", { sticky: true, kind: "connection" });
+        this.errors.show(t("mail.error.offline"), { sticky: true, kind: "connection" });
         // Signed out meanwhile? A 401 takes the page to the sign-in form (api.ts); a network error is expected here.
         if (attempt > 1) void api("GET", "/api/session").catch(() => {});
       },
@@ -720,7 +732,7 @@ class App {
       if (!this.searching && e.folderId === this.folderId && (e.type === "exists" || e.type === "expunge" || e.type === "resync")) this.reloadList();
       const open = this.reader.openId;
       if (e.type === "expunge" && open !== null && !this.removingIds.has(open) && e.ids?.includes(open)) {
-        this.reader.showEmpty("This message was moved or deleted.");
+        this.reader.showEmpty(t("mail.reader.gone"));
       }
       this.refreshFolders();
     });
@@ -821,7 +833,7 @@ class App {
   error(e: unknown): void {
     if (e instanceof ApiError && e.status === 401) return;
     if (this.offline && e instanceof ApiError && (e.status === 0 || e.status >= 500)) return;
-    this.errors.show(e instanceof Error ? e.message : "Something went wrong. Try again.");
+    this.errors.show(e instanceof Error ? e.message : t("mail.error.generic"));
   }
 }
 

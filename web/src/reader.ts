@@ -6,6 +6,7 @@ import { api, csrfToken, fetchDataUrl, type Message, type Row } from "./api.ts";
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeMail, frameDocument } from "./sanitize.ts";
 import { formatFullDate, formatSize, personText } from "./util.ts";
+import { t, tn } from "./i18n/index.ts";
 
 export interface ReaderHost {
   trustedSender(addr: string): boolean;
@@ -31,17 +32,17 @@ export class Reader {
   private allowedOnce = new Set<number>();
 
   constructor(private readonly host: ReaderHost) {
-    this.el = h("section", { class: "reader", "aria-label": "Reading pane" });
+    this.el = h("section", { class: "reader", "aria-label": t("mail.reader.label") });
     this.showEmpty();
   }
 
-  showEmpty(text = "Select a message to read it."): void {
+  showEmpty(text = t("mail.reader.empty")): void {
     this.token++;
     this.current = null;
     this.openId = null;
     clear(this.el);
     // Back stays reachable on a phone when the message went away under the reader ("moved or deleted").
-    const back = h("button", { type: "button", class: "btn btn-icon back-btn reader-empty-back", title: "Back to list", "aria-label": "Back to list" }, icon("back"));
+    const back = h("button", { type: "button", class: "btn btn-icon back-btn reader-empty-back", title: t("mail.reader.back"), "aria-label": t("mail.reader.back") }, icon("back"));
     back.addEventListener("click", () => this.host.close());
     this.el.append(back, h("div", { class: "reader-empty" }, icon("mail"), h("p", null, text)));
     this.el.classList.remove("has-message");
@@ -52,7 +53,7 @@ export class Reader {
     this.openId = id;
     this.el.classList.add("has-message");
     clear(this.el);
-    this.el.append(h("div", { class: "reader-loading" }, "Opening message…"));
+    this.el.append(h("div", { class: "reader-loading" }, t("mail.reader.opening")));
     try {
       const msg = await api<Message>("GET", `/api/messages/${id}`);
       if (token !== this.token) return;
@@ -62,7 +63,7 @@ export class Reader {
       if (!msg.flags.includes("\\Seen")) this.host.markSeen(msg);
     } catch (err) {
       if (token !== this.token) return;
-      this.showEmpty("This message could not be opened.");
+      this.showEmpty(t("mail.reader.openFailed"));
       this.host.error(err);
     }
   }
@@ -73,12 +74,12 @@ export class Reader {
     this.openId = row.id;
     this.el.classList.add("has-message");
     clear(this.el);
-    this.el.append(h("div", { class: "reader-loading" }, "Opening conversation…"));
+    this.el.append(h("div", { class: "reader-loading" }, t("mail.reader.openingThread")));
     try {
       const { items } = await api<{ items: Row[] }>("GET", `/api/folders/${folderId}/threads/${row.threadId}`);
       if (token !== this.token) return;
       clear(this.el);
-      const wrap = h("div", { class: "thread" }, h("h2", { class: "thread-subject" }, row.subject || "(no subject)", h("span", { class: "thread-n" }, ` · ${items.length} messages`)));
+      const wrap = h("div", { class: "thread" }, h("h2", { class: "thread-subject" }, row.subject || t("mail.noSubject"), h("span", { class: "thread-n" }, ` · ${tn("mail.count.messages", items.length)}`)));
       this.el.append(wrap);
       const slots: HTMLElement[] = [];
       const expand = async (i: number) => {
@@ -87,7 +88,7 @@ export class Reader {
         const slot = slots[i]!;
         const body = slot.querySelector(".thread-body") as HTMLElement;
         clear(body);
-        body.append(h("div", { class: "reader-loading" }, "Opening…"));
+        body.append(h("div", { class: "reader-loading" }, t("mail.reader.openingShort")));
         const msg = await api<Message>("GET", `/api/messages/${r.id}`);
         if (token !== this.token) return;
         this.current = msg;
@@ -112,7 +113,7 @@ export class Reader {
       await expand(items.length - 1);
     } catch (err) {
       if (token !== this.token) return;
-      this.showEmpty("This conversation could not be opened.");
+      this.showEmpty(t("mail.reader.threadFailed"));
       this.host.error(err);
     }
   }
@@ -130,30 +131,30 @@ export class Reader {
     const inTrash = this.host.isTrashFolder(msg.folderId);
     const actions = h(
       "div",
-      { class: "msg-actions", role: "toolbar", "aria-label": "Message actions" },
-      h("button", { type: "button", class: "btn btn-icon back-btn", title: "Back to list", "aria-label": "Back to list", onclick: () => this.host.action("close", msg) }, icon("back")),
-      isDraft ? btn("editDraft", "Edit draft", "compose") : null,
-      btn("reply", "Reply", "reply", "r"),
-      btn("replyAll", "Reply all", "replyAll", "a"),
-      btn("forward", "Forward", "forward", "f"),
-      btn("forwardAttachment", "Forward as attachment", "clip"),
-      btn("delete", "Delete", "trash", "Delete"),
+      { class: "msg-actions", role: "toolbar", "aria-label": t("mail.reader.actions") },
+      h("button", { type: "button", class: "btn btn-icon back-btn", title: t("mail.reader.back"), "aria-label": t("mail.reader.back"), onclick: () => this.host.action("close", msg) }, icon("back")),
+      isDraft ? btn("editDraft", t("mail.action.editDraft"), "compose") : null,
+      btn("reply", t("mail.action.reply"), "reply", "r"),
+      btn("replyAll", t("mail.action.replyAll"), "replyAll", "a"),
+      btn("forward", t("mail.action.forward"), "forward", "f"),
+      btn("forwardAttachment", t("mail.action.forwardAttachment"), "clip"),
+      btn("delete", t("mail.action.delete"), "trash", t("mail.key.delete")),
       // In Trash, Restore takes Archive's place (and its key): putting a message back is what one does there.
-      inTrash ? btn("restore", "Restore", "inbox", "e") : this.host.isArchiveFolder(msg.folderId) ? null : btn("archive", "Archive", "archive", "e"),
-      btn("move", "Move to…", "folder", "v"),
-      this.host.isJunkFolder(msg.folderId) ? btn("notJunk", "Not junk", "inbox") : btn("junk", "Junk", "junk"),
-      btn("flag", msg.flags.includes("\\Flagged") ? "Unflag" : "Flag", "star", "s"),
-      btn("unread", "Mark unread", "mail", "u"),
+      inTrash ? btn("restore", t("mail.action.restore"), "inbox", "e") : this.host.isArchiveFolder(msg.folderId) ? null : btn("archive", t("mail.action.archive"), "archive", "e"),
+      btn("move", t("mail.action.moveTo"), "folder", "v"),
+      this.host.isJunkFolder(msg.folderId) ? btn("notJunk", t("mail.action.notJunk"), "inbox") : btn("junk", t("mail.action.junk"), "junk"),
+      btn("flag", msg.flags.includes("\\Flagged") ? t("mail.action.unflag") : t("mail.action.flag"), "star", "s"),
+      btn("unread", t("mail.action.markUnread"), "mail", "u"),
     );
     const header = h(
       "header",
       { class: "msg-header" },
-      withSubject ? h("h2", { class: "msg-subject" }, msg.subject || "(no subject)") : null,
+      withSubject ? h("h2", { class: "msg-subject" }, msg.subject || t("mail.noSubject")) : null,
       actions,
-      h("div", { class: "msg-from" }, h("strong", null, msg.from[0]?.name || sender || "(no sender)"), sender && msg.from[0]?.name ? h("span", { class: "msg-addr" }, ` <${sender}>`) : null),
-      people("To", msg.to),
-      people("Cc", msg.cc),
-      people("Bcc", msg.bcc),
+      h("div", { class: "msg-from" }, h("strong", null, msg.from[0]?.name || sender || t("mail.noSender")), sender && msg.from[0]?.name ? h("span", { class: "msg-addr" }, ` <${sender}>`) : null),
+      people(t("mail.header.to"), msg.to),
+      people(t("mail.header.cc"), msg.cc),
+      people(t("mail.header.bcc"), msg.bcc),
       h("div", { class: "msg-date" }, formatFullDate(msg.date ?? msg.internalDate)),
     );
     // Attachments and "Download original" belong to the header, above the body: after a long body they were
@@ -163,7 +164,7 @@ export class Reader {
       header.append(
         h(
           "ul",
-          { class: "attachments", "aria-label": "Attachments" },
+          { class: "attachments", "aria-label": t("mail.reader.attachments") },
           files.map((a) =>
             h(
               "li",
@@ -174,7 +175,7 @@ export class Reader {
         ),
       );
     }
-    header.append(h("div", { class: "msg-foot" }, h("a", { href: `/api/messages/${msg.id}/raw`, download: "message.eml" }, "Download original (.eml)")));
+    header.append(h("div", { class: "msg-foot" }, h("a", { href: `/api/messages/${msg.id}/raw`, download: "message.eml" }, t("mail.reader.downloadOriginal"))));
     const article = h("article", { class: "msg", "data-message-id": msg.id }, header);
     if (msg.html !== null) {
       const cid = new Map<string, string>();
@@ -191,9 +192,9 @@ export class Reader {
         const banner = h(
           "div",
           { class: "banner", role: "status" },
-          h("span", null, "Pictures from the internet are hidden to protect your privacy."),
-          h("button", { type: "button", class: "btn btn-small", "data-action": "show-images" }, "Show pictures"),
-          sender ? h("button", { type: "button", class: "btn btn-small", "data-action": "trust-sender" }, `Always show from ${sender}`) : null,
+          h("span", null, t("mail.reader.imagesBlocked")),
+          h("button", { type: "button", class: "btn btn-small", "data-action": "show-images" }, t("mail.reader.showImages")),
+          sender ? h("button", { type: "button", class: "btn btn-small", "data-action": "trust-sender" }, t("mail.reader.trustSender", { sender })) : null,
         );
         banner.querySelector('[data-action="show-images"]')!.addEventListener("click", () => {
           this.allowedOnce.add(msg.id);
@@ -206,7 +207,7 @@ export class Reader {
       }
       const frame = h("iframe", {
         class: "msg-frame",
-        title: "Message body",
+        title: t("mail.reader.body"),
         // No allow-scripts, allow-same-origin, allow-forms or allow-top-navigation: the mail can only be looked at;
         // popups (links with target=_blank) open outside the sandbox.
         sandbox: "allow-popups allow-popups-to-escape-sandbox",

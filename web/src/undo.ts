@@ -5,6 +5,7 @@
  * reconnects with backoff after the server went away (item 11).
  */
 import { h } from "./dom.ts";
+import { t as tr } from "./i18n/index.ts";
 
 /** How long Undo is offered after delete / move / junk. */
 export const UNDO_MS = 8000;
@@ -14,7 +15,7 @@ export const UNDO_MS = 8000;
  * away when it is clicked or the time is up. Returns a function that dismisses it.
  */
 export function undoToast(container: HTMLElement, text: string, undo: () => Promise<void>, ms = UNDO_MS): () => void {
-  const btn = h("button", { type: "button", class: "btn btn-small toast-undo", "data-action": "undo" }, "Undo") as HTMLButtonElement;
+  const btn = h("button", { type: "button", class: "btn btn-small toast-undo", "data-action": "undo" }, tr("mail.undo")) as HTMLButtonElement;
   const t = h("div", { class: "toast toast-info toast-with-undo", "data-undo": "1" }, h("span", null, text), btn);
   let done = false;
   const dismiss = () => {
