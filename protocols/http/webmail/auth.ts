@@ -24,6 +24,7 @@ import { apiError } from "./util.ts";
 import { escapeHtml } from "./mime.ts";
 import type { EventHub } from "./events.ts";
 import type { Assets } from "./assets.ts";
+import { pageLang, pageText, tooManyText, type PageLang } from "./login-i18n.ts";
 
 const LOGIN_CSRF_COOKIE = "__Host-pb_login";
 const LOGIN_CSRF_COOKIE_PLAIN = "pb_login";
@@ -115,17 +116,17 @@ export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
     const token = typeof form.csrf === "string" ? form.csrf : "";
     const cookieToken = getCookie(c, loginCookieName(c)) ?? "";
     if (!sameOrigin(c) || !token || !safeEqual(token, cookieToken)) {
-      return loginPage(c, deps, { email, error: "The sign-in page had expired. Please try again.", status: 403 });
+      return loginPage(c, deps, { email, error: pageText(langOf(c), "expired"), status: 403 });
     }
     const ip = c.env.remoteIp;
-    if (!email || !password) return loginPage(c, deps, { email, error: "Enter your email address and password.", status: 400 });
+    if (!email || !password) return loginPage(c, deps, { email, error: pageText(langOf(c), "missing"), status: 400 });
     // The shared throttle (src/auth-throttle.ts): per IP a hard limit; per account a progressive delay
     // from which this browser is exempt when it carries a device cookie of this account.
     const trusted = await sessions.isKnownDevice(getCookie(c, deviceCookieName(c)), normalizeLogin(email));
     const result = await ctx.login(email, password, ip, { trusted, protocol: "webmail" });
     if (!result.ok) {
-      if (result.reason === "throttled") return loginPage(c, deps, { email, error: tooMany(result.retryAfterMs), status: 429, retryAfter: result.retryAfterMs });
-      return loginPage(c, deps, { email, error: "Wrong email address or password.", status: 401 });
+      if (result.reason === "throttled") return loginPage(c, deps, { email, error: tooManyText(langOf(c), result.retryAfterMs), status: 429, retryAfter: result.retryAfterMs });
+      return loginPage(c, deps, { email, error: pageText(langOf(c), "wrong"), status: 401 });
     }
     const account = result.account;
     const { token: sealed } = await sessions.create(account.id, { ip, userAgent: c.req.header("user-agent") ?? "" });
@@ -159,13 +160,9 @@ export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
   });
 }
 
-function tooMany(waitMs: number): string {
-  if (waitMs < 60_000) {
-    const sec = Math.max(1, Math.ceil(waitMs / 1000));
-    return `Too many failed sign-in attempts. For your security, sign-in is paused: try again in ${sec} second${sec === 1 ? "" : "s"}.`;
-  }
-  const min = Math.ceil(waitMs / 60_000);
-  return `Too many failed sign-in attempts. For your security, sign-in is paused: try again in ${min} minute${min === 1 ? "" : "s"}.`;
+/** The sign-in page's language: nobody is signed in yet, so the browser's Accept-Language chooses (item 12). */
+export function langOf(c: Context<AppEnv>): PageLang {
+  return pageLang(c.req.header("accept-language"));
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -178,21 +175,24 @@ function loginPage(c: Context<AppEnv>, deps: AuthDeps, o: { email: string; error
   const token = randomBytes(24).toString("base64url");
   setCookie(c, loginCookieName(c), token, cookieOpts(c, 3600));
   const css = deps.assets.url("app.css");
+  const lang = langOf(c);
+  const tx = (k: Parameters<typeof pageText>[1]) => escapeHtml(pageText(lang, k));
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="color-scheme" content="light dark"><title>Sign in · Pillarbox</title>
+<html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>${tx("title")}</title>
 <link rel="stylesheet" href="${css}"></head>
 <body class="login-body"><main class="login-card">
 <h1 class="login-title">Pillarbox</h1>
-<p class="login-sub">Sign in to your mail</p>
+<p class="login-sub">${tx("subtitle")}</p>
 ${o.error ? `<p class="login-error" role="alert">${escapeHtml(o.error)}</p>` : ""}
 <form method="post" action="/login" class="login-form">
 <input type="hidden" name="csrf" value="${token}">
-<label>Email address<input type="email" name="email" autocomplete="username" required autofocus value="${escapeHtml(o.email)}"></label>
-<label>Password<input type="password" name="password" autocomplete="current-password" required></label>
-<button type="submit">Sign in</button>
+<label>${tx("email")}<input type="email" name="email" autocomplete="username" required autofocus value="${escapeHtml(o.email)}"></label>
+<label>${tx("password")}<input type="password" name="password" autocomplete="current-password" required></label>
+<button type="submit">${tx("submit")}</button>
 </form></main></body></html>`;
-  const headers: Record<string, string> = { "content-security-policy": PAGE_CSP, "cache-control": "no-store" };
+  // The page depends on Accept-Language (RFC 9110 §12.5.5 Vary) and says which language it is in (§8.5).
+  const headers: Record<string, string> = { "content-security-policy": PAGE_CSP, "cache-control": "no-store", vary: "Accept-Language", "content-language": lang };
   if (o.retryAfter) headers["retry-after"] = String(Math.ceil(o.retryAfter / 1000));
   return c.html(html, o.status, headers);
 }

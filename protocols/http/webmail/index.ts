@@ -15,7 +15,9 @@ import { SessionManager, DEFAULT_POLICY, type SessionPolicy } from "./session.ts
 import { EventHub } from "./events.ts";
 import { Assets } from "./assets.ts";
 import { UploadStore } from "./uploads.ts";
-import { mountAuth, requireCsrf, requireSession, sessionCookieName, type AuthDeps } from "./auth.ts";
+import { langOf, mountAuth, requireCsrf, requireSession, sessionCookieName, type AuthDeps } from "./auth.ts";
+import { pageText, type PageLang } from "./login-i18n.ts";
+import { escapeHtml } from "./mime.ts";
 import { ParsedCache, mountMailApi } from "./mail-api.ts";
 import { mountComposeApi } from "./compose-api.ts";
 import { sendSchedulerFor, mountSendDelayApi } from "./send-delay.ts";
@@ -91,7 +93,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       app.get("/", async (c) => {
         const s = await sessions.open(getCookie(c, sessionCookieName(c)));
         if (!s) return c.redirect("/login", 302);
-        return c.html(shell(assets), 200, { "content-security-policy": APP_CSP, "cache-control": "no-store" });
+        return c.html(shell(assets, langOf(c)), 200, { "content-security-policy": APP_CSP, "cache-control": "no-store", vary: "Accept-Language" });
       });
       app.get("/favicon.ico", (c) => c.body(null, 204));
     },
@@ -108,13 +110,14 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
   };
 }
 
-function shell(assets: Assets): string {
+/** The app page; its few words before the script runs are in the browser's language (the app then follows the setting). */
+function shell(assets: Assets, lang: PageLang): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="${lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1,viewport-fit=cover">
 <meta name="color-scheme" content="light dark">
-<title>Mail · Pillarbox</title>
+<title>${escapeHtml(pageText(lang, "appTitle"))}</title>
 <link rel="stylesheet" href="${assets.url("app.css")}">
 <script type="module" src="${assets.url("app.js")}"></script>
-</head><body><div id="app" class="app"><p class="boot">Loading your mail…</p></div><noscript><p class="boot">The mail app needs JavaScript turned on.</p></noscript></body></html>`;
+</head><body><div id="app" class="app"><p class="boot">${escapeHtml(pageText(lang, "loading"))}</p></div><noscript><p class="boot">${escapeHtml(pageText(lang, "noScript"))}</p></noscript></body></html>`;
 }

@@ -47,6 +47,11 @@ export function chooseLang(setting: string | null | undefined, preferred: readon
   return "en";
 }
 
+/** The keys registered in a language (tests hold every catalog to all four languages). */
+export function registeredKeys(l: Lang): string[] {
+  return [...tables[l].keys()];
+}
+
 export function lang(): Lang {
   return current;
 }
