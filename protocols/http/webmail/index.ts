@@ -22,6 +22,9 @@ import { ParsedCache, mountMailApi } from "./mail-api.ts";
 import { mountComposeApi } from "./compose-api.ts";
 import { sendSchedulerFor, mountSendDelayApi } from "./send-delay.ts";
 import { mountSettingsApi } from "./settings-api.ts";
+import { mountContactsApi } from "./contacts-api.ts";
+import { ContactCache } from "./contacts-cache.ts";
+import { mountPeopleApi } from "./people-api.ts";
 import { apiError, toApiError } from "./util.ts";
 import { mountMailFrame } from "./mail-frame.ts";
 import { mountInvitationApi } from "./invitation-api.ts";
@@ -84,6 +87,10 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       mountMailApi(app, { ctx, wstore, parsed });
       mountComposeApi(app, { ctx, wstore, parsed, uploads, sendLater });
       mountSendDelayApi(app, sendLater);
+      // Contacts before settings: GET /api/contacts without ?book= falls through to the older autocomplete there.
+      const contactCache = new ContactCache(ctx.groupware);
+      mountContactsApi(app, { ctx, cache: contactCache });
+      mountPeopleApi(app, { ctx, wstore, cache: contactCache });
       mountSettingsApi(app, { ctx, wstore, sessions, hub });
       mountInvitationApi(app, { ctx });
       mountPreviewApi(app, { ctx, parsed });
