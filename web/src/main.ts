@@ -17,6 +17,7 @@ import { chooseLang, onLocaleChange, setLang, setTimeZone, t, tn, lang, timeZone
 import "./i18n/mail.ts";
 // The groupware views register themselves with the app shell (apps.ts).
 import "./calendar/index.ts";
+import { startReminders } from "./calendar/reminders.ts";
 import "./contacts/index.ts";
 import "./tasks/index.ts";
 
@@ -85,6 +86,7 @@ class App {
     const inbox = this.folders.find((f) => f.name === "INBOX") ?? this.folders[0];
     if (inbox) this.openFolder(inbox.id);
     this.connectEvents();
+    startReminders({ openApp: (name, arg) => (location.hash = `#/${name}${arg ? "/" + arg : ""}`) });
     document.addEventListener("keydown", (e) => this.onKey(e));
     matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.applyTheme());
   }
