@@ -10,7 +10,8 @@ import { sanitizeForEditor } from "./sanitize.ts";
 import { debounce, formatSize } from "./util.ts";
 import { t as tr, lang, timeZone, formatDate } from "./i18n/index.ts";
 import "./i18n/mail.ts";
-import { encodedSize, largestFile } from "../../protocols/http/webmail/api-types.ts";
+import { encodedSize, largestFile, type PersonSuggestion } from "../../protocols/http/webmail/api-types.ts";
+import "./i18n/contacts.ts";
 
 export interface ComposeHost {
   session: Session;
@@ -678,7 +679,7 @@ export class Composer {
 
   private autocomplete(input: HTMLInputElement): void {
     const box = h("ul", { class: "suggest", role: "listbox", hidden: true });
-    let items: { name: string; address: string }[] = [];
+    let items: PersonSuggestion[] = [];
     let active = -1;
     const token = () => {
       const v = input.value;
@@ -689,14 +690,23 @@ export class Composer {
       const it = items[i];
       if (!it) return;
       const { head } = token();
-      input.value = `${head}${head ? " " : ""}${it.name ? `${it.name.replace(/[",<>]/g, "")} <${it.address}>` : it.address}, `;
+      const put = (people: { name: string; address: string }[]) => {
+        input.value = `${head}${head ? " " : ""}${people.map((p) => (p.name ? `${p.name.replace(/[",<>]/g, "")} <${p.address}>` : p.address)).join(", ")}, `;
+        this.touch();
+      };
       box.hidden = true;
-      this.touch();
+      // A contact group (source "group") is expanded into its members' addresses on pick.
+      if (it.group) {
+        const g = it.group;
+        void api<{ members: { name: string; address: string }[] }>("GET", `/api/contacts/groups/${encodeURIComponent(g.book)}/${encodeURIComponent(g.id)}/expand`)
+          .then((r) => put(r.members))
+          .catch((e) => this.showError(e));
+      } else put([it]);
     };
     const render = () => {
       clear(box);
       items.forEach((it, i) => {
-        const li = h("li", { role: "option", class: i === active ? "active" : "", "aria-selected": i === active ? "true" : "false" }, it.name ? h("strong", null, it.name + " ") : null, it.address);
+        const li = h("li", { role: "option", class: i === active ? "active" : "", "aria-selected": i === active ? "true" : "false", "data-source": it.source }, it.name ? h("strong", null, it.name + " ") : null, it.group ? tr("contacts.groupSuggestion") : it.address);
         li.addEventListener("mousedown", (e) => {
           e.preventDefault();
           pick(i);
@@ -713,9 +723,9 @@ export class Composer {
         return;
       }
       try {
-        const res = await api<{ items: { name: string; address: string }[] }>("GET", `/api/contacts?q=${encodeURIComponent(q)}`);
+        const res = await api<{ people: PersonSuggestion[] }>("GET", `/api/people?q=${encodeURIComponent(q)}`);
         if (token().q !== q) return;
-        items = res.items;
+        items = res.people;
         active = items.length ? 0 : -1;
         render();
       } catch {

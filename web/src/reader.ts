@@ -5,6 +5,7 @@
 import { api, csrfToken, fetchDataUrl, type Message, type Row } from "./api.ts";
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeMail, frameDocument } from "./sanitize.ts";
+import { addSenderButton } from "./contacts/add-sender.ts";
 import { formatFullDate, formatSize, personText } from "./util.ts";
 import { t, tn } from "./i18n/index.ts";
 
@@ -151,7 +152,7 @@ export class Reader {
       { class: "msg-header" },
       withSubject ? h("h2", { class: "msg-subject" }, msg.subject || t("mail.noSubject")) : null,
       actions,
-      h("div", { class: "msg-from" }, h("strong", null, msg.from[0]?.name || sender || t("mail.noSender")), sender && msg.from[0]?.name ? h("span", { class: "msg-addr" }, ` <${sender}>`) : null),
+      h("div", { class: "msg-from" }, h("strong", null, msg.from[0]?.name || sender || t("mail.noSender")), sender && msg.from[0]?.name ? h("span", { class: "msg-addr" }, ` <${sender}>`) : null, addSenderButton(msg.from[0], (e) => this.host.error(e))),
       people(t("mail.header.to"), msg.to),
       people(t("mail.header.cc"), msg.cc),
       people(t("mail.header.bcc"), msg.bcc),

@@ -1,0 +1,110 @@
+/**
+ * The contact list: alphabetical with a letter heading per first letter and
+ * an avatar (the photo, or initials on a colour of the name). Rows are built
+ * in one pass for the first screenful-and-more (CHUNK rows) and the rest is
+ * added as the user scrolls near the end, so a 5,000-contact book or a
+ * search over it paints in a few milliseconds.
+ */
+import { h, clear } from "../dom.ts";
+import { t } from "../i18n/index.ts";
+import { hueOf, initials, letterOf } from "./data.ts";
+
+export interface ListItem {
+  key: string;
+  name: string;
+  sortName: string;
+  /** Second line: an address, the organization, or "Group · n members". */
+  sub: string;
+  photo: string | null;
+  group: boolean;
+}
+
+const CHUNK = 300;
+
+export function avatar(name: string, photo: string | null, size: "s" | "l" = "s"): HTMLElement {
+  if (photo) {
+    const img = h("img", { class: `ct-avatar ct-avatar-${size}`, src: photo, alt: "", loading: "lazy", decoding: "async" });
+    return img;
+  }
+  const el = h("span", { class: `ct-avatar ct-avatar-${size}`, "aria-hidden": "true" }, initials(name));
+  el.style.backgroundColor = `hsl(${hueOf(name)} 45% 42%)`;
+  return el;
+}
+
+export class ContactList {
+  readonly el: HTMLElement;
+  private items: ListItem[] = [];
+  private shown = 0;
+  private lastLetter = "";
+  private selected: string | null = null;
+  private rows = new Map<string, HTMLElement>();
+  private emptyText = "";
+
+  constructor(private onOpen: (key: string) => void) {
+    this.el = h("div", { class: "ct-list", role: "list", "aria-label": t("contacts.list") });
+    this.el.addEventListener("scroll", () => {
+      if (this.shown < this.items.length && this.el.scrollTop + this.el.clientHeight > this.el.scrollHeight - 600) this.more();
+    }, { passive: true });
+  }
+
+  /** Replaces the rows (keeps the scroll position when `keepScroll`). */
+  set(items: ListItem[], opts: { keepScroll?: boolean; empty?: string } = {}): void {
+    const top = this.el.scrollTop;
+    this.items = items;
+    this.emptyText = opts.empty ?? t("contacts.empty");
+    clear(this.el);
+    this.rows.clear();
+    this.shown = 0;
+    this.lastLetter = "";
+    if (!items.length) {
+      this.el.append(h("p", { class: "ct-empty" }, this.emptyText));
+      return;
+    }
+    this.more(opts.keepScroll ? Math.max(CHUNK, this.indexOf(this.selected) + 50) : CHUNK);
+    if (opts.keepScroll) this.el.scrollTop = top;
+  }
+
+  select(key: string | null): void {
+    if (this.selected) this.rows.get(this.selected)?.removeAttribute("aria-current");
+    this.selected = key;
+    if (key) {
+      const i = this.indexOf(key);
+      if (i >= this.shown) this.more(i - this.shown + 20);
+      const row = this.rows.get(key);
+      row?.setAttribute("aria-current", "true");
+      row?.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  get count(): number {
+    return this.items.length;
+  }
+
+  private indexOf(key: string | null): number {
+    return key === null ? -1 : this.items.findIndex((i) => i.key === key);
+  }
+
+  private more(n = CHUNK): void {
+    const frag = document.createDocumentFragment();
+    const end = Math.min(this.items.length, this.shown + n);
+    for (let i = this.shown; i < end; i++) {
+      const it = this.items[i]!;
+      const letter = letterOf(it.sortName || it.name);
+      if (letter !== this.lastLetter) {
+        frag.append(h("h3", { class: "ct-letter", role: "presentation" }, letter));
+        this.lastLetter = letter;
+      }
+      const row = h(
+        "button",
+        { type: "button", class: "ct-row", role: "listitem", "data-key": it.key, "aria-current": it.key === this.selected ? "true" : null },
+        avatar(it.name, it.photo),
+        h("span", { class: "ct-row-text" }, h("span", { class: "ct-row-name" }, it.name || t("contacts.noName")), it.sub ? h("span", { class: "ct-row-sub" }, it.sub) : null),
+      );
+      row.addEventListener("click", () => this.onOpen(it.key));
+      this.rows.set(it.key, row);
+      frag.append(row);
+    }
+    this.shown = end;
+    this.el.append(frag);
+  }
+}
