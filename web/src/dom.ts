@@ -63,6 +63,9 @@ const ICONS: Record<string, string> = {
   logout: "M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10",
   thread: "M4 5h16v10H8l-4 4zM8 9h8M8 12h5",
   plus: "M12 5v14M5 12h14",
+  next: "M9 5l7 7-7 7",
+  download: "M12 4v11M7 10l5 5 5-5M5 20h14",
+  print: "M7 9V3h10v6M7 17H4v-8h16v8h-3M7 14h10v7H7z",
 };
 
 export function icon(name: keyof typeof ICONS | string, label?: string): SVGSVGElement {

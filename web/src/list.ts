@@ -202,8 +202,10 @@ export class MessageList {
     this.setCursor(next, { open: true });
   }
 
-  selectAll(): void {
-    for (const rows of this.pages.values()) for (const r of rows) this.selected.add(r.id);
+  /** Ticks every loaded row (that `keep` accepts: select-all.ts keeps to its snapshot of the folder). */
+  selectAll(keep: (r: Row) => boolean = () => true): void {
+    this.implicitSelection = false;
+    for (const rows of this.pages.values()) for (const r of rows) if (keep(r)) this.selected.add(r.id);
     this.render();
     this.events.selectionChanged([...this.selected]);
   }
