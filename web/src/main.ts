@@ -13,6 +13,9 @@ import { pickFolder } from "./folder-picker.ts";
 import { debounce, folderIcon, folderLabel, folderPath, typingTarget } from "./util.ts";
 import { undoToast, ErrorSlot, LiveStream } from "./undo.ts";
 import { AppShell } from "./apps.ts";
+import { SelectAll } from "./select-all.ts";
+import { MailNotifier } from "./notify.ts";
+import { printMessage, installPrintHook } from "./print.ts";
 import { chooseLang, onLocaleChange, setLang, setTimeZone, t, tn, lang, timeZone } from "./i18n/index.ts";
 import "./i18n/mail.ts";
 // The groupware views register themselves with the app shell (apps.ts).
@@ -43,6 +46,9 @@ class App {
   reader!: Reader;
   composer!: Composer;
   settingsPanel!: SettingsPanel;
+  /** Item 13: the whole folder selected, and desktop notifications. */
+  selectAll!: SelectAll;
+  notifier!: MailNotifier;
   /** Mail, Calendar, Contacts, Tasks: which one is shown (apps.ts). */
   apps!: AppShell;
   folderNav!: HTMLElement;
@@ -87,6 +93,7 @@ class App {
     if (inbox) this.openFolder(inbox.id);
     this.connectEvents();
     startReminders({ openApp: (name, arg) => (location.hash = `#/${name}${arg ? "/" + arg : ""}`) });
+    installPrintHook(() => (this.apps.current === "mail" ? this.reader.current : null));
     document.addEventListener("keydown", (e) => this.onKey(e));
     matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.applyTheme());
   }
@@ -116,6 +123,32 @@ class App {
       open: (row) => this.openRow(row),
       selectionChanged: (ids) => this.updateBulk(ids),
       error: (e) => this.error(e),
+    });
+    // Item 13: select the whole folder (header checkbox, Ctrl/Cmd+A) and desktop notifications for new mail.
+    this.selectAll = new SelectAll({
+      list: this.list,
+      folderId: () => (this.searching ? null : this.folderId),
+      folders: () => this.folders,
+      changed: () => {
+        this.list.reload();
+        this.refreshFolders();
+      },
+      offerUndo: (text, undo, keyword) => this.offerUndo(text, undo, keyword),
+      toast: (text) => this.toast(text),
+      error: (e) => this.error(e),
+      keysAllowed: () => !this.composer.isOpen && !this.settingsPanel.isOpen && this.apps.current === "mail",
+    });
+    this.notifier = new MailNotifier({
+      inboxId: () => this.folders.find((f) => f.name === "INBOX")?.id,
+      open: (id) => {
+        if (this.apps.current !== "mail") location.hash = "#/";
+        const inbox = this.folders.find((f) => f.name === "INBOX");
+        if (inbox && (inbox.id !== this.folderId || this.searching)) this.openFolder(inbox.id);
+        if (id !== null) {
+          document.body.classList.add("reading");
+          void this.reader.show(id);
+        }
+      },
     });
     this.list.el.addEventListener("pb-loaded", () => {
       this.listCount.textContent = this.countText();
@@ -286,7 +319,7 @@ class App {
     const listHead = h(
       "div",
       { class: "list-head" },
-      h("div", { class: "list-head-row" }, this.listTitle, this.listCount),
+      h("div", { class: "list-head-row" }, this.selectAll.el, this.listTitle, this.listCount),
       h("div", { class: "list-head-row" }, sortSel, h("label", { class: "check thread-toggle" }, threadToggle, " " + t("mail.threads"))),
       this.bulkBar,
     );
@@ -423,6 +456,7 @@ class App {
 
   private setListSource(): void {
     if (this.searching) return;
+    this.selectAll.setSearching(false);
     const folderId = this.folderId;
     const { sort, desc, threads } = this;
     const src: ListSource = {
@@ -438,6 +472,7 @@ class App {
   // ---------------------------------------------------------------- search
   private startSearch(s: NonNullable<App["searching"]>): void {
     this.searching = s;
+    this.selectAll.setSearching(true);
     this.listTitle.textContent = t("mail.search.results");
     this.renderFolders();
     this.reader.showEmpty();
@@ -482,6 +517,8 @@ class App {
 
   private updateBulk(ids: number[]): void {
     clear(this.bulkBar);
+    // The whole folder selected (select-all.ts): its own bar acts on all of it through the API.
+    if (this.selectAll.onSelection(ids, this.bulkBar)) return;
     // One message the user ticked gets the bar too; one only opened has its actions in the reading pane.
     const none = ids.length === 0 || (ids.length === 1 && this.list.implicitSelection);
     this.bulkBar.hidden = none;
@@ -686,6 +723,8 @@ class App {
         return;
       case "close":
         return this.closeReader();
+      case "print":
+        return printMessage(msg);
     }
   }
 
@@ -721,7 +760,7 @@ class App {
 
   private wireEvents(es: EventSource): void {
     es.addEventListener("mail", (ev) => {
-      let e: { type: string; folderId: number; ids?: number[]; updates?: { id: number; flags: string[] }[] };
+      let e: { type: string; folderId: number; id?: number; ids?: number[]; updates?: { id: number; flags: string[] }[] };
       try {
         e = JSON.parse((ev as MessageEvent).data);
       } catch {
@@ -730,6 +769,7 @@ class App {
       // A folder that is not mail (a calendar, address book or task list): the groupware views reload it.
       if (e.folderId !== undefined && !this.folders.some((f) => f.id === e.folderId)) this.apps.changed(e.folderId);
       if (e.type === "flags" && e.updates) for (const u of e.updates) this.list.updateFlags(u.id, u.flags);
+      if (e.type === "exists") this.notifier.arrived(e.folderId, e.id);
       // "resync": too much changed at once for one event; reload the list instead.
       if (!this.searching && e.folderId === this.folderId && (e.type === "exists" || e.type === "expunge" || e.type === "resync")) this.reloadList();
       const open = this.reader.openId;
@@ -749,7 +789,14 @@ class App {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (typingTarget(e.target) || this.composer.isOpen || this.settingsPanel.isOpen || this.apps.current !== "mail") return;
     const cur = this.reader.current;
+    if (this.selectAll.handleKey(e.key)) {
+      e.preventDefault();
+      return;
+    }
     switch (e.key) {
+      case "p":
+        if (cur) void printMessage(cur).catch((x) => this.error(x));
+        break;
       case "j":
       case "ArrowDown":
         this.list.move(1);
