@@ -56,9 +56,11 @@ export function layoutDay<T>(events: readonly Timed<T>[], key: string, tz: strin
     const clippedStart = e.start < from;
     const clippedEnd = e.end > to;
     const top = clippedStart ? 0 : wallMinutes(e.start, tz);
-    let bottom = clippedEnd || e.end >= to ? 1440 : wallMinutes(e.end, tz);
-    // Fall-back day: an end in the repeated hour can read earlier than the start.
-    if (bottom < top) bottom = Math.min(1440, top + Math.round((Math.min(e.end, to) - Math.max(e.start, from)) / 60_000));
+    const wallBottom = clippedEnd || e.end >= to ? 1440 : wallMinutes(e.end, tz);
+    // On a fall-back day the wall clock repeats an hour: an event across it lasts longer than its clock times
+    // say (or even ends "before" it starts), so the block is never shorter than the time that really passes.
+    const elapsed = Math.round((Math.min(e.end, to) - Math.max(e.start, from)) / 60_000);
+    const bottom = Math.min(1440, Math.max(wallBottom, top + elapsed));
     const height = Math.max(MIN_MINUTES, bottom - top);
     rows.push({ item: e.item, top: Math.min(top, 1440 - MIN_MINUTES), height: Math.min(height, 1440 - Math.min(top, 1440 - MIN_MINUTES)), col: 0, cols: 1, clippedStart, clippedEnd });
   }
