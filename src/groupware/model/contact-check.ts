@@ -40,10 +40,10 @@ export const CONTACT_LIMITS = {
 /**
  * The largest photo, decoded. A whole card is at most MAX_VCARD_BYTES (1 MiB, the
  * collection's max-resource-size, RFC 6352 §6.2.3) and base64 takes 4 bytes per 3
- * (RFC 4648 §4), so a photo of 1 MB could never be stored: 64 KiB are left for the
- * rest of the card.
+ * (RFC 4648 §4) plus CRLF and a space every 74 characters of the folded line, so a
+ * photo of 1 MB could never be stored: 64 KiB are left for the rest of the card.
  */
-export const MAX_PHOTO_BYTES = Math.floor(((MAX_VCARD_BYTES - 64 * 1024) * 3) / 4);
+export const MAX_PHOTO_BYTES = Math.floor(((MAX_VCARD_BYTES - 64 * 1024) * 3 * 74) / (4 * 77)); // folded: 3 more octets per 74
 
 /** The image types a contact photo may have (the ones every browser shows; no SVG, which can carry script). */
 export const PHOTO_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"] as const;

@@ -184,10 +184,11 @@ export function readLines(lines: Line[]): ReadContact {
       case "BDAY": return firstOf("bday", i);
       case "NOTE": return firstOf("note", i);
       case "PHOTO": return firstOf("photo", i);
-      case "EMAIL": return void s.emails.push(i);
-      case "TEL": return void s.phones.push(i);
-      case "ADR": return void s.addresses.push(i);
-      case "URL": return void s.urls.push(i);
+      // An empty value is no row of the editor: such a line is left alone.
+      case "EMAIL": return void (emailText(l) && s.emails.push(i));
+      case "TEL": return void (phoneText(l) && s.phones.push(i));
+      case "ADR": return void (splitStructured(l.value).some((p) => unescapeText(p).trim()) && s.addresses.push(i));
+      case "URL": return void (urlText(l) && s.urls.push(i));
       case "CATEGORIES": return void s.categories.push(i);
     }
     if (KIND_NAMES.includes(l.name)) firstOf("kind", i);
@@ -361,7 +362,13 @@ function valueParams(old: Line | undefined, name: string, v: { type: string; pre
   return out;
 }
 
-/** Repeated properties (EMAIL, TEL, ADR, URL): by position; unchanged lines kept, the rest rewritten, added or removed. */
+/**
+ * Repeated properties (EMAIL, TEL, ADR, URL). A wanted value still on one of
+ * the lines keeps that line (its parameters rewritten only when type or
+ * preference changed); the remaining wanted values take the remaining lines in
+ * order (an edited value keeps its line's group and parameters); lines left
+ * over are removed, values left over are added after the last line of the property.
+ */
 function repeated<T extends { type: string; pref: boolean }>(
   ed: Editor,
   lines: Line[],
@@ -373,21 +380,34 @@ function repeated<T extends { type: string; pref: boolean }>(
   same: (a: T, b: T) => boolean,
   encode: (v: T, old: Line | undefined) => string,
 ): void {
-  let anchor = idx.length ? idx[idx.length - 1]! : -1;
-  for (let i = 0; i < Math.max(idx.length, want.length); i++) {
-    const w = want[i];
-    if (i < idx.length && !w) ed.remove(idx[i]!);
-    else if (i < idx.length) {
-      const h = had[i]!;
-      if (same(h, w!) && h.type === w!.type && h.pref === w!.pref) continue;
-      const old = lines[idx[i]!]!;
-      ed.set(idx[i]!, rewrite(old, valueParams(old, name, w!, version), encode(w!, old)));
-    } else {
-      const l = newLine(name, valueParams(undefined, name, w!, version), encode(w!, undefined));
+  const pairOf = new Array<number>(want.length).fill(-1);
+  const used = new Set<number>();
+  want.forEach((w, i) => {
+    const k = had.findIndex((h, j) => !used.has(j) && same(h, w));
+    if (k >= 0) {
+      pairOf[i] = k;
+      used.add(k);
+    }
+  });
+  const free = had.map((_, j) => j).filter((j) => !used.has(j));
+  want.forEach((_, i) => {
+    if (pairOf[i]! < 0 && free.length) pairOf[i] = free.shift()!;
+  });
+  for (const j of free) ed.remove(idx[j]!);
+  const anchor = idx.length ? idx[idx.length - 1]! : -1;
+  want.forEach((w, i) => {
+    const j = pairOf[i]!;
+    if (j < 0) {
+      const l = newLine(name, valueParams(undefined, name, w, version), encode(w, undefined));
       if (anchor >= 0) ed.insertAfter(anchor, l);
       else ed.append(l);
+      return;
     }
-  }
+    const h = had[j]!;
+    if (same(h, w) && h.type === w.type && h.pref === w.pref) return;
+    const old = lines[idx[j]!]!;
+    ed.set(idx[j]!, rewrite(old, valueParams(old, name, w, version), same(h, w) ? old.value : encode(w, old)));
+  });
 }
 
 function dateText(d: string, version: VCardVersion): { value: string; params: Param[] } {
