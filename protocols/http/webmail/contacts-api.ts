@@ -97,7 +97,7 @@ export function mountContactsApi(app: Hono<AppEnv>, deps: ContactsDeps): void {
     const body = await readJson<ContactWrite>(c, 2 * 1024 * 1024);
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError(400, "bad_request", "Send { contact, etag }.");
     if (body.etag !== undefined && typeof body.etag !== "string") throw new ApiError(400, "bad_request", "etag must be text.");
-    return { data: checkContactData(body.contact), etag: body.etag };
+    return { data: await guarded(async () => checkContactData(body.contact)), etag: body.etag };
   };
 
   // ---------------------------------------------------------------- list and search
