@@ -27,6 +27,7 @@ import type { UploadStore } from "./uploads.ts";
 import { identityFor } from "./identities.ts";
 import { encodedSize, largestFile } from "./api-types.ts";
 import { formatMailDate } from "../../../mail/date.ts";
+import { quoteTexts } from "./quote-i18n.ts";
 import { sendDelayOf, SOURCE_HEADER, type SendScheduler } from "./send-delay.ts";
 
 export interface ComposeDeps {
@@ -107,6 +108,8 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
     // The quote line's date in the reader's language and time zone when the client says which
     // (?lang=de-DE&tz=Europe/Berlin), else as a Date field writes it (RFC 5322 §3.3).
     const dateText = Number.isNaN(date.getTime()) ? String(v.date ?? "") : localDate(date, c.req.query("lang"), c.req.query("tz"));
+    // The words around the date in the date's language (item 12); English with the RFC 5322 date.
+    const q = quoteTexts(!Number.isNaN(date.getTime()) && dateText !== formatMailDate(date) ? c.req.query("lang") : undefined);
     // The identity to answer from: the first of the user's own addresses the original was sent to.
     const ownAddress = [...v.to, ...v.cc].map((p) => p.address.toLowerCase()).find((x) => me.has(x)) ?? null;
     const bodyHtml = v.html ?? (v.text !== null ? `<div>${textToHtml(v.text)}</div>` : "");
@@ -145,8 +148,8 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
         cc = v.cc.filter(keep);
         if (!to.length && primary.length) to = primary; // replying to your own message: keep the original recipient
       }
-      const quoteHtml = `<p><br></p><div class="pb-quote-head">On ${escapeHtml(dateText)}, ${escapeHtml(fromLine)} wrote:</div><blockquote type="cite">${bodyHtml}</blockquote>`;
-      const quoteText = `\n\nOn ${dateText}, ${fromLine} wrote:\n${bodyText
+      const quoteHtml = `<p><br></p><div class="pb-quote-head">${escapeHtml(q.wrote(dateText, fromLine))}</div><blockquote type="cite">${bodyHtml}</blockquote>`;
+      const quoteText = `\n\n${q.wrote(dateText, fromLine)}\n${bodyText
         .split(/\r?\n/)
         .map((l) => "> " + l)
         .join("\n")}`;
@@ -167,12 +170,12 @@ export function mountComposeApi(app: Hono<AppEnv>, deps: ComposeDeps): void {
     }
     if (mode === "forward" || mode === "forwardAttachment") {
       const head = [
-        "---------- Forwarded message ----------",
-        `From: ${fromLine}`,
-        `Date: ${dateText}`,
-        `Subject: ${v.subject}`,
-        `To: ${peopleText(v.to)}`,
-        ...(v.cc.length ? [`Cc: ${peopleText(v.cc)}`] : []),
+        q.forwarded,
+        `${q.from}: ${fromLine}`,
+        `${q.date}: ${dateText}`,
+        `${q.subject}: ${v.subject}`,
+        `${q.to}: ${peopleText(v.to)}`,
+        ...(v.cc.length ? [`${q.cc}: ${peopleText(v.cc)}`] : []),
       ];
       const attachments =
         mode === "forwardAttachment"
