@@ -1,0 +1,332 @@
+/**
+ * Issue 17, Contacts in the webmail (web/src/contacts), in Chromium at desktop
+ * (1280x800) and phone (390x844) sizes: create a contact with several emails,
+ * phones, an address, birthday, photo and notes and read it back over CardDAV;
+ * edit; accent-insensitive search; groups (Write email, and as a recipient in
+ * the composer's autocomplete); the read-only Directory; .vcf import (with a
+ * malformed card) and export; "Add sender to contacts" from a message; a
+ * CardDAV change appearing live.
+ */
+import { test, expect, describe, beforeAll, afterAll } from "bun:test";
+import { readFileSync } from "node:fs";
+import type { Page } from "playwright-core";
+import { ALICE, ApiClient, launchBrowser, login, request, smtpSend, startWebmailServer, waitFor } from "./helpers.ts";
+import type { CollectionInfo, ContactResponse, ContactSummary } from "../../protocols/http/webmail/api-types.ts";
+
+let srv: Awaited<ReturnType<typeof startWebmailServer>>;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let api: ApiClient;
+let book: CollectionInfo;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const SIZES = [
+  { name: "desktop", size: DESKTOP },
+  { name: "phone", size: PHONE },
+] as const;
+const pages: Record<string, Page> = {};
+
+const auth = "Basic " + Buffer.from(`${ALICE.email}:${ALICE.password}`).toString("base64");
+const dav = (method: string, path: string, body?: string) => request(method, srv.base + path, { headers: { authorization: auth, ...(body !== undefined ? { "content-type": "text/vcard; charset=utf-8" } : {}) }, body });
+const cardPath = (id: string) => `/dav/addressbooks/${ALICE.email}/${book.name}/${id}`;
+
+async function contacts(q = ""): Promise<ContactSummary[]> {
+  return (await api.ok<{ contacts: ContactSummary[] }>("GET", `/api/contacts?book=${encodeURIComponent(book.name)}${q ? `&q=${encodeURIComponent(q)}` : ""}`)).contacts;
+}
+
+async function create(fullName: string, emails: string[], extra: Record<string, unknown> = {}): Promise<ContactResponse> {
+  const [givenName = "", ...rest] = fullName.split(" ");
+  const contact = { uid: "", kind: "individual", fullName, givenName, familyName: rest.join(" "), middleName: "", prefix: "", suffix: "", nickname: "", organization: "", department: "", jobTitle: "", emails: emails.map((value) => ({ type: "work", value, pref: false })), phones: [], addresses: [], urls: [], birthday: "", anniversary: "", notes: "", categories: [], members: [], ...extra };
+  return api.ok<ContactResponse>("POST", `/api/contacts/${encodeURIComponent(book.name)}`, { contact });
+}
+
+/** Opens the Contacts app on the user's default book, with the list pane shown. */
+async function openContacts(page: Page): Promise<void> {
+  await page.click('a.app-link[data-app="contacts"]');
+  await page.locator(".app-contacts").waitFor();
+  const link = page.locator(`.gw-book[data-book="${book.name}"]`);
+  if (!(await link.isVisible())) {
+    if (await page.locator(".app-contacts .ct-listpane .ct-back").isVisible()) await page.locator(".app-contacts .ct-listpane .ct-back").click();
+    else if (await page.locator(".app-contacts .ct-detail .ct-back").first().isVisible()) {
+      await page.locator(".app-contacts .ct-detail .ct-back").first().click();
+      await page.locator(".app-contacts .ct-listpane .ct-back").click();
+    }
+  }
+  await link.click();
+  await page.locator(".app-contacts .ct-list").waitFor();
+}
+
+/** A PNG made by the page itself (600x400, larger than the 256 px the app keeps). */
+async function makePng(page: Page): Promise<Buffer> {
+  const url = await page.evaluate(() => {
+    const c = document.createElement("canvas");
+    c.width = 600;
+    c.height = 400;
+    const g = c.getContext("2d")!;
+    g.fillStyle = "#2a7";
+    g.fillRect(0, 0, 600, 400);
+    g.fillStyle = "#fff";
+    g.fillRect(200, 100, 200, 200);
+    return c.toDataURL("image/png");
+  });
+  return Buffer.from(url.split(",")[1]!, "base64");
+}
+
+beforeAll(async () => {
+  srv = await startWebmailServer();
+  api = await ApiClient.signIn(srv.base, ALICE);
+  const books = (await api.ok<{ collections: CollectionInfo[] }>("GET", "/api/groupware/collections?kind=contacts")).collections;
+  book = books.find((b) => b.isDefault) ?? books[0]!;
+  await create("Jürgen Müller", ["jm@example.org"]);
+  await create("Anna Schmidt", ["anna@example.org"]);
+  browser = await launchBrowser();
+  pages.desktop = browser.page;
+  pages.phone = await browser.context.newPage();
+  await pages.phone.setViewportSize(PHONE);
+  for (const p of Object.values(pages)) {
+    p.setDefaultTimeout(10_000);
+    p.on("dialog", (d) => void (d.type() === "prompt" ? d.accept(process.env.__PB_PROMPT ?? "") : d.accept()));
+  }
+  await login(pages.desktop, srv.base, ALICE);
+  await pages.phone.goto(srv.base + "/");
+  await pages.phone.waitForSelector("body[data-list-ready]", { state: "attached", timeout: 15_000 });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+for (const { name, size } of SIZES) {
+  describe(`contacts at ${name} size (${size.width}x${size.height})`, () => {
+    const tag = name === "desktop" ? "Desk" : "Phone";
+
+    test("create a contact with 2 emails, 2 phones, an address, birthday, photo and notes; read it back over CardDAV; edit", async () => {
+      const page = pages[name]!;
+      await page.bringToFront(); // a background tab's timers are throttled
+      await openContacts(page);
+      await page.click('[data-action="new-contact"]');
+      const form = page.locator("form.ct-editor");
+      await form.waitFor();
+      await form.locator('input[name="givenName"]').fill("Grace");
+      await form.locator('input[name="familyName"]').fill(`Hopper${tag}`);
+      await form.locator('[data-add="email"]').click();
+      await form.locator('[data-rows="email"] input[name="email"]').nth(0).fill(`grace.${tag.toLowerCase()}@navy.example`);
+      await form.locator('[data-add="email"]').click();
+      await form.locator('[data-rows="email"] select').nth(1).selectOption("home");
+      await form.locator('[data-rows="email"] input[name="email"]').nth(1).fill(`grace.${tag.toLowerCase()}@home.example`);
+      await form.locator('[data-add="phone"]').click();
+      await form.locator('[data-rows="phone"] input[name="phone"]').nth(0).fill("+1 555 0100");
+      await form.locator('[data-add="phone"]').click();
+      await form.locator('[data-rows="phone"] select').nth(1).selectOption("work");
+      await form.locator('[data-rows="phone"] input[name="phone"]').nth(1).fill("+1 555 0199");
+      await form.locator('[data-add="address"]').click();
+      await form.locator('input[name="street"]').fill("1 Navy Yard");
+      await form.locator('input[name="locality"]').fill("Arlington");
+      await form.locator('input[name="postalCode"]').fill("22201");
+      await form.locator('input[name="country"]').fill("USA");
+      await form.locator('input[name="birthday"]').fill("1906-12-09");
+      await form.locator('textarea[name="notes"]').fill("Found the first bug.");
+      await form.locator('input[name="photo"]').setInputFiles({ name: "grace.png", mimeType: "image/png", buffer: await makePng(page) });
+      await form.locator(".ct-photo-preview img").waitFor();
+      await form.locator('[data-action="save"]').click();
+      const detail = page.locator(".ct-detail article[data-contact-id]");
+      await detail.locator(".ct-name", { hasText: `Grace Hopper${tag}` }).waitFor();
+      const id = (await detail.getAttribute("data-contact-id"))!;
+      await detail.locator("dd", { hasText: "1 Navy Yard" }).waitFor();
+
+      // Over CardDAV: the card carries every field.
+      const card = await dav("GET", cardPath(id));
+      expect(card.status).toBe(200);
+      const text = card.text.replace(/\r\n[ \t]/g, "");
+      expect(text).toContain(`FN:Grace Hopper${tag}`);
+      expect(text).toMatch(new RegExp(`EMAIL[^:\\r\\n]*:grace\\.${tag.toLowerCase()}@navy\\.example`));
+      expect(text).toMatch(new RegExp(`EMAIL[^:\\r\\n]*TYPE=[^:\\r\\n]*home[^:\\r\\n]*:grace\\.${tag.toLowerCase()}@home\\.example`, "i"));
+      expect(text).toMatch(/TEL[^\r\n]*\+1 555 0100/);
+      expect(text).toMatch(/TEL[^:\r\n]*work[^\r\n]*\+1 555 0199/i);
+      expect(text).toMatch(/ADR[^\r\n]*1 Navy Yard;Arlington;[^;\r\n]*;22201;USA/);
+      expect(text).toMatch(/BDAY[^:\r\n]*:1906-?12-?09/);
+      expect(text).toContain("NOTE:Found the first bug.");
+      expect(text).toMatch(/PHOTO/);
+      // The photo was made small in the page (≤ 256 px) before it was sent.
+      const full = await api.ok<ContactResponse>("GET", `/api/contacts/${encodeURIComponent(book.name)}/${encodeURIComponent(id)}`);
+      expect(full.contact.photo).toMatch(/^data:image\/(jpeg|png);base64,/);
+      const dims = await page.evaluate(async (src) => {
+        const img = new Image();
+        img.src = src;
+        await img.decode();
+        return [img.naturalWidth, img.naturalHeight];
+      }, full.contact.photo!);
+      expect(Math.max(...dims)).toBe(256);
+
+      // Edit: a company and a job title; one phone removed.
+      await detail.locator('[data-action="edit"]').click();
+      await form.waitFor();
+      await form.locator('input[name="organization"]').fill("US Navy");
+      await form.locator('input[name="jobTitle"]').fill("Rear Admiral");
+      await form.locator('[data-rows="phone"] .ct-remove').nth(1).click();
+      await form.locator('[data-action="save"]').click();
+      await page.locator(".ct-detail .ct-org", { hasText: "Rear Admiral · US Navy" }).waitFor();
+      const edited = (await dav("GET", cardPath(id))).text.replace(/\r\n[ \t]/g, "");
+      expect(edited).toMatch(/ORG:US Navy/);
+      expect(edited).toContain("TITLE:Rear Admiral");
+      expect(edited).not.toContain("0199");
+      expect(edited).toContain("NOTE:Found the first bug.");
+      // On a phone, Back returns from the contact to the list.
+      if (name === "phone") {
+        await page.locator(".ct-detail .ct-back").first().click();
+        await page.locator(".app-contacts[data-pane='list'] .ct-row", { hasText: `Grace Hopper${tag}` }).waitFor();
+      }
+    }, 40_000);
+
+    test("search without accents: 'muller' finds Jürgen Müller", async () => {
+      const page = pages[name]!;
+      await page.bringToFront(); // a background tab's timers are throttled
+      await openContacts(page);
+      await page.fill(".ct-search", "muller");
+      await page.locator(".app-contacts[data-count='1'] .ct-row", { hasText: "Jürgen Müller" }).waitFor();
+      expect(await page.locator(".app-contacts .ct-row", { hasText: "Anna Schmidt" }).count()).toBe(0);
+      await page.fill(".ct-search", "");
+      await page.locator(".app-contacts .ct-row", { hasText: "Anna Schmidt" }).waitFor();
+    }, 20_000);
+
+    test("a group with 2 members: Write email opens the composer with both; the composer's autocomplete offers the group", async () => {
+      const page = pages[name]!;
+      await page.bringToFront(); // a background tab's timers are throttled
+      await openContacts(page);
+      await page.click('[data-action="new-group"]');
+      const form = page.locator("form.ct-editor");
+      await form.locator('input[name="fullName"]').fill(`Team${tag}`);
+      await form.locator(".ct-member", { hasText: "Jürgen Müller" }).locator("input").check();
+      await form.locator(".ct-member", { hasText: "Anna Schmidt" }).locator("input").check();
+      await form.locator('[data-action="save"]').click();
+      const detail = page.locator(".ct-detail article[data-contact-id]");
+      await detail.locator(".ct-members li", { hasText: "Anna Schmidt" }).waitFor();
+      await detail.locator('[data-action="write-email"]').click();
+      const to = page.locator('.composer input[name="to"]');
+      await to.waitFor();
+      await waitFor(async () => {
+        const v = await to.inputValue();
+        return v.includes("jm@example.org") && v.includes("anna@example.org");
+      }, "both members in To");
+      await page.click('.composer [data-action="discard"]');
+      await page.locator(".composer-wrap").waitFor({ state: "hidden" });
+
+      // In Mail's composer, typing the group's name offers the group; picking it puts in both members.
+      await page.click('a.app-link[data-app="mail"]');
+      await page.click('[data-action="compose"]');
+      await to.waitFor();
+      await to.fill(`team${tag.toLowerCase()}`);
+      const option = page.locator('.suggest li[data-source="group"]', { hasText: `Team${tag}` });
+      await option.waitFor();
+      await option.dispatchEvent("mousedown");
+      await waitFor(async () => {
+        const v = await to.inputValue();
+        return v.includes("jm@example.org") && v.includes("anna@example.org");
+      }, "the group expanded in To");
+      await page.click('.composer [data-action="discard"]');
+      await page.locator(".composer-wrap").waitFor({ state: "hidden" });
+    }, 40_000);
+
+    test("the Directory lists ALICE, BOB and CAROL and offers no editing", async () => {
+      const page = pages[name]!;
+      await page.bringToFront(); // a background tab's timers are throttled
+      await openContacts(page);
+      if (name === "phone") await page.locator(".app-contacts .ct-listpane .ct-back").click();
+      await page.click('.gw-book[data-book="directory"]');
+      for (const who of ["alice@example.test", "bob@example.test", "carol@example.test"]) await page.locator(".app-contacts .ct-row", { hasText: who }).waitFor();
+      expect(await page.locator('.app-contacts [data-action="new-contact"]').count()).toBe(0);
+      await page.locator(".app-contacts .ct-row", { hasText: "bob@example.test" }).click();
+      await page.locator(".ct-detail .ct-readonly").waitFor();
+      await page.locator('.ct-detail [data-action="write-email"]').waitFor();
+      expect(await page.locator('.ct-detail [data-action="edit"], .ct-detail [data-action="delete"]').count()).toBe(0);
+    }, 20_000);
+
+    test("import a .vcf of 3 cards (one malformed: an error line), then export the book as a .vcf", async () => {
+      const page = pages[name]!;
+      await page.bringToFront(); // a background tab's timers are throttled
+      await openContacts(page);
+      const vcf = [
+        ["BEGIN:VCARD", "VERSION:3.0", `UID:imp-1-${tag}`, `FN:Imported One${tag}`, "N:One;Imported;;;", "EMAIL:one@import.example", "END:VCARD"].join("\r\n"),
+        ["BEGIN:VCARD", "VERSION:3.0", `UID:imp-2-${tag}`, `FN:Imported Two${tag}`, "N:Two;Imported;;;", "EMAIL:two@import.example", "END:VCARD"].join("\r\n"),
+        ["BEGIN:VCARD", "VERSION:3.0", "FN;BROKEN", "this line is not a property", "END:VCARD"].join("\r\n"),
+      ].join("\r\n") + "\r\n";
+      await page.locator('.app-contacts input[name="vcf"]').setInputFiles({ name: "three.vcf", mimeType: "text/vcard", buffer: Buffer.from(vcf) });
+      await page.locator(".ct-import-summary", { hasText: "2 contacts imported" }).waitFor();
+      expect(await page.locator(".ct-import-errors li").count()).toBe(1);
+      await page.locator(".app-contacts .ct-row", { hasText: `Imported Two${tag}` }).waitFor();
+
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click('.app-contacts [data-action="export-book"]')]);
+      expect(download.suggestedFilename()).toMatch(/\.vcf$/);
+      const body = readFileSync((await download.path())!, "utf8");
+      expect(body).toContain(`FN:Imported One${tag}`);
+      expect(body).toContain(`FN:Imported Two${tag}`);
+      expect(body).toContain("FN:Jürgen Müller");
+      expect(body.match(/BEGIN:VCARD/g)!.length).toBe((await contacts()).length);
+    }, 30_000);
+
+    test("add the sender of a message to contacts (then it says the contact exists)", async () => {
+      const page = pages[name]!;
+      await page.bringToFront(); // a background tab's timers are throttled
+      const subject = `Hello from Zoe ${tag}`;
+      await smtpSend(srv.port("SMTP"), `zoe.${tag.toLowerCase()}@sender.example`, [ALICE.email], `From: Zoe Sender${tag} <zoe.${tag.toLowerCase()}@sender.example>\r\nTo: ${ALICE.email}\r\nSubject: ${subject}\r\nMessage-ID: <zoe-${tag}@sender.example>\r\n\r\nHi Alice\r\n`);
+      await page.click('a.app-link[data-app="mail"]');
+      const row = page.locator(".row", { hasText: subject });
+      await row.waitFor({ timeout: 15_000 });
+      await row.click();
+      await page.locator('.reader [data-action="add-sender"]').click();
+      await page.locator(".app-contacts .ct-detail .ct-name", { hasText: `Zoe Sender${tag}` }).waitFor();
+      await page.locator(".toast", { hasText: "was added to your contacts" }).first().waitFor();
+      const found = (await contacts(`zoe.${tag.toLowerCase()}@sender.example`)).filter((c) => c.emails.includes(`zoe.${tag.toLowerCase()}@sender.example`));
+      expect(found.length).toBe(1);
+      expect(found[0]!.fullName).toBe(`Zoe Sender${tag}`);
+
+      await page.click('a.app-link[data-app="mail"]');
+      if (!(await page.locator('.reader [data-action="add-sender"]').isVisible())) await row.click();
+      await page.locator('.reader [data-action="add-sender"]').click();
+      await page.locator(".toast", { hasText: "is already in your contacts" }).first().waitFor();
+      await page.locator(".app-contacts .ct-detail .ct-name", { hasText: `Zoe Sender${tag}` }).waitFor();
+      expect((await contacts(`zoe.${tag.toLowerCase()}@sender.example`)).length).toBe(1);
+    }, 40_000);
+
+    test("live: a contact PUT over CardDAV appears without a reload; a delete over CardDAV removes it", async () => {
+      const page = pages[name]!;
+      await page.bringToFront(); // a background tab's timers are throttled
+      await openContacts(page);
+      const uid = `live-${tag}-${Date.now()}`;
+      const put = await dav("PUT", cardPath(`${uid}.vcf`), ["BEGIN:VCARD", "VERSION:4.0", `UID:${uid}`, `FN:Live Person${tag}`, "N:Person;Live;;;", "EMAIL:live@example.org", "END:VCARD", ""].join("\r\n"));
+      expect(put.status).toBe(201);
+      await page.locator(".app-contacts .ct-row", { hasText: `Live Person${tag}` }).waitFor({ timeout: 15_000 });
+      const del = await dav("DELETE", cardPath(`${uid}.vcf`));
+      expect(del.status).toBe(204);
+      await page.locator(".app-contacts .ct-row", { hasText: `Live Person${tag}` }).waitFor({ state: "detached", timeout: 15_000 });
+    }, 30_000);
+  });
+}
+
+describe("contacts: delete and the screenshot", () => {
+  test("delete a contact after confirming", async () => {
+    const page = pages.desktop!;
+    await page.bringToFront();
+    const c = await create("Temporary Person", ["temp@example.org"]);
+    await openContacts(page);
+    await page.locator(".app-contacts .ct-row", { hasText: "Temporary Person" }).click();
+    await page.locator('.ct-detail [data-action="delete"]').click();
+    await page.locator(".app-contacts .ct-row", { hasText: "Temporary Person" }).waitFor({ state: "detached" });
+    expect((await dav("GET", cardPath(c.id))).status).toBe(404);
+  }, 20_000);
+
+  test.if(process.env.PB_SCREENSHOTS === "1")("screenshot docs/screenshots/contacts.png", async () => {
+    const page = pages.desktop!;
+    await page.bringToFront();
+    const people = ["Ada Lovelace", "Alan Turing", "Barbara Liskov", "Claude Shannon", "Donald Knuth", "Edsger Dijkstra", "Frances Allen", "Hedy Lamarr", "John McCarthy", "Ken Thompson", "Linus Torvalds", "Margaret Hamilton"];
+    const png = await makePng(page);
+    for (const [i, p] of people.entries()) {
+      const photo = i % 3 === 0 ? `data:image/png;base64,${png.toString("base64")}` : undefined;
+      await create(p, [`${p.split(" ")[0]!.toLowerCase()}@example.org`], { organization: i % 2 ? "Analytical Engines Ltd" : "", phones: [{ type: "mobile", value: `+44 20 7946 0${100 + i}`, pref: false }], ...(photo ? { photo } : {}) });
+    }
+    await openContacts(page);
+    await page.locator(".app-contacts .ct-row", { hasText: "Ada Lovelace" }).click();
+    await page.locator(".ct-detail .ct-name", { hasText: "Ada Lovelace" }).waitFor();
+    await page.screenshot({ path: "docs/screenshots/contacts.png" });
+  }, 60_000);
+});
