@@ -51,7 +51,8 @@ async function load(ctx: ServerContext, account: Account, idParam: string): Prom
   const inv = await readInvitation(m.root, (start, end) => ctx.store.readRange(m.blobId, start, end));
   const mine = await addressesOf(ctx, account);
   const zone = userZone(account);
-  return { inv, mine, view: () => buildView({ ctx, account, mine, userZone: zone, inv }) };
+  const from = { name: m.fromName, address: m.fromAddr };
+  return { inv, mine, view: () => buildView({ ctx, account, mine, userZone: zone, inv, from }) };
 }
 
 export function mountInvitationApi(app: Hono<AppEnv>, deps: InvitationApiDeps): void {

@@ -43,6 +43,8 @@ export interface ViewInput {
   /** The user's zone (settings, else the server's): where floating and all-day times are placed. */
   userZone: string;
   inv: MessageInvitation;
+  /** The message's From (the name of who answered, when a REPLY's ATTENDEE line has none). */
+  from?: { name: string; address: string };
 }
 
 interface When {
@@ -90,9 +92,10 @@ function text(comp: ICAL.Component, name: string, max = 1000): string {
   return typeof v === "string" ? v.slice(0, max) : v === null || v === undefined ? "" : String(v).slice(0, max);
 }
 
+/** The RRULE value as sent (ical.js would reorder its parts). */
 function rruleOf(comp: ICAL.Component): string {
-  const v = comp.getFirstPropertyValue("rrule");
-  return v instanceof ICAL.Recur ? v.toString() : "";
+  const p = comp.getFirstProperty("rrule");
+  return p ? p.toICALString().replace(/^RRULE[^:]*:/i, "").slice(0, 1000) : "";
 }
 
 function organizerPerson(comp: ICAL.Component): EventPerson | null {
@@ -158,7 +161,8 @@ export async function buildView(x: ViewInput): Promise<InvitationView> {
     const who = lines[0];
     if (who) {
       const known = storedComp ? attendeesOfComponent(storedComp).get(who.address) : undefined;
-      reply = { address: who.address, name: (who.name || known?.name || "").slice(0, 200), partstat: partstat(who.partstat), comment: text(inv.main, "comment", 2000) };
+      const fromName = x.from && x.from.address.toLowerCase() === who.address ? x.from.name : "";
+      reply = { address: who.address, name: (who.name || known?.name || fromName || "").slice(0, 200), partstat: partstat(who.partstat), comment: text(inv.main, "comment", 2000) };
     }
   }
 

@@ -90,9 +90,62 @@ export function decodeBody(body: Uint8Array, encoding: string): Uint8Array {
   return decodeTransfer(body, encoding);
 }
 
-function defaultName(type: string, index: number): string {
-  if (type === "message/rfc822") return `message-${index + 1}.eml`;
-  const ext = type.split("/")[1]?.replace(/[^a-z0-9]/gi, "").slice(0, 8);
+/**
+ * Names for parts without one, by content type: what a person's computer opens them with
+ * (an invitation as "invite.ics" for the calendar, not "attachment-2.calendar").
+ */
+const NAMED: Readonly<Record<string, string>> = {
+  "text/calendar": "invite.ics", // RFC 5545 §8.1
+  "application/ics": "invite.ics",
+  "text/x-vcalendar": "invite.vcs",
+  "text/vcard": "contact.vcf", // RFC 6350 §10.1
+  "text/x-vcard": "contact.vcf",
+  "text/directory": "contact.vcf",
+  "application/pgp-signature": "signature.asc", // RFC 3156 §5
+  "application/pgp-keys": "key.asc",
+  "application/pkcs7-signature": "smime.p7s", // RFC 8551 §3.2.1
+  "application/x-pkcs7-signature": "smime.p7s",
+};
+
+/** Extensions of common types whose subtype is not one (a name keeps its index: several of a kind stay apart). */
+const EXTENSIONS: Readonly<Record<string, string>> = {
+  "message/rfc822": "eml",
+  "message/global": "eml",
+  "message/delivery-status": "txt",
+  "message/disposition-notification": "txt",
+  "text/rfc822-headers": "txt",
+  "text/plain": "txt",
+  "text/html": "html",
+  "text/markdown": "md",
+  "image/jpeg": "jpg",
+  "image/svg+xml": "svg",
+  "image/tiff": "tif",
+  "audio/mpeg": "mp3",
+  "video/quicktime": "mov",
+  "application/octet-stream": "",
+  "application/msword": "doc",
+  "application/vnd.ms-excel": "xls",
+  "application/vnd.ms-powerpoint": "ppt",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+  "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+  "application/vnd.oasis.opendocument.text": "odt",
+  "application/vnd.oasis.opendocument.spreadsheet": "ods",
+  "application/x-zip-compressed": "zip",
+  "application/gzip": "gz",
+  "application/x-gzip": "gz",
+  "application/x-7z-compressed": "7z",
+  "application/x-tar": "tar",
+  "application/ms-tnef": "dat",
+  "application/vnd.ms-tnef": "dat",
+};
+
+export function defaultName(type: string, index: number): string {
+  const t = type.toLowerCase();
+  const named = NAMED[t];
+  if (named) return named;
+  if (t === "message/rfc822" || t === "message/global") return `message-${index + 1}.eml`;
+  const ext = EXTENSIONS[t] ?? t.split("/")[1]?.replace(/^(x-|vnd\.)/, "").replace(/[^a-z0-9]/g, "").slice(0, 8);
   return `attachment-${index + 1}${ext ? "." + ext : ""}`;
 }
 
