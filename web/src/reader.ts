@@ -8,6 +8,7 @@ import { sanitizeMail, frameDocument } from "./sanitize.ts";
 import { addSenderButton } from "./contacts/add-sender.ts";
 import { formatFullDate, formatSize, personText } from "./util.ts";
 import { t, tn } from "./i18n/index.ts";
+import { invitationCard } from "./invitation.ts";
 
 export interface ReaderHost {
   trustedSender(addr: string): boolean;
@@ -178,6 +179,8 @@ export class Reader {
     }
     header.append(h("div", { class: "msg-foot" }, h("a", { href: `/api/messages/${msg.id}/raw`, download: "message.eml" }, t("mail.reader.downloadOriginal"))));
     const article = h("article", { class: "msg", "data-message-id": msg.id }, header);
+    // A meeting invitation, update, cancellation or answer: its card above the body (invitation.ts).
+    if (msg.hasInvitation) article.append(invitationCard(msg.id, this.host));
     if (msg.html !== null) {
       const cid = new Map<string, string>();
       let budget = 10 * 1024 * 1024;
