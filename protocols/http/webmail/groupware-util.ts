@@ -11,6 +11,7 @@ import { ModelError } from "../../../src/groupware/model/time.ts";
 import { AnswerError } from "../../../src/groupware/scheduling/answer.ts";
 import { ICalError } from "../../../src/groupware/ical/index.ts";
 import { parseRoot } from "../../../src/groupware/ical/parse.ts";
+import { resolveZones } from "../../../src/groupware/ical/zones.ts";
 import { isTimeZone } from "./settings-api.ts";
 import { ApiError } from "./util.ts";
 
@@ -48,7 +49,10 @@ export async function ownObject(ctx: ServerContext, collection: Collection, id: 
 export async function readRoot(ctx: ServerContext, object: StoredObject): Promise<ICAL.Component> {
   const body = await ctx.groupware.readBody(object);
   try {
-    return parseRoot(body, []);
+    const root = parseRoot(body, []);
+    // TZIDs the object names without defining (IANA or Windows names) resolve before any time is read.
+    resolveZones(root, []);
+    return root;
   } catch (e) {
     throw new ApiError(422, "unreadable", `The stored item cannot be read: ${(e as Error).message}`);
   }

@@ -316,7 +316,8 @@ function wallProp(name: string, wall: string, zone: string): ICAL.Property {
   const p = new ICAL.Property(name);
   const z = zone ? zoneOf(zone) : null;
   if (zone && z && z !== ICAL.Timezone.utcTimezone) {
-    p.setValue(icalTime(parts, { date: false, zone: null }));
+    // The value carries its zone (later reads in this request see it) and the text its TZID.
+    p.setValue(icalTime(parts, { date: false, zone: z }));
     p.setParameter("tzid", zone);
   } else if (z === ICAL.Timezone.utcTimezone) {
     p.setValue(ICAL.Time.fromJSDate(new Date(wallAsUtc(parts)), true));

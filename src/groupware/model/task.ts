@@ -120,7 +120,7 @@ function timePropOf(name: string, value: string, zone: string): ICAL.Property {
   const z = zone ? zoneOf(zone) : null;
   if (z === ICAL.Timezone.utcTimezone) p.setValue(ICAL.Time.fromJSDate(new Date(wallAsUtc(parts)), true));
   else {
-    p.setValue(icalTime(parts, { date: false, zone: null }));
+    p.setValue(icalTime(parts, { date: false, zone: z }));
     if (z) p.setParameter("tzid", zone);
   }
   return p;

@@ -98,9 +98,39 @@ export function checkZone(name: unknown, what = "the time zone"): string {
   return iana;
 }
 
-/** Offset (ms) of `zone` at the instant `ms`: wall - utc. */
+const formatters = new Map<string, Intl.DateTimeFormat | null>();
+
+/** An Intl formatter giving the wall clock of an IANA zone, null when the runtime does not know the name. */
+function formatterFor(tzid: string): Intl.DateTimeFormat | null {
+  let f = formatters.get(tzid);
+  if (f !== undefined) return f;
+  try {
+    f = new Intl.DateTimeFormat("en-US", { timeZone: tzid, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+  } catch {
+    f = null;
+  }
+  if (formatters.size < 1000) formatters.set(tzid, f);
+  return f;
+}
+
+/**
+ * Offset (ms) of `zone` at the instant `ms`: wall - utc. The runtime's IANA
+ * data answers when it knows the zone: ical.js's UTC-to-local conversion
+ * looks the offset up with the UTC clock reading, so in the hour after a
+ * change it gives the old offset (01:30Z on 2026-03-29 read as 02:30 in
+ * Berlin, not 03:30). Zones only ical.js knows go through it.
+ */
 function offsetAt(ms: number, zone: ICAL.Timezone): number {
   if (zone === ICAL.Timezone.utcTimezone) return 0;
+  const f = formatterFor(zone.tzid);
+  if (f && Math.abs(ms) < 8.64e15) {
+    const parts: Record<string, number> = {};
+    for (const p of f.formatToParts(new Date(ms))) if (p.type !== "literal") parts[p.type] = Number(p.value);
+    if (Number.isFinite(parts.year) && Number.isFinite(parts.hour)) {
+      const wall = wallAsUtc({ year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute! }) + (parts.second ?? 0) * 1000;
+      return wall - Math.floor(ms / 1000) * 1000;
+    }
+  }
   const w = utcToWall(ICAL.Time.fromJSDate(new Date(ms), true), zone);
   return wallAsUtc({ year: w.year, month: w.month, day: w.day, hour: w.hour, minute: w.minute }) + w.second * 1000 - ms;
 }
