@@ -149,6 +149,7 @@ describe("event <-> iCalendar", () => {
       { start: "2026-03-10T09:00", end: "2026-03-10T10:00", recurrence: { freq: "MONTHLY", byMonthDay: [32] } },
       { start: "2026-03-10T09:00", end: "2026-03-10T10:00", recurrence: { freq: "MONTHLY", until: "2026-02-30" } },
       { start: "2026-03-10T09:00", end: "2026-03-10T10:00", recurrence: { freq: "DAILY", count: 3, until: "2026-04-01" } },
+      { start: "2026-03-10T09:00", end: "2026-03-10T10:00", recurrence: { freq: "DAILY", until: "2026-03-09" } },
     ];
     for (const b of bad) expect(() => checkEventData(b)).toThrow(ModelError);
     // A rule no date satisfies is refused when written.

@@ -248,6 +248,8 @@ export function checkEventData(v: unknown): EventData {
       comment: "",
     });
   }
+  const recurrence = checkRecurrence(o.recurrence);
+  if (recurrence && recurrence.until !== null && recurrence.until < start.slice(0, 10)) throw new ModelError("the recurrence ends before the event starts");
   const uid = o.uid === undefined || o.uid === "" ? "" : checkText(o.uid, "the UID", 255);
   const rid = o.recurrenceId;
   if (rid !== undefined && rid !== null && !Number.isSafeInteger(rid)) throw new ModelError("recurrenceId is a time in milliseconds");
@@ -265,7 +267,7 @@ export function checkEventData(v: unknown): EventData {
     privacy,
     categories: checkCategories(o.categories),
     reminders: checkReminders(o.reminders),
-    recurrence: checkRecurrence(o.recurrence),
+    recurrence,
     organizer: o.organizer ? checkPerson(o.organizer, "the organizer") : null,
     attendees,
     sequence: 0,

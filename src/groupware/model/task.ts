@@ -92,6 +92,7 @@ export function checkTaskData(v: unknown): TaskData {
   if (completed !== null && !Number.isSafeInteger(completed)) throw new ModelError("completed is a time in milliseconds");
   const recurrence = checkRecurrence(o.recurrence);
   if (recurrence && !recurrence.complex && !due && !start) throw new ModelError("a recurring task needs a due date");
+  if (recurrence && recurrence.until !== null && recurrence.until < (start || due).slice(0, 10)) throw new ModelError("the recurrence ends before the task starts");
   return {
     uid: o.uid === undefined || o.uid === "" ? "" : checkText(o.uid, "the UID", 255),
     title: checkText(o.title, "the title", 1000),
