@@ -168,6 +168,7 @@ beforeAll(async () => {
     );
   await own("dentist", "Dentist", T0 + HOUR / 2, T0 + HOUR + HOUR / 2);
   await own("focus", "Focus time", T0, T0 + 2 * HOUR, "TRANSP:TRANSPARENT\r\n");
+  await own("lunch", "Team lunch", T0 + 72 * HOUR + HOUR / 2, T0 + 72 * HOUR + 2 * HOUR);
   browser = await launchBrowser();
   page = browser.page;
   page.setDefaultTimeout(15_000);
@@ -404,6 +405,8 @@ async function openAndAnswer(p: Page, subject: string, uid: string, button: "ACC
   const hour = new Intl.DateTimeFormat("en", { hour: "numeric", minute: "2-digit", timeZone: tz }).format(T0 + 72 * HOUR);
   await expect(card.locator(".invite-when").textContent()).resolves.toContain(hour);
   await expect(card.locator(".invite-status").textContent()).resolves.toBe("You have not answered yet.");
+  // Team lunch overlaps (on the phone also the meeting accepted at desktop size, at the same time).
+  expect((await card.locator(".invite-conflicts li").allTextContents()).some((x) => x.startsWith("Team lunch · "))).toBe(true);
   if (shot) {
     mkdirSync("docs/screenshots", { recursive: true });
     await card.locator(".invite-comment").fill(note);
@@ -423,7 +426,7 @@ async function openAndAnswer(p: Page, subject: string, uid: string, button: "ACC
 describe("invitation card in Chromium", () => {
   test("desktop: BOB's invitation arrives by SMTP, ALICE sees the card, adds a note and accepts", async () => {
     const uid = "ui-desktop@example.test";
-    await submitAsBob([ALICE.email], imipMessage("REQUEST", { uid, start: T0 + 72 * HOUR, summary: "Quarterly planning", location: "Board room" }, "Invitation: Quarterly planning"));
+    await submitAsBob([ALICE.email], imipMessage("REQUEST", { uid, start: T0 + 72 * HOUR, summary: "Quarterly planning", location: "Board room", attendees: [ALICE.email, CAROL.email] }, "Invitation: Quarterly planning", [ALICE.email]));
     await messageId(ALICE.email, "Invitation: Quarterly planning");
     await row(page, "Invitation: Quarterly planning").waitFor();
     const shot = process.env.PB_SCREENSHOTS === "1" ? "docs/screenshots/invitation-card.png" : undefined;
@@ -458,5 +461,27 @@ describe("invitation card in Chromium", () => {
     await phone.locator(".back-btn").first().click();
     await openAndAnswer(phone, "Invitation: Design review", uid, "TENTATIVE", "Might be late");
     await phone.close();
+  }, 45_000);
+
+  test("in German and another zone: the update says what changed in words of the language, times in the user's zone and the event's own", async () => {
+    await alice.ok("PUT", "/api/settings", { language: "de", timeZone: "Asia/Tokyo" });
+    try {
+      await page.goto(srv.base + "/");
+      await page.waitForSelector("body[data-list-ready]", { state: "attached" });
+      await row(page, "Updated invitation: Weekly sync").click();
+      const card = page.locator(".invite-card");
+      await card.waitFor();
+      // 11:00 UTC is 20:00 in Tokyo; the event is in UTC, so its own time is shown too.
+      const when = (await card.locator(".invite-when").textContent()) ?? "";
+      expect(when).toContain("20:00");
+      await expect(card.locator(".invite-zone").first().textContent()).resolves.toContain("11:00 – 12:00 in UTC");
+      await expect(card.locator(".invite-badge").textContent()).resolves.toBe("Geänderte Einladung");
+      await expect(card.locator(".invite-changes li").allTextContents()).resolves.toEqual([expect.stringMatching(/^Zeit: .*18:00.*→.*20:00/), "Ort: Room 1 → Room 7"]);
+      await expect(card.locator(".invite-fact dd").nth(1).textContent()).resolves.toBe("Wöchentlich am Dienstag, 10-mal");
+      await expect(card.locator('button[data-partstat="ACCEPTED"]').textContent()).resolves.toBe("Zusagen");
+      await expect(card.locator('button[data-partstat="DECLINED"]').textContent()).resolves.toBe("Ablehnen");
+    } finally {
+      await alice.ok("PUT", "/api/settings", { language: "", timeZone: "" });
+    }
   }, 45_000);
 });
