@@ -55,9 +55,11 @@ export class MessageList {
   emptyText = t("mail.list.empty");
 
   constructor(private readonly events: ListEvents) {
-    this.spacer = h("div", { class: "list-spacer" });
+    // A grid, not a listbox of options: each row holds a check box, and an option may not contain a control
+    // (WAI-ARIA 1.2 §5.3 "option": children presentational). The check box sits in a cell of its own.
+    this.spacer = h("div", { class: "list-spacer", role: "rowgroup" });
     this.empty = h("div", { class: "list-empty", hidden: true }, "");
-    this.el = h("div", { class: "list-scroll", role: "listbox", "aria-label": t("mail.list.label"), "aria-multiselectable": "true", tabindex: 0 }, this.spacer, this.empty);
+    this.el = h("div", { class: "list-scroll", role: "grid", "aria-label": t("mail.list.label"), "aria-multiselectable": "true", tabindex: 0 }, this.spacer, this.empty);
     this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(this.el);
   }
@@ -260,6 +262,8 @@ export class MessageList {
   /** Draws the rows in view; rows whose content did not change are kept as they are. */
   private render(): void {
     this.spacer.style.height = `${this.total * this.rowH}px`;
+    // Only the rows in view exist: the grid tells assistive technology how many there are in all.
+    this.el.setAttribute("aria-rowcount", String(this.total));
     this.empty.hidden = !(this.loadedOnce && this.total === 0);
     this.empty.textContent = this.emptyText;
     const [first, last] = this.range();
@@ -304,11 +308,11 @@ export class MessageList {
     });
     const el = h(
       "div",
-      { class: cls, style, role: "option", "aria-selected": this.selected.has(row.id) ? "true" : "false", draggable: "true", "data-id": row.id, "data-index": index },
-      check,
+      { class: cls, style, role: "row", "aria-rowindex": index + 1, "aria-selected": this.selected.has(row.id) ? "true" : "false", draggable: "true", "data-id": row.id, "data-index": index },
+      h("div", { class: "row-select", role: "gridcell" }, check),
       h(
         "div",
-        { class: "row-body" },
+        { class: "row-body", role: "gridcell" },
         h(
           "div",
           { class: "row-line" },

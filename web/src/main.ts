@@ -262,6 +262,9 @@ class App {
 
     const menuBtn = h("button", { type: "button", class: "btn btn-icon menu-btn", "aria-label": t("mail.folders"), title: t("mail.folders") }, icon("menu"));
     menuBtn.addEventListener("click", () => document.body.classList.toggle("nav-open"));
+    // The drawer opens and closes from several places (a folder, the scrim, Escape): the button follows the body class.
+    menuBtn.setAttribute("aria-expanded", "false");
+    new MutationObserver(() => menuBtn.setAttribute("aria-expanded", String(document.body.classList.contains("nav-open")))).observe(document.body, { attributes: true, attributeFilter: ["class"] });
     const composeBtn = h("button", { type: "button", class: "btn btn-primary compose-btn", title: t("mail.newMessage.key"), "data-action": "compose" }, icon("compose"), h("span", { class: "btn-text" }, t("mail.newMessage")));
     composeBtn.addEventListener("click", () => void this.composer.openNew().catch((e) => this.error(e)));
     const themeBtn = h("button", { type: "button", class: "btn btn-icon", title: t("mail.theme.title"), "aria-label": t("mail.theme.label"), "data-action": "theme" }, icon("theme"));

@@ -5,9 +5,10 @@
 import { api, csrfToken, fetchDataUrl, type Message, type Row } from "./api.ts";
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeMail, frameDocument } from "./sanitize.ts";
+import { fitToWidth } from "./fit-frame.ts";
 import { addSenderButton } from "./contacts/add-sender.ts";
 import { formatFullDate, formatSize, personText } from "./util.ts";
-import { t, tn } from "./i18n/index.ts";
+import { t, tn, formatRelative } from "./i18n/index.ts";
 import { invitationCard } from "./invitation.ts";
 
 export interface ReaderHost {
@@ -60,8 +61,11 @@ export class Reader {
       const msg = await api<Message>("GET", `/api/messages/${id}`);
       if (token !== this.token) return;
       this.current = msg;
+      const article = await this.renderMessage(msg, true);
+      // Drawing may wait (inline pictures, the newsletter width probe): a message opened meanwhile wins.
+      if (token !== this.token) return;
       clear(this.el);
-      this.el.append(await this.renderMessage(msg, true));
+      this.el.append(article);
       if (!msg.flags.includes("\\Seen")) this.host.markSeen(msg);
     } catch (err) {
       if (token !== this.token) return;
@@ -81,7 +85,10 @@ export class Reader {
       const { items } = await api<{ items: Row[] }>("GET", `/api/folders/${folderId}/threads/${row.threadId}`);
       if (token !== this.token) return;
       clear(this.el);
-      const wrap = h("div", { class: "thread" }, h("h2", { class: "thread-subject" }, row.subject || t("mail.noSubject"), h("span", { class: "thread-n" }, ` · ${tn("mail.count.messages", items.length)}`)));
+      // Back first, at the top (item 10): on a phone it stays there while the conversation scrolls.
+      const back = h("button", { type: "button", class: "btn btn-icon back-btn", title: t("mail.reader.back"), "aria-label": t("mail.reader.back") }, icon("back"));
+      back.addEventListener("click", () => this.host.close());
+      const wrap = h("div", { class: "thread" }, h("div", { class: "thread-top" }, back, h("h2", { class: "thread-subject" }, row.subject || t("mail.noSubject"), h("span", { class: "thread-n" }, ` · ${tn("mail.count.messages", items.length)}`))));
       this.el.append(wrap);
       const slots: HTMLElement[] = [];
       const expand = async (i: number) => {
@@ -105,7 +112,7 @@ export class Reader {
           { class: "thread-head", type: "button" },
           h("span", { class: "thread-from" }, r.fromName || r.fromAddr),
           h("span", { class: "thread-preview" }, r.preview),
-          h("span", { class: "thread-date" }, formatFullDate(r.internalDate)),
+          h("span", { class: "thread-date", title: formatFullDate(r.internalDate) }, when(r.internalDate, false)),
         );
         const slot = h("div", { class: "thread-item" + (r.flags.includes("\\Seen") ? "" : " unread") }, head, h("div", { class: "thread-body" }));
         head.addEventListener("click", () => void expand(i).catch((e) => this.host.error(e)));
@@ -134,7 +141,6 @@ export class Reader {
     const actions = h(
       "div",
       { class: "msg-actions", role: "toolbar", "aria-label": t("mail.reader.actions") },
-      h("button", { type: "button", class: "btn btn-icon back-btn", title: t("mail.reader.back"), "aria-label": t("mail.reader.back"), onclick: () => this.host.action("close", msg) }, icon("back")),
       isDraft ? btn("editDraft", t("mail.action.editDraft"), "compose") : null,
       btn("reply", t("mail.action.reply"), "reply", "r"),
       btn("replyAll", t("mail.action.replyAll"), "replyAll", "a"),
@@ -151,13 +157,12 @@ export class Reader {
     const header = h(
       "header",
       { class: "msg-header" },
-      withSubject ? h("h2", { class: "msg-subject" }, msg.subject || t("mail.noSubject")) : null,
       actions,
       h("div", { class: "msg-from" }, h("strong", null, msg.from[0]?.name || sender || t("mail.noSender")), sender && msg.from[0]?.name ? h("span", { class: "msg-addr" }, ` <${sender}>`) : null, addSenderButton(msg.from[0], (e) => this.host.error(e))),
       people(t("mail.header.to"), msg.to),
       people(t("mail.header.cc"), msg.cc),
       people(t("mail.header.bcc"), msg.bcc),
-      h("div", { class: "msg-date" }, formatFullDate(msg.date ?? msg.internalDate)),
+      h("div", { class: "msg-date" }, when(msg.date ?? msg.internalDate, true)),
     );
     // Attachments and "Download original" belong to the header, above the body: after a long body they were
     // drawn over its text, and a person looks for them next to the sender anyway (as in Outlook on the web).
@@ -178,7 +183,17 @@ export class Reader {
       );
     }
     header.append(h("div", { class: "msg-foot" }, h("a", { href: `/api/messages/${msg.id}/raw`, download: "message.eml" }, t("mail.reader.downloadOriginal"))));
-    const article = h("article", { class: "msg", "data-message-id": msg.id }, header);
+    // Back first, at the top (item 10): on a phone it stays there while the message scrolls (a sticky bar
+    // beside the header, so it sticks for the whole message and not only while the header is in view).
+    const top = withSubject
+      ? h(
+          "div",
+          { class: "msg-top" },
+          h("button", { type: "button", class: "btn btn-icon back-btn", title: t("mail.reader.back"), "aria-label": t("mail.reader.back"), onclick: () => this.host.action("close", msg) }, icon("back")),
+          h("h2", { class: "msg-subject" }, msg.subject || t("mail.noSubject")),
+        )
+      : null;
+    const article = h("article", { class: "msg", "data-message-id": msg.id }, top, header);
     // A meeting invitation, update, cancellation or answer: its card above the body (invitation.ts).
     if (msg.hasInvitation) article.append(invitationCard(msg.id, this.host));
     if (msg.html !== null) {
@@ -217,7 +232,8 @@ export class Reader {
         sandbox: "allow-popups allow-popups-to-escape-sandbox",
         referrerpolicy: "no-referrer",
       }) as HTMLIFrameElement;
-      const doc = frameDocument(clean.html, allow);
+      // A newsletter wider than the pane is scaled to fit it (item 10; fit-frame.ts measures a copy without remote pictures).
+      const doc = await fitToWidth(frameDocument(clean.html, allow), frameDocument(clean.html, false), this.el.clientWidth || innerWidth);
       if (allow) {
         // A srcdoc frame inherits the app page's policy (HTML §"determining navigation params policy
         // container"), which allows no remote picture at all. Once the user allowed them, the server echoes
@@ -239,6 +255,20 @@ export class Reader {
 }
 
 let frameSeq = 0;
+
+/**
+ * A date shown two ways (item 10): the full date at desktop width; on a phone a compact "2 hours ago" with
+ * the full date in its tooltip and, in a message header, one tap away (styles.css picks by width).
+ */
+function when(v: string | number | null, tappable: boolean): HTMLElement[] {
+  const full = formatFullDate(v);
+  const ms = v === null ? NaN : new Date(v).getTime();
+  if (Number.isNaN(ms)) return [h("span", null, full)];
+  const time = h("time", { datetime: new Date(ms).toISOString() }, formatRelative(ms));
+  const rel = tappable ? h("button", { type: "button", class: "link-btn when-rel", title: full }, time) : h("span", { class: "when-rel", title: full }, time);
+  if (tappable) rel.addEventListener("click", () => rel.parentElement?.classList.add("show-full"));
+  return [h("span", { class: "when-full" }, full), rel];
+}
 
 /** Runs `fn` once `el` is in the document (renderMessage builds the article before its caller inserts it). */
 function whenConnected(el: Element, fn: () => void, tries = 200): void {

@@ -2,6 +2,7 @@
 import { api, type Identity, type Settings } from "./api.ts";
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeForEditor } from "./sanitize.ts";
+import { trapFocus, type FocusTrap } from "./focus-trap.ts";
 import { t, tn, LANGS, LANG_NAMES } from "./i18n/index.ts";
 import "./i18n/mail.ts";
 
@@ -67,6 +68,8 @@ function toLocalInput(ms: number | undefined): string {
 
 export class SettingsPanel {
   readonly el: HTMLElement;
+  /** Keeps Tab inside the open dialog and gives focus back to the Settings button on close (item 9). */
+  private trap: FocusTrap | null = null;
   constructor(private readonly host: SettingsHost) {
     this.el = h("div", { class: "overlay", hidden: true });
   }
@@ -208,17 +211,20 @@ export class SettingsPanel {
         perr.textContent = ex instanceof Error ? ex.message : t("settings.password.notChanged");
       }
     });
-    this.el.append(h("div", { class: "panel-scroll" }, form, pform));
+    this.el.append(h("div", { class: "panel-scroll", role: "dialog", "aria-modal": "true", "aria-label": t("mail.settings") }, form, pform));
     this.el.hidden = false;
-    this.el.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") this.close();
-    });
-    name.focus();
+    // Opened again while open (a language change re-renders it): focus still goes back to the first opener.
+    const opener = this.trap?.returnTo;
+    this.trap?.release({ restore: false });
+    this.trap = trapFocus(this.el, { onEscape: () => this.close(), initial: name, ...(opener !== undefined ? { returnTo: opener } : {}) });
   }
 
   close(): void {
+    const trap = this.trap;
+    this.trap = null;
     this.el.hidden = true;
     clear(this.el);
+    trap?.release();
   }
 
   get isOpen(): boolean {
