@@ -4,7 +4,7 @@
  * through the routes of api-types.ts; the server keeps what the shapes don't
  * describe and sends invitations/updates/cancellations to attendees.
  */
-import type { EventData, EventInstance, EventResponse, EventWrite, SeriesScope } from "../../../protocols/http/webmail/api-types.ts";
+import type { EventData, EventInstance, EventResponse, EventWrite, RecurrenceRule, SeriesScope } from "../../../protocols/http/webmail/api-types.ts";
 import { api } from "../api.ts";
 import { addDays, wallString, wallStringToMs } from "./dates.ts";
 import { askScope } from "./dialog.ts";
@@ -65,7 +65,11 @@ export function saveEdit(
     return api<EventResponse>("PUT", path, body);
   }
   if (scope === "following") {
-    const body: EventWrite = { event: { ...edited, recurrenceId: null }, etag: loaded.master.etag, scope, recurrenceId: rid };
+    // An unchanged rule goes back as "keep" (complex), so the server counts a COUNT from the split on
+    // (a weekly ×5 split at the 3rd keeps 3 more, not 5 more).
+    const masterRule = loaded.master.event.recurrence;
+    const recurrence = masterRule && edited.recurrence && sameRule(edited.recurrence, masterRule) ? { ...masterRule, complex: true } : edited.recurrence;
+    const body: EventWrite = { event: { ...edited, recurrence, recurrenceId: null }, etag: loaded.master.etag, scope, recurrenceId: rid };
     return api<EventResponse>("PUT", path, body);
   }
   // "all": move the master by the occurrence's own change of start and of length.
@@ -79,6 +83,22 @@ export function saveEdit(
   const end = sameKind ? shiftWall(m.end, m.allDay, tzOf(m), dStart + dLen) : edited.end;
   const body: EventWrite = { event: { ...edited, start, end, recurrenceId: null }, etag: loaded.master.etag, scope: "all" };
   return api<EventResponse>("PUT", path, body);
+}
+
+/** Two rules say the same (list order aside). */
+export function sameRule(a: RecurrenceRule, b: RecurrenceRule): boolean {
+  const list = (x: (string | number)[]): string => [...x].map(String).sort().join(",");
+  return (
+    a.freq === b.freq &&
+    a.interval === b.interval &&
+    list(a.byDay) === list(b.byDay) &&
+    list(a.byMonthDay) === list(b.byMonthDay) &&
+    list(a.byMonth) === list(b.byMonth) &&
+    list(a.bySetPos) === list(b.bySetPos) &&
+    a.count === b.count &&
+    a.until === b.until &&
+    a.complex === b.complex
+  );
 }
 
 /** A drag moved or resized an instance: ask the scope for a series, then save the shifted times. */

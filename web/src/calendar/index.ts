@@ -102,10 +102,14 @@ class CalendarView implements AppView {
       h("button", { type: "button", class: "btn btn-small", "data-action": "new-calendar", onclick: () => calendarDialog(this.sidebarEnv(), null) }, icon("plus"), t("cal.cal.new")),
       sidebarExtras(),
     );
-    sideToggle.addEventListener("click", () => {
-      const open = !this.el.classList.contains("side-open");
+    const setSide = (open: boolean): void => {
       this.el.classList.toggle("side-open", open);
       sideToggle.setAttribute("aria-expanded", String(open));
+    };
+    sideToggle.addEventListener("click", () => setSide(!this.el.classList.contains("side-open")));
+    // On a phone the list is a drawer: it closes once something in it was used (a new event, a calendar dialog).
+    side.addEventListener("click", (e) => {
+      if ((e.target as HTMLElement).closest("button")) setSide(false);
     });
     this.body = h("div", { class: "cal-body" });
     this.el = h("section", { class: "app-view app-calendar", "aria-label": t("app.calendar") }, side, h("div", { class: "cal-main" }, toolbar, this.body));
