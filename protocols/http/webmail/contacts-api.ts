@@ -110,8 +110,7 @@ export function mountContactsApi(app: Hono<AppEnv>, deps: ContactsDeps): void {
     const rows = await cache.rows(col);
     const words = queryWords((c.req.query("q") ?? "").slice(0, 200));
     const out = words.length ? rows.rows.filter((r) => rowMatches(r, words, false)) : rows.rows;
-    c.header("cache-control", "no-store");
-    return c.json({ contacts: out.map((r) => r.summary) });
+    return c.body(`{"contacts":[${out.map((r) => r.json).join(",")}]}`, 200, { "content-type": "application/json; charset=UTF-8", "cache-control": "no-store" });
   });
 
   // ---------------------------------------------------------------- export, import, groups (before /:book/:id)
