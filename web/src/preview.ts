@@ -161,7 +161,16 @@ class PreviewOverlay {
       body = img;
     } else if (kind === "pdf") {
       // No sandbox attribute (Chromium shows no PDF in a sandboxed frame): the response's own CSP sandbox isolates it.
-      body = h("iframe", { class: "preview-pdf", src: previewUrl(msg.id, a.index), title: a.filename, referrerpolicy: "no-referrer" });
+      // The server first says whether it is a PDF at all (a frame can't tell its parent that it got an error).
+      body = h("div", { class: "preview-loading" });
+      const at = this.at;
+      void fetch(previewUrl(msg.id, a.index), { method: "HEAD", credentials: "same-origin" }).then(
+        (res) => {
+          if (this.at !== at || !body.isConnected) return;
+          body.replaceWith(res.ok ? h("iframe", { class: "preview-pdf", src: previewUrl(msg.id, a.index), title: a.filename, referrerpolicy: "no-referrer" }) : this.noPreview(msg, a));
+        },
+        () => body.isConnected && body.replaceWith(this.noPreview(msg, a)),
+      );
     } else body = this.noPreview(msg, a);
     el.append(h("div", { class: "preview-panel" }, bar, h("div", { class: "preview-body", "data-kind": kind ?? "none" }, body)));
   }

@@ -10,11 +10,12 @@ import { addSenderButton } from "./contacts/add-sender.ts";
 import { formatFullDate, formatSize, personText } from "./util.ts";
 import { t, tn, formatRelative } from "./i18n/index.ts";
 import { invitationCard } from "./invitation.ts";
+import { enhanceAttachments } from "./preview.ts";
 
 export interface ReaderHost {
   trustedSender(addr: string): boolean;
   trustSender(addr: string): Promise<void>;
-  action(name: "reply" | "replyAll" | "forward" | "forwardAttachment" | "delete" | "junk" | "notJunk" | "flag" | "unread" | "editDraft" | "close" | "move" | "archive" | "restore", msg: Message): void;
+  action(name: "reply" | "replyAll" | "forward" | "forwardAttachment" | "delete" | "junk" | "notJunk" | "flag" | "unread" | "editDraft" | "close" | "move" | "archive" | "restore" | "print", msg: Message): void;
   markSeen(msg: Message): void;
   error(err: unknown): void;
   isJunkFolder(folderId: number): boolean;
@@ -153,6 +154,7 @@ export class Reader {
       this.host.isJunkFolder(msg.folderId) ? btn("notJunk", t("mail.action.notJunk"), "inbox") : btn("junk", t("mail.action.junk"), "junk"),
       btn("flag", msg.flags.includes("\\Flagged") ? t("mail.action.unflag") : t("mail.action.flag"), "star", "s"),
       btn("unread", t("mail.action.markUnread"), "mail", "u"),
+      btn("print", t("mail13.print"), "print", "p"),
     );
     const header = h(
       "header",
@@ -182,6 +184,8 @@ export class Reader {
         ),
       );
     }
+    // Item 13: pictures get thumbnails; pictures and PDFs open in the preview overlay (preview.ts).
+    if (files.length) enhanceAttachments(header, msg, files);
     header.append(h("div", { class: "msg-foot" }, h("a", { href: `/api/messages/${msg.id}/raw`, download: "message.eml" }, t("mail.reader.downloadOriginal"))));
     // Back first, at the top (item 10): on a phone it stays there while the message scrolls (a sticky bar
     // beside the header, so it sticks for the whole message and not only while the header is in view).

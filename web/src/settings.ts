@@ -5,6 +5,7 @@ import { sanitizeForEditor } from "./sanitize.ts";
 import { trapFocus, type FocusTrap } from "./focus-trap.ts";
 import { t, tn, LANGS, LANG_NAMES } from "./i18n/index.ts";
 import "./i18n/mail.ts";
+import { notifySetting } from "./notify.ts";
 
 /**
  * One identity's editor: the From name and a rich-text (HTML) signature. Pasted or typed HTML goes
@@ -142,7 +143,7 @@ export class SettingsPanel {
       "form",
       { class: "panel settings", "aria-label": t("mail.settings") },
       h("div", { class: "panel-head" }, h("h2", null, t("mail.settings")), h("button", { type: "button", class: "btn btn-icon", "aria-label": t("settings.close"), "data-action": "close" }, icon("close"))),
-      h("fieldset", null, h("legend", null, t("settings.you")), h("label", null, t("settings.displayName"), name), h("label", null, t("settings.theme"), theme), h("label", null, t("settings.sendDelay"), delay)),
+      h("fieldset", null, h("legend", null, t("settings.you")), h("label", null, t("settings.displayName"), name), h("label", null, t("settings.theme"), theme), h("label", null, t("settings.sendDelay"), delay), notifySetting(say)),
       h("fieldset", { class: "locale" }, h("legend", null, t("settings.locale")), h("label", null, t("settings.language"), language), h("label", null, t("settings.timeZone"), zone)),
       h(
         "fieldset",
