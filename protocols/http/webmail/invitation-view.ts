@@ -21,7 +21,8 @@ import { listInbox } from "../../../src/groupware/scheduling/inbox.ts";
 import { attendeesOfComponent, calAddress, instanceKey, isCancelled, organizerOf, schedulingComponents, sequenceOf } from "../../../src/groupware/scheduling/itip.ts";
 import type { EventPerson, InvitationChange, InvitationView, Partstat } from "./api-types.ts";
 import { parseInvitation, type MessageInvitation } from "./invitation-read.ts";
-import { describeRrule } from "./invitation-rrule.ts";
+import { startForm } from "../../../src/groupware/model/event.ts";
+import { ruleFromComponent, summariseRule } from "../../../src/groupware/model/recurrence.ts";
 
 /** Conflicts listed at most (InvitationView.conflicts). */
 const MAX_CONFLICTS = 5;
@@ -90,6 +91,16 @@ export function whenOf(comp: ICAL.Component, userZone: string): When {
 function text(comp: ICAL.Component, name: string, max = 1000): string {
   const v = comp.getFirstPropertyValue(name);
   return typeof v === "string" ? v.slice(0, max) : v === null || v === undefined ? "" : String(v).slice(0, max);
+}
+
+/** The recurrence of a component in plain English ("Every week on Tuesday, 10 times"), "" when single or unreadable. */
+function ruleWords(comp: ICAL.Component, userZone: string): string {
+  try {
+    const rule = ruleFromComponent(comp, startForm(comp, userZone));
+    return rule ? summariseRule(rule) : "";
+  } catch {
+    return "";
+  }
 }
 
 /** The RRULE value as sent (ical.js would reorder its parts). */
@@ -182,7 +193,7 @@ export async function buildView(x: ViewInput): Promise<InvitationView> {
     startDate: when.startDate,
     endDate: when.endDate,
     timeZone: when.timeZone,
-    recurrence: rrule ? describeRrule(rrule) : "",
+    recurrence: rrule ? ruleWords(rruleOf(inv.main) ? inv.main : storedComp!, userZone) : "",
     recurrenceId,
     organizer,
     attendees,
@@ -265,7 +276,7 @@ async function whatChanged(x: ViewInput, stored: ICAL.Component | null, now: Whe
       case "time":
         return `Time: ${whenText(was)} → ${whenText(now)}`;
       case "recurrence":
-        return `Repeats: ${c.before ? describeRrule(c.before) : "once"} → ${c.after ? describeRrule(c.after) : "once"}`;
+        return `Repeats: ${ruleWords(old, x.userZone) || "once"} → ${ruleWords(inv.main, x.userZone) || "once"}`;
       default:
         return `${c.field === "title" ? "Title" : "Location"}: ${c.before || "(none)"} → ${c.after || "(none)"}`;
     }
