@@ -3,6 +3,8 @@
  * token, turns failures into messages a person understands, and types the
  * answers.
  */
+import { t } from "./i18n/index.ts";
+import "./i18n/mail.ts";
 
 export interface Session {
   accountId: number;
@@ -126,7 +128,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   try {
     res = await fetch(path, init);
   } catch {
-    throw new ApiError(0, "network", "Can't reach the mail server. Check your internet connection and try again.");
+    throw new ApiError(0, "network", t("mail.net.offline"));
   }
   return handle<T>(res);
 }
@@ -142,10 +144,10 @@ async function handle<T>(res: Response): Promise<T> {
 }
 
 function plainStatus(status: number): string {
-  if (status === 413) return "That is too large for the server to accept.";
-  if (status === 429) return "Too many requests right now. Wait a moment and try again.";
-  if (status >= 500) return "The mail server had a problem. Your mail is safe; try again in a moment.";
-  return "That didn't work (error " + status + "). Try again.";
+  if (status === 413) return t("mail.net.tooLarge");
+  if (status === 429) return t("mail.net.tooMany");
+  if (status >= 500) return t("mail.net.server");
+  return t("mail.net.status", { status });
 }
 
 /** Multipart upload with progress (fetch has no upload progress; XHR does). */
@@ -170,8 +172,8 @@ export function upload(file: File, onProgress: (fraction: number) => void, signa
         reject(new ApiError(xhr.status, data?.error ?? "upload", data?.message ?? plainStatus(xhr.status)));
       }
     };
-    xhr.onerror = () => reject(new ApiError(0, "network", "The upload was interrupted. Check your connection and try again."));
-    xhr.onabort = () => reject(new ApiError(0, "aborted", "Upload cancelled."));
+    xhr.onerror = () => reject(new ApiError(0, "network", t("mail.net.uploadInterrupted")));
+    xhr.onabort = () => reject(new ApiError(0, "aborted", t("mail.net.uploadCancelled")));
     signal?.addEventListener("abort", () => xhr.abort());
     const form = new FormData();
     form.append("file", file, file.name);
