@@ -5,9 +5,11 @@
  * accent-insensitive search, groups and their expansion, import/export, photos,
  * another user's book, bad input, and a book literally named "export".
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ALICE, ApiClient, BOB, request, startWebmailServer, type HttpResponse } from "./helpers.ts";
 import type { ContactResponse, ContactSummary, ImportResult, Person } from "../../protocols/http/webmail/api-types.ts";
+
+setDefaultTimeout(30_000); // a loaded CI machine; nothing here waits on time
 
 let srv: Awaited<ReturnType<typeof startWebmailServer>>;
 let alice: ApiClient;
@@ -37,7 +39,7 @@ beforeAll(async () => {
   srv = await startWebmailServer();
   alice = await ApiClient.signIn(srv.base, ALICE);
   bob = await ApiClient.signIn(srv.base, BOB);
-});
+}, 60_000);
 afterAll(async () => {
   await srv?.close();
 });

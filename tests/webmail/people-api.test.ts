@@ -5,10 +5,12 @@
  * every book, groups, recent correspondents, the directory; deduplicated,
  * at most 20, every word the start of a word).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ALICE, ApiClient, BOB, request, startWebmailServer } from "./helpers.ts";
 import { createUser } from "../helpers/server.ts";
 import type { ContactResponse, DirectoryPerson, PersonSuggestion } from "../../protocols/http/webmail/api-types.ts";
+
+setDefaultTimeout(30_000); // a loaded CI machine; nothing here waits on time
 
 let srv: Awaited<ReturnType<typeof startWebmailServer>>;
 let alice: ApiClient;
@@ -36,7 +38,7 @@ beforeAll(async () => {
   bob = await ApiClient.signIn(srv.base, BOB);
   const acct = (await srv.store.getAccount(ALICE.email))!;
   await srv.ctx.groupware.createCollection(acct, "contacts", "Work");
-});
+}, 60_000);
 afterAll(async () => {
   await srv?.close();
 });
