@@ -10,7 +10,8 @@ import ICAL from "ical.js";
 import type { ServerContext } from "../../../src/context.ts";
 import type { Account } from "../../../storage/api.ts";
 import type { Collection, StoredObject } from "../../../src/groupware/types.ts";
-import { expandInstances, parseCalendarObject, serialize, splitICalendar } from "../../../src/groupware/ical/index.ts";
+import { expandInstances, parseCalendarObject, serialize, splitICalendar, type CalendarObject } from "../../../src/groupware/ical/index.ts";
+import { ParsedCache } from "../../../src/groupware/objects.ts";
 import { floatingZone } from "../../../src/groupware/ical/zones.ts";
 import { directoryEntry } from "../../../src/groupware/directory.ts";
 import { answerMeeting } from "../../../src/groupware/scheduling/answer.ts";
@@ -81,8 +82,7 @@ function partstatOf(comp: ICAL.Component, mine: ReadonlySet<string>): Partstat |
 }
 
 /** The EventInstances of one object in a range (its body parsed once). */
-function instancesOf(cal: Collection, object: StoredObject, body: Uint8Array, range: { start: number; end: number }, w: Who): EventInstance[] {
-  const parsed = parseCalendarObject(body, { stored: true });
+function instancesOf(cal: Collection, object: StoredObject, parsed: CalendarObject, range: { start: number; end: number }, w: Who): EventInstance[] {
   if (parsed.kind !== "VEVENT") return [];
   const floating = floatingZone(w.zone);
   const comps = parsed.root.getAllSubcomponents("vevent");
@@ -162,6 +162,8 @@ function eventWrite(body: unknown): { data: EventData; etag: string | undefined;
 export function mountCalendarApi(app: Hono<AppEnv>, deps: CalendarApiDeps): void {
   const { ctx } = deps;
   const gw = ctx.groupware;
+  // Parsed objects by item id and modseq (a write makes a new entry): a view reloaded or moved a week reads each event once.
+  const parsedCache = new ParsedCache(5000, 8 * 1024 * 1024);
 
   app.get("/api/calendar/instances", (c) =>
     guarded(async () => {
@@ -185,7 +187,12 @@ export function mountCalendarApi(app: Hono<AppEnv>, deps: CalendarApiDeps): void
         for (const object of await gw.objectsInRange(cal, wide)) {
           let list: EventInstance[];
           try {
-            list = instancesOf(cal, object, await gw.readBody(object), range, w);
+            let parsed = parsedCache.get(object.item);
+            if (!parsed) {
+              parsed = parseCalendarObject(await gw.readBody(object), { stored: true });
+              parsedCache.set(object.item, parsed);
+            }
+            list = instancesOf(cal, object, parsed, range, w);
           } catch (e) {
             ctx.log.warn("calendar view left out an event it could not read", { user: a.email, calendar: cal.name, id: object.resourceName, error: e instanceof Error ? e.message : String(e) });
             continue;
