@@ -4,7 +4,7 @@
  * dates shown as written (a due date is a calendar date, not an instant).
  */
 import { api } from "../api.ts";
-import { dateFormat, formatDate } from "../i18n/index.ts";
+import { dateFormat, formatDate, timeZone } from "../i18n/index.ts";
 import type { TaskData, TaskResponse, TaskSummary } from "../../../protocols/http/webmail/api-types.ts";
 
 export type { TaskData, TaskResponse, TaskSummary };
@@ -55,18 +55,27 @@ export function sortTasks(tasks: TaskSummary[], key: SortKey, collator: Intl.Col
   return [...tasks].sort((a, b) => Number(a.status === "COMPLETED") - Number(b.status === "COMPLETED") || cmp(a, b));
 }
 
-const DAY = 86_400_000;
-
-/** Past due and not done: a date-only due is overdue from the next day on. */
-export function isOverdue(s: TaskSummary, now = Date.now()): boolean {
-  if (s.dueAt === null || s.status === "COMPLETED" || s.status === "CANCELLED") return false;
-  return s.due.includes("T") ? s.dueAt < now : s.dueAt + DAY <= now;
+/** Today's date "YYYY-MM-DD" in the user's zone. */
+export function today(now = Date.now()): string {
+  // en-CA writes dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat("en-CA", { timeZone: timeZone(), year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
 }
 
-/** A summary's due in the chosen language (an instant in the user's zone). */
+/** Past due and not done: a date-only due is overdue from the next day on (in the user's zone). */
+export function isOverdue(s: TaskSummary, now = Date.now()): boolean {
+  if (!s.due || s.status === "COMPLETED" || s.status === "CANCELLED") return false;
+  if (!s.due.includes("T")) return s.due < today(now);
+  return s.dueAt !== null && s.dueAt < now;
+}
+
+/**
+ * A summary's due in the chosen language: a date-only due is a calendar date (shown as written, never
+ * shifted by a zone); a due with a time is an instant shown in the user's zone.
+ */
 export function dueText(s: TaskSummary): string {
-  if (s.dueAt === null) return "";
-  return formatDate(s.dueAt, s.due.includes("T") ? { dateStyle: "medium", timeStyle: "short" } : { dateStyle: "medium" });
+  if (!s.due) return "";
+  if (!s.due.includes("T") || s.dueAt === null) return wallText(s.due);
+  return formatDate(s.dueAt, { dateStyle: "medium", timeStyle: "short" });
 }
 
 /** A stored "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM" as written (wall clock), in the chosen language. */
