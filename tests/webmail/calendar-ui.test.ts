@@ -64,7 +64,7 @@ async function open(page: Page, arg: string): Promise<void> {
     await page.waitForFunction(() => !!(document.querySelector(".cal-body") as HTMLElement | null)?.dataset.painted);
     return;
   }
-  const before = await page.locator(".cal-body").getAttribute("data-painted").catch(() => null);
+  const before = await page.evaluate(() => (document.querySelector(".cal-body") as HTMLElement | null)?.dataset.painted ?? null);
   await page.evaluate((a) => (location.hash = `#/calendar/${a}`), arg);
   await page.waitForFunction((b) => {
     const el = document.querySelector(".cal-body") as HTMLElement | null;
@@ -417,7 +417,7 @@ describe("desktop", () => {
     await page.keyboard.press("t");
     const today = new Intl.DateTimeFormat("en-CA", { timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit" }).format(Date.now());
     await page.waitForFunction((d) => location.hash.startsWith(`#/calendar/${d}`), today);
-    expect(await page.locator(`.cal-dayhead[data-day="${today}"]`).count()).toBe(1);
+    await page.locator(`.cal-dayhead[data-day="${today}"]`).waitFor();
   });
 
   test("in German the weekdays and the toolbar are German", async () => {
