@@ -80,6 +80,7 @@ describe("collections", () => {
     expect(list.length).toBe(1);
     expect(list[0]!.isDefault).toBe(true);
     expect(list[0]!.count).toBe(0);
+    expect(list[0]!.color).toMatch(/^#[0-9a-f]{6}$/);
     const made = await alice.send("POST", "/api/groupware/collections", { kind: "calendar", displayName: "Team Events", color: "" });
     expect(made.status).toBe(201);
     const info = made.json<CollectionInfo>();
@@ -392,6 +393,35 @@ describe("meetings", () => {
     // notify: false writes without mail; deleting cancels.
     expect((await alice.send("DELETE", `/api/calendar/events/Calendar/${created.id}?etag=${encodeURIComponent(desc.etag)}`)).status).toBe(200);
     await waitFor(async () => (await mailboxMessages(srv, BOB, "INBOX")).messages.map((m) => hasPart(m, "CANCEL", uid)).find(Boolean), "the CANCEL in bob's INBOX");
+  });
+
+  test("a recurring meeting: bob declines one occurrence (an override in his copy, REPLY with RECURRENCE-ID); his own reminders are all he may edit", async () => {
+    const created = await alice.ok<EventResponse>("POST", "/api/calendar/events/Calendar", {
+      event: ev({ title: "Weekly 1:1", start: "2026-09-01T10:00", end: "2026-09-01T10:30", recurrence: weekly({ count: 4 }), attendees: [{ address: BOB.email, name: "", partstat: "NEEDS-ACTION", role: "REQ-PARTICIPANT", rsvp: true, comment: "" }] }),
+    });
+    const uid = created.event.uid;
+    const second = Date.UTC(2026, 8, 8, 8);
+    const inst = await waitFor(async () => {
+      const l = (await instances(bob, Date.UTC(2026, 8, 1), Date.UTC(2026, 9, 1))).instances.filter((i) => i.uid === uid);
+      return l.length === 4 ? l : null;
+    }, "the series in bob's calendar");
+    expect(inst!.map((i) => i.myPartstat)).toEqual(["NEEDS-ACTION", "NEEDS-ACTION", "NEEDS-ACTION", "NEEDS-ACTION"]);
+    const { calendar, id } = inst![0]!;
+    expect((await bob.send("POST", `/api/calendar/events/${calendar}/${id}/respond`, { partstat: "DECLINED", scope: "this" })).status).toBe(400);
+    expect((await bob.send("POST", `/api/calendar/events/${calendar}/${id}/respond`, { partstat: "DECLINED", scope: "following", recurrenceId: second })).status).toBe(400);
+    const r = await bob.ok<EventResponse>("POST", `/api/calendar/events/${calendar}/${id}/respond`, { partstat: "DECLINED", comment: "On holiday", scope: "this", recurrenceId: second });
+    expect(r.event.recurrenceId).toBe(second);
+    expect(r.overrides).toEqual([second]);
+    const after = (await instances(bob, Date.UTC(2026, 8, 1), Date.UTC(2026, 9, 1))).instances.filter((i) => i.uid === uid);
+    expect(after.map((i) => i.myPartstat)).toEqual(["NEEDS-ACTION", "DECLINED", "NEEDS-ACTION", "NEEDS-ACTION"]);
+    const reply = await waitFor(async () => (await mailboxMessages(srv, ALICE, "INBOX")).messages.map((m) => hasPart(m, "REPLY", uid)).find(Boolean), "bob's REPLY for one occurrence");
+    expect(reply).toContain("RECURRENCE-ID");
+    expect(reply).toMatch(/PARTSTAT=DECLINED/);
+    // An attendee's edit changes only their reminders, never the organizer's event.
+    const mine = await bob.ok<EventResponse>("GET", `/api/calendar/events/${calendar}/${id}`);
+    const edited = await bob.ok<EventResponse>("PUT", `/api/calendar/events/${calendar}/${id}`, { event: { ...mine.event, title: "Hijacked", reminders: [5] }, etag: mine.etag });
+    expect(edited.event.title).toBe("Weekly 1:1");
+    expect(edited.event.reminders).toEqual([5]);
   });
 
   test("free/busy of BOB (a local account) from his calendar; unknown addresses are null", async () => {

@@ -86,6 +86,9 @@ export function mountCollectionsApi(app: Hono<AppEnv>, deps: { ctx: ServerContex
       for (const col of list) out.push(collectionInfo(col, await countOf(ctx, col)));
       // Defaults first, then by name: the order the sidebars show.
       out.sort((x, y) => (x.kind === y.kind ? Number(y.isDefault) - Number(x.isDefault) || x.displayName.localeCompare(y.displayName) : KINDS.indexOf(x.kind) - KINDS.indexOf(y.kind)));
+      // A calendar without a colour (made by a client that sets none) gets one of the palette, by its place in the list.
+      let n = 0;
+      for (const info of out) if (info.kind === "calendar" && !info.color) info.color = CALENDAR_PALETTE[n++ % CALENDAR_PALETTE.length]!;
       c.header("cache-control", "no-store");
       return c.json({ collections: out });
     }),
