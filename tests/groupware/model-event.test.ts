@@ -251,6 +251,18 @@ describe("series", () => {
     expect(() => deleteFromSeries(root, "this", rid(9), "Europe/Berlin")).toThrow(ModelError);
   });
 
+  test("all-day series: this = a DATE RECURRENCE-ID, following = a DATE UNTIL the day before", () => {
+    const root = mergeEvent(null, data({ allDay: true, timeZone: "", start: "2026-03-10", end: "2026-03-11", recurrence: rule({ freq: "DAILY", count: 5 }) }), OPTS).root;
+    const day = (n: number) => Date.UTC(2026, 2, 10 + n) - 3600_000; // midnight in Berlin (CET)
+    const one = eventFromObject(root, day(2), "Europe/Berlin");
+    expect(one).toMatchObject({ allDay: true, start: "2026-03-12", end: "2026-03-13" });
+    const edited = editSeries(root, { ...one, title: "Day off" }, "this", day(2), OPTS).root;
+    expect(serialize(edited)).toContain("RECURRENCE-ID;VALUE=DATE:20260312");
+    const split = editSeries(edited, { ...eventFromObject(edited, day(3), "Europe/Berlin"), title: "Later" }, "following", day(3), OPTS);
+    expect(split.root.getFirstSubcomponent("vevent")!.getFirstProperty("rrule")!.toICALString()).toBe("RRULE:FREQ=DAILY;UNTIL=20260312");
+    expect(split.tail!.getFirstSubcomponent("vevent")!.getFirstProperty("dtstart")!.toICALString()).toBe("DTSTART;VALUE=DATE:20260313");
+  });
+
   test("timesOf reads a stored event's span", () => {
     const t = timesOf(base().getFirstSubcomponent("vevent")!, "Europe/Berlin");
     expect(t).toMatchObject({ allDay: false, start: "2026-03-10T09:00", end: "2026-03-10T10:00", startMs: Date.UTC(2026, 2, 10, 8) });
