@@ -241,6 +241,9 @@ describe("invitation API over HTTPS", () => {
     expect(card.reply).toEqual({ address: CAROL.email, name: CAROL.name, partstat: "DECLINED", comment: "Out of office that week, sorry" });
     expect(card.canAnswer).toBe(false);
     expect(card.title).toBe("Weekly sync");
+    expect(card.isOrganizer).toBe(true);
+    // The scheduler's REPLY carries the object twice (text/calendar alternative and invite.ics): one file is offered.
+    expect((await bob.ok<MessageView>("GET", `/api/messages/${replyId}`)).attachments.map((a) => [a.filename, a.type])).toEqual([["invite.ics", "application/ics"]]);
     // ... and BOB's (the organizer's) calendar took the answer in.
     await waitFor(async () => partstatIn(await stored(BOB.email, uid), CAROL.email) === "DECLINED" || (await stored(BOB.email, uid)) === null, "BOB's copy");
   }, 30_000);
@@ -462,6 +465,24 @@ describe("invitation card in Chromium", () => {
     await phone.close();
   }, 45_000);
 
+  test("desktop: a cancellation shows as cancelled with Remove from calendar, which takes the event out", async () => {
+    const u = "unfiled-1@example.test"; // Budget review: in ALICE's calendar since she answered it (API test above)
+    expect(await stored(ALICE.email, u)).not.toBeNull();
+    await submitAsBob([ALICE.email], imipMessage("CANCEL", { uid: u, seq: 1, start: T0 + 48 * HOUR, summary: "Budget review" }, "Canceled: Budget review"));
+    await messageId(ALICE.email, "Canceled: Budget review");
+    await waitFor(async () => (await stored(ALICE.email, u))?.getFirstSubcomponent("vevent")?.getFirstPropertyValue("status") === "CANCELLED", "the CANCEL filed");
+    await row(page, "Canceled: Budget review").click();
+    const card = page.locator(".invite-card.invite-cancelled");
+    await card.waitFor();
+    await expect(card.locator(".invite-badge").textContent()).resolves.toBe("Cancelled");
+    await expect(card.locator(".invite-status").textContent()).resolves.toBe("This meeting was cancelled.");
+    expect(await card.locator(".invite-buttons").count()).toBe(0);
+    await card.locator('[data-action="invite-remove"]').click();
+    await page.locator(".invite-status", { hasText: "Removed from your calendar." }).waitFor();
+    expect(await stored(ALICE.email, u)).toBeNull();
+    expect(await page.locator('[data-action="invite-remove"]').count()).toBe(0);
+  }, 45_000);
+
   test("in German and another zone: the update says what changed in words of the language, times in the user's zone and the event's own", async () => {
     await alice.ok("PUT", "/api/settings", { language: "de", timeZone: "Asia/Tokyo" });
     try {
@@ -486,5 +507,21 @@ describe("invitation card in Chromium", () => {
     } finally {
       await alice.ok("PUT", "/api/settings", { language: "", timeZone: "" });
     }
+  }, 45_000);
+
+  test("desktop: the organizer BOB reads ALICE's answer with her note", async () => {
+    await browser.context.clearCookies();
+    await login(page, srv.base, BOB);
+    const subject = await waitFor(async () => {
+      const f = (await srv.store.getFolder((await account(BOB.email)).id, "INBOX"))!;
+      const rows = await srv.store.getMessages(f.id, (await srv.store.listMessages(f.id)).map((m) => m.uid));
+      return rows.find((r) => r.fromAddr === ALICE.email && r.subject.includes("Quarterly planning"))?.subject;
+    }, "ALICE's answer in BOB's INBOX");
+    await row(page, subject).click();
+    const card = page.locator('.invite-card[data-method="REPLY"]');
+    await card.waitFor();
+    await expect(card.locator(".invite-status").textContent()).resolves.toBe(`${ALICE.name} accepted.`);
+    await expect(card.locator(".invite-reply-note").textContent()).resolves.toBe("Their note: “See you there”");
+    expect(await card.locator(".invite-buttons").count()).toBe(0);
   }, 45_000);
 });

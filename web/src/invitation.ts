@@ -205,6 +205,7 @@ function render(slot: HTMLElement, messageId: number, v: InvitationView, host: I
   else if (cancelled) say(t(v.recurrenceId !== null ? "invite.cancelledOne" : "invite.cancelled") + (v.method === "CANCEL" && !v.inCalendar ? ` ${t("invite.notInCalendar")}` : ""));
   else if (v.reply) say(t(`invite.reply.${v.reply.partstat}`, { name: v.reply.name || v.reply.address }));
   else if (v.myPartstat) say(t(`invite.my.${v.myPartstat}`));
+  else if (v.isOrganizer && v.method === "REQUEST") say(t("invite.youOrganize"));
   card.append(status);
   if (v.reply?.comment) card.append(h("p", { class: "invite-reply-note" }, t("invite.replyComment", { text: v.reply.comment })));
 

@@ -311,6 +311,8 @@ export interface InvitationView {
   cancelled?: boolean;
   /** A CANCEL whose event is still in the user's calendar: "Remove from calendar" is offered. */
   canRemove?: boolean;
+  /** The user organizes this meeting (their own invitation, e.g. in Sent): nothing to answer. */
+  isOrganizer?: boolean;
 }
 
 /** One changed field of an updated (or cancelled) invitation, compared with the version the user had before. */

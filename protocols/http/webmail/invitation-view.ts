@@ -208,6 +208,7 @@ export async function buildView(x: ViewInput): Promise<InvitationView> {
     fieldChanges,
     cancelled,
     canRemove,
+    isOrganizer,
   };
 }
 

@@ -56,15 +56,22 @@ export function toReadView(email: ReadableMessage, root: MimePart): ReadView {
  */
 export function listAttachments(root: MimePart, html: string | null): (AttachmentInfo & { part: MimePart })[] {
   const out: (AttachmentInfo & { part: MimePart })[] = [];
-  const walk = (p: MimePart, parentRelated: boolean, top: boolean) => {
+  const nameOf = (p: MimePart) => {
+    const rawName = p.disposition?.params.filename ?? p.params.name ?? null;
+    return rawName ? decodeWords(rawName).replace(/[\u0000-\u001f]/g, "").trim() : "";
+  };
+  // An iMIP message (RFC 6047 §2.4) often carries its invitation twice: as the text/calendar alternative of
+  // the body and as a named .ics file. The file is offered once; the body's copy only when it is the only one.
+  const namedCalendar = someLeaf(root, (p) => CALENDAR_TYPES.has(`${p.type}/${p.subtype}`) && (!!nameOf(p) || p.disposition?.type === "attachment"));
+  const walk = (p: MimePart, parentRelated: boolean, top: boolean, parentAlternative = false) => {
     if (p.type === "multipart" && p.parts) {
-      for (const c of p.parts) walk(c, p.subtype === "related", false);
+      for (const c of p.parts) walk(c, p.subtype === "related", false, p.subtype === "alternative");
       return;
     }
-    const rawName = p.disposition?.params.filename ?? p.params.name ?? null;
-    const filename = rawName ? decodeWords(rawName).replace(/[\u0000-\u001f]/g, "").trim() : "";
+    const filename = nameOf(p);
     const isAttachmentDisp = p.disposition?.type === "attachment";
     if (p.type === "text" && (p.subtype === "plain" || p.subtype === "html") && !filename && !isAttachmentDisp) return;
+    if (parentAlternative && namedCalendar && CALENDAR_TYPES.has(`${p.type}/${p.subtype}`) && !filename && !isAttachmentDisp) return;
     if (top && !filename && !isAttachmentDisp && p.type === "text") return;
     const type = `${p.type}/${p.subtype}`;
     const contentId = p.id ? p.id.trim().replace(/^<|>$/g, "") : null;
@@ -83,6 +90,15 @@ export function listAttachments(root: MimePart, html: string | null): (Attachmen
   };
   walk(root, false, true);
   return out;
+}
+
+const CALENDAR_TYPES = new Set(["text/calendar", "application/ics", "text/x-vcalendar"]);
+
+/** Is there a leaf part (not inside an attached message) for which `test` holds? Bounded by the tree the store built. */
+function someLeaf(p: MimePart, test: (p: MimePart) => boolean, depth = 0): boolean {
+  if (depth > 40) return false;
+  if (p.type === "multipart" && p.parts) return p.parts.some((c) => someLeaf(c, test, depth + 1));
+  return test(p);
 }
 
 /** Decodes a part body per its Content-Transfer-Encoding (RFC 2045 §6). Unknown encodings are returned as is. */
