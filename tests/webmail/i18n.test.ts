@@ -100,6 +100,34 @@ describe("item 12: i18n core", () => {
     expect(util.formatListDate(ms, Date.UTC(2027, 0, 2))).toBe("Mar 5, 2026");
   });
 
+  test("dates and numbers use the browser's region when it speaks the chosen language (en-GB, de-CH); <html lang> is always set", () => {
+    const nav = globalThis.navigator as unknown as Record<string, unknown>;
+    const had = Object.getOwnPropertyDescriptor(nav, "languages");
+    Object.defineProperty(nav, "languages", { value: ["en-GB", "de-CH", "x_bad_tag!"], configurable: true });
+    try {
+      setTimeZone("Europe/London");
+      const doc = (globalThis as unknown as { document: { documentElement: { lang: string } } }).document;
+      doc.documentElement.lang = "de"; // what a server-rendered page might have guessed
+      setLang("en");
+      expect(doc.documentElement.lang).toBe("en");
+      expect(i18n.locale()).toBe("en-GB");
+      expect(util.formatListDate(Date.UTC(2026, 2, 5, 15, 30), Date.UTC(2026, 11, 7))).toBe("5 Mar");
+      // Day before month and a 24-hour clock (ICU versions differ on the comma after the weekday).
+      expect(util.formatFullDate(Date.UTC(2026, 2, 5, 15, 30))).toMatch(/^Thursday,? 5 March 2026 at 15:30$/);
+      setLang("de");
+      expect(i18n.locale()).toBe("de-CH");
+      expect(i18n.formatNumber(1234)).toMatch(/^1['’]234$/); // the Swiss grouping mark (ICU versions differ on which apostrophe)
+      setLang("fr"); // no French tag in the browser's list: plain "fr"
+      expect(i18n.locale()).toBe("fr");
+    } finally {
+      if (had) Object.defineProperty(nav, "languages", had);
+      else delete nav.languages;
+      setTimeZone("UTC");
+      setLang("en");
+    }
+    expect(i18n.locale()).toBe("en");
+  });
+
   test("every key of every catalog in web/src/i18n exists in English, German, French and Spanish; plurals have .other", async () => {
     const files = readdirSync(join(WEB, "i18n")).filter((f) => f.endsWith(".ts") && f !== "index.ts");
     expect(files).toContain("mail.ts");

@@ -8,7 +8,7 @@ import { api, upload, fetchDataUrl, csrfToken, ApiError, type AttachmentRef, typ
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeForEditor } from "./sanitize.ts";
 import { debounce, formatSize } from "./util.ts";
-import { t as tr, lang, timeZone, formatDate } from "./i18n/index.ts";
+import { t as tr, locale, timeZone, formatDate } from "./i18n/index.ts";
 import "./i18n/mail.ts";
 import { encodedSize, largestFile, type PersonSuggestion } from "../../protocols/http/webmail/api-types.ts";
 import "./i18n/contacts.ts";
@@ -125,7 +125,7 @@ export class Composer {
 
   async openFrom(messageId: number, mode: "reply" | "replyAll" | "forward" | "forwardAttachment" | "edit"): Promise<void> {
     // The quote line's date in the chosen language and the user's time zone (items 8 and 12).
-    const t = await api<ComposeTemplate>("GET", `/api/messages/${messageId}/compose?mode=${mode}&lang=${encodeURIComponent(lang())}&tz=${encodeURIComponent(timeZone())}`);
+    const t = await api<ComposeTemplate>("GET", `/api/messages/${messageId}/compose?mode=${mode}&lang=${encodeURIComponent(locale())}&tz=${encodeURIComponent(timeZone())}`);
     this.mode = mode;
     const id = this.identity(t.identity ?? null);
     const sig = mode !== "edit" && id?.signature ? id.signature : "";

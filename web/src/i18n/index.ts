@@ -22,6 +22,11 @@ export type Catalog = { en: Record<string, string> } & Partial<Record<Exclude<La
 
 const tables: Record<Lang, Map<string, string>> = { en: new Map(), de: new Map(), fr: new Map(), es: new Map() };
 let current: Lang = "en";
+/**
+ * The BCP 47 tag dates and numbers are formatted with: the browser's own tag when it is of the chosen
+ * language (en-GB writes 7 Dec and 14:05, de-CH 1’234), else the language itself.
+ */
+let region = "en";
 let zone: string = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const listeners = new Set<() => void>();
 
@@ -56,11 +61,35 @@ export function lang(): Lang {
   return current;
 }
 
-/** Sets the language; listeners (views that re-render their static text) are called when it changed. */
+/** The browser's preferred tag of language `l` (navigator.languages), else `l`. */
+function regionFor(l: Lang): string {
+  const prefs = typeof navigator !== "undefined" ? (navigator.languages ?? [navigator.language]) : [];
+  for (const tag of prefs) {
+    if (!tag || tag.toLowerCase().split(/[-_]/)[0] !== l) continue;
+    try {
+      return Intl.getCanonicalLocales(tag)[0] ?? l;
+    } catch {
+      // a malformed tag: try the next one
+    }
+  }
+  return l;
+}
+
+/** The tag dates and numbers are formatted with (see `region`); `lang()` is its language. */
+export function locale(): string {
+  return region;
+}
+
+/**
+ * Sets the language (and <html lang>, also when it is the one already set: the server-rendered page may
+ * have guessed another); listeners (views that re-render their static text) are called when it changed.
+ */
 export function setLang(l: Lang): void {
-  if (l === current) return;
-  current = l;
   document.documentElement.lang = l;
+  const tag = regionFor(l);
+  if (l === current && tag === region) return;
+  current = l;
+  region = tag;
   for (const fn of listeners) fn();
 }
 
@@ -112,11 +141,11 @@ const fmtCache = new Map<string, Intl.DateTimeFormat>();
 
 /** An Intl.DateTimeFormat in the chosen language and the user's zone (cached: they are costly to build). */
 export function dateFormat(opts: Intl.DateTimeFormatOptions, tz: string = zone): Intl.DateTimeFormat {
-  const key = `${current}|${tz}|${JSON.stringify(opts)}`;
+  const key = `${region}|${tz}|${JSON.stringify(opts)}`;
   let f = fmtCache.get(key);
   if (!f) {
     if (fmtCache.size > 200) fmtCache.clear();
-    f = new Intl.DateTimeFormat(current, { ...opts, timeZone: tz });
+    f = new Intl.DateTimeFormat(region, { ...opts, timeZone: tz });
     fmtCache.set(key, f);
   }
   return f;
@@ -128,12 +157,12 @@ export function formatDate(ms: number, opts: Intl.DateTimeFormatOptions): string
 }
 
 export function formatNumber(n: number, opts?: Intl.NumberFormatOptions): string {
-  return new Intl.NumberFormat(current, opts).format(n);
+  return new Intl.NumberFormat(region, opts).format(n);
 }
 
 /** "2 hours ago" / "in 5 minutes" in the chosen language. */
 export function formatRelative(ms: number, now: number = Date.now()): string {
-  const rtf = new Intl.RelativeTimeFormat(current, { numeric: "auto" });
+  const rtf = new Intl.RelativeTimeFormat(region, { numeric: "auto" });
   const diff = (ms - now) / 1000;
   const abs = Math.abs(diff);
   if (abs < 60) return rtf.format(Math.round(diff), "second");
