@@ -115,6 +115,16 @@ describe("event <-> iCalendar", () => {
     expect(day).not.toContain("VTIMEZONE");
   });
 
+  test("a start in the spring DST gap is stored moved forward; an occurrence that does not exist is refused", () => {
+    const { root } = mergeEvent(null, data({ start: "2026-03-29T02:30", end: "2026-03-29T04:00" }), OPTS);
+    expect(serialize(root)).toContain("DTSTART;TZID=Europe/Berlin:20260329T033000");
+    expect(eventFromObject(root, null, "Europe/Berlin").start).toBe("2026-03-29T03:30");
+    const series = mergeEvent(null, data({ recurrence: rule({ freq: "DAILY", count: 3 }) }), OPTS).root;
+    expect(() => eventFromObject(series, Date.UTC(2026, 2, 10, 8, 1), "Europe/Berlin")).toThrow(ModelError);
+    expect(() => eventFromObject(series, Date.UTC(2026, 2, 20, 8), "Europe/Berlin")).toThrow(ModelError);
+    expect(eventFromObject(series, Date.UTC(2026, 2, 11, 8), "Europe/Berlin").start).toBe("2026-03-11T09:00");
+  });
+
   test("the organizer's significant change raises SEQUENCE; a description edit does not", () => {
     const { root } = mergeEvent(null, data({ attendees: [{ address: "bob@example.test", name: "", partstat: "NEEDS-ACTION", role: "REQ-PARTICIPANT", rsvp: true, comment: "" }] }), OPTS);
     const e = eventFromObject(root, null, "Europe/Berlin");

@@ -192,6 +192,7 @@ describe("events", () => {
     expect((await alice.send("GET", "/api/calendar/instances?from=0&to=" + 401 * 86_400_000)).status).toBe(400);
     expect((await alice.send("GET", "/api/calendar/instances?from=abc&to=1")).status).toBe(400);
     expect((await alice.send("GET", `/api/calendar/events/Calendar/${mine.id}?recurrenceId=x`)).status).toBe(400);
+    expect((await alice.send("GET", `/api/calendar/events/Calendar/${mine.id}?recurrenceId=12345`)).status).toBe(400);
     expect((await alice.send("DELETE", `/api/calendar/events/Calendar/${mine.id}?scope=some`)).status).toBe(400);
   });
 });

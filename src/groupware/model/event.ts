@@ -11,7 +11,7 @@ import { floatingZone, ianaName, timeToMs } from "../ical/zones.ts";
 import { MAX_ATTENDEES } from "../ical/errors.ts";
 import { significantChange } from "../scheduling/itip.ts";
 import type { AttendeeRole, EventAttendee, EventData, EventPerson, Partstat } from "./types.ts";
-import { applyRecurrence, checkRecurrence, ruleFromComponent, type StartForm } from "./recurrence.ts";
+import { applyRecurrence, checkRecurrence, isOccurrence, ruleFromComponent, type StartForm } from "./recurrence.ts";
 import {
   categoriesOf, checkCategories, checkReminders, checkText, clone, ensureTimezones, masterOf, newCalendar, recurrenceIdOf,
   remindersOf, setCategories, setReminders, setText, stamp, text,
@@ -177,7 +177,7 @@ export function eventFromObject(root: ICAL.Component, recurrenceId: number | nul
   if (recurrenceId === null) return eventFromComponent(master ?? comps[0]!, userZone, mine);
   const own = comps.find((c) => recurrenceIdOf(c, floating) === recurrenceId);
   if (own) return eventFromComponent(own, userZone, mine);
-  if (!master) throw new ModelError("the event has no such occurrence");
+  if (!master || !isOccurrence(master, recurrenceId, floating)) throw new ModelError("the event has no occurrence at that time");
   const data = eventFromComponent(master, userZone, mine);
   const t = timesOf(master, userZone);
   const length = t.endMs - t.startMs;
@@ -318,8 +318,8 @@ function wallProp(name: string, wall: string, zone: string): ICAL.Property {
   const p = new ICAL.Property(name);
   const z = zone ? zoneOf(zone) : null;
   if (zone && z && z !== ICAL.Timezone.utcTimezone) {
-    // The value carries its zone (later reads in this request see it) and the text its TZID.
-    p.setValue(icalTime(parts, { date: false, zone: z }));
+    // The value carries its zone (later reads in this request see it) and the text its TZID; a time in a DST gap moves forward.
+    p.setValue(icalTime(wallOf(wallToMs(parts, z), z), { date: false, zone: z }));
     p.setParameter("tzid", zone);
   } else if (z === ICAL.Timezone.utcTimezone) {
     p.setValue(ICAL.Time.fromJSDate(new Date(wallAsUtc(parts)), true));

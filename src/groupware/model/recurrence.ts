@@ -7,6 +7,8 @@
  */
 import ICAL from "ical.js";
 import { checkRule } from "../ical/rules.ts";
+import { timeProp } from "../ical/spans.ts";
+import { timeToMs } from "../ical/zones.ts";
 import type { Frequency, RecurrenceRule, Weekday } from "./types.ts";
 import { ModelError, addDays, formatDate, parseDate, wallOf, wallToMs, type WallParts } from "./time.ts";
 
@@ -163,6 +165,25 @@ export function applyRecurrence(master: ICAL.Component, rule: RecurrenceRule | n
 /** A rule ended on the day before `date` (for "this and following": the old series stops there). COUNT becomes UNTIL. */
 export function endBefore(rule: RecurrenceRule, date: string): RecurrenceRule {
   return { ...rule, count: null, until: formatDate(addDays(parseDate(date), -1)), complex: false };
+}
+
+/** Occurrences walked to find one (a daily series over 30 years). */
+const MAX_WALK = 20_000;
+
+/** Does the master's recurrence set contain an occurrence starting at `ms`? */
+export function isOccurrence(master: ICAL.Component, ms: number, floating: ICAL.Timezone | null): boolean {
+  const start = timeProp(master, "dtstart");
+  if (!start) return false;
+  if (!master.hasProperty("rrule") && !master.hasProperty("rdate")) return timeToMs(start, floating) === ms;
+  const it = new ICAL.Event(master).iterator();
+  for (let i = 0; i < MAX_WALK; i++) {
+    const next = it.next();
+    if (!next) return false;
+    const at = timeToMs(next, floating);
+    if (at === ms) return true;
+    if (at > ms) return false;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------- plain English

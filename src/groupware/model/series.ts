@@ -20,28 +20,14 @@ import { floatingZone, timeToMs } from "../ical/zones.ts";
 import type { EventData, SeriesScope } from "./types.ts";
 import { clone, masterOf, recurrenceIdOf, stamp, text, setText, ensureTimezones } from "./component.ts";
 import { mergeEvent, raiseSequence, timesOf, writeEventFields, type MergeOptions } from "./event.ts";
-import { applyRecurrence, untilText, type StartForm } from "./recurrence.ts";
+import { applyRecurrence, isOccurrence, untilText, type StartForm } from "./recurrence.ts";
+
+export { isOccurrence };
 import { startForm } from "./event.ts";
 import { ModelError, addDays, formatDate, partsOfTime, partsOfUtc, wallAsUtc, wallOf } from "./time.ts";
 
-/** Occurrences walked to find one (a daily series over 30 years). */
+/** Occurrences walked (a daily series over 30 years). */
 const MAX_WALK = 20_000;
-
-/** Does the master's recurrence set contain an occurrence starting at `ms`? */
-export function isOccurrence(master: ICAL.Component, ms: number, floating: ICAL.Timezone | null): boolean {
-  const start = timeProp(master, "dtstart");
-  if (!start) return false;
-  if (!master.hasProperty("rrule") && !master.hasProperty("rdate")) return timeToMs(start, floating) === ms;
-  const it = new ICAL.Event(master).iterator();
-  for (let i = 0; i < MAX_WALK; i++) {
-    const next = it.next();
-    if (!next) return false;
-    const at = timeToMs(next, floating);
-    if (at === ms) return true;
-    if (at > ms) return false;
-  }
-  return false;
-}
 
 /** Occurrences of the master strictly before `ms` (for COUNT of a split series). */
 function countBefore(master: ICAL.Component, ms: number, floating: ICAL.Timezone | null): number {
