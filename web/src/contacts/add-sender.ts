@@ -51,7 +51,7 @@ export async function addSenderToContacts(p: Person): Promise<void> {
 /** The reading pane's button for a message's sender. */
 export function addSenderButton(p: Person | undefined, onError: (e: unknown) => void): HTMLElement | null {
   if (!p?.address) return null;
-  const b = h("button", { type: "button", class: "btn btn-small ct-add-sender", "data-action": "add-sender", title: t("contacts.addSender"), "aria-label": t("contacts.addSender") }, icon("plus"), h("span", { class: "btn-text" }, t("contacts.addSenderShort")));
+  const b = h("button", { type: "button", class: "btn btn-small ct-add-sender", "data-action": "add-sender", title: t("contacts.addSender") }, icon("plus"), h("span", { class: "btn-text" }, t("contacts.addSenderShort")));
   b.addEventListener("click", () => {
     b.disabled = true;
     addSenderToContacts(p)

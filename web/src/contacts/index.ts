@@ -118,7 +118,7 @@ class ContactsView implements AppView {
       this.ctx.error(e);
     }
     const first = book && (book === "directory" || this.books.some((b) => b.name === book)) ? book : (this.books.find((b) => b.isDefault) ?? this.books[0])?.name ?? DIRECTORY;
-    await this.openBook(first === "directory" ? DIRECTORY : first, id);
+    await this.openBook(first, id);
   }
 
   private pane(p: Pane): void {
@@ -151,6 +151,7 @@ class ContactsView implements AppView {
   }
 
   async openBook(name: string, id?: string): Promise<void> {
+    if (name === "directory") name = DIRECTORY; // the hash form ("#/contacts/directory/...")
     if (name !== this.book) {
       this.book = name;
       this.selected = null;

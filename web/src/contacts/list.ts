@@ -27,7 +27,8 @@ export function avatar(name: string, photo: string | null, size: "s" | "l" = "s"
     return img;
   }
   const el = h("span", { class: `ct-avatar ct-avatar-${size}`, "aria-hidden": "true" }, initials(name));
-  el.style.backgroundColor = `hsl(${hueOf(name)} 45% 42%)`;
+  // Dark enough for white initials at every hue (WCAG 2.2 §1.4.3: at least 4.5:1).
+  el.style.backgroundColor = `hsl(${hueOf(name)} 45% 30%)`;
   return el;
 }
 
@@ -41,7 +42,8 @@ export class ContactList {
   private emptyText = "";
 
   constructor(private onOpen: (key: string) => void) {
-    this.el = h("div", { class: "ct-list", role: "list", "aria-label": t("contacts.list") });
+    // A plain scrolling box of letter headings and row buttons (no list role: headings are not list items).
+    this.el = h("div", { class: "ct-list" });
     this.el.addEventListener("scroll", () => {
       if (this.shown < this.items.length && this.el.scrollTop + this.el.clientHeight > this.el.scrollHeight - 600) this.more();
     }, { passive: true });
@@ -91,12 +93,12 @@ export class ContactList {
       const it = this.items[i]!;
       const letter = letterOf(it.sortName || it.name);
       if (letter !== this.lastLetter) {
-        frag.append(h("h3", { class: "ct-letter", role: "presentation" }, letter));
+        frag.append(h("h3", { class: "ct-letter" }, letter));
         this.lastLetter = letter;
       }
       const row = h(
         "button",
-        { type: "button", class: "ct-row", role: "listitem", "data-key": it.key, "aria-current": it.key === this.selected ? "true" : null },
+        { type: "button", class: "ct-row", "data-key": it.key, "aria-current": it.key === this.selected ? "true" : null },
         avatar(it.name, it.photo),
         h("span", { class: "ct-row-text" }, h("span", { class: "ct-row-name" }, it.name || t("contacts.noName")), it.sub ? h("span", { class: "ct-row-sub" }, it.sub) : null),
       );
