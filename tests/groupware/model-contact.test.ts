@@ -84,7 +84,7 @@ describe("reading", () => {
     const d = readContact(APPLE_3).data;
     expect(d).toMatchObject({ uid: "0F0B8C2A-1111-2222-3333-444455556666", kind: "individual", fullName: "Dr. Hans Müller", familyName: "Müller", givenName: "Hans", prefix: "Dr.", organization: "ACME GmbH", department: "Vertrieb", birthday: "--05-12" });
     expect(d.emails).toEqual([
-      { type: "", value: "hans@acme.example", pref: true },
+      { type: "other", value: "hans@acme.example", pref: true }, // Apple's label of item1
       { type: "home", value: "hm@home.example", pref: false },
     ]);
     expect(d.phones).toEqual([{ type: "mobile", value: "+49 170 1234", pref: true }]);
@@ -196,6 +196,51 @@ describe("editing keeps what the shape does not describe", () => {
     d.uid = "something-else";
     d.jobTitle = "x";
     expect(readContact(mergeContact(CARD_4, d)).data.uid).toBe("urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1");
+  });
+});
+
+describe("what another client wrote is sent back as it is", () => {
+  const odd = [
+    "BEGIN:VCARD",
+    "VERSION:3.0",
+    "UID:odd-1",
+    `FN:${"Long Name ".repeat(40).trim()}`,
+    "EMAIL:not-an-address",
+    ...Array.from({ length: 60 }, (_, i) => `EMAIL;TYPE=INTERNET:many${i}@x.example`),
+    'TEL;TYPE="my phone":+1 555',
+    "item7.EMAIL:list@lists.example",
+    "item7.X-ABLabel:Mailing Lists!",
+    "NOTE:" + "n".repeat(40_000),
+    "END:VCARD",
+    "",
+  ].join("\r\n");
+
+  test("values breaking the rules for new input pass when the card already has them", () => {
+    const d = structuredClone(readContact(odd).data);
+    delete d.photo;
+    expect(d.emails.length).toBe(62);
+    expect(d.phones[0]).toEqual({ type: "", value: "+1 555", pref: false });
+    expect(d.emails[61]).toEqual({ type: "mailing-lists", value: "list@lists.example", pref: false });
+    contactError(() => checkContactData(d)); // as new input: too long, too many, not an address
+    const ok = checkContactData(d, readContact(odd).data);
+    expect(mergeContact(odd, ok)).toBe(odd);
+    // an edit elsewhere leaves those lines alone
+    ok.jobTitle = "Tester";
+    const out = mergeContact(odd, ok);
+    expect(out).toContain("EMAIL:not-an-address\r\n");
+    expect(out).toContain('TEL;TYPE="my phone":+1 555\r\n');
+    expect(out).toContain("item7.EMAIL:list@lists.example\r\nitem7.X-ABLabel:Mailing Lists!\r\n");
+    // a new bad value is still refused
+    const bad = structuredClone(ok);
+    bad.emails.push({ type: "", value: "also not an address", pref: false });
+    contactError(() => checkContactData(bad, readContact(odd).data));
+  });
+
+  test("an Apple label keeps its line when the value is edited", () => {
+    const d = checkContactData(structuredClone({ ...readContact(odd).data, photo: undefined }), readContact(odd).data);
+    d.emails[61]!.value = "new-list@lists.example";
+    const out = mergeContact(odd, d);
+    expect(out).toContain("item7.EMAIL:new-list@lists.example\r\nitem7.X-ABLabel:Mailing Lists!\r\n");
   });
 });
 

@@ -92,6 +92,26 @@ describe("one contact", () => {
   });
 });
 
+describe("cards from other clients", () => {
+  test("a card breaking the rules for new input can still be edited: its odd values pass back untouched", async () => {
+    const longName = "Odd Card With A Name Far Too Long ".repeat(9).trim(); // over the 256 characters new input may have
+    const odd = card("odd-put", longName, Array.from({ length: 55 }, (_, i) => `TEL:+1 444 01${String(i).padStart(2, "0")}\r\n`).join("") + 'TEL;TYPE="my phone":+1 999\r\n');
+    expect((await dav("PUT", BOOK + "odd.vcf", odd)).status).toBe(201);
+    const got = await alice.ok<ContactResponse>("GET", "/api/contacts/Contacts/odd.vcf");
+    expect(got.contact.phones.length).toBe(56);
+    const r = await alice.send("PUT", "/api/contacts/Contacts/odd.vcf", { contact: { ...got.contact, jobTitle: "Odd Job" }, etag: got.etag });
+    expect(r.status).toBe(200);
+    const g = await dav("GET", BOOK + "odd.vcf");
+    expect(g.text.replace(/\r\n /g, "")).toContain(`FN:${longName}\r\n`);
+    expect(g.text).toContain('TEL;TYPE="my phone":+1 999\r\n');
+    expect(g.text).toContain("TITLE:Odd Job\r\n");
+    // a new bad value is still refused
+    const cur = r.json<ContactResponse>();
+    const bad = await alice.send("PUT", "/api/contacts/Contacts/odd.vcf", { contact: { ...cur.contact, emails: [...cur.contact.emails, { type: "", value: "two words", pref: false }] }, etag: cur.etag });
+    expect(bad.status).toBe(400);
+  });
+});
+
 describe("list and search", () => {
   test("a CardDAV PUT appears in the list and in an accent-insensitive search; its delete removes it", async () => {
     await list(alice); // warm the cache first: the PUT must invalidate it

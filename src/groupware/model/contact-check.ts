@@ -97,6 +97,21 @@ export function photoFromDataUrl(url: string): Photo {
 
 type Obj = Record<string, unknown>;
 
+/**
+ * Values the stored card already has (a client sends the whole contact back): they
+ * are accepted as they are, whatever the rules for new values say, since the merge
+ * keeps their lines untouched. Set for the duration of one synchronous
+ * checkContactData call.
+ */
+let known: Set<string> = new Set();
+let knownCounts: Record<string, number> = {};
+
+function leaves(v: unknown, out: Set<string>): void {
+  if (typeof v === "string") out.add(v);
+  else if (Array.isArray(v)) for (const x of v) leaves(x, out);
+  else if (v && typeof v === "object") for (const x of Object.values(v)) leaves(x, out);
+}
+
 const CONTROL = /[\x00-\x1f\x7f]/;
 const CONTROL_BUT_NEWLINE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 
@@ -104,6 +119,7 @@ function str(o: Obj, key: string, label: string, max: number, multiline = false)
   const v = o[key];
   if (v === undefined || v === null) return "";
   if (typeof v !== "string") throw new ContactError(`${label} must be text.`);
+  if (known.has(v)) return v;
   if (v.length > max) throw new ContactError(`${label} is too long (at most ${max} characters).`);
   if ((multiline ? CONTROL_BUT_NEWLINE : CONTROL).test(v)) throw new ContactError(multiline ? `${label} contains control characters.` : `${label} must be one line of text.`);
   return multiline ? v.replace(/\r\n?/g, "\n") : v.trim();
@@ -113,7 +129,7 @@ function list(o: Obj, key: string, label: string, max: number): unknown[] {
   const v = o[key];
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new ContactError(`${label} must be a list.`);
-  if (v.length > max) throw new ContactError(`At most ${max} ${label.toLowerCase()} per contact.`);
+  if (v.length > Math.max(max, knownCounts[key] ?? 0)) throw new ContactError(`At most ${max} ${label.toLowerCase()} per contact.`);
   return v;
 }
 
@@ -144,8 +160,8 @@ function values(o: Obj, key: "emails" | "phones" | "urls"): ContactValue[] {
     const x = obj(item, one);
     const value = str(x, "value", one, max);
     if (!value) continue; // an empty row of the editor
-    if (key === "emails" && (!/^[^\s@]+@[^\s@]+$/.test(value) || /[<>",;]/.test(value))) throw new ContactError(`"${value.slice(0, 80)}" is not an email address.`);
-    if (key === "urls" && /\s/.test(value)) throw new ContactError("A web page address cannot contain spaces.");
+    if (key === "emails" && !known.has(value) && (!/^[^\s@]+@[^\s@]+$/.test(value) || /[<>",;]/.test(value))) throw new ContactError(`"${value.slice(0, 80)}" is not an email address.`);
+    if (key === "urls" && !known.has(value) && /\s/.test(value)) throw new ContactError("A web page address cannot contain spaces.");
     out.push({ type: typeWord(x, one), value, pref: pref(x) });
   }
   return out;
@@ -173,7 +189,7 @@ function addresses(o: Obj): ContactAddress[] {
 /** "YYYY-MM-DD" (a real day) or "--MM-DD"; "" for none. */
 function date(o: Obj, key: string, label: string): string {
   const v = str(o, key, label, 10);
-  if (!v) return "";
+  if (!v || known.has(v)) return v;
   const full = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
   const noYear = /^--(\d{2})-(\d{2})$/.exec(v);
   if (!full && !noYear) throw new ContactError(`${label} must be a date "YYYY-MM-DD" (or "--MM-DD" without a year).`);
@@ -190,8 +206,12 @@ function members(o: Obj): string[] {
   const out: string[] = [];
   for (const m of list(o, "members", "Members", CONTACT_LIMITS.members)) {
     if (typeof m !== "string") throw new ContactError("A group member must be text (a contact's UID or mailto:address).");
-    const v = m.trim();
+    const v = known.has(m) ? m : m.trim();
     if (!v) continue;
+    if (known.has(v)) {
+      if (!out.includes(v)) out.push(v);
+      continue;
+    }
     if (v.length > CONTACT_LIMITS.member || /[\s\x00-\x1f\x7f]/.test(v)) throw new ContactError("A group member must be a contact's UID or mailto:address without spaces.");
     if (/^mailto:/i.test(v) && !/^mailto:[^\s@]+@[^\s@]+$/i.test(v)) throw new ContactError(`"${v.slice(0, 80)}" is not a mailto: address.`);
     if (!out.includes(v)) out.push(v);
@@ -202,8 +222,26 @@ function members(o: Obj): string[] {
 /**
  * The contact a client sent, checked: every field of the right type and size,
  * absent fields empty (photo: undefined = keep the stored one, null = remove).
+ * `existing`: the stored contact an update is merged onto; values it already has
+ * pass unchanged (a card from another client may break rules new input must keep).
  */
-export function checkContactData(input: unknown): ContactData {
+export function checkContactData(input: unknown, existing?: ContactData): ContactData {
+  known = new Set();
+  knownCounts = {};
+  if (existing) {
+    leaves(existing, known);
+    known.delete("");
+    for (const k of ["emails", "phones", "addresses", "urls", "categories", "members"] as const) knownCounts[k] = existing[k].length;
+  }
+  try {
+    return check(input);
+  } finally {
+    known = new Set();
+    knownCounts = {};
+  }
+}
+
+function check(input: unknown): ContactData {
   const o = obj(input, "The contact");
   const kind = o.kind === undefined || o.kind === null ? "individual" : o.kind;
   if (kind !== "individual" && kind !== "group") throw new ContactError('kind must be "individual" or "group".');
@@ -219,7 +257,7 @@ export function checkContactData(input: unknown): ContactData {
   else if (o.photo !== undefined) {
     if (typeof o.photo !== "string") throw new ContactError("The photo must be a data: URL, or null to remove it.");
     photo = o.photo;
-    photoFromDataUrl(photo); // checked here; written by the merge
+    if (!known.has(photo)) photoFromDataUrl(photo); // checked here; written by the merge
   }
   const data: ContactData = {
     uid,

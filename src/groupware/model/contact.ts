@@ -76,7 +76,8 @@ function typeOf(name: string, types: string[]): string {
     if (types.includes("pager")) return "pager";
   }
   for (const t of ["work", "home", "other"]) if (types.includes(t)) return t;
-  return types.find((t) => !GENERIC_TYPES.has(t)) ?? "";
+  // only a word the editor can send back (contact-check.ts typeWord)
+  return types.find((t) => !GENERIC_TYPES.has(t) && /^[a-z0-9][a-z0-9-]{0,39}$/.test(t)) ?? "";
 }
 
 /** TYPE values written for a type the user chose. */
@@ -136,11 +137,25 @@ function photoOf(l: Line | undefined): Photo | null {
   return { type, base64: Buffer.from(bytes).toString("base64"), bytes };
 }
 
-function values(lines: Line[], idx: number[], read: (l: Line) => string): ContactValue[] {
+/**
+ * Apple's label of a grouped property (`item1.X-ABLabel:_$!<Mobile>!$_`, or a
+ * custom label) as a type word, "" when it makes none.
+ */
+function labelType(label: string): string {
+  const m = /^_\$!<(.*)>!\$_$/.exec(label.trim());
+  const word = (m ? m[1]! : label).trim().toLowerCase();
+  if (word === "homefax" || word === "workfax" || word === "otherfax") return "fax";
+  const t = word.replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  return /^[a-z0-9][a-z0-9-]{0,39}$/.test(t) ? t : "";
+}
+
+function values(lines: Line[], idx: number[], read: (l: Line) => string, labels: Map<string, string>): ContactValue[] {
   const out: ContactValue[] = [];
   for (const i of idx) {
     const l = lines[i]!;
-    out.push({ type: typeOf(l.name, paramValues(l, "TYPE")), value: read(l), pref: isPref(l) });
+    let type = typeOf(l.name, paramValues(l, "TYPE"));
+    if (!type && l.group) type = labelType(labels.get(l.group.toLowerCase()) ?? "");
+    out.push({ type, value: read(l), pref: isPref(l) });
   }
   return out;
 }
@@ -196,6 +211,8 @@ export function readLines(lines: Line[]): ReadContact {
     else if (ANNIVERSARY_NAMES.includes(l.name)) firstOf("anniversary", i);
   });
   const at = (i: number): Line | undefined => (i >= 0 ? lines[i] : undefined);
+  const labels = new Map<string, string>();
+  for (const l of lines) if (l.group && l.name === "X-ABLABEL") labels.set(l.group.toLowerCase(), unescapeText(l.value));
   const n = parts(at(s.n), 5);
   const org = parts(at(s.org), 2);
   const categories: string[] = [];
@@ -215,10 +232,10 @@ export function readLines(lines: Line[]): ReadContact {
     organization: org[0]!,
     department: org[1]!,
     jobTitle: text(at(s.title)),
-    emails: values(lines, s.emails, emailText),
-    phones: values(lines, s.phones, phoneText),
+    emails: values(lines, s.emails, emailText, labels),
+    phones: values(lines, s.phones, phoneText, labels),
     addresses: s.addresses.map((i) => addressOf(lines[i]!)),
-    urls: values(lines, s.urls, urlText),
+    urls: values(lines, s.urls, urlText, labels),
     birthday: dateOf(at(s.bday)),
     anniversary: dateOf(at(s.anniversary)),
     notes: s.note >= 0 ? unescapeText(lines[s.note]!.value) : "",
@@ -348,9 +365,9 @@ function single(ed: Editor, lines: Line[], at: number, had: string, want: string
 }
 
 /** TYPE/PREF parameters for a value whose type or preference changed; others of the line are kept. */
-function valueParams(old: Line | undefined, name: string, v: { type: string; pref: boolean }, version: VCardVersion): Param[] {
+function valueParams(old: Line | undefined, name: string, v: { type: string; pref: boolean }, version: VCardVersion, typeKept = false): Param[] {
   const oldTypes = old ? paramValues(old, "TYPE") : [];
-  const sameType = old !== undefined && typeOf(name, oldTypes) === v.type;
+  const sameType = old !== undefined && (typeKept || typeOf(name, oldTypes) === v.type);
   if (old && sameType && isPref(old) === v.pref) return old.params.filter((p) => p.name !== "VALUE"); // only the value changed
   let types = sameType ? oldTypes.filter((t) => t !== "pref") : [...oldTypes.filter((t) => GENERIC_TYPES.has(t) && t !== "pref"), ...typeParams(name, v.type)];
   if (!old && name === "EMAIL" && version === "3.0") types = ["internet", ...types]; // RFC 2426 §3.3.2 default, written as Apple does
@@ -406,7 +423,7 @@ function repeated<T extends { type: string; pref: boolean }>(
     const h = had[j]!;
     if (same(h, w) && h.type === w.type && h.pref === w.pref) return;
     const old = lines[idx[j]!]!;
-    ed.set(idx[j]!, rewrite(old, valueParams(old, name, w, version), same(h, w) ? old.value : encode(w, old)));
+    ed.set(idx[j]!, rewrite(old, valueParams(old, name, w, version, h.type === w.type), same(h, w) ? old.value : encode(w, old)));
   });
 }
 
@@ -460,7 +477,8 @@ export function mergeContact(existing: Uint8Array | string | null, data: Contact
   single(ed, lines, s.fn, had.fullName, fn, "FN", escapeText);
   const n = [data.familyName, data.givenName, data.middleName, data.prefix, data.suffix];
   const hadN = [had.familyName, had.givenName, had.middleName, had.prefix, had.suffix];
-  if (n.some((x, i) => x !== hadN[i]) || (s.n < 0 && v === "3.0")) {
+  const nChanged = n.some((x, i) => x !== hadN[i]);
+  if (nChanged) {
     const value = n.map(escapeText).join(";");
     if (s.n >= 0) {
       if (n.some(Boolean) || v === "3.0") ed.set(s.n, rewrite(lines[s.n]!, lines[s.n]!.params, value));
@@ -545,6 +563,7 @@ export function mergeContact(existing: Uint8Array | string | null, data: Contact
   }
 
   if (!ed.changed && existing) return typeof existing === "string" ? existing : new TextDecoder().decode(existing);
+  if (s.n < 0 && v === "3.0" && !nChanged) ed.append(newLine("N", [], ";;;;")); // RFC 2426 §3.1.2: N is required in 3.0 (only added with another change)
   bumpRev(ed, lines, v);
   const out = serialise(ed.result());
   if (new TextEncoder().encode(out).length > MAX_VCARD_BYTES) throw new ContactError(`The contact is too large to store (at most ${MAX_VCARD_BYTES / 1024} KB with its photo).`);
