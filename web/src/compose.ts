@@ -297,8 +297,9 @@ export class Composer {
       fileInput.value = "";
     });
     const tool = (cmd: string, label: string, text: string, arg?: () => string | null) => {
-      // The glyph ("1.", "Tx") is a picture of the label: the name is the label alone (WCAG 2.2 §2.5.3).
-      const b = h("button", { type: "button", class: "tool", title: label, "aria-label": label }, h("span", { "aria-hidden": "true" }, text));
+      // The glyph ("1.", "Tx") is a picture of the label, hidden from assistive technology: the name comes from the
+      // title alone. An aria-label would have to contain the visible glyph (WCAG 2.2 §2.5.3 label in name).
+      const b = h("button", { type: "button", class: "tool", title: label }, h("span", { "aria-hidden": "true" }, text));
       b.addEventListener("mousedown", (e) => e.preventDefault());
       b.addEventListener("click", () => {
         const v = arg ? arg() : undefined;
