@@ -128,6 +128,24 @@ describe("item 12: i18n core", () => {
     expect(i18n.locale()).toBe("en");
   });
 
+  test("datetime inputs (out of office) read and write wall-clock times in the user's zone, across DST", () => {
+    setTimeZone("America/New_York");
+    expect(util.fromZoneInput("2026-12-24T09:00")).toBe(Date.UTC(2026, 11, 24, 14, 0));
+    expect(util.toZoneInput(Date.UTC(2026, 11, 24, 14, 0))).toBe("2026-12-24T09:00");
+    expect(util.fromZoneInput("2026-07-01T09:00")).toBe(Date.UTC(2026, 6, 1, 13, 0)); // EDT, UTC-4
+    setTimeZone("Europe/Berlin");
+    // The hour after the spring change: 03:30 CEST is 01:30 UTC.
+    expect(util.fromZoneInput("2026-03-29T03:30")).toBe(Date.UTC(2026, 2, 29, 1, 30));
+    expect(util.toZoneInput(Date.UTC(2026, 2, 29, 1, 30))).toBe("2026-03-29T03:30");
+    expect(util.fromZoneInput("2026-03-29T01:30")).toBe(Date.UTC(2026, 2, 29, 0, 30));
+    // 02:30 does not exist that night: it lands an hour on, at 03:30 local, never an error.
+    expect(util.toZoneInput(util.fromZoneInput("2026-03-29T02:30"))).toBe("2026-03-29T03:30");
+    expect(util.fromZoneInput("")).toBeUndefined();
+    expect(util.fromZoneInput("24.12.2026 09:00")).toBeUndefined();
+    expect(util.toZoneInput(undefined)).toBe("");
+    setTimeZone("UTC");
+  });
+
   test("every key of every catalog in web/src/i18n exists in English, German, French and Spanish; plurals have .other", async () => {
     const files = readdirSync(join(WEB, "i18n")).filter((f) => f.endsWith(".ts") && f !== "index.ts");
     expect(files).toContain("mail.ts");
@@ -278,7 +296,7 @@ describe("item 12: languages and dates in the browser", () => {
     }, 45_000);
   }
 
-  test("item 12: the Language setting switches the interface to French at once, and back to the browser's German", async () => {
+  test("item 12: the Language setting switches the interface to French at once, and back to the browser's German; the Time zone setting moves the dates", async () => {
     const { page, context } = await openPage("desktop", "de-DE", BOB);
     try {
       await page.locator('[data-action="settings"]').click();
@@ -302,6 +320,17 @@ describe("item 12: languages and dates in the browser", () => {
       expect(await rowDate(page).textContent()).toBe("5. März");
       const bob = (await srv.store.getAccount(BOB.email))!;
       expect(bob.settings.language ?? "").toBe("");
+      // The Time zone setting: New York puts the message on 4 March; the device's zone puts it back on the 5th.
+      await page.locator('[data-action="settings"]').click();
+      await Promise.all([page.waitForEvent("load"), page.locator('.settings select[name="timeZone"]').selectOption("America/New_York")]);
+      await page.waitForSelector("body[data-list-ready]", { state: "attached" });
+      await page.locator(".row", { hasText: SUBJECT }).locator(".row-date", { hasText: "4. März" }).waitFor();
+      expect((await srv.store.getAccount(BOB.email))!.settings.timeZone).toBe("America/New_York");
+      await page.locator('[data-action="settings"]').click();
+      expect(await page.locator('.settings select[name="timeZone"]').inputValue()).toBe("America/New_York");
+      await Promise.all([page.waitForEvent("load"), page.locator('.settings select[name="timeZone"]').selectOption("")]);
+      await page.waitForSelector("body[data-list-ready]", { state: "attached" });
+      await page.locator(".row", { hasText: SUBJECT }).locator(".row-date", { hasText: "5. März" }).waitFor();
     } finally {
       await context.close();
     }
@@ -317,6 +346,18 @@ describe("item 12: languages and dates in the browser", () => {
         const full = page.locator(".reader .msg-date .when-full");
         const text = (await full.count()) ? await full.textContent() : await page.locator(".reader .msg-date").textContent();
         expect(text).toContain("Wednesday, March 4, 2026 at 10:30");
+        if (size === "desktop") {
+          // Out of office from 09:00 on 24 December is 09:00 in New York (14:00 UTC), not in the browser's Berlin.
+          await page.locator('[data-action="settings"]').click();
+          await page.locator('.settings input[name="oofStart"]').fill("2026-12-24T09:00");
+          await page.locator('.settings button[type="submit"]').first().click();
+          await page.locator(".settings .form-msg", { hasText: "Settings saved." }).waitFor();
+          expect((await srv.store.getAccount(CAROL.email))!.settings.oof?.start).toBe(Date.UTC(2026, 11, 24, 14, 0));
+          await page.keyboard.press("Escape");
+          await page.locator('[data-action="settings"]').click();
+          expect(await page.locator('.settings input[name="oofStart"]').inputValue()).toBe("2026-12-24T09:00");
+          await page.keyboard.press("Escape");
+        }
       } finally {
         await context.close();
       }

@@ -5,6 +5,7 @@ import { sanitizeForEditor } from "./sanitize.ts";
 import { trapFocus, type FocusTrap } from "./focus-trap.ts";
 import { t, tn, LANGS, LANG_NAMES } from "./i18n/index.ts";
 import "./i18n/mail.ts";
+import { fromZoneInput, toZoneInput } from "./util.ts";
 import { notifySetting } from "./notify.ts";
 
 /**
@@ -60,12 +61,6 @@ export interface SettingsHost {
   setTheme(t: "auto" | "light" | "dark"): void;
 }
 
-function toLocalInput(ms: number | undefined): string {
-  if (!ms) return "";
-  const d = new Date(ms);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
 
 export class SettingsPanel {
   readonly el: HTMLElement;
@@ -91,8 +86,8 @@ export class SettingsPanel {
     const oofSubject = h("input", { type: "text", name: "oofSubject", value: s?.oof.subject ?? "", placeholder: t("settings.oof.subjectPlaceholder") }) as HTMLInputElement;
     const oofBody = h("textarea", { name: "oofBody", rows: 4, placeholder: t("settings.oof.bodyPlaceholder") }) as HTMLTextAreaElement;
     oofBody.value = s?.oof.body ?? "";
-    const oofStart = h("input", { type: "datetime-local", name: "oofStart", value: toLocalInput(s?.oof.start) }) as HTMLInputElement;
-    const oofEnd = h("input", { type: "datetime-local", name: "oofEnd", value: toLocalInput(s?.oof.end) }) as HTMLInputElement;
+    const oofStart = h("input", { type: "datetime-local", name: "oofStart", value: toZoneInput(s?.oof.start) }) as HTMLInputElement;
+    const oofEnd = h("input", { type: "datetime-local", name: "oofEnd", value: toZoneInput(s?.oof.end) }) as HTMLInputElement;
     const cur = h("input", { type: "password", name: "current", autocomplete: "current-password" }) as HTMLInputElement;
     const next = h("input", { type: "password", name: "next", autocomplete: "new-password", minlength: 10 }) as HTMLInputElement;
     const again = h("input", { type: "password", name: "again", autocomplete: "new-password" }) as HTMLInputElement;
@@ -170,8 +165,9 @@ export class SettingsPanel {
       e.preventDefault();
       say(t("settings.saving"), null);
       try {
-        const start = oofStart.value ? new Date(oofStart.value).getTime() : undefined;
-        const end = oofEnd.value ? new Date(oofEnd.value).getTime() : undefined;
+        // The out-of-office times are wall-clock times in the user's zone (settings), not the browser's (item 12).
+        const start = oofStart.value ? fromZoneInput(oofStart.value) : undefined;
+        const end = oofEnd.value ? fromZoneInput(oofEnd.value) : undefined;
         await api("PUT", "/api/settings", {
           displayName: name.value,
           ...(ids.length ? { identities: ids.map((x) => x.value()), defaultIdentity: ids.find((x) => x.isDefault())?.value().address ?? s?.email } : {}),

@@ -30,6 +30,39 @@ export function formatFullDate(v: string | number | null): string {
   return formatDate(d.getTime(), { dateStyle: "full", timeStyle: "short" });
 }
 
+/** The wall-clock fields of an instant in the user's zone. */
+function wallParts(ms: number): { y: number; mo: number; d: number; h: number; mi: number } {
+  const parts = dateFormat({ year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", hourCycle: "h23" }).formatToParts(ms);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? NaN);
+  return { y: get("year"), mo: get("month"), d: get("day"), h: get("hour") % 24, mi: get("minute") };
+}
+
+/** An instant as a datetime-local input's value ("2026-12-24T09:00") in the user's zone, not the browser's. */
+export function toZoneInput(ms: number | undefined): string {
+  if (!ms || !Number.isFinite(ms)) return "";
+  const p = wallParts(ms);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${String(p.y).padStart(4, "0")}-${two(p.mo)}-${two(p.d)}T${two(p.h)}:${two(p.mi)}`;
+}
+
+/**
+ * A datetime-local value read as a wall-clock time in the user's zone (the instant it names there). The zone's
+ * offset is found from a first guess and checked once more at the result, so a time just after a DST change
+ * lands right; a time that does not exist there (skipped by DST) moves forward by the gap.
+ */
+export function fromZoneInput(value: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value);
+  if (!m) return undefined;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+  const offsetAt = (ms: number) => {
+    const p = wallParts(ms);
+    return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi) - Math.floor(ms / 60_000) * 60_000;
+  };
+  let ms = wall - offsetAt(wall);
+  ms = wall - offsetAt(ms);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** A size in bytes with the language's number format and unit symbols (B/KB/MB; o/Ko/Mo in French). */
 export function formatSize(n: number): string {
   if (n < 1024) return t("mail.size.b", { n: formatNumber(n) });
