@@ -105,11 +105,23 @@ export function addMonths(key: string, n: number): string {
   return keyOf(y, m, Math.min(p.d, last));
 }
 
+const dayNumbers = new Map<string, number>();
+
+/** Days since 1970-01-01 of a day key (cached: the month view compares thousands of keys per render). */
+export function dayNumber(key: string): number {
+  let n = dayNumbers.get(key);
+  if (n === undefined) {
+    const p = keyParts(key);
+    n = Math.round(Date.UTC(p.y, p.m - 1, p.d) / DAY);
+    if (dayNumbers.size > 20_000) dayNumbers.clear();
+    dayNumbers.set(key, n);
+  }
+  return n;
+}
+
 /** Whole days from a to b (b - a). */
 export function daysBetween(a: string, b: string): number {
-  const pa = keyParts(a);
-  const pb = keyParts(b);
-  return Math.round((Date.UTC(pb.y, pb.m - 1, pb.d) - Date.UTC(pa.y, pa.m - 1, pa.d)) / DAY);
+  return dayNumber(b) - dayNumber(a);
 }
 
 /** ISO weekday of a day: Monday = 1 .. Sunday = 7 (the numbering of firstDayOfWeek()). */
