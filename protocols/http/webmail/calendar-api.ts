@@ -163,7 +163,10 @@ export function mountCalendarApi(app: Hono<AppEnv>, deps: CalendarApiDeps): void
   const { ctx } = deps;
   const gw = ctx.groupware;
   // Parsed objects by item id and modseq (a write makes a new entry): a view reloaded or moved a week reads each event once.
-  const parsedCache = new ParsedCache(5000, 8 * 1024 * 1024);
+  // The service's own cache when it has one (GroupwareService.cache: objectsInRange has just parsed the recurring
+  // candidates into it), so an event is not parsed twice; the objects in it are never modified.
+  const shared = (gw as { cache?: unknown }).cache;
+  const parsedCache = shared instanceof ParsedCache ? shared : new ParsedCache(5000, 8 * 1024 * 1024);
 
   app.get("/api/calendar/instances", (c) =>
     guarded(async () => {
