@@ -351,6 +351,15 @@ describe("item 13: attachment previews and thumbnails", () => {
     expect((await alice.get(`/api/messages/${id}/attachments/-1/preview`)).status).toBe(404);
     const bob = await ApiClient.signIn(srv.base, BOB);
     expect((await bob.get(`/api/messages/${id}/attachments/${at("photo.png")}/preview`)).status).toBe(404);
+    // The SVG opened on its own (not as a picture) is a sandboxed document: an opaque origin, its script never runs.
+    const p2 = await browser.context.newPage();
+    try {
+      await p2.goto(`${srv.base}/api/messages/${id}/attachments/${at("logo.svg")}/preview`);
+      expect(await p2.evaluate(() => self.origin)).toBe("null");
+      expect(await p2.evaluate(() => (window as unknown as { __pbOwned?: number }).__pbOwned)).toBeUndefined();
+    } finally {
+      await p2.close();
+    }
   }, 30_000);
 
   test("item 13: a picture over 10 MB gets no preview and no thumbnail", async () => {
@@ -371,7 +380,7 @@ describe("item 13: attachment previews and thumbnails", () => {
     ["desktop", DESKTOP],
     ["phone", PHONE],
   ] as const) {
-    test(`item 13: ${name}: thumbnail, PNG and PDF preview with next/previous, PDF in its own sandbox, Escape returns focus`, async () => {
+    test(`item 13: ${name}: thumbnail, PNG and PDF preview with next/previous, the PDF only in the browser's viewer, Escape returns focus`, async () => {
       await page.setViewportSize(size);
       if (name === "phone" && (await page.locator(".reader .back-btn").first().isVisible())) await page.locator(".reader .back-btn").first().click();
       await row(page, "Pictures and papers").click();
@@ -519,8 +528,19 @@ describe("item 13: select all", () => {
     await row(page, "Bulk item 149").waitFor();
   }, 60_000);
 
-  test("item 13: desktop: Ctrl+A in the list selects the whole folder; a click on a row goes back to a normal selection", async () => {
+  test("item 13: desktop: Ctrl+A in the list selects the whole folder and Delete acts on all of it; a click on a row goes back to a normal selection", async () => {
     await openFolder(page, "Bulk");
+    await row(page, "Bulk item 149").waitFor();
+    await page.locator(".list-scroll").focus();
+    await page.keyboard.press("Control+a");
+    await page.locator(".bulk-n", { hasText: "All 150 selected" }).waitFor();
+    // The Delete key too acts on the whole folder, not only on the rows loaded so far.
+    await page.keyboard.press("Delete");
+    const toast = page.locator(".toast", { hasText: "Moved 150 messages to Trash." });
+    await toast.waitFor();
+    expect(await folderCount("Bulk")).toBe(0);
+    await toast.locator('[data-action="undo"]').click();
+    await waitFor(async () => (await folderCount("Bulk")) === 150, "150 messages back in Bulk");
     await row(page, "Bulk item 149").waitFor();
     await page.locator(".list-scroll").focus();
     await page.keyboard.press("Control+a");
