@@ -138,8 +138,9 @@ async function repliesFor(user: { email: string; password: string }, uid: string
   return messages.map((m) => m.toString("utf8").replace(/\r\n[ \t]/g, "")).filter((t) => t.includes("METHOD:REPLY") && t.includes(`UID:${uid}`));
 }
 
-async function appendTo(email: string, raw: string): Promise<number> {
-  const f = (await srv.store.getFolder((await account(email)).id, "INBOX"))!;
+async function appendTo(email: string, raw: string, folder = "INBOX"): Promise<number> {
+  const a = await account(email);
+  const f = (await srv.store.getFolder(a.id, folder)) ?? (await srv.store.createFolder(a.id, folder));
   await srv.store.append(f.id, [{ raw: enc.encode(raw), internalDate: Date.now() }]);
   const rows = await srv.store.getMessages(f.id, (await srv.store.listMessages(f.id)).map((m) => m.uid));
   return rows.sort((a, b) => b.uid - a.uid)[0]!.id;
@@ -343,6 +344,50 @@ describe("invitation API over HTTPS", () => {
     }
     const notJson = await alice.send("POST", `/api/messages/${id}/invitation`, undefined, { "content-type": "application/json" });
     expect(notJson.status).toBe(400);
+  }, 30_000);
+});
+
+describe("odd calendar parts", () => {
+  const wrap = (method: string, body: string[], head = "") =>
+    `From: ${BOB.email}\r\nTo: ${ALICE.email}\r\nSubject: odd\r\nContent-Type: text/calendar; method=${method}; charset=utf-8\r\n${head}\r\n` +
+    ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:x", `METHOD:${method}`, ...body, "END:VCALENDAR", ""].join("\r\n");
+  const ev = (...lines: string[]) => ["BEGIN:VEVENT", "UID:odd@x", "DTSTAMP:20300101T000000Z", `ORGANIZER:mailto:${BOB.email}`, `ATTENDEE:mailto:${ALICE.email}`, ...lines, "END:VEVENT"];
+
+  test("all-day, override-only, unknown zone: shown with what can be read", async () => {
+    const allDay = await appendTo(ALICE.email, wrap("REQUEST", ev("DTSTART;VALUE=DATE:20300401", "DTEND;VALUE=DATE:20300403", "SUMMARY:Offsite")), "Odd");
+    const v = await alice.ok<InvitationView>("GET", `/api/messages/${allDay}/invitation`);
+    expect([v.allDay, v.startDate, v.endDate, v.timeZone]).toEqual([true, "2030-04-01", "2030-04-03", ""]);
+    const one = await appendTo(ALICE.email, wrap("REQUEST", ev("RECURRENCE-ID:20300402T090000Z", "DTSTART:20300402T100000Z", "DTEND:20300402T110000Z", "SUMMARY:Moved one")), "Odd");
+    const o = await alice.ok<InvitationView>("GET", `/api/messages/${one}/invitation`);
+    expect([o.recurrenceId, o.start]).toEqual([Date.UTC(2030, 3, 2, 9), Date.UTC(2030, 3, 2, 10)]);
+    const zone = await appendTo(ALICE.email, wrap("REQUEST", ev("DTSTART;TZID=Nowhere/Special:20300402T090000", "SUMMARY:Floating")), "Odd");
+    expect((await alice.get(`/api/messages/${zone}/invitation`)).status).toBe(200);
+  });
+
+  test("hostile parts never give a 500: each is a card or a 404 with a reason", async () => {
+    const cases: string[] = [
+      wrap("REQUEST", ev("DTSTART:20301345T990000Z", "SUMMARY:bad date")),
+      wrap("REQUEST", ev("DTSTART:20300402T090000Z", "RRULE:FREQ=SECONDLY;INTERVAL=0")),
+      wrap("REQUEST", ev("DTSTART:20300402T090000Z", "RRULE:FREQ=YEARLY;BYMONTH=13;BYDAY=99XX")),
+      wrap("REQUEST", ev("DTSTART:20300402T090000Z", "DTEND:20300401T090000Z", "SUMMARY:backwards")),
+      wrap("REQUEST", ev("DTSTART:20300402T090000Z", ...Array.from({ length: 2000 }, (_, i) => `ATTENDEE:mailto:p${i}@example.org`))),
+      wrap("REQUEST", ["BEGIN:VTIMEZONE", "TZID:X", "END:VTIMEZONE"]),
+      wrap("REQUEST", ["BEGIN:VEVENT", "BEGIN:VEVENT", "BEGIN:VEVENT", "UID:n"]),
+      wrap("REQUEST", ev("DTSTART:20300402T090000Z", `SUMMARY:${"long ".repeat(20_000)}`)),
+      wrap("REQUEST", ev("DTSTART:20300402T090000Z"), "Content-Transfer-Encoding: base64\r\n").replace(/BEGIN:VCALENDAR[\s\S]*$/, "!!!not*base64***\r\n"),
+      wrap("REQUEST", ev("DTSTART:20300402T090000Z", "SUMMARY:charset")).replace("charset=utf-8", "charset=x-klingon"),
+      wrap("DECLINECOUNTER", ev("DTSTART:20300402T090000Z")),
+      wrap("REPLY", ["BEGIN:VEVENT", "UID:r@x", "DTSTAMP:20300101T000000Z", `ORGANIZER:mailto:${ALICE.email}`, "ATTENDEE;PARTSTAT=BOGUS:mailto:x@example.org", "END:VEVENT"]),
+      wrap("CANCEL", ["BEGIN:VEVENT", "UID:c@x", "DTSTAMP:20300101T000000Z", `ORGANIZER:mailto:${BOB.email}`, "END:VEVENT"]),
+    ];
+    for (const raw of cases) {
+      const id = await appendTo(ALICE.email, raw, "Odd"); // kept out of the Inbox the browser tests look through
+      const r = await alice.get(`/api/messages/${id}/invitation`);
+      expect([200, 404]).toContain(r.status);
+      if (r.status === 404) expect(r.json<{ message: string }>().message.length).toBeGreaterThan(10);
+      const post = await alice.send("POST", `/api/messages/${id}/invitation`, { partstat: "ACCEPTED" });
+      expect([200, 404, 409]).toContain(post.status);
+    }
   }, 30_000);
 });
 

@@ -17,6 +17,7 @@ import type { Hono } from "hono";
 import type { ServerContext } from "../../../src/context.ts";
 import type { Account } from "../../../storage/api.ts";
 import { GroupwareError } from "../../../src/groupware/types.ts";
+import { ICalError } from "../../../src/groupware/ical/index.ts";
 import { AnswerError, answerMeeting, MAX_COMMENT } from "../../../src/groupware/scheduling/answer.ts";
 import type { AppEnv } from "../types.ts";
 import type { InvitationAnswer, InvitationView } from "./api-types.ts";
@@ -52,7 +53,17 @@ async function load(ctx: ServerContext, account: Account, idParam: string): Prom
   const mine = await addressesOf(ctx, account);
   const zone = userZone(account);
   const from = { name: m.fromName, address: m.fromAddr };
-  return { inv, mine, view: () => buildView({ ctx, account, mine, userZone: zone, inv, from }) };
+  const view = async () => {
+    try {
+      return await buildView({ ctx, account, mine, userZone: zone, inv, from });
+    } catch (e) {
+      // A value the parser let through but the times can't be read from (an odd DTSTART, a zone that breaks
+      // ical.js): the card is not shown, the message reads as any other.
+      if (e instanceof ICalError || e instanceof TypeError || e instanceof RangeError) throw new ApiError(404, "invitation_unreadable", `The invitation in this message can't be read (${e.message.slice(0, 200)}).`);
+      throw e;
+    }
+  };
+  return { inv, mine, view };
 }
 
 export function mountInvitationApi(app: Hono<AppEnv>, deps: InvitationApiDeps): void {

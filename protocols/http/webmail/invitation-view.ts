@@ -28,8 +28,11 @@ import { ruleFromComponent, summariseRule } from "../../../src/groupware/model/r
 const MAX_CONFLICTS = 5;
 /** Objects of one calendar looked at for conflicts (a day packed with hundreds of events stops here). */
 const MAX_CONFLICT_OBJECTS = 200;
-/** Schedule-inbox entries read when looking for the previous version of an update (newest first). */
+/** Schedule-inbox entries read when looking for the previous version of an update (newest first), and the bytes read at most. */
 const MAX_INBOX_SCAN = 100;
+const MAX_INBOX_BYTES = 4 * 1024 * 1024;
+/** An entry larger than this is not a version of a meeting worth reading for "what changed". */
+const MAX_INBOX_ENTRY = 256 * 1024;
 const MAX_DESCRIPTION = 10_000;
 const MAX_LISTED_ATTENDEES = 500;
 
@@ -224,7 +227,11 @@ async function previousVersion(x: ViewInput, stored: ICAL.Component | null): Pro
   if (x.inv.sequence === 0 && x.inv.method === "REQUEST") return null;
   const { items } = await listInbox(x.ctx.store, x.account.id);
   const needle = x.inv.uid.slice(0, 60);
+  let budget = MAX_INBOX_BYTES;
   for (const item of items.slice(-MAX_INBOX_SCAN).reverse()) {
+    if (item.size > MAX_INBOX_ENTRY) continue;
+    budget -= item.size;
+    if (budget < 0) break;
     let body: string;
     try {
       body = new TextDecoder().decode(await x.ctx.store.readItemBody(item.id));
