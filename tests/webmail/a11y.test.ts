@@ -27,8 +27,8 @@ type Size = keyof typeof SIZES;
 const AXE_SOURCE = readFileSync(join(import.meta.dir, "..", "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
 
 /** A signed-in page at one size (the phone one as a touch device). */
-async function openPage(size: Size): Promise<{ page: Page; context: BrowserContext }> {
-  const context = await browser.newContext({ viewport: SIZES[size], ignoreHTTPSErrors: true, ...(size === "phone" ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
+async function openPage(size: Size, colorScheme: "light" | "dark" = "light"): Promise<{ page: Page; context: BrowserContext }> {
+  const context = await browser.newContext({ viewport: SIZES[size], colorScheme, ignoreHTTPSErrors: true, ...(size === "phone" ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   await login(page, srv.base, ALICE);
@@ -112,8 +112,11 @@ afterAll(async () => {
 
 describe("item 9: axe-core finds no serious or critical problem", () => {
   for (const size of ["desktop", "phone"] as const) {
-    test(`item 9: mail with a message open, the composer and the settings dialog (${size})`, async () => {
-      const { page, context } = await openPage(size);
+    // The phone runs in the dark theme (the device's choice), the desktop in the light one: both themes are checked.
+    const scheme = size === "phone" ? "dark" : "light";
+    test(`item 9: mail with a message open, the composer and the settings dialog (${size}, ${scheme} theme)`, async () => {
+      const { page, context } = await openPage(size, scheme);
+      expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(scheme);
       try {
         await openMessage(page, "Spring offers");
         expect(await axe(page, `${size}: message open`)).toEqual([]);

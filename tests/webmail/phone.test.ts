@@ -114,6 +114,7 @@ describe("item 10: the phone", () => {
     expect((await page.locator(".reader .msg-date").boundingBox())!.height).toBeLessThan(50);
     await rel.click();
     await page.locator(".reader .msg-date .when-full").waitFor({ state: "visible" });
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe("when-full");
 
     // Conversations: the collapsed messages say how long ago too.
     await toList(page);
@@ -123,6 +124,9 @@ describe("item 10: the phone", () => {
     const older = page.locator(".reader .thread-item:not(.expanded) .thread-date .when-rel");
     await older.first().waitFor({ state: "visible" });
     expect((await older.first().textContent())?.trim()).toBe("5 hours ago");
+    // Back sits at the top of a conversation too.
+    const threadBack = page.locator(".reader .thread-top .back-btn");
+    expect((await threadBack.boundingBox())!.y).toBeLessThan(20);
     await toList(page);
     await page.locator(".thread-toggle input").click();
     await page.locator(".row", { hasText: "Re: Trip" }).waitFor();

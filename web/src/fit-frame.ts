@@ -21,12 +21,21 @@
 const MIN_ZOOM = 0.3;
 const STEP = 0.02;
 
+/** A width or min-width in px, as an attribute (width="700") or in a style (width: 700px). */
+const WIDTH = /width\s*(?:=\s*["']?|:\s*)(\d{3,5})(?![\d.]*\s*(?:%|em|rem|vw))/gi;
+
 /**
- * Hints that a document may be wider than its frame (a table, a width or
- * min-width of 3+ digits, text that may not wrap). Plain mail has none of
- * them and skips the measurement.
+ * May the document be wider than a frame `width` px wide? Only then is it
+ * measured (the probe costs a second layout, some 60 ms for a long
+ * newsletter on a phone): when it has a width in px larger than the frame
+ * less the body's margins, or text that may not wrap. Plain mail and fluid
+ * HTML have neither, and the frame's own CSS lets tables and pictures shrink.
  */
-const WIDE_HINT = /<table|<pre|nowrap|width\s*(?:=\s*["']?|:\s*)\d{3}/i;
+export function mayBeWider(doc: string, width: number): boolean {
+  if (/nowrap/i.test(doc)) return true;
+  for (const m of doc.matchAll(WIDTH)) if (Number(m[1]) > width - 32) return true;
+  return false;
+}
 
 /** How wide the document lays out in a frame `width` px wide (its scrollWidth), or null when it could not be measured. */
 export function measureWidth(doc: string, width: number, timeoutMs = 3000): Promise<number | null> {
@@ -77,7 +86,7 @@ export function zoomSteps(contentWidth: number): string {
   // Rule for zoom z applies below contentWidth * (z + STEP): there z is the largest step that still fits.
   for (let i = Math.round((1 - STEP) / STEP); i * STEP >= MIN_ZOOM - 1e-9; i--) {
     const z = Math.round(i * STEP * 100) / 100;
-    const below = Math.floor(contentWidth * (z + STEP)) - 0.02;
+    const below = Math.floor((contentWidth * (z + STEP) - 0.01) * 100) / 100;
     rules.push(`@media (max-width:${below}px){html{zoom:${z}}}`);
   }
   return rules.join("");
@@ -95,7 +104,7 @@ export function withStyle(doc: string, css: string): string {
  * is the same mail without remote pictures (it is what gets measured).
  */
 export async function fitToWidth(doc: string, probeDoc: string, width: number): Promise<string> {
-  if (!WIDE_HINT.test(probeDoc) || width <= 0) return doc;
+  if (width <= 0 || !mayBeWider(probeDoc, width)) return doc;
   const w = await measureWidth(probeDoc, width);
   if (w === null || w <= width + 1) return doc;
   return withStyle(doc, zoomSteps(w));

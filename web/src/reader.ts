@@ -270,8 +270,14 @@ function when(v: string | number | null, tappable: boolean): HTMLElement[] {
   if (Number.isNaN(ms)) return [h("span", null, full)];
   const time = h("time", { datetime: new Date(ms).toISOString() }, formatRelative(ms));
   const rel = tappable ? h("button", { type: "button", class: "link-btn when-rel", title: full }, time) : h("span", { class: "when-rel", title: full }, time);
-  if (tappable) rel.addEventListener("click", () => rel.parentElement?.classList.add("show-full"));
-  return [h("span", { class: "when-full" }, full), rel];
+  const fullEl = h("span", { class: "when-full", tabindex: tappable ? -1 : null }, full);
+  // The button goes away once tapped: the focus moves to the date it revealed.
+  if (tappable)
+    rel.addEventListener("click", () => {
+      rel.parentElement?.classList.add("show-full");
+      fullEl.focus();
+    });
+  return [fullEl, rel];
 }
 
 /** Runs `fn` once `el` is in the document (renderMessage builds the article before its caller inserts it). */
