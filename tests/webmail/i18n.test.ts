@@ -161,6 +161,15 @@ describe("item 12: i18n core", () => {
     expect(all.size).toBeGreaterThan(200);
   });
 
+  test("a server's English error message is found in the catalog by its exact text", () => {
+    expect(i18n.keyForEnglish("mail.err.", "Your current password is not correct.")).toBe("mail.err.wrongPassword");
+    expect(i18n.keyForEnglish("mail.err.", "Your current password is not correct")).toBeUndefined();
+    expect(i18n.keyForEnglish("mail.err.", "Inbox")).toBeUndefined(); // only under the prefix
+    setLang("es");
+    expect(t(i18n.keyForEnglish("mail.err.", "That folder no longer exists.")!)).toBe("Esa carpeta ya no existe.");
+    setLang("en");
+  });
+
   test("every key the mail UI looks up is in the mail catalog", () => {
     const en = new Set(registeredKeys("en"));
     const files = ["main.ts", "list.ts", "reader.ts", "compose.ts", "settings.ts", "undo.ts", "folder-picker.ts", "util.ts", "api.ts"];
@@ -274,6 +283,12 @@ describe("item 12: languages and dates in the browser", () => {
         expect(await page.locator(".list-title").textContent()).toBe("Posteingang");
         expect(await page.locator('[data-action="compose"] .btn-text').textContent()).toBe("Neue Nachricht");
         expect(await rowDate(page).textContent()).toBe("5. März");
+        // A server error (its English sentence) is shown in German.
+        if (size === "desktop") {
+          page.once("dialog", (d) => void d.accept("Bad*Name"));
+          await page.locator('[data-action="new-folder"]').click();
+          await page.locator(".toast-error", { hasText: "Ein Ordnername darf weder / * % noch Steuerzeichen enthalten." }).waitFor();
+        }
         // The search filters' labels.
         await page.locator('.search button[aria-expanded]').click();
         expect(await page.locator(".search-filters").textContent()).toContain("Nach dem");

@@ -3,7 +3,7 @@
  * token, turns failures into messages a person understands, and types the
  * answers.
  */
-import { t } from "./i18n/index.ts";
+import { keyForEnglish, lang, t } from "./i18n/index.ts";
 import "./i18n/mail.ts";
 
 export interface Session {
@@ -138,9 +138,19 @@ async function handle<T>(res: Response): Promise<T> {
   const data = type.includes("application/json") ? await res.json().catch(() => null) : null;
   if (res.ok) return data as T;
   const code = (data && typeof data.error === "string" && data.error) || "http_" + res.status;
-  const message = (data && typeof data.message === "string" && data.message) || plainStatus(res.status);
+  const message = (data && typeof data.message === "string" && localized(data.message)) || plainStatus(res.status);
   if (res.status === 401) onSignedOut();
   throw new ApiError(res.status, code, message);
+}
+
+/**
+ * The server writes its error messages in English; the ones the mail catalog knows (mail.err.*, the same
+ * English sentence) are shown in the chosen language instead (item 12). Others stay as they are.
+ */
+function localized(message: string): string {
+  if (lang() === "en") return message;
+  const key = keyForEnglish("mail.err.", message);
+  return key ? t(key) : message;
 }
 
 function plainStatus(status: number): string {

@@ -117,6 +117,15 @@ export function onLocaleChange(fn: () => void): () => void {
   return () => listeners.delete(fn);
 }
 
+/**
+ * The key under `prefix` whose English text is exactly `english`, if any: lets a feature show a server's
+ * English message (a fixed sentence) in the chosen language when its catalog has it.
+ */
+export function keyForEnglish(prefix: string, english: string): string | undefined {
+  for (const [k, v] of tables.en) if (v === english && k.startsWith(prefix)) return k;
+  return undefined;
+}
+
 /** The text for `key` with `{name}` placeholders filled from `vars`. */
 export function t(key: string, vars?: Record<string, string | number>): string {
   const text = tables[current].get(key) ?? tables.en.get(key) ?? key;
