@@ -166,7 +166,7 @@ export function mountContactsApi(app: Hono<AppEnv>, deps: ContactsDeps): void {
     }
     const rows = await cache.rows(col);
     const byUid = new Map<string, string>();
-    for (const r of rows.rows) if (r.summary.uid) byUid.set(r.summary.uid, r.summary.id);
+    for (const r of rows.rows) if (r.uid) byUid.set(r.uid, r.id);
     for (let i = 0; i < split.cards.length; i++) {
       const card = split.cards[i]!;
       let label = `Card ${i + 1}`;
@@ -193,9 +193,9 @@ export function mountContactsApi(app: Hono<AppEnv>, deps: ContactsDeps): void {
   app.get("/api/contacts/groups/:book/:id/expand", async (c) => {
     const col = await book(c);
     const rows = await cache.rows(col);
-    const group = rows.rows.find((r) => r.summary.id === c.req.param("id"));
+    const group = rows.rows.find((r) => r.id === c.req.param("id"));
     if (!group) throw new ApiError(404, "not_found", "That group no longer exists. It may have been deleted on another device.");
-    if (group.summary.kind !== "group") throw new ApiError(400, "not_group", "That contact is not a group.");
+    if (group.kind !== "group") throw new ApiError(400, "not_group", "That contact is not a group.");
     c.header("cache-control", "no-store");
     return c.json({ members: expandGroup(rows, group) });
   });
@@ -278,7 +278,7 @@ export function mountContactsApi(app: Hono<AppEnv>, deps: ContactsDeps): void {
 export function expandGroup(rows: BookRows, group: ContactRow): Person[] {
   const out: Person[] = [];
   const seen = new Set<string>();
-  const groups = new Set<string>([group.summary.uid]);
+  const groups = new Set<string>([group.uid]);
   const push = (name: string, address: string) => {
     const k = address.toLowerCase();
     if (!k || seen.has(k) || out.length >= MAX_EXPANDED) return;
@@ -294,12 +294,12 @@ export function expandGroup(rows: BookRows, group: ContactRow): Person[] {
       const bare = m.replace(/^urn:uuid:/i, "");
       const r = rows.byUid.get(m) ?? rows.byUid.get(bare) ?? rows.byUid.get(`urn:uuid:${bare}`);
       if (!r) continue;
-      if (r.summary.kind === "group") {
-        if (depth < 1 && !groups.has(r.summary.uid)) {
-          groups.add(r.summary.uid);
+      if (r.kind === "group") {
+        if (depth < 1 && !groups.has(r.uid)) {
+          groups.add(r.uid);
           walk(r.members, depth + 1);
         }
-      } else if (r.summary.emails[0]) push(r.summary.fullName, r.summary.emails[0]);
+      } else if (r.emails[0]) push(r.fullName, r.emails[0]);
     }
   };
   walk(group.members, 0);

@@ -9,15 +9,15 @@
  * accents removed) so matching is plain substring tests.
  *
  * Bounded: at most MAX_BOOKS books and MAX_ROWS rows in all (least recently
- * used go first); a book larger than MAX_ROWS alone is read per request and
- * not kept.
+ * used go first; a row takes about 1 KB, so some 20 MB at most); a book larger
+ * than MAX_ROWS is kept alone.
  */
 import type { Collection, Groupware, StoredObject } from "../../../src/groupware/types.ts";
 import { readContact, summaryOf, type VCardVersion } from "../../../src/groupware/model/contact.ts";
 import type { ContactSummary } from "../../../src/groupware/model/types.ts";
 
 export const MAX_BOOKS = 8;
-export const MAX_ROWS = 40_000;
+export const MAX_ROWS = 20_000;
 
 /** Lower case without accents (Unicode canonical decomposition, combining marks dropped): "Müller" -> "muller". */
 export function fold(s: string): string {
@@ -32,18 +32,38 @@ export function queryWords(q: string): string[] {
     .slice(0, 10);
 }
 
-export interface ContactRow {
-  summary: ContactSummary;
-  /** JSON.stringify(summary), made once: a list answer is these joined (5,000 rows without re-serialising). */
-  json: string;
-  /** " word word ..." folded: names, organization, emails (whole and in words), phones (and their digits). */
-  search: string;
-  /** Group members as written (urn:uuid:..., mailto:...). */
-  members: string[];
-  itemId: number;
-  itemModseq: number;
-  version: VCardVersion;
+/**
+ * One contact of the cache, kept small (some 1 KB): the list row as JSON text
+ * (a list answer is these joined, 5,000 rows without serialising anything) and
+ * the few fields the server itself looks at; `summary` parses the JSON again for
+ * the rare caller that needs the rest.
+ */
+export class ContactRow {
+  constructor(
+    /** JSON.stringify(the ContactSummary). */
+    readonly json: string,
+    /** " word word ..." folded: names, organization, emails (whole and in words), phones (and their digits). */
+    readonly search: string,
+    readonly id: string,
+    readonly uid: string,
+    readonly kind: "individual" | "group",
+    readonly fullName: string,
+    readonly sortName: string,
+    /** Lower case, in the card's order. */
+    readonly emails: readonly string[],
+    /** Group members as written (urn:uuid:..., mailto:...); empty for a person. */
+    readonly members: readonly string[],
+    readonly itemId: number,
+    readonly itemModseq: number,
+    readonly version: VCardVersion,
+  ) {}
+
+  get summary(): ContactSummary {
+    return JSON.parse(this.json) as ContactSummary;
+  }
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 export interface BookRows {
   folderId: number;
@@ -93,7 +113,11 @@ function rowOf(book: string, o: StoredObject, body: Uint8Array): ContactRow {
   }
   const s = summary;
   const search = searchText([s.fullName, s.sortName, s.organization, ...extra, ...s.emails, ...s.phones, ...s.phones.map((p) => p.replace(/\D+/g, ""))]);
-  return { summary: s, json: JSON.stringify(s), search, members, itemId: o.item.id, itemModseq: o.item.modseq, version };
+  // Fields taken from the parsed JSON: fresh strings, not slices that would keep the whole card text alive.
+  const json = JSON.stringify(s);
+  const f = JSON.parse(json) as ContactSummary;
+  const m = members.length ? (JSON.parse(JSON.stringify(members)) as string[]) : NONE;
+  return new ContactRow(json, search, f.id, f.uid, f.kind, f.fullName, f.sortName, f.emails.length ? f.emails : NONE, m, o.item.id, o.item.modseq, version);
 }
 
 export class ContactCache {
@@ -136,7 +160,7 @@ export class ContactCache {
     const todo: number[] = [];
     objects.forEach((o, i) => {
       const r = reuse.get(o.item.id);
-      if (r && r.itemModseq === o.item.modseq && r.summary.id === o.resourceName) rows[i] = r;
+      if (r && r.itemModseq === o.item.modseq && r.id === o.resourceName) rows[i] = r;
       else todo.push(i);
     });
     // Bodies in small parallel batches: a cold book of 5,000 cards reads in well under a second.
@@ -145,11 +169,11 @@ export class ContactCache {
       const bodies = await Promise.all(batch.map((i) => this.groupware.readBody(objects[i]!).catch(() => new Uint8Array())));
       batch.forEach((i, j) => (rows[i] = rowOf(c.name, objects[i]!, bodies[j]!)));
     }
-    rows.sort((a, b) => collator.compare(a.summary.sortName, b.summary.sortName) || collator.compare(a.summary.fullName, b.summary.fullName));
+    rows.sort((a, b) => collator.compare(a.sortName, b.sortName) || collator.compare(a.fullName, b.fullName));
     const byUid = new Map<string, ContactRow>();
     let v4 = 0;
     for (const r of rows) {
-      if (r.summary.uid) byUid.set(r.summary.uid, r);
+      if (r.uid) byUid.set(r.uid, r);
       if (r.version === "4.0") v4++;
     }
     const entry: BookRows = { folderId: c.id, modseq: c.modseq, rows, byUid, version: v4 * 2 > rows.length ? "4.0" : "3.0" };
@@ -164,11 +188,11 @@ export class ContactCache {
       this.books.delete(entry.folderId);
       this.total -= prev.rows.length;
     }
-    if (entry.rows.length > this.limits.rows) return;
+    // A book larger than the whole budget is kept alone (else it would be read again on every request).
     this.books.set(entry.folderId, entry);
     this.total += entry.rows.length;
     for (const [id, b] of this.books) {
-      if (this.books.size <= this.limits.books && this.total <= this.limits.rows) break;
+      if (this.books.size <= this.limits.books && (this.total <= this.limits.rows || this.books.size === 1)) break;
       if (id === entry.folderId) continue;
       this.books.delete(id);
       this.total -= b.rows.length;

@@ -95,7 +95,7 @@ export function mountPeopleApi(app: Hono<AppEnv>, deps: PeopleDeps): void {
       const book = await cache.rows(col);
       for (const r of book.rows) {
         if (!rowMatches(r, words, true)) continue;
-        const s = r.summary;
+        const s = r; // id, kind, fullName, sortName, emails
         const score = fold(s.fullName).startsWith(whole) || fold(s.sortName).startsWith(whole) ? 0 : s.emails.some((e) => e.startsWith(whole)) ? 1 : 2;
         if (s.kind === "group") ranked.push({ score, name: s.fullName, p: { name: s.fullName, address: "", source: "group", group: { book: col.name, id: s.id } } });
         else for (const e of s.emails) ranked.push({ score: fold(e).startsWith(whole) ? Math.min(score, 1) : score, name: s.fullName, p: { name: s.fullName, address: e, source: "contact", group: null } });
