@@ -285,7 +285,7 @@ export function expandGroup(rows: BookRows, group: ContactRow): Person[] {
     seen.add(k);
     out.push({ name, address: k });
   };
-  const walk = (members: string[], depth: number) => {
+  const walk = (members: readonly string[], depth: number) => {
     for (const m of members) {
       if (/^mailto:/i.test(m)) {
         push("", decodeURIComponentSafe(m.slice(7)));
