@@ -3,16 +3,20 @@
  *
  * Pictures and PDFs open in an overlay over the page: a picture as an
  * <img>, a PDF in a frame the browser's PDF viewer fills. Both come from
- * the preview route (protocols/http/webmail/preview-api.ts), which checks
- * the bytes really are a picture or a PDF and answers under a CSP sandbox
- * of its own: the document the PDF viewer makes runs in an opaque origin
- * with no script of the sender's, so it can never reach the app. (The
- * frame has no `sandbox` attribute: Chromium refuses to show a PDF in a
- * frame carrying one at all, whatever its flags; the response's CSP
- * `sandbox` gives the same isolation and Chromium honours it.) HTML and
- * anything else is never previewed as a document; SVG only as an <img>,
- * where it cannot run script (HTML §"images" — SVG in <img> is in secure
- * animated mode).
+ * the preview route (protocols/http/webmail/preview-api.ts), which serves
+ * only bytes that really are a picture or a PDF (by signature), never
+ * HTML, with a CSP `sandbox` of its own for any document a browser makes
+ * of them. The PDF frame has no `sandbox` attribute: Chromium shows no PDF
+ * at all in a frame that has one, whatever its flags (tried with 156).
+ * What keeps a hostile PDF away from the app instead: the frame only ever
+ * gets a real PDF (a disguised HTML file is refused, and checked with a
+ * HEAD before the frame is made), and Chromium replaces the document with
+ * its own empty wrapper page and renders the PDF in its viewer's extension
+ * origin, where PDF script has no DOM of ours. (Chromium gives that wrapper
+ * our origin despite the response's CSP sandbox; browsers that honour it
+ * for PDF get an opaque origin as well.) SVG is previewed only as an
+ * <img>, where it cannot run script (SVG in <img> is in secure animated
+ * mode); opened on its own it is a sandboxed document without script.
  *
  * Thumbnails are the picture itself in an <img loading=lazy>, scaled by the
  * browser, for pictures up to MAX_PREVIEW_IMAGE; larger ones keep the icon.
@@ -160,7 +164,7 @@ class PreviewOverlay {
       img.addEventListener("error", () => img.replaceWith(this.noPreview(msg, a)));
       body = img;
     } else if (kind === "pdf") {
-      // No sandbox attribute (Chromium shows no PDF in a sandboxed frame): the response's own CSP sandbox isolates it.
+      // No sandbox attribute: Chromium shows no PDF in a sandboxed frame (see the top of this file).
       // The server first says whether it is a PDF at all (a frame can't tell its parent that it got an error).
       body = h("div", { class: "preview-loading" });
       const at = this.at;

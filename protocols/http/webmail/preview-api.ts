@@ -12,11 +12,14 @@
  * person downloads it instead.
  *
  * Each answer carries its own policy: CSP `sandbox` (CSP3 §6.3.2) puts the
- * document, if one is ever made of it (a PDF in its viewer, an SVG opened
- * on its own), in an opaque origin without scripts, so it can never reach
- * the app; `default-src 'none'` lets it load nothing; frame-ancestors
- * 'self' lets only our own page frame it. nosniff keeps the browser from
- * reading the bytes as anything else (Fetch §"X-Content-Type-Options").
+ * document, if one is ever made of it (an SVG opened on its own), in an
+ * opaque origin without scripts, so it can never reach the app;
+ * `default-src 'none'` lets it load nothing; frame-ancestors 'self' lets
+ * only our own page frame it. nosniff keeps the browser from reading the
+ * bytes as anything else (Fetch §"X-Content-Type-Options"). A PDF is shown
+ * by the browser's own viewer (Chromium: its wrapper page, the PDF drawn in
+ * the viewer's extension origin); see web/src/preview.ts for why the frame
+ * carries no sandbox attribute.
  *
  * Pictures are capped (MAX_PREVIEW_IMAGE): the browser decodes and scales
  * them for thumbnails, and a 200 MB picture should be downloaded, not
