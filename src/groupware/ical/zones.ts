@@ -204,8 +204,59 @@ export function utcToWall(t: ICAL.Time, zone: ICAL.Timezone): ICAL.Time {
     u = t.clone();
     u.year -= 400 * k;
   }
-  const w = u.convertToZone(zone);
+  // ical.js picks the zone's offset by the UTC clock reading as if it were local time, so next to a
+  // change it can use the wrong side's offset (Europe/Berlin 01:30Z gives 02:30, in the gap, instead of
+  // 03:30; America/New_York 06:00Z gives 02:00 instead of 01:00). For a zone with an IANA name the
+  // runtime's zone data (Intl) answers exactly; other zones (a client's own VTIMEZONE) are corrected by
+  // reading the answer back in the zone and keeping a shifted time only when it reads back exactly.
+  const iana = ianaName(zone.tzid);
+  const exact = iana ? intlWall(u.toUnixTime() * 1000, iana) : null;
+  let w: ICAL.Time;
+  if (exact) {
+    w = exact;
+  } else {
+    w = u.convertToZone(zone);
+    const want = u.toUnixTime();
+    const back = readBack(w, zone);
+    if (back !== want) {
+      const alt = w.clone();
+      alt.addDuration(ICAL.Duration.fromSeconds(want - back));
+      if (readBack(alt, zone) === want) w = alt;
+    }
+  }
   w.year += 400 * k;
   w.zone = ICAL.Timezone.localTimezone;
   return w;
+}
+
+const intlCache = new Map<string, Intl.DateTimeFormat | null>();
+
+/** The wall-clock time of `ms` in an IANA zone from the runtime's zone data, or null when the runtime lacks the zone. */
+function intlWall(ms: number, iana: string): ICAL.Time | null {
+  let f = intlCache.get(iana);
+  if (f === undefined) {
+    try {
+      f = new Intl.DateTimeFormat("en-US", { timeZone: iana, year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric", hourCycle: "h23", era: "short" });
+    } catch {
+      f = null;
+    }
+    if (intlCache.size > 1000) intlCache.clear();
+    intlCache.set(iana, f);
+  }
+  if (!f || !Number.isFinite(ms)) return null;
+  const n: Record<string, number> = {};
+  let bc = false;
+  for (const p of f.formatToParts(ms)) {
+    if (p.type === "era") bc = p.value.startsWith("B");
+    else if (p.type !== "literal") n[p.type] = Number(p.value);
+  }
+  if (bc || !(n.year > 0)) return null; // years before 1 AD: leave them to ical.js
+  return new ICAL.Time({ year: n.year, month: n.month, day: n.day, hour: n.hour, minute: n.minute, second: n.second, isDate: false }, ICAL.Timezone.localTimezone);
+}
+
+/** The UTC seconds of a wall-clock time read in `zone`. */
+function readBack(w: ICAL.Time, zone: ICAL.Timezone): number {
+  const c = w.clone();
+  c.zone = zone;
+  return c.toUnixTime();
 }
