@@ -19,7 +19,8 @@ export interface ListItem {
   group: boolean;
 }
 
-const CHUNK = 300;
+/** Rows built at once: a few screenfuls (a phone shows ~14, a desktop ~15); more are added on scroll. */
+const CHUNK = 60;
 
 export function avatar(name: string, photo: string | null, size: "s" | "l" = "s"): HTMLElement {
   if (photo) {
@@ -45,7 +46,7 @@ export class ContactList {
     // A plain scrolling box of letter headings and row buttons (no list role: headings are not list items).
     this.el = h("div", { class: "ct-list" });
     this.el.addEventListener("scroll", () => {
-      if (this.shown < this.items.length && this.el.scrollTop + this.el.clientHeight > this.el.scrollHeight - 600) this.more();
+      if (this.shown < this.items.length && this.el.scrollTop + this.el.clientHeight > this.el.scrollHeight - 1200) this.more();
     }, { passive: true });
   }
 
