@@ -425,6 +425,23 @@ describe("meetings", () => {
     expect(edited.event.reminders).toEqual([5]);
   });
 
+  test("an all-day recurring meeting: one day answered from the instance the view shows", async () => {
+    const created = await alice.ok<EventResponse>("POST", "/api/calendar/events/Calendar", {
+      event: ev({ title: "Trade fair", allDay: true, timeZone: "", start: "2026-10-05", end: "2026-10-06", recurrence: { freq: "DAILY", interval: 1, byDay: [], byMonthDay: [], byMonth: [], bySetPos: [], count: 3, until: null, complex: false }, attendees: [{ address: BOB.email, name: "", partstat: "NEEDS-ACTION", role: "REQ-PARTICIPANT", rsvp: true, comment: "" }] }),
+    });
+    const uid = created.event.uid;
+    const days = await waitFor(async () => {
+      const l = (await instances(bob, Date.UTC(2026, 9, 1), Date.UTC(2026, 9, 10))).instances.filter((i) => i.uid === uid);
+      return l.length === 3 ? l : null;
+    }, "the fair in bob's calendar");
+    expect(days.map((d) => d.startDate)).toEqual(["2026-10-05", "2026-10-06", "2026-10-07"]);
+    const second = days[1]!;
+    const r = await bob.ok<EventResponse>("POST", `/api/calendar/events/${second.calendar}/${second.id}/respond`, { partstat: "ACCEPTED", scope: "this", recurrenceId: second.recurrenceId });
+    expect(r.event).toMatchObject({ allDay: true, start: "2026-10-06", recurrenceId: second.recurrenceId });
+    const after = (await instances(bob, Date.UTC(2026, 9, 1), Date.UTC(2026, 9, 10))).instances.filter((i) => i.uid === uid);
+    expect(after.map((i) => i.myPartstat)).toEqual(["NEEDS-ACTION", "ACCEPTED", "NEEDS-ACTION"]);
+  });
+
   test("free/busy of BOB (a local account) from his calendar; unknown addresses are null", async () => {
     await bob.ok("POST", "/api/calendar/events/Calendar", { event: ev({ title: "Dentist", start: "2026-06-02T09:00", end: "2026-06-02T10:00" }) });
     await bob.ok("POST", "/api/calendar/events/Calendar", { event: ev({ title: "Free time", showAs: "free", start: "2026-06-02T11:00", end: "2026-06-02T12:00" }) });

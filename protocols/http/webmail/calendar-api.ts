@@ -15,10 +15,10 @@ import { ParsedCache } from "../../../src/groupware/objects.ts";
 import { floatingZone } from "../../../src/groupware/ical/zones.ts";
 import { directoryEntry } from "../../../src/groupware/directory.ts";
 import { answerMeeting } from "../../../src/groupware/scheduling/answer.ts";
-import { checkEventData, eventFromComponent, eventFromObject, userMayEdit } from "../../../src/groupware/model/event.ts";
+import { checkEventData, eventFromComponent, eventFromObject, startForm, userMayEdit } from "../../../src/groupware/model/event.ts";
 import { editSeries, deleteFromSeries } from "../../../src/groupware/model/series.ts";
 import { masterOf, recurrenceIdOf, remindersOf, text, newCalendar, PRODID } from "../../../src/groupware/model/component.ts";
-import { formatDate, wallOf } from "../../../src/groupware/model/time.ts";
+import { formatDate, wallAsUtc, wallOf } from "../../../src/groupware/model/time.ts";
 import type { EventData, EventInstance, Partstat, SeriesScope } from "../../../src/groupware/model/types.ts";
 import type { AppEnv } from "../types.ts";
 import type { EventResponse, EventWrite, FreeBusyResponse, ImportResult, InstancesResponse } from "./api-types.ts";
@@ -339,8 +339,13 @@ export function mountCalendarApi(app: Hono<AppEnv>, deps: CalendarApiDeps): void
       const rid = scope === "this" ? optionalMs(body.recurrenceId) : null;
       if (scope === "this" && rid === null) throw new ApiError(400, "bad_request", "Say which occurrence (recurrenceId) you answer.");
       const root = await readRoot(ctx, object);
-      const uid = text(masterOf(root, "vevent") ?? root.getFirstSubcomponent("vevent")!, "uid");
-      const r = await answerMeeting({ groupware: gw, account: a, mine: w.mine, uid, targets: [{ partstat, instance: rid }], schedule: true, invitation: null, comment });
+      const main = masterOf(root, "vevent") ?? root.getFirstSubcomponent("vevent");
+      if (!main) throw new ApiError(400, "bad_request", "This item is not an event.");
+      const uid = text(main, "uid");
+      // answer.ts reads a DATE or floating RECURRENCE-ID as UTC; the views place them in the user's zone.
+      const form = startForm(main, w.zone);
+      const instance = rid !== null && form.zone === null ? wallAsUtc(wallOf(rid, floatingZone(w.zone))) : rid;
+      const r = await answerMeeting({ groupware: gw, account: a, mine: w.mine, uid, targets: [{ partstat, instance }], schedule: true, invitation: null, comment });
       return c.json(await eventResponse(ctx, r.collection, r.object, rid, w));
     }),
   );
