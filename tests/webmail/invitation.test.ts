@@ -10,7 +10,9 @@
  */
 import { test, expect, describe, beforeAll, afterAll } from "bun:test";
 import { execFile } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type * as Axe from "axe-core";
 import type { Page } from "playwright-core";
 import ICAL from "ical.js";
 import { ALICE, ApiClient, BOB, CAROL, imapBuilt, launchBrowser, login, mailboxMessages, request, smtpSend, waitFor } from "./helpers.ts";
@@ -440,6 +442,18 @@ describe("attachment names", () => {
 
 // ------------------------------------------------------------------ in the browser
 
+const AXE_SOURCE = readFileSync(join(import.meta.dir, "..", "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** axe-core on the card only (the rest of the page is checked in a11y.test.ts): serious and critical findings. */
+async function axeCard(p: Page): Promise<string[]> {
+  if (!(await p.evaluate(() => "axe" in window))) await p.evaluate(AXE_SOURCE);
+  return p.evaluate(async () => {
+    const a = (window as unknown as { axe: typeof Axe }).axe;
+    const r = await a.run(".invite-slot", { resultTypes: ["violations"] });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+}
+
 const row = (p: Page, subject: string) => p.locator(".row", { has: p.locator(".row-subject", { hasText: subject }) }).first();
 
 async function openAndAnswer(p: Page, subject: string, uid: string, button: "ACCEPTED" | "TENTATIVE", note: string, shot?: string) {
@@ -459,6 +473,7 @@ async function openAndAnswer(p: Page, subject: string, uid: string, button: "ACC
     await card.locator(".invite-comment").fill(note);
     await p.screenshot({ path: shot });
   }
+  expect(await axeCard(p)).toEqual([]);
   await p.getByLabel("Note for the organizer (optional)").fill(note);
   await card.locator(`button[data-partstat="${button}"]`).click();
   await p.locator(".invite-status", { hasText: button === "ACCEPTED" ? "You accepted." : "You answered tentative." }).waitFor();
