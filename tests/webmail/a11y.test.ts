@@ -54,6 +54,42 @@ async function axe(page: Page, what: string): Promise<Finding[]> {
   return bad;
 }
 
+/** Opens the app's editor for a new item; returns how to close it again (null when the app offers none here). */
+async function openEditor(page: Page, app: "calendar" | "contacts" | "tasks"): Promise<{ close(): Promise<void> } | null> {
+  const present = async (sel: string) => (await page.locator(sel).count()) > 0;
+  // A programmatic click: on the phone the button may sit in the app's own drawer; the editor is what is checked.
+  const press = (sel: string) => page.locator(sel).first().evaluate((b) => (b as HTMLElement).click());
+  if (app === "calendar") {
+    if (!(await present('[data-action="new-event"]'))) return null;
+    await press('[data-action="new-event"]');
+    await page.locator("dialog[open]").waitFor();
+    return {
+      close: async () => {
+        await page.keyboard.press("Escape");
+        await page.locator("dialog[open]").waitFor({ state: "detached" });
+      },
+    };
+  }
+  if (app === "contacts") {
+    if (!(await present('[data-action="new-contact"]'))) return null;
+    await press('[data-action="new-contact"]');
+    await page.locator(".app-area form").first().waitFor();
+    return { close: async () => void (await page.evaluate(() => (location.hash = "#/contacts"))) };
+  }
+  if (!(await present('input[name="quick-add"]'))) return null;
+  await page.fill('input[name="quick-add"]', "Water the plants");
+  await page.press('input[name="quick-add"]', "Enter");
+  await page.locator(".app-area", { hasText: "Water the plants" }).waitFor();
+  await page.locator(".app-area :text('Water the plants')").first().click();
+  await page.locator('[data-action="save-task"]:visible').waitFor();
+  return {
+    close: async () => {
+      await page.locator('[data-action="cancel"]:visible').first().click();
+      await page.locator('[data-action="save-task"]:visible').waitFor({ state: "detached" });
+    },
+  };
+}
+
 /** On the phone the reader covers the list after a message was opened: Back first. */
 async function toList(page: Page): Promise<void> {
   const back = page.locator(".reader .back-btn:visible");
@@ -157,8 +193,14 @@ describe("item 9: axe-core finds no serious or critical problem", () => {
           // Let the view load its collections (the views show a busy state until then).
           await page.waitForFunction(() => !document.querySelector(".app-area [aria-busy='true']"));
           found[app] = await axe(page, `${size}: ${app}`);
+          // And the app's editor: a new event (a modal <dialog>), a new contact, a task opened after a quick add.
+          const editor = await openEditor(page, app);
+          if (editor) {
+            found[`${app} editor`] = await axe(page, `${size}: ${app} editor`);
+            await editor.close();
+          }
         }
-        expect(found).toEqual({ calendar: [], contacts: [], tasks: [] });
+        expect(found).toEqual({ calendar: [], "calendar editor": [], contacts: [], "contacts editor": [], tasks: [], "tasks editor": [] });
       } finally {
         await context.close();
       }
