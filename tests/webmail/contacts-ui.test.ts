@@ -303,7 +303,7 @@ for (const { name, size } of SIZES) {
   });
 }
 
-describe("contacts: delete and the screenshot", () => {
+describe("contacts: delete, stale edits, the picture for the README", () => {
   test("delete a contact after confirming", async () => {
     const page = pages.desktop!;
     await page.bringToFront();
@@ -315,18 +315,88 @@ describe("contacts: delete and the screenshot", () => {
     expect((await dav("GET", cardPath(c.id))).status).toBe(404);
   }, 20_000);
 
+  test("a stale edit (the card changed over CardDAV meanwhile) is not saved: the page shows the newer card and says so", async () => {
+    const page = pages.desktop!;
+    await page.bringToFront();
+    const c = await create("Stale Person", ["stale@example.org"]);
+    await openContacts(page);
+    await page.locator(".app-contacts .ct-row", { hasText: "Stale Person" }).click();
+    await page.locator('.ct-detail [data-action="edit"]').click();
+    const form = page.locator("form.ct-editor");
+    await form.locator('textarea[name="notes"]').fill("typed in the webmail");
+    const card = (await dav("GET", cardPath(c.id))).text;
+    expect((await dav("PUT", cardPath(c.id), card.replace("FN:Stale Person", "FN:Fresh Person"))).status).toBe(204);
+    await form.locator('[data-action="save"]').click();
+    await page.locator(".toast", { hasText: "changed elsewhere" }).first().waitFor();
+    await page.locator(".ct-detail .ct-name", { hasText: "Fresh Person" }).waitFor();
+    const stored = (await dav("GET", cardPath(c.id))).text;
+    expect(stored).toContain("FN:Fresh Person");
+    expect(stored).not.toContain("typed in the webmail");
+  }, 30_000);
+
   test.if(process.env.PB_SCREENSHOTS === "1")("screenshot docs/screenshots/contacts.png", async () => {
     const page = pages.desktop!;
     await page.bringToFront();
-    const people = ["Ada Lovelace", "Alan Turing", "Barbara Liskov", "Claude Shannon", "Donald Knuth", "Edsger Dijkstra", "Frances Allen", "Hedy Lamarr", "John McCarthy", "Ken Thompson", "Linus Torvalds", "Margaret Hamilton"];
-    const png = await makePng(page);
-    for (const [i, p] of people.entries()) {
-      const photo = i % 3 === 0 ? `data:image/png;base64,${png.toString("base64")}` : undefined;
-      await create(p, [`${p.split(" ")[0]!.toLowerCase()}@example.org`], { organization: i % 2 ? "Analytical Engines Ltd" : "", phones: [{ type: "mobile", value: `+44 20 7946 0${100 + i}`, pref: false }], ...(photo ? { photo } : {}) });
+    // A book of its own, so the picture shows a realistic address book and nothing left by the tests above.
+    const team = await api.ok<CollectionInfo>("POST", "/api/groupware/collections", { kind: "contacts", displayName: "Team" });
+    const portrait = async (hue: number) =>
+      page.evaluate((hue) => {
+        const c = document.createElement("canvas");
+        c.width = c.height = 256;
+        const g = c.getContext("2d")!;
+        const bg = g.createLinearGradient(0, 0, 256, 256);
+        bg.addColorStop(0, `hsl(${hue} 55% 72%)`);
+        bg.addColorStop(1, `hsl(${hue + 40} 50% 45%)`);
+        g.fillStyle = bg;
+        g.fillRect(0, 0, 256, 256);
+        g.fillStyle = `hsl(${(hue + 180) % 360} 30% 28%)`;
+        g.beginPath();
+        g.ellipse(128, 250, 92, 70, 0, Math.PI, 0);
+        g.fill();
+        g.fillStyle = "hsl(28 45% 72%)";
+        g.beginPath();
+        g.arc(128, 110, 50, 0, Math.PI * 2);
+        g.fill();
+        return c.toDataURL("image/jpeg", 0.9);
+      }, hue);
+    const people: [string, string, string][] = [
+      ["Ada Lovelace", "Analytical Engines Ltd", "Mathematician"],
+      ["Alan Turing", "Bletchley Park", "Cryptanalyst"],
+      ["Barbara Liskov", "MIT", "Professor"],
+      ["Claude Shannon", "Bell Labs", "Researcher"],
+      ["Donald Knuth", "Stanford", "Professor emeritus"],
+      ["Edsger Dijkstra", "Eindhoven University", "Professor"],
+      ["Frances Allen", "IBM Research", "Fellow"],
+      ["Grace Hopper", "US Navy", "Rear Admiral"],
+      ["Hedy Lamarr", "", "Inventor"],
+      ["John McCarthy", "Stanford", "Professor"],
+      ["Ken Thompson", "Bell Labs", "Engineer"],
+      ["Margaret Hamilton", "Hamilton Technologies", "CEO"],
+      ["Radia Perlman", "Dell Technologies", "Fellow"],
+      ["Sophie Wilson", "Broadcom", "Director"],
+    ];
+    let ada = "";
+    for (const [i, [p, org, title]] of people.entries()) {
+      const [given, family] = p.split(" ");
+      const contact = {
+        uid: "", kind: "individual", fullName: p, givenName: given, familyName: family, middleName: "", prefix: "", suffix: "", nickname: "",
+        organization: org, department: "", jobTitle: title,
+        emails: [{ type: "work", value: `${given!.toLowerCase()}.${family!.toLowerCase()}@example.org`, pref: true }, ...(i === 0 ? [{ type: "home", value: "ada@lovelace.example", pref: false }] : [])],
+        phones: [{ type: "mobile", value: `+44 20 7946 0${100 + i * 7}`, pref: false }, ...(i === 0 ? [{ type: "work", value: "+44 20 7946 0999", pref: false }] : [])],
+        addresses: i === 0 ? [{ type: "home", street: "12 St James's Square", locality: "London", region: "", postalCode: "SW1Y 4JH", country: "United Kingdom", pref: false }] : [],
+        urls: [], birthday: i === 0 ? "1815-12-10" : "", anniversary: "", notes: i === 0 ? "Wrote the first published algorithm for the Analytical Engine." : "", categories: [], members: [],
+        ...(i % 3 === 0 ? { photo: await portrait(i * 47) } : {}),
+      };
+      const r = await api.ok<ContactResponse>("POST", `/api/contacts/${encodeURIComponent(team.name)}`, { contact });
+      if (i === 0) ada = r.id;
     }
-    await openContacts(page);
-    await page.locator(".app-contacts .ct-row", { hasText: "Ada Lovelace" }).click();
+    await page.reload();
+    await page.waitForSelector("body[data-list-ready]", { state: "attached", timeout: 15_000 });
+    await page.evaluate((arg) => (location.hash = `#/contacts/${encodeURIComponent(arg)}`), `${team.name}/${ada}`);
     await page.locator(".ct-detail .ct-name", { hasText: "Ada Lovelace" }).waitFor();
+    await page.locator(".app-contacts .ct-list").evaluate((el) => (el.scrollTop = 0));
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>(".app-contacts img.ct-avatar")].every((i) => i.complete));
+    await page.locator(".toast").first().waitFor({ state: "detached", timeout: 10_000 }).catch(() => undefined);
     await page.screenshot({ path: "docs/screenshots/contacts.png" });
   }, 60_000);
 });

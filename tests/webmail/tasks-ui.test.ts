@@ -176,6 +176,28 @@ for (const { name } of SIZES) {
   });
 }
 
+describe("task conflicts", () => {
+  test("a stale edit (the to-do changed over CalDAV meanwhile) is not saved: the editor shows the newer task and says so", async () => {
+    const page = pages.desktop!;
+    await openTasks(page);
+    const title = "Stale task";
+    await page.fill(".app-tasks .tk-quick", title);
+    await page.press(".app-tasks .tk-quick", "Enter");
+    await row(page, title).locator(".tk-open").click();
+    const form = page.locator("form.tk-editor");
+    await form.locator('textarea[name="description"]').fill("typed in the webmail");
+    const t = (await taskNamed(title))!;
+    const ics = (await dav("GET", todoPath(t.id))).text;
+    expect((await dav("PUT", todoPath(t.id), ics.replace("SUMMARY:Stale task", "SUMMARY:Fresh task"))).status).toBe(204);
+    await form.locator('[data-action="save-task"]').click();
+    await page.locator(".toast", { hasText: "changed elsewhere" }).first().waitFor();
+    expect(await page.locator('form.tk-editor input[name="title"]').inputValue()).toBe("Fresh task");
+    const stored = (await dav("GET", todoPath(t.id))).text;
+    expect(stored).toContain("SUMMARY:Fresh task");
+    expect(stored).not.toContain("typed in the webmail");
+  }, 30_000);
+});
+
 describe("task lists", () => {
   test("create, rename and delete a list; sort by title", async () => {
     const page = pages.desktop!;

@@ -97,7 +97,7 @@ class ContactsView implements AppView {
   changed(folderId: number): void {
     const mine = this.books.find((b) => b.folderId === folderId);
     if (!this.started) return;
-    if (folderId === -1 || !mine) this.reloadBooks();
+    this.reloadBooks(); // counts, and books made or renamed elsewhere (debounced: one request for a burst)
     if (folderId === -1 || (mine && mine.name === this.book)) void this.refresh();
   }
 

@@ -97,7 +97,7 @@ class TasksView implements AppView {
   changed(folderId: number): void {
     if (!this.started) return;
     const mine = this.lists.find((l) => l.folderId === folderId);
-    if (folderId === -1 || !mine) this.reloadLists();
+    this.reloadLists(); // counts, and lists made or renamed elsewhere (debounced)
     if (folderId === -1 || mine?.name === this.list) void this.load();
   }
 
