@@ -104,7 +104,9 @@ export function ruleText(rrule: string): string {
     if (i > 0) parts.set(kv.slice(0, i).toUpperCase(), kv.slice(i + 1));
   }
   const freq = parts.get("FREQ") ?? "";
-  if (!["DAILY", "WEEKLY", "MONTHLY", "YEARLY"].includes(freq)) return t("invite.rule.custom");
+  // Parts these words can't say ("the last weekday", hours, week numbers): a custom rule, not a wrong sentence.
+  const unsaid = ["BYSETPOS", "BYHOUR", "BYMINUTE", "BYSECOND", "BYWEEKNO", "BYYEARDAY"].some((k) => parts.has(k));
+  if (!["DAILY", "WEEKLY", "MONTHLY", "YEARLY"].includes(freq) || unsaid) return t("invite.rule.custom");
   const interval = Math.max(1, Math.min(1000, Number(parts.get("INTERVAL") ?? "1") || 1));
   let out = tn(`invite.rule.${freq}`, interval);
   const byDay = (parts.get("BYDAY") ?? "").split(",").filter(Boolean).slice(0, 7);
@@ -113,11 +115,20 @@ export function ruleText(rrule: string): string {
       const m = /^([+-]?\d)?([A-Z]{2})$/i.exec(d);
       if (!m) return d;
       const name = weekdayName(m[2]!.toUpperCase());
-      return m[1] ? t("invite.ordDay", { ord: t(`invite.ord.${m[1].replace("+", "")}`), day: name }) : name;
+      if (!m[1]) return name;
+      const n = m[1].replace("+", "");
+      const key = `invite.ord.${n}`;
+      const ord = t(key);
+      return t("invite.ordDay", { ord: ord === key ? n : ord, day: name });
     });
     out = t("invite.rule.on", { rule: out, days: new Intl.ListFormat(lang(), { type: "conjunction" }).format(days) });
   } else if (parts.get("BYMONTHDAY")) {
     out = t("invite.rule.onDay", { rule: out, days: parts.get("BYMONTHDAY")!.split(",").slice(0, 5).join(", ") });
+  }
+  const months = (parts.get("BYMONTH") ?? "").split(",").map(Number).filter((m) => m >= 1 && m <= 12).slice(0, 12);
+  if (months.length) {
+    const names = months.map((m) => dateFormat({ month: "long" }, "UTC").format(Date.UTC(2024, m - 1, 15)));
+    out = t("invite.rule.inMonth", { rule: out, months: new Intl.ListFormat(lang(), { type: "conjunction" }).format(names) });
   }
   const count = Number(parts.get("COUNT") ?? "");
   const until = parts.get("UNTIL") ?? "";

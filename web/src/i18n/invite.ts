@@ -86,6 +86,8 @@ register({
     "invite.ord.4": "fourth",
     "invite.ord.5": "fifth",
     "invite.ord.-1": "last",
+    "invite.ord.-2": "second to last",
+    "invite.rule.inMonth": "{rule} in {months}",
     "invite.ordDay": "the {ord} {day}",
   },
   de: {
@@ -166,6 +168,8 @@ register({
     "invite.ord.4": "vierten",
     "invite.ord.5": "fünften",
     "invite.ord.-1": "letzten",
+    "invite.ord.-2": "vorletzten",
+    "invite.rule.inMonth": "{rule} im {months}",
     "invite.ordDay": "{ord} {day}",
   },
   fr: {
@@ -246,6 +250,8 @@ register({
     "invite.ord.4": "quatrième",
     "invite.ord.5": "cinquième",
     "invite.ord.-1": "dernier",
+    "invite.ord.-2": "avant-dernier",
+    "invite.rule.inMonth": "{rule} en {months}",
     "invite.ordDay": "{ord} {day}",
   },
   es: {
@@ -326,6 +332,8 @@ register({
     "invite.ord.4": "cuarto",
     "invite.ord.5": "quinto",
     "invite.ord.-1": "último",
+    "invite.ord.-2": "penúltimo",
+    "invite.rule.inMonth": "{rule} en {months}",
     "invite.ordDay": "{ord} {day}",
   },
 });
