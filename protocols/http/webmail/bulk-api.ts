@@ -29,6 +29,8 @@ export const MAX_BULK = 100_000;
 const MAX_UNDO = 10_000;
 /** Store calls take UIDs in slices of this size, so one call never carries an unbounded set. */
 const CHUNK = 1000;
+/** Property writes in flight at once (each is its own store transaction). */
+const PARALLEL = 32;
 
 export interface BulkDeps {
   ctx: ServerContext;
@@ -86,13 +88,24 @@ function slices<T>(all: T[]): T[][] {
 async function runBulk(ctx: ServerContext, accountId: number, f: Folder, targets: MessageSummary[], action: BulkAction, dest: Folder | null): Promise<BulkResult> {
   const store = ctx.store;
   const uids = targets.map((m) => m.uid).sort((a, b) => a - b);
+  // The store writes item properties one message per transaction; PARALLEL of them in flight at once.
+  const setProps = async (ids: number[], value: number | null) => {
+    if (!store.setItemProps) return;
+    for (let i = 0; i < ids.length; i += PARALLEL) await Promise.all(ids.slice(i, i + PARALLEL).map((id) => store.setItemProps!(id, { [RESTORE_PROP]: value })));
+  };
   const flags = async (mode: "add" | "remove", list: string[], silent = false) => {
     for (const part of slices(uids)) await store.storeFlags(f.id, part, mode, list, silent ? { silent: true } : undefined);
   };
   const moveTo = async (to: Folder, forgetRestore: boolean): Promise<BulkResult> => {
     if (to.id === f.id) return { moved: 0, deleted: 0, undo: [], folderId: to.id };
-    // Moved on purpose: forget where a delete took it from (as the per-message move does, mail-api.ts).
-    if (forgetRestore) for (const m of targets) await store.setItemProps?.(m.id, { [RESTORE_PROP]: null });
+    // Moved on purpose: forget where a delete took it from (as the per-message move does, mail-api.ts);
+    // only messages that carry the record are written.
+    if (forgetRestore) {
+      for (const part of slices(uids)) {
+        const marked = (await store.getMessages(f.id, part)).filter((m) => m.props[RESTORE_PROP] !== undefined);
+        await setProps(marked.map((m) => m.id), null);
+      }
+    }
     let moved = 0;
     for (const part of slices(uids)) moved += (await store.move(f.id, part, to.id)).mapping.length;
     const undo = targets.length <= MAX_UNDO ? targets.map((m) => ({ id: m.id, folderId: f.id })) : undefined;
@@ -123,7 +136,7 @@ async function runBulk(ctx: ServerContext, accountId: number, f: Folder, targets
         return { moved: 0, deleted };
       }
       // Restore (in Trash) puts each back where it came from, as for a single delete (mail-api.ts).
-      for (const m of targets) await store.setItemProps?.(m.id, { [RESTORE_PROP]: f.id });
+      await setProps(targets.map((m) => m.id), f.id);
       return moveTo(trash, false);
     }
     case "junk":
@@ -156,7 +169,7 @@ async function runBulk(ctx: ServerContext, accountId: number, f: Folder, targets
         }
       }
       // Back where it belongs: the record of where it came from is spent (as Restore of one message does).
-      for (const m of targets) await store.setItemProps?.(m.id, { [RESTORE_PROP]: null });
+      await setProps(targets.map((m) => m.id), null);
       let moved = 0;
       for (const [to, list] of byDest) for (const part of slices(list)) moved += (await store.move(f.id, part, to)).mapping.length;
       return { moved, deleted: 0, undo: targets.length <= MAX_UNDO ? targets.map((m) => ({ id: m.id, folderId: f.id })) : undefined };
