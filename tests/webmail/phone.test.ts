@@ -185,6 +185,24 @@ describe("item 10: the phone", () => {
     expect(await page.locator(".listpane .row-check").count()).toBeGreaterThan(2);
   }, 30_000);
 
+  test("item 10: the folder drawer and the settings dialog have 44 x 44 px targets too", async () => {
+    const { page } = phone;
+    await toList(page);
+    await page.click(".menu-btn");
+    await page.locator(".folders").waitFor({ state: "visible" });
+    // The drawer slides in: measure once it is in place.
+    await page.waitForFunction(() => document.querySelector(".folders")!.getBoundingClientRect().left >= 0);
+    const drawer = await smallTargets(page, ".folders");
+    await page.click(".scrim", { position: { x: 370, y: 400 } });
+    await page.locator(".folders").waitFor({ state: "hidden" });
+    await page.click('[data-action="settings"]');
+    await page.locator('.overlay [role="dialog"]').waitFor();
+    const settings = await smallTargets(page, ".overlay");
+    await page.keyboard.press("Escape");
+    await page.locator('.overlay [role="dialog"]').waitFor({ state: "detached" });
+    expect({ drawer, settings }).toEqual({ drawer: [], settings: [] });
+  }, 30_000);
+
   test("item 10: a 700 px newsletter is scaled to the phone's width: no sideways scrolling in the frame or the page", async () => {
     const { page } = phone;
     await openMessage(page, "Spring newsletter");
