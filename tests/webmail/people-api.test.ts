@@ -106,7 +106,7 @@ describe("/api/people", () => {
   test("another user's contacts are never suggested; hostile queries are harmless", async () => {
     expect(await people(bob, "muller")).toEqual([]);
     expect(await people(bob, "manyfold")).toEqual([]);
-    for (const q of ["%", "_", "\\", "'; DROP TABLE x; --", "a".repeat(5000), "\u0000", "(?:x)*"]) {
+    for (const q of ["%", "_", "\\", "' OR '1'='1", "a".repeat(5000), "\u0000", "(?:x)*"]) {
       const r = await bob.get(`/api/people?q=${encodeURIComponent(q)}`);
       expect(r.status).toBe(200);
       const d = await bob.get(`/api/directory?q=${encodeURIComponent(q)}`);
