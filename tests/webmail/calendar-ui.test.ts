@@ -328,6 +328,42 @@ describe("desktop", () => {
     expect(invite).toMatch(/DTSTART;TZID=Europe\/Berlin:20270305T160000/);
   });
 
+  test("answers: BOB's acceptance shows in ALICE's open editor as it arrives; invited by BOB, ALICE answers Tentative with a note from the calendar", async () => {
+    const page = desk.page;
+    await open(page, "2027-03-01/week");
+    await page.locator(".cal-timed", { hasText: "Budget meeting" }).click();
+    await editor(page).waitFor();
+    const bobRow = editor(page).locator(`.cal-att[data-address="${BOB.email}"]`);
+    expect(await bobRow.locator(".cal-att-status").textContent()).toBe("No answer yet");
+    const bobCopy = await waitFor(async () => (await instancesOf(bob, "2027-03-05", 1)).find((i) => i.title === "Budget meeting"), "the meeting in BOB's calendar");
+    expect(bobCopy.myPartstat).toBe("NEEDS-ACTION");
+    await bob.ok("POST", `/api/calendar/events/${bobCopy.calendar}/${bobCopy.id}/respond`, { partstat: "ACCEPTED", comment: "See you there", scope: "all" });
+    await bobRow.locator(".cal-att-status", { hasText: "Accepted" }).waitFor({ timeout: 15_000 });
+    await editor(page).locator(".cal-dlg-x").click();
+    await editor(page).waitFor({ state: "detached" });
+
+    await bob.ok("POST", "/api/calendar/events/Calendar", {
+      event: eventData({ title: "Quarterly planning", start: "2027-03-04T09:00", end: "2027-03-04T10:00", organizer: { address: BOB.email, name: BOB.name }, attendees: [{ address: ALICE.email, name: ALICE.name, partstat: "NEEDS-ACTION", role: "REQ-PARTICIPANT", rsvp: true, comment: "" }] }),
+    });
+    const invited = page.locator(".cal-timed", { hasText: "Quarterly planning" });
+    await invited.waitFor({ timeout: 15_000 });
+    expect(await invited.getAttribute("class")).toContain("is-pending");
+    await invited.click();
+    await editor(page).waitFor();
+    expect(await editor(page).locator('input[name="title"]').count()).toBe(0);
+    await editor(page).locator('input[name="comment"]').fill("I may be late");
+    await editor(page).locator('[data-answer="TENTATIVE"]').click();
+    await editor(page).waitFor({ state: "detached" });
+    const reply = await waitFor(async () => {
+      const box = await mailboxMessages(srv, BOB, "INBOX");
+      return box.messages.map((m) => m.toString("utf8")).find((m) => /METHOD:REPLY/.test(m) && m.includes("Quarterly planning"));
+    }, "ALICE's REPLY in BOB's INBOX");
+    expect(reply).toMatch(/PARTSTAT=TENTATIVE/);
+    expect(reply.replace(/\r\n[ \t]/g, "")).toContain("I may be late");
+    const mine = (await instancesOf(alice, "2027-03-04", 1)).find((i) => i.title === "Quarterly planning")!;
+    expect(mine.myPartstat).toBe("TENTATIVE");
+  });
+
   test("live: an event written over CalDAV appears in the open week view without a reload", async () => {
     const page = desk.page;
     await open(page, "2027-03-01/week");

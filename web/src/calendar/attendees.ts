@@ -21,6 +21,8 @@ export interface AttendeesEditor {
   value(): EventAttendee[];
   /** The meeting's day or time changed: redraw the grid if it is open. */
   refresh(): void;
+  /** Answers arrived (a live change): each listed attendee takes the stored answer and note. */
+  updateAnswers(stored: EventAttendee[]): void;
 }
 
 export function attendeesEditor(opts: {
@@ -214,5 +216,15 @@ export function attendeesEditor(opts: {
     gridBtn,
     grid,
   );
-  return { el, value: () => people.map((p) => ({ ...p })), refresh: drawGrid };
+  const updateAnswers = (stored: EventAttendee[]): void => {
+    for (const p of people) {
+      const s = stored.find((x) => x.address === p.address);
+      if (s) {
+        p.partstat = s.partstat;
+        p.comment = s.comment;
+      }
+    }
+    drawList();
+  };
+  return { el, value: () => people.map((p) => ({ ...p })), refresh: drawGrid, updateAnswers };
 }

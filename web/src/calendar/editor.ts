@@ -41,6 +41,14 @@ function zoneList(extra: string[]): string[] {
   return [...new Set([...extra.filter(Boolean), "UTC", ...zones])];
 }
 
+/** The open editor's refresh after a live change of the calendars (answers of attendees arrive so). */
+let liveRefresh: (() => void) | null = null;
+
+/** Called by the view after a live change: the open editor shows the attendees' answers as they are stored now. */
+export function editorsChanged(): void {
+  liveRefresh?.();
+}
+
 /** Opens the editor for a new event at [start, end) (UTC ms) or all-day dates. */
 export function newEvent(env: EditorEnv, start: number, end: number, allDay: boolean): void {
   const data = allDay ? newEventData(wallString(start, env.tz).slice(0, 10), wallString(end, env.tz).slice(0, 10), true, env.tz) : newEventData(wallString(start, env.tz), wallString(end, env.tz), false, env.tz);
@@ -162,6 +170,25 @@ function buildEditor(env: EditorEnv, data: EventData, existing: Loaded | null, c
       att.refresh();
     },
   });
+
+  if (existing && data.attendees.length) {
+    // The organizer sees answers as they arrive; the etag read follows, so a save after them does not conflict
+    // (the form's fields are the user's, the answers the stored ones).
+    const refresh = (): void => {
+      void loadEvent(existing.inst.calendar, existing.inst.id, existing.loaded.occurrence?.event.recurrenceId ?? null).then(
+        (fresh) => {
+          if (liveRefresh !== refresh) return;
+          existing.loaded = fresh;
+          att.updateAnswers((fresh.occurrence ?? fresh.master).event.attendees);
+        },
+        () => {},
+      );
+    };
+    liveRefresh = refresh;
+    void m.closed.then(() => {
+      if (liveRefresh === refresh) liveRefresh = null;
+    });
+  }
 
   const form = h(
     "form",

@@ -17,7 +17,7 @@ import { typingTarget, debounce } from "../util.ts";
 import { shiftInstance } from "./actions.ts";
 import { VIEWS, type RenderCtx, type ViewName } from "./common.ts";
 import { addDays, addMonths, dayStart, isoWeekday, monthWeeks, parseKey, today, weekStart } from "./dates.ts";
-import { editInstance, newEvent, type EditorEnv } from "./editor.ts";
+import { editInstance, editorsChanged, newEvent, type EditorEnv } from "./editor.ts";
 import { CalendarModel } from "./model.ts";
 import { refreshReminders } from "./reminders.ts";
 import { calendarDialog, renderCalendarList, sidebarExtras, type SidebarEnv } from "./sidebar.ts";
@@ -46,9 +46,9 @@ class CalendarView implements AppView {
   private view: ViewName = phoneQuery.matches ? "day" : "week";
   private date: string = today(timeZone());
   private body: HTMLElement;
-  private titleEl: HTMLElement;
-  private dateInput: HTMLInputElement;
-  private calList: HTMLElement;
+  private titleEl!: HTMLElement;
+  private dateInput!: HTMLInputElement;
+  private calList!: HTMLElement;
   private viewBtns = new Map<ViewName, HTMLButtonElement>();
   private visible = false;
   private stale = true;
@@ -59,9 +59,28 @@ class CalendarView implements AppView {
     if (this.visible) void this.render();
     else this.stale = true;
     void refreshReminders();
+    editorsChanged();
   }, 300);
 
   constructor(private ctx: AppContext) {
+    this.body = h("div", { class: "cal-body" });
+    this.el = h("section", { class: "app-view app-calendar", "aria-label": t("app.calendar") });
+    this.build();
+    document.addEventListener("keydown", (e) => this.onKey(e));
+    onLocaleChange(() => {
+      // Every label is drawn again in the new language (the body follows on the next render).
+      this.build();
+      renderCalendarList(this.calList, this.sidebarEnv());
+      if (this.visible) void this.render();
+      else this.stale = true;
+    });
+    phoneQuery.addEventListener("change", () => this.visible && void this.render());
+  }
+
+  /** The side list and the toolbar, in the current language. */
+  private build(): void {
+    this.viewBtns.clear();
+    this.el.setAttribute("aria-label", t("app.calendar"));
     this.titleEl = h("h2", { class: "cal-title", "aria-live": "polite" });
     this.dateInput = h("input", { type: "date", class: "cal-date-input", name: "calDate", "aria-label": t("cal.goTo") }) as HTMLInputElement;
     this.dateInput.addEventListener("change", () => {
@@ -111,14 +130,7 @@ class CalendarView implements AppView {
     side.addEventListener("click", (e) => {
       if ((e.target as HTMLElement).closest("button")) setSide(false);
     });
-    this.body = h("div", { class: "cal-body" });
-    this.el = h("section", { class: "app-view app-calendar", "aria-label": t("app.calendar") }, side, h("div", { class: "cal-main" }, toolbar, this.body));
-    document.addEventListener("keydown", (e) => this.onKey(e));
-    onLocaleChange(() => {
-      if (this.visible) void this.render();
-      else this.stale = true;
-    });
-    phoneQuery.addEventListener("change", () => this.visible && void this.render());
+    this.el.replaceChildren(side, h("div", { class: "cal-main" }, toolbar, this.body));
   }
 
   show(arg?: string): void {
