@@ -262,6 +262,20 @@ for (const { name, size } of SIZES) {
       expect(body).toContain(`FN:Imported Two${tag}`);
       expect(body).toContain("FN:Jürgen Müller");
       expect(body.match(/BEGIN:VCARD/g)!.length).toBe((await contacts()).length);
+
+      // While searching, Export takes the contacts found.
+      await page.fill(".ct-search", `imported`);
+      const shown = page.locator('.app-contacts [data-action="export-shown"]', { hasText: "Export these" });
+      await shown.waitFor();
+      const [part] = await Promise.all([page.waitForEvent("download"), shown.click()]);
+      const partBody = readFileSync((await part.path())!, "utf8");
+      const expected = (await contacts("imported")).length;
+      expect(expected).toBeGreaterThanOrEqual(2);
+      expect(partBody.match(/BEGIN:VCARD/g)!.length).toBe(expected);
+      expect(partBody).toContain(`FN:Imported Two${tag}`);
+      expect(partBody).not.toContain("FN:Jürgen Müller");
+      await page.fill(".ct-search", "");
+      await page.locator('.app-contacts [data-action="export-book"]').waitFor();
     }, 30_000);
 
     test("add the sender of a message to contacts (then it says the contact exists)", async () => {

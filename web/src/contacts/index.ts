@@ -26,6 +26,9 @@ import { ContactList, type ListItem } from "./list.ts";
 
 type Pane = "books" | "list" | "detail";
 
+/** At most this many contacts found by a search are exported by id (the ids travel in the URL). */
+const EXPORT_SHOWN = 200;
+
 class ContactsView implements AppView {
   readonly el: HTMLElement;
   private books: CollectionInfo[] = [];
@@ -45,6 +48,7 @@ class ContactsView implements AppView {
   private tools: HTMLElement;
   private detail: HTMLElement;
   private importBox: ImportBox;
+  private exportLink = h("a", { class: "btn btn-small" });
   private collator = new Intl.Collator(undefined, { sensitivity: "base", numeric: true });
 
   constructor(private ctx: AppContext) {
@@ -70,7 +74,7 @@ class ContactsView implements AppView {
     const back = h("button", { type: "button", class: "btn btn-icon ct-back", "aria-label": t("contacts.books"), title: t("contacts.books"), onclick: () => this.pane("books") }, icon("back"));
     const listPane = h("div", { class: "ct-listpane" }, h("div", { class: "ct-list-head" }, h("div", { class: "ct-list-row" }, back, this.title), this.search, this.tools, this.importBox.el), this.list.el);
     this.detail = h("div", { class: "ct-detail", "aria-live": "polite" });
-    this.el = h("section", { class: "app-view app-contacts", "aria-label": t("app.contacts"), "data-pane": "list" }, this.side.el, listPane, this.detail);
+    this.el = h("section", { class: "app-view app-contacts", role: "main", "aria-label": t("app.contacts"), "data-pane": "list" }, this.side.el, listPane, this.detail);
     this.showEmptyDetail();
     onLocaleChange(() => {
       this.search.placeholder = t("contacts.search");
@@ -146,8 +150,19 @@ class ContactsView implements AppView {
       btn("new-contact", t("contacts.newContact"), () => this.edit(data.blankContact("individual"), null)),
       btn("new-group", t("contacts.newGroup"), () => this.edit(data.blankContact("group"), null)),
       this.importBox.button(),
-      h("a", { class: "btn btn-small", href: data.exportUrl(this.book), download: `${this.current?.displayName || this.book}.vcf`, "data-action": "export-book" }, t("contacts.export")),
+      this.exportLink,
     );
+    this.updateExport();
+  }
+
+  /** Export: the whole book, or while searching the contacts found (up to EXPORT_SHOWN, kept in one URL). */
+  private updateExport(): void {
+    const a = this.exportLink;
+    const shown = this.q && this.contacts.length && this.contacts.length <= EXPORT_SHOWN ? this.contacts : null;
+    a.href = data.exportUrl(this.book, shown?.map((c) => c.id));
+    a.download = `${this.current?.displayName || this.book}.vcf`;
+    a.dataset.action = shown ? "export-shown" : "export-book";
+    a.textContent = shown ? t("contacts.exportShown", { n: shown.length }) : t("contacts.export");
   }
 
   async openBook(name: string, id?: string): Promise<void> {
@@ -225,6 +240,7 @@ class ContactsView implements AppView {
     keyed.sort((a, b) => (a.letter !== b.letter ? (a.letter < b.letter ? -1 : 1) : coll.compare(a.key, b.key)));
     items = keyed.map((k) => k.it);
     this.list.set(items, { keepScroll, empty: this.q ? t("contacts.noMatch") : t("contacts.empty") });
+    if (!this.isDirectory) this.updateExport();
     this.list.select(this.selected);
     performance.mark("pb-contacts-painted");
     this.el.dataset.count = String(items.length);

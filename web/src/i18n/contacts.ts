@@ -3,6 +3,7 @@ import { register } from "./index.ts";
 
 register({
   en: {
+    "contacts.exportShown": "Export these {n}",
     "contacts.groupSuggestion": "Contact group · all its members",
     "contacts.collections": "Address books",
     "contacts.books": "Address books",
@@ -113,6 +114,7 @@ register({
     "contacts.senderExists": "{name} is already in your contacts.",
   },
   de: {
+    "contacts.exportShown": "Diese {n} exportieren",
     "contacts.groupSuggestion": "Kontaktgruppe · alle Mitglieder",
     "contacts.collections": "Adressbücher",
     "contacts.books": "Adressbücher",
@@ -223,6 +225,7 @@ register({
     "contacts.senderExists": "{name} ist bereits in Ihren Kontakten.",
   },
   fr: {
+    "contacts.exportShown": "Exporter ces {n}",
     "contacts.groupSuggestion": "Groupe de contacts · tous ses membres",
     "contacts.collections": "Carnets d'adresses",
     "contacts.books": "Carnets d'adresses",
@@ -333,6 +336,7 @@ register({
     "contacts.senderExists": "{name} est déjà dans vos contacts.",
   },
   es: {
+    "contacts.exportShown": "Exportar estos {n}",
     "contacts.groupSuggestion": "Grupo de contactos · todos sus miembros",
     "contacts.collections": "Libretas de direcciones",
     "contacts.books": "Libretas de direcciones",

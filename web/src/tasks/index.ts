@@ -77,7 +77,7 @@ class TasksView implements AppView {
       h("div", { class: "tk-controls" }, h("label", { class: "tk-sort-label" }, t("tasks.sortBy"), " ", sort), h("label", { class: "check" }, completed, " ", t("tasks.showCompleted"))),
     );
     this.detail = h("div", { class: "ct-detail" });
-    this.el = h("section", { class: "app-view app-tasks", "aria-label": t("app.tasks"), "data-pane": "list" }, this.side.el, h("div", { class: "ct-listpane" }, head, h("div", { class: "tk-scroll" }, this.rows)), this.detail);
+    this.el = h("section", { class: "app-view app-tasks", role: "main", "aria-label": t("app.tasks"), "data-pane": "list" }, this.side.el, h("div", { class: "ct-listpane" }, head, h("div", { class: "tk-scroll" }, this.rows)), this.detail);
     this.showEmpty();
     onLocaleChange(() => {
       this.side.render(this.lists, this.list);
