@@ -496,6 +496,11 @@ class App {
         cached ??= api<{ total: number; partial?: boolean; items: Row[] }>("GET", `/api/search?${params.toString()}`).then((r) => {
           // the server stops a costly search (short words over a very large mailbox) early
           if (r.partial) this.toast(t("mail.search.partial"));
+          // each result's folder as the folder pane names it (special folders in the chosen language)
+          for (const it of r.items) {
+            const f = this.folders.find((x) => x.id === it.folderId);
+            if (f) it.folderName = folderPath(f);
+          }
           return r;
         });
         const all = await cached;
