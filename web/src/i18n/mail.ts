@@ -1039,7 +1039,7 @@ register({
     "compose.bold": "Negrita",
     "compose.bold.short": "N",
     "compose.italic": "Cursiva",
-    "compose.italic.short": "K",
+    "compose.italic.short": "C",
     "compose.underline": "Subrayado",
     "compose.underline.short": "S",
     "compose.bullets": "Viñetas",
