@@ -216,6 +216,10 @@ describe("import and export", () => {
     const again = await request("POST", srv.base + "/api/contacts/import/Imported", { headers: { cookie: alice.cookie, origin: srv.base, "x-csrf-token": alice.csrf, "content-type": "text/vcard" }, body: ex.text });
     expect(again.json<ImportResult>()).toEqual({ imported: 0, updated: 2, errors: [] });
     expect((await list(alice, "", "Imported")).length).toBe(2);
+    // the same UID twice in one file: the later card replaces the earlier
+    const twice = await request("POST", srv.base + "/api/contacts/import/Imported", { headers: { cookie: alice.cookie, origin: srv.base, "x-csrf-token": alice.csrf, "content-type": "text/vcard" }, body: card("imp-3", "Twice First") + card("imp-3", "Twice Second") });
+    expect(twice.json<ImportResult>()).toEqual({ imported: 1, updated: 1, errors: [] });
+    expect((await list(alice, "twice", "Imported")).map((c) => c.fullName)).toEqual(["Twice Second"]);
     // vCard 2.1 and junk are reported, not crashes
     const junk = await request("POST", srv.base + "/api/contacts/import/Imported", { headers: { cookie: alice.cookie, origin: srv.base, "x-csrf-token": alice.csrf, "content-type": "text/vcard" }, body: "hello\r\nBEGIN:VCARD\r\nVERSION:2.1\r\nUID:x\r\nFN:Old\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\n" });
     const jr = junk.json<ImportResult>();

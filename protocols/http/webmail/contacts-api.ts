@@ -167,25 +167,48 @@ export function mountContactsApi(app: Hono<AppEnv>, deps: ContactsDeps): void {
     const rows = await cache.rows(col);
     const byUid = new Map<string, string>();
     for (const r of rows.rows) if (r.uid) byUid.set(r.uid, r.id);
-    for (let i = 0; i < split.cards.length; i++) {
-      const card = split.cards[i]!;
-      let label = `Card ${i + 1}`;
+    // Parsed first (a card's own faults), then written 16 at a time, never two of one UID at once.
+    const cardErrors: { at: number; text: string }[] = [];
+    const fail = (at: number, label: string, e: unknown) => {
+      const err = contactApiError(e);
+      if (!(err instanceof ApiError)) throw err;
+      cardErrors.push({ at, text: `${label}: ${err.message}` });
+    };
+    const todo: { at: number; label: string; uid: string; bytes: Uint8Array }[] = [];
+    split.cards.forEach((card, at) => {
+      const label = `Card ${at + 1}`;
       try {
         const parsed = parseVCard(card);
-        if (parsed.fields.fullName) label += ` (${parsed.fields.fullName.slice(0, 60)})`;
-        const existing = byUid.get(parsed.uid);
-        const name = existing ?? `${randomUUID()}.vcf`;
-        // Same UID replaces (the file is the newer copy); a new one must not overwrite a name taken by another UID.
-        const r = await gw.putObject(col, name, enc.encode(card), existing ? { actor: a, schedule: false } : { actor: a, schedule: false, ifNoneMatch: "*" });
-        byUid.set(parsed.uid, r.object.resourceName);
+        todo.push({ at, label: parsed.fields.fullName ? `${label} (${parsed.fields.fullName.slice(0, 60)})` : label, uid: parsed.uid, bytes: enc.encode(card) });
+      } catch (e) {
+        fail(at, label, e);
+      }
+    });
+    const write = async (t: (typeof todo)[number]) => {
+      const existing = byUid.get(t.uid);
+      try {
+        // Same UID replaces (the file is the newer copy); a new card gets a fresh name.
+        const r = await gw.putObject(col, existing ?? `${randomUUID()}.vcf`, t.bytes, existing ? { actor: a, schedule: false } : { actor: a, schedule: false, ifNoneMatch: "*" });
+        byUid.set(t.uid, r.object.resourceName);
         if (existing) result.updated++;
         else result.imported++;
       } catch (e) {
-        const err = contactApiError(e);
-        if (!(err instanceof ApiError)) throw err;
-        result.errors.push(`${label}: ${err.message}`);
+        fail(t.at, t.label, e);
       }
+    };
+    let batch: (typeof todo)[number][] = [];
+    const uids = new Set<string>();
+    for (const t of todo) {
+      if (batch.length >= 16 || uids.has(t.uid)) {
+        await Promise.all(batch.map(write));
+        batch = [];
+        uids.clear();
+      }
+      batch.push(t);
+      uids.add(t.uid);
     }
+    await Promise.all(batch.map(write));
+    result.errors.push(...cardErrors.sort((x, y) => x.at - y.at).map((e) => e.text));
     c.header("cache-control", "no-store");
     return c.json(result);
   });
