@@ -149,7 +149,8 @@ export class SelectAll {
       this.box.checked = false;
     }
     if (!this.snap) {
-      this.box.indeterminate = ids.length > 0;
+      // Some rows ticked (a message only opened is not a selection the user made).
+      this.box.indeterminate = ids.length > 0 && !this.host.list.implicitSelection;
       return false;
     }
     this.bar = bar;
