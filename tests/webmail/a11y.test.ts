@@ -336,10 +336,19 @@ describe("item 9: list rows, contrast, the ☰ button", () => {
       expect(report.rows).toBe(3);
       expect(report.rowCount).toBe("3");
       expect(report.nested).toEqual([]);
+      // Moving the cursor with the keyboard: the grid names the cursor row's cell as its active descendant.
+      await page.focus(".list-scroll");
+      await page.keyboard.press("j");
+      await page.locator(".row.cursor").waitFor();
+      const active = await page.evaluate(() => {
+        const id = document.querySelector(".list-scroll")!.getAttribute("aria-activedescendant");
+        return id ? document.getElementById(id)?.closest(".row")?.classList.contains("cursor") : false;
+      });
+      expect(active).toBe(true);
       // The check box still ticks a row (existing selectors keep working).
-      await page.locator(".row", { hasText: "Lunch?" }).locator(".row-check").click();
-      await page.locator(".row.selected", { hasText: "Lunch?" }).waitFor();
-      expect(await page.locator(".row", { hasText: "Lunch?" }).getAttribute("aria-selected")).toBe("true");
+      await page.locator(".row", { hasText: "Project kickoff" }).locator(".row-check").click();
+      await page.locator(".row.selected", { hasText: "Project kickoff" }).waitFor();
+      expect(await page.locator(".row", { hasText: "Project kickoff" }).getAttribute("aria-selected")).toBe("true");
     } finally {
       await context.close();
     }

@@ -285,6 +285,11 @@ export class MessageList {
       else this.spacer.append(el);
       this.rendered.set(i, { el, version });
     }
+    // Focus stays on the grid while j/k and the arrows move the cursor: assistive technology follows the
+    // cursor row through aria-activedescendant (WAI-ARIA 1.2 §6.6 "aria-activedescendant").
+    const cur = this.cursor >= 0 ? this.rendered.get(this.cursor)?.el.querySelector<HTMLElement>(".row-body[id]") : null;
+    if (cur) this.el.setAttribute("aria-activedescendant", cur.id);
+    else this.el.removeAttribute("aria-activedescendant");
   }
 
   private renderRow(row: Row | undefined, index: number): HTMLElement {
@@ -312,7 +317,7 @@ export class MessageList {
       h("div", { class: "row-select", role: "gridcell" }, check),
       h(
         "div",
-        { class: "row-body", role: "gridcell" },
+        { class: "row-body", role: "gridcell", id: `msg-cell-${row.id}` },
         h(
           "div",
           { class: "row-line" },
