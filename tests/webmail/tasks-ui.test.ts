@@ -8,7 +8,7 @@
  */
 import { test, expect, describe, beforeAll, afterAll } from "bun:test";
 import type { Page } from "playwright-core";
-import { ALICE, ApiClient, launchBrowser, login, request, startWebmailServer } from "./helpers.ts";
+import { ALICE, ApiClient, launchBrowser, login, request, startWebmailServer, waitFor } from "./helpers.ts";
 import type { CollectionInfo, TaskSummary } from "../../protocols/http/webmail/api-types.ts";
 
 let srv: Awaited<ReturnType<typeof startWebmailServer>>;
@@ -86,7 +86,7 @@ for (const { name } of SIZES) {
       await form.locator('input[name="due"]').fill("2020-01-15");
       await form.locator('select[name="priority"]').selectOption("high");
       await form.locator('[data-action="save-task"]').click();
-      await page.locator(".toast", { hasText: "Task saved." }).first().waitFor();
+      await waitFor(async () => (await taskNamed(title))?.priority === 1, "the priority stored");
       if (name === "phone") await form.locator(".ct-back").click();
       await row(page, title).locator(".tk-due.tk-overdue", { hasText: "Jan 15, 2020" }).waitFor();
       expect(await row(page, title).getAttribute("data-priority")).toBe("high");
@@ -131,11 +131,15 @@ for (const { name } of SIZES) {
       await row(page, title).locator(".tk-open").click();
       const form = page.locator("form.tk-editor");
       await form.locator('input[name="due"]').fill("2030-03-04");
-      await form.locator('select[name="repeat"]').selectOption("WEEKLY");
+      await form.locator('select[name="freq"]').selectOption("WEEKLY");
       await form.locator('[data-action="save-task"]').click();
-      await page.locator(".toast", { hasText: "Task saved." }).first().waitFor();
-      const before = (await taskNamed(title))!;
+      // (a "Task saved." toast of an earlier test may still show: wait for the stored task instead)
+      const before = await waitFor(async () => {
+        const x = await taskNamed(title);
+        return x?.recurrence ? x : null;
+      }, "the weekly rule stored");
       expect(before.recurrence?.freq).toBe("WEEKLY");
+      expect(before.recurrence?.byDay).toEqual(["MO"]);
       if (name === "phone") await form.locator(".ct-back").click();
       await row(page, title).locator(".tk-repeat-mark").waitFor();
       await row(page, title).locator(".tk-check").check();

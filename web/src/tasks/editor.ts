@@ -5,10 +5,11 @@
  * (categories, extra reminders) go back unchanged.
  */
 import { h, icon } from "../dom.ts";
-import { t, timeZone } from "../i18n/index.ts";
+import { firstDayOfWeek, t, timeZone } from "../i18n/index.ts";
+import "../i18n/calendar.ts";
+import { recurrenceEditor } from "../calendar/recurrence-editor.ts";
 import type { TaskData } from "./data.ts";
-import { priorityClass } from "./data.ts";
-import { recurrenceEditor } from "./recurrence.ts";
+import { priorityClass, today } from "./data.ts";
 
 export interface TaskEditorHooks {
   save(task: TaskData): Promise<void>;
@@ -41,7 +42,9 @@ export function renderTaskEditor(initial: TaskData, isNew: boolean, hooks: TaskE
   const reminder = h("select", { name: "reminder", class: "tk-input" }, h("option", { value: "" }, t("tasks.reminder.none")), REMINDERS.map((m) => h("option", { value: m, selected: task.reminders[0] === m }, t(`tasks.reminder.${m}`)))) as HTMLSelectElement;
   if (task.reminders[0] !== undefined && !REMINDERS.includes(task.reminders[0])) reminder.append(h("option", { value: task.reminders[0], selected: true }, t("tasks.reminder.minutes", { n: task.reminders[0] })));
   const description = h("textarea", { name: "description", class: "tk-input", rows: 5 }, task.description) as HTMLTextAreaElement;
-  const repeat = recurrenceEditor(task.recurrence);
+  // The calendar's recurrence editor (web/src/calendar/recurrence-editor.ts), anchored on the due date.
+  const repeat = recurrenceEditor(task.recurrence, dueDate || today(), firstDayOfWeek());
+  due.addEventListener("change", () => repeat.setStart(due.value || today()));
   const err = h("p", { class: "tk-error", role: "alert", hidden: true });
   const save = h("button", { type: "submit", class: "btn btn-primary", "data-action": "save-task" }, t("tasks.save"));
   const heading = h("h2", { class: "tk-edit-title" }, t(isNew ? "tasks.newTask" : "tasks.editTask"));
@@ -82,6 +85,12 @@ export function renderTaskEditor(initial: TaskData, isNew: boolean, hooks: TaskE
       title.focus();
       return;
     }
+    const repeatError = repeat.error();
+    if (repeatError) {
+      err.textContent = repeatError;
+      err.hidden = false;
+      return;
+    }
     const hasTime = !!due.value && !!time.value;
     const next: TaskData = {
       ...task,
@@ -95,7 +104,7 @@ export function renderTaskEditor(initial: TaskData, isNew: boolean, hooks: TaskE
       percent: Math.min(100, Math.max(0, Math.round(Number(percent.value) || 0))),
       reminders: reminder.value === "" ? task.reminders.slice(1) : [Number(reminder.value), ...task.reminders.slice(1)],
       description: description.value,
-      recurrence: repeat.read(),
+      recurrence: repeat.value(),
     };
     if (next.status === "COMPLETED" && task.status !== "COMPLETED") next.completed = Date.now();
     if (next.status !== "COMPLETED") next.completed = null;
