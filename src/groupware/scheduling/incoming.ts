@@ -309,6 +309,21 @@ function overrideFromMaster(master: ICAL.Component, recurrence: ICAL.Property): 
   return comp;
 }
 
+/** Longest attendee note kept on the organizer's ATTENDEE line. */
+const MAX_RESPONSE_COMMENT = 500;
+
+/**
+ * X-RESPONSE-COMMENT (an x-param, RFC 5545 §3.2) on the organizer's copy of an
+ * ATTENDEE: the COMMENT of that attendee's last REPLY, as one line of at most
+ * MAX_RESPONSE_COMMENT characters without DQUOTE (a parameter value, §3.1).
+ * Not sent on to other attendees (itip.ts stripServerParams).
+ */
+function setResponseComment(p: ICAL.Property, comment: unknown): void {
+  const text = typeof comment === "string" ? comment.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/"/g, "'").trim().slice(0, MAX_RESPONSE_COMMENT) : "";
+  if (text) p.setParameter("x-response-comment", text);
+  else p.removeParameter("x-response-comment");
+}
+
 async function applyReply(deps: IncomingDeps, account: Account, mine: Set<string>, from: string, obj: CalendarObject, kind: CollectionKind, root: ICAL.Component): Promise<IncomingOutcome> {
   const organizer = obj.organizer;
   if (!organizer || !mine.has(organizer)) return skip("this account is not the organizer of the REPLY");
@@ -345,6 +360,8 @@ async function applyReply(deps: IncomingDeps, account: Account, mine: Set<string
       setPartstat(p, partstat);
       // The answer arrived: the request for one is settled.
       p.removeParameter("rsvp");
+      // The attendee's note (RFC 5546 §3.2.3 COMMENT) kept on their line for the organizer's views; a reply without one clears it.
+      setResponseComment(p, rc.getFirstPropertyValue("comment"));
       const delegatedTo = line.getFirstParameter("delegated-to");
       if (typeof delegatedTo === "string" && delegatedTo) p.setParameter("delegated-to", delegatedTo);
       changed++;

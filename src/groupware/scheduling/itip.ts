@@ -222,6 +222,8 @@ function stripServerParams(comp: ICAL.Component): void {
     for (const p of comp.getAllProperties(name)) {
       p.removeParameter("schedule-status");
       p.removeParameter("schedule-force-send");
+      // One attendee's note to the organizer (incoming.ts applyReply) is not shown to the others.
+      p.removeParameter("x-response-comment");
     }
   }
 }
