@@ -348,6 +348,30 @@ describe("contacts: delete, stale edits, the picture for the README", () => {
     expect(stored).not.toContain("typed in the webmail");
   }, 30_000);
 
+  test("in German (the language setting): the Contacts and Tasks apps and a birthday in German", async () => {
+    const page = pages.desktop!;
+    await page.bringToFront();
+    await api.ok("PUT", "/api/settings", { language: "de" });
+    try {
+      await page.reload();
+      await page.waitForSelector("body[data-list-ready]", { state: "attached", timeout: 15_000 });
+      await page.click('a.app-link[data-app="contacts"]');
+      await page.locator(".app-contacts .gw-books-title", { hasText: "Adressbücher" }).waitFor();
+      await page.locator('.app-contacts [data-action="new-contact"]', { hasText: "Neuer Kontakt" }).waitFor();
+      await page.fill(".ct-search", "HopperDesk");
+      await page.locator(".app-contacts .ct-row", { hasText: "Grace HopperDesk" }).click();
+      await page.locator(".ct-detail dt", { hasText: "Geburtstag" }).waitFor();
+      await page.locator(".ct-detail dd", { hasText: "9. Dezember 1906" }).waitFor();
+      await page.click('a.app-link[data-app="tasks"]');
+      await page.locator(".app-tasks .gw-books-title", { hasText: "Aufgabenlisten" }).waitFor();
+      expect(await page.locator(".app-tasks .tk-quick").getAttribute("placeholder")).toBe("Aufgabe eingeben und Eingabetaste drücken");
+    } finally {
+      await api.ok("PUT", "/api/settings", { language: "" });
+      await page.reload();
+      await page.waitForSelector("body[data-list-ready]", { state: "attached", timeout: 15_000 });
+    }
+  }, 30_000);
+
   test.if(process.env.PB_SCREENSHOTS === "1")("screenshot docs/screenshots/contacts.png", async () => {
     const page = pages.desktop!;
     await page.bringToFront();
