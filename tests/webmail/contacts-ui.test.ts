@@ -239,6 +239,16 @@ for (const { name, size } of SIZES) {
       await page.locator(".ct-detail .ct-readonly").waitFor();
       await page.locator('.ct-detail [data-action="write-email"]').waitFor();
       expect(await page.locator('.ct-detail [data-action="edit"], .ct-detail [data-action="delete"]').count()).toBe(0);
+      if (name === "phone") {
+        // Every control shown on the phone is at least 44 px tall (tap targets).
+        const small = await page.evaluate(() =>
+          [...document.querySelectorAll<HTMLElement>(".app-contacts button, .app-contacts a.btn, .app-contacts input:not([type=file]), .app-contacts select")]
+            .filter((el) => el.getClientRects().length > 0)
+            .map((el) => ({ what: el.getAttribute("aria-label") || el.textContent || el.getAttribute("name"), h: el.getBoundingClientRect().height }))
+            .filter((x) => x.h < 44),
+        );
+        expect(small).toEqual([]);
+      }
     }, 20_000);
 
     test("import a .vcf of 3 cards (one malformed: an error line), then export the book as a .vcf", async () => {

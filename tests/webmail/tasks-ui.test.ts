@@ -90,6 +90,16 @@ for (const { name } of SIZES) {
       if (name === "phone") await form.locator(".ct-back").click();
       await row(page, title).locator(".tk-due.tk-overdue", { hasText: "Jan 15, 2020" }).waitFor();
       expect(await row(page, title).getAttribute("data-priority")).toBe("high");
+      if (name === "phone") {
+        // Every control of the list pane is at least 44 px tall (tap targets; the checkbox's row is).
+        const small = await page.evaluate(() =>
+          [...document.querySelectorAll<HTMLElement>(".app-tasks button, .app-tasks input:not([type=checkbox]), .app-tasks select, .app-tasks .tk-row")]
+            .filter((el) => el.getClientRects().length > 0)
+            .map((el) => ({ what: el.getAttribute("aria-label") || el.textContent || el.getAttribute("name"), h: el.getBoundingClientRect().height }))
+            .filter((x) => x.h < 44),
+        );
+        expect(small).toEqual([]);
+      }
       const t = (await taskNamed(title))!;
       const ics = unfold((await dav("GET", todoPath(t.id))).text);
       expect(ics).toMatch(/DUE;VALUE=DATE:20200115/);
