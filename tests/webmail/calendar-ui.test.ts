@@ -535,6 +535,7 @@ describe("phone", () => {
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);
     if (SHOTS) {
+      for (const b of await page.locator('.cal-reminder [data-action="dismiss"]').all()) await b.tap();
       await open(page, "2027-03-22/day");
       await page.locator(".cal-scroll").evaluate((el) => (el.scrollTop = 8 * 48));
       await page.screenshot({ path: "docs/screenshots/calendar-phone.png" });

@@ -58,13 +58,23 @@ export function chip(inst: EventInstance, color: string, tz: string, opts: { tim
       "data-rid": inst.recurrenceId ?? "",
       "aria-label": instanceLabel(inst, tz),
     },
-    opts.time && !inst.allDay ? h("span", { class: "cal-ev-time" }, timeLabel(inst.start, tz)) : null,
-    h("span", { class: "cal-ev-title" }, inst.title || t("cal.untitled")),
-    inst.location && !opts.time ? h("span", { class: "cal-ev-loc" }, inst.location) : null,
+    // One inner box: a button centres overflowing content vertically, the box keeps it at the top.
+    h(
+      "span",
+      { class: "cal-ev-in" },
+      opts.time && !inst.allDay ? h("span", { class: "cal-ev-time" }, timeLabel(inst.start, tz)) : null,
+      h("span", { class: "cal-ev-title" }, inst.title || t("cal.untitled")),
+      inst.location && !opts.time ? h("span", { class: "cal-ev-loc" }, inst.location) : null,
+    ),
     inst.recurring ? h("span", { class: "cal-ev-rec", title: t("cal.recurring") }, "↻") : null,
   );
   b.style.setProperty("--cal-color", color);
   return b;
+}
+
+/** The inner box of a chip (where views add the time or a date). */
+export function chipInner(b: HTMLElement): HTMLElement {
+  return b.querySelector<HTMLElement>(".cal-ev-in") ?? b;
 }
 
 /** The key an instance is found by in a rendered view (instances of a series share id). */

@@ -260,6 +260,11 @@ class CalendarView implements AppView {
       return;
     }
     if (seq !== this.renderSeq) return;
+    if (instances.some((i) => !this.model.calendar(i.calendar))) {
+      // A calendar made elsewhere (another client, another tab): list it before drawing its events in its colour.
+      await this.loadCalendars();
+      if (seq !== this.renderSeq) return;
+    }
     const t0 = performance.now();
     const shown = instances.filter((i) => this.model.isVisible(i.calendar));
     const rc = this.renderCtx(tz);

@@ -5,7 +5,7 @@
 import type { EventInstance } from "../../../protocols/http/webmail/api-types.ts";
 import { h } from "../dom.ts";
 import { t } from "../i18n/index.ts";
-import { chip, dayLabel, timeLabel, type RenderCtx } from "./common.ts";
+import { chip, chipInner, dayLabel, timeLabel, type RenderCtx } from "./common.ts";
 import { addDays, daysBetween } from "./dates.ts";
 import { spanOf } from "./layout.ts";
 
@@ -29,7 +29,7 @@ export function renderAgendaView(host: HTMLElement, first: string, days: number,
     for (const i of list) {
       const when = i.allDay ? t("cal.allDay") : `${timeLabel(i.start, ctx.tz)} – ${timeLabel(i.end, ctx.tz)}`;
       const el = chip(i, ctx.colorOf(i.calendar), ctx.tz, { cls: "cal-agenda-item" });
-      el.prepend(h("span", { class: "cal-agenda-when" }, when));
+      chipInner(el).prepend(h("span", { class: "cal-agenda-when" }, when));
       el.addEventListener("click", () => ctx.open(i));
       ul.append(h("li", null, el));
     }

@@ -7,7 +7,7 @@
 import type { EventInstance } from "../../../protocols/http/webmail/api-types.ts";
 import { h } from "../dom.ts";
 import { dateFormat, t } from "../i18n/index.ts";
-import { chip, dayLabel, timeLabel, type RenderCtx } from "./common.ts";
+import { chip, chipInner, dayLabel, timeLabel, type RenderCtx } from "./common.ts";
 import { addDays, dayStart, wallMinutes } from "./dates.ts";
 import { isBar, layoutBars, layoutDay, spanOf } from "./layout.ts";
 import { attachTimeDrag } from "./drag.ts";
@@ -86,7 +86,7 @@ export function renderTimeView(host: HTMLElement, days: string[], instances: Eve
       el.style.height = `${(p.height / 60) * HOUR_PX - 2}px`;
       el.style.left = `${(p.col / p.cols) * 100}%`;
       el.style.width = `calc(${100 / p.cols}% - 3px)`;
-      el.prepend(h("span", { class: "cal-ev-time" }, timeRange(p.item, ctx)));
+      chipInner(el).append(h("span", { class: "cal-ev-time" }, timeRange(p.item, ctx)));
       if (!p.clippedEnd) el.append(h("span", { class: "cal-resize", "aria-hidden": "true" }));
       byId.set(el, p.item);
       col.append(el);
