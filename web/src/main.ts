@@ -16,7 +16,7 @@ import { AppShell } from "./apps.ts";
 import { SelectAll } from "./select-all.ts";
 import { MailNotifier } from "./notify.ts";
 import { printMessage, installPrintHook } from "./print.ts";
-import { chooseLang, onLocaleChange, setLang, setTimeZone, t, tn, lang, timeZone } from "./i18n/index.ts";
+import { chooseLang, formatNumber, onLocaleChange, setLang, setTimeZone, t, tn, lang, timeZone } from "./i18n/index.ts";
 import "./i18n/mail.ts";
 // The groupware views register themselves with the app shell (apps.ts).
 import "./calendar/index.ts";
@@ -338,7 +338,7 @@ class App {
     if (this.searching) return tn("mail.count.found", this.list.count);
     const f = this.currentFolder();
     if (!f) return "";
-    return f.unread ? t("mail.count.unreadOf", { unread: f.unread, total: f.total }) : tn("mail.count.messages", f.total);
+    return f.unread ? t("mail.count.unreadOf", { unread: formatNumber(f.unread), total: formatNumber(f.total) }) : tn("mail.count.messages", f.total);
   }
 
   // ---------------------------------------------------------------- folders
