@@ -60,7 +60,8 @@ class ContactsView implements AppView {
     });
     this.list = new ContactList((key) => void this.openContact(key));
     this.search = h("input", { type: "search", class: "ct-search", name: "contact-search", placeholder: t("contacts.search"), "aria-label": t("contacts.search"), autocomplete: "off" }) as HTMLInputElement;
-    const runSearch = debounce(() => void this.loadList(), 120);
+    // A short pause gathers a burst of keys into one request; a stale answer is dropped (loadSeq).
+    const runSearch = debounce(() => void this.loadList(), 50);
     this.search.addEventListener("input", () => {
       this.q = this.search.value.trim();
       runSearch();
