@@ -161,6 +161,11 @@ describe("item 10: the phone", () => {
     await back.click();
     await page.locator(".reader").waitFor({ state: "hidden" });
     await page.locator(".row", { hasText: "Team minutes" }).waitFor({ state: "visible" });
+    // The focus follows the pane that is shown: into the reader (its Back) when a message opens, back to the list after.
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe("list-scroll");
+    await page.focus(".list-scroll");
+    await page.locator(".row", { hasText: "Team minutes" }).click();
+    await page.waitForFunction(() => !!document.activeElement?.matches(".reader .back-btn"));
   }, 30_000);
 
   test("item 10: every visible control in the list, the reader and the composer is at least 44 x 44 px", async () => {

@@ -519,8 +519,14 @@ class App {
   // ---------------------------------------------------------------- messages
   private openRow(row: Row): void {
     document.body.classList.add("reading");
-    if (this.threads && row.threadCount > 1 && !this.searching) void this.reader.showThread(this.folderId, row);
-    else void this.reader.show(row.id);
+    const shown = this.threads && row.threadCount > 1 && !this.searching ? this.reader.showThread(this.folderId, row) : this.reader.show(row.id);
+    // On a phone the reader covers the list: the focus moves into it (to Back, at its top), as into a dialog,
+    // unless it is somewhere else on purpose (the search box).
+    if (onePane())
+      void shown.then(() => {
+        const a = document.activeElement;
+        if (!a || a === document.body || this.list.el.contains(a)) this.reader.el.querySelector<HTMLElement>(".back-btn")?.focus({ preventScroll: true });
+      });
   }
 
   private updateBulk(ids: number[]): void {
@@ -694,6 +700,8 @@ class App {
 
   /** Back to the list: nothing open, and a message only read is not selected any more (a phone shows no sign of it). */
   private closeReader(): void {
+    // On a phone the list comes back in the reader's place: so does the focus.
+    if (onePane() && this.reader.el.contains(document.activeElement)) this.list.el.focus({ preventScroll: true });
     this.reader.showEmpty();
     document.body.classList.remove("reading");
     this.list.clearSelection();
@@ -892,6 +900,11 @@ class App {
     if (this.offline && e instanceof ApiError && (e.status === 0 || e.status >= 500)) return;
     this.errors.show(e instanceof Error ? e.message : t("mail.error.generic"));
   }
+}
+
+/** One pane at a time (phone width, styles.css max-width: 680px): the reader covers the list. */
+function onePane(): boolean {
+  return matchMedia("(max-width: 680px)").matches;
 }
 
 void new App().boot();
