@@ -26,10 +26,12 @@ export function typeLabel(type: string): string {
 
 /** "YYYY-MM-DD" or "--MM-DD" in the chosen language (the date itself, no zone shift). */
 export function formatDay(v: string): string {
+  // A month or day out of range is shown as written (Date.UTC would roll "1985-13-40" into 1986).
+  const ok = (m: string, d: string) => +m >= 1 && +m <= 12 && +d >= 1 && +d <= 31;
   const full = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
-  if (full) return dateFormat({ dateStyle: "long" }, "UTC").format(Date.UTC(+full[1]!, +full[2]! - 1, +full[3]!));
+  if (full && ok(full[2]!, full[3]!)) return dateFormat({ dateStyle: "long" }, "UTC").format(Date.UTC(+full[1]!, +full[2]! - 1, +full[3]!));
   const noYear = /^--(\d{2})-?(\d{2})$/.exec(v);
-  if (noYear) return dateFormat({ day: "numeric", month: "long" }, "UTC").format(Date.UTC(2000, +noYear[1]! - 1, +noYear[2]!));
+  if (noYear && ok(noYear[1]!, noYear[2]!)) return dateFormat({ day: "numeric", month: "long" }, "UTC").format(Date.UTC(2000, +noYear[1]! - 1, +noYear[2]!));
   return v;
 }
 

@@ -81,7 +81,8 @@ export function dueText(s: TaskSummary): string {
 /** A stored "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM" as written (wall clock), in the chosen language. */
 export function wallText(v: string): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/.exec(v);
-  if (!m) return v;
+  // Out-of-range parts are shown as written rather than rolled over into another date.
+  if (!m || +m[2]! < 1 || +m[2]! > 12 || +m[3]! < 1 || +m[3]! > 31 || (m[4] !== undefined && (+m[4] > 23 || +m[5]! > 59))) return v;
   const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, m[4] ? +m[4] : 0, m[5] ? +m[5] : 0);
   return dateFormat(m[4] ? { dateStyle: "medium", timeStyle: "short" } : { dateStyle: "medium" }, "UTC").format(ms);
 }
