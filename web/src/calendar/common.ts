@@ -38,7 +38,7 @@ export function dayLabel(key: string, opts: Intl.DateTimeFormatOptions): string 
 /** The text a screen reader gets for an instance (title, time, place). */
 export function instanceLabel(inst: EventInstance, tz: string): string {
   const when = inst.allDay ? t("cal.allDay") : `${timeLabel(inst.start, tz)} – ${timeLabel(inst.end, tz)}`;
-  return [inst.title || t("cal.untitled"), when, inst.location].filter(Boolean).join(", ");
+  return [inst.title || t("cal.untitled"), when, inst.location, inst.recurring ? t("cal.recurring") : ""].filter(Boolean).join(", ");
 }
 
 /** One instance drawn as a button (the views position it with styles). */
@@ -56,7 +56,8 @@ export function chip(inst: EventInstance, color: string, tz: string, opts: { tim
       "data-id": inst.id,
       "data-cal": inst.calendar,
       "data-rid": inst.recurrenceId ?? "",
-      "aria-label": instanceLabel(inst, tz),
+      // The visible text (time, title, place) is the name; the tooltip says it in full.
+      title: instanceLabel(inst, tz),
     },
     // One inner box: a button centres overflowing content vertically, the box keeps it at the top.
     h(
@@ -66,7 +67,7 @@ export function chip(inst: EventInstance, color: string, tz: string, opts: { tim
       h("span", { class: "cal-ev-title" }, inst.title || t("cal.untitled")),
       inst.location && !opts.time ? h("span", { class: "cal-ev-loc" }, inst.location) : null,
     ),
-    inst.recurring ? h("span", { class: "cal-ev-rec", title: t("cal.recurring") }, "↻") : null,
+    inst.recurring ? h("span", { class: "cal-ev-rec", "aria-hidden": "true" }, "↻") : null,
   );
   b.style.setProperty("--cal-color", color);
   return b;

@@ -24,10 +24,10 @@ function lanesFor(weeks: number, phone: boolean): number {
 
 export function renderMonthView(host: HTMLElement, weeks: string[][], month: number, instances: EventInstance[], ctx: RenderCtx): void {
   const frag = document.createDocumentFragment();
-  const root = h("div", { class: "cal-month", role: "grid", "aria-readonly": "true" });
+  const root = h("div", { class: "cal-month" });
   root.style.setProperty("--weeks", String(weeks.length));
-  const head = h("div", { class: "cal-month-head", role: "row" });
-  for (const d of weeks[0]!) head.append(h("div", { class: "cal-month-wd", role: "columnheader" }, dayLabel(d, { weekday: ctx.phone ? "narrow" : "short" })));
+  const head = h("div", { class: "cal-month-head" });
+  for (const d of weeks[0]!) head.append(h("div", { class: "cal-month-wd" }, dayLabel(d, { weekday: ctx.phone ? "narrow" : "short" })));
   root.append(head);
   const maxLanes = lanesFor(weeks.length, ctx.phone);
   // Spans once for all rows; sorted by start so each row scans only what can reach it.
@@ -39,14 +39,14 @@ export function renderMonthView(host: HTMLElement, weeks: string[][], month: num
     const after = addDays(first, 7);
     const rowSpans = spans.filter((s) => s.startDay < after && s.endDay > first);
     const row = layoutBars(rowSpans, first, 7, maxLanes);
-    const rowEl = h("div", { class: "cal-month-row", role: "row" });
+    const rowEl = h("div", { class: "cal-month-row" });
     for (let i = 0; i < 7; i++) {
       const d = week[i]!;
       const inMonth = parseKey(d)!.m === month;
       const cell = h(
         "div",
-        { class: "cal-month-cell" + (inMonth ? "" : " is-other") + (d === ctx.today ? " is-today" : ""), role: "gridcell", "data-day": d },
-        h("button", { type: "button", class: "cal-month-num", "aria-label": dayLabel(d, { dateStyle: "full" }), onclick: () => ctx.openDay(d) }, dayLabel(d, { day: "numeric" })),
+        { class: "cal-month-cell" + (inMonth ? "" : " is-other") + (d === ctx.today ? " is-today" : ""), "data-day": d },
+        h("button", { type: "button", class: "cal-month-num", title: dayLabel(d, { dateStyle: "full" }), onclick: () => ctx.openDay(d) }, dayLabel(d, { day: "numeric" })),
       );
       cell.style.gridColumn = String(i + 1);
       if (row.more[i]) {

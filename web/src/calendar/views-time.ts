@@ -29,7 +29,7 @@ export function renderTimeView(host: HTMLElement, days: string[], instances: Eve
     head.append(
       h(
         "button",
-        { type: "button", class: "cal-dayhead" + (d === ctx.today ? " is-today" : ""), "data-day": d, onclick: () => ctx.openDay(d), "aria-label": dayLabel(d, { dateStyle: "full" }) },
+        { type: "button", class: "cal-dayhead" + (d === ctx.today ? " is-today" : ""), "data-day": d, onclick: () => ctx.openDay(d), title: dayLabel(d, { dateStyle: "full" }) },
         h("span", { class: "cal-dayhead-wd" }, dayLabel(d, { weekday: "short" })),
         h("span", { class: "cal-dayhead-num" }, dayLabel(d, { day: "numeric" })),
       ),
@@ -66,7 +66,8 @@ export function renderTimeView(host: HTMLElement, days: string[], instances: Eve
   root.append(h("div", { class: "cal-allday" }, h("div", { class: "cal-gutter cal-allday-label" }, t("cal.allDay")), lanes));
 
   // The hours.
-  const scroll = h("div", { class: "cal-scroll" });
+  // Focusable so the hours scroll from the keyboard even on a day without events (WCAG 2.1.1).
+  const scroll = h("div", { class: "cal-scroll", tabindex: "0", role: "region", "aria-label": t("cal.timeGrid") });
   const grid = h("div", { class: "cal-grid" });
   const hours = h("div", { class: "cal-hours", "aria-hidden": "true" });
   for (let hr = 0; hr < 24; hr++) hours.append(h("div", { class: "cal-hour-label" }, hr === 0 ? "" : hourLabel(hr)));
