@@ -54,6 +54,36 @@ async function axe(page: Page, what: string): Promise<Finding[]> {
   return bad;
 }
 
+/**
+ * Presses Tab `n` times; for each control reached, whether it shows a focus ring: an outline or a box
+ * shadow on the control, or on one of the three boxes around it that holds the focus (the search box, a
+ * composer field, the text area's frame).
+ */
+async function tabRound(page: Page, n: number): Promise<{ seen: string[]; missing: string[] }> {
+  const seen: string[] = [];
+  const missing: string[] = [];
+  for (let i = 0; i < n; i++) {
+    await page.keyboard.press("Tab");
+    const r = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return null;
+      const name = `${el.tagName.toLowerCase()}${el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : ""}[${el.getAttribute("aria-label") ?? el.getAttribute("name") ?? el.textContent?.trim().slice(0, 20) ?? ""}]`;
+      if (el.tagName === "IFRAME") return { name, ring: true };
+      const shows = (x: Element) => {
+        const cs = getComputedStyle(x);
+        return (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 1) || cs.boxShadow !== "none";
+      };
+      let ring = shows(el);
+      for (let p = el.parentElement, k = 0; !ring && p && k < 3; p = p.parentElement, k++) ring = p.matches(":focus-within") && shows(p);
+      return { name, ring };
+    });
+    if (!r) continue;
+    seen.push(r.name);
+    if (!r.ring) missing.push(r.name);
+  }
+  return { seen, missing };
+}
+
 /** Opens the app's editor for a new item; returns how to close it again (null when the app offers none here). */
 async function openEditor(page: Page, app: "calendar" | "contacts" | "tasks"): Promise<{ close(): Promise<void> } | null> {
   const present = async (sel: string) => (await page.locator(sel).count()) > 0;
@@ -278,34 +308,19 @@ describe("item 9: keyboard and focus", () => {
     try {
       await openMessage(page, "Spring offers");
       await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-      const seen: string[] = [];
-      const missing: string[] = [];
-      for (let i = 0; i < 40; i++) {
-        await page.keyboard.press("Tab");
-        const r = await page.evaluate(() => {
-          const el = document.activeElement as HTMLElement | null;
-          if (!el || el === document.body) return null;
-          const name = `${el.tagName.toLowerCase()}${el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : ""}[${el.getAttribute("aria-label") ?? el.getAttribute("name") ?? el.textContent?.trim().slice(0, 20) ?? ""}]`;
-          if (el.tagName === "IFRAME") return { name, ring: true };
-          // A ring is an outline or an inset box shadow on the control or on the box that holds it (the search box, a composer field).
-          const shows = (x: Element) => {
-            const cs = getComputedStyle(x);
-            return (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 1) || cs.boxShadow !== "none";
-          };
-          let ring = shows(el);
-          for (let p = el.parentElement, n = 0; !ring && p && n < 3; p = p.parentElement, n++) ring = p.matches(":focus-within") && shows(p) && getComputedStyle(p).outlineStyle !== "none";
-          return { name, ring };
-        });
-        if (!r) continue;
-        seen.push(r.name);
-        if (!r.ring) missing.push(r.name);
-      }
+      const { seen, missing } = await tabRound(page, 40);
       expect(seen.some((n) => n.startsWith("input") && n.includes("q]") || n.includes("Search"))).toBe(true);
       expect(seen.length).toBeGreaterThan(15);
       expect(missing).toEqual([]);
       // The search box itself: its box gets the ring when the field has focus.
       await page.focus('input[name="q"]');
       expect(await page.evaluate(() => getComputedStyle(document.querySelector(".search")!).outlineStyle)).not.toBe("none");
+      // The composer's fields, formatting buttons, text and buttons.
+      await page.click('[data-action="compose"]');
+      await page.locator(".composer-wrap:not([hidden])").waitFor();
+      const composer = await tabRound(page, 20);
+      expect(composer.seen.filter((n) => n.startsWith("input")).length).toBeGreaterThanOrEqual(2);
+      expect(composer.missing).toEqual([]);
     } finally {
       await context.close();
     }
