@@ -251,7 +251,7 @@ for (const { name, size } of SIZES) {
       }
     }, 20_000);
 
-    test("import a .vcf of 3 cards (one malformed: an error line), then export the book as a .vcf", async () => {
+    test("import a .vcf of 3 cards (one malformed: an error line), then export the book, the contacts found, the contacts ticked", async () => {
       const page = pages[name]!;
       await page.bringToFront(); // a background tab's timers are throttled
       await openContacts(page);
@@ -286,6 +286,27 @@ for (const { name, size } of SIZES) {
       expect(partBody).not.toContain("FN:Jürgen Müller");
       await page.fill(".ct-search", "");
       await page.locator('.app-contacts [data-action="export-book"]').waitFor();
+
+      // Select mode: tick two contacts, export just them, write to them; Done leaves select mode.
+      await page.click('.app-contacts [data-action="select"]');
+      await page.locator(".app-contacts .ct-pick", { hasText: `Imported One${tag}` }).locator(".ct-tick").check();
+      await page.locator(".app-contacts .ct-pick", { hasText: "Anna Schmidt" }).locator(".ct-tick").check();
+      await page.locator(".ct-selcount", { hasText: "2 selected" }).waitFor();
+      const [sel] = await Promise.all([page.waitForEvent("download"), page.click('.app-contacts [data-action="export-selected"]')]);
+      const selBody = readFileSync((await sel.path())!, "utf8");
+      expect(selBody.match(/BEGIN:VCARD/g)!.length).toBe(2);
+      expect(selBody).toContain(`FN:Imported One${tag}`);
+      expect(selBody).toContain("FN:Anna Schmidt");
+      await page.click('.app-contacts [data-action="write-selected"]');
+      const to = page.locator('.composer input[name="to"]');
+      await waitFor(async () => {
+        const v = await to.inputValue().catch(() => "");
+        return v.includes("one@import.example") && v.includes("anna@example.org");
+      }, "both ticked contacts in To");
+      await page.click('.composer [data-action="discard"]');
+      await page.locator(".composer-wrap").waitFor({ state: "hidden" });
+      await page.click('.app-contacts [data-action="select-done"]');
+      await page.locator(".app-contacts .ct-tick").first().waitFor({ state: "detached" });
     }, 30_000);
 
     test("add the sender of a message to contacts (then it says the contact exists)", async () => {

@@ -12,12 +12,12 @@
 import { ApiError } from "../api.ts";
 import { registerApp, type AppContext, type AppView } from "../apps.ts";
 import { h, icon, clear } from "../dom.ts";
-import { t, onLocaleChange } from "../i18n/index.ts";
+import { t, tn, onLocaleChange } from "../i18n/index.ts";
 import "../i18n/contacts.ts";
 import { debounce } from "../util.ts";
 import { BookList, DIRECTORY } from "./books.ts";
 import * as data from "./data.ts";
-import type { CollectionInfo, ContactData, ContactResponse, ContactSummary, DirectoryPerson } from "./data.ts";
+import type { CollectionInfo, ContactData, ContactResponse, ContactSummary, DirectoryPerson, Person } from "./data.ts";
 import { renderContact, renderDirectoryEntry, type DetailActions } from "./detail.ts";
 import { renderEditor } from "./editor.ts";
 import { ImportBox } from "./import-export.ts";
@@ -49,6 +49,7 @@ class ContactsView implements AppView {
   private detail: HTMLElement;
   private importBox: ImportBox;
   private exportLink = h("a", { class: "btn btn-small" });
+  private selBar = h("div", { class: "ct-selbar", role: "toolbar", hidden: true });
   private collator = new Intl.Collator(undefined, { sensitivity: "base", numeric: true });
 
   constructor(private ctx: AppContext) {
@@ -58,7 +59,10 @@ class ContactsView implements AppView {
       rename: (c) => void this.renameBook(c),
       remove: (c) => void this.deleteBook(c),
     });
-    this.list = new ContactList((key) => void this.openContact(key));
+    this.list = new ContactList(
+      (key) => void this.openContact(key),
+      () => this.renderSelectionBar(),
+    );
     this.search = h("input", { type: "search", class: "ct-search", name: "contact-search", placeholder: t("contacts.search"), "aria-label": t("contacts.search"), autocomplete: "off" }) as HTMLInputElement;
     // A short pause gathers a burst of keys into one request; a stale answer is dropped (loadSeq).
     const runSearch = debounce(() => void this.loadList(), 50);
@@ -73,7 +77,7 @@ class ContactsView implements AppView {
     this.tools = h("div", { class: "ct-list-tools" });
     this.importBox = new ImportBox(() => this.book, () => void this.refresh(), (e) => this.ctx.error(e));
     const back = h("button", { type: "button", class: "btn btn-icon ct-back", "aria-label": t("contacts.books"), title: t("contacts.books"), onclick: () => this.pane("books") }, icon("back"));
-    const listPane = h("div", { class: "ct-listpane" }, h("div", { class: "ct-list-head" }, h("div", { class: "ct-list-row" }, back, this.title), this.search, this.tools, this.importBox.el), this.list.el);
+    const listPane = h("div", { class: "ct-listpane" }, h("div", { class: "ct-list-head" }, h("div", { class: "ct-list-row" }, back, this.title), this.search, this.tools, this.selBar, this.importBox.el), this.list.el);
     this.detail = h("div", { class: "ct-detail", "aria-live": "polite" });
     this.el = h("section", { class: "app-view app-contacts", role: "main", "aria-label": t("app.contacts"), "data-pane": "list" }, this.side.el, listPane, this.detail);
     this.showEmptyDetail();
@@ -152,8 +156,52 @@ class ContactsView implements AppView {
       btn("new-group", t("contacts.newGroup"), () => this.edit(data.blankContact("group"), null)),
       this.importBox.button(),
       this.exportLink,
+      btn("select", t("contacts.select"), () => this.list.setSelecting(true), "more"),
     );
     this.updateExport();
+  }
+
+  /** The bar of select mode: how many are ticked, Export and Write email for them, Done. */
+  private renderSelectionBar(): void {
+    const ids = [...this.list.checked];
+    const on = this.list.el.classList.contains("ct-selecting");
+    this.selBar.hidden = !on;
+    clear(this.selBar);
+    if (!on) return;
+    this.selBar.setAttribute("aria-label", t("contacts.select"));
+    const exp = h("a", { class: "btn btn-small", "data-action": "export-selected", download: `${this.current?.displayName || this.book}.vcf` }, t("contacts.exportSelected"));
+    // The ids travel in the URL: at most EXPORT_SHOWN at once.
+    if (ids.length && ids.length <= EXPORT_SHOWN) exp.setAttribute("href", data.exportUrl(this.book, ids));
+    else exp.setAttribute("aria-disabled", "true");
+    const write = h("button", { type: "button", class: "btn btn-small", "data-action": "write-selected", disabled: !ids.length }, icon("mail"), t("contacts.writeEmail"));
+    write.addEventListener("click", () => void this.writeSelected(ids));
+    const done = h("button", { type: "button", class: "btn btn-small", "data-action": "select-done", onclick: () => this.list.setSelecting(false) }, t("contacts.selectDone"));
+    this.selBar.append(h("span", { class: "ct-selcount" }, tn("contacts.selected", ids.length)), exp, write, done);
+  }
+
+  /** Write email to the ticked contacts: each one's preferred (else first) address; groups expanded. */
+  private async writeSelected(ids: string[]): Promise<void> {
+    const people: Person[] = [];
+    const seen = new Set<string>();
+    const add = (p: Person) => {
+      const k = p.address.toLowerCase();
+      if (!k || seen.has(k)) return;
+      seen.add(k);
+      people.push(p);
+    };
+    try {
+      for (const id of ids) {
+        const c = this.contacts.find((x) => x.id === id);
+        if (!c) continue;
+        if (c.kind === "group") for (const m of await data.expandGroup(this.book, id)) add(m);
+        else if (c.emails[0]) add({ name: c.fullName, address: c.emails[0] });
+      }
+    } catch (e) {
+      this.ctx.error(e);
+      return;
+    }
+    if (people.length) this.ctx.compose(people);
+    else this.ctx.toast(t("contacts.noAddresses"));
   }
 
   /** Export: the whole book, or while searching the contacts found (up to EXPORT_SHOWN, kept in one URL). */
@@ -171,6 +219,7 @@ class ContactsView implements AppView {
     if (name !== this.book) {
       this.book = name;
       this.selected = null;
+      this.list.setSelecting(false);
       this.importBox.clear();
       if (!this.editing) this.showEmptyDetail();
     }

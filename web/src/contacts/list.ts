@@ -41,8 +41,14 @@ export class ContactList {
   private selected: string | null = null;
   private rows = new Map<string, HTMLElement>();
   private emptyText = "";
+  /** Select mode: each row gets a check box beside it (a sibling, never inside the row's button). */
+  private selecting = false;
+  readonly checked = new Set<string>();
 
-  constructor(private onOpen: (key: string) => void) {
+  constructor(
+    private onOpen: (key: string) => void,
+    private onCheck: () => void = () => {},
+  ) {
     // A plain scrolling box of letter headings and row buttons (no list role: headings are not list items).
     this.el = h("div", { class: "ct-list" });
     this.el.addEventListener("scroll", () => {
@@ -79,6 +85,17 @@ export class ContactList {
     }
   }
 
+  /** Turns select mode on or off (off forgets the ticks); the rows are rebuilt in place. */
+  setSelecting(on: boolean): void {
+    if (on === this.selecting) return;
+    this.selecting = on;
+    if (!on) this.checked.clear();
+    this.el.classList.toggle("ct-selecting", on);
+    this.set(this.items, { keepScroll: true, empty: this.emptyText });
+    this.select(this.selected);
+    this.onCheck();
+  }
+
   get count(): number {
     return this.items.length;
   }
@@ -105,7 +122,15 @@ export class ContactList {
       );
       row.addEventListener("click", () => this.onOpen(it.key));
       this.rows.set(it.key, row);
-      frag.append(row);
+      if (this.selecting) {
+        const box = h("input", { type: "checkbox", class: "ct-tick", checked: this.checked.has(it.key), "aria-label": t("contacts.selectOne", { name: it.name || t("contacts.noName") }) }) as HTMLInputElement;
+        box.addEventListener("change", () => {
+          if (box.checked) this.checked.add(it.key);
+          else this.checked.delete(it.key);
+          this.onCheck();
+        });
+        frag.append(h("div", { class: "ct-pick" }, box, row));
+      } else frag.append(row);
     }
     this.shown = end;
     this.el.append(frag);
