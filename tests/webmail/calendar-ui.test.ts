@@ -292,6 +292,58 @@ describe("desktop", () => {
     expect((await dav(ALICE, "GET", `/dav/calendars/${ALICE.email}/${head[0]!.calendar}/${head[0]!.id}`)).status).toBe(404);
   });
 
+  test("recurrence editor: monthly on the 2nd Tuesday until a date, yearly every 2 years after 3 times; a rule it cannot show is 'Custom rule (kept)' and survives an edit", async () => {
+    const page = desk.page;
+    await open(page, "2027-03-08/week");
+    await page.locator('.cal-col[data-day="2027-03-09"]').click({ position: { x: 30, y: 8 * HOUR_PX + 10 } });
+    await editor(page).waitFor();
+    await editor(page).locator('input[name="title"]').fill("Board meeting");
+    await editor(page).locator('select[name="freq"]').selectOption("MONTHLY");
+    await editor(page).locator('select[name="monthlyMode"]').selectOption("nth");
+    expect(await editor(page).locator('select[name="monthlyMode"] option[value="nth"]').textContent()).toBe("On the second Tuesday");
+    await editor(page).locator('select[name="endMode"]').selectOption("until");
+    await editor(page).locator('input[name="until"]').fill("2027-03-01");
+    await editor(page).locator('[data-action="save"]').click();
+    expect(await editor(page).locator(".cal-error").textContent()).toContain("on or after the start");
+    await editor(page).locator('input[name="until"]').fill("2027-12-31");
+    await save(page);
+    const board = await waitFor(async () => (await instancesOf(alice, "2027-03-08", 2)).find((i) => i.title === "Board meeting"), "the board meeting");
+    const rrule = vevent(await storedText(board.calendar, board.id)).getFirstPropertyValue("rrule") as ICAL.Recur;
+    expect(rrule.freq).toBe("MONTHLY");
+    expect(rrule.parts.BYDAY).toEqual(["2TU"]);
+    expect(rrule.until?.toString().slice(0, 10)).toBe("2027-12-31");
+    const april = (await instancesOf(alice, "2027-04-01", 30)).find((i) => i.title === "Board meeting")!;
+    expect(april.start).toBe(Date.UTC(2027, 3, 13, 6)); // the second Tuesday of April, 08:00 CEST
+
+    await page.locator('.cal-col[data-day="2027-03-10"]').click({ position: { x: 30, y: 8 * HOUR_PX + 10 } });
+    await editor(page).waitFor();
+    await editor(page).locator('input[name="title"]').fill("Anniversary");
+    await editor(page).locator('select[name="freq"]').selectOption("YEARLY");
+    await editor(page).locator('input[name="interval"]').fill("2");
+    await editor(page).locator('select[name="endMode"]').selectOption("count");
+    await editor(page).locator('input[name="count"]').fill("3");
+    await save(page);
+    const anniversary = await waitFor(async () => (await instancesOf(alice, "2027-03-08", 7)).find((i) => i.title === "Anniversary"), "the anniversary");
+    const yr = vevent(await storedText(anniversary.calendar, anniversary.id)).getFirstPropertyValue("rrule") as ICAL.Recur;
+    expect([yr.freq, yr.interval, yr.count]).toEqual(["YEARLY", 2, 3]);
+
+    const put = await dav(ALICE, "PUT", `/dav/calendars/${ALICE.email}/Calendar/complex.ics`, [
+      "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN", "BEGIN:VEVENT", "UID:complex-1@test", "DTSTAMP:20270101T000000Z",
+      "DTSTART:20270311T070000Z", "DTEND:20270311T073000Z", "RRULE:FREQ=DAILY;BYHOUR=8,17;COUNT=6", "SUMMARY:Pills", "END:VEVENT", "END:VCALENDAR", "",
+    ].join("\r\n"));
+    expect(put.status).toBeLessThan(300);
+    const pills = page.locator('.cal-col[data-day="2027-03-11"] .cal-timed', { hasText: "Pills" }).first();
+    await pills.waitFor({ timeout: 15_000 });
+    await pills.click();
+    await editor(page).waitFor();
+    await editor(page).locator(".cal-rec-custom", { hasText: "Custom rule (kept)" }).waitFor();
+    expect(await editor(page).locator('select[name="freq"]').isVisible()).toBe(false);
+    await editor(page).locator('input[name="title"]').fill("Pills (with water)");
+    await save(page, "all");
+    await waitFor(async () => (await storedText("Calendar", "complex.ics")).includes("Pills (with water)"), "the renamed series");
+    expect(await storedText("Calendar", "complex.ics")).toContain("RRULE:FREQ=DAILY;BYHOUR=8,17;COUNT=6");
+  });
+
   test("a reminder already due shows in the page (event in 2 minutes, reminder 5 minutes before); dismissed, it does not come back after a reload", async () => {
     const page = desk.page;
     const start = new Date(Date.now() + 2 * 60_000);
@@ -303,12 +355,27 @@ describe("desktop", () => {
     expect(await card.locator('[data-action="snooze"]').count()).toBe(1);
     await card.locator('[data-action="dismiss"]').click();
     await card.waitFor({ state: "detached" });
+    // Snooze: the card goes and is remembered as due again in 5 minutes.
+    await alice.ok("POST", "/api/calendar/events/Calendar", { event: eventData({ title: "Water the plants", timeZone: "UTC", start: wall(start), end: wall(end), reminders: [15] }) });
+    const plants = page.locator(".cal-reminder", { hasText: "Water the plants" });
+    await plants.waitFor({ timeout: 15_000 });
+    await plants.locator('[data-action="snooze"]').click();
+    await plants.waitFor({ state: "detached" });
+    const snoozed = await page.evaluate(() => Object.values(JSON.parse(localStorage.getItem("pb-cal-reminded") ?? "{}")) as number[]);
+    expect(snoozed.some((v) => v > Date.now() + 4 * 60_000)).toBe(true);
+    // Desktop reminders: allowed by the browser, the switch stays on.
+    await desk.context.grantPermissions(["notifications"]);
+    await open(page, "2027-03-01/week");
+    await page.locator('input[name="desktopReminders"]').check();
+    await page.waitForFunction(() => localStorage.getItem("pb-cal-desktop") === "1");
+    expect(await page.locator('input[name="desktopReminders"]').isChecked()).toBe(true);
     const reminderRead = page.waitForResponse((r) => r.url().includes("/api/calendar/instances") && r.url().includes(`to=`) && r.request().method() === "GET");
     await page.reload();
     await page.waitForSelector("body[data-list-ready]", { state: "attached" });
     await reminderRead;
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     expect(await page.locator(".cal-reminder", { hasText: "Call the bank" }).count()).toBe(0);
+    expect(await page.locator(".cal-reminder", { hasText: "Water the plants" }).count()).toBe(0);
   });
 
   test("invite BOB by autocomplete; the scheduling grid shows his busy time; a free slot moves the meeting; saving sends him the invitation", async () => {
@@ -495,6 +562,13 @@ describe("desktop", () => {
     await page.keyboard.press("w");
     await page.waitForFunction(() => document.querySelector(".app-calendar")?.getAttribute("data-view") === "week");
     expect(await view()).toBe("week");
+    // The date input jumps to a date; the work week shows Monday to Friday.
+    await page.locator('input[name="calDate"]').fill("2027-05-12");
+    await page.waitForFunction(() => location.hash.startsWith("#/calendar/2027-05-12"));
+    await page.locator('.cal-view-btn[data-view="workweek"]').click();
+    await page.locator('.cal-dayhead[data-day="2027-05-10"]').waitFor();
+    expect(await page.locator(".cal-dayhead").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.day))).toEqual(["2027-05-10", "2027-05-11", "2027-05-12", "2027-05-13", "2027-05-14"]);
+    await page.locator(".cal-title").click();
     await page.keyboard.press("t");
     const today = new Intl.DateTimeFormat("en-CA", { timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit" }).format(Date.now());
     await page.waitForFunction((d) => location.hash.startsWith(`#/calendar/${d}`), today);
