@@ -92,7 +92,9 @@ export class AppShell {
       this.links.set(name, a);
       this.nav.append(a);
     }
-    this.area = h("div", { class: "app-area", hidden: true });
+    // The groupware app's landmark: the mail layout's own <main> (the list pane) is hidden while an app shows,
+    // so there is one visible main at a time (HTML §4.4.14).
+    this.area = h("main", { class: "app-area", hidden: true });
     addEventListener("hashchange", () => this.route());
   }
 
@@ -130,6 +132,7 @@ export class AppShell {
       this.area.append(view.el);
     }
     for (const [name, v] of this.views) v.el.hidden = name !== app;
+    this.area.setAttribute("aria-label", t(`app.${app}`));
     view.show(arg || undefined);
   }
 
