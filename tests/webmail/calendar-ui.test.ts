@@ -197,6 +197,20 @@ describe("desktop", () => {
     await drag(page, { x: handle.x + handle.width / 2, y: handle.y + handle.height / 2 }, { x: handle.x + handle.width / 2, y: handle.y + handle.height / 2 + 1.5 * HOUR_PX });
     const longer = await waitFor(async () => (await instancesOf(alice, "2027-03-01", 7)).find((i) => i.title === "Design review (final)" && i.end === berlin("2027-03-03", 13, 30)), "the resized event");
     expect(longer.start).toBe(berlin("2027-03-03", 11));
+
+    // Dragging over an empty range starts an event over exactly that range (15-minute steps).
+    await waitRender(page).catch(() => {});
+    const sat = page.locator('.cal-col[data-day="2027-03-06"]');
+    const sb = (await sat.boundingBox())!;
+    // The column's box is where it is drawn now (scrolled), so an hour is at its top + h hours.
+    const yAt = (h: number) => sb.y + h * HOUR_PX;
+    await drag(page, { x: sb.x + sb.width / 2, y: yAt(15) + 2 }, { x: sb.x + sb.width / 2, y: yAt(17) + 2 });
+    await editor(page).waitFor();
+    expect(await editor(page).locator('input[name="startDate"]').inputValue()).toBe("2027-03-06");
+    expect(await editor(page).locator('input[name="startTime"]').inputValue()).toBe("15:00");
+    expect(await editor(page).locator('input[name="endTime"]').inputValue()).toBe("17:00");
+    await page.keyboard.press("Escape");
+    await editor(page).waitFor({ state: "detached" });
   });
 
   test("an all-day event over three days is one bar across the month cells; a day with too many events says +N more", async () => {
@@ -218,6 +232,16 @@ describe("desktop", () => {
     expect([inst.allDay, inst.startDate, inst.endDate]).toEqual([true, "2027-03-09", "2027-03-12"]);
     const ve = vevent(await storedText(inst.calendar, inst.id));
     expect(ve.getFirstPropertyValue("dtstart")!.toString()).toBe("2027-03-09");
+
+    // In the week view the same event is a bar across the top of its three days.
+    await open(page, "2027-03-08/week");
+    const weekBar = page.locator(".cal-allday-lanes .cal-bar", { hasText: "Trade fair" });
+    await weekBar.waitFor();
+    const col = (await page.locator('.cal-col[data-day="2027-03-09"]').boundingBox())!;
+    const wb = (await weekBar.boundingBox())!;
+    expect(Math.round(wb.width / col.width)).toBe(3);
+    expect(Math.abs(wb.x - col.x)).toBeLessThan(10);
+    await open(page, "2027-03-01/month");
 
     // Eight meetings on one day overflow its lanes.
     for (let i = 0; i < 8; i++) {
