@@ -447,6 +447,8 @@ describe("desktop", () => {
     expect(bobCopy.myPartstat).toBe("NEEDS-ACTION");
     await bob.ok("POST", `/api/calendar/events/${bobCopy.calendar}/${bobCopy.id}/respond`, { partstat: "ACCEPTED", comment: "See you there", scope: "all" });
     await bobRow.locator(".cal-att-status", { hasText: "Accepted" }).waitFor({ timeout: 15_000 });
+    // His note travels with the answer (RFC 5546 §3.2.3 COMMENT) and shows beside it.
+    await bobRow.locator(".cal-att-comment", { hasText: "See you there" }).waitFor();
     await editor(page).locator(".cal-dlg-x").click();
     await editor(page).waitFor({ state: "detached" });
 

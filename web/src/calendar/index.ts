@@ -81,7 +81,8 @@ class CalendarView implements AppView {
   private build(): void {
     this.viewBtns.clear();
     this.el.setAttribute("aria-label", t("app.calendar"));
-    this.titleEl = h("h2", { class: "cal-title", "aria-live": "polite" });
+    // The range shown is the page's heading while the calendar is open.
+    this.titleEl = h("h1", { class: "cal-title", "aria-live": "polite" });
     this.dateInput = h("input", { type: "date", class: "cal-date-input", name: "calDate", "aria-label": t("cal.goTo") }) as HTMLInputElement;
     this.dateInput.addEventListener("change", () => {
       if (parseKey(this.dateInput.value)) this.go(this.dateInput.value);
