@@ -5,6 +5,10 @@
  * Sunday or Monday.
  */
 import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { registeredKeys } from "../../web/src/i18n/index.ts";
+import "../../web/src/i18n/calendar.ts";
 import { addDays, addMonths, dayKey, dayStart, isoWeekday, monthWeeks, parseKey, wallMinutes, wallString, wallStringToMs, wallToMs, weekStart } from "../../web/src/calendar/dates.ts";
 import { isBar, layoutBars, layoutDay, spanOf, MIN_MINUTES } from "../../web/src/calendar/layout.ts";
 
@@ -177,5 +181,30 @@ describe("bars across days", () => {
     expect(row.bars[0]!.col).toBe(1);
     const rowMon = layoutBars([span("m", "2026-12-07", "2026-12-08")], weekStart("2026-12-07", 1), 7);
     expect(rowMon.bars[0]!.col).toBe(0);
+  });
+});
+
+describe("catalog", () => {
+  test("every cal.* key the calendar looks up is there in English, German, French and Spanish, and no language has a key English lacks", () => {
+    const dir = join(import.meta.dir, "..", "..", "web", "src", "calendar");
+    const used = new Set<string>();
+    for (const f of readdirSync(dir).filter((n) => n.endsWith(".ts"))) {
+      const src = readFileSync(join(dir, f), "utf8");
+      for (const m of src.matchAll(/t\(\s*"(cal\.[\w.-]+)"/g)) used.add(m[1]!);
+      for (const m of src.matchAll(/"(cal\.(?:respond|scope|rem)\.[\w-]+)"/g)) used.add(m[1]!);
+    }
+    // Keys built at run time: answers, ordinals, units, views.
+    for (const p of ["NEEDS-ACTION", "ACCEPTED", "TENTATIVE", "DECLINED", "DELEGATED"]) used.add(`cal.answer.${p}`);
+    for (const n of [1, 2, 3, 4, 5]) used.add(`cal.rec.nth${n}`);
+    for (const f of ["DAILY", "WEEKLY", "MONTHLY", "YEARLY"]) used.add(`cal.rec.unit.${f}`);
+    for (const v of ["day", "workweek", "week", "month", "agenda"]) used.add(`cal.view.${v}`);
+    expect(used.size).toBeGreaterThan(100);
+    const en = new Set(registeredKeys("en").filter((k) => k.startsWith("cal.")));
+    for (const lang of ["en", "de", "fr", "es"] as const) {
+      const keys = new Set(registeredKeys(lang).filter((k) => k.startsWith("cal.")));
+      expect([...used].filter((k) => !keys.has(k))).toEqual([]);
+      expect([...keys].filter((k) => !en.has(k))).toEqual([]);
+      expect(keys.size).toBe(en.size);
+    }
   });
 });
