@@ -532,6 +532,17 @@ describe("desktop", () => {
     expect(await page.evaluate(() => localStorage.getItem("pb-cal-hidden"))).toContain(name);
     await row.locator('input[type="checkbox"]').check();
     await page.locator(".cal-timed", { hasText: "School play" }).waitFor();
+    // Import an .ics file into it, and its export holds what is in it.
+    await row.locator('[data-action="edit-calendar"]').click();
+    const ics = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN", "BEGIN:VEVENT", "UID:imported-1@test", "DTSTAMP:20270101T000000Z", "DTSTART:20270304T170000Z", "DTEND:20270304T180000Z", "SUMMARY:Imported piano lesson", "END:VEVENT", "END:VCALENDAR", ""].join("\r\n");
+    expect(await dlg.locator('[data-action="export-calendar"]').getAttribute("href")).toBe(`/api/calendar/export/${name}`);
+    await dlg.locator('input[name="importFile"]').setInputFiles({ name: "lessons.ics", mimeType: "text/calendar", buffer: Buffer.from(ics) });
+    await dlg.waitFor({ state: "detached" });
+    await page.locator(".cal-timed", { hasText: "Imported piano lesson" }).waitFor();
+    const exported = await alice.get(`/api/calendar/export/${name}`);
+    expect(exported.status).toBe(200);
+    expect(exported.text).toContain("SUMMARY:Imported piano lesson");
+    expect(exported.text).toContain("SUMMARY:School play");
     await row.locator('[data-action="edit-calendar"]').click();
     await dlg.locator('input[name="displayName"]').fill("Family & friends");
     await dlg.locator('[data-action="save"]').click();

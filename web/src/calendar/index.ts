@@ -16,14 +16,14 @@ import "../i18n/calendar.ts";
 import { typingTarget, debounce } from "../util.ts";
 import { shiftInstance } from "./actions.ts";
 import { VIEWS, type RenderCtx, type ViewName } from "./common.ts";
-import { addDays, addMonths, dayStart, isoWeekday, monthWeeks, parseKey, today, weekStart } from "./dates.ts";
+import { addDays, addMonths, dayStart, isoWeekday, monthWeeks, parseKey, today, wallMinutes, weekStart } from "./dates.ts";
 import { editInstance, editorsChanged, newEvent, type EditorEnv } from "./editor.ts";
 import { CalendarModel } from "./model.ts";
 import { refreshReminders } from "./reminders.ts";
 import { calendarDialog, renderCalendarList, sidebarExtras, type SidebarEnv } from "./sidebar.ts";
 import { renderAgendaView } from "./view-agenda.ts";
 import { renderMonthView } from "./view-month.ts";
-import { renderTimeView } from "./views-time.ts";
+import { HOUR_PX, renderTimeView } from "./views-time.ts";
 
 const AGENDA_DAYS = 30;
 const phoneQuery = matchMedia("(max-width: 680px)");
@@ -75,6 +75,19 @@ class CalendarView implements AppView {
       else this.stale = true;
     });
     phoneQuery.addEventListener("change", () => this.visible && void this.render());
+    // The red "now" line moves with the clock; past midnight the view is drawn again (a new today).
+    let shownToday = today(timeZone());
+    setInterval(() => {
+      if (!this.visible) return;
+      const now = today(timeZone());
+      if (now !== shownToday) {
+        shownToday = now;
+        void this.render();
+        return;
+      }
+      const line = this.body.querySelector<HTMLElement>(".cal-now");
+      if (line) line.style.top = `${(wallMinutes(Date.now(), timeZone()) / 60) * HOUR_PX}px`;
+    }, 60_000);
   }
 
   /** The side list and the toolbar, in the current language. */

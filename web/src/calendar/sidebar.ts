@@ -1,11 +1,11 @@
 /**
  * The calendar's side list: each calendar with its colour and a show/hide
  * box (remembered by the model in localStorage), and create / rename /
- * recolour / delete through /api/groupware/collections; the date picker and
- * the "Desktop reminders" switch live here too.
+ * recolour / delete through /api/groupware/collections, export and import of
+ * .ics files; the "Desktop reminders" switch lives here too.
  */
-import type { CollectionInfo } from "../../../protocols/http/webmail/api-types.ts";
-import { api } from "../api.ts";
+import type { CollectionInfo, ImportResult } from "../../../protocols/http/webmail/api-types.ts";
+import { api, csrfToken } from "../api.ts";
 import { h, icon } from "../dom.ts";
 import { t } from "../i18n/index.ts";
 import { confirmModal, openModal } from "./dialog.ts";
@@ -76,6 +76,7 @@ export function calendarDialog(env: SidebarEnv, cal: CollectionInfo | null): voi
     void save();
   });
   m.body.append(form);
+  if (cal) m.body.append(transferBox(env, cal, () => m.close()));
   if (cal && !cal.isDefault) {
     m.foot.append(
       h(
@@ -102,6 +103,39 @@ export function calendarDialog(env: SidebarEnv, cal: CollectionInfo | null): voi
   }
   m.foot.append(h("button", { type: "button", class: "btn", onclick: () => m.close() }, t("cal.cancel")), h("button", { type: "button", class: "btn btn-primary", "data-action": "save", onclick: () => void save() }, t("cal.save")));
   name.focus();
+}
+
+/** Export the calendar as one .ics file; import an .ics file into it (same UID replaces). */
+function transferBox(env: SidebarEnv, cal: CollectionInfo, done: () => void): HTMLElement {
+  const file = h("input", { type: "file", name: "importFile", accept: ".ics,text/calendar", class: "cal-import-file" }) as HTMLInputElement;
+  const note = h("p", { class: "cal-note", role: "status" });
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    if (!f) return;
+    if (f.size > 10 * 1024 * 1024) {
+      note.textContent = t("cal.cal.importTooBig");
+      return;
+    }
+    note.textContent = t("cal.cal.importing");
+    try {
+      const res = await fetch(`/api/calendar/import/${encodeURIComponent(cal.name)}`, { method: "POST", credentials: "same-origin", headers: { "content-type": "text/calendar", "x-csrf-token": csrfToken() }, body: await f.text() });
+      const data = (await res.json().catch(() => null)) as (ImportResult & { message?: string }) | null;
+      if (!res.ok || !data) throw new Error(data?.message ?? t("cal.cal.importFailed"));
+      const summary = t("cal.cal.imported", { n: data.imported, updated: data.updated });
+      env.toast(data.errors.length ? `${summary} ${t("cal.cal.importErrors", { n: data.errors.length })}` : summary);
+      done();
+      env.changed(true);
+    } catch (e) {
+      note.textContent = e instanceof Error ? e.message : String(e);
+    }
+  });
+  return h(
+    "div",
+    { class: "cal-transfer" },
+    h("a", { class: "btn btn-small", href: `/api/calendar/export/${encodeURIComponent(cal.name)}`, download: `${cal.name}.ics`, "data-action": "export-calendar" }, t("cal.cal.export")),
+    h("label", { class: "btn btn-small cal-import" }, t("cal.cal.import"), file),
+    note,
+  );
 }
 
 export function sidebarExtras(): HTMLElement {
