@@ -669,6 +669,10 @@ describe("phone", () => {
     const box = (await editor(page).boundingBox())!;
     expect(box.width).toBe(390);
     expect(box.height).toBeGreaterThan(800);
+    // Nothing in the editor is wider than the phone (the scheduling grid scrolls inside its box).
+    await editor(page).locator('[data-action="scheduling"]').tap();
+    await editor(page).locator(".cal-sched-grid").waitFor();
+    expect(await editor(page).evaluate((d) => [...d.querySelectorAll("fieldset, .cal-field")].every((el) => el.getBoundingClientRect().right <= 391))).toBe(true);
     await page.goBack();
     await editor(page).waitFor({ state: "detached" });
     expect(await page.evaluate(() => document.body.dataset.app)).toBe("calendar");
