@@ -120,7 +120,7 @@ export async function benchCalendar(opts: { srv: TestServer; account: Account; b
           await new Promise((r) => setTimeout(r, 5));
         }
       }, hash);
-    await go("#/calendar/2027-07-15/month");
+    await go("#/calendar/2027-10-15/month");
     // Distinct month grids, so each opening fetches (the view caches per range); the seed fills January to June.
     const months = ["2027-03-15", "2027-05-15", "2027-02-15", "2027-04-15", "2027-01-15", "2027-06-15", "2027-07-15", "2026-12-15"];
     if (runs > months.length) throw new Error(`at most ${months.length} runs (distinct months)`);
