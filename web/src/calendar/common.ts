@@ -77,8 +77,3 @@ export function chip(inst: EventInstance, color: string, tz: string, opts: { tim
 export function chipInner(b: HTMLElement): HTMLElement {
   return b.querySelector<HTMLElement>(".cal-ev-in") ?? b;
 }
-
-/** The key an instance is found by in a rendered view (instances of a series share id). */
-export function instKey(inst: { calendar: string; id: string; recurrenceId: number | null }): string {
-  return `${inst.calendar}/${inst.id}/${inst.recurrenceId ?? ""}`;
-}
