@@ -148,6 +148,23 @@ describe("webmail search API", () => {
     expect(subjects(await search("budget", "&from=ops%40example.org"))).toEqual(["Budget for Q4"]);
   });
 
+  test("before:/after: name days in the user's time zone (settings timeZone), not UTC days", async () => {
+    const a = (await srv.store.getAccount(ALICE.email))!;
+    const inbox = (await srv.store.getFolder(a.id, "INBOX"))!;
+    // 21:30 on 5 March in New York is 02:30 on 6 March in UTC.
+    const at = Date.UTC(2026, 2, 6, 2, 30);
+    await srv.store.append(inbox.id, [{ raw: mime({ id: "late", from: "Ann <ann@example.org>", subject: "Late evening note", body: "Sent after dinner.", date: "Thu, 05 Mar 2026 21:30:00 -0500" }), internalDate: at }]);
+    try {
+      expect(subjects(await search("note after:2026-03-06"))).toEqual(["Late evening note"]); // a UTC day
+      await alice.ok("PUT", "/api/settings", { timeZone: "America/New_York" });
+      expect(subjects(await search("note after:2026-03-05 before:2026-03-06"))).toEqual(["Late evening note"]);
+      expect(subjects(await search("note after:2026-03-06"))).toEqual([]);
+      expect(subjects(await search("note", "&after=2026-03-05&before=2026-03-06"))).toEqual(["Late evening note"]);
+    } finally {
+      await alice.ok("PUT", "/api/settings", { timeZone: "" });
+    }
+  });
+
   test("the chosen sort applies to results, and each result names its folder", async () => {
     const bySubject = await search("subject:budget", "&sort=subject&order=asc");
     expect(bySubject.map((r) => r.subject)).toEqual(["Budget for Q4", "Old budget", "Q3 budget review"]);

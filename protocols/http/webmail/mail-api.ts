@@ -12,6 +12,7 @@ import type { AppEnv } from "../types.ts";
 import { ApiError, apiError, attachmentContentType, contentDisposition, intParam, isIdArray, readJson } from "./util.ts";
 import { decodeBody, listAttachments, parseMessage, toReadView, type AttachmentInfo } from "./mime.ts";
 import type { MessageView } from "./api-types.ts";
+import { dateStartMs, zoneOf } from "../../../src/groupware/model/time.ts";
 import { isEmptyQuery, parseSearchQuery, SearchQueryError, type SearchQuery } from "./search-query.ts";
 import { runSearch } from "./search-run.ts";
 import { hasInvitationPart } from "./invitation-read.ts";
@@ -440,6 +441,11 @@ export function mountMailApi(app: Hono<AppEnv>, deps: MailApiDeps): void {
     }
     query.after ??= dateParam(c.req.query("after"));
     query.before ??= dateParam(c.req.query("before"));
+    // A day means the user's day: before:/after: and the filter's dates name midnight in the account's
+    // time zone (settings), not UTC, so a New York user's after:2026-03-05 includes that evening's mail.
+    const zone = zoneOf(typeof account.settings.timeZone === "string" && account.settings.timeZone ? account.settings.timeZone : Intl.DateTimeFormat().resolvedOptions().timeZone);
+    if (query.after !== null) query.after = userMidnight(query.after, zone);
+    if (query.before !== null) query.before = userMidnight(query.before, zone);
     if (c.req.query("attachment") === "1") query.hasAttachment = true;
     const limit = intParam(c.req.query("limit"), 200, 1, 1000);
     if (isEmptyQuery(query)) throw new ApiError(400, "empty_search", "Type something to search for, or pick a filter.");
@@ -541,6 +547,14 @@ function cleanFolderName(v: unknown): string {
   if (/[\/\u0000-\u001f\u007f*%]/.test(name)) throw new ApiError(400, "bad_name", "A folder name can't contain / * % or control characters.");
   if (name.toUpperCase() === "INBOX") throw new ApiError(400, "bad_name", "That name is reserved for the Inbox.");
   return name;
+}
+
+/** The UTC midnight of a day (as parsed) moved to that day's midnight in `zone`; unchanged without a zone. */
+function userMidnight(utcMidnight: number, zone: ReturnType<typeof zoneOf>): number {
+  if (!zone || !Number.isFinite(utcMidnight)) return utcMidnight;
+  const d = new Date(utcMidnight);
+  if (d.getUTCHours() || d.getUTCMinutes()) return utcMidnight; // a full instant from the filter: keep it
+  return dateStartMs(d.toISOString().slice(0, 10), zone);
 }
 
 function dateParam(v: string | undefined): number | null {

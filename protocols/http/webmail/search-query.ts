@@ -30,9 +30,9 @@ export interface SearchTerm {
 export interface SearchQuery {
   terms: SearchTerm[];
   hasAttachment: boolean;
-  /** Messages dated at or after this instant (ms, UTC midnight of the given day). */
+  /** Messages dated at or after this instant (ms, UTC midnight of the given day; the search route moves it to midnight in the user's zone). */
   after: number | null;
-  /** Messages dated before this instant (ms, UTC midnight of the given day). */
+  /** Messages dated before this instant (ms, UTC midnight of the given day; moved to the user's zone like `after`). */
   before: number | null;
 }
 
