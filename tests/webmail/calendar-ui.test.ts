@@ -233,6 +233,23 @@ describe("desktop", () => {
     const ve = vevent(await storedText(inst.calendar, inst.id));
     expect(ve.getFirstPropertyValue("dtstart")!.toString()).toBe("2027-03-09");
 
+    // Dragged a week later in the month, it keeps its three days.
+    const target = (await page.locator('.cal-month-cell[data-day="2027-03-16"]').boundingBox())!;
+    await drag(page, { x: b.x + 20, y: b.y + b.height / 2 }, { x: target.x + 20, y: target.y + target.height / 2 });
+    const movedFair = await waitFor(async () => (await instancesOf(alice, "2027-03-01", 31)).find((i) => i.title === "Trade fair" && i.startDate === "2027-03-16"), "the trade fair a week later");
+    expect(movedFair.endDate).toBe("2027-03-19");
+    const moved = await waitFor(async () => {
+      const box = await bar.boundingBox();
+      return box && Math.abs(box.x - target.x) < 10 && box.y > target.y && box.y < target.y + target.height ? box : null;
+    }, "the bar drawn on its new days");
+    await drag(page, { x: moved.x + 20, y: moved.y + moved.height / 2 }, { x: cell.x + 20, y: cell.y + cell.height / 2 });
+    await waitFor(async () => (await instancesOf(alice, "2027-03-01", 31)).find((i) => i.title === "Trade fair" && i.startDate === "2027-03-09"), "the trade fair back");
+    await waitFor(async () => {
+      const box = await bar.boundingBox();
+      return box && Math.abs(box.x - cell.x) < 10 && box.y > cell.y && box.y < cell.y + cell.height;
+    }, "the bar back on its days");
+    expect(await editor(page).count()).toBe(0); // a drag is not a click
+
     // In the week view the same event is a bar across the top of its three days.
     await open(page, "2027-03-08/week");
     const weekBar = page.locator(".cal-allday-lanes .cal-bar", { hasText: "Trade fair" });

@@ -279,6 +279,11 @@ class CalendarView implements AppView {
       await this.loadCalendars();
       if (seq !== this.renderSeq) return;
     }
+    // A live reload while the user drags an event waits for the drop (replacing the DOM would lose the drag).
+    while (this.body.querySelector(".is-dragging")) {
+      await new Promise((r) => addEventListener("pointerup", () => setTimeout(r, 0), { once: true }));
+      if (seq !== this.renderSeq) return;
+    }
     const t0 = performance.now();
     const shown = instances.filter((i) => this.model.isVisible(i.calendar));
     const rc = this.renderCtx(tz);
