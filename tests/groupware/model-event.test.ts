@@ -249,6 +249,32 @@ describe("series", () => {
     expect(() => editSeries(root, one, "this", null, OPTS)).toThrow(ModelError);
   });
 
+  test("following: occurrences after the split edited on their own go with the tail (nothing is lost)", () => {
+    const root = mergeEvent(null, data({ title: "Sync", recurrence: rule({ freq: "DAILY", count: 6 }) }), OPTS).root;
+    // The 5th occurrence renamed and the 6th moved an hour later, each on its own.
+    const five = editSeries(root, { ...eventFromObject(root, rid(4), "Europe/Berlin"), title: "Sync (demo)" }, "this", rid(4), OPTS).root;
+    const six = eventFromObject(five, rid(5), "Europe/Berlin");
+    const moved = editSeries(five, { ...six, start: "2026-03-15T10:00", end: "2026-03-15T11:00" }, "this", rid(5), OPTS).root;
+    // From the 3rd on: a new title and 30 minutes later.
+    const third = eventFromObject(moved, rid(2), "Europe/Berlin");
+    const split = editSeries(moved, { ...third, title: "Sync v2", start: "2026-03-12T09:30", end: "2026-03-12T10:30" }, "following", rid(2), OPTS);
+    expect(split.root.getAllSubcomponents("vevent").filter((c) => c.hasProperty("recurrence-id"))).toEqual([]);
+    const tailUid = split.tail!.getFirstSubcomponent("vevent")!.getFirstPropertyValue("uid");
+    const carried = split.tail!.getAllSubcomponents("vevent").filter((c) => c.hasProperty("recurrence-id"));
+    expect(carried.length).toBe(2);
+    for (const c of carried) expect(c.getFirstPropertyValue("uid")).toBe(tailUid);
+    const byTitle = new Map(carried.map((c) => [String(c.getFirstPropertyValue("summary")), c]));
+    // The renamed one keeps its own title and follows the 30-minute shift.
+    expect(byTitle.get("Sync (demo)")!.getFirstProperty("recurrence-id")!.toICALString()).toBe("RECURRENCE-ID;TZID=Europe/Berlin:20260314T093000");
+    expect(byTitle.get("Sync (demo)")!.getFirstProperty("dtstart")!.toICALString()).toBe("DTSTART;TZID=Europe/Berlin:20260314T093000");
+    // The one moved on its own keeps its time; its title (the old series') becomes the new one.
+    const other = byTitle.get("Sync v2")!;
+    expect(other.getFirstProperty("recurrence-id")!.toICALString()).toBe("RECURRENCE-ID;TZID=Europe/Berlin:20260315T093000");
+    expect(other.getFirstProperty("dtstart")!.toICALString()).toBe("DTSTART;TZID=Europe/Berlin:20260315T100000");
+    // Both are read back as occurrences of the tail.
+    expect(starts(split.tail!, Date.UTC(2026, 2, 1), Date.UTC(2026, 3, 1))).toContain(Date.UTC(2026, 2, 15, 9));
+  });
+
   test("deletes: this = EXDATE, following = UNTIL, all or from the first = the whole object", () => {
     const root = base();
     const one = deleteFromSeries(root, "this", rid(1), "Europe/Berlin")!;

@@ -5,8 +5,9 @@
  * - this: an override component with RECURRENCE-ID (RFC 5545 §3.8.4.4), or
  *   an EXDATE (§3.8.5.1) for a delete;
  * - following: the old series ends the day before the occurrence (UNTIL in
- *   the event's zone, overrides and EXDATEs after it dropped) and the tail
- *   becomes a NEW object with a new UID starting at the occurrence.
+ *   the event's zone, overrides and EXDATEs after it leave it) and the tail
+ *   becomes a NEW object with a new UID starting at the occurrence, taking
+ *   the later overrides and EXDATEs with it.
  *   RECURRENCE-ID;RANGE=THISANDFUTURE would say the same in one object, but
  *   most clients (Outlook, Google, many phones) ignore or mangle it, so the
  *   series is split, as Outlook and Thunderbird do themselves;
@@ -176,7 +177,8 @@ export function editSeries(root: ICAL.Component, data: EventData, scope: SeriesS
   const before = countBefore(master, recurrenceId, floating);
   endSeriesBefore(head, headMaster, recurrenceId, opts.userZone);
   stamp(headMaster, now);
-  tailMaster.updatePropertyWithValue("uid", crypto.randomUUID());
+  const tailUid = crypto.randomUUID();
+  tailMaster.updatePropertyWithValue("uid", tailUid);
   tailMaster.updatePropertyWithValue("sequence", 0);
   for (const p of tailMaster.getAllProperties("exdate")) {
     const v = p.getFirstValue();
@@ -199,14 +201,64 @@ export function editSeries(root: ICAL.Component, data: EventData, scope: SeriesS
     const np = ICAL.Property.fromString(`RRULE:${r.toString().replace(/COUNT=\d+/i, `COUNT=${left}`)}`);
     tailMaster.getFirstProperty("rrule")!.setValue(np.getFirstValue() as ICAL.Recur);
   }
+  const occWall = wallAsUtc(partsOfTime(occ));
+  const oldTexts = ["summary", "location", "description"].map((n) => [n, text(master, n)] as const);
   const form = writeEventFields(tailMaster, { ...data, recurrenceId: null }, opts);
   if (data.recurrence) applyRecurrence(tailMaster, data.recurrence, form);
+  carryOverrides(root, tail, tailMaster, tailUid, recurrenceId, wallStart(tailMaster) - occWall, oldTexts, opts.userZone);
   tailMaster.removeAllProperties("created");
   tailMaster.addPropertyWithValue("created", ICAL.Time.fromJSDate(new Date(Math.floor(now / 1000) * 1000), true));
   stamp(tailMaster, now);
   ensureTimezones(tail);
   raiseSequence(root, head, [headMaster]);
   return { root: head, tail };
+}
+
+/**
+ * Occurrences after the split point that were edited on their own (overrides) go with the tail, so a
+ * "this and following" change never loses them: their UID becomes the tail's, their RECURRENCE-ID follows
+ * the tail's start shift (as in editAll), an override not moved on its own moves along, texts it shared
+ * with the old series take the new ones, and attendees answer again (the tail is a new meeting). One the
+ * tail's rule no longer has is left out (it would be an orphan, RFC 5545 §3.8.4.4).
+ */
+function carryOverrides(
+  root: ICAL.Component,
+  tail: ICAL.Component,
+  tailMaster: ICAL.Component,
+  tailUid: string,
+  splitAt: number,
+  deltaWall: number,
+  oldTexts: readonly (readonly [string, string])[],
+  userZone: string,
+): void {
+  const floating = floatingZone(userZone);
+  const times = timesOf(tailMaster, userZone);
+  for (const o of overrides(root)) {
+    const rid = recurrenceIdOf(o, floating);
+    if (rid === null || rid <= splitAt) continue;
+    const c = clone(o);
+    c.updatePropertyWithValue("uid", tailUid);
+    const ridT = timeProp(c, "recurrence-id");
+    const start = timeProp(c, "dtstart");
+    const movedAlone = !ridT || !start || timeToMs(ridT, floating) !== timeToMs(start, floating);
+    shiftProp(c.getFirstProperty("recurrence-id"), deltaWall);
+    if (!movedAlone) {
+      shiftProp(c.getFirstProperty("dtstart"), deltaWall);
+      const s = timeProp(c, "dtstart");
+      const endProp = c.getFirstProperty("dtend");
+      if (s && endProp && endProp.getFirstValue() instanceof ICAL.Time) {
+        endProp.setValue(timeLike(timeToMs(s, floating) + (times.endMs - times.startMs), endProp.getFirstValue() as ICAL.Time, floating));
+      }
+    }
+    for (const [n, old] of oldTexts) if (text(c, n) === old) setText(c, n, text(tailMaster, n));
+    for (const p of c.getAllProperties("attendee")) {
+      p.setParameter("partstat", "NEEDS-ACTION");
+      p.setParameter("rsvp", "TRUE");
+    }
+    c.updatePropertyWithValue("sequence", 0);
+    const moved = recurrenceIdOf(c, floating);
+    if (moved !== null && isOccurrence(tailMaster, moved, floating)) tail.addSubcomponent(c);
+  }
 }
 
 /** "this": the occurrence's override (made from the master when there is none) gets the shape. */
