@@ -275,6 +275,15 @@ describe("series", () => {
     expect(starts(split.tail!, Date.UTC(2026, 2, 1), Date.UTC(2026, 3, 1))).toContain(Date.UTC(2026, 2, 15, 9));
   });
 
+  test("following with a new time: a cancelled later occurrence stays cancelled in the tail", () => {
+    const root = mergeEvent(null, data({ title: "Sync", recurrence: rule({ freq: "DAILY", count: 6 }) }), OPTS).root;
+    const cut = deleteFromSeries(root, "this", rid(4), "Europe/Berlin")!;
+    const third = eventFromObject(cut, rid(2), "Europe/Berlin");
+    const split = editSeries(cut, { ...third, start: "2026-03-12T11:00", end: "2026-03-12T12:00" }, "following", rid(2), OPTS);
+    // Tail from the 12th at 11:00 local (10:00Z), 4 occurrences left, the 14th still cancelled.
+    expect(starts(split.tail!, Date.UTC(2026, 2, 1), Date.UTC(2026, 3, 1))).toEqual([Date.UTC(2026, 2, 12, 10), Date.UTC(2026, 2, 13, 10), Date.UTC(2026, 2, 15, 10)]);
+  });
+
   test("deletes: this = EXDATE, following = UNTIL, all or from the first = the whole object", () => {
     const root = base();
     const one = deleteFromSeries(root, "this", rid(1), "Europe/Berlin")!;

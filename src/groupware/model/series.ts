@@ -233,6 +233,8 @@ function carryOverrides(
 ): void {
   const floating = floatingZone(userZone);
   const times = timesOf(tailMaster, userZone);
+  // The tail's cancelled occurrences (EXDATE) follow the same shift, or they would miss their occurrences.
+  if (deltaWall !== 0) for (const p of tailMaster.getAllProperties("exdate")) shiftProp(p, deltaWall);
   for (const o of overrides(root)) {
     const rid = recurrenceIdOf(o, floating);
     if (rid === null || rid <= splitAt) continue;
