@@ -169,7 +169,7 @@ describe("compose", () => {
     const rows = await srv.store.getMessages(drafts, (await srv.store.listMessages(drafts)).map((m) => m.uid));
     expect(rows.map((r) => r.subject)).toEqual(["Dropped file"]);
     await composer.locator('[data-action="send"]').click();
-    await page.locator(".toast", { hasText: "Message sent." }).waitFor();
+    await page.locator(".toast", { hasText: "Message sent." }).last().waitFor();
     expect((await srv.store.listMessages(drafts)).length).toBe(0);
     const got = await waitFor(async () => (await mailboxMessages(srv, BOB, "INBOX")).messages.find((b) => b.toString().includes("Dropped file")), "message at Bob");
     // RFC 2183 §2: filename is a token or a quoted-string; mail/build.ts quotes it.
@@ -195,7 +195,8 @@ describe("compose", () => {
     expect(await composer.locator('input[name="subject"]').inputValue()).toBe("Fwd: Re: Trip plan");
     await composer.locator('input[name="to"]').fill(BOB.email);
     await composer.locator('[data-action="send"]').click();
-    await page.locator(".toast", { hasText: "Message sent." }).waitFor();
+    // The earlier send's toast may still be up: wait for the newest one.
+    await page.locator(".toast", { hasText: "Message sent." }).last().waitFor();
     const got = await waitFor(async () => (await mailboxMessages(srv, BOB, "INBOX")).messages.find((b) => b.toString().includes("Subject: Fwd: Re: Trip plan")), "forward at Bob");
     expect(got.toString()).toMatch(/Content-Type: message\/rfc822/i);
   }, 30_000);

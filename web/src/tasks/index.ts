@@ -47,7 +47,8 @@ class TasksView implements AppView {
       rename: (c) => void this.renameList(c),
       remove: (c) => void this.deleteList(c),
     });
-    this.quick = h("input", { type: "text", class: "tk-quick", name: "quick-add", placeholder: t("tasks.quickAdd"), "aria-label": t("tasks.quickAdd"), autocomplete: "off", maxlength: 500 }) as HTMLInputElement;
+    this.quick = h("input", { type: "text", class: "tk-quick", name: "quick-add", placeholder: t("tasks.quickAdd"), "aria-label": t("tasks.quickAdd"), autocomplete: "off", maxlength: 500, disabled: true }) as HTMLInputElement;
+    // Enabled once a list is open (openList): a task typed before the lists arrive would have nowhere to go.
     this.quick.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && this.quick.value.trim()) {
         e.preventDefault();
@@ -131,6 +132,7 @@ class TasksView implements AppView {
       this.selected = null;
       this.showEmpty();
     }
+    this.quick.disabled = false;
     this.side.render(this.lists, this.list);
     this.title.textContent = this.lists.find((l) => l.name === name)?.displayName ?? name;
     this.pane("list");
@@ -294,6 +296,7 @@ class TasksView implements AppView {
       const next = this.lists.find((l) => l.isDefault) ?? this.lists[0];
       if (this.list === c.name) {
         this.list = "";
+        this.quick.disabled = true;
         if (next) await this.openList(next.name);
       } else this.side.render(this.lists, this.list);
     } catch (e) {
