@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     const cold: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const profile = mkdtempSync(join(tmpdir(), "pb-bench-"));
-      const ctx = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", headless: true, args: ARGS, ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+      const ctx = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", headless: true, args: ARGS, ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, locale: "en-US" });
       try {
         cold.push(await loginToPaint(ctx, base));
       } finally {
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
       }
     }
     const profile = mkdtempSync(join(tmpdir(), "pb-bench-"));
-    const ctx = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", headless: true, args: ARGS, ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const ctx = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", headless: true, args: ARGS, ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, locale: "en-US" });
     const warm: number[] = [];
     const scroll: number[] = [];
     try {
@@ -142,7 +142,9 @@ async function main(): Promise<void> {
         await page.click('button[type="submit"]');
         await page.waitForSelector("body[data-list-ready]", { state: "attached" });
         await page.locator(".folder", { hasText: "Big" }).click();
-        await page.locator(".list-count", { hasText: `of ${BIG}` }).or(page.locator(".list-count", { hasText: `${BIG} messages` })).waitFor({ timeout: 60_000 });
+        // Counts are written in the interface language (English here: "50,000 messages").
+        const big = BIG.toLocaleString("en-US");
+        await page.locator(".list-count", { hasText: `of ${big}` }).or(page.locator(".list-count", { hasText: `${big} messages` })).waitFor({ timeout: 60_000 });
         for (let i = 0; i < RUNS * 4; i++) {
           const target = rand(BIG - 20);
           const ms = await page.evaluate(async (index) => {
