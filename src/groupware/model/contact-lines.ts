@@ -1,65 +1,15 @@
 /**
- * Line-level edits of a stored vCard for contact.ts's merge: an editor that
- * applies replacements, removals and insertions at the end (so line indexes
- * stay valid), and the rules for one field, a repeated field and a date.
+ * Line-level edits of a stored vCard for contact.ts's merge: the rules for
+ * one field, a repeated field and a date, over the shared line editor
+ * (../vcard/lines.ts LineEditor, which ActiveSync's converter uses too).
  * Unchanged lines are never re-serialised.
  */
-import { lineText, newLine, paramValues, type Line, type Param } from "../vcard/lines.ts";
+import { LineEditor, lineText, newLine, paramValues, type Line, type Param } from "../vcard/lines.ts";
 import { GENERIC_TYPES, isPref, typeOf, typeParams, type VCardVersion } from "./contact-read.ts";
 
-/** Line edits against the stored card, applied at the end so indexes stay valid. */
-export class Editor {
-  private readonly replaced = new Map<number, Line | null>();
-  private readonly after = new Map<number, Line[]>();
-  private readonly end: Line[] = [];
-  changed = false;
-
-  constructor(private readonly lines: Line[]) {}
-
-  set(i: number, l: Line): void {
-    this.replaced.set(i, l);
-    this.changed = true;
-  }
-  remove(i: number): void {
-    this.replaced.set(i, null);
-    this.changed = true;
-  }
-  insertAfter(i: number, l: Line): void {
-    const list = this.after.get(i) ?? [];
-    list.push(l);
-    this.after.set(i, list);
-    this.changed = true;
-  }
-  append(l: Line): void {
-    this.end.push(l);
-    this.changed = true;
-  }
-  result(): Line[] {
-    let endAt = this.lines.length - 1;
-    while (endAt > 0 && this.lines[endAt]!.name !== "END") endAt--;
-    // Lines written here use the card's own line end (a card stored with LF stays LF).
-    const first = this.lines[0]?.raw ?? "";
-    const eol = /\r\n$/.test(first) || !/\n$/.test(first) ? "\r\n" : "\n";
-    const fresh = (l: Line): Line => (eol === "\r\n" ? l : { ...l, raw: l.raw.replace(/\r\n/g, eol) });
-    const out: Line[] = [];
-    this.lines.forEach((l, i) => {
-      if (i === endAt) out.push(...this.end.map(fresh));
-      const r = this.replaced.has(i) ? this.replaced.get(i) : l;
-      if (r) out.push(r === l ? l : fresh(r));
-      out.push(...(this.after.get(i) ?? []).map(fresh));
-    });
-    return this.dropOrphanLabels(out);
-  }
-
-  /** Apple labels a grouped property with siblings (`item1.TEL` + `item1.X-ABLabel`): they go with it. */
-  private dropOrphanLabels(out: Line[]): Line[] {
-    const groups = new Set<string>();
-    for (const [i, r] of this.replaced) if (r === null && this.lines[i]!.group) groups.add(this.lines[i]!.group.toLowerCase());
-    if (!groups.size) return out;
-    const alive = new Set(out.filter((l) => l.group && !l.name.startsWith("X-AB")).map((l) => l.group.toLowerCase()));
-    return out.filter((l) => !(l.group && l.name.startsWith("X-AB") && groups.has(l.group.toLowerCase()) && !alive.has(l.group.toLowerCase())));
-  }
-}
+/** The shared line editor (../vcard/lines.ts), under the name the contact merge uses. */
+export const Editor = LineEditor;
+export type Editor = LineEditor;
 
 /** A line with a new value and parameters, same group and name. */
 export function rewrite(old: Line, params: Param[], value: string): Line {

@@ -219,3 +219,78 @@ export function serialise(lines: Line[]): string {
   }
   return s;
 }
+
+/**
+ * Line edits against a stored card, applied together at the end so line
+ * indexes stay valid while a converter works through the card: replace or
+ * remove line i, insert lines before or after it, append before END:VCARD.
+ * Lines not touched are written back exactly as they were read.
+ */
+export class LineEditor {
+  private readonly replaced = new Map<number, Line | null>();
+  private readonly before = new Map<number, Line[]>();
+  private readonly after = new Map<number, Line[]>();
+  private readonly end: Line[] = [];
+  /** Something was set, removed or added. */
+  changed = false;
+
+  constructor(private readonly lines: Line[]) {}
+
+  set(i: number, l: Line): void {
+    this.replaced.set(i, l);
+    this.changed = true;
+  }
+  remove(i: number): void {
+    this.replaced.set(i, null);
+    this.changed = true;
+  }
+  insertBefore(i: number, l: Line): void {
+    push(this.before, i, l);
+    this.changed = true;
+  }
+  insertAfter(i: number, l: Line): void {
+    push(this.after, i, l);
+    this.changed = true;
+  }
+  append(l: Line): void {
+    this.end.push(l);
+    this.changed = true;
+  }
+
+  /** The lines in order; lines written here use the card's own line end (a card stored with LF stays LF). */
+  result(): Line[] {
+    let endAt = this.lines.length - 1;
+    while (endAt >= 0 && this.lines[endAt]!.name !== "END") endAt--;
+    const first = this.lines[0]?.raw ?? "";
+    const eol = /\r\n$/.test(first) || !/\n$/.test(first) ? "\r\n" : "\n";
+    const fresh = (l: Line): Line => (eol === "\r\n" ? l : { ...l, raw: l.raw.replace(/\r\n/g, eol) });
+    const out: Line[] = [];
+    this.lines.forEach((l, i) => {
+      if (i === endAt) out.push(...this.end.map(fresh));
+      out.push(...(this.before.get(i) ?? []).map(fresh));
+      const r = this.replaced.has(i) ? this.replaced.get(i) : l;
+      if (r) out.push(r === l ? l : fresh(r));
+      out.push(...(this.after.get(i) ?? []).map(fresh));
+    });
+    if (endAt < 0) out.push(...this.end.map(fresh));
+    return this.dropOrphanLabels(out);
+  }
+
+  /**
+   * Apple's clients label a grouped property with a sibling (`item1.TEL` +
+   * `item1.X-ABLabel`): when the property is removed, its X-AB* siblings go too.
+   */
+  private dropOrphanLabels(out: Line[]): Line[] {
+    const groups = new Set<string>();
+    for (const [i, r] of this.replaced) if (r === null && this.lines[i]!.group) groups.add(this.lines[i]!.group.toLowerCase());
+    if (!groups.size) return out;
+    const alive = new Set(out.filter((l) => l.group && !l.name.startsWith("X-AB")).map((l) => l.group.toLowerCase()));
+    return out.filter((l) => !(l.group && l.name.startsWith("X-AB") && groups.has(l.group.toLowerCase()) && !alive.has(l.group.toLowerCase())));
+  }
+}
+
+function push(m: Map<number, Line[]>, i: number, l: Line): void {
+  const list = m.get(i);
+  if (list) list.push(l);
+  else m.set(i, [l]);
+}

@@ -35,7 +35,7 @@ import {
   type CardView,
   type Slot,
 } from "./contact-fields.ts";
-import { escapeText, newLine, parseLines, serialise, splitList, splitStructured, withValue, type Line, type Param } from "../../../../src/groupware/vcard/lines.ts";
+import { escapeText, LineEditor as Editor, newLine, parseLines, serialise, splitList, splitStructured, withValue, type Line, type Param } from "../../../../src/groupware/vcard/lines.ts";
 import { el, type WElement } from "../wbxml/tree.ts";
 
 const utf8 = new TextDecoder("utf-8");
@@ -77,58 +77,6 @@ export function contactToEas(body: Uint8Array, cx: CodecContext): WElement[] {
   IM_FIELDS.forEach((f, i) => out.push(opt(f, v.ims[i]?.value)));
   for (const f of Object.keys(PHONE_FIELDS)) if (f.startsWith("Contacts2:")) out.push(opt(f, v.phones.get(f)?.value));
   return out.filter((e): e is WElement => e !== null);
-}
-
-/** Line edits against the stored card, applied at the end so indexes stay valid. */
-class Editor {
-  private readonly replaced = new Map<number, Line | null>();
-  private readonly before = new Map<number, Line[]>();
-  private readonly end: Line[] = [];
-
-  constructor(private readonly lines: Line[]) {}
-
-  set(i: number, l: Line): void {
-    this.replaced.set(i, l);
-  }
-  remove(i: number): void {
-    this.replaced.set(i, null);
-  }
-  insertBefore(i: number, l: Line): void {
-    const list = this.before.get(i) ?? [];
-    list.push(l);
-    this.before.set(i, list);
-  }
-  append(l: Line): void {
-    this.end.push(l);
-  }
-  /** The lines in order; lines written here use the card's own line end (a card stored with LF stays LF). */
-  result(): Line[] {
-    let endAt = this.lines.length - 1;
-    while (endAt >= 0 && this.lines[endAt]!.name !== "END") endAt--;
-    const eol = /\r\n$/.test(this.lines[0]?.raw ?? "") || !/\n$/.test(this.lines[0]?.raw ?? "") ? "\r\n" : "\n";
-    const fresh = (l: Line): Line => (eol === "\r\n" ? l : { ...l, raw: l.raw.replace(/\r\n/g, eol) });
-    const out: Line[] = [];
-    this.lines.forEach((l, i) => {
-      if (i === endAt) out.push(...this.end.map(fresh));
-      out.push(...(this.before.get(i) ?? []).map(fresh));
-      const r = this.replaced.has(i) ? this.replaced.get(i) : l;
-      if (r) out.push(r === l ? l : fresh(r));
-    });
-    if (endAt < 0) out.push(...this.end.map(fresh));
-    return this.dropOrphanLabels(out);
-  }
-
-  /**
-   * Apple's clients label a grouped property with a sibling (`item1.TEL` +
-   * `item1.X-ABLabel`): when the property is removed, its X-AB* siblings go too.
-   */
-  private dropOrphanLabels(out: Line[]): Line[] {
-    const groups = new Set<string>();
-    for (const [i, r] of this.replaced) if (r === null && this.lines[i]!.group) groups.add(this.lines[i]!.group.toLowerCase());
-    if (!groups.size) return out;
-    const alive = new Set(out.filter((l) => l.group && !l.name.startsWith("X-AB")).map((l) => l.group.toLowerCase()));
-    return out.filter((l) => !(l.group && l.name.startsWith("X-AB") && groups.has(l.group.toLowerCase()) && !alive.has(l.group.toLowerCase())));
-  }
 }
 
 const types = (t: string[]): Param[] => (t.length ? [{ name: "TYPE", values: t }] : []);
