@@ -207,3 +207,19 @@ export async function fetchDataUrl(path: string): Promise<string | null> {
     return null;
   }
 }
+
+/**
+ * A message's inline pictures (cid:, RFC 2392) as data: URLs for the sanitizer, for the reading pane
+ * and the print view; at most 10 MB of pictures per message are fetched, larger ones stay out.
+ */
+export async function inlinePictures(msg: Pick<Message, "id" | "attachments">): Promise<Map<string, string>> {
+  const cid = new Map<string, string>();
+  let budget = 10 * 1024 * 1024;
+  for (const a of msg.attachments) {
+    if (!a.contentId || !a.type.startsWith("image/") || a.size > budget) continue;
+    budget -= a.size;
+    const url = await fetchDataUrl(`/api/messages/${msg.id}/attachments/${a.index}`);
+    if (url && url.startsWith("data:image/")) cid.set(a.contentId, url);
+  }
+  return cid;
+}

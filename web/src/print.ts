@@ -15,7 +15,7 @@
  * Print command (Ctrl+P) gets the same view of the open message through
  * `beforeprint`.
  */
-import { fetchDataUrl, type Message } from "./api.ts";
+import { inlinePictures, type Message } from "./api.ts";
 import { h } from "./dom.ts";
 import { sanitizeMail } from "./sanitize.ts";
 import { formatFullDate, formatSize, personText } from "./util.ts";
@@ -58,19 +58,6 @@ export function buildPrintView(msg: Message, cid: Map<string, string> = new Map(
   document.body.append(view);
   document.body.classList.add("has-print-view");
   return view;
-}
-
-/** Inline pictures (cid:) as data: URLs, within the same 10 MB budget as the reading pane. */
-async function inlinePictures(msg: Message): Promise<Map<string, string>> {
-  const cid = new Map<string, string>();
-  let budget = 10 * 1024 * 1024;
-  for (const a of msg.attachments) {
-    if (!a.contentId || !a.type.startsWith("image/") || a.size > budget) continue;
-    budget -= a.size;
-    const url = await fetchDataUrl(`/api/messages/${msg.id}/attachments/${a.index}`);
-    if (url && url.startsWith("data:image/")) cid.set(a.contentId, url);
-  }
-  return cid;
 }
 
 let savedTitle: string | null = null;

@@ -2,7 +2,7 @@
  * The reading pane: headers, actions, the body in a sandboxed frame (or
  * as text), remote-image consent, attachments, and conversations.
  */
-import { api, csrfToken, fetchDataUrl, type Message, type Row } from "./api.ts";
+import { api, csrfToken, inlinePictures, type Message, type Row } from "./api.ts";
 import { h, icon, clear } from "./dom.ts";
 import { sanitizeMail, frameDocument } from "./sanitize.ts";
 import { fitToWidth } from "./fit-frame.ts";
@@ -201,14 +201,7 @@ export class Reader {
     // A meeting invitation, update, cancellation or answer: its card above the body (invitation.ts).
     if (msg.hasInvitation) article.append(invitationCard(msg.id, this.host));
     if (msg.html !== null) {
-      const cid = new Map<string, string>();
-      let budget = 10 * 1024 * 1024;
-      for (const a of msg.attachments) {
-        if (!a.contentId || !a.type.startsWith("image/") || a.size > budget) continue;
-        budget -= a.size;
-        const url = await fetchDataUrl(`/api/messages/${msg.id}/attachments/${a.index}`);
-        if (url && url.startsWith("data:image/")) cid.set(a.contentId, url);
-      }
+      const cid = await inlinePictures(msg);
       const allow = this.allowedOnce.has(msg.id) || (sender !== "" && this.host.trustedSender(sender));
       const clean = sanitizeMail(msg.html, { allowRemote: allow, cid });
       if (clean.blocked > 0 && !allow) {
