@@ -110,17 +110,24 @@ export function intParam(v: string | undefined, def: number, min: number, max: n
   return Math.min(max, Math.max(min, Math.trunc(n)));
 }
 
-/** Reads a JSON body with a size limit; a malformed body is a 400 in words, not a crash. */
+/** Reads a JSON object body with a size limit; a malformed body, or one that is not an object, is a 400 in words, not a crash. */
 export async function readJson<T>(c: Context<AppEnv>, maxBytes = 1024 * 1024): Promise<T> {
   const len = Number(c.req.header("content-length") ?? "0");
   if (len > maxBytes) throw new ApiError(413, "too_large", "That request is too large.");
   const text = await c.req.text();
   if (text.length > maxBytes) throw new ApiError(413, "too_large", "That request is too large.");
+  let value: unknown;
   try {
-    return JSON.parse(text) as T;
+    value = JSON.parse(text);
   } catch {
     throw new ApiError(400, "bad_request", "The request could not be understood (invalid JSON).");
   }
+  // Every route takes an object of named fields: null, a list or a bare value would otherwise reach
+  // code that reads fields off it and fail as a server error instead of a client's mistake.
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ApiError(400, "bad_request", "The request must be a JSON object.");
+  }
+  return value as T;
 }
 
 export function isIdArray(v: unknown, max = 10_000): v is number[] {
