@@ -8,7 +8,7 @@ import ICAL from "ical.js";
 import { vtimezoneFor } from "../ical/index.ts";
 import { timeProp } from "../ical/spans.ts";
 import { timeToMs } from "../ical/zones.ts";
-import { ModelError } from "./time.ts";
+import { ModelError, partsOfTime, partsOfUtc, wallAsUtc } from "./time.ts";
 
 export const PRODID = "-//Pillarbox//Webmail//EN";
 export const MAX_REMINDERS = 5;
@@ -198,4 +198,21 @@ export function masterOf(root: ICAL.Component, kind: "vevent" | "vtodo"): ICAL.C
 
 export function clone(comp: ICAL.Component): ICAL.Component {
   return new ICAL.Component(ICAL.helpers.clone(comp.toJSON(), true) as unknown[]);
+}
+
+/** Shifts a DATE/DATE-TIME property by a wall-clock amount (keeps its form and zone). */
+export function shiftProp(p: ICAL.Property | null, deltaMs: number): void {
+  if (!p || deltaMs === 0) return;
+  const t = p.getFirstValue();
+  if (!(t instanceof ICAL.Time)) return;
+  const moved = partsOfUtc(wallAsUtc(partsOfTime(t)) + (t.isDate ? Math.round(deltaMs / 86_400_000) * 86_400_000 : deltaMs));
+  const n = t.clone();
+  n.year = moved.year;
+  n.month = moved.month;
+  n.day = moved.day;
+  if (!t.isDate) {
+    n.hour = moved.hour;
+    n.minute = moved.minute;
+  }
+  p.setValue(n);
 }

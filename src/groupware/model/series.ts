@@ -19,13 +19,13 @@ import ICAL from "ical.js";
 import { timeProp } from "../ical/spans.ts";
 import { floatingZone, timeToMs } from "../ical/zones.ts";
 import type { EventData, SeriesScope } from "./types.ts";
-import { clone, masterOf, recurrenceIdOf, stamp, text, setText, ensureTimezones } from "./component.ts";
+import { clone, masterOf, recurrenceIdOf, stamp, text, setText, ensureTimezones, shiftProp } from "./component.ts";
 import { mergeEvent, raiseSequence, timesOf, writeEventFields, type MergeOptions } from "./event.ts";
 import { applyRecurrence, isOccurrence, untilText, type StartForm } from "./recurrence.ts";
 
 export { isOccurrence };
 import { startForm } from "./event.ts";
-import { ModelError, addDays, formatDate, partsOfTime, partsOfUtc, wallAsUtc, wallOf } from "./time.ts";
+import { ModelError, addDays, formatDate, partsOfTime, wallAsUtc, wallOf } from "./time.ts";
 
 /** Occurrences walked (a daily series over 30 years). */
 const MAX_WALK = 20_000;
@@ -90,23 +90,6 @@ function overrideFrom(master: ICAL.Component, ms: number, floating: ICAL.Timezon
 
 function overrides(root: ICAL.Component): ICAL.Component[] {
   return root.getAllSubcomponents("vevent").filter((c) => c.hasProperty("recurrence-id"));
-}
-
-/** Shifts a DATE/DATE-TIME property by a wall-clock amount (keeps its form and zone). */
-function shiftProp(p: ICAL.Property | null, deltaMs: number): void {
-  if (!p || deltaMs === 0) return;
-  const t = p.getFirstValue();
-  if (!(t instanceof ICAL.Time)) return;
-  const moved = partsOfUtc(wallAsUtc(partsOfTime(t)) + (t.isDate ? Math.round(deltaMs / 86_400_000) * 86_400_000 : deltaMs));
-  const n = t.clone();
-  n.year = moved.year;
-  n.month = moved.month;
-  n.day = moved.day;
-  if (!t.isDate) {
-    n.hour = moved.hour;
-    n.minute = moved.minute;
-  }
-  p.setValue(n);
 }
 
 /** The master's wall-clock start, read as if UTC (for a zone-independent shift). */

@@ -13,9 +13,9 @@ import type { TaskData } from "./types.ts";
 import { applyRecurrence, checkRecurrence, ruleFromComponent, type StartForm } from "./recurrence.ts";
 import {
   categoriesOf, checkCategories, checkReminders, checkText, clone, ensureTimezones, masterOf, newCalendar, remindersOf, setCategories,
-  setReminders, setText, stamp, text, utcNow,
+  setReminders, setText, shiftProp, stamp, text, utcNow,
 } from "./component.ts";
-import { ModelError, checkZone, formatDate, formatWall, icalTime, parseDate, parseWall, partsOfTime, partsOfUtc, wallAsUtc, wallOf, zoneOf } from "./time.ts";
+import { ModelError, checkZone, formatDate, formatWall, icalTime, parseDate, parseWall, partsOfTime, wallAsUtc, wallOf, zoneOf } from "./time.ts";
 
 const STATUSES: readonly TaskData["status"][] = ["NEEDS-ACTION", "IN-PROCESS", "COMPLETED", "CANCELLED"];
 /** Occurrences walked to find the next one. */
@@ -205,22 +205,6 @@ function nextOccurrence(comp: ICAL.Component): ICAL.Time | null {
   return null;
 }
 
-/** Shifts a DATE/DATE-TIME property by a wall-clock amount (its form and zone kept). */
-function shift(p: ICAL.Property | null, deltaMs: number): void {
-  if (!p) return;
-  const t = p.getFirstValue();
-  if (!(t instanceof ICAL.Time)) return;
-  const m = partsOfUtc(wallAsUtc(partsOfTime(t)) + deltaMs);
-  const n = t.clone();
-  n.year = m.year;
-  n.month = m.month;
-  n.day = m.day;
-  if (!t.isDate) {
-    n.hour = m.hour;
-    n.minute = m.minute;
-  }
-  p.setValue(n);
-}
 
 /**
  * Completes the current occurrence of a recurring task: `done` is a new
@@ -251,8 +235,8 @@ export function completeOccurrence(root: ICAL.Component, now = Date.now()): { do
   const next = nextOccurrence(comp);
   if (!next || !(anchor instanceof ICAL.Time)) return { done: doneRoot, series: null };
   const delta = wallAsUtc(partsOfTime(next)) - wallAsUtc(partsOfTime(anchor));
-  shift(comp.getFirstProperty("dtstart"), delta);
-  shift(comp.getFirstProperty("due"), delta);
+  shiftProp(comp.getFirstProperty("dtstart"), delta);
+  shiftProp(comp.getFirstProperty("due"), delta);
   const rule = comp.getFirstPropertyValue("rrule");
   if (rule instanceof ICAL.Recur && typeof rule.count === "number" && rule.count > 0) {
     const text2 = rule.toString().replace(/COUNT=\d+/i, `COUNT=${Math.max(1, rule.count - 1)}`);
