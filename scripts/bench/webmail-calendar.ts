@@ -18,11 +18,10 @@
  *
  *   node_modules/.bin/bun scripts/bench/webmail-calendar.ts [--events 2000] [--runs 5] [--json]
  */
-import https from "node:https";
 import { chromium } from "playwright-core";
 import type { Account } from "../../storage/api.ts";
 import type { TestServer } from "../../tests/helpers/server.ts";
-import { keepAliveGet, type Get } from "./webmail-contacts.ts";
+import { runAlone, type Get } from "./webmail-contacts.ts";
 
 export interface CalendarBenchResult {
   events: number;
@@ -192,46 +191,6 @@ export function calendarRows(r: CalendarBenchResult): string[] {
 
 // ---------------------------------------------------------------- alone
 
-/** Signs in with the login form over `agent`; returns the session cookie. */
-async function signIn(base: string, agent: https.Agent, email: string, password: string): Promise<string> {
-  const raw = (path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
-    new Promise<{ body: string; headers: Record<string, unknown> }>((res, rej) => {
-      const req = https.request(new URL(base + path), { method: init.method ?? "GET", agent, headers: init.headers }, (r) => {
-        let b = "";
-        r.setEncoding("utf8");
-        r.on("data", (c) => (b += c));
-        r.on("end", () => res({ body: b, headers: r.headers }));
-      });
-      req.on("error", rej);
-      req.end(init.body);
-    });
-  const page = await raw("/login");
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
-  const cookie = String((page.headers["set-cookie"] as string[])[0]).split(";")[0]!;
-  const body = new URLSearchParams({ email, password, csrf }).toString();
-  const r = await raw("/login", { method: "POST", headers: { cookie, origin: base, "content-type": "application/x-www-form-urlencoded", "content-length": String(body.length) }, body });
-  return String(((r.headers["set-cookie"] as string[] | undefined) ?? []).find((c) => c.startsWith("__Host-pb_session"))).split(";")[0]!;
-}
-
 if (import.meta.main) {
-  const argv = process.argv.slice(2);
-  const arg = (name: string, def: number) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(argv[i + 1]) : def;
-  };
-  const { startTestServer, createUser } = await import("../../tests/helpers/server.ts");
-  const srv = await startTestServer({ listeners: ["HTTP", "HTTPS"] });
-  try {
-    const user = { email: "bench@example.test", password: "bench password 123" };
-    const account = await createUser(srv.store, user.email, user.password, { displayName: "Bench User" });
-    const base = `https://127.0.0.1:${srv.port("HTTPS")}`;
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
-    const cookie = await signIn(base, agent, user.email, user.password);
-    const r = await benchCalendar({ srv, account, base, user, get: keepAliveGet(base, agent, cookie), events: arg("events", 2000), runs: arg("runs", 5) });
-    agent.destroy();
-    if (argv.includes("--json")) console.log(JSON.stringify(r, null, 2));
-    else for (const l of calendarText(r)) console.log(l);
-  } finally {
-    await srv.close();
-  }
+  await runAlone((a) => benchCalendar({ srv: a.srv, account: a.account, base: a.base, user: a.user, get: a.get, events: a.arg("events", 2000), runs: a.arg("runs", 5) }), calendarText);
 }

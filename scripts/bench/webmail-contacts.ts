@@ -161,7 +161,18 @@ export function keepAliveGet(base: string, agent: https.Agent, cookie: string): 
     });
 }
 
-if (import.meta.main) {
+/** What a bench piece run on its own gets: a test server, its bench account, a signed-in keep-alive GET and `--name N` options. */
+export interface Alone {
+  srv: TestServer;
+  account: Account;
+  base: string;
+  user: { email: string; password: string };
+  get: Get;
+  arg(name: string, def: number): number;
+}
+
+/** Runs one webmail bench piece on its own (`bun scripts/bench/webmail-<piece>.ts [--json]`) and prints its lines or JSON. */
+export async function runAlone<R>(run: (a: Alone) => Promise<R>, text: (r: R) => string[]): Promise<void> {
   const argv = process.argv.slice(2);
   const arg = (name: string, def: number) => {
     const i = argv.indexOf(`--${name}`);
@@ -175,11 +186,15 @@ if (import.meta.main) {
     const base = `https://127.0.0.1:${srv.port("HTTPS")}`;
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
     const cookie = await signIn(base, agent, user.email, user.password);
-    const r = await benchContacts({ srv, account, get: keepAliveGet(base, agent, cookie), contacts: arg("contacts", 5000), runs: arg("runs", 20) });
+    const r = await run({ srv, account, base, user, get: keepAliveGet(base, agent, cookie), arg });
     agent.destroy();
     if (argv.includes("--json")) console.log(JSON.stringify(r, null, 2));
-    else for (const l of contactsText(r)) console.log(l);
+    else for (const l of text(r)) console.log(l);
   } finally {
     await srv.close();
   }
+}
+
+if (import.meta.main) {
+  await runAlone((a) => benchContacts({ srv: a.srv, account: a.account, get: a.get, contacts: a.arg("contacts", 5000), runs: a.arg("runs", 20) }), contactsText);
 }
