@@ -85,5 +85,17 @@ for ((s = 0; s < SHARDS; s++)); do
   [ "$rc" -ne 0 ] && status=1
 done
 cat .tmp/test-output.*.log > .tmp/test-output.log
+if [ "$total_fail" -gt 0 ]; then
+  # A CI log may keep only its tail: repeat each failure with the lines that
+  # explain it (bun prints the error above its "(fail)" line), at most 400 lines.
+  echo "---------------- failures ----------------"
+  for ((s = 0; s < SHARDS; s++)); do
+    sed -E 's/\x1b\[[0-9;]*m//g' ".tmp/test-output.$s.log" | awk '
+      /^\(pass\)|^tests\/.*\.test\.ts:$/ { n = 0; next }
+      /^\(fail\)/ { for (i = 0; i < n; i++) print buf[i]; print; print ""; n = 0; next }
+      { if (n < 40) buf[n++] = $0 }'
+  done | head -400
+  echo "------------------------------------------"
+fi
 echo "${total_pass} passed, ${total_fail} failed"
 exit "$status"
