@@ -70,6 +70,9 @@ export interface Violation {
 export const WEB_SHARED_API_TYPES = "protocols/http/webmail/api-types.ts";
 /** The protocol-neutral groupware shapes the API types re-export (src/groupware/model/types.ts); like the door, it imports nothing. */
 export const WEB_SHARED_MODEL_TYPES = "src/groupware/model/types.ts";
+/** The admin pages' door: protocols/http/admin/api-types.ts, importing only the import-free src/ops/types.ts. */
+export const ADMIN_SHARED_API_TYPES = "protocols/http/admin/api-types.ts";
+export const ADMIN_SHARED_MODEL_TYPES = "src/ops/types.ts";
 
 /** Top-level folders that hold project source. */
 export const SOURCE_ROOTS = ["src", "protocols", "storage", "mail", "web", "scripts", "tests"];
@@ -127,8 +130,14 @@ export function checkLayers(files: readonly FileImports[]): Violation[] {
       if (under(f.file, "mail") && !under(path, "mail")) {
         add("mail", `mail/ imports nothing of the project, not ${path}`);
       }
-      if (under(f.file, "web") && !under(path, "web") && path !== WEB_SHARED_API_TYPES) {
-        add("web", `web/ may import only web/ and ${WEB_SHARED_API_TYPES}, not ${path}`);
+      if (under(f.file, "web") && !under(path, "web") && path !== WEB_SHARED_API_TYPES && path !== ADMIN_SHARED_API_TYPES) {
+        add("web", `web/ may import only web/, ${WEB_SHARED_API_TYPES} and ${ADMIN_SHARED_API_TYPES}, not ${path}`);
+      }
+      if (f.file === ADMIN_SHARED_API_TYPES && path !== ADMIN_SHARED_MODEL_TYPES) {
+        add("web", `${ADMIN_SHARED_API_TYPES} is the admin pages' one door to the server: it imports nothing of the project, not ${path}`);
+      }
+      if (f.file === ADMIN_SHARED_MODEL_TYPES) {
+        add("web", `${ADMIN_SHARED_MODEL_TYPES} is read by the admin pages through ${ADMIN_SHARED_API_TYPES}: it imports nothing, not ${path}`);
       }
       if (f.file === WEB_SHARED_API_TYPES && path !== WEB_SHARED_MODEL_TYPES) {
         add("web", `${WEB_SHARED_API_TYPES} is web/'s one door to the server: it imports nothing of the project, not ${path}`);

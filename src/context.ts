@@ -13,6 +13,7 @@ import type { SubmitFn } from "./delivery/submit.ts";
 import type { LoginOptions, LoginResult } from "./auth.ts";
 import type { AuthThrottle } from "./auth-throttle.ts";
 import type { Groupware } from "./groupware/types.ts";
+import type { ActivityService, CertificateService } from "./ops/types.ts";
 
 export interface TlsProvider {
   /**
@@ -108,4 +109,8 @@ export interface ServerContext {
   readonly shuttingDown: boolean;
   /** Calendars, address books and task lists (src/groupware/): what CalDAV/CardDAV, iMIP and the CLI use. */
   groupware: Groupware;
+  /** The certificates the TLS listeners serve, and ACME renewal (src/certificates.ts, src/acme/). */
+  certificates: CertificateService;
+  /** Recent activity and hourly counters for the admin (src/activity.ts). */
+  activity: ActivityService;
 }

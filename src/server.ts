@@ -12,6 +12,8 @@ import { createLogger, type Logger } from "./log.ts";
 import { createAuthThrottle } from "./auth-throttle.ts";
 import { IMPLICIT_TLS, protocolFor, registeredProtocols, type ListenerInfo, type ListenerName, type ProtocolModule } from "./registry.ts";
 import { createTlsManager, type TlsManager } from "./tls.ts";
+import { staticCertificates } from "./certificates.ts";
+import { createActivity } from "./activity.ts";
 import { ConnectionAccounting, capWarning, FAMILY_OF, refusalLine } from "./connection-limits.ts";
 import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, passwordHasher, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
 import type { MailStore } from "../storage/api.ts";
@@ -149,6 +151,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       return shuttingDown;
     },
     groupware: createGroupware(store, { log }),
+    certificates: staticCertificates(tlsManager),
+    activity: createActivity(),
   };
   ctx.submit = createSubmit(ctx);
   // Out-of-office replies are part of delivery whichever listeners are on (the
