@@ -103,9 +103,10 @@ export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
   const { ctx, sessions } = deps;
 
   app.get("/login", async (c) => {
+    const next = safeNext(c.req.query("next"));
     const existing = await sessions.open(getCookie(c, sessionCookieName(c)));
-    if (existing) return c.redirect("/", 302);
-    return loginPage(c, deps, { email: "", error: null, status: 200 });
+    if (existing) return c.redirect(next, 302);
+    return loginPage(c, deps, { email: "", error: null, status: 200, next });
   });
 
   app.post("/login", async (c) => {
@@ -114,19 +115,20 @@ export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
     const email = typeof form.email === "string" ? form.email.trim().toLowerCase().slice(0, 320) : "";
     const password = typeof form.password === "string" ? form.password.slice(0, 1024) : "";
     const token = typeof form.csrf === "string" ? form.csrf : "";
+    const next = safeNext(typeof form.next === "string" ? form.next : undefined);
     const cookieToken = getCookie(c, loginCookieName(c)) ?? "";
     if (!sameOrigin(c) || !token || !safeEqual(token, cookieToken)) {
-      return loginPage(c, deps, { email, error: pageText(langOf(c), "expired"), status: 403 });
+      return loginPage(c, deps, { email, next, error: pageText(langOf(c), "expired"), status: 403 });
     }
     const ip = c.env.remoteIp;
-    if (!email || !password) return loginPage(c, deps, { email, error: pageText(langOf(c), "missing"), status: 400 });
+    if (!email || !password) return loginPage(c, deps, { email, next, error: pageText(langOf(c), "missing"), status: 400 });
     // The shared throttle (src/auth-throttle.ts): per IP a hard limit; per account a progressive delay
     // from which this browser is exempt when it carries a device cookie of this account.
     const trusted = await sessions.isKnownDevice(getCookie(c, deviceCookieName(c)), normalizeLogin(email));
     const result = await ctx.login(email, password, ip, { trusted, protocol: "webmail" });
     if (!result.ok) {
-      if (result.reason === "throttled") return loginPage(c, deps, { email, error: tooManyText(langOf(c), result.retryAfterMs), status: 429, retryAfter: result.retryAfterMs });
-      return loginPage(c, deps, { email, error: pageText(langOf(c), "wrong"), status: 401 });
+      if (result.reason === "throttled") return loginPage(c, deps, { email, next, error: tooManyText(langOf(c), result.retryAfterMs), status: 429, retryAfter: result.retryAfterMs });
+      return loginPage(c, deps, { email, next, error: pageText(langOf(c), "wrong"), status: 401 });
     }
     const account = result.account;
     const { token: sealed } = await sessions.create(account.id, { ip, userAgent: c.req.header("user-agent") ?? "" });
@@ -134,7 +136,7 @@ export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
     setCookie(c, deviceCookieName(c), await sessions.deviceToken(normalizeLogin(account.email)), cookieOpts(c, Math.floor(sessions.policy.maxAgeMs / 1000)));
     deleteCookie(c, loginCookieName(c), cookieOpts(c));
     ctx.log.info("webmail login", { ip, user: account.email });
-    return c.redirect("/", 303);
+    return c.redirect(next, 303);
   });
 
   app.get("/api/session", requireSession(deps), (c) => {
@@ -165,13 +167,23 @@ export function langOf(c: Context<AppEnv>): PageLang {
   return pageLang(c.req.header("accept-language"));
 }
 
+/**
+ * Where a sign-in returns to (`/login?next=/admin`): only the web admin's own
+ * paths, so the parameter can never send a browser to another site (an open
+ * redirect, OWASP "Unvalidated Redirects") or anywhere unexpected; else "/".
+ */
+export function safeNext(v: string | undefined): string {
+  if (!v || v.length > 200) return "/";
+  return /^\/admin(\/[A-Za-z0-9._~\/-]*)?$/.test(v) && !v.includes("//") && !v.includes("/..") ? v : "/";
+}
+
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function loginPage(c: Context<AppEnv>, deps: AuthDeps, o: { email: string; error: string | null; status: 200 | 400 | 401 | 403 | 429; retryAfter?: number }): Response {
+function loginPage(c: Context<AppEnv>, deps: AuthDeps, o: { email: string; error: string | null; status: 200 | 400 | 401 | 403 | 429; retryAfter?: number; next?: string }): Response {
   const token = randomBytes(24).toString("base64url");
   setCookie(c, loginCookieName(c), token, cookieOpts(c, 3600));
   const css = deps.assets.url("app.css");
@@ -187,7 +199,7 @@ function loginPage(c: Context<AppEnv>, deps: AuthDeps, o: { email: string; error
 ${o.error ? `<p class="login-error" role="alert">${escapeHtml(o.error)}</p>` : ""}
 <form method="post" action="/login" class="login-form">
 <input type="hidden" name="csrf" value="${token}">
-<label>${tx("email")}<input type="email" name="email" autocomplete="username" required autofocus value="${escapeHtml(o.email)}"></label>
+${o.next && o.next !== "/" ? `<input type="hidden" name="next" value="${escapeHtml(o.next)}">\n` : ""}<label>${tx("email")}<input type="email" name="email" autocomplete="username" required autofocus value="${escapeHtml(o.email)}"></label>
 <label>${tx("password")}<input type="password" name="password" autocomplete="current-password" required></label>
 <button type="submit">${tx("submit")}</button>
 </form></main></body></html>`;
