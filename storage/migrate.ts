@@ -6,7 +6,7 @@
  * file at once: the applied-check is repeated inside the write transaction.
  */
 import type { Db, Queryable } from "./db.ts";
-import type { StoreLogger } from "./api.ts";
+import { StoreError, type StoreLogger } from "./api.ts";
 import { migrations as allMigrations, type Migration } from "./migrations/index.ts";
 import { renderMigration } from "./migrations/render.ts";
 
@@ -36,6 +36,7 @@ export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: n
   });
   const appliedRows = await db.all<{ version: number }>("SELECT version FROM schema_migrations");
   const applied = new Set(appliedRows.map((r) => Number(r.version)));
+  assertKnownSchema([...applied], list);
   const done: number[] = [];
   for (const m of list) {
     if (applied.has(m.version)) continue;
@@ -54,6 +55,23 @@ export async function migrate(db: Db, opts: { migrations?: Migration[]; upTo?: n
     }
   }
   return done;
+}
+
+/**
+ * Refuses a database that a newer Pillarbox migrated (found item 9): its
+ * schema has versions this binary does not know, and running on it could
+ * misread or damage what the newer code wrote. Every command that opens the
+ * store (serve, the admin commands) goes through migrate() and so through here;
+ * `check` reports the same condition as a failed check.
+ */
+export function assertKnownSchema(applied: readonly number[], known: readonly Migration[] = allMigrations): void {
+  const knownVersions = new Set(known.map((m) => m.version));
+  const unknown = applied.filter((v) => !knownVersions.has(v)).sort((a, b) => a - b);
+  if (!unknown.length) return;
+  const newest = Math.max(...applied);
+  const ours = Math.max(0, ...knownVersions);
+  const what = newest > ours ? `schema ${newest} > ${ours}` : `migrations ${unknown.join(", ")} unknown to this version`;
+  throw new StoreError("CANNOT", `this database was upgraded by a newer Pillarbox (${what}): use that version or restore a backup made before the upgrade`);
 }
 
 /** Versions recorded as applied, ascending. */

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import * as tls from "node:tls";
 import { openDb, filePathOfUrl, redactDbUrl } from "../../storage/db.ts";
-import { appliedVersions } from "../../storage/migrate.ts";
+import { appliedVersions, assertKnownSchema } from "../../storage/migrate.ts";
 import { migrations } from "../../storage/migrations/index.ts";
 import { selfSignedPaths } from "../tls.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
@@ -53,8 +53,13 @@ export const checkCommands: Command[] = [
           }
           const known = migrations.map((m) => m.version).sort((a, b) => a - b);
           const pending = known.filter((v) => !applied.includes(v));
-          const unknown = applied.filter((v) => !known.includes(v));
-          if (unknown.length) fail(`database has migrations this version does not know (${unknown.join(", ")}): it was used by a newer Pillarbox`);
+          let newer: string | null = null;
+          try {
+            assertKnownSchema(applied);
+          } catch (e) {
+            newer = (e as Error).message;
+          }
+          if (newer) fail(newer);
           else if (pending.length) warn(`database migrations pending: ${pending.join(", ")} (applied automatically at the next start)`);
           else ok(`database migrations current (${applied.length} applied, latest ${applied[applied.length - 1] ?? "-"})`);
           const integrity = await db.integrityCheck();

@@ -9,6 +9,7 @@ import { StoreError } from "../../storage/api.ts";
 import { CliError, parseArgs, UsageError, type OptionSpec } from "./args.ts";
 import type { CliIO, Command } from "./command.ts";
 import { commands } from "./commands.ts";
+import { versionLine } from "../version.ts";
 
 export const VERSION: string = pkg.version;
 
@@ -64,7 +65,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       return 0;
     }
     if (first === "--version" || first === "-V" || first === "version") {
-      io.out(`pillarbox ${VERSION}\n`);
+      io.out(`${versionLine()}\n`);
       return 0;
     }
     const two = argv.length > 1 ? `${argv[0]} ${argv[1]}` : "";

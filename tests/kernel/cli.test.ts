@@ -49,7 +49,7 @@ describe("help, version, usage errors", () => {
   test("--version", async () => {
     const r = await cli(freshDir(), ["--version"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^pillarbox \d+\.\d+\.\d+\n$/);
+    expect(r.stdout).toMatch(/^pillarbox \d+\.\d+\.\d+ \(commit \S+, [^)]+\)\n$/);
   });
 
   test("--help works on every command and shows its usage", async () => {
