@@ -48,6 +48,34 @@ export interface Account {
   usedBytes: number;
   settings: AccountSettings;
   createdAt: number;
+  /** May open the web admin (`pillarbox user admin USER on`). */
+  admin: boolean;
+  /** Refused by every protocol and the webmail (its mail stays). */
+  disabled: boolean;
+}
+
+/** An app password as listed (never its hash; the password itself is shown once at creation). */
+export interface AppPassword {
+  id: number;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  /** "imap", "pop3", "smtp", "eas", "dav", ... */
+  lastUsedProtocol: string | null;
+}
+
+export interface TwoFactorStatus {
+  enabled: boolean;
+  recoveryCodesLeft: number;
+}
+
+/** The account's TOTP secret (base32) as the login check needs it. */
+export interface TwoFactorSecret {
+  secret: string;
+  /** False while enrolment waits for its first code. */
+  enabled: boolean;
+  /** The last RFC 6238 time step accepted (a code of that step or earlier is a replay). */
+  lastStep: number;
 }
 
 export interface Alias {
@@ -370,6 +398,33 @@ export interface MailStore extends ItemStore {
    */
   credentialStamp(accountId: number): Promise<string | null>;
   removeAccount(email: string): Promise<void>;
+
+  // account security (storage/account-security.ts)
+  /** Sets the admin and/or disabled flag; disabling ends the webmail sessions and changes the credential stamp. */
+  setAccountFlags(email: string, flags: { admin?: boolean; disabled?: boolean }): Promise<Account>;
+  /** Live (unrevoked) app passwords, oldest first. */
+  listAppPasswords(accountId: number): Promise<AppPassword[]>;
+  /** A new app password: `password` is shown once, only its argon2id hash is kept. At most 50 live per account (StoreError LIMIT). */
+  createAppPassword(accountId: number, name: string): Promise<{ info: AppPassword; password: string }>;
+  /** False when no such live app password of this account. Changes the credential stamp. */
+  revokeAppPassword(accountId: number, id: number): Promise<boolean>;
+  /** The live app password of the account matching `password` (spaces, dashes and case ignored), or null. */
+  verifyAppPassword(accountId: number, password: string): Promise<AppPassword | null>;
+  noteAppPasswordUse(id: number, protocol: string, at: number): Promise<void>;
+  twoFactorStatus(accountId: number): Promise<TwoFactorStatus>;
+  /** Stores a pending TOTP secret (base32; sealed at rest); refused (CANNOT) while 2FA is on. */
+  beginTwoFactor(accountId: number, secretBase32: string): Promise<void>;
+  twoFactorSecret(accountId: number): Promise<TwoFactorSecret | null>;
+  /** Claims a time step: false if it or a later one was already used (RFC 6238 §5.2 replay). */
+  claimTotpStep(accountId: number, step: number): Promise<boolean>;
+  /** Turns a pending secret on; returns 10 recovery codes, shown once. */
+  enableTwoFactor(accountId: number): Promise<string[]>;
+  regenerateRecoveryCodes(accountId: number): Promise<string[]>;
+  /** Spends a recovery code: true once per code. */
+  useRecoveryCode(accountId: number, code: string): Promise<boolean>;
+  /** Turns 2FA off (secret and recovery codes deleted); changes the credential stamp. */
+  resetTwoFactor(accountId: number): Promise<void>;
+
   setQuota(email: string, quotaBytes: number | null): Promise<void>;
   updateSettings(accountId: number, patch: Partial<AccountSettings>): Promise<AccountSettings>;
 

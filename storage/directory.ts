@@ -176,9 +176,10 @@ export class Directory {
   }
 
   async credentialStamp(accountId: number): Promise<string | null> {
-    const r = await this.core.db.get<R>("SELECT password_hash FROM accounts WHERE id = ?", [accountId]);
-    // The hash is salted afresh on every change, so its digest changes even for the same password.
-    return r ? createHash("sha256").update(str(r.password_hash)).digest("base64url").slice(0, 22) : null;
+    const r = await this.core.db.get<R>("SELECT password_hash, security_epoch, disabled FROM accounts WHERE id = ?", [accountId]);
+    // The hash is salted afresh on every change, so its digest changes even for the same password;
+    // the security epoch changes with the second factor and the app passwords (account-security.ts).
+    return r ? createHash("sha256").update(`${str(r.password_hash)}\0${num(r.security_epoch)}\0${num(r.disabled)}`).digest("base64url").slice(0, 22) : null;
   }
 
   async removeAccount(email: string): Promise<void> {
@@ -193,6 +194,10 @@ export class Directory {
       await tx.run("UPDATE folders SET parent_id = NULL WHERE account_id = ?", [id]);
       await tx.run("DELETE FROM folders WHERE account_id = ?", [id]);
       await tx.run("DELETE FROM aliases WHERE destination = ?", [e]);
+      // explicit: the cascade needs foreign_keys=ON, which a remote engine may not have
+      await tx.run("DELETE FROM app_passwords WHERE account_id = ?", [id]);
+      await tx.run("DELETE FROM recovery_codes WHERE account_id = ?", [id]);
+      await tx.run("DELETE FROM two_factor WHERE account_id = ?", [id]);
       await tx.run("DELETE FROM accounts WHERE id = ?", [id]);
     });
   }

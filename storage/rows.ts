@@ -8,7 +8,7 @@ import { decodeFlags } from "./flags.ts";
 import { folderDisplayName } from "./folder-names.ts";
 
 export const FOLDER_COLS = "id, account_id, name, parent_id, item_class, special_use, subscribed, uidvalidity, uidnext, highest_modseq, props";
-export const ACCOUNT_COLS = "id, email, domain_id, quota_bytes, used_bytes, settings, created_at";
+export const ACCOUNT_COLS = "id, email, domain_id, quota_bytes, used_bytes, settings, created_at, is_admin, disabled";
 export const SUMMARY_COLS = "id, uid, modseq, flags, internal_date, size, keywords";
 export const INDEX_COLS =
   "id, folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id, envelope, mime, subject, base_subject, from_addr, from_name, to_addr, cc_addr, sent_date, message_id, in_reply_to, refs, thread_id, preview, has_attachment, props";
@@ -55,6 +55,8 @@ export function toAccount(r: R): Account {
     usedBytes: num(r.used_bytes),
     settings: parseJson<AccountSettings>(r.settings, {}),
     createdAt: num(r.created_at),
+    admin: num(r.is_admin) !== 0,
+    disabled: num(r.disabled) !== 0,
   };
 }
 

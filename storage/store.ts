@@ -16,6 +16,7 @@
  *  - Events are published only after the commit.
  */
 import type { BlobStore, MailStore, PasswordHasher, StoreLogger } from "./api.ts";
+import { AccountSecurity } from "./account-security.ts";
 import { BlobGc } from "./blob-gc.ts";
 import { ChangeFeed, DEFAULT_CHANGE_RETENTION_MS } from "./changes.ts";
 import { FsBlobStore } from "./blobstore.ts";
@@ -72,6 +73,7 @@ export class SqlMailStore implements MailStore {
   private readonly gc: BlobGc;
   private readonly items: Items;
   private readonly changes: ChangeFeed;
+  private readonly security: AccountSecurity;
 
   constructor(
     /** The database (storage/open.ts builds the ActiveSync and webmail stores on it). Protocols never use it. */
@@ -81,6 +83,8 @@ export class SqlMailStore implements MailStore {
     gcGraceMs = 60 * 60 * 1000,
     hasher: PasswordHasher = missingHasher,
     changeRetentionMs = DEFAULT_CHANGE_RETENTION_MS,
+    /** The data dir: the two-factor sealing key lives in its keys/ (null: no TOTP enrolment). */
+    dataDir: string | null = null,
   ) {
     const core = (this.core = new StoreCore(db, blobs, hasher, log));
     this.blobs = blobs;
@@ -96,6 +100,7 @@ export class SqlMailStore implements MailStore {
     this.gc = new BlobGc(core, gcGraceMs);
     this.items = new Items(core);
     this.changes = new ChangeFeed(core, changeRetentionMs);
+    this.security = new AccountSecurity(core, dataDir);
   }
 
   /** Picks up blobs committed but not yet full-text indexed before a restart. */
@@ -170,6 +175,50 @@ export class SqlMailStore implements MailStore {
   removeAccount(...a: P<"removeAccount">) {
     return this.directory.removeAccount(...a);
   }
+  // account security (storage/account-security.ts)
+  setAccountFlags(...a: P<"setAccountFlags">) {
+    return this.security.setAccountFlags(...a);
+  }
+  listAppPasswords(...a: P<"listAppPasswords">) {
+    return this.security.listAppPasswords(...a);
+  }
+  createAppPassword(...a: P<"createAppPassword">) {
+    return this.security.createAppPassword(...a);
+  }
+  revokeAppPassword(...a: P<"revokeAppPassword">) {
+    return this.security.revokeAppPassword(...a);
+  }
+  verifyAppPassword(...a: P<"verifyAppPassword">) {
+    return this.security.verifyAppPassword(...a);
+  }
+  noteAppPasswordUse(...a: P<"noteAppPasswordUse">) {
+    return this.security.noteAppPasswordUse(...a);
+  }
+  twoFactorStatus(...a: P<"twoFactorStatus">) {
+    return this.security.twoFactorStatus(...a);
+  }
+  beginTwoFactor(...a: P<"beginTwoFactor">) {
+    return this.security.beginTwoFactor(...a);
+  }
+  twoFactorSecret(...a: P<"twoFactorSecret">) {
+    return this.security.twoFactorSecret(...a);
+  }
+  claimTotpStep(...a: P<"claimTotpStep">) {
+    return this.security.claimTotpStep(...a);
+  }
+  enableTwoFactor(...a: P<"enableTwoFactor">) {
+    return this.security.enableTwoFactor(...a);
+  }
+  regenerateRecoveryCodes(...a: P<"regenerateRecoveryCodes">) {
+    return this.security.regenerateRecoveryCodes(...a);
+  }
+  useRecoveryCode(...a: P<"useRecoveryCode">) {
+    return this.security.useRecoveryCode(...a);
+  }
+  resetTwoFactor(...a: P<"resetTwoFactor">) {
+    return this.security.resetTwoFactor(...a);
+  }
+
   setQuota(...a: P<"setQuota">) {
     return this.directory.setQuota(...a);
   }
@@ -397,7 +446,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<SqlMailStore> {
   }
   const blobs = opts.blobs ?? new FsBlobStore(opts.dataDir);
   const hasher = opts.hasher ?? missingHasher;
-  const store = new SqlMailStore(db, blobs, opts.log, opts.gcGraceMs, hasher, opts.changeRetentionMs);
+  const store = new SqlMailStore(db, blobs, opts.log, opts.gcGraceMs, hasher, opts.changeRetentionMs, opts.dataDir);
   // compute the unknown-user hash now, so the first failed login costs the same as later ones
   void hasher.dummyHash().catch(() => {});
   store.startMaintenance(opts.gcIntervalMs ?? 6 * 60 * 60 * 1000);

@@ -17,7 +17,8 @@ import { migration as m0032 } from "./0032_calendar_span.ts";
 import { migration as m0033 } from "./0033_feed_by_folder.ts";
 import { migration as m0034 } from "./0034_dav_resources.ts";
 import { migration as m0035 } from "./0035_calendar_people.ts";
+import { migration as m0040 } from "./0040_account_security.ts";
 
 export type { Migration } from "./types.ts";
 
-export const migrations: Migration[] = [m0001, m0002, m0003, m0004, m0010, m0011, m0020, m0021, m0030, m0031, m0032, m0033, m0034, m0035];
+export const migrations: Migration[] = [m0001, m0002, m0003, m0004, m0010, m0011, m0020, m0021, m0030, m0031, m0032, m0033, m0034, m0035, m0040];

@@ -108,7 +108,7 @@ describe("the throttle's policy", () => {
 });
 
 describe("the authenticator", () => {
-  const account: Account = { id: 7, email: "bob@example.test", domainId: 1, quotaBytes: null, usedBytes: 0, settings: {}, createdAt: 0 };
+  const account: Account = { id: 7, email: "bob@example.test", domainId: 1, quotaBytes: null, usedBytes: 0, settings: {}, createdAt: 0, admin: false, disabled: false };
   const fakeStore = (hashChecks: { n: number }) =>
     ({
       async authenticate(email: string, password: string) {

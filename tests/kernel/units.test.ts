@@ -5,7 +5,7 @@ import { bindErrorMessage } from "../../src/server.ts";
 import { parseArgs, UsageError } from "../../src/cli/args.ts";
 import type { Account } from "../../storage/api.ts";
 
-const acct = (id: number, email: string): Account => ({ id, email, domainId: 1, quotaBytes: null, usedBytes: 0, settings: {}, createdAt: 0 });
+const acct = (id: number, email: string): Account => ({ id, email, domainId: 1, quotaBytes: null, usedBytes: 0, settings: {}, createdAt: 0, admin: false, disabled: false });
 
 describe("auth cache", () => {
   test("hits only for the same user and password, case-insensitive user", () => {

@@ -27,7 +27,7 @@ export class FakeStore implements Pop3Store {
   private nextId = 1;
 
   addAccount(id: number, email: string, settings: Account["settings"] = {}): Account {
-    const a: Account = { id, email, domainId: 1, quotaBytes: null, usedBytes: 0, settings, createdAt: 0 };
+    const a: Account = { id, email, domainId: 1, quotaBytes: null, usedBytes: 0, settings, createdAt: 0, admin: false, disabled: false };
     this.accounts.set(id, a);
     this.addFolder(id, "INBOX");
     return a;
