@@ -6,9 +6,10 @@
  *   --outfile=PATH writes elsewhere (tests build into a temp dir)
  *
  * libsql picks its native addon with a dynamic `require(\`@libsql/${target}\`)`
- * that the bundler cannot follow; the plugin below rewrites it to a direct
- * require of the addon for the build target, so the addon is embedded (Bun
- * extracts it to $TMPDIR at start). For arm64 the Bun runtime and the libsql
+ * that the bundler cannot follow; the plugin below rewrites it to the addon
+ * for the build target, embedded as a file that src/native-addon.ts copies
+ * once into a cache dir (the data dir's .cache/ first) and loads on the first
+ * database call: `--version` loads nothing, and $TMPDIR need not be writable. For arm64 the Bun runtime and the libsql
  * addon come from their npm packages (`npm pack`), the only network used.
  *
  * Web client: `scripts/build-web.ts` (webmail) bundles web/src and embeds it
@@ -17,6 +18,7 @@
  * never stale, here too (it is idempotent: a no-op when nothing changed).
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -96,6 +98,9 @@ if (existsSync(webBuild)) execFileSync(process.execPath, [webBuild], { cwd: ROOT
 const addon = libsqlAddon();
 const executablePath = bunRuntime();
 
+const nativeLoader = join(ROOT, "src", "native-addon.ts");
+const addonHash = createHash("sha256").update(readFileSync(addon)).digest("hex");
+
 const libsqlPlugin: Bun.BunPlugin = {
   name: "libsql-embed-native-addon",
   setup(build) {
@@ -103,10 +108,25 @@ const libsqlPlugin: Bun.BunPlugin = {
       const src = readFileSync(args.path, "utf8");
       const dynamic = /require\(`@libsql\/\$\{target\}`\)/g;
       if (!dynamic.test(src)) throw new Error(`build: libsql's addon lookup changed in ${args.path}; update scripts/build.ts`);
-      return { contents: src.replace(dynamic, `require(${JSON.stringify(addon)})`), loader: "js" };
+      // The addon is embedded as a plain file (loader below) and loaded by src/native-addon.ts on the
+      // first database call, from a cache dir it chooses (not Bun's $TMPDIR extraction).
+      const lazy = `require(${JSON.stringify(nativeLoader)}).lazyNativeAddon(require(${JSON.stringify(addon)}), ${JSON.stringify(addonHash)})`;
+      return { contents: src.replace(dynamic, lazy), loader: "js" };
     });
   },
 };
+
+/** The commit built: PILLARBOX_BUILD_COMMIT (e.g. a Docker build without .git), else git, else "unknown". */
+function buildCommit(): string {
+  if (process.env.PILLARBOX_BUILD_COMMIT) return process.env.PILLARBOX_BUILD_COMMIT;
+  try {
+    const git = (args: string[]) => execFileSync("git", ["-C", ROOT, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const commit = git(["rev-parse", "--short=10", "HEAD"]);
+    return git(["status", "--porcelain", "--untracked-files=no"]) ? `${commit}-dirty` : commit;
+  } catch {
+    return "unknown";
+  }
+}
 
 mkdirSync(join(ROOT, "dist"), { recursive: true });
 const outArg = process.argv.find((a) => a.startsWith("--outfile="))?.slice("--outfile=".length);
@@ -128,7 +148,10 @@ const result = await Bun.build({
   format: "esm",
   sourcemap: "linked",
   plugins: [libsqlPlugin],
-  define: { "process.env.LIBSQL_JS_DEV": "undefined" },
+  // The native addon is embedded as a file (its path in $bunfs), not required by Bun (which would extract it to $TMPDIR).
+  loader: { ".node": "file" },
+  // `pillarbox --version` (src/version.ts): the commit and the build time, fixed into the binary.
+  define: { "process.env.LIBSQL_JS_DEV": "undefined", PILLARBOX_BUILD_COMMIT: JSON.stringify(buildCommit()), PILLARBOX_BUILD_DATE: JSON.stringify(new Date().toISOString().replace(/\.\d{3}Z$/, "Z")) },
 });
 if (!result.success) {
   for (const l of result.logs) console.error(l);

@@ -3,10 +3,11 @@
  * the store on the data dir (safe while a server runs on it: libSQL WAL
  * locking), reading passwords, validating addresses.
  */
-import { mkdirSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { loadConfig, type Config } from "../config.ts";
 import { createLogger } from "../log.ts";
+import { setNativeCacheDir } from "../native-addon.ts";
+import { DataDirError, prepareDataDir } from "../data-dir.ts";
 import type { MailStore } from "../../storage/api.ts";
 import { openStorage, type Storage } from "../../storage/open.ts";
 import { passwordHasher } from "../auth.ts";
@@ -21,13 +22,22 @@ export function configFromArgs(args: ParsedArgs, io: CliIO, extraFlags: Record<s
     if (typeof v === "string") flags[k] = v;
   }
   const file = typeof args.options["config"] === "string" ? (args.options["config"] as string) : undefined;
-  return loadConfig({ file, env: io.env, flags });
+  const config = loadConfig({ file, env: io.env, flags });
+  setNativeCacheDir(config.dataDir);
+  return config;
 }
 
 /** Opens the storage (every store on one connection), runs `fn`, closes it. */
 export async function withStore<T>(args: ParsedArgs, io: CliIO, fn: (store: MailStore, config: Config, storage: Storage) => Promise<T>): Promise<T> {
   const config = configFromArgs(args, io);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Creates the data dir if needed; as root on the service user's data dir, becomes that user
+  // so every file made here belongs to it; a dir we cannot write is refused in words (src/data-dir.ts).
+  try {
+    prepareDataDir(config.dataDir);
+  } catch (e) {
+    if (e instanceof DataDirError) throw new CliError(e.message);
+    throw e;
+  }
   const storage = await openStorage({
     url: config.databaseUrl,
     dataDir: config.dataDir,

@@ -1,5 +1,8 @@
 /** `pillarbox serve`: run the server until SIGTERM/SIGINT; SIGHUP reloads TLS. */
+import { mkdirSync } from "node:fs";
 import { CONFIG_FLAGS, loadConfig, settingsHelp } from "../config.ts";
+import { setNativeCacheDir } from "../native-addon.ts";
+import { acquireServerLock, ServerLockedError, type ServerLock } from "../server-lock.ts";
 import { createLogger } from "../log.ts";
 import type { RunningServer } from "../server.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
@@ -26,6 +29,20 @@ ${settingsHelp()}`,
       const file = typeof args.options["config"] === "string" ? args.options["config"] : undefined;
       const config = loadConfig({ file, env: io.env, flags });
       const log = createLogger(config.log.level);
+      // One server per data dir (src/server-lock.ts), and the compiled binary's SQLite driver
+      // cached in the data dir rather than $TMPDIR (src/native-addon.ts).
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      setNativeCacheDir(config.dataDir);
+      let lock: ServerLock;
+      try {
+        lock = acquireServerLock(config.dataDir);
+      } catch (e) {
+        if (e instanceof ServerLockedError) {
+          io.err(`pillarbox: ${e.message}\n`);
+          return 1;
+        }
+        throw e;
+      }
       process.on("uncaughtException", (e) => log.error("uncaught exception", { error: e, stack: e.stack }));
       process.on("unhandledRejection", (e) => log.error("unhandled rejection", { error: e instanceof Error ? e : String(e) }));
       // Signal handlers go in first: a SIGTERM during start-up still means a clean stop.
@@ -68,6 +85,7 @@ ${settingsHelp()}`,
         process.off("SIGTERM", onTerm);
         process.off("SIGINT", onInt);
         process.off("SIGHUP", onHup);
+        lock.release();
         if (e instanceof BindError) {
           io.err(`pillarbox: ${e.message}\n`);
           return 1;
@@ -78,7 +96,11 @@ ${settingsHelp()}`,
         stopping = false;
         stop("signal during start-up");
       }
-      return await done;
+      try {
+        return await done;
+      } finally {
+        lock.release();
+      }
     },
   },
 ];
