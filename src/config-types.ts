@@ -29,6 +29,29 @@ export interface Config {
     certFile: string | null;
     keyFile: string | null;
   };
+  /** Certificates from an ACME CA (RFC 8555; src/acme/). Off: the [tls] files or a self-signed pair. */
+  acme: {
+    /** PILLARBOX_ACME=on|off. */
+    enabled: boolean;
+    /** PILLARBOX_ACME_DIRECTORY: the CA's directory URL (default Let's Encrypt production). */
+    directoryUrl: string;
+    /** PILLARBOX_ACME_EMAIL: contact for the ACME account (expiry notices). */
+    email: string | null;
+    /** PILLARBOX_ACME_CA_FILE: extra PEM root(s) trusted for the CA's own HTTPS (a test CA such as pebble). */
+    caFile: string | null;
+    /** Challenge type: http-01 on the HTTP listener, tls-alpn-01 on HTTPS, or auto (http-01 when HTTP is on). */
+    challenge: "auto" | "http-01" | "tls-alpn-01";
+    /** Also certify autoconfig., autodiscover. and mta-sts. of every local domain (the names quickstart prints). */
+    domainNames: boolean;
+    /** More names for the certificate. */
+    extraNames: string[];
+  };
+  /** The MTA-STS policy served at https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 §3.2). */
+  mtaSts: {
+    /** "enforce" applies only once a trusted certificate covers the host name; until then the policy says testing. */
+    mode: "testing" | "enforce";
+    maxAgeSeconds: number;
+  };
   log: { level: LogLevel };
   limits: {
     /** Max message size in octets (SMTP SIZE, IMAP APPENDLIMIT). PILLARBOX_MAX_MESSAGE_SIZE, default 50 MiB. */

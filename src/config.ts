@@ -34,6 +34,9 @@ export const DEFAULT_CONFIG_FILE = "pillarbox.toml";
 
 export const LISTENER_NAMES = Object.keys(LISTENER_DEFAULTS) as ListenerName[];
 
+/** Let's Encrypt's production ACME directory (RFC 8555 §7.1.1). */
+export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
+
 export function defaultConfig(): Config {
   const dataDir = resolve("data");
   const listeners = {} as Record<ListenerName, ListenAddress | null>;
@@ -46,6 +49,8 @@ export function defaultConfig(): Config {
     changeRetentionDays: 90,
     listeners,
     tls: { certFile: null, keyFile: null },
+    acme: { enabled: false, directoryUrl: LETS_ENCRYPT_DIRECTORY, email: null, caFile: null, challenge: "auto", domainNames: true, extraNames: [] },
+    mtaSts: { mode: "testing", maxAgeSeconds: 604_800 },
     log: { level: "info" },
     limits: {
       maxMessageSize: 50 * 1024 * 1024,
@@ -141,6 +146,19 @@ const list: Parser = (raw, where) => {
   if (Array.isArray(raw)) return raw.map((x, i) => str(x, `${where}[${i}]`));
   if (typeof raw === "string") return raw.split(",").map((s) => s.trim()).filter(Boolean);
   throw new ConfigError(`${where}: expected a list (comma-separated in environment variables)`);
+};
+
+const httpsUrl: Parser = (raw, where) => {
+  const v = str(raw, where) as string;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError(`${where}: expected an https:// URL, got ${JSON.stringify(v)}`);
+  }
+  // RFC 8555 §6.1: ACME is spoken over HTTPS only.
+  if (u.protocol !== "https:") throw new ConfigError(`${where}: the ACME directory must be an https:// URL, got ${JSON.stringify(v)}`);
+  return v;
 };
 
 const databaseUrl: Parser = (raw, where) => {
@@ -246,6 +264,15 @@ export const SETTINGS: Setting[] = [
   ),
   S("tls.certFile", "tls.cert_file", "PILLARBOX_TLS_CERT", "tls-cert", optionalStr, "(self-signed, generated)", "PEM certificate chain file. Reloaded on SIGHUP and when the file changes."),
   S("tls.keyFile", "tls.key_file", "PILLARBOX_TLS_KEY", "tls-key", optionalStr, "(self-signed, generated)", "PEM private key file for the certificate."),
+  S("acme.enabled", "acme.enabled", "PILLARBOX_ACME", "acme", bool, "off", "Get and renew the certificate from an ACME CA (Let's Encrypt by default) for the host name and the autoconfig/autodiscover/mta-sts names; needs ports 80 or 443 reachable from the internet."),
+  S("acme.directoryUrl", "acme.directory", "PILLARBOX_ACME_DIRECTORY", "acme-directory", httpsUrl, LETS_ENCRYPT_DIRECTORY, "ACME directory URL of the CA (e.g. Let's Encrypt staging, or a test CA)."),
+  S("acme.email", "acme.email", "PILLARBOX_ACME_EMAIL", "acme-email", optionalStr, "(none)", "Contact address for the ACME account (the CA's expiry notices)."),
+  S("acme.caFile", "acme.ca_file", "PILLARBOX_ACME_CA_FILE", "acme-ca-file", optionalStr, "(system roots)", "Extra PEM root certificate(s) to trust for the ACME directory's own HTTPS (a private or test CA)."),
+  S("acme.challenge", "acme.challenge", "PILLARBOX_ACME_CHALLENGE", "acme-challenge", oneOf("auto", "http-01", "tls-alpn-01"), "auto", "ACME challenge: http-01 (HTTP listener, port 80), tls-alpn-01 (HTTPS listener, port 443), or auto (http-01 when the HTTP listener is on)."),
+  S("acme.domainNames", "acme.domain_names", "PILLARBOX_ACME_DOMAIN_NAMES", "acme-domain-names", bool, "true", "Also put autoconfig., autodiscover. and mta-sts. of every local domain on the certificate (names that fail validation are left out and named in the status)."),
+  S("acme.extraNames", "acme.extra_names", "PILLARBOX_ACME_EXTRA_NAMES", "acme-extra-names", list, "(none)", "More DNS names for the certificate, comma-separated."),
+  S("mtaSts.mode", "mta_sts.mode", "PILLARBOX_MTA_STS_MODE", "mta-sts-mode", oneOf("testing", "enforce"), "testing", "MTA-STS policy mode (RFC 8461). enforce takes effect only once a trusted certificate covers the host name; until then the policy says testing."),
+  S("mtaSts.maxAgeSeconds", "mta_sts.max_age", "PILLARBOX_MTA_STS_MAX_AGE", "mta-sts-max-age", int(86_400, 31_557_600), "604800 (1 week)", "MTA-STS policy max_age, seconds (RFC 8461 §3.2: up to a year)."),
   S("log.level", "log.level", "PILLARBOX_LOG_LEVEL", "log-level", oneOf("debug", "info", "warn", "error"), "info", "Log level: debug, info, warn or error. Logs are JSON lines on stderr."),
   S("limits.maxMessageSize", "limits.max_message_size", "PILLARBOX_MAX_MESSAGE_SIZE", "max-message-size", size, "50M", "Largest accepted message (SMTP SIZE, IMAP APPENDLIMIT). Octets or K/M/G suffix."),
   S("limits.maxConnections", "limits.max_connections", "PILLARBOX_MAX_CONNECTIONS", "max-connections", int(1, 1_000_000), "4000", "Backstop on simultaneous connections, all listeners together; keep it at or above the sum of the per-protocol caps below."),
@@ -407,6 +434,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   if (config.tls.certFile) config.tls.certFile = resolve(config.tls.certFile);
   if (config.tls.keyFile) config.tls.keyFile = resolve(config.tls.keyFile);
+  if (config.acme.caFile) config.acme.caFile = resolve(config.acme.caFile);
+  config.acme.extraNames = config.acme.extraNames.map((n) => n.toLowerCase());
+  for (const n of config.acme.extraNames) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(n)) throw new ConfigError(`acme.extra_names: ${JSON.stringify(n)} is not a valid host name`);
+  }
+  if (config.acme.enabled && config.tls.certFile) {
+    throw new ConfigError("acme is on and tls.cert_file is set: use one or the other (ACME keeps its certificate in the data dir)");
+  }
   return config;
 }
 

@@ -13,6 +13,7 @@ import { createAuthThrottle } from "./auth-throttle.ts";
 import { IMPLICIT_TLS, protocolFor, registeredProtocols, type ListenerInfo, type ListenerName, type ProtocolModule } from "./registry.ts";
 import { createTlsManager, type TlsManager } from "./tls.ts";
 import { staticCertificates } from "./certificates.ts";
+import { createAcmeManager, type AcmeManager } from "./acme/index.ts";
 import { createActivity } from "./activity.ts";
 import { ConnectionAccounting, capWarning, FAMILY_OF, refusalLine } from "./connection-limits.ts";
 import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, passwordHasher, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
@@ -34,6 +35,8 @@ export interface StartServerOptions {
   tlsWatchIntervalMs?: number;
   /** Serve these modules instead of the registry's (kernel tests). */
   protocols?: readonly ProtocolModule[];
+  /** ACME polling of pending orders, ms (tests against pebble make it short). */
+  acmePollMs?: number;
 }
 
 export interface RunningServer {
@@ -129,6 +132,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const authThrottle = createAuthThrottle({ ipMaxFailures: config.limits.authFailuresPerIp, ipWindowMs: config.limits.authWindowSeconds * 1000 });
   const authLimiter = ipLimiterView(authThrottle);
   const authenticator = createAuthenticator({ store, throttle: authThrottle, cache: authCache, log });
+  // ACME on: the manager is the certificate service (its stored certificate is served from the first connection).
+  const acme: AcmeManager | null = config.acme.enabled
+    ? createAcmeManager({ config, tls: tlsManager, listDomains: async () => (await store.listDomains()).map((d) => d.name), log: log.child({ component: "acme" }), pollMinMs: opts.acmePollMs })
+    : null;
 
   let shuttingDown = false;
   const addresses: Partial<Record<ListenerName, ListenAddress>> = {};
@@ -151,7 +158,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       return shuttingDown;
     },
     groupware: createGroupware(store, { log }),
-    certificates: staticCertificates(tlsManager),
+    certificates: acme ?? staticCertificates(tlsManager),
     activity: createActivity(),
   };
   ctx.submit = createSubmit(ctx);
@@ -213,7 +220,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       }
     };
     if (info.implicitTls) {
-      tlsManager.upgrade(socket).then(hand, (e: Error) => log.debug("TLS handshake failed", { listener: info.name, ip, error: e.message }));
+      tlsManager.upgrade(socket, { acmeAlpn: info.name === "HTTPS" }).then(hand, (e: Error) => log.debug("TLS handshake failed", { listener: info.name, ip, error: e.message }));
     } else hand(socket);
   };
 
@@ -222,6 +229,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     // Stop accepting now, without waiting: net.Server.close's callback fires only once every
     // connection has ended, and idle clients end only when the protocols' stop() below tells them.
     for (const s of servers) s.close();
+    acme?.stop();
     const deadline = new Promise<void>((r) => setTimeout(r, timeoutMs).unref?.());
     const stopping = Promise.all([
       ...started.map(async (m) => {
@@ -275,6 +283,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   }
   ready = true;
   for (const { run } of early.splice(0)) run();
+  // The CA connects to the HTTP/HTTPS listeners for its challenges: order only once they are bound.
+  acme?.start();
 
   log.info("pillarbox serving", {
     hostname: config.hostname,

@@ -14,6 +14,10 @@ import * as tls from "node:tls";
 import type { TlsProvider } from "./context.ts";
 import type { Logger } from "./log.ts";
 import { createSelfSignedCertificate } from "./x509.ts";
+import { MAX_HELLO_RECORD, peekClientHello } from "./tls-hello.ts";
+
+/** RFC 8737 §6.2: the ALPN protocol of a TLS-ALPN-01 validation. */
+export const ACME_TLS_ALPN = "acme-tls/1";
 
 /**
  * Mozilla "intermediate" profile: TLS 1.2+ with AEAD ECDHE suites only
@@ -41,7 +45,17 @@ export interface TlsFiles {
 export interface TlsManager extends TlsProvider {
   /** PEM of the certificate currently served. */
   readonly certPem: string;
+  /** The files served now (switched by useFiles, e.g. to the ACME certificate). */
   readonly files: TlsFiles;
+  /**
+   * Upgrades a socket. `acmeAlpn`: the socket is fresh from an implicit-TLS
+   * listener (443) where a TLS-ALPN-01 validation may arrive (RFC 8737 §3).
+   */
+  upgrade(socket: Socket, opts?: { acmeAlpn?: boolean }): Promise<tls.TLSSocket>;
+  /** Serves these files from now on (every listener, new handshakes); false when they are unusable (the old pair stays). */
+  useFiles(f: { certFile: string; keyFile: string }): boolean;
+  /** Adds (pair) or removes (null) the RFC 8737 validation certificate for one DNS name. */
+  setAlpnChallenge(name: string, pair: { cert: string; key: string } | null): void;
   /** Options for a `tls.Server` (implicit TLS, HTTPS). */
   serverOptions(): tls.TlsOptions;
   /** A tls.Server that follows reloads; the caller listens on it or emits connections into it. */
@@ -125,7 +139,7 @@ export interface CreateTlsOptions {
 
 export function createTlsManager(opts: CreateTlsOptions): TlsManager {
   const { log } = opts;
-  const files: TlsFiles =
+  let files: TlsFiles =
     opts.certFile && opts.keyFile
       ? { certFile: opts.certFile, keyFile: opts.keyFile, selfSigned: false }
       : { ...ensureSelfSigned(opts.dataDir, opts.hostname, log), selfSigned: true };
@@ -242,6 +256,64 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
       server.emit("connection", socket);
     });
 
+  // TLS-ALPN-01 (RFC 8737): validation certificates by DNS name, served only to a ClientHello offering acme-tls/1.
+  const alpnPairs = new Map<string, tls.SecureContext>();
+  let alpnServer: tls.Server | null = null;
+  const alpnServerFor = (): tls.Server => {
+    if (alpnServer) return alpnServer;
+    const s = tls.createServer({
+      ...serverOptions(),
+      ALPNProtocols: [ACME_TLS_ALPN],
+      SNICallback: (name, cb) => {
+        const ctx = alpnPairs.get(name.toLowerCase());
+        if (ctx) cb(null, ctx);
+        else cb(new Error(`no TLS-ALPN-01 challenge for ${name}`));
+      },
+    });
+    // RFC 8737 §3: the validation is the handshake; nothing is exchanged after it.
+    s.on("secureConnection", (t: tls.TLSSocket) => t.end());
+    s.on("tlsClientError", (err: Error, t?: tls.TLSSocket) => {
+      log.debug("TLS-ALPN-01 handshake failed", { error: err.message });
+      t?.destroy();
+    });
+    alpnServer = s;
+    return s;
+  };
+
+  /** Waits for the ClientHello (bounded in size and time) and says whether it is an acme-tls/1 validation. */
+  const isAlpnValidation = (socket: Socket): Promise<boolean> =>
+    new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const done = (yes: boolean) => {
+        clearTimeout(timer);
+        socket.off("data", onData);
+        socket.off("close", onEnd);
+        socket.pause();
+        if (chunks.length) socket.unshift(Buffer.concat(chunks));
+        resolve(yes);
+      };
+      const onEnd = () => done(false);
+      const onData = (b: Buffer) => {
+        chunks.push(b);
+        size += b.length;
+        const peek = peekClientHello(Buffer.concat(chunks));
+        if (peek.kind === "more" && size < MAX_HELLO_RECORD) return;
+        done(peek.kind === "hello" && peek.alpn.includes(ACME_TLS_ALPN));
+      };
+      const timer = setTimeout(() => done(false), HANDSHAKE_TIMEOUT_MS);
+      socket.on("data", onData);
+      socket.once("close", onEnd);
+    });
+
+  const upgradeMaybeAlpn = async (socket: Socket, o?: { acmeAlpn?: boolean }): Promise<tls.TLSSocket> => {
+    if (o?.acmeAlpn && alpnPairs.size > 0 && (await isAlpnValidation(socket))) {
+      alpnServerFor().emit("connection", socket);
+      throw new Error("TLS-ALPN-01 validation connection (answered with the challenge certificate)");
+    }
+    return upgrade(socket);
+  };
+
   return {
     get hostname() {
       return opts.hostname;
@@ -249,9 +321,32 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
     get certPem() {
       return current.cert;
     },
-    files,
+    get files() {
+      return files;
+    },
     serverOptions,
-    upgrade,
+    upgrade: upgradeMaybeAlpn,
+    useFiles(f) {
+      const prev = files;
+      files = { certFile: f.certFile, keyFile: f.keyFile, selfSigned: false };
+      try {
+        loadFiles(files);
+      } catch (e) {
+        log.error("TLS: new certificate unusable; keeping the current one", { cert: f.certFile, error: (e as Error).message });
+        files = prev;
+        return false;
+      }
+      reload();
+      return true;
+    },
+    setAlpnChallenge(name, pair) {
+      if (pair) alpnPairs.set(name.toLowerCase(), tls.createSecureContext({ cert: pair.cert, key: pair.key }));
+      else alpnPairs.delete(name.toLowerCase());
+      if (alpnPairs.size === 0) {
+        alpnServer?.close();
+        alpnServer = null;
+      }
+    },
     createServer(onSecure) {
       const s = tls.createServer(serverOptions(), onSecure);
       servers.add(s);
@@ -263,6 +358,8 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
       if (timer) clearInterval(timer);
       timer = null;
       servers.clear();
+      alpnPairs.clear();
+      alpnServer = null;
       upgrader = null;
     },
   };

@@ -9,10 +9,12 @@ import type { ServerContext } from "../../src/context.ts";
 import { buildApp } from "./app.ts";
 import { createWebmail, type Webmail } from "./webmail/index.ts";
 import type { AppEnv } from "./types.ts";
+import { mountAdmin } from "./admin/index.ts";
 // These register their routes through routes.ts when imported.
 import "./eas/index.ts";
 import "./autodiscover/index.ts";
 import "./dav/index.ts";
+import "./wellknown.ts";
 
 export interface Site {
   app: Hono<AppEnv>;
@@ -28,6 +30,8 @@ export async function buildSite(ctx: ServerContext): Promise<Site> {
     // The bound port (port 0 resolved by the kernel), not the configured one.
     httpsPort: () => (ctx.config.listeners.HTTPS ? (ctx.addresses.HTTPS?.port ?? ctx.config.listeners.HTTPS.port) : null),
   });
+  // The web admin (/admin, /admin/api/*) on the webmail's sessions.
+  mountAdmin(app, { ctx, sessions: webmail.sessions, hub: webmail.hub, assets: webmail.assets, startedAt: Date.now() });
   return {
     app,
     webmail,

@@ -32,6 +32,8 @@ export interface CertificateService {
   status(): CertificateStatus[];
   /** Starts an ACME order now for the configured names (no-op answer in words when ACME is off). Resolves when it ended. */
   renewNow(): Promise<{ ok: boolean; message: string }>;
+  /** ACME only: the key authorization for an HTTP-01 token being validated (RFC 8555 §8.3), else null. */
+  httpChallenge?(token: string): string | null;
 }
 
 /** Kinds of activity the admin log viewer filters on (src/activity.ts records them; also on stderr as JSON lines). */
