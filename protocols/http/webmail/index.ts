@@ -47,6 +47,8 @@ export interface Webmail {
   stop(): void;
   readonly sessions: SessionManager;
   readonly hub: EventHub;
+  /** The embedded bundle (hashed asset URLs), shared with the web admin's page. */
+  readonly assets: Assets;
 }
 
 export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, opts: WebmailOptions = {}): Promise<Webmail> {
@@ -77,6 +79,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
   return {
     sessions,
     hub,
+    assets,
     mount(app) {
       // Bounded request bodies, also for chunked uploads without Content-Length (the limit wraps the stream).
       const tooLarge = (c: Context<AppEnv>) => apiError(c, 413, "too_large", "That is too large for the server to accept.");
