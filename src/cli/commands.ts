@@ -14,6 +14,8 @@ import { benchCommands } from "./bench.ts";
 import { deviceCommands } from "./device.ts";
 import { calendarCommands } from "./calendar.ts";
 import { contactsCommands } from "./contacts.ts";
+import { importCommands } from "./import.ts";
+import { exportCommands } from "./export.ts";
 
 export const commands: Command[] = [
   ...serveCommands,
@@ -24,6 +26,8 @@ export const commands: Command[] = [
   ...deviceCommands,
   ...calendarCommands,
   ...contactsCommands,
+  ...importCommands,
+  ...exportCommands,
   ...queueCommands,
   ...checkCommands,
   ...benchCommands,
