@@ -35,6 +35,16 @@ const io: CliIO = {
     return Buffer.concat(chunks).toString("utf8");
   },
   env: process.env,
+  async confirm(question) {
+    if (!process.stdin.isTTY) return null;
+    const { createInterface } = await import("node:readline");
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await new Promise<string>((r) => rl.question(question, r));
+    } finally {
+      rl.close();
+    }
+  },
 };
 
 const code = await runCli(process.argv.slice(2), io);

@@ -379,7 +379,7 @@ export interface MailStore extends ItemStore {
   getDkimKey(domain: string): Promise<{ selector: string; privateKeyPem: string } | null>;
 
   // accounts
-  addAccount(email: string, password: string, opts?: { quotaBytes?: number | null; displayName?: string }): Promise<Account>;
+  addAccount(email: string, password: string, opts?: { quotaBytes?: number | null; displayName?: string; /** create it even over an alias source (the alias stops routing) */ force?: boolean }): Promise<Account>;
   listAccounts(): Promise<Account[]>;
   getAccount(email: string): Promise<Account | null>;
   getAccountById(id: number): Promise<Account | null>;
@@ -429,7 +429,7 @@ export interface MailStore extends ItemStore {
   updateSettings(accountId: number, patch: Partial<AccountSettings>): Promise<AccountSettings>;
 
   // aliases
-  addAlias(source: string, destination: string): Promise<Alias>;
+  addAlias(source: string, destination: string, opts?: { /** add it even when SOURCE is an account (it routes nothing while the account exists) */ force?: boolean }): Promise<Alias>;
   listAliases(): Promise<Alias[]>;
   removeAlias(source: string, destination?: string): Promise<number>;
   /**

@@ -9,7 +9,7 @@ import { StoreError, type Account, type AccountSettings, type Alias, type Domain
 import { folderKey } from "./folder-names.ts";
 import type { StoreCore } from "./core.ts";
 import type { Folders } from "./folders.ts";
-import { domainOf, likeEscape, normalizeAddress, normalizeDomain } from "./names.ts";
+import { addressProblem, domainOf, domainProblem, likeEscape, normalizeAddress, normalizeDomain } from "./names.ts";
 import { ACCOUNT_COLS, num, parseJson, str, toAccount, toDomain, type R } from "./rows.ts";
 
 /** Default folders of a new account (RFC 6154 special-use). */
@@ -110,10 +110,10 @@ export class Directory {
     return { selector: str(r.dkim_selector), privateKeyPem: str(r.dkim_private_key) };
   }
 
-  async addAccount(email: string, password: string, opts: { quotaBytes?: number | null; displayName?: string } = {}): Promise<Account> {
+  async addAccount(email: string, password: string, opts: { quotaBytes?: number | null; displayName?: string; force?: boolean } = {}): Promise<Account> {
     const e = normalizeAddress(email);
-    const at = e.lastIndexOf("@");
-    if (at <= 0 || at === e.length - 1 || /[\s<>,;:"()[\]\\]/.test(e)) throw new StoreError("INVALID", `invalid address: ${email}`);
+    const problem = addressProblem(email);
+    if (problem) throw new StoreError("INVALID", `invalid address ${problem}`);
     const dom = await this.getDomain(domainOf(e));
     if (!dom) throw new StoreError("NONEXISTENT", `domain is not local: ${domainOf(e)}`);
     if (typeof password !== "string" || password === "") throw new StoreError("INVALID", "empty password");
@@ -123,6 +123,11 @@ export class Directory {
     const now = Date.now();
     const id = await this.core.tx(async (tx, ev) => {
       if (await tx.get("SELECT 1 AS x FROM accounts WHERE email = ?", [e])) throw new StoreError("ALREADYEXISTS", `account exists: ${e}`);
+      // An account wins over an alias of the same address (resolveRecipient step 1): creating one
+      // over an alias source silently ends that alias's routing, so it takes `force`.
+      if (!opts.force && (await tx.get("SELECT 1 AS x FROM aliases WHERE source = ?", [e]))) {
+        throw new StoreError("ALREADYEXISTS", `${e} is the source of an alias: an account with that address would take its mail instead of the alias's destinations (remove the alias first, or force it)`);
+      }
       const r = await tx.get<R>(
         "INSERT INTO accounts (email, domain_id, password_hash, quota_bytes, settings, modseq, created_at) VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id",
         [e, dom.id, hash, opts.quotaBytes ?? null, JSON.stringify(settings), now],
@@ -222,14 +227,24 @@ export class Directory {
     });
   }
 
-  async addAlias(source: string, destination: string): Promise<Alias> {
+  async addAlias(source: string, destination: string, opts: { force?: boolean } = {}): Promise<Alias> {
     const src = source.trim().startsWith("@") ? "@" + normalizeDomain(source.trim().slice(1)) : normalizeAddress(source);
     const dst = normalizeAddress(destination);
     const srcDom = domainOf(src);
     if (!srcDom || (!src.startsWith("@") && src.indexOf("@") <= 0)) throw new StoreError("INVALID", `invalid alias source: ${source}`);
+    // `@domain` (catch-all source, or a destination that rewrites the domain) has no local part to check.
+    const srcProblem = src.startsWith("@") ? domainProblem(srcDom) : addressProblem(src);
+    if (srcProblem) throw new StoreError("INVALID", `invalid alias source ${srcProblem}`);
     if (!dst.includes("@") || dst.startsWith("@") && dst.length < 2) throw new StoreError("INVALID", `invalid alias destination: ${destination}`);
+    const dstProblem = dst.startsWith("@") ? domainProblem(dst.slice(1)) : addressProblem(dst);
+    if (dstProblem) throw new StoreError("INVALID", `invalid alias destination ${dstProblem}`);
     if (!(await this.isLocalDomain(srcDom))) throw new StoreError("NONEXISTENT", `domain is not local: ${srcDom}`);
     return this.core.tx(async (tx) => {
+      // An account wins over an alias of the same address (resolveRecipient step 1): such an alias
+      // would never route anything, so it takes `force` (kept for when the account is removed).
+      if (!opts.force && !src.startsWith("@") && (await tx.get("SELECT 1 AS x FROM accounts WHERE email = ?", [src]))) {
+        throw new StoreError("ALREADYEXISTS", `${src} is an account: an alias with that source would not route its mail while the account exists (force it to add it anyway)`);
+      }
       if (await tx.get("SELECT 1 AS x FROM aliases WHERE source = ? AND destination = ?", [src, dst])) {
         throw new StoreError("ALREADYEXISTS", `alias exists: ${src} -> ${dst}`);
       }

@@ -11,6 +11,11 @@ export interface CliIO {
   /** All of stdin as text (for --password-stdin). */
   readStdin(): Promise<string>;
   env: Record<string, string | undefined>;
+  /**
+   * Asks a question on the terminal and returns the answer line; null when standard input is
+   * not a terminal (a script, a pipe): commands that need a confirmation then ask for --yes.
+   */
+  confirm?(question: string): Promise<string | null>;
 }
 
 export interface Command {

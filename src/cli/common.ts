@@ -9,6 +9,7 @@ import { createLogger } from "../log.ts";
 import { setNativeCacheDir } from "../native-addon.ts";
 import { DataDirError, prepareDataDir } from "../data-dir.ts";
 import type { MailStore } from "../../storage/api.ts";
+import { addressProblem } from "../../storage/names.ts";
 import { openStorage, type Storage } from "../../storage/open.ts";
 import { passwordHasher } from "../auth.ts";
 import { CliError, UsageError, type ParsedArgs } from "./args.ts";
@@ -67,6 +68,18 @@ export async function passwordFromStdin(io: CliIO): Promise<string> {
 
 const EMAIL_RE = /^[^\s@<>()",;:\\[\]]+@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i;
 const DOMAIN_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i;
+
+/**
+ * An address for a new account or alias: RFC 5321 §4.1.2 (storage/names.ts addressProblem, which the
+ * store enforces too), checked here for a usage error in words before the store opens. Lookups use
+ * checkEmail, so an account made before this check (e.g. `.bob@...`) can still be found and removed.
+ */
+export function checkNewAddress(email: string, command: string): string {
+  const checked = checkEmail(email, command);
+  const problem = addressProblem(email);
+  if (problem) throw new UsageError(`not a valid address for a mailbox: ${problem}`, command);
+  return checked;
+}
 
 export function checkEmail(email: string, command: string): string {
   if (!EMAIL_RE.test(email)) throw new UsageError(`not an email address: ${JSON.stringify(email)}`, command);

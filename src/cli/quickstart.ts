@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DEFAULT_CONFIG_FILE } from "../config.ts";
 import { dnsRecords, formatZone } from "../dns-records.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
-import { checkEmail, generatePassword, passwordFromStdin, UsageError, withStore } from "./common.ts";
+import { checkNewAddress, generatePassword, passwordFromStdin, UsageError, withStore } from "./common.ts";
 
 function configText(hostname: string): string {
   return `# Pillarbox configuration, written by \`pillarbox quickstart\` on ${new Date().toISOString()}.
@@ -58,7 +58,7 @@ domain, else mail.<domain>.`,
     },
     args: [1, 1],
     async run(args, io) {
-      const admin = checkEmail(args.positionals[0]!, "quickstart");
+      const admin = checkNewAddress(args.positionals[0]!, "quickstart");
       const domain = admin.slice(admin.lastIndexOf("@") + 1);
       const given = args.options["password-stdin"] ? await passwordFromStdin(io) : null;
       let hostname: string;

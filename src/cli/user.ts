@@ -2,7 +2,7 @@
 import type { Storage } from "../../storage/open.ts";
 import type { MailStore } from "../../storage/api.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
-import { CliError, checkEmail, formatBytes, generatePassword, parseBytes, passwordFromStdin, table, UsageError, withStore, yesNo } from "./common.ts";
+import { CliError, checkEmail, checkNewAddress, formatBytes, generatePassword, parseBytes, passwordFromStdin, table, UsageError, withStore, yesNo } from "./common.ts";
 
 const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z"));
 
@@ -30,16 +30,25 @@ export const userCommands: Command[] = [
       "password-stdin": PASSWORD_STDIN,
       quota: { value: true, arg: "BYTES", help: "storage quota, e.g. 2G, 500M, or none (default)" },
       name: { value: true, arg: "NAME", help: "display name" },
+      force: { help: "create it even when EMAIL is the source of an alias (the account then takes that mail)" },
     },
     args: [1, 1],
     async run(args, io) {
-      const email = checkEmail(args.positionals[0]!, "user add");
+      const email = checkNewAddress(args.positionals[0]!, "user add");
       const quota = typeof args.options["quota"] === "string" ? parseBytes(args.options["quota"], "user add") : null;
       const given = args.options["password-stdin"] ? await passwordFromStdin(io) : null;
       const password = given ?? generatePassword();
       await withStore(args, io, async (store) => {
         const displayName = typeof args.options["name"] === "string" ? args.options["name"] : undefined;
-        await store.addAccount(email, password, { quotaBytes: quota, displayName });
+        const force = !!args.options["force"];
+        const shadowed = (await store.listAliases()).filter((a) => a.source === email);
+        if (shadowed.length && !force) {
+          throw new CliError(
+            `${email} is the source of an alias (-> ${shadowed.map((a) => a.destination).join(", ")}): an account with that address would take its mail instead.\n` +
+              `Remove the alias first (pillarbox alias remove ${email}), or add --force to create the account anyway.`,
+          );
+        }
+        await store.addAccount(email, password, { quotaBytes: quota, displayName, force });
         io.out(`added account ${email}\n`);
         if (!given) io.out(`password: ${password}\n(shown once; change it with: pillarbox user passwd ${email})\n`);
       });
@@ -87,15 +96,33 @@ export const userCommands: Command[] = [
   },
   {
     name: "user remove",
-    usage: "EMAIL",
-    summary: "remove an account and all its mail",
-    options: COMMON_OPTIONS,
+    usage: "EMAIL [--yes]",
+    summary: "remove an account and all its mail (asks first; --yes in scripts)",
+    help: "Deletes the account, every message, folder, calendar and contact in it, and the aliases\nthat point to it. On a terminal it says how many messages would go and asks; otherwise\n(a script, a pipe) it refuses unless --yes is given.",
+    options: { ...COMMON_OPTIONS, yes: { help: "do not ask: remove the account and all its mail" } },
     args: [1, 1],
     async run(args, io) {
       const email = checkEmail(args.positionals[0]!, "user remove");
-      await withStore(args, io, async (store) => {
+      return await withStore(args, io, async (store) => {
+        const acct = await accountOf(store, email);
+        if (!args.options["yes"]) {
+          // Bounded: one STATUS per mail folder of the one account.
+          let messages = 0;
+          for (const f of await store.listFolders(acct.id, { itemClass: "mail" })) messages += (await store.folderStatus(f.id)).messages;
+          const what = `${email} has ${messages} message${messages === 1 ? "" : "s"} (${formatBytes(acct.usedBytes)})`;
+          const answer = io.confirm ? await io.confirm(`${what}. Remove the account and all its mail? Type yes to confirm: `) : null;
+          if (answer === null) {
+            io.err(`pillarbox: not removed: ${what} that would be deleted for good; run again with --yes to remove it\n`);
+            return 1;
+          }
+          if (!/^\s*yes\s*$/i.test(answer)) {
+            io.err("not removed\n");
+            return 1;
+          }
+        }
         await store.removeAccount(email);
         io.out(`removed account ${email}\n`);
+        return 0;
       });
     },
   },

@@ -203,8 +203,8 @@ describe("domain, user, alias", () => {
     const busy = await cli(dir, ["domain", "remove", "example.test"]);
     expect(busy.code).toBe(1);
     expect(busy.stderr).toContain("still has accounts");
-    expect((await cli(dir, ["user", "remove", "alice@example.test"])).code).toBe(0);
-    expect((await cli(dir, ["user", "remove", "bob@example.test"])).code).toBe(0);
+    expect((await cli(dir, ["user", "remove", "alice@example.test", "--yes"])).code).toBe(0);
+    expect((await cli(dir, ["user", "remove", "bob@example.test", "--yes"])).code).toBe(0);
     expect((await cli(dir, ["domain", "remove", "example.test"])).code).toBe(0);
     expect((await cli(dir, ["domain", "list"])).stdout).toContain("no domains");
   });
