@@ -13,6 +13,7 @@
 import type { Queryable } from "./db.ts";
 import { errText, unrefTimer, type StoreCore } from "./core.ts";
 import { num, str } from "./rows.ts";
+import { blobCollectionHeld } from "./backup.ts";
 
 /**
  * Every table column that holds blob ids. A row in any of them keeps its
@@ -104,6 +105,8 @@ export class BlobGc {
   /** Deletes the candidates still unreferenced under the write lock (a delivery may have committed meanwhile). */
   private remove(candidates: string[], grace: number): Promise<number> {
     return this.core.db.write(async (tx) => {
+      // a backup is copying the blobs its snapshot references: delete nothing now (storage/backup.ts, the hold)
+      if (blobCollectionHeld(this.core.blobs)) return 0;
       const refs = await this.referenced(tx, candidates);
       const gone: string[] = [];
       for (const id of candidates) if (!refs.has(id) && (await this.oldEnough(id, grace)) !== false) gone.push(id);

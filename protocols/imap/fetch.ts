@@ -240,6 +240,14 @@ export async function readBytes(s: Session, ix: MessageIndex, start: number, end
   return s.store.readRange(ix.blobId, start, end);
 }
 
+/** Untagged NO lines for unreadable messages per FETCH (the tagged NO gives the total). */
+const UNREADABLE_REPORTED = 20;
+
+/** A message whose blob file is gone (storage/blobstore.ts BlobNotFoundError; matched by name, protocols do not import the blob store). */
+function isBlobMissing(e: unknown): boolean {
+  return (e as Error | null)?.name === "BlobNotFoundError";
+}
+
 /** Big sections are streamed in chunks of this size with backpressure. */
 const STREAM_CHUNK = 256 * 1024;
 
@@ -316,6 +324,7 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
   }
 
   let missing = false;
+  let unreadable = 0;
   const entries: { seq: number; m: Msg }[] = [];
   for (const i of idx) {
     const m = sel.msgAt(i);
@@ -354,11 +363,19 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
         }
         const res = await fetchOne(s, e.seq, e.m, ix ?? null, req, qresyncUid, seenSet.has(e.m.uid));
         if (res === "badcte") return no("Unknown Content-Transfer-Encoding.", "UNKNOWN-CTE");
+        if (res === "noblob") {
+          // RFC 9051 §7.1.2: an untagged NO is a warning; the command goes on with the other messages
+          if (unreadable++ < UNREADABLE_REPORTED) s.send(`* NO [SERVERBUG] Message ${e.seq} (UID ${e.m.uid}) cannot be read: its stored content is missing\r\n`);
+          s.log.error("imap: message content missing", { folderId: sel.folderId, uid: e.m.uid, blobId: ix?.blobId });
+        }
       }
       await s.drain();
       if (s.isClosed) return ok("Connection gone.");
     }
   }
+  // RFC 9051 §6.4.5 (FETCH result "NO - fetch error: can't fetch that data"): the others went out
+  // above, the tagged NO says not all did; SERVERBUG (RFC 5530 §3): the server's data is damaged
+  if (unreadable) return no(`${unreadable} message(s) could not be read (stored content missing); the others were fetched.`, "SERVERBUG");
   // UID FETCH may announce the EXPUNGEs itself (they follow in the sync), so it just skips them;
   // FETCH by sequence number says that part of the set is gone (RFC 5530 EXPUNGEISSUED)
   if (missing && !uid) return no("Some of the requested messages no longer exist.", "EXPUNGEISSUED");
@@ -460,6 +477,30 @@ async function fetchOne(
   req: FetchRequest,
   withUid: boolean,
   seenNow: boolean,
+): Promise<void | "badcte" | "noblob"> {
+  const out = { started: false };
+  try {
+    return await fetchOneItems(s, seq, m, ix, req, withUid, seenNow, out);
+  } catch (e) {
+    // Nothing of a message's response is sent before its first blob read
+    // returns (the head is held until then), so a message whose blob is gone
+    // is skipped cleanly. A blob vanishing between two reads of one response
+    // (out.started) cannot be taken back: that error goes on up.
+    if (isBlobMissing(e) && !out.started) return "noblob";
+    throw e;
+  }
+}
+
+/** The response of one message (fetchOne); `out.started` once any of it was sent. */
+async function fetchOneItems(
+  s: Session,
+  seq: number,
+  m: Msg,
+  ix: MessageIndex | null,
+  req: FetchRequest,
+  withUid: boolean,
+  seenNow: boolean,
+  out: { started: boolean },
 ): Promise<void | "badcte"> {
   const sel = s.sel!;
   let head = `* ${seq} FETCH (`;
@@ -487,6 +528,7 @@ async function fetchOne(
       return;
     }
     head += `${prefix} ${binary && hasNul(data) ? "~" : ""}{${data.length}}\r\n`;
+    out.started = true;
     s.send(head);
     head = "";
     s.sendBytes(data);
@@ -583,6 +625,7 @@ async function fetchOne(
           break;
         }
         head += `${prefix} {${b - a}}\r\n`;
+        out.started = true;
         s.send(head);
         head = "";
         for (let p = a; p < b; p += STREAM_CHUNK) {

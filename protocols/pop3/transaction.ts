@@ -114,7 +114,7 @@ async function sendMessage(s: Pop3Session, m: DropMessage, okLine: string, bodyL
     first = await it.next();
   } catch (err) {
     s.log.warn("pop3 message unreadable", { uid: m.uid, err });
-    if (!s.closed) s.send("-ERR [SYS/TEMP] Message is no longer available");
+    if (!s.closed) s.send(unreadableReply(err));
     return false;
   }
   if (s.closed) {
@@ -189,7 +189,7 @@ async function sendWhole(s: Pop3Session, m: DropMessage): Promise<boolean> {
       out = retrResponse(m, await drop(s).readWhole(m));
     } catch (err) {
       s.log.warn("pop3 message unreadable", { uid: m.uid, err });
-      if (!s.closed) s.send("-ERR [SYS/TEMP] Message is no longer available");
+      if (!s.closed) s.send(unreadableReply(err));
       return false;
     }
   }
@@ -198,6 +198,16 @@ async function sendWhole(s: Pop3Session, m: DropMessage): Promise<boolean> {
   if (s.io.write(out)) scheduleReadAhead(s, m, retrResponse);
   else await s.io.drain();
   return !s.closed;
+}
+
+/**
+ * The -ERR for a message that cannot be read: expunged meanwhile (temporary,
+ * RFC 3206 §4 SYS/TEMP), or its stored content is gone (blob file missing:
+ * SYS/PERM, retrying will not help; the session goes on either way).
+ */
+function unreadableReply(err: unknown): string {
+  if ((err as Error | null)?.name === "BlobNotFoundError") return "-ERR [SYS/PERM] Message content is missing on the server (damaged store); other messages are available";
+  return "-ERR [SYS/TEMP] Message is no longer available";
 }
 
 /** A read failed mid-response: the response cannot be completed honestly, so hang up (no UPDATE). */

@@ -8,6 +8,7 @@ import { migrations } from "../../storage/migrations/index.ts";
 import { selfSignedPaths } from "../tls.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
 import { configFromArgs } from "./common.ts";
+import { checkBlobs } from "./check-blobs.ts";
 
 export const checkCommands: Command[] = [
   {
@@ -15,7 +16,7 @@ export const checkCommands: Command[] = [
     usage: "",
     summary: "check the configuration, data dir, database (integrity, migrations) and TLS certificate",
     help: "Reads only; changes nothing. Exit code 0 when everything is fine, 1 when a check failed,\n2 when the configuration itself is invalid.",
-    options: COMMON_OPTIONS,
+    options: { ...COMMON_OPTIONS, blobs: { help: "also read every referenced blob: missing and damaged (hash mismatch) blobs, with counts and the first ids" } },
     args: [0, 0],
     async run(args, io) {
       const config = configFromArgs(args, io);
@@ -96,6 +97,7 @@ export const checkCommands: Command[] = [
           fail(`TLS certificate ${files.certFile} / key ${files.keyFile}: ${(e as Error).message}`);
         }
       }
+      if (args.options["blobs"] === true) failed += await checkBlobs(config, { ok, warn, fail: (m) => io.out(`FAIL  ${m}\n`) });
       io.out(failed ? `${failed} check(s) failed\n` : "all checks passed\n");
       return failed ? 1 : 0;
     },

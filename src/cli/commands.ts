@@ -14,6 +14,7 @@ import { benchCommands } from "./bench.ts";
 import { deviceCommands } from "./device.ts";
 import { calendarCommands } from "./calendar.ts";
 import { contactsCommands } from "./contacts.ts";
+import { backupCommands } from "./backup.ts";
 import { importCommands } from "./import.ts";
 import { exportCommands } from "./export.ts";
 
@@ -30,5 +31,6 @@ export const commands: Command[] = [
   ...exportCommands,
   ...queueCommands,
   ...checkCommands,
+  ...backupCommands,
   ...benchCommands,
 ];

@@ -1,0 +1,106 @@
+/**
+ * `pillarbox backup DIR`, `pillarbox restore DIR --data-dir NEW`,
+ * `pillarbox verify DIR` (src/backup/). Problems come out as sentences with
+ * exit code 1; usage mistakes exit 2.
+ */
+import { resolve } from "node:path";
+import { BackupError, runBackup } from "../backup/backup.ts";
+import { ManifestError } from "../backup/manifest.ts";
+import { runRestore } from "../backup/restore.ts";
+import { verifyBackup } from "../backup/verify.ts";
+import { COMMON_OPTIONS, type Command } from "./command.ts";
+import { CliError, UsageError, configFromArgs, formatBytes } from "./common.ts";
+
+/** Errors of ours and of the file system as one line of words. */
+function words(e: unknown): CliError {
+  if (e instanceof BackupError || e instanceof ManifestError) return new CliError(e.message);
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code && err.path) return new CliError(`${err.code === "EACCES" ? "permission denied" : err.code === "ENOSPC" ? "no space left on the device" : err.code}: ${err.path}`);
+  return new CliError((err as Error)?.message ?? String(e));
+}
+
+export const backupCommands: Command[] = [
+  {
+    name: "backup",
+    usage: "DIR",
+    summary: "copy the data dir (database snapshot, blobs, config, keys, certificates) to DIR, online and incremental",
+    help:
+      "Safe while the server runs and mail arrives: the database is snapshotted by SQLite's VACUUM INTO (one\n" +
+      "read transaction), then the blobs that snapshot references are copied; mail acknowledged before the\n" +
+      "backup started is in it. Run it again into the same DIR: only new blobs are copied. DIR must be outside\n" +
+      "the data dir. PostgreSQL: use pg_dump (docs/OPERATIONS.md, \"Backup\"). Exit code 1 when blobs were already\n" +
+      "missing or damaged in the data dir (the backup is written without them).",
+    options: COMMON_OPTIONS,
+    args: [1, 1],
+    async run(args, io) {
+      const config = configFromArgs(args, io);
+      const configFile = typeof args.options["config"] === "string" ? (args.options["config"] as string) : io.env.PILLARBOX_CONFIG || undefined;
+      const dir = resolve(args.positionals[0]!);
+      let r;
+      try {
+        r = await runBackup({ config, dir, configFile, progress: (l) => io.err(`${l}\n`) });
+      } catch (e) {
+        throw words(e);
+      }
+      const m = r.manifest;
+      io.out(
+        `backup written to ${dir}: ${m.counts.accounts} account(s), ${m.counts.messages} message(s); ` +
+          `${m.blobs.referenced} blobs (${formatBytes(m.blobs.bytes)}), ${m.blobs.copied} copied, ${m.blobs.alreadyPresent} already there; ` +
+          `${m.files.length} file(s); schema ${m.schema.latest}\n`,
+      );
+      if (r.problems.length) {
+        for (const p of r.problems) io.err(`problem: ${p}\n`);
+        io.err(`the data dir had ${m.blobs.missing + m.blobs.damaged} missing or damaged blob(s): this backup lacks them; run pillarbox check --blobs\n`);
+        return 1;
+      }
+      return 0;
+    },
+  },
+  {
+    name: "restore",
+    usage: "DIR --data-dir NEW",
+    summary: "restore a backup into an empty or new data dir",
+    help:
+      "Checks every byte on the way (database, blobs, files against their hashes) and refuses a data dir that\n" +
+      "is not empty. A new dir is built beside NEW and renamed into place when complete. Run as root into an\n" +
+      "existing empty dir, everything gets that dir's owner. Then start the server with --data-dir NEW.",
+    options: { "data-dir": COMMON_OPTIONS["data-dir"]! },
+    args: [1, 1],
+    async run(args, io) {
+      const target = typeof args.options["data-dir"] === "string" ? (args.options["data-dir"] as string) : io.env.PILLARBOX_DATA_DIR;
+      if (!target) throw new UsageError("say where to restore: --data-dir NEW (an empty or new directory)", "restore");
+      let r;
+      try {
+        r = await runRestore(args.positionals[0]!, target, { progress: (l) => io.err(`${l}\n`) });
+      } catch (e) {
+        throw words(e);
+      }
+      io.out(
+        `restored the backup of ${r.manifest.hostname} taken ${r.manifest.createdAt} into ${r.dataDir}: ` +
+          `${r.manifest.counts.messages} message(s), ${r.blobs} blobs (${formatBytes(r.bytes)}), ${r.files} file(s)\n`,
+      );
+      for (const x of r.external) io.out(`note: ${x.path} was ${x.origin} (outside the data dir): put it back there or point the config at it\n`);
+      io.out(`start the server with: pillarbox serve --data-dir ${r.dataDir}\n`);
+    },
+  },
+  {
+    name: "verify",
+    usage: "DIR",
+    summary: "check a backup: manifest, database integrity, every referenced blob present and matching its hash",
+    help: "Reads the whole backup. Exit code 0 when it is restorable, 1 with the list of what is wrong.",
+    args: [1, 1],
+    async run(args, io) {
+      const dir = resolve(args.positionals[0]!);
+      let report;
+      try {
+        report = await verifyBackup(dir, { progress: (l) => io.err(`${l}\n`) });
+      } catch (e) {
+        throw words(e);
+      }
+      for (const l of report.ok) io.out(`ok    ${l}\n`);
+      for (const l of report.problems) io.out(`FAIL  ${l}\n`);
+      io.out(report.problems.length ? `${dir}: ${report.problems.length} problem(s): this backup is not restorable as it is\n` : `${dir}: backup verified\n`);
+      return report.problems.length ? 1 : 0;
+    },
+  },
+];
