@@ -32,8 +32,8 @@ export interface AuthCacheOptions {
 }
 
 export interface AuthCache {
-  get(user: string, password: string): { accountId: number; email: string; stamp: string } | null;
-  set(user: string, password: string, account: Account, stamp: string): void;
+  get(user: string, password: string): { accountId: number; email: string; stamp: string; appPassword: { id: number; name: string } | null } | null;
+  set(user: string, password: string, account: Account, stamp: string, appPassword?: { id: number; name: string } | null): void;
   invalidate(email: string): void;
   clear(): void;
   readonly size: number;
@@ -44,7 +44,7 @@ export function createAuthCache(opts: AuthCacheOptions = {}): AuthCache {
   const max = opts.maxEntries ?? 10_000;
   const now = opts.now ?? Date.now;
   const secret = randomBytes(32);
-  const entries = new Map<string, { accountId: number; email: string; stamp: string; expires: number }>();
+  const entries = new Map<string, { accountId: number; email: string; stamp: string; appPassword: { id: number; name: string } | null; expires: number }>();
   const byEmail = new Map<string, Set<string>>();
   const key = (user: string, password: string) =>
     createHmac("sha256", secret).update(normalizeLogin(user)).update("\0").update(password).digest("base64");
@@ -65,9 +65,9 @@ export function createAuthCache(opts: AuthCacheOptions = {}): AuthCache {
         drop(k);
         return null;
       }
-      return { accountId: e.accountId, email: e.email, stamp: e.stamp };
+      return { accountId: e.accountId, email: e.email, stamp: e.stamp, appPassword: e.appPassword };
     },
-    set(user, password, account, stamp) {
+    set(user, password, account, stamp, appPassword = null) {
       const k = key(user, password);
       drop(k);
       if (entries.size >= max) {
@@ -75,7 +75,7 @@ export function createAuthCache(opts: AuthCacheOptions = {}): AuthCache {
         if (oldest !== undefined) drop(oldest);
       }
       const email = account.email.toLowerCase();
-      entries.set(k, { accountId: account.id, email, stamp, expires: now() + ttl });
+      entries.set(k, { accountId: account.id, email, stamp, appPassword, expires: now() + ttl });
       let set = byEmail.get(email);
       if (!set) byEmail.set(email, (set = new Set()));
       set.add(k);
@@ -100,15 +100,42 @@ export function normalizeIp(ip: string | undefined | null): string {
 }
 
 export type LoginResult =
-  | { ok: true; account: Account }
-  /** "failed": wrong user or password; "throttled": refused before any password check (try again later). */
-  | { ok: false; reason: "failed" | "throttled"; retryAfterMs: number };
+  | {
+      ok: true;
+      account: Account;
+      /** The app password that opened it (IMAP, POP3, SMTP, ActiveSync, DAV), absent for the main password. */
+      appPassword?: { id: number; name: string };
+    }
+  /**
+   * "failed": wrong user or password (or the main password of an account with
+   * two-factor sign-in over a protocol that has no second step: only an app
+   * password opens it there); "throttled": refused before any password check
+   * (try again later); "disabled": the account is disabled (said only after
+   * the right password).
+   */
+  | { ok: false; reason: "failed" | "throttled" | "disabled"; retryAfterMs: number }
+  /**
+   * The password was right but the account has two-factor sign-in on: an
+   * interactive sign-in (webmail, admin) asks for a code and finishes with
+   * src/auth-factors.ts verifySecondFactor(). A caller that only tests `ok`
+   * refuses, which is the safe answer.
+   */
+  | { ok: false; reason: "second-factor"; account: Account; retryAfterMs: 0 };
+
+/** Sign-ins with a page that can ask for a second factor; they take the main password only, never an app password. */
+export const INTERACTIVE_PROTOCOLS: ReadonlySet<string> = new Set(["webmail", "admin"]);
 
 export interface LoginOptions {
   /** The client proved it is a known device of this account (webmail device cookie): no per-account delay. */
   trusted?: boolean;
-  /** Protocol name for the log line. */
+  /** Protocol name for the log line and the rules: "webmail"/"admin" are interactive (INTERACTIVE_PROTOCOLS). */
   protocol?: string;
+  /**
+   * "confirm": a signed-in user re-enters the main password to confirm a
+   * change (password change, two-factor set-up): the main password only, no
+   * second step asked, no app password, no cache.
+   */
+  purpose?: "confirm";
 }
 
 export interface Authenticator {
@@ -116,15 +143,42 @@ export interface Authenticator {
   authenticate(username: string, password: string, remoteIp: string): Promise<Account | null>;
 }
 
-export function createAuthenticator(deps: { store: MailStore; throttle: AuthThrottle; cache: AuthCache; log: Logger }): Authenticator {
+/** Last use of an app password is written at most this often per password (a phone polls every few minutes). */
+const APP_PASSWORD_USE_WRITE_MS = 60_000;
+
+export function createAuthenticator(deps: { store: MailStore; throttle: AuthThrottle; cache: AuthCache; log: Logger; now?: () => number }): Authenticator {
   const { store, throttle, cache, log } = deps;
+  const now = deps.now ?? Date.now;
+  const lastUseWritten = new Map<number, number>();
+  const noteUse = (id: number, protocol: string) => {
+    const t = now();
+    const prev = lastUseWritten.get(id);
+    if (prev !== undefined && t - prev < APP_PASSWORD_USE_WRITE_MS) return;
+    lastUseWritten.delete(id);
+    if (lastUseWritten.size >= 10_000) {
+      const oldest = lastUseWritten.keys().next().value;
+      if (oldest !== undefined) lastUseWritten.delete(oldest);
+    }
+    lastUseWritten.set(id, t);
+    store.noteAppPasswordUse(id, protocol, t).catch((err) => log.warn("app password last use not recorded", { id, error: err instanceof Error ? err.message : String(err) }));
+  };
   const login = async (username: string, password: string, remoteIp: string, opts: LoginOptions = {}): Promise<LoginResult> => {
     const ip = normalizeIp(remoteIp);
     const user = normalizeLogin(typeof username === "string" ? username : "");
+    const protocol = opts.protocol ?? "unknown";
     const proto = opts.protocol ? { protocol: opts.protocol } : {};
-    // One line per refusal for the admin or fail2ban (docs/OPERATIONS.md, "Logins").
+    const interactive = INTERACTIVE_PROTOCOLS.has(protocol) || opts.purpose === "confirm";
+    // One line per login and per refusal for the admin, the activity log and fail2ban
+    // (docs/OPERATIONS.md, "Logins"): never the password.
+    const refused = (reason: string, extra: Record<string, unknown> = {}) =>
+      log.warn("login failed", { kind: "login-failed", user, account: user, ip, ...proto, reason, ...extra });
+    const succeeded = (acct: Account, app: { id: number; name: string } | null): LoginResult => {
+      log.info("login", { kind: "login", ...proto, account: acct.email, ip, appPassword: !!app, ...(app ? { appPasswordName: app.name } : {}) });
+      if (app) noteUse(app.id, protocol);
+      return app ? { ok: true, account: acct, appPassword: app } : { ok: true, account: acct };
+    };
     const throttled = (scope: string, retryAfterMs: number): LoginResult => {
-      log.warn("login throttled", { scope, ip, user, retryAfterMs, ...proto });
+      log.warn("login throttled", { kind: "login-failed", scope, ip, user, account: user, retryAfterMs, ...proto, reason: "throttled" });
       return { ok: false, reason: "throttled", retryAfterMs };
     };
     if (typeof password !== "string") return { ok: false, reason: "failed", retryAfterMs: 0 };
@@ -134,12 +188,14 @@ export function createAuthenticator(deps: { store: MailStore; throttle: AuthThro
       // down is slowed down for every unknown client (the owner's known ones are exempt).
       const pre = throttle.check(user, ip, { trusted: opts.trusted });
       if (pre && !pre.busy) return throttled(pre.scope, pre.retryAfterMs);
-      const hit = cache.get(user, password);
+      // Interactive sign-ins skip the cache: they are rare, and whether they need a second step is read fresh.
+      const hit = interactive ? null : cache.get(user, password);
       if (hit) {
         const [acct, stamp] = await Promise.all([store.getAccountById(hit.accountId), store.credentialStamp(hit.accountId)]);
-        if (acct && acct.email.toLowerCase() === hit.email && stamp === hit.stamp) {
+        // The stamp covers the password, the second factor, the app passwords and the disabled flag.
+        if (acct && !acct.disabled && acct.email.toLowerCase() === hit.email && stamp === hit.stamp) {
           throttle.noteSuccess(user, ip);
-          return { ok: true, account: acct };
+          return succeeded(acct, hit.appPassword);
         }
         cache.invalidate(hit.email);
       }
@@ -151,25 +207,55 @@ export function createAuthenticator(deps: { store: MailStore; throttle: AuthThro
       if (!verdict.busy || round >= 20) return throttled(verdict.scope, verdict.retryAfterMs);
       await throttle.released();
     }
-    let acct: Account | null;
+    let acct: Account | null = null;
+    let app: { id: number; name: string } | null = null;
     let stamp: string | null = null;
+    let twoFactor = false;
     try {
-      // The stamp is read before the hash: if the password changes in between, the entry is simply stale.
+      // The stamp is read before the hash: if the credentials change in between, the entry is simply stale.
       const current = await store.getAccount(user);
       if (current) stamp = await store.credentialStamp(current.id);
-      acct = await store.authenticate(user, password);
+      if (current && !interactive) {
+        // An app password (its own shape: 16 letters and digits) opens the mail protocols, with or
+        // without two-factor sign-in, and never the webmail or the admin.
+        const found = await store.verifyAppPassword(current.id, password);
+        if (found) {
+          acct = current;
+          app = { id: found.id, name: found.name };
+        }
+      }
+      if (!acct) {
+        acct = await store.authenticate(user, password);
+        if (acct) twoFactor = (await store.twoFactorStatus(acct.id)).enabled;
+      }
     } catch (err) {
       verdict.attempt.abandon();
       throw err;
     }
     if (!acct) {
       verdict.attempt.failed();
-      log.info("login failed", { user, ip, ...proto });
+      refused(stamp === null ? "unknown account" : "bad password");
+      return { ok: false, reason: "failed", retryAfterMs: 0 };
+    }
+    if (acct.disabled) {
+      // The right password of a disabled account: not a guess, so not counted against the client.
+      verdict.attempt.abandon();
+      refused("disabled");
+      return { ok: false, reason: "disabled", retryAfterMs: 0 };
+    }
+    if (twoFactor && !app && opts.purpose !== "confirm") {
+      // Neither a success nor a guess: the throttle counts the code that must follow (auth-factors.ts).
+      verdict.attempt.abandon();
+      if (interactive) {
+        log.info("login password accepted, second factor required", { kind: "login-2fa", ...proto, account: acct.email, ip });
+        return { ok: false, reason: "second-factor", account: acct, retryAfterMs: 0 };
+      }
+      refused("2fa: main password refused, use an app password");
       return { ok: false, reason: "failed", retryAfterMs: 0 };
     }
     verdict.attempt.succeeded();
-    if (stamp !== null) cache.set(user, password, acct, stamp);
-    return { ok: true, account: acct };
+    if (stamp !== null && !interactive) cache.set(user, password, acct, stamp, app);
+    return succeeded(acct, app);
   };
   return {
     login,
@@ -208,6 +294,13 @@ export function storeWithAuthInvalidation(store: MailStore, cache: AuthCache): M
           cache.invalidate(normalizeLogin(email));
           await target.setPassword(email, password, opts);
           cache.invalidate(normalizeLogin(email));
+        };
+      }
+      if (prop === "setAccountFlags") {
+        return async (email: string, flags: { admin?: boolean; disabled?: boolean }) => {
+          const r = await target.setAccountFlags(email, flags);
+          cache.invalidate(normalizeLogin(email));
+          return r;
         };
       }
       if (prop === "removeAccount") {

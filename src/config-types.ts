@@ -65,6 +65,8 @@ export interface Config {
     /** Failed authentications per IP before a temporary lock-out. */
     authFailuresPerIp: number;
     authWindowSeconds: number;
+    /** Shortest password accepted by the password policy (src/password-policy.ts), default 10. */
+    passwordMinLength: number;
   };
   smtp: {
     maxRecipients: number;

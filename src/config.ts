@@ -59,6 +59,7 @@ export function defaultConfig(): Config {
       connections: { ...DEFAULT_CONNECTION_CAPS },
       authFailuresPerIp: 10,
       authWindowSeconds: 300,
+      passwordMinLength: 10,
     },
     smtp: { maxRecipients: 100, dmarcQuarantine: "junk", dmarcReject: true, verifyInbound: true, junkCommandLimit: 100, unauthenticatedIdleSeconds: 300 },
     queue: {
@@ -290,6 +291,7 @@ export const SETTINGS: Setting[] = [
   S("limits.maxConnectionsPerIp", "limits.max_connections_per_ip", "PILLARBOX_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip", int(1, 1_000_000), "50", "Simultaneous connections from one IP address, counted per protocol family (SMTP, submission, IMAP, POP3, HTTP)."),
   S("limits.authFailuresPerIp", "limits.auth_failures_per_ip", "PILLARBOX_AUTH_FAILURES_PER_IP", "auth-failures-per-ip", int(1, 1_000_000), "10", "Failed logins from one IP within the window before it is refused for a while."),
   S("limits.authWindowSeconds", "limits.auth_window_seconds", "PILLARBOX_AUTH_WINDOW_SECONDS", "auth-window-seconds", int(1, 86_400 * 7), "300", "Length of the failed-login window, seconds."),
+  S("limits.passwordMinLength", "limits.password_min_length", "PILLARBOX_PASSWORD_MIN_LENGTH", "password-min-length", int(1, 1024), "10", "Shortest password `user add`, `user passwd`, the webmail and the admin accept (src/password-policy.ts; `--force` on the CLI overrides)."),
   S("smtp.maxRecipients", "smtp.max_recipients", "PILLARBOX_SMTP_MAX_RECIPIENTS", "smtp-max-recipients", int(1, 100_000), "100", "Recipients per message (RFC 5321 §4.5.3.1.8 requires at least 100)."),
   S("smtp.dmarcQuarantine", "smtp.dmarc_quarantine", "PILLARBOX_SMTP_DMARC_QUARANTINE", "smtp-dmarc-quarantine", oneOf("junk", "accept"), "junk", "Inbound mail failing DMARC with p=quarantine: file into Junk, or accept into INBOX."),
   S("smtp.dmarcReject", "smtp.dmarc_reject", "PILLARBOX_SMTP_DMARC_REJECT", "smtp-dmarc-reject", bool, "true", "Reject inbound mail failing DMARC with p=reject."),

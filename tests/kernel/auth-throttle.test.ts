@@ -124,6 +124,12 @@ describe("the authenticator", () => {
       async credentialStamp(id: number) {
         return id === 7 ? "stamp-1" : null;
       },
+      async verifyAppPassword() {
+        return null;
+      },
+      async twoFactorStatus() {
+        return { enabled: false, recoveryCodesLeft: 0 };
+      },
     }) as unknown as MailStore; // only the account functions the authenticator calls
 
   test("every spelling of bob shares one count; each refusal logs one line with ip= and user=", async () => {

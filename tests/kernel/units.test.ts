@@ -11,7 +11,7 @@ describe("auth cache", () => {
   test("hits only for the same user and password, case-insensitive user", () => {
     const c = createAuthCache();
     c.set("Alice@Example.test", "pw", acct(1, "alice@example.test"), "s1");
-    expect(c.get("alice@example.test", "pw")).toEqual({ accountId: 1, email: "alice@example.test", stamp: "s1" });
+    expect(c.get("alice@example.test", "pw")).toEqual({ accountId: 1, email: "alice@example.test", stamp: "s1", appPassword: null });
     expect(c.get("alice@example.test", "PW")).toBeNull();
     expect(c.get("bob@example.test", "pw")).toBeNull();
   });

@@ -25,6 +25,8 @@ import { escapeHtml } from "./mime.ts";
 import type { EventHub } from "./events.ts";
 import type { Assets } from "./assets.ts";
 import { pageLang, pageText, tooManyText, type PageLang } from "./login-i18n.ts";
+import { PendingSignIns, verifySecondFactor } from "../../../src/auth-factors.ts";
+import type { Account } from "../../../storage/api.ts";
 
 const LOGIN_CSRF_COOKIE = "__Host-pb_login";
 const LOGIN_CSRF_COOKIE_PLAIN = "pb_login";
@@ -76,9 +78,9 @@ export function requireSession(deps: AuthDeps): MiddlewareHandler<AppEnv> {
     const session = await deps.sessions.open(getCookie(c, sessionCookieName(c)));
     if (!session) return apiError(c, 401, "signed_out", "You are signed out. Please sign in again.");
     const account = await deps.ctx.store.getAccountById(session.record.accountId);
-    if (!account) {
+    if (!account || account.disabled) {
       await deps.sessions.destroy(session.record.id);
-      return apiError(c, 401, "signed_out", "This account no longer exists.");
+      return apiError(c, 401, "signed_out", account ? "This account is disabled." : "This account no longer exists.");
     }
     c.set("session", session);
     c.set("account", account);
@@ -128,15 +130,50 @@ export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
     const result = await ctx.login(email, password, ip, { trusted, protocol: "webmail" });
     if (!result.ok) {
       if (result.reason === "throttled") return loginPage(c, deps, { email, next, error: tooManyText(langOf(c), result.retryAfterMs), status: 429, retryAfter: result.retryAfterMs });
+      if (result.reason === "disabled") return loginPage(c, deps, { email, next, error: pageText(langOf(c), "disabled"), status: 403 });
+      if (result.reason === "second-factor") {
+        // The password was right; the session starts only after a code (src/auth-factors.ts).
+        const challenge = pending.create({ accountId: result.account.id, email: result.account.email, next, trusted });
+        return codePage(c, deps, { challenge, error: null, status: 200 });
+      }
       return loginPage(c, deps, { email, next, error: pageText(langOf(c), "wrong"), status: 401 });
     }
-    const account = result.account;
+    return startSession(c, result.account, next);
+  });
+
+  // Two-factor sign-in, second step: a TOTP code (RFC 6238) or a recovery code for the pending sign-in.
+  const pending = new PendingSignIns();
+  const startSession = async (c: Context<AppEnv>, account: Account, next: string): Promise<Response> => {
+    const ip = c.env.remoteIp;
     const { token: sealed } = await sessions.create(account.id, { ip, userAgent: c.req.header("user-agent") ?? "" });
     setCookie(c, sessionCookieName(c), sealed, cookieOpts(c, Math.floor(sessions.policy.maxAgeMs / 1000)));
     setCookie(c, deviceCookieName(c), await sessions.deviceToken(normalizeLogin(account.email)), cookieOpts(c, Math.floor(sessions.policy.maxAgeMs / 1000)));
     deleteCookie(c, loginCookieName(c), cookieOpts(c));
     ctx.log.info("webmail login", { ip, user: account.email });
     return c.redirect(next, 303);
+  };
+  app.post("/login/code", async (c) => {
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const token = typeof form.csrf === "string" ? form.csrf : "";
+    const cookieToken = getCookie(c, loginCookieName(c)) ?? "";
+    if (!sameOrigin(c) || !token || !safeEqual(token, cookieToken)) return loginPage(c, deps, { email: "", error: pageText(langOf(c), "expired"), status: 403 });
+    const challenge = typeof form.challenge === "string" ? form.challenge : "";
+    const p = pending.take(challenge);
+    if (!p) return loginPage(c, deps, { email: "", error: pageText(langOf(c), "codeExpired"), status: 401 });
+    const account = await ctx.store.getAccountById(p.accountId);
+    if (!account) return loginPage(c, deps, { email: "", error: pageText(langOf(c), "codeExpired"), status: 401 });
+    const code = typeof form.code === "string" ? form.code.trim().slice(0, 64) : "";
+    const r = await verifySecondFactor({ store: ctx.store, throttle: ctx.authThrottle, log: ctx.log }, account, code, c.env.remoteIp, { trusted: p.trusted, protocol: "webmail" });
+    if (r.ok) {
+      pending.finish(challenge);
+      return startSession(c, r.account, p.next);
+    }
+    if (r.reason === "throttled") return codePage(c, deps, { challenge, error: tooManyText(langOf(c), r.retryAfterMs), status: 429, retryAfter: r.retryAfterMs });
+    if (p.tries >= pending.maxTries) {
+      pending.finish(challenge);
+      return loginPage(c, deps, { email: p.email, next: p.next, error: pageText(langOf(c), "codeExpired"), status: 401 });
+    }
+    return codePage(c, deps, { challenge, error: pageText(langOf(c), "codeWrong"), status: 401 });
   });
 
   app.get("/api/session", requireSession(deps), (c) => {
@@ -181,6 +218,32 @@ function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The second step's page: one code field (a TOTP code or a recovery code) for the pending sign-in. */
+function codePage(c: Context<AppEnv>, deps: AuthDeps, o: { challenge: string; error: string | null; status: 200 | 401 | 429; retryAfter?: number }): Response {
+  const token = randomBytes(24).toString("base64url");
+  setCookie(c, loginCookieName(c), token, cookieOpts(c, 3600));
+  const lang = langOf(c);
+  const tx = (k: Parameters<typeof pageText>[1]) => escapeHtml(pageText(lang, k));
+  const html = `<!doctype html>
+<html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>${tx("title")}</title>
+<link rel="stylesheet" href="${deps.assets.url("app.css")}"></head>
+<body class="login-body"><main class="login-card">
+<h1 class="login-title">Pillarbox</h1>
+<p class="login-sub">${tx("codeSubtitle")}</p>
+${o.error ? `<p class="login-error" role="alert">${escapeHtml(o.error)}</p>` : ""}
+<form method="post" action="/login/code" class="login-form">
+<input type="hidden" name="csrf" value="${token}">
+<input type="hidden" name="challenge" value="${escapeHtml(o.challenge)}">
+<label>${tx("code")}<input type="text" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="64" required autofocus></label>
+<p class="login-sub">${tx("codeHelp")}</p>
+<button type="submit">${tx("codeSubmit")}</button>
+</form></main></body></html>`;
+  const headers: Record<string, string> = { "content-security-policy": PAGE_CSP, "cache-control": "no-store", vary: "Accept-Language", "content-language": lang };
+  if (o.retryAfter) headers["retry-after"] = String(Math.ceil(o.retryAfter / 1000));
+  return c.html(html, o.status, headers);
 }
 
 function loginPage(c: Context<AppEnv>, deps: AuthDeps, o: { email: string; error: string | null; status: 200 | 400 | 401 | 403 | 429; retryAfter?: number; next?: string }): Response {

@@ -53,7 +53,14 @@ type Texts = Record<
   | "tooManyMinutes.other"
   | "appTitle"
   | "loading"
-  | "noScript",
+  | "noScript"
+  | "codeSubtitle"
+  | "code"
+  | "codeHelp"
+  | "codeSubmit"
+  | "codeWrong"
+  | "codeExpired"
+  | "disabled",
   string
 >;
 
@@ -74,6 +81,13 @@ const TEXTS: Record<PageLang, Texts> = {
     appTitle: "Mail · Pillarbox",
     loading: "Loading your mail…",
     noScript: "The mail app needs JavaScript turned on.",
+    codeSubtitle: "Two-factor sign-in: enter the 6-digit code from your authenticator app.",
+    code: "Code",
+    codeHelp: "No phone at hand? Enter one of your recovery codes instead (each works once).",
+    codeSubmit: "Verify",
+    codeWrong: "That code is not correct or was already used. Try the next code.",
+    codeExpired: "The sign-in took too long or had too many wrong codes. Please sign in again.",
+    disabled: "This account is disabled. Ask your administrator.",
   },
   de: {
     title: "Anmelden · Pillarbox",
@@ -91,6 +105,13 @@ const TEXTS: Record<PageLang, Texts> = {
     appTitle: "E-Mail · Pillarbox",
     loading: "Ihre E-Mails werden geladen…",
     noScript: "Die E-Mail-App benötigt JavaScript.",
+    codeSubtitle: "Anmeldung in zwei Schritten: Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.",
+    code: "Code",
+    codeHelp: "Kein Telefon zur Hand? Geben Sie stattdessen einen Ihrer Wiederherstellungscodes ein (jeder gilt einmal).",
+    codeSubmit: "Bestätigen",
+    codeWrong: "Dieser Code ist falsch oder wurde schon verwendet. Versuchen Sie den nächsten Code.",
+    codeExpired: "Die Anmeldung hat zu lange gedauert oder hatte zu viele falsche Codes. Bitte melden Sie sich erneut an.",
+    disabled: "Dieses Konto ist gesperrt. Wenden Sie sich an Ihre Administration.",
   },
   fr: {
     title: "Connexion · Pillarbox",
@@ -108,6 +129,13 @@ const TEXTS: Record<PageLang, Texts> = {
     appTitle: "Courrier · Pillarbox",
     loading: "Chargement de votre courrier…",
     noScript: "L’application de messagerie nécessite JavaScript.",
+    codeSubtitle: "Connexion en deux étapes : saisissez le code à 6 chiffres de votre application d’authentification.",
+    code: "Code",
+    codeHelp: "Pas de téléphone sous la main ? Saisissez plutôt l’un de vos codes de récupération (chacun ne sert qu’une fois).",
+    codeSubmit: "Vérifier",
+    codeWrong: "Ce code est incorrect ou a déjà servi. Essayez le code suivant.",
+    codeExpired: "La connexion a pris trop de temps ou a reçu trop de codes erronés. Veuillez vous reconnecter.",
+    disabled: "Ce compte est désactivé. Adressez-vous à votre administrateur.",
   },
   es: {
     title: "Iniciar sesión · Pillarbox",
@@ -125,6 +153,13 @@ const TEXTS: Record<PageLang, Texts> = {
     appTitle: "Correo · Pillarbox",
     loading: "Cargando su correo…",
     noScript: "La aplicación de correo necesita JavaScript.",
+    codeSubtitle: "Inicio de sesión en dos pasos: introduzca el código de 6 dígitos de su aplicación de autenticación.",
+    code: "Código",
+    codeHelp: "¿No tiene el teléfono a mano? Introduzca uno de sus códigos de recuperación (cada uno sirve una vez).",
+    codeSubmit: "Verificar",
+    codeWrong: "Ese código no es correcto o ya se usó. Pruebe con el siguiente código.",
+    codeExpired: "El inicio de sesión tardó demasiado o recibió demasiados códigos erróneos. Vuelva a iniciar sesión.",
+    disabled: "Esta cuenta está desactivada. Consulte a su administrador.",
   },
 };
 

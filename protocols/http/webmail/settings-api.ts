@@ -10,6 +10,7 @@ import type { AppEnv } from "../types.ts";
 import type { SessionManager } from "./session.ts";
 import type { EventHub } from "./events.ts";
 import { ApiError, readJson } from "./util.ts";
+import { checkPassword } from "../../../src/password-policy.ts";
 import { directory } from "../../../src/groupware/directory.ts";
 import { checkIdentities, identitiesOf } from "./identities.ts";
 
@@ -20,7 +21,6 @@ export interface SettingsDeps {
   hub: EventHub;
 }
 
-const MIN_PASSWORD = 10;
 
 /** An IANA zone name the runtime knows (Intl throws a RangeError for others). */
 export function isTimeZone(tz: string): boolean {
@@ -112,11 +112,11 @@ export function mountSettingsApi(app: Hono<AppEnv>, deps: SettingsDeps): void {
     const next = typeof body.next === "string" ? body.next : "";
     // The current password goes through the shared throttle like a sign-in: the per-IP limit applies;
     // the per-account delay does not (a signed-in session is the owner's known device).
-    const check = await ctx.login(a.email, current, c.env.remoteIp, { trusted: true, protocol: "webmail" });
+    const check = await ctx.login(a.email, current, c.env.remoteIp, { trusted: true, protocol: "webmail", purpose: "confirm" });
     if (!check.ok && check.reason === "throttled") throw new ApiError(429, "throttled", "Too many wrong passwords. Wait a few minutes and try again.");
     if (!check.ok || check.account.id !== a.id) throw new ApiError(400, "wrong_password", "Your current password is not correct.");
-    if (next.length < MIN_PASSWORD) throw new ApiError(400, "weak_password", `Choose a new password of at least ${MIN_PASSWORD} characters.`);
-    if (next.length > 1024) throw new ApiError(400, "weak_password", "That password is too long.");
+    const policy = checkPassword(next, { email: a.email, minLength: ctx.config.limits.passwordMinLength });
+    if (!policy.ok) throw new ApiError(400, "weak_password", `Choose another new password: ${policy.reason}.`);
     if (next === current) throw new ApiError(400, "same_password", "The new password is the same as the current one.");
     const sid = c.get("session").record.id;
     const others = (await wstore.listAccountSessions(a.id)).filter((x) => x.id !== sid);
