@@ -6,6 +6,7 @@ import type { Command } from "./command.ts";
 import { serveCommands } from "./serve.ts";
 import { domainCommands } from "./domain.ts";
 import { userCommands } from "./user.ts";
+import { userSecurityCommands } from "./user-security.ts";
 import { aliasCommands } from "./alias.ts";
 import { quickstartCommands } from "./quickstart.ts";
 import { checkCommands } from "./check.ts";
@@ -23,6 +24,7 @@ export const commands: Command[] = [
   ...quickstartCommands,
   ...domainCommands,
   ...userCommands,
+  ...userSecurityCommands,
   ...aliasCommands,
   ...deviceCommands,
   ...calendarCommands,

@@ -2,6 +2,8 @@
 import type { Storage } from "../../storage/open.ts";
 import type { MailStore } from "../../storage/api.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
+import { checkPassword } from "../password-policy.ts";
+import type { Config } from "../config-types.ts";
 import { CliError, checkEmail, checkNewAddress, formatBytes, generatePassword, parseBytes, passwordFromStdin, table, UsageError, withStore, yesNo } from "./common.ts";
 
 const when = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z"));
@@ -19,18 +21,25 @@ function sessionStores(storage: Storage) {
 
 const PASSWORD_STDIN = { help: "read the password from the first line of standard input instead of generating one" };
 
+/** The password policy (src/password-policy.ts) for a password the admin typed; --force overrides it. */
+function checkPolicy(password: string, email: string, config: Config, force: boolean): void {
+  if (force) return;
+  const v = checkPassword(password, { email, minLength: config.limits.passwordMinLength });
+  if (!v.ok) throw new CliError(`password refused: ${v.reason} (leave out --password-stdin to get a generated one, or add --force to use it anyway)`);
+}
+
 export const userCommands: Command[] = [
   {
     name: "user add",
     usage: "EMAIL [--password-stdin] [--quota BYTES] [--name NAME]",
     summary: "add an account (a password is generated and printed once unless --password-stdin)",
-    help: "Creates the account EMAIL with the default folders (INBOX, Drafts, Sent, Trash, Junk, Archive).\nThe domain must exist (pillarbox domain add). Without --password-stdin a random password\nis generated and printed once: it is not stored anywhere in clear text.",
+    help: "Creates the account EMAIL with the default folders (INBOX, Drafts, Sent, Trash, Junk, Archive).\nThe domain must exist (pillarbox domain add). Without --password-stdin a random password\nis generated and printed once: it is not stored anywhere in clear text. A password given on\nstandard input must pass the password policy (at least limits.password_min_length characters,\ndefault 10; not a common password; not the address): --force accepts it anyway.",
     options: {
       ...COMMON_OPTIONS,
       "password-stdin": PASSWORD_STDIN,
       quota: { value: true, arg: "BYTES", help: "storage quota, e.g. 2G, 500M, or none (default)" },
       name: { value: true, arg: "NAME", help: "display name" },
-      force: { help: "create it even when EMAIL is the source of an alias (the account then takes that mail)" },
+      force: { help: "create it even when EMAIL is the source of an alias (the account then takes that mail), and accept a password the password policy refuses" },
     },
     args: [1, 1],
     async run(args, io) {
@@ -38,9 +47,10 @@ export const userCommands: Command[] = [
       const quota = typeof args.options["quota"] === "string" ? parseBytes(args.options["quota"], "user add") : null;
       const given = args.options["password-stdin"] ? await passwordFromStdin(io) : null;
       const password = given ?? generatePassword();
-      await withStore(args, io, async (store) => {
+      await withStore(args, io, async (store, config) => {
         const displayName = typeof args.options["name"] === "string" ? args.options["name"] : undefined;
         const force = !!args.options["force"];
+        if (given) checkPolicy(given, email, config, force);
         const shadowed = (await store.listAliases()).filter((a) => a.source === email);
         if (shadowed.length && !force) {
           throw new CliError(
@@ -75,16 +85,17 @@ export const userCommands: Command[] = [
   },
   {
     name: "user passwd",
-    usage: "EMAIL [--password-stdin]",
+    usage: "EMAIL [--password-stdin] [--force]",
     summary: "set a new password (generated and printed once unless --password-stdin); ends the webmail sessions",
     help: "Sets a new password. Every webmail session of the account ends, and the old password stops\nworking at once on every protocol, also in a running server. ActiveSync devices keep their\npartnership but must sign in with the new password.",
-    options: { ...COMMON_OPTIONS, "password-stdin": PASSWORD_STDIN },
+    options: { ...COMMON_OPTIONS, "password-stdin": PASSWORD_STDIN, force: { help: "accept a password the password policy refuses" } },
     args: [1, 1],
     async run(args, io) {
       const email = checkEmail(args.positionals[0]!, "user passwd");
       const given = args.options["password-stdin"] ? await passwordFromStdin(io) : null;
       const password = given ?? generatePassword();
-      await withStore(args, io, async (store) => {
+      await withStore(args, io, async (store, config) => {
+        if (given) checkPolicy(given, email, config, !!args.options["force"]);
         // The store ends every webmail session of the account in the same transaction; a running
         // server refuses the old password at once (its auth cache checks the credential stamp), and
         // ActiveSync devices must authenticate with the new one on their next request.
