@@ -10,10 +10,12 @@
  * "missing": only a name without such records is missing.
  */
 import { Resolver } from "node:dns/promises";
+import { getServers } from "node:dns";
 import { isIP } from "node:net";
 import https from "node:https";
 import type { DnsCheckStatus, DnsRecordCheck } from "./ops/types.ts";
 import { dnsRecords, formatZone, type DnsRecord, type DnsRecordInput } from "./dns-records.ts";
+import { queryRecords, tlsaOf, txtOf, TYPE_TLSA, TYPE_TXT } from "./dns-wire.ts";
 
 const MAX_ANSWERS = 20;
 const MAX_TEXT = 4096;
@@ -55,9 +57,13 @@ export interface DnsCheckDeps {
 export function checkResolver(servers: readonly string[]): CheckResolver {
   const r = new Resolver({ timeout: QUERY_TIMEOUT_MS, tries: 1 });
   if (servers.length) r.setServers([...servers]);
+  // TXT and TLSA on the wire (src/dns-wire.ts): node:dns cannot ask for TLSA, and Bun's resolveTxt
+  // splits a record's strings into separate records (a DKIM key then never matches).
+  const wireServers = () => (servers.length ? [...servers] : getServers());
   return {
     resolveMx: (n) => r.resolveMx(n),
-    resolveTxt: (n) => r.resolveTxt(n),
+    resolveTxt: async (n) => (await queryRecords(wireServers(), n, TYPE_TXT, QUERY_TIMEOUT_MS)).map((d) => [txtOf(d)]),
+    resolveTlsa: async (n) => (await queryRecords(wireServers(), n, TYPE_TLSA, QUERY_TIMEOUT_MS)).map(tlsaOf),
     resolve4: (n) => r.resolve4(n),
     resolve6: (n) => r.resolve6(n),
     resolveCname: (n) => r.resolveCname(n),
@@ -304,12 +310,13 @@ async function checkTxt(
   const same = l.values.filter((v) => v.toLowerCase().replace(/\s+/g, "").startsWith(kind.replace(/\s+/g, "")));
   const relevant = kind.startsWith("v=") ? same : l.values;
   if (!relevant.length) return done("missing", l.values, `no ${kind.startsWith("v=") ? kind.slice(2).toUpperCase() + " " : ""}TXT record at ${name}`);
+  // RFC 7208 §3.2 / RFC 7489 §6.6.3: with more than one SPF (DMARC) record, receivers treat SPF as an error (ignore DMARC).
+  if (relevant.length > 1 && kind === "v=spf1") return done("mismatch", relevant, "more than one SPF record: receivers treat that as an error (RFC 7208 §3.2); merge them into one");
+  if (relevant.length > 1 && kind === "v=dmarc1") return done("mismatch", relevant, "more than one DMARC record: receivers ignore them all (RFC 7489 §6.6.3)");
   if (relevant.some((v) => v.replace(/\s+/g, " ").trim() === want.replace(/\s+/g, " ").trim())) return done("ok", relevant);
 
   switch (kind) {
     case "v=spf1": {
-      // RFC 7208 §3.2: more than one SPF record is a permanent error for every receiver.
-      if (relevant.length > 1) return done("mismatch", relevant, "more than one SPF record: receivers treat that as an error (RFC 7208 §3.2); merge them into one");
       const t = ` ${relevant[0]!.toLowerCase()} `;
       if (/\s[+]?mx[\s/:]/.test(t) || t.includes(`a:${input.hostname.toLowerCase()}`)) return done("ok", relevant, "differs from the suggested record but lets the MX host send");
       return done("mismatch", relevant, `does not let this server send (add "mx" or "a:${input.hostname}")`);
@@ -320,7 +327,6 @@ async function checkTxt(
       return done("mismatch", relevant, "the published public key is not this domain's DKIM key: receivers will fail its signatures");
     }
     case "v=dmarc1": {
-      if (relevant.length > 1) return done("mismatch", relevant, "more than one DMARC record: receivers ignore them all (RFC 7489 §6.6.3)");
       const policy = tags(relevant[0]!).get("p");
       if (!policy) return done("mismatch", relevant, "the DMARC record has no p= policy");
       return done("ok", relevant, `policy p=${policy}${policy === "none" ? ": reports only; tighten to quarantine or reject once reports look clean" : ""}`);
