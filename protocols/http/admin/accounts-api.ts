@@ -78,7 +78,7 @@ export function mountAccountsApi(app: Hono<AppEnv>, deps: AdminDeps): void {
       const email = checkAddress(body.email, "account address");
       if (typeof body.password !== "string" || body.password === "") throw new AdminError(400, "bad_password", "Give a password for the new account.");
       if (body.password.length > 1024) throw new AdminError(400, "bad_password", "The password is too long (at most 1024 characters).");
-      const policy = checkPassword(body.password, { email });
+      const policy = checkPassword(body.password, { email, minLength: ctx.config.limits.passwordMinLength });
       if (!policy.ok) throw new AdminError(400, "weak_password", `The password is not accepted: ${policy.reason}`);
       const displayName = body.displayName === undefined ? undefined : checkDisplayName(body.displayName);
       const quotaBytes = body.quotaBytes === undefined ? undefined : checkQuota(body.quotaBytes);
@@ -112,7 +112,7 @@ export function mountAccountsApi(app: Hono<AppEnv>, deps: AdminDeps): void {
       let password: string | undefined;
       if (body.password !== undefined) {
         if (typeof body.password !== "string" || body.password === "" || body.password.length > 1024) throw new AdminError(400, "bad_password", "The new password must be text of 1 to 1024 characters.");
-        const policy = checkPassword(body.password, { email: a.email });
+        const policy = checkPassword(body.password, { email: a.email, minLength: ctx.config.limits.passwordMinLength });
         if (!policy.ok) throw new AdminError(400, "weak_password", `The password is not accepted: ${policy.reason}`);
         password = body.password;
       }
