@@ -325,6 +325,7 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
 
   let missing = false;
   let unreadable = 0;
+  const unreadableUids: number[] = [];
   const entries: { seq: number; m: Msg }[] = [];
   for (const i of idx) {
     const m = sel.msgAt(i);
@@ -365,8 +366,10 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
         if (res === "badcte") return no("Unknown Content-Transfer-Encoding.", "UNKNOWN-CTE");
         if (res === "noblob") {
           // RFC 9051 §7.1.2: an untagged NO is a warning; the command goes on with the other messages
-          if (unreadable++ < UNREADABLE_REPORTED) s.send(`* NO [SERVERBUG] Message ${e.seq} (UID ${e.m.uid}) cannot be read: its stored content is missing\r\n`);
-          s.log.error("imap: message content missing", { folderId: sel.folderId, uid: e.m.uid, blobId: ix?.blobId });
+          if (unreadable++ < UNREADABLE_REPORTED) {
+            s.send(`* NO [SERVERBUG] Message ${e.seq} (UID ${e.m.uid}) cannot be read: its stored content is missing\r\n`);
+            unreadableUids.push(e.m.uid);
+          }
         }
       }
       await s.drain();
@@ -375,7 +378,11 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
   }
   // RFC 9051 §6.4.5 (FETCH result "NO - fetch error: can't fetch that data"): the others went out
   // above, the tagged NO says not all did; SERVERBUG (RFC 5530 §3): the server's data is damaged
-  if (unreadable) return no(`${unreadable} message(s) could not be read (stored content missing); the others were fetched.`, "SERVERBUG");
+  if (unreadable) {
+    // one line per command, not per message: a client retrying a big range must not flood the log
+    s.log.error("imap: messages whose stored content is missing (pillarbox check --blobs lists them all)", { folderId: sel.folderId, count: unreadable, uids: unreadableUids });
+    return no(`${unreadable} message(s) could not be read (stored content missing); the others were fetched.`, "SERVERBUG");
+  }
   // UID FETCH may announce the EXPUNGEs itself (they follow in the sync), so it just skips them;
   // FETCH by sequence number says that part of the set is gone (RFC 5530 EXPUNGEISSUED)
   if (missing && !uid) return no("Some of the requested messages no longer exist.", "EXPUNGEISSUED");
