@@ -55,7 +55,10 @@ export function prepareDataDir(dataDir: string, opts: { adoptOwner?: boolean } =
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "error";
-    throw new DataDirError(`cannot create the data dir ${dataDir}: ${code} (${(e as Error).message}); create it (mkdir -p ${dataDir}) as the user the server runs as, or choose another with --data-dir`);
+    const words: Record<string, string> = { EACCES: "permission denied", EROFS: "read-only file system", ENOTDIR: "a path component is not a directory", ENOSPC: "no space left on device" };
+    throw new DataDirError(
+      `cannot create the data dir ${dataDir}: ${words[code] ?? (e as Error).message} (${code}); create it (mkdir -p ${dataDir}) as the user the server runs as, or choose another with --data-dir`,
+    );
   }
   const st = statSync(dataDir);
   if (!st.isDirectory()) throw new DataDirError(`the data dir ${dataDir} is not a directory`);

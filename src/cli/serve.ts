@@ -1,7 +1,7 @@
 /** `pillarbox serve`: run the server until SIGTERM/SIGINT; SIGHUP reloads TLS. */
-import { mkdirSync } from "node:fs";
 import { CONFIG_FLAGS, loadConfig, settingsHelp } from "../config.ts";
 import { setNativeCacheDir } from "../native-addon.ts";
+import { DataDirError, prepareDataDir } from "../data-dir.ts";
 import { acquireServerLock, ServerLockedError, type ServerLock } from "../server-lock.ts";
 import { createLogger } from "../log.ts";
 import type { RunningServer } from "../server.ts";
@@ -31,13 +31,14 @@ ${settingsHelp()}`,
       const log = createLogger(config.log.level);
       // One server per data dir (src/server-lock.ts), and the compiled binary's SQLite driver
       // cached in the data dir rather than $TMPDIR (src/native-addon.ts).
-      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      // A data dir this user cannot write is refused in words (not libsql's "ConnectionFailed ... 14").
       setNativeCacheDir(config.dataDir);
       let lock: ServerLock;
       try {
+        prepareDataDir(config.dataDir, { adoptOwner: false });
         lock = acquireServerLock(config.dataDir);
       } catch (e) {
-        if (e instanceof ServerLockedError) {
+        if (e instanceof ServerLockedError || e instanceof DataDirError) {
           io.err(`pillarbox: ${e.message}\n`);
           return 1;
         }

@@ -4,7 +4,7 @@
  * CLI creates a domain and a user while it runs.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -78,4 +78,60 @@ test("dist binary runs alone: serve + CLI on the same data dir", async () => {
   server.kill("SIGTERM");
   expect((await server.exited).code).toBe(0);
   server = null;
+});
+
+// Issue 18, found item 7: the binary used to extract libsql's addon into $TMPDIR when it started, so
+// an unwritable TMPDIR crashed even --version, and each user left a 9.7 MB /tmp/.bun-<uid>-*.node.
+test("the binary needs no writable TMPDIR, leaves nothing in /tmp, caches the driver in the data dir", async () => {
+  const bin = join(root, "alone", "pillarbox"); // built by the test above
+  expect(existsSync(bin)).toBe(true);
+  const bunTmp = () => new Set(readdirSync(tmpdir()).filter((f) => f.startsWith(".bun-")));
+  const before = bunTmp();
+  const dataDir = join(root, "cache-data");
+  const env: Record<string, string | undefined> = {};
+  for (const k of Object.keys(process.env)) env[k] = undefined;
+  // /proc/... cannot be created even by root: nothing but the data dir is writable.
+  Object.assign(env, { PATH: "/usr/bin:/bin", HOME: "/proc/nonexistent", TMPDIR: "/proc/nonexistent", PILLARBOX_DATA_DIR: dataDir });
+  const cli = (args: string[]) => run(bin, args, { cwd: root, env, timeoutMs: 60_000 });
+  const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at \S|\$bunfs|\d+ \| /);
+
+  const v = await cli(["--version"]);
+  expect(v.code).toBe(0);
+  expect(v.stdout).toStartWith("pillarbox ");
+  noStack(v.stderr);
+  const h = await cli(["--help"]);
+  expect(h.code).toBe(0);
+  expect(existsSync(dataDir)).toBe(false); // --version and --help touch no disk
+
+  const list = await cli(["user", "list"]);
+  expect(list.stderr).toBe("");
+  expect(list.code).toBe(0);
+  expect(list.stdout).toContain("no accounts");
+  const cacheDir = join(dataDir, ".cache");
+  const cached = readdirSync(cacheDir).filter((f) => /^libsql-[0-9a-f]{16}\.node$/.test(f));
+  expect(cached).toHaveLength(1);
+  expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+  const first = statSync(join(cacheDir, cached[0]!));
+  // A second run reuses the cached copy (same inode, not rewritten).
+  expect((await cli(["domain", "add", "cache.test"])).code).toBe(0);
+  expect(statSync(join(cacheDir, cached[0]!)).ino).toBe(first.ino);
+  expect(readdirSync(cacheDir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  expect([...bunTmp()].filter((f) => !before.has(f))).toEqual([]);
+
+  // Nowhere to put the driver: words naming each directory tried and what to set, exit 1.
+  const blocked = join(root, "blocked-data");
+  mkdirSync(blocked);
+  writeFileSync(join(blocked, ".cache"), "not a directory");
+  const r = await run(bin, ["user", "list"], { cwd: root, env: { ...env, PILLARBOX_DATA_DIR: blocked }, timeoutMs: 60_000 });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("cannot unpack the SQLite driver");
+  expect(r.stderr).toContain(`${join(blocked, ".cache")}: EEXIST`);
+  expect(r.stderr).toContain("/proc/nonexistent");
+  expect(r.stderr).toContain("PILLARBOX_CACHE_DIR");
+  noStack(r.stderr);
+  // ... and PILLARBOX_CACHE_DIR is then used.
+  const alt = join(root, "alt-cache");
+  const ok = await run(bin, ["user", "list"], { cwd: root, env: { ...env, PILLARBOX_DATA_DIR: blocked, PILLARBOX_CACHE_DIR: alt }, timeoutMs: 60_000 });
+  expect(ok.code).toBe(0);
+  expect(readdirSync(alt).some((f) => f.startsWith("libsql-"))).toBe(true);
 });
