@@ -12,6 +12,12 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /**
+   * Changes the level of this logger and of every logger made from it or
+   * sharing its root (a live config reload, SIGHUP). Optional: test loggers
+   * need not have it.
+   */
+  setLevel?(level: LogLevel): void;
 }
 
 export function createLogger(
@@ -19,7 +25,7 @@ export function createLogger(
   base: Record<string, unknown> = {},
   sink: (line: string) => void = (l) => process.stderr.write(l + "\n"),
 ): Logger {
-  return new JsonLogger(ORDER[level], base, sink);
+  return new JsonLogger({ min: ORDER[level] }, base, sink);
 }
 
 /**
@@ -28,13 +34,14 @@ export function createLogger(
  */
 class JsonLogger implements Logger {
   constructor(
-    private readonly min: number,
+    /** Shared by the root and all its children, so setLevel reaches loggers already handed out. */
+    private readonly level: { min: number },
     private readonly base: Record<string, unknown>,
     private readonly sink: (line: string) => void,
   ) {}
 
   private emit(lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void {
-    if (ORDER[lvl] < this.min) return;
+    if (ORDER[lvl] < this.level.min) return;
     const rec: Record<string, unknown> = { ts: new Date().toISOString(), level: lvl, msg, ...this.base, ...fields };
     for (const k of Object.keys(rec)) {
       const v = rec[k];
@@ -57,6 +64,9 @@ class JsonLogger implements Logger {
     this.emit("error", m, f);
   }
   child(f: Record<string, unknown>): Logger {
-    return new JsonLogger(this.min, { ...this.base, ...f }, this.sink);
+    return new JsonLogger(this.level, { ...this.base, ...f }, this.sink);
+  }
+  setLevel(level: LogLevel): void {
+    this.level.min = ORDER[level];
   }
 }

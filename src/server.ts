@@ -4,6 +4,7 @@
  * `pillarbox serve` and by the test harness (tests/helpers/server.ts).
  */
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import * as net from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Config, ListenAddress } from "./config-types.ts";
@@ -14,7 +15,11 @@ import { IMPLICIT_TLS, protocolFor, registeredProtocols, type ListenerInfo, type
 import { createTlsManager, type TlsManager } from "./tls.ts";
 import { staticCertificates } from "./certificates.ts";
 import { createAcmeManager, type AcmeManager } from "./acme/index.ts";
-import { createActivity } from "./activity.ts";
+import { createActivity, type ActivityRecorder } from "./activity.ts";
+import { activityLogger } from "./activity-log.ts";
+import { applyConfig, type ConfigChange } from "./live-config.ts";
+import { SETTINGS } from "./config.ts";
+import { buildInfo } from "./version.ts";
 import { ConnectionAccounting, capWarning, FAMILY_OF, refusalLine } from "./connection-limits.ts";
 import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, passwordHasher, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
 import type { MailStore } from "../storage/api.ts";
@@ -49,6 +54,13 @@ export interface RunningServer {
   addresses: Partial<Record<ListenerName, ListenAddress>>;
   /** Graceful: stop accepting, let protocols finish in-flight work (with a deadline), close the store. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Applies a newly loaded configuration to the running server (SIGHUP; found
+   * item 1): host name, [tls] files, limits, log level, SMTP/IMAP/POP3 and
+   * queue settings take effect at once; listeners, data dir and database are
+   * named in one warning and wait for a restart. Also re-reads the certificate files.
+   */
+  reloadConfig(next: Config): ConfigChange;
 }
 
 /** A listener that could not be opened. `message` is the one line to show the operator. */
@@ -107,8 +119,11 @@ function listen(server: net.Server, name: ListenerName, addr: ListenAddress): Pr
 }
 
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
-  const log = opts.log ?? createLogger(config.log.level);
+  const baseLog = opts.log ?? createLogger(config.log.level);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // The admin's activity log (src/activity.ts), fed by every log line that names a kind, kept in the data dir.
+  const activity: ActivityRecorder = createActivity({ dir: join(config.dataDir, "activity"), onError: (m) => baseLog.warn(m) });
+  const log = activityLogger(baseLog, (e) => activity.record(e));
 
   const tlsManager = createTlsManager({
     dataDir: config.dataDir,
@@ -124,12 +139,15 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     storage = opts.storage ?? (await openStorage({ url: config.databaseUrl, dataDir: config.dataDir, authToken: config.databaseAuthToken, log, hasher: passwordHasher, changeRetentionMs: config.changeRetentionDays * 86_400_000 }));
   } catch (e) {
     tlsManager.close();
+    activity.close();
     throw e;
   }
   const authCache = createAuthCache();
   const store = storeWithAuthInvalidation(storage.mail, authCache);
   // One throttle for every protocol: per IP (hard, the configured limit) and per account (progressive delay).
-  const authThrottle = createAuthThrottle({ ipMaxFailures: config.limits.authFailuresPerIp, ipWindowMs: config.limits.authWindowSeconds * 1000 });
+  // Kept as an object: a live reload updates the two limits in place (the throttle reads them at each check).
+  const throttleLimits = { ipMaxFailures: config.limits.authFailuresPerIp, ipWindowMs: config.limits.authWindowSeconds * 1000 };
+  const authThrottle = createAuthThrottle(throttleLimits);
   const authLimiter = ipLimiterView(authThrottle);
   const authenticator = createAuthenticator({ store, throttle: authThrottle, cache: authCache, log });
   // ACME on: the manager is the certificate service (its stored certificate is served from the first connection).
@@ -159,7 +177,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     },
     groupware: createGroupware(store, { log }),
     certificates: acme ?? staticCertificates(tlsManager),
-    activity: createActivity(),
+    activity,
   };
   ctx.submit = createSubmit(ctx);
   // Out-of-office replies are part of delivery whichever listeners are on (the
@@ -251,6 +269,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     } catch (e) {
       log.error("store close failed", { error: e as Error });
     }
+    activity.close();
   };
 
   try {
@@ -286,7 +305,11 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   // The CA connects to the HTTP/HTTPS listeners for its challenges: order only once they are bound.
   acme?.start();
 
+  const build = buildInfo();
   log.info("pillarbox serving", {
+    kind: "system",
+    version: build.version,
+    commit: build.commit,
     hostname: config.hostname,
     dataDir: config.dataDir,
     listeners: Object.fromEntries(Object.entries(addresses).map(([k, v]) => [k, fmtAddr(v!)])),
@@ -303,6 +326,25 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     close() {
       closing ??= shutdown(opts.shutdownTimeoutMs ?? 10_000).then(() => log.info("pillarbox stopped"));
       return closing;
+    },
+    reloadConfig(next) {
+      const change = applyConfig(config, next);
+      const touched = (prefix: string) => change.applied.some((p) => p === prefix || p.startsWith(prefix + "."));
+      log.setLevel?.(config.log.level);
+      throttleLimits.ipMaxFailures = config.limits.authFailuresPerIp;
+      throttleLimits.ipWindowMs = config.limits.authWindowSeconds * 1000;
+      if (touched("limits.connections") || touched("limits.maxConnections")) {
+        const problem = capWarning(config.limits);
+        if (problem) log.warn(problem);
+      }
+      // The certificate follows the host name (self-signed) and the [tls] files; unchanged files are re-read as SIGHUP always did.
+      tlsManager.reconfigure({ hostname: config.hostname, certFile: config.tls.certFile, keyFile: config.tls.keyFile });
+      const names = (paths: string[]) => paths.map((p) => SETTINGS.find((s) => s.path === p)?.toml ?? p).join(", ");
+      log.info("configuration reloaded", { kind: "system", applied: names(change.applied) || "(no change)", hostname: config.hostname });
+      if (change.restartNeeded.length) {
+        log.warn("configuration: these settings changed but need a restart to apply", { kind: "system", settings: names(change.restartNeeded) });
+      }
+      return change;
     },
   };
 }

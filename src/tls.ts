@@ -54,6 +54,14 @@ export interface TlsManager extends TlsProvider {
   upgrade(socket: Socket, opts?: { acmeAlpn?: boolean }): Promise<tls.TLSSocket>;
   /** Serves these files from now on (every listener, new handshakes); false when they are unusable (the old pair stays). */
   useFiles(f: { certFile: string; keyFile: string }): boolean;
+  /**
+   * A live config reload (SIGHUP, src/live-config.ts): the host name and the
+   * [tls] files as the configuration now says. Files given: served from now on
+   * (re-read when unchanged). None: a self-signed pair for the host name (made
+   * anew when the name changed), unless another source (ACME) serves now.
+   * Returns true when the served certificate changed.
+   */
+  reconfigure(next: { hostname: string; certFile: string | null; keyFile: string | null }): boolean;
   /** Adds (pair) or removes (null) the RFC 8737 validation certificate for one DNS name. */
   setAlpnChallenge(name: string, pair: { cert: string; key: string } | null): void;
   /** Options for a `tls.Server` (implicit TLS, HTTPS). */
@@ -139,6 +147,9 @@ export interface CreateTlsOptions {
 
 export function createTlsManager(opts: CreateTlsOptions): TlsManager {
   const { log } = opts;
+  let hostname = opts.hostname;
+  /** The [tls] files the configuration names (null: none), as last applied. */
+  let configured: { certFile: string; keyFile: string } | null = opts.certFile && opts.keyFile ? { certFile: opts.certFile, keyFile: opts.keyFile } : null;
   let files: TlsFiles =
     opts.certFile && opts.keyFile
       ? { certFile: opts.certFile, keyFile: opts.keyFile, selfSigned: false }
@@ -316,7 +327,7 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
 
   return {
     get hostname() {
-      return opts.hostname;
+      return hostname;
     },
     get certPem() {
       return current.cert;
@@ -326,6 +337,26 @@ export function createTlsManager(opts: CreateTlsOptions): TlsManager {
     },
     serverOptions,
     upgrade: upgradeMaybeAlpn,
+    reconfigure(next) {
+      hostname = next.hostname;
+      const wanted = next.certFile && next.keyFile ? { certFile: next.certFile, keyFile: next.keyFile } : null;
+      const fromConfig = configured !== null && files.certFile === configured.certFile && files.keyFile === configured.keyFile;
+      configured = wanted;
+      if (wanted) {
+        if (files.selfSigned || files.certFile !== wanted.certFile || files.keyFile !== wanted.keyFile) return this.useFiles(wanted);
+        return reload();
+      }
+      if (!files.selfSigned && !fromConfig) return reload(); // ACME (or another manager) serves: not ours to replace
+      let pair: { certFile: string; keyFile: string };
+      try {
+        pair = ensureSelfSigned(opts.dataDir, hostname, log);
+      } catch (e) {
+        log.error("TLS: cannot make a self-signed certificate for the new host name; keeping the current one", { hostname, error: (e as Error).message });
+        return false;
+      }
+      files = { ...pair, selfSigned: true };
+      return reload();
+    },
     useFiles(f) {
       const prev = files;
       files = { certFile: f.certFile, keyFile: f.keyFile, selfSigned: false };

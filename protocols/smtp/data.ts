@@ -7,6 +7,7 @@ import { ChunkCollector, DataDecoder, MAX_BODY_LINE, MAX_HEADER_SECTION, parseBd
 import type { SmtpSession } from "./session.ts";
 import { deliverInbound } from "./inbound.ts";
 import { submitMessage } from "./submission.ts";
+import { logTransaction } from "./outcome.ts";
 
 function checkReady(s: SmtpSession): Reply | null {
   const tx = s.tx;
@@ -69,6 +70,7 @@ export async function bdatChunkDone(s: SmtpSession, last: boolean): Promise<Repl
   const col = tx.bdat!;
   if (col.refused) {
     const r = col.oversize ? reply(552, "5.3.4", "Message size exceeds fixed maximum message size") : col.headerTooLong ? headerTooLongReply() : lineTooLongReply();
+    logTransaction(s, tx, r, null);
     if (last) s.resetTransaction();
     else tx.bdatError = r;
     return r;
@@ -95,17 +97,11 @@ function headerTooLongReply(): Reply {
 
 /** End of DATA: limits first, then delivery. */
 export async function finishMessage(s: SmtpSession, d: DataDecoder): Promise<Reply> {
-  if (d.oversize) {
+  const refused = d.oversize ? reply(552, "5.3.4", "Message size exceeds fixed maximum message size") : d.headerTooLong ? headerTooLongReply() : d.lineTooLong ? lineTooLongReply() : null;
+  if (refused) {
+    if (s.tx) logTransaction(s, s.tx, refused, null);
     s.resetTransaction();
-    return reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
-  }
-  if (d.headerTooLong) {
-    s.resetTransaction();
-    return headerTooLongReply();
-  }
-  if (d.lineTooLong) {
-    s.resetTransaction();
-    return lineTooLongReply();
+    return refused;
   }
   return complete(s, d.message());
 }
@@ -113,7 +109,15 @@ export async function finishMessage(s: SmtpSession, d: DataDecoder): Promise<Rep
 async function complete(s: SmtpSession, raw: Uint8Array): Promise<Reply> {
   const tx = s.tx!;
   try {
-    const r = s.mode === "submission" && s.account ? await submitMessage(s, tx, raw) : await deliverInbound(s, tx, raw);
+    let r: Reply;
+    try {
+      r = s.mode === "submission" && s.account ? await submitMessage(s, tx, raw) : await deliverInbound(s, tx, raw);
+    } catch (e) {
+      // The session answers 421 and logs the error; the transaction line still says how it ended.
+      logTransaction(s, tx, reply(421, "4.3.0", "Internal error"), raw);
+      throw e;
+    }
+    logTransaction(s, tx, r, raw);
     return r;
   } finally {
     s.resetTransaction();

@@ -73,11 +73,24 @@ async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise
         junk = true;
       }
     }
-    return { headers: res.headers, reject, junk, senderVerified: senderVerifiedByAuth(res as SenderAuthResult, tx.mailFrom), auth: { spf: res.spf, dkim: res.dkim, dmarc: res.dmarc } as InboundAuthVerdict };
+    const auth = { spf: res.spf, dkim: res.dkim, dmarc: res.dmarc } as InboundAuthVerdict;
+    tx.verdicts = { ...tx.verdicts, ...verdictWords(auth), junk };
+    return { headers: res.headers, reject, junk, senderVerified: senderVerifiedByAuth(res as SenderAuthResult, tx.mailFrom), auth };
   } catch (e) {
     s.log.warn("sender authentication failed to run", { error: (e as Error).message });
+    tx.verdicts = { ...tx.verdicts, spf: "temperror", dkim: "temperror", dmarc: "temperror" };
     return { headers: `Authentication-Results: ${s.hostname}; none (checks could not run)\r\n`, reject: null, junk: false };
   }
+}
+
+/** The SPF, DKIM and DMARC results in one word each (RFC 8601 §2.7 result names), for the log line. */
+function verdictWords(a: InboundAuthVerdict): { spf: string; dkim: string; dmarc: string } {
+  const spf = a.spf ? (a.spf.status?.result ?? "none") : "none";
+  const dkimResults = a.dkim?.results ?? [];
+  // The best result among the signatures: one pass is a pass (RFC 6376 §6.1).
+  const dkim = dkimResults.some((r) => r.status?.result === "pass") ? "pass" : (dkimResults[0]?.status?.result ?? "none");
+  const dmarc = a.dmarc ? (a.dmarc.status?.result ?? "none") : "none";
+  return { spf, dkim, dmarc };
 }
 
 /** RFC 5321 §6.3: a message with this many Received: fields is looping. Postfix uses 50 as well. */
@@ -146,8 +159,10 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
     if (e instanceof QuotaExceededError) return reply(452, "4.2.2", "Mailbox full, try again later");
     if (e instanceof StorageFullError) return reply(452, "4.3.1", "Insufficient system storage, try again later");
     s.log.error("inbound delivery failed", { error: e as Error });
+    tx.verdicts = { ...tx.verdicts, error: (e as Error).message };
     return reply(451, "4.3.0", "Local error in processing, try again later");
   }
-  s.log.info("message accepted", { from: tx.mailFrom, rcpts: tx.recipients.length, local: delivered.accountIds.length, queued: delivered.queued.length, size: message.length, junk: verdict?.junk ?? false });
+  // The "smtp transaction" line (./outcome.ts) records the acceptance with these counts.
+  tx.verdicts = { ...tx.verdicts, local: delivered.accountIds.length, queued: delivered.queued.length, junk: verdict?.junk ?? false };
   return reply(250, "2.0.0", `Ok: queued as ${s.id}`);
 }

@@ -32,6 +32,7 @@ import {
 } from "./parser.ts";
 import { handleEhlo, handleHelo, handleStartTls } from "./hello.ts";
 import { handleMail, handleRcpt, type AcceptedRecipient } from "./envelope.ts";
+import { logEnvelopeRefusal, type TxVerdicts } from "./outcome.ts";
 import { bdatChunkDone, finishMessage, handleBdat, handleData } from "./data.ts";
 import { handleAuth, type AuthContinuation } from "./auth.ts";
 import { handleHelp, handleNoop, handleQuit, handleRset, handleVrfy } from "./misc.ts";
@@ -61,6 +62,8 @@ export interface Transaction {
   bdat: ChunkCollector | null;
   /** A BDAT chunk failed: the rest of the transaction's chunks are read and refused. */
   bdatError: Reply | null;
+  /** What delivery learnt (authentication verdicts, queue id), for the transaction's log line (./outcome.ts). */
+  verdicts?: TxVerdicts;
 }
 
 type InputMode =
@@ -489,9 +492,11 @@ export class SmtpSession {
       }
       case "MAIL":
         r = await handleMail(this, arg);
+        logEnvelopeRefusal(this, "mail", r, arg);
         break;
       case "RCPT":
         r = await handleRcpt(this, arg);
+        logEnvelopeRefusal(this, "rcpt", r, arg);
         break;
       case "DATA":
         r = handleData(this, arg);

@@ -40,7 +40,8 @@ export async function submitMessage(s: SmtpSession, tx: Transaction, raw: Uint8A
       dsn: tx.ret || tx.envid ? { ret: tx.ret ?? undefined, envid: tx.envid ?? undefined } : undefined,
       rcptDsn: Object.keys(rcptDsn).length ? rcptDsn : undefined,
     });
-    s.log.info("message submitted", { user: s.account!.email, local: res.local.length, queued: res.queued.length, size: message.length });
+    // The "smtp transaction" line (./outcome.ts) records the acceptance with these counts.
+    tx.verdicts = { ...tx.verdicts, local: res.local.length, queued: res.queued.length, queueId: res.queueId ?? null };
     return reply(250, "2.0.0", `Ok: queued as ${res.queueId ?? s.id}`);
   } catch (e) {
     if (e instanceof SubmitError) {
@@ -58,6 +59,7 @@ export async function submitMessage(s: SmtpSession, tx: Transaction, raw: Uint8A
       }
     }
     s.log.error("submission failed", { error: e as Error });
+    tx.verdicts = { ...tx.verdicts, error: (e as Error).message };
     return reply(451, "4.3.0", "Local error in processing, try again later");
   }
 }

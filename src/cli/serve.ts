@@ -1,4 +1,4 @@
-/** `pillarbox serve`: run the server until SIGTERM/SIGINT; SIGHUP reloads TLS. */
+/** `pillarbox serve`: run the server until SIGTERM/SIGINT; SIGHUP re-reads the configuration and certificates. */
 import { CONFIG_FLAGS, loadConfig, settingsHelp } from "../config.ts";
 import { setNativeCacheDir } from "../native-addon.ts";
 import { DataDirError, prepareDataDir } from "../data-dir.ts";
@@ -16,7 +16,11 @@ export const serveCommands: Command[] = [
 Settings come from defaults < TOML file < environment variables < flags.
 On first start it creates the data dir (0700), the database and a self-signed
 TLS certificate for the host name. SIGTERM/SIGINT stop it gracefully (exit 0);
-SIGHUP reloads the TLS certificate.
+SIGHUP re-reads the configuration (the TOML file, with the same environment
+and flags) and applies it without a restart: host name (greetings, Received:,
+autoconfig, the self-signed certificate), [tls] files, limits, log level, SMTP,
+IMAP, POP3 and queue settings; it also re-reads the certificate files. Listener
+addresses, the data dir and the database need a restart (a warning names them).
 
 Settings (flag, environment variable, TOML key, default):
 ${settingsHelp()}`,
@@ -71,8 +75,17 @@ ${settingsHelp()}`,
       const onTerm = () => stop("SIGTERM");
       const onInt = () => stop("SIGINT");
       const onHup = () => {
-        log.info("SIGHUP: reloading TLS certificate");
-        server?.tls.reload();
+        // Found item 1: a config written while the server runs (quickstart) applies on SIGHUP, not only at restart.
+        if (server) {
+          try {
+            server.reloadConfig(loadConfig({ file, env: io.env, flags }));
+          } catch (e) {
+            server.log.error("SIGHUP: configuration not reloaded, the running one stays", { kind: "system", error: (e as Error).message });
+            server.tls.reload();
+          }
+          return;
+        }
+        log.info("SIGHUP during start-up: ignored, the server reads its configuration as it starts");
       };
       process.on("SIGTERM", onTerm);
       process.on("SIGINT", onInt);

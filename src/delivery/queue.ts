@@ -63,7 +63,7 @@ export class QueueWorker {
   private again = false;
   private readonly pollMs: number;
   private readonly perDomain = new Map<string, Semaphore>();
-  private dns: Dns;
+  private dnsFor: { key: string; dns: Dns };
 
   constructor(
     private readonly store: MailStore,
@@ -72,7 +72,14 @@ export class QueueWorker {
     opts: { pollMs?: number } = {},
   ) {
     this.pollMs = opts.pollMs ?? 2000;
-    this.dns = createDns(config.queue.dnsServers);
+    this.dnsFor = { key: config.queue.dnsServers.join(","), dns: createDns(config.queue.dnsServers) };
+  }
+
+  /** The resolver for the configured DNS servers; a new one after a live config reload changed them (SIGHUP). */
+  private get dns(): Dns {
+    const key = this.config.queue.dnsServers.join(",");
+    if (key !== this.dnsFor.key) this.dnsFor = { key, dns: createDns(this.config.queue.dnsServers) };
+    return this.dnsFor.dns;
   }
 
   start(): void {
@@ -169,6 +176,8 @@ export class QueueWorker {
     // unless verified (./dsn-policy.ts: no backscatter with content to forged senders).
     const policy = reportPolicy(entry);
     let lastError: string | null = null;
+    // One "outbound attempt" line per recipient tried (issue 18 item 4), written once the outcome is final below.
+    const attempted: { address: string; domain: string; mx: string | null; ip: string | null; code: number; status: string | null; reason: string }[] = [];
 
     await Promise.all(
       [...byDomain].map(async ([domain, rcpts]) => {
@@ -181,6 +190,8 @@ export class QueueWorker {
         for (const res of results) {
           const r = rcpts.find((x) => x.address === res.address)!;
           const text = formatSmtpReply(res.reply);
+          const via = res as { mx?: string; ip?: string };
+          attempted.push({ address: r.address, domain, mx: via.mx ?? null, ip: via.ip ?? null, code: res.reply.code, status: res.reply.enhanced ?? null, reason: res.reply.text });
           if (res.status === "sent") {
             r.status = "sent";
             delete r.lastError;
@@ -212,6 +223,14 @@ export class QueueWorker {
         r.lastError = `expired: ${why}`;
         newlyFailed.push({ address: r.address, action: "failed", status: "4.4.7", diagnostic: `delivery time expired; last error: ${why}`, orcpt: r.dsn?.orcpt });
       }
+    }
+
+    for (const a of attempted) {
+      const r = recipients.find((x) => x.address === a.address);
+      const result = r?.status === "sent" ? "delivered" : r?.status === "failed" ? "bounced" : "deferred";
+      const line = { kind: "outbound", id: entry.id, from: entry.sender, rcpt: a.address, domain: a.domain, mx: a.mx, ip: a.ip, result, code: a.code, status: a.status, reason: result === "bounced" ? (r?.lastError ?? a.reason) : a.reason, attempt: entry.attempts + 1 };
+      if (result === "delivered") this.log.info("outbound attempt", line);
+      else this.log.warn("outbound attempt", line);
     }
 
     if (raw) {
@@ -250,7 +269,7 @@ export class QueueWorker {
   }
 
   /** Tries the domain's MX hosts in order until one takes the transaction. */
-  private async deliverDomain(entry: QueueEntry, domain: string, rcpts: Recipient[], raw: Uint8Array): Promise<(RecipientResult & { mx?: string; remoteDsn?: boolean })[]> {
+  private async deliverDomain(entry: QueueEntry, domain: string, rcpts: Recipient[], raw: Uint8Array): Promise<(RecipientResult & { mx?: string; ip?: string; remoteDsn?: boolean })[]> {
     const fail = (status: "temp" | "perm", code: number, enhanced: string, text: string) =>
       rcpts.map((r) => ({ address: r.address, status, reply: { code, enhanced, text } }));
     let mxs;
@@ -285,7 +304,7 @@ export class QueueWorker {
             { sender: entry.sender, recipients: out, raw, dsn },
           );
           this.log.info("delivery attempt", { id: entry.id, domain, mx: mx.host, ip, tls: res.tls, results: res.results.map((r) => `${r.address}=${r.status}`).join(" ") });
-          return res.results.map((r) => ({ ...r, mx: mx.host, remoteDsn: res.dsn }));
+          return res.results.map((r) => ({ ...r, mx: mx.host, ip, remoteDsn: res.dsn }));
         } catch (e) {
           const err = e as ConnectionError;
           lastTemp = `${mx.host}[${ip}]: ${err.message}`;
