@@ -100,7 +100,7 @@ describe("who may use the admin", () => {
     const again = await request("GET", srv.base + "/login?next=/admin", { headers: { cookie: session } });
     expect(again.status).toBe(302);
     expect(again.headers.location).toBe("/admin");
-  });
+  }, 60_000);
 
   test("a non-admin gets 403 from the API and a page in words", async () => {
     const bob = await ApiClient.signIn(srv.base, BOB);
@@ -115,7 +115,7 @@ describe("who may use the admin", () => {
     expect(page.headers["content-type"]).toContain("text/html");
     expect(page.text).toContain("not an administrator");
     expect(page.text).toContain(BOB.email);
-  });
+  }, 60_000);
 
   test("the admin page: the shell with the admin bundle, a strict CSP, no caching", async () => {
     const page = await admin.get("/admin");
@@ -149,7 +149,7 @@ describe("who may use the admin", () => {
     expect((await carol.get("/admin/api/me")).status).toBe(200);
     await srv.store.setAccountFlags(CAROL.email, { admin: false });
     expect((await carol.get("/admin/api/me")).status).toBe(403);
-  });
+  }, 60_000);
 });
 
 describe("overview, certificates", () => {
@@ -177,6 +177,12 @@ describe("overview, certificates", () => {
     const r = await admin.ok<{ ok: boolean; message: string }>("POST", "/admin/api/certificates/renew");
     expect(r.ok).toBe(false);
     expect(r.message).toContain("ACME");
+    // At most three renewals asked per session in ten minutes.
+    expect((await admin.send("POST", "/admin/api/certificates/renew")).status).toBe(200);
+    expect((await admin.send("POST", "/admin/api/certificates/renew")).status).toBe(200);
+    const limited = await admin.send("POST", "/admin/api/certificates/renew");
+    expect(limited.status).toBe(429);
+    expect(limited.json<{ error: string }>().error).toContain("Too many renewals");
   });
 });
 
@@ -270,7 +276,7 @@ describe("accounts", () => {
     const list = await admin.ok<AccountView[]>("GET", "/admin/api/accounts");
     expect(list.find((a) => a.email === ALICE.email)!.admin).toBe(true);
     expect(list.find((a) => a.email === DAVE.email)!.quotaBytes).toBe(50_000_000);
-  });
+  }, 60_000);
 
   test("an account over an existing alias address is refused", async () => {
     await srv.store.addAlias("sales@example.test", BOB.email);
@@ -303,7 +309,7 @@ describe("accounts", () => {
     const mixed = await admin.send("PATCH", path, { quotaBytes: 1000, admin: "yes" });
     expect(mixed.status).toBe(400);
     expect((await srv.store.getAccount(DAVE.email))!.quotaBytes).toBeNull();
-  });
+  }, 60_000);
 
   test("admin flag and two-factor reset; an admin cannot demote, disable or delete themselves", async () => {
     const path = `/admin/api/accounts/${encodeURIComponent(DAVE.email)}`;
@@ -346,7 +352,7 @@ describe("accounts", () => {
     const after = await admin.ok<AccountAccess>("GET", `${path}/access`);
     expect(after.sessions).toEqual([]);
     expect(after.appPasswords).toEqual([]);
-  });
+  }, 60_000);
 
   test("delete needs the address repeated; then the account and its mail are gone", async () => {
     const path = `/admin/api/accounts/${encodeURIComponent(DAVE.email)}`;
@@ -358,7 +364,7 @@ describe("accounts", () => {
     expect(await srv.store.getAccount(DAVE.email)).toBeNull();
     expect(await imapLogin(srv.port("IMAP"), DAVE.email, DAVE.password)).toStartWith("NO");
     expect((await admin.send("DELETE", `${path}?confirm=${encodeURIComponent(DAVE.email)}`)).status).toBe(404);
-  });
+  }, 60_000);
 });
 
 describe("aliases", () => {

@@ -7,7 +7,10 @@ import type { Hono } from "hono";
 import type { AppEnv } from "../types.ts";
 import type { AdminMe, AdminOverview, RenewResult } from "./api-types.ts";
 import { versionLine } from "../../../src/version.ts";
-import { audit, route, type AdminDeps } from "./guard.ts";
+import { AdminError, audit, route, SessionRateLimit, type AdminDeps } from "./guard.ts";
+
+/** Renewals on request per session: 3 in 10 minutes (a CA limits orders too, e.g. Let's Encrypt's failed-validation limit). */
+const RENEWALS_PER_10_MIN = 3;
 
 /** `pillarbox --version` without the program name, e.g. "0.1.0 (commit 1a2b3c4d5e, built ...)". */
 export function serverVersion(): string {
@@ -16,6 +19,7 @@ export function serverVersion(): string {
 
 export function mountOverviewApi(app: Hono<AppEnv>, deps: AdminDeps): void {
   const { ctx } = deps;
+  const renewals = new SessionRateLimit(RENEWALS_PER_10_MIN, 600_000);
 
   app.get(
     "/admin/api/me",
@@ -55,6 +59,11 @@ export function mountOverviewApi(app: Hono<AppEnv>, deps: AdminDeps): void {
   app.post(
     "/admin/api/certificates/renew",
     route(deps, async (c) => {
+      const wait = renewals.take(c.get("session").record.id);
+      if (wait > 0) {
+        c.header("retry-after", String(Math.ceil(wait / 1000)));
+        throw new AdminError(429, "too_many", `Too many renewals asked in a short time: try again in ${Math.ceil(wait / 60_000)} minutes.`);
+      }
       const r = await ctx.certificates.renewNow();
       const body: RenewResult = { ok: r.ok, message: r.message };
       audit(deps, c, "certificate.renew", ctx.config.hostname, { result: r.ok ? "ok" : "failed", message: r.message.slice(0, 300) });
