@@ -333,3 +333,36 @@ export interface InvitationAnswer {
   comment?: string;
   action?: "answer" | "remove";
 }
+
+// ---------------------------------------------------------------- security (issue 18: protocols/http/webmail/security-api.ts)
+/** An app password as listed (GET /api/security); the password itself is only in AppPasswordCreated. */
+export interface AppPasswordInfo {
+  id: number;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  lastUsedProtocol: string | null;
+}
+/** GET /api/security */
+export interface SecurityState {
+  twoFactor: { enabled: boolean; recoveryCodesLeft: number };
+  appPasswords: AppPasswordInfo[];
+}
+/** POST /api/security/2fa/setup { password } -> the pending secret to put into an authenticator app. */
+export interface TwoFactorSetup {
+  /** Base32, for typing in by hand. */
+  secret: string;
+  /** otpauth://totp/... (what the QR code holds). */
+  uri: string;
+  /** The QR code as an SVG data URL. */
+  qr: string;
+}
+/** POST /api/security/2fa/enable { code } and POST /api/security/recovery-codes { password }: shown once. */
+export interface RecoveryCodes {
+  recoveryCodes: string[];
+}
+/** POST /api/security/app-passwords { password, name } -> shown once. */
+export interface AppPasswordCreated {
+  info: AppPasswordInfo;
+  password: string;
+}

@@ -22,6 +22,7 @@ import { ParsedCache, mountMailApi } from "./mail-api.ts";
 import { mountComposeApi } from "./compose-api.ts";
 import { sendSchedulerFor, mountSendDelayApi } from "./send-delay.ts";
 import { mountSettingsApi } from "./settings-api.ts";
+import { mountSecurityApi } from "./security-api.ts";
 import { mountContactsApi } from "./contacts-api.ts";
 import { mountCollectionsApi } from "./collections-api.ts";
 import { mountCalendarApi } from "./calendar-api.ts";
@@ -86,6 +87,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       app.use("/api/uploads", bodyLimit({ maxSize: ctx.config.limits.maxMessageSize + 64 * 1024, onError: tooLarge }));
       app.use("/api/*", async (c, next) => (c.req.path === "/api/uploads" ? next() : bodyLimit({ maxSize: 10 * 1024 * 1024, onError: tooLarge })(c, next)));
       app.use("/login", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large\n", 413) }));
+      app.use("/login/code", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large\n", 413) }));
       assets.mount(app);
       mountMailFrame(app, { sessions, maxMessageSize: ctx.config.limits.maxMessageSize });
       mountAuth(app, deps);
@@ -98,6 +100,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       mountContactsApi(app, { ctx, cache: contactCache });
       mountPeopleApi(app, { ctx, wstore, cache: contactCache });
       mountSettingsApi(app, { ctx, wstore, sessions, hub });
+      mountSecurityApi(app, { ctx });
       mountCollectionsApi(app, { ctx });
       mountCalendarApi(app, { ctx });
       mountTasksApi(app, { ctx });
