@@ -20,9 +20,9 @@ RUN apt-get update \
 
 COPY dist/pillarbox /usr/local/bin/pillarbox
 
-# The binary unpacks its SQLite (libsql) addon into $TMPDIR at start: keep it writable.
-ENV PILLARBOX_DATA_DIR=/data \
-    TMPDIR=/tmp
+# The binary caches its SQLite (libsql) driver in /data/.cache on first use
+# (src/native-addon.ts); a writable $TMPDIR is not needed.
+ENV PILLARBOX_DATA_DIR=/data
 
 VOLUME ["/data"]
 EXPOSE 25 587 465 143 993 110 995 80 443
