@@ -72,12 +72,15 @@ export interface SelfSigned {
  * first is the subject CN; all go into subjectAltName, which is what
  * clients check, RFC 6125 §6.4.4).
  */
-export function createSelfSignedCertificate(hostnames: string[], opts: { days?: number; now?: Date } = {}): SelfSigned {
+/** The DER pieces, for the other structures built the same way (src/acme/x509-acme.ts: CSR, RFC 8737 certificate). */
+export const der = { tlv, seq, set, oid, integer, name, extension };
+
+export function createSelfSignedCertificate(hostnames: string[], opts: { days?: number; now?: Date; extensions?: Buffer[] } = {}): SelfSigned {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   return { certPem: buildCertificate(hostnames, privateKey, publicKey, opts), keyPem: privateKey.export({ type: "pkcs8", format: "pem" }) as string };
 }
 
-function buildCertificate(hostnames: string[], privateKey: KeyObject, publicKey: KeyObject, opts: { days?: number; now?: Date }): string {
+function buildCertificate(hostnames: string[], privateKey: KeyObject, publicKey: KeyObject, opts: { days?: number; now?: Date; extensions?: Buffer[] }): string {
   const now = opts.now ?? new Date();
   const notBefore = new Date(now.getTime() - 3600_000);
   // Apple's TLS policy refuses server certificates valid for more than 825 days,
@@ -94,6 +97,7 @@ function buildCertificate(hostnames: string[], privateKey: KeyObject, publicKey:
       extension("2.5.29.15", true, tlv(0x03, Buffer.from([0x07, 0x80]))), // keyUsage: digitalSignature
       extension("2.5.29.37", false, seq(oid("1.3.6.1.5.5.7.3.1"))), // extKeyUsage: serverAuth
       extension("2.5.29.17", false, san),
+      ...(opts.extensions ?? []),
     ),
   );
   const spki = publicKey.export({ type: "spki", format: "der" }) as Buffer;

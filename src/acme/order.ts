@@ -7,6 +7,7 @@ import * as https from "node:https";
 import { rootCertificates } from "node:tls";
 import * as acme from "acme-client";
 import type { Logger } from "../log.ts";
+import { createAlpnCertificate, createCsr } from "./x509-acme.ts";
 
 export type ChallengeType = "http-01" | "tls-alpn-01";
 
@@ -95,10 +96,7 @@ export async function orderCertificate(o: OrderOptions): Promise<{ certPem: stri
       try {
         keyAuthorization = await client.getChallengeKeyAuthorization(ch);
         if (o.challenge === "http-01") o.responder.setHttp(ch.token, keyAuthorization);
-        else {
-          const [key, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
-          o.responder.setAlpn(name, { cert: cert.toString(), key: key.toString() });
-        }
+        else o.responder.setAlpn(name, createAlpnCertificate(name, keyAuthorization));
         await client.completeChallenge(ch);
         await client.waitForValidStatus(ch);
       } catch (e) {
@@ -117,7 +115,7 @@ export async function orderCertificate(o: OrderOptions): Promise<{ certPem: stri
     );
   }
   try {
-    const [, csr] = await acme.crypto.createCsr({ commonName: o.names[0]!, altNames: o.names }, o.certKey);
+    const csr = createCsr(o.names, o.certKey);
     const finalized = await client.finalizeOrder(order, csr);
     const certPem = await client.getCertificate(finalized);
     return { certPem, accountUrl: accountUrl! };
