@@ -437,27 +437,38 @@ describe("queue and devices", () => {
 });
 
 describe("logs and stats", () => {
-  test("logs: filters by kind, text and time; admin actions are in the log", async () => {
+  test("logs: filters by kind, text and time; a failed IMAP login and the admin actions are in the log", async () => {
     const ring = srv.ctx.activity as ActivityRecorder;
     const now = Date.now();
-    ring.record({ ts: now - 1000, kind: "login-failed", level: "warn", msg: "login failed", protocol: "imap", account: "mallory@example.test", ip: "198.51.100.7", fields: { reason: "bad password" } });
-    ring.record({ ts: now - 500, kind: "delivery", level: "info", msg: "message accepted", protocol: "smtp", fields: { messageId: "<x1@outside.test>", size: 1234 } });
+    ring.record({ ts: now - 1000, kind: "login-failed", level: "warn", msg: "login failed", protocol: "imap", account: "mallory@example.test", ip: "198.51.100.7", fields: { reason: "bad password", marker: "c1-synthetic" } });
+    ring.record({ ts: now - 500, kind: "delivery", level: "info", msg: "message accepted", protocol: "smtp", fields: { messageId: "<x1@outside.test>", size: 1234, marker: "c1-synthetic" } });
     const failed = await admin.ok<LogsResponse>("GET", "/admin/api/logs?kind=login-failed");
     expect(failed.entries.length).toBeGreaterThan(0);
     expect(failed.entries.every((e) => e.kind === "login-failed")).toBe(true);
     expect(failed.entries.some((e) => e.account === "mallory@example.test" && e.ip === "198.51.100.7")).toBe(true);
     const text = await admin.ok<LogsResponse>("GET", "/admin/api/logs?q=x1%40outside");
     expect(text.entries.map((e) => e.fields.messageId)).toContain("<x1@outside.test>");
-    const two = await admin.ok<LogsResponse>("GET", `/admin/api/logs?kind=delivery,login-failed&since=${now - 2000}&limit=1`);
+    const two = await admin.ok<LogsResponse>("GET", `/admin/api/logs?kind=delivery,login-failed&q=c1-synthetic&since=${now - 2000}&limit=1`);
     expect(two.entries.length).toBe(1);
     expect(two.entries[0]!.ts).toBe(now - 500);
     const later = await admin.ok<LogsResponse>("GET", `/admin/api/logs?kind=delivery&since=${now + 60_000}`);
     expect(later.entries).toEqual([]);
+    // Real entries: a failed IMAP login made here, and the admin actions of the tests above.
+    expect(await imapLogin(srv.port("IMAP"), "carol@example.test", "not her password at all")).toStartWith("NO");
+    const imapFail = await waitFor(async () => {
+      const l = await admin.ok<LogsResponse>("GET", "/admin/api/logs?kind=login-failed&q=carol%40example.test");
+      return l.entries.find((e) => e.protocol === "imap" && e.ip === "127.0.0.1") ?? null;
+    }, "the failed IMAP login in the log");
+    expect(imapFail.kind).toBe("login-failed");
+    const actions = await admin.ok<LogsResponse>("GET", "/admin/api/logs?kind=admin&limit=1000");
+    const did = actions.entries.map((e) => `${e.fields.action} ${e.fields.target}`);
+    expect(did).toEqual(expect.arrayContaining(["domain.add new-domain.test", "account.create dave@example.test", "account.delete dave@example.test", "alias.add info@example.test", `device.wipe ${BOB.email}`]));
+    expect(actions.entries.every((e) => e.account === ALICE.email && e.protocol === "admin")).toBe(true);
     for (const q of ["kind=bogus", "limit=-1", "limit=abc", "limit=100000", "since=yesterday", `q=${"x".repeat(300)}`]) {
       const r = await admin.get(`/admin/api/logs?${q}`);
       expect(r.status).toBe(400);
     }
-  });
+  }, 60_000);
 
   test("stats: hourly counts for the hours asked, storage per account", async () => {
     const s = await admin.ok<StatsResponse>("GET", "/admin/api/stats?hours=24");
