@@ -24,7 +24,7 @@
  * into place, so an interrupted run leaves the previous backup intact.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, promises as fsp, readdirSync, realpathSync, statSync } from "node:fs";
+import { chownSync, existsSync, promises as fsp, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { Config } from "../config-types.ts";
 import { buildInfo } from "../version.ts";
@@ -91,6 +91,8 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
       await hold.release();
       await fsp.unlink(join(dir, dbName)).catch(() => {});
       throw new BackupError(`database snapshot failed: ${(e as Error).message}`);
+    } finally {
+      keepDataDirOwnership(dataDir, config.databaseUrl);
     }
     progress(`database snapshot taken (${dbName})`);
 
@@ -184,6 +186,26 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
     return { manifest, problems };
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * Run as root on the service user's data dir (found item 8), the snapshot's
+ * connection may have created the database's -wal/-shm files (server
+ * stopped) and the hold file as root: give them to the data dir's owner, or
+ * the service could not open its own database afterwards.
+ */
+function keepDataDirOwnership(dataDir: string, url: string): void {
+  if (process.getuid?.() !== 0) return;
+  const owner = statSync(dataDir);
+  if (owner.uid === 0) return;
+  const db = url.startsWith("file:") ? resolve(filePathOfUrl(url)) : null;
+  for (const p of [...(db ? [`${db}-wal`, `${db}-shm`] : []), join(dataDir, "blobs"), join(dataDir, "blobs", ".backup-hold")]) {
+    try {
+      if (statSync(p).uid === 0) chownSync(p, owner.uid, owner.gid);
+    } catch {
+      // not there: nothing to give
+    }
   }
 }
 

@@ -3,6 +3,7 @@
  * `pillarbox verify DIR` (src/backup/). Problems come out as sentences with
  * exit code 1; usage mistakes exit 2.
  */
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { BackupError, runBackup } from "../backup/backup.ts";
 import { ManifestError } from "../backup/manifest.ts";
@@ -80,6 +81,9 @@ export const backupCommands: Command[] = [
           `${r.manifest.counts.messages} message(s), ${r.blobs} blobs (${formatBytes(r.bytes)}), ${r.files} file(s)\n`,
       );
       for (const x of r.external) io.out(`note: ${x.path} was ${x.origin} (outside the data dir): put it back there or point the config at it\n`);
+      if (process.getuid?.() === 0 && statSync(r.dataDir).uid === 0) {
+        io.out(`note: ${r.dataDir} belongs to root; give it to the user the server runs as first, e.g. chown -R pillarbox: ${r.dataDir}\n`);
+      }
       io.out(`start the server with: pillarbox serve --data-dir ${r.dataDir}\n`);
     },
   },

@@ -8,7 +8,7 @@
  * malformed manifests and truncated backups give words, not stack traces.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createUser, startTestServer, type TestServer } from "../helpers/server.ts";
@@ -163,6 +163,33 @@ describe("backup while mail arrives, restore, serve", () => {
     expect(countBlobFiles(target)).toBe(manifestOf(bk).blobs.referenced);
     const check = await cli(["check", "--blobs"], target);
     expect(check.stdout).toMatch(/ok {4}blobs: all \d+ referenced blobs present/);
+  });
+});
+
+describe("file ownership as root (found item 8)", () => {
+  const asRoot = process.getuid?.() === 0;
+  test.skipIf(!asRoot)("restore into the service user's empty dir gives it every file; a backup of its data dir leaves no root-owned file there", async () => {
+    const target = join(root, "svc-data");
+    mkdirSync(target, { mode: 0o700 });
+    chownSync(target, 990, 990);
+    const r = await cli(["restore", bk, "--data-dir", target]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain("belongs to root");
+    const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? [join(d, n), ...walk(join(d, n))] : [join(d, n)]));
+    const all = [target, ...walk(target)];
+    expect(all.filter((p) => statSync(p).uid !== 990)).toEqual([]);
+    for (const p of all) expect(statSync(p).mode & 0o077).toBe(0);
+
+    // the server is not running on it: the snapshot's connection creates -wal/-shm, which must not stay root's
+    const again = join(root, "svc-backup");
+    const b = await cli(["backup", again], target);
+    expect(b.code).toBe(0);
+    expect([target, ...walk(target)].filter((p) => statSync(p).uid !== 990)).toEqual([]);
+
+    // restored as root into a new dir: said to belong to root, with the chown to run
+    const mine = join(root, "root-owned");
+    const r2 = await cli(["restore", bk, "--data-dir", mine]);
+    expect(r2.stdout).toContain(`note: ${mine} belongs to root; give it to the user the server runs as first, e.g. chown -R pillarbox: ${mine}`);
   });
 });
 
