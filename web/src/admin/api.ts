@@ -23,9 +23,14 @@ export function setCsrf(token: string): void {
   csrf = token;
 }
 
-/** Where the browser goes when the session has ended: the sign-in form, then back to the admin. */
+/**
+ * Where the browser goes when the session has ended: the sign-in form, then back to the admin's
+ * current section. The form accepts only plain `/admin/...` paths (webmail/auth.ts safeNext), so the
+ * section travels as a path (`/admin/queue`), which main.ts turns back into its `#/queue` route.
+ */
 export function signInUrl(): string {
-  return "/login?next=" + encodeURIComponent("/admin" + (location.hash || ""));
+  const section = /^#\/([a-z]+)/.exec(location.hash)?.[1];
+  return "/login?next=" + encodeURIComponent(section ? `/admin/${section}` : "/admin");
 }
 
 /** An address or domain name as one path segment (api-types.ts: names in paths are URL-encoded). */

@@ -134,7 +134,7 @@ function layout(root: HTMLElement): void {
 }
 
 /** A page that replaces the admin when it cannot start (not an admin, network down). */
-function stop(root: HTMLElement, title: string, text: string, withSignIn: boolean): void {
+function stop(root: HTMLElement, title: string, text: string): void {
   clear(root);
   root.append(
     h(
@@ -142,7 +142,7 @@ function stop(root: HTMLElement, title: string, text: string, withSignIn: boolea
       { class: "stop" },
       h("h1", null, title),
       h("p", { role: "alert" }, text),
-      h("p", null, withSignIn ? h("a", { href: "/login?next=/admin" }, t("admin.signInOther")) : null, " ", h("a", { href: "/" }, t("admin.toWebmail"))),
+      h("p", null, h("a", { href: "/" }, t("admin.toWebmail"))),
     ),
   );
   document.body.dataset.adminReady = "";
@@ -150,14 +150,17 @@ function stop(root: HTMLElement, title: string, text: string, withSignIn: boolea
 
 async function boot(): Promise<void> {
   setLang(chooseLang(null, navigator.languages ?? [navigator.language]));
+  // A section given as a path (/admin/queue, from the sign-in form's return) becomes its hash route.
+  const path = /^\/admin\/([a-z]+)\/?$/.exec(location.pathname);
+  if (path && !location.hash) history.replaceState(null, "", `/admin#/${path[1]}`);
   const root = document.getElementById("admin") ?? document.body.appendChild(h("div", { id: "admin" }));
   root.classList.add("admin");
   try {
     me = await api<AdminMe>("GET", "/admin/api/me");
   } catch (err) {
     if (err instanceof AdminApiError && err.status === 401) return; // on its way to the sign-in form
-    if (err instanceof AdminApiError && err.status === 403) stop(root, t("admin.forbidden.title"), t("admin.forbidden.text"), true);
-    else stop(root, t("admin.title"), errorText(err), false);
+    if (err instanceof AdminApiError && err.status === 403) stop(root, t("admin.forbidden.title"), t("admin.forbidden.text"));
+    else stop(root, t("admin.title"), errorText(err));
     return;
   }
   setCsrf(me.csrf);
