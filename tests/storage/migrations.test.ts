@@ -113,7 +113,8 @@ test("0002 moves existing full-text rows into the contentless table: old message
     await db.run("ALTER TABLE blobs ADD COLUMN fts_partial INTEGER NOT NULL DEFAULT 0");
     await db.run("ALTER TABLE blobs ADD COLUMN crlf_size INTEGER");
     // and 0031's change-feed columns (storage/changes.ts)
-    const feedColumns = [["items", "created_modseq"], ["folders", "modseq"], ["folders", "created_modseq"], ["expunged", "deleted_at"]];
+    // (and 0040's account flags, which every account read selects)
+    const feedColumns = [["items", "created_modseq"], ["folders", "modseq"], ["folders", "created_modseq"], ["expunged", "deleted_at"], ["accounts", "is_admin"], ["accounts", "disabled"]];
     for (const [table, col] of feedColumns) await db.run(`ALTER TABLE ${table} ADD COLUMN ${col} INTEGER NOT NULL DEFAULT 0`);
     const old = new SqlMailStore(db, new FsBlobStore(dir), undefined, undefined, passwordHasher);
     await old.addDomain("fts.example");
