@@ -126,7 +126,7 @@ export async function verifySecondFactor(
   }
   verdict.attempt.succeeded();
   const left = method === "recovery" ? (await deps.store.twoFactorStatus(account.id)).recoveryCodesLeft : undefined;
-  deps.log.info("login", { kind: "login", protocol, account: user, ip, appPassword: false, secondFactor: method, ...(left !== undefined ? { recoveryCodesLeft: left } : {}) });
+  deps.log.info("login", { kind: "login", protocol, account: user, ip, credential: "main", secondFactor: method, ...(left !== undefined ? { recoveryCodesLeft: left } : {}) });
   return { ok: true, account: (await deps.store.getAccountById(account.id)) ?? account, method };
 }
 

@@ -173,7 +173,8 @@ export function createAuthenticator(deps: { store: MailStore; throttle: AuthThro
     const refused = (reason: string, extra: Record<string, unknown> = {}) =>
       log.warn("login failed", { kind: "login-failed", user, account: user, ip, ...proto, reason, ...extra });
     const succeeded = (acct: Account, app: { id: number; name: string } | null): LoginResult => {
-      log.info("login", { kind: "login", ...proto, account: acct.email, ip, appPassword: !!app, ...(app ? { appPasswordName: app.name } : {}) });
+      // "credential", not "appPassword": the logger redacts every field named like a password (src/log.ts).
+      log.info("login", { kind: "login", ...proto, account: acct.email, ip, credential: app ? "app" : "main", ...(app ? { device: app.name } : {}) });
       if (app) noteUse(app.id, protocol);
       return app ? { ok: true, account: acct, appPassword: app } : { ok: true, account: acct };
     };

@@ -102,7 +102,7 @@ export function mountSecurityApi(app: Hono<AppEnv>, deps: SecurityDeps): void {
     if (!name || name.length > 100) throw new ApiError(400, "bad_name", "Give the app password a name of up to 100 characters (e.g. \"Phone\").");
     await confirmPassword(c, a, body.password);
     const created = await store.createAppPassword(a.id, name);
-    ctx.log.info("app password created", { kind: "security", account: a.email, ip: c.env.remoteIp, appPasswordId: created.info.id, appPasswordName: created.info.name });
+    ctx.log.info("app password created", { kind: "security", account: a.email, ip: c.env.remoteIp, appId: created.info.id, device: created.info.name });
     c.header("cache-control", "no-store");
     return c.json(created satisfies AppPasswordCreated, 201);
   });
@@ -113,7 +113,7 @@ export function mountSecurityApi(app: Hono<AppEnv>, deps: SecurityDeps): void {
     const id = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isSafeInteger(id)) throw new ApiError(400, "bad_id", "That is not an app password id.");
     if (!(await store.revokeAppPassword(a.id, id))) throw new ApiError(404, "not_found", "No such app password (already revoked?).");
-    ctx.log.info("app password revoked", { kind: "security", account: a.email, ip: c.env.remoteIp, appPasswordId: id });
+    ctx.log.info("app password revoked", { kind: "security", account: a.email, ip: c.env.remoteIp, appId: id });
     return c.json({ ok: true });
   });
 }
