@@ -6,6 +6,8 @@ import { openDb, filePathOfUrl, redactDbUrl } from "../../storage/db.ts";
 import { appliedVersions, assertKnownSchema } from "../../storage/migrate.ts";
 import { migrations } from "../../storage/migrations/index.ts";
 import { selfSignedPaths } from "../tls.ts";
+import { acmePaths } from "../acme/files.ts";
+import { certificateStatusLine, storedAcmeStatus } from "../acme/status.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
 import { configFromArgs } from "./common.ts";
 import { checkBlobs } from "./check-blobs.ts";
@@ -73,8 +75,17 @@ export const checkCommands: Command[] = [
         }
       }
 
-      const files = config.tls.certFile && config.tls.keyFile ? { certFile: config.tls.certFile, keyFile: config.tls.keyFile } : selfSignedPaths(config.dataDir);
-      const selfSigned = !config.tls.certFile;
+      // ACME on: its stored certificate when there is one (else the self-signed pair served meanwhile), and a status line.
+      const acme = config.acme.enabled ? storedAcmeStatus(config) : null;
+      const acmeFiles = acmePaths(config.dataDir);
+      const acmeServed = acme !== null && acme.fingerprint !== "" && acme.notAfter > Date.now();
+      if (config.acme.enabled) {
+        if (!acme) warn(`certificate (acme): none issued yet; the first order starts when the server runs (${config.acme.directoryUrl})`);
+        else if (acme.lastError) warn(certificateStatusLine(acme));
+        else ok(certificateStatusLine(acme));
+      }
+      const files = config.tls.certFile && config.tls.keyFile ? { certFile: config.tls.certFile, keyFile: config.tls.keyFile } : acmeServed ? { certFile: acmeFiles.cert, keyFile: acmeFiles.certKey } : selfSignedPaths(config.dataDir);
+      const selfSigned = !config.tls.certFile && !acmeServed;
       if (selfSigned && !existsSync(files.certFile)) warn(`no TLS certificate yet: a self-signed one for ${config.hostname} is created at first start`);
       else {
         try {
@@ -90,7 +101,7 @@ export const checkCommands: Command[] = [
           else if (!x.checkHost(config.hostname)) warn(`${what}: does not cover ${config.hostname}`);
           else if (days < 14) warn(`${what}: renew soon`);
           else ok(what);
-          if (selfSigned) warn("self-signed certificate: clients will warn; configure PILLARBOX_TLS_CERT / PILLARBOX_TLS_KEY");
+          if (selfSigned) warn(config.acme.enabled ? "self-signed certificate until the ACME order succeeds: clients will warn meanwhile" : "self-signed certificate: clients will warn; turn on ACME (PILLARBOX_ACME=on) or configure PILLARBOX_TLS_CERT / PILLARBOX_TLS_KEY");
           const keyMode = statSync(files.keyFile).mode & 0o777;
           if (keyMode & 0o077) warn(`TLS key ${files.keyFile} is readable by others (mode ${keyMode.toString(8)})`);
         } catch (e) {

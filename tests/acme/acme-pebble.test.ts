@@ -17,6 +17,7 @@ import { startServer, type RunningServer } from "../../src/server.ts";
 import type { Config } from "../../src/config-types.ts";
 import { acmePaths } from "../../src/acme/index.ts";
 import { testConfig } from "../helpers/server.ts";
+import { runCli } from "../helpers/proc.ts";
 import { freePort, havePebble, startPebble, type Pebble } from "./pebble.ts";
 
 const HOST = "mail.example.test";
@@ -49,6 +50,14 @@ function run(cmd: string, args: string[]): Promise<{ status: number | null; stdo
     });
     p.stdin.end();
   });
+}
+
+/** `pillarbox check` on the test server's data dir with ACME on (the server keeps running). */
+async function checkOutput(): Promise<string> {
+  const env: Record<string, string | undefined> = { PILLARBOX_CONFIG: undefined };
+  for (const k of Object.keys(process.env)) if (k.startsWith("PILLARBOX_")) env[k] = undefined;
+  const r = await runCli(["check"], { env: { ...env, PILLARBOX_DATA_DIR: dataDir, PILLARBOX_HOSTNAME: HOST, PILLARBOX_ACME: "on", PILLARBOX_ACME_DIRECTORY: ca.directoryUrl } });
+  return r.stdout;
 }
 
 async function servedCert(port: number, args: string[] = []): Promise<X509Certificate> {
@@ -189,6 +198,9 @@ describe.skipIf(!enabled)("ACME against pebble", () => {
       expect(st.lastAttemptAt).toBeGreaterThan(0);
       expect(st.nextRenewalAt!).toBeGreaterThanOrEqual(st.lastAttemptAt! + 60_000);
       expect((await servedCert(ports.HTTPS)).fingerprint256).toBe(before);
+      // `pillarbox check` shows the failure on the certificate line.
+      const out = await checkOutput();
+      expect(out).toMatch(/^warn  certificate \(acme\): issuer Pebble[^\n]*names [^\n]*mail\.example\.test[^\n]*last error: http-01 challenge failed for mail\.example\.test/m);
     } finally {
       await ca.setA(HOST, null);
     }
@@ -211,6 +223,9 @@ describe.skipIf(!enabled)("ACME against pebble", () => {
     expect(r).toMatchObject({ ok: true });
     expect((JSON.parse(readFileSync(p.state, "utf8")) as { accountUrl: string }).accountUrl).toBe(state.accountUrl);
     expect(srv.ctx.certificates.status()[0]!.lastError).toBeNull();
+    const out = await checkOutput();
+    expect(out).toMatch(/^ok    certificate \(acme\): issuer Pebble[^\n]*; expires [^\n]*\(\d+ days\); next renewal [^\n]*; last error: none$/m);
+    expect(out).toMatch(/^ok    TLS certificate .*acme\/cert\.pem/m);
   }, 60_000);
 
   test("the HTTP-01 route answers only tokens being validated (404 otherwise, malformed tokens included)", async () => {
