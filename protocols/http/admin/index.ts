@@ -17,7 +17,9 @@ import { mountAdminPage } from "./page.ts";
 import { mountOverviewApi } from "./overview-api.ts";
 import { mountDomainsApi, type DomainsApiOptions } from "./domains-api.ts";
 import { mountAccountsApi } from "./accounts-api.ts";
-import { mountMailRoutingApi } from "./mail-routing-api.ts";
+import { mountAliasesApi } from "./aliases-api.ts";
+import { mountQueueApi } from "./queue-api.ts";
+import { mountDevicesApi } from "./devices-api.ts";
 import { mountLogsApi } from "./logs-api.ts";
 
 export type { AdminDeps } from "./guard.ts";
@@ -33,7 +35,9 @@ export function mountAdmin(app: Hono<AppEnv>, deps: AdminDeps, opts: DomainsApiO
   mountOverviewApi(app, deps);
   mountDomainsApi(app, deps, opts);
   mountAccountsApi(app, deps);
-  mountMailRoutingApi(app, deps);
+  mountAliasesApi(app, deps);
+  mountQueueApi(app, deps);
+  mountDevicesApi(app, deps);
   mountLogsApi(app, deps);
   app.all("/admin/api/*", (c) => adminError(c, 404, "not_found", `There is no admin request ${c.req.method} ${c.req.path.slice(0, 200)}.`));
 }
