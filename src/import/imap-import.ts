@@ -8,6 +8,7 @@
  *
  * The IMAP client is imapflow (npm), over node:net/node:tls.
  */
+import { isIP } from "node:net";
 import { ImapFlow, type FetchMessageObject } from "imapflow";
 import type { AppendInput, MailStore } from "../../storage/api.ts";
 import { mapFolders, type FolderTarget, type SourceFolderInfo } from "./folder-map.ts";
@@ -95,8 +96,9 @@ export async function connectSource(s: ImapSourceOptions): Promise<ImapFlow> {
     secure: s.tls === "implicit",
     // imapflow upgrades with STARTTLS when offered; "starttls" makes it mandatory so the password never crosses in clear (RFC 9051 §11.1).
     doSTARTTLS: s.tls === "starttls" ? true : s.tls === "none" ? false : undefined,
-    servername: s.host,
-    tls: { rejectUnauthorized: !s.insecure, servername: s.host, minVersion: "TLSv1.2" },
+    // SNI and the certificate check use the name the user gave (RFC 6066 §3 forbids an IP address as SNI).
+    ...(isIP(s.host) ? {} : { servername: s.host }),
+    tls: { rejectUnauthorized: !s.insecure, ...(isIP(s.host) ? {} : { servername: s.host }), minVersion: "TLSv1.2" },
     auth: { user: s.user, pass: s.password },
     logger: false,
     disableAutoIdle: true,

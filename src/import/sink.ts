@@ -65,10 +65,18 @@ export class FolderSink {
     return f.uidNext;
   }
 
-  /** Appends one batch in one transaction: all or nothing (storage: MULTIAPPEND semantics). */
+  /**
+   * Appends one batch in one transaction: all or nothing (storage: MULTIAPPEND semantics).
+   * The blobs are written first, several at a time: each blob write waits for its own fsync,
+   * and `append` writes them one after the other, which would leave the disk idle between
+   * them. `append` then finds each blob already there (the blob store is content-addressed
+   * and deduplicates), and the garbage collector's grace period protects blobs no row
+   * references yet (storage/blobstore.ts).
+   */
   async append(folderId: number, batch: AppendInput[]): Promise<void> {
     if (batch.length === 0) return;
     try {
+      await eachLimited(batch, BLOB_WRITERS, (m) => this.store.blobs.put(m.raw));
       await this.store.append(folderId, batch);
     } catch (e) {
       if (e instanceof QuotaExceededError) {
@@ -80,6 +88,17 @@ export class FolderSink {
       throw e;
     }
   }
+}
+
+/** Blob writes in flight at once during an import. */
+const BLOB_WRITERS = 32;
+
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** Collects messages and flushes them by count and bytes. */
