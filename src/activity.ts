@@ -9,9 +9,10 @@
  * name accounts and addresses): the entries are appended to a size-capped
  * JSON-lines file (one older generation kept), and the hourly counters are
  * saved every minute and at shutdown; at start the counters are read back and
- * the entries written after they were saved are counted again, so a crash
- * loses at most the last half second of entries, never a double count. Not
- * fsynced: this is an operations view, not mail.
+ * the entries written after they were saved are counted again (each entry's
+ * line carries a sequence number, the counters the last one they include), so
+ * a crash loses at most the last half second of entries and never counts one
+ * twice. Not fsynced: this is an operations view, not mail.
  */
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -58,8 +59,8 @@ function emptyHour(hour: number): HourlyCounts {
   return { hour, messagesIn: 0, messagesOut: 0, rejected: 0, loginsFailed: 0 };
 }
 
-/** Reads back an entry written by us; null for anything else (a hand-edited or truncated line). */
-function parseEntry(line: string): ActivityEntry | null {
+/** Reads back an entry written by us, with its sequence number; null for anything else (a hand-edited or truncated line). */
+function parseEntry(line: string): { entry: ActivityEntry; seq: number } | null {
   if (!line || line.length > MAX_LINE) return null;
   let v: unknown;
   try {
@@ -72,7 +73,10 @@ function parseEntry(line: string): ActivityEntry | null {
   if (typeof e.ts !== "number" || !Number.isFinite(e.ts) || !ACTIVITY_KINDS.has(e.kind as ActivityKind) || typeof e.msg !== "string") return null;
   if (e.level !== "info" && e.level !== "warn" && e.level !== "error") return null;
   if (!e.fields || typeof e.fields !== "object" || Array.isArray(e.fields)) return null;
-  return e as ActivityEntry;
+  const seq = (e as { seq?: unknown }).seq;
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq)) return null;
+  delete (e as { seq?: unknown }).seq;
+  return { entry: e as ActivityEntry, seq };
 }
 
 function readLines(file: string): string[] {
@@ -91,6 +95,8 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
   const counts = new Map<number, HourlyCounts>();
   let pending: string[] = [];
   let countsDirty = false;
+  /** Sequence number of the last entry recorded (and so counted). */
+  let seq = 0;
   let closed = false;
 
   const bump = (e: ActivityEntry) => {
@@ -121,11 +127,11 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
   if (paths) {
     try {
       mkdirSync(opts.dir!, { recursive: true, mode: 0o700 });
-      let savedAt = -Infinity;
+      let savedSeq = 0;
       if (existsSync(paths.counts)) {
         try {
-          const saved = JSON.parse(readFileSync(paths.counts, "utf8")) as { savedAt?: unknown; hours?: unknown };
-          if (typeof saved.savedAt === "number") savedAt = saved.savedAt;
+          const saved = JSON.parse(readFileSync(paths.counts, "utf8")) as { seq?: unknown; hours?: unknown };
+          if (typeof saved.seq === "number") savedSeq = saved.seq;
           if (Array.isArray(saved.hours)) {
             for (const h of saved.hours.slice(-MAX_HOURS - 1) as Partial<HourlyCounts>[]) {
               if (typeof h?.hour !== "number") continue;
@@ -137,12 +143,14 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
         }
       }
       for (const line of [...readLines(paths.previous), ...readLines(paths.entries)]) {
-        const e = parseEntry(line);
-        if (!e) continue;
-        push(e);
+        const read = parseEntry(line);
+        if (!read) continue;
+        push(read.entry);
         // Entries written after the counters were last saved (a crash, a kill -9) are counted again.
-        if (e.ts > savedAt) bump(e);
+        if (read.seq > savedSeq) bump(read.entry);
+        seq = Math.max(seq, read.seq);
       }
+      seq = Math.max(seq, savedSeq);
     } catch (e) {
       onError(`activity log in ${opts.dir} unreadable: ${(e as Error).message}`);
     }
@@ -171,7 +179,7 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
     const hours = [...counts.values()].sort((a, b) => a.hour - b.hour);
     try {
       const tmp = paths.counts + ".tmp";
-      writeFileSync(tmp, JSON.stringify({ savedAt: now(), hours }), { mode: 0o600 });
+      writeFileSync(tmp, JSON.stringify({ seq, savedAt: now(), hours }), { mode: 0o600 });
       chmodSync(tmp, 0o600);
       renameSync(tmp, paths.counts);
     } catch (e) {
@@ -194,8 +202,9 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
     record(entry) {
       push(entry);
       bump(entry);
+      seq++;
       if (!paths || closed) return;
-      pending.push(JSON.stringify(entry) + "\n");
+      pending.push(JSON.stringify({ ...entry, seq }) + "\n");
       if (!flushTimer) {
         flushTimer = setTimeout(() => {
           flushTimer = null;

@@ -49,6 +49,12 @@ export function messageIdOf(raw: Uint8Array): string | null {
   return f ? clip(f.value.trim()) : null;
 }
 
+/** The address of "TO:<a@b> NOTIFY=..." / "FROM:<a@b> SIZE=..." (the argument as given when it has no <...>). */
+function pathOf(arg: string): string {
+  const m = /^\s*(?:from|to)\s*:\s*<([^>]*)>/i.exec(arg);
+  return m ? m[1]! : arg.replace(/^\s*(?:from|to)\s*:\s*/i, "");
+}
+
 /** A MAIL or RCPT command refused (any 4xx/5xx): relays, unknown users, full mailboxes, bad syntax. */
 export function logEnvelopeRefusal(s: SmtpSession, stage: "mail" | "rcpt", r: Reply, arg: string): void {
   if (r.code < 400) return;
@@ -60,7 +66,7 @@ export function logEnvelopeRefusal(s: SmtpSession, stage: "mail" | "rcpt", r: Re
     ...replyFields(r),
     helo: s.helo ? clip(s.helo) : null,
     from: stage === "rcpt" ? (s.tx?.mailFrom ?? null) : null,
-    [stage === "rcpt" ? "rcpt" : "arg"]: clip(arg.replace(/^\s*(from|to)\s*:\s*/i, "")),
+    [stage === "rcpt" ? "rcpt" : "arg"]: clip(pathOf(arg)),
     account: s.account?.email ?? null,
   };
   if (r.code >= 500) s.log.warn("smtp rejected", fields);
