@@ -86,24 +86,34 @@ function loadFrom(dir: string, name: string, embeddedPath: string, sha256: strin
   } catch {
     present = false;
   }
-  if (!present) {
-    const bytes = readFileSync(embeddedPath);
-    const tmp = `${file}.${process.pid}.tmp`;
+  if (present) {
     try {
-      const fd = openSync(tmp, "w", 0o600);
-      try {
-        writeSync(fd, bytes);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      chmodSync(tmp, 0o500);
-      renameSync(tmp, file);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
+      return dlopen(file);
+    } catch {
+      // A copy that does not load (damaged on disk, another build's under a clashing name): replaced below.
+      rmSync(file, { force: true });
     }
   }
+  const bytes = readFileSync(embeddedPath);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      writeSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(tmp, 0o500);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return dlopen(file);
+}
+
+function dlopen(file: string): Record<string, unknown> {
   const mod = { exports: {} as Record<string, unknown> };
   // process.dlopen loads a Node-API addon from a real path (node:process, also in Bun and Deno).
   process.dlopen(mod as unknown as { exports: unknown }, file);

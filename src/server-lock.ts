@@ -27,16 +27,20 @@ export class ServerLockedError extends Error {
   }
 }
 
-/** Field 22 of /proc/<pid>/stat (start time), or null where /proc is not available. */
-function startTime(pid: number): string | null {
+/** Fields 3 (state) and 22 (start time) of /proc/<pid>/stat, or null where /proc is not available. */
+function procStat(pid: number): { state: string; start: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) is in parentheses and may hold spaces: count from the last ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19] ?? null; // field 22 overall = index 19 after "pid (comm)"
+    return { state: fields[0] ?? "", start: fields[19] ?? "" }; // field 3 = index 0, field 22 = index 19
   } catch {
     return null;
   }
+}
+
+function startTime(pid: number): string | null {
+  return procStat(pid)?.start || null;
 }
 
 function alive(pid: number): boolean {
@@ -68,8 +72,11 @@ function readLock(dataDir: string): LockContent | null {
 function isLive(lock: LockContent): boolean {
   if (lock.pid <= 0 || lock.pid === process.pid) return false;
   if (!alive(lock.pid)) return false;
-  const now = startTime(lock.pid);
-  return lock.start === null || now === null || now === lock.start;
+  const now = procStat(lock.pid);
+  if (now === null) return true; // no /proc: the pid is alive, trust it
+  // A zombie (killed, not yet reaped by its parent) holds no data dir; another start time is another process.
+  if (now.state === "Z" || now.state === "X") return false;
+  return lock.start === null || now.start === lock.start;
 }
 
 /** The pid of the server running on this data dir, or null when none is. */

@@ -116,6 +116,12 @@ test("the binary needs no writable TMPDIR, leaves nothing in /tmp, caches the dr
   expect((await cli(["domain", "add", "cache.test"])).code).toBe(0);
   expect(statSync(join(cacheDir, cached[0]!)).ino).toBe(first.ino);
   expect(readdirSync(cacheDir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  // A damaged copy is replaced, not a crash.
+  writeFileSync(join(cacheDir, cached[0]!), "damaged");
+  const again = await cli(["domain", "list"]);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain("cache.test");
+  expect(statSync(join(cacheDir, cached[0]!)).size).toBe(first.size);
   expect([...bunTmp()].filter((f) => !before.has(f))).toEqual([]);
 
   // Nowhere to put the driver: words naming each directory tried and what to set, exit 1.
