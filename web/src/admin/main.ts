@@ -12,7 +12,7 @@ import { h, clear } from "../dom.ts";
 import { chooseLang, setLang, t } from "../i18n/index.ts";
 import { AdminApiError, api, setCsrf } from "./api.ts";
 import { errorText, statusRegions } from "./ui.ts";
-import type { Page, PageContext } from "./page.ts";
+import { parseRoute, type Page, type PageContext } from "./page.ts";
 import { overviewPage } from "./overview.ts";
 import { domainsPage, dnsPage } from "./domains.ts";
 import { accountsPage } from "./accounts.ts";
@@ -35,21 +35,6 @@ const SECTIONS: { route: string; key: string; page: Page }[] = [
   { route: "logs", key: "admin.nav.logs", page: logsPage },
   { route: "stats", key: "admin.nav.stats", page: statsPage },
 ];
-
-/** "#/accounts/bob%40example.org" -> { route: "accounts", param: "bob@example.org" }. */
-export function parseRoute(hash: string): { route: string; param: string | null } {
-  const parts = hash.replace(/^#\/?/, "").split("/");
-  const route = parts[0] || "overview";
-  let param: string | null = null;
-  if (parts.length > 1 && parts[1]) {
-    try {
-      param = decodeURIComponent(parts.slice(1).join("/"));
-    } catch {
-      param = null; // a malformed escape: show the list instead
-    }
-  }
-  return { route, param };
-}
 
 let me: AdminMe;
 let main: HTMLElement;

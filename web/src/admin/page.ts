@@ -1,4 +1,4 @@
-/** What every admin page gets and returns (main.ts draws them by hash route). */
+/** What every admin page gets and returns, and the hash routes main.ts draws them by. */
 import type { AdminMe } from "../../../protocols/http/admin/api-types.ts";
 
 export interface PageContext {
@@ -16,3 +16,18 @@ export interface PageContext {
  * page keeps running (a refresh timer), called when the user leaves it. A thrown error is shown in words.
  */
 export type Page = (root: HTMLElement, ctx: PageContext) => Promise<(() => void) | void>;
+
+/** "#/accounts/bob%40example.org" -> { route: "accounts", param: "bob@example.org" }. */
+export function parseRoute(hash: string): { route: string; param: string | null } {
+  const parts = hash.replace(/^#\/?/, "").split("/");
+  const route = parts[0] || "overview";
+  let param: string | null = null;
+  if (parts.length > 1 && parts[1]) {
+    try {
+      param = decodeURIComponent(parts.slice(1).join("/"));
+    } catch {
+      param = null; // a malformed escape: show the list instead
+    }
+  }
+  return { route, param };
+}
