@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import type { ServerContext } from "../../../src/context.ts";
 import { QuotaExceededError, StorageFullError, StoreError, type Account } from "../../../storage/api.ts";
 import type { AppEnv } from "../types.ts";
-import type { SessionManager } from "../webmail/session.ts";
+import type { ActiveSession, SessionManager } from "../webmail/session.ts";
 import type { EventHub } from "../webmail/events.ts";
 import type { Assets } from "../webmail/assets.ts";
 import { sameOrigin, sessionCookieName } from "../webmail/auth.ts";
@@ -64,7 +64,7 @@ export function errorResponse(c: Context<AppEnv>, err: unknown, ctx: ServerConte
     return adminError(c, 507, "storage_full", "The server is out of space for that. Free some space and try again.");
   }
   ctx.log.error("admin request failed", { method: c.req.method, path: c.req.path, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  return adminError(c, 500, "internal", "Something went wrong on the server; nothing was changed that was not reported. Please try again.");
+  return adminError(c, 500, "internal", "Something went wrong on the server. Please try again; if it keeps failing, the server log says why.");
 }
 
 type Handler = (c: Context<AppEnv>) => Promise<Response> | Response;
@@ -81,7 +81,7 @@ export function route(deps: AdminDeps, fn: Handler): Handler {
 }
 
 /** The account behind the session cookie, read fresh; null when signed out. */
-export async function sessionAccount(deps: AdminDeps, c: Context<AppEnv>): Promise<{ account: Account; session: NonNullable<Awaited<ReturnType<SessionManager["open"]>>> } | null> {
+export async function sessionAccount(deps: AdminDeps, c: Context<AppEnv>): Promise<{ account: Account; session: ActiveSession } | null> {
   const session = await deps.sessions.open(getCookie(c, sessionCookieName(c)));
   if (!session) return null;
   const account = await deps.ctx.store.getAccountById(session.record.accountId);
