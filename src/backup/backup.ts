@@ -117,7 +117,8 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
           }
           const dest = blobPath(dir, id);
           try {
-            blobs.bytes += (await fsp.stat(dest)).size;
+            const size = (await fsp.stat(dest)).size; // awaited first: `x += await y` would read x before the await and lose parallel updates
+            blobs.bytes += size;
             blobs.alreadyPresent++;
             return;
           } catch (e) {

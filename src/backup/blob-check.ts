@@ -51,7 +51,8 @@ export async function checkBlobFiles(pages: AsyncIterable<string[]>, root: strin
             if (r.damaged.length < keep) r.damaged.push(id);
           }
         } else {
-          r.bytes += (await fsp.stat(path)).size;
+          const size = (await fsp.stat(path)).size; // awaited before the += (parallel updates)
+          r.bytes += size;
         }
       } catch (e) {
         if (!isNotFound(e)) throw e;

@@ -99,6 +99,8 @@ describe("backup while mail arrives, restore, serve", () => {
     expect(m.blobs.copied).toBe(m.blobs.referenced - firstReferenced);
     expect(m.blobs.copied).toBeGreaterThanOrEqual(5);
     expect(m.blobs.alreadyPresent).toBe(firstReferenced);
+    // bytes count every referenced blob, copied now or before
+    expect(m.blobs.bytes).toBe(blobFiles(bk).reduce((sum, f) => sum + statSync(f).size, 0));
     expect(r.stdout).toContain(`${m.blobs.copied} copied, ${firstReferenced} already there`);
     // the older generation's database is gone, the new one is named by the manifest
     expect(existsSync(join(bk, oldDb))).toBe(false);
