@@ -116,4 +116,13 @@ export interface Config {
     /** RFC 2449 §6.7 EXPIRE: days kept after retrieval (0 = deleted at QUIT), "NEVER", or null = not advertised. */
     expire: number | "NEVER" | null;
   };
+  /** Imports a user starts from the webmail (protocols/http/webmail/import-api.ts). */
+  import: {
+    /** Let users import from loopback, private and link-local addresses (off: the server must not reach internal hosts for them). */
+    allowPrivateHosts: boolean;
+    /** Octets one webmail import may copy before it stops (resumable). */
+    maxBytes: number;
+    /** Seconds one webmail import may run before it stops (resumable). */
+    maxSeconds: number;
+  };
 }

@@ -74,6 +74,7 @@ export function defaultConfig(): Config {
     // holds; 1,000 IMAP connections (the family cap) then pin at most ~2 GiB.
     imap: { allowPlaintextAuth: false, idleTimeoutSeconds: 30 * 60, loginTimeoutSeconds: 180, maxOutputBytes: 2 * 1024 * 1024 },
     pop3: { allowPlaintextAuth: false, idleTimeoutSeconds: 10 * 60, loginTimeoutSeconds: 180, loginDelaySeconds: null, expire: null },
+    import: { allowPrivateHosts: false, maxBytes: 20 * 1024 ** 3, maxSeconds: 6 * 3600 },
   };
 }
 
@@ -312,6 +313,9 @@ export const SETTINGS: Setting[] = [
   S("pop3.loginTimeoutSeconds", "pop3.login_timeout_seconds", "PILLARBOX_POP3_LOGIN_TIMEOUT_SECONDS", "pop3-login-timeout-seconds", int(10, 3600), "180", "A POP3 client that has not logged in this many seconds after connecting is disconnected, however active (Dovecot's login timeout)."),
   S("pop3.loginDelaySeconds", "pop3.login_delay_seconds", "PILLARBOX_POP3_LOGIN_DELAY_SECONDS", "pop3-login-delay-seconds", optionalInt(0, 86_400), "off", "Minimum seconds between POP3 logins per account, advertised as LOGIN-DELAY (RFC 2449 §6.8)."),
   S("pop3.expire", "pop3.expire", "PILLARBOX_POP3_EXPIRE", "pop3-expire", expirePolicy, "off", "POP3 EXPIRE policy advertised in CAPA: days kept after retrieval (0 = deleted at QUIT), never, or off (RFC 2449 §6.7)."),
+  S("import.allowPrivateHosts", "import.allow_private_hosts", "PILLARBOX_IMPORT_ALLOW_PRIVATE_HOSTS", "import-allow-private-hosts", bool, "false", "Let webmail users import from loopback, private and link-local addresses (off: the server never connects to internal hosts on a user's behalf)."),
+  S("import.maxBytes", "import.max_bytes", "PILLARBOX_IMPORT_MAX_BYTES", "import-max-bytes", size, "20G", "Octets one webmail import copies before it stops (starting it again continues). Octets or K/M/G suffix."),
+  S("import.maxSeconds", "import.max_seconds", "PILLARBOX_IMPORT_MAX_SECONDS", "import-max-seconds", int(60, 7 * 86_400), "21600 (6 hours)", "Seconds one webmail import runs before it stops (starting it again continues)."),
 ];
 
 // ------------------------------------------------------------------ loading
