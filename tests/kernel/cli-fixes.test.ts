@@ -250,8 +250,14 @@ describe.skipIf(!asRoot)("data dir ownership (run as root, as CI does)", () => {
     expect((await cli(dir, ["user", "add", "carol@own.test"])).code).toBe(0);
     expect((await cli(dir, ["alias", "add", "info@own.test", "carol@own.test"])).code).toBe(0);
     expect((await cli(dir, ["domain", "add", "second.test"])).code).toBe(0);
+    // an import stores blobs
+    const ics = join(root, "own.ics");
+    writeFileSync(ics, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:own-1@t\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20261210T100000Z\r\nDTEND:20261210T110000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+    expect((await cli(dir, ["calendar", "import", "carol@own.test", ics])).code).toBe(0);
     const all = owners(dir);
     expect(all.map((o) => o.path)).toContain(join(dir, "pillarbox.toml"));
+    expect(all.map((o) => o.path)).toContain(join(dir, "blobs"));
+    expect(all.map((o) => o.path)).toContain(join(dir, "pillarbox.db-wal"));
     expect(all.filter((o) => o.uid !== 990 || o.gid !== 990)).toEqual([]);
     expect(readFileSync(join(dir, "pillarbox.toml"), "utf8")).toContain("mail.fixes.test");
   });
