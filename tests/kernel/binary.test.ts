@@ -98,6 +98,8 @@ test("the binary needs no writable TMPDIR, leaves nothing in /tmp, caches the dr
   const v = await cli(["--version"]);
   expect(v.code).toBe(0);
   expect(v.stdout).toStartWith("pillarbox ");
+  // Found item 9: the binary carries its commit and build time (scripts/build.ts defines them).
+  expect(v.stdout).toMatch(/^pillarbox \d+\.\d+\.\d+ \(commit [0-9a-f]{7,}(-dirty)?, built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\n$/);
   noStack(v.stderr);
   const h = await cli(["--help"]);
   expect(h.code).toBe(0);
