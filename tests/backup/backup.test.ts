@@ -23,6 +23,9 @@ const bk = join(root, "backup");
 const servers: TestServer[] = [];
 let srv: TestServer;
 
+/** A file of the first server's data dir. */
+const srvFile = (rel: string) => readFileSync(join(srv.dataDir, rel));
+
 /** Manifest of the backup in `dir`. */
 const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
 
@@ -165,6 +168,38 @@ describe("backup while mail arrives, restore, serve", () => {
     expect(countBlobFiles(target)).toBe(manifestOf(bk).blobs.referenced);
     const check = await cli(["check", "--blobs"], target);
     expect(check.stdout).toMatch(/ok {4}blobs: all \d+ referenced blobs present/);
+  });
+});
+
+describe("files outside the data dir", () => {
+  test("a --config file and a TLS certificate kept elsewhere are backed up and restored with where they came from", async () => {
+    const etc = join(root, "etc");
+    mkdirSync(etc);
+    const cert = join(etc, "fullchain.pem");
+    const key = join(etc, "privkey.pem");
+    writeFileSync(cert, srvFile("tls/selfsigned-cert.pem"));
+    writeFileSync(key, srvFile("tls/selfsigned-key.pem"));
+    const toml = join(etc, "pillarbox.toml");
+    writeFileSync(toml, `hostname = "mail.backup.test"\n[tls]\ncert_file = "${cert}"\nkey_file = "${key}"\n`);
+    const dir = join(root, "with-config");
+    const b = await cli(["backup", dir, "--config", toml], srv.dataDir);
+    expect(b.stderr).not.toMatch(STACK);
+    expect(b.code).toBe(0);
+    const m = manifestOf(dir);
+    expect(m.hostname).toBe("mail.backup.test");
+    const paths = m.files.map((f: { path: string }) => f.path).sort();
+    expect(paths).toContain("pillarbox.toml");
+    expect(paths).toContain("external/fullchain.pem");
+    expect(paths).toContain("external/privkey.pem");
+    expect(paths).toContain("tls/selfsigned-key.pem");
+
+    const target = join(root, "with-config-restored");
+    const r = await cli(["restore", dir, "--data-dir", target]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(target, "pillarbox.toml"), "utf8")).toBe(readFileSync(toml, "utf8"));
+    expect(readFileSync(join(target, "external", "fullchain.pem"), "utf8")).toBe(readFileSync(cert, "utf8"));
+    expect(r.stdout).toContain(`note: external/fullchain.pem was ${cert} (outside the data dir): put it back there or point the config at it`);
+    expect(statSync(join(target, "external", "privkey.pem")).mode & 0o777).toBe(0o600);
   });
 });
 
