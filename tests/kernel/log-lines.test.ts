@@ -20,7 +20,7 @@ import { entryFromLine } from "../../src/activity-log.ts";
 import type { ActivityEntry } from "../../src/ops/types.ts";
 import { createUser, startTestServer, testConfig, type TestServer } from "../helpers/server.ts";
 import { startDnsmasq, type Dnsmasq } from "../smtp/helpers.ts";
-import { run } from "../helpers/proc.ts";
+import { REPO_ROOT, run } from "../helpers/proc.ts";
 
 setDefaultTimeout(60_000);
 const PASS = "Log-lines-test-passphrase-3";
@@ -30,6 +30,8 @@ let dns: Dnsmasq;
 let remote: TestServer;
 let server: RunningServer;
 const lines: Record<string, unknown>[] = [];
+/** The same lines as written (what journald and fail2ban see). */
+const rawLines: string[] = [];
 
 async function start(): Promise<RunningServer> {
   const config = testConfig(dataDir, ["SMTP", "SUBMISSION", "IMAP", "POP3", "HTTPS"], {
@@ -37,7 +39,10 @@ async function start(): Promise<RunningServer> {
     queue: { dnsServers: [dns.server], remotePort: remote.port("SMTP") },
     smtp: { verifyInbound: true },
   });
-  const log = createLogger("info", {}, (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+  const log = createLogger("info", {}, (l) => {
+    rawLines.push(l);
+    lines.push(JSON.parse(l) as Record<string, unknown>);
+  });
   return startServer(config, { log, tlsWatchIntervalMs: 0, shutdownTimeoutMs: 3000 });
 }
 const port = (name: "SMTP" | "SUBMISSION" | "IMAP" | "POP3" | "HTTPS") => server.addresses[name]!.port;
@@ -201,6 +206,36 @@ print("sent")`);
     expect(deferred).toMatchObject({ kind: "outbound", result: "deferred", domain: "gone.test", level: "warn" });
     expect(String(deferred.reason)).toContain("mx.gone.test");
     expect(typeof deferred.id).toBe("number");
+  });
+});
+
+describe("docs/OPERATIONS.md fail2ban filters", () => {
+  test("each documented failregex matches the refusals above (with their IP) and no success line", async () => {
+    const doc = readFileSync(join(REPO_ROOT, "docs/OPERATIONS.md"), "utf8");
+    const regexes = [...doc.matchAll(/^ {4}failregex = (.+)$/gm)].map((m) => m[1]!);
+    expect(regexes.length).toBe(2);
+    // fail2ban's <HOST> is an address group; Python's re is what fail2ban runs.
+    const script = `
+import json, re, sys
+data = json.load(sys.stdin)
+out = []
+for rx in data["regexes"]:
+    r = re.compile(rx.replace("<HOST>", r"(?P<host>[0-9A-Fa-f.:]+)"))
+    out.append([ (m.group("host") if m else None) for m in (r.search(l) for l in data["lines"]) ])
+print(json.dumps(out))`;
+    const r = await run("python3", ["-c", script], { input: JSON.stringify({ regexes, lines: rawLines }), timeoutMs: 30_000 });
+    expect(r.stderr).toBe("");
+    const hits = JSON.parse(r.stdout) as (string | null)[][];
+    const matched = (i: number) => rawLines.map((l, j) => ({ l: JSON.parse(l) as Record<string, unknown>, host: hits[i]![j] })).filter((x) => x.host !== null);
+    const logins = matched(0);
+    expect(logins.length).toBeGreaterThanOrEqual(3); // imap, pop3, eas refusals
+    for (const { l, host } of logins) {
+      expect(l.kind).toBe("login-failed");
+      expect(host).toBe("127.0.0.1");
+    }
+    const smtp = matched(1);
+    expect(smtp.map(({ l }) => l.code).sort()).toEqual([550, 554]);
+    for (const { host } of smtp) expect(host).toBe("127.0.0.1");
   });
 });
 
