@@ -78,7 +78,8 @@ export function checkResolver(servers: readonly string[]): CheckResolver {
  * SNI and Host set to the policy host, and the certificate must be valid for
  * it (RFC 8461 §3.3: a policy behind an untrusted certificate does not count).
  */
-export function policyFetcher(resolver: CheckResolver, opts: { ca?: string | string[]; port?: number } = {}): PolicyFetcher {
+export function policyFetcher(resolver: CheckResolver, opts: { ca?: string | string[]; port?: number; timeoutMs?: number } = {}): PolicyFetcher {
+  const timeoutMs = opts.timeoutMs ?? POLICY_TIMEOUT_MS;
   return async (domain) => {
     const host = `mta-sts.${domain}`;
     let addr: string | undefined;
@@ -96,6 +97,18 @@ export function policyFetcher(resolver: CheckResolver, opts: { ca?: string | str
     }
     if (!addr || !isIP(addr)) throw new Error(`${host} has no address`);
     return new Promise<string>((resolve, reject) => {
+      // One deadline for the whole exchange (a server dripping bytes cannot hold it open), one outcome.
+      let settled = false;
+      const settle = (err: Error | null, text = "") => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        if (err) {
+          req.destroy();
+          reject(err);
+        } else resolve(text);
+      };
+      const deadline = setTimeout(() => settle(new Error(`no complete answer from ${host} within ${timeoutMs / 1000} s`)), timeoutMs);
       const req = https.request(
         {
           host: addr,
@@ -104,32 +117,26 @@ export function policyFetcher(resolver: CheckResolver, opts: { ca?: string | str
           method: "GET",
           servername: host,
           headers: { host, "user-agent": "Pillarbox DNS check" },
-          timeout: POLICY_TIMEOUT_MS,
           ...(opts.ca ? { ca: opts.ca } : {}),
           agent: false,
         },
         (res) => {
           if (res.statusCode !== 200) {
-            res.resume();
-            reject(new Error(`the policy host answered HTTP ${res.statusCode}`));
+            settle(new Error(`the policy host answered HTTP ${res.statusCode}`));
             return;
           }
           const chunks: Buffer[] = [];
           let size = 0;
           res.on("data", (d: Buffer) => {
             size += d.length;
-            if (size > POLICY_MAX_BYTES) {
-              req.destroy(new Error(`the policy is larger than ${POLICY_MAX_BYTES} bytes`));
-              return;
-            }
-            chunks.push(d);
+            if (size > POLICY_MAX_BYTES) settle(new Error(`the policy is larger than ${POLICY_MAX_BYTES} bytes`));
+            else chunks.push(d);
           });
-          res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-          res.on("error", reject);
+          res.on("end", () => settle(null, Buffer.concat(chunks).toString("utf8")));
+          res.on("error", (e) => settle(e));
         },
       );
-      req.on("timeout", () => req.destroy(new Error(`no answer from ${host} within ${POLICY_TIMEOUT_MS / 1000} s`)));
-      req.on("error", (e) => reject(new Error(certificateWords(e))));
+      req.on("error", (e) => settle(new Error(certificateWords(e))));
       req.end();
     });
   };
