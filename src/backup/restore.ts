@@ -39,7 +39,8 @@ export async function runRestore(backupDir: string, target: string, opts: { prog
   if (existsSync(dataDir)) {
     const st = statSync(dataDir);
     if (!st.isDirectory()) throw new BackupError(`${dataDir} exists and is not a directory`);
-    const entries = readdirSync(dataDir);
+    // `.cache` (the binary's SQLite driver, src/native-addon.ts) is made by any command on the dir: not data
+    const entries = readdirSync(dataDir).filter((n) => n !== ".cache");
     if (entries.length) {
       throw new BackupError(
         `${dataDir} is not empty (${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", ..." : ""}): restore only into an empty or new data dir; a restore never overwrites data`,
@@ -67,7 +68,7 @@ export async function runRestore(backupDir: string, target: string, opts: { prog
   } catch (e) {
     // leave nothing half-restored behind: the new dir as it was (empty) or gone
     if (work === dataDir) {
-      for (const name of readdirSync(work)) await fsp.rm(join(work, name), { recursive: true, force: true });
+      for (const name of readdirSync(work).filter((n) => n !== ".cache")) await fsp.rm(join(work, name), { recursive: true, force: true });
     } else await fsp.rm(work, { recursive: true, force: true });
     throw e;
   }

@@ -44,6 +44,11 @@ describe("backup while mail arrives, restore, serve", () => {
   let firstReferenced = 0;
 
   test("every message acknowledged before the backup started is in the restored copy, byte for byte over IMAP", async () => {
+    // a secret of the data dir (the two-factor sealing key lives there): kept with its mode
+    mkdirSync(join(srv.dataDir, "keys"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(srv.dataDir, "keys", "account-security.key"), "secret key bytes\n", { mode: 0o600 });
+    mkdirSync(join(srv.dataDir, ".cache"), { recursive: true });
+    writeFileSync(join(srv.dataDir, ".cache", "driver.node"), "a regenerated cache");
     const load = deliveryLoad(srv.port("SMTP"), ALICE, 4, "first");
     await load.waitAcked(40);
     const ackedBefore = [...load.acked];
@@ -76,6 +81,11 @@ describe("backup while mail arrives, restore, serve", () => {
     expect(rr.stdout).toContain(`into ${target}`);
     expect(statSync(target).mode & 0o777).toBe(0o700);
     expect(statSync(join(target, "pillarbox.db")).mode & 0o777).toBe(0o600);
+    expect(m.files.map((f: { path: string }) => f.path)).toContain("keys/account-security.key");
+    expect(m.files.map((f: { path: string }) => f.path).filter((p: string) => p.startsWith(".cache"))).toEqual([]);
+    expect(readFileSync(join(target, "keys", "account-security.key"), "utf8")).toBe("secret key bytes\n");
+    expect(statSync(join(target, "keys", "account-security.key")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(target, "keys")).mode & 0o777).toBe(0o700);
 
     const srv2 = await startTestServer({ dataDir: target, listeners: ["IMAP"] });
     servers.push(srv2);
@@ -160,9 +170,9 @@ describe("backup while mail arrives, restore, serve", () => {
     expect(u.stderr).toContain("--data-dir NEW");
   });
 
-  test("an empty existing data dir is restored into", async () => {
+  test("an empty existing data dir is restored into (a driver cache in it does not count)", async () => {
     const target = join(root, "empty-target");
-    mkdirSync(target, { mode: 0o700 });
+    mkdirSync(join(target, ".cache"), { recursive: true, mode: 0o700 });
     const r = await cli(["restore", bk, "--data-dir", target]);
     expect(r.code).toBe(0);
     expect(countBlobFiles(target)).toBe(manifestOf(bk).blobs.referenced);
