@@ -10,6 +10,7 @@ import { acmePaths } from "../acme/files.ts";
 import { certificateStatusLine, storedAcmeStatus } from "../acme/status.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
 import { configFromArgs } from "./common.ts";
+import { DataDirError, prepareDataDir } from "../data-dir.ts";
 import { checkBlobs } from "./check-blobs.ts";
 
 export const checkCommands: Command[] = [
@@ -35,15 +36,26 @@ export const checkCommands: Command[] = [
         .map(([n, a]) => `${n}=${a!.host}:${a!.port}`);
       ok(`listeners: ${open.join(" ") || "none"}`);
 
+      let dataDirProblem = false;
       if (!existsSync(config.dataDir)) fail(`data dir ${config.dataDir} does not exist (it is created on first start)`);
       else {
         const mode = statSync(config.dataDir).mode & 0o777;
         if (mode & 0o077) warn(`data dir ${config.dataDir} is readable by others (mode ${mode.toString(8)}); chmod 700 it`);
         else ok(`data dir ${config.dataDir} (mode ${mode.toString(8)})`);
+        // As root on the service user's data dir: act as that user (files SQLite creates stay its own);
+        // a data dir this user cannot write is said in words, not as libsql's ConnectionFailed 14.
+        try {
+          prepareDataDir(config.dataDir);
+        } catch (e) {
+          if (!(e instanceof DataDirError)) throw e;
+          dataDirProblem = true;
+          fail(e.message);
+        }
       }
 
       const isFile = config.databaseUrl.startsWith("file:");
-      if (isFile && !existsSync(filePathOfUrl(config.databaseUrl))) fail(`database ${config.databaseUrl} does not exist (created on first start)`);
+      if (dataDirProblem) warn("database not checked: the data dir is not usable by this user (above)");
+      else if (isFile && !existsSync(filePathOfUrl(config.databaseUrl))) fail(`database ${config.databaseUrl} does not exist (created on first start)`);
       else {
         let db: Awaited<ReturnType<typeof openDb>> | null = null;
         try {

@@ -290,5 +290,9 @@ describe.skipIf(!asRoot)("data dir ownership (run as root, as CI does)", () => {
       expect(r.stderr).not.toContain("ConnectionFailed");
       noStack(r.stderr);
     }
+    const check = await as990(["check"]);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`FAIL  uid 990 cannot write the data dir: ${dir} (EACCES)`);
+    expect(check.stdout + check.stderr).not.toContain("ConnectionFailed");
   });
 });
