@@ -4,6 +4,7 @@
  */
 import type { Command } from "./command.ts";
 import { serveCommands } from "./serve.ts";
+import { reloadCommands } from "./reload.ts";
 import { domainCommands } from "./domain.ts";
 import { userCommands } from "./user.ts";
 import { userSecurityCommands } from "./user-security.ts";
@@ -21,6 +22,7 @@ import { exportCommands } from "./export.ts";
 
 export const commands: Command[] = [
   ...serveCommands,
+  ...reloadCommands,
   ...quickstartCommands,
   ...domainCommands,
   ...userCommands,

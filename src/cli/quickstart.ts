@@ -99,7 +99,7 @@ domain, else mail.<domain>.`,
         else {
           writeFileSync(file, configText(hostname), { mode: 0o600 });
           io.out(`wrote config file ${file} (hostname = ${hostname})\n`);
-          io.out(`a server already running on this data dir applies it on SIGHUP (systemctl reload pillarbox, or kill -HUP its pid); listener changes need a restart\n`);
+          io.out(`a server already running on this data dir applies it on SIGHUP: pillarbox reload (or systemctl reload pillarbox); listener changes need a restart\n`);
         }
 
         if (password && !given) io.out(`\nadmin password: ${password}\n(shown once; change it with: pillarbox user passwd ${admin})\n`);

@@ -202,6 +202,33 @@ describe("later reloads", () => {
   });
 });
 
+describe("pillarbox reload", () => {
+  test("signals the server on the data dir and prints what it applied", async () => {
+    writeFileSync(tomlFile, readFileSync(tomlFile, "utf8").replace('max_message_size = "1M"', 'max_message_size = "2M"'));
+    const r = await runCli(["reload"], { env: env() });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^sent SIGHUP to the server \(pid \d+\)\nconfiguration reloaded: limits\.max_message_size\nneeds a restart to apply: database_url\n$/);
+    expect(await ehlo()).toContain("250-SIZE 2097152");
+  });
+
+  test("a file that does not load is refused before the server is signalled", async () => {
+    const good = readFileSync(tomlFile, "utf8");
+    writeFileSync(tomlFile, good + "\nno_such_setting = 1\n");
+    const r = await runCli(["reload"], { env: env() });
+    writeFileSync(tomlFile, good);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown setting "(tls\.)?no_such_setting"/);
+    expect(r.stdout).not.toContain("sent SIGHUP");
+  });
+
+  test("no server on the data dir: words, exit 1", async () => {
+    const r = await runCli(["reload"], { env: { ...env(), PILLARBOX_DATA_DIR: join(root, "empty") } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no pillarbox server is running on the data dir .*empty/);
+  });
+});
+
 describe("applyConfig (src/live-config.ts)", () => {
   test("changes in place, leaves restart-only settings, lists both by path", () => {
     const live = loadConfig({ file: null, env: {}, flags: { "data-dir": join(root, "x"), hostname: "a.test" } });
