@@ -4,7 +4,7 @@
  */
 export interface DnsRecord {
   name: string; // fully qualified, with trailing dot
-  type: "MX" | "A" | "TXT" | "SRV" | "CNAME";
+  type: "MX" | "A" | "AAAA" | "TXT" | "SRV" | "CNAME" | "CAA" | "TLSA";
   value: string; // zone-file syntax
   comment: string;
 }
@@ -37,6 +37,13 @@ export interface DnsRecordInput {
   mtaStsId?: string;
   /** The port clients reach HTTPS on (CalDAV/CardDAV SRV records), default 443. */
   httpsPort?: number;
+  /** The server's public addresses (src/public-ip.ts or --public-ip); null/absent prints a placeholder A record. */
+  ipv4?: string | null;
+  ipv6?: string | null;
+  /** CAA issuer domain of the CA that may issue for the domain (RFC 8659), e.g. "letsencrypt.org"; absent: no CAA record. */
+  caaIssuer?: string | null;
+  /** DANE-EE SPKI SHA-256 of the certificate key, hex (RFC 7672 §3.1.3, TLSA 3 1 1); only when the key is kept across renewals. */
+  tlsaSpkiSha256?: string | null;
 }
 
 export function dnsRecords(i: DnsRecordInput): DnsRecord[] {
@@ -51,12 +58,22 @@ export function dnsRecords(i: DnsRecordInput): DnsRecord[] {
   });
   const out: DnsRecord[] = [
     { name: `${d}.`, type: "MX", value: `10 ${h}`, comment: "mail for the domain goes to this server" },
-    { name: h, type: "A", value: "<this server's public IPv4 address>", comment: "also AAAA for IPv6, and a PTR (reverse DNS) record naming " + i.hostname },
-    { name: `${d}.`, type: "TXT", value: txtValue("v=spf1 mx -all"), comment: "SPF (RFC 7208): only the MX hosts send for the domain" },
+    i.ipv4
+      ? { name: h, type: "A", value: i.ipv4, comment: `this server's IPv4 address (seen on its interfaces or given with --public-ip); also a PTR (reverse DNS) record naming ${i.hostname}` }
+      : { name: h, type: "A", value: "<this server's public IPv4 address>", comment: "no public address on this machine's interfaces (NAT?): fill in the address the internet reaches, or pass --public-ip; also a PTR (reverse DNS) record naming " + i.hostname },
   ];
+  if (i.ipv6) out.push({ name: h, type: "AAAA", value: i.ipv6, comment: `this server's IPv6 address; also a PTR record naming ${i.hostname}` });
+  out.push({ name: `${d}.`, type: "TXT", value: txtValue("v=spf1 mx -all"), comment: "SPF (RFC 7208): only the MX hosts send for the domain" });
+  // RFC 7208 §2.3: receivers also check the HELO name; a record for the host name lets that check pass.
+  if (i.hostname !== d) out.push({ name: h, type: "TXT", value: txtValue("v=spf1 a -all"), comment: `SPF for the host name (RFC 7208 §2.3): the HELO/EHLO identity ${i.hostname} sends only from its own address` });
   if (i.dkimSelector && i.dkimPublicKey) out.push(dkimRecord(d, i.dkimSelector, i.dkimPublicKey));
   out.push(
-    { name: `_dmarc.${d}.`, type: "TXT", value: txtValue(`v=DMARC1; p=quarantine; rua=mailto:${i.reportAddress}`), comment: "DMARC (RFC 7489): what receivers do with mail failing SPF and DKIM" },
+    {
+      name: `_dmarc.${d}.`,
+      type: "TXT",
+      value: txtValue(`v=DMARC1; p=none; rua=mailto:${i.reportAddress}`),
+      comment: "DMARC (RFC 7489): starts at p=none with daily reports; once the reports show only your servers send for the domain, tighten it to p=quarantine, then p=reject",
+    },
     { name: `_mta-sts.${d}.`, type: "TXT", value: txtValue(`v=STSv1; id=${id}`), comment: "MTA-STS (RFC 8461): senders must use TLS; needs the policy host below and a trusted certificate" },
     { name: `mta-sts.${d}.`, type: "CNAME", value: h, comment: `policy host: serves https://mta-sts.${d}/.well-known/mta-sts.txt (its certificate must cover mta-sts.${d})` },
     { name: `_smtp._tls.${d}.`, type: "TXT", value: txtValue(`v=TLSRPTv1; rua=mailto:${i.reportAddress}`), comment: "TLS-RPT (RFC 8460): daily reports about TLS failures" },
@@ -70,6 +87,20 @@ export function dnsRecords(i: DnsRecordInput): DnsRecord[] {
     { name: `autoconfig.${d}.`, type: "CNAME", value: h, comment: "Thunderbird autoconfig" },
     { name: `autodiscover.${d}.`, type: "CNAME", value: h, comment: "Outlook / phones autodiscover" },
   );
+  if (i.caaIssuer) {
+    // RFC 8659 §4: CAA is looked up from the certified name up the tree; the domain's record covers its subdomains.
+    const caa = (name: string): DnsRecord => ({ name, type: "CAA", value: `0 issue "${i.caaIssuer}"`, comment: `CAA (RFC 8659): only ${i.caaIssuer} may issue certificates for these names` });
+    out.push(caa(`${d}.`));
+    if (!i.hostname.endsWith(`.${d}`) && i.hostname !== d) out.push(caa(h));
+  }
+  if (i.tlsaSpkiSha256) {
+    out.push({
+      name: `_25._tcp.${h}`,
+      type: "TLSA",
+      value: `3 1 1 ${i.tlsaSpkiSha256}`,
+      comment: "DANE (RFC 7672): senders that check DNSSEC require TLS with this key on port 25; the ACME certificate keeps its key across renewals, so the record stays valid (publish only in a DNSSEC-signed zone)",
+    });
+  }
   return out;
 }
 

@@ -3,3 +3,4 @@ export { createAcmeManager, challengeTypeFor, type AcmeManager } from "./manager
 export { acmePaths } from "./files.ts";
 export { certificateNames } from "./names.ts";
 export { renewalDueAt, backoffDelay, nextAttemptAt } from "./schedule.ts";
+export { caaIssuerFor, ensureCertKey, tlsaSpkiSha256 } from "./dns.ts";

@@ -5,9 +5,8 @@
  * TLS manager, which swaps it into every listener without a restart.
  * It is the server's CertificateService (src/ops/types.ts) when ACME is on.
  */
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
-import * as acme from "acme-client";
 import type { Config } from "../config-types.ts";
 import type { Logger } from "../log.ts";
 import type { TlsManager } from "../tls.ts";
@@ -72,11 +71,11 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
   };
   loadCert();
 
-  const keyFile = async (path: string): Promise<string> => {
+  const keyFile = (path: string): string => {
     const have = readIfExists(path);
     if (have) return have;
-    // ECDSA P-256 keys: small, and what every CA and client accepts.
-    const pem = (await acme.crypto.createPrivateEcdsaKey()).toString();
+    // ECDSA P-256 keys: small, and what every CA and client accepts. Kept once made (TLSA, account).
+    const pem = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
     writeFileAtomic(path, pem, 0o600);
     return pem;
   };
@@ -133,11 +132,11 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
         const r = await orderCertificate({
           directoryUrl: config.acme.directoryUrl,
           caPem,
-          accountKey: await keyFile(paths.accountKey),
+          accountKey: keyFile(paths.accountKey),
           accountUrl: state.accountUrl,
           email: config.acme.email,
           names,
-          certKey: await keyFile(paths.certKey),
+          certKey: keyFile(paths.certKey),
           challenge,
           responder: {
             setHttp: (token, ka) => (ka === null ? httpTokens.delete(token) : httpTokens.set(token, ka)),

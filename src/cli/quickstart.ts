@@ -1,25 +1,50 @@
 /** `pillarbox quickstart ADMIN_EMAIL`: a working setup in one command. */
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CONFIG_FILE } from "../config.ts";
 import { dnsRecords, formatZone } from "../dns-records.ts";
+import { caaIssuerFor, ensureCertKey, tlsaSpkiSha256 } from "../acme/dns.ts";
+import { storedAcmeStatus } from "../acme/status.ts";
+import { effectiveMtaStsMode, mtaStsId, mtaStsPolicy } from "../mta-sts.ts";
+import { detectPublicAddresses, parsePublicIps } from "../public-ip.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
 import { checkNewAddress, generatePassword, passwordFromStdin, UsageError, withStore } from "./common.ts";
 
-function configText(hostname: string): string {
+/** The [acme] section `quickstart --acme` writes (or appends to a kept config file). */
+function acmeSection(email: string): string {
+  return `
+# Certificates from Let's Encrypt (ACME, RFC 8555) for the host name and the
+# autoconfig/autodiscover/mta-sts names of each domain, renewed by themselves.
+# Needs port 80 (or 443) reachable from the internet and the DNS records below.
+[acme]
+enabled = true
+email = "${email}"
+`;
+}
+
+function configText(hostname: string, acmeEmail: string | null): string {
   return `# Pillarbox configuration, written by \`pillarbox quickstart\` on ${new Date().toISOString()}.
 # Every setting is described in docs/CONFIG.md (or: pillarbox serve --help).
 # Environment variables (PILLARBOX_*) override this file; command-line flags override both.
 
 hostname = "${hostname}"
 
-# A certificate from a public CA (e.g. Let's Encrypt) instead of the self-signed one.
-# Reloaded on SIGHUP and when the files change.
+${
+    acmeEmail
+      ? acmeSection(acmeEmail)
+      : `
+# A trusted certificate instead of the self-signed one: let Pillarbox get it
+# from Let's Encrypt (pillarbox quickstart --acme writes this):
+# [acme]
+# enabled = true
+# email = "you@example.org"
+# or name certificate files (reloaded on SIGHUP and when the files change):
 # [tls]
-# cert_file = "/etc/letsencrypt/live/${hostname}/fullchain.pem"
-# key_file = "/etc/letsencrypt/live/${hostname}/privkey.pem"
-
+# cert_file = "/etc/ssl/${hostname}/fullchain.pem"
+# key_file = "/etc/ssl/${hostname}/privkey.pem"
+`
+  }
 # Listeners: "host:port" or "off".
 # [listen]
 # smtp = "0.0.0.0:25"
@@ -40,7 +65,7 @@ hostname = "${hostname}"
 export const quickstartCommands: Command[] = [
   {
     name: "quickstart",
-    usage: "ADMIN_EMAIL [--hostname HOST] [--password-stdin] [--force]",
+    usage: "ADMIN_EMAIL [--hostname HOST] [--acme] [--public-ip IP[,IPv6]] [--password-stdin] [--force]",
     summary: "set up a domain and an admin account, write a config file, print the DNS records",
     help: `Creates the domain of ADMIN_EMAIL (with a DKIM key), the admin account (password generated
 and printed once unless --password-stdin), the aliases postmaster@ and abuse@ (RFC 2142)
@@ -49,18 +74,32 @@ and prints every DNS record to publish: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, 
 for client autoconfiguration (RFC 6186, RFC 8314), CalDAV/CardDAV SRV and TXT records
 (RFC 6764, on the HTTPS port) and autoconfig/autodiscover CNAMEs.
 The host name defaults to $PILLARBOX_HOSTNAME, else this machine's name if it is inside the
-domain, else mail.<domain>.`,
+domain, else mail.<domain>.
+--acme turns on certificates from Let's Encrypt in the config (appended to a kept file): the
+certificate comes once the DNS records point here; the records then include CAA for the CA
+and a DANE TLSA record for the certificate key, which is made now and kept across renewals.
+The A/AAAA records use the public addresses of this machine's interfaces, or --public-ip.
+The admin account may sign in to the web admin at https://HOST/admin.`,
     options: {
       ...COMMON_OPTIONS,
       hostname: { value: true, arg: "HOST", help: "public host name of this server (MX target)" },
       "password-stdin": { help: "read the admin password from the first line of standard input" },
       force: { help: `overwrite an existing ${DEFAULT_CONFIG_FILE}` },
+      acme: { help: "get the certificate from Let's Encrypt (ACME): writes [acme] enabled = true" },
+      "public-ip": { value: true, arg: "IP[,IPv6]", help: "the server's public address(es) for the A/AAAA records (default: from the interfaces)" },
     },
     args: [1, 1],
     async run(args, io) {
       const admin = checkNewAddress(args.positionals[0]!, "quickstart");
       const domain = admin.slice(admin.lastIndexOf("@") + 1);
       const given = args.options["password-stdin"] ? await passwordFromStdin(io) : null;
+      const wantAcme = args.options["acme"] === true;
+      let ips: { ipv4: string | null; ipv6: string | null };
+      try {
+        ips = typeof args.options["public-ip"] === "string" ? parsePublicIps(args.options["public-ip"]) : detectPublicAddresses();
+      } catch (e) {
+        throw new UsageError((e as Error).message, "quickstart");
+      }
       let hostname: string;
       if (typeof args.options["hostname"] === "string") hostname = args.options["hostname"].toLowerCase();
       else if (io.env["PILLARBOX_HOSTNAME"]) hostname = io.env["PILLARBOX_HOSTNAME"].toLowerCase();
@@ -84,7 +123,9 @@ domain, else mail.<domain>.`,
         else {
           password = given ?? generatePassword();
           await store.addAccount(admin, password, { displayName: "Administrator" });
-          io.out(`added account ${admin}\n`);
+          // The account quickstart makes runs the web admin (/admin).
+          await store.setAccountFlags(admin, { admin: true });
+          io.out(`added account ${admin} (admin)\n`);
         }
         const aliases = await store.listAliases();
         for (const local of ["postmaster", "abuse"]) {
@@ -95,9 +136,16 @@ domain, else mail.<domain>.`,
         }
 
         const file = join(config.dataDir, DEFAULT_CONFIG_FILE);
-        if (existsSync(file) && !args.options["force"]) io.out(`kept existing config file ${file}\n`);
-        else {
-          writeFileSync(file, configText(hostname), { mode: 0o600 });
+        // A kept config file names the host already: the records must match what the server will use.
+        if (existsSync(file) && !args.options["force"] && typeof args.options["hostname"] !== "string" && !io.env["PILLARBOX_HOSTNAME"]) hostname = config.hostname;
+        if (existsSync(file) && !args.options["force"]) {
+          io.out(`kept existing config file ${file}\n`);
+          if (wantAcme && !/^\s*\[acme\]/m.test(readFileSync(file, "utf8"))) {
+            appendFileSync(file, acmeSection(admin));
+            io.out(`turned on ACME in ${file} ([acme] enabled = true)\n`);
+          } else if (wantAcme) io.out(`${file} has an [acme] section already: check that it says enabled = true\n`);
+        } else {
+          writeFileSync(file, configText(hostname, wantAcme ? admin : null), { mode: 0o600 });
           io.out(`wrote config file ${file} (hostname = ${hostname})\n`);
           io.out(`a server already running on this data dir applies it on SIGHUP: pillarbox reload (or systemctl reload pillarbox); listener changes need a restart\n`);
         }
@@ -107,15 +155,41 @@ domain, else mail.<domain>.`,
         // CalDAV/CardDAV SRV records point at the HTTPS listener (443 unless configured otherwise or off).
         const https = config.listeners.HTTPS;
         const httpsPort = https && https.port > 0 ? https.port : 443;
-        const records = dnsRecords({ domain, hostname, dkimSelector: dom.dkimSelector, dkimPublicKey: dom.dkimPublicKey, reportAddress: `postmaster@${domain}`, httpsPort });
+        const acmeOn = wantAcme || config.acme.enabled;
+        const stored = storedAcmeStatus(config);
+        const policy = mtaStsPolicy(hostname, effectiveMtaStsMode({ mtaSts: config.mtaSts, hostname }, stored ? [stored] : []), config.mtaSts.maxAgeSeconds);
+        const records = dnsRecords({
+          domain,
+          hostname,
+          dkimSelector: dom.dkimSelector,
+          dkimPublicKey: dom.dkimPublicKey,
+          reportAddress: `postmaster@${domain}`,
+          httpsPort,
+          mtaStsId: mtaStsId(policy),
+          ipv4: ips.ipv4,
+          ipv6: ips.ipv6,
+          caaIssuer: acmeOn ? caaIssuerFor(config.acme.directoryUrl) : null,
+          // The ACME key is made now and kept across renewals: its TLSA record holds from the first certificate on.
+          tlsaSpkiSha256: acmeOn ? tlsaSpkiSha256(ensureCertKey(config.dataDir)) : null,
+        });
         io.out(`\nDNS records to publish for ${domain}:\n\n`);
         io.out(formatZone(records));
         io.out(`
 Next steps:
-  - Publish the records above; replace the A record value with this server's address.
-  - Get a certificate for ${hostname} (and mta-sts.${domain}, autoconfig.${domain}, autodiscover.${domain})
-    and set [tls] cert_file / key_file in ${file}; until then clients see a self-signed certificate.
+  - Publish the records above; ${ips.ipv4 ? "check that the A record is the address the internet reaches (behind NAT: the router's)" : "replace the A record value with this server's public address"}.
+${
+  acmeOn
+    ? `  - The certificate for ${hostname}, mta-sts.${domain}, autoconfig.${domain} and autodiscover.${domain} comes
+    from Let's Encrypt by itself once these names point here and port 80 (or 443) is open; until then
+    clients see a self-signed certificate. Follow it with: pillarbox check
+    The TLSA record is optional: publish it only in a DNSSEC-signed zone.`
+    : `  - Get a trusted certificate: run quickstart again with --acme (Let's Encrypt, renewed by itself),
+    or set [tls] cert_file / key_file in ${file}; until then clients see a self-signed certificate.`
+}
+  - DMARC starts at p=none (reports only): tighten it to p=quarantine, then p=reject, once the reports
+    show that only this server sends for ${domain}.
   - Start the server: pillarbox serve${args.options["data-dir"] ? ` --data-dir ${args.options["data-dir"]}` : ""}
+  - Web admin: https://${hostname}${httpsPort === 443 ? "" : `:${httpsPort}`}/admin (sign in as ${admin})
 `);
       });
     },
