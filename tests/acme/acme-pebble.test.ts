@@ -23,6 +23,8 @@ import { freePort, havePebble, startPebble, type Pebble } from "./pebble.ts";
 const HOST = "mail.example.test";
 const DOMAIN = "example.test";
 const enabled = havePebble();
+// CI installs pebble (.ci/run): there a missing CA is a failure, not a skip.
+if (!enabled && process.env.CI === "true") throw new Error("pebble / pebble-challtestsrv missing under CI (Debian package pebble)");
 
 let ca: Pebble;
 let dataDir: string;
