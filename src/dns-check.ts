@@ -338,9 +338,13 @@ async function checkTxt(
       if (!policy) return done("mismatch", relevant, "the DMARC record has no p= policy");
       return done("ok", relevant, `policy p=${policy}${policy === "none" ? ": reports only; tighten to quarantine or reject once reports look clean" : ""}`);
     }
-    case "v=stsv1":
-      // The id changes with every policy change; any STSv1 record with an id announces the policy.
-      return tags(relevant[0]!).get("id") ? done("ok", relevant, "the id differs from the suggested one; change it whenever the policy changes") : done("mismatch", relevant, "the record has no id=");
+    case "v=stsv1": {
+      const id = tags(relevant[0]!).get("id");
+      if (!id) return done("mismatch", relevant, "the record has no id=");
+      // RFC 8461 §3.1: senders refetch the policy only when the id changes, so a stale id hides a policy change.
+      if (input.mtaStsId) return done("mismatch", relevant, `publish id=${input.mtaStsId}: the policy changed since this id, and senders refetch it only when the id changes (RFC 8461 §3.1)`);
+      return done("ok", relevant, "the id differs from the suggested one; change it whenever the policy changes");
+    }
     case "v=tlsrptv1":
       return tags(relevant[0]!).get("rua") ? done("ok", relevant, "reports go to another address than suggested") : done("mismatch", relevant, "the record has no rua= report address");
     default:

@@ -13,6 +13,7 @@ import type { TestServer } from "../helpers/server.ts";
 import type { AccountAccess, AccountView, AdminMe, AdminOverview, AliasView, DeviceView, DnsReport, DomainView, LogsResponse, QueueView, StatsResponse } from "../../protocols/http/admin/api-types.ts";
 import type { CertificateStatus } from "../../src/ops/types.ts";
 import type { ActivityRecorder } from "../../src/activity.ts";
+import { mtaStsId, mtaStsPolicy } from "../../src/mta-sts.ts";
 import * as OTPAuth from "otpauth";
 import { adminClient, dnsmasqTxt, freeUdpPort, imapLogin, startDnsmasqLines, type Dnsmasq } from "./helpers.ts";
 
@@ -43,7 +44,7 @@ beforeAll(async () => {
       "host-record=mail.pillarbox.test,127.0.0.1",
       dnsmasqTxt("example.test", "v=spf1 -all"),
       dnsmasqTxt(`${d.dkimSelector}._domainkey.example.test`, `v=DKIM1; k=rsa; p=${d.dkimPublicKey}`),
-      dnsmasqTxt("_mta-sts.example.test", "v=STSv1; id=20261207"),
+      dnsmasqTxt("_mta-sts.example.test", `v=STSv1; id=${mtaStsId(mtaStsPolicy("mail.pillarbox.test", "testing", srv.config.mtaSts.maxAgeSeconds))}`),
       "srv-host=_imaps._tcp.example.test,mail.pillarbox.test,993,0,1",
       "srv-host=_submissions._tcp.example.test,elsewhere.test,465,0,1",
       "host-record=elsewhere.test,127.0.0.2",

@@ -141,6 +141,17 @@ describe("dns check with a fake resolver", () => {
     expect(spf.note).toContain("RFC 7208");
   });
 
+  test("an _mta-sts id other than the current policy's is a mismatch naming the id to publish", async () => {
+    const rep = await checkDomainDns({ ...INPUT, mtaStsId: "abc123" }, { resolver: fakeResolver(perfectZone()), fetchPolicy: async () => GOOD_POLICY });
+    const r = byPurpose(rep.records, "MTA-STS");
+    expect(r.status).toBe("mismatch");
+    expect(r.note).toContain("id=abc123");
+    const zone = perfectZone();
+    zone.TXT!["_mta-sts.example.org"] = [["v=STSv1; id=abc123"]];
+    const good = await checkDomainDns({ ...INPUT, mtaStsId: "abc123" }, { resolver: fakeResolver(zone), fetchPolicy: async () => GOOD_POLICY });
+    expect(byPurpose(good.records, "MTA-STS").status).toBe("ok");
+  });
+
   test("DMARC p=none is ok and says to tighten it", async () => {
     const zone = perfectZone();
     zone.TXT!["_dmarc.example.org"] = [["v=DMARC1; p=none; rua=mailto:dmarc@example.org"]];

@@ -9,6 +9,7 @@ import type { DnsReport, DomainView } from "./api-types.ts";
 import type { Domain } from "../../../storage/api.ts";
 import type { ServerContext } from "../../../src/context.ts";
 import { checkDomainDns, checkResolver, policyFetcher, type DnsCheckDeps } from "../../../src/dns-check.ts";
+import { effectiveMtaStsMode, mtaStsId, mtaStsPolicy } from "../../../src/mta-sts.ts";
 import { AdminError, audit, ok, pathParam, readJson, route, SessionRateLimit, type AdminDeps } from "./guard.ts";
 import { checkDomainName, onlyFields } from "./validate.ts";
 
@@ -85,8 +86,10 @@ export function mountDomainsApi(app: Hono<AppEnv>, deps: AdminDeps, opts: Domain
         throw new AdminError(429, "too_many", `Too many DNS checks in a short time: try again in ${Math.ceil(wait / 1000)} seconds.`);
       }
       const httpsPort = ctx.config.listeners.HTTPS?.port || 443;
+      // The _mta-sts id of the policy this server serves now (protocols/http/wellknown.ts), as quickstart prints it.
+      const policy = mtaStsPolicy(ctx.config.hostname, effectiveMtaStsMode(ctx.config, ctx.certificates.status()), ctx.config.mtaSts.maxAgeSeconds);
       const report: DnsReport = await checkDomainDns(
-        { domain: d.name, hostname: ctx.config.hostname, dkimSelector: d.dkimSelector, dkimPublicKey: d.dkimPublicKey, reportAddress: `postmaster@${d.name}`, httpsPort },
+        { domain: d.name, hostname: ctx.config.hostname, dkimSelector: d.dkimSelector, dkimPublicKey: d.dkimPublicKey, reportAddress: `postmaster@${d.name}`, httpsPort, mtaStsId: mtaStsId(policy) },
         (opts.dnsCheck ?? defaultDnsCheckDeps)(ctx),
       );
       return c.json(report, 200, { "cache-control": "no-store" });
