@@ -377,7 +377,7 @@ function mxMatches(pattern: string, host: string): boolean {
 }
 
 async function checkPolicy(input: DnsRecordInput, fetchPolicy: PolicyFetcher): Promise<DnsRecordCheck> {
-  const base = { purpose: "MTA-STS policy", name: `mta-sts.${input.domain}`, type: "TXT" as const, expected: `version: STSv1, mode: testing or enforce, mx: ${input.hostname}` };
+  const base = { purpose: "MTA-STS policy", name: `mta-sts.${input.domain}`, type: "HTTPS" as const, expected: `version: STSv1, mode: testing or enforce, mx: ${input.hostname}` };
   let text: string;
   try {
     text = await withTimeout(fetchPolicy(input.domain), POLICY_TIMEOUT_MS + 1000);
