@@ -98,6 +98,13 @@ function checkWritable(dataDir: string, ownerUid: number, ownerGid: number): voi
   if (denied.length === 0) return;
   const me = currentUid();
   const who = me === null ? "this user" : userName(me);
+  if (me === ownerUid && denied[0]?.startsWith(`${dataDir} (`)) {
+    // The owner cannot reach its own dir: a directory above it is closed to it.
+    throw new DataDirError(
+      `${who} owns the data dir ${dataDir} but cannot reach it: ${denied.join(", ")}. A directory above it is closed to this user; ` +
+        `open the path to it (chmod o+x on each parent directory) or move the data dir to where the user can reach it (e.g. /var/lib/pillarbox)`,
+    );
+  }
   if (me === ownerUid) {
     throw new DataDirError(
       `${who} owns the data dir ${dataDir} but cannot write: ${denied.join(", ")}.\n` +

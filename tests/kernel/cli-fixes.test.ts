@@ -275,6 +275,19 @@ describe.skipIf(!asRoot)("data dir ownership (run as root, as CI does)", () => {
     noStack(r.stderr);
   });
 
+  test("the service user's data dir under a directory closed to that user: words naming the cause", async () => {
+    const closed = join(root, `closed${n++}`);
+    mkdirSync(closed, { mode: 0o700 }); // root's, closed to others
+    const dir = join(closed, "data");
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, 990, 990);
+    const r = await cli(dir, ["user", "list"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`owns the data dir ${dir} but cannot reach it`);
+    expect(r.stderr).toContain("chmod o+x");
+    noStack(r.stderr);
+  });
+
   test.skipIf(!hasCommand("setpriv"))("the service user on a root-owned data dir: words, not ConnectionFailed(14), for admin commands and serve", async () => {
     const dir = freshDir();
     mkdirSync(dir, { mode: 0o700 });
