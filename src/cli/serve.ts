@@ -21,6 +21,8 @@ and flags) and applies it without a restart: host name (greetings, Received:,
 autoconfig, the self-signed certificate), [tls] files, limits, log level, SMTP,
 IMAP, POP3 and queue settings; it also re-reads the certificate files. Listener
 addresses, the data dir and the database need a restart (a warning names them).
+One server per data dir: it holds <data dir>/pillarbox.pid while it runs, and a
+second serve on the same data dir stops with the first one's pid.
 
 Settings (flag, environment variable, TOML key, default):
 ${settingsHelp()}`,
