@@ -48,7 +48,6 @@ describe("phone size", () => {
     expect(await menu.getAttribute("aria-expanded")).toBe("true");
     await page.locator("#admin-nav").waitFor({ state: "visible" });
     expect(await axe(page, "phone menu open")).toEqual([]);
-    await shot(page, "admin-phone-menu");
     await page.locator("#admin-nav").getByRole("link", { name: "Accounts" }).click();
     await page.waitForSelector('body[data-route="accounts"]', { state: "attached" });
     expect(await page.locator("h1").textContent()).toBe("Accounts");

@@ -48,7 +48,7 @@ export const certificatesPage: Page = async (root, ctx) => {
           row(t("admin.cert.issuer"), h("span", { class: "cert-issuer" }, c.issuer)),
           row(t("admin.cert.validFrom"), when(c.notBefore)),
           row(t("admin.cert.validUntil"), when(c.notAfter)),
-          row(t("admin.cert.fingerprint"), h("code", { class: "wrap" }, c.fingerprint)),
+          row(t("admin.cert.fingerprint"), h("code", { class: "wrap-any" }, c.fingerprint)),
           c.source === "acme" ? row(t("admin.cert.nextRenewal"), when(c.nextRenewalAt)) : [],
           c.source === "acme" ? row(t("admin.cert.lastAttempt"), when(c.lastAttemptAt)) : [],
           c.source === "acme" ? row(t("admin.cert.lastError"), c.lastError ? h("span", { class: "error-text cert-error" }, c.lastError) : t("admin.cert.noError")) : [],

@@ -1,8 +1,8 @@
 /**
  * Small SVG charts drawn with the DOM (no chart library): grouped bars per hour and a line chart.
  * Each chart is an image with a name that sums it up (role=img, aria-label); every bar and point
- * carries a <title> with its hour and number, and each series has a distinct pattern besides its
- * colour (hatched bars, dashed line) so the legend does not rest on colour alone (WCAG 1.4.1).
+ * carries a <title> with its hour and number, and each series has a distinct look besides its
+ * colour (solid or outlined bars, solid or dashed line) so the legend does not rest on colour alone (WCAG 1.4.1).
  */
 import { formatNumber } from "../i18n/index.ts";
 
@@ -65,7 +65,7 @@ export function barChart(label: string, labels: string[], titles: string[], seri
       svg.append(
         svgEl(
           "rect",
-          { x: x(i) + slot * 0.1 + si * bw, y: top, width: bw, height: Math.max(1, base - top), class: `bar ${s.cls}`, "data-series": si, "data-value": v },
+          { x: x(i) + slot * 0.1 + si * bw, y: top, width: bw, height: Math.max(1, base - top), class: `col ${s.cls}`, "data-series": si, "data-value": v },
           svgEl("title", {}, `${titles[i] ?? labels[i]}: ${s.name} ${formatNumber(v)}`),
         ),
       );
@@ -93,7 +93,7 @@ export function legend(series: Series[], kind: "bar" | "line"): HTMLElement {
   const ul = document.createElement("ul");
   ul.className = "legend";
   series.forEach((s, si) => {
-    const sw = svgEl("svg", { viewBox: "0 0 24 12", class: "swatch", "aria-hidden": "true" }, kind === "bar" ? svgEl("rect", { x: 0, y: 0, width: 24, height: 12, class: `bar ${s.cls}` }) : svgEl("line", { x1: 0, x2: 24, y1: 6, y2: 6, class: `line ${s.cls}${si ? " dashed" : ""}` }));
+    const sw = svgEl("svg", { viewBox: "0 0 24 12", class: "swatch", "aria-hidden": "true" }, kind === "bar" ? svgEl("rect", { x: 0.5, y: 0.5, width: 23, height: 11, class: `col ${s.cls}` }) : svgEl("line", { x1: 0, x2: 24, y1: 6, y2: 6, class: `line ${s.cls}${si ? " dashed" : ""}` }));
     const li = document.createElement("li");
     li.append(sw, document.createTextNode(s.name));
     ul.append(li);

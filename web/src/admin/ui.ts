@@ -109,7 +109,8 @@ export function usageBar(used: number, quota: number | null, scale?: number): HT
   const share = of ? Math.min(1, used / of) : 0;
   bar.style.width = `${(share * 100).toFixed(1)}%`;
   if (quota && share >= 0.9) bar.classList.add("bar-high");
-  return h("span", { class: "usage" }, h("span", { class: "bar", "aria-hidden": "true" }, bar), h("span", { class: "usage-text" }, words));
+  // Without a quota (and nothing to compare with) a bar would say nothing: the words alone.
+  return h("span", { class: "usage" }, of ? h("span", { class: "bar", "aria-hidden": "true" }, bar) : null, h("span", { class: "usage-text" }, words));
 }
 
 export function heading(title: string, ...extra: Node[]): HTMLElement {
