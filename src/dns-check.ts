@@ -325,8 +325,12 @@ async function checkTxt(
   switch (kind) {
     case "v=spf1": {
       const t = ` ${relevant[0]!.toLowerCase()} `;
-      if (/\s[+]?mx[\s/:]/.test(t) || t.includes(`a:${input.hostname.toLowerCase()}`)) return done("ok", relevant, "differs from the suggested record but lets the MX host send");
-      return done("mismatch", relevant, `does not let this server send (add "mx" or "a:${input.hostname}")`);
+      const forHost = name === bare(input.hostname);
+      // RFC 7208 §5: "mx" names the domain's MX hosts, "a:<host>" the host, a bare "a" (at the host name) itself, "ip4:" the address.
+      const lets =
+        /\s[+]?mx[\s/:]/.test(t) || t.includes(`a:${input.hostname.toLowerCase()}`) || (forHost && /\s[+]?a[\s/]/.test(t)) || (!!input.ipv4 && t.includes(`ip4:${input.ipv4}`));
+      if (lets) return done("ok", relevant, "differs from the suggested record but lets this server send");
+      return done("mismatch", relevant, `does not let this server send (add ${forHost ? '"a"' : `"mx" or "a:${input.hostname}"`})`);
     }
     case "v=dkim1": {
       const p = relevant.map((v) => tags(v).get("p") ?? "");

@@ -38,13 +38,14 @@ function fakeResolver(a: Answers, opts: { tlsa?: boolean } = {}): CheckResolver 
 }
 
 /** Everything quickstart prints, published exactly. */
-function perfectZone(): Answers {
-  const out: Answers = { MX: {}, TXT: {}, A: {}, CNAME: {}, SRV: {}, CAA: {}, TLSA: {} };
-  for (const r of dnsRecords({ ...INPUT, mtaStsId: "20261207" })) {
+function perfectZone(input: DnsRecordInput = INPUT): Answers {
+  const out: Answers = { MX: {}, TXT: {}, A: {}, AAAA: {}, CNAME: {}, SRV: {}, CAA: {}, TLSA: {} };
+  for (const r of dnsRecords({ mtaStsId: "20261207", ...input })) {
     const name = r.name.replace(/\.$/, "");
     const type = r.type as string;
     if (type === "MX") out.MX![name] = [{ priority: 10, exchange: "mail.example.org" }];
-    else if (type === "A") out.A![name] = ["192.0.2.10"];
+    else if (type === "A") out.A![name] = [r.value.startsWith("<") ? "192.0.2.10" : r.value];
+    else if (type === "AAAA") out.AAAA![name] = [r.value];
     else if (type === "TXT") {
       const text = txtText(r.value);
       const chunks: string[] = [];
@@ -81,6 +82,33 @@ describe("dns check with a fake resolver", () => {
       expect(byPurpose(rep.records, p).status).toBe("ok");
     }
     expect(byPurpose(rep.records, "MX").found).toEqual(["10 mail.example.org."]);
+  });
+
+  test("with the ACME extras (addresses, SPF for the host, CAA, TLSA): ok when published, mismatch or missing otherwise", async () => {
+    const full: DnsRecordInput = { ...INPUT, mtaStsId: "abc", ipv4: "192.0.2.25", ipv6: "2001:db8::25", caaIssuer: "letsencrypt.org", tlsaSpkiSha256: "ab".repeat(32) };
+    const zone = perfectZone(full);
+    let rep = await checkDomainDns(full, { resolver: fakeResolver(zone, { tlsa: true }), fetchPolicy: async () => GOOD_POLICY });
+    expect(rep.records.filter((r) => r.status !== "ok")).toEqual([]);
+    for (const p of ["A (host)", "AAAA (host)", "SPF (host)", "CAA", "TLSA"]) expect(byPurpose(rep.records, p).status).toBe("ok");
+    expect(byPurpose(rep.records, "TLSA").name).toBe("_25._tcp.mail.example.org");
+
+    zone.A!["mail.example.org"] = ["198.51.100.1"];
+    zone.CAA!["example.org"] = [{ critical: 0, issue: "pki.goog" }];
+    zone.TLSA!["_25._tcp.mail.example.org"] = [`3 1 1 ${"cd".repeat(32)}`];
+    zone.TXT!["mail.example.org"] = [["v=spf1 ip4:192.0.2.25 -all"]];
+    rep = await checkDomainDns(full, { resolver: fakeResolver(zone, { tlsa: true }), fetchPolicy: async () => GOOD_POLICY });
+    expect(byPurpose(rep.records, "A (host)").status).toBe("mismatch");
+    expect(byPurpose(rep.records, "A (host)").note).toContain("192.0.2.25");
+    expect(byPurpose(rep.records, "CAA").status).toBe("mismatch");
+    expect(byPurpose(rep.records, "TLSA").status).toBe("mismatch");
+    expect(byPurpose(rep.records, "TLSA").note).toContain("key");
+    expect(byPurpose(rep.records, "SPF (host)").status).toBe("ok");
+
+    delete zone.TLSA!["_25._tcp.mail.example.org"];
+    delete zone.CAA!["example.org"];
+    rep = await checkDomainDns(full, { resolver: fakeResolver(zone, { tlsa: true }), fetchPolicy: async () => GOOD_POLICY });
+    expect(byPurpose(rep.records, "TLSA").status).toBe("missing");
+    expect(byPurpose(rep.records, "CAA").status).toBe("missing");
   });
 
   test("missing records are 'missing' with a reason, not errors", async () => {

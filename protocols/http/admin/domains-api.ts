@@ -10,6 +10,10 @@ import type { Domain } from "../../../storage/api.ts";
 import type { ServerContext } from "../../../src/context.ts";
 import { checkDomainDns, checkResolver, policyFetcher, type DnsCheckDeps } from "../../../src/dns-check.ts";
 import { effectiveMtaStsMode, mtaStsId, mtaStsPolicy } from "../../../src/mta-sts.ts";
+import { detectPublicAddresses } from "../../../src/public-ip.ts";
+import { caaIssuerFor, tlsaSpkiSha256 } from "../../../src/acme/dns.ts";
+import { acmePaths, readIfExists } from "../../../src/acme/files.ts";
+import type { DnsRecordInput } from "../../../src/dns-records.ts";
 import { AdminError, audit, ok, pathParam, readJson, route, SessionRateLimit, type AdminDeps } from "./guard.ts";
 import { checkDomainName, onlyFields } from "./validate.ts";
 
@@ -85,16 +89,34 @@ export function mountDomainsApi(app: Hono<AppEnv>, deps: AdminDeps, opts: Domain
         c.header("retry-after", String(Math.ceil(wait / 1000)));
         throw new AdminError(429, "too_many", `Too many DNS checks in a short time: try again in ${Math.ceil(wait / 1000)} seconds.`);
       }
-      const httpsPort = ctx.config.listeners.HTTPS?.port || 443;
-      // The _mta-sts id of the policy this server serves now (protocols/http/wellknown.ts), as quickstart prints it.
-      const policy = mtaStsPolicy(ctx.config.hostname, effectiveMtaStsMode(ctx.config, ctx.certificates.status()), ctx.config.mtaSts.maxAgeSeconds);
-      const report: DnsReport = await checkDomainDns(
-        { domain: d.name, hostname: ctx.config.hostname, dkimSelector: d.dkimSelector, dkimPublicKey: d.dkimPublicKey, reportAddress: `postmaster@${d.name}`, httpsPort, mtaStsId: mtaStsId(policy) },
-        (opts.dnsCheck ?? defaultDnsCheckDeps)(ctx),
-      );
+      const report: DnsReport = await checkDomainDns(recordInput(ctx, d), (opts.dnsCheck ?? defaultDnsCheckDeps)(ctx));
       return c.json(report, 200, { "cache-control": "no-store" });
     }),
   );
+}
+
+/** The records expected for a domain, built as `pillarbox quickstart` builds them (src/cli/quickstart.ts). */
+function recordInput(ctx: ServerContext, d: Domain): DnsRecordInput {
+  const config = ctx.config;
+  const https = config.listeners.HTTPS;
+  // The _mta-sts id of the policy this server serves now (protocols/http/wellknown.ts).
+  const policy = mtaStsPolicy(config.hostname, effectiveMtaStsMode(config, ctx.certificates.status()), config.mtaSts.maxAgeSeconds);
+  // With ACME the certificate key is kept across renewals (src/acme/dns.ts), so its TLSA record is expected; read, never created here.
+  const certKey = config.acme.enabled ? readIfExists(acmePaths(config.dataDir).certKey) : null;
+  const ips = detectPublicAddresses();
+  return {
+    domain: d.name,
+    hostname: config.hostname,
+    dkimSelector: d.dkimSelector,
+    dkimPublicKey: d.dkimPublicKey,
+    reportAddress: `postmaster@${d.name}`,
+    httpsPort: https && https.port > 0 ? https.port : 443,
+    mtaStsId: mtaStsId(policy),
+    ipv4: ips.ipv4,
+    ipv6: ips.ipv6,
+    caaIssuer: config.acme.enabled ? caaIssuerFor(config.acme.directoryUrl) : null,
+    tlsaSpkiSha256: certKey ? tlsaSpkiSha256(certKey) : null,
+  };
 }
 
 function viewOf(d: Domain, accounts: { domainId: number }[], aliases: { source: string }[]): DomainView {
