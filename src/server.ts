@@ -339,6 +339,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       }
       // The certificate follows the host name (self-signed) and the [tls] files; unchanged files are re-read as SIGHUP always did.
       tlsManager.reconfigure({ hostname: config.hostname, certFile: config.tls.certFile, keyFile: config.tls.keyFile });
+      // With ACME, a new host name (or new names) needs a new certificate: order it now, not at the next hourly check.
+      if (config.acme.enabled && (touched("hostname") || touched("acme"))) {
+        void ctx.certificates.renewNow().catch((e: Error) => log.error("acme: order after a configuration reload failed", { error: e.message }));
+      }
       const names = (paths: string[]) => paths.map((p) => SETTINGS.find((s) => s.path === p)?.toml ?? p).join(", ");
       log.info("configuration reloaded", { kind: "system", applied: names(change.applied) || "(no change)", hostname: config.hostname });
       if (change.restartNeeded.length) {

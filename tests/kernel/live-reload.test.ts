@@ -18,6 +18,9 @@ import { LISTENER_DEFAULTS } from "../../src/registry.ts";
 import { createSelfSignedCertificate } from "../../src/x509.ts";
 import { applyConfig } from "../../src/live-config.ts";
 import { loadConfig } from "../../src/config.ts";
+import { startServer } from "../../src/server.ts";
+import { createLogger } from "../../src/log.ts";
+import { testConfig } from "../helpers/server.ts";
 import { BUN, REPO_ROOT, run, runCli, spawnBackground, type Background } from "../helpers/proc.ts";
 
 setDefaultTimeout(60_000);
@@ -226,6 +229,26 @@ describe("pillarbox reload", () => {
     const r = await runCli(["reload"], { env: { ...env(), PILLARBOX_DATA_DIR: join(root, "empty") } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no pillarbox server is running on the data dir .*empty/);
+  });
+});
+
+describe("with ACME on", () => {
+  test("a new host name orders a certificate at once (not at the next hourly check)", async () => {
+    const dir = join(root, "acme");
+    // A CA that is not there: the manager's own first order fails quietly into its backoff.
+    const config = testConfig(dir, ["SMTP"], { hostname: "one.acme.test", acme: { enabled: true, directoryUrl: "https://127.0.0.1:9/directory" } });
+    const srv = await startServer(config, { log: createLogger("error"), tlsWatchIntervalMs: 0, shutdownTimeoutMs: 2000 });
+    try {
+      const orders: string[] = [];
+      srv.ctx.certificates = { status: () => [], renewNow: async () => (orders.push(srv.ctx.config.hostname), { ok: true, message: "ordered" }) };
+      const same = srv.reloadConfig(loadConfig({ file: null, env: {}, flags: { "data-dir": dir, hostname: "one.acme.test", acme: "on", "acme-directory": "https://127.0.0.1:9/directory", "smtp-listen": "off" } }));
+      expect(same.applied).not.toContain("hostname");
+      expect(orders).toEqual([]);
+      srv.reloadConfig(loadConfig({ file: null, env: {}, flags: { "data-dir": dir, hostname: "two.acme.test", acme: "on", "acme-directory": "https://127.0.0.1:9/directory", "smtp-listen": "off" } }));
+      expect(orders).toEqual(["two.acme.test"]);
+    } finally {
+      await srv.close();
+    }
   });
 });
 
