@@ -124,5 +124,7 @@ export interface Config {
     maxBytes: number;
     /** Seconds one webmail import may run before it stops (resumable). */
     maxSeconds: number;
+    /** PEM file of extra CA certificates trusted for old servers (a provider with a private CA); null: the system's. */
+    caFile: string | null;
   };
 }

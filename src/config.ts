@@ -74,7 +74,7 @@ export function defaultConfig(): Config {
     // holds; 1,000 IMAP connections (the family cap) then pin at most ~2 GiB.
     imap: { allowPlaintextAuth: false, idleTimeoutSeconds: 30 * 60, loginTimeoutSeconds: 180, maxOutputBytes: 2 * 1024 * 1024 },
     pop3: { allowPlaintextAuth: false, idleTimeoutSeconds: 10 * 60, loginTimeoutSeconds: 180, loginDelaySeconds: null, expire: null },
-    import: { allowPrivateHosts: false, maxBytes: 20 * 1024 ** 3, maxSeconds: 6 * 3600 },
+    import: { allowPrivateHosts: false, maxBytes: 20 * 1024 ** 3, maxSeconds: 6 * 3600, caFile: null },
   };
 }
 
@@ -316,6 +316,7 @@ export const SETTINGS: Setting[] = [
   S("import.allowPrivateHosts", "import.allow_private_hosts", "PILLARBOX_IMPORT_ALLOW_PRIVATE_HOSTS", "import-allow-private-hosts", bool, "false", "Let webmail users import from loopback, private and link-local addresses (off: the server never connects to internal hosts on a user's behalf)."),
   S("import.maxBytes", "import.max_bytes", "PILLARBOX_IMPORT_MAX_BYTES", "import-max-bytes", size, "20G", "Octets one webmail import copies before it stops (starting it again continues). Octets or K/M/G suffix."),
   S("import.maxSeconds", "import.max_seconds", "PILLARBOX_IMPORT_MAX_SECONDS", "import-max-seconds", int(60, 7 * 86_400), "21600 (6 hours)", "Seconds one webmail import runs before it stops (starting it again continues)."),
+  S("import.caFile", "import.ca_file", "PILLARBOX_IMPORT_CA_FILE", "import-ca-file", optionalStr, "(system CAs)", "PEM file of extra CA certificates trusted when importing from an old server (one with a private CA), besides the system's."),
 ];
 
 // ------------------------------------------------------------------ loading
@@ -441,6 +442,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   if (config.tls.certFile) config.tls.certFile = resolve(config.tls.certFile);
   if (config.tls.keyFile) config.tls.keyFile = resolve(config.tls.keyFile);
   if (config.acme.caFile) config.acme.caFile = resolve(config.acme.caFile);
+  if (config.import.caFile) config.import.caFile = resolve(config.import.caFile);
   config.acme.extraNames = config.acme.extraNames.map((n) => n.toLowerCase());
   for (const n of config.acme.extraNames) {
     if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(n)) throw new ConfigError(`acme.extra_names: ${JSON.stringify(n)} is not a valid host name`);

@@ -185,6 +185,13 @@ export const importCommands: Command[] = [
         try {
           summary = await withStore(args, io, async (store, config) => {
             const a = await account(store);
+            if (config.import.caFile) {
+              try {
+                source.ca = readFileSync(config.import.caFile, "utf8");
+              } catch (e) {
+                throw new CliError(`cannot read [import] ca_file ${config.import.caFile}: ${(e as Error).message}`);
+              }
+            }
             try {
               return await importImap({ store, accountId: a.id, dataDir: config.dataDir, source, dryRun, limit, maxMessageBytes, signal: ac.signal, onProgress: (p) => bar.update(p) });
             } catch (e) {

@@ -9,6 +9,7 @@
  * The IMAP client is imapflow (npm), over node:net/node:tls.
  */
 import { isIP } from "node:net";
+import { rootCertificates } from "node:tls";
 import { ImapFlow, type FetchMessageObject } from "imapflow";
 import type { AppendInput, MailStore } from "../../storage/api.ts";
 import { mapFolders, type FolderTarget, type SourceFolderInfo } from "./folder-map.ts";
@@ -28,6 +29,8 @@ export interface ImapSourceOptions {
   insecure?: boolean;
   /** Connect to this address instead of resolving `host` again (the SSRF check resolved and vetted it). */
   address?: string;
+  /** Extra trusted CA certificates (PEM), besides the system's. */
+  ca?: string;
 }
 
 export interface ImportProgress {
@@ -98,7 +101,7 @@ export async function connectSource(s: ImapSourceOptions): Promise<ImapFlow> {
     doSTARTTLS: s.tls === "starttls" ? true : s.tls === "none" ? false : undefined,
     // SNI and the certificate check use the name the user gave (RFC 6066 §3 forbids an IP address as SNI).
     ...(isIP(s.host) ? {} : { servername: s.host }),
-    tls: { rejectUnauthorized: !s.insecure, ...(isIP(s.host) ? {} : { servername: s.host }), minVersion: "TLSv1.2" },
+    tls: { rejectUnauthorized: !s.insecure, ...(isIP(s.host) ? {} : { servername: s.host }), minVersion: "TLSv1.2", ...(s.ca ? { ca: [...rootCertificates, s.ca] } : {}) },
     auth: { user: s.user, pass: s.password },
     logger: false,
     disableAutoIdle: true,

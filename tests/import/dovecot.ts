@@ -16,6 +16,8 @@ import { join } from "node:path";
 export interface DovecotTwin {
   dir: string;
   host: "127.0.0.1";
+  /** Its self-signed certificate (PEM): trust it as a CA to verify the server. */
+  certFile: string;
   /** Implicit TLS (imaps) and plain/STARTTLS ports. */
   tlsPort: number;
   port: number;
@@ -61,7 +63,7 @@ export async function startDovecot(users: string[], password: string): Promise<D
   chmodSync(dir, 0o755);
   for (const d of ["run", "state", "home"]) mkdirSync(join(dir, d), { recursive: true });
   chmodSync(join(dir, "home"), 0o755);
-  const cert = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=old.example.test", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
+  const cert = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=old.example.test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
   if (cert.status !== 0) throw new Error("openssl could not make a certificate");
   chmodSync(join(dir, "key.pem"), 0o644);
   writeFileSync(join(dir, "passwd"), users.map((u) => `${u}:{PLAIN}${password}::::::\n`).join(""), { mode: 0o644 });
@@ -136,6 +138,7 @@ service imap-urlauth-login {
   return {
     dir,
     host: "127.0.0.1",
+    certFile: join(dir, "cert.pem"),
     tlsPort,
     port,
     home: (u) => join(dir, "home", u),

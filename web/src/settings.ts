@@ -8,6 +8,7 @@ import "./i18n/mail.ts";
 import { fromZoneInput, toZoneInput } from "./util.ts";
 import { notifySetting } from "./notify.ts";
 import { securityPanel } from "./settings-security.ts";
+import { importPanel } from "./settings-import.ts";
 
 /**
  * One identity's editor: the From name and a rich-text (HTML) signature. Pasted or typed HTML goes
@@ -209,7 +210,7 @@ export class SettingsPanel {
         perr.textContent = ex instanceof Error ? ex.message : t("settings.password.notChanged");
       }
     });
-    this.el.append(h("div", { class: "panel-scroll", role: "dialog", "aria-modal": "true", "aria-label": t("mail.settings") }, form, pform, securityPanel()));
+    this.el.append(h("div", { class: "panel-scroll", role: "dialog", "aria-modal": "true", "aria-label": t("mail.settings") }, form, pform, securityPanel(), importPanel()));
     this.el.hidden = false;
     // Opened again while open (a language change re-renders it): focus still goes back to the first opener.
     const opener = this.trap?.returnTo;

@@ -366,3 +366,32 @@ export interface AppPasswordCreated {
   info: AppPasswordInfo;
   password: string;
 }
+
+// ---- Settings > Import (issue 18; protocols/http/webmail/import-api.ts)
+
+/** POST /api/import: the old provider's IMAP server and the user's sign-in there (the password is kept in memory for the run only). */
+export interface ImportStartRequest {
+  host: string;
+  port: number;
+  /** "tls": TLS from the start (port 993); "starttls": plain connection upgraded with STARTTLS (port 143). */
+  security: "tls" | "starttls";
+  user: string;
+  password: string;
+}
+/** GET /api/import, POST /api/import, DELETE /api/import (cancel). */
+export interface ImportStatus {
+  /** idle: none started since the server started. stopped: a time or size bound was reached; starting again continues. */
+  state: "idle" | "connecting" | "running" | "done" | "failed" | "cancelled" | "stopped";
+  /** imaps://user@host:port (no password). */
+  source: string | null;
+  folder: string | null;
+  done: number;
+  total: number;
+  bytesDone: number;
+  bytesTotal: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Why it failed or stopped, in words. */
+  error: string | null;
+  folders: { source: string; target: string; messages: number; imported: number }[];
+}

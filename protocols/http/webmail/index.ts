@@ -23,6 +23,7 @@ import { mountComposeApi } from "./compose-api.ts";
 import { sendSchedulerFor, mountSendDelayApi } from "./send-delay.ts";
 import { mountSettingsApi } from "./settings-api.ts";
 import { mountSecurityApi } from "./security-api.ts";
+import { mountImportApi } from "./import-api.ts";
 import { mountContactsApi } from "./contacts-api.ts";
 import { mountCollectionsApi } from "./collections-api.ts";
 import { mountCalendarApi } from "./calendar-api.ts";
@@ -101,6 +102,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       mountPeopleApi(app, { ctx, wstore, cache: contactCache });
       mountSettingsApi(app, { ctx, wstore, sessions, hub });
       mountSecurityApi(app, { ctx });
+      mountImportApi(app, { ctx });
       mountCollectionsApi(app, { ctx });
       mountCalendarApi(app, { ctx });
       mountTasksApi(app, { ctx });
