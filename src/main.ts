@@ -40,7 +40,15 @@ const io: CliIO = {
     const { createInterface } = await import("node:readline");
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
-      return await new Promise<string>((r) => rl.question(question, r));
+      return await new Promise<string>((r) => {
+        rl.question(question, r);
+        // Ctrl-C or Ctrl-D at the question is a "no" (an empty answer), not a hang.
+        rl.once("SIGINT", () => {
+          io.err("\n");
+          r("");
+        });
+        rl.once("close", () => r(""));
+      });
     } finally {
       rl.close();
     }
