@@ -89,7 +89,13 @@ export function mountDomainsApi(app: Hono<AppEnv>, deps: AdminDeps, opts: Domain
         c.header("retry-after", String(Math.ceil(wait / 1000)));
         throw new AdminError(429, "too_many", `Too many DNS checks in a short time: try again in ${Math.ceil(wait / 1000)} seconds.`);
       }
-      const report: DnsReport = await checkDomainDns(recordInput(ctx, d), (opts.dnsCheck ?? defaultDnsCheckDeps)(ctx));
+      let check: DnsCheckDeps;
+      try {
+        check = (opts.dnsCheck ?? defaultDnsCheckDeps)(ctx);
+      } catch (e) {
+        throw new AdminError(503, "dns_config", `The DNS servers configured in [queue] dns_servers cannot be used: ${(e as Error).message}`);
+      }
+      const report: DnsReport = await checkDomainDns(recordInput(ctx, d), check);
       return c.json(report, 200, { "cache-control": "no-store" });
     }),
   );
