@@ -1,6 +1,5 @@
 /** ACME (RFC 8555) certificates: see manager.ts. */
 export { createAcmeManager, challengeTypeFor, type AcmeManager } from "./manager.ts";
-export { createCertificateSwitch, type CertificateSwitch } from "./switch.ts";
 export { acmePaths } from "./files.ts";
 export { certificateNames } from "./names.ts";
 export { renewalDueAt, backoffDelay, nextAttemptAt } from "./schedule.ts";
