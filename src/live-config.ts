@@ -14,11 +14,11 @@ import type { Config } from "./config-types.ts";
 
 /**
  * Settings that a running server cannot take without a restart: the sockets
- * (listeners), where the data lives (data dir, database), and turning ACME on
- * or off (the certificate manager is chosen at start; its other settings are
- * read at each order).
+ * (listeners) and where the data lives (data dir, database). Turning ACME off
+ * is one too, but the server decides that (src/server.ts reloadConfig): ACME
+ * can be turned on while running.
  */
-export const RESTART_ONLY: readonly string[] = ["dataDir", "databaseUrl", "databaseAuthToken", "listeners", "acme.enabled"];
+export const RESTART_ONLY: readonly string[] = ["dataDir", "databaseUrl", "databaseAuthToken", "listeners"];
 
 export interface ConfigChange {
   /** Dotted paths of the settings now in effect with a new value, e.g. "hostname", "limits.maxMessageSize". */

@@ -151,9 +151,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const authLimiter = ipLimiterView(authThrottle);
   const authenticator = createAuthenticator({ store, throttle: authThrottle, cache: authCache, log });
   // ACME on: the manager is the certificate service (its stored certificate is served from the first connection).
-  const acme: AcmeManager | null = config.acme.enabled
-    ? createAcmeManager({ config, tls: tlsManager, listDomains: async () => (await store.listDomains()).map((d) => d.name), log: log.child({ component: "acme" }), pollMinMs: opts.acmePollMs })
-    : null;
+  const newAcme = () => createAcmeManager({ config, tls: tlsManager, listDomains: async () => (await store.listDomains()).map((d) => d.name), log: log.child({ component: "acme" }), pollMinMs: opts.acmePollMs });
+  // `let`: a configuration reload may turn ACME on (quickstart --acme on a running server).
+  let acme: AcmeManager | null = config.acme.enabled ? newAcme() : null;
 
   let shuttingDown = false;
   const addresses: Partial<Record<ListenerName, ListenAddress>> = {};
@@ -328,7 +328,11 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       return closing;
     },
     reloadConfig(next) {
+      // ACME can be turned on while running, not off: the certificate it got stays served until a restart.
+      const acmeOffAsked = config.acme.enabled && !next.acme.enabled;
+      if (acmeOffAsked) next = { ...next, acme: { ...next.acme, enabled: true } };
       const change = applyConfig(config, next);
+      if (acmeOffAsked) change.restartNeeded.push("acme.enabled");
       const touched = (prefix: string) => change.applied.some((p) => p === prefix || p.startsWith(prefix + "."));
       log.setLevel?.(config.log.level);
       throttleLimits.ipMaxFailures = config.limits.authFailuresPerIp;
@@ -339,8 +343,14 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       }
       // The certificate follows the host name (self-signed) and the [tls] files; unchanged files are re-read as SIGHUP always did.
       tlsManager.reconfigure({ hostname: config.hostname, certFile: config.tls.certFile, keyFile: config.tls.keyFile });
-      // With ACME, a new host name (or new names) needs a new certificate: order it now, not at the next hourly check.
-      if (config.acme.enabled && (touched("hostname") || touched("acme"))) {
+      if (config.acme.enabled && !acme && !shuttingDown) {
+        // Turned on by this reload: the manager becomes the certificate service and orders at once.
+        acme = newAcme();
+        ctx.certificates = acme;
+        acme.start();
+        log.info("acme: turned on by the configuration reload", { kind: "system" });
+      } else if (config.acme.enabled && (touched("hostname") || touched("acme"))) {
+        // With ACME, a new host name (or new names) needs a new certificate: order it now, not at the next hourly check.
         void ctx.certificates.renewNow().catch((e: Error) => log.error("acme: order after a configuration reload failed", { error: e.message }));
       }
       const names = (paths: string[]) => paths.map((p) => SETTINGS.find((s) => s.path === p)?.toml ?? p).join(", ");

@@ -61,7 +61,7 @@ export const reloadCommands: Command[] = [
     summary: "apply pillarbox.toml and certificate changes to the running server (SIGHUP)",
     help: `Checks that the configuration loads, sends SIGHUP to the server running on the data dir
 (its pid is in <data dir>/${LOCK_FILE}) and prints its answer: the settings applied, and
-those that need a restart (listeners, data dir, database, acme.enabled). Same as
+those that need a restart (listeners, data dir, database, turning ACME off). Same as
 systemctl reload pillarbox or kill -HUP <pid>. Exit code 1 when no server runs on the data
 dir, when the file does not load, or when the server kept its running configuration.`,
     options: COMMON_OPTIONS,

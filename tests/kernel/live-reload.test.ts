@@ -237,7 +237,7 @@ describe("with ACME on", () => {
     const dir = join(root, "acme");
     // A CA that is not there: the manager's own first order fails quietly into its backoff.
     const config = testConfig(dir, ["SMTP"], { hostname: "one.acme.test", acme: { enabled: true, directoryUrl: "https://127.0.0.1:9/directory" } });
-    const srv = await startServer(config, { log: createLogger("error"), tlsWatchIntervalMs: 0, shutdownTimeoutMs: 2000 });
+    const srv = await startServer(config, { log: createLogger("error", {}, () => {}), tlsWatchIntervalMs: 0, shutdownTimeoutMs: 2000 });
     try {
       const orders: string[] = [];
       srv.ctx.certificates = { status: () => [], renewNow: async () => (orders.push(srv.ctx.config.hostname), { ok: true, message: "ordered" }) };
@@ -246,6 +246,30 @@ describe("with ACME on", () => {
       expect(orders).toEqual([]);
       srv.reloadConfig(loadConfig({ file: null, env: {}, flags: { "data-dir": dir, hostname: "two.acme.test", acme: "on", "acme-directory": "https://127.0.0.1:9/directory", "smtp-listen": "off" } }));
       expect(orders).toEqual(["two.acme.test"]);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe("turning ACME on while running (quickstart --acme on a running server)", () => {
+  test("the manager takes over and orders at once; turning it off waits for a restart", async () => {
+    const dir = join(root, "acme-on");
+    const config = testConfig(dir, ["SMTP"], { hostname: "on.acme.test" });
+    const srv = await startServer(config, { log: createLogger("error", {}, () => {}), tlsWatchIntervalMs: 0, shutdownTimeoutMs: 2000 });
+    try {
+      const flags = (acme: string) => ({ "data-dir": dir, hostname: "on.acme.test", acme, "acme-directory": "https://127.0.0.1:9/directory", "smtp-listen": "off" });
+      expect(srv.ctx.certificates.status()[0]!.source).toBe("self-signed");
+      const on = srv.reloadConfig(loadConfig({ file: null, env: {}, flags: flags("on") }));
+      expect(on.applied).toContain("acme.enabled");
+      // The first order starts at once; with no HTTP/HTTPS listener for the challenge it ends in an error in words.
+      const deadline = Date.now() + 20_000;
+      while (srv.ctx.certificates.status()[0]!.lastError === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(srv.ctx.certificates.status()[0]!.lastError).toMatch(/no listener for the auto challenge/);
+      expect(srv.ctx.certificates.status()[0]!.lastAttemptAt).not.toBeNull();
+      const off = srv.reloadConfig(loadConfig({ file: null, env: {}, flags: flags("off") }));
+      expect(off.restartNeeded).toContain("acme.enabled");
+      expect(srv.ctx.config.acme.enabled).toBe(true);
     } finally {
       await srv.close();
     }
