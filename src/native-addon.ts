@@ -140,9 +140,20 @@ function loadNow(name: string, embeddedPath: string, sha256: string): Record<str
  * loads the addon (once) and calls the real one. libsql only takes functions
  * from its binding (it destructures them when its module loads).
  */
+const loaded = new Map<string, Record<string, unknown>>();
+
 export function lazyNativeAddon(embeddedPath: string, sha256: string, name = "libsql"): Record<string, unknown> {
   let real: Record<string, unknown> | null = null;
-  const get = (): Record<string, unknown> => (real ??= loadNow(name, embeddedPath, sha256));
+  // One load per addon even when several modules bind it (libsql's index.js and promise.js).
+  const get = (): Record<string, unknown> => {
+    if (real) return real;
+    let m = loaded.get(sha256);
+    if (!m) {
+      m = loadNow(name, embeddedPath, sha256);
+      loaded.set(sha256, m);
+    }
+    return (real = m);
+  };
   const cache = new Map<string, unknown>();
   return new Proxy({} as Record<string, unknown>, {
     get(_t, prop) {
