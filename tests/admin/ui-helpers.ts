@@ -3,13 +3,18 @@
  * browser per file, a signed-in admin page at desktop or phone size (signed
  * in through the webmail form at /login?next=/admin, as a person would), a
  * confirmation-dialog helper, axe-core, and screenshots for docs/ADMIN.md
- * when PB_SCREENSHOTS=1.
+ * when PB_SCREENSHOTS=1; `startAdminUi` starts the server (queue and DNS
+ * checks resolving through a local dnsmasq) and a signed-in admin page that
+ * records every state-changing API call it makes.
  */
 import { mkdirSync, readFileSync } from "node:fs";
+import * as net from "node:net";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import type * as Axe from "axe-core";
-import { CHROMIUM_ARGS } from "../webmail/helpers.ts";
+import { ALICE, CHROMIUM_ARGS, startWebmailServer, waitFor } from "../webmail/helpers.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { dnsmasqTxt, freeUdpPort, startDnsmasqLines, type Dnsmasq } from "./helpers.ts";
 
 export const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 export type Size = keyof typeof SIZES;
@@ -19,9 +24,9 @@ export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
 }
 
-/** A fresh context (own cookies) at a size, in a language; the phone one as a touch device. */
-export async function newPage(browser: Browser, size: Size = "desktop", locale = "en-GB"): Promise<{ page: Page; context: BrowserContext }> {
-  const context = await browser.newContext({ viewport: SIZES[size], locale, ignoreHTTPSErrors: true, ...(size === "phone" ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
+/** A fresh context (own cookies) at a size, in a language and colour scheme; the phone one as a touch device. */
+export async function newPage(browser: Browser, size: Size = "desktop", locale = "en-GB", colorScheme: "light" | "dark" = "light"): Promise<{ page: Page; context: BrowserContext }> {
+  const context = await browser.newContext({ viewport: SIZES[size], locale, colorScheme, ignoreHTTPSErrors: true, ...(size === "phone" ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   return { page, context };
@@ -83,4 +88,84 @@ export async function shot(page: Page, name: string): Promise<void> {
   await page.evaluate(() => document.querySelector(".toasts")?.classList.add("sr-only"));
   await page.screenshot({ path: `docs/screenshots/${name}.png` });
   await page.evaluate(() => document.querySelector(".toasts")?.classList.remove("sr-only"));
+}
+
+/** A TCP port with nothing listening (the queue's remote MX port: connection refused at once). */
+async function closedTcpPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export interface AdminUi {
+  srv: TestServer & { base: string; httpBase: string };
+  browser: Browser;
+  /** ALICE (an admin), signed in, on the overview. */
+  page: Page;
+  /** Every POST, PATCH and DELETE the page sent to /admin/api, with its X-CSRF-Token. */
+  changes: { method: string; path: string; token: string }[];
+  close(): Promise<void>;
+}
+
+/**
+ * The server with ALICE as admin; dnsmasq answers for example.test (MX and DKIM as expected, an SPF
+ * that differs, no DMARC) and remote.test (an MX whose port refuses connections, so queued mail waits).
+ */
+export async function startAdminUi(): Promise<AdminUi> {
+  const dnsPort = await freeUdpPort();
+  const srv = await startWebmailServer({ queue: { dnsServers: [`127.0.0.1:${dnsPort}`], remotePort: await closedTcpPort() } });
+  await srv.store.setAccountFlags(ALICE.email, { admin: true });
+  const d = (await srv.store.getDomain("example.test"))!;
+  const dns: Dnsmasq = await startDnsmasqLines(
+    [
+      "mx-host=example.test,mail.pillarbox.test,10",
+      "host-record=mail.pillarbox.test,127.0.0.1",
+      dnsmasqTxt("example.test", "v=spf1 -all"),
+      dnsmasqTxt(`${d.dkimSelector}._domainkey.example.test`, `v=DKIM1; k=rsa; p=${d.dkimPublicKey}`),
+      "mx-host=remote.test,mx.remote.test,10",
+      "host-record=mx.remote.test,127.0.0.1",
+    ],
+    dnsPort,
+  );
+  const browser = await launch();
+  const page = (await newPage(browser)).page;
+  const changes: AdminUi["changes"] = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith("/admin/api/") && r.method() !== "GET") changes.push({ method: r.method(), path: u.pathname, token: r.headers()["x-csrf-token"] ?? "" });
+  });
+  await signInAdmin(page, srv.base, ALICE);
+  return {
+    srv,
+    browser,
+    page,
+    changes,
+    async close() {
+      await browser.close();
+      await dns.stop();
+      await srv.close();
+    },
+  };
+}
+
+/** Waits until the status line (or the error line) says `includes` (any words when not given); its text. */
+export async function toast(p: Page, kind: "status" | "alert" = "status", includes = ""): Promise<string> {
+  const el = p.locator(kind === "status" ? ".toasts [role=status]" : ".toasts [role=alert]");
+  return waitFor(async () => {
+    const text = (await el.textContent()) ?? "";
+    return text && text.includes(includes) ? text : null;
+  }, `the ${kind} line to say ${includes || "something"}`);
+}
+
+/** The table rows (tbody tr) holding `text`. */
+export function row(p: Page, text: string): Locator {
+  return p.locator("tbody tr", { hasText: text });
+}
+
+/** Every change the page sent carried the session's CSRF token; returns the methods seen. */
+export async function csrfOfChanges(ui: AdminUi): Promise<{ methods: string[]; wrong: AdminUi["changes"] }> {
+  const token = await ui.page.evaluate(async () => ((await (await fetch("/admin/api/me")).json()) as { csrf: string }).csrf);
+  return { methods: [...new Set(ui.changes.map((c) => c.method))].sort(), wrong: ui.changes.filter((c) => c.token !== token) };
 }

@@ -101,6 +101,22 @@ describe("phone size", () => {
   });
 });
 
+describe("dark scheme", () => {
+  test("in the system's dark scheme every page keeps its contrast (axe)", async () => {
+    const { page: p, context } = await newPage(browser, "desktop", "en-GB", "dark");
+    try {
+      await signInAdmin(p, srv.base, ALICE);
+      expect(await p.evaluate(() => getComputedStyle(document.body).backgroundColor)).not.toBe("rgb(245, 246, 248)");
+      for (const hash of ["#/overview", "#/accounts", `#/accounts/${encodeURIComponent(CAROL.email)}`, "#/logs", "#/stats", "#/certificates"]) {
+        await go(p, hash);
+        expect(await axe(p, `dark ${hash}`)).toEqual([]);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe("keyboard and errors", () => {
   test("every control reached by Tab shows a focus ring (desktop)", async () => {
     const { page: p, context } = await newPage(browser, "desktop");

@@ -75,6 +75,12 @@ describe("catalog", () => {
   });
 });
 
+describe("no HTML strings", () => {
+  test("the admin code builds the DOM from text nodes only (no innerHTML, insertAdjacentHTML, document.write, eval)", () => {
+    for (const bad of ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", 'setAttribute("style"', "on" + "click="]) expect(sources.includes(bad) ? bad : "").toBe("");
+  });
+});
+
 describe("helpers", () => {
   test("hash routes", () => {
     expect(parseRoute("")).toEqual({ route: "overview", param: null });
