@@ -30,7 +30,8 @@ import type { Config } from "../config-types.ts";
 import { buildInfo } from "../version.ts";
 import { holdBlobCollection, snapshotDatabase, snapshotUnsupported, SnapshotReader } from "../../storage/backup.ts";
 import { filePathOfUrl, redactDbUrl } from "../../storage/db.ts";
-import { BLOB_ID, blobPath, copyDurable, eachLimited, fsyncDir, hashFile, isNotFound, mkdirPrivate, writeDurable } from "./files.ts";
+import { copyReferencedBlobs, type BlobTally } from "./copy-blobs.ts";
+import { copyDurable, fsyncDir, hashFile, mkdirPrivate, writeDurable } from "./files.ts";
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, readManifest, type BackupManifest, type ManifestFile } from "./manifest.ts";
 
 export class BackupError extends Error {
@@ -60,7 +61,10 @@ export interface BackupResult {
 const SKIP_TOP = new Set(["blobs", "pop3", ".cache", "webmail-uploads", "pillarbox.pid"]);
 /** At most this many other files are copied from the data dir. */
 const MAX_FILES = 5000;
-const BLOB_PARALLEL = 8;
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
 
 export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
   const { config } = opts;
@@ -77,87 +81,30 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
   const progress = opts.progress ?? (() => {});
   try {
     const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z") + "-" + randomBytes(3).toString("hex");
-    const dbName = `db-${stamp}.sqlite`;
     const filesName = `files-${stamp}`;
+    const url = config.databaseUrl;
+    const pg = isPostgresUrl(url);
+    const dbName = pg ? `db-${stamp}.pgdump` : `db-${stamp}.sqlite`;
 
-    // 1 + 2: hold the collector, snapshot
-    const why = snapshotUnsupported(config.databaseUrl);
-    if (why) throw new BackupError(`cannot back up ${redactDbUrl(config.databaseUrl)}: ${why}`);
+    // 1 + 2: hold the collector, snapshot; 3: the blobs the snapshot references
+    const why = pg ? null : snapshotUnsupported(url);
+    if (why) throw new BackupError(`cannot back up ${redactDbUrl(url)}: ${why}`);
     const createdAt = new Date().toISOString();
     const hold = await holdBlobCollection(dataDir);
+    let taken: TakenSnapshot;
     try {
-      await snapshotDatabase(config.databaseUrl, join(dir, dbName));
+      // the PostgreSQL driver and tools are loaded only for a PostgreSQL store
+      taken = pg
+        ? await (await import("./postgres.ts")).pgSnapshotAndBlobs(url, dir, dbName, `blobs-${stamp}.txt`, dataDir, progress)
+        : await sqliteSnapshotAndBlobs(url, dir, dbName, dataDir, progress);
     } catch (e) {
-      await hold.release();
       await fsp.unlink(join(dir, dbName)).catch(() => {});
-      throw new BackupError(`database snapshot failed: ${(e as Error).message}`);
+      throw e instanceof BackupError ? e : new BackupError(`database snapshot failed: ${(e as Error).message}`);
     } finally {
-      keepDataDirOwnership(dataDir, config.databaseUrl);
-    }
-    progress(`database snapshot taken (${dbName})`);
-
-    // 3: the blobs the snapshot references, only those not in DIR yet
-    const problems: string[] = [];
-    const blobs = { referenced: 0, bytes: 0, copied: 0, alreadyPresent: 0, missing: 0, damaged: 0 };
-    const snap = SnapshotReader.open(join(dir, dbName));
-    let schema: number[];
-    let counts: BackupManifest["counts"];
-    try {
-      schema = snap.schemaVersions();
-      counts = snap.counts();
-      const madeDirs = new Set<string>();
-      const touched = new Set<string>();
-      for await (const ids of snap.referencedBlobIds()) {
-        await eachLimited(ids, BLOB_PARALLEL, async (id) => {
-          blobs.referenced++;
-          if (!BLOB_ID.test(id)) {
-            blobs.damaged++;
-            if (problems.length < 40) problems.push(`the database references a malformed blob id ${JSON.stringify(id.slice(0, 80))}`);
-            return;
-          }
-          const dest = blobPath(dir, id);
-          try {
-            const size = (await fsp.stat(dest)).size; // awaited first: `x += await y` would read x before the await and lose parallel updates
-            blobs.bytes += size;
-            blobs.alreadyPresent++;
-            return;
-          } catch (e) {
-            if (!isNotFound(e)) throw e;
-          }
-          const d = dirname(dest);
-          if (!madeDirs.has(d)) {
-            await mkdirPrivate(d);
-            madeDirs.add(d);
-          }
-          try {
-            const r = await copyDurable(blobPath(dataDir, id), dest, { expectSha256: id });
-            if (!r.matches) {
-              blobs.damaged++;
-              if (problems.length < 40) problems.push(`blob ${id} is damaged in the data dir (its content does not match its hash): not copied`);
-              return;
-            }
-            blobs.bytes += r.bytes;
-            blobs.copied++;
-            touched.add(d);
-          } catch (e) {
-            if (!isNotFound(e)) throw e;
-            blobs.missing++;
-            if (problems.length < 40) problems.push(`blob ${id} is missing from the data dir`);
-          }
-        });
-        if (blobs.referenced % 10_000 < ids.length) progress(`blobs: ${blobs.referenced} referenced, ${blobs.copied} copied`);
-      }
-      // the new names must survive a power loss too: fsync each directory that got files, and its parents
-      const parents = new Set<string>();
-      for (const d of touched) {
-        parents.add(dirname(d));
-        parents.add(dirname(dirname(d)));
-      }
-      await eachLimited([...touched, ...parents], BLOB_PARALLEL, fsyncDir);
-    } finally {
-      snap.close();
       await hold.release();
+      keepDataDirOwnership(dataDir, url);
     }
+    const { schema, counts, blobs, problems } = taken;
 
     // config, keys, certificates and the rest of the data dir
     const files = await copyOtherFiles(opts, dataDir, join(dir, filesName));
@@ -170,7 +117,9 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
       pillarbox: { version: info.version, commit: info.commit },
       hostname: config.hostname,
       schema: { latest: schema[schema.length - 1] ?? 0, applied: schema },
-      database: { file: dbName, bytes: dbHash.bytes, sha256: dbHash.sha256 },
+      engine: pg ? "postgres" : "sqlite",
+      database: { file: dbName, bytes: dbHash.bytes, sha256: dbHash.sha256, ...(pg ? { pgSchema: taken.pgSchema ?? null } : {}) },
+      ...(taken.blobList ? { blobList: taken.blobList } : {}),
       filesDir: filesName,
       blobs,
       counts,
@@ -180,13 +129,44 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
     await writeDurable(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
     // older generations are garbage once the new manifest is in place
     for (const name of readdirSync(dir)) {
-      if ((/^db-.*\.sqlite$/.test(name) && name !== dbName) || (/^files-/.test(name) && name !== filesName)) {
+      const current = name === dbName || name === filesName || name === taken.blobList?.file;
+      if (!current && /^(db-.*\.(sqlite|pgdump)|files-.*|blobs-.*\.txt)$/.test(name)) {
         await fsp.rm(join(dir, name), { recursive: true, force: true });
       }
     }
     return { manifest, problems };
   } finally {
     await lock.release();
+  }
+}
+
+/** What steps 2 and 3 produced. */
+export interface TakenSnapshot {
+  schema: number[];
+  counts: BackupManifest["counts"];
+  blobs: BlobTally;
+  problems: string[];
+  /** PostgreSQL: the schema dumped (the URL's ?schema=), null for the default. */
+  pgSchema?: string | null;
+  /** PostgreSQL: the referenced blob ids, one per line (a dump cannot be read without a server). */
+  blobList?: { file: string; sha256: string; count: number };
+}
+
+/** SQLite: VACUUM INTO, then the blobs the snapshot file references. */
+async function sqliteSnapshotAndBlobs(url: string, dir: string, dbName: string, dataDir: string, progress: (l: string) => void): Promise<TakenSnapshot> {
+  try {
+    await snapshotDatabase(url, join(dir, dbName));
+  } catch (e) {
+    throw new BackupError(`database snapshot failed: ${(e as Error).message}`);
+  }
+  progress(`database snapshot taken (${dbName})`);
+  const snap = SnapshotReader.open(join(dir, dbName));
+  try {
+    const schema = snap.schemaVersions();
+    const counts = snap.counts();
+    return { schema, counts, ...(await copyReferencedBlobs(snap.referencedBlobIds(), dataDir, dir, progress)) };
+  } finally {
+    snap.close();
   }
 }
 
@@ -217,7 +197,7 @@ function isInside(child: string, parent: string): boolean {
 
 /** DIR must be empty or one of our backups (an earlier run, finished or not): never write into someone else's directory. */
 function checkBackupDir(dir: string): void {
-  const ours = /^(manifest\.json|blobs|db-.*\.sqlite|files(-.*)?|\.tmp-.*|\.backup\.lock)$/;
+  const ours = /^(manifest\.json|blobs|db-.*\.(sqlite|pgdump)|blobs-.*\.txt|files(-.*)?|\.tmp-.*|\.backup\.lock)$/;
   const names = readdirSync(dir);
   const foreign = names.filter((n) => !ours.test(n));
   if (foreign.length) {

@@ -32,7 +32,12 @@ export interface BackupManifest {
   pillarbox: { version: string; commit: string };
   hostname: string;
   schema: { latest: number; applied: number[] };
-  database: { file: string; bytes: number; sha256: string };
+  /** The database engine (absent in the first backups: SQLite). */
+  engine?: "sqlite" | "postgres";
+  /** SQLite: the VACUUM INTO snapshot; PostgreSQL: a pg_dump custom-format archive. */
+  database: { file: string; bytes: number; sha256: string; /** PostgreSQL: the schema dumped (the URL's ?schema=), null for the default. */ pgSchema?: string | null };
+  /** PostgreSQL only: the referenced blob ids, one per line. */
+  blobList?: { file: string; sha256: string; count: number };
   /** The directory (in the backup) holding the copied files of this generation. */
   filesDir: string;
   blobs: { referenced: number; bytes: number; copied: number; alreadyPresent: number; missing: number; damaged: number };
@@ -88,6 +93,11 @@ function checkManifest(v: unknown, file: string): BackupManifest {
     throw bad('"database" must name the database file with its bytes and sha256');
   }
   if (typeof m.filesDir !== "string" || !/^files-[A-Za-z0-9-]{1,60}$/.test(m.filesDir)) throw bad('"filesDir" is missing or malformed');
+  if (m.engine !== undefined && m.engine !== "sqlite" && m.engine !== "postgres") throw bad(`"engine" is ${JSON.stringify(m.engine)?.slice(0, 40)}: not one this Pillarbox knows`);
+  const list = m.blobList as Record<string, unknown> | undefined;
+  if (m.engine === "postgres" && (!list || typeof list.file !== "string" || !/^blobs-[A-Za-z0-9-]{1,60}\.txt$/.test(list.file) || typeof list.sha256 !== "string" || typeof list.count !== "number")) {
+    throw bad('"blobList" is missing or malformed (a PostgreSQL backup names its blob list)');
+  }
   const schema = m.schema as Record<string, unknown> | undefined;
   if (!schema || typeof schema.latest !== "number" || !Array.isArray(schema.applied)) throw bad('"schema" is missing or malformed');
   const blobs = m.blobs as Record<string, unknown> | undefined;

@@ -13,9 +13,10 @@ import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, promises as fsp, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { SnapshotReader } from "../../storage/backup.ts";
+import { redactDbUrl } from "../../storage/db.ts";
 import { assertKnownSchema } from "../../storage/migrate.ts";
 import { BackupError } from "./backup.ts";
-import { BLOB_ID, blobPath, copyDurable, eachLimited, fsyncDir, isNotFound, mkdirPrivate } from "./files.ts";
+import { BLOB_ID, blobPath, copyDurable, eachLimited, fsyncDir, hashFile, isNotFound, mkdirPrivate } from "./files.ts";
 import { readManifest, type BackupManifest } from "./manifest.ts";
 
 export interface RestoreResult {
@@ -30,10 +31,19 @@ export interface RestoreResult {
 
 const PARALLEL = 8;
 
-export async function runRestore(backupDir: string, target: string, opts: { progress?: (line: string) => void } = {}): Promise<RestoreResult> {
+export interface RestoreOptions {
+  progress?: (line: string) => void;
+  /** A PostgreSQL backup: the empty database to restore into. */
+  databaseUrl?: string;
+}
+
+export async function runRestore(backupDir: string, target: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
   const dir = resolve(backupDir);
   const dataDir = resolve(target);
   const manifest = readManifest(dir);
+  if (manifest.engine === "postgres" && !/^postgres(ql)?:\/\//i.test(opts.databaseUrl ?? "")) {
+    throw new BackupError(`this is a backup of a PostgreSQL store: name the empty database to restore it into with --database-url postgres://... (the data dir gets the blobs and files)`);
+  }
   let owner: { uid: number; gid: number } | null = null;
   let work: string;
   if (existsSync(dataDir)) {
@@ -55,7 +65,8 @@ export async function runRestore(backupDir: string, target: string, opts: { prog
   }
   const written: string[] = [];
   try {
-    const result = await restoreInto(dir, manifest, work, written, opts.progress ?? (() => {}));
+    const progress = opts.progress ?? (() => {});
+    const result = manifest.engine === "postgres" ? await restorePostgres(dir, manifest, work, written, opts.databaseUrl!, progress) : await restoreInto(dir, manifest, work, written, progress);
     if (owner) {
       for (const p of [work, ...written]) chownSync(p, owner.uid, owner.gid);
     }
@@ -97,46 +108,84 @@ async function restoreInto(dir: string, manifest: BackupManifest, work: string, 
     } catch (e) {
       throw new BackupError(`cannot restore with this Pillarbox: ${(e as Error).message}`);
     }
-    const made = new Set<string>();
-    const bad: string[] = [];
-    let badCount = 0;
-    for await (const ids of snap.referencedBlobIds()) {
-      await eachLimited(ids, PARALLEL, async (id) => {
-        if (!BLOB_ID.test(id)) {
-          if (badCount++ < 10) bad.push(`malformed blob id ${JSON.stringify(id.slice(0, 80))}`);
-          return;
-        }
-        const dest = blobPath(work, id);
-        const d = dirname(dest);
-        if (!made.has(d)) {
-          await mkdirPrivate(d);
-          made.add(d);
-          written.push(dirname(dirname(d)), dirname(d), d);
-        }
-        try {
-          const r = await copyDurable(blobPath(dir, id), dest, { expectSha256: id });
-          if (!r.matches) {
-            if (badCount++ < 10) bad.push(`blob ${id} is damaged`);
-            return;
-          }
-          written.push(dest);
-          blobs++;
-          bytes += r.bytes;
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-          if (badCount++ < 10) bad.push(`blob ${id} is missing`);
-        }
-      });
-      if (blobs && blobs % 10_000 < ids.length) progress(`blobs: ${blobs} restored`);
-    }
-    if (badCount) {
-      throw new BackupError(`the backup is incomplete, nothing was restored: ${bad.join("; ")}${badCount > bad.length ? ` (and ${badCount - bad.length} more)` : ""}; run pillarbox verify ${dir}`);
-    }
-    await eachLimited([...made, ...new Set([...made].map((d) => dirname(d)))], PARALLEL, fsyncDir);
+    const r = await restoreBlobs(snap.referencedBlobIds(), dir, work, written, progress);
+    blobs = r.blobs;
+    bytes = r.bytes;
   } finally {
     snap.close();
   }
 
+  const external = await restoreFiles(dir, manifest, work, written);
+  return { manifest, blobs, bytes, files: manifest.files.length, external };
+}
+
+/** A PostgreSQL backup: blobs (from the backup's list) and files into the data dir, then pg_restore into the empty database. */
+async function restorePostgres(dir: string, manifest: BackupManifest, work: string, written: string[], url: string, progress: (line: string) => void): Promise<Omit<RestoreResult, "dataDir">> {
+  const pgTools = await import("./postgres.ts");
+  const list = manifest.blobList!;
+  const listFile = join(dir, list.file);
+  const db = await hashFile(join(dir, manifest.database.file)).catch(() => null);
+  if (!db || db.sha256 !== manifest.database.sha256) throw new BackupError(`the backup's database archive ${manifest.database.file} is missing or does not match its manifest: run pillarbox verify ${dir}`);
+  const lh = await hashFile(listFile).catch(() => null);
+  if (!lh || lh.sha256 !== list.sha256) throw new BackupError(`the backup's blob list ${list.file} is missing or does not match its manifest: run pillarbox verify ${dir}`);
+  try {
+    assertKnownSchema(manifest.schema.applied);
+  } catch (e) {
+    throw new BackupError(`cannot restore with this Pillarbox: ${(e as Error).message}`);
+  }
+  const r = await restoreBlobs(pgTools.blobListPages(listFile), dir, work, written, progress);
+  const external = await restoreFiles(dir, manifest, work, written);
+  // last: a failure above leaves the database untouched; pg_restore runs as one transaction
+  await pgTools.pgRestore(join(dir, manifest.database.file), url, manifest.database.pgSchema ?? null);
+  progress(`database restored with pg_restore into ${redactDbUrl(url)}`);
+  return { manifest, blobs: r.blobs, bytes: r.bytes, files: manifest.files.length, external };
+}
+
+/** Copies the listed blobs from the backup into `work`, each checked against its hash; any missing or damaged one stops the restore. */
+async function restoreBlobs(pages: AsyncIterable<string[]>, dir: string, work: string, written: string[], progress: (line: string) => void): Promise<{ blobs: number; bytes: number }> {
+  let blobs = 0;
+  let bytes = 0;
+  const made = new Set<string>();
+  const bad: string[] = [];
+  let badCount = 0;
+  for await (const ids of pages) {
+    await eachLimited(ids, PARALLEL, async (id) => {
+      if (!BLOB_ID.test(id)) {
+        if (badCount++ < 10) bad.push(`malformed blob id ${JSON.stringify(id.slice(0, 80))}`);
+        return;
+      }
+      const dest = blobPath(work, id);
+      const d = dirname(dest);
+      if (!made.has(d)) {
+        made.add(d);
+        await mkdirPrivate(d);
+        written.push(dirname(dirname(d)), dirname(d), d);
+      }
+      try {
+        const r = await copyDurable(blobPath(dir, id), dest, { expectSha256: id });
+        if (!r.matches) {
+          if (badCount++ < 10) bad.push(`blob ${id} is damaged`);
+          return;
+        }
+        written.push(dest);
+        blobs++;
+        bytes += r.bytes;
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        if (badCount++ < 10) bad.push(`blob ${id} is missing`);
+      }
+    });
+    if (blobs && blobs % 10_000 < ids.length) progress(`blobs: ${blobs} restored`);
+  }
+  if (badCount) {
+    throw new BackupError(`the backup is incomplete, nothing was restored: ${bad.join("; ")}${badCount > bad.length ? ` (and ${badCount - bad.length} more)` : ""}; run pillarbox verify ${dir}`);
+  }
+  await eachLimited([...made, ...new Set([...made].map((d) => dirname(d)))], PARALLEL, fsyncDir);
+  return { blobs, bytes };
+}
+
+/** The copied files (config, keys, certificates) into `work`, each checked against its sha256; returns those that came from outside the data dir. */
+async function restoreFiles(dir: string, manifest: BackupManifest, work: string, written: string[]): Promise<{ path: string; origin: string }[]> {
   const external: { path: string; origin: string }[] = [];
   for (const f of manifest.files) {
     const src = join(dir, manifest.filesDir, ...f.path.split("/"));
@@ -156,5 +205,5 @@ async function restoreInto(dir: string, manifest: BackupManifest, work: string, 
     if (f.origin && f.path.startsWith("external/")) external.push({ path: f.path, origin: f.origin });
     await fsyncDir(dirname(dest));
   }
-  return { manifest, blobs, bytes, files: manifest.files.length, external };
+  return external;
 }

@@ -50,6 +50,11 @@ export async function verifyBackup(dir: string, opts: { progress?: (line: string
     report.problems.push(`database ${m.database.file} cannot be read: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "it is missing" : (e as Error).message}`);
   }
   if (!existsSync(dbFile)) return report;
+  if (m.engine === "postgres") {
+    await verifyPostgresPart(dir, m, dbFile, report, opts.progress);
+    await verifyFiles(dir, m, report);
+    return report;
+  }
 
   let snap: SnapshotReader;
   try {
@@ -90,18 +95,67 @@ export async function verifyBackup(dir: string, opts: { progress?: (line: string
       },
     });
     report.blobs = blobs;
-    const more = (n: number, shown: number) => (n > shown ? ` (and ${n - shown} more)` : "");
-    if (blobs.missingCount) report.problems.push(`${blobs.missingCount} referenced blob(s) missing: ${blobs.missing.join(", ")}${more(blobs.missingCount, blobs.missing.length)}`);
-    if (blobs.damagedCount) report.problems.push(`${blobs.damagedCount} blob(s) damaged (content does not match the hash that names it): ${blobs.damaged.join(", ")}${more(blobs.damagedCount, blobs.damaged.length)}`);
-    if (!blobs.missingCount && !blobs.damagedCount) report.ok.push(`blobs: all ${blobs.checked} referenced blobs present and matching their sha256 (${blobs.bytes} bytes)`);
-    if (blobs.checked !== m.blobs.referenced) report.problems.push(`the database references ${blobs.checked} blobs but the manifest recorded ${m.blobs.referenced}`);
-    if (m.blobs.missing || m.blobs.damaged) {
-      report.problems.push(`when this backup was taken, ${m.blobs.missing ?? 0} blob(s) were already missing and ${m.blobs.damaged ?? 0} damaged in the data dir (see pillarbox check --blobs there)`);
-    }
+    reportBlobs(blobs, m, report);
   } finally {
     snap.close();
   }
 
+  await verifyFiles(dir, m, report);
+  return report;
+}
+
+/** PostgreSQL backups: the archive readable by pg_restore, a known schema, the blob list and every blob on it. */
+async function verifyPostgresPart(dir: string, m: BackupManifest, dbFile: string, report: VerifyReport, progress?: (line: string) => void): Promise<void> {
+  const { pgArchiveReadable, blobListPages } = await import("./postgres.ts");
+  const readable = await pgArchiveReadable(dbFile);
+  if (readable === "ok") report.ok.push(`database archive ${m.database.file}: pg_restore reads its table of contents`);
+  else if (readable === null) report.ok.push(`database archive ${m.database.file}: pg_restore is not installed here, its contents were not read (the sha256 matched)`);
+  else report.problems.push(`database archive ${m.database.file}: ${readable}`);
+  try {
+    assertKnownSchema(m.schema.applied);
+    report.ok.push(`database schema: ${m.schema.applied.length} migrations, latest ${m.schema.latest}`);
+  } catch (e) {
+    report.problems.push(`database schema: ${(e as Error).message}`);
+  }
+  const list = m.blobList!;
+  const listFile = join(dir, list.file);
+  try {
+    const h = await hashFile(listFile);
+    if (h.sha256 !== list.sha256) {
+      report.problems.push(`blob list ${list.file} does not match the manifest (changed or truncated after the backup)`);
+      return;
+    }
+  } catch {
+    report.problems.push(`blob list ${list.file} is missing`);
+    return;
+  }
+  let shown = 0;
+  const blobs = await checkBlobFiles(blobListPages(listFile), dir, {
+    keep: SHOW,
+    onPage: (r) => {
+      if (r.checked - shown >= 10_000) {
+        shown = r.checked;
+        progress?.(`blobs: ${r.checked} checked`);
+      }
+    },
+  });
+  report.blobs = blobs;
+  reportBlobs(blobs, m, report);
+}
+
+function reportBlobs(blobs: BlobCheckResult, m: BackupManifest, report: VerifyReport): void {
+  const more = (n: number, shown: number) => (n > shown ? ` (and ${n - shown} more)` : "");
+  if (blobs.missingCount) report.problems.push(`${blobs.missingCount} referenced blob(s) missing: ${blobs.missing.join(", ")}${more(blobs.missingCount, blobs.missing.length)}`);
+  if (blobs.damagedCount) report.problems.push(`${blobs.damagedCount} blob(s) damaged (content does not match the hash that names it): ${blobs.damaged.join(", ")}${more(blobs.damagedCount, blobs.damaged.length)}`);
+  if (!blobs.missingCount && !blobs.damagedCount) report.ok.push(`blobs: all ${blobs.checked} referenced blobs present and matching their sha256 (${blobs.bytes} bytes)`);
+  if (blobs.checked !== m.blobs.referenced) report.problems.push(`the database references ${blobs.checked} blobs but the manifest recorded ${m.blobs.referenced}`);
+  if (m.blobs.missing || m.blobs.damaged) {
+    report.problems.push(`when this backup was taken, ${m.blobs.missing ?? 0} blob(s) were already missing and ${m.blobs.damaged ?? 0} damaged in the data dir (see pillarbox check --blobs there)`);
+  }
+}
+
+/** Every copied file against its recorded sha256. */
+async function verifyFiles(dir: string, m: BackupManifest, report: VerifyReport): Promise<void> {
   let fileProblems = 0;
   for (const f of m.files) {
     const path = join(dir, m.filesDir, ...f.path.split("/"));
@@ -115,5 +169,4 @@ export async function verifyBackup(dir: string, opts: { progress?: (line: string
   }
   if (fileProblems > SHOW) report.problems.push(`... and ${fileProblems - SHOW} more file problem(s)`);
   if (!fileProblems) report.ok.push(`files: ${m.files.length} (config, keys, certificates) match the manifest`);
-  return report;
 }

@@ -29,7 +29,8 @@ export const backupCommands: Command[] = [
       "Safe while the server runs and mail arrives: the database is snapshotted by SQLite's VACUUM INTO (one\n" +
       "read transaction), then the blobs that snapshot references are copied; mail acknowledged before the\n" +
       "backup started is in it. Run it again into the same DIR: only new blobs are copied. DIR must be outside\n" +
-      "the data dir. PostgreSQL: use pg_dump (docs/OPERATIONS.md, \"Backup\"). Exit code 1 when blobs were already\n" +
+      "the data dir. PostgreSQL: pg_dump (installed, the server's version or newer) dumps the same snapshot the blob\n" +
+      "list is read from. Exit code 1 when blobs were already\n" +
       "missing or damaged in the data dir (the backup is written without them).",
     options: COMMON_OPTIONS,
     args: [1, 1],
@@ -59,20 +60,24 @@ export const backupCommands: Command[] = [
   },
   {
     name: "restore",
-    usage: "DIR --data-dir NEW",
+    usage: "DIR --data-dir NEW [--database-url postgres://...]",
     summary: "restore a backup into an empty or new data dir",
     help:
       "Checks every byte on the way (database, blobs, files against their hashes) and refuses a data dir that\n" +
       "is not empty. A new dir is built beside NEW and renamed into place when complete. Run as root into an\n" +
       "existing empty dir, everything gets that dir's owner. Then start the server with --data-dir NEW.",
-    options: { "data-dir": COMMON_OPTIONS["data-dir"]! },
+    options: {
+      "data-dir": COMMON_OPTIONS["data-dir"]!,
+      "database-url": { value: true, arg: "URL", help: "a backup of a PostgreSQL store: the empty database to restore into (default: $PILLARBOX_DATABASE_URL)" },
+    },
     args: [1, 1],
     async run(args, io) {
       const target = typeof args.options["data-dir"] === "string" ? (args.options["data-dir"] as string) : io.env.PILLARBOX_DATA_DIR;
       if (!target) throw new UsageError("say where to restore: --data-dir NEW (an empty or new directory)", "restore");
       let r;
       try {
-        r = await runRestore(args.positionals[0]!, target, { progress: (l) => io.err(`${l}\n`) });
+        const databaseUrl = typeof args.options["database-url"] === "string" ? (args.options["database-url"] as string) : io.env.PILLARBOX_DATABASE_URL;
+        r = await runRestore(args.positionals[0]!, target, { databaseUrl, progress: (l) => io.err(`${l}\n`) });
       } catch (e) {
         throw words(e);
       }
@@ -84,7 +89,8 @@ export const backupCommands: Command[] = [
       if (process.getuid?.() === 0 && statSync(r.dataDir).uid === 0) {
         io.out(`note: ${r.dataDir} belongs to root; give it to the user the server runs as first, e.g. chown -R pillarbox: ${r.dataDir}\n`);
       }
-      io.out(`start the server with: pillarbox serve --data-dir ${r.dataDir}\n`);
+      const pgNote = r.manifest.engine === "postgres" ? "PILLARBOX_DATABASE_URL=<the URL restored into> " : "";
+      io.out(`start the server with: ${pgNote}pillarbox serve --data-dir ${r.dataDir}\n`);
     },
   },
   {

@@ -303,6 +303,13 @@ describe("malformed and truncated backups give words", () => {
     await expectWords(["backup", foreign, "--data-dir", srv.dataDir], 1, "holds files that are not a Pillarbox backup (holiday.jpg)");
     expect(readdirSync(foreign)).toEqual(["holiday.jpg"]);
     await expectWords(["backup", join(srv.dataDir, "bk"), "--data-dir", srv.dataDir], 1, "overlap: put the backup outside the data dir");
-    await expectWords(["backup", join(root, "pg"), "--database-url", "postgres://u:secret@127.0.0.1:1/db", "--data-dir", srv.dataDir], 1, "back it up with PostgreSQL's own tool");
+    // a PostgreSQL store that cannot be reached: words, and the password never shown
+    const pg = await cli(["backup", join(root, "pg"), "--database-url", "postgres://u:secret@127.0.0.1:1/db", "--data-dir", srv.dataDir]);
+    expect(pg.code).toBe(1);
+    expect(pg.stderr).toContain("PostgreSQL snapshot of postgres://u:***@127.0.0.1:1/db failed");
+    expect(pg.stdout + pg.stderr).not.toContain("secret");
+    expect(pg.stderr).not.toMatch(STACK);
+    expect(existsSync(join(root, "pg", "manifest.json"))).toBe(false);
+    await expectWords(["backup", join(root, "rl"), "--database-url", "libsql://db.example.test", "--data-dir", srv.dataDir], 1, "remote libSQL server: use its own snapshots");
   });
 });
