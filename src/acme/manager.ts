@@ -35,6 +35,10 @@ export interface AcmeManagerOptions {
 
 /** The longest single timer; a later renewal is re-planned when it fires. */
 const MAX_TIMER_MS = 3_600_000;
+/** One attempt (account, order, every challenge, finalize) ends by then, whatever the CA does. */
+const ATTEMPT_TIMEOUT_MS = 10 * 60_000;
+/** A name left out after its validation failed is tried again this much later (its CNAME may be published by then). */
+const EXCLUDE_MS = 24 * 3_600_000;
 
 export function challengeTypeFor(config: Config): ChallengeType | null {
   const c = config.acme.challenge;
@@ -88,8 +92,9 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
       .map((s) => s.slice(4).toLowerCase());
 
   let names: string[] = [config.hostname];
-  /** Names whose validation failed: left out of the next orders until the server restarts. */
-  const excluded = new Set<string>();
+  /** Names whose validation failed, with the time until which they are left out of orders. */
+  const excluded = new Map<string, number>();
+  const isExcluded = (n: string) => (excluded.get(n) ?? 0) > Date.now();
   const wantedNames = async (): Promise<string[]> => {
     let domains: string[] = [];
     try {
@@ -97,7 +102,7 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
     } catch (e) {
       log.warn("acme: cannot list domains; ordering the host name only", { error: (e as Error).message });
     }
-    return certificateNames(config, domains).filter((n) => !excluded.has(n));
+    return certificateNames(config, domains).filter((n) => !isExcluded(n));
   };
 
   const save = () => {
@@ -159,9 +164,9 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
         // drop the other names that failed and order again at once.
         const dropped = e instanceof AcmeOrderError ? e.failedNames.filter((n) => n !== config.hostname) : [];
         if (round === 0 && dropped.length && e instanceof AcmeOrderError && !e.failedNames.includes(config.hostname)) {
-          for (const n of dropped) excluded.add(n);
-          log.warn("acme: leaving out names whose validation failed", { names: dropped, error: message });
-          names = names.filter((n) => !excluded.has(n));
+          for (const n of dropped) excluded.set(n, Date.now() + EXCLUDE_MS);
+          log.warn("acme: leaving out names whose validation failed (tried again in a day)", { names: dropped, error: message });
+          names = names.filter((n) => !isExcluded(n));
           continue;
         }
         return fail(message);
@@ -172,8 +177,22 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
 
   let running: Promise<{ ok: boolean; message: string }> | null = null;
   const run = (): Promise<{ ok: boolean; message: string }> => {
-    running ??= attempt()
+    if (running) return running;
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<{ ok: boolean; message: string }>((resolve) => {
+      timeout = setTimeout(() => resolve({ ok: false, message: `the ACME order did not finish within ${ATTEMPT_TIMEOUT_MS / 60_000} minutes` }), ATTEMPT_TIMEOUT_MS);
+      timeout.unref?.();
+    });
+    running = Promise.race([attempt(), deadline])
       .catch((e) => ({ ok: false, message: describeAcmeError(e) }))
+      .then((r) => {
+        clearTimeout(timeout);
+        if (!r.ok && r.message.startsWith("the ACME order did not finish")) {
+          state = { ...state, failures: state.failures + 1, lastError: r.message, lastAttemptAt: Date.now() };
+          save();
+        }
+        return r;
+      })
       .finally(() => {
         running = null;
         schedule();

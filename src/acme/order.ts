@@ -11,6 +11,9 @@ import { createAlpnCertificate, createCsr } from "./x509-acme.ts";
 
 export type ChallengeType = "http-01" | "tls-alpn-01";
 
+/** One HTTP request to the CA. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Where the manager publishes what the CA will fetch. */
 export interface ChallengeResponder {
   setHttp(token: string, keyAuthorization: string | null): void;
@@ -54,6 +57,8 @@ export function describeAcmeError(e: unknown): string {
 export async function orderCertificate(o: OrderOptions): Promise<{ certPem: string; accountUrl: string }> {
   // The library's one axios instance: trust the configured CA root for the directory's HTTPS (a private or test CA).
   acme.axios.defaults.httpsAgent = o.caPem ? new https.Agent({ ca: [...rootCertificates, o.caPem], keepAlive: false }) : undefined;
+  // A CA that stops answering must not hold the order forever (axios waits without limit by default).
+  acme.axios.defaults.timeout = REQUEST_TIMEOUT_MS;
   const pollMin = o.pollMinMs ?? 2000;
   const client = new acme.Client({
     directoryUrl: o.directoryUrl,
