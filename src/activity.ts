@@ -6,31 +6,31 @@
  * lines on stderr stay the record of truth for fail2ban and journald.
  *
  * Kept across a restart in the data dir (`activity/`, 0700; files 0600: they
- * name accounts and addresses): the entries are appended to a size-capped
- * JSON-lines file (one older generation kept), and the hourly counters are
+ * name accounts and addresses): the entries are appended to size-capped
+ * JSON-lines files (./activity-lane.ts: one for successful logins, one for
+ * everything else, each with one older generation), and the hourly counters are
  * saved every minute and at shutdown; at start the counters are read back and
  * the entries written after they were saved are counted again (each entry's
  * line carries a sequence number, the counters the last one they include), so
  * a crash loses at most the last half second of entries and never counts one
  * twice. Not fsynced: this is an operations view, not mail.
  */
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ActivityEntry, ActivityFilter, ActivityKind, ActivityService, HourlyCounts } from "./ops/types.ts";
+import type { ActivityEntry, ActivityFilter, ActivityService, HourlyCounts } from "./ops/types.ts";
+import { ActivityLane } from "./activity-lane.ts";
+
+export { ACTIVITY_KINDS } from "./activity-lane.ts";
 
 const HOUR = 3_600_000;
-/** Entries kept in memory: at ~300 bytes each, about 3 MB at most. */
+/** Entries kept in memory per lane (events; successful logins): at ~300 bytes each, about 3 MB each at most. */
 export const ACTIVITY_RING_SIZE = 10_000;
 const MAX_LIMIT = 1_000;
 const MAX_HOURS = 24 * 14;
-/** The entries file is rotated (one older generation kept) past this size. */
+/** Each lane's file is rotated (one older generation kept) past this size. */
 export const ACTIVITY_FILE_BYTES = 4 * 1024 * 1024;
-/** A line longer than this in the file is not an entry we wrote: skipped at load. */
-const MAX_LINE = 16 * 1024;
 const FLUSH_MS = 500;
 const SAVE_COUNTS_MS = 60_000;
-
-export const ACTIVITY_KINDS: ReadonlySet<ActivityKind> = new Set(["delivery", "rejection", "login", "login-failed", "outbound", "admin", "system"]);
 
 export interface ActivityRecorder extends ActivityService {
   record(entry: ActivityEntry): void;
@@ -41,47 +41,30 @@ export interface ActivityRecorder extends ActivityService {
 }
 
 export interface ActivityOptions {
+  /** Entries kept in memory per lane. */
   size?: number;
   now?: () => number;
   /** Directory for the persisted entries and counters; absent or null: memory only. */
   dir?: string | null;
-  /** Rotation threshold of the entries file (tests use a small one). */
+  /** Rotation threshold of the entries files (tests use a small one). */
   fileBytes?: number;
   /** Told when the files cannot be read or written (never throws into the logger). */
   onError?: (message: string) => void;
 }
 
-export function activityPaths(dir: string): { entries: string; previous: string; counts: string } {
-  return { entries: join(dir, "activity.jsonl"), previous: join(dir, "activity.1.jsonl"), counts: join(dir, "hourly.json") };
+/** `entries`: every kind but successful logins (system lines included); `logins`: successful logins. */
+export function activityPaths(dir: string): { entries: string; previous: string; logins: string; loginsPrevious: string; counts: string } {
+  return {
+    entries: join(dir, "activity.jsonl"),
+    previous: join(dir, "activity.1.jsonl"),
+    logins: join(dir, "logins.jsonl"),
+    loginsPrevious: join(dir, "logins.1.jsonl"),
+    counts: join(dir, "hourly.json"),
+  };
 }
 
 function emptyHour(hour: number): HourlyCounts {
   return { hour, messagesIn: 0, messagesOut: 0, rejected: 0, loginsFailed: 0 };
-}
-
-/** Reads back an entry written by us, with its sequence number; null for anything else (a hand-edited or truncated line). */
-function parseEntry(line: string): { entry: ActivityEntry; seq: number } | null {
-  if (!line || line.length > MAX_LINE) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (!v || typeof v !== "object") return null;
-  const e = v as Partial<ActivityEntry>;
-  if (typeof e.ts !== "number" || !Number.isFinite(e.ts) || !ACTIVITY_KINDS.has(e.kind as ActivityKind) || typeof e.msg !== "string") return null;
-  if (e.level !== "info" && e.level !== "warn" && e.level !== "error") return null;
-  if (!e.fields || typeof e.fields !== "object" || Array.isArray(e.fields)) return null;
-  const seq = (e as { seq?: unknown }).seq;
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq)) return null;
-  delete (e as { seq?: unknown }).seq;
-  return { entry: e as ActivityEntry, seq };
-}
-
-function readLines(file: string): string[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n");
 }
 
 export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
@@ -90,12 +73,12 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
   const fileBytes = opts.fileBytes ?? ACTIVITY_FILE_BYTES;
   const onError = opts.onError ?? (() => {});
   const paths = opts.dir ? activityPaths(opts.dir) : null;
-  const ring: ActivityEntry[] = [];
-  let start = 0; // index of the oldest entry once the ring is full
+  const events = new ActivityLane(size, paths && { current: paths.entries, previous: paths.previous }, fileBytes, onError);
+  const logins = new ActivityLane(size, paths && { current: paths.logins, previous: paths.loginsPrevious }, fileBytes, onError);
+  const laneOf = (e: ActivityEntry) => (e.kind === "login" ? logins : events);
   const counts = new Map<number, HourlyCounts>();
-  let pending: string[] = [];
   let countsDirty = false;
-  /** Sequence number of the last entry recorded (and so counted). */
+  /** Sequence number of the last entry recorded (and so counted), across both lanes. */
   let seq = 0;
   let closed = false;
 
@@ -114,13 +97,6 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
     else if (e.kind === "rejection") c.rejected++;
     else if (e.kind === "login-failed") c.loginsFailed++;
     countsDirty = true;
-  };
-  const push = (entry: ActivityEntry) => {
-    if (ring.length < size) ring.push(entry);
-    else {
-      ring[start] = entry;
-      start = (start + 1) % size;
-    }
   };
 
   // ---- load what an earlier run left
@@ -142,13 +118,13 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
           onError(`activity counters ${paths.counts} unreadable, starting from the entries: ${(e as Error).message}`);
         }
       }
-      for (const line of [...readLines(paths.previous), ...readLines(paths.entries)]) {
-        const read = parseEntry(line);
-        if (!read) continue;
-        push(read.entry);
-        // Entries written after the counters were last saved (a crash, a kill -9) are counted again.
-        if (read.seq > savedSeq) bump(read.entry);
-        seq = Math.max(seq, read.seq);
+      for (const lane of [events, logins]) {
+        for (const read of lane.stored()) {
+          lane.push(read.entry);
+          // Entries written after the counters were last saved (a crash, a kill -9) are counted again.
+          if (read.seq > savedSeq) bump(read.entry);
+          seq = Math.max(seq, read.seq);
+        }
       }
       seq = Math.max(seq, savedSeq);
     } catch (e) {
@@ -157,21 +133,8 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
   }
 
   const writeEntries = () => {
-    if (!paths || pending.length === 0) return;
-    const text = pending.join("");
-    pending = [];
-    try {
-      let current = 0;
-      try {
-        current = statSync(paths.entries).size;
-      } catch {
-        current = 0;
-      }
-      if (current > 0 && current + text.length > fileBytes) renameSync(paths.entries, paths.previous);
-      appendFileSync(paths.entries, text, { mode: 0o600 });
-    } catch (e) {
-      onError(`cannot write the activity log ${paths.entries}: ${(e as Error).message}`);
-    }
+    events.write();
+    logins.write();
   };
   const saveCounts = () => {
     if (!paths || !countsDirty) return;
@@ -193,18 +156,18 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
   const flush = () => {
     if (flushTimer) clearTimeout(flushTimer);
     flushTimer = null;
-    // Entries first: the counters' savedAt then covers only entries already on disk.
     writeEntries();
     saveCounts();
   };
 
   return {
     record(entry) {
-      push(entry);
+      const lane = laneOf(entry);
+      lane.push(entry);
       bump(entry);
       seq++;
       if (!paths || closed) return;
-      pending.push(JSON.stringify({ ...entry, seq }) + "\n");
+      lane.queue(entry, seq);
       if (!flushTimer) {
         flushTimer = setTimeout(() => {
           flushTimer = null;
@@ -217,14 +180,25 @@ export function createActivity(opts: ActivityOptions = {}): ActivityRecorder {
       const limit = Math.min(Math.max(1, Math.floor(filter.limit ?? 200) || 1), MAX_LIMIT);
       const kinds = filter.kinds?.length ? new Set(filter.kinds) : null;
       const text = filter.text?.toLowerCase().slice(0, 200) || null;
+      const keep = (e: ActivityEntry) =>
+        (!kinds || kinds.has(e.kind)) && (filter.since === undefined || e.ts >= filter.since) && (filter.until === undefined || e.ts <= filter.until) && (!text || matches(e, text));
+      // The two lanes, merged newest first (ties: the events lane first).
+      const lanes = (kinds && !kinds.has("login") ? [events] : kinds && kinds.size === 1 ? [logins] : [events, logins]).map((l) => l.newestFirst());
+      const heads = lanes.map((it) => it.next());
       const out: ActivityEntry[] = [];
-      for (let i = ring.length - 1; i >= 0 && out.length < limit; i--) {
-        const e = ring[(start + i) % ring.length]!;
-        if (kinds && !kinds.has(e.kind)) continue;
-        if (filter.since !== undefined && e.ts < filter.since) continue;
-        if (filter.until !== undefined && e.ts > filter.until) continue;
-        if (text && !matches(e, text)) continue;
-        out.push(e);
+      let scanned = 0;
+      // Every entry is looked at once at most (two rings of `size`): bounded work per request.
+      while (out.length < limit && scanned <= 2 * size) {
+        let best = -1;
+        for (let i = 0; i < heads.length; i++) {
+          const h = heads[i]!;
+          if (!h.done && (best < 0 || h.value.ts > (heads[best]!.value as ActivityEntry).ts)) best = i;
+        }
+        if (best < 0) break;
+        const e = heads[best]!.value as ActivityEntry;
+        heads[best] = lanes[best]!.next();
+        scanned++;
+        if (keep(e)) out.push(e);
       }
       return out;
     },

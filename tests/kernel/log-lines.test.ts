@@ -319,6 +319,23 @@ describe("activity store (src/activity.ts)", () => {
     b.close();
   });
 
+  test("a flood of successful logins does not push rejections out (a lane each), and both come back after a restart", () => {
+    const dir = join(root, "lanes");
+    const a = createActivity({ dir, size: 10 });
+    a.record(entry(0));
+    for (let i = 1; i <= 100; i++) a.record({ ...entry(i, "login"), level: "info", msg: "login" });
+    a.record(entry(101, "admin"));
+    expect(a.recent({ kinds: ["rejection"] }).map((e) => e.fields.n)).toEqual([0]);
+    expect(a.recent({ limit: 3 }).map((e) => e.fields.n)).toEqual([101, 100, 99]);
+    expect(a.recent({ kinds: ["login"], limit: 100 }).length).toBe(10);
+    a.close();
+    const p = activityPaths(dir);
+    expect(readFileSync(p.logins, "utf8").trim().split("\n").length).toBe(100);
+    const b = createActivity({ dir, size: 10 });
+    expect(b.recent({ limit: 100 }).map((e) => e.fields.n)).toEqual([101, 100, 99, 98, 97, 96, 95, 94, 93, 92, 91, 0]);
+    b.close();
+  });
+
   test("malformed lines in the file are skipped, not trusted", () => {
     const dir = join(root, "garbage");
     const a = createActivity({ dir });
