@@ -10,8 +10,9 @@
  * "VACUUM INTO"): it runs as one read transaction, so it sees exactly the
  * commits made before it started, never blocks writers (WAL), and writes a
  * complete, compact, self-contained database file (rollback-journal mode, no
- * -wal to carry along). PostgreSQL has pg_dump for the same job, and a remote
- * libSQL server has its own snapshots; both are refused in words.
+ * -wal to carry along). PostgreSQL has pg_dump for the same job
+ * (storage/backup-pg.ts), and a remote
+ * libSQL server has its own snapshots (refused in words).
  */
 import Database from "libsql";
 import { existsSync, promises as fsp, statSync, utimesSync, writeFileSync, unlinkSync } from "node:fs";
@@ -32,13 +33,8 @@ export class SnapshotUnsupportedError extends Error {
 
 /** Why the database at `url` cannot be snapshotted by us, or null when it can. */
 export function snapshotUnsupported(url: string): string | null {
-  if (/^postgres(ql)?:\/\//i.test(url)) {
-    return (
-      "the database is PostgreSQL: back it up with PostgreSQL's own tool, e.g. " +
-      "`pg_dump --format=custom --file=pillarbox.pgdump \"$PILLARBOX_DATABASE_URL\"` (restore with pg_restore " +
-      "into an empty database), and copy the data dir's blobs/ directory AFTER the dump finishes (see docs/OPERATIONS.md, \"Backup\")"
-    );
-  }
+  // PostgreSQL is dumped by its own pg_dump instead (storage/backup-pg.ts, src/backup/postgres.ts)
+  if (/^postgres(ql)?:\/\//i.test(url)) return "the database is PostgreSQL: it is backed up with pg_dump, not VACUUM INTO";
   if (!url.startsWith("file:")) return "the database is a remote libSQL server: use its own snapshots, then copy the data dir's blobs/ directory after the snapshot (see docs/OPERATIONS.md, \"Backup\")";
   if (filePathOfUrl(url) === ":memory:") return "the database is in memory: nothing to back up";
   return null;
