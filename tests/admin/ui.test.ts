@@ -107,24 +107,35 @@ describe("domains and the DNS page", () => {
   test("the DNS page: each record's status in words from the server's resolver, expected and found, the zone block", async () => {
     await go(page, "#/domains/example.test");
     expect(await page.locator("h1").textContent()).toBe("DNS for example.test");
-    const status = async (purpose: string) => (await row(page, purpose).first().locator("[data-status]").getAttribute("data-status")) ?? "";
+    // The row whose first cell (the purpose) is exactly `purpose`.
+    const record = (purpose: string) => page.locator("tbody tr").filter({ has: page.locator("td:first-child", { hasText: new RegExp(`^${purpose}$`) }) });
+    const status = async (purpose: string) => (await record(purpose).locator("[data-status]").getAttribute("data-status")) ?? "";
     // dnsmasq publishes the MX and the DKIM key as expected, an SPF that differs, and no DMARC.
     expect(await status("MX")).toBe("ok");
     expect(await status("DKIM")).toBe("ok");
     expect(await status("DMARC")).toBe("missing");
-    expect(await row(page, "DMARC").first().textContent()).toContain("Missing");
-    const spf = row(page, "SPF").first();
+    expect(await record("DMARC").textContent()).toContain("Missing");
+    // Every record says its state in words, one of the four.
+    const words = await page.locator("[data-status] .badge").allTextContents();
+    expect(words.length).toBeGreaterThan(5);
+    for (const w of words) expect(w).toMatch(/Correct|Missing|Different from expected|Could not be checked/);
+    const spf = record("SPF");
     expect(await spf.locator("[data-status]").getAttribute("data-status")).toBe("mismatch");
     expect(await spf.textContent()).toContain("v=spf1 -all");
     expect(await spf.textContent()).toContain("Different from expected");
     const zone = (await page.locator("pre.zone").textContent()) ?? "";
     expect(zone).toContain("_dmarc");
     expect(zone).toContain("_domainkey");
+    // The copy button puts the whole block on the clipboard.
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: srv.base });
+    await page.getByRole("button", { name: "Copy the block" }).click();
+    await toast(page, "status", "Copied to the clipboard.");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(zone);
     // Check again asks the server for a fresh report and draws it.
     const [again] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/admin/api/domains/example.test/dns")), page.getByRole("button", { name: "Check again" }).click()]);
     expect(again.status()).toBe(200);
     await page.waitForSelector(".page .loading", { state: "detached" });
-    expect(await row(page, "DMARC").first().locator("[data-status]").getAttribute("data-status")).toBe("missing");
+    expect(await status("DMARC")).toBe("missing");
     await shot(page, "admin-dns");
     expect(await axe(page, "dns")).toEqual([]);
   });
