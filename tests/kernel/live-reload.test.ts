@@ -225,6 +225,20 @@ describe("pillarbox reload", () => {
     expect(r.stdout).not.toContain("sent SIGHUP");
   });
 
+  test("the log level changes live: info lines stop, warnings go on", async () => {
+    writeFileSync(tomlFile, readFileSync(tomlFile, "utf8") + '\n[log]\nlevel = "warn"\n');
+    const r = await runCli(["reload"], { env: env() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("configuration reloaded: log.level");
+    // An accepted message (an info line), then an unknown recipient (a warning), in this order.
+    const msg = ["From: <s@remote.test>", "To: <admin@live.test>", "Subject: quiet", "Message-ID: <after-level@remote.test>", "", "x"].join("\r\n");
+    const sent = await smtp(["EHLO remote.test", "MAIL FROM:<s@remote.test>", "RCPT TO:<admin@live.test>", "DATA", msg + "\r\n.", "MAIL FROM:<s@remote.test>", "RCPT TO:<nobody@live.test>", "QUIT"]);
+    expect(sent[5]).toMatch(/^250 /);
+    expect(sent[7]).toMatch(/^550 /);
+    await waitForCount(/\{[^\n]*"msg":"smtp rejected"[^\n]*"rcpt":"nobody@live\.test"[^\n]*\}/, 1);
+    expect(server.stderr()).not.toContain("after-level@remote.test");
+  });
+
   test("no server on the data dir: words, exit 1", async () => {
     const r = await runCli(["reload"], { env: { ...env(), PILLARBOX_DATA_DIR: join(root, "empty") } });
     expect(r.code).toBe(1);
