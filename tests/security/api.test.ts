@@ -62,6 +62,20 @@ describe("security API", () => {
     expect((await bob.send("POST", "/api/security/recovery-codes", { password: BOB.password })).status).toBe(409);
   });
 
+  test("the password change applies the password policy, and works with 2FA on (the current password alone confirms it)", async () => {
+    const weak = await bob.send("POST", "/api/password", { current: BOB.password, next: "password123" });
+    expect(weak.status).toBe(400);
+    expect(weak.json<{ message: string }>().message).toContain("common");
+    const own = await bob.send("POST", "/api/password", { current: BOB.password, next: "bob@example.test" });
+    expect(own.status).toBe(400);
+    await srv.store.beginTwoFactor(bobId, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+    await srv.store.enableTwoFactor(bobId);
+    const changed = await bob.send("POST", "/api/password", { current: BOB.password, next: "a brand new passphrase 7" });
+    expect(changed.status).toBe(200);
+    expect(await bob.ok("POST", "/api/password", { current: "a brand new passphrase 7", next: BOB.password })).toMatchObject({ ok: true });
+    await srv.store.resetTwoFactor(bobId);
+  });
+
   test("a replayed code does not enable a new set-up", async () => {
     const setup = await bob.ok<TwoFactorSetup>("POST", "/api/security/2fa/setup", { password: BOB.password });
     const code = totpCode(setup.secret, totpStep(Date.now()) * 30_000);
