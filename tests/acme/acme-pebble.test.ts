@@ -230,6 +230,34 @@ describe.skipIf(!enabled)("ACME against pebble", () => {
     expect(out).toMatch(/^ok    TLS certificate .*acme\/cert\.pem/m);
   }, 60_000);
 
+  test("ACME turned on by a configuration reload (quickstart --acme on a running server) issues and serves a certificate without a restart", async () => {
+    await srv.close();
+    const dir2 = mkdtempSync(join(tmpdir(), "pillarbox-acme-reload-"));
+    const off = structuredClone(config);
+    off.dataDir = dir2;
+    off.databaseUrl = `file:${join(dir2, "pillarbox.db")}`;
+    off.acme = { ...config.acme, enabled: false, extraNames: [] };
+    const prev = config;
+    config = off;
+    srv = await start();
+    try {
+      expect(srv.ctx.certificates.status()[0]!.source).toBe("self-signed");
+      expect(await opensslVerifies(ports.HTTPS)).toBe(false);
+      const on = structuredClone(off);
+      on.acme.enabled = true;
+      const change = srv.reloadConfig(on);
+      expect(change.applied).toContain("acme.enabled");
+      // The reload started the first order; renewNow joins it.
+      await srv.ctx.certificates.renewNow();
+      expect(srv.ctx.certificates.status()[0]).toMatchObject({ source: "acme", lastError: null });
+      expect(await opensslVerifies(ports.HTTPS)).toBe(true);
+      expect(await opensslVerifies(ports.SMTP, "smtp")).toBe(true);
+    } finally {
+      config = prev;
+      rmSync(dir2, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }, 60_000);
+
   test("the HTTP-01 route answers only tokens being validated (404 otherwise, malformed tokens included)", async () => {
     for (const t of ["unknown-token-000000000", "x", "..%2f..%2fetc", "a".repeat(300)]) {
       const r = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${ports.HTTP}/.well-known/acme-challenge/${t}`]);
