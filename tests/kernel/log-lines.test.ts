@@ -54,7 +54,11 @@ beforeAll(async () => {
       ["gone.test", "mx.gone.test", 10], // an MX host with no address: a temporary failure
     ],
     hosts: [["mx.remote.test", "127.0.0.2"]],
-    txt: [["good.test", "v=spf1 ip4:127.0.0.0/8 -all"]],
+    txt: [
+      ["good.test", "v=spf1 ip4:127.0.0.0/8 -all"],
+      ["evil.test", "v=spf1 -all"],
+      ["_dmarc.evil.test", "v=DMARC1; p=reject"],
+    ],
   });
   remote = await startTestServer({ listeners: ["SMTP"], config: { hostname: "mx.remote.test", listeners: { SMTP: { host: "127.0.0.2", port: 0 } } } });
   await createUser(remote.store, "rcpt@remote.test", PASS);
@@ -134,6 +138,25 @@ print("sent")`);
     expect(l).toMatchObject({ kind: "delivery", protocol: "smtp", result: "accepted", code: 250, from: "someone@good.test", rcpts: "alice@example.test,bob@example.test", rcptCount: 2, local: 2, spf: "pass", dkim: "none", ip: "127.0.0.1" });
     expect(l.size).toBe(Buffer.byteLength(msg));
     expect(typeof l.dmarc).toBe("string");
+  });
+});
+
+describe("a message refused after DATA", () => {
+  test("DMARC p=reject (smtplib): one transaction line, kind rejection, with the verdicts that decided it", async () => {
+    const msg = "From: CEO <ceo@evil.test>\r\nTo: alice@example.test\r\nSubject: wire money\r\nMessage-ID: <forged-1@evil.test>\r\n\r\npay\r\n";
+    const r = await py(`
+import smtplib
+s = smtplib.SMTP("127.0.0.1", ${port("SMTP")})
+s.ehlo("client.test")
+try:
+    s.sendmail("ceo@evil.test", ["alice@example.test"], ${JSON.stringify(msg)})
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code)
+s.quit()`);
+    expect(r.stdout).toContain("550");
+    const l = await line("smtp transaction", { messageId: "<forged-1@evil.test>" });
+    expect(l).toMatchObject({ kind: "rejection", result: "rejected", code: 550, status: "5.7.1", spf: "fail", dmarc: "fail", from: "ceo@evil.test", rcpts: "alice@example.test", level: "warn" });
+    expect(String(l.reason)).toContain("DMARC");
   });
 });
 
@@ -258,7 +281,7 @@ describe("the activity log", () => {
     const sum = (k: "messagesIn" | "messagesOut" | "rejected" | "loginsFailed") => before.reduce((a, h) => a + h[k], 0);
     expect(sum("messagesIn")).toBe(1); // the MX message; the submission counts when it leaves
     expect(sum("messagesOut")).toBe(1); // rcpt@remote.test delivered
-    expect(sum("rejected")).toBe(3);
+    expect(sum("rejected")).toBe(4); // relay, unknown user, full mailbox, DMARC
     expect(sum("loginsFailed")).toBeGreaterThanOrEqual(3);
   });
 
