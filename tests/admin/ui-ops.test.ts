@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Page } from "playwright-core";
-import { ALICE, BOB, CAROL, mailboxMessages, smtpSend, waitFor } from "../webmail/helpers.ts";
+import { ALICE, ApiClient, BOB, CAROL, mailboxMessages, smtpSend, waitFor } from "../webmail/helpers.ts";
 import type { CertificateStatus } from "../../src/ops/types.ts";
 import type { ActivityRecorder } from "../../src/activity.ts";
 import { imapLogin } from "./helpers.ts";
@@ -195,6 +195,21 @@ describe("logs and graphs", () => {
 });
 
 describe("language", () => {
+  test("the language chosen in the admin's webmail settings wins over the browser's", async () => {
+    const web = await ApiClient.signIn(srv.base, ALICE);
+    expect((await web.send("PUT", "/api/settings", { language: "es" })).status).toBe(200);
+    const { page: p, context } = await newPage(ui.browser, "desktop", "en-GB");
+    try {
+      await signInAdmin(p, srv.base, ALICE, "/admin/queue");
+      await p.waitForSelector('body[data-route="queue"]', { state: "attached" });
+      expect(await p.locator("h1").textContent()).toBe("Cola");
+      expect(await p.getAttribute("html", "lang")).toBe("es");
+    } finally {
+      await web.send("PUT", "/api/settings", { language: "" });
+      await context.close();
+    }
+  });
+
   test("a German browser gets the German pages", async () => {
     const { page: p, context } = await newPage(ui.browser, "desktop", "de-DE");
     try {

@@ -9,7 +9,7 @@
  */
 import type { AdminMe } from "../../../protocols/http/admin/api-types.ts";
 import { h, clear } from "../dom.ts";
-import { chooseLang, setLang, t } from "../i18n/index.ts";
+import { chooseLang, setLang, setTimeZone, t } from "../i18n/index.ts";
 import { AdminApiError, api, setCsrf } from "./api.ts";
 import { errorText, statusRegions } from "./ui.ts";
 import { parseRoute, type Page, type PageContext } from "./page.ts";
@@ -133,6 +133,25 @@ function stop(root: HTMLElement, title: string, text: string): void {
   document.body.dataset.adminReady = "";
 }
 
+/**
+ * The admin's own webmail settings (same session): the language and time zone chosen there, so the
+ * admin speaks the language the mailbox does; the browser's language when unset or unreadable.
+ */
+async function applySettings(): Promise<void> {
+  let language: string | null = null;
+  try {
+    const res = await fetch("/api/settings", { credentials: "same-origin", headers: { accept: "application/json" } });
+    if (res.ok) {
+      const s = (await res.json()) as { language?: unknown; timeZone?: unknown };
+      if (typeof s.language === "string") language = s.language;
+      if (typeof s.timeZone === "string") setTimeZone(s.timeZone);
+    }
+  } catch {
+    // offline or not JSON: the browser's language
+  }
+  setLang(chooseLang(language, navigator.languages ?? [navigator.language]));
+}
+
 async function boot(): Promise<void> {
   setLang(chooseLang(null, navigator.languages ?? [navigator.language]));
   // A section given as a path (/admin/queue, from the sign-in form's return) becomes its hash route.
@@ -149,6 +168,7 @@ async function boot(): Promise<void> {
     return;
   }
   setCsrf(me.csrf);
+  await applySettings();
   layout(root);
   window.addEventListener("hashchange", () => {
     void render().then(() => document.getElementById("page-title")?.focus());
