@@ -5,7 +5,7 @@
  */
 import * as https from "node:https";
 import { rootCertificates } from "node:tls";
-import * as acme from "acme-client";
+import type * as AcmeClient from "acme-client";
 import type { Logger } from "../log.ts";
 import { createAlpnCertificate, createCsr } from "./x509-acme.ts";
 
@@ -55,6 +55,8 @@ export function describeAcmeError(e: unknown): string {
 }
 
 export async function orderCertificate(o: OrderOptions): Promise<{ certPem: string; accountUrl: string }> {
+  // Loaded on the first order only: a server without ACME (or between renewals' first use) never carries the client and axios.
+  const acme = (await import("acme-client")) as typeof AcmeClient;
   // The library's one axios instance: trust the configured CA root for the directory's HTTPS (a private or test CA).
   acme.axios.defaults.httpsAgent = o.caPem ? new https.Agent({ ca: [...rootCertificates, o.caPem], keepAlive: false }) : undefined;
   // A CA that stops answering must not hold the order forever (axios waits without limit by default).
@@ -80,7 +82,7 @@ export async function orderCertificate(o: OrderOptions): Promise<{ certPem: stri
     throw new AcmeOrderError(`ACME account at ${o.directoryUrl} failed: ${describeAcmeError(e)}`, [], null);
   }
 
-  let order: acme.Order;
+  let order: AcmeClient.Order;
   try {
     order = await client.createOrder({ identifiers: o.names.map((value) => ({ type: "dns", value })) });
   } catch (e) {
