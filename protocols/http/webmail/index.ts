@@ -85,7 +85,8 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
     mount(app) {
       // Bounded request bodies, also for chunked uploads without Content-Length (the limit wraps the stream).
       const tooLarge = (c: Context<AppEnv>) => apiError(c, 413, "too_large", "That is too large for the server to accept.");
-      app.use("/api/uploads", bodyLimit({ maxSize: ctx.config.limits.maxMessageSize + 64 * 1024, onError: tooLarge }));
+      // The limit is read per request: a configuration reload (SIGHUP) changes it without a restart.
+      app.use("/api/uploads", (c, next) => bodyLimit({ maxSize: ctx.config.limits.maxMessageSize + 64 * 1024, onError: tooLarge })(c, next));
       app.use("/api/*", async (c, next) => (c.req.path === "/api/uploads" ? next() : bodyLimit({ maxSize: 10 * 1024 * 1024, onError: tooLarge })(c, next)));
       app.use("/login", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large\n", 413) }));
       app.use("/login/code", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large\n", 413) }));
