@@ -14,11 +14,12 @@ import type { Config } from "./config-types.ts";
 
 /**
  * Settings that a running server cannot take without a restart: the sockets
- * (listeners) and where the data lives (data dir, database). Turning ACME off
+ * (listeners), where the data lives (data dir, database) and what the store
+ * takes when it opens (the change feed's retention). Turning ACME off
  * is one too, but the server decides that (src/server.ts reloadConfig): ACME
  * can be turned on while running.
  */
-export const RESTART_ONLY: readonly string[] = ["dataDir", "databaseUrl", "databaseAuthToken", "listeners"];
+export const RESTART_ONLY: readonly string[] = ["dataDir", "databaseUrl", "databaseAuthToken", "changeRetentionDays", "listeners"];
 
 export interface ConfigChange {
   /** Dotted paths of the settings now in effect with a new value, e.g. "hostname", "limits.maxMessageSize". */
