@@ -113,7 +113,8 @@ export const logsPage: Page = async (root, ctx) => {
   const setAuto = () => {
     state.auto = auto.checked;
     clearInterval(timer);
-    timer = state.auto ? setInterval(() => void load(), REFRESH_MS) : undefined;
+    // A hidden tab does not poll; it catches up on the next tick once shown.
+    timer = state.auto ? setInterval(() => void (document.hidden ? null : load()), REFRESH_MS) : undefined;
   };
   setAuto();
   await load();

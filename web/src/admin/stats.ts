@@ -4,13 +4,14 @@
  */
 import type { StatsResponse } from "../../../protocols/http/admin/api-types.ts";
 import { h, clear } from "../dom.ts";
-import { formatDate, formatNumber, t } from "../i18n/index.ts";
+import { formatDate, formatNumber, t, tn } from "../i18n/index.ts";
 import { api } from "./api.ts";
 import { barChart, legend, lineChart, type Series } from "./chart.ts";
 import type { Page } from "./page.ts";
 import { heading, section, table, usageBar } from "./ui.ts";
 
 const HOURS = [24, 48, 168];
+const STORAGE_SHOWN = 50;
 let chosen = 48;
 
 export const statsPage: Page = async (root, ctx) => {
@@ -47,7 +48,9 @@ export const statsPage: Page = async (root, ctx) => {
       t("admin.stats.quiet"),
     ),
   );
-  const storage = [...stats.storage].sort((a, b) => b.usedBytes - a.usedBytes);
+  // The largest accounts first; past STORAGE_SHOWN a line says how many more there are.
+  const all = [...stats.storage].sort((a, b) => b.usedBytes - a.usedBytes);
+  const storage = all.slice(0, STORAGE_SHOWN);
   root.append(
     heading(t("admin.nav.stats"), h("label", { for: "stats-hours", class: "sr-only" }, t("admin.stats.range")), pick),
     section(t("admin.stats.traffic"), h("p", { class: "muted" }, trafficLabel), h("div", { class: "chart-box", id: "chart-traffic" }, barChart(trafficLabel, labels, titles, traffic)), legend(traffic, "bar")),
@@ -61,6 +64,7 @@ export const statsPage: Page = async (root, ctx) => {
             storage.map((s) => h("li", null, h("span", { class: "storage-name" }, s.email), usageBar(s.usedBytes, s.quotaBytes, largest(storage)))),
           )
         : h("p", { class: "empty" }, t("admin.accounts.empty")),
+      all.length > storage.length ? h("p", { class: "muted" }, tn("admin.stats.more", all.length - storage.length)) : null,
     ),
   );
 };

@@ -288,6 +288,8 @@ register({
     "admin.stats.hour": "Hour",
     "admin.stats.quiet": "Nothing happened in this period.",
     "admin.stats.storage": "Storage per account",
+    "admin.stats.more.one": "… and {n} more account.",
+    "admin.stats.more.other": "… and {n} more accounts.",
   },
   de: {
     "admin.title": "Pillarbox-Verwaltung",
@@ -572,6 +574,8 @@ register({
     "admin.stats.hour": "Stunde",
     "admin.stats.quiet": "In diesem Zeitraum ist nichts geschehen.",
     "admin.stats.storage": "Speicher pro Konto",
+    "admin.stats.more.one": "… und {n} weiteres Konto.",
+    "admin.stats.more.other": "… und {n} weitere Konten.",
   },
   fr: {
     "admin.title": "Administration Pillarbox",
@@ -856,6 +860,8 @@ register({
     "admin.stats.hour": "Heure",
     "admin.stats.quiet": "Rien ne s'est passé pendant cette période.",
     "admin.stats.storage": "Espace par compte",
+    "admin.stats.more.one": "… et {n} autre compte.",
+    "admin.stats.more.other": "… et {n} autres comptes.",
   },
   es: {
     "admin.title": "Administración de Pillarbox",
@@ -1140,5 +1146,7 @@ register({
     "admin.stats.hour": "Hora",
     "admin.stats.quiet": "No pasó nada en este período.",
     "admin.stats.storage": "Espacio por cuenta",
+    "admin.stats.more.one": "… y {n} cuenta más.",
+    "admin.stats.more.other": "… y {n} cuentas más.",
   },
 });
