@@ -157,6 +157,12 @@ describe.skipIf(!enabled)("ACME against pebble", () => {
     expect((await curlHttps(HOST, "/.well-known/mta-sts.txt")).code).toBe("404");
     const other = await run("curl", ["-sSk", "-o", "/dev/null", "-w", "%{http_code}", "--resolve", `mta-sts.other.test:${ports.HTTPS}:127.0.0.1`, `https://mta-sts.other.test:${ports.HTTPS}/.well-known/mta-sts.txt`]);
     expect(other.stdout).toBe("404");
+    // Hostile Host headers: an answer in words, never a 500.
+    for (const host of ["mta-sts.", "mta-sts..example.test", `mta-sts.${"a".repeat(300)}.test`, "MTA-STS.EXAMPLE.TEST", "mta-sts.example.test."]) {
+      const r = await run("curl", ["-sSk", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${host}`, `https://127.0.0.1:${ports.HTTPS}/.well-known/mta-sts.txt`]);
+      expect(["200", "400", "404"]).toContain(r.stdout);
+      if (host.toLowerCase().replace(/\.$/, "") === `mta-sts.${DOMAIN}`) expect(r.stdout).toBe("200");
+    }
   });
 
   test("renewal over TLS-ALPN-01 is hot-swapped into every listener and keeps the key (TLSA 3 1 1 stays valid)", async () => {
