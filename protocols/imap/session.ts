@@ -63,6 +63,8 @@ const MAX_PIPELINE_BUFFER = 256 * 1024;
 const OUT_CHUNK = 64 * 1024;
 /** Default cap on unsent output per connection (config imap.maxOutputBytes; see src/config.ts for why 2 MiB). */
 export const DEFAULT_MAX_OUTPUT = 2 * 1024 * 1024;
+/** How often a logged-in connection re-checks its account's credential stamp (see watchCredentials); tests shorten it. */
+export const imapCredentialCheck = { intervalMs: 30_000 };
 /** Kept free under the output cap for the closing BYE. */
 const BYE_RESERVE = 64;
 /** How long a closing connection may take to hand over its last output (BYE, TLS close_notify) before it is cut. */
@@ -265,6 +267,10 @@ export class Session implements ViewOwner {
   }
 
   private cleanup(): void {
+    if (this.credWatch) {
+      clearInterval(this.credWatch);
+      this.credWatch = null;
+    }
     if (this.lineWaiter) {
       const w = this.lineWaiter;
       this.lineWaiter = null;
@@ -746,12 +752,37 @@ export class Session implements ViewOwner {
   async loggedIn(account: Account): Promise<void> {
     this.account = account;
     this.state = "auth";
+    this.watchCredentials(account.id, await this.ctx.store.credentialStamp(account.id));
     const maxMsg = this.ctx.config.limits.maxMessageSize;
     this.parser.limits.maxAppendLiteral = maxMsg;
     this.parser.limits.maxAppendTotal = Math.max(maxMsg * 4, 64 * 1024 * 1024);
     this.hub = this.shared.hub(account.id);
     this.hub.acquire();
   }
+
+  /**
+   * A logged-in connection (an IDLE can last days) ends once its account's
+   * credentials change: an app password revoked, the account disabled, a new
+   * password, two-factor sign-in turned on (the store's credential stamp,
+   * also when the CLI made the change). The client logs in again with what is
+   * still valid, or is refused.
+   */
+  private watchCredentials(accountId: number, stamp: string | null): void {
+    if (this.credWatch) clearInterval(this.credWatch);
+    this.credWatch = setInterval(() => {
+      this.ctx.store.credentialStamp(accountId).then(
+        (now) => {
+          if (this.closed || now === stamp) return;
+          this.log.info("imap: credentials changed, closing the session", { accountId });
+          this.send("* BYE Your credentials changed or were revoked; log in again.\r\n");
+          this.close();
+        },
+        () => {}, // the database busy or closing: the next round checks again
+      );
+    }, imapCredentialCheck.intervalMs);
+    (this.credWatch as { unref?: () => void }).unref?.();
+  }
+  private credWatch: ReturnType<typeof setInterval> | null = null;
 
   /** Leaves the selected state (CLOSE, UNSELECT, SELECT of another mailbox). */
   unselect(): void {

@@ -20,6 +20,8 @@ import { createUser, startTestServer, type TestServer } from "../helpers/server.
 import { cookiesOf, request } from "../webmail/helpers.ts";
 import { totpCode, totpStep } from "../../src/auth-factors.ts";
 import type { Account } from "../../storage/api.ts";
+import { connect } from "node:net";
+import { imapCredentialCheck } from "../../protocols/imap/session.ts";
 
 const EMAIL = "erin@example.test";
 const PASSWORD = "erin main password 42";
@@ -129,7 +131,41 @@ let laptop = ""; // another
 /** Recovery codes (TOTP codes are kept to three per run: the store takes each 30-second step once). */
 let codes: string[] = [];
 
+/** A raw IMAP connection: send lines, wait for a line matching a pattern (state, not time). */
+function rawImap(port: number) {
+  const sock = connect({ host: "127.0.0.1", port });
+  sock.setEncoding("utf8");
+  let buf = "";
+  let closed = false;
+  const waiters: (() => void)[] = [];
+  sock.on("data", (d: string) => {
+    buf += d;
+    for (const w of waiters.splice(0)) w();
+  });
+  sock.on("close", () => {
+    closed = true;
+    for (const w of waiters.splice(0)) w();
+  });
+  sock.on("error", () => {});
+  return {
+    send: (line: string) => sock.write(line + "\r\n"),
+    async waitFor(re: RegExp): Promise<string> {
+      for (;;) {
+        const m = re.exec(buf);
+        if (m) return m[0];
+        if (closed) throw new Error(`closed without ${re}: ${buf}`);
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    },
+    get closed() {
+      return closed;
+    },
+    end: () => sock.destroy(),
+  };
+}
+
 beforeAll(async () => {
+  imapCredentialCheck.intervalMs = 100;
   srv = await startTestServer({ listeners: ["IMAP", "POP3", "SUBMISSION", "HTTP", "HTTPS"], config: { limits: { authFailuresPerIp: 10_000 } } });
   erin = await createUser(srv.store, EMAIL, PASSWORD);
   base = `https://127.0.0.1:${srv.port("HTTPS")}`;
@@ -259,6 +295,24 @@ describe("app passwords and two-factor sign-in over every protocol", () => {
     expect(await everywhere(phone)).toEqual(ALL_REFUSED);
     expect(await everywhere(laptop)).toEqual(ALL_OK);
   }, 60_000);
+
+  test("an IMAP connection idling with an app password is closed (BYE) once that password is revoked", async () => {
+    const tablet = await srv.store.createAppPassword(erin.id, "Tablet");
+    const c = rawImap(srv.port("IMAP"));
+    try {
+      await c.waitFor(/^\* OK.*\r\n/m);
+      c.send(`a LOGIN ${EMAIL} ${tablet.password}`);
+      await c.waitFor(/^a OK.*\r\n/m);
+      c.send("b SELECT INBOX");
+      await c.waitFor(/^b OK.*\r\n/m);
+      c.send("c IDLE");
+      await c.waitFor(/^\+ .*\r\n/m);
+      expect(await srv.store.revokeAppPassword(erin.id, tablet.info.id)).toBe(true);
+      expect(await c.waitFor(/^\* BYE .*\r\n/m)).toContain("log in again");
+    } finally {
+      c.end();
+    }
+  });
 
   test("a disabled account is refused everywhere and its webmail session ends; enabling lets it in again", async () => {
     const signedIn = await webCode(await webSignIn(PASSWORD), codes[4]!);
