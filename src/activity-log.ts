@@ -52,17 +52,31 @@ export function entryFromLine(level: LogLevel, msg: string, f: Record<string, un
   return entry;
 }
 
+/**
+ * A child keeps a reference to its own fields and its parent rather than a
+ * merged copy: child loggers are made per connection and per request (an
+ * ActiveSync Ping may be held for an hour), and the merge is needed only for
+ * the few lines that carry a kind.
+ */
 class TapLogger implements Logger {
+  private readonly baseHasKind: boolean;
   constructor(
     private readonly inner: Logger,
-    private readonly base: Record<string, unknown>,
+    private readonly parent: TapLogger | null,
+    private readonly own: Record<string, unknown> | null,
     private readonly sink: (e: ActivityEntry) => void,
-  ) {}
+  ) {
+    this.baseHasKind = (own?.kind !== undefined) || (parent?.baseHasKind ?? false);
+  }
+
+  private base(): Record<string, unknown> {
+    return { ...(this.parent ? this.parent.base() : {}), ...this.own };
+  }
 
   private tap(level: LogLevel, msg: string, f: Record<string, unknown> | undefined): void {
-    if (f?.kind === undefined && this.base.kind === undefined) return;
+    if (f?.kind === undefined && !this.baseHasKind) return;
     try {
-      const e = entryFromLine(level, msg, { ...this.base, ...f });
+      const e = entryFromLine(level, msg, { ...this.base(), ...f });
       if (e) this.sink(e);
     } catch {
       // The activity view must never break the code that logs.
@@ -85,7 +99,7 @@ class TapLogger implements Logger {
     this.tap("error", m, f);
   }
   child(f: Record<string, unknown>): Logger {
-    return new TapLogger(this.inner.child(f), { ...this.base, ...f }, this.sink);
+    return new TapLogger(this.inner.child(f), this, f, this.sink);
   }
   setLevel(level: LogLevel): void {
     this.inner.setLevel?.(level);
@@ -94,5 +108,5 @@ class TapLogger implements Logger {
 
 /** `inner` with every line that names a kind also recorded by `sink`. */
 export function activityLogger(inner: Logger, sink: (e: ActivityEntry) => void): Logger {
-  return new TapLogger(inner, {}, sink);
+  return new TapLogger(inner, null, null, sink);
 }
