@@ -171,7 +171,10 @@ beforeAll(async () => {
   base = `https://127.0.0.1:${srv.port("HTTPS")}`;
   await request("GET", base + "/login");
 });
-afterAll(async () => srv?.close());
+afterAll(async () => {
+  imapCredentialCheck.intervalMs = 30_000; // test files share a process in a shard
+  await srv?.close();
+});
 
 describe("app passwords and two-factor sign-in over every protocol", () => {
   test("before 2FA: the main password and an app password both work everywhere; a wrong one nowhere", async () => {
