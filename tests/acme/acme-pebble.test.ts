@@ -9,13 +9,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../src/log.ts";
 import { startServer, type RunningServer } from "../../src/server.ts";
 import type { Config } from "../../src/config-types.ts";
 import { acmePaths } from "../../src/acme/index.ts";
+import { createSelfSignedCertificate } from "../../src/x509.ts";
 import { testConfig } from "../helpers/server.ts";
 import { runCli } from "../helpers/proc.ts";
 import { freePort, havePebble, startPebble, type Pebble } from "./pebble.ts";
@@ -234,6 +235,36 @@ describe.skipIf(!enabled)("ACME against pebble", () => {
     const out = await checkOutput();
     expect(out).toMatch(/^ok    certificate \(acme\): issuer Pebble[^\n]*; expires [^\n]*\(\d+ days\); next renewal [^\n]*; last error: none$/m);
     expect(out).toMatch(/^ok    TLS certificate .*acme\/cert\.pem/m);
+  }, 60_000);
+
+  test("a stored certificate that is due is renewed by the timer at start, without renewNow, and swapped in", async () => {
+    await srv.close();
+    const dir3 = mkdtempSync(join(tmpdir(), "pillarbox-acme-due-"));
+    // A one-day certificate issued 20 hours ago: past two thirds of its life, so due now.
+    const old = createSelfSignedCertificate([HOST], { days: 1, now: new Date(Date.now() - 20 * 3_600_000) });
+    const p = acmePaths(dir3);
+    mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(p.cert, old.certPem);
+    writeFileSync(p.certKey, old.keyPem, { mode: 0o600 });
+    const prev = config;
+    config = structuredClone(config);
+    config.dataDir = dir3;
+    config.databaseUrl = `file:${join(dir3, "pillarbox.db")}`;
+    config.acme.extraNames = [];
+    try {
+      srv = await start();
+      // Wait for the state (the first timer tick orders at once), not for a time.
+      for (let i = 0; i < 300 && srv.ctx.certificates.status()[0]!.issuer === HOST; i++) await new Promise((r) => setTimeout(r, 100));
+      const st = srv.ctx.certificates.status()[0]!;
+      expect(st.issuer).toMatch(/Pebble/i);
+      expect(st.source).toBe("acme");
+      expect(await opensslVerifies(ports.HTTPS)).toBe(true);
+    } finally {
+      await srv.close();
+      config = prev;
+      srv = await start();
+      rmSync(dir3, { recursive: true, force: true, maxRetries: 3 });
+    }
   }, 60_000);
 
   test("ACME turned on by a configuration reload (quickstart --acme on a running server) issues and serves a certificate without a restart", async () => {
