@@ -106,6 +106,8 @@ export interface AdminUi {
   page: Page;
   /** Every POST, PATCH and DELETE the page sent to /admin/api, with its X-CSRF-Token. */
   changes: { method: string; path: string; token: string }[];
+  /** Console messages of the page about its Content-Security-Policy (a style or script it refused) and page errors. */
+  problems: string[];
   close(): Promise<void>;
 }
 
@@ -136,12 +138,18 @@ export async function startAdminUi(): Promise<AdminUi> {
     const u = new URL(r.url());
     if (u.pathname.startsWith("/admin/api/") && r.method() !== "GET") changes.push({ method: r.method(), path: u.pathname, token: r.headers()["x-csrf-token"] ?? "" });
   });
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   await signInAdmin(page, srv.base, ALICE);
   return {
     srv,
     browser,
     page,
     changes,
+    problems,
     async close() {
       await browser.close();
       await dns.stop();

@@ -343,4 +343,8 @@ describe("security", () => {
     expect(methods).toEqual(["DELETE", "PATCH", "POST"]);
     expect(wrong).toEqual([]);
   });
+
+  test("the pages ran under the admin's Content-Security-Policy without a refused style or script, and without a script error", () => {
+    expect(ui.problems).toEqual([]);
+  });
 });
