@@ -30,7 +30,7 @@ export async function copyReferencedBlobs(
 ): Promise<{ blobs: BlobTally; problems: string[] }> {
   const problems: string[] = [];
   const blobs: BlobTally = { referenced: 0, bytes: 0, copied: 0, alreadyPresent: 0, missing: 0, damaged: 0 };
-  const madeDirs = new Set<string>();
+  const madeDirs = new Map<string, Promise<void>>();
   const touched = new Set<string>();
   const problem = (p: string) => {
     if (problems.length < PROBLEMS_KEPT) problems.push(p);
@@ -53,10 +53,13 @@ export async function copyReferencedBlobs(
         if (!isNotFound(e)) throw e;
       }
       const d = dirname(dest);
-      if (!madeDirs.has(d)) {
-        await mkdirPrivate(d);
-        madeDirs.add(d);
+      let ready = madeDirs.get(d);
+      if (!ready) {
+        // one mkdir per directory, awaited by every worker that needs it
+        ready = mkdirPrivate(d);
+        madeDirs.set(d, ready);
       }
+      await ready;
       try {
         const r = await copyDurable(blobPath(dataDir, id), dest, { expectSha256: id });
         if (!r.matches) {

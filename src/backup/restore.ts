@@ -145,7 +145,7 @@ async function restorePostgres(dir: string, manifest: BackupManifest, work: stri
 async function restoreBlobs(pages: AsyncIterable<string[]>, dir: string, work: string, written: string[], progress: (line: string) => void): Promise<{ blobs: number; bytes: number }> {
   let blobs = 0;
   let bytes = 0;
-  const made = new Set<string>();
+  const made = new Map<string, Promise<void>>();
   const bad: string[] = [];
   let badCount = 0;
   for await (const ids of pages) {
@@ -156,11 +156,14 @@ async function restoreBlobs(pages: AsyncIterable<string[]>, dir: string, work: s
       }
       const dest = blobPath(work, id);
       const d = dirname(dest);
-      if (!made.has(d)) {
-        made.add(d);
-        await mkdirPrivate(d);
+      let ready = made.get(d);
+      if (!ready) {
+        // one mkdir per directory, awaited by every worker that needs it (a worker must not copy before it exists)
+        ready = mkdirPrivate(d);
+        made.set(d, ready);
         written.push(dirname(dirname(d)), dirname(d), d);
       }
+      await ready;
       try {
         const r = await copyDurable(blobPath(dir, id), dest, { expectSha256: id });
         if (!r.matches) {
@@ -180,7 +183,8 @@ async function restoreBlobs(pages: AsyncIterable<string[]>, dir: string, work: s
   if (badCount) {
     throw new BackupError(`the backup is incomplete, nothing was restored: ${bad.join("; ")}${badCount > bad.length ? ` (and ${badCount - bad.length} more)` : ""}; run pillarbox verify ${dir}`);
   }
-  await eachLimited([...made, ...new Set([...made].map((d) => dirname(d)))], PARALLEL, fsyncDir);
+  const dirs = [...made.keys()];
+  await eachLimited([...dirs, ...new Set(dirs.map((d) => dirname(d)))], PARALLEL, fsyncDir);
   return { blobs, bytes };
 }
 

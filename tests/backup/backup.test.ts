@@ -12,7 +12,7 @@ import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createUser, startTestServer, type TestServer } from "../helpers/server.ts";
-import { blobFiles, cli, countBlobFiles, deliveryLoad, imapDigests, sendMail, STACK, testMessage } from "./helpers.ts";
+import { blobFiles, cli, countBlobFiles, deliveryLoad, imapDigests, sendMail, sha256, STACK, testMessage } from "./helpers.ts";
 
 setDefaultTimeout(120_000);
 
@@ -178,6 +178,36 @@ describe("backup while mail arrives, restore, serve", () => {
     expect(countBlobFiles(target)).toBe(manifestOf(bk).blobs.referenced);
     const check = await cli(["check", "--blobs"], target);
     expect(check.stdout).toMatch(/ok {4}blobs: all \d+ referenced blobs present/);
+  });
+});
+
+describe("many blobs in one directory", () => {
+  test("blobs sharing their blobs/ab/cd directory are copied in parallel by backup and restore", async () => {
+    // contents whose sha256 start alike: the parallel copy workers meet in one new directory at once
+    const buckets = new Map<string, string[]>();
+    let same: string[] = [];
+    for (let i = 0; same.length < 12 && i < 2_000_000; i++) {
+      const raw = `From: a@remote.test\r\nSubject: shared directory ${i}\r\n\r\nbody ${i}\r\n`;
+      const key = sha256(raw).slice(0, 4);
+      const b = buckets.get(key) ?? [];
+      b.push(raw);
+      buckets.set(key, b);
+      if (b.length > same.length) same = b;
+    }
+    expect(same.length).toBe(12);
+    const acct = (await srv.store.getAccount(ALICE))!;
+    for (const raw of same) await srv.store.deliver(new TextEncoder().encode(raw), [{ accountId: acct.id }]);
+    const dir = join(root, "shared-dirs");
+    const b = await cli(["backup", dir], srv.dataDir);
+    expect(b.code).toBe(0);
+    const prefix = sha256(same[0]!).slice(0, 4);
+    const inDir = readdirSync(join(dir, "blobs", prefix.slice(0, 2), prefix.slice(2, 4)));
+    expect(inDir.filter((n) => n.startsWith(prefix)).length).toBeGreaterThanOrEqual(12);
+    const target = join(root, "shared-dirs-restored");
+    const r = await cli(["restore", dir, "--data-dir", target]);
+    expect(r.stderr).not.toContain("missing");
+    expect(r.code).toBe(0);
+    expect(countBlobFiles(target)).toBe(manifestOf(dir).blobs.referenced);
   });
 });
 
