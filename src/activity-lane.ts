@@ -37,6 +37,7 @@ export class ActivityLane {
   private readonly ring: ActivityEntry[] = [];
   private start = 0; // index of the oldest entry once the ring is full
   private pending: string[] = [];
+  private pendingBytes = 0;
 
   constructor(
     private readonly size: number,
@@ -56,7 +57,16 @@ export class ActivityLane {
 
   /** Queues the entry for the file (with its sequence number). */
   queue(entry: ActivityEntry, seq: number): void {
-    if (this.files) this.pending.push(JSON.stringify({ ...entry, seq }) + "\n");
+    if (!this.files) return;
+    const line = JSON.stringify({ ...entry, seq }) + "\n";
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    // A flood between two writes: what would be rotated away at once is dropped now (bounded memory).
+    if (this.pendingBytes > 2 * this.fileBytes) {
+      let drop = 0;
+      while (this.pendingBytes > this.fileBytes && drop < this.pending.length - 1) this.pendingBytes -= this.pending[drop++]!.length;
+      this.pending.splice(0, drop);
+    }
   }
 
   /** The file's entries, older generation first (for the start-up load). */
@@ -74,8 +84,9 @@ export class ActivityLane {
   /** Appends what is queued, rotating the file first when it would pass its size. */
   write(): void {
     if (!this.files || this.pending.length === 0) return;
-    const text = this.pending.join("");
+    const lines = this.pending;
     this.pending = [];
+    this.pendingBytes = 0;
     const { current, previous } = this.files;
     try {
       let size = 0;
@@ -84,8 +95,25 @@ export class ActivityLane {
       } catch {
         size = 0;
       }
-      if (size > 0 && size + text.length > this.fileBytes) renameSync(current, previous);
-      appendFileSync(current, text, { mode: 0o600 });
+      // In chunks that each fit the file's size, rotating between them: the file never grows past its cap.
+      let chunk: string[] = [];
+      let chunkBytes = 0;
+      const flushChunk = () => {
+        if (chunk.length) appendFileSync(current, chunk.join(""), { mode: 0o600 });
+        size += chunkBytes;
+        chunk = [];
+        chunkBytes = 0;
+      };
+      for (const line of lines) {
+        if (size + chunkBytes > 0 && size + chunkBytes + line.length > this.fileBytes) {
+          flushChunk();
+          renameSync(current, previous);
+          size = 0;
+        }
+        chunk.push(line);
+        chunkBytes += line.length;
+      }
+      flushChunk();
     } catch (e) {
       this.onError(`cannot write the activity log ${current}: ${(e as Error).message}`);
     }

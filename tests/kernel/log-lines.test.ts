@@ -359,6 +359,21 @@ describe("activity store (src/activity.ts)", () => {
     b.close();
   });
 
+  test("a flood between two writes: the files stay within their cap, the newest entries are kept", () => {
+    const dir = join(root, "flood");
+    const a = createActivity({ dir, size: 5000, fileBytes: 5000 });
+    for (let i = 0; i < 5000; i++) a.record(entry(i));
+    a.close(); // one write of everything pending
+    const p = activityPaths(dir);
+    expect(readFileSync(p.entries).length).toBeLessThanOrEqual(5000);
+    expect(readFileSync(p.previous).length).toBeLessThanOrEqual(5000);
+    const b = createActivity({ dir, size: 5000 });
+    const kept = b.recent({ limit: 1000 }).map((e) => e.fields.n as number);
+    expect(kept[0]).toBe(4999);
+    for (let i = 1; i < kept.length; i++) expect(kept[i]).toBe(kept[i - 1]! - 1); // contiguous: nothing in the middle lost
+    b.close();
+  });
+
   test("malformed lines in the file are skipped, not trusted", () => {
     const dir = join(root, "garbage");
     const a = createActivity({ dir });
