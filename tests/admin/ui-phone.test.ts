@@ -145,6 +145,24 @@ describe("keyboard and errors", () => {
     }
   });
 
+  test("odd routes: an unknown account, an unknown domain's DNS, a bad escape and an unknown section each end in words or a list", async () => {
+    const { page: p, context } = await newPage(browser, "desktop");
+    try {
+      await signInAdmin(p, srv.base, ALICE);
+      await go(p, "#/accounts/nobody%40example.test");
+      expect(await p.locator(".page [role=alert]").textContent()).toBe("There is no account nobody@example.test.");
+      await go(p, "#/domains/unknown-domain.test");
+      expect(((await p.locator(".page [role=alert]").textContent()) ?? "").length).toBeGreaterThan(10);
+      expect(await p.getByRole("button", { name: "Try again" }).isVisible()).toBe(true);
+      await go(p, "#/accounts/%E0%A4%A");
+      expect(await p.locator("h1").textContent()).toBe("Accounts");
+      await go(p, "#/no-such-section");
+      expect(await p.locator("h1").textContent()).toBe("Overview");
+    } finally {
+      await context.close();
+    }
+  });
+
   test("an admin demoted while the page is open is told in words instead of a blank page", async () => {
     const { page: p, context } = await newPage(browser, "desktop");
     try {
