@@ -13,6 +13,8 @@ import { assertKnownSchema } from "../../storage/migrate.ts";
 import { migrations } from "../../storage/migrations/index.ts";
 import { REPO_ROOT, runCli } from "../helpers/proc.ts";
 import { LISTENER_DEFAULTS } from "../../src/registry.ts";
+import { dropPgSchema, freshPgUrl, pgAvailable } from "../helpers/engines.ts";
+import { migrate } from "../../storage/migrate.ts";
 
 setDefaultTimeout(60_000);
 const root = mkdtempSync(join(tmpdir(), "pb-version-test-"));
@@ -96,3 +98,27 @@ describe("a database migrated by a newer Pillarbox", () => {
     expect(() => assertKnownSchema([...known, 5])).toThrow(/migrations 5 unknown to this version/);
   });
 });
+
+if (pgAvailable()) {
+  describe("the same guard on PostgreSQL", () => {
+    test("a schema with a future migration: migrate() and the CLI refuse it in words", async () => {
+      const url = await freshPgUrl("newer");
+      try {
+        const db = await openDb({ url });
+        try {
+          await migrate(db);
+          const newest = Math.max(...migrations.map((m) => m.version));
+          await db.write((tx) => tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [newest + 7, "from_the_future", Date.now()]));
+          await expect(migrate(db)).rejects.toThrow(`this database was upgraded by a newer Pillarbox (schema ${newest + 7} > ${newest})`);
+        } finally {
+          await db.close();
+        }
+        const r = await runCli(["user", "list"], { env: { ...env(join(root, "pg")), PILLARBOX_DATABASE_URL: url } });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("this database was upgraded by a newer Pillarbox");
+      } finally {
+        await dropPgSchema(url);
+      }
+    });
+  });
+}
