@@ -5,9 +5,11 @@
 import type { Hono } from "hono";
 import type { AppEnv } from "../types.ts";
 import type { ActivityKind, LogsResponse, StatsResponse } from "./api-types.ts";
+import { ACTIVITY_KINDS } from "../../../src/activity.ts";
 import { AdminError, route, type AdminDeps } from "./guard.ts";
 
-const KINDS: readonly ActivityKind[] = ["delivery", "rejection", "login", "login-failed", "outbound", "admin", "system"];
+/** The kinds the activity log records (src/activity.ts), so a kind added there is filterable here at once. */
+const KINDS: readonly ActivityKind[] = [...ACTIVITY_KINDS];
 const MAX_LIMIT = 1000;
 const MAX_HOURS = 24 * 14;
 
