@@ -43,7 +43,7 @@ function replyFields(r: Reply): { code: number; status: string | null; reason: s
   return { code: r.code, status: r.enhanced ?? null, reason: clip(r.lines.join(" ")) };
 }
 
-/** The Message-ID field of the message (first one), without its brackets' surroundings; null when absent. */
+/** The value of the message's (first) Message-ID field as written, trimmed and bounded; null when absent. */
 export function messageIdOf(raw: Uint8Array): string | null {
   const f = headerFieldsNamed(raw, ["message-id"])[0];
   return f ? clip(f.value.trim()) : null;
