@@ -1,7 +1,7 @@
 /**
  * What the admin's log viewer and graphs read (src/ops/types.ts
- * ActivityService): a bounded ring of recent activity entries, newest last,
- * and hourly counters derived from them. The logger feeds it
+ * ActivityService): bounded rings of recent activity entries (two lanes,
+ * ./activity-lane.ts) and hourly counters derived from them. The logger feeds it
  * (./activity-log.ts: one entry per log line that names a `kind`); the JSON
  * lines on stderr stay the record of truth for fail2ban and journald.
  *
