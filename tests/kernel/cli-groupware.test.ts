@@ -84,7 +84,7 @@ beforeAll(async () => {
   writeFileSync(join(root, "cal.ics"), icsText);
   const dom = await cli(["domain", "add", "gw.example"]);
   expect(dom.code).toBe(0);
-  const add = await cli(["user", "add", USER, "--password-stdin"], "pw-123456\n");
+  const add = await cli(["user", "add", USER, "--password-stdin"], "pw-1234567890\n");
   expect(add.code).toBe(0);
 });
 
@@ -162,7 +162,7 @@ describe("calendar import", () => {
     const file = join(root, "tty.ics");
     writeFileSync(file, eventsFile(generateEvents(600, 10, 7)));
     // an account of its own, so the other tests' counts stay as they are
-    expect((await cli(["user", "add", "tty@gw.example", "--password-stdin"], "pw-123456\n")).code).toBe(0);
+    expect((await cli(["user", "add", "tty@gw.example", "--password-stdin"], "pw-1234567890\n")).code).toBe(0);
     const cmd = [process.execPath, join(import.meta.dir, "../../src/main.ts"), "calendar", "import", "tty@gw.example", file, "--calendar", "tty"].map((a) => `'${a}'`).join(" ");
     const r = await run("script", ["-qec", cmd, "/dev/null"], { env: { PILLARBOX_DATA_DIR: dir, PILLARBOX_CONFIG: undefined, PILLARBOX_HOSTNAME: undefined }, timeoutMs: 60_000 });
     expect(r.code).toBe(0);

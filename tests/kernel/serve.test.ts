@@ -105,7 +105,7 @@ describe("pillarbox serve", () => {
     const { p, port } = await serve(dataDir, ["SMTP"]);
     const e = env(dataDir, []);
     expect((await runCli(["domain", "add", "live.test"], { env: e })).code).toBe(0);
-    const add = await runCli(["user", "add", "carol@live.test", "--password-stdin"], { env: e, input: "pw1\n" });
+    const add = await runCli(["user", "add", "carol@live.test", "--password-stdin"], { env: e, input: "carol-live-pass-1\n" });
     expect(add.code).toBe(0);
     const replies = await smtp(port("SMTP"), ["EHLO client.test", "MAIL FROM:<a@remote.test>", "RCPT TO:<carol@live.test>", "RCPT TO:<nobody@live.test>", "QUIT"]);
     expect(replies[3]).toStartWith("250");
