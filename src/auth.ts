@@ -12,6 +12,13 @@
  * with every password change) and a hit is trusted only while the stamp in
  * the database is still the same: a password changed by another process (the
  * CLI) makes the old password fail at once, not after the cache's TTL.
+ *
+ * Who gets in (issue 18): a disabled account nowhere; app passwords (per
+ * device, storage/account-security.ts) open the mail protocols and never the
+ * webmail or admin; with two-factor sign-in on, the main password opens only
+ * the webmail/admin and only together with a code (src/auth-factors.ts), so
+ * IMAP, POP3, SMTP, ActiveSync and DAV take app passwords alone. The stamp
+ * covers the second factor, the app passwords and the disabled flag too.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import type { Account, MailStore, PasswordHasher } from "../storage/api.ts";
