@@ -214,33 +214,43 @@ export async function importImap(opts: ImapImportOptions): Promise<ImportSummary
       state.save();
       if (pf.todo.length === 0) continue;
       await client.mailboxOpen(pf.info.path, { readOnly: true });
-      for (const batch of batches(pf.todo)) {
-        if (opts.signal?.aborted || budget <= 0 || byteBudget <= 0) {
-          stopped = true;
-          break;
+      // While one batch is written (blobs fsynced, one transaction), the next is already on its way from the old server.
+      const list = [...batches(pf.todo)];
+      let next: Promise<FetchMessageObject[]> | null = null;
+      try {
+        for (let bi = 0; bi < list.length; bi++) {
+          if (opts.signal?.aborted || budget <= 0 || byteBudget <= 0) {
+            stopped = true;
+            break;
+          }
+          const batch = list[bi]!;
+          const part = batch.slice(0, Math.max(1, Math.min(batch.length, budget)));
+          const fetched = next && part.length === batch.length ? await next : await fetchBatch(client, part.map((t) => t.uid));
+          next = null;
+          const following = list[bi + 1];
+          if (following && budget - part.length >= following.length && !opts.signal?.aborted) {
+            next = fetchBatch(client, following.map((t) => t.uid));
+            next.catch(() => {}); // awaited below or drained in finally
+          }
+          const items: AppendInput[] = fetched.map(toAppend);
+          const lastUid = part[part.length - 1]!.uid;
+          st.pending = { destFolderId: dest.id, uidNextBefore: await sink.uidNext(dest.id), sizes: items.map((m) => m.raw.length), lastUid };
+          state.save();
+          await sink.append(dest.id, items);
+          const bytes = items.reduce((n, m) => n + m.raw.length, 0);
+          st.lastUid = lastUid;
+          st.imported += items.length;
+          st.pending = null;
+          state.save();
+          pf.report.imported += items.length;
+          budget -= part.length;
+          byteBudget -= bytes;
+          progress.done += part.length;
+          progress.bytesDone += bytes;
+          opts.onProgress?.({ ...progress });
         }
-        const part = batch.slice(0, Math.max(1, Math.min(batch.length, budget)));
-        const fetched = await fetchBatch(client, part.map((t) => t.uid));
-        if (opts.signal?.aborted) {
-          stopped = true;
-          break;
-        }
-        const items: AppendInput[] = fetched.map(toAppend);
-        const lastUid = part[part.length - 1]!.uid;
-        st.pending = { destFolderId: dest.id, uidNextBefore: await sink.uidNext(dest.id), sizes: items.map((m) => m.raw.length), lastUid };
-        state.save();
-        await sink.append(dest.id, items);
-        const bytes = items.reduce((n, m) => n + m.raw.length, 0);
-        st.lastUid = lastUid;
-        st.imported += items.length;
-        st.pending = null;
-        state.save();
-        pf.report.imported += items.length;
-        budget -= part.length;
-        byteBudget -= bytes;
-        progress.done += part.length;
-        progress.bytesDone += bytes;
-        opts.onProgress?.({ ...progress });
+      } finally {
+        if (next) await next.catch(() => {});
       }
       if (stopped) break;
     }
