@@ -1,5 +1,5 @@
 /** ACME (RFC 8555) certificates: see manager.ts. */
-export { createAcmeManager, challengeTypeFor, type AcmeManager } from "./manager.ts";
+export { createAcmeManager, challengeTypesFor, type AcmeManager } from "./manager.ts";
 export { acmePaths } from "./files.ts";
 export { certificateNames } from "./names.ts";
 export { renewalDueAt, backoffDelay, nextAttemptAt } from "./schedule.ts";

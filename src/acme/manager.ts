@@ -31,6 +31,8 @@ export interface AcmeManagerOptions {
   log: Logger;
   /** Polling of pending ACME objects, ms (tests make it short). */
   pollMinMs?: number;
+  /** The order itself (tests replace it to drive the fallbacks without a CA). */
+  order?: typeof orderCertificate;
 }
 
 /** The longest single timer; a later renewal is re-planned when it fires. */
@@ -40,11 +42,16 @@ const ATTEMPT_TIMEOUT_MS = 10 * 60_000;
 /** A name left out after its validation failed is tried again this much later (its CNAME may be published by then). */
 const EXCLUDE_MS = 24 * 3_600_000;
 
-export function challengeTypeFor(config: Config): ChallengeType | null {
+/**
+ * The challenge types to try, in order. "auto" tries HTTP-01 first and falls
+ * back to TLS-ALPN-01 when the host name fails it (port 80 is often blocked
+ * on home connections while 443 is open).
+ */
+export function challengeTypesFor(config: Config): ChallengeType[] {
   const c = config.acme.challenge;
-  if (c === "http-01") return config.listeners.HTTP ? c : null;
-  if (c === "tls-alpn-01") return config.listeners.HTTPS ? c : null;
-  return config.listeners.HTTP ? "http-01" : config.listeners.HTTPS ? "tls-alpn-01" : null;
+  if (c === "http-01") return config.listeners.HTTP ? [c] : [];
+  if (c === "tls-alpn-01") return config.listeners.HTTPS ? [c] : [];
+  return [...(config.listeners.HTTP ? (["http-01"] as const) : []), ...(config.listeners.HTTPS ? (["tls-alpn-01"] as const) : [])];
 }
 
 export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
@@ -114,7 +121,7 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
   };
 
   const attempt = async (): Promise<{ ok: boolean; message: string }> => {
-    const challenge = challengeTypeFor(config);
+    const types = challengeTypesFor(config);
     names = await wantedNames();
     const fail = (message: string) => {
       state = { ...state, failures: state.failures + 1, lastError: message, lastAttemptAt: Date.now() };
@@ -122,7 +129,7 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
       log.error("acme: certificate order failed", { names, error: message, failures: state.failures });
       return { ok: false, message };
     };
-    if (!challenge) return fail(`no listener for the ${config.acme.challenge} challenge: turn on HTTP (port 80) or HTTPS (port 443)`);
+    if (!types.length) return fail(`no listener for the ${config.acme.challenge} challenge: turn on HTTP (port 80) or HTTPS (port 443)`);
     let caPem: string | null = null;
     if (config.acme.caFile) {
       try {
@@ -131,10 +138,16 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
         return fail(`cannot read acme.ca_file ${config.acme.caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
     }
-    log.info("acme: ordering certificate", { names, challenge, directory: config.acme.directoryUrl });
-    for (let round = 0; round < 2; round++) {
+    const order = o.order ?? orderCertificate;
+    let t = 0;
+    let droppedOnce = false;
+    const earlier: string[] = [];
+    // At most: one order per challenge type, plus one after leaving out failed secondary names.
+    for (let round = 0; round < types.length + 1; round++) {
+      const challenge = types[t]!;
+      log.info("acme: ordering certificate", { names, challenge, directory: config.acme.directoryUrl });
       try {
-        const r = await orderCertificate({
+        const r = await order({
           directoryUrl: config.acme.directoryUrl,
           caPem,
           accountKey: keyFile(paths.accountKey),
@@ -162,17 +175,26 @@ export function createAcmeManager(o: AcmeManagerOptions): AcmeManager {
         const message = describeAcmeError(e);
         // A CNAME the admin has not published yet must not keep the host name from its certificate:
         // drop the other names that failed and order again at once.
-        const dropped = e instanceof AcmeOrderError ? e.failedNames.filter((n) => n !== config.hostname) : [];
-        if (round === 0 && dropped.length && e instanceof AcmeOrderError && !e.failedNames.includes(config.hostname)) {
+        const failedNames = e instanceof AcmeOrderError ? e.failedNames : [];
+        const dropped = failedNames.filter((n) => n !== config.hostname);
+        if (!droppedOnce && dropped.length && !failedNames.includes(config.hostname)) {
+          droppedOnce = true;
           for (const n of dropped) excluded.set(n, Date.now() + EXCLUDE_MS);
           log.warn("acme: leaving out names whose validation failed (tried again in a day)", { names: dropped, error: message });
           names = names.filter((n) => !isExcluded(n));
           continue;
         }
-        return fail(message);
+        // The host name failed this challenge type: try the next one (auto: TLS-ALPN-01 on 443 after HTTP-01 on 80).
+        if (failedNames.includes(config.hostname) && t + 1 < types.length) {
+          earlier.push(message);
+          log.warn(`acme: ${challenge} failed for the host name; trying ${types[t + 1]}`, { error: message });
+          t++;
+          continue;
+        }
+        return fail([...earlier, message].join("; then "));
       }
     }
-    return fail("ACME order failed twice");
+    return fail(earlier.join("; then ") || "ACME order failed");
   };
 
   let running: Promise<{ ok: boolean; message: string }> | null = null;
