@@ -56,6 +56,9 @@ afterAll(async () => {
 
 describe("check --blobs", () => {
   test("plain check does not read blobs; check --blobs finds the 50 missing ones and fails", async () => {
+    const plain = await cli(["check"], srv.dataDir);
+    expect(plain.stdout).toContain("database integrity_check: ok");
+    expect(plain.stdout).not.toContain("blobs:");
     const r = await cli(["check", "--blobs"], srv.dataDir);
     expect(r.stdout + r.stderr).not.toMatch(STACK);
     expect(r.code).toBe(1);
