@@ -67,7 +67,7 @@ export const userCommands: Command[] = [
   {
     name: "user list",
     usage: "",
-    summary: "list accounts with quota and usage",
+    summary: "list accounts with quota, usage and flags (admin, disabled, 2fa)",
     options: COMMON_OPTIONS,
     args: [0, 0],
     async run(args, io) {
@@ -77,8 +77,12 @@ export const userCommands: Command[] = [
           io.out("no accounts (add one with: pillarbox user add EMAIL)\n");
           return;
         }
-        const rows = [["EMAIL", "USED", "QUOTA", "NAME"]];
-        for (const a of accounts) rows.push([a.email, formatBytes(a.usedBytes), formatBytes(a.quotaBytes), a.settings.displayName ?? ""]);
+        const rows = [["EMAIL", "USED", "QUOTA", "NAME", "FLAGS"]];
+        for (const a of accounts) {
+          // admin (may open /admin), disabled (every sign-in refused), 2fa (two-factor sign-in on)
+          const flags = [a.admin ? "admin" : "", a.disabled ? "disabled" : "", (await store.twoFactorStatus(a.id)).enabled ? "2fa" : ""].filter(Boolean).join(",");
+          rows.push([a.email, formatBytes(a.usedBytes), formatBytes(a.quotaBytes), a.settings.displayName ?? "", flags || "-"]);
+        }
         io.out(table(rows));
       });
     },

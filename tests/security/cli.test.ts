@@ -70,6 +70,7 @@ describe("account flags, two-factor and app passwords", () => {
     expect(await withStore(async (s) => (await s.getAccount("bob@example.org"))!.admin)).toBe(true);
     expect((await cli(["user", "disable", "bob@example.org"])).code).toBe(0);
     expect(await withStore(async (s) => (await s.getAccount("bob@example.org"))!.disabled)).toBe(true);
+    expect((await cli(["user", "list"])).stdout).toMatch(/bob@example\.org .*admin,disabled/);
     expect((await cli(["user", "enable", "bob@example.org"])).code).toBe(0);
     expect((await cli(["user", "admin", "bob@example.org", "off"])).stdout).toContain("is not an administrator");
     expect(await withStore(async (s) => s.getAccount("bob@example.org"))).toMatchObject({ admin: false, disabled: false });
