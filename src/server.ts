@@ -61,6 +61,13 @@ export interface RunningServer {
    * named in one warning and wait for a restart. Also re-reads the certificate files.
    */
   reloadConfig(next: Config): ConfigChange;
+  /**
+   * SIGHUP: loads the configuration with `load` and applies it; when it does
+   * not load, logs why, keeps the running one and still re-reads the
+   * certificate files. Either outcome is written to the activity log at once
+   * (`pillarbox reload` reads it there). Null when nothing was applied.
+   */
+  reloadFrom(load: () => Config): ConfigChange | null;
 }
 
 /** A listener that could not be opened. `message` is the one line to show the operator. */
@@ -316,7 +323,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   });
 
   let closing: Promise<void> | null = null;
-  return {
+  const running: RunningServer = {
     ctx,
     store,
     tls: tlsManager,
@@ -360,5 +367,18 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       }
       return change;
     },
+    reloadFrom(load) {
+      let change: ConfigChange | null = null;
+      try {
+        change = running.reloadConfig(load());
+      } catch (e) {
+        log.error("SIGHUP: configuration not reloaded, the running one stays", { kind: "system", error: (e as Error).message });
+        tlsManager.reload();
+      }
+      // The answer is on disk before anything else happens: `pillarbox reload` waits for it there.
+      activity.flush();
+      return change;
+    },
   };
+  return running;
 }

@@ -79,12 +79,7 @@ ${settingsHelp()}`,
       const onHup = () => {
         // Found item 1: a config written while the server runs (quickstart) applies on SIGHUP, not only at restart.
         if (server) {
-          try {
-            server.reloadConfig(loadConfig({ file, env: io.env, flags }));
-          } catch (e) {
-            server.log.error("SIGHUP: configuration not reloaded, the running one stays", { kind: "system", error: (e as Error).message });
-            server.tls.reload();
-          }
+          server.reloadFrom(() => loadConfig({ file, env: io.env, flags }));
           return;
         }
         log.info("SIGHUP during start-up: ignored, the server reads its configuration as it starts");
