@@ -47,6 +47,51 @@ qwerty123 password1 abc123456 iloveyou1 football1
 passpass pass pass123 letmein1 welcome1 admin123 root123 test123 guest123
 soleil chouchou doudou loulou nicolas camille marseille liverpool chelsea arsenal barcelona juventus
 schalke bayern dortmund fussball hallo123 schatz mausi
+
+matthew christopher nicholas alexander benjamin samuel jonathan brandon tyler zachary kevin steven brian jason
+eric adam kyle aaron nathan ryan jacob ethan logan dylan austin cameron connor evan gabriel isaac lucas mason
+noah oliver owen patrick peter scott sean shane simon stephen timothy victor vincent walter wesley xavier
+alexis alice alicia amber amy andrea angela anna ashley britney brittany caroline carolina cassandra catherine
+christina christine claire crystal cynthia danielle diana donna emily emma erica erin eva faith fiona gabriela
+grace hailey helen holly isabella jade jasmine jenny jessie joanna julia julie karen kate katie kayla kelly
+kimberly kristen laura leah lily lindsay lisa lucy madison mandy megan melanie mia michele monica morgan
+naomi natalie nancy olivia paige pamela rachel rebecca samantha sandra sara savannah sharon shelby sierra
+sophia stacy tiffany tina vanessa veronica victoria whitney
+snoopy garfield scooby mickey minnie donald goofy tweety simba nemo shrek yoda vader skywalker hobbit gandalf
+frodo harrypotter hogwarts voldemort pikachu mario luigi zelda sonic tetris minecraft fortnite roblox
+chelsea1 liverpool1 manchester united arsenal1 realmadrid barca milan inter ajax celtic rangers lakers
+yankees redsox cowboys steelers packers patriots raiders eagles1 bulls warriors
+jordan23 kobe24 lebron michael23 messi ronaldo neymar beckham zidane pele maradona
+qwerty1 qwerty12 qwerty1234 azerty123 qwertz123 asdasd asdfasdf zxczxc qazqaz wsxwsx qweqwe qwe123 asd123 zxc123
+aa123456 a123456 a12345 123abc abc12345 abcd1234 1234abcd pass1234 password12 password1234 passw0rd1
+admin1 admin12 admin1234 administrator1 root1234 toor123 user123 user1234 test1234 testtest guest1
+changeme1 default1 welcome123 welcome1234 letmein123 secret1 secret123 private1 master123 login123
+iloveyou2 iloveyou123 loveyou1 mylove lovelove lovers sweetheart darling kisses hugs
+superman1 batman1 spiderman1 starwars1 pokemon1 naruto1 dragon1 shadow1 monkey1 master12 killer1 ninja1
+sunshine1 princess1 football12 baseball1 soccer1 hockey1 blink182 myspace facebook google yahoo hotmail gmail
+outlook microsoft windows apple iphone samsung android linux ubuntu debian python java oracle cisco
+abcdefghij qwertyuiopasdfghjkl 1qazxsw2 2wsx3edc 3edc4rfv 1q2w3e4r5t6y zaq1xsw2 xsw2zaq1 q1w2e3r4 q1w2e3r4t5
+1a2b3c4d 1a2b3c aa1234 aaa111 abc111 abc321 321cba 112233445566 123123123 123321123 123654 123456a 123456q
+1234561 12345678910 0987654321 098765 147258369 159357 258456 369258 741963 789123 963852741 0000000000
+1111111111 1212121212 1231231234 2580 5201314 520520 666999 696969696 7777777777 8888888888 9999999999
+abc abc1234567 qwerty12345 qwertyuiop1 password01 password2 password3 password9 password99
+motdepasse1 azertyuiop soleil1 marseille1 doudou1 chouchou1 loulou1 bisous nounours chocolat1
+passwort1 hallo1234 schatz1 fussball1 sommer winter1 frühling herbst
+contrasena1 contraseña1 hola1234 teamo amor amorcito corazon princesa tequiero mariposa
+senha123 senha1234 amoremio ciao123 forzainter
+jesus1 jesuschrist god123 blessed1 faith1 hope grace1 heaven1 angel1 angels1 prayer church bible
+money1 money123 dollars rich1 million billion lucky7 lucky13 casino poker
+rainbow1 purple1 yellow1 orange1 black1 blue123 red123 green1 pink pinky silver1 golden1
+kitty kitty123 kittycat pussycat doggie puppy1 puppies buddy buddy1 bandit bear1 teddybear tiger1 lion1
+summer1 summer2020 summer2021 summer2022 summer2023 summer2024 summer2025 winter2024 spring2024 autumn2024
+january1 december1 monday1 friday1
+cheese1 pizza1 pepper1 ginger1 coffee1 cookie1 banana1 apple1 cherry1 chocolate2 candy sugar honey1 sweety
+hello1 hello123 hello1234 helloworld hi123 hey123 yes123 okay nopass nopassword none null undefined
+trustme trustno1 believe forget forgotten remember whatever1 nothing1 someone anyone everyone
+computer123 internet123 network1 server1 system1 access1 access14 connect office office123 work work123
+school school1 student teacher college university
+mother1 father1 family1 children kids mybaby baby123 babyboy babygirl1 princess12
+england1 london1 paris1 berlin1 newyork1 america1 usa123 canada1 mexico brazil russia china japan india
 `;
 
 /** Lower-case base words (see the module comment). */
