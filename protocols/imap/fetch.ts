@@ -363,6 +363,7 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
           continue;
         }
         const res = await fetchOne(s, e.seq, e.m, ix ?? null, req, qresyncUid, seenSet.has(e.m.uid));
+        if (s.isClosed) return ok("Connection gone.");
         if (res === "badcte") return no("Unknown Content-Transfer-Encoding.", "UNKNOWN-CTE");
         if (res === "noblob") {
           // RFC 9051 §7.1.2: an untagged NO is a warning; the command goes on with the other messages
@@ -492,8 +493,15 @@ async function fetchOne(
     // Nothing of a message's response is sent before its first blob read
     // returns (the head is held until then), so a message whose blob is gone
     // is skipped cleanly. A blob vanishing between two reads of one response
-    // (out.started) cannot be taken back: that error goes on up.
+    // (out.started) cannot be taken back: the connection is closed.
     if (isBlobMissing(e) && !out.started) return "noblob";
+    if (out.started) {
+      // A literal was announced and cannot be completed honestly: anything sent now (a tagged NO
+      // included) would be read as its bytes. Hang up instead, as POP3 does mid-response.
+      s.log.error("imap: message read failed mid-response; closing the connection", { uid: m.uid, error: (e as Error)?.message });
+      s.close();
+      return;
+    }
     throw e;
   }
 }

@@ -123,6 +123,39 @@ describe("reading a folder with missing blobs", () => {
     }
   });
 
+  test("a blob that vanishes in the middle of a streamed FETCH response ends the connection instead of a corrupt reply", async () => {
+    const acct = (await srv.store.getAccount(BOB))!;
+    await srv.store.createFolder(acct.id, "Big");
+    const line = "x".repeat(998) + "\r\n";
+    const big = new TextEncoder().encode(`From: a@remote.test\r\nSubject: big\r\n\r\n${line.repeat(3000)}`);
+    await srv.store.deliver(big, [{ accountId: acct.id, folder: "Big" }]);
+    const blobs = srv.store.blobs as { getRange(id: string, a: number, b: number): Promise<Uint8Array> };
+    const real = blobs.getRange;
+    let reads = 0;
+    blobs.getRange = async function (id: string, a: number, b: number) {
+      // the first chunk is read, then the file is "gone"
+      if (++reads > 1) throw Object.assign(new Error(`blob not found: ${id}`), { name: "BlobNotFoundError" });
+      return real.call(this, id, a, b);
+    };
+    const { c } = await RawImap.connect(srv.port("IMAP"));
+    try {
+      expect((await c.cmd(`LOGIN ${BOB} ${PASS}`)).status).toBe("OK");
+      expect((await c.cmd("SELECT Big")).status).toBe("OK");
+      const tag = c.nextTag();
+      c.write(`${tag} FETCH 1 (BODY.PEEK[])\r\n`);
+      await expect(c.until(tag, 10_000)).rejects.toThrow("connection closed");
+      expect(reads).toBeGreaterThan(1);
+      expect(c.closed).toBe(true);
+    } finally {
+      blobs.getRange = real;
+      c.close();
+    }
+    // the server goes on serving others
+    const { c: d } = await RawImap.connect(srv.port("IMAP"));
+    expect((await d.cmd(`LOGIN ${BOB} ${PASS}`)).status).toBe("OK");
+    d.close();
+  });
+
   test("POP3 RETR of a missing message is an -ERR in words and the session goes on", async () => {
     const s = net.connect(srv.port("POP3"), "127.0.0.1");
     let buf = "";
