@@ -11,7 +11,7 @@ import type { ActivityEntry, ActivityKind } from "./ops/types.ts";
 /** A line longer than this in the file is not an entry we wrote: skipped at load. */
 const MAX_LINE = 16 * 1024;
 
-export const ACTIVITY_KINDS: ReadonlySet<ActivityKind> = new Set(["delivery", "rejection", "login", "login-failed", "outbound", "admin", "system"]);
+export const ACTIVITY_KINDS: ReadonlySet<ActivityKind> = new Set(["delivery", "rejection", "login", "login-failed", "outbound", "admin", "security", "system"]);
 
 /** Reads back an entry written by us, with its sequence number; null for anything else (a hand-edited or truncated line). */
 export function parseEntryLine(line: string): { entry: ActivityEntry; seq: number } | null {

@@ -37,7 +37,8 @@ export interface CertificateService {
 }
 
 /** Kinds of activity the admin log viewer filters on (src/activity.ts records them; also on stderr as JSON lines). */
-export type ActivityKind = "delivery" | "rejection" | "login" | "login-failed" | "outbound" | "admin" | "system";
+/** "security": an account's own security changes (two-factor sign-in on/off, app passwords created/revoked). */
+export type ActivityKind = "delivery" | "rejection" | "login" | "login-failed" | "outbound" | "admin" | "security" | "system";
 
 export interface ActivityEntry {
   ts: number; // ms since epoch

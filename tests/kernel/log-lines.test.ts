@@ -392,6 +392,7 @@ describe("activity store (src/activity.ts)", () => {
   test("entryFromLine: only known kinds; secrets redacted; objects left on the JSON line", () => {
     expect(entryFromLine("info", "x", { kind: "nonsense" })).toBeNull();
     expect(entryFromLine("info", "x", { msg: "no kind" })).toBeNull();
+    expect(entryFromLine("info", "app password created", { kind: "security", account: "a@b.test", device: "phone" })).toMatchObject({ kind: "security", account: "a@b.test", fields: { device: "phone" } });
     const e = entryFromLine("debug", "login", { kind: "login", proto: "imap", user: "a@b.test", ip: "1.2.3.4", password: "hunter2", nested: { a: 1 }, n: 1 })!;
     expect(e).toMatchObject({ kind: "login", level: "info", protocol: "imap", account: "a@b.test", ip: "1.2.3.4" });
     expect(e.fields).toEqual({ password: "[redacted]", n: 1 });
