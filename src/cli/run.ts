@@ -6,6 +6,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import { ConfigError } from "../config.ts";
 import { StoreError } from "../../storage/api.ts";
+import { DataDirError } from "../data-dir.ts";
 import { CliError, parseArgs, UsageError, type OptionSpec } from "./args.ts";
 import type { CliIO, Command } from "./command.ts";
 import { commands } from "./commands.ts";
@@ -107,7 +108,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       io.err(`pillarbox: configuration error: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof CliError || e instanceof StoreError) {
+    if (e instanceof CliError || e instanceof StoreError || e instanceof DataDirError) {
       io.err(`pillarbox: ${e.message}\n`);
       return 1;
     }
