@@ -147,7 +147,7 @@ describe("SIGHUP applies the file without a restart", () => {
     expect(r).toContain("250-SIZE 1048576");
   });
 
-  test("a delivered message's Received: line, read over IMAP, names the new host", async () => {
+  test("a delivered message's Received: line, read over IMAP, names the new host (and so does the IMAP greeting)", async () => {
     const msg = ["From: <sender@remote.test>", "To: <admin@live.test>", "Subject: after reload", "Message-ID: <live-reload-1@remote.test>", "", "hello"].join("\r\n");
     const r = await smtp(["EHLO remote.test", "MAIL FROM:<sender@remote.test>", "RCPT TO:<admin@live.test>", "DATA", msg + "\r\n.", "QUIT"]);
     expect(r[5]).toMatch(/^250 /);
@@ -155,6 +155,7 @@ describe("SIGHUP applies the file without a restart", () => {
 import imaplib, ssl, sys
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 m = imaplib.IMAP4_SSL("127.0.0.1", ${ports.IMAPS}, ssl_context=ctx)
+sys.stdout.write(m.welcome.decode() + "\\n")
 m.login("admin@live.test", sys.argv[1])
 m.select("INBOX")
 typ, data = m.search(None, 'HEADER', 'Message-ID', 'live-reload-1@remote.test')
@@ -166,6 +167,7 @@ m.logout()
     const out = await run("python3", ["-c", py, PASSWORD], { timeoutMs: 30_000 });
     expect(out.stderr).toBe("");
     expect(out.stdout).toMatch(/Received: from remote\.test \(\[127\.0\.0\.1\]\)\r\n\tby mail\.live\.test \(Pillarbox\)/);
+    expect(out.stdout.split("\n")[0]).toMatch(/^\* OK .* mail\.live\.test Pillarbox IMAP ready\.$/); // the IMAP greeting too
   });
 
   test("autoconfig (curl) hands out the new host name", async () => {
