@@ -32,6 +32,7 @@ import { holdBlobCollection, snapshotDatabase, snapshotUnsupported, SnapshotRead
 import { filePathOfUrl, redactDbUrl } from "../../storage/db.ts";
 import { copyReferencedBlobs, type BlobTally } from "./copy-blobs.ts";
 import { copyDurable, fsyncDir, hashFile, mkdirPrivate, writeDurable } from "./files.ts";
+import { pruneBlobs, type PruneResult } from "./prune.ts";
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, readManifest, type BackupManifest, type ManifestFile } from "./manifest.ts";
 
 export class BackupError extends Error {
@@ -47,6 +48,8 @@ export interface BackupOptions {
   dir: string;
   /** The config file in use when it is not `<data dir>/pillarbox.toml` (--config, $PILLARBOX_CONFIG). */
   configFile?: string;
+  /** Remove from DIR the blobs the new snapshot no longer references (mail deleted since earlier runs). */
+  prune?: boolean;
   /** Progress lines (stderr). */
   progress?: (line: string) => void;
 }
@@ -55,6 +58,8 @@ export interface BackupResult {
   manifest: BackupManifest;
   /** Problems found in the live data dir (missing / damaged blobs): the backup is complete except for them. */
   problems: string[];
+  /** With `prune`: what was removed; null when the reference order could not be trusted (nothing removed). */
+  pruned?: PruneResult | null;
 }
 
 /** Names in the data dir that are not copied as files: the store's own parts, caches, locks, temp files. */
@@ -134,7 +139,27 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
         await fsp.rm(join(dir, name), { recursive: true, force: true });
       }
     }
-    return { manifest, problems };
+    let pruned: PruneResult | null | undefined;
+    if (opts.prune) {
+      // against the generation just written: its snapshot (SQLite) or its blob list (PostgreSQL)
+      const referenced = taken.blobList
+        ? async () => (await import("./postgres.ts")).blobListPages(join(dir, taken.blobList!.file))
+        : async () => {
+            const snap = SnapshotReader.open(join(dir, dbName));
+            return (async function* () {
+              try {
+                yield* snap.referencedBlobIds();
+              } finally {
+                snap.close();
+              }
+            })();
+          };
+      pruned = await pruneBlobs(dir, async function* () {
+        yield* await referenced();
+      });
+      if (pruned) await fsyncDir(join(dir, "blobs")).catch(() => {});
+    }
+    return { manifest, problems, pruned };
   } finally {
     await lock.release();
   }

@@ -32,7 +32,7 @@ export const backupCommands: Command[] = [
       "the data dir. PostgreSQL: pg_dump (installed, the server's version or newer) dumps the same snapshot the blob\n" +
       "list is read from. Exit code 1 when blobs were already\n" +
       "missing or damaged in the data dir (the backup is written without them).",
-    options: COMMON_OPTIONS,
+    options: { ...COMMON_OPTIONS, prune: { help: "also remove from DIR the blobs of mail deleted since earlier backups" } },
     args: [1, 1],
     async run(args, io) {
       const config = configFromArgs(args, io);
@@ -40,7 +40,7 @@ export const backupCommands: Command[] = [
       const dir = resolve(args.positionals[0]!);
       let r;
       try {
-        r = await runBackup({ config, dir, configFile, progress: (l) => io.err(`${l}\n`) });
+        r = await runBackup({ config, dir, configFile, prune: args.options["prune"] === true, progress: (l) => io.err(`${l}\n`) });
       } catch (e) {
         throw words(e);
       }
@@ -50,6 +50,8 @@ export const backupCommands: Command[] = [
           `${m.blobs.referenced} blobs (${formatBytes(m.blobs.bytes)}), ${m.blobs.copied} copied, ${m.blobs.alreadyPresent} already there; ` +
           `${m.files.length} file(s); schema ${m.schema.latest}\n`,
       );
+      if (r.pruned) io.out(`pruned ${r.pruned.removed} blob(s) (${formatBytes(r.pruned.bytes)}) no longer referenced\n`);
+      if (r.pruned === null) io.err("--prune: the database's blob order could not be trusted; nothing was removed\n");
       if (r.problems.length) {
         for (const p of r.problems) io.err(`problem: ${p}\n`);
         io.err(`the data dir had ${m.blobs.missing + m.blobs.damaged} missing or damaged blob(s): this backup lacks them; run pillarbox check --blobs\n`);

@@ -120,6 +120,25 @@ describe("backup while mail arrives, restore, serve", () => {
     expect(readdirSync(bk).filter((n) => n.endsWith(".sqlite"))).toEqual([m.database.file]);
   });
 
+  test("--prune removes the blobs of mail deleted since, and only those", async () => {
+    const acct = (await srv.store.getAccount(ALICE))!;
+    const inbox = (await srv.store.getFolder(acct.id, "INBOX"))!;
+    const uids = (await srv.store.listMessages(inbox.id)).slice(0, 3).map((m) => m.uid);
+    await srv.store.expunge(inbox.id, uids);
+    const before = countBlobFiles(bk);
+    const plain = await cli(["backup", bk], srv.dataDir);
+    expect(plain.code).toBe(0);
+    expect(countBlobFiles(bk)).toBe(before); // without --prune nothing goes
+    const r = await cli(["backup", bk, "--prune"], srv.dataDir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/pruned 3 blob\(s\) \(.+\) no longer referenced/);
+    const m = manifestOf(bk);
+    expect(countBlobFiles(bk)).toBe(m.blobs.referenced);
+    expect(countBlobFiles(bk)).toBe(before - 3);
+    const v = await cli(["verify", bk]);
+    expect(v.code).toBe(0);
+  });
+
   test("verify passes a sound backup and names a deleted and a corrupted blob", async () => {
     const ok = await cli(["verify", bk]);
     expect(ok.code).toBe(0);

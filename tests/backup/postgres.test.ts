@@ -106,6 +106,19 @@ describe.skipIf(!PG_URL)("backup of a PostgreSQL store", () => {
     expect(existsSync(join(root, "again"))).toBe(false);
   });
 
+  test("--prune works from the blob list: the blobs of deleted mail go, verify still passes", async () => {
+    const acct = (await srv!.store.getAccount(ALICE))!;
+    const inbox = (await srv!.store.getFolder(acct.id, "INBOX"))!;
+    const uids = (await srv!.store.listMessages(inbox.id)).slice(0, 2).map((m) => m.uid);
+    await srv!.store.expunge(inbox.id, uids);
+    const r = await cli(["backup", bk, "--prune"], srv!.dataDir, { PILLARBOX_DATABASE_URL: url });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/pruned 2 blob\(s\)/);
+    const m = JSON.parse(readFileSync(join(bk, "manifest.json"), "utf8"));
+    expect(blobFiles(bk).length).toBe(m.blobs.referenced);
+    expect((await cli(["verify", bk])).code).toBe(0);
+  });
+
   test("verify names a blob deleted from a PostgreSQL backup", async () => {
     const bad = join(root, "damaged");
     cpSync(bk, bad, { recursive: true });
