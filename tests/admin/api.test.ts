@@ -502,6 +502,8 @@ describe("logs and stats", () => {
     const did = actions.entries.map((e) => `${e.fields.action} ${e.fields.target}`);
     expect(did).toEqual(expect.arrayContaining(["domain.add new-domain.test", "account.create dave@example.test", "account.delete dave@example.test", "alias.add info@example.test", `device.wipe ${BOB.email}`]));
     expect(actions.entries.every((e) => e.account === ALICE.email && e.protocol === "admin")).toBe(true);
+    // Every kind the activity log records is a valid filter (incl. "security": two-factor and app password changes).
+    for (const k of ["delivery", "rejection", "login", "login-failed", "outbound", "admin", "system", "security"]) expect((await admin.get(`/admin/api/logs?kind=${k}`)).status).toBe(200);
     for (const q of ["kind=bogus", "limit=-1", "limit=abc", "limit=100000", "since=yesterday", `q=${"x".repeat(300)}`]) {
       const r = await admin.get(`/admin/api/logs?${q}`);
       expect(r.status).toBe(400);
