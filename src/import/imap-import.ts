@@ -214,9 +214,20 @@ export async function importImap(opts: ImapImportOptions): Promise<ImportSummary
       state.save();
       if (pf.todo.length === 0) continue;
       await client.mailboxOpen(pf.info.path, { readOnly: true });
-      // While one batch is written (blobs fsynced, one transaction), the next is already on its way from the old server.
+      // Two batches in flight: while one is committed (one transaction), the next is fetched
+      // from the old server and its blobs are written (sink.writeBlobs), so neither the network,
+      // the blob fsyncs nor the database waits for the others.
       const list = [...batches(pf.todo)];
-      let next: Promise<FetchMessageObject[]> | null = null;
+      const prepare = (uids: number[]) => {
+        const p = fetchBatch(client, uids).then(async (f) => {
+          const items = f.map(toAppend);
+          await sink.writeBlobs(items);
+          return items;
+        });
+        p.catch(() => {}); // awaited below or drained in finally
+        return p;
+      };
+      let next: Promise<AppendInput[]> | null = null;
       try {
         for (let bi = 0; bi < list.length; bi++) {
           if (opts.signal?.aborted || budget <= 0 || byteBudget <= 0) {
@@ -225,18 +236,14 @@ export async function importImap(opts: ImapImportOptions): Promise<ImportSummary
           }
           const batch = list[bi]!;
           const part = batch.slice(0, Math.max(1, Math.min(batch.length, budget)));
-          const fetched = next && part.length === batch.length ? await next : await fetchBatch(client, part.map((t) => t.uid));
+          const items = next && part.length === batch.length ? await next : await prepare(part.map((t) => t.uid));
           next = null;
           const following = list[bi + 1];
-          if (following && budget - part.length >= following.length && !opts.signal?.aborted) {
-            next = fetchBatch(client, following.map((t) => t.uid));
-            next.catch(() => {}); // awaited below or drained in finally
-          }
-          const items: AppendInput[] = fetched.map(toAppend);
+          if (following && budget - part.length >= following.length && !opts.signal?.aborted) next = prepare(following.map((t) => t.uid));
           const lastUid = part[part.length - 1]!.uid;
           st.pending = { destFolderId: dest.id, uidNextBefore: await sink.uidNext(dest.id), sizes: items.map((m) => m.raw.length), lastUid };
           state.save();
-          await sink.append(dest.id, items);
+          await sink.commit(dest.id, items);
           const bytes = items.reduce((n, m) => n + m.raw.length, 0);
           st.lastUid = lastUid;
           st.imported += items.length;

@@ -14,7 +14,7 @@ import type { AppendInput, Folder, MailStore, SpecialUse } from "../../storage/a
 import { QuotaExceededError, StoreError } from "../../storage/api.ts";
 
 /** One append transaction: at most this many messages or bytes (keeps memory bounded and commits often). */
-export const BATCH_MESSAGES = 250;
+export const BATCH_MESSAGES = 500;
 export const BATCH_BYTES = 16 * 1024 * 1024;
 
 export class ImportError extends Error {
@@ -66,17 +66,20 @@ export class FolderSink {
   }
 
   /**
-   * Appends one batch in one transaction: all or nothing (storage: MULTIAPPEND semantics).
-   * The blobs are written first, several at a time: each blob write waits for its own fsync,
-   * and `append` writes them one after the other, which would leave the disk idle between
-   * them. `append` then finds each blob already there (the blob store is content-addressed
-   * and deduplicates), and the garbage collector's grace period protects blobs no row
-   * references yet (storage/blobstore.ts).
+   * Writes a batch's blobs, several at a time: each blob write waits for its own fsync, and
+   * `append` writes them one after the other, which would leave the disk idle between them.
+   * `append` then finds each blob already there (the blob store is content-addressed and
+   * deduplicates), and the garbage collector's grace period protects blobs no row references
+   * yet (storage/blobstore.ts), also those of a batch an interrupted import never committed.
    */
-  async append(folderId: number, batch: AppendInput[]): Promise<void> {
+  async writeBlobs(batch: readonly AppendInput[]): Promise<void> {
+    await eachLimited(batch, BLOB_WRITERS, (m) => this.store.blobs.put(m.raw));
+  }
+
+  /** Appends one batch in one transaction: all or nothing (storage: MULTIAPPEND semantics). */
+  async commit(folderId: number, batch: AppendInput[]): Promise<void> {
     if (batch.length === 0) return;
     try {
-      await eachLimited(batch, BLOB_WRITERS, (m) => this.store.blobs.put(m.raw));
       await this.store.append(folderId, batch);
     } catch (e) {
       if (e instanceof QuotaExceededError) {
@@ -87,6 +90,13 @@ export class FolderSink {
       }
       throw e;
     }
+  }
+
+  /** writeBlobs then commit. */
+  async append(folderId: number, batch: AppendInput[]): Promise<void> {
+    if (batch.length === 0) return;
+    await this.writeBlobs(batch);
+    await this.commit(folderId, batch);
   }
 }
 
