@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { runCli } from "../helpers/proc.ts";
+import { BUN, REPO_ROOT, runCli } from "../helpers/proc.ts";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fillMaildir, hasDovecot, startDovecot, type DovecotTwin } from "./dovecot.ts";
 import { readTree, type ReadFolder } from "./imap-read.ts";
 import { importImap } from "../../src/import/imap-import.ts";
@@ -22,6 +24,7 @@ const PASS = "old-server-secret-42";
 const LOCAL_PASS = "a-long-local-password-7";
 const BIG = "big@old.test";
 const SMALL = "small@old.test";
+const MID = "mid@old.test";
 const TREE = [
   { name: "INBOX", count: 3600 },
   { name: "Sent", count: 1800 },
@@ -48,7 +51,8 @@ const skip = !hasDovecot();
 
 beforeAll(async () => {
   if (skip) return;
-  dovecot = await startDovecot([BIG, SMALL], PASS);
+  dovecot = await startDovecot([BIG, SMALL, MID], PASS);
+  fillMaildir(dovecot, MID, [{ name: "INBOX", count: 3000 }], 11);
   fillMaildir(dovecot, BIG, TREE);
   fillMaildir(dovecot, SMALL, [
     { name: "INBOX", count: 400 },
@@ -56,7 +60,7 @@ beforeAll(async () => {
   ], 7);
   srv = await startTestServer({ listeners: ["IMAP"] });
   await srv.store.addDomain("new.test");
-  for (const u of ["alice", "bob", "carol", "dave"]) await srv.store.addAccount(`${u}@new.test`, LOCAL_PASS);
+  for (const u of ["alice", "bob", "carol", "dave", "erin"]) await srv.store.addAccount(`${u}@new.test`, LOCAL_PASS);
   pwFile = join(srv.dataDir, "old-password");
   writeFileSync(pwFile, PASS + "\n", { mode: 0o600 });
 });
@@ -150,6 +154,38 @@ describe.skipIf(skip)("import from Dovecot", () => {
     const [src, dst] = await Promise.all([old(SMALL), local("bob@new.test")]);
     compare(src, dst, { "Sent Items": "Sent" });
     expect(dst.has("Sent Items")).toBe(false);
+  });
+
+  test("killed mid-way (SIGKILL once the first batches are in), the next run completes it without duplicates", async () => {
+    const erin = (await srv.store.getAccount("erin@new.test"))!;
+    const child = spawn(BUN, [`${REPO_ROOT}/src/main.ts`, "import", `imaps://${MID}@127.0.0.1:${dovecot.tlsPort}`, "--to", "erin@new.test", "--insecure", "--password-file", pwFile, "--data-dir", srv.dataDir], { stdio: "ignore" });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    // Wait for state, not time: kill as soon as the resume state records a first committed batch.
+    const stateFile = () => {
+      const dir = join(srv.dataDir, "import");
+      const f = existsSync(dir) ? readdirSync(dir).find((n) => n.startsWith(`${erin.id}-`) && n.endsWith(".json")) : undefined;
+      return f ? join(dir, f) : null;
+    };
+    let killedAt = -1;
+    for (let i = 0; i < 3000 && child.exitCode === null; i++) {
+      const f = stateFile();
+      const st = f ? (JSON.parse(readFileSync(f, "utf8")) as ImportStateData) : null;
+      if (st && (st.folders["INBOX"]?.lastUid ?? 0) > 0) {
+        child.kill("SIGKILL");
+        killedAt = st.folders["INBOX"]!.lastUid;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await exited;
+    expect(killedAt).toBeGreaterThan(0);
+    const inbox = (await srv.store.getFolder(erin.id, "INBOX"))!;
+    const partial = (await srv.store.listMessages(inbox.id)).length;
+    expect(partial).toBeLessThan(3000); // it really was interrupted
+    const r = await cli(["import", `imaps://${MID}@127.0.0.1:${dovecot.tlsPort}`, "--to", "erin@new.test", "--insecure", "--password-file", pwFile]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`imported ${3000 - partial} messages`);
+    compare(await old(MID), await local("erin@new.test"));
   });
 
   test("a pending batch that never committed is imported on the next run", async () => {
