@@ -30,6 +30,7 @@ export const exportCommands: Command[] = [
         try {
           return await exportAccount({ store, accountId: a.id, dir, format, onProgress: (p) => bar.update(p) });
         } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "EACCES") throw new CliError(`${(e as Error).message} (admin commands run as the data dir's owner, uid ${process.getuid?.() ?? "?"}: export into a directory it can write)`);
           throw new CliError((e as Error).message);
         } finally {
           bar.end();

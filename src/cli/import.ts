@@ -108,15 +108,18 @@ export const importCommands: Command[] = [
       "Trash, Junk and Archive go to this account's own folders (by the server's special-use",
       "attributes, else by common names such as \"Sent Items\" or \"[Gmail]/Sent Mail\"). The old",
       "server is only read. imaps:// is TLS (port 993), imap:// requires STARTTLS (port 143) unless",
-      "--no-tls. The password comes from --password-file, --password-stdin, $PILLARBOX_IMPORT_PASSWORD",
-      "or a prompt; never put it in the address. Running the same import again continues where it",
-      "stopped and imports nothing twice (state in <data dir>/import/). Ctrl-C stops after the",
-      "current batch. A full quota stops the import; it resumes once there is room.",
+      "--no-tls ([import] ca_file in pillarbox.toml trusts a private CA). The password comes from",
+      "--password-file, --password-stdin, $PILLARBOX_IMPORT_PASSWORD or a prompt; never put it in",
+      "the address. Running the same import again continues where it stopped and imports nothing",
+      "twice (state in <data dir>/import/). Ctrl-C stops after the current batch. A full quota",
+      "stops the import; it resumes once there is room.",
       "",
       "From files: maildir PATH (Maildir++ folders, flags from the file names, dates from the",
       "files' times); mbox PATH (one file into --folder, default INBOX; or a directory of *.mbox",
       "files as `pillarbox export --format mbox` writes, one folder per file). mboxrd quoting",
-      "(>From) is undone; dates come from the From_ lines, else the Date: header.",
+      "(>From) is undone; dates come from the From_ lines, else the Date: header. Run as root on",
+      "a data dir owned by the service user, the command runs as that user: the files must be",
+      "readable to it.",
       "",
       "The server may run meanwhile: imported mail appears to connected clients as it arrives.",
     ].join("\n"),
@@ -163,7 +166,8 @@ export const importCommands: Command[] = [
           try {
             return await fn({ store, accountId: a.id, path, folder, dryRun, maxMessageBytes, onProgress: (p) => bar.update(p) });
           } catch (e) {
-            if (e instanceof ImportError || (e as NodeJS.ErrnoException).code !== undefined || e instanceof Error) throw new CliError((e as Error).message);
+            if ((e as NodeJS.ErrnoException).code === "EACCES") throw new CliError(`${(e as Error).message} (admin commands run as the data dir's owner, uid ${process.getuid?.() ?? "?"}: make the files readable to it)`);
+            if (e instanceof Error) throw new CliError(e.message);
             throw e;
           } finally {
             bar.end();
