@@ -202,7 +202,7 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, s
 }
 
 /** A free UDP port on 127.0.0.1. */
-async function freeUdpPort(): Promise<number> {
+export async function freeUdpPort(): Promise<number> {
   const s = dgram.createSocket("udp4");
   await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
   const port = s.address().port;
@@ -220,20 +220,18 @@ export interface Dnsmasq {
  * `.test` (unknown names get NXDOMAIN, known names without MX get NODATA).
  */
 export async function startDnsmasq(records: { mx?: [string, string, number][]; hosts?: [string, string][]; txt?: [string, string][] }): Promise<Dnsmasq> {
-  const port = await freeUdpPort();
-  const dir = mkdtempSync(join(tmpdir(), "pb-dns-"));
-  const conf = [
-    `port=${port}`,
-    "listen-address=127.0.0.1",
-    "bind-interfaces",
-    "no-resolv",
-    "no-hosts",
-    "no-poll",
-    "local=/test/",
+  return startDnsmasqLines([
     ...(records.mx ?? []).map(([d, h, p]) => `mx-host=${d},${h},${p}`),
     ...(records.hosts ?? []).map(([h, ip]) => `host-record=${h},${ip}`),
     ...(records.txt ?? []).map(([n, t]) => `txt-record=${n},"${t.replace(/"/g, '\\"')}"`),
-  ].join("\n");
+  ]);
+}
+
+/** dnsmasq on a free (or the given) port, authoritative for `.test`, with raw configuration lines (SRV, CNAME, multi-string TXT...). */
+export async function startDnsmasqLines(lines: string[], port?: number): Promise<Dnsmasq> {
+  port ??= await freeUdpPort();
+  const dir = mkdtempSync(join(tmpdir(), "pb-dns-"));
+  const conf = [`port=${port}`, "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts", "no-poll", "local=/test/", ...lines].join("\n");
   const file = join(dir, "dnsmasq.conf");
   writeFileSync(file, conf + "\n");
   const p = spawn("dnsmasq", ["--no-daemon", `--conf-file=${file}`, "--pid-file=" + join(dir, "pid")], { stdio: ["ignore", "ignore", "pipe"] });
