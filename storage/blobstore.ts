@@ -304,15 +304,16 @@ function readFully(fd: number, position: number, length: number): Uint8Array {
   return got === length ? buf : buf.subarray(0, got);
 }
 
-async function fsyncDir(dir: string) {
+/** fsync of a directory, so the names created in it survive a power loss (also used by src/backup/). */
+export async function fsyncDir(dir: string): Promise<void> {
   let fh: fsp.FileHandle | null = null;
   try {
     fh = await fsp.open(dir, "r");
     await fh.sync();
   } catch (e) {
-    // Some file systems refuse fsync on a directory (EINVAL/EISDIR): nothing more we can do there.
+    // Some file systems refuse fsync on a directory (EINVAL/EISDIR/EBADF): nothing more we can do there.
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "EINVAL" && code !== "EISDIR" && code !== "EPERM") throw mapFsError(e);
+    if (code !== "EINVAL" && code !== "EISDIR" && code !== "EPERM" && code !== "EBADF") throw mapFsError(e);
   } finally {
     if (fh) await fh.close().catch(() => {});
   }

@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fillMaildir, startDovecot } from "../../tests/import/dovecot.ts";
+import { TREE_10K, fillMaildir, startDovecot } from "../../tests/import/dovecot.ts";
 import { readTree } from "../../tests/import/imap-read.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -29,18 +29,7 @@ const opt = (name: string, def: number) => {
 const ROUNDS = opt("rounds", 3);
 const JSON_OUT = args.includes("--json");
 
-const TREE = [
-  { name: "INBOX", count: 3600 },
-  { name: "Sent", count: 1800 },
-  { name: "Drafts", count: 120 },
-  { name: "Trash", count: 600 },
-  { name: "Junk", count: 400 },
-  { name: "Archive", count: 1500 },
-  { name: "Projects", count: 900 },
-  { name: "Projects/Alpha", count: 600 },
-  { name: "Reisen/Übersee", count: 380 },
-  { name: "Lists & Co", count: 100 },
-];
+const TREE = TREE_10K;
 const TOTAL = TREE.reduce((n, f) => n + f.count, 0);
 const USER = "bench@old.test";
 const PASS = "bench-password-123";

@@ -8,6 +8,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { constants as fsc, promises as fsp } from "node:fs";
 import { dirname, join } from "node:path";
+import { fsyncDir } from "../../storage/blobstore.ts";
+
+export { fsyncDir };
 
 /** Bytes per read/write while copying. */
 const PIECE = 1024 * 1024;
@@ -95,20 +98,6 @@ export async function writeDurable(path: string, data: string | Uint8Array, mode
   await fsyncDir(dirname(path));
 }
 
-/** fsync of a directory, so the names created in it survive a power loss. */
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh: fsp.FileHandle | null = null;
-  try {
-    fh = await fsp.open(dir, "r");
-    await fh.sync();
-  } catch (e) {
-    // some file systems refuse fsync on a directory: nothing more can be done there
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "EINVAL" && code !== "EISDIR" && code !== "EPERM" && code !== "EBADF") throw e;
-  } finally {
-    if (fh) await fh.close().catch(() => {});
-  }
-}
 
 /** Creates `dir` and its missing parents with mode 0700. */
 export async function mkdirPrivate(dir: string): Promise<void> {

@@ -169,6 +169,20 @@ export interface GenFolder {
   count: number;
 }
 
+/** The 10,000-message tree the issue names (special-use folders, nesting, non-ASCII and "&" names): the import test and scripts/bench/import use the same one. */
+export const TREE_10K: GenFolder[] = [
+  { name: "INBOX", count: 3600 },
+  { name: "Sent", count: 1800 },
+  { name: "Drafts", count: 120 },
+  { name: "Trash", count: 600 },
+  { name: "Junk", count: 400 },
+  { name: "Archive", count: 1500 },
+  { name: "Projects", count: 900 },
+  { name: "Projects/Alpha", count: 600 },
+  { name: "Reisen/Übersee", count: 380 },
+  { name: "Lists & Co", count: 100 },
+];
+
 export interface GenMessage {
   folder: string;
   raw: Buffer;

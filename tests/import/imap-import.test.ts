@@ -13,7 +13,7 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { BUN, REPO_ROOT, runCli } from "../helpers/proc.ts";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { fillMaildir, hasDovecot, startDovecot, type DovecotTwin } from "./dovecot.ts";
+import { TREE_10K, fillMaildir, hasDovecot, startDovecot, type DovecotTwin } from "./dovecot.ts";
 import { readTree, type ReadFolder } from "./imap-read.ts";
 import { importImap } from "../../src/import/imap-import.ts";
 import type { ImportStateData } from "../../src/import/state.ts";
@@ -25,18 +25,7 @@ const LOCAL_PASS = "a-long-local-password-7";
 const BIG = "big@old.test";
 const SMALL = "small@old.test";
 const MID = "mid@old.test";
-const TREE = [
-  { name: "INBOX", count: 3600 },
-  { name: "Sent", count: 1800 },
-  { name: "Drafts", count: 120 },
-  { name: "Trash", count: 600 },
-  { name: "Junk", count: 400 },
-  { name: "Archive", count: 1500 },
-  { name: "Projects", count: 900 },
-  { name: "Projects/Alpha", count: 600 },
-  { name: "Reisen/Übersee", count: 380 },
-  { name: "Lists & Co", count: 100 },
-];
+const TREE = TREE_10K;
 
 let dovecot: DovecotTwin;
 let srv: TestServer;
