@@ -16,7 +16,7 @@ import type { Page } from "playwright-core";
 import { ALICE, BOB, ApiClient, waitFor } from "../webmail/helpers.ts";
 import * as OTPAuth from "otpauth";
 import { imapLogin } from "./helpers.ts";
-import { axe, confirm, csrfOfChanges, go, newPage, row, shot, signInAdmin, startAdminUi, toast, type AdminUi } from "./ui-helpers.ts";
+import { SIZES, axe, confirm, csrfOfChanges, go, newPage, row, shot, signInAdmin, startAdminUi, toast, type AdminUi } from "./ui-helpers.ts";
 
 // Each test drives a browser through several pages; a test that runs out of time closes the browser for the rest.
 setDefaultTimeout(30_000);
@@ -81,6 +81,44 @@ describe("sign-in and who may enter", () => {
       await context.close();
     }
   });
+});
+
+describe("the way in from the webmail", () => {
+  for (const size of ["desktop", "phone"] as const) {
+    test(`${size}: the webmail's top bar has an Admin link for admins only, and it opens the admin`, async () => {
+      const open = async (user: { email: string; password: string }) => {
+        const { page: p, context } = await newPage(ui.browser, size);
+        await p.goto(srv.base + "/login");
+        await p.fill('input[name="email"]', user.email);
+        await p.fill('input[name="password"]', user.password);
+        await Promise.all([p.waitForURL((u) => u.pathname === "/"), p.click('button[type="submit"]')]);
+        await p.waitForSelector(".topbar .me", { state: "attached" });
+        return { p, context };
+      };
+      const bob = await open(BOB);
+      try {
+        expect(await bob.p.locator(".topbar a.admin-link").count()).toBe(0);
+      } finally {
+        await bob.context.close();
+      }
+      const alice = await open(ALICE);
+      try {
+        const link = alice.p.locator(".topbar a.admin-link");
+        await link.waitFor();
+        const box = await link.boundingBox();
+        expect(box).not.toBeNull();
+        // On the phone it is a 44 x 44 px target like every other control (tests/webmail/phone.test.ts).
+        if (size === "phone") expect(Math.min(box!.width, box!.height)).toBeGreaterThanOrEqual(44);
+        // Inside the viewport: the top bar does not push it off screen.
+        expect(box!.x + box!.width).toBeLessThanOrEqual(SIZES[size].width + 0.5);
+        await Promise.all([alice.p.waitForURL((u) => u.pathname === "/admin"), link.click()]);
+        await alice.p.waitForSelector("body[data-admin-ready]", { state: "attached" });
+        expect(await alice.p.locator("h1").textContent()).toBe("Overview");
+      } finally {
+        await alice.context.close();
+      }
+    });
+  }
 });
 
 describe("two-factor sign-in", () => {

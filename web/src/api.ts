@@ -13,6 +13,8 @@ export interface Session {
   csrf: string;
   maxMessageSize: number;
   expiresAt: number;
+  /** The account may use the web admin at /admin. */
+  admin: boolean;
 }
 
 export interface FolderInfo {

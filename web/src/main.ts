@@ -288,6 +288,7 @@ class App {
       themeBtn,
       settingsBtn,
       h("span", { class: "me", title: this.session.email }, this.session.displayName || this.session.email),
+      this.session.admin ? h("a", { href: "/admin", class: "btn btn-small admin-link", title: t("mail.admin.title") }, t("mail.admin")) : null,
       logoutBtn,
     );
 

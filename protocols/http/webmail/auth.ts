@@ -186,6 +186,7 @@ export function mountAuth(app: Hono<AppEnv>, deps: AuthDeps): void {
       csrf: c.get("session").csrf,
       maxMessageSize: ctx.config.limits.maxMessageSize,
       expiresAt: c.get("session").record.expiresAt,
+      admin: a.admin === true,
     });
   });
 
