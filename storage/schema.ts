@@ -47,8 +47,59 @@ export const accounts = sqliteTable(
     createdAt: integer("created_at").notNull(),
     /** Change-feed pruning floor (migration 0031): deletions at or below it are forgotten. */
     changesFloor: integer("changes_floor").notNull().default(0),
+    /** May open the web admin (migration 0040). */
+    isAdmin: integer("is_admin").notNull().default(0),
+    /** Refused by every protocol; the mail stays (migration 0040). */
+    disabled: integer("disabled").notNull().default(0),
+    /** Bumped by every second-factor or app-password change: part of the credential stamp (storage/account-security.ts). */
+    securityEpoch: integer("security_epoch").notNull().default(0),
   },
   (t) => [index("accounts_domain").on(t.domainId)],
+);
+
+/** Per-device passwords for IMAP/POP3/SMTP/ActiveSync/DAV (migration 0040; storage/account-security.ts). */
+export const appPasswords = sqliteTable(
+  "app_passwords",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    accountId: integer("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** A non-secret digest that picks the row before the argon2id check. */
+    lookup: text("lookup").notNull(),
+    hash: text("hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    lastUsedProtocol: text("last_used_protocol"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("app_passwords_account").on(t.accountId), index("app_passwords_lookup").on(t.lookup)],
+);
+
+/** One TOTP secret per account (RFC 6238), sealed with the data dir's key; `last_step` refuses a replayed code. */
+export const twoFactor = sqliteTable("two_factor", {
+  accountId: integer("account_id")
+    .primaryKey()
+    .references(() => accounts.id, { onDelete: "cascade" }),
+  secretSealed: text("secret_sealed").notNull(),
+  createdAt: integer("created_at").notNull(),
+  enabledAt: integer("enabled_at"),
+  lastStep: integer("last_step").notNull().default(0),
+});
+
+/** Single-use recovery codes (SHA-256 digests). */
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    accountId: integer("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("recovery_codes_account").on(t.accountId, t.codeHash)],
 );
 
 export const aliases = sqliteTable(
@@ -349,4 +400,4 @@ export const itemModelTables = { calendarItems, calendarPeople, contactItems, co
 export const FTS_TABLE = "message_fts";
 export const FTS_COLUMNS = ["subject", "from_text", "to_text", "cc_text", "bcc_text", "headers", "body"] as const;
 
-export const tables = { schemaMigrations, meta, domains, accounts, aliases, folders, blobs, items, expunged, folderTombstones, queue, ...itemModelTables };
+export const tables = { schemaMigrations, meta, domains, accounts, appPasswords, twoFactor, recoveryCodes, aliases, folders, blobs, items, expunged, folderTombstones, queue, ...itemModelTables };
