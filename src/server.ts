@@ -10,7 +10,7 @@ import type { TLSSocket } from "node:tls";
 import type { Config, ListenAddress } from "./config-types.ts";
 import type { ServerContext } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createAuthThrottle } from "./auth-throttle.ts";
+import { createAuthThrottle, type AuthThrottleOptions } from "./auth-throttle.ts";
 import { IMPLICIT_TLS, protocolFor, registeredProtocols, type ListenerInfo, type ListenerName, type ProtocolModule } from "./registry.ts";
 import { createTlsManager, type TlsManager } from "./tls.ts";
 import { staticCertificates } from "./certificates.ts";
@@ -42,6 +42,8 @@ export interface StartServerOptions {
   protocols?: readonly ProtocolModule[];
   /** ACME polling of pending orders, ms (tests against pebble make it short). */
   acmePollMs?: number;
+  /** The per-account throttle's free failures and delays (tests that must stay inside a delay on a loaded machine make it long). */
+  accountThrottle?: Pick<AuthThrottleOptions, "accountFreeFailures" | "accountBaseDelayMs" | "accountMaxDelayMs">;
 }
 
 export interface RunningServer {
@@ -153,7 +155,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const store = storeWithAuthInvalidation(storage.mail, authCache);
   // One throttle for every protocol: per IP (hard, the configured limit) and per account (progressive delay).
   // Kept as an object: a live reload updates the two limits in place (the throttle reads them at each check).
-  const throttleLimits = { ipMaxFailures: config.limits.authFailuresPerIp, ipWindowMs: config.limits.authWindowSeconds * 1000 };
+  const throttleLimits: AuthThrottleOptions = { ipMaxFailures: config.limits.authFailuresPerIp, ipWindowMs: config.limits.authWindowSeconds * 1000, ...opts.accountThrottle };
   const authThrottle = createAuthThrottle(throttleLimits);
   const authLimiter = ipLimiterView(authThrottle);
   const authenticator = createAuthenticator({ store, throttle: authThrottle, cache: authCache, log });

@@ -19,7 +19,7 @@ import type { Config, ListenAddress } from "../../src/config-types.ts";
 import type { ServerContext } from "../../src/context.ts";
 import { createLogger, type LogLevel } from "../../src/log.ts";
 import { LISTENER_DEFAULTS, protocolFor, type ListenerName, type ProtocolModule } from "../../src/registry.ts";
-import { startServer, type RunningServer } from "../../src/server.ts";
+import { startServer, type RunningServer, type StartServerOptions } from "../../src/server.ts";
 import type { Account, MailStore } from "../../storage/api.ts";
 
 export type { ListenerName } from "../../src/registry.ts";
@@ -46,6 +46,8 @@ export interface TestServerOptions {
   keepDataDir?: boolean;
   /** Serve these protocol modules instead of the registered ones (kernel tests). */
   protocols?: readonly ProtocolModule[];
+  /** The per-account throttle's delays (src/server.ts StartServerOptions.accountThrottle). */
+  accountThrottle?: StartServerOptions["accountThrottle"];
 }
 
 export function testConfig(dataDir: string, listeners: ListenerName[], patch?: DeepPartial<Config>): Config {
@@ -73,7 +75,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   if (process.env.PILLARBOX_TEST_SERVER_ENGINE === "postgres" && !opts.config?.databaseUrl) config.databaseUrl = await pgUrlFor(dataDir);
   let server: RunningServer;
   try {
-    server = await startServer(config, { log: createLogger(config.log.level, { test: true }), tlsWatchIntervalMs: 0, shutdownTimeoutMs: 3000, protocols: opts.protocols });
+    server = await startServer(config, { log: createLogger(config.log.level, { test: true }), tlsWatchIntervalMs: 0, shutdownTimeoutMs: 3000, protocols: opts.protocols, accountThrottle: opts.accountThrottle });
   } catch (e) {
     if (ownDir && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
     throw e;

@@ -26,7 +26,9 @@ const env = {
   },
 };
 beforeAll(async () => {
-  srv = await startTestServer({ listeners: ["HTTPS", "SUBMISSION", "IMAP", "POP3"] });
+  // A 30 s first delay (the default is 1 s): each check below starts a python process, which on a
+  // loaded machine can take longer than a second, and the refusal must still be inside the delay.
+  srv = await startTestServer({ listeners: ["HTTPS", "SUBMISSION", "IMAP", "POP3"], accountThrottle: { accountBaseDelayMs: 30_000 } });
   await createUser(env.srv.store, "dora@example.test", "dora-right-pass1");
   await createUser(env.srv.store, "fred@example.test", "fred-right-pass1");
 });
