@@ -403,9 +403,12 @@ export function stalledEventStream(port: number, cookie: string, ip: string): Pr
 /**
  * Changes flags in `folder` until `done()` (every stalled client was disconnected) or `maxMs`: each round
  * toggles \Flagged on every message (one change on each), then, with `ranges`, sets or clears \Seen on the
- * whole folder in STOREs of that many messages, pipelined (many mid-sized change events).
+ * whole folder in STOREs of that many messages, pipelined (many mid-sized change events). It runs at least
+ * `minRounds` rounds however long they take: a stalled reader is cut off only once the server's output cap
+ * plus the kernel's socket buffers (several MB on loopback) are full, which a time limit alone may not
+ * reach on a loaded machine.
  */
-export async function churnFlags(port: number, ip: string, folder: string, o: { maxMs: number; done: () => boolean; ranges?: number }): Promise<{ rounds: number; changes: number }> {
+export async function churnFlags(port: number, ip: string, folder: string, o: { maxMs: number; minRounds?: number; done: () => boolean; ranges?: number }): Promise<{ rounds: number; changes: number }> {
   const { imap } = await ImapConn.connect(port, { localAddress: ip });
   const t0 = Date.now();
   let rounds = 0;
@@ -414,7 +417,7 @@ export async function churnFlags(port: number, ip: string, folder: string, o: { 
     await imap.cmd(`LOGIN ${ALICE} ${PASS}`);
     const sel = await imap.cmd(`SELECT ${folder}`);
     const exists = Number(sel.untagged.map((l) => /^\* (\d+) EXISTS/.exec(l)?.[1]).find(Boolean) ?? 0);
-    while (Date.now() - t0 < o.maxMs && !o.done()) {
+    while ((Date.now() - t0 < o.maxMs || rounds < (o.minRounds ?? 0)) && !o.done()) {
       const r = await imap.cmd(`STORE 1:* ${rounds % 2 ? "-" : "+"}FLAGS.SILENT (\\Flagged)`, undefined, 120_000);
       if (r.status !== "OK") break;
       changes += exists;
@@ -704,7 +707,8 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
           imap.c.sock.pause();
           idlers.push(stalledLineConn(imap.c));
         }
-        const churn = await churnFlags(ports.imap, "127.0.4.2", "Flags", { maxMs: s.churnMs, done: () => false, ranges: 500 });
+        // About 350 KB of untagged FETCH per round to each idler: 40 rounds (~14 MB) are far past the 2 MiB output cap plus loopback buffers.
+        const churn = await churnFlags(ports.imap, "127.0.4.2", "Flags", { maxMs: s.churnMs, minRounds: 40, done: () => false, ranges: 500 });
         held = await probe.settle(); // what the server keeps for the stalled clients, garbage collected
         const drained = await drainStalled(idlers, 10_000, 256 * MB);
         return { churn, ...drained };
@@ -725,7 +729,7 @@ export async function runMemoryAbuse(o: MemoryAbuseOptions): Promise<{ cases: Me
         const streams = await Promise.all(Array.from({ length: n }, (_, i) => stalledEventStream(ports.https, cookies[i % 2]!, "127.0.5.1").catch((e: Error) => e)));
         const opened = streams.filter((x): x is Exclude<typeof x, Error> => !(x instanceof Error));
         const errors = streams.filter((x): x is Error => x instanceof Error).map((e) => e.message);
-        const churn = await churnFlags(ports.imap, "127.0.5.2", "Flags", { maxMs: s.churnMs, done: () => false, ranges: 200 });
+        const churn = await churnFlags(ports.imap, "127.0.5.2", "Flags", { maxMs: s.churnMs, minRounds: 40, done: () => false, ranges: 200 });
         held = await probe.settle();
         const drained = await drainStalled(opened, 10_000, 256 * MB);
         return { opened: opened.length, churn, errors, ...drained };
