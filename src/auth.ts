@@ -112,6 +112,8 @@ export type LoginResult =
       account: Account;
       /** The app password that opened it (IMAP, POP3, SMTP, ActiveSync, DAV), absent for the main password. */
       appPassword?: { id: number; name: string };
+      /** The credential stamp this login was checked against: a session that watches for revocation starts from it. */
+      stamp?: string | null;
     }
   /**
    * "failed": wrong user or password (or the main password of an account with
@@ -179,11 +181,11 @@ export function createAuthenticator(deps: { store: MailStore; throttle: AuthThro
     // (docs/OPERATIONS.md, "Logins"): never the password.
     const refused = (reason: string, extra: Record<string, unknown> = {}) =>
       log.warn("login failed", { kind: "login-failed", user, account: user, ip, ...proto, reason, ...extra });
-    const succeeded = (acct: Account, app: { id: number; name: string } | null): LoginResult => {
+    const succeeded = (acct: Account, app: { id: number; name: string } | null, stamp: string | null): LoginResult => {
       // "credential", not "appPassword": the logger redacts every field named like a password (src/log.ts).
       log.info("login", { kind: "login", ...proto, account: acct.email, ip, credential: app ? "app" : "main", ...(app ? { device: app.name } : {}) });
       if (app) noteUse(app.id, protocol);
-      return app ? { ok: true, account: acct, appPassword: app } : { ok: true, account: acct };
+      return app ? { ok: true, account: acct, appPassword: app, stamp } : { ok: true, account: acct, stamp };
     };
     const throttled = (scope: string, retryAfterMs: number): LoginResult => {
       log.warn("login throttled", { kind: "login-failed", scope, ip, user, account: user, retryAfterMs, ...proto, reason: "throttled" });
@@ -203,7 +205,7 @@ export function createAuthenticator(deps: { store: MailStore; throttle: AuthThro
         // The stamp covers the password, the second factor, the app passwords and the disabled flag.
         if (acct && !acct.disabled && acct.email.toLowerCase() === hit.email && stamp === hit.stamp) {
           throttle.noteSuccess(user, ip);
-          return succeeded(acct, hit.appPassword);
+          return succeeded(acct, hit.appPassword, stamp);
         }
         cache.invalidate(hit.email);
       }
@@ -263,7 +265,7 @@ export function createAuthenticator(deps: { store: MailStore; throttle: AuthThro
     }
     verdict.attempt.succeeded();
     if (stamp !== null && !interactive) cache.set(user, password, acct, stamp, app);
-    return succeeded(acct, app);
+    return succeeded(acct, app, stamp);
   };
   return {
     login,

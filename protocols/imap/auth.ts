@@ -20,7 +20,7 @@ async function finishLogin(s: Session, user: string, pass: string): Promise<Resu
   // RFC 5530 UNAVAILABLE: temporary; the throttle lifts it after its delay or window
   if (!r.ok && r.reason === "throttled") return no("Too many failed logins, try again later.", "UNAVAILABLE");
   if (!r.ok) return no("Authentication failed.", "AUTHENTICATIONFAILED");
-  await s.loggedIn(r.account);
+  await s.loggedIn(r.account, r.stamp);
   return ok("Logged in", `CAPABILITY ${s.capabilities()}`);
 }
 

@@ -749,10 +749,11 @@ export class Session implements ViewOwner {
 
   // ------------------------------------------------------------ login
 
-  async loggedIn(account: Account): Promise<void> {
+  /** `stamp`: the credential stamp the login was checked against (LoginResult.stamp); read here when not given. */
+  async loggedIn(account: Account, stamp?: string | null): Promise<void> {
     this.account = account;
     this.state = "auth";
-    this.watchCredentials(account.id, await this.ctx.store.credentialStamp(account.id));
+    this.watchCredentials(account.id, stamp !== undefined ? stamp : await this.ctx.store.credentialStamp(account.id));
     const maxMsg = this.ctx.config.limits.maxMessageSize;
     this.parser.limits.maxAppendLiteral = maxMsg;
     this.parser.limits.maxAppendTotal = Math.max(maxMsg * 4, 64 * 1024 * 1024);

@@ -7,7 +7,6 @@
  * against a local dnsmasq, and hostile input (never a 5xx).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import * as net from "node:net";
 import { ALICE, BOB, CAROL, ApiClient, cookiesOf, request, smtpSend, startWebmailServer, waitFor, mailboxMessages } from "../webmail/helpers.ts";
 import type { TestServer } from "../helpers/server.ts";
 import type { AccountAccess, AccountView, AdminMe, AdminOverview, AliasView, DeviceView, DnsReport, DomainView, LogsResponse, QueueView, StatsResponse } from "../../protocols/http/admin/api-types.ts";
@@ -15,21 +14,13 @@ import type { CertificateStatus } from "../../src/ops/types.ts";
 import type { ActivityRecorder } from "../../src/activity.ts";
 import { mtaStsId, mtaStsPolicy } from "../../src/mta-sts.ts";
 import * as OTPAuth from "otpauth";
-import { adminClient, dnsmasqTxt, freeUdpPort, imapLogin, startDnsmasqLines, type Dnsmasq } from "./helpers.ts";
+import { adminClient, closedTcpPort, dnsmasqTxt, freeUdpPort, imapLogin, startDnsmasqLines, type Dnsmasq } from "./helpers.ts";
 
 let srv: TestServer & { base: string; httpBase: string };
 let admin: ApiClient;
 let dnsPort: number;
 let dns: Dnsmasq | null = null;
 
-/** A TCP port with nothing listening (the queue's remote MX port: connection refused at once). */
-async function closedTcpPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 beforeAll(async () => {
   dnsPort = await freeUdpPort();

@@ -5,6 +5,7 @@
  * SRV, CNAME), and python3 imaplib logins.
  */
 import { execFile } from "node:child_process";
+import * as net from "node:net";
 import { ApiClient } from "../webmail/helpers.ts";
 
 /** Signs in through /login?next=/admin and takes the CSRF token from /admin/api/me. */
@@ -40,4 +41,13 @@ except imaplib.IMAP4.error as e:
       else resolve(stdout.trim());
     });
   });
+}
+
+/** A TCP port with nothing listening (the queue's remote MX port: connection refused at once). */
+export async function closedTcpPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

@@ -8,13 +8,12 @@
  * records every state-changing API call it makes.
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import * as net from "node:net";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import type * as Axe from "axe-core";
 import { ALICE, CHROMIUM_ARGS, startWebmailServer, waitFor } from "../webmail/helpers.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { dnsmasqTxt, freeUdpPort, startDnsmasqLines, type Dnsmasq } from "./helpers.ts";
+import { closedTcpPort, dnsmasqTxt, freeUdpPort, startDnsmasqLines, type Dnsmasq } from "./helpers.ts";
 
 export const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 export type Size = keyof typeof SIZES;
@@ -90,14 +89,6 @@ export async function shot(page: Page, name: string): Promise<void> {
   await page.evaluate(() => document.querySelector(".toasts")?.classList.remove("sr-only"));
 }
 
-/** A TCP port with nothing listening (the queue's remote MX port: connection refused at once). */
-async function closedTcpPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 export interface AdminUi {
   srv: TestServer & { base: string; httpBase: string };
