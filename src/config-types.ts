@@ -116,6 +116,50 @@ export interface Config {
     /** RFC 2449 §6.7 EXPIRE: days kept after retrieval (0 = deleted at QUIT), "NEVER", or null = not advertised. */
     expire: number | "NEVER" | null;
   };
+  /** Sieve filtering in delivery (src/delivery/sieve-filter.ts) and ManageSieve (RFC 5804) quotas. */
+  sieve: {
+    /** Scripts one account may store (RFC 5804 §2.6 quota). */
+    maxScripts: number;
+    /** Octets of one script. */
+    maxScriptBytes: number;
+    /** Actions one run may produce (fileinto, redirect, addflag ...). */
+    maxActions: number;
+    /** `redirect` actions one run may produce. */
+    maxRedirects: number;
+    /** Wall-clock ms one script run may take before it is stopped (the message is kept in INBOX). */
+    maxRunMs: number;
+    /** RFC 5230 §4.1 / RFC 6131: shortest and longest vacation period a script may ask for, and the default (seconds). */
+    vacationMinSeconds: number;
+    vacationMaxSeconds: number;
+    vacationDefaultSeconds: number;
+  };
+  /** The spam filter (src/spam/). */
+  spam: {
+    /** Score inbound mail at all (off: every message is delivered unscored, as before issue 19). */
+    enabled: boolean;
+    /** "builtin" (the default: src/spam/) or "rspamd" (its HTTP checkv2 API at `rspamdUrl`). */
+    backend: "builtin" | "rspamd";
+    rspamdUrl: string;
+    /** rspamd's controller password, sent as the Password header (null: none). */
+    rspamdPassword: string | null;
+    /** Score at or above which a message is filed into Junk (SpamAssassin's required_score, 5.0). */
+    junkScore: number;
+    /** Score at or above which SMTP refuses the message (550 5.7.1); null: never refuse (the default). */
+    rejectScore: number | null;
+    /** DNS blocklist zones queried with the connecting IP (RFC 5782), e.g. zen.spamhaus.org. */
+    dnsBlocklists: string[];
+    /** Domain blocklist zones queried with domains in the message (links, From, envelope sender), e.g. dbl.spamhaus.org. */
+    domainBlocklists: string[];
+    /** DNS allowlist zones queried with the connecting IP, e.g. list.dnswl.org. */
+    dnsAllowlists: string[];
+    /** Time one DNS list lookup may take (ms); slower answers count as not listed. */
+    dnsTimeoutMs: number;
+    /** RFC 6647 greylisting of unknown senders at RCPT (451 4.7.1 first, accepted on retry after the delay). */
+    greylisting: boolean;
+    greylistDelaySeconds: number;
+    /** Octets of a message the filter reads (headers always; body text and attachments up to this). */
+    maxScanBytes: number;
+  };
   /** Imports a user starts from the webmail (protocols/http/webmail/import-api.ts). */
   import: {
     /** Let users import from loopback, private and link-local addresses (off: the server must not reach internal hosts for them). */

@@ -75,6 +75,23 @@ export function defaultConfig(): Config {
     imap: { allowPlaintextAuth: false, idleTimeoutSeconds: 30 * 60, loginTimeoutSeconds: 180, maxOutputBytes: 2 * 1024 * 1024 },
     pop3: { allowPlaintextAuth: false, idleTimeoutSeconds: 10 * 60, loginTimeoutSeconds: 180, loginDelaySeconds: null, expire: null },
     import: { allowPrivateHosts: false, maxBytes: 20 * 1024 ** 3, maxSeconds: 6 * 3600, caFile: null },
+    // Pigeonhole's defaults: 32 actions, 4 redirects; vacation periods 1 day to 90 days, 7 by default (RFC 5230 §4.1).
+    sieve: { maxScripts: 32, maxScriptBytes: 256 * 1024, maxActions: 32, maxRedirects: 4, maxRunMs: 1000, vacationMinSeconds: 86_400, vacationMaxSeconds: 90 * 86_400, vacationDefaultSeconds: 7 * 86_400 },
+    spam: {
+      enabled: true,
+      backend: "builtin",
+      rspamdUrl: "http://127.0.0.1:11333",
+      rspamdPassword: null,
+      junkScore: 5,
+      rejectScore: null,
+      dnsBlocklists: ["zen.spamhaus.org"],
+      domainBlocklists: ["dbl.spamhaus.org"],
+      dnsAllowlists: ["list.dnswl.org"],
+      dnsTimeoutMs: 2000,
+      greylisting: false,
+      greylistDelaySeconds: 300,
+      maxScanBytes: 512 * 1024,
+    },
   };
 }
 
@@ -130,6 +147,19 @@ const oneOf = (...values: string[]): Parser => (raw, where) => {
     throw new ConfigError(`${where}: expected one of ${values.join(", ")}, got ${JSON.stringify(raw)}`);
   }
   return raw.trim().toLowerCase();
+};
+
+/** A spam score: a decimal number from -1000 to 1000. */
+const score: Parser = (raw, where) => {
+  const n = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(n) || n < -1000 || n > 1000) throw new ConfigError(`${where}: expected a score such as 5 or 7.5, got ${JSON.stringify(raw)}`);
+  return n;
+};
+
+/** "" or "off" -> null, else a score. */
+const optionalScore: Parser = (raw, where) => {
+  if (raw === null || raw === "" || (typeof raw === "string" && raw.trim().toLowerCase() === "off")) return null;
+  return score(raw, where);
 };
 
 /** "" or "off" -> null, else a whole number in range. */
@@ -313,6 +343,27 @@ export const SETTINGS: Setting[] = [
   S("pop3.loginTimeoutSeconds", "pop3.login_timeout_seconds", "PILLARBOX_POP3_LOGIN_TIMEOUT_SECONDS", "pop3-login-timeout-seconds", int(10, 3600), "180", "A POP3 client that has not logged in this many seconds after connecting is disconnected, however active (Dovecot's login timeout)."),
   S("pop3.loginDelaySeconds", "pop3.login_delay_seconds", "PILLARBOX_POP3_LOGIN_DELAY_SECONDS", "pop3-login-delay-seconds", optionalInt(0, 86_400), "off", "Minimum seconds between POP3 logins per account, advertised as LOGIN-DELAY (RFC 2449 §6.8)."),
   S("pop3.expire", "pop3.expire", "PILLARBOX_POP3_EXPIRE", "pop3-expire", expirePolicy, "off", "POP3 EXPIRE policy advertised in CAPA: days kept after retrieval (0 = deleted at QUIT), never, or off (RFC 2449 §6.7)."),
+  S("sieve.maxScripts", "sieve.max_scripts", "PILLARBOX_SIEVE_MAX_SCRIPTS", "sieve-max-scripts", int(1, 1000), "32", "Sieve scripts one account may store (ManageSieve, webmail rules, CLI)."),
+  S("sieve.maxScriptBytes", "sieve.max_script_bytes", "PILLARBOX_SIEVE_MAX_SCRIPT_BYTES", "sieve-max-script-bytes", size, "256K", "Largest Sieve script, in octets or with a K/M suffix."),
+  S("sieve.maxActions", "sieve.max_actions", "PILLARBOX_SIEVE_MAX_ACTIONS", "sieve-max-actions", int(1, 1000), "32", "Actions one Sieve run may take (fileinto, redirect, addflag ...); more is an error and the message is kept in INBOX."),
+  S("sieve.maxRedirects", "sieve.max_redirects", "PILLARBOX_SIEVE_MAX_REDIRECTS", "sieve-max-redirects", int(0, 100), "4", "Redirects one Sieve run may send."),
+  S("sieve.maxRunMs", "sieve.max_run_ms", "PILLARBOX_SIEVE_MAX_RUN_MS", "sieve-max-run-ms", int(10, 60_000), "1000", "Milliseconds one Sieve run may take; a slower script is stopped and the message kept in INBOX."),
+  S("sieve.vacationMinSeconds", "sieve.vacation_min_seconds", "PILLARBOX_SIEVE_VACATION_MIN_SECONDS", "sieve-vacation-min-seconds", int(0, 365 * 86_400), "86400 (1 day)", "Shortest period between two vacation replies to one sender a script may ask for (RFC 5230 :days, RFC 6131 :seconds)."),
+  S("sieve.vacationMaxSeconds", "sieve.vacation_max_seconds", "PILLARBOX_SIEVE_VACATION_MAX_SECONDS", "sieve-vacation-max-seconds", int(1, 365 * 86_400), "7776000 (90 days)", "Longest such period."),
+  S("sieve.vacationDefaultSeconds", "sieve.vacation_default_seconds", "PILLARBOX_SIEVE_VACATION_DEFAULT_SECONDS", "sieve-vacation-default-seconds", int(1, 365 * 86_400), "604800 (7 days)", "The period when a script gives none."),
+  S("spam.enabled", "spam.enabled", "PILLARBOX_SPAM", "spam", bool, "on", "Score inbound mail for spam: X-Spam-* header fields, Sieve spamtest, Junk above spam.junk_score."),
+  S("spam.backend", "spam.backend", "PILLARBOX_SPAM_BACKEND", "spam-backend", oneOf("builtin", "rspamd"), "builtin", "builtin (no extra daemon) or rspamd (an existing rspamd scores through its HTTP checkv2 API)."),
+  S("spam.rspamdUrl", "spam.rspamd_url", "PILLARBOX_SPAM_RSPAMD_URL", "spam-rspamd-url", str, "http://127.0.0.1:11333", "Base URL of rspamd's normal worker (spam.backend = rspamd)."),
+  S("spam.rspamdPassword", "spam.rspamd_password", "PILLARBOX_SPAM_RSPAMD_PASSWORD", "spam-rspamd-password", optionalStr, "(none)", "Password rspamd asks for, if any."),
+  S("spam.junkScore", "spam.junk_score", "PILLARBOX_SPAM_JUNK_SCORE", "spam-junk-score", score, "5.0", "Score at or above which a message goes to Junk (when no Sieve rule files it elsewhere)."),
+  S("spam.rejectScore", "spam.reject_score", "PILLARBOX_SPAM_REJECT_SCORE", "spam-reject-score", optionalScore, "off", "Score at or above which SMTP refuses the message with 550 5.7.1; off (the default) never refuses."),
+  S("spam.dnsBlocklists", "spam.dns_blocklists", "PILLARBOX_SPAM_DNS_BLOCKLISTS", "spam-dns-blocklists", list, "zen.spamhaus.org", "DNS blocklist zones for the connecting IP (comma-separated in the environment; empty: none)."),
+  S("spam.domainBlocklists", "spam.domain_blocklists", "PILLARBOX_SPAM_DOMAIN_BLOCKLISTS", "spam-domain-blocklists", list, "dbl.spamhaus.org", "Domain blocklist zones for domains in the message (links, From, envelope sender)."),
+  S("spam.dnsAllowlists", "spam.dns_allowlists", "PILLARBOX_SPAM_DNS_ALLOWLISTS", "spam-dns-allowlists", list, "list.dnswl.org", "DNS allowlist zones for the connecting IP."),
+  S("spam.dnsTimeoutMs", "spam.dns_timeout_ms", "PILLARBOX_SPAM_DNS_TIMEOUT_MS", "spam-dns-timeout-ms", int(50, 30_000), "2000", "Milliseconds one DNS list lookup may take; a slower answer counts as not listed."),
+  S("spam.greylisting", "spam.greylisting", "PILLARBOX_SPAM_GREYLISTING", "spam-greylisting", bool, "off", "Greylist unknown senders (RFC 6647): the first attempt from a new IP/sender/recipient gets 451 4.7.1."),
+  S("spam.greylistDelaySeconds", "spam.greylist_delay_seconds", "PILLARBOX_SPAM_GREYLIST_DELAY_SECONDS", "spam-greylist-delay-seconds", int(0, 86_400), "300", "Seconds a greylisted sender must wait before its retry is accepted."),
+  S("spam.maxScanBytes", "spam.max_scan_bytes", "PILLARBOX_SPAM_MAX_SCAN_BYTES", "spam-max-scan-bytes", size, "512K", "Octets of a message the spam filter reads (header always; body up to this)."),
   S("import.allowPrivateHosts", "import.allow_private_hosts", "PILLARBOX_IMPORT_ALLOW_PRIVATE_HOSTS", "import-allow-private-hosts", bool, "false", "Let webmail users import from loopback, private and link-local addresses (off: the server never connects to internal hosts on a user's behalf)."),
   S("import.maxBytes", "import.max_bytes", "PILLARBOX_IMPORT_MAX_BYTES", "import-max-bytes", size, "20G", "Octets one webmail import copies before it stops (starting it again continues). Octets or K/M/G suffix."),
   S("import.maxSeconds", "import.max_seconds", "PILLARBOX_IMPORT_MAX_SECONDS", "import-max-seconds", int(60, 7 * 86_400), "21600 (6 hours)", "Seconds one webmail import runs before it stops (starting it again continues)."),

@@ -14,6 +14,8 @@ import type { LoginOptions, LoginResult } from "./auth.ts";
 import type { AuthThrottle } from "./auth-throttle.ts";
 import type { Groupware } from "./groupware/types.ts";
 import type { ActivityService, CertificateService } from "./ops/types.ts";
+import type { SpamService } from "./spam/types.ts";
+import type { DeliveryFilter } from "./delivery/filter-types.ts";
 
 export interface TlsProvider {
   /**
@@ -113,4 +115,11 @@ export interface ServerContext {
   certificates: CertificateService;
   /** Recent activity and hourly counters for the admin (src/activity.ts). */
   activity: ActivityService;
+  /** The spam filter (src/spam/): scoring inbound mail, greylisting, training. */
+  spam: SpamService;
+  /**
+   * Sieve for every local delivery (src/delivery/sieve-filter.ts): every caller
+   * of the pipeline passes it in PipelineDeps.filter. Null only before start.
+   */
+  deliveryFilter: DeliveryFilter | null;
 }

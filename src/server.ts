@@ -169,7 +169,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const ctx: ServerContext = {
     config,
     store,
-    storage: { eas: storage.eas, webmail: storage.webmail },
+    storage: { eas: storage.eas, webmail: storage.webmail, sieve: storage.sieve, bayes: storage.bayes, spam: storage.spam },
     tls: tlsManager,
     log,
     authLimiter,
@@ -187,6 +187,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     groupware: createGroupware(store, { log }),
     certificates: acme ?? staticCertificates(tlsManager),
     activity,
+    // CONTRACT: helper S5 replaces this with createSpamService (src/spam/index.ts).
+    spam: { enabled: false, check: async () => ({ backend: "builtin", score: 0, symbols: [], reject: false, accounts: new Map(), elapsedMs: 0 }), greylist: async () => "pass", train: async () => {}, close: () => {} },
+    // CONTRACT: helper S3 sets this (src/delivery/sieve-filter.ts).
+    deliveryFilter: null,
   };
   ctx.submit = createSubmit(ctx);
   // Out-of-office replies are part of delivery whichever listeners are on (the

@@ -204,9 +204,17 @@ export interface CopyResult {
 
 export interface DeliveryRecipient {
   accountId: number;
-  /** Folder name; default "INBOX". A missing folder falls back to INBOX. */
+  /** Folder name; default "INBOX". A missing folder falls back to INBOX unless `create` is set. */
   folder?: string;
   flags?: string[];
+  /** Create `folder` (and its parents) when missing (Sieve `fileinto :create`, RFC 5490 §3.2) instead of falling back to INBOX. */
+  create?: boolean;
+  /**
+   * This copy's own bytes, when they differ from the request's `raw` (per-account
+   * X-Spam-* fields, Sieve editheader). Stored as its own blob (content-addressed:
+   * equal bytes share one); quota counts this size.
+   */
+  raw?: Uint8Array;
 }
 
 export interface DeliveryResult {
@@ -228,6 +236,12 @@ export interface DeliverAndEnqueueRequest {
   copies?: { folderId: number; flags?: string[] }[];
   /** The remote copies: one queue entry with this envelope. */
   queue?: { sender: string; recipients: string[]; dsn?: QueueEntry["dsn"]; rcptDsn?: Record<string, { notify?: string[]; orcpt?: string }> };
+  /**
+   * More queue entries in the same commit, each with its own envelope and
+   * optionally its own bytes (Sieve `redirect`: an SRS envelope sender, the
+   * message as editheader left it). Their ids are in `extraQueueIds`.
+   */
+  extraQueues?: { sender: string; recipients: string[]; raw?: Uint8Array; dsn?: QueueEntry["dsn"] }[];
   internalDate?: number;
 }
 
@@ -236,6 +250,8 @@ export interface DeliverAndEnqueueResult {
   copies: AppendResult[];
   /** The queue entry's id, or null when nothing was queued. */
   queueId: number | null;
+  /** Ids of `extraQueues`' entries, in order. */
+  extraQueueIds?: number[];
 }
 
 /** A change-log answer: "what changed since N" (CONDSTORE/QRESYNC, ActiveSync, EWS, ICS). */
@@ -302,7 +318,22 @@ export class StoreError extends Error {
 // ---------------------------------------------------------------- events
 
 export type StoreEvent =
-  | { type: "exists"; accountId: number; folderId: number; uid: number; id: number; modseq: number }
+  | {
+      type: "exists";
+      accountId: number;
+      folderId: number;
+      uid: number;
+      id: number;
+      modseq: number;
+      /**
+       * How the message got here: delivered by the pipeline, appended (IMAP APPEND,
+       * a draft, an import), copied or moved by a user (then `fromFolderId` is the
+       * source). The spam trainer (src/spam/training.ts) learns from copies and
+       * moves into and out of Junk, never from deliveries.
+       */
+      via?: "deliver" | "append" | "copy" | "move";
+      fromFolderId?: number;
+    }
   | { type: "flags"; accountId: number; folderId: number; updates: { id: number; uid: number; modseq: number; flags: string[] }[] }
   | { type: "expunge"; accountId: number; folderId: number; uids: number[]; ids: number[]; modseq: number }
   | { type: "folder"; accountId: number; folderId: number; change: "created" | "renamed" | "deleted" | "subscribed" };

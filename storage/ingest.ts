@@ -240,7 +240,7 @@ export class Ingest {
         const fl = encodeFlags(rcpt.flags);
         const id = await this.insertItem(tx, rcpt.accountId, folderId, first, modseq, p, fl.bits, fl.keywords, internalDate);
         out.push({ accountId: rcpt.accountId, folderId, id, uid: first });
-        ev.push({ type: "exists", accountId: rcpt.accountId, folderId, uid: first, id, modseq });
+        ev.push({ type: "exists", accountId: rcpt.accountId, folderId, uid: first, id, modseq, via: "deliver" });
       }
       // The blob row after the accounts (as append does): every write takes account rows
       // before the blob row, so on PostgreSQL two transactions inserting the same
@@ -293,7 +293,7 @@ export class Ingest {
       const uid = first + i;
       const id = await this.insertItem(tx, accountId, folderId, uid, modseq, p, fl.bits, fl.keywords, messages[i].internalDate ?? Date.now());
       out.push({ id, uid, uidValidity, modseq });
-      ev.push({ type: "exists", accountId, folderId, uid, id, modseq });
+      ev.push({ type: "exists", accountId, folderId, uid, id, modseq, via: "append" });
     }
     return out;
   }

@@ -204,7 +204,7 @@ export class Messages {
           [toFolderId, newUid, modseq, now, modseq, num(rows[i][0])],
         );
         mapping.push([num(rows[i][1]), newUid]);
-        ev.push({ type: "exists", accountId: dst.accountId, folderId: toFolderId, uid: newUid, id: num(r?.id), modseq });
+        ev.push({ type: "exists", accountId: dst.accountId, folderId: toFolderId, uid: newUid, id: num(r?.id), modseq, via: "copy", fromFolderId });
       }
       return { uidValidity, mapping };
     });
@@ -228,7 +228,7 @@ export class Messages {
     // RFC 6851 §4.3: the source sees the expunge; the destination sees new messages
     ev.push({ type: "expunge", accountId, folderId: fromFolderId, uids: mapping.map((m) => m[0]), ids: movedIds, modseq });
     for (let i = 0; i < rows.length; i++) {
-      ev.push({ type: "exists", accountId, folderId: toFolderId, uid: mapping[i][1], id: movedIds[i], modseq });
+      ev.push({ type: "exists", accountId, folderId: toFolderId, uid: mapping[i][1], id: movedIds[i], modseq, via: "move", fromFolderId });
     }
     return { uidValidity, mapping };
   }

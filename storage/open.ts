@@ -11,6 +11,9 @@ import type { Db } from "./db.ts";
 import { createEasStore, type EasStore } from "./eas-store.ts";
 import { openStore, type OpenStoreOptions, type SqlMailStore } from "./store.ts";
 import { SqlWebmailStore } from "./webmail-store.ts";
+import { SqlSieveStore } from "./sieve-store.ts";
+import { SqlBayesStore } from "./bayes-store.ts";
+import { SqlSpamStore } from "./spam-store.ts";
 
 /** openStore()'s options, with the password hasher required. */
 export interface OpenStorageOptions extends OpenStoreOptions {
@@ -22,6 +25,12 @@ export interface OpenStorageOptions extends OpenStoreOptions {
 export interface ProtocolStores {
   readonly eas: EasStore;
   readonly webmail: SqlWebmailStore;
+  /** Sieve scripts, duplicate ids, vacation log (storage/filter-api.ts). */
+  readonly sieve: SqlSieveStore;
+  /** The spam filter's Bayesian token counts (storage/filter-api.ts). */
+  readonly bayes: SqlBayesStore;
+  /** Sender reputation, greylisting, allow/deny lists (storage/filter-api.ts). */
+  readonly spam: SqlSpamStore;
 }
 
 export interface Storage extends ProtocolStores {
@@ -41,6 +50,9 @@ export async function openStorage(opts: OpenStorageOptions): Promise<Storage> {
     mail,
     eas: createEasStore(mail.db),
     webmail: new SqlWebmailStore(mail.db, mail.blobs),
+    sieve: new SqlSieveStore(mail.db),
+    bayes: new SqlBayesStore(mail.db),
+    spam: new SqlSpamStore(mail.db),
     blobs: mail.blobs,
     db: mail.db,
     close: () => mail.close(),

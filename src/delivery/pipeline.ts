@@ -35,6 +35,8 @@
 import type { Logger } from "../log.ts";
 import { runDeliveryHooks, type DeliveryHook, type DeliveryOrigin } from "../context.ts";
 import type { Account, DeliveryRecipient, DeliveryResult, MailStore, QueueEntry } from "../../storage/api.ts";
+import type { SpamVerdict } from "../spam/types.ts";
+import type { DeliveryFilter } from "./filter-types.ts";
 
 /** A recipient resolved to where its copies go. */
 export interface ResolvedRecipient<A extends { id: number } = { id: number }> {
@@ -128,6 +130,8 @@ export function planDelivery(recipients: readonly ResolvedRecipient[], folder?: 
 
 export interface PipelineDeps {
   store: MailStore;
+  /** Sieve and the spam verdict's Junk filing (./filter-types.ts; ctx.deliveryFilter). Absent: every copy to `folder`. */
+  filter?: DeliveryFilter | null;
   log: Logger;
   /** Told about every local delivery after it is committed (ServerContext.deliveryHooks). */
   deliveryHooks?: readonly DeliveryHook[];
@@ -151,6 +155,18 @@ export interface PipelineRequest {
   hooks?: boolean;
   /** Where the message came from, passed to the hooks (src/context.ts DeliveryOrigin). */
   origin?: DeliveryOrigin;
+  /** The spam filter's verdict (inbound SMTP): per-account X-Spam-* fields, Sieve spamtest, Junk filing. */
+  spam?: SpamVerdict | null;
+  /** The connecting client (Sieve environment "remote-ip"). */
+  remoteIp?: string | null;
+  /**
+   * True when the caller can refuse the message at protocol level (SMTP DATA):
+   * if every local recipient's script rejects it and nothing else is to be
+   * delivered, nothing is committed and the result's `smtpReject` carries the
+   * reason (RFC 5429 §2.1.1). False (the default): rejections become notices
+   * to the sender.
+   */
+  canRefuse?: boolean;
 }
 
 export interface PipelineResult {
@@ -161,6 +177,8 @@ export interface PipelineResult {
   /** Remote addresses in the queue entry. */
   queued: string[];
   queueId: number | null;
+  /** Set when `canRefuse` and every recipient's Sieve script refused the message: nothing was committed; answer 550 5.7.1 with this text. */
+  smtpReject?: string;
 }
 
 /**

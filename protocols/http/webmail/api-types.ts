@@ -395,3 +395,113 @@ export interface ImportStatus {
   error: string | null;
   folders: { source: string; target: string; messages: number; imported: number }[];
 }
+
+// ---------------------------------------------------------------- mail filtering (issue 19)
+// Sieve rules: protocols/http/webmail/sieve-api.ts (routes under /api/sieve);
+// the rule model <-> Sieve script translation is src/sieve/rules.ts.
+
+/** A condition of a rule, as the rules editor shows it. */
+export interface RuleCondition {
+  /** What is tested: an address field, the subject, any header field (`header` names it), the size, the body text, or the spam score. */
+  field: "from" | "to" | "cc" | "to-or-cc" | "subject" | "header" | "size" | "body" | "spam-score";
+  /** Header field name when field is "header". */
+  header?: string;
+  /**
+   * contains/is/matches(wildcards * ?)/starts/ends, their negations, "exists"/"not-exists" (header),
+   * "over"/"under" (size in KB, spam-score 0..10).
+   */
+  op: "contains" | "not-contains" | "is" | "not-is" | "matches" | "not-matches" | "starts" | "ends" | "exists" | "not-exists" | "over" | "under";
+  value: string;
+}
+
+export interface RuleAction {
+  /** fileinto (move to folder), copyto (fileinto :copy), redirect (forward), redirect-copy (forward, keep a copy), discard, reject (with text), flag (add \Flagged), mark-read (add \Seen), keyword (add a keyword), stop. */
+  type: "fileinto" | "copyto" | "redirect" | "redirect-copy" | "discard" | "reject" | "flag" | "mark-read" | "keyword" | "stop";
+  /** Folder, address, reason or keyword, as the type needs. */
+  value?: string;
+}
+
+export interface Rule {
+  /** Stable id the editor uses (kept in the script's rule comments). */
+  id: string;
+  name: string;
+  enabled: boolean;
+  /** allof / anyof of the conditions; "always" ignores them. */
+  match: "all" | "any" | "always";
+  conditions: RuleCondition[];
+  actions: RuleAction[];
+}
+
+export interface RuleSet {
+  rules: Rule[];
+}
+
+export interface SieveScriptSummary {
+  name: string;
+  active: boolean;
+  size: number;
+  updatedAt: number;
+}
+
+/** GET /api/sieve */
+export interface SieveOverview {
+  scripts: SieveScriptSummary[];
+  /** The name of the active script, or null. */
+  active: string | null;
+  /** The script the rules editor owns ("Pillarbox rules"). */
+  rulesScriptName: string;
+  /** The rules of that script when it exists and was written by the editor; null when it does not exist or was edited by hand (then only the raw view edits it). */
+  rules: RuleSet | null;
+  /** The Sieve script the out-of-office settings produce (run before the active script), or null when out-of-office is off. Read-only here. */
+  vacationScript: string | null;
+  limits: { maxScripts: number; maxScriptBytes: number };
+  /** Extensions scripts may require (the SIEVE capability, RFC 5804 §1.7). */
+  extensions: string[];
+}
+
+/** A compile error shown under the raw script editor. */
+export interface SieveProblem {
+  line: number;
+  message: string;
+}
+
+/** 400 answers of the sieve routes that checked a script. */
+export interface SieveCheckResult {
+  ok: boolean;
+  errors: SieveProblem[];
+}
+
+/**
+ * Routes (JSON; CSRF as the other webmail routes):
+ *   GET    /api/sieve                         -> SieveOverview
+ *   PUT    /api/sieve/rules          RuleSet  -> { script: string } (stores and activates the rules script)
+ *   POST   /api/sieve/check    { content }    -> SieveCheckResult
+ *   GET    /api/sieve/scripts/:name           -> SieveScriptBody
+ *   PUT    /api/sieve/scripts/:name { content } -> SieveCheckResult (400 when it does not compile; nothing stored)
+ *   DELETE /api/sieve/scripts/:name           -> 204 (409 for the active script)
+ *   POST   /api/sieve/active { name: string | null } -> 204
+ */
+export interface SieveScriptBody {
+  name: string;
+  content: string;
+  active: boolean;
+}
+
+// Spam allow/deny lists of the signed-in user: protocols/http/webmail/spam-api.ts.
+export interface SpamListItem {
+  id: number;
+  kind: "allow" | "deny";
+  /** An address (user@example.com) or a domain (example.com, subdomains included). */
+  pattern: string;
+  createdAt: number;
+}
+
+/**
+ * Routes:
+ *   GET    /api/spam/lists                     -> { entries: SpamListItem[] }
+ *   POST   /api/spam/lists { kind, pattern }   -> SpamListItem (400 for a bad pattern)
+ *   DELETE /api/spam/lists/:id                 -> 204 (404 unknown)
+ */
+export interface SpamListsResponse {
+  entries: SpamListItem[];
+}
