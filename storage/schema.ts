@@ -390,7 +390,103 @@ export const itemProperties = sqliteTable(
   ],
 );
 
+/** Spam filter allow/deny lists (migration 0043; storage/spam-store.ts): scope "a:<account id>", "d:<domain>" or "g". */
+export const spamLists = sqliteTable(
+  "spam_lists",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    scope: text("scope").notNull(),
+    accountId: integer("account_id").references(() => accounts.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(), // "allow" | "deny"
+    pattern: text("pattern").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("spam_lists_scope_kind_pattern").on(t.scope, t.kind, t.pattern)],
+);
+
+/** Sender reputation per domain, decayed spam/ham verdict counts (migration 0043). */
+export const spamReputation = sqliteTable("spam_reputation", {
+  domain: text("domain").primaryKey(),
+  spam: real("spam").notNull().default(0),
+  ham: real("ham").notNull().default(0),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** RFC 6647 greylisting triplets (migration 0043). */
+export const spamGreylist = sqliteTable(
+  "spam_greylist",
+  {
+    triplet: text("triplet").primaryKey(),
+    firstSeen: integer("first_seen").notNull(),
+    passedUntil: integer("passed_until"),
+  },
+  (t) => [index("spam_greylist_first_seen").on(t.firstSeen)],
+);
+
+/** The spam filter's tables (migration 0043), checked against it by tests/spam/store.test.ts. */
+export const spamTables = { spamLists, spamReputation, spamGreylist };
+
 export const itemModelTables = { calendarItems, calendarPeople, contactItems, contactTerms, taskItems, noteItems, itemProperties };
+
+/** Sieve (migration 0041, issue 19): users' scripts, at most one active per account (RFC 5804). */
+export const sieveScripts = sqliteTable(
+  "sieve_scripts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    accountId: integer("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    content: text("content").notNull(),
+    /** Octets of the UTF-8 text. */
+    size: integer("size").notNull(),
+    active: integer("active").notNull().default(0),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("sieve_scripts_name").on(t.accountId, t.name), uniqueIndex("sieve_scripts_active").on(t.accountId).where(sql`active = 1`)],
+);
+
+/** RFC 7352 duplicate ids (and the redirect loop guard), until `expires_at`. */
+export const sieveDuplicates = sqliteTable(
+  "sieve_duplicates",
+  {
+    accountId: integer("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    dupKey: text("dup_key").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.dupKey] }), index("sieve_duplicates_expiry").on(t.expiresAt)],
+);
+
+/** RFC 5230 §4.2: the last vacation response per (account, sender, handle). */
+export const sieveVacationLog = sqliteTable(
+  "sieve_vacation_log",
+  {
+    accountId: integer("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    sender: text("sender").notNull(),
+    handle: text("handle").notNull(),
+    sentAt: integer("sent_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.sender, t.handle] })],
+);
+
+/** Script versions (digests) whose failure was reported to the owner. */
+export const sieveErrorReports = sqliteTable(
+  "sieve_error_reports",
+  {
+    accountId: integer("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    digest: text("digest").notNull(),
+    reportedAt: integer("reported_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.digest] })],
+);
+
+export const sieveTables = { sieveScripts, sieveDuplicates, sieveVacationLog, sieveErrorReports };
 
 /**
  * The FTS5 table is virtual (Drizzle has no FTS5 builder):
@@ -400,4 +496,4 @@ export const itemModelTables = { calendarItems, calendarPeople, contactItems, co
 export const FTS_TABLE = "message_fts";
 export const FTS_COLUMNS = ["subject", "from_text", "to_text", "cc_text", "bcc_text", "headers", "body"] as const;
 
-export const tables = { schemaMigrations, meta, domains, accounts, appPasswords, twoFactor, recoveryCodes, aliases, folders, blobs, items, expunged, folderTombstones, queue, ...itemModelTables };
+export const tables = { schemaMigrations, meta, domains, accounts, appPasswords, twoFactor, recoveryCodes, aliases, folders, blobs, items, expunged, folderTombstones, queue, ...itemModelTables, ...sieveTables, ...spamTables };

@@ -13,8 +13,8 @@ test("Drizzle schema matches the storage migrations", async () => {
   const dir = tempDir();
   try {
     const db = await openDb({ url: `file:${join(dir, "s.db")}` });
-    // storage's own migrations: 0001-0009, 0030-0039 (item model, change feed) and 0040 (account security); others' tables are described in their own modules
-    await migrate(db, { migrations: migrations.filter((m) => m.version < 10 || (m.version >= 30 && m.version <= 40)) });
+    // storage's own migrations: 0001-0009, 0030-0039 (item model, change feed) 0040 (account security) and 0041-0043 (issue 19 filter stores); others' tables are described in their own modules
+    await migrate(db, { migrations: migrations.filter((m) => m.version < 10 || (m.version >= 30 && m.version <= 43)) });
     for (const table of Object.values(tables)) {
       const cfg = getTableConfig(table);
       const cols = await db.all<{ name: string; notnull: number; pk: number }>(`PRAGMA table_info(${cfg.name})`);
