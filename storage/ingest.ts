@@ -20,6 +20,7 @@ import { analyzeMessage, type MessageAnalysis } from "../mail/index.ts";
 import type { Events, StoreCore } from "./core.ts";
 import type { Queryable } from "./db.ts";
 import { encodeFlags, keywordsToText } from "./flags.ts";
+import type { Folders } from "./folders.ts";
 import type { FullText } from "./fulltext.ts";
 import type { QueueStore } from "./queue-store.ts";
 import { mailFolderAccount } from "./items.ts";
@@ -50,6 +51,8 @@ export class Ingest {
   constructor(
     private readonly core: StoreCore,
     private readonly fulltext: FullText,
+    /** For fileinto :create (folders created in the delivery's own commit). */
+    private readonly folders?: Folders,
   ) {
     this.insertItemSql = `INSERT INTO items (account_id, folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id,
   envelope, mime, subject, base_subject, from_addr, from_name, to_addr, cc_addr, sent_date, message_id, in_reply_to, refs,
@@ -195,65 +198,105 @@ export class Ingest {
     const recipients = req.local;
     const copies = req.copies ?? [];
     const q = req.queue && req.queue.recipients.length ? { ...req.queue, size: raw.byteLength } : null;
-    if (q && !queue) throw new StoreError("INVALID", "no queue to enqueue into");
-    if (recipients.length === 0 && copies.length === 0 && !q) return { delivered: [], copies: [], queueId: null };
+    // Sieve redirects and notices (issue 19): more entries, each with its own envelope and bytes
+    const extras = (req.extraQueues ?? []).filter((e) => e.recipients.length > 0);
+    if ((q || extras.length) && !queue) throw new StoreError("INVALID", "no queue to enqueue into");
+    if (recipients.length === 0 && copies.length === 0 && !q && !extras.length) return { delivered: [], copies: [], queueId: null };
     const blobId = await this.core.blobs.put(raw);
+    // every distinct byte string once (content-addressed: equal copies share a blob and its analysis)
+    const extraBlobs: { raw: Uint8Array; blobId: string }[] = [];
+    for (const e of extras) extraBlobs.push(e.raw ? { raw: e.raw, blobId: await this.core.blobs.put(e.raw) } : { raw, blobId });
+    const insertExtras = async (tx: Queryable): Promise<number[]> => {
+      const ids: number[] = [];
+      for (let i = 0; i < extras.length; i++) {
+        const e = extras[i]!;
+        const b = extraBlobs[i]!;
+        ids.push(await queue!.insertEntry(tx, { sender: e.sender, recipients: e.recipients, dsn: e.dsn, size: b.raw.byteLength }, b.blobId));
+      }
+      return ids;
+    };
+    const extraResult = async (tx: Queryable) => (extras.length ? { extraQueueIds: await insertExtras(tx) } : {});
+    const recheckExtras = async () => {
+      for (const b of extraBlobs) if (!(await this.core.blobs.has(b.blobId))) await this.core.blobs.put(b.raw);
+    };
     if (recipients.length === 0 && copies.length === 0) {
       // Remote copies only: no item, so nothing to analyse.
-      const queueId = q ? await this.core.tx((tx) => queue!.insertEntry(tx, q, blobId)) : null;
+      const ids = await this.core.tx(async (tx) => ({ queueId: q ? await queue!.insertEntry(tx, q, blobId) : null, ...(await extraResult(tx)) }));
       if (!(await this.core.blobs.has(blobId))) await this.core.blobs.put(raw);
-      return { delivered: [], copies: [], queueId };
+      await recheckExtras();
+      return { delivered: [], copies: [], ...ids };
     }
-    const p = await this.prepare(raw, blobId);
+    const prepared = new Map<string, Prepared>();
+    const prepareBytes = async (bytes: Uint8Array, id?: string): Promise<Prepared> => {
+      const bid = id ?? (await this.core.blobs.put(bytes));
+      let p = prepared.get(bid);
+      if (!p) prepared.set(bid, (p = await this.prepare(bytes, bid)));
+      return p;
+    };
+    const p = await prepareBytes(raw, blobId);
     const internalDate = req.internalDate ?? Date.now();
     // the same account+folder twice gets one copy
-    const uniq = new Map<string, DeliveryRecipient>();
+    const uniq = new Map<string, { rcpt: DeliveryRecipient; name: string; p: Prepared }>();
     for (const r of recipients) {
       let name = r.folder ?? "INBOX";
       try {
         name = normalizeFolderName(name);
       } catch {
-        name = "INBOX"; // invalid names fall back to INBOX below anyway
+        name = "INBOX"; // invalid names fall back to INBOX
       }
-      uniq.set(`${r.accountId}\u0000${name}`, r);
+      const key = `${r.accountId}\u0000${name}`;
+      if (uniq.has(key)) continue;
+      uniq.set(key, { rcpt: r, name, p: r.raw ? await prepareBytes(r.raw) : p });
     }
     const results = await this.core.tx(async (tx, ev) => {
       await this.core.lockAccounts(
         tx,
-        [...uniq.values()].map((r) => r.accountId),
+        [...uniq.values()].map((u) => u.rcpt.accountId),
         copies.map((c) => c.folderId),
       );
       const out: DeliveryResult[] = [];
-      for (const rcpt of uniq.values()) {
-        let name = "INBOX";
-        try {
-          name = normalizeFolderName(rcpt.folder ?? "INBOX");
-        } catch {
-          name = "INBOX";
-        }
+      for (const { rcpt, name, p: cp } of uniq.values()) {
         let f = await tx.get<R>("SELECT id, item_class FROM folders WHERE account_id = ? AND name = ?", [rcpt.accountId, name]);
+        // RFC 5490 §3.2 fileinto :create: a missing mailbox is created (with its parents) in this commit
+        if (!f && rcpt.create && name !== "INBOX" && this.folders) f = { id: await this.createMailFolder(tx, ev, rcpt.accountId, name), item_class: "mail" };
         if (!f || str(f.item_class) !== "mail") f = await tx.get<R>("SELECT id, item_class FROM folders WHERE account_id = ? AND name = 'INBOX'", [rcpt.accountId]);
         if (!f) throw new StoreError("NONEXISTENT", `account ${rcpt.accountId} has no INBOX`);
         const folderId = num(f.id);
-        const modseq = await this.core.bump(tx, rcpt.accountId, raw.byteLength, 1);
+        // quota counts this copy's own size (its X-Spam-* fields, editheader changes)
+        const modseq = await this.core.bump(tx, rcpt.accountId, cp.raw.byteLength, 1);
         const { first } = await this.core.allocUids(tx, folderId, 1, modseq);
         const fl = encodeFlags(rcpt.flags);
-        const id = await this.insertItem(tx, rcpt.accountId, folderId, first, modseq, p, fl.bits, fl.keywords, internalDate);
+        const id = await this.insertItem(tx, rcpt.accountId, folderId, first, modseq, cp, fl.bits, fl.keywords, internalDate);
         out.push({ accountId: rcpt.accountId, folderId, id, uid: first });
         ev.push({ type: "exists", accountId: rcpt.accountId, folderId, uid: first, id, modseq, via: "deliver" });
       }
-      // The blob row after the accounts (as append does): every write takes account rows
+      // The blob rows after the accounts (as append does): every write takes account rows
       // before the blob row, so on PostgreSQL two transactions inserting the same
       // content never wait on each other in a cycle.
-      await this.fulltext.registerBlob(tx, p);
+      const used = new Set([...uniq.values()].map((u) => u.p.blobId));
+      for (const cp of prepared.values()) if (used.has(cp.blobId)) await this.fulltext.registerBlob(tx, cp);
       const appended: AppendResult[] = [];
+      if (copies.length && !used.has(p.blobId)) await this.fulltext.registerBlob(tx, p);
       for (const c of copies) appended.push(...(await this.appendRows(tx, ev, c.folderId, [p], [{ raw, flags: c.flags, internalDate }])));
-      // Last, after every local copy: the queue row commits with them or not at all.
+      // Last, after every local copy: the queue rows commit with them or not at all.
       const queueId = q ? await queue!.insertEntry(tx, q, blobId) : null;
-      return { delivered: out, copies: appended, queueId };
+      return { delivered: out, copies: appended, queueId, ...(await extraResult(tx)) };
     });
-    await this.ensureBlob(p);
+    for (const cp of prepared.values()) await this.ensureBlob(cp);
+    await recheckExtras();
     return results;
+  }
+
+  /** A missing mail folder and its missing parents, inside the delivery's transaction (fileinto :create). */
+  private async createMailFolder(tx: Queryable, ev: Events, accountId: number, name: string): Promise<number> {
+    const parts = name.split("/");
+    let parentId: number | null = null;
+    for (let i = 1; i <= parts.length; i++) {
+      const pn = parts.slice(0, i).join("/");
+      const r = await tx.get<R>("SELECT id FROM folders WHERE account_id = ? AND name = ?", [accountId, pn]);
+      parentId = r ? num(r.id) : await this.folders!.insertFolder(tx, ev, accountId, pn, parentId, "mail", null, true);
+    }
+    return parentId!;
   }
 
   async checkQuota(accountId: number, size: number): Promise<boolean> {

@@ -93,7 +93,7 @@ export class SqlMailStore implements MailStore {
     this.messages = new Messages(core);
     this.folders = new Folders(core, this.messages);
     this.directory = new Directory(core, this.folders);
-    this.ingest = new Ingest(core, this.fulltext);
+    this.ingest = new Ingest(core, this.fulltext, this.folders);
     this.summaries = new SummaryCache(core);
     this.search = new TextSearch(core, this.fulltext);
     this.queue = new QueueStore(core);

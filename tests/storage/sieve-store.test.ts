@@ -106,6 +106,33 @@ for (const engine of storeEngines()) {
       expect(await s.vacationLastSent(a, "bob@example.com", "h1")).toBe(2000);
     });
 
+    test("deliverAndEnqueue: per-copy bytes (quota counts them), fileinto :create, extra queue entries in the same commit", async () => {
+      const raw = new TextEncoder().encode("Subject: hi\r\nMessage-ID: <pc@x>\r\n\r\nbody\r\n");
+      const mine = new TextEncoder().encode("X-Spam-Status: No\r\nSubject: hi\r\nMessage-ID: <pc@x>\r\n\r\nbody\r\n");
+      const before = (await t.store.quota(a)).usedBytes;
+      const res = await t.store.deliverAndEnqueue({
+        raw,
+        local: [
+          { accountId: a, folder: "Lists/Sieve", create: true, raw: mine, flags: ["\\Flagged"] },
+          { accountId: b, folder: "Missing" },
+        ],
+        extraQueues: [{ sender: "SRS0=x=yy=example.org=bob@example.com", recipients: ["far@example.net"], raw: mine }, { sender: "", recipients: ["bob@example.org"] }],
+      });
+      expect(res.extraQueueIds!.length).toBe(2);
+      expect((await t.store.quota(a)).usedBytes - before).toBe(mine.byteLength);
+      const fa = await t.store.getFolder(a, "Lists/Sieve");
+      expect(fa).not.toBeNull();
+      expect(await t.store.getFolder(a, "Lists")).not.toBeNull();
+      expect(res.delivered[0]!.folderId).toBe(fa!.id);
+      const inboxB = await t.store.getFolder(b, "INBOX");
+      expect(res.delivered[1]!.folderId).toBe(inboxB!.id); // no :create: INBOX
+      expect(await t.store.getFolder(b, "Missing")).toBeNull();
+      const q1 = await t.store.getQueueEntry(res.extraQueueIds![0]!);
+      expect([q1!.sender, q1!.size, q1!.recipients.map((r) => r.address)]).toEqual(["SRS0=x=yy=example.org=bob@example.com", mine.byteLength, ["far@example.net"]]);
+      const q2 = await t.store.getQueueEntry(res.extraQueueIds![1]!);
+      expect([q2!.sender, q2!.size]).toEqual(["", raw.byteLength]);
+    });
+
     test("an error report is claimed once per (account, digest)", async () => {
       expect(await s.claimErrorReport(a, "d1", 1)).toBe(true);
       expect(await s.claimErrorReport(a, "d1", 2)).toBe(false);
