@@ -203,6 +203,10 @@ export class Directory {
       await tx.run("DELETE FROM app_passwords WHERE account_id = ?", [id]);
       await tx.run("DELETE FROM recovery_codes WHERE account_id = ?", [id]);
       await tx.run("DELETE FROM two_factor WHERE account_id = ?", [id]);
+      // the account's Bayes model (migration 0042): its tokens and trained messages, then the model row
+      await tx.run("DELETE FROM bayes_tokens WHERE model_id IN (SELECT id FROM bayes_models WHERE account_id = ?)", [id]);
+      await tx.run("DELETE FROM bayes_trained WHERE model_id IN (SELECT id FROM bayes_models WHERE account_id = ?)", [id]);
+      await tx.run("DELETE FROM bayes_models WHERE account_id = ?", [id]);
       await tx.run("DELETE FROM accounts WHERE id = ?", [id]);
     });
   }

@@ -426,6 +426,50 @@ export const spamGreylist = sqliteTable(
 /** The spam filter's tables (migration 0043), checked against it by tests/spam/store.test.ts. */
 export const spamTables = { spamLists, spamReputation, spamGreylist };
 
+/** The Bayesian classifier's models (migration 0042; storage/bayes-store.ts): scope "a:<account id>" or "d:<domain>", messages trained per class. */
+export const bayesModels = sqliteTable(
+  "bayes_models",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    scope: text("scope").notNull().unique(),
+    accountId: integer("account_id").references(() => accounts.id, { onDelete: "cascade" }),
+    spam: integer("spam").notNull().default(0),
+    ham: integer("ham").notNull().default(0),
+  },
+  (t) => [index("bayes_models_account").on(t.accountId)],
+);
+
+/** Per model and token: messages of each class it was seen in, last trained (migration 0042). */
+export const bayesTokens = sqliteTable(
+  "bayes_tokens",
+  {
+    modelId: integer("model_id")
+      .notNull()
+      .references(() => bayesModels.id, { onDelete: "cascade" }),
+    token: text("token").notNull(),
+    spam: integer("spam").notNull().default(0),
+    ham: integer("ham").notNull().default(0),
+    atime: integer("atime").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.token] })],
+);
+
+/** Per model: which message (SHA-256 of its bytes) was trained as spam (1) or ham (0) (migration 0042). */
+export const bayesTrained = sqliteTable(
+  "bayes_trained",
+  {
+    modelId: integer("model_id")
+      .notNull()
+      .references(() => bayesModels.id, { onDelete: "cascade" }),
+    msgKey: text("msg_key").notNull(),
+    isSpam: integer("is_spam").notNull(),
+    trainedAt: integer("trained_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.msgKey] })],
+);
+
+export const bayesTables = { bayesModels, bayesTokens, bayesTrained };
+
 export const itemModelTables = { calendarItems, calendarPeople, contactItems, contactTerms, taskItems, noteItems, itemProperties };
 
 /** Sieve (migration 0041, issue 19): users' scripts, at most one active per account (RFC 5804). */
@@ -496,4 +540,4 @@ export const sieveTables = { sieveScripts, sieveDuplicates, sieveVacationLog, si
 export const FTS_TABLE = "message_fts";
 export const FTS_COLUMNS = ["subject", "from_text", "to_text", "cc_text", "bcc_text", "headers", "body"] as const;
 
-export const tables = { schemaMigrations, meta, domains, accounts, appPasswords, twoFactor, recoveryCodes, aliases, folders, blobs, items, expunged, folderTombstones, queue, ...itemModelTables, ...sieveTables, ...spamTables };
+export const tables = { schemaMigrations, meta, domains, accounts, appPasswords, twoFactor, recoveryCodes, aliases, folders, blobs, items, expunged, folderTombstones, queue, ...itemModelTables, ...sieveTables, ...spamTables, ...bayesTables };

@@ -20,7 +20,8 @@ import { migration as m0035 } from "./0035_calendar_people.ts";
 import { migration as m0040 } from "./0040_account_security.ts";
 import { migration as m0043 } from "./0043_spam.ts";
 import { migration as m0041 } from "./0041_sieve.ts";
+import { migration as m0042 } from "./0042_bayes.ts";
 
 export type { Migration } from "./types.ts";
 
-export const migrations: Migration[] = [m0001, m0002, m0003, m0004, m0010, m0011, m0020, m0021, m0030, m0031, m0032, m0033, m0034, m0035, m0040, m0043, m0041];
+export const migrations: Migration[] = [m0001, m0002, m0003, m0004, m0010, m0011, m0020, m0021, m0030, m0031, m0032, m0033, m0034, m0035, m0040, m0043, m0041, m0042];
