@@ -1,0 +1,233 @@
+/**
+ * The match-type and comparator core of Sieve: comparators (RFC 4790 i;octet,
+ * i;ascii-casemap, i;ascii-numeric; RFC 5051 i;unicode-casemap), match types
+ * :is, :contains, :matches (RFC 5228 §2.7.1), relational :value and :count
+ * (RFC 5231 §4), and the match variables ${0}..${9} (RFC 5229 §3.2).
+ *
+ * :matches runs an iterative wildcard matcher with a single backtrack point
+ * (the last "*" seen): each "*" first matches nothing and only the latest one
+ * grows on a mismatch, so the work is about pattern length times value length
+ * at worst and linear for the usual patterns, never exponential.
+ */
+import type { MatchFn, SieveTest } from "./types.ts";
+
+export type Relation = "gt" | "ge" | "lt" | "le" | "eq" | "ne";
+
+/** RFC 4790 §9.2: i;ascii-casemap folds ASCII letters only. */
+export function asciiFold(s: string): string {
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return s;
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+/** RFC 5051: i;unicode-casemap, approximated by NFKD plus a consistent case fold. */
+export function unicodeFold(s: string): string {
+  return s.normalize("NFKD").toUpperCase().toLowerCase();
+}
+
+/** The fold a comparator applies before comparing (identity for i;octet and i;ascii-numeric). */
+export function foldFor(comparator: string): (s: string) => string {
+  switch (comparator) {
+    case "i;ascii-casemap":
+      return asciiFold;
+    case "i;unicode-casemap":
+      return unicodeFold;
+    default:
+      return (s) => s;
+  }
+}
+
+/** Compare by Unicode code point (the order of the UTF-8 octets, RFC 4790 §9.3). */
+function codePointCompare(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    // a surrogate (a code point above U+FFFF) sorts after every BMP character
+    if (xs !== ys) return xs ? 1 : -1;
+    return x < y ? -1 : 1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
+/** RFC 4790 §9.1: the number an i;ascii-numeric value stands for: its leading digits, or null ("positive infinity"). */
+export function numericPrefix(s: string): string | null {
+  let j = 0;
+  while (j < s.length && s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57) j++;
+  if (j === 0) return null;
+  let k = 0;
+  while (k < j - 1 && s.charCodeAt(k) === 48) k++;
+  return s.slice(k, j);
+}
+
+function numericCompare(a: string, b: string): number {
+  const x = numericPrefix(a);
+  const y = numericPrefix(b);
+  if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
+  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+/** Order two values under a comparator: negative, zero or positive (RFC 4790 ordering). */
+export function compareValues(comparator: string, a: string, b: string): number {
+  if (comparator === "i;ascii-numeric") return numericCompare(a, b);
+  const f = foldFor(comparator);
+  return codePointCompare(f(a), f(b));
+}
+
+export function relationHolds(rel: Relation, cmp: number): boolean {
+  switch (rel) {
+    case "gt":
+      return cmp > 0;
+    case "ge":
+      return cmp >= 0;
+    case "lt":
+      return cmp < 0;
+    case "le":
+      return cmp <= 0;
+    case "eq":
+      return cmp === 0;
+    case "ne":
+      return cmp !== 0;
+  }
+}
+
+type PatTok = { k: "lit"; c: string } | { k: "one" } | { k: "star" };
+
+/** Split a :matches key into literal characters and wildcards; "\" escapes the next character (RFC 5228 §2.7.1). */
+function compilePattern(key: string): PatTok[] {
+  const out: PatTok[] = [];
+  const chars = Array.from(key);
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === "\\" && i + 1 < chars.length) {
+      out.push({ k: "lit", c: chars[++i]! });
+    } else if (c === "*") {
+      // "**" is the same as "*" but each still captures (RFC 5229 §3.2 counts every wildcard)
+      out.push({ k: "star" });
+    } else if (c === "?") out.push({ k: "one" });
+    else out.push({ k: "lit", c });
+  }
+  return out;
+}
+
+/**
+ * Wildcard match of `text` (already folded) against `pattern` tokens (literals
+ * folded). Returns the wildcards' spans (code-point indices) or null.
+ */
+function globMatch(text: string[], pat: PatTok[]): Array<[number, number]> | null {
+  const spans: Array<[number, number]> = [];
+  let ti = 0;
+  let pi = 0;
+  // the backtrack point: the last star's token index, the text position it started at, and how far it has grown
+  let starP = -1;
+  let starT = 0;
+  let starLen = 0;
+  let starSpans = 0;
+  while (ti < text.length || pi < pat.length) {
+    const p = pat[pi];
+    if (p) {
+      if (p.k === "star") {
+        starP = pi;
+        starT = ti;
+        starLen = 0;
+        starSpans = spans.length;
+        spans.push([ti, ti]);
+        pi++;
+        continue;
+      }
+      if (ti < text.length && (p.k === "one" || p.c === text[ti])) {
+        if (p.k === "one") spans.push([ti, ti + 1]);
+        ti++;
+        pi++;
+        continue;
+      }
+    }
+    if (starP < 0 || starT + starLen >= text.length) return null;
+    // grow the last star by one character and retry what follows it
+    starLen++;
+    spans.length = starSpans;
+    spans.push([starT, starT + starLen]);
+    pi = starP + 1;
+    ti = starT + starLen;
+  }
+  return spans;
+}
+
+/** :matches of one value against one key; returns the capture groups (${0} then one per wildcard) or null. */
+export function wildcardMatch(value: string, key: string, comparator: string): string[] | null {
+  const fold = foldFor(comparator);
+  const folded = fold(value);
+  const text = Array.from(folded);
+  // captures come from the original value when folding kept the characters aligned, else from the folded text
+  const orig = folded.length === value.length ? Array.from(value) : text;
+  const pat = compilePattern(key).map((t) => (t.k === "lit" ? { k: "lit" as const, c: fold(t.c) } : t));
+  // a literal that folds to several characters (unicode-casemap) is split into one token per character
+  const flat: PatTok[] = [];
+  for (const t of pat) {
+    if (t.k === "lit" && Array.from(t.c).length !== 1) for (const c of Array.from(t.c)) flat.push({ k: "lit", c });
+    else flat.push(t);
+  }
+  const spans = globMatch(text, flat);
+  if (!spans) return null;
+  const src = orig.length === text.length ? orig : text;
+  return [src.join(""), ...spans.map(([a, b]) => src.slice(a, b).join(""))];
+}
+
+/** One value against one key under a match type other than :count. */
+export function matchOne(value: string, key: string, comparator: string, match: SieveTest["match"]): boolean {
+  const type = match?.type ?? "is";
+  switch (type) {
+    case "is":
+      return compareValues(comparator, value, key) === 0;
+    case "contains": {
+      const f = foldFor(comparator);
+      return f(value).includes(f(key));
+    }
+    case "matches":
+      return wildcardMatch(value, key, comparator) !== null;
+    case "value":
+      return relationHolds(match?.relation ?? "eq", compareValues(comparator, value, key));
+    case "count":
+      return false;
+  }
+}
+
+/**
+ * The contract's MatchFn: does any value match any key? RFC 5228 §2.7.1 (a
+ * test is true when any value matches any key), RFC 5231 §4.2 (:count compares
+ * the number of values with i;ascii-numeric whatever the comparator).
+ */
+export const matchValues: MatchFn = (values, keys, comparator, match, onCapture) => {
+  const type = match?.type ?? "is";
+  if (type === "count") {
+    const n = String(values.length);
+    const rel = match?.relation ?? "eq";
+    return keys.some((k) => relationHolds(rel, numericCompare(n, k)));
+  }
+  if (type === "matches") {
+    for (const v of values) {
+      for (const k of keys) {
+        const groups = wildcardMatch(v, k, comparator);
+        if (groups) {
+          // RFC 5229 §3.2: ${0} is the whole value, ${1}.. the wildcards of the first matching pair
+          onCapture?.(groups);
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+  for (const v of values) for (const k of keys) if (matchOne(v, k, comparator, match)) return true;
+  return false;
+};
