@@ -67,11 +67,7 @@ export class VariableScope {
 
   /** Expand "${...}" references in a string (RFC 5229 §3). */
   expand(s: string): string {
-    return expandVariables(s, this);
-  }
-
-  lookupNamespaced(name: string): string | undefined {
-    return this.namespaced?.(name.toLowerCase());
+    return expandVariables(s, (name) => (name.includes(".") ? this.namespaced?.(name.toLowerCase()) : this.vars.get(name.toLowerCase())), this.matchVars, this.maxVariableBytes);
   }
 }
 
@@ -85,11 +81,18 @@ const ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * Expand variable references once, left to right (RFC 5229 §3): "${name}"
  * (case-insensitive; unset -> ""), "${N}" (match variable, leading zeros
- * allowed), "${ns.name}" only when the scope knows it; anything else, such as
- * "${" without a valid name and "}", stays as written. Expansion is not
- * recursive: a value containing "${x}" is not expanded again.
+ * allowed; unset -> ""), "${ns.name}" only when `lookup` knows the full name;
+ * anything else, such as "${" without a valid name and "}", stays as written.
+ * Expansion is not recursive: a value containing "${x}" is not expanded again.
+ * `lookup` gets the name as written (lower-case it for the case-insensitive
+ * match); each substituted value is cut to `maxBytes` octets.
  */
-export function expandVariables(s: string, scope: VariableScope): string {
+export function expandVariables(
+  s: string,
+  lookup: (name: string) => string | undefined,
+  matchVars: readonly string[],
+  maxBytes: number = Number.MAX_SAFE_INTEGER,
+): string {
   let at = s.indexOf("${");
   if (at < 0) return s;
   let out = "";
@@ -101,11 +104,11 @@ export function expandVariables(s: string, scope: VariableScope): string {
     let value: string | undefined;
     if (/^[0-9]+$/.test(inner)) {
       const n = Number(inner);
-      value = n <= 9 ? scope.getMatch(n) : "";
+      value = n <= 9 ? (matchVars[n] ?? "") : "";
     } else if (ID.test(inner)) {
-      value = scope.get(inner);
+      value = lookup(inner) ?? "";
     } else if (inner.includes(".") && inner.split(".").every((p) => ID.test(p))) {
-      value = scope.lookupNamespaced(inner);
+      value = lookup(inner);
     }
     if (value === undefined) {
       // not a reference: keep "$" and rescan from the next character ("${${a}}" expands the inner one)
@@ -114,7 +117,7 @@ export function expandVariables(s: string, scope: VariableScope): string {
       at = s.indexOf("${", at + 1);
       continue;
     }
-    out += s.slice(from, at) + value;
+    out += s.slice(from, at) + truncateUtf8(value, maxBytes);
     from = close + 1;
     at = s.indexOf("${", from);
   }
@@ -133,9 +136,11 @@ const upper = (s: string) => s.replace(/[a-z]+/g, (m) => m.toUpperCase());
 /**
  * Apply `set` modifiers (the tags of a validated set command) in RFC 5229
  * §4.1 precedence order: 40 :lower/:upper, 30 :lowerfirst/:upperfirst,
- * 20 :quotewildcard, 10 :length (characters, not octets).
+ * 20 :quotewildcard, 10 :length (characters, not octets). `modifiers` is the
+ * set command's tags ({ lower: true, length: true }) or their names.
  */
-export function applySetModifiers(value: string, tags: Readonly<Record<string, unknown>>): string {
+export function applySetModifiers(value: string, modifiers: readonly string[] | Readonly<Record<string, unknown>>): string {
+  const tags: Readonly<Record<string, unknown>> = isNameList(modifiers) ? Object.fromEntries(modifiers.map((m) => [m.replace(/^:/, "").toLowerCase(), true])) : modifiers;
   let v = value;
   if (tags.lower) v = lower(v);
   if (tags.upper) v = upper(v);
@@ -144,4 +149,8 @@ export function applySetModifiers(value: string, tags: Readonly<Record<string, u
   if (tags.quotewildcard) v = quoteWildcard(v);
   if (tags.length) v = String(Array.from(v).length);
   return v;
+}
+
+function isNameList(m: readonly string[] | Readonly<Record<string, unknown>>): m is readonly string[] {
+  return Array.isArray(m);
 }
