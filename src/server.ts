@@ -28,6 +28,7 @@ import { createSubmit, startQueue } from "./delivery/index.ts";
 import { outOfOfficeHook } from "./delivery/out-of-office.ts";
 import { createScheduler, itipDeliveryHook } from "./groupware/scheduling/index.ts";
 import { createGroupware } from "./groupware/index.ts";
+import { startSpamTrainer, type SpamTrainer } from "./spam/training.ts";
 import "../protocols/index.ts";
 
 export interface StartServerOptions {
@@ -212,6 +213,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const servers: net.Server[] = [];
   const started: ProtocolModule[] = [];
   let queue: { stop(): Promise<void> } | null = null;
+  let spamTrainer: SpamTrainer | null = null;
   let ready = false;
   const early: { s: net.Socket; run: () => void }[] = [];
 
@@ -271,6 +273,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
         }
       }),
       queue?.stop().catch((e: Error) => log.error("queue stop failed", { error: e })),
+      spamTrainer?.stop(),
     ]);
     await Promise.race([stopping, deadline]);
     for (const s of sockets) s.destroy();
@@ -287,6 +290,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   try {
     queue = startQueue(ctx);
+    // Moves into and out of Junk (and $Junk/$NotJunk keywords) over any protocol train the spam filter (src/spam/training.ts).
+    spamTrainer = startSpamTrainer({ store, spam: { train: (id, raw, as) => ctx.spam.train(id, raw, as) }, enabled: () => ctx.spam.enabled, log: log.child({ component: "spam-trainer" }) });
     const modules = opts.protocols ?? registeredProtocols();
     const moduleFor = (l: ListenerName) => (opts.protocols ? modules.find((m) => m.listeners.includes(l)) : protocolFor(l));
     for (const mod of modules) {

@@ -342,6 +342,8 @@ export type StoreEvent =
 export interface EventBus {
   /** Subscribe to one account's events. Returns an unsubscribe function. */
   subscribe(accountId: number, listener: (event: StoreEvent) => void): () => void;
+  /** Subscribe to every account's events (the spam trainer, a bridge to another node). Returns an unsubscribe function. */
+  subscribeAll(listener: (event: StoreEvent) => void): () => void;
   publish(event: StoreEvent): void;
 }
 
