@@ -9,6 +9,8 @@ import { fromZoneInput, toZoneInput } from "./util.ts";
 import { notifySetting } from "./notify.ts";
 import { securityPanel } from "./settings-security.ts";
 import { importPanel } from "./settings-import.ts";
+import { filterPanels } from "./settings-rules.ts";
+import { spamPanel } from "./settings-spam.ts";
 
 /**
  * One identity's editor: the From name and a rich-text (HTML) signature. Pasted or typed HTML goes
@@ -158,6 +160,7 @@ export class SettingsPanel {
         h("label", null, t("settings.oof.message"), oofBody),
         h("div", { class: "row2" }, h("label", null, t("settings.oof.from"), oofStart), h("label", null, t("settings.oof.until"), oofEnd)),
         h("p", { class: "hint" }, t("settings.oof.hint")),
+        h("p", { class: "hint", "data-hint": "oof-sieve" }, t("settings.oof.sieve")),
       ),
       saveBtn,
       msg,
@@ -210,7 +213,7 @@ export class SettingsPanel {
         perr.textContent = ex instanceof Error ? ex.message : t("settings.password.notChanged");
       }
     });
-    this.el.append(h("div", { class: "panel-scroll", role: "dialog", "aria-modal": "true", "aria-label": t("mail.settings") }, form, pform, securityPanel(), importPanel()));
+    this.el.append(h("div", { class: "panel-scroll", role: "dialog", "aria-modal": "true", "aria-label": t("mail.settings") }, form, pform, securityPanel(), ...filterPanels(), spamPanel(), importPanel()));
     this.el.hidden = false;
     // Opened again while open (a language change re-renders it): focus still goes back to the first opener.
     const opener = this.trap?.returnTo;

@@ -24,6 +24,7 @@ import { sendSchedulerFor, mountSendDelayApi } from "./send-delay.ts";
 import { mountSettingsApi } from "./settings-api.ts";
 import { mountSecurityApi } from "./security-api.ts";
 import { mountImportApi } from "./import-api.ts";
+import { mountSieveApi } from "./sieve-api.ts";
 import { mountContactsApi } from "./contacts-api.ts";
 import { mountCollectionsApi } from "./collections-api.ts";
 import { mountCalendarApi } from "./calendar-api.ts";
@@ -104,6 +105,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       mountSettingsApi(app, { ctx, wstore, sessions, hub });
       mountSecurityApi(app, { ctx });
       mountImportApi(app, { ctx });
+      mountSieveApi(app, { ctx });
       mountCollectionsApi(app, { ctx });
       mountCalendarApi(app, { ctx });
       mountTasksApi(app, { ctx });
