@@ -6,3 +6,4 @@ import "./smtp/index.ts";
 import "./http/index.ts"; // loads webmail, ActiveSync and autodiscover (http/site.ts) on the first request
 import "./imap/index.ts";
 import "./pop3/index.ts";
+import "./managesieve/index.ts";

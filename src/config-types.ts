@@ -60,8 +60,8 @@ export interface Config {
     maxConnections: number;
     /** Simultaneous connections from one IP address, per protocol family. */
     maxConnectionsPerIp: number;
-    /** Simultaneous connections per protocol family (src/connection-limits.ts): port 25; 587+465; IMAP(S); POP3(S); HTTP(S). */
-    connections: { smtp: number; submission: number; imap: number; pop3: number; http: number };
+    /** Simultaneous connections per protocol family (src/connection-limits.ts): port 25; 587+465; IMAP(S); POP3(S); HTTP(S); ManageSieve. */
+    connections: { smtp: number; submission: number; imap: number; pop3: number; http: number; managesieve: number };
     /** Failed authentications per IP before a temporary lock-out. */
     authFailuresPerIp: number;
     authWindowSeconds: number;

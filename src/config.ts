@@ -263,10 +263,10 @@ const S = (path: string, toml: string, env: string, flag: string, parse: Parser,
 });
 
 /**
- * Per-protocol-family connection caps (src/connection-limits.ts). They sum to 2,900, under the 4,000 backstop.
+ * Per-protocol-family connection caps (src/connection-limits.ts). They sum to 3,000, under the 4,000 backstop.
  * Like Postfix's per-service process limits, port 25 and submission are separate families.
  */
-const DEFAULT_CONNECTION_CAPS: Config["limits"]["connections"] = { smtp: 500, submission: 200, imap: 1000, pop3: 200, http: 1000 };
+const DEFAULT_CONNECTION_CAPS: Config["limits"]["connections"] = { smtp: 500, submission: 200, imap: 1000, pop3: 200, http: 1000, managesieve: 100 };
 
 /** [family, its listeners, why] for the settings table. */
 const FAMILY_SETTINGS: [keyof Config["limits"]["connections"], string, string][] = [
@@ -275,6 +275,7 @@ const FAMILY_SETTINGS: [keyof Config["limits"]["connections"], string, string][]
   ["imap", "IMAP and IMAPS", ""],
   ["pop3", "POP3 and POP3S", ""],
   ["http", "HTTP and HTTPS (webmail, ActiveSync, autodiscover)", ""],
+  ["managesieve", "MANAGESIEVE (4190, Sieve script uploads)", ""],
 ];
 
 export const SETTINGS: Setting[] = [
@@ -319,7 +320,7 @@ export const SETTINGS: Setting[] = [
       `Simultaneous connections to ${listeners} together${why}.`,
     ),
   ),
-  S("limits.maxConnectionsPerIp", "limits.max_connections_per_ip", "PILLARBOX_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip", int(1, 1_000_000), "50", "Simultaneous connections from one IP address, counted per protocol family (SMTP, submission, IMAP, POP3, HTTP)."),
+  S("limits.maxConnectionsPerIp", "limits.max_connections_per_ip", "PILLARBOX_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip", int(1, 1_000_000), "50", "Simultaneous connections from one IP address, counted per protocol family (SMTP, submission, IMAP, POP3, HTTP, ManageSieve)."),
   S("limits.authFailuresPerIp", "limits.auth_failures_per_ip", "PILLARBOX_AUTH_FAILURES_PER_IP", "auth-failures-per-ip", int(1, 1_000_000), "10", "Failed logins from one IP within the window before it is refused for a while."),
   S("limits.authWindowSeconds", "limits.auth_window_seconds", "PILLARBOX_AUTH_WINDOW_SECONDS", "auth-window-seconds", int(1, 86_400 * 7), "300", "Length of the failed-login window, seconds."),
   S("limits.passwordMinLength", "limits.password_min_length", "PILLARBOX_PASSWORD_MIN_LENGTH", "password-min-length", int(1, 1024), "10", "Shortest password `user add`, `user passwd`, the webmail and the admin accept (src/password-policy.ts; `--force` on the CLI overrides)."),

@@ -19,8 +19,8 @@
 import type { Config } from "./config-types.ts";
 import type { ListenerName } from "./registry.ts";
 
-export type ConnectionFamily = "smtp" | "submission" | "imap" | "pop3" | "http";
-export const CONNECTION_FAMILIES: readonly ConnectionFamily[] = ["smtp", "submission", "imap", "pop3", "http"];
+export type ConnectionFamily = "smtp" | "submission" | "imap" | "pop3" | "http" | "managesieve";
+export const CONNECTION_FAMILIES: readonly ConnectionFamily[] = ["smtp", "submission", "imap", "pop3", "http", "managesieve"];
 
 /** Which family a listener's connections count against. */
 export const FAMILY_OF: Readonly<Record<ListenerName, ConnectionFamily>> = {
@@ -33,6 +33,7 @@ export const FAMILY_OF: Readonly<Record<ListenerName, ConnectionFamily>> = {
   POP3S: "pop3",
   HTTP: "http",
   HTTPS: "http",
+  MANAGESIEVE: "managesieve",
 };
 
 export type Refusal = "shutdown" | "total" | "family" | "ip";
@@ -121,6 +122,9 @@ export function refusalLine(listener: ListenerName, hostname: string, reason: Re
     case "POP3":
       // RFC 3206 §4 SYS/TEMP: a transient system error.
       return shutdown ? "-ERR [SYS/TEMP] Server shutting down\r\n" : "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+    case "MANAGESIEVE":
+      // RFC 5804 §1.3 TRYLATER: a temporary failure; BYE closes the connection (§4 response-bye).
+      return shutdown ? 'BYE (TRYLATER) "Server shutting down"\r\n' : 'BYE (TRYLATER) "Too many connections, try again later"\r\n';
     case "HTTP":
       // RFC 9110 §15.6.4 503 with Retry-After (§10.2.3).
       return "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 10\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 33\r\n\r\nToo many connections, try later.\n";

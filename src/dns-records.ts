@@ -37,6 +37,8 @@ export interface DnsRecordInput {
   mtaStsId?: string;
   /** The port clients reach HTTPS on (CalDAV/CardDAV SRV records), default 443. */
   httpsPort?: number;
+  /** The ManageSieve listener's port (RFC 5804 §1.8 SRV `_sieve._tcp`), default 4190; null: the listener is off, no record. */
+  manageSievePort?: number | null;
   /** The server's public addresses (src/public-ip.ts or --public-ip); null/absent prints a placeholder A record. */
   ipv4?: string | null;
   ipv6?: string | null;
@@ -82,6 +84,7 @@ export function dnsRecords(i: DnsRecordInput): DnsRecord[] {
     srv("imaps", 0, 993, "IMAP over implicit TLS (RFC 8314)"),
     srv("imap", 10, 143, "IMAP with STARTTLS (RFC 6186)"),
     srv("pop3s", 20, 995, "POP3 over implicit TLS (RFC 8314)"),
+    ...(i.manageSievePort === null ? [] : [srv("sieve", 0, i.manageSievePort ?? 4190, "ManageSieve: Sieve filter uploads (RFC 5804 §1.8)")]),
     srv("autodiscover", 0, 443, "Outlook / ActiveSync autodiscover"),
     ...davRecords(d, h, i.httpsPort ?? 443),
     { name: `autoconfig.${d}.`, type: "CNAME", value: h, comment: "Thunderbird autoconfig" },

@@ -24,6 +24,8 @@ export const LISTENER_DEFAULTS = {
   POP3S: 995,
   HTTP: 80,
   HTTPS: 443,
+  /** ManageSieve (RFC 5804 §1.8: port 4190), STARTTLS. */
+  MANAGESIEVE: 4190,
 } as const;
 export type ListenerName = keyof typeof LISTENER_DEFAULTS;
 

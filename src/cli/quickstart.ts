@@ -56,6 +56,7 @@ ${
 # pop3s = "0.0.0.0:995"
 # http = "0.0.0.0:80"
 # https = "0.0.0.0:443"
+# managesieve = "0.0.0.0:4190"
 
 # [limits]
 # max_message_size = "50M"
@@ -71,7 +72,7 @@ export const quickstartCommands: Command[] = [
 and printed once unless --password-stdin), the aliases postmaster@ and abuse@ (RFC 2142)
 pointing at it, writes <data dir>/${DEFAULT_CONFIG_FILE} (kept if it exists, unless --force),
 and prints every DNS record to publish: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV records
-for client autoconfiguration (RFC 6186, RFC 8314), CalDAV/CardDAV SRV and TXT records
+for client autoconfiguration (RFC 6186, RFC 8314) and ManageSieve (RFC 5804), CalDAV/CardDAV SRV and TXT records
 (RFC 6764, on the HTTPS port) and autoconfig/autodiscover CNAMEs.
 The host name defaults to $PILLARBOX_HOSTNAME, else this machine's name if it is inside the
 domain, else mail.<domain>.
@@ -165,6 +166,8 @@ The admin account may sign in to the web admin at https://HOST/admin.`,
           dkimPublicKey: dom.dkimPublicKey,
           reportAddress: `postmaster@${domain}`,
           httpsPort,
+          // RFC 5804 §1.8: _sieve._tcp names the ManageSieve port (no record when the listener is off).
+          manageSievePort: config.listeners.MANAGESIEVE ? (config.listeners.MANAGESIEVE.port > 0 ? config.listeners.MANAGESIEVE.port : 4190) : null,
           mtaStsId: mtaStsId(policy),
           ipv4: ips.ipv4,
           ipv6: ips.ipv6,

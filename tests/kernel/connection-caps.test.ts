@@ -159,7 +159,7 @@ describe("refusals are one protocol line, then close", () => {
 
 describe("accounting rules", () => {
   test("families are counted apart; release frees the slot once", () => {
-    const limits = { ...defaultConfig().limits, maxConnections: 3, maxConnectionsPerIp: 2, connections: { smtp: 2, submission: 1, imap: 1, pop3: 1, http: 1 } };
+    const limits = { ...defaultConfig().limits, maxConnections: 3, maxConnectionsPerIp: 2, connections: { smtp: 2, submission: 1, imap: 1, pop3: 1, http: 1, managesieve: 1 } };
     const acc = new ConnectionAccounting(limits);
     const a = acc.admit("SMTP", "192.0.2.1");
     const b = acc.admit("SMTP", "192.0.2.1");
