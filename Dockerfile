@@ -5,7 +5,7 @@
 #   docker build -t pillarbox .
 #   docker run -d --name pillarbox -v pillarbox-data:/data \
 #     -e PILLARBOX_HOSTNAME=mail.example.org -e PILLARBOX_ACME=on \
-#     -p 25:25 -p 587:587 -p 465:465 -p 143:143 -p 993:993 -p 110:110 -p 995:995 -p 80:80 -p 443:443 \
+#     -p 25:25 -p 587:587 -p 465:465 -p 143:143 -p 993:993 -p 110:110 -p 995:995 -p 80:80 -p 443:443 -p 4190:4190 \
 #     pillarbox
 #   docker exec -it pillarbox pillarbox quickstart admin@example.org --acme
 #
@@ -28,7 +28,7 @@ COPY dist/pillarbox /usr/local/bin/pillarbox
 ENV PILLARBOX_DATA_DIR=/data
 
 VOLUME ["/data"]
-EXPOSE 25 587 465 143 993 110 995 80 443
+EXPOSE 25 587 465 143 993 110 995 80 443 4190
 
 # Docker >= 20.10 lets non-root processes bind ports below 1024 inside the
 # container (net.ipv4.ip_unprivileged_port_start=0). With older Docker or

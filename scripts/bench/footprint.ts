@@ -27,7 +27,7 @@ const binary = resolve(ROOT, arg("binary", "dist/pillarbox"));
 const count = Number(arg("count", "2000"));
 const write = !process.argv.includes("--no-write");
 const RUNS = 5;
-const LISTENERS = ["SMTP", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "POP3", "POP3S", "HTTP", "HTTPS"];
+const LISTENERS = ["SMTP", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "POP3", "POP3S", "HTTP", "HTTPS", "MANAGESIEVE"];
 
 if (!existsSync(binary)) {
   console.error(`footprint: ${binary} not found; run npm run build first`);

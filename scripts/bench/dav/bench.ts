@@ -163,7 +163,7 @@ async function startPillarbox(label: string, repo: string): Promise<Target> {
     PILLARBOX_AUTH_FAILURES_PER_IP: "1000000",
     PILLARBOX_SMTP_VERIFY_INBOUND: "false",
   };
-  for (const n of ["SMTP", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "POP3", "POP3S", "HTTP"]) env[`PILLARBOX_${n}_LISTEN`] = "off";
+  for (const n of ["SMTP", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "POP3", "POP3S", "HTTP", "MANAGESIEVE"]) env[`PILLARBOX_${n}_LISTEN`] = "off";
   const [cmd, ...args] = pillarboxCommand(repo);
   // the server's log goes to DIR/pillarbox.log (kept with --keep)
   const logFd = openSync(join(dir, "pillarbox.log"), "a");

@@ -41,7 +41,7 @@ pillarbox_start() {
     PILLARBOX_AUTH_FAILURES_PER_IP=1000000
     PILLARBOX_SMTP_VERIFY_INBOUND=false
   )
-  for n in SMTP SUBMISSION SUBMISSIONS IMAPS POP3 POP3S HTTP HTTPS; do env+=("PILLARBOX_${n}_LISTEN=off"); done
+  for n in SMTP SUBMISSION SUBMISSIONS IMAPS POP3 POP3S HTTP HTTPS MANAGESIEVE; do env+=("PILLARBOX_${n}_LISTEN=off"); done
   # shellcheck disable=SC2046
   env "${env[@]}" $(pillarbox_cmd "$repo") </dev/null >>"$dir/pillarbox.log" 2>&1 &
   PILLARBOX_PID=$!

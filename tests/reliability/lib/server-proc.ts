@@ -9,8 +9,8 @@ import { resolve } from "node:path";
 export const REPO = resolve(import.meta.dir ?? new URL(".", import.meta.url).pathname, "../../..");
 export const BUN = process.execPath;
 
-export type Listener = "smtp" | "submission" | "submissions" | "imap" | "imaps" | "pop3" | "pop3s" | "http" | "https";
-export const ALL_LISTENERS: Listener[] = ["smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https"];
+export type Listener = "smtp" | "submission" | "submissions" | "imap" | "imaps" | "pop3" | "pop3s" | "http" | "https" | "managesieve";
+export const ALL_LISTENERS: Listener[] = ["smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "managesieve"];
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
