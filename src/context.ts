@@ -55,6 +55,8 @@ export interface InboundAuthVerdict {
   spf?: { domain?: string; status?: { result?: string } } | false | null;
   dkim?: { results?: { signingDomain?: string; status?: { result?: string } }[] } | null;
   dmarc?: { status?: { result?: string; header?: { from?: string } }; domain?: string } | false | null;
+  /** RFC 8617 ARC chain validation (the spam filter scores it; issue 19). */
+  arc?: { status?: { result?: string } } | false | null;
 }
 export type DeliveryHook = (delivery: LocalDelivery) => void;
 

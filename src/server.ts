@@ -29,6 +29,8 @@ import { outOfOfficeHook } from "./delivery/out-of-office.ts";
 import { createScheduler, itipDeliveryHook } from "./groupware/scheduling/index.ts";
 import { createGroupware } from "./groupware/index.ts";
 import { startSpamTrainer, type SpamTrainer } from "./spam/training.ts";
+import { createSpamService } from "./spam/index.ts";
+import { createBayesClassifier } from "./spam/bayes.ts";
 import "../protocols/index.ts";
 
 export interface StartServerOptions {
@@ -188,8 +190,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     groupware: createGroupware(store, { log }),
     certificates: acme ?? staticCertificates(tlsManager),
     activity,
-    // CONTRACT: helper S5 replaces this with createSpamService (src/spam/index.ts).
-    spam: { enabled: false, check: async () => ({ backend: "builtin", score: 0, symbols: [], reject: false, accounts: new Map(), elapsedMs: 0 }), greylist: async () => "pass", train: async () => {}, close: () => {} },
+    // The spam filter (src/spam/): scoring at SMTP, greylisting at RCPT, training; reads the live config.
+    spam: createSpamService({ config: () => ctx.config, store: storage.spam, mail: store, bayes: createBayesClassifier(storage.bayes), log }),
     // CONTRACT: helper S3 sets this (src/delivery/sieve-filter.ts).
     deliveryFilter: null,
   };
@@ -275,6 +277,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       queue?.stop().catch((e: Error) => log.error("queue stop failed", { error: e })),
       spamTrainer?.stop(),
     ]);
+    ctx.spam.close();
     await Promise.race([stopping, deadline]);
     for (const s of sockets) s.destroy();
     // Give a protocol's in-flight store call a last moment to settle after the sockets are gone.
