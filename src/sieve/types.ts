@@ -65,6 +65,13 @@ export interface SieveLimits {
   /** Variables per run and octets per variable value (RFC 5229 §3: an implementation may limit them). */
   maxVariables: number;
   maxVariableBytes: number;
+  /** RFC 5230 §4.1 / RFC 6131 §2: the vacation period is clamped to [min, max]; default when the script gives none (config.sieve). */
+  vacationMinSeconds?: number;
+  vacationMaxSeconds?: number;
+  vacationDefaultSeconds?: number;
+  /** RFC 7352 §3 duplicate :seconds: default and maximum expiry (Pigeonhole: 12 hours, 2 days). */
+  duplicateDefaultSeconds?: number;
+  duplicateMaxSeconds?: number;
 }
 
 export const DEFAULT_SIEVE_LIMITS: SieveLimits = {
@@ -77,6 +84,11 @@ export const DEFAULT_SIEVE_LIMITS: SieveLimits = {
   maxBodyBytes: 1024 * 1024,
   maxVariables: 256,
   maxVariableBytes: 4096,
+  vacationMinSeconds: 86_400,
+  vacationMaxSeconds: 90 * 86_400,
+  vacationDefaultSeconds: 7 * 86_400,
+  duplicateDefaultSeconds: 12 * 3600,
+  duplicateMaxSeconds: 2 * 86_400,
 };
 
 // ---------------------------------------------------------------- the tree

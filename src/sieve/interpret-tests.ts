@@ -1,0 +1,297 @@
+/**
+ * Sieve tests (RFC 5228 §5 and the extensions'): each evaluates to a
+ * boolean, counting its work against the run's step budget. Header values
+ * come from the run's MessageView, so editheader changes are visible (RFC
+ * 5293 §5); lookups (mailbox, metadata, duplicate) go through
+ * SieveRunInput.lookup.
+ */
+import { createHash } from "node:crypto";
+import { MISSING_DOMAIN, MISSING_MAILBOX, parseAddressList } from "../../mail/address.ts";
+import type { SieveTest } from "./types.ts";
+import { matchValues } from "./match.ts";
+import { MessageView, type ViewField } from "./message-view.ts";
+import { bodyValues, type BodyTransform } from "./body-text.ts";
+import { datePart, headerDate, parseZone, type ZonedTime } from "./dates.ts";
+import { splitFlags } from "./flags.ts";
+import { parseMime } from "../../mail/parse.ts";
+import { RunState, SieveRuntimeError, listArg, rawList, strArg, tagList, tagNumber, tagString } from "./interpret-state.ts";
+
+/** RFC 5233 §4: the separator between user and detail (Pigeonhole's default recipient_delimiter). */
+const SUBADDRESS_SEPARATOR = "+";
+
+/** RFC 7352 §3 defaults when the limits say nothing: Pigeonhole's 12 hours and 2 days. */
+const DUPLICATE_DEFAULT_SECONDS = 12 * 3600;
+const DUPLICATE_MAX_SECONDS = 2 * 86_400;
+
+/** The environment items Pillarbox always has (RFC 5183 §4.1), beside those the caller gives. */
+const BUILTIN_ENVIRONMENT: Record<string, string> = { name: "Pillarbox", location: "MDA", phase: "during" };
+
+export async function evalTest(st: RunState, t: SieveTest): Promise<boolean> {
+  st.step(t.line);
+  switch (t.name) {
+    case "true":
+      return true;
+    case "false":
+      return false;
+    case "not":
+      return !(await evalTest(st, one(t)));
+    case "allof":
+      // RFC 5228 §5.2: evaluated left to right, stopping at the first false
+      for (const sub of t.tests) if (!(await evalTest(st, sub))) return false;
+      return true;
+    case "anyof":
+      for (const sub of t.tests) if (await evalTest(st, sub)) return true;
+      return false;
+    case "header":
+      return match(st, t, headerFieldsOf(st, t, listArg(st, t, 0)).map(MessageView.decoded), listArg(st, t, 1));
+    case "address":
+      return match(st, t, addressValues(st, t), listArg(st, t, 1));
+    case "envelope":
+      return match(st, t, envelopeValues(st, t), listArg(st, t, 1));
+    case "exists":
+      // RFC 5228 §5.5: true when every named field is present
+      return listArg(st, t, 0).every((name) => st.view.named(name).length > 0);
+    case "size":
+      return sizeTest(st, t);
+    case "body":
+      return match(st, t, bodyTestValues(st, t), listArg(st, t, 0));
+    case "string":
+      return stringTest(st, t);
+    case "hasflag":
+      return hasflagTest(st, t);
+    case "date":
+      return dateTest(st, t);
+    case "currentdate": {
+      const z = tagString(st, t, "zone");
+      const zone = (z !== undefined ? parseZone(z) : null) ?? st.input.zoneOffsetMinutes;
+      const v = datePart({ ms: st.input.now, zone }, strArg(st, t, 0));
+      return match(st, t, v === null ? [] : [v], listArg(st, t, 1));
+    }
+    case "mailboxexists": {
+      // RFC 5490 §3.1: true when every named mailbox exists
+      for (const name of listArg(st, t, 0)) if (!(await st.input.lookup.mailboxExists(name))) return false;
+      return true;
+    }
+    case "metadata": {
+      const v = await st.input.lookup.mailboxMetadata(strArg(st, t, 0), strArg(st, t, 1));
+      return v !== null && match(st, t, [v], listArg(st, t, 2));
+    }
+    case "metadataexists": {
+      const mailbox = strArg(st, t, 0);
+      for (const a of listArg(st, t, 1)) if ((await st.input.lookup.mailboxMetadata(mailbox, a)) === null) return false;
+      return true;
+    }
+    case "servermetadata": {
+      const v = await st.input.lookup.serverMetadata(strArg(st, t, 0));
+      return v !== null && match(st, t, [v], listArg(st, t, 1));
+    }
+    case "servermetadataexists": {
+      for (const a of listArg(st, t, 0)) if ((await st.input.lookup.serverMetadata(a)) === null) return false;
+      return true;
+    }
+    case "duplicate":
+      return duplicateTest(st, t);
+    case "spamtest": {
+      // RFC 5235 §3.2/§3.3: "0" when the message was not tested
+      const spam = st.input.spam;
+      const v = t.tags.percent ? (spam && spam.percent !== null ? spam.percent : 0) : spam ? spam.value : 0;
+      return match(st, t, [String(v)], listArg(st, t, 0));
+    }
+    case "environment": {
+      // RFC 5183 §4: an item the server does not know makes the test false
+      const name = strArg(st, t, 0).toLowerCase();
+      const v = Object.hasOwn(st.input.environment, name) ? st.input.environment[name] : BUILTIN_ENVIRONMENT[name];
+      return v !== undefined && match(st, t, [v], listArg(st, t, 1));
+    }
+    default:
+      throw new SieveRuntimeError(t.line, `unknown test "${t.name}"`);
+  }
+}
+
+function one(t: SieveTest): SieveTest {
+  const sub = t.tests[0];
+  if (!sub) throw new SieveRuntimeError(t.line, `${t.name} needs a test`);
+  return sub;
+}
+
+/** The comparison of RFC 5228 §2.7 (S1's matcher); a successful :matches sets ${0}..${9} (RFC 5229 §3.2). */
+export function match(st: RunState, t: { line: number; comparator?: string; match?: SieveTest["match"] }, values: readonly string[], keys: readonly string[]): boolean {
+  // Large value × key products cost steps, so 10,000 tests over huge lists stay bounded.
+  st.step(t.line, Math.floor((values.length * keys.length) / 64));
+  const comparator = t.comparator ?? "i;ascii-casemap";
+  const onCapture =
+    t.match?.type === "matches"
+      ? (groups: string[]) => {
+          st.matchVars = groups;
+        }
+      : undefined;
+  return matchValues(values, keys, comparator, t.match, onCapture);
+}
+
+/** RFC 5260 §6 :index n [:last]: only the nth field of each name (counted from the end with :last). */
+function indexed(t: SieveTest, fields: ViewField[]): ViewField[] {
+  const n = tagNumber(t, "index");
+  if (n === undefined) return fields;
+  if (n < 1 || n > fields.length) return [];
+  return [t.tags.last ? fields[fields.length - n] : fields[n - 1]];
+}
+
+function headerFieldsOf(st: RunState, t: SieveTest, names: readonly string[]): ViewField[] {
+  const out: ViewField[] = [];
+  for (const name of names) for (const f of indexed(t, st.view.named(name))) out.push(f);
+  return out;
+}
+
+interface AddrParts {
+  local: string | null;
+  domain: string | null;
+}
+
+/** RFC 5228 §2.7.4 and RFC 5233 §4: one address part, or null when the address has none (never matches). */
+function addressPart(t: SieveTest, a: AddrParts, whole: string): string | null {
+  switch (t.addressPart ?? "all") {
+    case "all":
+      return whole;
+    case "localpart":
+      return a.local;
+    case "domain":
+      return a.domain;
+    case "user": {
+      if (a.local === null) return null;
+      const sep = a.local.indexOf(SUBADDRESS_SEPARATOR);
+      return sep < 0 ? a.local : a.local.slice(0, sep);
+    }
+    case "detail": {
+      // no separator: the address matches no key at all (RFC 5233 §4); "user+" has the empty detail
+      if (a.local === null) return null;
+      const sep = a.local.indexOf(SUBADDRESS_SEPARATOR);
+      return sep < 0 ? null : a.local.slice(sep + SUBADDRESS_SEPARATOR.length);
+    }
+  }
+}
+
+function addressValues(st: RunState, t: SieveTest): string[] {
+  const out: string[] = [];
+  for (const f of headerFieldsOf(st, t, listArg(st, t, 0))) {
+    const list = parseAddressList(f.raw);
+    if (list.length === 0) {
+      // Not an address list at all: the value as it is for :all (Pigeonhole does the same); no parts.
+      const v = MessageView.decoded(f);
+      if (v !== "" && (t.addressPart ?? "all") === "all") out.push(v);
+      continue;
+    }
+    for (const a of list) {
+      if (a.host === null || a.mailbox === null) continue; // RFC 5322 §3.4 group name / group end
+      const local = a.mailbox === MISSING_MAILBOX ? null : a.mailbox;
+      const domain = a.host === MISSING_DOMAIN ? null : a.host;
+      const whole = local === null ? (domain ?? "") : domain === null ? local : `${local}@${domain}`;
+      const v = addressPart(t, { local, domain }, whole);
+      if (v !== null) out.push(v);
+      if (out.length >= 10_000) return out;
+    }
+  }
+  return out;
+}
+
+/** An SMTP path split at its last "@" (RFC 5321 §4.1.2). */
+function splitPath(p: string): AddrParts {
+  const at = p.lastIndexOf("@");
+  return at < 0 ? { local: p, domain: null } : { local: p.slice(0, at), domain: p.slice(at + 1) };
+}
+
+function envelopeValues(st: RunState, t: SieveTest): string[] {
+  const env = st.input.envelope;
+  const out: string[] = [];
+  for (const part of listArg(st, t, 0)) {
+    const p = part.toLowerCase();
+    const path = p === "from" ? env.from : p === "to" ? env.to : p === "auth" ? (env.auth ?? null) : null;
+    if (path === null || path === undefined) continue;
+    if (path === "") {
+      // RFC 5228 §5.4: the null reverse-path is the empty string for :all, and has no other part
+      if ((t.addressPart ?? "all") === "all") out.push("");
+      continue;
+    }
+    const v = addressPart(t, splitPath(path), path);
+    if (v !== null) out.push(v);
+  }
+  return out;
+}
+
+function sizeTest(st: RunState, t: SieveTest): boolean {
+  // RFC 5228 §5.9: the message size in octets, strictly over / under
+  const size = st.input.message.length;
+  const over = tagNumber(t, "over");
+  if (over !== undefined) return size > over;
+  const under = tagNumber(t, "under");
+  if (under !== undefined) return size < under;
+  throw new SieveRuntimeError(t.line, "size needs :over or :under");
+}
+
+function bodyTestValues(st: RunState, t: SieveTest): string[] {
+  const types = tagList(st, t, "content");
+  const transform: BodyTransform = t.tags.raw ? { kind: "raw" } : types ? { kind: "content", types } : { kind: "text" };
+  const key = JSON.stringify(transform);
+  let values = st.bodyCache.get(key);
+  if (!values) {
+    st.mimeRoot ??= parseMime(st.input.message).root;
+    values = bodyValues(st.input.message, transform, st.limits.maxBodyBytes, st.mimeRoot);
+    st.bodyCache.set(key, values);
+  }
+  return values;
+}
+
+function stringTest(st: RunState, t: SieveTest): boolean {
+  let values = listArg(st, t, 0);
+  // RFC 5229 §5: with :count, empty strings are not counted
+  if (t.match?.type === "count") values = values.filter((v) => v !== "");
+  return match(st, t, values, listArg(st, t, 1));
+}
+
+function hasflagTest(st: RunState, t: SieveTest): boolean {
+  // RFC 5232 §4: [variable-list] list-of-flags; without a variable list the internal variable
+  let lists: string[];
+  if (t.args.length >= 2) lists = rawList(t.args[0], t).map((name) => st.vars.get(st.expand(name).toLowerCase()) ?? "");
+  else lists = [st.flags];
+  return match(st, t, splitFlags(lists), listArg(st, t, t.args.length - 1));
+}
+
+function dateTest(st: RunState, t: SieveTest): boolean {
+  const name = strArg(st, t, 0);
+  const part = strArg(st, t, 1);
+  const keys = listArg(st, t, 2);
+  const received = name.toLowerCase() === "received";
+  const z = tagString(st, t, "zone");
+  const values: string[] = [];
+  for (const f of indexed(t, st.view.named(name))) {
+    const d: ZonedTime | null = headerDate(MessageView.decoded(f), received);
+    if (d === null) continue; // RFC 5260 §4: a field without a valid date is skipped
+    // RFC 5260 §4.1: :originalzone keeps the field's zone; :zone shows it in that zone; else the local zone
+    const zone = t.tags.originalzone ? d.zone : ((z !== undefined ? parseZone(z) : null) ?? st.input.zoneOffsetMinutes);
+    const v = datePart({ ms: d.ms, zone }, part);
+    if (v !== null) values.push(v);
+  }
+  return match(st, t, values, keys);
+}
+
+async function duplicateTest(st: RunState, t: SieveTest): Promise<boolean> {
+  const handle = tagString(st, t, "handle");
+  let id: string | null = tagString(st, t, "uniqueid") ?? null;
+  if (id === null) {
+    // RFC 7352 §3: the value of :header's field, by default Message-ID; absent -> false, nothing recorded
+    const f = st.view.named(tagString(st, t, "header") ?? "message-id")[0];
+    id = f ? MessageView.decoded(f) : null;
+  }
+  if (id === null || id === "") return false;
+  const key = createHash("sha256")
+    .update(JSON.stringify([handle ?? null, id]))
+    .digest("hex");
+  const known = st.duplicates.get(key);
+  if (known !== undefined) return known; // the same answer for the same id within one run
+  const seen = await st.input.lookup.duplicateSeen(key);
+  st.duplicates.set(key, seen);
+  const max = st.limits.duplicateMaxSeconds ?? DUPLICATE_MAX_SECONDS;
+  const seconds = Math.max(0, Math.min(tagNumber(t, "seconds") ?? st.limits.duplicateDefaultSeconds ?? DUPLICATE_DEFAULT_SECONDS, max));
+  // Record a new id; with :last a seen one is refreshed so its expiry counts from now (RFC 7352 §3).
+  if (!seen || t.tags.last) st.actions.push({ type: "duplicate", key, expirySeconds: seconds });
+  return seen;
+}
