@@ -58,10 +58,33 @@ export function isFieldName(s: string): boolean {
   return true;
 }
 
-/** RFC 5260 §4.1: a zone "+hhmm" / "-hhmm". */
+/** RFC 5260 §4.1.1: a zone is "+hhmm" / "-hhmm". */
 function isZone(s: string): boolean {
-  const m = /^[+-](\d\d)(\d\d)$/.exec(s);
-  return m !== null && Number(m[1]) <= 23 && Number(m[2]) <= 59;
+  return /^[+-]\d{4}$/.test(s);
+}
+
+/** Headers the address test may read (RFC 5228 §5.1 names the minimum; the rest are common address fields). */
+const ADDRESS_HEADERS = new Set([
+  "from", "sender", "reply-to", "to", "cc", "bcc",
+  "resent-from", "resent-sender", "resent-reply-to", "resent-to", "resent-cc", "resent-bcc",
+  "delivered-to", "x-original-to", "errors-to", "mail-followup-to", "mail-reply-to", "apparently-to", "x-beenthere",
+]);
+
+const ENVELOPE_PARTS = new Set(["from", "to", "auth"]);
+
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\u0080-\\uffff-]";
+const LOCAL = new RegExp(`^(?:(?:${ATEXT}|\\.)+|"(?:[^"\\\\\\r\\n]|\\\\.)*")$`);
+const DOMAIN = /^(?:\[[^\[\]\\]+\]|[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?)*)$/;
+
+/** One mail address (RFC 5322 §3.4.1 addr-spec, optionally as "Name <addr-spec>"), blanks around it ignored. */
+export function isMailAddress(raw: string): boolean {
+  let s = raw.trim();
+  if (s.length > 998) return false;
+  const angle = /^[^<>]*<([^<>]*)>$/.exec(s);
+  if (angle) s = angle[1]!.trim();
+  const at = s.lastIndexOf("@");
+  if (at <= 0 || at === s.length - 1) return false;
+  return LOCAL.test(s.slice(0, at)) && DOMAIN.test(s.slice(at + 1));
 }
 
 class Validator {
@@ -130,7 +153,8 @@ class Validator {
       if (!rt.testList) throw new SieveSyntaxError(rt.line, `${rt.name} needs a list of tests in parentheses`);
       tests = rt.tests.map((t) => this.test(t));
     } else if (sig.tests === "one") {
-      if (rt.tests.length !== 1) throw new SieveSyntaxError(rt.line, `${rt.name} needs exactly one test`);
+      // RFC 5228 §5.8: not takes one test, not a test-list (Pigeonhole refuses "not (true)" too)
+      if (rt.tests.length !== 1 || rt.testList) throw new SieveSyntaxError(rt.line, `${rt.name} needs exactly one test, without parentheses`);
       tests = [this.test(rt.tests[0]!)];
     } else if (rt.tests.length) {
       throw new SieveSyntaxError(rt.line, `the ${rt.name} test takes no sub-test`);
@@ -319,11 +343,14 @@ class Validator {
         break;
       }
       case "vacation":
-        if (typeof c.tags.days === "number" && c.tags.days < 0) throw new SieveSyntaxError(c.line, ":days must not be negative");
+        // RFC 5230 §4.3: :from must be a valid address (a name-addr is allowed)
+        if (typeof c.tags.from === "string" && !dyn(c.tags.from) && !isMailAddress(c.tags.from)) {
+          throw new SieveSyntaxError(c.line, `"${c.tags.from}" is not a valid :from address for vacation`);
+        }
         break;
       case "redirect": {
         const addr = this.strings(c.args[0])[0]!;
-        if (!dyn(addr) && !/^[^\s@]+@[^\s@]+$/.test(addr.trim().replace(/^<(.*)>$/, "$1"))) throw new SieveSyntaxError(c.line, `"${addr}" is not a valid address for redirect`);
+        if (!dyn(addr) && !isMailAddress(addr)) throw new SieveSyntaxError(c.line, `"${addr}" is not a valid address for redirect`);
         break;
       }
       case "fileinto": {
@@ -345,9 +372,16 @@ class Validator {
     if (datePart !== undefined && !dyn(datePart) && !DATE_PARTS.has(datePart.toLowerCase())) {
       throw new SieveSyntaxError(t.line, `"${datePart}" is not a date part (year, month, day, date, julian, hour, minute, second, time, iso8601, std11, zone, weekday)`);
     }
-    if (t.name === "header" || t.name === "exists" || t.name === "address" || t.name === "date") {
+    if (t.name === "address") {
+      // RFC 5228 §5.1: the address test is restricted to headers that hold addresses
       for (const h of this.strings(t.args[0])) {
-        if (!dyn(h) && !isFieldName(h)) throw new SieveSyntaxError(t.line, `"${h}" is not a valid header field name`);
+        if (!dyn(h) && !ADDRESS_HEADERS.has(h.toLowerCase())) throw new SieveSyntaxError(t.line, `header "${h}" does not hold addresses, so the address test cannot read it`);
+      }
+    }
+    if (t.name === "envelope") {
+      // RFC 5228 §5.4: the envelope parts this server knows (RFC 5228 "from"/"to", RFC 4954 "auth")
+      for (const p of this.strings(t.args[0])) {
+        if (!dyn(p) && !ENVELOPE_PARTS.has(p.toLowerCase())) throw new SieveSyntaxError(t.line, `envelope part "${p}" is not supported: use "from", "to" or "auth"`);
       }
     }
     if (t.name === "hasflag" && t.args.length === 2) {
@@ -356,7 +390,6 @@ class Validator {
       }
       if (!this.requires.has("variables")) throw new SieveSyntaxError(t.line, `hasflag with variable names needs require "variables"`);
     }
-    if (t.name === "string" || t.name === "hasflag") return;
   }
 }
 
