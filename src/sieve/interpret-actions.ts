@@ -240,7 +240,7 @@ function deleteHeader(st: RunState, cmd: SieveCommand): void {
     const patterns = listArg(st, cmd, 1);
     const comparator = cmd.tags.comparator;
     const matchType = matchTypeOf(cmd);
-    st.step(cmd.line, Math.floor((fields.length * patterns.length) / 64));
+    st.step(cmd.line, Math.floor((fields.length * patterns.length) / 16));
     fields = fields.filter((f) => matchValues([MessageView.decoded(f)], patterns, typeof comparator === "string" ? comparator : "i;ascii-casemap", matchType));
   }
   st.view.remove(new Set(fields));

@@ -20,6 +20,7 @@ import { MAIL_TARGETS } from "./mail-targets.ts";
 import { GROUPWARE_TARGETS } from "./groupware-targets.ts";
 import { DAV_XML_TARGET } from "./dav-xml-target.ts";
 import { EAS_GROUPWARE_TARGETS } from "./eas-groupware-targets.ts";
+import { SIEVE_RUN_TARGET } from "./sieve-run-target.ts";
 
 const enc = new TextEncoder();
 const b = (s: string) => enc.encode(s);
@@ -405,4 +406,6 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   DAV_XML_TARGET,
   ...GROUPWARE_TARGETS,
   ...EAS_GROUPWARE_TARGETS,
+  // the Sieve interpreter over mutated messages (./sieve-run-target.ts)
+  SIEVE_RUN_TARGET,
 ];
