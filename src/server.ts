@@ -24,8 +24,9 @@ import { ConnectionAccounting, capWarning, FAMILY_OF, refusalLine } from "./conn
 import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, passwordHasher, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
 import type { MailStore } from "../storage/api.ts";
 import { openStorage, type Storage } from "../storage/open.ts";
-import { createSubmit, startQueue } from "./delivery/index.ts";
-import { outOfOfficeHook } from "./delivery/out-of-office.ts";
+import { createSubmit, kickQueues, startQueue } from "./delivery/index.ts";
+import { createSieveFilter } from "./delivery/sieve-filter.ts";
+import { sieveEngine } from "./sieve/index.ts";
 import { createScheduler, itipDeliveryHook } from "./groupware/scheduling/index.ts";
 import { createGroupware } from "./groupware/index.ts";
 import { startSpamTrainer, type SpamTrainer } from "./spam/training.ts";
@@ -192,14 +193,12 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     activity,
     // The spam filter (src/spam/): scoring at SMTP, greylisting at RCPT, training; reads the live config.
     spam: createSpamService({ config: () => ctx.config, store: storage.spam, mail: store, bayes: createBayesClassifier(storage.bayes), log }),
-    // CONTRACT: helper S3 sets this (src/delivery/sieve-filter.ts).
+    // Sieve for every local delivery (src/delivery/sieve-filter.ts): set below, once the context exists.
     deliveryFilter: null,
   };
+  // The out-of-office settings run as a generated vacation script before the user's own (one mechanism).
+  ctx.deliveryFilter = createSieveFilter({ store, sieve: storage.sieve, engine: sieveEngine, config, log: log.child({ component: "sieve" }), kick: kickQueues });
   ctx.submit = createSubmit(ctx);
-  // Out-of-office replies are part of delivery whichever listeners are on (the
-  // settings are edited in webmail and over ActiveSync Settings/Oof): a hook of
-  // the delivery pipeline, run after each local delivery is committed.
-  ctx.deliveryHooks.push(outOfOfficeHook(ctx, log));
   // Implicit scheduling (RFC 6638) over iMIP (RFC 6047): the scheduler sends every invitation,
   // reply and cancellation as mail through ctx.submit, local attendees included; one delivery
   // hook applies what arrives, from local users and from SMTP alike (src/groupware/scheduling/).

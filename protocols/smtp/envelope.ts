@@ -139,6 +139,12 @@ export async function handleRcpt(s: SmtpSession, arg: string): Promise<Reply> {
   for (const a of rcpt.accounts) {
     if (!(await s.ctx.store.checkQuota(a.id, size))) return reply(452, "4.2.2", `Mailbox full: ${rcpt.address}`);
   }
+  // RFC 6647 greylisting (spam.greylisting): an unknown (network, sender, recipient) triplet from outside waits once.
+  const cfgSpam = s.ctx.config.spam;
+  if (!authed && s.mode === "mx" && cfgSpam.enabled && cfgSpam.greylisting && rcpt.accounts.length) {
+    const g = await s.ctx.spam.greylist({ remoteIp: s.remoteIp, mailFrom: tx.mailFrom, recipient: rcpt.address, accountId: rcpt.accounts[0]!.id });
+    if (g === "defer") return reply(451, "4.7.1", `Greylisted: this sender is new here, please retry in ${Math.max(cfgSpam.greylistDelaySeconds, 1)} seconds (RFC 6647)`);
+  }
   rcpt.notify = cmd.notify;
   rcpt.orcpt = cmd.orcpt;
   tx.recipients.push(rcpt);
@@ -168,7 +174,8 @@ async function resolveForwardPath(s: SmtpSession, mb: Mailbox | null, route: str
   const address = normalizeMailbox(mb);
   if (!address) return reply(501, "5.1.2", "Bad recipient domain");
   // The delivery pipeline's resolver (aliases, catch-alls, one-to-many, forwards; each account once).
-  const [res] = (await resolveRecipients(store, [address])).recipients;
+  // (and a bounce to a Sieve redirect's SRS sender, forwarded to the original sender when it verifies)
+  const [res] = (await resolveRecipients(store, [address], s.ctx.deliveryFilter)).recipients;
   if (res?.remote) {
     if (!authed) return relayDenied();
     return { address, accounts: [], forward: [address], notify: null, orcpt: null };

@@ -31,6 +31,13 @@ export interface FilterPlan {
   extraQueues: NonNullable<DeliverAndEnqueueRequest["extraQueues"]>;
   /** Accounts whose script refused the message (RFC 5429), with the reason the sender is told. */
   rejected: { accountId: number; reason: string; extended: boolean }[];
+  /**
+   * The rejection notices (RFC 5429 §2.1: an MDN to the envelope sender) for
+   * `rejected`: committed with the copies unless the pipeline refuses the
+   * whole message at protocol level instead (PipelineRequest.canRefuse).
+   * A local sender's notice is a local copy with its own bytes, a remote one a queue entry.
+   */
+  notices: { local: DeliveryRecipient[]; queues: NonNullable<DeliverAndEnqueueRequest["extraQueues"]> };
   /** Accounts that got a copy the delivery hooks should see (iMIP processing): not discarded, not Junk. */
   hookAccountIds: number[];
   /**
@@ -44,4 +51,10 @@ export interface FilterPlan {
 
 export interface DeliveryFilter {
   plan(input: FilterInput): Promise<FilterPlan>;
+  /**
+   * A recipient in SRS form (./srs.ts: a bounce to a redirected copy's
+   * rewritten sender): the original sender when it verifies, else why not.
+   * resolveRecipients asks it for addresses of our domains no account matches.
+   */
+  reverseSrs?(address: string): { ok: true; address: string } | { ok: false; reason: string };
 }

@@ -22,6 +22,7 @@ import { parseAddressList } from "../../mail/address.ts";
 import { QueueWorker } from "./queue.ts";
 import { queueDsnOptions } from "./dsn-policy.ts";
 import { deliverMessage, resolveRecipients, type PipelineResult } from "./pipeline.ts";
+import type { DeliveryFilter } from "./filter-types.ts";
 
 export interface DeliveryDeps {
   store: MailStore;
@@ -29,6 +30,8 @@ export interface DeliveryDeps {
   log: Logger;
   /** Told about every local delivery after it is committed (ServerContext.deliveryHooks). */
   deliveryHooks?: readonly DeliveryHook[];
+  /** Sieve for local recipients (ServerContext.deliveryFilter), read at each delivery. */
+  readonly deliveryFilter?: DeliveryFilter | null;
 }
 
 // ---------------------------------------------------------------- header helpers
@@ -116,7 +119,7 @@ export function kickQueues(): void {
 }
 
 export function startQueue(deps: DeliveryDeps & { pollMs?: number }): { stop(): Promise<void>; kick(): void } {
-  const w = new QueueWorker(deps.store, deps.config, deps.log.child({ component: "queue" }), { pollMs: deps.pollMs });
+  const w = new QueueWorker(deps.store, deps.config, deps.log.child({ component: "queue" }), { pollMs: deps.pollMs, filter: () => deps.deliveryFilter ?? null });
   workers.add(w);
   w.start();
   return {
@@ -194,7 +197,7 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
     let res: PipelineResult;
     try {
       res = await deliverMessage(
-        { store, log, deliveryHooks: deps.deliveryHooks, kick: kickQueues },
+        { store, log, deliveryHooks: deps.deliveryHooks, kick: kickQueues, filter: deps.deliveryFilter ?? null },
         {
           raw: signed,
           envelopeFrom: req.envelopeFrom,

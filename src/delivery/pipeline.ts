@@ -34,7 +34,7 @@
  */
 import type { Logger } from "../log.ts";
 import { runDeliveryHooks, type DeliveryHook, type DeliveryOrigin } from "../context.ts";
-import type { Account, DeliveryRecipient, DeliveryResult, MailStore, QueueEntry } from "../../storage/api.ts";
+import type { Account, DeliverAndEnqueueRequest, DeliveryRecipient, DeliveryResult, MailStore, QueueEntry } from "../../storage/api.ts";
 import type { SpamVerdict } from "../spam/types.ts";
 import type { DeliveryFilter } from "./filter-types.ts";
 
@@ -66,7 +66,12 @@ export type RecipientDsn = Record<string, { notify?: string[]; orcpt?: string }>
  * An account reached twice (two aliases naming one mailbox) is listed once,
  * forwards lower-cased and once.
  */
-export async function resolveRecipients(store: MailStore, addresses: readonly string[]): Promise<{ recipients: ResolvedRecipient<Account>[]; unknown: string[] }> {
+export async function resolveRecipients(
+  store: MailStore,
+  addresses: readonly string[],
+  /** The delivery filter: a bounce to a Sieve redirect's SRS sender (./srs.ts) forwards to the original sender when it verifies. */
+  filter?: DeliveryFilter | null,
+): Promise<{ recipients: ResolvedRecipient<Account>[]; unknown: string[] }> {
   const recipients: ResolvedRecipient<Account>[] = [];
   const unknown: string[] = [];
   const done = new Set<string>();
@@ -77,6 +82,13 @@ export async function resolveRecipients(store: MailStore, addresses: readonly st
     const r = await store.resolveRecipient(address);
     if (r === "remote") {
       recipients.push({ address, accounts: [], forward: [given], remote: true });
+      continue;
+    }
+    if (r === null && filter?.reverseSrs && /^srs0[=+-]/i.test(address)) {
+      // an SRS address that verifies and is not older than 21 days; a forged or expired one is refused (no open relay)
+      const back = filter.reverseSrs(given);
+      if (back.ok) recipients.push({ address, accounts: [], forward: [back.address] });
+      else unknown.push(given);
       continue;
     }
     if (r === null || (r.accounts.length === 0 && r.forward.length === 0)) {
@@ -189,17 +201,55 @@ export interface PipelineResult {
 export async function deliverMessage(deps: PipelineDeps, req: PipelineRequest): Promise<PipelineResult> {
   const plan = planDelivery(req.recipients, req.folder);
   if (plan.local.length === 0 && plan.remote.length === 0 && !req.sentCopy) return { delivered: [], accountIds: [], queued: [], queueId: null };
+  // Sieve and the spam verdict decide where each account's copies go (./sieve-filter.ts).
+  const fp =
+    deps.filter && plan.local.length
+      ? await deps.filter.plan({
+          raw: req.raw,
+          envelopeFrom: req.envelopeFrom,
+          recipients: req.recipients,
+          folder: req.folder,
+          spam: req.spam ?? null,
+          origin: req.origin,
+          remoteIp: req.remoteIp ?? null,
+        })
+      : null;
+  let local = plan.local;
+  let extraQueues: NonNullable<DeliverAndEnqueueRequest["extraQueues"]> = [];
+  if (fp) {
+    // RFC 5429 §2.1.1: refuse at protocol level when every local recipient's script rejected it and
+    // nothing else is to be delivered (one DATA reply covers every recipient); nothing is committed.
+    const rejectedAll = fp.rejected.length > 0 && new Set(fp.rejected.map((r) => r.accountId)).size === new Set(plan.local.map((l) => l.accountId)).size;
+    if (req.canRefuse && rejectedAll && fp.local.length === 0 && fp.extraQueues.length === 0 && plan.remote.length === 0 && !req.sentCopy) {
+      return { delivered: [], accountIds: [], queued: [], queueId: null, smtpReject: fp.rejected[0]!.reason.replace(/[\r\n]+/g, " ").slice(0, 400) };
+    }
+    local = [...fp.local, ...fp.notices.local];
+    extraQueues = [...fp.extraQueues, ...fp.notices.queues];
+  } else if (req.spam) {
+    // no filter: the verdict alone (each account's X-Spam-* fields on its copy, spam to Junk)
+    const spam = req.spam;
+    local = plan.local.map((l) => {
+      const v = spam.accounts.get(l.accountId);
+      if (!v) return l;
+      const raw = v.headers ? new Uint8Array(Buffer.concat([Buffer.from(v.headers, "utf8"), Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength)])) : undefined;
+      return { ...l, ...(v.isSpam ? { folder: "Junk" } : {}), ...(raw ? { raw } : {}) };
+    });
+  }
   const res = await deps.store.deliverAndEnqueue({
     raw: req.raw,
-    local: plan.local,
+    local,
     copies: req.sentCopy ? [{ folderId: req.sentCopy.folderId, flags: req.sentCopy.flags ?? ["\\Seen"] }] : undefined,
     queue: plan.remote.length ? { sender: req.envelopeFrom, recipients: plan.remote, dsn: req.dsn ?? undefined, rcptDsn: plan.rcptDsn } : undefined,
+    ...(extraQueues.length ? { extraQueues } : {}),
   });
-  const accountIds = plan.local.map((l) => l.accountId);
-  if (res.queueId !== null) deps.kick?.();
-  // After the commit, never before: a hook (an auto-reply) must not answer a message that was not kept.
-  if (accountIds.length && req.hooks !== false && deps.deliveryHooks?.length) {
-    runDeliveryHooks(deps.deliveryHooks, { accountIds, envelopeFrom: req.envelopeFrom, raw: req.raw, ...(req.origin ? { origin: req.origin } : {}) }, deps.log);
+  const accountIds = [...new Set(res.delivered.map((d) => d.accountId))];
+  if (res.queueId !== null || res.extraQueueIds?.length) deps.kick?.();
+  // After the commit, never before: a reply must not answer a message that was not kept.
+  if (fp) fp.afterCommit({ accountIds, queueIds: res.extraQueueIds ?? [] });
+  // The hooks (iMIP) see the accounts that got a copy outside Junk (RFC 3834 §2).
+  const hookIds = fp ? fp.hookAccountIds : local.filter((l) => (l.folder ?? "INBOX").toLowerCase() !== "junk").map((l) => l.accountId);
+  if (hookIds.length && req.hooks !== false && deps.deliveryHooks?.length) {
+    runDeliveryHooks(deps.deliveryHooks, { accountIds: hookIds, envelopeFrom: req.envelopeFrom, raw: req.raw, ...(req.origin ? { origin: req.origin } : {}) }, deps.log);
   }
   return { delivered: res.delivered, accountIds, queued: plan.remote, queueId: res.queueId };
 }

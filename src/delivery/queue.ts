@@ -21,6 +21,7 @@ import { createDns, DnsError, lookupAddresses, lookupMx, type Dns } from "./dns.
 import { buildDsn, type DsnRecipient } from "./dsn.ts";
 import { onwardDsn, reportPolicy, type ReturnContent } from "./dsn-policy.ts";
 import { deliverMessage, resolveRecipients } from "./pipeline.ts";
+import type { DeliveryFilter } from "./filter-types.ts";
 
 const LOCK_MS = 15 * 60_000;
 const MAX_PARALLEL_ENTRIES = 16;
@@ -64,14 +65,17 @@ export class QueueWorker {
   private readonly pollMs: number;
   private readonly perDomain = new Map<string, Semaphore>();
   private dnsFor: { key: string; dns: Dns };
+  /** Sieve runs for the delivery reports filed locally too (issue 19). */
+  private readonly filter: () => DeliveryFilter | null;
 
   constructor(
     private readonly store: MailStore,
     private readonly config: Config,
     private readonly log: Logger,
-    opts: { pollMs?: number } = {},
+    opts: { pollMs?: number; filter?: () => DeliveryFilter | null } = {},
   ) {
     this.pollMs = opts.pollMs ?? 2000;
+    this.filter = opts.filter ?? (() => null);
     this.dnsFor = { key: config.queue.dnsServers.join(","), dns: createDns(config.queue.dnsServers) };
   }
 
@@ -339,7 +343,7 @@ export class QueueWorker {
         this.log.warn("DSN dropped: sender unknown", { id: entry.id, sender: entry.sender });
         return;
       }
-      await deliverMessage({ store: this.store, log: this.log, kick: () => this.kick() }, { raw: dsn, envelopeFrom: "", recipients: target.recipients });
+      await deliverMessage({ store: this.store, log: this.log, kick: () => this.kick(), filter: this.filter() }, { raw: dsn, envelopeFrom: "", recipients: target.recipients });
       this.log.info("DSN sent", { id: entry.id, to: entry.sender, action: recipients[0]?.action, count: recipients.length });
     } catch (e) {
       this.log.error("DSN delivery failed", { id: entry.id, error: e as Error });
