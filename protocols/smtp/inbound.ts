@@ -18,6 +18,8 @@ import type { InboundAuthVerdict } from "../../src/context.ts";
 import { reply, type Reply } from "./parser.ts";
 import type { SmtpSession, Transaction } from "./session.ts";
 import { prependInPlace } from "./message-buffer.ts";
+import { formatScore, stripSpamHeaders } from "../../src/spam/spam-headers.ts";
+import type { SpamVerdict } from "../../src/spam/types.ts";
 import { readHeaders, receivedHeader, removeRanges } from "./trace.ts";
 
 let dnsCache: { key: string; dns: Dns } | null = null;
@@ -73,7 +75,7 @@ async function verify(s: SmtpSession, tx: Transaction, raw: Uint8Array): Promise
         junk = true;
       }
     }
-    const auth = { spf: res.spf, dkim: res.dkim, dmarc: res.dmarc } as InboundAuthVerdict;
+    const auth = { spf: res.spf, dkim: res.dkim, dmarc: res.dmarc, arc: (res as { arc?: unknown }).arc } as InboundAuthVerdict;
     tx.verdicts = { ...tx.verdicts, ...verdictWords(auth), junk };
     return { headers: res.headers, reject, junk, senderVerified: senderVerifiedByAuth(res as SenderAuthResult, tx.mailFrom), auth };
   } catch (e) {
@@ -91,6 +93,28 @@ function verdictWords(a: InboundAuthVerdict): { spf: string; dkim: string; dmarc
   const dkim = dkimResults.some((r) => r.status?.result === "pass") ? "pass" : (dkimResults[0]?.status?.result ?? "none");
   const dmarc = a.dmarc ? (a.dmarc.status?.result ?? "none") : "none";
   return { spf, dkim, dmarc };
+}
+
+/**
+ * The spam filter (src/spam/), for unauthenticated mail on the MX port only
+ * (submission and authenticated senders are never scored), after sender
+ * authentication so it can use the verdict. Never throws (the service
+ * guards its parts); null when the filter is off.
+ */
+async function scoreSpam(s: SmtpSession, tx: Transaction, raw: Uint8Array, verdict: Verdict | null): Promise<SpamVerdict | null> {
+  if (!s.ctx.spam.enabled || s.account || s.mode !== "mx") return null;
+  const recipients: { accountId: number; address: string }[] = [];
+  for (const r of tx.recipients) for (const a of r.accounts) recipients.push({ accountId: a.id, address: r.address });
+  if (!recipients.length) return null;
+  const spam = await s.ctx.spam.check({ raw, remoteIp: s.remoteIp, helo: s.helo, mailFrom: tx.mailFrom, recipients, auth: verdict?.auth ?? null });
+  tx.verdicts = { ...tx.verdicts, spamScore: Math.round(spam.score * 10) / 10, spamBackend: spam.backend, spamMs: Math.round(spam.elapsedMs * 10) / 10 };
+  return spam;
+}
+
+/** A Sieve reason on one SMTP reply line: control characters out, bounded (RFC 5321 §4.5.3.1.5). */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]+/g, " ").trim().slice(0, 400);
 }
 
 /** RFC 5321 §6.3: a message with this many Received: fields is looping. Postfix uses 50 as well. */
@@ -122,11 +146,18 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
   if (fields.filter((f) => f.key === "received").length >= MAX_HOPS) {
     return reply(554, "5.4.6", "Too many hops: mail forwarding loop");
   }
+  // A sender must not label its own mail for our filter or a user's rules: X-Spam-* fields that arrive are removed.
+  raw = stripSpamHeaders(raw);
   let verdict: Verdict | null = null;
   if (s.ctx.config.smtp.verifyInbound) {
     raw = stripForgedResults(raw, s.hostname);
     verdict = await verify(s, tx, raw);
     if (verdict.reject) return verdict.reject;
+  }
+  const spam = await scoreSpam(s, tx, raw, verdict);
+  if (spam?.reject) {
+    s.log.info("message refused: spam score at or above spam.reject_score", { score: spam.score, from: tx.mailFrom });
+    return reply(550, "5.7.1", `Message rejected as spam (score ${formatScore(spam.score)})`);
   }
   const trace = receivedHeader(s, tx);
   // RFC 5321 §4.4: our Received goes on top of what arrived; RFC 8601 §5: Authentication-Results
@@ -134,13 +165,13 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
   // Written into the room the receive buffer keeps in front of the message: no second copy of it.
   const message = prependInPlace(raw, Buffer.from((verdict?.headers ?? "") + trace, "utf8"));
 
-  let delivered: { accountIds: number[]; queued: string[] };
+  let delivered: { accountIds: number[]; queued: string[]; smtpReject?: string };
   try {
     // Recipients were resolved and checked at RCPT (protocols/smtp/envelope.ts: aliases, catch-all,
     // one-to-many, forwards, a mailbox already full). Junk is filed as such and gets no
     // out-of-office reply (RFC 3834 §2): the hooks run for INBOX deliveries only.
     delivered = await deliverMessage(
-      { store: s.ctx.store, log: s.log, deliveryHooks: s.ctx.deliveryHooks, kick: kickQueues },
+      { store: s.ctx.store, filter: s.ctx.deliveryFilter, log: s.log, deliveryHooks: s.ctx.deliveryHooks, kick: kickQueues },
       {
         raw: message,
         envelopeFrom: tx.mailFrom,
@@ -150,8 +181,17 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
         origin: { kind: "inbound", mailFrom: tx.mailFrom, auth: verdict?.auth ?? null },
         // Unverified senders get no success/delay reports and headers-only failure reports (item 9 of issue 13).
         dsn: queueDsnOptions(tx.ret, tx.envid, verdict?.senderVerified === true),
+        // Per-account X-Spam-* fields, Sieve spamtest and Junk filing (src/delivery/filter-types.ts).
+        spam,
+        remoteIp: s.remoteIp,
+        // SMTP can still refuse: a Sieve reject of every recipient becomes 550 (RFC 5429 §2.1.1).
+        canRefuse: true,
       },
     );
+    if (delivered.smtpReject !== undefined) {
+      tx.verdicts = { ...tx.verdicts, local: 0, queued: 0 };
+      return reply(550, "5.7.1", oneLine(delivered.smtpReject) || "Message rejected by the recipient's filter");
+    }
   } catch (e) {
     // The store enforces quotas atomically with the real size (RCPT only knew the declared
     // SIZE). A full mailbox defers the whole message, nothing of it committed; on retry that

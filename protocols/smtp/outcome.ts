@@ -17,6 +17,11 @@ export interface TxVerdicts {
   dkim?: string;
   dmarc?: string;
   junk?: boolean;
+  /** The spam filter's message-level score and backend (issue 19), when the message was scored. */
+  spamScore?: number;
+  spamBackend?: string;
+  /** Milliseconds the spam check took. */
+  spamMs?: number;
   queueId?: number | string | null;
   /** Local copies committed and queue entries made. */
   local?: number;
@@ -97,6 +102,9 @@ export function logTransaction(s: SmtpSession, tx: Transaction, r: Reply, raw: U
   if (v.dkim !== undefined) fields.dkim = v.dkim;
   if (v.dmarc !== undefined) fields.dmarc = v.dmarc;
   if (v.junk !== undefined) fields.junk = v.junk;
+  if (v.spamScore !== undefined) fields.spamScore = v.spamScore;
+  if (v.spamBackend !== undefined) fields.spamBackend = v.spamBackend;
+  if (v.spamMs !== undefined) fields.spamMs = v.spamMs;
   if (v.queueId) fields.queueId = v.queueId;
   if (v.local !== undefined) fields.local = v.local;
   if (v.queued !== undefined) fields.queued = v.queued;

@@ -32,6 +32,27 @@ const CACHE_TTL_MS = 5 * 60_000;
 /** Failed lookups are remembered briefly, so a dead list is not asked again for every message of a burst. */
 const ERROR_TTL_MS = 30_000;
 
+/**
+ * Addresses no public list can know (loopback, RFC 1918, CGNAT, link-local,
+ * IPv6 ULA): never looked up. 127.0.0.2 is: it is RFC 5782 §5's test point,
+ * which every list answers as listed (a local check of the whole path).
+ */
+export function privateIp(ip: string): boolean {
+  let a = ip.trim().toLowerCase();
+  if (a.startsWith("::ffff:") && isIP(a.slice(7)) === 4) a = a.slice(7);
+  if (isIP(a) === 4) {
+    if (a === "127.0.0.2") return false;
+    const [x, y] = a.split(".").map(Number) as [number, number];
+    return x === 127 || x === 10 || x === 0 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127);
+  }
+  return a === "::1" || a === "::" || a.startsWith("fc") || a.startsWith("fd") || a.startsWith("fe80");
+}
+
+/** RFC 2606 / RFC 6761 names that exist nowhere: never looked up in a domain list. */
+export function reservedDomain(d: string): boolean {
+  return /(^|\.)(test|example|invalid|localhost|local|lan|home\.arpa)$/.test(d) || /(^|\.)example\.(com|net|org)$/.test(d);
+}
+
 /** RFC 5782 §2.1 / §2.4: the query name's prefix for an address, or null when it is not one. */
 export function reverseIp(ip: string): string | null {
   let a = ip.trim();
@@ -113,7 +134,7 @@ export class DnsLists {
 
   /** IP blocklists and allowlists for the connecting address, all in parallel. */
   async checkIp(ip: string | null, blocklists: readonly string[], allowlists: readonly string[], timeoutMs: number): Promise<SpamSymbol[]> {
-    const rev = ip ? reverseIp(ip) : null;
+    const rev = ip && !privateIp(ip) ? reverseIp(ip) : null;
     if (!rev) return [];
     const block = blocklists.map(async (zone): Promise<SpamSymbol | null> => {
       const hits = await this.listed(`${rev}.${zone}`, zone, timeoutMs);
@@ -140,7 +161,7 @@ export class DnsLists {
     for (const d of domains) {
       const name = d.toLowerCase().replace(/\.$/, "");
       if (list.length >= MAX_LIST_DOMAINS) break;
-      if (list.includes(name) || isIP(name) || !/^(?=.{1,200}$)[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(name)) continue;
+      if (list.includes(name) || isIP(name) || reservedDomain(name) || !/^(?=.{1,200}$)[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(name)) continue;
       list.push(name);
     }
     const checks = zones.flatMap((zone) =>

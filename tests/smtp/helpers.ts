@@ -179,9 +179,9 @@ export async function folderMessages(store: MailStore, email: string, folder = "
 
 export const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Removes the trace fields a receiving server prepends (Received, Authentication-Results, Received-SPF, DKIM-Signature, ARC-*). */
+/** Removes the trace fields a receiving server prepends (Received, Authentication-Results, Received-SPF, DKIM-Signature, ARC-*, the spam filter's X-Spam-Status/X-Spam-Score). */
 export function stripTrace(raw: Uint8Array, extra: string[] = []): string {
-  const names = ["received", "authentication-results", "received-spf", "dkim-signature", "arc-seal", "arc-message-signature", "arc-authentication-results", ...extra];
+  const names = ["received", "authentication-results", "received-spf", "dkim-signature", "arc-seal", "arc-message-signature", "arc-authentication-results", "x-spam-status", "x-spam-score", ...extra];
   let s = new TextDecoder().decode(raw);
   for (;;) {
     const m = /^([A-Za-z-]+):[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*/.exec(s);
