@@ -79,6 +79,8 @@ function rulesSection(reload: () => Promise<void>) {
     if (list.length === 0) body.append(h("p", { "data-state": "no-rules" }, t("rules.none")));
     else body.append(h("ul", { class: "rule-list" }, list.map((r, i) => row(list, r, i))));
     body.append(h("button", { type: "button", class: "btn", "data-action": "new-rule", onclick: () => edit(list, null) }, t("rules.new")));
+    // The button that was pressed is gone with the redraw: keep the focus in the dialog (Escape, Tab).
+    if (el.isConnected && (document.activeElement === document.body || !document.activeElement)) el.focus({ preventScroll: true });
   };
 
   const row = (list: Rule[], r: Rule, i: number) => {

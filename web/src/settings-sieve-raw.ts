@@ -92,6 +92,8 @@ export function rawSection(reload: () => Promise<void>) {
     vacation.append(h("h4", null, t("sieve.vacation")));
     if (ov.vacationScript) vacation.append(h("p", { class: "hint" }, t("sieve.vacation.on")), h("pre", { class: "sieve-code", "data-vacation-script": "" }, ov.vacationScript));
     else vacation.append(h("p", { class: "hint", "data-state": "vacation-off" }, t("sieve.vacation.off")));
+    // The button that was pressed is gone with the redraw: keep the focus in the dialog (Escape, Tab).
+    if (el.isConnected && (document.activeElement === document.body || !document.activeElement)) el.focus({ preventScroll: true });
   };
 
   const open = async (name: string) => {
@@ -145,7 +147,7 @@ export function rawSection(reload: () => Promise<void>) {
         { class: "row-buttons" },
         h("button", { type: "button", class: "btn", "data-action": "check-script", onclick: () => void check() }, t("sieve.check")),
         h("button", { type: "button", class: "btn btn-primary", "data-action": "save-script", onclick: () => void save() }, t("sieve.save")),
-        h("button", { type: "button", class: "btn", "data-action": "close-script", onclick: () => (clear(editor), say(null, null)) }, t("sieve.close")),
+        h("button", { type: "button", class: "btn", "data-action": "close-script", onclick: () => (clear(editor), say(null, null), el.focus({ preventScroll: true })) }, t("sieve.close")),
       ),
     );
     text.focus();

@@ -59,6 +59,8 @@ export function spamPanel(): HTMLElement {
           : h("p", { class: "hint", "data-spam-list": k, "data-state": "empty" }, t("spam.empty")),
       );
     }
+    // The button that was pressed is gone with the redraw: keep the focus in the dialog (Escape, Tab).
+    if (el.isConnected && (document.activeElement === document.body || !document.activeElement)) el.focus({ preventScroll: true });
   };
 
   const remove = async (e: SpamListItem) => {
