@@ -21,6 +21,7 @@ import { GROUPWARE_TARGETS } from "./groupware-targets.ts";
 import { DAV_XML_TARGET } from "./dav-xml-target.ts";
 import { EAS_GROUPWARE_TARGETS } from "./eas-groupware-targets.ts";
 import { SIEVE_RUN_TARGET } from "./sieve-run-target.ts";
+import { MANAGESIEVE_TARGET } from "./managesieve-target.ts";
 
 const enc = new TextEncoder();
 const b = (s: string) => enc.encode(s);
@@ -408,4 +409,6 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   ...EAS_GROUPWARE_TARGETS,
   // the Sieve interpreter over mutated messages (./sieve-run-target.ts)
   SIEVE_RUN_TARGET,
+  // ManageSieve: the command reader and the whole session over an in-memory store (./managesieve-target.ts)
+  MANAGESIEVE_TARGET,
 ];
