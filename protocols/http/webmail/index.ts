@@ -25,6 +25,7 @@ import { mountSettingsApi } from "./settings-api.ts";
 import { mountSecurityApi } from "./security-api.ts";
 import { mountImportApi } from "./import-api.ts";
 import { mountSieveApi } from "./sieve-api.ts";
+import { mountSpamApi } from "./spam-api.ts";
 import { mountContactsApi } from "./contacts-api.ts";
 import { mountCollectionsApi } from "./collections-api.ts";
 import { mountCalendarApi } from "./calendar-api.ts";
@@ -106,6 +107,7 @@ export async function createWebmail(ctx: ServerContext, wstore: WebmailStore, op
       mountSecurityApi(app, { ctx });
       mountImportApi(app, { ctx });
       mountSieveApi(app, { ctx });
+      mountSpamApi(app, { ctx });
       mountCollectionsApi(app, { ctx });
       mountCalendarApi(app, { ctx });
       mountTasksApi(app, { ctx });
