@@ -15,7 +15,11 @@ import { addFlags, removeFlags, setFlags, storableFlags } from "./flags.ts";
 import { vacationAction } from "./vacation-params.ts";
 import { RunState, SieveRuntimeError, listArg, rawString, strArg, tagList, tagNumber } from "./interpret-state.ts";
 
-/** RFC 5293 §6 and Pigeonhole's defaults: these fields are never added or deleted by a script. */
+/**
+ * RFC 5293 §6 (trace fields must stay) and Pigeonhole's default protection:
+ * a script cannot delete these fields. Adding them is allowed, as in
+ * Pigeonhole (an added field goes on top, above the real trace).
+ */
 const PROTECTED_FIELDS = new Set(["received", "auto-submitted"]);
 /** Pigeonhole's sieve_editheader_max_header_size: a longer addheader value is an error. */
 const MAX_ADDED_FIELD_BYTES = 2048;
@@ -224,14 +228,13 @@ function addHeader(st: RunState, cmd: SieveCommand): void {
   if (Buffer.byteLength(value, "utf8") + name.length + 2 > MAX_ADDED_FIELD_BYTES) {
     throw new SieveRuntimeError(cmd.line, `addheader: the "${name}" field is longer than ${MAX_ADDED_FIELD_BYTES} octets`);
   }
-  if (PROTECTED_FIELDS.has(name.toLowerCase())) return; // refused quietly, as Pigeonhole does
   st.view.add(name, value, cmd.tags.last === true);
 }
 
 function deleteHeader(st: RunState, cmd: SieveCommand): void {
   const name = strArg(st, cmd, 0).trim();
   if (!validFieldName(name)) throw new SieveRuntimeError(cmd.line, `deleteheader: "${name.slice(0, 100)}" is not a valid header field name`);
-  if (PROTECTED_FIELDS.has(name.toLowerCase())) return;
+  if (PROTECTED_FIELDS.has(name.toLowerCase())) return; // refused quietly, as Pigeonhole does
   let fields: ViewField[] = st.view.named(name);
   // RFC 5293 §5: :index n [:last] picks one occurrence, counted from the top or the bottom
   const n = tagNumber(cmd, "index");

@@ -173,19 +173,20 @@ function addressPart(t: SieveTest, a: AddrParts, whole: string): string | null {
 function addressValues(st: RunState, t: SieveTest): string[] {
   const out: string[] = [];
   for (const f of headerFieldsOf(st, t, listArg(st, t, 0))) {
-    const list = parseAddressList(f.raw);
-    if (list.length === 0) {
-      // Not an address list at all: the value as it is for :all (Pigeonhole does the same); no parts.
+    // Group names and ends (RFC 5322 §3.4) and entries without a local part or domain are skipped
+    // ("a@x, justlocal" is one address), as Pigeonhole does.
+    const valid = parseAddressList(f.raw).filter((a) => a.mailbox !== null && a.host !== null && a.mailbox !== MISSING_MAILBOX && a.host !== MISSING_DOMAIN);
+    if (valid.length === 0) {
+      // No address at all ("undisclosed-recipients:;", "justlocal"): Pigeonhole compares the
+      // value as it is for :all and finds no other part.
       const v = MessageView.decoded(f);
       if (v !== "" && (t.addressPart ?? "all") === "all") out.push(v);
       continue;
     }
-    for (const a of list) {
-      if (a.host === null || a.mailbox === null) continue; // RFC 5322 §3.4 group name / group end
-      const local = a.mailbox === MISSING_MAILBOX ? null : a.mailbox;
-      const domain = a.host === MISSING_DOMAIN ? null : a.host;
-      const whole = local === null ? (domain ?? "") : domain === null ? local : `${local}@${domain}`;
-      const v = addressPart(t, { local, domain }, whole);
+    for (const a of valid) {
+      const local = a.mailbox as string;
+      const domain = a.host as string;
+      const v = addressPart(t, { local, domain }, `${local}@${domain}`);
       if (v !== null) out.push(v);
       if (out.length >= 10_000) return out;
     }
@@ -252,7 +253,9 @@ function hasflagTest(st: RunState, t: SieveTest): boolean {
   let lists: string[];
   if (t.args.length >= 2) lists = rawList(t.args[0], t).map((name) => st.vars.get(st.expand(name).toLowerCase()) ?? "");
   else lists = [st.flags];
-  return match(st, t, splitFlags(lists), listArg(st, t, t.args.length - 1));
+  // Keys are flag lists too: "\\Flagged \\Answered" holds when either flag is set (as Pigeonhole reads them).
+  const keys = listArg(st, t, t.args.length - 1);
+  return match(st, t, splitFlags(lists), t.match?.type === "count" || t.match?.type === "value" ? keys : splitFlags(keys));
 }
 
 function dateTest(st: RunState, t: SieveTest): boolean {

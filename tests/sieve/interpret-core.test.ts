@@ -114,8 +114,16 @@ describe("header, address, envelope, exists, size (RFC 5228 §5)", () => {
     expect(await holds('address :is :detail "to" ""', { require: ["subaddress"], message: msg("To: bob+@example.com\n\nb\n") })).toBe(true);
   });
 
+  test("a field with no valid address is compared as it is for :all only; invalid entries are skipped", async () => {
+    const m = msg("To: undisclosed-recipients:;\nCc: justlocal\nBcc: a@x.org, justlocal, b@y.org\n\nb\n");
+    expect(await holds('address :is "to" "undisclosed-recipients:;"', { message: m })).toBe(true);
+    expect(await holds('address :is "cc" "justlocal"', { message: m })).toBe(true);
+    expect(await holds('address :is :localpart "cc" "justlocal"', { message: m })).toBe(false);
+    expect(await holds('address :count "eq" :comparator "i;ascii-numeric" "bcc" "2"', { require: ["relational", "comparator-i;ascii-numeric"], message: m })).toBe(true);
+  });
+
   test("address skips group syntax and reads display names out", async () => {
-    expect(await holds('address :contains "cc" "undisclosed"')).toBe(false);
+    expect(await holds('address :contains "cc" "undisclosed"')).toBe(true); // no address in it: the raw value, as Pigeonhole
     expect(await holds('address :is "to" "Carol C"')).toBe(false);
     const groups = msg("To: team: a@x.org, b@y.org;, c@z.org\n\nb\n");
     expect(await holds('address :count "eq" :comparator "i;ascii-numeric" "to" "3"', { require: ["relational", "comparator-i;ascii-numeric"], message: groups })).toBe(true);

@@ -64,6 +64,10 @@ describe("imap4flags (RFC 5232)", () => {
     expect(out.error).toBeUndefined();
     expect(out.implicitKeep).toBe(true);
     expect(out.implicitKeepFlags).toEqual(["\\Seen", "seen-ok", "var-ok", "count-ok"]);
+    // keys are flag lists: either flag of the key may be set
+    expect(await holds('hasflag :is "\\\\Answered \\\\Seen"', { require: ["imap4flags"], message: undefined })).toBe(false);
+    const both = await run('require ["imap4flags","fileinto"]; addflag "\\\\Seen"; if hasflag :is "\\\\Answered \\\\Seen" { fileinto "Lists"; }');
+    expect(both.actions[0]).toMatchObject({ mailbox: "Lists" });
   });
 
   test("invalid flags are not stored; \\Recent is not a flag a script sets", async () => {
@@ -216,11 +220,13 @@ describe("editheader (RFC 5293)", () => {
     expect(await left('deleteheader :index 4 :contains "x-a" "2";')).toBe("1,2,3");
   });
 
-  test("Received and Auto-Submitted are protected; bad names are runtime errors", async () => {
+  test("Received and Auto-Submitted cannot be deleted (added they can, as in Pigeonhole); bad names are runtime errors", async () => {
     const m = msg("Received: from a by b; Mon, 30 Nov 2026 08:00:00 +0000\nAuto-Submitted: auto-replied\n\nb\n");
-    const out = await run('require "editheader"; deleteheader "received"; deleteheader "Auto-Submitted"; addheader "Received" "forged";', { message: m });
+    const out = await run('require "editheader"; deleteheader "received"; deleteheader "Auto-Submitted"; deleteheader :index 1 "received";', { message: m });
     expect(out.error).toBeUndefined();
     expect(out.message).toBeUndefined();
+    const added = await run('require ["editheader","fileinto","index"]; addheader "Received" "forged"; if header :index 1 :is "received" "forged" { fileinto "Lists"; }', { message: m });
+    expect(added.actions[0]).toMatchObject({ type: "fileinto", mailbox: "Lists" });
     const bad = await run('require ["editheader","variables"]; set "n" "Bad Name"; addheader "${n}" "v";');
     expect(bad.error?.message).toContain("not a valid header field name");
   });
