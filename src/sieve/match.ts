@@ -125,7 +125,7 @@ function compilePattern(key: string): PatTok[] {
  * Wildcard match of `text` (already folded) against `pattern` tokens (literals
  * folded). Returns the wildcards' spans (code-point indices) or null.
  */
-function globMatch(text: string[], pat: PatTok[]): Array<[number, number]> | null {
+function globMatch(text: ArrayLike<string>, pat: PatTok[]): Array<[number, number]> | null {
   const spans: Array<[number, number]> = [];
   let ti = 0;
   let pi = 0;
@@ -164,24 +164,34 @@ function globMatch(text: string[], pat: PatTok[]): Array<[number, number]> | nul
   return spans;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** The characters of a string: the string itself when it has no surrogate pairs (one unit = one character), else its code points. */
+function chars(s: string): ArrayLike<string> {
+  return SURROGATE.test(s) ? Array.from(s) : s;
+}
+
+function sliceChars(c: ArrayLike<string>, a: number, b: number): string {
+  return typeof c === "string" ? c.slice(a, b) : Array.prototype.slice.call(c, a, b).join("");
+}
+
 /** :matches of one value against one key; returns the capture groups (${0} then one per wildcard) or null. */
 export function wildcardMatch(value: string, key: string, comparator: string): string[] | null {
   const fold = foldFor(comparator);
   const folded = fold(value);
-  const text = Array.from(folded);
-  // captures come from the original value when folding kept the characters aligned, else from the folded text
-  const orig = folded.length === value.length ? Array.from(value) : text;
-  const pat = compilePattern(key).map((t) => (t.k === "lit" ? { k: "lit" as const, c: fold(t.c) } : t));
-  // a literal that folds to several characters (unicode-casemap) is split into one token per character
-  const flat: PatTok[] = [];
-  for (const t of pat) {
-    if (t.k === "lit" && Array.from(t.c).length !== 1) for (const c of Array.from(t.c)) flat.push({ k: "lit", c });
-    else flat.push(t);
+  const text = chars(folded);
+  // a literal that folds to several characters (unicode-casemap) becomes one token per character
+  const pat: PatTok[] = [];
+  for (const t of compilePattern(key)) {
+    if (t.k !== "lit") pat.push(t);
+    else for (const c of Array.from(fold(t.c))) pat.push({ k: "lit", c });
   }
-  const spans = globMatch(text, flat);
+  const spans = globMatch(text, pat);
   if (!spans) return null;
+  // captures come from the original value when folding kept the characters aligned, else from the folded text
+  const orig = folded.length === value.length ? chars(value) : text;
   const src = orig.length === text.length ? orig : text;
-  return [src.join(""), ...spans.map(([a, b]) => src.slice(a, b).join(""))];
+  return [value, ...spans.map(([a, b]) => sliceChars(src, a, b))];
 }
 
 /** One value against one key under a match type other than :count. */

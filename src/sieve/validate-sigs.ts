@@ -103,9 +103,9 @@ export const COMMANDS: Record<string, Signature> = {
       length: { group: "length" },
     },
   },
-  // RFC 5230 §4; :seconds RFC 6131 §2
+  // RFC 5230 §4; :seconds RFC 6131 §2 (requiring "vacation-seconds" implies "vacation", as Pigeonhole has it)
   vacation: {
-    ext: ["vacation"],
+    ext: ["vacation", "vacation-seconds"],
     positional: ["string"],
     tags: {
       days: { arg: "number", group: "period" },

@@ -58,6 +58,7 @@ export const VALID: ParseCase[] = [
     script: R("vacation") + 'vacation :days 7 :subject "Away" :from "me@example.com" :addresses ["me@example.org", "alias@example.com"] :mime :handle "h1" text:\r\nContent-Type: text/plain\r\n\r\nI am away.\r\n.\r\n;',
     ok: true,
   },
+  { name: "vacation-seconds alone implies vacation", script: R("vacation-seconds") + 'vacation :seconds 60 "brb";', ok: true },
   { name: "vacation seconds", script: R("vacation vacation-seconds") + 'vacation :seconds 3600 "brb";', ok: true },
   { name: "imap4flags", script: R("imap4flags variables") + 'setflag "\\\\Seen"; addflag ["\\\\Flagged", "x"]; removeflag "x"; addflag "v" "\\\\Answered"; if hasflag :contains "flagged" { keep :flags "\\\\Seen"; } if hasflag "v" "\\\\answered" { keep; }', ok: true },
   { name: "date and currentdate", script: R("date relational") + 'if date :zone "+0100" :value "ge" "date" "hour" "09" { keep; } if currentdate :is "weekday" "0" { keep; } if date :originalzone "received" "year" "2024" { keep; }', ok: true },
