@@ -19,6 +19,7 @@ import { contactsCommands } from "./contacts.ts";
 import { backupCommands } from "./backup.ts";
 import { importCommands } from "./import.ts";
 import { exportCommands } from "./export.ts";
+import { spamCommands } from "./spam.ts";
 
 export const commands: Command[] = [
   ...serveCommands,
@@ -33,6 +34,7 @@ export const commands: Command[] = [
   ...contactsCommands,
   ...importCommands,
   ...exportCommands,
+  ...spamCommands,
   ...queueCommands,
   ...checkCommands,
   ...backupCommands,
