@@ -20,6 +20,7 @@ import { backupCommands } from "./backup.ts";
 import { importCommands } from "./import.ts";
 import { exportCommands } from "./export.ts";
 import { spamCommands } from "./spam.ts";
+import { sieveCommands } from "./sieve.ts";
 
 export const commands: Command[] = [
   ...serveCommands,
@@ -29,6 +30,7 @@ export const commands: Command[] = [
   ...userCommands,
   ...userSecurityCommands,
   ...aliasCommands,
+  ...sieveCommands,
   ...deviceCommands,
   ...calendarCommands,
   ...contactsCommands,
