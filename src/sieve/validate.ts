@@ -291,6 +291,9 @@ class Validator {
 
   /** RFC 5228 §2.4.2.4: with "encoded-character" required, ${hex:..} and ${unicode:..} in strings are decoded. */
   private decode(a: SieveArg): SieveArg {
+    if (this.requires.has("variables")) {
+      for (const v of a.kind === "string" ? [a.value] : a.kind === "list" ? a.values : []) checkNamespaces(v, a.line);
+    }
     if (!this.requires.has("encoded-character")) return a;
     if (a.kind === "string") return { ...a, value: decodeEncodedCharacters(a.value, a.line) };
     if (a.kind === "list") return { ...a, values: a.values.map((s) => decodeEncodedCharacters(s, a.line)) };
@@ -390,6 +393,17 @@ class Validator {
       }
       if (!this.requires.has("variables")) throw new SieveSyntaxError(t.line, `hasflag with variable names needs require "variables"`);
     }
+  }
+}
+
+/**
+ * RFC 5229 §3: a reference into a variable namespace ("${ns.name}") whose
+ * extension is not required is an error; Pillarbox offers no namespaces.
+ */
+function checkNamespaces(s: string, line: number): void {
+  if (!s.includes("${")) return;
+  for (const m of s.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\}/g)) {
+    throw new SieveSyntaxError(line, `\${${m[1]}${m[2]}} refers to the variable namespace "${m[1]}", which is not known`);
   }
 }
 

@@ -140,6 +140,7 @@ export const INVALID: ParseCase[] = [
   { name: "lone colon", script: "if header : \"x\" \"y\" { keep; }", ok: false, line: 1, error: /must start a tag/ },
   { name: "bad variable name", script: R("variables") + 'set "a-b" "x";', ok: false, line: 2, error: /not a valid variable name/ },
   { name: "set namespace", script: R("variables") + 'set "env.x" "x";', ok: false, line: 2, error: /not a valid variable name/ },
+  { name: "unknown variable namespace", script: R("variables") + 'keep;\nset "a" "${env.x}";', ok: false, line: 3, error: /namespace "env", which is not known/ },
   { name: "set two case modifiers", script: R("variables") + 'set :lower :upper "a" "x";', ok: false, line: 2, error: /cannot be used together/ },
   { name: "set without variables", script: 'set "a" "b";', ok: false, line: 1, error: /needs require "variables"/ },
   { name: "vacation seconds without require", script: R("vacation") + 'vacation :seconds 10 "x";', ok: false, line: 2, error: /needs require "vacation-seconds"/ },
