@@ -37,7 +37,7 @@ export type ReaderEvent =
   /** A malformed line, skipped whole; the next line is read normally. */
   | { type: "error"; message: string }
   /** The stream cannot be followed any more (over-long line, literal over the hard cap): answer BYE and close. */
-  | { type: "fatal"; message: string };
+  | { type: "fatal"; message: string; literal: boolean };
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -171,7 +171,7 @@ export class CommandReader {
       const end = nl === -1 ? chunk.length : nl;
       if (this.segLen + (end - pos) > MAX_SEGMENT) {
         this.dead = true;
-        out.push({ type: "fatal", message: `Line longer than ${MAX_SEGMENT} octets` });
+        out.push({ type: "fatal", message: `Line longer than ${MAX_SEGMENT} octets`, literal: false });
         return out;
       }
       if (nl === -1) {
@@ -222,7 +222,7 @@ export class CommandReader {
   private startLiteral(size: number): ReaderEvent | null {
     if (size > this.limits.hardCap) {
       this.dead = true;
-      return { type: "fatal", message: `Literal of ${size} octets refused (scripts are limited to ${this.limits.maxLiteral} octets)` };
+      return { type: "fatal", message: `Literal of ${size} octets refused: too large`, literal: true };
     }
     const drop = this.lineError !== null || size > this.limits.maxLiteral;
     if (drop && this.lineError === null) this.oversize = true;

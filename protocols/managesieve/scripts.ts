@@ -30,9 +30,20 @@ export function scriptName(t: Token | undefined, allowEmpty = false): { name: st
   return { name };
 }
 
-/** "line N: what" for every error or warning, as clients show them. */
+/** Errors or warnings put in one response (the output stays bounded whatever the compiler returns). */
+const MAX_REPORTED = 20;
+const MAX_REPORT_OCTETS = 4096;
+
+/** "line N: what" for every error or warning, as clients show them; bounded. */
 export function describe(errors: readonly SieveError[]): string {
-  return errors.map((e) => (/^line \d+/i.test(e.message) ? e.message : `line ${e.line}: ${e.message}`)).join("\r\n");
+  const lines = errors.slice(0, MAX_REPORTED).map((e) => {
+    const text = /^line \d+/i.test(e.message) ? e.message : `line ${e.line}: ${e.message}`;
+    return text.length > 512 ? text.slice(0, 509) + "..." : text;
+  });
+  if (errors.length > MAX_REPORTED) lines.push(`(${errors.length - MAX_REPORTED} more)`);
+  let out = lines.join("\r\n");
+  if (Buffer.byteLength(out) > MAX_REPORT_OCTETS) out = Buffer.from(out).subarray(0, MAX_REPORT_OCTETS).toString("utf8").replace(/\uFFFD$/, "") + "...";
+  return out;
 }
 
 /** A store failure as a NO with its RFC 5804 §1.3 response code. */

@@ -231,7 +231,8 @@ export class SieveSession {
   }
 
   private async handle(ev: ReaderEvent): Promise<void> {
-    if (ev.type === "fatal") return this.bye(ev.message, ev.message.startsWith("Literal") ? "QUOTA/MAXSIZE" : undefined);
+    // RFC 5804 §1.3 QUOTA/MAXSIZE for a literal too large to read at all.
+    if (ev.type === "fatal") return this.bye(ev.message, ev.literal ? "QUOTA/MAXSIZE" : undefined);
     if (this.sasl && saslHandler) return saslHandler(this, ev);
     if (ev.type === "error") return this.bad(`Syntax error: ${ev.message}`);
     const [first, ...args] = ev.tokens;

@@ -232,6 +232,20 @@ describe("pipelining and script commands", () => {
   });
 });
 
+describe("accounts with two-factor sign-in", () => {
+  test("the main password is refused, an app password opens ManageSieve (as for IMAP)", async () => {
+    const acct = await createUser(srv.store, "tfa@robust.test", PW);
+    await srv.store.beginTwoFactor(acct.id, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+    await srv.store.enableTwoFactor(acct.id);
+    const app = await srv.store.createAppPassword(acct.id, "sieve client");
+    const { c } = await connectTls(port);
+    expect(await cmd(c, `AUTHENTICATE "PLAIN" "${plainB64("tfa@robust.test", PW)}"`)).toBe('NO "Authentication failed"\r\n');
+    expect(await cmd(c, `AUTHENTICATE "PLAIN" "${plainB64("tfa@robust.test", app.password)}"`)).toBe('OK "Logged in"\r\n');
+    c.close();
+    srv.ctx.authLimiter.succeed("127.0.0.1");
+  });
+});
+
 describe("authentication limits", () => {
   test("three failures on one connection: BYE; then the per-IP throttle answers NO (TRYLATER)", async () => {
     const { c } = await connectTls(port);
@@ -257,6 +271,19 @@ describe("listener settings", () => {
     expect(loadConfig({ file: null, env: { PILLARBOX_MANAGESIEVE_LISTEN: "off" } }).listeners.MANAGESIEVE).toBeNull();
     expect(loadConfig({ file: null, env: {}, flags: { "managesieve-listen": "127.0.0.1:14190" } }).listeners.MANAGESIEVE).toEqual({ host: "127.0.0.1", port: 14190 });
     expect(loadConfig({ file: null, env: {} }).limits.connections.managesieve).toBe(100);
+  });
+
+  test("over the family's connection cap a client gets BYE (TRYLATER) and is closed", async () => {
+    const capped = await startTestServer({ listeners: ["MANAGESIEVE"], config: { limits: { connections: { managesieve: 1 } } } });
+    try {
+      const { c: first } = await connectPlain(capped.port("MANAGESIEVE"));
+      const second = await RawClient.connect(capped.port("MANAGESIEVE"));
+      expect(await second.until(/\r\n$/)).toBe('BYE (TRYLATER) "Too many connections, try again later"\r\n');
+      await second.waitClosed();
+      first.close();
+    } finally {
+      await capped.close();
+    }
   });
 
   test("a server with the listener off does not open it", async () => {

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { CommandReader, MAX_SEGMENT, lexSegment, type ReaderEvent } from "../../protocols/managesieve/parser.ts";
 import { response, str } from "../../protocols/managesieve/response.ts";
 import { literalHardCap } from "../../protocols/managesieve/session.ts";
+import { describe as describeErrors } from "../../protocols/managesieve/scripts.ts";
 import { unitSession } from "./memory.ts";
 
 const b = (s: string) => new TextEncoder().encode(s);
@@ -59,7 +60,7 @@ describe("parser", () => {
     expect(evs.map(text)[1]).toEqual(["atom:NOOP"]);
     const r2 = new CommandReader({ maxLiteral: 10, hardCap: 100 });
     const f = feedAll(r2, 'PUTSCRIPT "s" {101+}\r\nxxxx');
-    expect(f).toEqual([{ type: "fatal", message: "Literal of 101 octets refused (scripts are limited to 10 octets)" }]);
+    expect(f).toEqual([{ type: "fatal", message: "Literal of 101 octets refused: too large", literal: true }]);
     // Nothing more is parsed after a fatal event.
     expect(r2.feed(b("NOOP\r\n"))).toEqual([]);
     expect(literalHardCap(256 * 1024)).toBe(4 * 1024 * 1024);
@@ -68,7 +69,7 @@ describe("parser", () => {
   test("an over-long line is fatal, never buffered past the limit", () => {
     const r = new CommandReader({ maxLiteral: 10, hardCap: 100 });
     const evs = feedAll(r, "NOOP " + "a".repeat(MAX_SEGMENT + 10), 1000);
-    expect(evs).toEqual([{ type: "fatal", message: `Line longer than ${MAX_SEGMENT} octets` }]);
+    expect(evs).toEqual([{ type: "fatal", message: `Line longer than ${MAX_SEGMENT} octets`, literal: false }]);
     expect(r.pending).toBeLessThanOrEqual(MAX_SEGMENT);
   });
 
@@ -79,6 +80,15 @@ describe("parser", () => {
     expect(response("OK", "Done", { tag: "t1" })).toBe('OK (TAG "t1") "Done"\r\n');
     expect(response("OK", null, { sasl: "eA==" })).toBe('OK (SASL "eA==")\r\n');
     expect(response("NO", "line 1: a\r\nline 2: b")).toBe('NO {20}\r\nline 1: a\r\nline 2: b\r\n');
+  });
+
+  test("compile errors in a response are bounded: at most 20, each at most 512 characters, 4 KB in all", () => {
+    const many = Array.from({ length: 100 }, (_, i) => ({ line: i + 1, message: "x".repeat(1000) }));
+    const t = describeErrors(many);
+    expect(Buffer.byteLength(t)).toBeLessThanOrEqual(4096 + 3);
+    expect(t.startsWith("line 1: xxx")).toBe(true);
+    expect(describeErrors([{ line: 3, message: "unknown command" }, { line: 4, message: "line 4: already says it" }])).toBe("line 3: unknown command\r\nline 4: already says it");
+    expect(describeErrors(Array.from({ length: 25 }, (_, i) => ({ line: i, message: "e" })))).toEndWith("(5 more)");
   });
 });
 
