@@ -57,12 +57,19 @@ export function setFlags(set: readonly string[]): string {
  * invalid flags.
  */
 export function storableFlags(list: string): string[] {
+  // every keep/fileinto asks for the internal variable's flags: the last answer is remembered
+  if (list === lastStorable.list) return lastStorable.flags.slice();
   const out: string[] = [];
   for (const f of uniqueFlags(splitFlags([list]))) {
     if (f.startsWith("\\")) {
       const sys = SYSTEM_FLAGS[f.toLowerCase()];
       if (sys) out.push(sys);
-    } else if (/^[\x21-\x7e]+$/.test(f) && !/[(){%*"\\\]]/.test(f)) out.push(f);
+    } else if (ATOM.test(f)) out.push(f);
   }
-  return out;
+  lastStorable = { list, flags: out };
+  return out.slice();
 }
+
+/** RFC 3501 §9 atom: printable ASCII without atom-specials. */
+const ATOM = /^[^\x00-\x20\x7f-\uffff(){%*"\\\]]+$/;
+let lastStorable: { list: string; flags: string[] } = { list: "", flags: [] };

@@ -6,7 +6,7 @@
  * SieveRunInput.lookup.
  */
 import { createHash } from "node:crypto";
-import { MISSING_DOMAIN, MISSING_MAILBOX, parseAddressList } from "../../mail/address.ts";
+import { MISSING_DOMAIN, MISSING_MAILBOX } from "../../mail/address.ts";
 import type { SieveTest } from "./types.ts";
 import { matchValues } from "./match.ts";
 import { MessageView, type ViewField } from "./message-view.ts";
@@ -175,7 +175,7 @@ function addressValues(st: RunState, t: SieveTest): string[] {
   for (const f of headerFieldsOf(st, t, listArg(st, t, 0))) {
     // Group names and ends (RFC 5322 §3.4) and entries without a local part or domain are skipped
     // ("a@x, justlocal" is one address), as Pigeonhole does.
-    const valid = parseAddressList(f.raw).filter((a) => a.mailbox !== null && a.host !== null && a.mailbox !== MISSING_MAILBOX && a.host !== MISSING_DOMAIN);
+    const valid = MessageView.addresses(f).filter((a) => a.mailbox !== null && a.host !== null && a.mailbox !== MISSING_MAILBOX && a.host !== MISSING_DOMAIN);
     if (valid.length === 0) {
       // No address at all ("undisclosed-recipients:;", "justlocal"): Pigeonhole compares the
       // value as it is for :all and finds no other part.

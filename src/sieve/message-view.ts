@@ -14,6 +14,8 @@
 import { Buffer } from "node:buffer";
 import { decodeWords, eachHeaderField, parseHeaderBlock } from "../../mail/headers.ts";
 import { encodeWords, foldHeader } from "../../mail/encode.ts";
+import { parseAddressList } from "../../mail/address.ts";
+import type { Address } from "../../mail/types.ts";
 
 export interface ViewField {
   /** Lower-case name. */
@@ -25,6 +27,8 @@ export interface ViewField {
   bytes: Uint8Array;
   /** decodeWords(raw) trimmed, computed on first use. */
   decoded?: string;
+  /** parseAddressList(raw), computed on first use (address tests over 50 rules read it once). */
+  addresses?: Address[];
 }
 
 const utf8 = new TextEncoder();
@@ -92,6 +96,12 @@ export class MessageView {
   static decoded(f: ViewField): string {
     if (f.decoded === undefined) f.decoded = decodeWords(f.raw).replace(/\r\n|\r|\n/g, "").trim();
     return f.decoded;
+  }
+
+  /** The field's addresses (RFC 5322 §3.4), parsed once. */
+  static addresses(f: ViewField): Address[] {
+    f.addresses ??= parseAddressList(f.raw);
+    return f.addresses;
   }
 
   /**
