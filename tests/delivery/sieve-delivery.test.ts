@@ -11,6 +11,7 @@
  * editheader, a failing script (INBOX + one report), a runaway script bounded.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,10 +37,11 @@ function message(o: { from: string; to: string; subject: string; id?: string; ex
   };
 }
 
-async function smtplib(from: string, to: string[], raw: string): Promise<{ code: number; refused: Record<string, number>; text?: string }> {
+async function smtplib(from: string, to: string[], raw: string, auth?: { user: string; password: string }): Promise<{ code: number; refused: Record<string, number>; text?: string }> {
   const file = join(dir, `msg-${++n}.eml`);
   writeFileSync(file, raw);
-  const r = await run("python3", [join(import.meta.dir, "smtp_send.py"), String(srv.port("SMTP")), from, to.join(","), file]);
+  const port = auth ? srv.port("SUBMISSION") : srv.port("SMTP");
+  const r = await run("python3", [join(import.meta.dir, "smtp_send.py"), String(port), from, to.join(","), file, ...(auth ? [auth.user, auth.password] : [])]);
   if (r.code !== 0) throw new Error(`smtplib failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
@@ -64,8 +66,8 @@ beforeAll(async () => {
     ],
     hosts: [["mx.remote.test", "127.0.0.1"]],
   });
-  srv = await startTestServer({ listeners: ["SMTP", "IMAP"], config: { queue: { dnsServers: [dns.server], remotePort: sink.port } } });
-  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan"]) await createUser(srv.store, `${u}@example.test`, PASS);
+  srv = await startTestServer({ listeners: ["SMTP", "SUBMISSION", "IMAP"], config: { queue: { dnsServers: [dns.server], remotePort: sink.port } } });
+  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan", "jane", "kim", "liam"]) await createUser(srv.store, `${u}@example.test`, PASS);
 });
 
 afterAll(async () => {
@@ -191,7 +193,9 @@ c.logout()
     const id = await activate("erin@example.test", `require ["duplicate", "fileinto", "mailbox"];\nif duplicate { fileinto :create "Dups"; }\n`);
     const m = message({ from: "zed@sender.test", to: "erin@example.test", subject: "twice" });
     expect((await smtplib("zed@sender.test", ["erin@example.test"], m.raw)).code).toBe(250);
-    await waitFor(async () => (await srv.store.db.raw("SELECT 1 FROM sieve_duplicates WHERE account_id = ?", [id])).length > 0);
+    // recorded after the commit (RFC 7352 §3: the id of a delivered message); the interpreter's key for the Message-ID
+    const key = createHash("sha256").update(JSON.stringify([null, m.id])).digest("hex");
+    await waitFor(() => srv.ctx.storage.sieve.duplicateSeen(id, key, Date.now()));
     expect((await smtplib("zed@sender.test", ["erin@example.test"], m.raw)).code).toBe(250);
     expect(withId(await folderMessages(srv.store, "erin@example.test", "INBOX"), m.id).length).toBe(1);
     expect(withId(await folderMessages(srv.store, "erin@example.test", "Dups"), m.id).length).toBe(1);
@@ -240,5 +244,79 @@ c.logout()
     const m2 = message({ from: "zed@sender.test", to: "hank@example.test", subject: "a".repeat(200) });
     expect((await smtplib("zed@sender.test", ["hank@example.test"], m2.raw)).code).toBe(250);
     expect(withId(await folderMessages(srv.store, "hank@example.test"), m2.id).length).toBe(1);
+  });
+
+  test("the submit path runs the local recipient's script too (submission with STARTTLS + AUTH)", async () => {
+    await activate("jane@example.test", `require ["fileinto", "mailbox"];\nif address :is "from" "kim@example.test" { fileinto :create "From Kim"; }\n`);
+    const m = message({ from: "kim@example.test", to: "jane@example.test", subject: "internal" });
+    expect((await smtplib("kim@example.test", ["jane@example.test"], m.raw, { user: "kim@example.test", password: PASS })).code).toBe(250);
+    expect(withId(await folderMessages(srv.store, "jane@example.test", "From Kim"), m.id).length).toBe(1);
+    expect(withId(await folderMessages(srv.store, "jane@example.test", "INBOX"), m.id).length).toBe(0);
+  });
+
+  test("spam verdicts: each account's fields on its copy, keep to Junk, fileinto honoured, spamtest fed, no hooks for Junk", async () => {
+    const kim = (await srv.store.getAccount("kim@example.test"))!;
+    const liam = (await srv.store.getAccount("liam@example.test"))!;
+    const ivan = (await srv.store.getAccount("ivan@example.test"))!;
+    await srv.ctx.storage.sieve.setActive(ivan.id, null);
+    await activate("liam@example.test", `require ["spamtest", "relational", "comparator-i;ascii-numeric", "fileinto", "mailbox"];\nif spamtest :value "ge" :comparator "i;ascii-numeric" "8" { fileinto :create "Certainly spam"; }\n`);
+    await activate("kim@example.test", `require ["fileinto", "mailbox"];\nif header :contains "subject" "cheap" { fileinto :create "Deals"; }\n`);
+    const verdict = (spamtest: number, isSpam: boolean, score: number) => ({
+      score,
+      isSpam,
+      spamtest,
+      percent: spamtest * 10,
+      symbols: [],
+      headers: `X-Spam-Status: ${isSpam ? "Yes" : "No"}, score=${score} required=5.0 tests=TEST\r\nX-Spam-Score: ${score}\r\n`,
+    });
+    const m = message({ from: "zed@sender.test", to: "kim@example.test", subject: "cheap pills" });
+    const seen: number[][] = [];
+    const { deliverMessage, resolveRecipients } = await import("../../src/delivery/pipeline.ts");
+    const { recipients } = await resolveRecipients(srv.store, ["kim@example.test", "liam@example.test", "ivan@example.test"]);
+    await deliverMessage(
+      { store: srv.store, filter: srv.ctx.deliveryFilter, log: srv.ctx.log, deliveryHooks: [(d) => seen.push(d.accountIds)] },
+      {
+        raw: new TextEncoder().encode(m.raw),
+        envelopeFrom: "zed@sender.test",
+        recipients,
+        spam: {
+          backend: "builtin",
+          score: 9,
+          symbols: [],
+          reject: false,
+          elapsedMs: 1,
+          accounts: new Map([
+            [kim.id, verdict(9, true, 9)],
+            [liam.id, verdict(9, true, 9)],
+            [ivan.id, verdict(2, false, 1)],
+          ]),
+        },
+      },
+    );
+    // kim: spam, but her fileinto wins
+    const [k] = withId(await folderMessages(srv.store, "kim@example.test", "Deals"), m.id);
+    expect(text(k!)).toMatch(/^X-Spam-Status: Yes, score=9/);
+    // liam: spamtest 9 >= 8
+    expect(withId(await folderMessages(srv.store, "liam@example.test", "Certainly spam"), m.id).length).toBe(1);
+    // ivan: no script, not spam: INBOX with his own fields
+    const [i] = withId(await folderMessages(srv.store, "ivan@example.test", "INBOX"), m.id);
+    expect(text(i!)).toMatch(/^X-Spam-Status: No, score=1/);
+    // a spam message without a script goes to Junk and no hook sees it
+    await srv.ctx.storage.sieve.setActive(kim.id, null);
+    const j = message({ from: "zed@sender.test", to: "kim@example.test", subject: "more junk" });
+    const r2 = await resolveRecipients(srv.store, ["kim@example.test"]);
+    await deliverMessage(
+      { store: srv.store, filter: srv.ctx.deliveryFilter, log: srv.ctx.log, deliveryHooks: [(d) => seen.push(d.accountIds)] },
+      {
+        raw: new TextEncoder().encode(j.raw),
+        envelopeFrom: "zed@sender.test",
+        recipients: r2.recipients,
+        spam: { backend: "builtin", score: 9, symbols: [], reject: false, elapsedMs: 1, accounts: new Map([[kim.id, verdict(9, true, 9)]]) },
+      },
+    );
+    expect(withId(await folderMessages(srv.store, "kim@example.test", "Junk"), j.id).length).toBe(1);
+    // the hooks saw the first delivery's three copies (none in Junk), and nothing of the second
+    expect(seen.length).toBe(1);
+    expect([...seen[0]!].sort((a, b) => a - b)).toEqual([kim.id, liam.id, ivan.id].sort((a, b) => a - b));
   });
 });
