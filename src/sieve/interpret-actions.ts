@@ -10,7 +10,8 @@ import { MISSING_DOMAIN, MISSING_MAILBOX, parseAddressList } from "../../mail/ad
 import type { SieveAction, SieveCommand } from "./types.ts";
 import { matchValues } from "./match.ts";
 import { applySetModifiers } from "./variables.ts";
-import { MessageView, validFieldName, type ViewField } from "./message-view.ts";
+import { MessageView, type ViewField } from "./message-view.ts";
+import { isFieldName } from "./validate.ts";
 import { addFlags, removeFlags, setFlags, storableFlags } from "./flags.ts";
 import { vacationAction } from "./vacation-params.ts";
 import { RunState, SieveRuntimeError, listArg, rawString, strArg, tagList, tagNumber } from "./interpret-state.ts";
@@ -142,13 +143,14 @@ function addStore(st: RunState, cmd: SieveCommand, mailbox: string, opts: { copy
   const dup = st.actions.find((x): x is Store => isStore(x) && storeTarget(x) === target);
   if (dup) {
     for (const old of st.actions) if (old.type === "reject") throw new SieveRuntimeError(cmd.line, `the ${cmd.name} action conflicts with the earlier reject action`);
-    // Pigeonhole merges the two: the later :flags replace the earlier ones.
+    // Pigeonhole merges the two: the later flags replace the earlier ones. The duplicate is
+    // otherwise dropped, so it does not cancel the implicit keep (`fileinto :copy "a"; fileinto "a";`
+    // still keeps, as Pigeonhole does).
     dup.flags = flags;
-    if (dup.type === "fileinto" && a.type === "fileinto") {
-      dup.create ||= a.create;
-      dup.copy &&= a.copy;
-    }
-  } else addAction(st, cmd, a);
+    if (dup.type === "fileinto" && a.type === "fileinto") dup.create ||= a.create;
+    return;
+  }
+  addAction(st, cmd, a);
   // RFC 3894 §3: with :copy the implicit keep stays
   if (!opts.copy) st.implicitKeep = false;
 }
@@ -178,13 +180,14 @@ function redirect(st: RunState, cmd: SieveCommand): void {
   // RFC 5228 §4.2: the same message is never redirected to the same address twice
   const dup = st.actions.find((x) => x.type === "redirect" && x.address.toLowerCase() === address.toLowerCase());
   if (dup) {
+    // dropped as a duplicate (Pigeonhole): it neither counts nor cancels the implicit keep
     for (const old of st.actions) if (old.type === "reject") throw new SieveRuntimeError(cmd.line, "the redirect action conflicts with the earlier reject action");
-  } else {
-    if (st.redirects >= st.limits.maxRedirects) throw new SieveRuntimeError(cmd.line, `more than ${st.limits.maxRedirects} redirects`);
-    const message = snapshot(st);
-    addAction(st, cmd, { type: "redirect", address, copy, ...(message ? { message } : {}) });
-    st.redirects++;
+    return;
   }
+  if (st.redirects >= st.limits.maxRedirects) throw new SieveRuntimeError(cmd.line, `more than ${st.limits.maxRedirects} redirects`);
+  const message = snapshot(st);
+  addAction(st, cmd, { type: "redirect", address, copy, ...(message ? { message } : {}) });
+  st.redirects++;
   if (!copy) st.implicitKeep = false; // RFC 3894 §3
 }
 
@@ -220,7 +223,7 @@ function flagCommand(st: RunState, cmd: SieveCommand): void {
 
 function addHeader(st: RunState, cmd: SieveCommand): void {
   const name = strArg(st, cmd, 0).trim();
-  if (!validFieldName(name)) throw new SieveRuntimeError(cmd.line, `addheader: "${name.slice(0, 100)}" is not a valid header field name`);
+  if (!isFieldName(name)) throw new SieveRuntimeError(cmd.line, `addheader: "${name.slice(0, 100)}" is not a valid header field name`);
   // RFC 5293 §4: folding in the value is undone; other line breaks and NUL make it invalid
   const value = strArg(st, cmd, 1).replace(/\r?\n(?=[ \t])/g, "");
   // eslint-disable-next-line no-control-regex
@@ -233,7 +236,7 @@ function addHeader(st: RunState, cmd: SieveCommand): void {
 
 function deleteHeader(st: RunState, cmd: SieveCommand): void {
   const name = strArg(st, cmd, 0).trim();
-  if (!validFieldName(name)) throw new SieveRuntimeError(cmd.line, `deleteheader: "${name.slice(0, 100)}" is not a valid header field name`);
+  if (!isFieldName(name)) throw new SieveRuntimeError(cmd.line, `deleteheader: "${name.slice(0, 100)}" is not a valid header field name`);
   if (PROTECTED_FIELDS.has(name.toLowerCase())) return; // refused quietly, as Pigeonhole does
   let fields: ViewField[] = st.view.named(name);
   // RFC 5293 §5: :index n [:last] picks one occurrence, counted from the top or the bottom

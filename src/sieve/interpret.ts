@@ -50,10 +50,13 @@ function outcome(st: RunState, error: SieveOutcome["error"]): SieveOutcome {
   } catch {
     implicitKeepFlags = [];
   }
+  // RFC 5228 §2.10.3: the implicit keep is a keep, so a store into INBOX that a :copy left
+  // standing already is it (`fileinto :copy "INBOX";` stores once, as in Pigeonhole).
+  const inboxStored = st.actions.some((a) => a.type === "keep" || (a.type === "fileinto" && a.mailbox === "INBOX"));
   const out: SieveOutcome = {
     actions: st.actions,
     // RFC 5228 §2.10.6: after an error the implicit keep applies whatever ran before
-    implicitKeep: error ? true : st.implicitKeep,
+    implicitKeep: error ? true : st.implicitKeep && !inboxStored,
     implicitKeepFlags,
   };
   if (st.view.edited) {

@@ -33,16 +33,6 @@ export interface ViewField {
 
 const utf8 = new TextEncoder();
 
-/** RFC 5322 §3.6.8: a field name is printable US-ASCII except ":". */
-export function validFieldName(name: string): boolean {
-  if (name.length === 0 || name.length > 997) return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c < 33 || c > 126 || c === 58) return false;
-  }
-  return true;
-}
-
 export class MessageView {
   readonly original: Uint8Array;
   private fieldsCache: ViewField[] | null = null;

@@ -36,6 +36,18 @@ describe("actions and the implicit keep (RFC 5228 §2.10)", () => {
     expect(out.implicitKeep).toBe(false);
   });
 
+  test("a dropped duplicate does not cancel the implicit keep; a kept copy in INBOX is the implicit keep", async () => {
+    const a = await run('require ["fileinto","copy"]; fileinto :copy "Lists"; fileinto "Lists";');
+    expect(a.implicitKeep).toBe(true);
+    expect(a.actions).toHaveLength(1);
+    const b = await run('require ["fileinto","copy"]; fileinto "Lists"; fileinto :copy "Lists";');
+    expect(b.implicitKeep).toBe(false);
+    const c = await run('require ["fileinto","copy"]; redirect :copy "a@b.org"; redirect "a@b.org";');
+    expect(c.implicitKeep).toBe(true);
+    const d = await run('require ["fileinto","copy"]; fileinto :copy "INBOX"; keep;');
+    expect(summary(d)).toEqual({ actions: [{ type: "fileinto", mailbox: "INBOX", create: false, copy: true, flags: [] }], keep: false, flags: [] });
+  });
+
   test("discard cancels the implicit keep, an explicit keep still stores", async () => {
     expect(summary(await run("discard;"))).toEqual({ actions: [{ type: "discard" }], keep: false, flags: [] });
     const out = await run("discard; keep;");
