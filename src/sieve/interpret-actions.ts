@@ -178,7 +178,7 @@ function redirect(st: RunState, cmd: SieveCommand): void {
   if (address === null) throw new SieveRuntimeError(cmd.line, `redirect: "${given.slice(0, 200)}" is not a valid address`);
   const copy = cmd.tags.copy === true;
   // RFC 5228 §4.2: the same message is never redirected to the same address twice
-  const dup = st.actions.find((x) => x.type === "redirect" && x.address.toLowerCase() === address.toLowerCase());
+  const dup = st.actions.find((x) => x.type === "redirect" && sameAddress(x.address, address));
   if (dup) {
     // dropped as a duplicate (Pigeonhole): it neither counts nor cancels the implicit keep
     for (const old of st.actions) if (old.type === "reject") throw new SieveRuntimeError(cmd.line, "the redirect action conflicts with the earlier reject action");
@@ -189,6 +189,13 @@ function redirect(st: RunState, cmd: SieveCommand): void {
   addAction(st, cmd, { type: "redirect", address, copy, ...(message ? { message } : {}) });
   st.redirects++;
   if (!copy) st.implicitKeep = false; // RFC 3894 §3
+}
+
+/** RFC 5321 §2.4: the local part is case-sensitive, the domain is not (Pigeonhole compares them so too). */
+function sameAddress(a: string, b: string): boolean {
+  const i = a.lastIndexOf("@");
+  const j = b.lastIndexOf("@");
+  return a.slice(0, i) === b.slice(0, j) && a.slice(i + 1).toLowerCase() === b.slice(j + 1).toLowerCase();
 }
 
 /** "local@domain" of an addr-spec (RFC 5322 §3.4.1; no display name, as the compiler checks constant ones), or null. */

@@ -27,11 +27,13 @@ describe("actions and the implicit keep (RFC 5228 §2.10)", () => {
   });
 
   test("duplicates are done once: the same mailbox, keep + fileinto INBOX, the same redirect (§2.10.3)", async () => {
-    const out = await run('require "fileinto"; fileinto "Accounts"; fileinto "Accounts"; keep; fileinto "inbox"; redirect "a@x.org"; redirect "A@x.org";');
+    const out = await run('require "fileinto"; fileinto "Accounts"; fileinto "Accounts"; keep; fileinto "inbox"; redirect "a@x.org"; redirect "a@X.ORG"; redirect "A@x.org";');
+    // the local part is case-sensitive (RFC 5321 §2.4), the domain is not
     expect(summary(out).actions).toEqual([
       { type: "fileinto", mailbox: "Accounts", create: false, copy: false, flags: [] },
       { type: "keep", flags: [] },
       { type: "redirect", address: "a@x.org", copy: false },
+      { type: "redirect", address: "A@x.org", copy: false },
     ]);
     expect(out.implicitKeep).toBe(false);
   });
