@@ -117,6 +117,8 @@ function recordInput(ctx: ServerContext, d: Domain): DnsRecordInput {
     dkimPublicKey: d.dkimPublicKey,
     reportAddress: `postmaster@${d.name}`,
     httpsPort: https && https.port > 0 ? https.port : 443,
+    // RFC 5804 §1.8 _sieve._tcp on the ManageSieve listener's port; no record expected when it is off.
+    manageSievePort: config.listeners.MANAGESIEVE ? (config.listeners.MANAGESIEVE.port > 0 ? config.listeners.MANAGESIEVE.port : 4190) : null,
     mtaStsId: mtaStsId(policy),
     ipv4: ips.ipv4,
     ipv6: ips.ipv6,
