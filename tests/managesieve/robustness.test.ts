@@ -12,6 +12,9 @@ import { createUser, startTestServer, type TestServer } from "../helpers/server.
 import { loadConfig } from "../../src/config.ts";
 import type { Account } from "../../storage/api.ts";
 import { connect } from "node:tls";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { RawClient, cmd, connectPlain, connectTls, plainB64, putscript, untilResponse } from "./helpers.ts";
 
 const PW = "robust sieve pass 7";
@@ -271,6 +274,16 @@ describe("listener settings", () => {
     expect(loadConfig({ file: null, env: { PILLARBOX_MANAGESIEVE_LISTEN: "off" } }).listeners.MANAGESIEVE).toBeNull();
     expect(loadConfig({ file: null, env: {}, flags: { "managesieve-listen": "127.0.0.1:14190" } }).listeners.MANAGESIEVE).toEqual({ host: "127.0.0.1", port: 14190 });
     expect(loadConfig({ file: null, env: {} }).limits.connections.managesieve).toBe(100);
+    const dir = mkdtempSync(join(tmpdir(), "pb-ms-toml-"));
+    try {
+      const file = join(dir, "pillarbox.toml");
+      writeFileSync(file, '[listen]\nmanagesieve = "off"\n\n[limits]\nmax_connections_managesieve = 7\n');
+      const c = loadConfig({ file, env: {} });
+      expect(c.listeners.MANAGESIEVE).toBeNull();
+      expect(c.limits.connections.managesieve).toBe(7);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("over the family's connection cap a client gets BYE (TRYLATER) and is closed", async () => {
