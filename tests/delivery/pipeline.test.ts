@@ -16,7 +16,7 @@
  * through dnsmasq) records every transaction that reaches it.
  * The webmail's send takes the same path, its Sent copy inside the same
  * transaction. Also: a quota that only the real size exceeds, the
- * out-of-office hook.
+ * out-of-office reply (a vacation script run by the delivery filter).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -267,7 +267,7 @@ describe("per-recipient outcomes stay per recipient", () => {
 });
 
 describe("delivery hooks", () => {
-  test("out-of-office answers a sender once per period through the pipeline's hook", async () => {
+  test("out-of-office answers a sender once per period through the delivery filter's vacation script", async () => {
     const dora = (await srv.store.getAccount("dora@example.test"))!;
     await srv.store.updateSettings(dora.id, { oof: { enabled: true, subject: "Away", body: "Back on Monday." } });
     const first = message("erin@remote.test", "dora@example.test", "question 1");
@@ -279,12 +279,12 @@ describe("delivery hooks", () => {
     const wire = reply.wire.toString("latin1");
     expect(wire).toMatch(/^Auto-Submitted: auto-replied/m);
     expect(wire).toContain(`In-Reply-To: ${first.id}`);
-    // A third message from someone else, answered too: its reply came after the hook had dealt with the second.
+    // A third message from someone else, answered too: its reply came after the filter had dealt with the second.
     const third = message("finn@remote.test", "dora@example.test", "question 3");
     expect((await smtplib(srv.port("SMTP"), "finn@remote.test", ["dora@example.test"], third.raw)).code).toBe(250);
     await waitFor(() => sink.transactions.find((t) => t.rcpts.some((r) => r.includes("<finn@remote.test>"))));
     expect(sink.transactions.filter((t) => t.rcpts.some((r) => r.includes("<erin@remote.test>"))).length).toBe(1);
-    // The sent-log says why: Erin was answered in this period.
+    // The vacation log says why: Erin was answered in this period.
     const again = await maybeAutoReply(srv.ctx, { accountId: dora.id, envelopeFrom: "erin@remote.test", raw: new TextEncoder().encode(second.raw) });
     expect(again).toEqual({ sent: false, reason: "already replied this period" });
     // Both messages are in Dora's INBOX once each.

@@ -1,6 +1,7 @@
 /**
- * Out-of-office end to end: the delivery hook (src/delivery/out-of-office.ts) with a
- * real server, real SMTP delivery, the settings API and the sent-log.
+ * Out-of-office end to end: the settings become a Sieve vacation script run by the
+ * delivery filter (src/sieve/vacation-script.ts, src/delivery/sieve-filter.ts) with a
+ * real server, real SMTP delivery, the settings API and the vacation log.
  */
 import { test, expect, describe, beforeAll, afterAll } from "bun:test";
 import PostalMime from "postal-mime";
@@ -72,18 +73,18 @@ describe("out-of-office replies", () => {
     expect((await maybeAutoReply(srv.ctx, { accountId: aliceId, envelopeFrom: BOB.email, raw: incoming(BOB.email) })).sent).toBe(true);
   });
 
-  test("a message delivered over SMTP gets its reply through the delivery hook, once", async () => {
+  test("a message delivered over SMTP gets its reply through the vacation script, once", async () => {
     // a local correspondent, so the reply is delivered at once (no outbound queue, no DNS)
     const DORA = { email: "dora@example.test", password: "dora password 123" };
     await srv.store.addAccount(DORA.email, DORA.password);
     await smtpSend(srv.port("SMTP"), DORA.email, [ALICE.email], `From: Dora <${DORA.email}>\r\nTo: ${ALICE.email}\r\nSubject: hi\r\nMessage-ID: <dora1@example.test>\r\n\r\nhi\r\n`);
-    // the server answers by itself, through the hook
+    // the server answers by itself, through the vacation script run at delivery
     const reply = await waitFor(async () => (await mailboxMessages(srv, DORA, "INBOX")).messages[0], "auto-reply in Dora's INBOX");
     const m = await PostalMime.parse(reply);
     expect(m.subject).toBe("Away again");
     expect(m.inReplyTo).toBe("<dora1@example.test>");
     expect(m.headers.find((h) => h.key === "auto-submitted")?.value).toBe("auto-replied");
-    // the hook recorded it: a second attempt in the same period sends nothing
+    // the vacation log recorded it: a second attempt in the same period sends nothing
     const again = await maybeAutoReply(srv.ctx, { accountId: aliceId, envelopeFrom: DORA.email, raw: incoming(DORA.email) });
     expect(again).toEqual({ sent: false, reason: "already replied this period" });
   }, 30_000);
