@@ -186,7 +186,7 @@ describe("at 390x844 (phone)", () => {
 });
 
 describe("Junk", () => {
-  test("the Junk button moves the open message to Junk", async () => {
+  test("the Junk button moves the open message to Junk, Not junk moves it back", async () => {
     await page.keyboard.press("Escape");
     await page.locator(".panel-scroll").waitFor({ state: "detached" });
     await page.locator(".folder", { has: page.locator(".folder-name", { hasText: /^Inbox$/ }) }).click();
@@ -195,5 +195,12 @@ describe("Junk", () => {
     await page.locator('.reader [data-action="junk"]').click();
     await waitFor(async () => (await mailboxMessages(srv, ALICE, "Junk")).messages.some((m) => m.toString().includes("Cheap pills today")), "the message in Junk");
     expect((await mailboxMessages(srv, ALICE, "INBOX")).messages.some((m) => m.toString().includes("Cheap pills today"))).toBe(false);
+    // And Not junk, from the Junk folder, moves it back to INBOX.
+    await page.locator(".folder", { has: page.locator(".folder-name", { hasText: /^Junk$/ }) }).click();
+    await page.locator(".row", { hasText: "Cheap pills today" }).first().click();
+    await page.locator(".reader .msg-subject", { hasText: "Cheap pills today" }).waitFor();
+    await page.locator('.reader [data-action="notJunk"]').click();
+    await waitFor(async () => (await mailboxMessages(srv, ALICE, "INBOX")).messages.some((m) => m.toString().includes("Cheap pills today")), "the message back in INBOX");
+    expect((await mailboxMessages(srv, ALICE, "Junk")).messages.some((m) => m.toString().includes("Cheap pills today"))).toBe(false);
   }, 30_000);
 });
