@@ -231,3 +231,78 @@ describe("checking what the editor sends", () => {
     expect(r.rules[0]!.actions).toEqual([{ type: "redirect", value: "a@b.example" }, { type: "discard" }]);
   });
 });
+
+describe("seeded random rule sets", () => {
+  /** A small deterministic generator (mulberry32), so a failure repeats. */
+  function rng(seed: number) {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = seed;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const ALPHABET = ['a', 'Z', '0', ' ', '"', "\\", "*", "?", "$", "{", "}", ";", "#", "/", "é", "日", "🎉", "[", "]", ",", ":", "'"];
+
+  test("300 sets of every kind compile, require only what they use, and read back as themselves; mutated scripts never throw", () => {
+    const r = rng(19);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    const str = (min = 1) => {
+      let s = "";
+      const n = min + Math.floor(r() * 12);
+      for (let i = 0; i < n; i++) s += pick(ALPHABET);
+      return s.trim() ? s : "x" + s;
+    };
+    const cond = (): RuleCondition => {
+      const field = pick(["from", "to", "cc", "to-or-cc", "subject", "header", "body", "size", "spam-score"] as const);
+      if (field === "size") return { field, op: pick(["over", "under"] as const), value: String(Math.floor(r() * 5000)) };
+      if (field === "spam-score") return { field, op: pick(["over", "under"] as const), value: String(1 + Math.floor(r() * 10)) };
+      const ops = field === "body" ? TEXT_OPS : ([...TEXT_OPS, "exists", "not-exists"] as const);
+      const op = pick(ops);
+      return { field, ...(field === "header" ? { header: pick(["X-Mailer", "List-Id", "X-Spam-Flag", "Received"]) } : {}), op, value: op.endsWith("exists") ? "" : str() };
+    };
+    const act = (): RuleAction => {
+      const type = pick(["fileinto", "copyto", "redirect", "redirect-copy", "discard", "flag", "mark-read", "keyword"] as const);
+      if (type === "fileinto" || type === "copyto") return { type, value: str() };
+      if (type === "redirect" || type === "redirect-copy") return { type, value: pick(["a@b.example", "me+tag@phone.example", "x.y@sub.domain.example"]) };
+      if (type === "keyword") return { type, value: pick(["$Work", "Later", "$label1", "todo"]) };
+      return { type };
+    };
+    for (let n = 0; n < 300; n++) {
+      const rules: Rule[] = [];
+      const count = Math.floor(r() * 5);
+      for (let i = 0; i < count; i++) {
+        const match = pick(["all", "any", "always"] as const);
+        const actions = Array.from({ length: 1 + Math.floor(r() * 3) }, act);
+        if (r() < 0.2) actions.push({ type: "stop" });
+        if (r() < 0.05) actions.splice(0, actions.length, { type: "reject", value: str() + "\n" + str() });
+        rules.push({ id: `r${n}_${i}`, name: str().trim() || "n", enabled: r() < 0.8, match, conditions: match === "always" ? [] : Array.from({ length: 1 + Math.floor(r() * 3) }, cond), actions });
+      }
+      const set = checkRuleSet({ rules });
+      const text = rulesToSieve(set);
+      const c = compile(text);
+      if (!c.ok) throw new Error(`set ${n} does not compile: ${JSON.stringify(c.errors)}\n${text}`);
+      const used = new Set<string>();
+      for (const rl of set.rules.filter((x) => x.enabled)) {
+        for (const a of rl.actions) {
+          if (a.type === "fileinto" || a.type === "copyto") used.add("fileinto");
+          if (a.type === "copyto" || a.type === "redirect-copy") used.add("copy");
+          if (a.type === "reject") used.add("reject");
+          if (a.type === "flag" || a.type === "mark-read" || a.type === "keyword") used.add("imap4flags");
+        }
+        for (const cd of rl.match === "always" ? [] : rl.conditions) {
+          if (cd.field === "body") used.add("body");
+          if (cd.field === "spam-score") ["spamtest", "relational", "comparator-i;ascii-numeric"].forEach((x) => used.add(x));
+        }
+      }
+      expect([...c.script.requires].sort()).toEqual([...used].sort());
+      expect(sieveToRules(text)).toEqual(set);
+      // A random one-character change: null or a rule set, never an exception.
+      const at = Math.floor(r() * text.length);
+      const mutated = text.slice(0, at) + pick(ALPHABET) + text.slice(at + 1);
+      const back = sieveToRules(mutated);
+      if (back) expect(rulesToSieve(back)).toBe(mutated);
+    }
+  });
+});
