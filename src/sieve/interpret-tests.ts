@@ -128,7 +128,11 @@ export function match(st: RunState, t: { line: number; comparator?: string; matc
   return matchValues(values, keys, comparator, t.match, onCapture);
 }
 
-/** RFC 5260 §6 :index n [:last]: only the nth field of each name (counted from the end with :last). */
+/**
+ * RFC 5260 §6 :index n [:last]: only the nth field (counted from the end with
+ * :last) of the fields of all the names given, taken name by name in the
+ * order listed (Pigeonhole counts over that list).
+ */
 function indexed(t: SieveTest, fields: ViewField[]): ViewField[] {
   const n = tagNumber(t, "index");
   if (n === undefined) return fields;
@@ -138,8 +142,8 @@ function indexed(t: SieveTest, fields: ViewField[]): ViewField[] {
 
 function headerFieldsOf(st: RunState, t: SieveTest, names: readonly string[]): ViewField[] {
   const out: ViewField[] = [];
-  for (const name of names) for (const f of indexed(t, st.view.named(name))) out.push(f);
-  return out;
+  for (const name of names) for (const f of st.view.named(name)) out.push(f);
+  return indexed(t, out);
 }
 
 interface AddrParts {

@@ -174,6 +174,11 @@ b
     expect(await holds('date :index 1 :last :is "received" "day" "29"', { require: req, message: m })).toBe(true);
     expect(await holds('header :index 2 :contains "received" "from c"', { require: req, message: m })).toBe(true);
     expect(await holds('header :index 3 :contains "received" ""', { require: req, message: m })).toBe(false);
+    // with several names the fields are counted name by name in the order listed (as Pigeonhole)
+    const ab = msg("X-A: 1\nX-B: 2\nX-A: 3\n\nb\n");
+    expect(await holds('header :index 2 :is ["x-a","x-b"] "3"', { require: req, message: ab })).toBe(true);
+    expect(await holds('header :index 1 :last :is ["x-b","x-a"] "3"', { require: req, message: ab })).toBe(true);
+    expect(await holds('header :index 1 :last :is ["x-b","x-a"] "2"', { require: req, message: ab })).toBe(false);
   });
 
   test("currentdate uses the run's clock and zone", async () => {
