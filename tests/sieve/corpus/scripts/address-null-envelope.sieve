@@ -1,0 +1,2 @@
+require ["envelope", "fileinto"];
+if envelope :is "from" "" { fileinto "Trash"; }

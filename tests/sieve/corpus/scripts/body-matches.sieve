@@ -1,0 +1,2 @@
+require ["body", "imap4flags"];
+if body :matches "*order ????*" { addflag "order"; }

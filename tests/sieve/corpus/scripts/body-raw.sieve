@@ -1,0 +1,2 @@
+require ["body", "imap4flags"];
+if body :raw :contains "JVBERi0" { addflag "pdf-raw"; }

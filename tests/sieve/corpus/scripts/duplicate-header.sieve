@@ -1,0 +1,2 @@
+require ["duplicate", "imap4flags"];
+if duplicate :header "subject" { addflag "same-subject"; }

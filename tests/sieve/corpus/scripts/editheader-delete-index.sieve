@@ -1,0 +1,2 @@
+require ["editheader", "index"];
+deleteheader :index 2 "x-label";

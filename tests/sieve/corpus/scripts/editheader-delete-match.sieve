@@ -1,0 +1,2 @@
+require "editheader";
+deleteheader :contains "x-label" "oto";

@@ -1,0 +1,2 @@
+require ["envelope", "fileinto"];
+if envelope :domain "from" "lists.test" { fileinto "Archive"; }

@@ -1,0 +1,2 @@
+require "ereject";
+if header :contains "subject" "meds" { ereject "Spam is not accepted here."; }

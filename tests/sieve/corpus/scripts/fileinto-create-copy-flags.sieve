@@ -1,0 +1,2 @@
+require ["fileinto", "mailbox", "copy", "imap4flags"];
+fileinto :create :copy :flags ["\\Seen", "filed"] "Projects/Q4";

@@ -1,0 +1,2 @@
+require ["fileinto", "mailbox"];
+if exists "list-id" { fileinto :create "Lists/Dev"; }

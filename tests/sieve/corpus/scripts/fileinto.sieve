@@ -1,0 +1,2 @@
+require "fileinto";
+if header :contains "subject" "invoice" { fileinto "Archive"; }

@@ -1,0 +1,3 @@
+require "imap4flags";
+addflag ["\\Flagged", "urgent", "later"];
+removeflag "urgent";

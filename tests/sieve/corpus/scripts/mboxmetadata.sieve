@@ -1,0 +1,2 @@
+require ["mboxmetadata", "imap4flags"];
+if not metadataexists "INBOX" "/private/comment" { addflag "no-comment"; }

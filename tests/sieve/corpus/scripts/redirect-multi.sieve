@@ -1,0 +1,3 @@
+redirect "a@phone.test";
+redirect "b@phone.test";
+keep;

@@ -1,0 +1,2 @@
+redirect "a@phone.test";
+redirect "A@phone.test";

@@ -1,0 +1,1 @@
+redirect "alice@phone.test";

@@ -1,0 +1,2 @@
+require "reject";
+if address :domain "from" "promo.test" { reject "No prizes, please."; }

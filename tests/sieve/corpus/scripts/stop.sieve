@@ -1,0 +1,4 @@
+require "fileinto";
+fileinto "Archive";
+stop;
+fileinto "Trash";

@@ -1,0 +1,2 @@
+require ["envelope", "subaddress", "fileinto", "mailbox"];
+if envelope :detail "to" "shopping" { fileinto :create "Shopping"; }

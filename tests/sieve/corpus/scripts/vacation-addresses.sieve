@@ -1,0 +1,2 @@
+require "vacation";
+vacation :addresses ["everyone@sender.test"] "Away.";
