@@ -16,7 +16,8 @@ export interface CompileOptions {
   extensions?: readonly string[];
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading byte-order mark is dropped below, the same way for octets and text
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** The line (1-based) of the first invalid UTF-8 sequence in `bytes`. */
@@ -91,7 +92,8 @@ export function compile(source: string | Uint8Array, opts: CompileOptions = {}):
   try {
     const raw = parseScript(text, limits.maxNesting);
     const v = validateScript(raw, available);
-    const octets = bytes ?? encoder.encode(text);
+    // the digest and size are over the source as given (a byte-order mark included)
+    const octets = bytes ?? encoder.encode(source as string);
     return {
       ok: true,
       script: { requires: v.requires, commands: v.commands, digest: createHash("sha256").update(octets).digest("hex"), size: octets.length },

@@ -5,7 +5,7 @@
  * written; a code point outside Unicode, or hex octets that are not UTF-8, is
  * an error.
  */
-import { SieveSyntaxError } from "./lexer.ts";
+import { SieveSyntaxError, shown } from "./lexer.ts";
 
 // ${hex: <hex-pair-seq>} / ${unicode: <unicode-hex-seq>}; blank = WSP / CRLF
 const ENCODED = /\$\{(hex|unicode):([\s0-9a-fA-F]*)\}/gi;
@@ -23,14 +23,14 @@ export function decodeEncodedCharacters(s: string, line: number): string {
       try {
         return utf8.decode(bytes);
       } catch {
-        throw new SieveSyntaxError(line, `\${hex:${body.trim()}} is not valid UTF-8`);
+        throw new SieveSyntaxError(line, `\${hex:${shown(body.trim())}} is not valid UTF-8`);
       }
     }
     let out = "";
     for (const h of items) {
       const cp = h.replace(/^0+(?=.)/, "").length > 6 ? Infinity : parseInt(h, 16);
       // RFC 5228 §2.4.2.4: only 0..D7FF and E000..10FFFF are characters
-      if (!(cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff)) throw new SieveSyntaxError(line, `\${unicode:${h}} is not a Unicode character`);
+      if (!(cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff)) throw new SieveSyntaxError(line, `\${unicode:${shown(h)}} is not a Unicode character`);
       out += String.fromCodePoint(cp);
     }
     return out;

@@ -23,6 +23,16 @@ export class SieveSyntaxError extends Error {
   }
 }
 
+/**
+ * A piece of the script quoted in an error message: at most 60 characters and
+ * no control characters, so a message stays one short line (ManageSieve sends
+ * them in a quoted string, RFC 5804 §1.3).
+ */
+export function shown(s: string): string {
+  const cut = s.length > 60 ? s.slice(0, 57) + "..." : s;
+  return cut.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 /** RFC 5228 §2.4.1: numbers are at least 31 bits; we allow what a JS number holds exactly. */
 export const MAX_SIEVE_NUMBER = Number.MAX_SAFE_INTEGER;
 

@@ -5,7 +5,7 @@
  * (limits.maxNesting) so a hostile script cannot exhaust the stack.
  */
 import type { SieveArg } from "./types.ts";
-import { SieveSyntaxError, tokenize, type Token } from "./lexer.ts";
+import { SieveSyntaxError, shown, tokenize, type Token } from "./lexer.ts";
 
 export interface RawTest {
   name: string;
@@ -80,11 +80,11 @@ class Parser {
       this.pos++;
       const block = this.commands(depth + 1);
       const close = this.peek();
-      if (!(close.t === "punct" && close.v === "}")) throw new SieveSyntaxError(close.line, `expected '}' to close the block of the ${name} command on line ${end.line}`);
+      if (!(close.t === "punct" && close.v === "}")) throw new SieveSyntaxError(close.line, `expected '}' to close the block of the ${shown(name)} command on line ${end.line}`);
       this.pos++;
       return { name, args, tests, testList, block, line: t.line };
     }
-    throw new SieveSyntaxError(end.line, `expected ';' after the ${name} command but found ${describe(end)}`);
+    throw new SieveSyntaxError(end.line, `expected ';' after the ${shown(name)} command but found ${describe(end)}`);
   }
 
   /** arguments = *argument [ test / test-list ] (RFC 5228 §8.2). */
@@ -125,7 +125,7 @@ class Parser {
           this.pos++;
           break;
         }
-        throw new SieveSyntaxError(sep.line, `expected ',' or ')' in the test list of ${owner} but found ${describe(sep)}`);
+        throw new SieveSyntaxError(sep.line, `expected ',' or ')' in the test list of ${shown(owner)} but found ${describe(sep)}`);
       }
       return { args, tests, testList: true };
     }
@@ -147,7 +147,7 @@ class Parser {
     const values: string[] = [];
     for (;;) {
       const s = this.peek();
-      if (s.t !== "string") throw new SieveSyntaxError(s.line, `expected a string in the list of ${owner} but found ${describe(s)}`);
+      if (s.t !== "string") throw new SieveSyntaxError(s.line, `expected a string in the list of ${shown(owner)} but found ${describe(s)}`);
       this.pos++;
       values.push(s.v);
       const sep = this.peek();
@@ -169,9 +169,9 @@ function describe(t: Token): string {
     case "eof":
       return "the end of the script";
     case "ident":
-      return `"${t.v}"`;
+      return `"${shown(t.v)}"`;
     case "tag":
-      return `tag :${t.v}`;
+      return `tag :${shown(t.v)}`;
     case "number":
       return `number ${t.v}`;
     case "string":

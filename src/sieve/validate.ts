@@ -7,7 +7,7 @@
  * header field names, variable names).
  */
 import type { SieveArg, SieveCommand, SieveError, SieveTest } from "./types.ts";
-import { SieveSyntaxError } from "./lexer.ts";
+import { SieveSyntaxError, shown } from "./lexer.ts";
 import type { RawCommand, RawTest } from "./parse.ts";
 import {
   ADDRESS_PART_TAGS,
@@ -113,13 +113,13 @@ class Validator {
 
   private command(rc: RawCommand): SieveCommand {
     const sig = COMMANDS[rc.name];
-    if (!sig) throw new SieveSyntaxError(rc.line, TESTS[rc.name] ? `"${rc.name}" is a test, not a command` : `unknown command "${rc.name}"`);
+    if (!sig) throw new SieveSyntaxError(rc.line, TESTS[rc.name] ? `"${shown(String(rc.name))}" is a test, not a command` : `unknown command "${shown(String(rc.name))}"`);
     this.needExt(sig, rc.name, "command", rc.line);
     const parsed = this.args(sig, rc.name, rc.args, rc.line, true);
     if (rc.name === "require") {
       const list = parsed.args[0] as Extract<SieveArg, { kind: "list" }>;
       for (const ext of list.values) {
-        if (!this.available.has(ext)) throw new SieveSyntaxError(rc.line, `extension ${ext} is not supported`);
+        if (!this.available.has(ext)) throw new SieveSyntaxError(rc.line, `extension ${shown(ext)} is not supported`);
         this.requires.add(ext);
       }
     }
@@ -145,7 +145,7 @@ class Validator {
 
   private test(rt: RawTest): SieveTest {
     const sig = TESTS[rt.name];
-    if (!sig) throw new SieveSyntaxError(rt.line, COMMANDS[rt.name] ? `"${rt.name}" is a command, not a test` : `unknown test "${rt.name}"`);
+    if (!sig) throw new SieveSyntaxError(rt.line, COMMANDS[rt.name] ? `"${shown(String(rt.name))}" is a command, not a test` : `unknown test "${shown(String(rt.name))}"`);
     this.needExt(sig, rt.name, "test", rt.line);
     const parsed = this.args(sig, rt.name, rt.args, rt.line, false);
     let tests: SieveTest[] = [];
@@ -207,8 +207,8 @@ class Validator {
       const spec = specs[a.name];
       if (!spec) {
         const ext = UNSUPPORTED_TAGS[a.name];
-        if (ext) throw new SieveSyntaxError(tagLine, `extension ${ext} is not supported (tag :${a.name} of ${owner})`);
-        throw new SieveSyntaxError(tagLine, `unknown tag :${a.name} for ${owner}`);
+        if (ext) throw new SieveSyntaxError(tagLine, `extension ${ext} is not supported (tag :${shown(a.name)} of ${owner})`);
+        throw new SieveSyntaxError(tagLine, `unknown tag :${shown(a.name)} for ${owner}`);
       }
       this.needExt(spec, `:${a.name}`, "tag", tagLine);
       if (a.name in tags || (a.name === "comparator" && comparator !== undefined)) throw new SieveSyntaxError(tagLine, `tag :${a.name} is given twice`);
@@ -234,7 +234,7 @@ class Validator {
         match = { type };
         if (typeof value === "string") {
           const rel = value.toLowerCase();
-          if (!RELATIONS.has(rel)) throw new SieveSyntaxError(tagLine, `"${value}" is not a relation: use "gt", "ge", "lt", "le", "eq" or "ne"`);
+          if (!RELATIONS.has(rel)) throw new SieveSyntaxError(tagLine, `"${shown(String(value))}" is not a relation: use "gt", "ge", "lt", "le", "eq" or "ne"`);
           match.relation = rel as NonNullable<NonNullable<SieveTest["match"]>["relation"]>;
         }
         if (isCommand) tags[a.name] = match.relation ?? true;
@@ -302,10 +302,10 @@ class Validator {
 
   private checkComparator(comparator: string | undefined, match: SieveTest["match"], owner: string, line: number): void {
     if (comparator === undefined) return;
-    if (!KNOWN_COMPARATORS.has(comparator)) throw new SieveSyntaxError(line, `unknown comparator "${comparator}" in ${owner}`);
+    if (!KNOWN_COMPARATORS.has(comparator)) throw new SieveSyntaxError(line, `unknown comparator "${shown(String(comparator))}" in ${owner}`);
     // RFC 5228 §2.7.3: comparators other than i;octet and i;ascii-casemap must be required
     if (!BUILTIN_COMPARATORS.has(comparator) && !this.requires.has(`comparator-${comparator}`)) {
-      throw new SieveSyntaxError(line, `comparator "${comparator}" needs require "comparator-${comparator}"`);
+      throw new SieveSyntaxError(line, `comparator "${shown(String(comparator))}" needs require "comparator-${comparator}"`);
     }
     // RFC 4790 §9.1: i;ascii-numeric offers equality and ordering only, no substring match
     if (comparator === "i;ascii-numeric" && match && (match.type === "contains" || match.type === "matches")) {
@@ -325,7 +325,7 @@ class Validator {
       case "set": {
         const name = this.strings(c.args[0])[0]!;
         // RFC 5229 §4: the name is a variable name, not a namespace or match variable
-        if (!isValidVariableName(name)) throw new SieveSyntaxError(c.line, `"${name}" is not a valid variable name`);
+        if (!isValidVariableName(name)) throw new SieveSyntaxError(c.line, `"${shown(String(name))}" is not a valid variable name`);
         break;
       }
       case "setflag":
@@ -334,26 +334,26 @@ class Validator {
         if (c.args.length === 2) {
           const name = this.strings(c.args[0])[0]!;
           if (!this.requires.has("variables")) throw new SieveSyntaxError(c.line, `${c.name} with a variable name needs require "variables"`);
-          if (!isValidVariableName(name)) throw new SieveSyntaxError(c.line, `"${name}" is not a valid variable name`);
+          if (!isValidVariableName(name)) throw new SieveSyntaxError(c.line, `"${shown(String(name))}" is not a valid variable name`);
         }
         break;
       case "addheader":
       case "deleteheader": {
         const name = this.strings(c.args[0])[0]!;
         // RFC 5293 §4: the field name must be a valid RFC 5322 field name
-        if (!dyn(name) && !isFieldName(name)) throw new SieveSyntaxError(c.line, `"${name}" is not a valid header field name`);
+        if (!dyn(name) && !isFieldName(name)) throw new SieveSyntaxError(c.line, `"${shown(String(name))}" is not a valid header field name`);
         if (c.name === "deleteheader" && typeof c.tags.index === "number" && c.tags.index < 1) throw new SieveSyntaxError(c.line, ":index must be 1 or more");
         break;
       }
       case "vacation":
         // RFC 5230 §4.3: :from must be a valid address (a name-addr is allowed)
         if (typeof c.tags.from === "string" && !dyn(c.tags.from) && !isMailAddress(c.tags.from)) {
-          throw new SieveSyntaxError(c.line, `"${c.tags.from}" is not a valid :from address for vacation`);
+          throw new SieveSyntaxError(c.line, `"${shown(String(c.tags.from))}" is not a valid :from address for vacation`);
         }
         break;
       case "redirect": {
         const addr = this.strings(c.args[0])[0]!;
-        if (!dyn(addr) && !isMailAddress(addr)) throw new SieveSyntaxError(c.line, `"${addr}" is not a valid address for redirect`);
+        if (!dyn(addr) && !isMailAddress(addr)) throw new SieveSyntaxError(c.line, `"${shown(String(addr))}" is not a valid address for redirect`);
         break;
       }
       case "fileinto": {
@@ -369,27 +369,27 @@ class Validator {
     const dyn = (s: string) => isDynamic(s, this.requires);
     if (typeof t.tags.index === "number" && t.tags.index < 1) throw new SieveSyntaxError(t.line, ":index must be 1 or more");
     if (typeof t.tags.zone === "string" && !dyn(t.tags.zone) && !isZone(t.tags.zone)) {
-      throw new SieveSyntaxError(t.line, `"${t.tags.zone}" is not a time zone: use the form "+0100" or "-0500"`);
+      throw new SieveSyntaxError(t.line, `"${shown(String(t.tags.zone))}" is not a time zone: use the form "+0100" or "-0500"`);
     }
     const datePart = t.name === "date" ? this.strings(t.args[1])[0] : t.name === "currentdate" ? this.strings(t.args[0])[0] : undefined;
     if (datePart !== undefined && !dyn(datePart) && !DATE_PARTS.has(datePart.toLowerCase())) {
-      throw new SieveSyntaxError(t.line, `"${datePart}" is not a date part (year, month, day, date, julian, hour, minute, second, time, iso8601, std11, zone, weekday)`);
+      throw new SieveSyntaxError(t.line, `"${shown(String(datePart))}" is not a date part (year, month, day, date, julian, hour, minute, second, time, iso8601, std11, zone, weekday)`);
     }
     if (t.name === "address") {
       // RFC 5228 §5.1: the address test is restricted to headers that hold addresses
       for (const h of this.strings(t.args[0])) {
-        if (!dyn(h) && !ADDRESS_HEADERS.has(h.toLowerCase())) throw new SieveSyntaxError(t.line, `header "${h}" does not hold addresses, so the address test cannot read it`);
+        if (!dyn(h) && !ADDRESS_HEADERS.has(h.toLowerCase())) throw new SieveSyntaxError(t.line, `header "${shown(String(h))}" does not hold addresses, so the address test cannot read it`);
       }
     }
     if (t.name === "envelope") {
       // RFC 5228 §5.4: the envelope parts this server knows (RFC 5228 "from"/"to", RFC 4954 "auth")
       for (const p of this.strings(t.args[0])) {
-        if (!dyn(p) && !ENVELOPE_PARTS.has(p.toLowerCase())) throw new SieveSyntaxError(t.line, `envelope part "${p}" is not supported: use "from", "to" or "auth"`);
+        if (!dyn(p) && !ENVELOPE_PARTS.has(p.toLowerCase())) throw new SieveSyntaxError(t.line, `envelope part "${shown(String(p))}" is not supported: use "from", "to" or "auth"`);
       }
     }
     if (t.name === "hasflag" && t.args.length === 2) {
       for (const name of this.strings(t.args[0])) {
-        if (!isValidVariableName(name)) throw new SieveSyntaxError(t.line, `"${name}" is not a valid variable name`);
+        if (!isValidVariableName(name)) throw new SieveSyntaxError(t.line, `"${shown(String(name))}" is not a valid variable name`);
       }
       if (!this.requires.has("variables")) throw new SieveSyntaxError(t.line, `hasflag with variable names needs require "variables"`);
     }
@@ -403,7 +403,7 @@ class Validator {
 function checkNamespaces(s: string, line: number): void {
   if (!s.includes("${")) return;
   for (const m of s.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\}/g)) {
-    throw new SieveSyntaxError(line, `\${${m[1]}${m[2]}} refers to the variable namespace "${m[1]}", which is not known`);
+    throw new SieveSyntaxError(line, `\${${shown(m[1]! + m[2]!)}} refers to the variable namespace "${shown(String(m[1]))}", which is not known`);
   }
 }
 

@@ -233,6 +233,15 @@ describe("hostile and malformed input", () => {
     expect(compile('require "fileinto"; fileinto "x";', { extensions: ["fileinto"] }).ok).toBe(true);
   });
 
+  test("messages quote at most a short, single-line piece of the script", () => {
+    const long = "x".repeat(5000);
+    for (const src of [`${long};`, `if ${long} { keep; }`, `keep :${long};`, 'require "variables"; set "a\r\nb' + long + '" "v";', `redirect "${long}\n";`]) {
+      const e = err(src);
+      expect(e.message.length).toBeLessThan(200);
+      expect(e.message).not.toMatch(/[\r\n]/);
+    }
+  });
+
   test("number overflow", () => {
     expect(err("if size :over 9007199254740993 { keep; }").message).toMatch(/too large/);
     expect(err("if size :over 8388608G { keep; }").message).toMatch(/too large/);

@@ -22,6 +22,7 @@ import { DAV_XML_TARGET } from "./dav-xml-target.ts";
 import { EAS_GROUPWARE_TARGETS } from "./eas-groupware-targets.ts";
 import { SIEVE_RUN_TARGET } from "./sieve-run-target.ts";
 import { MANAGESIEVE_TARGET } from "./managesieve-target.ts";
+import { SIEVE_TARGETS } from "./sieve-targets.ts";
 
 const enc = new TextEncoder();
 const b = (s: string) => enc.encode(s);
@@ -411,4 +412,6 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   SIEVE_RUN_TARGET,
   // ManageSieve: the command reader and the whole session over an in-memory store (./managesieve-target.ts)
   MANAGESIEVE_TARGET,
+  // the Sieve compiler (lexer, parser, validator) and the matcher (./sieve-targets.ts)
+  ...SIEVE_TARGETS,
 ];
