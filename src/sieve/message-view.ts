@@ -41,6 +41,7 @@ export class MessageView {
   /** Bumped on every edit; bytes() caches per version. */
   private version = 0;
   private bytesCache: { version: number; bytes: Uint8Array } | null = null;
+  private byName: { version: number; map: Map<string, ViewField[]> } | null = null;
 
   constructor(message: Uint8Array) {
     this.original = message;
@@ -75,7 +76,17 @@ export class MessageView {
   /** Fields named `key` (lower-case) in order, top to bottom. */
   named(key: string): ViewField[] {
     const k = key.toLowerCase();
-    return this.fields().filter((f) => f.key === k);
+    // an index by name, rebuilt after each edit: 10,000 tests over 5,000 fields stay linear
+    if (!this.byName || this.byName.version !== this.version) {
+      const map = new Map<string, ViewField[]>();
+      for (const f of this.fields()) {
+        const list = map.get(f.key);
+        if (list) list.push(f);
+        else map.set(f.key, [f]);
+      }
+      this.byName = { version: this.version, map };
+    }
+    return this.byName.map.get(k) ?? [];
   }
 
   /**

@@ -40,6 +40,16 @@ describe("hostile messages", () => {
     expect(await holds("size :over 20M", r)).toBe(true);
   });
 
+  test("5,000 header fields read by 2,000 tests: no step limit, no clock limit reached", async () => {
+    let head = "";
+    for (let i = 0; i < 5000; i++) head += `X-Junk-${i % 50}: value ${i}\r\n`;
+    const message = enc.encode(`${head}Subject: last\r\n\r\nb\r\n`);
+    const body = Array.from({ length: 2000 }, (_, i) => `if header :is "x-junk-${i % 60}" "nope" { discard; }`).join("\n");
+    const out = await run(`${body}\nif header :is "subject" "last" { discard; }`, { message, limits: { maxScriptBytes: 1 << 20 } });
+    expect(out.error).toBeUndefined();
+    expect(out.actions).toEqual([{ type: "discard" }]);
+  });
+
   test("broken bytes never make the run throw", async () => {
     const samples = [
       new Uint8Array([0xff, 0xfe, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]),
