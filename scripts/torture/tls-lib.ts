@@ -16,7 +16,7 @@ import { passwordHasher } from "../../src/auth.ts";
 
 export interface TlsServer {
   srv: ServerProc;
-  ports: Record<"smtp" | "submission" | "submissions" | "imap" | "imaps" | "pop3" | "pop3s" | "https", number>;
+  ports: Record<"smtp" | "submission" | "submissions" | "imap" | "imaps" | "pop3" | "pop3s" | "https" | "managesieve", number>;
   close(): Promise<void>;
 }
 
@@ -27,7 +27,7 @@ export async function startTlsServer(): Promise<TlsServer> {
   await s.addDomain("tls.test");
   await s.addAccount("alice@tls.test", "tls-pass-1");
   await s.close();
-  const names = ["smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "https"] as const;
+  const names = ["smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "https", "managesieve"] as const;
   const ports = {} as TlsServer["ports"];
   for (const n of names) ports[n] = await freePort();
   // Production defaults for plaintext auth (off): the TLS scan sees what users get.
@@ -70,7 +70,7 @@ export interface Probe {
 }
 
 /** Ports as [label, port, starttls kind or null]. */
-export function tlsPorts(t: TlsServer): [string, number, "smtp" | "imap" | "pop3" | null][] {
+export function tlsPorts(t: TlsServer): [string, number, "smtp" | "imap" | "pop3" | "sieve" | null][] {
   return [
     ["submissions/465", t.ports.submissions, null],
     ["imaps/993", t.ports.imaps, null],
@@ -80,6 +80,7 @@ export function tlsPorts(t: TlsServer): [string, number, "smtp" | "imap" | "pop3
     ["submission/587 STARTTLS", t.ports.submission, "smtp"],
     ["imap/143 STARTTLS", t.ports.imap, "imap"],
     ["pop3/110 STARTTLS", t.ports.pop3, "pop3"],
+    ["sieve/4190 STARTTLS", t.ports.managesieve, "sieve"],
   ];
 }
 
@@ -191,7 +192,7 @@ export function testsslPath(): string | null {
   return null;
 }
 
-export async function runTestssl(label: string, port: number, starttls: "smtp" | "imap" | "pop3" | null, opts: { quick?: boolean; checks?: string[]; jsonDir: string }): Promise<{ findings: TestsslFinding[]; raw: string; seconds: number }> {
+export async function runTestssl(label: string, port: number, starttls: "smtp" | "imap" | "pop3" | "sieve" | null, opts: { quick?: boolean; checks?: string[]; jsonDir: string }): Promise<{ findings: TestsslFinding[]; raw: string; seconds: number }> {
   const bin = testsslPath();
   if (!bin) throw new Error("testssl not installed (apt-get install -y testssl.sh)");
   const json = join(opts.jsonDir, `${label.replace(/[^a-z0-9]+/gi, "_")}.json`);

@@ -1,8 +1,8 @@
 /**
  * TLS, CI size: STARTTLS/STLS command injection is discarded on SMTP, IMAP
  * and POP3 (RFC 3207 §4.2); openssl s_client shows TLS 1.0/1.1, non-FS and
- * CBC suites refused and TLS 1.2 AEAD / 1.3 accepted on one STARTTLS and one
- * implicit-TLS port; testssl --protocols on IMAP STARTTLS when installed
+ * CBC suites refused and TLS 1.2 AEAD / 1.3 accepted on two STARTTLS ports
+ * (submission, ManageSieve) and one implicit-TLS port; testssl --protocols on IMAP STARTTLS when installed
  * (Debian testssl.sh). The full matrix is scripts/torture/tls.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -28,8 +28,8 @@ test("STARTTLS injection is discarded on SMTP, submission, IMAP and POP3", async
 
 test("openssl: old protocols and weak suites refused, modern ones accepted", async () => {
   expect(hasCommand("openssl")).toBe(true);
-  const r = await opensslProbes(t, ["submission/587 STARTTLS", "imaps/993"]);
-  expect(r.length).toBe(12);
+  const r = await opensslProbes(t, ["submission/587 STARTTLS", "imaps/993", "sieve/4190 STARTTLS"]);
+  expect(r.length).toBe(18);
   expect(r.filter((p) => !p.ok).map((p) => `${p.port} ${p.name}: ${p.detail}`)).toEqual([]);
 }, 60_000);
 
