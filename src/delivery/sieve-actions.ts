@@ -41,8 +41,8 @@ export interface AccountContext {
   hostname: string;
   accountId: number;
   accountEmail: string;
-  /** The account's own addresses (lower-case): redirect never goes to them. */
-  ownAddresses: ReadonlySet<string>;
+  /** The account's own addresses (lower-case, read when first needed): redirect never goes to them. */
+  ownAddresses: () => Promise<ReadonlySet<string>>;
   /** The envelope recipient that reached this account. */
   recipient: string;
   envelopeFrom: string;
@@ -127,7 +127,7 @@ export async function planAccount(
 
 async function redirect(ctx: AccountContext, plan: AccountPlan, target: string, message: Uint8Array, messageId: string | null, hops: number, base: Uint8Array): Promise<boolean> {
   const to = target.trim().toLowerCase();
-  if (ctx.ownAddresses.has(to)) {
+  if ((await ctx.ownAddresses()).has(to)) {
     ctx.log.info("sieve redirect to the account's own address refused", { account: ctx.accountEmail, to });
     return false;
   }

@@ -228,8 +228,10 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
             if (!isJunk(keepFolder)) result.hookAccountIds.push(a.id);
             continue;
           }
-          const addresses = [...new Set([account.email, ...(await store.sendAsAddresses(account.id))].map((x) => x.toLowerCase()))];
-          const run = await runScripts(scripts, runInput(account, addresses, r.address, input, now), message);
+          // the account's addresses (aliases) only when a redirect or a vacation needs them
+          let own: Promise<string[]> | null = null;
+          const addresses = () => (own ??= store.sendAsAddresses(account.id).then((l) => [...new Set([account.email, ...l].map((x) => x.toLowerCase()))]));
+          const run = await runScripts(scripts, runInput(account, [account.email], r.address, input, now), message);
           if (run.error) {
             const err = run.error;
             after.push(() => reportError(account, err, message));
@@ -247,7 +249,7 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
               hostname: deps.config.hostname,
               accountId: a.id,
               accountEmail: account.email,
-              ownAddresses: new Set(addresses),
+              ownAddresses: async () => new Set(await addresses()),
               recipient: r.address,
               envelopeFrom: input.envelopeFrom,
               keepFolder,
@@ -268,7 +270,7 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
           if (!v?.isSpam) {
             for (const vac of plan.vacations) {
               after.push(async () => {
-                const out = await sendVacation(vacationDeps, { account, addresses, action: vac, envelopeFrom: input.envelopeFrom, recipient: r.address, message, now });
+                const out = await sendVacation(vacationDeps, { account, addresses: await addresses(), action: vac, envelopeFrom: input.envelopeFrom, recipient: r.address, message, now });
                 log.debug("vacation", { account: account.email, ...out });
               });
             }
