@@ -14,6 +14,7 @@ import { MessageView, type ViewField } from "./message-view.ts";
 import { isFieldName } from "./validate.ts";
 import { addFlags, removeFlags, setFlags, storableFlags } from "./flags.ts";
 import { vacationAction } from "./vacation-params.ts";
+import { quoteLocal } from "./interpret-tests.ts";
 import { RunState, SieveRuntimeError, listArg, rawString, strArg, tagList, tagNumber } from "./interpret-state.ts";
 
 /**
@@ -206,8 +207,7 @@ function plainAddress(s: string): string | null {
   const a = list[0];
   if (a.name !== null) return null;
   if (a.mailbox === null || a.host === null || a.mailbox === MISSING_MAILBOX || a.host === MISSING_DOMAIN) return null;
-  if (/\s/.test(a.mailbox) && !/^".*"$/.test(a.mailbox)) return null;
-  return `${a.mailbox}@${a.host}`;
+  return `${quoteLocal(a.mailbox)}@${a.host}`;
 }
 
 // ---------------------------------------------------------------- imap4flags

@@ -190,12 +190,20 @@ function addressValues(st: RunState, t: SieveTest): string[] {
     for (const a of valid) {
       const local = a.mailbox as string;
       const domain = a.host as string;
-      const v = addressPart(t, { local, domain }, `${local}@${domain}`);
+      const v = addressPart(t, { local, domain }, `${quoteLocal(local)}@${domain}`);
       if (v !== null) out.push(v);
       if (out.length >= 10_000) return out;
     }
   }
   return out;
+}
+
+// RFC 5322 §3.2.3 dot-atom (RFC 6532 §3.2: non-ASCII is atext too)
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+)*$/;
+
+/** A local part as an address writes it: a quoted-string unless it is a dot-atom (`"a@b"@c.org`, as Pigeonhole gives :all). */
+export function quoteLocal(local: string): string {
+  return DOT_ATOM.test(local) ? local : `"${local.replace(/["\\]/g, "\\$&")}"`;
 }
 
 /** An SMTP path split at its last "@" (RFC 5321 §4.1.2). */

@@ -136,6 +136,13 @@ describe("header, address, envelope, exists, size (RFC 5228 §5)", () => {
     expect(await holds('address :count "eq" :comparator "i;ascii-numeric" "bcc" "2"', { require: ["relational", "comparator-i;ascii-numeric"], message: m })).toBe(true);
   });
 
+  test(":all writes a local part that is no dot-atom as a quoted string (as Pigeonhole)", async () => {
+    const m = msg('From: "Q" <"a@b"@c.org>\nTo: u@[1.2.3.4]\n\nb\n');
+    expect(await holds('address :is :all "from" "\\"a@b\\"@c.org"', { message: m })).toBe(true);
+    expect(await holds('address :is :localpart "from" "a@b"', { message: m })).toBe(true);
+    expect(await holds('address :is :domain "to" "[1.2.3.4]"', { message: m })).toBe(true);
+  });
+
   test("address skips group syntax and reads display names out", async () => {
     expect(await holds('address :contains "cc" "undisclosed"')).toBe(true); // no address in it: the raw value, as Pigeonhole
     expect(await holds('address :is "to" "Carol C"')).toBe(false);
