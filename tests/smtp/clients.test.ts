@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createUser, startTestServer, type TestServer } from "../helpers/server.ts";
-import { folderMessages, run, stripTrace, text } from "./helpers.ts";
+import { folderMessages, run, stripTrace, text, withoutSpamFields } from "./helpers.ts";
 
 let srv: TestServer;
 let dir: string;
@@ -69,7 +69,7 @@ describe("swaks", () => {
     expect(r.stdout).toContain("<-  250 2.0.0 Ok");
     const raw = await lastMessage(BOB);
     expect(stripTrace(raw)).toBe(body);
-    const head = text(raw);
+    const head = withoutSpamFields(text(raw));
     expect(head).toMatch(/^Received: from client\.remote\.test \(\[127\.0\.0\.1\]\)\r\n\tby mail\.pillarbox\.test \(Pillarbox\) with ESMTP id /);
     expect(head).toContain(`for <${BOB}>`);
   });

@@ -190,6 +190,11 @@ export function stripTrace(raw: Uint8Array, extra: string[] = []): string {
   }
 }
 
+/** The message text without the spam filter's X-Spam-Status/X-Spam-Score on top (the delivery agent adds them above the trace fields). */
+export function withoutSpamFields(s: string): string {
+  return s.replace(/^(?:X-Spam-(?:Status|Score):[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*)+/, "");
+}
+
 /** Waits until `fn` returns a truthy value (polling, bounded). */
 export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, stepMs = 100): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
