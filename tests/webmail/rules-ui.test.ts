@@ -70,6 +70,7 @@ describe("Settings > Rules at 1280x800", () => {
     await rules.locator('[data-action="save-rule"]').click();
     await rules.locator("li[data-rule]", { hasText: "Invoices" }).waitFor();
     await rules.locator(".form-msg", { hasText: "Invoices" }).waitFor();
+    expect(await rules.locator('li[data-rule] .rule-summary').first().textContent()).toBe("Subject contains invoice → Move to folder Accounts");
     const active = await srv.ctx.storage.sieve.activeScript(aliceId);
     expect(active?.name).toBe("Pillarbox rules");
     expect(active?.content).toContain('if header :contains "subject" "invoice" {\n  fileinto "Accounts";\n}');

@@ -54,7 +54,8 @@ function rulesSection(reload: () => Promise<void>) {
   };
   let ov: SieveOverview | null = null;
   let folders: string[] = [];
-  void api<{ folders: FolderInfo[] }>("GET", "/api/folders").then((r) => (folders = r.folders.map((f) => f.name)), () => {});
+  // The folder picker's choices; the editor waits for them so a new rule starts with a real folder.
+  const foldersReady = api<{ folders: FolderInfo[] }>("GET", "/api/folders").then((r) => void (folders = r.folders.map((f) => f.name)), () => {});
 
   const save = async (rules: Rule[], done: string) => {
     say(t("rules.saving"), null);
@@ -78,7 +79,7 @@ function rulesSection(reload: () => Promise<void>) {
     const list = o.rules?.rules ?? [];
     if (list.length === 0) body.append(h("p", { "data-state": "no-rules" }, t("rules.none")));
     else body.append(h("ul", { class: "rule-list" }, list.map((r, i) => row(list, r, i))));
-    body.append(h("button", { type: "button", class: "btn", "data-action": "new-rule", onclick: () => edit(list, null) }, t("rules.new")));
+    body.append(h("button", { type: "button", class: "btn", "data-action": "new-rule", onclick: () => void edit(list, null) }, t("rules.new")));
     // The button that was pressed is gone with the redraw: keep the focus in the dialog (Escape, Tab).
     if (el.isConnected && (document.activeElement === document.body || !document.activeElement)) el.focus({ preventScroll: true });
   };
@@ -98,12 +99,13 @@ function rulesSection(reload: () => Promise<void>) {
       "li",
       { "data-rule": r.id, class: r.enabled ? "rule" : "rule rule-off" },
       h("label", { class: "check" }, on, " ", h("strong", null, r.name)),
+      h("span", { class: "hint rule-summary" }, summary(r)),
       h(
         "span",
         { class: "row-buttons" },
         b("rule-up", t("rules.up"), "↑", () => move(-1), i === 0),
         b("rule-down", t("rules.down"), "↓", () => move(1), i === list.length - 1),
-        b("edit-rule", t("rules.edit"), t("rules.edit"), () => edit(list, r)),
+        b("edit-rule", t("rules.edit"), t("rules.edit"), () => void edit(list, r)),
         b("delete-rule", t("rules.delete"), t("rules.delete"), () => {
           if (confirm(t("rules.confirmDelete", { name: r.name }))) void save(list.filter((x) => x !== r), t("rules.deleted", { name: r.name }));
         }),
@@ -112,8 +114,9 @@ function rulesSection(reload: () => Promise<void>) {
   };
 
   /** The editor of one rule (null: a new one) in place of the list. */
-  const edit = (list: Rule[], rule: Rule | null) => {
+  const edit = async (list: Rule[], rule: Rule | null) => {
     say(null, null);
+    await foldersReady;
     const draft: Rule = rule ? structuredClone(rule) : { id: newId(), name: "", enabled: true, match: "all", conditions: [{ field: "subject", op: "contains", value: "" }], actions: [{ type: "fileinto", value: folders.find((f) => f !== "INBOX") ?? "" }] };
     const name = h("input", { type: "text", name: "ruleName", value: draft.name, maxlength: 100, required: true }) as HTMLInputElement;
     const match = h("select", { name: "ruleMatch" }, (["all", "any", "always"] as const).map((m) => h("option", { value: m }, t(`rules.match.${m}`)))) as HTMLSelectElement;
@@ -170,6 +173,12 @@ function rulesSection(reload: () => Promise<void>) {
     draw,
     fail: (text: string) => say(null, text),
   };
+}
+
+/** One line in words: "Subject contains invoice → Move to folder Accounts". */
+function summary(r: Rule): string {
+  const conds = r.match === "always" ? t("rules.match.always") : r.conditions.map((c) => `${t(`rules.field.${c.field}`)}${c.header ? ` ${c.header}` : ""} ${opLabel(c.field, c.op)} ${c.value}`.trim()).join(r.match === "any" ? ` ${t("rules.or")} ` : ` ${t("rules.and")} `);
+  return `${conds} → ${r.actions.map((a) => `${t(`rules.action.${a.type}`)}${a.value ? ` ${a.value}` : ""}`).join(", ")}`;
 }
 
 function conditionRow(c: RuleCondition, remove: () => void, redraw: () => void): HTMLElement {
