@@ -114,7 +114,8 @@ export class MessageView {
     const fields = this.fields();
     const encoded = encodeWords(value);
     const text = foldHeader(name, encoded);
-    const f: ViewField = { key: name.toLowerCase(), name, raw: encoded, bytes: utf8.encode(text), decoded: value.trim() };
+    // read back as Pigeonhole reads an added field: trailing blanks dropped, leading ones kept
+    const f: ViewField = { key: name.toLowerCase(), name, raw: encoded, bytes: utf8.encode(text), decoded: value.replace(/[ \t]+$/, "") };
     if (last) fields.push(f);
     else fields.unshift(f);
     this.version++;
