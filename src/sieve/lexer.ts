@@ -33,10 +33,16 @@ export function shown(s: string): string {
   return cut.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
-/** RFC 5228 §2.4.1: numbers are at least 31 bits; we allow what a JS number holds exactly. */
-export const MAX_SIEVE_NUMBER = Number.MAX_SAFE_INTEGER;
+/** RFC 5228 §2.4.1: numbers are at least 31 bits; 2^64-1 as in Pigeonhole (above 2^53 the value is approximate, which no size or count notices). */
+export const MAX_SIEVE_NUMBER = 2n ** 64n - 1n;
 
 const QUANT: Record<string, number> = { k: 1024, m: 1024 * 1024, g: 1024 * 1024 * 1024 };
+
+/** RFC 5228 §8.1: strings and comments exclude NUL (CHAR-NOT-DQUOTE, octet-not-crlf start at %x01). */
+function checkNul(text: string, line: number, what: string): void {
+  const at = text.indexOf("\u0000");
+  if (at >= 0) throw new SieveSyntaxError(line + countLines(text, 0, at), `a NUL character is not allowed in ${what}`);
+}
 
 const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isDigit = (c: number) => c >= 48 && c <= 57;
@@ -62,6 +68,7 @@ export function tokenize(src: string): Token[] {
     if (c === 35) {
       // hash-comment: to the end of the line
       const nl = src.indexOf("\n", i);
+      checkNul(src.slice(i, nl < 0 ? n : nl), line, "a comment");
       i = nl < 0 ? n : nl;
       continue;
     }
@@ -69,6 +76,7 @@ export function tokenize(src: string): Token[] {
       // bracket-comment "/* ... */", not nested (RFC 5228 §2.3)
       const end = src.indexOf("*/", i + 2);
       if (end < 0) throw new SieveSyntaxError(line, "unterminated comment: a '/*' without '*/'");
+      checkNul(src.slice(i, end), line, "a comment");
       line += countLines(src, i, end);
       i = end + 2;
       continue;
@@ -83,22 +91,17 @@ export function tokenize(src: string): Token[] {
     }
     if (isDigit(c)) {
       let j = i;
-      let v = 0;
-      while (j < n && isDigit(src.charCodeAt(j))) {
-        v = v * 10 + (src.charCodeAt(j) - 48);
-        if (v > MAX_SIEVE_NUMBER) throw new SieveSyntaxError(line, `number ${src.slice(i, Math.min(j + 1, i + 30))}... is too large`);
-        j++;
-      }
+      while (j < n && isDigit(src.charCodeAt(j))) j++;
+      const digits = src.slice(i, j);
       const q = QUANT[src.charAt(j).toLowerCase()];
-      if (q !== undefined) {
-        v *= q;
-        j++;
-        if (v > MAX_SIEVE_NUMBER) throw new SieveSyntaxError(line, `number ${src.slice(i, j)} is too large`);
-      }
+      if (q !== undefined) j++;
       if (j < n && (isAlpha(src.charCodeAt(j)) || src.charCodeAt(j) === 95)) {
-        throw new SieveSyntaxError(line, `invalid number "${src.slice(i, Math.min(j + 1, i + 30))}"`);
+        throw new SieveSyntaxError(line, `invalid number "${shown(src.slice(i, j + 1))}"`);
       }
-      out.push({ t: "number", v, line });
+      // RFC 5228 §2.4.1: at least 31 bits; like Pigeonhole we take up to 2^64-1 and refuse more
+      const big = digits.length > 21 ? MAX_SIEVE_NUMBER + 1n : BigInt(digits) * BigInt(q ?? 1);
+      if (big > MAX_SIEVE_NUMBER) throw new SieveSyntaxError(line, `number ${shown(src.slice(i, j))} is too large (the largest is ${MAX_SIEVE_NUMBER})`);
+      out.push({ t: "number", v: Number(big), line });
       i = j;
       continue;
     }
@@ -135,8 +138,8 @@ export function tokenize(src: string): Token[] {
       i++;
       continue;
     }
-    const shown = c < 32 || c === 127 ? `character 0x${c.toString(16).padStart(2, "0")}` : `character '${String.fromCodePoint(src.codePointAt(i)!)}'`;
-    throw new SieveSyntaxError(line, `unexpected ${shown}`);
+    const what = c < 32 || c === 127 ? `character 0x${c.toString(16).padStart(2, "0")}` : `character '${String.fromCodePoint(src.codePointAt(i)!)}'`;
+    throw new SieveSyntaxError(line, `unexpected ${what}`);
   }
   out.push({ t: "eof", line });
   return out;
@@ -162,7 +165,9 @@ function quoted(src: string, i: number, line: number): { value: string; end: num
     const c = src.charCodeAt(i);
     if (c === 34) {
       parts.push(src.slice(run, i));
-      return { value: crlf(parts.join("")), end: i + 1, line };
+      const value = parts.join("");
+      checkNul(value, startLine, "a string");
+      return { value: crlf(value), end: i + 1, line };
     }
     if (c === 92) {
       parts.push(src.slice(run, i));
@@ -203,6 +208,7 @@ function multiline(src: string, i: number, line: number): { value: string; end: 
     if (atEof) nl = n;
     let text = src.slice(i, nl);
     if (text.endsWith("\r")) text = text.slice(0, -1);
+    checkNul(text, line, "a string");
     if (text === ".") return { value: lines.length ? lines.join("\r\n") + "\r\n" : "", end: atEof ? n : nl + 1, line: atEof ? line : line + 1 };
     lines.push(text.startsWith(".") ? text.slice(1) : text);
     if (atEof) break;

@@ -388,8 +388,9 @@ class Validator {
       }
     }
     if (t.name === "hasflag" && t.args.length === 2) {
+      // RFC 5232 §4: a variable list; match variables ("1") may be read too, as Pigeonhole allows
       for (const name of this.strings(t.args[0])) {
-        if (!isValidVariableName(name)) throw new SieveSyntaxError(t.line, `"${shown(String(name))}" is not a valid variable name`);
+        if (!isValidVariableName(name) && !/^\d+$/.test(name)) throw new SieveSyntaxError(t.line, `"${shown(String(name))}" is not a valid variable name`);
       }
       if (!this.requires.has("variables")) throw new SieveSyntaxError(t.line, `hasflag with variable names needs require "variables"`);
     }

@@ -183,6 +183,13 @@ describe("hostile and malformed input", () => {
     expect(err(new Uint8Array([0x6b, 0x65, 0x65, 0x70, 0x3b, 0x0a, 0x0a, 0xff])).line).toBe(3);
   });
 
+  test("NUL is refused in strings, text: strings and comments (RFC 5228 §8.1)", () => {
+    expect(err('keep;\nif header "s" "a\u0000b" { keep; }')).toEqual({ line: 2, message: "a NUL character is not allowed in a string" });
+    expect(err('require "reject";\nreject text:\nok\nbad\u0000\n.\n;').line).toBe(4);
+    expect(err("keep; # a\u0000\n").message).toMatch(/in a comment/);
+    expect(err("keep; /* \n\u0000 */").line).toBe(2);
+  });
+
   test("a string with an unpaired surrogate is refused", () => {
     expect(err('keep;\nif header "s" "\ud800" { keep; }').line).toBe(2);
   });
@@ -243,7 +250,11 @@ describe("hostile and malformed input", () => {
   });
 
   test("number overflow", () => {
-    expect(err("if size :over 9007199254740993 { keep; }").message).toMatch(/too large/);
-    expect(err("if size :over 8388608G { keep; }").message).toMatch(/too large/);
+    // RFC 5228 §2.4.1 asks for 31 bits; like Pigeonhole, up to 2^64-1 is taken
+    expect(compile("if size :over 18446744073709551615 { keep; }").ok).toBe(true);
+    expect(compile("if size :over 17179869183G { keep; }").ok).toBe(true);
+    expect(err("if size :over 18446744073709551616 { keep; }").message).toMatch(/too large/);
+    expect(err("if size :over 17179869184G { keep; }").message).toMatch(/too large \(the largest is 18446744073709551615\)/);
+    expect(err("if size :over 16777216T { keep; }").message).toMatch(/invalid number/);
   });
 });
