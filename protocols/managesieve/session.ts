@@ -91,6 +91,15 @@ export const MAX_AUTH_FAILURES = 3;
 /** Lines waiting to run before reading pauses (each may hold a script of up to maxScriptBytes). */
 const QUEUE_HIGH = 8;
 const QUEUE_LOW = 2;
+/** Octets of strings in waiting lines before reading pauses (a pipelined burst of uploads). */
+const QUEUE_BYTES_HIGH = 1024 * 1024;
+
+function eventBytes(ev: ReaderEvent): number {
+  if (ev.type !== "line") return 0;
+  let n = 0;
+  for (const t of ev.tokens) if (t.kind === "string") n += t.bytes.length;
+  return n;
+}
 /** Literal bytes read beyond the script limit before a PUTSCRIPT is refused NO (QUOTA/MAXSIZE) instead of being read. */
 export const LITERAL_MARGIN = 64 * 1024;
 
@@ -111,6 +120,8 @@ export class SieveSession {
   private running = false;
   private pump: Promise<void> | null = null;
   private paused = false;
+  /** Octets of string arguments in `queue`. */
+  private queuedBytes = 0;
   /** A write found the socket buffer full: wait for drain before the next command (bounded output). */
   private outputFull = false;
 
@@ -188,8 +199,11 @@ export class SieveSession {
 
   receive(chunk: Uint8Array): void {
     if (this.closed) return;
-    for (const ev of this.reader.feed(chunk)) this.queue.push(ev);
-    if (!this.paused && this.queue.length > QUEUE_HIGH) {
+    for (const ev of this.reader.feed(chunk)) {
+      this.queue.push(ev);
+      this.queuedBytes += eventBytes(ev);
+    }
+    if (!this.paused && (this.queue.length > QUEUE_HIGH || this.queuedBytes > QUEUE_BYTES_HIGH)) {
       this.paused = true;
       this.io.pauseInput();
     }
@@ -206,12 +220,13 @@ export class SieveSession {
     try {
       while (this.queue.length && !this.closed) {
         const ev = this.queue.shift()!;
+        this.queuedBytes -= eventBytes(ev);
         await this.handle(ev);
         if (this.outputFull && !this.closed) {
           this.outputFull = false;
           await this.io.drain();
         }
-        if (this.paused && this.queue.length <= QUEUE_LOW && !this.closed) {
+        if (this.paused && this.queue.length <= QUEUE_LOW && this.queuedBytes <= QUEUE_BYTES_HIGH / 4 && !this.closed) {
           this.paused = false;
           this.io.resumeInput();
         }
@@ -227,6 +242,7 @@ export class SieveSession {
   /** Forgets pipelined input (STARTTLS: RFC 5804 §2.2, as RFC 3207 §4.2). */
   discardInput(): void {
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.reader.reset();
   }
 
@@ -284,6 +300,7 @@ export class SieveSession {
     if (this.closed) return;
     this.state = "closed";
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.sasl = null;
     this.io.close();
   }
@@ -292,6 +309,7 @@ export class SieveSession {
   onClose(): void {
     this.state = "closed";
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.sasl = null;
   }
 }

@@ -167,6 +167,21 @@ describe("session", () => {
     expect(io.take()).toBe('OK "Done"\r\n'.repeat(20));
   });
 
+  test("a pipelined burst of large uploads pauses reading until it is worked off", async () => {
+    const { io, session } = unitSession({ maxScriptBytes: 512 * 1024, maxScripts: 10 });
+    session.receive(b(auth));
+    await session.whenIdle();
+    io.take();
+    const script = "# " + "y".repeat(300 * 1024) + "\r\nkeep;\r\n";
+    let burst = "";
+    for (let i = 0; i < 5; i++) burst += `PUTSCRIPT "s${i}" {${script.length}+}\r\n${script}\r\n`;
+    session.receive(b(burst));
+    expect(io.paused).toBe(true);
+    await session.whenIdle();
+    expect(io.paused).toBe(false);
+    expect(io.take()).toBe('OK "Script stored"\r\n'.repeat(5));
+  });
+
   test("CHECKSCRIPT names the line of the error", async () => {
     const { io, session } = unitSession();
     session.receive(b(auth));
