@@ -39,6 +39,9 @@ export function headerDate(value: string, received: boolean): ZonedTime | null {
     v = v.slice(semi + 1);
   }
   if (v.length > 512) return null; // no real date is this long; keeps the regex work small
+  // RFC 5322 §3.3 shape (day, then month name): parseMailDate would also take ISO 8601 or
+  // ctime forms through its fallback, which Pigeonhole treats as no date
+  if (!/\d{1,2}\s*[- ]?\s*[a-z]{3}/i.test(v)) return null;
   const ms = parseMailDate(v);
   if (ms === null) return null;
   return { ms, zone: zoneOf(v) };

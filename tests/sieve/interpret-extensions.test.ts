@@ -160,6 +160,10 @@ describe("relational, date, index (RFC 5231, RFC 5260)", () => {
   test("a missing or bad date makes the test false", async () => {
     expect(await holds('date :matches "x-none" "year" "*"', { require: ["date"] })).toBe(false);
     expect(await holds('date :matches "date" "year" "*"', { require: ["date"], message: msg("Date: yesterday-ish\n\nb\n") })).toBe(false);
+    // ISO 8601 and ctime forms are not RFC 5322 dates (Pigeonhole finds no date in them either)
+    expect(await holds('date :matches "date" "year" "*"', { require: ["date"], message: msg("Date: 2026-12-01T10:30:00Z\n\nb\n") })).toBe(false);
+    expect(await holds('date :matches "date" "year" "*"', { require: ["date"], message: msg("Date: Tue Dec  1 10:30:00 2026\n\nb\n") })).toBe(false);
+    expect(await holds('date :is "date" "zone" "-0500"', { require: ["date"], message: msg("Date: Tue, 01 Dec 26 10:30:00 EST\n\nb\n"), zone: -300 })).toBe(true);
   });
 
   test("Received dates come from after the last semicolon; :index/:last pick one field", async () => {
