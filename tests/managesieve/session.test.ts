@@ -182,6 +182,22 @@ describe("session", () => {
     expect(io.take()).toBe('OK "Script stored"\r\n'.repeat(5));
   });
 
+  test("compiler warnings come back as OK (WARNINGS) and the script is stored (RFC 5804 §2.6)", async () => {
+    const { io, session, store } = unitSession();
+    const real = session.deps.compile;
+    session.deps.compile = (text) => {
+      const r = real(text);
+      return r.ok ? { ...r, warnings: [{ line: 2, message: "this test is always true" }] } : r;
+    };
+    session.receive(b(auth));
+    await session.whenIdle();
+    io.take();
+    session.receive(b('PUTSCRIPT "w" {14+}\r\nif true {\r\n}\r\n\r\nCHECKSCRIPT "keep;"\r\n'));
+    await session.whenIdle();
+    expect(io.take()).toBe('OK (WARNINGS) "line 2: this test is always true"\r\n'.repeat(2));
+    expect(await store.getScript(7, "w")).toBe("if true {\r\n}\r\n");
+  });
+
   test("CHECKSCRIPT names the line of the error", async () => {
     const { io, session } = unitSession();
     session.receive(b(auth));
