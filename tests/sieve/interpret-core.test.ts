@@ -175,3 +175,40 @@ describe("header, address, envelope, exists, size (RFC 5228 §5)", () => {
     expect(await holds("not anyof (false, false)")).toBe(true);
   });
 });
+
+describe("a whole script, as a person would write one", () => {
+  // In the spirit of RFC 5228 §9: mailing lists to their folder, a boss's mail flagged,
+  // spam-looking subjects discarded, everything else kept, with an out-of-office reply.
+  const script = `require ["fileinto", "imap4flags", "vacation", "variables", "mailbox", "envelope"];
+    if header :contains "list-id" "<dev.lists.example.org>" {
+      fileinto :create "Lists/dev";
+      stop;
+    }
+    if address :is "from" "boss@example.org" {
+      addflag "\\\\Flagged";
+    }
+    if header :matches "subject" ["*MAKE MONEY*", "*FREE!!*"] {
+      discard;
+      stop;
+    }
+    if envelope :matches :domain "from" "*" { set "dom" "\${1}"; }
+    vacation :days 5 :subject "Away until Monday" "Mail from \${dom} will be read on Monday.";`;
+
+  test("a list message goes to its folder and nothing else happens", async () => {
+    const out = await run(script, { message: msg("List-Id: Dev <dev.lists.example.org>\nFrom: x@lists.example.org\nSubject: build\n\nb\n") });
+    expect(summary(out)).toEqual({ actions: [{ type: "fileinto", mailbox: "Lists/dev", create: true, copy: false, flags: [] }], keep: false, flags: [] });
+  });
+
+  test("the boss is flagged and answered, and the message kept", async () => {
+    const out = await run(script, { message: msg("From: Boss <boss@example.org>\nSubject: budget\n\nb\n"), envelope: { from: "boss@example.org", to: "bob@example.com" } });
+    expect(out.implicitKeep).toBe(true);
+    expect(out.implicitKeepFlags).toEqual(["\\Flagged"]);
+    expect(out.actions).toHaveLength(1);
+    expect(out.actions[0]).toMatchObject({ type: "vacation", periodSeconds: 5 * 86400, subject: "Away until Monday", reason: "Mail from example.org will be read on Monday." });
+  });
+
+  test("spam-looking subjects are discarded without a reply", async () => {
+    const out = await run(script, { message: msg("From: a@spam.test\nSubject: FREE!! offer\n\nb\n") });
+    expect(summary(out)).toEqual({ actions: [{ type: "discard" }], keep: false, flags: [] });
+  });
+});
