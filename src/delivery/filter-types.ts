@@ -44,9 +44,11 @@ export interface FilterPlan {
    * Runs once the copies are committed (never when the commit failed): vacation
    * replies, rejection notices to the sender for recipients a protocol-level
    * refusal could not cover, duplicate-id records, error reports to owners.
-   * Must not throw; errors are logged.
+   * Must not throw; errors are logged. The promise (when one is returned)
+   * settles, never rejecting, once that work is done: the pipeline does not
+   * wait for it (the sender's 250 does not wait for a vacation reply), tests do.
    */
-  afterCommit(result: { accountIds: number[]; queueIds: number[] }): void;
+  afterCommit(result: { accountIds: number[]; queueIds: number[] }): void | Promise<void>;
 }
 
 export interface DeliveryFilter {

@@ -245,7 +245,7 @@ export async function deliverMessage(deps: PipelineDeps, req: PipelineRequest): 
   const accountIds = [...new Set(res.delivered.map((d) => d.accountId))];
   if (res.queueId !== null || res.extraQueueIds?.length) deps.kick?.();
   // After the commit, never before: a reply must not answer a message that was not kept.
-  if (fp) fp.afterCommit({ accountIds, queueIds: res.extraQueueIds ?? [] });
+  if (fp) void fp.afterCommit({ accountIds, queueIds: res.extraQueueIds ?? [] });
   // The hooks (iMIP) see the accounts that got a copy outside Junk (RFC 3834 §2).
   const hookIds = fp ? fp.hookAccountIds : local.filter((l) => (l.folder ?? "INBOX").toLowerCase() !== "junk").map((l) => l.accountId);
   if (hookIds.length && req.hooks !== false && deps.deliveryHooks?.length) {

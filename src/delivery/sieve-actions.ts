@@ -126,8 +126,11 @@ export async function planAccount(
 }
 
 async function redirect(ctx: AccountContext, plan: AccountPlan, target: string, message: Uint8Array, messageId: string | null, hops: number, base: Uint8Array): Promise<boolean> {
-  const to = target.trim().toLowerCase();
-  if ((await ctx.ownAddresses()).has(to)) {
+  // RFC 5321 §2.4: the local part's case is kept on the wire (the domain is case-blind)
+  const to = target.trim();
+  const at = to.lastIndexOf("@");
+  const lower = to.toLowerCase();
+  if ((await ctx.ownAddresses()).has(lower)) {
     ctx.log.info("sieve redirect to the account's own address refused", { account: ctx.accountEmail, to });
     return false;
   }
@@ -136,12 +139,12 @@ async function redirect(ctx: AccountContext, plan: AccountPlan, target: string, 
     return false;
   }
   // RFC 5228 §4.2 leaves loop control to the implementation: the same message to the same target once.
-  const key = `redirect:${messageId ?? "(no id)"}:${to}`;
+  const key = `redirect:${messageId ?? "(no id)"}:${at > 0 ? to.slice(0, at) + to.slice(at).toLowerCase() : to}`;
   if (messageId && (await ctx.sieve.duplicateSeen(ctx.accountId, key, ctx.now))) {
     ctx.log.info("sieve redirect skipped: this message was already redirected there", { account: ctx.accountEmail, to });
     return true;
   }
-  const r = await ctx.store.resolveRecipient(to);
+  const r = await ctx.store.resolveRecipient(lower);
   if (r === null || (r !== "remote" && r.accounts.length === 0 && r.forward.length === 0)) {
     ctx.log.warn("sieve redirect to an unknown local address", { account: ctx.accountEmail, to });
     return false;

@@ -282,16 +282,14 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
         }
       }
     }
-    result.afterCommit = () => {
-      void (async () => {
-        for (const job of after) {
-          try {
-            await job();
-          } catch (e) {
-            log.warn("sieve after-delivery work failed", { error: e instanceof Error ? e.message : String(e) });
-          }
+    result.afterCommit = async () => {
+      for (const job of after) {
+        try {
+          await job();
+        } catch (e) {
+          log.warn("sieve after-delivery work failed", { error: e instanceof Error ? e.message : String(e) });
         }
-      })();
+      }
     };
     return result;
   }
