@@ -46,11 +46,28 @@ export interface BayesOptions {
   /** A model is used once it has learned at least this many spam and this many ham messages. */
   minSpam: number;
   minHam: number;
+  /** Every this many trainings (in this process) the models just trained are pruned (BayesStore.prune). */
+  pruneEvery: number;
+  /** Bound of an account's and of a domain's model, in tokens. */
+  maxAccountTokens: number;
+  maxDomainTokens: number;
+  /** Tokens seen in one message only and not trained for this long are pruned first. */
+  pruneAfterMs: number;
   params: BayesParams;
   bands: readonly BayesBand[];
 }
 
-export const DEFAULT_BAYES_OPTIONS: BayesOptions = { minSpam: 20, minHam: 20, params: DEFAULT_BAYES_PARAMS, bands: BAYES_BANDS };
+export const DEFAULT_BAYES_OPTIONS: BayesOptions = {
+  minSpam: 20,
+  minHam: 20,
+  pruneEvery: 500,
+  // ~3,000 tokens per message at most, far fewer new ones per message once a model has seen some mail
+  maxAccountTokens: 300_000,
+  maxDomainTokens: 1_000_000,
+  pruneAfterMs: 90 * 86_400_000,
+  params: DEFAULT_BAYES_PARAMS,
+  bands: BAYES_BANDS,
+};
 
 /** The key a message is trained under: the SHA-256 of its bytes (the same message moved twice is counted once). */
 export function bayesKey(raw: Uint8Array): string {
@@ -105,9 +122,17 @@ export class Bayes implements BayesClassifier {
     return { probability: r.probability, model: m.model, tokensUsed: r.used };
   }
 
+  private trainings = 0;
+
   async train(accountId: number, domain: string, key: string, tokens: readonly string[], as: "spam" | "ham" | null): Promise<void> {
     await this.store.learn(accountScope(accountId), key, tokens, as);
     if (domain) await this.store.learn(domainScope(domain), key, tokens, as);
+    if (++this.trainings % this.opts.pruneEvery === 0) {
+      // keep the models bounded: the ones that just grew are the ones to look at
+      const o = { olderThanMs: this.opts.pruneAfterMs, now: Date.now() };
+      await this.store.prune(accountScope(accountId), { ...o, maxTokens: this.opts.maxAccountTokens });
+      if (domain) await this.store.prune(domainScope(domain), { ...o, maxTokens: this.opts.maxDomainTokens });
+    }
   }
 
   symbol(probability: number): SpamSymbol | null {

@@ -164,6 +164,14 @@ describe("classifier", () => {
     expect(await classify(carol, spamMessage(102), "other.example")).toBeNull();
   });
 
+  test("models stay bounded: every pruneEvery trainings the trained models are pruned to their size", async () => {
+    const small = new Bayes(bayes.store, { minSpam: 1, minHam: 1, pruneEvery: 4, maxAccountTokens: 30, maxDomainTokens: 40 });
+    for (let i = 0; i < 4; i++) await small.train(carol, "prune.example", `k${i}`, Array.from({ length: 20 }, (_, j) => `p${i}-${j}`), i % 2 ? "ham" : "spam");
+    const n = async (scope: string) => Number((await t.store.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM bayes_tokens WHERE model_id = (SELECT id FROM bayes_models WHERE scope = ?)", [scope]))?.n);
+    expect(await n(`a:${carol}`)).toBe(30);
+    expect(await n("d:prune.example")).toBe(40);
+  });
+
   test("symbols: bands in order, neutral band gives none", () => {
     expect(bayes.symbol(0.999)!.name).toBe("BAYES_99");
     expect(bayes.symbol(0.96)!.name).toBe("BAYES_95");

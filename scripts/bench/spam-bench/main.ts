@@ -66,7 +66,7 @@ try {
     log(`Pillarbox trained on ${trainHalf.length} messages in ${trainSeconds.toFixed(1)} s`);
     const s = await score(b, accountId, `bench@${DOMAIN}`, testHalf);
     pb = { rates: rates(s.results), trainSeconds, scoreSeconds: s.seconds };
-    log(`Pillarbox scored ${testHalf.length} messages in ${s.seconds.toFixed(1)} s`);
+    log(`Pillarbox scored ${testHalf.length} messages in ${s.seconds.toFixed(1)} s: spam caught ${pct(pb.rates.caught, pb.rates.spamTotal)}, ham junked ${pct(pb.rates.hamJunked, pb.rates.hamTotal)}`);
   } finally {
     await b.close();
   }
@@ -76,6 +76,7 @@ try {
   if (!a["no-sa"]) {
     const r = await runSpamAssassin(join(work, "sa"), trainHalf, testHalf, { children: Number(a.children), log });
     sa = { rates: rates(r.results), learnSeconds: r.learnSeconds, scoreSeconds: r.scoreSeconds, version: r.version };
+    log(`SpamAssassin scored ${testHalf.length} messages in ${r.scoreSeconds.toFixed(1)} s: spam caught ${pct(sa.rates.caught, sa.rates.spamTotal)}, ham junked ${pct(sa.rates.hamJunked, sa.rates.hamTotal)}`);
   }
 
   // SMTP share

@@ -10,7 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { CorpusMessage } from "./corpus.ts";
 
 export interface SaResult {
@@ -105,7 +105,7 @@ export async function runSpamAssassin(work: string, trainHalf: readonly CorpusMe
   const learnSeconds = (performance.now() - t0) / 1000;
   opts.log(`sa-learn --dump magic: ${run("sa-learn", [`--siteconfigpath=${cfg}`, `--dbpath=${db}/bayes`, "--dump", "magic"]).split("\n").filter((l) => /nspam|nham/.test(l)).map((l) => l.trim().replace(/\s+/g, " ")).join("; ")}`);
   // spamd drops to `nobody`: it must read the config and the database
-  for (const p of [work, cfg, db, ...readdirSync(db).map((f) => join(db, f)), ...readdirSync(cfg).map((f) => join(cfg, f))]) chmodSync(p, p.startsWith(db) && p !== db ? 0o666 : 0o777);
+  for (const p of [dirname(work), work, cfg, db, ...readdirSync(db).map((f) => join(db, f)), ...readdirSync(cfg).map((f) => join(cfg, f))]) chmodSync(p, p.startsWith(db) && p !== db ? 0o666 : 0o777);
   const port = await freePort();
   const logFile = join(work, "spamd.log");
   writeFileSync(logFile, "");
