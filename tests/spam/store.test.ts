@@ -65,7 +65,7 @@ for (const engine of storeEngines()) {
       } catch (e) {
         expect((e as StoreError).code).toBe("LIMIT");
       }
-    });
+    }, 60_000);
 
     test("reputation: counts per domain, decayed with age", async () => {
       expect(await s.reputation("rep.example")).toBeNull();
