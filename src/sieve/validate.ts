@@ -87,6 +87,32 @@ export function isMailAddress(raw: string): boolean {
   return LOCAL.test(s.slice(0, at)) && DOMAIN.test(s.slice(at + 1));
 }
 
+interface TagTable {
+  byName: Map<string, TagSpec>;
+  /** Tags that are only allowed together with another (RFC 5260 §6 :last). */
+  needing: Array<[string, TagSpec]>;
+}
+
+const tagTables = new WeakMap<Signature, TagTable>();
+
+/** All tags a signature accepts, built once per signature. */
+function tagSpecs(sig: Signature): TagTable {
+  let t = tagTables.get(sig);
+  if (!t) {
+    const all: Record<string, TagSpec> = {
+      ...(sig.comparator ? COMPARATOR_TAG : {}),
+      ...(sig.match ? MATCH_TAGS : {}),
+      ...(sig.addressPart ? ADDRESS_PART_TAGS : {}),
+      ...(sig.index ? INDEX_TAGS : {}),
+      ...sig.tags,
+    };
+    const byName = new Map(Object.entries(all));
+    t = { byName, needing: [...byName].filter(([, s]) => s.needs !== undefined) };
+    tagTables.set(sig, t);
+  }
+  return t;
+}
+
 class Validator {
   readonly requires = new Set<string>();
   readonly warnings: SieveError[] = [];
@@ -182,13 +208,7 @@ class Validator {
     line: number,
     isCommand: boolean,
   ): { tags: Tags; args: SieveArg[]; comparator?: string; match?: SieveTest["match"]; addressPart?: string } {
-    const specs: Record<string, TagSpec> = {
-      ...(sig.comparator ? COMPARATOR_TAG : {}),
-      ...(sig.match ? MATCH_TAGS : {}),
-      ...(sig.addressPart ? ADDRESS_PART_TAGS : {}),
-      ...(sig.index ? INDEX_TAGS : {}),
-      ...sig.tags,
-    };
+    const specs = tagSpecs(sig);
     const tags: Tags = {};
     const groups = new Map<string, string>();
     const positional: SieveArg[] = [];
@@ -204,7 +224,7 @@ class Validator {
       const tagLine = a.line;
       // RFC 5228 §2.6.2: tagged arguments come before positional ones
       if (positional.length) throw new SieveSyntaxError(tagLine, `tag :${a.name} must come before the other arguments of ${owner}`);
-      const spec = specs[a.name];
+      const spec = specs.byName.get(a.name);
       if (!spec) {
         const ext = UNSUPPORTED_TAGS[a.name];
         if (ext) throw new SieveSyntaxError(tagLine, `extension ${ext} is not supported (tag :${shown(a.name)} of ${owner})`);
@@ -247,11 +267,11 @@ class Validator {
       }
       tags[a.name] = value;
     }
-    for (const [name, spec] of Object.entries(specs)) {
-      if (spec.needs && name in tags && !(spec.needs in tags)) throw new SieveSyntaxError(line, `tag :${name} of ${owner} needs :${spec.needs}`);
+    for (const [name, spec] of specs.needing) {
+      if (name in tags && !(spec.needs! in tags)) throw new SieveSyntaxError(line, `tag :${name} of ${owner} needs :${spec.needs}`);
     }
     if (sig.requiredGroup && !groups.has(sig.requiredGroup)) {
-      const names = Object.entries(specs).filter(([, s]) => s.group === sig.requiredGroup).map(([n]) => `:${n}`);
+      const names = [...specs.byName].filter(([, s]) => s.group === sig.requiredGroup).map(([n]) => `:${n}`);
       throw new SieveSyntaxError(line, `${owner} needs one of ${names.join(" or ")}`);
     }
     // positional arguments: count and types
