@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { ALICE, launchBrowser, login, mailboxMessages, smtpSend, startWebmailServer, waitFor } from "./helpers.ts";
+import { axe } from "../admin/ui-helpers.ts";
 
 let srv: Awaited<ReturnType<typeof startWebmailServer>>;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
@@ -115,6 +116,8 @@ describe("Settings > Rules at 1280x800", () => {
     await problem.waitFor();
     expect(Number(await problem.getAttribute("data-line"))).toBeGreaterThanOrEqual(4);
     expect(await problem.textContent()).toMatch(/^Line \d+: /);
+    // axe-core: no serious or critical problem with the rules list, the script list and the editor with its errors.
+    expect(await axe(page, "rules and raw view")).toEqual([]);
     await raw.locator('[data-action="save-script"]').click();
     await raw.locator(".form-err", { hasText: "Not saved" }).waitFor();
     expect(await srv.ctx.storage.sieve.getScript(aliceId, "My own")).toBeNull();
@@ -171,6 +174,7 @@ describe("at 390x844 (phone)", () => {
     await rules.locator('[data-action="add-action"]').click();
     await rules.locator('select[name="actionType"]').nth(1).selectOption("stop");
     await fitsWidth(390);
+    expect(await axe(page, "rules editor at 390x844")).toEqual([]);
     await rules.locator('[data-action="save-rule"]').click();
     await rules.locator("li[data-rule]", { hasText: "Newsletters" }).waitFor();
     const names = await rules.locator("li[data-rule] strong").allTextContents();

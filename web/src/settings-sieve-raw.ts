@@ -90,7 +90,7 @@ export function rawSection(reload: () => Promise<void>) {
     );
     clear(vacation);
     vacation.append(h("h4", null, t("sieve.vacation")));
-    if (ov.vacationScript) vacation.append(h("p", { class: "hint" }, t("sieve.vacation.on")), h("pre", { class: "sieve-code", "data-vacation-script": "" }, ov.vacationScript));
+    if (ov.vacationScript) vacation.append(h("p", { class: "hint" }, t("sieve.vacation.on")), h("pre", { class: "sieve-code", "data-vacation-script": "", tabindex: 0, "aria-label": t("sieve.vacation") }, ov.vacationScript));
     else vacation.append(h("p", { class: "hint", "data-state": "vacation-off" }, t("sieve.vacation.off")));
     // The button that was pressed is gone with the redraw: keep the focus in the dialog (Escape, Tab).
     if (el.isConnected && (document.activeElement === document.body || !document.activeElement)) el.focus({ preventScroll: true });
