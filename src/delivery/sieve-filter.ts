@@ -232,9 +232,21 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
           let own: Promise<string[]> | null = null;
           const addresses = () => (own ??= store.sendAsAddresses(account.id).then((l) => [...new Set([account.email, ...l].map((x) => x.toLowerCase()))]));
           const run = await runScripts(scripts, runInput(account, [account.email], r.address, input, now), message);
+          const vacationLater = (vacs: readonly Extract<SieveAction, { type: "vacation" }>[]) => {
+            // no auto-reply to spam (RFC 3834 §2: it would answer forged senders)
+            if (v?.isSpam) return;
+            for (const vac of vacs) {
+              after.push(async () => {
+                const out = await sendVacation(vacationDeps, { account, addresses: await addresses(), action: vac, envelopeFrom: input.envelopeFrom, recipient: r.address, message, now });
+                log.debug("vacation", { account: account.email, ...out });
+              });
+            }
+          };
           if (run.error) {
             const err = run.error;
             after.push(() => reportError(account, err, message));
+            // the out-of-office script ran before the failing one: its reply still goes (run.actions holds only completed scripts' actions)
+            if (!err.script.generated) vacationLater(run.actions.filter((x): x is Extract<SieveAction, { type: "vacation" }> => x.type === "vacation"));
             // RFC 5228 §2.10.6: the implicit keep, into INBOX (not Junk: the user must see the report's message)
             result.local.push({ ...fallback, folder: input.folder ?? "INBOX" });
             result.hookAccountIds.push(a.id);
@@ -266,15 +278,7 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
           if (plan.rejected) result.rejected.push({ accountId: a.id, ...plan.rejected });
           if (plan.copies.some((c) => c.accountId === a.id && !isJunk(c.folder ?? "INBOX"))) result.hookAccountIds.push(a.id);
           for (const d of plan.duplicates) after.push(() => sieve.duplicateRecord(a.id, d.key, d.expiresAt));
-          // no auto-reply to spam (RFC 3834 §2: it would answer forged senders)
-          if (!v?.isSpam) {
-            for (const vac of plan.vacations) {
-              after.push(async () => {
-                const out = await sendVacation(vacationDeps, { account, addresses: await addresses(), action: vac, envelopeFrom: input.envelopeFrom, recipient: r.address, message, now });
-                log.debug("vacation", { account: account.email, ...out });
-              });
-            }
-          }
+          vacationLater(plan.vacations);
         } catch (e) {
           log.error("sieve filter failed; delivering without it", { accountId: a.id, error: e instanceof Error ? e.message : String(e) });
           result.local.push(fallback);

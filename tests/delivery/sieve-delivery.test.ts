@@ -67,7 +67,7 @@ beforeAll(async () => {
     hosts: [["mx.remote.test", "127.0.0.1"]],
   });
   srv = await startTestServer({ listeners: ["SMTP", "SUBMISSION", "IMAP"], config: { queue: { dnsServers: [dns.server], remotePort: sink.port } } });
-  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan", "jane", "kim", "liam"]) await createUser(srv.store, `${u}@example.test`, PASS);
+  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan", "jane", "kim", "liam", "mona"]) await createUser(srv.store, `${u}@example.test`, PASS);
 });
 
 afterAll(async () => {
@@ -318,5 +318,15 @@ c.logout()
     // the hooks saw the first delivery's three copies (none in Junk), and nothing of the second
     expect(seen.length).toBe(1);
     expect([...seen[0]!].sort((a, b) => a - b)).toEqual([kim.id, liam.id, ivan.id].sort((a, b) => a - b));
+  });
+
+  test("out-of-office (the settings' vacation script) still answers when the user's own script fails", async () => {
+    const id = await activate("mona@example.test", `require "fileinto";\nfileinto "Nowhere";\n`);
+    await srv.store.updateSettings(id, { oof: { enabled: true, subject: "Mona is away", body: "Back next week." } });
+    const m = message({ from: "pat@remote.test", to: "mona@example.test", subject: "hello mona" });
+    expect((await smtplib("pat@remote.test", ["mona@example.test"], m.raw)).code).toBe(250);
+    const reply = await waitFor(() => sentTo("pat@remote.test").find((x) => x.wire.toString("latin1").includes(`In-Reply-To: ${m.id}`)));
+    expect(reply.wire.toString("latin1")).toMatch(/^Subject: Mona is away/m);
+    expect(withId(await folderMessages(srv.store, "mona@example.test"), m.id).length).toBe(1);
   });
 });
