@@ -32,11 +32,13 @@ afterAll(async () => {
   await srv?.close();
 });
 
+async function closeSettings(): Promise<void> {
+  await page.locator('.overlay .panel-head [data-action="close"]').click();
+  await page.locator(".panel-scroll").waitFor({ state: "detached" });
+}
+
 async function openSettings(): Promise<void> {
-  if (await page.locator(".panel-scroll").isVisible()) {
-    await page.keyboard.press("Escape");
-    await page.locator(".panel-scroll").waitFor({ state: "detached" });
-  }
+  if (await page.locator(".panel-scroll").isVisible()) await closeSettings();
   await page.click('[data-action="settings"]');
   // Both filter panels are drawn from one GET /api/sieve.
   await page.locator('[data-panel="sieve"] .sieve-body > *').first().waitFor();
@@ -192,8 +194,7 @@ describe("at 390x844 (phone)", () => {
 
 describe("Junk", () => {
   test("the Junk button moves the open message to Junk, Not junk moves it back", async () => {
-    await page.keyboard.press("Escape");
-    await page.locator(".panel-scroll").waitFor({ state: "detached" });
+    await closeSettings();
     await page.locator(".folder", { has: page.locator(".folder-name", { hasText: /^Inbox$/ }) }).click();
     await page.locator(".row", { hasText: "Cheap pills today" }).first().click();
     await page.locator(".reader .msg-subject", { hasText: "Cheap pills today" }).waitFor();
