@@ -18,7 +18,8 @@ export async function reputationRule(store: SpamStore, domain: string | null): P
   const r = await store.reputation(domain);
   if (!r) return null;
   const total = r.spam + r.ham;
-  if (total < MIN_VERDICTS) return null;
+  // Decay makes fresh counts a hair under whole numbers: three verdicts of this week count as three.
+  if (total < MIN_VERDICTS - 0.05) return null;
   const ratio = r.spam / total;
   const detail = `${domain}: ${r.spam.toFixed(1)} spam, ${r.ham.toFixed(1)} ham`;
   if (ratio >= 0.8) return { name: "REPUTATION_BAD", score: REPUTATION_SCORES.REPUTATION_BAD, detail };
