@@ -45,8 +45,9 @@ export async function runSieve(script: CompiledScript, input: SieveRunInput): Pr
 function outcome(st: RunState, error: SieveOutcome["error"]): SieveOutcome {
   let implicitKeepFlags: string[] = [];
   try {
-    // RFC 5232 §3: the implicit keep files with the internal flags variable as it ends
-    implicitKeepFlags = st.imap4flags ? storableFlags(st.flags) : [];
+    // RFC 5232 §3: the implicit keep files with the internal flags variable as it ends. After
+    // an error the message is kept plain: Pigeonhole's failure keep carries no side effects.
+    implicitKeepFlags = st.imap4flags && !error ? storableFlags(st.flags) : [];
   } catch {
     implicitKeepFlags = [];
   }

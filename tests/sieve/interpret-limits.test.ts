@@ -104,6 +104,13 @@ describe("runaway scripts", () => {
     expect(out.implicitKeep).toBe(true);
   });
 
+  test("after an error the implicit keep carries no flags (Pigeonhole's failure keep)", async () => {
+    const out = await run('require ["imap4flags","fileinto"];\naddflag "\\\\Seen";\nfileinto "Missing";');
+    expect(out.error?.line).toBe(3);
+    expect(out.implicitKeep).toBe(true);
+    expect(out.implicitKeepFlags).toEqual([]);
+  });
+
   test("a failing script keeps earlier actions and reports the line", async () => {
     const out = await run('require "fileinto";\nfileinto "Lists";\nfileinto "Missing";\nfileinto "Junk";', { message: msg("Subject: x\n\nb\n") });
     expect(out.error).toEqual({ line: 3, message: 'fileinto: mailbox "Missing" does not exist' });
