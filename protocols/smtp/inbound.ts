@@ -146,14 +146,15 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
   if (fields.filter((f) => f.key === "received").length >= MAX_HOPS) {
     return reply(554, "5.4.6", "Too many hops: mail forwarding loop");
   }
-  // A sender must not label its own mail for our filter or a user's rules: X-Spam-* fields that arrive are removed.
-  raw = stripSpamHeaders(raw);
   let verdict: Verdict | null = null;
   if (s.ctx.config.smtp.verifyInbound) {
     raw = stripForgedResults(raw, s.hostname);
     verdict = await verify(s, tx, raw);
     if (verdict.reject) return verdict.reject;
   }
+  // A sender must not label its own mail for our filter or a user's rules: X-Spam-* fields that
+  // arrive are removed (after DKIM was verified on the bytes as sent, in case a signature covers them).
+  raw = stripSpamHeaders(raw);
   const spam = await scoreSpam(s, tx, raw, verdict);
   if (spam?.reject) {
     s.log.info("message refused: spam score at or above spam.reject_score", { score: spam.score, from: tx.mailFrom });
