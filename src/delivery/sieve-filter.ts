@@ -86,16 +86,19 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
   const cache = new Map<string, CompileResult>();
   let srs: Srs | null = deps.srs ?? null;
   const getSrs = (): Srs => (srs ??= new Srs(loadSrsKey(deps.config.dataDir)));
-  const cfg = deps.config.sieve;
-  const limits: SieveLimits = {
-    ...DEFAULT_SIEVE_LIMITS,
-    maxScriptBytes: cfg.maxScriptBytes,
-    maxActions: cfg.maxActions,
-    maxRedirects: cfg.maxRedirects,
-    maxRunMs: cfg.maxRunMs,
-    vacationMinSeconds: cfg.vacationMinSeconds,
-    vacationMaxSeconds: cfg.vacationMaxSeconds,
-    vacationDefaultSeconds: cfg.vacationDefaultSeconds,
+  // read at each use: a live reload (SIGHUP) changes config.sieve in place
+  const currentLimits = (): SieveLimits => {
+    const cfg = deps.config.sieve;
+    return {
+      ...DEFAULT_SIEVE_LIMITS,
+      maxScriptBytes: cfg.maxScriptBytes,
+      maxActions: cfg.maxActions,
+      maxRedirects: cfg.maxRedirects,
+      maxRunMs: cfg.maxRunMs,
+      vacationMinSeconds: cfg.vacationMinSeconds,
+      vacationMaxSeconds: cfg.vacationMaxSeconds,
+      vacationDefaultSeconds: cfg.vacationDefaultSeconds,
+    };
   };
 
   function compiled(text: string): CompileResult {
@@ -108,7 +111,7 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
     }
     let r: CompileResult;
     try {
-      r = engine.compile(text, { limits });
+      r = engine.compile(text, { limits: currentLimits() });
     } catch (e) {
       r = { ok: false, errors: [{ line: 1, message: `compile failed: ${e instanceof Error ? e.message : String(e)}` }] };
     }
@@ -143,7 +146,7 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
         const outcome = await Promise.race([
           engine.run(c.script, { ...base, message: current }),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error("script took too long")), limits.maxRunMs * 2 + 100);
+            timer = setTimeout(() => reject(new Error("script took too long")), base.limits.maxRunMs * 2 + 100);
           }),
         ]);
         if (outcome.error) {
@@ -189,7 +192,7 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
         serverMetadata: async () => null,
         duplicateSeen: (key) => sieve.duplicateSeen(account.id, key, now),
       },
-      limits,
+      limits: currentLimits(),
     };
   }
 
