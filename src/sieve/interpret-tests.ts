@@ -54,7 +54,8 @@ export async function evalTest(st: RunState, t: SieveTest): Promise<boolean> {
     case "size":
       return sizeTest(st, t);
     case "body":
-      return match(st, t, bodyTestValues(st, t), listArg(st, t, 0));
+      // Pigeonhole's body test leaves the match variables as they were (it sets no ${N})
+      return match(st, t, bodyTestValues(st, t), listArg(st, t, 0), false);
     case "string":
       return stringTest(st, t);
     case "hasflag":
@@ -115,12 +116,18 @@ function one(t: SieveTest): SieveTest {
 }
 
 /** The comparison of RFC 5228 §2.7 (S1's matcher); a successful :matches sets ${0}..${9} (RFC 5229 §3.2). */
-export function match(st: RunState, t: { line: number; comparator?: string; match?: SieveTest["match"] }, values: readonly string[], keys: readonly string[]): boolean {
+export function match(
+  st: RunState,
+  t: { line: number; comparator?: string; match?: SieveTest["match"] },
+  values: readonly string[],
+  keys: readonly string[],
+  capture = true,
+): boolean {
   // Every 16 comparisons of values with keys cost a step, so 10,000 tests over huge lists stay bounded.
   st.step(t.line, Math.floor((values.length * keys.length) / 16));
   const comparator = t.comparator ?? "i;ascii-casemap";
   const onCapture =
-    t.match?.type === "matches"
+    capture && t.match?.type === "matches"
       ? (groups: string[]) => {
           st.matchVars = groups;
         }

@@ -131,6 +131,11 @@ The epilogue.
     expect(await holds('body :content "multipart" :contains "Café"', r)).toBe(false);
     expect(await holds('body :content "text/" :contains ""', r)).toBe(false);
   });
+  test("body :matches leaves the match variables as they were (as Pigeonhole)", async () => {
+    const out = await run('require ["body","variables","fileinto","mailbox"]; if header :matches "subject" "m*" { } if body :matches "*Café*" { fileinto :create "x${1}"; }', r);
+    expect(out.actions[0]).toMatchObject({ mailbox: "xixed" });
+  });
+
   test("a plain message is its own text part", async () => {
     expect(await holds('body :contains "invoice"', { require: ["body"] })).toBe(true);
   });
