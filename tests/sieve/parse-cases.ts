@@ -77,7 +77,7 @@ export const VALID: ParseCase[] = [
   { name: "utf-8 strings", script: 'if header :contains "subject" "日本語 é 😀" { keep; }', ok: true },
   { name: "bom", script: "\ufeffkeep;", ok: true, differs: "a leading byte-order mark is skipped (editors add it); Pigeonhole refuses it" },
   { name: "require list later strings", script: 'require "fileinto";\nrequire "copy";\nfileinto :copy "x";', ok: true },
-  { name: "redirect forms", script: 'redirect "<a@b.c>"; redirect "Me <a@b.c>"; redirect "\\"a b\\"@example.com"; redirect "a@[192.0.2.1]";', ok: true },
+  { name: "redirect forms", script: 'redirect " a @ b.c "; redirect "Me< a@b.c >"; redirect "<a@b.c>"; redirect "Me <a@b.c>"; redirect "\\"a b\\"@example.com"; redirect "a@[192.0.2.1]";', ok: true },
   { name: "header names are not checked", script: 'if header "a b" "x" { keep; } if exists "" { keep; }', ok: true },
   { name: "no blanks between tokens", script: 'if header:is"a""b"{keep;}if true{stop;}', ok: true },
   { name: "comments inside lists and arguments", script: 'if header :is /* c */ ["a", /* c */ "b" # c\n] "b" { keep; }', ok: true },
@@ -176,5 +176,6 @@ export const INVALID: ParseCase[] = [
   { name: "an empty command", script: "keep;\n;", ok: false, line: 2, error: /expected a command name but found ';'/ },
   { name: "a NUL in a string", script: 'if header "a\u0000b" "x" { keep; }', ok: false, line: 1, error: /NUL character/ },
   { name: "number overflow at 2^64", script: "if size :over 18446744073709551616 { keep; }", ok: false, line: 1, error: /too large/ },
+  { name: "addheader value with NUL", script: R("editheader encoded-character") + 'addheader "X-A" "Woah${hex:00}!";', ok: false, line: 2, error: /may not contain a NUL/ },
   { name: "string list of numbers", script: "if header [1, 2] \"x\" { keep; }", ok: false, line: 1, error: /expected a string in the list/ },
 ];

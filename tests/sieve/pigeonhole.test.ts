@@ -29,7 +29,7 @@ import { loadCorpus, type Corpus, type CorpusPair } from "./pigeonhole/corpus.ts
 import { hasDovecot, startPigeonhole, type PigeonholeTwin } from "./pigeonhole/dovecot.ts";
 import { outcomeText, type Outcome } from "./pigeonhole/outcome.ts";
 import { runPigeonholePair } from "./pigeonhole/pigeonhole-side.ts";
-import { runPillarboxPair, startPillarboxSide, type PillarboxSide } from "./pigeonhole/pillarbox-side.ts";
+import { pillarboxOutgoing, runPillarboxPair, settleOutgoing, startPillarboxSide, type PillarboxSide } from "./pigeonhole/pillarbox-side.ts";
 
 const skip = !hasDovecot();
 if (skip) console.warn("tests/sieve/pigeonhole.test.ts: skipped — the `dovecot` binary is not installed (apt-get install dovecot-lmtpd dovecot-sieve; CI has them)");
@@ -79,18 +79,6 @@ const DELIBERATE: Deliberate[] = [
     },
   },
   {
-    name: "redirect addresses compared without case",
-    reason:
-      "RFC 5228 §2.10.3 asks not to send the same message twice to one address. Pillarbox treats `a@phone.test` and " +
-      "`A@phone.test` as one address (no mail system in use keeps local parts case-sensitive, RFC 5321 §2.4 only allows it), " +
-      "Pigeonhole compares them as octets and sends two copies.",
-    apply(pair, ph) {
-      const lower = [...new Set(ph.redirects.map((r) => r.toLowerCase()))].sort();
-      if (lower.length === ph.redirects.length) return null;
-      return { ...ph, redirects: lower };
-    },
-  },
-  {
     name: "date :index :last with :originalzone",
     reason:
       "RFC 5260 §6: `:index 1 :last` is the last field of that name, whatever the zone argument. Pigeonhole 0.5.19 ignores " +
@@ -125,6 +113,7 @@ let phSink: Sink;
 let twin: PigeonholeTwin;
 let pb: PillarboxSide;
 const results = new Map<string, { pair: CorpusPair; ph: Outcome; pb: Outcome }>();
+const timing: string[] = [];
 
 beforeAll(async () => {
   if (skip) return;
@@ -137,15 +126,21 @@ beforeAll(async () => {
   const phOut = new Map<string, Outcome>();
   const pbOut = new Map<string, Outcome>();
   // The two servers are independent: run both sequences at once.
+  const t0 = Date.now();
   await Promise.all([
     (async () => {
       for (const p of corpus.pairs) phOut.set(p.id, await runPigeonholePair(twin, phSink, p));
+      timing.push(`Pigeonhole ${Date.now() - t0} ms`);
     })(),
     (async () => {
       for (const p of corpus.pairs) pbOut.set(p.id, await runPillarboxPair(pb, corpus.user, p));
+      timing.push(`Pillarbox ${Date.now() - t0} ms`);
     })(),
   ]);
-  for (const p of corpus.pairs) results.set(p.id, { pair: p, ph: phOut.get(p.id)!, pb: pbOut.get(p.id)! });
+  // Mail Pillarbox sends after a pair was read (vacation replies go out after the commit) still counts for that pair.
+  const count = (o: Outcome) => o.redirects.length + o.notices.length + o.replies.length;
+  await settleOutgoing(pb, corpus.pairs, (p) => count(phOut.get(p.id)!));
+  for (const p of corpus.pairs) results.set(p.id, { pair: p, ph: phOut.get(p.id)!, pb: { ...pbOut.get(p.id)!, ...pillarboxOutgoing(pb, p) } });
 }, 120_000);
 
 afterAll(async () => {
@@ -165,7 +160,7 @@ describe.skipIf(skip)("Sieve: Pillarbox against Pigeonhole", () => {
     expect(CORE.filter((w) => !texts.some((t) => new RegExp(`\\b${w}\\b`).test(t.replace(/#.*$/gm, ""))))).toEqual([]);
     const used = new Set(corpus.pairs.flatMap((p) => p.messages.map((m) => m.name)));
     expect([...corpus.messages.keys()].filter((m) => !used.has(m))).toEqual([]);
-    expect(corpus.pairs.length).toBeGreaterThanOrEqual(300);
+    expect(corpus.pairs.length).toBeGreaterThanOrEqual(250);
   });
 
   test("every script compiles in Pillarbox, and Pigeonhole compiled every one it ran", () => {
@@ -186,7 +181,7 @@ describe.skipIf(skip)("Sieve: Pillarbox against Pigeonhole", () => {
       for (const a of applied) count.set(a, (count.get(a) ?? 0) + 1);
     }
     const agreeing = results.size - disagreements.length;
-    console.log(`${corpus.scripts.length} scripts, ${corpus.messages.size} messages, ${results.size} pairs: ${agreeing} agree` + [...count].map(([n, c]) => `, ${c} of them through "${n}"`).join(""));
+    console.log(`${corpus.scripts.length} scripts, ${corpus.messages.size} messages, ${results.size} pairs: ${agreeing} agree` + [...count].map(([n, c]) => `, ${c} of them through "${n}"`).join("") + ` (${timing.join(", ")})`);
     expect(disagreements).toEqual([]);
     // Each listed difference still happens (else it should leave the list and docs/SIEVE.md).
     expect(DELIBERATE.map((d) => d.name).filter((n) => !count.has(n))).toEqual([]);

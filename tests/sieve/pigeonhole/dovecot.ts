@@ -12,7 +12,7 @@
  * account does.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, hasDovecot } from "../../import/dovecot.ts";
@@ -30,6 +30,9 @@ export interface PigeonholeTwin {
   reset(script: string): void;
   /** The last lines of Dovecot's log (for failure messages). */
   logTail(lines?: number): string;
+  /** The log's size now, and what was written after such an offset. */
+  logSize(): number;
+  logSince(offset: number): string;
   stop(): void;
 }
 
@@ -143,6 +146,20 @@ plugin {
       for (const p of [home, join(home, "sieve"), join(home, "sieve", "active.sieve")]) chownSync(p, UID, GID);
     },
     logTail: (n = 30) => tail(join(dir, "dovecot.log"), n),
+    logSize: () => statSync(join(dir, "dovecot.log")).size,
+    logSince(offset) {
+      const f = join(dir, "dovecot.log");
+      const size = statSync(f).size;
+      if (size <= offset) return "";
+      const fd = openSync(f, "r");
+      try {
+        const buf = Buffer.alloc(size - offset);
+        readSync(fd, buf, 0, buf.length, offset);
+        return buf.toString("utf8");
+      } finally {
+        closeSync(fd);
+      }
+    },
     stop() {
       try {
         const pid = Number(readFileSync(join(dir, "run", "master.pid"), "utf8"));
