@@ -84,7 +84,10 @@ export function isMailAddress(raw: string): boolean {
   if (angle) s = angle[1]!.trim();
   const at = s.lastIndexOf("@");
   if (at <= 0 || at === s.length - 1) return false;
-  return LOCAL.test(s.slice(0, at)) && DOMAIN.test(s.slice(at + 1));
+  // blanks around "@" are folding white space (RFC 5322 §3.4.1 obs forms); Pigeonhole accepts them too
+  const local = s.slice(0, at).trim();
+  const domain = s.slice(at + 1).trim();
+  return LOCAL.test(local) && DOMAIN.test(domain);
 }
 
 interface TagTable {
@@ -362,6 +365,8 @@ class Validator {
         const name = this.strings(c.args[0])[0]!;
         // RFC 5293 §4: the field name must be a valid RFC 5322 field name
         if (!dyn(name) && !isFieldName(name)) throw new SieveSyntaxError(c.line, `"${shown(String(name))}" is not a valid header field name`);
+        // RFC 5293 §4: a field value cannot hold NUL (a decoded ${hex:00} could put one there)
+        if (c.name === "addheader" && this.strings(c.args[1])[0]!.includes("\u0000")) throw new SieveSyntaxError(c.line, "the value of addheader may not contain a NUL character");
         if (c.name === "deleteheader" && typeof c.tags.index === "number" && c.tags.index < 1) throw new SieveSyntaxError(c.line, ":index must be 1 or more");
         break;
       }

@@ -78,6 +78,7 @@ export const VALID: ParseCase[] = [
   { name: "bom", script: "\ufeffkeep;", ok: true, differs: "a leading byte-order mark is skipped (editors add it); Pigeonhole refuses it" },
   { name: "require list later strings", script: 'require "fileinto";\nrequire "copy";\nfileinto :copy "x";', ok: true },
   { name: "redirect forms", script: 'redirect " a @ b.c "; redirect "Me< a@b.c >"; redirect "<a@b.c>"; redirect "Me <a@b.c>"; redirect "\\"a b\\"@example.com"; redirect "a@[192.0.2.1]";', ok: true },
+  { name: "redirect to an internationalized address", script: 'redirect "rüdiger@example.com";', ok: true, differs: "RFC 6532 §3.2 allows UTF-8 local parts (Pillarbox speaks SMTPUTF8); Pigeonhole refuses them" },
   { name: "header names are not checked", script: 'if header "a b" "x" { keep; } if exists "" { keep; }', ok: true },
   { name: "no blanks between tokens", script: 'if header:is"a""b"{keep;}if true{stop;}', ok: true },
   { name: "comments inside lists and arguments", script: 'if header :is /* c */ ["a", /* c */ "b" # c\n] "b" { keep; }', ok: true },
