@@ -67,7 +67,7 @@ beforeAll(async () => {
     hosts: [["mx.remote.test", "127.0.0.1"]],
   });
   srv = await startTestServer({ listeners: ["SMTP", "SUBMISSION", "IMAP"], config: { queue: { dnsServers: [dns.server], remotePort: sink.port } } });
-  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan", "jane", "kim", "liam", "mona"]) await createUser(srv.store, `${u}@example.test`, PASS);
+  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan", "jane", "kim", "liam", "mona", "nina"]) await createUser(srv.store, `${u}@example.test`, PASS);
 });
 
 afterAll(async () => {
@@ -328,5 +328,15 @@ c.logout()
     const reply = await waitFor(() => sentTo("pat@remote.test").find((x) => x.wire.toString("latin1").includes(`In-Reply-To: ${m.id}`)));
     expect(reply.wire.toString("latin1")).toMatch(/^Subject: Mona is away/m);
     expect(withId(await folderMessages(srv.store, "mona@example.test"), m.id).length).toBe(1);
+  });
+
+  test("delivery reports are filtered too: a bounce to a local sender goes where her script says", async () => {
+    await activate("nina@example.test", `require ["fileinto", "mailbox", "envelope"];\nif envelope :is "from" "" { fileinto :create "Bounces"; }\n`);
+    sink.options.reject = ["gone@remote.test"];
+    const m = message({ from: "nina@example.test", to: "gone@remote.test", subject: "to nowhere" });
+    expect((await smtplib("nina@example.test", ["gone@remote.test"], m.raw, { user: "nina@example.test", password: PASS })).code).toBe(250);
+    const dsn = await waitFor(async () => (await folderMessages(srv.store, "nina@example.test", "Bounces")).find((x) => text(x).includes("Undelivered Mail Returned to Sender")));
+    expect(text(dsn)).toContain("gone@remote.test");
+    sink.options.reject = [];
   });
 });
