@@ -132,8 +132,25 @@ export function match(
           st.matchVars = groups;
         }
       : undefined;
-  return matchValues(values, keys, comparator, t.match, onCapture);
+  let chars = 0;
+  for (const v of values) chars += v.length;
+  if (t.match?.type === "count" || chars * keys.length <= SLICE_WORK) return matchValues(values, keys, comparator, t.match, onCapture);
+  // Long values (a body) against many keys: matched in slices, value by value and keys in
+  // order (the order RFC 5229 §3.2 takes the first match in), with the step count and the
+  // clock checked between slices, so maxRunMs holds inside one test too.
+  for (const v of values) {
+    const per = Math.max(1, Math.floor(SLICE_WORK / Math.max(1, v.length)));
+    for (let i = 0; i < keys.length; i += per) {
+      const slice = keys.slice(i, i + per);
+      st.step(t.line, Math.ceil((v.length * slice.length) / SLICE_WORK) * 64);
+      if (matchValues([v], slice, comparator, t.match, onCapture)) return true;
+    }
+  }
+  return false;
 }
+
+/** Characters × keys one matcher call may compare before the step count and clock are looked at again. */
+const SLICE_WORK = 4 * 1024 * 1024;
 
 /**
  * RFC 5260 §6 :index n [:last]: only the nth field (counted from the end with

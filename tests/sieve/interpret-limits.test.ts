@@ -90,6 +90,19 @@ describe("runaway scripts", () => {
     expect(out.implicitKeep).toBe(true);
   });
 
+  test("a 1 MB body against 3,000 keys stops at the clock inside the one test", async () => {
+    const message = enc.encode("Subject: big\r\n\r\n" + "abcdefghij".repeat(100_000) + "\r\n");
+    const keys = JSON.stringify(Array.from({ length: 3000 }, (_, i) => `zz${i}`));
+    const out = await run(`require "body"; if body :raw :contains ${keys} { discard; }`, { message, limits: { maxRunMs: 0 } });
+    expect(out.error?.message).toContain("ran longer than 0 ms");
+    expect(out.implicitKeep).toBe(true);
+    // the same with a budget: every key is compared, none matches, no error
+    const few = JSON.stringify([...Array.from({ length: 40 }, (_, i) => `zz${i}`), "jabcd"]);
+    const ok = await run(`require "body"; if body :raw :contains ${few} { discard; }`, { message, limits: { maxRunMs: 60_000 } });
+    expect(ok.error).toBeUndefined();
+    expect(ok.actions).toEqual([{ type: "discard" }]);
+  });
+
   test("more than maxActions actions is an error", async () => {
     const body = Array.from({ length: 40 }, (_, i) => `fileinto :create "f${i}";`).join("\n");
     const out = await run(`require ["fileinto","mailbox"];\n${body}`);
