@@ -67,7 +67,7 @@ beforeAll(async () => {
     hosts: [["mx.remote.test", "127.0.0.1"]],
   });
   srv = await startTestServer({ listeners: ["SMTP", "SUBMISSION", "IMAP"], config: { queue: { dnsServers: [dns.server], remotePort: sink.port } } });
-  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan", "jane", "kim", "liam", "mona", "nina"]) await createUser(srv.store, `${u}@example.test`, PASS);
+  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan", "jane", "kim", "liam", "mona", "nina", "olga", "pete"]) await createUser(srv.store, `${u}@example.test`, PASS);
 });
 
 afterAll(async () => {
@@ -338,5 +338,13 @@ c.logout()
     const dsn = await waitFor(async () => (await folderMessages(srv.store, "nina@example.test", "Bounces")).find((x) => text(x).includes("Undelivered Mail Returned to Sender")));
     expect(text(dsn)).toContain("gone@remote.test");
     sink.options.reject = [];
+  });
+
+  test("redirect :copy to a local address: both mailboxes have it, the original sender untouched", async () => {
+    await activate("olga@example.test", `require "copy";\nredirect :copy "pete@example.test";\n`);
+    const m = message({ from: "zed@sender.test", to: "olga@example.test", subject: "share this" });
+    expect((await smtplib("zed@sender.test", ["olga@example.test"], m.raw)).code).toBe(250);
+    expect(withId(await folderMessages(srv.store, "olga@example.test"), m.id).length).toBe(1);
+    expect(withId(await folderMessages(srv.store, "pete@example.test"), m.id).length).toBe(1);
   });
 });
