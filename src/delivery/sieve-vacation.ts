@@ -47,16 +47,18 @@ export async function sendVacation(
   await deps.sieve.vacationRecordSent(v.account.id, decision.to, a.handle, v.now);
   // RFC 5230 §4.5: by default from the address the message was sent to
   const from = (a.from ?? "").trim() || v.recipient || v.account.email;
+  // :from may be a name-addr ("Alice" <alice@example.test>): the name is kept
+  const named = /^\s*"?([^"<]*?)"?\s*<([^>]+)>\s*$/.exec(from);
+  const fromAddr = named ? named[2]!.trim() : from;
   const raw = buildVacationReply({
     original: v.message,
     to: decision.to,
-    from: /<([^>]+)>/.exec(from)?.[1] ?? from,
-    fromName: a.from ? undefined : (v.account.settings.displayName ?? ""),
+    from: fromAddr,
+    fromName: named ? named[1]!.trim() : a.from ? "" : (v.account.settings.displayName ?? ""),
     subject: a.subject,
     reason: a.reason,
     mime: a.mime,
   });
-  const fromAddr = /<([^>]+)>/.exec(from)?.[1] ?? from;
   const signed = await signMessage(deps.store, raw, fromAddr.slice(fromAddr.lastIndexOf("@") + 1).toLowerCase(), deps.log);
   const resolved = await resolveRecipients(deps.store, [decision.to]);
   if (resolved.unknown.length) return { sent: false, reason: "sender unknown here" };

@@ -67,7 +67,7 @@ beforeAll(async () => {
     hosts: [["mx.remote.test", "127.0.0.1"]],
   });
   srv = await startTestServer({ listeners: ["SMTP", "SUBMISSION", "IMAP"], config: { queue: { dnsServers: [dns.server], remotePort: sink.port } } });
-  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan", "jane", "kim", "liam", "mona", "nina", "olga", "pete"]) await createUser(srv.store, `${u}@example.test`, PASS);
+  for (const u of ["alice", "bob", "carol", "dora", "erin", "fred", "gina", "hank", "ivan", "jane", "kim", "liam", "mona", "nina", "olga", "pete", "quin"]) await createUser(srv.store, `${u}@example.test`, PASS);
 });
 
 afterAll(async () => {
@@ -346,5 +346,16 @@ c.logout()
     expect((await smtplib("zed@sender.test", ["olga@example.test"], m.raw)).code).toBe(250);
     expect(withId(await folderMessages(srv.store, "olga@example.test"), m.id).length).toBe(1);
     expect(withId(await folderMessages(srv.store, "pete@example.test"), m.id).length).toBe(1);
+  });
+
+  test("vacation :from with a display name and :mime", async () => {
+    await activate("quin@example.test", `require "vacation";\nvacation :from "\\"Quin Q\\" <quin@example.test>" :mime "Content-Type: text/plain; charset=utf-8\r\n\r\nGone fishing.";\n`);
+    const m = message({ from: "sam@remote.test", to: "quin@example.test", subject: "fish?" });
+    expect((await smtplib("sam@remote.test", ["quin@example.test"], m.raw)).code).toBe(250);
+    const reply = await waitFor(() => sentTo("sam@remote.test").find((x) => x.wire.toString("latin1").includes(`In-Reply-To: ${m.id}`)));
+    const wire = reply.wire.toString("latin1");
+    expect(wire).toMatch(/^From: "?Quin Q"? <quin@example\.test>\r$/m);
+    expect(wire).toMatch(/^Subject: Auto: fish\?\r$/m);
+    expect(wire).toContain("Gone fishing.");
   });
 });
