@@ -3,7 +3,6 @@
  * front end, run it over a message with a scripted lookup, and summarise
  * the outcome.
  */
-import { expect } from "bun:test";
 import { compile } from "../../src/sieve/compile.ts";
 import { runSieve } from "../../src/sieve/interpret.ts";
 import { DEFAULT_SIEVE_LIMITS, type SieveLimits, type SieveOutcome, type SieveRunInput, type SieveSpamScore } from "../../src/sieve/types.ts";
@@ -83,8 +82,4 @@ export async function holds(test: string, o: RunOpts & { require?: string[] } = 
   const out = await run(`require ${JSON.stringify(req)};\nif ${test} { fileinto "Accounts"; }`, o);
   if (out.error) throw new Error(`runtime error: ${out.error.message}`);
   return out.actions.some((a) => a.type === "fileinto" && a.mailbox === "Accounts");
-}
-
-export function expectKeptOnly(out: SieveOutcome): void {
-  expect(out.implicitKeep).toBe(true);
 }
