@@ -158,6 +158,22 @@ describe("the tree", () => {
     expect((off.args[1] as { values: string[] }).values[0]).toBe("${hex:48 69}");
   });
 
+  test("validation reports every mistake in script order, at most 20", () => {
+    const r = compile('require "fileinto";\nfileinto :copy "x";\nif hedaer "a" "b" { frob; }\nelse { keep; }\nkeep;');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map(formatSieveError)).toEqual([
+      'line 2: the tag :copy needs require "copy"',
+      'line 3: unknown test "hedaer"',
+      "line 4: else must follow an if or elsif command",
+    ]);
+    const many = compile("frob;\n".repeat(100));
+    expect(many.ok ? 0 : many.errors.length).toBe(20);
+    // a syntax error stops at the first
+    const syn = compile("keep\nfrob;\nstop");
+    expect(syn.ok ? 0 : syn.errors.length).toBe(1);
+  });
+
   test("digest and size are over the UTF-8 octets", () => {
     const src = 'if header :contains "subject" "é" { discard; }';
     const s = ok(src);

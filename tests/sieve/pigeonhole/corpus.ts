@@ -14,8 +14,23 @@
  * Message-ID, a vacation reply and a rejection notice refer to it) is
  * attributed to its pair however late it is sent.
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { accessSync, constants, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+/**
+ * Where the two servers keep their throw-away data: /dev/shm (tmpfs) when it
+ * is there, so the hundreds of small committed deliveries do not wait on a
+ * disk shared with other test files; the system temp dir otherwise.
+ */
+export function scratchDir(): string {
+  try {
+    accessSync("/dev/shm", constants.W_OK);
+    return "/dev/shm";
+  } catch {
+    return tmpdir();
+  }
+}
 
 export const CORPUS_DIR = join(import.meta.dir, "..", "corpus");
 

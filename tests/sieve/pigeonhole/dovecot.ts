@@ -12,10 +12,10 @@
  * account does.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, hasDovecot } from "../../import/dovecot.ts";
+import { scratchDir } from "./corpus.ts";
 import { waitListening } from "./smtp-client.ts";
 
 export { hasDovecot };
@@ -56,7 +56,7 @@ export interface PigeonholeOptions {
 }
 
 export async function startPigeonhole(opts: PigeonholeOptions): Promise<PigeonholeTwin> {
-  const dir = mkdtempSync(join(tmpdir(), "pillarbox-pigeonhole-"));
+  const dir = mkdtempSync(join(scratchDir(), "pillarbox-pigeonhole-"));
   chmodSync(dir, 0o755);
   for (const d of ["run", "state", "home"]) mkdirSync(join(dir, d), { recursive: true });
   chmodSync(join(dir, "home"), 0o755);
@@ -92,7 +92,9 @@ userdb {
 auth_username_format = %Lu
 recipient_delimiter = +
 lmtp_save_to_detail_mailbox = no
-mail_location = maildir:~/Maildir
+# Speed over durability for a throw-away test instance: indexes in memory, no fsync.
+mail_location = maildir:~/Maildir:INDEX=MEMORY
+mail_fsync = never
 # Mailbox and server annotations (RFC 5464) for mboxmetadata/servermetadata (RFC 5490 §4).
 mail_attribute_dict = file:%h/dovecot-attributes
 namespace inbox {
@@ -142,7 +144,7 @@ plugin {
       mkdirSync(join(home, "sieve"), { recursive: true });
       writeFileSync(join(home, "sieve", "active.sieve"), script);
       // A relative symlink, as ManageSieve's SETACTIVE makes it.
-      spawnSync("ln", ["-s", "sieve/active.sieve", join(home, ".dovecot.sieve")]);
+      symlinkSync("sieve/active.sieve", join(home, ".dovecot.sieve"));
       for (const p of [home, join(home, "sieve"), join(home, "sieve", "active.sieve")]) chownSync(p, UID, GID);
     },
     logTail: (n = 30) => tail(join(dir, "dovecot.log"), n),

@@ -17,6 +17,8 @@
  * turned into a Junk delivery: that is the spam filter's own policy, not
  * Sieve, and Pigeonhole has nothing like it (see ../pigeonhole.test.ts).
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { FilterPlan } from "../../../src/delivery/filter-types.ts";
 import { spamtestOf, statusHeaders } from "../../../src/spam/spam-headers.ts";
 import type { AccountSpamVerdict, SpamService, SpamVerdict } from "../../../src/spam/types.ts";
@@ -24,7 +26,7 @@ import type { Account, PasswordHasher } from "../../../storage/api.ts";
 import { createUser, startTestServer, type TestServer } from "../../helpers/server.ts";
 import { startDnsmasq, type Dnsmasq } from "../../smtp/helpers.ts";
 import { startSink, type Sink } from "../../smtp/sink.ts";
-import type { CorpusPair } from "./corpus.ts";
+import { scratchDir, type CorpusPair } from "./corpus.ts";
 import type { StoredCopy } from "./maildir.ts";
 import { deliveryOutcome, headerValue, outgoingOutcome, type DeliveryOutcome, type Outcome } from "./outcome.ts";
 import { sinkOutgoing } from "./pigeonhole-side.ts";
@@ -70,9 +72,11 @@ function corpusSpam(scores: ReadonlyMap<string, number>, junkScore: number): Spa
 export async function startPillarboxSide(pairs: readonly CorpusPair[], remoteDomains: readonly string[]): Promise<PillarboxSide> {
   const sink = await startSink();
   let dns: Dnsmasq | null = null;
+  let dataDir: string | null = null;
   try {
     dns = await startDnsmasq({ mx: remoteDomains.map((d): [string, string, number] => [d, "mx.capture.test", 10]), hosts: [["mx.capture.test", "127.0.0.1"]] });
-    const srv = await startTestServer({ listeners: ["SMTP"], config: { queue: { dnsServers: [dns.server], remotePort: sink.port } } });
+    dataDir = mkdtempSync(join(scratchDir(), "pillarbox-sieve-diff-"));
+    const srv = await startTestServer({ dataDir, listeners: ["SMTP"], config: { queue: { dnsServers: [dns.server], remotePort: sink.port } } });
     const scores = new Map<string, number>();
     for (const p of pairs)
       for (const m of p.messages) {
@@ -86,11 +90,13 @@ export async function startPillarboxSide(pairs: readonly CorpusPair[], remoteDom
     srv.ctx.spam.close();
     srv.ctx.spam = corpusSpam(scores, srv.config.spam.junkScore);
     const d = dns;
+    const dir = dataDir;
     return {
       srv,
       sink,
       async close() {
         await srv.close();
+        rmSync(dir, { recursive: true, force: true });
         await sink.close();
         await d.stop();
       },
@@ -98,6 +104,7 @@ export async function startPillarboxSide(pairs: readonly CorpusPair[], remoteDom
   } catch (e) {
     await sink.close();
     await dns?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     throw e;
   }
 }
