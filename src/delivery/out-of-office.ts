@@ -7,16 +7,12 @@
  * SieveStore's vacation log. What stays here:
  *  - `shouldAutoReply`: the decision for given settings (their switch and
  *    dates, then the responder's checks), for callers that show it;
- *  - `buildAutoReply`: a reply with an HTML alternative, threaded under the
- *    original, marked `Auto-Submitted: auto-replied` (RFC 3834 §5.1);
  *  - `maybeAutoReply`: the account's out-of-office run on its own.
  */
 import type { AccountSettings } from "../../storage/api.ts";
-import { textToHtml } from "../../mail/html.ts";
 import type { DeliveryFilter } from "./filter-types.ts";
 import type { SieveDeliveryFilter } from "./sieve-filter.ts";
 import { vacationChecks } from "./vacation-reply.ts";
-import { composeMessage } from "../../mail/build.ts";
 
 export const DEFAULT_OOF_PERIOD_MS = 4 * 24 * 3600_000;
 
@@ -55,34 +51,6 @@ export function shouldAutoReply(input: AutoReplyInput): AutoReplyDecision {
     lastSentAt: input.lastSentAt,
     now,
     periodMs: input.periodMs ?? DEFAULT_OOF_PERIOD_MS,
-  });
-}
-
-export interface AutoReplyMessageInput {
-  oof: OofSettings;
-  from: { name: string; address: string };
-  to: string;
-  /** Subject and Message-ID of the message being answered. */
-  originalSubject: string;
-  originalMessageId: string | null;
-  originalReferences?: string[];
-}
-
-/** The auto-reply message (text/plain with an HTML alternative), threaded under the original (RFC 5322 §3.6.4). */
-export async function buildAutoReply(input: AutoReplyMessageInput): Promise<Uint8Array> {
-  const original = input.originalSubject || "Out of office";
-  const subject = input.oof.subject.trim() || (/^\s*re\s*:/i.test(original) ? original : `Re: ${original}`);
-  const refs = [...(input.originalReferences ?? []), ...(input.originalMessageId ? [input.originalMessageId] : [])];
-  // RFC 3834 §5.1 (and the common Precedence / X-Auto-Response-Suppress hints): marked automatic so other responders stay quiet.
-  return composeMessage({
-    from: input.from,
-    to: [{ name: "", address: input.to }],
-    subject,
-    text: input.oof.body,
-    html: `<div>${textToHtml(input.oof.body)}</div>`,
-    inReplyTo: input.originalMessageId,
-    references: refs,
-    extraHeaders: { "Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All", Precedence: "auto_reply" },
   });
 }
 

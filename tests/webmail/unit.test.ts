@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, statSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import PostalMime from "postal-mime";
-import { shouldAutoReply, buildAutoReply, type AutoReplyInput } from "../../src/delivery/out-of-office.ts";
+import { shouldAutoReply, type AutoReplyInput } from "../../src/delivery/out-of-office.ts";
+import { buildVacationReply } from "../../src/delivery/vacation-reply.ts";
 import { parseAddressList, prefixSubject, htmlToText, buildMessage, isValidAddress, AddressError } from "../../protocols/http/webmail/mime.ts";
 import { contentDisposition, safeContentType } from "../../protocols/http/webmail/util.ts";
 import { KeyRing } from "../../protocols/http/webmail/keys.ts";
@@ -78,12 +79,15 @@ describe("out-of-office decision (RFC 3834)", () => {
   });
 
   test("the auto-reply is marked automatic and threads under the original", async () => {
-    const raw = await buildAutoReply({
-      oof: base.oof!,
-      from: { name: "Alice", address: "alice@example.test" },
+    // the out-of-office reply is the vacation responder's (src/delivery/vacation-reply.ts)
+    const raw = buildVacationReply({
+      original: new TextEncoder().encode("Subject: Question\r\nMessage-ID: <q1@example.org>\r\n\r\nhi\r\n"),
       to: "ann@example.org",
-      originalSubject: "Question",
-      originalMessageId: "<q1@example.org>",
+      from: "alice@example.test",
+      fromName: "Alice",
+      subject: base.oof!.subject,
+      reason: base.oof!.body,
+      mime: false,
     });
     const m = await PostalMime.parse(raw);
     expect(m.subject).toBe("Away");
