@@ -92,6 +92,7 @@ export function compile(source: string | Uint8Array, opts: CompileOptions = {}):
   try {
     const raw = parseScript(text, limits.maxNesting);
     const v = validateScript(raw, available);
+    if (v.errors.length) return { ok: false, errors: v.errors };
     // the digest and size are over the source as given (a byte-order mark included)
     const octets = bytes ?? encoder.encode(source as string);
     return {

@@ -34,13 +34,25 @@ export interface ValidateResult {
   requires: Set<string>;
   commands: SieveCommand[];
   warnings: SieveError[];
+  /** Errors found, in script order (validation goes on after one, like Pigeonhole, up to MAX_ERRORS); empty when it is valid. */
+  errors: SieveError[];
 }
 
-/** Validate a parsed script. `available` = the extensions this server offers. Throws SieveSyntaxError. */
+/** Errors collected before validation stops. */
+export const MAX_ERRORS = 20;
+
+class TooManyErrors extends Error {}
+
+/** Validate a parsed script. `available` = the extensions this server offers. */
 export function validateScript(raw: RawCommand[], available: ReadonlySet<string>): ValidateResult {
   const v = new Validator(available);
-  const commands = v.block(raw, true);
-  return { requires: v.requires, commands, warnings: v.warnings };
+  let commands: SieveCommand[] = [];
+  try {
+    commands = v.block(raw, true);
+  } catch (e) {
+    if (!(e instanceof TooManyErrors)) throw e;
+  }
+  return { requires: v.requires, commands, warnings: v.warnings, errors: v.errors };
 }
 
 /** A string that (with variables required) holds "${": its value is only known at run time. */
@@ -119,6 +131,7 @@ function tagSpecs(sig: Signature): TagTable {
 class Validator {
   readonly requires = new Set<string>();
   readonly warnings: SieveError[] = [];
+  readonly errors: SieveError[] = [];
   private seenCommand = false;
 
   constructor(private readonly available: ReadonlySet<string>) {}
@@ -127,14 +140,21 @@ class Validator {
     const out: SieveCommand[] = [];
     let prev: string | null = null;
     for (const rc of raw) {
-      if (rc.name === "require") {
-        // RFC 5228 §3.2: require only at the start of the script, before any other command
-        if (!top || this.seenCommand) throw new SieveSyntaxError(rc.line, "require must come before any other command, at the start of the script");
-      } else this.seenCommand = true;
-      if ((rc.name === "elsif" || rc.name === "else") && prev !== "if" && prev !== "elsif") {
-        throw new SieveSyntaxError(rc.line, `${rc.name} must follow an if or elsif command`);
+      try {
+        if (rc.name === "require") {
+          // RFC 5228 §3.2: require only at the start of the script, before any other command
+          if (!top || this.seenCommand) throw new SieveSyntaxError(rc.line, "require must come before any other command, at the start of the script");
+        } else this.seenCommand = true;
+        if ((rc.name === "elsif" || rc.name === "else") && prev !== "if" && prev !== "elsif") {
+          throw new SieveSyntaxError(rc.line, `${rc.name} must follow an if or elsif command`);
+        }
+        out.push(this.command(rc));
+      } catch (e) {
+        if (!(e instanceof SieveSyntaxError)) throw e;
+        // report it and go on with the next command, so one check shows every mistake
+        this.errors.push({ line: e.line, message: e.message });
+        if (this.errors.length >= MAX_ERRORS) throw new TooManyErrors();
       }
-      out.push(this.command(rc));
       prev = rc.name;
     }
     return out;

@@ -159,13 +159,14 @@ describe("the tree", () => {
   });
 
   test("validation reports every mistake in script order, at most 20", () => {
-    const r = compile('require "fileinto";\nfileinto :copy "x";\nif hedaer "a" "b" { frob; }\nelse { keep; }\nkeep;');
+    const r = compile('require "fileinto";\nfileinto :copy "x";\nif hedaer "a" "b" { keep; }\nelse { keep; }\nif true { frob; }\nelsif true { keep; }\nkeep;\nelsif true { keep; }');
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors.map(formatSieveError)).toEqual([
       'line 2: the tag :copy needs require "copy"',
       'line 3: unknown test "hedaer"',
-      "line 4: else must follow an if or elsif command",
+      'line 5: unknown command "frob"',
+      "line 8: elsif must follow an if or elsif command",
     ]);
     const many = compile("frob;\n".repeat(100));
     expect(many.ok ? 0 : many.errors.length).toBe(20);
