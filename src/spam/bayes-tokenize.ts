@@ -31,6 +31,9 @@ const MAX_PARTS_READ = 20;
 const MAX_TEXT_CHARS = 200_000;
 const MAX_URLS = 200;
 
+/** Short fields whose whole value (lower-cased, cut to 40 characters) is a token: how a message was sent says much about who sent it. */
+const VALUE_FIELDS = new Set(["precedence", "x-priority", "x-msmail-priority", "importance", "mime-version", "x-mimeole", "list-id", "x-mailing-list", "content-transfer-encoding", "x-beenthere"]);
+
 /** Fields whose presence is a token ("hdr:x-mailing-list"); the rest are read as words only where named below. */
 const SKIP_FIELDS = new Set(["x-spam-status", "x-spam-score", "x-spam-flag", "x-spam-level", "x-spam-checker-version", "x-spam-report"]);
 
@@ -157,7 +160,20 @@ function addHeaders(bag: Bag, fields: HeaderField[]): void {
     const key = f.key;
     if (SKIP_FIELDS.has(key)) continue;
     bag.add(`hdr:${key.length > 40 ? key.slice(0, 40) : key}`);
+    if (VALUE_FIELDS.has(key)) bag.add(`${key}:${f.value.slice(0, 40).toLowerCase().replace(/\s+/g, " ")}`);
     switch (key) {
+      case "date": {
+        // the zone and the shape of the date: bulk mailers write odd ones
+        const tz = /([+-]\d{4}|\b[A-Z]{2,4})\s*(?:\([^)]*\))?\s*$/.exec(f.value.slice(0, 200));
+        bag.add(`date:tz:${tz ? tz[1].toLowerCase() : "none"}`);
+        break;
+      }
+      case "return-path": {
+        const at = f.value.lastIndexOf("@");
+        if (at >= 0) addHost(bag, "rp:", f.value.slice(at + 1, at + 200).replace(/[>\s].*$/, ""));
+        else bag.add("rp:null");
+        break;
+      }
       case "subject": {
         const s = decodeHeaderText(f.value.slice(0, 2000));
         addWords(bag, s, "subject:");

@@ -34,7 +34,7 @@ export interface BayesBand {
 export const BAYES_BANDS: readonly BayesBand[] = [
   { name: "BAYES_99", from: 0.99, score: 5.0 },
   { name: "BAYES_95", from: 0.95, score: 5.0 },
-  { name: "BAYES_80", from: 0.8, score: 3.0 },
+  { name: "BAYES_80", from: 0.8, score: 3.5 },
   { name: "BAYES_60", from: 0.6, score: 0.5 },
   { name: "BAYES_40", from: 0.4, score: 0 },
   { name: "BAYES_20", from: 0.2, score: 0 },

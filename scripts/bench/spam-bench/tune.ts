@@ -14,6 +14,7 @@ import type { CorpusMessage } from "./corpus.ts";
 import { train } from "./pillarbox.ts";
 
 interface Sample {
+  name: string;
   spam: boolean;
   /** Score of every other rule. */
   rest: number;
@@ -52,7 +53,7 @@ export async function tune(trainHalf: readonly CorpusMessage[], opts: { junkScor
       const { results } = await score(b, ids[k], `fold${k}@${DOMAIN}`, other);
       for (let i = 0; i < other.length; i++) {
         const r = await b.bayes.classify(ids[k], DOMAIN, b.bayes.tokenize(other[i].raw, b.config.spam.maxScanBytes));
-        samples.push({ spam: other[i].spam, rest: results[i].score - results[i].bayesPoints, p: r ? r.probability : null });
+        samples.push({ name: other[i].name, spam: other[i].spam, rest: results[i].score - results[i].bayesPoints, p: r ? r.probability : null });
       }
     }
   } finally {
@@ -95,6 +96,16 @@ export async function tune(trainHalf: readonly CorpusMessage[], opts: { junkScor
     }
   };
   walk(0);
+  const chosenPts = (best as { pts: number[] } | null)?.pts;
+  if (chosenPts) {
+    // the training-half messages the chosen points get wrong, for looking at (never the test half)
+    for (let j = 0; j < samples.length; j++) {
+      const s = samples[j];
+      const total = s.rest + (idx[j] >= 0 ? chosenPts[idx[j]] : 0);
+      if (!s.spam && total >= opts.junkScore) console.log(`  ham junked: ${s.name} p=${s.p?.toFixed(3)} other rules ${s.rest.toFixed(1)}`);
+      if (process.env.PB_TUNE_SHOW_MISSED && s.spam && total < opts.junkScore) console.log(`  spam missed: ${s.name} p=${s.p?.toFixed(3)} other rules ${s.rest.toFixed(1)}`);
+    }
+  }
   const chosen = best as { pts: number[]; caught: number; fp: number } | null;
   if (!chosen) throw new Error("tune: no point set keeps ham junked within the limit");
   const out = bands.map((x, i) => ({ ...x, score: chosen.pts[i] }));
