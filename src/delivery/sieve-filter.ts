@@ -30,7 +30,7 @@ import { vacationScriptFor } from "../sieve/vacation-script.ts";
 import { decodeHeaderText } from "../../mail/headers.ts";
 import { headerFieldsNamed } from "../../mail/line-endings.ts";
 import type { DeliveryFilter, FilterInput, FilterPlan } from "./filter-types.ts";
-import { planAccount, isJunk, type AccountPlan } from "./sieve-actions.ts";
+import { planAccount, isJunk } from "./sieve-actions.ts";
 import { buildErrorReport } from "./sieve-reject.ts";
 import { Srs, loadSrsKey, type SrsReverse } from "./srs.ts";
 import { sendVacation, type VacationOutcome } from "./sieve-vacation.ts";
@@ -222,7 +222,6 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
         const keepFolder = v?.isSpam ? "Junk" : (input.folder ?? "INBOX");
         const message = v?.headers ? concat(enc.encode(v.headers), input.raw) : input.raw;
         const fallback: DeliveryRecipient = { accountId: a.id, folder: keepFolder, ...(message !== input.raw ? { raw: message } : {}) };
-        let ap: AccountPlan | null = null;
         try {
           const account = await store.getAccountById(a.id);
           const scripts = account ? await scriptsOf(account) : [];
@@ -250,12 +249,12 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
             after.push(() => reportError(account, err, message));
             // the out-of-office script ran before the failing one: its reply still goes (run.actions holds only completed scripts' actions)
             if (!err.script.generated) vacationLater(run.actions.filter((x): x is Extract<SieveAction, { type: "vacation" }> => x.type === "vacation"));
-            // RFC 5228 §2.10.6: the implicit keep, into INBOX (not Junk: the user must see the report's message)
-            result.local.push({ ...fallback, folder: input.folder ?? "INBOX" });
-            result.hookAccountIds.push(a.id);
+            // RFC 5228 §2.10.6: only the implicit keep (INBOX, or Junk for spam), none of the script's actions (as Pigeonhole)
+            result.local.push(fallback);
+            if (!isJunk(keepFolder)) result.hookAccountIds.push(a.id);
             continue;
           }
-          ap = await planAccount(
+          const plan = await planAccount(
             {
               store,
               sieve,
@@ -273,7 +272,6 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
             { ...run, message },
             input.raw,
           );
-          const plan = ap;
           result.local.push(...plan.copies);
           result.extraQueues.push(...plan.extraQueues);
           result.notices.local.push(...plan.notices.local);
