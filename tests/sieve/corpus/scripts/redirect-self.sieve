@@ -1,0 +1,2 @@
+# A redirect to the user's own address.
+redirect "alice@example.test";
