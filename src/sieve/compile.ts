@@ -45,6 +45,7 @@ function badUtf8Line(bytes: Uint8Array): number {
 
 /** The line of the first unpaired surrogate (a JS string that is not valid Unicode), or 0. */
 function loneSurrogateLine(s: string): number {
+  if (!/[\ud800-\udfff]/.test(s)) return 0;
   let line = 1;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -132,9 +132,9 @@ export function tokenize(src: string): Token[] {
       i = j;
       continue;
     }
-    const ch = src[i]!;
-    if ("[](){},;".includes(ch)) {
-      out.push({ t: "punct", v: ch as "[", line });
+    // [ ] ( ) { } , ;
+    if (c === 91 || c === 93 || c === 40 || c === 41 || c === 123 || c === 125 || c === 44 || c === 59) {
+      out.push({ t: "punct", v: src[i] as "[", line });
       i++;
       continue;
     }

@@ -207,7 +207,7 @@ class Validator {
         if (ext) throw new SieveSyntaxError(tagLine, `extension ${ext} is not supported (tag :${shown(a.name)} of ${owner})`);
         throw new SieveSyntaxError(tagLine, `unknown tag :${shown(a.name)} for ${owner}`);
       }
-      this.needExt(spec, `:${a.name}`, "tag", tagLine);
+      if (spec.ext) this.needExt(spec, `:${a.name}`, "tag", tagLine);
       if (a.name in tags || (a.name === "comparator" && comparator !== undefined)) throw new SieveSyntaxError(tagLine, `tag :${a.name} is given twice`);
       if (spec.group) {
         const other = groups.get(spec.group);
@@ -219,7 +219,7 @@ class Validator {
         const next = raw[i + 1];
         if (!next || next.kind === "tag") throw new SieveSyntaxError(tagLine, `tag :${a.name} needs ${argWords(spec.arg)} after it`);
         i++;
-        value = this.coerce(this.decode(next), spec.arg, `the :${a.name} tag`);
+        value = this.coerce(this.decode(next), spec.arg, () => `the :${a.name} tag`);
       }
       if (a.name === "comparator") {
         comparator = (value as string).toLowerCase();
@@ -261,7 +261,7 @@ class Validator {
     }
     const types = positional.length < max && sig.optional?.from === "leading" ? sig.positional.slice(max - positional.length) : sig.positional.slice(0, positional.length);
     const args = positional.map((a, k) => {
-      const c = this.coerce(a, types[k]!, `argument ${k + 1} of ${owner}`);
+      const c = this.coerce(a, types[k]!, () => `argument ${k + 1} of ${owner}`);
       return typeof c === "number" ? { kind: "number" as const, value: c, line: a.line } : typeof c === "string" ? { kind: "string" as const, value: c, line: a.line } : { kind: "list" as const, values: c, line: a.line };
     });
     const r: { tags: Tags; args: SieveArg[]; comparator?: string; match?: SieveTest["match"]; addressPart?: string } = { tags, args };
@@ -272,18 +272,19 @@ class Validator {
     return r;
   }
 
-  private coerce(a: SieveArg, type: ArgType, what: string): string | number | string[] {
+  /** `what` names the argument in an error (built only then). */
+  private coerce(a: SieveArg, type: ArgType, what: () => string): string | number | string[] {
     if (type === "number") {
-      if (a.kind !== "number") throw new SieveSyntaxError(a.line, `${what} must be a number`);
+      if (a.kind !== "number") throw new SieveSyntaxError(a.line, `${what()} must be a number`);
       return a.value;
     }
     if (type === "string") {
       if (a.kind === "string") return a.value;
-      throw new SieveSyntaxError(a.line, `${what} must be a string${a.kind === "list" ? ", not a list" : ""}`);
+      throw new SieveSyntaxError(a.line, `${what()} must be a string${a.kind === "list" ? ", not a list" : ""}`);
     }
     if (a.kind === "string") return [a.value];
     if (a.kind === "list") return a.values;
-    throw new SieveSyntaxError(a.line, `${what} must be a string or a list of strings`);
+    throw new SieveSyntaxError(a.line, `${what()} must be a string or a list of strings`);
   }
 
   /** RFC 5228 §2.4.2.4: with "encoded-character" required, ${hex:..} and ${unicode:..} in strings are decoded. */
