@@ -244,8 +244,9 @@ function envelopeValues(st: RunState, t: SieveTest): string[] {
     const path = p === "from" ? env.from : p === "to" ? env.to : p === "auth" ? (env.auth ?? null) : null;
     if (path === null || path === undefined) continue;
     if (path === "") {
-      // RFC 5228 §5.4: the null reverse-path is the empty string for :all, and has no other part
-      if ((t.addressPart ?? "all") === "all") out.push("");
+      // RFC 5228 §5.4: the null reverse-path compares as the empty string, whatever the
+      // address part (Pigeonhole gives "" for :localpart, :domain, :user and :detail too)
+      out.push("");
       continue;
     }
     const v = addressPart(t, splitPath(path), path);
