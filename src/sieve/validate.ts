@@ -121,10 +121,11 @@ class Validator {
     const parsed = this.args(sig, rc.name, rc.args, rc.line, true);
     if (rc.name === "require") {
       const list = parsed.args[0] as Extract<SieveArg, { kind: "list" }>;
-      for (const ext of list.values) {
-        if (!this.available.has(ext)) throw new SieveSyntaxError(rc.line, `extension ${shown(ext)} is not supported`);
-        this.requires.add(ext);
-      }
+      // the supported ones count even when another is not, so later commands are judged fairly
+      const missing = list.values.filter((ext) => !this.available.has(ext));
+      for (const ext of list.values) if (this.available.has(ext)) this.requires.add(ext);
+      if (missing.length === 1) throw new SieveSyntaxError(rc.line, `extension ${shown(missing[0]!)} is not supported`);
+      if (missing.length > 1) throw new SieveSyntaxError(rc.line, `extensions ${missing.slice(0, 5).map(shown).join(", ")} are not supported`);
     }
     let test: SieveTest | null = null;
     if (sig.tests === "one") {

@@ -101,6 +101,7 @@ export const INVALID: ParseCase[] = [
   { name: "require in a block", script: 'if true { require "fileinto"; }', ok: false, line: 1, error: /require must come before/ },
   { name: "unknown extension", script: 'require "frobnicate";', ok: false, line: 1, error: /extension frobnicate is not supported/ },
   { name: "regex extension", script: 'require "regex";\nif header :regex "subject" "^a" { keep; }', ok: false, line: 1, error: /extension regex is not supported/, differs: "Pigeonhole offers regex; Pillarbox does not (no regex bombs, issue 19)" },
+  { name: "unsupported extensions beside supported ones", script: 'require ["regex", "fileinto", "foo"];\nfileinto "x";', ok: false, line: 1, error: /^extensions regex, foo are not supported$/ },
   { name: "regex tag", script: 'if header :regex "subject" "^a" { keep; }', ok: false, line: 1, error: /extension regex is not supported/ },
   { name: "fileinto without require", script: 'fileinto "x";', ok: false, line: 1, error: /needs require "fileinto"/ },
   { name: "copy without require", script: R("fileinto") + 'fileinto :copy "x";', ok: false, line: 2, error: /needs require "copy"/ },

@@ -168,6 +168,9 @@ describe("the tree", () => {
       'line 5: unknown command "frob"',
       "line 8: elsif must follow an if or elsif command",
     ]);
+    // an unsupported extension does not make the supported ones of the same require count as missing
+    const req = compile('require ["regex", "fileinto"];\nfileinto "x";');
+    expect(req.ok ? [] : req.errors.map(formatSieveError)).toEqual(["line 1: extension regex is not supported"]);
     const many = compile("frob;\n".repeat(100));
     expect(many.ok ? 0 : many.errors.length).toBe(20);
     // a syntax error stops at the first
