@@ -8,7 +8,7 @@
  * of the delivery time the filter adds.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync, openSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 
@@ -60,10 +60,9 @@ class Server {
       PILLARBOX_SMTP_VERIFY_INBOUND: "false",
       PILLARBOX_LOG_LEVEL: "warn",
       PILLARBOX_SPAM: spam ? "on" : "off",
-      PILLARBOX_SPAM_DNS_BLOCKLISTS: "",
-      PILLARBOX_SPAM_DOMAIN_BLOCKLISTS: "",
-      PILLARBOX_SPAM_DNS_ALLOWLISTS: "",
     };
+    // DNS lists off (offline): in the data dir's pillarbox.toml, since an empty environment variable counts as unset
+    writeFileSync(join(dir, "pillarbox.toml"), "[spam]\ndns_blocklists = []\ndomain_blocklists = []\ndns_allowlists = []\n");
     for (const l of ["SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "POP3", "POP3S", "HTTP", "HTTPS", "MANAGESIEVE"]) this.env[`PILLARBOX_${l}_LISTEN`] = "off";
   }
   cli(args: string[], input = ""): void {
