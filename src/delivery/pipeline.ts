@@ -37,6 +37,7 @@ import { runDeliveryHooks, type DeliveryHook, type DeliveryOrigin } from "../con
 import type { Account, DeliverAndEnqueueRequest, DeliveryRecipient, DeliveryResult, MailStore, QueueEntry } from "../../storage/api.ts";
 import type { SpamVerdict } from "../spam/types.ts";
 import type { DeliveryFilter } from "./filter-types.ts";
+import { eachHeaderField } from "../../mail/headers.ts";
 
 /** A recipient resolved to where its copies go. */
 export interface ResolvedRecipient<A extends { id: number } = { id: number }> {
@@ -100,6 +101,33 @@ export async function resolveRecipients(
     recipients.push({ address, accounts, forward: [...new Set(r.forward.map((f) => f.toLowerCase()))] });
   }
   return { recipients, unknown };
+}
+
+/** Trace and authentication fields a receiving server puts on top (RFC 5321 §4.4, RFC 8601 §5, RFC 8617). */
+const TOP_FIELDS = /^(received|return-path|authentication-results|received-spf|arc-seal|arc-message-signature|arc-authentication-results)$/i;
+
+/**
+ * One account's copy with its spam filter fields (X-Spam-Status/X-Spam-Score):
+ * inserted below the trace block at the top (our Received, the
+ * Authentication-Results), so the trace stays first as RFC 5321 §4.4 has it
+ * and SpamAssassin places its fields.
+ */
+export function withSpamFields(raw: Uint8Array, fields: string): Uint8Array {
+  if (!fields) return raw;
+  let at = 0;
+  let inTop = true;
+  const dec = new TextDecoder("latin1");
+  eachHeaderField(raw, 0, raw.byteLength, (start, end, colon) => {
+    if (!inTop) return;
+    if (colon > start && TOP_FIELDS.test(dec.decode(raw.subarray(start, colon)).trim())) at = end;
+    else inTop = false;
+  });
+  const add = new TextEncoder().encode(fields);
+  const out = new Uint8Array(raw.byteLength + add.byteLength);
+  out.set(raw.subarray(0, at), 0);
+  out.set(add, at);
+  out.set(raw.subarray(at), at + add.byteLength);
+  return out;
 }
 
 /** What one message becomes: local copies (one per account) and the remote addresses of one queue entry. */
@@ -231,7 +259,7 @@ export async function deliverMessage(deps: PipelineDeps, req: PipelineRequest): 
     local = plan.local.map((l) => {
       const v = spam.accounts.get(l.accountId);
       if (!v) return l;
-      const raw = v.headers ? new Uint8Array(Buffer.concat([Buffer.from(v.headers, "utf8"), Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength)])) : undefined;
+      const raw = v.headers ? withSpamFields(req.raw, v.headers) : undefined;
       return { ...l, ...(v.isSpam ? { folder: "Junk" } : {}), ...(raw ? { raw } : {}) };
     });
   }

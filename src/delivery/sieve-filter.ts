@@ -30,6 +30,7 @@ import { vacationScriptFor } from "../sieve/vacation-script.ts";
 import { decodeHeaderText } from "../../mail/headers.ts";
 import { headerFieldsNamed } from "../../mail/line-endings.ts";
 import type { DeliveryFilter, FilterInput, FilterPlan } from "./filter-types.ts";
+import { withSpamFields } from "./pipeline.ts";
 import { planAccount, isJunk } from "./sieve-actions.ts";
 import { buildErrorReport } from "./sieve-reject.ts";
 import { Srs, loadSrsKey, type SrsReverse } from "./srs.ts";
@@ -72,14 +73,6 @@ interface AccountRun {
   error: { script: ScriptRef; line: number; message: string; digest: string } | null;
 }
 
-const enc = new TextEncoder();
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
-}
 
 export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
   const { store, sieve, engine, log } = deps;
@@ -220,7 +213,7 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
         seen.add(a.id);
         const v = input.spam?.accounts.get(a.id);
         const keepFolder = v?.isSpam ? "Junk" : (input.folder ?? "INBOX");
-        const message = v?.headers ? concat(enc.encode(v.headers), input.raw) : input.raw;
+        const message = v?.headers ? withSpamFields(input.raw, v.headers) : input.raw;
         const fallback: DeliveryRecipient = { accountId: a.id, folder: keepFolder, ...(message !== input.raw ? { raw: message } : {}) };
         try {
           const account = await store.getAccountById(a.id);

@@ -17,6 +17,7 @@ import { vacationScriptFor } from "../../src/sieve/vacation-script.ts";
 import { compileSieve, runSieve, DEFAULT_SIEVE_LIMITS, type SieveRunInput } from "../../src/sieve/index.ts";
 import { buildVacationReply, vacationChecks } from "../../src/delivery/vacation-reply.ts";
 import { buildRejectNotice } from "../../src/delivery/sieve-reject.ts";
+import { withSpamFields } from "../../src/delivery/pipeline.ts";
 
 const DAY = 86_400_000;
 const enc = new TextEncoder();
@@ -155,5 +156,19 @@ describe("vacation checks and reply", () => {
     const m = await PostalMime.parse(raw);
     expect(m.subject).toBe("Rejected: buy");
     expect(m.text).toContain("No thanks.");
+  });
+});
+
+describe("spam fields on a copy", () => {
+  const fields = "X-Spam-Status: No, score=0.1\r\nX-Spam-Score: 0.1\r\n";
+  const t = (s: string) => new TextDecoder().decode(withSpamFields(enc.encode(s), fields));
+  test("below the trace block (Received, Authentication-Results), above the rest; on top when there is none", () => {
+    expect(t("Authentication-Results: mx; spf=pass\r\nReceived: from a\r\n\tby b; date\r\nFrom: x@y\r\n\r\nbody\r\n")).toBe(
+      "Authentication-Results: mx; spf=pass\r\nReceived: from a\r\n\tby b; date\r\n" + fields + "From: x@y\r\n\r\nbody\r\n",
+    );
+    expect(t("From: x@y\r\nReceived: later\r\n\r\nb\r\n")).toBe(fields + "From: x@y\r\nReceived: later\r\n\r\nb\r\n");
+    expect(t("")).toBe(fields);
+    expect(t("Received: only\r\n")).toBe("Received: only\r\n" + fields);
+    fc.assert(fc.property(fc.string(), (s) => t(s).includes(fields)));
   });
 });
