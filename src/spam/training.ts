@@ -24,7 +24,7 @@ import type { SpamService } from "./types.ts";
 import type { Logger } from "../log.ts";
 
 export interface TrainerDeps {
-  store: Pick<MailStore, "events" | "getFolderById" | "readMessage">;
+  store: Pick<MailStore, "events" | "getFolderById" | "readMessage" | "getMessageById">;
   spam: Pick<SpamService, "train">;
   log: Logger;
   /** Most messages waiting to be trained (default 2,000). */
@@ -41,7 +41,12 @@ interface Job {
 
 const JUNK_KEYWORDS = new Set(["$junk", "junk"]);
 const NOT_JUNK_KEYWORDS = new Set(["$notjunk", "nonjunk", "notjunk"]);
-/** How many flag verdicts are remembered so that changing another flag of a junk-flagged message does not retrain it. */
+/**
+ * How many messages' keyword verdicts are remembered, so that a flags event
+ * trains only when the junk keywords changed: changing \Seen on a message
+ * that still carries an old $Junk after it was moved out of Junk must not
+ * train it as spam again.
+ */
 const FLAG_MEMORY = 10_000;
 
 /** What a set of flags says about a message: spam, ham, or nothing (neither or both). */
@@ -69,7 +74,7 @@ export function moveVerdict(from: SpecialUse | null, to: SpecialUse | null): "sp
 export class SpamTrainer {
   private queue: Job[] = [];
   private queued = new Set<string>();
-  private flagMemory = new Map<number, "spam" | "ham">();
+  private flagMemory = new Map<number, "spam" | "ham" | null>();
   private unsubscribe: (() => void) | null = null;
   private running: Promise<void> | null = null;
   private dropped = 0;
@@ -133,19 +138,16 @@ export class SpamTrainer {
     } else if (e.type === "flags") {
       for (const u of e.updates.slice(0, this.maxQueue * 2)) {
         const v = flagVerdict(u.flags);
-        if (!v) {
-          this.flagMemory.delete(u.id);
-          continue;
-        }
-        if (this.flagMemory.get(u.id) === v) continue; // another flag changed on a message already trained this way
+        // unchanged junk keywords (another flag changed): no new verdict
+        if (this.flagMemory.has(u.id) && this.flagMemory.get(u.id) === v) continue;
         this.remember(u.id, v);
-        this.enqueue({ accountId: e.accountId, id: u.id, as: v });
+        if (v) this.enqueue({ accountId: e.accountId, id: u.id, as: v });
       }
       this.kick();
     }
   }
 
-  private remember(id: number, v: "spam" | "ham"): void {
+  private remember(id: number, v: "spam" | "ham" | null): void {
     this.flagMemory.delete(id);
     this.flagMemory.set(id, v);
     if (this.flagMemory.size > FLAG_MEMORY) {
@@ -201,6 +203,11 @@ export class SpamTrainer {
       try {
         const raw = await this.deps.store.readMessage(job.id);
         await this.deps.spam.train(job.accountId, raw, job.as);
+        // the keywords it carries now are part of this verdict: only a later change of them is a new one
+        if (!this.flagMemory.has(job.id)) {
+          const m = await this.deps.store.getMessageById(job.id);
+          if (m) this.remember(job.id, flagVerdict(m.flags));
+        }
         this.stats.trained++;
       } catch (err) {
         // the message may have been expunged since (a MOVE's source, a quick delete): nothing to learn

@@ -141,6 +141,26 @@ describe("trainer", () => {
     expect(calls.at(-1)).toEqual({ accountId, subject: "flag me", as: "ham" });
   });
 
+  test("a stale $Junk on a message moved out of Junk does not retrain it when another flag changes", async () => {
+    calls.length = 0;
+    const uid = await deliver("stale keyword");
+    await t.store.storeFlags(inbox.id, [uid], "add", ["$Junk"]);
+    await trainer.idle();
+    const inJunk = (await t.store.move(inbox.id, [uid], junk.id)).mapping[0][1];
+    await trainer.idle();
+    const back = (await t.store.move(junk.id, [inJunk], archive.id)).mapping[0][1];
+    await trainer.idle();
+    expect(calls.map((c) => c.as)).toEqual(["spam", "spam", "ham"]);
+    await t.store.storeFlags(archive.id, [back], "add", ["\\Seen"]);
+    await trainer.idle();
+    expect(calls.map((c) => c.as)).toEqual(["spam", "spam", "ham"]);
+    // taking the keyword off and putting it back on is a new verdict
+    await t.store.storeFlags(archive.id, [back], "remove", ["$Junk"]);
+    await t.store.storeFlags(archive.id, [back], "add", ["$Junk"]);
+    await trainer.idle();
+    expect(calls.at(-1)!.as).toBe("spam");
+  });
+
   test("the queue is bounded: a large move trains at most maxQueue, the excess logged once", async () => {
     calls.length = 0;
     const uids: number[] = [];
