@@ -202,8 +202,12 @@ export class Ingest {
     const extras = (req.extraQueues ?? []).filter((e) => e.recipients.length > 0);
     if ((q || extras.length) && !queue) throw new StoreError("INVALID", "no queue to enqueue into");
     if (recipients.length === 0 && copies.length === 0 && !q && !extras.length) return { delivered: [], copies: [], queueId: null };
-    const blobId = await this.core.blobs.put(raw);
-    // every distinct byte string once (content-addressed: equal copies share a blob and its analysis)
+    // The request's own bytes are written only when something uses them: when every local copy
+    // brings its own (per-account spam fields) and nothing else refers to them, no blob write and
+    // no analysis is spent on them. Every distinct byte string once (content-addressed).
+    const localShared = copies.length > 0 || recipients.some((r) => !r.raw);
+    const shared = localShared || !!q || extras.some((e) => !e.raw);
+    const blobId = shared ? await this.core.blobs.put(raw) : "";
     const extraBlobs: { raw: Uint8Array; blobId: string }[] = [];
     for (const e of extras) extraBlobs.push(e.raw ? { raw: e.raw, blobId: await this.core.blobs.put(e.raw) } : { raw, blobId });
     const insertExtras = async (tx: Queryable): Promise<number[]> => {
@@ -222,7 +226,7 @@ export class Ingest {
     if (recipients.length === 0 && copies.length === 0) {
       // Remote copies only: no item, so nothing to analyse.
       const ids = await this.core.tx(async (tx) => ({ queueId: q ? await queue!.insertEntry(tx, q, blobId) : null, ...(await extraResult(tx)) }));
-      if (!(await this.core.blobs.has(blobId))) await this.core.blobs.put(raw);
+      if (shared && !(await this.core.blobs.has(blobId))) await this.core.blobs.put(raw);
       await recheckExtras();
       return { delivered: [], copies: [], ...ids };
     }
@@ -233,7 +237,7 @@ export class Ingest {
       if (!p) prepared.set(bid, (p = await this.prepare(bytes, bid)));
       return p;
     };
-    const p = await prepareBytes(raw, blobId);
+    const p = localShared ? await prepareBytes(raw, blobId) : null;
     const internalDate = req.internalDate ?? Date.now();
     // the same account+folder twice gets one copy
     const uniq = new Map<string, { rcpt: DeliveryRecipient; name: string; p: Prepared }>();
@@ -246,7 +250,7 @@ export class Ingest {
       }
       const key = `${r.accountId}\u0000${name}`;
       if (uniq.has(key)) continue;
-      uniq.set(key, { rcpt: r, name, p: r.raw ? await prepareBytes(r.raw) : p });
+      uniq.set(key, { rcpt: r, name, p: r.raw ? await prepareBytes(r.raw) : p! });
     }
     const results = await this.core.tx(async (tx, ev) => {
       await this.core.lockAccounts(
@@ -276,13 +280,14 @@ export class Ingest {
       const used = new Set([...uniq.values()].map((u) => u.p.blobId));
       for (const cp of prepared.values()) if (used.has(cp.blobId)) await this.fulltext.registerBlob(tx, cp);
       const appended: AppendResult[] = [];
-      if (copies.length && !used.has(p.blobId)) await this.fulltext.registerBlob(tx, p);
-      for (const c of copies) appended.push(...(await this.appendRows(tx, ev, c.folderId, [p], [{ raw, flags: c.flags, internalDate }])));
+      for (const c of copies) appended.push(...(await this.appendRows(tx, ev, c.folderId, [p!], [{ raw, flags: c.flags, internalDate }])));
       // Last, after every local copy: the queue rows commit with them or not at all.
       const queueId = q ? await queue!.insertEntry(tx, q, blobId) : null;
       return { delivered: out, copies: appended, queueId, ...(await extraResult(tx)) };
     });
     for (const cp of prepared.values()) await this.ensureBlob(cp);
+    // the queue entry's bytes when no local copy shares them (a racing garbage collection)
+    if (q && !localShared && !(await this.core.blobs.has(blobId))) await this.core.blobs.put(raw);
     await recheckExtras();
     return results;
   }

@@ -133,6 +133,20 @@ for (const engine of storeEngines()) {
       expect([q2!.sender, q2!.size]).toEqual(["", raw.byteLength]);
     });
 
+    test("deliverAndEnqueue: the request's own bytes are not stored when every copy brings its own", async () => {
+      const raw = new TextEncoder().encode(`Subject: unused ${engine}\r\nMessage-ID: <unused-${engine}@x>\r\n\r\nbody\r\n`);
+      const mine = new TextEncoder().encode(`X-Spam-Status: No\r\nSubject: unused ${engine}\r\nMessage-ID: <unused-${engine}@x>\r\n\r\nbody\r\n`);
+      const { createHash } = await import("node:crypto");
+      const id = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+      const res = await t.store.deliverAndEnqueue({ raw, local: [{ accountId: a, raw: mine }] });
+      expect(res.delivered.length).toBe(1);
+      const m = await t.store.getMessageById(res.delivered[0]!.id);
+      expect(new TextDecoder().decode(await t.store.readMessage(m!.id))).toStartWith("X-Spam-Status: No");
+      // content-addressed blobs: the shared bytes were never written
+      expect(await t.store.blobs.has(id(raw))).toBe(false);
+      expect(await t.store.blobs.has(id(mine))).toBe(true);
+    });
+
     test("an error report is claimed once per (account, digest)", async () => {
       expect(await s.claimErrorReport(a, "d1", 1)).toBe(true);
       expect(await s.claimErrorReport(a, "d1", 2)).toBe(false);
