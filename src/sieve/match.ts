@@ -121,47 +121,113 @@ function compilePattern(key: string): PatTok[] {
   return out;
 }
 
+/** Work one :matches may spend placing the segments between its stars (a hostile key against a 1 MB body gives up as "no match"). */
+export const MATCH_WORK_LIMIT = 20_000_000;
+
+/** Does segment `seg` (literals and "?") match `text` at `at`? */
+function segmentAt(text: ArrayLike<string>, seg: PatTok[], at: number): boolean {
+  for (let k = 0; k < seg.length; k++) {
+    const p = seg[k]!;
+    if (p.k === "lit" && p.c !== text[at + k]) return false;
+  }
+  return true;
+}
+
 /**
  * Wildcard match of `text` (already folded) against `pattern` tokens (literals
- * folded). Returns the wildcards' spans (code-point indices) or null.
+ * folded). Returns the wildcards' spans (character indices) or null.
+ *
+ * The key is cut at its stars into segments of literals and "?". The first
+ * segment must match at the start and the last at the end (nothing follows
+ * the last star); each segment between stars is taken at its leftmost place,
+ * so every star but the last is as short as it can be — the answer the
+ * classic backtracking matcher gives (RFC 5229 §3.2 captures), without its
+ * value-length-times-key-length worst case on the ends. A middle segment
+ * without "?" is found with the native substring search; one with "?" is
+ * scanned within MATCH_WORK_LIMIT.
  */
 function globMatch(text: ArrayLike<string>, pat: PatTok[]): Array<[number, number]> | null {
+  const segs: PatTok[][] = [[]];
+  for (const t of pat) {
+    if (t.k === "star") segs.push([]);
+    else segs[segs.length - 1]!.push(t);
+  }
+  const n = text.length;
+  const stars = segs.length - 1;
+  const first = segs[0]!;
+  const last = segs[stars]!;
+  if (stars === 0) {
+    if (first.length !== n || !segmentAt(text, first, 0)) return null;
+  } else if (first.length + last.length > n || !segmentAt(text, first, 0) || !segmentAt(text, last, n - last.length)) {
+    return null;
+  }
+  // where each segment starts in the text
+  const starts: number[] = [0];
+  const end = n - last.length;
+  let cur = first.length;
+  let budget = MATCH_WORK_LIMIT;
+  for (let s = 1; s < stars; s++) {
+    const seg = segs[s]!;
+    const at = findSegment(text, seg, cur, end - seg.length, budget);
+    if (at.pos < 0) return null;
+    budget = at.budget;
+    starts.push(at.pos);
+    cur = at.pos + seg.length;
+  }
+  if (stars > 0) starts.push(end);
+  // spans in key order: each "?" its character, each star the gap before the next segment
   const spans: Array<[number, number]> = [];
-  let ti = 0;
-  let pi = 0;
-  // the backtrack point: the last star's token index, the text position it started at, and how far it has grown
-  let starP = -1;
-  let starT = 0;
-  let starLen = 0;
-  let starSpans = 0;
-  while (ti < text.length || pi < pat.length) {
-    const p = pat[pi];
-    if (p) {
-      if (p.k === "star") {
-        starP = pi;
-        starT = ti;
-        starLen = 0;
-        starSpans = spans.length;
-        spans.push([ti, ti]);
-        pi++;
-        continue;
-      }
-      if (ti < text.length && (p.k === "one" || p.c === text[ti])) {
-        if (p.k === "one") spans.push([ti, ti + 1]);
-        ti++;
-        pi++;
-        continue;
-      }
-    }
-    if (starP < 0 || starT + starLen >= text.length) return null;
-    // grow the last star by one character and retry what follows it
-    starLen++;
-    spans.length = starSpans;
-    spans.push([starT, starT + starLen]);
-    pi = starP + 1;
-    ti = starT + starLen;
+  let prevEnd = 0;
+  for (let s = 0; s < segs.length; s++) {
+    const start = starts[s]!;
+    if (s > 0) spans.push([prevEnd, start]);
+    const seg = segs[s]!;
+    for (let k = 0; k < seg.length; k++) if (seg[k]!.k === "one") spans.push([start + k, start + k + 1]);
+    prevEnd = start + seg.length;
   }
   return spans;
+}
+
+/** The leftmost place in [from, maxStart] where `seg` matches, or -1; `budget` bounds the work. */
+function findSegment(text: ArrayLike<string>, seg: PatTok[], from: number, maxStart: number, budget: number): { pos: number; budget: number } {
+  if (maxStart < from) return { pos: -1, budget };
+  if (typeof text !== "string") {
+    for (let p = from; p <= maxStart; p++) {
+      budget -= seg.length + 1;
+      if (budget < 0) return { pos: -1, budget };
+      if (segmentAt(text, seg, p)) return { pos: p, budget };
+    }
+    return { pos: -1, budget };
+  }
+  // the runs of literals between the "?" of the segment, with their offsets
+  const runs: Array<{ off: number; str: string }> = [];
+  for (let k = 0; k < seg.length; ) {
+    if (seg[k]!.k !== "lit") {
+      k++;
+      continue;
+    }
+    let str = "";
+    const off = k;
+    while (k < seg.length && seg[k]!.k === "lit") str += (seg[k++] as { c: string }).c;
+    runs.push({ off, str });
+  }
+  let p = from;
+  while (p <= maxStart) {
+    let fits = true;
+    for (const run of runs) {
+      budget -= run.str.length + 1;
+      if (text.startsWith(run.str, p + run.off)) continue;
+      // this run cannot be in place before its next occurrence: jump there (native search)
+      const q = text.indexOf(run.str, p + run.off + 1);
+      if (q < 0) return { pos: -1, budget };
+      p = Math.max(p + 1, q - run.off);
+      fits = false;
+      break;
+    }
+    if (fits) return { pos: p, budget };
+    if (budget < 0) return { pos: -1, budget };
+  }
+  return { pos: -1, budget };
 }
 
 const SURROGATE = /[\ud800-\udfff]/;

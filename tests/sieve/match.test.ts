@@ -186,6 +186,23 @@ describe("bounded work", () => {
     expect(matchValues([big], ["*?*?*?*?*?*?*?*?*?*c"], OCTET, matches)).toBe(false);
   });
 
+  test("a run of ? after the last star is checked once, at the end of the value", () => {
+    const big = "a".repeat(1_000_000);
+    expect(matchValues([big], ["*" + "?".repeat(300) + "b"], CASE, matches)).toBe(false);
+    expect(matchValues([big + "b"], ["*" + "?".repeat(300) + "b"], CASE, matches)).toBe(true);
+    expect(matchValues([big], ["*" + "?*".repeat(200) + "b"], CASE, matches)).toBe(false);
+  });
+
+  test("segments with ? between stars are placed by their literal runs", () => {
+    const big = "a".repeat(999_990) + "c" + "a".repeat(9);
+    const g = wildcardMatch(big, "*a?a?a?c*", OCTET)!;
+    expect(g[1]!.length).toBe(999_984);
+    expect(g.slice(2)).toEqual(["a", "a", "a", "aaaaaaaaa"]);
+    expect(matchValues(["ab".repeat(500_000)], ["*" + "a?".repeat(300) + "c*"], OCTET, matches)).toBe(false);
+    expect(matchValues(["ab".repeat(500_000)], ["*" + "ab?".repeat(100) + "c*"], OCTET, matches)).toBe(false);
+    expect(matchValues(["x".repeat(1_000_000)], ["*?x?x?x?x?y*"], OCTET, matches)).toBe(false);
+  });
+
   test("a long :contains key against a long value", () => {
     const big = "a".repeat(100_000);
     expect(matchValues([big], ["a".repeat(50_000) + "b"], CASE, contains)).toBe(false);
