@@ -74,6 +74,15 @@ interface AccountRun {
 }
 
 
+/** RFC 3461 §4.2 ORCPT of the recipient ("rfc822;addr", xtext-decoded), or null when the client gave none. */
+function orcptOf(input: FilterInput, recipient: string): string | null {
+  const o = input.recipients.find((x) => x.address === recipient)?.orcpt ?? null;
+  if (!o) return null;
+  const semi = o.indexOf(";");
+  const addr = (semi >= 0 ? o.slice(semi + 1) : o).trim().replace(/\+([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+  return addr || null;
+}
+
 export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
   const { store, sieve, engine, log } = deps;
   const cache = new Map<string, CompileResult>();
@@ -161,11 +170,12 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
     return run;
   }
 
-  function runInput(account: Account, addresses: string[], recipient: string, input: FilterInput, now: number): Omit<SieveRunInput, "message"> {
+  function runInput(account: Account, addresses: string[], recipient: string, input: FilterInput, now: number, auth: string | null = null): Omit<SieveRunInput, "message"> {
     const v = input.spam?.accounts.get(account.id);
     const domain = account.email.slice(account.email.lastIndexOf("@") + 1);
     return {
-      envelope: { from: input.envelopeFrom, to: recipient, originalTo: null, auth: null },
+      // RFC 5228 §5.4 envelope "auth": the authenticated sender of a submission (RFC 4954 AUTH identity)
+      envelope: { from: input.envelopeFrom, to: recipient, originalTo: orcptOf(input, recipient), auth },
       account: { id: account.id, email: account.email, addresses },
       spam: v ? { value: v.spamtest, percent: v.percent } : null,
       now,
@@ -207,6 +217,7 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
     const result: FilterPlan = { local: [], extraQueues: [], rejected: [], notices: { local: [], queues: [] }, hookAccountIds: [], afterCommit: () => {} };
     const after: (() => Promise<void>)[] = [];
     const seen = new Set<number>();
+    let authUser: string | null | undefined;
     for (const r of input.recipients) {
       for (const a of r.accounts) {
         if (seen.has(a.id)) continue;
@@ -226,7 +237,8 @@ export function createSieveFilter(deps: SieveFilterDeps): SieveDeliveryFilter {
           // the account's addresses (aliases) only when a redirect or a vacation needs them
           let own: Promise<string[]> | null = null;
           const addresses = () => (own ??= store.sendAsAddresses(account.id).then((l) => [...new Set([account.email, ...l].map((x) => x.toLowerCase()))]));
-          const run = await runScripts(scripts, runInput(account, [account.email], r.address, input, now), message);
+          if (authUser === undefined) authUser = input.origin?.kind === "submit" ? ((await store.getAccountById(input.origin.accountId))?.email ?? null) : null;
+          const run = await runScripts(scripts, runInput(account, [account.email], r.address, input, now, authUser), message);
           const vacationLater = (vacs: readonly Extract<SieveAction, { type: "vacation" }>[]) => {
             // no auto-reply to spam (RFC 3834 §2: it would answer forged senders)
             if (v?.isSpam) return;
