@@ -132,6 +132,13 @@ describe("match types", () => {
     expect(matchValues(["ab"], ["?*?*"], OCTET, matches)).toBe(true);
   });
 
+  test("a ? before the first star does not excuse the literals after it", () => {
+    // deliberate: Pigeonhole 0.5 answers true for these (with ${2} empty); RFC 5228 §2.7.1 says false
+    expect(matchValues(["xbA"], ["?x*"], OCTET, matches)).toBe(false);
+    expect(matchValues([".b"], ["?.*"], CASE, matches)).toBe(false);
+    expect(caps("xxA", "?x*", OCTET)).toEqual(["xxA", "x", "A"]);
+  });
+
   test(":count counts the values and compares as i;ascii-numeric (RFC 5231 §4.2)", () => {
     expect(matchValues(["x"], ["1"], CASE, count("eq"))).toBe(true);
     expect(matchValues(["a", "b", "c"], ["2"], CASE, count("gt"))).toBe(true);
