@@ -201,26 +201,26 @@ class Validator {
       }
       const tagLine = a.line;
       // RFC 5228 §2.6.2: tagged arguments come before positional ones
-      if (positional.length) throw new SieveSyntaxError(tagLine, `tag :${a.name} must come before the other arguments of ${owner}`);
+      if (positional.length) throw new SieveSyntaxError(tagLine, `tag :${shown(a.name)} must come before the other arguments of ${owner}`);
       const spec = specs.byName.get(a.name);
       if (!spec) {
         const ext = UNSUPPORTED_TAGS[a.name];
         if (ext) throw new SieveSyntaxError(tagLine, `extension ${ext} is not supported (tag :${shown(a.name)} of ${owner})`);
         throw new SieveSyntaxError(tagLine, `unknown tag :${shown(a.name)} for ${owner}`);
       }
-      if (spec.ext) this.needExt(spec, `:${a.name}`, "tag", tagLine);
-      if (a.name in tags || (a.name === "comparator" && comparator !== undefined)) throw new SieveSyntaxError(tagLine, `tag :${a.name} is given twice`);
+      if (spec.ext) this.needExt(spec, `:${shown(a.name)}`, "tag", tagLine);
+      if (a.name in tags || (a.name === "comparator" && comparator !== undefined)) throw new SieveSyntaxError(tagLine, `tag :${shown(a.name)} is given twice`);
       if (spec.group) {
         const other = groups.get(spec.group);
-        if (other) throw new SieveSyntaxError(tagLine, `tags :${other} and :${a.name} cannot be used together`);
+        if (other) throw new SieveSyntaxError(tagLine, `tags :${shown(other)} and :${shown(a.name)} cannot be used together`);
         groups.set(spec.group, a.name);
       }
       let value: true | string | number | string[] = true;
       if (spec.arg) {
         const next = raw[i + 1];
-        if (!next || next.kind === "tag") throw new SieveSyntaxError(tagLine, `tag :${a.name} needs ${argWords(spec.arg)} after it`);
+        if (!next || next.kind === "tag") throw new SieveSyntaxError(tagLine, `tag :${shown(a.name)} needs ${argWords(spec.arg)} after it`);
         i++;
-        value = this.coerce(this.decode(next), spec.arg, () => `the :${a.name} tag`);
+        value = this.coerce(this.decode(next), spec.arg, () => `the :${shown(a.name)} tag`);
       }
       if (a.name === "comparator") {
         comparator = (value as string).toLowerCase();

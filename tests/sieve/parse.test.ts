@@ -262,7 +262,7 @@ describe("hostile and malformed input", () => {
 
   test("messages quote at most a short, single-line piece of the script", () => {
     const long = "x".repeat(5000);
-    for (const src of [`${long};`, `if ${long} { keep; }`, `keep :${long};`, 'require "variables"; set "a\r\nb' + long + '" "v";', `redirect "${long}\n";`]) {
+    for (const src of [`${long};`, `if ${long} { keep; }`, `keep :${long};`, 'require "variables"; set "a\r\nb' + long + '" "v";', `redirect "${long}\n";`, `if header "a" :x${long} "b" { keep; }`]) {
       const e = err(src);
       expect(e.message.length).toBeLessThan(200);
       expect(e.message).not.toMatch(/[\r\n]/);
