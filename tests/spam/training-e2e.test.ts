@@ -5,7 +5,8 @@
  * (POST /api/messages/move) — the next similar message delivered over SMTP
  * (python3 smtplib) scores higher (its X-Spam-Score and the classifier's
  * probability) — and moving it out of Junk trains it back (the next one
- * scores lower again).
+ * scores lower again). The IMAP keywords $Junk / $NotJunk set without a move
+ * train the same way.
  *
  * Each user's own model first learns 20 unrelated spam and 20 unrelated ham
  * messages (the least the classifier needs before it has an opinion), so the
@@ -25,6 +26,7 @@ const USERS = {
   imapCopy: { email: `copier@${DOMAIN}`, password: "copier password 123" },
   eas: { email: `phone@${DOMAIN}`, password: "phone password 1234" },
   webmail: { email: `browser@${DOMAIN}`, password: "browser password 12" },
+  keywords: { email: `keywords@${DOMAIN}`, password: "keywords password 1" },
 };
 type UserKey = keyof typeof USERS;
 
@@ -224,6 +226,21 @@ print(typ)`;
       async (id) => {
         const r = await api.ok<{ moved: number }>("POST", "/api/messages/move", { ids: [id], folderId: inbox.id });
         expect(r.moved).toBe(1);
+      },
+    );
+  }, 30_000);
+
+  test("IMAP keywords without a move: STORE +FLAGS ($Junk) trains spam, then $NotJunk instead trains ham", async () => {
+    const start = probeN + 1;
+    await scenario(
+      "keywords",
+      async () => {
+        const out = await imap("keywords", `${findUid("INBOX", start)}\ntyp,_=m.uid('STORE', uid, '+FLAGS', '($Junk)')\nprint(typ)`);
+        expect(out.trim()).toBe("OK");
+      },
+      async () => {
+        const out = await imap("keywords", `${findUid("INBOX", start)}\nm.uid('STORE', uid, '-FLAGS', '($Junk)')\ntyp,_=m.uid('STORE', uid, '+FLAGS', '($NotJunk)')\nprint(typ)`);
+        expect(out.trim()).toBe("OK");
       },
     );
   }, 30_000);
