@@ -176,6 +176,8 @@ const expirePolicy: Parser = (raw, where) => {
 
 const list: Parser = (raw, where) => {
   if (Array.isArray(raw)) return raw.map((x, i) => str(x, `${where}[${i}]`));
+  // "none"/"off" is the empty list: an empty environment variable counts as unset (the default applies).
+  if (typeof raw === "string" && ["none", "off"].includes(raw.trim().toLowerCase())) return [];
   if (typeof raw === "string") return raw.split(",").map((s) => s.trim()).filter(Boolean);
   throw new ConfigError(`${where}: expected a list (comma-separated in environment variables)`);
 };
@@ -358,9 +360,9 @@ export const SETTINGS: Setting[] = [
   S("spam.rspamdPassword", "spam.rspamd_password", "PILLARBOX_SPAM_RSPAMD_PASSWORD", "spam-rspamd-password", optionalStr, "(none)", "Password rspamd asks for, if any."),
   S("spam.junkScore", "spam.junk_score", "PILLARBOX_SPAM_JUNK_SCORE", "spam-junk-score", score, "5.0", "Score at or above which a message goes to Junk (when no Sieve rule files it elsewhere)."),
   S("spam.rejectScore", "spam.reject_score", "PILLARBOX_SPAM_REJECT_SCORE", "spam-reject-score", optionalScore, "off", "Score at or above which SMTP refuses the message with 550 5.7.1; off (the default) never refuses."),
-  S("spam.dnsBlocklists", "spam.dns_blocklists", "PILLARBOX_SPAM_DNS_BLOCKLISTS", "spam-dns-blocklists", list, "zen.spamhaus.org", "DNS blocklist zones for the connecting IP (comma-separated in the environment; empty: none)."),
-  S("spam.domainBlocklists", "spam.domain_blocklists", "PILLARBOX_SPAM_DOMAIN_BLOCKLISTS", "spam-domain-blocklists", list, "dbl.spamhaus.org", "Domain blocklist zones for domains in the message (links, From, envelope sender)."),
-  S("spam.dnsAllowlists", "spam.dns_allowlists", "PILLARBOX_SPAM_DNS_ALLOWLISTS", "spam-dns-allowlists", list, "list.dnswl.org", "DNS allowlist zones for the connecting IP."),
+  S("spam.dnsBlocklists", "spam.dns_blocklists", "PILLARBOX_SPAM_DNS_BLOCKLISTS", "spam-dns-blocklists", list, "zen.spamhaus.org", "DNS blocklist zones for the connecting IP (comma-separated in the environment; none: no lookups)."),
+  S("spam.domainBlocklists", "spam.domain_blocklists", "PILLARBOX_SPAM_DOMAIN_BLOCKLISTS", "spam-domain-blocklists", list, "dbl.spamhaus.org", "Domain blocklist zones for domains in the message (links, From, envelope sender); none: no lookups."),
+  S("spam.dnsAllowlists", "spam.dns_allowlists", "PILLARBOX_SPAM_DNS_ALLOWLISTS", "spam-dns-allowlists", list, "list.dnswl.org", "DNS allowlist zones for the connecting IP; none: no lookups."),
   S("spam.dnsTimeoutMs", "spam.dns_timeout_ms", "PILLARBOX_SPAM_DNS_TIMEOUT_MS", "spam-dns-timeout-ms", int(50, 30_000), "2000", "Milliseconds one DNS list lookup may take; a slower answer counts as not listed."),
   S("spam.greylisting", "spam.greylisting", "PILLARBOX_SPAM_GREYLISTING", "spam-greylisting", bool, "off", "Greylist unknown senders (RFC 6647): the first attempt from a new IP/sender/recipient gets 451 4.7.1."),
   S("spam.greylistDelaySeconds", "spam.greylist_delay_seconds", "PILLARBOX_SPAM_GREYLIST_DELAY_SECONDS", "spam-greylist-delay-seconds", int(0, 86_400), "300", "Seconds a greylisted sender must wait before its retry is accepted."),

@@ -191,3 +191,13 @@ test("docs/CONFIG.md documents every setting (environment variable, TOML key, fl
     expect(doc).toContain("`--" + s.flag + "`");
   }
 });
+
+test("a list setting set to none (or off) is empty; an empty environment variable keeps the default", () => {
+  const none = loadConfig({ file: null, env: { PILLARBOX_SPAM_DNS_BLOCKLISTS: "none", PILLARBOX_SPAM_DNS_ALLOWLISTS: "OFF" } });
+  expect(none.spam.dnsBlocklists).toEqual([]);
+  expect(none.spam.dnsAllowlists).toEqual([]);
+  const empty = loadConfig({ file: null, env: { PILLARBOX_SPAM_DNS_BLOCKLISTS: "" } });
+  expect(empty.spam.dnsBlocklists).toEqual(["zen.spamhaus.org"]);
+  const two = loadConfig({ file: null, env: { PILLARBOX_SPAM_DNS_BLOCKLISTS: "a.example, b.example" } });
+  expect(two.spam.dnsBlocklists).toEqual(["a.example", "b.example"]);
+});
