@@ -13,6 +13,7 @@ import type { LoginResult } from "../../src/auth.ts";
 import type { CompileResult } from "../../src/sieve/types.ts";
 import { CommandReader, type ReaderEvent, type Token } from "./parser.ts";
 import { response, str, type ResponseCode } from "./response.ts";
+import { CommandQueue } from "../../src/command-queue.ts";
 
 export type SieveState = "notauth" | "auth" | "closed";
 
@@ -116,12 +117,8 @@ export class SieveSession {
   badCommands = 0;
   authFailures = 0;
   readonly reader: CommandReader;
-  private readonly queue: ReaderEvent[] = [];
-  private running = false;
-  private pump: Promise<void> | null = null;
-  private paused = false;
-  /** Octets of string arguments in `queue`. */
-  private queuedBytes = 0;
+  /** Waiting lines, weighed by the octets of their string arguments. */
+  private readonly queue: CommandQueue<ReaderEvent>;
   /** A write found the socket buffer full: wait for drain before the next command (bounded output). */
   private outputFull = false;
 
@@ -134,6 +131,26 @@ export class SieveSession {
     this.secure = opts.secure;
     const max = deps.options.maxScriptBytes + LITERAL_MARGIN;
     this.reader = new CommandReader({ maxLiteral: max, hardCap: literalHardCap(deps.options.maxScriptBytes) });
+    this.queue = new CommandQueue<ReaderEvent>(
+      {
+        handle: (ev) => this.handle(ev),
+        canRun: () => !this.closed,
+        closed: () => this.closed,
+        afterEach: () => {
+          if (this.outputFull && !this.closed) {
+            this.outputFull = false;
+            return this.io.drain();
+          }
+        },
+        failed: (err) => {
+          this.log.error("managesieve session failed", { err, ip: this.remoteIp });
+          this.bye("Internal error, closing connection", "TRYLATER");
+        },
+        pauseInput: () => io.pauseInput(),
+        resumeInput: () => io.resumeInput(),
+      },
+      { high: QUEUE_HIGH, low: QUEUE_LOW, weight: eventBytes, bytesHigh: QUEUE_BYTES_HIGH, bytesLow: QUEUE_BYTES_HIGH / 4 },
+    );
   }
 
   get log(): Logger {
@@ -199,50 +216,17 @@ export class SieveSession {
 
   receive(chunk: Uint8Array): void {
     if (this.closed) return;
-    for (const ev of this.reader.feed(chunk)) {
-      this.queue.push(ev);
-      this.queuedBytes += eventBytes(ev);
-    }
-    if (!this.paused && (this.queue.length > QUEUE_HIGH || this.queuedBytes > QUEUE_BYTES_HIGH)) {
-      this.paused = true;
-      this.io.pauseInput();
-    }
-    if (!this.running && this.queue.length) this.pump = this.run();
+    this.queue.push(this.reader.feed(chunk));
   }
 
   /** Resolves once every received line has been handled (tests, orderly shutdown). */
-  async whenIdle(): Promise<void> {
-    while (this.running && this.pump) await this.pump;
-  }
-
-  private async run(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.queue.length && !this.closed) {
-        const ev = this.queue.shift()!;
-        this.queuedBytes -= eventBytes(ev);
-        await this.handle(ev);
-        if (this.outputFull && !this.closed) {
-          this.outputFull = false;
-          await this.io.drain();
-        }
-        if (this.paused && this.queue.length <= QUEUE_LOW && this.queuedBytes <= QUEUE_BYTES_HIGH / 4 && !this.closed) {
-          this.paused = false;
-          this.io.resumeInput();
-        }
-      }
-    } catch (err) {
-      this.log.error("managesieve session failed", { err, ip: this.remoteIp });
-      this.bye("Internal error, closing connection", "TRYLATER");
-    } finally {
-      this.running = false;
-    }
+  whenIdle(): Promise<void> {
+    return this.queue.whenIdle();
   }
 
   /** Forgets pipelined input (STARTTLS: RFC 5804 §2.2, as RFC 3207 §4.2). */
   discardInput(): void {
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.queue.clear();
     this.reader.reset();
   }
 
@@ -299,8 +283,7 @@ export class SieveSession {
   end(): void {
     if (this.closed) return;
     this.state = "closed";
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.queue.clear();
     this.sasl = null;
     this.io.close();
   }
@@ -308,8 +291,7 @@ export class SieveSession {
   /** The socket closed under us. */
   onClose(): void {
     this.state = "closed";
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.queue.clear();
     this.sasl = null;
   }
 }

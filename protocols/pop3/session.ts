@@ -17,6 +17,7 @@ import { AUTHORIZATION_COMMANDS, continueSasl } from "./auth.ts";
 import { TRANSACTION_COMMANDS, quitTransaction } from "./transaction.ts";
 import { capa } from "./capa.ts";
 import { clearReadAhead } from "./readahead.ts";
+import { CommandQueue } from "../../src/command-queue.ts";
 
 export type Pop3State = "AUTHORIZATION" | "TRANSACTION" | "UPDATE" | "CLOSED";
 
@@ -89,10 +90,7 @@ export class Pop3Session {
   badCommands = 0;
   authFailures = 0;
   readonly reader = new LineReader();
-  private readonly queue: LineEvent[] = [];
-  private running = false;
-  private pump: Promise<void> | null = null;
-  private paused = false;
+  private readonly queue: CommandQueue<LineEvent>;
   private started = 0;
 
   constructor(
@@ -102,6 +100,27 @@ export class Pop3Session {
     opts: { secure: boolean },
   ) {
     this.secure = opts.secure;
+    this.queue = new CommandQueue<LineEvent>(
+      {
+        handle: (ev) => {
+          this.started++;
+          return this.handle(ev);
+        },
+        // RFC 1939 §6: once QUIT has entered UPDATE, nothing pipelined after it runs.
+        canRun: () => this.state !== "CLOSED" && this.state !== "UPDATE",
+        closed: () => this.closed,
+        failed: (err) => {
+          this.log.error("pop3 session failed", { err });
+          if (this.state !== "CLOSED") {
+            this.send("-ERR [SYS/TEMP] Internal error, closing connection");
+            this.end();
+          }
+        },
+        pauseInput: () => io.pauseInput(),
+        resumeInput: () => io.resumeInput(),
+      },
+      { high: QUEUE_HIGH, low: QUEUE_LOW },
+    );
   }
 
   get log(): Logger {
@@ -125,40 +144,12 @@ export class Pop3Session {
 
   receive(chunk: Uint8Array): void {
     if (this.state === "CLOSED") return;
-    for (const ev of this.reader.feed(chunk)) this.queue.push(ev);
-    if (!this.paused && this.queue.length > QUEUE_HIGH) {
-      this.paused = true;
-      this.io.pauseInput();
-    }
-    if (!this.running && this.queue.length) this.pump = this.run();
+    this.queue.push(this.reader.feed(chunk));
   }
 
   /** Resolves once every received line has been handled (tests, orderly shutdown). */
-  async whenIdle(): Promise<void> {
-    while (this.running && this.pump) await this.pump;
-  }
-
-  private async run(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.queue.length && this.state !== "CLOSED" && this.state !== "UPDATE") {
-        const ev = this.queue.shift()!;
-        this.started++;
-        await this.handle(ev);
-        if (this.paused && this.queue.length <= QUEUE_LOW && !this.closed) {
-          this.paused = false;
-          this.io.resumeInput();
-        }
-      }
-    } catch (err) {
-      this.log.error("pop3 session failed", { err });
-      if (this.state !== "CLOSED") {
-        this.send("-ERR [SYS/TEMP] Internal error, closing connection");
-        this.end();
-      }
-    } finally {
-      this.running = false;
-    }
+  whenIdle(): Promise<void> {
+    return this.queue.whenIdle();
   }
 
   /** Commands started so far; lets deferred work (read-ahead) see that the client moved on. */
@@ -168,7 +159,7 @@ export class Pop3Session {
 
   /** A command is being handled. */
   get busy(): boolean {
-    return this.running;
+    return this.queue.busy;
   }
 
   /** Commands received and not yet started (pipelined). */
@@ -178,7 +169,7 @@ export class Pop3Session {
 
   /** Forgets pipelined input (STLS, RFC 2595 §4 / RFC 3207 §4.2 injection). */
   discardInput(): void {
-    this.queue.length = 0;
+    this.queue.clear();
     this.reader.reset();
   }
 
@@ -259,7 +250,7 @@ export class Pop3Session {
   end(): void {
     if (this.state === "CLOSED") return;
     this.state = "CLOSED";
-    this.queue.length = 0;
+    this.queue.clear();
     clearReadAhead(this);
     this.releaseLock?.();
     this.releaseLock = null;
@@ -273,7 +264,7 @@ export class Pop3Session {
       return;
     }
     this.state = "CLOSED";
-    this.queue.length = 0;
+    this.queue.clear();
     clearReadAhead(this);
     this.releaseLock?.();
     this.releaseLock = null;
