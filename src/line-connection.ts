@@ -73,6 +73,22 @@ export function secondsSetting(seconds: number | null | undefined, defaultSecond
   return (typeof seconds === "number" && seconds > 0 ? seconds : defaultSeconds) * 1000;
 }
 
+/**
+ * A session's side of STARTTLS/STLS: drops what the client pipelined in the clear before the command's OK and
+ * during the handshake (RFC 3207 §4.2, RFC 2595 §4, RFC 5804 §2.2), sends `okLine` and upgrades; on failure the
+ * session ends. True once TLS is up: the caller then resets its cleartext state and answers as its protocol says.
+ */
+export async function upgradeSession(
+  session: { readonly io: Pick<LineIo, "startTls">; discardInput(): void; end(): void },
+  okLine: string,
+): Promise<boolean> {
+  session.discardInput();
+  const up = await session.io.startTls(okLine);
+  session.discardInput();
+  if (!up) session.end();
+  return up;
+}
+
 export function serveLineConnection<S extends LineSession>(socket: Socket | TLSSocket, opts: LineConnectionOptions<S>): S {
   let sock: Socket = socket;
   let closed = false;

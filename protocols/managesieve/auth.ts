@@ -13,6 +13,7 @@ import type { ReaderEvent, Token } from "./parser.ts";
 import { utf8 } from "./parser.ts";
 import { response, str } from "./response.ts";
 import { MAX_AUTH_FAILURES, registerCommands, registerSaslHandler, type SieveSession } from "./session.ts";
+import { upgradeSession } from "../../src/line-connection.ts";
 
 /** A string argument as text (null: not a string, or not UTF-8). */
 export function argText(t: Token | undefined): string | null {
@@ -122,13 +123,7 @@ registerCommands({
       if (s.secure) return s.no("TLS is already active");
       if (!s.deps.options.tlsAvailable) return s.no("TLS is not available");
       // Anything pipelined after STARTTLS came in the clear and must not be acted on.
-      s.discardInput();
-      const up = await s.io.startTls(response("OK", "Begin TLS negotiation now"));
-      s.discardInput();
-      if (!up) {
-        s.end();
-        return;
-      }
+      if (!(await upgradeSession(s, response("OK", "Begin TLS negotiation now")))) return;
       s.secure = true;
       s.sasl = null;
       // RFC 5804 §2.2: after the handshake the server re-issues the capability listing (SASL may now list mechanisms).

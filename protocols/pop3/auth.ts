@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import type { Command } from "./parser.ts";
 import type { Pop3Session } from "./session.ts";
 import { Maildrop } from "./maildrop.ts";
+import { upgradeSession } from "../../src/line-connection.ts";
 
 type Handler = (s: Pop3Session, cmd: Command) => Promise<void> | void;
 
@@ -195,13 +196,7 @@ async function stls(s: Pop3Session, cmd: Command): Promise<void> {
   }
   // RFC 2595 §4: anything the client sent after STLS was sent in the clear
   // and must not be acted on once TLS is up.
-  s.discardInput();
-  const ok = await s.io.startTls("+OK Begin TLS negotiation now\r\n");
-  s.discardInput();
-  if (!ok) {
-    s.end();
-    return;
-  }
+  if (!(await upgradeSession(s, "+OK Begin TLS negotiation now\r\n"))) return;
   s.secure = true;
   // A fresh start: nothing from the cleartext phase carries over.
   s.user = null;
