@@ -13,7 +13,7 @@ import { DOMAIN, openBench, pct, score } from "./pillarbox.ts";
 import type { CorpusMessage } from "./corpus.ts";
 import { train } from "./pillarbox.ts";
 
-interface Sample {
+export interface Sample {
   name: string;
   spam: boolean;
   /** Score of every other rule. */
@@ -25,8 +25,9 @@ interface Sample {
 const GRID: Record<string, number[]> = {
   BAYES_99: [3, 3.5, 4, 4.5, 5, 5.5, 6],
   BAYES_95: [2, 2.5, 3, 3.5, 4, 4.5, 5],
-  BAYES_80: [1, 1.5, 2, 2.5, 3, 3.5],
-  BAYES_60: [0.5, 1, 1.5, 2],
+  BAYES_80: [1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5],
+  BAYES_60: [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5],
+  BAYES_40: [0, 1, 2, 3],
   BAYES_20: [0, -0.5],
   BAYES_05: [-0.5, -1, -1.5],
   BAYES_00: [-1, -2, -3],
@@ -59,8 +60,12 @@ export async function tune(trainHalf: readonly CorpusMessage[], opts: { junkScor
   } finally {
     await b.close();
   }
+  return chooseBands(samples, BAYES_BANDS, opts);
+}
+
+/** Grid search of the bands' points over out-of-fold samples: the most spam caught with at most maxFp of the ham junked. */
+export function chooseBands(samples: readonly Sample[], bands: readonly BayesBand[], opts: { junkScore: number; maxFp: number }): BayesBand[] {
   // probability histogram per band (out of fold)
-  const bands = BAYES_BANDS;
   console.log("tune: out-of-fold Bayes bands on the training half (spam / ham):");
   for (let i = 0; i < bands.length; i++) {
     const inBand = samples.filter((s) => bandIndex(s.p, bands) === i);

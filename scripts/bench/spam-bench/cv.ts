@@ -1,0 +1,74 @@
+/**
+ * `scripts/bench/spam --cv [K]`: a quick k-fold cross-validation of the Bayes
+ * tokenizer and classifier on the TRAINING half only (the test half is never
+ * read), for trying tokenizer and parameter changes in seconds: every fold's
+ * model is a plain in-memory count table built with the real tokenizer
+ * (src/spam/bayes-tokenize.ts) and scored with the real arithmetic
+ * (src/spam/bayes-score.ts); the other rules' score of each message comes
+ * from the real SpamService with no trained model. Prints the out-of-fold
+ * probability histogram and the best BAYES_nn points (as --tune does).
+ */
+import { tokenizeMessage } from "../../../src/spam/bayes-tokenize.ts";
+import { combine, tokenProbability, DEFAULT_BAYES_PARAMS, type BayesParams } from "../../../src/spam/bayes-score.ts";
+import { BAYES_BANDS } from "../../../src/spam/bayes.ts";
+import { DOMAIN, openBench, pct } from "./pillarbox.ts";
+import { envelopeSender, type CorpusMessage } from "./corpus.ts";
+import { chooseBands, type Sample } from "./tune.ts";
+
+/** The other rules' score of every message (no Bayes model trained for the account). */
+async function restScores(msgs: readonly CorpusMessage[]): Promise<number[]> {
+  const b = await openBench();
+  try {
+    const id = await b.account(`cv@${DOMAIN}`);
+    const out: number[] = [];
+    for (const m of msgs) {
+      const v = await b.spam.check({ raw: m.raw, remoteIp: null, helo: null, mailFrom: envelopeSender(m.raw), recipients: [{ accountId: id, address: `cv@${DOMAIN}` }], auth: null });
+      out.push(v.accounts.get(id)?.score ?? v.score);
+    }
+    return out;
+  } finally {
+    await b.close();
+  }
+}
+
+export async function crossValidate(trainHalf: readonly CorpusMessage[], opts: { k: number; junkScore: number; maxFp: number; params?: BayesParams }): Promise<void> {
+  const env = (k: string, d: number) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
+  const p0 = opts.params ?? DEFAULT_BAYES_PARAMS;
+  // PB_CV_S / _X / _MIN / _CLUES: try other classifier parameters without editing the defaults
+  const params: BayesParams = { strength: env("PB_CV_S", p0.strength), unknownProb: env("PB_CV_X", p0.unknownProb), minDistance: env("PB_CV_MIN", p0.minDistance), maxClues: env("PB_CV_CLUES", p0.maxClues) };
+  const t0 = performance.now();
+  const tokens = trainHalf.map((m) => tokenizeMessage(m.raw, { maxScanBytes: 262_144 }));
+  const t1 = performance.now();
+  const rest = await restScores(trainHalf);
+  console.log(`cv: tokenized ${trainHalf.length} in ${((t1 - t0) / 1000).toFixed(1)} s (${(tokens.reduce((a, t) => a + t.length, 0) / tokens.length).toFixed(0)} tokens/msg), rules in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+  const samples: Sample[] = [];
+  for (let f = 0; f < opts.k; f++) {
+    const counts = new Map<string, { spam: number; ham: number }>();
+    const totals = { spam: 0, ham: 0 };
+    trainHalf.forEach((m, i) => {
+      if (i % opts.k === f) return;
+      if (m.spam) totals.spam++;
+      else totals.ham++;
+      for (const t of tokens[i]) {
+        let c = counts.get(t);
+        if (!c) counts.set(t, (c = { spam: 0, ham: 0 }));
+        if (m.spam) c.spam++;
+        else c.ham++;
+      }
+    });
+    trainHalf.forEach((m, i) => {
+      if (i % opts.k !== f) return;
+      const probs: number[] = [];
+      for (const t of tokens[i]) {
+        const c = counts.get(t);
+        if (c) probs.push(tokenProbability(c, totals, params));
+      }
+      samples.push({ name: m.name, spam: m.spam, rest: rest[i], p: combine(probs, params).probability });
+    });
+  }
+  const nSpam = samples.filter((s) => s.spam).length;
+  const byBayes = (th: number) => samples.filter((s) => s.spam && s.p !== null && s.p >= th).length;
+  const hamAt = (th: number) => samples.filter((s) => !s.spam && s.p !== null && s.p >= th).length;
+  for (const th of [0.5, 0.8, 0.9, 0.95, 0.99]) console.log(`cv: p >= ${th}: spam ${pct(byBayes(th), nSpam)}, ham ${hamAt(th)}`);
+  chooseBands(samples, BAYES_BANDS, opts);
+}
