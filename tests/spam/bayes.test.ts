@@ -175,7 +175,7 @@ describe("classifier", () => {
   test("symbols: bands in order, neutral band gives none", () => {
     expect(bayes.symbol(0.999)!.name).toBe("BAYES_99");
     expect(bayes.symbol(0.96)!.name).toBe("BAYES_95");
-    expect(bayes.symbol(0.5)).toBeNull();
+    expect(bayes.symbol(0.3)).toBeNull();
     expect(bayes.symbol(0.001)!.name).toBe("BAYES_00");
     expect(bayes.symbol(0.001)!.score).toBeLessThan(0);
     expect(bayes.symbol(Number.NaN)).toBeNull();
