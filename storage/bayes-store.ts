@@ -13,6 +13,7 @@
  */
 import type { Db, Queryable } from "./db.ts";
 import type { BayesStore, BayesScope, BayesCounts } from "./filter-api.ts";
+import { ReadCache } from "./read-cache.ts";
 
 /** A token longer than this is cut (the classifier keeps tokens far shorter). */
 const MAX_TOKEN_CHARS = 200;
@@ -34,12 +35,30 @@ function tokenList(tokens: readonly string[]): string {
   return JSON.stringify([...set]);
 }
 
+/**
+ * Model totals are read for every scored message (the account's model, then the domain's)
+ * and change only by `learn`: cached (./read-cache.ts), dropped when this store trains the
+ * model; a model removed with its account, or trained by another process, is seen within this time.
+ */
+const TOTALS_CACHE_TTL_MS = 30_000;
+const TOTALS_CACHE_ENTRIES = 10_000;
+
 export class SqlBayesStore implements BayesStore {
-  constructor(readonly db: Db) {}
+  private readonly totalsCache: ReadCache<BayesCounts>;
+  constructor(
+    readonly db: Db,
+    opts: { cacheTtlMs?: number } = {},
+  ) {
+    this.totalsCache = new ReadCache(TOTALS_CACHE_ENTRIES, opts.cacheTtlMs ?? TOTALS_CACHE_TTL_MS);
+  }
 
   async totals(scope: BayesScope): Promise<BayesCounts> {
-    const row = await this.db.get<{ spam: number; ham: number }>("SELECT spam, ham FROM bayes_models WHERE scope = ?", [scopeKey(scope).key]);
-    return { spam: Number(row?.spam ?? 0), ham: Number(row?.ham ?? 0) };
+    const key = scopeKey(scope).key;
+    const t = await this.totalsCache.get(key, async () => {
+      const row = await this.db.get<{ spam: number; ham: number }>("SELECT spam, ham FROM bayes_models WHERE scope = ?", [key]);
+      return { spam: Number(row?.spam ?? 0), ham: Number(row?.ham ?? 0) };
+    });
+    return { spam: t.spam, ham: t.ham };
   }
 
   async tokenCounts(scope: BayesScope, tokens: readonly string[]): Promise<Map<string, BayesCounts>> {
@@ -64,6 +83,14 @@ export class SqlBayesStore implements BayesStore {
   }
 
   async learn(scope: BayesScope, key: string, tokens: readonly string[], as: "spam" | "ham" | null): Promise<boolean> {
+    try {
+      return await this.learnNow(scope, key, tokens, as);
+    } finally {
+      this.totalsCache.invalidate(scopeKey(scope).key);
+    }
+  }
+
+  private async learnNow(scope: BayesScope, key: string, tokens: readonly string[], as: "spam" | "ham" | null): Promise<boolean> {
     const { key: scopeName, accountId } = scopeKey(scope);
     const list = tokenList(tokens);
     const d = this.db.dialect;

@@ -6,6 +6,7 @@
 import type { Db, Queryable } from "./db.ts";
 import { StoreError } from "./api.ts";
 import type { SpamStore, SpamListEntry } from "./filter-api.ts";
+import { ReadCache } from "./read-cache.ts";
 
 /** Entries one scope may hold (the contract's bound). */
 export const MAX_LIST_ENTRIES = 1000;
@@ -15,6 +16,13 @@ const REPUTATION_HALF_LIFE_MS = 30 * 86_400_000;
 const GREYLIST_PENDING_TTL_MS = 86_400_000;
 /** Prune greylist rows at most this often. */
 const GREYLIST_PRUNE_EVERY_MS = 10 * 60_000;
+/**
+ * Lists and reputation are read for every inbound message and change rarely: cached
+ * (./read-cache.ts), dropped on this store's own writes; a change by another process
+ * (the CLI) is seen within this time.
+ */
+export const SPAM_CACHE_TTL_MS = 30_000;
+const SPAM_CACHE_ENTRIES = 10_000;
 
 type Scope = SpamListEntry["scope"];
 
@@ -67,7 +75,18 @@ export function normalizeListPattern(input: string): string {
 
 export class SqlSpamStore implements SpamStore {
   private lastPrune = 0;
-  constructor(readonly db: Db) {}
+  /** entriesFor by account and domain (every key holds the server-wide entries too: any list write drops them all). */
+  private readonly entriesCache: ReadCache<SpamListEntry[]>;
+  /** The stored (undecayed) reputation row by domain; null when none. */
+  private readonly reputationCache: ReadCache<{ spam: number; ham: number; updatedAt: number } | null>;
+  constructor(
+    readonly db: Db,
+    opts: { cacheTtlMs?: number } = {},
+  ) {
+    const ttl = opts.cacheTtlMs ?? SPAM_CACHE_TTL_MS;
+    this.entriesCache = new ReadCache(SPAM_CACHE_ENTRIES, ttl);
+    this.reputationCache = new ReadCache(SPAM_CACHE_ENTRIES, ttl);
+  }
 
   async listEntries(scope: Scope): Promise<SpamListEntry[]> {
     const rows = await this.db.all<ListRow>("SELECT id, scope, kind, pattern, created_at FROM spam_lists WHERE scope = ? ORDER BY kind, pattern", [scopeKey(scope)]);
@@ -75,14 +94,25 @@ export class SqlSpamStore implements SpamStore {
   }
 
   async entriesFor(accountId: number, accountDomain: string): Promise<SpamListEntry[]> {
-    const rows = await this.db.all<ListRow>("SELECT id, scope, kind, pattern, created_at FROM spam_lists WHERE scope IN (?, ?, 'g')", [
-      scopeKey({ accountId }),
-      scopeKey({ domain: accountDomain }),
-    ]);
-    return rows.map(entryOf);
+    const a = scopeKey({ accountId });
+    const d = scopeKey({ domain: accountDomain });
+    const entries = await this.entriesCache.get(`${a}\u0000${d}`, async () => {
+      const rows = await this.db.all<ListRow>("SELECT id, scope, kind, pattern, created_at FROM spam_lists WHERE scope IN (?, ?, 'g')", [a, d]);
+      return rows.map(entryOf);
+    });
+    // a copy: the cached list stays as read whatever the caller does with its answer
+    return entries.map((e) => ({ ...e }));
   }
 
   async addEntry(scope: Scope, kind: "allow" | "deny", pattern: string): Promise<SpamListEntry> {
+    try {
+      return await this.writeEntry(scope, kind, pattern);
+    } finally {
+      this.entriesCache.invalidate();
+    }
+  }
+
+  private async writeEntry(scope: Scope, kind: "allow" | "deny", pattern: string): Promise<SpamListEntry> {
     const p = normalizeListPattern(pattern);
     const key = scopeKey(scope);
     const accountId = scope !== "global" && "accountId" in scope ? scope.accountId : null;
@@ -106,20 +136,36 @@ export class SqlSpamStore implements SpamStore {
 
   async removeEntry(scope: Scope, id: number): Promise<boolean> {
     if (!Number.isSafeInteger(id)) return false;
-    const r = await this.db.write((tx) => tx.run("DELETE FROM spam_lists WHERE scope = ? AND id = ?", [scopeKey(scope), id]));
-    return r.changes > 0;
+    try {
+      const r = await this.db.write((tx) => tx.run("DELETE FROM spam_lists WHERE scope = ? AND id = ?", [scopeKey(scope), id]));
+      return r.changes > 0;
+    } finally {
+      this.entriesCache.invalidate();
+    }
   }
 
   async reputation(domain: string): Promise<{ spam: number; ham: number; updatedAt: number } | null> {
-    const r = await this.db.get<{ spam: number; ham: number; updated_at: number }>("SELECT spam, ham, updated_at FROM spam_reputation WHERE domain = ?", [domain.toLowerCase()]);
+    const d = domain.toLowerCase();
+    const r = await this.reputationCache.get(d, async () => {
+      const row = await this.db.get<{ spam: number; ham: number; updated_at: number }>("SELECT spam, ham, updated_at FROM spam_reputation WHERE domain = ?", [d]);
+      return row ? { spam: Number(row.spam), ham: Number(row.ham), updatedAt: Number(row.updated_at) } : null;
+    });
     if (!r) return null;
     // Decayed to now, the way noteReputation would see them.
-    const f = decay(Date.now() - Number(r.updated_at));
-    return { spam: Number(r.spam) * f, ham: Number(r.ham) * f, updatedAt: Number(r.updated_at) };
+    const f = decay(Date.now() - r.updatedAt);
+    return { spam: r.spam * f, ham: r.ham * f, updatedAt: r.updatedAt };
   }
 
   async noteReputation(domain: string, verdict: "spam" | "ham", at: number): Promise<void> {
     const d = domain.toLowerCase();
+    try {
+      await this.writeReputation(d, verdict, at);
+    } finally {
+      this.reputationCache.invalidate(d);
+    }
+  }
+
+  private async writeReputation(d: string, verdict: "spam" | "ham", at: number): Promise<void> {
     await this.db.write(async (tx: Queryable) => {
       const r = await tx.get<{ spam: number; ham: number; updated_at: number }>("SELECT spam, ham, updated_at FROM spam_reputation WHERE domain = ?", [d]);
       const f = r ? decay(at - Number(r.updated_at)) : 1;

@@ -32,6 +32,14 @@ export interface SpamServiceDeps {
 
 /** Local domains are re-read at most this often for the From-in-our-domain rule. */
 const DOMAINS_TTL_MS = 30_000;
+/**
+ * An account's domain (for its domain's lists and Bayes model) is asked for every
+ * recipient of every message; accounts never change address, so it is kept this long
+ * (a removed account's id answers its old domain meanwhile: no mail reaches it) for at
+ * most ACCOUNT_DOMAINS accounts.
+ */
+const ACCOUNT_DOMAIN_TTL_MS = 30_000;
+const ACCOUNT_DOMAINS = 10_000;
 
 const unscored = (backend: "builtin" | "rspamd"): SpamVerdict => ({ backend, score: 0, symbols: [], reject: false, accounts: new Map(), elapsedMs: 0 });
 
@@ -56,10 +64,21 @@ export function createSpamService(deps: SpamServiceDeps): SpamService & { scorer
     domains = { at: Date.now(), set };
     return set;
   };
+  const accountDomains = new Map<number, { at: number; domain: string }>();
   const accountDomain = async (accountId: number, address: string): Promise<string> => {
+    const now = Date.now();
+    const hit = accountDomains.get(accountId);
+    if (hit && now - hit.at < ACCOUNT_DOMAIN_TTL_MS && now >= hit.at) return hit.domain;
     const a = await deps.mail.getAccountById(accountId);
     const email = a?.email ?? address;
-    return email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+    const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+    // an unknown account is not remembered (its answer is the address's domain, not its own)
+    if (a) {
+      accountDomains.delete(accountId);
+      if (accountDomains.size >= ACCOUNT_DOMAINS) accountDomains.delete(accountDomains.keys().next().value!);
+      accountDomains.set(accountId, { at: now, domain });
+    }
+    return domain;
   };
   const scorer: ScorerDeps = {
     spam: () => deps.config().spam,
