@@ -8,6 +8,8 @@
  */
 import { parseMime, parseHeaderBlock, headerValue, partText, headerEnd, type HeaderField, type MimePart } from "../../mail/index.ts";
 
+type ParsedMessage = ReturnType<typeof parseMime>;
+
 /** MIME leaves the rules look at; the rest of a huge tree is ignored. */
 export const MAX_PARTS = 200;
 /** Characters of decoded text (all text parts together) the rules read. */
@@ -48,13 +50,37 @@ function has8bit(raw: Uint8Array, start: number, end: number): boolean {
   return false;
 }
 
+/**
+ * The last parse of each message (by its bytes' identity) and the bound it was read with:
+ * one inbound message is scored by several readers (the rules here, the Bayes tokenizer),
+ * and the MIME parse, with its address lists, is the larger part of each one's cost. Held
+ * weakly: it goes when the message's bytes do. Callers must not change the parse.
+ */
+const parses = new WeakMap<Uint8Array, { maxScanBytes: number; msg: ParsedMessage }>();
+
+/**
+ * The message parsed by the project's MIME parser (mail/), header whole and body up to
+ * `maxScanBytes` octets; the same object again for the same bytes and bound.
+ */
+export function parseForScan(raw: Uint8Array, maxScanBytes: number): ParsedMessage {
+  const hit = parses.get(raw);
+  if (hit && hit.maxScanBytes === maxScanBytes) return hit.msg;
+  const hEnd = headerEnd(raw);
+  const limit = Math.min(raw.length, Math.max(hEnd, 0) + Math.max(maxScanBytes, 0));
+  const msg = parseMime(limit < raw.length ? raw.subarray(0, limit) : raw);
+  parses.set(raw, { maxScanBytes, msg });
+  return msg;
+}
+
 export function scanMessage(raw: Uint8Array, maxScanBytes: number): ScanView {
   // The header is always read whole (bounded by the header parser's own limits); the body up to maxScanBytes.
   const hEnd = headerEnd(raw);
   const limit = Math.min(raw.length, Math.max(hEnd, 0) + Math.max(maxScanBytes, 0));
   const bytes = limit < raw.length ? raw.subarray(0, limit) : raw;
-  const headers = parseHeaderBlock(raw, 0, Math.max(hEnd, 0) || raw.length).fields;
-  const { root } = parseMime(bytes);
+  const parsed = parseForScan(raw, maxScanBytes);
+  const { root } = parsed;
+  // With a header/body separator the parse holds the whole header; without one it may be cut at maxScanBytes: read it whole then.
+  const headers = hEnd >= 0 ? parsed.headers : parseHeaderBlock(raw, 0, raw.length).fields;
   const leaves: ScanLeaf[] = [];
   let text = "";
   let html = "";
