@@ -34,6 +34,9 @@ export interface LineIo {
   loginTimer(on: boolean): void;
 }
 
+/** What every line session uses of its connection; a protocol adds the optional parts it needs (whenIdle, loginTimer). */
+export type LineSessionIo = Pick<LineIo, "write" | "drain" | "startTls" | "pauseInput" | "resumeInput" | "close">;
+
 /** What the glue calls on a session. */
 export interface LineSession {
   greet(): void;
@@ -79,7 +82,7 @@ export function secondsSetting(seconds: number | null | undefined, defaultSecond
  * session ends. True once TLS is up: the caller then resets its cleartext state and answers as its protocol says.
  */
 export async function upgradeSession(
-  session: { readonly io: Pick<LineIo, "startTls">; discardInput(): void; end(): void },
+  session: { readonly io: Pick<LineSessionIo, "startTls">; discardInput(): void; end(): void },
   okLine: string,
 ): Promise<boolean> {
   session.discardInput();

@@ -14,21 +14,15 @@ import type { CompileResult } from "../../src/sieve/types.ts";
 import { CommandReader, type ReaderEvent, type Token } from "./parser.ts";
 import { response, str, type ResponseCode } from "./response.ts";
 import { CommandQueue } from "../../src/command-queue.ts";
+import type { LineSessionIo } from "../../src/line-connection.ts";
 
 export type SieveState = "notauth" | "auth" | "closed";
 
-/** The connection side of a session. */
-export interface SieveIo {
-  /** Queues bytes; false when the socket buffer is full (await `drain`). */
-  write(data: string | Uint8Array): boolean;
-  /** Resolves when the output buffer has room again (or the connection closed). */
-  drain(): Promise<void>;
-  /** Sends `okLine`, then negotiates TLS as the server (RFC 5804 §2.2). Resolves false on failure. */
-  startTls(okLine: string): Promise<boolean>;
-  pauseInput(): void;
-  resumeInput(): void;
-  /** Ends the connection after the queued output. */
-  close(): void;
+/**
+ * The connection side of a session: the kernel's line glue (src/line-connection.ts) or a test's fake. `startTls`
+ * is STARTTLS (RFC 5804 §2.2).
+ */
+export interface SieveIo extends LineSessionIo {
   /** (Re)starts (true) or stops (false) the login deadline: after UNAUTHENTICATE it runs again. */
   loginTimer?(on: boolean): void;
 }

@@ -1,7 +1,7 @@
 /**
  * One POP3 session: the RFC 1939 §3 state machine (AUTHORIZATION ->
  * TRANSACTION -> UPDATE), sans-IO. Bytes come in through `receive`, replies
- * go out through the `Pop3Io` the connection glue (index.ts) or a unit test
+ * go out through the `Pop3Io` the connection glue (connection.ts) or a unit test
  * supplies. Commands run strictly one after another in arrival order, which
  * is what RFC 2449 §6.6 PIPELINING asks of the server; pipelined input is
  * bounded (reading pauses while a backlog waits).
@@ -18,22 +18,15 @@ import { TRANSACTION_COMMANDS, quitTransaction } from "./transaction.ts";
 import { capa } from "./capa.ts";
 import { clearReadAhead } from "./readahead.ts";
 import { CommandQueue } from "../../src/command-queue.ts";
+import type { LineSessionIo } from "../../src/line-connection.ts";
 
 export type Pop3State = "AUTHORIZATION" | "TRANSACTION" | "UPDATE" | "CLOSED";
 
-/** The connection side of a session. */
-export interface Pop3Io {
-  /** Queues bytes; false when the socket buffer is full (await `drain`). */
-  write(data: string | Uint8Array): boolean;
-  /** Resolves when the output buffer has room again (or the connection closed). */
-  drain(): Promise<void>;
-  /** Sends `okLine`, then negotiates TLS as the server (RFC 2595 §4). Resolves false on failure. */
-  startTls(okLine: string): Promise<boolean>;
-  /** Flow control for pipelined input. */
-  pauseInput(): void;
-  resumeInput(): void;
-  /** Ends the connection after the queued output. */
-  close(): void;
+/**
+ * The connection side of a session: the kernel's line glue (src/line-connection.ts) or a test's fake. `startTls`
+ * is STLS (RFC 2595 §4); pauseInput/resumeInput are the flow control for pipelined input.
+ */
+export interface Pop3Io extends LineSessionIo {
   /**
    * Runs `fn` once the output written so far has gone to the socket and the
    * event loop has nothing more urgent (optional: a test's fake may omit it,
