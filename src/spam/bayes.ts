@@ -122,6 +122,8 @@ export class Bayes implements BayesClassifier {
     for (const c of counts.values()) probs.push(tokenProbability(c, m.totals, this.opts.params));
     // tokens never seen sit at the prior (0.5) and are never interesting: only the counted ones matter
     const r = combine(probs, this.opts.params);
+    // no token interesting enough: the 0.5 is an absence of evidence, not an opinion (it must not land in a scored band)
+    if (r.used === 0) return null;
     return { probability: r.probability, model: m.model, tokensUsed: r.used };
   }
 

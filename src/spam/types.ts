@@ -94,7 +94,8 @@ export interface BayesClassifier {
   tokenize(raw: Uint8Array, maxScanBytes: number): string[];
   /**
    * Spam probability 0..1 from the account's model when it has learned enough,
-   * else its domain's shared model; null when neither has (no opinion).
+   * else its domain's shared model; null when neither has, or when no token of
+   * the message is known well enough to count (no opinion).
    */
   classify(accountId: number, domain: string, tokens: readonly string[]): Promise<{ probability: number; model: "account" | "domain"; tokensUsed: number } | null>;
   /** Trains account and domain model with one message (see SpamService.train). */

@@ -138,6 +138,10 @@ describe("classifier", () => {
     expect(s.tokensUsed).toBeGreaterThan(5);
   });
 
+  test("no opinion when none of the message's tokens is known: no symbol, not a 0.5 in a scored band", async () => {
+    expect(await bayes.classify(alice, "example.com", ["never-seen-1", "never-seen-2"])).toBeNull();
+  });
+
   test("idempotent: training the same message again changes nothing", async () => {
     const store = bayes.store;
     const before = await store.totals({ accountId: alice });

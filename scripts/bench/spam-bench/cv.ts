@@ -63,7 +63,8 @@ export async function crossValidate(trainHalf: readonly CorpusMessage[], opts: {
         const c = counts.get(t);
         if (c) probs.push(tokenProbability(c, totals, params));
       }
-      samples.push({ name: m.name, spam: m.spam, rest: rest[i], p: combine(probs, params).probability });
+      const r = combine(probs, params);
+      samples.push({ name: m.name, spam: m.spam, rest: rest[i], p: r.used === 0 ? null : r.probability });
     });
   }
   const nSpam = samples.filter((s) => s.spam).length;
