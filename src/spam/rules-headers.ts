@@ -18,7 +18,8 @@ export const HEADER_SCORES = {
   MISSING_MID: 0.5,
   MISSING_SUBJECT: 0.5,
   DATE_IN_FUTURE: 1.5,
-  DATE_IN_PAST: 1.0,
+  // 0.3: on the benchmark's training half it fired on more ham (104) than spam (71): a weak hint only
+  DATE_IN_PAST: 0.3,
   FROM_DISPLAY_ADDR: 1.5,
   FROM_LOCAL_NOAUTH: 2.0,
   SUBJ_ALL_CAPS: 1.0,

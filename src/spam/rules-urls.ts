@@ -12,7 +12,8 @@ import type { ScanView } from "./scan.ts";
 
 export const URL_SCORES = {
   URI_BARE_IP: 1.5,
-  HTML_LINK_MISMATCH: 2.0,
+  // 0.5: on the benchmark's training half 9 spam, 14 ham (newsletters' tracking links show one host, go to another)
+  HTML_LINK_MISMATCH: 0.5,
 } as const;
 
 export const MAX_URLS = 200;
