@@ -134,6 +134,7 @@ export class DnsLists {
 
   /** IP blocklists and allowlists for the connecting address, all in parallel. */
   async checkIp(ip: string | null, blocklists: readonly string[], allowlists: readonly string[], timeoutMs: number): Promise<SpamSymbol[]> {
+    if (!blocklists.length && !allowlists.length) return []; // lists off: not even the address parsed
     const rev = ip && !privateIp(ip) ? reverseIp(ip) : null;
     if (!rev) return [];
     const block = blocklists.map(async (zone): Promise<SpamSymbol | null> => {
