@@ -217,14 +217,22 @@ describe("greylisting", () => {
 });
 
 describe("hostile messages are bounded and delivered", () => {
-  test("50,000 encoded words in Subject", async () => {
-    const words = Array.from({ length: 50_000 }, (_, i) => `=?utf-8?q?w${i}?=`).join("\r\n ");
+  test("5,000 encoded words in a folded Subject", async () => {
+    const words = Array.from({ length: 5_000 }, (_, i) => `=?utf-8?q?w${i}?=`).join("\r\n ");
     const m = message({ subject: words });
     const started = Date.now();
     const r = await swaks(m);
     console.log(`encoded-word flood (${m.length} octets) delivered in ${Date.now() - started} ms`);
     expect(r.stdout).toContain("<-  250 2.0.0 Ok");
     expect(status((await landed(BOB, m)).raw)).toContain("ENCODED_WORD_FLOOD");
+  }, 60_000);
+
+  test("a header field over 128 KB (50,000 folded encoded words) is refused at DATA, not parsed", async () => {
+    const words = Array.from({ length: 50_000 }, (_, i) => `=?utf-8?q?w${i}?=`).join("\r\n ");
+    const m = message({ subject: words });
+    const r = await swaks(m);
+    expect(r.stdout).toContain("<** 552 5.3.4");
+    expect(r.stdout).toContain("header field is longer than 128 KB");
   }, 60_000);
 
   test("a MIME tree of 5,000 parts with executable attachments", async () => {
