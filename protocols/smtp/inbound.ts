@@ -9,7 +9,7 @@
  */
 import { loadMailauth } from "../../src/delivery/mailauth.ts";
 import { canonicalMessage, headerFieldsNamed } from "../../mail/line-endings.ts";
-import { eachHeaderField, headerEnd } from "../../mail/headers.ts";
+import { oversizedHeaderField } from "../../mail/headers.ts";
 import { QuotaExceededError, StorageFullError } from "../../storage/api.ts";
 import { createDns, type Dns } from "../../src/delivery/dns.ts";
 import { kickQueues } from "../../src/delivery/index.ts";
@@ -118,28 +118,6 @@ function oneLine(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]+/g, " ").trim().slice(0, 400);
 }
 
-/**
- * Octets one header field may span, folded lines included. RFC 5322 §2.1.1
- * sets no limit on a field, but mailauth's header reader takes time
- * quadratic in the continuation lines of one field (a 1 MB Subject folded
- * into 50,000 lines costs ~10 s of CPU on the event loop, every other
- * connection waiting), so one sender could stall the server with a few
- * messages. Postfix's header_size_limit (100 KB) bounds a field the same way
- * (it truncates; we refuse, so no signed field is silently cut). Real fields
- * stay far below: a To of 2,000 addresses is ~60 KB.
- */
-export const MAX_HEADER_FIELD_BYTES = 128 * 1024;
-
-/** The size of the largest header field (with its folded lines), in octets. */
-export function largestHeaderField(raw: Uint8Array): number {
-  const end = headerEnd(raw);
-  let max = 0;
-  eachHeaderField(raw, 0, end < 0 ? raw.length : end, (s, e) => {
-    if (e - s > max) max = e - s;
-  });
-  return max;
-}
-
 /** RFC 5321 §6.3: a message with this many Received: fields is looping. Postfix uses 50 as well. */
 export const MAX_HOPS = 50;
 const FROM_AND_RECEIVED = ["from", "received"] as const;
@@ -169,10 +147,12 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
   if (fields.filter((f) => f.key === "received").length >= MAX_HOPS) {
     return reply(554, "5.4.6", "Too many hops: mail forwarding loop");
   }
-  if (largestHeaderField(raw) > MAX_HEADER_FIELD_BYTES) {
-    s.log.info("message refused: header field too long", { from: tx.mailFrom });
+  // Before sender authentication: mailauth's cost grows with the square of a field's folded lines.
+  const oversized = oversizedHeaderField(raw);
+  if (oversized) {
+    s.log.info("message refused: header field too large", { from: tx.mailFrom });
     // RFC 3463 §3.4: 5.3.4 "message too big for system" (the field, not the whole message).
-    return reply(552, "5.3.4", `Message refused: a header field is longer than ${MAX_HEADER_FIELD_BYTES / 1024} KB`);
+    return reply(552, "5.3.4", `Message refused: ${oversized}`);
   }
   let verdict: Verdict | null = null;
   if (s.ctx.config.smtp.verifyInbound) {

@@ -19,6 +19,7 @@ import { formatMailDate } from "../../mail/date.ts";
 import { newMessageId } from "../../mail/message-id.ts";
 import { canonicalMessage, fromFields, headerFieldsNamed } from "../../mail/line-endings.ts";
 import { parseAddressList } from "../../mail/address.ts";
+import { oversizedHeaderField } from "../../mail/headers.ts";
 import { QueueWorker } from "./queue.ts";
 import { queueDsnOptions } from "./dsn-policy.ts";
 import { deliverMessage, resolveRecipients, type PipelineResult } from "./pipeline.ts";
@@ -143,6 +144,9 @@ export function createSubmit(deps: DeliveryDeps): SubmitFn {
     // One reading of the message for the checks below, DKIM, the store and every later reader:
     // canonical CRLF line ends, an explicit end of header (mail/line-endings.ts).
     const canonical = canonicalMessage(req.raw);
+    // Before DKIM signing, whose cost grows with the square of a field's folded lines (mail/headers.ts).
+    const oversized = oversizedHeaderField(canonical);
+    if (oversized) throw new SubmitError("SIZE", oversized);
     const from = fromAddresses(canonical);
     // RFC 5322 §3.6: exactly one From. With two, readers disagree on which is the author
     // (ours shows the first, DMARC evaluates none); refuse rather than guess.

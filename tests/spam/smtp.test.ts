@@ -259,3 +259,13 @@ test("submission is never scored", async () => {
   expect(got.folder).toBe("INBOX");
   expect(got.raw).not.toContain("X-Spam-Status");
 });
+
+test("submission refuses a header field folded into more than 5,000 lines before DKIM signing (552 5.3.4)", async () => {
+  const subject = Array.from({ length: 6_000 }, (_, i) => `w${i}`).join("\r\n ");
+  const m = message({ from: BOB, to: CAROL, subject });
+  const file = join(dir, "sub-folded.eml");
+  writeFileSync(file, m.slice(0, -2));
+  const r = await run("swaks", ["--server", `127.0.0.1:${srv.port("SUBMISSION")}`, "-tls", "--auth", "PLAIN", "--auth-user", BOB, "--auth-password", PASS, "--from", BOB, "--to", CAROL, "--data", file], { timeoutMs: 30_000 });
+  expect(r.stdout).toContain("<~* 552 5.3.4");
+  expect(r.stdout).toContain("folded into more than 5000 lines");
+});
