@@ -12,7 +12,7 @@ import { tokenizeMessage } from "../../../src/spam/bayes-tokenize.ts";
 import { combine, tokenProbability, DEFAULT_BAYES_PARAMS, type BayesParams } from "../../../src/spam/bayes-score.ts";
 import { BAYES_BANDS } from "../../../src/spam/bayes.ts";
 import { DOMAIN, openBench, pct } from "./pillarbox.ts";
-import { envelopeSender, type CorpusMessage } from "./corpus.ts";
+import { envelopeSender, prng, type CorpusMessage } from "./corpus.ts";
 import { chooseBands, type Sample } from "./tune.ts";
 
 /** The other rules' score of every message (no Bayes model trained for the account). */
@@ -42,11 +42,15 @@ export async function crossValidate(trainHalf: readonly CorpusMessage[], opts: {
   const rest = await restScores(trainHalf);
   console.log(`cv: tokenized ${trainHalf.length} in ${((t1 - t0) / 1000).toFixed(1)} s (${(tokens.reduce((a, t) => a + t.length, 0) / tokens.length).toFixed(0)} tokens/msg), rules in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   const samples: Sample[] = [];
+  // PB_CV_SEED: another assignment of the messages to folds (0: message i in fold i mod k), to see how much the estimate moves
+  const seed = env("PB_CV_SEED", 0);
+  const rnd = prng(seed);
+  const foldOf = trainHalf.map((_, i) => (seed === 0 ? i % opts.k : Math.floor(rnd() * opts.k)));
   for (let f = 0; f < opts.k; f++) {
     const counts = new Map<string, { spam: number; ham: number }>();
     const totals = { spam: 0, ham: 0 };
     trainHalf.forEach((m, i) => {
-      if (i % opts.k === f) return;
+      if (foldOf[i] === f) return;
       if (m.spam) totals.spam++;
       else totals.ham++;
       for (const t of tokens[i]) {
@@ -57,7 +61,7 @@ export async function crossValidate(trainHalf: readonly CorpusMessage[], opts: {
       }
     });
     trainHalf.forEach((m, i) => {
-      if (i % opts.k !== f) return;
+      if (foldOf[i] !== f) return;
       const probs: number[] = [];
       for (const t of tokens[i]) {
         const c = counts.get(t);
@@ -71,5 +75,15 @@ export async function crossValidate(trainHalf: readonly CorpusMessage[], opts: {
   const byBayes = (th: number) => samples.filter((s) => s.spam && s.p !== null && s.p >= th).length;
   const hamAt = (th: number) => samples.filter((s) => !s.spam && s.p !== null && s.p >= th).length;
   for (const th of [0.5, 0.8, 0.9, 0.95, 0.99]) console.log(`cv: p >= ${th}: spam ${pct(byBayes(th), nSpam)}, ham ${hamAt(th)}`);
+  // what the bands in src/spam/bayes.ts give out of fold
+  let caught = 0;
+  let fp = 0;
+  for (const x of samples) {
+    const band = x.p === null ? undefined : BAYES_BANDS.find((b) => x.p! >= b.from);
+    if (x.rest + (band?.score ?? 0) < opts.junkScore) continue;
+    if (x.spam) caught++;
+    else fp++;
+  }
+  console.log(`cv: with the current BAYES_BANDS: spam caught ${pct(caught, nSpam)}, ham junked ${pct(fp, samples.length - nSpam)} (${fp})`);
   chooseBands(samples, BAYES_BANDS, opts);
 }
