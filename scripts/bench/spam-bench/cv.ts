@@ -42,11 +42,45 @@ export async function crossValidate(trainHalf: readonly CorpusMessage[], opts: {
   const rest = await restScores(trainHalf);
   console.log(`cv: tokenized ${trainHalf.length} in ${((t1 - t0) / 1000).toFixed(1)} s (${(tokens.reduce((a, t) => a + t.length, 0) / tokens.length).toFixed(0)} tokens/msg), rules in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   const samples: Sample[] = [];
-  // PB_CV_SEED: another assignment of the messages to folds (0: message i in fold i mod k), to see how much the estimate moves
-  const seed = env("PB_CV_SEED", 0);
+  // PB_CV_SEEDS (a comma list, e.g. "0,1,2,3"; PB_CV_SEED for one): the fold assignments pooled (0: message i in
+  // fold i mod k, otherwise a seeded random assignment), so the chosen points do not hang on one split
+  const seeds = (process.env.PB_CV_SEEDS ?? String(env("PB_CV_SEED", 0))).split(",").map((x) => Number(x.trim()));
+  for (const seed of seeds) {
+    const from = samples.length;
+    outOfFold(trainHalf, tokens, rest, seed, opts.k, params, samples);
+    const part = samples.slice(from);
+    const [c, f] = bandsOutcome(part, opts.junkScore);
+    const ns = part.filter((s) => s.spam).length;
+    console.log(`cv: seed ${seed}: with the current BAYES_BANDS: spam caught ${pct(c, ns)}, ham junked ${pct(f, part.length - ns)} (${f})`);
+  }
+  const nSpam = samples.filter((s) => s.spam).length;
+  const byBayes = (th: number) => samples.filter((s) => s.spam && s.p !== null && s.p >= th).length;
+  const hamAt = (th: number) => samples.filter((s) => !s.spam && s.p !== null && s.p >= th).length;
+  for (const th of [0.5, 0.8, 0.9, 0.95, 0.99]) console.log(`cv: p >= ${th}: spam ${pct(byBayes(th), nSpam)}, ham ${hamAt(th)}`);
+  // what the bands in src/spam/bayes.ts give out of fold, all assignments pooled
+  const [caught, fp] = bandsOutcome(samples, opts.junkScore);
+  console.log(`cv: with the current BAYES_BANDS (${seeds.length} assignment(s) pooled): spam caught ${pct(caught, nSpam)}, ham junked ${pct(fp, samples.length - nSpam)} (${fp})`);
+  chooseBands(samples, BAYES_BANDS, { ...opts, assignments: seeds.length });
+}
+
+/** Spam caught and ham junked by the current BAYES_BANDS over some out-of-fold samples. */
+function bandsOutcome(samples: readonly Sample[], junkScore: number): [number, number] {
+  let caught = 0;
+  let fp = 0;
+  for (const x of samples) {
+    const band = x.p === null ? undefined : BAYES_BANDS.find((b) => x.p! >= b.from);
+    if (x.rest + (band?.score ?? 0) < junkScore) continue;
+    if (x.spam) caught++;
+    else fp++;
+  }
+  return [caught, fp];
+}
+
+/** One fold assignment: every message of the training half scored by a model trained on the other k-1 folds. */
+function outOfFold(trainHalf: readonly CorpusMessage[], tokens: readonly string[][], rest: readonly number[], seed: number, k: number, params: BayesParams, samples: Sample[]): void {
   const rnd = prng(seed);
-  const foldOf = trainHalf.map((_, i) => (seed === 0 ? i % opts.k : Math.floor(rnd() * opts.k)));
-  for (let f = 0; f < opts.k; f++) {
+  const foldOf = trainHalf.map((_, i) => (seed === 0 ? i % k : Math.floor(rnd() * k)));
+  for (let f = 0; f < k; f++) {
     const counts = new Map<string, { spam: number; ham: number }>();
     const totals = { spam: 0, ham: 0 };
     trainHalf.forEach((m, i) => {
@@ -71,19 +105,4 @@ export async function crossValidate(trainHalf: readonly CorpusMessage[], opts: {
       samples.push({ name: m.name, spam: m.spam, rest: rest[i], p: r.used === 0 ? null : r.probability });
     });
   }
-  const nSpam = samples.filter((s) => s.spam).length;
-  const byBayes = (th: number) => samples.filter((s) => s.spam && s.p !== null && s.p >= th).length;
-  const hamAt = (th: number) => samples.filter((s) => !s.spam && s.p !== null && s.p >= th).length;
-  for (const th of [0.5, 0.8, 0.9, 0.95, 0.99]) console.log(`cv: p >= ${th}: spam ${pct(byBayes(th), nSpam)}, ham ${hamAt(th)}`);
-  // what the bands in src/spam/bayes.ts give out of fold
-  let caught = 0;
-  let fp = 0;
-  for (const x of samples) {
-    const band = x.p === null ? undefined : BAYES_BANDS.find((b) => x.p! >= b.from);
-    if (x.rest + (band?.score ?? 0) < opts.junkScore) continue;
-    if (x.spam) caught++;
-    else fp++;
-  }
-  console.log(`cv: with the current BAYES_BANDS: spam caught ${pct(caught, nSpam)}, ham junked ${pct(fp, samples.length - nSpam)} (${fp})`);
-  chooseBands(samples, BAYES_BANDS, opts);
 }

@@ -4,8 +4,8 @@
  * cut in two folds, a model trained on each fold scores the other (so every
  * training message gets an out-of-sample Bayes probability and the score of
  * every other rule), and a grid search picks the points that catch the most
- * spam with at most `maxFp` of the ham junked, preferring fewer false
- * positives and smaller points on ties. The result is printed for
+ * spam such that the upper end of the one-sided 95 % Wilson
+ * interval of the out-of-fold ham rate is at most `maxFp` (see chooseBands). The result is printed for
  * src/spam/bayes.ts (BAYES_BANDS); it is not applied automatically.
  */
 import { BAYES_BANDS, type BayesBand } from "../../../src/spam/bayes.ts";
@@ -26,7 +26,7 @@ const GRID: Record<string, number[]> = {
   BAYES_99: [3, 3.5, 4, 4.5, 5, 5.5, 6],
   BAYES_95: [2, 2.5, 3, 3.5, 4, 4.5, 5],
   BAYES_80: [1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5],
-  BAYES_60: [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5],
+  BAYES_60: [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5],
   BAYES_40: [0, 1, 2, 3],
   BAYES_20: [0, -0.5],
   BAYES_05: [-0.5, -1, -1.5],
@@ -63,58 +63,87 @@ export async function tune(trainHalf: readonly CorpusMessage[], opts: { junkScor
   return chooseBands(samples, BAYES_BANDS, opts);
 }
 
-/** Grid search of the bands' points over out-of-fold samples: the most spam caught with at most maxFp of the ham junked. */
-export function chooseBands(samples: readonly Sample[], bands: readonly BayesBand[], opts: { junkScore: number; maxFp: number }): BayesBand[] {
+/**
+ * Upper end of the one-sided 95 % Wilson score interval of a proportion (k of n): the rate the true one stays
+ * under with 95 % confidence (E. B. Wilson, "Probable inference...", JASA 22 (1927); z = 1.645 one-sided).
+ */
+export function wilsonUpper(k: number, n: number, z = 1.645): number {
+  if (n <= 0) return 1;
+  const p = k / n;
+  const z2 = z * z;
+  return (p + z2 / (2 * n) + z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+}
+
+/**
+ * Grid search of the bands' points over out-of-fold samples: the most spam caught such that the upper end of the
+ * one-sided 95 % Wilson interval of the ham rate is at most maxFp. The samples may pool several fold assignments
+ * of the same messages (`assignments`); their pooled rate is used, but the interval's n is the number of distinct
+ * ham messages (nHam / assignments): the same ham scored four times is not four times the evidence. Points never
+ * rise as the probability falls; among equal catches, fewer ham junked, then fewer distinct point values (coarser
+ * bands), then smaller points win.
+ */
+export function chooseBands(samples: readonly Sample[], bands: readonly BayesBand[], opts: { junkScore: number; maxFp: number; assignments?: number }): BayesBand[] {
   // probability histogram per band (out of fold)
   console.log("tune: out-of-fold Bayes bands on the training half (spam / ham):");
   for (let i = 0; i < bands.length; i++) {
     const inBand = samples.filter((s) => bandIndex(s.p, bands) === i);
     console.log(`  ${bands[i].name.padEnd(9)} p >= ${bands[i].from.toFixed(2)}: ${String(inBand.filter((s) => s.spam).length).padStart(5)} / ${String(inBand.filter((s) => !s.spam).length).padStart(5)}`);
   }
+  const assignments = Math.max(1, opts.assignments ?? 1);
   const idx = samples.map((s) => bandIndex(s.p, bands));
   const nSpam = samples.filter((s) => s.spam).length;
   const nHam = samples.length - nSpam;
+  const nDistinctHam = Math.round(nHam / assignments);
+  const upperOf = (fp: number) => wilsonUpper(fp / nHam * nDistinctHam, nDistinctHam);
   const names = bands.map((x) => x.name);
-  const choices = names.map((n) => GRID[n] ?? [bands[names.indexOf(n)].score]);
-  let best: { pts: number[]; caught: number; fp: number; mag: number } | null = null;
-  const pts = new Array<number>(names.length).fill(0);
-  const evaluate = () => {
-    // points must not rise as the probability falls
-    for (let i = 1; i < pts.length; i++) if (pts[i] > pts[i - 1]) return;
-    let caught = 0;
-    let fp = 0;
-    for (let j = 0; j < samples.length; j++) {
-      const s = samples[j];
-      const junk = s.rest + (idx[j] >= 0 ? pts[idx[j]] : 0) >= opts.junkScore;
-      if (junk && s.spam) caught++;
-      else if (junk) fp++;
+  const choices = names.map((n, i) => GRID[n] ?? [bands[i].score]);
+  // the outcome of each band is independent of the others' points: count once per (band, point) and add up
+  const fixed = { caught: 0, fp: 0 };
+  const table = choices.map((vs) => vs.map(() => ({ caught: 0, fp: 0 })));
+  for (let j = 0; j < samples.length; j++) {
+    const s = samples[j];
+    if (idx[j] < 0) {
+      if (s.rest >= opts.junkScore) s.spam ? fixed.caught++ : fixed.fp++;
+      continue;
     }
-    if (fp > opts.maxFp * nHam) return;
-    const mag = pts.reduce((a, x) => a + Math.abs(x), 0);
-    if (!best || caught > best.caught || (caught === best.caught && (fp < best.fp || (fp === best.fp && mag < best.mag)))) best = { pts: [...pts], caught, fp, mag };
-  };
-  const walk = (i: number) => {
-    if (i === names.length) return evaluate();
-    for (const v of choices[i]) {
-      pts[i] = v;
-      walk(i + 1);
-    }
-  };
-  walk(0);
-  const chosenPts = (best as { pts: number[] } | null)?.pts;
-  if (chosenPts) {
-    // the training-half messages the chosen points get wrong, for looking at (never the test half)
-    for (let j = 0; j < samples.length; j++) {
-      const s = samples[j];
-      const total = s.rest + (idx[j] >= 0 ? chosenPts[idx[j]] : 0);
-      if (!s.spam && total >= opts.junkScore) console.log(`  ham junked: ${s.name} p=${s.p?.toFixed(3)} other rules ${s.rest.toFixed(1)}`);
-      if (process.env.PB_TUNE_SHOW_MISSED && s.spam && total < opts.junkScore) console.log(`  spam missed: ${s.name} p=${s.p?.toFixed(3)} other rules ${s.rest.toFixed(1)}`);
-    }
+    choices[idx[j]].forEach((v, c) => {
+      if (s.rest + v >= opts.junkScore) s.spam ? table[idx[j]][c].caught++ : table[idx[j]][c].fp++;
+    });
   }
+  let best: { pts: number[]; caught: number; fp: number; distinct: number; mag: number } | null = null;
+  const pts = new Array<number>(names.length).fill(0);
+  const walk = (i: number, caught: number, fp: number) => {
+    if (i === names.length) {
+      if (upperOf(fp) > opts.maxFp) return;
+      const distinct = new Set(pts).size;
+      const mag = pts.reduce((a, x) => a + Math.abs(x), 0);
+      const b = best;
+      if (!b || caught > b.caught || (caught === b.caught && (fp < b.fp || (fp === b.fp && (distinct < b.distinct || (distinct === b.distinct && mag < b.mag))))))
+        best = { pts: [...pts], caught, fp, distinct, mag };
+      return;
+    }
+    choices[i].forEach((v, c) => {
+      // points must not rise as the probability falls
+      if (i > 0 && v > pts[i - 1]) return;
+      pts[i] = v;
+      walk(i + 1, caught + table[i][c].caught, fp + table[i][c].fp);
+    });
+  };
+  walk(0, fixed.caught, fixed.fp);
   const chosen = best as { pts: number[]; caught: number; fp: number } | null;
-  if (!chosen) throw new Error("tune: no point set keeps ham junked within the limit");
+  if (!chosen) throw new Error("tune: no point set keeps the ham rate's upper bound within the limit");
+  // the training-half messages the chosen points get wrong, for looking at (never the test half)
+  for (let j = 0; j < samples.length; j++) {
+    const s = samples[j];
+    const total = s.rest + (idx[j] >= 0 ? chosen.pts[idx[j]] : 0);
+    if (!s.spam && total >= opts.junkScore) console.log(`  ham junked: ${s.name} p=${s.p?.toFixed(3)} other rules ${s.rest.toFixed(1)}`);
+    if (process.env.PB_TUNE_SHOW_MISSED && s.spam && total < opts.junkScore) console.log(`  spam missed: ${s.name} p=${s.p?.toFixed(3)} other rules ${s.rest.toFixed(1)}`);
+  }
   const out = bands.map((x, i) => ({ ...x, score: chosen.pts[i] }));
-  console.log(`tune: best points (out of fold, training half): spam caught ${pct(chosen.caught, nSpam)}, ham junked ${pct(chosen.fp, nHam)} (${chosen.fp} of ${nHam})`);
+  console.log(
+    `tune: best points (out of fold, training half, ${assignments} assignment(s) pooled): spam caught ${pct(chosen.caught, nSpam)}, ham junked ${pct(chosen.fp, nHam)} (${chosen.fp} of ${nHam}); ` +
+      `one-sided 95 % Wilson upper bound ${(upperOf(chosen.fp) * 100).toFixed(2)} % (n = ${nDistinctHam} ham) <= ${(opts.maxFp * 100).toFixed(2)} %`,
+  );
   for (const x of out) console.log(`  { name: "${x.name}", from: ${x.from}, score: ${x.score} },`);
   return out;
 }
