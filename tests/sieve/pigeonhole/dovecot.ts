@@ -14,7 +14,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, hasDovecot } from "../../import/dovecot.ts";
+import { freePort, hasDovecot, stopDovecotAt } from "../../import/dovecot.ts";
 import { scratchDir } from "./corpus.ts";
 import { waitListening } from "./smtp-client.ts";
 
@@ -162,24 +162,7 @@ plugin {
         closeSync(fd);
       }
     },
-    stop() {
-      try {
-        const pid = Number(readFileSync(join(dir, "run", "master.pid"), "utf8"));
-        process.kill(pid, "SIGTERM");
-        const end = Date.now() + 5000;
-        while (Date.now() < end) {
-          try {
-            process.kill(pid, 0);
-          } catch {
-            break;
-          }
-          spawnSync("sleep", ["0.05"]);
-        }
-      } catch {
-        /* not running */
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopDovecotAt(dir),
   };
 }
 

@@ -21,22 +21,7 @@ export interface TransactionResult {
   data: string[];
 }
 
-export async function waitListening(port: number, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = connect(port, "127.0.0.1");
-      c.once("connect", () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}
+export { waitListening } from "../../import/dovecot.ts";
 
 /** Reads complete replies (the last line has a space after the code). */
 class ReplyReader {
