@@ -118,6 +118,31 @@ function oneLine(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]+/g, " ").trim().slice(0, 400);
 }
 
+/**
+ * When the message goes to exactly one local account and nowhere else, that
+ * account's X-Spam-* fields are written with our trace fields (directly below
+ * our Received) into the receive buffer's room, and the verdict handed to the
+ * pipeline carries none for it: the pipeline would otherwise build the
+ * account's copy as a second full copy of the message (src/delivery/
+ * pipeline.ts withSpamFields), one more message held in memory per delivery
+ * in flight. With several accounts each copy differs, and the pipeline
+ * builds them.
+ */
+function spamFieldsInline(spam: SpamVerdict, recipients: Transaction["recipients"]): { fields: string; verdict: SpamVerdict } | null {
+  const accounts = new Set<number>();
+  for (const r of recipients) {
+    if (r.forward.length > 0) return null;
+    for (const a of r.accounts) accounts.add(a.id);
+  }
+  if (accounts.size !== 1) return null;
+  const [id] = accounts;
+  const v = spam.accounts.get(id!);
+  if (!v?.headers) return null;
+  const map = new Map(spam.accounts);
+  map.set(id!, { ...v, headers: "" });
+  return { fields: v.headers, verdict: { ...spam, accounts: map } };
+}
+
 /** RFC 5321 §6.3: a message with this many Received: fields is looping. Postfix uses 50 as well. */
 export const MAX_HOPS = 50;
 const FROM_AND_RECEIVED = ["from", "received"] as const;
@@ -169,10 +194,11 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
     return reply(550, "5.7.1", `Message rejected as spam (score ${formatScore(spam.score)})`);
   }
   const trace = receivedHeader(s, tx);
+  const own = spam ? spamFieldsInline(spam, tx.recipients) : null;
   // RFC 5321 §4.4: our Received goes on top of what arrived; RFC 8601 §5: Authentication-Results
   // is placed above it, as close to the top as possible.
   // Written into the room the receive buffer keeps in front of the message: no second copy of it.
-  const message = prependInPlace(raw, Buffer.from((verdict?.headers ?? "") + trace, "utf8"));
+  const message = prependInPlace(raw, Buffer.from((verdict?.headers ?? "") + trace + (own?.fields ?? ""), "utf8"));
 
   let delivered: { accountIds: number[]; queued: string[]; smtpReject?: string };
   try {
@@ -191,7 +217,7 @@ export async function deliverInbound(s: SmtpSession, tx: Transaction, received: 
         // Unverified senders get no success/delay reports and headers-only failure reports (item 9 of issue 13).
         dsn: queueDsnOptions(tx.ret, tx.envid, verdict?.senderVerified === true),
         // Per-account X-Spam-* fields, Sieve spamtest and Junk filing (src/delivery/filter-types.ts).
-        spam,
+        spam: own ? own.verdict : spam,
         remoteIp: s.remoteIp,
         // SMTP can still refuse: a Sieve reject of every recipient becomes 550 (RFC 5429 §2.1.1).
         canRefuse: true,
