@@ -34,6 +34,16 @@ async function taskNamed(title: string): Promise<TaskSummary | undefined> {
   return (await tasks()).find((x) => x.title === title);
 }
 
+/**
+ * Opens a task's editor and waits until the editor shows THAT task: the editor
+ * reads the task first, so until then the pane may still hold the previous
+ * task's form, and typing into it would be lost when the new one replaces it.
+ */
+async function openEditor(page: Page, title: string): Promise<void> {
+  await row(page, title).locator(".tk-open").click();
+  await page.waitForFunction((t) => (document.querySelector('form.tk-editor input[name="title"]') as HTMLInputElement | null)?.value === t, title);
+}
+
 async function openTasks(page: Page): Promise<void> {
   await page.bringToFront(); // a background tab's timers are throttled
   await page.click('a.app-link[data-app="tasks"]');
@@ -81,7 +91,7 @@ for (const { name } of SIZES) {
       await row(page, title).waitFor();
       expect((await taskNamed(title))?.status).toBe("NEEDS-ACTION");
 
-      await row(page, title).locator(".tk-open").click();
+      await openEditor(page, title);
       const form = page.locator("form.tk-editor");
       await form.locator('input[name="due"]').fill("2020-01-15");
       await form.locator('select[name="priority"]').selectOption("high");
@@ -138,7 +148,7 @@ for (const { name } of SIZES) {
       const title = `Weekly report ${tag}`;
       await page.fill(".app-tasks .tk-quick", title);
       await page.press(".app-tasks .tk-quick", "Enter");
-      await row(page, title).locator(".tk-open").click();
+      await openEditor(page, title);
       const form = page.locator("form.tk-editor");
       await form.locator('input[name="due"]').fill("2030-03-04");
       await form.locator('select[name="freq"]').selectOption("WEEKLY");
@@ -170,7 +180,7 @@ for (const { name } of SIZES) {
         await row(page, title).waitFor();
         return (await taskNamed(title))!.id;
       })())!;
-      await row(page, title).locator(".tk-open").click();
+      await openEditor(page, title);
       await page.click('form.tk-editor [data-action="delete-task"]');
       await page.locator(".toast", { hasText: "Task deleted." }).first().waitFor();
       await row(page, title).waitFor({ state: "detached" });
@@ -197,7 +207,7 @@ describe("task conflicts", () => {
     const title = "Stale task";
     await page.fill(".app-tasks .tk-quick", title);
     await page.press(".app-tasks .tk-quick", "Enter");
-    await row(page, title).locator(".tk-open").click();
+    await openEditor(page, title);
     const form = page.locator("form.tk-editor");
     await form.locator('textarea[name="description"]').fill("typed in the webmail");
     const t = (await taskNamed(title))!;
