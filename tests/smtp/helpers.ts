@@ -234,7 +234,18 @@ export async function startDnsmasq(records: { mx?: [string, string, number][]; h
 
 /** dnsmasq on a free (or the given) port, authoritative for `.test`, with raw configuration lines (SRV, CNAME, multi-string TXT...). */
 export async function startDnsmasqLines(lines: string[], port?: number): Promise<Dnsmasq> {
-  port ??= await freeUdpPort();
+  if (port !== undefined) return startDnsmasqOn(lines, port);
+  // A port free for UDP may be taken on TCP (dnsmasq binds both) by another test's server: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDnsmasqOn(lines, await freeUdpPort());
+    } catch (e) {
+      if (attempt >= 5 || !/Address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startDnsmasqOn(lines: string[], port: number): Promise<Dnsmasq> {
   const dir = mkdtempSync(join(tmpdir(), "pb-dns-"));
   const conf = [`port=${port}`, "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts", "no-poll", "local=/test/", ...lines].join("\n");
   const file = join(dir, "dnsmasq.conf");
