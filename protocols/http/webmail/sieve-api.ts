@@ -59,7 +59,7 @@ export function mountSieveApi(app: Hono<AppEnv>, deps: { ctx: ServerContext }): 
 
   /** A script's text from the body: a string within the quota (RFC 5804 §2.6 counts octets). */
   const content = async (c: Context<AppEnv>): Promise<string> => {
-    // JSON may escape every character as \uXXXX: six times the octets, plus the rest of the object.
+    // JSON may escape every character as a six-character \u escape: six times the octets, plus the rest of the object.
     const body = await readJson<{ content?: unknown }>(c, ctx.config.sieve.maxScriptBytes * 6 + 4096);
     if (typeof body.content !== "string") throw new ApiError(400, "bad_request", "Send the script as text in content.");
     const size = Buffer.byteLength(body.content, "utf8");

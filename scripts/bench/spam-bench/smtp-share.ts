@@ -26,7 +26,8 @@ const BUN = join(ROOT, "node_modules/.bin/bun");
 const DOMAIN = "bench.test";
 const USER = `bench@${DOMAIN}`;
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 now (the spamd and smtp-share servers bind it next). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, "127.0.0.1", () => {

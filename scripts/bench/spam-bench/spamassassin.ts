@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "./smtp-share.ts";
 import { dirname, join } from "node:path";
 import type { CorpusMessage } from "./corpus.ts";
 
@@ -18,17 +18,6 @@ export interface SaResult {
   learnSeconds: number;
   scoreSeconds: number;
   version: string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 }
 
 function run(cmd: string, args: string[]): string {
