@@ -57,12 +57,15 @@ const NC_START = /^[A-Za-z_\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-function decode(body: Uint8Array | string): string {
+/** The bounds one parse applies (XML_LIMITS for DAV; EWS passes larger ones for message bodies). */
+export type XmlLimits = { readonly [K in keyof typeof XML_LIMITS]: number } & { /** Longest text of one element (characters); default MAX_BODY. */ readonly MAX_TEXT?: number };
+
+function decode(body: Uint8Array | string, limits: XmlLimits): string {
   if (typeof body === "string") {
-    if (body.length > XML_LIMITS.MAX_BODY) throw new XmlError(`the XML body is larger than ${XML_LIMITS.MAX_BODY} bytes`);
+    if (body.length > limits.MAX_BODY) throw new XmlError(`the XML body is larger than ${limits.MAX_BODY} bytes`);
     return body;
   }
-  if (body.length > XML_LIMITS.MAX_BODY) throw new XmlError(`the XML body is larger than ${XML_LIMITS.MAX_BODY} bytes`);
+  if (body.length > limits.MAX_BODY) throw new XmlError(`the XML body is larger than ${limits.MAX_BODY} bytes`);
   try {
     return decoder.decode(body);
   } catch {
@@ -71,8 +74,9 @@ function decode(body: Uint8Array | string): string {
 }
 
 /** Parses one XML document; throws XmlError with a readable message on anything malformed or over a limit. */
-export function parseXml(body: Uint8Array | string): XmlElement {
-  let text = decode(body);
+export function parseXml(body: Uint8Array | string, limits: XmlLimits = XML_LIMITS): XmlElement {
+  let text = decode(body, limits);
+  const maxText = limits.MAX_TEXT ?? limits.MAX_BODY;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 byte order mark
   const parser = new SaxesParser({ xmlns: true, position: true });
   const stack: XmlElement[] = [];
@@ -91,15 +95,15 @@ export function parseXml(body: Uint8Array | string): XmlElement {
     if (enc && enc !== "utf-8" && enc !== "utf8" && enc !== "us-ascii") fail(`unsupported XML encoding "${decl.encoding}" (use UTF-8)`);
   });
   // RFC 4918 §20.6: no DTD processing at all, so no entity expansion and no external entities.
-  parser.on("doctype", () => fail("a DOCTYPE is not allowed in a DAV request body"));
+  parser.on("doctype", () => fail("a DOCTYPE is not allowed in a request body"));
   parser.on("opentagstart", (tag) => {
-    if (++count > XML_LIMITS.MAX_ELEMENTS) fail(`more than ${XML_LIMITS.MAX_ELEMENTS} XML elements`);
-    if (stack.length >= XML_LIMITS.MAX_DEPTH) fail(`XML nested deeper than ${XML_LIMITS.MAX_DEPTH} levels`);
-    if (tag.name.length > XML_LIMITS.MAX_NAME) fail("an XML element name is too long");
+    if (++count > limits.MAX_ELEMENTS) fail(`more than ${limits.MAX_ELEMENTS} XML elements`);
+    if (stack.length >= limits.MAX_DEPTH) fail(`XML nested deeper than ${limits.MAX_DEPTH} levels`);
+    if (tag.name.length > limits.MAX_NAME) fail("an XML element name is too long");
   });
   parser.on("attribute", (attr) => {
-    if (attr.name.length > XML_LIMITS.MAX_NAME) fail("an XML attribute name is too long");
-    if (attr.value.length > XML_LIMITS.MAX_ATTR_VALUE) fail("an XML attribute value is too long");
+    if (attr.name.length > limits.MAX_NAME) fail("an XML attribute name is too long");
+    if (attr.value.length > limits.MAX_ATTR_VALUE) fail("an XML attribute value is too long");
   });
   parser.on("opentag", (tag) => {
     // Namespaces in XML §3: a prefixed name's local part is an NCName too (saxes checks only the whole QName).
@@ -109,7 +113,7 @@ export function parseXml(body: Uint8Array | string): XmlElement {
     for (const a of Object.values(tag.attributes as Record<string, SaxesAttributeNS>)) {
       if (a.prefix === "xmlns" || a.name === "xmlns") continue;
       if (!NC_START.test(a.local)) fail(`invalid XML attribute name "${a.name.slice(0, 64)}"`);
-      if (++n > XML_LIMITS.MAX_ATTRS) fail(`more than ${XML_LIMITS.MAX_ATTRS} attributes on one XML element`);
+      if (++n > limits.MAX_ATTRS) fail(`more than ${limits.MAX_ATTRS} attributes on one XML element`);
       attrs[a.uri ? `{${a.uri}}${a.local}` : a.local] = a.value;
     }
     const el: XmlElement = { ns: tag.uri ?? "", name: tag.local ?? tag.name, attrs, children: [], text: "" };
@@ -123,7 +127,9 @@ export function parseXml(body: Uint8Array | string): XmlElement {
   });
   const addText = (t: string) => {
     const top = stack[stack.length - 1];
-    if (top) top.text += t;
+    if (!top) return;
+    if (top.text.length + t.length > maxText) fail(`an XML element's text is longer than ${maxText} characters`);
+    top.text += t;
   };
   parser.on("text", addText);
   parser.on("cdata", addText);

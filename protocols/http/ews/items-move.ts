@@ -1,0 +1,2 @@
+/** SKELETON (issue 20 contract): filled in by its owner. */
+export {};
