@@ -65,8 +65,11 @@ export interface ItemKind<T = unknown> {
   load(c: EwsContext, refs: readonly ItemRef[]): Promise<KindItem<T>[]>;
   /** The item element (`<t:Message>...`) in the given shape. */
   render(c: EwsContext, item: KindItem<T>, shape: ItemShape): Promise<string>;
-  /** A property's value for restrictions and sorting; undefined when the item has none. */
-  value(c: EwsContext, item: KindItem<T>, path: PropertyPath): string | number | boolean | undefined;
+  /**
+   * A property's value for restrictions and sorting; undefined when the item has none.
+   * Dates as UTC ms numbers; a multi-valued property (item:Categories) as a list (restriction.ts FieldValue).
+   */
+  value(c: EwsContext, item: KindItem<T>, path: PropertyPath): string | number | boolean | readonly string[] | undefined;
   /** CreateItem: makes one item from its element; null when it was only sent (SendOnly), else the new item. */
   create(c: EwsContext, folder: Folder, el: XmlElement, opts: CreateOptions): Promise<KindItem<T> | null>;
   /** UpdateItem: applies the changes (after the caller checked the ChangeKey); returns the item as it is now (null: sent and not saved). */
