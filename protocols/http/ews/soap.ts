@@ -45,9 +45,7 @@ export function readEnvelope(doc: XmlElement): SoapRequest {
   if (header) {
     const rsv = kid(header, "RequestServerVersion");
     if (rsv) {
-      const v = attr(rsv, "Version") ?? "";
-      if (!(VERSIONS as readonly string[]).includes(v)) throw new SoapFault("ErrorInvalidServerVersion", `The RequestServerVersion "${v.slice(0, 40)}" is not one this server knows.`);
-      version = { name: v as VersionName, level: LEVEL[v as VersionName] };
+      version = requestedVersion(attr(rsv, "Version") ?? "");
     }
     const tz = kid(header, "TimeZoneContext");
     const def = kid(tz, "TimeZoneDefinition");
@@ -64,6 +62,23 @@ export function readEnvelope(doc: XmlElement): SoapRequest {
     }
   }
   return { operation, version, timeZone, timeZoneDefinition, impersonate };
+}
+
+/**
+ * The version a RequestServerVersion names. A schema version newer than
+ * this server's (Exchange2019, a later dated V20xx_xx_xx) is served as
+ * Exchange2016 and the ServerVersionInfo header says so: clients such as
+ * exchangelib open with the newest version they know and take the header's
+ * Version as the one to use (MS-OXWSCDATA §2.2.3.10 ServerVersionInfo).
+ * Anything else is not a version: ErrorInvalidServerVersion.
+ */
+export function requestedVersion(v: string): EwsVersion {
+  if ((VERSIONS as readonly string[]).includes(v)) return { name: v as VersionName, level: LEVEL[v as VersionName] };
+  const newer = /^Exchange(\d{4})(_SP\d)?$/.exec(v);
+  if ((newer && Number(newer[1]) > 2016) || (/^V(\d{4})_\d{2}_\d{2}$/.test(v) && v > VERSIONS[VERSIONS.length - 1]!)) {
+    return { name: DEFAULT_VERSION, level: LEVEL[DEFAULT_VERSION] };
+  }
+  throw new SoapFault("ErrorInvalidServerVersion", `The RequestServerVersion "${v.slice(0, 40)}" is not one this server knows.`);
 }
 
 function serverVersionInfo(v: VersionName): string {
