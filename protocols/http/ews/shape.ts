@@ -40,6 +40,11 @@ export interface ItemShape {
   filterHtml: boolean;
   /** ConvertHtmlCodePageToUTF8 (always UTF-8 here). */
   additional: PropertyPath[];
+  /**
+   * Set by FindItem/SyncFolderItems lists: a kind leaves what a list cannot carry cheaply out of
+   * Default (MS-OXWSSRCH: FindItem returns no Body/Attachments/MimeContent); absent = GetItem.
+   */
+  view?: "list";
 }
 
 export interface FolderShape {
