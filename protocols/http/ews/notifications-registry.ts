@@ -1,0 +1,369 @@
+/**
+ * The subscriptions of this process (MS-OXWSNTIF §3.1.1: a subscription
+ * lives on the server that made it; ours live in memory and end with the
+ * process, which clients handle as ErrorSubscriptionNotFound and subscribe
+ * again).
+ *
+ * One listener per account on the store's event bus (storage/api.ts
+ * EventBus; the store publishes after commit) fans each change out to that
+ * account's subscriptions: a subscription holds no closure and no copy of
+ * the store's data, only its filter and a bounded queue of flat event
+ * records (notifications-events.ts). That is what keeps an open streaming
+ * subscription to a few hundred bytes.
+ *
+ * Bounds: subscriptions per account and in all, events waiting per
+ * subscription (overflow empties the queue and the next read answers
+ * ErrorMissedNotificationEvents, MS-OXWSNTIF §3.1.4.2.3.1), and expiry
+ * (a pull subscription not read within its Timeout, a streaming one without
+ * a connection for 30 minutes).
+ */
+import { randomBytes } from "node:crypto";
+import type { ItemClass, MailStore, StoreEvent } from "../../../storage/api.ts";
+import { EwsError } from "./context.ts";
+import { EV, eventBit, type EventCode, type EwsEvent, type Watermark } from "./notifications-events.ts";
+
+export const LIMITS = {
+  /** Exchange's default EwsMaxSubscriptions throttling value. */
+  perAccount: 20,
+  total: 20_000,
+  /** Events waiting for one subscription before it reports missed events. */
+  queue: 500,
+  /** Events in one GetEvents answer or one streamed notification (the rest: MoreEvents). */
+  perResponse: 100,
+  /** A streaming subscription with no connection expires after this long (MS-OXWSNTIF §3.1.4.4: 30 minutes). */
+  streamingIdleMs: 30 * 60_000,
+  /** Store events waiting to be mapped for one account before its subscriptions are told they missed some. */
+  pending: 20_000,
+};
+
+/** A streaming connection a subscription is delivered on (notifications-stream.ts). */
+export interface StreamSink {
+  /** Events (or a missed-events state) wait for this subscription. */
+  wake(): void;
+  /** Another connection took the subscription over, or it was removed. */
+  detach(sub: Subscription, code: string): void;
+}
+
+export interface Subscription {
+  id: string;
+  accountId: number;
+  streaming: boolean;
+  /** EventTypes as bits (notifications-events.ts eventBit). */
+  mask: number;
+  /** Store folder ids subscribed to; null = every folder (SubscribeToAllFolders). */
+  folders: Set<number> | null;
+  /** Subscribed to the root or the IPM subtree: events of top-level folders. */
+  root: boolean;
+  queue: EwsEvent[];
+  /** The last sequence number given to an event; `mark` is where the client is (pull: its last watermark). */
+  seq: number;
+  mark: Watermark;
+  /** The newest account change number seen (the watermark of a StatusEvent). */
+  modseq: number;
+  missed: boolean;
+  /** Pull: the Timeout in ms, renewed by every GetEvents. */
+  timeoutMs: number;
+  expiresAt: number;
+  sink: StreamSink | null;
+}
+
+interface FolderInfo {
+  cls: ItemClass;
+  /** 0 = top level. */
+  parent: number;
+}
+
+/** One account's listener and the folder facts its events need (class, parent). */
+class AccountHub {
+  readonly subs = new Set<Subscription>();
+  private readonly folders = new Map<number, FolderInfo>();
+  private pending: StoreEvent[] = [];
+  private draining = false;
+  private readonly off: () => void;
+
+  constructor(
+    private readonly store: MailStore,
+    readonly accountId: number,
+  ) {
+    this.off = store.events.subscribe(accountId, (e) => this.onEvent(e));
+  }
+
+  close(): void {
+    this.off();
+    this.pending = [];
+  }
+
+  private onEvent(e: StoreEvent): void {
+    if (this.pending.length >= LIMITS.pending) {
+      this.pending = [];
+      for (const s of this.subs) markMissed(s);
+      return;
+    }
+    this.pending.push(e);
+    if (!this.draining) {
+      this.draining = true;
+      // After the publishing loop: a move's expunge and its new arrival come in one batch and pair up.
+      queueMicrotask(() => void this.drain());
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0 && this.subs.size > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        const events = await this.map(batch);
+        if (events.length) for (const s of this.subs) deliver(s, events);
+      }
+    } catch {
+      // A folder lookup failed (store closing): the subscriptions learn they missed events rather than hear nothing.
+      for (const s of this.subs) markMissed(s);
+    } finally {
+      this.pending = [];
+      this.draining = false;
+    }
+  }
+
+  private async folder(id: number, refresh = false): Promise<FolderInfo | null> {
+    const known = this.folders.get(id);
+    if (known && !refresh) return known;
+    const f = await this.store.getFolderById(id);
+    if (!f || f.accountId !== this.accountId) return known ?? null;
+    const info: FolderInfo = { cls: f.itemClass, parent: f.parentId ?? 0 };
+    if (this.folders.size > 10_000) this.folders.clear();
+    this.folders.set(id, info);
+    return info;
+  }
+
+  /** Store events -> EWS events (MS-OXWSNTIF §3.1.4.2.3.2 for what each means). */
+  private async map(batch: StoreEvent[]): Promise<EwsEvent[]> {
+    const out: EwsEvent[] = [];
+    const ms = Date.now();
+    const push = (code: EventCode, modseq: number, cls: ItemClass | null, id: number, parent: number, oldId = 0, oldParent = 0) =>
+      out.push({ code, seq: 0, modseq, ms, cls, id, parent, oldId, oldParent });
+    // An expunge followed by the same id arriving elsewhere in the same commit is a move.
+    const arrived = new Set<number>();
+    const left = new Map<number, number>();
+    for (const e of batch) {
+      if (e.type === "exists") arrived.add(e.id);
+      else if (e.type === "expunge") for (const id of e.ids) left.set(id, e.folderId);
+    }
+    for (const e of batch) {
+      switch (e.type) {
+        case "exists": {
+          const f = await this.folder(e.folderId);
+          if (!f) break;
+          const from = e.via === "move" ? (e.fromFolderId ?? left.get(e.id)) : left.get(e.id);
+          if (from !== undefined) push(EV.Moved, e.modseq, f.cls, e.id, e.folderId, e.id, from);
+          else if (e.via === "copy" && e.fromId !== undefined) push(EV.Copied, e.modseq, f.cls, e.id, e.folderId, e.fromId, e.fromFolderId ?? 0);
+          else {
+            if (e.via === "deliver") push(EV.NewMail, e.modseq, f.cls, e.id, e.folderId);
+            push(EV.Created, e.modseq, f.cls, e.id, e.folderId);
+          }
+          if (f.cls === "calendar") push(EV.FreeBusyChanged, e.modseq, f.cls, e.id, e.folderId);
+          break;
+        }
+        case "flags": {
+          const f = await this.folder(e.folderId);
+          if (!f) break;
+          for (const u of e.updates) push(EV.Modified, u.modseq, f.cls, u.id, e.folderId);
+          if (f.cls === "calendar") for (const u of e.updates) push(EV.FreeBusyChanged, u.modseq, f.cls, u.id, e.folderId);
+          break;
+        }
+        case "expunge": {
+          const f = await this.folder(e.folderId);
+          if (!f) break;
+          for (const id of e.ids) {
+            if (arrived.has(id)) continue;
+            push(EV.Deleted, e.modseq, f.cls, id, e.folderId);
+            if (f.cls === "calendar") push(EV.FreeBusyChanged, e.modseq, f.cls, id, e.folderId);
+          }
+          break;
+        }
+        case "folder": {
+          if (e.change === "subscribed") break;
+          const before = this.folders.get(e.folderId);
+          if (e.change === "deleted") {
+            this.folders.delete(e.folderId);
+            push(EV.Deleted, 0, null, e.folderId, before?.parent ?? 0);
+            break;
+          }
+          const now = await this.folder(e.folderId, true);
+          if (!now) break;
+          if (e.change === "created") push(EV.Created, 0, null, e.folderId, now.parent);
+          else if (before && before.parent !== now.parent) push(EV.Moved, 0, null, e.folderId, now.parent, e.folderId, before.parent);
+          else push(EV.Modified, 0, null, e.folderId, now.parent);
+          break;
+        }
+      }
+    }
+    // Folder events carry no change number of their own: they take the batch's newest.
+    let top = 0;
+    for (const ev of out) top = Math.max(top, ev.modseq);
+    for (const ev of out) if (ev.modseq === 0) ev.modseq = top;
+    return out;
+  }
+}
+
+function matches(s: Subscription, e: EwsEvent): boolean {
+  if ((s.mask & eventBit(e.code)) === 0) return false;
+  if (s.folders === null) return true;
+  if (s.folders.has(e.parent) || (e.oldParent !== 0 && s.folders.has(e.oldParent))) return true;
+  if (e.cls === null) return s.folders.has(e.id) || (s.root && (e.parent === 0 || e.oldParent === 0));
+  return false;
+}
+
+function markMissed(s: Subscription): void {
+  s.missed = true;
+  s.queue = [];
+  s.sink?.wake();
+}
+
+function deliver(s: Subscription, events: EwsEvent[]): void {
+  let added = false;
+  for (const e of events) {
+    if (e.modseq > s.modseq) s.modseq = e.modseq;
+    if (!matches(s, e)) continue;
+    if (s.missed) continue;
+    if (s.queue.length >= LIMITS.queue) {
+      markMissed(s);
+      return;
+    }
+    s.queue.push({ ...e, seq: ++s.seq });
+    added = true;
+  }
+  if (added) s.sink?.wake();
+}
+
+// ------------------------------------------------------------ the registry
+
+const subscriptions = new Map<string, Subscription>();
+const hubs = new Map<number, AccountHub>();
+let sweeper: ReturnType<typeof setInterval> | null = null;
+
+export interface NewSubscription {
+  streaming: boolean;
+  mask: number;
+  folders: Set<number> | null;
+  root: boolean;
+  /** The account's change number now (the first watermark). */
+  modseq: number;
+  timeoutMs: number;
+}
+
+/** Makes a subscription; ErrorExceededSubscriptionCount past the bounds. */
+export function createSubscription(store: MailStore, accountId: number, init: NewSubscription, now = Date.now()): Subscription {
+  let hub = hubs.get(accountId);
+  if ((hub?.subs.size ?? 0) >= LIMITS.perAccount) throw new EwsError("ErrorExceededSubscriptionCount", `This mailbox has ${LIMITS.perAccount} subscriptions; end one (Unsubscribe) first.`);
+  if (subscriptions.size >= LIMITS.total) throw new EwsError("ErrorExceededSubscriptionCount", "The server has no room for more subscriptions; try again later.");
+  if (!hub) {
+    hub = new AccountHub(store, accountId);
+    hubs.set(accountId, hub);
+  }
+  let id: string;
+  do id = randomBytes(15).toString("base64url");
+  while (subscriptions.has(id));
+  const sub: Subscription = {
+    id,
+    accountId,
+    streaming: init.streaming,
+    mask: init.mask,
+    folders: init.folders,
+    root: init.root,
+    queue: [],
+    seq: 0,
+    mark: { modseq: init.modseq, seq: 0 },
+    modseq: init.modseq,
+    missed: false,
+    timeoutMs: init.timeoutMs,
+    expiresAt: now + (init.streaming ? LIMITS.streamingIdleMs : init.timeoutMs),
+    sink: null,
+  };
+  subscriptions.set(id, sub);
+  hub.subs.add(sub);
+  if (!sweeper) {
+    sweeper = setInterval(sweep, 60_000);
+    sweeper.unref?.();
+  }
+  return sub;
+}
+
+/** The caller's subscription by id, or null (unknown, another account's, expired). */
+export function findSubscription(accountId: number, id: string, now = Date.now()): Subscription | null {
+  const s = subscriptions.get(id);
+  if (!s || s.accountId !== accountId) return null;
+  if (s.sink === null && now >= s.expiresAt) {
+    removeSubscription(s);
+    return null;
+  }
+  return s;
+}
+
+export function removeSubscription(s: Subscription): void {
+  if (subscriptions.get(s.id) !== s) return;
+  subscriptions.delete(s.id);
+  s.queue = [];
+  const sink = s.sink;
+  s.sink = null;
+  sink?.detach(s, "ErrorSubscriptionNotFound");
+  const hub = hubs.get(s.accountId);
+  if (!hub) return;
+  hub.subs.delete(s);
+  if (hub.subs.size === 0) {
+    hub.close();
+    hubs.delete(s.accountId);
+  }
+}
+
+/** Adds events found another way (Subscribe resuming from a watermark): numbered and bounded as live ones. */
+export function enqueue(s: Subscription, events: EwsEvent[]): void {
+  deliver(s, events);
+}
+
+/**
+ * Takes up to `max` waiting events. Pull subscriptions keep them until the
+ * client's next watermark acknowledges them (`acknowledge`); streaming ones
+ * hand them over at once (the connection is the acknowledgement).
+ */
+export function peekEvents(s: Subscription, max = LIMITS.perResponse): { events: EwsEvent[]; more: boolean } {
+  return { events: s.queue.slice(0, max), more: s.queue.length > max };
+}
+
+export function takeEvents(s: Subscription, max = LIMITS.perResponse): { events: EwsEvent[]; more: boolean } {
+  const events = s.queue.splice(0, max);
+  if (events.length) s.mark = { modseq: events[events.length - 1]!.modseq, seq: events[events.length - 1]!.seq };
+  return { events, more: s.queue.length > 0 };
+}
+
+/**
+ * GetEvents' watermark: the events up to it are seen and dropped. False when
+ * the watermark is not a position of this subscription (ErrorInvalidWatermark).
+ */
+export function acknowledge(s: Subscription, w: Watermark): boolean {
+  if (w.seq < s.mark.seq || w.seq > s.seq) return false;
+  if (w.seq === s.mark.seq) return true;
+  const i = s.queue.findIndex((e) => e.seq === w.seq);
+  if (i < 0) return false;
+  s.mark = { modseq: s.queue[i]!.modseq, seq: w.seq };
+  s.queue.splice(0, i + 1);
+  return true;
+}
+
+/** Renews a pull subscription's lease (every GetEvents). */
+export function touch(s: Subscription, now = Date.now()): void {
+  s.expiresAt = now + (s.streaming ? LIMITS.streamingIdleMs : s.timeoutMs);
+}
+
+function sweep(): void {
+  const now = Date.now();
+  for (const s of subscriptions.values()) if (s.sink === null && now >= s.expiresAt) removeSubscription(s);
+  if (subscriptions.size === 0 && sweeper) {
+    clearInterval(sweeper);
+    sweeper = null;
+  }
+}
+
+/** Counts for tests and the benchmark. */
+export function registryStats(): { subscriptions: number; accounts: number } {
+  return { subscriptions: subscriptions.size, accounts: hubs.size };
+}
