@@ -333,6 +333,8 @@ export type StoreEvent =
        */
       via?: "deliver" | "append" | "copy" | "move";
       fromFolderId?: number;
+      /** A copy: the source message's id (EWS CopiedEvent names the item it was copied from). */
+      fromId?: number;
     }
   | { type: "flags"; accountId: number; folderId: number; updates: { id: number; uid: number; modseq: number; flags: string[] }[] }
   | { type: "expunge"; accountId: number; folderId: number; uids: number[]; ids: number[]; modseq: number }
@@ -505,6 +507,8 @@ export interface MailStore extends ItemStore {
   quota(accountId: number): Promise<{ usedBytes: number; limitBytes: number | null; messages: number }>;
   /** MULTIAPPEND is atomic: all or nothing (RFC 3502). */
   append(folderId: number, messages: AppendInput[]): Promise<AppendResult[]>;
+  /** Replaces a mail item's content and flags in its folder, keeping its stable id (new UID and modseq; the old UID is logged as expunged). EWS draft edits. */
+  replaceMessage(id: number, input: AppendInput): Promise<AppendResult>;
   /** All messages of a folder, ascending UID. */
   listMessages(folderId: number): Promise<MessageSummary[]>;
   /** Full index rows for the given UIDs (ascending UID). */

@@ -204,7 +204,7 @@ export class Messages {
           [toFolderId, newUid, modseq, now, modseq, num(rows[i][0])],
         );
         mapping.push([num(rows[i][1]), newUid]);
-        ev.push({ type: "exists", accountId: dst.accountId, folderId: toFolderId, uid: newUid, id: num(r?.id), modseq, via: "copy", fromFolderId });
+        ev.push({ type: "exists", accountId: dst.accountId, folderId: toFolderId, uid: newUid, id: num(r?.id), modseq, via: "copy", fromFolderId, fromId: num(rows[i][0]) });
       }
       return { uidValidity, mapping };
     });
