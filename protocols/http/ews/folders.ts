@@ -1,2 +1,132 @@
-/** SKELETON (issue 20 contract): filled in by its owner. */
-export {};
+/**
+ * Reading folders: GetFolder and FindFolder (MS-OXWSFOLD §3.1.4.6 and
+ * §3.1.4.4; Messages.xsd GetFolderType, FindFolderType). The writing
+ * operations (CreateFolder, UpdateFolder, DeleteFolder...) are in
+ * folders-write.ts.
+ */
+import { EwsError, registerOperation, type EwsContext } from "./context.ts";
+import type { FolderRef } from "./ids.ts";
+import { checkFolderShape, FOLDER_CLASS, renderFolders } from "./folders-render.ts";
+import { childrenOf, descendantsOf, displayName, folderIdElements, loadTree, resolveIn, shallowOf, unexpected, type FolderTree } from "./folders-tree.ts";
+import { matchFolders } from "./folders-restrict.ts";
+import { perEach, responseMessages, success } from "./responses.ts";
+import { parseFolderShape } from "./shape.ts";
+import { attr, m, ma, mkid, type XmlElement } from "./xml.ts";
+import "./folders-write.ts";
+
+// MS-OXWSFOLD §3.1.4.6 GetFolder: one response message per folder id, in request order.
+registerOperation("GetFolder", async (c, op) => {
+  const shape = parseFolderShape(mkid(op, "FolderShape"));
+  checkFolderShape(shape);
+  const ids = folderIdElements(mkid(op, "FolderIds"), "FolderIds");
+  const tree = await loadTree(c);
+  const msgs = await perEach(
+    ids,
+    "GetFolderResponseMessage",
+    async (el) => {
+      const ref = await resolveIn(c, tree, el);
+      const [xml] = await renderFolders(c, tree, [ref], shape);
+      return success("GetFolderResponseMessage", m("Folders", xml));
+    },
+    unexpected(c),
+  );
+  return responseMessages("GetFolder", msgs);
+});
+
+/** Types.xsd IndexedPageFolderView / FractionalPageFolderView: which slice of `total` folders to return. */
+interface View {
+  start: number;
+  max: number;
+  fractional: boolean;
+}
+
+function parseView(op: XmlElement, total: number): View {
+  const indexed = mkid(op, "IndexedPageFolderView");
+  const fractional = mkid(op, "FractionalPageFolderView");
+  const view = indexed ?? fractional;
+  if (!view) return { start: 0, max: total, fractional: false };
+  const maxAttr = attr(view, "MaxEntriesReturned");
+  let max = total;
+  if (maxAttr !== undefined) {
+    if (!/^\d{1,9}$/.test(maxAttr.trim()) || Number(maxAttr) < 1) throw new EwsError("ErrorInvalidRequest", "MaxEntriesReturned must be a positive number.");
+    max = Number(maxAttr);
+  }
+  if (indexed) {
+    const off = (attr(indexed, "Offset") ?? "0").trim();
+    if (!/^\d{1,9}$/.test(off)) throw new EwsError("ErrorInvalidRequest", "Offset must be a number of folders.");
+    const base = attr(indexed, "BasePoint") ?? "Beginning";
+    if (base !== "Beginning" && base !== "End") throw new EwsError("ErrorInvalidRequest", "BasePoint must be Beginning or End.");
+    const offset = Number(off);
+    // Types.xsd IndexBasePointType End: the offset counts back from the last folder
+    const start = base === "Beginning" ? offset : Math.max(0, total - offset - Math.min(max, total));
+    return { start, max, fractional: false };
+  }
+  const num = (attr(fractional, "Numerator") ?? "").trim();
+  const den = (attr(fractional, "Denominator") ?? "").trim();
+  if (!/^\d{1,9}$/.test(num) || !/^\d{1,9}$/.test(den) || Number(den) < 1 || Number(num) > Number(den)) {
+    throw new EwsError("ErrorInvalidRequest", "FractionalPageFolderView needs a Numerator no larger than a positive Denominator.");
+  }
+  return { start: Math.floor((total * Number(num)) / Number(den)), max, fractional: true };
+}
+
+// MS-OXWSFOLD §3.1.4.4 FindFolder: the folders under each parent, filtered, paged.
+registerOperation("FindFolder", async (c, op) => {
+  const traversal = attr(op, "Traversal") ?? "Shallow";
+  if (traversal === "SoftDeleted") throw new EwsError("ErrorInvalidRequest", "This server keeps no soft-deleted folders.");
+  if (traversal !== "Shallow" && traversal !== "Deep") throw new EwsError("ErrorInvalidRequest", "Traversal must be Shallow or Deep.");
+  const shape = parseFolderShape(mkid(op, "FolderShape"));
+  checkFolderShape(shape);
+  const restriction = mkid(op, "Restriction");
+  const parents = folderIdElements(mkid(op, "ParentFolderIds"), "ParentFolderIds");
+  const tree = await loadTree(c);
+  const msgs = await perEach(
+    parents,
+    "FindFolderResponseMessage",
+    async (el) => {
+      const parent = await resolveIn(c, tree, el);
+      let found = traversal === "Deep" ? descendantsOf(tree, parent) : shallowOf(tree, parent);
+      if (restriction) {
+        const counts = restrictionNeedsCounts(restriction);
+        found = await matchFolders(restriction, found, async (ref, uri) => folderValue(c, tree, ref, uri, counts));
+      }
+      const total = found.length;
+      const view = parseView(op, total);
+      const page = found.slice(view.start, view.start + view.max);
+      const next = view.start + page.length;
+      const rendered = await renderFolders(c, tree, page, shape);
+      const attrs: Record<string, string | number | boolean> = view.fractional
+        ? { NumeratorOffset: next, AbsoluteDenominator: total, IncludesLastItemInRange: next >= total, TotalItemsInView: total }
+        : { IndexedPagingOffset: next, IncludesLastItemInRange: next >= total, TotalItemsInView: total };
+      return success("FindFolderResponseMessage", ma("RootFolder", attrs, `<t:Folders>${rendered.join("")}</t:Folders>`));
+    },
+    unexpected(c),
+  );
+  return responseMessages("FindFolder", msgs);
+});
+
+function restrictionNeedsCounts(r: XmlElement): boolean {
+  const walk = (e: XmlElement): boolean =>
+    (e.name === "FieldURI" && /^folder:(TotalCount|UnreadCount)$/.test(attr(e, "FieldURI") ?? "")) || e.children.some(walk);
+  return walk(r);
+}
+
+/** A folder property's value for restrictions (folder:DisplayName, FolderClass, TotalCount, UnreadCount, ChildFolderCount). */
+async function folderValue(c: EwsContext, tree: FolderTree, ref: FolderRef, uri: string, counts: boolean): Promise<string | number | undefined> {
+  const f = ref.kind === "store" ? ref.folder : null;
+  switch (uri) {
+    case "folder:DisplayName":
+      return f ? displayName(tree, f) : ref.kind === "virtual" && ref.name === "msgfolderroot" ? "Top of Information Store" : "";
+    case "folder:FolderClass":
+      return f ? FOLDER_CLASS[f.itemClass] : undefined;
+    case "folder:ChildFolderCount":
+      return ref.kind === "virtual" ? shallowOf(tree, ref).length : childrenOf(tree, ref).length;
+    case "folder:TotalCount":
+    case "folder:UnreadCount": {
+      if (!f || !counts) return f ? undefined : 0;
+      const s = await c.store.folderStatus(f.id);
+      return uri === "folder:TotalCount" ? s.messages : s.unseen;
+    }
+    default:
+      return undefined;
+  }
+}

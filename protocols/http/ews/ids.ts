@@ -91,6 +91,11 @@ export function folderId(accountId: number, f: Folder | VirtualFolder): string {
   return b64(`F:${accountId}:${typeof f === "string" ? f : f.id}`);
 }
 
+/** The FolderId of a store folder known only by its number (notifications: a deleted folder, an event's folder). */
+export function folderIdOf(accountId: number, id: number): string {
+  return b64(`F:${accountId}:${id}`);
+}
+
 /** `<t:FolderId Id=".." ChangeKey=".."/>` (a virtual folder's change key is the account's change number given). */
 export function folderIdXml(accountId: number, f: Folder | VirtualFolder, modseq: number, element = "FolderId"): string {
   return `<t:${element} Id="${folderId(accountId, f)}" ChangeKey="${changeKey(modseq)}"/>`;
@@ -198,4 +203,61 @@ export async function defaultFolder(c: EwsContext, cls: Exclude<ItemClass, "mail
   let f = folders.find((x) => x.name === name && x.parentId === null) ?? folders[0] ?? null;
   if (!f && cls === "notes") f = await c.store.createFolder(c.account.id, "Notes", { itemClass: "notes" });
   return f;
+}
+
+// ------------------------------------------------------------- sync states
+
+/**
+ * SyncFolderHierarchy's and SyncFolderItems' SyncState (Messages.xsd
+ * SyncFolderHierarchyType/SyncFolderItemsType: an opaque string the client
+ * hands back). Ours is a position in the account change feed
+ * (storage/change-api.ts):
+ * - hierarchy: the account, the synced subtree ("all" = msgfolderroot, or
+ *   one folder id) and the change number the client has seen;
+ * - items: the account, the folder, the change number `since`, and either
+ *   the first sync's position (`initial`: the highest item id already sent,
+ *   the first sync listing items in id order) or, when the client's window
+ *   ended inside one change number, the last item id sent at it (`within`).
+ * A state of another account, subtree or folder is refused by the caller
+ * (ErrorInvalidSyncStateData, MS-OXWSSYNC §3.1.4.2).
+ */
+export type HierarchySyncState = { accountId: number; scope: number | "all"; since: number };
+
+export type ItemSyncState = {
+  accountId: number;
+  folder: number | VirtualFolder;
+  since: number;
+  /** First sync in progress: items with an id above this are still to come (as Create). */
+  initial?: number;
+  /** Changes at change number since+1 up to this item id were sent already. */
+  within?: number;
+};
+
+export function encodeHierarchySyncState(s: HierarchySyncState): string {
+  return b64(`SH:${s.accountId}:${s.scope}:${s.since}`);
+}
+
+/** null when the string is not a hierarchy state of ours. */
+export function decodeHierarchySyncState(state: string): HierarchySyncState | null {
+  const s = unb64(state.trim());
+  const m = s && /^SH:(\d{1,12}):(\d{1,15}|all):(\d{1,15})$/.exec(s);
+  if (!m) return null;
+  return { accountId: Number(m[1]), scope: m[2] === "all" ? "all" : Number(m[2]), since: Number(m[3]) };
+}
+
+export function encodeItemSyncState(s: ItemSyncState): string {
+  const tail = s.initial !== undefined ? `:i${s.initial}` : s.within !== undefined ? `:w${s.within}` : "";
+  return b64(`SI:${s.accountId}:${s.folder}:${s.since}${tail}`);
+}
+
+/** null when the string is not an item state of ours. */
+export function decodeItemSyncState(state: string): ItemSyncState | null {
+  const s = unb64(state.trim());
+  const m = s && /^SI:(\d{1,12}):(\d{1,15}|root|msgfolderroot):(\d{1,15})(?::([iw])(\d{1,15}))?$/.exec(s);
+  if (!m) return null;
+  const f = m[2]!;
+  const out: ItemSyncState = { accountId: Number(m[1]), folder: f === "root" || f === "msgfolderroot" ? f : Number(f), since: Number(m[3]) };
+  if (m[4] === "i") out.initial = Number(m[5]);
+  if (m[4] === "w") out.within = Number(m[5]);
+  return out;
 }
