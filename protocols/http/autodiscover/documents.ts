@@ -2,6 +2,7 @@
  * The documents clients fetch to configure themselves:
  *  - POX Autodiscover (MS-OXDSCLI for Outlook's "outlook" response
  *    schema 2006a; MS-ASCMD §2.2.1.1 for phones' "mobilesync" schema);
+ *    The outlook response names the EWS endpoint (EXCH/EXPR sections);
  *  - Autodiscover v2 JSON (the Exchange Online form:
  *    /autodiscover/autodiscover.json/v1.0/<address>?Protocol=...);
  *  - Thunderbird autoconfig (clientConfig version 1.1);
@@ -9,7 +10,8 @@
  */
 import { createHash } from "node:crypto";
 import { escapeXml } from "./xml.ts";
-import type { Endpoints } from "./endpoints.ts";
+import { ewsUrl, type Endpoints } from "./endpoints.ts";
+import { buildHex } from "../ews/soap.ts";
 
 export const NS = {
   response: "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006",
@@ -39,7 +41,30 @@ export function mobileSyncResponse(ep: Endpoints, user: { displayName: string; e
   );
 }
 
-/** MS-OXDSCLI "outlook" response: POP3/IMAP/SMTP settings (Pillarbox speaks no MAPI/EWS yet). */
+/** A stable GUID naming this deployment (the server's host name): User/DeploymentId, SOAP autodiscover's UserDeploymentId. */
+export function deploymentId(ep: Endpoints): string {
+  return uuid(`pillarbox-deployment:${ep.hostname}`).toLowerCase();
+}
+
+/**
+ * The Exchange protocol sections of the "outlook" response (MS-OXDSCLI
+ * §2.2.4.1.1.2.1.1): EXCH (inside the organisation) and EXPR (from outside)
+ * both name the EWS endpoint, as clients look in either (exchangelib
+ * prefers EXPR, Outlook for Mac and Thunderbird take the first EwsUrl).
+ * ASUrl (availability) and OOFUrl (out of office) are EWS operations
+ * here, so they are the same URL. Nothing about RPC or MAPI over HTTP
+ * (ServerDN, MdbDN, the EXHTTP type): this server does not speak them.
+ */
+function exchangeProtocols(ep: Endpoints): string {
+  const url = escapeXml(ewsUrl(ep));
+  const section = (type: "EXCH" | "EXPR") =>
+    `<Protocol><Type>${type}</Type><Server>${escapeXml(ep.hostname)}</Server><ServerVersion>${buildHex()}</ServerVersion>` +
+    `<AuthPackage>basic</AuthPackage><SSL>On</SSL><AuthRequired>On</AuthRequired>` +
+    `<ASUrl>${url}</ASUrl><EwsUrl>${url}</EwsUrl><OOFUrl>${url}</OOFUrl></Protocol>`;
+  return section("EXCH") + section("EXPR");
+}
+
+/** MS-OXDSCLI "outlook" response: the EWS endpoint (EXCH/EXPR), then POP3/IMAP/SMTP settings. */
 export function outlookResponse(ep: Endpoints, user: { displayName: string; email: string }): string {
   const proto = (type: string, port: number, socket: "SSL" | "STARTTLS") =>
     `<Protocol><Type>${type}</Type><Server>${escapeXml(ep.hostname)}</Server><Port>${port}</Port><DomainRequired>off</DomainRequired>` +
@@ -54,8 +79,9 @@ export function outlookResponse(ep: Endpoints, user: { displayName: string; emai
     HEAD +
     `<Autodiscover xmlns="${NS.response}">` +
     `<Response xmlns="${NS.outlookResponse}">` +
-    `<User><DisplayName>${escapeXml(user.displayName)}</DisplayName><AutoDiscoverSMTPAddress>${escapeXml(user.email)}</AutoDiscoverSMTPAddress></User>` +
-    `<Account><AccountType>email</AccountType><Action>settings</Action>` +
+    `<User><DisplayName>${escapeXml(user.displayName)}</DisplayName><AutoDiscoverSMTPAddress>${escapeXml(user.email)}</AutoDiscoverSMTPAddress><DeploymentId>${deploymentId(ep)}</DeploymentId></User>` +
+    `<Account><AccountType>email</AccountType><Action>settings</Action><MicrosoftOnline>False</MicrosoftOnline>` +
+    exchangeProtocols(ep) +
     (imap ? proto("IMAP", imap.port, imap.socket) : "") +
     (pop ? proto("POP3", pop.port, pop.socket) : "") +
     (smtp ? proto("SMTP", smtp.port, smtp.socket) : "") +

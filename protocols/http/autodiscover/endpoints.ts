@@ -31,6 +31,11 @@ function port(config: Config, name: ListenerName): number | null {
  * @param requestUrl the URL the client used: when the HTTPS listener's port
  * is ephemeral (tests) its port is the one that works.
  */
+/** The EWS endpoint (protocols/http/ews), on the web listener. */
+export function ewsUrl(ep: Endpoints): string {
+  return `${ep.httpsBase}/EWS/Exchange.asmx`;
+}
+
 export function endpoints(config: Config, requestUrl?: URL): Endpoints {
   const services: ServiceEndpoint[] = [];
   const add = (kind: ServiceEndpoint["kind"], name: ListenerName, socket: ServiceEndpoint["socket"]) => {

@@ -5,7 +5,9 @@
  *   /autodiscover/autodiscover.xml (any case)       POX, Basic auth: Outlook
  *        ("outlook" schema) and phones ("mobilesync" schema)
  *   /autodiscover/autodiscover.json[/v1.0/<addr>]   Autodiscover v2 JSON,
- *        ?Protocol=ActiveSync|AutodiscoverV1 (anonymous, as Exchange Online)
+ *        ?Protocol=ActiveSync|AutodiscoverV1|EWS (anonymous, as Exchange Online)
+ *   /autodiscover/autodiscover.svc[/wssecurity]     SOAP autodiscover (MS-OXWSADISC),
+ *        Basic auth: GetUserSettings, GetDomainSettings (soap.ts)
  *   /.well-known/autoconfig/mail/config-v1.1.xml    Thunderbird autoconfig
  *   /mail/config-v1.1.xml                           (autoconfig.<domain> form)
  *   /autodiscover/pillarbox.mobileconfig?type=eas|imap   Apple profile, Basic auth
@@ -15,9 +17,11 @@
  */
 import type { Account } from "../../../storage/api.ts";
 import type { ServerContext } from "../../../src/context.ts";
+import { BodyTooLarge, readBody } from "../body.ts";
 import { basicCredentials } from "../eas/handler.ts";
 import { appleProfile, easUrl, errorResponse, mobileSyncResponse, NS, outlookResponse, thunderbirdConfig } from "./documents.ts";
-import { endpoints } from "./endpoints.ts";
+import { endpoints, ewsUrl } from "./endpoints.ts";
+import { soapAutodiscover } from "./soap.ts";
 import { parseXml, xmlKid, xmlText, XmlError } from "./xml.ts";
 
 const XML_TYPE = "text/xml; charset=utf-8";
@@ -32,9 +36,10 @@ function unauthorized(): Response {
 }
 
 /** Which of our routes a path is (case-insensitive), or null. */
-export function autodiscoverRoute(pathname: string): "pox" | "json" | "autoconfig" | "mobileconfig" | null {
+export function autodiscoverRoute(pathname: string): "pox" | "soap" | "json" | "autoconfig" | "mobileconfig" | null {
   const p = pathname.toLowerCase().replace(/\/+$/, "");
   if (p === "/autodiscover/autodiscover.xml") return "pox";
+  if (p === "/autodiscover/autodiscover.svc" || p === "/autodiscover/autodiscover.svc/wssecurity") return "soap";
   if (p === "/autodiscover/autodiscover.json" || p.startsWith("/autodiscover/autodiscover.json/")) return "json";
   if (p === "/.well-known/autoconfig/mail/config-v1.1.xml" || p === "/mail/config-v1.1.xml") return "autoconfig";
   if (p === "/autodiscover/pillarbox.mobileconfig") return "mobileconfig";
@@ -56,12 +61,14 @@ function domainOf(addr: string): string | null {
   return at > 0 && at < addr.length - 1 ? addr.slice(at + 1).toLowerCase() : null;
 }
 
+/** The request body as text, or null when it is larger than MAX_REQUEST (a chunked body is cut off there, not read to the end). */
 async function readText(req: Request): Promise<string | null> {
-  const len = Number(req.headers.get("content-length") ?? "0");
-  if (len > MAX_REQUEST) return null;
-  const buf = new Uint8Array(await req.arrayBuffer());
-  if (buf.length > MAX_REQUEST) return null;
-  return new TextDecoder().decode(buf);
+  try {
+    return new TextDecoder().decode(await readBody(req, MAX_REQUEST));
+  } catch (e) {
+    if (e instanceof BodyTooLarge) return null;
+    throw e;
+  }
 }
 
 async function pox(req: Request, ip: string, ctx: ServerContext): Promise<Response> {
@@ -90,6 +97,15 @@ async function pox(req: Request, ip: string, ctx: ServerContext): Promise<Respon
   return text(200, errorResponse(601, "The requested schema is not available."));
 }
 
+async function soap(req: Request, ip: string, ctx: ServerContext): Promise<Response> {
+  const account = await authenticated(req, ip, ctx);
+  if (!account) return unauthorized();
+  const body = await readText(req);
+  if (body === null) return text(413, "Request too large\n", "text/plain; charset=utf-8");
+  const r = await soapAutodiscover(ctx, account, new URL(req.url), body);
+  return text(r.status, r.body);
+}
+
 async function json(req: Request, ctx: ServerContext): Promise<Response> {
   const url = new URL(req.url);
   const parts = url.pathname.split("/").filter(Boolean); // autodiscover, autodiscover.json, v1.0, <addr>
@@ -102,7 +118,8 @@ async function json(req: Request, ctx: ServerContext): Promise<Response> {
   const ep = endpoints(ctx.config, url);
   if (protocol === "activesync") return j(200, { Protocol: "ActiveSync", Url: easUrl(ep) });
   if (protocol === "autodiscoverv1") return j(200, { Protocol: "AutodiscoverV1", Url: `${ep.httpsBase}/autodiscover/autodiscover.xml` });
-  return j(400, { ErrorCode: "ProtocolNotSupported", ErrorMessage: `The given protocol value '${q("Protocol") ?? ""}' is invalid. Supported values are 'ActiveSync,AutodiscoverV1'.` });
+  if (protocol === "ews") return j(200, { Protocol: "EWS", Url: ewsUrl(ep) });
+  return j(400, { ErrorCode: "ProtocolNotSupported", ErrorMessage: `The given protocol value '${q("Protocol") ?? ""}' is invalid. Supported values are 'ActiveSync,AutodiscoverV1,EWS'.` });
 }
 
 async function autoconfig(req: Request, ctx: ServerContext): Promise<Response> {
@@ -133,6 +150,7 @@ export async function handleAutodiscover(req: Request, remoteIp: string, ctx: Se
   if (!route) return null;
   const m = req.method.toUpperCase();
   if (route === "pox") return m === "GET" || m === "POST" ? pox(req, remoteIp, ctx) : new Response(null, { status: 405, headers: { allow: "GET, POST" } });
+  if (route === "soap") return m === "POST" ? soap(req, remoteIp, ctx) : new Response(null, { status: 405, headers: { allow: "POST" } });
   if (m !== "GET" && m !== "HEAD") return new Response(null, { status: 405, headers: { allow: "GET" } });
   if (route === "json") return json(req, ctx);
   if (route === "autoconfig") return autoconfig(req, ctx);

@@ -12,7 +12,22 @@ import { attr, esc, kid, type XmlElement } from "./xml.ts";
 export const SOAP_CONTENT_TYPE = "text/xml; charset=utf-8";
 
 /** Exchange Server 2016 CU23's build: clients (exchangelib, Outlook for Mac) read the major/minor numbers to pick features. */
-const BUILD = { major: 15, minor: 1, majorBuild: 2507, minorBuild: 6 };
+export const BUILD = { major: 15, minor: 1, majorBuild: 2507, minorBuild: 6 };
+
+/**
+ * The build as autodiscover's ServerVersion writes it (MS-OXDSCLI
+ * §2.2.4.1.1.2.1.1.17 ServerVersion: 4 bits structure version 0111, 6 bits
+ * major, 6 bits minor, 1 flag bit set, 15 bits build), e.g. "73C189CB".
+ */
+export function buildHex(): string {
+  const v = ((0b0111 << 28) | (BUILD.major << 22) | (BUILD.minor << 16) | (1 << 15) | BUILD.majorBuild) >>> 0;
+  return v.toString(16).toUpperCase().padStart(8, "0");
+}
+
+/** The build as "15.01.2507.006" (SOAP autodiscover's CasVersion / ExternalEwsVersion). */
+export function buildDotted(): string {
+  return `${BUILD.major}.${String(BUILD.minor).padStart(2, "0")}.${String(BUILD.majorBuild).padStart(4, "0")}.${String(BUILD.minorBuild).padStart(3, "0")}`;
+}
 const DEFAULT_VERSION: VersionName = "Exchange2016";
 
 export interface SoapRequest {
