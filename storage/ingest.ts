@@ -325,6 +325,43 @@ export class Ingest {
     return results;
   }
 
+  /**
+   * A message's content replaced, its stable id kept (an edited draft: EWS UpdateItem and
+   * CreateAttachment keep the ItemId a client holds, MS-OXWSCORE §3.1.4.9). In its folder it is
+   * a new message: a new UID and modseq, the old UID logged as expunged (IMAP, ActiveSync and
+   * the change feed see "deleted, then created", as for a move), the quota adjusted by the
+   * size difference. One transaction: the old content or the new, never neither.
+   */
+  async replaceMessage(id: number, input: AppendInput): Promise<AppendResult> {
+    const p = await this.prepare(input.raw, await this.core.blobs.put(input.raw));
+    const result = await this.core.tx(async (tx, ev) => {
+      const row = await tx.get<R>("SELECT i.account_id, i.folder_id, i.uid, i.size, f.item_class FROM items i JOIN folders f ON f.id = i.folder_id WHERE i.id = ?", [id]);
+      if (!row) throw new StoreError("NONEXISTENT", "no such item");
+      const accountId = mailFolderAccount({ account_id: row.account_id, item_class: row.item_class });
+      const folderId = num(row.folder_id);
+      const oldUid = num(row.uid);
+      const modseq = await this.core.bump(tx, accountId, p.raw.byteLength - num(row.size), 0);
+      const { first: uid, uidValidity } = await this.core.allocUids(tx, folderId, 1, modseq);
+      await this.fulltext.registerBlob(tx, p);
+      const a = p.fields;
+      const fl = encodeFlags(input.flags);
+      await tx.run(
+        `UPDATE items SET uid = ?, modseq = ?, created_modseq = ?, flags = ?, keywords = ?, internal_date = ?, size = ?, blob_id = ?, envelope = ?, mime = ?,
+           subject = ?, base_subject = ?, from_addr = ?, from_name = ?, to_addr = ?, cc_addr = ?, sent_date = ?, message_id = ?, in_reply_to = ?, refs = ?,
+           preview = ?, has_attachment = ? WHERE id = ?`,
+        [uid, modseq, modseq, fl.bits, keywordsToText(fl.keywords), input.internalDate ?? Date.now(), p.raw.byteLength, p.blobId, p.envelopeJson, p.mimeJson,
+          a.subject, a.baseSubject, a.fromAddr, a.fromName, a.toAddr, a.ccAddr, a.sentDate, a.messageId, a.inReplyTo, p.refsJson,
+          a.preview, a.hasAttachment ? 1 : 0, id],
+      );
+      await tx.run("INSERT INTO expunged (account_id, folder_id, uid, item_id, modseq, deleted_at) VALUES (?, ?, ?, ?, ?, ?)", [accountId, folderId, oldUid, id, modseq, Date.now()]);
+      ev.push({ type: "expunge", accountId, folderId, uids: [oldUid], ids: [id], modseq });
+      ev.push({ type: "exists", accountId, folderId, uid, id, modseq, via: "append" });
+      return { id, uid, uidValidity, modseq };
+    });
+    await this.ensureBlob(p);
+    return result;
+  }
+
   /** The rows of an append (one folder, all or nothing) inside the caller's write job. */
   private async appendRows(tx: Queryable, ev: Events, folderId: number, prepared: Prepared[], messages: AppendInput[]): Promise<AppendResult[]> {
     const total = messages.reduce((s, m) => s + m.raw.byteLength, 0);

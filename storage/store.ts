@@ -286,6 +286,9 @@ export class SqlMailStore implements MailStore {
   append(...a: P<"append">) {
     return this.ingest.append(...a);
   }
+  replaceMessage(...a: P<"replaceMessage">) {
+    return this.ingest.replaceMessage(...a);
+  }
 
   // listings (storage/summary-cache.ts)
   listMessages(...a: P<"listMessages">) {

@@ -1,16 +1,350 @@
 /**
- * The writing half of the mail kind (kinds.ts, mail-kind.ts).
- * SKELETON: the contract's placeholder, replaced by its owner.
+ * The writing half of the mail kind (kinds.ts, mail-kind.ts): CreateItem of
+ * a t:Message (MS-OXWSMSG §3.1.4.2: saved, sent, or sent with a copy saved),
+ * UpdateItem of a message (read state, flag, categories for every message;
+ * the content of drafts), and the sending shared with SendItem and the
+ * reply/forward response objects. Every send goes through the delivery
+ * pipeline (ctx.submit: sender checks, DKIM, local delivery, queue); a
+ * message is acknowledged only after the store committed it.
  */
-import { EwsError } from "./context.ts";
-import type { ItemKind } from "./kinds.ts";
+import type { Folder, ItemProperty, PropertyKey } from "../../../storage/api.ts";
+import { SubmitError } from "../../../src/delivery/submit.ts";
+import { canonicalLineEnds, parseMime } from "../../../mail/index.ts";
+import { analyseParts } from "../eas/email/convert.ts";
+import { concat, finalise, fromAddress, headerLines, recipientsOf } from "../eas/email/compose.ts";
+import { attachmentIdXml } from "./attachment-id.ts";
+import { EwsError, type EwsContext } from "./context.ts";
+import { applyExtendedChanges, parseExtendedProperties } from "./extended.ts";
+import { changeKey, itemIdXml, resolveDistinguished, type ItemRef } from "./ids.ts";
+import type { ItemKind, KindItem, UpdateOptions } from "./kinds.ts";
+import { applyMessageElement, base64Of, buildMessage, clearField, CONTENT_FIELDS, draftFromMessage, emptyDraft, sameDraft, type Draft } from "./mail-compose.ts";
 import type { MailItem } from "./mail-read.ts";
+import { NS } from "./ns.ts";
+import type { PropertyChange } from "./shape.ts";
+import { kid, kidsNamed, kidText, parseBool, t, type XmlElement } from "./xml.ts";
 
-const todo = (): never => {
-  throw new EwsError("ErrorInvalidOperation", "mail writing is being built");
-};
+// ------------------------------------------------------------ categories
 
-export const mailWrite: Pick<ItemKind<MailItem>, "create" | "update"> = {
-  create: async () => todo(),
-  update: async () => todo(),
-};
+/** PidNameKeywords ([MS-OXPROPS] §2.150): Outlook's categories, in the PublicStrings set. */
+export const CATEGORIES_KEY: PropertyKey = { set: "00020329-0000-0000-c000-000000000046", name: "Keywords" };
+const MAX_CATEGORIES = 100;
+/** RFC 9051 §9 flag-keyword = atom: no space, no ( ) { % * " \ ] and no control characters. */
+const ATOM = /^[!#$&'+,\-./0-9:;<=>?@A-Z[^_`a-z|}~]{1,100}$/;
+
+/**
+ * A message's categories: the stored PidNameKeywords when it has one (the
+ * exact names, spaces and all), else its IMAP keywords that are not system
+ * flags or $-prefixed ones (what an IMAP client labelled it with).
+ */
+export function categoriesOf(stored: readonly ItemProperty[], flags: readonly string[]): string[] {
+  const p = stored.find((x) => "set" in x.key && "name" in x.key && x.key.set === (CATEGORIES_KEY as { set: string }).set && x.key.name === "Keywords");
+  if (p && p.type === "string") return p.multi ? [...p.value] : [p.value];
+  return flags.filter((f) => !f.startsWith("\\") && !f.startsWith("$"));
+}
+
+function categoriesFrom(el: XmlElement): string[] {
+  const list = kidsNamed(el, "String").map((s) => s.text.replace(/[\r\n]+/g, " ").trim().slice(0, 255)).filter(Boolean);
+  if (list.length > MAX_CATEGORIES) throw new EwsError("ErrorInvalidRequest", `At most ${MAX_CATEGORIES} categories.`);
+  return [...new Set(list)];
+}
+
+/** The IMAP keywords mirroring categories (the ones that are atoms; the property keeps every name). */
+const categoryKeywords = (cats: readonly string[]) => cats.filter((x) => ATOM.test(x) && !x.startsWith("$"));
+
+// ------------------------------------------------------------ loading
+
+/** The calling account's message by its ItemRef (ErrorItemNotFound when gone or another's). */
+export async function loadMail(c: EwsContext, ref: ItemRef): Promise<KindItem<MailItem>> {
+  const index = ref.itemClass === "mail" ? await c.store.getMessageById(ref.id) : null;
+  const folder = index ? await c.store.getFolderById(index.folderId) : null;
+  if (!index || !folder || folder.accountId !== c.account.id) throw new EwsError("ErrorItemNotFound", "The item was not found in this mailbox.");
+  return { ref: { accountId: c.account.id, itemClass: "mail", id: index.id }, folderId: index.folderId, modseq: index.modseq, data: { index } };
+}
+
+const maxSize = (c: EwsContext) => c.server.config.limits.maxMessageSize;
+
+function checkSize(c: EwsContext, raw: Uint8Array): void {
+  if (raw.length > maxSize(c)) throw new EwsError("ErrorMessageSizeExceeded", `The message is larger than the size limit (${maxSize(c)} bytes).`);
+}
+
+/**
+ * The item element CreateItem/UpdateItem answer with: the ItemId and the
+ * ids of its attachments (exchangelib pairs them, in order, with the
+ * attachments it sent).
+ */
+export async function createdMailXml(_c: EwsContext, item: KindItem<MailItem>): Promise<string> {
+  const atts = analyseParts(item.data.index.root).attachments;
+  const ck = changeKey(item.modseq);
+  const list = atts.map((a) => t(a.embedded ? "ItemAttachment" : "FileAttachment", attachmentIdXml(item.ref, a.path, ck)));
+  return t("Message", itemIdXml(item.ref, item.modseq), list.length ? t("Attachments", ...list) : null);
+}
+
+// ------------------------------------------------------------ sending
+
+/** The account's From when the message names none (its display name and address). */
+function ownMailbox(c: EwsContext): { name: string; address: string } {
+  return { name: typeof c.account.settings.displayName === "string" ? c.account.settings.displayName : "", address: c.account.email };
+}
+
+async function sendAsAllowed(c: EwsContext, address: string): Promise<boolean> {
+  const a = address.toLowerCase();
+  return a === c.account.email || (await c.store.sendAsAddresses(c.account.id)).some((x) => x.toLowerCase() === a);
+}
+
+/** The message with a Bcc field written back after `finalise` dropped it (for the saved copy only). */
+function withBcc(sent: Uint8Array, original: Uint8Array): Uint8Array {
+  const parsed = parseMime(original);
+  const bcc = headerLines(original, parsed.root.headerStart, parsed.root.bodyStart).filter((l) => l.name === "bcc");
+  return bcc.length ? concat([...bcc.map((l) => original.subarray(l.start, l.end)), sent]) : sent;
+}
+
+export interface SendRequest {
+  /** The message as composed, in canonical form, Bcc included. */
+  raw: Uint8Array;
+  /** Where the sent copy goes (SendAndSaveCopy), or null (SendOnly). */
+  saveTo: Folder | null;
+  /** A stored draft that becomes the saved copy (same item id) or is removed when nothing is saved. */
+  draft?: KindItem<MailItem>;
+}
+
+/**
+ * Submits a message (ctx.submit) and files the sent copy. The recipients are
+ * the message's To, Cc and Bcc; what is sent has no Bcc field, the saved
+ * copy keeps it. The copy goes in with the send when it can (one commit: the
+ * Sent folder, no Bcc), else right after it; a copy that cannot be filed
+ * after the message went out is logged, not reported, so the client does
+ * not send it twice.
+ */
+export async function sendMessage(c: EwsContext, req: SendRequest): Promise<void> {
+  checkSize(c, req.raw);
+  let parsed;
+  try {
+    parsed = parseMime(req.raw);
+  } catch {
+    throw new EwsError("ErrorMimeContentConversionFailed", "The message could not be read as MIME.");
+  }
+  const rcpts = recipientsOf(parsed.headers);
+  if (!rcpts.all.length) throw new EwsError("ErrorInvalidRecipients", "The message has no recipients.");
+  if (rcpts.all.length > 1000) throw new EwsError("ErrorInvalidRecipients", "At most 1000 recipients per message.");
+  const from = fromAddress(parsed.headers);
+  if (!from || !(await sendAsAllowed(c, from))) throw new EwsError("ErrorSendAsDenied", `This account cannot send as ${(from ?? "(no From)").slice(0, 100)}.`);
+  const sent = finalise(req.raw, c.server.config.hostname, c.now());
+  const copy = withBcc(sent, req.raw);
+  const sentFolder = req.saveTo ? (await resolveDistinguished(c, "sentitems")) : null;
+  const atomic = !!req.saveTo && !req.draft && copy === sent && sentFolder?.kind === "store" && sentFolder.folder.id === req.saveTo.id;
+  try {
+    await c.server.submit({ account: c.account, envelopeFrom: from, recipients: rcpts.all, raw: sent, saveToSent: atomic });
+  } catch (e) {
+    if (e instanceof SubmitError) {
+      c.log.info("ews: submission refused", { code: e.code, err: e.message });
+      const code = { SENDER: "ErrorSendAsDenied", RECIPIENT: "ErrorInvalidRecipients", QUOTA: "ErrorQuotaExceeded", SIZE: "ErrorMessageSizeExceeded", TEMP: "ErrorServerBusy" }[e.code];
+      throw new EwsError(code, e.message);
+    }
+    throw e;
+  }
+  try {
+    if (req.draft) {
+      const d = req.draft;
+      if (req.saveTo) {
+        // The draft becomes the sent copy: same item, the sent bytes (Bcc kept), read, no longer a draft.
+        await c.store.replaceMessage(d.ref.id, { raw: copy, flags: ["\\Seen"] });
+        if (req.saveTo.id !== d.folderId) {
+          const moved = await c.store.getMessageById(d.ref.id);
+          if (moved) await c.store.move(moved.folderId, [moved.uid], req.saveTo.id);
+        }
+      } else {
+        const now = await c.store.getMessageById(d.ref.id);
+        if (now) {
+          await c.store.storeFlags(now.folderId, [now.uid], "add", ["\\Deleted"], { silent: true });
+          await c.store.expunge(now.folderId, [now.uid]);
+        }
+      }
+    } else if (req.saveTo && !atomic) {
+      await c.store.append(req.saveTo.id, [{ raw: copy, flags: ["\\Seen"] }]);
+    }
+  } catch (e) {
+    c.log.error("ews: message sent, but its copy could not be filed", { err: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+// ------------------------------------------------------------ create
+
+/** PR_MESSAGE_FLAGS ([MS-OXCMSG] §2.2.1.6): DavMail and importers say "read" and "not a draft" with it. */
+const PR_MESSAGE_FLAGS = 0x0e07;
+const MSGFLAG_READ = 0x1;
+const MSGFLAG_UNSENT = 0x8;
+
+/** t:Flag/t:FlagStatus (Types.xsd FlagType): Flagged -> \Flagged, NotFlagged/Complete -> none. */
+function flagStatus(el: XmlElement): boolean {
+  const s = kidText(kid(el, "Flag") ?? el, "FlagStatus");
+  if (s !== "Flagged" && s !== "NotFlagged" && s !== "Complete") throw new EwsError("ErrorInvalidRequest", "FlagStatus must be NotFlagged, Flagged or Complete.");
+  return s === "Flagged";
+}
+
+async function create(c: EwsContext, folder: Folder, el: XmlElement, opts: { disposition: string | null; savedFolder: Folder | null }): Promise<KindItem<MailItem> | null> {
+  const disposition = opts.disposition ?? "SaveOnly";
+  if (disposition !== "SendOnly" && folder.itemClass !== "mail") throw new EwsError("ErrorInvalidRequest", "Messages can only be saved in mail folders.");
+  const mime = kidText(el, "MimeContent");
+  let raw: Uint8Array;
+  let fromFields = false;
+  if (mime !== undefined) {
+    raw = canonicalLineEnds(base64Of(mime, "MimeContent", maxSize(c)));
+    try {
+      if (!parseMime(raw).headers.length) throw new Error("no header");
+    } catch {
+      throw new EwsError("ErrorMimeContentConversionFailed", "MimeContent is not a MIME message.");
+    }
+  } else {
+    const d = applyMessageElement(emptyDraft(), el, maxSize(c));
+    raw = buildMessage({ ...d, from: d.from ?? ownMailbox(c) }, { keepBcc: true });
+    fromFields = true;
+  }
+  checkSize(c, raw);
+  if (disposition !== "SaveOnly") {
+    await sendMessage(c, { raw, saveTo: disposition === "SendAndSaveCopy" ? folder : null });
+    // MS-OXWSCORE §3.1.4.2.3.2: no ItemId for a message that was sent.
+    return null;
+  }
+  // Flags: IsRead, Flag, Categories; a draft unless PR_MESSAGE_FLAGS says it is sent mail.
+  const ext = parseExtendedProperties(el);
+  const msgFlags = ext.find((p) => "tag" in p.key && p.key.tag === PR_MESSAGE_FLAGS);
+  const flags = new Set<string>();
+  let draft = fromFields || folder.specialUse === "\\Drafts";
+  if (msgFlags && msgFlags.type === "int" && !msgFlags.multi) {
+    draft = (msgFlags.value & MSGFLAG_UNSENT) !== 0;
+    if (msgFlags.value & MSGFLAG_READ) flags.add("\\Seen");
+  }
+  if (draft) flags.add("\\Draft");
+  const isRead = parseBool(kidText(el, "IsRead"));
+  if (isRead === true) flags.add("\\Seen");
+  else if (isRead === false) flags.delete("\\Seen");
+  if (kid(el, "Flag") && flagStatus(el)) flags.add("\\Flagged");
+  const catEl = kid(el, "Categories");
+  const cats = catEl ? categoriesFrom(catEl) : [];
+  for (const k of categoryKeywords(cats)) flags.add(k);
+  const [added] = await c.store.append(folder.id, [{ raw, flags: [...flags] }]);
+  const props = ext.filter((p) => !("tag" in p.key && p.key.tag === PR_MESSAGE_FLAGS));
+  if (cats.length) props.push({ key: CATEGORIES_KEY, type: "string", multi: true, value: cats });
+  if (props.length) await c.store.setProperties({ itemId: added!.id }, props);
+  return loadMail(c, { accountId: c.account.id, itemClass: "mail", id: added!.id });
+}
+
+// ------------------------------------------------------------ update
+
+/** Properties a client may set or delete that this server keeps nowhere (reminders of mail, culture...): accepted, no effect. */
+const IGNORED = new Set([
+  "item:ReminderDueBy",
+  "item:ReminderIsSet",
+  "item:ReminderMinutesBeforeStart",
+  "item:Culture",
+  "item:ItemClass",
+  "message:IsDeliveryReceiptRequested",
+  "message:IsResponseRequested",
+  "message:ConversationTopic",
+  "message:Sender",
+  "item:DateTimeSent",
+  "item:DateTimeCreated",
+]);
+
+const CONTENT_URIS = new Set(Object.values(CONTENT_FIELDS));
+
+async function update(c: EwsContext, item: KindItem<MailItem>, changes: PropertyChange[], opts: UpdateOptions): Promise<KindItem<MailItem> | null> {
+  // Validate every change before writing anything: no half-applied update.
+  const flagOps: { add: Set<string>; remove: Set<string> } = { add: new Set(), remove: new Set() };
+  let cats: string[] | null = null;
+  let newMime: Uint8Array | null = null;
+  const content: PropertyChange[] = [];
+  const extended: PropertyChange[] = [];
+  for (const ch of changes) {
+    if (ch.path.kind === "extended") {
+      extended.push(ch);
+      continue;
+    }
+    if (ch.path.kind !== "field") throw new EwsError("ErrorInvalidPropertyRequest", `A message has no indexed property ${ch.path.uri}.`);
+    const uri = ch.path.uri;
+    const v = ch.value;
+    if (uri === "message:IsRead") {
+      const r = ch.op === "delete" ? false : parseBool(kidText(v, "IsRead"));
+      if (r === undefined) throw new EwsError("ErrorInvalidRequest", "IsRead must be true or false.");
+      (r ? flagOps.add : flagOps.remove).add("\\Seen");
+    } else if (uri === "item:Flag") {
+      const f = ch.op === "delete" ? false : flagStatus(v!);
+      (f ? flagOps.add : flagOps.remove).add("\\Flagged");
+    } else if (uri === "item:Categories") {
+      const list = ch.op === "delete" ? [] : categoriesFrom(kid(v, "Categories") ?? v!);
+      cats = ch.op === "append" ? [...new Set([...(cats ?? categoriesOf(await c.store.getProperties({ itemId: item.ref.id }), item.data.index.flags)), ...list])] : list;
+    } else if (uri === "item:MimeContent") {
+      if (ch.op !== "delete") newMime = canonicalLineEnds(base64Of(kidText(v, "MimeContent") ?? "", "MimeContent", maxSize(c)));
+    } else if (CONTENT_URIS.has(uri)) {
+      content.push(ch);
+    } else if (!IGNORED.has(uri)) {
+      throw new EwsError("ErrorInvalidPropertyRequest", `The property ${uri.slice(0, 80)} cannot be changed on a message.`);
+    }
+  }
+
+  const index = item.data.index;
+  const isDraft = index.flags.includes("\\Draft");
+  let rebuilt: Uint8Array | null = null;
+  if (content.length || newMime) {
+    const oldRaw = await c.store.readMessage(index.id);
+    const base = draftFromMessage(newMime ?? oldRaw);
+    let d: Draft = base;
+    for (const ch of content) {
+      if (ch.op === "delete") d = clearField(d, (ch.path as { uri: string }).uri);
+      else {
+        const holder = ch.value!;
+        d = applyMessageElement(d, { ...holder, children: holder.children.filter((k) => k.ns === NS.t && CONTENT_FIELDS[k.name] === (ch.path as { uri: string }).uri) }, maxSize(c), ch.op === "append");
+      }
+    }
+    const changed = newMime !== null || !sameDraft(d, base);
+    if (changed && !isDraft) {
+      // MS-OXWSMSG: the content of a message that was sent or received is fixed; only drafts are edited.
+      throw new EwsError("ErrorInvalidPropertyUpdateSentMessage", "Only a draft's content can be changed; this message was sent or received.");
+    }
+    if (changed) rebuilt = content.length ? buildMessage({ ...d, from: d.from ?? ownMailbox(c) }, { keepBcc: true }) : newMime;
+    if (rebuilt) checkSize(c, rebuilt);
+  }
+  if (extended.length) await applyExtendedChanges(c, { itemId: index.id }, extended);
+  if (cats !== null) {
+    if (cats.length) await c.store.setProperties({ itemId: index.id }, [{ key: CATEGORIES_KEY, type: "string", multi: true, value: cats }]);
+    else await c.store.deleteProperties({ itemId: index.id }, [CATEGORIES_KEY]);
+    const keep = new Set(categoryKeywords(cats));
+    for (const f of index.flags) if (!f.startsWith("\\") && !f.startsWith("$") && !keep.has(f)) flagOps.remove.add(f);
+    for (const k of keep) flagOps.add.add(k);
+  }
+  if (rebuilt) {
+    const flags = new Set(index.flags);
+    for (const f of flagOps.add) flags.add(f);
+    for (const f of flagOps.remove) flags.delete(f);
+    await c.store.replaceMessage(index.id, { raw: rebuilt, flags: [...flags], internalDate: index.internalDate });
+  } else {
+    const add = [...flagOps.add].filter((f) => !index.flags.includes(f));
+    const remove = [...flagOps.remove].filter((f) => index.flags.includes(f));
+    if (add.length) await c.store.storeFlags(index.folderId, [index.uid], "add", add);
+    if (remove.length) await c.store.storeFlags(index.folderId, [index.uid], "remove", remove);
+  }
+  const now = await loadMail(c, item.ref);
+  if (opts.disposition === "SendAndSaveCopy" || opts.disposition === "SendOnly") {
+    const saveTo = opts.disposition === "SendOnly" ? null : (opts.savedFolder ?? (await sentFolder(c)));
+    await sendMessage(c, { raw: await c.store.readMessage(now.ref.id), saveTo, draft: now });
+    return null;
+  }
+  return now;
+}
+
+async function sentFolder(c: EwsContext): Promise<Folder> {
+  const r = await resolveDistinguished(c, "sentitems");
+  if (r.kind !== "store") throw new EwsError("ErrorFolderNotFound", "No Sent Items folder.");
+  return r.folder;
+}
+
+/** SendItem (MS-OXWSCORE §3.1.4.7): a stored draft sent; the copy saved in `savedFolder` (default Sent) or the draft removed. */
+export async function sendStoredDraft(c: EwsContext, ref: ItemRef, opts: { saveCopy: boolean; savedFolder: Folder | null }): Promise<void> {
+  const item = await loadMail(c, ref);
+  const saveTo = opts.saveCopy ? (opts.savedFolder ?? (await sentFolder(c))) : null;
+  if (saveTo && saveTo.itemClass !== "mail") throw new EwsError("ErrorInvalidRequest", "A sent message can only be saved in a mail folder.");
+  await sendMessage(c, { raw: canonicalLineEnds(await c.store.readMessage(ref.id)), saveTo, draft: item });
+}
+
+export const mailWrite: Pick<ItemKind<MailItem>, "create" | "update"> = { create, update };
+
