@@ -1,0 +1,142 @@
+/**
+ * Calendar items as the EWS calendar kind holds them: the store's item (one
+ * iCalendar object = one UID, master and overrides, RFC 4791 §4.1) and, for
+ * an occurrence (a CalendarView instance or an OccurrenceItemId), the
+ * instance. Loading, parsing and the groupware collection of a folder live
+ * here so the kind, the renderer and the meeting code share them.
+ */
+import ICAL from "ical.js";
+import type { Folder, Item } from "../../../storage/api.ts";
+import { ICalError } from "../../../src/groupware/ical/errors.ts";
+import { expandInstances, layoutOf, type Layout } from "../../../src/groupware/ical/expand.ts";
+import { parseCalendarObject } from "../../../src/groupware/ical/parse.ts";
+import { GroupwareError, type Collection, type Instance } from "../../../src/groupware/types.ts";
+import type { CalendarObject } from "../../../src/groupware/ical/model.ts";
+import { EwsError, type EwsContext } from "./context.ts";
+import type { ItemRef } from "./ids.ts";
+import type { KindItem } from "./kinds.ts";
+
+export type CalendarStoreItem = Extract<Item, { itemClass: "calendar" }>;
+
+export interface CalData {
+  item: CalendarStoreItem;
+  /** Set for one occurrence of a recurring item (CalendarItemType Occurrence / Exception). */
+  instance?: Instance;
+  /** The parsed object, once read (render, value of occurrences, writes). */
+  parsed?: CalendarObject;
+}
+
+export type CalItem = KindItem<CalData>;
+
+const DAY = 86_400_000;
+/** How far from its original start an occurrence id is looked for (an override may move an instance; a year covers what clients do). */
+const OCCURRENCE_WINDOW = 400 * DAY;
+
+export function refOf(c: EwsContext, item: CalendarStoreItem, occurrence?: number): ItemRef {
+  const ref: ItemRef = { accountId: c.account.id, itemClass: "calendar", id: item.id };
+  if (occurrence !== undefined) ref.occurrence = occurrence;
+  return ref;
+}
+
+export function toKindItem(c: EwsContext, item: CalendarStoreItem, instance?: Instance): CalItem {
+  const rid = instance ? (instance.recurrenceId ?? undefined) : undefined;
+  return { ref: refOf(c, item, rid), folderId: item.folderId, modseq: item.modseq, data: { item, instance } };
+}
+
+/** The groupware collection of a calendar folder (the folder name is the collection's URL segment). */
+export async function collectionOf(c: EwsContext, folder: Folder | number): Promise<Collection> {
+  const f = typeof folder === "number" ? await c.store.getFolderById(folder) : folder;
+  if (!f || f.accountId !== c.account.id) throw new EwsError("ErrorFolderNotFound", "The calendar folder was not found.");
+  if (f.itemClass !== "calendar") throw new EwsError("ErrorInvalidRequest", "The folder is not a calendar folder.");
+  const col = await c.server.groupware.getCollection(c.account, f.name);
+  if (!col || col.id !== f.id) throw new EwsError("ErrorFolderNotFound", "The calendar folder was not found.");
+  return col;
+}
+
+/** Parses an item's body (cached on the data). A stored body that no longer reads: ErrorCorruptData. */
+export async function parsedOf(c: EwsContext, data: CalData): Promise<CalendarObject> {
+  if (data.parsed) return data.parsed;
+  const body = await c.store.readItemBody(data.item.id);
+  try {
+    data.parsed = parseCalendarObject(body, { stored: true });
+  } catch (e) {
+    if (e instanceof ICalError) throw new EwsError("ErrorCorruptData", `The stored calendar item cannot be read: ${e.message}`);
+    throw e;
+  }
+  return data.parsed;
+}
+
+export function layout(obj: CalendarObject): Layout {
+  return layoutOf(obj.root, "vevent", null);
+}
+
+/** The component shown for an item: the override of its instance, else the master (or the first VEVENT of an object of overrides only). */
+export function componentOf(obj: CalendarObject, instance?: Instance): ICAL.Component {
+  const l = layout(obj);
+  if (instance?.overridden && instance.recurrenceId !== null) {
+    const o = l.overrides.get(instance.recurrenceId);
+    if (o) return o.comp;
+  }
+  const comp = l.master ?? obj.root.getFirstSubcomponent("vevent");
+  if (!comp) throw new EwsError("ErrorCorruptData", "The stored calendar item has no event.");
+  return comp;
+}
+
+/** The instance of a series whose RECURRENCE-ID is `rid`, or null (not an instance, or deleted). */
+export function findInstance(obj: CalendarObject, rid: number): Instance | null {
+  let list: Instance[];
+  try {
+    list = expandInstances(obj, { start: rid - OCCURRENCE_WINDOW, end: rid + OCCURRENCE_WINDOW }, { maxInstances: 2000 });
+  } catch (e) {
+    if (e instanceof ICalError) return null;
+    throw e;
+  }
+  return list.find((i) => i.recurrenceId === rid) ?? null;
+}
+
+/** The n-th (1-based) instance of a series (OccurrenceItemId InstanceIndex, MS-OXWSCORE §2.2.4.41), or null. */
+export function nthInstance(obj: CalendarObject, index: number): Instance | null {
+  if (!Number.isInteger(index) || index < 1 || index > 10_000) return null;
+  try {
+    const list = expandInstances(obj, { start: -62_135_596_800_000, end: Date.UTC(9999, 0, 1) }, { maxInstances: index });
+    const i = list[index - 1];
+    return i && i.recurrenceId !== null ? i : null;
+  } catch (e) {
+    if (e instanceof ICalError) return null;
+    throw e;
+  }
+}
+
+/** Store items by id (one query), calendar ones of this account only. */
+export async function itemsById(c: EwsContext, ids: readonly number[]): Promise<Map<number, CalendarStoreItem>> {
+  const out = new Map<number, CalendarStoreItem>();
+  if (!ids.length) return out;
+  for (const it of await c.store.getItems([...new Set(ids)])) {
+    if (it.itemClass === "calendar" && it.accountId === c.account.id) out.set(it.id, it);
+  }
+  return out;
+}
+
+/** Maps the groupware service's refusals to ResponseCodes (MS-OXWSCDATA ResponseCodeType). */
+export function groupwareError(e: unknown): unknown {
+  if (e instanceof GroupwareError) {
+    switch (e.code) {
+      case "NOT_FOUND":
+        return new EwsError("ErrorItemNotFound", e.message);
+      case "PRECONDITION":
+        return new EwsError("ErrorIrresolvableConflict", "The item was changed by someone else; read it again.");
+      case "UID_CONFLICT":
+        return new EwsError("ErrorDuplicateUID", e.message);
+      case "QUOTA":
+        return new EwsError("ErrorQuotaExceeded", e.message);
+      case "TOO_LARGE":
+        return new EwsError("ErrorMessageSizeExceeded", e.message);
+      case "LIMIT":
+        return new EwsError("ErrorInvalidRequest", e.message);
+      default:
+        return new EwsError("ErrorInvalidRequest", e.message);
+    }
+  }
+  if (e instanceof ICalError) return new EwsError("ErrorInvalidRequest", e.message);
+  return e;
+}

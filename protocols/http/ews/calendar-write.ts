@@ -1,0 +1,458 @@
+/**
+ * Writing calendar items: the properties of a `<t:CalendarItem>` (CreateItem,
+ * or the one property of an UpdateItem SetItemField / DeleteItemField) onto
+ * the iCalendar event (RFC 5545) the groupware service stores.
+ *
+ * A write is read into a Patch first, then applied: Start, End, IsAllDayEvent
+ * and the zones depend on each other (an all-day event's dates are wall dates
+ * in its zone, Types.xsd CalendarItemType / MS-OXWSCAL §2.2.4.3), so they
+ * are applied together. Read-only properties (IsMeeting, Organizer,
+ * CalendarItemType...) are ignored on create and refused on update
+ * (ErrorInvalidPropertySet), as Exchange does.
+ */
+import { randomUUID } from "node:crypto";
+import ICAL from "ical.js";
+import { ensureOrganizer } from "../eas/groupware/calendar-people.ts";
+import { setTimeProp } from "../eas/groupware/calendar-time.ts";
+import { MAX_ATTENDEES } from "../../../src/groupware/ical/errors.ts";
+import { stripMailto } from "../../../src/groupware/ical/parse.ts";
+import { EwsError, type EwsContext } from "./context.ts";
+import { ruleFromXml } from "./calendar-recurrence.ts";
+import { contextZone, vtimezoneOf, wallDate, writtenOffset, zoneOfElement, type ItemZone } from "./calendar-zone.ts";
+import type { PropertyChange } from "./shape.ts";
+import { attr, kid, kidsNamed, kidText, parseBool, parseDateTime, type XmlElement } from "./xml.ts";
+
+const DAY = 86_400_000;
+const MAX_TEXT = 256 * 1024;
+const MAX_SHORT = 32 * 1024;
+const MAX_CATEGORIES = 300;
+const MAX_REMINDER = 366 * 24 * 60;
+export const PRODID = "-//Pillarbox//EWS//EN";
+
+export interface AttendeeIn {
+  email: string;
+  name: string;
+}
+
+export interface Patch {
+  subject?: string | null;
+  body?: { text: string; html: string | null } | null;
+  sensitivity?: string | null;
+  importance?: string | null;
+  categories?: string[] | null;
+  reminderSet?: boolean;
+  reminderMinutes?: number;
+  start?: { ms: number; offset: number | null };
+  end?: { ms: number; offset: number | null };
+  allDay?: boolean;
+  startZone?: ItemZone;
+  endZone?: ItemZone;
+  busy?: string | null;
+  location?: string | null;
+  required?: AttendeeIn[] | null;
+  optional?: AttendeeIn[] | null;
+  resources?: AttendeeIn[] | null;
+  recurrence?: XmlElement | null;
+  uid?: string;
+  responseRequested?: boolean;
+  allowNewTimeProposal?: boolean;
+}
+
+/** Properties a client may not write (Types.xsd: set by the server). */
+const READ_ONLY = new Set([
+  "ItemId", "ParentFolderId", "DateTimeReceived", "Size", "IsSubmitted", "IsDraft", "IsFromMe", "IsResend", "IsUnmodified", "DateTimeSent", "DateTimeCreated",
+  "ResponseObjects", "DisplayCc", "DisplayTo", "HasAttachments", "EffectiveRights", "LastModifiedName", "LastModifiedTime", "IsAssociated", "ConversationId",
+  "RecurrenceId", "DateTimeStamp", "OriginalStart", "IsMeeting", "IsCancelled", "IsRecurring", "MeetingRequestWasSent", "CalendarItemType", "MyResponseType",
+  "Organizer", "ConflictingMeetingCount", "AdjacentMeetingCount", "ConflictingMeetings", "AdjacentMeetings", "Duration", "AppointmentReplyTime",
+  "AppointmentSequenceNumber", "AppointmentState", "FirstOccurrence", "LastOccurrence", "ModifiedOccurrences", "DeletedOccurrences", "IsOnlineMeeting",
+]);
+
+function text(el: XmlElement, max: number, what: string): string {
+  if (el.text.length > max) throw new EwsError("ErrorInvalidPropertySet", `${what} is longer than ${max} characters.`);
+  return el.text;
+}
+
+function time(el: XmlElement, what: string): { ms: number; offset: number | null } {
+  const ms = parseDateTime(el.text);
+  if (ms === undefined) throw new EwsError("ErrorInvalidRequest", `${what} is not a date and time.`);
+  return { ms, offset: writtenOffset(el.text) };
+}
+
+function bool(el: XmlElement, what: string): boolean {
+  const b = parseBool(el.text);
+  if (b === undefined) throw new EwsError("ErrorInvalidRequest", `${what} must be true or false.`);
+  return b;
+}
+
+function attendees(el: XmlElement): AttendeeIn[] {
+  const list = kidsNamed(el, "Attendee");
+  if (list.length > MAX_ATTENDEES) throw new EwsError("ErrorInvalidRequest", `More than ${MAX_ATTENDEES} attendees.`);
+  const out: AttendeeIn[] = [];
+  for (const a of list) {
+    const mb = kid(a, "Mailbox");
+    const email = (kidText(mb, "EmailAddress") ?? "").trim().toLowerCase();
+    if (!email || email.length > 320 || !/^[^\s@<>"]+@[^\s@<>"]+$/.test(email)) throw new EwsError("ErrorInvalidRecipients", "An attendee has no valid e-mail address.");
+    out.push({ email, name: (kidText(mb, "Name") ?? "").slice(0, 256) });
+  }
+  return out;
+}
+
+/** Reads one property element of a t:CalendarItem into the patch. `update`: read-only ones are refused. */
+export function readProperty(p: Patch, el: XmlElement, update: boolean): void {
+  switch (el.name) {
+    case "Subject":
+      p.subject = text(el, MAX_SHORT, "Subject");
+      return;
+    case "Body": {
+      const v = text(el, MAX_TEXT, "Body");
+      p.body = attr(el, "BodyType") === "HTML" ? { text: htmlToText(v), html: v } : { text: v, html: null };
+      return;
+    }
+    case "Sensitivity":
+      if (!["Normal", "Personal", "Private", "Confidential"].includes(el.text.trim())) throw new EwsError("ErrorInvalidRequest", "Sensitivity is not valid.");
+      p.sensitivity = el.text.trim();
+      return;
+    case "Importance":
+      if (!["Low", "Normal", "High"].includes(el.text.trim())) throw new EwsError("ErrorInvalidRequest", "Importance is not valid.");
+      p.importance = el.text.trim();
+      return;
+    case "Categories": {
+      const cats = kidsNamed(el, "String").map((s) => s.text.trim().slice(0, 1024)).filter(Boolean);
+      if (cats.length > MAX_CATEGORIES) throw new EwsError("ErrorInvalidRequest", "Too many categories.");
+      p.categories = cats;
+      return;
+    }
+    case "ReminderIsSet":
+      p.reminderSet = bool(el, "ReminderIsSet");
+      return;
+    case "ReminderMinutesBeforeStart": {
+      const n = Number(el.text.trim());
+      if (!/^-?\d{1,7}$/.test(el.text.trim()) || n < 0 || n > MAX_REMINDER) throw new EwsError("ErrorInvalidRequest", "ReminderMinutesBeforeStart is not valid.");
+      p.reminderMinutes = n;
+      return;
+    }
+    case "Start":
+      p.start = time(el, "Start");
+      return;
+    case "End":
+      p.end = time(el, "End");
+      return;
+    case "IsAllDayEvent":
+      p.allDay = bool(el, "IsAllDayEvent");
+      return;
+    case "StartTimeZone":
+      p.startZone = zoneOfElement(el) ?? undefined;
+      return;
+    case "EndTimeZone":
+      p.endZone = zoneOfElement(el) ?? undefined;
+      return;
+    case "MeetingTimeZone": {
+      const z = zoneOfElement(el) ?? undefined;
+      p.startZone = z;
+      p.endZone = z;
+      return;
+    }
+    case "LegacyFreeBusyStatus":
+      if (!["Free", "Tentative", "Busy", "OOF", "NoData", "WorkingElsewhere"].includes(el.text.trim())) throw new EwsError("ErrorInvalidRequest", "LegacyFreeBusyStatus is not valid.");
+      p.busy = el.text.trim();
+      return;
+    case "Location":
+      p.location = text(el, MAX_SHORT, "Location");
+      return;
+    case "RequiredAttendees":
+      p.required = attendees(el);
+      return;
+    case "OptionalAttendees":
+      p.optional = attendees(el);
+      return;
+    case "Resources":
+      p.resources = attendees(el);
+      return;
+    case "Recurrence":
+      p.recurrence = el;
+      return;
+    case "UID": {
+      const uid = el.text.trim();
+      if (!uid || uid.length > 1024 || /[\r\n]/.test(uid)) throw new EwsError("ErrorInvalidRequest", "UID is not valid.");
+      if (update) throw new EwsError("ErrorInvalidPropertySet", "The UID of an item cannot be changed.");
+      p.uid = uid;
+      return;
+    }
+    case "IsResponseRequested":
+      p.responseRequested = bool(el, "IsResponseRequested");
+      return;
+    case "AllowNewTimeProposal":
+      p.allowNewTimeProposal = bool(el, "AllowNewTimeProposal");
+      return;
+    default:
+      if (update && READ_ONLY.has(el.name)) throw new EwsError("ErrorInvalidPropertySet", `${el.name} is read-only.`);
+    // Others (ItemClass, ConferenceType, When, MeetingWorkspaceUrl, ExtendedProperty...) are not kept in the event.
+  }
+}
+
+/** The patch of a whole CreateItem t:CalendarItem. */
+export function patchOfElement(el: XmlElement): Patch {
+  const p: Patch = {};
+  for (const k of el.children) readProperty(p, k, false);
+  return p;
+}
+
+const DELETABLE: Record<string, (p: Patch) => void> = {
+  "item:Subject": (p) => (p.subject = null),
+  "item:Body": (p) => (p.body = null),
+  "item:Sensitivity": (p) => (p.sensitivity = null),
+  "item:Importance": (p) => (p.importance = null),
+  "item:Categories": (p) => (p.categories = null),
+  "item:ReminderIsSet": (p) => (p.reminderSet = false),
+  "calendar:Location": (p) => (p.location = null),
+  "calendar:LegacyFreeBusyStatus": (p) => (p.busy = null),
+  "calendar:RequiredAttendees": (p) => (p.required = null),
+  "calendar:OptionalAttendees": (p) => (p.optional = null),
+  "calendar:Resources": (p) => (p.resources = null),
+  "calendar:Recurrence": (p) => (p.recurrence = null),
+  "calendar:StartTimeZone": () => undefined,
+  "calendar:EndTimeZone": () => undefined,
+  "calendar:MeetingTimeZone": () => undefined,
+};
+
+/** The patch of an UpdateItem's changes (Set/Append of calendar properties, Delete of the deletable ones). */
+export function patchOfChanges(changes: PropertyChange[]): Patch {
+  const p: Patch = {};
+  for (const ch of changes) {
+    if (ch.path.kind !== "field") throw new EwsError("ErrorInvalidPropertyRequest", "Only calendar item properties can be changed here.");
+    const uri = ch.path.uri;
+    if (ch.op === "delete") {
+      const f = DELETABLE[uri];
+      if (!f) throw new EwsError("ErrorInvalidPropertyDelete", `${uri} cannot be deleted.`);
+      f(p);
+      continue;
+    }
+    const name = uri.slice(uri.indexOf(":") + 1);
+    const el = ch.value?.children.find((k) => k.name === name);
+    if (!el) throw new EwsError("ErrorInvalidPropertySet", `The change of ${uri} carries no ${name}.`);
+    if (ch.op === "append" && name !== "Body") throw new EwsError("ErrorInvalidPropertyAppend", `${uri} cannot be appended to.`);
+    readProperty(p, el, true);
+  }
+  return p;
+}
+
+function htmlToText(html: string): string {
+  return html
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, "")
+    .replace(/<br\s*\/?>|<\/p>|<\/div>/gi, "\n")
+    .replace(/<[^>]*>/g, "")
+    .replace(/&nbsp;/g, " ")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&")
+    .trim();
+}
+
+function setText(comp: ICAL.Component, name: string, v: string | null | undefined): void {
+  if (v === undefined) return;
+  comp.removeAllProperties(name);
+  if (v !== null && v !== "") comp.addPropertyWithValue(name, v);
+}
+
+const CLASS_OF: Record<string, string> = { Normal: "PUBLIC", Personal: "X-PERSONAL", Private: "PRIVATE", Confidential: "CONFIDENTIAL" };
+const PRIORITY_OF: Record<string, number> = { High: 1, Normal: 5, Low: 9 };
+
+function addVtimezone(root: ICAL.Component, z: ItemZone | undefined): void {
+  if (!z?.tzid) return;
+  if (root.getAllSubcomponents("vtimezone").some((v) => v.getFirstPropertyValue("tzid") === z.tzid)) return;
+  const text = vtimezoneOf(z);
+  if (text) root.addSubcomponent(new ICAL.Component(ICAL.parse(text) as unknown[]));
+}
+
+/** The zone an event's DTSTART is written in now (null when it is UTC, floating or a date). */
+function currentZone(comp: ICAL.Component): ItemZone | null {
+  const p = comp.getFirstProperty("dtstart");
+  const v = p?.getFirstValue();
+  const tzid = p?.getParameter("tzid");
+  if (!(v instanceof ICAL.Time) || v.isDate || typeof tzid !== "string" || !tzid) return null;
+  return { tzid, zone: v.zone && v.zone !== ICAL.Timezone.localTimezone && v.zone !== ICAL.Timezone.utcTimezone ? v.zone : null };
+}
+
+function msOfProp(comp: ICAL.Component, name: string): number | null {
+  const v = comp.getFirstPropertyValue(name);
+  return v instanceof ICAL.Time ? v.toJSDate().getTime() : null;
+}
+
+/**
+ * Applies a patch to an event component in `root`. `master`: the series'
+ * master (recurrence is only written there).
+ */
+export function applyPatch(c: EwsContext, root: ICAL.Component, comp: ICAL.Component, p: Patch, opts: { master: boolean }): void {
+  setText(comp, "summary", p.subject);
+  if (p.body !== undefined) {
+    setText(comp, "description", p.body === null ? null : p.body.text);
+    comp.removeAllProperties("x-alt-desc");
+    if (p.body?.html) {
+      const alt = new ICAL.Property("x-alt-desc", comp);
+      alt.setParameter("fmttype", "text/html");
+      alt.setValue(p.body.html);
+      comp.addProperty(alt);
+    }
+  }
+  if (p.sensitivity !== undefined) setText(comp, "class", p.sensitivity === null ? null : CLASS_OF[p.sensitivity]!);
+  if (p.importance !== undefined) {
+    comp.removeAllProperties("priority");
+    if (p.importance !== null && p.importance !== "Normal") comp.addPropertyWithValue("priority", PRIORITY_OF[p.importance]!);
+  }
+  if (p.categories !== undefined) {
+    comp.removeAllProperties("categories");
+    if (p.categories?.length) {
+      const prop = new ICAL.Property("categories", comp);
+      prop.setValues(p.categories);
+      comp.addProperty(prop);
+    }
+  }
+  setText(comp, "location", p.location);
+  if (p.busy !== undefined) {
+    comp.removeAllProperties("transp");
+    comp.removeAllProperties("x-microsoft-cdo-busystatus");
+    if (p.busy !== null && p.busy !== "NoData") {
+      comp.addPropertyWithValue("transp", p.busy === "Free" ? "TRANSPARENT" : "OPAQUE");
+      comp.addPropertyWithValue("x-microsoft-cdo-busystatus", p.busy.toUpperCase());
+    }
+  }
+  if (p.allowNewTimeProposal !== undefined) setText(comp, "x-microsoft-disallow-counter", p.allowNewTimeProposal ? null : "TRUE");
+  applyTimes(c, root, comp, p);
+  applyReminder(comp, p);
+  applyAttendees(c, comp, p);
+  if (opts.master && p.recurrence !== undefined) {
+    comp.removeAllProperties("rrule");
+    if (p.recurrence === null) {
+      comp.removeAllProperties("exdate");
+      comp.removeAllProperties("rdate");
+      for (const o of root.getAllSubcomponents("vevent")) if (o !== comp && o.getFirstProperty("recurrence-id")) root.removeSubcomponent(o);
+    } else {
+      const allDay = (comp.getFirstPropertyValue("dtstart") as ICAL.Time | null)?.isDate ?? false;
+      comp.addPropertyWithValue("rrule", ruleFromXml(p.recurrence, currentZone(comp) ?? contextZone(c), allDay));
+    }
+  } else if (!opts.master && p.recurrence) throw new EwsError("ErrorInvalidPropertySet", "An occurrence has no recurrence of its own.");
+}
+
+function applyTimes(c: EwsContext, root: ICAL.Component, comp: ICAL.Component, p: Patch): void {
+  if (!p.start && !p.end && p.allDay === undefined && !p.startZone && !p.endZone) return;
+  const oldStartV = comp.getFirstPropertyValue("dtstart") as ICAL.Time | null;
+  const wasAllDay = oldStartV instanceof ICAL.Time ? oldStartV.isDate : false;
+  const allDay = p.allDay ?? wasAllDay;
+  const oldStart = msOfProp(comp, "dtstart");
+  let oldEnd = msOfProp(comp, "dtend");
+  if (oldEnd === null && oldStart !== null) oldEnd = oldStart + (wasAllDay ? DAY : 0);
+  const start = p.start?.ms ?? oldStart;
+  let end = p.end?.ms ?? (oldEnd !== null && oldStart !== null && start !== null ? start + (oldEnd - oldStart) : null);
+  if (start === null) throw new EwsError("ErrorInvalidRequest", "A calendar item needs a Start.");
+  if (end === null) end = start + (allDay ? DAY : 30 * 60_000);
+  if (end < start) throw new EwsError("ErrorCalendarEndDateIsEarlierThanStartDate", "End is before Start.");
+  const zone = p.startZone ?? currentZone(comp) ?? contextZone(c);
+  const endZone = p.endZone ?? p.startZone ?? zone;
+  comp.removeAllProperties("duration");
+  if (allDay) {
+    // The dates as the client's clock reads them: the written offset when there is one, else the item's zone.
+    const dateOf = (t: { ms: number; offset: number | null } | undefined, ms: number, z: ItemZone) =>
+      t && t.offset !== null ? Math.floor((t.ms + t.offset * 60_000) / DAY) * DAY : wasAllDay && !t ? ms : wallDate(ms, z);
+    const sd = dateOf(p.start, start, zone);
+    let ed = dateOf(p.end, end, endZone);
+    // A non-midnight end is pushed to the next midnight (MS-OXWSCAL: all-day events span whole days).
+    if (p.end && p.end.offset === null && wallDate(end, endZone) !== wallDate(end - 1, endZone)) ed = wallDate(end, endZone);
+    if (ed <= sd) ed = sd + DAY;
+    const form = { tzid: null, zone: null, floating: false };
+    setTimeProp(comp, "dtstart", sd, form, true);
+    setTimeProp(comp, "dtend", ed, form, true);
+    return;
+  }
+  addVtimezone(root, zone);
+  addVtimezone(root, endZone);
+  setTimeProp(comp, "dtstart", start, { tzid: zone.tzid, zone: zone.zone, floating: false }, false);
+  setTimeProp(comp, "dtend", end, { tzid: endZone.tzid, zone: endZone.zone, floating: false }, false);
+}
+
+function applyReminder(comp: ICAL.Component, p: Patch): void {
+  if (p.reminderSet === undefined && p.reminderMinutes === undefined) return;
+  const has = comp.getAllSubcomponents("valarm").length > 0;
+  const set = p.reminderSet ?? has;
+  if (!set) {
+    for (const a of comp.getAllSubcomponents("valarm")) comp.removeSubcomponent(a);
+    return;
+  }
+  if (p.reminderMinutes === undefined && has) return;
+  for (const a of comp.getAllSubcomponents("valarm")) comp.removeSubcomponent(a);
+  const alarm = new ICAL.Component("valarm");
+  alarm.addPropertyWithValue("action", "DISPLAY");
+  alarm.addPropertyWithValue("description", "Reminder");
+  alarm.addPropertyWithValue("trigger", ICAL.Duration.fromSeconds(-60 * (p.reminderMinutes ?? 15)));
+  comp.addSubcomponent(alarm);
+}
+
+/** Replaces the attendees of each list given (required, optional, resources), keeping the answers of those who stay. */
+function applyAttendees(c: EwsContext, comp: ICAL.Component, p: Patch): void {
+  if (p.required === undefined && p.optional === undefined && p.resources === undefined && p.responseRequested === undefined) return;
+  const categoryOf = (prop: ICAL.Property): "required" | "optional" | "resources" => {
+    const cu = String(prop.getParameter("cutype") ?? "").toUpperCase();
+    const role = String(prop.getParameter("role") ?? "").toUpperCase();
+    return cu === "RESOURCE" || cu === "ROOM" ? "resources" : role === "OPT-PARTICIPANT" || role === "NON-PARTICIPANT" ? "optional" : "required";
+  };
+  const existing = new Map<string, ICAL.Property>();
+  for (const prop of comp.getAllProperties("attendee")) existing.set(stripMailto(String(prop.getFirstValue() ?? "")), prop);
+  for (const cat of ["required", "optional", "resources"] as const) {
+    const list = p[cat];
+    if (list === undefined) continue;
+    for (const prop of comp.getAllProperties("attendee")) if (categoryOf(prop) === cat) comp.removeProperty(prop);
+    for (const a of list ?? []) {
+      const old = existing.get(a.email);
+      const prop = new ICAL.Property("attendee", comp);
+      prop.setValue(`mailto:${a.email}`);
+      if (a.name) prop.setParameter("cn", a.name);
+      else if (old?.getParameter("cn")) prop.setParameter("cn", String(old.getParameter("cn")));
+      prop.setParameter("role", cat === "optional" ? "OPT-PARTICIPANT" : "REQ-PARTICIPANT");
+      if (cat === "resources") prop.setParameter("cutype", "RESOURCE");
+      prop.setParameter("partstat", String(old?.getParameter("partstat") ?? "NEEDS-ACTION"));
+      prop.setParameter("rsvp", p.responseRequested === false ? "FALSE" : "TRUE");
+      comp.addProperty(prop);
+    }
+  }
+  if (p.responseRequested !== undefined) for (const prop of comp.getAllProperties("attendee")) prop.setParameter("rsvp", p.responseRequested ? "TRUE" : "FALSE");
+  const org = comp.getFirstProperty("organizer");
+  const others = comp.getAllProperties("attendee").filter((a) => stripMailto(String(a.getFirstValue() ?? "")) !== c.account.email.toLowerCase());
+  if (!others.length) {
+    // No one invited any more: an appointment again (RFC 5545 §3.8.4.3 ORGANIZER only with attendees).
+    for (const a of comp.getAllProperties("attendee")) comp.removeProperty(a);
+    if (org && stripMailto(String(org.getFirstValue() ?? "")) === c.account.email.toLowerCase()) comp.removeProperty(org);
+    return;
+  }
+  ensureOrganizer(comp, c.account);
+}
+
+/** A new event object from a CreateItem patch. */
+export function newEvent(c: EwsContext, p: Patch): { root: ICAL.Component; comp: ICAL.Component; uid: string } {
+  if (!p.start) throw new EwsError("ErrorInvalidRequest", "A calendar item needs a Start.");
+  const root = new ICAL.Component("vcalendar");
+  root.addPropertyWithValue("version", "2.0");
+  root.addPropertyWithValue("prodid", PRODID);
+  const comp = new ICAL.Component("vevent");
+  const uid = p.uid ?? randomUUID();
+  comp.addPropertyWithValue("uid", uid);
+  const now = ICAL.Time.fromJSDate(new Date(Math.floor(c.now() / 1000) * 1000), true);
+  comp.addPropertyWithValue("dtstamp", now);
+  comp.addPropertyWithValue("created", now.clone());
+  comp.addPropertyWithValue("sequence", 0);
+  root.addSubcomponent(comp);
+  if (p.reminderSet === undefined) p.reminderSet = p.reminderMinutes !== undefined;
+  applyPatch(c, root, comp, p, { master: true });
+  return { root, comp, uid };
+}
+
+/** Marks a change: DTSTAMP and LAST-MODIFIED now, SEQUENCE + 1 when the organizer changes a meeting's time or recurrence (RFC 5546 §2.1.4). */
+export function stamp(c: EwsContext, comp: ICAL.Component, p: Patch): void {
+  const now = ICAL.Time.fromJSDate(new Date(Math.floor(c.now() / 1000) * 1000), true);
+  comp.updatePropertyWithValue("dtstamp", now);
+  comp.updatePropertyWithValue("last-modified", now.clone());
+  if (p.start || p.end || p.allDay !== undefined || p.recurrence !== undefined || p.location !== undefined) {
+    const seq = Number(comp.getFirstPropertyValue("sequence") ?? 0) || 0;
+    comp.updatePropertyWithValue("sequence", seq + 1);
+  }
+}
