@@ -68,12 +68,12 @@ export async function groupMembers(c: EwsContext, g: GroupView): Promise<GroupMe
   return out;
 }
 
-export async function renderGroup(c: EwsContext, it: GwItem, g: GroupView, shape: ItemShape): Promise<string> {
+export async function renderGroup(c: EwsContext, it: GwItem, g: GroupView, shape: ItemShape, extended = ""): Promise<string> {
   const w = (...u: string[]) => wanted(shape, ...u);
   const members = w("distributionlist:Members") ? await groupMembers(c, g) : [];
   return t(
     "DistributionList",
-    itemHeadXml(c, it, shape, { itemClass: "IPM.DistList", subject: g.name, categories: g.categories }),
+    itemHeadXml(c, it, shape, { itemClass: "IPM.DistList", subject: g.name, categories: g.categories, extended }),
     w("contacts:DisplayName") ? tv("DisplayName", g.name) : "",
     w("contacts:FileAs") ? tv("FileAs", g.name) : "",
     members.length

@@ -12,7 +12,7 @@ import { el, kid as wkid, kids as wkids, qn, text as wtext, type WElement } from
 import { EwsError, type EwsContext } from "./context.ts";
 import { isGroupCard, readGroup, renderGroup, groupFromEws, groupUpdate } from "./contact-group.ts";
 import { ADDRESS_KEYS, ADDRESS_PARTS, BODY, CATEGORIES, CHILDREN, coveredBy, DATES, EMAIL_KEYS, FILE_AS, IGNORED, IM_KEYS, PHONE_KEYS, SIMPLE } from "./contact-fields.ts";
-import { bodyOf, codecContext, copyGw, createGw, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateGw, wanted, type GwData, type GwItem } from "./groupware-items.ts";
+import { bodyOf, codecContext, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -48,7 +48,7 @@ function dateOut(v: string | undefined): string | undefined {
   return Number.isFinite(ms) ? dateTime(ms) : undefined;
 }
 
-function renderContact(c: EwsContext, it: GwItem, v: ContactView, shape: ItemShape): string {
+function renderContact(c: EwsContext, it: GwItem, v: ContactView, shape: ItemShape, extended: string): string {
   const w = (...u: string[]) => wanted(shape, ...u);
   const val = (q: string) => v.values.get(q);
   const fn = val(FILE_AS) ?? "";
@@ -64,7 +64,7 @@ function renderContact(c: EwsContext, it: GwItem, v: ContactView, shape: ItemSha
   const surname = val("Contacts:LastName");
   return t(
     "Contact",
-    itemHeadXml(c, it, shape, { itemClass: "IPM.Contact", subject: fn, bodyText: v.note, categories: v.categories }),
+    itemHeadXml(c, it, shape, { itemClass: "IPM.Contact", subject: fn, bodyText: v.note, categories: v.categories, extended }),
     w("contacts:FileAs") ? tv("FileAs", fn) : "",
     w("contacts:DisplayName") ? tv("DisplayName", fn) : "",
     w("contacts:GivenName") ? tv("GivenName", given) : "",
@@ -159,7 +159,7 @@ function applicationData(children: WElement[]): WElement {
 async function createContact(c: EwsContext, folder: Parameters<ItemKind["create"]>[1], contact: XmlElement): Promise<GwItem> {
   if (folder.itemClass !== "contacts") throw new EwsError("ErrorCannotCreateContactInNonContactFolder", "Contacts are created in a contacts folder.");
   const body = contact.name === "DistributionList" ? groupFromEws(contact) : contactFromEas(applicationData(easFromEws(contact)), null);
-  return createGw(c, folder, body);
+  return withExtended(c, await createGw(c, folder, body), contact);
 }
 
 /**
@@ -168,9 +168,9 @@ async function createContact(c: EwsContext, folder: Parameters<ItemKind["create"
  * of the card is kept (the converter treats the covered elements as the
  * only ones "managed", MS-ASCMD §2.2.3.179's ghosting rule).
  */
-async function updateContact(c: EwsContext, it: GwItem, changes: PropertyChange[]): Promise<GwItem> {
+async function updateContact(c: EwsContext, it: GwItem, changes: PropertyChange[]): Promise<Uint8Array> {
   const body = await bodyOf(c, it);
-  if (isGroupCard(body)) return updateGw(c, it, groupUpdate(body, changes));
+  if (isGroupCard(body)) return groupUpdate(body, changes);
   const covered = new Set<string>();
   const values = new Map<string, WElement>();
   for (const ch of changes) {
@@ -186,19 +186,19 @@ async function updateContact(c: EwsContext, it: GwItem, changes: PropertyChange[
   // A deleted body is an empty Body element (the converter keeps the note when Body is absent).
   if (covered.has(BODY) && !values.has(BODY)) values.set(BODY, el(BODY, el("AirSyncBase:Type", 1)));
   const data = applicationData([...values.values()]);
-  const merged = contactFromEas(data, body, codecContext(c, covered));
-  return updateGw(c, it, merged);
+  return contactFromEas(data, body, codecContext(c, covered));
 }
 
 // ------------------------------------------------------------ the kind
 
 async function render(c: EwsContext, it: GwItem, shape: ItemShape): Promise<string> {
   const body = await bodyOf(c, it);
-  if (isGroupCard(body)) return renderGroup(c, it, readGroup(body), shape);
-  return renderContact(c, it, viewOf(c, body), shape);
+  const extended = await extendedXml(c, it, shape);
+  if (isGroupCard(body)) return renderGroup(c, it, readGroup(body), shape, extended);
+  return renderContact(c, it, viewOf(c, body), shape, extended);
 }
 
-function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number | boolean | undefined {
+function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number | boolean | readonly string[] | undefined {
   const item = it.data.item;
   if (item.itemClass !== "contacts") return undefined;
   const f = item.fields;
@@ -237,7 +237,7 @@ const contactKind: ItemKind<GwData> = {
   render,
   value,
   create: (c, folder, e) => createContact(c, folder, e),
-  update: (c, it, changes) => updateContact(c, it, changes),
+  update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => updateContact(c, it, rest)),
   remove: (c, it) => removeGw(c, it),
   move: moveGw,
   copy: (c, it, to) => copyGw(c, it, to),

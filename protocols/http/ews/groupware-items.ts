@@ -20,8 +20,9 @@ import { EasDataError, type CodecContext } from "../eas/groupware/codec.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { folderIdXml, itemIdXml, type ItemRef } from "./ids.ts";
 import type { KindItem } from "./kinds.ts";
-import type { ItemShape, PropertyPath } from "./shape.ts";
-import { dateTime, t, tv } from "./xml.ts";
+import { applyExtendedChanges, isExtendedProperty, readExtended, saveExtended } from "./extended.ts";
+import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
+import { dateTime, t, tv, type XmlElement } from "./xml.ts";
 
 export type GwClass = Exclude<ItemClass, "mail">;
 
@@ -70,6 +71,17 @@ export function wanted(shape: ItemShape, ...uris: string[]): boolean {
   return shape.additional.some((p) => (p.kind === "field" || p.kind === "indexed") && uris.includes(p.uri));
 }
 
+/** Body: in GetItem's Default and AllProperties; a list (FindItem, SyncFolderItems: shape.view) only when asked by name (MS-OXWSSRCH). */
+function bodyWanted(shape: ItemShape): boolean {
+  const asked = shape.additional.some((p) => p.kind === "field" && p.uri === "item:Body");
+  return asked || (shape.base !== "IdOnly" && shape.view !== "list");
+}
+
+/** The t:ExtendedProperty elements of an item for the shape's extended paths (one store read, only when asked). */
+export function extendedXml(c: EwsContext, it: GwItem, shape: ItemShape): Promise<string> {
+  return readExtended(c, { itemId: it.data.item.id }, shape.additional);
+}
+
 /** The ItemType part common to the three kinds, in the schema's order (Types.xsd ItemType). */
 export interface ItemHead {
   itemClass: string;
@@ -81,6 +93,8 @@ export interface ItemHead {
   created?: number | null;
   reminderDueBy?: number | null;
   reminderIsSet?: boolean;
+  /** The t:ExtendedProperty elements the shape asked for (extendedXml). */
+  extended?: string;
 }
 
 /** ItemId .. LastModifiedTime of ItemType, before the kind's own elements. */
@@ -93,7 +107,7 @@ export function itemHeadXml(c: EwsContext, it: GwItem, shape: ItemShape, h: Item
     w("item:ItemClass") ? tv("ItemClass", h.itemClass) : "",
     w("item:Subject") ? tv("Subject", h.subject ?? "") : "",
     w("item:Sensitivity") ? tv("Sensitivity", h.sensitivity ?? "Normal") : "",
-    w("item:Body") && h.bodyText !== undefined ? tv("Body", h.bodyText, { BodyType: "Text" }) : "",
+    bodyWanted(shape) && h.bodyText !== undefined ? tv("Body", h.bodyText, { BodyType: "Text" }) : "",
     w("item:Size") ? tv("Size", item.size) : "",
     w("item:Categories") && h.categories?.length ? t("Categories", ...h.categories.map((x) => tv("String", x))) : "",
     w("item:Importance") ? tv("Importance", h.importance ?? "Normal") : "",
@@ -101,12 +115,13 @@ export function itemHeadXml(c: EwsContext, it: GwItem, shape: ItemShape, h: Item
     w("item:ReminderDueBy") && h.reminderDueBy ? tv("ReminderDueBy", dateTime(h.reminderDueBy)) : "",
     w("item:ReminderIsSet") ? tv("ReminderIsSet", h.reminderIsSet ?? false) : "",
     w("item:HasAttachments") ? tv("HasAttachments", false) : "",
+    h.extended ?? "",
     w("item:LastModifiedTime") ? tv("LastModifiedTime", dateTime(item.modifiedAt)) : "",
   ].join("");
 }
 
 /** A value for restrictions and sorts common to every kind; undefined when the path is not one of them. */
-export function headValue(it: GwItem, path: PropertyPath, subject: string | undefined): string | number | boolean | undefined {
+export function headValue(it: GwItem, path: PropertyPath, subject: string | undefined): string | number | boolean | readonly string[] | undefined {
   if (path.kind !== "field") return undefined;
   const item = it.data.item;
   switch (path.uri) {
@@ -114,7 +129,7 @@ export function headValue(it: GwItem, path: PropertyPath, subject: string | unde
       return subject;
     case "item:DateTimeCreated":
     case "item:LastModifiedTime":
-      return dateTime(item.modifiedAt);
+      return item.modifiedAt;
     case "item:Size":
       return item.size;
     case "item:ItemId":
@@ -135,6 +150,36 @@ export async function collectionOf(c: EwsContext, folder: Folder): Promise<Colle
 }
 
 const EXT: Record<GwClass, string> = { contacts: ".vcf", tasks: ".ics", calendar: ".ics", notes: "" };
+
+/** CreateItem's t:ExtendedProperty children, stored with the new item; the item as it is then. */
+export async function withExtended(c: EwsContext, it: GwItem, el: XmlElement): Promise<GwItem> {
+  if (!el.children.some(isExtendedProperty)) return it;
+  await saveExtended(c, { itemId: it.data.item.id }, el);
+  return reload(c, it);
+}
+
+async function reload(c: EwsContext, it: GwItem): Promise<GwItem> {
+  const now = await c.store.getItem(it.data.item.id);
+  if (!now) throw new EwsError("ErrorItemNotFound", "The item was deleted meanwhile.");
+  return gwItem(now);
+}
+
+/**
+ * UpdateItem for a kind: the new body is made from the other changes first
+ * (a bad value fails before anything is written), then the extended
+ * properties are written (extended.ts validates all of them first), then the
+ * body, on the item as it is after the property write.
+ */
+export async function updateWithExtended(c: EwsContext, it: GwItem, changes: PropertyChange[], makeBody: (rest: PropertyChange[]) => Promise<Uint8Array | null>, noteFields?: (b: Uint8Array) => { subject?: string }): Promise<GwItem> {
+  const rest = changes.filter((ch) => ch.path.kind !== "extended");
+  const body = rest.length ? await makeBody(rest) : null;
+  let cur = it;
+  if (rest.length !== changes.length) {
+    await applyExtendedChanges(c, { itemId: it.data.item.id }, changes.filter((ch) => ch.path.kind === "extended"));
+    cur = await reload(c, it);
+  }
+  return body ? updateGw(c, cur, body, noteFields) : cur;
+}
 
 /** Stores a new body in a folder; notes need their indexed fields. */
 export async function createGw(c: EwsContext, folder: Folder, body: Uint8Array, noteFields?: (b: Uint8Array) => { subject?: string }): Promise<GwItem> {

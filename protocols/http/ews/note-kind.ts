@@ -11,7 +11,7 @@
 import { NOTE_CLASS, noteCodec, noteFieldsOf, readNote } from "../eas/groupware/note.ts";
 import { el } from "../eas/wbxml/tree.ts";
 import { EwsError, type EwsContext } from "./context.ts";
-import { bodyOf, codecContext, copyGw, createGw, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateGw, wanted, type GwData, type GwItem } from "./groupware-items.ts";
+import { bodyOf, codecContext, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -56,12 +56,12 @@ async function render(c: EwsContext, it: GwItem, shape: ItemShape): Promise<stri
   const n = readNote(await bodyOf(c, it));
   return t(
     "Message",
-    itemHeadXml(c, it, shape, { itemClass: n.messageClass, subject: n.subject, bodyText: n.text, categories: n.categories, created: n.lastModified }),
+    itemHeadXml(c, it, shape, { itemClass: n.messageClass, subject: n.subject, bodyText: n.text, categories: n.categories, created: n.lastModified, extended: await extendedXml(c, it, shape) }),
     wanted(shape, "message:IsRead") ? tv("IsRead", true) : "",
   );
 }
 
-function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number | boolean | undefined {
+function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number | boolean | readonly string[] | undefined {
   const item = it.data.item;
   if (item.itemClass !== "notes") return undefined;
   if (path.kind === "field" && path.uri === "item:ItemClass") return NOTE_CLASS;
@@ -79,36 +79,38 @@ const noteKind: ItemKind<GwData> = {
     if (folder.itemClass !== "notes") throw new EwsError("ErrorInvalidRequest", "Notes are created in a notes folder.");
     const v: NoteValues = { subject: "", text: "", categories: [], messageClass: NOTE_CLASS };
     fromMessage(msg, v);
-    return createGw(c, folder, write(c, v, null), noteFieldsOf);
+    return withExtended(c, await createGw(c, folder, write(c, v, null), noteFieldsOf), msg);
   },
-  async update(c, it, changes: PropertyChange[]) {
-    const body = await bodyOf(c, it);
-    const n = readNote(body);
-    const v: NoteValues = { subject: n.subject, text: n.text, categories: n.categories, messageClass: n.messageClass };
-    for (const ch of changes) {
-      const uri = ch.path.kind === "field" ? ch.path.uri : "";
-      if (!UPDATABLE.has(uri)) throw new EwsError("ErrorInvalidPropertyRequest", `The property ${uri || "(extended)"} cannot be changed on a note.`);
-      if (ch.op === "delete" || !ch.value) {
-        if (uri === "item:Subject") v.subject = "";
-        if (uri === "item:Body") v.text = "";
-        if (uri === "item:Categories") v.categories = [];
-        continue;
-      }
-      if (uri === "item:Categories" && ch.op === "append") {
-        const add: NoteValues = { ...v, categories: [] };
-        fromMessage(ch.value, add, uri);
-        v.categories = [...new Set([...v.categories, ...add.categories])];
-      } else if (uri === "item:Body" && ch.op === "append") {
-        const add: NoteValues = { ...v, text: "" };
-        fromMessage(ch.value, add, uri);
-        v.text += add.text;
-      } else fromMessage(ch.value, v, uri);
-    }
-    return updateGw(c, it, write(c, v, body), noteFieldsOf);
-  },
+  update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => noteBody(c, it, rest), noteFieldsOf),
   remove: (c, it) => removeGw(c, it),
   move: moveGw,
   copy: (c, it, to) => copyGw(c, it, to, noteFieldsOf),
 };
+
+async function noteBody(c: EwsContext, it: GwItem, changes: PropertyChange[]): Promise<Uint8Array> {
+  const body = await bodyOf(c, it);
+  const n = readNote(body);
+  const v: NoteValues = { subject: n.subject, text: n.text, categories: n.categories, messageClass: n.messageClass };
+  for (const ch of changes) {
+    const uri = ch.path.kind === "field" ? ch.path.uri : "";
+    if (!UPDATABLE.has(uri)) throw new EwsError("ErrorInvalidPropertyRequest", `The property ${uri || "(extended)"} cannot be changed on a note.`);
+    if (ch.op === "delete" || !ch.value) {
+      if (uri === "item:Subject") v.subject = "";
+      if (uri === "item:Body") v.text = "";
+      if (uri === "item:Categories") v.categories = [];
+      continue;
+    }
+    if (uri === "item:Categories" && ch.op === "append") {
+      const add: NoteValues = { ...v, categories: [] };
+      fromMessage(ch.value, add, uri);
+      v.categories = [...new Set([...v.categories, ...add.categories])];
+    } else if (uri === "item:Body" && ch.op === "append") {
+      const add: NoteValues = { ...v, text: "" };
+      fromMessage(ch.value, add, uri);
+      v.text += add.text;
+    } else fromMessage(ch.value, v, uri);
+  }
+  return write(c, v, body);
+}
 
 registerItemKind(noteKind);

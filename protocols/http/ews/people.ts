@@ -34,7 +34,8 @@ const SCOPES: readonly Scope[] = ["ActiveDirectory", "ActiveDirectoryContacts", 
 
 interface Candidate {
   name: string;
-  email: string;
+  /** Absent for a contact group (it has no address of its own). */
+  email?: string;
   mailboxType: "Mailbox" | "Contact" | "PublicDL" | "PrivateDL";
   dir?: DirectoryEntry;
   contact?: GwItem;
@@ -43,7 +44,7 @@ interface Candidate {
 function mailboxXml(cand: Candidate, c: EwsContext): string {
   return t(
     "Mailbox",
-    tv("Name", cand.name || cand.email),
+    tv("Name", cand.name || cand.email || ""),
     tv("EmailAddress", cand.email),
     tv("RoutingType", "SMTP"),
     tv("MailboxType", cand.mailboxType),
@@ -70,8 +71,15 @@ function esc(s: string): string {
 function directoryCandidates(list: DirectoryEntry[], q: string, exact: boolean): Candidate[] {
   const ql = q.toLowerCase();
   const hits = exact ? list.filter((e) => e.email === ql) : list.filter((e) => e.email.startsWith(ql) || e.alias.startsWith(ql) || e.displayName.toLowerCase().includes(ql) || e.firstName.toLowerCase().startsWith(ql) || e.lastName.toLowerCase().startsWith(ql));
-  hits.sort((a, b) => a.displayName.localeCompare(b.displayName) || a.email.localeCompare(b.email));
-  return hits.map((e) => ({ name: e.displayName, email: e.email, mailboxType: e.memberIds.length > 1 ? "PublicDL" : "Mailbox", dir: e }));
+  // A one-to-one alias is another address of a mailbox: Exchange answers with the mailbox (its primary address), once.
+  const accounts = new Map(list.filter((e) => e.kind === "account").map((e) => [e.accountId, e]));
+  const people = new Map<string, DirectoryEntry>();
+  for (const h of hits) {
+    const e = h.kind === "alias" && h.memberIds.length === 1 ? (accounts.get(h.accountId) ?? h) : h;
+    people.set(e.email, e);
+  }
+  const out = [...people.values()].sort((a, b) => a.displayName.localeCompare(b.displayName) || a.email.localeCompare(b.email));
+  return out.map((e) => ({ name: e.displayName, email: e.email, mailboxType: e.memberIds.length > 1 ? "PublicDL" : "Mailbox", dir: e }));
 }
 
 async function contactCandidates(c: EwsContext, q: string, exact: boolean, folderIds: number[] | null): Promise<Candidate[]> {
@@ -91,7 +99,7 @@ async function contactCandidates(c: EwsContext, q: string, exact: boolean, folde
     const gi = gwItem(item);
     const isGroup = f.emails.length === 0 && isGroupCard(await c.store.readItemBody(item.id));
     if (!isGroup && !f.emails.length) continue; // nothing to address mail to
-    out.push({ name: f.fullName, email: isGroup ? "" : exact ? ql : f.emails[0]!, mailboxType: isGroup ? "PrivateDL" : "Contact", contact: gi });
+    out.push({ name: f.fullName, email: isGroup ? undefined : exact ? ql : f.emails[0]!, mailboxType: isGroup ? "PrivateDL" : "Contact", contact: gi });
   }
   out.sort((a, b) => a.name.localeCompare(b.name));
   return out;

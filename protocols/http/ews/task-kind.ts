@@ -16,7 +16,7 @@
 import { taskCodec } from "../eas/groupware/task.ts";
 import { el, kid as wkid, kids as wkids, qn, text as wtext, type WElement } from "../eas/wbxml/tree.ts";
 import { EwsError, type EwsContext } from "./context.ts";
-import { bodyOf, codecContext, copyGw, createGw, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateGw, wanted, type GwData, type GwItem } from "./groupware-items.ts";
+import { bodyOf, codecContext, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -54,7 +54,7 @@ function viewOf(c: EwsContext, it: GwItem, body: Uint8Array): TaskView {
   return { eas, status, percent };
 }
 
-function renderTask(c: EwsContext, it: GwItem, v: TaskView, shape: ItemShape): string {
+function renderTask(c: EwsContext, it: GwItem, v: TaskView, shape: ItemShape, extended: string): string {
   const w = (...u: string[]) => wanted(shape, ...u);
   const cats = v.eas.get("Tasks:Categories");
   const complete = easText(v, "Complete") === "1";
@@ -71,6 +71,7 @@ function renderTask(c: EwsContext, it: GwItem, v: TaskView, shape: ItemShape): s
       importance: IMPORTANCE[Number(easText(v, "Importance") ?? 1)] ?? "Normal",
       reminderDueBy: reminder ?? null,
       reminderIsSet: easText(v, "ReminderSet") === "1",
+      extended,
     }),
     w("task:ChangeCount") ? tv("ChangeCount", 1) : "",
     w("task:CompleteDate") && complete ? tv("CompleteDate", dateOr(easDate(v, "DateCompleted"))) : "",
@@ -231,10 +232,10 @@ async function createTask(c: EwsContext, folder: Parameters<ItemKind["create"]>[
   const input = readInput(task);
   let body = taskCodec.fromEas(appData(input.eas), null, codecContext(c));
   body = applyStatus(body, input.status, input.percent);
-  return createGw(c, folder, body);
+  return withExtended(c, await createGw(c, folder, body), task);
 }
 
-async function updateTask(c: EwsContext, it: GwItem, changes: PropertyChange[]): Promise<GwItem> {
+async function updateTask(c: EwsContext, it: GwItem, changes: PropertyChange[]): Promise<Uint8Array> {
   const stored = await bodyOf(c, it);
   const covered = new Set<string>();
   const values = new Map<string, WElement>();
@@ -267,27 +268,27 @@ async function updateTask(c: EwsContext, it: GwItem, changes: PropertyChange[]):
     values.set("Tasks:Complete", el("Tasks:Complete", done ? 1 : 0));
   }
   let body = taskCodec.fromEas(appData([...values.values()]), stored, codecContext(c, covered));
-  body = applyStatus(body, status, percent);
-  return updateGw(c, it, body);
+  return applyStatus(body, status, percent);
 }
 
 // ------------------------------------------------------------ the kind
 
 async function render(c: EwsContext, it: GwItem, shape: ItemShape): Promise<string> {
-  return renderTask(c, it, viewOf(c, it, await bodyOf(c, it)), shape);
+  const body = await bodyOf(c, it);
+  return renderTask(c, it, viewOf(c, it, body), shape, await extendedXml(c, it, shape));
 }
 
-function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number | boolean | undefined {
+function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number | boolean | readonly string[] | undefined {
   const item = it.data.item;
   if (item.itemClass !== "tasks" || path.kind !== "field") return undefined;
   const f = item.fields;
   switch (path.uri) {
     case "task:DueDate":
-      return f.due === null ? undefined : dateTime(f.due);
+      return f.due ?? undefined;
     case "task:StartDate":
-      return f.start === null ? undefined : dateTime(f.start);
+      return f.start ?? undefined;
     case "task:CompleteDate":
-      return f.completed === null ? undefined : dateTime(f.completed);
+      return f.completed ?? undefined;
     case "task:IsComplete":
       return (f.status ?? "").toUpperCase() === "COMPLETED" || f.completed !== null;
     case "task:IsRecurring":
@@ -308,7 +309,7 @@ const taskKind: ItemKind<GwData> = {
   render,
   value,
   create: (c, folder, e) => createTask(c, folder, e),
-  update: (c, it, changes) => updateTask(c, it, changes),
+  update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => updateTask(c, it, rest)),
   remove: (c, it) => removeGw(c, it),
   move: moveGw,
   copy: (c, it, to) => copyGw(c, it, to),
