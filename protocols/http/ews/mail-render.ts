@@ -1,0 +1,316 @@
+/**
+ * A stored message as Types.xsd MessageType (MS-OXWSMSG §2.2.4.1, elements in
+ * the schema's sequence order: ItemType's, then MessageType's), in the shape
+ * the client asked for: IdOnly, Default (list or GetItem), AllProperties, plus
+ * AdditionalProperties. Works from the index row (envelope, MIME tree with
+ * offsets); reads the header block only for properties that live in header
+ * fields, and the whole message only for bodies, MimeContent and meetings.
+ */
+import { createHash } from "node:crypto";
+import type { Address, Folder, ItemProperty, TypedPropertyValue } from "../../../storage/api.ts";
+import { decodeHeaderText, decodeWords, headerValue, parseHeaderBlock, type HeaderField } from "../../../mail/headers.ts";
+import { readBody } from "../../../mail/read.ts";
+import { htmlToText } from "../../../mail/text.ts";
+import { textToHtml } from "../../../mail/html.ts";
+import { analyseParts } from "../eas/email/convert.ts";
+import { LEVEL, type EwsContext } from "./context.ts";
+import { attachmentIdXml } from "./attachment-id.ts";
+import { PROPERTY_SETS, readExtended, type ComputedProperty } from "./extended.ts";
+import { changeKey, folderId, itemIdXml } from "./ids.ts";
+import { meetingMessageRenderer, type KindItem } from "./kinds.ts";
+import type { MailItem } from "./mail-read.ts";
+import type { ExtendedPath, ItemShape } from "./shape.ts";
+import { dateTime, esc, t, ta, tv } from "./xml.ts";
+
+/** Every message property this kind writes, by FieldURI (AllProperties = all of them). */
+const ALL = [
+  "item:MimeContent", "item:ItemId", "item:ParentFolderId", "item:ItemClass", "item:Subject", "item:Sensitivity", "item:Body", "item:Attachments",
+  "item:DateTimeReceived", "item:Size", "item:Categories", "item:Importance", "item:InReplyTo", "item:IsSubmitted", "item:IsDraft", "item:IsFromMe",
+  "item:IsResend", "item:IsUnmodified", "item:InternetMessageHeaders", "item:DateTimeSent", "item:DateTimeCreated", "item:DisplayCc", "item:DisplayTo",
+  "item:HasAttachments", "item:Culture", "item:LastModifiedTime", "item:IsAssociated", "item:ConversationId", "item:UniqueBody", "item:Flag",
+  "item:Preview", "item:TextBody", "message:Sender", "message:ToRecipients", "message:CcRecipients", "message:BccRecipients",
+  "message:IsReadReceiptRequested", "message:IsDeliveryReceiptRequested", "message:ConversationTopic", "message:From", "message:InternetMessageId",
+  "message:IsRead", "message:References", "message:ReplyTo",
+];
+/** Default in a list (FindItem, SyncFolderItems): what the index row answers without reading the message. */
+const DEFAULT_LIST = [
+  "item:ItemId", "item:ParentFolderId", "item:ItemClass", "item:Subject", "item:DateTimeReceived", "item:Size", "item:IsDraft", "item:IsFromMe",
+  "item:DateTimeSent", "item:DateTimeCreated", "item:DisplayCc", "item:DisplayTo", "item:HasAttachments", "item:ConversationId", "item:Flag",
+  "message:Sender", "message:ToRecipients", "message:CcRecipients", "message:From", "message:InternetMessageId", "message:IsRead",
+  "message:ConversationTopic",
+];
+/** Default in GetItem: the list's, with the body, attachments and the header-based properties. */
+const DEFAULT_GET = [...DEFAULT_LIST, "item:Body", "item:Attachments", "item:Importance", "item:Sensitivity", "message:BccRecipients", "message:ReplyTo", "item:InReplyTo", "message:References"];
+
+/** Properties that live in header fields (one range read of the header block). */
+const FROM_HEADERS = new Set(["item:Importance", "item:Sensitivity", "item:InternetMessageHeaders", "message:IsReadReceiptRequested", "message:IsDeliveryReceiptRequested", "message:ReplyTo"]);
+/** Properties that need the whole message. */
+const FROM_RAW = new Set(["item:MimeContent", "item:Body", "item:UniqueBody", "item:TextBody"]);
+
+/** Which properties a shape asks of a message. */
+export function requested(shape: ItemShape): Set<string> {
+  const out = new Set<string>(["item:ItemId"]);
+  if (shape.base === "AllProperties") for (const u of ALL) out.add(u);
+  else if (shape.base === "Default") for (const u of shape.view === "list" ? DEFAULT_LIST : DEFAULT_GET) out.add(u);
+  for (const p of shape.additional) if (p.kind === "field") out.add(p.uri);
+  if (shape.includeMimeContent) out.add("item:MimeContent");
+  return out;
+}
+
+/** Types.xsd ImportanceChoicesType from Importance / X-Priority (RFC 2156 §5.3.4; X-Priority 1-2 high, 4-5 low). */
+export function importanceOf(headers: HeaderField[]): "Low" | "Normal" | "High" {
+  const imp = (headerValue(headers, "importance") ?? "").trim().toLowerCase();
+  if (imp === "high") return "High";
+  if (imp === "low") return "Low";
+  const pri = (headerValue(headers, "x-priority") ?? "").trim();
+  if (/^[12]/.test(pri)) return "High";
+  if (/^[45]/.test(pri)) return "Low";
+  return "Normal";
+}
+
+/** Types.xsd SensitivityChoicesType from the Sensitivity field (RFC 2156 §5.3.4). */
+export function sensitivityOf(headers: HeaderField[]): "Normal" | "Personal" | "Private" | "Confidential" {
+  const s = (headerValue(headers, "sensitivity") ?? "").trim().toLowerCase();
+  if (s === "personal") return "Personal";
+  if (s === "private") return "Private";
+  if (s === "company-confidential") return "Confidential";
+  return "Normal";
+}
+
+/** [MS-OXPROPS] PidNameKeywords: where UpdateItem keeps categories of any spelling (mail-write.ts writes it). */
+const KEYWORDS = { set: PROPERTY_SETS.PublicStrings!, name: "Keywords" };
+
+/** Categories: the PidNameKeywords property when set, else the message's user keywords (not \System, not $-prefixed, not Junk markers). */
+export function categoriesOf(props: readonly ItemProperty[], flags: readonly string[]): string[] {
+  const p = props.find((x) => "name" in x.key && x.key.name === KEYWORDS.name && x.key.set.toLowerCase() === KEYWORDS.set);
+  if (p && p.type === "string") return p.multi ? p.value : [p.value];
+  return flags.filter((f) => !f.startsWith("\\") && !f.startsWith("$") && !/^(junk|nonjunk|notjunk)$/i.test(f));
+}
+
+/** A stable ConversationId from the store's thread id (Types.xsd ItemIdType: opaque; base64 of 16 bytes as Exchange's are). */
+export function conversationIdOf(accountId: number, threadId: number): string {
+  return createHash("md5").update(`pillarbox-thread:${accountId}:${threadId}`).digest("base64");
+}
+
+function mailbox(a: Address, localDomains: ReadonlySet<string>): string {
+  const email = `${a.mailbox}@${a.host}`;
+  return t(
+    "Mailbox",
+    tv("Name", a.name ? decodeWords(a.name) : email),
+    tv("EmailAddress", email),
+    tv("RoutingType", "SMTP"),
+    // Types.xsd MailboxTypeType: a mailbox of this server is a Mailbox, anyone else a OneOff address.
+    tv("MailboxType", localDomains.has((a.host ?? "").toLowerCase()) ? "Mailbox" : "OneOff"),
+  );
+}
+
+function mailboxes(list: Address[] | null | undefined): Address[] {
+  return (list ?? []).filter((a) => a.mailbox && a.host);
+}
+
+function recipients(tag: string, list: Address[] | null | undefined, localDomains: ReadonlySet<string>): string {
+  const l = mailboxes(list);
+  return l.length ? t(tag, ...l.map((a) => mailbox(a, localDomains))) : "";
+}
+
+function single(tag: string, list: Address[] | null | undefined, localDomains: ReadonlySet<string>): string {
+  const a = mailboxes(list)[0];
+  return a ? t(tag, mailbox(a, localDomains)) : "";
+}
+
+function displayNames(list: Address[] | null | undefined): string {
+  return (list ?? [])
+    .filter((a) => a.mailbox && a.host)
+    .map((a) => (a.name ? decodeWords(a.name) : `${a.mailbox}@${a.host}`))
+    .join("; ");
+}
+
+const domainCache = new WeakMap<EwsContext, Promise<Set<string>>>();
+function localDomainsOf(c: EwsContext): Promise<Set<string>> {
+  let p = domainCache.get(c);
+  if (!p) {
+    p = c.store.listDomains().then((ds) => new Set(ds.map((d) => d.name.toLowerCase())));
+    domainCache.set(c, p);
+  }
+  return p;
+}
+
+/** The MAPI tags a client may ask for as extended properties that the message itself answers ([MS-OXPROPS]). */
+export function mailComputed(c: EwsContext, item: KindItem<MailItem>): ComputedProperty {
+  const x = item.data.index;
+  const has = (f: string) => x.flags.includes(f);
+  return (p: ExtendedPath): TypedPropertyValue | undefined => {
+    if (p.tag === undefined) return undefined;
+    switch (p.tag) {
+      case 0x0e07: {
+        // PidTagMessageFlags: read, unmodified, unsent (draft), has attachment, from me ([MS-OXCMSG] §2.2.1.6).
+        let v = 0;
+        if (has("\\Seen")) v |= 0x1;
+        if (!has("\\Draft")) v |= 0x2;
+        if (has("\\Draft")) v |= 0x8;
+        if (x.hasAttachment) v |= 0x10;
+        if (x.fromAddr === c.account.email) v |= 0x20;
+        return { type: "int", value: v };
+      }
+      case 0x0e08: // PidTagMessageSize
+        return { type: "int", value: x.size };
+      case 0x0e23: // PidTagInternetArticleNumber: the IMAP UID (DavMail's imapUid)
+        return { type: "int", value: x.uid };
+      case 0x1090: // PidTagFlagStatus: 2 = flagged; absent when not ([MS-OXOFLAG] §2.2.1.1)
+        return has("\\Flagged") ? { type: "int", value: 2 } : undefined;
+      case 0x1081: // PidTagLastVerbExecuted: 102 reply to sender, 104 forward ([MS-OXOMSG] §2.2.1.40)
+        return has("$Forwarded") ? { type: "int", value: 104 } : has("\\Answered") ? { type: "int", value: 102 } : undefined;
+      case 0x0e06: // PidTagMessageDeliveryTime
+      case 0x3007: // PidTagCreationTime
+      case 0x3008: // PidTagLastModificationTime
+        return { type: "time", value: x.internalDate };
+      case 0x0039: // PidTagClientSubmitTime
+        return { type: "time", value: x.sentDate ?? x.internalDate };
+      case 0x0037: // PidTagSubject
+        return { type: "string", value: x.subject };
+      case 0x001a: // PidTagMessageClass
+        return { type: "string", value: "IPM.Note" };
+      case 0x1035: // PidTagInternetMessageId
+        return x.messageId ? { type: "string", value: x.messageId } : undefined;
+      case 0x0e1b: // PidTagHasAttachments
+        return { type: "bool", value: x.hasAttachment };
+      case 0x007d: // PidTagTransportMessageHeaders
+        return item.data.headers ? { type: "string", value: item.data.headers.map((h) => `${h.name}: ${h.value}`).join("\r\n") + "\r\n" } : undefined;
+      default:
+        return undefined;
+    }
+  };
+}
+
+function bodyXml(tag: string, kind: "HTML" | "Text", text: string): string {
+  return `<t:${tag} BodyType="${kind}" IsTruncated="false">${esc(text)}</t:${tag}>`;
+}
+
+/** The t:Message element (or, for an iMIP message, the calendar module's meeting element). */
+export async function renderMail(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape): Promise<string> {
+  const x = item.data.index;
+  const want = requested(shape);
+  const meeting = meetingMessageRenderer();
+  const isMeeting = meeting !== null && hasCalendarPart(x.root);
+  const needRaw = isMeeting || [...want].some((u) => FROM_RAW.has(u));
+  const needHeaders = needRaw || [...want].some((u) => FROM_HEADERS.has(u)) || shape.additional.some((p) => p.kind === "extended" && p.tag === 0x007d);
+  let raw: Uint8Array | null = null;
+  if (needRaw) raw = await c.store.readMessage(x.id);
+  if (needHeaders && !item.data.headers) {
+    const r = x.root;
+    const bytes = raw ? raw.subarray(r.headerStart, r.bodyStart) : await c.store.readRange(x.blobId, r.headerStart, r.bodyStart);
+    item.data.headers = parseHeaderBlock(bytes, 0, bytes.length).fields;
+  }
+  if ((want.has("item:Categories") || shape.additional.some((p) => p.kind === "extended")) && !item.data.props) {
+    item.data.props = await c.store.getProperties({ itemId: x.id });
+  }
+  const messageXml = async (element: string, extra: string) => `<t:${element}>${await inner(c, item, shape, want, raw)}${extra}</t:${element}>`;
+  if (isMeeting && raw) {
+    const m = await meeting.render(c, raw, { ref: item.ref, folderId: item.folderId, modseq: item.modseq }, shape, messageXml);
+    if (m !== null) return m;
+  }
+  return messageXml("Message", "");
+}
+
+function hasCalendarPart(p: KindItem<MailItem>["data"]["index"]["root"]): boolean {
+  if (p.type === "text" && p.subtype === "calendar") return true;
+  return (p.parts ?? []).some(hasCalendarPart);
+}
+
+async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, want: Set<string>, raw: Uint8Array | null): Promise<string> {
+  const x = item.data.index;
+  const env = x.envelope;
+  const headers = item.data.headers ?? [];
+  const flags = x.flags;
+  const v2013 = c.version.level >= LEVEL.Exchange2013;
+  const domains = want.has("message:From") || want.has("message:Sender") || want.has("message:ToRecipients") || want.has("message:CcRecipients") || want.has("message:BccRecipients") || want.has("message:ReplyTo") ? await localDomainsOf(c) : new Set<string>();
+  const w = (u: string) => want.has(u);
+
+  let bodies: { text: string | null; html: string | null } | null = null;
+  const body = () => (bodies ??= raw ? readBody(raw, x.root) : { text: null, html: null });
+  const bodyOf = (tag: string, kind: "Best" | "HTML" | "Text") => {
+    const b = body();
+    const html = kind === "HTML" || (kind === "Best" && b.html !== null);
+    if (html) return bodyXml(tag, "HTML", b.html ?? `<html><body><div>${textToHtml(b.text ?? "", "<br>\n")}</div></body></html>`);
+    return bodyXml(tag, "Text", b.text ?? (b.html ? htmlToText(b.html) : ""));
+  };
+
+  const attachments = () => {
+    const list = analyseParts(x.root).attachments;
+    if (!list.length) return "";
+    const ck = changeKey(item.modseq);
+    return t(
+      "Attachments",
+      ...list.map((a) =>
+        t(
+          a.embedded ? "ItemAttachment" : "FileAttachment",
+          attachmentIdXml(item.ref, a.path, ck),
+          tv("Name", a.name),
+          tv("ContentType", a.contentType),
+          tv("ContentId", a.contentId),
+          tv("Size", a.size),
+          tv("LastModifiedTime", dateTime(x.internalDate)),
+          tv("IsInline", a.inline),
+          !a.embedded && tv("IsContactPhoto", false),
+        ),
+      ),
+    );
+  };
+
+  const cats = categoriesOf(item.data.props ?? [], flags);
+  const replyTo = headerValue(headers, "reply-to") !== null ? env.replyTo : null;
+  const extended = await readExtended(c, { itemId: x.id }, shape.additional, mailComputed(c, item));
+
+  return [
+    w("item:MimeContent") && raw && `<t:MimeContent CharacterSet="UTF-8">${Buffer.from(raw).toString("base64")}</t:MimeContent>`,
+    itemIdXml(item.ref, item.modseq),
+    // The parent's id only (FolderIdType's ChangeKey is optional; the folder row is not read for a list).
+    w("item:ParentFolderId") && ta("ParentFolderId", { Id: folderId(c.account.id, { id: x.folderId } as Pick<Folder, "id"> as Folder) }),
+    w("item:ItemClass") && tv("ItemClass", "IPM.Note"),
+    w("item:Subject") && tv("Subject", x.subject),
+    w("item:Sensitivity") && tv("Sensitivity", sensitivityOf(headers)),
+    w("item:Body") && raw && bodyOf("Body", shape.bodyType),
+    w("item:Attachments") && attachments(),
+    w("item:DateTimeReceived") && tv("DateTimeReceived", dateTime(x.internalDate)),
+    w("item:Size") && tv("Size", x.size),
+    w("item:Categories") && cats.length > 0 && t("Categories", ...cats.map((s) => tv("String", s))),
+    w("item:Importance") && tv("Importance", importanceOf(headers)),
+    w("item:InReplyTo") && tv("InReplyTo", x.inReplyTo),
+    w("item:IsSubmitted") && tv("IsSubmitted", false),
+    w("item:IsDraft") && tv("IsDraft", flags.includes("\\Draft")),
+    w("item:IsFromMe") && tv("IsFromMe", x.fromAddr === c.account.email),
+    w("item:IsResend") && tv("IsResend", false),
+    w("item:IsUnmodified") && tv("IsUnmodified", !flags.includes("\\Draft")),
+    w("item:InternetMessageHeaders") &&
+      headers.length > 0 &&
+      t("InternetMessageHeaders", ...headers.map((h) => `<t:InternetMessageHeader HeaderName="${esc(h.name)}">${esc(decodeHeaderText(h.value))}</t:InternetMessageHeader>`)),
+    w("item:DateTimeSent") && tv("DateTimeSent", dateTime(x.sentDate ?? x.internalDate)),
+    w("item:DateTimeCreated") && tv("DateTimeCreated", dateTime(x.internalDate)),
+    w("item:DisplayCc") && tv("DisplayCc", displayNames(env.cc)),
+    w("item:DisplayTo") && tv("DisplayTo", displayNames(env.to)),
+    w("item:HasAttachments") && tv("HasAttachments", x.hasAttachment),
+    extended,
+    w("item:Culture") && tv("Culture", "en-US"),
+    w("item:LastModifiedTime") && tv("LastModifiedTime", dateTime(x.internalDate)),
+    w("item:IsAssociated") && tv("IsAssociated", false),
+    w("item:ConversationId") && ta("ConversationId", { Id: conversationIdOf(c.account.id, x.threadId) }),
+    w("item:UniqueBody") && raw && bodyOf("UniqueBody", shape.bodyType === "Text" ? "Text" : "HTML"),
+    v2013 && w("item:Flag") && t("Flag", tv("FlagStatus", flags.includes("\\Flagged") ? "Flagged" : "NotFlagged")),
+    v2013 && w("item:Preview") && tv("Preview", x.preview),
+    v2013 && w("item:TextBody") && raw && bodyOf("TextBody", "Text"),
+    w("message:Sender") && single("Sender", env.sender && env.sender.length ? env.sender : env.from, domains),
+    w("message:ToRecipients") && recipients("ToRecipients", env.to, domains),
+    w("message:CcRecipients") && recipients("CcRecipients", env.cc, domains),
+    w("message:BccRecipients") && recipients("BccRecipients", env.bcc, domains),
+    w("message:IsReadReceiptRequested") && tv("IsReadReceiptRequested", headerValue(headers, "disposition-notification-to") !== null),
+    w("message:IsDeliveryReceiptRequested") && tv("IsDeliveryReceiptRequested", false),
+    w("message:ConversationTopic") && tv("ConversationTopic", x.baseSubject),
+    w("message:From") && single("From", env.from, domains),
+    w("message:InternetMessageId") && tv("InternetMessageId", x.messageId),
+    w("message:IsRead") && tv("IsRead", flags.includes("\\Seen")),
+    w("message:References") && x.references.length > 0 && tv("References", x.references.join(" ")),
+    w("message:ReplyTo") && recipients("ReplyTo", replyTo, domains),
+  ]
+    .filter((s): s is string => typeof s === "string" && s !== "")
+    .join("");
+}
