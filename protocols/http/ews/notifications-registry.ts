@@ -61,6 +61,12 @@ export interface Subscription {
   /** The newest account change number seen (the watermark of a StatusEvent). */
   modseq: number;
   missed: boolean;
+  /**
+   * Pull: the last GetEvents (the watermark's seq it gave, the last seq sent,
+   * whether MoreEvents was true), so a client that pages with the same
+   * watermark (exchangelib's get_events loop) gets the next page.
+   */
+  lastAsk: { from: number; sent: number; more: boolean } | null;
   /** Pull: the Timeout in ms, renewed by every GetEvents. */
   timeoutMs: number;
   expiresAt: number;
@@ -275,6 +281,7 @@ export function createSubscription(store: MailStore, accountId: number, init: Ne
     mark: { modseq: init.modseq, seq: 0 },
     modseq: init.modseq,
     missed: false,
+    lastAsk: null,
     timeoutMs: init.timeoutMs,
     expiresAt: now + (init.streaming ? LIMITS.streamingIdleMs : init.timeoutMs),
     sink: null,
@@ -321,14 +328,22 @@ export function enqueue(s: Subscription, events: EwsEvent[]): void {
 }
 
 /**
- * Takes up to `max` waiting events. Pull subscriptions keep them until the
- * client's next watermark acknowledges them (`acknowledge`); streaming ones
- * hand them over at once (the connection is the acknowledgement).
+ * Pull: up to `max` events after `w` (already acknowledged by the caller),
+ * kept until a later watermark acknowledges them, so a lost answer is asked
+ * for again with the same watermark. The same watermark after an answer with
+ * MoreEvents asks for the next page instead.
  */
-export function peekEvents(s: Subscription, max = LIMITS.perResponse): { events: EwsEvent[]; more: boolean } {
-  return { events: s.queue.slice(0, max), more: s.queue.length > max };
+export function pullEvents(s: Subscription, w: Watermark, max = LIMITS.perResponse): { events: EwsEvent[]; more: boolean } {
+  let from = w.seq;
+  if (s.lastAsk && s.lastAsk.from === w.seq && s.lastAsk.more) from = s.lastAsk.sent;
+  const start = s.queue.findIndex((e) => e.seq > from);
+  const events = start < 0 ? [] : s.queue.slice(start, start + max);
+  const more = start >= 0 && s.queue.length > start + max;
+  s.lastAsk = { from: w.seq, sent: events.length ? events[events.length - 1]!.seq : from, more };
+  return { events, more };
 }
 
+/** Streaming: takes up to `max` waiting events (the open connection is the acknowledgement). */
 export function takeEvents(s: Subscription, max = LIMITS.perResponse): { events: EwsEvent[]; more: boolean } {
   const events = s.queue.splice(0, max);
   if (events.length) s.mark = { modseq: events[events.length - 1]!.modseq, seq: events[events.length - 1]!.seq };

@@ -23,6 +23,9 @@ const MAX_BUFFERED = 256 * 1024;
 
 const encoder = new TextEncoder();
 
+/** Counters for tests and the benchmark: connections dropped because their client stopped reading; bytes written. */
+export const streamStats = { droppedBehind: 0, bytes: 0 };
+
 /** Open streaming connections per account (ErrorExceededConnectionCount past LIMIT_CONNECTIONS). */
 const openPerAccount = new Map<number, number>();
 export const LIMIT_CONNECTIONS = { perAccount: 10 };
@@ -109,10 +112,13 @@ class StreamConnection implements StreamSink {
       // The client stopped reading: drop the connection, keep the subscriptions (their events queue up, bounded).
       const e = new Error("streaming client does not read");
       e.name = "AbortError";
+      streamStats.droppedBehind++;
       this.close(false, e);
       return;
     }
-    c.enqueue(encoder.encode(xml));
+    const bytes = encoder.encode(xml);
+    streamStats.bytes += bytes.byteLength;
+    c.enqueue(bytes);
     this.lastWrite = Date.now();
   }
 

@@ -16,7 +16,7 @@ import { EwsError, LEVEL, registerOperation, SoapFault, type EwsContext } from "
 import { resolveFolder } from "./ids.ts";
 import { NS } from "./ns.ts";
 import { EV, eventMask, eventXml, notificationXml, parseWatermark, statusEventXml, watermark, type EwsEvent } from "./notifications-events.ts";
-import { acknowledge, createSubscription, enqueue, findSubscription, LIMITS, peekEvents, removeSubscription, touch, type Subscription } from "./notifications-registry.ts";
+import { acknowledge, createSubscription, enqueue, findSubscription, LIMITS, pullEvents, removeSubscription, touch, type Subscription } from "./notifications-registry.ts";
 import { LIMIT_CONNECTIONS, openStream, streamingConnections } from "./notifications-stream.ts";
 import { failure, responseMessages, success } from "./responses.ts";
 import { attr, kid, kidsNamed, m, mkid, mv, parseBool, tv, type XmlElement } from "./xml.ts";
@@ -191,7 +191,7 @@ registerOperation("GetEvents", async (c, op) => {
   if (!w || !acknowledge(sub, w)) throw new EwsError("ErrorInvalidWatermark", "The watermark is not a position of this subscription.");
   touch(sub, c.now());
   const previous = sub.mark;
-  const { events, more } = peekEvents(sub);
+  const { events, more } = pullEvents(sub, w);
   const body = events.length ? events.map((e) => eventXml(c.account.id, e)).join("") : statusEventXml({ modseq: Math.max(sub.modseq, previous.modseq), seq: previous.seq });
   return responseMessages("GetEvents", [success("GetEventsResponseMessage", notificationXml(sub.id, previous, more, body))]);
 });
