@@ -8,11 +8,12 @@
  * (vCard KIND:group) are t:DistributionList (contact-group.ts).
  */
 import { contactFromEas, contactToEas } from "../eas/groupware/contact.ts";
+import { easBirthday } from "../eas/groupware/contact-device.ts";
 import { el, kid as wkid, kids as wkids, qn, text as wtext, type WElement } from "../eas/wbxml/tree.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { isGroupCard, readGroup, renderGroup, groupFromEws, groupUpdate } from "./contact-group.ts";
 import { ADDRESS_KEYS, ADDRESS_PARTS, BODY, CATEGORIES, CHILDREN, coveredBy, DATES, EMAIL_KEYS, FILE_AS, IGNORED, IM_KEYS, PHONE_KEYS, SIMPLE } from "./contact-fields.ts";
-import { bodyOf, codecContext, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
+import { bodyOf, codecContext, guarded, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -103,7 +104,7 @@ function escText(s: string): string {
 // ------------------------------------------------------------ writing
 
 /** The ActiveSync elements a t:Contact element carries (what a CreateItem or a Set gives). */
-function easFromEws(contact: XmlElement): WElement[] {
+function easFromEws(contact: XmlElement, timeZone: string | null): WElement[] {
   const out: WElement[] = [];
   let displayName: string | undefined;
   let fileAs: string | undefined;
@@ -115,7 +116,7 @@ function easFromEws(contact: XmlElement): WElement[] {
     else if (DATES[uri]) {
       const ms = parseDateTime(k.text);
       if (ms === undefined) throw new EwsError("ErrorInvalidValueForProperty", `${k.name} is not an xs:dateTime.`);
-      out.push(el(DATES[uri], new Date(ms).toISOString()));
+      out.push(el(DATES[uri], easBirthday(localDate(ms, timeZone))));
     } else if (uri === "contacts:DisplayName") displayName = k.text;
     else if (uri === "contacts:FileAs") fileAs = k.text;
     else if (uri === "contacts:EmailAddresses" || uri === "contacts:PhoneNumbers" || uri === "contacts:ImAddresses") {
@@ -152,13 +153,30 @@ function easFromEws(contact: XmlElement): WElement[] {
   return out;
 }
 
+/**
+ * The calendar date a Birthday/WeddingAnniversary means: EWS carries a date
+ * as a date-time (exchangelib: the date at 11:59 in the client's zone,
+ * Outlook: its local midnight), so the date is read in the client's
+ * TimeZoneContext when it sent one, else in UTC.
+ */
+function localDate(ms: number, timeZone: string | null): string {
+  if (timeZone) {
+    try {
+      return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
+    } catch {
+      // an unknown zone name: UTC
+    }
+  }
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
 function applicationData(children: WElement[]): WElement {
   return el("AirSync:ApplicationData", children);
 }
 
 async function createContact(c: EwsContext, folder: Parameters<ItemKind["create"]>[1], contact: XmlElement): Promise<GwItem> {
   if (folder.itemClass !== "contacts") throw new EwsError("ErrorCannotCreateContactInNonContactFolder", "Contacts are created in a contacts folder.");
-  const body = contact.name === "DistributionList" ? groupFromEws(contact) : contactFromEas(applicationData(easFromEws(contact)), null);
+  const body = contact.name === "DistributionList" ? groupFromEws(contact) : contactFromEas(applicationData(easFromEws(contact, c.timeZone)), null);
   return withExtended(c, await createGw(c, folder, body), contact);
 }
 
@@ -181,7 +199,7 @@ async function updateContact(c: EwsContext, it: GwItem, changes: PropertyChange[
     }
     if (ch.op === "delete" || !ch.value) continue;
     if (ch.value.name !== "Contact") throw new EwsError("ErrorInvalidPropertyRequest", "A contact's change carries a t:Contact.");
-    for (const e of easFromEws(ch.value)) if (names.includes(qn(e))) values.set(qn(e), e);
+    for (const e of easFromEws(ch.value, c.timeZone)) if (names.includes(qn(e))) values.set(qn(e), e);
   }
   // A deleted body is an empty Body element (the converter keeps the note when Body is absent).
   if (covered.has(BODY) && !values.has(BODY)) values.set(BODY, el(BODY, el("AirSyncBase:Type", 1)));
@@ -236,7 +254,7 @@ const contactKind: ItemKind<GwData> = {
   load: (c, refs) => loadGw(c, "contacts", refs),
   render,
   value,
-  create: (c, folder, e) => createContact(c, folder, e),
+  create: (c, folder, e) => guarded(() => createContact(c, folder, e)),
   update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => updateContact(c, it, rest)),
   remove: (c, it) => removeGw(c, it),
   move: moveGw,

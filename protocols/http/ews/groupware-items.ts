@@ -172,7 +172,7 @@ async function reload(c: EwsContext, it: GwItem): Promise<GwItem> {
  */
 export async function updateWithExtended(c: EwsContext, it: GwItem, changes: PropertyChange[], makeBody: (rest: PropertyChange[]) => Promise<Uint8Array | null>, noteFields?: (b: Uint8Array) => { subject?: string }): Promise<GwItem> {
   const rest = changes.filter((ch) => ch.path.kind !== "extended");
-  const body = rest.length ? await makeBody(rest) : null;
+  const body = rest.length ? await guarded(() => makeBody(rest)) : null;
   let cur = it;
   if (rest.length !== changes.length) {
     await applyExtendedChanges(c, { itemId: it.data.item.id }, changes.filter((ch) => ch.path.kind === "extended"));
@@ -247,6 +247,15 @@ export async function copyGw(c: EwsContext, it: GwItem, to: Folder, noteFields?:
   // UID lines may be folded (RFC 5545 §3.1): the whole logical line is replaced.
   const copied = text.replace(/^UID([;:])(?:[^\r\n]*)(?:\r?\n[ \t][^\r\n]*)*/gim, () => `UID:${randomUUID()}`);
   return createGw(c, to, new TextEncoder().encode(copied), noteFields);
+}
+
+/** Runs a conversion or write, mapping the converters' and the groupware service's errors to ResponseCodes. */
+export async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw writeError(e);
+  }
 }
 
 /** A failed write as the ResponseCode that says why. */

@@ -11,7 +11,7 @@
 import { NOTE_CLASS, noteCodec, noteFieldsOf, readNote } from "../eas/groupware/note.ts";
 import { el } from "../eas/wbxml/tree.ts";
 import { EwsError, type EwsContext } from "./context.ts";
-import { bodyOf, codecContext, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
+import { bodyOf, codecContext, guarded, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -79,7 +79,8 @@ const noteKind: ItemKind<GwData> = {
     if (folder.itemClass !== "notes") throw new EwsError("ErrorInvalidRequest", "Notes are created in a notes folder.");
     const v: NoteValues = { subject: "", text: "", categories: [], messageClass: NOTE_CLASS };
     fromMessage(msg, v);
-    return withExtended(c, await createGw(c, folder, write(c, v, null), noteFieldsOf), msg);
+    const body = await guarded(async () => write(c, v, null));
+    return withExtended(c, await createGw(c, folder, body, noteFieldsOf), msg);
   },
   update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => noteBody(c, it, rest), noteFieldsOf),
   remove: (c, it) => removeGw(c, it),

@@ -16,7 +16,7 @@
 import { taskCodec } from "../eas/groupware/task.ts";
 import { el, kid as wkid, kids as wkids, qn, text as wtext, type WElement } from "../eas/wbxml/tree.ts";
 import { EwsError, type EwsContext } from "./context.ts";
-import { bodyOf, codecContext, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
+import { bodyOf, codecContext, guarded, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -308,7 +308,7 @@ const taskKind: ItemKind<GwData> = {
   load: (c, refs) => loadGw(c, "tasks", refs),
   render,
   value,
-  create: (c, folder, e) => createTask(c, folder, e),
+  create: (c, folder, e) => guarded(() => createTask(c, folder, e)),
   update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => updateTask(c, it, rest)),
   remove: (c, it) => removeGw(c, it),
   move: moveGw,
