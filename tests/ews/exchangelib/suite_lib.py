@@ -15,6 +15,7 @@ import email.message
 import imaplib
 import logging
 import os
+import re
 import smtplib
 import sys
 import time
@@ -82,8 +83,20 @@ def wait_for(fn, what, timeout=10.0, interval=0.2):
         time.sleep(interval)
 
 
+def describe(e):
+    """One line for a failure: a SOAP fault's code and text instead of exchangelib's whole HTTP dump."""
+    text = str(e)
+    m = re.search(r"<faultstring[^>]*>(.*?)</faultstring>", text, re.S)
+    code = re.search(r"<e:ResponseCode[^>]*>(.*?)</e:ResponseCode>", text, re.S)
+    if m:
+        status = re.search(r"Code: (\d+)", text)
+        text = f"SOAP fault{' HTTP ' + status.group(1) if status else ''} {code.group(1) if code else ''}: {m.group(1)}"
+    return f"{type(e).__name__}: {text}".replace("\n", " ")[:600]
+
+
 def run_all():
-    only = set(a for a in sys.argv[1:] if not a.startswith("-"))
+    # Scenario names on the command line or in PB_EWS_ONLY (comma-separated) run just those.
+    only = set(a for a in sys.argv[1:] if not a.startswith("-")) | set(filter(None, os.environ.get("PB_EWS_ONLY", "").split(",")))
     failed = 0
     for name, fn in _SCENARIOS:
         if only and name not in only:
@@ -93,7 +106,7 @@ def run_all():
             fn()
         except Exception as e:  # every failure is reported by name; the next scenario still runs
             failed += 1
-            reason = f"{type(e).__name__}: {e}".replace("\n", " ")[:600]
+            reason = describe(e)
             print(f"FAIL {name}: {reason}", flush=True)
             tb = traceback.format_exc().strip().splitlines()
             print("\n".join("    " + line for line in tb[-12:]), file=sys.stderr, flush=True)
