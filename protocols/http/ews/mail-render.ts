@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import type { Address, Folder, ItemProperty, TypedPropertyValue } from "../../../storage/api.ts";
 import { decodeHeaderText, decodeWords, headerValue, parseHeaderBlock, type HeaderField } from "../../../mail/headers.ts";
 import { readBody } from "../../../mail/read.ts";
-import { htmlToText } from "../../../mail/text.ts";
+import { htmlToText, partContent } from "../../../mail/text.ts";
 import { textToHtml } from "../../../mail/html.ts";
 import { analyseParts } from "../eas/email/convert.ts";
 import { LEVEL, type EwsContext } from "./context.ts";
@@ -45,7 +45,7 @@ const DEFAULT_GET = [...DEFAULT_LIST, "item:Body", "item:Attachments", "item:Imp
 /** Properties that live in header fields (one range read of the header block). */
 const FROM_HEADERS = new Set(["item:Importance", "item:Sensitivity", "item:InternetMessageHeaders", "message:IsReadReceiptRequested", "message:IsDeliveryReceiptRequested", "message:ReplyTo"]);
 /** Properties that need the whole message. */
-const FROM_RAW = new Set(["item:MimeContent", "item:Body", "item:UniqueBody", "item:TextBody"]);
+const FROM_RAW = new Set(["item:MimeContent", "item:Body", "item:UniqueBody", "item:TextBody", "item:Attachments"]);
 
 /** Which properties a shape asks of a message. */
 export function requested(shape: ItemShape): Set<string> {
@@ -248,7 +248,8 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
           tv("Name", a.name),
           tv("ContentType", a.contentType),
           tv("ContentId", a.contentId),
-          tv("Size", a.size),
+          // The decoded size when the message was read anyway (exact), else the index's estimate.
+          tv("Size", raw && !a.embedded ? partContent(raw, a.part).length : a.size),
           tv("LastModifiedTime", dateTime(x.internalDate)),
           tv("IsInline", a.inline),
           !a.embedded && tv("IsContactPhoto", false),
