@@ -98,8 +98,9 @@ registerOperation("SetUserOofSettingsRequest", (c, op) =>
     const next: Oof = { enabled: wanted !== "Disabled", subject: prev?.subject || "Out of office", body: prev?.body ?? "" };
     const internal = replyText(kid(s, "InternalReply"));
     const external = replyText(kid(s, "ExternalReply"));
+    // An empty reply keeps the text there is (exchangelib sends empty Message elements with Disabled).
     const text = internal || external;
-    if (text !== undefined && (internal !== undefined || external !== undefined)) next.body = text;
+    if (text) next.body = text;
     if (wanted === "Scheduled") {
       const d = kid(s, "Duration");
       const start = parseDateTime(kidText(d, "StartTime"));
