@@ -245,7 +245,7 @@ test("UpdateFolder: rename (seen over IMAP) and an extended property kept in the
     `<m:UpdateFolder><m:FolderChanges><t:FolderChange>${fid(c.id!)}<t:Updates><t:SetFolderField><t:FieldURI FieldURI="folder:DisplayName"/><t:Folder><t:DisplayName>New Name</t:DisplayName></t:Folder></t:SetFolderField><t:SetFolderField>${ext}<t:Folder><t:ExtendedProperty>${ext}<t:Value>42</t:Value></t:ExtendedProperty></t:Folder></t:SetFolderField></t:Updates></t:FolderChange></m:FolderChanges></m:UpdateFolder>`,
   );
   expect(responseCodes(r.body)).toEqual(["NoError"]);
-  expect(folders(r.body)[0]!.children[0]!.attrs.Id).toBe(c.id);
+  expect(folders(r.body)[0]!.children[0]!.attrs.Id).toBe(c.id!);
   const names = await imapList();
   expect(names).toContain("New Name");
   expect(names).toContain("New Name/Child");

@@ -7,7 +7,7 @@
 import type { Folder, FolderStatus, ItemClass, ItemProperty } from "../../../storage/api.ts";
 import { EwsError, LEVEL, type EwsContext } from "./context.ts";
 import { distinguishedName, folderIdXml, type FolderRef } from "./ids.ts";
-import { childrenOf, displayName, loadTree, parentOf, shallowOf, type FolderTree } from "./folders-tree.ts";
+import { childrenOf, displayName, folderClassOf, loadTree, parentOf, shallowOf, type FolderTree } from "./folders-tree.ts";
 import type { FolderShape } from "./shape.ts";
 import { renderExtended } from "./extended.ts";
 import { t, tv } from "./xml.ts";
@@ -161,7 +161,7 @@ export async function renderFolder(c: EwsContext, ref: FolderRef, shape: FolderS
   // Extended properties live in the store's folder property table (extended.ts maps the paths).
   let ext = "";
   if (folder && shape.additional.some((p) => p.kind === "extended")) {
-    ext = renderExtended(shape.additional, extra.properties ?? (await c.store.getProperties({ folderId: folder.id })));
+    ext = renderExtended(shape.additional, extra.properties ?? tree.props.get(folder.id) ?? (await c.store.getProperties({ folderId: folder.id })));
   }
 
   let distinguished: string | null = null;
@@ -177,7 +177,7 @@ export async function renderFolder(c: EwsContext, ref: FolderRef, shape: FolderS
     el,
     idOf(ref, "FolderId"),
     has("folder:ParentFolderId") && parent ? idOf(parent, "ParentFolderId") : "",
-    has("folder:FolderClass") && cls ? tv("FolderClass", FOLDER_CLASS[cls]) : "",
+    has("folder:FolderClass") && folder ? tv("FolderClass", folderClassOf(tree, folder, FOLDER_CLASS)) : "",
     has("folder:DisplayName") ? tv("DisplayName", name) : "",
     has("folder:TotalCount") ? tv("TotalCount", status?.messages ?? 0) : "",
     has("folder:ChildFolderCount") ? tv("ChildFolderCount", childCount) : "",

@@ -11,7 +11,7 @@
  * display names, one for the account's change number); operations that
  * touch many folders read everything from it.
  */
-import type { Folder } from "../../../storage/api.ts";
+import type { Folder, ItemProperty } from "../../../storage/api.ts";
 import { isReservedName, PILLARBOX_PROPSET } from "../../../src/groupware/collections.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { resolveFolder, type FolderRef, type VirtualFolder } from "./ids.ts";
@@ -29,7 +29,12 @@ export interface FolderTree {
   displayNames: Map<number, string>;
   /** The account's change number: the ChangeKey of the virtual folders. */
   head: number;
+  /** Each folder's typed properties (extended properties, PidTagContainerClass), read with the folders in one query. */
+  props: Map<number, ItemProperty[]>;
 }
+
+/** MS-OXPROPS PidTagContainerClass (0x3613, String): what EWS calls FolderClass, kept when a client set it. */
+export const CONTAINER_CLASS_TAG = 0x3613;
 
 /** Whether EWS shows a store folder: groupware collections are flat and the scheduling folders are not collections (collections.ts toCollection). */
 export function isVisible(f: Folder): boolean {
@@ -46,13 +51,15 @@ export async function accountHead(c: EwsContext): Promise<number> {
 export async function loadTree(c: EwsContext): Promise<FolderTree> {
   await c.server.groupware.ensureDefaults(c.account);
   const head = await accountHead(c);
-  const rows = await c.store.listFoldersWithProperties(c.account.id, { propertySet: PILLARBOX_PROPSET });
+  const rows = await c.store.listFoldersWithProperties(c.account.id);
   const byId = new Map<number, Folder>();
   const displayNames = new Map<number, string>();
+  const props = new Map<number, ItemProperty[]>();
   for (const { folder, properties } of rows) {
     if (!isVisible(folder)) continue;
     byId.set(folder.id, folder);
-    const dn = properties.find((p) => "name" in p.key && p.key.name === "displayName");
+    props.set(folder.id, properties);
+    const dn = properties.find((p) => "name" in p.key && p.key.set === PILLARBOX_PROPSET && p.key.name === "displayName");
     if (dn && dn.type === "string" && !dn.multi && dn.value) displayNames.set(folder.id, dn.value);
   }
   const children = new Map<number | VirtualFolder, Folder[]>();
@@ -64,7 +71,7 @@ export async function loadTree(c: EwsContext): Promise<FolderTree> {
     if (!list) children.set(parent, (list = []));
     list.push(f);
   }
-  const tree: FolderTree = { byId, children, defaults: new Set(), displayNames, head };
+  const tree: FolderTree = { byId, children, defaults: new Set(), displayNames, head, props };
   for (const list of children.values()) list.sort((a, b) => displayName(tree, a).localeCompare(displayName(tree, b)) || a.id - b.id);
   for (const cls of ["calendar", "contacts", "tasks"] as const) {
     const all = [...byId.values()].filter((f) => f.itemClass === cls);
@@ -84,6 +91,13 @@ export function displayName(tree: FolderTree, f: Folder): string {
   if (dn) return dn;
   const i = f.name.lastIndexOf("/");
   return i < 0 ? f.name : f.name.slice(i + 1);
+}
+
+/** A folder's FolderClass: the one a client set (PidTagContainerClass; "" = none, as a folder made without one), else its class's. */
+export function folderClassOf(tree: FolderTree, f: Folder, defaults: Readonly<Record<Folder["itemClass"], string>>): string | null {
+  const p = tree.props.get(f.id)?.find((x) => "tag" in x.key && x.key.tag === CONTAINER_CLASS_TAG);
+  if (p && p.type === "string" && !p.multi) return p.value === "" ? null : p.value;
+  return defaults[f.itemClass];
 }
 
 /** The parent of a folder in the EWS tree (null for the root). */

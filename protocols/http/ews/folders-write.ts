@@ -14,8 +14,8 @@ import type { Folder, ItemClass } from "../../../storage/api.ts";
 import { isReservedName } from "../../../src/groupware/collections.ts";
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import { distinguishedName, resolveDistinguished, type FolderRef } from "./ids.ts";
-import { classOfFolderClass, folderIdOnly } from "./folders-render.ts";
-import { childrenOf, displayName, folderIdElements, isUnder, loadTree, resolveIn, unexpected, type FolderTree } from "./folders-tree.ts";
+import { classOfFolderClass, FOLDER_CLASS, folderIdOnly } from "./folders-render.ts";
+import { childrenOf, CONTAINER_CLASS_TAG, displayName, folderIdElements, isUnder, loadTree, resolveIn, unexpected, type FolderTree } from "./folders-tree.ts";
 import { applyExtendedChanges, saveExtended } from "./extended.ts";
 import { perEach, responseMessages, success } from "./responses.ts";
 import { parseChanges } from "./shape.ts";
@@ -58,6 +58,23 @@ function isDistinguished(tree: FolderTree, f: Folder): boolean {
   return distinguishedName(f, tree.defaults) !== null;
 }
 
+async function setContainerClass(c: EwsContext, folderId: number, value: string): Promise<void> {
+  await c.store.setProperties({ folderId }, [{ key: { tag: CONTAINER_CLASS_TAG }, type: "string", value }]);
+}
+
+/**
+ * PermissionSet changes: nothing is shared (no delegation yet), so a set
+ * that grants nobody anything (every level None, as GetFolder shows it) and
+ * deleting it are accepted as they change nothing; a grant is refused.
+ */
+function checkPermissionSet(value: XmlElement | undefined): void {
+  const walk = (e: XmlElement): boolean =>
+    ((e.name === "PermissionLevel" || e.name === "CalendarPermissionLevel" || e.name === "ReadItems" || e.name === "EditItems" || e.name === "DeleteItems") && e.text.trim() !== "None") ||
+    (/^(CanCreateItems|CanCreateSubFolders|IsFolderOwner|IsFolderVisible|IsFolderContact)$/.test(e.name) && parseBool(e.text) === true) ||
+    e.children.some(walk);
+  if (value && walk(value)) throw new EwsError("ErrorInvalidPropertySet", "Sharing folders with other users is not offered by this server.");
+}
+
 /** Makes one folder under `parent` from its element (t:Folder, t:CalendarFolder...). */
 async function createOne(c: EwsContext, tree: FolderTree, parent: FolderRef, el: XmlElement): Promise<Folder> {
   if (el.ns !== NS.t || !(el.name in ELEMENT_CLASS)) {
@@ -93,6 +110,10 @@ async function createOne(c: EwsContext, tree: FolderTree, parent: FolderRef, el:
     folder = await c.store.createFolder(c.account.id, path, { itemClass: cls });
   }
   await saveExtended(c, { folderId: folder.id }, el);
+  // Types.xsd FolderClass: kept as sent (PidTagContainerClass); a t:Folder sent without one has none, as on Exchange.
+  const sentClass = kidText(el, "FolderClass");
+  const classAsExtended = el.children.some((k) => k.name === "ExtendedProperty" && Number(attr(kid(k, "ExtendedFieldURI"), "PropertyTag")) === CONTAINER_CLASS_TAG);
+  if (el.name === "Folder" && sentClass !== FOLDER_CLASS[cls] && !classAsExtended) await setContainerClass(c, folder.id, sentClass ?? "");
   return (await c.store.getFolderById(folder.id)) ?? folder;
 }
 
@@ -219,16 +240,31 @@ registerOperation("UpdateFolder", async (c, op) => {
       const f = ref.folder;
       // Every change is checked before any is written: no half-applied update (rules: no half-written item).
       let newName: string | null = null;
+      let newClass: string | null = null;
       for (const ch of list) {
         if (ch.path.kind === "extended") continue;
-        if (ch.path.uri !== "folder:DisplayName") {
-          throw new EwsError(ch.op === "delete" ? "ErrorInvalidPropertyDelete" : "ErrorInvalidPropertySet", `${ch.path.uri} cannot be changed on a folder.`);
+        const uri = ch.path.uri;
+        if (uri === "folder:PermissionSet") {
+          if (ch.op !== "delete") checkPermissionSet(kid(ch.value, "PermissionSet"));
+          continue;
+        }
+        if (uri === "folder:FolderClass") {
+          // a class of the folder's own kind (IPF.Note.Custom on a mail folder); another kind would move its items between name spaces
+          const v = ch.op === "delete" ? "" : (kidText(ch.value, "FolderClass") ?? "");
+          const to = classOfFolderClass(v);
+          if (v && to !== null && to !== f.itemClass) throw new EwsError("ErrorInvalidPropertySet", "A folder's class cannot change to another kind of folder.");
+          newClass = v;
+          continue;
+        }
+        if (uri !== "folder:DisplayName") {
+          throw new EwsError(ch.op === "delete" ? "ErrorInvalidPropertyDelete" : "ErrorInvalidPropertySet", `${uri} cannot be changed on a folder.`);
         }
         if (ch.op === "delete") throw new EwsError("ErrorInvalidPropertyDelete", "A folder's DisplayName cannot be deleted.");
         newName = checkName(kidText(ch.value, "DisplayName"));
       }
       if (newName !== null) await checkRename(c, f, newName);
       await applyExtendedChanges(c, { folderId: f.id }, list);
+      if (newClass !== null) await setContainerClass(c, f.id, newClass);
       if (newName !== null) await rename(c, f, newName);
       const now = (await c.store.getFolderById(f.id)) ?? f;
       return success("UpdateFolderResponseMessage", m("Folders", folderIdOnly(c, { kind: "store", folder: now }, tree.head)));

@@ -7,7 +7,7 @@
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import type { FolderRef } from "./ids.ts";
 import { checkFolderShape, FOLDER_CLASS, renderFolders } from "./folders-render.ts";
-import { childrenOf, descendantsOf, displayName, folderIdElements, loadTree, resolveIn, shallowOf, unexpected, type FolderTree } from "./folders-tree.ts";
+import { childrenOf, descendantsOf, displayName, folderClassOf, folderIdElements, loadTree, resolveIn, shallowOf, unexpected, type FolderTree } from "./folders-tree.ts";
 import { matchFolders } from "./folders-restrict.ts";
 import { perEach, responseMessages, success } from "./responses.ts";
 import { parseFolderShape } from "./shape.ts";
@@ -117,7 +117,7 @@ async function folderValue(c: EwsContext, tree: FolderTree, ref: FolderRef, uri:
     case "folder:DisplayName":
       return f ? displayName(tree, f) : ref.kind === "virtual" && ref.name === "msgfolderroot" ? "Top of Information Store" : "";
     case "folder:FolderClass":
-      return f ? FOLDER_CLASS[f.itemClass] : undefined;
+      return f ? (folderClassOf(tree, f, FOLDER_CLASS) ?? undefined) : undefined;
     case "folder:ChildFolderCount":
       return ref.kind === "virtual" ? shallowOf(tree, ref).length : childrenOf(tree, ref).length;
     case "folder:TotalCount":
