@@ -312,9 +312,10 @@ export async function resolveCalendarId(c: EwsContext, el: XmlElement): Promise<
     if (!item) throw new EwsError("ErrorItemNotFound", "The recurring item was not found.");
     const obj = await parsedOf(c, { item });
     if (!item.fields.isRecurring) throw new EwsError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange", "The item is not recurring.");
-    const inst = nthInstance(obj, index);
-    if (!inst) throw new EwsError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange", `The series has no occurrence ${index}.`);
-    return { accountId: ref.accountId, itemClass: "calendar", id: ref.id, occurrence: inst.recurrenceId! };
+    const nth = nthInstance(obj, index);
+    if (!nth) throw new EwsError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange", `The series has no occurrence ${index}.`);
+    if (nth.deleted) throw new EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence", `Occurrence ${index} was deleted from the series.`);
+    return { accountId: ref.accountId, itemClass: "calendar", id: ref.id, occurrence: nth.rid };
   }
   return ownItemId(c, attr(el, "Id"));
 }

@@ -31,6 +31,7 @@ export type CalItem = KindItem<CalData>;
 const DAY = 86_400_000;
 /** How far from its original start an occurrence id is looked for (an override may move an instance; a year covers what clients do). */
 const OCCURRENCE_WINDOW = 400 * DAY;
+const YEAR = 366 * DAY;
 
 export function refOf(c: EwsContext, item: CalendarStoreItem, occurrence?: number): ItemRef {
   const ref: ItemRef = { accountId: c.account.id, itemClass: "calendar", id: item.id };
@@ -94,13 +95,31 @@ export function findInstance(obj: CalendarObject, rid: number): Instance | null 
   return list.find((i) => i.recurrenceId === rid) ?? null;
 }
 
-/** The n-th (1-based) instance of a series (OccurrenceItemId InstanceIndex, MS-OXWSCORE §2.2.4.41), or null. */
-export function nthInstance(obj: CalendarObject, index: number): Instance | null {
+/**
+ * The RECURRENCE-ID of the n-th (1-based) instance of a series
+ * (OccurrenceItemId InstanceIndex, MS-OXWSCORE §2.2.4.41): counted along the
+ * pattern, deleted occurrences included (they keep their index, as in
+ * Exchange); `deleted` says the one named was deleted. Null when the series
+ * has fewer instances.
+ */
+export function nthInstance(obj: CalendarObject, index: number): { rid: number; deleted: boolean } | null {
   if (!Number.isInteger(index) || index < 1 || index > 10_000) return null;
+  const l = layout(obj);
+  if (!l.master) return null;
   try {
-    const list = expandInstances(obj, { start: -62_135_596_800_000, end: Date.UTC(9999, 0, 1) }, { maxInstances: index });
+    const copy = new ICAL.Component(JSON.parse(JSON.stringify(obj.root.toJSON())) as unknown[]);
+    for (const v of copy.getAllSubcomponents("vevent")) if (!v.getFirstProperty("recurrence-id")) v.removeAllProperties("exdate");
+    const plain = parseCalendarObject(copy.toString(), { stored: true });
+    // Year by year from the first start (an expansion refuses more than maxInstances at once, and open series never end).
+    const first = l.masterSpan?.start ?? 0;
+    const list: Instance[] = [];
+    for (let y = 0; y < 100 && list.length < index; y++) {
+      const from = first + y * YEAR;
+      list.push(...expandInstances(plain, { start: from, end: from + YEAR }, { maxInstances: 10_000 }).filter((i) => i.start >= from));
+    }
     const i = list[index - 1];
-    return i && i.recurrenceId !== null ? i : null;
+    if (!i || i.recurrenceId === null) return null;
+    return { rid: i.recurrenceId, deleted: l.exdates.has(i.recurrenceId) };
   } catch (e) {
     if (e instanceof ICalError) return null;
     throw e;

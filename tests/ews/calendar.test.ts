@@ -1,0 +1,223 @@
+/**
+ * EWS calendar items over real sockets: CreateItem/GetItem/UpdateItem/
+ * DeleteItem of t:CalendarItem, recurrence with an exception and a deleted
+ * occurrence in a CalendarView, all-day events and time zones, each checked
+ * against what CalDAV serves for the same event (and the reverse: an event
+ * PUT over CalDAV read over EWS), plus malformed input.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createUser, find, findAll, responseCodes, startEws, type EwsEnv } from "./helpers.ts";
+import { calendarView, createCalendarItem, dav, davPathOf, deleteItem, getItem, itemIds, storeId, text, unfold, updateItem } from "./calendar-helpers.ts";
+
+const ALICE = "alice@cal.test";
+const PASS = "alice-password-1";
+let env: EwsEnv;
+
+beforeAll(async () => {
+  env = await startEws();
+  await createUser(env.srv.store, ALICE, PASS, { displayName: "Alice Cal" });
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+const call = (xml: string, header?: string) => env.call(ALICE, PASS, xml, header ? { header } : undefined);
+
+describe("calendar items", () => {
+  let masterId = "";
+
+  test("weekly recurrence (5 Mondays) is created and CalDAV serves the RRULE", async () => {
+    const r = await call(
+      createCalendarItem(
+        `<t:Subject>Standup</t:Subject><t:Body BodyType="Text">Daily sync</t:Body><t:ReminderIsSet>true</t:ReminderIsSet><t:ReminderMinutesBeforeStart>10</t:ReminderMinutesBeforeStart>` +
+          `<t:Start>2026-12-07T09:00:00Z</t:Start><t:End>2026-12-07T09:30:00Z</t:End><t:IsAllDayEvent>false</t:IsAllDayEvent><t:LegacyFreeBusyStatus>Busy</t:LegacyFreeBusyStatus><t:Location>Room 1</t:Location>` +
+          `<t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Monday</t:DaysOfWeek></t:WeeklyRecurrence><t:NumberedRecurrence><t:StartDate>2026-12-07</t:StartDate><t:NumberOfOccurrences>5</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>`,
+      ),
+    );
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    masterId = itemIds(r.body)[0]!.id;
+    const ics = unfold((await dav(env, ALICE, PASS, "GET", await davPathOf(env, ALICE, storeId(masterId)))).text);
+    expect(ics).toContain("SUMMARY:Standup");
+    expect(ics).toMatch(/RRULE:FREQ=WEEKLY;(?=.*COUNT=5)(?=.*BYDAY=MO)/);
+    expect(ics).toContain("LOCATION:Room 1");
+    expect(ics).toContain("TRIGGER:-PT10M");
+  });
+
+  test("GetItem shows the master with its recurrence", async () => {
+    const r = await call(getItem(masterId));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const item = find(r.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+    expect(text(item, "Subject")).toBe("Standup");
+    expect(text(item, "CalendarItemType")).toBe("RecurringMaster");
+    expect(text(item, "IsRecurring")).toBe("true");
+    expect(text(item, "Start")).toBe("2026-12-07T09:00:00Z");
+    expect(text(item, "End")).toBe("2026-12-07T09:30:00Z");
+    expect(text(item, "Recurrence", "WeeklyRecurrence", "DaysOfWeek")).toBe("Monday");
+    expect(text(item, "Recurrence", "NumberedRecurrence", "NumberOfOccurrences")).toBe("5");
+    expect(text(item, "ReminderMinutesBeforeStart")).toBe("10");
+    expect(text(item, "LegacyFreeBusyStatus")).toBe("Busy");
+    expect(text(item, "MyResponseType")).toBe("Organizer");
+    expect(text(item, "FirstOccurrence", "Start")).toBe("2026-12-07T09:00:00Z");
+    expect(text(item, "LastOccurrence", "Start")).toBe("2027-01-04T09:00:00Z");
+  });
+
+  test("an exception and a deleted occurrence show in the CalendarView and in CalDAV", async () => {
+    let r = await call(calendarView("2026-12-01T00:00:00Z", "2027-02-01T00:00:00Z"));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    let items = findAll(r.body, "CalendarItem");
+    expect(items.length).toBe(5);
+    expect(items.map((i) => text(i, "CalendarItemType"))).toEqual(["Occurrence", "Occurrence", "Occurrence", "Occurrence", "Occurrence"]);
+    const second = find(items[1], "ItemId")!.attrs.Id!;
+    const third = find(items[2], "ItemId")!.attrs.Id!;
+    r = await call(updateItem(second, "item:Subject", "<t:Subject>Standup (moved)</t:Subject>"));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    r = await call(updateItem(second, "calendar:Start", "<t:Start>2026-12-14T11:00:00Z</t:Start>"));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    r = await call(deleteItem(third));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+
+    r = await call(calendarView("2026-12-01T00:00:00Z", "2027-02-01T00:00:00Z"));
+    items = findAll(r.body, "CalendarItem");
+    expect(items.length).toBe(4);
+    const types = items.map((i) => text(i, "CalendarItemType"));
+    expect(types).toEqual(["Occurrence", "Exception", "Occurrence", "Occurrence"]);
+    expect(text(items[1], "Subject")).toBe("Standup (moved)");
+    expect(text(items[1], "Start")).toBe("2026-12-14T11:00:00Z");
+    expect(text(items[1], "End")).toBe("2026-12-14T11:30:00Z");
+
+    const ics = unfold((await dav(env, ALICE, PASS, "GET", await davPathOf(env, ALICE, storeId(masterId)))).text);
+    expect(ics).toContain("RECURRENCE-ID:20261214T090000Z");
+    expect(ics).toContain("EXDATE:20261221T090000Z");
+    expect(ics).toContain("SUMMARY:Standup (moved)");
+
+    r = await call(getItem(masterId));
+    const item = find(r.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+    expect(findAll(item!, "Occurrence").length).toBe(1);
+    expect(text(item, "ModifiedOccurrences", "Occurrence", "OriginalStart")).toBe("2026-12-14T09:00:00Z");
+    expect(text(item, "DeletedOccurrences", "DeletedOccurrence", "Start")).toBe("2026-12-21T09:00:00Z");
+  });
+
+  test("OccurrenceItemId by InstanceIndex and RecurringMasterItemId", async () => {
+    let r = await call(getItem("", "AllProperties", `<t:OccurrenceItemId RecurringMasterId="${masterId}" InstanceIndex="4"/>`));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const occ = find(r.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+    expect(text(occ, "CalendarItemType")).toBe("Occurrence");
+    expect(text(occ, "Start")).toBe("2026-12-28T09:00:00Z");
+    const occId = find(occ, "ItemId")!.attrs.Id!;
+    r = await call(getItem("", "IdOnly", `<t:RecurringMasterItemId OccurrenceId="${occId}"/>`));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    expect(storeId(itemIds(r.body)[0]!.id)).toBe(storeId(masterId));
+    r = await call(getItem("", "IdOnly", `<t:OccurrenceItemId RecurringMasterId="${masterId}" InstanceIndex="99"/>`));
+    expect(responseCodes(r.body)).toEqual(["ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange"]);
+  });
+
+  test("an event PUT over CalDAV reads back over EWS", async () => {
+    const ics = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN", "BEGIN:VEVENT", "UID:dav-1@test", "DTSTAMP:20261201T000000Z", "DTSTART:20261210T150000Z", "DTEND:20261210T160000Z", "SUMMARY:From CalDAV", "RRULE:FREQ=MONTHLY;BYDAY=2TH;COUNT=3", "CATEGORIES:Work,Blue", "END:VEVENT", "END:VCALENDAR", ""].join("\r\n");
+    const put = await dav(env, ALICE, PASS, "PUT", `/dav/calendars/${ALICE}/Calendar/dav-1.ics`, ics);
+    expect(put.status).toBe(201);
+    const r = await call(calendarView("2027-01-01T00:00:00Z", "2027-03-01T00:00:00Z"));
+    const fromDav = findAll(r.body, "CalendarItem").filter((i) => text(i, "Subject") === "From CalDAV");
+    expect(fromDav.map((i) => text(i, "Start"))).toEqual(["2027-01-14T15:00:00Z", "2027-02-11T15:00:00Z"]);
+    const [item] = await env.srv.store.getItemsByResourceNames((await env.srv.store.getItems([storeId(masterId)]))[0]!.folderId, ["dav-1.ics"]);
+    const id = Buffer.from(`I:${item!.accountId}:C:${item!.id}`).toString("base64");
+    const g = await call(getItem(id));
+    const master = find(g.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+    expect(text(master, "Recurrence", "RelativeMonthlyRecurrence", "DaysOfWeek")).toBe("Thursday");
+    expect(text(master, "Recurrence", "RelativeMonthlyRecurrence", "DayOfWeekIndex")).toBe("Second");
+    expect(findAll(master!, "String").map((s) => s.text)).toEqual(["Work", "Blue"]);
+  });
+
+  test("all-day event in a time zone: DATE values in CalDAV, midnight of the zone over EWS", async () => {
+    const r = await call(
+      createCalendarItem(
+        `<t:Subject>Holiday</t:Subject><t:Start>2026-12-24T00:00:00+01:00</t:Start><t:End>2026-12-26T00:00:00+01:00</t:End><t:IsAllDayEvent>true</t:IsAllDayEvent><t:StartTimeZone Id="W. Europe Standard Time"/><t:EndTimeZone Id="W. Europe Standard Time"/>`,
+      ),
+    );
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const id = itemIds(r.body)[0]!.id;
+    const ics = unfold((await dav(env, ALICE, PASS, "GET", await davPathOf(env, ALICE, storeId(id)))).text);
+    expect(ics).toContain("DTSTART;VALUE=DATE:20261224");
+    expect(ics).toContain("DTEND;VALUE=DATE:20261226");
+    const tz = `<t:TimeZoneContext><t:TimeZoneDefinition Id="W. Europe Standard Time"/></t:TimeZoneContext>`;
+    const g = await call(getItem(id), tz);
+    const item = find(g.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+    expect(text(item, "IsAllDayEvent")).toBe("true");
+    expect(text(item, "Start")).toBe("2026-12-23T23:00:00Z");
+    expect(text(item, "End")).toBe("2026-12-25T23:00:00Z");
+    expect(find(item, "StartTimeZone")!.attrs.Id).toBe("W. Europe Standard Time");
+  });
+
+  test("a timed event in a Windows zone is stored with the IANA TZID", async () => {
+    const r = await call(
+      createCalendarItem(`<t:Subject>Berlin call</t:Subject><t:Start>2026-12-08T10:00:00+01:00</t:Start><t:End>2026-12-08T11:00:00+01:00</t:End><t:StartTimeZone Id="W. Europe Standard Time"/><t:EndTimeZone Id="W. Europe Standard Time"/>`),
+    );
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const id = itemIds(r.body)[0]!.id;
+    const ics = unfold((await dav(env, ALICE, PASS, "GET", await davPathOf(env, ALICE, storeId(id)))).text);
+    expect(ics).toContain("DTSTART;TZID=Europe/Berlin:20261208T100000");
+    expect(ics).toContain("BEGIN:VTIMEZONE");
+    const g = await call(getItem(id));
+    const item = find(g.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+    expect(text(item, "Start")).toBe("2026-12-08T09:00:00Z");
+    expect(find(item, "StartTimeZone")!.attrs.Id).toBe("W. Europe Standard Time");
+  });
+
+  test("UpdateItem moves the event and changes the location; DeleteItem removes it from CalDAV", async () => {
+    const r = await call(createCalendarItem(`<t:Subject>Move me</t:Subject><t:Start>2026-12-09T08:00:00Z</t:Start><t:End>2026-12-09T09:00:00Z</t:End>`));
+    const id = itemIds(r.body)[0]!.id;
+    const path = await davPathOf(env, ALICE, storeId(id));
+    let u = await call(updateItem(id, "calendar:Start", "<t:Start>2026-12-09T12:00:00Z</t:Start>"));
+    expect(responseCodes(u.body)).toEqual(["NoError"]);
+    u = await call(updateItem(id, "calendar:Location", "<t:Location>Cafe</t:Location>"));
+    expect(responseCodes(u.body)).toEqual(["NoError"]);
+    const ics = unfold((await dav(env, ALICE, PASS, "GET", path)).text);
+    expect(ics).toContain("DTSTART:20261209T120000Z");
+    expect(ics).toContain("DTEND:20261209T130000Z");
+    expect(ics).toContain("LOCATION:Cafe");
+    const d = await call(deleteItem(id));
+    expect(responseCodes(d.body)).toEqual(["NoError"]);
+    expect((await dav(env, ALICE, PASS, "GET", path)).status).toBe(404);
+  });
+});
+
+describe("malformed calendar input", () => {
+  test("bad items get ResponseCodes, not faults", async () => {
+    const cases: [string, string][] = [
+      [`<t:Subject>no start</t:Subject>`, "ErrorInvalidRequest"],
+      [`<t:Start>2026-13-45T00:00:00Z</t:Start><t:End>2026-12-07T10:00:00Z</t:End>`, "ErrorInvalidRequest"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T09:00:00Z</t:End>`, "ErrorCalendarEndDateIsEarlierThanStartDate"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:StartTimeZone Id="Mars Standard Time"/>`, "ErrorTimeZone"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:WeeklyRecurrence><t:Interval>0</t:Interval><t:DaysOfWeek>Monday</t:DaysOfWeek></t:WeeklyRecurrence><t:NoEndRecurrence><t:StartDate>2026-12-07</t:StartDate></t:NoEndRecurrence></t:Recurrence>`, "ErrorInvalidRecurrence"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Funday</t:DaysOfWeek></t:WeeklyRecurrence><t:NoEndRecurrence><t:StartDate>2026-12-07</t:StartDate></t:NoEndRecurrence></t:Recurrence>`, "ErrorInvalidRecurrence"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NumberedRecurrence><t:StartDate>2026-12-07</t:StartDate><t:NumberOfOccurrences>100000</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>`, "ErrorInvalidRecurrence"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence></t:Recurrence>`, "ErrorInvalidRecurrence"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>not an address</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees>`, "ErrorInvalidRecipients"],
+    ];
+    for (const [inner, code] of cases) {
+      const r = await call(createCalendarItem(inner));
+      expect(r.status).toBe(200);
+      expect([inner.slice(0, 60), responseCodes(r.body)[0]]).toEqual([inner.slice(0, 60), code]);
+    }
+  });
+
+  test("CalendarView with EndDate before StartDate, and a CalendarView on the Inbox", async () => {
+    let r = await call(calendarView("2027-01-01T00:00:00Z", "2026-01-01T00:00:00Z"));
+    expect(r.status).toBe(200);
+    expect(responseCodes(r.body)[0]).toMatch(/^Error/);
+    r = await call(calendarView("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z", undefined, `<t:DistinguishedFolderId Id="inbox"/>`));
+    expect(r.status).toBe(200);
+    expect(responseCodes(r.body)[0]).toMatch(/^Error/);
+  });
+
+  test("a calendar item in a mail folder, a read-only property set, an unknown occurrence", async () => {
+    let r = await env.call(ALICE, PASS, `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId><t:DistinguishedFolderId Id="inbox"/></m:SavedItemFolderId><m:Items><t:CalendarItem><t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End></t:CalendarItem></m:Items></m:CreateItem>`);
+    expect(responseCodes(r.body)).toEqual(["ErrorCannotCreateCalendarItemInNonCalendarFolder"]);
+    r = await call(createCalendarItem(`<t:Subject>ro</t:Subject><t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End>`));
+    const id = itemIds(r.body)[0]!.id;
+    r = await call(updateItem(id, "calendar:IsMeeting", "<t:IsMeeting>true</t:IsMeeting>"));
+    expect(responseCodes(r.body)).toEqual(["ErrorInvalidPropertySet"]);
+    const fake = Buffer.from(Buffer.from(id, "base64").toString("utf8") + ":12345").toString("base64");
+    r = await call(getItem(fake));
+    expect(responseCodes(r.body)[0]).toBe("ErrorItemNotFound");
+  });
+});
