@@ -14,7 +14,7 @@ import { analyseParts } from "../eas/email/convert.ts";
 import { concat, finalise, fromAddress, headerLines, recipientsOf } from "../eas/email/compose.ts";
 import { attachmentIdXml } from "./attachment-id.ts";
 import { EwsError, type EwsContext } from "./context.ts";
-import { applyExtendedChanges, parseExtendedProperties } from "./extended.ts";
+import { applyExtendedChanges, parseExtendedProperties, parseExtendedProperty } from "./extended.ts";
 import { changeKey, itemIdXml, resolveDistinguished, type ItemRef } from "./ids.ts";
 import type { ItemKind, KindItem, UpdateOptions } from "./kinds.ts";
 import { applyMessageElement, base64Of, buildMessage, clearField, CONTENT_FIELDS, draftFromMessage, emptyDraft, sameDraft, type Draft } from "./mail-compose.ts";
@@ -174,6 +174,20 @@ const PR_MESSAGE_FLAGS = 0x0e07;
 const MSGFLAG_READ = 0x1;
 const MSGFLAG_UNSENT = 0x8;
 
+/** PidTagFlagStatus ([MS-OXOFLAG] §2.2.1.1): 0 none, 1 complete, 2 flagged; what exchangelib's flag_status sets. */
+const PR_FLAG_STATUS = 0x1090;
+
+function flagStatusProperty(p: ItemProperty | undefined): boolean {
+  if (!p || p.type !== "int" || p.multi) throw new EwsError("ErrorInvalidExtendedPropertyValue", "PidTagFlagStatus is an Integer: 0, 1 or 2.");
+  return p.value === 2;
+}
+
+/** The typed value of an extended-property change. */
+function v2(ch: PropertyChange): ItemProperty | undefined {
+  const el = ch.value ? kid(ch.value, "ExtendedProperty") : undefined;
+  return el ? parseExtendedProperty(el).prop : undefined;
+}
+
 /** t:Flag/t:FlagStatus (Types.xsd FlagType): Flagged -> \Flagged, NotFlagged/Complete -> none. */
 function flagStatus(el: XmlElement): boolean {
   const s = kidText(kid(el, "Flag") ?? el, "FlagStatus");
@@ -219,11 +233,13 @@ async function create(c: EwsContext, folder: Folder, el: XmlElement, opts: { dis
   if (isRead === true) flags.add("\\Seen");
   else if (isRead === false) flags.delete("\\Seen");
   if (kid(el, "Flag") && flagStatus(el)) flags.add("\\Flagged");
+  const fs = ext.find((p) => "tag" in p.key && p.key.tag === PR_FLAG_STATUS);
+  if (fs && flagStatusProperty(fs)) flags.add("\\Flagged");
   const catEl = kid(el, "Categories");
   const cats = catEl ? categoriesFrom(catEl) : [];
   for (const k of categoryKeywords(cats)) flags.add(k);
   const [added] = await c.store.append(folder.id, [{ raw, flags: [...flags] }]);
-  const props = ext.filter((p) => !("tag" in p.key && p.key.tag === PR_MESSAGE_FLAGS));
+  const props = ext.filter((p) => !("tag" in p.key && (p.key.tag === PR_MESSAGE_FLAGS || p.key.tag === PR_FLAG_STATUS)));
   if (cats.length) props.push({ key: CATEGORIES_KEY, type: "string", multi: true, value: cats });
   if (props.length) await c.store.setProperties({ itemId: added!.id }, props);
   return loadMail(c, { accountId: c.account.id, itemClass: "mail", id: added!.id });
@@ -257,7 +273,11 @@ async function update(c: EwsContext, item: KindItem<MailItem>, changes: Property
   const extended: PropertyChange[] = [];
   for (const ch of changes) {
     if (ch.path.kind === "extended") {
-      extended.push(ch);
+      if (ch.path.tag === PR_FLAG_STATUS) {
+        // PidTagFlagStatus is the message's flag, kept as \Flagged: 2 flagged, 1 complete, 0 or deleted none.
+        const f = ch.op === "delete" ? false : flagStatusProperty(v2(ch));
+        (f ? flagOps.add : flagOps.remove).add("\\Flagged");
+      } else extended.push(ch);
       continue;
     }
     if (ch.path.kind !== "field") throw new EwsError("ErrorInvalidPropertyRequest", `A message has no indexed property ${ch.path.uri}.`);
