@@ -5,13 +5,13 @@
  * its errors, and exchangelib's own discovery code finding the endpoint.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NS } from "../../protocols/http/autodiscover/documents.ts";
 import { parseXml, xmlKid, xmlKids, xmlText, type XmlElement } from "../../protocols/http/autodiscover/xml.ts";
 import { httpsRequest } from "../eas/client.ts";
+import { run } from "../helpers/proc.ts";
 import { createUser, startEws, type EwsEnv } from "./helpers.ts";
 
 let env: EwsEnv;
@@ -190,17 +190,16 @@ describe("SOAP autodiscover (MS-OXWSADISC)", () => {
   });
 });
 
-test("exchangelib: its POX discovery finds the EWS URL and version; its SOAP GetUserSettings reads our answer", () => {
+test("exchangelib: its POX discovery finds the EWS URL and version; its SOAP GetUserSettings reads our answer", async () => {
   const tmp = mkdtempSync(join(tmpdir(), "ews-ad-"));
   try {
-    const r = spawnSync("/usr/bin/python3", [join(import.meta.dir, "exchangelib", "autodiscover.py")], {
+    const r = await run("/usr/bin/python3", [join(import.meta.dir, "exchangelib", "autodiscover.py")], {
       // TMPDIR: exchangelib keeps an autodiscover cache file in the temp directory; a fresh one per run.
-      env: { ...process.env, TMPDIR: tmp, PB_EWS_HOST: "127.0.0.1", PB_EWS_PORT: String(env.port), PB_HOSTNAME: "mail.pillarbox.test", EWS_USER: U, EWS_PASS: PW, EWS_HOST_MAP: "" },
-      encoding: "utf8",
-      timeout: 55_000,
+      env: { TMPDIR: tmp, PB_EWS_HOST: "127.0.0.1", PB_EWS_PORT: String(env.port), PB_HOSTNAME: "mail.pillarbox.test", EWS_USER: U, EWS_PASS: PW, EWS_HOST_MAP: "" },
+      timeoutMs: 55_000,
     });
-    if (r.status !== 0) console.error(r.stdout, r.stderr);
-    expect(r.status).toBe(0);
+    if (r.code !== 0) console.error(r.stdout, r.stderr);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain("ok: autodiscover");
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -6,8 +6,8 @@
  * reads our answers.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { run } from "../helpers/proc.ts";
 import { createUser, find, findAll, responseCodes, startEws, type EwsEnv } from "./helpers.ts";
 import { folderId, itemId } from "../../protocols/http/ews/ids.ts";
 import type { Account, Folder } from "../../storage/api.ts";
@@ -138,14 +138,13 @@ test("ConvertId is not in Exchange2007 (RTM): fault ErrorInvalidRequest", async 
   expect(find(r.body, "detail", "ResponseCode")?.text).toBe("ErrorInvalidRequest");
 });
 
-test("exchangelib: the version guess finds Exchange 2016, and its ConvertId client reads our answers", () => {
+test("exchangelib: the version guess finds Exchange 2016, and its ConvertId client reads our answers", async () => {
   const ews = itemId({ accountId: alice.id, itemClass: "mail", id: 77 });
-  const r = spawnSync("/usr/bin/python3", [join(import.meta.dir, "exchangelib", "envelope_convert_id.py"), ews], {
-    env: { ...process.env, PB_EWS_HOST: "127.0.0.1", PB_EWS_PORT: String(env.port), EWS_USER: A, EWS_PASS: PW },
-    encoding: "utf8",
-    timeout: 50_000,
+  const r = await run("/usr/bin/python3", [join(import.meta.dir, "exchangelib", "envelope_convert_id.py"), ews], {
+    env: { PB_EWS_HOST: "127.0.0.1", PB_EWS_PORT: String(env.port), EWS_USER: A, EWS_PASS: PW },
+    timeoutMs: 50_000,
   });
-  if (r.status !== 0) console.error(r.stdout, r.stderr);
-  expect(r.status).toBe(0);
+  if (r.code !== 0) console.error(r.stdout, r.stderr);
+  expect(r.code).toBe(0);
   expect(r.stdout).toContain("ok: round trip");
-});
+}, 55_000);
