@@ -179,7 +179,8 @@ describe("Thunderbird autoconfig", () => {
     expect(xmlKids(prov, "outgoingServer").map((s) => `${xmlText(xmlKid(s, "port"))}:${xmlText(xmlKid(s, "socketType"))}`)).toEqual(["465:SSL", "587:STARTTLS"]);
     const outlook = parseXml(outlookResponse(ep, { displayName: "Ivy", email: "ivy@example.test" }));
     const protos = xmlKids(xmlKid(xmlKid(outlook, "Response"), "Account"), "Protocol").map((p) => `${xmlText(xmlKid(p, "Type"))}:${xmlText(xmlKid(p, "Port"))}`);
-    expect(protos).toEqual(["IMAP:993", "POP3:995", "SMTP:465"]);
+    // The EWS sections (EXCH, EXPR: no port, the URL says it) come first.
+    expect(protos).toEqual(["EXCH:", "EXPR:", "IMAP:993", "POP3:995", "SMTP:465"]);
   });
 });
 
