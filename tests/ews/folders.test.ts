@@ -188,6 +188,34 @@ test("a folder made over IMAP is found by FindFolder; FindFolder Shallow/Deep, p
   expect(responseCodes(badView.body)).toEqual(["ErrorInvalidRequest"]);
 });
 
+test("FindFolder as DavMail asks: MAPI folder tags in the restriction and as additional properties", async () => {
+  const tag = (t: string, type: string) => `<t:ExtendedFieldURI PropertyTag="${t}" PropertyType="${type}"/>`;
+  const cls = tag("0x3613", "String");
+  const props = [cls, tag("0x3602", "Integer"), tag("0x3603", "Integer"), tag("0x360a", "Boolean"), tag("0x10f3", "String"), tag("0x3008", "SystemTime"), tag("0x670a", "SystemTime"), tag("0x6751", "Integer"), tag("0x6752", "Integer")].join("");
+  const req = `<m:FindFolder Traversal="Shallow">${shape("IdOnly", `<t:AdditionalProperties><t:FieldURI FieldURI="folder:DisplayName"/>${props}</t:AdditionalProperties>`)}<m:IndexedPageFolderView MaxEntriesReturned="500" Offset="0" BasePoint="Beginning"/><m:Restriction><t:Or><t:IsEqualTo>${cls}<t:FieldURIOrConstant><t:Constant Value="IPF.Note"/></t:FieldURIOrConstant></t:IsEqualTo><t:IsEqualTo>${cls}<t:FieldURIOrConstant><t:Constant Value="IPF.Note.Microsoft.Conversation"/></t:FieldURIOrConstant></t:IsEqualTo><t:Not><t:Exists>${cls}</t:Exists></t:Not></t:Or></m:Restriction><m:ParentFolderIds>${dist("msgfolderroot")}</m:ParentFolderIds></m:FindFolder>`;
+  const before = await call(req);
+  expect(responseCodes(before.body)).toEqual(["NoError"]);
+  const list = folders(before.body);
+  // mail folders only: no calendar, contacts, tasks or notes
+  expect(list.every((f) => f.name === "Folder")).toBe(true);
+  const names = list.map((f) => text(f, "DisplayName"));
+  expect(names).toContain("INBOX");
+  expect(names).not.toContain("Notes");
+  const inbox = list.find((f) => text(f, "DisplayName") === "INBOX")!;
+  const value = (f: XmlElement, t: string) => f.children.filter((k) => k.name === "ExtendedProperty").find((p) => find(p, "ExtendedFieldURI")?.attrs.PropertyTag === t)?.children.find((k) => k.name === "Value")?.text;
+  expect(value(inbox, "0x3613")).toBe("IPF.Note");
+  expect(value(inbox, "0x10f3")).toBe("INBOX");
+  const ctag = value(inbox, "0x670a");
+  expect(ctag).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  const total = Number(value(inbox, "0x3602"));
+  // a delivery changes the collection tag, the counts and the next UID
+  expect(await sendMail(env.srv.port("SMTP"), USER, `From: d@example.test\r\nTo: ${USER}\r\nSubject: ctag\r\n\r\nx\r\n`)).toBe(250);
+  const after = folders((await call(req)).body).find((f) => text(f, "DisplayName") === "INBOX")!;
+  expect(value(after, "0x670a")).not.toBe(ctag);
+  expect(Number(value(after, "0x3602"))).toBe(total + 1);
+  expect(Number(value(after, "0x6751"))).toBeGreaterThan(Number(value(inbox, "0x6751")));
+});
+
 test("CreateFolder: a mail folder under Inbox is in IMAP LIST; duplicates, bad names, wrong parents and search folders refused", async () => {
   const c = await createFolder(dist("inbox"), `<t:Folder><t:FolderClass>IPF.Note</t:FolderClass><t:DisplayName>Receipts</t:DisplayName></t:Folder>`);
   expect(c.codes).toEqual(["NoError"]);

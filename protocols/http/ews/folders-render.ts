@@ -4,12 +4,12 @@
  * the shape the client asked for (FolderResponseShapeType). Other modules
  * (notifications, SyncFolderHierarchy) render folders with `renderFolder`.
  */
-import type { Folder, FolderStatus, ItemClass, ItemProperty } from "../../../storage/api.ts";
+import type { Folder, FolderStatus, ItemClass, ItemProperty, TypedPropertyValue } from "../../../storage/api.ts";
 import { EwsError, LEVEL, type EwsContext } from "./context.ts";
 import { distinguishedName, folderIdXml, type FolderRef } from "./ids.ts";
 import { childrenOf, displayName, folderClassOf, loadTree, parentOf, shallowOf, type FolderTree } from "./folders-tree.ts";
-import type { FolderShape } from "./shape.ts";
-import { renderExtended } from "./extended.ts";
+import type { ExtendedPath, FolderShape, PropertyPath } from "./shape.ts";
+import { extendedValue, renderExtended, type ComputedProperty } from "./extended.ts";
 import { t, tv } from "./xml.ts";
 
 /** Types.xsd: the element of each class (notes are plain folders of class IPF.StickyNote, MS-OXOSTNT). */
@@ -66,6 +66,78 @@ export function checkFolderShape(shape: FolderShape): void {
   }
 }
 
+/**
+ * MAPI folder properties ([MS-OXPROPS]) clients read as ExtendedFieldURI
+ * PropertyTag (DavMail asks for all of these on every folder and filters
+ * folders by PR_CONTAINER_CLASS): answered from what the store holds.
+ * The two times are change stamps: the store keeps no folder modification
+ * time, so they are derived from the folder's change number, which moves
+ * whenever the folder or an item in it changes (what DavMail uses them for,
+ * a collection tag).
+ */
+const TAG = {
+  displayName: 0x3001,
+  lastModified: 0x3008,
+  urlName: 0x10f3,
+  contentCount: 0x3602,
+  unreadCount: 0x3603,
+  subfolders: 0x360a,
+  containerClass: 0x3613,
+  localCommitTimeMax: 0x670a,
+  articleNumNext: 0x6751,
+  highestArticleNum: 0x6752,
+} as const;
+
+/** A change stamp as a SystemTime: 2000-01-01 plus one second per change (see TAG). */
+function changeStamp(modseq: number): number {
+  return Date.UTC(2000, 0, 1) + modseq * 1000;
+}
+
+/** Whether answering these paths needs the folder's item counts. */
+function extendedNeedsCounts(paths: readonly PropertyPath[]): boolean {
+  return paths.some((p) => p.kind === "extended" && (p.tag === TAG.contentCount || p.tag === TAG.unreadCount));
+}
+
+/** The computed MAPI properties of a folder (extended.ts ComputedProperty); undefined leaves the stored table to answer. */
+export function folderComputed(tree: FolderTree, ref: FolderRef, status: FolderStatus | undefined): ComputedProperty {
+  return (p: ExtendedPath): TypedPropertyValue | undefined => {
+    if (p.tag === undefined) return undefined;
+    const f = ref.kind === "store" ? (tree.byId.get(ref.folder.id) ?? ref.folder) : null;
+    const name = f ? displayName(tree, f) : ref.kind === "virtual" && ref.name === "msgfolderroot" ? "Top of Information Store" : "";
+    const modseq = f ? f.highestModseq : tree.head;
+    switch (p.tag) {
+      case TAG.displayName:
+      case TAG.urlName:
+        return { type: "string", value: name };
+      case TAG.containerClass: {
+        const cls = f ? folderClassOf(tree, f, FOLDER_CLASS) : null;
+        return cls === null ? undefined : { type: "string", value: cls };
+      }
+      case TAG.contentCount:
+        return { type: "int", value: status?.messages ?? 0 };
+      case TAG.unreadCount:
+        return { type: "int", value: status?.unseen ?? 0 };
+      case TAG.subfolders:
+        return { type: "bool", value: (ref.kind === "virtual" ? shallowOf(tree, ref) : childrenOf(tree, ref)).length > 0 };
+      case TAG.lastModified:
+      case TAG.localCommitTimeMax:
+        return { type: "time", value: changeStamp(modseq) };
+      case TAG.articleNumNext:
+        return f ? { type: "int", value: f.uidNext } : undefined;
+      case TAG.highestArticleNum:
+        return f ? { type: "int", value: Math.max(0, f.uidNext - 1) } : undefined;
+      default:
+        return undefined;
+    }
+  };
+}
+
+/** A folder's value of an extended path (restrictions): computed first, then the stored table. */
+export function folderExtendedValue(tree: FolderTree, ref: FolderRef, status: FolderStatus | undefined, p: ExtendedPath): string | number | boolean | undefined {
+  const stored = ref.kind === "store" ? (tree.props.get(ref.folder.id) ?? []) : [];
+  return extendedValue(stored, p, folderComputed(tree, ref, status));
+}
+
 /** Which fields a shape asks for: the base shape's set plus the additional ones. */
 function fieldSet(shape: FolderShape): Set<string> {
   const s = new Set<string>(["folder:FolderId"]);
@@ -78,7 +150,7 @@ function fieldSet(shape: FolderShape): Set<string> {
 /** Whether rendering in this shape needs the folder's item counts (one folderStatus each). */
 export function shapeNeedsCounts(shape: FolderShape): boolean {
   const f = fieldSet(shape);
-  return f.has("folder:TotalCount") || f.has("folder:UnreadCount");
+  return f.has("folder:TotalCount") || f.has("folder:UnreadCount") || extendedNeedsCounts(shape.additional);
 }
 
 /** What renderFolder may be given to save store reads when rendering many folders. */
@@ -152,7 +224,7 @@ export async function renderFolder(c: EwsContext, ref: FolderRef, shape: FolderS
     folderIdXml(c.account.id, r.kind === "store" ? r.folder : r.name, r.kind === "store" ? r.folder.highestModseq : tree.head, element);
 
   let status = extra.status;
-  if (!status && folder && (has("folder:TotalCount") || has("folder:UnreadCount"))) status = await c.store.folderStatus(folder.id);
+  if (!status && folder && shapeNeedsCounts(shape)) status = await c.store.folderStatus(folder.id);
 
   const parent = parentOf(tree, ref);
   const name = folder ? displayName(tree, folder) : ref.kind === "virtual" && ref.name === "msgfolderroot" ? "Top of Information Store" : "";
@@ -160,8 +232,9 @@ export async function renderFolder(c: EwsContext, ref: FolderRef, shape: FolderS
 
   // Extended properties live in the store's folder property table (extended.ts maps the paths).
   let ext = "";
-  if (folder && shape.additional.some((p) => p.kind === "extended")) {
-    ext = renderExtended(shape.additional, extra.properties ?? tree.props.get(folder.id) ?? (await c.store.getProperties({ folderId: folder.id })));
+  if (shape.additional.some((p) => p.kind === "extended")) {
+    const stored = folder ? (extra.properties ?? tree.props.get(folder.id) ?? (await c.store.getProperties({ folderId: folder.id }))) : [];
+    ext = renderExtended(shape.additional, stored, folderComputed(tree, ref, status));
   }
 
   let distinguished: string | null = null;

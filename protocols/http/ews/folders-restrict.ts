@@ -14,8 +14,9 @@ import { attr, kid, type XmlElement } from "./xml.ts";
 const MAX_DEPTH = 16;
 const MAX_NODES = 256;
 
-type Value = string | number | undefined;
-type Getter = (uri: string) => Promise<Value>;
+type Value = string | number | boolean | undefined;
+/** Reads a property of the folder under test; `path` is the t:FieldURI or t:ExtendedFieldURI element. */
+type Getter = (path: XmlElement) => Promise<Value>;
 
 const COMPARISONS = new Set(["IsEqualTo", "IsNotEqualTo", "IsGreaterThan", "IsGreaterThanOrEqualTo", "IsLessThan", "IsLessThanOrEqualTo"]);
 
@@ -32,7 +33,7 @@ function check(e: XmlElement, depth: number, count: { n: number }): void {
   if (COMPARISONS.has(e.name)) {
     if (!fieldOf(e)) throw new EwsError("ErrorInvalidRestriction", `${e.name} needs a FieldURI.`);
     const c = kid(e, "FieldURIOrConstant");
-    if (!kid(c, "Constant") && !kid(c, "FieldURI")) throw new EwsError("ErrorInvalidRestriction", `${e.name} needs a FieldURIOrConstant.`);
+    if (!kid(c, "Constant") && !fieldOf(c)) throw new EwsError("ErrorInvalidRestriction", `${e.name} needs a FieldURIOrConstant.`);
     return;
   }
   if (e.name === "Contains") {
@@ -46,12 +47,14 @@ function check(e: XmlElement, depth: number, count: { n: number }): void {
   throw new EwsError("ErrorInvalidRestriction", `The restriction ${e.name} is not supported for folders.`);
 }
 
-function fieldOf(e: XmlElement): string | undefined {
-  return attr(kid(e, "FieldURI"), "FieldURI");
+/** The property an expression tests: t:FieldURI (folder:DisplayName...) or t:ExtendedFieldURI (PR_CONTAINER_CLASS...). */
+function fieldOf(e: XmlElement | undefined): XmlElement | undefined {
+  return kid(e, "FieldURI") ?? kid(e, "ExtendedFieldURI");
 }
 
 function compare(a: Value, b: Value): number | null {
   if (a === undefined || b === undefined) return null;
+  if (typeof a === "boolean" || typeof b === "boolean") return String(a).toLowerCase() === String(b).toLowerCase() ? 0 : null;
   if (typeof a === "number" || typeof b === "number") {
     const x = Number(a);
     const y = Number(b);
@@ -90,7 +93,8 @@ async function test(e: XmlElement, get: Getter): Promise<boolean> {
       const left = await get(fieldOf(e)!);
       const other = kid(e, "FieldURIOrConstant");
       const constant = kid(other, "Constant");
-      const right = constant ? attr(constant, "Value") : await get(attr(kid(other, "FieldURI"), "FieldURI") ?? "");
+      const otherPath = fieldOf(other);
+      const right = constant ? attr(constant, "Value") : otherPath ? await get(otherPath) : undefined;
       const r = compare(left, typeof left === "number" && right !== undefined ? Number(right) : right);
       if (r === null) return e.name === "IsNotEqualTo";
       switch (e.name) {
@@ -112,12 +116,12 @@ async function test(e: XmlElement, get: Getter): Promise<boolean> {
 }
 
 /** The folders of `refs` that match the Restriction element (m:Restriction holding one expression). */
-export async function matchFolders(restriction: XmlElement, refs: FolderRef[], value: (ref: FolderRef, uri: string) => Promise<Value>): Promise<FolderRef[]> {
+export async function matchFolders(restriction: XmlElement, refs: FolderRef[], value: (ref: FolderRef, path: XmlElement) => Promise<Value>): Promise<FolderRef[]> {
   const exprs = restriction.children.filter((k) => k.ns === NS.t);
   if (exprs.length !== 1) throw new EwsError("ErrorInvalidRestriction", "A restriction holds one expression.");
   const root = exprs[0]!;
   check(root, 0, { n: 0 });
   const out: FolderRef[] = [];
-  for (const ref of refs) if (await test(root, (uri) => value(ref, uri))) out.push(ref);
+  for (const ref of refs) if (await test(root, (path) => value(ref, path))) out.push(ref);
   return out;
 }

@@ -6,11 +6,11 @@
  */
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import type { FolderRef } from "./ids.ts";
-import { checkFolderShape, FOLDER_CLASS, renderFolders } from "./folders-render.ts";
+import { checkFolderShape, FOLDER_CLASS, folderExtendedValue, renderFolders } from "./folders-render.ts";
 import { childrenOf, descendantsOf, displayName, folderClassOf, folderIdElements, loadTree, resolveIn, shallowOf, unexpected, type FolderTree } from "./folders-tree.ts";
 import { matchFolders } from "./folders-restrict.ts";
 import { perEach, responseMessages, success } from "./responses.ts";
-import { parseFolderShape } from "./shape.ts";
+import { parseFolderShape, parsePath } from "./shape.ts";
 import { attr, m, ma, mkid, type XmlElement } from "./xml.ts";
 import "./folders-write.ts";
 
@@ -87,7 +87,7 @@ registerOperation("FindFolder", async (c, op) => {
       let found = traversal === "Deep" ? descendantsOf(tree, parent) : shallowOf(tree, parent);
       if (restriction) {
         const counts = restrictionNeedsCounts(restriction);
-        found = await matchFolders(restriction, found, async (ref, uri) => folderValue(c, tree, ref, uri, counts));
+        found = await matchFolders(restriction, found, async (ref, path) => folderValue(c, tree, ref, path, counts));
       }
       const total = found.length;
       const view = parseView(op, total);
@@ -106,14 +106,21 @@ registerOperation("FindFolder", async (c, op) => {
 
 function restrictionNeedsCounts(r: XmlElement): boolean {
   const walk = (e: XmlElement): boolean =>
-    (e.name === "FieldURI" && /^folder:(TotalCount|UnreadCount)$/.test(attr(e, "FieldURI") ?? "")) || e.children.some(walk);
+    (e.name === "FieldURI" && /^folder:(TotalCount|UnreadCount)$/.test(attr(e, "FieldURI") ?? "")) ||
+    (e.name === "ExtendedFieldURI" && /^(0x360[23]|1382[67])$/i.test(attr(e, "PropertyTag") ?? "")) ||
+    e.children.some(walk);
   return walk(r);
 }
 
-/** A folder property's value for restrictions (folder:DisplayName, FolderClass, TotalCount, UnreadCount, ChildFolderCount). */
-async function folderValue(c: EwsContext, tree: FolderTree, ref: FolderRef, uri: string, counts: boolean): Promise<string | number | undefined> {
+/** A folder property's value for restrictions: folder:DisplayName, FolderClass, the counts, or an extended property (MAPI folder tags, stored ones). */
+async function folderValue(c: EwsContext, tree: FolderTree, ref: FolderRef, path: XmlElement, counts: boolean): Promise<string | number | boolean | undefined> {
   const f = ref.kind === "store" ? ref.folder : null;
-  switch (uri) {
+  const status = f && counts ? await c.store.folderStatus(f.id) : undefined;
+  if (path.name === "ExtendedFieldURI") {
+    const p = parsePath(path);
+    return p.kind === "extended" ? folderExtendedValue(tree, ref, status, p) : undefined;
+  }
+  switch (attr(path, "FieldURI")) {
     case "folder:DisplayName":
       return f ? displayName(tree, f) : ref.kind === "virtual" && ref.name === "msgfolderroot" ? "Top of Information Store" : "";
     case "folder:FolderClass":
@@ -121,11 +128,9 @@ async function folderValue(c: EwsContext, tree: FolderTree, ref: FolderRef, uri:
     case "folder:ChildFolderCount":
       return ref.kind === "virtual" ? shallowOf(tree, ref).length : childrenOf(tree, ref).length;
     case "folder:TotalCount":
-    case "folder:UnreadCount": {
-      if (!f || !counts) return f ? undefined : 0;
-      const s = await c.store.folderStatus(f.id);
-      return uri === "folder:TotalCount" ? s.messages : s.unseen;
-    }
+      return f ? status?.messages : 0;
+    case "folder:UnreadCount":
+      return f ? status?.unseen : 0;
     default:
       return undefined;
   }
