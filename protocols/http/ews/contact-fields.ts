@@ -84,16 +84,27 @@ export const BODY = "AirSyncBase:Body";
 export const FILE_AS = "Contacts:FileAs";
 
 /**
+ * Types.xsd ItemType's elements other than Body, Categories and
+ * ExtendedProperty: message, reminder and bookkeeping properties a contact
+ * has no place for. exchangelib sends some of them with every contact
+ * (ReminderIsSet, Sensitivity, Importance...), Outlook others.
+ */
+export const ITEM_ONLY = [
+  "MimeContent", "ItemId", "ParentFolderId", "ItemClass", "Subject", "Sensitivity", "Attachments", "DateTimeReceived", "Size",
+  "Importance", "InReplyTo", "IsSubmitted", "IsDraft", "IsFromMe", "IsResend", "IsUnmodified", "InternetMessageHeaders",
+  "DateTimeSent", "DateTimeCreated", "ResponseObjects", "ReminderDueBy", "ReminderIsSet", "ReminderMinutesBeforeStart",
+  "DisplayCc", "DisplayTo", "HasAttachments", "Culture", "EffectiveRights", "LastModifiedName", "LastModifiedTime",
+  "IsAssociated", "WebClientReadFormQueryString", "WebClientEditFormQueryString", "ConversationId", "UniqueBody", "Flag",
+  "StoreEntryId", "InstanceKey", "NormalizedBody", "PolicyTag", "ArchiveTag", "RetentionDate", "Preview", "TextBody", "IconIndex",
+];
+
+/**
  * Properties a client may send that the card does not keep and that carry
  * no data worth refusing a contact for (Outlook and exchangelib send some by
  * default): accepted, not stored.
  */
 export const IGNORED = new Set([
-  "item:Subject",
-  "item:Sensitivity",
-  "item:Importance",
-  "item:Culture",
-  "item:ItemClass",
+  ...ITEM_ONLY.map((n) => `item:${n}`),
   "contacts:FileAsMapping",
   "contacts:Initials",
   "contacts:PostalAddressIndex",
@@ -104,8 +115,17 @@ export const IGNORED = new Set([
   "contacts:PhoneticFullName",
 ]);
 
-/** The ActiveSync elements a property path covers (for UpdateItem: what a Set replaces and a Delete clears). */
-export function coveredBy(path: PropertyPath): string[] {
+/** Types.xsd PhoneNumberKeyType values without a place in the card (a Delete of one changes nothing). */
+const UNKEPT_PHONE_KEYS = new Set(["Callback", "Isdn", "OtherFax", "OtherTelephone", "PrimaryPhone", "Telex", "TtyTddPhone"]);
+
+/**
+ * The ActiveSync elements a property path covers (for UpdateItem: what a Set
+ * replaces and a Delete clears). Deleting a phone key the card cannot hold
+ * covers nothing (exchangelib deletes every key it did not set); setting one
+ * is refused.
+ */
+export function coveredBy(path: PropertyPath, op: "set" | "append" | "delete" = "set"): string[] {
+  if (op === "delete" && path.kind === "indexed" && path.uri === "contacts:PhoneNumber" && UNKEPT_PHONE_KEYS.has(path.index)) return [];
   if (path.kind === "extended") throw new EwsError("ErrorInvalidPropertyRequest", "Extended properties are not kept on contacts.");
   if (path.kind === "field") {
     const u = path.uri;

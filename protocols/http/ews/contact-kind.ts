@@ -12,7 +12,7 @@ import { easBirthday } from "../eas/groupware/contact-device.ts";
 import { el, kid as wkid, kids as wkids, qn, text as wtext, type WElement } from "../eas/wbxml/tree.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { isGroupCard, readGroup, renderGroup, groupFromEws, groupUpdate } from "./contact-group.ts";
-import { ADDRESS_KEYS, ADDRESS_PARTS, BODY, CATEGORIES, CHILDREN, coveredBy, DATES, EMAIL_KEYS, FILE_AS, IGNORED, IM_KEYS, PHONE_KEYS, SIMPLE } from "./contact-fields.ts";
+import { ADDRESS_KEYS, ADDRESS_PARTS, BODY, CATEGORIES, CHILDREN, coveredBy, DATES, EMAIL_KEYS, FILE_AS, IGNORED, IM_KEYS, ITEM_ONLY, PHONE_KEYS, SIMPLE } from "./contact-fields.ts";
 import { bodyOf, codecContext, guarded, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
@@ -110,7 +110,7 @@ function easFromEws(contact: XmlElement, timeZone: string | null): WElement[] {
   let fileAs: string | undefined;
   for (const k of contact.children) {
     if (k.ns !== NS.t) continue;
-    const uri = k.name === "Body" || k.name === "Categories" || k.name === "Subject" || k.name === "Sensitivity" || k.name === "Importance" || k.name === "Culture" || k.name === "ItemClass" ? `item:${k.name}` : `contacts:${k.name}`;
+    const uri = k.name === "Body" || k.name === "Categories" || ITEM_ONLY.includes(k.name) ? `item:${k.name}` : `contacts:${k.name}`;
     const simple = SIMPLE[uri];
     if (simple) out.push(el(simple, k.text));
     else if (DATES[uri]) {
@@ -192,7 +192,7 @@ async function updateContact(c: EwsContext, it: GwItem, changes: PropertyChange[
   const covered = new Set<string>();
   const values = new Map<string, WElement>();
   for (const ch of changes) {
-    const names = coveredBy(ch.path);
+    const names = coveredBy(ch.path, ch.op);
     for (const n of names) {
       covered.add(n);
       values.delete(n);

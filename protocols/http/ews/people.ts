@@ -182,7 +182,8 @@ function expansionXml(members: Candidate[], c: EwsContext): string {
 }
 
 async function expand(c: EwsContext, op: XmlElement): Promise<Candidate[]> {
-  const mb = mkid(op, "Mailbox");
+  // Messages.xsd ExpandDLType: m:Mailbox; a t:Mailbox (what exchangelib writes for a Mailbox object) is taken too.
+  const mb = mkid(op, "Mailbox") ?? kid(op, "Mailbox");
   if (!mb) throw new EwsError("ErrorInvalidRequest", "Mailbox is required.");
   const idEl = kid(mb, "ItemId");
   if (idEl) {

@@ -15,6 +15,7 @@
  */
 import { taskCodec } from "../eas/groupware/task.ts";
 import { el, kid as wkid, kids as wkids, qn, text as wtext, type WElement } from "../eas/wbxml/tree.ts";
+import { ITEM_ONLY } from "./contact-fields.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { bodyOf, codecContext, guarded, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
@@ -122,17 +123,10 @@ function coveredBy(path: PropertyPath): string[] {
     case "task:CompleteDate":
     case "task:IsComplete":
       return ["Tasks:Complete", "Tasks:DateCompleted"];
-    case "item:ItemClass":
-    case "item:Culture":
-    case "item:ReminderMinutesBeforeStart":
-    case "task:ActualWork":
-    case "task:TotalWork":
-    case "task:BillingInformation":
-    case "task:Mileage":
-    case "task:Companies":
-    case "task:Contacts":
-      return [];
   }
+  // ItemType's message and bookkeeping properties and TaskType's assignment and work ones have no place in a
+  // VTODO: accepted and not kept (exchangelib's save() sends every field it knows, Delete for the empty ones).
+  if ((path.uri.startsWith("item:") && ITEM_ONLY.includes(path.uri.slice(5))) || path.uri.startsWith("task:")) return [];
   throw new EwsError("ErrorInvalidPropertyRequest", `The property ${path.uri} cannot be changed on a task.`);
 }
 
