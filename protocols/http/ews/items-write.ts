@@ -86,7 +86,9 @@ registerOperation("CreateItem", async (c, op) => {
         const made = await createReply(c, el, opts);
         return success("CreateItemResponseMessage", m("Items", made ? await writtenXml(c, kindOf("mail"), made) : null));
       }
-      const kind = kindForElement(el.name);
+      let kind = kindForElement(el.name);
+      // A t:Message saved into a notes folder is a sticky note (MS-OXONOTE): the notes kind takes it (note-kind.ts).
+      if (kind?.itemClass === "mail" && el.name === "Message" && savedFolder?.itemClass === "notes") kind = kindOf("notes");
       if (!kind) throw new EwsError("ErrorInvalidItemForOperationCreateItem", `Items of type ${el.name.slice(0, 60)} cannot be created on this server.`);
       if (kind.itemClass === "mail" && disposition === null && (el.name === "Message" || el.name === "PostItem")) {
         // Messages.xsd CreateItemType: MessageDisposition is required for messages.
