@@ -23,6 +23,7 @@ import { EAS_GROUPWARE_TARGETS } from "./eas-groupware-targets.ts";
 import { SIEVE_RUN_TARGET } from "./sieve-run-target.ts";
 import { MANAGESIEVE_TARGET } from "./managesieve-target.ts";
 import { SIEVE_TARGETS } from "./sieve-targets.ts";
+import { AUTODISCOVER_XML_TARGET, EWS_SOAP_TARGET } from "./ews-target.ts";
 
 const enc = new TextEncoder();
 const b = (s: string) => enc.encode(s);
@@ -414,4 +415,7 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   MANAGESIEVE_TARGET,
   // the Sieve compiler (lexer, parser, validator) and the matcher (./sieve-targets.ts)
   ...SIEVE_TARGETS,
+  // EWS: SOAP reader, envelope, shapes/paths/changes/restrictions, ConvertId forms; autodiscover's reader (./ews-target.ts)
+  EWS_SOAP_TARGET,
+  AUTODISCOVER_XML_TARGET,
 ];
