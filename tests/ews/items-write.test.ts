@@ -269,3 +269,35 @@ test("malformed input: bad base64, missing disposition, unknown item type, bad i
   const mixed = await call(`<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Message><t:Subject>good one</t:Subject></t:Message><t:Message><t:ToRecipients>${mbx("nope")}</t:ToRecipients></t:Message></m:Items></m:CreateItem>`);
   expect(responseCodes(mixed.body)).toEqual(["NoError", "ErrorInvalidRecipients"]);
 });
+
+test("extended properties DavMail and exchangelib use for flags: PidTagFlagStatus is \\Flagged, PidTagLastVerbExecuted is \\Answered/$Forwarded, PR_MESSAGE_FLAGS says read and not a draft", async () => {
+  const mime = "From: a@elsewhere.test\r\nTo: writer@example.test\r\nSubject: Verbs\r\n\r\nbody\r\n";
+  const c = await call(
+    `<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId><t:DistinguishedFolderId Id="drafts"/></m:SavedItemFolderId><m:Items><t:Message><t:MimeContent>${Buffer.from(mime).toString("base64")}</t:MimeContent>` +
+      `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x0E07" PropertyType="Integer"/><t:Value>1</t:Value></t:ExtendedProperty></t:Message></m:Items></m:CreateItem>`,
+  );
+  expect(responseCodes(c.body)).toEqual(["NoError"]);
+  // Saved in Drafts, but PR_MESSAGE_FLAGS (read, not unsent) says it is received mail.
+  let flags = await imapFlags("Drafts", "Verbs");
+  expect(flags).toContain("\\Seen");
+  expect(flags).not.toContain("\\Draft");
+  const { id } = idOf(c.body);
+  const set = (tag: string, value: string) =>
+    call(`<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:ExtendedFieldURI PropertyTag="${tag}" PropertyType="Integer"/><t:Message><t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="${tag}" PropertyType="Integer"/><t:Value>${value}</t:Value></t:ExtendedProperty></t:Message></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
+  expect(responseCodes((await set("0x1090", "2")).body)).toEqual(["NoError"]);
+  expect(responseCodes((await set("0x1081", "102")).body)).toEqual(["NoError"]);
+  flags = await imapFlags("Drafts", "Verbs");
+  expect(flags).toContain("\\Flagged");
+  expect(flags).toContain("\\Answered");
+  expect(responseCodes((await set("0x1090", "1")).body)).toEqual(["NoError"]);
+  expect(responseCodes((await set("0x1081", "104")).body)).toEqual(["NoError"]);
+  flags = await imapFlags("Drafts", "Verbs");
+  expect(flags).not.toContain("\\Flagged");
+  expect(flags).not.toContain("\\Answered");
+  expect(flags).toContain("$Forwarded");
+  const bad = await call(`<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:ExtendedFieldURI PropertyTag="0x1090" PropertyType="Integer"/><t:Message><t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x1090" PropertyType="Integer"/><t:Value>lots</t:Value></t:ExtendedProperty></t:Message></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
+  expect(responseCodes(bad.body)[0]).toMatch(/^ErrorInvalidExtendedProperty/);
+  // A property no mail field has: ErrorInvalidPropertyRequest, nothing changed.
+  const unknown = await call(`<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="calendar:Start"/><t:Message/></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
+  expect(responseCodes(unknown.body)).toEqual(["ErrorInvalidPropertyRequest"]);
+});

@@ -174,6 +174,9 @@ const PR_MESSAGE_FLAGS = 0x0e07;
 const MSGFLAG_READ = 0x1;
 const MSGFLAG_UNSENT = 0x8;
 
+/** PidTagLastVerbExecuted ([MS-OXOMSG] §2.2.1.32): 102 reply, 103 reply all, 104 forward. */
+const PR_LAST_VERB_EXECUTED = 0x1081;
+
 /** PidTagFlagStatus ([MS-OXOFLAG] §2.2.1.1): 0 none, 1 complete, 2 flagged; what exchangelib's flag_status sets. */
 const PR_FLAG_STATUS = 0x1090;
 
@@ -277,7 +280,16 @@ async function update(c: EwsContext, item: KindItem<MailItem>, changes: Property
         // PidTagFlagStatus is the message's flag, kept as \Flagged: 2 flagged, 1 complete, 0 or deleted none.
         const f = ch.op === "delete" ? false : flagStatusProperty(v2(ch));
         (f ? flagOps.add : flagOps.remove).add("\\Flagged");
-      } else extended.push(ch);
+      } else {
+        if (ch.path.tag === PR_LAST_VERB_EXECUTED) {
+          // PidTagLastVerbExecuted: how DavMail and Outlook say "answered" (102, 103) or "forwarded" (104); IMAP sees \Answered / $Forwarded.
+          const verb = ch.op === "delete" ? null : v2(ch);
+          const n = verb && verb.type === "int" && !verb.multi ? verb.value : 0;
+          (n === 102 || n === 103 ? flagOps.add : flagOps.remove).add("\\Answered");
+          (n === 104 ? flagOps.add : flagOps.remove).add("$Forwarded");
+        }
+        extended.push(ch);
+      }
       continue;
     }
     if (ch.path.kind !== "field") throw new EwsError("ErrorInvalidPropertyRequest", `A message has no indexed property ${ch.path.uri}.`);
