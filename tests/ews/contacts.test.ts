@@ -243,3 +243,16 @@ test("malformed contacts: unknown phone key, a bad date, two @ in an address, an
   // nothing was half-written
   expect(textAt(await get(id), "DisplayName")).toBe("Val Id");
 });
+
+test("SyncFolderItems over the contacts folder: a contact made over CardDAV arrives as a Create of a t:Contact", async () => {
+  const first = await call(`<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="contacts"/></m:SyncFolderId><m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>`);
+  expect(responseCodes(first.body)).toEqual(["NoError"]);
+  const state = textAt(messages(first.body)[0], "SyncState")!;
+  const put = await dav(env, ALICE, PASS, "PUT", `/dav/addressbooks/${ALICE}/Contacts/synced.vcf`, "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:synced-uid\r\nFN:Sy Nced\r\nEMAIL:sy@nced.test\r\nEND:VCARD\r\n", { "content-type": "text/vcard" });
+  expect(put.status).toBe(201);
+  const next = await call(`<m:SyncFolderItems><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="contacts"/></m:SyncFolderId><m:SyncState>${state}</m:SyncState><m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>`);
+  expect(responseCodes(next.body)).toEqual(["NoError"]);
+  const creates = findAll(next.body, "Create");
+  expect(creates.length).toBe(1);
+  expect(textAt(creates[0], "Contact", "DisplayName")).toBe("Sy Nced");
+});

@@ -124,6 +124,9 @@ test("ParentFolderIds limits the contacts searched (a non-contacts folder is ref
   expect(responseCodes(inContacts.body)).toEqual(["NoError"]);
   const inInbox = await env.call(ALICE, PASS, `<m:ResolveNames ReturnFullContactData="false" SearchScope="Contacts"><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds><m:UnresolvedEntry>zed</m:UnresolvedEntry></m:ResolveNames>`);
   expect(responseCodes(inInbox.body)).toEqual(["ErrorInvalidRequest"]);
+  const many = `<t:DistinguishedFolderId Id="contacts"/>`.repeat(101);
+  const tooMany = await env.call(ALICE, PASS, `<m:ResolveNames ReturnFullContactData="false" SearchScope="Contacts"><m:ParentFolderIds>${many}</m:ParentFolderIds><m:UnresolvedEntry>zed</m:UnresolvedEntry></m:ResolveNames>`);
+  expect(responseCodes(tooMany.body)).toEqual(["ErrorInvalidRequest"]);
 });
 
 test("a contact group resolves as a PrivateDL", async () => {

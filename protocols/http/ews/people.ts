@@ -24,6 +24,8 @@ import { NS } from "./ns.ts";
 
 /** MS-OXWSRSLNM §3.1.4.1.3.3: Exchange returns at most 100 candidates. */
 const MAX_RESOLUTIONS = 100;
+/** Contacts folders one ResolveNames may name (each is looked up). */
+const MAX_PARENT_FOLDERS = 100;
 /** Members listed by one ExpandDL. */
 const MAX_EXPANSION = 1000;
 /** Longest UnresolvedEntry taken (an address is at most 320 characters, RFC 5321 §4.5.3.1). */
@@ -127,7 +129,9 @@ async function resolveOne(c: EwsContext, op: XmlElement, entry: string): Promise
   const parents = mkid(op, "ParentFolderIds");
   if (parents) {
     folderIds = [];
-    for (const f of parents.children.filter((k) => k.ns === NS.t)) {
+    const named = parents.children.filter((k) => k.ns === NS.t);
+    if (named.length > MAX_PARENT_FOLDERS) throw new EwsError("ErrorInvalidRequest", `At most ${MAX_PARENT_FOLDERS} ParentFolderIds.`);
+    for (const f of named) {
       const ref = await resolveFolder(c, f);
       if (ref.kind !== "store" || ref.folder.itemClass !== "contacts") throw new EwsError("ErrorInvalidRequest", "ParentFolderIds names contacts folders.");
       folderIds.push(ref.folder.id);
