@@ -8,6 +8,7 @@
  * one bad item never fails the others.
  */
 import type { Folder } from "../../../storage/api.ts";
+import { resolveCalendarId } from "./calendar-kind.ts";
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import { defaultFolder, ownItemId, parseChangeKey, resolveDistinguished, resolveFolder, type ItemRef } from "./ids.ts";
 import { kindForElement, kindOf, type CreateOptions, type ItemKind, type KindItem, type MeetingInvitations, type MessageDisposition, type UpdateOptions } from "./kinds.ts";
@@ -103,17 +104,15 @@ registerOperation("CreateItem", async (c, op) => {
   return responseMessages("CreateItem", msgs);
 });
 
-/** The ItemId (or RecurringMasterItemId naming an occurrence's master) of an ItemChange or a SendItem id. */
-export function changedRef(c: EwsContext, change: XmlElement): { ref: ItemRef; changeKey: string | undefined } {
-  const idEl = kid(change, "ItemId") ?? kid(change, "RecurringMasterItemId");
-  if (!idEl) {
-    if (kid(change, "OccurrenceItemId")) throw new EwsError("ErrorInvalidRequest", "Occurrences are changed by the ItemId a CalendarView gave them.");
-    throw new EwsError("ErrorInvalidIdEmpty", "The item id is missing.");
-  }
-  if (idEl.name === "RecurringMasterItemId") {
-    const ref = ownItemId(c, attr(idEl, "OccurrenceId"));
-    return { ref: { accountId: ref.accountId, itemClass: ref.itemClass, id: ref.id }, changeKey: attr(idEl, "ChangeKey") };
-  }
+/**
+ * The item an ItemChange names: an ItemId, or for calendar items an
+ * OccurrenceItemId (one occurrence of a series) or RecurringMasterItemId
+ * (the series of an occurrence), resolved by the calendar module.
+ */
+export async function changedRef(c: EwsContext, change: XmlElement): Promise<{ ref: ItemRef; changeKey: string | undefined }> {
+  const idEl = kid(change, "ItemId") ?? kid(change, "OccurrenceItemId") ?? kid(change, "RecurringMasterItemId");
+  if (!idEl) throw new EwsError("ErrorInvalidIdEmpty", "The item id is missing.");
+  if (idEl.name !== "ItemId") return { ref: await resolveCalendarId(c, idEl), changeKey: attr(idEl, "ChangeKey") };
   return { ref: ownItemId(c, attr(idEl, "Id")), changeKey: attr(idEl, "ChangeKey") };
 }
 
@@ -128,7 +127,7 @@ registerOperation("UpdateItem", async (c, op) => {
     "UpdateItemResponseMessage",
     async (change) => {
       if (change.name !== "ItemChange") throw new EwsError("ErrorInvalidRequest", `Unexpected ${change.name.slice(0, 60)} in ItemChanges.`);
-      const { ref, changeKey } = changedRef(c, change);
+      const { ref, changeKey } = await changedRef(c, change);
       const expectedModseq = parseChangeKey(changeKey);
       if (changeKey !== undefined && expectedModseq === null) throw new EwsError("ErrorInvalidChangeKey", "The change key is malformed.");
       const kind = kindOf(ref.itemClass);
