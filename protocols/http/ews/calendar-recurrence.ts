@@ -36,6 +36,17 @@ function ymd(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/**
+ * A range date as Exchange writes it: the date with the item zone's offset
+ * on that day ("2027-05-18+02:00"); clients (exchangelib) read a date with
+ * an offset as a date, one without as a date-time.
+ */
+function zonedDate(dateMs: number, zone: ItemZone): string {
+  const off = Math.round((dateMs - midnightIn(dateMs, zone)) / 60_000);
+  const a = Math.abs(off);
+  return `${ymd(dateMs)}${off < 0 ? "-" : "+"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
+}
+
 /** The DaysOfWeek value for a BYDAY list (Day / Weekday / WeekendDay for the relative patterns' sets). */
 function daysText(codes: string[], relative: boolean): string | null {
   const set = [...new Set(codes)];
@@ -127,13 +138,13 @@ export function recurrenceXml(rule: ICAL.Recur, startMs: number, startDate: numb
     default:
       return null;
   }
-  const sd = tv("StartDate", ymd(startDate));
+  const sd = tv("StartDate", zonedDate(startDate, zone));
   let range: string;
   if (rule.count) range = t("NumberedRecurrence", sd, tv("NumberOfOccurrences", rule.count));
   else if (rule.until) {
     const u = rule.until;
     const untilDate = u.isDate ? Date.UTC(u.year, u.month - 1, u.day) : wallDateOfUntil(u, zone);
-    range = t("EndDateRecurrence", sd, tv("EndDate", ymd(untilDate)));
+    range = t("EndDateRecurrence", sd, tv("EndDate", zonedDate(untilDate, zone)));
   } else range = t("NoEndRecurrence", sd);
   return t("Recurrence", pattern, range);
 }
