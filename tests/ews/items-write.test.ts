@@ -301,3 +301,13 @@ test("extended properties DavMail and exchangelib use for flags: PidTagFlagStatu
   const unknown = await call(`<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="calendar:Start"/><t:Message/></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
   expect(responseCodes(unknown.body)).toEqual(["ErrorInvalidPropertyRequest"]);
 });
+
+test("SendOnly from MimeContent: a message without From is sent from the account; its Bcc field is not sent", async () => {
+  const mime = `To: ${PEER}\r\nBcc: blind@example.test\r\nSubject: Bare MIME\r\n\r\nno from here\r\n`;
+  const r = await call(`<m:CreateItem MessageDisposition="SendOnly"><m:Items><t:Message><t:MimeContent>${Buffer.from(mime).toString("base64")}</t:MimeContent></t:Message></m:Items></m:CreateItem>`);
+  expect(responseCodes(r.body)).toEqual(["NoError"]);
+  const got = (await messagesIn(peer.id, "INBOX")).find((m) => m.subject === "Bare MIME")!;
+  expect(got.fromAddr).toBe(USER);
+  expect(await rawOf(got.id)).not.toContain("Bcc:");
+  expect((await messagesIn(blind.id, "INBOX")).some((m) => m.subject === "Bare MIME")).toBe(true);
+});

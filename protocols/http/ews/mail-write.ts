@@ -9,7 +9,7 @@
  */
 import type { Folder, ItemProperty, PropertyKey } from "../../../storage/api.ts";
 import { SubmitError } from "../../../src/delivery/submit.ts";
-import { canonicalLineEnds, parseMime } from "../../../mail/index.ts";
+import { canonicalLineEnds, foldHeader, formatAddress, headerValue, parseMime } from "../../../mail/index.ts";
 import { analyseParts } from "../eas/email/convert.ts";
 import { concat, finalise, fromAddress, headerLines, recipientsOf } from "../eas/email/compose.ts";
 import { attachmentIdXml } from "./attachment-id.ts";
@@ -126,6 +126,11 @@ export async function sendMessage(c: EwsContext, req: SendRequest): Promise<void
   const rcpts = recipientsOf(parsed.headers);
   if (!rcpts.all.length) throw new EwsError("ErrorInvalidRecipients", "The message has no recipients.");
   if (rcpts.all.length > 1000) throw new EwsError("ErrorInvalidRecipients", "At most 1000 recipients per message.");
+  if (headerValue(parsed.headers, "from") === null) {
+    // A MIME message without From (a client's bare draft) is sent from the account, as Exchange does.
+    req = { ...req, raw: concat([foldHeader("From", formatAddress(ownMailbox(c))), req.raw]) };
+    parsed = parseMime(req.raw);
+  }
   const from = fromAddress(parsed.headers);
   if (!from || !(await sendAsAllowed(c, from))) throw new EwsError("ErrorSendAsDenied", `This account cannot send as ${(from ?? "(no From)").slice(0, 100)}.`);
   const sent = finalise(req.raw, c.server.config.hostname, c.now());
