@@ -196,6 +196,14 @@ test("DistributionList: created with members, read back, expanded, members repla
   const upd = await call(updateItemXml(id, `<t:SetItemField><t:FieldURI FieldURI="distributionlist:Members"/><t:DistributionList><t:Members><t:Member><t:Mailbox><t:EmailAddress>three@rock.test</t:EmailAddress></t:Mailbox></t:Member></t:Members></t:DistributionList></t:SetItemField>`));
   expect(responseCodes(upd.body)).toEqual(["NoError"]);
   expect(findAll(await get(id), "EmailAddress").map((e) => e.text)).toEqual(["three@rock.test"]);
+  // a member that is another contact, by its ItemId: stored as its UID, shown with its current address
+  const member = await create(`<t:Contact><t:DisplayName>Rae Rock</t:DisplayName><t:EmailAddresses><t:Entry Key="EmailAddress1">rae@rock.test</t:Entry></t:EmailAddresses></t:Contact>`);
+  const dl2 = await create(`<t:DistributionList><t:DisplayName>Rock pals</t:DisplayName><t:Members><t:Member><t:Mailbox><t:ItemId Id="${member.id}"/></t:Mailbox></t:Member></t:Members></t:DistributionList>`);
+  expect((await card(dl2)).some((l) => /^MEMBER:urn:uuid:/.test(l))).toBe(true);
+  const m = find(await get(dl2), "Members", "Member", "Mailbox")!;
+  expect([textAt(m, "Name"), textAt(m, "EmailAddress"), textAt(m, "MailboxType")]).toEqual(["Rae Rock", "rae@rock.test", "Contact"]);
+  const badMember = await call(createItemXml("contacts", `<t:DistributionList><t:DisplayName>X</t:DisplayName><t:Members><t:Member><t:Mailbox><t:ItemId Id="${ewsItemId(aliceId, "contacts", 999999)}"/></t:Mailbox></t:Member></t:Members></t:DistributionList>`));
+  expect(responseCodes(badMember.body)).toEqual(["ErrorItemNotFound"]);
 });
 
 test("CopyItem and MoveItem between address books; DeleteItem removes the card from CardDAV", async () => {

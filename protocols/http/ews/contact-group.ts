@@ -12,7 +12,8 @@ import { EwsError, type EwsContext } from "./context.ts";
 import { itemHeadXml, wanted, type GwItem } from "./groupware-items.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange } from "./shape.ts";
-import { kid, kidText, t, tv, type XmlElement } from "./xml.ts";
+import { ownItemId } from "./ids.ts";
+import { attr, kid, kidText, t, tv, type XmlElement } from "./xml.ts";
 
 /** At most this many members per group (read and written). */
 export const MAX_MEMBERS = 1000;
@@ -85,32 +86,44 @@ export async function renderGroup(c: EwsContext, it: GwItem, g: GroupView, shape
   );
 }
 
-/** MEMBER values of a t:Members element: an address, or a contact by its ItemId (urn:uuid: of its UID is filled in by the caller). */
-function membersOf(el: XmlElement | undefined): string[] {
+/**
+ * MEMBER values of a t:Members element: an address (mailto:), or another
+ * contact of the account named by its ItemId (urn:uuid: its UID, RFC 6350
+ * §6.6.5), which stays a member when the contact's address changes.
+ */
+async function membersOf(c: EwsContext, el: XmlElement | undefined): Promise<string[]> {
   if (!el) return [];
   const out: string[] = [];
   for (const m of el.children) {
     if (m.ns !== NS.t || m.name !== "Member") continue;
     if (out.length >= MAX_MEMBERS) throw new EwsError("ErrorInvalidRequest", `A group holds at most ${MAX_MEMBERS} members.`);
     const mb = kid(m, "Mailbox");
+    const idEl = kid(mb, "ItemId");
+    if (idEl) {
+      const ref = ownItemId(c, attr(idEl, "Id"));
+      const item = ref.itemClass === "contacts" ? await c.store.getItem(ref.id) : null;
+      if (!item || item.accountId !== c.account.id || item.itemClass !== "contacts") throw new EwsError("ErrorItemNotFound", "A member's contact was not found.");
+      out.push(`urn:uuid:${item.fields.uid}`);
+      continue;
+    }
     const email = kidText(mb, "EmailAddress");
     if (email && /^[^\s@<>]+@[^\s@<>]+$/.test(email)) out.push(`mailto:${email}`);
-    else throw new EwsError("ErrorInvalidValueForProperty", "A group member needs an EmailAddress.");
+    else throw new EwsError("ErrorInvalidValueForProperty", "A group member needs an EmailAddress or a contact's ItemId.");
   }
   return out;
 }
 
 /** A new group card (vCard 4.0) from a t:DistributionList. */
-export function groupFromEws(dl: XmlElement): Uint8Array {
+export async function groupFromEws(c: EwsContext, dl: XmlElement): Promise<Uint8Array> {
   const name = kidText(dl, "DisplayName") ?? kidText(dl, "FileAs") ?? "";
   const out: Line[] = [newLine("BEGIN", [], "VCARD"), newLine("VERSION", [], "4.0"), newLine("UID", [], randomUUID()), newLine("KIND", [], "group"), newLine("FN", [], escapeText(name))];
-  for (const m of membersOf(kid(dl, "Members"))) out.push(newLine("MEMBER", [], m));
+  for (const m of await membersOf(c, kid(dl, "Members"))) out.push(newLine("MEMBER", [], m));
   out.push(newLine("END", [], "VCARD"));
   return new TextEncoder().encode(serialise(out));
 }
 
 /** UpdateItem on a group: DisplayName/FileAs and Members (replaced as a whole); other lines kept. */
-export function groupUpdate(body: Uint8Array, changes: PropertyChange[]): Uint8Array {
+export async function groupUpdate(c: EwsContext, body: Uint8Array, changes: PropertyChange[]): Promise<Uint8Array> {
   let ls = lines(body);
   for (const ch of changes) {
     const uri = ch.path.kind === "extended" ? "" : ch.path.uri;
@@ -119,7 +132,7 @@ export function groupUpdate(body: Uint8Array, changes: PropertyChange[]): Uint8A
       ls = ls.filter((l) => l.name !== "FN");
       ls.splice(ls.length - 1, 0, newLine("FN", [], escapeText(name)));
     } else if (uri === "distributionlist:Members") {
-      const members = ch.op === "delete" ? [] : membersOf(kid(ch.value, "Members"));
+      const members = ch.op === "delete" ? [] : await membersOf(c, kid(ch.value, "Members"));
       const kept = ch.op === "append" ? ls.filter((l) => l.name === "MEMBER" || l.name === "X-ADDRESSBOOKSERVER-MEMBER").map((l) => l.value.trim()) : [];
       ls = ls.filter((l) => l.name !== "MEMBER" && l.name !== "X-ADDRESSBOOKSERVER-MEMBER");
       const apple = ls.some((l) => l.name === "X-ADDRESSBOOKSERVER-KIND");

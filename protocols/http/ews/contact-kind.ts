@@ -17,7 +17,7 @@ import { bodyOf, codecContext, guarded, copyGw, createGw, extendedXml, headValue
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
-import { attr, dateTime, parseDateTime, t, ta, tv, type XmlElement } from "./xml.ts";
+import { attr, dateTime, esc, parseDateTime, t, ta, tv, type XmlElement } from "./xml.ts";
 
 // ------------------------------------------------------------ reading
 
@@ -53,7 +53,7 @@ function renderContact(c: EwsContext, it: GwItem, v: ContactView, shape: ItemSha
   const w = (...u: string[]) => wanted(shape, ...u);
   const val = (q: string) => v.values.get(q);
   const fn = val(FILE_AS) ?? "";
-  const entries = (keys: Record<string, string>) => Object.entries(keys).filter(([, q]) => val(q)).map(([k, q]) => ta("Entry", { Key: k }, escText(val(q)!)));
+  const entries = (keys: Record<string, string>) => Object.entries(keys).filter(([, q]) => val(q)).map(([k, q]) => ta("Entry", { Key: k }, esc(val(q)!)));
   const emails = entries(EMAIL_KEYS);
   const phones = entries(PHONE_KEYS);
   const ims = entries(IM_KEYS);
@@ -95,10 +95,6 @@ function renderContact(c: EwsContext, it: GwItem, v: ContactView, shape: ItemSha
     c.version.level >= 3 && w("contacts:HasPicture") ? tv("HasPicture", v.hasPicture) : "",
     c.version.level >= 5 && w("contacts:Notes") && v.note ? tv("Notes", v.note) : "",
   );
-}
-
-function escText(s: string): string {
-  return tv("_", s).slice(5, -6);
 }
 
 // ------------------------------------------------------------ writing
@@ -176,7 +172,7 @@ function applicationData(children: WElement[]): WElement {
 
 async function createContact(c: EwsContext, folder: Parameters<ItemKind["create"]>[1], contact: XmlElement): Promise<GwItem> {
   if (folder.itemClass !== "contacts") throw new EwsError("ErrorCannotCreateContactInNonContactFolder", "Contacts are created in a contacts folder.");
-  const body = contact.name === "DistributionList" ? groupFromEws(contact) : contactFromEas(applicationData(easFromEws(contact, c.timeZone)), null);
+  const body = contact.name === "DistributionList" ? await groupFromEws(c, contact) : contactFromEas(applicationData(easFromEws(contact, c.timeZone)), null);
   return withExtended(c, await createGw(c, folder, body), contact);
 }
 
@@ -188,7 +184,7 @@ async function createContact(c: EwsContext, folder: Parameters<ItemKind["create"
  */
 async function updateContact(c: EwsContext, it: GwItem, changes: PropertyChange[]): Promise<Uint8Array> {
   const body = await bodyOf(c, it);
-  if (isGroupCard(body)) return groupUpdate(body, changes);
+  if (isGroupCard(body)) return groupUpdate(c, body, changes);
   const covered = new Set<string>();
   const values = new Map<string, WElement>();
   for (const ch of changes) {
@@ -225,6 +221,8 @@ function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number 
       case "contacts:DisplayName":
       case "contacts:FileAs":
         return f.fullName;
+      // The index keeps the sort name ("family given", from N) rather than the parts: a one-word family name
+      // and the given name after it are what restrictions and sorts on these two fields see.
       case "contacts:Surname":
         return f.sortName.split(" ")[0] || undefined;
       case "contacts:GivenName":

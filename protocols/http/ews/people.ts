@@ -19,7 +19,7 @@ import { itemIdXml, ownItemId, resolveFolder } from "./ids.ts";
 import { kindOf } from "./kinds.ts";
 import { failure, responseMessages, success, warning } from "./responses.ts";
 import type { ItemShape } from "./shape.ts";
-import { attr, kid, kidsNamed, ma, mkid, parseBool, t, ta, tv, type XmlElement } from "./xml.ts";
+import { attr, esc, kid, kidsNamed, ma, mkid, parseBool, t, ta, tv, type XmlElement } from "./xml.ts";
 import { NS } from "./ns.ts";
 
 /** MS-OXWSRSLNM §3.1.4.1.3.3: Exchange returns at most 100 candidates. */
@@ -64,10 +64,6 @@ function directoryContactXml(e: DirectoryEntry): string {
     tv("ContactSource", "ActiveDirectory"),
     tv("Surname", e.lastName || undefined),
   );
-}
-
-function esc(s: string): string {
-  return tv("x", s).slice(5, -6);
 }
 
 function directoryCandidates(list: DirectoryEntry[], q: string, exact: boolean): Candidate[] {
