@@ -177,3 +177,11 @@ test("malformed tasks: a bad status, a percentage over 100, a bad date, a broken
   expect(responseCodes((await call(updateItemXml(id, `<t:SetItemField><t:FieldURI FieldURI="contacts:GivenName"/><t:Task/></t:SetItemField>`))).body)).toEqual(["ErrorInvalidPropertyRequest"]);
   expect(textAt(await get(id), "Subject")).toBe("stays");
 });
+
+test("a date-only due date in the client's zone (TimeZoneContext) is stored as a DATE and read back at that local midnight", async () => {
+  const header = `<t:TimeZoneContext><t:TimeZoneDefinition Id="W. Europe Standard Time"/></t:TimeZoneContext>`;
+  const r = await env.call(ALICE, PASS, createItemXml("tasks", `<t:Task><t:Subject>Berlin deadline</t:Subject><t:DueDate>2027-05-09T22:00:00Z</t:DueDate></t:Task>`), { header });
+  expect(responseCodes(r.body)).toEqual(["NoError"]);
+  const id = firstItemId(r.body);
+  expect((await vtodo(id)).some((l) => /^DUE;VALUE=DATE:20270510$/.test(l))).toBe(true);
+});

@@ -143,7 +143,7 @@ function enumIndex<T extends string>(list: readonly T[], v: string, name: string
   return i;
 }
 
-function readInput(task: XmlElement): TaskInput {
+function readInput(task: XmlElement, timeZone: string | null): TaskInput {
   const out: TaskInput = { eas: [] };
   let reminderSet: boolean | undefined;
   let reminderAt: number | undefined;
@@ -179,11 +179,15 @@ function readInput(task: XmlElement): TaskInput {
         reminderAt = when(k);
         break;
       case "StartDate":
-        out.eas.push(el("Tasks:UtcStartDate", new Date(when(k)).toISOString()));
+      case "DueDate": {
+        const ms = when(k);
+        const name = k.name === "StartDate" ? "Start" : "Due";
+        out.eas.push(el(`Tasks:Utc${name}Date`, new Date(ms).toISOString()));
+        // The wall-clock time in the client's zone: a local midnight makes the task date-only (a DATE value), as the converter decides.
+        const wall = timeZone ? wallClock(ms, timeZone) : undefined;
+        if (wall !== undefined) out.eas.push(el(`Tasks:${name}Date`, new Date(wall).toISOString()));
         break;
-      case "DueDate":
-        out.eas.push(el("Tasks:UtcDueDate", new Date(when(k)).toISOString()));
-        break;
+      }
       case "CompleteDate":
         completeDate = when(k);
         break;
@@ -217,13 +221,25 @@ function readInput(task: XmlElement): TaskInput {
   return out;
 }
 
+/** An instant's wall-clock time in an IANA zone, as ms read as UTC (MS-ASTASK StartDate/DueDate); undefined for an unknown zone. */
+function wallClock(ms: number, timeZone: string): number | undefined {
+  try {
+    const parts = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(new Date(ms));
+    const n = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+    const v = Date.UTC(n("year"), n("month") - 1, n("day"), n("hour"), n("minute"), n("second"));
+    return Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function appData(children: WElement[]): WElement {
   return el("AirSync:ApplicationData", children);
 }
 
 async function createTask(c: EwsContext, folder: Parameters<ItemKind["create"]>[1], task: XmlElement): Promise<GwItem> {
   if (folder.itemClass !== "tasks") throw new EwsError("ErrorCannotCreateTaskInNonTaskFolder", "Tasks are created in a tasks folder.");
-  const input = readInput(task);
+  const input = readInput(task, c.timeZone);
   let body = taskCodec.fromEas(appData(input.eas), null, codecContext(c));
   body = applyStatus(body, input.status, input.percent);
   return withExtended(c, await createGw(c, folder, body), task);
@@ -248,7 +264,7 @@ async function updateTask(c: EwsContext, it: GwItem, changes: PropertyChange[]):
       continue;
     }
     if (ch.value.name !== "Task") throw new EwsError("ErrorInvalidPropertyRequest", "A task's change carries a t:Task.");
-    const input = readInput(ch.value);
+    const input = readInput(ch.value, c.timeZone);
     for (const e of input.eas) if (names.includes(qn(e))) values.set(qn(e), e);
     if (input.status !== undefined) status = input.status;
     if (input.percent !== undefined) percent = input.percent;
