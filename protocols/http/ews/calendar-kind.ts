@@ -271,13 +271,14 @@ export const calendarKind: ItemKind<CalData> = {
     try {
       for (const obj of await c.server.groupware.objectsInRange(col, range)) {
         const item = obj.item as CalendarStoreItem;
+        // One parse per object, shared by its occurrences when they are rendered.
+        const shared: CalData = { item };
+        const parsed = await parsedOf(c, shared);
         for (const inst of await c.server.groupware.instances(obj, range)) {
           if (out.length >= MAX_VIEW_ITEMS) throw new EwsError("ErrorExceededFindCountLimit", `The calendar view holds more than ${MAX_VIEW_ITEMS} items; ask for a shorter range.`);
-          out.push(toKindItem(c, item, inst.recurrenceId === null ? undefined : inst));
-          if (inst.recurrenceId === null) {
-            // A single event shown with its own times (the item's), but kept as the instance for sorting.
-            out[out.length - 1]!.data.instance = undefined;
-          }
+          const k = toKindItem(c, item, inst.recurrenceId === null ? undefined : inst);
+          k.data.parsed = parsed;
+          out.push(k);
         }
       }
     } catch (e) {

@@ -105,8 +105,12 @@ export function bodyXml(comp: ICAL.Component, shape: ItemShape, element = "Body"
 export function wanter(shape: ItemShape): (uri: string) => boolean {
   const extra = new Set(shape.additional.filter((p) => p.kind === "field").map((p) => (p as { uri: string }).uri));
   const all = shape.base !== "IdOnly";
-  return (uri) => all || extra.has(uri);
+  // MS-OXWSSRCH: FindItem lists carry no body, and (Default shape) none of a series' occurrence lists.
+  const list = shape.view === "list";
+  return (uri) => extra.has(uri) || (all && !(list && (uri === "item:Body" || (shape.base === "Default" && LIST_DEFAULT_OMITS.has(uri)))));
 }
+
+const LIST_DEFAULT_OMITS = new Set(["calendar:FirstOccurrence", "calendar:LastOccurrence", "calendar:ModifiedOccurrences", "calendar:DeletedOccurrences", "calendar:Recurrence"]);
 
 /** The zone an item's times are shown in: the event's own, else (all-day, floating, UTC) the request's TimeZoneContext. */
 function shownZone(c: EwsContext, root: ICAL.Component, comp: ICAL.Component): ItemZone {
