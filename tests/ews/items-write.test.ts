@@ -311,3 +311,12 @@ test("SendOnly from MimeContent: a message without From is sent from the account
   expect(await rawOf(got.id)).not.toContain("Bcc:");
   expect((await messagesIn(blind.id, "INBOX")).some((m) => m.subject === "Bare MIME")).toBe(true);
 });
+
+test("SuppressReadReceipt: accepted for an existing message (no receipt is ever sent on its own), refused for a bad reference", async () => {
+  const r = await call(createMessage("SaveOnly", `<t:Subject>Receipt</t:Subject>`));
+  const { id } = idOf(r.body);
+  const ok = await call(`<m:CreateItem><m:Items><t:SuppressReadReceipt><t:ReferenceItemId Id="${id}"/></t:SuppressReadReceipt></m:Items></m:CreateItem>`);
+  expect(responseCodes(ok.body)).toEqual(["NoError"]);
+  const bad = await call(`<m:CreateItem><m:Items><t:SuppressReadReceipt><t:ReferenceItemId Id="zz"/></t:SuppressReadReceipt><t:SuppressReadReceipt/></m:Items></m:CreateItem>`);
+  expect(responseCodes(bad.body)).toEqual(["ErrorInvalidIdMalformed", "ErrorInvalidIdEmpty"]);
+});

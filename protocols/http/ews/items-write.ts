@@ -83,6 +83,12 @@ registerOperation("CreateItem", async (c, op) => {
     items,
     "CreateItemResponseMessage",
     async (el) => {
+      if (el.name === "SuppressReadReceipt") {
+        // Types.xsd SuppressReadReceiptType: this server never sends read receipts on its own, so there is nothing to suppress; the reference is checked.
+        const refEl = kid(el, "ReferenceItemId");
+        await loadMail(c, ownItemId(c, attr(refEl, "Id")));
+        return success("CreateItemResponseMessage", m("Items"));
+      }
       if (REPLY_ELEMENTS.has(el.name)) {
         const made = await createReply(c, el, opts);
         return success("CreateItemResponseMessage", m("Items", made ? await writtenXml(c, kindOf("mail"), made) : null));
