@@ -183,7 +183,7 @@ function isFormat(s: string | undefined): s is IdFormat {
   return s !== undefined && (ID_FORMATS as readonly string[]).includes(s);
 }
 
-async function convertOne(c: EwsContext, src: XmlElement, dest: IdFormat, own: Set<string>): Promise<string> {
+function convertOne(c: EwsContext, src: XmlElement, dest: IdFormat): string {
   const tag = "ConvertIdResponseMessage";
   try {
     // Types.xsd AlternatePublicFolderId / AlternatePublicFolderItemId: this server has no public folders, so no such id is ours.
@@ -195,14 +195,13 @@ async function convertOne(c: EwsContext, src: XmlElement, dest: IdFormat, own: S
     const target = decodeId(id, format);
     if (!target) throw new EwsError("ErrorInvalidIdMalformed", "The id is malformed.");
     const accountId = target.kind === "item" ? target.ref.accountId : target.accountId;
-    const mailbox = (attr(src, "Mailbox") ?? "").trim().toLowerCase();
-    // The Mailbox attribute names whose id it is; only the caller's own mailbox (or its aliases) is served.
-    if (mailbox && !own.has(mailbox)) throw new EwsError("ErrorNonExistentMailbox", "Only ids of your own mailbox can be converted.");
     if (accountId !== c.account.id) throw new EwsError("ErrorItemNotFound", "The id does not name an object of this mailbox.");
+    // Our ids name their mailbox, so the request's Mailbox attribute adds nothing (DavMail sends a fixed dummy);
+    // the answer's Mailbox is the owner's primary address, as Exchange writes it (DavMail learns the user's address from it).
     const archive = attr(src, "IsArchive");
     return success(
       tag,
-      `<m:AlternateId xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="t:AlternateIdType" Format="${dest}" Id="${esc(encodeId(target, dest))}" Mailbox="${esc(attr(src, "Mailbox") ?? c.account.email)}"${archive !== undefined ? ` IsArchive="${esc(archive)}"` : ""}/>`,
+      `<m:AlternateId xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="t:AlternateIdType" Format="${dest}" Id="${esc(encodeId(target, dest))}" Mailbox="${esc(c.account.email)}"${archive !== undefined ? ` IsArchive="${esc(archive)}"` : ""}/>`,
     );
   } catch (e) {
     if (e instanceof EwsError) return failure(tag, e);
@@ -220,9 +219,7 @@ registerOperation(
     const ids = sources.children;
     if (ids.length === 0) throw new EwsError("ErrorInvalidRequest", "SourceIds holds no id.");
     if (ids.length > MAX_CONVERT_IDS) throw new EwsError("ErrorExceededFindCountLimit", `At most ${MAX_CONVERT_IDS} ids can be converted at once.`);
-    const own = new Set([c.account.email.toLowerCase(), ...(await c.store.sendAsAddresses(c.account.id)).map((a) => a.toLowerCase())]);
-    const msgs: string[] = [];
-    for (const src of ids) msgs.push(await convertOne(c, src, dest, own));
+    const msgs = ids.map((src) => convertOne(c, src, dest));
     return responseMessages("ConvertId", msgs);
   },
   { since: "Exchange2007_SP1" },
