@@ -85,10 +85,10 @@ export function dnsRecords(i: DnsRecordInput): DnsRecord[] {
     srv("imap", 10, 143, "IMAP with STARTTLS (RFC 6186)"),
     srv("pop3s", 20, 995, "POP3 over implicit TLS (RFC 8314)"),
     ...(i.manageSievePort === null ? [] : [srv("sieve", 0, i.manageSievePort ?? 4190, "ManageSieve: Sieve filter uploads (RFC 5804 §1.8)")]),
-    srv("autodiscover", 0, 443, "Outlook / ActiveSync autodiscover"),
+    srv("autodiscover", 0, 443, "autodiscover for Exchange clients (EWS: Outlook for Mac, macOS Mail, Thunderbird) and ActiveSync"),
     ...davRecords(d, h, i.httpsPort ?? 443),
     { name: `autoconfig.${d}.`, type: "CNAME", value: h, comment: "Thunderbird autoconfig" },
-    { name: `autodiscover.${d}.`, type: "CNAME", value: h, comment: "Outlook / phones autodiscover" },
+    { name: `autodiscover.${d}.`, type: "CNAME", value: h, comment: "autodiscover for Exchange (EWS) clients and phones" },
   );
   if (i.caaIssuer) {
     // RFC 8659 §4: CAA is looked up from the certified name up the tree; the domain's record covers its subdomains.
