@@ -122,7 +122,8 @@ def _():
 def _():
     a = alice()
     subject = tag("Read me")
-    Message(account=a, subject=subject, body="mark me read", to_recipients=[Mailbox(email_address=USER2)]).send()
+    html = '<html><body><p style="color:red">mark <b>me</b> read</p><img src="https://example.net/x.png"><script>alert(1)</script></body></html>'
+    Message(account=a, subject=subject, body=HTMLBody(html), to_recipients=[Mailbox(email_address=USER2)]).send()
     m = find_one(bob().inbox, subject)
     eq(m.is_read, False, "new mail is unread")
     m.is_read = True
