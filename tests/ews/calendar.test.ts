@@ -180,6 +180,73 @@ describe("calendar items", () => {
   });
 });
 
+describe("views, conflicts, folders and versions", () => {
+  test("MaxEntriesReturned cuts the CalendarView in time order", async () => {
+    const r = await call(calendarView("2026-12-01T00:00:00Z", "2027-02-01T00:00:00Z", 2));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const root = find(r.body, "ResponseMessages", "FindItemResponseMessage", "RootFolder");
+    expect(root?.attrs.IncludesLastItemInRange).toBe("false");
+    const starts = findAll(root!, "CalendarItem").map((i) => text(i, "Start")!);
+    expect(starts.length).toBe(2);
+    expect([...starts].sort()).toEqual(starts);
+  });
+
+  test("UpdateItem with a stale ChangeKey under NeverOverwrite is refused", async () => {
+    const r = await call(createCalendarItem(`<t:Subject>v1</t:Subject><t:Start>2026-12-11T08:00:00Z</t:Start><t:End>2026-12-11T09:00:00Z</t:End>`));
+    const { id, ck } = itemIds(r.body)[0]!;
+    let u = await call(updateItem(id, "item:Subject", "<t:Subject>v2</t:Subject>"));
+    expect(responseCodes(u.body)).toEqual(["NoError"]);
+    const stale = `<m:UpdateItem ConflictResolution="NeverOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}" ChangeKey="${ck}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>v3</t:Subject></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`;
+    u = await call(stale);
+    expect(responseCodes(u.body)).toEqual(["ErrorIrresolvableConflict"]);
+    const g = await call(getItem(id));
+    expect(text(find(g.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem"), "Subject")).toBe("v2");
+  });
+
+  test("MoveItem and CopyItem between two calendars; CalDAV sees both", async () => {
+    expect((await dav(env, ALICE, PASS, "MKCALENDAR", `/dav/calendars/${ALICE}/second/`)).status).toBe(201);
+    const acc = (await env.srv.store.getAccount(ALICE))!;
+    const second = (await env.srv.store.listFolders(acc.id, { itemClass: "calendar" })).find((f) => f.name === "second")!;
+    const to = `<m:ToFolderId><t:FolderId Id="${Buffer.from(`F:${acc.id}:${second.id}`).toString("base64")}"/></m:ToFolderId>`;
+    const r = await call(createCalendarItem(`<t:Subject>travelling</t:Subject><t:Start>2026-12-12T08:00:00Z</t:Start><t:End>2026-12-12T09:00:00Z</t:End>`));
+    const id = itemIds(r.body)[0]!.id;
+    const name = (await env.srv.store.getItems([storeId(id)]))[0]!.resourceName!;
+    const mv = await call(`<m:MoveItem>${to}<m:ItemIds><t:ItemId Id="${id}"/></m:ItemIds></m:MoveItem>`);
+    expect(responseCodes(mv.body)).toEqual(["NoError"]);
+    expect((await dav(env, ALICE, PASS, "GET", `/dav/calendars/${ALICE}/second/${name}`)).status).toBe(200);
+    expect((await dav(env, ALICE, PASS, "GET", `/dav/calendars/${ALICE}/Calendar/${name}`)).status).toBe(404);
+    const movedId = itemIds(mv.body)[0]?.id ?? id;
+    const back = `<m:ToFolderId><t:DistinguishedFolderId Id="calendar"/></m:ToFolderId>`;
+    const cp = await call(`<m:CopyItem>${back}<m:ItemIds><t:ItemId Id="${movedId}"/></m:ItemIds></m:CopyItem>`);
+    expect(responseCodes(cp.body)).toEqual(["NoError"]);
+    const copyId = itemIds(cp.body)[0]!.id;
+    expect(storeId(copyId)).not.toBe(storeId(movedId));
+    const copy = unfold((await dav(env, ALICE, PASS, "GET", await davPathOf(env, ALICE, storeId(copyId)))).text);
+    expect(copy).toContain("SUMMARY:travelling");
+    const inbox = `<m:ToFolderId><t:DistinguishedFolderId Id="inbox"/></m:ToFolderId>`;
+    const bad = await call(`<m:MoveItem>${inbox}<m:ItemIds><t:ItemId Id="${movedId}"/></m:ItemIds></m:MoveItem>`);
+    expect(responseCodes(bad.body)[0]).toMatch(/^Error/);
+  });
+
+  test("Exchange 2007: MeetingTimeZone in, MeetingTimeZone out", async () => {
+    const r = await env.call(
+      ALICE,
+      PASS,
+      createCalendarItem(`<t:Subject>old client</t:Subject><t:Start>2026-12-16T15:00:00Z</t:Start><t:End>2026-12-16T16:00:00Z</t:End><t:MeetingTimeZone TimeZoneName="Eastern Standard Time"/>`),
+      { version: "Exchange2007_SP1" },
+    );
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const id = itemIds(r.body)[0]!.id;
+    const ics = unfold((await dav(env, ALICE, PASS, "GET", await davPathOf(env, ALICE, storeId(id)))).text);
+    expect(ics).toContain("DTSTART;TZID=America/New_York:20261216T100000");
+    const g = await env.call(ALICE, PASS, getItem(id), { version: "Exchange2007_SP1" });
+    const item = find(g.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+    expect(find(item, "MeetingTimeZone")?.attrs.TimeZoneName).toBe("Eastern Standard Time");
+    expect(find(item, "StartTimeZone")).toBeUndefined();
+    expect(find(item, "UID")).toBeUndefined();
+  });
+});
+
 describe("malformed calendar input", () => {
   test("bad items get ResponseCodes, not faults", async () => {
     const cases: [string, string][] = [

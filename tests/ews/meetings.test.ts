@@ -120,6 +120,28 @@ describe("meetings between local users", () => {
     expect(responseCodes(r.body)).toEqual(["ErrorInvalidIdMalformed"]);
   });
 
+
+  test("UpdateItem with SendToAllAndSaveCopy sends an updated request; DeleteItem with cancellations sends a cancellation", async () => {
+    const r = await env.call(
+      ORG,
+      PASS,
+      createCalendarItem(`<t:Subject>Retro</t:Subject><t:Start>2026-12-17T10:00:00Z</t:Start><t:End>2026-12-17T11:00:00Z</t:End><t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>${BOB}</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees>`, "SendToAllAndSaveCopy"),
+    );
+    const id = itemIds(r.body)[0]!.id;
+    await waitFor(BOB, "MeetingRequest", "Retro");
+    const u = await env.call(
+      ORG,
+      PASS,
+      `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToAllAndSaveCopy"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="calendar:Start"/><t:CalendarItem><t:Start>2026-12-17T14:00:00Z</t:Start></t:CalendarItem></t:SetItemField><t:SetItemField><t:FieldURI FieldURI="calendar:End"/><t:CalendarItem><t:End>2026-12-17T15:00:00Z</t:End></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`,
+    );
+    expect(responseCodes(u.body)).toEqual(["NoError"]);
+    const updated = await until("the updated request", async () => (await inbox(BOB)).find((e) => e.name === "MeetingRequest" && text(e, "Subject")?.includes("Retro") && text(e, "MeetingRequestType") === "FullUpdate"));
+    expect(text(updated, "Start")).toBe("2026-12-17T14:00:00Z");
+    const d = await env.call(ORG, PASS, `<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendToAllAndSaveCopy"><m:ItemIds><t:ItemId Id="${id}"/></m:ItemIds></m:DeleteItem>`);
+    expect(responseCodes(d.body)).toEqual(["NoError"]);
+    await waitFor(BOB, "MeetingCancellation", "Retro");
+  });
+
   test("CancelCalendarItem: the attendee gets a MeetingCancellation, RemoveItem takes the event out of the calendar", async () => {
     let r = await env.call(BOB, PASS, respond("CancelCalendarItem", itemIds((await env.call(BOB, PASS, `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>`)).body)[0]!.id));
     expect(responseCodes(r.body)).toEqual(["ErrorCalendarIsNotOrganizer"]);
