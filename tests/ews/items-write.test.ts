@@ -274,9 +274,13 @@ test("extended properties DavMail and exchangelib use for flags: PidTagFlagStatu
   const mime = "From: a@elsewhere.test\r\nTo: writer@example.test\r\nSubject: Verbs\r\n\r\nbody\r\n";
   const c = await call(
     `<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId><t:DistinguishedFolderId Id="drafts"/></m:SavedItemFolderId><m:Items><t:Message><t:MimeContent>${Buffer.from(mime).toString("base64")}</t:MimeContent>` +
-      `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x0E07" PropertyType="Integer"/><t:Value>1</t:Value></t:ExtendedProperty></t:Message></m:Items></m:CreateItem>`,
+      `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x0E07" PropertyType="Integer"/><t:Value>1</t:Value></t:ExtendedProperty>` +
+      `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x0E06" PropertyType="SystemTime"/><t:Value>2021-03-04T05:06:07Z</t:Value></t:ExtendedProperty></t:Message></m:Items></m:CreateItem>`,
   );
   expect(responseCodes(c.body)).toEqual(["NoError"]);
+  // PR_MESSAGE_DELIVERY_TIME is the internal date (IMAP INTERNALDATE), as DavMail's APPEND sets it.
+  const stored = (await messagesIn(account.id, "\\Drafts")).find((m) => m.subject === "Verbs")!;
+  expect(stored.internalDate).toBe(Date.UTC(2021, 2, 4, 5, 6, 7));
   // Saved in Drafts, but PR_MESSAGE_FLAGS (read, not unsent) says it is received mail.
   let flags = await imapFlags("Drafts", "Verbs");
   expect(flags).toContain("\\Seen");

@@ -177,6 +177,8 @@ export async function sendMessage(c: EwsContext, req: SendRequest): Promise<void
 /** PR_MESSAGE_FLAGS ([MS-OXCMSG] §2.2.1.6): DavMail and importers say "read" and "not a draft" with it. */
 const PR_MESSAGE_FLAGS = 0x0e07;
 const MSGFLAG_READ = 0x1;
+/** PR_MESSAGE_DELIVERY_TIME ([MS-OXOMSG] §2.2.3.9). */
+const PR_MESSAGE_DELIVERY_TIME = 0x0e06;
 const MSGFLAG_UNSENT = 0x8;
 
 /** PidTagLastVerbExecuted ([MS-OXOMSG] §2.2.1.32): 102 reply, 103 reply all, 104 forward. */
@@ -246,8 +248,11 @@ async function create(c: EwsContext, folder: Folder, el: XmlElement, opts: { dis
   const catEl = kid(el, "Categories");
   const cats = catEl ? categoriesFrom(catEl) : [];
   for (const k of categoryKeywords(cats)) flags.add(k);
-  const [added] = await c.store.append(folder.id, [{ raw, flags: [...flags] }]);
-  const props = ext.filter((p) => !("tag" in p.key && (p.key.tag === PR_MESSAGE_FLAGS || p.key.tag === PR_FLAG_STATUS)));
+  // PR_MESSAGE_DELIVERY_TIME: when the message arrived (DavMail's IMAP APPEND date, an import's received time) is its internal date.
+  const received = ext.find((p) => "tag" in p.key && p.key.tag === PR_MESSAGE_DELIVERY_TIME);
+  const internalDate = received && received.type === "time" && !received.multi ? received.value : undefined;
+  const [added] = await c.store.append(folder.id, [{ raw, flags: [...flags], ...(internalDate !== undefined ? { internalDate } : {}) }]);
+  const props = ext.filter((p) => !("tag" in p.key && (p.key.tag === PR_MESSAGE_FLAGS || p.key.tag === PR_FLAG_STATUS || p.key.tag === PR_MESSAGE_DELIVERY_TIME)));
   if (cats.length) props.push({ key: CATEGORIES_KEY, type: "string", multi: true, value: cats });
   if (props.length) await c.store.setProperties({ itemId: added!.id }, props);
   return loadMail(c, { accountId: c.account.id, itemClass: "mail", id: added!.id });
