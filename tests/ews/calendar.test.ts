@@ -253,11 +253,11 @@ describe("malformed calendar input", () => {
       [`<t:Subject>no start</t:Subject>`, "ErrorInvalidRequest"],
       [`<t:Start>2026-13-45T00:00:00Z</t:Start><t:End>2026-12-07T10:00:00Z</t:End>`, "ErrorInvalidRequest"],
       [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T09:00:00Z</t:End>`, "ErrorCalendarEndDateIsEarlierThanStartDate"],
-      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:StartTimeZone Id="Mars Standard Time"/>`, "ErrorTimeZone"],
-      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:WeeklyRecurrence><t:Interval>0</t:Interval><t:DaysOfWeek>Monday</t:DaysOfWeek></t:WeeklyRecurrence><t:NoEndRecurrence><t:StartDate>2026-12-07</t:StartDate></t:NoEndRecurrence></t:Recurrence>`, "ErrorInvalidRecurrence"],
-      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Funday</t:DaysOfWeek></t:WeeklyRecurrence><t:NoEndRecurrence><t:StartDate>2026-12-07</t:StartDate></t:NoEndRecurrence></t:Recurrence>`, "ErrorInvalidRecurrence"],
-      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NumberedRecurrence><t:StartDate>2026-12-07</t:StartDate><t:NumberOfOccurrences>100000</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>`, "ErrorInvalidRecurrence"],
-      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence></t:Recurrence>`, "ErrorInvalidRecurrence"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:StartTimeZone Id="Mars Standard Time"/>`, "ErrorCalendarInvalidTimeZone"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:WeeklyRecurrence><t:Interval>0</t:Interval><t:DaysOfWeek>Monday</t:DaysOfWeek></t:WeeklyRecurrence><t:NoEndRecurrence><t:StartDate>2026-12-07</t:StartDate></t:NoEndRecurrence></t:Recurrence>`, "ErrorCalendarInvalidRecurrence"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Funday</t:DaysOfWeek></t:WeeklyRecurrence><t:NoEndRecurrence><t:StartDate>2026-12-07</t:StartDate></t:NoEndRecurrence></t:Recurrence>`, "ErrorCalendarInvalidRecurrence"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NumberedRecurrence><t:StartDate>2026-12-07</t:StartDate><t:NumberOfOccurrences>100000</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>`, "ErrorCalendarInvalidRecurrence"],
+      [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence></t:Recurrence>`, "ErrorCalendarInvalidRecurrence"],
       [`<t:Start>2026-12-07T10:00:00Z</t:Start><t:End>2026-12-07T11:00:00Z</t:End><t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>not an address</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees>`, "ErrorInvalidRecipients"],
     ];
     for (const [inner, code] of cases) {

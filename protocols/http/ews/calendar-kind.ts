@@ -232,7 +232,7 @@ export const calendarKind: ItemKind<CalData> = {
 
   async move(c, it, to) {
     if (to.itemClass !== "calendar") throw new EwsError("ErrorInvalidRequest", "Calendar items can only be moved to calendar folders.");
-    if (it.ref.occurrence !== undefined) throw new EwsError("ErrorInvalidOperation", "An occurrence moves with its series.");
+    if (it.ref.occurrence !== undefined) throw new EwsError("ErrorCalendarCannotMoveOrCopyOccurrence", "An occurrence moves with its series.");
     const item = it.data.item;
     if (to.id === item.folderId) return it;
     const from = await collectionOf(c, item.folderId);
@@ -248,7 +248,7 @@ export const calendarKind: ItemKind<CalData> = {
 
   async copy(c, it, to) {
     if (to.itemClass !== "calendar") throw new EwsError("ErrorInvalidRequest", "Calendar items can only be copied to calendar folders.");
-    if (it.ref.occurrence !== undefined) throw new EwsError("ErrorInvalidOperation", "An occurrence is copied with its series.");
+    if (it.ref.occurrence !== undefined) throw new EwsError("ErrorCalendarCannotMoveOrCopyOccurrence", "An occurrence is copied with its series.");
     const root = await forWrite(c, it.data.item);
     // The copy is a new event: its own UID (a calendar holds a UID once, RFC 4791 §5.3.2.1).
     const uid = randomUUID();

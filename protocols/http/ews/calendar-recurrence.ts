@@ -157,9 +157,9 @@ function wallDateOfUntil(u: ICAL.Time, zone: ItemZone): number {
 }
 
 function intIn(s: string | undefined, min: number, max: number, what: string): number {
-  if (s === undefined || !/^\d{1,6}$/.test(s)) throw new EwsError("ErrorInvalidRecurrence", `${what} must be a number from ${min} to ${max}.`);
+  if (s === undefined || !/^\d{1,6}$/.test(s)) throw new EwsError("ErrorCalendarInvalidRecurrence", `${what} must be a number from ${min} to ${max}.`);
   const n = Number(s);
-  if (n < min || n > max) throw new EwsError("ErrorInvalidRecurrence", `${what} must be a number from ${min} to ${max}.`);
+  if (n < min || n > max) throw new EwsError("ErrorCalendarInvalidRecurrence", `${what} must be a number from ${min} to ${max}.`);
   return n;
 }
 
@@ -170,15 +170,15 @@ function dayCodes(text: string | undefined): string[] {
     else if (w === "Weekday") out.push(...WEEKDAYS);
     else if (w === "WeekendDay") out.push(...WEEKEND);
     else if (DAY_CODES[w]) out.push(DAY_CODES[w]!);
-    else throw new EwsError("ErrorInvalidRecurrence", `"${w.slice(0, 40)}" is not a day of the week.`);
+    else throw new EwsError("ErrorCalendarInvalidRecurrence", `"${w.slice(0, 40)}" is not a day of the week.`);
   }
-  if (!out.length) throw new EwsError("ErrorInvalidRecurrence", "DaysOfWeek names no day.");
+  if (!out.length) throw new EwsError("ErrorCalendarInvalidRecurrence", "DaysOfWeek names no day.");
   return [...new Set(out)];
 }
 
 function month(text: string | undefined): number {
   const i = MONTHS.indexOf(text ?? "");
-  if (i < 0) throw new EwsError("ErrorInvalidRecurrence", "Month must be a month name.");
+  if (i < 0) throw new EwsError("ErrorCalendarInvalidRecurrence", "Month must be a month name.");
   return i + 1;
 }
 
@@ -186,17 +186,17 @@ function month(text: string | undefined): number {
 export function parseDate(s: string | undefined, what: string): number {
   const m = s && /^(\d{4})-(\d{2})-(\d{2})(Z|[+-]\d{2}:\d{2})?$/.exec(s.trim());
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-  if (!m || !Number.isFinite(ms) || new Date(ms).getUTCDate() !== Number(m[3])) throw new EwsError("ErrorInvalidRecurrence", `${what} is not a date.`);
+  if (!m || !Number.isFinite(ms) || new Date(ms).getUTCDate() !== Number(m[3])) throw new EwsError("ErrorCalendarInvalidRecurrence", `${what} is not a date.`);
   return ms;
 }
 
 /**
  * The RRULE for a `<t:Recurrence>` of an item starting at `startMs` in `zone`
- * (all-day: UNTIL is a DATE). ErrorInvalidRecurrence for what is not one.
+ * (all-day: UNTIL is a DATE). ErrorCalendarInvalidRecurrence for what is not one.
  */
 export function ruleFromXml(rec: XmlElement, zone: ItemZone, allDay: boolean): ICAL.Recur {
   const pat = rec.children.find((k) => k.name.endsWith("Recurrence") && !/^(NoEnd|EndDate|Numbered)Recurrence$/.test(k.name));
-  if (!pat) throw new EwsError("ErrorInvalidRecurrence", "The recurrence has no pattern.");
+  if (!pat) throw new EwsError("ErrorCalendarInvalidRecurrence", "The recurrence has no pattern.");
   const parts: Record<string, unknown> = {};
   let freq: string;
   let interval = 1;
@@ -211,7 +211,7 @@ export function ruleFromXml(rec: XmlElement, zone: ItemZone, allDay: boolean): I
       parts.BYDAY = dayCodes(kidText(pat, "DaysOfWeek"));
       const first = kidText(pat, "FirstDayOfWeek");
       if (first !== undefined) {
-        if (!DAY_CODES[first]) throw new EwsError("ErrorInvalidRecurrence", "FirstDayOfWeek is not a day.");
+        if (!DAY_CODES[first]) throw new EwsError("ErrorCalendarInvalidRecurrence", "FirstDayOfWeek is not a day.");
         parts.WKST = DAY_CODES[first];
       }
       break;
@@ -239,7 +239,7 @@ export function ruleFromXml(rec: XmlElement, zone: ItemZone, allDay: boolean): I
       parts.BYSETPOS = [relIndex(kidText(pat, "DayOfWeekIndex"))];
       break;
     default:
-      throw new EwsError("ErrorInvalidRecurrence", `${pat.name} is not a calendar recurrence pattern.`);
+      throw new EwsError("ErrorCalendarInvalidRecurrence", `${pat.name} is not a calendar recurrence pattern.`);
   }
   const data: Record<string, unknown> = { freq, interval };
   const wkst = parts.WKST;
@@ -248,12 +248,12 @@ export function ruleFromXml(rec: XmlElement, zone: ItemZone, allDay: boolean): I
   const endDate = kid(rec, "EndDateRecurrence");
   const noEnd = kid(rec, "NoEndRecurrence");
   const range = numbered ?? endDate ?? noEnd;
-  if (!range) throw new EwsError("ErrorInvalidRecurrence", "The recurrence has no range.");
+  if (!range) throw new EwsError("ErrorCalendarInvalidRecurrence", "The recurrence has no range.");
   const start = parseDate(kidText(range, "StartDate"), "StartDate");
   if (numbered) data.count = intIn(kidText(numbered, "NumberOfOccurrences"), 1, MAX_OCCURRENCES, "NumberOfOccurrences");
   if (endDate) {
     const end = parseDate(kidText(endDate, "EndDate"), "EndDate");
-    if (end < start) throw new EwsError("ErrorInvalidRecurrence", "EndDate is before StartDate.");
+    if (end < start) throw new EwsError("ErrorCalendarInvalidRecurrence", "EndDate is before StartDate.");
     if (allDay) {
       const d = new Date(end);
       data.until = new ICAL.Time({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), isDate: true }, ICAL.Timezone.localTimezone);
@@ -273,7 +273,7 @@ export function ruleFromXml(rec: XmlElement, zone: ItemZone, allDay: boolean): I
 
 function relIndex(s: string | undefined): number {
   const n = s !== undefined ? INDEX_NUMBERS[s] : undefined;
-  if (n === undefined) throw new EwsError("ErrorInvalidRecurrence", "DayOfWeekIndex must be First, Second, Third, Fourth or Last.");
+  if (n === undefined) throw new EwsError("ErrorCalendarInvalidRecurrence", "DayOfWeekIndex must be First, Second, Third, Fourth or Last.");
   return n;
 }
 

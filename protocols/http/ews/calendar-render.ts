@@ -15,7 +15,7 @@ import { expandInstances } from "../../../src/groupware/ical/expand.ts";
 import { spanOf } from "../../../src/groupware/ical/spans.ts";
 import { stripMailto } from "../../../src/groupware/ical/parse.ts";
 import { LEVEL, type EwsContext } from "./context.ts";
-import { changeKey, folderId, itemIdXml } from "./ids.ts";
+import { changeKey, folderIdOf, itemIdXml } from "./ids.ts";
 import { componentOf, layout, parsedOf, refOf, type CalItem } from "./calendar-store.ts";
 import { recurrenceXml } from "./calendar-recurrence.ts";
 import { contextZone, wallDate, windowsId, zoneOfId, type ItemZone } from "./calendar-zone.ts";
@@ -173,7 +173,7 @@ export async function renderCalendarItem(c: EwsContext, it: CalItem, shape: Item
   const seq = Number(comp.getFirstPropertyValue("sequence") ?? 0) || 0;
   const reply = meeting && !mine ? replyTime(comp) : null;
   const duration = isoDuration(end - start);
-  const folderXml = want("item:ParentFolderId") ? `<t:ParentFolderId Id="${folderId(c.account.id, { id: it.folderId } as Parameters<typeof folderId>[1])}" ChangeKey="${changeKey(it.modseq)}"/>` : "";
+  const folderXml = want("item:ParentFolderId") ? `<t:ParentFolderId Id="${folderIdOf(c.account.id, it.folderId)}" ChangeKey="${changeKey(it.modseq)}"/>` : "";
 
   // Recurrence, first/last, modified and deleted occurrences (masters only).
   let recurrence = "";

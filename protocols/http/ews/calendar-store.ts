@@ -145,7 +145,7 @@ export function groupwareError(e: unknown): unknown {
       case "PRECONDITION":
         return new EwsError("ErrorIrresolvableConflict", "The item was changed by someone else; read it again.");
       case "UID_CONFLICT":
-        return new EwsError("ErrorDuplicateUID", e.message);
+        return new EwsError("ErrorItemSave", `${e.message} (a calendar holds each UID once)`);
       case "QUOTA":
         return new EwsError("ErrorQuotaExceeded", e.message);
       case "TOO_LARGE":

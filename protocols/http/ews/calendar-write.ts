@@ -27,6 +27,8 @@ const MAX_TEXT = 256 * 1024;
 const MAX_SHORT = 32 * 1024;
 const MAX_CATEGORIES = 300;
 const MAX_REMINDER = 366 * 24 * 60;
+/** Longest event (Exchange refuses very long ones with ErrorCalendarDurationIsTooLong). */
+const MAX_DURATION = 5 * 366 * DAY;
 export const PRODID = "-//Pillarbox//EWS//EN";
 
 export interface AttendeeIn {
@@ -348,6 +350,7 @@ function applyTimes(c: EwsContext, root: ICAL.Component, comp: ICAL.Component, p
   if (start === null) throw new EwsError("ErrorInvalidRequest", "A calendar item needs a Start.");
   if (end === null) end = start + (allDay ? DAY : 30 * 60_000);
   if (end < start) throw new EwsError("ErrorCalendarEndDateIsEarlierThanStartDate", "End is before Start.");
+  if (end - start > MAX_DURATION) throw new EwsError("ErrorCalendarDurationIsTooLong", "A calendar item lasts at most five years.");
   const zone = p.startZone ?? currentZone(comp) ?? contextZone(c);
   const endZone = p.endZone ?? p.startZone ?? zone;
   comp.removeAllProperties("duration");

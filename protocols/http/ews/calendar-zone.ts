@@ -54,7 +54,7 @@ export function vtimezoneOf(z: ItemZone): string | null {
 /**
  * The zone of a StartTimeZone / EndTimeZone / MeetingTimeZone element
  * (Id attribute, Types.xsd TimeZoneDefinitionType; the 2007 MeetingTimeZone
- * carries TimeZoneName). An Id we do not know: ErrorTimeZone (Exchange's
+ * carries TimeZoneName). An Id we do not know: ErrorCalendarInvalidTimeZone (Exchange's
  * code for an unknown time zone), so the event is not silently moved.
  */
 export function zoneOfElement(el: XmlElement | undefined): ItemZone | null {
@@ -66,7 +66,7 @@ export function zoneOfElement(el: XmlElement | undefined): ItemZone | null {
     return null;
   }
   const z = zoneOfId(id);
-  if (!z) throw new EwsError("ErrorTimeZone", `The time zone "${id.slice(0, 100)}" is not known.`);
+  if (!z) throw new EwsError("ErrorCalendarInvalidTimeZone", `The time zone "${id.slice(0, 100)}" is not known.`);
   return z;
 }
 
