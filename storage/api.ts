@@ -508,7 +508,7 @@ export interface MailStore extends ItemStore {
   /** MULTIAPPEND is atomic: all or nothing (RFC 3502). */
   append(folderId: number, messages: AppendInput[]): Promise<AppendResult[]>;
   /** Replaces a mail item's content and flags in its folder, keeping its stable id (new UID and modseq; the old UID is logged as expunged). EWS draft edits. */
-  replaceMessage(id: number, input: AppendInput): Promise<AppendResult>;
+  replaceMessage(id: number, input: AppendInput, opts?: { /** only when the item's modseq is still this (else StoreError MODIFIED) */ ifModseq?: number }): Promise<AppendResult>;
   /** All messages of a folder, ascending UID. */
   listMessages(folderId: number): Promise<MessageSummary[]>;
   /** Full index rows for the given UIDs (ascending UID). */

@@ -330,13 +330,16 @@ export class Ingest {
    * CreateAttachment keep the ItemId a client holds, MS-OXWSCORE §3.1.4.9). In its folder it is
    * a new message: a new UID and modseq, the old UID logged as expunged (IMAP, ActiveSync and
    * the change feed see "deleted, then created", as for a move), the quota adjusted by the
-   * size difference. One transaction: the old content or the new, never neither.
+   * size difference. One transaction: the old content or the new, never neither. `ifModseq`:
+   * only when the message is still at that change number (else StoreError MODIFIED).
    */
-  async replaceMessage(id: number, input: AppendInput): Promise<AppendResult> {
+  async replaceMessage(id: number, input: AppendInput, opts: { ifModseq?: number } = {}): Promise<AppendResult> {
     const p = await this.prepare(input.raw, await this.core.blobs.put(input.raw));
     const result = await this.core.tx(async (tx, ev) => {
-      const row = await tx.get<R>("SELECT i.account_id, i.folder_id, i.uid, i.size, f.item_class FROM items i JOIN folders f ON f.id = i.folder_id WHERE i.id = ?", [id]);
+      const row = await tx.get<R>("SELECT i.account_id, i.folder_id, i.uid, i.size, i.modseq, f.item_class FROM items i JOIN folders f ON f.id = i.folder_id WHERE i.id = ?", [id]);
       if (!row) throw new StoreError("NONEXISTENT", "no such item");
+      // the version the caller edited must still be the stored one (a concurrent edit is not overwritten)
+      if (opts.ifModseq !== undefined && num(row.modseq) !== opts.ifModseq) throw new StoreError("MODIFIED", "the message changed since it was read");
       const accountId = mailFolderAccount({ account_id: row.account_id, item_class: row.item_class });
       const folderId = num(row.folder_id);
       const oldUid = num(row.uid);

@@ -53,11 +53,19 @@ for (const engine of storeEngines()) {
       expect(q.messages).toBe(1);
     });
 
-    test("over quota: refused, the old content stays; a missing item is NONEXISTENT", async () => {
+    test("over quota: refused, the old content stays; a missing item is NONEXISTENT; a stale ifModseq is MODIFIED", async () => {
       const [a] = await t.store.append(ann.inbox.id, [{ raw: makeMessage({ subject: "small" }), flags: ["\\Draft"] }]);
       await expect(t.store.replaceMessage(a!.id, { raw: makeMessage({ subject: "huge", size: 40_000 }) })).rejects.toBeInstanceOf(QuotaExceededError);
       expect((await t.store.getMessageById(a!.id))!.subject).toBe("small");
       await expect(t.store.replaceMessage(99_999_999, { raw: makeMessage() })).rejects.toMatchObject({ code: "NONEXISTENT" });
+      // ifModseq: a version changed meanwhile (here: a flag) is not overwritten.
+      const read = (await t.store.getMessageById(a!.id))!;
+      await t.store.storeFlags(ann.inbox.id, [read.uid], "add", ["\\Flagged"]);
+      await expect(t.store.replaceMessage(a!.id, { raw: makeMessage({ subject: "stale edit" }) }, { ifModseq: read.modseq })).rejects.toMatchObject({ code: "MODIFIED" });
+      const cur = (await t.store.getMessageById(a!.id))!;
+      expect(cur.subject).toBe("small");
+      await t.store.replaceMessage(a!.id, { raw: makeMessage({ subject: "fresh edit" }) }, { ifModseq: cur.modseq });
+      expect((await t.store.getMessageById(a!.id))!.subject).toBe("fresh edit");
     });
   });
 }

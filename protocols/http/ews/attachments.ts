@@ -141,7 +141,7 @@ async function storeDraft(c: EwsContext, item: KindItem<MailItem>, d: Draft): Pr
   const raw = buildMessage(d, { keepBcc: true });
   const max = c.server.config.limits.maxMessageSize;
   if (raw.length > max) throw new EwsError("ErrorMessageSizeExceeded", `The message would be larger than the size limit (${max} bytes).`);
-  await c.store.replaceMessage(item.ref.id, { raw, flags: item.data.index.flags, internalDate: item.data.index.internalDate });
+  await c.store.replaceMessage(item.ref.id, { raw, flags: item.data.index.flags, internalDate: item.data.index.internalDate }, { ifModseq: item.modseq });
   return loadMail(c, item.ref);
 }
 

@@ -346,24 +346,30 @@ async function update(c: EwsContext, item: KindItem<MailItem>, changes: Property
     if (changed) rebuilt = content.length ? buildMessage({ ...d, from: d.from ?? ownMailbox(c) }, { keepBcc: true }) : newMime;
     if (rebuilt) checkSize(c, rebuilt);
   }
-  if (extended.length) await applyExtendedChanges(c, { itemId: index.id }, extended);
+  // Every extended value is parsed (and so checked) before anything is written.
+  for (const ch of extended) if (ch.op !== "delete") v2(ch);
   if (cats !== null) {
-    if (cats.length) await c.store.setProperties({ itemId: index.id }, [{ key: CATEGORIES_KEY, type: "string", multi: true, value: cats }]);
-    else await c.store.deleteProperties({ itemId: index.id }, [CATEGORIES_KEY]);
     const keep = new Set(categoryKeywords(cats));
     for (const f of index.flags) if (!f.startsWith("\\") && !f.startsWith("$") && !keep.has(f)) flagOps.remove.add(f);
     for (const k of keep) flagOps.add.add(k);
   }
+  // The message first (its replacement is checked against the version read above), then the properties.
   if (rebuilt) {
     const flags = new Set(index.flags);
     for (const f of flagOps.add) flags.add(f);
     for (const f of flagOps.remove) flags.delete(f);
-    await c.store.replaceMessage(index.id, { raw: rebuilt, flags: [...flags], internalDate: index.internalDate });
+    // An edit made meanwhile is reported (StoreError MODIFIED: ErrorIrresolvableConflict), never overwritten.
+    await c.store.replaceMessage(index.id, { raw: rebuilt, flags: [...flags], internalDate: index.internalDate }, { ifModseq: index.modseq });
   } else {
     const add = [...flagOps.add].filter((f) => !index.flags.includes(f));
     const remove = [...flagOps.remove].filter((f) => index.flags.includes(f));
     if (add.length) await c.store.storeFlags(index.folderId, [index.uid], "add", add);
     if (remove.length) await c.store.storeFlags(index.folderId, [index.uid], "remove", remove);
+  }
+  if (extended.length) await applyExtendedChanges(c, { itemId: index.id }, extended);
+  if (cats !== null) {
+    if (cats.length) await c.store.setProperties({ itemId: index.id }, [{ key: CATEGORIES_KEY, type: "string", multi: true, value: cats }]);
+    else await c.store.deleteProperties({ itemId: index.id }, [CATEGORIES_KEY]);
   }
   const now = await loadMail(c, item.ref);
   if (opts.disposition === "SendAndSaveCopy" || opts.disposition === "SendOnly") {
