@@ -11,9 +11,10 @@ import { contactFromEas, contactToEas } from "../eas/groupware/contact.ts";
 import { easBirthday } from "../eas/groupware/contact-device.ts";
 import { el, kid as wkid, kids as wkids, qn, text as wtext, type WElement } from "../eas/wbxml/tree.ts";
 import { EwsError, type EwsContext } from "./context.ts";
+import { itemIdXml } from "./ids.ts";
 import { isGroupCard, readGroup, renderGroup, groupFromEws, groupUpdate } from "./contact-group.ts";
 import { ADDRESS_KEYS, ADDRESS_PARTS, BODY, CATEGORIES, CHILDREN, coveredBy, DATES, EMAIL_KEYS, FILE_AS, IGNORED, IM_KEYS, ITEM_ONLY, PHONE_KEYS, SIMPLE } from "./contact-fields.ts";
-import { bodyOf, codecContext, guarded, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
+import { bodyOf, codecContext, guarded, idOnly, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -206,6 +207,10 @@ async function updateContact(c: EwsContext, it: GwItem, changes: PropertyChange[
 // ------------------------------------------------------------ the kind
 
 async function render(c: EwsContext, it: GwItem, shape: ItemShape): Promise<string> {
+  // IdOnly lists (FindItem, SyncFolderItems) of cards with an address or a number: a contact for sure, the body
+  // is not read. A card with neither may be a group (KIND:group), which only its body tells.
+  const f = it.data.item.itemClass === "contacts" ? it.data.item.fields : null;
+  if (idOnly(shape) && f && (f.emails.length || f.phones.length)) return t("Contact", itemIdXml(it.ref, it.modseq), await extendedXml(c, it, shape));
   const body = await bodyOf(c, it);
   const extended = await extendedXml(c, it, shape);
   if (isGroupCard(body)) return renderGroup(c, it, readGroup(body), shape, extended);

@@ -71,6 +71,11 @@ export function wanted(shape: ItemShape, ...uris: string[]): boolean {
   return shape.additional.some((p) => (p.kind === "field" || p.kind === "indexed") && uris.includes(p.uri));
 }
 
+/** True when a shape asks for nothing but the id (and perhaps extended properties): the body need not be read. */
+export function idOnly(shape: ItemShape): boolean {
+  return shape.base === "IdOnly" && !shape.additional.some((p) => p.kind !== "extended");
+}
+
 /** Body: in GetItem's Default and AllProperties; a list (FindItem, SyncFolderItems: shape.view) only when asked by name (MS-OXWSSRCH). */
 function bodyWanted(shape: ItemShape): boolean {
   const asked = shape.additional.some((p) => p.kind === "field" && p.uri === "item:Body");

@@ -11,7 +11,8 @@
 import { NOTE_CLASS, noteCodec, noteFieldsOf, readNote } from "../eas/groupware/note.ts";
 import { el } from "../eas/wbxml/tree.ts";
 import { EwsError, type EwsContext } from "./context.ts";
-import { bodyOf, codecContext, guarded, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
+import { itemIdXml } from "./ids.ts";
+import { bodyOf, codecContext, guarded, idOnly, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -53,6 +54,7 @@ function write(c: EwsContext, v: NoteValues, existing: Uint8Array | null): Uint8
 const UPDATABLE = new Set(["item:Subject", "item:Body", "item:Categories", "item:ItemClass"]);
 
 async function render(c: EwsContext, it: GwItem, shape: ItemShape): Promise<string> {
+  if (idOnly(shape)) return t("Message", itemIdXml(it.ref, it.modseq), await extendedXml(c, it, shape));
   const n = readNote(await bodyOf(c, it));
   return t(
     "Message",

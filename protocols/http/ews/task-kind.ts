@@ -17,7 +17,8 @@ import { taskCodec } from "../eas/groupware/task.ts";
 import { el, kid as wkid, kids as wkids, qn, text as wtext, type WElement } from "../eas/wbxml/tree.ts";
 import { ITEM_ONLY } from "./contact-fields.ts";
 import { EwsError, type EwsContext } from "./context.ts";
-import { bodyOf, codecContext, guarded, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
+import { itemIdXml } from "./ids.ts";
+import { bodyOf, codecContext, guarded, idOnly, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -284,6 +285,7 @@ async function updateTask(c: EwsContext, it: GwItem, changes: PropertyChange[]):
 // ------------------------------------------------------------ the kind
 
 async function render(c: EwsContext, it: GwItem, shape: ItemShape): Promise<string> {
+  if (idOnly(shape)) return t("Task", itemIdXml(it.ref, it.modseq), await extendedXml(c, it, shape));
   const body = await bodyOf(c, it);
   return renderTask(c, it, viewOf(c, it, body), shape, await extendedXml(c, it, shape));
 }
