@@ -191,6 +191,11 @@ test("DistributionList: created with members, read back, expanded, members repla
   expect(textAt(dl, "ItemClass")).toBe("IPM.DistList");
   expect(textAt(dl, "DisplayName")).toBe("Climbers");
   expect(findAll(dl, "EmailAddress").map((e) => e.text)).toEqual(["one@rock.test", "two@rock.test"]);
+  // an IdOnly list tells a group from a contact (the card has no address of its own: its body is read)
+  const listed = await call(findItemXml("contacts", "IdOnly"));
+  const inList = findAll(listed.body, "ItemId").find((e) => e.attrs.Id === id.id);
+  expect(inList).toBeDefined();
+  expect(findAll(listed.body, "DistributionList").some((d) => find(d, "ItemId")?.attrs.Id === id.id)).toBe(true);
   const expanded = await call(`<m:ExpandDL><m:Mailbox><t:ItemId Id="${id.id}"/></m:Mailbox></m:ExpandDL>`);
   expect(findAll(expanded.body, "EmailAddress").map((e) => e.text)).toEqual(["one@rock.test", "two@rock.test"]);
   const upd = await call(updateItemXml(id, `<t:SetItemField><t:FieldURI FieldURI="distributionlist:Members"/><t:DistributionList><t:Members><t:Member><t:Mailbox><t:EmailAddress>three@rock.test</t:EmailAddress></t:Mailbox></t:Member></t:Members></t:DistributionList></t:SetItemField>`));

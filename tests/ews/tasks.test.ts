@@ -168,9 +168,9 @@ test("malformed tasks: a bad status, a percentage over 100, a bad date, a broken
   await bad(`<t:Task><t:Subject>x</t:Subject><t:Status>Procrastinating</t:Status></t:Task>`, "ErrorInvalidValueForProperty");
   await bad(`<t:Task><t:PercentComplete>150</t:PercentComplete></t:Task>`, "ErrorInvalidValueForProperty");
   await bad(`<t:Task><t:DueDate>tomorrow-ish</t:DueDate></t:Task>`, "ErrorInvalidValueForProperty");
-  await bad(`<t:Task><t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Funday</t:DaysOfWeek></t:WeeklyRecurrence><t:NoEndRecurrence><t:StartDate>2027-01-01</t:StartDate></t:NoEndRecurrence></t:Recurrence></t:Task>`, "ErrorInvalidRecurrence");
-  await bad(`<t:Task><t:Recurrence><t:DailyRecurrence><t:Interval>0</t:Interval></t:DailyRecurrence><t:NoEndRecurrence><t:StartDate>2027-01-01</t:StartDate></t:NoEndRecurrence></t:Recurrence></t:Task>`, "ErrorInvalidRecurrence");
-  await bad(`<t:Task><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence></t:Recurrence></t:Task>`, "ErrorInvalidRecurrence");
+  await bad(`<t:Task><t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Funday</t:DaysOfWeek></t:WeeklyRecurrence><t:NoEndRecurrence><t:StartDate>2027-01-01</t:StartDate></t:NoEndRecurrence></t:Recurrence></t:Task>`, "ErrorCalendarInvalidRecurrence");
+  await bad(`<t:Task><t:Recurrence><t:DailyRecurrence><t:Interval>0</t:Interval></t:DailyRecurrence><t:NoEndRecurrence><t:StartDate>2027-01-01</t:StartDate></t:NoEndRecurrence></t:Recurrence></t:Task>`, "ErrorCalendarInvalidRecurrence");
+  await bad(`<t:Task><t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence></t:Recurrence></t:Task>`, "ErrorCalendarInvalidRecurrence");
   await bad(`<t:Task><t:Subject>misplaced</t:Subject></t:Task>`, "ErrorCannotCreateTaskInNonTaskFolder", "contacts");
   await bad(`<t:Task><t:StartDate>2027-02-01T00:00:00Z</t:StartDate><t:DueDate>2027-01-01T00:00:00Z</t:DueDate></t:Task>`, "ErrorInvalidValueForProperty");
   const id = await create(`<t:Task><t:Subject>stays</t:Subject></t:Task>`);

@@ -34,7 +34,7 @@ const PATTERN_TYPE: Record<string, number> = {
 };
 
 function bad(msg: string): never {
-  throw new EwsError("ErrorInvalidRecurrence", msg);
+  throw new EwsError("ErrorCalendarInvalidRecurrence", msg);
 }
 
 function maskOf(list: string): number {
