@@ -16,7 +16,7 @@ import { changeKey, itemId, ownItemId, type ItemRef } from "./ids.ts";
 import type { KindItem } from "./kinds.ts";
 import { applyMessageElement, buildMessage, draftFromMessage, MAX_ATTACHMENTS, type Draft } from "./mail-compose.ts";
 import type { MailItem } from "./mail-read.ts";
-import { loadMail } from "./mail-write.ts";
+import { loadMail } from "./mail-send.ts";
 import { NS } from "./ns.ts";
 import { failure, messageFor, responseMessages, success, asEwsError } from "./responses.ts";
 import { attr, dateTime, m, ma, mkid, parseBool, t, tv, type XmlElement } from "./xml.ts";

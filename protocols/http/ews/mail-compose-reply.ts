@@ -17,7 +17,7 @@ import { ownItemId, resolveDistinguished } from "./ids.ts";
 import type { CreateOptions, KindItem } from "./kinds.ts";
 import { applyMessageElement, buildMessage, emptyDraft } from "./mail-compose.ts";
 import type { MailItem } from "./mail-read.ts";
-import { loadMail, sendMessage } from "./mail-write.ts";
+import { loadMail, sendMessage } from "./mail-send.ts";
 import { attr, kid, type XmlElement } from "./xml.ts";
 
 export const REPLY_ELEMENTS: ReadonlySet<string> = new Set(["ReplyToItem", "ReplyAllToItem", "ForwardItem"]);
