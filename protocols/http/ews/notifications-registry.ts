@@ -47,6 +47,8 @@ export interface StreamSink {
 export interface Subscription {
   id: string;
   accountId: number;
+  /** The account's listener on its store (several servers in one process, as in tests, keep apart). */
+  hub: AccountHub;
   streaming: boolean;
   /** EventTypes as bits (notifications-events.ts eventBit). */
   mask: number;
@@ -80,15 +82,17 @@ interface FolderInfo {
 }
 
 /** One account's listener and the folder facts its events need (class, parent). */
-class AccountHub {
+export class AccountHub {
   readonly subs = new Set<Subscription>();
+  /** Streaming connections open on this account's subscriptions (notifications-stream.ts). */
+  connections = 0;
   private readonly folders = new Map<number, FolderInfo>();
   private pending: StoreEvent[] = [];
   private draining = false;
   private readonly off: () => void;
 
   constructor(
-    private readonly store: MailStore,
+    readonly store: MailStore,
     readonly accountId: number,
   ) {
     this.off = store.events.subscribe(accountId, (e) => this.onEvent(e));
@@ -244,7 +248,14 @@ function deliver(s: Subscription, events: EwsEvent[]): void {
 // ------------------------------------------------------------ the registry
 
 const subscriptions = new Map<string, Subscription>();
-const hubs = new Map<number, AccountHub>();
+/** Per store, per account: one listener each. */
+const hubs = new Map<MailStore, Map<number, AccountHub>>();
+let hubCount = 0;
+
+/** The account's hub, when it has subscriptions. */
+export function hubOf(store: MailStore, accountId: number): AccountHub | undefined {
+  return hubs.get(store)?.get(accountId);
+}
 let sweeper: ReturnType<typeof setInterval> | null = null;
 
 export interface NewSubscription {
@@ -259,12 +270,15 @@ export interface NewSubscription {
 
 /** Makes a subscription; ErrorExceededSubscriptionCount past the bounds. */
 export function createSubscription(store: MailStore, accountId: number, init: NewSubscription, now = Date.now()): Subscription {
-  let hub = hubs.get(accountId);
+  let hub = hubOf(store, accountId);
   if ((hub?.subs.size ?? 0) >= LIMITS.perAccount) throw new EwsError("ErrorExceededSubscriptionCount", `This mailbox has ${LIMITS.perAccount} subscriptions; end one (Unsubscribe) first.`);
   if (subscriptions.size >= LIMITS.total) throw new EwsError("ErrorExceededSubscriptionCount", "The server has no room for more subscriptions; try again later.");
   if (!hub) {
     hub = new AccountHub(store, accountId);
-    hubs.set(accountId, hub);
+    let perStore = hubs.get(store);
+    if (!perStore) hubs.set(store, (perStore = new Map()));
+    perStore.set(accountId, hub);
+    hubCount++;
   }
   let id: string;
   do id = randomBytes(15).toString("base64url");
@@ -272,6 +286,7 @@ export function createSubscription(store: MailStore, accountId: number, init: Ne
   const sub: Subscription = {
     id,
     accountId,
+    hub,
     streaming: init.streaming,
     mask: init.mask,
     folders: init.folders,
@@ -296,9 +311,9 @@ export function createSubscription(store: MailStore, accountId: number, init: Ne
 }
 
 /** The caller's subscription by id, or null (unknown, another account's, expired). */
-export function findSubscription(accountId: number, id: string, now = Date.now()): Subscription | null {
+export function findSubscription(store: MailStore, accountId: number, id: string, now = Date.now()): Subscription | null {
   const s = subscriptions.get(id);
-  if (!s || s.accountId !== accountId) return null;
+  if (!s || s.accountId !== accountId || s.hub.store !== store) return null;
   if (s.sink === null && now >= s.expiresAt) {
     removeSubscription(s);
     return null;
@@ -313,12 +328,16 @@ export function removeSubscription(s: Subscription): void {
   const sink = s.sink;
   s.sink = null;
   sink?.detach(s, "ErrorSubscriptionNotFound");
-  const hub = hubs.get(s.accountId);
-  if (!hub) return;
+  const hub = s.hub;
   hub.subs.delete(s);
   if (hub.subs.size === 0) {
     hub.close();
-    hubs.delete(s.accountId);
+    const perStore = hubs.get(hub.store);
+    if (perStore?.get(hub.accountId) === hub) {
+      perStore.delete(hub.accountId);
+      hubCount--;
+      if (perStore.size === 0) hubs.delete(hub.store);
+    }
   }
 }
 
@@ -380,5 +399,5 @@ function sweep(): void {
 
 /** Counts for tests and the benchmark. */
 export function registryStats(): { subscriptions: number; accounts: number } {
-  return { subscriptions: subscriptions.size, accounts: hubs.size };
+  return { subscriptions: subscriptions.size, accounts: hubCount };
 }

@@ -11,7 +11,7 @@
  */
 import type { VersionName } from "./context.ts";
 import { eventXml, notificationXml } from "./notifications-events.ts";
-import { LIMITS, removeSubscription, takeEvents, touch, type StreamSink, type Subscription } from "./notifications-registry.ts";
+import { LIMITS, removeSubscription, takeEvents, touch, type AccountHub, type StreamSink, type Subscription } from "./notifications-registry.ts";
 import { envelopeParts, SOAP_CONTENT_TYPE } from "./soap.ts";
 import { m, ma, mv, tv } from "./xml.ts";
 
@@ -26,13 +26,8 @@ const encoder = new TextEncoder();
 /** Counters for tests and the benchmark: connections dropped because their client stopped reading; bytes written. */
 export const streamStats = { droppedBehind: 0, bytes: 0 };
 
-/** Open streaming connections per account (ErrorExceededConnectionCount past LIMIT_CONNECTIONS). */
-const openPerAccount = new Map<number, number>();
+/** Streaming connections one account may have open (ErrorExceededConnectionCount beyond). */
 export const LIMIT_CONNECTIONS = { perAccount: 10 };
-
-export function streamingConnections(accountId: number): number {
-  return openPerAccount.get(accountId) ?? 0;
-}
 
 class StreamConnection implements StreamSink {
   private subs: Subscription[];
@@ -45,13 +40,15 @@ class StreamConnection implements StreamSink {
   private readonly head: string;
   private readonly tail: string;
 
+  private readonly hub: AccountHub;
+
   constructor(
     subs: Subscription[],
-    private readonly accountId: number,
     version: VersionName,
     private readonly signal: AbortSignal,
   ) {
     this.subs = subs;
+    this.hub = subs[0]!.hub;
     const p = envelopeParts(version);
     this.head = p.head;
     this.tail = p.tail;
@@ -68,7 +65,7 @@ class StreamConnection implements StreamSink {
             // MS-OXWSNTIF §3.1.4.3: a subscription is read on one connection; the older one is told.
             if (old) old.detach(s, "ErrorNewEventStreamConnectionOpened");
           }
-          openPerAccount.set(this.accountId, streamingConnections(this.accountId) + 1);
+          this.hub.connections++;
           this.write(this.message("OK", ""));
           this.flush();
           this.heartbeat = setInterval(() => {
@@ -186,9 +183,7 @@ class StreamConnection implements StreamSink {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.deadline) clearTimeout(this.deadline);
     this.signal.removeEventListener("abort", this.onAbort);
-    const n = streamingConnections(this.accountId) - 1;
-    if (n > 0) openPerAccount.set(this.accountId, n);
-    else openPerAccount.delete(this.accountId);
+    this.hub.connections--;
     const now = Date.now();
     for (const s of this.subs) {
       if (s.sink === this) {
@@ -207,6 +202,6 @@ class StreamConnection implements StreamSink {
 }
 
 /** The streaming response for these (checked) subscriptions. */
-export function openStream(subs: Subscription[], accountId: number, version: VersionName, signal: AbortSignal, timeoutMinutes: number): Response {
-  return new StreamConnection(subs, accountId, version, signal).response(timeoutMinutes);
+export function openStream(subs: Subscription[], version: VersionName, signal: AbortSignal, timeoutMinutes: number): Response {
+  return new StreamConnection(subs, version, signal).response(timeoutMinutes);
 }

@@ -17,7 +17,7 @@ import { resolveFolder } from "./ids.ts";
 import { NS } from "./ns.ts";
 import { EV, eventMask, eventXml, notificationXml, parseWatermark, statusEventXml, watermark, type EwsEvent } from "./notifications-events.ts";
 import { acknowledge, createSubscription, enqueue, findSubscription, LIMITS, pullEvents, removeSubscription, touch, type Subscription } from "./notifications-registry.ts";
-import { LIMIT_CONNECTIONS, openStream, streamingConnections } from "./notifications-stream.ts";
+import { LIMIT_CONNECTIONS, openStream } from "./notifications-stream.ts";
 import { failure, responseMessages, success } from "./responses.ts";
 import { attr, kid, kidsNamed, m, mkid, mv, parseBool, tv, type XmlElement } from "./xml.ts";
 
@@ -163,7 +163,7 @@ registerOperation("Subscribe", async (c, op) => {
 registerOperation("Unsubscribe", async (c, op) => {
   const id = mkid(op, "SubscriptionId")?.text.trim();
   if (!id) throw new SoapFault("ErrorSchemaValidation", "Unsubscribe needs a SubscriptionId.");
-  const sub = findSubscription(c.account.id, id, c.now());
+  const sub = findSubscription(c.store, c.account.id, id, c.now());
   if (!sub) throw new EwsError("ErrorSubscriptionNotFound", "No such subscription (it may have expired).");
   removeSubscription(sub);
   return responseMessages("Unsubscribe", [success("UnsubscribeResponseMessage")]);
@@ -180,7 +180,7 @@ registerOperation("GetEvents", async (c, op) => {
   const id = mkid(op, "SubscriptionId")?.text.trim();
   const wText = mkid(op, "Watermark")?.text.trim();
   if (!id || !wText) throw new SoapFault("ErrorSchemaValidation", "GetEvents needs a SubscriptionId and a Watermark.");
-  const sub = findSubscription(c.account.id, id, c.now());
+  const sub = findSubscription(c.store, c.account.id, id, c.now());
   if (!sub) throw new EwsError("ErrorSubscriptionNotFound", "No such subscription (it may have expired).");
   if (sub.streaming) throw new EwsError("ErrorInvalidPullSubscriptionId", "This is a streaming subscription: read it with GetStreamingEvents.");
   if (sub.missed) {
@@ -215,7 +215,7 @@ registerOperation(
     const bad: string[] = [];
     let pullOnes = false;
     for (const id of new Set(ids)) {
-      const s = findSubscription(c.account.id, id, c.now());
+      const s = findSubscription(c.store, c.account.id, id, c.now());
       if (!s) bad.push(id);
       else if (!s.streaming) {
         pullOnes = true;
@@ -227,10 +227,10 @@ registerOperation(
       const err = pullOnes ? new EwsError("ErrorInvalidSubscription", "A pull subscription cannot be read by GetStreamingEvents.") : new EwsError("ErrorSubscriptionNotFound", "No such subscription (it may have expired).");
       return responseMessages("GetStreamingEvents", [failure(tag, err, m("ErrorSubscriptionIds", bad.map((id) => tv("SubscriptionId", id)).join("")), mv("ConnectionStatus", "Closed"))]);
     }
-    if (streamingConnections(c.account.id) >= LIMIT_CONNECTIONS.perAccount) {
+    if (subs[0]!.hub.connections >= LIMIT_CONNECTIONS.perAccount) {
       return responseMessages("GetStreamingEvents", [failure(tag, new EwsError("ErrorExceededConnectionCount", `This mailbox has ${LIMIT_CONNECTIONS.perAccount} streaming connections open; close one first.`))]);
     }
-    return openStream(subs, c.account.id, c.version.name, c.signal, timeout);
+    return openStream(subs, c.version.name, c.signal, timeout);
   },
   { since: "Exchange2010_SP1" },
 );
