@@ -191,6 +191,17 @@ describe("views, conflicts, folders and versions", () => {
     expect([...starts].sort()).toEqual(starts);
   });
 
+  test("FindItem without a view lists masters; an IdOnly shape of indexed fields reads them from the index", async () => {
+    const r = await call(
+      `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/><t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:CalendarItemType"/></t:AdditionalProperties></m:ItemShape>` +
+        `<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="item:Subject"/><t:FieldURIOrConstant><t:Constant Value="Standup"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>`,
+    );
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const items = findAll(r.body, "CalendarItem");
+    expect(items.map((i) => [text(i, "Subject"), text(i, "Start"), text(i, "CalendarItemType")])).toEqual([["Standup", "2026-12-07T09:00:00Z", "RecurringMaster"]]);
+    expect(find(items[0], "Location")).toBeUndefined();
+  });
+
   test("UpdateItem with a stale ChangeKey under NeverOverwrite is refused", async () => {
     const r = await call(createCalendarItem(`<t:Subject>v1</t:Subject><t:Start>2026-12-11T08:00:00Z</t:Start><t:End>2026-12-11T09:00:00Z</t:End>`));
     const { id, ck } = itemIds(r.body)[0]!;

@@ -19,6 +19,9 @@ import { categoriesOf } from "../eas/groupware/calendar-fields.ts";
 import { eventZone, setTimeProp } from "../eas/groupware/calendar-time.ts";
 import { etagOf, toStored } from "../../../src/groupware/objects.ts";
 import { serialize } from "../../../src/groupware/ical/split.ts";
+import { expandInstances } from "../../../src/groupware/ical/expand.ts";
+import { ICalError } from "../../../src/groupware/ical/errors.ts";
+import type { CalendarObject } from "../../../src/groupware/ical/model.ts";
 import { parseCalendarObject } from "../../../src/groupware/ical/parse.ts";
 import type { Instance } from "../../../src/groupware/types.ts";
 import { EwsError, type EwsContext } from "./context.ts";
@@ -273,8 +276,18 @@ export const calendarKind: ItemKind<CalData> = {
         const item = obj.item as CalendarStoreItem;
         // One parse per object, shared by its occurrences when they are rendered.
         const shared: CalData = { item };
-        const parsed = await parsedOf(c, shared);
-        for (const inst of await c.server.groupware.instances(obj, range)) {
+        let parsed: CalendarObject;
+        let instances: Instance[];
+        try {
+          parsed = await parsedOf(c, shared);
+          instances = expandInstances(parsed, range, { maxInstances: MAX_VIEW_ITEMS });
+        } catch (e) {
+          // One unreadable or unexpandable object does not cost the client the rest of the view.
+          if (!(e instanceof EwsError || e instanceof ICalError)) throw e;
+          c.log.info("ews: calendar item left out of a CalendarView", { item: item.id, err: e.message });
+          continue;
+        }
+        for (const inst of instances) {
           if (out.length >= MAX_VIEW_ITEMS) throw new EwsError("ErrorExceededFindCountLimit", `The calendar view holds more than ${MAX_VIEW_ITEMS} items; ask for a shorter range.`);
           const k = toKindItem(c, item, inst.recurrenceId === null ? undefined : inst);
           k.data.parsed = parsed;

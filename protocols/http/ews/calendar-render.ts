@@ -137,6 +137,7 @@ export async function renderCalendarItem(c: EwsContext, it: CalItem, shape: Item
   const want = wanter(shape);
   const idEl = itemIdXml(it.ref, it.modseq);
   if (shape.base === "IdOnly" && !shape.additional.length && !shape.includeMimeContent) return t(element, idEl);
+  if (!it.data.parsed && fromIndex(shape)) return indexedXml(c, it, shape, element);
   const obj = await parsedOf(c, it.data);
   const root = obj.root;
   const inst = it.data.instance;
@@ -290,6 +291,42 @@ export async function renderCalendarItem(c: EwsContext, it: CalItem, shape: Item
 function endZone(comp: ICAL.Component): ItemZone | null {
   const tzid = comp.getFirstProperty("dtend")?.getParameter("tzid");
   return typeof tzid === "string" && tzid ? zoneOfId(tzid) : null;
+}
+
+/** Properties the store's index row answers without reading the event (storage/item-api.ts CalendarFields). */
+const INDEXED = new Set(["item:Subject", "item:ItemClass", "item:Size", "item:LastModifiedTime", "calendar:Start", "calendar:End", "calendar:Location", "calendar:UID", "calendar:IsRecurring", "calendar:IsAllDayEvent", "calendar:IsCancelled", "calendar:CalendarItemType"]);
+
+/** An IdOnly shape asking only for indexed properties (what a client's list of events asks): no body read per item. */
+function fromIndex(shape: ItemShape): boolean {
+  return shape.base === "IdOnly" && !shape.includeMimeContent && shape.additional.every((p) => p.kind === "field" && INDEXED.has(p.uri));
+}
+
+function indexedXml(c: EwsContext, it: CalItem, shape: ItemShape, element: string): string {
+  const want = wanter(shape);
+  const f = it.data.item.fields;
+  const inst = it.data.instance;
+  const zone = contextZone(c);
+  const allDay = f.allDay;
+  const start = shownTime(inst ? inst.start : f.dtStart, allDay, zone);
+  const rawEnd = inst ? inst.end : f.dtEnd;
+  const end = shownTime(allDay && rawEnd <= (inst ? inst.start : f.dtStart) ? (inst ? inst.start : f.dtStart) + DAY : rawEnd, allDay, zone);
+  const type = inst && inst.recurrenceId !== null ? (inst.overridden ? "Exception" : "Occurrence") : f.isRecurring ? "RecurringMaster" : "Single";
+  return t(
+    element,
+    itemIdXml(it.ref, it.modseq),
+    want("item:ItemClass") && tv("ItemClass", "IPM.Appointment"),
+    want("item:Subject") && tv("Subject", f.summary),
+    want("item:Size") && tv("Size", it.data.item.size),
+    want("item:LastModifiedTime") && tv("LastModifiedTime", dateTime(it.data.item.modifiedAt)),
+    c.version.level >= LEVEL.Exchange2010 && want("calendar:UID") && tv("UID", f.uid),
+    want("calendar:Start") && tv("Start", dateTime(start)),
+    want("calendar:End") && tv("End", dateTime(end)),
+    want("calendar:IsAllDayEvent") && tv("IsAllDayEvent", allDay),
+    want("calendar:Location") && tv("Location", f.location || null),
+    want("calendar:IsCancelled") && tv("IsCancelled", (f.status ?? "").toUpperCase() === "CANCELLED"),
+    want("calendar:IsRecurring") && tv("IsRecurring", f.isRecurring),
+    want("calendar:CalendarItemType") && tv("CalendarItemType", type),
+  );
 }
 
 /** xs:duration of a span ("PT1H30M", "P1D"). */
