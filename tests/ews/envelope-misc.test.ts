@@ -132,6 +132,41 @@ test("GetUserPhoto: no photos are kept, so ErrorItemNotFound as a single respons
   expect(find(bad.body, "ResponseCode")?.text).toBe("ErrorInvalidRequest");
 });
 
+test("GetMailTips: out-of-office of a local recipient, unknown local addresses, aliases' member counts, the size limit", async () => {
+  const bob = (await env.srv.store.getAccount("bob@example.test"))!;
+  await env.srv.store.updateSettings(bob.id, { oof: { enabled: true, subject: "Away", body: "Back on Monday." } });
+  await env.srv.store.addAlias("team@example.test", "alice@example.test");
+  await env.srv.store.addAlias("team@example.test", "bob@example.test");
+  const mbox = (a: string) => `<t:Mailbox><t:EmailAddress>${a}</t:EmailAddress></t:Mailbox>`;
+  const r = await env.call(
+    A,
+    PW,
+    `<m:GetMailTips><m:SendingAs><t:EmailAddress>${A}</t:EmailAddress></m:SendingAs><m:Recipients>${mbox("bob@example.test")}${mbox("nobody@example.test")}${mbox("someone@elsewhere.invalid")}${mbox("team@example.test")}</m:Recipients><m:MailTipsRequested>All</m:MailTipsRequested></m:GetMailTips>`,
+  );
+  expect(r.status).toBe(200);
+  expect(r.body.attrs.ResponseClass).toBe("Success");
+  const tips = findAll(r.body, "MailTips");
+  expect(tips.length).toBe(4);
+  const v = (i: number, ...path: string[]) => find(tips[i], ...path)?.text;
+  expect(v(0, "RecipientAddress", "EmailAddress")).toBe("bob@example.test");
+  expect(v(0, "OutOfOffice", "ReplyBody", "Message")).toBe("Back on Monday.");
+  expect(v(0, "MailboxFull")).toBe("false");
+  expect(v(0, "InvalidRecipient")).toBe("false");
+  expect(v(0, "MaxMessageSize")).toBe(String(env.srv.ctx.config.limits.maxMessageSize));
+  expect(v(1, "InvalidRecipient")).toBe("true");
+  expect(v(2, "InvalidRecipient")).toBe("false");
+  expect(find(tips[2], "TotalMemberCount")).toBeUndefined();
+  expect(v(3, "TotalMemberCount")).toBe("2");
+  const only = await env.call(A, PW, `<m:GetMailTips><m:SendingAs><t:EmailAddress>${A}</t:EmailAddress></m:SendingAs><m:Recipients>${mbox(A)}</m:Recipients><m:MailTipsRequested>MaxMessageSize</m:MailTipsRequested></m:GetMailTips>`);
+  expect(findAll(only.body, "OutOfOffice").length).toBe(0);
+  expect(findAll(only.body, "MaxMessageSize").length).toBe(1);
+  const bad = await env.call(A, PW, `<m:GetMailTips><m:SendingAs><t:EmailAddress>${A}</t:EmailAddress></m:SendingAs><m:Recipients/><m:MailTipsRequested>All</m:MailTipsRequested></m:GetMailTips>`);
+  expect(bad.body.attrs.ResponseClass).toBe("Error");
+  expect(find(bad.body, "ResponseCode")?.text).toBe("ErrorInvalidRequest");
+  const many = await env.call(A, PW, `<m:GetMailTips><m:SendingAs><t:EmailAddress>${A}</t:EmailAddress></m:SendingAs><m:Recipients>${mbox(A).repeat(101)}</m:Recipients><m:MailTipsRequested>All</m:MailTipsRequested></m:GetMailTips>`);
+  expect(find(many.body, "ResponseCode")?.text).toBe("ErrorExceededFindCountLimit");
+});
+
 test("exchangelib reads every time zone definition as its free/busy code does", async () => {
   const r = await run("/usr/bin/python3", [join(import.meta.dir, "exchangelib", "envelope_misc.py")], {
     env: { PB_EWS_HOST: "127.0.0.1", PB_EWS_PORT: String(env.port), EWS_USER: A, EWS_PASS: PW },

@@ -11,7 +11,7 @@
  *    never created.
  *  - GetUserPhoto (Exchange2013+; MS-OXWSGTPH): no photos are kept, so every
  *    address is ErrorItemNotFound (clients then show initials).
- *  - GetServerTimeZones: ./misc-timezones.ts.
+ *  - GetServerTimeZones: ./misc-timezones.ts; GetMailTips: ./misc-mailtips.ts.
  */
 import { WINDOWS_ZONES } from "../../../src/groupware/ical/windows-zones.ts";
 import { EwsError, registerOperation } from "./context.ts";
@@ -19,6 +19,7 @@ import { folderId, resolveFolder } from "./ids.ts";
 import { failure, responseMessages, success } from "./responses.ts";
 import { attr, esc, kid, m, ma, mkid, mv, t, ta, tv } from "./xml.ts";
 import "./misc-timezones.ts";
+import "./misc-mailtips.ts";
 
 const windowsByIana = new Map<string, string>();
 for (const [win, iana] of Object.entries(WINDOWS_ZONES)) if (!windowsByIana.has(iana)) windowsByIana.set(iana, win);

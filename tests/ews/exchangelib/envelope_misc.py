@@ -6,6 +6,7 @@ rules of a few known zones must come out as their real offsets.
 
 import datetime
 
+from common import EWS_USER as common_user
 from common import check, config
 from exchangelib.ewsdatetime import EWSTimeZone
 from exchangelib.properties import TimeZone
@@ -35,4 +36,10 @@ check(tokyo.bias == -540 and tokyo.daylight_time.bias == 0, f"Tokyo: UTC+9, no d
 check(ny.id == "Eastern Standard Time", f"America/New_York is {ny.id}")
 (utc,) = list(protocol.get_timezones(timezones=[EWSTimeZone("UTC")], return_full_timezone_data=True))
 check(TimeZone.from_server_timezone(tz_definition=utc, for_year=year).bias == 0, "UTC has bias 0")
+# Account.mail_tips: GetMailTips for the account itself (All tips).
+from common import account
+
+tips = account().mail_tips
+check(tips.recipient_address.email_address == common_user, f"mail tips for {tips.recipient_address}")
+check(tips.invalid_recipient is False and tips.mailbox_full is False and tips.max_message_size > 0, "mail tips: valid recipient, mailbox not full, a size limit")
 print("ok: time zones")
