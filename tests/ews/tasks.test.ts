@@ -185,3 +185,21 @@ test("a date-only due date in the client's zone (TimeZoneContext) is stored as a
   const id = firstItemId(r.body);
   expect((await vtodo(id)).some((l) => /^DUE;VALUE=DATE:20270510$/.test(l))).toBe(true);
 });
+
+test("every task pattern reads back as it was written (yearly, monthly, daily, regeneration)", async () => {
+  const cases: [string, string, string][] = [
+    ["<t:AbsoluteYearlyRecurrence><t:DayOfMonth>14</t:DayOfMonth><t:Month>February</t:Month></t:AbsoluteYearlyRecurrence>", "AbsoluteYearlyRecurrence", "FREQ=YEARLY"],
+    ["<t:RelativeYearlyRecurrence><t:DaysOfWeek>Thursday</t:DaysOfWeek><t:DayOfWeekIndex>Fourth</t:DayOfWeekIndex><t:Month>November</t:Month></t:RelativeYearlyRecurrence>", "RelativeYearlyRecurrence", "BYDAY=4TH"],
+    ["<t:AbsoluteMonthlyRecurrence><t:Interval>2</t:Interval><t:DayOfMonth>15</t:DayOfMonth></t:AbsoluteMonthlyRecurrence>", "AbsoluteMonthlyRecurrence", "BYMONTHDAY=15"],
+    ["<t:RelativeMonthlyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Weekday</t:DaysOfWeek><t:DayOfWeekIndex>Last</t:DayOfWeekIndex></t:RelativeMonthlyRecurrence>", "RelativeMonthlyRecurrence", "BYSETPOS=-1"],
+    ["<t:DailyRecurrence><t:Interval>3</t:Interval></t:DailyRecurrence>", "DailyRecurrence", "INTERVAL=3"],
+    ["<t:DailyRegeneration><t:Interval>7</t:Interval></t:DailyRegeneration>", "DailyRegeneration", "FREQ=DAILY"],
+  ];
+  for (const [pattern, name, rule] of cases) {
+    const id = await create(`<t:Task><t:Subject>${name}</t:Subject><t:Recurrence>${pattern}<t:NoEndRecurrence><t:StartDate>2027-01-14</t:StartDate></t:NoEndRecurrence></t:Recurrence><t:StartDate>2027-01-14T00:00:00Z</t:StartDate></t:Task>`);
+    expect((await vtodo(id)).find((l) => l.startsWith("RRULE:"))).toContain(rule);
+    const rec = find(await get(id), "Recurrence")!;
+    expect(rec.children.map((k) => k.name)).toEqual([name, "NoEndRecurrence"]);
+    expect(textAt(rec, "NoEndRecurrence", "StartDate")).toBe("2027-01-14");
+  }
+});
