@@ -18,9 +18,10 @@
  * a connection for 30 minutes).
  */
 import { randomBytes } from "node:crypto";
-import type { ItemClass, MailStore, StoreEvent } from "../../../storage/api.ts";
+import type { MailStore, StoreEvent } from "../../../storage/api.ts";
 import { EwsError } from "./context.ts";
-import { EV, eventBit, type EventCode, type EwsEvent, type Watermark } from "./notifications-events.ts";
+import { eventBit, type EwsEvent, type Watermark } from "./notifications-events.ts";
+import { mapStoreEvents, type FolderFacts, type FolderInfo } from "./notifications-mapping.ts";
 
 export const LIMITS = {
   /** Exchange's default EwsMaxSubscriptions throttling value. */
@@ -75,11 +76,6 @@ export interface Subscription {
   sink: StreamSink | null;
 }
 
-interface FolderInfo {
-  cls: ItemClass;
-  /** 0 = top level. */
-  parent: number;
-}
 
 /** One account's listener and the folder facts its events need (class, parent). */
 export class AccountHub {
@@ -122,7 +118,7 @@ export class AccountHub {
       while (this.pending.length > 0 && this.subs.size > 0) {
         const batch = this.pending;
         this.pending = [];
-        const events = await this.map(batch);
+        const events = await mapStoreEvents(batch, this.folderFacts);
         if (events.length) for (const s of this.subs) deliver(s, events);
       }
     } catch {
@@ -133,6 +129,12 @@ export class AccountHub {
       this.draining = false;
     }
   }
+
+  private readonly folderFacts: FolderFacts = {
+    get: (id, refresh) => this.folder(id, refresh),
+    known: (id) => this.folders.get(id),
+    forget: (id) => void this.folders.delete(id),
+  };
 
   private async folder(id: number, refresh = false): Promise<FolderInfo | null> {
     const known = this.folders.get(id);
@@ -145,74 +147,6 @@ export class AccountHub {
     return info;
   }
 
-  /** Store events -> EWS events (MS-OXWSNTIF §3.1.4.2.3.2 for what each means). */
-  private async map(batch: StoreEvent[]): Promise<EwsEvent[]> {
-    const out: EwsEvent[] = [];
-    const ms = Date.now();
-    const push = (code: EventCode, modseq: number, cls: ItemClass | null, id: number, parent: number, oldId = 0, oldParent = 0) =>
-      out.push({ code, seq: 0, modseq, ms, cls, id, parent, oldId, oldParent });
-    // An expunge followed by the same id arriving elsewhere in the same commit is a move.
-    const arrived = new Set<number>();
-    const left = new Map<number, number>();
-    for (const e of batch) {
-      if (e.type === "exists") arrived.add(e.id);
-      else if (e.type === "expunge") for (const id of e.ids) left.set(id, e.folderId);
-    }
-    for (const e of batch) {
-      switch (e.type) {
-        case "exists": {
-          const f = await this.folder(e.folderId);
-          if (!f) break;
-          const from = e.via === "move" ? (e.fromFolderId ?? left.get(e.id)) : left.get(e.id);
-          if (from !== undefined) push(EV.Moved, e.modseq, f.cls, e.id, e.folderId, e.id, from);
-          else if (e.via === "copy" && e.fromId !== undefined) push(EV.Copied, e.modseq, f.cls, e.id, e.folderId, e.fromId, e.fromFolderId ?? 0);
-          else {
-            if (e.via === "deliver") push(EV.NewMail, e.modseq, f.cls, e.id, e.folderId);
-            push(EV.Created, e.modseq, f.cls, e.id, e.folderId);
-          }
-          if (f.cls === "calendar") push(EV.FreeBusyChanged, e.modseq, f.cls, e.id, e.folderId);
-          break;
-        }
-        case "flags": {
-          const f = await this.folder(e.folderId);
-          if (!f) break;
-          for (const u of e.updates) push(EV.Modified, u.modseq, f.cls, u.id, e.folderId);
-          if (f.cls === "calendar") for (const u of e.updates) push(EV.FreeBusyChanged, u.modseq, f.cls, u.id, e.folderId);
-          break;
-        }
-        case "expunge": {
-          const f = await this.folder(e.folderId);
-          if (!f) break;
-          for (const id of e.ids) {
-            if (arrived.has(id)) continue;
-            push(EV.Deleted, e.modseq, f.cls, id, e.folderId);
-            if (f.cls === "calendar") push(EV.FreeBusyChanged, e.modseq, f.cls, id, e.folderId);
-          }
-          break;
-        }
-        case "folder": {
-          if (e.change === "subscribed") break;
-          const before = this.folders.get(e.folderId);
-          if (e.change === "deleted") {
-            this.folders.delete(e.folderId);
-            push(EV.Deleted, 0, null, e.folderId, before?.parent ?? 0);
-            break;
-          }
-          const now = await this.folder(e.folderId, true);
-          if (!now) break;
-          if (e.change === "created") push(EV.Created, 0, null, e.folderId, now.parent);
-          else if (before && before.parent !== now.parent) push(EV.Moved, 0, null, e.folderId, now.parent, e.folderId, before.parent);
-          else push(EV.Modified, 0, null, e.folderId, now.parent);
-          break;
-        }
-      }
-    }
-    // Folder events carry no change number of their own: they take the batch's newest.
-    let top = 0;
-    for (const ev of out) top = Math.max(top, ev.modseq);
-    for (const ev of out) if (ev.modseq === 0) ev.modseq = top;
-    return out;
-  }
 }
 
 function matches(s: Subscription, e: EwsEvent): boolean {
