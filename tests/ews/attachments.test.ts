@@ -45,14 +45,15 @@ test("CreateItem with attachments answers their ids; GetAttachment returns every
   const inner = `<t:Message><t:Subject>Inner note</t:Subject><t:Body BodyType="Text">inside</t:Body><t:ToRecipients><t:Mailbox><t:EmailAddress>x@example.test</t:EmailAddress></t:Mailbox></t:ToRecipients></t:Message>`;
   const r = await call(
     `<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId><t:DistinguishedFolderId Id="drafts"/></m:SavedItemFolderId><m:Items><t:Message><t:Subject>With files</t:Subject><t:Body BodyType="Text">see attached</t:Body>` +
-      `<t:Attachments>${file("all-bytes.bin", every)}${file("hello.txt", new TextEncoder().encode("hello\r\nworld\n"), "text/plain")}<t:ItemAttachment><t:Name>Inner note</t:Name>${inner}</t:ItemAttachment></t:Attachments>` +
+      `<t:Attachments>${file("all-bytes.bin", every)}${file("hello.txt", new TextEncoder().encode("hello\r\nworld\n"), "text/plain")}<t:ItemAttachment><t:Name>Inner note</t:Name>${inner}</t:ItemAttachment>` +
+      `<t:ItemAttachment><t:Name>From MIME</t:Name><t:Message><t:MimeContent>${Buffer.from("From: x@elsewhere.test\r\nSubject: Embedded MIME\r\n\r\nembedded\r\n").toString("base64")}</t:MimeContent></t:Message></t:ItemAttachment></t:Attachments>` +
       `</t:Message></m:Items></m:CreateItem>`,
   );
   expect(responseCodes(r.body)).toEqual(["NoError"]);
   const fileIds = ids(r.body, "FileAttachment").map((f) => f.children[0]!.attrs.Id!);
   const itemIds = ids(r.body, "ItemAttachment").map((f) => f.children[0]!.attrs.Id!);
   expect(fileIds).toHaveLength(2);
-  expect(itemIds).toHaveLength(1);
+  expect(itemIds).toHaveLength(2);
 
   const a = await getAttachment(fileIds[0]!);
   expect(a.name).toBe("FileAttachment");
@@ -68,6 +69,9 @@ test("CreateItem with attachments answers their ids; GetAttachment returns every
   expect(text(msg, "Subject")).toBe("Inner note");
   expect(text(msg, "Body")).toContain("inside");
   expect(Buffer.from(text(msg, "MimeContent")!, "base64").toString()).toContain("Subject: Inner note");
+  const m2 = (await getAttachment(itemIds[1]!)).children.find((k) => k.name === "Message")!;
+  expect(text(m2, "Subject")).toBe("Embedded MIME");
+  expect(text(m2, "MimeContent")).toBeUndefined();
 });
 
 test("CreateAttachment and DeleteAttachment on a draft keep its ItemId; the ChangeKey moves on; the folder holds one message", async () => {

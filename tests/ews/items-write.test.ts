@@ -324,3 +324,23 @@ test("SuppressReadReceipt: accepted for an existing message (no receipt is ever 
   const bad = await call(`<m:CreateItem><m:Items><t:SuppressReadReceipt><t:ReferenceItemId Id="zz"/></t:SuppressReadReceipt><t:SuppressReadReceipt/></m:Items></m:CreateItem>`);
   expect(responseCodes(bad.body)).toEqual(["ErrorInvalidIdMalformed", "ErrorInvalidIdEmpty"]);
 });
+
+test("UpdateItem item:MimeContent replaces a draft's whole message (same ItemId); on received mail it is refused", async () => {
+  const r = await call(createMessage("SaveOnly", `<t:Subject>Mime edit</t:Subject><t:Body BodyType="Text">old</t:Body>`));
+  const { id } = idOf(r.body);
+  const mime = `From: ${USER}\r\nTo: ${PEER}\r\nSubject: Mime edited\r\nX-Custom: kept\r\n\r\nnew body\r\n`;
+  const u = await call(`<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AutoResolve"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="item:MimeContent"/><t:Message><t:MimeContent>${Buffer.from(mime).toString("base64")}</t:MimeContent></t:Message></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
+  expect(responseCodes(u.body)).toEqual(["NoError"]);
+  expect(idOf(u.body).id).toBe(id);
+  const d = (await messagesIn(account.id, "\\Drafts")).find((m) => m.subject === "Mime edited")!;
+  expect(await rawOf(d.id)).toBe(mime);
+  expect(d.flags).toContain("\\Draft");
+  // Then sent with UpdateItem's SendAndSaveCopy: the draft becomes the copy in Sent, the peer gets it.
+  const s = await call(`<m:UpdateItem MessageDisposition="SendAndSaveCopy" ConflictResolution="AutoResolve"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="message:IsRead"/><t:Message><t:IsRead>true</t:IsRead></t:Message></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
+  expect(responseCodes(s.body)).toEqual(["NoError"]);
+  expect(findAll(s.body, "ItemId")).toHaveLength(0);
+  expect((await messagesIn(peer.id, "INBOX")).some((m) => m.subject === "Mime edited")).toBe(true);
+  const sent = (await messagesIn(account.id, "\\Sent")).find((m) => m.subject === "Mime edited")!;
+  expect(sent.id).toBe(d.id);
+  expect(sent.flags).not.toContain("\\Draft");
+});
