@@ -325,7 +325,7 @@ test("SuppressReadReceipt: accepted for an existing message (no receipt is ever 
   expect(responseCodes(bad.body)).toEqual(["ErrorInvalidIdMalformed", "ErrorInvalidIdEmpty"]);
 });
 
-test("UpdateItem item:MimeContent replaces a draft's whole message (same ItemId); on received mail it is refused", async () => {
+test("UpdateItem item:MimeContent replaces a draft's whole message (same ItemId); UpdateItem SendAndSaveCopy sends it", async () => {
   const r = await call(createMessage("SaveOnly", `<t:Subject>Mime edit</t:Subject><t:Body BodyType="Text">old</t:Body>`));
   const { id } = idOf(r.body);
   const mime = `From: ${USER}\r\nTo: ${PEER}\r\nSubject: Mime edited\r\nX-Custom: kept\r\n\r\nnew body\r\n`;
