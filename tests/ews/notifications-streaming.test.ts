@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import https from "node:https";
-import { STREAMING, streamStats } from "../../protocols/http/ews/notifications-stream.ts";
+import { LIMIT_CONNECTIONS, STREAMING, streamStats } from "../../protocols/http/ews/notifications-stream.ts";
 import { registryStats } from "../../protocols/http/ews/notifications-registry.ts";
 import { smtpSend } from "../reliability/lib/conn.ts";
 import { createUser, envelope, find, startEws, type EwsEnv } from "./helpers.ts";
@@ -73,6 +73,32 @@ test("a second connection takes a subscription over: the first is told ErrorNewE
   await one.waitFor((e) => find(streamMessage(e), "ResponseCode")?.text === "ErrorNewEventStreamConnectionOpened");
   await one.waitEnd();
   two.close();
+});
+
+test("Unsubscribe while streaming: the connection is told and, with nothing left to read, ends", async () => {
+  const s = await subscribe(env, B, streamingRequest());
+  const st = await StreamReader.open(env, B, getStreaming([s.id]));
+  await st.waitFor((e) => connectionStatus(e) === "OK");
+  const u = await env.call(B.email, B.pass, `<m:Unsubscribe><m:SubscriptionId>${s.id}</m:SubscriptionId></m:Unsubscribe>`);
+  expect(find(u.body, "ResponseMessages", "UnsubscribeResponseMessage", "ResponseCode")?.text).toBe("NoError");
+  await st.waitFor((e) => find(streamMessage(e), "ResponseCode")?.text === "ErrorSubscriptionNotFound" && connectionStatus(e) === "Closed");
+  await st.waitEnd();
+});
+
+test("streaming connections per account are bounded: ErrorExceededConnectionCount", async () => {
+  const C: User = { email: "carl@example.test", pass: "carl-password-12" };
+  await createUser(env.srv.store, C.email, C.pass);
+  const open: StreamReader[] = [];
+  for (let i = 0; i < LIMIT_CONNECTIONS.perAccount; i++) {
+    const s = await subscribe(env, C, streamingRequest());
+    const st = await StreamReader.open(env, C, getStreaming([s.id]));
+    await st.waitFor((e) => connectionStatus(e) === "OK");
+    open.push(st);
+  }
+  const extra = await subscribe(env, C, streamingRequest());
+  const r = await env.call(C.email, C.pass, getStreaming([extra.id]));
+  expect(find(r.body, "ResponseMessages", "GetStreamingEventsResponseMessage", "ResponseCode")?.text).toBe("ErrorExceededConnectionCount");
+  for (const st of open) st.close();
 });
 
 test("unknown, foreign and pull subscription ids: one Error message naming them, no stream", async () => {

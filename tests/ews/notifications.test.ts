@@ -166,6 +166,25 @@ test("folder events: an IMAP CREATE is a CreatedEvent with a FolderId under the 
   expect(r.events.find((e) => e.folderId)!.folderId).toBe(folderIdOf(aliceId, f.id));
 });
 
+test("groupware items: a note created, changed and deleted in the store gives Created, Modified and Deleted events with note item ids", async () => {
+  const s = await subscribe(env, A, pullRequest(`<t:FolderIds><t:DistinguishedFolderId Id="notes"/></t:FolderIds>`, ALL));
+  expect(s.code).toBe("NoError");
+  const notes = (await env.srv.store.listFolders(aliceId, { itemClass: "notes" }))[0]!;
+  const journal = (summary: string) =>
+    new TextEncoder().encode(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//EN", "BEGIN:VJOURNAL", "UID:ews-note-1", "DTSTAMP:20260301T100000Z", `SUMMARY:${summary}`, "END:VJOURNAL", "END:VCALENDAR", ""].join("\r\n"));
+  const item = await env.srv.store.createItem(notes.id, { itemClass: "notes", body: journal("First"), fields: { subject: "First" } });
+  let r = await collect(env, A, s.id, s.watermark, (ev) => ev.some((e) => e.type === "CreatedEvent"));
+  const created = r.events.find((e) => e.type === "CreatedEvent")!;
+  expect(created.parent).toBe(folderIdOf(aliceId, notes.id));
+  expect(Buffer.from(created.itemId!, "base64").toString()).toBe(`I:${aliceId}:N:${item.id}`);
+  await env.srv.store.updateItem(item.id, { itemClass: "notes", body: journal("Second"), fields: { subject: "Second" } });
+  r = await collect(env, A, s.id, r.watermark, (ev) => ev.some((e) => e.type === "ModifiedEvent"));
+  expect(r.events.find((e) => e.type === "ModifiedEvent")!.itemId).toBe(created.itemId);
+  await env.srv.store.deleteItem(item.id);
+  r = await collect(env, A, s.id, r.watermark, (ev) => ev.some((e) => e.type === "DeletedEvent"));
+  expect(r.events.find((e) => e.type === "DeletedEvent")!.itemId).toBe(created.itemId);
+});
+
 test("a subscription to one folder does not see another folder's changes", async () => {
   const s = await subscribe(env, A, pullRequest(`<t:FolderIds><t:DistinguishedFolderId Id="sentitems"/></t:FolderIds>`, ALL));
   expect(s.code).toBe("NoError");
