@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { folderIdOf } from "../../protocols/http/ews/ids.ts";
-import { LIMITS } from "../../protocols/http/ews/notifications-registry.ts";
+import { createSubscription, findSubscription, LIMITS, removeSubscription, touch } from "../../protocols/http/ews/notifications-registry.ts";
 import { ImapConn, smtpSend } from "../reliability/lib/conn.ts";
 import { createUser, find, startEws, type EwsEnv } from "./helpers.ts";
 import { collect, getEvents, pullRequest, subscribe, type User } from "./notifications-helpers.ts";
@@ -270,4 +270,24 @@ test("malformed and refused Subscribe requests get their codes, never a 500", as
   expect(r.status).toBe(400);
   expect((await getEvents(env, A, s.id, "V:1:99")).code).toBe("ErrorInvalidWatermark");
   expect((await getEvents(env, A, s.id, Buffer.from("W:1:99").toString("base64"))).code).toBe("ErrorInvalidWatermark");
+});
+
+test("expiry: a pull subscription not read within its Timeout is gone (ErrorSubscriptionNotFound), each read renews it; a streaming one lasts 30 minutes without a connection", () => {
+  const store = env.srv.store;
+  const t0 = Date.now();
+  const pull = createSubscription(store, aliceId, { streaming: false, mask: 1, folders: null, root: false, modseq: 0, timeoutMs: 5 * 60_000 }, t0);
+  expect(findSubscription(store, aliceId, pull.id, t0 + 4 * 60_000)).toBe(pull);
+  touch(pull, t0 + 4 * 60_000); // what GetEvents does
+  expect(findSubscription(store, aliceId, pull.id, t0 + 8 * 60_000)).toBe(pull);
+  expect(findSubscription(store, aliceId, pull.id, t0 + 9 * 60_000 + 1)).toBeNull();
+  // Gone for good, not only hidden.
+  expect(findSubscription(store, aliceId, pull.id, t0)).toBeNull();
+  const streaming = createSubscription(store, aliceId, { streaming: true, mask: 1, folders: null, root: false, modseq: 0, timeoutMs: 0 }, t0);
+  expect(findSubscription(store, aliceId, streaming.id, t0 + LIMITS.streamingIdleMs - 1)).toBe(streaming);
+  expect(findSubscription(store, aliceId, streaming.id, t0 + LIMITS.streamingIdleMs)).toBeNull();
+  // Another server's store never finds this account's subscriptions.
+  const other = createSubscription(store, aliceId, { streaming: false, mask: 1, folders: null, root: false, modseq: 0, timeoutMs: 60_000 }, t0);
+  expect(findSubscription({} as typeof store /* another server's store object */, aliceId, other.id, t0)).toBeNull();
+  expect(findSubscription(store, aliceId + 1, other.id, t0)).toBeNull();
+  removeSubscription(other);
 });
