@@ -167,6 +167,45 @@ test("GetMailTips: out-of-office of a local recipient, unknown local addresses, 
   expect(find(many.body, "ResponseCode")?.text).toBe("ErrorExceededFindCountLimit");
 });
 
+test("GetInboxRules: the webmail's rules as EWS rules; what EWS cannot state is IsNotSupported; a hand-written script is one rule", async () => {
+  const { rulesToSieve, RULES_SCRIPT_NAME } = await import("../../src/sieve/rules.ts");
+  const alice = (await env.srv.store.getAccount(A))!;
+  await env.srv.store.createFolder(alice.id, "Lists");
+  const sieve = env.srv.ctx.storage.sieve;
+  const limits = { maxScripts: 10, maxBytes: 65536 };
+  const rules = {
+    rules: [
+      { id: "r1", name: "Lists", enabled: true, match: "all" as const, conditions: [{ field: "from" as const, op: "contains" as const, value: "lists.example" }, { field: "subject" as const, op: "not-contains" as const, value: "urgent" }], actions: [{ type: "fileinto" as const, value: "Lists" }, { type: "mark-read" as const }, { type: "stop" as const }] },
+      { id: "r2", name: "Big", enabled: false, match: "any" as const, conditions: [{ field: "size" as const, op: "over" as const, value: "5000" }], actions: [{ type: "discard" as const }] },
+      { id: "r3", name: "Exact", enabled: true, match: "all" as const, conditions: [{ field: "subject" as const, op: "is" as const, value: "x" }], actions: [{ type: "flag" as const }] },
+    ],
+  };
+  await sieve.putScript(alice.id, RULES_SCRIPT_NAME, rulesToSieve(rules), limits);
+  await sieve.setActive(alice.id, RULES_SCRIPT_NAME);
+  const r = await env.call(A, PW, `<m:GetInboxRules><m:MailboxSmtpAddress>${A}</m:MailboxSmtpAddress></m:GetInboxRules>`);
+  expect(r.body.name).toBe("GetInboxRulesResponse");
+  expect(find(r.body, "ResponseCode")?.text).toBe("NoError");
+  const got = findAll(r.body, "Rule");
+  expect(got.map((x) => `${find(x, "DisplayName")?.text}|${find(x, "Priority")?.text}|${find(x, "IsEnabled")?.text}|${find(x, "IsNotSupported")?.text}`)).toEqual(["Lists|1|true|false", "Big|2|false|false", "Exact|3|true|true"]);
+  expect(find(got[0], "Conditions", "ContainsSenderStrings", "String")?.text).toBe("lists.example");
+  expect(find(got[0], "Exceptions", "ContainsSubjectStrings", "String")?.text).toBe("urgent");
+  expect(find(got[0], "Actions")!.children.map((k) => k.name)).toEqual(["MarkAsRead", "MoveToFolder", "StopProcessingRules"]);
+  expect(find(got[0], "Actions", "MoveToFolder", "FolderId")?.attrs.Id).toBeTruthy();
+  expect(find(got[1], "Conditions", "WithinSizeRange", "MinimumSize")?.text).toBe("5000");
+  expect(find(got[1], "Actions", "PermanentDelete")?.text).toBe("true");
+  expect(find(got[2], "Conditions")).toBeUndefined();
+
+  await sieve.putScript(alice.id, "mine", 'require "fileinto"; if header :is "x-a" "b" { fileinto "Lists"; }', limits);
+  await sieve.setActive(alice.id, "mine");
+  const raw = await env.call(A, PW, `<m:GetInboxRules/>`);
+  expect(findAll(raw.body, "Rule").map((x) => `${find(x, "DisplayName")?.text}|${find(x, "IsNotSupported")?.text}`)).toEqual(["mine|true"]);
+  await sieve.setActive(alice.id, null);
+  const none = await env.call(A, PW, `<m:GetInboxRules/>`);
+  expect(findAll(none.body, "Rule").length).toBe(0);
+  const other = await env.call(A, PW, `<m:GetInboxRules><m:MailboxSmtpAddress>bob@example.test</m:MailboxSmtpAddress></m:GetInboxRules>`);
+  expect(find(other.body, "ResponseCode")?.text).toBe("ErrorNonExistentMailbox");
+});
+
 test("exchangelib reads every time zone definition as its free/busy code does", async () => {
   const r = await run("/usr/bin/python3", [join(import.meta.dir, "exchangelib", "envelope_misc.py")], {
     env: { PB_EWS_HOST: "127.0.0.1", PB_EWS_PORT: String(env.port), EWS_USER: A, EWS_PASS: PW },

@@ -11,7 +11,8 @@
  *    never created.
  *  - GetUserPhoto (Exchange2013+; MS-OXWSGTPH): no photos are kept, so every
  *    address is ErrorItemNotFound (clients then show initials).
- *  - GetServerTimeZones: ./misc-timezones.ts; GetMailTips: ./misc-mailtips.ts.
+ *  - GetServerTimeZones: ./misc-timezones.ts; GetMailTips: ./misc-mailtips.ts;
+ *    GetInboxRules (read-only, the webmail's Sieve rules): ./misc-rules.ts.
  */
 import { WINDOWS_ZONES } from "../../../src/groupware/ical/windows-zones.ts";
 import { EwsError, registerOperation } from "./context.ts";
@@ -20,6 +21,7 @@ import { failure, responseMessages, success } from "./responses.ts";
 import { attr, esc, kid, m, ma, mkid, mv, t, ta, tv } from "./xml.ts";
 import "./misc-timezones.ts";
 import "./misc-mailtips.ts";
+import "./misc-rules.ts";
 
 const windowsByIana = new Map<string, string>();
 for (const [win, iana] of Object.entries(WINDOWS_ZONES)) if (!windowsByIana.has(iana)) windowsByIana.set(iana, win);
