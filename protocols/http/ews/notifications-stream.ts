@@ -105,7 +105,9 @@ class StreamConnection implements StreamSink {
   private write(xml: string): void {
     const c = this.controller;
     if (this.closed || !c) return;
-    if ((c.desiredSize ?? 0) < -MAX_BUFFERED) {
+    const bytes = encoder.encode(xml);
+    // desiredSize = MAX_BUFFERED minus what waits: the writer (bridge.ts) takes a chunk only when the socket drained.
+    if (bytes.byteLength > (c.desiredSize ?? 0)) {
       // The client stopped reading: drop the connection, keep the subscriptions (their events queue up, bounded).
       const e = new Error("streaming client does not read");
       e.name = "AbortError";
@@ -113,7 +115,6 @@ class StreamConnection implements StreamSink {
       this.close(false, e);
       return;
     }
-    const bytes = encoder.encode(xml);
     streamStats.bytes += bytes.byteLength;
     c.enqueue(bytes);
     this.lastWrite = Date.now();
@@ -179,6 +180,7 @@ class StreamConnection implements StreamSink {
   close(sayClosed: boolean, err?: Error): void {
     if (this.closed) return;
     if (sayClosed) this.write(this.message("Closed", ""));
+    if (this.closed) return; // that write found the client gone and closed the connection already
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.deadline) clearTimeout(this.deadline);
