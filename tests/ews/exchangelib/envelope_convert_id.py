@@ -29,4 +29,10 @@ import base64
 check(base64.b64decode(entry_id.id).hex().upper() == hex_id.id, "EntryId and HexEntryId hold the same bytes")
 (bad,) = list(protocol.convert_ids([AlternateId(id="DUMMY", format=EWS_ID, mailbox=EWS_USER)], ENTRY_ID))
 check(type(bad).__name__ == "ErrorInvalidIdMalformed", f"malformed id answered as {type(bad).__name__}")
+# No auth_type given: exchangelib probes the endpoint unauthenticated and reads WWW-Authenticate.
+from common import EWS_URL, credentials
+from exchangelib import BASIC, Configuration
+
+probe = Protocol(config=Configuration(service_endpoint=EWS_URL, credentials=credentials()))
+check(probe.auth_type == BASIC, f"auth type found by probing: {probe.auth_type}")
 print("ok: round trip")
