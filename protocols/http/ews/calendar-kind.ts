@@ -27,7 +27,7 @@ import type { Instance } from "../../../src/groupware/types.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { ownItemId, type ItemRef } from "./ids.ts";
 import { registerItemKind, type DeleteOptions, type ItemKind, type MeetingInvitations } from "./kinds.ts";
-import { componentOf, collectionOf, findInstance, groupwareError, itemsById, layout, nthInstance, parsedOf, toKindItem, type CalData, type CalItem, type CalendarStoreItem } from "./calendar-store.ts";
+import { componentOf, collectionOf, freshRoot, findInstance, groupwareError, itemsById, layout, nthInstance, parsedOf, toKindItem, type CalData, type CalItem, type CalendarStoreItem } from "./calendar-store.ts";
 import { renderCalendarItem } from "./calendar-render.ts";
 import { applyPatch, newEvent, patchOfChanges, patchOfElement, stamp } from "./calendar-write.ts";
 import { MEETING_ELEMENTS, createMeetingResponse } from "./meetings.ts";
@@ -76,9 +76,8 @@ async function writeBack(c: EwsContext, item: CalendarStoreItem, root: ICAL.Comp
 }
 
 /** Reads the stored object fresh for a write (never a cached parse: it is changed in place). */
-async function forWrite(c: EwsContext, item: CalendarStoreItem): Promise<ICAL.Component> {
-  const data: CalData = { item };
-  return (await parsedOf(c, data)).root;
+function forWrite(c: EwsContext, item: CalendarStoreItem): Promise<ICAL.Component> {
+  return freshRoot(c, item);
 }
 
 export const calendarKind: ItemKind<CalData> = {

@@ -105,12 +105,18 @@ export function bodyXml(comp: ICAL.Component, shape: ItemShape, element = "Body"
 export function wanter(shape: ItemShape): (uri: string) => boolean {
   const extra = new Set(shape.additional.filter((p) => p.kind === "field").map((p) => (p as { uri: string }).uri));
   const all = shape.base !== "IdOnly";
-  // MS-OXWSSRCH: FindItem lists carry no body, and (Default shape) none of a series' occurrence lists.
   const list = shape.view === "list";
-  return (uri) => extra.has(uri) || (all && !(list && (uri === "item:Body" || (shape.base === "Default" && LIST_DEFAULT_OMITS.has(uri)))));
+  // MS-OXWSSRCH: FindItem lists carry no body; their Default shape is Exchange's short list of a calendar item.
+  if (list && shape.base === "Default") return (uri) => extra.has(uri) || LIST_DEFAULT.has(uri);
+  return (uri) => extra.has(uri) || (all && !(list && uri === "item:Body"));
 }
 
-const LIST_DEFAULT_OMITS = new Set(["calendar:FirstOccurrence", "calendar:LastOccurrence", "calendar:ModifiedOccurrences", "calendar:DeletedOccurrences", "calendar:Recurrence"]);
+/** What FindItem's Default shape returns for a calendar item (Exchange's own list: id, subject, times, place, type, organizer). */
+const LIST_DEFAULT = new Set([
+  "item:ParentFolderId", "item:ItemClass", "item:Subject", "item:HasAttachments", "item:IsAssociated", "calendar:Start", "calendar:End",
+  "calendar:IsAllDayEvent", "calendar:LegacyFreeBusyStatus", "calendar:Location", "calendar:CalendarItemType", "calendar:Organizer", "calendar:IsRecurring",
+  "calendar:IsMeeting", "calendar:IsCancelled", "calendar:MyResponseType", "calendar:UID", "calendar:RecurrenceId",
+]);
 
 /** The zone an item's times are shown in: the event's own, else (all-day, floating, UTC) the request's TimeZoneContext. */
 function shownZone(c: EwsContext, root: ICAL.Component, comp: ICAL.Component): ItemZone {

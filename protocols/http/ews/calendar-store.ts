@@ -11,6 +11,7 @@ import { ICalError } from "../../../src/groupware/ical/errors.ts";
 import { expandInstances, layoutOf, type Layout } from "../../../src/groupware/ical/expand.ts";
 import { parseCalendarObject } from "../../../src/groupware/ical/parse.ts";
 import { GroupwareError, type Collection, type Instance } from "../../../src/groupware/types.ts";
+import { ParsedCache } from "../../../src/groupware/objects.ts";
 import type { CalendarObject } from "../../../src/groupware/ical/model.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import type { ItemRef } from "./ids.ts";
@@ -54,21 +55,48 @@ export async function collectionOf(c: EwsContext, folder: Folder | number): Prom
   return col;
 }
 
-/** Parses an item's body (cached on the data). A stored body that no longer reads: ErrorCorruptData. */
+/**
+ * Parsed objects by item version (id:modseq), shared by requests: clients
+ * ask for the same weeks again and again. Read-only: a write parses its own
+ * copy (freshRoot). Bounded like the groupware service's own cache.
+ */
+const parsedCache = new ParsedCache(2000, 8 * 1024 * 1024);
+
+/** Parses an item's body (cached on the data and by version). A stored body that no longer reads: ErrorCorruptData. */
 export async function parsedOf(c: EwsContext, data: CalData): Promise<CalendarObject> {
   if (data.parsed) return data.parsed;
-  const body = await c.store.readItemBody(data.item.id);
+  const hit = parsedCache.get(data.item);
+  if (hit) return (data.parsed = hit);
+  data.parsed = await parseStored(c, data.item);
+  parsedCache.set(data.item, data.parsed);
+  return data.parsed;
+}
+
+async function parseStored(c: EwsContext, item: CalendarStoreItem): Promise<CalendarObject> {
+  const body = await c.store.readItemBody(item.id);
   try {
-    data.parsed = parseCalendarObject(body, { stored: true });
+    return parseCalendarObject(body, { stored: true });
   } catch (e) {
     if (e instanceof ICalError) throw new EwsError("ErrorCorruptData", `The stored calendar item cannot be read: ${e.message}`);
     throw e;
   }
-  return data.parsed;
 }
 
+/** The stored object parsed afresh, to be changed in place and written back (never a cached one). */
+export async function freshRoot(c: EwsContext, item: CalendarStoreItem): Promise<ICAL.Component> {
+  return (await parseStored(c, item)).root;
+}
+
+const layouts = new WeakMap<CalendarObject, Layout>();
+
+/** The object's master and overrides (remembered per parsed object: the renderer asks several times). */
 export function layout(obj: CalendarObject): Layout {
-  return layoutOf(obj.root, "vevent", null);
+  let l = layouts.get(obj);
+  if (!l) {
+    l = layoutOf(obj.root, "vevent", null);
+    layouts.set(obj, l);
+  }
+  return l;
 }
 
 /** The component shown for an item: the override of its instance, else the master (or the first VEVENT of an object of overrides only). */
