@@ -67,7 +67,8 @@ export function readEnvelope(doc: XmlElement): SoapRequest {
     if (def) {
       timeZoneDefinition = def;
       const id = attr(def, "Id") ?? "";
-      timeZone = WINDOWS_ZONES[id] ?? (id.includes("/") ? id : null);
+      // Windows' "UTC" (exchangelib's id for UTC) is not in the CLDR table of named zones.
+      timeZone = id === "UTC" ? "Etc/UTC" : (WINDOWS_ZONES[id] ?? (id.includes("/") ? id : null));
     }
     const imp = kid(header, "ExchangeImpersonation");
     if (imp) {
