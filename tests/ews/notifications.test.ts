@@ -185,6 +185,20 @@ test("groupware items: a note created, changed and deleted in the store gives Cr
   expect(r.events.find((e) => e.type === "DeletedEvent")!.itemId).toBe(created.itemId);
 });
 
+test("calendar: an event written through the groupware service (as CalDAV does) gives CreatedEvent and FreeBusyChangedEvent in the calendar", async () => {
+  const s = await subscribe(env, A, pullRequest(`<t:FolderIds><t:DistinguishedFolderId Id="calendar"/></t:FolderIds>`, ["CreatedEvent", "FreeBusyChangedEvent"]));
+  expect(s.code).toBe("NoError");
+  const account = (await env.srv.store.getAccountById(aliceId))!;
+  const gw = env.srv.ctx.groupware;
+  const cal = (await gw.listCollections(account, "calendar"))[0]!;
+  const ics = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//EN", "BEGIN:VEVENT", "UID:ews-fb-1", "DTSTAMP:20260301T100000Z", "DTSTART:20270301T100000Z", "DTEND:20270301T110000Z", "SUMMARY:Busy", "END:VEVENT", "END:VCALENDAR", ""].join("\r\n");
+  await gw.putObject(cal, "ews-fb-1.ics", new TextEncoder().encode(ics));
+  const r = await collect(env, A, s.id, s.watermark, (ev) => ev.some((e) => e.type === "FreeBusyChangedEvent") && ev.some((e) => e.type === "CreatedEvent"));
+  const created = r.events.find((e) => e.type === "CreatedEvent")!;
+  expect(created.parent).toBe(folderIdOf(aliceId, cal.id));
+  expect(Buffer.from(created.itemId!, "base64").toString()).toMatch(new RegExp(`^I:${aliceId}:C:\\d+$`));
+});
+
 test("a subscription to one folder does not see another folder's changes", async () => {
   const s = await subscribe(env, A, pullRequest(`<t:FolderIds><t:DistinguishedFolderId Id="sentitems"/></t:FolderIds>`, ALL));
   expect(s.code).toBe("NoError");
