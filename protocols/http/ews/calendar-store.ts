@@ -60,15 +60,25 @@ export async function collectionOf(c: EwsContext, folder: Folder | number): Prom
  * ask for the same weeks again and again. Read-only: a write parses its own
  * copy (freshRoot). Bounded like the groupware service's own cache.
  */
-const parsedCache = new ParsedCache(2000, 8 * 1024 * 1024);
+const parsedCaches = new WeakMap<object, ParsedCache>();
+
+/** The cache of one store (item ids are a store's own: one process may serve several, as the tests do). */
+function cacheOf(c: EwsContext): ParsedCache {
+  let p = parsedCaches.get(c.store);
+  if (!p) {
+    p = new ParsedCache(2000, 8 * 1024 * 1024);
+    parsedCaches.set(c.store, p);
+  }
+  return p;
+}
 
 /** Parses an item's body (cached on the data and by version). A stored body that no longer reads: ErrorCorruptData. */
 export async function parsedOf(c: EwsContext, data: CalData): Promise<CalendarObject> {
   if (data.parsed) return data.parsed;
-  const hit = parsedCache.get(data.item);
+  const hit = cacheOf(c).get(data.item);
   if (hit) return (data.parsed = hit);
   data.parsed = await parseStored(c, data.item);
-  parsedCache.set(data.item, data.parsed);
+  cacheOf(c).set(data.item, data.parsed);
   return data.parsed;
 }
 
