@@ -174,6 +174,24 @@ test("garbage for every registered operation: HTTP < 500, a fault or an Error re
   }
 }, 55_000);
 
+test("well-formed requests with huge counts: capped or refused with a code, never a fault of the server", async () => {
+  const shape = `<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>`;
+  const inbox = `<t:DistinguishedFolderId Id="inbox"/>`;
+  const cases = [
+    `<m:FindItem Traversal="Shallow">${shape}<m:IndexedPageItemView MaxEntriesReturned="2147483647" Offset="0" BasePoint="Beginning"/><m:ParentFolderIds>${inbox}</m:ParentFolderIds></m:FindItem>`,
+    `<m:FindItem Traversal="Shallow">${shape}<m:IndexedPageItemView MaxEntriesReturned="10" Offset="2147483647" BasePoint="End"/><m:ParentFolderIds>${inbox}</m:ParentFolderIds></m:FindItem>`,
+    `<m:FindItem Traversal="Shallow">${shape}<m:FractionalPageItemView MaxEntriesReturned="99999999" Numerator="1" Denominator="0"/><m:ParentFolderIds>${inbox}</m:ParentFolderIds></m:FindItem>`,
+    `<m:FindItem Traversal="Shallow">${shape}<m:CalendarView StartDate="0001-01-01T00:00:00Z" EndDate="9999-12-31T00:00:00Z" MaxEntriesReturned="2147483647"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>`,
+    `<m:FindFolder Traversal="Deep"><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:IndexedPageItemView MaxEntriesReturned="2147483647" Offset="0" BasePoint="Beginning"/><m:ParentFolderIds><t:DistinguishedFolderId Id="root"/></m:ParentFolderIds></m:FindFolder>`,
+    `<m:SyncFolderItems>${shape}<m:SyncFolderId>${inbox}</m:SyncFolderId><m:MaxChangesReturned>2147483647</m:MaxChangesReturned></m:SyncFolderItems>`,
+    `<m:ResolveNames ReturnFullContactData="true"><m:UnresolvedEntry>a</m:UnresolvedEntry></m:ResolveNames>`,
+    `<m:GetUserAvailabilityRequest><m:MailboxDataArray>${`<t:MailboxData><t:Email><t:Address>${A}</t:Address></t:Email><t:AttendeeType>Required</t:AttendeeType></t:MailboxData>`.repeat(1000)}</m:MailboxDataArray><t:FreeBusyViewOptions><t:TimeWindow><t:StartTime>2026-01-01T00:00:00</t:StartTime><t:EndTime>2036-01-01T00:00:00</t:EndTime></t:TimeWindow><t:MergedFreeBusyIntervalInMinutes>1</t:MergedFreeBusyIntervalInMinutes><t:RequestedView>MergedOnly</t:RequestedView></t:FreeBusyViewOptions></m:GetUserAvailabilityRequest>`,
+    `<m:GetServerTimeZones><m:Ids>${"<t:Id>UTC</t:Id>".repeat(1001)}</m:Ids></m:GetServerTimeZones>`,
+    `<m:GetMailTips><m:SendingAs><t:EmailAddress>${A}</t:EmailAddress></m:SendingAs><m:Recipients>${`<t:Mailbox><t:EmailAddress>${A}</t:EmailAddress></t:Mailbox>`.repeat(1000)}</m:Recipients><m:MailTipsRequested>All</m:MailTipsRequested></m:GetMailTips>`,
+  ];
+  for (const xml of cases) checkAnswer(xml.slice(0, 60), await env.post(A, PW, envelope(xml)));
+}, 55_000);
+
 test("the server still answers, and memory stays bounded over repeated runs of the whole corpus", async () => {
   await runCorpus(); // warm-up: caches, JIT, pools
   const before = process.memoryUsage().rss;
