@@ -8,6 +8,7 @@
 import "../../../protocols/http/eas/index.ts";
 import "../../../protocols/http/autodiscover/index.ts";
 import "../../../protocols/http/dav/index.ts";
+import "../../../protocols/http/ews/index.ts";
 import { buildApp } from "../../../protocols/http/app.ts";
 import { createWebmail } from "../../../protocols/http/webmail/index.ts";
 import { startTestServer, createUser, type TestServer } from "../../helpers/server.ts";
@@ -124,6 +125,7 @@ export async function makeHttpTarget(): Promise<HttpFuzz> {
     `POST ${eas}\nauthorization: ${basic}\nms-asprotocolversion: 14.1\ncontent-type: application/vnd.ms-sync.wbxml\n\n\x03\x01\x6a\x00\x00\x07\x56\x52\x03\x30\x00\x01\x01`,
     `POST /Microsoft-Server-ActiveSync?Cmd=Sync&User=fuzz&DeviceId=FUZZ0001&DeviceType=iPhone\nauthorization: ${basic}\nms-asprotocolversion: 16.1\n\n\x03\x01\x6a\x00\x45\x5c\x4f\x4b\x03\x30\x00\x01\x52\x03\x31\x00\x01\x01\x01\x01`,
     `POST /autodiscover/autodiscover.xml\nauthorization: ${basic}\ncontent-type: text/xml\n\n<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"><Request><EMailAddress>fuzz@fuzz.test</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006</AcceptableResponseSchema></Request></Autodiscover>`,
+    ...ewsSeeds(basic),
   ].map((s) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
 
   const target: FuzzTarget = {
@@ -150,6 +152,23 @@ export async function makeHttpTarget(): Promise<HttpFuzz> {
       await srv.close();
     },
   };
+}
+
+/** Exchange Web Services and SOAP autodiscover requests (protocols/http/ews, autodiscover/soap.ts). */
+function ewsSeeds(basic: string): string[] {
+  const env = (op: string) =>
+    `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><s:Header><t:RequestServerVersion Version="Exchange2013_SP1"/></s:Header><s:Body>${op}</s:Body></s:Envelope>`;
+  const post = (op: string) => `POST /EWS/Exchange.asmx\nauthorization: ${basic}\ncontent-type: text/xml; charset=utf-8\n\n${env(op)}`;
+  return [
+    post(`<m:GetFolder><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="inbox"/><t:DistinguishedFolderId Id="msgfolderroot"/></m:FolderIds></m:GetFolder>`),
+    post(`<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:IndexedPageItemView MaxEntriesReturned="5" Offset="0" BasePoint="Beginning"/><m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="message:IsRead"/><t:FieldURIOrConstant><t:Constant Value="false"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`),
+    post(`<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId><m:MaxChangesReturned>10</m:MaxChangesReturned></m:SyncFolderItems>`),
+    post(`<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId><t:DistinguishedFolderId Id="drafts"/></m:SavedItemFolderId><m:Items><t:Message><t:Subject>s</t:Subject><t:Body BodyType="Text">b</t:Body><t:ToRecipients><t:Mailbox><t:EmailAddress>a@b.c</t:EmailAddress></t:Mailbox></t:ToRecipients></t:Message></m:Items></m:CreateItem>`),
+    post(`<m:ConvertId DestinationFormat="HexEntryId"><m:SourceIds><t:AlternateId Format="EwsId" Id="DUMMY" Mailbox="fuzz@fuzz.test"/></m:SourceIds></m:ConvertId>`),
+    post(`<m:GetServerTimeZones ReturnFullTimeZoneData="true"><m:Ids><t:Id>W. Europe Standard Time</t:Id></m:Ids></m:GetServerTimeZones>`),
+    post(`<m:ResolveNames ReturnFullContactData="true"><m:UnresolvedEntry>fu</m:UnresolvedEntry></m:ResolveNames>`),
+    `POST /autodiscover/autodiscover.svc\nauthorization: ${basic}\ncontent-type: text/xml\n\n<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="http://schemas.microsoft.com/exchange/2010/Autodiscover"><s:Body><a:GetUserSettingsRequestMessage><a:Request><a:Users><a:User><a:Mailbox>fuzz@fuzz.test</a:Mailbox></a:User></a:Users><a:RequestedSettings><a:Setting>ExternalEwsUrl</a:Setting><a:Setting>UserDN</a:Setting></a:RequestedSettings></a:Request></a:GetUserSettingsRequestMessage></s:Body></s:Envelope>`,
+  ];
 }
 
 export { enc as _enc };
