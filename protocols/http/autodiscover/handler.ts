@@ -93,7 +93,9 @@ async function pox(req: Request, ip: string, ctx: ServerContext): Promise<Respon
   if (!email || !mine) return text(200, errorResponse(500, "The e-mail address cannot be found."));
   const user = { displayName: displayName(account), email };
   if (schema === NS.mobileResponse) return text(200, mobileSyncResponse(ep, user));
-  if (schema === NS.outlookResponse) return text(200, outlookResponse(ep, user));
+  // MS-OXDSCLI AutoDiscoverSMTPAddress is the mailbox's primary address (asked for by an alias or not); clients
+  // (Outlook for Mac, exchangelib) take it as the account's address, and it is the login name.
+  if (schema === NS.outlookResponse) return text(200, outlookResponse(ep, { ...user, email: account.email }));
   return text(200, errorResponse(601, "The requested schema is not available."));
 }
 

@@ -110,13 +110,14 @@ const KNOWN_UNAVAILABLE = new Set([
 type SettingValue = { type: "StringSetting"; value: string };
 
 /** The settings we answer, for one user. */
-function userSettings(ep: Endpoints, account: Account, email: string): Record<string, SettingValue> {
+function userSettings(ep: Endpoints, account: Account): Record<string, SettingValue> {
   const s = (value: string): SettingValue => ({ type: "StringSetting", value });
   const url = ewsUrl(ep);
   return {
     UserDisplayName: s((account.settings.displayName as string | undefined) || account.email),
     UserDeploymentId: s(deploymentId(ep)),
-    AutoDiscoverSMTPAddress: s(email),
+    // The primary address, as POX says it (the request may name an alias).
+    AutoDiscoverSMTPAddress: s(account.email),
     CasVersion: s(buildDotted()),
     EwsSupportedSchemas: s(SUPPORTED_SCHEMAS),
     ExternalEwsUrl: s(url),
@@ -197,7 +198,7 @@ async function getUserSettings(ctx: ServerContext, account: Account, ep: Endpoin
       responses += `<UserResponse>${el("ErrorCode", "InvalidUser")}${el("ErrorMessage", "The e-mail address cannot be found.")}<RedirectTarget i:nil="true"/><UserSettingErrors/><UserSettings/></UserResponse>`;
       continue;
     }
-    responses += `<UserResponse>${el("ErrorCode", "NoError")}${el("ErrorMessage", "No error.")}<RedirectTarget i:nil="true"/>${settingsXml(userSettings(ep, account, email), names, "User")}</UserResponse>`;
+    responses += `<UserResponse>${el("ErrorCode", "NoError")}${el("ErrorMessage", "No error.")}<RedirectTarget i:nil="true"/>${settingsXml(userSettings(ep, account), names, "User")}</UserResponse>`;
   }
   return responseEnvelope(
     "GetUserSettingsResponse",
