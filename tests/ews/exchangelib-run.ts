@@ -71,5 +71,6 @@ export function explain(s: SuiteRun | undefined, name: string): string {
   const r = s.results.get(name);
   if (r?.ok) return "";
   const why = r ? r.reason : s.timedOut ? "the script timed out before this scenario" : `the scenario never reported (exit ${s.code})`;
-  return `${name}: ${why}\n--- stderr (tail) ---\n${s.stderr.split("\n").slice(-40).join("\n")}`;
+  const block = new RegExp(`^=== ${name}\n([\\s\\S]*?)^=== end ${name}$`, "m").exec(s.stderr)?.[1];
+  return `${name}: ${why}\n--- traceback ---\n${block ?? s.stderr.split("\n").slice(-40).join("\n")}`;
 }

@@ -26,7 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 if os.environ.get("PB_EWS_DEBUG"):
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 
+import urllib3  # noqa: E402
 from exchangelib import BaseProtocol, NoVerifyHTTPAdapter  # noqa: E402
+
+urllib3.disable_warnings()  # the test server's self-signed certificate, on every request
 
 # The test server's certificate is self-signed; a hung request should fail a scenario, not the whole file.
 BaseProtocol.HTTP_ADAPTER_CLS = NoVerifyHTTPAdapter
@@ -109,7 +112,8 @@ def run_all():
             reason = describe(e)
             print(f"FAIL {name}: {reason}", flush=True)
             tb = traceback.format_exc().strip().splitlines()
-            print("\n".join("    " + line for line in tb[-12:]), file=sys.stderr, flush=True)
+            # A block per failed scenario; the bun test shows the block of the scenario that failed.
+            print(f"=== {name}\n" + "\n".join("    " + line[:400] for line in tb[-14:]) + f"\n=== end {name}", file=sys.stderr, flush=True)
             continue
         print(f"PASS {name} ({time.monotonic() - started:.2f}s)", flush=True)
     sys.exit(1 if failed else 0)
