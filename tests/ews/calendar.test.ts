@@ -23,6 +23,9 @@ afterAll(async () => {
 
 const call = (xml: string, header?: string) => env.call(ALICE, PASS, xml, header ? { header } : undefined);
 
+let masterIdValue = "";
+const masterId = () => masterIdValue;
+
 describe("calendar items", () => {
   let masterId = "";
 
@@ -36,6 +39,7 @@ describe("calendar items", () => {
     );
     expect(responseCodes(r.body)).toEqual(["NoError"]);
     masterId = itemIds(r.body)[0]!.id;
+    masterIdValue = masterId;
     const ics = unfold((await dav(env, ALICE, PASS, "GET", await davPathOf(env, ALICE, storeId(masterId)))).text);
     expect(ics).toContain("SUMMARY:Standup");
     expect(ics).toMatch(/RRULE:FREQ=WEEKLY;(?=.*COUNT=5)(?=.*BYDAY=MO)/);
@@ -255,6 +259,58 @@ describe("views, conflicts, folders and versions", () => {
     expect(find(item, "MeetingTimeZone")?.attrs.TimeZoneName).toBe("Eastern Standard Time");
     expect(find(item, "StartTimeZone")).toBeUndefined();
     expect(find(item, "UID")).toBeUndefined();
+  });
+});
+
+describe("MimeContent and extended properties (as DavMail uses them)", () => {
+  const ics = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", "METHOD:PUBLISH", "BEGIN:VEVENT", "UID:mime-1@test", "DTSTAMP:20260101T000000Z", "DTSTART:20270511T140000Z", "DTEND:20270511T150000Z", "SUMMARY:From MIME", "END:VEVENT", "END:VCALENDAR", ""].join("\r\n");
+  const urlName = `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x10f3" PropertyType="String"/><t:Value>mime-1.ics</t:Value></t:ExtendedProperty>`;
+  const state = `<t:ExtendedProperty><t:ExtendedFieldURI DistinguishedPropertySetId="Appointment" PropertyId="33303" PropertyType="Integer"/><t:Value>0</t:Value></t:ExtendedProperty>`;
+
+  test("CreateItem with MimeContent stores the iCalendar (METHOD dropped) under the PidTagUrlCompName it names", async () => {
+    const r = await call(createCalendarItem(`<t:MimeContent>${Buffer.from(ics).toString("base64")}</t:MimeContent><t:ReminderIsSet>false</t:ReminderIsSet>${urlName}${state}`));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const got = await dav(env, ALICE, PASS, "GET", `/dav/calendars/${ALICE}/Calendar/mime-1.ics`);
+    expect(got.status).toBe(200);
+    expect(got.text).toContain("SUMMARY:From MIME");
+    expect(got.text).not.toContain("METHOD:");
+    const id = itemIds(r.body)[0]!.id;
+    const g = await call(`<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:IncludeMimeContent>true</t:IncludeMimeContent><t:AdditionalProperties><t:ExtendedFieldURI DistinguishedPropertySetId="Appointment" PropertyId="33303" PropertyType="Integer"/><t:ExtendedFieldURI PropertyTag="0x3008" PropertyType="SystemTime"/></t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id="${id}"/></m:ItemIds></m:GetItem>`);
+    const item = find(g.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+    expect(Buffer.from(text(item, "MimeContent")!, "base64").toString("utf8")).toContain("UID:mime-1@test");
+    const ext = findAll(item!, "ExtendedProperty").map((e) => text(e, "Value"));
+    expect(ext.length).toBe(2);
+    expect(ext[0]).toBe("0");
+  });
+
+  test("restrictions on the computed MAPI properties: instance type, recurring, resource name", async () => {
+    const itype = `<t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyName="urn:schemas:calendar:instancetype" PropertyType="Integer"/>`;
+    const recurring = `<t:ExtendedFieldURI DistinguishedPropertySetId="Appointment" PropertyId="33315" PropertyType="Boolean"/>`;
+    const find1 = (restriction: string) =>
+      call(`<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/>${itype}</t:AdditionalProperties></m:ItemShape><m:Restriction>${restriction}</m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>`);
+    let r = await find1(`<t:IsEqualTo><t:ExtendedFieldURI PropertyTag="0x10f3" PropertyType="String"/><t:FieldURIOrConstant><t:Constant Value="mime-1.ics"/></t:FieldURIOrConstant></t:IsEqualTo>`);
+    expect(findAll(r.body, "CalendarItem").map((i) => text(i, "Subject"))).toEqual(["From MIME"]);
+    r = await find1(`<t:IsEqualTo>${itype}<t:FieldURIOrConstant><t:Constant Value="1"/></t:FieldURIOrConstant></t:IsEqualTo>`);
+    const masters = findAll(r.body, "CalendarItem");
+    expect(masters.map((i) => text(i, "Subject"))).toContain("Standup");
+    expect(masters.every((i) => text(i, "ExtendedProperty", "Value") === "1")).toBe(true);
+    r = await find1(`<t:And><t:IsEqualTo>${recurring}<t:FieldURIOrConstant><t:Constant Value="false"/></t:FieldURIOrConstant></t:IsEqualTo><t:IsGreaterThan><t:FieldURI FieldURI="calendar:End"/><t:FieldURIOrConstant><t:Constant Value="2027-05-11T00:00:00Z"/></t:FieldURIOrConstant></t:IsGreaterThan><t:IsLessThan><t:FieldURI FieldURI="calendar:Start"/><t:FieldURIOrConstant><t:Constant Value="2027-05-12T00:00:00Z"/></t:FieldURIOrConstant></t:IsLessThan></t:And>`);
+    expect(findAll(r.body, "CalendarItem").map((i) => text(i, "Subject"))).toEqual(["From MIME"]);
+  });
+
+  test("UpdateItem of MimeContent replaces the event and keeps its UID; a bad MimeContent is refused", async () => {
+    const [item] = await env.srv.store.getItemsByResourceNames((await env.srv.store.getItems([storeId(masterId())]))[0]!.folderId, ["mime-1.ics"]);
+    const id = Buffer.from(`I:${item!.accountId}:C:${item!.id}`).toString("base64");
+    const changed = ics.replace("SUMMARY:From MIME", "SUMMARY:From MIME v2").replace("UID:mime-1@test", "UID:other@test");
+    let r = await call(updateItem(id, "item:MimeContent", `<t:MimeContent>${Buffer.from(changed).toString("base64")}</t:MimeContent>`));
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const got = (await dav(env, ALICE, PASS, "GET", `/dav/calendars/${ALICE}/Calendar/mime-1.ics`)).text;
+    expect(got).toContain("SUMMARY:From MIME v2");
+    expect(got).toContain("UID:mime-1@test");
+    r = await call(createCalendarItem(`<t:MimeContent>${Buffer.from("BEGIN:VCARD\r\nEND:VCARD\r\n").toString("base64")}</t:MimeContent>`));
+    expect(responseCodes(r.body)).toEqual(["ErrorInvalidRequest"]);
+    r = await call(createCalendarItem(`<t:MimeContent>!!!not base64!!!</t:MimeContent>`));
+    expect(responseCodes(r.body)).toEqual(["ErrorInvalidRequest"]);
   });
 });
 

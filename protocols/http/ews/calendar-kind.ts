@@ -16,8 +16,8 @@ import { randomUUID } from "node:crypto";
 import ICAL from "ical.js";
 import { addExdate } from "../eas/groupware/calendar-exceptions.ts";
 import { categoriesOf } from "../eas/groupware/calendar-fields.ts";
-import { eventZone, setTimeProp } from "../eas/groupware/calendar-time.ts";
-import { etagOf, toStored } from "../../../src/groupware/objects.ts";
+import { eventZone } from "../eas/groupware/calendar-time.ts";
+import { etagOf } from "../../../src/groupware/objects.ts";
 import { serialize } from "../../../src/groupware/ical/split.ts";
 import { expandInstances } from "../../../src/groupware/ical/expand.ts";
 import { ICalError } from "../../../src/groupware/ical/errors.ts";
@@ -26,10 +26,13 @@ import { parseCalendarObject } from "../../../src/groupware/ical/parse.ts";
 import type { Instance } from "../../../src/groupware/types.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { ownItemId, type ItemRef } from "./ids.ts";
-import { registerItemKind, type DeleteOptions, type ItemKind, type MeetingInvitations } from "./kinds.ts";
-import { componentOf, collectionOf, freshRoot, findInstance, groupwareError, itemsById, layout, nthInstance, parsedOf, toKindItem, type CalData, type CalItem, type CalendarStoreItem } from "./calendar-store.ts";
+import { registerItemKind, type ItemKind } from "./kinds.ts";
+import { componentOf, collectionOf, findInstance, groupwareError, itemsById, layout, nthInstance, parsedOf, toKindItem, type CalData, type CalItem, type CalendarStoreItem } from "./calendar-store.ts";
 import { renderCalendarItem } from "./calendar-render.ts";
-import { applyPatch, newEvent, patchOfChanges, patchOfElement, stamp } from "./calendar-write.ts";
+import { calendarComputed } from "./calendar-extended.ts";
+import { extendedValue } from "./extended.ts";
+import { stamp } from "./calendar-write.ts";
+import { body, createCalendarItem, forWrite, schedules, updateCalendarItem, writeBack } from "./calendar-save.ts";
 import { MEETING_ELEMENTS, createMeetingResponse } from "./meetings.ts";
 import { attr, type XmlElement } from "./xml.ts";
 
@@ -37,48 +40,6 @@ import { attr, type XmlElement } from "./xml.ts";
 export const MAX_VIEW_ITEMS = 10_000;
 /** The longest CalendarView range: five years (Exchange refuses long views with ErrorCalendarViewRangeTooBig; Outlook asks for months). */
 const MAX_VIEW_RANGE = 5 * 366 * 86_400_000;
-
-/** Whether a SendMeetingInvitations/Cancellations choice runs the scheduler (SendToNone, or none given: not). */
-function schedules(v: MeetingInvitations | DeleteOptions["cancellations"] | null): boolean {
-  return v !== null && v !== "SendToNone";
-}
-
-function body(root: ICAL.Component): Uint8Array {
-  return new TextEncoder().encode(serialize(root));
-}
-
-/** The item as stored now (after a write), as a kind item. */
-function fresh(c: EwsContext, item: CalendarStoreItem, instance?: Instance): CalItem {
-  return toKindItem(c, item, instance);
-}
-
-/** A copy of the master as the override of one instance (RFC 5545 §3.8.4.4), added to the object. */
-function overrideFor(root: ICAL.Component, master: ICAL.Component, inst: Instance): ICAL.Component {
-  const o = new ICAL.Component(JSON.parse(JSON.stringify(master.toJSON())) as unknown[]);
-  for (const n of ["rrule", "rdate", "exdate", "recurrence-id", "duration"]) o.removeAllProperties(n);
-  const z = eventZone(root, master);
-  const form = { tzid: z.tzid, zone: z.zone, floating: z.floating };
-  setTimeProp(o, "recurrence-id", inst.recurrenceId!, form, inst.allDay);
-  setTimeProp(o, "dtstart", inst.start, form, inst.allDay);
-  setTimeProp(o, "dtend", inst.end, form, inst.allDay);
-  root.addSubcomponent(o);
-  return o;
-}
-
-async function writeBack(c: EwsContext, item: CalendarStoreItem, root: ICAL.Component, schedule: boolean): Promise<CalendarStoreItem> {
-  const col = await collectionOf(c, item.folderId);
-  try {
-    const r = await c.server.groupware.putObject(col, item.resourceName ?? String(item.id), body(root), { ifMatch: etagOf(item), actor: c.account, schedule });
-    return r.object.item as CalendarStoreItem;
-  } catch (e) {
-    throw groupwareError(e);
-  }
-}
-
-/** Reads the stored object fresh for a write (never a cached parse: it is changed in place). */
-function forWrite(c: EwsContext, item: CalendarStoreItem): Promise<ICAL.Component> {
-  return freshRoot(c, item);
-}
 
 export const calendarKind: ItemKind<CalData> = {
   itemClass: "calendar",
@@ -117,6 +78,8 @@ export const calendarKind: ItemKind<CalData> = {
   },
 
   value(c, it, path) {
+    // Extended: what the event answers itself (calendar-extended.ts); stored ones are not read for a restriction.
+    if (path.kind === "extended") return extendedValue([], path, calendarComputed(it));
     if (path.kind !== "field") return undefined;
     const f = it.data.item.fields;
     const inst = it.data.instance;
@@ -158,45 +121,11 @@ export const calendarKind: ItemKind<CalData> = {
 
   async create(c, folder, el, opts) {
     if (MEETING_ELEMENTS.includes(el.name)) return createMeetingResponse(c, el, opts, (cx, it, o) => calendarKind.remove(cx, it, o));
-    if (folder.itemClass !== "calendar") throw new EwsError("ErrorCannotCreateCalendarItemInNonCalendarFolder", "Calendar items are created in calendar folders.");
-    const patch = patchOfElement(el);
-    const { root } = newEvent(c, patch);
-    const col = await collectionOf(c, folder);
-    try {
-      const r = await c.server.groupware.putObject(col, `${randomUUID()}.ics`, body(root), { ifNoneMatch: "*", actor: c.account, schedule: schedules(opts.invitations) });
-      return fresh(c, r.object.item as CalendarStoreItem);
-    } catch (e) {
-      throw groupwareError(e);
-    }
+    return createCalendarItem(c, folder, el, opts);
   },
 
-  async update(c, it, changes, opts) {
-    const patch = patchOfChanges(changes);
-    const item = it.data.item;
-    const root = await forWrite(c, item);
-    const masterNow = root.getAllSubcomponents("vevent").find((v) => !v.getFirstProperty("recurrence-id")) ?? null;
-    let comp: ICAL.Component;
-    const occ = it.ref.occurrence;
-    if (occ !== undefined) {
-      if (!masterNow) throw new EwsError("ErrorItemNotFound", "The series of this occurrence was not found.");
-      const existing = root.getAllSubcomponents("vevent").find((v) => {
-        const r = v.getFirstPropertyValue("recurrence-id");
-        return r instanceof ICAL.Time && r.toJSDate().getTime() === occ;
-      });
-      const inst = it.data.instance ?? findInstance(await parsedOf(c, { item }), occ);
-      if (!existing && !inst) throw new EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence", "This occurrence was deleted from the series.");
-      comp = existing ?? overrideFor(root, masterNow, inst!);
-      applyPatch(c, root, comp, patch, { master: false });
-    } else {
-      comp = masterNow ?? root.getFirstSubcomponent("vevent")!;
-      if (!comp) throw new EwsError("ErrorCorruptData", "The stored calendar item has no event.");
-      applyPatch(c, root, comp, patch, { master: masterNow !== null });
-    }
-    stamp(c, comp, patch);
-    const saved = await writeBack(c, item, root, schedules(opts.invitations));
-    if (occ === undefined) return fresh(c, saved);
-    const inst = findInstance(parseCalendarObject(await c.store.readItemBody(saved.id), { stored: true }), occ);
-    return fresh(c, saved, inst ?? undefined);
+  update(c, it, changes, opts) {
+    return updateCalendarItem(c, it, changes, opts);
   },
 
   async remove(c, it, opts) {
@@ -242,7 +171,7 @@ export const calendarKind: ItemKind<CalData> = {
     const name = item.resourceName ?? `${item.id}.ics`;
     try {
       const r = await c.server.groupware.moveObject(from, name, dest, name, { ifMatch: etagOf(item), overwrite: false });
-      return fresh(c, r.object.item as CalendarStoreItem);
+      return toKindItem(c, r.object.item as CalendarStoreItem);
     } catch (e) {
       throw groupwareError(e);
     }
@@ -258,7 +187,7 @@ export const calendarKind: ItemKind<CalData> = {
     const dest = await collectionOf(c, to);
     try {
       const r = await c.server.groupware.putObject(dest, `${uid}.ics`, body(root), { ifNoneMatch: "*", actor: c.account, schedule: false });
-      return fresh(c, r.object.item as CalendarStoreItem);
+      return toKindItem(c, r.object.item as CalendarStoreItem);
     } catch (e) {
       throw groupwareError(e);
     }

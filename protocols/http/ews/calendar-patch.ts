@@ -17,6 +17,8 @@ import { attr, kid, kidsNamed, kidText, parseBool, parseDateTime, type XmlElemen
 const MAX_TEXT = 256 * 1024;
 const MAX_SHORT = 32 * 1024;
 const MAX_CATEGORIES = 300;
+/** MimeContent of a calendar item: base64 of at most 1 MB of iCalendar (the groupware service's object limit). */
+const MAX_MIME_B64 = Math.ceil((1024 * 1024 * 4) / 3) + 4;
 const MAX_REMINDER = 366 * 24 * 60;
 
 export interface AttendeeIn {
@@ -43,6 +45,8 @@ export interface Patch {
   optional?: AttendeeIn[] | null;
   resources?: AttendeeIn[] | null;
   recurrence?: XmlElement | null;
+  /** MimeContent: the whole event as iCalendar text (DavMail writes events this way; Exchange takes iCalendar there). */
+  mime?: string;
   uid?: string;
   responseRequested?: boolean;
   allowNewTimeProposal?: boolean;
@@ -161,6 +165,12 @@ export function readProperty(p: Patch, el: XmlElement, update: boolean): void {
     case "Recurrence":
       p.recurrence = el;
       return;
+    case "MimeContent": {
+      const b64 = el.text.replace(/\s+/g, "");
+      if (b64.length > MAX_MIME_B64 || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new EwsError("ErrorInvalidRequest", "MimeContent is not base64 of an iCalendar object up to 1 MB.");
+      p.mime = Buffer.from(b64, "base64").toString("utf8");
+      return;
+    }
     case "UID": {
       const uid = el.text.trim();
       if (!uid || uid.length > 1024 || /[\r\n]/.test(uid)) throw new EwsError("ErrorInvalidRequest", "UID is not valid.");

@@ -20,6 +20,8 @@ import { componentOf, layout, parsedOf, refOf, type CalItem } from "./calendar-s
 import { recurrenceXml } from "./calendar-recurrence.ts";
 import { contextZone, wallDate, windowsId, zoneOfId, type ItemZone } from "./calendar-zone.ts";
 import type { ItemShape } from "./shape.ts";
+import { calendarComputed } from "./calendar-extended.ts";
+import { readExtended } from "./extended.ts";
 import { dateTime, esc, t, ta, tv } from "./xml.ts";
 
 const DAY = 86_400_000;
@@ -222,6 +224,7 @@ export async function renderCalendarItem(c: EwsContext, it: CalItem, shape: Item
     }
   }
 
+  const extended = await readExtended(c, { itemId: it.data.item.id }, shape.additional, calendarComputed(it));
   const mime = shape.includeMimeContent ? ta("MimeContent", { CharacterSet: "UTF-8" }, Buffer.from(await c.store.readItemBody(it.data.item.id)).toString("base64")) : "";
   return t(
     element,
@@ -249,6 +252,7 @@ export async function renderCalendarItem(c: EwsContext, it: CalItem, shape: Item
     want("item:DisplayCc") && tv("DisplayCc", ""),
     want("item:DisplayTo") && tv("DisplayTo", ""),
     want("item:HasAttachments") && tv("HasAttachments", comp.getAllProperties("attach").length > 0),
+    extended,
     want("item:Culture") && tv("Culture", "en-US"),
     want("item:LastModifiedTime") && tv("LastModifiedTime", dateTime(it.data.item.modifiedAt)),
     want("item:IsAssociated") && tv("IsAssociated", false),

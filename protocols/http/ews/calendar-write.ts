@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import ICAL from "ical.js";
 import { ensureOrganizer } from "../eas/groupware/calendar-people.ts";
 import { setTimeProp } from "../eas/groupware/calendar-time.ts";
-import { stripMailto } from "../../../src/groupware/ical/parse.ts";
+import { parseCalendarObject, stripMailto } from "../../../src/groupware/ical/parse.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { ruleFromXml } from "./calendar-recurrence.ts";
 import { contextZone, vtimezoneOf, wallDate, type ItemZone } from "./calendar-zone.ts";
@@ -231,4 +231,31 @@ export function stamp(c: EwsContext, comp: ICAL.Component, p: Patch): void {
     const seq = Number(comp.getFirstPropertyValue("sequence") ?? 0) || 0;
     comp.updatePropertyWithValue("sequence", seq + 1);
   }
+}
+
+/**
+ * The event of a MimeContent (an iCalendar object, as DavMail sends it): its
+ * METHOD dropped (an iTIP method does not belong in a stored object, RFC 4791
+ * §4.1), its UID forced to `uid` when the item exists already. Checked by the
+ * groupware parser: what it refuses is ErrorInvalidRequest here.
+ */
+export function eventFromMime(text: string, uid: string | null): ICAL.Component {
+  let obj;
+  try {
+    obj = parseCalendarObject(text);
+  } catch (e) {
+    throw new EwsError("ErrorInvalidRequest", `MimeContent is not a usable iCalendar event: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (obj.kind !== "VEVENT") throw new EwsError("ErrorInvalidRequest", "MimeContent of a calendar item holds a VEVENT.");
+  const root = obj.root;
+  root.removeAllProperties("method");
+  if (uid !== null) for (const v of root.getAllSubcomponents("vevent")) v.updatePropertyWithValue("uid", uid);
+  return root;
+}
+
+/** The master event of an object (the one without RECURRENCE-ID), or its first event. */
+export function masterOf(root: ICAL.Component): ICAL.Component {
+  const m = root.getAllSubcomponents("vevent").find((v) => !v.getFirstProperty("recurrence-id")) ?? root.getFirstSubcomponent("vevent");
+  if (!m) throw new EwsError("ErrorInvalidRequest", "The calendar item has no event.");
+  return m;
 }
