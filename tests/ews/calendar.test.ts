@@ -166,6 +166,16 @@ describe("calendar items", () => {
     expect(find(item, "StartTimeZone")!.attrs.Id).toBe("W. Europe Standard Time");
   });
 
+  test("times without an offset are wall times of the TimeZoneContext", async () => {
+    const tz = `<t:TimeZoneContext><t:TimeZoneDefinition Id="W. Europe Standard Time"/></t:TimeZoneContext>`;
+    const r = await call(createCalendarItem(`<t:Subject>local</t:Subject><t:Start>2027-01-05T10:00:00</t:Start><t:End>2027-01-05T11:00:00</t:End>`), tz);
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const g = await call(getItem(itemIds(r.body)[0]!.id));
+    const item = find(g.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+    expect(text(item, "Start")).toBe("2027-01-05T09:00:00Z");
+    expect(find(item, "StartTimeZone")!.attrs.Id).toBe("W. Europe Standard Time");
+  });
+
   test("UpdateItem moves the event and changes the location; DeleteItem removes it from CalDAV", async () => {
     const r = await call(createCalendarItem(`<t:Subject>Move me</t:Subject><t:Start>2026-12-09T08:00:00Z</t:Start><t:End>2026-12-09T09:00:00Z</t:End>`));
     const id = itemIds(r.body)[0]!.id;

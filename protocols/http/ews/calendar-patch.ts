@@ -34,8 +34,9 @@ export interface Patch {
   categories?: string[] | null;
   reminderSet?: boolean;
   reminderMinutes?: number;
-  start?: { ms: number; offset: number | null };
-  end?: { ms: number; offset: number | null };
+  /** `local`: written without Z or offset, a wall time of the request's TimeZoneContext (ms holds its digits as UTC). */
+  start?: { ms: number; offset: number | null; local: boolean };
+  end?: { ms: number; offset: number | null; local: boolean };
   allDay?: boolean;
   startZone?: ItemZone;
   endZone?: ItemZone;
@@ -66,10 +67,10 @@ function text(el: XmlElement, max: number, what: string): string {
   return el.text;
 }
 
-function time(el: XmlElement, what: string): { ms: number; offset: number | null } {
+function time(el: XmlElement, what: string): { ms: number; offset: number | null; local: boolean } {
   const ms = parseDateTime(el.text);
   if (ms === undefined) throw new EwsError("ErrorInvalidRequest", `${what} is not a date and time.`);
-  return { ms, offset: writtenOffset(el.text) };
+  return { ms, offset: writtenOffset(el.text), local: !/(Z|[+-]\d{2}:\d{2})$/.test(el.text.trim()) };
 }
 
 function bool(el: XmlElement, what: string): boolean {

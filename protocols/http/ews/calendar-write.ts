@@ -15,7 +15,7 @@ import { setTimeProp } from "../eas/groupware/calendar-time.ts";
 import { parseCalendarObject, stripMailto } from "../../../src/groupware/ical/parse.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { ruleFromXml } from "./calendar-recurrence.ts";
-import { contextZone, vtimezoneOf, wallDate, type ItemZone } from "./calendar-zone.ts";
+import { contextZone, vtimezoneOf, wallDate, wallToInstant, type ItemZone } from "./calendar-zone.ts";
 import type { Patch } from "./calendar-patch.ts";
 
 export { patchOfChanges, patchOfElement, type Patch } from "./calendar-patch.ts";
@@ -110,8 +110,20 @@ export function applyPatch(c: EwsContext, root: ICAL.Component, comp: ICAL.Compo
   } else if (!opts.master && p.recurrence) throw new EwsError("ErrorInvalidPropertySet", "An occurrence has no recurrence of its own.");
 }
 
-function applyTimes(c: EwsContext, root: ICAL.Component, comp: ICAL.Component, p: Patch): void {
-  if (!p.start && !p.end && p.allDay === undefined && !p.startZone && !p.endZone) return;
+/**
+ * A time written without Z or offset is a wall time of the request's
+ * TimeZoneContext (MS-OXWSCDATA TimeZoneContext; UTC without one): made an
+ * instant here, with the offset it had, so all-day dates come out as written.
+ */
+function resolveLocal(c: EwsContext, t: Patch["start"]): Patch["start"] {
+  if (!t || !t.local) return t;
+  const ms = wallToInstant(t.ms, contextZone(c));
+  return { ms, offset: Math.round((t.ms - ms) / 60_000), local: false };
+}
+
+function applyTimes(c: EwsContext, root: ICAL.Component, comp: ICAL.Component, given: Patch): void {
+  if (!given.start && !given.end && given.allDay === undefined && !given.startZone && !given.endZone) return;
+  const p: Patch = { ...given, start: resolveLocal(c, given.start), end: resolveLocal(c, given.end) };
   const oldStartV = comp.getFirstPropertyValue("dtstart") as ICAL.Time | null;
   const wasAllDay = oldStartV instanceof ICAL.Time ? oldStartV.isDate : false;
   const allDay = p.allDay ?? wasAllDay;

@@ -94,6 +94,14 @@ export function midnightIn(dateMs: number, z: ItemZone): number {
   return t.toUnixTime() * 1000;
 }
 
+/** The instant a wall-clock time (given as the UTC ms of the same digits) is in `z`. */
+export function wallToInstant(wallMs: number, z: ItemZone): number {
+  if (!z.zone) return wallMs;
+  const d = new Date(wallMs);
+  const t = new ICAL.Time({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), isDate: false }, z.zone);
+  return t.toUnixTime() * 1000;
+}
+
 /** The offset (minutes east of UTC) written in an xs:dateTime, or null when it has none or Z. */
 export function writtenOffset(s: string): number | null {
   const m = /([+-])(\d{2}):(\d{2})$/.exec(s.trim());
