@@ -216,6 +216,15 @@ describe("views, conflicts, folders and versions", () => {
     expect(find(items[0], "Location")).toBeUndefined();
   });
 
+  test("SyncFolderItems of the calendar lists the events as CalendarItems", async () => {
+    const r = await call(`<m:SyncFolderItems><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="calendar"/></m:SyncFolderId><m:MaxChangesReturned>500</m:MaxChangesReturned></m:SyncFolderItems>`);
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+    const created = findAll(r.body, "Create").map((cr) => find(cr, "CalendarItem"));
+    expect(created.length).toBeGreaterThan(3);
+    expect(created.map((i) => text(i, "Subject"))).toContain("Standup");
+    expect(created.every((i) => find(i, "ItemId")?.attrs.Id)).toBe(true);
+  });
+
   test("UpdateItem with a stale ChangeKey under NeverOverwrite is refused", async () => {
     const r = await call(createCalendarItem(`<t:Subject>v1</t:Subject><t:Start>2026-12-11T08:00:00Z</t:Start><t:End>2026-12-11T09:00:00Z</t:End>`));
     const { id, ck } = itemIds(r.body)[0]!;
