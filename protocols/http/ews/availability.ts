@@ -25,8 +25,8 @@ const MINUTE = 60_000;
 export const MAX_MAILBOXES = 100;
 /** Longest TimeWindow (Exchange: 42 days; we allow a little more than a quarter). */
 const MAX_WINDOW = 100 * 86_400_000;
-/** Merged free/busy slots one mailbox may produce. */
-const MAX_SLOTS = 10_000;
+/** Merged free/busy slots one mailbox may produce (100 days of 5-minute slots fit). */
+const MAX_SLOTS = 30_000;
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 /** Types.xsd LegacyFreeBusyType and its MergedFreeBusy digit (MS-OXWSAVAIL §2.2.4.20). */
 const BUSY_NAME = { "BUSY-TENTATIVE": "Tentative", BUSY: "Busy", "BUSY-UNAVAILABLE": "OOF" } as const;
