@@ -284,3 +284,19 @@ test("FindItem on the mailbox root, Associated traversal, Deep traversal, unknow
   const noShape = await call(`<m:FindItem Traversal="Shallow"><m:ParentFolderIds>${dist("inbox")}</m:ParentFolderIds></m:FindItem>`);
   expect(responseCodes(noShape.body)).toEqual(["ErrorInvalidRequest"]);
 });
+
+test("a page after a change sees it: a new message and an IMAP flag change between two FindItem calls", async () => {
+  const folder = `<t:FolderId Id="${await archiveId()}"/>`;
+  const unreadQ = `<m:IndexedPageItemView MaxEntriesReturned="5" Offset="0" BasePoint="Beginning"/><m:Restriction><t:IsEqualTo>${field("message:IsRead")}<t:FieldURIOrConstant><t:Constant Value="false"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>`;
+  const before = await findItems(folder, unreadQ, shape("IdOnly"));
+  const total = Number(before.root!.attrs.TotalItemsInView);
+  await env.srv.store.deliver(new TextEncoder().encode(`From: late@example.test\r\nTo: ${USER}\r\nSubject: late arrival\r\n\r\nx\r\n`), [{ accountId: account.id, folder: "Archive" }], { internalDate: Date.UTC(2030, 0, 1) });
+  const after = await findItems(folder, unreadQ, shape("IdOnly", field("item:Subject")));
+  expect(Number(after.root!.attrs.TotalItemsInView)).toBe(total + 1);
+  expect(text(after.items[0], "Subject")).toBe("late arrival");
+  expect((await imap.cmd("SELECT Archive")).status).toBe("OK");
+  expect((await imap.cmd(`UID STORE 1:* +FLAGS (\\Seen)`)).status).toBe("OK");
+  const none = await findItems(folder, unreadQ, shape("IdOnly"));
+  expect(none.root!.attrs.TotalItemsInView).toBe("0");
+  expect((await imap.cmd(`UID STORE 1:* -FLAGS (\\Seen)`)).status).toBe("OK");
+});

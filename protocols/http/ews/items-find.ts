@@ -98,6 +98,16 @@ function scalar(v: FieldValue): string | number | boolean | undefined {
 /** Sorts by the keys (values missing sort last), then by id for a stable order. */
 function sortBy<T>(items: T[], keys: SortKey[], get: (item: T, p: PropertyPath) => FieldValue, id: (item: T) => number): T[] {
   if (!keys.length) return items;
+  if (keys.length === 1 && items.length > 0 && items.every((it) => typeof get(it, keys[0]!.path) === "number")) {
+    // One numeric key (dates, sizes: the common list order): plain number arrays, no per-compare lookups.
+    const k = keys[0]!;
+    const val = Float64Array.from(items, (it) => get(it, k.path) as number);
+    const ids = Float64Array.from(items, id);
+    const sign = k.descending ? -1 : 1;
+    const order = Array.from(items, (_, i) => i);
+    order.sort((a, b) => sign * (val[a]! - val[b]!) || ids[a]! - ids[b]!);
+    return order.map((i) => items[i]!);
+  }
   const cache = items.map((it) => keys.map((k) => scalar(get(it, k.path))));
   const order = items.map((_, i) => i);
   order.sort((a, b) => {
@@ -168,13 +178,50 @@ function rootFolder(attrs: Record<string, string | number | boolean>, items: str
   return ma("RootFolder", attrs, t("Items", ...items));
 }
 
+/**
+ * The filtered, sorted UIDs of recent summary-path queries, so paging through
+ * a folder does not list and sort it again for every page. Keyed by the
+ * folder's highest modseq (any change in the folder makes a new key), the
+ * restriction and the sort; bounded by entries and by UIDs held in all.
+ */
+const VIEW_CACHE_ENTRIES = 64;
+const VIEW_CACHE_UIDS = 2_000_000;
+const viewCache = new Map<string, Uint32Array>();
+let viewCacheUids = 0;
+
+function cachedView(key: string): Uint32Array | undefined {
+  const v = viewCache.get(key);
+  if (v) {
+    viewCache.delete(key);
+    viewCache.set(key, v); // most recently used last
+  }
+  return v;
+}
+
+function rememberView(key: string, uids: Uint32Array): void {
+  if (uids.length > VIEW_CACHE_UIDS / 4) return;
+  viewCache.set(key, uids);
+  viewCacheUids += uids.length;
+  for (const [k, v] of viewCache) {
+    if (viewCache.size <= VIEW_CACHE_ENTRIES && viewCacheUids <= VIEW_CACHE_UIDS) break;
+    viewCache.delete(k);
+    viewCacheUids -= v.length;
+  }
+}
+
 /** Mail whose filter and sort read only summary fields: summaries first, index rows for the page only. */
 async function findMailBySummary(c: EwsContext, folder: Folder, kind: ItemKind, q: Query): Promise<string> {
-  let list = await c.store.listMessages(folder.id);
-  if (q.restriction) list = list.filter((s) => evaluate(q.restriction!, (p) => summaryValue(s, p)));
-  list = sortBy(list, q.sort.length ? q.sort : RECEIVED_DESC, summaryValue, (s) => s.id);
-  const pg = page(q.view, list.length);
-  const slice = list.slice(pg.from, pg.to);
+  const key = `${folder.id}:${folder.uidValidity}:${folder.highestModseq}:${JSON.stringify(q.restriction)}:${JSON.stringify(q.sort)}`;
+  let uids = cachedView(key);
+  if (!uids) {
+    let list = await c.store.listMessages(folder.id);
+    if (q.restriction) list = list.filter((s) => evaluate(q.restriction!, (p) => summaryValue(s, p)));
+    list = sortBy(list, q.sort.length ? q.sort : RECEIVED_DESC, summaryValue, (s) => s.id);
+    uids = Uint32Array.from(list, (s) => s.uid);
+    rememberView(key, uids);
+  }
+  const pg = page(q.view, uids.length);
+  const slice = Array.from(uids.subarray(pg.from, pg.to), (uid) => ({ uid }));
   const rows = new Map((await indexesOf(c, folder.id, slice.map((s) => s.uid))).map((r) => [r.uid, r]));
   const out: string[] = [];
   for (const s of slice) {

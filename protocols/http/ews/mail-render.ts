@@ -15,7 +15,7 @@ import { textToHtml } from "../../../mail/html.ts";
 import { analyseParts } from "../eas/email/convert.ts";
 import { LEVEL, type EwsContext } from "./context.ts";
 import { attachmentIdXml } from "./attachment-id.ts";
-import { PROPERTY_SETS, readExtended, type ComputedProperty } from "./extended.ts";
+import { PROPERTY_SETS, renderExtended, type ComputedProperty } from "./extended.ts";
 import { changeKey, folderId, itemIdXml } from "./ids.ts";
 import { meetingMessageRenderer, type KindItem } from "./kinds.ts";
 import type { MailItem } from "./mail-read.ts";
@@ -32,20 +32,54 @@ const ALL = [
   "message:IsReadReceiptRequested", "message:IsDeliveryReceiptRequested", "message:ConversationTopic", "message:From", "message:InternetMessageId",
   "message:IsRead", "message:References", "message:ReplyTo",
 ];
-/** Default in a list (FindItem, SyncFolderItems): what the index row answers without reading the message. */
+/**
+ * Default in a list (FindItem, SyncFolderItems): what a message list shows (who, what, when, size, read,
+ * flagged, attachments), all from the index row without reading the message, and no more: a page of
+ * 1,000 of these is what a client downloads to show a folder.
+ */
 const DEFAULT_LIST = [
-  "item:ItemId", "item:ParentFolderId", "item:ItemClass", "item:Subject", "item:DateTimeReceived", "item:Size", "item:IsDraft", "item:IsFromMe",
-  "item:DateTimeSent", "item:DateTimeCreated", "item:DisplayCc", "item:DisplayTo", "item:HasAttachments", "item:ConversationId", "item:Flag",
-  "message:Sender", "message:ToRecipients", "message:CcRecipients", "message:From", "message:InternetMessageId", "message:IsRead",
-  "message:ConversationTopic",
+  "item:ItemId", "item:ParentFolderId", "item:ItemClass", "item:Subject", "item:DateTimeReceived", "item:Size", "item:IsDraft",
+  "item:DateTimeSent", "item:DisplayCc", "item:DisplayTo", "item:HasAttachments", "item:ConversationId", "item:Flag",
+  "message:From", "message:InternetMessageId", "message:IsRead",
 ];
-/** Default in GetItem: the list's, with the body, attachments and the header-based properties. */
-const DEFAULT_GET = [...DEFAULT_LIST, "item:Body", "item:Attachments", "item:Importance", "item:Sensitivity", "message:BccRecipients", "message:ReplyTo", "item:InReplyTo", "message:References"];
+/** Default in GetItem: the list's, with the body, attachments, every recipient and the header-based properties. */
+const DEFAULT_GET = [
+  ...DEFAULT_LIST, "item:Body", "item:Attachments", "item:Importance", "item:Sensitivity", "item:IsFromMe", "item:DateTimeCreated",
+  "message:Sender", "message:ToRecipients", "message:CcRecipients", "message:BccRecipients", "message:ReplyTo", "item:InReplyTo",
+  "message:References", "message:ConversationTopic",
+];
 
 /** Properties that live in header fields (one range read of the header block). */
 const FROM_HEADERS = new Set(["item:Importance", "item:Sensitivity", "item:InternetMessageHeaders", "message:IsReadReceiptRequested", "message:IsDeliveryReceiptRequested", "message:ReplyTo"]);
 /** Properties that need the whole message. */
 const FROM_RAW = new Set(["item:MimeContent", "item:Body", "item:UniqueBody", "item:TextBody", "item:Attachments"]);
+
+/** What a shape asks of a message, worked out once per shape (a list renders many items with one shape). */
+interface Plan {
+  want: Set<string>;
+  raw: boolean;
+  headers: boolean;
+  props: boolean;
+  people: boolean;
+}
+const plans = new WeakMap<ItemShape, Plan>();
+function planOf(shape: ItemShape): Plan {
+  let p = plans.get(shape);
+  if (!p) {
+    const want = requested(shape);
+    const ext = shape.additional.some((x) => x.kind === "extended");
+    const raw = [...want].some((u) => FROM_RAW.has(u));
+    p = {
+      want,
+      raw,
+      headers: raw || [...want].some((u) => FROM_HEADERS.has(u)) || shape.additional.some((x) => x.kind === "extended" && x.tag === 0x007d),
+      props: want.has("item:Categories") || ext,
+      people: ["message:From", "message:Sender", "message:ToRecipients", "message:CcRecipients", "message:BccRecipients", "message:ReplyTo"].some((u) => want.has(u)),
+    };
+    plans.set(shape, p);
+  }
+  return p;
+}
 
 /** Which properties a shape asks of a message. */
 export function requested(shape: ItemShape): Set<string> {
@@ -125,6 +159,7 @@ function displayNames(list: Address[] | null | undefined): string {
     .join("; ");
 }
 
+const NO_DOMAINS: ReadonlySet<string> = new Set();
 const domainCache = new WeakMap<EwsContext, Promise<Set<string>>>();
 function localDomainsOf(c: EwsContext): Promise<Set<string>> {
   let p = domainCache.get(c);
@@ -189,11 +224,12 @@ function bodyXml(tag: string, kind: "HTML" | "Text", text: string): string {
 /** The t:Message element (or, for an iMIP message, the calendar module's meeting element). */
 export async function renderMail(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape): Promise<string> {
   const x = item.data.index;
-  const want = requested(shape);
+  const plan = planOf(shape);
+  const want = plan.want;
   const meeting = meetingMessageRenderer();
   const isMeeting = meeting !== null && hasCalendarPart(x.root);
-  const needRaw = isMeeting || [...want].some((u) => FROM_RAW.has(u));
-  const needHeaders = needRaw || [...want].some((u) => FROM_HEADERS.has(u)) || shape.additional.some((p) => p.kind === "extended" && p.tag === 0x007d);
+  const needRaw = isMeeting || plan.raw;
+  const needHeaders = needRaw || plan.headers;
   let raw: Uint8Array | null = null;
   if (needRaw) raw = await c.store.readMessage(x.id);
   if (needHeaders && !item.data.headers) {
@@ -201,10 +237,10 @@ export async function renderMail(c: EwsContext, item: KindItem<MailItem>, shape:
     const bytes = raw ? raw.subarray(r.headerStart, r.bodyStart) : await c.store.readRange(x.blobId, r.headerStart, r.bodyStart);
     item.data.headers = parseHeaderBlock(bytes, 0, bytes.length).fields;
   }
-  if ((want.has("item:Categories") || shape.additional.some((p) => p.kind === "extended")) && !item.data.props) {
+  if (plan.props && !item.data.props) {
     item.data.props = await c.store.getProperties({ itemId: x.id });
   }
-  const messageXml = async (element: string, extra: string) => `<t:${element}>${await inner(c, item, shape, want, raw)}${extra}</t:${element}>`;
+  const messageXml = async (element: string, extra: string) => `<t:${element}>${await inner(c, item, shape, plan, raw)}${extra}</t:${element}>`;
   if (isMeeting && raw) {
     const m = await meeting.render(c, raw, { ref: item.ref, folderId: item.folderId, modseq: item.modseq }, shape, messageXml);
     if (m !== null) return m;
@@ -217,13 +253,14 @@ function hasCalendarPart(p: KindItem<MailItem>["data"]["index"]["root"]): boolea
   return (p.parts ?? []).some(hasCalendarPart);
 }
 
-async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, want: Set<string>, raw: Uint8Array | null): Promise<string> {
+async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, plan: Plan, raw: Uint8Array | null): Promise<string> {
+  const want = plan.want;
   const x = item.data.index;
   const env = x.envelope;
   const headers = item.data.headers ?? [];
   const flags = x.flags;
   const v2013 = c.version.level >= LEVEL.Exchange2013;
-  const domains = want.has("message:From") || want.has("message:Sender") || want.has("message:ToRecipients") || want.has("message:CcRecipients") || want.has("message:BccRecipients") || want.has("message:ReplyTo") ? await localDomainsOf(c) : new Set<string>();
+  const domains = plan.people ? await localDomainsOf(c) : NO_DOMAINS;
   const w = (u: string) => want.has(u);
 
   let bodies: { text: string | null; html: string | null } | null = null;
@@ -260,7 +297,7 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
 
   const cats = categoriesOf(item.data.props ?? [], flags);
   const replyTo = headerValue(headers, "reply-to") !== null ? env.replyTo : null;
-  const extended = await readExtended(c, { itemId: x.id }, shape.additional, mailComputed(c, item));
+  const extended = plan.props ? renderExtended(shape.additional, item.data.props ?? [], mailComputed(c, item)) : "";
 
   return [
     w("item:MimeContent") && raw && `<t:MimeContent CharacterSet="UTF-8">${Buffer.from(raw).toString("base64")}</t:MimeContent>`,
@@ -287,8 +324,9 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
       t("InternetMessageHeaders", ...headers.map((h) => `<t:InternetMessageHeader HeaderName="${esc(h.name)}">${esc(decodeHeaderText(h.value))}</t:InternetMessageHeader>`)),
     w("item:DateTimeSent") && tv("DateTimeSent", dateTime(x.sentDate ?? x.internalDate)),
     w("item:DateTimeCreated") && tv("DateTimeCreated", dateTime(x.internalDate)),
-    w("item:DisplayCc") && tv("DisplayCc", displayNames(env.cc)),
-    w("item:DisplayTo") && tv("DisplayTo", displayNames(env.to)),
+    // Empty display lists are left out (no value, Types.xsd minOccurs="0").
+    w("item:DisplayCc") && tv("DisplayCc", displayNames(env.cc) || null),
+    w("item:DisplayTo") && tv("DisplayTo", displayNames(env.to) || null),
     w("item:HasAttachments") && tv("HasAttachments", x.hasAttachment),
     extended,
     w("item:Culture") && tv("Culture", "en-US"),
