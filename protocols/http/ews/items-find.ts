@@ -68,7 +68,7 @@ function parseView(op: XmlElement): View {
     const start = parseDateTime(attr(cal, "StartDate"));
     const end = parseDateTime(attr(cal, "EndDate"));
     if (start === undefined || end === undefined) throw new EwsError("ErrorInvalidRequest", "CalendarView needs StartDate and EndDate as xs:dateTime.");
-    if (end < start) throw new EwsError("ErrorInvalidRequest", "CalendarView's EndDate is before its StartDate.");
+    if (end < start) throw new EwsError("ErrorCalendarEndDateIsEarlierThanStartDate", "CalendarView's EndDate is before its StartDate.");
     return { kind: "calendar", start, end, max: attr(cal, "MaxEntriesReturned") !== undefined ? pageMax(cal) : null };
   }
   const con = mkid(op, "ContactsView");
@@ -235,7 +235,7 @@ async function findInFolder(c: EwsContext, folder: Folder, q: Query): Promise<st
   const kind = kindOf(folder.itemClass);
   const paths = [...restrictionPaths(q.restriction), ...q.sort.map((k) => k.path)];
   if (q.view.kind === "calendar") {
-    if (!kind.calendarView) throw new EwsError("ErrorInvalidRequest", "CalendarView is only for calendar folders.");
+    if (!kind.calendarView) throw new EwsError("ErrorCalendarFolderIsInvalidForCalendarView", "CalendarView is only for calendar folders.");
     let items = await kind.calendarView(c, folder, { start: q.view.start, end: q.view.end, max: q.view.max });
     if (q.restriction) items = items.filter((it) => evaluate(q.restriction!, (p) => kind.value(c, it, p)));
     items = sortBy(items, q.sort.length ? q.sort : [{ path: { kind: "field", uri: "calendar:Start" }, descending: false }], (it, p) => kind.value(c, it, p), (it) => it.ref.occurrence ?? it.ref.id);

@@ -14,7 +14,8 @@ import { EwsError, type EwsContext } from "./context.ts";
 import { extendedValue } from "./extended.ts";
 import type { ItemRef } from "./ids.ts";
 import type { ItemKind, KindItem } from "./kinds.ts";
-import { categoriesOf, conversationIdOf, importanceOf, mailComputed, renderMail, sensitivityOf } from "./mail-render.ts";
+import { conversationIdOf, importanceOf, mailComputed, renderMail, sensitivityOf } from "./mail-render.ts";
+import { categoriesOf } from "./mail-write.ts";
 import type { PropertyPath } from "./shape.ts";
 
 /** A mail item as the mail kind loads it: the store's index row (parsed at delivery). */

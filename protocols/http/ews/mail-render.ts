@@ -7,7 +7,7 @@
  * fields, and the whole message only for bodies, MimeContent and meetings.
  */
 import { createHash } from "node:crypto";
-import type { Address, Folder, ItemProperty, TypedPropertyValue } from "../../../storage/api.ts";
+import type { Address, Folder, TypedPropertyValue } from "../../../storage/api.ts";
 import { decodeHeaderText, decodeWords, headerValue, parseHeaderBlock, type HeaderField } from "../../../mail/headers.ts";
 import { readBody } from "../../../mail/read.ts";
 import { htmlToText, partContent } from "../../../mail/text.ts";
@@ -15,7 +15,9 @@ import { textToHtml } from "../../../mail/html.ts";
 import { analyseParts } from "../eas/email/convert.ts";
 import { LEVEL, type EwsContext } from "./context.ts";
 import { attachmentIdXml } from "./attachment-id.ts";
-import { PROPERTY_SETS, renderExtended, type ComputedProperty } from "./extended.ts";
+import { renderExtended, type ComputedProperty } from "./extended.ts";
+// Categories: PidNameKeywords in the property table, else the user keywords (mail-write.ts writes both).
+import { categoriesOf } from "./mail-write.ts";
 import { changeKey, folderId, itemIdXml } from "./ids.ts";
 import { meetingMessageRenderer, type KindItem } from "./kinds.ts";
 import type { MailItem } from "./mail-read.ts";
@@ -109,16 +111,6 @@ export function sensitivityOf(headers: HeaderField[]): "Normal" | "Personal" | "
   if (s === "private") return "Private";
   if (s === "company-confidential") return "Confidential";
   return "Normal";
-}
-
-/** [MS-OXPROPS] PidNameKeywords: where UpdateItem keeps categories of any spelling (mail-write.ts writes it). */
-const KEYWORDS = { set: PROPERTY_SETS.PublicStrings!, name: "Keywords" };
-
-/** Categories: the PidNameKeywords property when set, else the message's user keywords (not \System, not $-prefixed, not Junk markers). */
-export function categoriesOf(props: readonly ItemProperty[], flags: readonly string[]): string[] {
-  const p = props.find((x) => "name" in x.key && x.key.name === KEYWORDS.name && x.key.set.toLowerCase() === KEYWORDS.set);
-  if (p && p.type === "string") return p.multi ? p.value : [p.value];
-  return flags.filter((f) => !f.startsWith("\\") && !f.startsWith("$") && !/^(junk|nonjunk|notjunk)$/i.test(f));
 }
 
 /** A stable ConversationId from the store's thread id (Types.xsd ItemIdType: opaque; base64 of 16 bytes as Exchange's are). */
