@@ -58,9 +58,15 @@ describe("GetUserAvailability", () => {
     const events = findAll(ann, "CalendarEvent");
     expect(events.map((e) => [text(e, "StartTime"), text(e, "EndTime"), text(e, "BusyType")])).toEqual([["2026-12-10T10:00:00", "2026-12-10T11:00:00", "Busy"]]);
     expect(text(ann, "WorkingHours", "WorkingPeriodArray", "WorkingPeriod", "StartTimeInMinutes")).toBe("480");
+    // One's own calendar in a Detailed view: the event's details; another's: busy blocks only.
+    expect(text(ann, "FreeBusyViewType")).toBe("DetailedMerged");
+    expect(text(events[0], "CalendarEventDetails", "Subject")).toBe("busy");
+    expect(text(events[0], "CalendarEventDetails", "IsMeeting")).toBe("false");
     // Ben: 12:00-13:00 local.
     const ben = find(rs[1], "FreeBusyView")!;
     expect(text(ben, "MergedFreeBusy")).toBe("000000000000200000000000");
+    expect(text(ben, "FreeBusyViewType")).toBe("FreeBusyMerged");
+    expect(findAll(ben, "CalendarEventDetails")).toEqual([]);
   });
 
   test("FreeBusy view without merged digits; a summer-time window shifts by two hours", async () => {

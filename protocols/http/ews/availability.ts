@@ -11,12 +11,16 @@
  *
  * Per mailbox: a FreeBusyResponse with its own ResponseMessage; an address
  * that is no local account answers ErrorMailRecipientNotFound there and the
- * others are still answered. Suggestions (SuggestionsViewOptions) are not
- * offered: a request asking only for them is ErrorInvalidRequest.
+ * others are still answered. The Detailed views give subjects and places of
+ * one's own calendar only (availability-details.ts); other mailboxes are
+ * answered with busy blocks (FreeBusy views). Suggestions
+ * (SuggestionsViewOptions) are not offered: a request asking only for them
+ * is ErrorInvalidRequest.
  */
 import type { Account } from "../../../storage/api.ts";
 import type { BusyPeriod } from "../../../src/groupware/types.ts";
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
+import { ownEvents, type DetailedEvent } from "./availability-details.ts";
 import { asEwsError, failure, success } from "./responses.ts";
 import { kid, kidsNamed, kidText, m, mkid, parseBool, t, tv, type XmlElement } from "./xml.ts";
 
@@ -180,11 +184,18 @@ registerOperation(
         if (parseBool(kidText(mb, "ExcludeConflicts")) === undefined && kidText(mb, "ExcludeConflicts") !== undefined) throw new EwsError("ErrorInvalidRequest", "ExcludeConflicts must be true or false.");
         const account = await accountOf(c, address);
         const busy = await c.server.groupware.freeBusy(account, { start, end });
+        // Details (subjects, places) only of one's own calendar; others are answered as FreeBusy views.
+        const detailed = (requested === "Detailed" || requested === "DetailedMerged") && account.id === c.account.id;
+        const viewType = detailed || !requested.startsWith("Detailed") ? requested : requested.replace("Detailed", "FreeBusy");
+        const local = (ms: number) => localText(utcToLocal(zone, ms));
+        const list = detailed
+          ? (await ownEvents(c, { start, end })).map((e) => t("CalendarEvent", tv("StartTime", local(e.start)), tv("EndTime", local(e.end)), tv("BusyType", e.busy), detailsXml(e)))
+          : busy.map((b) => t("CalendarEvent", tv("StartTime", local(b.start)), tv("EndTime", local(b.end)), tv("BusyType", BUSY_NAME[b.type])));
         const view = m(
           "FreeBusyView",
-          tv("FreeBusyViewType", requested === "Detailed" || requested === "DetailedMerged" ? requested.replace("Detailed", "FreeBusy") : requested),
+          tv("FreeBusyViewType", viewType),
           merged && tv("MergedFreeBusy", mergedDigits(busy, start, end, intervalMin * MINUTE)),
-          events && busy.length > 0 && t("CalendarEventArray", ...busy.map((b) => t("CalendarEvent", tv("StartTime", localText(utcToLocal(zone, b.start))), tv("EndTime", localText(utcToLocal(zone, b.end))), tv("BusyType", BUSY_NAME[b.type])))),
+          events && list.length > 0 && t("CalendarEventArray", ...list),
           events && workingHours(zoneXml),
         );
         out.push(m("FreeBusyResponse", success("ResponseMessage"), view));
@@ -196,6 +207,11 @@ registerOperation(
   },
   { since: "Exchange2007_SP1" },
 );
+
+/** Types.xsd CalendarEventDetails. */
+function detailsXml(e: DetailedEvent): string {
+  return t("CalendarEventDetails", tv("Subject", e.subject), tv("Location", e.location), tv("IsMeeting", e.meeting), tv("IsRecurring", e.recurring), tv("IsException", e.exception), tv("IsReminderSet", e.reminder), tv("IsPrivate", e.private));
+}
 
 /** The request's TimeZone echoed in WorkingHours (the zone the working hours are given in). */
 function serialZoneXml(el: XmlElement): string {
