@@ -347,6 +347,32 @@ test("EmptyFolder: the messages (and with DeleteSubFolders the subfolders) go; t
   expect(st.untagged.join(" ")).toContain("MESSAGES 0");
 });
 
+test("CopyFolder: a mail folder with its subfolders and messages, seen over IMAP; copying into itself or onto a name refused", async () => {
+  const c = await createFolder(dist("msgfolderroot"), `<t:Folder><t:DisplayName>Original</t:DisplayName></t:Folder>`);
+  expect((await imap.cmd(`CREATE "Original/Inner"`)).status).toBe("OK");
+  for (const [box, n] of [["Original", 2], ["Original/Inner", 1]] as const) {
+    for (let i = 0; i < n; i++) {
+      const msg = `From: a@example.test\r\nTo: ${USER}\r\nSubject: copy ${box} ${i}\r\n\r\nbody\r\n`;
+      expect((await imap.cmd(`APPEND "${box}" {${msg.length}+}\r\n${msg}`)).status).toBe("OK");
+    }
+  }
+  const inbox = await getDistinguished("inbox", "IdOnly");
+  const inboxId = find(inbox, "FolderId")!.attrs.Id!;
+  const r = await call(`<m:CopyFolder><m:ToFolderId>${fid(inboxId)}</m:ToFolderId><m:FolderIds>${fid(c.id!)}</m:FolderIds></m:CopyFolder>`);
+  expect(responseCodes(r.body)).toEqual(["NoError"]);
+  const copyId = folders(r.body)[0]!.children[0]!.attrs.Id!;
+  expect(copyId).not.toBe(c.id);
+  expect((await imap.cmd(`STATUS "INBOX/Original" (MESSAGES)`)).untagged.join(" ")).toContain("MESSAGES 2");
+  expect((await imap.cmd(`STATUS "INBOX/Original/Inner" (MESSAGES)`)).untagged.join(" ")).toContain("MESSAGES 1");
+  expect((await imap.cmd(`STATUS "Original" (MESSAGES)`)).untagged.join(" ")).toContain("MESSAGES 2");
+  const again = await call(`<m:CopyFolder><m:ToFolderId>${fid(inboxId)}</m:ToFolderId><m:FolderIds>${fid(c.id!)}${dist("calendar")}</m:FolderIds></m:CopyFolder>`);
+  expect(responseCodes(again.body)).toEqual(["ErrorFolderExists", "ErrorInvalidOperation"]);
+  const into = await call(`<m:CopyFolder><m:ToFolderId>${fid(copyId)}</m:ToFolderId><m:FolderIds>${fid(copyId)}</m:FolderIds></m:CopyFolder>`);
+  expect(responseCodes(into.body)).toEqual(["ErrorMoveCopyFailed"]);
+  const nowhere = await call(`<m:CopyFolder><m:ToFolderId>${fid("RjoxOjk5OTk5")}</m:ToFolderId><m:FolderIds>${fid(c.id!)}</m:FolderIds></m:CopyFolder>`);
+  expect(responseCodes(nowhere.body)).toEqual(["ErrorToFolderNotFound"]);
+});
+
 test("a message delivered over SMTP counts in TotalCount/UnreadCount of the Inbox", async () => {
   expect(await sendMail(env.srv.port("SMTP"), USER, `From: b@example.test\r\nTo: ${USER}\r\nSubject: count me\r\n\r\nhi\r\n`)).toBe(250);
   const inbox = await getDistinguished("inbox", "Default");

@@ -49,12 +49,12 @@ function checkName(name: string | undefined): string {
   return n;
 }
 
-function isGroupware(cls: ItemClass): cls is "calendar" | "contacts" | "tasks" {
+export function isGroupware(cls: ItemClass): cls is "calendar" | "contacts" | "tasks" {
   return cls === "calendar" || cls === "contacts" || cls === "tasks";
 }
 
 /** Whether a folder is one of the mailbox's distinguished folders (never deleted or moved: MS-OXWSFOLD §3.1.4.3). */
-function isDistinguished(tree: FolderTree, f: Folder): boolean {
+export function isDistinguished(tree: FolderTree, f: Folder): boolean {
   return distinguishedName(f, tree.defaults) !== null;
 }
 
@@ -367,44 +367,3 @@ registerOperation(
   },
   { since: "Exchange2010" },
 );
-
-// MS-OXWSFOLD §3.1.4.7 MoveFolder: a mail folder (with its subtree) under another mail folder or the top.
-registerOperation("MoveFolder", async (c, op) => {
-  const toEl = mkid(op, "ToFolderId");
-  if (!toEl) throw new EwsError("ErrorInvalidRequest", "ToFolderId is required.");
-  const ids = folderIdElements(mkid(op, "FolderIds"), "FolderIds");
-  const tree = await loadTree(c);
-  const msgs = await perEach(
-    ids,
-    "MoveFolderResponseMessage",
-    async (el) => {
-      let to: FolderRef;
-      try {
-        to = await resolveIn(c, tree, toEl);
-      } catch (e) {
-        if (e instanceof EwsError && e.code === "ErrorFolderNotFound") throw new EwsError("ErrorToFolderNotFound", "The destination folder was not found.");
-        throw e;
-      }
-      const ref = await resolveIn(c, tree, el);
-      if (ref.kind === "virtual" || isDistinguished(tree, ref.folder)) throw new EwsError("ErrorMoveDistinguishedFolder", "Distinguished folders cannot be moved.");
-      const f = ref.folder;
-      if (to.kind === "virtual" && to.name === "root") throw new EwsError("ErrorInvalidParentFolder", "Folders live under the top of the information store.");
-      if (isGroupware(f.itemClass)) {
-        if (to.kind === "virtual") return success("MoveFolderResponseMessage", m("Folders", folderIdOnly(c, ref, tree.head)));
-        throw new EwsError("ErrorInvalidParentFolder", "Calendars, address books and task lists stay at the top of the information store.");
-      }
-      if (to.kind === "store" && to.folder.itemClass !== f.itemClass) throw new EwsError("ErrorInvalidParentFolder", "A folder moves only under a folder of its own kind.");
-      if (isUnder(tree, to, ref)) throw new EwsError("ErrorMoveCopyFailed", "A folder cannot move into itself or its subfolders.");
-      const leaf = displayName(tree, f);
-      const target = to.kind === "store" ? `${to.folder.name}/${leaf}` : leaf;
-      if (target !== f.name) {
-        if (await c.store.getFolder(c.account.id, target, f.itemClass)) throw new EwsError("ErrorFolderExists", `A folder named "${leaf}" exists there.`);
-        await c.store.renameFolder(c.account.id, f.name, target, { itemClass: f.itemClass });
-      }
-      const now = (await c.store.getFolderById(f.id)) ?? f;
-      return success("MoveFolderResponseMessage", m("Folders", folderIdOnly(c, { kind: "store", folder: now }, tree.head)));
-    },
-    unexpected(c),
-  );
-  return responseMessages("MoveFolder", msgs);
-});

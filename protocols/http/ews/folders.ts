@@ -13,6 +13,7 @@ import { perEach, responseMessages, success } from "./responses.ts";
 import { parseFolderShape, parsePath } from "./shape.ts";
 import { attr, m, ma, mkid, type XmlElement } from "./xml.ts";
 import "./folders-write.ts";
+import "./folders-move.ts";
 
 // MS-OXWSFOLD §3.1.4.6 GetFolder: one response message per folder id, in request order.
 registerOperation("GetFolder", async (c, op) => {
