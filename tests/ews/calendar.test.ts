@@ -164,6 +164,9 @@ describe("calendar items", () => {
     const item = find(g.body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
     expect(text(item, "Start")).toBe("2026-12-08T09:00:00Z");
     expect(find(item, "StartTimeZone")!.attrs.Id).toBe("W. Europe Standard Time");
+    // The full definition, as Exchange writes it: a standard and a daylight period, yearly transitions.
+    expect(findAll(find(item, "StartTimeZone")!, "Period").length).toBe(2);
+    expect(findAll(find(item, "StartTimeZone")!, "RecurringDayTransition").length).toBe(2);
   });
 
   test("times without an offset are wall times of the TimeZoneContext", async () => {

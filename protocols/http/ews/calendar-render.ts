@@ -22,6 +22,7 @@ import { contextZone, wallDate, windowsId, zoneOfId, type ItemZone } from "./cal
 import type { ItemShape } from "./shape.ts";
 import { calendarComputed } from "./calendar-extended.ts";
 import { readExtended } from "./extended.ts";
+import { timeZoneDefinition } from "./misc-timezones.ts";
 import { dateTime, esc, t, ta, tv } from "./xml.ts";
 
 const DAY = 86_400_000;
@@ -127,9 +128,28 @@ function shownZone(c: EwsContext, root: ICAL.Component, comp: ICAL.Component): I
   return contextZone(c);
 }
 
-function timeZoneXml(name: string, z: ItemZone): string {
+const zoneDefinitions = new Map<string, string>();
+
+/**
+ * StartTimeZone / EndTimeZone as Exchange writes them (Types.xsd
+ * TimeZoneDefinitionType with Periods and Transitions, A's
+ * misc-timezones.ts, the rules of the item's start year), remembered per
+ * zone and year; the Id alone when the zone has no rules we can write.
+ */
+function timeZoneXml(name: string, z: ItemZone, year: number): string {
   const id = windowsId(z.tzid);
-  return ta(name, { Id: id, Name: id });
+  const key = `${id}|${year}`;
+  let def = zoneDefinitions.get(key);
+  if (def === undefined) {
+    try {
+      def = timeZoneDefinition(id, year, true);
+    } catch {
+      def = "";
+    }
+    if (zoneDefinitions.size < 2000) zoneDefinitions.set(key, def);
+  }
+  if (!def.startsWith("<t:TimeZoneDefinition")) return ta(name, { Id: id, Name: id });
+  return `<t:${name}${def.slice("<t:TimeZoneDefinition".length, -"</t:TimeZoneDefinition>".length)}</t:${name}>`;
 }
 
 /** Start/End of an all-day instance: DATE values are wall dates, shown as local midnight of the zone. */
@@ -289,8 +309,8 @@ export async function renderCalendarItem(c: EwsContext, it: CalItem, shape: Item
     modified,
     deleted,
     !v2010 && want("calendar:MeetingTimeZone") && ta("MeetingTimeZone", { TimeZoneName: windowsId(zone.tzid) }),
-    v2010 && want("calendar:StartTimeZone") && timeZoneXml("StartTimeZone", zone),
-    v2010 && want("calendar:EndTimeZone") && timeZoneXml("EndTimeZone", endZone(comp) ?? zone),
+    v2010 && want("calendar:StartTimeZone") && timeZoneXml("StartTimeZone", zone, new Date(start).getUTCFullYear()),
+    v2010 && want("calendar:EndTimeZone") && timeZoneXml("EndTimeZone", endZone(comp) ?? zone, new Date(end).getUTCFullYear()),
     want("calendar:ConferenceType") && tv("ConferenceType", 0),
     want("calendar:AllowNewTimeProposal") && tv("AllowNewTimeProposal", str(comp, "x-microsoft-disallow-counter").toUpperCase() !== "TRUE"),
     want("calendar:IsOnlineMeeting") && tv("IsOnlineMeeting", false),
