@@ -300,3 +300,25 @@ test("a page after a change sees it: a new message and an IMAP flag change betwe
   expect(none.root!.attrs.TotalItemsInView).toBe("0");
   expect((await imap.cmd(`UID STORE 1:* -FLAGS (\\Seen)`)).status).toBe("OK");
 });
+
+test("computed extended properties: internet header fields by name, PidTagUrlCompName, PidNameKeywords from IMAP keywords", async () => {
+  const ids = await inboxIds();
+  const id = ids.get("hello over smtp")!;
+  expect((await imap.cmd("SELECT INBOX")).status).toBe("OK");
+  const uid = (await imap.cmd("UID SEARCH HEADER Message-ID smtp-1@example.test")).untagged.join(" ").match(/SEARCH (\d+)/)![1];
+  expect((await imap.cmd(`UID STORE ${uid} +FLAGS (Project-X)`)).status).toBe("OK");
+  const ext =
+    `<t:ExtendedFieldURI DistinguishedPropertySetId="InternetHeaders" PropertyName="X-Priority" PropertyType="String"/>` +
+    `<t:ExtendedFieldURI PropertyTag="0x10f3" PropertyType="String"/>` +
+    `<t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyName="Keywords" PropertyType="StringArray"/>`;
+  const r = await call(`<m:GetItem>${shape("IdOnly", ext + field("item:Categories"))}<m:ItemIds><t:ItemId Id="${id}"/></m:ItemIds></m:GetItem>`);
+  const props = findAll(r.body, "ExtendedProperty");
+  expect(props.map((p) => find(p, "ExtendedFieldURI")!.attrs.PropertyName ?? find(p, "ExtendedFieldURI")!.attrs.PropertyTag)).toEqual(["X-Priority", "0x10f3", "Keywords"]);
+  expect(text(props[0], "Value")).toBe("1");
+  expect(text(props[1], "Value")).toMatch(/^\d+\.EML$/);
+  expect(findAll(props[2]!, "Value").map((v) => v.text)).toEqual(["Project-X"]);
+  expect(findAll(find(r.body, "ResponseMessages", "GetItemResponseMessage", "Items", "Message", "Categories")!, "String").map((s) => s.text)).toEqual(["Project-X"]);
+  const byHeader = await findItems(dist("inbox"), `<m:Restriction><t:IsEqualTo><t:ExtendedFieldURI DistinguishedPropertySetId="InternetHeaders" PropertyName="X-Priority" PropertyType="String"/><t:FieldURIOrConstant><t:Constant Value="1"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>`, shape("IdOnly"));
+  expect(byHeader.items.map((i) => find(i, "ItemId")!.attrs.Id)).toEqual([id]);
+  expect((await imap.cmd(`UID STORE ${uid} -FLAGS (Project-X)`)).status).toBe("OK");
+});

@@ -74,7 +74,7 @@ function planOf(shape: ItemShape): Plan {
     p = {
       want,
       raw,
-      headers: raw || [...want].some((u) => FROM_HEADERS.has(u)) || shape.additional.some((x) => x.kind === "extended" && x.tag === 0x007d),
+      headers: raw || [...want].some((u) => FROM_HEADERS.has(u)) || shape.additional.some((x) => x.kind === "extended" && (x.tag === 0x007d || isHeaderProperty(x))),
       props: want.has("item:Categories") || ext,
       people: ["message:From", "message:Sender", "message:ToRecipients", "message:CcRecipients", "message:BccRecipients", "message:ReplyTo"].some((u) => want.has(u)),
     };
@@ -162,13 +162,39 @@ function localDomainsOf(c: EwsContext): Promise<Set<string>> {
   return p;
 }
 
+const INTERNET_HEADERS_SET = "00020386-0000-0000-c000-000000000046";
+/** A named property of the internet headers set (PS_INTERNET_HEADERS): one header field by name. */
+function isHeaderProperty(p: ExtendedPath): boolean {
+  return p.propertyName !== undefined && p.propertyType === "String" && (p.setName === "InternetHeaders" || p.setId?.toLowerCase() === INTERNET_HEADERS_SET);
+}
+
 /** The MAPI tags a client may ask for as extended properties that the message itself answers ([MS-OXPROPS]). */
 export function mailComputed(c: EwsContext, item: KindItem<MailItem>): ComputedProperty {
   const x = item.data.index;
   const has = (f: string) => x.flags.includes(f);
   return (p: ExtendedPath): TypedPropertyValue | undefined => {
+    if (isHeaderProperty(p)) {
+      // [MS-OXPROPS] PS_INTERNET_HEADERS: a named property per header field, its value the field's (decoded) text.
+      const v = item.data.headers ? headerValue(item.data.headers, p.propertyName!.toLowerCase()) : null;
+      return v === null ? undefined : { type: "string", value: decodeHeaderText(v) };
+    }
+    if (p.setName === "PublicStrings" && p.propertyName === "Keywords" && p.propertyType === "StringArray") {
+      // PidNameKeywords read without a stored value: the categories the IMAP keywords carry.
+      const stored = item.data.props?.some((x) => "name" in x.key && x.key.name === "Keywords");
+      if (!stored) {
+        const cats = categoriesOf([], x.flags);
+        return cats.length ? { type: "string", multi: true, value: cats } : undefined;
+      }
+      return undefined;
+    }
+    if (p.setName === "Common" && p.propertyId === 0x8570) {
+      // PidLidImapDeleted ([MS-OXPROPS] §2.148): 1 while the message carries IMAP \Deleted.
+      return has("\\Deleted") ? { type: "int", value: 1 } : undefined;
+    }
     if (p.tag === undefined) return undefined;
     switch (p.tag) {
+      case 0x10f3: // PidTagUrlCompName: a stable file name for the message (DavMail names messages by it)
+        return { type: "string", value: `${x.id}.EML` };
       case 0x0e07: {
         // PidTagMessageFlags: read, unmodified, unsent (draft), has attachment, from me ([MS-OXCMSG] §2.2.1.6).
         let v = 0;
