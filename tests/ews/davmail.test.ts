@@ -15,7 +15,7 @@ import { hasDavmail, startDavmail, type Davmail } from "./davmail-run.ts";
 const SCENARIOS = ["seed_mail", "imap_list_inbox", "imap_same_messages", "imap_flag_through_davmail", "caldav_event_made_direct", "caldav_event_made_through_davmail"];
 
 const skip = !hasDavmail() || !hasExchangelib();
-if (skip) console.warn("DavMail scenarios skipped: Debian's davmail (and python3-exchangelib, python3-caldav) are not installed (apt-get install davmail python3-exchangelib python3-caldav)");
+if (skip) console.warn("DavMail scenarios skipped: Debian's DavMail jar (package davmail-server or davmail) with a Java runtime, python3-exchangelib and python3-caldav are not all installed (apt-get install davmail-server python3-exchangelib python3-caldav)");
 
 let env: EwsEnv;
 let dm: Davmail | undefined;

@@ -243,13 +243,14 @@ def _():
     subject = tag("Flag me")
     smtp_send(OUTSIDE, [USER1], subject, "body")
     m = find_one(a.inbox, subject)
+    ck0 = m.changekey  # save() replaces m's id and change key with UpdateItem's answer
     m.is_read = True
     m.categories = ["Red category", "Project X"]
     m.save(update_fields=["is_read", "categories"])
     m2 = a.inbox.get(id=m.id)
     eq(m2.is_read, True, "is_read after UpdateItem")
     eq(sorted(m2.categories or []), ["Project X", "Red category"], "categories after UpdateItem")
-    check(m2.changekey != m.changekey, "the change key did not change with the item")
+    check(m2.changekey != ck0, "the change key did not change with the item")
     with Imap(USER1, PASS1) as im:
         flags = next(f for _, f, s in im.messages("INBOX") if s == subject)
         check("\\Seen" in flags, f"IMAP flags after is_read: {flags}")

@@ -9,6 +9,7 @@ tests/ews/exchangelib-groupware.test.ts.
 """
 import datetime
 import threading
+from decimal import Decimal
 import time
 import uuid
 
@@ -57,17 +58,9 @@ def caldav_events(user, password, start, end):
     import urllib3
 
     urllib3.disable_warnings()
-    client = caldav.DAVClient(url=f"https://{HOST}:{EWS_PORT}/.well-known/caldav", username=user, password=password, ssl_verify_cert=False)
-    out = []
-    for cal in client.principal().calendars():
-        try:
-            found = cal.search(start=start, end=end, event=True, expand=True)
-        except Exception:
-            continue
-        for e in found:
-            for v in e.icalendar_instance.walk("VEVENT"):
-                out.append(str(v.get("SUMMARY")))
-    return out
+    client = caldav.DAVClient(url=f"https://{HOST}:{EWS_PORT}/dav/", username=user, password=password, ssl_verify_cert=False)
+    cal = client.calendar(url=f"https://{HOST}:{EWS_PORT}/dav/calendars/{user}/Calendar/")
+    return [str(v.get("SUMMARY")) for e in cal.search(start=start, end=end, event=True, expand=True) for v in e.icalendar_instance.walk("VEVENT")]
 
 
 # --- calendar --------------------------------------------------------------------------------------
@@ -81,8 +74,9 @@ def _():
     item = CalendarItem(account=a, folder=a.calendar, subject=subject, start=start, end=start + datetime.timedelta(hours=1),
                         location="Main Street 5", body="Bring the card.", legacy_free_busy_status="Busy")
     item.save()
-    check(item.id and item.uid, "saved item has an id and a UID")
+    check(item.id, "saved item has an id")
     got = a.calendar.get(id=item.id)
+    check(got.uid, "the item has a UID")
     eq(got.subject, subject, "subject")
     eq(got.start, start, "start")
     eq(got.end, start + datetime.timedelta(hours=1), "end")
@@ -151,11 +145,12 @@ def _():
     item = CalendarItem(account=a, folder=a.calendar, subject=subject, start=start, end=start + datetime.timedelta(hours=1),
                         required_attendees=[Attendee(mailbox=Mailbox(email_address=USER2), response_type="Unknown")])
     item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
-    req = wait_for(lambda: next((m for m in b.inbox.filter(subject=subject) if isinstance(m, MeetingRequest)), None), "the meeting request in bob's inbox")
+    # The invitation's subject is the event's with the scheduling engine's words around it.
+    req = wait_for(lambda: next((m for m in b.inbox.filter(subject__contains=subject) if isinstance(m, MeetingRequest)), None), "the meeting request in bob's inbox")
     check(req.start == start, f"request's start {req.start}")
     req.accept(body="I will be there.")
     # Bob's calendar has the meeting; Alice gets the response and her attendee shows Accept.
-    wait_for(lambda: list(b.calendar.filter(subject=subject)), "the meeting in bob's calendar")
+    wait_for(lambda: list(b.calendar.filter(subject__contains=subject)), "the meeting in bob's calendar")
     wait_for(lambda: next((m for m in a.inbox.filter(subject__contains=subject) if isinstance(m, MeetingResponse)), None), "the response in alice's inbox")
 
     def accepted():
@@ -223,7 +218,7 @@ def _():
     eq(got.due_date, EWSDate(2027, 4, 30), "due date")
     eq(got.status, "NotStarted", "status")
     got.status = "InProgress"
-    got.percent_complete = 50
+    got.percent_complete = Decimal(50)
     got.save(update_fields=["status", "percent_complete"])
     got = a.tasks.get(id=t.id)
     eq((got.status, float(got.percent_complete)), ("InProgress", 50.0), "status and percent after UpdateItem")
@@ -265,12 +260,14 @@ def _():
 @scenario("out_of_office")
 def _():
     a = alice()
+    # Pillarbox's out-of-office has one text (the webmail's and ActiveSync's, answered by the vacation
+    # rule): the internal reply is kept and read back as both replies.
     a.oof_settings = OofSettings(state=OofSettings.ENABLED, external_audience="All",
-                                 internal_reply="I am away this week.", external_reply="Away; back on Monday.")
+                                 internal_reply="I am away this week.", external_reply="I am away this week.")
     s = a.oof_settings
     eq(s.state, OofSettings.ENABLED, "state")
     check("I am away this week." in (s.internal_reply or ""), f"internal reply {s.internal_reply!r}")
-    check("back on Monday" in (s.external_reply or ""), f"external reply {s.external_reply!r}")
+    check("I am away this week." in (s.external_reply or ""), f"external reply {s.external_reply!r}")
     # The same vacation rule answers mail: bob writes, bob gets the auto-reply.
     subject = tag("Are you in?")
     Message(account=bob(), subject=subject, body="?", to_recipients=[Mailbox(email_address=USER1)]).send(save_copy=False)
@@ -301,9 +298,10 @@ def _():
 
     def poll():
         nonlocal watermark
-        n = a.inbox.get_events(sub_id, watermark)
-        watermark = n.events[-1].watermark if n.events else watermark
-        seen.extend(type(e).__name__ for e in n.events)
+        # get_events yields one Notification per page until the server says there are no more.
+        for n in a.inbox.get_events(sub_id, watermark):
+            watermark = n.events[-1].watermark if n.events else watermark
+            seen.extend(type(e).__name__ for e in n.events)
         return "NewMailEvent" in seen
 
     wait_for(poll, f"a NewMailEvent (got {seen})", timeout=10, interval=0.5)

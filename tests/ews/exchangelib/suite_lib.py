@@ -128,6 +128,8 @@ def smtp_send(sender, recipients, subject, body="Hello.\r\n", attachments=()):
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = subject
+    msg["Date"] = email.utils.formatdate(localtime=False)
+    msg["Message-ID"] = email.utils.make_msgid(domain="outside.example")
     msg.set_content(body)
     for filename, content, ctype in attachments:
         maintype, subtype = ctype.split("/", 1)
@@ -214,3 +216,4 @@ def imaplib_quote(s):
 
 import email.header  # noqa: E402
 import email.policy  # noqa: E402
+import email.utils  # noqa: E402
