@@ -184,6 +184,14 @@ test("a folder made over IMAP is found by FindFolder; FindFolder Shallow/Deep, p
   expect(responseCodes(tooDeep.body)).toEqual(["ErrorRestrictionTooComplex"]);
   const soft = await call(`<m:FindFolder Traversal="SoftDeleted">${shape("Default")}<m:ParentFolderIds>${dist("inbox")}</m:ParentFolderIds></m:FindFolder>`);
   expect(responseCodes(soft.body)).toEqual(["ErrorInvalidRequest"]);
+  // BasePoint End counts back from the last folder; FractionalPageFolderView starts at Numerator/Denominator of the view
+  const end = await call(`<m:FindFolder Traversal="Deep">${shape("Default")}<m:IndexedPageFolderView MaxEntriesReturned="2" Offset="0" BasePoint="End"/><m:ParentFolderIds>${dist("msgfolderroot")}</m:ParentFolderIds></m:FindFolder>`);
+  expect(folders(end.body).map((f) => text(f, "DisplayName"))).toEqual(names.slice(-2));
+  const half = await call(`<m:FindFolder Traversal="Deep">${shape("Default")}<m:FractionalPageFolderView MaxEntriesReturned="1000" Numerator="1" Denominator="2"/><m:ParentFolderIds>${dist("msgfolderroot")}</m:ParentFolderIds></m:FindFolder>`);
+  expect(folders(half.body).map((f) => text(f, "DisplayName"))).toEqual(names.slice(Math.floor(names.length / 2)));
+  expect(find(half.body, "ResponseMessages", "FindFolderResponseMessage", "RootFolder")!.attrs.AbsoluteDenominator).toBe(String(names.length));
+  const badFraction = await call(`<m:FindFolder Traversal="Deep">${shape("Default")}<m:FractionalPageFolderView MaxEntriesReturned="10" Numerator="3" Denominator="2"/><m:ParentFolderIds>${dist("msgfolderroot")}</m:ParentFolderIds></m:FindFolder>`);
+  expect(responseCodes(badFraction.body)).toEqual(["ErrorInvalidRequest"]);
   const badView = await call(`<m:FindFolder Traversal="Shallow">${shape("Default")}<m:IndexedPageFolderView MaxEntriesReturned="0" Offset="0" BasePoint="Beginning"/><m:ParentFolderIds>${dist("inbox")}</m:ParentFolderIds></m:FindFolder>`);
   expect(responseCodes(badView.body)).toEqual(["ErrorInvalidRequest"]);
 });
