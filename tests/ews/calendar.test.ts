@@ -356,6 +356,22 @@ describe("malformed calendar input", () => {
     }
   });
 
+  test("every property with a nonsense value: a ResponseCode, never ErrorInternalServerError or a fault", async () => {
+    const names = ["Subject", "Body", "Sensitivity", "Importance", "Categories", "ReminderIsSet", "ReminderMinutesBeforeStart", "Start", "End", "IsAllDayEvent", "StartTimeZone", "EndTimeZone", "MeetingTimeZone", "LegacyFreeBusyStatus", "Location", "RequiredAttendees", "OptionalAttendees", "Resources", "Recurrence", "UID", "IsResponseRequested", "AllowNewTimeProposal", "MimeContent"];
+    // (A control character is not XML at all: the envelope's fault answers that, tests/ews/envelope.test.ts.)
+    const junk = ["", " \t\n ", "x".repeat(40_000), "-1", "9999999999999", "<t:Bogus/>", "<t:Attendee><t:Mailbox/></t:Attendee>"];
+    for (const name of names) {
+      for (const j of junk) {
+        const value = j.startsWith("<") ? j : j.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+        const inner = name === "Start" || name === "End" ? `<t:${name}>${value}</t:${name}>` : `<t:${name}>${value}</t:${name}><t:Start>2026-12-20T10:00:00Z</t:Start><t:End>2026-12-20T11:00:00Z</t:End>`;
+        const r = await call(createCalendarItem(inner));
+        expect([name, j.slice(0, 20), r.status]).toEqual([name, j.slice(0, 20), 200]);
+        const code = responseCodes(r.body)[0];
+        expect([name, j.slice(0, 20), code === "ErrorInternalServerError"]).toEqual([name, j.slice(0, 20), false]);
+      }
+    }
+  }, 60_000);
+
   test("CalendarView with EndDate before StartDate, and a CalendarView on the Inbox", async () => {
     let r = await call(calendarView("2027-01-01T00:00:00Z", "2026-01-01T00:00:00Z"));
     expect(r.status).toBe(200);
