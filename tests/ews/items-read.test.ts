@@ -322,3 +322,20 @@ test("computed extended properties: internet header fields by name, PidTagUrlCom
   expect(byHeader.items.map((i) => find(i, "ItemId")!.attrs.Id)).toEqual([id]);
   expect((await imap.cmd(`UID STORE ${uid} -FLAGS (Project-X)`)).status).toBe("OK");
 });
+
+test("ContactsView: display names between InitialName and FinalName, in name order; CalendarView on a mail folder is refused", async () => {
+  for (const name of ["Zoe Zimmer", "Anna Adams", "Mark Miller", "Bert Brown"]) {
+    const r = await call(`<m:CreateItem><m:SavedItemFolderId>${dist("contacts")}</m:SavedItemFolderId><m:Items><t:Contact><t:FileAs>${name}</t:FileAs><t:DisplayName>${name}</t:DisplayName><t:GivenName>${name.split(" ")[0]}</t:GivenName><t:Surname>${name.split(" ")[1]}</t:Surname></t:Contact></m:Items></m:CreateItem>`);
+    expect(responseCodes(r.body)).toEqual(["NoError"]);
+  }
+  const view = await findItems(dist("contacts"), `<m:ContactsView MaxEntriesReturned="10" InitialName="B" FinalName="N"/>`, shape("IdOnly", field("contacts:DisplayName")));
+  expect(view.code).toBe("NoError");
+  expect(view.items.map((i) => text(i, "DisplayName"))).toEqual(["Bert Brown", "Mark Miller"]);
+  const all = await findItems(dist("contacts"), `<m:ContactsView MaxEntriesReturned="2"/>`, shape("IdOnly", field("contacts:DisplayName")));
+  expect(all.items.map((i) => text(i, "DisplayName"))).toEqual(["Anna Adams", "Bert Brown"]);
+  expect(all.root!.attrs.IncludesLastItemInRange).toBe("false");
+  const cal = await findItems(dist("inbox"), `<m:CalendarView StartDate="2024-01-01T00:00:00Z" EndDate="2024-02-01T00:00:00Z"/>`, shape("IdOnly"));
+  expect(cal.code).toBe("ErrorCalendarFolderIsInvalidForCalendarView");
+  const backwards = await findItems(dist("calendar"), `<m:CalendarView StartDate="2024-02-01T00:00:00Z" EndDate="2024-01-01T00:00:00Z"/>`, shape("IdOnly"));
+  expect(backwards.code).toBe("ErrorCalendarEndDateIsEarlierThanStartDate");
+});
