@@ -36,7 +36,7 @@ export interface ItemShape {
   /** Types.xsd BodyTypeResponseType: Best (HTML when there is one), HTML, Text. */
   bodyType: "Best" | "HTML" | "Text";
   includeMimeContent: boolean;
-  /** FilterHtmlContent: strip active content from an HTML body (we always sanitise; kept for completeness). */
+  /** FilterHtmlContent: accepted and not applied (no server-side HTML sanitiser; the webmail's is DOMPurify in the browser): EWS clients render mail HTML themselves. */
   filterHtml: boolean;
   /** ConvertHtmlCodePageToUTF8 (always UTF-8 here). */
   additional: PropertyPath[];
