@@ -339,3 +339,17 @@ test("ContactsView: display names between InitialName and FinalName, in name ord
   const backwards = await findItems(dist("calendar"), `<m:CalendarView StartDate="2024-02-01T00:00:00Z" EndDate="2024-01-01T00:00:00Z"/>`, shape("IdOnly"));
   expect(backwards.code).toBe("ErrorCalendarEndDateIsEarlierThanStartDate");
 });
+
+test("RequestServerVersion shapes the message: no Flag before Exchange 2013, no ConversationId before 2010", async () => {
+  const ids = await inboxIds();
+  const req = `<m:GetItem>${shape("IdOnly", field("item:Flag") + field("item:ConversationId") + field("item:Subject"))}<m:ItemIds><t:ItemId Id="${ids.get("hello over smtp")}"/></m:ItemIds></m:GetItem>`;
+  const v2016 = findAll((await call(req)).body, "Message")[0];
+  expect(find(v2016, "Flag")).toBeDefined();
+  expect(find(v2016, "ConversationId")).toBeDefined();
+  const v2010 = findAll((await call(req, { version: "Exchange2010_SP2" })).body, "Message")[0];
+  expect(find(v2010, "Flag")).toBeUndefined();
+  expect(find(v2010, "ConversationId")).toBeDefined();
+  const v2007 = findAll((await call(req, { version: "Exchange2007_SP1" })).body, "Message")[0];
+  expect(find(v2007, "ConversationId")).toBeUndefined();
+  expect(text(v2007, "Subject")).toBe("hello over smtp");
+});

@@ -277,6 +277,8 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
   const env = x.envelope;
   const headers = item.data.headers ?? [];
   const flags = x.flags;
+  // Types.xsd: ConversationId and UniqueBody are Exchange 2010 elements; Flag, Preview and TextBody 2013's.
+  const v2010 = c.version.level >= LEVEL.Exchange2010;
   const v2013 = c.version.level >= LEVEL.Exchange2013;
   const domains = plan.people ? await localDomainsOf(c) : NO_DOMAINS;
   const w = (u: string) => want.has(u);
@@ -350,8 +352,8 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
     w("item:Culture") && tv("Culture", "en-US"),
     w("item:LastModifiedTime") && tv("LastModifiedTime", dateTime(x.internalDate)),
     w("item:IsAssociated") && tv("IsAssociated", false),
-    w("item:ConversationId") && ta("ConversationId", { Id: conversationIdOf(c.account.id, x.threadId) }),
-    w("item:UniqueBody") && raw && bodyOf("UniqueBody", shape.bodyType === "Text" ? "Text" : "HTML"),
+    v2010 && w("item:ConversationId") && ta("ConversationId", { Id: conversationIdOf(c.account.id, x.threadId) }),
+    v2010 && w("item:UniqueBody") && raw && bodyOf("UniqueBody", shape.bodyType === "Text" ? "Text" : "HTML"),
     v2013 && w("item:Flag") && t("Flag", tv("FlagStatus", flags.includes("\\Flagged") ? "Flagged" : "NotFlagged")),
     v2013 && w("item:Preview") && tv("Preview", x.preview),
     v2013 && w("item:TextBody") && raw && bodyOf("TextBody", "Text"),
