@@ -344,3 +344,9 @@ test("UpdateItem item:MimeContent replaces a draft's whole message (same ItemId)
   expect(sent.id).toBe(d.id);
   expect(sent.flags).not.toContain("\\Draft");
 });
+
+test("categoriesOf: the stored PidNameKeywords first, else the keywords that are labels (not system, $-prefixed or junk markers)", async () => {
+  const { categoriesOf, CATEGORIES_KEY } = await import("../../protocols/http/ews/mail-write.ts");
+  expect(categoriesOf([], ["\\Seen", "$Forwarded", "Work", "NonJunk", "Junk", "notjunk", "Family"])).toEqual(["Work", "Family"]);
+  expect(categoriesOf([{ key: CATEGORIES_KEY, type: "string", multi: true, value: ["Red category", "Work"] }], ["Work"])).toEqual(["Red category", "Work"]);
+});

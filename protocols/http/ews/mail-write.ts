@@ -29,15 +29,21 @@ const MAX_CATEGORIES = 100;
 /** RFC 9051 §9 flag-keyword = atom: no space, no ( ) { % * " \ ] and no control characters. */
 const ATOM = /^[!#$&'+,\-./0-9:;<=>?@A-Z[^_`a-z|}~]{1,100}$/;
 
+/** Keywords that mark junk state, not a category (Thunderbird's Junk/NonJunk, NotJunk; the $-forms are left out anyway). */
+const JUNK_KEYWORD = /^(junk|nonjunk|notjunk)$/i;
+
+/** An IMAP keyword that is a user's label (a category): not a system flag, not $-prefixed, not a junk marker. */
+const isCategoryKeyword = (f: string) => !f.startsWith("\\") && !f.startsWith("$") && !JUNK_KEYWORD.test(f);
+
 /**
  * A message's categories: the stored PidNameKeywords when it has one (the
- * exact names, spaces and all), else its IMAP keywords that are not system
- * flags or $-prefixed ones (what an IMAP client labelled it with).
+ * exact names, spaces and all), else its IMAP keywords that are labels
+ * (what an IMAP client labelled it with).
  */
 export function categoriesOf(stored: readonly ItemProperty[], flags: readonly string[]): string[] {
   const p = stored.find((x) => "set" in x.key && "name" in x.key && x.key.set === (CATEGORIES_KEY as { set: string }).set && x.key.name === "Keywords");
   if (p && p.type === "string") return p.multi ? [...p.value] : [p.value];
-  return flags.filter((f) => !f.startsWith("\\") && !f.startsWith("$"));
+  return flags.filter(isCategoryKeyword);
 }
 
 function categoriesFrom(el: XmlElement): string[] {
@@ -47,7 +53,7 @@ function categoriesFrom(el: XmlElement): string[] {
 }
 
 /** The IMAP keywords mirroring categories (the ones that are atoms; the property keeps every name). */
-const categoryKeywords = (cats: readonly string[]) => cats.filter((x) => ATOM.test(x) && !x.startsWith("$"));
+const categoryKeywords = (cats: readonly string[]) => cats.filter((x) => ATOM.test(x) && isCategoryKeyword(x));
 
 
 /**
@@ -240,7 +246,7 @@ async function update(c: EwsContext, item: KindItem<MailItem>, changes: Property
   for (const ch of extended) if (ch.op !== "delete") v2(ch);
   if (cats !== null) {
     const keep = new Set(categoryKeywords(cats));
-    for (const f of index.flags) if (!f.startsWith("\\") && !f.startsWith("$") && !keep.has(f)) flagOps.remove.add(f);
+    for (const f of index.flags) if (isCategoryKeyword(f) && !keep.has(f)) flagOps.remove.add(f);
     for (const k of keep) flagOps.add.add(k);
   }
   // The message first (its replacement is checked against the version read above), then the properties.
