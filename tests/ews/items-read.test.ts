@@ -353,3 +353,15 @@ test("RequestServerVersion shapes the message: no Flag before Exchange 2013, no 
   expect(find(v2007, "ConversationId")).toBeUndefined();
   expect(text(v2007, "Subject")).toBe("hello over smtp");
 });
+
+test("Contains on item:Body: by the text index ignoring case, and exact case by reading the bodies", async () => {
+  const folder = `<t:FolderId Id="${await archiveId()}"/>`;
+  const body = (value: string, cmp: string) => `<m:Restriction><t:Contains ContainmentMode="Substring" ContainmentComparison="${cmp}">${field("item:Body")}<t:Constant Value="${value}"/></t:Contains></m:Restriction>`;
+  const subjects = async (r: string) => (await findItems(folder, r, shape("IdOnly", field("item:Subject")))).items.map((i) => text(i, "Subject")).sort();
+  expect(await subjects(body("BULK BODY 17", "IgnoreCase"))).toEqual(["bulk 17 odd"]);
+  expect(await subjects(body("body 2", "IgnoreCase"))).toEqual(["bulk 02 even", "bulk 20 even", "bulk 21 odd", "bulk 22 even", "bulk 23 odd", "bulk 24 even", "bulk 25 odd", "bulk 26 even", "bulk 27 odd", "bulk 28 even", "bulk 29 odd"]);
+  expect(await subjects(body("BULK BODY 17", "Exact"))).toEqual([]);
+  expect(await subjects(body("bulk body 17", "Exact"))).toEqual(["bulk 17 odd"]);
+  const notBody = await subjects(`<m:Restriction><t:Not><t:Contains ContainmentMode="Substring" ContainmentComparison="IgnoreCase">${field("item:Body")}<t:Constant Value="body 1"/></t:Contains></t:Not></m:Restriction>`);
+  expect(notBody.length).toBe(BULK + 1 - 11);
+});

@@ -16,7 +16,7 @@ import { kindOf, type ItemKind, type KindItem } from "./kinds.ts";
 import { indexesOf, mailKindItem, mailNeeds, SUMMARY_FIELDS, withBodyText, withHeaders, withProps, type MailItem } from "./mail-read.ts";
 import { NS } from "./ns.ts";
 import { perEach, responseMessages, success } from "./responses.ts";
-import { compareValues, evaluate, parseQueryString, parseRestriction, restrictionPaths, type FieldValue, type Restriction } from "./restriction.ts";
+import { compareValues, evaluate, parseQueryString, parseRestriction, restrictionPaths, rewrite, type FieldValue, type Restriction } from "./restriction.ts";
 import { parseItemShape, parsePath, type ItemShape, type PropertyPath } from "./shape.ts";
 import { attr, ma, mkid, parseDateTime, t, type XmlElement } from "./xml.ts";
 
@@ -231,7 +231,32 @@ async function findMailBySummary(c: EwsContext, folder: Folder, kind: ItemKind, 
   return rootFolder(pg.attrs(slice.length), out);
 }
 
-async function findInFolder(c: EwsContext, folder: Folder, q: Query): Promise<string> {
+/** Bytes of messages one body search may read for terms the text index cannot answer alone (short terms). */
+const BODY_SCAN_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Contains on item:Body, ignoring case (Substring, ExactPhrase, Prefixed on words...:
+ * answered as a substring, then checked by the mode on the text only where needed), as
+ * the store's text search (FTS5 trigram index, storage/text-search.ts): each such node
+ * becomes "the item id is one of these". Exact-case comparisons keep reading bodies.
+ */
+async function bodySearch(c: EwsContext, folder: Folder, items: KindItem<MailItem>[], r: Restriction): Promise<Restriction> {
+  const idOf = new Map(items.map((it) => [it.data.index.uid, String(it.ref.id)]));
+  return rewrite(r, async (node) => {
+    if (node.op !== "contains" || node.path.kind !== "field" || node.path.uri !== "item:Body") return null;
+    if (!node.ignoreCase || node.loose || (node.mode !== "Substring" && node.mode !== "ExactPhrase")) return null;
+    try {
+      const [uids] = await c.store.searchTextTerms(folder.id, [{ field: "body", query: node.value }], { maxReadBytes: BODY_SCAN_BYTES });
+      return { op: "in", path: { kind: "field", uri: "item:ItemId" }, values: new Set((uids ?? []).map((u) => idOf.get(u)).filter((x): x is string => x !== undefined)) };
+    } catch (e) {
+      if (e instanceof Error && e.name === "StoreError") return null; // over the budget: read the bodies instead
+      throw e;
+    }
+  });
+}
+
+async function findInFolder(c: EwsContext, folder: Folder, query: Query): Promise<string> {
+  let q = query;
   const kind = kindOf(folder.itemClass);
   const paths = [...restrictionPaths(q.restriction), ...q.sort.map((k) => k.path)];
   if (q.view.kind === "calendar") {
@@ -249,8 +274,10 @@ async function findInFolder(c: EwsContext, folder: Folder, q: Query): Promise<st
 
   let items: KindItem[] = await kind.list(c, folder);
   if (kind.itemClass === "mail") {
+    // Body text conditions the store's text index can answer: no message is read for them.
+    if (q.restriction) q = { ...q, restriction: await bodySearch(c, folder, items as KindItem<MailItem>[], q.restriction) };
     // Load what the restriction and sort read beyond the index row, once per item.
-    const need = mailNeeds(paths);
+    const need = mailNeeds([...restrictionPaths(q.restriction), ...q.sort.map((k) => k.path)]);
     const mail = items as KindItem<MailItem>[];
     if (need.headers) await withHeaders(c, mail);
     if (need.props) await withProps(c, mail);

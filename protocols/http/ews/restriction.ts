@@ -27,7 +27,9 @@ export type Restriction =
   | { op: "excludes"; path: PropertyPath; mask: number }
   | { op: "exists"; path: PropertyPath }
   /** An empty And (matches everything) / Or (nothing) is kept as these. */
-  | { op: "const"; value: boolean };
+  | { op: "const"; value: boolean }
+  /** The property's value is one of these (a search the store answered, e.g. body text by its index). */
+  | { op: "in"; path: PropertyPath; values: ReadonlySet<string> };
 
 /** Limits of one restriction (ErrorRestrictionTooComplex beyond them). */
 export const MAX_RESTRICTION_NODES = 500;
@@ -147,6 +149,28 @@ export function restrictionPaths(r: Restriction | null): PropertyPath[] {
   }
 }
 
+/**
+ * A copy of the restriction with each node `swap` answers replaced by its
+ * answer (the caller's own evaluation of some nodes, e.g. a body search the
+ * store's text index does); the rest is kept.
+ */
+export async function rewrite(r: Restriction, swap: (node: Restriction) => Promise<Restriction | null>): Promise<Restriction> {
+  const s = await swap(r);
+  if (s) return s;
+  switch (r.op) {
+    case "and":
+    case "or": {
+      const items: Restriction[] = [];
+      for (const x of r.items) items.push(await rewrite(x, swap));
+      return { op: r.op, items };
+    }
+    case "not":
+      return { op: "not", item: await rewrite(r.item, swap) };
+    default:
+      return r;
+  }
+}
+
 // ------------------------------------------------------------ evaluation
 
 /** Folds case and, for Loose/IgnoreNonSpacing, combining marks (é ~ e) and runs of spaces. */
@@ -224,6 +248,10 @@ export function evaluate(r: Restriction, get: Getter): boolean {
   switch (r.op) {
     case "const":
       return r.value;
+    case "in": {
+      const v = get(r.path);
+      return v !== undefined && !Array.isArray(v) && r.values.has(String(v));
+    }
     case "and":
       return r.items.every((x) => evaluate(x, get));
     case "or":
