@@ -215,8 +215,8 @@ export async function defaultFolder(c: EwsContext, cls: Exclude<ItemClass, "mail
  * - hierarchy: the account, the synced subtree ("all" = msgfolderroot, or
  *   one folder id) and the change number the client has seen;
  * - items: the account, the folder, the change number `since`, and either
- *   the first sync's position (`initial`: the highest item id already sent,
- *   the first sync listing items in id order) or, when the client's window
+ *   the first sync's position (`initial`: the cursor of the items already
+ *   sent; a mail folder lists by UID, the others by item id) or, when the client's window
  *   ended inside one change number, the last item id sent at it (`within`).
  * A state of another account, subtree or folder is refused by the caller
  * (ErrorInvalidSyncStateData, MS-OXWSSYNC §3.1.4.2).
@@ -227,7 +227,7 @@ export type ItemSyncState = {
   accountId: number;
   folder: number | VirtualFolder;
   since: number;
-  /** First sync in progress: items with an id above this are still to come (as Create). */
+  /** First sync in progress: items after this cursor (mail: UID, other kinds: item id) are still to come (as Create). */
   initial?: number;
   /** Changes at change number since+1 up to this item id were sent already. */
   within?: number;

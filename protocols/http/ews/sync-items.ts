@@ -1,7 +1,8 @@
 /**
  * SyncFolderItems (MS-OXWSSYNC §3.1.4.2; Messages.xsd SyncFolderItemsType)
  * for every item kind: the first sync sends each item of the folder as
- * Create, in windows of MaxChangesReturned in item id order; later syncs send
+ * Create, in windows of MaxChangesReturned (mail in UID order, other kinds
+ * in item id order); later syncs send
  * what the account change feed (storage/change-api.ts) records for the
  * folder since the SyncState: Create, Update, Delete. So a message delivered
  * by SMTP, a flag set over IMAP, an expunge, an event written over CalDAV
@@ -54,16 +55,37 @@ async function loadItems(c: EwsContext, kind: ItemKind, folder: Folder, wanted: 
   return out;
 }
 
-/** The store ids (and UIDs, and change numbers for mail) of a folder's items, ascending id. */
-async function folderIds(c: EwsContext, kind: ItemKind, folder: Folder): Promise<{ ids: { id: number; uid: number; modseq?: number }[]; items?: Map<number, KindItem> }> {
+/** A folder's items in a stable order with a cursor key: mail by UID (the listing's own order), other kinds by id. */
+interface Listed {
+  id: number;
+  uid: number;
+  modseq: number;
+  /** What the first sync's cursor (ItemSyncState.initial) counts: the UID for mail, the id for the others. */
+  key: number;
+}
+
+async function listFolder(c: EwsContext, kind: ItemKind, folder: Folder): Promise<{ list: Listed[]; items?: Map<number, KindItem> }> {
   if (folder.itemClass === "mail") {
+    // ascending UID already (storage/api.ts listMessages); UIDs never repeat in a folder
     const s = await c.store.listMessages(folder.id);
-    return { ids: s.map((x) => ({ id: x.id, uid: x.uid, modseq: x.modseq })).sort((a, b) => a.id - b.id) };
+    return { list: s.map((x) => ({ id: x.id, uid: x.uid, modseq: x.modseq, key: x.uid })) };
   }
   // Groupware folders list with their data (no cheaper listing): keep what was read.
   const all = await kind.list(c, folder);
   const items = new Map(all.map((i) => [i.ref.id, i]));
-  return { ids: all.map((i) => ({ id: i.ref.id, uid: 0 })).sort((a, b) => a.id - b.id), items };
+  return { list: all.map((i) => ({ id: i.ref.id, uid: 0, modseq: i.modseq, key: i.ref.id })).sort((a, b) => a.key - b.key), items };
+}
+
+/** The index of the first entry with key > after (the list is ascending by key). */
+function firstAfter(list: readonly Listed[], after: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.key <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 interface Window {
@@ -72,18 +94,18 @@ interface Window {
   last: boolean;
 }
 
-/** First sync: items above `after` in id order, at most `max`, each as Create. */
+/** First sync: the items after cursor `after` (Listed.key), at most `max`, each as Create. */
 async function initialWindow(c: EwsContext, kind: ItemKind, folder: Folder, shape: ItemShape, since: number, after: number, max: number, ignore: Set<number>): Promise<Window> {
-  const { ids, items } = await folderIds(c, kind, folder);
-  const rest = ids.filter((x) => x.id > after);
-  const page = rest.slice(0, max);
+  const { list, items } = await listFolder(c, kind, folder);
+  const start = firstAfter(list, after);
+  const page = list.slice(start, start + max);
   let xml = "";
   if (folder.itemClass === "mail" && shape.base === "IdOnly" && shape.additional.length === 0) {
     // IdOnly with nothing else is an id and a ChangeKey: written from the folder listing without reading
     // the index rows (issue 20 done-when 2: the first sync of a large folder). The one thing given up:
     // a meeting message shows as t:Message here; GetItem shows it as the meeting it is.
     for (const w of page) {
-      if (!ignore.has(w.id)) xml += `<t:Create><t:Message>${itemIdXml({ accountId: c.account.id, itemClass: "mail", id: w.id }, w.modseq ?? 0)}</t:Message></t:Create>`;
+      if (!ignore.has(w.id)) xml += `<t:Create><t:Message>${itemIdXml({ accountId: c.account.id, itemClass: "mail", id: w.id }, w.modseq)}</t:Message></t:Create>`;
     }
   } else {
     const loaded = items ?? (await loadItems(c, kind, folder, page));
@@ -93,9 +115,9 @@ async function initialWindow(c: EwsContext, kind: ItemKind, folder: Folder, shap
       xml += t("Create", await kind.render(c, it, shape));
     }
   }
-  const last = rest.length <= max;
+  const last = start + max >= list.length;
   const state: ItemSyncState = { accountId: c.account.id, folder: folder.id, since };
-  if (!last) state.initial = page[page.length - 1]!.id;
+  if (!last) state.initial = page[page.length - 1]!.key;
   return { xml, state, last };
 }
 
