@@ -2,7 +2,8 @@
  * Thunderbird's built-in Exchange (EWS) account, headless (Debian's
  * thunderbird, driven over Marionette by scripts/interop/thunderbird-ews/
  * tb_ews.py): an "ews" incoming server in a fresh profile syncs the folder
- * tree and downloads a message delivered over SMTP. Skipped when thunderbird
+ * tree and downloads a delivered message, and marking it read in Thunderbird
+ * reaches the store. Skipped when thunderbird
  * is not installed (CI does not install it: a large GUI package for one
  * check; scripts/interop/thunderbird-ews/run runs the same by hand).
  */
@@ -27,9 +28,15 @@ afterAll(() => env?.close());
 
 describe.skipIf(skip)("Thunderbird (built-in Exchange account, headless)", () => {
   test("syncs the folder tree and downloads the inbox", async () => {
-    const r = await run(PYTHON, [join(REPO_ROOT, "scripts/interop/thunderbird-ews/tb_ews.py"), "--port", String(env.port), "--user", USERS.alice.email, "--password", USERS.alice.pass, "--expect", "For Thunderbird over EWS", "--timeout", "40"], { timeoutMs: 55_000 });
+    const r = await run(PYTHON, [join(REPO_ROOT, "scripts/interop/thunderbird-ews/tb_ews.py"), "--port", String(env.port), "--user", USERS.alice.email, "--password", USERS.alice.pass, "--expect", "For Thunderbird over EWS", "--mark-read", "--timeout", "40"], { timeoutMs: 55_000 });
     const lines = r.stdout.split("\n").filter((l) => /^(ok|FAIL) /.test(l));
     expect({ code: r.code, failed: lines.filter((l) => l.startsWith("FAIL")) }).toEqual({ code: 0, failed: [] });
     expect(lines.some((l) => l.startsWith("ok the message 'For Thunderbird over EWS' is in Thunderbird's inbox"))).toBe(true);
+    // Marked read in Thunderbird: the store (what IMAP and the webmail see) has \Seen.
+    const acct = (await env.srv.store.getAccount(USERS.alice.email))!;
+    const inbox = (await env.srv.store.getFolder(acct.id, "INBOX"))!;
+    const flags = (await env.srv.store.listMessages(inbox.id)).map((m) => m.flags);
+    expect(flags.length).toBe(1);
+    expect(flags[0]).toContain("\\Seen");
   }, 58_000);
 });

@@ -8,7 +8,7 @@ account its password, ask it to sync the folder tree and the inbox, and
 read back what Thunderbird now has (folders, message subjects). Prints one
 line per step ("ok ..." / "FAIL ...") and, last, a JSON summary.
 
-    /usr/bin/python3 tb_ews.py --port HTTPS_PORT --user EMAIL --password PW [--expect SUBJECT] [--keep]
+    /usr/bin/python3 tb_ews.py --port HTTPS_PORT --user EMAIL --password PW [--expect SUBJECT] [--mark-read] [--keep]
 """
 import argparse
 import json
@@ -26,6 +26,7 @@ p.add_argument("--user", required=True)
 p.add_argument("--password", required=True)
 p.add_argument("--expect", default="")
 p.add_argument("--keep", action="store_true")
+p.add_argument("--mark-read", action="store_true", help="then mark the inbox read in Thunderbird (the server should see \\Seen)")
 p.add_argument("--timeout", type=int, default=90)
 args = p.parse_args()
 
@@ -131,7 +132,7 @@ class Marionette:
 
 # Runs in Thunderbird's chrome context; resolve(...) ends it (Marionette's async script callback).
 SYNC_SCRIPT = r"""
-const [password, timeoutMs] = [arguments[0], arguments[1]];
+const [password, timeoutMs, markRead] = [arguments[0], arguments[1], arguments[2]];
 const resolve = arguments[arguments.length - 1];
 const out = { log: [] };
 (async () => {
@@ -159,6 +160,12 @@ const out = { log: [] };
   out.total = inbox.getTotalMessages(false);
   out.subjects = [...inbox.messages].map((h) => h.mime2DecodedSubject);
   out.folders = names();
+  if (markRead && out.total > 0) {
+    // What a user's click does: Thunderbird marks the message read locally and tells the server (UpdateItem IsRead).
+    inbox.markAllMessagesRead(null);
+    await new Promise((r) => setTimeout(r, 3000));
+    out.markedRead = true;
+  }
 })().then(() => resolve(out), (e) => { out.error = String(e); resolve(out); });
 """
 
@@ -171,7 +178,7 @@ try:
     step(True, f"Thunderbird {summary['thunderbird']} session")
     m.call("Marionette:SetContext", {"value": "chrome"})
     m.call("WebDriver:SetTimeouts", {"script": args.timeout * 1000})
-    r = m.call("WebDriver:ExecuteAsyncScript", {"script": SYNC_SCRIPT, "args": [args.password, (args.timeout - 10) * 1000]})
+    r = m.call("WebDriver:ExecuteAsyncScript", {"script": SYNC_SCRIPT, "args": [args.password, (args.timeout - 10) * 1000, args.mark_read]})
     res = r.get("value", r)
     summary["result"] = res
     step(res.get("type") == "ews", f"an incoming server of type {res.get('type')!r} ({res.get('serverClass')})")
