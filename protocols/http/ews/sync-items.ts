@@ -64,25 +64,34 @@ interface Listed {
   key: number;
 }
 
-async function listFolder(c: EwsContext, kind: ItemKind, folder: Folder): Promise<{ list: Listed[]; items?: Map<number, KindItem> }> {
+/** A folder's listing: `length` entries with ascending `keyAt(i)` (the cursor); `entry(i)` made only for the entries a window takes. */
+interface Listing {
+  length: number;
+  keyAt(i: number): number;
+  entry(i: number): Listed;
+  items?: Map<number, KindItem>;
+}
+
+async function listFolder(c: EwsContext, kind: ItemKind, folder: Folder): Promise<Listing> {
   if (folder.itemClass === "mail") {
     // ascending UID already (storage/api.ts listMessages); UIDs never repeat in a folder
     const s = await c.store.listMessages(folder.id);
-    return { list: s.map((x) => ({ id: x.id, uid: x.uid, modseq: x.modseq, key: x.uid })) };
+    return { length: s.length, keyAt: (i) => s[i]!.uid, entry: (i) => ({ id: s[i]!.id, uid: s[i]!.uid, modseq: s[i]!.modseq, key: s[i]!.uid }) };
   }
   // Groupware folders list with their data (no cheaper listing): keep what was read.
   const all = await kind.list(c, folder);
   const items = new Map(all.map((i) => [i.ref.id, i]));
-  return { list: all.map((i) => ({ id: i.ref.id, uid: 0, modseq: i.modseq, key: i.ref.id })).sort((a, b) => a.key - b.key), items };
+  const list = all.map((i) => ({ id: i.ref.id, uid: 0, modseq: i.modseq, key: i.ref.id })).sort((a, b) => a.key - b.key);
+  return { length: list.length, keyAt: (i) => list[i]!.key, entry: (i) => list[i]!, items };
 }
 
-/** The index of the first entry with key > after (the list is ascending by key). */
-function firstAfter(list: readonly Listed[], after: number): number {
+/** The index of the first entry whose key is above `after` (binary search: keys ascend). */
+function firstAfter(l: Listing, after: number): number {
   let lo = 0;
-  let hi = list.length;
+  let hi = l.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (list[mid]!.key <= after) lo = mid + 1;
+    if (l.keyAt(mid) <= after) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -96,9 +105,11 @@ interface Window {
 
 /** First sync: the items after cursor `after` (Listed.key), at most `max`, each as Create. */
 async function initialWindow(c: EwsContext, kind: ItemKind, folder: Folder, shape: ItemShape, since: number, after: number, max: number, ignore: Set<number>): Promise<Window> {
-  const { list, items } = await listFolder(c, kind, folder);
-  const start = firstAfter(list, after);
-  const page = list.slice(start, start + max);
+  const listing = await listFolder(c, kind, folder);
+  const items = listing.items;
+  const start = firstAfter(listing, after);
+  const page: Listed[] = [];
+  for (let i = start; i < Math.min(listing.length, start + max); i++) page.push(listing.entry(i));
   let xml = "";
   if (folder.itemClass === "mail" && shape.base === "IdOnly" && shape.additional.length === 0) {
     // IdOnly with nothing else is an id and a ChangeKey: written from the folder listing without reading
@@ -115,7 +126,7 @@ async function initialWindow(c: EwsContext, kind: ItemKind, folder: Folder, shap
       xml += t("Create", await kind.render(c, it, shape));
     }
   }
-  const last = start + max >= list.length;
+  const last = start + max >= listing.length;
   const state: ItemSyncState = { accountId: c.account.id, folder: folder.id, since };
   if (!last) state.initial = page[page.length - 1]!.key;
   return { xml, state, last };
