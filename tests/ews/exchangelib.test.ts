@@ -1,7 +1,7 @@
 /**
  * exchangelib end to end, part 1 (tests/ews/exchangelib/suite_core.py):
  * version guess (ConvertId), explicit versions, autodiscover, the folder tree
- * and folder create/rename/delete, mail received over SMTP and sent over EWS
+ * and folder create/rename/move/empty/delete, mail received over SMTP and sent over EWS
  * (read back by the other account and over IMAP), attachments, drafts, read
  * state, categories, the flag property, moves/copies/deletes, junk, a MIME
  * upload, search and paging through 260 items. Part 2 (calendar, contacts,
@@ -17,6 +17,7 @@ const SCENARIOS = [
   "autodiscover",
   "folder_tree",
   "folder_create_rename_delete",
+  "folder_move_empty",
   "receive_mail_over_smtp",
   "send_mail",
   "attachments",

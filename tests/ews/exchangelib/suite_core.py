@@ -133,6 +133,31 @@ def _():
         check(not any(renamed in n for n in im.folders()), "IMAP still lists the deleted folder")
 
 
+@scenario("folder_move_empty")
+def _():
+    a = alice()
+    parent = Folder(parent=a.inbox, name=tag("Parent"))
+    parent.save()
+    child = Folder(parent=a.inbox, name=tag("Child"))
+    child.save()
+    child.move(parent)  # MoveFolder keeps the folder's id
+    parent.refresh()
+    eq([c.name for c in parent.children], [child.name], "children after MoveFolder")
+    with Imap(USER1, PASS1) as im:
+        path = next((n for n in im.folders() if n.endswith(child.name)), "")
+        check(parent.name in path, f"IMAP: {child.name} is not under {parent.name}: {path!r}")
+        for i in range(3):
+            im.append(path, f"From: x@outside.example\r\nSubject: fill {i}\r\n\r\nbody\r\n".encode())
+    child.refresh()
+    eq(child.total_count, 3, "items before EmptyFolder")
+    child.empty(delete_type="HardDelete")
+    child.refresh()
+    eq(child.total_count, 0, "items after EmptyFolder")
+    with Imap(USER1, PASS1) as im:
+        eq(im.messages(path), [], "IMAP: the emptied folder")
+    parent.delete()
+
+
 # --- mail ------------------------------------------------------------------------------------------
 
 
