@@ -115,8 +115,17 @@ export function sensitivityOf(headers: HeaderField[]): "Normal" | "Personal" | "
 
 /** A stable ConversationId from the store's thread id (Types.xsd ItemIdType: opaque; base64 of 16 bytes as Exchange's are). */
 export function conversationIdOf(accountId: number, threadId: number): string {
-  return createHash("md5").update(`pillarbox-thread:${accountId}:${threadId}`).digest("base64");
+  const key = `${accountId}:${threadId}`;
+  let id = conversationIds.get(key);
+  if (id === undefined) {
+    id = createHash("md5").update(`pillarbox-thread:${key}`).digest("base64");
+    // A small bounded memo: a list shows the same conversations over and over.
+    if (conversationIds.size >= 4096) conversationIds.clear();
+    conversationIds.set(key, id);
+  }
+  return id;
 }
+const conversationIds = new Map<string, string>();
 
 function mailbox(a: Address, localDomains: ReadonlySet<string>): string {
   const email = `${a.mailbox}@${a.host}`;
@@ -315,61 +324,63 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
     );
   };
 
-  const cats = categoriesOf(item.data.props ?? [], flags);
+  const cats = want.has("item:Categories") ? categoriesOf(item.data.props ?? [], flags) : [];
   const replyTo = headerValue(headers, "reply-to") !== null ? env.replyTo : null;
   const extended = plan.props ? renderExtended(shape.additional, item.data.props ?? [], mailComputed(c, item)) : "";
 
-  return [
-    w("item:MimeContent") && raw && `<t:MimeContent CharacterSet="UTF-8">${Buffer.from(raw).toString("base64")}</t:MimeContent>`,
-    itemIdXml(item.ref, item.modseq),
-    // The parent's id only (FolderIdType's ChangeKey is optional; the folder row is not read for a list).
-    w("item:ParentFolderId") && ta("ParentFolderId", { Id: folderId(c.account.id, { id: x.folderId } as Pick<Folder, "id"> as Folder) }),
-    w("item:ItemClass") && tv("ItemClass", "IPM.Note"),
-    w("item:Subject") && tv("Subject", x.subject),
-    w("item:Sensitivity") && tv("Sensitivity", sensitivityOf(headers)),
-    w("item:Body") && raw && bodyOf("Body", shape.bodyType),
-    w("item:Attachments") && attachments(),
-    w("item:DateTimeReceived") && tv("DateTimeReceived", dateTime(x.internalDate)),
-    w("item:Size") && tv("Size", x.size),
-    w("item:Categories") && cats.length > 0 && t("Categories", ...cats.map((s) => tv("String", s))),
-    w("item:Importance") && tv("Importance", importanceOf(headers)),
-    w("item:InReplyTo") && tv("InReplyTo", x.inReplyTo),
-    w("item:IsSubmitted") && tv("IsSubmitted", false),
-    w("item:IsDraft") && tv("IsDraft", flags.includes("\\Draft")),
-    w("item:IsFromMe") && tv("IsFromMe", x.fromAddr === c.account.email),
-    w("item:IsResend") && tv("IsResend", false),
-    w("item:IsUnmodified") && tv("IsUnmodified", !flags.includes("\\Draft")),
+  let out = "";
+  const add = (v: string | false | null | undefined) => {
+    if (v) out += v;
+  };
+  add(w("item:MimeContent") && raw && `<t:MimeContent CharacterSet="UTF-8">${Buffer.from(raw).toString("base64")}</t:MimeContent>`);
+  add(itemIdXml(item.ref, item.modseq));
+  // The parent's id only (FolderIdType's ChangeKey is optional; the folder row is not read for a list).
+  add(w("item:ParentFolderId") && ta("ParentFolderId", { Id: folderId(c.account.id, { id: x.folderId } as Pick<Folder, "id"> as Folder) }));
+  add(w("item:ItemClass") && tv("ItemClass", "IPM.Note"));
+  add(w("item:Subject") && tv("Subject", x.subject));
+  add(w("item:Sensitivity") && tv("Sensitivity", sensitivityOf(headers)));
+  add(w("item:Body") && raw && bodyOf("Body", shape.bodyType));
+  add(w("item:Attachments") && attachments());
+  add(w("item:DateTimeReceived") && tv("DateTimeReceived", dateTime(x.internalDate)));
+  add(w("item:Size") && tv("Size", x.size));
+  add(w("item:Categories") && cats.length > 0 && t("Categories", ...cats.map((s) => tv("String", s))));
+  add(w("item:Importance") && tv("Importance", importanceOf(headers)));
+  add(w("item:InReplyTo") && tv("InReplyTo", x.inReplyTo));
+  add(w("item:IsSubmitted") && tv("IsSubmitted", false));
+  add(w("item:IsDraft") && tv("IsDraft", flags.includes("\\Draft")));
+  add(w("item:IsFromMe") && tv("IsFromMe", x.fromAddr === c.account.email));
+  add(w("item:IsResend") && tv("IsResend", false));
+  add(w("item:IsUnmodified") && tv("IsUnmodified", !flags.includes("\\Draft")));
+  add(
     w("item:InternetMessageHeaders") &&
       headers.length > 0 &&
-      t("InternetMessageHeaders", ...headers.map((h) => `<t:InternetMessageHeader HeaderName="${esc(h.name)}">${esc(decodeHeaderText(h.value))}</t:InternetMessageHeader>`)),
-    w("item:DateTimeSent") && tv("DateTimeSent", dateTime(x.sentDate ?? x.internalDate)),
-    w("item:DateTimeCreated") && tv("DateTimeCreated", dateTime(x.internalDate)),
-    // Empty display lists are left out (no value, Types.xsd minOccurs="0").
-    w("item:DisplayCc") && tv("DisplayCc", displayNames(env.cc) || null),
-    w("item:DisplayTo") && tv("DisplayTo", displayNames(env.to) || null),
-    w("item:HasAttachments") && tv("HasAttachments", x.hasAttachment),
-    extended,
-    w("item:Culture") && tv("Culture", "en-US"),
-    w("item:LastModifiedTime") && tv("LastModifiedTime", dateTime(x.internalDate)),
-    w("item:IsAssociated") && tv("IsAssociated", false),
-    v2010 && w("item:ConversationId") && ta("ConversationId", { Id: conversationIdOf(c.account.id, x.threadId) }),
-    v2010 && w("item:UniqueBody") && raw && bodyOf("UniqueBody", shape.bodyType === "Text" ? "Text" : "HTML"),
-    v2013 && w("item:Flag") && t("Flag", tv("FlagStatus", flags.includes("\\Flagged") ? "Flagged" : "NotFlagged")),
-    v2013 && w("item:Preview") && tv("Preview", x.preview),
-    v2013 && w("item:TextBody") && raw && bodyOf("TextBody", "Text"),
-    w("message:Sender") && single("Sender", env.sender && env.sender.length ? env.sender : env.from, domains),
-    w("message:ToRecipients") && recipients("ToRecipients", env.to, domains),
-    w("message:CcRecipients") && recipients("CcRecipients", env.cc, domains),
-    w("message:BccRecipients") && recipients("BccRecipients", env.bcc, domains),
-    w("message:IsReadReceiptRequested") && tv("IsReadReceiptRequested", headerValue(headers, "disposition-notification-to") !== null),
-    w("message:IsDeliveryReceiptRequested") && tv("IsDeliveryReceiptRequested", false),
-    w("message:ConversationTopic") && tv("ConversationTopic", x.baseSubject),
-    w("message:From") && single("From", env.from, domains),
-    w("message:InternetMessageId") && tv("InternetMessageId", x.messageId),
-    w("message:IsRead") && tv("IsRead", flags.includes("\\Seen")),
-    w("message:References") && x.references.length > 0 && tv("References", x.references.join(" ")),
-    w("message:ReplyTo") && recipients("ReplyTo", replyTo, domains),
-  ]
-    .filter((s): s is string => typeof s === "string" && s !== "")
-    .join("");
+      t("InternetMessageHeaders", ...headers.map((h) => `<t:InternetMessageHeader HeaderName="${esc(h.name)}">${esc(decodeHeaderText(h.value))}</t:InternetMessageHeader>`)));
+  add(w("item:DateTimeSent") && tv("DateTimeSent", dateTime(x.sentDate ?? x.internalDate)));
+  add(w("item:DateTimeCreated") && tv("DateTimeCreated", dateTime(x.internalDate)));
+  // Empty display lists are left out (no value, Types.xsd minOccurs="0").
+  add(w("item:DisplayCc") && tv("DisplayCc", displayNames(env.cc) || null));
+  add(w("item:DisplayTo") && tv("DisplayTo", displayNames(env.to) || null));
+  add(w("item:HasAttachments") && tv("HasAttachments", x.hasAttachment));
+  add(extended);
+  add(w("item:Culture") && tv("Culture", "en-US"));
+  add(w("item:LastModifiedTime") && tv("LastModifiedTime", dateTime(x.internalDate)));
+  add(w("item:IsAssociated") && tv("IsAssociated", false));
+  add(v2010 && w("item:ConversationId") && ta("ConversationId", { Id: conversationIdOf(c.account.id, x.threadId) }));
+  add(v2010 && w("item:UniqueBody") && raw && bodyOf("UniqueBody", shape.bodyType === "Text" ? "Text" : "HTML"));
+  add(v2013 && w("item:Flag") && t("Flag", tv("FlagStatus", flags.includes("\\Flagged") ? "Flagged" : "NotFlagged")));
+  add(v2013 && w("item:Preview") && tv("Preview", x.preview));
+  add(v2013 && w("item:TextBody") && raw && bodyOf("TextBody", "Text"));
+  add(w("message:Sender") && single("Sender", env.sender && env.sender.length ? env.sender : env.from, domains));
+  add(w("message:ToRecipients") && recipients("ToRecipients", env.to, domains));
+  add(w("message:CcRecipients") && recipients("CcRecipients", env.cc, domains));
+  add(w("message:BccRecipients") && recipients("BccRecipients", env.bcc, domains));
+  add(w("message:IsReadReceiptRequested") && tv("IsReadReceiptRequested", headerValue(headers, "disposition-notification-to") !== null));
+  add(w("message:IsDeliveryReceiptRequested") && tv("IsDeliveryReceiptRequested", false));
+  add(w("message:ConversationTopic") && tv("ConversationTopic", x.baseSubject));
+  add(w("message:From") && single("From", env.from, domains));
+  add(w("message:InternetMessageId") && tv("InternetMessageId", x.messageId));
+  add(w("message:IsRead") && tv("IsRead", flags.includes("\\Seen")));
+  add(w("message:References") && x.references.length > 0 && tv("References", x.references.join(" ")));
+  add(w("message:ReplyTo") && recipients("ReplyTo", replyTo, domains));
+  return out;
 }
