@@ -365,3 +365,14 @@ test("Contains on item:Body: by the text index ignoring case, and exact case by 
   const notBody = await subjects(`<m:Restriction><t:Not><t:Contains ContainmentMode="Substring" ContainmentComparison="IgnoreCase">${field("item:Body")}<t:Constant Value="body 1"/></t:Contains></t:Not></m:Restriction>`);
   expect(notBody.length).toBe(BULK + 1 - 11);
 });
+
+test("IdOnly pages (from the summaries) give ids GetItem resolves, in the same order as a Default page", async () => {
+  const folder = `<t:FolderId Id="${await archiveId()}"/>`;
+  const view = `<m:IndexedPageItemView MaxEntriesReturned="10" Offset="3" BasePoint="Beginning"/>`;
+  const ids = (await findItems(folder, view, shape("IdOnly"))).items.map((i) => find(i, "ItemId")!.attrs.Id!);
+  const full = (await findItems(folder, view, shape("Default"))).items.map((i) => find(i, "ItemId")!.attrs.Id!);
+  expect(ids.length).toBe(10);
+  expect(ids).toEqual(full);
+  const got = await call(`<m:GetItem>${shape("IdOnly")}<m:ItemIds>${ids.map((id) => `<t:ItemId Id="${id}"/>`).join("")}</m:ItemIds></m:GetItem>`);
+  expect(responseCodes(got.body)).toEqual(ids.map(() => "NoError"));
+});

@@ -11,7 +11,7 @@
  */
 import type { Folder, MessageSummary } from "../../../storage/api.ts";
 import { EwsError, LEVEL, registerOperation, type EwsContext } from "./context.ts";
-import { resolveFolder } from "./ids.ts";
+import { itemIdXml, resolveFolder } from "./ids.ts";
 import { kindOf, type ItemKind, type KindItem } from "./kinds.ts";
 import { indexesOf, mailKindItem, mailNeeds, SUMMARY_FIELDS, withBodyText, withHeaders, withProps, type MailItem } from "./mail-read.ts";
 import { NS } from "./ns.ts";
@@ -221,6 +221,16 @@ async function findMailBySummary(c: EwsContext, folder: Folder, kind: ItemKind, 
     rememberView(key, uids);
   }
   const pg = page(q.view, uids.length);
+  if (q.shape.base === "IdOnly" && q.shape.additional.length === 0 && !q.shape.includeMimeContent) {
+    // Ids only: from the summaries, no index row read (a meeting message is listed as t:Message here; GetItem gives its class).
+    const byUid = new Map((await c.store.listMessages(folder.id)).map((s) => [s.uid, s]));
+    const out: string[] = [];
+    for (const uid of uids.subarray(pg.from, pg.to)) {
+      const s = byUid.get(uid);
+      if (s) out.push(`<t:Message>${itemIdXml({ accountId: c.account.id, itemClass: "mail", id: s.id }, s.modseq)}</t:Message>`);
+    }
+    return rootFolder(pg.attrs(out.length), out);
+  }
   const slice = Array.from(uids.subarray(pg.from, pg.to), (uid) => ({ uid }));
   const rows = new Map((await indexesOf(c, folder.id, slice.map((s) => s.uid))).map((r) => [r.uid, r]));
   const out: string[] = [];
