@@ -18,6 +18,7 @@ const SCENARIOS = [
   "folder_tree",
   "folder_create_rename_delete",
   "folder_move_empty",
+  "sync_items_and_hierarchy",
   "receive_mail_over_smtp",
   "send_mail",
   "attachments",

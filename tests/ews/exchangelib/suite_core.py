@@ -158,6 +158,45 @@ def _():
     parent.delete()
 
 
+@scenario("sync_items_and_hierarchy")
+def _():
+    a = alice()
+    f = Folder(parent=a.inbox, name=tag("Sync"))
+    f.save()
+    with Imap(USER1, PASS1) as im:
+        path = next(n for n in im.folders() if n.endswith(f.name))
+        for i in range(5):
+            im.append(path, f"From: s@outside.example\r\nSubject: sync {i}\r\nMessage-ID: <sync{i}.{f.name.split()[-1]}@outside.example>\r\n\r\nbody\r\n".encode())
+    # First sync in pages of 2 (SyncFolderItems until IncludesLastItemInRange).
+    first = list(f.sync_items(max_changes_returned=2))
+    eq(sorted(ct for ct, _ in first), ["create"] * 5, "first sync")
+    eq(sorted(it.subject for _, it in first), [f"sync {i}" for i in range(5)], "first sync's subjects")
+    check(f.item_sync_state, "a sync state after the first sync")
+    # Changes made over IMAP: one new message, one read, one expunged.
+    with Imap(USER1, PASS1) as im:
+        im.append(path, b"From: s@outside.example\r\nSubject: sync new\r\n\r\nbody\r\n")
+        uids = {s: u for u, _, s in im.messages(path)}
+        im.select(path, readonly=False)
+        im.c.uid("STORE", str(uids["sync 0"]), "+FLAGS", "(\\Seen)")
+        im.c.uid("STORE", str(uids["sync 1"]), "+FLAGS", "(\\Deleted)")
+        im.c.expunge()
+    second = list(f.sync_items())
+    kinds = sorted(ct for ct, _ in second)
+    check("create" in kinds and "delete" in kinds and ("read_flag_change" in kinds or "update" in kinds), f"incremental sync: {kinds}")
+    eq([it.subject for ct, it in second if ct == "create"], ["sync new"], "the new message")
+    eq(list(f.sync_items()), [], "nothing left to sync")
+    # The folder tree: a full hierarchy sync, then one new folder.
+    root = a.msg_folder_root
+    names = [x.name for ct, x in root.sync_hierarchy() if ct == "create"]
+    check(f.name in names, f"SyncFolderHierarchy does not list {f.name}: {names}")
+    sub = Folder(parent=f, name="Sub")
+    sub.save()
+    changes = [(ct, x.name) for ct, x in root.sync_hierarchy()]
+    # (An update of the parent, whose child count changed, may come too.)
+    check(("create", "Sub") in changes and all(ct != "delete" for ct, _ in changes), f"hierarchy changes after CreateFolder: {changes}")
+    f.delete()
+
+
 # --- mail ------------------------------------------------------------------------------------------
 
 
