@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { EwsEnv } from "./helpers.ts";
 import { explain, hasExchangelib, runSuite, startSuiteServer, type SuiteRun } from "./exchangelib-run.ts";
 
-const SCENARIOS = ["tree_from_root", "sync_hierarchy", "sync_items", "create_move_empty"];
+const SCENARIOS = ["tree_from_root", "sync_hierarchy", "sync_items", "create_move_empty", "soft_delete_deletions_folder"];
 
 const skip = !hasExchangelib();
 if (skip) console.warn("exchangelib folder suite skipped: /usr/bin/python3 with python3-exchangelib is not installed");

@@ -97,6 +97,15 @@ test("GetFolder: the distinguished folders with their element, class, parent and
     expect(text(f, "DistinguishedFolderId")).toBe(id);
     if (el === "CalendarFolder" || el === "ContactsFolder") expect(text(f, "UnreadCount")).toBeUndefined();
   }
+  // the recoverable-items Deletions folder: there (exchangelib's soft_delete looks it up), empty, under the root, nothing made in it
+  const deletions = await getDistinguished("recoverableitemsdeletions");
+  expect(text(deletions, "DisplayName")).toBe("Deletions");
+  expect(text(deletions, "TotalCount")).toBe("0");
+  expect(find(deletions, "ParentFolderId")!.attrs.Id).toBe(find(root, "FolderId")!.attrs.Id);
+  const made = await call(`<m:CreateFolder><m:ParentFolderId>${dist("recoverableitemsdeletions")}</m:ParentFolderId><m:Folders><t:Folder><t:DisplayName>x</t:DisplayName></t:Folder></m:Folders></m:CreateFolder>`);
+  expect(responseCodes(made.body)).toEqual(["ErrorInvalidParentFolder"]);
+  const again = await call(`<m:GetFolder>${shape("IdOnly")}<m:FolderIds>${fid(find(deletions, "FolderId")!.attrs.Id!)}</m:FolderIds></m:GetFolder>`);
+  expect(responseCodes(again.body)).toEqual(["NoError"]);
   // Exchange 2010 SP2 has no DistinguishedFolderId element (Types.xsd 2013+)
   const old = await getDistinguished("inbox", "AllProperties", "Exchange2010_SP2");
   expect(text(old, "DistinguishedFolderId")).toBeUndefined();

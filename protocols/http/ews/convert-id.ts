@@ -47,6 +47,7 @@ const FOLDER_ENTRY = 0x0001; // MS-OXCDATA §2.2.4.1 eitLTPrivateFolder
 const MESSAGE_ENTRY = 0x0007; // MS-OXCDATA §2.2.4.2 eitLTPrivateMessage
 const ROOT_COUNTER = 0xffffffffffff;
 const IPM_COUNTER = 0xfffffffffffe;
+const DELETIONS_COUNTER = 0xfffffffffffd;
 const MAX_COUNTER = 0xfffffffffffd;
 
 const CLASS_CODE: Record<ItemClass, number> = { mail: 0x4d, calendar: 0x43, contacts: 0x4b, tasks: 0x54, notes: 0x4e };
@@ -76,7 +77,7 @@ export function entryIdBytes(t: Target): Buffer {
     PROVIDER_UID.copy(b, 4);
     b.writeUInt16LE(FOLDER_ENTRY, 20);
     dbGuid(t.accountId, 0).copy(b, 22);
-    writeCounter(b, 38, t.folder === "root" ? ROOT_COUNTER : t.folder === "msgfolderroot" ? IPM_COUNTER : t.folder);
+    writeCounter(b, 38, t.folder === "root" ? ROOT_COUNTER : t.folder === "msgfolderroot" ? IPM_COUNTER : t.folder === "recoverableitemsdeletions" ? DELETIONS_COUNTER : t.folder);
     return b;
   }
   const { ref } = t;
@@ -103,7 +104,7 @@ export function parseEntryIdBytes(b: Buffer): Target | null {
   if (type === FOLDER_ENTRY && b.length === 46) {
     if (b.readUInt16BE(44) !== 0) return null;
     const n = b.readUIntBE(38, 6);
-    const folder: number | VirtualFolder = n === ROOT_COUNTER ? "root" : n === IPM_COUNTER ? "msgfolderroot" : n;
+    const folder: number | VirtualFolder = n === ROOT_COUNTER ? "root" : n === IPM_COUNTER ? "msgfolderroot" : n === DELETIONS_COUNTER ? "recoverableitemsdeletions" : n;
     return { kind: "folder", accountId: folderDb.accountId, folder };
   }
   if (type === MESSAGE_ENTRY && b.length === 70) {

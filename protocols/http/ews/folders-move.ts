@@ -28,7 +28,7 @@ async function destination(c: EwsContext, tree: FolderTree, el: XmlElement): Pro
 /** Checks a mail/notes folder may go under `to`; returns its new store name. */
 async function targetName(c: EwsContext, tree: FolderTree, ref: FolderRef & { kind: "store" }, to: FolderRef, what: "move" | "copy"): Promise<string> {
   const f = ref.folder;
-  if (to.kind === "virtual" && to.name === "root") throw new EwsError("ErrorInvalidParentFolder", "Folders live under the top of the information store.");
+  if (to.kind === "virtual" && to.name !== "msgfolderroot") throw new EwsError("ErrorInvalidParentFolder", "Folders live under the top of the information store.");
   if (isGroupware(f.itemClass)) throw new EwsError("ErrorInvalidParentFolder", "Calendars, address books and task lists stay at the top of the information store.");
   if (to.kind === "store" && to.folder.itemClass !== f.itemClass) throw new EwsError("ErrorInvalidParentFolder", `A folder ${what === "move" ? "moves" : "is copied"} only under a folder of its own kind.`);
   if (isUnder(tree, to, ref)) throw new EwsError("ErrorMoveCopyFailed", `A folder cannot be ${what === "move" ? "moved" : "copied"} into itself or its subfolders.`);

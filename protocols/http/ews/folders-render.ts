@@ -7,7 +7,7 @@
 import type { Folder, FolderStatus, ItemClass, ItemProperty, TypedPropertyValue } from "../../../storage/api.ts";
 import { EwsError, LEVEL, type EwsContext } from "./context.ts";
 import { distinguishedName, folderIdXml, type FolderRef } from "./ids.ts";
-import { childrenOf, displayName, folderClassOf, loadTree, parentOf, shallowOf, type FolderTree } from "./folders-tree.ts";
+import { childrenOf, displayName, folderClassOf, loadTree, parentOf, shallowOf, virtualName, type FolderTree } from "./folders-tree.ts";
 import type { ExtendedPath, FolderShape, PropertyPath } from "./shape.ts";
 import { extendedValue, renderExtended, type ComputedProperty } from "./extended.ts";
 import { t, tv } from "./xml.ts";
@@ -103,7 +103,7 @@ export function folderComputed(tree: FolderTree, ref: FolderRef, status: FolderS
   return (p: ExtendedPath): TypedPropertyValue | undefined => {
     if (p.tag === undefined) return undefined;
     const f = ref.kind === "store" ? (tree.byId.get(ref.folder.id) ?? ref.folder) : null;
-    const name = f ? displayName(tree, f) : ref.kind === "virtual" && ref.name === "msgfolderroot" ? "Top of Information Store" : "";
+    const name = f ? displayName(tree, f) : ref.kind === "virtual" ? virtualName(ref.name) : "";
     const modseq = f ? f.highestModseq : tree.head;
     switch (p.tag) {
       case TAG.displayName:
@@ -227,7 +227,7 @@ export async function renderFolder(c: EwsContext, ref: FolderRef, shape: FolderS
   if (!status && folder && shapeNeedsCounts(shape)) status = await c.store.folderStatus(folder.id);
 
   const parent = parentOf(tree, ref);
-  const name = folder ? displayName(tree, folder) : ref.kind === "virtual" && ref.name === "msgfolderroot" ? "Top of Information Store" : "";
+  const name = folder ? displayName(tree, folder) : ref.kind === "virtual" ? virtualName(ref.name) : "";
   const childCount = ref.kind === "virtual" ? shallowOf(tree, ref).length : childrenOf(tree, ref).length;
 
   // Extended properties live in the store's folder property table (extended.ts maps the paths).

@@ -85,6 +85,11 @@ export async function loadTree(c: EwsContext): Promise<FolderTree> {
   return tree;
 }
 
+/** The display names of the virtual folders (what Exchange calls them). */
+export function virtualName(name: VirtualFolder): string {
+  return name === "msgfolderroot" ? "Top of Information Store" : name === "recoverableitemsdeletions" ? "Deletions" : "";
+}
+
 /** What a folder is called in EWS: a collection's display name, else the last segment of its store name. */
 export function displayName(tree: FolderTree, f: Folder): string {
   const dn = tree.displayNames.get(f.id);
@@ -112,7 +117,7 @@ export function parentOf(tree: FolderTree, ref: FolderRef): FolderRef | null {
 }
 
 export function childrenOf(tree: FolderTree, ref: FolderRef): Folder[] {
-  if (ref.kind === "virtual") return ref.name === "root" ? [] : (tree.children.get("msgfolderroot") ?? []);
+  if (ref.kind === "virtual") return ref.name === "msgfolderroot" ? (tree.children.get("msgfolderroot") ?? []) : [];
   return tree.children.get(ref.folder.id) ?? [];
 }
 

@@ -83,7 +83,7 @@ async function createOne(c: EwsContext, tree: FolderTree, parent: FolderRef, el:
   const name = checkName(kidText(el, "DisplayName"));
   const declared = ELEMENT_CLASS[el.name] ?? classOfFolderClass(kidText(el, "FolderClass"));
   const cls: ItemClass = declared ?? (parent.kind === "store" ? parent.folder.itemClass : "mail");
-  if (parent.kind === "virtual" && parent.name === "root") throw new EwsError("ErrorInvalidParentFolder", "New folders go under the top of the information store (msgfolderroot).");
+  if (parent.kind === "virtual" && parent.name !== "msgfolderroot") throw new EwsError("ErrorInvalidParentFolder", "New folders go under the top of the information store (msgfolderroot).");
   if (parent.kind === "store" && (parent.folder.itemClass !== cls || isGroupware(cls))) {
     throw new EwsError("ErrorInvalidParentFolder", isGroupware(cls) ? "Calendars, address books and task lists are created at the top of the information store." : "A folder's subfolders hold items of its own kind.");
   }

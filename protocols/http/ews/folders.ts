@@ -7,7 +7,7 @@
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import type { FolderRef } from "./ids.ts";
 import { checkFolderShape, FOLDER_CLASS, folderExtendedValue, renderFolders } from "./folders-render.ts";
-import { childrenOf, descendantsOf, displayName, folderClassOf, folderIdElements, loadTree, resolveIn, shallowOf, unexpected, type FolderTree } from "./folders-tree.ts";
+import { childrenOf, descendantsOf, displayName, folderClassOf, folderIdElements, loadTree, resolveIn, shallowOf, unexpected, virtualName, type FolderTree } from "./folders-tree.ts";
 import { matchFolders } from "./folders-restrict.ts";
 import { perEach, responseMessages, success } from "./responses.ts";
 import { parseFolderShape, parsePath } from "./shape.ts";
@@ -123,7 +123,7 @@ async function folderValue(c: EwsContext, tree: FolderTree, ref: FolderRef, path
   }
   switch (attr(path, "FieldURI")) {
     case "folder:DisplayName":
-      return f ? displayName(tree, f) : ref.kind === "virtual" && ref.name === "msgfolderroot" ? "Top of Information Store" : "";
+      return f ? displayName(tree, f) : ref.kind === "virtual" ? virtualName(ref.name) : "";
     case "folder:FolderClass":
       return f ? (folderClassOf(tree, f, FOLDER_CLASS) ?? undefined) : undefined;
     case "folder:ChildFolderCount":

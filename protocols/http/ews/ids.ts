@@ -15,7 +15,13 @@ import { EwsError, type EwsContext } from "./context.ts";
 import { NS } from "./ns.ts";
 import { attr, kid, type XmlElement } from "./xml.ts";
 
-export type VirtualFolder = "root" | "msgfolderroot";
+/**
+ * The folders the store does not hold: the mailbox root, the IPM subtree, and
+ * the recoverable-items "Deletions" folder (always empty: a soft delete here
+ * removes the item; exchangelib's Item.soft_delete() looks the folder up
+ * afterwards, Types.xsd DistinguishedFolderIdNameType recoverableitemsdeletions).
+ */
+export type VirtualFolder = "root" | "msgfolderroot" | "recoverableitemsdeletions";
 
 export type FolderRef = { kind: "store"; folder: Folder } | { kind: "virtual"; name: VirtualFolder };
 
@@ -103,10 +109,10 @@ export function folderIdXml(accountId: number, f: Folder | VirtualFolder, modseq
 
 export function parseFolderId(id: string): { accountId: number; folder: number | VirtualFolder } | null {
   const s = unb64(id);
-  const m = s && /^F:(\d{1,12}):(\d{1,15}|root|msgfolderroot)$/.exec(s);
+  const m = s && /^F:(\d{1,12}):(\d{1,15}|root|msgfolderroot|recoverableitemsdeletions)$/.exec(s);
   if (!m) return null;
   const f = m[2]!;
-  return { accountId: Number(m[1]), folder: f === "root" || f === "msgfolderroot" ? f : Number(f) };
+  return { accountId: Number(m[1]), folder: f === "root" || f === "msgfolderroot" || f === "recoverableitemsdeletions" ? f : Number(f) };
 }
 
 /**
@@ -177,7 +183,7 @@ export async function resolveFolder(c: EwsContext, el: XmlElement | undefined): 
 /** Resolves a distinguished folder name (case-sensitive in the schema; we accept any case as Exchange does). */
 export async function resolveDistinguished(c: EwsContext, name: string): Promise<FolderRef> {
   const n = name.toLowerCase();
-  if (n === "root" || n === "msgfolderroot") return { kind: "virtual", name: n };
+  if (n === "root" || n === "msgfolderroot" || n === "recoverableitemsdeletions") return { kind: "virtual", name: n };
   const mail = DISTINGUISHED_MAIL[n];
   if (mail) {
     const folders = await c.store.listFolders(c.account.id, { itemClass: "mail" });
@@ -253,10 +259,10 @@ export function encodeItemSyncState(s: ItemSyncState): string {
 /** null when the string is not an item state of ours. */
 export function decodeItemSyncState(state: string): ItemSyncState | null {
   const s = unb64(state.trim());
-  const m = s && /^SI:(\d{1,12}):(\d{1,15}|root|msgfolderroot):(\d{1,15})(?::([iw])(\d{1,15}))?$/.exec(s);
+  const m = s && /^SI:(\d{1,12}):(\d{1,15}|root|msgfolderroot|recoverableitemsdeletions):(\d{1,15})(?::([iw])(\d{1,15}))?$/.exec(s);
   if (!m) return null;
   const f = m[2]!;
-  const out: ItemSyncState = { accountId: Number(m[1]), folder: f === "root" || f === "msgfolderroot" ? f : Number(f), since: Number(m[3]) };
+  const out: ItemSyncState = { accountId: Number(m[1]), folder: f === "root" || f === "msgfolderroot" || f === "recoverableitemsdeletions" ? f : Number(f), since: Number(m[3]) };
   if (m[4] === "i") out.initial = Number(m[5]);
   if (m[4] === "w") out.within = Number(m[5]);
   return out;

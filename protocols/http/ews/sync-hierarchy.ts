@@ -74,7 +74,7 @@ registerOperation("SyncFolderHierarchy", async (c, op) => {
   const syncEl = mkid(op, "SyncFolderId");
   let scope: FolderRef = syncEl ? await resolveIn(c, tree, syncEl) : { kind: "virtual", name: "msgfolderroot" };
   // the mailbox root holds nothing but the information store: syncing it is syncing that
-  if (scope.kind === "virtual") scope = { kind: "virtual", name: "msgfolderroot" };
+  if (scope.kind === "virtual" && scope.name === "root") scope = { kind: "virtual", name: "msgfolderroot" };
   const scopeKey = scope.kind === "store" ? scope.folder.id : "all";
   const stateText = mkid(op, "SyncState")?.text.trim() ?? "";
 

@@ -8,7 +8,7 @@ SMTP in between. Run by tests/ews/folders-exchangelib.test.ts; prints
 import uuid
 
 from suite_lib import PASS1, USER1, USER2, Imap, account, check, eq, run_all, scenario, smtp_send, wait_for
-from exchangelib import Folder
+from exchangelib import Folder, Message
 from exchangelib.folders import Calendar, Contacts, Messages, Tasks
 
 _acc = {}
@@ -134,6 +134,19 @@ def _():
     a.root.refresh()
     check(cal.name in {c.name for c in a.msg_folder_root.children}, "new calendar listed")
     cal.delete()
+
+
+@scenario("soft_delete_deletions_folder")
+def _():
+    # Item.soft_delete() looks up the recoverable-items Deletions folder after the delete: it is there, and empty.
+    a = alice()
+    subject = tag("soft")
+    m = Message(account=a, folder=a.drafts, subject=subject)
+    m.save()
+    m.soft_delete()
+    eq(m.folder.name, "Deletions", "the soft-deleted item's folder")
+    check(not list(a.drafts.filter(subject=subject)), "soft-deleted draft still listed")
+    eq(list(a.recoverable_items_deletions.all()), [], "Deletions holds nothing")
 
 
 if __name__ == "__main__":
