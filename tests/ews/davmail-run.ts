@@ -1,7 +1,7 @@
 /**
  * Runs Debian's DavMail (EWS mode) headless in front of a test server: a
- * properties file in a private directory (server mode, loopback only, IMAP
- * and CalDAV on free ports, the other listeners off, no update check), the
+ * properties file in a private directory (server mode, loopback only, IMAP,
+ * CalDAV and SMTP on free ports, POP3 and LDAP off, no update check), the
  * test server's certificate accepted by its SHA-1 fingerprint (DavMail's
  * davmail.server.certificate.hash: server mode never prompts, it refuses an
  * unknown certificate), and a wait until its IMAP port answers.
@@ -23,6 +23,7 @@ export function hasDavmail(): boolean {
 export interface Davmail {
   imapPort: number;
   caldavPort: number;
+  smtpPort: number;
   /** DavMail's own log (its EWS requests at DEBUG), for failure messages. */
   log(): string;
   stop(): Promise<void>;
@@ -52,7 +53,7 @@ function portAnswers(port: number): Promise<boolean> {
 
 export async function startDavmail(ewsPort: number, opts: { debug?: boolean } = {}): Promise<Davmail> {
   const dir = mkdtempSync(join(tmpdir(), "pillarbox-davmail-"));
-  const [imapPort, caldavPort] = [await freePort(), await freePort()];
+  const [imapPort, caldavPort, smtpPort] = [await freePort(), await freePort(), await freePort()];
   const hash = await certificateHash(ewsPort);
   const logFile = join(dir, "davmail.log");
   const props = [
@@ -63,7 +64,10 @@ export async function startDavmail(ewsPort: number, opts: { debug?: boolean } = 
     `davmail.server.certificate.hash=${hash}`,
     `davmail.imapPort=${imapPort}`,
     `davmail.caldavPort=${caldavPort}`,
-    "davmail.smtpPort=",
+    `davmail.smtpPort=${smtpPort}`,
+    "davmail.ssl.nosecuresmtp=false",
+    // DavMail's SMTP hands the message to EWS (CreateItem SendAndSaveCopy); Pillarbox keeps the Sent copy.
+    "davmail.smtpSaveInSent=true",
     "davmail.popPort=",
     "davmail.ldapPort=",
     "davmail.allowRemote=false",
@@ -101,6 +105,7 @@ export async function startDavmail(ewsPort: number, opts: { debug?: boolean } = 
   return {
     imapPort,
     caldavPort,
+    smtpPort,
     log: readLog,
     async stop() {
       proc.kill("SIGTERM");

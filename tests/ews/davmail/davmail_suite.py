@@ -1,22 +1,25 @@
 """
 DavMail (Debian's davmail, EWS mode) in front of Pillarbox: an IMAP client
 (imaplib) and a CalDAV client (python3-caldav) talking through DavMail see
-the same mail and events as the same clients talking to Pillarbox directly.
+the same mail and events as the same clients talking to Pillarbox directly,
+and mail sent through DavMail's SMTP arrives.
 Run by tests/ews/davmail.test.ts, which starts Pillarbox and DavMail and sets
-PB_DAVMAIL_IMAP_PORT / PB_DAVMAIL_CALDAV_PORT besides suite_lib's variables.
+PB_DAVMAIL_IMAP_PORT / PB_DAVMAIL_CALDAV_PORT / PB_DAVMAIL_SMTP_PORT besides suite_lib's variables.
 Prints "PASS name" / "FAIL name: reason" per scenario.
 """
 import datetime
 import email
 import email.policy
+import email.message
 import imaplib
 import os
+import smtplib
 import sys
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "exchangelib"))
 
-from suite_lib import EWS_PORT, HOST, PASS1, USER1, Imap, check, eq, run_all, scenario, smtp_send, wait_for  # noqa: E402
+from suite_lib import EWS_PORT, HOST, PASS1, PASS2, USER1, USER2, Imap, check, eq, run_all, scenario, smtp_send, wait_for  # noqa: E402
 
 import caldav  # noqa: E402
 import urllib3  # noqa: E402
@@ -25,6 +28,7 @@ urllib3.disable_warnings()
 
 DM_IMAP = int(os.environ.get("PB_DAVMAIL_IMAP_PORT", "0"))
 DM_CALDAV = int(os.environ.get("PB_DAVMAIL_CALDAV_PORT", "0"))
+DM_SMTP = int(os.environ.get("PB_DAVMAIL_SMTP_PORT", "0"))
 KEY = uuid.uuid4().hex[:6]
 SUBJECTS = [f"DavMail {KEY} {i}" for i in range(3)]
 
@@ -94,6 +98,28 @@ def _():
     with Imap(USER1, PASS1) as direct:
         flags = next(f for _, f, s in direct.messages("INBOX") if s == SUBJECTS[2])
         check("\\Flagged" in flags and "\\Seen" in flags, f"direct IMAP flags after DavMail's STORE: {flags}")
+
+
+@scenario("smtp_send_through_davmail")
+def _():
+    # DavMail's SMTP turns the message into EWS CreateItem (SendAndSaveCopy); bob gets it, alice's Sent keeps it.
+    subject = f"Sent through DavMail {KEY}"
+    msg = email.message.EmailMessage()
+    msg["From"] = USER1
+    msg["To"] = USER2
+    msg["Subject"] = subject
+    msg["Message-ID"] = f"<davmail-smtp-{KEY}@pillarbox.test>"
+    msg.set_content("Hello Bob, through DavMail.")
+    with smtplib.SMTP(HOST, DM_SMTP, timeout=30) as s:
+        s.login(USER1, PASS1)
+        s.send_message(msg)
+    with Imap(USER2, PASS2) as bob:
+        got = wait_for(lambda: bob.fetch_message("INBOX", subject), "the message in bob's INBOX", timeout=15)
+        check("Hello Bob, through DavMail." in got.get_body(preferencelist=("plain",)).get_content(), "body at bob")
+        check(USER1.lower() in got["From"].lower(), f"From at bob: {got['From']}")
+    with Imap(USER1, PASS1) as me:
+        sent = next((n for n in me.folders() if n.lower() in ("sent", "sent items", "sent messages")), "Sent")
+        wait_for(lambda: me.fetch_message(sent, subject), "the copy in alice's Sent", timeout=10)
 
 
 def direct_calendar():
