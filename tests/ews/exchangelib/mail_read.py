@@ -152,10 +152,11 @@ def _():
     inbox_copy = a.inbox.get(subject=s)
     inbox_copy.move_to_trash()
     check(list(a.trash.filter(subject=s)), "move_to_trash lands in Deleted Items")
-    # Item.soft_delete() then points the item at the Recoverable Items folder, which this server does not have;
-    # the same DeleteItem DeleteType="SoftDelete" without that lookup:
-    a.bulk_delete(ids=[moved], delete_type=SOFT_DELETE)
-    check(not list(archive.filter(subject=s)), "soft delete removes it from the folder")
+    moved.soft_delete()
+    check(not list(archive.filter(subject=s)), "soft_delete removes it from the folder")
+    y = deliver(tag("soft in bulk"))
+    a.bulk_delete(ids=[y], delete_type=SOFT_DELETE)
+    check(not list(a.inbox.filter(subject=y.subject)), "bulk soft delete")
     a.trash.get(subject=s).delete()
     check(not list(a.trash.filter(subject=s)), "delete removes it")
     with Imap(USER1, PASS1) as im:
