@@ -69,6 +69,7 @@ test("calendar occurrences, contacts and folder ids (store and virtual) survive 
     folderId(alice.id, { id: 3 } as Folder),
     folderId(alice.id, "root"),
     folderId(alice.id, "msgfolderroot"),
+    folderId(alice.id, "recoverableitemsdeletions"),
   ];
   for (const ews of ids) {
     for (const dest of ["EntryId", "HexEntryId", "StoreId", "OwaId"]) {

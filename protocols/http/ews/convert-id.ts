@@ -17,7 +17,8 @@
  *    counter is the store's item id (48 bits) and the folder global counter
  *    of a message holds an occurrence's original start in ms + 1 (0 = none).
  *    A folder's global counter is the folder id, or 0xFFFFFFFFFFFF for the
- *    mailbox root and 0xFFFFFFFFFFFE for the IPM subtree (msgfolderroot).
+ *    mailbox root, 0xFFFFFFFFFFFE for the IPM subtree (msgfolderroot) and
+ *    0xFFFFFFFFFFFD for the (empty) recoverable items Deletions folder.
  *  - HexEntryId: the same bytes in upper-case hex.
  *  - StoreId: base64 of the EntryId's length (4 bytes little endian), the
  *    EntryId, and one byte naming folder (1) or item (2).
@@ -48,7 +49,8 @@ const MESSAGE_ENTRY = 0x0007; // MS-OXCDATA §2.2.4.2 eitLTPrivateMessage
 const ROOT_COUNTER = 0xffffffffffff;
 const IPM_COUNTER = 0xfffffffffffe;
 const DELETIONS_COUNTER = 0xfffffffffffd;
-const MAX_COUNTER = 0xfffffffffffd;
+/** Largest store id a global counter carries (the three above name the virtual folders). */
+const MAX_COUNTER = 0xfffffffffffc;
 
 const CLASS_CODE: Record<ItemClass, number> = { mail: 0x4d, calendar: 0x43, contacts: 0x4b, tasks: 0x54, notes: 0x4e };
 const CODE_CLASS = new Map(Object.entries(CLASS_CODE).map(([k, v]) => [v, k as ItemClass]));
@@ -73,6 +75,7 @@ function writeCounter(b: Buffer, at: number, n: number): void {
 /** The EntryId bytes of an item or folder. */
 export function entryIdBytes(t: Target): Buffer {
   if (t.kind === "folder") {
+    if (typeof t.folder === "number" && t.folder > MAX_COUNTER) throw new EwsError("ErrorInvalidIdMalformed", "This id has no EntryId form.");
     const b = Buffer.alloc(46);
     PROVIDER_UID.copy(b, 4);
     b.writeUInt16LE(FOLDER_ENTRY, 20);
