@@ -326,6 +326,21 @@ describe("a draft edited by Sync Change (16.1)", () => {
     expect(kidText(kids(kid(s.coll, "AirSync:Responses"), "AirSync:Change")[0], "AirSync:Status")).toBe("6");
     expect((await messagesIn("Drafts")).map((x) => [x.id, x.subject])).toEqual([[m!.id, "Plan v3"]]);
   });
+
+  test("a draft whose content another protocol replaced in place (EWS keeps the item id) reaches the 16.1 device as a full Change with the new subject", async () => {
+    await primed(c, drafts);
+    const [m] = await messagesIn("Drafts");
+    const raw = enc.encode(`From: kim@example.test\r\nTo: lee@example.test\r\nSubject: Edited elsewhere\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nnew text from EWS\r\n`);
+    const r = await env.srv.store.replaceMessage(m!.id, { raw, flags: ["\\Draft"] });
+    expect(r.id).toBe(m!.id);
+    const s = await c.sync(drafts);
+    const { adds, changes, deletes } = commandsOf(s.coll);
+    expect(adds.length + deletes.length).toBe(0);
+    expect(changes.map((ch) => kidText(ch, "AirSync:ServerId"))).toEqual([`${drafts}:${m!.id}`]);
+    const data = appData(changes[0]!);
+    expect(kidText(data, "Email:Subject")).toBe("Edited elsewhere");
+    expect(kidText(data, "Email2:IsDraft")).toBe("1");
+  });
 });
 
 test("every request matched xml2wbxml byte for byte and every response matched wbxml2xml", () => {

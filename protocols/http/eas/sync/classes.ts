@@ -84,8 +84,11 @@ export interface SyncClass {
   /** Deletes (or moves to Deleted Items when deletesAsMoves); returns per-id status. */
   applyDelete(c: EasContext, listing: Listing, items: ListedItem[], deletesAsMoves: boolean): Promise<Map<number, number>>;
   applyAdd(c: EasContext, listing: Listing, data: WElement | undefined, opts: CollectionOptions): Promise<AddResult>;
-  /** A Change carries the whole item (groupware classes): the engine renders it with render(), not renderChange(). */
-  fullChanges?: boolean;
+  /**
+   * A Change carries the whole item (groupware classes; mail in Drafts for 16.x, whose content
+   * another protocol may edit in place): the engine renders it with render(), not renderChange().
+   */
+  fullChanges?: boolean | ((c: EasContext, listing: Listing) => boolean);
   /**
    * 16.0+ Sync Delete of one instance of a recurring item (AirSyncBase:InstanceId, MS-ASCMD
    * §2.2.3.87): the item stays, without that instance. Classes without recurrence leave it out.

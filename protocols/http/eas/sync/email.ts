@@ -77,6 +77,10 @@ export const EmailClass: SyncClass = {
     return out;
   },
 
+  // MS-ASEMAIL 16.0: drafts are editable items. An EWS edit replaces a draft's content under the same
+  // item id (MailStore.replaceMessage), so a flags-only Change would leave the device's old subject and body.
+  fullChanges: (c, listing) => c.version >= 160 && listing.folder.specialUse === "\\Drafts",
+
   renderChange(c, _listing, item) {
     return emailChangeData(item.flags, c.version);
   },

@@ -531,10 +531,11 @@ async function syncCollectionNow(c: EasContext, req: CollectionRequest): Promise
       if (suspect) break;
     }
     more = d.deletes.length + d.softDeletes.length + pending.length > commands.length + consumed;
-    const addIds = take.filter((t) => t.kind === "add" || cls.fullChanges).map((t) => t.it.id);
+    const fullChanges = typeof cls.fullChanges === "function" ? cls.fullChanges(c, listing) : cls.fullChanges === true;
+    const addIds = take.filter((t) => t.kind === "add" || fullChanges).map((t) => t.it.id);
     const rendered = addIds.length ? await cls.render(c, listing, addIds, opts) : new Map<number, WElement[]>();
     for (const t of take) {
-      if (t.kind === "change" && !cls.fullChanges) {
+      if (t.kind === "change" && !fullChanges) {
         commands.push(el("AirSync:Change", el("AirSync:ServerId", itemServerId(folder.id, t.it.id)), el("AirSync:ApplicationData", cls.renderChange(c, listing, t.it, opts))));
       } else {
         const data = rendered.get(t.it.id);
