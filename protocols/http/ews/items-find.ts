@@ -14,6 +14,7 @@ import { EwsError, LEVEL, registerOperation, type EwsContext } from "./context.t
 import { itemIdXml, resolveFolder } from "./ids.ts";
 import { kindOf, type ItemKind, type KindItem } from "./kinds.ts";
 import { indexesOf, mailKindItem, mailNeeds, SUMMARY_FIELDS, withBodyText, withHeaders, withProps, type MailItem } from "./mail-read.ts";
+import { indexOfUid, mailListing } from "./mail-listing.ts";
 import { NS } from "./ns.ts";
 import { perEach, responseMessages, success } from "./responses.ts";
 import { compareValues, evaluate, parseQueryString, parseRestriction, restrictionPaths, rewrite, type FieldValue, type Restriction } from "./restriction.ts";
@@ -223,11 +224,11 @@ async function findMailBySummary(c: EwsContext, folder: Folder, kind: ItemKind, 
   const pg = page(q.view, uids.length);
   if (q.shape.base === "IdOnly" && q.shape.additional.length === 0 && !q.shape.includeMimeContent) {
     // Ids only: from the summaries, no index row read (a meeting message is listed as t:Message here; GetItem gives its class).
-    const byUid = new Map((await c.store.listMessages(folder.id)).map((s) => [s.uid, s]));
+    const listing = await mailListing(c, folder);
     const out: string[] = [];
     for (const uid of uids.subarray(pg.from, pg.to)) {
-      const s = byUid.get(uid);
-      if (s) out.push(`<t:Message>${itemIdXml({ accountId: c.account.id, itemClass: "mail", id: s.id }, s.modseq)}</t:Message>`);
+      const i = indexOfUid(listing, uid);
+      if (i >= 0) out.push(`<t:Message>${itemIdXml({ accountId: c.account.id, itemClass: "mail", id: listing.id[i]! }, listing.modseq[i]!)}</t:Message>`);
     }
     return rootFolder(pg.attrs(out.length), out);
   }

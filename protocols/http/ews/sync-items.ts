@@ -18,6 +18,7 @@ import { decodeItemSyncState, encodeItemSyncState, itemId, itemIdXml, ownItemId,
 import { accountHead } from "./folders-tree.ts";
 import { kindOf, type ItemKind, type KindItem } from "./kinds.ts";
 import { indexesOf, mailKindItem } from "./mail-read.ts";
+import { mailListing } from "./mail-listing.ts";
 import { responseMessages, success } from "./responses.ts";
 import { parseItemShape, type ItemShape } from "./shape.ts";
 import { kidText, m, mkid, mv, t } from "./xml.ts";
@@ -74,9 +75,9 @@ interface Listing {
 
 async function listFolder(c: EwsContext, kind: ItemKind, folder: Folder): Promise<Listing> {
   if (folder.itemClass === "mail") {
-    // ascending UID already (storage/api.ts listMessages); UIDs never repeat in a folder
-    const s = await c.store.listMessages(folder.id);
-    return { length: s.length, keyAt: (i) => s[i]!.uid, entry: (i) => ({ id: s[i]!.id, uid: s[i]!.uid, modseq: s[i]!.modseq, key: s[i]!.uid }) };
+    // ascending UID (UIDs never repeat in a folder), kept between the pages of a walk (mail-listing.ts)
+    const l = await mailListing(c, folder);
+    return { length: l.length, keyAt: (i) => l.uid[i]!, entry: (i) => ({ id: l.id[i]!, uid: l.uid[i]!, modseq: l.modseq[i]!, key: l.uid[i]! }) };
   }
   // Groupware folders list with their data (no cheaper listing): keep what was read.
   const all = await kind.list(c, folder);
