@@ -28,8 +28,10 @@ export type FolderRef = { kind: "store"; folder: Folder } | { kind: "virtual"; n
 const CLASS_LETTER: Record<ItemClass, string> = { mail: "M", calendar: "C", contacts: "K", tasks: "T", notes: "N" };
 const LETTER_CLASS: Record<string, ItemClass> = { M: "mail", C: "calendar", K: "contacts", T: "tasks", N: "notes" };
 
+const NON_ASCII = /[^\x00-\x7f]/;
 function b64(s: string): string {
-  return Buffer.from(s, "utf8").toString("base64");
+  // Ids are ASCII (numbers, class letters): btoa encodes them as UTF-8 would, at a third of the cost (a list writes two per item).
+  return NON_ASCII.test(s) ? Buffer.from(s, "utf8").toString("base64") : btoa(s);
 }
 
 function unb64(s: string): string | null {
