@@ -153,6 +153,11 @@ export interface MessageIndex extends MessageSummary {
   preview: string; // first ~200 chars of the text body
   hasAttachment: boolean;
   props: PropertyBag;
+  /**
+   * False when the stored MIME tree surely has no text/calendar part, known without parsing the
+   * tree (a list can skip the parse for every message that is not an invitation). True or absent: maybe.
+   */
+  calendarHint?: boolean;
 }
 
 /** What a text search criterion looks at: "body" (text parts), "text" (headers and body), or one header. */

@@ -120,6 +120,8 @@ export function toIndex(a: unknown[]): MessageIndex {
     preview: str(a[IX.preview]),
     hasAttachment: num(a[IX.has_attachment]) !== 0,
     props: parseJson<PropertyBag>(a[IX.props], {}),
+    // A text/calendar part is stored as "subtype":"calendar" (subtypes are lower-case); no such word, no such part.
+    calendarHint: typeof mimeJson === "string" && mimeJson.includes('"calendar"'),
   } as MessageIndex;
   Object.defineProperty(m, "root", {
     enumerable: true,

@@ -44,6 +44,7 @@ const DEFAULT_LIST = [
   "item:DateTimeSent", "item:DisplayCc", "item:DisplayTo", "item:HasAttachments", "item:ConversationId", "item:Flag",
   "message:From", "message:InternetMessageId", "message:IsRead",
 ];
+const DEFAULT_LIST_SET: ReadonlySet<string> = new Set(DEFAULT_LIST);
 /** Default in GetItem: the list's, with the body, attachments, every recipient and the header-based properties. */
 const DEFAULT_GET = [
   ...DEFAULT_LIST, "item:Body", "item:Attachments", "item:Importance", "item:Sensitivity", "item:IsFromMe", "item:DateTimeCreated",
@@ -63,6 +64,8 @@ interface Plan {
   headers: boolean;
   props: boolean;
   people: boolean;
+  /** Whether the shape asks for anything outside DEFAULT_LIST. */
+  more: boolean;
 }
 const plans = new WeakMap<ItemShape, Plan>();
 function planOf(shape: ItemShape): Plan {
@@ -76,6 +79,7 @@ function planOf(shape: ItemShape): Plan {
       raw,
       headers: raw || [...want].some((u) => FROM_HEADERS.has(u)) || shape.additional.some((x) => x.kind === "extended" && (x.tag === 0x007d || isHeaderProperty(x))),
       props: want.has("item:Categories") || ext,
+      more: [...want].some((u) => !DEFAULT_LIST_SET.has(u)),
       people: ["message:From", "message:Sender", "message:ToRecipients", "message:CcRecipients", "message:BccRecipients", "message:ReplyTo"].some((u) => want.has(u)),
     };
     plans.set(shape, p);
@@ -244,6 +248,15 @@ export function mailComputed(c: EwsContext, item: KindItem<MailItem>): ComputedP
   };
 }
 
+/** `<t:ParentFolderId Id=".."/>`, remembered for the last folder (a list writes the same one for every item). */
+let lastParent = { accountId: -1, folderId: -1, xml: "" };
+function parentFolderXml(accountId: number, id: number): string {
+  if (lastParent.accountId !== accountId || lastParent.folderId !== id) {
+    lastParent = { accountId, folderId: id, xml: ta("ParentFolderId", { Id: folderId(accountId, { id } as Pick<Folder, "id"> as Folder) }) };
+  }
+  return lastParent.xml;
+}
+
 function bodyXml(tag: string, kind: "HTML" | "Text", text: string): string {
   return `<t:${tag} BodyType="${kind}" IsTruncated="false">${esc(text)}</t:${tag}>`;
 }
@@ -254,7 +267,8 @@ export async function renderMail(c: EwsContext, item: KindItem<MailItem>, shape:
   const plan = planOf(shape);
   const want = plan.want;
   const meeting = meetingMessageRenderer();
-  const isMeeting = meeting !== null && hasCalendarPart(x.root);
+  // The store's hint first: the MIME tree is parsed only for a message that may carry an invitation.
+  const isMeeting = meeting !== null && x.calendarHint !== false && hasCalendarPart(x.root);
   const needRaw = isMeeting || plan.raw;
   const needHeaders = needRaw || plan.headers;
   let raw: Uint8Array | null = null;
@@ -328,59 +342,62 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
   const replyTo = headerValue(headers, "reply-to") !== null ? env.replyTo : null;
   const extended = plan.props ? renderExtended(shape.additional, item.data.props ?? [], mailComputed(c, item)) : "";
 
+  // A list shape (Default in FindItem/SyncFolderItems) asks for nothing beyond DEFAULT_LIST: skip the other lookups.
+  const more = plan.more;
   let out = "";
   const add = (v: string | false | null | undefined) => {
     if (v) out += v;
   };
-  add(w("item:MimeContent") && raw && `<t:MimeContent CharacterSet="UTF-8">${Buffer.from(raw).toString("base64")}</t:MimeContent>`);
+  add(more && w("item:MimeContent") && raw && `<t:MimeContent CharacterSet="UTF-8">${Buffer.from(raw).toString("base64")}</t:MimeContent>`);
   add(itemIdXml(item.ref, item.modseq));
   // The parent's id only (FolderIdType's ChangeKey is optional; the folder row is not read for a list).
-  add(w("item:ParentFolderId") && ta("ParentFolderId", { Id: folderId(c.account.id, { id: x.folderId } as Pick<Folder, "id"> as Folder) }));
+  add(w("item:ParentFolderId") && parentFolderXml(c.account.id, x.folderId));
   add(w("item:ItemClass") && tv("ItemClass", "IPM.Note"));
   add(w("item:Subject") && tv("Subject", x.subject));
-  add(w("item:Sensitivity") && tv("Sensitivity", sensitivityOf(headers)));
-  add(w("item:Body") && raw && bodyOf("Body", shape.bodyType));
-  add(w("item:Attachments") && attachments());
+  add(more && w("item:Sensitivity") && tv("Sensitivity", sensitivityOf(headers)));
+  add(more && w("item:Body") && raw && bodyOf("Body", shape.bodyType));
+  add(more && w("item:Attachments") && attachments());
   add(w("item:DateTimeReceived") && tv("DateTimeReceived", dateTime(x.internalDate)));
   add(w("item:Size") && tv("Size", x.size));
-  add(w("item:Categories") && cats.length > 0 && t("Categories", ...cats.map((s) => tv("String", s))));
-  add(w("item:Importance") && tv("Importance", importanceOf(headers)));
-  add(w("item:InReplyTo") && tv("InReplyTo", x.inReplyTo));
-  add(w("item:IsSubmitted") && tv("IsSubmitted", false));
+  add(more && w("item:Categories") && cats.length > 0 && t("Categories", ...cats.map((s) => tv("String", s))));
+  add(more && w("item:Importance") && tv("Importance", importanceOf(headers)));
+  add(more && w("item:InReplyTo") && tv("InReplyTo", x.inReplyTo));
+  add(more && w("item:IsSubmitted") && tv("IsSubmitted", false));
   add(w("item:IsDraft") && tv("IsDraft", flags.includes("\\Draft")));
-  add(w("item:IsFromMe") && tv("IsFromMe", x.fromAddr === c.account.email));
-  add(w("item:IsResend") && tv("IsResend", false));
-  add(w("item:IsUnmodified") && tv("IsUnmodified", !flags.includes("\\Draft")));
+  add(more && w("item:IsFromMe") && tv("IsFromMe", x.fromAddr === c.account.email));
+  add(more && w("item:IsResend") && tv("IsResend", false));
+  add(more && w("item:IsUnmodified") && tv("IsUnmodified", !flags.includes("\\Draft")));
   add(
-    w("item:InternetMessageHeaders") &&
+    more &&
+      w("item:InternetMessageHeaders") &&
       headers.length > 0 &&
       t("InternetMessageHeaders", ...headers.map((h) => `<t:InternetMessageHeader HeaderName="${esc(h.name)}">${esc(decodeHeaderText(h.value))}</t:InternetMessageHeader>`)));
   add(w("item:DateTimeSent") && tv("DateTimeSent", dateTime(x.sentDate ?? x.internalDate)));
-  add(w("item:DateTimeCreated") && tv("DateTimeCreated", dateTime(x.internalDate)));
+  add(more && w("item:DateTimeCreated") && tv("DateTimeCreated", dateTime(x.internalDate)));
   // Empty display lists are left out (no value, Types.xsd minOccurs="0").
   add(w("item:DisplayCc") && tv("DisplayCc", displayNames(env.cc) || null));
   add(w("item:DisplayTo") && tv("DisplayTo", displayNames(env.to) || null));
   add(w("item:HasAttachments") && tv("HasAttachments", x.hasAttachment));
   add(extended);
-  add(w("item:Culture") && tv("Culture", "en-US"));
-  add(w("item:LastModifiedTime") && tv("LastModifiedTime", dateTime(x.internalDate)));
-  add(w("item:IsAssociated") && tv("IsAssociated", false));
+  add(more && w("item:Culture") && tv("Culture", "en-US"));
+  add(more && w("item:LastModifiedTime") && tv("LastModifiedTime", dateTime(x.internalDate)));
+  add(more && w("item:IsAssociated") && tv("IsAssociated", false));
   add(v2010 && w("item:ConversationId") && ta("ConversationId", { Id: conversationIdOf(c.account.id, x.threadId) }));
-  add(v2010 && w("item:UniqueBody") && raw && bodyOf("UniqueBody", shape.bodyType === "Text" ? "Text" : "HTML"));
+  add(more && v2010 && w("item:UniqueBody") && raw && bodyOf("UniqueBody", shape.bodyType === "Text" ? "Text" : "HTML"));
   add(v2013 && w("item:Flag") && t("Flag", tv("FlagStatus", flags.includes("\\Flagged") ? "Flagged" : "NotFlagged")));
-  add(v2013 && w("item:Preview") && tv("Preview", x.preview));
-  add(v2013 && w("item:TextBody") && raw && bodyOf("TextBody", "Text"));
-  add(w("message:Sender") && single("Sender", env.sender && env.sender.length ? env.sender : env.from, domains));
-  add(w("message:ToRecipients") && recipients("ToRecipients", env.to, domains));
-  add(w("message:CcRecipients") && recipients("CcRecipients", env.cc, domains));
-  add(w("message:BccRecipients") && recipients("BccRecipients", env.bcc, domains));
-  add(w("message:IsReadReceiptRequested") && tv("IsReadReceiptRequested", headerValue(headers, "disposition-notification-to") !== null));
-  add(w("message:IsDeliveryReceiptRequested") && tv("IsDeliveryReceiptRequested", false));
-  add(w("message:ConversationTopic") && tv("ConversationTopic", x.baseSubject));
+  add(more && v2013 && w("item:Preview") && tv("Preview", x.preview));
+  add(more && v2013 && w("item:TextBody") && raw && bodyOf("TextBody", "Text"));
+  add(more && w("message:Sender") && single("Sender", env.sender && env.sender.length ? env.sender : env.from, domains));
+  add(more && w("message:ToRecipients") && recipients("ToRecipients", env.to, domains));
+  add(more && w("message:CcRecipients") && recipients("CcRecipients", env.cc, domains));
+  add(more && w("message:BccRecipients") && recipients("BccRecipients", env.bcc, domains));
+  add(more && w("message:IsReadReceiptRequested") && tv("IsReadReceiptRequested", headerValue(headers, "disposition-notification-to") !== null));
+  add(more && w("message:IsDeliveryReceiptRequested") && tv("IsDeliveryReceiptRequested", false));
+  add(more && w("message:ConversationTopic") && tv("ConversationTopic", x.baseSubject));
   add(w("message:From") && single("From", env.from, domains));
   add(w("message:InternetMessageId") && tv("InternetMessageId", x.messageId));
   add(w("message:IsRead") && tv("IsRead", flags.includes("\\Seen")));
-  add(w("message:References") && x.references.length > 0 && tv("References", x.references.join(" ")));
-  add(w("message:ReplyTo") && recipients("ReplyTo", replyTo, domains));
+  add(more && w("message:References") && x.references.length > 0 && tv("References", x.references.join(" ")));
+  add(more && w("message:ReplyTo") && recipients("ReplyTo", replyTo, domains));
   return out;
 }
