@@ -3,7 +3,9 @@
  * python3-exchangelib under /usr/bin/python3) against a real Pillarbox and
  * reads its "PASS name" / "FAIL name: reason" lines, so each scenario becomes
  * one bun test that fails by name (and a scenario that never ran fails too).
+ * A suite file is its scenario list and one exchangelibSuite() call.
  */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { run, REPO_ROOT } from "../helpers/proc.ts";
@@ -73,4 +75,45 @@ export function explain(s: SuiteRun | undefined, name: string): string {
   const why = r ? r.reason : s.timedOut ? "the script timed out before this scenario" : `the scenario never reported (exit ${s.code})`;
   const block = new RegExp(`^=== ${name}\n([\\s\\S]*?)^=== end ${name}$`, "m").exec(s.stderr)?.[1];
   return `${name}: ${why}\n--- traceback ---\n${block ?? s.stderr.split("\n").slice(-40).join("\n")}`;
+}
+
+export interface SuiteSpec {
+  /** The describe() title. */
+  title: string;
+  /** The script under tests/ews/exchangelib/. */
+  script: string;
+  /** The scenario names the script reports, each one bun test. */
+  scenarios: readonly string[];
+  /** How long the script may run (the beforeAll gets 10 s more for the server). */
+  timeoutMs?: number;
+  /** Extra set-up on the fresh server before the script runs; its result is added to the script's environment. */
+  prepare?: (env: EwsEnv) => Promise<Record<string, string> | void>;
+}
+
+/**
+ * One exchangelib suite file: a fresh server (startSuiteServer), the script run
+ * once in beforeAll, then one bun test per scenario that fails with the
+ * scenario's reason and traceback. Skipped (with a warning) without exchangelib.
+ */
+export function exchangelibSuite(spec: SuiteSpec): void {
+  const skip = !hasExchangelib();
+  if (skip) console.warn(`${spec.title} skipped: /usr/bin/python3 with python3-exchangelib is not installed (apt-get install python3-exchangelib)`);
+  const timeoutMs = spec.timeoutMs ?? 45_000;
+  let env: EwsEnv | undefined;
+  let suite: SuiteRun | undefined;
+  describe.skipIf(skip)(spec.title, () => {
+    beforeAll(async () => {
+      env = await startSuiteServer();
+      const extra = (await spec.prepare?.(env)) ?? {};
+      suite = await runSuite(env, spec.script, timeoutMs, extra);
+    }, timeoutMs + 10_000);
+    afterAll(async () => {
+      await env?.close();
+    });
+    for (const name of spec.scenarios) {
+      test(name, () => {
+        expect(explain(suite, name)).toBe("");
+      });
+    }
+  });
 }

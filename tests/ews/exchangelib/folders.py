@@ -5,23 +5,10 @@ SyncFolderHierarchy and SyncFolderItems with changes made over IMAP and
 SMTP in between. Run by tests/ews/folders-exchangelib.test.ts; prints
 "PASS name" / "FAIL name: reason" per scenario (suite_lib.run_all).
 """
-import uuid
 
-from suite_lib import PASS1, USER1, USER2, Imap, account, check, eq, run_all, scenario, smtp_send, wait_for
+from suite_lib import PASS1, USER1, account, alice, check, eq, Imap, run_all, scenario, smtp_send, tag, wait_for
 from exchangelib import Folder, Message
 from exchangelib.folders import Calendar, Contacts, Messages, Tasks
-
-_acc = {}
-
-
-def alice():
-    if "alice" not in _acc:
-        _acc["alice"] = account(USER1, PASS1)
-    return _acc["alice"]
-
-
-def tag(label):
-    return f"{label} {uuid.uuid4().hex[:8]}"
 
 
 @scenario("tree_from_root")

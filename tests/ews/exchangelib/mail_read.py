@@ -6,23 +6,10 @@ properties, and move / copy / delete / soft delete / move to trash / junk, each
 cross-checked over IMAP. Run by tests/ews/mail-read-exchangelib.test.ts; prints
 "PASS name" / "FAIL name: reason" per scenario (suite_lib.run_all).
 """
-import uuid
 
-from suite_lib import PASS1, USER1, Imap, account, check, eq, run_all, scenario, smtp_send, wait_for
+from suite_lib import PASS1, USER1, alice, check, eq, Imap, run_all, scenario, smtp_send, tag, wait_for
 from exchangelib import ExtendedProperty, Folder, Message
 from exchangelib.items import HARD_DELETE, SOFT_DELETE
-
-_acc = {}
-
-
-def alice():
-    if "alice" not in _acc:
-        _acc["alice"] = account(USER1, PASS1)
-    return _acc["alice"]
-
-
-def tag(label):
-    return f"{label} {uuid.uuid4().hex[:8]}"
 
 
 def deliver(subject, body="Hello.\r\n", attachments=(), sender="carol@remote.example"):

@@ -6,33 +6,11 @@ item.save() and sent; messages sent and sent-and-saved; attachments attached
 to a saved draft and detached; read state; reply, reply-all and forward.
 The other account reads what was sent. Run by tests/ews/items-write-exchangelib.test.ts.
 """
-import uuid
 
-from suite_lib import PASS1, PASS2, USER1, USER2, account, check, eq, run_all, scenario, wait_for
+from suite_lib import USER1, USER2, account, alice, bob, check, eq, find_one, run_all, scenario, tag
 from exchangelib import FileAttachment, HTMLBody, Mailbox, Message
 
-_acc = {}
 EVERY_BYTE = bytes(range(256)) * 4
-
-
-def alice():
-    if "alice" not in _acc:
-        _acc["alice"] = account(USER1, PASS1)
-    return _acc["alice"]
-
-
-def bob():
-    if "bob" not in _acc:
-        _acc["bob"] = account(USER2, PASS2)
-    return _acc["bob"]
-
-
-def tag(label):
-    return f"{label} {uuid.uuid4().hex[:8]}"
-
-
-def find_one(folder, subject, timeout=10.0):
-    return wait_for(lambda: next(iter(folder.filter(subject=subject)), None), f"{subject!r} in {folder.name}", timeout)
 
 
 @scenario("draft_save_edit_keeps_id")

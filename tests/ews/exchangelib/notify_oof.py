@@ -6,23 +6,10 @@ OofSettings written and read back (Enabled, Scheduled, Disabled). Run by
 tests/ews/notifications-exchangelib.test.ts.
 """
 import datetime
-import uuid
 
-from suite_lib import PASS1, USER1, USER2, account, check, eq, run_all, scenario, smtp_send, wait_for
+from suite_lib import USER1, USER2, alice, check, eq, run_all, scenario, smtp_send, tag, wait_for
 from exchangelib import EWSDateTime, OofSettings
 from exchangelib.properties import CreatedEvent, NewMailEvent, StatusEvent
-
-_acc = {}
-
-
-def alice():
-    if "a" not in _acc:
-        _acc["a"] = account(USER1, PASS1)
-    return _acc["a"]
-
-
-def tag(label):
-    return f"{label} {uuid.uuid4().hex[:8]}"
 
 
 @scenario("pull_subscription")

@@ -10,19 +10,12 @@ import os
 import uuid
 from decimal import Decimal
 
-from suite_lib import PASS1, USER1, USER2, account, check, eq, run_all, scenario
+from suite_lib import USER1, USER2, alice, check, eq, run_all, scenario
 from exchangelib import Contact, DistributionList, EWSDate, EWSDateTime, Mailbox, Task, UTC
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
 from exchangelib.properties import Member
 
 TEAM = os.environ.get("PB_TEAM", "")
-_acc = {}
-
-
-def alice():
-    if "a" not in _acc:
-        _acc["a"] = account(USER1, PASS1)
-    return _acc["a"]
 
 
 @scenario("resolve_names")

@@ -12,30 +12,10 @@ from exchangelib.items.calendar_item import MeetingCancellation, MeetingRequest
 from exchangelib.recurrence import DailyPattern, Recurrence, WeeklyPattern
 from exchangelib.fields import MONDAY
 
-from suite_lib import PASS1, PASS2, USER1, USER2, account, check, eq, run_all, scenario, wait_for
+from suite_lib import USER2, account, alice, bob, check, eq, run_all, scenario, utc, wait_for
 
 UTC = EWSTimeZone("UTC")
 BERLIN = EWSTimeZone("Europe/Berlin")
-
-_accounts = {}
-
-
-def acct(user, password):
-    if user not in _accounts:
-        _accounts[user] = account(user, password)
-    return _accounts[user]
-
-
-def alice():
-    return acct(USER1, PASS1)
-
-
-def bob():
-    return acct(USER2, PASS2)
-
-
-def utc(*a):
-    return EWSDateTime(*a, tzinfo=UTC)
 
 
 @scenario("cal_weekly_recurrence")

@@ -7,35 +7,12 @@ IMAP or SMTP against the same server. Run by tests/ews/exchangelib.test.ts.
 import uuid
 
 from suite_lib import (
-    PASS1, PASS2, USER1, USER2, Imap, account, check, eq, run_all, scenario, smtp_send, wait_for,
+    OUTSIDE, PASS1, PASS2, USER1, USER2, account, alice, bob, check, eq, find_one, Imap, run_all, scenario, smtp_send, tag, wait_for,
 )
 from exchangelib import (
     HTMLBody, ExtendedProperty, FileAttachment, Folder, Mailbox, Message, Q,
 )
 from exchangelib.version import EXCHANGE_2016
-
-OUTSIDE = "carol@outside.example"
-_acc = {}
-
-
-def alice():
-    if "alice" not in _acc:
-        _acc["alice"] = account(USER1, PASS1)
-    return _acc["alice"]
-
-
-def bob():
-    if "bob" not in _acc:
-        _acc["bob"] = account(USER2, PASS2)
-    return _acc["bob"]
-
-
-def tag(label):
-    return f"{label} {uuid.uuid4().hex[:8]}"
-
-
-def find_one(folder, subject, timeout=10.0):
-    return wait_for(lambda: next(iter(folder.filter(subject=subject)), None), f"{subject!r} in {folder.name}", timeout)
 
 
 class FlagStatus(ExtendedProperty):

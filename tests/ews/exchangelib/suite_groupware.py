@@ -14,7 +14,7 @@ import time
 import uuid
 
 from suite_lib import (
-    EWS_PORT, HOST, PASS1, PASS2, USER1, USER2, check, eq, run_all, scenario, smtp_send, wait_for, account,
+    EWS_PORT, HOST, OUTSIDE, PASS1, USER1, USER2, account, alice, bob, check, eq, run_all, scenario, smtp_send, tag, utc, wait_for,
 )
 from exchangelib import (
     UTC, Attendee, CalendarItem, Contact, EWSDate, EWSDateTime, EWSTimeZone, Mailbox, Message, OofSettings, Task,
@@ -23,29 +23,6 @@ from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAd
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from exchangelib.recurrence import DailyPattern, Recurrence, WeeklyPattern
 from exchangelib.items.calendar_item import MeetingRequest, MeetingResponse
-
-OUTSIDE = "carol@outside.example"
-_acc = {}
-
-
-def alice():
-    if "alice" not in _acc:
-        _acc["alice"] = account(USER1, PASS1)
-    return _acc["alice"]
-
-
-def bob():
-    if "bob" not in _acc:
-        _acc["bob"] = account(USER2, PASS2)
-    return _acc["bob"]
-
-
-def tag(label):
-    return f"{label} {uuid.uuid4().hex[:8]}"
-
-
-def utc(*args):
-    return EWSDateTime(*args, tzinfo=UTC)
 
 
 # A fixed week in the future, far from "now", so the test never depends on the clock.

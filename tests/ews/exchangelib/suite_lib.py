@@ -20,6 +20,7 @@ import smtplib
 import sys
 import time
 import traceback
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -117,6 +118,43 @@ def run_all():
             continue
         print(f"PASS {name} ({time.monotonic() - started:.2f}s)", flush=True)
     sys.exit(1 if failed else 0)
+
+
+# --- the two test accounts and small helpers every script uses ---------------------------------
+
+OUTSIDE = "carol@outside.example"
+_ACCOUNTS = {}
+
+
+def session(user, password):
+    """One exchangelib Account per user for the whole script (its version guess and folder tree are made once)."""
+    if user not in _ACCOUNTS:
+        _ACCOUNTS[user] = account(user, password)
+    return _ACCOUNTS[user]
+
+
+def alice():
+    return session(USER1, PASS1)
+
+
+def bob():
+    return session(USER2, PASS2)
+
+
+def tag(label):
+    """A subject or folder name unique to this run, so scenarios never see each other's items."""
+    return f"{label} {uuid.uuid4().hex[:8]}"
+
+
+def utc(*args):
+    from exchangelib import UTC, EWSDateTime
+
+    return EWSDateTime(*args, tzinfo=UTC)
+
+
+def find_one(folder, subject, timeout=10.0):
+    """The item with this subject in folder, waited for (delivery is asynchronous)."""
+    return wait_for(lambda: next(iter(folder.filter(subject=subject)), None), f"{subject!r} in {folder.name}", timeout)
 
 
 # --- SMTP and IMAP, the other side of the cross-checks ---------------------------------------------
