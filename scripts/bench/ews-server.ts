@@ -73,6 +73,11 @@ for (let i = have; i < messages; i += 250) {
   for (let k = i; k < Math.min(messages, i + 250); k++) batch.push({ raw: message(k), internalDate: base + k * 60_000, flags: k % 3 === 0 ? ["\\Seen"] : [] });
   await store.append(inbox.id, batch);
 }
+// Let the background work of the seeding end before anything is timed (both protocols would share the
+// cores with it): the full-text indexer (a text search waits for it), then the idle WAL checkpoint
+// (storage/db-sqlite.ts, 2 s after the last commit).
+await store.searchTextTerms(inbox.id, [{ field: "body", query: "pillarbox" }]);
+await new Promise((r) => setTimeout(r, 3000));
 
 process.stdout.write(`READY ${server.addresses.HTTPS!.port} ${server.addresses.IMAPS!.port} ${process.pid}\n`);
 
