@@ -10,9 +10,8 @@ import type { Folder } from "../../../storage/api.ts";
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import type { FolderRef } from "./ids.ts";
 import { folderIdOnly } from "./folders-render.ts";
-import { childrenOf, displayName, folderIdElements, isUnder, loadTree, resolveIn, unexpected, type FolderTree } from "./folders-tree.ts";
+import { childrenOf, displayName, folderIdElements, isUnder, perFolder, resolveIn, type FolderTree } from "./folders-tree.ts";
 import { isDistinguished, isGroupware } from "./folders-write.ts";
-import { perEach, responseMessages, success } from "./responses.ts";
 import { m, mkid, type XmlElement } from "./xml.ts";
 
 /** The destination of a move or copy (ErrorToFolderNotFound when it does not exist). */
@@ -39,30 +38,37 @@ async function targetName(c: EwsContext, tree: FolderTree, ref: FolderRef & { ki
   return target;
 }
 
-// MS-OXWSFOLD §3.1.4.7 MoveFolder: a mail folder (with its subtree) under another mail folder or the top.
-registerOperation("MoveFolder", async (c, op) => {
-  const toEl = mkid(op, "ToFolderId");
-  if (!toEl) throw new EwsError("ErrorInvalidRequest", "ToFolderId is required.");
-  const ids = folderIdElements(mkid(op, "FolderIds"), "FolderIds");
-  const tree = await loadTree(c);
-  const msgs = await perEach(
-    ids,
-    "MoveFolderResponseMessage",
-    async (el) => {
+/**
+ * MoveFolder and CopyFolder share their request (ToFolderId + FolderIds) and
+ * answer (one response message per folder with its FolderId after the act):
+ * Messages.xsd BaseMoveCopyFolderType, FolderInfoResponseMessageType.
+ */
+function registerMoveCopy(op: "MoveFolder" | "CopyFolder", act: (c: EwsContext, tree: FolderTree, ref: FolderRef, to: FolderRef) => Promise<FolderRef>): void {
+  registerOperation(op, async (c, req) => {
+    const toEl = mkid(req, "ToFolderId");
+    if (!toEl) throw new EwsError("ErrorInvalidRequest", "ToFolderId is required.");
+    return perFolder(c, op, folderIdElements(mkid(req, "FolderIds"), "FolderIds"), async (el, tree) => {
       const to = await destination(c, tree, toEl);
       const ref = await resolveIn(c, tree, el);
-      if (ref.kind === "virtual" || isDistinguished(tree, ref.folder)) throw new EwsError("ErrorMoveDistinguishedFolder", "Distinguished folders cannot be moved.");
-      const f = ref.folder;
-      // a collection "moved" to where it is already: nothing to do
-      if (isGroupware(f.itemClass) && to.kind === "virtual" && to.name === "msgfolderroot") return success("MoveFolderResponseMessage", m("Folders", folderIdOnly(c, ref, tree.head)));
-      const target = await targetName(c, tree, ref, to, "move");
-      if (target !== f.name) await c.store.renameFolder(c.account.id, f.name, target, { itemClass: f.itemClass });
-      const now = (await c.store.getFolderById(f.id)) ?? f;
-      return success("MoveFolderResponseMessage", m("Folders", folderIdOnly(c, { kind: "store", folder: now }, tree.head)));
-    },
-    unexpected(c),
-  );
-  return responseMessages("MoveFolder", msgs);
+      return m("Folders", folderIdOnly(c, await act(c, tree, ref, to), tree.head));
+    });
+  });
+}
+
+/** The folder as the store has it now (its name or counters changed). */
+async function reloaded(c: EwsContext, f: Folder): Promise<FolderRef> {
+  return { kind: "store", folder: (await c.store.getFolderById(f.id)) ?? f };
+}
+
+// MS-OXWSFOLD §3.1.4.7 MoveFolder: a mail folder (with its subtree) under another mail folder or the top.
+registerMoveCopy("MoveFolder", async (c, tree, ref, to) => {
+  if (ref.kind === "virtual" || isDistinguished(tree, ref.folder)) throw new EwsError("ErrorMoveDistinguishedFolder", "Distinguished folders cannot be moved.");
+  const f = ref.folder;
+  // a collection "moved" to where it is already: nothing to do
+  if (isGroupware(f.itemClass) && to.kind === "virtual" && to.name === "msgfolderroot") return ref;
+  const target = await targetName(c, tree, ref, to, "move");
+  if (target !== f.name) await c.store.renameFolder(c.account.id, f.name, target, { itemClass: f.itemClass });
+  return reloaded(c, f);
 });
 
 /** Makes `f`'s subtree again under the name `target` and copies each folder's messages (deepest last). */
@@ -77,25 +83,8 @@ async function copyTree(c: EwsContext, tree: FolderTree, f: Folder, target: stri
 }
 
 // MS-OXWSFOLD CopyFolder: a mail/notes folder with its subfolders and messages, under another folder of its kind.
-registerOperation("CopyFolder", async (c, op) => {
-  const toEl = mkid(op, "ToFolderId");
-  if (!toEl) throw new EwsError("ErrorInvalidRequest", "ToFolderId is required.");
-  const ids = folderIdElements(mkid(op, "FolderIds"), "FolderIds");
-  const tree = await loadTree(c);
-  const msgs = await perEach(
-    ids,
-    "CopyFolderResponseMessage",
-    async (el) => {
-      const to = await destination(c, tree, toEl);
-      const ref = await resolveIn(c, tree, el);
-      if (ref.kind === "virtual") throw new EwsError("ErrorInvalidOperation", "The mailbox root cannot be copied.");
-      if (isGroupware(ref.folder.itemClass)) throw new EwsError("ErrorInvalidOperation", "Calendars, address books and task lists are not copied as folders; copy their items.");
-      const target = await targetName(c, tree, ref, to, "copy");
-      const copy = await copyTree(c, tree, ref.folder, target);
-      const now = (await c.store.getFolderById(copy.id)) ?? copy;
-      return success("CopyFolderResponseMessage", m("Folders", folderIdOnly(c, { kind: "store", folder: now }, tree.head)));
-    },
-    unexpected(c),
-  );
-  return responseMessages("CopyFolder", msgs);
+registerMoveCopy("CopyFolder", async (c, tree, ref, to) => {
+  if (ref.kind === "virtual") throw new EwsError("ErrorInvalidOperation", "The mailbox root cannot be copied.");
+  if (isGroupware(ref.folder.itemClass)) throw new EwsError("ErrorInvalidOperation", "Calendars, address books and task lists are not copied as folders; copy their items.");
+  return reloaded(c, await copyTree(c, tree, ref.folder, await targetName(c, tree, ref, to, "copy")));
 });

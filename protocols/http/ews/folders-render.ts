@@ -10,7 +10,7 @@ import { distinguishedName, folderIdXml, type FolderRef } from "./ids.ts";
 import { childrenOf, displayName, folderClassOf, loadTree, parentOf, shallowOf, virtualName, type FolderTree } from "./folders-tree.ts";
 import type { ExtendedPath, FolderShape, PropertyPath } from "./shape.ts";
 import { extendedValue, renderExtended, type ComputedProperty } from "./extended.ts";
-import { t, tv } from "./xml.ts";
+import { m, t, tv } from "./xml.ts";
 
 /** Types.xsd: the element of each class (notes are plain folders of class IPF.StickyNote, MS-OXOSTNT). */
 export const FOLDER_ELEMENT: Readonly<Record<ItemClass, string>> = {
@@ -205,6 +205,11 @@ function permissionSet(cls: ItemClass | null): string {
 /** The element name a folder is written as. */
 export function folderElement(ref: FolderRef): string {
   return ref.kind === "virtual" ? "Folder" : FOLDER_ELEMENT[ref.folder.itemClass];
+}
+
+/** The m:Folders content of a response message: the folder's FolderId (IdOnly) as the store has it after the operation. */
+export async function folderAfter(c: EwsContext, tree: FolderTree, f: Folder): Promise<string> {
+  return m("Folders", folderIdOnly(c, { kind: "store", folder: (await c.store.getFolderById(f.id)) ?? f }, tree.head));
 }
 
 /** `<t:Folder><t:FolderId/></t:Folder>` (CreateFolder, UpdateFolder, MoveFolder answers: MS-OXWSFOLD §3.1.4.2.3.2). */

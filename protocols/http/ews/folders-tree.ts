@@ -16,6 +16,7 @@ import { isReservedName, PILLARBOX_PROPSET } from "../../../src/groupware/collec
 import { EwsError, type EwsContext } from "./context.ts";
 import { resolveFolder, type FolderRef, type VirtualFolder } from "./ids.ts";
 import { NS } from "./ns.ts";
+import { perEach, responseMessages, success } from "./responses.ts";
 import type { XmlElement } from "./xml.ts";
 
 export interface FolderTree {
@@ -180,6 +181,18 @@ export function folderIdElements(e: XmlElement | undefined, what: string): XmlEl
 /** Logs a surprise in a per-folder loop (responses.ts perEach). */
 export function unexpected(c: EwsContext): (err: unknown) => void {
   return (err) => c.log.error("ews: folder operation failed", { err: String(err instanceof Error ? (err.stack ?? err.message) : err) });
+}
+
+/**
+ * The frame every folder operation shares: one tree loaded for the request and
+ * one response message per request element, in request order (Messages.xsd
+ * ArrayOfResponseMessagesType). `fn` gives a Success message's content; an
+ * EwsError it throws becomes that element's Error message (responses.ts perEach).
+ */
+export async function perFolder(c: EwsContext, op: string, els: readonly XmlElement[], fn: (el: XmlElement, tree: FolderTree) => Promise<string | null>, tree?: FolderTree): Promise<string> {
+  const t = tree ?? (await loadTree(c));
+  const tag = `${op}ResponseMessage`;
+  return responseMessages(op, await perEach(els, tag, async (el) => success(tag, await fn(el, t)), unexpected(c)));
 }
 
 /** Resolves a folder element against the tree of this request (a folder EWS hides is not found). */

@@ -14,10 +14,9 @@ import type { Folder, ItemClass } from "../../../storage/api.ts";
 import { isReservedName } from "../../../src/groupware/collections.ts";
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import { distinguishedName, resolveDistinguished, type FolderRef } from "./ids.ts";
-import { classOfFolderClass, FOLDER_CLASS, folderIdOnly } from "./folders-render.ts";
-import { childrenOf, CONTAINER_CLASS_TAG, displayName, folderIdElements, isUnder, loadTree, resolveIn, unexpected, type FolderTree } from "./folders-tree.ts";
+import { classOfFolderClass, FOLDER_CLASS, folderAfter, folderIdOnly } from "./folders-render.ts";
+import { childrenOf, CONTAINER_CLASS_TAG, displayName, folderIdElements, isUnder, loadTree, perFolder, resolveIn, type FolderTree } from "./folders-tree.ts";
 import { applyExtendedChanges, saveExtended } from "./extended.ts";
-import { perEach, responseMessages, success } from "./responses.ts";
 import { parseChanges } from "./shape.ts";
 import { attr, kid, kidText, m, mkid, parseBool, type XmlElement } from "./xml.ts";
 import { NS } from "./ns.ts";
@@ -132,19 +131,12 @@ registerOperation("CreateFolder", async (c, op) => {
   if (!parentEl) throw new EwsError("ErrorParentFolderIdRequired", "ParentFolderId is required.");
   if (folders.length === 0) throw new EwsError("ErrorInvalidRequest", "Folders names no folder to create.");
   if (folders.length > 1000) throw new EwsError("ErrorInvalidRequest", "At most 1000 folders per request.");
-  const tree = await loadTree(c);
-  const msgs = await perEach(
-    folders,
-    "CreateFolderResponseMessage",
-    async (el) => {
-      const parent = await resolveParent(c, tree, parentEl);
-      const f = await createOne(c, tree, parent, el);
-      addToTree(tree, parent, f);
-      return success("CreateFolderResponseMessage", m("Folders", folderIdOnly(c, { kind: "store", folder: f }, tree.head)));
-    },
-    unexpected(c),
-  );
-  return responseMessages("CreateFolder", msgs);
+  return perFolder(c, "CreateFolder", folders, async (el, tree) => {
+    const parent = await resolveParent(c, tree, parentEl);
+    const f = await createOne(c, tree, parent, el);
+    addToTree(tree, parent, f);
+    return m("Folders", folderIdOnly(c, { kind: "store", folder: f }, tree.head));
+  });
 });
 
 async function resolveParent(c: EwsContext, tree: FolderTree, el: XmlElement): Promise<FolderRef> {
@@ -167,9 +159,10 @@ registerOperation(
     const tree = await loadTree(c);
     let parent: FolderRef | null = null;
     let failed: EwsError | null = null;
-    const msgs = await perEach(
+    return perFolder(
+      c,
+      "CreateFolderPath",
       path,
-      "CreateFolderPathResponseMessage",
       async (el) => {
         if (failed) throw new EwsError("ErrorBatchProcessingStopped", "An earlier folder of the path could not be made.");
         try {
@@ -179,15 +172,14 @@ registerOperation(
           const f = existing ?? (await createOne(c, tree, parent, el));
           if (!existing) addToTree(tree, parent, f);
           parent = { kind: "store", folder: f };
-          return success("CreateFolderPathResponseMessage", m("Folders", folderIdOnly(c, parent, tree.head)));
+          return m("Folders", folderIdOnly(c, parent, tree.head));
         } catch (e) {
           failed = e instanceof EwsError ? e : new EwsError("ErrorInternalServerError", "The folder could not be made.");
           throw e;
         }
       },
-      unexpected(c),
+      tree,
     );
-    return responseMessages("CreateFolderPath", msgs);
   },
   { since: "Exchange2013" },
 );
@@ -227,51 +219,43 @@ registerOperation("UpdateFolder", async (c, op) => {
   const changes = (mkid(op, "FolderChanges")?.children ?? []).filter((k) => k.ns === NS.t && k.name === "FolderChange");
   if (changes.length === 0) throw new EwsError("ErrorInvalidRequest", "FolderChanges names no folder.");
   if (changes.length > 1000) throw new EwsError("ErrorInvalidRequest", "At most 1000 folders per request.");
-  const tree = await loadTree(c);
-  const msgs = await perEach(
-    changes,
-    "UpdateFolderResponseMessage",
-    async (fc) => {
-      const idEl = fc.children.find((k) => k.ns === NS.t && (k.name === "FolderId" || k.name === "DistinguishedFolderId"));
-      if (!idEl) throw new EwsError("ErrorInvalidRequest", "A FolderChange names no folder.");
-      const ref = await resolveIn(c, tree, idEl);
-      const list = parseChanges(kid(fc, "Updates"));
-      if (ref.kind === "virtual") throw new EwsError("ErrorAccessDenied", "The mailbox root cannot be changed.");
-      const f = ref.folder;
-      // Every change is checked before any is written: no half-applied update (rules: no half-written item).
-      let newName: string | null = null;
-      let newClass: string | null = null;
-      for (const ch of list) {
-        if (ch.path.kind === "extended") continue;
-        const uri = ch.path.uri;
-        if (uri === "folder:PermissionSet") {
-          if (ch.op !== "delete") checkPermissionSet(kid(ch.value, "PermissionSet"));
-          continue;
-        }
-        if (uri === "folder:FolderClass") {
-          // a class of the folder's own kind (IPF.Note.Custom on a mail folder); another kind would move its items between name spaces
-          const v = ch.op === "delete" ? "" : (kidText(ch.value, "FolderClass") ?? "");
-          const to = classOfFolderClass(v);
-          if (v && to !== null && to !== f.itemClass) throw new EwsError("ErrorInvalidPropertySet", "A folder's class cannot change to another kind of folder.");
-          newClass = v;
-          continue;
-        }
-        if (uri !== "folder:DisplayName") {
-          throw new EwsError(ch.op === "delete" ? "ErrorInvalidPropertyDelete" : "ErrorInvalidPropertySet", `${uri} cannot be changed on a folder.`);
-        }
-        if (ch.op === "delete") throw new EwsError("ErrorInvalidPropertyDelete", "A folder's DisplayName cannot be deleted.");
-        newName = checkName(kidText(ch.value, "DisplayName"));
+  return perFolder(c, "UpdateFolder", changes, async (fc, tree) => {
+    const idEl = fc.children.find((k) => k.ns === NS.t && (k.name === "FolderId" || k.name === "DistinguishedFolderId"));
+    if (!idEl) throw new EwsError("ErrorInvalidRequest", "A FolderChange names no folder.");
+    const ref = await resolveIn(c, tree, idEl);
+    const list = parseChanges(kid(fc, "Updates"));
+    if (ref.kind === "virtual") throw new EwsError("ErrorAccessDenied", "The mailbox root cannot be changed.");
+    const f = ref.folder;
+    // Every change is checked before any is written: no half-applied update (rules: no half-written item).
+    let newName: string | null = null;
+    let newClass: string | null = null;
+    for (const ch of list) {
+      if (ch.path.kind === "extended") continue;
+      const uri = ch.path.uri;
+      if (uri === "folder:PermissionSet") {
+        if (ch.op !== "delete") checkPermissionSet(kid(ch.value, "PermissionSet"));
+        continue;
       }
-      if (newName !== null) await checkRename(c, f, newName);
-      await applyExtendedChanges(c, { folderId: f.id }, list);
-      if (newClass !== null) await setContainerClass(c, f.id, newClass);
-      if (newName !== null) await rename(c, f, newName);
-      const now = (await c.store.getFolderById(f.id)) ?? f;
-      return success("UpdateFolderResponseMessage", m("Folders", folderIdOnly(c, { kind: "store", folder: now }, tree.head)));
-    },
-    unexpected(c),
-  );
-  return responseMessages("UpdateFolder", msgs);
+      if (uri === "folder:FolderClass") {
+        // a class of the folder's own kind (IPF.Note.Custom on a mail folder); another kind would move its items between name spaces
+        const v = ch.op === "delete" ? "" : (kidText(ch.value, "FolderClass") ?? "");
+        const to = classOfFolderClass(v);
+        if (v && to !== null && to !== f.itemClass) throw new EwsError("ErrorInvalidPropertySet", "A folder's class cannot change to another kind of folder.");
+        newClass = v;
+        continue;
+      }
+      if (uri !== "folder:DisplayName") {
+        throw new EwsError(ch.op === "delete" ? "ErrorInvalidPropertyDelete" : "ErrorInvalidPropertySet", `${uri} cannot be changed on a folder.`);
+      }
+      if (ch.op === "delete") throw new EwsError("ErrorInvalidPropertyDelete", "A folder's DisplayName cannot be deleted.");
+      newName = checkName(kidText(ch.value, "DisplayName"));
+    }
+    if (newName !== null) await checkRename(c, f, newName);
+    await applyExtendedChanges(c, { folderId: f.id }, list);
+    if (newClass !== null) await setContainerClass(c, f.id, newClass);
+    if (newName !== null) await rename(c, f, newName);
+    return folderAfter(c, tree, f);
+  });
 });
 
 /** Removes a mail/notes folder and everything under it (the store refuses a folder with children: deepest first). */
@@ -294,34 +278,27 @@ registerOperation("DeleteFolder", async (c, op) => {
   const type = attr(op, "DeleteType") ?? "";
   if (type !== "HardDelete" && type !== "SoftDelete" && type !== "MoveToDeletedItems") throw new EwsError("ErrorInvalidRequest", "DeleteType must be HardDelete, SoftDelete or MoveToDeletedItems.");
   const ids = folderIdElements(mkid(op, "FolderIds"), "FolderIds");
-  const tree = await loadTree(c);
-  const msgs = await perEach(
-    ids,
-    "DeleteFolderResponseMessage",
-    async (el) => {
-      const ref = await resolveIn(c, tree, el);
-      if (ref.kind === "virtual" || isDistinguished(tree, ref.folder)) throw new EwsError("ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.");
-      const f = ref.folder;
-      if (isGroupware(f.itemClass)) {
-        try {
-          await c.server.groupware.deleteCollection(c.account, f.name);
-        } catch (e) {
-          fromGroupware(e);
-        }
-      } else if (type === "MoveToDeletedItems" && f.itemClass === "mail") {
-        const trash = await resolveDistinguished(c, "deleteditems");
-        if (trash.kind !== "store") throw new EwsError("ErrorFolderNotFound", "This mailbox has no Deleted Items folder.");
-        if (isUnder(tree, ref, trash)) await removeTree(c, tree, f);
-        else await c.store.renameFolder(c.account.id, f.name, await freeName(c, trash.folder.name, displayName(tree, f), "mail"), { itemClass: "mail" });
-      } else {
-        await removeTree(c, tree, f);
+  return perFolder(c, "DeleteFolder", ids, async (el, tree) => {
+    const ref = await resolveIn(c, tree, el);
+    if (ref.kind === "virtual" || isDistinguished(tree, ref.folder)) throw new EwsError("ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.");
+    const f = ref.folder;
+    if (isGroupware(f.itemClass)) {
+      try {
+        await c.server.groupware.deleteCollection(c.account, f.name);
+      } catch (e) {
+        fromGroupware(e);
       }
-      tree.byId.delete(f.id);
-      return success("DeleteFolderResponseMessage");
-    },
-    unexpected(c),
-  );
-  return responseMessages("DeleteFolder", msgs);
+    } else if (type === "MoveToDeletedItems" && f.itemClass === "mail") {
+      const trash = await resolveDistinguished(c, "deleteditems");
+      if (trash.kind !== "store") throw new EwsError("ErrorFolderNotFound", "This mailbox has no Deleted Items folder.");
+      if (isUnder(tree, ref, trash)) await removeTree(c, tree, f);
+      else await c.store.renameFolder(c.account.id, f.name, await freeName(c, trash.folder.name, displayName(tree, f), "mail"), { itemClass: "mail" });
+    } else {
+      await removeTree(c, tree, f);
+    }
+    tree.byId.delete(f.id);
+    return null;
+  });
 });
 
 /** Deletes every item of a folder (MoveToDeletedItems: mail goes to Deleted Items). */
@@ -350,20 +327,13 @@ registerOperation(
     if (type !== "HardDelete" && type !== "SoftDelete" && type !== "MoveToDeletedItems") throw new EwsError("ErrorInvalidRequest", "DeleteType must be HardDelete, SoftDelete or MoveToDeletedItems.");
     const subfolders = parseBool(attr(op, "DeleteSubFolders")) ?? false;
     const ids = folderIdElements(mkid(op, "FolderIds"), "FolderIds");
-    const tree = await loadTree(c);
-    const msgs = await perEach(
-      ids,
-      "EmptyFolderResponseMessage",
-      async (el) => {
-        const ref = await resolveIn(c, tree, el);
-        if (ref.kind === "virtual") throw new EwsError("ErrorCannotEmptyFolder", "The mailbox root holds no items.");
-        await emptyItems(c, ref.folder, type);
-        if (subfolders) for (const child of childrenOf(tree, ref)) if (!isDistinguished(tree, child)) await removeTree(c, tree, child);
-        return success("EmptyFolderResponseMessage");
-      },
-      unexpected(c),
-    );
-    return responseMessages("EmptyFolder", msgs);
+    return perFolder(c, "EmptyFolder", ids, async (el, tree) => {
+      const ref = await resolveIn(c, tree, el);
+      if (ref.kind === "virtual") throw new EwsError("ErrorCannotEmptyFolder", "The mailbox root holds no items.");
+      await emptyItems(c, ref.folder, type);
+      if (subfolders) for (const child of childrenOf(tree, ref)) if (!isDistinguished(tree, child)) await removeTree(c, tree, child);
+      return null;
+    });
   },
   { since: "Exchange2010" },
 );

@@ -7,9 +7,8 @@
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import type { FolderRef } from "./ids.ts";
 import { checkFolderShape, FOLDER_CLASS, folderExtendedValue, renderFolders } from "./folders-render.ts";
-import { childrenOf, descendantsOf, displayName, folderClassOf, folderIdElements, loadTree, resolveIn, shallowOf, unexpected, virtualName, type FolderTree } from "./folders-tree.ts";
+import { childrenOf, descendantsOf, displayName, folderClassOf, folderIdElements, perFolder, resolveIn, shallowOf, virtualName, type FolderTree } from "./folders-tree.ts";
 import { matchFolders } from "./folders-restrict.ts";
-import { perEach, responseMessages, success } from "./responses.ts";
 import { parseFolderShape, parsePath } from "./shape.ts";
 import { attr, m, ma, mkid, type XmlElement } from "./xml.ts";
 import "./folders-write.ts";
@@ -20,18 +19,11 @@ registerOperation("GetFolder", async (c, op) => {
   const shape = parseFolderShape(mkid(op, "FolderShape"));
   checkFolderShape(shape);
   const ids = folderIdElements(mkid(op, "FolderIds"), "FolderIds");
-  const tree = await loadTree(c);
-  const msgs = await perEach(
-    ids,
-    "GetFolderResponseMessage",
-    async (el) => {
-      const ref = await resolveIn(c, tree, el);
-      const [xml] = await renderFolders(c, tree, [ref], shape);
-      return success("GetFolderResponseMessage", m("Folders", xml));
-    },
-    unexpected(c),
-  );
-  return responseMessages("GetFolder", msgs);
+  return perFolder(c, "GetFolder", ids, async (el, tree) => {
+    const ref = await resolveIn(c, tree, el);
+    const [xml] = await renderFolders(c, tree, [ref], shape);
+    return m("Folders", xml);
+  });
 });
 
 /** Types.xsd IndexedPageFolderView / FractionalPageFolderView: which slice of `total` folders to return. */
@@ -79,30 +71,23 @@ registerOperation("FindFolder", async (c, op) => {
   checkFolderShape(shape);
   const restriction = mkid(op, "Restriction");
   const parents = folderIdElements(mkid(op, "ParentFolderIds"), "ParentFolderIds");
-  const tree = await loadTree(c);
-  const msgs = await perEach(
-    parents,
-    "FindFolderResponseMessage",
-    async (el) => {
-      const parent = await resolveIn(c, tree, el);
-      let found = traversal === "Deep" ? descendantsOf(tree, parent) : shallowOf(tree, parent);
-      if (restriction) {
-        const counts = restrictionNeedsCounts(restriction);
-        found = await matchFolders(restriction, found, async (ref, path) => folderValue(c, tree, ref, path, counts));
-      }
-      const total = found.length;
-      const view = parseView(op, total);
-      const page = found.slice(view.start, view.start + view.max);
-      const next = view.start + page.length;
-      const rendered = await renderFolders(c, tree, page, shape);
-      const attrs: Record<string, string | number | boolean> = view.fractional
-        ? { NumeratorOffset: next, AbsoluteDenominator: total, IncludesLastItemInRange: next >= total, TotalItemsInView: total }
-        : { IndexedPagingOffset: next, IncludesLastItemInRange: next >= total, TotalItemsInView: total };
-      return success("FindFolderResponseMessage", ma("RootFolder", attrs, `<t:Folders>${rendered.join("")}</t:Folders>`));
-    },
-    unexpected(c),
-  );
-  return responseMessages("FindFolder", msgs);
+  return perFolder(c, "FindFolder", parents, async (el, tree) => {
+    const parent = await resolveIn(c, tree, el);
+    let found = traversal === "Deep" ? descendantsOf(tree, parent) : shallowOf(tree, parent);
+    if (restriction) {
+      const counts = restrictionNeedsCounts(restriction);
+      found = await matchFolders(restriction, found, async (ref, path) => folderValue(c, tree, ref, path, counts));
+    }
+    const total = found.length;
+    const view = parseView(op, total);
+    const page = found.slice(view.start, view.start + view.max);
+    const next = view.start + page.length;
+    const rendered = await renderFolders(c, tree, page, shape);
+    const attrs: Record<string, string | number | boolean> = view.fractional
+      ? { NumeratorOffset: next, AbsoluteDenominator: total, IncludesLastItemInRange: next >= total, TotalItemsInView: total }
+      : { IndexedPagingOffset: next, IncludesLastItemInRange: next >= total, TotalItemsInView: total };
+    return ma("RootFolder", attrs, `<t:Folders>${rendered.join("")}</t:Folders>`);
+  });
 });
 
 function restrictionNeedsCounts(r: XmlElement): boolean {

@@ -60,7 +60,13 @@ async function itipOfMail(c: EwsContext, ref: ItemRef): Promise<{ method: string
   if (!msg) throw new EwsError("ErrorItemNotFound", "The meeting message was not found.");
   const folder = await c.store.getFolderById(msg.folderId);
   if (!folder || folder.accountId !== c.account.id) throw new EwsError("ErrorItemNotFound", "The meeting message was not found.");
-  const part = findCalendarPart(await c.store.readMessage(msg.id));
+  const itip = itipOfRaw(await c.store.readMessage(msg.id));
+  return itip && { ...itip, mail: { folderId: msg.folderId, uid: msg.uid } };
+}
+
+/** The iTIP method (upper case), the event's UID and the parsed calendar of a mail's text/calendar part; null without a readable VEVENT. */
+function itipOfRaw(raw: Parameters<typeof findCalendarPart>[0]): { method: string; uid: string; root: ICAL.Component } | null {
+  const part = findCalendarPart(raw);
   if (!part) return null;
   let parsed: ReturnType<typeof parseItip>;
   try {
@@ -70,7 +76,7 @@ async function itipOfMail(c: EwsContext, ref: ItemRef): Promise<{ method: string
   }
   const obj = parsed.objects.find((o) => o.kind === "VEVENT");
   if (!obj) return null;
-  return { method: (part.method ?? parsed.method).toUpperCase(), uid: obj.uid, root: parsed.root, mail: { folderId: msg.folderId, uid: msg.uid } };
+  return { method: (part.method ?? parsed.method ?? "").toUpperCase(), uid: obj.uid, root: parsed.root };
 }
 
 /** The answered request leaves the Inbox for Deleted Items, as Exchange does; a failure leaves it (the answer is stored). */
@@ -180,18 +186,10 @@ async function removeCancelled(c: EwsContext, ref: ItemRef): Promise<null> {
 
 setMeetingMessageRenderer({
   async render(c, raw, base, shape, messageXml) {
-    const part = findCalendarPart(raw);
-    if (!part) return null;
-    let parsed: ReturnType<typeof parseItip>;
-    try {
-      parsed = parseItip(part.bytes);
-    } catch {
-      return null;
-    }
-    const method = (part.method ?? parsed.method ?? "").toUpperCase();
-    const obj = parsed.objects.find((o) => o.kind === "VEVENT");
-    if (!obj) return null;
-    const root = calendarForUid(parsed.root, obj.uid);
+    const itip = itipOfRaw(raw);
+    if (!itip) return null;
+    const method = itip.method;
+    const root = calendarForUid(itip.root, itip.uid);
     const l = layoutOf(root, "vevent", null);
     const comp = l.master ?? root.getFirstSubcomponent("vevent");
     if (!comp) return null;
@@ -210,7 +208,7 @@ setMeetingMessageRenderer({
       element = "MeetingCancellation";
       itemClass = "IPM.Schedule.Meeting.Canceled";
     } else return null;
-    const xml = await messageXml(element, await meetingFields(c, element, root, comp, obj.uid, responder, shape));
+    const xml = await messageXml(element, await meetingFields(c, element, root, comp, itip.uid, responder, shape));
     // The message fields are the mail kind's; the class is the meeting's (MS-OXOCAL §2.2.6).
     return xml.replace("<t:ItemClass>IPM.Note</t:ItemClass>", `<t:ItemClass>${itemClass}</t:ItemClass>`);
   },
