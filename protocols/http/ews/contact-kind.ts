@@ -14,7 +14,7 @@ import { EwsError, type EwsContext } from "./context.ts";
 import { itemIdXml } from "./ids.ts";
 import { isGroupCard, readGroup, renderGroup, groupFromEws, groupUpdate } from "./contact-group.ts";
 import { ADDRESS_KEYS, ADDRESS_PARTS, BODY, CATEGORIES, CHILDREN, coveredBy, DATES, EMAIL_KEYS, FILE_AS, IGNORED, IM_KEYS, ITEM_ONLY, PHONE_KEYS, SIMPLE } from "./contact-fields.ts";
-import { bodyOf, codecContext, guarded, idOnly, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
+import { bodyOf, codecContext, guarded, idOnly, createGw, extendedXml, headValue, itemHeadXml, wanted, gwKind, withExtended, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -250,18 +250,13 @@ function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number 
   return undefined;
 }
 
-const contactKind: ItemKind<GwData> = {
+const contactKind = gwKind({
   itemClass: "contacts",
   elements: ["Contact", "DistributionList"],
-  list: listGw,
-  load: (c, refs) => loadGw(c, "contacts", refs),
   render,
   value,
   create: (c, folder, e) => guarded(() => createContact(c, folder, e)),
-  update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => updateContact(c, it, rest)),
-  remove: (c, it) => removeGw(c, it),
-  move: moveGw,
-  copy: (c, it, to) => copyGw(c, it, to),
-};
+  changedBody: (c, it, rest) => updateContact(c, it, rest),
+});
 
 registerItemKind(contactKind);

@@ -19,7 +19,7 @@ import { etagOf, GroupwareError, type Collection, type CollectionKind } from "..
 import { EasDataError, type CodecContext } from "../eas/groupware/codec.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { folderIdXml, itemIdXml, type ItemRef } from "./ids.ts";
-import type { KindItem } from "./kinds.ts";
+import type { ItemKind, KindItem } from "./kinds.ts";
 import { applyExtendedChanges, isExtendedProperty, readExtended, saveExtended } from "./extended.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
 import { dateTime, t, tv, type XmlElement } from "./xml.ts";
@@ -290,4 +290,35 @@ export function writeError(e: unknown): unknown {
 export function ewsBodyText(el: { attrs: Record<string, string>; text: string } | undefined): { type: number; text: string } | undefined {
   if (!el) return undefined;
   return { type: el.attrs.BodyType === "HTML" ? 2 : 1, text: el.text };
+}
+
+/**
+ * The ItemKind of a class kept as one CardDAV/CalDAV object per item (contacts,
+ * tasks, notes): listing, loading, deleting, moving and copying are the same
+ * for all; each class gives its elements, rendering, values, how a created
+ * item is made and how changes make its new body. `noteFields` keeps the
+ * store's summary fields for classes whose body is not iCalendar/vCard.
+ */
+export function gwKind(spec: {
+  itemClass: GwClass;
+  elements: string[];
+  render: ItemKind<GwData>["render"];
+  value: ItemKind<GwData>["value"];
+  create: (c: EwsContext, folder: Folder, el: XmlElement) => Promise<GwItem>;
+  changedBody: (c: EwsContext, it: GwItem, rest: PropertyChange[]) => Promise<Uint8Array | null>;
+  noteFields?: (b: Uint8Array) => { subject?: string };
+}): ItemKind<GwData> {
+  return {
+    itemClass: spec.itemClass,
+    elements: spec.elements,
+    list: listGw,
+    load: (c, refs) => loadGw(c, spec.itemClass, refs),
+    render: spec.render,
+    value: spec.value,
+    create: (c, folder, el) => spec.create(c, folder, el),
+    update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => spec.changedBody(c, it, rest), spec.noteFields),
+    remove: (c, it) => removeGw(c, it),
+    move: moveGw,
+    copy: (c, it, to) => copyGw(c, it, to, spec.noteFields),
+  };
 }

@@ -12,8 +12,8 @@ import { NOTE_CLASS, noteCodec, noteFieldsOf, readNote } from "../eas/groupware/
 import { el } from "../eas/wbxml/tree.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { itemIdXml } from "./ids.ts";
-import { bodyOf, codecContext, guarded, idOnly, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
-import { registerItemKind, type ItemKind } from "./kinds.ts";
+import { bodyOf, codecContext, guarded, idOnly, createGw, extendedXml, headValue, itemHeadXml, wanted, gwKind, withExtended, type GwItem } from "./groupware-items.ts";
+import { registerItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
 import { kid, kidText, t, tv, type XmlElement } from "./xml.ts";
@@ -70,11 +70,9 @@ function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number 
   return headValue(it, path, item.fields.subject);
 }
 
-const noteKind: ItemKind<GwData> = {
+const noteKind = gwKind({
   itemClass: "notes",
   elements: [],
-  list: listGw,
-  load: (c, refs) => loadGw(c, "notes", refs),
   render,
   value,
   async create(c, folder, msg) {
@@ -84,11 +82,9 @@ const noteKind: ItemKind<GwData> = {
     const body = await guarded(async () => write(c, v, null));
     return withExtended(c, await createGw(c, folder, body, noteFieldsOf), msg);
   },
-  update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => noteBody(c, it, rest), noteFieldsOf),
-  remove: (c, it) => removeGw(c, it),
-  move: moveGw,
-  copy: (c, it, to) => copyGw(c, it, to, noteFieldsOf),
-};
+  changedBody: (c, it, rest) => noteBody(c, it, rest),
+  noteFields: noteFieldsOf,
+});
 
 async function noteBody(c: EwsContext, it: GwItem, changes: PropertyChange[]): Promise<Uint8Array> {
   const body = await bodyOf(c, it);

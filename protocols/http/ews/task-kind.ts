@@ -18,7 +18,7 @@ import { el, kid as wkid, kids as wkids, qn, text as wtext, type WElement } from
 import { ITEM_ONLY } from "./contact-fields.ts";
 import { EwsError, type EwsContext } from "./context.ts";
 import { itemIdXml } from "./ids.ts";
-import { bodyOf, codecContext, guarded, idOnly, copyGw, createGw, extendedXml, headValue, itemHeadXml, listGw, loadGw, moveGw, removeGw, updateWithExtended, wanted, withExtended, type GwData, type GwItem } from "./groupware-items.ts";
+import { bodyOf, codecContext, guarded, idOnly, createGw, extendedXml, headValue, itemHeadXml, wanted, gwKind, withExtended, type GwItem } from "./groupware-items.ts";
 import { registerItemKind, type ItemKind } from "./kinds.ts";
 import { NS } from "./ns.ts";
 import type { ItemShape, PropertyChange, PropertyPath } from "./shape.ts";
@@ -313,18 +313,13 @@ function value(_c: EwsContext, it: GwItem, path: PropertyPath): string | number 
   return headValue(it, path, f.summary);
 }
 
-const taskKind: ItemKind<GwData> = {
+const taskKind = gwKind({
   itemClass: "tasks",
   elements: ["Task"],
-  list: listGw,
-  load: (c, refs) => loadGw(c, "tasks", refs),
   render,
   value,
   create: (c, folder, e) => guarded(() => createTask(c, folder, e)),
-  update: (c, it, changes) => updateWithExtended(c, it, changes, (rest) => updateTask(c, it, rest)),
-  remove: (c, it) => removeGw(c, it),
-  move: moveGw,
-  copy: (c, it, to) => copyGw(c, it, to),
-};
+  changedBody: (c, it, rest) => updateTask(c, it, rest),
+});
 
 registerItemKind(taskKind);
