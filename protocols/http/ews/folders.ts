@@ -4,12 +4,13 @@
  * operations (CreateFolder, UpdateFolder, DeleteFolder...) are in
  * folders-write.ts.
  */
-import { EwsError, registerOperation, type EwsContext } from "./context.ts";
+import type { FolderStatus } from "../../../storage/api.ts";
+import { EwsError, registerOperation } from "./context.ts";
 import type { FolderRef } from "./ids.ts";
 import { checkFolderShape, FOLDER_CLASS, folderExtendedValue, renderFolders } from "./folders-render.ts";
 import { childrenOf, descendantsOf, displayName, folderClassOf, folderIdElements, perFolder, resolveIn, shallowOf, virtualName, type FolderTree } from "./folders-tree.ts";
-import { matchFolders } from "./folders-restrict.ts";
-import { parseFolderShape, parsePath } from "./shape.ts";
+import { evaluate, parseRestriction, restrictionPaths, type FieldValue } from "./restriction.ts";
+import { parseFolderShape, type PropertyPath } from "./shape.ts";
 import { attr, m, ma, mkid, type XmlElement } from "./xml.ts";
 import "./folders-write.ts";
 import "./folders-move.ts";
@@ -74,9 +75,16 @@ registerOperation("FindFolder", async (c, op) => {
   return perFolder(c, "FindFolder", parents, async (el, tree) => {
     const parent = await resolveIn(c, tree, el);
     let found = traversal === "Deep" ? descendantsOf(tree, parent) : shallowOf(tree, parent);
-    if (restriction) {
-      const counts = restrictionNeedsCounts(restriction);
-      found = await matchFolders(restriction, found, async (ref, path) => folderValue(c, tree, ref, path, counts));
+    const r = parseRestriction(restriction);
+    if (r) {
+      // the counts cost a store read per folder: only when the restriction tests them
+      const counts = restrictionPaths(r).some(isCountPath);
+      const matched: FolderRef[] = [];
+      for (const ref of found) {
+        const status = counts && ref.kind === "store" ? await c.store.folderStatus(ref.folder.id) : undefined;
+        if (evaluate(r, (path) => folderValue(tree, ref, path, status))) matched.push(ref);
+      }
+      found = matched;
     }
     const total = found.length;
     const view = parseView(op, total);
@@ -90,23 +98,21 @@ registerOperation("FindFolder", async (c, op) => {
   });
 });
 
-function restrictionNeedsCounts(r: XmlElement): boolean {
-  const walk = (e: XmlElement): boolean =>
-    (e.name === "FieldURI" && /^folder:(TotalCount|UnreadCount)$/.test(attr(e, "FieldURI") ?? "")) ||
-    (e.name === "ExtendedFieldURI" && /^(0x360[23]|1382[67])$/i.test(attr(e, "PropertyTag") ?? "")) ||
-    e.children.some(walk);
-  return walk(r);
+/** folder:TotalCount / folder:UnreadCount or their MAPI tags (PidTagContentCount 0x3602, PidTagContentUnreadCount 0x3603). */
+function isCountPath(p: PropertyPath): boolean {
+  return p.kind === "field" ? p.uri === "folder:TotalCount" || p.uri === "folder:UnreadCount" : p.kind === "extended" && (p.tag === 0x3602 || p.tag === 0x3603);
 }
 
-/** A folder property's value for restrictions: folder:DisplayName, FolderClass, the counts, or an extended property (MAPI folder tags, stored ones). */
-async function folderValue(c: EwsContext, tree: FolderTree, ref: FolderRef, path: XmlElement, counts: boolean): Promise<string | number | boolean | undefined> {
+/**
+ * A folder property's value for FindFolder's restriction (restriction.ts evaluates it as
+ * FindItem's): folder:DisplayName, FolderClass, the counts, or an extended property (MAPI
+ * folder tags, stored ones). `status` is read only when the restriction tests a count.
+ */
+function folderValue(tree: FolderTree, ref: FolderRef, path: PropertyPath, status: FolderStatus | undefined): FieldValue {
   const f = ref.kind === "store" ? ref.folder : null;
-  const status = f && counts ? await c.store.folderStatus(f.id) : undefined;
-  if (path.name === "ExtendedFieldURI") {
-    const p = parsePath(path);
-    return p.kind === "extended" ? folderExtendedValue(tree, ref, status, p) : undefined;
-  }
-  switch (attr(path, "FieldURI")) {
+  if (path.kind === "extended") return folderExtendedValue(tree, ref, status, path);
+  if (path.kind !== "field") return undefined;
+  switch (path.uri) {
     case "folder:DisplayName":
       return f ? displayName(tree, f) : ref.kind === "virtual" ? virtualName(ref.name) : "";
     case "folder:FolderClass":
