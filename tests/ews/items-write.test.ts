@@ -201,6 +201,29 @@ test("UpdateItem of a draft's content keeps its ItemId; the new subject, recipie
   expect(responseCodes(bad.body)).toEqual(["ErrorInvalidPropertyUpdateSentMessage"]);
 });
 
+test("UpdateItem on a draft's recipient lists: AppendToItemField adds to To, DeleteItemField clears Cc, Bcc and Reply-To", async () => {
+  const r = await call(
+    createMessage("SaveOnly", `<t:Subject>Lists</t:Subject><t:ToRecipients>${mbx(PEER)}</t:ToRecipients><t:CcRecipients>${mbx("cc@example.test")}</t:CcRecipients><t:BccRecipients>${mbx("bcc@example.test")}</t:BccRecipients><t:ReplyTo>${mbx("reply@example.test")}</t:ReplyTo>`),
+  );
+  const { id, ck } = idOf(r.body);
+  const del = (uri: string) => `<t:DeleteItemField><t:FieldURI FieldURI="${uri}"/></t:DeleteItemField>`;
+  const u = await call(
+    `<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AutoResolve"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}" ChangeKey="${ck}"/><t:Updates>` +
+      `<t:AppendToItemField><t:FieldURI FieldURI="message:ToRecipients"/><t:Message><t:ToRecipients>${mbx("second@example.test")}</t:ToRecipients></t:Message></t:AppendToItemField>` +
+      del("message:CcRecipients") +
+      del("message:BccRecipients") +
+      del("message:ReplyTo") +
+      `</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`,
+  );
+  expect(responseCodes(u.body)).toEqual(["NoError"]);
+  const raw = await rawOf((await messagesIn(account.id, "\\Drafts")).find((m) => m.subject === "Lists")!.id);
+  const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
+  expect(head).toMatch(/^To: .*reader@example\.test.*second@example\.test/m);
+  expect(head).not.toContain("cc@example.test");
+  expect(head).not.toContain("bcc@example.test");
+  expect(head).not.toContain("reply@example.test");
+});
+
 test("SendItem: a saved draft is sent, the copy is in Sent and the draft is gone", async () => {
   const r = await call(createMessage("SaveOnly", `<t:Subject>Send later</t:Subject><t:Body BodyType="Text">later</t:Body><t:ToRecipients>${mbx(PEER)}</t:ToRecipients>`));
   const { id, ck } = idOf(r.body);

@@ -130,6 +130,9 @@ export const CONTENT_FIELDS: Readonly<Record<string, string>> = {
   References: "message:References",
 };
 
+/** Types.xsd MessageType's recipient lists and the draft's field for each. */
+const RECIPIENT_LISTS = { ToRecipients: "to", CcRecipients: "cc", BccRecipients: "bcc", ReplyTo: "replyTo" } as const;
+
 /**
  * Applies the content elements of a t:Message (or of an UpdateItem change's
  * value element) to a draft, in document order. `append` (AppendToItemField)
@@ -152,17 +155,13 @@ export function applyMessageElement(d: Draft, el: XmlElement, maxBytes: number, 
         break;
       }
       case "ToRecipients":
-        out.to = append ? [...out.to, ...mailboxesOf(k)] : mailboxesOf(k);
-        break;
       case "CcRecipients":
-        out.cc = append ? [...out.cc, ...mailboxesOf(k)] : mailboxesOf(k);
-        break;
       case "BccRecipients":
-        out.bcc = append ? [...out.bcc, ...mailboxesOf(k)] : mailboxesOf(k);
+      case "ReplyTo": {
+        const list = RECIPIENT_LISTS[k.name];
+        out[list] = append ? [...out[list], ...mailboxesOf(k)] : mailboxesOf(k);
         break;
-      case "ReplyTo":
-        out.replyTo = append ? [...out.replyTo, ...mailboxesOf(k)] : mailboxesOf(k);
-        break;
+      }
       case "From":
         out.from = mailboxOf(k);
         break;
@@ -213,10 +212,7 @@ export function clearField(d: Draft, uri: string): Draft {
   const out = { ...d };
   if (uri === "item:Subject") out.subject = "";
   else if (uri === "item:Body") out.body = { html: false, content: "" };
-  else if (uri === "message:ToRecipients") out.to = [];
-  else if (uri === "message:CcRecipients") out.cc = [];
-  else if (uri === "message:BccRecipients") out.bcc = [];
-  else if (uri === "message:ReplyTo") out.replyTo = [];
+  else if (uri.startsWith("message:") && Object.hasOwn(RECIPIENT_LISTS, uri.slice(8))) out[RECIPIENT_LISTS[uri.slice(8) as keyof typeof RECIPIENT_LISTS]] = [];
   else if (uri === "item:Attachments") out.attachments = [];
   else if (uri === "item:Importance") out.importance = "Normal";
   else if (uri === "item:Sensitivity") out.sensitivity = "Normal";
