@@ -34,6 +34,7 @@ import { extendedValue } from "./extended.ts";
 import { stamp } from "./calendar-write.ts";
 import { body, createCalendarItem, forWrite, schedules, updateCalendarItem, writeBack } from "./calendar-save.ts";
 import { MEETING_ELEMENTS, createMeetingResponse } from "./meetings.ts";
+import { headValue } from "./groupware-items.ts";
 import { attr, type XmlElement } from "./xml.ts";
 
 /** Instances one CalendarView may return (Exchange's own limit is also about 1000s; a bound on one response's work). */
@@ -84,8 +85,6 @@ export const calendarKind: ItemKind<CalData> = {
     const f = it.data.item.fields;
     const inst = it.data.instance;
     switch (path.uri) {
-      case "item:Subject":
-        return f.summary;
       case "calendar:Start":
         return inst ? inst.start : f.dtStart;
       case "calendar:End":
@@ -106,16 +105,13 @@ export const calendarKind: ItemKind<CalData> = {
         return inst && inst.recurrenceId !== null ? (inst.overridden ? "Exception" : "Occurrence") : f.isRecurring ? "RecurringMaster" : "Single";
       case "item:ItemClass":
         return "IPM.Appointment";
-      case "item:Size":
-        return it.data.item.size;
-      case "item:DateTimeCreated":
       case "item:DateTimeReceived":
-      case "item:LastModifiedTime":
         return it.data.item.modifiedAt;
       case "item:Categories":
         return it.data.parsed ? categoriesOf(componentOf(it.data.parsed, inst)) : undefined;
       default:
-        return undefined;
+        // Subject, Size, DateTimeCreated, LastModifiedTime, ItemId: as every groupware kind
+        return headValue(it, path, f.summary);
     }
   },
 

@@ -125,8 +125,8 @@ export function itemHeadXml(c: EwsContext, it: GwItem, shape: ItemShape, h: Item
   ].join("");
 }
 
-/** A value for restrictions and sorts common to every kind; undefined when the path is not one of them. */
-export function headValue(it: GwItem, path: PropertyPath, subject: string | undefined): string | number | boolean | readonly string[] | undefined {
+/** A value for restrictions and sorts common to every groupware kind (calendar too); undefined when the path is not one of them. */
+export function headValue(it: { data: { item: Item } }, path: PropertyPath, subject: string | undefined): string | number | boolean | readonly string[] | undefined {
   if (path.kind !== "field") return undefined;
   const item = it.data.item;
   switch (path.uri) {
