@@ -66,6 +66,8 @@ interface Plan {
   people: boolean;
   /** Whether the shape asks for anything outside DEFAULT_LIST. */
   more: boolean;
+  /** Whether it asks for exactly DEFAULT_LIST (FindItem/SyncFolderItems Default). */
+  listExact: boolean;
 }
 const plans = new WeakMap<ItemShape, Plan>();
 function planOf(shape: ItemShape): Plan {
@@ -80,6 +82,7 @@ function planOf(shape: ItemShape): Plan {
       headers: raw || [...want].some((u) => FROM_HEADERS.has(u)) || shape.additional.some((x) => x.kind === "extended" && (x.tag === 0x007d || isHeaderProperty(x))),
       props: want.has("item:Categories") || ext,
       more: [...want].some((u) => !DEFAULT_LIST_SET.has(u)),
+      listExact: want.size === DEFAULT_LIST_SET.size && [...want].every((u) => DEFAULT_LIST_SET.has(u)),
       people: ["message:From", "message:Sender", "message:ToRecipients", "message:CcRecipients", "message:BccRecipients", "message:ReplyTo"].some((u) => want.has(u)),
     };
     plans.set(shape, p);
@@ -124,12 +127,14 @@ export function conversationIdOf(accountId: number, threadId: number): string {
   if (id === undefined) {
     id = createHash("md5").update(`pillarbox-thread:${key}`).digest("base64");
     // A small bounded memo: a list shows the same conversations over and over.
-    if (conversationIds.size >= 4096) conversationIds.clear();
+    if (conversationIds.size >= CONVERSATION_MEMO) conversationIds.clear();
     conversationIds.set(key, id);
   }
   return id;
 }
 const conversationIds = new Map<string, string>();
+/** Entries of the memo (~100 bytes each: ~3 MB at most); a folder of 10,000 threads is listed without one MD5 per message. */
+const CONVERSATION_MEMO = 32_768;
 
 function mailbox(a: Address, localDomains: ReadonlySet<string>): string {
   const email = `${a.mailbox}@${a.host}`;
@@ -153,15 +158,19 @@ function recipients(tag: string, list: Address[] | null | undefined, localDomain
 }
 
 function single(tag: string, list: Address[] | null | undefined, localDomains: ReadonlySet<string>): string {
-  const a = mailboxes(list)[0];
-  return a ? t(tag, mailbox(a, localDomains)) : "";
+  if (!list) return "";
+  for (const a of list) if (a.mailbox && a.host) return t(tag, mailbox(a, localDomains));
+  return "";
 }
 
 function displayNames(list: Address[] | null | undefined): string {
-  return (list ?? [])
-    .filter((a) => a.mailbox && a.host)
-    .map((a) => (a.name ? decodeWords(a.name) : `${a.mailbox}@${a.host}`))
-    .join("; ");
+  let out = "";
+  if (!list) return out;
+  for (const a of list) {
+    if (!a.mailbox || !a.host) continue;
+    out += (out ? "; " : "") + (a.name ? decodeWords(a.name) : `${a.mailbox}@${a.host}`);
+  }
+  return out;
 }
 
 const NO_DOMAINS: ReadonlySet<string> = new Set();
@@ -344,6 +353,8 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
 
   // A list shape (Default in FindItem/SyncFolderItems) asks for nothing beyond DEFAULT_LIST: skip the other lookups.
   const more = plan.more;
+  // Exactly the list shape: every DEFAULT_LIST property is wanted, no lookup needed.
+  const all = plan.listExact;
   let out = "";
   const add = (v: string | false | null | undefined) => {
     if (v) out += v;
@@ -351,19 +362,19 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
   add(more && w("item:MimeContent") && raw && `<t:MimeContent CharacterSet="UTF-8">${Buffer.from(raw).toString("base64")}</t:MimeContent>`);
   add(itemIdXml(item.ref, item.modseq));
   // The parent's id only (FolderIdType's ChangeKey is optional; the folder row is not read for a list).
-  add(w("item:ParentFolderId") && parentFolderXml(c.account.id, x.folderId));
-  add(w("item:ItemClass") && tv("ItemClass", "IPM.Note"));
-  add(w("item:Subject") && tv("Subject", x.subject));
+  add((all || w("item:ParentFolderId")) && parentFolderXml(c.account.id, x.folderId));
+  add((all || w("item:ItemClass")) && tv("ItemClass", "IPM.Note"));
+  add((all || w("item:Subject")) && tv("Subject", x.subject));
   add(more && w("item:Sensitivity") && tv("Sensitivity", sensitivityOf(headers)));
   add(more && w("item:Body") && raw && bodyOf("Body", shape.bodyType));
   add(more && w("item:Attachments") && attachments());
-  add(w("item:DateTimeReceived") && tv("DateTimeReceived", dateTime(x.internalDate)));
-  add(w("item:Size") && tv("Size", x.size));
+  add((all || w("item:DateTimeReceived")) && tv("DateTimeReceived", dateTime(x.internalDate)));
+  add((all || w("item:Size")) && tv("Size", x.size));
   add(more && w("item:Categories") && cats.length > 0 && t("Categories", ...cats.map((s) => tv("String", s))));
   add(more && w("item:Importance") && tv("Importance", importanceOf(headers)));
   add(more && w("item:InReplyTo") && tv("InReplyTo", x.inReplyTo));
   add(more && w("item:IsSubmitted") && tv("IsSubmitted", false));
-  add(w("item:IsDraft") && tv("IsDraft", flags.includes("\\Draft")));
+  add((all || w("item:IsDraft")) && tv("IsDraft", flags.includes("\\Draft")));
   add(more && w("item:IsFromMe") && tv("IsFromMe", x.fromAddr === c.account.email));
   add(more && w("item:IsResend") && tv("IsResend", false));
   add(more && w("item:IsUnmodified") && tv("IsUnmodified", !flags.includes("\\Draft")));
@@ -372,19 +383,19 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
       w("item:InternetMessageHeaders") &&
       headers.length > 0 &&
       t("InternetMessageHeaders", ...headers.map((h) => `<t:InternetMessageHeader HeaderName="${esc(h.name)}">${esc(decodeHeaderText(h.value))}</t:InternetMessageHeader>`)));
-  add(w("item:DateTimeSent") && tv("DateTimeSent", dateTime(x.sentDate ?? x.internalDate)));
+  add((all || w("item:DateTimeSent")) && tv("DateTimeSent", dateTime(x.sentDate ?? x.internalDate)));
   add(more && w("item:DateTimeCreated") && tv("DateTimeCreated", dateTime(x.internalDate)));
   // Empty display lists are left out (no value, Types.xsd minOccurs="0").
-  add(w("item:DisplayCc") && tv("DisplayCc", displayNames(env.cc) || null));
-  add(w("item:DisplayTo") && tv("DisplayTo", displayNames(env.to) || null));
-  add(w("item:HasAttachments") && tv("HasAttachments", x.hasAttachment));
+  add((all || w("item:DisplayCc")) && tv("DisplayCc", displayNames(env.cc) || null));
+  add((all || w("item:DisplayTo")) && tv("DisplayTo", displayNames(env.to) || null));
+  add((all || w("item:HasAttachments")) && tv("HasAttachments", x.hasAttachment));
   add(extended);
   add(more && w("item:Culture") && tv("Culture", "en-US"));
   add(more && w("item:LastModifiedTime") && tv("LastModifiedTime", dateTime(x.internalDate)));
   add(more && w("item:IsAssociated") && tv("IsAssociated", false));
-  add(v2010 && w("item:ConversationId") && ta("ConversationId", { Id: conversationIdOf(c.account.id, x.threadId) }));
+  add(v2010 && (all || w("item:ConversationId")) && ta("ConversationId", { Id: conversationIdOf(c.account.id, x.threadId) }));
   add(more && v2010 && w("item:UniqueBody") && raw && bodyOf("UniqueBody", shape.bodyType === "Text" ? "Text" : "HTML"));
-  add(v2013 && w("item:Flag") && t("Flag", tv("FlagStatus", flags.includes("\\Flagged") ? "Flagged" : "NotFlagged")));
+  add(v2013 && (all || w("item:Flag")) && t("Flag", tv("FlagStatus", flags.includes("\\Flagged") ? "Flagged" : "NotFlagged")));
   add(more && v2013 && w("item:Preview") && tv("Preview", x.preview));
   add(more && v2013 && w("item:TextBody") && raw && bodyOf("TextBody", "Text"));
   add(more && w("message:Sender") && single("Sender", env.sender && env.sender.length ? env.sender : env.from, domains));
@@ -394,9 +405,9 @@ async function inner(c: EwsContext, item: KindItem<MailItem>, shape: ItemShape, 
   add(more && w("message:IsReadReceiptRequested") && tv("IsReadReceiptRequested", headerValue(headers, "disposition-notification-to") !== null));
   add(more && w("message:IsDeliveryReceiptRequested") && tv("IsDeliveryReceiptRequested", false));
   add(more && w("message:ConversationTopic") && tv("ConversationTopic", x.baseSubject));
-  add(w("message:From") && single("From", env.from, domains));
-  add(w("message:InternetMessageId") && tv("InternetMessageId", x.messageId));
-  add(w("message:IsRead") && tv("IsRead", flags.includes("\\Seen")));
+  add((all || w("message:From")) && single("From", env.from, domains));
+  add((all || w("message:InternetMessageId")) && tv("InternetMessageId", x.messageId));
+  add((all || w("message:IsRead")) && tv("IsRead", flags.includes("\\Seen")));
   add(more && w("message:References") && x.references.length > 0 && tv("References", x.references.join(" ")));
   add(more && w("message:ReplyTo") && recipients("ReplyTo", replyTo, domains));
   return out;

@@ -91,7 +91,7 @@ function attrString(attrs: Record<string, string | number | boolean | null | und
 
 function element(qname: string, attrs: Record<string, string | number | boolean | null | undefined> | undefined, kids: Kid[]): string {
   let inner = "";
-  for (const k of kids) if (k) inner += k;
+  for (let i = 0; i < kids.length; i++) if (kids[i]) inner += kids[i]; // indexed: no iterator per element (lists write thousands)
   const a = attrString(attrs);
   return inner ? `<${qname}${a}>${inner}</${qname}>` : `<${qname}${a}/>`;
 }
@@ -113,9 +113,13 @@ export function ma(name: string, attrs: Record<string, string | number | boolean
   return element(`m:${name}`, attrs, kids);
 }
 
+/** Characters escapeContent changes (XML specials, CR, characters XML cannot carry): most values have none. */
+const NEEDS_ESCAPE = /[&<>\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
 function valueText(v: string | number | boolean | Date): string {
+  if (typeof v === "number" || typeof v === "boolean") return String(v); // digits, "true": nothing to escape
   if (v instanceof Date) return dateTime(v.getTime());
-  return escapeContent(String(v));
+  return NEEDS_ESCAPE.test(v) ? escapeContent(v) : v;
 }
 
 /** `<t:name>text</t:name>`, or "" when the value is null/undefined. */
