@@ -6,22 +6,12 @@
  * (only the ChangeKey moves on), visible over IMAP as the same message
  * with a new UID; malformed ids and non-drafts get response codes.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Account } from "../../storage/api.ts";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { expect, test } from "bun:test";
+import { ewsFixture, find, findAll, responseCodes, type XmlElement } from "./helpers.ts";
 
 const USER = "attacher@example.test";
 const PASS = "attacher-password-1";
-let env: EwsEnv;
-let account: Account;
-
-beforeAll(async () => {
-  env = await startEws();
-  account = await createUser(env.srv.store, USER, PASS);
-});
-afterAll(async () => {
-  await env.close();
-});
+const { env, accounts } = ewsFixture({ users: [{ email: USER, pass: PASS }] });
 
 const call = (xml: string) => env.call(USER, PASS, xml);
 
@@ -86,7 +76,7 @@ test("CreateAttachment and DeleteAttachment on a draft keep its ItemId; the Chan
   expect(new Uint8Array(Buffer.from(text(await getAttachment(attIds[0]!.Id!), "Content")!, "base64"))).toEqual(every);
   expect(Buffer.from(text(await getAttachment(attIds[1]!.Id!), "Content")!, "base64").toString()).toBe("bee");
 
-  const drafts = (await env.srv.store.listFolders(account.id, { itemClass: "mail" })).find((f) => f.specialUse === "\\Drafts")!;
+  const drafts = (await env.srv.store.listFolders(accounts[0]!.id, { itemClass: "mail" })).find((f) => f.specialUse === "\\Drafts")!;
   const list = await env.srv.store.listMessages(drafts.id);
   const idx = (await env.srv.store.getMessages(drafts.id, list.map((x) => x.uid))).filter((x) => x.subject === "Attach later");
   expect(idx).toHaveLength(1);
@@ -118,7 +108,7 @@ test("malformed and refused: bad ids, another mailbox's id, a gone part, bad bas
   const gonePart = Buffer.from(`A:9:${id}`).toString("base64");
   const gone = await call(`<m:GetAttachment><m:AttachmentIds><t:AttachmentId Id="${gonePart}"/></m:AttachmentIds></m:GetAttachment>`);
   expect(responseCodes(gone.body)).toEqual(["ErrorInvalidAttachmentId"]);
-  const foreign = Buffer.from(`A:2:${Buffer.from(`I:${account.id + 1000}:M:1`).toString("base64")}`).toString("base64");
+  const foreign = Buffer.from(`A:2:${Buffer.from(`I:${accounts[0]!.id + 1000}:M:1`).toString("base64")}`).toString("base64");
   const other = await call(`<m:DeleteAttachment><m:AttachmentIds><t:AttachmentId Id="${foreign}"/></m:AttachmentIds></m:DeleteAttachment>`);
   expect(responseCodes(other.body)).toEqual(["ErrorItemNotFound"]);
   const draft = await call(`<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Message><t:Subject>d</t:Subject></t:Message></m:Items></m:CreateItem>`);

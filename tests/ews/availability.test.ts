@@ -4,19 +4,16 @@
  * SerializableTimeZone, merged free/busy digits, an unknown mailbox answered
  * in its own ResponseMessage, and malformed requests.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createUser, find, findAll, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { ewsFixture, find, findAll, type XmlElement } from "./helpers.ts";
 import { createCalendarItem, dav, text } from "./calendar-helpers.ts";
 
 const A = "ann@avail.test";
 const B = "ben@avail.test";
 const PASS = "avail-pass-1";
-let env: EwsEnv;
+const { env } = ewsFixture({ users: [{ email: A, pass: PASS }, { email: B, pass: PASS }] });
 
 beforeAll(async () => {
-  env = await startEws();
-  await createUser(env.srv.store, A, PASS);
-  await createUser(env.srv.store, B, PASS);
   // Ann: busy 09:00-10:00Z and tentative 14:00-15:00Z on 2026-12-10 (over EWS).
   await env.call(A, PASS, createCalendarItem(`<t:Subject>busy</t:Subject><t:Start>2026-12-10T09:00:00Z</t:Start><t:End>2026-12-10T10:00:00Z</t:End><t:LegacyFreeBusyStatus>Busy</t:LegacyFreeBusyStatus>`));
   await env.call(A, PASS, createCalendarItem(`<t:Subject>maybe</t:Subject><t:Start>2026-12-10T14:00:00Z</t:Start><t:End>2026-12-10T15:00:00Z</t:End><t:LegacyFreeBusyStatus>Free</t:LegacyFreeBusyStatus>`));
@@ -24,9 +21,6 @@ beforeAll(async () => {
   const ics = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", "BEGIN:VEVENT", "UID:ben-1", "DTSTAMP:20261201T000000Z", "DTSTART:20261210T110000Z", "DTEND:20261210T120000Z", "SUMMARY:ben", "END:VEVENT", "END:VCALENDAR", ""].join("\r\n");
   const put = await dav(env, B, PASS, "PUT", `/dav/calendars/${B}/Calendar/ben-1.ics`, ics);
   if (put.status !== 201) throw new Error(`PUT ${put.status}`);
-});
-afterAll(async () => {
-  await env?.close();
 });
 
 const CET =

@@ -5,21 +5,13 @@
  * against what CalDAV serves for the same event (and the reverse: an event
  * PUT over CalDAV read over EWS), plus malformed input.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv } from "./helpers.ts";
+import { describe, expect, test } from "bun:test";
+import { ewsFixture, find, findAll, responseCodes } from "./helpers.ts";
 import { calendarView, createCalendarItem, dav, davPathOf, deleteItem, getItem, itemIds, storeId, text, unfold, updateItem } from "./calendar-helpers.ts";
 
 const ALICE = "alice@cal.test";
 const PASS = "alice-password-1";
-let env: EwsEnv;
-
-beforeAll(async () => {
-  env = await startEws();
-  await createUser(env.srv.store, ALICE, PASS, { displayName: "Alice Cal" });
-});
-afterAll(async () => {
-  await env?.close();
-});
+const { env } = ewsFixture({ users: [{ email: ALICE, pass: PASS, displayName: "Alice Cal" }] });
 
 const call = (xml: string, header?: string) => env.call(ALICE, PASS, xml, header ? { header } : undefined);
 

@@ -5,20 +5,14 @@
  * message with a ResponseCode (never a fault, an HTTP 500 or a hang), and
  * what was accepted reads back over GetItem.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mulberry32 } from "../../scripts/bench/lib/prng.ts";
-import { createUser, find, responseCodes, startEws, type EwsEnv } from "./helpers.ts";
+import { ewsFixture, find, responseCodes } from "./helpers.ts";
 import { createItemXml, firstItemId, getItemXml, messages } from "./contacts-helpers.ts";
 
 const ALICE = "alice@example.test";
 const PASS = "alice-password-1";
-let env: EwsEnv;
-
-beforeAll(async () => {
-  env = await startEws();
-  await createUser(env.srv.store, ALICE, PASS);
-});
-afterAll(() => env.close());
+const { env } = ewsFixture({ users: [{ email: ALICE, pass: PASS }] });
 
 const rnd = mulberry32(20261207);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;

@@ -4,21 +4,13 @@
  * t:DistributionList, each checked against the vCard CardDAV serves, and a
  * card PUT over CardDAV read over EWS. Malformed input gets its ResponseCode.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv } from "./helpers.ts";
+import { expect, test } from "bun:test";
+import { ewsFixture, find, findAll, responseCodes } from "./helpers.ts";
 import { contentLines, createItemXml, dav, davPath, deleteItemXml, ewsItemId, findItemXml, firstItemId, getItemXml, messages, storeId, textAt, updateItemXml } from "./contacts-helpers.ts";
 
 const ALICE = "alice@example.test";
 const PASS = "alice-password-1";
-let env: EwsEnv;
-let aliceId = 0;
-
-beforeAll(async () => {
-  env = await startEws();
-  aliceId = (await createUser(env.srv.store, ALICE, PASS, { displayName: "Alice Anderson" })).id;
-  await createUser(env.srv.store, "bob@example.test", "bob-password-1");
-});
-afterAll(() => env.close());
+const { env, accounts } = ewsFixture({ users: [{ email: ALICE, pass: PASS, displayName: "Alice Anderson" }, { email: "bob@example.test", pass: "bob-password-1" }] });
 
 const call = (xml: string) => env.call(ALICE, PASS, xml);
 
@@ -117,8 +109,8 @@ test("UpdateItem with indexed fields: set EmailAddress3, MobilePhone, Home City;
   // A card written over CardDAV with a property EWS cannot show.
   const put = await dav(env, ALICE, PASS, "PUT", `/dav/addressbooks/${ALICE}/Contacts/kept.vcf`, "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:kept-uid\r\nFN:Kim Kept\r\nN:Kept;Kim;;;\r\nTITLE:Boss\r\nTEL;TYPE=work:+1 555 0001\r\nX-CUSTOM-THING:keep me\r\nEND:VCARD\r\n", { "content-type": "text/vcard" });
   expect(put.status).toBe(201);
-  const item = await env.srv.store.findItemByUid({ accountId: aliceId, itemClass: "contacts" }, "kept-uid");
-  const id = { id: ewsItemId(aliceId, "contacts", item!.id) };
+  const item = await env.srv.store.findItemByUid({ accountId: accounts[0]!.id, itemClass: "contacts" }, "kept-uid");
+  const id = { id: ewsItemId(accounts[0]!.id, "contacts", item!.id) };
   const before = await get(id);
   const ck = find(before, "ItemId")!.attrs.ChangeKey!;
   const updates = `
@@ -207,13 +199,13 @@ test("DistributionList: created with members, read back, expanded, members repla
   expect((await card(dl2)).some((l) => /^MEMBER:urn:uuid:/.test(l))).toBe(true);
   const m = find(await get(dl2), "Members", "Member", "Mailbox")!;
   expect([textAt(m, "Name"), textAt(m, "EmailAddress"), textAt(m, "MailboxType")]).toEqual(["Rae Rock", "rae@rock.test", "Contact"]);
-  const badMember = await call(createItemXml("contacts", `<t:DistributionList><t:DisplayName>X</t:DisplayName><t:Members><t:Member><t:Mailbox><t:ItemId Id="${ewsItemId(aliceId, "contacts", 999999)}"/></t:Mailbox></t:Member></t:Members></t:DistributionList>`));
+  const badMember = await call(createItemXml("contacts", `<t:DistributionList><t:DisplayName>X</t:DisplayName><t:Members><t:Member><t:Mailbox><t:ItemId Id="${ewsItemId(accounts[0]!.id, "contacts", 999999)}"/></t:Mailbox></t:Member></t:Members></t:DistributionList>`));
   expect(responseCodes(badMember.body)).toEqual(["ErrorItemNotFound"]);
 });
 
 test("CopyItem and MoveItem between address books; DeleteItem removes the card from CardDAV", async () => {
   const book = await env.srv.ctx.groupware.createCollection((await env.srv.store.getAccount(ALICE))!, "contacts", "Second");
-  const folderXml = `<t:FolderId Id="${Buffer.from(`F:${aliceId}:${book.id}`).toString("base64")}"/>`;
+  const folderXml = `<t:FolderId Id="${Buffer.from(`F:${accounts[0]!.id}:${book.id}`).toString("base64")}"/>`;
   const id = await create(`<t:Contact><t:DisplayName>Mo Ved</t:DisplayName><t:EmailAddresses><t:Entry Key="EmailAddress1">mo@ved.test</t:Entry></t:EmailAddresses></t:Contact>`);
   const copied = await call(`<m:CopyItem><m:ToFolderId>${folderXml}</m:ToFolderId><m:ItemIds><t:ItemId Id="${id.id}"/></m:ItemIds></m:CopyItem>`);
   expect(responseCodes(copied.body)).toEqual(["NoError"]);

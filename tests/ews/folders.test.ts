@@ -5,29 +5,13 @@
  * in IMAP LIST, one made over IMAP is found over EWS) and the groupware
  * collections (a CalendarFolder is a calendar CalDAV sees).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Account } from "../../storage/api.ts";
-import { RawImap } from "../imap/client.ts";
+import { expect, test } from "bun:test";
 import { sendMail } from "../backup/helpers.ts";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { ewsFixture, find, findAll, responseCodes, type XmlElement } from "./helpers.ts";
 
 const USER = "fola@example.test";
 const PASS = "folders-password-1";
-let env: EwsEnv;
-let account: Account;
-let imap: RawImap;
-
-beforeAll(async () => {
-  env = await startEws();
-  account = await createUser(env.srv.store, USER, PASS);
-  await createUser(env.srv.store, "other@example.test", "other-password-1");
-  imap = (await RawImap.connect(env.srv.port("IMAP"))).c;
-  expect((await imap.cmd(`LOGIN ${USER} ${PASS}`)).status).toBe("OK");
-});
-afterAll(async () => {
-  imap.write("Z LOGOUT\r\n");
-  await env.close();
-});
+const { env, accounts, imap } = ewsFixture({ users: [{ email: USER, pass: PASS }, { email: "other@example.test", pass: "other-password-1" }], imap: true });
 
 const call = (xml: string, version?: string) => env.call(USER, PASS, xml, { version });
 
@@ -258,27 +242,27 @@ test("CreateFolder: a calendar, address book and task list are groupware collect
   const cal = await createFolder(dist("msgfolderroot"), `<t:CalendarFolder><t:DisplayName>Team Rota</t:DisplayName></t:CalendarFolder>`);
   expect(cal.codes).toEqual(["NoError"]);
   expect(folders(cal.body)[0]!.name).toBe("CalendarFolder");
-  const cols = await env.srv.ctx.groupware.listCollections(account, "calendar");
+  const cols = await env.srv.ctx.groupware.listCollections(accounts[0]!, "calendar");
   expect(cols.map((c) => c.displayName)).toContain("Team Rota");
   const book = await createFolder(dist("msgfolderroot"), `<t:ContactsFolder><t:DisplayName>Suppliers</t:DisplayName></t:ContactsFolder>`);
   expect(book.codes).toEqual(["NoError"]);
   const list = await createFolder(dist("msgfolderroot"), `<t:Folder><t:FolderClass>IPF.Task</t:FolderClass><t:DisplayName>Chores</t:DisplayName></t:Folder>`);
   expect(list.codes).toEqual(["NoError"]);
   expect(folders(list.body)[0]!.name).toBe("TasksFolder");
-  expect((await env.srv.ctx.groupware.listCollections(account, "tasks")).map((c) => c.displayName)).toContain("Chores");
+  expect((await env.srv.ctx.groupware.listCollections(accounts[0]!, "tasks")).map((c) => c.displayName)).toContain("Chores");
   // a display name that cannot be a URL segment still works (the collection gets an opaque name)
   const odd = await createFolder(dist("msgfolderroot"), `<t:CalendarFolder><t:DisplayName>inbox</t:DisplayName></t:CalendarFolder>`);
   expect(odd.codes).toEqual(["NoError"]);
-  expect((await env.srv.ctx.groupware.listCollections(account, "calendar")).map((c) => c.displayName)).toContain("inbox");
+  expect((await env.srv.ctx.groupware.listCollections(accounts[0]!, "calendar")).map((c) => c.displayName)).toContain("inbox");
   // rename = new display name, the URL stays
   const up = await call(
     `<m:UpdateFolder><m:FolderChanges><t:FolderChange>${fid(cal.id!)}<t:Updates><t:SetFolderField><t:FieldURI FieldURI="folder:DisplayName"/><t:CalendarFolder><t:DisplayName>Rota 2027</t:DisplayName></t:CalendarFolder></t:SetFolderField></t:Updates></t:FolderChange></m:FolderChanges></m:UpdateFolder>`,
   );
   expect(responseCodes(up.body)).toEqual(["NoError"]);
-  expect((await env.srv.ctx.groupware.listCollections(account, "calendar")).map((c) => c.displayName)).toContain("Rota 2027");
+  expect((await env.srv.ctx.groupware.listCollections(accounts[0]!, "calendar")).map((c) => c.displayName)).toContain("Rota 2027");
   const del = await call(`<m:DeleteFolder DeleteType="HardDelete"><m:FolderIds>${fid(cal.id!)}${dist("calendar")}</m:FolderIds></m:DeleteFolder>`);
   expect(responseCodes(del.body)).toEqual(["NoError", "ErrorDeleteDistinguishedFolder"]);
-  expect((await env.srv.ctx.groupware.listCollections(account, "calendar")).map((c) => c.displayName)).not.toContain("Rota 2027");
+  expect((await env.srv.ctx.groupware.listCollections(accounts[0]!, "calendar")).map((c) => c.displayName)).not.toContain("Rota 2027");
 });
 
 test("UpdateFolder: rename (seen over IMAP) and an extended property kept in the folder property table", async () => {

@@ -10,7 +10,10 @@ import "../../protocols/imap/index.ts";
 import "../../protocols/http/eas/index.ts";
 import "../../protocols/http/ews/index.ts";
 import "../../protocols/http/autodiscover/index.ts";
+import { afterAll, beforeAll } from "bun:test";
 import type { ListenerName } from "../../src/registry.ts";
+import type { Account } from "../../storage/api.ts";
+import { RawImap } from "../imap/client.ts";
 import { createUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import type { DeepPartial } from "../../src/config.ts";
 import type { Config } from "../../src/config-types.ts";
@@ -102,4 +105,67 @@ export function findAll(el: XmlElement, name: string): XmlElement[] {
 export function responseCodes(body: XmlElement): string[] {
   const msgs = find(body, "ResponseMessages");
   return (msgs?.children ?? []).map((m) => find(m, "ResponseCode")?.text.trim() ?? "(none)");
+}
+
+/** A test account: address, password, optional display name. */
+export interface EwsUser {
+  email: string;
+  pass: string;
+  displayName?: string;
+}
+
+/** What ewsFixture() hands a test file; every field is usable once the file's beforeAll has run. */
+export interface EwsFixture {
+  /** The server; a stable object that forwards to the one beforeAll started. */
+  env: EwsEnv;
+  /** The accounts of `users`, in order (filled by beforeAll). */
+  accounts: Account[];
+  /** With `imap: true`: a plain IMAP session logged in as the first user, for cross-checks. */
+  imap: Pick<RawImap, "cmd" | "write">;
+}
+
+/**
+ * The set-up most EWS test files share: one server for the file (beforeAll),
+ * its users, optionally an IMAP session as the first user; all closed in
+ * afterAll. More set-up of a file goes in its own beforeAll, which runs after
+ * this one (bun runs hooks in the order they are registered).
+ */
+export function ewsFixture(opts: { users: readonly EwsUser[]; imap?: boolean; config?: DeepPartial<Config> }): EwsFixture {
+  let live: EwsEnv | undefined;
+  let session: RawImap | undefined;
+  const accounts: Account[] = [];
+  const started = (): EwsEnv => {
+    if (!live) throw new Error("ewsFixture: the server is not started (used outside a test?)");
+    return live;
+  };
+  const logged = (): RawImap => {
+    if (!session) throw new Error("ewsFixture: no IMAP session (pass imap: true)");
+    return session;
+  };
+  beforeAll(async () => {
+    live = await startEws({ config: opts.config });
+    for (const u of opts.users) accounts.push(await createUser(live.srv.store, u.email, u.pass, u.displayName ? { displayName: u.displayName } : undefined));
+    if (opts.imap) {
+      const first = opts.users[0]!;
+      session = (await RawImap.connect(live.srv.port("IMAP"))).c;
+      const r = await session.cmd(`LOGIN ${first.email} ${first.pass}`);
+      if (r.status !== "OK") throw new Error(`IMAP LOGIN as ${first.email}: ${r.status}`);
+    }
+  });
+  afterAll(async () => {
+    session?.write("Z LOGOUT\r\n");
+    await live?.close();
+  });
+  const env: EwsEnv = {
+    get srv() {
+      return started().srv;
+    },
+    get port() {
+      return started().port;
+    },
+    post: (...a) => started().post(...a),
+    call: (...a) => started().call(...a),
+    close: () => started().close(),
+  };
+  return { env, accounts, imap: { cmd: (...a) => logged().cmd(...a), write: (...a) => logged().write(...a) } };
 }

@@ -3,29 +3,13 @@
  * cross-checked over IMAP (expunge, the message in its new folder, keywords)
  * and the account's spam lists; malformed requests get response codes.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Account } from "../../storage/api.ts";
-import { RawImap } from "../imap/client.ts";
+import { expect, test } from "bun:test";
 import { sendMail } from "../backup/helpers.ts";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { ewsFixture, find, findAll, responseCodes, type XmlElement } from "./helpers.ts";
 
 const USER = "mover@example.test";
 const PASS = "mover-password-1";
-let env: EwsEnv;
-let account: Account;
-let imap: RawImap;
-
-beforeAll(async () => {
-  env = await startEws();
-  account = await createUser(env.srv.store, USER, PASS);
-  imap = (await RawImap.connect(env.srv.port("IMAP"))).c;
-  expect((await imap.cmd(`LOGIN ${USER} ${PASS}`)).status).toBe("OK");
-}, 60_000);
-
-afterAll(async () => {
-  imap?.write("Z LOGOUT\r\n");
-  await env?.close();
-});
+const { env, accounts, imap } = ewsFixture({ users: [{ email: USER, pass: PASS }], imap: true });
 
 const call = (xml: string) => env.call(USER, PASS, xml);
 const text = (el: XmlElement | undefined, ...path: string[]) => find(el, ...path)?.text;
@@ -132,12 +116,12 @@ test("MarkAsJunk: moves to Junk with $Junk and blocks the sender; IsJunk=false m
   expect((await imap.cmd(`SELECT Junk`)).status).toBe("OK");
   const f = await imap.cmd(`UID SEARCH KEYWORD $Junk SUBJECT "${m.subject}"`);
   expect(f.untagged.join(" ")).toMatch(/SEARCH \d+/);
-  const lists = await env.srv.ctx.storage.spam.listEntries({ accountId: account.id });
+  const lists = await env.srv.ctx.storage.spam.listEntries({ accountId: accounts[0]!.id });
   expect(lists.some((e) => e.kind === "deny" && e.pattern === "spammer@remote.test")).toBe(true);
   const back = await call(`<m:MarkAsJunk IsJunk="false" MoveItem="true"><m:ItemIds><t:ItemId Id="${m.id}"/></m:ItemIds></m:MarkAsJunk>`);
   expect(responseCodes(back.body)).toEqual(["NoError"]);
   expect(await subjectsIn("inbox")).toContain(m.subject);
-  const after = await env.srv.ctx.storage.spam.listEntries({ accountId: account.id });
+  const after = await env.srv.ctx.storage.spam.listEntries({ accountId: accounts[0]!.id });
   expect(after.some((e) => e.kind === "deny" && e.pattern === "spammer@remote.test")).toBe(false);
   const noMove = await call(`<m:MarkAsJunk IsJunk="true" MoveItem="false"><m:ItemIds><t:ItemId Id="${m.id}"/></m:ItemIds></m:MarkAsJunk>`);
   expect(responseCodes(noMove.body)).toEqual(["NoError"]);

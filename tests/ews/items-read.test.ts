@@ -4,25 +4,18 @@
  * AllProperties, bodies, MimeContent, attachments, extended properties) and
  * cross-protocol state (an IMAP flag change seen as IsRead).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Account } from "../../storage/api.ts";
-import { RawImap } from "../imap/client.ts";
+import { beforeAll, expect, test } from "bun:test";
 import { sendMail } from "../backup/helpers.ts";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { ewsFixture, find, findAll, responseCodes, type XmlElement } from "./helpers.ts";
 
 const USER = "reader@example.test";
 const PASS = "reader-password-1";
 const OTHER = "other@example.test";
 const OTHER_PASS = "other-password-1";
-let env: EwsEnv;
-let account: Account;
-let imap: RawImap;
 const BULK = 30;
+const { env, accounts, imap } = ewsFixture({ users: [{ email: USER, pass: PASS }, { email: OTHER, pass: OTHER_PASS }], imap: true });
 
 beforeAll(async () => {
-  env = await startEws();
-  account = await createUser(env.srv.store, USER, PASS);
-  await createUser(env.srv.store, OTHER, OTHER_PASS);
   // Two over SMTP (the real delivery path), the bulk straight into the store with distinct dates.
   expect(await sendMail(env.srv.port("SMTP"), USER, `From: "Smtp Sender" <sender@example.test>\r\nTo: ${USER}\r\nSubject: hello over smtp\r\nX-Priority: 1\r\nMessage-ID: <smtp-1@example.test>\r\n\r\nplain body one\r\n`)).toBe(250);
   const html =
@@ -33,16 +26,9 @@ beforeAll(async () => {
   expect(await sendMail(env.srv.port("SMTP"), USER, html)).toBe(250);
   for (let i = 0; i < BULK; i++) {
     const raw = `From: bulk${i % 3}@example.test\r\nTo: ${USER}\r\nSubject: bulk ${String(i).padStart(2, "0")} ${i % 2 ? "odd" : "even"}\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nbulk body ${i}\r\n`;
-    await env.srv.store.deliver(new TextEncoder().encode(raw), [{ accountId: account.id, folder: "Archive", create: true }], { internalDate: Date.UTC(2024, 0, 1 + i) });
+    await env.srv.store.deliver(new TextEncoder().encode(raw), [{ accountId: accounts[0]!.id, folder: "Archive", create: true }], { internalDate: Date.UTC(2024, 0, 1 + i) });
   }
-  imap = (await RawImap.connect(env.srv.port("IMAP"))).c;
-  expect((await imap.cmd(`LOGIN ${USER} ${PASS}`)).status).toBe("OK");
 }, 60_000);
-
-afterAll(async () => {
-  imap?.write("Z LOGOUT\r\n");
-  await env?.close();
-});
 
 const call = (xml: string, opts: { version?: string } = {}) => env.call(USER, PASS, xml, opts);
 const text = (el: XmlElement | undefined, ...path: string[]) => find(el, ...path)?.text;
@@ -210,7 +196,7 @@ test("GetItem MimeContent is the stored message byte for byte; AllProperties has
 test("GetItem ids: missing, malformed, another mailbox's, too many", async () => {
   const ids = await inboxIds();
   const own = ids.get("hello over smtp")!;
-  const forged = Buffer.from(`I:${account.id}:M:999999`).toString("base64");
+  const forged = Buffer.from(`I:${accounts[0]!.id}:M:999999`).toString("base64");
   const r = await call(`<m:GetItem>${shape("IdOnly")}<m:ItemIds><t:ItemId Id="${own}"/><t:ItemId Id="${forged}"/><t:ItemId Id="not-an-id!"/><t:ItemId Id=""/></m:ItemIds></m:GetItem>`);
   expect(responseCodes(r.body)).toEqual(["NoError", "ErrorItemNotFound", "ErrorInvalidIdMalformed", "ErrorInvalidIdEmpty"]);
   const other = await env.call(OTHER, OTHER_PASS, `<m:GetItem>${shape("Default")}<m:ItemIds><t:ItemId Id="${own}"/></m:ItemIds></m:GetItem>`);
@@ -290,7 +276,7 @@ test("a page after a change sees it: a new message and an IMAP flag change betwe
   const unreadQ = `<m:IndexedPageItemView MaxEntriesReturned="5" Offset="0" BasePoint="Beginning"/><m:Restriction><t:IsEqualTo>${field("message:IsRead")}<t:FieldURIOrConstant><t:Constant Value="false"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>`;
   const before = await findItems(folder, unreadQ, shape("IdOnly"));
   const total = Number(before.root!.attrs.TotalItemsInView);
-  await env.srv.store.deliver(new TextEncoder().encode(`From: late@example.test\r\nTo: ${USER}\r\nSubject: late arrival\r\n\r\nx\r\n`), [{ accountId: account.id, folder: "Archive" }], { internalDate: Date.UTC(2030, 0, 1) });
+  await env.srv.store.deliver(new TextEncoder().encode(`From: late@example.test\r\nTo: ${USER}\r\nSubject: late arrival\r\n\r\nx\r\n`), [{ accountId: accounts[0]!.id, folder: "Archive" }], { internalDate: Date.UTC(2030, 0, 1) });
   const after = await findItems(folder, unreadQ, shape("IdOnly", field("item:Subject")));
   expect(Number(after.root!.attrs.TotalItemsInView)).toBe(total + 1);
   expect(text(after.items[0], "Subject")).toBe("late arrival");

@@ -7,34 +7,15 @@
  * (flags, folders) and in the recipient's mailbox. Malformed input gets a
  * response code, never a 500.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Account } from "../../storage/api.ts";
-import { RawImap } from "../imap/client.ts";
+import { expect, test } from "bun:test";
 import { extractText, parseMime } from "../../mail/index.ts";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { ewsFixture, find, findAll, responseCodes, type XmlElement } from "./helpers.ts";
 
 const USER = "writer@example.test";
 const PASS = "writer-password-1";
 const PEER = "reader@example.test";
 const PEER_PASS = "reader-password-1";
-let env: EwsEnv;
-let account: Account;
-let peer: Account;
-let blind: Account;
-let imap: RawImap;
-
-beforeAll(async () => {
-  env = await startEws({ config: { limits: { maxMessageSize: 2 * 1024 * 1024 } } });
-  account = await createUser(env.srv.store, USER, PASS, { displayName: "Wendy Writer" });
-  peer = await createUser(env.srv.store, PEER, PEER_PASS);
-  blind = await createUser(env.srv.store, "blind@example.test", "blind-password-1");
-  imap = (await RawImap.connect(env.srv.port("IMAP"))).c;
-  expect((await imap.cmd(`LOGIN ${USER} ${PASS}`)).status).toBe("OK");
-});
-afterAll(async () => {
-  imap.write("Z LOGOUT\r\n");
-  await env.close();
-});
+const { env, accounts, imap } = ewsFixture({ users: [{ email: USER, pass: PASS, displayName: "Wendy Writer" }, { email: PEER, pass: PEER_PASS }, { email: "blind@example.test", pass: "blind-password-1" }], imap: true, config: { limits: { maxMessageSize: 2 * 1024 * 1024 } } });
 
 const call = (xml: string) => env.call(USER, PASS, xml);
 
@@ -86,7 +67,7 @@ test("CreateItem SaveOnly: a draft in Drafts with \\Draft that IMAP sees; the It
   expect(idOf(r.body).id).toBeTruthy();
   const flags = await imapFlags("Drafts", "Draft one");
   expect(flags).toContain("\\Draft");
-  const drafts = await messagesIn(account.id, "\\Drafts");
+  const drafts = await messagesIn(accounts[0]!.id, "\\Drafts");
   const d = drafts.find((m) => m.subject === "Draft one")!;
   const raw = await rawOf(d.id);
   expect(raw).toContain("Bcc: hidden@example.test"); // kept in the saved draft
@@ -104,7 +85,7 @@ test("CreateItem SendOnly to a local user: delivered with subject, body and atta
   );
   expect(responseCodes(r.body)).toEqual(["NoError"]);
   expect(findAll(r.body, "ItemId")).toHaveLength(0);
-  const inbox = await messagesIn(peer.id, "INBOX");
+  const inbox = await messagesIn(accounts[1]!.id, "INBOX");
   const got = inbox.find((m) => m.subject === "Sent only")!;
   expect(got).toBeDefined();
   expect(got.hasAttachment).toBe(true);
@@ -112,25 +93,25 @@ test("CreateItem SendOnly to a local user: delivered with subject, body and atta
   expect(raw).toContain("Plain body text");
   expect(raw).not.toContain("blind@example.test");
   // The blind recipient got it too, without seeing itself named.
-  const b = (await messagesIn(blind.id, "INBOX")).find((m) => m.subject === "Sent only")!;
+  const b = (await messagesIn(accounts[2]!.id, "INBOX")).find((m) => m.subject === "Sent only")!;
   expect(await rawOf(b.id)).not.toContain("blind@example.test");
   expect(raw).toContain(Buffer.from(bytes).toString("base64").slice(0, 60));
-  expect((await messagesIn(account.id, "\\Sent")).some((m) => m.subject === "Sent only")).toBe(false);
+  expect((await messagesIn(accounts[0]!.id, "\\Sent")).some((m) => m.subject === "Sent only")).toBe(false);
 });
 
 test("CreateItem SendAndSaveCopy: the copy is in Sent (read), the recipient has it", async () => {
   const r = await call(createMessage("SendAndSaveCopy", `<t:Subject>Send and save</t:Subject><t:Body BodyType="Text">copy me</t:Body><t:ToRecipients>${mbx(PEER)}</t:ToRecipients>`, `<m:SavedItemFolderId><t:DistinguishedFolderId Id="sentitems"/></m:SavedItemFolderId>`));
   expect(responseCodes(r.body)).toEqual(["NoError"]);
-  const sent = (await messagesIn(account.id, "\\Sent")).find((m) => m.subject === "Send and save");
+  const sent = (await messagesIn(accounts[0]!.id, "\\Sent")).find((m) => m.subject === "Send and save");
   expect(sent?.flags).toContain("\\Seen");
-  expect((await messagesIn(peer.id, "INBOX")).some((m) => m.subject === "Send and save")).toBe(true);
+  expect((await messagesIn(accounts[1]!.id, "INBOX")).some((m) => m.subject === "Send and save")).toBe(true);
 });
 
 test("CreateItem from MimeContent (base64 MIME as exchangelib and DavMail send it), saved in the Inbox as received mail", async () => {
   const mime = "From: Someone <someone@elsewhere.test>\r\nTo: writer@example.test\r\nSubject: From MIME\r\nMessage-ID: <mime-1@elsewhere.test>\r\n\r\nMIME body\r\n";
   const r = await call(`<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId><t:DistinguishedFolderId Id="inbox"/></m:SavedItemFolderId><m:Items><t:Message><t:MimeContent CharacterSet="UTF-8">${Buffer.from(mime).toString("base64")}</t:MimeContent><t:IsRead>true</t:IsRead></t:Message></m:Items></m:CreateItem>`);
   expect(responseCodes(r.body)).toEqual(["NoError"]);
-  const m = (await messagesIn(account.id, "INBOX")).find((x) => x.subject === "From MIME")!;
+  const m = (await messagesIn(accounts[0]!.id, "INBOX")).find((x) => x.subject === "From MIME")!;
   expect(m.flags).toContain("\\Seen");
   expect(m.flags).not.toContain("\\Draft");
   expect(await rawOf(m.id)).toBe(mime);
@@ -139,7 +120,7 @@ test("CreateItem from MimeContent (base64 MIME as exchangelib and DavMail send i
 test("From an address the account may not use: ErrorSendAsDenied, nothing delivered", async () => {
   const r = await call(createMessage("SendOnly", `<t:Subject>Forged</t:Subject><t:ToRecipients>${mbx(PEER)}</t:ToRecipients><t:From>${mbx("ceo@example.test")}</t:From>`));
   expect(responseCodes(r.body)).toEqual(["ErrorSendAsDenied"]);
-  expect((await messagesIn(peer.id, "INBOX")).some((m) => m.subject === "Forged")).toBe(false);
+  expect((await messagesIn(accounts[1]!.id, "INBOX")).some((m) => m.subject === "Forged")).toBe(false);
 });
 
 test("UpdateItem: IsRead, Flag and Categories are \\Seen, \\Flagged and keywords over IMAP; the ChangeKey moves on", async () => {
@@ -162,7 +143,7 @@ test("UpdateItem: IsRead, Flag and Categories are \\Seen, \\Flagged and keywords
   expect(flags).toContain("\\Flagged");
   expect(flags).toContain("Urgent");
   // Categories with spaces are kept exactly in the property table (PidNameKeywords).
-  const idx = (await messagesIn(account.id, "INBOX")).find((m) => m.subject === "Flag me")!;
+  const idx = (await messagesIn(accounts[0]!.id, "INBOX")).find((m) => m.subject === "Flag me")!;
   const props = await env.srv.store.getProperties({ itemId: idx.id });
   expect(JSON.stringify(props)).toContain("Red category");
 
@@ -187,12 +168,12 @@ test("UpdateItem of a draft's content keeps its ItemId; the new subject, recipie
   );
   expect(responseCodes(u.body)).toEqual(["NoError"]);
   expect(idOf(u.body).id).toBe(id);
-  const d = (await messagesIn(account.id, "\\Drafts")).find((m) => m.subject === "Edited")!;
+  const d = (await messagesIn(accounts[0]!.id, "\\Drafts")).find((m) => m.subject === "Edited")!;
   expect(d.flags).toContain("\\Draft");
   const raw = await rawOf(d.id);
   expect(raw).toContain("Cc: cc@example.test");
   expect(raw).toContain("first and second");
-  expect((await messagesIn(account.id, "\\Drafts")).some((m) => m.subject === "Edit me")).toBe(false);
+  expect((await messagesIn(accounts[0]!.id, "\\Drafts")).some((m) => m.subject === "Edit me")).toBe(false);
   // Received mail's content is fixed.
   const mime = "From: a@elsewhere.test\r\nTo: writer@example.test\r\nSubject: Received\r\n\r\nbody\r\n";
   const c = await call(`<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId><t:DistinguishedFolderId Id="inbox"/></m:SavedItemFolderId><m:Items><t:Message><t:MimeContent>${Buffer.from(mime).toString("base64")}</t:MimeContent></t:Message></m:Items></m:CreateItem>`);
@@ -216,7 +197,7 @@ test("UpdateItem on a draft's recipient lists: AppendToItemField adds to To, Del
       `</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`,
   );
   expect(responseCodes(u.body)).toEqual(["NoError"]);
-  const raw = await rawOf((await messagesIn(account.id, "\\Drafts")).find((m) => m.subject === "Lists")!.id);
+  const raw = await rawOf((await messagesIn(accounts[0]!.id, "\\Drafts")).find((m) => m.subject === "Lists")!.id);
   const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
   expect(head).toMatch(/^To: .*reader@example\.test.*second@example\.test/m);
   expect(head).not.toContain("cc@example.test");
@@ -229,10 +210,10 @@ test("SendItem: a saved draft is sent, the copy is in Sent and the draft is gone
   const { id, ck } = idOf(r.body);
   const s = await call(`<m:SendItem SaveItemToFolder="true"><m:ItemIds><t:ItemId Id="${id}" ChangeKey="${ck}"/></m:ItemIds><m:SavedItemFolderId><t:DistinguishedFolderId Id="sentitems"/></m:SavedItemFolderId></m:SendItem>`);
   expect(responseCodes(s.body)).toEqual(["NoError"]);
-  expect((await messagesIn(peer.id, "INBOX")).some((m) => m.subject === "Send later")).toBe(true);
-  const sent = (await messagesIn(account.id, "\\Sent")).find((m) => m.subject === "Send later");
+  expect((await messagesIn(accounts[1]!.id, "INBOX")).some((m) => m.subject === "Send later")).toBe(true);
+  const sent = (await messagesIn(accounts[0]!.id, "\\Sent")).find((m) => m.subject === "Send later");
   expect(sent?.flags).not.toContain("\\Draft");
-  expect((await messagesIn(account.id, "\\Drafts")).some((m) => m.subject === "Send later")).toBe(false);
+  expect((await messagesIn(accounts[0]!.id, "\\Drafts")).some((m) => m.subject === "Send later")).toBe(false);
   // Sending it again: the id names the sent copy now, which is no draft in Drafts any more but still a message; a bogus id is malformed.
   const again = await call(`<m:SendItem SaveItemToFolder="false"><m:ItemIds><t:ItemId Id="bm9wZQ=="/></m:ItemIds></m:SendItem>`);
   expect(responseCodes(again.body)).toEqual(["ErrorInvalidIdMalformed"]);
@@ -245,7 +226,7 @@ test("ReplyToItem and ForwardItem: the original is quoted, threaded, forwarded w
   const orig = idOf(c.body);
   const reply = await call(`<m:CreateItem MessageDisposition="SendAndSaveCopy"><m:Items><t:ReplyToItem><t:ReferenceItemId Id="${orig.id}" ChangeKey="${orig.ck}"/><t:NewBodyContent BodyType="Text">Noon.</t:NewBodyContent></t:ReplyToItem></m:Items></m:CreateItem>`);
   expect(responseCodes(reply.body)).toEqual(["NoError"]);
-  const got = (await messagesIn(peer.id, "INBOX")).find((m) => m.subject === "Re: Question")!;
+  const got = (await messagesIn(accounts[1]!.id, "INBOX")).find((m) => m.subject === "Re: Question")!;
   expect(got).toBeDefined();
   expect(got.inReplyTo).toBe("<q-1@example.test>");
   const bytes = await env.srv.store.readMessage(got.id);
@@ -254,7 +235,7 @@ test("ReplyToItem and ForwardItem: the original is quoted, threaded, forwarded w
 
   const fwd = await call(`<m:CreateItem MessageDisposition="SendOnly"><m:Items><t:ForwardItem><t:ToRecipients>${mbx(PEER)}</t:ToRecipients><t:ReferenceItemId Id="${orig.id}"/><t:NewBodyContent BodyType="HTML">&lt;p&gt;FYI&lt;/p&gt;</t:NewBodyContent></t:ForwardItem></m:Items></m:CreateItem>`);
   expect(responseCodes(fwd.body)).toEqual(["NoError"]);
-  const f = (await messagesIn(peer.id, "INBOX")).find((m) => m.subject === "Fwd: Question")!;
+  const f = (await messagesIn(accounts[1]!.id, "INBOX")).find((m) => m.subject === "Fwd: Question")!;
   expect(f.hasAttachment).toBe(true);
   expect(await rawOf(f.id)).toContain("doc.pdf");
   expect(await imapFlags("INBOX", "Question")).toContain("$Forwarded");
@@ -277,9 +258,9 @@ test("malformed input: bad base64, missing disposition, unknown item type, bad i
   expect(responseCodes(noRcpt.body)).toEqual(["ErrorInvalidRecipients"]);
   const badId = await call(`<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AutoResolve"><m:ItemChanges><t:ItemChange><t:ItemId Id="garbage"/><t:Updates/></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
   expect(responseCodes(badId.body)).toEqual(["ErrorInvalidIdMalformed"]);
-  const badCk = await call(`<m:UpdateItem ConflictResolution="NeverOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="${Buffer.from(`I:${account.id}:M:1`).toString("base64")}" ChangeKey="zzzz"/><t:Updates/></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
+  const badCk = await call(`<m:UpdateItem ConflictResolution="NeverOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="${Buffer.from(`I:${accounts[0]!.id}:M:1`).toString("base64")}" ChangeKey="zzzz"/><t:Updates/></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
   expect(responseCodes(badCk.body)).toEqual(["ErrorInvalidChangeKey"]);
-  const otherAccount = await call(`<m:UpdateItem ConflictResolution="AutoResolve"><m:ItemChanges><t:ItemChange><t:ItemId Id="${Buffer.from(`I:${peer.id}:M:1`).toString("base64")}"/><t:Updates/></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
+  const otherAccount = await call(`<m:UpdateItem ConflictResolution="AutoResolve"><m:ItemChanges><t:ItemChange><t:ItemId Id="${Buffer.from(`I:${accounts[1]!.id}:M:1`).toString("base64")}"/><t:Updates/></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
   expect(responseCodes(otherAccount.body)).toEqual(["ErrorItemNotFound"]);
   const many = await call(`<m:SendItem SaveItemToFolder="false"><m:ItemIds>${'<t:ItemId Id="x"/>'.repeat(1001)}</m:ItemIds></m:SendItem>`);
   expect(responseCodes(many.body)).toEqual(["ErrorExceededFindCountLimit"]);
@@ -302,7 +283,7 @@ test("extended properties DavMail and exchangelib use for flags: PidTagFlagStatu
   );
   expect(responseCodes(c.body)).toEqual(["NoError"]);
   // PR_MESSAGE_DELIVERY_TIME is the internal date (IMAP INTERNALDATE), as DavMail's APPEND sets it.
-  const stored = (await messagesIn(account.id, "\\Drafts")).find((m) => m.subject === "Verbs")!;
+  const stored = (await messagesIn(accounts[0]!.id, "\\Drafts")).find((m) => m.subject === "Verbs")!;
   expect(stored.internalDate).toBe(Date.UTC(2021, 2, 4, 5, 6, 7));
   // Saved in Drafts, but PR_MESSAGE_FLAGS (read, not unsent) says it is received mail.
   let flags = await imapFlags("Drafts", "Verbs");
@@ -333,10 +314,10 @@ test("SendOnly from MimeContent: a message without From is sent from the account
   const mime = `To: ${PEER}\r\nBcc: blind@example.test\r\nSubject: Bare MIME\r\n\r\nno from here\r\n`;
   const r = await call(`<m:CreateItem MessageDisposition="SendOnly"><m:Items><t:Message><t:MimeContent>${Buffer.from(mime).toString("base64")}</t:MimeContent></t:Message></m:Items></m:CreateItem>`);
   expect(responseCodes(r.body)).toEqual(["NoError"]);
-  const got = (await messagesIn(peer.id, "INBOX")).find((m) => m.subject === "Bare MIME")!;
+  const got = (await messagesIn(accounts[1]!.id, "INBOX")).find((m) => m.subject === "Bare MIME")!;
   expect(got.fromAddr).toBe(USER);
   expect(await rawOf(got.id)).not.toContain("Bcc:");
-  expect((await messagesIn(blind.id, "INBOX")).some((m) => m.subject === "Bare MIME")).toBe(true);
+  expect((await messagesIn(accounts[2]!.id, "INBOX")).some((m) => m.subject === "Bare MIME")).toBe(true);
 });
 
 test("SuppressReadReceipt: accepted for an existing message (no receipt is ever sent on its own), refused for a bad reference", async () => {
@@ -355,15 +336,15 @@ test("UpdateItem item:MimeContent replaces a draft's whole message (same ItemId)
   const u = await call(`<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AutoResolve"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="item:MimeContent"/><t:Message><t:MimeContent>${Buffer.from(mime).toString("base64")}</t:MimeContent></t:Message></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
   expect(responseCodes(u.body)).toEqual(["NoError"]);
   expect(idOf(u.body).id).toBe(id);
-  const d = (await messagesIn(account.id, "\\Drafts")).find((m) => m.subject === "Mime edited")!;
+  const d = (await messagesIn(accounts[0]!.id, "\\Drafts")).find((m) => m.subject === "Mime edited")!;
   expect(await rawOf(d.id)).toBe(mime);
   expect(d.flags).toContain("\\Draft");
   // Then sent with UpdateItem's SendAndSaveCopy: the draft becomes the copy in Sent, the peer gets it.
   const s = await call(`<m:UpdateItem MessageDisposition="SendAndSaveCopy" ConflictResolution="AutoResolve"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="message:IsRead"/><t:Message><t:IsRead>true</t:IsRead></t:Message></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
   expect(responseCodes(s.body)).toEqual(["NoError"]);
   expect(findAll(s.body, "ItemId")).toHaveLength(0);
-  expect((await messagesIn(peer.id, "INBOX")).some((m) => m.subject === "Mime edited")).toBe(true);
-  const sent = (await messagesIn(account.id, "\\Sent")).find((m) => m.subject === "Mime edited")!;
+  expect((await messagesIn(accounts[1]!.id, "INBOX")).some((m) => m.subject === "Mime edited")).toBe(true);
+  const sent = (await messagesIn(accounts[0]!.id, "\\Sent")).find((m) => m.subject === "Mime edited")!;
   expect(sent.id).toBe(d.id);
   expect(sent.flags).not.toContain("\\Draft");
 });

@@ -7,24 +7,18 @@
  * MIME tree of every message that is not an invitation, and an invitation is
  * still listed as the meeting message it is.
  */
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { mailListingStats, setMailListingBudget } from "../../protocols/http/ews/mail-listing.ts";
-import { createUser, find, findAll, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { ewsFixture, find, findAll, type XmlElement } from "./helpers.ts";
 
 const USER = "lister@example.test";
 const PASS = "list-password-1";
-let env: EwsEnv;
 let inboxId = 0;
+const { env } = ewsFixture({ users: [{ email: USER, pass: PASS }] });
 
 beforeAll(async () => {
-  env = await startEws();
-  await createUser(env.srv.store, USER, PASS);
   const acc = (await env.srv.store.getAccount(USER))!;
   inboxId = (await env.srv.store.getFolder(acc.id, "INBOX"))!.id;
-});
-afterEach(() => setMailListingBudget(null));
-afterAll(async () => {
-  await env.close();
 });
 
 const call = (xml: string) => env.call(USER, PASS, xml);

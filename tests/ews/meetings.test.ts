@@ -6,25 +6,15 @@
  * PARTSTAT), CancelCalendarItem sends t:MeetingCancellation and RemoveItem
  * takes the cancelled meeting out of the attendee's calendar.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { describe, expect, test } from "bun:test";
+import { ewsFixture, find, findAll, responseCodes, type XmlElement } from "./helpers.ts";
 import { createCalendarItem, dav, davPathOf, getItem, itemIds, storeId, text, unfold, until } from "./calendar-helpers.ts";
 
 const ORG = "olga@meet.test";
 const BOB = "bob@meet.test";
 const CAROL = "carol@meet.test";
 const PASS = "meeting-pass-1";
-let env: EwsEnv;
-
-beforeAll(async () => {
-  env = await startEws();
-  await createUser(env.srv.store, ORG, PASS, { displayName: "Olga Organizer" });
-  await createUser(env.srv.store, BOB, PASS, { displayName: "Bob" });
-  await createUser(env.srv.store, CAROL, PASS, { displayName: "Carol" });
-});
-afterAll(async () => {
-  await env?.close();
-});
+const { env } = ewsFixture({ users: [{ email: ORG, pass: PASS, displayName: "Olga Organizer" }, { email: BOB, pass: PASS, displayName: "Bob" }, { email: CAROL, pass: PASS, displayName: "Carol" }] });
 
 const inboxShape = `<m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape>`;
 async function inbox(user: string): Promise<XmlElement[]> {

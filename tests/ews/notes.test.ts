@@ -3,20 +3,13 @@
  * ItemClass IPM.StickyNote (MS-OXONOTE), created, read, changed, copied and
  * deleted over EWS, and the same items as ActiveSync and the store keep them.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv } from "./helpers.ts";
+import { expect, test } from "bun:test";
+import { ewsFixture, find, findAll, responseCodes } from "./helpers.ts";
 import { createItemXml, deleteItemXml, ewsItemId, findItemXml, firstItemId, getItemXml, messages, storeId, textAt, updateItemXml } from "./contacts-helpers.ts";
 
 const ALICE = "alice@example.test";
 const PASS = "alice-password-1";
-let env: EwsEnv;
-let aliceId = 0;
-
-beforeAll(async () => {
-  env = await startEws();
-  aliceId = (await createUser(env.srv.store, ALICE, PASS)).id;
-});
-afterAll(() => env.close());
+const { env, accounts } = ewsFixture({ users: [{ email: ALICE, pass: PASS }] });
 
 const call = (xml: string) => env.call(ALICE, PASS, xml);
 const NOTE = (subject: string, body: string, cats: string[] = []) =>
@@ -52,13 +45,13 @@ test("CreateItem of a sticky note: a VJOURNAL in the notes folder, read back as 
 });
 
 test("a note the store holds (as ActiveSync writes it) shows in FindItem; UpdateItem changes subject and body; DeleteItem removes it", async () => {
-  const folder = (await env.srv.store.listFolders(aliceId, { itemClass: "notes" }))[0]!;
+  const folder = (await env.srv.store.listFolders(accounts[0]!.id, { itemClass: "notes" }))[0]!;
   const body = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VJOURNAL\r\nUID:eas-note\r\nDTSTAMP:20270101T000000Z\r\nSUMMARY:From the phone\r\nDESCRIPTION:typed on a phone\r\nX-OTHER:kept\r\nEND:VJOURNAL\r\nEND:VCALENDAR\r\n";
   const item = await env.srv.store.createItem(folder.id, { itemClass: "notes", body: new TextEncoder().encode(body), fields: { subject: "From the phone" } });
   const found = await call(findItemXml("notes"));
   expect(responseCodes(found.body)).toEqual(["NoError"]);
   expect(findAll(found.body, "Message").some((m) => textAt(m, "Subject") === "From the phone")).toBe(true);
-  const id = { id: ewsItemId(aliceId, "notes", item.id) };
+  const id = { id: ewsItemId(accounts[0]!.id, "notes", item.id) };
   const upd = await call(
     updateItemXml(id, `<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:Message><t:Subject>Edited</t:Subject></t:Message></t:SetItemField><t:SetItemField><t:FieldURI FieldURI="item:Body"/><t:Message><t:Body BodyType="Text">new text</t:Body></t:Message></t:SetItemField>`),
   );
@@ -75,8 +68,8 @@ test("a note the store holds (as ActiveSync writes it) shows in FindItem; Update
 
 test("CopyItem makes another note with another UID", async () => {
   const id = firstItemId((await createNote(NOTE("Original", "text"))).body);
-  const folder = (await env.srv.store.listFolders(aliceId, { itemClass: "notes" }))[0]!;
-  const fid = `<t:FolderId Id="${Buffer.from(`F:${aliceId}:${folder.id}`).toString("base64")}"/>`;
+  const folder = (await env.srv.store.listFolders(accounts[0]!.id, { itemClass: "notes" }))[0]!;
+  const fid = `<t:FolderId Id="${Buffer.from(`F:${accounts[0]!.id}:${folder.id}`).toString("base64")}"/>`;
   const r = await call(`<m:CopyItem><m:ToFolderId>${fid}</m:ToFolderId><m:ItemIds><t:ItemId Id="${id.id}"/></m:ItemIds></m:CopyItem>`);
   expect(responseCodes(r.body)).toEqual(["NoError"]);
   const copy = firstItemId(r.body);

@@ -5,18 +5,15 @@
  * webmail, read over EWS; the refusals (another mailbox, a schedule without
  * dates, an empty reply, malformed requests).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { el, kid, kidText } from "../eas/client.ts";
 import { EasClient } from "../eas/client.ts";
 import { smtpSend } from "../reliability/lib/conn.ts";
 import { ApiClient } from "../webmail/helpers.ts";
-import { createUser, find, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { ewsFixture, find, type XmlElement } from "./helpers.ts";
 
 const A = { email: "olive@example.test", pass: "olive-password-1" };
 const B = { email: "pete@example.test", pass: "pete-password-12" };
-let env: EwsEnv;
-let aliceId = 0;
-let bobId = 0;
 
 const mailbox = (addr = A.email) => `<t:Mailbox><t:Name/><t:Address>${addr}</t:Address><t:RoutingType>SMTP</t:RoutingType></t:Mailbox>`;
 
@@ -31,13 +28,7 @@ async function setOof(settings: string, addr = A.email): Promise<{ status: numbe
 }
 
 const replies = (internal: string, external = internal) => `<t:InternalReply><t:Message>${internal}</t:Message></t:InternalReply><t:ExternalReply><t:Message>${external}</t:Message></t:ExternalReply>`;
-
-beforeAll(async () => {
-  env = await startEws();
-  aliceId = (await createUser(env.srv.store, A.email, A.pass)).id;
-  bobId = (await createUser(env.srv.store, B.email, B.pass)).id;
-});
-afterAll(() => env.close());
+const { env, accounts } = ewsFixture({ users: [A, B] });
 
 test("GetUserOofSettings of a new account: Disabled, with the ResponseMessage, OofSettings and AllowExternalOof shape", async () => {
   const r = await getOof();
@@ -52,7 +43,7 @@ test("GetUserOofSettings of a new account: Disabled, with the ResponseMessage, O
 
 test("set Enabled over EWS: the store, ActiveSync Settings/Oof and the webmail read the same reply, and an SMTP message gets the vacation answer", async () => {
   expect((await setOof(`<t:OofState>Enabled</t:OofState><t:ExternalAudience>All</t:ExternalAudience>${replies("Away until Monday, EWS.")}`)).code).toBe("NoError");
-  const stored = (await env.srv.store.getAccountById(aliceId))!.settings.oof!;
+  const stored = (await env.srv.store.getAccountById(accounts[0]!.id))!.settings.oof!;
   expect(stored).toMatchObject({ enabled: true, body: "Away until Monday, EWS." });
   expect(stored.start).toBeUndefined();
 
@@ -72,7 +63,7 @@ test("set Enabled over EWS: the store, ActiveSync Settings/Oof and the webmail r
   // The vacation rule answers a message from Pete (RFC 3834 auto-reply into his inbox).
   const data = `From: ${B.email}\r\nTo: ${A.email}\r\nSubject: are you there\r\nMessage-ID: <oof.${Date.now()}@example.test>\r\nDate: ${new Date().toUTCString()}\r\n\r\nHello?\r\n`;
   expect((await smtpSend({ port: env.srv.port("SUBMISSION"), from: B.email, to: [A.email], data, auth: { user: B.email, pass: B.pass } })).code).toBe(250);
-  const inbox = (await env.srv.store.listFolders(bobId, { itemClass: "mail" })).find((f) => f.name === "INBOX")!;
+  const inbox = (await env.srv.store.listFolders(accounts[1]!.id, { itemClass: "mail" })).find((f) => f.name === "INBOX")!;
   const until = Date.now() + 20_000;
   let found = false;
   while (!found && Date.now() < until) {
@@ -102,35 +93,35 @@ test("set in the webmail, read over EWS", async () => {
 test("Scheduled keeps its dates; Enabled drops them; Disabled keeps the text for next time", async () => {
   const dur = `<t:Duration><t:StartTime>2031-05-01T00:00:00Z</t:StartTime><t:EndTime>2031-05-10T00:00:00Z</t:EndTime></t:Duration>`;
   expect((await setOof(`<t:OofState>Scheduled</t:OofState><t:ExternalAudience>Known</t:ExternalAudience>${dur}${replies("Holiday.")}`)).code).toBe("NoError");
-  let o = (await env.srv.store.getAccountById(aliceId))!.settings.oof!;
+  let o = (await env.srv.store.getAccountById(accounts[0]!.id))!.settings.oof!;
   expect(o).toMatchObject({ enabled: true, body: "Holiday.", start: Date.UTC(2031, 4, 1), end: Date.UTC(2031, 4, 10) });
   expect((await setOof(`<t:OofState>Enabled</t:OofState>${replies("Holiday.")}`)).code).toBe("NoError");
-  o = (await env.srv.store.getAccountById(aliceId))!.settings.oof!;
+  o = (await env.srv.store.getAccountById(accounts[0]!.id))!.settings.oof!;
   expect(o.start).toBeUndefined();
   expect((await setOof(`<t:OofState>Disabled</t:OofState>${replies("", "")}`)).code).toBe("NoError");
-  o = (await env.srv.store.getAccountById(aliceId))!.settings.oof!;
+  o = (await env.srv.store.getAccountById(accounts[0]!.id))!.settings.oof!;
   expect(o).toMatchObject({ enabled: false, body: "Holiday." });
   expect(find((await getOof()).body, "OofSettings", "OofState")?.text).toBe("Disabled");
 });
 
 test("different internal and external replies: the internal one is the reply (one text for everyone); HTML is kept as text", async () => {
   expect((await setOof(`<t:OofState>Enabled</t:OofState>${replies("Inside text.", "Outside text.")}`)).code).toBe("NoError");
-  expect((await env.srv.store.getAccountById(aliceId))!.settings.oof!.body).toBe("Inside text.");
+  expect((await env.srv.store.getAccountById(accounts[0]!.id))!.settings.oof!.body).toBe("Inside text.");
   expect((await setOof(`<t:OofState>Enabled</t:OofState>${replies("", "Only outside.")}`)).code).toBe("NoError");
-  expect((await env.srv.store.getAccountById(aliceId))!.settings.oof!.body).toBe("Only outside.");
+  expect((await env.srv.store.getAccountById(accounts[0]!.id))!.settings.oof!.body).toBe("Only outside.");
   expect((await setOof(`<t:OofState>Enabled</t:OofState>${replies("&lt;html&gt;&lt;body&gt;&lt;p&gt;Gone &amp;amp; away&lt;/p&gt;&lt;/body&gt;&lt;/html&gt;")}`)).code).toBe("NoError");
-  expect((await env.srv.store.getAccountById(aliceId))!.settings.oof!.body).toBe("Gone & away");
+  expect((await env.srv.store.getAccountById(accounts[0]!.id))!.settings.oof!.body).toBe("Gone & away");
 });
 
 test("refusals: another mailbox, a schedule without dates or backwards, no reply text, malformed requests", async () => {
   expect((await getOof(B.email)).code).toBe("ErrorAccessDenied");
   expect((await setOof(`<t:OofState>Disabled</t:OofState>`, B.email)).code).toBe("ErrorAccessDenied");
-  expect((await env.srv.store.getAccountById(bobId))!.settings.oof?.enabled ?? false).toBe(false);
+  expect((await env.srv.store.getAccountById(accounts[1]!.id))!.settings.oof?.enabled ?? false).toBe(false);
   expect((await setOof(`<t:OofState>Scheduled</t:OofState>${replies("x")}`)).code).toBe("ErrorInvalidScheduledOofDuration");
   expect((await setOof(`<t:OofState>Scheduled</t:OofState><t:Duration><t:StartTime>2031-05-10T00:00:00Z</t:StartTime><t:EndTime>2031-05-01T00:00:00Z</t:EndTime></t:Duration>${replies("x")}`)).code).toBe(
     "ErrorInvalidScheduledOofDuration",
   );
-  await env.srv.store.updateSettings(aliceId, { oof: { enabled: false, subject: "", body: "" } });
+  await env.srv.store.updateSettings(accounts[0]!.id, { oof: { enabled: false, subject: "", body: "" } });
   expect((await setOof(`<t:OofState>Enabled</t:OofState>${replies("   ")}`)).code).toBe("ErrorInvalidUserOofSettings");
   const bad = await setOof(`<t:OofState>Sleeping</t:OofState>`);
   expect(bad.status).toBe(400);

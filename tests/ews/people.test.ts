@@ -4,25 +4,18 @@
  * public distribution list), a one-to-one alias, another domain's user (never
  * shown), the caller's own contacts and a contact group (a private list).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv } from "./helpers.ts";
+import { beforeAll, expect, test } from "bun:test";
+import { ewsFixture, find, findAll, responseCodes } from "./helpers.ts";
 import { dav, ewsItemId, messages, textAt } from "./contacts-helpers.ts";
 
 const ALICE = "alice@example.test";
 const PASS = "alice-password-1";
-let env: EwsEnv;
-let aliceId = 0;
 
 const VCARD = (uid: string, fn: string, email: string) => `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:${uid}\r\nFN:${fn}\r\nN:${fn.split(" ")[1] ?? ""};${fn.split(" ")[0]};;;\r\nEMAIL;TYPE=INTERNET:${email}\r\nEND:VCARD\r\n`;
+const { env, accounts } = ewsFixture({ users: [{ email: ALICE, pass: PASS, displayName: "Alice Anderson" }, { email: "bob@example.test", pass: "bob-password-1", displayName: "Bob Builder" }, { email: "bobby@example.test", pass: "bobby-password-1", displayName: "Bobby Tables" }, { email: "carol@example.test", pass: "carol-password-1", displayName: "Carol Jones" }, { email: "dave@other.test", pass: "dave-password-1", displayName: "Dave Elsewhere" }] });
 
 beforeAll(async () => {
-  env = await startEws();
   const s = env.srv.store;
-  aliceId = (await createUser(s, ALICE, PASS, { displayName: "Alice Anderson" })).id;
-  await createUser(s, "bob@example.test", "bob-password-1", { displayName: "Bob Builder" });
-  await createUser(s, "bobby@example.test", "bobby-password-1", { displayName: "Bobby Tables" });
-  await createUser(s, "carol@example.test", "carol-password-1", { displayName: "Carol Jones" });
-  await createUser(s, "dave@other.test", "dave-password-1", { displayName: "Dave Elsewhere" });
   await s.addAlias("team@example.test", "alice@example.test");
   await s.addAlias("team@example.test", "bob@example.test");
   await s.addAlias("team@example.test", "carol@example.test");
@@ -35,7 +28,6 @@ beforeAll(async () => {
   const group = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:friends-uid\r\nKIND:group\r\nFN:Friends\r\nMEMBER:urn:uuid:zed-uid\r\nMEMBER:mailto:pat@elsewhere.test\r\nEND:VCARD\r\n";
   expect((await put("friends.vcf", group)).status).toBe(201);
 });
-afterAll(() => env.close());
 
 const resolve = (entry: string, attrs = 'ReturnFullContactData="false"') => env.call(ALICE, PASS, `<m:ResolveNames ${attrs}><m:UnresolvedEntry>${entry}</m:UnresolvedEntry></m:ResolveNames>`);
 
@@ -165,8 +157,8 @@ test("ExpandDL of a one-to-many alias: its members as mailboxes", async () => {
 });
 
 test("ExpandDL of a contact group by ItemId: a contact member and an address member", async () => {
-  const item = await env.srv.store.findItemByUid({ accountId: aliceId, itemClass: "contacts" }, "friends-uid");
-  const r = await expandDL(`<t:ItemId Id="${ewsItemId(aliceId, "contacts", item!.id)}"/>`);
+  const item = await env.srv.store.findItemByUid({ accountId: accounts[0]!.id, itemClass: "contacts" }, "friends-uid");
+  const r = await expandDL(`<t:ItemId Id="${ewsItemId(accounts[0]!.id, "contacts", item!.id)}"/>`);
   expect(responseCodes(r.body)).toEqual(["NoError"]);
   const members = findAll(r.body, "Mailbox").map((m) => [textAt(m, "Name"), textAt(m, "EmailAddress"), textAt(m, "MailboxType")]);
   expect(members).toEqual([
@@ -178,10 +170,10 @@ test("ExpandDL of a contact group by ItemId: a contact member and an address mem
 test("ExpandDL of what is not a list: ErrorNameResolutionNoResults; malformed ids and empty mailboxes are refused", async () => {
   expect(responseCodes((await expandDL(`<t:EmailAddress>carol@example.test</t:EmailAddress>`)).body)).toEqual(["ErrorNameResolutionNoResults"]);
   expect(responseCodes((await expandDL(`<t:EmailAddress>nobody@example.test</t:EmailAddress>`)).body)).toEqual(["ErrorNameResolutionNoResults"]);
-  const zed = await env.srv.store.findItemByUid({ accountId: aliceId, itemClass: "contacts" }, "zed-uid");
-  expect(responseCodes((await expandDL(`<t:ItemId Id="${ewsItemId(aliceId, "contacts", zed!.id)}"/>`)).body)).toEqual(["ErrorNameResolutionNoResults"]);
+  const zed = await env.srv.store.findItemByUid({ accountId: accounts[0]!.id, itemClass: "contacts" }, "zed-uid");
+  expect(responseCodes((await expandDL(`<t:ItemId Id="${ewsItemId(accounts[0]!.id, "contacts", zed!.id)}"/>`)).body)).toEqual(["ErrorNameResolutionNoResults"]);
   expect(responseCodes((await expandDL(`<t:ItemId Id="not-an-id!"/>`)).body)).toEqual(["ErrorInvalidIdMalformed"]);
-  expect(responseCodes((await expandDL(`<t:ItemId Id="${ewsItemId(aliceId + 1000, "contacts", zed!.id)}"/>`)).body)).toEqual(["ErrorItemNotFound"]);
+  expect(responseCodes((await expandDL(`<t:ItemId Id="${ewsItemId(accounts[0]!.id + 1000, "contacts", zed!.id)}"/>`)).body)).toEqual(["ErrorItemNotFound"]);
   expect(responseCodes((await expandDL(``)).body)).toEqual(["ErrorInvalidRequest"]);
   const none = await env.call(ALICE, PASS, `<m:ExpandDL/>`);
   expect(responseCodes(none.body)).toEqual(["ErrorInvalidRequest"]);

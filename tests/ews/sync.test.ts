@@ -5,27 +5,13 @@
  * flag set over IMAP as Update, an IMAP expunge as Delete; windows of
  * MaxChangesReturned page through a folder; bad states are refused.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { RawImap } from "../imap/client.ts";
+import { expect, test } from "bun:test";
 import { sendMail } from "../backup/helpers.ts";
-import { createUser, find, responseCodes, startEws, type EwsEnv, type XmlElement } from "./helpers.ts";
+import { ewsFixture, find, responseCodes, type XmlElement } from "./helpers.ts";
 
 const USER = "syncer@example.test";
 const PASS = "sync-password-1";
-let env: EwsEnv;
-let imap: RawImap;
-
-beforeAll(async () => {
-  env = await startEws();
-  await createUser(env.srv.store, USER, PASS);
-  await createUser(env.srv.store, "other-sync@example.test", "other-password-1");
-  imap = (await RawImap.connect(env.srv.port("IMAP"))).c;
-  expect((await imap.cmd(`LOGIN ${USER} ${PASS}`)).status).toBe("OK");
-});
-afterAll(async () => {
-  imap.write("Z LOGOUT\r\n");
-  await env.close();
-});
+const { env, imap } = ewsFixture({ users: [{ email: USER, pass: PASS }, { email: "other-sync@example.test", pass: "other-password-1" }], imap: true });
 
 const call = (xml: string, version?: string) => env.call(USER, PASS, xml, { version });
 const dist = (id: string) => `<t:DistinguishedFolderId Id="${id}"/>`;

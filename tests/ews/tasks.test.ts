@@ -3,19 +3,13 @@
  * percentage, completion, dates, recurrence) and deleted, each checked
  * against the VTODO CalDAV serves, and a VTODO PUT over CalDAV read over EWS.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createUser, find, findAll, responseCodes, startEws, type EwsEnv } from "./helpers.ts";
+import { expect, test } from "bun:test";
+import { ewsFixture, find, findAll, responseCodes } from "./helpers.ts";
 import { contentLines, createItemXml, dav, davPath, deleteItemXml, findItemXml, firstItemId, getItemXml, messages, textAt, updateItemXml } from "./contacts-helpers.ts";
 
 const ALICE = "alice@example.test";
 const PASS = "alice-password-1";
-let env: EwsEnv;
-
-beforeAll(async () => {
-  env = await startEws();
-  await createUser(env.srv.store, ALICE, PASS);
-});
-afterAll(() => env.close());
+const { env } = ewsFixture({ users: [{ email: ALICE, pass: PASS }] });
 
 const call = (xml: string) => env.call(ALICE, PASS, xml);
 
