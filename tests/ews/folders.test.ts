@@ -372,6 +372,9 @@ test("CopyFolder: a mail folder with its subfolders and messages, seen over IMAP
   expect(responseCodes(into.body)).toEqual(["ErrorMoveCopyFailed"]);
   const nowhere = await call(`<m:CopyFolder><m:ToFolderId>${fid("RjoxOjk5OTk5")}</m:ToFolderId><m:FolderIds>${fid(c.id!)}</m:FolderIds></m:CopyFolder>`);
   expect(responseCodes(nowhere.body)).toEqual(["ErrorToFolderNotFound"]);
+  // CreateFolder under a parent that does not exist: the parent's own code
+  const orphan = await call(`<m:CreateFolder><m:ParentFolderId>${fid("RjoxOjk5OTk5")}</m:ParentFolderId><m:Folders><t:Folder><t:DisplayName>Orphan</t:DisplayName></t:Folder></m:Folders></m:CreateFolder>`);
+  expect(responseCodes(orphan.body)).toEqual(["ErrorParentFolderNotFound"]);
 });
 
 test("a message delivered over SMTP counts in TotalCount/UnreadCount of the Inbox", async () => {

@@ -10,19 +10,9 @@ import type { Folder } from "../../../storage/api.ts";
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import type { FolderRef } from "./ids.ts";
 import { folderIdOnly } from "./folders-render.ts";
-import { childrenOf, displayName, folderIdElements, isUnder, perFolder, resolveIn, type FolderTree } from "./folders-tree.ts";
+import { childrenOf, displayName, folderIdElements, isUnder, perFolder, resolveIn, resolveRole, type FolderTree } from "./folders-tree.ts";
 import { isDistinguished, isGroupware } from "./folders-write.ts";
 import { m, mkid, type XmlElement } from "./xml.ts";
-
-/** The destination of a move or copy (ErrorToFolderNotFound when it does not exist). */
-async function destination(c: EwsContext, tree: FolderTree, el: XmlElement): Promise<FolderRef> {
-  try {
-    return await resolveIn(c, tree, el);
-  } catch (e) {
-    if (e instanceof EwsError && e.code === "ErrorFolderNotFound") throw new EwsError("ErrorToFolderNotFound", "The destination folder was not found.");
-    throw e;
-  }
-}
 
 /** Checks a mail/notes folder may go under `to`; returns its new store name. */
 async function targetName(c: EwsContext, tree: FolderTree, ref: FolderRef & { kind: "store" }, to: FolderRef, what: "move" | "copy"): Promise<string> {
@@ -48,7 +38,7 @@ function registerMoveCopy(op: "MoveFolder" | "CopyFolder", act: (c: EwsContext, 
     const toEl = mkid(req, "ToFolderId");
     if (!toEl) throw new EwsError("ErrorInvalidRequest", "ToFolderId is required.");
     return perFolder(c, op, folderIdElements(mkid(req, "FolderIds"), "FolderIds"), async (el, tree) => {
-      const to = await destination(c, tree, toEl);
+      const to = await resolveRole(c, tree, toEl, "ErrorToFolderNotFound", "The destination folder was not found.");
       const ref = await resolveIn(c, tree, el);
       return m("Folders", folderIdOnly(c, await act(c, tree, ref, to), tree.head));
     });

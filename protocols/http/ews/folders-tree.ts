@@ -213,3 +213,17 @@ export async function resolveIn(c: EwsContext, tree: FolderTree, el: XmlElement)
   }
   return ref;
 }
+
+/**
+ * resolveIn for a folder with a role in the request (CreateFolder's parent, a
+ * move's destination): a missing one is answered with that role's own code
+ * (ErrorParentFolderNotFound, ErrorToFolderNotFound) instead of ErrorFolderNotFound.
+ */
+export async function resolveRole(c: EwsContext, tree: FolderTree, el: XmlElement, code: string, text: string): Promise<FolderRef> {
+  try {
+    return await resolveIn(c, tree, el);
+  } catch (e) {
+    if (e instanceof EwsError && e.code === "ErrorFolderNotFound") throw new EwsError(code, text);
+    throw e;
+  }
+}

@@ -15,7 +15,7 @@ import { isReservedName } from "../../../src/groupware/collections.ts";
 import { EwsError, registerOperation, type EwsContext } from "./context.ts";
 import { distinguishedName, resolveDistinguished, type FolderRef } from "./ids.ts";
 import { classOfFolderClass, FOLDER_CLASS, folderAfter, folderIdOnly } from "./folders-render.ts";
-import { childrenOf, CONTAINER_CLASS_TAG, displayName, folderIdElements, isUnder, loadTree, perFolder, resolveIn, type FolderTree } from "./folders-tree.ts";
+import { childrenOf, CONTAINER_CLASS_TAG, displayName, folderIdElements, isUnder, loadTree, perFolder, resolveIn, resolveRole, type FolderTree } from "./folders-tree.ts";
 import { applyExtendedChanges, saveExtended } from "./extended.ts";
 import { parseChanges } from "./shape.ts";
 import { attr, kid, kidText, m, mkid, parseBool, type XmlElement } from "./xml.ts";
@@ -139,13 +139,8 @@ registerOperation("CreateFolder", async (c, op) => {
   });
 });
 
-async function resolveParent(c: EwsContext, tree: FolderTree, el: XmlElement): Promise<FolderRef> {
-  try {
-    return await resolveIn(c, tree, el);
-  } catch (e) {
-    if (e instanceof EwsError && e.code === "ErrorFolderNotFound") throw new EwsError("ErrorParentFolderNotFound", "The parent folder was not found.");
-    throw e;
-  }
+function resolveParent(c: EwsContext, tree: FolderTree, el: XmlElement): Promise<FolderRef> {
+  return resolveRole(c, tree, el, "ErrorParentFolderNotFound", "The parent folder was not found.");
 }
 
 // MS-OXWSFOLD §3.1.4.1 CreateFolderPath (Exchange 2013): each level of the path, made when missing.
