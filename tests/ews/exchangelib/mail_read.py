@@ -7,15 +7,9 @@ cross-checked over IMAP. Run by tests/ews/mail-read-exchangelib.test.ts; prints
 "PASS name" / "FAIL name: reason" per scenario (suite_lib.run_all).
 """
 
-from suite_lib import PASS1, USER1, alice, check, eq, Imap, run_all, scenario, smtp_send, tag, wait_for
+from suite_lib import OUTSIDE, PASS1, USER1, alice, check, deliver, eq, Imap, run_all, scenario, tag
 from exchangelib import ExtendedProperty, Folder, Message
 from exchangelib.items import HARD_DELETE, SOFT_DELETE
-
-
-def deliver(subject, body="Hello.\r\n", attachments=(), sender="carol@remote.example"):
-    smtp_send(sender, [USER1], subject, body, attachments)
-    a = alice()
-    return wait_for(lambda: a.inbox.filter(subject=subject).get(), f"delivery of {subject!r}")
 
 
 class Origin(ExtendedProperty):
@@ -85,7 +79,7 @@ def _():
     m = deliver(s, body="The body text.\r\n", attachments=[("blob.bin", data, "application/octet-stream")])
     m = a.inbox.get(id=m.id)
     check("The body text." in m.text_body or "The body text." in str(m.body), f"body: {m.body!r}")
-    eq(m.sender.email_address, "carol@remote.example", "sender")
+    eq(m.sender.email_address, OUTSIDE, "sender")
     eq([r.email_address for r in m.to_recipients], [USER1], "to")
     check(m.has_attachments, "has_attachments")
     names = [x.name for x in m.attachments]

@@ -7,7 +7,7 @@ IMAP or SMTP against the same server. Run by tests/ews/exchangelib.test.ts.
 import uuid
 
 from suite_lib import (
-    OUTSIDE, PASS1, PASS2, USER1, USER2, account, alice, bob, check, eq, find_one, Imap, run_all, scenario, smtp_send, tag, wait_for,
+    OUTSIDE, PASS1, PASS2, USER1, USER2, account, alice, bob, check, deliver, eq, find_one, Imap, run_all, scenario, tag, wait_for,
 )
 from exchangelib import (
     HTMLBody, ExtendedProperty, FileAttachment, Folder, Mailbox, Message, Q,
@@ -181,8 +181,7 @@ def _():
 def _():
     a = alice()
     subject = tag("Quarterly figures")
-    smtp_send(OUTSIDE, [USER1], subject, "Revenue is up.\r\nSecond line.\r\n")
-    m = find_one(a.inbox, subject)
+    m = deliver(subject, "Revenue is up.\r\nSecond line.\r\n")
     eq(m.sender.email_address.lower(), OUTSIDE, "sender")
     eq([r.email_address.lower() for r in m.to_recipients], [USER1.lower()], "to")
     check("Revenue is up." in str(m.text_body or m.body), f"body: {m.body!r}")
@@ -236,8 +235,7 @@ def _():
     # An attachment of mail that came in over SMTP.
     subject2 = tag("Scan from the copier")
     pdf = b"%PDF-1.4\n" + bytes(range(200)) + b"\n%%EOF\n"
-    smtp_send(OUTSIDE, [USER1], subject2, "Scan attached.", attachments=[("scan.pdf", pdf, "application/pdf")])
-    m2 = find_one(a.inbox, subject2)
+    m2 = deliver(subject2, "Scan attached.", attachments=[("scan.pdf", pdf, "application/pdf")])
     eq([x.name for x in m2.attachments], ["scan.pdf"], "received attachment name")
     eq(m2.attachments[0].content, pdf, "received attachment content")
     # CreateAttachment / DeleteAttachment on a saved draft.
@@ -282,8 +280,7 @@ def _():
 def _():
     a = alice()
     subject = tag("Flag me")
-    smtp_send(OUTSIDE, [USER1], subject, "body")
-    m = find_one(a.inbox, subject)
+    m = deliver(subject, "body")
     ck0 = m.changekey  # save() replaces m's id and change key with UpdateItem's answer
     m.is_read = True
     m.categories = ["Red category", "Project X"]
@@ -307,8 +304,7 @@ def _():
 def _():
     a = alice()
     subject = tag("Follow up")
-    smtp_send(OUTSIDE, [USER1], subject, "body")
-    m = find_one(a.inbox, subject)
+    m = deliver(subject, "body")
     m.flag_status = 2
     m.save(update_fields=["flag_status"])
     eq(a.inbox.get(id=m.id).flag_status, 2, "PidTagFlagStatus read back")
@@ -323,8 +319,7 @@ def _():
     target = Folder(parent=a.inbox, name=tag("Moved here"))
     target.save()
     subject = tag("Move me")
-    smtp_send(OUTSIDE, [USER1], subject, "body")
-    m = find_one(a.inbox, subject)
+    m = deliver(subject, "body")
     m.move(target)
     check(not list(a.inbox.filter(subject=subject)), "still in inbox after MoveItem")
     moved = find_one(target, subject)
@@ -353,8 +348,7 @@ def _():
 def _():
     a = alice()
     subject = tag("Cheap watches")
-    smtp_send(OUTSIDE, [USER1], subject, "buy now")
-    m = find_one(a.inbox, subject)
+    m = deliver(subject, "buy now")
     m.mark_as_junk(is_junk=True, move_item=True)
     find_one(a.junk, subject)
     check(not list(a.inbox.filter(subject=subject)), "still in inbox after MarkAsJunk")

@@ -157,6 +157,11 @@ def find_one(folder, subject, timeout=10.0):
     return wait_for(lambda: next(iter(folder.filter(subject=subject)), None), f"{subject!r} in {folder.name}", timeout)
 
 
+def deliver(subject, body="Hello.\r\n", attachments=(), sender=OUTSIDE):
+    """Mail from outside over SMTP into alice's inbox; returns the item as exchangelib lists it there."""
+    smtp_send(sender, [USER1], subject, body, attachments)
+    return find_one(alice().inbox, subject)
+
 # --- SMTP and IMAP, the other side of the cross-checks ---------------------------------------------
 
 
