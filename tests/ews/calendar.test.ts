@@ -385,3 +385,15 @@ describe("malformed calendar input", () => {
     expect(responseCodes(r.body)[0]).toBe("ErrorItemNotFound");
   });
 });
+
+test("an HTML body is kept as HTML and given to CalDAV as readable text (paragraphs and <br> as line breaks, scripts dropped)", async () => {
+  const html = "&lt;p&gt;Agenda&lt;/p&gt;&lt;script&gt;x()&lt;/script&gt;&lt;p&gt;Budget &amp;amp; plans&lt;br&gt;Q&amp;amp;A&lt;/p&gt;";
+  const r = await call(createCalendarItem(`<t:Subject>Html body</t:Subject><t:Body BodyType="HTML">${html}</t:Body><t:Start>2027-03-01T09:00:00Z</t:Start><t:End>2027-03-01T10:00:00Z</t:End>`));
+  expect(responseCodes(r.body)).toEqual(["NoError"]);
+  const id = itemIds(r.body)[0]!.id;
+  const ics = unfold((await dav(env, ALICE, PASS, "GET", await davPathOf(env, ALICE, storeId(id)))).text);
+  expect(ics).toContain("DESCRIPTION:Agenda\\nBudget & plans\\nQ&A");
+  const got = find((await call(getItem(id))).body, "ResponseMessages", "GetItemResponseMessage", "Items", "CalendarItem");
+  expect(find(got, "Body")?.attrs.BodyType).toBe("HTML");
+  expect(text(got, "Body")).toContain("<p>Agenda</p>");
+});

@@ -8,6 +8,7 @@
  * (IsMeeting, Organizer, CalendarItemType...) are ignored on create and
  * refused on update (ErrorInvalidPropertySet), as Exchange does.
  */
+import { htmlToText } from "../../../mail/text.ts";
 import { MAX_ATTENDEES } from "../../../src/groupware/ical/errors.ts";
 import { EwsError } from "./context.ts";
 import { writtenOffset, zoneOfElement, type ItemZone } from "./calendar-zone.ts";
@@ -100,7 +101,7 @@ export function readProperty(p: Patch, el: XmlElement, update: boolean): void {
       return;
     case "Body": {
       const v = text(el, MAX_TEXT, "Body");
-      p.body = attr(el, "BodyType") === "HTML" ? { text: htmlToText(v), html: v } : { text: v, html: null };
+      p.body = attr(el, "BodyType") === "HTML" ? { text: htmlToText(v, { readable: true }), html: v } : { text: v, html: null };
       return;
     }
     case "Sensitivity":
@@ -235,18 +236,4 @@ export function patchOfChanges(changes: PropertyChange[]): Patch {
     readProperty(p, el, true);
   }
   return p;
-}
-
-export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, "")
-    .replace(/<br\s*\/?>|<\/p>|<\/div>/gi, "\n")
-    .replace(/<[^>]*>/g, "")
-    .replace(/&nbsp;/g, " ")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, "&")
-    .trim();
 }
