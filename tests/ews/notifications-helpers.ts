@@ -139,6 +139,14 @@ export class StreamReader {
     this.wake();
   }
 
+  /** Until the stream moves (data or its end) or 200 ms pass. */
+  private nap(): Promise<void> {
+    return new Promise<void>((r) => {
+      this.waiters.push(r);
+      setTimeout(r, 200);
+    });
+  }
+
   private wake(): void {
     const w = this.waiters;
     this.waiters = [];
@@ -152,10 +160,7 @@ export class StreamReader {
       for (let i = from; i < this.envelopes.length; i++) if (pred(this.envelopes[i]!)) return i;
       if (this.ended) throw new Error("stream ended");
       if (Date.now() > until) throw new Error("timed out waiting for an envelope");
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 200);
-      });
+      await this.nap();
     }
   }
 
@@ -163,10 +168,7 @@ export class StreamReader {
     const until = Date.now() + timeoutMs;
     while (!this.ended) {
       if (Date.now() > until) throw new Error("stream did not end");
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 200);
-      });
+      await this.nap();
     }
   }
 
