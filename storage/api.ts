@@ -519,6 +519,8 @@ export interface MailStore extends ItemStore {
   /** Full index rows for the given UIDs (ascending UID). */
   getMessages(folderId: number, uids: number[]): Promise<MessageIndex[]>;
   getMessageById(id: number): Promise<MessageIndex | null>;
+  /** Full index rows of mail items by stable id, in one read (ids that name no mail item are left out; order not kept). */
+  getMessagesByIds(ids: readonly number[]): Promise<MessageIndex[]>;
   /** Blob ids of the folder's messages with fromUid <= uid <= toUid, by UID: lets a bulk reader (POP3) skip one index lookup per message. */
   blobIdsByUid(folderId: number, fromUid: number, toUid: number): Promise<Map<number, string>>;
   /** Each message's size in CRLF form (mail/crlf.ts, what POP3 announces, RFC 1939 §5), by UID; messages stored before it was recorded are absent. */

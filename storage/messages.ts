@@ -41,6 +41,17 @@ export class Messages {
     return out;
   }
 
+  async getMessagesByIds(ids: readonly number[]): Promise<MessageIndex[]> {
+    const list = ids.filter((i) => Number.isSafeInteger(i));
+    if (list.length === 0) return [];
+    // Mail items only: those of mail folders (items of the other classes share the table, storage/items.ts).
+    const rows = await this.core.db.raw(
+      `SELECT ${INDEX_COLS} FROM items WHERE id IN (${this.core.dialect.intList()}) AND EXISTS (SELECT 1 FROM folders f WHERE f.id = items.folder_id AND f.item_class = 'mail')`,
+      [JSON.stringify(list)],
+    );
+    return rows.map(toIndex);
+  }
+
   async getMessageById(id: number): Promise<MessageIndex | null> {
     const r = await this.core.db.raw(`SELECT ${INDEX_COLS} FROM items WHERE id = ?`, [id]);
     return r.length ? toIndex(r[0]) : null;

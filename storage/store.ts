@@ -302,6 +302,9 @@ export class SqlMailStore implements MailStore {
   getMessageById(...a: P<"getMessageById">) {
     return this.messages.getMessageById(...a);
   }
+  getMessagesByIds(...a: P<"getMessagesByIds">) {
+    return this.messages.getMessagesByIds(...a);
+  }
   blobIdsByUid(...a: P<"blobIdsByUid">) {
     return this.messages.blobIdsByUid(...a);
   }

@@ -9,7 +9,8 @@
  */
 import { beforeAll, expect, test } from "bun:test";
 import { mailListingStats, setMailListingBudget } from "../../protocols/http/ews/mail-listing.ts";
-import { ewsFixture, find, findAll, type XmlElement } from "./helpers.ts";
+import { itemId } from "../../protocols/http/ews/ids.ts";
+import { createUser, ewsFixture, find, findAll, type XmlElement } from "./helpers.ts";
 
 const USER = "lister@example.test";
 const PASS = "list-password-1";
@@ -171,4 +172,32 @@ test("malformed paging input on the list paths is refused, not served", async ()
   const past = await findIds(10, 1_000_000);
   expect(past.ids).toEqual([]);
   expect(past.root.attrs.IncludesLastItemInRange).toBe("true");
+});
+
+test("GetItem of many mail ids reads them in batches (getMessagesByIds): every id answered in request order; a forged id and a missing one answer ErrorItemNotFound", async () => {
+  const other = await createUser(env.srv.store, "list-other@example.test", "list-other-pw-1");
+  const otherInbox = (await env.srv.store.getFolder(other.id, "INBOX"))!;
+  const [foreign] = await env.srv.store.append(otherInbox.id, [{ raw: message(), internalDate: Date.now(), flags: [] }]);
+  const foreignId = (await env.srv.store.getMessages(otherInbox.id, [foreign!.uid]))[0]!.id;
+  const acc = (await env.srv.store.getAccount(USER))!;
+  // the store read: mail items only, unknown ids left out
+  const mine = await env.srv.store.listMessages(inboxId);
+  const got = await env.srv.store.getMessagesByIds([mine[0]!.id, 987_654_321, mine[1]!.id]);
+  expect(got.map((x) => x.id).sort()).toEqual([mine[0]!.id, mine[1]!.id].sort());
+  // over EWS: all of the inbox (more than one batch is not needed for order: the answer follows the request)
+  const ids = (await findIds(1000, 0)).ids;
+  expect(ids.length).toBeGreaterThan(10);
+  const forged = itemId({ accountId: acc.id, itemClass: "mail", id: foreignId }); // our account number, another mailbox's message
+  const missing = itemId({ accountId: acc.id, itemClass: "mail", id: 987_654_321 });
+  const asked = [...ids.slice(0, 5), forged, ...ids.slice(5), missing];
+  const r = await call(
+    `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ItemIds>${asked.map((id) => `<t:ItemId Id="${id}"/>`).join("")}</m:ItemIds></m:GetItem>`,
+  );
+  const msgs = find(r.body, "ResponseMessages")!.children;
+  expect(msgs.length).toBe(asked.length);
+  const codes = msgs.map((m) => find(m, "ResponseCode")!.text);
+  expect(codes[5]).toBe("ErrorItemNotFound");
+  expect(codes[codes.length - 1]).toBe("ErrorItemNotFound");
+  const answered = msgs.map((m) => findAll(m, "ItemId")[0]?.attrs.Id ?? null);
+  expect(answered.filter((x, i) => i !== 5 && i !== asked.length - 1)).toEqual(ids);
 });

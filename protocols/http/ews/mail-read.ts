@@ -67,10 +67,13 @@ async function list(c: EwsContext, folder: Folder): Promise<KindItem<MailItem>[]
 
 async function load(c: EwsContext, refs: readonly ItemRef[]): Promise<KindItem<MailItem>[]> {
   const folders = await mailFolders(c);
+  const ids = refs.filter((ref) => ref.accountId === c.account.id && ref.itemClass === "mail").map((ref) => ref.id);
+  // One store read per BATCH ids (GetItem of 1,000 ids, exchangelib's pages of 100), not one per item.
+  const byId = new Map<number, MessageIndex>();
+  for (let i = 0; i < ids.length; i += BATCH) for (const x of await c.store.getMessagesByIds(ids.slice(i, i + BATCH))) byId.set(x.id, x);
   const out: KindItem<MailItem>[] = [];
-  for (const ref of refs) {
-    if (ref.accountId !== c.account.id || ref.itemClass !== "mail") continue;
-    const index = await c.store.getMessageById(ref.id);
+  for (const id of ids) {
+    const index = byId.get(id);
     // Only a message of one of the caller's mail folders (an id forged with our account number names nothing).
     if (!index || !folders.has(index.folderId)) continue;
     out.push(mailKindItem(c.account.id, index));
