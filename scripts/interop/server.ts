@@ -44,7 +44,8 @@ const config = defaultConfig();
 config.dataDir = dataDir;
 // PB_DATABASE_URL (e.g. postgres://USER@HOST:PORT/DB?schema=NAME) runs the store on another engine.
 config.databaseUrl = process.env.PB_DATABASE_URL || `file:${join(dataDir, "pillarbox.db")}`;
-config.hostname = "mail.interop.test";
+// PB_HOSTNAME: the name autodiscover hands out in URLs (ruler's run sets 127.0.0.1: it follows them and cannot resolve a test name).
+config.hostname = process.env.PB_HOSTNAME || "mail.interop.test";
 for (const name of Object.keys(LISTENER_DEFAULTS) as ListenerName[]) config.listeners[name] = null;
 for (const name of ["HTTP", "HTTPS", "SMTP", "SUBMISSION"] as ListenerName[]) config.listeners[name] = { host: "127.0.0.1", port: 0 };
 config.log.level = level;
