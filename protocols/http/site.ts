@@ -13,6 +13,7 @@ import { mountAdmin } from "./admin/index.ts";
 // These register their routes through routes.ts when imported.
 import "./eas/index.ts";
 import "./ews/index.ts";
+import "./mapi/index.ts";
 import "./autodiscover/index.ts";
 import "./dav/index.ts";
 import "./wellknown.ts";

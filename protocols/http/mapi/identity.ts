@@ -71,3 +71,15 @@ export function mailboxGuidBytes(account: Pick<Account, "id">): Uint8Array {
   out.set(b.subarray(8, 16), 8);
   return out;
 }
+
+/**
+ * The EMSMDB and NSPI URLs of an account's mailbox (autodiscover's mapiHttp
+ * section, NSPI GetMailboxUrl / GetAddressBookUrl), from the server's
+ * https://host[:port]: `MailboxId=<mailbox GUID>@<the address's domain>`,
+ * the form Exchange writes.
+ */
+export function mapiUrls(origin: string, account: Pick<Account, "id" | "email">): { emsmdb: string; nspi: string } {
+  const at = account.email.lastIndexOf("@");
+  const id = `${mailboxGuid(account)}@${at >= 0 ? account.email.slice(at + 1) : ""}`;
+  return { emsmdb: `${origin}/mapi/emsmdb/?MailboxId=${id}`, nspi: `${origin}/mapi/nspi/?MailboxId=${id}` };
+}

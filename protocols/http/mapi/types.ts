@@ -30,6 +30,12 @@ export interface MapiContext {
   /** Aborted when the client goes away, the server shuts down, or a NotificationWait reaches its bound. */
   signal: AbortSignal;
   now(): number;
+  /**
+   * https://host[:port] clients reach this server by (the configured host
+   * name, as autodiscover writes it): build URLs with identity.ts mapiUrls.
+   * Optional so a test can make a context without it.
+   */
+  origin?: string;
 }
 
 /**
