@@ -2,7 +2,8 @@
  * The documents clients fetch to configure themselves:
  *  - POX Autodiscover (MS-OXDSCLI for Outlook's "outlook" response
  *    schema 2006a; MS-ASCMD §2.2.1.1 for phones' "mobilesync" schema);
- *    The outlook response names the EWS endpoint (EXCH/EXPR sections);
+ *    The outlook response names the EWS endpoint (EXCH/EXPR sections)
+ *    and, for a client that says X-MapiHttpCapability, MAPI over HTTP;
  *  - Autodiscover v2 JSON (the Exchange Online form:
  *    /autodiscover/autodiscover.json/v1.0/<address>?Protocol=...);
  *  - Thunderbird autoconfig (clientConfig version 1.1);
@@ -52,8 +53,9 @@ export function deploymentId(ep: Endpoints): string {
  * both name the EWS endpoint, as clients look in either (exchangelib
  * prefers EXPR, Outlook for Mac and Thunderbird take the first EwsUrl).
  * ASUrl (availability) and OOFUrl (out of office) are EWS operations
- * here, so they are the same URL. Nothing about RPC or MAPI over HTTP
- * (ServerDN, MdbDN, the EXHTTP type): this server does not speak them.
+ * here, so they are the same URL. Nothing about RPC over HTTP (ServerDN,
+ * MdbDN, the EXHTTP type): this server does not speak it; MAPI over HTTP
+ * has its own section (mapiHttpProtocol).
  */
 function exchangeProtocols(ep: Endpoints): string {
   const url = escapeXml(ewsUrl(ep));
@@ -64,8 +66,32 @@ function exchangeProtocols(ep: Endpoints): string {
   return section("EXCH") + section("EXPR");
 }
 
-/** MS-OXDSCLI "outlook" response: the EWS endpoint (EXCH/EXPR), then POP3/IMAP/SMTP settings. */
-export function outlookResponse(ep: Endpoints, user: { displayName: string; email: string }): string {
+/** What the "outlook" response says about MAPI over HTTP for the account (protocols/http/mapi/identity.ts). */
+export interface MapiHttpSettings {
+  /** The account's legacy DN (User/LegacyDN: the DN a MAPI client logs on with). */
+  legacyDn: string;
+  /** Whether the client asked for the mapiHttp section (the X-MapiHttpCapability request header). */
+  section: boolean;
+  emsmdbUrl: string;
+  nspiUrl: string;
+}
+
+/**
+ * The MAPI over HTTP section (MS-OXDSCLI §2.2.4.1.1.2.1.1 Protocol with
+ * Type="mapiHttp" Version="1"; its MailStore and AddressBook elements):
+ * the EMSMDB and NSPI endpoints, the same URL inside and outside.
+ */
+function mapiHttpProtocol(m: MapiHttpSettings): string {
+  const urls = (u: string) => `<InternalUrl>${escapeXml(u)}</InternalUrl><ExternalUrl>${escapeXml(u)}</ExternalUrl>`;
+  return `<Protocol Type="mapiHttp" Version="1"><MailStore>${urls(m.emsmdbUrl)}</MailStore><AddressBook>${urls(m.nspiUrl)}</AddressBook></Protocol>`;
+}
+
+/**
+ * MS-OXDSCLI "outlook" response: the mapiHttp section first when the client
+ * asked for it (Outlook takes the first protocol it can use), the EWS
+ * endpoint (EXCH/EXPR), then POP3/IMAP/SMTP settings.
+ */
+export function outlookResponse(ep: Endpoints, user: { displayName: string; email: string }, mapi?: MapiHttpSettings): string {
   const proto = (type: string, port: number, socket: "SSL" | "STARTTLS") =>
     `<Protocol><Type>${type}</Type><Server>${escapeXml(ep.hostname)}</Server><Port>${port}</Port><DomainRequired>off</DomainRequired>` +
     `<LoginName>${escapeXml(user.email)}</LoginName><SPA>off</SPA>` +
@@ -79,8 +105,10 @@ export function outlookResponse(ep: Endpoints, user: { displayName: string; emai
     HEAD +
     `<Autodiscover xmlns="${NS.response}">` +
     `<Response xmlns="${NS.outlookResponse}">` +
-    `<User><DisplayName>${escapeXml(user.displayName)}</DisplayName><AutoDiscoverSMTPAddress>${escapeXml(user.email)}</AutoDiscoverSMTPAddress><DeploymentId>${deploymentId(ep)}</DeploymentId></User>` +
+    `<User><DisplayName>${escapeXml(user.displayName)}</DisplayName>${mapi ? `<LegacyDN>${escapeXml(mapi.legacyDn)}</LegacyDN>` : ""}` +
+    `<AutoDiscoverSMTPAddress>${escapeXml(user.email)}</AutoDiscoverSMTPAddress><DeploymentId>${deploymentId(ep)}</DeploymentId></User>` +
     `<Account><AccountType>email</AccountType><Action>settings</Action><MicrosoftOnline>False</MicrosoftOnline>` +
+    (mapi?.section ? mapiHttpProtocol(mapi) : "") +
     exchangeProtocols(ep) +
     (imap ? proto("IMAP", imap.port, imap.socket) : "") +
     (pop ? proto("POP3", pop.port, pop.socket) : "") +

@@ -5,7 +5,7 @@
  *   /autodiscover/autodiscover.xml (any case)       POX, Basic auth: Outlook
  *        ("outlook" schema) and phones ("mobilesync" schema)
  *   /autodiscover/autodiscover.json[/v1.0/<addr>]   Autodiscover v2 JSON,
- *        ?Protocol=ActiveSync|AutodiscoverV1|EWS (anonymous, as Exchange Online)
+ *        ?Protocol=ActiveSync|AutodiscoverV1|EWS|MapiHttp (anonymous, as Exchange Online)
  *   /autodiscover/autodiscover.svc[/wssecurity]     SOAP autodiscover (MS-OXWSADISC),
  *        Basic auth: GetUserSettings, GetDomainSettings (soap.ts)
  *   /.well-known/autoconfig/mail/config-v1.1.xml    Thunderbird autoconfig
@@ -22,6 +22,7 @@ import { basicCredentials } from "../eas/handler.ts";
 import { appleProfile, easUrl, errorResponse, mobileSyncResponse, NS, outlookResponse, thunderbirdConfig } from "./documents.ts";
 import { endpoints, ewsUrl } from "./endpoints.ts";
 import { soapAutodiscover } from "./soap.ts";
+import { legacyDn, mapiUrls } from "../mapi/identity.ts";
 import { parseXml, xmlKid, xmlText, XmlError } from "./xml.ts";
 
 const XML_TYPE = "text/xml; charset=utf-8";
@@ -95,7 +96,13 @@ async function pox(req: Request, ip: string, ctx: ServerContext): Promise<Respon
   if (schema === NS.mobileResponse) return text(200, mobileSyncResponse(ep, user));
   // MS-OXDSCLI AutoDiscoverSMTPAddress is the mailbox's primary address (asked for by an alias or not); clients
   // (Outlook for Mac, exchangelib) take it as the account's address, and it is the login name.
-  if (schema === NS.outlookResponse) return text(200, outlookResponse(ep, { ...user, email: account.email }));
+  if (schema === NS.outlookResponse) {
+    // MS-OXDSCLI §2.2.3.1 X-MapiHttpCapability: a client that speaks MAPI over HTTP (version >= 1) gets its section.
+    const cap = Number((req.headers.get("x-mapihttpcapability") ?? "").trim());
+    const urls = mapiUrls(ep.httpsBase, account);
+    const mapi = { legacyDn: legacyDn(account), section: Number.isInteger(cap) && cap >= 1, emsmdbUrl: urls.emsmdb, nspiUrl: urls.nspi };
+    return text(200, outlookResponse(ep, { ...user, email: account.email }, mapi));
+  }
   return text(200, errorResponse(601, "The requested schema is not available."));
 }
 
@@ -121,7 +128,10 @@ async function json(req: Request, ctx: ServerContext): Promise<Response> {
   if (protocol === "activesync") return j(200, { Protocol: "ActiveSync", Url: easUrl(ep) });
   if (protocol === "autodiscoverv1") return j(200, { Protocol: "AutodiscoverV1", Url: `${ep.httpsBase}/autodiscover/autodiscover.xml` });
   if (protocol === "ews") return j(200, { Protocol: "EWS", Url: ewsUrl(ep) });
-  return j(400, { ErrorCode: "ProtocolNotSupported", ErrorMessage: `The given protocol value '${q("Protocol") ?? ""}' is invalid. Supported values are 'ActiveSync,AutodiscoverV1,EWS'.` });
+  // The EMSMDB endpoint without a MailboxId: this answer is anonymous and a mailbox GUID would tell that the account exists
+  // (the transport takes a request without MailboxId as one for the authenticated account's own mailbox).
+  if (protocol === "mapihttp") return j(200, { Protocol: "MapiHttp", Url: `${ep.httpsBase}/mapi/emsmdb/` });
+  return j(400, { ErrorCode: "ProtocolNotSupported", ErrorMessage: `The given protocol value '${q("Protocol") ?? ""}' is invalid. Supported values are 'ActiveSync,AutodiscoverV1,EWS,MapiHttp'.` });
 }
 
 async function autoconfig(req: Request, ctx: ServerContext): Promise<Response> {

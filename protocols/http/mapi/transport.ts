@@ -98,6 +98,8 @@ function unauthorized(): Response {
 function mailboxMatches(url: URL, account: Account): boolean {
   const v = [...url.searchParams].find(([n]) => n.toLowerCase() === "mailboxid")?.[1];
   if (v === undefined) return true;
+  // The mailbox GUID form autodiscover writes, or (as Exchange also takes) the mailbox's own address.
+  if (v.toLowerCase() === account.email) return true;
   const at = v.indexOf("@");
   return (at < 0 ? v : v.slice(0, at)).toLowerCase() === mailboxGuid(account);
 }
