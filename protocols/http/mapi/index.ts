@@ -8,6 +8,8 @@
 import type { Hono } from "hono";
 import { registerHttpRoutes } from "../routes.ts";
 import { handleMapi, mapiPath } from "./transport.ts";
+import "./emsmdb/index.ts"; // registers the ROP engine (registerEmsmdb)
+import "./nspi/index.ts"; // registers the NSPI address book (registerNspi)
 
 registerHttpRoutes((app: Hono, ctx) => {
   app.use("*", async (c, next) => {
