@@ -6,7 +6,8 @@
  * refuses with ecAccessDenied.
  */
 import type { MapiContext } from "../types.ts";
-import { accountIdFromLegacyDn } from "../identity.ts";
+import { accountIdFromLegacyDn, mapiUrls } from "../identity.ts";
+import { endpoints } from "../../autodiscover/endpoints.ts";
 import type { AbTaggedValue } from "../wire/nspi-values.ts";
 import {
   parseDNToMId,
@@ -36,12 +37,14 @@ import { anr } from "./match.ts";
 import { defaultStat } from "./position.ts";
 import { DEFAULT_COLUMNS, ENTRY_COLUMNS, entryProps, galContainerProps, presentTags, valueList } from "./props.ts";
 import { MAX_ROWS, rowSet } from "./calls-table.ts";
-import { mapiUrl } from "./urls.ts";
 
 /** MS-OXNSPI §3.1.4.3: the code page that means "Unicode strings". */
 const CP_WINUNICODE = 1200;
 /** The most names one DNToMId or ResolveNames resolves. */
 const MAX_NAMES = MAX_ROWS;
+
+/** https://host[:port] as the transport saw it, else as autodiscover configures it: the same URLs autodiscover gives. */
+const origin = (c: MapiContext): string => c.origin ?? endpoints(c.server.config).httpsBase;
 
 /** An entry by DN, case-insensitively (MS-OXNSPI §2.2.1.1); an account's DN also by the id it carries. */
 function byDn(gal: readonly GalEntry[], dn: string): GalEntry | undefined {
@@ -142,7 +145,7 @@ export async function getMailboxUrl(c: MapiContext, st: NspiSessionState, body: 
   const e = byDn(await loadGal(c.store, c.account, st), req.dn);
   const account = e ? (await c.store.listAccounts()).find((a) => a.id === e.accountId) : undefined;
   if (!account) return writeUrlResponse(Ec.NotFound, "");
-  return writeUrlResponse(Ec.Success, mapiUrl(c.server.tls.hostname, account, "emsmdb"));
+  return writeUrlResponse(Ec.Success, mapiUrls(origin(c), account).emsmdb);
 }
 
 /** GetAddressBookUrl (MS-OXCMAPIHTTP §2.2.5.19): the NSPI URL for the user a DN names (the caller's own when it names nobody we show). */
@@ -150,7 +153,7 @@ export async function getAddressBookUrl(c: MapiContext, st: NspiSessionState, bo
   const req = parseUrlRequest(body);
   const e = byDn(await loadGal(c.store, c.account, st), req.dn);
   const account = (e && e.kind === "account" ? (await c.store.listAccounts()).find((a) => a.id === e.accountId) : undefined) ?? c.account;
-  return writeUrlResponse(Ec.Success, mapiUrl(c.server.tls.hostname, account, "nspi"));
+  return writeUrlResponse(Ec.Success, mapiUrls(origin(c), account).nspi);
 }
 
 /** ModProps (MS-OXNSPI §3.1.4.1.12) and ModLinkAtt (§3.1.4.1.15): the directory is read-only over NSPI. */
