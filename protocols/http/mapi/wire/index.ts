@@ -13,3 +13,4 @@ export * from "./rops-write.ts";
 export * from "./rop-buffer.ts";
 export * from "./lz77.ts";
 export * from "./emsmdb-bodies.ts";
+export * from "./rops-encode.ts";
