@@ -100,7 +100,8 @@ describe("POX autodiscover (MS-OXDSCLI)", () => {
   });
 
   test("without the capability header (or with 0 or junk) there is no mapiHttp section, but the LegacyDN is there", async () => {
-    for (const h of [{}, { "x-mapihttpcapability": "0" }, { "x-mapihttpcapability": "yes" }]) {
+    const variants: Record<string, string>[] = [{}, { "x-mapihttpcapability": "0" }, { "x-mapihttpcapability": "yes" }];
+    for (const h of variants) {
       const r = await pox(h);
       expect(r.status).toBe(200);
       expect(r.text).not.toContain("mapiHttp");
