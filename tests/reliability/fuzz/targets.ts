@@ -24,6 +24,7 @@ import { SIEVE_RUN_TARGET } from "./sieve-run-target.ts";
 import { MANAGESIEVE_TARGET } from "./managesieve-target.ts";
 import { SIEVE_TARGETS } from "./sieve-targets.ts";
 import { AUTODISCOVER_XML_TARGET, EWS_SOAP_TARGET } from "./ews-target.ts";
+import { MAPI_NSPI_TARGET } from "./mapi-nspi-target.ts";
 
 const enc = new TextEncoder();
 const b = (s: string) => enc.encode(s);
@@ -418,4 +419,6 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   // EWS: SOAP reader, envelope, shapes/paths/changes/restrictions, ConvertId forms; autodiscover's reader (./ews-target.ts)
   EWS_SOAP_TARGET,
   AUTODISCOVER_XML_TARGET,
+  // MAPI/HTTP NSPI: the request body parsers and address-book value codecs (./mapi-nspi-target.ts)
+  MAPI_NSPI_TARGET,
 ];
