@@ -1,77 +1,43 @@
 /**
- * Table restrictions (MS-OXCDATA §2.12) as RopRestrict carries them (counts
- * of And/Or are 16-bit in ROPs, §2.12.1.1), parsed into a tree and evaluated
- * against a row's properties. Offered: And, Or, Not, Content, Property,
- * CompareProperties, Bitmask, Size, Exist; SubObject/Comment/Count are
- * refused (RopRestrict answers ecNotSupported for them).
+ * Table restrictions (MS-OXCDATA §2.12) as RopRestrict carries them, read
+ * by the wire module (wire/restriction.ts) and evaluated here against a
+ * row's properties. Evaluated: And, Or, Not, Content, Property,
+ * CompareProperties, Bitmask, Size, Exist; SubObject, Comment and Count
+ * are refused (RopRestrict answers ecNotSupported for them).
  */
-import type { Reader } from "../wire/reader.ts";
-import { WireError } from "../wire/errors.ts";
+import type { PropValue } from "../wire/proptypes.ts";
+import type { Restriction } from "../wire/restriction.ts";
 import { RopError, ec } from "./errors.ts";
-import { lookup, readValue, tagType, type PropMap, type Value } from "./values.ts";
+import { lookup, type PropMap, type Value } from "./values.ts";
 
-export type Restriction =
-  | { kind: "and" | "or"; subs: Restriction[] }
-  | { kind: "not"; sub: Restriction }
-  | { kind: "content"; fuzzy: number; tag: number; value: Value }
-  | { kind: "property"; relop: number; tag: number; value: Value }
-  | { kind: "compare"; relop: number; tag1: number; tag2: number }
-  | { kind: "bitmask"; zero: boolean; tag: number; mask: number }
-  | { kind: "size"; relop: number; tag: number; size: number }
-  | { kind: "exist"; tag: number };
+export type { Restriction };
 
-const MAX_DEPTH = 32;
-const MAX_NODES = 4096;
-
-export function readRestriction(r: Reader): Restriction {
-  let nodes = 0;
-  const one = (depth: number): Restriction => {
-    if (depth > MAX_DEPTH) throw new WireError("too-large", "restriction nested too deep");
-    if (++nodes > MAX_NODES) throw new WireError("too-large", "restriction has too many nodes");
-    const type = r.u8();
-    switch (type) {
-      case 0x00:
-      case 0x01: {
-        const n = r.count(r.u16(), MAX_NODES, 1, "restriction");
-        const subs: Restriction[] = [];
-        for (let i = 0; i < n; i++) subs.push(one(depth + 1));
-        return { kind: type === 0 ? "and" : "or", subs };
-      }
-      case 0x02:
-        return { kind: "not", sub: one(depth + 1) };
-      case 0x03: {
-        const fuzzy = r.u32();
-        const tag = r.u32();
-        const vtag = r.u32();
-        return { kind: "content", fuzzy, tag, value: readValue(r, tagType(vtag)) };
-      }
-      case 0x04: {
-        const relop = r.u8();
-        const tag = r.u32();
-        const vtag = r.u32();
-        return { kind: "property", relop, tag, value: readValue(r, tagType(vtag)) };
-      }
-      case 0x05:
-        return { kind: "compare", relop: r.u8(), tag1: r.u32(), tag2: r.u32() };
-      case 0x06:
-        return { kind: "bitmask", zero: r.u8() === 0, tag: r.u32(), mask: r.u32() };
-      case 0x07:
-        return { kind: "size", relop: r.u8(), tag: r.u32(), size: r.u32() };
-      case 0x08:
-        return { kind: "exist", tag: r.u32() };
-      case 0x09:
-      case 0x0a:
-      case 0x0b:
-        throw new RopError(ec.NotSupported, `restriction type ${type} not offered`);
-      default:
-        throw new WireError("bad-value", `restriction type ${type}`);
-    }
-  };
-  return one(0);
+/** Throws ecNotSupported for the node types the engine does not evaluate. */
+export function checkOffered(r: Restriction, depth = 0): void {
+  if (depth > 64) throw new RopError(ec.TooBig, "restriction nested too deep");
+  switch (r.type) {
+    case "and":
+    case "or":
+      for (const c of r.children) checkOffered(c, depth + 1);
+      return;
+    case "not":
+      checkOffered(r.child, depth + 1);
+      return;
+    case "subObject":
+    case "comment":
+    case "count":
+      throw new RopError(ec.NotSupported, `${r.type} restrictions are not offered`);
+    default:
+      return;
+  }
 }
 
+const scalar = (v: PropValue): Value | null =>
+  typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" || typeof v === "string" || v instanceof Uint8Array ? v : null;
+
 /** -1, 0, 1, or null when the two values cannot be compared. */
-export function compareValues(a: Value, b: Value): number | null {
+export function compareValues(a: Value | null, b: Value | null): number | null {
+  if (a === null || b === null) return null;
   if (typeof a === "string" && typeof b === "string") {
     const x = a.toLowerCase();
     const y = b.toLowerCase();
@@ -103,43 +69,47 @@ function relation(relop: number, c: number | null): boolean {
 }
 
 export function matches(r: Restriction, row: PropMap): boolean {
-  switch (r.kind) {
-    case "and": return r.subs.every((s) => matches(s, row));
-    case "or": return r.subs.some((s) => matches(s, row));
-    case "not": return !matches(r.sub, row);
-    case "exist": return lookup(row, r.tag & 0xffff0000) !== undefined;
+  const get = (tag: number) => lookup(row, tag & 0xffff0000);
+  switch (r.type) {
+    case "and": return r.children.every((s) => matches(s, row));
+    case "or": return r.children.some((s) => matches(s, row));
+    case "not": return !matches(r.child, row);
+    case "exist": return get(r.tag) !== undefined;
     case "property": {
-      const v = lookup(row, r.tag & 0xffff0000);
-      return v !== undefined && relation(r.relop, compareValues(v.value, r.value));
+      const v = get(r.tag);
+      return v !== undefined && relation(r.relop, compareValues(v.value, scalar(r.value.value)));
     }
-    case "compare": {
-      const a = lookup(row, r.tag1 & 0xffff0000);
-      const b = lookup(row, r.tag2 & 0xffff0000);
+    case "compareProps": {
+      const a = get(r.tag1);
+      const b = get(r.tag2);
       return !!a && !!b && relation(r.relop, compareValues(a.value, b.value));
     }
     case "bitmask": {
-      const v = lookup(row, r.tag & 0xffff0000);
+      // §2.12.6: BitmapRelOp 0 BMR_EQZ, 1 BMR_NEZ.
+      const v = get(r.tag);
       if (!v || typeof v.value !== "number") return false;
-      return ((v.value & r.mask) === 0) === r.zero;
+      return ((v.value & r.mask) === 0) === (r.relop === 0);
     }
     case "size": {
-      const v = lookup(row, r.tag & 0xffff0000);
+      const v = get(r.tag);
       if (!v) return false;
       const size = typeof v.value === "string" ? v.value.length * 2 : v.value instanceof Uint8Array ? v.value.length : 8;
       return relation(r.relop, size < r.size ? -1 : size > r.size ? 1 : 0);
     }
     case "content": {
-      // MS-OXCDATA §2.12.2.1: FuzzyLevelLow 0 FULLSTRING, 1 SUBSTRING, 2 PREFIX; FuzzyLevelHigh 0x1 IGNORECASE (0x2, 0x4 loose forms: treated as ignore-case).
-      const v = lookup(row, r.tag & 0xffff0000);
-      if (!v) return false;
-      const low = r.fuzzy & 0xffff;
-      const ignoreCase = (r.fuzzy >>> 16) !== 0;
-      if (typeof v.value === "string" && typeof r.value === "string") {
+      // §2.12.2.1: FuzzyLevelLow 0 FULLSTRING, 1 SUBSTRING, 2 PREFIX; any FuzzyLevelHigh bit (IGNORECASE, IGNORENONSPACE, LOOSE) compares ignoring case.
+      const v = get(r.tag);
+      const want = scalar(r.value.value);
+      if (!v || want === null) return false;
+      if (typeof v.value === "string" && typeof want === "string") {
+        const ignoreCase = r.fuzzyHigh !== 0;
         const hay = ignoreCase ? v.value.toLowerCase() : v.value;
-        const needle = ignoreCase ? r.value.toLowerCase() : r.value;
-        return low === 1 ? hay.includes(needle) : low === 2 ? hay.startsWith(needle) : hay === needle;
+        const needle = ignoreCase ? want.toLowerCase() : want;
+        return r.fuzzyLow === 1 ? hay.includes(needle) : r.fuzzyLow === 2 ? hay.startsWith(needle) : hay === needle;
       }
-      return compareValues(v.value, r.value) === 0;
+      return compareValues(v.value, want) === 0;
     }
+    default:
+      return false;
   }
 }

@@ -8,7 +8,8 @@ import { Writer as RowWriter } from "../wire/writer.ts";
 import { RopError, ec } from "./errors.ts";
 import { input, registerRop, type Exec } from "./engine.ts";
 import type { TableObject } from "./objects.ts";
-import { readRestriction } from "./restriction.ts";
+import { readRestriction } from "../wire/restriction.ts";
+import { checkOffered } from "./restriction.ts";
 import { refresh } from "./tables.ts";
 import { writeRow } from "./values.ts";
 
@@ -79,8 +80,10 @@ registerRop(0x14, (r, ropId) => {
       else {
         const rr = new Reader(data);
         try {
-          t.restriction = readRestriction(rr);
+          const res = readRestriction(rr, "rop");
           rr.done("restriction");
+          checkOffered(res);
+          t.restriction = res;
         } catch (e) {
           if (e instanceof RopError) throw e;
           throw new RopError(ec.InvalidParam, e instanceof Error ? e.message : "bad restriction");

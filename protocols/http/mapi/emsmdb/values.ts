@@ -3,9 +3,7 @@
  * §2.11.1 property data types, §2.11.2 PropertyValue, §2.11.4
  * TaggedPropertyValue, §2.8.1 PropertyRow).
  */
-import type { Reader } from "../wire/reader.ts";
 import type { Writer } from "../wire/writer.ts";
-import { WireError } from "../wire/errors.ts";
 import { ec } from "./errors.ts";
 
 /** MS-OXCDATA §2.11.1 type codes the engine reads and writes. */
@@ -40,10 +38,6 @@ const FILETIME_EPOCH_MS = 11644473600000n;
 export function fileTime(ms: number): bigint {
   return (BigInt(Math.trunc(ms)) + FILETIME_EPOCH_MS) * 10000n;
 }
-export function fromFileTime(ft: bigint): number {
-  return Number(ft / 10000n - FILETIME_EPOCH_MS);
-}
-
 /** Writes one value of `type` (a request may ask String8 of a Unicode property: converted here). */
 export function writeValue(w: Writer, type: number, v: Value): void {
   switch (type) {
@@ -78,34 +72,6 @@ export function writeValue(w: Writer, type: number, v: Value): void {
       return;
     default:
       throw new Error(`no writer for property type 0x${type.toString(16)}`);
-  }
-}
-
-/** Reads one value of `type` (the types a client sets on a message). Throws WireError for anything else. */
-export function readValue(r: Reader, type: number): Value {
-  switch (type) {
-    case PT.I16:
-      return r.i16();
-    case PT.I32:
-    case PT.Error:
-      return r.u32();
-    case PT.F64:
-      return r.f64();
-    case PT.Bool:
-      return r.u8() !== 0;
-    case PT.I64:
-    case PT.Time:
-      return r.u64();
-    case PT.String8:
-      return r.cstr8();
-    case PT.Unicode:
-      return r.cstr16();
-    case PT.Guid:
-      return r.bytes(16);
-    case PT.Binary:
-      return r.bin16();
-    default:
-      throw new WireError("bad-value", `property type 0x${type.toString(16)} not read`);
   }
 }
 
