@@ -25,6 +25,7 @@ import { MANAGESIEVE_TARGET } from "./managesieve-target.ts";
 import { SIEVE_TARGETS } from "./sieve-targets.ts";
 import { AUTODISCOVER_XML_TARGET, EWS_SOAP_TARGET } from "./ews-target.ts";
 import { MAPI_NSPI_TARGET } from "./mapi-nspi-target.ts";
+import { MAPI_ROP_TARGET } from "./mapi-rop-target.ts";
 
 const enc = new TextEncoder();
 const b = (s: string) => enc.encode(s);
@@ -421,4 +422,6 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   AUTODISCOVER_XML_TARGET,
   // MAPI/HTTP NSPI: the request body parsers and address-book value codecs (./mapi-nspi-target.ts)
   MAPI_NSPI_TARGET,
+  // MAPI/HTTP EMSMDB: Execute bodies, the ROP buffer (XorMagic, LZ77) and every ROP request parser (./mapi-rop-target.ts)
+  MAPI_ROP_TARGET,
 ];

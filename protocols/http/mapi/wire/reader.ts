@@ -6,7 +6,12 @@
 import { WireError } from "./errors.ts";
 
 const utf16 = new TextDecoder("utf-16le");
-const latin1 = new TextDecoder("latin1");
+/** ISO-8859-1: one byte, one code point (TextDecoder's "latin1" is windows-1252, which does not round-trip). */
+export function latin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+}
 
 export class Reader {
   private readonly view: DataView;
@@ -117,7 +122,7 @@ export class Reader {
     const at = this.buf.subarray(start, this.end).indexOf(0);
     if (at < 0) throw new WireError("truncated", `string8 at ${start} has no terminator`);
     this.pos = start + at + 1;
-    return latin1.decode(this.buf.subarray(start, start + at));
+    return latin1(this.buf.subarray(start, start + at));
   }
   /** A NUL-terminated UTF-16LE string (PtypString): the terminator is a 2-byte aligned 0x0000. */
   cstr16(): string {

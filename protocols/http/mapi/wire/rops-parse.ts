@@ -5,7 +5,7 @@
  * server answers what it parsed and fails the rest).
  */
 import { LIMITS, WireError } from "./errors.ts";
-import { Reader } from "./reader.ts";
+import { Reader, latin1 } from "./reader.ts";
 import { readPropertyName, readLongTermId } from "./ids.ts";
 import type { PropertyName } from "./ids.ts";
 import { readPropertyRow, readTags16, readTaggedValue } from "./propvalue.ts";
@@ -100,7 +100,7 @@ export function parseRop(r: Reader): RopRequest | UnknownRop {
     const storeState = r.u32();
     const essdnRaw = r.bin16();
     const z = essdnRaw.indexOf(0);
-    const essdn = new TextDecoder("latin1").decode(z >= 0 ? essdnRaw.subarray(0, z) : essdnRaw);
+    const essdn = latin1(z >= 0 ? essdnRaw.subarray(0, z) : essdnRaw);
     return { ropId, logonId, outputHandleIndex, logonFlags, openFlags, storeState, essdn };
   }
   const inputHandleIndex = r.u8();
