@@ -285,6 +285,68 @@ describe("rules", () => {
   });
 });
 
+describe("RopModifyRules", () => {
+  /** One ROW_ADD: name, enabled, Content(subject contains `needle`), and one action block. */
+  function addRule(name: string, needle: string, action: Uint8Array, flags = 0x01, ruleId?: bigint): Uint8Array {
+    const cond = new Writer().u8(0x03).u16(1).u16(1).u32(T.Subject).u32(T.Subject).cstr16(needle).finish();
+    const acts = new Writer().u16(1).u16(action.length).bytes(action).finish();
+    const values = new Writer();
+    let n = 4;
+    values.u32(T.RuleName).cstr16(name);
+    values.u32(0x66770003).u32(1);
+    values.u32(0x667900fd).bytes(cond);
+    values.u32(0x668000fe).bytes(acts);
+    if (ruleId !== undefined) {
+      values.u32(T.RuleId).u64(ruleId);
+      n++;
+    }
+    return new Writer().u8(0x41).u8(LOGON).u8(0).u8(0).u16(1).u8(flags).u16(n).bytes(values.finish()).finish();
+  }
+  /** MS-OXORULE §2.2.5.1.2.1: OP_MOVE to a folder of this store (ServerEid: Ours, FolderId, MessageId 0, Instance 0). */
+  const moveTo = (fid: bigint) => new Writer().u8(0x01).u32(0).u32(0).u8(1).u16(0).u16(21).u8(1).u64(fid).u64(0n).u32(0).finish();
+  const markRead = () => new Writer().u8(0x0b).u32(0).u32(0).finish();
+
+  async function rulesTable(s: EmsmdbState): Promise<ReturnType<typeof row>[]> {
+    const { r } = await exec(c, s, [rop.rules(0, 1), rop.setColumns(1, [T.RuleName, T.RuleId]), rop.queryRows(1, 50)], [(LOGON << 24) >>> 0, NULL_HANDLE]);
+    r.bytes(6);
+    r.bytes(7);
+    expect(head(r).rv).toBe(0);
+    r.u8();
+    return Array.from({ length: r.u16() }, () => row(r, [T.RuleName, T.RuleId]));
+  }
+
+  test("a rule added over MAPI becomes the webmail's rules script; modify and remove follow", async () => {
+    const archive = await srv.store.createFolder(alice.id, "Invoices");
+    const { s } = await logon();
+    const { idValue } = await import("../../protocols/http/mapi/emsmdb/ids.ts");
+    const add = await exec(c, s, [addRule("Invoices away", "invoice", moveTo(idValue(archive.id)))], [(LOGON << 24) >>> 0]);
+    expect(head(add.r)).toEqual({ ropId: 0x41, index: 0, rv: 0 });
+    const { RULES_SCRIPT_NAME } = await import("../../src/sieve/rules.ts");
+    const active = (await srv.ctx.storage.sieve.activeScript(alice.id))!;
+    expect(active.name).toBe(RULES_SCRIPT_NAME);
+    expect(active.content).toContain('fileinto "Invoices"');
+    expect(active.content).toContain('"invoice"');
+    expect(await rulesTable(s)).toEqual([["Invoices away", 1n]]);
+
+    const mod = await exec(c, s, [addRule("Read invoices", "invoice", markRead(), 0x02, 1n)], [(LOGON << 24) >>> 0]);
+    expect(head(mod.r).rv).toBe(0);
+    expect(await rulesTable(s)).toEqual([["Read invoices", 1n]]);
+
+    const remove = new Writer().u8(0x41).u8(LOGON).u8(0).u8(0).u16(1).u8(0x04).u16(1).u32(T.RuleId).u64(1n).finish();
+    expect(head((await exec(c, s, [remove], [(LOGON << 24) >>> 0])).r).rv).toBe(0);
+    expect(await rulesTable(s)).toEqual([]);
+  });
+
+  test("an action we do not offer (OP_DEFER_ACTION) is ecNotSupported and changes nothing", async () => {
+    const { s } = await logon();
+    const before = await srv.ctx.storage.sieve.activeScript(alice.id);
+    const defer = new Writer().u8(0x05).u32(0).u32(0).bytes(new Uint8Array([1, 2, 3])).finish();
+    const { r } = await exec(c, s, [addRule("Deferred", "x", defer)], [(LOGON << 24) >>> 0]);
+    expect(head(r)).toEqual({ ropId: 0x41, index: 0, rv: 0x80040102 });
+    expect(await srv.ctx.storage.sieve.activeScript(alice.id)).toEqual(before);
+  });
+});
+
 describe("create and submit", () => {
   test("ruler's send sequence in one Execute: the message arrives over IMAP", async () => {
     const { s, fids } = await logon();

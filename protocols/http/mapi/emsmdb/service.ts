@@ -29,6 +29,7 @@ import "./rops-table.ts";
 import "./rops-props.ts";
 import "./rops-message.ts";
 import "./rops-stream.ts";
+import "./rops-rules.ts";
 
 /** MS-OXCRPC §3.1.4.1: ecRpcFormat, a request buffer that cannot be read. */
 const EC_RPC_FORMAT = 0x000004b6;
