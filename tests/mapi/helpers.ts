@@ -45,13 +45,14 @@ export interface RawResponse {
  */
 export function request(
   port: number,
-  opts: { method?: string; path: string; headers?: Record<string, string>; body?: Uint8Array; onChunk?: (text: string) => void; tls?: boolean },
+  opts: { method?: string; path: string; headers?: Record<string, string>; body?: Uint8Array; onChunk?: (text: string) => void; onHeaders?: (headers: RawResponse["headers"]) => void; tls?: boolean },
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const body = opts.body ?? new Uint8Array(0);
     const req = (opts.tls === false ? http : https).request(
       { host: "127.0.0.1", port, method: opts.method ?? "POST", path: opts.path, headers: { ...opts.headers, "content-length": String(body.length) }, ...(opts.tls === false ? {} : { agent, servername: "localhost" }) },
       (res) => {
+        opts.onHeaders?.(res.headers);
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => {
           chunks.push(c);
@@ -146,17 +147,21 @@ export class MapiClient {
   }
 
   async send(type: string, body: Uint8Array = new Uint8Array(0), opts: { headers?: Record<string, string | null>; path?: string; onChunk?: (text: string) => void } = {}): Promise<MapiResponse> {
-    const r = await request(this.env.port, { path: opts.path ?? this.path, headers: this.headers(type, opts.headers), body, onChunk: opts.onChunk });
-    const sc = r.headers["set-cookie"];
-    const setCookies = Array.isArray(sc) ? sc : sc ? [sc] : [];
-    for (const c of setCookies) {
-      const [pair] = c.split(";");
-      const i = pair!.indexOf("=");
-      const name = pair!.slice(0, i).trim();
-      const value = pair!.slice(i + 1).trim();
-      if (/;\s*max-age=0/i.test(c) || value === "") this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    let setCookies: string[] = [];
+    // The jar takes the cookies when the headers arrive (a streamed answer's come long before its end).
+    const onHeaders = (h: RawResponse["headers"]) => {
+      const sc = h["set-cookie"];
+      setCookies = Array.isArray(sc) ? sc : sc ? [sc] : [];
+      for (const c of setCookies) {
+        const [pair] = c.split(";");
+        const i = pair!.indexOf("=");
+        const name = pair!.slice(0, i).trim();
+        const value = pair!.slice(i + 1).trim();
+        if (/;\s*max-age=0/i.test(c) || value === "") this.cookies.delete(name);
+        else this.cookies.set(name, value);
+      }
+    };
+    const r = await request(this.env.port, { path: opts.path ?? this.path, headers: this.headers(type, opts.headers), body, onChunk: opts.onChunk, onHeaders });
     let framed: Framed | null = null;
     try {
       framed = parseFramed(r.body);

@@ -8,7 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { createUser, MapiClient, parseFramed, request, startMapi, type MapiEnv } from "./helpers.ts";
-import { sessions } from "../../protocols/http/mapi/session.ts";
+import { DEFAULT_LIMITS, sessionsFor, type SessionRegistry } from "../../protocols/http/mapi/session.ts";
 import { transportLimits } from "../../protocols/http/mapi/transport.ts";
 import { mailboxGuid } from "../../protocols/http/mapi/identity.ts";
 import { emsmdbService, MapiHttpError, nspiService, registerEmsmdb, registerNspi, ResponseCode, type EmsmdbService, type NspiService } from "../../protocols/http/mapi/types.ts";
@@ -87,10 +87,13 @@ let env: MapiEnv;
 let alice: Account;
 const prev = { emsmdb: emsmdbService(), nspi: nspiService() };
 const limits = { ...transportLimits };
-const sessionLimits = { ...sessions.limits };
+const sessionLimits = { ...DEFAULT_LIMITS };
+/** The running server's session registry. */
+let sessions: SessionRegistry;
 
 beforeAll(async () => {
   env = await startMapi();
+  sessions = sessionsFor(env.srv.ctx);
   alice = await createUser(env.srv.store, A, PW);
   await createUser(env.srv.store, B, PW);
   await createUser(env.srv.store, C, PW);
@@ -448,5 +451,32 @@ describe("the session registry, sans-IO", () => {
     expect(reg.size).toBe(0);
     reg.end(c, true);
     expect(disposed.length).toBe(4);
+  });
+});
+
+describe("one call at a time per session", () => {
+  test("an Execute sent with the new sequence cookie while the previous one still runs waits for it", async () => {
+    const c = await connected();
+    const order: string[] = [];
+    let firstHeaders = false;
+    const first = c.send("Execute", enc.encode("hold"), {
+      onChunk: () => {
+        firstHeaders = true;
+      },
+    });
+    // The first answer's headers (and its new sequence cookie) arrive with PROCESSING, before the call ends.
+    while (!firstHeaders || !seen.holding) await new Promise((r) => setTimeout(r, 2));
+    const second = c.send("Execute", enc.encode("next")).then((r) => {
+      order.push("second");
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual([]);
+    order.push("release");
+    seen.release?.();
+    const [a, b] = await Promise.all([first, second]);
+    expect(order).toEqual(["release", "second"]);
+    expect(dec.decode(a.framed!.body)).toMatch(/^exec \d+ hold/);
+    expect(dec.decode(b.framed!.body)).toMatch(/^exec \d+ next/);
   });
 });

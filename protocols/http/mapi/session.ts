@@ -39,6 +39,20 @@ export interface Session {
   readonly ended: AbortController;
   /** Called once when the session ends without Disconnect/Unbind. */
   readonly dispose: (() => void) | null;
+  /** The tail of the session's service calls: one runs at a time (see `serialized`). */
+  busy: Promise<unknown>;
+}
+
+/**
+ * Runs a service call after the session's previous one has finished. The
+ * sequence cookie orders requests, but a client may send its next request
+ * as soon as a streamed answer's headers (with the new cookie) arrive, so
+ * the service's state still must not see two calls at once.
+ */
+export function serialized<T>(s: Session, fn: () => Promise<T>): Promise<T> {
+  const run = s.busy.then(fn, fn);
+  s.busy = run.catch(() => undefined);
+  return run;
 }
 
 /** A random cookie value: 24 bytes, base64url (no characters a cookie must quote). */
@@ -83,7 +97,7 @@ export class SessionRegistry {
       if (!oldest) break;
       this.end(oldest, true);
     }
-    const s: Session = { id: cookieToken(), endpoint, accountId, state, sequence: cookieToken(), lastUsed: this.now(), ended: new AbortController(), dispose };
+    const s: Session = { id: cookieToken(), endpoint, accountId, state, sequence: cookieToken(), lastUsed: this.now(), ended: new AbortController(), dispose, busy: Promise.resolve() };
     this.byId.set(s.id, s);
     return s;
   }
@@ -138,5 +152,18 @@ export class SessionRegistry {
   }
 }
 
-/** The one registry the transport uses (tests reach it to change the clock or the limits). */
-export const sessions = new SessionRegistry();
+const registries = new WeakMap<object, SessionRegistry>();
+
+/**
+ * The registry of one running server (its ServerContext): sessions never
+ * cross between servers in one process (tests), and go with the server.
+ * Tests reach it to change the clock or the limits.
+ */
+export function sessionsFor(server: object): SessionRegistry {
+  let r = registries.get(server);
+  if (!r) {
+    r = new SessionRegistry();
+    registries.set(server, r);
+  }
+  return r;
+}

@@ -25,7 +25,7 @@ import { BodyTooLarge, readBody } from "../body.ts";
 import { basicCredentials } from "../eas/handler.ts";
 import { endpoints } from "../autodiscover/endpoints.ts";
 import { mailboxGuid } from "./identity.ts";
-import { sessions, wellFormedToken, sameToken, type Endpoint, type Session } from "./session.ts";
+import { serialized, sessionsFor, wellFormedToken, sameToken, type Endpoint, type Session, type SessionRegistry } from "./session.ts";
 import { CONTEXT_COOKIE, cookieValues, finalChunk, MAPI_CONTENT_TYPE, requestType, SEQUENCE_COOKIE, serverApplication, setCookie } from "./transport-frame.ts";
 import { runService, streamed, type Call } from "./transport-dispatch.ts";
 import { emsmdbService, nspiService, ResponseCode, type MapiContext, type ResponseCodeValue } from "./types.ts";
@@ -61,6 +61,7 @@ interface Reply {
   req: Request;
   type: string;
   startedAt: number;
+  sessions: SessionRegistry;
 }
 
 /** Response headers every MAPI/HTTP answer carries (§2.2.3.2, §2.2.3.3). */
@@ -76,7 +77,7 @@ function baseHeaders(r: Reply, code: ResponseCodeValue, extra: [string, string][
   h.set("x-responsecode", String(code));
   h.set("x-serverapplication", serverApplication());
   h.set("x-pendingperiod", String(transportLimits.pendingPeriodMs));
-  h.set("x-expirationinfo", String(sessions.limits.expirationMs));
+  h.set("x-expirationinfo", String(r.sessions.limits.expirationMs));
   for (const [k, v] of extra) h.append(k, v);
   return h;
 }
@@ -108,7 +109,8 @@ export async function handleMapi(req: Request, remoteIp: string, server: ServerC
   const url = new URL(req.url);
   const where = mapiPath(url.pathname);
   if (!where) return null;
-  const r: Reply = { req, type: "", startedAt: Date.now() };
+  const sessions = sessionsFor(server);
+  const r: Reply = { req, type: "", startedAt: Date.now(), sessions };
   const method = req.method.toUpperCase();
   if (method !== "POST" && method !== "GET" && method !== "HEAD") return reply(r, ResponseCode.InvalidVerb, "Only POST is accepted here.", [["allow", "GET, POST"]], 405);
 
@@ -182,7 +184,7 @@ export async function handleMapi(req: Request, remoteIp: string, server: ServerC
 
   if (type === "Disconnect" || type === "Unbind") {
     const call: Call = (c) => (type === "Disconnect" ? emsmdbService()!.disconnect(c, s.state, body) : nspiService()!.unbind(c, s.state, body));
-    const out = await runService(call, context(req.signal), log);
+    const out = await serialized(s, () => runService(call, context(req.signal), log));
     // The service let go of its state whatever it answered: the session ends without a dispose.
     sessions.end(s, false);
     const gone: [string, string][] = [
@@ -196,11 +198,12 @@ export async function handleMapi(req: Request, remoteIp: string, server: ServerC
   if (waits) signals.push(AbortSignal.timeout(transportLimits.notificationWaitMs));
   const c = context(AbortSignal.any(signals));
   let call: Call;
-  if (type === "Execute") call = (x) => emsmdbService()!.execute(x, s.state, body);
+  // NotificationWait runs beside the other calls (it waits); everything else one at a time.
+  if (type === "Execute") call = (x) => serialized(s, () => emsmdbService()!.execute(x, s.state, body));
   else if (type === "NotificationWait") call = (x) => emsmdbService()!.notificationWait(x, s.state, body);
   else {
     const nspiType = type;
-    call = (x) => nspiService()!.call(x, s.state, nspiType, body);
+    call = (x) => serialized(s, () => nspiService()!.call(x, s.state, nspiType, body));
   }
   return new Response(streamed(call, c, log, r.startedAt, transportLimits.pendingPeriodMs), { status: 200, headers: baseHeaders(r, ResponseCode.Success, cookies) });
 }
@@ -209,8 +212,8 @@ export async function handleMapi(req: Request, remoteIp: string, server: ServerC
 async function open(r: Reply, endpoint: Endpoint, cookiePath: string, account: Account, body: Uint8Array, c: MapiContext): Promise<Response> {
   // A client that reconnects with its old cookie gives that session up (it would only wait for expiry).
   for (const old of cookieValues(r.req.headers.get("cookie"), CONTEXT_COOKIE)) {
-    const s = wellFormedToken(old) ? sessions.find(old) : null;
-    if (s && s.accountId === account.id && s.endpoint === endpoint) sessions.end(s, true);
+    const s = wellFormedToken(old) ? r.sessions.find(old) : null;
+    if (s && s.accountId === account.id && s.endpoint === endpoint) r.sessions.end(s, true);
   }
   let state: object | null = null;
   const svcE = emsmdbService();
@@ -223,7 +226,7 @@ async function open(r: Reply, endpoint: Endpoint, cookiePath: string, account: A
   if (out.code !== ResponseCode.Success || state === null) return reply(r, out.code, out.body);
   const st: object = state;
   const dispose = endpoint === "emsmdb" ? svcE!.dispose : svcN!.dispose;
-  const s = sessions.create(endpoint, account.id, st, dispose ? () => dispose.call(endpoint === "emsmdb" ? svcE : svcN, st) : null);
+  const s = r.sessions.create(endpoint, account.id, st, dispose ? () => dispose.call(endpoint === "emsmdb" ? svcE : svcN, st) : null);
   return reply(r, ResponseCode.Success, out.body, [
     ["set-cookie", setCookie(CONTEXT_COOKIE, s.id, cookiePath)],
     ["set-cookie", setCookie(SEQUENCE_COOKIE, s.sequence, cookiePath)],
@@ -238,7 +241,7 @@ function findSession(r: Reply, endpoint: Endpoint, account: Account): Session | 
   if (usable.length === 0) return reply(r, ResponseCode.InvalidContextCookie, "The session context cookie is not one this server gave.");
   let other: Session | null = null;
   for (const v of usable) {
-    const s = sessions.find(v);
+    const s = r.sessions.find(v);
     if (!s || s.endpoint !== endpoint) continue;
     if (s.accountId === account.id) return s;
     other = s;
