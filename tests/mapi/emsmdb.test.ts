@@ -421,6 +421,41 @@ describe("create and submit", () => {
   });
 });
 
+describe("specification examples", () => {
+  test("MS-OXCPRPT §4 RopSetProperties request (PidTagSubjectPrefix '', PidTagNormalizedSubject 'Hello World') on a new message; saved as its subject", async () => {
+    const { state } = await connect(c);
+    const s = state!;
+    // LogonId 0 as in the example; the message is the object at handle index 0 of the example's request.
+    const logon0 = new Writer().u8(0xfe).u8(0).u8(0).u8(1).u32(0x01000402).u32(0).bin16(new TextEncoder().encode(legacyDn(alice) + "\0")).finish();
+    const first = await exec(c, s, [logon0], [NULL_HANDLE]);
+    expect(head(first.r).rv).toBe(0);
+    first.r.u8();
+    const fids = Array.from({ length: 13 }, () => first.r.u64());
+    const drafts = (await srv.store.listFolders(alice.id)).find((f) => f.specialUse === "\\Drafts")!;
+    const { idValue } = await import("../../protocols/http/mapi/emsmdb/ids.ts");
+    const create = new Writer().u8(0x06).u8(0).u8(0).u8(1).u16(0xfff).u64(idValue(drafts.id)).u8(0).finish();
+    const made = await exec(c, s, [create], [first.handles[0]!, NULL_HANDLE]);
+    expect(head(made.r).rv).toBe(0);
+    expect(fids.length).toBe(13);
+    // The request buffer exactly as printed in the example.
+    const example = Uint8Array.from([
+      0x0a, 0x00, 0x00, 0x24, 0x00, 0x02, 0x00, 0x1f, 0x00, 0x3d, 0x00, 0x00, 0x00, 0x1f, 0x00, 0x1d,
+      0x0e, 0x48, 0x00, 0x65, 0x00, 0x6c, 0x00, 0x6c, 0x00, 0x6f, 0x00, 0x20, 0x00, 0x57, 0x00, 0x6f,
+      0x00, 0x72, 0x00, 0x6c, 0x00, 0x64, 0x00, 0x00, 0x00,
+    ]);
+    const save = new Writer().u8(0x0c).u8(0).u8(1).u8(0).u8(0x0a).finish();
+    const get = new Writer().u8(0x07).u8(0).u8(0).u16(0).u16(1).u16(1).u32(0x0e1d001f).finish();
+    const res = await exec(c, s, [example, get, save], [made.handles[1]!, NULL_HANDLE]);
+    // RopSetProperties response: RopId 0x0A, InputHandleIndex 0, ReturnValue 0, PropertyProblemCount 0.
+    expect(Array.from(res.r.bytes(8))).toEqual([0x0a, 0x00, 0, 0, 0, 0, 0, 0]);
+    expect(head(res.r).rv).toBe(0);
+    expect(row(res.r, [0x0e1d001f])).toEqual(["Hello World"]);
+    expect(head(res.r)).toEqual({ ropId: 0x0c, index: 1, rv: 0 });
+    const list = await srv.store.getMessages(drafts.id, (await srv.store.listMessages(drafts.id)).map((m) => m.uid));
+    expect(list.some((m) => m.subject === "Hello World")).toBe(true);
+  });
+});
+
 describe("malformed and unknown ROPs", () => {
   test("an unknown ROP answers ecNotSupported after the ROPs before it ran", async () => {
     const { s } = await logon();

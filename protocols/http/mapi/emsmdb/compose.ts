@@ -83,7 +83,8 @@ export async function toMime(x: Exec, m: MessageObject, opts: { keepBcc: boolean
     to: lists[1],
     cc: lists[2],
     bcc: lists[3],
-    subject: str(m.props, P.Subject[0]) ?? "",
+    // MS-OXCMSG §2.2.1.9/§2.2.1.10: a client may set the prefix and the normalized subject instead of PidTagSubject.
+    subject: str(m.props, P.Subject[0]) ?? (str(m.props, P.SubjectPrefix[0]) ?? "") + (str(m.props, P.NormalizedSubject[0]) ?? ""),
     text: str(m.props, P.Body[0]) ?? "",
     html: html instanceof Uint8Array ? new TextDecoder().decode(html) : typeof html === "string" ? html : null,
     keepBcc: opts.keepBcc,
