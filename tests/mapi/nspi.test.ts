@@ -13,7 +13,7 @@ import type { Account } from "../../storage/api.ts";
 import { legacyDn, mailboxGuid } from "../../protocols/http/mapi/identity.ts";
 import { MapiHttpError, type MapiContext, type NspiRequestType } from "../../protocols/http/mapi/types.ts";
 import { nspi } from "../../protocols/http/mapi/nspi/service.ts";
-import type { NspiSessionState } from "../../protocols/http/mapi/nspi/gal.ts";
+import { GAL_TTL_MS, type NspiSessionState } from "../../protocols/http/mapi/nspi/gal.ts";
 import { Reader } from "../../protocols/http/mapi/wire/reader.ts";
 import { Writer } from "../../protocols/http/mapi/wire/writer.ts";
 import { type AbCell, type Stat, readAbRow, readAbValueList, readMidArray, readStat, readTagArray, writeStat, writeTagArray } from "../../protocols/http/mapi/wire/nspi-values.ts";
@@ -61,8 +61,11 @@ afterAll(async () => {
   await srv?.close();
 });
 
+/** The clock the service sees (MapiContext.now): tests move it to expire the session's GAL snapshot. */
+let clock = 1_000_000;
+
 function ctx(account: Account): MapiContext {
-  return { server: srv.ctx, store: srv.store, account, log: srv.ctx.log, signal: new AbortController().signal, now: () => Date.now(), origin: "https://mail.nspi.test" };
+  return { server: srv.ctx, store: srv.store, account, log: srv.ctx.log, signal: new AbortController().signal, now: () => clock, origin: "https://mail.nspi.test" };
 }
 
 /** MS-OXNSPI §4: the STAT Outlook binds with (code page 1252, locales 0x409), all positions zero. */
@@ -208,6 +211,24 @@ describe("NSPI Bind / QueryRows (the GAL)", () => {
     expect(val(team[3])).toBe(8); // MAPI_DISTLIST
     const carol = out.rows.rows.find((r) => val(r[2]) === "carol@nspi.test")!;
     expect(val(carol[1])).toBe("Carol");
+  });
+
+  test("a directory change shows once the session's snapshot is GAL_TTL_MS old; MIds already given stay the same", async () => {
+    const st = await bind();
+    const before = await queryRows(st, stat(), 100, [SmtpAddress, 0x0ff60102 /* PidTagInstanceKey: the MId */]);
+    await createUser(srv.store, "newcomer@nspi.test", PASS, { displayName: "Newcomer" });
+    const cached = await queryRows(st, stat(), 100, [SmtpAddress]);
+    expect(cached.rows.rows.length).toBe(before.rows.rows.length);
+    clock += GAL_TTL_MS;
+    const after = await queryRows(st, stat(), 100, [SmtpAddress, 0x0ff60102]);
+    expect(after.rows.rows.length).toBe(before.rows.rows.length + 1);
+    const mids = (rows: AbCell[][]) => new Map(rows.map((r) => [val(r[0]), Buffer.from(val(r[1]) as Uint8Array).toString("hex")]));
+    const was = mids(before.rows.rows);
+    const now = mids(after.rows.rows);
+    for (const [addr, mid] of was) expect(now.get(addr)).toBe(mid);
+    expect([...was.values()]).not.toContain(now.get("newcomer@nspi.test"));
+    await srv.store.removeAccount("newcomer@nspi.test");
+    clock += GAL_TTL_MS;
   });
 
   test("a container other than the GAL is an empty table", async () => {

@@ -59,7 +59,7 @@ function byDn(gal: readonly GalEntry[], dn: string): GalEntry | undefined {
 export async function dnToMId(c: MapiContext, st: NspiSessionState, body: Uint8Array): Promise<Uint8Array> {
   const req = parseDNToMId(body);
   if (req.names.length > MAX_NAMES) return writeDNToMIdResponse(Ec.TableTooBig, null);
-  const gal = await loadGal(c.store, c.account, st);
+  const gal = await loadGal(c.store, c.account, st, c.now());
   return writeDNToMIdResponse(Ec.Success, req.names.map((n) => byDn(gal, n)?.mid ?? 0));
 }
 
@@ -72,7 +72,7 @@ export async function resolveNames(c: MapiContext, st: NspiSessionState, body: U
   const req = parseResolveNames(body);
   const s = req.state ?? defaultStat();
   if (req.names.length > MAX_NAMES) return writeResolveNamesResponse(Ec.TableTooBig, s.codePage, null, null);
-  const gal = await loadGal(c.store, c.account, st);
+  const gal = await loadGal(c.store, c.account, st, c.now());
   const mids: number[] = [];
   const resolved: GalEntry[] = [];
   for (const name of req.names) {
@@ -93,7 +93,7 @@ export async function resolveNames(c: MapiContext, st: NspiSessionState, body: U
 export async function getProps(c: MapiContext, st: NspiSessionState, body: Uint8Array): Promise<Uint8Array> {
   const req = parseGetProps(body);
   const s = req.state ?? defaultStat();
-  const e = (await loadGal(c.store, c.account, st)).find((x) => x.mid === s.currentRec);
+  const e = (await loadGal(c.store, c.account, st, c.now())).find((x) => x.mid === s.currentRec);
   if (!e) return writePropsResponse(Ec.NotFound, s.codePage, null);
   const bag = entryProps(e, st, req.flags);
   const tags = req.tags ?? presentTags(bag, s.codePage !== CP_WINUNICODE);
@@ -104,7 +104,7 @@ export async function getProps(c: MapiContext, st: NspiSessionState, body: Uint8
 /** GetPropList (MS-OXNSPI §3.1.4.1.6): the tags an object has; 8-bit string types unless the code page is Unicode. */
 export async function getPropList(c: MapiContext, st: NspiSessionState, body: Uint8Array): Promise<Uint8Array> {
   const req = parseGetPropList(body);
-  const e = (await loadGal(c.store, c.account, st)).find((x) => x.mid === req.mid);
+  const e = (await loadGal(c.store, c.account, st, c.now())).find((x) => x.mid === req.mid);
   if (!e) return writeGetPropListResponse(Ec.NotFound, null);
   return writeGetPropListResponse(Ec.Success, presentTags(entryProps(e, st, 0), req.codePage !== CP_WINUNICODE));
 }
@@ -142,7 +142,7 @@ export async function getTemplateInfo(_c: MapiContext, _st: NspiSessionState, bo
 /** GetMailboxUrl (MS-OXCMAPIHTTP §2.2.5.18): the EMSMDB URL of the mailbox a DN names (one of this directory's accounts). */
 export async function getMailboxUrl(c: MapiContext, st: NspiSessionState, body: Uint8Array): Promise<Uint8Array> {
   const req = parseUrlRequest(body);
-  const e = byDn(await loadGal(c.store, c.account, st), req.dn);
+  const e = byDn(await loadGal(c.store, c.account, st, c.now()), req.dn);
   const account = e ? (await c.store.listAccounts()).find((a) => a.id === e.accountId) : undefined;
   if (!account) return writeUrlResponse(Ec.NotFound, "");
   return writeUrlResponse(Ec.Success, mapiUrls(origin(c), account).emsmdb);
@@ -151,7 +151,7 @@ export async function getMailboxUrl(c: MapiContext, st: NspiSessionState, body: 
 /** GetAddressBookUrl (MS-OXCMAPIHTTP §2.2.5.19): the NSPI URL for the user a DN names (the caller's own when it names nobody we show). */
 export async function getAddressBookUrl(c: MapiContext, st: NspiSessionState, body: Uint8Array): Promise<Uint8Array> {
   const req = parseUrlRequest(body);
-  const e = byDn(await loadGal(c.store, c.account, st), req.dn);
+  const e = byDn(await loadGal(c.store, c.account, st, c.now()), req.dn);
   const account = (e && e.kind === "account" ? (await c.store.listAccounts()).find((a) => a.id === e.accountId) : undefined) ?? c.account;
   return writeUrlResponse(Ec.Success, mapiUrls(origin(c), account).nspi);
 }

@@ -26,7 +26,7 @@ export const MAX_ROWS = 4096;
 
 /** The table a STAT names: the GAL for container 0 (the only container, MS-OXNSPI §2.2.8 ContainerID), else none. */
 async function tableOf(c: MapiContext, st: NspiSessionState, s: Stat): Promise<GalEntry[]> {
-  return s.containerId === 0 ? loadGal(c.store, c.account, st) : [];
+  return s.containerId === 0 ? loadGal(c.store, c.account, st, c.now()) : [];
 }
 
 /** Rows of `entries` for `columns`; a MId not in the GAL gives a row of ecNotFound cells. */
@@ -42,7 +42,7 @@ export async function queryRows(c: MapiContext, st: NspiSessionState, body: Uint
   const columns = req.columns ?? DEFAULT_COLUMNS;
   const count = Math.min(req.rowCount, MAX_ROWS);
   if (req.explicitTable.length) {
-    const gal = await loadGal(c.store, c.account, st);
+    const gal = await loadGal(c.store, c.account, st, c.now());
     const byMid = new Map(gal.map((e) => [e.mid, e]));
     const picked = req.explicitTable.slice(0, MAX_ROWS).map((m) => byMid.get(m));
     return writeTableResponse(Ec.Success, s, rowSet(st, picked, columns, req.flags));
@@ -98,7 +98,7 @@ export async function resortRestriction(c: MapiContext, st: NspiSessionState, bo
   const req = parseResortRestriction(body);
   const s = req.state ?? defaultStat();
   const wanted = new Set(req.mids);
-  const sorted = (await loadGal(c.store, c.account, st)).filter((e) => wanted.has(e.mid));
+  const sorted = (await loadGal(c.store, c.account, st, c.now())).filter((e) => wanted.has(e.mid));
   const mids = sorted.map((e) => e.mid);
   const out: Stat = { ...s, totalRecs: mids.length, numPos: 0, delta: 0, currentRec: mids[0] ?? MID_BEGINNING_OF_TABLE };
   return writeResortRestrictionResponse(Ec.Success, out, mids);

@@ -26,7 +26,12 @@ export interface NspiSessionState {
   serverGuid: Uint8Array;
   mids: Map<string, number>;
   nextMid: number;
+  /** The last table read, reused for GAL_TTL_MS: a client paging through the GAL makes one directory read, not one per page. */
+  cache: { at: number; gal: GalEntry[] } | null;
 }
+
+/** How long a session reuses the table it read: directory changes show within this. */
+export const GAL_TTL_MS = 10_000;
 
 /** The most entries one session numbers (a bound on the MId map; far above any one domain's directory). */
 const MAX_MIDS = 1_000_000;
@@ -37,13 +42,13 @@ export function aliasDn(email: string): string {
 }
 
 export function newSessionState(account: Account, serverGuid: Uint8Array): NspiSessionState {
-  return { accountId: account.id, serverGuid, mids: new Map(), nextMid: FIRST_MID };
+  return { accountId: account.id, serverGuid, mids: new Map(), nextMid: FIRST_MID, cache: null };
 }
 
-/** The table: every entry of the viewer's directory, by display name (then address), numbered. */
-export async function loadGal(store: MailStore, viewer: Account, st: NspiSessionState): Promise<GalEntry[]> {
+/** The table: every entry of the viewer's directory, by display name (then address), numbered. `now` is the caller's clock. */
+export async function loadGal(store: MailStore, viewer: Account, st: NspiSessionState, now: number): Promise<GalEntry[]> {
+  if (st.cache && now - st.cache.at >= 0 && now - st.cache.at < GAL_TTL_MS) return st.cache.gal;
   const list = await directory(store, viewer);
-  const accounts = new Map((await store.listAccounts()).map((a) => [a.id, a]));
   const others = new Map<number, string[]>();
   for (const e of list) {
     if (e.kind !== "alias" || e.memberIds.length !== 1) continue;
@@ -59,14 +64,15 @@ export async function loadGal(store: MailStore, viewer: Account, st: NspiSession
       mid = st.nextMid++;
       st.mids.set(e.email, mid);
     }
-    const acct = e.kind === "account" ? accounts.get(e.accountId) : undefined;
     out.push({
       ...e,
       mid,
-      dn: acct ? legacyDn(acct) : aliasDn(e.email),
+      // an account entry's address is the account's own (directory.ts), so its DN needs no second account read
+      dn: e.kind === "account" ? legacyDn({ id: e.accountId, email: e.email }) : aliasDn(e.email),
       otherAddresses: e.kind === "account" ? (others.get(e.accountId) ?? []) : [],
     });
   }
   out.sort((a, b) => a.displayName.localeCompare(b.displayName, "en", { sensitivity: "base" }) || a.email.localeCompare(b.email));
+  st.cache = { at: now, gal: out };
   return out;
 }
