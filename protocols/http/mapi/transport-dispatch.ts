@@ -21,6 +21,14 @@ const enc = new TextEncoder();
 
 /** Runs the call; never throws. A refusal's body is a line of text (the client reads it only as diagnostics, §2.2.3.3.3). */
 export async function runService(call: Call, c: MapiContext, log: Logger): Promise<Outcome> {
+  const started = performance.now();
+  const out = await attempt(call, c, log);
+  // One line per service call (the log's fields name the endpoint and the request type).
+  log.debug("mapi: request", { code: out.code, bytes: out.body.length, ms: Math.round(performance.now() - started) });
+  return out;
+}
+
+async function attempt(call: Call, c: MapiContext, log: Logger): Promise<Outcome> {
   try {
     return { code: ResponseCode.Success, body: await call(c) };
   } catch (e) {
