@@ -202,6 +202,36 @@ describe("the Inbox's contents", () => {
   });
 });
 
+describe("named properties and handles", () => {
+  test("RopGetPropertyIdsFromNames: Create gives ids from 0x8000, the same name the same id; an unknown name without Create is 0 with ecWarnWithErrors", async () => {
+    const { s } = await logon();
+    const L = (LOGON << 24) >>> 0;
+    const guid = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    const first = await exec(c, s, [rop.namesToIds(0, guid, 0x8501), rop.namesToIds(0, guid, 0x8502), rop.namesToIds(0, guid, 0x8501)], [L]);
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      expect(head(first.r).rv).toBe(0);
+      expect(first.r.u16()).toBe(1);
+      ids.push(first.r.u16());
+    }
+    expect(ids[0]).toBeGreaterThanOrEqual(0x8000);
+    expect(ids[1]).not.toBe(ids[0]);
+    expect(ids[2]).toBe(ids[0]);
+    const noCreate = new Writer().u8(0x56).u8(LOGON).u8(0).u8(0).u16(1).u8(0).bytes(guid).u32(0x9999).finish();
+    const second = await exec(c, s, [noCreate], [L]);
+    expect(head(second.r).rv).toBe(0x00040380);
+    expect([second.r.u16(), second.r.u16()]).toEqual([1, 0]);
+  });
+
+  test("RopRelease frees a handle: using it afterwards is ecNullObject", async () => {
+    const { s, fids } = await logon();
+    const opened = await exec(c, s, [rop.openFolder(0, 1, fids[4]!)], [(LOGON << 24) >>> 0, NULL_HANDLE]);
+    const folder = opened.handles[1]!;
+    const { r } = await exec(c, s, [rop.release(0), rop.getPropsList(0)], [folder]);
+    expect(head(r)).toEqual({ ropId: 0x09, index: 0, rv: 0x4b9 });
+  });
+});
+
 describe("malformed and unknown ROPs", () => {
   test("an unknown ROP answers ecNotSupported after the ROPs before it ran", async () => {
     const { s } = await logon();
