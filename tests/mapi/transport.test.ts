@@ -441,15 +441,19 @@ describe("the session registry, sans-IO", () => {
     const c = make(3, "c");
     reg.touch(a, true);
     make(4, "d");
+    const settled = () => new Promise((r) => setTimeout(r, 0)); // dispose runs after the session's call in flight
+    await settled();
     expect(disposed).toEqual(["b"]);
     expect(b.ended.signal.aborted).toBe(true);
     expect(reg.find(b.id)).toBeNull();
     expect(reg.find(a.id)).toBe(a);
     t = 1001;
     reg.sweep();
+    await settled();
     expect(disposed.sort()).toEqual(["a", "b", "c", "d"]);
     expect(reg.size).toBe(0);
     reg.end(c, true);
+    await settled();
     expect(disposed.length).toBe(4);
   });
 });

@@ -131,12 +131,16 @@ export class SessionRegistry {
     if (this.byId.get(s.id) !== s) return;
     this.byId.delete(s.id);
     s.ended.abort();
-    if (dispose && s.dispose) {
-      try {
-        s.dispose();
-      } catch {
-        // A service's clean-up failing must not keep the registry from moving on.
-      }
+    const release = s.dispose;
+    if (dispose && release) {
+      // After the call in flight (if any) is done with the state.
+      void s.busy.then(() => {
+        try {
+          release();
+        } catch {
+          // A service's clean-up failing must not keep the registry from moving on.
+        }
+      });
     }
   }
 

@@ -28,7 +28,7 @@ import { mailboxGuid } from "./identity.ts";
 import { serialized, sessionsFor, wellFormedToken, sameToken, type Endpoint, type Session, type SessionRegistry } from "./session.ts";
 import { CONTEXT_COOKIE, cookieValues, finalChunk, MAPI_CONTENT_TYPE, requestType, SEQUENCE_COOKIE, serverApplication, setCookie } from "./transport-frame.ts";
 import { runService, streamed, type Call } from "./transport-dispatch.ts";
-import { emsmdbService, nspiService, ResponseCode, type MapiContext, type ResponseCodeValue } from "./types.ts";
+import { emsmdbService, MapiHttpError, nspiService, ResponseCode, type MapiContext, type ResponseCodeValue } from "./types.ts";
 
 /** Bounds of the transport (tests lower them). */
 export const transportLimits = {
@@ -198,12 +198,18 @@ export async function handleMapi(req: Request, remoteIp: string, server: ServerC
   if (waits) signals.push(AbortSignal.timeout(transportLimits.notificationWaitMs));
   const c = context(AbortSignal.any(signals));
   let call: Call;
-  // NotificationWait runs beside the other calls (it waits); everything else one at a time.
-  if (type === "Execute") call = (x) => serialized(s, () => emsmdbService()!.execute(x, s.state, body));
+  // NotificationWait runs beside the other calls (it waits); everything else one at a time, and not
+  // on a session that ended (Disconnect, expiry) while the call waited for its turn.
+  const live = <T>(fn: () => Promise<T>) =>
+    serialized(s, () => {
+      if (s.ended.signal.aborted) throw new MapiHttpError(ResponseCode.ContextNotFound, "The session ended before this request ran.");
+      return fn();
+    });
+  if (type === "Execute") call = (x) => live(() => emsmdbService()!.execute(x, s.state, body));
   else if (type === "NotificationWait") call = (x) => emsmdbService()!.notificationWait(x, s.state, body);
   else {
     const nspiType = type;
-    call = (x) => serialized(s, () => nspiService()!.call(x, s.state, nspiType, body));
+    call = (x) => live(() => nspiService()!.call(x, s.state, nspiType, body));
   }
   return new Response(streamed(call, c, log, r.startedAt, transportLimits.pendingPeriodMs), { status: 200, headers: baseHeaders(r, ResponseCode.Success, cookies) });
 }
