@@ -190,6 +190,29 @@ describe("create and submit", () => {
     expect(d.flags).toContain("\\Draft");
   });
 
+  test("no room left for RopSubmitMessage's answer: RopBufferTooSmall before it runs, and the client's retry sends the message once", async () => {
+    const { s, fids } = await logon();
+    const subject = `MAPI retry ${Date.now()}`;
+    const submit = rop.submit(1);
+    // room = MaxRopOut - 10 - 4 per handle = 82: Create (7) + SetProperties (8) + ModifyRecipients (6) run; the 61 bytes left are too few to run a changing ROP.
+    const first = await exec(c, s, [rop.createMessage(0, 1, fids[5]!), rop.setProps(1, [tv.str(T.Subject, subject), tv.str(T.Body, "once\n")]), rop.modifyRecipients(1, B.email, "Bob"), submit], [(LOGON << 24) >>> 0, NULL_HANDLE], 100);
+    const r = first.r;
+    expect(head(r)).toEqual({ ropId: 0x06, index: 1, rv: 0 });
+    r.u8();
+    expect(head(r).rv).toBe(0);
+    r.u16();
+    expect(head(r)).toEqual({ ropId: 0x0e, index: 1, rv: 0 });
+    expect(r.u8()).toBe(0xff); // RopBufferTooSmall
+    expect(r.u16()).toBeGreaterThan(64); // SizeNeeded
+    expect(Array.from(r.rest())).toEqual(Array.from(submit));
+    const inbox = (await srv.store.getFolder((await srv.store.getAccount(B.email))!.id, "INBOX"))!;
+    const arrived = async () => (await srv.store.getMessages(inbox.id, (await srv.store.listMessages(inbox.id)).map((m) => m.uid))).filter((m) => m.subject === subject).length;
+    expect(await arrived()).toBe(0);
+    const retry = await exec(c, s, [submit], first.handles);
+    expect(head(retry.r)).toEqual({ ropId: 0x32, index: 1, rv: 0 });
+    expect(await arrived()).toBe(1);
+  });
+
   test("a message with no recipients is not submitted", async () => {
     const { s, fids } = await logon();
     const { r } = await exec(c, s, [rop.createMessage(0, 1, fids[5]!), rop.submit(1)], [(LOGON << 24) >>> 0, NULL_HANDLE]);

@@ -59,6 +59,29 @@ const indexByte = (buf: Uint8Array, pos: number): number => buf[pos + 2] ?? 0;
 export const MAX_ROPS = 1024;
 
 /**
+ * Room a ROP needs left before it runs. A client that gets RopBufferTooSmall
+ * sends the unprocessed requests again with more room (MS-OXCROPS §2.2.15.1),
+ * so a ROP that changes something (create, set, save, submit, modify rules)
+ * must not run unless its answer surely fits: it would take effect twice.
+ * Their answers are small and fixed (at most 15 bytes, MS-OXCROPS §2.2.6 and
+ * §2.2.7; SetProperties' problem list 8 bytes a property), so this much room
+ * left guarantees they fit; reads (QueryRows, ReadStream, GetProperties*)
+ * fit their answers to the room themselves and run twice harmlessly.
+ */
+export const MIN_ROOM_TO_RUN = 64;
+
+/** The ROPs that change the mailbox (MS-OXCROPS §2.2: message, property, folder, stream, rule writes). */
+const CHANGING_ROPS = new Set([
+  0x06, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x11, 0x1c, 0x1d, 0x1e, 0x23, 0x24, 0x25, 0x26, 0x2d, 0x32, 0x33, 0x35, 0x36, 0x41, 0x5d, 0x66, 0x79,
+]);
+
+/** RopBufferTooSmall (MS-OXCROPS §2.2.15.1): SizeNeeded, then the requests not processed (from `start` on), when it fits. */
+function bufferTooSmall(out: Writer, rops: Uint8Array, start: number, room: number, needed: number): void {
+  const rest = rops.subarray(start);
+  if (out.pos + 3 + rest.length <= room) out.u8(0xff).u16(Math.min(needed, 0xffff)).bytes(rest);
+}
+
+/**
  * Runs `rops` against the state. `room` is the most the ROP responses may
  * take (without the handle table). Returns the response ROPs; `handles` is
  * updated in place.
@@ -88,6 +111,10 @@ export async function runRops(c: MapiContext, s: EmsmdbState, rops: Uint8Array, 
       out.u8(ropId).u8(indexByte(rops, start)).u32(code);
       break;
     }
+    if (CHANGING_ROPS.has(ropId) && room - out.pos < MIN_ROOM_TO_RUN) {
+      bufferTooSmall(out, rops, start, room, MIN_ROOM_TO_RUN + 0x100);
+      break;
+    }
     const w = new Writer();
     const x: Exec = { c, s, logonId, handles, room: room - out.pos };
     try {
@@ -100,9 +127,8 @@ export async function runRops(c: MapiContext, s: EmsmdbState, rops: Uint8Array, 
       w.u8(ropId).u8(parsed.respIndex).u32(e instanceof RopError ? e.code : ec.Error);
     }
     if (out.pos + w.pos > room) {
-      // MS-OXCROPS §2.2.15.1 RopBufferTooSmall: SizeNeeded, then the requests not processed (this one on).
-      const rest = rops.subarray(start);
-      if (out.pos + 3 + rest.length <= room) out.u8(0xff).u16(Math.min(w.pos + 0x100, 0xffff)).bytes(rest);
+      // Only a read gets here (a changing ROP's answer fits in MIN_ROOM_TO_RUN): answered again when the client retries.
+      bufferTooSmall(out, rops, start, room, w.pos + 0x100);
       break;
     }
     out.bytes(w.finish());
