@@ -69,6 +69,16 @@ export interface AuthThrottleOptions {
   now?: () => number;
 }
 
+/**
+ * What one process's throttle learned, for the other processes of the same
+ * server (src/cluster/): a client spreading its guesses over the workers must
+ * meet the same limits as one talking to a single process.
+ */
+export type ThrottleRecord =
+  | { k: "fail"; account: string; ip: string; t: number }
+  | { k: "ipfail"; ip: string; t: number }
+  | { k: "ok"; account: string; ip: string; exempt: boolean };
+
 export type ThrottleScope = "ip" | "account";
 
 /** A reserved attempt: call exactly one of these once the password was checked. */
@@ -110,6 +120,10 @@ export interface AuthThrottle {
   noteSuccess(account: string, ip: string): void;
   /** Attempts whose password check is running now (for tests and diagnostics). */
   readonly inFlight: number;
+  /** Called with every failure and success recorded here (not with applied ones). */
+  observe(fn: ((r: ThrottleRecord) => void) | null): void;
+  /** Applies what another process recorded. */
+  apply(r: ThrottleRecord): void;
 }
 
 interface IpState {
@@ -142,6 +156,7 @@ export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
   const accounts = new Map<string, AccountState>();
   const known = new Map<string, number>();
   let inFlight = 0;
+  let observer: ((r: ThrottleRecord) => void) | null = null;
 
   const ipState = (ip: string): IpState | undefined => {
     const s = ips.get(ip);
@@ -203,6 +218,11 @@ export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
     if (a.inflight > 0) return { scope: "account", retryAfterMs: base, busy: true };
     return null;
   };
+  const ipFail = (ip: string, t: number) => {
+    const s = ips.get(ip) ?? { failures: [], inflight: 0 };
+    s.failures.push(t);
+    boundedSet(ips, ip, s, maxKeys);
+  };
   let waiters: (() => void)[] = [];
   const wake = () => {
     const w = waiters;
@@ -253,6 +273,7 @@ export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
             remember(account, ip);
             acctState(account);
             ipState(ip);
+            observer?.({ k: "ok", account, ip, exempt });
           },
           failed() {
             if (!release()) return;
@@ -262,6 +283,7 @@ export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
             as.failures++;
             as.lastFailure = t;
             if (!accounts.has(account)) boundedSet(accounts, account, as, maxKeys);
+            observer?.({ k: "fail", account, ip, t });
           },
           abandon() {
             if (!release()) return;
@@ -273,14 +295,33 @@ export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
     },
     ipRetryAfter,
     ipFailed(ip) {
-      const s = ips.get(ip) ?? { failures: [], inflight: 0 };
-      s.failures.push(now());
-      boundedSet(ips, ip, s, maxKeys);
+      const t = now();
+      ipFail(ip, t);
+      observer?.({ k: "ipfail", ip, t });
     },
     isKnownIp,
     noteSuccess: remember,
     get inFlight() {
       return inFlight;
+    },
+    observe(fn) {
+      observer = fn;
+    },
+    apply(r) {
+      if (r.k === "ipfail") return ipFail(r.ip, r.t);
+      if (r.k === "fail") {
+        ipFail(r.ip, r.t);
+        const as = accounts.get(r.account) ?? { failures: 0, lastFailure: 0, inflight: 0 };
+        as.failures++;
+        as.lastFailure = Math.max(as.lastFailure, r.t);
+        boundedSet(accounts, r.account, as, maxKeys);
+        return;
+      }
+      if (!r.exempt) {
+        const as = accounts.get(r.account);
+        if (as) as.failures = 0;
+      }
+      remember(r.account, r.ip);
     },
   };
 }

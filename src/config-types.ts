@@ -22,6 +22,11 @@ export interface Config {
   databaseAuthToken: string | null;
   /** PILLARBOX_CHANGE_RETENTION_DAYS: how long the change feed remembers deletions (storage/changes.ts), default 90. */
   changeRetentionDays: number;
+  /**
+   * PILLARBOX_WORKERS / --workers: server processes sharing the listeners and the data dir
+   * (src/cluster/). 0 = one per core. 1 = a single process.
+   */
+  workers: number;
   /** PILLARBOX_<NAME>_LISTEN=host:port | off. null = off. */
   listeners: Record<ListenerName, ListenAddress | null>;
   tls: {

@@ -1,6 +1,7 @@
 /**
  * The shared context every protocol receives from the registry.
  */
+import type { ClusterServices } from "./cluster/services.ts";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { MailStore, Account } from "../storage/api.ts";
@@ -117,6 +118,12 @@ export interface ServerContext {
   certificates: CertificateService;
   /** Recent activity and hourly counters for the admin (src/activity.ts). */
   activity: ActivityService;
+  /**
+   * The server's other processes (src/cluster/services.ts): cross-process locks
+   * (the POP3 maildrop) and broadcasts of small in-memory state. A single
+   * process (and every in-process test server) has `localCluster()`.
+   */
+  cluster: ClusterServices;
   /** The spam filter (src/spam/): scoring inbound mail, greylisting, training. */
   spam: SpamService;
   /**

@@ -19,7 +19,7 @@ import type { Config } from "./config-types.ts";
  * is one too, but the server decides that (src/server.ts reloadConfig): ACME
  * can be turned on while running.
  */
-export const RESTART_ONLY: readonly string[] = ["dataDir", "databaseUrl", "databaseAuthToken", "changeRetentionDays", "listeners"];
+export const RESTART_ONLY: readonly string[] = ["dataDir", "databaseUrl", "databaseAuthToken", "changeRetentionDays", "workers", "listeners"];
 
 export interface ConfigChange {
   /** Dotted paths of the settings now in effect with a new value, e.g. "hostname", "limits.maxMessageSize". */

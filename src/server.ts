@@ -24,7 +24,7 @@ import { ConnectionAccounting, capWarning, FAMILY_OF, refusalLine } from "./conn
 import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, passwordHasher, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
 import type { MailStore } from "../storage/api.ts";
 import { openStorage, type Storage } from "../storage/open.ts";
-import { createSubmit, kickQueues, startQueue } from "./delivery/index.ts";
+import { createSubmit, kickQueues, setQueueKickRelay, startQueue } from "./delivery/index.ts";
 import { createSieveFilter } from "./delivery/sieve-filter.ts";
 import { sieveEngine } from "./sieve/index.ts";
 import { createScheduler, itipDeliveryHook } from "./groupware/scheduling/index.ts";
@@ -32,7 +32,14 @@ import { createGroupware } from "./groupware/index.ts";
 import { startSpamTrainer, type SpamTrainer } from "./spam/training.ts";
 import { createSpamService } from "./spam/index.ts";
 import { createBayesClassifier } from "./spam/bayes.ts";
+import { localCluster, type ClusterServices } from "./cluster/services.ts";
+import { shareServerState } from "./cluster/share.ts";
 import "../protocols/index.ts";
+
+/** Topics of the kernel's messages to the lead (src/cluster/). */
+const LEAD_TOPICS = { kickQueue: "queue.kick", activity: "activity" } as const;
+/** Listeners only the lead serves: HTTP sessions (MAPI, EWS pull subscriptions) and ACME's challenges live in its memory. */
+const LEAD_ONLY_LISTENERS: ReadonlySet<ListenerName> = new Set(["HTTP", "HTTPS"]);
 
 export interface StartServerOptions {
   log?: Logger;
@@ -48,6 +55,13 @@ export interface StartServerOptions {
   acmePollMs?: number;
   /** The per-account throttle's free failures and delays (tests that must stay inside a delay on a loaded machine make it long). */
   accountThrottle?: Pick<AuthThrottleOptions, "accountFreeFailures" | "accountBaseDelayMs" | "accountMaxDelayMs">;
+  /**
+   * This process's place among the server's processes (src/cluster/): the lead
+   * runs the one-of-a-kind jobs (outbound queue, ACME, spam training, blob
+   * collection, the activity files) and the HTTP listeners; workers share the
+   * mail listeners with it through SO_REUSEPORT. Default: a single process.
+   */
+  cluster?: ClusterServices;
 }
 
 export interface RunningServer {
@@ -110,7 +124,7 @@ function fmtAddr(a: ListenAddress): string {
   return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-function listen(server: net.Server, name: ListenerName, addr: ListenAddress): Promise<ListenAddress> {
+function listen(server: net.Server, name: ListenerName, addr: ListenAddress, reusePort: boolean): Promise<ListenAddress> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
@@ -124,7 +138,8 @@ function listen(server: net.Server, name: ListenerName, addr: ListenAddress): Pr
     server.once("error", onError);
     server.once("listening", onListening);
     try {
-      server.listen({ host: addr.host, port: addr.port, exclusive: true });
+      // reusePort: every process of the server binds the port and the kernel spreads connections (src/cluster/).
+      server.listen({ host: addr.host, port: addr.port, exclusive: true, ...(reusePort ? { reusePort: true } : {}) });
     } catch (e) {
       onError(e as NodeJS.ErrnoException);
     }
@@ -133,10 +148,14 @@ function listen(server: net.Server, name: ListenerName, addr: ListenAddress): Pr
 
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
   const baseLog = opts.log ?? createLogger(config.log.level);
+  const cluster = opts.cluster ?? localCluster();
+  const isWorker = cluster.role === "worker";
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // The admin's activity log (src/activity.ts), fed by every log line that names a kind, kept in the data dir.
-  const activity: ActivityRecorder = createActivity({ dir: join(config.dataDir, "activity"), onError: (m) => baseLog.warn(m) });
-  const log = activityLogger(baseLog, (e) => activity.record(e));
+  // A worker keeps none of its own: its entries go to the lead's, which the admin pages read.
+  const activity: ActivityRecorder = createActivity({ dir: isWorker ? null : join(config.dataDir, "activity"), onError: (m) => baseLog.warn(m) });
+  const log = activityLogger(baseLog, isWorker ? (e) => cluster.toLead(LEAD_TOPICS.activity, e) : (e) => activity.record(e));
+  if (cluster.role === "lead") cluster.on(LEAD_TOPICS.activity, (e) => activity.record(e as Parameters<ActivityRecorder["record"]>[0]));
 
   const tlsManager = createTlsManager({
     dataDir: config.dataDir,
@@ -149,7 +168,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   let storage: Storage;
   try {
-    storage = opts.storage ?? (await openStorage({ url: config.databaseUrl, dataDir: config.dataDir, authToken: config.databaseAuthToken, log, hasher: passwordHasher, changeRetentionMs: config.changeRetentionDays * 86_400_000 }));
+    storage = opts.storage ?? (await openStorage({ url: config.databaseUrl, dataDir: config.dataDir, authToken: config.databaseAuthToken, log, hasher: passwordHasher, changeRetentionMs: config.changeRetentionDays * 86_400_000, ...(isWorker ? { gcIntervalMs: 0 } : {}) }));
   } catch (e) {
     tlsManager.close();
     activity.close();
@@ -195,6 +214,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     spam: createSpamService({ config: () => ctx.config, store: storage.spam, mail: store, bayes: createBayesClassifier(storage.bayes), log }),
     // Sieve for every local delivery (src/delivery/sieve-filter.ts): set below, once the context exists.
     deliveryFilter: null,
+    cluster,
   };
   // The out-of-office settings run as a generated vacation script before the user's own (one mechanism).
   ctx.deliveryFilter = createSieveFilter({ store, sieve: storage.sieve, engine: sieveEngine, config, log: log.child({ component: "sieve" }), kick: kickQueues });
@@ -207,6 +227,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   const sockets = new Set<net.Socket>();
   const accounting = new ConnectionAccounting(config.limits);
+  // Several processes serve as one (src/cluster/share.ts): events, the auth throttle and connection caps are shared.
+  const unshare = shareServerState(cluster, { events: store.events, throttle: authThrottle, connections: accounting, log });
+  // Mail queued by a worker is sent by the lead's queue runner: the worker's kick goes there.
+  const unkick = isWorker ? setQueueKickRelay(() => cluster.toLead(LEAD_TOPICS.kickQueue, null)) : cluster.on(LEAD_TOPICS.kickQueue, () => kickQueues());
   const capProblem = capWarning(config.limits);
   if (capProblem) log.warn(capProblem);
   // One warning per family per 10 s with a count, so a flood does not become a log flood.
@@ -282,6 +306,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     // Give a protocol's in-flight store call a last moment to settle after the sockets are gone.
     await Promise.race([stopping, new Promise<void>((r) => setTimeout(r, 200).unref?.())]);
     tlsManager.close();
+    unshare();
+    unkick();
     try {
       await store.close();
     } catch (e) {
@@ -291,9 +317,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   };
 
   try {
-    queue = startQueue(ctx);
+    // One outbound queue runner and one spam trainer per server: the lead's.
+    if (!isWorker) queue = startQueue(ctx);
     // Moves into and out of Junk (and $Junk/$NotJunk keywords) over any protocol train the spam filter (src/spam/training.ts).
-    spamTrainer = startSpamTrainer({ store, spam: { train: (id, raw, as) => ctx.spam.train(id, raw, as) }, enabled: () => ctx.spam.enabled, log: log.child({ component: "spam-trainer" }) });
+    if (!isWorker) spamTrainer = startSpamTrainer({ store, spam: { train: (id, raw, as) => ctx.spam.train(id, raw, as) }, enabled: () => ctx.spam.enabled, log: log.child({ component: "spam-trainer" }) });
     const modules = opts.protocols ?? registeredProtocols();
     const moduleFor = (l: ListenerName) => (opts.protocols ? modules.find((m) => m.listeners.includes(l)) : protocolFor(l));
     for (const mod of modules) {
@@ -306,10 +333,11 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       const addr = config.listeners[name];
       const mod = moduleFor(name);
       if (!addr || !mod || !started.includes(mod)) continue;
+      if (isWorker && LEAD_ONLY_LISTENERS.has(name)) continue;
       const info: ListenerInfo = { name, host: addr.host, port: addr.port, implicitTls: IMPLICIT_TLS.has(name) };
       // Connections that arrive before every listener is bound wait, so ctx.addresses is complete when a protocol sees one.
       const server = net.createServer((s) => (ready ? onConnection(mod, info, s) : early.push({ s, run: () => onConnection(mod, info, s) })));
-      const bound = await listen(server, name, addr);
+      const bound = await listen(server, name, addr, cluster.role !== "single");
       info.port = bound.port;
       servers.push(server);
       addresses[name] = bound;
@@ -323,7 +351,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   ready = true;
   for (const { run } of early.splice(0)) run();
   // The CA connects to the HTTP/HTTPS listeners for its challenges: order only once they are bound.
-  acme?.start();
+  // Workers only serve the certificate the lead's manager stored (the TLS manager follows its files).
+  if (!isWorker) acme?.start();
 
   const build = buildInfo();
   log.info("pillarbox serving", {
@@ -367,9 +396,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
         // Turned on by this reload: the manager becomes the certificate service and orders at once.
         acme = newAcme();
         ctx.certificates = acme;
-        acme.start();
+        if (!isWorker) acme.start();
         log.info("acme: turned on by the configuration reload", { kind: "system" });
-      } else if (config.acme.enabled && (touched("hostname") || touched("acme"))) {
+      } else if (!isWorker && config.acme.enabled && (touched("hostname") || touched("acme"))) {
         // With ACME, a new host name (or new names) needs a new certificate: order it now, not at the next hourly check.
         void ctx.certificates.renewNow().catch((e: Error) => log.error("acme: order after a configuration reload failed", { error: e.message }));
       }

@@ -101,6 +101,8 @@ export class WalSync {
 }
 
 const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+/** The write connection's own busy wait per attempt (see pragmas()). */
+const WRITER_BUSY_SLICE_MS = 2;
 /** A passive checkpoint once writes have paused this long. */
 const IDLE_CHECKPOINT_MS = 2_000;
 
@@ -194,7 +196,12 @@ export class LocalDb extends GroupCommitter implements Db {
   }
 
   private pragmas(c: Conn, writer: boolean) {
-    c.db.exec(`PRAGMA busy_timeout = ${this.busyTimeout}`);
+    // The write connection waits for another process's write lock (the server's
+    // other workers, an admin command) a few milliseconds at a time: SQLite's busy
+    // handler sleeps on this thread, so a long timeout here would stall every
+    // connection this process serves. begin() retries asynchronously instead,
+    // up to the full busy timeout. Reads in WAL mode never wait for writers.
+    c.db.exec(`PRAGMA busy_timeout = ${writer ? Math.min(this.busyTimeout, WRITER_BUSY_SLICE_MS) : this.busyTimeout}`);
     if (writer) {
       // WAL: readers never block the writer; persistent in the file.
       const mode = c.db.prepare("PRAGMA journal_mode = WAL").raw(true).all() as unknown[][];
@@ -237,14 +244,19 @@ export class LocalDb extends GroupCommitter implements Db {
 
   protected async begin(): Promise<Queryable> {
     // BEGIN IMMEDIATE takes the write lock now, so reads inside the job (uidnext,
-    // modseq) are the latest values across processes.
+    // modseq) are the latest values across processes. Several processes write to
+    // one file (src/cluster/: the server's workers; admin commands): while one of
+    // them holds the lock, wait here without blocking the event loop, in short
+    // steps, since another process's group commit lasts about a millisecond.
+    const deadline = Date.now() + this.busyTimeout;
     for (let attempt = 0; ; attempt++) {
       try {
         this.w.db.exec("BEGIN IMMEDIATE");
         return this.w;
       } catch (e) {
-        if (attempt < 20 && isBusy(e)) {
-          await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+        if (isBusy(e) && Date.now() < deadline) {
+          const step = Math.min(20, 1 << Math.min(attempt, 4));
+          await new Promise((r) => setTimeout(r, step * (0.5 + Math.random())));
           continue;
         }
         throw e;

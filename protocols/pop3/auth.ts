@@ -140,7 +140,11 @@ async function login(s: Pop3Session, name: string, password: string): Promise<vo
       return;
     }
   }
-  const release = deps.locks.acquire(account.id);
+  const release = await deps.locks.acquire(account.id);
+  if (s.closed) {
+    release?.();
+    return;
+  }
   if (!release) {
     // RFC 2449 §8.1.2.
     s.send("-ERR [IN-USE] Mailbox is in use by another POP3 session");

@@ -5,17 +5,19 @@
 import { join } from "node:path";
 import { registerProtocol } from "../../src/registry.ts";
 import type { ServerContext } from "../../src/context.ts";
-import { MaildropLocks } from "./locks.ts";
+import { LoginTimes, MaildropLocks } from "./locks.ts";
 import { fileSizeCache, type SizeCache } from "./sizes.ts";
 import { pop3Options, serveConnection } from "./connection.ts";
 import type { Pop3Deps, Pop3Session } from "./session.ts";
 
 const sessions = new Set<Pop3Session>();
+/** The cluster topic of POP3 login times (LOGIN-DELAY across the server's processes). */
+const LOGIN_TOPIC = "pop3.login";
 
 /** Per-server state, keyed by the server's store (account ids are per store; tests run several servers in one process). */
 interface Shared {
   locks: MaildropLocks;
-  loginTimes: Map<number, number>;
+  loginTimes: LoginTimes;
   sizes: SizeCache;
 }
 const shared = new WeakMap<object, Shared>();
@@ -23,7 +25,12 @@ const shared = new WeakMap<object, Shared>();
 function depsFor(ctx: ServerContext): Pop3Deps {
   let st = shared.get(ctx.store);
   if (!st) {
-    st = { locks: new MaildropLocks(), loginTimes: new Map(), sizes: fileSizeCache(join(ctx.config.dataDir, "pop3")) };
+    const cluster = ctx.cluster;
+    const loginTimes = new LoginTimes((id, at) => cluster.broadcast(LOGIN_TOPIC, [id, at]));
+    cluster.on(LOGIN_TOPIC, (d) => {
+      if (Array.isArray(d) && typeof d[0] === "number" && typeof d[1] === "number") loginTimes.learn(d[0], d[1]);
+    });
+    st = { locks: new MaildropLocks((key) => cluster.lock(key)), loginTimes, sizes: fileSizeCache(join(ctx.config.dataDir, "pop3")) };
     shared.set(ctx.store, st);
   }
   return {

@@ -6,6 +6,14 @@ import { acquireServerLock, ServerLockedError, type ServerLock } from "../server
 import { createLogger } from "../log.ts";
 import type { RunningServer } from "../server.ts";
 import { COMMON_OPTIONS, type Command } from "./command.ts";
+import { availableParallelism } from "node:os";
+import { LeadCluster, WORKER_ENV } from "../cluster/lead.ts";
+import { TOPIC } from "../cluster/messages.ts";
+
+/** The processes `serve` runs: the configured number, or one per core (0). */
+export function workerCount(configured: number): number {
+  return configured > 0 ? configured : Math.max(1, availableParallelism());
+}
 
 export const serveCommands: Command[] = [
   {
@@ -23,6 +31,11 @@ IMAP, POP3 and queue settings; it also re-reads the certificate files. Listener
 addresses, the data dir and the database need a restart (a warning names them).
 One server per data dir: it holds <data dir>/pillarbox.pid while it runs, and a
 second serve on the same data dir stops with the first one's pid.
+Several processes (--workers N, PILLARBOX_WORKERS; default one per core): the
+first opens the database and starts the others, which share the IMAP, POP3,
+SMTP and ManageSieve ports with it (SO_REUSEPORT); HTTP and HTTPS, the outbound
+queue, ACME and the other background jobs run in the first. A worker that dies
+is restarted; SIGTERM/SIGHUP to the first reach them all.
 
 Settings (flag, environment variable, TOML key, default):
 ${settingsHelp()}`,
@@ -39,6 +52,12 @@ ${settingsHelp()}`,
       // cached in the data dir rather than $TMPDIR (src/native-addon.ts).
       // A data dir this user cannot write is refused in words (not libsql's "ConnectionFailed ... 14").
       setNativeCacheDir(config.dataDir);
+      const workerIndex = Number(io.env[WORKER_ENV] ?? "");
+      if (Number.isInteger(workerIndex) && workerIndex > 0 && typeof process.send === "function") {
+        const { runWorker } = await import("../cluster/run-worker.ts");
+        return runWorker(config, workerIndex, log, () => loadConfig({ file, env: io.env, flags }));
+      }
+      const processes = workerCount(config.workers);
       let lock: ServerLock;
       try {
         prepareDataDir(config.dataDir, { adoptOwner: false });
@@ -66,7 +85,8 @@ ${settingsHelp()}`,
         stopping = true;
         log.info("shutting down", { signal: sig });
         if (!server) return; // start-up finishes first, then closes (below)
-        server.close().then(
+        // The workers close their connections as the lead does (SIGTERM to each), then the lead's store closes.
+        Promise.all([server.close(), lead?.stop(15_000)]).then(
           () => finish(0),
           (e: Error) => {
             log.error("shutdown failed", { error: e });
@@ -80,6 +100,7 @@ ${settingsHelp()}`,
         // Found item 1: a config written while the server runs (quickstart) applies on SIGHUP, not only at restart.
         if (server) {
           server.reloadFrom(() => loadConfig({ file, env: io.env, flags }));
+          lead?.broadcast(TOPIC.reload, null);
           return;
         }
         log.info("SIGHUP during start-up: ignored, the server reads its configuration as it starts");
@@ -90,8 +111,15 @@ ${settingsHelp()}`,
 
       // Loaded here so admin commands do not pay for every protocol module at start-up.
       const { BindError, startServer } = await import("../server.ts");
+      // Several processes: this one leads (src/cluster/lead.ts); it binds first, so a port
+      // that is taken is reported once, here, before any worker starts.
+      const lead = processes > 1 ? new LeadCluster({ count: processes, log }) : null;
       try {
-        server = await startServer(config, { log });
+        server = await startServer(config, { log, cluster: lead ?? undefined });
+        if (lead) {
+          await lead.start();
+          log.info("workers started", { kind: "system", processes, pids: lead.pids() });
+        }
       } catch (e) {
         process.off("SIGTERM", onTerm);
         process.off("SIGINT", onInt);

@@ -115,8 +115,20 @@ export async function signMessage(store: MailStore, raw: Uint8Array, domain: str
 const workers = new Set<QueueWorker>();
 
 /** Wake every running queue worker (new entries were queued in this process). */
+/** Where a kick goes when this process runs no queue (a worker process: to the lead's, src/cluster/). */
+let kickRelay: (() => void) | null = null;
+
 export function kickQueues(): void {
   for (const w of workers) w.kick();
+  if (workers.size === 0) kickRelay?.();
+}
+
+/** Sets the relay for kicks in a process without a queue runner; returns the function that unsets it. */
+export function setQueueKickRelay(fn: () => void): () => void {
+  kickRelay = fn;
+  return () => {
+    if (kickRelay === fn) kickRelay = null;
+  };
 }
 
 export function startQueue(deps: DeliveryDeps & { pollMs?: number }): { stop(): Promise<void>; kick(): void } {

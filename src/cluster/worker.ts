@@ -1,0 +1,90 @@
+/**
+ * A worker's side of the cluster (src/cluster/services.ts): everything goes
+ * through the IPC channel to the lead, which relays broadcasts and holds the
+ * locks. When the channel closes the lead is gone: TOPIC.leadGone tells the
+ * serve command to stop this worker too (a restarted server starts new ones).
+ */
+import { parseLeadMessage, TOPIC, type WorkerToLead } from "./messages.ts";
+import { Handlers, releaseOnce, type ClusterServices } from "./services.ts";
+
+/** A lock request the lead does not answer in this time counts as refused. */
+const LOCK_TIMEOUT_MS = 10_000;
+
+export class WorkerCluster implements ClusterServices {
+  readonly role = "worker" as const;
+  private readonly handlers = new Handlers();
+  private readonly pending = new Map<number, (ok: boolean) => void>();
+  private nextId = 1;
+  private connected: boolean;
+
+  constructor(
+    readonly index: number,
+    private readonly onError: (topic: string, e: unknown) => void = () => {},
+  ) {
+    this.connected = typeof process.send === "function" && process.connected !== false;
+    process.on("message", (raw) => this.onMessage(raw));
+    process.once("disconnect", () => {
+      this.connected = false;
+      for (const r of this.pending.values()) r(false);
+      this.pending.clear();
+      this.handlers.dispatch(TOPIC.leadGone, null, 0, this.onError);
+    });
+  }
+
+  /** Tells the lead this worker has bound its listeners. */
+  ready(): void {
+    this.send({ t: "ready" });
+  }
+
+  async lock(key: string): Promise<(() => void) | null> {
+    if (!this.connected) return null;
+    const id = this.nextId++;
+    const ok = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => {
+        this.pending.delete(id);
+        resolve(false);
+      }, LOCK_TIMEOUT_MS);
+      t.unref?.();
+      this.pending.set(id, (v) => {
+        clearTimeout(t);
+        resolve(v);
+      });
+      this.send({ t: "lock", id, key });
+    });
+    if (!ok) return null;
+    return releaseOnce(() => this.send({ t: "unlock", key }));
+  }
+
+  broadcast(topic: string, data: unknown): void {
+    this.send({ t: "b", topic, data });
+  }
+
+  toLead(topic: string, data: unknown): void {
+    this.send({ t: "l", topic, data });
+  }
+
+  on(topic: string, fn: (data: unknown, from: number) => void): () => void {
+    return this.handlers.on(topic, fn);
+  }
+
+  private send(m: WorkerToLead): void {
+    if (!this.connected || !process.send) return;
+    try {
+      process.send(m);
+    } catch {
+      // the channel closed under us: 'disconnect' follows
+    }
+  }
+
+  private onMessage(raw: unknown): void {
+    const m = parseLeadMessage(raw);
+    if (!m) return;
+    if (m.t === "lock-r") {
+      const r = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      r?.(m.ok);
+      return;
+    }
+    this.handlers.dispatch(m.topic, m.data, m.from, this.onError);
+  }
+}
