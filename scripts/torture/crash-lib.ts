@@ -38,10 +38,21 @@ export interface CrashOptions {
   log?: (s: string) => void;
   keepDataDir?: boolean;
   seed?: number;
+  /**
+   * Server processes (PILLARBOX_WORKERS; default 2). With more than one, every
+   * other round first SIGKILLs one worker under load (the lead restarts it and
+   * the load goes on), then the whole server; the other rounds SIGKILL the
+   * lead and every worker at once.
+   */
+  workers?: number;
 }
 
 export interface CrashFigures {
   kills: number;
+  /** Single workers SIGKILLed under load (the server went on serving). */
+  workerKills: number;
+  /** The server's processes (lead included). */
+  processes: number;
   smtpAcked: number;
   smtpUnacked: number;
   appendAcked: number;
@@ -117,7 +128,7 @@ export async function runCrash(o: CrashOptions): Promise<CrashFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), "pillarbox-crash-"));
   const url = `file:${join(dataDir, "pillarbox.db")}`;
   const f: CrashFigures = {
-    kills: 0, smtpAcked: 0, smtpUnacked: 0, appendAcked: 0, expungesAcked: 0, flagsAcked: 0, submitAcked: 0, deliveriesChecked: 0, distinctDeliveries: 0,
+    kills: 0, workerKills: 0, processes: o.workers ?? 2, smtpAcked: 0, smtpUnacked: 0, appendAcked: 0, expungesAcked: 0, flagsAcked: 0, submitAcked: 0, deliveriesChecked: 0, distinctDeliveries: 0,
     lost: 0, duplicates: 0, halfWritten: 0, partialDeliveries: 0, uidRegressions: 0, integrityFailures: 0, orphanBlobsCollected: 0,
     orphansLeftAfterGc: 0, referencedBlobsMissing: 0, queueLost: 0, unexpectedTokens: 0, problems: [], seconds: 0,
   };
@@ -386,8 +397,12 @@ export async function runCrash(o: CrashOptions): Promise<CrashFigures> {
   // ---------------------------------------------------------- kill loop
   let srv: ServerProc | null = null;
   try {
+    const processes = o.workers ?? 2;
+    const env = { PILLARBOX_WORKERS: String(processes) };
     for (let round = 1; round <= o.kills; round++) {
-      srv = await startServerProc({ dataDir, ports });
+      srv = await startServerProc({ dataDir, ports, env });
+      // Every port accepts once the lead is up; the workers join within a moment.
+      for (let i = 0; i < 200 && srv.workers().length < processes - 1; i++) await new Promise((r) => setTimeout(r, 25));
       running = true;
       const workers: Promise<void>[] = [];
       for (let i = 0; i < (o.smtpWorkers ?? 3); i++) workers.push(smtpWorker());
@@ -398,18 +413,38 @@ export async function runCrash(o: CrashOptions): Promise<CrashFigures> {
       const maxMs = o.maxRunMs ?? 4000;
       const wait = rnd(5) === 0 ? rnd(200) : minMs + rnd(maxMs - minMs);
       await new Promise((r) => setTimeout(r, wait));
-      srv.kill("SIGKILL");
+      let workerNote = "";
+      if (processes > 1 && round % 2 === 0) {
+        // One worker dies mid-delivery; its connections drop, the lead starts another, the load goes on.
+        const ws = srv.workers();
+        const victim = ws[rnd(ws.length)];
+        if (victim !== undefined) {
+          try {
+            process.kill(victim, "SIGKILL");
+            f.workerKills++;
+            workerNote = `, worker ${victim} killed first`;
+          } catch {
+            // it had just ended
+          }
+          await new Promise((r) => setTimeout(r, minMs + rnd(maxMs - minMs)));
+          if (srv.workers().length < processes - 1) await new Promise((r) => setTimeout(r, 1500));
+        }
+      }
+      const lead = srv.pid;
+      const before = srv.workers().length;
+      await srv.killAll();
       const ex = await srv.exited;
       f.kills++;
+      if (processes > 1 && before === 0) problem(`round ${round}: no worker was running beside the lead ${lead}`);
       running = false;
       await Promise.all(workers);
       if (ex.signal !== "SIGKILL") problem(`round ${round}: server exited by itself (${ex.code}/${ex.signal}): ${srv.stderr().slice(-500)}`);
       await check(round);
       const acked = [...toks.values()].filter((t) => t.state !== "sent").length;
-      log(`kill ${round}/${o.kills} after ${wait} ms: ${toks.size} messages tracked, ${acked} acknowledged, problems so far ${f.problems.length}`);
+      log(`kill ${round}/${o.kills} after ${wait} ms${workerNote}: ${toks.size} messages tracked, ${acked} acknowledged, problems so far ${f.problems.length}`);
     }
     // A last start proves the data dir still serves after all those kills.
-    srv = await startServerProc({ dataDir, ports });
+    srv = await startServerProc({ dataDir, ports, env });
     const { imap } = await ImapConn.connect(ports.imap);
     const l = await imap.cmd(`LOGIN ${USERS[1]} ${PASSWORD}`);
     const s = await imap.cmd("SELECT INBOX");
@@ -418,7 +453,7 @@ export async function runCrash(o: CrashOptions): Promise<CrashFigures> {
     srv.kill("SIGTERM");
     await srv.exited;
   } finally {
-    if (srv) srv.kill("SIGKILL");
+    if (srv) await srv.killAll();
     for (const t of toks.values()) {
       if (t.kind === "smtp") t.state === "acked" ? f.smtpAcked++ : f.smtpUnacked++;
       if (t.kind === "append" && t.state !== "sent") f.appendAcked++;

@@ -13,38 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../../storage/store.ts";
 import { passwordHasher } from "../../src/auth.ts";
-import { freePort, startServerProc, type ServerProc } from "../reliability/lib/server-proc.ts";
+import { childPids as childrenOf, freePort, pidAlive as alive, startServerProc, type ServerProc } from "../reliability/lib/server-proc.ts";
 import { ImapConn, LineConn, smtpSend } from "../reliability/lib/conn.ts";
 
 const DOMAIN = "cluster.test";
 const PASS = "cluster-pass-1";
 const USERS = ["alice", "bob", "carol", "dave"].map((u) => `${u}@${DOMAIN}`);
-
-/** Pids whose parent is `pid`. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Which of `pids` holds the server end of the TCP connection serverPort <- clientPort. */
 function servingPid(serverPort: number, clientPort: number, pids: number[]): number | null {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect as netConnect, createServer } from "node:net";
 import { resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
 
 export const REPO = resolve(import.meta.dir ?? new URL(".", import.meta.url).pathname, "../../..");
 export const BUN = process.execPath;
@@ -23,9 +24,38 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Pids whose parent is `pid` (a server's workers: src/cluster/). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface ServerProc {
   child: ChildProcess;
   pid: number;
+  /** The lead's workers now (PILLARBOX_WORKERS > 1). */
+  workers(): number[];
+  /** SIGKILLs the lead and every worker at once (a power cut of the whole server); resolves once all are gone. */
+  killAll(): Promise<void>;
   ports: Partial<Record<Listener, number>>;
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -79,6 +109,19 @@ export async function startServerProc(o: ServeOptions): Promise<ServerProc> {
     stderr: () => err + out,
     exited,
     kill: (sig = "SIGKILL") => void child.kill(sig),
+    workers: () => childPids(child.pid!),
+    async killAll() {
+      const all = [child.pid!, ...childPids(child.pid!)];
+      for (const p of all) {
+        try {
+          process.kill(p, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await exited;
+      while (all.some(pidAlive)) await new Promise((r) => setTimeout(r, 20));
+    },
   };
   // Ready when every requested port accepts a connection.
   const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
