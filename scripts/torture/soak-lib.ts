@@ -10,11 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../../storage/store.ts";
 import { ImapConn, LineConn, smtpSend } from "../../tests/reliability/lib/conn.ts";
-import { BUN, REPO, freePort, startServerProc } from "../../tests/reliability/lib/server-proc.ts";
+import { BUN, REPO, childPids, freePort, startServerProc } from "../../tests/reliability/lib/server-proc.ts";
 import { passwordHasher } from "../../src/auth.ts";
 
 export interface SoakOptions {
   seconds: number;
+  /** Server processes (PILLARBOX_WORKERS; default 2). RSS and fds are the sums over all of them. */
+  workers?: number;
   /** SMTP messages per second (steady). */
   smtpRate?: number;
   /** POP3 sessions per second. */
@@ -81,6 +83,17 @@ function proc(pid: number): { rss: number; fds: number } {
   }
 }
 
+/** The server's lead and workers together. */
+function procTree(pid: number): { rss: number; fds: number } {
+  const out = { rss: 0, fds: 0 };
+  for (const p of [pid, ...childPids(pid)]) {
+    const x = proc(p);
+    out.rss += x.rss;
+    out.fds += x.fds;
+  }
+  return out;
+}
+
 function pct(xs: number[], p: number): number {
   if (!xs.length) return 0;
   const s = [...xs].sort((a, b) => a - b);
@@ -108,7 +121,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const srv = await startServerProc({
     dataDir,
     ports,
-    env: { PILLARBOX_LOG_LEVEL: "error", PILLARBOX_MAX_CONNECTIONS_PER_IP: "500", ...(o.heapSamples ? { PILLARBOX_HEAP_SAMPLES: heapFile } : {}) },
+    env: { PILLARBOX_WORKERS: String(o.workers ?? 2), PILLARBOX_LOG_LEVEL: "error", PILLARBOX_MAX_CONNECTIONS_PER_IP: "500", ...(o.heapSamples ? { PILLARBOX_HEAP_SAMPLES: heapFile } : {}) },
     preload: o.heapSamples ? [join(REPO, "scripts/torture/heap-sampler.ts")] : [],
   });
   const lat: Record<string, number[]> = {};
@@ -295,12 +308,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
   // RSS sampling
   const rss: { t: number; kb: number }[] = [];
-  const first = proc(srv.pid);
+  const first = procTree(srv.pid);
   rss.push({ t: 0, kb: first.rss });
   const sampler = (async () => {
     while (!stop && Date.now() < end) {
       await sleep(Math.min(10_000, Math.max(0, end - Date.now())));
-      const p = proc(srv.pid);
+      const p = procTree(srv.pid);
       rss.push({ t: Math.round((Date.now() - t0) / 1000), kb: p.rss });
       log(`  t=${Math.round((Date.now() - t0) / 1000)} s RSS ${(p.rss / 1024).toFixed(1)} MB, fds ${p.fds}, smtp ${lat.smtp?.length ?? 0}, pop3 ${lat.pop3?.length ?? 0}, imap sessions ${lat["imap-session"]?.length ?? 0}, errors ${Object.values(errs).reduce((a, b) => a + b, 0)}`);
     }
@@ -308,7 +321,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   await Promise.all([smtpLoad, pop3Load, imapLoad, imaptestDone, sampler]);
   stop = true;
   await sleep(2000);
-  const last = proc(srv.pid);
+  const last = procTree(srv.pid);
   rss.push({ t: Math.round((Date.now() - t0) / 1000), kb: last.rss });
   const serverAlive = srv.child.exitCode === null && srv.child.signalCode === null;
   srv.kill("SIGTERM");

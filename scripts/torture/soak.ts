@@ -1,5 +1,5 @@
 /**
- * scripts/torture/soak [--minutes N] [--smtp-rate R] [--pop3-rate R] [--imap-clients N] [--mailbox-cap N] [--heap] [--no-imaptest]
+ * scripts/torture/soak [--minutes N] [--workers W] [--smtp-rate R] [--pop3-rate R] [--imap-clients N] [--mailbox-cap N] [--heap] [--no-imaptest]
  * Steady mixed load for N minutes (default 30); prints throughput, errors,
  * p50/p99 latency per operation and RSS every 10 s (flat = no leak).
  */
@@ -13,6 +13,7 @@ const minutes = Number(arg("--minutes", "30"));
 console.log(`soak: ${minutes} min from ${new Date().toISOString()}`);
 const r = await runSoak({
   seconds: Math.round(minutes * 60),
+  workers: Number(arg("--workers", "2")),
   smtpRate: Number(arg("--smtp-rate", "10")),
   pop3Rate: Number(arg("--pop3-rate", "3")),
   imapClients: Number(arg("--imap-clients", "3")),
