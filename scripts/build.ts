@@ -145,6 +145,10 @@ const result = await Bun.build({
   minify: true,
   // Precompiled bytecode: start-up goes from ~300 ms to ~100 ms (no parsing of the bundle at start); ESM needs format "esm".
   bytecode: true,
+  // Code splitting: what is imported on first use (the web stack, the admin commands, mailauth...)
+  // becomes its own embedded chunk, read only when loaded; without it the whole bundle's bytecode is
+  // read at start (x64, idle serve: 98 -> 90 MB RSS; `--version` 81 -> 70 MB).
+  splitting: true,
   format: "esm",
   sourcemap: "linked",
   plugins: [libsqlPlugin],
