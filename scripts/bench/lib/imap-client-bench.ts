@@ -12,7 +12,7 @@
  * Output: one JSON object on stdout.
  */
 import { connect, type Socket } from "node:net";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const argv = process.argv.slice(2);
 const mode = argv[0];
@@ -121,10 +121,30 @@ function median(xs: number[]): number {
   return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
 }
 
-function rssKb(pid: number): number {
+function oneRssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   if (!m) throw new Error(`no VmRSS for ${pid}`);
   return Number(m[1]);
+}
+
+/** The server's processes: the lead and its workers (src/cluster/), whose connections count as well. */
+function serverPids(pid: number): number[] {
+  const out = [pid];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** RSS of the lead and its workers together: the connections are spread over all of them. */
+function rssKb(pid: number): number {
+  return serverPids(pid).reduce((a, p) => a + oneRssKb(p), 0);
 }
 
 async function timing(): Promise<void> {
