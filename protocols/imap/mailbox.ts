@@ -91,7 +91,7 @@ async function selectCommand(s: Session, args: Arg[], readOnly: boolean): Promis
   const cache = s.hub!.cache(folder.id);
   await cache.ready(folder);
   const view = new SelectedMailbox(cache, readOnly, s);
-  view.attach(true);
+  await view.attach(true);
   s.sel = view;
   s.state = "selected";
   view.markKeywordsAnnounced();
@@ -165,7 +165,7 @@ export interface StatusData {
   highestModseq: number;
 }
 
-function statusFromCache(c: FolderCache): StatusData {
+async function statusFromCache(c: FolderCache): Promise<StatusData> {
   let unseen = 0;
   let deleted = 0;
   let size = 0;
@@ -181,7 +181,7 @@ function statusFromCache(c: FolderCache): StatusData {
   }
   return {
     messages: c.count,
-    recent: c.unclaimedRecent(),
+    recent: await c.unclaimedRecent(),
     uidNext: c.uidNext,
     uidValidity: c.uidValidity,
     unseen,
@@ -196,7 +196,7 @@ function statusFromCache(c: FolderCache): StatusData {
 export async function folderStatusData(s: Session, folder: Folder, needRecent: boolean, needDeletedSize = false): Promise<StatusData> {
   const hub = s.hub!;
   let c = hub.peek(folder.id);
-  const floorKnown = s.shared.recentFloor.has(folder.id);
+  const floorKnown = needRecent && (await s.shared.recentFloor.peek(folder.id)) !== null;
   if (!c && ((needRecent && floorKnown) || needDeletedSize)) c = hub.cache(folder.id);
   if (c) {
     await c.ready();

@@ -118,10 +118,35 @@ export class IndexLru {
 
 /**
  * \Recent (IMAP4rev1 only; RFC 3501 §2.3.2): a message is recent in exactly
- * one session. The highest UID already given away per folder lives here for
- * the life of the process; UIDs above it are still unclaimed.
+ * one session. The highest UID already given away per folder is kept by the
+ * server for its life, in the lead process when there are several
+ * (ctx.cluster.claimMax): a session in any process claims from the same
+ * floor, so two processes never both give a message \Recent. UIDs above the
+ * floor are still unclaimed.
  */
-export type RecentFloors = Map<number, number>;
+export interface RecentFloors {
+  /** Raises the folder's floor to `uid`; resolves to the floor before (null: no session of this server saw the folder yet). */
+  claim(folderId: number, uid: number): Promise<number | null>;
+  /** The folder's floor, or null when no session of this server saw the folder yet. */
+  peek(folderId: number): Promise<number | null>;
+}
+
+/** The floors behind `claimMax` (a single process's table when no cluster is given: tests). */
+export function recentFloors(claimMax: (key: string, value: number | null) => Promise<number | null>): RecentFloors {
+  return {
+    claim: (folderId, uid) => claimMax(`imap.recent:${folderId}`, uid),
+    peek: (folderId) => claimMax(`imap.recent:${folderId}`, null),
+  };
+}
+
+function localFloors(): RecentFloors {
+  const m = new Map<string, number>();
+  return recentFloors(async (key, value) => {
+    const prev = m.get(key) ?? null;
+    if (value !== null) m.set(key, Math.max(prev ?? value, value));
+    return prev;
+  });
+}
 
 // ---------------------------------------------------------------- listeners
 
@@ -238,7 +263,8 @@ export class FolderCache {
     this.uidValidity = f.uidValidity;
     this.name = f.name;
     this.loaded = true;
-    if (!this.recentFloor.has(this.folderId)) this.recentFloor.set(this.folderId, 0);
+    // Known from now on: STATUS RECENT counts from the floor, not every message (mailbox.ts folderStatusData).
+    await this.recentFloor.claim(this.folderId, 0);
     this.kick();
   }
 
@@ -347,13 +373,18 @@ export class FolderCache {
       this.indexCache.set(r);
       add.push(msgFrom(r));
     }
-    this.insert(add);
+    await this.insert(add);
   }
 
   /** Inserts messages (any order) and forwards EXISTS. */
-  private insert(add: Msg[]): void {
+  private async insert(add: Msg[]): Promise<void> {
     if (!add.length) return;
     add.sort((a, b) => a.uid - b.uid);
+    // RFC 3501 §2.3.2: \Recent goes to exactly one session that has the mailbox selected
+    // read-write. Claimed from the server-wide floor before anything changes here, so a
+    // SELECT meanwhile claims from the same floor and never shares a message with us.
+    let floor: number | null = null;
+    if ([...this.listeners].some((l) => !l.readOnly)) floor = (await this.recentFloor.claim(this.folderId, add[add.length - 1]!.uid)) ?? 0;
     const old = this.uids;
     const n = old.length;
     const uids = new Uint32Array(n + add.length);
@@ -381,8 +412,6 @@ export class FolderCache {
     this.uids = uids;
     this.msgs = msgs;
     let kwAdded = false;
-    const floor = this.recentFloor.get(this.folderId) ?? 0;
-    let newFloor = floor;
     for (const m of add) {
       if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
       if (m.uid >= this.uidNext) this.uidNext = m.uid + 1;
@@ -399,12 +428,11 @@ export class FolderCache {
     for (const l of this.listeners) {
       if (kwAdded) l.onKeywords();
       for (const m of add) {
-        const recent = l === owner && m.uid > floor;
+        // Only what we claimed: a session that became the owner during the claim gets none (no one does).
+        const recent = l === owner && floor !== null && m.uid > floor;
         l.onExists(m.uid, recent);
       }
     }
-    if (owner) for (const m of add) if (m.uid > newFloor) newFloor = m.uid;
-    if (newFloor !== floor) this.recentFloor.set(this.folderId, newFloor);
     for (const l of this.listeners) l.onChangesDone();
   }
 
@@ -503,7 +531,7 @@ export class FolderCache {
         touched.push(s.uid);
       }
     }
-    this.insert(add);
+    await this.insert(add);
     if (touched.length || kwAdded) {
       for (const l of this.listeners) {
         if (kwAdded) l.onKeywords();
@@ -545,7 +573,7 @@ export class FolderCache {
         touched.push(s.uid);
       }
     }
-    this.insert(add);
+    await this.insert(add);
     for (const l of this.listeners) {
       l.onKeywords();
       for (const u of touched) l.onFlags(u);
@@ -557,8 +585,8 @@ export class FolderCache {
   }
 
   /** Count of messages above the recent floor (STATUS RECENT, EXAMINE). */
-  unclaimedRecent(): number {
-    const floor = this.recentFloor.get(this.folderId) ?? 0;
+  async unclaimedRecent(): Promise<number> {
+    const floor = (await this.recentFloor.peek(this.folderId)) ?? 0;
     const u = this.uids;
     let lo = 0;
     let hi = u.length;
@@ -570,19 +598,16 @@ export class FolderCache {
     return u.length - lo;
   }
 
-  /** The unclaimed recent UID range (lo, hi], without claiming it. */
-  recentRange(): [number, number] {
-    const floor = this.recentFloor.get(this.folderId) ?? 0;
-    const hi = this.uids.length ? this.uids[this.uids.length - 1] : 0;
-    return [floor, Math.max(floor, hi)];
+  /** The unclaimed recent UID range (lo, hi] up to `top`, without claiming it. */
+  async recentRange(top: number): Promise<[number, number]> {
+    const floor = (await this.recentFloor.peek(this.folderId)) ?? 0;
+    return [floor, Math.max(floor, top)];
   }
 
-  /** Claims all unclaimed recent messages for a read-write SELECT; returns the claimed UID range (lo, hi]. */
-  claimRecent(): [number, number] {
-    const floor = this.recentFloor.get(this.folderId) ?? 0;
-    const hi = this.uids.length ? this.uids[this.uids.length - 1] : 0;
-    if (hi > floor) this.recentFloor.set(this.folderId, hi);
-    return [floor, Math.max(floor, hi)];
+  /** Claims all unclaimed recent messages up to `top` for a read-write SELECT; returns the claimed UID range (lo, hi]. */
+  async claimRecent(top: number): Promise<[number, number]> {
+    const floor = (await this.recentFloor.claim(this.folderId, top)) ?? 0;
+    return [floor, Math.max(floor, top)];
   }
 }
 
@@ -752,12 +777,12 @@ export class ByteLru {
 /** Per-store state: one server (or test) per store, never mixed. */
 export class ImapShared {
   hubs = new Map<number, AccountHub>();
-  recentFloor: RecentFloors = new Map();
   indexCache = new IndexLru(2000);
   rawCache = new ByteLru(16 * 1024 * 1024, 1024 * 1024);
   constructor(
     readonly store: MailStore,
     readonly log: Logger,
+    readonly recentFloor: RecentFloors = localFloors(),
   ) {}
 
   hub(accountId: number): AccountHub {
@@ -771,15 +796,14 @@ export class ImapShared {
 
   dispose(): void {
     for (const h of [...this.hubs.values()]) h.dispose();
-    this.recentFloor.clear();
   }
 }
 
 const sharedByStore = new WeakMap<MailStore, ImapShared>();
-export function sharedFor(store: MailStore, log: Logger): ImapShared {
+export function sharedFor(store: MailStore, log: Logger, floors?: RecentFloors): ImapShared {
   let s = sharedByStore.get(store);
   if (!s) {
-    s = new ImapShared(store, log);
+    s = new ImapShared(store, log, floors ?? localFloors());
     sharedByStore.set(store, s);
   }
   return s;

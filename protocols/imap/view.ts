@@ -79,19 +79,18 @@ export class SelectedMailbox implements CacheListener {
     return this.gone;
   }
 
-  /** Starts listening to the cache (after SELECT responses are computed). */
-  attach(claimRecent: boolean): void {
-    if (claimRecent && !this.readOnly) {
-      const [lo, hi] = this.cache.claimRecent();
-      this.recentLo = lo;
-      this.recentHi = hi;
-    } else {
-      // EXAMINE shows what is recent without taking it (RFC 3501 §6.3.2).
-      const [lo, hi] = this.cache.recentRange();
-      this.recentLo = lo;
-      this.recentHi = hi;
-    }
+  /**
+   * Starts listening to the cache (after SELECT responses are computed), and
+   * takes (SELECT) or shows (EXAMINE, RFC 3501 §6.3.2) the messages still
+   * recent up to the view's last one. Listening starts first: what arrives
+   * while the floor is asked is announced, and claimed by the cache, as usual.
+   */
+  async attach(claimRecent: boolean): Promise<void> {
     this.cache.listeners.add(this);
+    const top = this.uids.length ? this.uids[this.uids.length - 1]! : 0;
+    const [lo, hi] = claimRecent && !this.readOnly ? await this.cache.claimRecent(top) : await this.cache.recentRange(top);
+    this.recentLo = lo;
+    this.recentHi = hi;
   }
 
   detach(): void {

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Logger } from "../log.ts";
 import { parseWorkerMessage, TOPIC, type LeadToWorker } from "./messages.ts";
-import { Handlers, LockTable, releaseOnce, type ClusterServices } from "./services.ts";
+import { Handlers, LockTable, MaxTable, releaseOnce, type ClusterServices } from "./services.ts";
 
 /** The environment variable that makes `serve` a worker (its value: the worker's index). */
 export const WORKER_ENV = "PILLARBOX_WORKER_INDEX";
@@ -51,6 +51,7 @@ export class LeadCluster implements ClusterServices {
   readonly index = 0;
   private readonly handlers = new Handlers();
   private readonly locks = new LockTable();
+  private readonly maxes = new MaxTable();
   private readonly workers: Worker[] = [];
   private stopping = false;
   private readyWaiters: (() => void)[] = [];
@@ -62,6 +63,10 @@ export class LeadCluster implements ClusterServices {
   async lock(key: string): Promise<(() => void) | null> {
     if (!this.locks.tryLock(key, 0)) return null;
     return releaseOnce(() => this.locks.unlock(key, 0));
+  }
+
+  async claimMax(key: string, value: number | null): Promise<number | null> {
+    return this.maxes.claim(key, value);
   }
 
   broadcast(topic: string, data: unknown): void {
@@ -173,6 +178,9 @@ export class LeadCluster implements ClusterServices {
         return;
       case "unlock":
         this.locks.unlock(m.key, w.index);
+        return;
+      case "max":
+        this.send(w, { t: "max-r", id: m.id, prev: this.maxes.claim(m.key, m.value) });
         return;
     }
   }

@@ -9,9 +9,13 @@ export type WorkerToLead =
   | { t: "b"; topic: string; data: unknown }
   | { t: "l"; topic: string; data: unknown }
   | { t: "lock"; id: number; key: string }
-  | { t: "unlock"; key: string };
+  | { t: "unlock"; key: string }
+  | { t: "max"; id: number; key: string; value: number | null };
 
-export type LeadToWorker = { t: "b"; topic: string; data: unknown; from: number } | { t: "lock-r"; id: number; ok: boolean };
+export type LeadToWorker =
+  | { t: "b"; topic: string; data: unknown; from: number }
+  | { t: "lock-r"; id: number; ok: boolean }
+  | { t: "max-r"; id: number; prev: number | null };
 
 /** Topics the cluster itself uses (handlers may subscribe to them like any other). */
 export const TOPIC = {
@@ -37,6 +41,8 @@ export function parseWorkerMessage(m: unknown): WorkerToLead | null {
       return typeof m.id === "number" && typeof m.key === "string" ? { t: "lock", id: m.id, key: m.key } : null;
     case "unlock":
       return typeof m.key === "string" ? { t: "unlock", key: m.key } : null;
+    case "max":
+      return typeof m.id === "number" && typeof m.key === "string" && (m.value === null || typeof m.value === "number") ? { t: "max", id: m.id, key: m.key, value: m.value } : null;
     default:
       return null;
   }
@@ -46,5 +52,6 @@ export function parseLeadMessage(m: unknown): LeadToWorker | null {
   if (!isObj(m) || typeof m.t !== "string") return null;
   if (m.t === "b" && typeof m.topic === "string" && typeof m.from === "number") return { t: "b", topic: m.topic, data: m.data, from: m.from };
   if (m.t === "lock-r" && typeof m.id === "number" && typeof m.ok === "boolean") return { t: "lock-r", id: m.id, ok: m.ok };
+  if (m.t === "max-r" && typeof m.id === "number" && (m.prev === null || typeof m.prev === "number")) return { t: "max-r", id: m.id, prev: m.prev };
   return null;
 }

@@ -28,6 +28,14 @@ export interface ClusterServices {
    * process that dies loses its locks.
    */
   lock(key: string): Promise<(() => void) | null>;
+  /**
+   * A number shared by every process, raised atomically: sets `key` to
+   * max(current, value) and resolves to the value before (null when the key
+   * was never set). `value` null only reads. (IMAP's \Recent floor per
+   * mailbox: RFC 3501 §2.3.2 gives a message \Recent in exactly one session,
+   * whichever process serves it.)
+   */
+  claimMax(key: string, value: number | null): Promise<number | null>;
   /** Sends to every other process of the server (not to this one). */
   broadcast(topic: string, data: unknown): void;
   /** Sends to the lead (handled here when this process is the lead). */
@@ -93,6 +101,25 @@ export class LockTable {
   }
 }
 
+/** Keys kept by MaxTable: a mailbox unused for long is forgotten first (it then counts all its messages as recent again, as after a restart). */
+const MAX_KEYS = 200_000;
+
+/** The values behind ClusterServices.claimMax, in the lead (or a single process). */
+export class MaxTable {
+  private readonly values = new Map<string, number>();
+
+  claim(key: string, value: number | null): number | null {
+    const prev = this.values.get(key);
+    if (value === null) return prev ?? null;
+    const next = prev === undefined ? value : Math.max(prev, value);
+    // re-inserted at the end: the map drops the least recently claimed first
+    this.values.delete(key);
+    this.values.set(key, next);
+    if (this.values.size > MAX_KEYS) this.values.delete(this.values.keys().next().value!);
+    return prev ?? null;
+  }
+}
+
 /** A release function that works once. */
 export function releaseOnce(fn: () => void): () => void {
   let done = false;
@@ -107,9 +134,13 @@ export function releaseOnce(fn: () => void): () => void {
 export function localCluster(): ClusterServices {
   const handlers = new Handlers();
   const locks = new LockTable();
+  const maxes = new MaxTable();
   return {
     role: "single",
     index: 0,
+    async claimMax(key, value) {
+      return maxes.claim(key, value);
+    },
     async lock(key) {
       if (!locks.tryLock(key, 0)) return null;
       return releaseOnce(() => locks.unlock(key, 0));

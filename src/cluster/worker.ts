@@ -14,6 +14,7 @@ export class WorkerCluster implements ClusterServices {
   readonly role = "worker" as const;
   private readonly handlers = new Handlers();
   private readonly pending = new Map<number, (ok: boolean) => void>();
+  private readonly pendingMax = new Map<number, (prev: number | null) => void>();
   private nextId = 1;
   private connected: boolean;
 
@@ -27,6 +28,8 @@ export class WorkerCluster implements ClusterServices {
       this.connected = false;
       for (const r of this.pending.values()) r(false);
       this.pending.clear();
+      for (const r of this.pendingMax.values()) r(null);
+      this.pendingMax.clear();
       this.handlers.dispatch(TOPIC.leadGone, null, 0, this.onError);
     });
   }
@@ -53,6 +56,24 @@ export class WorkerCluster implements ClusterServices {
     });
     if (!ok) return null;
     return releaseOnce(() => this.send({ t: "unlock", key }));
+  }
+
+  /** Without the lead (gone, or no answer in time) the answer is null: nothing known, nothing claimed. */
+  async claimMax(key: string, value: number | null): Promise<number | null> {
+    if (!this.connected) return null;
+    const id = this.nextId++;
+    return new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => {
+        this.pendingMax.delete(id);
+        resolve(null);
+      }, LOCK_TIMEOUT_MS);
+      t.unref?.();
+      this.pendingMax.set(id, (v) => {
+        clearTimeout(t);
+        resolve(v);
+      });
+      this.send({ t: "max", id, key, value });
+    });
   }
 
   broadcast(topic: string, data: unknown): void {
@@ -83,6 +104,12 @@ export class WorkerCluster implements ClusterServices {
       const r = this.pending.get(m.id);
       this.pending.delete(m.id);
       r?.(m.ok);
+      return;
+    }
+    if (m.t === "max-r") {
+      const r = this.pendingMax.get(m.id);
+      this.pendingMax.delete(m.id);
+      r?.(m.prev);
       return;
     }
     this.handlers.dispatch(m.topic, m.data, m.from, this.onError);

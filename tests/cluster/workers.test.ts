@@ -127,6 +127,33 @@ describe("serve --workers 2", () => {
     }
   }, 60_000);
 
+  test("\\Recent goes to exactly one session whichever process serves it (RFC 3501 §2.3.2)", async () => {
+    const user = USERS[3]!;
+    for (let i = 0; i < 3; i++) expect((await smtpSend({ port: ports.smtp, from: "r@elsewhere.test", to: [user], data: `Subject: before ${i}\r\n\r\nx\r\n` })).code).toBe(250);
+    const sessions: ImapConn[] = [];
+    for (let i = 0; i < 8; i++) sessions.push(await imapLogin(ports.imap, user));
+    expect(new Set(sessions.map((c) => servingPid(ports.imap, localPortOf(c), pids()))).size).toBe(2);
+    // Eight read-write SELECTs at once: the three waiting messages are recent in one of them only.
+    const selects = await Promise.all(sessions.map((c) => c.cmd("SELECT INBOX")));
+    const recentCounts = selects.map((r) => Number(r.untagged.find((l) => / RECENT$/.test(l))?.split(" ")[1]));
+    expect(recentCounts.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(recentCounts.filter((n) => n > 0)).toEqual([3]);
+    // Two more arrive while all eight have the mailbox selected: again one session each.
+    for (let i = 0; i < 2; i++) expect((await smtpSend({ port: ports.smtp, from: "r@elsewhere.test", to: [user], data: `Subject: after ${i}\r\n\r\nx\r\n` })).code).toBe(250);
+    let recentAfter = 0;
+    for (const c of sessions) {
+      await until("the new messages are seen", async () => (await c.cmd("NOOP")).untagged.some((l) => l === "* 5 EXISTS") || (await c.cmd("FETCH 5 (UID)")).status === "OK");
+      const f = await c.cmd("FETCH 4:5 (FLAGS)");
+      recentAfter += f.untagged.filter((l) => l.includes("\\Recent")).length;
+    }
+    expect(recentAfter).toBe(2);
+    // STATUS from a session that has not selected it: nothing unclaimed is left.
+    const other = await imapLogin(ports.imap, user);
+    expect((await other.cmd("STATUS INBOX (MESSAGES RECENT)")).untagged[0]).toContain("RECENT 0");
+    other.close();
+    for (const c of sessions) c.close();
+  }, 60_000);
+
   test("200 deliveries over 20 parallel sessions get 200 distinct UIDs", async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, async (_, s) => {
