@@ -641,6 +641,15 @@ export class Session implements ViewOwner {
   async syncView(allowExpunge: boolean, push = false): Promise<void> {
     const sel = this.sel;
     if (!sel) return;
+    if (!push && this.ctx.cluster.role !== "single") {
+      // Several processes (src/cluster/): a change another process committed (and acknowledged
+      // to its client) reaches this one as a relayed event a moment later. The folder's counters
+      // tell at once: when they moved, catch up from the store before answering, so every
+      // command sees what any session was already told is done (RFC 9051 §5.2).
+      const fresh = await this.store.getFolderById(sel.folderId);
+      if (this.sel !== sel) return;
+      if (fresh) await sel.cache.ready(fresh);
+    }
     await sel.cache.idle();
     // an unsolicited push must never land inside a command that started meanwhile
     if (this.sel !== sel || (push && this.busy)) return;

@@ -154,6 +154,32 @@ describe("serve --workers 2", () => {
     for (const c of sessions) c.close();
   }, 60_000);
 
+  test("a change acknowledged in one process is in the next command's answer in the other", async () => {
+    const user = USERS[0]!;
+    // Two sessions of the user, one in each process.
+    const all: ImapConn[] = [];
+    let a: ImapConn | null = null;
+    let b: ImapConn | null = null;
+    for (let i = 0; i < 30 && !(a && b); i++) {
+      const c = await imapLogin(ports.imap, user);
+      all.push(c);
+      const pid = servingPid(ports.imap, localPortOf(c), pids());
+      if (pid === srv.pid) a ??= c;
+      else b ??= c;
+    }
+    expect(a && b).toBeTruthy();
+    for (const c of [a!, b!]) expect((await c.cmd("SELECT INBOX")).status).toBe("OK");
+    for (let i = 0; i < 20; i++) {
+      const [from, to] = i % 2 === 0 ? [a!, b!] : [b!, a!];
+      const kw = `kw${i}`;
+      expect((await from.cmd(`STORE 1 +FLAGS (${kw})`)).status).toBe("OK");
+      // No wait: the other process must already show it.
+      const r = await to.cmd("NOOP");
+      expect(r.untagged.some((l) => /^\* 1 FETCH \(FLAGS \(/.test(l) && l.includes(kw))).toBe(true);
+    }
+    for (const c of all) c.close();
+  }, 60_000);
+
   test("200 deliveries over 20 parallel sessions get 200 distinct UIDs", async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, async (_, s) => {
