@@ -212,7 +212,7 @@ registerCommands({
       if (cmd.args.length) return bad("IDLE takes no arguments.");
       s.startIdle(cmd.tag);
       // pending updates go out at once; later ones as they happen (view.ts)
-      await s.syncView(true);
+      await s.syncView(true, false, true);
       return { status: "OK", text: "", noSync: true };
     },
   },

@@ -603,7 +603,7 @@ export class Session implements ViewOwner {
     else this.badCount = 0;
     if (this.closed) return;
     if (!r.noSync && this.state === "selected") {
-      await this.syncView(!(def.seq && !cmd.uid));
+      await this.syncView(!(def.seq && !cmd.uid), false, cmd.name === "NOOP" || cmd.name === "CHECK");
     }
     if (this.held.length) {
       for (const h of this.held) this.send(h);
@@ -638,14 +638,15 @@ export class Session implements ViewOwner {
   };
 
   /** Sends pending untagged updates for the selected mailbox. */
-  async syncView(allowExpunge: boolean, push = false): Promise<void> {
+  async syncView(allowExpunge: boolean, push = false, catchUp = false): Promise<void> {
     const sel = this.sel;
     if (!sel) return;
-    if (!push && this.ctx.cluster.role !== "single") {
+    if (catchUp && this.ctx.cluster.role !== "single") {
       // Several processes (src/cluster/): a change another process committed (and acknowledged
-      // to its client) reaches this one as a relayed event a moment later. The folder's counters
-      // tell at once: when they moved, catch up from the store before answering, so every
-      // command sees what any session was already told is done (RFC 9051 §5.2).
+      // to its client) reaches this one as a relayed event a moment later. For the commands a
+      // client sends to ask for news (NOOP, CHECK, IDLE and its DONE: RFC 9051 §6.1.2, §6.4.1)
+      // the folder's counters tell at once: when they moved, catch up from the store before
+      // answering, so the answer holds everything any session was already told is done.
       const fresh = await this.store.getFolderById(sel.folderId);
       if (this.sel !== sel) return;
       if (fresh) await sel.cache.ready(fresh);
@@ -700,7 +701,7 @@ export class Session implements ViewOwner {
       return;
     }
     this.busy = true;
-    this.syncView(true).then(
+    this.syncView(true, false, true).then(
       () => {
         this.tagged(tag, ok("Idle completed."));
         this.afterCommand();
