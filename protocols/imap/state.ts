@@ -86,6 +86,9 @@ export class Msg {
   ) {}
 }
 
+/** The widest UID gap loadNew reads at once (a larger one is read as named; resync covers the rest). */
+const LOAD_GAP_MAX = 2000;
+
 function msgFrom(s: MessageSummary): Msg {
   return new Msg(s.uid, s.id, s.modseq, internFlags(s.flags), s.internalDate, s.size);
 }
@@ -365,7 +368,21 @@ export class FolderCache {
   }
 
   private async loadNew(uids: number[]): Promise<void> {
-    const rows = await this.store.getMessages(this.folderId, uids);
+    // New messages must take sequence numbers after every message a session was told of,
+    // in UID order (RFC 9051 §2.3.1.1: UIDs ascend with sequence numbers). With several
+    // processes (src/cluster/) the events of two commits can arrive in either order: a
+    // message delivered here (UID 187) is heard of at once, one committed just before by
+    // another process (UID 186) a moment later. UIDs are allocated in commit order, so
+    // whatever committed UID lies between the last one known here and the newest is
+    // already visible: load the whole gap, not only the UIDs the events named.
+    let want = uids;
+    const known = this.uids.length ? this.uids[this.uids.length - 1]! : 0;
+    const top = uids.reduce((a, b) => (b > a ? b : a), 0);
+    if (top - known > 1 && top - known <= LOAD_GAP_MAX) {
+      want = [];
+      for (let u = known + 1; u <= top; u++) want.push(u);
+    }
+    const rows = await this.store.getMessages(this.folderId, want);
     if (!rows.length) return;
     const add: Msg[] = [];
     for (const r of rows) {
@@ -531,6 +548,13 @@ export class FolderCache {
         touched.push(s.uid);
       }
     }
+    // A message whose change number is below ours (another process's commit, heard of
+    // out of order) is not in the change list: every UID above the last known one is.
+    const known = this.uids.length ? this.uids[this.uids.length - 1]! : 0;
+    const have = new Set(add.map((m) => m.uid));
+    const gap: number[] = [];
+    if (f.uidNext - 1 - known <= LOAD_GAP_MAX) for (let u = known + 1; u < f.uidNext; u++) if (!have.has(u)) gap.push(u);
+    if (gap.length) for (const r of await this.store.getMessages(this.folderId, gap)) if (this.indexOf(r.uid) < 0) add.push(msgFrom(r));
     await this.insert(add);
     if (touched.length || kwAdded) {
       for (const l of this.listeners) {

@@ -180,6 +180,44 @@ describe("serve --workers 2", () => {
     for (const c of all) c.close();
   }, 60_000);
 
+  test("messages appended in both processes at once reach every session in UID order", async () => {
+    const user = USERS[2]!;
+    const conns: ImapConn[] = [];
+    for (let i = 0; i < 16; i++) conns.push(await imapLogin(ports.imap, user));
+    const byPid = new Map<number | null, ImapConn[]>();
+    for (const c of conns) {
+      const pid = servingPid(ports.imap, localPortOf(c), pids());
+      byPid.set(pid, [...(byPid.get(pid) ?? []), c]);
+    }
+    expect(byPid.size).toBe(2);
+    const [g1, g2] = [...byPid.values()];
+    // Two appenders and one observer in each process.
+    const appenders = [g1![0]!, g1![1]!, g2![0]!, g2![1]!];
+    const observers = [g1![2]!, g2![2]!];
+    for (const o of observers) expect((await o.cmd("SELECT INBOX")).status).toBe("OK");
+    let appending = true;
+    const problems: string[] = [];
+    const watch = observers.map(async (o) => {
+      let seen: number[] = [];
+      while (appending) {
+        // Not NOOP (which catches up from the store): what the events bring, as they come.
+        const f = await o.cmd("UID FETCH 1:* (UID)");
+        const uids = f.untagged.map((l) => Number(/UID (\d+)/.exec(l)?.[1])).filter((n) => n > 0);
+        // What the session saw before is still there, in the same places; new ones only after it.
+        for (let i = 0; i < seen.length; i++) if (uids[i] !== seen[i]) problems.push(`seq ${i + 1}: ${seen[i]} -> ${uids[i]}`);
+        for (let i = 1; i < uids.length; i++) if (uids[i]! <= uids[i - 1]!) problems.push(`not ascending at ${i + 1}`);
+        seen = uids;
+      }
+    });
+    await Promise.all(appenders.map(async (a, k) => {
+      for (let i = 0; i < 25; i++) expect((await a.cmd("APPEND INBOX", `Subject: ordered ${k}-${i}\r\n\r\nbody\r\n`)).status).toBe("OK");
+    }));
+    appending = false;
+    await Promise.all(watch);
+    expect(problems).toEqual([]);
+    for (const c of conns) c.close();
+  }, 120_000);
+
   test("200 deliveries over 20 parallel sessions get 200 distinct UIDs", async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, async (_, s) => {
