@@ -279,7 +279,8 @@ export class Directory {
     const accounts = new Map<number, Account>();
     const forward = new Set<string>();
     const seen = new Set<string>();
-    const localDomains = new Map<string, boolean>();
+    // the recipient's own domain was just found local (above): no second lookup for it
+    const localDomains = new Map<string, boolean>([[domainOf(addr), true]]);
     const isLocal = async (d: string) => {
       let v = localDomains.get(d);
       if (v === undefined) {
