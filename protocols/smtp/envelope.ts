@@ -113,6 +113,19 @@ export async function sendAsSet(s: SmtpSession): Promise<Set<string>> {
   return new Set([s.account!.email, ...list].map((a) => a.toLowerCase()));
 }
 
+/**
+ * The RCPT-time quota check (RFC 5321 §4.2.5, RFC 3463 4.2.2) on the account
+ * row the resolver read in this same RCPT command (MailStore.resolveRecipient
+ * returns whole rows, used and quota bytes included): reading that row a
+ * second time (MailStore.checkQuota) cost one more SQL statement per
+ * recipient and answered the same question from a snapshot no fresher. The
+ * check is advisory either way: the store enforces the quota atomically with
+ * the real size when the message commits (QuotaExceededError, 452 at DATA).
+ */
+export function hasRoomFor(a: Pick<Account, "quotaBytes" | "usedBytes">, size: number): boolean {
+  return a.quotaBytes === null || a.usedBytes + size <= a.quotaBytes;
+}
+
 /** RFC 5321 §4.1.1.3. */
 export async function handleRcpt(s: SmtpSession, arg: string): Promise<Reply> {
   const tx = s.tx;
@@ -137,7 +150,7 @@ export async function handleRcpt(s: SmtpSession, arg: string): Promise<Reply> {
   // RFC 5321 §4.2.5 / RFC 3463 4.2.2: a full mailbox is a temporary, per-recipient failure.
   const size = Math.max(tx.size ?? 0, 1);
   for (const a of rcpt.accounts) {
-    if (!(await s.ctx.store.checkQuota(a.id, size))) return reply(452, "4.2.2", `Mailbox full: ${rcpt.address}`);
+    if (!hasRoomFor(a, size)) return reply(452, "4.2.2", `Mailbox full: ${rcpt.address}`);
   }
   // RFC 6647 greylisting (spam.greylisting): an unknown (network, sender, recipient) triplet from outside waits once.
   const cfgSpam = s.ctx.config.spam;

@@ -410,6 +410,28 @@ describe("inbound recipients", () => {
     c.close();
   });
 
+  test("RCPT's quota check reads the usage of that moment, through aliases too (the resolver's account row)", async () => {
+    await createUser(srv.store, "growing@example.test", PASS);
+    await srv.store.setQuota("growing@example.test", 3000);
+    await srv.store.addAlias("growing.alias@example.test", "growing@example.test");
+    const c = await ehloSession(srv.port("SMTP"));
+    await c.cmd("MAIL FROM:<x@remote.test> SIZE=1500");
+    expect((await c.cmd("RCPT TO:<growing@example.test>")).code).toBe(250);
+    expect((await c.cmd("RCPT TO:<growing.alias@example.test>")).code).toBe(250);
+    await c.cmd("RSET");
+    // 2,000 bytes arrive by another way (another process, IMAP APPEND): the next RCPT sees them
+    const growing = (await srv.store.getAccount("growing@example.test"))!;
+    await srv.store.deliver(new TextEncoder().encode("Subject: filler\r\n\r\n" + "g".repeat(1980) + "\r\n"), [{ accountId: growing.id }]);
+    await c.cmd("MAIL FROM:<x@remote.test> SIZE=1500");
+    const direct = await c.cmd("RCPT TO:<growing@example.test>");
+    expect(direct.code).toBe(452);
+    expect(direct.text).toBe("4.2.2 Mailbox full: growing@example.test");
+    expect((await c.cmd("RCPT TO:<growing.alias@example.test>")).code).toBe(452);
+    // a mailbox without a quota takes any size the server does
+    expect((await c.cmd("RCPT TO:<carol@example.test>")).code).toBe(250);
+    c.close();
+  });
+
   test("forwarding alias to a remote address is queued, not refused", async () => {
     const c = await ehloSession(srv.port("SMTP"));
     await c.cmd("MAIL FROM:<x@remote.test>");

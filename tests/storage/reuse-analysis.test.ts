@@ -3,6 +3,8 @@
  * item's analysis: the second item's index must be identical to a fresh
  * analysis, threading must still work, and once every holder is gone and
  * the blob collected, storing the bytes again analyses and indexes anew.
+ * Messages under 16 KB are analysed again instead of looked up
+ * (storage/ingest.ts REUSE_LOOKUP_MIN_BYTES): both ways give the same index.
  */
 import { describe, afterEach, expect, test } from "bun:test";
 import { makeMessage, tempStore, type TempStore } from "./helpers.ts";
@@ -17,13 +19,15 @@ afterEach(async () => {
   t = null;
 });
 
-test("a second copy of the same bytes gets the same index as the first", async () => {
+for (const [label, bodyBytes] of [["small (analysed again)", 0], ["over 16 KB (analysis reused)", 20 * 1024]] as const) {
+test(`a second copy of the same bytes gets the same index as the first: ${label}`, async () => {
   t = await tempStore({ gcGraceMs: 0, engine });
   const s = t.store;
   await s.addDomain("reuse.test");
   const a = await s.addAccount("a@reuse.test", "pw");
   const b = await s.addAccount("b@reuse.test", "pw");
-  const raw = makeMessage({ subject: "=?utf-8?q?caf=C3=A9?= plans", messageId: "<m1@reuse.test>", body: "Meet at noon.\r\n" });
+  const raw = makeMessage({ subject: "=?utf-8?q?caf=C3=A9?= plans", messageId: "<m1@reuse.test>", body: "Meet at noon.\r\n" + "filler line of the body\r\n".repeat(Math.ceil(bodyBytes / 25)) });
+  expect(raw.byteLength >= 16 * 1024).toBe(bodyBytes > 0);
   const inboxA = (await s.getFolder(a.id, "INBOX"))!;
   const inboxB = (await s.getFolder(b.id, "INBOX"))!;
   await s.append(inboxA.id, [{ raw }]);
@@ -43,6 +47,7 @@ test("a second copy of the same bytes gets the same index as the first", async (
   expect(r2!.threadId).toBe(r1!.threadId);
   expect(await s.searchText(inboxB.id, "body", "noon")).toEqual([1]);
 });
+}
 
 test("after every holder is gone and the blob collected, the bytes are analysed and indexed again", async () => {
   t = await tempStore({ gcGraceMs: 0, engine });
