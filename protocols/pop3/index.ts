@@ -7,6 +7,7 @@ import { registerProtocol } from "../../src/registry.ts";
 import type { ServerContext } from "../../src/context.ts";
 import { MaildropLocks } from "./locks.ts";
 import { fileSizeCache, type SizeCache } from "./sizes.ts";
+import { RecordedSizes } from "./recorded-sizes.ts";
 import { pop3Options, serveConnection } from "./connection.ts";
 import type { Pop3Deps, Pop3Session } from "./session.ts";
 
@@ -17,13 +18,14 @@ interface Shared {
   locks: MaildropLocks;
   loginTimes: Map<number, number>;
   sizes: SizeCache;
+  recorded: RecordedSizes;
 }
 const shared = new WeakMap<object, Shared>();
 
 function depsFor(ctx: ServerContext): Pop3Deps {
   let st = shared.get(ctx.store);
   if (!st) {
-    st = { locks: new MaildropLocks(), loginTimes: new Map(), sizes: fileSizeCache(join(ctx.config.dataDir, "pop3")) };
+    st = { locks: new MaildropLocks(), loginTimes: new Map(), sizes: fileSizeCache(join(ctx.config.dataDir, "pop3")), recorded: new RecordedSizes() };
     shared.set(ctx.store, st);
   }
   return {
@@ -33,6 +35,7 @@ function depsFor(ctx: ServerContext): Pop3Deps {
     isBlocked: (ip) => ctx.authLimiter.isBlocked(ip),
     locks: st.locks,
     sizes: st.sizes,
+    recordedSizes: st.recorded,
     loginTimes: st.loginTimes,
     options: pop3Options(ctx.config),
     log: ctx.log.child({ proto: "pop3" }),
