@@ -152,7 +152,7 @@ async function login(s: Pop3Session, name: string, password: string): Promise<vo
   }
   let drop: Maildrop | null;
   try {
-    drop = await Maildrop.open(deps.store, account.id, deps.sizes, deps.log);
+    drop = await Maildrop.open(deps.store, account.id, deps.sizes, deps.log, deps.recordedSizes);
   } catch (err) {
     release();
     deps.log.error("pop3 could not open the maildrop", { account: account.email, err });

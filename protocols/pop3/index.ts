@@ -7,6 +7,7 @@ import { registerProtocol } from "../../src/registry.ts";
 import type { ServerContext } from "../../src/context.ts";
 import { LoginTimes, MaildropLocks } from "./locks.ts";
 import { fileSizeCache, type SizeCache } from "./sizes.ts";
+import { RecordedSizes } from "./recorded-sizes.ts";
 import { pop3Options, serveConnection } from "./connection.ts";
 import type { Pop3Deps, Pop3Session } from "./session.ts";
 
@@ -19,6 +20,7 @@ interface Shared {
   locks: MaildropLocks;
   loginTimes: LoginTimes;
   sizes: SizeCache;
+  recorded: RecordedSizes;
 }
 const shared = new WeakMap<object, Shared>();
 
@@ -30,7 +32,7 @@ function depsFor(ctx: ServerContext): Pop3Deps {
     cluster.on(LOGIN_TOPIC, (d) => {
       if (Array.isArray(d) && typeof d[0] === "number" && typeof d[1] === "number") loginTimes.learn(d[0], d[1]);
     });
-    st = { locks: new MaildropLocks((key) => cluster.lock(key)), loginTimes, sizes: fileSizeCache(join(ctx.config.dataDir, "pop3")) };
+    st = { locks: new MaildropLocks((key) => cluster.lock(key)), loginTimes, sizes: fileSizeCache(join(ctx.config.dataDir, "pop3")), recorded: new RecordedSizes() };
     shared.set(ctx.store, st);
   }
   return {
@@ -40,6 +42,7 @@ function depsFor(ctx: ServerContext): Pop3Deps {
     isBlocked: (ip) => ctx.authLimiter.isBlocked(ip),
     locks: st.locks,
     sizes: st.sizes,
+    recordedSizes: st.recorded,
     loginTimes: st.loginTimes,
     options: pop3Options(ctx.config),
     log: ctx.log.child({ proto: "pop3" }),

@@ -11,6 +11,7 @@ import type { Folder, MailStore, MessageSummary } from "../../storage/api.ts";
 import type { Logger } from "../../src/log.ts";
 import type { SizeCache, SizeRecord } from "./sizes.ts";
 import { WireSizeCounter } from "./wire.ts";
+import type { RecordedSizes } from "./recorded-sizes.ts";
 
 /** The store methods POP3 uses (unit tests pass a small in-memory fake). */
 export type Pop3Store = Pick<
@@ -69,7 +70,7 @@ export class Maildrop {
     readonly messages: DropMessage[],
   ) {}
 
-  static async open(store: Pop3Store, accountId: number, sizes: SizeCache, log?: Logger): Promise<Maildrop | null> {
+  static async open(store: Pop3Store, accountId: number, sizes: SizeCache, log?: Logger, recorded?: RecordedSizes): Promise<Maildrop | null> {
     const folder = await store.getFolder(accountId, "INBOX");
     if (!folder) return null;
     const list = await store.listMessages(folder.id);
@@ -85,7 +86,7 @@ export class Maildrop {
       if (ev.type === "expunge" && ev.folderId === folder.id) drop.markGone(ev.uids);
     });
     try {
-      await drop.measure(list, sizes, log);
+      await drop.measure(list, sizes, log, recorded);
     } catch (err) {
       drop.close();
       throw err;
@@ -124,8 +125,20 @@ export class Maildrop {
    * size cache, reading only messages stored before sizes were recorded and
    * not measured in an earlier session.
    */
-  private async measure(list: MessageSummary[], sizes: SizeCache, log?: Logger): Promise<void> {
+  private async measure(list: MessageSummary[], sizes: SizeCache, log?: Logger, cache?: RecordedSizes): Promise<void> {
+    const uids = list.map((s) => s.uid);
+    // Sizes read at an earlier login stay true (see recorded-sizes.ts): no store query when all are known.
+    const known = cache?.lookup(this.folder.id, this.folder.uidValidity, uids);
+    if (known) {
+      for (let i = 0; i < this.messages.length; i++) {
+        const m = this.messages[i]!;
+        m.size = known[i]!;
+        m.measured = true;
+      }
+      return;
+    }
     const recorded = await this.store.crlfSizes(this.folder.id);
+    cache?.remember(this.folder.id, this.folder.uidValidity, uids, recorded);
     let unknown = 0;
     for (const m of this.messages) {
       const size = recorded.get(m.uid);
@@ -144,12 +157,12 @@ export class Maildrop {
     }
     // (folder, UIDVALIDITY, UID) names one immutable message; anything else is another mailbox.
     if (rec && (rec.uidValidity !== this.folder.uidValidity || rec.folderId !== this.folder.id)) rec = null;
-    const known = rec?.scannedThrough ?? 0;
+    const scanned = rec?.scannedThrough ?? 0;
     const deltas: Record<string, number> = {};
     const todo: DropMessage[] = [];
     for (const m of this.messages) {
       if (m.measured) continue;
-      if (m.uid <= known) {
+      if (m.uid <= scanned) {
         const d = rec!.deltas[String(m.uid)] ?? 0;
         m.size = m.storedSize + d;
         m.measured = true;
@@ -178,13 +191,13 @@ export class Maildrop {
     const present = new Set(this.messages.map((m) => String(m.uid)));
     const stale = rec ? Object.keys(rec.deltas).some((k) => !present.has(k)) : false;
     if (todo.length === 0 && !stale) return;
-    const last = this.messages.length ? this.messages[this.messages.length - 1]!.uid : known;
+    const last = this.messages.length ? this.messages[this.messages.length - 1]!.uid : scanned;
     try {
       await sizes.save(this.accountId, {
         folderId: this.folder.id,
         uidValidity: this.folder.uidValidity,
         // A failed read leaves the watermark where it was so the message is measured next time.
-        scannedThrough: failed ? known : Math.max(known, last),
+        scannedThrough: failed ? scanned : Math.max(scanned, last),
         deltas,
       });
     } catch (err) {

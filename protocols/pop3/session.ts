@@ -13,6 +13,7 @@ import { LineReader, parseCommand, type Command, type LineEvent } from "./parser
 import type { Maildrop, Pop3Store } from "./maildrop.ts";
 import type { MaildropLocks } from "./locks.ts";
 import type { SizeCache } from "./sizes.ts";
+import type { RecordedSizes } from "./recorded-sizes.ts";
 import { AUTHORIZATION_COMMANDS, continueSasl } from "./auth.ts";
 import { TRANSACTION_COMMANDS, quitTransaction } from "./transaction.ts";
 import { capa } from "./capa.ts";
@@ -57,6 +58,8 @@ export interface Pop3Deps {
   isBlocked(ip: string): boolean;
   locks: MaildropLocks;
   sizes: SizeCache;
+  /** The store's recorded CRLF sizes kept between logins (optional: without it every login asks the store). */
+  recordedSizes?: RecordedSizes;
   /** Last successful login per account (LOGIN-DELAY). */
   loginTimes: Map<number, number>;
   options: Pop3Options;

@@ -96,6 +96,34 @@ describe("poplib", () => {
     expect((await srv.store.listMessages(inbox.id)).every((m) => m.flags.includes("\\Seen"))).toBe(true);
   });
 
+  test("later logins (sizes kept in memory) list exactly what RETR sends as mail arrives and is expunged", async () => {
+    const acc = await createUser(srv.store, "sizes@pop.test", PW);
+    const inbox = (await srv.store.getFolder(acc.id, "INBOX"))!;
+    const msgs = [MSG_A, MSG_B];
+    for (const m of msgs) await deliverTo(srv.store, acc.id, m);
+    // Each login: LIST octets equal what RETR gives back (RFC 1939 §5), and the bytes are the CRLF form.
+    const check = async (want: string[]) => {
+      const steps: Step[] = [["a", "connect_ssl", sport], ["a", "user", "sizes@pop.test"], ["a", "pass_", PW], ["a", "list"]];
+      want.forEach((_, i) => steps.push(["a", "retr", i + 1]));
+      steps.push(["a", "drop"]);
+      const r = await poplib(steps);
+      const bodies = want.map((_, i) => b64decode(r[4 + i]!.res.body));
+      // Delivery may prepend trace headers: the message is the tail; the sizes must match exactly.
+      want.forEach((m, i) => expect(bodies[i]!.toString("utf8")).toEndWith(crlf(m)));
+      expect(r[3]!.res.lines).toEqual(bodies.map((b, i) => `${i + 1} ${b.length}`));
+    };
+    await check(msgs);
+    await check(msgs);
+    // New mail, stored with bare LFs and no line end at all: measured, not taken from memory.
+    const late = "From: x@example.org\nSubject: late\n\n.dot first\nno line end";
+    await deliverTo(srv.store, acc.id, late);
+    await check([...msgs, late + "\n"]);
+    // Expunged elsewhere (IMAP): gone from the next login's listing, the others unchanged.
+    const uids = (await srv.store.listMessages(inbox.id)).map((m) => m.uid);
+    await srv.store.expunge(inbox.id, [uids[0]!]);
+    await check([MSG_B, late + "\n"]);
+  });
+
   test("AUTH PLAIN with an initial response (poplib _shortcmd) over POP3S", async () => {
     const r = await poplib([
       ["a", "connect_ssl", sport],

@@ -87,7 +87,10 @@ export class FakeStore implements Pop3Store {
   }
   /** Like the real store since migration 0004: CRLF sizes recorded at ingest. Off: every message predates it. */
   recordSizes = false;
+  /** How often the recorded sizes were asked for (the login-time query protocols/pop3/recorded-sizes.ts saves). */
+  crlfSizeQueries = 0;
   async crlfSizes(folderId: number): Promise<Map<number, number>> {
+    this.crlfSizeQueries++;
     const out = new Map<number, number>();
     if (this.recordSizes) for (const m of this.msgs.get(folderId)!) out.set(m.uid, crlfSize(m.raw));
     return out;
