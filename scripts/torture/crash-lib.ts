@@ -427,10 +427,13 @@ export async function runCrash(o: CrashOptions): Promise<CrashFigures> {
             // it had just ended
           }
           await new Promise((r) => setTimeout(r, minMs + rnd(maxMs - minMs)));
-          if (srv.workers().length < processes - 1) await new Promise((r) => setTimeout(r, 1500));
+          // The lead starts a new one within a few seconds (0.5-1 s of back-off, then its start-up).
+          for (let i = 0; i < 400 && srv.workers().length < processes - 1; i++) await new Promise((r) => setTimeout(r, 25));
         }
       }
       const lead = srv.pid;
+      // Every round runs with the workers up: the first wait above (start-up) or the second (a killed one replaced).
+      for (let i = 0; i < 400 && srv.workers().length < processes - 1; i++) await new Promise((r) => setTimeout(r, 25));
       const before = srv.workers().length;
       await srv.killAll();
       const ex = await srv.exited;
