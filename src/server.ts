@@ -364,6 +364,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     listeners: Object.fromEntries(Object.entries(addresses).map(([k, v]) => [k, fmtAddr(v!)])),
   });
 
+  // The answer to a reload is the lead's (`pillarbox reload` reads it from the activity log):
+  // a worker's own lines about the same reload stay out of it.
+  const reloadKind = isWorker ? {} : { kind: "system" };
   let closing: Promise<void> | null = null;
   const running: RunningServer = {
     ctx,
@@ -403,9 +406,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
         void ctx.certificates.renewNow().catch((e: Error) => log.error("acme: order after a configuration reload failed", { error: e.message }));
       }
       const names = (paths: string[]) => paths.map((p) => SETTINGS.find((s) => s.path === p)?.toml ?? p).join(", ");
-      log.info("configuration reloaded", { kind: "system", applied: names(change.applied) || "(no change)", hostname: config.hostname });
+      log.info("configuration reloaded", { ...reloadKind, applied: names(change.applied) || "(no change)", hostname: config.hostname });
       if (change.restartNeeded.length) {
-        log.warn("configuration: these settings changed but need a restart to apply", { kind: "system", settings: names(change.restartNeeded) });
+        log.warn("configuration: these settings changed but need a restart to apply", { ...reloadKind, settings: names(change.restartNeeded) });
       }
       return change;
     },
@@ -414,7 +417,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       try {
         change = running.reloadConfig(load());
       } catch (e) {
-        log.error("SIGHUP: configuration not reloaded, the running one stays", { kind: "system", error: (e as Error).message });
+        log.error("SIGHUP: configuration not reloaded, the running one stays", { ...reloadKind, error: (e as Error).message });
         tlsManager.reload();
       }
       // The answer is on disk before anything else happens: `pillarbox reload` waits for it there.

@@ -107,6 +107,8 @@ export class LeadCluster implements ClusterServices {
   /** Asks every worker to stop (SIGTERM: each closes its connections gracefully), SIGKILL after `timeoutMs`. */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    // A start still waiting for its workers is over: nobody waits for them any more.
+    for (const f of this.readyWaiters.splice(0)) f();
     const exits: Promise<void>[] = [];
     for (const w of this.workers) {
       if (w.timer) clearTimeout(w.timer);
