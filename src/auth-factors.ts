@@ -103,7 +103,7 @@ export async function verifySecondFactor(
   const ip = normalizeIp(remoteIp);
   const protocol = opts.protocol ?? "webmail";
   const user = account.email;
-  const verdict = deps.throttle.begin(user, ip, { trusted: opts.trusted });
+  const verdict = await deps.throttle.begin(user, ip, { trusted: opts.trusted });
   if (!verdict.ok) {
     deps.log.warn("login throttled", { kind: "login-failed", scope: verdict.scope, ip, user, account: user, retryAfterMs: verdict.retryAfterMs, protocol, reason: "throttled" });
     return { ok: false, reason: "throttled", retryAfterMs: verdict.retryAfterMs };

@@ -70,14 +70,15 @@ export interface AuthThrottleOptions {
 }
 
 /**
- * What one process's throttle learned, for the other processes of the same
- * server (src/cluster/): a client spreading its guesses over the workers must
- * meet the same limits as one talking to a single process.
+ * What the throttle recorded, for the replicas in the server's other
+ * processes (src/cluster/limits.ts: the lead's throttle decides; each worker
+ * keeps a copy for quick checks such as "is this address blocked now?").
  */
 export type ThrottleRecord =
   | { k: "fail"; account: string; ip: string; t: number }
   | { k: "ipfail"; ip: string; t: number }
-  | { k: "ok"; account: string; ip: string; exempt: boolean };
+  | { k: "ok"; account: string; ip: string; exempt: boolean }
+  | { k: "known"; account: string; ip: string };
 
 export type ThrottleScope = "ip" | "account";
 
@@ -106,8 +107,11 @@ export type Verdict = { ok: true; attempt: Attempt } | ({ ok: false } & Refusal)
 export interface AuthThrottle {
   /** Would an attempt be refused now? (Reserves nothing.) */
   check(account: string, ip: string, opts?: { trusted?: boolean }): Refusal | null;
-  /** Reserves an attempt for `account` from `ip`, or says why not (nothing is counted then). */
-  begin(account: string, ip: string, opts?: { trusted?: boolean }): Verdict;
+  /**
+   * Reserves an attempt for `account` from `ip`, or says why not (nothing is counted then).
+   * In a worker process the reservation is the lead's (src/cluster/limits.ts): asynchronous.
+   */
+  begin(account: string, ip: string, opts?: { trusted?: boolean }): Verdict | Promise<Verdict>;
   /** Resolves when some attempt in flight is released (or after `timeoutMs`). */
   released(timeoutMs?: number): Promise<void>;
   /** Is the IP over its failure limit (counting attempts in flight)? */
@@ -124,6 +128,11 @@ export interface AuthThrottle {
   observe(fn: ((r: ThrottleRecord) => void) | null): void;
   /** Applies what another process recorded. */
   apply(r: ThrottleRecord): void;
+}
+
+/** The throttle itself (one process's, or the lead's for the whole server): reservations are immediate. */
+export interface LocalAuthThrottle extends AuthThrottle {
+  begin(account: string, ip: string, opts?: { trusted?: boolean }): Verdict;
 }
 
 interface IpState {
@@ -144,7 +153,7 @@ function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   map.set(key, value);
 }
 
-export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
+export function createAuthThrottle(opts: AuthThrottleOptions): LocalAuthThrottle {
   const now = opts.now ?? Date.now;
   const maxKeys = opts.maxKeys ?? 100_000;
   const free = opts.accountFreeFailures ?? 5;
@@ -300,7 +309,10 @@ export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
       observer?.({ k: "ipfail", ip, t });
     },
     isKnownIp,
-    noteSuccess: remember,
+    noteSuccess(account, ip) {
+      remember(account, ip);
+      observer?.({ k: "known", account, ip });
+    },
     get inFlight() {
       return inFlight;
     },
@@ -317,7 +329,7 @@ export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
         boundedSet(accounts, r.account, as, maxKeys);
         return;
       }
-      if (!r.exempt) {
+      if (r.k === "ok" && !r.exempt) {
         const as = accounts.get(r.account);
         if (as) as.failures = 0;
       }

@@ -209,7 +209,7 @@ export function createAuthenticator(deps: { store: MailStore; throttle: AuthThro
         }
         cache.invalidate(hit.email);
       }
-      verdict = throttle.begin(user, ip, { trusted: opts.trusted });
+      verdict = await throttle.begin(user, ip, { trusted: opts.trusted });
       if (verdict.ok) break;
       // Busy: other attempts for this account or address are being checked right now. Wait for one
       // to finish (a client opening many connections at once then finds its password in the cache)

@@ -51,26 +51,11 @@ export interface ConnectionCounts {
 }
 
 /** Counts open connections and decides whether a new one may be served. Sans-IO. */
-/** A change of one process's open connections, for the other processes of the server (src/cluster/). */
-export interface ConnectionDelta {
-  family: ConnectionFamily;
-  ip: string;
-  delta: number;
-}
-
 export class ConnectionAccounting {
   private total = 0;
   private readonly perFamily = new Map<ConnectionFamily, number>();
   /** family -> ip -> open connections */
   private readonly perIp = new Map<ConnectionFamily, Map<string, number>>();
-  /**
-   * The other processes' open connections (src/cluster/), by process index:
-   * the caps are the server's, not each process's, so a client spreading its
-   * connections over the workers meets the same per-IP limit. Learned a few
-   * milliseconds late, which a cap of tens of connections absorbs.
-   */
-  private readonly peers = new Map<number, { total: number; perFamily: Map<ConnectionFamily, number>; perIp: Map<string, number> }>();
-  private observer: ((d: ConnectionDelta) => void) | null = null;
 
   constructor(private readonly limits: Config["limits"]) {
     for (const f of CONNECTION_FAMILIES) {
@@ -79,52 +64,16 @@ export class ConnectionAccounting {
     }
   }
 
-  /** Called with every local admission (+1) and release (-1). */
-  observe(fn: ((d: ConnectionDelta) => void) | null): void {
-    this.observer = fn;
-  }
-
-  /** Another process's admissions and releases. */
-  applyPeer(peer: number, d: ConnectionDelta): void {
-    let p = this.peers.get(peer);
-    if (!p) this.peers.set(peer, (p = { total: 0, perFamily: new Map(), perIp: new Map() }));
-    p.total = Math.max(0, p.total + d.delta);
-    p.perFamily.set(d.family, Math.max(0, (p.perFamily.get(d.family) ?? 0) + d.delta));
-    const k = `${d.family}\u0000${d.ip}`;
-    const n = (p.perIp.get(k) ?? 0) + d.delta;
-    if (n > 0) p.perIp.set(k, n);
-    else p.perIp.delete(k);
-  }
-
-  /** A process ended: its connections are gone with it. */
-  dropPeer(peer: number): void {
-    this.peers.delete(peer);
-  }
-
-  private peerCounts(family: ConnectionFamily, ip: string): { total: number; family: number; ip: number } {
-    const out = { total: 0, family: 0, ip: 0 };
-    if (this.peers.size === 0) return out;
-    const k = `${family}\u0000${ip}`;
-    for (const p of this.peers.values()) {
-      out.total += p.total;
-      out.family += p.perFamily.get(family) ?? 0;
-      out.ip += p.perIp.get(k) ?? 0;
-    }
-    return out;
-  }
-
   admit(listener: ListenerName, ip: string): Admission | { ok: false; family: ConnectionFamily; reason: Refusal } {
     const family = FAMILY_OF[listener];
     const ips = this.perIp.get(family)!;
     const n = this.perFamily.get(family)!;
-    const peer = this.peerCounts(family, ip);
-    if (this.total + peer.total >= this.limits.maxConnections) return { ok: false, family, reason: "total" };
-    if (n + peer.family >= this.limits.connections[family]) return { ok: false, family, reason: "family" };
-    if ((ips.get(ip) ?? 0) + peer.ip >= this.limits.maxConnectionsPerIp) return { ok: false, family, reason: "ip" };
+    if (this.total >= this.limits.maxConnections) return { ok: false, family, reason: "total" };
+    if (n >= this.limits.connections[family]) return { ok: false, family, reason: "family" };
+    if ((ips.get(ip) ?? 0) >= this.limits.maxConnectionsPerIp) return { ok: false, family, reason: "ip" };
     this.total++;
     this.perFamily.set(family, n + 1);
     ips.set(ip, (ips.get(ip) ?? 0) + 1);
-    this.observer?.({ family, ip, delta: 1 });
     let released = false;
     return {
       ok: true,
@@ -137,7 +86,6 @@ export class ConnectionAccounting {
         const left = (ips.get(ip) ?? 1) - 1;
         if (left > 0) ips.set(ip, left);
         else ips.delete(ip);
-        this.observer?.({ family, ip, delta: -1 });
       },
     };
   }

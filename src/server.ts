@@ -20,7 +20,7 @@ import { activityLogger } from "./activity-log.ts";
 import { applyConfig, type ConfigChange } from "./live-config.ts";
 import { SETTINGS } from "./config.ts";
 import { buildInfo } from "./version.ts";
-import { ConnectionAccounting, capWarning, FAMILY_OF, refusalLine } from "./connection-limits.ts";
+import { ConnectionAccounting, capWarning, FAMILY_OF, refusalLine, type Admission, type ConnectionFamily, type Refusal } from "./connection-limits.ts";
 import { createAuthCache, createAuthenticator, ipLimiterView, normalizeIp, passwordHasher, storeWithAuthInvalidation, type AuthCache } from "./auth.ts";
 import type { MailStore } from "../storage/api.ts";
 import { openStorage, type Storage } from "../storage/open.ts";
@@ -33,7 +33,8 @@ import { startSpamTrainer, type SpamTrainer } from "./spam/training.ts";
 import { createSpamService } from "./spam/index.ts";
 import { createBayesClassifier } from "./spam/bayes.ts";
 import { localCluster, type ClusterServices } from "./cluster/services.ts";
-import { shareServerState } from "./cluster/share.ts";
+import { shareStoreEvents } from "./cluster/share.ts";
+import { admitAtLead, serveLimits, workerThrottle } from "./cluster/limits.ts";
 import "../protocols/index.ts";
 
 /** Topics of the kernel's messages to the lead (src/cluster/). */
@@ -179,7 +180,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   // One throttle for every protocol: per IP (hard, the configured limit) and per account (progressive delay).
   // Kept as an object: a live reload updates the two limits in place (the throttle reads them at each check).
   const throttleLimits: AuthThrottleOptions = { ipMaxFailures: config.limits.authFailuresPerIp, ipWindowMs: config.limits.authWindowSeconds * 1000, ...opts.accountThrottle };
-  const authThrottle = createAuthThrottle(throttleLimits);
+  const ownThrottle = createAuthThrottle(throttleLimits);
+  // A worker's reservations are the lead's; its own throttle is a replica for the quick checks (src/cluster/limits.ts).
+  const proxied = isWorker ? workerThrottle(cluster, ownThrottle) : null;
+  const authThrottle = proxied?.throttle ?? ownThrottle;
   const authLimiter = ipLimiterView(authThrottle);
   const authenticator = createAuthenticator({ store, throttle: authThrottle, cache: authCache, log });
   // ACME on: the manager is the certificate service (its stored certificate is served from the first connection).
@@ -228,7 +232,13 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const sockets = new Set<net.Socket>();
   const accounting = new ConnectionAccounting(config.limits);
   // Several processes serve as one (src/cluster/share.ts): events, the auth throttle and connection caps are shared.
-  const unshare = shareServerState(cluster, { events: store.events, throttle: authThrottle, connections: accounting, log });
+  const unshareEvents = shareStoreEvents(cluster, store.events);
+  const unserveLimits = serveLimits(cluster, { connections: accounting, throttle: ownThrottle });
+  const unshare = () => {
+    unshareEvents();
+    unserveLimits();
+    proxied?.stop();
+  };
   // Mail queued by a worker is sent by the lead's queue runner: the worker's kick goes there.
   const unkick = isWorker ? setQueueKickRelay(() => cluster.toLead(LEAD_TOPICS.kickQueue, null)) : cluster.on(LEAD_TOPICS.kickQueue, () => kickQueues());
   const capProblem = capWarning(config.limits);
@@ -246,7 +256,23 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     // A protocol that forgets an 'error' handler must not take the process down on ECONNRESET.
     socket.on("error", (err) => log.debug("socket error", { listener: info.name, error: err.message }));
     const ip = normalizeIp(socket.remoteAddress);
-    const admitted = shuttingDown ? ({ ok: false, family: FAMILY_OF[info.name], reason: "shutdown" } as const) : accounting.admit(info.name, ip);
+    if (shuttingDown) return accept(mod, info, socket, ip, { ok: false, family: FAMILY_OF[info.name], reason: "shutdown" });
+    // A worker's connections are admitted by the lead, against the server's caps (src/cluster/limits.ts).
+    if (isWorker) {
+      void admitAtLead(cluster, info.name, ip, FAMILY_OF[info.name]).then((a) => {
+        if (a.ok && (socket.destroyed || shuttingDown)) {
+          a.release();
+          socket.destroy();
+          return;
+        }
+        accept(mod, info, socket, ip, a);
+      });
+      return;
+    }
+    accept(mod, info, socket, ip, accounting.admit(info.name, ip));
+  };
+
+  const accept = (mod: ProtocolModule, info: ListenerInfo, socket: net.Socket, ip: string, admitted: Admission | { ok: false; family: ConnectionFamily; reason: Refusal }) => {
     if (!admitted.ok) {
       const key = `${admitted.family}/${admitted.reason}`;
       const r = refusedSince.get(key) ?? { n: 0, at: 0 };

@@ -124,6 +124,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     env: { PILLARBOX_WORKERS: String(o.workers ?? 2), PILLARBOX_LOG_LEVEL: "error", PILLARBOX_MAX_CONNECTIONS_PER_IP: "500", ...(o.heapSamples ? { PILLARBOX_HEAP_SAMPLES: heapFile } : {}) },
     preload: o.heapSamples ? [join(REPO, "scripts/torture/heap-sampler.ts")] : [],
   });
+  // Every process up before anything is measured (the lead listens first; its workers join within a moment).
+  for (let i = 0; i < 400 && childPids(srv.pid).length < (o.workers ?? 2) - 1; i++) await sleep(25);
   const lat: Record<string, number[]> = {};
   const errs: Record<string, number> = {};
   const errorSamples: string[] = [];

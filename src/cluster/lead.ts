@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Logger } from "../log.ts";
 import { parseWorkerMessage, TOPIC, type LeadToWorker } from "./messages.ts";
-import { Handlers, LockTable, MaxTable, releaseOnce, type ClusterServices } from "./services.ts";
+import { Handlers, LockTable, MaxTable, RequestHandlers, releaseOnce, type ClusterServices } from "./services.ts";
 
 /** The environment variable that makes `serve` a worker (its value: the worker's index). */
 export const WORKER_ENV = "PILLARBOX_WORKER_INDEX";
@@ -52,6 +52,7 @@ export class LeadCluster implements ClusterServices {
   private readonly handlers = new Handlers();
   private readonly locks = new LockTable();
   private readonly maxes = new MaxTable();
+  private readonly requests = new RequestHandlers();
   private readonly workers: Worker[] = [];
   private stopping = false;
   private readyWaiters: (() => void)[] = [];
@@ -67,6 +68,14 @@ export class LeadCluster implements ClusterServices {
 
   async claimMax(key: string, value: number | null): Promise<number | null> {
     return this.maxes.claim(key, value);
+  }
+
+  async request(topic: string, data: unknown): Promise<unknown> {
+    return this.requests.answer(topic, data, 0);
+  }
+
+  handle(topic: string, fn: (data: unknown, from: number) => unknown): void {
+    this.requests.set(topic, fn);
   }
 
   broadcast(topic: string, data: unknown): void {
@@ -184,6 +193,16 @@ export class LeadCluster implements ClusterServices {
       case "max":
         this.send(w, { t: "max-r", id: m.id, prev: this.maxes.claim(m.key, m.value) });
         return;
+      case "req": {
+        let answer: { ok: boolean; data: unknown };
+        try {
+          answer = { ok: true, data: this.requests.answer(m.topic, m.data, w.index) };
+        } catch (e) {
+          answer = { ok: false, data: e instanceof Error ? e.message : String(e) };
+        }
+        this.send(w, { t: "res", id: m.id, ...answer });
+        return;
+      }
     }
   }
 

@@ -42,6 +42,29 @@ export interface ClusterServices {
   toLead(topic: string, data: unknown): void;
   /** Handles broadcasts and messages to the lead on `topic`. Returns an unsubscribe function. */
   on(topic: string, fn: ClusterHandler): () => void;
+  /**
+   * Asks the lead and resolves to its handler's answer (handled here when this
+   * process is the lead or alone). Rejects when the lead is gone or does not
+   * answer in time: callers refuse what they were asked, they never allow it.
+   */
+  request(topic: string, data: unknown): Promise<unknown>;
+  /** The lead's answer to `request` on `topic` (one handler per topic). */
+  handle(topic: string, fn: (data: unknown, from: number) => unknown): void;
+}
+
+/** Request handlers, in the lead (or a single process). */
+export class RequestHandlers {
+  private readonly map = new Map<string, (data: unknown, from: number) => unknown>();
+
+  set(topic: string, fn: (data: unknown, from: number) => unknown): void {
+    this.map.set(topic, fn);
+  }
+
+  answer(topic: string, data: unknown, from: number): unknown {
+    const fn = this.map.get(topic);
+    if (!fn) throw new Error(`no handler for ${topic}`);
+    return fn(data, from);
+  }
 }
 
 /** Topic handlers, shared by every ClusterServices implementation. */
@@ -135,9 +158,14 @@ export function localCluster(): ClusterServices {
   const handlers = new Handlers();
   const locks = new LockTable();
   const maxes = new MaxTable();
+  const requests = new RequestHandlers();
   return {
     role: "single",
     index: 0,
+    async request(topic, data) {
+      return requests.answer(topic, data, 0);
+    },
+    handle: (topic, fn) => requests.set(topic, fn),
     async claimMax(key, value) {
       return maxes.claim(key, value);
     },

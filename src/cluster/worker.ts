@@ -15,6 +15,7 @@ export class WorkerCluster implements ClusterServices {
   private readonly handlers = new Handlers();
   private readonly pending = new Map<number, (ok: boolean) => void>();
   private readonly pendingMax = new Map<number, (prev: number | null) => void>();
+  private readonly pendingReq = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private connected: boolean;
 
@@ -30,6 +31,8 @@ export class WorkerCluster implements ClusterServices {
       this.pending.clear();
       for (const r of this.pendingMax.values()) r(null);
       this.pendingMax.clear();
+      for (const r of this.pendingReq.values()) r.reject(new Error("the lead process is gone"));
+      this.pendingReq.clear();
       this.handlers.dispatch(TOPIC.leadGone, null, 0, this.onError);
     });
   }
@@ -76,6 +79,33 @@ export class WorkerCluster implements ClusterServices {
     });
   }
 
+  request(topic: string, data: unknown): Promise<unknown> {
+    if (!this.connected) return Promise.reject(new Error("the lead process is gone"));
+    const id = this.nextId++;
+    return new Promise<unknown>((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.pendingReq.delete(id);
+        reject(new Error(`the lead did not answer ${topic}`));
+      }, LOCK_TIMEOUT_MS);
+      t.unref?.();
+      this.pendingReq.set(id, {
+        resolve: (v) => {
+          clearTimeout(t);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      });
+      this.send({ t: "req", id, topic, data });
+    });
+  }
+
+  handle(): void {
+    throw new Error("requests are answered by the lead");
+  }
+
   broadcast(topic: string, data: unknown): void {
     this.send({ t: "b", topic, data });
   }
@@ -104,6 +134,13 @@ export class WorkerCluster implements ClusterServices {
       const r = this.pending.get(m.id);
       this.pending.delete(m.id);
       r?.(m.ok);
+      return;
+    }
+    if (m.t === "res") {
+      const r = this.pendingReq.get(m.id);
+      this.pendingReq.delete(m.id);
+      if (m.ok) r?.resolve(m.data);
+      else r?.reject(new Error(String(m.data)));
       return;
     }
     if (m.t === "max-r") {

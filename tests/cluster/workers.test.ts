@@ -85,7 +85,7 @@ describe("serve --workers 2", () => {
     for (const u of USERS) await s.addAccount(u, PASS);
     await s.close();
     ports = { smtp: await freePort(), imap: await freePort(), pop3: await freePort(), http: await freePort() };
-    srv = await startServerProc({ dataDir: dir, ports, env: { PILLARBOX_WORKERS: "2", PILLARBOX_LOG_LEVEL: "info", PILLARBOX_AUTH_FAILURES_PER_IP: "6" } });
+    srv = await startServerProc({ dataDir: dir, ports, env: { PILLARBOX_WORKERS: "2", PILLARBOX_LOG_LEVEL: "info", PILLARBOX_AUTH_FAILURES_PER_IP: "6", PILLARBOX_MAX_CONNECTIONS_PER_IP: "40" } });
     await until("the worker is ready", () => srv.stderr().includes('"msg":"workers started"'), 60_000);
   }, 90_000);
 
@@ -284,6 +284,35 @@ describe("serve --workers 2", () => {
     const { imap } = await ImapConn.connect(ports.imap, { localAddress: "127.0.0.2" });
     expect((await imap.cmd(`LOGIN ${USERS[3]} ${PASS}`)).text).toContain("UNAVAILABLE");
     imap.close();
+  }, 60_000);
+
+  test("a burst of connections from one address meets the per-IP cap exactly, not once per process", async () => {
+    // 127.0.0.3: its own address; the cap is PILLARBOX_MAX_CONNECTIONS_PER_IP (40 here).
+    const conns = await Promise.all(Array.from({ length: 80 }, () => LineConn.connect(ports.imap, { localAddress: "127.0.0.3" }).catch(() => null)));
+    const firstLines = await Promise.all(conns.map((c) => (c ? c.line(10_000).catch(() => "(closed)") : Promise.resolve("(refused)"))));
+    const greeted = firstLines.filter((l) => l.startsWith("* OK"));
+    const where = new Set(conns.map((c, i) => (c && firstLines[i]!.startsWith("* OK") ? servingPid(ports.imap, c.sock.localPort!, pids()) : null)).filter((p) => p !== null));
+    expect(where.size).toBe(2); // admitted in both processes...
+    expect(greeted).toHaveLength(40); // ...and exactly the cap in all
+    for (const c of conns) c?.close();
+    // Freed when they close: the address gets its forty again.
+    await until("the slots are free", async () => {
+      const again = await Promise.all(Array.from({ length: 40 }, () => LineConn.connect(ports.imap, { localAddress: "127.0.0.3" })));
+      const lines = await Promise.all(again.map((c) => c.line(10_000).catch(() => "(closed)")));
+      for (const c of again) c.close();
+      return lines.every((l) => l.startsWith("* OK"));
+    });
+  }, 60_000);
+
+  test("parallel password guesses from one address reach the password check only as often as the limit allows", async () => {
+    // 127.0.0.4, limit 6 failures per address: 30 wrong LOGINs at once over both processes.
+    const conns = await Promise.all(Array.from({ length: 30 }, async () => (await ImapConn.connect(ports.imap, { localAddress: "127.0.0.4" })).imap));
+    expect(new Set(conns.map((c) => servingPid(ports.imap, localPortOf(c), pids()))).size).toBe(2);
+    const replies = await Promise.all(conns.map((c, i) => c.cmd(`LOGIN guess${i}@${DOMAIN} wrong-${i}`)));
+    const checked = replies.filter((r) => r.status === "NO" && !r.text.includes("UNAVAILABLE"));
+    expect(checked.length).toBeGreaterThan(0);
+    expect(checked.length).toBeLessThanOrEqual(6);
+    for (const c of conns) c.close();
   }, 60_000);
 
   test("a worker killed with SIGKILL is replaced, and its POP3 lock is freed", async () => {
