@@ -105,8 +105,8 @@ export interface Refusal {
 export type Verdict = { ok: true; attempt: Attempt } | ({ ok: false } & Refusal);
 
 export interface AuthThrottle {
-  /** Would an attempt be refused now? (Reserves nothing.) */
-  check(account: string, ip: string, opts?: { trusted?: boolean }): Refusal | null;
+  /** Would an attempt be refused now? (Reserves nothing; a worker asks the lead.) */
+  check(account: string, ip: string, opts?: { trusted?: boolean }): Refusal | null | Promise<Refusal | null>;
   /**
    * Reserves an attempt for `account` from `ip`, or says why not (nothing is counted then).
    * In a worker process the reservation is the lead's (src/cluster/limits.ts): asynchronous.
@@ -132,6 +132,7 @@ export interface AuthThrottle {
 
 /** The throttle itself (one process's, or the lead's for the whole server): reservations are immediate. */
 export interface LocalAuthThrottle extends AuthThrottle {
+  check(account: string, ip: string, opts?: { trusted?: boolean }): Refusal | null;
   begin(account: string, ip: string, opts?: { trusted?: boolean }): Verdict;
 }
 

@@ -196,7 +196,7 @@ export function createAuthenticator(deps: { store: MailStore; throttle: AuthThro
     for (let round = 0; ; round++) {
       // The throttle comes first, even for a password the cache knows: an account being slowed
       // down is slowed down for every unknown client (the owner's known ones are exempt).
-      const pre = throttle.check(user, ip, { trusted: opts.trusted });
+      const pre = await throttle.check(user, ip, { trusted: opts.trusted });
       if (pre && !pre.busy) return throttled(pre.scope, pre.retryAfterMs);
       // Interactive sign-ins skip the cache: they are rare, and whether they need a second step is read fresh.
       const hit = interactive ? null : cache.get(user, password);

@@ -126,6 +126,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   });
   // Every process up before anything is measured (the lead listens first; its workers join within a moment).
   for (let i = 0; i < 400 && childPids(srv.pid).length < (o.workers ?? 2) - 1; i++) await sleep(25);
+  // ...and has opened what it keeps open (database, listeners) before the first count of fds.
+  if ((o.workers ?? 2) > 1) await sleep(3000);
   const lat: Record<string, number[]> = {};
   const errs: Record<string, number> = {};
   const errorSamples: string[] = [];

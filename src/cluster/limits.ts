@@ -13,8 +13,9 @@
  *   reports the outcome there.
  *
  * What the lead's throttle records comes back to every worker as a broadcast,
- * into a replica that answers the quick checks (is this address blocked now?)
- * without a round trip. A process that dies frees what it held.
+ * into a replica that answers the quick checks made before a login (is this
+ * address blocked now?) without a round trip; the login itself asks the lead.
+ * A process that dies frees what it held.
  */
 import type { AuthThrottle, LocalAuthThrottle, ThrottleRecord, Verdict } from "../auth-throttle.ts";
 import type { ConnectionAccounting, ConnectionFamily, Refusal } from "../connection-limits.ts";
@@ -25,6 +26,7 @@ import type { ClusterServices } from "./services.ts";
 const T = {
   admit: "limits.admit",
   release: "limits.release",
+  check: "limits.auth-check",
   begin: "limits.auth-begin",
   end: "limits.auth-end",
   ipFailed: "limits.ip-failed",
@@ -61,6 +63,10 @@ export function serveLimits(cluster: ClusterServices, parts: { connections: Conn
     a.release();
   });
 
+  cluster.handle(T.check, (data) => {
+    const d = obj(data);
+    return parts.throttle.check(str(d.account), str(d.ip), { trusted: d.trusted === true });
+  });
   cluster.handle(T.begin, (data, from): BeginAnswer => {
     const d = obj(data);
     const v = parts.throttle.begin(str(d.account), str(d.ip), { trusted: d.trusted === true });
@@ -142,7 +148,15 @@ export function workerThrottle(cluster: ClusterServices, replica: LocalAuthThrot
     if (r && typeof r === "object" && typeof (r as ThrottleRecord).ip === "string") replica.apply(r as ThrottleRecord);
   });
   const throttle: AuthThrottle = {
-    check: (account, ip, o) => replica.check(account, ip, o),
+    // The lead's answer: a worker started after an address became known (or an account began to
+    // be slowed down) has a replica that never saw it.
+    async check(account, ip, o = {}) {
+      try {
+        return (await cluster.request(T.check, { account, ip, trusted: o.trusted === true })) as ReturnType<LocalAuthThrottle["check"]>;
+      } catch {
+        return { scope: "ip", retryAfterMs: 1000, busy: false };
+      }
+    },
     ipRetryAfter: (ip) => replica.ipRetryAfter(ip),
     isKnownIp: (account, ip) => replica.isKnownIp(account, ip),
     // Another attempt's end is seen by the lead: look again shortly.

@@ -315,6 +315,31 @@ describe("serve --workers 2", () => {
     for (const c of conns) c.close();
   }, 60_000);
 
+  test("an account under attack still lets its owner in from a known address, in either process", async () => {
+    const user = USERS[1]!;
+    // The owner signs in from 127.0.0.5 (over both processes, a few times).
+    for (let i = 0; i < 4; i++) (await imapLogin(ports.imap, user, "127.0.0.5")).close();
+    // Guesses from 127.0.0.6 at the same account until it is delayed.
+    for (let i = 0; i < 12; i++) {
+      const { imap } = await ImapConn.connect(ports.imap, { localAddress: "127.0.0.6" });
+      await imap.cmd(`LOGIN ${user} wrong-guess-${i}`);
+      imap.close();
+    }
+    const { imap: attacker } = await ImapConn.connect(ports.imap, { localAddress: "127.0.0.6" });
+    expect((await attacker.cmd(`LOGIN ${user} ${PASS}`)).status).toBe("NO");
+    attacker.close();
+    // The owner, from the known address, in both processes.
+    const where = new Set<number | null>();
+    for (let i = 0; i < 8; i++) {
+      const { imap } = await ImapConn.connect(ports.imap, { localAddress: "127.0.0.5" });
+      where.add(servingPid(ports.imap, localPortOf(imap), pids()));
+      const r = await imap.cmd(`LOGIN ${user} ${PASS}`);
+      expect(`${r.status} ${r.text}`).toStartWith("OK");
+      imap.close();
+    }
+    expect(where.size).toBe(2);
+  }, 60_000);
+
   test("a worker killed with SIGKILL is replaced, and its POP3 lock is freed", async () => {
     const [worker] = childrenOf(srv.pid);
     expect(worker).toBeDefined();
