@@ -12,7 +12,8 @@ import type { MessageIndex } from "../../storage/api.ts";
 import { argString, isAtom, type Arg } from "./parser.ts";
 import { bodyStructureString, envelopeString, formatInternalDate, formatSet, nstr, str } from "./encode.ts";
 import { base64Lines, binaryEntity, binaryPart, decodeCte, filterHeader, parseSection, resolvePart, sectionRange, sevenBitEntity, type Section } from "./mime.ts";
-import { parseSeqSet, resolveSeq, resolveUid, setHas, type SeqSet } from "./seqset.ts";
+import { lowerBound, parseSeqSet, resolveSeq, resolveUid, setHas, STAR, type SeqSet } from "./seqset.ts";
+import { renderFlagLines, type FlagItem, type FlagLinesJob } from "./flag-lines.ts";
 import { F_SEEN, type Msg } from "./state.ts";
 import { bad, no, ok, registerCommands, type Result, type Session } from "./session.ts";
 
@@ -308,7 +309,11 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
   if (!set) return bad("Invalid sequence set.");
   const req = parseFetchArgs(args.slice(1), uid);
   if (typeof req === "string") return bad(req);
-  const r = resolveSet(s, set, uid);
+  const flagItems = flagLineItems(req, uid || s.qresync);
+  // a single range (the usual "1:*") is resolved to its span without listing every index
+  const span = flagItems ? singleSpan(s, set, uid) : null;
+  if (span === "out of range") return bad("Invalid messageset (message sequence number out of range).");
+  const r = span ? [] : resolveSet(s, set, uid);
   if (typeof r === "string") return bad(r);
   let idx = r;
 
@@ -321,6 +326,13 @@ async function fetchCommand(s: Session, args: Arg[], uid: boolean): Promise<Resu
     const max = sel.count ? sel.uids[sel.count - 1] : 0;
     const gone = ch.expunged.filter((u) => setHas(set, u, max) && sel.indexOfUid(u) < 0);
     if (gone.length) s.send(`* VANISHED (EARLIER) ${formatSet(gone)}\r\n`);
+  }
+
+  if (flagItems) {
+    const missingHere = await flagLinesFetch(s, flagItems, span ? [span] : toSpans(idx), req);
+    if (s.isClosed) return ok("Connection gone.");
+    if (missingHere && !uid) return no("Some of the requested messages no longer exist.", "EXPUNGEISSUED");
+    return ok(uid ? "UID FETCH completed." : "Fetch completed.");
   }
 
   let missing = false;
@@ -421,6 +433,110 @@ function flagsOf(s: Session, m: Msg): string {
   let f = m.flags.str;
   if (!s.rev2 && s.sel!.isRecent(m.uid)) f = f ? "\\Recent " + f : "\\Recent";
   return f;
+}
+
+/**
+ * The items of each line when a FETCH asks for nothing but UID, FLAGS and
+ * MODSEQ (flag-lines.ts renders those as bytes), else null. UID goes first
+ * when implied (UID FETCH, RFC 9051 §6.4.9; QRESYNC, RFC 7162 §3.2.4) and
+ * MODSEQ last when CHANGEDSINCE implies it (RFC 7162 §3.1.4.1), as in fastFetch.
+ */
+function flagLineItems(req: FetchRequest, withUid: boolean): FlagItem[] | null {
+  if (!req.fast || req.setsSeen) return null;
+  const out: FlagItem[] = [];
+  for (const it of req.items) {
+    if (it.k !== "UID" && it.k !== "FLAGS" && it.k !== "MODSEQ") return null;
+    out.push(it.k);
+  }
+  if (withUid && !out.includes("UID")) out.unshift("UID");
+  if (req.wantModseq && !out.includes("MODSEQ")) out.push("MODSEQ");
+  return out;
+}
+
+/** A set of one range as a span [from, to) of view indices; null for other sets; "out of range" as resolveSeq. */
+function singleSpan(s: Session, set: SeqSet, uid: boolean): [number, number] | null | "out of range" {
+  if (set.saved || set.ranges.length !== 1) return null;
+  const sel = s.sel!;
+  const n = sel.count;
+  let [a, b] = set.ranges[0];
+  if (uid) {
+    if (n === 0) return [0, 0];
+    const max = sel.uids[n - 1];
+    if (a === STAR) a = max;
+    if (b === STAR) b = max;
+    if (a > b) [a, b] = [b, a];
+    const i = lowerBound(sel.uids, n, a);
+    const j = lowerBound(sel.uids, n, b + 1);
+    return [i, Math.max(i, j)];
+  }
+  if (n === 0) return "out of range";
+  if (a === STAR) a = n;
+  if (b === STAR) b = n;
+  if (a > b) [a, b] = [b, a];
+  if (b > n) return "out of range";
+  return [a - 1, b];
+}
+
+/** Ascending view indices as spans [from, to). */
+function toSpans(idx: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const i of idx) {
+    const last = out[out.length - 1];
+    if (last && last[1] === i) last[1] = i + 1;
+    else out.push([i, i + 1]);
+  }
+  return out;
+}
+
+/**
+ * UID/FLAGS/MODSEQ lines as bytes (flag-lines.ts). A whole-view answer with
+ * nothing session-specific in it comes from, or goes to, the shared cache.
+ * Returns whether some index had no message.
+ */
+async function flagLinesFetch(s: Session, items: FlagItem[], spans: [number, number][], req: FetchRequest): Promise<boolean> {
+  const sel = s.sel!;
+  const cache = sel.cache;
+  const recent = !s.rev2 && sel.recentCount() > 0;
+  const whole = spans.length === 1 && spans[0][0] === 0 && spans[0][1] === sel.count;
+  const cacheable = whole && !recent && req.changedSince === null && sel.uids === cache.uids;
+  const key = items.join(" ");
+  // RFC 9051 §7.3.5: a keyword created by another session is announced (FLAGS, PERMANENTFLAGS) before a FETCH shows it
+  const announce = () => {
+    if (req.wantFlags) {
+      const kw = sel.keywordsLines();
+      if (kw) s.send(kw);
+    }
+  };
+  const emit = async (chunk: Uint8Array): Promise<boolean> => {
+    s.sendBytes(chunk);
+    await s.drain();
+    return !s.isClosed;
+  };
+  if (cacheable) {
+    const hit = s.shared.rendered.get(cache, key);
+    if (hit) {
+      announce();
+      if (req.wantFlags) sel.allFlagsReported();
+      for (const c of hit) if (!(await emit(c))) break;
+      return false;
+    }
+  }
+  const job: FlagLinesJob = { sel, spans, items, recent, changedSince: req.changedSince };
+  if (!cacheable) return renderFlagLines(job, emit, announce);
+  const uids = cache.uids;
+  const version = cache.version;
+  const chunks: Uint8Array[] = [];
+  const missing = await renderFlagLines(
+    job,
+    (c) => {
+      chunks.push(c);
+      return emit(c);
+    },
+    announce,
+  );
+  // kept only if nothing changed while the chunks were written out
+  if (!missing && !s.isClosed && cache.uids === uids && cache.version === version) s.shared.rendered.set(cache, uids, version, key, chunks);
+  return missing;
 }
 
 /** UID/FLAGS/INTERNALDATE/RFC822.SIZE/MODSEQ only: no index, no awaits per message. */

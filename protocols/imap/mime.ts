@@ -87,6 +87,18 @@ export interface ByteRange {
 }
 
 /** The byte range of a section (before any partial). Null when the section does not exist. */
+/**
+ * The lower-cased field names of a HEADER.FIELDS section, one Set per parsed
+ * section: a FETCH of many messages then builds its byte table (fieldTable,
+ * keyed by this Set) once instead of once per message.
+ */
+const fieldSets = new WeakMap<Section, Set<string>>();
+function fieldSet(sec: Section): Set<string> {
+  let f = fieldSets.get(sec);
+  if (!f) fieldSets.set(sec, (f = new Set(sec.fields.map((x) => x.toLowerCase()))));
+  return f;
+}
+
 export function sectionRange(root: MimePart, sec: Section, size: number): ByteRange | null {
   if (!sec.path.length) {
     switch (sec.kind) {
@@ -98,7 +110,7 @@ export function sectionRange(root: MimePart, sec: Section, size: number): ByteRa
         return { start: root.bodyStart, end: root.bodyEnd };
       case "fields":
       case "fieldsNot":
-        return { start: root.headerStart, end: root.bodyStart, filter: { fields: new Set(sec.fields.map((f) => f.toLowerCase())), not: sec.kind === "fieldsNot" } };
+        return { start: root.headerStart, end: root.bodyStart, filter: { fields: fieldSet(sec), not: sec.kind === "fieldsNot" } };
       default:
         return null;
     }
@@ -119,7 +131,7 @@ export function sectionRange(root: MimePart, sec: Section, size: number): ByteRa
       const h = inner ?? p;
       if (sec.kind === "text") return inner ? { start: inner.bodyStart, end: inner.bodyEnd } : { start: p.bodyStart, end: p.bodyEnd };
       const r: ByteRange = { start: h.headerStart, end: h.bodyStart };
-      if (sec.kind !== "header") r.filter = { fields: new Set(sec.fields.map((f) => f.toLowerCase())), not: sec.kind === "fieldsNot" };
+      if (sec.kind !== "header") r.filter = { fields: fieldSet(sec), not: sec.kind === "fieldsNot" };
       return r;
     }
   }

@@ -15,6 +15,7 @@
  */
 import type { Folder, MailStore, MessageIndex, MessageSummary, StoreEvent } from "../../storage/api.ts";
 import type { Logger } from "../../src/log.ts";
+import { RenderedFlags } from "./flag-lines.ts";
 
 // ---------------------------------------------------------------- flags
 
@@ -59,7 +60,19 @@ export class FlagSet {
   keywords(): string[] {
     return this.list.filter((f) => f[0] !== "\\");
   }
+  private wirePlain: Uint8Array | null = null;
+  private wireRecent: Uint8Array | null = null;
+  /**
+   * `FLAGS (...)` as UTF-8 bytes, with `\Recent` first when `recent` (RFC 3501
+   * §2.3.2): encoded once per interned set, so FETCH of the flags of a large
+   * mailbox copies bytes instead of building strings (flag-lines.ts).
+   */
+  wire(recent: boolean): Uint8Array {
+    if (recent) return (this.wireRecent ??= utf8.encode(`FLAGS (${this.str ? "\\Recent " + this.str : "\\Recent"})`));
+    return (this.wirePlain ??= utf8.encode(`FLAGS (${this.str})`));
+  }
 }
+const utf8 = new TextEncoder();
 
 const flagSets = new Map<string, FlagSet>();
 export function internFlags(flags: readonly string[]): FlagSet {
@@ -181,6 +194,12 @@ export class FolderCache {
   deleted = false;
   listeners = new Set<CacheListener>();
   lastUsed = Date.now();
+  /**
+   * Moves on every change of `uids`, `msgs` or a message's flags or modseq
+   * (they are mutated in place): what is rendered from them (flag-lines.ts)
+   * is valid only while it stays the same.
+   */
+  version = 0;
 
   private loading: Promise<void> | null = null;
   private loaded = false;
@@ -261,6 +280,7 @@ export class FolderCache {
     }
     this.uids = uids;
     this.msgs = msgs;
+    this.version++;
     this.highestModseq = hms;
     this.uidNext = Math.max(f.uidNext, n ? uids[n - 1] + 1 : 1);
     this.uidValidity = f.uidValidity;
@@ -428,6 +448,7 @@ export class FolderCache {
     }
     this.uids = uids;
     this.msgs = msgs;
+    this.version++;
     let kwAdded = false;
     for (const m of add) {
       if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
@@ -463,6 +484,7 @@ export class FolderCache {
         const m = this.msgs[i];
         if (u.modseq < m.modseq) continue;
         const fs = internFlags(u.flags);
+        this.version++;
         m.modseq = u.modseq;
         if (fs !== m.flags) {
           m.flags = fs;
@@ -508,6 +530,7 @@ export class FolderCache {
     }
     this.uids = uids;
     this.msgs = msgs;
+    this.version++;
     const sorted = [...gone.keys()].sort((a, b) => a - b);
     for (const l of this.listeners) {
       for (const u of sorted) l.onExpunge(u, gone.get(u)!);
@@ -540,6 +563,7 @@ export class FolderCache {
       }
       const m = this.msgs[i];
       if (s.modseq <= m.modseq) continue;
+      this.version++;
       m.modseq = s.modseq;
       const fs = internFlags(s.flags);
       if (fs !== m.flags) {
@@ -591,6 +615,7 @@ export class FolderCache {
       const m = this.msgs[i];
       const fs = internFlags(s.flags);
       if (fs !== m.flags || s.modseq !== m.modseq) {
+        this.version++;
         m.flags = fs;
         m.modseq = s.modseq;
         this.noteKeywords(fs);
@@ -803,6 +828,8 @@ export class ImapShared {
   hubs = new Map<number, AccountHub>();
   indexCache = new IndexLru(2000);
   rawCache = new ByteLru(16 * 1024 * 1024, 1024 * 1024);
+  /** Whole-mailbox UID/FLAGS answers (flag-lines.ts; capped at 24 MiB). */
+  rendered = new RenderedFlags();
   constructor(
     readonly store: MailStore,
     readonly log: Logger,
@@ -820,6 +847,7 @@ export class ImapShared {
 
   dispose(): void {
     for (const h of [...this.hubs.values()]) h.dispose();
+    this.rendered.clear();
   }
 }
 

@@ -160,6 +160,13 @@ export class SelectedMailbox implements CacheListener {
     return n;
   }
 
+  /** Every message of the view had its flags reported (a whole-view FETCH FLAGS): drops their pending announcements. */
+  allFlagsReported(): void {
+    const p = this.pendingFlags;
+    if (!p) return;
+    for (const u of p) if (this.indexOfUid(u) >= 0) p.delete(u);
+  }
+
   /** Drops a pending flag announcement (the command itself reported the flags). */
   flagsReported(uid: number): void {
     this.pendingFlags?.delete(uid);
