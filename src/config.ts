@@ -287,7 +287,7 @@ export const SETTINGS: Setting[] = [
   S("databaseUrl", "database_url", "PILLARBOX_DATABASE_URL", "database-url", databaseUrl, "file:<data dir>/pillarbox.db", "Database: a libSQL file: path, libsql:// / http(s):// for a remote libSQL server, or postgres://USER:PASSWORD@HOST:PORT/DB for PostgreSQL."),
   S("databaseAuthToken", "database_auth_token", "PILLARBOX_DATABASE_AUTH_TOKEN", "database-auth-token", optionalStr, "(none)", "Auth token for a remote libSQL server."),
   S("changeRetentionDays", "change_retention_days", "PILLARBOX_CHANGE_RETENTION_DAYS", "change-retention-days", int(1, 36500), "90", "Days the change feed remembers deleted messages and folders; an ActiveSync device or IMAP (QRESYNC) client away longer resyncs."),
-  S("workers", "workers", "PILLARBOX_WORKERS", "workers", int(0, 64), "0 (one per core)", "Server processes sharing the listeners and the data dir (IMAP, POP3, SMTP and ManageSieve connections are spread over all of them; HTTP is served by the first). 1 runs a single process. A Pi with 1 GB: 2; see docs/OPERATIONS.md."),
+  S("workers", "workers", "PILLARBOX_WORKERS", "workers", int(0, 64), "0 (one per core)", "Server processes sharing the listeners and the data dir (SMTP, submission, POP3 and ManageSieve connections are spread over all of them; IMAP and HTTP are served by the first). 1 runs a single process. A Pi with 1 GB: 2; see docs/OPERATIONS.md."),
   ...LISTENER_NAMES.map((n) =>
     S(
       `listeners.${n}`,

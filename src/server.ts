@@ -39,8 +39,14 @@ import "../protocols/index.ts";
 
 /** Topics of the kernel's messages to the lead (src/cluster/). */
 const LEAD_TOPICS = { kickQueue: "queue.kick", activity: "activity" } as const;
-/** Listeners only the lead serves: HTTP sessions (MAPI, EWS pull subscriptions) and ACME's challenges live in its memory. */
-const LEAD_ONLY_LISTENERS: ReadonlySet<ListenerName> = new Set(["HTTP", "HTTPS"]);
+/**
+ * Listeners only the lead serves. HTTP: MAPI sessions, EWS pull subscriptions and ACME's
+ * challenges live in its memory. IMAP: a mailbox's sessions must agree on sequence numbers,
+ * \Recent and the order of what they are told (RFC 9051 §2.3.1, RFC 3501 §2.3.2), which one
+ * process's folder caches give exactly; what the workers change (SMTP deliveries, POP3
+ * deletions) reaches those caches through the store's ordered change log.
+ */
+const LEAD_ONLY_LISTENERS: ReadonlySet<ListenerName> = new Set(["HTTP", "HTTPS", "IMAP", "IMAPS"]);
 
 export interface StartServerOptions {
   log?: Logger;

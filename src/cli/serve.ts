@@ -32,9 +32,9 @@ addresses, the data dir and the database need a restart (a warning names them).
 One server per data dir: it holds <data dir>/pillarbox.pid while it runs, and a
 second serve on the same data dir stops with the first one's pid.
 Several processes (--workers N, PILLARBOX_WORKERS; default one per core): the
-first opens the database and starts the others, which share the IMAP, POP3,
-SMTP and ManageSieve ports with it (SO_REUSEPORT); HTTP and HTTPS, the outbound
-queue, ACME and the other background jobs run in the first. A worker that dies
+first opens the database and starts the others, which share the SMTP,
+submission, POP3 and ManageSieve ports with it (SO_REUSEPORT); IMAP, HTTP and
+HTTPS, the outbound queue, ACME and the other background jobs run in the first. A worker that dies
 is restarted; SIGTERM/SIGHUP to the first reach them all.
 
 Settings (flag, environment variable, TOML key, default):
