@@ -44,7 +44,8 @@ const LEAD_TOPICS = { kickQueue: "queue.kick", activity: "activity" } as const;
  * challenges live in its memory. IMAP: a mailbox's sessions must agree on sequence numbers,
  * \Recent and the order of what they are told (RFC 9051 §2.3.1, RFC 3501 §2.3.2), which one
  * process's folder caches give exactly; what the workers change (SMTP deliveries, POP3
- * deletions) reaches those caches through the store's ordered change log.
+ * deletions) reaches those caches as relayed events, new messages always in UID order
+ * (protocols/imap/state.ts loadNew).
  */
 const LEAD_ONLY_LISTENERS: ReadonlySet<ListenerName> = new Set(["HTTP", "HTTPS", "IMAP", "IMAPS"]);
 

@@ -73,7 +73,7 @@ registerProtocol({
   name: "imap",
   listeners: ["IMAP", "IMAPS"],
   start(ctx: ServerContext) {
-    stores.add(sharedFor(ctx.store, ctx.log, recentFloors((k, v) => ctx.cluster.claimMax(k, v)), ctx.cluster.role !== "single"));
+    stores.add(sharedFor(ctx.store, ctx.log, recentFloors((k, v) => ctx.cluster.claimMax(k, v))));
     // check a few times per timeout period (short timeouts only happen in tests)
     const shortest = Math.min(ctx.config.imap.idleTimeoutSeconds, ctx.config.imap.loginTimeoutSeconds ?? LOGIN_TIMEOUT_DEFAULT_S) * 1000;
     const every = Math.max(1000, Math.min(15_000, shortest / 4));
@@ -86,7 +86,7 @@ registerProtocol({
   },
   onConnection(socket, listener, ctx) {
     socket.setNoDelay?.(true);
-    const s = new Session(socket, { ctx, shared: sharedFor(ctx.store, ctx.log, recentFloors((k, v) => ctx.cluster.claimMax(k, v)), ctx.cluster.role !== "single"), listener, sessions });
+    const s = new Session(socket, { ctx, shared: sharedFor(ctx.store, ctx.log, recentFloors((k, v) => ctx.cluster.claimMax(k, v))), listener, sessions });
     s.start();
   },
   async stop() {

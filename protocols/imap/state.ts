@@ -209,8 +209,6 @@ export class FolderCache {
 
   private recentFloor: RecentFloors;
   private indexCache: IndexLru;
-  /** Changes are read from the store's change log, events only wake the cache (several processes). */
-  private readonly fromStore: boolean;
   constructor(
     readonly folderId: number,
     readonly accountId: number,
@@ -220,7 +218,6 @@ export class FolderCache {
   ) {
     this.recentFloor = shared.recentFloor;
     this.indexCache = shared.indexCache;
-    this.fromStore = shared.fromStore;
   }
 
   get count(): number {
@@ -326,12 +323,6 @@ export class FolderCache {
   }
 
   enqueue(ev: StoreEvent | "resync"): void {
-    // Several processes (src/cluster/): an event says that something changed, not in what
-    // order against the other processes' changes (a relayed event arrives after later local
-    // ones). The store's change log is ordered (UIDs and modseqs are taken in commit order),
-    // so each event only asks for a catch-up from it: a client then never sees a lower UID
-    // after a higher one, a count that drops without EXPUNGE, or a MODSEQ that goes back.
-    if (this.fromStore && ev !== "resync" && ev.type !== "folder") ev = "resync";
     // A resync still queued (not started) will read everything committed before this one.
     if (ev === "resync" && this.queue.length && this.queue[this.queue.length - 1] === "resync") {
       this.kick();
@@ -848,8 +839,6 @@ export class ImapShared {
     readonly store: MailStore,
     readonly log: Logger,
     readonly recentFloor: RecentFloors = localFloors(),
-    /** Several processes serve (src/cluster/): folder caches catch up from the change log (FolderCache.enqueue). */
-    readonly fromStore = false,
   ) {}
 
   hub(accountId: number): AccountHub {
@@ -868,10 +857,10 @@ export class ImapShared {
 }
 
 const sharedByStore = new WeakMap<MailStore, ImapShared>();
-export function sharedFor(store: MailStore, log: Logger, floors?: RecentFloors, fromStore = false): ImapShared {
+export function sharedFor(store: MailStore, log: Logger, floors?: RecentFloors): ImapShared {
   let s = sharedByStore.get(store);
   if (!s) {
-    s = new ImapShared(store, log, floors ?? localFloors(), fromStore);
+    s = new ImapShared(store, log, floors ?? localFloors());
     sharedByStore.set(store, s);
   }
   return s;
