@@ -12,7 +12,8 @@
  * Output: one JSON object on stdout.
  */
 import { connect, type Socket } from "node:net";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { childPids } from "../../../tests/reliability/lib/server-proc.ts";
 
 const argv = process.argv.slice(2);
 const mode = argv[0];
@@ -127,24 +128,9 @@ function oneRssKb(pid: number): number {
   return Number(m[1]);
 }
 
-/** The server's processes: the lead and its workers (src/cluster/), whose connections count as well. */
-function serverPids(pid: number): number[] {
-  const out = [pid];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
 /** RSS of the lead and its workers together: the connections are spread over all of them. */
 function rssKb(pid: number): number {
-  return serverPids(pid).reduce((a, p) => a + oneRssKb(p), 0);
+  return [pid, ...childPids(pid)].reduce((a, p) => a + oneRssKb(p), 0);
 }
 
 async function timing(): Promise<void> {
