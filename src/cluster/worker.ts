@@ -10,12 +10,13 @@ import { Handlers, releaseOnce, type ClusterServices } from "./services.ts";
 /** A lock request the lead does not answer in this time counts as refused. */
 const LOCK_TIMEOUT_MS = 10_000;
 
+type Answer = { ok: true; value: unknown } | { ok: false; error: string };
+
 export class WorkerCluster implements ClusterServices {
   readonly role = "worker" as const;
   private readonly handlers = new Handlers();
-  private readonly pending = new Map<number, (ok: boolean) => void>();
-  private readonly pendingMax = new Map<number, (prev: number | null) => void>();
-  private readonly pendingReq = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Questions to the lead (locks, claimMax, requests) waiting for their answer, by id. */
+  private readonly pending = new Map<number, (a: Answer) => void>();
   private nextId = 1;
   private connected: boolean;
 
@@ -27,12 +28,8 @@ export class WorkerCluster implements ClusterServices {
     process.on("message", (raw) => this.onMessage(raw));
     process.once("disconnect", () => {
       this.connected = false;
-      for (const r of this.pending.values()) r(false);
+      for (const r of this.pending.values()) r({ ok: false, error: "the lead process is gone" });
       this.pending.clear();
-      for (const r of this.pendingMax.values()) r(null);
-      this.pendingMax.clear();
-      for (const r of this.pendingReq.values()) r.reject(new Error("the lead process is gone"));
-      this.pendingReq.clear();
       this.handlers.dispatch(TOPIC.leadGone, null, 0, this.onError);
     });
   }
@@ -42,64 +39,46 @@ export class WorkerCluster implements ClusterServices {
     this.send({ t: "ready" });
   }
 
-  async lock(key: string): Promise<(() => void) | null> {
-    if (!this.connected) return null;
+  /** Sends a question to the lead; rejects when the lead is gone or does not answer in time. */
+  private ask(build: (id: number) => WorkerToLead, what: string): Promise<unknown> {
+    if (!this.connected) return Promise.reject(new Error("the lead process is gone"));
     const id = this.nextId++;
-    const ok = await new Promise<boolean>((resolve) => {
+    return new Promise<unknown>((resolve, reject) => {
       const t = setTimeout(() => {
         this.pending.delete(id);
-        resolve(false);
+        reject(new Error(`the lead did not answer ${what}`));
       }, LOCK_TIMEOUT_MS);
       t.unref?.();
-      this.pending.set(id, (v) => {
+      this.pending.set(id, (a) => {
         clearTimeout(t);
-        resolve(v);
+        if (a.ok) resolve(a.value);
+        else reject(new Error(a.error));
       });
-      this.send({ t: "lock", id, key });
+      this.send(build(id));
     });
-    if (!ok) return null;
+  }
+
+  private answer(id: number, a: Answer): void {
+    const r = this.pending.get(id);
+    this.pending.delete(id);
+    r?.(a);
+  }
+
+  /** Without an answer from the lead the lock counts as refused. */
+  async lock(key: string): Promise<(() => void) | null> {
+    const ok = await this.ask((id) => ({ t: "lock", id, key }), "lock").catch(() => false);
+    if (ok !== true) return null;
     return releaseOnce(() => this.send({ t: "unlock", key }));
   }
 
   /** Without the lead (gone, or no answer in time) the answer is null: nothing known, nothing claimed. */
   async claimMax(key: string, value: number | null): Promise<number | null> {
-    if (!this.connected) return null;
-    const id = this.nextId++;
-    return new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => {
-        this.pendingMax.delete(id);
-        resolve(null);
-      }, LOCK_TIMEOUT_MS);
-      t.unref?.();
-      this.pendingMax.set(id, (v) => {
-        clearTimeout(t);
-        resolve(v);
-      });
-      this.send({ t: "max", id, key, value });
-    });
+    const prev = await this.ask((id) => ({ t: "max", id, key, value }), "claimMax").catch(() => null);
+    return typeof prev === "number" ? prev : null;
   }
 
   request(topic: string, data: unknown): Promise<unknown> {
-    if (!this.connected) return Promise.reject(new Error("the lead process is gone"));
-    const id = this.nextId++;
-    return new Promise<unknown>((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.pendingReq.delete(id);
-        reject(new Error(`the lead did not answer ${topic}`));
-      }, LOCK_TIMEOUT_MS);
-      t.unref?.();
-      this.pendingReq.set(id, {
-        resolve: (v) => {
-          clearTimeout(t);
-          resolve(v);
-        },
-        reject: (e) => {
-          clearTimeout(t);
-          reject(e);
-        },
-      });
-      this.send({ t: "req", id, topic, data });
-    });
+    return this.ask((id) => ({ t: "req", id, topic, data }), topic);
   }
 
   handle(): void {
@@ -130,25 +109,9 @@ export class WorkerCluster implements ClusterServices {
   private onMessage(raw: unknown): void {
     const m = parseLeadMessage(raw);
     if (!m) return;
-    if (m.t === "lock-r") {
-      const r = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      r?.(m.ok);
-      return;
-    }
-    if (m.t === "res") {
-      const r = this.pendingReq.get(m.id);
-      this.pendingReq.delete(m.id);
-      if (m.ok) r?.resolve(m.data);
-      else r?.reject(new Error(String(m.data)));
-      return;
-    }
-    if (m.t === "max-r") {
-      const r = this.pendingMax.get(m.id);
-      this.pendingMax.delete(m.id);
-      r?.(m.prev);
-      return;
-    }
+    if (m.t === "lock-r") return this.answer(m.id, { ok: true, value: m.ok });
+    if (m.t === "max-r") return this.answer(m.id, { ok: true, value: m.prev });
+    if (m.t === "res") return this.answer(m.id, m.ok ? { ok: true, value: m.data } : { ok: false, error: String(m.data) });
     this.handlers.dispatch(m.topic, m.data, m.from, this.onError);
   }
 }
